@@ -1,0 +1,14 @@
+/** ts-jest ESM preset: tests import the TypeScript sources directly (no build needed
+ * for unit tests); CLI tests spawn bin/run.js and so need `npm run build` first. */
+export default {
+  preset: 'ts-jest/presets/default-esm',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  moduleNameMapper: {'^(\\.{1,2}/.*)\\.js$': '$1'},
+  transform: {
+    '^.+\\.ts$': ['ts-jest', {useESM: true, tsconfig: 'tsconfig.json', diagnostics: false}],
+  },
+  testTimeout: 60_000,
+  maxWorkers: 2,
+};

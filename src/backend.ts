@@ -1,0 +1,102 @@
+import type {Readable} from 'node:stream';
+
+/**
+ * The generic backend contract the host programs against. Keys are relative to the
+ * backend's own root (for B2: the profile prefix); a backend adds and strips that root
+ * and never touches a name outside it.
+ */
+export interface StorageBackend {
+  /** Target type, e.g. "b2" or "memory". */
+  readonly type: string;
+  /** Validates credentials, bucket, permissions and prefix; never throws for a failed check. */
+  check(opts?: {signal?: AbortSignal}): Promise<CheckReport>;
+  /** Stores body under key, replacing what was there; resolves once the object is complete and verified. */
+  put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo>;
+  /** Streams an object (or a byte range of it). Rejects with a `not_found` BackupError if absent. */
+  get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}>;
+  /** Object info without the body, or undefined if absent. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /** Every current object whose key starts with opts.prefix, in UTF-8 byte order, paged lazily. */
+  list(opts?: ListOptions): AsyncIterable<ObjectInfo>;
+  /** Removes every version of key; false if there was nothing to remove. */
+  delete(key: string): Promise<boolean>;
+  /** Releases sockets, timers and embedded servers. */
+  close(): Promise<void>;
+}
+
+/** A Readable may have unknown size (stdin); a path is read (and re-read for retries) from disk. */
+export type Body = Buffer | Readable | {path: string};
+
+export interface PutOptions {
+  /** Known size of a Readable body; required for nothing, but lets uploads plan part sizes. */
+  size?: number;
+  contentType?: string;
+  /** Small string key/values stored with the object (B2: X-Bz-Info-*). */
+  metadata?: Record<string, string>;
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+export interface TransferProgress {
+  /** Bytes the server has confirmed. */
+  loaded: number;
+  /** Bytes sent but not yet confirmed. */
+  inFlight?: number;
+  /** Total bytes when known. */
+  total?: number;
+}
+
+export interface GetOptions {
+  /** Inclusive byte range; end defaults to the last byte. */
+  range?: {start: number; end?: number};
+  signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  prefix?: string;
+  signal?: AbortSignal;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  modified: Date;
+  /** Lowercase hex SHA1 of the whole object when the backend knows it. */
+  sha1?: string;
+  metadata: Record<string, string>;
+  /** Backend-specific immutable version id (B2: fileId). */
+  id?: string;
+  contentType?: string;
+}
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface CheckItem {
+  /** Stable identifier: credentials, bucket, capabilities, prefix, key_expiry, foreign_files … */
+  id: string;
+  title: string;
+  status: CheckStatus;
+  /** What was found. */
+  message: string;
+  /** How to fix it, when status is not ok. */
+  fix?: string;
+}
+
+export interface CheckReport {
+  /** False when any item failed (warnings keep it true). */
+  ok: boolean;
+  items: CheckItem[];
+}
+
+/** What a storage plugin answers to the host's `backup:targets` hook. */
+export interface TargetRegistration<P = Record<string, unknown>> {
+  type: string;
+  title: string;
+  /** JSON Schema of the profile the target takes. */
+  profileSchema: Record<string, unknown>;
+  create(profile: P): Promise<StorageBackend>;
+}
+
+export function checkReport(items: CheckItem[]): CheckReport {
+  return {ok: items.every((i) => i.status !== 'fail'), items};
+}

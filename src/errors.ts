@@ -1,0 +1,71 @@
+/**
+ * One error type for everything a user can see. `kind` drives the exit code and lets
+ * callers branch without parsing messages; `message` is one line that says what is
+ * wrong, where, and how to fix it. Messages never contain secrets.
+ */
+export type ErrorKind =
+  | 'bad_input'
+  | 'config'
+  | 'invalid_credentials'
+  | 'key_expired'
+  | 'bucket_unavailable'
+  | 'missing_capabilities'
+  | 'prefix_not_allowed'
+  | 'cap_exceeded'
+  | 'not_found'
+  | 'already_exists'
+  | 'checksum_mismatch'
+  | 'network'
+  | 'timeout'
+  | 'aborted'
+  | 'failure';
+
+/** Documented in README.md ("Exit codes"); keep the two in step. */
+export const EXIT_CODES: Record<ErrorKind, number> = {
+  failure: 1,
+  network: 1,
+  timeout: 1,
+  bad_input: 2,
+  config: 2,
+  already_exists: 2,
+  invalid_credentials: 3,
+  key_expired: 3,
+  bucket_unavailable: 3,
+  missing_capabilities: 3,
+  prefix_not_allowed: 3,
+  not_found: 4,
+  checksum_mismatch: 5,
+  cap_exceeded: 6,
+  aborted: 130,
+};
+
+export class BackupError extends Error {
+  readonly kind: ErrorKind;
+  override readonly cause?: unknown;
+
+  constructor(kind: ErrorKind, message: string, opts: {cause?: unknown} = {}) {
+    super(message);
+    this.name = 'BackupError';
+    this.kind = kind;
+    this.cause = opts.cause;
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.kind];
+  }
+}
+
+export function isBackupError(err: unknown, kind?: ErrorKind): err is BackupError {
+  return err instanceof BackupError && (kind === undefined || err.kind === kind);
+}
+
+/** The AbortError a cancelled operation rejects with. */
+export function abortError(signal?: AbortSignal): BackupError {
+  const reason = signal?.reason;
+  if (reason instanceof BackupError) return reason;
+  return new BackupError('aborted', 'the operation was aborted', {cause: reason});
+}
+
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw abortError(signal);
+}
