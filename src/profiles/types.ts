@@ -1,0 +1,21 @@
+/** Backblaze's production realm: where keys are authorized unless a profile says otherwise. */
+export const DEFAULT_ENDPOINT = 'https://api.backblazeb2.com';
+/** Endpoint value that runs the bundled emulator in-process (no account needed). */
+export const EMBEDDED_ENDPOINT = 'embedded';
+export const DEFAULT_CONCURRENCY = 4;
+
+/** A profile ready to connect: secrets resolved, prefix normalised, defaults applied. */
+export interface ResolvedProfile {
+  name: string;
+  keyId: string;
+  /** The secret itself (resolved from inline, env:NAME or file:PATH). Never print it. */
+  applicationKey: string;
+  bucket: string;
+  /** '' or a name prefix ending in '/'. */
+  prefix: string;
+  /** DEFAULT_ENDPOINT, any http(s) URL, or EMBEDDED_ENDPOINT. */
+  endpoint: string;
+  /** Bytes; undefined means the server's recommendedPartSize. */
+  partSize?: number;
+  concurrency: number;
+}
