@@ -1,0 +1,247 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {createHash, randomBytes} from 'node:crypto';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {PassThrough, Readable} from 'node:stream';
+import type {ObjectInfo, StorageBackend} from '../../src/backend.js';
+import {readAll} from '../../src/body.js';
+import {isBackupError} from '../../src/errors.js';
+
+export interface ConformanceSetup {
+  backend: StorageBackend;
+  teardown: () => Promise<void>;
+}
+
+export interface ConformanceOptions {
+  /** Size of the "multi-MB" body; pick it above the backend's upload cutoff to exercise multi-part paths. */
+  largeSize?: number;
+  /** How many keys the pagination test writes (default 2,500). */
+  manyKeys?: number;
+}
+
+const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+
+async function collect(it: AsyncIterable<ObjectInfo>): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const o of it) out.push(o);
+  return out;
+}
+
+async function getBytes(backend: StorageBackend, key: string, range?: {start: number; end?: number}) {
+  const {info, stream} = await backend.get(key, range ? {range} : {});
+  return {info, data: await readAll(stream)};
+}
+
+/** Rejects like `promise` does and returns the error, failing the test if it resolves. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the operation to fail, but it succeeded');
+}
+
+/**
+ * The behaviour every StorageBackend must show (unstorage-style shared driver suite).
+ * Each backend's test file calls this with a setup that gives it a fresh, empty root.
+ */
+export function describeBackendConformance(name: string, setup: () => Promise<ConformanceSetup>, options: ConformanceOptions = {}): void {
+  const largeSize = options.largeSize ?? 3 * 1024 * 1024 + 17;
+  const manyKeys = options.manyKeys ?? 2500;
+
+  describe(`StorageBackend conformance: ${name}`, () => {
+    let backend: StorageBackend;
+    let teardown: () => Promise<void>;
+    let dir: string;
+
+    beforeAll(async () => {
+      ({backend, teardown} = await setup());
+      dir = await mkdtemp(join(tmpdir(), 'conformance-'));
+    });
+
+    afterAll(async () => {
+      await backend?.close();
+      await teardown?.();
+      await rm(dir, {recursive: true, force: true});
+    });
+
+    test('an empty Buffer round-trips with size 0', async () => {
+      const info = await backend.put('empty.bin', Buffer.alloc(0));
+      expect(info.size).toBe(0);
+      const {data} = await getBytes(backend, 'empty.bin');
+      expect(data.length).toBe(0);
+    });
+
+    test('a small Buffer round-trips byte for byte with its SHA1', async () => {
+      const body = Buffer.from('hello, backup\n');
+      const info = await backend.put('small.txt', body, {contentType: 'text/plain'});
+      expect(info.key).toBe('small.txt');
+      expect(info.size).toBe(body.length);
+      if (info.sha1 !== undefined) expect(info.sha1).toBe(sha1(body));
+      const got = await getBytes(backend, 'small.txt');
+      expect(got.data.equals(body)).toBe(true);
+      expect(got.info.size).toBe(body.length);
+    });
+
+    test('a multi-MB file path body round-trips and reports its SHA1', async () => {
+      const body = randomBytes(largeSize);
+      const path = join(dir, 'large.bin');
+      await writeFile(path, body);
+      const progress: number[] = [];
+      const info = await backend.put('large/file.bin', {path}, {onProgress: (p) => progress.push(p.loaded)});
+      expect(info.size).toBe(body.length);
+      expect(info.sha1).toBe(sha1(body));
+      expect(progress.at(-1)).toBe(body.length);
+      const got = await getBytes(backend, 'large/file.bin');
+      expect(got.data.length).toBe(body.length);
+      expect(sha1(got.data)).toBe(sha1(body));
+    });
+
+    test('a Readable of unknown size round-trips', async () => {
+      const body = randomBytes(largeSize + 4321);
+      const chunks: Buffer[] = [];
+      for (let i = 0; i < body.length; i += 64 * 1024) chunks.push(body.subarray(i, i + 64 * 1024));
+      const info = await backend.put('stream/unknown.bin', Readable.from(chunks));
+      expect(info.size).toBe(body.length);
+      const got = await getBytes(backend, 'stream/unknown.bin');
+      expect(sha1(got.data)).toBe(sha1(body));
+    });
+
+    test('a small Readable of unknown size round-trips', async () => {
+      const body = Buffer.from('a few bytes from a pipe');
+      await backend.put('stream/small.txt', Readable.from([body]));
+      expect((await getBytes(backend, 'stream/small.txt')).data.equals(body)).toBe(true);
+    });
+
+    test('metadata and content type round-trip through put, stat, get and list', async () => {
+      const metadata = {backup_id: 'abc123', name: 'Nightly backup', note: 'ünïcode ✓'};
+      await backend.put('meta/one.json', Buffer.from('{}'), {metadata, contentType: 'application/json'});
+      const st = await backend.stat('meta/one.json');
+      expect(st?.metadata).toMatchObject(metadata);
+      const {info} = await backend.get('meta/one.json');
+      expect(info.metadata).toMatchObject(metadata);
+      const listed = await collect(backend.list({prefix: 'meta/'}));
+      expect(listed.map((o) => o.key)).toEqual(['meta/one.json']);
+      expect(listed[0].metadata).toMatchObject(metadata);
+      expect(listed[0].size).toBe(2);
+    });
+
+    test('put replaces an existing object', async () => {
+      await backend.put('replace.txt', Buffer.from('first'));
+      await backend.put('replace.txt', Buffer.from('second!'));
+      expect((await getBytes(backend, 'replace.txt')).data.toString()).toBe('second!');
+      expect((await backend.stat('replace.txt'))?.size).toBe(7);
+      expect((await collect(backend.list({prefix: 'replace'}))).length).toBe(1);
+    });
+
+    test('stat returns info for an object and undefined for a missing one', async () => {
+      await backend.put('stat/here.txt', Buffer.from('12345'));
+      const st = await backend.stat('stat/here.txt');
+      expect(st?.size).toBe(5);
+      expect(st?.modified).toBeInstanceOf(Date);
+      expect(await backend.stat('stat/missing.txt')).toBeUndefined();
+    });
+
+    test('get of a missing key rejects with not_found', async () => {
+      const err = await rejection(backend.get('nope/missing.bin'));
+      expect(isBackupError(err, 'not_found')).toBe(true);
+    });
+
+    test('range reads return exactly the requested bytes', async () => {
+      const body = randomBytes(100_000);
+      await backend.put('range.bin', body);
+      expect((await getBytes(backend, 'range.bin', {start: 0, end: 0})).data.equals(body.subarray(0, 1))).toBe(true);
+      expect((await getBytes(backend, 'range.bin', {start: 1000, end: 1999})).data.equals(body.subarray(1000, 2000))).toBe(true);
+      expect((await getBytes(backend, 'range.bin', {start: 99_990})).data.equals(body.subarray(99_990))).toBe(true);
+      expect(await rejection(getBytes(backend, 'range.bin', {start: 100_000}))).toBeDefined();
+    });
+
+    test('keys with unicode and spaces round-trip and list in UTF-8 byte order', async () => {
+      const keys = ['uni/Zürich backup.tar', 'uni/a b c.txt', 'uni/日本語/ファイル.bin', 'uni/emoji 🎉.txt', 'uni/plus+sign.txt', 'uni/percent%20.txt'];
+      for (const k of keys) await backend.put(k, Buffer.from(k));
+      for (const k of keys) expect((await getBytes(backend, k)).data.toString()).toBe(k);
+      const listed = (await collect(backend.list({prefix: 'uni/'}))).map((o) => o.key);
+      const expected = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      expect(listed).toEqual(expected);
+    });
+
+    test('invalid keys are rejected with bad_input before anything is written', async () => {
+      for (const bad of ['', '/leading', 'double//slash', 'ctl\u0001char', 'x'.repeat(1025)]) {
+        const err = await rejection(backend.put(bad, Buffer.from('x')));
+        expect(isBackupError(err, 'bad_input')).toBe(true);
+      }
+    });
+
+    test('delete removes an object, then returns false when it is absent', async () => {
+      await backend.put('del/me.txt', Buffer.from('bye'));
+      await backend.put('del/me.txt', Buffer.from('bye again'));
+      expect(await backend.delete('del/me.txt')).toBe(true);
+      expect(await backend.stat('del/me.txt')).toBeUndefined();
+      expect(await collect(backend.list({prefix: 'del/'}))).toEqual([]);
+      expect(await backend.delete('del/me.txt')).toBe(false);
+      expect(await backend.delete('del/never-existed.txt')).toBe(false);
+    });
+
+    test('an aborted put rejects with aborted and leaves no object visible', async () => {
+      const ctl = new AbortController();
+      const body = new PassThrough();
+      body.write(randomBytes(256 * 1024));
+      const put = backend.put('abort/half.bin', body, {signal: ctl.signal});
+      setTimeout(() => ctl.abort(), 200);
+      const err = await rejection(put);
+      expect(isBackupError(err, 'aborted')).toBe(true);
+      body.destroy();
+      expect(await backend.stat('abort/half.bin')).toBeUndefined();
+      expect(await collect(backend.list({prefix: 'abort/'}))).toEqual([]);
+    });
+
+    test('an already-aborted signal stops put before it writes', async () => {
+      const err = await rejection(backend.put('abort/early.txt', Buffer.from('x'), {signal: AbortSignal.abort()}));
+      expect(isBackupError(err, 'aborted')).toBe(true);
+      expect(await backend.stat('abort/early.txt')).toBeUndefined();
+    });
+
+    test(`list pages through ${manyKeys} keys in order, filtered by prefix`, async () => {
+      const keys = Array.from({length: manyKeys}, (_, i) => `many/${String(i).padStart(5, '0')}.txt`);
+      const body = Buffer.from('x');
+      for (let i = 0; i < keys.length; i += 25) await Promise.all(keys.slice(i, i + 25).map((k) => backend.put(k, body)));
+      await backend.put('many-not/other.txt', body);
+      const listed = (await collect(backend.list({prefix: 'many/'}))).map((o) => o.key);
+      expect(listed).toEqual(keys);
+      const sub = (await collect(backend.list({prefix: 'many/0012'}))).map((o) => o.key);
+      expect(sub).toEqual(keys.filter((k) => k.startsWith('many/0012')));
+    }, 300_000);
+
+    test('list without a prefix sees every key written by this suite', async () => {
+      const all = (await collect(backend.list())).map((o) => o.key);
+      expect(all).toContain('small.txt');
+      expect(all).toContain('many-not/other.txt');
+      expect(all).not.toContain('abort/half.bin');
+      const sorted = [...all].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      expect(all).toEqual(sorted);
+    });
+
+    test('list stops promptly when its signal is aborted', async () => {
+      const ctl = new AbortController();
+      const seen: string[] = [];
+      const err = await rejection(
+        (async () => {
+          for await (const o of backend.list({prefix: 'many/', signal: ctl.signal})) {
+            seen.push(o.key);
+            if (seen.length === 3) ctl.abort();
+          }
+        })(),
+      );
+      expect(isBackupError(err, 'aborted')).toBe(true);
+      expect(seen.length).toBeLessThan(manyKeys);
+    });
+
+    test('check reports ok for a working backend', async () => {
+      const report = await backend.check();
+      expect(report.ok).toBe(true);
+      expect(report.items.length).toBeGreaterThan(0);
+    });
+  });
+}
