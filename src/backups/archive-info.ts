@@ -1,0 +1,34 @@
+import type {ObjectInfo} from '../backend.js';
+import {backupIdProblem} from './validate.js';
+
+/**
+ * The object metadata (B2: X-Bz-Info-*) our archives carry so that a listing alone
+ * describes them. Four keys at most, leaving room within B2's limit of 10 for what the
+ * provider adds itself (large_file_sha1, src_last_modified_millis).
+ */
+const KEYS = {id: 'backup_id', name: 'backup_name', date: 'backup_date', sha1: 'backup_sha1'} as const;
+
+export interface ArchiveDescription {
+  id: string;
+  name: string;
+  date: string;
+  /** Absent when the archive was streamed (its checksum is known only at the end). */
+  sha1?: string;
+}
+
+export function archiveInfoMetadata(d: ArchiveDescription): Record<string, string> {
+  const meta: Record<string, string> = {[KEYS.id]: d.id, [KEYS.name]: d.name, [KEYS.date]: d.date};
+  if (d.sha1) meta[KEYS.sha1] = d.sha1;
+  return meta;
+}
+
+/** The description an archive carries, or undefined if it does not carry a complete one (e.g. HA's archives). */
+export function describeArchive(obj: ObjectInfo): ArchiveDescription | undefined {
+  const m = obj.metadata;
+  const id = m[KEYS.id];
+  const name = m[KEYS.name];
+  const date = m[KEYS.date];
+  if (backupIdProblem(id) !== undefined || !name || !date || Number.isNaN(Date.parse(date))) return undefined;
+  const sha1 = m[KEYS.sha1];
+  return {id, name, date, sha1: sha1 && /^[0-9a-f]{40}$/.test(sha1) ? sha1 : undefined};
+}

@@ -1,0 +1,331 @@
+import {Writable, pipeline as pipelineCb, type Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import PQueue from 'p-queue';
+import type {Body, ObjectInfo, StorageBackend} from '../backend.js';
+import {describeBody, readAll, type BodySource} from '../body.js';
+import {BackupError, abortError, isBackupError} from '../errors.js';
+import {compareUtf8} from '../keys.js';
+import {archiveInfoMetadata, describeArchive} from './archive-info.js';
+import {HashingStream, mismatch, sha1Of, sha1OfFile, type Expected} from './checksum.js';
+import {assertWritableDestination, writeStreamToFile} from './file-output.js';
+import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
+import {MetadataCache} from './metadata-cache.js';
+import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
+import type {BackupInfo, CatalogOptions, DownloadResult, TransferOptions, UploadMeta, VerifyResult} from './types.js';
+import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
+
+/** A listed backup together with the two objects it is made of. */
+interface Entry {
+  info: BackupInfo;
+  archive: ObjectInfo;
+  metadataFile: ObjectInfo;
+}
+
+const DEFAULT_NAME = 'Backup';
+
+/**
+ * Backups over any StorageBackend, in the bucket layout of Home Assistant's Backblaze B2
+ * integration: `<base>.tar` plus `<base>.metadata.json`. A backup exists once both do.
+ * Archives made here describe themselves in their object info, so listing them costs one
+ * listing pass; HA's are described only by their metadata files, which are downloaded
+ * with bounded parallelism and cached by immutable object id.
+ */
+export class BackupCatalog {
+  private readonly cache: MetadataCache;
+  private readonly queue: PQueue;
+  private readonly warn: (msg: string) => void;
+  private readonly now: () => Date;
+  private readonly createdBy: string;
+
+  constructor(
+    private readonly backend: StorageBackend,
+    opts: CatalogOptions = {},
+  ) {
+    this.warn = opts.onWarning ?? (() => undefined);
+    this.now = opts.now ?? (() => new Date());
+    this.createdBy = opts.createdBy ?? 'backup-plugin-b2';
+    this.cache = new MetadataCache(opts.cacheDir, this.warn);
+    this.queue = new PQueue({concurrency: Math.max(1, opts.concurrency ?? 4)});
+  }
+
+  /** Uploads the archive, then its metadata file; if the second fails, removes the first. */
+  async upload(source: Body, meta: UploadMeta = {}): Promise<BackupInfo> {
+    const name = meta.name ?? DEFAULT_NAME;
+    assertBackupName(name);
+    const extra = meta.metadata ?? {};
+    assertUserMetadata(extra);
+    const src = await describeBody(source, meta.size);
+    const id = newBackupId();
+    const date = isoDateWithOffset(this.now());
+    const base = await this.unusedBase(safeBaseName(name, date), id);
+    const archiveKey = archiveKeyOf(base);
+    const metadataKey = metadataKeyOf(base);
+    const prepared = await prepareArchiveBody(src, meta.signal);
+
+    const archive = await this.backend.put(archiveKey, prepared.body, {
+      size: src.size,
+      contentType: 'application/x-tar',
+      metadata: archiveInfoMetadata({id, name, date, sha1: prepared.sha1}),
+      signal: meta.signal,
+      onProgress: meta.onProgress,
+    });
+    try {
+      const sent = prepared.sent();
+      const problem = mismatch({size: archive.size, sha1: archive.sha1 ?? sent.sha1}, sent);
+      if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
+      const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy});
+      const text = JSON.stringify(file);
+      const metadataObj = await this.backend.put(metadataKey, Buffer.from(text, 'utf8'), {
+        contentType: 'application/json',
+        metadata: {metadata_only: 'true'}, // what HA's integration sets on its metadata files
+        signal: meta.signal,
+      });
+      await this.cache.set(metadataObj, text);
+      return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata};
+    } catch (err) {
+      await this.backend.delete(archiveKey).catch((cleanupErr: unknown) => {
+        this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); delete it by hand`);
+      });
+      throw err;
+    }
+  }
+
+  /** Every complete backup, newest first. Skipped files are reported through onWarning. */
+  async list(opts: {signal?: AbortSignal} = {}): Promise<BackupInfo[]> {
+    return (await this.scan(opts.signal)).map((e) => e.info);
+  }
+
+  /** One backup with its full metadata file; `not_found` when there is none with this id. */
+  async show(id: string, opts: {signal?: AbortSignal} = {}): Promise<BackupInfo> {
+    return this.withMetadata(await this.find(id, opts.signal), opts.signal);
+  }
+
+  /** The archive as a stream that fails with `checksum_mismatch` at its end unless size and SHA1 match. */
+  async download(id: string, opts: TransferOptions = {}): Promise<DownloadResult> {
+    const {info, stream} = await this.openVerified(id, opts);
+    return {info, stream};
+  }
+
+  /**
+   * Downloads into `path`, which afterwards holds either the complete verified archive or
+   * what it held before: never a partial or mismatching file. Refuses an existing path
+   * unless `force`.
+   */
+  async downloadToFile(id: string, path: string, opts: TransferOptions & {force?: boolean} = {}): Promise<{info: BackupInfo; path: string; size: number; sha1: string}> {
+    assertBackupId(id);
+    await assertWritableDestination(path, opts.force ?? false);
+    const {info, stream} = await this.openVerified(id, opts);
+    await writeStreamToFile(stream, path, opts.force ?? false);
+    const {size, sha1} = stream.result();
+    return {info, path, size, sha1: sha1 as string};
+  }
+
+  /** Reads and hashes the whole archive without writing it anywhere. */
+  async verify(id: string, opts: TransferOptions = {}): Promise<VerifyResult> {
+    const {info, stream, expected} = await this.openArchive(id, opts);
+    const hashing = new HashingStream({onBytes: progressReporter(opts, expected.size)});
+    await pipeline(stream, hashing, discard(), {signal: opts.signal}).catch((err: unknown) => {
+      throw opts.signal?.aborted ? abortError(opts.signal) : err;
+    });
+    const got = hashing.result();
+    const sha1 = got.sha1 as string;
+    return {ok: mismatch({size: got.size, sha1}, expected) === undefined, size: got.size, sha1, expectedSize: expected.size, expectedSha1: expected.sha1, info};
+  }
+
+  /**
+   * Removes the metadata file first (the backup stops being listed at once), then the
+   * archive; the backend removes every version of each.
+   */
+  async delete(id: string, opts: {signal?: AbortSignal} = {}): Promise<BackupInfo> {
+    const entry = await this.find(id, opts.signal);
+    await this.backend.delete(entry.info.metadataKey);
+    await this.backend.delete(entry.info.archiveKey);
+    await this.cache.forget(entry.metadataFile.id);
+    return entry.info;
+  }
+
+  private async find(id: string, signal?: AbortSignal): Promise<Entry> {
+    assertBackupId(id);
+    const entry = (await this.scan(signal)).find((e) => e.info.id === id);
+    if (!entry) throw new BackupError('not_found', `no backup with id ${id} in this location; list the backups to see their ids`);
+    return entry;
+  }
+
+  /** HA's names carry the time to the microsecond; on the rare clash the id makes the name unique. */
+  private async unusedBase(base: string, id: string): Promise<string> {
+    const taken = await Promise.all([this.backend.stat(archiveKeyOf(base)), this.backend.stat(metadataKeyOf(base))]);
+    return taken.some(Boolean) ? `${base}_${id}` : base;
+  }
+
+  /** One listing pass; metadata files are read only for archives that do not describe themselves. */
+  private async scan(signal?: AbortSignal): Promise<Entry[]> {
+    const archives = new Map<string, ObjectInfo>();
+    const metadataFiles = new Map<string, ObjectInfo>();
+    for await (const obj of this.backend.list({signal})) {
+      const archiveBase = baseOf(obj.key, ARCHIVE_SUFFIX);
+      if (archiveBase !== undefined) archives.set(archiveBase, obj);
+      const metadataBase = baseOf(obj.key, METADATA_SUFFIX);
+      if (metadataBase !== undefined) metadataFiles.set(metadataBase, obj);
+    }
+
+    const pending: Promise<Entry | undefined>[] = [];
+    for (const [base, metadataFile] of metadataFiles) {
+      const archive = archives.get(base);
+      if (!archive) {
+        this.warn(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)}`);
+        continue;
+      }
+      const described = describeArchive(archive);
+      if (described) {
+        const info: BackupInfo = {...described, size: archive.size, sha1: described.sha1 ?? archive.sha1, archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive'};
+        pending.push(Promise.resolve({info, archive, metadataFile}));
+      } else {
+        pending.push(this.queue.add(() => this.entryFromMetadataFile(archive, metadataFile, signal), {signal}));
+      }
+    }
+    for (const [base, archive] of archives) {
+      if (!metadataFiles.has(base)) this.warn(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
+    }
+
+    const entries = (await Promise.all(pending)).filter((e): e is Entry => e !== undefined);
+    entries.sort((a, b) => Date.parse(b.info.date) - Date.parse(a.info.date) || compareUtf8(a.info.archiveKey, b.info.archiveKey));
+    return this.withoutDuplicateIds(entries);
+  }
+
+  private withoutDuplicateIds(entries: Entry[]): Entry[] {
+    const seen = new Map<string, Entry>();
+    return entries.filter((e) => {
+      const first = seen.get(e.info.id);
+      if (first) {
+        this.warn(`skipping ${e.info.metadataKey}: backup id ${e.info.id} is also used by the newer ${first.info.archiveKey}`);
+        return false;
+      }
+      seen.set(e.info.id, e);
+      return true;
+    });
+  }
+
+  private async entryFromMetadataFile(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<Entry | undefined> {
+    const text = await this.readMetadataFile(metadataFile, signal);
+    if (text === undefined) return undefined;
+    const parsed = parseMetadataFile(text);
+    if (!parsed.ok) {
+      this.warn(`skipping ${metadataFile.key}: not a backup metadata file (${parsed.problem})`);
+      return undefined;
+    }
+    const m = parsed.file.backup_metadata;
+    // Like HA, the archive as stored is the authority on size.
+    const metadata = {...m, size: archive.size};
+    const info: BackupInfo = {
+      id: parsed.file.backup_id,
+      name: m.name,
+      date: m.date,
+      size: archive.size,
+      sha1: m.sha1 ?? archive.sha1,
+      archiveKey: archive.key,
+      metadataKey: metadataFile.key,
+      describedBy: 'metadata-file',
+      metadata,
+    };
+    return {info, archive, metadataFile};
+  }
+
+  /** Adds the metadata file's contents to an entry listed from its archive's info alone. */
+  private async withMetadata(entry: Entry, signal?: AbortSignal): Promise<BackupInfo> {
+    if (entry.info.metadata) return entry.info;
+    const text = await this.readMetadataFile(entry.metadataFile, signal);
+    if (text === undefined) return entry.info;
+    const parsed = parseMetadataFile(text);
+    if (!parsed.ok) {
+      this.warn(`${entry.metadataFile.key} is not a valid backup metadata file (${parsed.problem}); showing what the archive records`);
+      return entry.info;
+    }
+    if (parsed.file.backup_id !== entry.info.id) {
+      this.warn(`${entry.metadataFile.key} names backup ${parsed.file.backup_id} but its archive says ${entry.info.id}; the archive's id is used`);
+    }
+    const m = parsed.file.backup_metadata;
+    return {...entry.info, sha1: entry.info.sha1 ?? m.sha1, metadata: {...m, size: entry.archive.size}};
+  }
+
+  /** The text of a metadata file: from the cache, else downloaded (and cached). Undefined when skipped. */
+  private async readMetadataFile(obj: ObjectInfo, signal?: AbortSignal): Promise<string | undefined> {
+    const cached = await this.cache.get(obj);
+    if (cached !== undefined) return cached;
+    if (obj.size > MAX_METADATA_FILE_BYTES) {
+      this.warn(`skipping ${obj.key}: ${obj.size} bytes is too large for a backup metadata file`);
+      return undefined;
+    }
+    let data: Buffer;
+    try {
+      const {stream} = await this.backend.get(obj.key, {signal});
+      data = await readAll(stream, signal);
+    } catch (err) {
+      if (!isBackupError(err, 'not_found')) throw err;
+      this.warn(`skipping ${obj.key}: it was deleted while listing`);
+      return undefined;
+    }
+    if (data.length !== obj.size || (obj.sha1 && sha1Of(data) !== obj.sha1)) {
+      this.warn(`skipping ${obj.key}: its content changed while listing`);
+      return undefined;
+    }
+    const text = data.toString('utf8');
+    await this.cache.set(obj, text);
+    return text;
+  }
+
+  /** The archive's stream and what it must add up to. */
+  private async openArchive(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: Readable; expected: Expected}> {
+    const entry = await this.find(id, opts.signal);
+    // Archives that were streamed up record their checksum only in the metadata file.
+    const info = entry.info.sha1 ? entry.info : await this.withMetadata(entry, opts.signal);
+    const {info: obj, stream} = await this.backend.get(info.archiveKey, {signal: opts.signal});
+    return {info, stream, expected: {size: obj.size, sha1: info.sha1 ?? obj.sha1}};
+  }
+
+  private async openVerified(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: HashingStream}> {
+    const {info, stream, expected} = await this.openArchive(id, opts);
+    const hashing = new HashingStream({expect: expected, what: `download of backup ${id}`, onBytes: progressReporter(opts, expected.size)});
+    pipelineCb(stream, hashing, () => undefined); // errors reach the consumer through `hashing`
+    const signal = opts.signal;
+    if (signal) {
+      const onAbort = () => hashing.destroy(abortError(signal));
+      signal.addEventListener('abort', onAbort, {once: true});
+      hashing.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
+    return {info, stream: hashing};
+  }
+}
+
+/** The body to upload, its SHA1 when it can be known up front, and what was sent once the upload ended. */
+async function prepareArchiveBody(src: BodySource, signal?: AbortSignal): Promise<{body: Body; sha1?: string; sent: () => Expected & {sha1: string}}> {
+  switch (src.kind) {
+    case 'buffer': {
+      const sha1 = sha1Of(src.buffer);
+      return {body: src.buffer, sha1, sent: () => ({size: src.size, sha1})};
+    }
+    case 'file': {
+      // Hashing first lets the checksum travel in the archive's object info, so listings show it.
+      const {sha1, size} = await sha1OfFile(src.path, signal);
+      return {body: {path: src.path}, sha1, sent: () => ({size, sha1})};
+    }
+    case 'stream': {
+      const hashing = new HashingStream();
+      pipelineCb(src.stream, hashing, () => undefined);
+      const sent = () => {
+        const {size, sha1} = hashing.result();
+        if (sha1 === undefined) throw new BackupError('failure', 'the backend reported the upload complete before the source stream ended');
+        return {size, sha1};
+      };
+      return {body: hashing, sent};
+    }
+  }
+}
+
+function progressReporter(opts: TransferOptions, total: number): ((loaded: number) => void) | undefined {
+  const onProgress = opts.onProgress;
+  return onProgress ? (loaded) => onProgress({loaded, total}) : undefined;
+}
+
+function discard(): Writable {
+  return new Writable({write: (_chunk, _enc, cb) => cb()});
+}

@@ -1,0 +1,73 @@
+import {createHash} from 'node:crypto';
+import {createReadStream} from 'node:fs';
+import {Transform, type TransformCallback} from 'node:stream';
+import {BackupError, throwIfAborted} from '../errors.js';
+
+export interface Expected {
+  size: number;
+  /** Unknown for archives whose writer recorded no checksum (large files uploaded by HA). */
+  sha1?: string;
+}
+
+/**
+ * Passes bytes through while counting and hashing them. With `expect`, the stream fails
+ * with `checksum_mismatch` at its end instead of finishing when size or SHA1 differ, so a
+ * consumer can never mistake a bad copy for a complete one.
+ */
+export class HashingStream extends Transform {
+  private readonly hash = createHash('sha1');
+  private bytes = 0;
+  private digest?: string;
+
+  constructor(
+    private readonly opts: {expect?: Expected; what?: string; onBytes?: (loaded: number) => void} = {},
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.opts.onBytes?.(this.bytes);
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.digest = this.hash.digest('hex');
+    const problem = this.opts.expect ? mismatch(this.result(), this.opts.expect) : undefined;
+    cb(problem ? new BackupError('checksum_mismatch', `${this.opts.what ?? 'download'} failed verification: ${problem}`) : undefined);
+  }
+
+  /** Size and SHA1 of what went through; sha1 is set once the stream has ended. */
+  result(): {size: number; sha1?: string} {
+    return {size: this.bytes, sha1: this.digest};
+  }
+}
+
+/** Why `got` is not `expected`, or undefined when it matches. */
+export function mismatch(got: {size: number; sha1?: string}, expected: Expected): string | undefined {
+  if (got.size !== expected.size) return `got ${got.size} bytes, expected ${expected.size}`;
+  if (expected.sha1 && got.sha1 !== expected.sha1) return `SHA1 is ${got.sha1}, expected ${expected.sha1}`;
+  return undefined;
+}
+
+export function sha1Of(data: Buffer): string {
+  return createHash('sha1').update(data).digest('hex');
+}
+
+/** Hashes a file before upload so that its checksum can travel with the archive's object info. */
+export async function sha1OfFile(path: string, signal?: AbortSignal): Promise<{sha1: string; size: number}> {
+  const hash = createHash('sha1');
+  let size = 0;
+  try {
+    for await (const chunk of createReadStream(path, {signal})) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+  } catch (err) {
+    throwIfAborted(signal);
+    throw new BackupError('bad_input', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {cause: err});
+  }
+  throwIfAborted(signal);
+  return {sha1: hash.digest('hex'), size};
+}

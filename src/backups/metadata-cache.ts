@@ -1,0 +1,74 @@
+import {createHash} from 'node:crypto';
+import {mkdir, readFile, rm} from 'node:fs/promises';
+import {join} from 'node:path';
+import type {ObjectInfo} from '../backend.js';
+import {writeFileAtomic} from '../atomic-file.js';
+
+interface CacheEntry {
+  v: 1;
+  id: string;
+  key: string;
+  size: number;
+  text: string;
+}
+
+/**
+ * Metadata-file contents keyed by the object's immutable version id (B2: fileId): a
+ * given id always names the same bytes, so an entry never goes stale. Kept in memory
+ * and, with a directory, on disk so that the next process lists without downloading.
+ * Entries record key and size too, and a mismatch is a miss, not a wrong answer.
+ */
+export class MetadataCache {
+  private readonly memory = new Map<string, string>();
+  private dirReady?: Promise<unknown>;
+
+  constructor(
+    private readonly dir: string | undefined,
+    private readonly onWarning: (msg: string) => void,
+  ) {}
+
+  async get(obj: ObjectInfo): Promise<string | undefined> {
+    if (!obj.id) return undefined;
+    const hit = this.memory.get(obj.id);
+    if (hit !== undefined) return hit;
+    if (!this.dir) return undefined;
+    let entry: CacheEntry;
+    try {
+      entry = JSON.parse(await readFile(this.fileFor(obj.id), 'utf8')) as CacheEntry;
+    } catch {
+      return undefined; // absent or unreadable: download again
+    }
+    if (entry?.v !== 1 || entry.id !== obj.id || entry.key !== obj.key || entry.size !== obj.size || typeof entry.text !== 'string') {
+      return undefined;
+    }
+    this.memory.set(obj.id, entry.text);
+    return entry.text;
+  }
+
+  async set(obj: ObjectInfo, text: string): Promise<void> {
+    if (!obj.id) return;
+    this.memory.set(obj.id, text);
+    if (!this.dir) return;
+    const entry: CacheEntry = {v: 1, id: obj.id, key: obj.key, size: obj.size, text};
+    try {
+      this.dirReady ??= mkdir(this.dir, {recursive: true, mode: 0o700});
+      await this.dirReady;
+      await writeFileAtomic(this.fileFor(obj.id), JSON.stringify(entry), {mode: 0o600});
+    } catch (err) {
+      // The cache only saves downloads; failing to fill it must not fail the listing.
+      this.onWarning(`cannot write the metadata cache in ${this.dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+
+  /** Drops a deleted object's entry; best effort, since a stale entry is never read again. */
+  async forget(id: string | undefined): Promise<void> {
+    if (!id) return;
+    this.memory.delete(id);
+    if (this.dir) await rm(this.fileFor(id), {force: true}).catch(() => undefined);
+  }
+
+  /** Hashing the id gives a safe, fixed-length file name whatever characters a backend's ids use. */
+  private fileFor(id: string): string {
+    return join(this.dir as string, `${createHash('sha1').update(id).digest('hex')}.json`);
+  }
+}

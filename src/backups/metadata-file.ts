@@ -1,0 +1,109 @@
+import {z} from 'zod';
+import {backupIdProblem} from './validate.js';
+
+/** The version HA's integration writes and expects in every `.metadata.json`. */
+export const METADATA_VERSION = '1';
+/** A sidecar is a few hundred bytes; anything much larger is not one and is not downloaded. */
+export const MAX_METADATA_FILE_BYTES = 1024 * 1024;
+
+/**
+ * `backup_metadata` as HA's AgentBackup.as_dict() writes it (and AgentBackup.from_dict reads
+ * it), plus fields of our own that HA ignores.
+ */
+export interface BackupMetadata {
+  addons: {name: string; slug: string; version: string}[];
+  backup_id: string;
+  date: string;
+  database_included: boolean;
+  extra_metadata: Record<string, string | boolean>;
+  folders: string[];
+  homeassistant_included: boolean;
+  homeassistant_version: string | null;
+  name: string;
+  protected: boolean;
+  size: number;
+  /** Ours: lowercase hex SHA1 of the archive. */
+  sha1?: string;
+  /** Ours: the tool (and version) that made the backup. */
+  created_by?: string;
+  [field: string]: unknown;
+}
+
+export interface MetadataFile {
+  metadata_version: string;
+  backup_id: string;
+  backup_metadata: BackupMetadata;
+}
+
+export function buildMetadataFile(m: {
+  id: string;
+  name: string;
+  date: string;
+  size: number;
+  sha1: string;
+  extra: Record<string, string>;
+  createdBy: string;
+}): MetadataFile {
+  return {
+    metadata_version: METADATA_VERSION,
+    backup_id: m.id,
+    backup_metadata: {
+      addons: [],
+      backup_id: m.id,
+      date: m.date,
+      database_included: false,
+      extra_metadata: {...m.extra},
+      folders: [],
+      homeassistant_included: false,
+      homeassistant_version: null,
+      name: m.name,
+      protected: false,
+      size: m.size,
+      sha1: m.sha1,
+      created_by: m.createdBy,
+    },
+  };
+}
+
+const isoDate = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)), 'is not an ISO 8601 date');
+const backupId = z.string().refine((s) => backupIdProblem(s) === undefined, 'is not a usable backup id');
+
+/**
+ * What a metadata file must carry for this tool to list it. Looser than HA's from_dict on
+ * purpose (a missing `addons` should not hide a backup), strict on what we rely on.
+ */
+const metadataFileSchema = z.object({
+  metadata_version: z.string(),
+  backup_id: backupId,
+  backup_metadata: z.looseObject({
+    backup_id: backupId.optional(),
+    name: z.string().min(1),
+    date: isoDate,
+    size: z.number().int().nonnegative().optional(),
+    protected: z.boolean().optional(),
+    sha1: z.string().regex(/^[0-9a-f]{40}$/).optional(),
+  }),
+});
+
+export type ParsedMetadataFile = {ok: true; file: MetadataFile} | {ok: false; problem: string};
+
+/** Parses a sidecar's text; never throws, so that one bad file cannot break a listing. */
+export function parseMetadataFile(text: string): ParsedMetadataFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return {ok: false, problem: `not JSON (${(err as Error).message})`};
+  }
+  const parsed = metadataFileSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length > 0 ? issue.path.join('.') : 'document';
+    return {ok: false, problem: `${where}: ${issue.message}`};
+  }
+  const file = parsed.data as unknown as MetadataFile;
+  if (file.backup_metadata.backup_id !== undefined && file.backup_metadata.backup_id !== file.backup_id) {
+    return {ok: false, problem: `backup_id ${file.backup_id} disagrees with backup_metadata.backup_id ${file.backup_metadata.backup_id}`};
+  }
+  return {ok: true, file};
+}

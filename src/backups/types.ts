@@ -1,0 +1,69 @@
+import type {Readable} from 'node:stream';
+import type {TransferProgress} from '../backend.js';
+import type {BackupMetadata} from './metadata-file.js';
+
+/** One backup as the catalog lists it. */
+export interface BackupInfo {
+  id: string;
+  name: string;
+  /** ISO 8601 with offset, as recorded by whoever made the backup. */
+  date: string;
+  /** Bytes of the archive as stored. */
+  size: number;
+  /** Lowercase hex SHA1 of the archive, when known without reading it. */
+  sha1?: string;
+  archiveKey: string;
+  metadataKey: string;
+  /**
+   * `archive` when the archive describes itself (made by this tool: listed with no
+   * download), `metadata-file` when read from the sidecar (made by Home Assistant).
+   */
+  describedBy: 'archive' | 'metadata-file';
+  /** The metadata file's backup_metadata; always set by show() and upload(), and by list() for HA-made backups. */
+  metadata?: BackupMetadata;
+}
+
+export interface CatalogOptions {
+  /** Directory for the metadata-file cache; without one, the cache lives only as long as the catalog. */
+  cacheDir?: string;
+  /** Parallel metadata-file downloads while listing (default 4). */
+  concurrency?: number;
+  /** Called for every file skipped while listing (foreign, malformed, orphaned) and other non-fatal problems. */
+  onWarning?: (msg: string) => void;
+  /** Clock for backup dates (tests). */
+  now?: () => Date;
+  /** Recorded as created_by in metadata files, e.g. "backup-plugin-b2 0.1.0". */
+  createdBy?: string;
+}
+
+export interface UploadMeta {
+  name?: string;
+  /** Size of a Readable source when known (lets the backend plan its parts). */
+  size?: number;
+  /** User key/values (--meta key=value), stored in the metadata file's extra_metadata. */
+  metadata?: Record<string, string>;
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+export interface TransferOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+export interface DownloadResult {
+  info: BackupInfo;
+  /** The archive's bytes; fails with `checksum_mismatch` at its end if size or SHA1 differ. */
+  stream: Readable;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** What was read. */
+  size: number;
+  sha1: string;
+  expectedSize: number;
+  /** Undefined when nobody recorded a checksum (e.g. a large archive uploaded by HA): only the size was checked. */
+  expectedSha1?: string;
+  info: BackupInfo;
+}

@@ -1,0 +1,65 @@
+import {randomBytes} from 'node:crypto';
+import {BackupError} from '../errors.js';
+
+/**
+ * Ids and names never become object keys on their own (keys come from listings and from
+ * the sanitised base name), but they are checked anyway so that nothing a user types or
+ * a foreign metadata file says can point at a name outside the backend's root.
+ */
+
+/** Home Assistant ids are 8 hex digits; other tools' slugs stay within these characters. */
+const ID_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_.-]{0,63}$/;
+/** Leaves room for the date, the id and the suffix within B2's 1,024-byte names and 7,000-byte headers. */
+export const MAX_BACKUP_NAME_BYTES = 255;
+const USER_META_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+const MAX_USER_META_VALUE = 1024;
+const MAX_USER_META_ENTRIES = 64;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A fresh id shaped like Home Assistant's: 8 lowercase hex digits. */
+export function newBackupId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+export function backupIdProblem(id: unknown): string | undefined {
+  if (typeof id !== 'string') return 'is not a string';
+  if (!ID_PATTERN.test(id)) return 'must be 1-64 letters, digits, "_", "." or "-", starting with a letter or digit';
+  return undefined;
+}
+
+export function assertBackupId(id: string): void {
+  const problem = backupIdProblem(id);
+  if (problem) throw new BackupError('bad_input', `invalid backup id ${JSON.stringify(id)}: ${problem}; use an id that "list" prints`);
+}
+
+export function backupNameProblem(name: string): string | undefined {
+  if (name.trim().length === 0) return 'is empty';
+  if (Buffer.byteLength(name, 'utf8') > MAX_BACKUP_NAME_BYTES) return `is longer than ${MAX_BACKUP_NAME_BYTES} bytes of UTF-8`;
+  if (CONTROL.test(name)) return 'contains a control character';
+  if (/[/\\]/.test(name)) return 'contains "/" or "\\"';
+  if (/^[.\s]+$/.test(name)) return 'consists only of dots';
+  if (Buffer.from(name, 'utf8').toString('utf8') !== name) return 'is not valid UTF-8';
+  return undefined;
+}
+
+export function assertBackupName(name: string): void {
+  const problem = backupNameProblem(name);
+  if (problem) throw new BackupError('bad_input', `invalid backup name ${JSON.stringify(name)}: ${problem}; pick a plain name such as "Nightly backup"`);
+}
+
+/** User --meta entries go into extra_metadata of the metadata file (never into object info: B2 allows 10 keys). */
+export function assertUserMetadata(meta: Record<string, string>): void {
+  const entries = Object.entries(meta);
+  if (entries.length > MAX_USER_META_ENTRIES) {
+    throw new BackupError('bad_input', `too many metadata entries (${entries.length}); at most ${MAX_USER_META_ENTRIES} are allowed`);
+  }
+  for (const [key, value] of entries) {
+    if (!USER_META_KEY.test(key)) {
+      throw new BackupError('bad_input', `invalid metadata key ${JSON.stringify(key)}: use 1-64 letters, digits, "_", "." or "-", starting with a letter`);
+    }
+    if (typeof value !== 'string' || value.length > MAX_USER_META_VALUE || CONTROL.test(value)) {
+      throw new BackupError('bad_input', `invalid value for metadata key ${key}: use at most ${MAX_USER_META_VALUE} characters and no control characters`);
+    }
+  }
+}

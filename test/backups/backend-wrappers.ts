@@ -1,0 +1,88 @@
+import type {Readable} from 'node:stream';
+import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend} from '../../src/backend.js';
+
+/** Passes every call to an inner backend; subclasses override what they observe or break. */
+export class DelegatingBackend implements StorageBackend {
+  readonly type: string;
+  constructor(protected readonly inner: StorageBackend) {
+    this.type = inner.type;
+  }
+  check(opts?: {signal?: AbortSignal}): Promise<CheckReport> {
+    return this.inner.check(opts);
+  }
+  put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
+    return this.inner.put(key, body, opts);
+  }
+  get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}> {
+    return this.inner.get(key, opts);
+  }
+  stat(key: string): Promise<ObjectInfo | undefined> {
+    return this.inner.stat(key);
+  }
+  list(opts?: ListOptions): AsyncIterable<ObjectInfo> {
+    return this.inner.list(opts);
+  }
+  delete(key: string): Promise<boolean> {
+    return this.inner.delete(key);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** Counts calls by kind, and gets per key, so tests can assert what an operation cost. */
+export class CountingBackend extends DelegatingBackend {
+  counts = {list: 0, get: 0, put: 0, stat: 0, delete: 0};
+  getsByKey = new Map<string, number>();
+
+  reset(): void {
+    this.counts = {list: 0, get: 0, put: 0, stat: 0, delete: 0};
+    this.getsByKey.clear();
+  }
+  override put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
+    this.counts.put++;
+    return super.put(key, body, opts);
+  }
+  override get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}> {
+    this.counts.get++;
+    this.getsByKey.set(key, (this.getsByKey.get(key) ?? 0) + 1);
+    return super.get(key, opts);
+  }
+  override stat(key: string): Promise<ObjectInfo | undefined> {
+    this.counts.stat++;
+    return super.stat(key);
+  }
+  override list(opts?: ListOptions): AsyncIterable<ObjectInfo> {
+    this.counts.list++;
+    return super.list(opts);
+  }
+  override delete(key: string): Promise<boolean> {
+    this.counts.delete++;
+    return super.delete(key);
+  }
+}
+
+/** Rejects puts of matching keys, after consuming nothing: a metadata upload that fails. */
+export class FailingPutBackend extends DelegatingBackend {
+  constructor(
+    inner: StorageBackend,
+    private readonly fails: (key: string) => boolean,
+  ) {
+    super(inner);
+  }
+  override async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
+    if (this.fails(key)) throw new Error(`injected failure storing ${key}`);
+    return super.put(key, body, opts);
+  }
+}
+
+/** Hides the checksums a backend knows, like B2 for a large file uploaded without large_file_sha1. */
+export class NoChecksumBackend extends DelegatingBackend {
+  override async get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}> {
+    const got = await super.get(key, opts);
+    return {info: {...got.info, sha1: undefined}, stream: got.stream};
+  }
+  override async *list(opts?: ListOptions): AsyncIterable<ObjectInfo> {
+    for await (const o of super.list(opts)) yield {...o, sha1: undefined};
+  }
+}
