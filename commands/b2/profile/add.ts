@@ -1,0 +1,32 @@
+import {Args} from '@oclif/core';
+import {BaseCommand} from '../../../src/cli/base-command.js';
+import {checkProfileConnection} from '../../../src/cli/profile-check.js';
+import {checkFlag, flagLabel, inputFromFlags, profileFieldFlags} from '../../../src/profiles/flags.js';
+import {askForMissing} from '../../../src/profiles/prompt.js';
+import {saveChecked} from '../../../src/profiles/save-checked.js';
+import {ProfileStore} from '../../../src/profiles/store.js';
+
+export default class ProfileAdd extends BaseCommand {
+  static override description =
+    'Add a profile: the key, bucket and prefix backups go to. Missing values are asked for on a terminal (the key without echo); the profile is checked against B2 before it is saved.';
+
+  static override examples = [
+    '<%= config.bin %> b2 profile add home --key-id 0051234abcd0000000000001 --application-key env:B2_APPLICATION_KEY --bucket home-backups-123456 --prefix home/',
+    '<%= config.bin %> b2 profile add home --bucket home-backups-123456   # asks for the key ID and key',
+  ];
+
+  static override args = {name: Args.string({required: true, description: 'profile name (letters, digits, ".", "_", "-")'})};
+  static override flags = {...profileFieldFlags, ...checkFlag};
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(ProfileAdd);
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    store.assertAddable(args.name);
+    store.add(args.name, await askForMissing(inputFromFlags(flags)), flagLabel);
+    await saveChecked(store, args.name, {
+      check: flags.check ? (profile) => checkProfileConnection(profile, {dataDir: this.config.dataDir}) : undefined,
+      warn: (line) => process.stderr.write(`${line}\n`),
+    });
+    this.log(`Added profile "${args.name}" to ${store.path}`);
+  }
+}

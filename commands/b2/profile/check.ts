@@ -1,0 +1,31 @@
+import {Args} from '@oclif/core';
+import type {CheckReport} from '../../../src/backend.js';
+import {BaseCommand} from '../../../src/cli/base-command.js';
+import {checkProfileConnection} from '../../../src/cli/profile-check.js';
+import {renderCheckItems} from '../../../src/profiles/display.js';
+import {checkFailed} from '../../../src/profiles/save-checked.js';
+import {ProfileStore} from '../../../src/profiles/store.js';
+
+export default class ProfileCheck extends BaseCommand {
+  static override description =
+    'Connect with a profile and check the key, its capabilities, the bucket and the prefix; prints each item as ok, warn or fail with how to fix it.';
+
+  static override examples = ['<%= config.bin %> b2 profile check home', '<%= config.bin %> b2 profile check home --json'];
+  static override enableJsonFlag = true;
+  static override args = {
+    name: Args.string({description: 'profile name (default: env B2_PROFILE, or the only profile)'}),
+  };
+
+  async run(): Promise<CheckReport> {
+    const {args, flags} = await this.parse(ProfileCheck);
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    const profile = store.resolve(args.name);
+    const report = await checkProfileConnection(profile, {dataDir: this.config.dataDir});
+    this.log(renderCheckItems(report.items));
+    if (!report.ok) {
+      if (this.jsonEnabled()) this.logJson(report); // a failed run returns nothing for oclif to print
+      throw checkFailed(profile.name, report);
+    }
+    return report;
+  }
+}

@@ -1,0 +1,19 @@
+import {Args} from '@oclif/core';
+import {BaseCommand} from '../../../src/cli/base-command.js';
+import {profileView, renderProfile, type ProfileView} from '../../../src/profiles/display.js';
+import {ProfileStore} from '../../../src/profiles/store.js';
+
+export default class ProfileShow extends BaseCommand {
+  static override description = 'Show one profile; the application key is always redacted.';
+  static override examples = ['<%= config.bin %> b2 profile show home', '<%= config.bin %> b2 profile show home --json'];
+  static override enableJsonFlag = true;
+  static override args = {name: Args.string({required: true, description: 'profile name'})};
+
+  async run(): Promise<ProfileView> {
+    const {args, flags} = await this.parse(ProfileShow);
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    const view = profileView(store.getOrThrow(args.name));
+    this.log(renderProfile(view));
+    return view;
+  }
+}

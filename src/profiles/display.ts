@@ -1,0 +1,65 @@
+import type {CheckReport} from '../backend.js';
+import {displaySecret} from './secrets.js';
+import {formatSize} from './size.js';
+import type {ProfileSource, StoredProfile} from './store.js';
+import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT} from './types.js';
+
+/** A profile as `list` and `show` print it (also their --json): the application key redacted. */
+export interface ProfileView {
+  name: string;
+  source: ProfileSource;
+  keyId: string;
+  /** Inline keys redacted; env:NAME and file:PATH as written (they are references, not secrets). */
+  applicationKey: string;
+  bucket: string;
+  prefix: string;
+  endpoint: string;
+  /** Bytes, or null for the server's recommended size. */
+  partSize: number | null;
+  concurrency: number;
+}
+
+export function profileView({name, source, entry}: StoredProfile): ProfileView {
+  return {
+    name,
+    source,
+    keyId: entry.keyId,
+    applicationKey: displaySecret(entry.applicationKey),
+    bucket: entry.bucket,
+    prefix: entry.prefix ?? '',
+    endpoint: entry.endpoint ?? DEFAULT_ENDPOINT,
+    partSize: entry.partSize ?? null,
+    concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
+  };
+}
+
+export function renderProfile(view: ProfileView): string {
+  const rows: Array<[string, string]> = [
+    ['name', view.source === 'builtin' ? `${view.name} (built in)` : view.name],
+    ['keyId', view.keyId],
+    ['applicationKey', view.applicationKey],
+    ['bucket', view.bucket],
+    ['prefix', view.prefix || '(none)'],
+    ['endpoint', view.endpoint],
+    ['partSize', view.partSize === null ? '(server recommended)' : formatSize(view.partSize)],
+    ['concurrency', String(view.concurrency)],
+  ];
+  return table(rows);
+}
+
+export function renderProfileTable(views: ProfileView[]): string {
+  const rows: string[][] = [['NAME', 'BUCKET', 'PREFIX', 'ENDPOINT']];
+  for (const v of views) rows.push([v.source === 'builtin' ? `${v.name} (built in)` : v.name, v.bucket, v.prefix, v.endpoint]);
+  return table(rows);
+}
+
+/** One line per check item: status, title, what was found and, when not ok, the fix. */
+export function renderCheckItems(items: CheckReport['items']): string {
+  return table(items.map((i) => [i.status, i.title, i.message + (i.status !== 'ok' && i.fix ? `; fix: ${i.fix}` : '')]));
+}
+
+function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => r[col].length)));
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]))).join('  ')).join('\n');
+}

@@ -1,0 +1,51 @@
+import {Flags} from '@oclif/core';
+import type {ProfileField, ProfileInput} from './schema.js';
+
+/**
+ * The profile fields as command flags, shared by `profile add` and `profile update`.
+ * Values stay strings here: the schema checks them, so a flag and the file get the same
+ * message for the same mistake.
+ */
+export const FLAG_OF: Record<ProfileField, string> = {
+  keyId: 'key-id',
+  applicationKey: 'application-key',
+  bucket: 'bucket',
+  prefix: 'prefix',
+  endpoint: 'endpoint',
+  partSize: 'part-size',
+  concurrency: 'concurrency',
+};
+
+export const flagLabel = (field: ProfileField): string => `--${FLAG_OF[field]}`;
+
+export const profileFieldFlags = {
+  'key-id': Flags.string({description: 'application key ID'}),
+  'application-key': Flags.string({
+    description: 'application key, or env:NAME / file:PATH to read it from there (asked for, hidden, on a terminal)',
+  }),
+  bucket: Flags.string({description: 'bucket name'}),
+  prefix: Flags.string({description: 'name prefix for this profile\'s backups, e.g. "home/" (empty: none)'}),
+  endpoint: Flags.string({description: 'https URL of the B2 API, or "embedded" for the local emulator (empty: Backblaze)'}),
+  'part-size': Flags.string({description: 'upload part size, 5MB..5GB, e.g. 100MB, 100MiB (empty: server recommended)'}),
+  concurrency: Flags.string({description: 'parallel part uploads, 1..64 (empty: 4)'}),
+};
+
+export const checkFlag = {
+  check: Flags.boolean({
+    default: true,
+    allowNo: true,
+    description: 'connect and check the key, bucket and prefix before saving (--no-check saves without connecting)',
+  }),
+};
+
+/** The fields the flags give; numbers are passed as numbers so the file stores them unquoted. */
+export function inputFromFlags(flags: Partial<Record<keyof typeof profileFieldFlags, string>>): ProfileInput {
+  const input: ProfileInput = {};
+  for (const [field, flag] of Object.entries(FLAG_OF) as Array<[ProfileField, keyof typeof profileFieldFlags]>) {
+    const value = flags[flag];
+    if (value === undefined) continue;
+    const numeric = (field === 'concurrency' || field === 'partSize') && /^-?\d+(\.\d+)?$/.test(value.trim());
+    input[field] = numeric ? Number(value) : value;
+  }
+  return input;
+}

@@ -1,0 +1,83 @@
+import type {z} from 'zod';
+import {FIELD_EXPECTATIONS, PROFILE_FIELDS, PROFILE_NAME_EXPECTATION, type ProfileField} from './schema.js';
+
+/** Where an issue is: the text that starts its message, and a line to order issues by. */
+export type IssueLocator = (path: ReadonlyArray<PropertyKey>) => {label: string; line?: number};
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * Turns zod issues into the one line a user sees: `<where>: expected <what>, got <value>
+ * (<reason>)`. The first problem in file order is reported; the others are counted so the
+ * user knows the fix is not the last one.
+ */
+export function describeIssues(issues: readonly Issue[], input: unknown, locate: IssueLocator): string {
+  const problems = issues.flatMap((issue) => describeIssue(issue, input, locate));
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  const more = problems.length - 1;
+  return problems[0].text + (more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : '');
+}
+
+function describeIssue(issue: Issue, input: unknown, locate: IssueLocator): Array<{text: string; line?: number}> {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const where = locate([...issue.path, key]);
+      return {line: where.line, text: `${where.label}: unknown field${suggestion(key, issue.path)}; expected ${knownFields(issue.path)}`};
+    });
+  }
+  const where = locate(issue.path);
+  const value = valueAt(input, issue.path);
+  const isName = issue.code === 'custom' && (issue.params as {about?: string} | undefined)?.about === 'name';
+  const expected = isName ? PROFILE_NAME_EXPECTATION : expectationFor(issue.path);
+  if (value === undefined) return [{line: where.line, text: `${where.label}: missing, expected ${expected}`}];
+  const shown = isName ? JSON.stringify(String(issue.path[issue.path.length - 1])) : showValue(value);
+  const reason = issue.code === 'custom' && !isName ? ` (${issue.message})` : '';
+  return [{line: where.line, text: `${where.label}: expected ${expected}, got ${shown}${reason}`}];
+}
+
+/** What belongs at a path of the profiles file, or of one profile (flag input). */
+function expectationFor(path: ReadonlyArray<PropertyKey>): string {
+  const last = path[path.length - 1];
+  if (typeof last === 'string' && last in FIELD_EXPECTATIONS && path.length !== 2) return FIELD_EXPECTATIONS[last as ProfileField];
+  if (path.length === 0) return 'a mapping with a "profiles:" section';
+  if (path.length === 1) return 'a mapping of profile names to profiles';
+  return `a mapping of profile fields (${PROFILE_FIELDS.join(', ')})`;
+}
+
+function knownFields(path: ReadonlyArray<PropertyKey>): string {
+  return path.length === 0 ? 'only "profiles"' : `one of ${PROFILE_FIELDS.join(', ')}`;
+}
+
+/** A near miss ("buckt") gets a hint; field names are short, so edit distance 2 is plenty. */
+function suggestion(key: string, path: ReadonlyArray<PropertyKey>): string {
+  const known: readonly string[] = path.length === 0 ? ['profiles'] : PROFILE_FIELDS;
+  const best = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+  return best ? ` (did you mean "${best}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({length: b.length + 1}, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let value = input;
+  for (const step of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[step];
+  }
+  return value;
+}
+
+function showValue(value: unknown): string {
+  if (value === null) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}

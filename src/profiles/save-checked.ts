@@ -1,0 +1,42 @@
+import type {CheckItem, CheckReport} from '../backend.js';
+import {BackupError, type ErrorKind} from '../errors.js';
+import {renderCheckItems} from './display.js';
+import type {ProfileStore} from './store.js';
+import type {ResolvedProfile} from './types.js';
+
+/** The exit kind of a failed check, from its first failed item (unknown items: plain failure). */
+const KIND_OF_CHECK: Record<string, ErrorKind> = {
+  credentials: 'invalid_credentials',
+  key_expiry: 'key_expired',
+  bucket: 'bucket_unavailable',
+  capabilities: 'missing_capabilities',
+  prefix: 'prefix_not_allowed',
+};
+
+/**
+ * Saves an added or updated profile, after connecting with it when `check` is given
+ * (Home Assistant validates before it configures): a failed check prints each failed
+ * item with its fix and saves nothing. Then warns about profiles it would collide with.
+ */
+export async function saveChecked(
+  store: ProfileStore,
+  name: string,
+  opts: {check?: (profile: ResolvedProfile) => Promise<CheckReport>; warn: (line: string) => void},
+): Promise<void> {
+  if (opts.check) {
+    const report = await opts.check(store.resolve(name));
+    const notOk = report.items.filter((i) => i.status !== 'ok');
+    if (notOk.length > 0) opts.warn(renderCheckItems(notOk));
+    if (!report.ok) throw checkFailed(name, report, '; nothing was saved: fix it, or pass --no-check to save anyway');
+  }
+  await store.save();
+  for (const warning of store.overlapWarnings(name)) opts.warn(`Warning: ${warning}`);
+}
+
+/** The error for a report that is not ok; `advice` ends the line. */
+export function checkFailed(name: string, report: CheckReport, advice = ''): BackupError {
+  const failed: CheckItem[] = report.items.filter((i) => i.status === 'fail');
+  const kind = KIND_OF_CHECK[failed[0]?.id ?? ''] ?? 'failure';
+  const what = failed.map((i) => i.title).join(', ') || 'unknown problem';
+  return new BackupError(kind, `profile "${name}" failed its check (${what})${advice}`);
+}

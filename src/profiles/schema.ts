@@ -1,0 +1,139 @@
+import {z} from 'zod';
+import {nameProblem} from '../keys.js';
+import {EMBEDDED_ENDPOINT} from './types.js';
+import {parseSize} from './size.js';
+import {secretRefProblem} from './secrets.js';
+
+/**
+ * The profiles file schema. Every field carries the sentence a user sees when it is
+ * wrong ("expected …"), so that file errors and flag errors read the same; zod's own
+ * messages are never shown except for the `reason` of a custom check.
+ */
+export const MIN_PART_SIZE = 5_000_000;
+export const MAX_PART_SIZE = 5_000_000_000;
+export const MAX_CONCURRENCY = 64;
+
+export const FIELD_EXPECTATIONS = {
+  keyId: 'a key ID (text without spaces)',
+  applicationKey: 'an application key, env:NAME or file:PATH',
+  bucket: 'a bucket name of 6..63 characters a-z, 0-9 and "-"',
+  prefix: 'a name prefix such as "backups/"',
+  endpoint: 'an https:// or http:// URL, or "embedded"',
+  partSize: 'a size from 5MB to 5GB, such as 100MB, 100MiB or 100000000',
+  concurrency: `an integer 1..${MAX_CONCURRENCY}`,
+} as const;
+
+export type ProfileField = keyof typeof FIELD_EXPECTATIONS;
+export const PROFILE_FIELDS = Object.keys(FIELD_EXPECTATIONS) as ProfileField[];
+export const REQUIRED_FIELDS: readonly ProfileField[] = ['keyId', 'applicationKey', 'bucket'];
+
+export const PROFILE_NAME_EXPECTATION = 'a profile name of 1..64 letters, digits, ".", "_" or "-"';
+
+/** Why a profile name is unusable, or undefined. Names appear in commands and env vars. */
+export function profileNameProblem(name: string): string | undefined {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) ? undefined : 'not a valid profile name';
+}
+
+/** Why a bucket name is unusable (B2's rules), or undefined. */
+export function bucketProblem(bucket: string): string | undefined {
+  if (bucket.length < 6 || bucket.length > 63) return `it has ${bucket.length} characters`;
+  const bad = /[^a-z0-9-]/.exec(bucket);
+  if (bad) return `it contains ${JSON.stringify(bad[0])}`;
+  if (bucket.startsWith('b2-')) return 'names starting with "b2-" are reserved by Backblaze';
+  return undefined;
+}
+
+/** '' stays '' (no prefix); anything else must be a valid B2 name prefix and gets a trailing '/'. */
+export function normalizePrefix(prefix: string): {prefix: string} | {problem: string} {
+  if (prefix === '') return {prefix: ''};
+  const normalized = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  const problem = nameProblem(prefix, 'prefix') ?? nameProblem(normalized, 'prefix');
+  return problem ? {problem} : {prefix: normalized};
+}
+
+export function endpointProblem(endpoint: string): string | undefined {
+  if (endpoint === EMBEDDED_ENDPOINT) return undefined;
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return 'it is not a URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `the scheme is ${url.protocol.slice(0, -1)}`;
+  if (url.username || url.password) return 'it contains credentials; put the key in applicationKey instead';
+  if (url.search || url.hash) return 'it has a query or fragment';
+  return undefined;
+}
+
+export function partSizeProblem(value: string | number): {bytes: number} | {problem: string} {
+  const parsed = parseSize(value);
+  if ('problem' in parsed) return parsed;
+  if (parsed.bytes < MIN_PART_SIZE) return {problem: 'B2 parts must be at least 5MB'};
+  if (parsed.bytes > MAX_PART_SIZE) return {problem: 'B2 parts must be at most 5GB'};
+  return parsed;
+}
+
+/** Adds a custom issue whose message is the reason shown after the offending value. */
+function reject(ctx: z.RefinementCtx, reason: string): typeof z.NEVER {
+  ctx.addIssue({code: 'custom', message: reason});
+  return z.NEVER;
+}
+
+const nonBlank = z.string().superRefine((value, ctx) => {
+  if (value.trim() === '') ctx.addIssue({code: 'custom', message: 'it is empty'});
+});
+
+export const profileEntrySchema = z.strictObject({
+  keyId: nonBlank.superRefine((value, ctx) => {
+    if (/\s/.test(value.trim())) ctx.addIssue({code: 'custom', message: 'it contains a space'});
+  }),
+  applicationKey: nonBlank.superRefine((value, ctx) => {
+    const problem = secretRefProblem(value);
+    if (problem) ctx.addIssue({code: 'custom', message: problem});
+  }),
+  bucket: z.string().transform((bucket, ctx) => {
+    const problem = bucketProblem(bucket);
+    return problem ? reject(ctx, problem) : bucket;
+  }),
+  prefix: z
+    .string()
+    .transform((prefix, ctx) => {
+      const result = normalizePrefix(prefix);
+      return 'problem' in result ? reject(ctx, result.problem) : result.prefix;
+    })
+    .optional(),
+  endpoint: z
+    .string()
+    .transform((endpoint, ctx) => {
+      const problem = endpointProblem(endpoint);
+      return problem ? reject(ctx, problem) : endpoint.replace(/\/+$/, '');
+    })
+    .optional(),
+  partSize: z
+    .union([z.number(), z.string()])
+    .transform((value, ctx) => {
+      const result = partSizeProblem(value);
+      return 'problem' in result ? reject(ctx, result.problem) : result.bytes;
+    })
+    .optional(),
+  concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
+});
+
+/** A profile as the file holds it, validated and normalised (partSize in bytes, prefix ending in '/'). */
+export type ProfileEntry = z.output<typeof profileEntrySchema>;
+/** A profile as written (before normalisation): what the file and the flags provide. */
+export type ProfileInput = Partial<Record<ProfileField, string | number>>;
+
+export const profilesFileSchema = z.strictObject({
+  profiles: z
+    .record(z.string(), profileEntrySchema)
+    .nullish()
+    .superRefine((profiles, ctx) => {
+      for (const name of Object.keys(profiles ?? {})) {
+        const problem = profileNameProblem(name);
+        if (problem) ctx.addIssue({code: 'custom', message: problem, path: [name], params: {about: 'name'}});
+      }
+    }),
+});
+
+export type ProfilesFile = z.output<typeof profilesFileSchema>;

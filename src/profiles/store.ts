@@ -1,0 +1,320 @@
+import {readFile, realpath, stat} from 'node:fs/promises';
+import {dirname} from 'node:path';
+import {isMap, LineCounter, parseDocument, type Document} from 'yaml';
+import {BackupError} from '../errors.js';
+import {writeFileAtomic} from './atomic-write.js';
+import {LOCAL_PROFILE, LOCAL_PROFILE_NAME} from './builtin.js';
+import {describeIssues, type IssueLocator} from './issues.js';
+import {lineOfPath} from './positions.js';
+import {profilesFilePath} from './location.js';
+import {
+  PROFILE_FIELDS,
+  PROFILE_NAME_EXPECTATION,
+  REQUIRED_FIELDS,
+  normalizePrefix,
+  profileEntrySchema,
+  profileNameProblem,
+  profilesFileSchema,
+  type ProfileEntry,
+  type ProfileField,
+  type ProfileInput,
+} from './schema.js';
+import {parseSecretRef, resolveSecret} from './secrets.js';
+import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, type ResolvedProfile} from './types.js';
+
+export type ProfileSource = 'file' | 'builtin';
+
+/** A validated profile as stored (secrets still as written: inline, env:NAME or file:PATH). */
+export interface StoredProfile {
+  name: string;
+  source: ProfileSource;
+  entry: ProfileEntry;
+}
+
+/** How input fields are named in messages: flag names for commands (`--part-size`). */
+export type FieldLabel = (field: ProfileField) => string;
+
+const FILE_MODE = 0o600;
+const NEW_FILE_HEADER =
+  ' Backblaze B2 backup profiles (see "b2 profile --help").\n Keep this file private (mode 0600): it may hold application keys.';
+
+/**
+ * The profiles file: load and validate it (errors name file, line, field and what was
+ * expected), resolve a profile for use, and edit it through the yaml Document so that a
+ * user's comments and ordering survive. Edits are validated as a whole file before they
+ * replace the in-memory state, and save() swaps the file atomically with mode 0600.
+ */
+export class ProfileStore {
+  private constructor(
+    /** Absolute path of the profiles file (it need not exist yet). */
+    readonly path: string,
+    private readonly env: NodeJS.ProcessEnv,
+    /** The file's content when loaded; undefined when there was no file. */
+    private original: string | undefined,
+    private state: ParsedFile,
+  ) {}
+
+  /** The store a command works on: `--config` (or env B2_BACKUP_CONFIG), else `<configDir>/profiles.yaml`. */
+  static async open(opts: {flag?: string; configDir: string; env?: NodeJS.ProcessEnv}): Promise<ProfileStore> {
+    return ProfileStore.load(profilesFilePath(opts), {env: opts.env});
+  }
+
+  static async load(path: string, opts: {env?: NodeJS.ProcessEnv} = {}): Promise<ProfileStore> {
+    const text = await readIfExists(path);
+    const store = new ProfileStore(path, opts.env ?? process.env, text, parseProfilesText(path, text ?? ''));
+    if (text !== undefined) await store.refuseInlineKeyInSharedFile();
+    return store;
+  }
+
+  /** Every profile: the file's in file order, then the built-in `local` unless the file overrides it. */
+  list(): StoredProfile[] {
+    const fromFile = Object.entries(this.state.profiles).map(([name, entry]) => ({name, source: 'file' as const, entry}));
+    if (this.inFile(LOCAL_PROFILE_NAME)) return fromFile;
+    return [...fromFile, {name: LOCAL_PROFILE_NAME, source: 'builtin', entry: {...LOCAL_PROFILE}}];
+  }
+
+  get(name: string): StoredProfile | undefined {
+    return this.list().find((p) => p.name === name);
+  }
+
+  /**
+   * The profile ready to connect. Without a name: env B2_PROFILE, else the file's only
+   * profile, else (empty file) the built-in `local`; several profiles need a choice.
+   * Env B2_APPLICATION_KEY_ID + B2_APPLICATION_KEY replace the key of a B2 profile (as in
+   * the official B2 CLI), never of an embedded one, whose key the emulator provisions.
+   */
+  resolve(name?: string): ResolvedProfile {
+    const stored = this.getOrThrow(name || this.env.B2_PROFILE || this.defaultName());
+    const {entry} = stored;
+    const endpoint = entry.endpoint ?? DEFAULT_ENDPOINT;
+    const credentials = (endpoint !== EMBEDDED_ENDPOINT && this.envCredentials()) || {
+      keyId: entry.keyId,
+      applicationKey: this.secretOf(stored),
+    };
+    return {
+      name: stored.name,
+      ...credentials,
+      bucket: entry.bucket,
+      prefix: entry.prefix ?? '',
+      endpoint,
+      partSize: entry.partSize,
+      concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
+    };
+  }
+
+  /** Throws unless `add(name, …)` could succeed with valid input (checked before prompting for values). */
+  assertAddable(name: string): void {
+    if (profileNameProblem(name)) throw new BackupError('config', `profile name ${JSON.stringify(name)}: expected ${PROFILE_NAME_EXPECTATION}`);
+    if (this.inFile(name)) {
+      throw new BackupError('config', `profile "${name}" already exists in ${this.path}; change it with "b2 profile update ${name}" or remove it first`);
+    }
+  }
+
+  /** Adds a profile (in memory; call save()). Input is validated first; label names its fields. */
+  add(name: string, input: ProfileInput, label: FieldLabel = (f) => f): void {
+    this.assertAddable(name);
+    const given = PROFILE_FIELDS.filter((f) => input[f] !== undefined && !(input[f] === '' && !REQUIRED_FIELDS.includes(f)));
+    validateInput(Object.fromEntries(given.map((f) => [f, input[f]])), label);
+    const written = Object.fromEntries(given.map((f) => [f, asWritten(f, input[f]!)]));
+    this.edit((doc) => {
+      if (!isMap(doc.get('profiles'))) doc.set('profiles', doc.createNode({}));
+      doc.setIn(['profiles', name], doc.createNode(written));
+    });
+  }
+
+  /**
+   * Changes the given fields of a profile in the file; an empty value removes an optional
+   * field (back to its default). The merged profile is validated before anything changes.
+   */
+  update(name: string, changes: ProfileInput, label: FieldLabel = (f) => f): void {
+    this.requireInFile(name, 'update');
+    const given = PROFILE_FIELDS.filter((f) => changes[f] !== undefined);
+    if (given.length === 0) throw new BackupError('config', `nothing to update for profile "${name}": give at least one of ${PROFILE_FIELDS.map(label).join(', ')}`);
+    const current = this.state.raw[name] as ProfileInput;
+    const merged: ProfileInput = {...current};
+    for (const f of given) {
+      if (changes[f] === '' && !REQUIRED_FIELDS.includes(f)) delete merged[f];
+      else merged[f] = changes[f];
+    }
+    validateInput(merged, (f) => (given.includes(f) ? label(f) : `profiles.${name}.${f}`));
+    this.edit((doc) => {
+      for (const f of given) {
+        if (merged[f] === undefined) doc.deleteIn(['profiles', name, f]);
+        else doc.setIn(['profiles', name, f], asWritten(f, merged[f]!));
+      }
+    });
+  }
+
+  remove(name: string): void {
+    this.requireInFile(name, 'remove');
+    this.edit((doc) => doc.deleteIn(['profiles', name]));
+  }
+
+  /** Profiles that share name's bucket with an overlapping prefix: their backups would mix. */
+  overlapWarnings(name: string): string[] {
+    const me = this.getOrThrow(name);
+    return this.list()
+      .filter((other) => other.name !== name && sameBucket(me.entry, other.entry) && prefixesOverlap(me.entry.prefix ?? '', other.entry.prefix ?? ''))
+      .map(
+        (other) =>
+          `profiles "${name}" and "${other.name}" both use bucket ${me.entry.bucket} with overlapping prefixes ` +
+          `"${me.entry.prefix ?? ''}" and "${other.entry.prefix ?? ''}"; their backups would overwrite each other, give each its own prefix`,
+      );
+  }
+
+  /** Writes the edited file atomically (mode 0600); refuses if someone changed it since load. */
+  async save(): Promise<void> {
+    const target = await realpath(this.path).catch(() => this.path); // keep a symlinked dotfile a symlink
+    await writeFileAtomic(target, this.state.text, {
+      mode: FILE_MODE,
+      beforeRename: async () => {
+        if ((await readIfExists(target)) !== this.original) {
+          throw new BackupError('config', `${this.path} changed while this command ran; nothing was saved, run the command again`);
+        }
+      },
+    });
+    this.original = this.state.text;
+  }
+
+  private edit(change: (doc: Document) => void): void {
+    const doc = this.state.doc.clone();
+    if (this.original === undefined && !doc.commentBefore) doc.commentBefore = NEW_FILE_HEADER;
+    change(doc);
+    this.state = parseProfilesText(this.path, doc.toString());
+  }
+
+  private inFile(name: string): boolean {
+    return Object.hasOwn(this.state.profiles, name);
+  }
+
+  private defaultName(): string {
+    const names = Object.keys(this.state.profiles);
+    if (names.length === 1) return names[0];
+    if (names.length === 0) return LOCAL_PROFILE_NAME;
+    throw new BackupError('config', `${this.path} has ${names.length} profiles (${names.join(', ')}); choose one with --profile NAME or env B2_PROFILE`);
+  }
+
+  /** The named profile, or a config error listing the names there are. */
+  getOrThrow(name: string): StoredProfile {
+    const found = this.get(name);
+    if (found) return found;
+    const known = this.list().map((p) => p.name).join(', ');
+    throw new BackupError('config', `no profile named "${name}" in ${this.path} (profiles: ${known}); add it with "b2 profile add ${name}"`);
+  }
+
+  private requireInFile(name: string, verb: string): void {
+    if (this.inFile(name)) return;
+    if (name === LOCAL_PROFILE_NAME) {
+      throw new BackupError('config', `profile "local" is built in and cannot be changed with ${verb}; define your own with "b2 profile add local"`);
+    }
+    this.getOrThrow(name);
+  }
+
+  private envCredentials(): {keyId: string; applicationKey: string} | undefined {
+    const keyId = this.env.B2_APPLICATION_KEY_ID?.trim();
+    const applicationKey = this.env.B2_APPLICATION_KEY?.trim();
+    if (!keyId && !applicationKey) return undefined;
+    if (!keyId || !applicationKey) {
+      const [set, unset] = keyId ? ['B2_APPLICATION_KEY_ID', 'B2_APPLICATION_KEY'] : ['B2_APPLICATION_KEY', 'B2_APPLICATION_KEY_ID'];
+      throw new BackupError('config', `${set} is set but ${unset} is not; set both to override the profile's key, or neither`);
+    }
+    return {keyId, applicationKey};
+  }
+
+  private secretOf(stored: StoredProfile): string {
+    const result = resolveSecret(stored.entry.applicationKey, {env: this.env, baseDir: dirname(this.path)});
+    if ('value' in result) return result.value;
+    throw new BackupError('config', `${this.fieldLocation(stored.name, 'applicationKey')}: ${result.problem}`);
+  }
+
+  private fieldLocation(name: string, field: ProfileField): string {
+    const path = ['profiles', name, field];
+    return `${this.path}:${lineOfPath(this.state.doc, this.state.lines, path)}: ${path.join('.')}`;
+  }
+
+  /** An inline key is only as private as the file: refuse to use one others can read. */
+  private async refuseInlineKeyInSharedFile(): Promise<void> {
+    if (process.platform === 'win32') return; // no POSIX modes; NTFS ACLs are the user's business
+    const mode = (await stat(this.path)).mode & 0o777;
+    if ((mode & 0o077) === 0) return;
+    const inline = Object.entries(this.state.profiles).find(([, entry]) => parseSecretRef(entry.applicationKey).kind === 'inline');
+    if (!inline) return;
+    throw new BackupError(
+      'config',
+      `${this.fieldLocation(inline[0], 'applicationKey')}: an inline application key in a file other users can read ` +
+        `(mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 ${this.path}, or use env:NAME or file:PATH`,
+    );
+  }
+}
+
+interface ParsedFile {
+  text: string;
+  doc: Document;
+  lines: LineCounter;
+  /** The validated, normalised profiles. */
+  profiles: Record<string, ProfileEntry>;
+  /** The profiles as written (before normalisation), for merging updates. */
+  raw: Record<string, unknown>;
+}
+
+/** Parses and validates the text of the profiles file; every error names path:line and the field. */
+function parseProfilesText(path: string, text: string): ParsedFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: true, uniqueKeys: true});
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const line = syntax.linePos?.[0].line ?? 1;
+    const what = syntax.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new BackupError('config', `${path}:${line}: invalid YAML: ${what}`);
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({maxAliasCount: 100}) ?? {};
+  } catch (err) {
+    throw new BackupError('config', `${path}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const parsed = profilesFileSchema.safeParse(data);
+  if (!parsed.success) {
+    const locate: IssueLocator = (issuePath) => {
+      const line = lineOfPath(doc, lines, issuePath);
+      return {line, label: issuePath.length === 0 ? `${path}:${line}` : `${path}:${line}: ${issuePath.map(String).join('.')}`};
+    };
+    throw new BackupError('config', describeIssues(parsed.error.issues, data, locate));
+  }
+  const raw = ((data as {profiles?: Record<string, unknown> | null}).profiles ?? {}) as Record<string, unknown>;
+  return {text, doc, lines, profiles: parsed.data.profiles ?? {}, raw};
+}
+
+/** Validates a profile given field by field (flags, prompts): errors name each field by label. */
+export function validateInput(input: ProfileInput, label: FieldLabel): ProfileEntry {
+  const parsed = profileEntrySchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const locate: IssueLocator = (path) => ({label: label(path[0] as ProfileField)});
+  throw new BackupError('config', describeIssues(parsed.error.issues, input, locate));
+}
+
+/** How a field is written to the file: as given, except the prefix, which is stored normalised. */
+function asWritten(field: ProfileField, value: string | number): string | number {
+  if (field === 'prefix' && typeof value === 'string') {
+    const normalized = normalizePrefix(value);
+    return 'prefix' in normalized ? normalized.prefix : value;
+  }
+  return value;
+}
+
+function sameBucket(a: ProfileEntry, b: ProfileEntry): boolean {
+  return a.bucket === b.bucket && (a.endpoint ?? DEFAULT_ENDPOINT) === (b.endpoint ?? DEFAULT_ENDPOINT);
+}
+
+function prefixesOverlap(a: string, b: string): boolean {
+  return a.startsWith(b) || b.startsWith(a);
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new BackupError('config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
