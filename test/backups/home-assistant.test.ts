@@ -1,0 +1,158 @@
+import {describe, test, expect, beforeEach, afterEach} from '@jest/globals';
+import {readFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {randomBytes} from 'node:crypto';
+import {readAll} from '../../src/body.js';
+import {MemoryBackend} from '../../src/memory-backend.js';
+import {BackupCatalog, suggestedBaseName} from '../../src/backups/index.js';
+import {NoChecksumBackend} from './backend-wrappers.js';
+import {haBackupAt, putHaBackup} from './ha-fixtures.js';
+import {catalogWithWarnings, tempDir} from './helpers.js';
+
+/**
+ * A strict TypeScript rendering of HA's AgentBackup.from_dict (homeassistant/components/
+ * backup/models.py): every key it reads must be present (Python raises KeyError) with the
+ * type the dataclass declares; AddonInfo(**addon) takes exactly name, slug and version;
+ * each folder must be a Folder enum value.
+ */
+function haAgentBackupFromDict(data: Record<string, unknown>): void {
+  const need = (key: string) => {
+    if (!(key in data)) throw new Error(`KeyError: ${key}`);
+    return data[key];
+  };
+  const addons = need('addons');
+  if (!Array.isArray(addons)) throw new Error('addons is not a list');
+  for (const a of addons) {
+    const keys = Object.keys(a as object).sort();
+    if (keys.join() !== 'name,slug,version') throw new Error(`AddonInfo(**${JSON.stringify(a)})`);
+  }
+  if (typeof need('backup_id') !== 'string') throw new Error('backup_id');
+  const date = need('date');
+  if (typeof date !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$/.test(date)) throw new Error(`date ${String(date)} is not ISO 8601 with an offset`);
+  if (typeof need('database_included') !== 'boolean') throw new Error('database_included');
+  const extra = need('extra_metadata');
+  if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) throw new Error('extra_metadata');
+  for (const v of Object.values(extra)) if (typeof v !== 'string' && typeof v !== 'boolean') throw new Error('extra_metadata value');
+  const folders = need('folders');
+  if (!Array.isArray(folders) || folders.some((f) => !['share', 'addons/local', 'ssl', 'media'].includes(f as string))) throw new Error('folders');
+  if (typeof need('homeassistant_included') !== 'boolean') throw new Error('homeassistant_included');
+  const version = need('homeassistant_version');
+  if (version !== null && typeof version !== 'string') throw new Error('homeassistant_version');
+  if (typeof need('name') !== 'string') throw new Error('name');
+  if (typeof need('protected') !== 'boolean') throw new Error('protected');
+  const size = need('size');
+  if (typeof size !== 'number' || !Number.isInteger(size)) throw new Error('size');
+}
+
+/** HA's _parse_metadata: a JSON object with the three required keys. */
+function haParseMetadata(raw: string): Record<string, unknown> {
+  const data = JSON.parse(raw) as Record<string, unknown>;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error('JSON content is not a dictionary');
+  for (const k of ['metadata_version', 'backup_id', 'backup_metadata']) if (!(k in data)) throw new Error(`Missing required metadata key ${k}`);
+  return data;
+}
+
+describe('compatibility with Home Assistant\'s Backblaze B2 integration', () => {
+  let backend: MemoryBackend;
+  let dir: string;
+  let cleanup: () => Promise<void>;
+
+  beforeEach(async () => {
+    backend = new MemoryBackend();
+    ({dir, cleanup} = await tempDir());
+  });
+  afterEach(() => cleanup());
+
+  test('base names follow HA\'s suggested_filename, using the date\'s own wall clock', () => {
+    expect(suggestedBaseName('Automatic backup 2026.4.1', '2026-04-08T04:57:43.001930+02:00')).toBe('Automatic_backup_2026.4.1_2026-04-08_04.57_43001930');
+    expect(suggestedBaseName('  My   backup ', '2025-01-09T20:14:35.45+01:00')).toBe('My_backup_2025-01-09_20.14_35450000');
+    expect(suggestedBaseName('x', '2025-01-09T20:14:35+00:00')).toBe('x_2025-01-09_20.14_35000000');
+    expect(haBackupAt(0).base).toBe('Automatic_backup_2026.4.1_2026-04-08_04.57_43001930');
+  });
+
+  test('a bucket laid out exactly as HA writes it is listed, shown, downloaded and verified', async () => {
+    const ha = await putHaBackup(backend, 0, {archiveBytes: 40_000});
+    expect(ha.archiveKey).toBe('Automatic_backup_2026.4.1_2026-04-08_04.57_43001930.tar');
+    expect((await backend.stat(ha.metadataKey))?.metadata).toEqual({metadata_only: 'true'});
+
+    const {catalog, warnings} = catalogWithWarnings(backend);
+    const [listed, ...rest] = await catalog.list();
+    expect(rest).toEqual([]);
+    expect(listed).toMatchObject({id: ha.backupId, name: 'Automatic backup 2026.4.1', date: '2026-04-08T04:57:43.001930+02:00', size: 40_000, describedBy: 'metadata-file', archiveKey: ha.archiveKey, metadataKey: ha.metadataKey});
+    expect(listed.metadata).toEqual(ha.backupMetadata);
+
+    const shown = await catalog.show(ha.backupId);
+    expect(shown.metadata?.addons).toHaveLength(2);
+    expect(shown.metadata?.protected).toBe(true);
+
+    const {stream} = await catalog.download(ha.backupId);
+    expect((await readAll(stream)).equals(ha.archive)).toBe(true);
+    const out = join(dir, 'ha.tar');
+    await catalog.downloadToFile(ha.backupId, out);
+    expect((await readFile(out)).equals(ha.archive)).toBe(true);
+    expect(await catalog.verify(ha.backupId)).toMatchObject({ok: true, size: 40_000, sha1: ha.sha1});
+
+    await catalog.delete(ha.backupId);
+    expect(await catalog.list()).toEqual([]);
+    expect(warnings).toEqual([]);
+  });
+
+  test('an HA archive with no recorded checksum verifies by size and says so', async () => {
+    const ha = await putHaBackup(backend, 1);
+    const v = await new BackupCatalog(new NoChecksumBackend(backend)).verify(ha.backupId);
+    expect(v).toMatchObject({ok: true, size: ha.archive.length, sha1: ha.sha1, expectedSha1: undefined});
+  });
+
+  test('HA and our backups list together, newest first', async () => {
+    const old = await putHaBackup(backend, 0);
+    const ours = await new BackupCatalog(backend, {now: () => new Date('2026-05-01T00:00:00Z')}).upload(randomBytes(100), {name: 'ours'});
+    const newer = await putHaBackup(backend, 40); // 2026-05-18
+    const ids = (await new BackupCatalog(backend).list()).map((b) => b.id);
+    expect(ids).toEqual([newer.backupId, ours.id, old.backupId]);
+  });
+
+  test('our metadata file is what HA\'s parser and AgentBackup.from_dict accept, with every field typed as HA reads it', async () => {
+    const catalog = new BackupCatalog(backend, {createdBy: 'backup-plugin-b2 0.1.0'});
+    const info = await catalog.upload(randomBytes(1234), {name: 'Before upgrade', metadata: {host: 'nas', reason: 'manual'}});
+    const raw = (await readAll((await backend.get(info.metadataKey)).stream)).toString('utf8');
+
+    const data = haParseMetadata(raw);
+    expect(data.metadata_version).toBe('1');
+    expect(data.backup_id).toBe(info.id);
+    const bm = data.backup_metadata as Record<string, unknown>;
+    expect(() => haAgentBackupFromDict(bm)).not.toThrow();
+    expect(bm).toMatchObject({
+      addons: [],
+      backup_id: info.id,
+      date: info.date,
+      database_included: false,
+      extra_metadata: {host: 'nas', reason: 'manual'},
+      folders: [],
+      homeassistant_included: false,
+      homeassistant_version: null,
+      name: 'Before upgrade',
+      protected: false,
+      size: 1234,
+      sha1: info.sha1,
+      created_by: 'backup-plugin-b2 0.1.0',
+    });
+    // HA finds the archive as "<base of the metadata file>…tar".
+    expect(info.metadataKey.replace(/\.metadata\.json$/, '.tar')).toBe(info.archiveKey);
+  });
+
+  test('the strict from_dict rendering does reject what HA would', () => {
+    const good = haBackupMetadataLike();
+    expect(() => haAgentBackupFromDict(good)).not.toThrow();
+    for (const key of Object.keys(good)) {
+      const bad = {...good};
+      delete bad[key];
+      expect(() => haAgentBackupFromDict(bad)).toThrow(key);
+    }
+    expect(() => haAgentBackupFromDict({...good, date: '2026-04-08 04:57'})).toThrow('date');
+    expect(() => haAgentBackupFromDict({...good, folders: ['tmp']})).toThrow('folders');
+  });
+});
+
+function haBackupMetadataLike(): Record<string, unknown> {
+  return {addons: [], backup_id: 'abcd1234', date: '2026-04-08T04:57:43.001930+02:00', database_included: false, extra_metadata: {}, folders: [], homeassistant_included: false, homeassistant_version: null, name: 'n', protected: false, size: 1};
+}

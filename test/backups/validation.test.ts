@@ -1,0 +1,52 @@
+import {describe, test, expect} from '@jest/globals';
+import {isBackupError} from '../../src/errors.js';
+import {MemoryBackend} from '../../src/memory-backend.js';
+import {BackupCatalog} from '../../src/backups/index.js';
+import {keysOf, rejection} from './helpers.js';
+
+describe('ids, names and user metadata are validated before anything is touched', () => {
+  const badIds = ['', '../x', '..', '/etc/passwd', 'a/b', 'a\\b', 'abc\u0000', 'ab\ncd', '.hidden', 'x'.repeat(65), 'ünï'];
+
+  test.each(badIds)('id %j is bad_input for show, download, verify and delete', async (id) => {
+    const backend = new MemoryBackend();
+    const catalog = new BackupCatalog(backend);
+    for (const op of [() => catalog.show(id), () => catalog.download(id), () => catalog.verify(id), () => catalog.delete(id), () => catalog.downloadToFile(id, '/tmp/never-written')]) {
+      const err = await rejection(op());
+      expect(isBackupError(err, 'bad_input')).toBe(true);
+      expect((err as Error).message).toMatch(/^invalid backup id/);
+    }
+  });
+
+  const badNames = ['', '   ', '../../escape', 'a/b', 'back\\slash', 'tab\there', 'bell\u0007', 'del\u007f', '..', 'x'.repeat(256)];
+
+  test.each(badNames)('name %j is refused and nothing is uploaded', async (name) => {
+    const backend = new MemoryBackend();
+    const err = await rejection(new BackupCatalog(backend).upload(Buffer.from('data'), {name}));
+    expect(isBackupError(err, 'bad_input')).toBe(true);
+    expect((err as Error).message).toMatch(/^invalid backup name/);
+    expect(await keysOf(backend)).toEqual([]);
+  });
+
+  test('ordinary names, including unicode and dots, are fine', async () => {
+    const backend = new MemoryBackend();
+    const catalog = new BackupCatalog(backend);
+    for (const name of ['Nightly', 'Home Assistant 2026.4.1', 'Sicherung März', 'v1..v2', 'a:b*c?']) {
+      const info = await catalog.upload(Buffer.from('x'), {name});
+      expect(info.name).toBe(name);
+      expect(info.archiveKey).not.toMatch(/[/\\:*?]/);
+    }
+  });
+
+  test.each([
+    [{'bad key': 'v'}, /invalid metadata key/],
+    [{'': 'v'}, /invalid metadata key/],
+    [{ok: 'line\nbreak'}, /invalid value for metadata key ok/],
+    [{ok: 'x'.repeat(1025)}, /invalid value for metadata key ok/],
+  ])('user metadata %j is refused', async (metadata, message) => {
+    const backend = new MemoryBackend();
+    const err = await rejection(new BackupCatalog(backend).upload(Buffer.from('x'), {metadata}));
+    expect(isBackupError(err, 'bad_input')).toBe(true);
+    expect((err as Error).message).toMatch(message);
+    expect(await keysOf(backend)).toEqual([]);
+  });
+});
