@@ -1,8 +1,8 @@
-import {readFile, realpath, stat} from 'node:fs/promises';
+import {mkdir, readFile, realpath, stat} from 'node:fs/promises';
 import {dirname} from 'node:path';
 import {isMap, LineCounter, parseDocument, type Document} from 'yaml';
+import {writeFileAtomic} from '../atomic-file.js';
 import {BackupError} from '../errors.js';
-import {writeFileAtomic} from './atomic-write.js';
 import {LOCAL_PROFILE, LOCAL_PROFILE_NAME} from './builtin.js';
 import {describeIssues, type IssueLocator} from './issues.js';
 import {lineOfPath} from './positions.js';
@@ -165,14 +165,11 @@ export class ProfileStore {
   /** Writes the edited file atomically (mode 0600); refuses if someone changed it since load. */
   async save(): Promise<void> {
     const target = await realpath(this.path).catch(() => this.path); // keep a symlinked dotfile a symlink
-    await writeFileAtomic(target, this.state.text, {
-      mode: FILE_MODE,
-      beforeRename: async () => {
-        if ((await readIfExists(target)) !== this.original) {
-          throw new BackupError('config', `${this.path} changed while this command ran; nothing was saved, run the command again`);
-        }
-      },
-    });
+    if ((await readIfExists(target)) !== this.original) {
+      throw new BackupError('config', `${this.path} changed while this command ran; nothing was saved, run the command again`);
+    }
+    await mkdir(dirname(target), {recursive: true, mode: 0o700});
+    await writeFileAtomic(target, this.state.text, {mode: FILE_MODE});
     this.original = this.state.text;
   }
 

@@ -1,0 +1,77 @@
+import {describe, expect, test} from '@jest/globals';
+import fc from 'fast-check';
+import {nameProblem} from '../../src/keys.js';
+import {bucketProblem, endpointProblem, normalizePrefix, partSizeProblem} from '../../src/profiles/schema.js';
+
+describe('prefix normalisation', () => {
+  test.each([
+    ['', ''],
+    ['backups', 'backups/'],
+    ['backups/', 'backups/'],
+    ['home assistant/2026', 'home assistant/2026/'],
+    ['ünï/cödé', 'ünï/cödé/'],
+  ])('%j becomes %j', (input, prefix) => {
+    expect(normalizePrefix(input)).toEqual({prefix});
+  });
+
+  test.each([
+    ['/backups', 'prefix starts with "/"'],
+    ['a//b', 'prefix contains "//"'],
+    ['a\u0007b', 'prefix contains a control character'],
+    ['x'.repeat(1025), 'prefix is longer than 1024 bytes of UTF-8'],
+    ['x'.repeat(1024), 'prefix is longer than 1024 bytes of UTF-8'], // the added "/" makes 1025
+  ])('%j is refused', (input, problem) => {
+    expect(normalizePrefix(input)).toEqual({problem});
+  });
+
+  test('a usable prefix ends in "/", keeps what was given, and normalises once', () => {
+    fc.assert(
+      fc.property(fc.string({unit: 'grapheme', maxLength: 40}), (input) => {
+        const result = normalizePrefix(input);
+        if ('problem' in result) {
+          expect(nameProblem(input, 'prefix') ?? nameProblem(`${input}/`, 'prefix')).toBe(result.problem);
+          return;
+        }
+        if (input === '') return expect(result.prefix).toBe('');
+        expect(result.prefix.endsWith('/')).toBe(true);
+        expect(result.prefix.startsWith(input)).toBe(true);
+        expect(normalizePrefix(result.prefix)).toEqual(result);
+      }),
+    );
+  });
+});
+
+describe('bucket names', () => {
+  test.each(['abcdef', 'home-assistant-backups-123456', 'a'.repeat(63), '0-0-0-0'])('%s is accepted', (name) => {
+    expect(bucketProblem(name)).toBeUndefined();
+  });
+  test.each([
+    ['abcde', 'it has 5 characters'],
+    ['a'.repeat(64), 'it has 64 characters'],
+    ['Home-Backups', 'it contains "H"'],
+    ['home_backups', 'it contains "_"'],
+    ['b2-backups', 'names starting with "b2-" are reserved by Backblaze'],
+  ])('%s is refused: %s', (name, problem) => {
+    expect(bucketProblem(name)).toBe(problem);
+  });
+});
+
+describe('endpoints and part sizes', () => {
+  test.each(['https://api.backblazeb2.com', 'http://127.0.0.1:8080', 'embedded'])('%s is accepted', (endpoint) => {
+    expect(endpointProblem(endpoint)).toBeUndefined();
+  });
+  test.each([
+    ['api.backblazeb2.com', 'it is not a URL'],
+    ['ftp://example.com', 'the scheme is ftp'],
+    ['https://user:pw@example.com', 'it contains credentials; put the key in applicationKey instead'],
+    ['https://example.com/?x=1', 'it has a query or fragment'],
+  ])('%s is refused: %s', (endpoint, problem) => {
+    expect(endpointProblem(endpoint)).toBe(problem);
+  });
+  test('part sizes stay within B2 limits: 5MB..5GB', () => {
+    expect(partSizeProblem('5MB')).toEqual({bytes: 5_000_000});
+    expect(partSizeProblem('5GB')).toEqual({bytes: 5_000_000_000});
+    expect(partSizeProblem('4999999')).toEqual({problem: 'B2 parts must be at least 5MB'});
+    expect(partSizeProblem('5GiB')).toEqual({problem: 'B2 parts must be at most 5GB'});
+  });
+});
