@@ -1,4 +1,5 @@
 import type {ObjectInfo} from '../backend.js';
+import {knownSha1} from './checksum.js';
 import {backupIdProblem} from './validate.js';
 
 /**
@@ -29,6 +30,5 @@ export function describeArchive(obj: ObjectInfo): ArchiveDescription | undefined
   const name = m[KEYS.name];
   const date = m[KEYS.date];
   if (backupIdProblem(id) !== undefined || !name || !date || Number.isNaN(Date.parse(date))) return undefined;
-  const sha1 = m[KEYS.sha1];
-  return {id, name, date, sha1: sha1 && /^[0-9a-f]{40}$/.test(sha1) ? sha1 : undefined};
+  return {id, name, date, sha1: knownSha1(m[KEYS.sha1])};
 }

@@ -6,7 +6,7 @@ import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, describeArchive} from './archive-info.js';
-import {HashingStream, mismatch, sha1Of, sha1OfFile, type Expected} from './checksum.js';
+import {HashingStream, knownSha1, mismatch, sha1Of, sha1OfFile, type Expected} from './checksum.js';
 import {assertWritableDestination, writeStreamToFile} from './file-output.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
 import {MetadataCache} from './metadata-cache.js';
@@ -71,7 +71,7 @@ export class BackupCatalog {
     });
     try {
       const sent = prepared.sent();
-      const problem = mismatch({size: archive.size, sha1: archive.sha1 ?? sent.sha1}, sent);
+      const problem = mismatch({size: archive.size, sha1: knownSha1(archive.sha1) ?? sent.sha1}, sent);
       if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
       const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy});
       const text = JSON.stringify(file);
@@ -177,7 +177,7 @@ export class BackupCatalog {
       }
       const described = describeArchive(archive);
       if (described) {
-        const info: BackupInfo = {...described, size: archive.size, sha1: described.sha1 ?? archive.sha1, archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive'};
+        const info: BackupInfo = {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive'};
         pending.push(Promise.resolve({info, archive, metadataFile}));
       } else {
         pending.push(this.queue.add(() => this.entryFromMetadataFile(archive, metadataFile, signal), {signal}));
@@ -187,7 +187,10 @@ export class BackupCatalog {
       if (!metadataFiles.has(base)) this.warn(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
     }
 
-    const entries = (await Promise.all(pending)).filter((e): e is Entry => e !== undefined);
+    const settled = await Promise.all(pending).catch((err: unknown) => {
+      throw signal?.aborted ? abortError(signal) : err;
+    });
+    const entries = settled.filter((e): e is Entry => e !== undefined);
     entries.sort((a, b) => Date.parse(b.info.date) - Date.parse(a.info.date) || compareUtf8(a.info.archiveKey, b.info.archiveKey));
     return this.withoutDuplicateIds(entries);
   }
@@ -221,7 +224,7 @@ export class BackupCatalog {
       name: m.name,
       date: m.date,
       size: archive.size,
-      sha1: m.sha1 ?? archive.sha1,
+      sha1: m.sha1 ?? knownSha1(archive.sha1),
       archiveKey: archive.key,
       metadataKey: metadataFile.key,
       describedBy: 'metadata-file',
@@ -264,7 +267,7 @@ export class BackupCatalog {
       this.warn(`skipping ${obj.key}: it was deleted while listing`);
       return undefined;
     }
-    if (data.length !== obj.size || (obj.sha1 && sha1Of(data) !== obj.sha1)) {
+    if (data.length !== obj.size || (knownSha1(obj.sha1) && sha1Of(data) !== obj.sha1)) {
       this.warn(`skipping ${obj.key}: its content changed while listing`);
       return undefined;
     }
@@ -279,7 +282,7 @@ export class BackupCatalog {
     // Archives that were streamed up record their checksum only in the metadata file.
     const info = entry.info.sha1 ? entry.info : await this.withMetadata(entry, opts.signal);
     const {info: obj, stream} = await this.backend.get(info.archiveKey, {signal: opts.signal});
-    return {info, stream, expected: {size: obj.size, sha1: info.sha1 ?? obj.sha1}};
+    return {info, stream, expected: {size: obj.size, sha1: info.sha1 ?? knownSha1(obj.sha1)}};
   }
 
   private async openVerified(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: HashingStream}> {

@@ -51,6 +51,13 @@ export function mismatch(got: {size: number; sha1?: string}, expected: Expected)
   return undefined;
 }
 
+export const SHA1_HEX = /^[0-9a-f]{40}$/;
+
+/** A checksum as recorded somewhere, if it is a usable SHA1 (B2 may say "none" or "unverified:…"). */
+export function knownSha1(value: string | undefined): string | undefined {
+  return value !== undefined && SHA1_HEX.test(value) ? value : undefined;
+}
+
 export function sha1Of(data: Buffer): string {
   return createHash('sha1').update(data).digest('hex');
 }

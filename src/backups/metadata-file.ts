@@ -1,4 +1,5 @@
 import {z} from 'zod';
+import {SHA1_HEX} from './checksum.js';
 import {backupIdProblem} from './validate.js';
 
 /** The version HA's integration writes and expects in every `.metadata.json`. */
@@ -81,7 +82,7 @@ const metadataFileSchema = z.object({
     date: isoDate,
     size: z.number().int().nonnegative().optional(),
     protected: z.boolean().optional(),
-    sha1: z.string().regex(/^[0-9a-f]{40}$/).optional(),
+    sha1: z.string().regex(SHA1_HEX).optional(),
   }),
 });
 

@@ -1,4 +1,4 @@
-import type {Readable} from 'node:stream';
+import {Readable} from 'node:stream';
 import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend} from '../../src/backend.js';
 
 /** Passes every call to an inner backend; subclasses override what they observe or break. */
@@ -84,5 +84,31 @@ export class NoChecksumBackend extends DelegatingBackend {
   }
   override async *list(opts?: ListOptions): AsyncIterable<ObjectInfo> {
     for await (const o of super.list(opts)) yield {...o, sha1: undefined};
+  }
+}
+
+/** Stores archives with one byte flipped: a store that does not keep what it was sent. */
+export class CorruptingPutBackend extends DelegatingBackend {
+  override async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
+    if (!key.endsWith('.tar') || !Buffer.isBuffer(body) || body.length === 0) return super.put(key, body, opts);
+    const bad = Buffer.from(body);
+    bad[0] ^= 0xff;
+    return super.put(key, bad, opts);
+  }
+}
+
+/** Serves objects in small chunks, one per event-loop turn, so that a transfer can be interrupted midway. */
+export class TrickleBackend extends DelegatingBackend {
+  override async get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}> {
+    const {info, stream} = await super.get(key, opts);
+    async function* trickle() {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        for (let i = 0; i < chunk.length; i += 1024) {
+          await new Promise((r) => setImmediate(r));
+          yield chunk.subarray(i, i + 1024);
+        }
+      }
+    }
+    return {info, stream: Readable.from(trickle())};
   }
 }

@@ -7,7 +7,7 @@ import {readAll} from '../../src/body.js';
 import {isBackupError} from '../../src/errors.js';
 import {MemoryBackend} from '../../src/memory-backend.js';
 import {BackupCatalog, parseMetadataFile} from '../../src/backups/index.js';
-import {FailingPutBackend, NoChecksumBackend} from './backend-wrappers.js';
+import {CorruptingPutBackend, FailingPutBackend, NoChecksumBackend, TrickleBackend} from './backend-wrappers.js';
 import {catalogWithWarnings, keysOf, rejection, tempDir} from './helpers.js';
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
@@ -113,6 +113,44 @@ describe('BackupCatalog round trips over the in-memory backend', () => {
     expect((err as Error).message).toContain('injected failure');
     expect(await keysOf(backend)).toEqual([]);
     expect(await new BackupCatalog(backend).list()).toEqual([]);
+  });
+
+  test('an archive the backend did not store intact is removed and reported as a checksum mismatch', async () => {
+    const {catalog: cat} = catalogWithWarnings(new CorruptingPutBackend(backend));
+    const err = await rejection(cat.upload(randomBytes(1000), {name: 'mangled'}));
+    expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+    expect(await keysOf(backend)).toEqual([]);
+  });
+
+  test('verify and download stop with "aborted" when the signal fires midway', async () => {
+    const up = await catalog().upload(randomBytes(64 * 1024));
+    const slow = new BackupCatalog(new TrickleBackend(backend));
+    for (const run of [
+      (signal: AbortSignal, onProgress: () => void) => slow.verify(up.id, {signal, onProgress}),
+      (signal: AbortSignal, onProgress: () => void) => slow.downloadToFile(up.id, join(dir, 'aborted.tar'), {signal, onProgress}),
+    ]) {
+      const ac = new AbortController();
+      const err = await rejection(run(ac.signal, () => ac.abort()));
+      expect(isBackupError(err, 'aborted')).toBe(true);
+    }
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  test('a listing aborted while metadata files download rejects with "aborted"', async () => {
+    for (let i = 0; i < 20; i++) {
+      await backend.put(`ha-${i}.tar`, Buffer.from('x'));
+      await backend.put(`ha-${i}.metadata.json`, Buffer.from(JSON.stringify({metadata_version: '1', backup_id: `abcd00${String(i).padStart(2, '0')}`, backup_metadata: {name: 'n', date: '2026-01-01T00:00:00+00:00'}})));
+    }
+    const ac = new AbortController();
+    class AbortOnFirstGet extends TrickleBackend {
+      override get(...args: Parameters<TrickleBackend['get']>) {
+        ac.abort();
+        return super.get(...args);
+      }
+    }
+    const probe = new AbortOnFirstGet(backend);
+    const err = await rejection(new BackupCatalog(probe, {concurrency: 2}).list({signal: ac.signal}));
+    expect(isBackupError(err, 'aborted')).toBe(true);
   });
 
   test('an aborted upload leaves nothing behind', async () => {
