@@ -1,0 +1,46 @@
+import {randomBytes} from 'node:crypto';
+import {ALL_CAPABILITIES} from './constants.js';
+import {EmulatorCore} from './core.js';
+import {addKey} from './handlers/account.js';
+import {addBucket} from './handlers/buckets.js';
+import {hashSecret} from './state.js';
+
+export interface Bootstrap {
+  keyId: string;
+  applicationKey: string;
+  bucket: string;
+  bucketId: string;
+}
+
+/**
+ * Makes sure the all-capabilities bootstrap key and private bucket exist. Values not
+ * given are generated, or with a data dir taken from the previous run, so a restarted
+ * emulator prints the same credentials.
+ */
+export async function ensureBootstrap(core: EmulatorCore, given: {keyId?: string; applicationKey?: string; bucket?: string} = {}): Promise<Bootstrap> {
+  if ((given.keyId === undefined) !== (given.applicationKey === undefined)) {
+    throw new Error('give both the bootstrap key id and application key, or neither');
+  }
+  const state = core.state;
+  const previous = state.bootstrap;
+  let keyId = given.keyId ?? previous?.keyId;
+  let applicationKey = given.applicationKey ?? previous?.applicationKey;
+  const existing = keyId !== undefined ? state.keys.get(keyId) : undefined;
+  if (existing && applicationKey !== undefined) {
+    existing.secretHash = hashSecret(applicationKey);
+    existing.capabilities = [...ALL_CAPABILITIES];
+    existing.bucketId = null;
+    existing.namePrefix = null;
+    existing.expirationTimestamp = null;
+  } else {
+    const fixed = keyId !== undefined && applicationKey !== undefined ? {keyId, applicationKey} : undefined;
+    const made = addKey(core, {capabilities: [...ALL_CAPABILITIES], keyName: 'emulator-bootstrap', bucketId: null, namePrefix: null}, fixed);
+    keyId = made.key.keyId;
+    applicationKey = made.applicationKey;
+  }
+  const bucketName = given.bucket ?? previous?.bucket ?? `emulator-${randomBytes(6).toString('hex')}`;
+  const bucket = state.bucketByName(bucketName) ?? addBucket(core, bucketName, 'allPrivate');
+  state.bootstrap = {keyId: keyId!, applicationKey: applicationKey!, bucket: bucket.bucketName};
+  await state.commit();
+  return {keyId: keyId!, applicationKey: applicationKey!, bucket: bucket.bucketName, bucketId: bucket.bucketId};
+}

@@ -1,0 +1,128 @@
+import {IncomingMessage, ServerResponse} from 'node:http';
+import {Readable} from 'node:stream';
+import {pipeline} from 'node:stream/promises';
+import {B2ApiError, badRequest} from './b2-error.js';
+import {MAX_JSON_BODY_BYTES} from './constants.js';
+import {FaultDecision} from './faults.js';
+import {Params} from './params.js';
+import {createShaper} from './shaper.js';
+import {StatsCollector} from './stats.js';
+import {KeyRecord} from './types.js';
+
+/**
+ * One request in flight: its call name and parameters, the fault decision for it, and
+ * the only ways to read its body and to answer it (so byte counters, response cuts
+ * and throttling apply to every call alike).
+ */
+export class RequestContext {
+  params: Params = {};
+  /** The key behind the request's token, once authenticated (for touchedNames). */
+  key?: KeyRecord;
+  answered = false;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly url: URL,
+    readonly apiVersion: number,
+    readonly call: string,
+    readonly fault: FaultDecision,
+    private readonly stats: StatsCollector,
+  ) {}
+
+  get head(): boolean {
+    return this.req.method === 'HEAD';
+  }
+
+  header(name: string): string | undefined {
+    const v = this.req.headers[name.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  testModes(): Set<string> {
+    const raw = this.header('x-bz-test-mode');
+    return new Set((raw ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  }
+
+  /** The request body as a stream, through the fault shaper (cuts, throttling, bytesIn). */
+  body(): Readable {
+    const shaper = createShaper({
+      cutAfterBytes: this.fault.cutRequestAfterBytes,
+      bytesPerSecond: this.fault.bytesPerSecond,
+      onBytes: (n) => this.stats.bytesIn(n),
+      onCut: () => this.req.socket.destroy(),
+    });
+    this.req.on('error', (e) => shaper.destroy(e));
+    return this.req.pipe(shaper);
+  }
+
+  /** Reads and discards the body (before answering an error to an upload). */
+  async drain(): Promise<void> {
+    if (this.req.readableEnded) return;
+    const body = this.body();
+    body.resume();
+    await new Promise<void>((resolve) => {
+      body.on('end', resolve);
+      body.on('error', () => resolve());
+      body.on('close', resolve);
+    });
+  }
+
+  /** Reads a JSON request body: `{}` when empty, 400 bad_json when not an object. */
+  async readJson(): Promise<Params> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of this.body()) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_JSON_BODY_BYTES) throw badRequest('request body is too large');
+      chunks.push(chunk as Buffer);
+    }
+    const text = Buffer.concat(chunks).toString('utf8').trim();
+    if (text === '') return {};
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new B2ApiError(400, 'bad_json', 'request body is not valid JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new B2ApiError(400, 'bad_json', 'request body must be a JSON object');
+    }
+    return parsed as Params;
+  }
+
+  async sendJson(status: number, value: unknown, headers: Record<string, string | number> = {}): Promise<void> {
+    const body = Buffer.from(JSON.stringify(value), 'utf8');
+    await this.send(status, {'Content-Type': 'application/json;charset=utf-8', ...headers}, body.length, Readable.from([body]));
+  }
+
+  async sendError(err: B2ApiError): Promise<void> {
+    this.stats.error(err.code);
+    const headers: Record<string, string | number> = {};
+    if (err.retryAfter !== undefined) headers['Retry-After'] = err.retryAfter;
+    if (this.head) {
+      await this.send(err.status, headers, 0, undefined);
+      return;
+    }
+    await this.sendJson(err.status, err.body(), headers);
+  }
+
+  /** Writes status, headers and (unless HEAD) the body through the fault shaper. */
+  async send(status: number, headers: Record<string, string | number>, length: number, body: Readable | undefined): Promise<void> {
+    if (this.answered) throw new Error('answered twice');
+    this.answered = true;
+    this.res.writeHead(status, {...headers, 'Content-Length': length, 'Cache-Control': 'max-age=0, no-cache, no-store'});
+    if (this.head || !body) {
+      body?.destroy();
+      this.res.end();
+      return;
+    }
+    const shaper = createShaper({
+      cutAfterBytes: this.fault.cutResponseAfterBytes,
+      bytesPerSecond: this.fault.bytesPerSecond,
+      onBytes: (n) => this.stats.bytesOut(n),
+      onCut: () => this.res.socket?.destroy(),
+    });
+    await pipeline(body, shaper, this.res).catch(() => this.res.socket?.destroy());
+  }
+}

@@ -1,0 +1,85 @@
+import {B2ApiError} from './b2-error.js';
+import {SeededRandom} from './rng.js';
+import {FaultRule} from './types.js';
+
+export const UPLOAD_CALLS = new Set(['b2_upload_file', 'b2_upload_part']);
+
+/** What the fault rules decided for one request. */
+export interface FaultDecision {
+  error?: B2ApiError;
+  cutRequestAfterBytes?: number;
+  cutResponseAfterBytes?: number;
+  latencyMs: number;
+  bytesPerSecond?: number;
+}
+
+interface ActiveRule {
+  rule: FaultRule;
+  remaining: number | undefined;
+}
+
+const DEFAULT_FAULT: Record<number, string> = {
+  400: 'bad_request', 401: 'unauthorized', 403: 'access_denied', 404: 'not_found', 408: 'request_timeout',
+  416: 'range_not_satisfiable', 429: 'too_many_requests', 500: 'internal_error', 503: 'service_unavailable',
+};
+
+/**
+ * Deterministic fault injection. Rules are checked in the order they were added; every
+ * matching rule adds its latency/throttle, the first matching error or cut wins. A rule
+ * with `count` stops after that many matches; `rate` draws from the seeded generator.
+ */
+export class FaultEngine {
+  private rules: ActiveRule[] = [];
+
+  constructor(
+    private readonly random: SeededRandom,
+    private readonly failUploads = 0,
+  ) {}
+
+  add(rule: FaultRule): void {
+    if (typeof rule?.call !== 'string' || rule.call === '') throw new Error('a fault rule needs a call name, "uploads" or "*"');
+    this.rules.push({rule: {...rule}, remaining: rule.count});
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  decide(call: string, testModes: Set<string>): FaultDecision {
+    const decision: FaultDecision = {latencyMs: 0};
+    for (const active of this.rules) {
+      const {rule} = active;
+      if (!matches(rule.call, call)) continue;
+      if (active.remaining !== undefined && active.remaining <= 0) continue;
+      if (rule.rate !== undefined && !this.random.chance(rule.rate)) continue;
+      if (active.remaining !== undefined) active.remaining -= 1;
+      decision.latencyMs += rule.latencyMs ?? 0;
+      if (rule.bytesPerSecond) decision.bytesPerSecond = rule.bytesPerSecond;
+      const failing = decision.error || decision.cutRequestAfterBytes !== undefined || decision.cutResponseAfterBytes !== undefined;
+      if (failing) continue;
+      if (rule.cutRequestAfterBytes !== undefined) decision.cutRequestAfterBytes = rule.cutRequestAfterBytes;
+      if (rule.cutResponseAfterBytes !== undefined) decision.cutResponseAfterBytes = rule.cutResponseAfterBytes;
+      if (rule.status !== undefined || rule.code !== undefined) decision.error = ruleError(rule);
+    }
+    if (!decision.error && UPLOAD_CALLS.has(call)) decision.error = this.uploadFault(testModes);
+    return decision;
+  }
+
+  private uploadFault(testModes: Set<string>): B2ApiError | undefined {
+    if (testModes.has('force_cap_exceeded')) return new B2ApiError(403, 'cap_exceeded', 'Cap exceeded.');
+    const rate = Math.max(this.failUploads, testModes.has('fail_some_uploads') ? 0.25 : 0);
+    if (rate > 0 && this.random.chance(rate)) return new B2ApiError(503, 'service_unavailable', 'service unavailable (emulated failure)');
+    return undefined;
+  }
+}
+
+function matches(ruleCall: string, call: string): boolean {
+  return ruleCall === '*' || ruleCall === call || (ruleCall === 'uploads' && UPLOAD_CALLS.has(call));
+}
+
+function ruleError(rule: FaultRule): B2ApiError {
+  const status = rule.status ?? 503;
+  const code = rule.code ?? DEFAULT_FAULT[status] ?? 'internal_error';
+  const retryAfter = rule.retryAfter ?? (status === 429 ? 1 : undefined);
+  return new B2ApiError(status, code, rule.message ?? `${code} (injected fault)`, retryAfter);
+}

@@ -1,0 +1,52 @@
+import {badRequest} from './b2-error.js';
+import {AUTO_CONTENT_TYPES, DEFAULT_CONTENT_TYPE, MAX_INFO_ENTRIES, MAX_INFO_KEY_BYTES, MAX_NAME_AND_INFO_BYTES} from './constants.js';
+import {percentDecode} from './names.js';
+
+const INFO_KEY = /^[A-Za-z0-9\-_.~!#$%^&*'|+]+$/;
+
+/** Checks fileInfo against B2's limits: at most 10 entries, key charset and length, total size with the name. */
+export function checkFileInfo(fileName: string, info: Record<string, string>): void {
+  const entries = Object.entries(info);
+  if (entries.length > MAX_INFO_ENTRIES) throw badRequest(`too many file info entries: ${entries.length} (at most ${MAX_INFO_ENTRIES})`);
+  let total = Buffer.byteLength(fileName, 'utf8');
+  for (const [k, v] of entries) {
+    if (!INFO_KEY.test(k) || Buffer.byteLength(k) > MAX_INFO_KEY_BYTES) {
+      throw badRequest(`invalid file info name "${k}": up to ${MAX_INFO_KEY_BYTES} of letters, digits and -_.~!#$%^&*'|+`);
+    }
+    if (typeof v !== 'string') throw badRequest(`file info value of "${k}" must be a string`);
+    total += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
+  }
+  if (total > MAX_NAME_AND_INFO_BYTES) throw badRequest(`file name and file info take ${total} bytes, more than ${MAX_NAME_AND_INFO_BYTES}`);
+}
+
+/** fileInfo from X-Bz-Info-* headers (names lowercased by HTTP, values percent-decoded). */
+export function infoFromHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const info: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (!name.startsWith('x-bz-info-') || value === undefined) continue;
+    const key = name.slice('x-bz-info-'.length);
+    info[key] = percentDecode(Array.isArray(value) ? value[0] : value, `X-Bz-Info-${key}`);
+  }
+  return info;
+}
+
+/** fileInfo from a JSON parameter (b2_start_large_file). */
+export function infoFromParam(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw badRequest('fileInfo must be an object');
+  const info: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw badRequest(`file info value of "${k}" must be a string`);
+    info[k] = v;
+  }
+  return info;
+}
+
+/** Resolves `b2/x-auto` from the name's extension; other types are kept as given. */
+export function resolveContentType(contentType: string | undefined, fileName: string): string {
+  if (contentType === undefined || contentType === '') throw badRequest('Content-Type is required');
+  if (contentType !== 'b2/x-auto') return contentType;
+  const dot = fileName.lastIndexOf('.');
+  const ext = dot >= 0 ? fileName.slice(dot + 1).toLowerCase() : '';
+  return AUTO_CONTENT_TYPES[ext] ?? DEFAULT_CONTENT_TYPE;
+}

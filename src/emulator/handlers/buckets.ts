@@ -1,0 +1,148 @@
+import {B2ApiError, badRequest, unauthorized} from '../b2-error.js';
+import {MAX_BUCKETS} from '../constants.js';
+import {EmulatorCore} from '../core.js';
+import {optInt, optObject, optString, optStringArray, Params, reqString} from '../params.js';
+import {BucketRecord} from '../types.js';
+import {Handler} from './handler.js';
+
+const BUCKET_TYPES = ['allPublic', 'allPrivate'];
+
+export function bucketJson(b: BucketRecord, accountId: string): Record<string, unknown> {
+  return {
+    accountId,
+    bucketId: b.bucketId,
+    bucketName: b.bucketName,
+    bucketType: b.bucketType,
+    bucketInfo: {...b.bucketInfo},
+    corsRules: b.corsRules,
+    defaultServerSideEncryption: {isClientAuthorizedToRead: true, value: {mode: null}},
+    fileLockConfiguration: {isClientAuthorizedToRead: true, value: {defaultRetention: {mode: null, period: null}, isFileLockEnabled: false}},
+    lifecycleRules: b.lifecycleRules,
+    options: ['s3'],
+    replicationConfiguration: {isClientAuthorizedToRead: true, value: null},
+    revision: b.revision,
+  };
+}
+
+/** Validates and stores a new bucket; the only way buckets are made (API and programmatic). */
+export function addBucket(core: EmulatorCore, name: string, bucketType = 'allPrivate', p: Params = {}): BucketRecord {
+  if (!/^[A-Za-z0-9-]{6,63}$/.test(name) || name.toLowerCase().startsWith('b2-')) {
+    throw badRequest(`invalid bucket name "${name}": 6..63 letters, digits and "-", not starting with "b2-"`);
+  }
+  if (!BUCKET_TYPES.includes(bucketType)) throw badRequest(`bucketType must be one of ${BUCKET_TYPES.join(', ')}`);
+  if (core.state.bucketByName(name)) throw badRequest(`bucket name is already in use: ${name}`, 'duplicate_bucket_name');
+  if (core.state.buckets.size >= MAX_BUCKETS) throw badRequest(`an account can have at most ${MAX_BUCKETS} buckets`, 'too_many_buckets');
+  const bucket: BucketRecord = {
+    bucketId: core.state.newBucketId(),
+    bucketName: name,
+    bucketType,
+    bucketInfo: stringMap(optObject(p, 'bucketInfo')),
+    lifecycleRules: arrayParam(p, 'lifecycleRules'),
+    corsRules: arrayParam(p, 'corsRules'),
+    revision: 1,
+  };
+  core.state.buckets.set(bucket.bucketId, bucket);
+  return bucket;
+}
+
+function stringMap(o: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o ?? {})) out[k] = String(v);
+  return out;
+}
+
+function arrayParam(p: Params, name: string): unknown[] {
+  const v = p[name];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw badRequest(`${name} must be an array`);
+  return v;
+}
+
+function checkAccountId(core: EmulatorCore, p: Params): void {
+  const accountId = optString(p, 'accountId');
+  if (accountId !== undefined && accountId !== core.accountId) throw unauthorized('accountId does not match the authorization token');
+}
+
+export const createBucket: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeBuckets');
+  if (key.bucketId !== null) throw unauthorized('a bucket-restricted key cannot create buckets');
+  checkAccountId(core, ctx.params);
+  const bucket = addBucket(core, reqString(ctx.params, 'bucketName'), reqString(ctx.params, 'bucketType'), ctx.params);
+  await core.state.commit();
+  return {json: bucketJson(bucket, core.accountId)};
+};
+
+export const deleteBucket: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'deleteBuckets');
+  checkAccountId(core, ctx.params);
+  const bucket = core.allowedBucket(key, reqString(ctx.params, 'bucketId'));
+  if (!core.state.bucketIsEmpty(bucket.bucketId)) throw badRequest('bucket is not empty', 'cannot_delete_non_empty_bucket');
+  core.state.removeBucket(bucket.bucketId);
+  await core.state.commit();
+  return {json: bucketJson(bucket, core.accountId)};
+};
+
+export const listBuckets: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  if (!key.capabilities.includes('listBuckets') && !key.capabilities.includes('listAllBucketNames')) {
+    core.requireCapability(key, 'listBuckets');
+  }
+  const p = ctx.params;
+  checkAccountId(core, p);
+  const bucketId = optString(p, 'bucketId');
+  const bucketName = optString(p, 'bucketName');
+  const types = optStringArray(p, 'bucketTypes');
+  if (key.bucketId !== null) {
+    const own = core.state.buckets.get(key.bucketId);
+    const named = bucketId === key.bucketId || (bucketName !== undefined && own?.bucketName === bucketName);
+    if (!named && ctx.apiVersion >= 2) throw unauthorized('a bucket-restricted key must name its bucket (bucketId or bucketName)');
+  }
+  const buckets = [...core.state.buckets.values()].filter(
+    (b) =>
+      (key.bucketId === null || b.bucketId === key.bucketId) &&
+      (bucketId === undefined || b.bucketId === bucketId) &&
+      (bucketName === undefined || b.bucketName === bucketName) &&
+      (!types || types.includes('all') || types.includes(b.bucketType)),
+  );
+  return {json: {buckets: buckets.map((b) => bucketJson(b, core.accountId))}};
+};
+
+export const updateBucket: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeBuckets');
+  const p = ctx.params;
+  checkAccountId(core, p);
+  const bucket = core.allowedBucket(key, reqString(p, 'bucketId'));
+  const ifRevision = optInt(p, 'ifRevisionMatch', 0, Number.MAX_SAFE_INTEGER);
+  if (ifRevision !== undefined && ifRevision !== bucket.revision) throw new B2ApiError(409, 'conflict', 'ifRevisionMatch does not match the bucket revision');
+  const bucketType = optString(p, 'bucketType');
+  if (bucketType !== undefined) {
+    if (!BUCKET_TYPES.includes(bucketType)) throw badRequest(`bucketType must be one of ${BUCKET_TYPES.join(', ')}`);
+    bucket.bucketType = bucketType;
+  }
+  const info = optObject(p, 'bucketInfo');
+  if (info) bucket.bucketInfo = stringMap(info);
+  if (p.lifecycleRules !== undefined && p.lifecycleRules !== null) bucket.lifecycleRules = arrayParam(p, 'lifecycleRules');
+  if (p.corsRules !== undefined && p.corsRules !== null) bucket.corsRules = arrayParam(p, 'corsRules');
+  bucket.revision += 1;
+  await core.state.commit();
+  return {json: bucketJson(bucket, core.accountId)};
+};
+
+/** b2_get_upload_url: an upload URL and a token that serves one upload at a time. */
+export const getUploadUrl: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeFiles');
+  const bucket = core.allowedBucket(key, reqString(ctx.params, 'bucketId'));
+  const token = core.issueToken('upload', key, {target: bucket.bucketId});
+  await core.state.commit();
+  return {
+    json: {
+      bucketId: bucket.bucketId,
+      uploadUrl: `${core.settings.baseUrl}/b2api/v${ctx.apiVersion}/b2_upload_file/${bucket.bucketId}`,
+      authorizationToken: token,
+    },
+  };
+};

@@ -1,0 +1,125 @@
+import {Readable} from 'node:stream';
+import {B2ApiError, notFound, unauthorized} from '../b2-error.js';
+import {BlobStore} from '../blob-store.js';
+import {RequestContext} from '../context.js';
+import {EmulatorCore} from '../core.js';
+import {percentEncode} from '../names.js';
+import {reqString} from '../params.js';
+import {BucketRecord, FileRecord, Segment} from '../types.js';
+
+/** fileInfo entries B2 turns into standard response headers. */
+const INFO_HEADERS: Record<string, string> = {
+  'b2-content-disposition': 'Content-Disposition',
+  'b2-content-language': 'Content-Language',
+  'b2-expires': 'Expires',
+  'b2-cache-control': 'Cache-Control',
+  'b2-content-encoding': 'Content-Encoding',
+};
+
+/**
+ * Who may read `fileName` in `bucket`: anyone for a public bucket without a token,
+ * else an account token with readFiles inside its restrictions, or a download token
+ * for a matching prefix. The token may also come as the `Authorization` query parameter.
+ */
+function checkReadAccess(core: EmulatorCore, ctx: RequestContext, bucket: BucketRecord, fileName: string): void {
+  const token = ctx.header('authorization') ?? ctx.url.searchParams.get('Authorization') ?? undefined;
+  if (!token && bucket.bucketType === 'allPublic') return;
+  const {record, key} = core.authenticate(ctx, ['account', 'download'], token);
+  if (record.kind === 'download') {
+    if (record.target !== bucket.bucketId || !fileName.startsWith(record.fileNamePrefix ?? '')) {
+      throw unauthorized('download authorization does not cover this file');
+    }
+    return;
+  }
+  core.requireCapability(key, 'readFiles');
+  if (key.bucketId !== null && key.bucketId !== bucket.bucketId) throw unauthorized('application key is restricted to another bucket');
+  core.allowedName(key, fileName);
+}
+
+/** GET/HEAD /file/{bucketName}/{fileName}: the newest version, unless it is hidden. */
+export async function downloadByName(core: EmulatorCore, ctx: RequestContext, bucketName: string, fileName: string): Promise<void> {
+  const bucket = core.state.bucketByName(bucketName);
+  if (!bucket) throw notFound(`bucket does not exist: ${bucketName}`);
+  checkReadAccess(core, ctx, bucket, fileName);
+  core.touch(ctx, fileName);
+  const file = core.state.newestFinished(bucket.bucketId, fileName);
+  if (!file || file.action !== 'upload') throw notFound(`file not present: ${fileName}`);
+  await sendFile(core, ctx, file);
+}
+
+/** GET/HEAD (or POST) b2_download_file_by_id. */
+export async function downloadById(core: EmulatorCore, ctx: RequestContext): Promise<void> {
+  const fileId = reqString(ctx.params, 'fileId');
+  const file = core.state.files.get(fileId);
+  const bucket = file && core.state.buckets.get(file.bucketId);
+  if (!file || !bucket) {
+    core.authenticate(ctx, ['account', 'download'], ctx.header('authorization') ?? ctx.url.searchParams.get('Authorization') ?? undefined);
+    throw notFound(`file not present: ${fileId}`);
+  }
+  checkReadAccess(core, ctx, bucket, file.fileName);
+  core.touch(ctx, file.fileName);
+  if (file.action !== 'upload') throw notFound(`file not present: ${fileId}`);
+  await sendFile(core, ctx, file);
+}
+
+type Range = {start: number; end: number};
+
+/** A `bytes=a-b` / `bytes=a-` / `bytes=-n` range; undefined = whole file; 'unsatisfiable' → 416. */
+export function parseRange(header: string | undefined, total: number): Range | 'unsatisfiable' | undefined {
+  const m = header ? /^bytes=(\d*)-(\d*)$/.exec(header.trim()) : null;
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || total === 0) return 'unsatisfiable';
+    return {start: Math.max(0, total - suffix), end: total - 1};
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? total - 1 : Number(m[2]);
+  if (end < start) return undefined;
+  if (start >= total) return 'unsatisfiable';
+  return {start, end: Math.min(end, total - 1)};
+}
+
+async function sendFile(core: EmulatorCore, ctx: RequestContext, file: FileRecord): Promise<void> {
+  const total = file.contentLength;
+  const range = parseRange(ctx.header('range'), total);
+  if (range === 'unsatisfiable') {
+    ctx.res.setHeader('Content-Range', `bytes */${total}`);
+    throw new B2ApiError(416, 'range_not_satisfiable', `the range does not fit a file of ${total} bytes`);
+  }
+  const headers: Record<string, string | number> = {
+    'Content-Type': file.contentType,
+    'Accept-Ranges': 'bytes',
+    'X-Bz-File-Id': file.fileId,
+    'X-Bz-File-Name': percentEncode(file.fileName),
+    'X-Bz-Content-Sha1': file.contentSha1,
+    'X-Bz-Upload-Timestamp': file.uploadTimestamp,
+  };
+  if (file.serverSideEncryption.mode) headers['X-Bz-Server-Side-Encryption'] = file.serverSideEncryption.algorithm ?? 'AES256';
+  for (const [k, v] of Object.entries(file.fileInfo)) {
+    if (INFO_HEADERS[k]) headers[INFO_HEADERS[k]] = v;
+    else headers[`X-Bz-Info-${k}`] = percentEncode(v);
+  }
+  const {start, end} = range ?? {start: 0, end: total - 1};
+  if (range) headers['Content-Range'] = `bytes ${start}-${end}/${total}`;
+  const length = Math.max(0, end - start + 1);
+  const body = ctx.head ? undefined : segmentStream(core.blobs, file.segments, start, end);
+  await ctx.send(range ? 206 : 200, headers, length, body);
+}
+
+/** Bytes start..end (inclusive) of a file made of segments, read lazily one segment at a time. */
+export function segmentStream(blobs: BlobStore, segments: Segment[], start: number, end: number): Readable {
+  async function* chunks() {
+    let offset = 0;
+    for (const seg of segments) {
+      const segStart = offset;
+      const segEnd = offset + seg.size - 1;
+      offset += seg.size;
+      if (segEnd < start || segStart > end || seg.size === 0) continue;
+      for await (const chunk of blobs.read(seg.ref, Math.max(start, segStart) - segStart, Math.min(end, segEnd) - segStart)) {
+        yield chunk as Buffer;
+      }
+    }
+  }
+  return Readable.from(chunks(), {objectMode: false});
+}

@@ -1,0 +1,67 @@
+import {badRequest, notFound} from '../b2-error.js';
+import {HIDE_MARKER_CONTENT_TYPE} from '../constants.js';
+import {fileJson} from '../file-json.js';
+import {checkFileName} from '../names.js';
+import {optString, reqString} from '../params.js';
+import {FileRecord} from '../types.js';
+import {Handler} from './handler.js';
+
+export const getFileInfo: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'readFiles');
+  const fileId = reqString(ctx.params, 'fileId');
+  const file = core.state.files.get(fileId);
+  if (!file) throw notFound(`file not found: ${fileId}`);
+  core.allowedFile(key, file);
+  core.touch(ctx, file.fileName);
+  return {json: fileJson(file, core.accountId, ctx.apiVersion)};
+};
+
+/** b2_hide_file: a hide marker becomes the newest version; the name drops out of listings. */
+export const hideFile: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeFiles');
+  const bucket = core.allowedBucket(key, reqString(ctx.params, 'bucketId'));
+  const fileName = checkFileName(optString(ctx.params, 'fileName'));
+  core.allowedName(key, fileName);
+  core.touch(ctx, fileName);
+  const newest = core.state.newestFinished(bucket.bucketId, fileName);
+  if (!newest) throw badRequest(`file not present: ${fileName}`, 'no_such_file');
+  if (newest.action === 'hide') throw badRequest(`file already hidden: ${fileName}`, 'already_hidden');
+  const now = Date.now();
+  const marker: FileRecord = {
+    fileId: core.state.newFileId(bucket.bucketId, now),
+    bucketId: bucket.bucketId,
+    fileName,
+    action: 'hide',
+    contentLength: 0,
+    contentSha1: 'none',
+    contentType: HIDE_MARKER_CONTENT_TYPE,
+    fileInfo: {},
+    uploadTimestamp: now,
+    serverSideEncryption: {mode: null},
+    segments: [],
+  };
+  core.state.addVersion(marker);
+  await core.state.commit();
+  return {json: fileJson(marker, core.accountId, ctx.apiVersion)};
+};
+
+/** b2_delete_file_version: removes one version (an unfinished large file with its parts too). */
+export const deleteFileVersion: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'deleteFiles');
+  const fileId = reqString(ctx.params, 'fileId');
+  const fileName = reqString(ctx.params, 'fileName');
+  const file = core.state.files.get(fileId);
+  if (file) core.allowedFile(key, file);
+  else core.allowedName(key, fileName);
+  if (!file) throw badRequest(`file not present: ${fileName} ${fileId}`, 'file_not_present');
+  if (file.fileName !== fileName) throw badRequest(`fileName does not match the file id: ${fileName}`);
+  const refs = core.state.refsOf(file);
+  core.state.removeVersion(fileId);
+  core.touch(ctx, fileName);
+  await core.state.commit();
+  for (const ref of refs) await core.blobs.remove(ref);
+  return {json: {fileId, fileName}};
+};

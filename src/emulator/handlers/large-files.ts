@@ -1,0 +1,163 @@
+import {badRequest, B2ApiError} from '../b2-error.js';
+import {MAX_PART_LIST_COUNT, MAX_PART_NUMBER, MAX_UNFINISHED_LIST_COUNT} from '../constants.js';
+import {EmulatorCore} from '../core.js';
+import {checkFileInfo, infoFromParam, resolveContentType} from '../file-info.js';
+import {fileJson} from '../file-json.js';
+import {checkFileName} from '../names.js';
+import {optInt, optString, reqString} from '../params.js';
+import {FileRecord, KeyRecord} from '../types.js';
+import {Handler} from './handler.js';
+import {partJson} from './uploads.js';
+
+/** The unfinished large file a fileId names, within the key's restrictions. */
+function unfinished(core: EmulatorCore, key: KeyRecord, fileId: string): FileRecord {
+  const file = core.state.files.get(fileId);
+  if (file) core.allowedFile(key, file);
+  if (!file || file.action !== 'start') throw badRequest(`no active large file upload for: ${fileId}`);
+  return file;
+}
+
+export const startLargeFile: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeFiles');
+  const p = ctx.params;
+  const bucket = core.allowedBucket(key, reqString(p, 'bucketId'));
+  const fileName = checkFileName(optString(p, 'fileName'));
+  core.allowedName(key, fileName);
+  const contentType = resolveContentType(optString(p, 'contentType'), fileName);
+  const fileInfo = infoFromParam(p.fileInfo);
+  checkFileInfo(fileName, fileInfo);
+  const sse = p.serverSideEncryption as {mode?: string; algorithm?: string} | undefined | null;
+  const now = Date.now();
+  const file: FileRecord = {
+    fileId: core.state.newFileId(bucket.bucketId, now),
+    bucketId: bucket.bucketId,
+    fileName,
+    action: 'start',
+    contentLength: 0,
+    contentSha1: 'none',
+    contentType,
+    fileInfo,
+    uploadTimestamp: now,
+    serverSideEncryption: sse?.mode ? {mode: sse.mode, algorithm: sse.algorithm ?? 'AES256'} : {mode: null},
+    segments: [],
+    parts: {},
+  };
+  core.state.addVersion(file);
+  core.touch(ctx, fileName);
+  await core.state.commit();
+  return {json: fileJson(file, core.accountId, ctx.apiVersion)};
+};
+
+export const getUploadPartUrl: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeFiles');
+  const file = unfinished(core, key, reqString(ctx.params, 'fileId'));
+  const token = core.issueToken('part', key, {target: file.fileId});
+  await core.state.commit();
+  return {
+    json: {
+      fileId: file.fileId,
+      uploadUrl: `${core.settings.baseUrl}/b2api/v${ctx.apiVersion}/b2_upload_part/${file.fileId}`,
+      authorizationToken: token,
+    },
+  };
+};
+
+/** Parts 1..n must all be there with the given SHA1s, and all but the last at least the minimum size. */
+export const finishLargeFile: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeFiles');
+  const file = unfinished(core, key, reqString(ctx.params, 'fileId'));
+  const shas = ctx.params.partSha1Array;
+  const list = typeof shas === 'string' ? safeJson(shas) : shas;
+  if (!Array.isArray(list) || list.length === 0 || list.some((s) => typeof s !== 'string')) {
+    throw badRequest('partSha1Array must be a non-empty array of SHA1 strings');
+  }
+  if (list.length > MAX_PART_NUMBER) throw badRequest(`a large file has at most ${MAX_PART_NUMBER} parts`);
+  const parts = file.parts ?? {};
+  const chosen = list.map((sha1, i) => {
+    const part = parts[String(i + 1)];
+    if (!part) throw badRequest(`part number ${i + 1} has not been uploaded`, 'missing_part');
+    if (part.contentSha1 !== String(sha1).toLowerCase()) {
+      throw badRequest(`SHA1 of part number ${i + 1} does not match: uploaded ${part.contentSha1}, given ${sha1}`, 'part_sha1_mismatch');
+    }
+    return part;
+  });
+  chosen.slice(0, -1).forEach((part) => {
+    if (part.contentLength < core.settings.minPartSize) {
+      throw badRequest(`part number ${part.partNumber} is ${part.contentLength} bytes, smaller than the minimum part size ${core.settings.minPartSize}`);
+    }
+  });
+  const unused = Object.values(parts).filter((p) => p.partNumber > chosen.length);
+  file.action = 'upload';
+  file.segments = chosen.map((p) => ({ref: p.ref, size: p.contentLength}));
+  file.contentLength = chosen.reduce((sum, p) => sum + p.contentLength, 0);
+  delete file.parts;
+  core.touch(ctx, file.fileName);
+  await core.state.commit();
+  for (const p of unused) await core.blobs.remove(p.ref);
+  return {json: fileJson(file, core.accountId, ctx.apiVersion)};
+};
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export const cancelLargeFile: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeFiles');
+  const file = unfinished(core, key, reqString(ctx.params, 'fileId'));
+  const refs = core.state.refsOf(file);
+  core.state.removeVersion(file.fileId);
+  core.touch(ctx, file.fileName);
+  await core.state.commit();
+  for (const ref of refs) await core.blobs.remove(ref);
+  return {json: {accountId: core.accountId, bucketId: file.bucketId, fileId: file.fileId, fileName: file.fileName}};
+};
+
+export const listParts: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeFiles');
+  const file = unfinished(core, key, reqString(ctx.params, 'fileId'));
+  // Clients send 0 for "from the start"; B2 treats it like 1.
+  const start = optInt(ctx.params, 'startPartNumber', 0, MAX_PART_NUMBER) ?? 1;
+  const max = optInt(ctx.params, 'maxPartCount', 0, MAX_PART_LIST_COUNT) || 100;
+  const parts = Object.values(file.parts ?? {})
+    .filter((p) => p.partNumber >= start)
+    .sort((a, b) => a.partNumber - b.partNumber);
+  const page = parts.slice(0, max);
+  return {json: {parts: page.map((p) => partJson(file.fileId, p)), nextPartNumber: parts[max]?.partNumber ?? null}, names: page.length};
+};
+
+export const listUnfinishedLargeFiles: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'listFiles');
+  const p = ctx.params;
+  const bucket = core.allowedBucket(key, reqString(p, 'bucketId'));
+  const namePrefix = optString(p, 'namePrefix') ?? '';
+  if (key.namePrefix !== null) core.allowedName(key, namePrefix);
+  const startFileId = optString(p, 'startFileId');
+  const max = optInt(p, 'maxFileCount', 0, MAX_UNFINISHED_LIST_COUNT) || MAX_UNFINISHED_LIST_COUNT;
+  const all: FileRecord[] = [];
+  for (const name of core.state.sortedNames(bucket.bucketId)) {
+    if (!name.startsWith(namePrefix)) continue;
+    for (const f of core.state.versions(bucket.bucketId, name)) if (f.action === 'start') all.push(f);
+  }
+  let from = 0;
+  if (startFileId !== undefined) {
+    from = all.findIndex((f) => f.fileId === startFileId);
+    if (from < 0) throw new B2ApiError(400, 'bad_request', `startFileId is not an unfinished large file: ${startFileId}`);
+  }
+  const page = all.slice(from, from + max);
+  core.touch(ctx, namePrefix);
+  return {
+    json: {files: page.map((f) => fileJson(f, core.accountId, ctx.apiVersion)), nextFileId: all[from + max]?.fileId ?? null},
+    names: page.length,
+  };
+};
+

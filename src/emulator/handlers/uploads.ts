@@ -1,0 +1,122 @@
+import {badRequest, B2ApiError} from '../b2-error.js';
+import {MAX_PART_NUMBER, MAX_PART_SIZE, MAX_UPLOAD_SIZE} from '../constants.js';
+import {RequestContext} from '../context.js';
+import {EmulatorCore} from '../core.js';
+import {checkFileInfo, infoFromHeaders, resolveContentType} from '../file-info.js';
+import {fileJson} from '../file-json.js';
+import {checkFileName, percentDecode} from '../names.js';
+import {receiveUploadBody, sha1Mode, uploadLength} from '../upload-body.js';
+import {FileRecord, PartRecord, TokenRecord} from '../types.js';
+import {JsonResult} from './handler.js';
+
+/**
+ * Runs one upload on an upload token, refusing a second concurrent use of the same
+ * token (400 auth_token_limit), as B2 does.
+ */
+async function withUploadToken<T>(
+  core: EmulatorCore,
+  ctx: RequestContext,
+  kind: TokenRecord['kind'],
+  target: string,
+  run: (record: TokenRecord) => Promise<T>,
+): Promise<T> {
+  const {token, record} = core.authenticate(ctx, [kind]);
+  if (record.target !== target) throw new B2ApiError(401, 'bad_auth_token', 'upload token does not belong to this upload URL');
+  if (core.busyUploadTokens.has(token)) throw new B2ApiError(400, 'auth_token_limit', 'more than one upload using auth token');
+  core.busyUploadTokens.add(token);
+  try {
+    return await run(record);
+  } finally {
+    core.busyUploadTokens.delete(token);
+  }
+}
+
+function serverSideEncryption(ctx: RequestContext): FileRecord['serverSideEncryption'] {
+  const sse = ctx.header('x-bz-server-side-encryption');
+  if (sse === undefined) return {mode: null};
+  if (sse !== 'AES256') throw badRequest('X-Bz-Server-Side-Encryption must be AES256');
+  return {mode: 'SSE-B2', algorithm: 'AES256'};
+}
+
+/** POST to an upload URL from b2_get_upload_url: one whole file in the body. */
+export async function uploadFile(core: EmulatorCore, ctx: RequestContext, bucketId: string): Promise<JsonResult> {
+  return withUploadToken(core, ctx, 'upload', bucketId, async () => {
+    const key = ctx.key!;
+    const bucket = core.allowedBucket(key, bucketId);
+    const rawName = ctx.header('x-bz-file-name');
+    if (rawName === undefined) throw badRequest('X-Bz-File-Name header is required');
+    const fileName = checkFileName(percentDecode(rawName, 'X-Bz-File-Name'), 'X-Bz-File-Name');
+    core.allowedName(key, fileName);
+    const contentType = resolveContentType(ctx.header('content-type'), fileName);
+    const fileInfo = infoFromHeaders(ctx.req.headers);
+    checkFileInfo(fileName, fileInfo);
+    const sse = serverSideEncryption(ctx);
+    const mode = sha1Mode(ctx);
+    const length = uploadLength(ctx, MAX_UPLOAD_SIZE + (mode.kind === 'hex_digits_at_end' ? 40 : 0));
+    core.touch(ctx, fileName);
+    const body = await receiveUploadBody(core, ctx, length, mode);
+    const now = Date.now();
+    const file: FileRecord = {
+      fileId: core.state.newFileId(bucket.bucketId, now),
+      bucketId: bucket.bucketId,
+      fileName,
+      action: 'upload',
+      contentLength: body.size,
+      contentSha1: mode.kind === 'do_not_verify' ? `unverified:${body.sha1}` : body.sha1,
+      contentType,
+      fileInfo,
+      uploadTimestamp: now,
+      serverSideEncryption: sse,
+      segments: [{ref: body.ref, size: body.size}],
+    };
+    core.state.addVersion(file);
+    await core.state.commit();
+    return {json: fileJson(file, core.accountId, ctx.apiVersion)};
+  });
+}
+
+/** POST to a part URL from b2_get_upload_part_url: one part of a large file. */
+export async function uploadPart(core: EmulatorCore, ctx: RequestContext, fileId: string): Promise<JsonResult> {
+  return withUploadToken(core, ctx, 'part', fileId, async () => {
+    const key = ctx.key!;
+    const active = () => {
+      const file = core.state.files.get(fileId);
+      if (!file || file.action !== 'start') throw badRequest(`no active large file upload for: ${fileId}`);
+      return file;
+    };
+    const file = active();
+    core.allowedFile(key, file);
+    const rawNumber = ctx.header('x-bz-part-number');
+    const partNumber = rawNumber !== undefined && /^\d+$/.test(rawNumber) ? Number(rawNumber) : NaN;
+    if (!(partNumber >= 1 && partNumber <= MAX_PART_NUMBER)) throw badRequest(`X-Bz-Part-Number must be 1..${MAX_PART_NUMBER}`);
+    const mode = sha1Mode(ctx);
+    const length = uploadLength(ctx, MAX_PART_SIZE + (mode.kind === 'hex_digits_at_end' ? 40 : 0));
+    core.touch(ctx, file.fileName);
+    const body = await receiveUploadBody(core, ctx, length, mode);
+    let current: FileRecord;
+    try {
+      current = active();
+    } catch (e) {
+      await core.blobs.remove(body.ref);
+      throw e;
+    }
+    const part: PartRecord = {partNumber, contentLength: body.size, contentSha1: body.sha1, uploadTimestamp: Date.now(), ref: body.ref};
+    const replaced = current.parts![String(partNumber)];
+    current.parts![String(partNumber)] = part;
+    await core.state.commit();
+    if (replaced) await core.blobs.remove(replaced.ref);
+    return {json: partJson(fileId, part)};
+  });
+}
+
+export function partJson(fileId: string, part: PartRecord): Record<string, unknown> {
+  return {
+    fileId,
+    partNumber: part.partNumber,
+    contentLength: part.contentLength,
+    contentSha1: part.contentSha1,
+    contentMd5: null,
+    serverSideEncryption: {mode: null},
+    uploadTimestamp: part.uploadTimestamp,
+  };
+}

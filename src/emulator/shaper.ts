@@ -1,0 +1,41 @@
+import {Transform, TransformCallback} from 'node:stream';
+import {setTimeout as sleep} from 'node:timers/promises';
+
+/**
+ * A pass-through that counts bytes, optionally throttles them to `bytesPerSecond` and
+ * calls `onCut` (which destroys the socket) once `cutAfterBytes` have gone through.
+ * Request bodies and response bodies both flow through one, so faults and byte
+ * counters apply the same way in both directions.
+ */
+export function createShaper(opts: {
+  cutAfterBytes?: number;
+  bytesPerSecond?: number;
+  onBytes: (n: number) => void;
+  onCut: () => void;
+}): Transform {
+  let passed = 0;
+  const slice = opts.bytesPerSecond ? Math.max(1024, Math.min(64 * 1024, Math.floor(opts.bytesPerSecond / 10))) : Infinity;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done: TransformCallback) {
+      void (async () => {
+        for (let at = 0; at < chunk.length; at += slice) {
+          let piece = chunk.subarray(at, Math.min(chunk.length, at + slice));
+          if (opts.cutAfterBytes !== undefined && passed + piece.length >= opts.cutAfterBytes) {
+            piece = piece.subarray(0, Math.max(0, opts.cutAfterBytes - passed));
+            if (piece.length > 0) this.push(piece);
+            passed += piece.length;
+            opts.onBytes(piece.length);
+            // Give the socket a moment to flush what was let through, then cut.
+            setImmediate(opts.onCut);
+            return;
+          }
+          passed += piece.length;
+          opts.onBytes(piece.length);
+          this.push(piece);
+          if (opts.bytesPerSecond) await sleep((piece.length / opts.bytesPerSecond) * 1000);
+        }
+        done();
+      })().catch((e: Error) => done(e));
+    },
+  });
+}

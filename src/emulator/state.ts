@@ -1,0 +1,207 @@
+import {createHash, randomBytes} from 'node:crypto';
+import {BlobStore} from './blob-store.js';
+import {compareUtf8} from './names.js';
+import {SnapshotFile} from './snapshot-file.js';
+import {BucketRecord, FileRecord, KeyRecord, TokenRecord} from './types.js';
+
+interface SnapshotData {
+  format: 1;
+  accountId: string;
+  fileCounter: number;
+  keys: KeyRecord[];
+  buckets: BucketRecord[];
+  /** Every version, each name's versions newest first. */
+  files: FileRecord[];
+  tokens: Array<[string, TokenRecord]>;
+  bootstrap?: BootstrapRecord;
+}
+
+/** The bootstrap credentials, kept (in the 0600 state file) so a restart prints the same ones. */
+export interface BootstrapRecord {
+  keyId: string;
+  applicationKey: string;
+  bucket: string;
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+function randomAlnum(length: number): string {
+  const bytes = randomBytes(length);
+  return Array.from(bytes, (b) => ALNUM[b % ALNUM.length]).join('');
+}
+
+/**
+ * Everything the emulator knows: keys, buckets, file versions (with each name's
+ * versions newest first), tokens. Mutators change memory; `commit()` makes the change
+ * durable (with a data dir) and must be awaited before a call answers success.
+ */
+export class EmulatorState {
+  accountId = randomHex(6);
+  readonly keys = new Map<string, KeyRecord>();
+  readonly buckets = new Map<string, BucketRecord>();
+  readonly files = new Map<string, FileRecord>();
+  readonly tokens = new Map<string, TokenRecord>();
+  /** bucketId → name → fileIds, newest first. */
+  private readonly names = new Map<string, Map<string, string[]>>();
+  private readonly sortedNamesCache = new Map<string, string[]>();
+  bootstrap?: BootstrapRecord;
+  private fileCounter = 0;
+  private snapshot?: SnapshotFile;
+
+  constructor(readonly blobs: BlobStore) {}
+
+  /** Loads the data dir's state (if any) and saves every later commit there. */
+  async attach(dataDir: string): Promise<void> {
+    this.snapshot = SnapshotFile.inDir(dataDir, () => JSON.stringify(this.toSnapshot()));
+    const data = (await this.snapshot.load()) as SnapshotData | undefined;
+    if (data) this.fromSnapshot(data);
+    await this.blobs.collectGarbage(this.liveRefs());
+  }
+
+  async commit(): Promise<void> {
+    if (this.snapshot) await this.snapshot.save();
+  }
+
+  // ---- ids and secrets ----
+
+  newKeyId(): string {
+    return `005${this.accountId}${randomHex(5)}`;
+  }
+
+  newApplicationKey(): string {
+    return `K005${randomAlnum(27)}`;
+  }
+
+  newBucketId(): string {
+    return randomHex(12);
+  }
+
+  newToken(prefix: string): string {
+    return `${prefix}_${randomAlnum(8)}${randomBytes(24).toString('base64url')}`;
+  }
+
+  newFileId(bucketId: string, now: number): string {
+    this.fileCounter += 1;
+    const d = new Date(now).toISOString();
+    const date = `${d.slice(0, 4)}${d.slice(5, 7)}${d.slice(8, 10)}`;
+    const time = `${d.slice(11, 13)}${d.slice(14, 16)}${d.slice(17, 19)}`;
+    return `4_z${bucketId}_f${this.fileCounter.toString(16).padStart(15, '0')}_d${date}_m${time}_c000_v0001000_t0000`;
+  }
+
+  // ---- buckets ----
+
+  bucketByName(name: string): BucketRecord | undefined {
+    const lower = name.toLowerCase();
+    for (const b of this.buckets.values()) if (b.bucketName.toLowerCase() === lower) return b;
+    return undefined;
+  }
+
+  bucketIsEmpty(bucketId: string): boolean {
+    const names = this.names.get(bucketId);
+    return !names || names.size === 0;
+  }
+
+  removeBucket(bucketId: string): void {
+    this.buckets.delete(bucketId);
+    this.names.delete(bucketId);
+    this.sortedNamesCache.delete(bucketId);
+  }
+
+  // ---- file versions ----
+
+  /** Every name in a bucket that has any version, sorted by UTF-8 bytes. */
+  sortedNames(bucketId: string): string[] {
+    let sorted = this.sortedNamesCache.get(bucketId);
+    if (!sorted) {
+      sorted = [...(this.names.get(bucketId)?.keys() ?? [])].sort(compareUtf8);
+      this.sortedNamesCache.set(bucketId, sorted);
+    }
+    return sorted;
+  }
+
+  /** Versions of one name, newest first. */
+  versions(bucketId: string, name: string): FileRecord[] {
+    const ids = this.names.get(bucketId)?.get(name) ?? [];
+    return ids.map((id) => this.files.get(id)!);
+  }
+
+  /** The newest upload or hide marker of a name (unfinished large files do not count). */
+  newestFinished(bucketId: string, name: string): FileRecord | undefined {
+    return this.versions(bucketId, name).find((f) => f.action !== 'start');
+  }
+
+  addVersion(file: FileRecord): void {
+    this.files.set(file.fileId, file);
+    let names = this.names.get(file.bucketId);
+    if (!names) this.names.set(file.bucketId, (names = new Map()));
+    const ids = names.get(file.fileName);
+    if (ids) ids.unshift(file.fileId);
+    else {
+      names.set(file.fileName, [file.fileId]);
+      this.sortedNamesCache.delete(file.bucketId);
+    }
+  }
+
+  removeVersion(fileId: string): FileRecord | undefined {
+    const file = this.files.get(fileId);
+    if (!file) return undefined;
+    this.files.delete(fileId);
+    const names = this.names.get(file.bucketId);
+    const ids = names?.get(file.fileName);
+    if (names && ids) {
+      const rest = ids.filter((id) => id !== fileId);
+      if (rest.length > 0) names.set(file.fileName, rest);
+      else {
+        names.delete(file.fileName);
+        this.sortedNamesCache.delete(file.bucketId);
+      }
+    }
+    return file;
+  }
+
+  /** Blob refs of a record: its data segments and, while unfinished, its parts. */
+  refsOf(file: FileRecord): string[] {
+    return [...file.segments.map((s) => s.ref), ...Object.values(file.parts ?? {}).map((p) => p.ref)];
+  }
+
+  private liveRefs(): Set<string> {
+    const live = new Set<string>();
+    for (const f of this.files.values()) for (const r of this.refsOf(f)) live.add(r);
+    return live;
+  }
+
+  // ---- persistence ----
+
+  private toSnapshot(): SnapshotData {
+    const files: FileRecord[] = [];
+    for (const names of this.names.values()) for (const ids of names.values()) for (const id of ids) files.push(this.files.get(id)!);
+    return {
+      format: 1,
+      accountId: this.accountId,
+      fileCounter: this.fileCounter,
+      keys: [...this.keys.values()],
+      buckets: [...this.buckets.values()],
+      files,
+      tokens: [...this.tokens.entries()].filter(([, t]) => t.expiresAt > Date.now()),
+      bootstrap: this.bootstrap,
+    };
+  }
+
+  private fromSnapshot(data: SnapshotData): void {
+    this.accountId = data.accountId;
+    this.fileCounter = data.fileCounter;
+    for (const k of data.keys) this.keys.set(k.keyId, k);
+    for (const b of data.buckets) this.buckets.set(b.bucketId, b);
+    // Stored newest first per name; adding oldest first rebuilds the same order.
+    for (const f of [...data.files].reverse()) this.addVersion(f);
+    for (const [token, record] of data.tokens) this.tokens.set(token, record);
+    this.bootstrap = data.bootstrap;
+  }
+}

@@ -1,0 +1,140 @@
+/** Public shapes of the emulator's programmatic API, and the records it stores. */
+
+export interface EmulatorOptions {
+  port?: number;
+  host?: string;
+  /** Directory that keeps keys, buckets and files across restarts; default: memory only. */
+  dataDir?: string;
+  minPartSize?: number;
+  recommendedPartSize?: number;
+  seed?: number;
+  /** Fraction 0..1 of b2_upload_file / b2_upload_part calls answered 503 service_unavailable. */
+  failUploads?: number;
+  /** Every Nth call authenticated with an account token answers 401 expired_auth_token. */
+  expireTokensEvery?: number;
+  bootstrap?: {keyId?: string; applicationKey?: string; bucket?: string};
+}
+
+export interface FaultRule {
+  /** API name (e.g. 'b2_upload_part'), 'uploads' (upload_file + upload_part) or '*'. */
+  call: string;
+  /** Answer the next N matching requests (default: unlimited while `rate` applies). */
+  count?: number;
+  /** Seeded fraction 0..1 of matching requests (default 1). */
+  rate?: number;
+  status?: number;
+  code?: string;
+  message?: string;
+  retryAfter?: number;
+  cutRequestAfterBytes?: number;
+  cutResponseAfterBytes?: number;
+  latencyMs?: number;
+  bytesPerSecond?: number;
+}
+
+export interface EmulatorStats {
+  calls: Record<string, number>;
+  transactions: {A: number; B: number; C: number};
+  bytesIn: number;
+  bytesOut: number;
+  touchedNames: Record<string, string[]>;
+  errors: Record<string, number>;
+}
+
+export interface CreateKeyOptions {
+  capabilities: string[];
+  bucketName?: string;
+  namePrefix?: string;
+  validDurationSeconds?: number;
+  keyName?: string;
+}
+
+export interface RunningEmulator {
+  /** 'http://127.0.0.1:PORT': the API realm; clients authorize at `${url}/b2api/vN/b2_authorize_account`. */
+  url: string;
+  keyId: string;
+  applicationKey: string;
+  bucket: string;
+  bucketId: string;
+  createKey(o: CreateKeyOptions): Promise<{keyId: string; applicationKey: string}>;
+  deleteKey(keyId: string): Promise<void>;
+  createBucket(name: string): Promise<{bucketId: string; bucketName: string}>;
+  faults: {
+    add(rule: FaultRule): void;
+    clear(): void;
+    expireAllTokens(): void;
+  };
+  stats(): EmulatorStats;
+  resetStats(): void;
+  /** Flips a byte of the newest version's stored data, keeping its SHA1 (checksum-mismatch tests). */
+  corrupt(bucketName: string, fileName: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+// ---- stored records ----
+
+export interface KeyRecord {
+  keyId: string;
+  /** sha256 of the application key: the secret itself is never stored. */
+  secretHash: string;
+  keyName: string;
+  capabilities: string[];
+  bucketId: string | null;
+  namePrefix: string | null;
+  expirationTimestamp: number | null;
+}
+
+export interface BucketRecord {
+  bucketId: string;
+  bucketName: string;
+  bucketType: string;
+  bucketInfo: Record<string, string>;
+  lifecycleRules: unknown[];
+  corsRules: unknown[];
+  revision: number;
+}
+
+/** A stored run of bytes; a file's data is one segment, a large file's one per part. */
+export interface Segment {
+  ref: string;
+  size: number;
+}
+
+export interface PartRecord {
+  partNumber: number;
+  contentLength: number;
+  contentSha1: string;
+  uploadTimestamp: number;
+  ref: string;
+}
+
+export type FileAction = 'upload' | 'hide' | 'start';
+
+export interface FileRecord {
+  fileId: string;
+  bucketId: string;
+  fileName: string;
+  action: FileAction;
+  contentLength: number;
+  /** 40 hex, 'unverified:<hex>', or 'none' for large files and hide markers. */
+  contentSha1: string;
+  contentType: string;
+  fileInfo: Record<string, string>;
+  uploadTimestamp: number;
+  serverSideEncryption: {mode: string | null; algorithm?: string};
+  segments: Segment[];
+  /** Unfinished large files only: uploaded parts by number. */
+  parts?: Record<string, PartRecord>;
+}
+
+export interface TokenRecord {
+  kind: 'account' | 'upload' | 'part' | 'download';
+  keyId: string;
+  issuedAt: number;
+  expiresAt: number;
+  expired?: boolean;
+  /** upload: the bucket; part: the large file; download: the bucket. */
+  target?: string;
+  /** download tokens: names they may read. */
+  fileNamePrefix?: string;
+}
