@@ -1,0 +1,120 @@
+import type {CheckItem, CheckReport} from '../backend.js';
+import {checkReport} from '../backend.js';
+import {isBackupError} from '../errors.js';
+import type {AuthInfo, B2Client} from './client.js';
+import {REQUIRED_CAPABILITIES, bucketUnavailable, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
+import type {B2File} from './wire-types.js';
+
+const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
+/** How many names the foreign-file check looks at (one class C call). */
+const FOREIGN_SAMPLE = 1000;
+
+export interface CheckTarget {
+  client: B2Client;
+  bucket: string;
+  prefix: string;
+  /** Names a backup writes (relative to the prefix); anything else in the prefix is foreign. */
+  isOwnKey?: (key: string) => boolean;
+  signal?: AbortSignal;
+  now?: Date;
+}
+
+/** Backups are `<base>.tar` with a `<base>.metadata.json` sidecar (Home Assistant's layout). */
+export const isBackupKey = (key: string): boolean => /\.tar$|\.metadata\.json$/.test(key);
+
+/**
+ * The setup checks (Home Assistant's, and more), each reported on its own with a fix.
+ * Never throws for a failed check; later checks that depend on an earlier one are skipped.
+ */
+export async function runChecks(t: CheckTarget): Promise<CheckReport> {
+  const items: CheckItem[] = [];
+  const ctx = t.client.context;
+  let auth: AuthInfo;
+  try {
+    auth = await t.client.authorize(t.signal);
+    items.push({id: 'credentials', title: 'Key ID and application key', status: 'ok', message: `key accepted by ${host(ctx.endpoint)}`});
+  } catch (err) {
+    const wrongKey = isBackupError(err, 'invalid_credentials');
+    items.push({
+      id: 'credentials',
+      title: 'Key ID and application key',
+      status: 'fail',
+      message: wrongKey ? 'the key ID or application key is wrong (or the key was deleted)' : (err as Error).message,
+      fix: wrongKey ? `b2 profile update ${profileRef(ctx)} --key-id … --application-key …` : 'check the network connection and the profile endpoint',
+    });
+    return checkReport(items);
+  }
+  items.push(expiryItem(auth, t.now ?? new Date(), profileRef(ctx), newKeyFix(ctx)));
+
+  const bucketOk = await bucketItem(t, auth, items);
+  const missing = REQUIRED_CAPABILITIES.filter((c) => !auth.allowed.capabilities.includes(c));
+  items.push(missing.length === 0
+    ? {id: 'capabilities', title: 'Key capabilities', status: 'ok', message: `the key has ${REQUIRED_CAPABILITIES.join(', ')}`}
+    : {id: 'capabilities', title: 'Key capabilities', status: 'fail', message: `the key lacks ${missing.join(', ')}`, fix: `create a key with ${REQUIRED_CAPABILITIES.join(', ')} and put it in with: ${newKeyFix(ctx)}`});
+
+  const keyPrefix = auth.allowed.namePrefix;
+  const prefixOk = !keyPrefix || t.prefix.startsWith(keyPrefix);
+  items.push(prefixOk
+    ? {id: 'prefix', title: 'Prefix allowed by the key', status: 'ok', message: keyPrefix ? `the key is restricted to ${JSON.stringify(keyPrefix)}, which the prefix ${JSON.stringify(t.prefix)} is inside` : 'the key has no name-prefix restriction'}
+    : {id: 'prefix', title: 'Prefix allowed by the key', status: 'fail', message: prefixNotAllowed({...ctx, prefix: t.prefix}, keyPrefix), fix: `b2 profile update ${profileRef(ctx)} --prefix ${keyPrefix}…`});
+
+  if (bucketOk && prefixOk && auth.allowed.capabilities.includes('listFiles')) items.push(await foreignItem(t, bucketOk));
+  return checkReport(items);
+}
+
+function expiryItem(auth: AuthInfo, now: Date, profile: string, fix: string): CheckItem {
+  const base = {id: 'key_expiry', title: 'Key expiry'};
+  if (!auth.expiresAt) return {...base, status: 'ok', message: 'the key does not expire'};
+  const left = auth.expiresAt.getTime() - now.getTime();
+  const when = auth.expiresAt.toISOString();
+  if (left <= 0) return {...base, status: 'fail', message: `the key of profile ${profile} expired on ${when}`, fix};
+  if (left < WEEK_MS) return {...base, status: 'warn', message: `the key of profile ${profile} expires on ${when} (in ${Math.ceil(left / 3_600_000)} hours)`, fix: `create a new key before then and put it in with: ${fix}`};
+  return {...base, status: 'ok', message: `the key expires on ${when}`};
+}
+
+async function bucketItem(t: CheckTarget, auth: AuthInfo, items: CheckItem[]): Promise<string | undefined> {
+  const title = 'Bucket';
+  const restricted = auth.allowed.bucketName;
+  const fail = (message: string, fix: string) => items.push({id: 'bucket', title, status: 'fail', message, fix});
+  if (restricted && restricted !== t.bucket) {
+    fail(`bucket ${t.bucket} does not exist or this key is restricted to bucket ${restricted}`, `use bucket ${restricted} in the profile, or a key for ${t.bucket}`);
+    return undefined;
+  }
+  if (restricted && auth.allowed.bucketId) {
+    items.push({id: 'bucket', title, status: 'ok', message: `bucket ${t.bucket} (the key is restricted to it)`});
+    return auth.allowed.bucketId;
+  }
+  try {
+    const found = await t.client.findBucket(t.bucket, t.signal);
+    if (found) {
+      items.push({id: 'bucket', title, status: 'ok', message: `bucket ${t.bucket} exists and the key may use it`});
+      return found.bucketId;
+    }
+    fail(bucketUnavailable(t), 'check the bucket name in the profile');
+  } catch (err) {
+    fail(`cannot look up bucket ${t.bucket}: ${(err as Error).message}`, 'give the key the listBuckets capability or restrict it to this bucket');
+  }
+  return undefined;
+}
+
+async function foreignItem(t: CheckTarget, bucketId: string): Promise<CheckItem> {
+  const base = {id: 'foreign_files', title: 'Prefix holds only backups'};
+  const isOwn = t.isOwnKey ?? isBackupKey;
+  try {
+    const page = await t.client.listFileNames({bucketId, prefix: t.prefix, maxFileCount: FOREIGN_SAMPLE}, t.signal);
+    const foreign = page.files.filter((f: B2File) => f.action === 'upload' && !isOwn(f.fileName.slice(t.prefix.length)));
+    if (foreign.length === 0) return {...base, status: 'ok', message: `no other files under ${JSON.stringify(t.prefix)}`};
+    const examples = foreign.slice(0, 3).map((f) => JSON.stringify(f.fileName)).join(', ');
+    return {...base, status: 'warn', message: `${foreign.length}${page.nextFileName ? '+' : ''} files under ${JSON.stringify(t.prefix)} are not backups (e.g. ${examples}); they could be overwritten or deleted`, fix: 'give backups a prefix of their own (b2 profile update … --prefix …)'};
+  } catch (err) {
+    return {...base, status: 'warn', message: `could not list ${JSON.stringify(t.prefix)}: ${(err as Error).message}`};
+  }
+}
+
+function host(endpoint: string): string {
+  try {
+    return new URL(endpoint).host;
+  } catch {
+    return endpoint;
+  }
+}

@@ -1,0 +1,296 @@
+import B2 from 'backblaze-b2';
+import b2Request from 'backblaze-b2/lib/request.js';
+import type {Readable} from 'node:stream';
+import {toBackupError, type ErrorContext, type FailedCall} from './errors.js';
+import type {Failure} from './failure.js';
+import {RetryPolicy, type CallKind} from './retry-policy.js';
+import type {UploadUrlPool} from './upload-url-pool.js';
+import type {B2Allowed, B2AuthorizeV2, B2AuthorizeV3, B2Bucket, B2File, B2ListFileNames, B2ListFileVersions, B2ListParts, B2ListUnfinished, B2Part, B2UploadUrl} from './wire-types.js';
+
+/** What authorization tells us about the key and the server. */
+export interface AuthInfo {
+  accountId: string;
+  apiUrl: string;
+  downloadUrl: string;
+  recommendedPartSize: number;
+  absoluteMinimumPartSize: number;
+  allowed: B2Allowed;
+  /** The key's expiry, when it has one (v3+ answers carry it). */
+  expiresAt?: Date;
+}
+
+export interface ClientConfig {
+  keyId: string;
+  applicationKey: string;
+  /** The realm to authorize at, e.g. https://api.backblazeb2.com or an emulator's URL. */
+  endpoint: string;
+  userAgent: string;
+  /** Idle timeout of a JSON call. */
+  requestTimeoutMs: number;
+  /** Idle timeout of an upload or download (no bytes moving for this long fails it). */
+  transferTimeoutMs: number;
+  retry: RetryPolicy;
+  /** Where failures happened, for messages; `allowed` is filled in by authorize. */
+  context: ErrorContext;
+}
+
+export interface DownloadResponse {
+  status: number;
+  headers: Record<string, string | undefined>;
+  data: Readable;
+}
+
+/** The JSON API version the library speaks; authorization uses v3 to learn the key's expiry. */
+const API = '/b2api/v2';
+
+/**
+ * The wire: a thin wrapper around the `backblaze-b2` library. Every call runs under the
+ * retry policy, with per-call axios options (timeout, User-Agent, abort signal, the
+ * library's own axios-retry turned off) because instance settings are module-wide in
+ * the library. Upload and download attempts are single-shot here; their callers own
+ * the attempt loop (a fresh body and a fresh URL for each).
+ */
+export class B2Client {
+  readonly policy: RetryPolicy;
+  private readonly b2: B2;
+  private info?: AuthInfo;
+  private generation = 0;
+  private reauthorizing?: Promise<void>;
+  private readonly reauthListeners = new Set<() => void>();
+
+  constructor(private readonly cfg: ClientConfig) {
+    this.policy = cfg.retry;
+    this.b2 = new B2({applicationKeyId: cfg.keyId, applicationKey: cfg.applicationKey, retry: {retries: 0}});
+  }
+
+  get auth(): AuthInfo {
+    if (!this.info) throw new Error('B2Client used before authorize()');
+    return this.info;
+  }
+
+  get context(): ErrorContext {
+    return this.cfg.context;
+  }
+
+  /** First sign-in: a 401 here means wrong credentials. */
+  async authorize(signal?: AbortSignal): Promise<AuthInfo> {
+    await this.signIn('authorize', signal);
+    return this.auth;
+  }
+
+  /** Called after every re-authorization (upload URL pools drop their tokens). */
+  onReauthorized(listener: () => void): () => void {
+    this.reauthListeners.add(listener);
+    return () => this.reauthListeners.delete(listener);
+  }
+
+  private async signIn(phase: 'authorize' | 'reauthorize', signal?: AbortSignal): Promise<void> {
+    const res = await this.policy.run('api', () => this.b2.authorize({axios: this.axios('api', signal), axiosOverride: {url: `${this.cfg.endpoint}/b2api/v3/b2_authorize_account`}}), {
+      signal,
+      fail: (f, attempts) => this.fail(f, {call: 'b2_authorize_account', attempts, phase}),
+    });
+    const info = parseAuthorize(res.data as B2AuthorizeV2 | B2AuthorizeV3);
+    // The library saved the token; the URLs of a v3 answer are nested, so set them here.
+    this.b2.apiUrl = info.apiUrl;
+    this.b2.downloadUrl = info.downloadUrl;
+    this.info = info;
+    this.cfg.context.allowed = info.allowed;
+    this.generation++;
+  }
+
+  /** Single-flight: every caller that saw the same stale token waits on one sign-in. */
+  private async reauthorize(seenGeneration: number): Promise<void> {
+    if (seenGeneration !== this.generation) return;
+    this.reauthorizing ??= this.signIn('reauthorize')
+      .then(() => this.reauthListeners.forEach((l) => l()))
+      .finally(() => (this.reauthorizing = undefined));
+    await this.reauthorizing;
+  }
+
+  fail(f: Failure, call: FailedCall): Error {
+    return toBackupError(f, call, this.cfg.context);
+  }
+
+  /** Per-call axios options; `api` calls and transfers differ only in their idle timeout. */
+  private axios(kind: 'api' | 'transfer', signal?: AbortSignal): Record<string, unknown> {
+    return {
+      timeout: kind === 'api' ? this.cfg.requestTimeoutMs : this.cfg.transferTimeoutMs,
+      headers: {'User-Agent': this.cfg.userAgent},
+      signal,
+      maxBodyLength: Infinity,
+      maxContentLength: Infinity,
+      transitional: {clarifyTimeoutError: true},
+      // the library's retry is off (retries: 0 at construction); say so per call too,
+      // since another `new B2()` elsewhere replaces the module-wide instance
+      'axios-retry': {retries: 0},
+    };
+  }
+
+  private run<T>(kind: CallKind, call: string, name: string | undefined, op: (axios: Record<string, unknown>) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.policy.run(kind, () => op(this.axios(kind === 'api' ? 'api' : 'transfer', signal)), {
+      signal,
+      generation: () => this.generation,
+      reauthorize: (seen) => this.reauthorize(seen),
+      fail: (f, attempts) => this.fail(f, {call, name, attempts}),
+    });
+  }
+
+  private async api<T>(call: string, name: string | undefined, op: (axios: Record<string, unknown>) => Promise<{data: T}>, signal?: AbortSignal): Promise<T> {
+    return this.run('api', call, name, async (axios) => (await op(axios)).data, signal);
+  }
+
+  async findBucket(bucketName: string, signal?: AbortSignal): Promise<B2Bucket | undefined> {
+    const res = await this.api<{buckets: B2Bucket[]}>('b2_list_buckets', undefined, (axios) => this.b2.getBucket({bucketName, axios}), signal);
+    return res.buckets.find((b) => b.bucketName === bucketName);
+  }
+
+  getUploadUrl(bucketId: string, signal?: AbortSignal): Promise<B2UploadUrl> {
+    return this.api('b2_get_upload_url', undefined, (axios) => this.b2.getUploadUrl({bucketId, axios}), signal);
+  }
+
+  getUploadPartUrl(fileId: string, signal?: AbortSignal): Promise<B2UploadUrl> {
+    return this.api('b2_get_upload_part_url', undefined, (axios) => this.b2.getUploadPartUrl({fileId, axios}), signal);
+  }
+
+  startLargeFile(args: {bucketId: string; fileName: string; contentType: string; fileInfo: Record<string, string>}, signal?: AbortSignal): Promise<B2File> {
+    const {fileInfo, ...rest} = args;
+    return this.api('b2_start_large_file', args.fileName, (axios) => this.b2.startLargeFile({...rest, axios, axiosOverride: {data: {fileInfo}}}), signal);
+  }
+
+  finishLargeFile(fileId: string, partSha1Array: string[], name: string, signal?: AbortSignal): Promise<B2File> {
+    return this.api('b2_finish_large_file', name, (axios) => this.b2.finishLargeFile({fileId, partSha1Array, axios}), signal);
+  }
+
+  cancelLargeFile(fileId: string, name?: string, signal?: AbortSignal): Promise<unknown> {
+    return this.api('b2_cancel_large_file', name, (axios) => this.b2.cancelLargeFile({fileId, axios}), signal);
+  }
+
+  /** Every part of an unfinished large file (pages of 1000). */
+  async listAllParts(fileId: string, signal?: AbortSignal): Promise<B2Part[]> {
+    const parts: B2Part[] = [];
+    for (let start: number | null = 1; start !== null; ) {
+      const startPartNumber: number = start;
+      const page: B2ListParts = await this.api('b2_list_parts', undefined, (axios) => this.b2.listParts({fileId, startPartNumber, maxPartCount: 1000, axios}), signal);
+      parts.push(...page.parts);
+      start = page.nextPartNumber;
+    }
+    return parts;
+  }
+
+  listFileNames(args: {bucketId: string; prefix: string; startFileName?: string; maxFileCount: number}, signal?: AbortSignal): Promise<B2ListFileNames> {
+    return this.api('b2_list_file_names', args.prefix, (axios) => this.b2.listFileNames({...args, axios}), signal);
+  }
+
+  listFileVersions(args: {bucketId: string; prefix: string; startFileName?: string; startFileId?: string; maxFileCount: number}, signal?: AbortSignal): Promise<B2ListFileVersions> {
+    const {prefix, ...rest} = args;
+    // the library does not pass a prefix; a key restricted to a name prefix needs one
+    return this.api('b2_list_file_versions', prefix, (axios) => this.b2.listFileVersions({...rest, axios, axiosOverride: {data: {prefix}}}), signal);
+  }
+
+  /**
+   * b2_list_unfinished_large_files, which the library lacks: the same request path,
+   * axios instance and authorization as its own calls.
+   */
+  listUnfinishedLargeFiles(args: {bucketId: string; namePrefix: string; startFileId?: string; maxFileCount: number}, signal?: AbortSignal): Promise<B2ListUnfinished> {
+    return this.api('b2_list_unfinished_large_files', args.namePrefix, (axios) => b2Request.sendRequest({
+      ...axios,
+      url: `${this.auth.apiUrl}${API}/b2_list_unfinished_large_files`,
+      method: 'POST',
+      headers: {...(axios.headers as Record<string, string>), Authorization: this.b2.authorizationToken},
+      data: args,
+    }), signal);
+  }
+
+  deleteFileVersion(fileId: string, fileName: string, signal?: AbortSignal): Promise<unknown> {
+    return this.api('b2_delete_file_version', fileName, (axios) => this.b2.deleteFileVersion({fileId, fileName, axios}), signal);
+  }
+
+  /**
+   * One upload on one pooled URL per attempt, under the upload policy: a failed URL is
+   * dropped, the next attempt gets a fresh one and a fresh body.
+   */
+  upload<T>(call: 'b2_upload_file' | 'b2_upload_part', name: string, pool: UploadUrlPool, attempt: (url: B2UploadUrl, axios: Record<string, unknown>) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.run('upload', call, name, async (axios) => {
+      const url = await pool.acquire(signal);
+      try {
+        const result = await attempt(url, axios);
+        pool.release(url);
+        return result;
+      } catch (err) {
+        pool.discard(url);
+        throw err;
+      }
+    }, signal);
+  }
+
+  async uploadFileOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {fileName: string; body: Readable; contentLength: number; sha1Header: string; contentType: string; info: Record<string, string>}): Promise<B2File> {
+    const res = await this.b2.uploadFile({
+      uploadUrl: url.uploadUrl,
+      uploadAuthToken: url.authorizationToken,
+      fileName: args.fileName,
+      data: args.body,
+      contentLength: args.contentLength,
+      hash: args.sha1Header,
+      mime: args.contentType,
+      info: args.info,
+      axios,
+    });
+    return res.data as B2File;
+  }
+
+  async uploadPartOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {partNumber: number; body: Readable; contentLength: number; sha1Header: string}): Promise<B2Part> {
+    const res = await this.b2.uploadPart({
+      uploadUrl: url.uploadUrl,
+      uploadAuthToken: url.authorizationToken,
+      partNumber: args.partNumber,
+      data: args.body,
+      contentLength: args.contentLength,
+      hash: args.sha1Header,
+      axios,
+    });
+    return res.data as B2Part;
+  }
+
+  /** GET or HEAD of a file by name or id, retried until the server answers with headers. */
+  download(target: {fileName: string} | {fileId: string}, opts: {range?: string; method?: 'GET' | 'HEAD'; signal?: AbortSignal}): Promise<DownloadResponse> {
+    const name = 'fileName' in target ? target.fileName : target.fileId;
+    const call = 'fileName' in target ? 'b2_download_file_by_name' : 'b2_download_file_by_id';
+    return this.run('download', call, name, async (axios) => {
+      const perCall = {
+        axios: {...axios, headers: {...(axios.headers as Record<string, string>), ...(opts.range ? {Range: opts.range} : {})}},
+        axiosOverride: {method: opts.method ?? 'GET', decompress: false},
+        responseType: 'stream',
+      };
+      const res = 'fileName' in target
+        ? await this.b2.downloadFileByName({bucketName: this.cfg.context.bucket, fileName: target.fileName, ...perCall})
+        : await this.b2.downloadFileById({fileId: target.fileId, ...perCall});
+      return res as DownloadResponse;
+    }, opts.signal);
+  }
+}
+
+export function parseAuthorize(data: B2AuthorizeV2 | B2AuthorizeV3): AuthInfo {
+  const expiry = data.applicationKeyExpirationTimestamp;
+  const expiresAt = typeof expiry === 'number' ? new Date(expiry) : undefined;
+  if ('apiInfo' in data) {
+    const s = data.apiInfo.storageApi;
+    return {
+      accountId: data.accountId,
+      apiUrl: s.apiUrl,
+      downloadUrl: s.downloadUrl,
+      recommendedPartSize: s.recommendedPartSize,
+      absoluteMinimumPartSize: s.absoluteMinimumPartSize,
+      allowed: {bucketId: s.bucketId ?? null, bucketName: s.bucketName ?? null, capabilities: s.capabilities ?? [], namePrefix: s.namePrefix ?? null},
+      expiresAt,
+    };
+  }
+  return {
+    accountId: data.accountId,
+    apiUrl: data.apiUrl,
+    downloadUrl: data.downloadUrl,
+    recommendedPartSize: data.recommendedPartSize,
+    absoluteMinimumPartSize: data.absoluteMinimumPartSize,
+    allowed: data.allowed,
+    expiresAt,
+  };
+}

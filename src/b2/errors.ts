@@ -1,0 +1,125 @@
+import {BackupError, type ErrorKind} from '../errors.js';
+import {scrub} from '../redact.js';
+import type {Failure} from './failure.js';
+import type {B2Allowed} from './wire-types.js';
+
+/** The four capabilities a backup target needs (what Home Assistant checks at setup). */
+export const REQUIRED_CAPABILITIES = ['listFiles', 'readFiles', 'writeFiles', 'deleteFiles'] as const;
+
+/** Which capability each call needs (Backblaze's table). */
+const CAPABILITY_OF: Record<string, string> = {
+  b2_list_buckets: 'listBuckets',
+  b2_list_file_names: 'listFiles',
+  b2_list_file_versions: 'listFiles',
+  b2_list_unfinished_large_files: 'listFiles',
+  b2_download_file_by_name: 'readFiles',
+  b2_download_file_by_id: 'readFiles',
+  b2_get_file_info: 'readFiles',
+  b2_get_upload_url: 'writeFiles',
+  b2_upload_file: 'writeFiles',
+  b2_start_large_file: 'writeFiles',
+  b2_get_upload_part_url: 'writeFiles',
+  b2_upload_part: 'writeFiles',
+  b2_finish_large_file: 'writeFiles',
+  b2_cancel_large_file: 'writeFiles',
+  b2_list_parts: 'writeFiles',
+  b2_delete_file_version: 'deleteFiles',
+};
+
+export const TOKEN_CODES = new Set(['bad_auth_token', 'expired_auth_token', 'missing_auth_token']);
+export const CAP_CODES = new Set(['cap_exceeded', 'storage_cap_exceeded', 'transaction_cap_exceeded', 'download_cap_exceeded', 'access_denied']);
+
+/** What the mapper needs to know to say where a failure happened and how to fix it. */
+export interface ErrorContext {
+  profileName?: string;
+  bucket: string;
+  prefix: string;
+  endpoint: string;
+  allowed?: B2Allowed;
+  /** Secrets that must never reach a message. */
+  secrets: string[];
+}
+
+export interface FailedCall {
+  call: string;
+  /** The B2 file name involved, if any. */
+  name?: string;
+  attempts: number;
+  /** authorize: first sign-in (credentials); reauthorize: a later one (key expired or revoked). */
+  phase?: 'authorize' | 'reauthorize';
+}
+
+export function profileRef(ctx: Pick<ErrorContext, 'profileName'>): string {
+  return ctx.profileName ?? '<profile>';
+}
+
+export function newKeyFix(ctx: Pick<ErrorContext, 'profileName'>): string {
+  return `b2 profile update ${profileRef(ctx)} --application-key …`;
+}
+
+/** The one place B2 failures become user-facing errors. */
+export function toBackupError(f: Failure, call: FailedCall, ctx: ErrorContext): BackupError {
+  if (f.error) return f.error;
+  const [kind, message] = describe(f, call, ctx);
+  return new BackupError(kind, scrub(message, ctx.secrets), {cause: f.cause});
+}
+
+function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, string] {
+  const b2Says = `B2 answered ${f.status ?? ''} ${f.code}: ${f.message}`.replace('  ', ' ');
+  const what = call.name ? `${call.call} for ${JSON.stringify(call.name)}` : call.call;
+  const host = safeHost(ctx.endpoint);
+  if (f.code === 'aborted') return ['aborted', `${what} was aborted`];
+  if (call.phase === 'authorize' && f.status === 401) {
+    return ['invalid_credentials', `B2 at ${host} rejected the key of profile ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); put in a working key with: b2 profile update ${profileRef(ctx)} --key-id … --application-key …`];
+  }
+  if (call.phase === 'reauthorize' && f.status === 401) {
+    return ['key_expired', `the application key of profile ${profileRef(ctx)} stopped working: it has expired or was revoked (${b2Says}); put in a new key with: ${newKeyFix(ctx)}`];
+  }
+  if (f.status === 403 && CAP_CODES.has(f.code)) {
+    const fix = f.code === 'access_denied' ? 'check the account status in the Backblaze web UI' : 'raise the cap under "Caps & Alerts" in the Backblaze web UI, or wait until it resets';
+    return ['cap_exceeded', `B2 refused ${what}: ${f.code} (${f.message}); ${fix}`];
+  }
+  if (f.status === 401 && f.code === 'unauthorized') return unauthorizedKind(f, call, ctx, what);
+  if (f.status === 404 || f.code === 'not_found' || f.code === 'no_such_file' || f.code === 'file_not_present') {
+    return ['not_found', `${call.name ? JSON.stringify(call.name) : what} does not exist in bucket ${ctx.bucket} (${b2Says})`];
+  }
+  if (f.status === 416) return ['bad_input', `the requested range is outside ${call.name ? JSON.stringify(call.name) : 'the file'} (${b2Says})`];
+  if (f.code === 'network') return ['network', `cannot reach B2 at ${host} for ${what} after ${call.attempts} attempt(s): ${f.message}; check the network connection and the profile's endpoint`];
+  if (f.code === 'timeout') return ['timeout', `B2 at ${host} stopped answering ${what} (${f.message}) after ${call.attempts} attempt(s); check the network or raise the timeout`];
+  if (f.code === 'bad_answer' || /sha1 did not match/i.test(f.message)) return ['checksum_mismatch', `${what}: ${f.message} after ${call.attempts} attempt(s); the data changed while it was being sent or was damaged on the way`];
+  if (f.code === 'local') return ['bad_input', `${what}: ${f.message}`];
+  if (f.status === 400 && f.code !== 'auth_token_limit') return ['bad_input', `B2 rejected ${what}: ${f.code} (${f.message})`];
+  return ['failure', `B2 kept failing ${what} after ${call.attempts} attempt(s): ${b2Says}; try again later`];
+}
+
+/** A 401 `unauthorized`: a capability is missing, or the name/bucket is outside the key's restriction. */
+function unauthorizedKind(f: Failure, call: FailedCall, ctx: ErrorContext, what: string): [ErrorKind, string] {
+  const allowed = ctx.allowed;
+  const needed = CAPABILITY_OF[call.call];
+  if (allowed && needed && !allowed.capabilities.includes(needed)) {
+    return ['missing_capabilities', `the key of profile ${profileRef(ctx)} lacks the ${needed} capability needed for ${what}; create a key with ${REQUIRED_CAPABILITIES.join(', ')} and put it in with: ${newKeyFix(ctx)}`];
+  }
+  if (allowed?.namePrefix && !(call.name ?? ctx.prefix).startsWith(allowed.namePrefix)) {
+    return ['prefix_not_allowed', prefixNotAllowed(ctx, allowed.namePrefix)];
+  }
+  if (allowed?.bucketName && allowed.bucketName !== ctx.bucket) return ['bucket_unavailable', bucketUnavailable(ctx, allowed.bucketName)];
+  return ['missing_capabilities', `B2 refused ${what} for the key of profile ${profileRef(ctx)} (unauthorized: ${f.message}); check the key's capabilities and restrictions, or put in another key with: ${newKeyFix(ctx)}`];
+}
+
+export function prefixNotAllowed(ctx: Pick<ErrorContext, 'profileName' | 'prefix'>, keyPrefix: string): string {
+  return `the key of profile ${profileRef(ctx)} is restricted to names starting with ${JSON.stringify(keyPrefix)}, but the profile prefix is ${JSON.stringify(ctx.prefix)}; set a prefix that starts with ${JSON.stringify(keyPrefix)} (b2 profile update ${profileRef(ctx)} --prefix …) or use a key without that restriction`;
+}
+
+export function bucketUnavailable(ctx: Pick<ErrorContext, 'bucket'>, restrictedTo?: string | null): string {
+  return restrictedTo
+    ? `bucket ${ctx.bucket} is not available: this key is restricted to bucket ${restrictedTo}; use that bucket or a key for ${ctx.bucket}`
+    : `bucket ${ctx.bucket} does not exist or this key may not use it; check the bucket name in the profile`;
+}
+
+function safeHost(endpoint: string): string {
+  try {
+    return new URL(endpoint).host;
+  } catch {
+    return endpoint;
+  }
+}

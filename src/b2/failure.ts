@@ -1,0 +1,96 @@
+import type {Readable} from 'node:stream';
+import {BackupError} from '../errors.js';
+import type {B2ErrorBody} from './wire-types.js';
+
+/**
+ * One failed wire attempt, normalised from whatever rejected (an axios error with B2's
+ * JSON body, a socket error, a timeout, an abort, a local check). The retry policy
+ * decides on it; errors.ts turns it into the user's BackupError.
+ */
+export interface Failure {
+  /** HTTP status when the server answered. */
+  status?: number;
+  /** B2's error code, or one of: network, timeout, aborted, bad_answer, local. */
+  code: string;
+  message: string;
+  /** From a Retry-After header, in milliseconds. */
+  retryAfterMs?: number;
+  /** An already-classified error (thrown by our own checks) passes through unchanged. */
+  error?: BackupError;
+  cause: unknown;
+}
+
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED_BY_PEER', 'UND_ERR_SOCKET', 'ERR_BAD_RESPONSE']);
+
+/** A retryable mismatch between what we sent and what the server says it received. */
+export class WireMismatch extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WireMismatch';
+  }
+}
+
+export async function toFailure(err: unknown): Promise<Failure> {
+  // axios wraps errors of the request body stream (our own checks among them)
+  const inner = (err as {cause?: unknown})?.cause;
+  if (inner instanceof BackupError || inner instanceof WireMismatch) err = inner;
+  if (err instanceof BackupError) return {code: err.kind === 'aborted' ? 'aborted' : 'local', message: err.message, error: err, cause: err};
+  if (err instanceof WireMismatch) return {code: 'bad_answer', message: err.message, cause: err};
+  const e = err as {isAxiosError?: boolean; code?: string; message?: string; name?: string; response?: {status: number; data?: unknown; headers?: Record<string, unknown>}};
+  if (e?.name === 'CanceledError' || e?.code === 'ERR_CANCELED' || e?.name === 'AbortError') return {code: 'aborted', message: 'aborted', cause: err};
+  if (e?.response) {
+    const body = await errorBody(e.response.data);
+    return {
+      status: e.response.status,
+      code: body?.code ?? `http_${e.response.status}`,
+      message: body?.message ?? `HTTP ${e.response.status}`,
+      retryAfterMs: retryAfterMs(e.response.headers?.['retry-after']),
+      cause: err,
+    };
+  }
+  if (e?.code === 'ETIMEDOUT' || e?.code === 'ECONNABORTED') return {code: 'timeout', message: e.message ?? 'timed out', cause: err};
+  if (e?.isAxiosError || (e?.code && (NETWORK_CODES.has(e.code) || e.code.startsWith('E')))) {
+    return {code: 'network', message: `${e.code ?? 'network error'}${e.message && e.message !== e.code ? ` (${e.message})` : ''}`, cause: err};
+  }
+  if (typeof err === 'string') return {code: 'local', message: err, cause: err};
+  return {code: 'local', message: e?.message ?? String(err), cause: err};
+}
+
+async function errorBody(data: unknown): Promise<Partial<B2ErrorBody> | undefined> {
+  if (data && typeof (data as Readable).pipe === 'function') data = await readSmall(data as Readable);
+  if (Buffer.isBuffer(data)) data = data.toString('utf8');
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data);
+    } catch {
+      return undefined;
+    }
+  }
+  if (data && typeof data === 'object' && typeof (data as B2ErrorBody).code === 'string') return data as B2ErrorBody;
+  return undefined;
+}
+
+/** Error bodies are small; a stream that is not (or never ends) is cut off rather than awaited. */
+async function readSmall(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const c of stream) {
+      chunks.push(Buffer.from(c));
+      size += c.length;
+      if (size > 64 * 1024) break;
+    }
+  } catch {
+    // a broken error body still leaves the status to go on
+  }
+  stream.destroy();
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function retryAfterMs(value: unknown): number | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(String(value));
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

@@ -1,0 +1,30 @@
+import type {B2File} from './wire-types.js';
+
+/** A file object rebuilt from download (GET/HEAD) headers; HEAD is a class B call, a listing class C. */
+export function fileFromHeaders(headers: Record<string, string | undefined>): B2File & {totalLength: number} {
+  const fileInfo: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.toLowerCase().startsWith('x-bz-info-') && typeof v === 'string') fileInfo[k.slice('x-bz-info-'.length)] = decode(v);
+  }
+  const contentRange = /\/(\d+)\s*$/.exec(headers['content-range'] ?? '');
+  const contentLength = Number(headers['content-length'] ?? 0);
+  return {
+    fileId: headers['x-bz-file-id'] ?? '',
+    fileName: decode(headers['x-bz-file-name'] ?? ''),
+    action: 'upload',
+    contentLength,
+    totalLength: contentRange ? Number(contentRange[1]) : contentLength,
+    contentSha1: headers['x-bz-content-sha1'] ?? null,
+    contentType: headers['content-type'] ?? null,
+    fileInfo,
+    uploadTimestamp: Number(headers['x-bz-upload-timestamp'] ?? 0),
+  };
+}
+
+function decode(v: string): string {
+  try {
+    return decodeURIComponent(v.replace(/\+/g, ' '));
+  } catch {
+    return v;
+  }
+}

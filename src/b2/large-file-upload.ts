@@ -1,0 +1,173 @@
+import PQueue from 'p-queue';
+import type {TransferProgress} from '../backend.js';
+import {BackupError, abortError, isBackupError} from '../errors.js';
+import {localSha1, type PartSource} from './chunkers.js';
+import type {B2Client} from './client.js';
+import {listUnfinished} from './lister.js';
+import {WireMismatch} from './failure.js';
+import type {PartPlan} from './part-plan.js';
+import {uploadBody} from './upload-body.js';
+import {UploadUrlPool} from './upload-url-pool.js';
+import type {B2File, B2Part} from './wire-types.js';
+
+export interface LargeFileUploadOptions {
+  client: B2Client;
+  bucketId: string;
+  fileName: string;
+  contentType: string;
+  fileInfo: Record<string, string>;
+  plan: PartPlan;
+  parts: Iterable<PartSource> | AsyncIterable<PartSource>;
+  /** Look for an unfinished upload of the same name, info and part layout, and finish it. */
+  resumable: boolean;
+  concurrency: number;
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+/** What a run did, for callers and tests. */
+export interface LargeFileUploadResult {
+  file: B2File;
+  resumedFrom?: string;
+  partsUploaded: number;
+  partsReused: number;
+  bytes: number;
+}
+
+/**
+ * One large-file upload: start (or resume), parts in parallel on a p-queue with one
+ * upload URL per worker, finish. A fatal error stops every worker and cancels the
+ * large file so nothing billed is left behind; an abort stops them and keeps it, so
+ * that running the same upload again resumes it.
+ */
+export class LargeFileUpload {
+  private readonly internal = new AbortController();
+  private readonly signal: AbortSignal;
+  private failure?: BackupError;
+  private loaded = 0;
+  private bytes = 0;
+  private readonly inFlight = new Map<number, number>();
+  private readonly sha1s: string[] = [];
+  private partsUploaded = 0;
+  private partsReused = 0;
+
+  constructor(private readonly o: LargeFileUploadOptions) {
+    if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new BackupError('bad_input', `concurrency must be a positive integer, got ${o.concurrency}`);
+    this.signal = o.signal ? AbortSignal.any([o.signal, this.internal.signal]) : this.internal.signal;
+  }
+
+  async run(): Promise<LargeFileUploadResult> {
+    const {client, fileName} = this.o;
+    const {fileId, existing, resumedFrom} = await this.startOrResume();
+    const pool = new UploadUrlPool((signal) => client.getUploadPartUrl(fileId, signal));
+    const stopListening = client.onReauthorized(() => pool.clear());
+    const queue = new PQueue({concurrency: this.o.concurrency});
+    try {
+      for await (const part of this.o.parts) {
+        if (this.signal.aborted) break;
+        this.bytes += part.length;
+        queue.add(() => this.sendPart(part, existing.get(part.partNumber), pool)).catch((err) => this.fatal(err));
+        // hold at most one part beyond the running ones (memory bound for streams)
+        await queue.onSizeLessThan(1);
+      }
+    } catch (err) {
+      this.fatal(err);
+    } finally {
+      await queue.onIdle();
+      stopListening();
+    }
+    if (this.o.signal?.aborted) throw abortError(this.o.signal);
+    if (this.failure) {
+      await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
+      throw this.failure;
+    }
+    const file = await client.finishLargeFile(fileId, this.sha1s, fileName, this.o.signal);
+    if (file.contentLength !== this.bytes) {
+      throw new BackupError('checksum_mismatch', `B2 finished ${fileName} with ${file.contentLength} bytes, ${this.bytes} were sent`);
+    }
+    return {file, resumedFrom, partsUploaded: this.partsUploaded, partsReused: this.partsReused, bytes: this.bytes};
+  }
+
+  private fatal(err: unknown): void {
+    if (this.failure || this.o.signal?.aborted) return;
+    this.failure = isBackupError(err) ? err : new BackupError('failure', `upload of ${this.o.fileName} failed: ${(err as Error)?.message ?? String(err)}`, {cause: err});
+    this.internal.abort(this.failure);
+  }
+
+  private async startOrResume(): Promise<{fileId: string; existing: Map<number, B2Part>; resumedFrom?: string}> {
+    const {client, bucketId, fileName, contentType, fileInfo} = this.o;
+    if (this.o.resumable) {
+      const found = await findResumable(this.o);
+      if (found) return {fileId: found.file.fileId, existing: new Map(found.parts.map((p) => [p.partNumber, p])), resumedFrom: found.file.fileId};
+    }
+    const file = await client.startLargeFile({bucketId, fileName, contentType, fileInfo}, this.o.signal);
+    return {fileId: file.fileId, existing: new Map()};
+  }
+
+  private async sendPart(part: PartSource, prior: B2Part | undefined, pool: UploadUrlPool): Promise<void> {
+    const n = part.partNumber;
+    if (prior && prior.contentLength === part.length && (await localSha1(part, this.signal)) === prior.contentSha1) {
+      this.sha1s[n - 1] = prior.contentSha1;
+      this.partsReused++;
+      this.confirm(n, part.length);
+      return;
+    }
+    try {
+      this.sha1s[n - 1] = await this.o.client.upload('b2_upload_part', this.o.fileName, pool, async (url, axios) => {
+        this.inFlight.set(n, 0);
+        const body = uploadBody(part.open(), part.length, part.sha1, (b) => this.progress(n, b));
+        const res = await this.o.client.uploadPartOnce(url, axios, {partNumber: n, body: body.body, contentLength: body.contentLength, sha1Header: body.sha1Header});
+        const sent = body.sha1();
+        if (res.partNumber !== n || res.contentLength !== part.length || res.contentSha1 !== sent) {
+          throw new WireMismatch(`part ${n} of ${this.o.fileName}: B2 stored part ${res.partNumber}, ${res.contentLength} bytes, SHA1 ${res.contentSha1}; sent ${part.length} bytes, SHA1 ${sent}`);
+        }
+        return sent;
+      }, this.signal);
+      this.partsUploaded++;
+      this.confirm(n, part.length);
+    } finally {
+      this.inFlight.delete(n);
+    }
+  }
+
+  private progress(partNumber: number, bytes: number): void {
+    this.inFlight.set(partNumber, (this.inFlight.get(partNumber) ?? 0) + bytes);
+    this.emit();
+  }
+
+  private confirm(partNumber: number, length: number): void {
+    this.inFlight.delete(partNumber);
+    this.loaded += length;
+    this.emit();
+  }
+
+  private emit(): void {
+    if (!this.o.onProgress) return;
+    let inFlight = 0;
+    for (const v of this.inFlight.values()) inFlight += v;
+    this.o.onProgress({loaded: this.loaded, inFlight, total: this.o.plan.size});
+  }
+}
+
+/**
+ * The newest unfinished large file with this name and file info whose parts fit the
+ * plan (same size and part size). Its parts are checked against local data before use.
+ */
+async function findResumable(o: LargeFileUploadOptions): Promise<{file: B2File; parts: B2Part[]} | undefined> {
+  const candidates: B2File[] = [];
+  for await (const f of listUnfinished(o.client, o.bucketId, o.fileName, o.signal)) {
+    if (f.fileName === o.fileName && f.contentType === o.contentType && sameInfo(f.fileInfo, o.fileInfo)) candidates.push(f);
+  }
+  candidates.sort((a, b) => b.uploadTimestamp - a.uploadTimestamp);
+  for (const file of candidates) {
+    const parts = await o.client.listAllParts(file.fileId, o.signal);
+    const count = o.plan.partCount;
+    if (count !== undefined && parts.every((p) => p.partNumber <= count && p.contentLength === o.plan.sizeOf(p.partNumber))) return {file, parts};
+  }
+  return undefined;
+}
+
+function sameInfo(a: Record<string, string> = {}, b: Record<string, string>): boolean {
+  const norm = (r: Record<string, string>) => JSON.stringify(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]).sort());
+  return norm(a) === norm(b);
+}

@@ -1,0 +1,98 @@
+import {readFileSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {BackupError} from '../errors.js';
+import {nameProblem} from '../keys.js';
+import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, type ResolvedProfile} from '../profiles/types.js';
+import {MAX_PART_SIZE, MAX_SINGLE_UPLOAD} from './part-plan.js';
+import type {RetryOptions} from './retry-policy.js';
+
+export interface B2BackendOptions {
+  keyId: string;
+  applicationKey: string;
+  bucket: string;
+  /** '' or a name prefix; every key lives under it. */
+  prefix?: string;
+  /** Realm URL; default production. 'embedded' must be resolved to a running emulator's URL first. */
+  endpoint?: string;
+  /** Bytes per part; default the server's recommendedPartSize. */
+  partSize?: number;
+  /** Parts in flight per upload; default 4. */
+  concurrency?: number;
+  /** Largest single-request upload; default 200 MB. */
+  uploadCutoff?: number;
+  requestTimeoutMs?: number;
+  stallTimeoutMs?: number;
+  retry?: Partial<RetryOptions>;
+  /** Names the profile in messages ("b2 profile update NAME …"). */
+  profileName?: string;
+  userAgent?: string;
+}
+
+/** A ResolvedProfile works as options as it is (its `name` is the profile name). */
+export type B2BackendInput = B2BackendOptions | (ResolvedProfile & Partial<B2BackendOptions>);
+
+export const DEFAULT_UPLOAD_CUTOFF = 200_000_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
+export const MAX_CONCURRENCY = 64;
+
+export type ResolvedOptions = Required<Omit<B2BackendOptions, 'partSize' | 'profileName' | 'retry'>> & Pick<B2BackendOptions, 'partSize' | 'profileName' | 'retry'>;
+
+/** Validates everything up front, so a bad setting fails before any request with one clear line. */
+export function resolveOptions(input: B2BackendInput): ResolvedOptions {
+  const profileName = input.profileName ?? ('name' in input ? input.name : undefined);
+  const where = profileName ? ` in profile ${profileName}` : '';
+  const bad = (field: string, problem: string, expected: string) => new BackupError('bad_input', `${field}${where} ${problem}; expected ${expected}`);
+  for (const field of ['keyId', 'applicationKey', 'bucket'] as const) {
+    if (typeof input[field] !== 'string' || input[field].trim() === '') throw bad(field, 'is missing', field === 'bucket' ? 'a bucket name' : 'a non-empty string');
+  }
+  const prefix = input.prefix ?? '';
+  const prefixProblem = prefix === '' ? undefined : nameProblem(prefix, 'prefix');
+  if (prefixProblem) throw bad('prefix', `${JSON.stringify(prefix)} is unusable: ${prefixProblem}`, 'a name prefix such as "backups/"');
+  const endpoint = (input.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
+  if (endpoint === EMBEDDED_ENDPOINT) throw bad('endpoint', 'is "embedded" but no embedded emulator was started for it', 'the URL of a running emulator');
+  if (!/^https?:\/\/[^/]+/.test(endpoint)) throw bad('endpoint', `${JSON.stringify(endpoint)} is not a URL`, 'an https:// or http:// URL');
+  const int = (field: string, value: number | undefined, min: number, max: number, fallback: number) => {
+    if (value === undefined) return fallback;
+    if (!Number.isInteger(value) || value < min || value > max) throw bad(field, `is ${value}`, `an integer ${min}..${max}`);
+    return value;
+  };
+  const partSize = input.partSize === undefined ? undefined : int('partSize', input.partSize, 1, MAX_PART_SIZE, 0);
+  return {
+    keyId: input.keyId.trim(),
+    applicationKey: input.applicationKey,
+    bucket: input.bucket,
+    prefix,
+    endpoint,
+    partSize,
+    concurrency: int('concurrency', input.concurrency, 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY),
+    uploadCutoff: int('uploadCutoff', input.uploadCutoff, 1, MAX_SINGLE_UPLOAD, DEFAULT_UPLOAD_CUTOFF),
+    requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
+    stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),
+    retry: input.retry,
+    profileName,
+    userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,
+  };
+}
+
+let version: string | undefined;
+
+/** This package's version, found from the module's own location (works from src/ and dist/src/). */
+export function packageVersion(): string {
+  if (version) return version;
+  version = '0.0.0';
+  try {
+    for (let dir = dirname(fileURLToPath(import.meta.url)), i = 0; i < 5; dir = dirname(dir), i++) {
+      try {
+        const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {name?: string; version?: string};
+        if (pkg.name === 'backup-plugin-b2' && pkg.version) return (version = pkg.version);
+      } catch {
+        // not here; look one level up
+      }
+    }
+  } catch {
+    // no file URL (bundled); keep the fallback
+  }
+  return version;
+}

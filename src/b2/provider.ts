@@ -1,0 +1,223 @@
+import type {Readable} from 'node:stream';
+import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend} from '../backend.js';
+import {describeBody} from '../body.js';
+import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
+import {assertValidKey} from '../keys.js';
+import {runChecks} from './check.js';
+import {B2Client} from './client.js';
+import {bucketUnavailable, prefixNotAllowed} from './errors.js';
+import {download} from './downloader.js';
+import {fileFromHeaders} from './file-headers.js';
+import {listFiles, listUnfinished, listVersions} from './lister.js';
+import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './options.js';
+import {RetryPolicy} from './retry-policy.js';
+import {uploadObject} from './upload.js';
+import {UploadUrlPool} from './upload-url-pool.js';
+import {LARGE_FILE_SHA1, RESERVED_INFO_KEYS, plainSha1, type B2File} from './wire-types.js';
+
+/** B2 takes at most 10 X-Bz-Info headers; the provider keeps two for itself. */
+const MAX_USER_METADATA = 8;
+const METADATA_KEY = /^[A-Za-z0-9_-]{1,50}$/;
+/** File name plus info headers must fit in 7000 bytes. */
+const MAX_NAME_AND_INFO_BYTES = 7000;
+export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+
+export interface UnfinishedUpload {
+  fileId: string;
+  key: string;
+  started: Date;
+}
+
+export interface KeyInfo {
+  capabilities: string[];
+  bucketRestriction?: string;
+  namePrefix?: string;
+  expiresAt?: Date;
+  recommendedPartSize: number;
+  absoluteMinimumPartSize: number;
+}
+
+/**
+ * StorageBackend over a B2 bucket. Keys are relative to the prefix, which the backend
+ * adds and strips; it never names a file outside the prefix (every list call carries
+ * it, every name is built from it).
+ */
+export class B2Backend implements StorageBackend {
+  readonly type = 'b2';
+  private readonly pool: UploadUrlPool;
+
+  private constructor(
+    private readonly client: B2Client,
+    private readonly o: ResolvedOptions,
+    readonly bucketId: string,
+  ) {
+    this.pool = new UploadUrlPool((signal) => client.getUploadUrl(bucketId, signal));
+    client.onReauthorized(() => this.pool.clear());
+  }
+
+  /** Authorizes, finds the bucket and checks the key's prefix restriction; throws a BackupError otherwise. */
+  static async open(input: B2BackendInput, opts: {signal?: AbortSignal} = {}): Promise<B2Backend> {
+    const o = resolveOptions(input);
+    const client = new B2Client({
+      keyId: o.keyId,
+      applicationKey: o.applicationKey,
+      endpoint: o.endpoint,
+      userAgent: o.userAgent,
+      requestTimeoutMs: o.requestTimeoutMs,
+      transferTimeoutMs: o.stallTimeoutMs,
+      retry: new RetryPolicy(o.retry),
+      context: {profileName: o.profileName, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey]},
+    });
+    const auth = await client.authorize(opts.signal);
+    const {bucketName, bucketId, namePrefix} = auth.allowed;
+    if (namePrefix && !o.prefix.startsWith(namePrefix)) throw new BackupError('prefix_not_allowed', prefixNotAllowed(client.context, namePrefix));
+    if (bucketName && bucketName !== o.bucket) throw new BackupError('bucket_unavailable', bucketUnavailable(o, bucketName));
+    const id = bucketName && bucketId ? bucketId : (await client.findBucket(o.bucket, opts.signal))?.bucketId;
+    if (!id) throw new BackupError('bucket_unavailable', bucketUnavailable(o));
+    return new B2Backend(client, o, id);
+  }
+
+  get prefix(): string {
+    return this.o.prefix;
+  }
+
+  check(opts: {signal?: AbortSignal; isOwnKey?: (key: string) => boolean} = {}): Promise<CheckReport> {
+    return runChecks({client: this.client, bucket: this.o.bucket, prefix: this.o.prefix, signal: opts.signal, isOwnKey: opts.isOwnKey});
+  }
+
+  async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
+    const fileName = this.nameOf(key);
+    const metadata = checkMetadata(fileName, opts.metadata ?? {});
+    throwIfAborted(opts.signal);
+    const source = await describeBody(body, opts.size);
+    return this.guard(opts.signal, async () => {
+      const out = await uploadObject(
+        {client: this.client, bucketId: this.bucketId, pool: this.pool, settings: {uploadCutoff: this.o.uploadCutoff, partSize: this.o.partSize, concurrency: this.o.concurrency}},
+        {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, signal: opts.signal, onProgress: opts.onProgress},
+      );
+      return {...this.infoOf(out.file), sha1: out.sha1};
+    });
+  }
+
+  async get(key: string, opts: GetOptions = {}): Promise<{info: ObjectInfo; stream: Readable}> {
+    const fileName = this.nameOf(key);
+    throwIfAborted(opts.signal);
+    return this.guard(opts.signal, async () => {
+      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs});
+      return {info: this.infoOf(d.file), stream: d.stream};
+    });
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    const fileName = this.nameOf(key);
+    try {
+      const res = await this.client.download({fileName}, {method: 'HEAD'});
+      res.data?.destroy();
+      return this.infoOf(fileFromHeaders(res.headers));
+    } catch (err) {
+      if (isBackupError(err, 'not_found')) return undefined;
+      throw err;
+    }
+  }
+
+  async *list(opts: ListOptions = {}): AsyncIterable<ObjectInfo> {
+    const prefix = opts.prefix ?? '';
+    for await (const file of listFiles(this.client, this.bucketId, this.o.prefix + prefix, opts.signal)) yield this.infoOf(file);
+  }
+
+  /** Deletes every version (uploads, hide markers, unfinished parts) of the name. */
+  async delete(key: string): Promise<boolean> {
+    const fileName = this.nameOf(key);
+    let removed = false;
+    const versions: B2File[] = [];
+    for await (const v of listVersions(this.client, this.bucketId, fileName)) versions.push(v);
+    for (const v of versions) {
+      try {
+        await this.client.deleteFileVersion(v.fileId, v.fileName);
+        if (v.action === 'upload') removed = true;
+      } catch (err) {
+        if (!isBackupError(err, 'not_found')) throw err; // file_not_present: someone else removed it
+      }
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    this.pool.clear();
+  }
+
+  /** Unfinished large files under the prefix (for `b2 cleanup`). */
+  async *listUnfinished(opts: {signal?: AbortSignal} = {}): AsyncIterable<UnfinishedUpload> {
+    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix, opts.signal)) {
+      yield {fileId: f.fileId, key: f.fileName.slice(this.o.prefix.length), started: new Date(f.uploadTimestamp)};
+    }
+  }
+
+  /** Cancels one unfinished large file; only files under the prefix are accepted. */
+  async cancelUnfinished(fileId: string): Promise<void> {
+    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix)) {
+      if (f.fileId === fileId) {
+        await this.client.cancelLargeFile(fileId, f.fileName);
+        return;
+      }
+    }
+    throw new BackupError('not_found', `no unfinished upload with id ${fileId} under ${JSON.stringify(this.o.prefix)} in bucket ${this.o.bucket}`);
+  }
+
+  keyInfo(): KeyInfo {
+    const a = this.client.auth;
+    return {
+      capabilities: [...a.allowed.capabilities],
+      bucketRestriction: a.allowed.bucketName ?? undefined,
+      namePrefix: a.allowed.namePrefix ?? undefined,
+      expiresAt: a.expiresAt,
+      recommendedPartSize: a.recommendedPartSize,
+      absoluteMinimumPartSize: a.absoluteMinimumPartSize,
+    };
+  }
+
+  private nameOf(key: string): string {
+    assertValidKey(key, this.o.prefix);
+    return this.o.prefix + key;
+  }
+
+  private infoOf(file: B2File & {totalLength?: number}): ObjectInfo {
+    const metadata: Record<string, string> = {};
+    for (const [k, v] of Object.entries(file.fileInfo ?? {})) if (!RESERVED_INFO_KEYS.includes(k)) metadata[k] = v;
+    return {
+      key: file.fileName.slice(this.o.prefix.length),
+      size: file.totalLength ?? file.contentLength,
+      modified: new Date(file.uploadTimestamp),
+      sha1: plainSha1(file.contentSha1) ?? plainSha1(file.fileInfo?.[LARGE_FILE_SHA1]),
+      metadata,
+      id: file.fileId,
+      contentType: file.contentType ?? undefined,
+    };
+  }
+
+  /** Errors from below that are not ours yet (an aborted file read) become BackupErrors. */
+  private async guard<T>(signal: AbortSignal | undefined, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (signal?.aborted) throw abortError(signal);
+      if (err instanceof BackupError) throw err;
+      throw new BackupError('failure', (err as Error)?.message ?? String(err), {cause: err});
+    }
+  }
+}
+
+function checkMetadata(fileName: string, metadata: Record<string, string>): Record<string, string> {
+  const entries = Object.entries(metadata);
+  const bad = (problem: string) => new BackupError('bad_input', `metadata for ${JSON.stringify(fileName)}: ${problem}`);
+  if (entries.length > MAX_USER_METADATA) throw bad(`${entries.length} entries, B2 keeps at most ${MAX_USER_METADATA} besides its own`);
+  let bytes = Buffer.byteLength(encodeURIComponent(fileName));
+  for (const [k, v] of entries) {
+    if (!METADATA_KEY.test(k)) throw bad(`key ${JSON.stringify(k)} must be 1..50 of A-Z a-z 0-9 _ -`);
+    if (RESERVED_INFO_KEYS.includes(k.toLowerCase())) throw bad(`key ${k} is reserved`);
+    if (typeof v !== 'string') throw bad(`value of ${k} must be a string`);
+    bytes += 'X-Bz-Info-'.length + k.length + Buffer.byteLength(encodeURIComponent(v));
+  }
+  if (bytes > MAX_NAME_AND_INFO_BYTES - 200) throw bad(`name and metadata take ${bytes} bytes encoded, B2 allows about ${MAX_NAME_AND_INFO_BYTES - 200}`);
+  return {...metadata};
+}

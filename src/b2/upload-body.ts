@@ -1,0 +1,62 @@
+import {createHash} from 'node:crypto';
+import {Transform, type Readable} from 'node:stream';
+import {BackupError} from '../errors.js';
+
+/** SHA1 as hex is 40 bytes appended to the body when sent with hex_digits_at_end. */
+const HEX_SHA1_LENGTH = 40;
+export const HEX_DIGITS_AT_END = 'hex_digits_at_end';
+
+export interface UploadBody {
+  body: Readable;
+  /** Content-Length to send (the data plus 40 when the hash trails it). */
+  contentLength: number;
+  /** X-Bz-Content-Sha1 to send. */
+  sha1Header: string;
+  /** The data's SHA1, once the body has been read to the end. */
+  sha1(): string;
+}
+
+/**
+ * Wraps one attempt's data stream: counts bytes for progress, hashes while sending
+ * (when the SHA1 is not known beforehand it trails the data, `hex_digits_at_end`), and
+ * fails the request if the source yields more or fewer bytes than planned (a file
+ * changed under us) rather than sending something else than was promised.
+ */
+export function uploadBody(source: Readable, length: number, knownSha1: string | undefined, onBytes: (n: number) => void): UploadBody {
+  const hash = createHash('sha1');
+  let seen = 0;
+  let digest = knownSha1;
+  const body = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      seen += chunk.length;
+      if (seen > length) return cb(changed(length, seen));
+      if (!knownSha1) hash.update(chunk);
+      onBytes(chunk.length);
+      cb(null, chunk);
+    },
+    flush(cb) {
+      if (seen !== length) return cb(changed(length, seen));
+      if (!knownSha1) {
+        digest = hash.digest('hex');
+        this.push(Buffer.from(digest, 'ascii'));
+      }
+      cb();
+    },
+  });
+  source.on('error', (err) => body.destroy(err));
+  body.on('close', () => source.destroy());
+  source.pipe(body);
+  return {
+    body,
+    contentLength: knownSha1 ? length : length + HEX_SHA1_LENGTH,
+    sha1Header: knownSha1 ?? HEX_DIGITS_AT_END,
+    sha1: () => {
+      if (!digest) throw new Error('upload body read before its end');
+      return digest;
+    },
+  };
+}
+
+function changed(expected: number, seen: number): BackupError {
+  return new BackupError('bad_input', `the source changed while uploading: expected ${expected} bytes, read ${seen}${seen > expected ? ' or more' : ''}`);
+}

@@ -1,0 +1,135 @@
+import {createHash} from 'node:crypto';
+import {createReadStream} from 'node:fs';
+import {Readable} from 'node:stream';
+import type {TransferProgress} from '../backend.js';
+import type {BodySource} from '../body.js';
+import {BackupError} from '../errors.js';
+import {ExactReader, bufferParts, chunkPart, fileParts, streamParts, type PartSource} from './chunkers.js';
+import type {B2Client} from './client.js';
+import {WireMismatch} from './failure.js';
+import {LargeFileUpload} from './large-file-upload.js';
+import {MAX_SINGLE_UPLOAD, planParts, type PartPlan} from './part-plan.js';
+import {uploadBody} from './upload-body.js';
+import type {UploadUrlPool} from './upload-url-pool.js';
+import {LARGE_FILE_SHA1, SRC_LAST_MODIFIED, type B2File} from './wire-types.js';
+
+export interface UploadSettings {
+  /** Largest size sent as one b2_upload_file. */
+  uploadCutoff: number;
+  /** Profile part size; undefined means the server's recommendation. */
+  partSize?: number;
+  concurrency: number;
+}
+
+export interface UploadTarget {
+  client: B2Client;
+  bucketId: string;
+  /** Upload URLs for small files, shared by every put of a backend. */
+  pool: UploadUrlPool;
+  settings: UploadSettings;
+}
+
+export interface UploadRequest {
+  fileName: string;
+  contentType: string;
+  /** User metadata (already validated); the provider's own info keys are added here. */
+  metadata: Record<string, string>;
+  source: BodySource;
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress) => void;
+}
+
+export interface UploadOutcome {
+  file: B2File;
+  /** SHA1 of the whole object, when known (always, except a stream's is known only after reading it). */
+  sha1: string;
+}
+
+/**
+ * put(): one b2_upload_file at or below the cutoff, a large-file upload above it. A
+ * stream of unknown size is read one part ahead: if it ends within that, it is a small
+ * file; otherwise its first part starts a large file (so memory stays within parts).
+ */
+export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<UploadOutcome> {
+  const {auth} = t.client;
+  const src = r.source;
+  const plan = planParts({size: src.size, partSize: t.settings.partSize, recommendedPartSize: auth.recommendedPartSize, absoluteMinimumPartSize: auth.absoluteMinimumPartSize});
+  switch (src.kind) {
+    case 'buffer': {
+      const sha1 = createHash('sha1').update(src.buffer).digest('hex');
+      if (!isLarge(src.size, plan, t.settings)) return single(t, r, [src.buffer], src.size, sha1);
+      return large(t, r, plan, bufferParts(src.buffer, plan), {[LARGE_FILE_SHA1]: sha1}, () => sha1);
+    }
+    case 'file': {
+      const mtime = {[SRC_LAST_MODIFIED]: String(Math.floor(src.mtimeMs))};
+      if (!isLarge(src.size, plan, t.settings)) return single(t, r, src.path, src.size, undefined, mtime);
+      // The whole file's SHA1 goes in the start call, so it is hashed in a first pass.
+      const sha1 = await hashFile(src.path, r.signal);
+      return large(t, r, plan, fileParts(src.path, plan), {...mtime, [LARGE_FILE_SHA1]: sha1}, () => sha1);
+    }
+    case 'stream': {
+      const reader = new ExactReader(src.stream);
+      try {
+        const firstLimit = Math.min(t.settings.uploadCutoff, plan.partSize);
+        const available = await reader.fill(firstLimit + 1);
+        if (available <= firstLimit) {
+          const chunks = await reader.take(available);
+          if (src.size !== undefined && src.size !== available) {
+            throw new BackupError('bad_input', `the stream was declared as ${src.size} bytes but has ${available}; pass the right size or none`);
+          }
+          return await single(t, r, chunks, available, chunkPart(1, 0, chunks).sha1);
+        }
+        return await large(t, r, plan, streamParts(reader, plan, src.size), {}, () => reader.hash.copy().digest('hex'), src.size !== undefined);
+      } catch (err) {
+        src.stream.destroy();
+        throw err;
+      }
+    }
+  }
+}
+
+function isLarge(size: number, plan: PartPlan, s: UploadSettings): boolean {
+  return size > MAX_SINGLE_UPLOAD || (size > s.uploadCutoff && (plan.partCount ?? 0) > 1);
+}
+
+async function single(t: UploadTarget, r: UploadRequest, data: Buffer[] | string, size: number, knownSha1?: string, info: Record<string, string> = {}): Promise<UploadOutcome> {
+  let sent = 0;
+  const open = () => (typeof data === 'string' ? createReadStream(data) : Readable.from(data, {objectMode: false}));
+  const emit = (inFlight: number, loaded = 0) => r.onProgress?.({loaded, inFlight, total: size});
+  const file = await t.client.upload('b2_upload_file', r.fileName, t.pool, async (url, axios) => {
+    sent = 0;
+    const body = uploadBody(open(), size, knownSha1, (n) => emit((sent += n)));
+    const res = await t.client.uploadFileOnce(url, axios, {fileName: r.fileName, body: body.body, contentLength: body.contentLength, sha1Header: body.sha1Header, contentType: r.contentType, info: {...r.metadata, ...info}});
+    if (res.contentLength !== size || res.contentSha1 !== body.sha1()) {
+      throw new WireMismatch(`B2 stored ${r.fileName} as ${res.contentLength} bytes with SHA1 ${res.contentSha1}; sent ${size} bytes with SHA1 ${body.sha1()}`);
+    }
+    return res;
+  }, r.signal);
+  emit(0, size);
+  return {file, sha1: file.contentSha1 as string};
+}
+
+async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: Iterable<PartSource> | AsyncIterable<PartSource>, info: Record<string, string>, wholeSha1: () => string, resumable = true): Promise<UploadOutcome> {
+  const upload = new LargeFileUpload({
+    client: t.client,
+    bucketId: t.bucketId,
+    fileName: r.fileName,
+    contentType: r.contentType,
+    fileInfo: {...r.metadata, ...info},
+    plan,
+    parts,
+    resumable: resumable && plan.partCount !== undefined,
+    concurrency: t.settings.concurrency,
+    signal: r.signal,
+    onProgress: r.onProgress,
+  });
+  const {file} = await upload.run();
+  return {file, sha1: wholeSha1()};
+}
+
+export async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha1');
+  const stream = createReadStream(path, {highWaterMark: 1024 * 1024, signal});
+  for await (const chunk of stream) hash.update(chunk);
+  return hash.digest('hex');
+}

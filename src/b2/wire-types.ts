@@ -1,0 +1,110 @@
+/**
+ * B2 native-API JSON shapes (v2 responses; v3 authorize), as the client reads them.
+ * Kept apart from logic so the wire contract is visible in one place.
+ */
+
+export interface B2Allowed {
+  bucketId: string | null;
+  bucketName: string | null;
+  capabilities: string[];
+  namePrefix: string | null;
+}
+
+/** v2 answers flat; v3 nests the storage fields under apiInfo.storageApi. */
+export interface B2AuthorizeV2 {
+  accountId: string;
+  authorizationToken: string;
+  apiUrl: string;
+  downloadUrl: string;
+  recommendedPartSize: number;
+  absoluteMinimumPartSize: number;
+  allowed: B2Allowed;
+  applicationKeyExpirationTimestamp?: number | null;
+}
+
+export interface B2AuthorizeV3 {
+  accountId: string;
+  authorizationToken: string;
+  applicationKeyExpirationTimestamp?: number | null;
+  apiInfo: {
+    storageApi: {
+      apiUrl: string;
+      downloadUrl: string;
+      recommendedPartSize: number;
+      absoluteMinimumPartSize: number;
+      bucketId: string | null;
+      bucketName: string | null;
+      capabilities: string[];
+      namePrefix: string | null;
+    };
+  };
+}
+
+export interface B2Bucket {
+  bucketId: string;
+  bucketName: string;
+}
+
+export interface B2UploadUrl {
+  uploadUrl: string;
+  authorizationToken: string;
+}
+
+export type B2FileAction = 'upload' | 'start' | 'hide' | 'folder';
+
+export interface B2File {
+  fileId: string;
+  fileName: string;
+  action: B2FileAction;
+  contentLength: number;
+  contentSha1: string | null;
+  contentType: string | null;
+  fileInfo: Record<string, string>;
+  uploadTimestamp: number;
+}
+
+export interface B2Part {
+  fileId: string;
+  partNumber: number;
+  contentLength: number;
+  contentSha1: string;
+}
+
+export interface B2ListFileNames {
+  files: B2File[];
+  nextFileName: string | null;
+}
+
+export interface B2ListFileVersions {
+  files: B2File[];
+  nextFileName: string | null;
+  nextFileId: string | null;
+}
+
+export interface B2ListParts {
+  parts: B2Part[];
+  nextPartNumber: number | null;
+}
+
+export interface B2ListUnfinished {
+  files: B2File[];
+  nextFileId: string | null;
+}
+
+export interface B2ErrorBody {
+  status: number;
+  code: string;
+  message: string;
+}
+
+/** fileInfo keys the provider writes for itself (not user metadata). */
+export const LARGE_FILE_SHA1 = 'large_file_sha1';
+export const SRC_LAST_MODIFIED = 'src_last_modified_millis';
+export const RESERVED_INFO_KEYS: readonly string[] = [LARGE_FILE_SHA1, SRC_LAST_MODIFIED];
+
+/** A SHA1 as B2 reports it: 40 hex, "none" for large files, or "unverified:<hex>". */
+export function plainSha1(value: string | null | undefined): string | undefined {
+  if (!value) return undefined;
+  const hex = value.startsWith('unverified:') ? value.slice('unverified:'.length) : value;
+  return /^[0-9a-f]{40}$/i.test(hex) ? hex.toLowerCase() : undefined;
+}
