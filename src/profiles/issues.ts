@@ -31,8 +31,14 @@ function describeIssue(issue: Issue, input: unknown, locate: IssueLocator): Arra
   const expected = isName ? PROFILE_NAME_EXPECTATION : expectationFor(issue.path);
   if (value === undefined) return [{line: where.line, text: `${where.label}: missing, expected ${expected}`}];
   const shown = isName ? JSON.stringify(String(issue.path[issue.path.length - 1])) : showValue(value);
-  const reason = issue.code === 'custom' && !isName ? ` (${issue.message})` : '';
+  const reason = issue.code === 'custom' && !isName ? ` (${issue.message})` : quotingHint(issue, value);
   return [{line: where.line, text: `${where.label}: expected ${expected}, got ${shown}${reason}`}];
+}
+
+/** `keyId: 000123` is the number 123 to YAML: say how to keep it as written. */
+function quotingHint(issue: Issue, value: unknown): string {
+  const wantedText = issue.code === 'invalid_type' && issue.expected === 'string';
+  return wantedText && (typeof value === 'number' || typeof value === 'boolean') ? ' (YAML read it as a value, not text: put it in quotes)' : '';
 }
 
 /** What belongs at a path of the profiles file, or of one profile (flag input). */

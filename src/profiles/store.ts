@@ -106,7 +106,7 @@ export class ProfileStore {
   assertAddable(name: string): void {
     if (profileNameProblem(name)) throw new BackupError('config', `profile name ${JSON.stringify(name)}: expected ${PROFILE_NAME_EXPECTATION}`);
     if (this.inFile(name)) {
-      throw new BackupError('config', `profile "${name}" already exists in ${this.path}; change it with "b2 profile update ${name}" or remove it first`);
+      throw new BackupError('config', `${this.locationOf(['profiles', name])}: a profile with this name already exists; change it with "b2 profile update ${name}" or remove it first`);
     }
   }
 
@@ -221,11 +221,11 @@ export class ProfileStore {
   private secretOf(stored: StoredProfile): string {
     const result = resolveSecret(stored.entry.applicationKey, {env: this.env, baseDir: dirname(this.path)});
     if ('value' in result) return result.value;
-    throw new BackupError('config', `${this.fieldLocation(stored.name, 'applicationKey')}: ${result.problem}`);
+    throw new BackupError('config', `${this.locationOf(['profiles', stored.name, 'applicationKey'])}: ${result.problem}`);
   }
 
-  private fieldLocation(name: string, field: ProfileField): string {
-    const path = ['profiles', name, field];
+  /** `<file>:<line>: profiles.<name>.<field>`, the start of every message about one place in the file. */
+  private locationOf(path: string[]): string {
     return `${this.path}:${lineOfPath(this.state.doc, this.state.lines, path)}: ${path.join('.')}`;
   }
 
@@ -238,7 +238,7 @@ export class ProfileStore {
     if (!inline) return;
     throw new BackupError(
       'config',
-      `${this.fieldLocation(inline[0], 'applicationKey')}: an inline application key in a file other users can read ` +
+      `${this.locationOf(['profiles', inline[0], 'applicationKey'])}: an inline application key in a file other users can read ` +
         `(mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 ${this.path}, or use env:NAME or file:PATH`,
     );
   }
@@ -260,7 +260,8 @@ function parseProfilesText(path: string, text: string): ParsedFile {
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: true, uniqueKeys: true});
   const syntax = doc.errors[0];
   if (syntax) {
-    const line = syntax.linePos?.[0].line ?? 1;
+    const lastLine = Math.max(1, text.replace(/\n$/, '').split('\n').length); // an error at end of file is on the last line
+    const line = Math.min(syntax.linePos?.[0].line ?? 1, lastLine);
     const what = syntax.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
     throw new BackupError('config', `${path}:${line}: invalid YAML: ${what}`);
   }

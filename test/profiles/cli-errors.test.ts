@@ -1,0 +1,258 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {runCli} from '../helpers/run-cli.js';
+
+// Malformed profile files and flag combinations, through the real CLI as a child
+// process: each must fail with exactly one line naming file, line and field (or the
+// flag), exit 2, and leave the profiles file byte for byte as it was.
+
+const FIELDS = 'keyId, applicationKey, bucket, prefix, endpoint, partSize, concurrency';
+const BUCKET = 'a bucket name of 6..63 characters a-z, 0-9 and "-"';
+const GOOD = `# my profiles
+profiles:
+  home:
+    keyId: 0051234abcd0000000000001
+    applicationKey: env:HOME_B2_KEY
+    bucket: home-backups-123456
+`;
+
+interface Case {
+  title: string;
+  /** Content of profiles.yaml; undefined: no file. */
+  file?: string;
+  mode?: number;
+  args: string[];
+  env?: Record<string, string>;
+  /** The whole stderr line after "Error: "; $F is the profiles file's path. */
+  message: string;
+}
+
+const cases: Case[] = [
+  {
+    title: 'bad YAML syntax (a tab as indentation)',
+    file: 'profiles:\n\thome:\n',
+    args: ['list'],
+    message: '$F:2: invalid YAML: Tabs are not allowed as indentation',
+  },
+  {
+    title: 'bad YAML syntax (an unclosed quote)',
+    file: GOOD + '    prefix: "ha\n',
+    args: ['show', 'home'],
+    message: '$F:7: invalid YAML: Missing closing "quote',
+  },
+  {
+    title: 'a wrong type: concurrency is a word',
+    file: GOOD + '    concurrency: four\n',
+    args: ['list'],
+    message: '$F:7: profiles.home.concurrency: expected an integer 1..64, got "four"',
+  },
+  {
+    title: 'a wrong type: keyId that YAML reads as a number',
+    file: GOOD.replace('0051234abcd0000000000001', '000123456789'),
+    args: ['list'],
+    message: '$F:4: profiles.home.keyId: expected a key ID (text without spaces), got 123456789 (YAML read it as a value, not text: put it in quotes)',
+  },
+  {
+    title: 'an unknown field (a typo)',
+    file: GOOD + '    buckett: other-bucket\n',
+    args: ['list'],
+    message: `$F:7: profiles.home.buckett: unknown field (did you mean "bucket"?); expected one of ${FIELDS}`,
+  },
+  {
+    title: 'an unknown top-level section',
+    file: 'version: 2\n' + GOOD,
+    args: ['list', '--json'],
+    message: '$F:1: version: unknown field; expected only "profiles"',
+  },
+  {
+    title: 'profiles is a list',
+    file: 'profiles:\n  - home\n',
+    args: ['list'],
+    message: '$F:1: profiles: expected a mapping of profile names to profiles, got a list',
+  },
+  {
+    title: 'a missing bucket',
+    file: GOOD.replace('    bucket: home-backups-123456\n', ''),
+    args: ['show', 'home'],
+    message: `$F:3: profiles.home.bucket: missing, expected ${BUCKET}`,
+  },
+  {
+    title: 'a bad bucket name',
+    file: GOOD.replace('home-backups-123456', 'Home_Backups'),
+    args: ['list'],
+    message: `$F:6: profiles.home.bucket: expected ${BUCKET}, got "Home_Backups" (it contains "H")`,
+  },
+  {
+    title: 'a prefix with a leading slash',
+    file: GOOD + '    prefix: /backups\n',
+    args: ['list'],
+    message: '$F:7: profiles.home.prefix: expected a name prefix such as "backups/", got "/backups" (prefix starts with "/")',
+  },
+  {
+    title: 'a part size below B2\'s minimum',
+    file: GOOD + '    partSize: 1MB\n',
+    args: ['list'],
+    message: '$F:7: profiles.home.partSize: expected a size from 5MB to 5GB, such as 100MB, 100MiB or 100000000, got "1MB" (B2 parts must be at least 5MB)',
+  },
+  {
+    title: 'an endpoint that is not http(s)',
+    file: GOOD + '    endpoint: ftp://b2.example.com\n',
+    args: ['list'],
+    message: '$F:7: profiles.home.endpoint: expected an https:// or http:// URL, or "embedded", got "ftp://b2.example.com" (the scheme is ftp)',
+  },
+  {
+    title: 'a duplicate profile in the file',
+    file: GOOD + '  home:\n    keyId: x\n',
+    args: ['list'],
+    message: '$F:7: invalid YAML: Map keys must be unique',
+  },
+  {
+    title: 'an env: key whose variable is unset',
+    file: GOOD,
+    args: ['check', 'home'],
+    message: '$F:5: profiles.home.applicationKey: env:HOME_B2_KEY names an environment variable that is not set; set HOME_B2_KEY or change the profile',
+  },
+  {
+    title: 'a file: key whose file is missing',
+    file: GOOD.replace('env:HOME_B2_KEY', 'file:/nonexistent/b2.key'),
+    args: ['check', 'home'],
+    message: '$F:5: profiles.home.applicationKey: file:/nonexistent/b2.key cannot be read (no such file: /nonexistent/b2.key); create the file or change the profile',
+  },
+  {
+    title: 'an inline key in a file others can read',
+    file: GOOD.replace('env:HOME_B2_KEY', 'K005inlinesecretinlinesecret01'),
+    mode: 0o644,
+    args: ['list'],
+    message:
+      '$F:5: profiles.home.applicationKey: an inline application key in a file other users can read (mode 0644); run chmod 600 $F, or use env:NAME or file:PATH',
+  },
+  {
+    title: 'only one of the two key override variables',
+    file: GOOD,
+    args: ['check', 'home'],
+    env: {B2_APPLICATION_KEY_ID: '0051234abcd0000000000009'},
+    message: "B2_APPLICATION_KEY_ID is set but B2_APPLICATION_KEY is not; set both to override the profile's key, or neither",
+  },
+  {
+    title: 'add: a duplicate profile name',
+    file: GOOD,
+    args: ['add', 'home', '--key-id', 'k', '--application-key', 'env:X', '--bucket', 'other-bucket', '--no-check'],
+    message: '$F:3: profiles.home: a profile with this name already exists; change it with "b2 profile update home" or remove it first',
+  },
+  {
+    title: 'add: an invalid profile name',
+    file: GOOD,
+    args: ['add', 'my home', '--key-id', 'k', '--application-key', 'env:X', '--bucket', 'other-bucket', '--no-check'],
+    message: 'profile name "my home": expected a profile name of 1..64 letters, digits, ".", "_" or "-"',
+  },
+  {
+    title: 'add: missing values and no terminal to ask on',
+    file: GOOD,
+    args: ['add', 'office', '--bucket', 'office-backups', '--no-check'],
+    message: 'missing --key-id, --application-key: give them as flags (no terminal to ask on)',
+  },
+  {
+    title: 'add: a bad bucket and a bad prefix (first one reported, the other counted)',
+    file: GOOD,
+    args: ['add', 'office', '--key-id', 'k', '--application-key', 'env:X', '--bucket', 'b2-office', '--prefix', 'a//b', '--no-check'],
+    message: `--bucket: expected ${BUCKET}, got "b2-office" (names starting with "b2-" are reserved by Backblaze) (and 1 more problem)`,
+  },
+  {
+    title: 'add: a prefix with "//"',
+    file: undefined,
+    args: ['add', 'office', '--key-id', 'k', '--application-key', 'env:X', '--bucket', 'office-backups', '--prefix', 'a//b', '--no-check'],
+    message: '--prefix: expected a name prefix such as "backups/", got "a//b" (prefix contains "//")',
+  },
+  {
+    title: 'add: an endpoint that is not a URL',
+    file: undefined,
+    args: ['add', 'office', '--key-id', 'k', '--application-key', 'env:X', '--bucket', 'office-backups', '--endpoint', 'api.backblazeb2.com', '--no-check'],
+    message: '--endpoint: expected an https:// or http:// URL, or "embedded", got "api.backblazeb2.com" (it is not a URL)',
+  },
+  {
+    title: 'update: concurrency out of range',
+    file: GOOD,
+    args: ['update', 'home', '--concurrency', '65', '--no-check'],
+    message: '--concurrency: expected an integer 1..64, got 65',
+  },
+  {
+    title: 'update: a part size with an unknown unit',
+    file: GOOD,
+    args: ['update', 'home', '--part-size', '10XB', '--no-check'],
+    message: '--part-size: expected a size from 5MB to 5GB, such as 100MB, 100MiB or 100000000, got "10XB" (unknown unit "XB" (use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB))',
+  },
+  {
+    title: 'update: an empty key ID',
+    file: GOOD,
+    args: ['update', 'home', '--key-id', '', '--no-check'],
+    message: '--key-id: expected a key ID (text without spaces), got "" (it is empty)',
+  },
+  {
+    title: 'update: nothing to change',
+    file: GOOD,
+    args: ['update', 'home', '--no-check'],
+    message: 'nothing to update for profile "home": give at least one of --key-id, --application-key, --bucket, --prefix, --endpoint, --part-size, --concurrency',
+  },
+  {
+    title: 'update: a profile that does not exist',
+    file: GOOD,
+    args: ['update', 'office', '--bucket', 'office-backups', '--no-check'],
+    message: 'no profile named "office" in $F (profiles: home, local); add it with "b2 profile add office"',
+  },
+  {
+    title: 'update: the built-in local profile',
+    file: GOOD,
+    args: ['update', 'local', '--bucket', 'office-backups', '--no-check'],
+    message: 'profile "local" is built in and cannot be changed with update; define your own with "b2 profile add local"',
+  },
+  {
+    title: 'remove: a profile that does not exist',
+    file: GOOD,
+    args: ['remove', 'office'],
+    message: 'no profile named "office" in $F (profiles: home, local); add it with "b2 profile add office"',
+  },
+  {
+    title: 'show: a profile that does not exist (no file at all)',
+    file: undefined,
+    args: ['show', 'home'],
+    message: 'no profile named "home" in $F (profiles: local); add it with "b2 profile add home"',
+  },
+];
+
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'profile-cli-errors-'));
+});
+afterAll(async () => {
+  await rm(root, {recursive: true, force: true});
+});
+
+describe('b2 profile refuses bad input with one line, exit 2, and no change on disk', () => {
+  test('there are at least 15 cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(15);
+  });
+
+  test.concurrent.each(cases.map((c, i) => [c.title, c, i] as const))('%s', async (_title, c, i) => {
+    const dir = join(root, `case-${i}`);
+    await mkdir(dir);
+    const path = join(dir, 'profiles.yaml');
+    if (c.file !== undefined) {
+      await writeFile(path, c.file);
+      await chmod(path, c.mode ?? 0o600);
+    }
+    const before = c.file === undefined ? undefined : await readFile(path);
+
+    const result = await runCli(['b2', 'profile', ...c.args, '--config', path], {env: c.env});
+
+    expect(result.stderr).toBe(`Error: ${c.message.replaceAll('$F', path)}\n`);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    if (before === undefined) expect(await readdir(dir)).toEqual([]);
+    else {
+      expect(await readFile(path)).toEqual(before);
+      expect(await readdir(dir)).toEqual(['profiles.yaml']); // no temp file left behind
+    }
+  });
+});
