@@ -1,3 +1,4 @@
+import {join} from 'node:path';
 import {Writable, pipeline as pipelineCb, type Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import PQueue from 'p-queue';
@@ -10,8 +11,9 @@ import {HashingStream, knownSha1, mismatch, sha1Of, sha1OfFile, type Expected} f
 import {assertWritableDestination, writeStreamToFile} from './file-output.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
 import {MetadataCache} from './metadata-cache.js';
+import {PendingUploads} from './pending-uploads.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
-import type {BackupInfo, CatalogOptions, DownloadResult, TransferOptions, UploadMeta, VerifyResult} from './types.js';
+import type {BackupInfo, CatalogOptions, DownloadResult, TransferOptions, UploadMeta, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
 
 /** A listed backup together with the two objects it is made of. */
@@ -32,6 +34,7 @@ const DEFAULT_NAME = 'Backup';
  */
 export class BackupCatalog {
   private readonly cache: MetadataCache;
+  private readonly pending: PendingUploads;
   private readonly queue: PQueue;
   private readonly warn: (msg: string) => void;
   private readonly now: () => Date;
@@ -44,28 +47,38 @@ export class BackupCatalog {
     this.warn = opts.onWarning ?? (() => undefined);
     this.now = opts.now ?? (() => new Date());
     this.createdBy = opts.createdBy ?? 'backup-plugin-b2';
-    this.cache = new MetadataCache(opts.cacheDir, this.warn);
+    const dir = opts.cacheDir;
+    this.cache = new MetadataCache(dir && join(dir, 'metadata'), this.warn);
+    this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn);
     this.queue = new PQueue({concurrency: Math.max(1, opts.concurrency ?? 4)});
   }
 
-  /** Uploads the archive, then its metadata file; if the second fails, removes the first. */
-  async upload(source: Body, meta: UploadMeta = {}): Promise<BackupInfo> {
+  /**
+   * Uploads the archive, then its metadata file; if the second fails, removes the first.
+   * Uploading the same file (same content and name) again after an interruption reuses
+   * the interrupted upload's id, date and names, so that the backend can resume it.
+   */
+  async upload(source: Body, meta: UploadMeta = {}): Promise<UploadResult> {
     const name = meta.name ?? DEFAULT_NAME;
     assertBackupName(name);
     const extra = meta.metadata ?? {};
     assertUserMetadata(extra);
     const src = await describeBody(source, meta.size);
-    const id = newBackupId();
-    const date = isoDateWithOffset(this.now());
-    const base = await this.unusedBase(safeBaseName(name, date), id);
+    const prepared = await prepareArchiveBody(src, meta.signal);
+    const known = prepared.known;
+    const interrupted = known && (await this.pending.find(known.sha1, known.size, name));
+    const resumed = interrupted !== undefined && !(await this.baseTaken(interrupted.base));
+    const id = resumed ? interrupted.id : newBackupId();
+    const date = resumed ? interrupted.date : isoDateWithOffset(this.now());
+    const base = resumed ? interrupted.base : await this.unusedBase(safeBaseName(name, date), id);
     const archiveKey = archiveKeyOf(base);
     const metadataKey = metadataKeyOf(base);
-    const prepared = await prepareArchiveBody(src, meta.signal);
+    if (known) await this.pending.record({id, name, date, base, ...known});
 
     const archive = await this.backend.put(archiveKey, prepared.body, {
       size: src.size,
       contentType: 'application/x-tar',
-      metadata: archiveInfoMetadata({id, name, date, sha1: prepared.sha1}),
+      metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
       signal: meta.signal,
       onProgress: meta.onProgress,
     });
@@ -81,7 +94,8 @@ export class BackupCatalog {
         signal: meta.signal,
       });
       await this.cache.set(metadataObj, text);
-      return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata};
+      if (known) await this.pending.clear(known.sha1);
+      return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata, resumed};
     } catch (err) {
       await this.backend.delete(archiveKey).catch((cleanupErr: unknown) => {
         this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); delete it by hand`);
@@ -153,8 +167,12 @@ export class BackupCatalog {
 
   /** HA's names carry the time to the microsecond; on the rare clash the id makes the name unique. */
   private async unusedBase(base: string, id: string): Promise<string> {
-    const taken = await Promise.all([this.backend.stat(archiveKeyOf(base)), this.backend.stat(metadataKeyOf(base))]);
-    return taken.some(Boolean) ? `${base}_${id}` : base;
+    return (await this.baseTaken(base)) ? `${base}_${id}` : base;
+  }
+
+  private async baseTaken(base: string): Promise<boolean> {
+    const found = await Promise.all([this.backend.stat(archiveKeyOf(base)), this.backend.stat(metadataKeyOf(base))]);
+    return found.some(Boolean);
   }
 
   /** One listing pass; metadata files are read only for archives that do not describe themselves. */
@@ -299,17 +317,19 @@ export class BackupCatalog {
   }
 }
 
-/** The body to upload, its SHA1 when it can be known up front, and what was sent once the upload ended. */
-async function prepareArchiveBody(src: BodySource, signal?: AbortSignal): Promise<{body: Body; sha1?: string; sent: () => Expected & {sha1: string}}> {
+type Sent = {size: number; sha1: string};
+
+/** The body to upload, its size and SHA1 when they can be known up front, and what was sent once the upload ended. */
+async function prepareArchiveBody(src: BodySource, signal?: AbortSignal): Promise<{body: Body; known?: Sent; sent: () => Sent}> {
   switch (src.kind) {
     case 'buffer': {
-      const sha1 = sha1Of(src.buffer);
-      return {body: src.buffer, sha1, sent: () => ({size: src.size, sha1})};
+      const known = {size: src.size, sha1: sha1Of(src.buffer)};
+      return {body: src.buffer, known, sent: () => known};
     }
     case 'file': {
       // Hashing first lets the checksum travel in the archive's object info, so listings show it.
-      const {sha1, size} = await sha1OfFile(src.path, signal);
-      return {body: {path: src.path}, sha1, sent: () => ({size, sha1})};
+      const known = await sha1OfFile(src.path, signal);
+      return {body: {path: src.path}, known, sent: () => known};
     }
     case 'stream': {
       const hashing = new HashingStream();

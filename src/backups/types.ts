@@ -24,7 +24,11 @@ export interface BackupInfo {
 }
 
 export interface CatalogOptions {
-  /** Directory for the metadata-file cache; without one, the cache lives only as long as the catalog. */
+  /**
+   * Directory (per backup location) for the metadata-file cache and the records of
+   * interrupted uploads; without one, the cache lives only as long as the catalog and an
+   * interrupted upload starts over.
+   */
   cacheDir?: string;
   /** Parallel metadata-file downloads while listing (default 4). */
   concurrency?: number;
@@ -34,6 +38,11 @@ export interface CatalogOptions {
   now?: () => Date;
   /** Recorded as created_by in metadata files, e.g. "backup-plugin-b2 0.1.0". */
   createdBy?: string;
+}
+
+export interface UploadResult extends BackupInfo {
+  /** True when this continued an interrupted upload of the same file (same id, date and names). */
+  resumed: boolean;
 }
 
 export interface UploadMeta {

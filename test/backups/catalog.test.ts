@@ -7,7 +7,9 @@ import {readAll} from '../../src/body.js';
 import {isBackupError} from '../../src/errors.js';
 import {MemoryBackend} from '../../src/memory-backend.js';
 import {BackupCatalog, parseMetadataFile} from '../../src/backups/index.js';
-import {CorruptingPutBackend, FailingPutBackend, NoChecksumBackend, TrickleBackend} from './backend-wrappers.js';
+import {CorruptingPutBackend, DelegatingBackend, FailingPutBackend, NoChecksumBackend, TrickleBackend} from './backend-wrappers.js';
+import type {Body, ObjectInfo, PutOptions} from '../../src/backend.js';
+import {BackupError} from '../../src/errors.js';
 import {catalogWithWarnings, keysOf, rejection, tempDir} from './helpers.js';
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
@@ -223,6 +225,57 @@ describe('BackupCatalog round trips over the in-memory backend', () => {
       const err = await rejection(catalog().downloadToFile(up.id, join(dir, 'nope', 'x.tar')));
       expect(isBackupError(err, 'bad_input')).toBe(true);
       expect((err as Error).message).toContain('does not exist');
+    });
+  });
+
+  describe('interrupted uploads', () => {
+    /** Records every archive put, and interrupts the first `interruptions` of them as Ctrl-C would. */
+    class InterruptingBackend extends DelegatingBackend {
+      archivePuts: {key: string; metadata?: Record<string, string>}[] = [];
+      constructor(private interruptions: number) {
+        super(backend);
+      }
+      override async put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
+        if (key.endsWith('.tar')) {
+          this.archivePuts.push({key, metadata: opts?.metadata});
+          if (this.interruptions-- > 0) throw new BackupError('aborted', 'the operation was aborted');
+        }
+        return super.put(key, body, opts);
+      }
+    }
+
+    test('running the same upload again reuses the id, date and names, so that the backend can resume it', async () => {
+      const path = join(dir, 'big.tar');
+      await writeFile(path, randomBytes(100_000));
+      const cacheDir = join(dir, 'cache');
+      const flaky = new InterruptingBackend(1);
+      const err = await rejection(new BackupCatalog(flaky, {cacheDir, now: () => new Date('2026-01-01T00:00:00Z')}).upload({path}, {name: 'big'}));
+      expect(isBackupError(err, 'aborted')).toBe(true);
+
+      const again = await new BackupCatalog(flaky, {cacheDir, now: () => new Date('2026-01-02T00:00:00Z')}).upload({path}, {name: 'big'});
+      expect(again.resumed).toBe(true);
+      expect(again.date).toBe('2026-01-01T00:00:00.000000+00:00');
+      expect(flaky.archivePuts).toHaveLength(2);
+      expect(flaky.archivePuts[1]).toEqual(flaky.archivePuts[0]);
+      expect(flaky.archivePuts[0].metadata?.backup_id).toBe(again.id);
+
+      // Once complete, the same file makes a new backup.
+      const third = await new BackupCatalog(flaky, {cacheDir}).upload({path}, {name: 'big'});
+      expect(third.resumed).toBe(false);
+      expect(third.id).not.toBe(again.id);
+      expect((await new BackupCatalog(backend).list()).map((b) => b.id).sort()).toEqual([again.id, third.id].sort());
+    });
+
+    test('a different name or different content is a new backup, not a resumption', async () => {
+      const path = join(dir, 'data.tar');
+      await writeFile(path, 'version one');
+      const cacheDir = join(dir, 'cache');
+      const flaky = new InterruptingBackend(1);
+      await rejection(new BackupCatalog(flaky, {cacheDir}).upload({path}, {name: 'a'}));
+      expect((await new BackupCatalog(flaky, {cacheDir}).upload({path}, {name: 'b'})).resumed).toBe(false);
+      await writeFile(path, 'version two');
+      expect((await new BackupCatalog(flaky, {cacheDir}).upload({path}, {name: 'a'})).resumed).toBe(false);
+      expect(new Set(flaky.archivePuts.map((p) => p.metadata?.backup_id)).size).toBe(3);
     });
   });
 });
