@@ -76,7 +76,11 @@ export class LargeFileUpload {
       await queue.onIdle();
       stopListening();
     }
-    if (this.o.signal?.aborted) throw abortError(this.o.signal);
+    if (this.o.signal?.aborted) {
+      // kept for a re-run to resume; an upload that cannot resume would only cost money
+      if (!this.o.resumable) await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
+      throw abortError(this.o.signal);
+    }
     if (this.failure) {
       await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
       throw this.failure;

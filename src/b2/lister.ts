@@ -11,7 +11,10 @@ export async function* listFiles(client: B2Client, bucketId: string, prefix: str
   do {
     throwIfAborted(signal);
     const page = await client.listFileNames({bucketId, prefix, startFileName, maxFileCount: LIST_PAGE_SIZE}, signal);
-    for (const file of page.files) if (file.action === 'upload' && file.fileName.startsWith(prefix)) yield file;
+    for (const file of page.files) {
+      throwIfAborted(signal);
+      if (file.action === 'upload' && file.fileName.startsWith(prefix)) yield file;
+    }
     startFileName = page.nextFileName ?? undefined;
   } while (startFileName !== undefined);
 }

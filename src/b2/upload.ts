@@ -3,7 +3,7 @@ import {createReadStream} from 'node:fs';
 import {Readable} from 'node:stream';
 import type {TransferProgress} from '../backend.js';
 import type {BodySource} from '../body.js';
-import {BackupError} from '../errors.js';
+import {BackupError, abortError} from '../errors.js';
 import {ExactReader, bufferParts, chunkPart, fileParts, streamParts, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
 import {WireMismatch} from './failure.js';
@@ -69,6 +69,9 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
     }
     case 'stream': {
       const reader = new ExactReader(src.stream);
+      // a pipe that never ends must not outlive an abort
+      const onAbort = () => src.stream.destroy(abortError(r.signal));
+      r.signal?.addEventListener('abort', onAbort, {once: true});
       try {
         const firstLimit = Math.min(t.settings.uploadCutoff, plan.partSize);
         const available = await reader.fill(firstLimit + 1);
@@ -83,6 +86,8 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
       } catch (err) {
         src.stream.destroy();
         throw err;
+      } finally {
+        r.signal?.removeEventListener('abort', onAbort);
       }
     }
   }

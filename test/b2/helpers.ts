@@ -1,0 +1,43 @@
+import {createHash} from 'node:crypto';
+import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
+import {B2Backend} from '../../src/b2/index.js';
+import type {B2BackendOptions} from '../../src/b2/index.js';
+
+export const sha1 = (data: Buffer | string) => createHash('sha1').update(data).digest('hex');
+
+/** Retry delays are recorded, not slept: fault tests stay fast and can assert on them. */
+export function fastRetry(delays: number[] = []) {
+  return {
+    delays,
+    retry: {
+      sleep: async (ms: number) => {
+        delays.push(ms);
+        await new Promise((r) => setTimeout(r, 1));
+      },
+    },
+  };
+}
+
+export async function emulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
+  return startEmulator({port: 0, ...opts});
+}
+
+export async function openBackend(emu: RunningEmulator, opts: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
+  return B2Backend.open({
+    keyId: emu.keyId,
+    applicationKey: emu.applicationKey,
+    bucket: emu.bucket,
+    prefix: 'backups/',
+    endpoint: emu.url,
+    profileName: 'test',
+    retry: fastRetry().retry,
+    ...opts,
+  });
+}
+
+/** Unfinished large files in the emulator's bucket, read over the wire with the master key. */
+export async function unfinishedCount(backend: B2Backend): Promise<number> {
+  let n = 0;
+  for await (const _ of backend.listUnfinished()) n++;
+  return n;
+}
