@@ -21,6 +21,7 @@ interface CacheEntry {
 export class MetadataCache {
   private readonly memory = new Map<string, string>();
   private dirReady?: Promise<unknown>;
+  private warned = false;
 
   constructor(
     private readonly dir: string | undefined,
@@ -55,7 +56,9 @@ export class MetadataCache {
       await this.dirReady;
       await writeFileAtomic(this.fileFor(obj.id), JSON.stringify(entry), {mode: 0o600});
     } catch (err) {
-      // The cache only saves downloads; failing to fill it must not fail the listing.
+      // The cache only saves downloads; failing to fill it must not fail the listing (say so once).
+      if (this.warned) return;
+      this.warned = true;
       this.onWarning(`cannot write the metadata cache in ${this.dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
     }
   }
