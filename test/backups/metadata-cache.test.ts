@@ -42,7 +42,7 @@ describe('the on-disk metadata cache', () => {
     const {catalog, warnings} = catalogWithWarnings(memory, {cacheDir: notADir});
     expect(await catalog.list()).toHaveLength(5);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/cannot write the metadata cache in .*file: (ENOTDIR|EEXIST)/);
+    expect(warnings[0]).toMatch(/cannot write the metadata cache in .*file\/metadata: (ENOTDIR|EEXIST)/);
   });
 
   test('deleting a backup drops its cache entry', async () => {
