@@ -67,7 +67,12 @@ export function createEmulatorServer(core: EmulatorCore): Server {
   });
   // Bytes past an upload's Content-Length arrive as a garbled next request. Flag the
   // socket so the upload in flight fails; otherwise answer 400 and close.
-  server.on('clientError', (err: Error, socket: MarkedSocket) => {
+  server.on('clientError', (err: Error & {code?: string}, socket: MarkedSocket) => {
+    // The client closed its side mid-body: the request in flight can only fail.
+    if (err.code === 'HPE_INVALID_EOF_STATE') {
+      socket.destroy();
+      return;
+    }
     socket[EXTRA_BYTES] = true;
     if ((socket[IN_FLIGHT] ?? 0) > 0) return;
     if (socket.writable) {

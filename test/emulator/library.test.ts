@@ -150,6 +150,6 @@ describe('backblaze-b2 library against the emulator', () => {
     expect(await ok.text()).toBe('shared');
     const denied = await fetch(`${emu.url}/file/${emu.bucket}/private/b.txt`, {headers: {Authorization: token}});
     expect(denied.status).toBe(401);
-    expect((await denied.json()).code).toBe('unauthorized');
+    expect(((await denied.json()) as any).code).toBe('unauthorized');
   });
 });
