@@ -1,0 +1,228 @@
+/**
+ * What the library does not cover, over raw HTTP: authorize shapes of v1/v3/v4, GET
+ * with query parameters, list_unfinished_large_files, HEAD, Range, hex_digits_at_end,
+ * do_not_verify, '+' as space, listing order, pagination and folders.
+ */
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
+import {api, authorizeRaw, bytes, raw, sha1, uploadRaw} from './helpers.js';
+
+let emu: RunningEmulator;
+let token: string;
+
+beforeAll(async () => {
+  emu = await startEmulator({port: 0, minPartSize: 100});
+  token = (await authorizeRaw(emu)).authorizationToken;
+});
+afterAll(async () => {
+  await emu.stop();
+});
+
+async function clearBucket(): Promise<void> {
+  const r = await api(emu, token, 'b2_list_file_versions', {bucketId: emu.bucketId, maxFileCount: 10000});
+  for (const f of r.json.files) await api(emu, token, 'b2_delete_file_version', {fileId: f.fileId, fileName: f.fileName});
+}
+
+describe('authorize shapes', () => {
+  test('v1 is flat with minimumPartSize', async () => {
+    const a = await authorizeRaw(emu, 1);
+    expect(a).toMatchObject({apiUrl: emu.url, downloadUrl: emu.url, recommendedPartSize: 100_000_000, absoluteMinimumPartSize: 100, minimumPartSize: 100_000_000});
+    expect(a.allowed).toEqual({bucketId: null, bucketName: null, capabilities: expect.arrayContaining(['listFiles', 'writeFiles']), namePrefix: null});
+  });
+
+  test('v2 is flat without minimumPartSize', async () => {
+    const a = await authorizeRaw(emu, 2);
+    expect(a.minimumPartSize).toBeUndefined();
+    expect(a).toMatchObject({accountId: expect.any(String), authorizationToken: expect.any(String), s3ApiUrl: expect.any(String)});
+  });
+
+  test('v3 nests apiInfo.storageApi with the restriction fields', async () => {
+    const key = await emu.createKey({capabilities: ['listFiles'], bucketName: emu.bucket, namePrefix: 'x/'});
+    const a = await authorizeRaw(emu, 3, key.keyId, key.applicationKey);
+    expect(a.apiInfo.storageApi).toMatchObject({
+      infoType: 'storageApi', apiUrl: emu.url, downloadUrl: emu.url, absoluteMinimumPartSize: 100,
+      bucketId: emu.bucketId, bucketName: emu.bucket, capabilities: ['listFiles'], namePrefix: 'x/',
+    });
+    expect(a).toHaveProperty('applicationKeyExpirationTimestamp', null);
+  });
+
+  test('v4 lists allowed buckets (null when unrestricted)', async () => {
+    const key = await emu.createKey({capabilities: ['listFiles'], bucketName: emu.bucket});
+    const restricted = await authorizeRaw(emu, 4, key.keyId, key.applicationKey);
+    expect(restricted.apiInfo.storageApi.allowed).toEqual({buckets: [{id: emu.bucketId, name: emu.bucket}], capabilities: ['listFiles'], namePrefix: null});
+    const open = await authorizeRaw(emu, 4);
+    expect(open.apiInfo.storageApi.allowed.buckets).toBeNull();
+  });
+
+  test('POST authorize with a {} body (as b2sdk does) works', async () => {
+    const basic = Buffer.from(`${emu.keyId}:${emu.applicationKey}`).toString('base64');
+    const r = await raw(`${emu.url}/b2api/v3/b2_authorize_account`, {method: 'POST', headers: {Authorization: `Basic ${basic}`}, body: '{}'});
+    expect(r.status).toBe(200);
+  });
+
+  test('tokens from one version serve calls on every version (rclone authorizes on v4, calls v1)', async () => {
+    const a = await authorizeRaw(emu, 4);
+    const r = await api(emu, a.authorizationToken, 'b2_list_buckets', {accountId: a.accountId}, 1);
+    expect(r.status).toBe(200);
+  });
+});
+
+describe('uploads', () => {
+  test('hex_digits_at_end: the trailer is not stored; the response has the real SHA1 and length', async () => {
+    const data = Buffer.from('trailing hash');
+    const r = await uploadRaw(emu, token, emu.bucketId, 'trail.txt', Buffer.concat([data, Buffer.from(sha1(data))]), {'X-Bz-Content-Sha1': 'hex_digits_at_end'});
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({contentLength: data.length, contentSha1: sha1(data)});
+    const down = await raw(`${emu.url}/file/${emu.bucket}/trail.txt`, {headers: {Authorization: token}});
+    expect(down.text).toBe('trailing hash');
+  });
+
+  test('do_not_verify stores the SHA1 as unverified:<hex>', async () => {
+    const data = Buffer.from('unverified');
+    const r = await uploadRaw(emu, token, emu.bucketId, 'unverified.txt', data, {'X-Bz-Content-Sha1': 'do_not_verify'});
+    expect(r.json.contentSha1).toBe(`unverified:${sha1(data)}`);
+  });
+
+  test("'+' and %20 decode to a space, %2B to a plus", async () => {
+    const r = await uploadRaw(emu, token, emu.bucketId, 'x', Buffer.from('p'), {'X-Bz-File-Name': 'a+b%20c%2Bd', 'X-Bz-Info-note': 'x+y%2Bz'});
+    expect(r.json.fileName).toBe('a b c+d');
+    expect(r.json.fileInfo.note).toBe('x y+z');
+    const down = await raw(`${emu.url}/file/${emu.bucket}/a+b%20c%2Bd`, {headers: {Authorization: token}});
+    expect(down.status).toBe(200);
+    expect(down.headers.get('x-bz-file-name')).toBe('a%20b%20c%2Bd');
+  });
+
+  test('b2/x-auto picks the type from the extension', async () => {
+    const r = await uploadRaw(emu, token, emu.bucketId, 'pic.png', Buffer.from('png'), {'Content-Type': 'b2/x-auto'});
+    expect(r.json.contentType).toBe('image/png');
+  });
+});
+
+describe('downloads', () => {
+  const data = bytes(1000, 3);
+  beforeAll(async () => {
+    await uploadRaw(emu, token, emu.bucketId, 'range/file.bin', data, {'X-Bz-Info-src_last_modified_millis': '42'});
+  });
+
+  test('HEAD has the headers and no body', async () => {
+    const r = await raw(`${emu.url}/file/${emu.bucket}/range/file.bin`, {method: 'HEAD', headers: {Authorization: token}});
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('');
+    expect(r.headers.get('content-length')).toBe('1000');
+    expect(r.headers.get('x-bz-content-sha1')).toBe(sha1(data));
+    expect(r.headers.get('x-bz-info-src_last_modified_millis')).toBe('42');
+    expect(r.headers.get('accept-ranges')).toBe('bytes');
+    expect(r.headers.get('x-bz-upload-timestamp')).toMatch(/^\d+$/);
+  });
+
+  test('HEAD of a missing file is 404 without a body', async () => {
+    const r = await raw(`${emu.url}/file/${emu.bucket}/range/none`, {method: 'HEAD', headers: {Authorization: token}});
+    expect(r.status).toBe(404);
+    expect(r.text).toBe('');
+  });
+
+  test('Range a-b, a- and -n answer 206 with Content-Range', async () => {
+    const get = (range: string) => fetch(`${emu.url}/file/${emu.bucket}/range/file.bin`, {headers: {Authorization: token, Range: range}});
+    let r = await get('bytes=10-19');
+    expect(r.status).toBe(206);
+    expect(r.headers.get('content-range')).toBe('bytes 10-19/1000');
+    expect(Buffer.from(await r.arrayBuffer())).toEqual(data.subarray(10, 20));
+    r = await get('bytes=990-');
+    expect(Buffer.from(await r.arrayBuffer())).toEqual(data.subarray(990));
+    r = await get('bytes=-5');
+    expect(r.headers.get('content-range')).toBe('bytes 995-999/1000');
+    expect(Buffer.from(await r.arrayBuffer())).toEqual(data.subarray(995));
+    r = await get('bytes=900-5000');
+    expect(r.headers.get('content-range')).toBe('bytes 900-999/1000');
+  });
+
+  test('an unsatisfiable range is 416 range_not_satisfiable', async () => {
+    const r = await raw(`${emu.url}/file/${emu.bucket}/range/file.bin`, {headers: {Authorization: token, Range: 'bytes=1000-1001'}});
+    expect(r.status).toBe(416);
+    expect(r.json).toEqual({status: 416, code: 'range_not_satisfiable', message: expect.any(String)});
+    expect(r.headers.get('content-range')).toBe('bytes */1000');
+  });
+
+  test('by id with GET query, and a range across the parts of a large file', async () => {
+    const parts = [bytes(150, 1), bytes(120, 2)];
+    const start = await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: 'range/large', contentType: 'application/octet-stream'});
+    const url = await api(emu, token, 'b2_get_upload_part_url', {fileId: start.json.fileId});
+    for (const [i, p] of parts.entries()) {
+      const r = await raw(url.json.uploadUrl, {method: 'POST', headers: {Authorization: url.json.authorizationToken, 'X-Bz-Part-Number': String(i + 1), 'X-Bz-Content-Sha1': sha1(p)}, body: p});
+      expect(r.status).toBe(200);
+    }
+    await api(emu, token, 'b2_finish_large_file', {fileId: start.json.fileId, partSha1Array: parts.map(sha1)});
+    const r = await fetch(`${emu.url}/b2api/v2/b2_download_file_by_id?fileId=${encodeURIComponent(start.json.fileId)}`, {headers: {Authorization: token, Range: 'bytes=140-159'}});
+    expect(r.status).toBe(206);
+    expect(Buffer.from(await r.arrayBuffer())).toEqual(Buffer.concat(parts).subarray(140, 160));
+  });
+});
+
+describe('listing', () => {
+  beforeAll(async () => {
+    await clearBucket();
+    for (const name of ['b', 'a/2', 'a/1', 'c/d/e', 'é', 'z', 'a/3']) await uploadRaw(emu, token, emu.bucketId, name, Buffer.from(name));
+  });
+
+  test('names come in UTF-8 byte order; startFileName is inclusive; nextFileName pages', async () => {
+    const first = await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, maxFileCount: 3});
+    expect(first.json.files.map((f: any) => f.fileName)).toEqual(['a/1', 'a/2', 'a/3']);
+    expect(first.json.nextFileName).toBe('b');
+    const second = await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, startFileName: first.json.nextFileName, maxFileCount: 10});
+    expect(second.json.files.map((f: any) => f.fileName)).toEqual(['b', 'c/d/e', 'z', 'é']);
+    expect(second.json.nextFileName).toBeNull();
+  });
+
+  test('GET with query parameters works like POST', async () => {
+    const r = await raw(`${emu.url}/b2api/v2/b2_list_file_names?bucketId=${emu.bucketId}&prefix=a%2F&maxFileCount=2`, {headers: {Authorization: token}});
+    expect(r.json.files.map((f: any) => f.fileName)).toEqual(['a/1', 'a/2']);
+    expect(r.json.nextFileName).toBe('a/3');
+  });
+
+  test('a delimiter gives each sub-folder once', async () => {
+    const r = await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, delimiter: '/'});
+    expect(r.json.files.map((f: any) => [f.fileName, f.action])).toEqual([
+      ['a/', 'folder'], ['b', 'upload'], ['c/', 'folder'], ['z', 'upload'], ['é', 'upload'],
+    ]);
+    const paged = await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, delimiter: '/', maxFileCount: 1});
+    expect(paged.json.nextFileName).toBe('b');
+    const inner = await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, prefix: 'c/', delimiter: '/'});
+    expect(inner.json.files.map((f: any) => f.fileName)).toEqual(['c/d/']);
+  });
+
+  test('versions: hide markers and unfinished large files, newest first, paged by name and id', async () => {
+    await uploadRaw(emu, token, emu.bucketId, 'b', Buffer.from('b2'));
+    await api(emu, token, 'b2_hide_file', {bucketId: emu.bucketId, fileName: 'b'});
+    await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: 'b', contentType: 'text/plain'});
+    const all = await api(emu, token, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix: 'b'});
+    expect(all.json.files.map((f: any) => f.action)).toEqual(['start', 'hide', 'upload', 'upload']);
+    const page1 = await api(emu, token, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix: 'b', maxFileCount: 2});
+    expect(page1.json.nextFileName).toBe('b');
+    expect(page1.json.nextFileId).toBe(all.json.files[2].fileId);
+    const page2 = await api(emu, token, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix: 'b', startFileName: 'b', startFileId: page1.json.nextFileId});
+    expect(page2.json.files.map((f: any) => f.fileId)).toEqual(all.json.files.slice(2).map((f: any) => f.fileId));
+    const names = await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, prefix: 'b'});
+    expect(names.json.files).toEqual([]);
+  });
+
+  test('list_unfinished_large_files pages by startFileId', async () => {
+    const ids: string[] = [];
+    for (const n of ['u/1', 'u/2', 'u/3']) ids.push((await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: n, contentType: 'b2/x-auto'})).json.fileId);
+    const first = await api(emu, token, 'b2_list_unfinished_large_files', {bucketId: emu.bucketId, namePrefix: 'u/', maxFileCount: 2});
+    expect(first.json.files.map((f: any) => [f.fileName, f.action])).toEqual([['u/1', 'start'], ['u/2', 'start']]);
+    expect(first.json.nextFileId).toBe(ids[2]);
+    const rest = await api(emu, token, 'b2_list_unfinished_large_files', {bucketId: emu.bucketId, namePrefix: 'u/', startFileId: first.json.nextFileId});
+    expect(rest.json.files.map((f: any) => f.fileName)).toEqual(['u/3']);
+    expect(rest.json.nextFileId).toBeNull();
+  });
+
+  test('maxFileCount up to 10000 in one call', async () => {
+    const r = await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, maxFileCount: 10000});
+    expect(r.status).toBe(200);
+  });
+
+  test('v1 listings carry size as well as contentLength', async () => {
+    const r = await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, prefix: 'z'}, 1);
+    expect(r.json.files[0]).toMatchObject({size: 1, contentLength: 1});
+  });
+});
