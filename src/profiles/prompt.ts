@@ -37,8 +37,8 @@ async function ask(question: string, {stdin, stderr}: {stdin: NodeJS.ReadStream;
 
 /** Reads one line in raw mode without echoing it; Ctrl-C aborts, backspace edits. */
 function askHidden(question: string, {stdin, stderr}: {stdin: NodeJS.ReadStream; stderr: NodeJS.WriteStream}): Promise<string> {
+  stdin.setRawMode(true); // before the question, so nothing typed after it is ever echoed
   stderr.write(question);
-  stdin.setRawMode(true);
   stdin.setEncoding('utf8');
   stdin.resume();
   return new Promise((resolve, reject) => {
