@@ -1,0 +1,172 @@
+import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {Readable} from 'node:stream';
+import {readAll} from '../../src/body.js';
+import type {B2Backend} from '../../src/b2/index.js';
+import {isBackupError} from '../../src/errors.js';
+import type {FaultRule, RunningEmulator} from '../../src/emulator/index.js';
+import {emulator, fastRetry, openBackend, sha1, unfinishedCount} from './helpers.js';
+
+const PART = 64 * 1024;
+const SIZE = 16 * PART + 1234; // 17 parts
+
+describe('B2 provider under injected faults (multi-part uploads over HTTP)', () => {
+  let emu: RunningEmulator;
+  let dir: string;
+  let path: string;
+  let data: Buffer;
+  let delays: number[];
+  let backend: B2Backend;
+
+  beforeAll(async () => {
+    emu = await emulator({minPartSize: PART, recommendedPartSize: PART, seed: 7});
+    dir = await mkdtemp(join(tmpdir(), 'b2-faults-'));
+    data = randomBytes(SIZE);
+    path = join(dir, 'data.bin');
+    await writeFile(path, data);
+  });
+
+  afterAll(async () => {
+    await emu.stop();
+    await rm(dir, {recursive: true, force: true});
+  });
+
+  beforeEach(async () => {
+    emu.faults.clear();
+    const fast = fastRetry();
+    delays = fast.delays;
+    backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 4, retry: fast.retry});
+    emu.resetStats();
+  });
+
+  /** Uploads the file (and a stream of it), checks both round-trip, and that nothing unfinished is left. */
+  async function uploadAndVerify(key: string, opts: {onProgress?: (loaded: number) => void} = {}) {
+    const info = await backend.put(key, {path}, {onProgress: (p) => opts.onProgress?.(p.loaded)});
+    expect(info.size).toBe(SIZE);
+    expect(info.sha1).toBe(sha1(data));
+    const stats = emu.stats();
+    emu.faults.clear();
+    const {info: got, stream} = await backend.get(key);
+    expect(got.sha1).toBe(sha1(data)); // large_file_sha1, checked again by the download itself
+    expect(sha1(await readAll(stream))).toBe(sha1(data));
+    expect(await unfinishedCount(backend)).toBe(0);
+    return stats;
+  }
+
+  const add = (rule: FaultRule) => emu.faults.add(rule);
+
+  test('30% of upload calls answered 503', async () => {
+    add({call: 'uploads', rate: 0.3, status: 503});
+    const stats = await uploadAndVerify('f/503.bin');
+    expect(stats.errors.service_unavailable).toBeGreaterThan(0);
+    expect(stats.calls.b2_start_large_file).toBe(1);
+    // each failure dropped its URL: more part URLs than workers
+    expect(stats.calls.b2_get_upload_part_url).toBeGreaterThan(4);
+    // small files too (one b2_upload_file each)
+    for (let i = 0; i < 5; i++) {
+      const small = randomBytes(1000 + i);
+      const info = await backend.put(`f/small-${i}.bin`, small);
+      expect(info.sha1).toBe(sha1(small));
+    }
+  });
+
+  test('429 with Retry-After is honoured', async () => {
+    add({call: 'b2_upload_part', count: 3, status: 429, retryAfter: 3});
+    const stats = await uploadAndVerify('f/429.bin');
+    expect(stats.errors.too_many_requests).toBe(3);
+    expect(delays.filter((d) => d === 3000).length).toBe(3);
+  });
+
+  test('all tokens expired mid-upload: one re-authorization serves every worker', async () => {
+    let expired = false;
+    add({call: 'b2_upload_part', latencyMs: 20}); // keep workers mid-part when the tokens go
+    const stats = await uploadAndVerify('f/expired.bin', {
+      onProgress: (loaded) => {
+        if (!expired && loaded >= PART) {
+          expired = true;
+          // account tokens expire, and so do the workers' upload tokens (both are 24-hour tokens)
+          emu.faults.expireAllTokens();
+          add({call: 'b2_upload_part', count: 4, status: 401, code: 'expired_auth_token'});
+        }
+      },
+    });
+    expect(expired).toBe(true);
+    // upload tokens and the account token all failed at least once …
+    expect(stats.errors.expired_auth_token).toBeGreaterThanOrEqual(5);
+    expect(stats.calls.b2_get_upload_part_url).toBeGreaterThan(4);
+    expect(stats.calls.b2_authorize_account).toBe(1);
+  });
+
+  test('connection cut in the middle of parts', async () => {
+    add({call: 'b2_upload_part', count: 3, cutRequestAfterBytes: 20_000});
+    const stats = await uploadAndVerify('f/cut.bin');
+    expect(stats.calls.b2_upload_part).toBeGreaterThanOrEqual(17 + 3);
+  });
+
+  test('a part URL reported busy (auth_token_limit)', async () => {
+    add({call: 'b2_upload_part', count: 3, status: 400, code: 'auth_token_limit', message: 'more than one upload using auth token'});
+    const stats = await uploadAndVerify('f/busy.bin');
+    expect(stats.errors.auth_token_limit).toBe(3);
+  });
+
+  test('b2_get_upload_part_url answering 503', async () => {
+    add({call: 'b2_get_upload_part_url', count: 5, status: 503});
+    const stats = await uploadAndVerify('f/url503.bin');
+    expect(stats.errors.service_unavailable).toBe(5);
+  });
+
+  test('a stream of unknown size under 30% 503s', async () => {
+    add({call: 'uploads', rate: 0.3, status: 503});
+    const info = await backend.put('f/stream.bin', Readable.from([data.subarray(0, 300_000), data.subarray(300_000)]));
+    expect(info.sha1).toBe(sha1(data));
+    emu.faults.clear();
+    expect(sha1(await readAll((await backend.get('f/stream.bin')).stream))).toBe(sha1(data));
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+
+  test('403 cap_exceeded stops at once, cancels the large file, no retry storm', async () => {
+    add({call: 'b2_upload_part', status: 403, code: 'cap_exceeded', message: 'Cap exceeded.'});
+    const err = await backend.put('f/cap.bin', {path}).catch((e) => e);
+    expect(isBackupError(err, 'cap_exceeded')).toBe(true);
+    expect(err.message).toContain('Caps & Alerts');
+    const stats = emu.stats();
+    expect(stats.calls.b2_upload_part).toBeLessThanOrEqual(4); // at most one per worker
+    expect(stats.calls.b2_start_large_file).toBe(1);
+    expect(stats.calls.b2_cancel_large_file).toBe(1);
+    expect(delays).toEqual([]);
+    emu.faults.clear();
+    expect(await unfinishedCount(backend)).toBe(0);
+    expect(await backend.stat('f/cap.bin')).toBeUndefined();
+  });
+
+  test('retries are bounded: a server that always fails gives up with a clear error', async () => {
+    add({call: 'b2_upload_file', status: 503});
+    const err = await backend.put('f/never.bin', Buffer.from('x')).catch((e) => e);
+    expect(isBackupError(err, 'failure')).toBe(true);
+    expect(err.message).toMatch(/after 8 attempt/);
+    expect(emu.stats().calls.b2_upload_file).toBe(8);
+    expect(emu.stats().calls.b2_get_upload_url).toBe(8); // a fresh URL for every attempt
+  });
+
+  test('a download cut mid-body resumes from the last byte (Range, same file id)', async () => {
+    await backend.put('f/dl.bin', {path});
+    emu.resetStats();
+    add({call: 'b2_download_file_by_name', count: 1, cutResponseAfterBytes: 300_000});
+    const got = await readAll((await backend.get('f/dl.bin')).stream);
+    expect(sha1(got)).toBe(sha1(data));
+    const stats = emu.stats();
+    expect(stats.calls.b2_download_file_by_id).toBe(1);
+    expect(stats.bytesOut).toBeLessThan(SIZE + 100_000); // resumed, not started over
+  });
+
+  test('a damaged stored copy fails the download with checksum_mismatch', async () => {
+    await backend.put('f/bad.bin', {path});
+    await emu.corrupt(emu.bucket, 'backups/f/bad.bin');
+    const {stream} = await backend.get('f/bad.bin');
+    const err = await readAll(stream).catch((e) => e);
+    expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+  });
+});
