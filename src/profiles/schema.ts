@@ -1,6 +1,6 @@
 import {z} from 'zod';
 import {nameProblem} from '../keys.js';
-import {EMBEDDED_ENDPOINT} from './types.js';
+import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT} from './types.js';
 import {parseSize} from './size.js';
 import {secretRefProblem} from './secrets.js';
 
@@ -79,6 +79,11 @@ function reject(ctx: z.RefinementCtx, reason: string): typeof z.NEVER {
   return z.NEVER;
 }
 
+/** JSON Schema annotations of a field (see profileJsonSchema): what the host shows its users. */
+function about(field: ProfileField, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {description: FIELD_EXPECTATIONS[field], ...extra};
+}
+
 const nonBlank = z.string().superRefine((value, ctx) => {
   if (value.trim() === '') ctx.addIssue({code: 'custom', message: 'it is empty'});
 });
@@ -86,37 +91,40 @@ const nonBlank = z.string().superRefine((value, ctx) => {
 export const profileEntrySchema = z.strictObject({
   keyId: nonBlank.superRefine((value, ctx) => {
     if (/\s/.test(value.trim())) ctx.addIssue({code: 'custom', message: 'it contains a space'});
-  }),
+  }).meta(about('keyId')),
   applicationKey: nonBlank.superRefine((value, ctx) => {
     const problem = secretRefProblem(value);
     if (problem) ctx.addIssue({code: 'custom', message: problem});
-  }),
+  }).meta(about('applicationKey')),
   bucket: z.string().transform((bucket, ctx) => {
     const problem = bucketProblem(bucket);
     return problem ? reject(ctx, problem) : bucket;
-  }),
+  }).meta(about('bucket', {pattern: '^[a-z0-9-]{6,63}$'})),
   prefix: z
     .string()
     .transform((prefix, ctx) => {
       const result = normalizePrefix(prefix);
       return 'problem' in result ? reject(ctx, result.problem) : result.prefix;
     })
-    .optional(),
+    .optional()
+    .meta(about('prefix', {maxLength: 1023})),
   endpoint: z
     .string()
     .transform((endpoint, ctx) => {
       const problem = endpointProblem(endpoint);
       return problem ? reject(ctx, problem) : endpoint.replace(/\/+$/, '');
     })
-    .optional(),
+    .optional()
+    .meta(about('endpoint', {default: DEFAULT_ENDPOINT})),
   partSize: z
     .union([z.number(), z.string()])
     .transform((value, ctx) => {
       const result = partSizeProblem(value);
       return 'problem' in result ? reject(ctx, result.problem) : result.bytes;
     })
-    .optional(),
-  concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional(),
+    .optional()
+    .meta(about('partSize')),
+  concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional().meta(about('concurrency', {default: DEFAULT_CONCURRENCY})),
 });
 
 /** A profile as the file holds it, validated and normalised (partSize in bytes, prefix ending in '/'). */
@@ -137,3 +145,8 @@ export const profilesFileSchema = z.strictObject({
 });
 
 export type ProfilesFile = z.output<typeof profilesFileSchema>;
+
+/** JSON Schema of one profile as written, for the host (`TargetRegistration.profileSchema`). */
+export function profileJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(profileEntrySchema, {io: 'input', unrepresentable: 'any'}) as Record<string, unknown>;
+}

@@ -1,7 +1,7 @@
 import {describe, expect, test} from '@jest/globals';
 import fc from 'fast-check';
 import {nameProblem} from '../../src/keys.js';
-import {bucketProblem, endpointProblem, normalizePrefix, partSizeProblem} from '../../src/profiles/schema.js';
+import {bucketProblem, endpointProblem, normalizePrefix, partSizeProblem, profileJsonSchema} from '../../src/profiles/schema.js';
 
 describe('prefix normalisation', () => {
   test.each([
@@ -73,5 +73,16 @@ describe('endpoints and part sizes', () => {
     expect(partSizeProblem('5GB')).toEqual({bytes: 5_000_000_000});
     expect(partSizeProblem('4999999')).toEqual({problem: 'B2 parts must be at least 5MB'});
     expect(partSizeProblem('5GiB')).toEqual({problem: 'B2 parts must be at most 5GB'});
+  });
+});
+
+describe('profileJsonSchema (what the host sees)', () => {
+  test('describes every field, requires the three a connection needs, allows nothing else', () => {
+    const schema = profileJsonSchema() as {properties: Record<string, {description?: string}>; required: string[]; additionalProperties: boolean};
+    expect(Object.keys(schema.properties)).toEqual(['keyId', 'applicationKey', 'bucket', 'prefix', 'endpoint', 'partSize', 'concurrency']);
+    for (const field of Object.values(schema.properties)) expect(field.description).toMatch(/\S/);
+    expect(schema.properties.bucket).toMatchObject({pattern: '^[a-z0-9-]{6,63}$'});
+    expect(schema.required).toEqual(['keyId', 'applicationKey', 'bucket']);
+    expect(schema.additionalProperties).toBe(false);
   });
 });

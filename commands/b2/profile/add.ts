@@ -7,8 +7,9 @@ import {saveChecked} from '../../../src/profiles/save-checked.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
 export default class ProfileAdd extends BaseCommand {
+  static override summary = 'Add a profile (key, bucket, prefix).';
   static override description =
-    'Add a profile: the key, bucket and prefix backups go to. Missing values are asked for on a terminal (the key without echo); the profile is checked against B2 before it is saved.';
+    'Missing key ID, key and bucket are asked for on a terminal (the key without echo); elsewhere they must be flags. Unless --no-check, the profile is checked against B2 first and saved only if the check passes. A profile sharing a bucket and an overlapping prefix with another gets a warning.';
 
   static override examples = [
     '<%= config.bin %> b2 profile add home --key-id 0051234abcd0000000000001 --application-key env:B2_APPLICATION_KEY --bucket home-backups-123456 --prefix home/',

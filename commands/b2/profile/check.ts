@@ -7,8 +7,9 @@ import {checkFailed} from '../../../src/profiles/save-checked.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
 export default class ProfileCheck extends BaseCommand {
+  static override summary = 'Check that a profile can connect and back up.';
   static override description =
-    'Connect with a profile and check the key, its capabilities, the bucket and the prefix; prints each item as ok, warn or fail with how to fix it.';
+    'Connects with the profile and checks the key, its capabilities, the bucket and the prefix; prints each item as ok, warn or fail with how to fix it, and exits non-zero when an item fails.';
 
   static override examples = ['<%= config.bin %> b2 profile check home', '<%= config.bin %> b2 profile check home --json'];
   static override enableJsonFlag = true;

@@ -3,7 +3,9 @@ import {profileView, renderProfileTable, type ProfileView} from '../../../src/pr
 import {ProfileStore} from '../../../src/profiles/store.js';
 
 export default class ProfileList extends BaseCommand {
-  static override description = 'List the profiles (the built-in "local" profile uses the embedded emulator).';
+  static override summary = 'List the profiles.';
+  static override description =
+    'Lists the profiles in the profiles file, then the built-in "local" profile (the embedded emulator; no account needed) unless the file defines its own. Application keys are redacted.';
   static override examples = ['<%= config.bin %> b2 profile list', '<%= config.bin %> b2 profile list --json'];
   static override enableJsonFlag = true;
 

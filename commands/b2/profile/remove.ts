@@ -3,7 +3,9 @@ import {BaseCommand} from '../../../src/cli/base-command.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
 export default class ProfileRemove extends BaseCommand {
-  static override description = 'Remove a profile from the profiles file (backups in the bucket are not touched).';
+  static override summary = 'Remove a profile.';
+  static override description =
+    'Removes a profile from the profiles file. Backups in the bucket are not touched.';
   static override examples = ['<%= config.bin %> b2 profile remove home'];
   static override args = {name: Args.string({required: true, description: 'profile name'})};
 

@@ -4,7 +4,9 @@ import {profileView, renderProfile, type ProfileView} from '../../../src/profile
 import {ProfileStore} from '../../../src/profiles/store.js';
 
 export default class ProfileShow extends BaseCommand {
-  static override description = 'Show one profile; the application key is always redacted.';
+  static override summary = 'Show one profile (key redacted).';
+  static override description =
+    'Prints one profile with defaults applied. An inline application key is redacted; env:NAME and file:PATH references are shown as written.';
   static override examples = ['<%= config.bin %> b2 profile show home', '<%= config.bin %> b2 profile show home --json'];
   static override enableJsonFlag = true;
   static override args = {name: Args.string({required: true, description: 'profile name'})};

@@ -6,8 +6,9 @@ import {saveChecked} from '../../../src/profiles/save-checked.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
 export default class ProfileUpdate extends BaseCommand {
+  static override summary = 'Change some fields of a profile.';
   static override description =
-    'Change some fields of a profile; only the flags given change (an empty value resets an optional field). The result is checked against B2 before it is saved.';
+    'Only the fields given as flags change; an empty value resets an optional field (prefix, endpoint, part size, concurrency) to its default. Unless --no-check, the result is checked against B2 first and saved only if the check passes.';
 
   static override examples = [
     '<%= config.bin %> b2 profile update home --application-key env:B2_NEW_KEY',
