@@ -75,8 +75,8 @@ export function parseRange(header: string | undefined, total: number): Range | '
   }
   const start = Number(m[1]);
   const end = m[2] === '' ? total - 1 : Number(m[2]);
-  if (end < start) return undefined;
   if (start >= total) return 'unsatisfiable';
+  if (end < start) return undefined;
   return {start, end: Math.min(end, total - 1)};
 }
 
