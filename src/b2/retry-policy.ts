@@ -91,7 +91,7 @@ export class RetryPolicy {
         if (hooks.signal?.aborted) throw abortError(hooks.signal);
         const f = await toFailure(err);
         const decision = shouldRetry(f, kind);
-        if (decision === 'fatal' || attempt >= max) throw hooks.fail(f, attempt);
+        if (decision === 'fatal' || attempt >= max) throw f.error ?? hooks.fail(f, attempt);
         if (decision === 'reauthorize' && hooks.reauthorize) {
           await hooks.reauthorize(generation);
           continue;

@@ -1,0 +1,196 @@
+import {describe, test, expect} from '@jest/globals';
+import fc from 'fast-check';
+import {createHash} from 'node:crypto';
+import {Readable} from 'node:stream';
+import {readAll} from '../../src/body.js';
+import {ExactReader, bufferParts, localSha1, streamParts} from '../../src/b2/chunkers.js';
+import type {Failure} from '../../src/b2/failure.js';
+import {MAX_PARTS, planParts} from '../../src/b2/part-plan.js';
+import {RetryPolicy, backoffMs, shouldRetry} from '../../src/b2/retry-policy.js';
+import {uploadBody} from '../../src/b2/upload-body.js';
+import {BackupError, isBackupError} from '../../src/errors.js';
+
+const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
+const server = {recommendedPartSize: 100_000_000, absoluteMinimumPartSize: 5_000_000};
+const f = (status: number | undefined, code: string, extra: Partial<Failure> = {}): Failure => ({status, code, message: code, cause: null, ...extra});
+
+describe('part planning', () => {
+  test('uses the profile part size, else the recommendation, never below the minimum', () => {
+    expect(planParts({...server, size: 1e9}).partSize).toBe(100_000_000);
+    expect(planParts({...server, size: 1e9, partSize: 10_000_000}).partSize).toBe(10_000_000);
+    expect(planParts({...server, size: 1e9, partSize: 1000}).partSize).toBe(5_000_000);
+  });
+
+  test('grows the part size so a file never needs more than 10,000 parts', () => {
+    const size = 2e12; // 2 TB at 100 MB would be 20,000 parts
+    const plan = planParts({...server, size});
+    expect(plan.partCount).toBeLessThanOrEqual(MAX_PARTS);
+    expect(plan.partSize * (plan.partCount! - 1) + plan.sizeOf(plan.partCount!)).toBe(size);
+  });
+
+  test('known sizes: parts add up, only the last is short', () => {
+    fc.assert(fc.property(fc.integer({min: 1, max: 1e13}), fc.integer({min: 1, max: 5e9}), (size, partSize) => {
+      const plan = planParts({...server, size, partSize});
+      const count = plan.partCount!;
+      expect(count).toBeLessThanOrEqual(MAX_PARTS);
+      expect(plan.sizeOf(count)).toBeGreaterThan(0);
+      expect(plan.sizeOf(count)).toBeLessThanOrEqual(plan.partSize);
+      expect(plan.partSize * (count - 1) + plan.sizeOf(count)).toBe(size);
+    }));
+  });
+
+  test('refuses more than B2 can store', () => {
+    expect(() => planParts({...server, size: 1e13 + 1})).toThrow(BackupError);
+  });
+
+  test('unknown size: steady for 5,000 parts, then grows, then fails clearly past 10,000', () => {
+    const plan = planParts({...server});
+    expect(plan.partCount).toBeUndefined();
+    expect(plan.sizeOf(1)).toBe(100_000_000);
+    expect(plan.sizeOf(5000)).toBe(100_000_000);
+    expect(plan.sizeOf(5001)).toBe(200_000_000);
+    expect(plan.sizeOf(10_000)).toBeLessThanOrEqual(5e9);
+    let total = 0;
+    for (let n = 1; n <= MAX_PARTS; n++) total += plan.sizeOf(n);
+    expect(total).toBeGreaterThan(5e12); // a 100 MB plan still reaches terabytes
+    expect(() => plan.sizeOf(10_001)).toThrow(/larger partSize/);
+  });
+});
+
+describe('chunkers', () => {
+  const small = {recommendedPartSize: 1000, absoluteMinimumPartSize: 1000};
+
+  test('a stream in arbitrary chunks splits into exact parts that re-read identically', async () => {
+    await fc.assert(fc.asyncProperty(fc.array(fc.integer({min: 1, max: 3000}), {maxLength: 12}), async (sizes) => {
+      const data = Buffer.concat(sizes.map((n, i) => Buffer.alloc(n, i)));
+      const reader = new ExactReader(Readable.from(sizes.map((n, i) => Buffer.alloc(n, i))));
+      const plan = planParts({...small});
+      const parts = [];
+      for await (const p of streamParts(reader, plan)) parts.push(p);
+      const joined = Buffer.concat(await Promise.all(parts.map((p) => readAll(p.open()))));
+      expect(joined.equals(data)).toBe(true);
+      parts.slice(0, -1).forEach((p) => expect(p.length).toBe(1000));
+      for (const p of parts) {
+        expect(p.offset).toBe(1000 * (p.partNumber - 1));
+        expect(await localSha1(p)).toBe(sha1(data.subarray(p.offset, p.offset + p.length)));
+        expect((await readAll(p.open())).length).toBe(p.length); // opened again for a retry
+      }
+      expect(reader.hash.digest('hex')).toBe(sha1(data));
+    }), {numRuns: 40});
+  });
+
+  test('a declared stream size that is wrong fails clearly', async () => {
+    const reader = new ExactReader(Readable.from([Buffer.alloc(2500)]));
+    const plan = planParts({...small, size: 3000});
+    const run = async () => {
+      for await (const _ of streamParts(reader, plan, 3000)) void _;
+    };
+    await expect(run()).rejects.toThrow(/declared as 3000 bytes/);
+  });
+
+  test('buffer parts are views, not copies', () => {
+    const buf = Buffer.alloc(2500, 7);
+    const parts = [...bufferParts(buf, planParts({...small, size: 2500}))];
+    expect(parts.map((p) => p.length)).toEqual([1000, 1000, 500]);
+    expect(parts[2].sha1).toBe(sha1(buf.subarray(2000)));
+  });
+});
+
+describe('upload body', () => {
+  test('hex_digits_at_end: the SHA1 trails the data and is counted in Content-Length', async () => {
+    const data = Buffer.from('hello world');
+    let counted = 0;
+    const b = uploadBody(Readable.from([data]), data.length, undefined, (n) => (counted += n));
+    expect(b.sha1Header).toBe('hex_digits_at_end');
+    expect(b.contentLength).toBe(data.length + 40);
+    const sent = await readAll(b.body);
+    expect(sent.toString()).toBe(`hello world${sha1(data)}`);
+    expect(b.sha1()).toBe(sha1(data));
+    expect(counted).toBe(data.length);
+  });
+
+  test('a source that changed size fails the body instead of sending something else', async () => {
+    const b = uploadBody(Readable.from([Buffer.alloc(10)]), 12, undefined, () => undefined);
+    await expect(readAll(b.body)).rejects.toThrow(/changed while uploading/);
+  });
+});
+
+describe('retry policy', () => {
+  test('one decision table for every call kind', () => {
+    expect(shouldRetry(f(401, 'expired_auth_token'), 'api')).toBe('reauthorize');
+    expect(shouldRetry(f(401, 'bad_auth_token'), 'download')).toBe('reauthorize');
+    expect(shouldRetry(f(401, 'expired_auth_token'), 'upload')).toBe('retry'); // new upload URL
+    expect(shouldRetry(f(401, 'unauthorized'), 'api')).toBe('fatal');
+    expect(shouldRetry(f(403, 'cap_exceeded'), 'upload')).toBe('fatal');
+    expect(shouldRetry(f(403, 'transaction_cap_exceeded'), 'api')).toBe('fatal');
+    expect(shouldRetry(f(400, 'auth_token_limit'), 'upload')).toBe('retry');
+    expect(shouldRetry(f(400, 'bad_request', {message: 'Sha1 did not match data received'}), 'upload')).toBe('retry');
+    expect(shouldRetry(f(400, 'bad_request'), 'upload')).toBe('fatal');
+    for (const s of [408, 429, 500, 503]) expect(shouldRetry(f(s, 'x'), 'api')).toBe('retry');
+    expect(shouldRetry(f(undefined, 'network'), 'upload')).toBe('retry');
+    expect(shouldRetry(f(undefined, 'timeout'), 'api')).toBe('retry');
+    expect(shouldRetry(f(undefined, 'aborted'), 'api')).toBe('fatal');
+    expect(shouldRetry(f(404, 'not_found'), 'download')).toBe('fatal');
+  });
+
+  test('backoff: exponential with jitter from ~1 s, capped at 64 s, Retry-After wins', () => {
+    const o = {baseDelayMs: 1000, maxDelayMs: 64_000};
+    expect(backoffMs(1, f(503, 'x'), {...o, random: () => 0})).toBe(500);
+    expect(backoffMs(1, f(503, 'x'), {...o, random: () => 1})).toBe(1000);
+    expect(backoffMs(4, f(503, 'x'), {...o, random: () => 1})).toBe(8000);
+    expect(backoffMs(30, f(503, 'x'), {...o, random: () => 1})).toBe(64_000);
+    expect(backoffMs(3, f(429, 'too_many_requests', {retryAfterMs: 7000}), {...o, random: () => 1})).toBe(7000);
+    expect(backoffMs(3, f(429, 'too_many_requests'), {...o, random: () => 1})).toBe(1000);
+  });
+
+  test('run: bounded attempts, uploads get at least five, fatal errors stop at once', async () => {
+    const delays: number[] = [];
+    const policy = new RetryPolicy({maxAttempts: 3, sleep: async (ms) => void delays.push(ms), random: () => 1});
+    let calls = 0;
+    const fail = (x: Failure, n: number) => new BackupError('failure', `${x.code} after ${n}`);
+    const busy = Object.assign(new Error('socket hang up'), {code: 'ECONNRESET'});
+    await expect(policy.run('api', async () => {
+      calls++;
+      throw busy;
+    }, {fail})).rejects.toThrow('network after 3');
+    expect(calls).toBe(3);
+    expect(delays).toEqual([1000, 2000]);
+    calls = 0;
+    await expect(policy.run('upload', async () => {
+      calls++;
+      throw busy;
+    }, {fail})).rejects.toThrow('network after 5');
+    expect(calls).toBe(5);
+    calls = 0;
+    const fatal = new BackupError('cap_exceeded', 'cap');
+    await expect(policy.run('upload', async () => {
+      calls++;
+      throw fatal;
+    }, {fail})).rejects.toBe(fatal);
+    expect(calls).toBe(1);
+  });
+
+  test('run: a stale token re-authorizes with the generation it saw, then retries without sleeping', async () => {
+    const delays: number[] = [];
+    const policy = new RetryPolicy({sleep: async (ms) => void delays.push(ms)});
+    let generation = 1;
+    const seen: number[] = [];
+    const expired = {isAxiosError: true, response: {status: 401, data: {status: 401, code: 'expired_auth_token', message: 'expired'}, headers: {}}};
+    const out = await policy.run('api', async (attempt) => {
+      if (attempt === 1) throw expired;
+      return 'ok';
+    }, {generation: () => generation, reauthorize: async (g) => void seen.push(g, ++generation), fail: () => new Error('no')});
+    expect(out).toBe('ok');
+    expect(seen).toEqual([1, 2]);
+    expect(delays).toEqual([]);
+  });
+
+  test('run: an abort during a backoff stops with aborted', async () => {
+    const ctl = new AbortController();
+    const policy = new RetryPolicy({sleep: async () => ctl.abort()});
+    const err = await policy.run('api', async () => {
+      throw Object.assign(new Error('x'), {code: 'ECONNRESET'});
+    }, {signal: ctl.signal, fail: () => new Error('no')}).catch((e) => e);
+    expect(isBackupError(err, 'aborted')).toBe(true);
+  });
+});
