@@ -3,6 +3,7 @@ import {chmod, mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {isBackupError} from '../../src/errors.js';
+import {loadProfile} from '../../src/profiles/index.js';
 import {profilesFilePath} from '../../src/profiles/location.js';
 import {ProfileStore} from '../../src/profiles/store.js';
 
@@ -170,5 +171,15 @@ describe('errors name the line', () => {
     expect(await configError(ProfileStore.load(path, {env: {}}))).toBe(
       `${path}:5: profiles.home.bucket: expected a bucket name of 6..63 characters a-z, 0-9 and "-", got "BAD" (it has 3 characters) (and 1 more problem)`,
     );
+  });
+});
+
+describe('loadProfile (what other commands call)', () => {
+  test('reads the --config file and picks the --profile name, or B2_BACKUP_CONFIG and B2_PROFILE', async () => {
+    const path = await file(HOME + '  office:\n    keyId: k\n    applicationKey: env:OFFICE_KEY\n    bucket: office-backups\n');
+    const env = {OFFICE_KEY: 'office-secret'};
+    expect(await loadProfile({configFlag: path, profileFlag: 'office', configDir: '/nowhere', env})).toMatchObject({name: 'office', applicationKey: 'office-secret'});
+    expect(await loadProfile({configDir: '/nowhere', env: {...env, B2_BACKUP_CONFIG: path, B2_PROFILE: 'home'}})).toMatchObject({name: 'home'});
+    expect((await loadProfile({configDir: join(dir, 'empty-config-dir'), env: {}})).name).toBe('local');
   });
 });
