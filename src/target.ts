@@ -1,5 +1,10 @@
 import type {StorageBackend, TargetRegistration} from './backend.js';
+import {connectB2} from './connect.js';
 import {BackupError} from './errors.js';
+import {profileJsonSchema, type ProfileInput} from './profiles/schema.js';
+import {resolveSecret} from './profiles/secrets.js';
+import {ProfileStore, validateInput} from './profiles/store.js';
+import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, type ResolvedProfile} from './profiles/types.js';
 
 export interface TargetContext {
   /** Where profiles.yaml lives by default (the host's config dir inside a host). */
@@ -8,15 +13,43 @@ export interface TargetContext {
   dataDir: string;
 }
 
+/**
+ * What a host may hand to create(): either a reference to a saved profile
+ * (`{profile: "home", config?: "/path/profiles.yaml"}`), or the profile's fields
+ * themselves as profileSchema describes them (secrets as inline, env:NAME or file:PATH).
+ */
+export type TargetProfile = {profile: string; config?: string} | (ProfileInput & {name?: string});
+
 /** The `b2` storage target as the host sees it. */
-export function b2TargetRegistration(ctx: TargetContext): TargetRegistration {
+export function b2TargetRegistration(ctx: TargetContext): TargetRegistration<TargetProfile> {
   return {
     type: 'b2',
     title: 'Backblaze B2',
-    profileSchema: {type: 'object'},
-    async create(): Promise<StorageBackend> {
-      void ctx;
-      throw new BackupError('failure', 'the b2 target is not implemented yet');
+    profileSchema: profileJsonSchema(),
+    async create(input: TargetProfile): Promise<StorageBackend> {
+      return connectB2(await resolveTargetProfile(input, ctx), ctx);
     },
+  };
+}
+
+export async function resolveTargetProfile(input: TargetProfile, ctx: TargetContext): Promise<ResolvedProfile> {
+  if (input === null || typeof input !== 'object') throw new BackupError('bad_input', 'the b2 target needs a profile object: {profile: NAME} or {keyId, applicationKey, bucket, …}');
+  if ('profile' in input && typeof input.profile === 'string') {
+    const store = await ProfileStore.open({flag: input.config, configDir: ctx.configDir});
+    return store.resolve(input.profile);
+  }
+  const {name = 'host', ...fields} = input as ProfileInput & {name?: string};
+  const entry = validateInput(fields, (field) => `profile.${field}`);
+  const secret = resolveSecret(entry.applicationKey, {env: process.env, baseDir: process.cwd()});
+  if ('problem' in secret) throw new BackupError('config', `profile.applicationKey: ${secret.problem}`);
+  return {
+    name,
+    keyId: entry.keyId,
+    applicationKey: secret.value,
+    bucket: entry.bucket,
+    prefix: entry.prefix ?? '',
+    endpoint: entry.endpoint ?? DEFAULT_ENDPOINT,
+    partSize: entry.partSize,
+    concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
   };
 }

@@ -1,0 +1,41 @@
+import {createHash} from 'node:crypto';
+import {join} from 'node:path';
+import type {Config} from '@oclif/core';
+import type {B2Backend} from '../b2/index.js';
+import {BackupCatalog} from '../backups/index.js';
+import {connectB2} from '../connect.js';
+import {ProfileStore} from '../profiles/store.js';
+import type {ResolvedProfile} from '../profiles/types.js';
+
+export interface OpenedLocation {
+  profile: ResolvedProfile;
+  backend: B2Backend;
+  catalog: BackupCatalog;
+  close(): Promise<void>;
+}
+
+/**
+ * What every backup command starts with: the profile (from --profile / B2_PROFILE and
+ * --config / B2_BACKUP_CONFIG), the B2 backend it describes, and the catalog over it.
+ */
+export async function openLocation(
+  config: Config,
+  flags: {config?: string; profile?: string},
+  opts: {warn: (line: string) => void; signal?: AbortSignal},
+): Promise<OpenedLocation> {
+  const store = await ProfileStore.open({flag: flags.config, configDir: config.configDir});
+  const profile = store.resolve(flags.profile);
+  const backend = await connectB2(profile, {dataDir: config.dataDir});
+  const catalog = new BackupCatalog(backend, {
+    cacheDir: join(config.cacheDir, 'locations', locationId(profile)),
+    onWarning: (msg) => opts.warn(`Warning: ${msg}`),
+    createdBy: `${config.pjson.name === 'backup-plugin-b2' ? '' : `${config.pjson.name} via `}backup-plugin-b2`,
+  });
+  return {profile, backend, catalog, close: () => backend.close()};
+}
+
+/** A stable directory name for one backup location (endpoint, bucket, prefix). */
+export function locationId(profile: Pick<ResolvedProfile, 'endpoint' | 'bucket' | 'prefix'>): string {
+  const digest = createHash('sha256').update(`${profile.endpoint}\n${profile.bucket}\n${profile.prefix}`).digest('hex').slice(0, 16);
+  return `${profile.bucket}-${digest}`;
+}

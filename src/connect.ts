@@ -1,0 +1,54 @@
+import type {StorageBackend} from './backend.js';
+import {B2Backend, type B2BackendOptions} from './b2/index.js';
+import {startEmbeddedB2} from './embedded/embedded-b2.js';
+import {EMBEDDED_ENDPOINT, type ResolvedProfile} from './profiles/types.js';
+
+/**
+ * The embedded store is for trying the tool on small archives, so it uses parts small
+ * enough that a tens-of-MB backup takes the multi-part path, as a real one does on B2.
+ */
+export const EMBEDDED_PART_SIZE = 8_000_000;
+export const EMBEDDED_UPLOAD_CUTOFF = 16_000_000;
+
+/**
+ * Opens the B2 backend a profile describes. For `endpoint: embedded` it first starts the
+ * bundled emulator in-process (data under `dataDir`) and stops it when the backend closes.
+ */
+export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string}, extra: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, ...extra});
+  const embedded = await startEmbeddedB2(ctx.dataDir, profile.bucket, {recommendedPartSize: EMBEDDED_PART_SIZE});
+  try {
+    const backend = await B2Backend.open({
+      uploadCutoff: EMBEDDED_UPLOAD_CUTOFF,
+      ...profile,
+      ...extra,
+      endpoint: embedded.url,
+      keyId: embedded.keyId,
+      applicationKey: embedded.applicationKey,
+    });
+    return withCleanup(backend, () => embedded.stop());
+  } catch (err) {
+    await embedded.stop();
+    throw err;
+  }
+}
+
+/** The same backend (B2-specific methods included) whose close() also runs `cleanup`. */
+export function withCleanup<T extends StorageBackend>(backend: T, cleanup: () => Promise<void>): T {
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      try {
+        await backend.close();
+      } finally {
+        await cleanup();
+      }
+    })());
+  return new Proxy(backend, {
+    get(target, prop) {
+      if (prop === 'close') return close;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
