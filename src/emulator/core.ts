@@ -109,8 +109,9 @@ export class EmulatorCore {
     return bucket;
   }
 
-  /** A file name (or list prefix) must start with the key's namePrefix. */
+  /** A file name (or list prefix) must start with the key's namePrefix. Records the attempt in touchedNames. */
   allowedName(key: KeyRecord, name: string): void {
+    this.stats.touch(key.keyId, name);
     if (key.namePrefix !== null && !name.startsWith(key.namePrefix)) {
       throw unauthorized(`application key is restricted to names starting with "${key.namePrefix}"`);
     }
@@ -118,8 +119,8 @@ export class EmulatorCore {
 
   /** A file a key may touch: its bucket and name must be within the key's restrictions. */
   allowedFile(key: KeyRecord, file: FileRecord): void {
-    if (key.bucketId !== null && key.bucketId !== file.bucketId) throw unauthorized('application key is restricted to another bucket');
     this.allowedName(key, file.fileName);
+    if (key.bucketId !== null && key.bucketId !== file.bucketId) throw unauthorized('application key is restricted to another bucket');
   }
 
   touch(ctx: RequestContext, name: string): void {

@@ -51,12 +51,16 @@ export class FaultEngine {
       const {rule} = active;
       if (!matches(rule.call, call)) continue;
       if (active.remaining !== undefined && active.remaining <= 0) continue;
+      const failing = decision.error !== undefined || decision.cutRequestAfterBytes !== undefined || decision.cutResponseAfterBytes !== undefined;
+      const fails = rule.status !== undefined || rule.code !== undefined || rule.cutRequestAfterBytes !== undefined || rule.cutResponseAfterBytes !== undefined;
+      const shapes = Boolean(rule.latencyMs || rule.bytesPerSecond);
+      // A rule with nothing left to add (an earlier rule already fails this request) is not used up.
+      if (!shapes && (!fails || failing)) continue;
       if (rule.rate !== undefined && !this.random.chance(rule.rate)) continue;
       if (active.remaining !== undefined) active.remaining -= 1;
       decision.latencyMs += rule.latencyMs ?? 0;
       if (rule.bytesPerSecond) decision.bytesPerSecond = rule.bytesPerSecond;
-      const failing = decision.error || decision.cutRequestAfterBytes !== undefined || decision.cutResponseAfterBytes !== undefined;
-      if (failing) continue;
+      if (!fails || failing) continue;
       if (rule.cutRequestAfterBytes !== undefined) decision.cutRequestAfterBytes = rule.cutRequestAfterBytes;
       if (rule.cutResponseAfterBytes !== undefined) decision.cutResponseAfterBytes = rule.cutResponseAfterBytes;
       if (rule.status !== undefined || rule.code !== undefined) decision.error = ruleError(rule);

@@ -32,8 +32,8 @@ function checkReadAccess(core: EmulatorCore, ctx: RequestContext, bucket: Bucket
     return;
   }
   core.requireCapability(key, 'readFiles');
-  if (key.bucketId !== null && key.bucketId !== bucket.bucketId) throw unauthorized('application key is restricted to another bucket');
   core.allowedName(key, fileName);
+  if (key.bucketId !== null && key.bucketId !== bucket.bucketId) throw unauthorized('application key is restricted to another bucket');
 }
 
 /** GET/HEAD /file/{bucketName}/{fileName}: the newest version, unless it is hidden. */

@@ -13,7 +13,6 @@ export const getFileInfo: Handler = async (core, ctx) => {
   const file = core.state.files.get(fileId);
   if (!file) throw notFound(`file not found: ${fileId}`);
   core.allowedFile(key, file);
-  core.touch(ctx, file.fileName);
   return {json: fileJson(file, core.accountId, ctx.apiVersion)};
 };
 
@@ -24,7 +23,6 @@ export const hideFile: Handler = async (core, ctx) => {
   const bucket = core.allowedBucket(key, reqString(ctx.params, 'bucketId'));
   const fileName = checkFileName(optString(ctx.params, 'fileName'));
   core.allowedName(key, fileName);
-  core.touch(ctx, fileName);
   const newest = core.state.newestFinished(bucket.bucketId, fileName);
   if (!newest) throw badRequest(`file not present: ${fileName}`, 'no_such_file');
   if (newest.action === 'hide') throw badRequest(`file already hidden: ${fileName}`, 'already_hidden');
@@ -60,7 +58,6 @@ export const deleteFileVersion: Handler = async (core, ctx) => {
   if (file.fileName !== fileName) throw badRequest(`fileName does not match the file id: ${fileName}`);
   const refs = core.state.refsOf(file);
   core.state.removeVersion(fileId);
-  core.touch(ctx, fileName);
   await core.state.commit();
   for (const ref of refs) await core.blobs.remove(ref);
   return {json: {fileId, fileName}};

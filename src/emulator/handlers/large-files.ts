@@ -44,7 +44,6 @@ export const startLargeFile: Handler = async (core, ctx) => {
     parts: {},
   };
   core.state.addVersion(file);
-  core.touch(ctx, fileName);
   await core.state.commit();
   return {json: fileJson(file, core.accountId, ctx.apiVersion)};
 };
@@ -94,7 +93,6 @@ export const finishLargeFile: Handler = async (core, ctx) => {
   file.segments = chosen.map((p) => ({ref: p.ref, size: p.contentLength}));
   file.contentLength = chosen.reduce((sum, p) => sum + p.contentLength, 0);
   delete file.parts;
-  core.touch(ctx, file.fileName);
   await core.state.commit();
   for (const p of unused) await core.blobs.remove(p.ref);
   return {json: fileJson(file, core.accountId, ctx.apiVersion)};
@@ -114,7 +112,6 @@ export const cancelLargeFile: Handler = async (core, ctx) => {
   const file = unfinished(core, key, reqString(ctx.params, 'fileId'));
   const refs = core.state.refsOf(file);
   core.state.removeVersion(file.fileId);
-  core.touch(ctx, file.fileName);
   await core.state.commit();
   for (const ref of refs) await core.blobs.remove(ref);
   return {json: {accountId: core.accountId, bucketId: file.bucketId, fileId: file.fileId, fileName: file.fileName}};
@@ -140,7 +137,7 @@ export const listUnfinishedLargeFiles: Handler = async (core, ctx) => {
   const p = ctx.params;
   const bucket = core.allowedBucket(key, reqString(p, 'bucketId'));
   const namePrefix = optString(p, 'namePrefix') ?? '';
-  if (key.namePrefix !== null) core.allowedName(key, namePrefix);
+  core.allowedName(key, namePrefix);
   const startFileId = optString(p, 'startFileId');
   const max = optInt(p, 'maxFileCount', 0, MAX_UNFINISHED_LIST_COUNT) || MAX_UNFINISHED_LIST_COUNT;
   const all: FileRecord[] = [];
@@ -154,7 +151,6 @@ export const listUnfinishedLargeFiles: Handler = async (core, ctx) => {
     if (from < 0) throw new B2ApiError(400, 'bad_request', `startFileId is not an unfinished large file: ${startFileId}`);
   }
   const page = all.slice(from, from + max);
-  core.touch(ctx, namePrefix);
   return {
     json: {files: page.map((f) => fileJson(f, core.accountId, ctx.apiVersion)), nextFileId: all[from + max]?.fileId ?? null},
     names: page.length,

@@ -23,13 +23,12 @@ function listRequest(core: EmulatorCore, ctx: RequestContext, withVersions: bool
   const p = ctx.params;
   const bucket = core.allowedBucket(key, reqString(p, 'bucketId'));
   const prefix = optString(p, 'prefix') ?? '';
-  if (key.namePrefix !== null) core.allowedName(key, prefix);
+  core.allowedName(key, prefix);
   const delimiter = optString(p, 'delimiter') || undefined;
   const startFileName = optString(p, 'startFileName') ?? '';
   const startFileId = withVersions ? optString(p, 'startFileId') : undefined;
   if (startFileId !== undefined && startFileName === '') throw badRequest('startFileId needs startFileName');
   const max = optInt(p, 'maxFileCount', 0, MAX_LIST_FILE_COUNT, 'out_of_range') || DEFAULT_LIST_FILE_COUNT;
-  core.touch(ctx, prefix);
   return {bucketId: bucket.bucketId, prefix, delimiter, startFileName, startFileId, max};
 }
 

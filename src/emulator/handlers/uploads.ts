@@ -53,7 +53,6 @@ export async function uploadFile(core: EmulatorCore, ctx: RequestContext, bucket
     const sse = serverSideEncryption(ctx);
     const mode = sha1Mode(ctx);
     const length = uploadLength(ctx, MAX_UPLOAD_SIZE + (mode.kind === 'hex_digits_at_end' ? 40 : 0));
-    core.touch(ctx, fileName);
     const body = await receiveUploadBody(core, ctx, length, mode);
     const now = Date.now();
     const file: FileRecord = {
@@ -91,7 +90,6 @@ export async function uploadPart(core: EmulatorCore, ctx: RequestContext, fileId
     if (!(partNumber >= 1 && partNumber <= MAX_PART_NUMBER)) throw badRequest(`X-Bz-Part-Number must be 1..${MAX_PART_NUMBER}`);
     const mode = sha1Mode(ctx);
     const length = uploadLength(ctx, MAX_PART_SIZE + (mode.kind === 'hex_digits_at_end' ? 40 : 0));
-    core.touch(ctx, file.fileName);
     const body = await receiveUploadBody(core, ctx, length, mode);
     let current: FileRecord;
     try {
