@@ -113,7 +113,7 @@ export class ProfileStore {
   /** Adds a profile (in memory; call save()). Input is validated first; label names its fields. */
   add(name: string, input: ProfileInput, label: FieldLabel = (f) => f): void {
     this.assertAddable(name);
-    const given = PROFILE_FIELDS.filter((f) => input[f] !== undefined && !(input[f] === '' && !REQUIRED_FIELDS.includes(f)));
+    const given = PROFILE_FIELDS.filter((f) => input[f] !== undefined && !resetsToDefault(f, input[f]));
     validateInput(Object.fromEntries(given.map((f) => [f, input[f]])), label);
     const written = Object.fromEntries(given.map((f) => [f, asWritten(f, input[f]!)]));
     this.edit((doc) => {
@@ -133,7 +133,7 @@ export class ProfileStore {
     const current = this.state.raw[name] as ProfileInput;
     const merged: ProfileInput = {...current};
     for (const f of given) {
-      if (changes[f] === '' && !REQUIRED_FIELDS.includes(f)) delete merged[f];
+      if (resetsToDefault(f, changes[f])) delete merged[f];
       else merged[f] = changes[f];
     }
     validateInput(merged, (f) => (given.includes(f) ? label(f) : `profiles.${name}.${f}`));
@@ -289,6 +289,11 @@ export function validateInput(input: ProfileInput, label: FieldLabel): ProfileEn
   if (parsed.success) return parsed.data;
   const locate: IssueLocator = (path) => ({label: label(path[0] as ProfileField)});
   throw new BackupError('config', describeIssues(parsed.error.issues, input, locate));
+}
+
+/** An empty value for an optional field means "no value": the default applies. */
+function resetsToDefault(field: ProfileField, value: string | number | undefined): boolean {
+  return value === '' && !REQUIRED_FIELDS.includes(field);
 }
 
 /** How a field is written to the file: as given, except the prefix, which is stored normalised. */
