@@ -58,7 +58,8 @@ export function renderCheckItems(items: CheckReport['items']): string {
   return table(items.map((i) => [i.status, i.title, i.message + (i.status !== 'ok' && i.fix ? `; fix: ${i.fix}` : '')]));
 }
 
-function table(rows: string[][]): string {
+/** Left-aligned columns two spaces apart; the last column is not padded. */
+export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
   const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => r[col].length)));
   return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]))).join('  ')).join('\n');
