@@ -91,15 +91,7 @@ export class ProfileStore {
       keyId: entry.keyId,
       applicationKey: this.secretOf(stored),
     };
-    return {
-      name: stored.name,
-      ...credentials,
-      bucket: entry.bucket,
-      prefix: entry.prefix ?? '',
-      endpoint,
-      partSize: entry.partSize,
-      concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
-    };
+    return resolvedProfile(stored.name, entry, credentials);
   }
 
   /** Throws unless `add(name, …)` could succeed with valid input (checked before prompting for values). */
@@ -281,6 +273,20 @@ function parseProfilesText(path: string, text: string): ParsedFile {
   }
   const raw = ((data as {profiles?: Record<string, unknown> | null}).profiles ?? {}) as Record<string, unknown>;
   return {text, doc, lines, profiles: parsed.data.profiles ?? {}, raw};
+}
+
+/** A validated entry with its credentials resolved and the defaults applied. */
+export function resolvedProfile(name: string, entry: ProfileEntry, credentials: {keyId: string; applicationKey: string}): ResolvedProfile {
+  return {
+    name,
+    keyId: credentials.keyId,
+    applicationKey: credentials.applicationKey,
+    bucket: entry.bucket,
+    prefix: entry.prefix ?? '',
+    endpoint: entry.endpoint ?? DEFAULT_ENDPOINT,
+    partSize: entry.partSize,
+    concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
+  };
 }
 
 /** Validates a profile given field by field (flags, prompts): errors name each field by label. */
