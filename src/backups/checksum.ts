@@ -42,6 +42,11 @@ export class HashingStream extends Transform {
   result(): {size: number; sha1?: string} {
     return {size: this.bytes, sha1: this.digest};
   }
+
+  /** Size and SHA1 of what went through so far, also after the source failed. */
+  soFar(): {size: number; sha1: string} {
+    return {size: this.bytes, sha1: this.digest ?? this.hash.copy().digest('hex')};
+  }
 }
 
 /** Why `got` is not `expected`, or undefined when it matches. */
