@@ -164,10 +164,18 @@ export class BackupCatalog {
     return entry.info;
   }
 
+  /**
+   * The backup with this id. Files skipped on the way are reported only when the id is
+   * not found (one of them may be why); otherwise they are not this operation's business.
+   */
   private async find(id: string, signal?: AbortSignal): Promise<Entry> {
     assertBackupId(id);
-    const entry = (await this.scan(signal)).find((e) => e.info.id === id);
-    if (!entry) throw new BackupError('not_found', `no backup with id ${id} in this location; list the backups to see their ids`);
+    const skipped: string[] = [];
+    const entry = (await this.scan(signal, (msg) => skipped.push(msg))).find((e) => e.info.id === id);
+    if (!entry) {
+      for (const msg of skipped) this.warn(msg);
+      throw new BackupError('not_found', `no backup with id ${id} in this location; list the backups to see their ids`);
+    }
     return entry;
   }
 
@@ -182,7 +190,7 @@ export class BackupCatalog {
   }
 
   /** One listing pass; metadata files are read only for archives that do not describe themselves. */
-  private async scan(signal?: AbortSignal): Promise<Entry[]> {
+  private async scan(signal?: AbortSignal, skip: (msg: string) => void = this.warn): Promise<Entry[]> {
     const archives = new Map<string, ObjectInfo>();
     const metadataFiles = new Map<string, ObjectInfo>();
     for await (const obj of this.backend.list({signal})) {
@@ -196,7 +204,7 @@ export class BackupCatalog {
     for (const [base, metadataFile] of metadataFiles) {
       const archive = archives.get(base);
       if (!archive) {
-        this.warn(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)}`);
+        skip(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)}`);
         continue;
       }
       const described = describeArchive(archive);
@@ -204,11 +212,11 @@ export class BackupCatalog {
         const info: BackupInfo = {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive'};
         pending.push(Promise.resolve({info, archive, metadataFile}));
       } else {
-        pending.push(this.queue.add(() => this.entryFromMetadataFile(archive, metadataFile, signal), {signal}));
+        pending.push(this.queue.add(() => this.entryFromMetadataFile(archive, metadataFile, skip, signal), {signal}));
       }
     }
     for (const [base, archive] of archives) {
-      if (!metadataFiles.has(base)) this.warn(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
+      if (!metadataFiles.has(base)) skip(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
     }
 
     const settled = await Promise.all(pending).catch((err: unknown) => {
@@ -216,28 +224,15 @@ export class BackupCatalog {
     });
     const entries = settled.filter((e): e is Entry => e !== undefined);
     entries.sort((a, b) => Date.parse(b.info.date) - Date.parse(a.info.date) || compareUtf8(a.info.archiveKey, b.info.archiveKey));
-    return this.withoutDuplicateIds(entries);
+    return withoutDuplicateIds(entries, skip);
   }
 
-  private withoutDuplicateIds(entries: Entry[]): Entry[] {
-    const seen = new Map<string, Entry>();
-    return entries.filter((e) => {
-      const first = seen.get(e.info.id);
-      if (first) {
-        this.warn(`skipping ${e.info.metadataKey}: backup id ${e.info.id} is also used by the newer ${first.info.archiveKey}`);
-        return false;
-      }
-      seen.set(e.info.id, e);
-      return true;
-    });
-  }
-
-  private async entryFromMetadataFile(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<Entry | undefined> {
-    const text = await this.readMetadataFile(metadataFile, signal);
+  private async entryFromMetadataFile(archive: ObjectInfo, metadataFile: ObjectInfo, skip: (msg: string) => void, signal?: AbortSignal): Promise<Entry | undefined> {
+    const text = await this.readMetadataFile(metadataFile, skip, signal);
     if (text === undefined) return undefined;
     const parsed = parseMetadataFile(text);
     if (!parsed.ok) {
-      this.warn(`skipping ${metadataFile.key}: not a backup metadata file (${parsed.problem})`);
+      skip(`skipping ${metadataFile.key}: not a backup metadata file (${parsed.problem})`);
       return undefined;
     }
     const m = parsed.file.backup_metadata;
@@ -260,7 +255,7 @@ export class BackupCatalog {
   /** Adds the metadata file's contents to an entry listed from its archive's info alone. */
   private async withMetadata(entry: Entry, signal?: AbortSignal): Promise<BackupInfo> {
     if (entry.info.metadata) return entry.info;
-    const text = await this.readMetadataFile(entry.metadataFile, signal);
+    const text = await this.readMetadataFile(entry.metadataFile, this.warn, signal);
     if (text === undefined) return entry.info;
     const parsed = parseMetadataFile(text);
     if (!parsed.ok) {
@@ -275,11 +270,11 @@ export class BackupCatalog {
   }
 
   /** The text of a metadata file: from the cache, else downloaded (and cached). Undefined when skipped. */
-  private async readMetadataFile(obj: ObjectInfo, signal?: AbortSignal): Promise<string | undefined> {
+  private async readMetadataFile(obj: ObjectInfo, skip: (msg: string) => void, signal?: AbortSignal): Promise<string | undefined> {
     const cached = await this.cache.get(obj);
     if (cached !== undefined) return cached;
     if (obj.size > MAX_METADATA_FILE_BYTES) {
-      this.warn(`skipping ${obj.key}: ${obj.size} bytes is too large for a backup metadata file`);
+      skip(`skipping ${obj.key}: ${obj.size} bytes is too large for a backup metadata file`);
       return undefined;
     }
     let data: Buffer;
@@ -288,11 +283,11 @@ export class BackupCatalog {
       data = await readAll(stream, signal);
     } catch (err) {
       if (!isBackupError(err, 'not_found')) throw err;
-      this.warn(`skipping ${obj.key}: it was deleted while listing`);
+      skip(`skipping ${obj.key}: it was deleted while listing`);
       return undefined;
     }
     if (data.length !== obj.size || (knownSha1(obj.sha1) && sha1Of(data) !== obj.sha1)) {
-      this.warn(`skipping ${obj.key}: its content changed while listing`);
+      skip(`skipping ${obj.key}: its content changed while listing`);
       return undefined;
     }
     const text = data.toString('utf8');
@@ -357,4 +352,18 @@ function progressReporter(opts: TransferOptions, total: number): ((loaded: numbe
 
 function discard(): Writable {
   return new Writable({write: (_chunk, _enc, cb) => cb()});
+}
+
+/** Keeps the newest backup of each id (entries come sorted newest first). */
+function withoutDuplicateIds(entries: Entry[], skip: (msg: string) => void): Entry[] {
+  const seen = new Map<string, Entry>();
+  return entries.filter((e) => {
+    const first = seen.get(e.info.id);
+    if (first) {
+      skip(`skipping ${e.info.metadataKey}: backup id ${e.info.id} is also used by the newer ${first.info.archiveKey}`);
+      return false;
+    }
+    seen.set(e.info.id, e);
+    return true;
+  });
 }

@@ -83,4 +83,14 @@ describe('foreign, malformed and orphaned files', () => {
     expect(counting.getsByKey.get('broken.metadata.json')).toBe(1);
     expect(warnings).toHaveLength(2); // still reported each time
   });
+
+  test('show, verify and delete report skipped files only when the id is not found', async () => {
+    await backend.put('interrupted.tar', Buffer.from('x'));
+    const {catalog, warnings} = catalogWithWarnings(backend);
+    await catalog.show(ours.id);
+    await catalog.verify(good.backupId);
+    expect(warnings).toEqual([]);
+    await expect(catalog.show('0badc0de')).rejects.toThrow('no backup with id 0badc0de');
+    expect(warnings).toEqual([expect.stringContaining('skipping interrupted.tar')]);
+  });
 });

@@ -1,0 +1,50 @@
+import {Args, Flags} from '@oclif/core';
+import {createInterface} from 'node:readline/promises';
+import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
+import {openLocation} from '../../src/cli/open-backend.js';
+import {assertBackupId} from '../../src/backups/index.js';
+import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {BackupError} from '../../src/errors.js';
+
+export default class Delete extends BaseCommand {
+  static override summary = 'Delete a backup: its archive and its metadata file, every version of each.';
+  static override description =
+    'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The metadata file goes first, so an interrupted delete leaves at most an orphaned archive, which "b2 list" reports.';
+  static override examples = ['<%= config.bin %> b2 delete 1a2b3c4d', '<%= config.bin %> b2 delete 1a2b3c4d --yes --json'];
+  static override enableJsonFlag = true;
+  static override args = {id: Args.string({required: true, description: 'backup id, as "b2 list" prints it'})};
+  static override flags = {
+    profile: profileFlag,
+    yes: Flags.boolean({char: 'y', description: 'delete without asking'}),
+  };
+
+  async run(): Promise<{deleted: BackupSummary}> {
+    const {args, flags} = await this.parse(Delete);
+    assertBackupId(args.id); // before connecting: a bad id costs nothing
+    if (!flags.yes && !process.stdin.isTTY) {
+      throw new BackupError('bad_input', `refusing to delete backup ${args.id} without confirmation: stdin is not a terminal; pass --yes`);
+    }
+    const location = await openLocation(this.config, flags, {warn: (line) => this.logToStderr(line)});
+    try {
+      const backup = await location.catalog.show(args.id);
+      const what = `backup ${backup.id} "${backup.name}" of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
+      if (!flags.yes && !(await confirm(`Delete ${what}? [y/N] `))) {
+        throw new BackupError('aborted', `kept ${what}`);
+      }
+      const deleted = await location.catalog.delete(args.id);
+      this.log(`Deleted ${what}: ${deleted.archiveKey} and ${deleted.metadataKey}`);
+      return {deleted: backupSummary(deleted)};
+    } finally {
+      await location.close();
+    }
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({input: process.stdin, output: process.stderr});
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
