@@ -1,11 +1,14 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {execFile, spawnSync} from 'node:child_process';
 import {writeFile} from 'node:fs/promises';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
+import {fileURLToPath} from 'node:url';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupCatalog, type BackupInfo} from '../../src/backups/index.js';
 import {emulator, openBackend} from '../b2/helpers.js';
-import {runCli, type CliResult} from '../helpers/run-cli.js';
+import {cleanEnv} from '../helpers/host-cli.js';
+import {cliRoot, runCli, type CliResult} from '../helpers/run-cli.js';
 import {layOutHaBackups, type HaBackupFixture} from './ha-fixtures.js';
 import {tempDir} from './helpers.js';
 
@@ -24,6 +27,17 @@ let ha: HaBackupFixture[];
 function cli(args: string[]): Promise<CliResult> {
   return runCli(['b2', ...args, '--config', config, '--profile', 'test'], {env: {XDG_CACHE_HOME: join(dir, 'cache'), XDG_DATA_HOME: join(dir, 'data')}});
 }
+
+/** The CLI on a pseudo-terminal (Python's pty plays the user, as in the profile prompt tests). */
+function onTerminal(args: string[], answers: Array<[string, string]>): Promise<{output: string; code: number}> {
+  const command = [process.execPath, join(cliRoot, 'bin/run.js'), 'b2', ...args, '--config', config, '--profile', 'test'];
+  const ptyRun = join(dirname(fileURLToPath(import.meta.url)), '../profiles/pty-run.py');
+  const env = {...cleanEnv(), XDG_CACHE_HOME: join(dir, 'cache'), XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config')};
+  return new Promise((resolve, reject) => {
+    execFile('python3', [ptyRun, JSON.stringify(command), JSON.stringify(answers)], {env}, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(JSON.parse(stdout))));
+  });
+}
+const hasPty = spawnSync('python3', ['-c', 'import pty'], {stdio: 'ignore'}).status === 0;
 
 const downloads = () => Object.entries(emu.stats().calls).filter(([k]) => k.startsWith('b2_download')).reduce((n, [, v]) => n + v, 0);
 
@@ -122,18 +136,31 @@ describe('b2 delete', () => {
     expect(await backend.stat(ours[0].archiveKey)).toBeDefined();
   });
 
-  test('--yes removes both objects (every version); --json reports what was deleted', async () => {
+  (hasPty ? test : test.skip)('on a terminal it asks first: "n" keeps the backup, "y" deletes it', async () => {
+    const question = `Delete backup ${ours[0].id} "before upgrade" of `;
+    const kept = await onTerminal(['delete', ours[0].id], [[question, 'n']]);
+    expect(kept.code).toBe(130);
+    expect(kept.output).toContain(`Error: kept backup ${ours[0].id}`);
+    expect(await backend.stat(ours[0].archiveKey)).toBeDefined();
+
+    const deleted = await onTerminal(['delete', ha[1].backupId], [[`Delete backup ${ha[1].backupId}`, 'y']]);
+    expect(deleted.code).toBe(0);
+    expect(deleted.output).toContain(`Deleted backup ${ha[1].backupId}`);
+    expect(await backend.stat(ha[1].archiveKey)).toBeUndefined();
+  });
+
+  test('--yes removes both objects; --json reports what was deleted', async () => {
     const human = await cli(['delete', ours[0].id, '--yes']);
     expect(human.code).toBe(0);
     expect(human.stdout).toContain(`Deleted backup ${ours[0].id} "before upgrade"`);
     expect(await backend.stat(ours[0].archiveKey)).toBeUndefined();
     expect(await backend.stat(ours[0].metadataKey)).toBeUndefined();
 
-    const json = await cli(['delete', ha[1].backupId, '--yes', '--json']);
+    const json = await cli(['delete', ha[2].backupId, '--yes', '--json']);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({deleted: {id: ha[1].backupId, archiveKey: ha[1].archiveKey}});
+    expect(JSON.parse(json.stdout)).toMatchObject({deleted: {id: ha[2].backupId, archiveKey: ha[2].archiveKey}});
     const left = JSON.parse((await cli(['list', '--json'])).stdout) as {id: string}[];
-    expect(left.map((b) => b.id)).toEqual([ours[1].id, ha[2].backupId, ha[0].backupId]);
+    expect(left.map((b) => b.id)).toEqual([ours[1].id, ha[0].backupId]);
     expect((await cli(['delete', ours[0].id, '--yes'])).code).toBe(4);
   });
 });
