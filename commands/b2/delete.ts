@@ -1,8 +1,9 @@
-import {Args, Flags} from '@oclif/core';
+import {Flags} from '@oclif/core';
 import {createInterface} from 'node:readline/promises';
 import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
 import {openLocation} from '../../src/cli/open-backend.js';
 import {assertBackupId} from '../../src/backups/index.js';
+import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {BackupError} from '../../src/errors.js';
 
@@ -12,7 +13,7 @@ export default class Delete extends BaseCommand {
     'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The metadata file goes first, so an interrupted delete leaves at most an orphaned archive, which "b2 list" reports.';
   static override examples = ['<%= config.bin %> b2 delete 1a2b3c4d', '<%= config.bin %> b2 delete 1a2b3c4d --yes --json'];
   static override enableJsonFlag = true;
-  static override args = {id: Args.string({required: true, description: 'backup id, as "b2 list" prints it'})};
+  static override args = {id: backupIdArg};
   static override flags = {
     profile: profileFlag,
     yes: Flags.boolean({char: 'y', description: 'delete without asking'}),

@@ -1,7 +1,7 @@
-import {Args} from '@oclif/core';
 import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
 import {openLocation} from '../../src/cli/open-backend.js';
 import {assertBackupId} from '../../src/backups/index.js';
+import {backupIdArg} from '../../src/backups/command-args.js';
 import {renderBackup} from '../../src/backups/display.js';
 import type {BackupInfo} from '../../src/backups/index.js';
 
@@ -11,7 +11,7 @@ export default class Show extends BaseCommand {
     'Prints a backup\'s name, date, size, SHA1, object names, who made it and, for Home Assistant backups, the Home Assistant version, add-ons, folders and whether it is password-protected. Exits 4 when there is no backup with that id.';
   static override examples = ['<%= config.bin %> b2 show 1a2b3c4d', '<%= config.bin %> b2 show 1a2b3c4d --json'];
   static override enableJsonFlag = true;
-  static override args = {id: Args.string({required: true, description: 'backup id, as "b2 list" prints it'})};
+  static override args = {id: backupIdArg};
   static override flags = {profile: profileFlag};
 
   async run(): Promise<BackupInfo> {

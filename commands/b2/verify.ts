@@ -1,7 +1,7 @@
-import {Args} from '@oclif/core';
 import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
 import {openLocation} from '../../src/cli/open-backend.js';
 import {assertBackupId} from '../../src/backups/index.js';
+import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, renderVerifyResult, type BackupSummary} from '../../src/backups/display.js';
 import {BackupError} from '../../src/errors.js';
 
@@ -21,7 +21,7 @@ export default class Verify extends BaseCommand {
     'Reads the whole archive from the bucket and compares its size and SHA1 with what was recorded when it was uploaded. Exits 0 when they match, 5 when they do not, 4 when there is no backup with that id. Archives uploaded by Home Assistant may have no recorded SHA1; then only the size is compared, and the output says so.';
   static override examples = ['<%= config.bin %> b2 verify 1a2b3c4d', '<%= config.bin %> b2 verify 1a2b3c4d --json'];
   static override enableJsonFlag = true;
-  static override args = {id: Args.string({required: true, description: 'backup id, as "b2 list" prints it'})};
+  static override args = {id: backupIdArg};
   static override flags = {profile: profileFlag};
 
   async run(): Promise<VerifyView> {
