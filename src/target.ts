@@ -3,8 +3,9 @@ import {connectB2} from './connect.js';
 import {BackupError} from './errors.js';
 import {profileJsonSchema, type ProfileInput} from './profiles/schema.js';
 import {resolveSecret} from './profiles/secrets.js';
-import {ProfileStore, validateInput} from './profiles/store.js';
-import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, type ResolvedProfile} from './profiles/types.js';
+import {loadProfile} from './profiles/index.js';
+import {resolvedProfile, validateInput} from './profiles/store.js';
+import type {ResolvedProfile} from './profiles/types.js';
 
 export interface TargetContext {
   /** Where profiles.yaml lives by default (the host's config dir inside a host). */
@@ -35,21 +36,11 @@ export function b2TargetRegistration(ctx: TargetContext): TargetRegistration<Tar
 export async function resolveTargetProfile(input: TargetProfile, ctx: TargetContext): Promise<ResolvedProfile> {
   if (input === null || typeof input !== 'object') throw new BackupError('bad_input', 'the b2 target needs a profile object: {profile: NAME} or {keyId, applicationKey, bucket, …}');
   if ('profile' in input && typeof input.profile === 'string') {
-    const store = await ProfileStore.open({flag: input.config, configDir: ctx.configDir});
-    return store.resolve(input.profile);
+    return loadProfile({configFlag: input.config, profileFlag: input.profile, configDir: ctx.configDir});
   }
   const {name = 'host', ...fields} = input as ProfileInput & {name?: string};
   const entry = validateInput(fields, (field) => `profile.${field}`);
   const secret = resolveSecret(entry.applicationKey, {env: process.env, baseDir: process.cwd()});
   if ('problem' in secret) throw new BackupError('config', `profile.applicationKey: ${secret.problem}`);
-  return {
-    name,
-    keyId: entry.keyId,
-    applicationKey: secret.value,
-    bucket: entry.bucket,
-    prefix: entry.prefix ?? '',
-    endpoint: entry.endpoint ?? DEFAULT_ENDPOINT,
-    partSize: entry.partSize,
-    concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
-  };
+  return resolvedProfile(name, entry, {keyId: entry.keyId, applicationKey: secret.value});
 }

@@ -4,7 +4,7 @@ import type {Config} from '@oclif/core';
 import type {B2Backend} from '../b2/index.js';
 import {BackupCatalog} from '../backups/index.js';
 import {connectB2} from '../connect.js';
-import {ProfileStore} from '../profiles/store.js';
+import {loadProfile} from '../profiles/index.js';
 import type {ResolvedProfile} from '../profiles/types.js';
 
 export interface OpenedLocation {
@@ -23,8 +23,7 @@ export async function openLocation(
   flags: {config?: string; profile?: string},
   opts: {warn: (line: string) => void; signal?: AbortSignal},
 ): Promise<OpenedLocation> {
-  const store = await ProfileStore.open({flag: flags.config, configDir: config.configDir});
-  const profile = store.resolve(flags.profile);
+  const profile = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir});
   const backend = await connectB2(profile, {dataDir: config.dataDir});
   const catalog = new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),

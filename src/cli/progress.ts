@@ -1,0 +1,42 @@
+import cliProgress from 'cli-progress';
+import type {TransferProgress} from '../backend.js';
+import {humanBytes} from './format.js';
+
+export interface ProgressDisplay {
+  update(p: TransferProgress): void;
+  stop(): void;
+}
+
+const NO_PROGRESS: ProgressDisplay = {update() {}, stop() {}};
+
+/**
+ * A progress bar on stderr (bytes, rate, ETA) when stderr is a terminal and output is
+ * for people; nothing at all when piped or with --json, so scripts see clean output.
+ */
+export function progressDisplay(opts: {label: string; total?: number; enabled: boolean; stream?: NodeJS.WriteStream}): ProgressDisplay {
+  const stream = opts.stream ?? process.stderr;
+  if (!opts.enabled || !stream.isTTY) return NO_PROGRESS;
+  const known = opts.total !== undefined && opts.total > 0;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream,
+      hideCursor: true,
+      etaBuffer: 20,
+      fps: 5,
+      format: known ? `${opts.label} {bar} {percentage}% | {done} of {size} | {rate} | ETA {eta_formatted}` : `${opts.label} {done} | {rate}`,
+      formatValue: (v, _o, type) => String(v),
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  const payload = (loaded: number) => ({done: humanBytes(loaded), size: known ? humanBytes(opts.total!) : '', rate: `${humanBytes(loaded / Math.max(0.001, (Date.now() - started) / 1000))}/s`});
+  bar.start(known ? opts.total! : 1, 0, payload(0));
+  return {
+    update(p) {
+      bar.update(known ? p.loaded : 0, payload(p.loaded));
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
