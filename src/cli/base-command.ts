@@ -1,5 +1,6 @@
 import {Command, Flags, Interfaces} from '@oclif/core';
 import {EXIT_CODES, isBackupError} from '../errors.js';
+import {recordError} from './error-log.js';
 
 /**
  * Every command of the plugin extends this: it owns the `--config` flag and turns any
@@ -15,9 +16,13 @@ export abstract class BaseCommand extends Command {
   };
 
   protected override async catch(err: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
-    process.exitCode = exitCodeOf(err);
-    process.stderr.write(`Error: ${errorLine(err)}\n`);
+    const exitCode = exitCodeOf(err);
+    const message = errorLine(err);
+    process.exitCode = exitCode;
+    process.stderr.write(`Error: ${message}\n`);
     if (process.env.DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
+    const kind = isBackupError(err) ? err.kind : exitCode === 2 ? 'usage' : 'failure';
+    await recordError(this.config.cacheDir, {time: new Date().toISOString(), command: this.id ?? '', kind, exitCode, message});
   }
 }
 

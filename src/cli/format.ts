@@ -1,16 +1,3 @@
-/** Sizes for people reading a terminal: decimal units, as B2 bills and documents them. */
-export function humanBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} B`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
-  let value = bytes;
-  let i = -1;
-  do {
-    value /= 1000;
-    i++;
-  } while (value >= 1000 && i < units.length - 1);
-  return `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${units[i]}`;
-}
-
 /** Durations like 24h, 30m, 7d, 90s (for --older-than). */
 export function parseDuration(text: string): {ms: number} | {problem: string} {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$/i.exec(text);

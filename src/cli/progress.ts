@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type {TransferProgress} from '../backend.js';
-import {humanBytes} from './format.js';
+import {humanSize} from '../backups/display.js';
 
 export interface ProgressDisplay {
   update(p: TransferProgress): void;
@@ -24,19 +24,20 @@ export function progressDisplay(opts: {label: string; total?: number; enabled: b
       etaBuffer: 20,
       fps: 5,
       format: known ? `${opts.label} {bar} {percentage}% | {done} of {size} | {rate} | ETA {eta_formatted}` : `${opts.label} {done} | {rate}`,
-      formatValue: (v, _o, type) => String(v),
     },
     cliProgress.Presets.shades_classic,
   );
   const started = Date.now();
-  const payload = (loaded: number) => ({done: humanBytes(loaded), size: known ? humanBytes(opts.total!) : '', rate: `${humanBytes(loaded / Math.max(0.001, (Date.now() - started) / 1000))}/s`});
+  const payload = (loaded: number) => ({done: humanSize(loaded), size: known ? humanSize(opts.total!) : '', rate: `${humanSize(loaded / Math.max(0.001, (Date.now() - started) / 1000))}/s`});
   bar.start(known ? opts.total! : 1, 0, payload(0));
+  let running = true;
   return {
     update(p) {
-      bar.update(known ? p.loaded : 0, payload(p.loaded));
+      if (running) bar.update(known ? p.loaded : 0, payload(p.loaded));
     },
     stop() {
-      bar.stop();
+      if (running) bar.stop();
+      running = false;
     },
   };
 }

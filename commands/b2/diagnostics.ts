@@ -1,0 +1,54 @@
+import {BaseCommand, errorLine, profileFlag} from '../../src/cli/base-command.js';
+import {readErrorLog} from '../../src/cli/error-log.js';
+import {connectB2} from '../../src/connect.js';
+import {isBackupError} from '../../src/errors.js';
+import {loadProfile} from '../../src/profiles/index.js';
+
+/** What diagnostics prints in place of anything identifying (as Home Assistant's diagnostics do). */
+const REDACTED = '**REDACTED**';
+
+export default class Diagnostics extends BaseCommand {
+  static override summary = 'Print JSON for a bug report: settings, key capabilities, versions, recent errors. Never a secret.';
+  static override description =
+    "The key id and application key are redacted, and so are the bucket and name prefix the key is restricted to (as Home Assistant's diagnostics do). Connecting is attempted once; if it fails, the report says why instead of failing.";
+  static override examples = ['<%= config.bin %> b2 diagnostics > b2-diagnostics.json'];
+  static override flags = {profile: profileFlag};
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Diagnostics);
+    const profile = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: this.config.configDir});
+    const report: Record<string, unknown> = {
+      tool: {name: 'backup-plugin-b2', version: this.config.plugins.get('backup-plugin-b2')?.version ?? this.config.version, host: `${this.config.name} ${this.config.version}`},
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      profile: {
+        name: profile.name,
+        keyId: REDACTED,
+        applicationKey: REDACTED,
+        endpoint: profile.endpoint,
+        bucket: profile.bucket,
+        prefix: profile.prefix,
+        partSize: profile.partSize ?? null,
+        concurrency: profile.concurrency,
+      },
+    };
+    try {
+      const backend = await connectB2(profile, {dataDir: this.config.dataDir});
+      try {
+        const key = backend.keyInfo();
+        report.key = {
+          capabilities: key.capabilities,
+          allowed: {bucketName: key.bucketRestriction ? REDACTED : null, namePrefix: key.namePrefix ? REDACTED : null},
+          expiresAt: key.expiresAt?.toISOString() ?? null,
+        };
+        report.partSizes = {recommended: key.recommendedPartSize, absoluteMinimum: key.absoluteMinimumPartSize};
+      } finally {
+        await backend.close();
+      }
+    } catch (err) {
+      report.connection = {ok: false, kind: isBackupError(err) ? err.kind : 'failure', error: errorLine(err)};
+    }
+    report.recentErrors = await readErrorLog(this.config.cacheDir);
+    this.log(JSON.stringify(report, null, 2));
+  }
+}

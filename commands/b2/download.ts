@@ -1,0 +1,49 @@
+import {basename} from 'node:path';
+import {pipeline} from 'node:stream/promises';
+import {Flags} from '@oclif/core';
+import {assertBackupId} from '../../src/backups/index.js';
+import {backupIdArg} from '../../src/backups/command-args.js';
+import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {LocationCommand} from '../../src/cli/location-command.js';
+import {progressDisplay} from '../../src/cli/progress.js';
+import {BackupError} from '../../src/errors.js';
+
+export default class Download extends LocationCommand {
+  static override summary = 'Download a backup archive, verified while it downloads.';
+  static override description =
+    'Writes the archive to PATH (default: its name in the bucket, in the current directory) or to stdout with -o -. The size and SHA1 are checked as the bytes arrive; on a mismatch the partial file is removed and the exit code is 5. An existing file is never overwritten without --force. A dropped connection resumes from the last byte received.';
+  static override examples = ['<%= config.bin %> b2 download 1a2b3c4d', '<%= config.bin %> b2 download 1a2b3c4d -o restore.tar --force', '<%= config.bin %> b2 download 1a2b3c4d -o - | tar -t'];
+  static override enableJsonFlag = true;
+  static override args = {id: backupIdArg};
+  static override flags = {
+    output: Flags.string({char: 'o', description: 'where to write the archive; - for stdout'}),
+    force: Flags.boolean({char: 'f', description: 'overwrite an existing file', default: false}),
+  };
+
+  async run(): Promise<BackupSummary & {path: string | null}> {
+    const {args, flags} = await this.parse(Download);
+    assertBackupId(args.id); // before connecting: a bad id costs nothing
+    const toStdout = flags.output === '-';
+    if (toStdout && this.jsonEnabled()) throw new BackupError('bad_input', '--json and -o - both write to stdout; drop one of them');
+    return this.withLocation(flags, async ({catalog}, signal) => {
+      const info = await catalog.show(args.id, {signal});
+      const bar = progressDisplay({label: 'Downloading', total: info.size, enabled: !this.jsonEnabled()});
+      try {
+        if (toStdout) {
+          const {stream} = await catalog.download(args.id, {signal, onProgress: (p) => bar.update(p)});
+          await pipeline(stream, process.stdout, {signal});
+          bar.stop();
+          return {...backupSummary(info), path: null};
+        }
+        const path = flags.output ?? basename(info.archiveKey);
+        const done = await catalog.downloadToFile(args.id, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
+        bar.stop();
+        this.logToStderr(`Downloaded backup "${info.name}" to ${done.path} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
+        if (!this.jsonEnabled()) this.log(done.path);
+        return {...backupSummary(info), path: done.path};
+      } finally {
+        bar.stop();
+      }
+    });
+  }
+}

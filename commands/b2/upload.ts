@@ -1,0 +1,70 @@
+import {stat} from 'node:fs/promises';
+import {Args, Flags} from '@oclif/core';
+import type {Body} from '../../src/backend.js';
+import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {LocationCommand} from '../../src/cli/location-command.js';
+import {progressDisplay} from '../../src/cli/progress.js';
+import {BackupError, isBackupError} from '../../src/errors.js';
+
+export default class Upload extends LocationCommand {
+  static override summary = 'Upload a backup archive (a file, or - for stdin).';
+  static override description =
+    'Uploads the archive, split into parts uploaded in parallel when it is large, with every part and the whole file checksummed; then writes the metadata file that makes it a backup (Home Assistant layout). Prints the backup id. If the upload is interrupted (Ctrl-C, a lost connection), running the same command again resumes it: parts already stored are checked and kept.';
+  static override examples = [
+    '<%= config.bin %> b2 upload ./backup.tar --name "Nightly backup"',
+    'tar -c /etc | <%= config.bin %> b2 upload - --name etc --meta host=pi4 --json',
+  ];
+  static override enableJsonFlag = true;
+  static override args = {file: Args.string({required: true, description: 'archive to upload, or - to read stdin'})};
+  static override flags = {
+    name: Flags.string({char: 'n', description: 'backup name (default: "Backup")'}),
+    meta: Flags.string({char: 'm', description: 'extra metadata key=value (repeatable)', multiple: true}),
+  };
+
+  async run(): Promise<BackupSummary & {resumed: boolean}> {
+    const {args, flags} = await this.parse(Upload);
+    const metadata = parseMeta(flags.meta ?? []);
+    const body: Body = args.file === '-' ? process.stdin : {path: args.file};
+    const total = args.file === '-' ? undefined : await regularFileSize(args.file); // before connecting: bad input costs nothing
+    let bar: ReturnType<typeof progressDisplay> | undefined;
+    try {
+      const result = await this.withLocation(
+        flags,
+        async ({catalog}, signal) => {
+          bar = progressDisplay({label: 'Uploading', total, enabled: !this.jsonEnabled()});
+          return catalog.upload(body, {name: flags.name, metadata, signal, onProgress: (p) => bar?.update(p)});
+        },
+        {onInterrupt: () => this.logToStderr('\nStopping… (Ctrl-C again to quit at once)')},
+      );
+      bar?.stop();
+      this.logToStderr(`${result.resumed ? 'Resumed and finished' : 'Uploaded'} backup "${result.name}" (${humanSize(result.size)}, sha1 ${result.sha1})`);
+      this.log(result.id);
+      return {...backupSummary(result), resumed: result.resumed};
+    } catch (err) {
+      bar?.stop();
+      if (isBackupError(err, 'aborted')) {
+        throw new BackupError('aborted', `upload interrupted; run the same command again to resume it (parts already uploaded are kept; "b2 cleanup" removes unfinished uploads you will not resume)`);
+      }
+      throw err;
+    }
+  }
+}
+
+async function regularFileSize(path: string): Promise<number> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new BackupError('bad_input', `${path}: ${err.code === 'ENOENT' ? 'no such file' : err.code ?? err.message}; give the path of an archive, or - to read stdin`);
+  });
+  if (!st.isFile()) throw new BackupError('bad_input', `${path} is not a regular file; give the path of an archive, or - to read stdin`);
+  return st.size;
+}
+
+/** --meta key=value pairs; the catalog validates keys and values. */
+function parseMeta(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new BackupError('bad_input', `--meta ${JSON.stringify(pair)}: expected key=value, e.g. --meta host=pi4`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}

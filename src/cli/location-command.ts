@@ -1,0 +1,27 @@
+import {BaseCommand, profileFlag} from './base-command.js';
+import {withInterrupt} from './interrupt.js';
+import {openLocation, type OpenedLocation} from './open-backend.js';
+
+/**
+ * A command that works on one backup location (profile → B2 → catalog). It opens the
+ * location, hands the work a signal that Ctrl-C aborts, and always closes what it opened
+ * (the embedded emulator included).
+ */
+export abstract class LocationCommand extends BaseCommand {
+  static override baseFlags = {...BaseCommand.baseFlags, profile: profileFlag};
+
+  protected async withLocation<T>(
+    flags: {config?: string; profile?: string},
+    work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
+    opts: {onInterrupt?: () => void} = {},
+  ): Promise<T> {
+    return withInterrupt(async (signal) => {
+      const location = await openLocation(this.config, flags, {warn: (line) => this.logToStderr(line), signal});
+      try {
+        return await work(location, signal);
+      } finally {
+        await location.close();
+      }
+    }, opts.onInterrupt);
+  }
+}
