@@ -1,13 +1,12 @@
 import {Flags} from '@oclif/core';
 import {createInterface} from 'node:readline/promises';
-import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
-import {openLocation} from '../../src/cli/open-backend.js';
+import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {BackupError} from '../../src/errors.js';
 
-export default class Delete extends BaseCommand {
+export default class Delete extends LocationCommand {
   static override summary = 'Delete a backup: its archive and its metadata file, every version of each.';
   static override description =
     'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The metadata file goes first, so an interrupted delete leaves at most an orphaned archive, which "b2 list" reports.';
@@ -15,7 +14,6 @@ export default class Delete extends BaseCommand {
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
   static override flags = {
-    profile: profileFlag,
     yes: Flags.boolean({char: 'y', description: 'delete without asking'}),
   };
 
@@ -25,19 +23,16 @@ export default class Delete extends BaseCommand {
     if (!flags.yes && !process.stdin.isTTY) {
       throw new BackupError('bad_input', `refusing to delete backup ${args.id} without confirmation: stdin is not a terminal; pass --yes`);
     }
-    const location = await openLocation(this.config, flags, {warn: (line) => this.logToStderr(line)});
-    try {
-      const backup = await location.catalog.show(args.id);
+    return this.withLocation(flags, async ({catalog}, signal) => {
+      const backup = await catalog.show(args.id, {signal});
       const what = `backup ${backup.id} "${backup.name}" of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
       if (!flags.yes && !(await confirm(`Delete ${what}? [y/N] `))) {
         throw new BackupError('aborted', `kept ${what}`);
       }
-      const deleted = await location.catalog.delete(args.id);
+      const deleted = await catalog.delete(args.id, {signal});
       this.log(`Deleted ${what}: ${deleted.archiveKey} and ${deleted.metadataKey}`);
       return {deleted: backupSummary(deleted)};
-    } finally {
-      await location.close();
-    }
+    });
   }
 }
 

@@ -1,5 +1,4 @@
-import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
-import {openLocation} from '../../src/cli/open-backend.js';
+import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, renderVerifyResult, type BackupSummary} from '../../src/backups/display.js';
@@ -15,24 +14,19 @@ interface VerifyView {
   backup: BackupSummary;
 }
 
-export default class Verify extends BaseCommand {
+export default class Verify extends LocationCommand {
   static override summary = 'Download a backup and check its size and SHA1, writing nothing.';
   static override description =
     'Reads the whole archive from the bucket and compares its size and SHA1 with what was recorded when it was uploaded. Exits 0 when they match, 5 when they do not, 4 when there is no backup with that id. Archives uploaded by Home Assistant may have no recorded SHA1; then only the size is compared, and the output says so.';
   static override examples = ['<%= config.bin %> b2 verify 1a2b3c4d', '<%= config.bin %> b2 verify 1a2b3c4d --json'];
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
-  static override flags = {profile: profileFlag};
 
   async run(): Promise<VerifyView> {
     const {args, flags} = await this.parse(Verify);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
-    const interrupt = new AbortController();
-    const onSigint = () => interrupt.abort();
-    process.once('SIGINT', onSigint);
-    const location = await openLocation(this.config, flags, {warn: (line) => this.logToStderr(line)});
-    try {
-      const result = await location.catalog.verify(args.id, {signal: interrupt.signal});
+    return this.withLocation(flags, async ({catalog}, signal) => {
+      const result = await catalog.verify(args.id, {signal});
       const view: VerifyView = {ok: result.ok, id: result.info.id, size: result.size, sha1: result.sha1, expectedSize: result.expectedSize, expectedSha1: result.expectedSha1 ?? null, backup: backupSummary(result.info)};
       this.log(renderVerifyResult(result));
       if (!result.ok) {
@@ -40,9 +34,6 @@ export default class Verify extends BaseCommand {
         throw new BackupError('checksum_mismatch', `backup ${args.id} failed verification; the stored archive is damaged or was replaced, restore from another backup`);
       }
       return view;
-    } finally {
-      process.removeListener('SIGINT', onSigint);
-      await location.close();
-    }
+    });
   }
 }
