@@ -1,6 +1,6 @@
-import type {StorageBackend} from './backend.js';
-import {B2Backend, type B2BackendOptions} from './b2/index.js';
-import {startEmbeddedB2} from './embedded/embedded-b2.js';
+import type {CheckReport, StorageBackend} from './backend.js';
+import {B2Backend, type B2BackendInput, type B2BackendOptions} from './b2/index.js';
+import {startEmbeddedB2, type EmbeddedB2} from './embedded/embedded-b2.js';
 import {EMBEDDED_ENDPOINT, type ResolvedProfile} from './profiles/types.js';
 
 /**
@@ -16,21 +16,33 @@ export const EMBEDDED_UPLOAD_CUTOFF = 16_000_000;
  */
 export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string}, extra: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
   if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, ...extra});
-  const embedded = await startEmbeddedB2(ctx.dataDir, profile.bucket, {recommendedPartSize: EMBEDDED_PART_SIZE});
+  const embedded = await startEmbedded(profile, ctx);
   try {
-    const backend = await B2Backend.open({
-      uploadCutoff: EMBEDDED_UPLOAD_CUTOFF,
-      ...profile,
-      ...extra,
-      endpoint: embedded.url,
-      keyId: embedded.keyId,
-      applicationKey: embedded.applicationKey,
-    });
-    return withCleanup(backend, () => embedded.stop());
+    return withCleanup(await B2Backend.open(embeddedInput(profile, embedded, extra)), () => embedded.stop());
   } catch (err) {
     await embedded.stop();
     throw err;
   }
+}
+
+/** The setup checks for a profile (credentials, bucket, capabilities, prefix, key expiry, foreign files). */
+export async function checkB2(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<CheckReport> {
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile(profile);
+  const embedded = await startEmbedded(profile, ctx);
+  try {
+    return await B2Backend.checkProfile(embeddedInput(profile, embedded, {}));
+  } finally {
+    await embedded.stop();
+  }
+}
+
+function startEmbedded(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<EmbeddedB2> {
+  return startEmbeddedB2(ctx.dataDir, profile.bucket, {recommendedPartSize: EMBEDDED_PART_SIZE});
+}
+
+/** An embedded profile's own key is a placeholder: the emulator provisioned the real one. */
+function embeddedInput(profile: ResolvedProfile, embedded: EmbeddedB2, extra: Partial<B2BackendOptions>): B2BackendInput {
+  return {uploadCutoff: EMBEDDED_UPLOAD_CUTOFF, ...profile, ...extra, endpoint: embedded.url, keyId: embedded.keyId, applicationKey: embedded.applicationKey};
 }
 
 /** The same backend (B2-specific methods included) whose close() also runs `cleanup`. */

@@ -58,7 +58,28 @@ export class B2Backend implements StorageBackend {
   /** Authorizes, finds the bucket and checks the key's prefix restriction; throws a BackupError otherwise. */
   static async open(input: B2BackendInput, opts: {signal?: AbortSignal} = {}): Promise<B2Backend> {
     const o = resolveOptions(input);
-    const client = new B2Client({
+    const client = B2Backend.clientFor(o);
+    const auth = await client.authorize(opts.signal);
+    const {bucketName, bucketId, namePrefix} = auth.allowed;
+    if (namePrefix && !o.prefix.startsWith(namePrefix)) throw new BackupError('prefix_not_allowed', prefixNotAllowed(client.context, namePrefix));
+    if (bucketName && bucketName !== o.bucket) throw new BackupError('bucket_unavailable', bucketUnavailable(o, bucketName));
+    const id = bucketName && bucketId ? bucketId : (await client.findBucket(o.bucket, opts.signal))?.bucketId;
+    if (!id) throw new BackupError('bucket_unavailable', bucketUnavailable(o));
+    return new B2Backend(client, o, id);
+  }
+
+  /**
+   * The setup checks for a profile that may not open at all (wrong key, missing bucket,
+   * prefix outside the key's): each problem becomes a failed item with its fix, as
+   * `b2 profile check` and `profile add` need, instead of open()'s first error.
+   */
+  static async checkProfile(input: B2BackendInput, opts: {signal?: AbortSignal; isOwnKey?: (key: string) => boolean} = {}): Promise<CheckReport> {
+    const o = resolveOptions(input);
+    return runChecks({client: B2Backend.clientFor(o), bucket: o.bucket, prefix: o.prefix, signal: opts.signal, isOwnKey: opts.isOwnKey});
+  }
+
+  private static clientFor(o: ResolvedOptions): B2Client {
+    return new B2Client({
       keyId: o.keyId,
       applicationKey: o.applicationKey,
       endpoint: o.endpoint,
@@ -68,13 +89,6 @@ export class B2Backend implements StorageBackend {
       retry: new RetryPolicy(o.retry),
       context: {profileName: o.profileName, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey]},
     });
-    const auth = await client.authorize(opts.signal);
-    const {bucketName, bucketId, namePrefix} = auth.allowed;
-    if (namePrefix && !o.prefix.startsWith(namePrefix)) throw new BackupError('prefix_not_allowed', prefixNotAllowed(client.context, namePrefix));
-    if (bucketName && bucketName !== o.bucket) throw new BackupError('bucket_unavailable', bucketUnavailable(o, bucketName));
-    const id = bucketName && bucketId ? bucketId : (await client.findBucket(o.bucket, opts.signal))?.bucketId;
-    if (!id) throw new BackupError('bucket_unavailable', bucketUnavailable(o));
-    return new B2Backend(client, o, id);
   }
 
   get prefix(): string {
