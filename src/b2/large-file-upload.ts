@@ -62,9 +62,13 @@ export class LargeFileUpload {
     const pool = new UploadUrlPool((signal) => client.getUploadPartUrl(fileId, signal));
     const stopListening = client.onReauthorized(() => pool.clear());
     const queue = new PQueue({concurrency: this.o.concurrency});
+    const parts = this.o.parts;
+    const it: PartIterator = Symbol.asyncIterator in parts ? parts[Symbol.asyncIterator]() : parts[Symbol.iterator]();
     try {
-      for await (const part of this.o.parts) {
-        if (this.signal.aborted) break;
+      for (;;) {
+        // a pipe that stalls must not keep a failed upload waiting for its next part
+        const part = await nextUnlessAborted(it, this.signal);
+        if (!part) break;
         this.bytes += part.length;
         queue.add(() => this.sendPart(part, existing.get(part.partNumber), pool)).catch((err) => this.fatal(err));
         // hold at most one part beyond the running ones (memory bound for streams)
@@ -73,6 +77,7 @@ export class LargeFileUpload {
     } catch (err) {
       this.fatal(err);
     } finally {
+      if (this.signal.aborted) void Promise.resolve(it.return?.()).catch(() => undefined);
       await queue.onIdle();
       stopListening();
     }
@@ -150,6 +155,26 @@ export class LargeFileUpload {
     let inFlight = 0;
     for (const v of this.inFlight.values()) inFlight += v;
     this.o.onProgress({loaded: this.loaded, inFlight, total: this.o.plan.size});
+  }
+}
+
+type PartIterator = Iterator<PartSource> | AsyncIterator<PartSource>;
+
+/** The next part, or undefined at the end or once the signal aborts (whichever comes first). */
+async function nextUnlessAborted(it: PartIterator, signal: AbortSignal): Promise<PartSource | undefined> {
+  if (signal.aborted) return undefined;
+  const next = Promise.resolve(it.next());
+  next.catch(() => undefined); // may settle after we stopped waiting
+  let onAbort = () => undefined as void;
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, {once: true});
+  });
+  try {
+    const result = await Promise.race([next, aborted]);
+    return result && !result.done ? result.value : undefined;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

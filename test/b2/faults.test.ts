@@ -3,7 +3,7 @@ import {randomBytes} from 'node:crypto';
 import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {Readable} from 'node:stream';
+import {PassThrough, Readable} from 'node:stream';
 import {readAll} from '../../src/body.js';
 import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
@@ -168,5 +168,28 @@ describe('B2 provider under injected faults (multi-part uploads over HTTP)', () 
     const {stream} = await backend.get('f/bad.bin');
     const err = await readAll(stream).catch((e) => e);
     expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+  });
+
+  test('a server that stops answering fails the attempt after the stall timeout, and the retry succeeds', async () => {
+    const fast = fastRetry();
+    const impatient = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, stallTimeoutMs: 300, requestTimeoutMs: 300, retry: fast.retry});
+    add({call: 'b2_upload_file', count: 1, latencyMs: 2000});
+    add({call: 'b2_download_file_by_name', count: 1, latencyMs: 2000});
+    const body = randomBytes(5000);
+    expect((await impatient.put('f/stall.bin', body)).sha1).toBe(sha1(body));
+    expect(emu.stats().calls.b2_upload_file).toBe(2);
+    expect(sha1(await readAll((await impatient.get('f/stall.bin')).stream))).toBe(sha1(body));
+    expect(emu.stats().calls.b2_download_file_by_name).toBe(2);
+  });
+
+  test('a fatal error while a pipe is stalled fails the put at once and cancels the large file', async () => {
+    add({call: 'b2_upload_part', status: 403, code: 'cap_exceeded'});
+    const pipe = new PassThrough();
+    pipe.write(data.subarray(0, 3 * PART)); // then nothing more, and no end
+    const err = await backend.put('f/stalled-pipe.bin', pipe).catch((e) => e);
+    expect(isBackupError(err, 'cap_exceeded')).toBe(true);
+    expect(pipe.destroyed).toBe(true);
+    emu.faults.clear();
+    expect(await unfinishedCount(backend)).toBe(0);
   });
 });
