@@ -201,6 +201,10 @@ export class B2Client {
     }), signal);
   }
 
+  getFileInfo(fileId: string, name?: string, signal?: AbortSignal): Promise<B2File> {
+    return this.api('b2_get_file_info', name, (axios) => this.b2.getFileInfo({fileId, axios}), signal);
+  }
+
   deleteFileVersion(fileId: string, fileName: string, signal?: AbortSignal): Promise<unknown> {
     return this.api('b2_delete_file_version', fileName, (axios) => this.b2.deleteFileVersion({fileId, fileName, axios}), signal);
   }

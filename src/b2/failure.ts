@@ -38,6 +38,8 @@ export async function toFailure(err: unknown): Promise<Failure> {
   if (err instanceof WireMismatch) return {code: 'bad_answer', message: err.message, cause: err};
   const e = err as {isAxiosError?: boolean; code?: string; message?: string; name?: string; response?: {status: number; data?: unknown; headers?: Record<string, unknown>}};
   if (e?.name === 'CanceledError' || e?.code === 'ERR_CANCELED' || e?.name === 'AbortError') return {code: 'aborted', message: 'aborted', cause: err};
+  // headers arrived, then the body was cut: a broken connection, not an answer
+  if (e?.response && e.response.status < 400) return {code: 'network', message: `${e.code ?? 'connection broken'} (${e.message ?? 'response cut off'})`, cause: err};
   if (e?.response) {
     const body = await errorBody(e.response.data);
     return {

@@ -90,11 +90,28 @@ export class LargeFileUpload {
       await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
       throw this.failure;
     }
-    const file = await client.finishLargeFile(fileId, this.sha1s, fileName, this.o.signal);
+    const file = await this.finish(fileId);
     if (file.contentLength !== this.bytes) {
       throw new BackupError('checksum_mismatch', `B2 finished ${fileName} with ${file.contentLength} bytes, ${this.bytes} were sent`);
     }
     return {file, resumedFrom, partsUploaded: this.partsUploaded, partsReused: this.partsReused, bytes: this.bytes};
+  }
+
+  /**
+   * A finish whose answer was lost may have finished the file; its retry then fails.
+   * The file's own record says which; only a file that is truly unfinished is cancelled.
+   */
+  private async finish(fileId: string): Promise<B2File> {
+    const {client, fileName} = this.o;
+    try {
+      return await client.finishLargeFile(fileId, this.sha1s, fileName, this.o.signal);
+    } catch (err) {
+      if (this.o.signal?.aborted) throw err;
+      const file = await client.getFileInfo(fileId, fileName).catch(() => undefined);
+      if (file?.action === 'upload' && file.contentLength === this.bytes) return file;
+      await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
+      throw err;
+    }
   }
 
   private fatal(err: unknown): void {

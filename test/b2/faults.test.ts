@@ -192,4 +192,13 @@ describe('B2 provider under injected faults (multi-part uploads over HTTP)', () 
     emu.faults.clear();
     expect(await unfinishedCount(backend)).toBe(0);
   });
+
+  test('a finish whose answer is lost is recognised as finished, not failed', async () => {
+    add({call: 'b2_finish_large_file', count: 1, cutResponseAfterBytes: 10});
+    const stats = await uploadAndVerify('f/finish-cut.bin');
+    // the retry of the finish is refused (already finished); the file's record settles it
+    expect(stats.calls.b2_finish_large_file).toBe(2);
+    expect(stats.calls.b2_get_file_info).toBe(1);
+    expect(stats.calls.b2_cancel_large_file ?? 0).toBe(0);
+  });
 });
