@@ -125,4 +125,20 @@ describe('B2 provider: keys, restrictions and check()', () => {
     await b.put('x', Buffer.from('1'));
     expect((await b.stat('x'))?.key).toBe('x');
   });
+
+  test('checkProfile: a profile that cannot open still gets every problem as an item with its fix', async () => {
+    const k = await emu.createKey({capabilities: ['listFiles', 'readFiles'], bucketName: 'other-bucket-1', namePrefix: 'ha/'});
+    const base = {keyId: k.keyId, applicationKey: k.applicationKey, bucket: emu.bucket, prefix: 'backups/', endpoint: emu.url, profileName: 'home'};
+    const report = await B2Backend.checkProfile(base);
+    expect(report.ok).toBe(false);
+    const status = Object.fromEntries(report.items.map((i) => [i.id, i.status]));
+    expect(status).toMatchObject({credentials: 'ok', bucket: 'fail', capabilities: 'fail', prefix: 'fail'});
+    expect(report.items.find((i) => i.id === 'bucket')?.message).toContain('restricted to bucket other-bucket-1');
+    expect(report.items.find((i) => i.id === 'capabilities')?.message).toContain('writeFiles, deleteFiles');
+    expect(report.items.find((i) => i.id === 'prefix')?.message).toContain('"ha/"');
+    for (const item of report.items.filter((i) => i.status !== 'ok')) expect(item.fix).toBeTruthy();
+    const wrong = await B2Backend.checkProfile({...base, applicationKey: 'K000nope-nope-nope'});
+    expect(wrong.items).toEqual([expect.objectContaining({id: 'credentials', status: 'fail', fix: expect.stringContaining('b2 profile update home')})]);
+    expect(JSON.stringify(wrong)).not.toContain('K000nope-nope-nope');
+  });
 });
