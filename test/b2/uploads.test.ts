@@ -1,0 +1,78 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {Readable} from 'node:stream';
+import {readAll} from '../../src/body.js';
+import type {TransferProgress} from '../../src/backend.js';
+import {isBackupError} from '../../src/errors.js';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {emulator, openBackend, sha1, unfinishedCount} from './helpers.js';
+
+const PART = 64 * 1024;
+const CHUNK = 16 * 1024;
+
+describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
+  let emu: RunningEmulator;
+
+  beforeAll(async () => {
+    emu = await emulator({minPartSize: PART, recommendedPartSize: PART});
+  });
+
+  afterAll(async () => emu.stop());
+
+  test('a stream of unknown size holds at most concurrency + 1 parts', async () => {
+    const concurrency = 4;
+    const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency});
+    emu.faults.add({call: 'b2_upload_part', latencyMs: 15}); // uploads slower than reading
+    const data = randomBytes(40 * PART);
+    let read = 0;
+    let worst = 0;
+    let loaded = 0;
+    const source = Readable.from((function* () {
+      for (let i = 0; i < data.length; i += CHUNK) {
+        read += CHUNK;
+        worst = Math.max(worst, read - loaded);
+        yield data.subarray(i, i + CHUNK);
+      }
+    })(), {highWaterMark: 1});
+    const events: TransferProgress[] = [];
+    const info = await backend.put('mem/stream.bin', source, {onProgress: (p) => {
+      loaded = p.loaded;
+      events.push(p);
+    }});
+    emu.faults.clear();
+    expect(info.sha1).toBe(sha1(data));
+    // bytes read but not yet confirmed: the parts in flight, one more, and a chunk or two of read-ahead
+    expect(worst).toBeLessThanOrEqual((concurrency + 1) * PART + 2 * CHUNK);
+    expect(worst).toBeGreaterThan(concurrency * PART); // the workers really were busy in parallel
+    // progress: loaded never goes back, ends at the size, and bytes in flight were reported
+    expect(events.every((e, i) => i === 0 || e.loaded >= events[i - 1].loaded)).toBe(true);
+    expect(events.at(-1)?.loaded).toBe(data.length);
+    expect(Math.max(...events.map((e) => e.inFlight ?? 0))).toBeGreaterThan(PART);
+  });
+
+  test('a Readable with a declared size uploads with a total, and a wrong size fails without leaving a large file', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART});
+    const data = randomBytes(5 * PART + 3);
+    const totals = new Set<number | undefined>();
+    const info = await backend.put('mem/sized.bin', Readable.from([data]), {size: data.length, onProgress: (p) => totals.add(p.total)});
+    expect(info.sha1).toBe(sha1(data));
+    expect([...totals]).toEqual([data.length]);
+    expect(sha1(await readAll((await backend.get('mem/sized.bin')).stream))).toBe(sha1(data));
+    const err = await backend.put('mem/lying.bin', Readable.from([data]), {size: data.length + 10}).catch((e) => e);
+    expect(isBackupError(err, 'bad_input')).toBe(true);
+    expect(err.message).toContain('declared');
+    expect(await unfinishedCount(backend)).toBe(0);
+    expect(await backend.stat('mem/lying.bin')).toBeUndefined();
+  });
+
+  test('a large Buffer goes up in parts with large_file_sha1, and the listing reports it', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 2});
+    const data = randomBytes(3 * PART + 5);
+    emu.resetStats();
+    await backend.put('mem/buffer.bin', data, {metadata: {backup_id: 'b1'}});
+    expect(emu.stats().calls.b2_upload_part).toBe(4);
+    const listed = [];
+    for await (const o of backend.list({prefix: 'mem/buffer'})) listed.push(o);
+    expect(listed).toEqual([expect.objectContaining({key: 'mem/buffer.bin', size: data.length, sha1: sha1(data), metadata: {backup_id: 'b1'}})]);
+  });
+});
