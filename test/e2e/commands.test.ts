@@ -1,0 +1,267 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {readFile, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, expectNoSecrets, parseJson, sha1} from './helpers.js';
+
+// Every backup command's happy path as a user runs it: the built CLI in a child process,
+// a profile made with `b2 profile add`, the emulator over HTTP. Human and --json forms.
+
+const PREFIX = 'home/';
+let world: E2EWorld;
+let key: {keyId: string; applicationKey: string};
+let small: Buffer;
+let big: Buffer;
+const smallPath = () => join(world.dir, 'small.tar');
+const home = (args: string[], input?: string) => world.b2([...args, '--profile', 'home'], {input});
+
+interface Summary {
+  id: string;
+  name: string;
+  date: string;
+  size: number;
+  sha1: string;
+  resumed?: boolean;
+}
+const uploaded: Record<'plain' | 'named' | 'stdin' | 'big', Summary> = {} as never;
+const stdinText = 'a tar stream piped in\n'.repeat(500);
+
+/** Every version of every file under the prefix, unfinished large files included (read with the master key). */
+async function versionsUnderPrefix(): Promise<{fileName: string; action: string}[]> {
+  const auth = await authorizeRaw(world.emu);
+  const r = await api(world.emu, auth.authorizationToken, 'b2_list_file_versions', {bucketId: world.emu.bucketId, prefix: PREFIX, maxFileCount: 10_000});
+  return r.json.files;
+}
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  key = await world.createKey();
+  small = randomBytes(100_000);
+  big = randomBytes(12 * 1024 * 1024); // 3 parts of 5 MB: the multi-part path
+  await writeFile(smallPath(), small);
+  await world.addProfile('home', {...key, prefix: PREFIX, partSize: '5MB'});
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('b2 profile check', () => {
+  test('every item ok, in both forms', async () => {
+    const human = await world.b2(['profile', 'check', 'home']);
+    expect(human.code).toBe(0);
+    const items = human.stdout.trimEnd().split('\n');
+    expect(items.length).toBeGreaterThanOrEqual(5);
+    expect(items.every((l) => l.startsWith('ok '))).toBe(true);
+    expect(human.stdout).toMatch(/^ok\s+Key capabilities\s+.*deleteFiles/m);
+
+    const json = await world.b2(['profile', 'check', 'home', '--json']);
+    expect(json.code).toBe(0);
+    const report = parseJson<{ok: boolean; items: {id: string; status: string}[]}>(json);
+    expect(report.ok).toBe(true);
+    expect(report.items.map((i) => i.id)).toEqual(expect.arrayContaining(['credentials', 'bucket', 'capabilities', 'prefix']));
+    expect(report.items.every((i) => i.status === 'ok')).toBe(true);
+    for (const r of [human, json]) expectNoSecrets(r, [...world.secrets, key.keyId]);
+  });
+});
+
+describe('b2 upload', () => {
+  test('a file: the id on stdout, a summary on stderr', async () => {
+    const r = await home(['upload', smallPath()]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^[0-9a-f]{8}\n$/);
+    expect(r.stderr).toMatch(/^Uploaded backup "Backup" \(97\.7 KiB, sha1 [0-9a-f]{40}\)\n$/);
+    const info = parseJson<Summary>(await home(['show', r.stdout.trim(), '--json']));
+    uploaded.plain = info;
+    expect(info).toMatchObject({id: r.stdout.trim(), name: 'Backup', size: small.length, sha1: sha1(small)});
+  });
+
+  test('--name, --meta and --json', async () => {
+    const r = await home(['upload', smallPath(), '--name', 'before upgrade', '--meta', 'host=nas', '--meta', 'reason=os update', '--json']);
+    expect(r.code).toBe(0);
+    const out = parseJson<Summary>(r);
+    expect(out).toMatchObject({name: 'before upgrade', size: small.length, sha1: sha1(small), resumed: false});
+    expect(out.id).toMatch(/^[0-9a-f]{8}$/);
+    expect(Number.isNaN(Date.parse(out.date))).toBe(false);
+    uploaded.named = out;
+  });
+
+  test('- reads the archive from stdin', async () => {
+    const r = await home(['upload', '-', '--name', 'piped', '--json'], stdinText);
+    expect(r.code).toBe(0);
+    uploaded.stdin = parseJson<Summary>(r);
+    expect(uploaded.stdin).toMatchObject({name: 'piped', size: Buffer.byteLength(stdinText), sha1: sha1(stdinText)});
+  });
+
+  // A file of this size goes up in one b2_upload_file call whatever the profile's part
+  // size (the provider's upload cutoff is 200 MB); a stream takes the multi-part path
+  // once it is longer than one part, so the 12 MiB archive is piped in.
+  test('12 MiB piped in with --part-size 5MB goes up as a large file in parts', async () => {
+    const parts = calls(world.emu, 'b2_upload_part');
+    const finishes = calls(world.emu, 'b2_finish_large_file');
+    const r = await world.spawn(['upload', '-', '--name', 'big one', '--json', '--profile', 'home'], {input: big}).done;
+    expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
+    uploaded.big = JSON.parse(r.stdout.toString('utf8')) as Summary;
+    expect(uploaded.big).toMatchObject({name: 'big one', size: big.length, sha1: sha1(big), resumed: false});
+    expect(calls(world.emu, 'b2_upload_part') - parts).toBeGreaterThanOrEqual(3);
+    expect(calls(world.emu, 'b2_finish_large_file') - finishes).toBe(1);
+  });
+});
+
+describe('b2 list and b2 show', () => {
+  test('list: a table and a JSON array, newest first', async () => {
+    const newestFirst = [uploaded.big, uploaded.stdin, uploaded.named, uploaded.plain];
+    const human = await home(['list']);
+    expect(human).toMatchObject({code: 0, stderr: ''});
+    const lines = human.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+DATE\s+SIZE$/);
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(newestFirst.map((b) => b.id));
+    expect(human.stdout).toMatch(new RegExp(`^${uploaded.big.id}\\s+big one\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d [+-]\\d\\d:\\d\\d\\s+12\\.0 MiB$`, 'm'));
+
+    const json = await home(['list', '--json']);
+    expect(json.code).toBe(0);
+    const listed = parseJson<Summary[]>(json);
+    expect(listed.map((b) => b.id)).toEqual(newestFirst.map((b) => b.id));
+    for (const [i, b] of newestFirst.entries()) expect(listed[i]).toMatchObject({id: b.id, name: b.name, date: b.date, size: b.size});
+    const times = listed.map((b) => Date.parse(b.date));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+  });
+
+  test('show: every field, in both forms', async () => {
+    const human = await home(['show', uploaded.named.id]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`^id\\s+${uploaded.named.id}$`, 'm'));
+    expect(human.stdout).toMatch(/^name\s+before upgrade$/m);
+    expect(human.stdout).toMatch(new RegExp(`^sha1\\s+${sha1(small)}$`, 'm'));
+    expect(human.stdout).toMatch(/^meta host\s+nas$/m);
+    expect(human.stdout).toMatch(/^meta reason\s+os update$/m);
+
+    const json = await home(['show', uploaded.named.id, '--json']);
+    expect(json.code).toBe(0);
+    expect(parseJson(json)).toMatchObject({id: uploaded.named.id, name: uploaded.named.name, date: uploaded.named.date, size: small.length, sha1: sha1(small), metadata: {extra_metadata: {host: 'nas', reason: 'os update'}, name: 'before upgrade', size: small.length}});
+  });
+});
+
+describe('b2 download', () => {
+  test('-o PATH writes the verified archive; the path on stdout; --json says where', async () => {
+    const out = join(world.dir, 'restored.tar');
+    const r = await home(['download', uploaded.big.id, '-o', out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${out}\n`);
+    expect(r.stderr).toContain(`sha1 ${sha1(big)} verified`);
+    expect((await readFile(out)).equals(big)).toBe(true);
+
+    const out2 = join(world.dir, 'restored-small.tar');
+    const json = await home(['download', uploaded.named.id, '-o', out2, '--json']);
+    expect(json.code).toBe(0);
+    expect(parseJson(json)).toMatchObject({id: uploaded.named.id, path: out2, sha1: sha1(small)});
+    expect((await readFile(out2)).equals(small)).toBe(true);
+  });
+
+  test('-o - writes the archive bytes to stdout', async () => {
+    const {done} = world.spawn(['download', uploaded.big.id, '-o', '-', '--profile', 'home']);
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(r.stdout.length).toBe(big.length);
+    expect(r.stdout.equals(big)).toBe(true);
+  });
+
+  test('never overwrites an existing file without --force; --force does', async () => {
+    const out = join(world.dir, 'precious.tar');
+    await writeFile(out, 'do not touch');
+    const refused = await home(['download', uploaded.named.id, '-o', out]);
+    expectFailure(refused, 2, /precious\.tar.*--force/, world.secrets);
+    expect(await readFile(out, 'utf8')).toBe('do not touch');
+
+    const forced = await home(['download', uploaded.named.id, '-o', out, '--force']);
+    expect(forced.code).toBe(0);
+    expect((await readFile(out)).equals(small)).toBe(true);
+  });
+});
+
+describe('b2 verify', () => {
+  test('ok, in both forms', async () => {
+    const human = await home(['verify', uploaded.big.id]);
+    expect(human).toMatchObject({code: 0, stderr: ''});
+    expect(human.stdout).toMatch(new RegExp(`^OK backup ${uploaded.big.id} \\(big one\\), 12\\.0 MiB: size and SHA1 ${sha1(big)} match\\n$`));
+    const json = await home(['verify', uploaded.stdin.id, '--json']);
+    expect(json.code).toBe(0);
+    expect(parseJson(json)).toMatchObject({ok: true, id: uploaded.stdin.id, size: uploaded.stdin.size, sha1: uploaded.stdin.sha1, expectedSha1: uploaded.stdin.sha1});
+  });
+});
+
+describe('b2 cleanup', () => {
+  const stale = `${PREFIX}stale_2026-01-01_00.00_00000000.tar`;
+  const unfinished = async () => (await versionsUnderPrefix()).filter((f) => f.action === 'start').map((f) => f.fileName);
+
+  beforeAll(async () => {
+    const auth = await authorizeRaw(world.emu);
+    const started = await api(world.emu, auth.authorizationToken, 'b2_start_large_file', {bucketId: world.emu.bucketId, fileName: stale, contentType: 'application/x-tar'});
+    expect(started.status).toBe(200);
+  });
+
+  test('--dry-run lists what it would cancel and cancels nothing', async () => {
+    const human = await home(['cleanup', '--dry-run', '--older-than', '0s']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^KEY\s+STARTED\s+FILE ID$/m);
+    expect(human.stdout).toContain('stale_2026-01-01_00.00_00000000.tar');
+    expect(human.stdout).toMatch(/^Would cancel 1 unfinished upload\(s\)\.$/m);
+    const json = await home(['cleanup', '--dry-run', '--older-than', '0s', '--json']);
+    expect(json.code).toBe(0);
+    expect(parseJson(json)).toMatchObject({dryRun: true, cancelled: [{key: expect.stringContaining('stale_2026-01-01')}]});
+    expect(await unfinished()).toEqual([stale]);
+  });
+
+  test('--older-than keeps uploads started more recently (the 24h default keeps a fresh one)', async () => {
+    const r = await home(['cleanup']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('Cancelled 0 unfinished upload(s); kept 1 started within 24h.\n');
+    expect(await unfinished()).toEqual([stale]);
+  });
+
+  test('cancels what is older than --older-than, in both forms', async () => {
+    const json = await home(['cleanup', '--older-than', '0s', '--json']);
+    expect(json.code).toBe(0);
+    expect(parseJson(json)).toMatchObject({dryRun: false, kept: 0, cancelled: [{key: expect.stringContaining('stale_2026-01-01')}]});
+    expect(await unfinished()).toEqual([]);
+    const again = await home(['cleanup', '--older-than', '0s']);
+    expect(again.stdout).toBe('Cancelled 0 unfinished upload(s).\n');
+  });
+});
+
+describe('b2 diagnostics', () => {
+  test('valid JSON with the key\'s capabilities and no secret, not even the key id', async () => {
+    const r = await home(['diagnostics']);
+    expect(r.code).toBe(0);
+    const report = parseJson<{profile: Record<string, unknown>; key: {capabilities: string[]}; partSizes: Record<string, number>}>(r);
+    expect(report.profile).toMatchObject({name: 'home', bucket: world.emu.bucket, prefix: PREFIX, partSize: 5_000_000});
+    expect(report.key.capabilities).toEqual(expect.arrayContaining(BACKUP_CAPABILITIES));
+    expect(report.partSizes.absoluteMinimum).toBeGreaterThan(0);
+    expectNoSecrets(r, [...world.secrets, key.keyId]);
+  });
+});
+
+describe('b2 delete', () => {
+  test('--yes deletes; --json reports; then nothing is left, not even old versions', async () => {
+    const human = await home(['delete', uploaded.plain.id, '--yes']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(new RegExp(`^Deleted backup ${uploaded.plain.id} "Backup" of .*: \\S+\\.tar and \\S+\\.metadata\\.json\\n$`));
+    for (const b of [uploaded.named, uploaded.stdin, uploaded.big]) {
+      const json = await home(['delete', b.id, '--yes', '--json']);
+      expect(json.code).toBe(0);
+      expect(parseJson(json)).toMatchObject({deleted: {id: b.id, name: b.name}});
+    }
+    expect(await home(['list'])).toMatchObject({code: 0, stdout: 'No backups.\n'});
+    expect(parseJson(await home(['list', '--json']))).toEqual([]);
+    expect(await versionsUnderPrefix()).toEqual([]);
+  });
+});
+
+describe('prefix confinement', () => {
+  test('every name the profile\'s key touched, in every command above, is under the profile prefix', () => {
+    const touched = world.emu.stats().touchedNames[key.keyId] ?? [];
+    expect(touched.length).toBeGreaterThan(8); // 4 backups × 2 objects, at least
+    expect(touched.filter((n) => !n.startsWith(PREFIX))).toEqual([]);
+  });
+});

@@ -1,0 +1,153 @@
+import {expect} from '@jest/globals';
+import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
+import {createHash} from 'node:crypto';
+import {mkdtemp, readFile, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
+import {cleanEnv} from '../helpers/host-cli.js';
+import {cliRoot, runCli, type CliResult} from '../helpers/run-cli.js';
+
+/** What a backup profile needs: every capability the provider checks for, plus bucket listing. */
+export const BACKUP_CAPABILITIES = ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles'];
+
+export interface ProfileFields {
+  keyId: string;
+  applicationKey: string;
+  bucket?: string;
+  prefix?: string;
+  partSize?: string;
+  concurrency?: number;
+  /** false: `--no-check` (profiles that are meant to fail). */
+  check?: boolean;
+}
+
+/** A raw run of the CLI: stdout as bytes (archives on stdout), the child to signal. */
+export interface SpawnedCli {
+  child: ChildProcessWithoutNullStreams;
+  done: Promise<{code: number | null; signal: NodeJS.Signals | null; stdout: Buffer; stderr: string}>;
+}
+
+/**
+ * One end-to-end world: an emulator over real HTTP in this process, a temp dir holding
+ * the profiles file and the CLI's XDG dirs (shared by every run, so caches and
+ * interrupted-upload records carry over from one command to the next, as for a user).
+ */
+export class E2EWorld {
+  /** Every application key handed out; none may ever appear in the CLI's output. */
+  readonly secrets: string[];
+
+  private constructor(
+    readonly emu: RunningEmulator,
+    readonly dir: string,
+  ) {
+    this.secrets = [emu.applicationKey];
+  }
+
+  static async start(opts: EmulatorOptions = {}): Promise<E2EWorld> {
+    const emu = await startEmulator({port: 0, ...opts});
+    return new E2EWorld(emu, await mkdtemp(join(tmpdir(), 'b2-e2e-')));
+  }
+
+  get config(): string {
+    return join(this.dir, 'profiles.yaml');
+  }
+
+  get env(): Record<string, string> {
+    return {XDG_CONFIG_HOME: join(this.dir, 'config'), XDG_DATA_HOME: join(this.dir, 'data'), XDG_CACHE_HOME: join(this.dir, 'cache')};
+  }
+
+  /** `b2 ARGS --config <ours>`, a child process with stdin a pipe (never a TTY). */
+  b2(args: string[], opts: {input?: string} = {}): Promise<CliResult> {
+    return runCli(['b2', ...args, '--config', this.config], {env: this.env, input: opts.input, cwd: this.dir});
+  }
+
+  /** Same, spawned directly: for signals and for byte-exact stdout. */
+  spawn(args: string[], opts: {input?: Buffer} = {}): SpawnedCli {
+    const child = spawn(process.execPath, [join(cliRoot, 'bin/run.js'), 'b2', ...args, '--config', this.config], {cwd: this.dir, env: {...cleanEnv(), ...this.env}, stdio: 'pipe'});
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdin.on('error', () => {}); // the CLI may exit without reading its input
+    child.stdin.end(opts.input ?? '');
+    const done = new Promise<Awaited<SpawnedCli['done']>>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8')}));
+    });
+    return {child, done};
+  }
+
+  /** A key of its own (so that touchedNames can be checked per key), remembered as a secret. */
+  async createKey(opts: Parameters<RunningEmulator['createKey']>[0] = {capabilities: BACKUP_CAPABILITIES}): Promise<{keyId: string; applicationKey: string}> {
+    const key = await this.emu.createKey(opts);
+    this.secrets.push(key.applicationKey);
+    return key;
+  }
+
+  /** `b2 profile add NAME …` through the CLI; fails the test if the CLI refuses. */
+  async addProfile(name: string, p: ProfileFields): Promise<void> {
+    const args = ['profile', 'add', name, '--key-id', p.keyId, '--application-key', p.applicationKey, '--bucket', p.bucket ?? this.emu.bucket, '--endpoint', this.emu.url];
+    if (p.prefix !== undefined) args.push('--prefix', p.prefix);
+    if (p.partSize !== undefined) args.push('--part-size', p.partSize);
+    if (p.concurrency !== undefined) args.push('--concurrency', String(p.concurrency));
+    if (p.check === false) args.push('--no-check');
+    const r = await this.b2(args);
+    expect({args: args.filter((a) => !this.secrets.includes(a)), ...r}).toMatchObject({code: 0});
+  }
+
+  async close(): Promise<void> {
+    await this.emu.stop();
+    await rm(this.dir, {recursive: true, force: true});
+  }
+}
+
+export const sha1 = (data: Buffer | string) => createHash('sha1').update(data).digest('hex');
+export const sha1OfFile = async (path: string) => sha1(await readFile(path));
+
+/** Calls of one API name in the emulator's counters (0 when never called). */
+export function calls(emu: RunningEmulator, name: string): number {
+  return emu.stats().calls[name] ?? 0;
+}
+
+export function downloadCalls(emu: RunningEmulator): number {
+  return calls(emu, 'b2_download_file_by_name') + calls(emu, 'b2_download_file_by_id');
+}
+
+/** No application key (or key id, when given) anywhere in what the CLI printed. */
+export function expectNoSecrets(r: {stdout: string | Buffer; stderr: string}, secrets: string[]): void {
+  const text = `${r.stdout.toString()}\n${r.stderr}`;
+  for (const s of secrets) expect(text.includes(s) ? `output contains secret ${s.slice(0, 4)}…` : 'clean').toBe('clean');
+}
+
+/**
+ * A failed run as the user must see it: the documented exit code, exactly one
+ * `Error: …` line on stderr saying what is wrong (matching `message`), no stack trace,
+ * nothing on stdout in human form, and no secret anywhere.
+ */
+export function expectFailure(r: CliResult, code: number, message: RegExp, secrets: string[]): void {
+  expect({code: r.code, stderr: r.stderr}).toMatchObject({code});
+  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+  const errors = lines.filter((l) => l.startsWith('Error: '));
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatch(message);
+  expect(lines.filter((l) => /^\s+at\s/.test(l) || /\.(ts|js):\d+/.test(l))).toEqual([]);
+  expectNoSecrets(r, secrets);
+}
+
+export function parseJson<T = Record<string, unknown>>(r: CliResult): T {
+  try {
+    return JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${r.code}): ${r.stdout.slice(0, 300)}\nstderr: ${r.stderr.slice(0, 300)}`);
+  }
+}
+
+/** Waits (polling) until `ready()` is true; fails with `what` if `limitMs` passes first. */
+export async function waitFor(ready: () => boolean, what: string, limitMs = 60_000): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (!ready()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
