@@ -1,0 +1,164 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {readdir, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson, waitFor} from './helpers.js';
+
+// What a user sees when something is wrong: the documented exit code, one line on stderr
+// that says what and how to fix it, no stack trace, no secret, and nothing changed.
+
+const PREFIX = 'home/';
+let world: E2EWorld;
+let archivePath: string;
+let backup: {id: string; archiveKey: string};
+
+/** Every version under the prefix (names, ids, actions): the state a failed command must leave alone. */
+async function bucketState(): Promise<string[]> {
+  const auth = await authorizeRaw(world.emu);
+  const r = await api(world.emu, auth.authorizationToken, 'b2_list_file_versions', {bucketId: world.emu.bucketId, prefix: PREFIX, maxFileCount: 10_000});
+  return (r.json.files as {fileName: string; fileId: string; action: string}[]).map((f) => `${f.action} ${f.fileName} ${f.fileId}`);
+}
+
+/** Runs `args` with profile `name`, expects the failure, and that the bucket did not change. */
+async function failsChangingNothing(name: string, args: string[], code: number, message: RegExp) {
+  const before = await bucketState();
+  const r = await world.b2([...args, '--profile', name]);
+  expectFailure(r, code, message, world.secrets);
+  expect(await bucketState()).toEqual(before);
+  return r;
+}
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  const key = await world.createKey();
+  await world.addProfile('home', {...key, prefix: PREFIX, partSize: '5MB'});
+  archivePath = join(world.dir, 'archive.tar');
+  await writeFile(archivePath, randomBytes(64 * 1024));
+  const up = await world.b2(['upload', archivePath, '--name', 'kept', '--json', '--profile', 'home']);
+  expect(up.code).toBe(0);
+  backup = parseJson(up);
+});
+
+afterAll(async () => {
+  world.emu.faults.clear();
+  await world?.close();
+});
+
+describe('keys that do not work (exit 3)', () => {
+  test('a wrong application key: every command says to put in a working key', async () => {
+    const key = await world.createKey();
+    const wrong = `${key.applicationKey.slice(0, -4)}${key.applicationKey.endsWith('xxxx') ? 'yyyy' : 'xxxx'}`;
+    world.secrets.push(wrong);
+    await world.addProfile('wrong', {keyId: key.keyId, applicationKey: wrong, prefix: PREFIX, check: false});
+    const fix = /rejected the key of profile wrong: .*b2 profile update wrong (--key-id … )?--application-key …/;
+    await failsChangingNothing('wrong', ['upload', archivePath], 3, fix);
+    const json = await failsChangingNothing('wrong', ['list', '--json'], 3, fix);
+    expect(json.stdout).toBe('');
+  });
+
+  test('an expired key: the message names "b2 profile update NAME --application-key"', async () => {
+    const key = await world.createKey({capabilities: BACKUP_CAPABILITIES, validDurationSeconds: 1});
+    const expiresAt = Date.now() + 1000;
+    await world.addProfile('expired', {...key, prefix: PREFIX, check: false});
+    await waitFor(() => Date.now() > expiresAt + 100, 'the key to expire');
+    const fix = /profile expired: .*expired.*b2 profile update expired (--key-id … )?--application-key …/;
+    await failsChangingNothing('expired', ['upload', archivePath], 3, fix);
+    await failsChangingNothing('expired', ['delete', backup.id, '--yes'], 3, fix);
+  });
+
+  test('a revoked (deleted) key: the same message', async () => {
+    const key = await world.createKey();
+    await world.addProfile('revoked', {...key, prefix: PREFIX, check: false});
+    await world.emu.deleteKey(key.keyId);
+    const fix = /profile revoked: .*b2 profile update revoked (--key-id … )?--application-key …/;
+    await failsChangingNothing('revoked', ['list'], 3, fix);
+    await failsChangingNothing('revoked', ['upload', archivePath], 3, fix);
+  });
+
+  test('a key revoked while an upload runs: "stopped working", and the update command', async () => {
+    const key = await world.createKey();
+    await world.addProfile('revoked-midway', {...key, prefix: PREFIX, partSize: '5MB', check: false});
+    world.emu.faults.add({call: 'b2_upload_part', bytesPerSecond: 2_000_000});
+    try {
+      const parts = calls(world.emu, 'b2_upload_part');
+      const run = world.spawn(['upload', '-', '--name', 'midway', '--profile', 'revoked-midway'], {input: randomBytes(12 * 1024 * 1024)});
+      await waitFor(() => calls(world.emu, 'b2_upload_part') > parts, 'the first part upload');
+      await world.emu.deleteKey(key.keyId);
+      world.emu.faults.expireAllTokens();
+      const r = await run.done;
+      expectFailure({...r, code: r.code ?? -1, stdout: r.stdout.toString()}, 3, /key of profile revoked-midway .*(expired|revoked).*b2 profile update revoked-midway (--key-id … )?--application-key …/, world.secrets);
+    } finally {
+      world.emu.faults.clear();
+    }
+  });
+});
+
+describe('bucket, capabilities and prefix (exit 3)', () => {
+  test('a bucket that does not exist', async () => {
+    const key = await world.createKey();
+    await world.addProfile('nobucket', {...key, bucket: 'no-such-bucket-1234', prefix: PREFIX, check: false});
+    await failsChangingNothing('nobucket', ['upload', archivePath], 3, /bucket no-such-bucket-1234 does not exist/);
+    await failsChangingNothing('nobucket', ['list'], 3, /bucket no-such-bucket-1234 does not exist/);
+  });
+
+  test('a key without deleteFiles cannot delete; the backup stays', async () => {
+    const key = await world.createKey({capabilities: BACKUP_CAPABILITIES.filter((c) => c !== 'deleteFiles')});
+    await world.addProfile('nodelete', {...key, prefix: PREFIX, check: false});
+    await failsChangingNothing('nodelete', ['delete', backup.id, '--yes'], 3, /profile nodelete lacks the deleteFiles capability.*b2 profile update nodelete --application-key/);
+    expect((await world.b2(['show', backup.id, '--profile', 'home'])).code).toBe(0);
+  });
+
+  test('a key without writeFiles cannot upload', async () => {
+    const key = await world.createKey({capabilities: BACKUP_CAPABILITIES.filter((c) => c !== 'writeFiles')});
+    await world.addProfile('nowrite', {...key, prefix: PREFIX, check: false});
+    await failsChangingNothing('nowrite', ['upload', archivePath], 3, /profile nowrite lacks the writeFiles capability/);
+  });
+
+  test('a key restricted to a/ with profile prefix b/: the message quotes the allowed prefix', async () => {
+    const key = await world.createKey({capabilities: BACKUP_CAPABILITIES, bucketName: world.emu.bucket, namePrefix: 'a/'});
+    await world.addProfile('elsewhere', {...key, prefix: 'b/', check: false});
+    const message = /restricted to names starting with "a\/", but the profile prefix is "b\/"/;
+    await failsChangingNothing('elsewhere', ['upload', archivePath], 3, message);
+    await failsChangingNothing('elsewhere', ['list', '--json'], 3, message);
+    expect(world.emu.stats().touchedNames[key.keyId] ?? []).not.toContainEqual(expect.stringMatching(/^b\/.+\.tar$/));
+  });
+});
+
+describe('backup not found (exit 4)', () => {
+  test('download, verify and delete of an unknown id; download leaves no file', async () => {
+    const out = join(world.dir, 'nothing.tar');
+    await failsChangingNothing('home', ['download', 'deadbeef', '-o', out], 4, /no backup with id deadbeef/);
+    expect(await readdir(world.dir)).not.toContainEqual(expect.stringMatching(/^nothing\.tar/));
+    await failsChangingNothing('home', ['verify', 'deadbeef', '--json'], 4, /no backup with id deadbeef/);
+    await failsChangingNothing('home', ['delete', 'deadbeef', '--yes'], 4, /no backup with id deadbeef/);
+  });
+});
+
+describe('cap exceeded (exit 6)', () => {
+  test('an upload refused with 403 cap_exceeded stops at once: no retry storm, nothing stored', async () => {
+    world.emu.faults.add({call: 'uploads', status: 403, code: 'cap_exceeded'});
+    try {
+      const before = calls(world.emu, 'b2_upload_file') + calls(world.emu, 'b2_upload_part');
+      await failsChangingNothing('home', ['upload', archivePath, '--name', 'over the cap'], 6, /cap_exceeded.*Caps & Alerts/);
+      expect(calls(world.emu, 'b2_upload_file') + calls(world.emu, 'b2_upload_part') - before).toBeLessThanOrEqual(2);
+    } finally {
+      world.emu.faults.clear();
+    }
+  });
+});
+
+// Last: it damages the stored backup.
+describe('checksum mismatch (exit 5)', () => {
+  beforeAll(() => world.emu.corrupt(world.emu.bucket, `${PREFIX}${backup.archiveKey}`));
+
+  test('download removes its partial output', async () => {
+    const out = join(world.dir, 'damaged.tar');
+    await failsChangingNothing('home', ['download', backup.id, '-o', out], 5, /sha1|checksum|SHA1/);
+    expect(await readdir(world.dir)).not.toContainEqual(expect.stringMatching(/damaged\.tar/));
+  });
+
+  test('verify fails', async () => {
+    await failsChangingNothing('home', ['verify', backup.id], 5, new RegExp(`backup ${backup.id} failed verification`));
+  });
+});
