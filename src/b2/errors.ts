@@ -69,12 +69,12 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   const what = call.name ? `${call.call} for ${JSON.stringify(call.name)}` : call.call;
   const host = safeHost(ctx.endpoint);
   if (f.code === 'aborted') return ['aborted', `${what} was aborted`];
+  const keyExpired = (): [ErrorKind, string] => ['key_expired', `the application key of profile ${profileRef(ctx)} stopped working: it has expired or was revoked (${b2Says}); put in a new key with: ${newKeyFix(ctx)}`];
   if (call.phase === 'authorize' && f.status === 401) {
+    if (/expired|revoked/i.test(f.message)) return keyExpired();
     return ['invalid_credentials', `B2 at ${host} rejected the key of profile ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); put in a working key with: b2 profile update ${profileRef(ctx)} --key-id … --application-key …`];
   }
-  if (call.phase === 'reauthorize' && f.status === 401) {
-    return ['key_expired', `the application key of profile ${profileRef(ctx)} stopped working: it has expired or was revoked (${b2Says}); put in a new key with: ${newKeyFix(ctx)}`];
-  }
+  if (call.phase === 'reauthorize' && f.status === 401) return keyExpired();
   if (f.status === 403 && CAP_CODES.has(f.code)) {
     const fix = f.code === 'access_denied' ? 'check the account status in the Backblaze web UI' : 'raise the cap under "Caps & Alerts" in the Backblaze web UI, or wait until it resets';
     return ['cap_exceeded', `B2 refused ${what}: ${f.code} (${f.message}); ${fix}`];

@@ -84,6 +84,14 @@ describe('B2 provider: keys, restrictions and check()', () => {
     expect(err.message).toContain('b2 profile update home --application-key …');
   });
 
+  test('a key that has expired: key_expired at open, and check() says so', async () => {
+    const k = await emu.createKey({capabilities: BACKUP_CAPS, bucketName: emu.bucket, validDurationSeconds: 1});
+    await new Promise((r) => setTimeout(r, 1100));
+    const err = await failure(open(k.keyId, k.applicationKey, {profileName: 'home'}));
+    expect(isBackupError(err, 'key_expired')).toBe(true);
+    expect(err.message).toContain('b2 profile update home --application-key …');
+  });
+
   test('check(): every item ok for a good key, with warnings for an expiring key and foreign files', async () => {
     const k = await emu.createKey({capabilities: BACKUP_CAPS, bucketName: emu.bucket, validDurationSeconds: 3 * 24 * 3600});
     const b = await open(k.keyId, k.applicationKey, {prefix: 'checked/'});
