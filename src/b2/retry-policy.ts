@@ -53,6 +53,8 @@ export function shouldRetry(f: Failure, kind: CallKind): Decision {
 /** Full backoff for the n-th failure (1-based): Retry-After when given, else exponential with jitter. */
 export function backoffMs(failureCount: number, f: Failure, o: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>): number {
   if (f.retryAfterMs !== undefined) return f.retryAfterMs;
+  // a stale or busy upload token needs a fresh URL, not a pause
+  if ((f.status === 401 && TOKEN_CODES.has(f.code)) || f.code === 'auth_token_limit') return 0;
   if (f.status === 429) return o.baseDelayMs; // B2: no Retry-After means one second
   const ceiling = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (failureCount - 1));
   return Math.round(ceiling / 2 + (ceiling / 2) * o.random());
@@ -97,7 +99,8 @@ export class RetryPolicy {
           continue;
         }
         failures++;
-        await this.options.sleep(backoffMs(failures, f, this.options), hooks.signal);
+        const wait = backoffMs(failures, f, this.options);
+        if (wait > 0) await this.options.sleep(wait, hooks.signal);
       }
     }
   }

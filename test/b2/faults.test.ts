@@ -110,6 +110,7 @@ describe('B2 provider under injected faults (multi-part uploads over HTTP)', () 
     add({call: 'b2_upload_part', count: 3, status: 400, code: 'auth_token_limit', message: 'more than one upload using auth token'});
     const stats = await uploadAndVerify('f/busy.bin');
     expect(stats.errors.auth_token_limit).toBe(3);
+    expect(delays).toEqual([]); // a fresh URL at once, no pause
   });
 
   test('b2_get_upload_part_url answering 503', async () => {

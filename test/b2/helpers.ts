@@ -35,7 +35,7 @@ export async function openBackend(emu: RunningEmulator, opts: Partial<B2BackendO
   });
 }
 
-/** Unfinished large files in the emulator's bucket, read over the wire with the master key. */
+/** Unfinished large files under the backend's prefix, read over the wire. */
 export async function unfinishedCount(backend: B2Backend): Promise<number> {
   let n = 0;
   for await (const _ of backend.listUnfinished()) n++;

@@ -141,6 +141,8 @@ describe('retry policy', () => {
     expect(backoffMs(30, f(503, 'x'), {...o, random: () => 1})).toBe(64_000);
     expect(backoffMs(3, f(429, 'too_many_requests', {retryAfterMs: 7000}), {...o, random: () => 1})).toBe(7000);
     expect(backoffMs(3, f(429, 'too_many_requests'), {...o, random: () => 1})).toBe(1000);
+    expect(backoffMs(3, f(400, 'auth_token_limit'), {...o, random: () => 1})).toBe(0);
+    expect(backoffMs(3, f(401, 'expired_auth_token'), {...o, random: () => 1})).toBe(0);
   });
 
   test('run: bounded attempts, uploads get at least five, fatal errors stop at once', async () => {
