@@ -1,4 +1,7 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {readFileSync} from 'node:fs';
+import {createServer} from 'node:http';
+import type {AddressInfo} from 'node:net';
 import {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
@@ -33,6 +36,24 @@ describe('B2 provider: keys, restrictions and check()', () => {
     const err = await failure(openBackend(emu, {endpoint: 'http://127.0.0.1:1', retry: {...fastRetry().retry, maxAttempts: 2}}));
     expect(isBackupError(err, 'network')).toBe(true);
     expect(err.message).toContain('127.0.0.1:1');
+  });
+
+  test('requests carry the User-Agent, and only our policy retries (the library\'s own retry is off)', async () => {
+    const seen: Array<string | undefined> = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers['user-agent']);
+      res.writeHead(503, {'content-type': 'application/json'}).end(JSON.stringify({status: 503, code: 'service_unavailable', message: 'busy'}));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const {port} = server.address() as AddressInfo;
+      const err = await failure(openBackend(emu, {endpoint: `http://127.0.0.1:${port}`, retry: {...fastRetry().retry, maxAttempts: 3}}));
+      expect(isBackupError(err, 'failure')).toBe(true);
+      const {version} = JSON.parse(readFileSync('package.json', 'utf8'));
+      expect(seen).toEqual(Array(3).fill(`backup-plugin-b2/${version}`));
+    } finally {
+      server.close();
+    }
   });
 
   test('a key restricted to another bucket: bucket_unavailable naming both buckets', async () => {
