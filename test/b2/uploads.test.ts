@@ -1,10 +1,14 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {mkdtemp, rm, stat, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {Readable} from 'node:stream';
 import {readAll} from '../../src/body.js';
 import type {TransferProgress} from '../../src/backend.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
+import {libraryClient} from '../emulator/helpers.js';
 import {emulator, openBackend, sha1, unfinishedCount} from './helpers.js';
 
 const PART = 64 * 1024;
@@ -74,5 +78,26 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
     const listed = [];
     for await (const o of backend.list({prefix: 'mem/buffer'})) listed.push(o);
     expect(listed).toEqual([expect.objectContaining({key: 'mem/buffer.bin', size: data.length, sha1: sha1(data), metadata: {backup_id: 'b1'}})]);
+  });
+
+  test('file uploads record src_last_modified_millis (and large ones large_file_sha1) in the file info', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART});
+    const dir = await mkdtemp(join(tmpdir(), 'b2-info-'));
+    try {
+      const small = join(dir, 'small.bin');
+      const large = join(dir, 'large.bin');
+      const largeData = randomBytes(2 * PART + 1);
+      await writeFile(small, 'tiny');
+      await writeFile(large, largeData);
+      await backend.put('info/small.bin', {path: small});
+      await backend.put('info/large.bin', {path: large});
+      const b2 = await libraryClient(emu);
+      const res = await b2.listFileNames({bucketId: emu.bucketId, prefix: 'backups/info/', maxFileCount: 10});
+      const info = Object.fromEntries(res.data.files.map((f: {fileName: string; fileInfo: Record<string, string>}) => [f.fileName, f.fileInfo]));
+      expect(info['backups/info/small.bin']).toEqual({src_last_modified_millis: String(Math.floor((await stat(small)).mtimeMs))});
+      expect(info['backups/info/large.bin']).toEqual({src_last_modified_millis: String(Math.floor((await stat(large)).mtimeMs)), large_file_sha1: sha1(largeData)});
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
   });
 });
