@@ -228,7 +228,7 @@ export class B2Client {
   }
 
   async uploadFileOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {fileName: string; body: Readable; contentLength: number; sha1Header: string; contentType: string; info: Record<string, string>}): Promise<B2File> {
-    const res = await this.b2.uploadFile({
+    const res = await released(args.body, this.b2.uploadFile({
       uploadUrl: url.uploadUrl,
       uploadAuthToken: url.authorizationToken,
       fileName: args.fileName,
@@ -238,12 +238,12 @@ export class B2Client {
       mime: args.contentType,
       info: args.info,
       axios,
-    });
+    }));
     return res.data as B2File;
   }
 
   async uploadPartOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {partNumber: number; body: Readable; contentLength: number; sha1Header: string}): Promise<B2Part> {
-    const res = await this.b2.uploadPart({
+    const res = await released(args.body, this.b2.uploadPart({
       uploadUrl: url.uploadUrl,
       uploadAuthToken: url.authorizationToken,
       partNumber: args.partNumber,
@@ -251,7 +251,7 @@ export class B2Client {
       contentLength: args.contentLength,
       hash: args.sha1Header,
       axios,
-    });
+    }));
     return res.data as B2Part;
   }
 
@@ -270,6 +270,18 @@ export class B2Client {
         : await this.b2.downloadFileById({fileId: target.fileId, ...perCall});
       return res as DownloadResponse;
     }, opts.signal);
+  }
+}
+
+/**
+ * axios does not destroy a request body stream when the request fails; a file-backed
+ * body would keep its descriptor open. Whatever the outcome, the body is released.
+ */
+async function released<T>(body: Readable, request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } finally {
+    body.destroy();
   }
 }
 

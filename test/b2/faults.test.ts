@@ -8,7 +8,7 @@ import {readAll} from '../../src/body.js';
 import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {FaultRule, RunningEmulator} from '../../src/emulator/index.js';
-import {emulator, fastRetry, openBackend, sha1, unfinishedCount} from './helpers.js';
+import {emulator, fastRetry, openBackend, openDescriptors, sha1, unfinishedCount} from './helpers.js';
 
 const PART = 64 * 1024;
 const SIZE = 16 * PART + 1234; // 17 parts
@@ -53,6 +53,7 @@ describe('B2 provider under injected faults (multi-part uploads over HTTP)', () 
     expect(got.sha1).toBe(sha1(data)); // large_file_sha1, checked again by the download itself
     expect(sha1(await readAll(stream))).toBe(sha1(data));
     expect(await unfinishedCount(backend)).toBe(0);
+    expect(await openDescriptors(path)).toBe(0); // failed attempts released their file ranges
     return stats;
   }
 
@@ -201,5 +202,16 @@ describe('B2 provider under injected faults (multi-part uploads over HTTP)', () 
     expect(stats.calls.b2_finish_large_file).toBe(2);
     expect(stats.calls.b2_get_file_info).toBe(1);
     expect(stats.calls.b2_cancel_large_file ?? 0).toBe(0);
+  });
+
+  test('an attempt that fails half-way releases its file range (no descriptor leak)', async () => {
+    const bigPart = 1024 * 1024;
+    const big = join(dir, 'big-parts.bin');
+    const bigData = randomBytes(3 * bigPart + 7);
+    await writeFile(big, bigData);
+    const wide = await openBackend(emu, {uploadCutoff: 100_000, partSize: bigPart, retry: fastRetry().retry});
+    add({call: 'b2_upload_part', count: 3, cutRequestAfterBytes: 100_000});
+    expect((await wide.put('f/big-parts.bin', {path: big})).sha1).toBe(sha1(bigData));
+    expect(await openDescriptors(big)).toBe(0);
   });
 });

@@ -41,3 +41,11 @@ export async function unfinishedCount(backend: B2Backend): Promise<number> {
   for await (const _ of backend.listUnfinished()) n++;
   return n;
 }
+
+/** How many of this process's file descriptors are open on `path` (Linux /proc; 0 elsewhere). */
+export async function openDescriptors(path: string): Promise<number> {
+  const {readdir, readlink} = await import('node:fs/promises');
+  const fds = await readdir('/proc/self/fd').catch(() => [] as string[]);
+  const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((t) => t === path).length;
+}
