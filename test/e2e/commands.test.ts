@@ -265,3 +265,7 @@ describe('prefix confinement', () => {
     expect(touched.filter((n) => !n.startsWith(PREFIX))).toEqual([]);
   });
 });
+
+test('no run printed an application key', () => {
+  world.expectNoSecretInAnyRun([key.keyId]);
+});

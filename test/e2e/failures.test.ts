@@ -51,7 +51,7 @@ describe('keys that do not work (exit 3)', () => {
     const wrong = `${key.applicationKey.slice(0, -4)}${key.applicationKey.endsWith('xxxx') ? 'yyyy' : 'xxxx'}`;
     world.secrets.push(wrong);
     await world.addProfile('wrong', {keyId: key.keyId, applicationKey: wrong, prefix: PREFIX, check: false});
-    const fix = /rejected the key of profile wrong: .*b2 profile update wrong (--key-id … )?--application-key …/;
+    const fix = /profile wrong\b.*b2 profile update wrong (--key-id … )?--application-key …/;
     await failsChangingNothing('wrong', ['upload', archivePath], 3, fix);
     const json = await failsChangingNothing('wrong', ['list', '--json'], 3, fix);
     expect(json.stdout).toBe('');
@@ -62,7 +62,7 @@ describe('keys that do not work (exit 3)', () => {
     const expiresAt = Date.now() + 1000;
     await world.addProfile('expired', {...key, prefix: PREFIX, check: false});
     await waitFor(() => Date.now() > expiresAt + 100, 'the key to expire');
-    const fix = /profile expired: .*expired.*b2 profile update expired (--key-id … )?--application-key …/;
+    const fix = /profile expired\b.*expired.*b2 profile update expired (--key-id … )?--application-key …/;
     await failsChangingNothing('expired', ['upload', archivePath], 3, fix);
     await failsChangingNothing('expired', ['delete', backup.id, '--yes'], 3, fix);
   });
@@ -71,7 +71,7 @@ describe('keys that do not work (exit 3)', () => {
     const key = await world.createKey();
     await world.addProfile('revoked', {...key, prefix: PREFIX, check: false});
     await world.emu.deleteKey(key.keyId);
-    const fix = /profile revoked: .*b2 profile update revoked (--key-id … )?--application-key …/;
+    const fix = /profile revoked\b.*b2 profile update revoked (--key-id … )?--application-key …/;
     await failsChangingNothing('revoked', ['list'], 3, fix);
     await failsChangingNothing('revoked', ['upload', archivePath], 3, fix);
   });
@@ -161,4 +161,8 @@ describe('checksum mismatch (exit 5)', () => {
   test('verify fails', async () => {
     await failsChangingNothing('home', ['verify', backup.id], 5, new RegExp(`backup ${backup.id} failed verification`));
   });
+});
+
+test('no run printed an application key', () => {
+  world.expectNoSecretInAnyRun();
 });

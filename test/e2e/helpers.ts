@@ -36,6 +36,8 @@ export interface SpawnedCli {
 export class E2EWorld {
   /** Every application key handed out; none may ever appear in the CLI's output. */
   readonly secrets: string[];
+  /** What every run printed, for the final check that no secret ever appeared. */
+  readonly outputs: Array<{args: string[]; stdout: string; stderr: string}> = [];
 
   private constructor(
     readonly emu: RunningEmulator,
@@ -58,8 +60,10 @@ export class E2EWorld {
   }
 
   /** `b2 ARGS --config <ours>`, a child process with stdin a pipe (never a TTY). */
-  b2(args: string[], opts: {input?: string} = {}): Promise<CliResult> {
-    return runCli(['b2', ...args, '--config', this.config], {env: this.env, input: opts.input, cwd: this.dir});
+  async b2(args: string[], opts: {input?: string} = {}): Promise<CliResult> {
+    const r = await runCli(['b2', ...args, '--config', this.config], {env: this.env, input: opts.input, cwd: this.dir});
+    this.outputs.push({args, stdout: r.stdout, stderr: r.stderr});
+    return r;
   }
 
   /** Same, spawned directly: for signals and for byte-exact stdout. */
@@ -73,7 +77,11 @@ export class E2EWorld {
     child.stdin.end(opts.input ?? '');
     const done = new Promise<Awaited<SpawnedCli['done']>>((resolve, reject) => {
       child.on('error', reject);
-      child.on('close', (code, signal) => resolve({code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8')}));
+      child.on('close', (code, signal) => {
+        const stderr = Buffer.concat(err).toString('utf8');
+        this.outputs.push({args, stdout: Buffer.concat(out).toString('latin1'), stderr});
+        resolve({code, signal, stdout: Buffer.concat(out), stderr});
+      });
     });
     return {child, done};
   }
@@ -94,6 +102,12 @@ export class E2EWorld {
     if (p.check === false) args.push('--no-check');
     const r = await this.b2(args);
     expect({args: args.filter((a) => !this.secrets.includes(a)), ...r}).toMatchObject({code: 0});
+  }
+
+  /** No application key in anything any run printed (call last: keys created later count too). */
+  expectNoSecretInAnyRun(extra: string[] = []): void {
+    expect(this.outputs.length).toBeGreaterThan(0);
+    for (const o of this.outputs) expectNoSecrets(o, [...this.secrets, ...extra]);
   }
 
   async close(): Promise<void> {

@@ -102,3 +102,7 @@ describe(`${HA} backups made by Home Assistant`, () => {
     expect(second.listCalls).toBe(1);
   });
 });
+
+test('no run printed an application key', () => {
+  world.expectNoSecretInAnyRun();
+});

@@ -99,3 +99,7 @@ describe('an interrupted upload', () => {
     expect(parseJson(verified)).toMatchObject({ok: true, size: SIZE, sha1: archiveSha1, expectedSha1: archiveSha1});
   }, 170_000);
 });
+
+test('no run printed an application key', () => {
+  world.expectNoSecretInAnyRun();
+});
