@@ -1,6 +1,6 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {readdir, writeFile} from 'node:fs/promises';
+import {readdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson, waitFor} from './helpers.js';
@@ -102,9 +102,25 @@ describe('bucket, capabilities and prefix (exit 3)', () => {
     await failsChangingNothing('nobucket', ['list'], 3, /bucket no-such-bucket-1234 does not exist/);
   });
 
-  test('a key without deleteFiles cannot delete; the backup stays', async () => {
+  test('a key without deleteFiles: profile add refuses it, profile check fails it, delete cannot delete', async () => {
     const key = await world.createKey({capabilities: BACKUP_CAPABILITIES.filter((c) => c !== 'deleteFiles')});
+    const profiles = await readFile(world.config, 'utf8');
+    const refused = await world.b2(world.profileAddArgs('nodelete', {...key, prefix: PREFIX}));
+    expectFailure(refused, 3, /profile "nodelete" failed its check \(Key capabilities\); nothing was saved/, world.secrets);
+    expect(refused.stderr).toMatch(/^fail\s+Key capabilities\s+the key lacks deleteFiles; fix: .*b2 profile update nodelete --application-key/m);
+    expect(await readFile(world.config, 'utf8')).toBe(profiles);
+
     await world.addProfile('nodelete', {...key, prefix: PREFIX, check: false});
+    const human = await world.b2(['profile', 'check', 'nodelete']);
+    expectFailure(human, 3, /profile "nodelete" failed its check \(Key capabilities\)/, world.secrets);
+    expect(human.stdout).toMatch(/^fail\s+Key capabilities\s+the key lacks deleteFiles/m);
+    expect(human.stdout).toMatch(/^ok\s+Bucket\s/m);
+    const json = await world.b2(['profile', 'check', 'nodelete', '--json']);
+    expect(json.code).toBe(3);
+    const report = parseJson<{ok: boolean; items: {id: string; status: string; fix?: string}[]}>(json);
+    expect(report.ok).toBe(false);
+    expect(report.items.filter((i) => i.status === 'fail')).toEqual([expect.objectContaining({id: 'capabilities', fix: expect.stringContaining('b2 profile update nodelete --application-key')})]);
+
     await failsChangingNothing('nodelete', ['delete', backup.id, '--yes'], 3, /profile nodelete lacks the deleteFiles capability.*b2 profile update nodelete --application-key/);
     expect((await world.b2(['show', backup.id, '--profile', 'home'])).code).toBe(0);
   });

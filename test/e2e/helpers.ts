@@ -93,13 +93,19 @@ export class E2EWorld {
     return key;
   }
 
-  /** `b2 profile add NAME …` through the CLI; fails the test if the CLI refuses. */
-  async addProfile(name: string, p: ProfileFields): Promise<void> {
+  /** The arguments of `b2 profile add NAME …` for these fields. */
+  profileAddArgs(name: string, p: ProfileFields): string[] {
     const args = ['profile', 'add', name, '--key-id', p.keyId, '--application-key', p.applicationKey, '--bucket', p.bucket ?? this.emu.bucket, '--endpoint', this.emu.url];
     if (p.prefix !== undefined) args.push('--prefix', p.prefix);
     if (p.partSize !== undefined) args.push('--part-size', p.partSize);
     if (p.concurrency !== undefined) args.push('--concurrency', String(p.concurrency));
     if (p.check === false) args.push('--no-check');
+    return args;
+  }
+
+  /** `b2 profile add NAME …` through the CLI; fails the test if the CLI refuses. */
+  async addProfile(name: string, p: ProfileFields): Promise<void> {
+    const args = this.profileAddArgs(name, p);
     const r = await this.b2(args);
     expect({args: args.filter((a) => !this.secrets.includes(a)), ...r}).toMatchObject({code: 0});
   }

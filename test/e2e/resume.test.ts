@@ -17,6 +17,7 @@ const SIZE = DEFAULT_UPLOAD_CUTOFF + PART;
 const TOTAL_PARTS = Math.ceil(SIZE / PART);
 
 let world: E2EWorld;
+let key: {keyId: string; applicationKey: string};
 let archive: string;
 let archiveSha1: string;
 
@@ -49,7 +50,7 @@ async function writeArchive(path: string): Promise<string> {
 
 beforeAll(async () => {
   world = await E2EWorld.start();
-  const key = await world.createKey();
+  key = await world.createKey();
   await world.addProfile('home', {...key, prefix: PREFIX, partSize: '5MB', concurrency: 2});
   archive = join(world.dir, 'big.tar');
   archiveSha1 = await writeArchive(archive);
@@ -64,7 +65,7 @@ describe('an interrupted upload', () => {
   test('Ctrl-C exits 130 saying to run the same command again; the rerun resumes and the backup verifies', async () => {
     const command = ['upload', archive, '--name', 'nightly', '--json', '--profile', 'home'];
     // Slow parts down so that the interrupt lands mid-upload.
-    world.emu.faults.add({call: 'b2_upload_part', bytesPerSecond: 4 * PART});
+    world.emu.faults.add({call: 'b2_upload_part', bytesPerSecond: 2 * PART});
     const first = world.spawn(command);
     // With 2 parts in flight, a 4th part upload starts only after 2 have been stored.
     await waitFor(() => calls(world.emu, 'b2_upload_part') >= 4, 'two parts to be stored', 120_000);
@@ -98,6 +99,12 @@ describe('an interrupted upload', () => {
     expect(verified.code).toBe(0);
     expect(parseJson(verified)).toMatchObject({ok: true, size: SIZE, sha1: archiveSha1, expectedSha1: archiveSha1});
   }, 170_000);
+
+  test('the profile\'s key touched only names under its prefix, interrupted parts included', () => {
+    const touched = world.emu.stats().touchedNames[key.keyId] ?? [];
+    expect(touched).toContainEqual(expect.stringMatching(/^home\/nightly_.*\.tar$/));
+    expect(touched.filter((n) => !n.startsWith(PREFIX))).toEqual([]);
+  });
 });
 
 test('no run printed an application key', () => {
