@@ -31,7 +31,7 @@ export default class Download extends LocationCommand {
       try {
         if (toStdout) {
           const {stream} = await catalog.download(args.id, {signal, onProgress: (p) => bar.update(p)});
-          await pipeline(stream, process.stdout, {signal});
+          await pipeline(stream, process.stdout, {signal, end: false}); // end: false, or a failed download destroys stdout and oclif rethrows that as a crash
           bar.stop();
           return {...backupSummary(info), path: null};
         }
