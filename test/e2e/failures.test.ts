@@ -141,6 +141,20 @@ describe('bucket, capabilities and prefix (exit 3)', () => {
   });
 });
 
+describe('bad input (exit 2), refused before anything is sent', () => {
+  test('a missing file, a --meta without "=", an id outside the prefix, a bad --older-than', async () => {
+    const before = world.emu.stats().calls;
+    const cases: Array<[string[], RegExp]> = [
+      [['upload', join(world.dir, 'no-such.tar')], /no-such\.tar: no such file; give the path of an archive, or - to read stdin/],
+      [['upload', archivePath, '--meta', 'host'], /--meta "host": expected key=value/],
+      [['download', '../../etc/passwd', '-o', join(world.dir, 'x.tar')], /invalid backup id/],
+      [['cleanup', '--older-than', 'soon'], /--older-than/],
+    ];
+    for (const [args, message] of cases) expectFailure(await world.b2([...args, '--profile', 'home']), 2, message, world.secrets);
+    expect(world.emu.stats().calls).toEqual(before); // not even a sign-in
+  });
+});
+
 describe('backup not found (exit 4)', () => {
   test('download, verify and delete of an unknown id; download leaves no file', async () => {
     const out = join(world.dir, 'nothing.tar');
@@ -172,6 +186,11 @@ describe('checksum mismatch (exit 5)', () => {
     const out = join(world.dir, 'damaged.tar');
     await failsChangingNothing('home', ['download', backup.id, '-o', out], 5, /sha1|checksum|SHA1/);
     expect(await readdir(world.dir)).not.toContainEqual(expect.stringMatching(/damaged\.tar/));
+  });
+
+  test('download to stdout exits 5 too', async () => {
+    const r = await world.spawn(['download', backup.id, '-o', '-', '--profile', 'home']).done;
+    expectFailure({code: r.code ?? -1, stdout: r.stdout.toString('latin1'), stderr: r.stderr}, 5, /SHA1/, world.secrets);
   });
 
   test('verify fails', async () => {
