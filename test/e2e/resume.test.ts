@@ -91,7 +91,8 @@ describe('an interrupted upload', () => {
     expect(result).toMatchObject({resumed: true, size: SIZE, sha1: archiveSha1});
     const sent = calls(world.emu, 'b2_upload_part') - partsBefore;
     expect(sent).toBeLessThan(TOTAL_PARTS);
-    expect(sent).toBeGreaterThanOrEqual(TOTAL_PARTS - stored);
+    // Every missing part was sent; the 2 in flight at Ctrl-C may have landed after we counted.
+    expect(sent).toBeGreaterThanOrEqual(TOTAL_PARTS - stored - 2);
     expect(await unfinishedUploads()).toEqual([]);
     expectNoSecrets(second, world.secrets);
 
