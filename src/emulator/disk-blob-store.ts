@@ -33,6 +33,9 @@ export class DiskBlobStore implements BlobStore {
     const close = async () => {
       if (closed) return;
       closed = true;
+      // A FileHandle's close() waits until its streams release it, and a stream with
+      // autoClose: false only does so when destroyed: without this, close() never settles.
+      stream.destroy();
       await handle.close();
     };
     return {
