@@ -13,7 +13,7 @@ unset B2_PROFILE B2_APPLICATION_KEY_ID B2_APPLICATION_KEY DEBUG
 
 step() { printf '\n== %s\n' "$*" >&2; }
 b2() {
-  printf '$ backup-b2 b2 %s\n' "$*" >&2
+  { printf '$ backup-b2 b2'; printf ' %q' "$@"; printf '\n'; } >&2
   node bin/run.js b2 "$@"
 }
 
