@@ -1,0 +1,119 @@
+/** A --data-dir emulator keeps keys, buckets, files and unfinished large files across restarts. */
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
+import {api, authorizeRaw, bytes, raw, sha1, uploadRaw} from './helpers.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'emu-data-'));
+});
+afterAll(async () => {
+  await rm(dir, {recursive: true, force: true});
+});
+
+async function uploadPart(emu: RunningEmulator, token: string, fileId: string, n: number, data: Buffer): Promise<void> {
+  const url = await api(emu, token, 'b2_get_upload_part_url', {fileId});
+  const r = await raw(url.json.uploadUrl, {method: 'POST', headers: {Authorization: url.json.authorizationToken, 'X-Bz-Part-Number': String(n), 'X-Bz-Content-Sha1': sha1(data)}, body: data});
+  expect(r.status).toBe(200);
+}
+
+describe('data dir', () => {
+  test('everything survives a restart; the bootstrap credentials and old tokens stay valid', async () => {
+    const emu1 = await startEmulator({port: 0, dataDir: dir, minPartSize: 100});
+    const token = (await authorizeRaw(emu1)).authorizationToken;
+    const key = await emu1.createKey({capabilities: ['listFiles', 'readFiles'], bucketName: emu1.bucket, namePrefix: 'docs/'});
+    const other = await emu1.createBucket('data-dir-second');
+    await uploadRaw(emu1, token, emu1.bucketId, 'docs/small.txt', Buffer.from('small'), {'X-Bz-Info-note': 'kept'});
+    await uploadRaw(emu1, token, emu1.bucketId, 'gone.txt', Buffer.from('gone'));
+    await api(emu1, token, 'b2_hide_file', {bucketId: emu1.bucketId, fileName: 'gone.txt'});
+    const parts = [bytes(300, 1), bytes(200, 2)];
+    const large = (await api(emu1, token, 'b2_start_large_file', {bucketId: emu1.bucketId, fileName: 'docs/large.bin', contentType: 'b2/x-auto', fileInfo: {large_file_sha1: sha1(Buffer.concat(parts))}})).json.fileId;
+    for (const [i, p] of parts.entries()) await uploadPart(emu1, token, large, i + 1, p);
+    await api(emu1, token, 'b2_finish_large_file', {fileId: large, partSha1Array: parts.map(sha1)});
+    const unfinished = (await api(emu1, token, 'b2_start_large_file', {bucketId: emu1.bucketId, fileName: 'docs/resume.bin', contentType: 'b2/x-auto'})).json.fileId;
+    await uploadPart(emu1, token, unfinished, 1, parts[0]);
+    const versionsBefore = (await api(emu1, token, 'b2_list_file_versions', {bucketId: emu1.bucketId})).json;
+    await emu1.stop();
+
+    const emu2 = await startEmulator({port: 0, dataDir: dir, minPartSize: 100});
+    try {
+      expect({keyId: emu2.keyId, applicationKey: emu2.applicationKey, bucket: emu2.bucket, bucketId: emu2.bucketId}).toEqual({
+        keyId: emu1.keyId, applicationKey: emu1.applicationKey, bucket: emu1.bucket, bucketId: emu1.bucketId,
+      });
+      expect((await api(emu2, token, 'b2_list_file_versions', {bucketId: emu2.bucketId})).json).toEqual(versionsBefore);
+      const buckets = (await api(emu2, token, 'b2_list_buckets', {})).json.buckets.map((b: any) => b.bucketId);
+      expect(buckets).toContain(other.bucketId);
+      const restricted = (await authorizeRaw(emu2, 2, key.keyId, key.applicationKey)).authorizationToken;
+      const small = await raw(`${emu2.url}/file/${emu2.bucket}/docs/small.txt`, {headers: {Authorization: restricted}});
+      expect(small.text).toBe('small');
+      expect(small.headers.get('x-bz-info-note')).toBe('kept');
+      const big = await fetch(`${emu2.url}/file/${emu2.bucket}/docs/large.bin`, {headers: {Authorization: token}});
+      expect(Buffer.from(await big.arrayBuffer())).toEqual(Buffer.concat(parts));
+      expect((await raw(`${emu2.url}/file/${emu2.bucket}/gone.txt`, {headers: {Authorization: token}})).status).toBe(404);
+      // The unfinished large file resumes where it stopped.
+      const listed = (await api(emu2, token, 'b2_list_parts', {fileId: unfinished})).json.parts;
+      expect(listed.map((p: any) => [p.partNumber, p.contentSha1])).toEqual([[1, sha1(parts[0])]]);
+      await uploadPart(emu2, token, unfinished, 2, parts[1]);
+      const done = await api(emu2, token, 'b2_finish_large_file', {fileId: unfinished, partSha1Array: parts.map(sha1)});
+      expect(done.json.contentLength).toBe(500);
+    } finally {
+      await emu2.stop();
+    }
+  });
+
+  test('explicit bootstrap values are reused, not duplicated', async () => {
+    const sub = join(dir, 'explicit');
+    const bootstrap = {keyId: 'emulatorKeyId01', applicationKey: 'emulator-secret-key', bucket: 'explicit-bucket'};
+    const a = await startEmulator({port: 0, dataDir: sub, bootstrap});
+    await a.stop();
+    const b = await startEmulator({port: 0, dataDir: sub, bootstrap});
+    try {
+      expect(b.bucketId).toBe(a.bucketId);
+      const t = (await authorizeRaw(b)).authorizationToken;
+      const keys = (await api(b, t, 'b2_list_keys', {})).json.keys.map((k: any) => k.applicationKeyId);
+      expect(keys).toEqual(['emulatorKeyId01']);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  test('leftovers of a crash (temporary files, unreferenced blobs) are never visible and get cleaned', async () => {
+    const sub = join(dir, 'crash');
+    const a = await startEmulator({port: 0, dataDir: sub});
+    const t = (await authorizeRaw(a)).authorizationToken;
+    await uploadRaw(a, t, a.bucketId, 'real.txt', Buffer.from('real'));
+    await a.stop();
+    await writeFile(join(sub, 'tmp', 'half-written-blob'), 'partial');
+    await writeFile(join(sub, 'blobs', 'f'.repeat(32)), 'orphan of an unrecorded upload');
+    await writeFile(join(sub, 'state.json.tmp'), '{"half": ');
+    const blobsBefore = (await readdir(join(sub, 'blobs'))).length;
+    const b = await startEmulator({port: 0, dataDir: sub});
+    try {
+      expect(await readdir(join(sub, 'tmp'))).toEqual([]);
+      expect((await readdir(join(sub, 'blobs'))).length).toBe(blobsBefore - 1);
+      const t2 = (await authorizeRaw(b)).authorizationToken;
+      const names = (await api(b, t2, 'b2_list_file_versions', {bucketId: b.bucketId})).json.files.map((f: any) => f.fileName);
+      expect(names).toEqual(['real.txt']);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  test('deleting a version removes its data from disk', async () => {
+    const sub = join(dir, 'delete');
+    const a = await startEmulator({port: 0, dataDir: sub});
+    try {
+      const t = (await authorizeRaw(a)).authorizationToken;
+      const up = await uploadRaw(a, t, a.bucketId, 'x.bin', bytes(1000));
+      expect(await readdir(join(sub, 'blobs'))).toHaveLength(1);
+      await api(a, t, 'b2_delete_file_version', {fileId: up.json.fileId, fileName: 'x.bin'});
+      expect(await readdir(join(sub, 'blobs'))).toHaveLength(0);
+    } finally {
+      await a.stop();
+    }
+  });
+});
