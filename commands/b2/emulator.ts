@@ -1,0 +1,83 @@
+import {Flags} from '@oclif/core';
+import {once} from 'node:events';
+import {BaseCommand} from '../../src/cli/base-command.js';
+import {withInterrupt} from '../../src/cli/interrupt.js';
+import {BackupError} from '../../src/errors.js';
+import {startEmulator, type RunningEmulator} from '../../src/emulator/index.js';
+
+export default class Emulator extends BaseCommand {
+  static override summary = 'Run a local Backblaze B2 emulator (native API) in the foreground.';
+  static override description =
+    'Serves the B2 native API (b2api v1-v4) on loopback so that any B2 client, this plugin included, can be tried and tested without an account. ' +
+    'It starts with an all-capabilities key and a private bucket and prints them; point a client at the printed URL as its API endpoint. ' +
+    'Data lives in memory unless --data-dir is given. Stops cleanly on Ctrl-C or SIGTERM.';
+  static override examples = [
+    '<%= config.bin %> b2 emulator',
+    '<%= config.bin %> b2 emulator --port 8180 --data-dir ./b2-data --key-id myKeyId --application-key mySecret --bucket my-test-bucket',
+    '<%= config.bin %> b2 emulator --port 0 --json --fail-uploads 0.1 --seed 7',
+  ];
+
+  static override flags = {
+    port: Flags.integer({description: 'port to listen on (0 = any free port)', default: 0, min: 0, max: 65535}),
+    host: Flags.string({description: 'address to bind; anything but loopback exposes the emulator to the network', default: '127.0.0.1'}),
+    'data-dir': Flags.string({description: 'directory that keeps keys, buckets and files across restarts (default: memory only)'}),
+    'key-id': Flags.string({description: 'key id of the bootstrap all-capabilities key (generated when omitted)'}),
+    'application-key': Flags.string({description: 'application key of the bootstrap key (generated when omitted)'}),
+    bucket: Flags.string({description: 'name of the bootstrap private bucket (generated when omitted)'}),
+    'min-part-size': Flags.integer({description: 'absoluteMinimumPartSize in bytes: every part but the last must be at least this big', default: 5_000_000, min: 1}),
+    'recommended-part-size': Flags.integer({description: 'recommendedPartSize in bytes, as authorize reports it', default: 100_000_000, min: 1}),
+    'fail-uploads': Flags.string({description: 'fraction 0..1 of b2_upload_file / b2_upload_part calls answered 503 service_unavailable', default: '0'}),
+    'expire-tokens-every': Flags.integer({description: 'every Nth authenticated call answers 401 expired_auth_token (0 = never)', default: 0, min: 0}),
+    seed: Flags.integer({description: 'seed of the fault decisions, so a run repeats exactly', default: 1, min: 0}),
+    json: Flags.boolean({description: 'print one JSON line {"url","keyId","applicationKey","bucket"} instead of text'}),
+  };
+
+  async run(): Promise<void> {
+    const {flags} = await this.parse(Emulator);
+    const failUploads = Number(flags['fail-uploads']);
+    if (!/^\d*\.?\d+$/.test(flags['fail-uploads']) || !(failUploads >= 0 && failUploads <= 1)) {
+      throw new BackupError('bad_input', `--fail-uploads must be a fraction from 0 to 1 (e.g. 0.1), got "${flags['fail-uploads']}"`);
+    }
+    if ((flags['key-id'] === undefined) !== (flags['application-key'] === undefined)) {
+      throw new BackupError('bad_input', 'give --key-id and --application-key together (or neither, to have a key generated)');
+    }
+    const emu = await this.start({
+      port: flags.port,
+      host: flags.host,
+      dataDir: flags['data-dir'],
+      minPartSize: flags['min-part-size'],
+      recommendedPartSize: flags['recommended-part-size'],
+      failUploads,
+      expireTokensEvery: flags['expire-tokens-every'] || undefined,
+      seed: flags.seed,
+      bootstrap: {keyId: flags['key-id'], applicationKey: flags['application-key'], bucket: flags.bucket},
+    });
+    // The bootstrap key is printed on purpose: it is the emulator's own key and the user needs it.
+    if (flags.json) {
+      this.log(JSON.stringify({url: emu.url, keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket}));
+    } else {
+      this.log(`B2 emulator listening on ${emu.url} (${flags['data-dir'] ? `data in ${flags['data-dir']}` : 'in memory; data is lost on exit'})`);
+      this.log(`  endpoint (API URL): ${emu.url}`);
+      this.log(`  key id:             ${emu.keyId}`);
+      this.log(`  application key:    ${emu.applicationKey}`);
+      this.log(`  bucket:             ${emu.bucket}`);
+      this.log('Press Ctrl-C to stop.');
+    }
+    await withInterrupt(async (signal) => {
+      if (!signal.aborted) await once(signal, 'abort');
+    });
+    await emu.stop();
+  }
+
+  private async start(opts: Parameters<typeof startEmulator>[0]): Promise<RunningEmulator> {
+    try {
+      return await startEmulator(opts);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EADDRINUSE') throw new BackupError('bad_input', `port ${opts?.port} on ${opts?.host} is already in use: pick another --port (0 = any free port)`);
+      if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') throw new BackupError('bad_input', `cannot listen on --host ${opts?.host}: not an address of this machine`);
+      if (err.code === 'EACCES') throw new BackupError('bad_input', `not allowed to listen on port ${opts?.port} or use --data-dir ${opts?.dataDir}: pick another`);
+      throw new BackupError('bad_input', `cannot start the emulator: ${err.message}`, {cause: e});
+    }
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * `b2 emulator` as a user runs it: a real child process (needs `npm run build`), read
+ * its JSON line, make calls, SIGTERM, exit 0.
+ */
+import {describe, expect, test} from '@jest/globals';
+import {ChildProcess, spawn} from 'node:child_process';
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {RunningEmulator} from '../../src/emulator/index.js';
+import {authorizeRaw, libraryClient} from './helpers.js';
+
+const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
+
+function run(args: string[]): {child: ChildProcess; firstLine: Promise<string>; exit: Promise<{code: number | null; stdout: string; stderr: string}>} {
+  const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'b2', 'emulator', ...args], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']});
+  let stdout = '';
+  let stderr = '';
+  let resolveLine: (l: string) => void;
+  const firstLine = new Promise<string>((r) => (resolveLine = r));
+  child.stdout!.on('data', (d) => {
+    stdout += d.toString();
+    if (stdout.includes('\n')) resolveLine(stdout.split('\n')[0]);
+  });
+  child.stderr!.on('data', (d) => (stderr += d.toString()));
+  const exit = new Promise<{code: number | null; stdout: string; stderr: string}>((resolve) => child.on('exit', (code) => resolve({code, stdout, stderr})));
+  return {child, firstLine, exit};
+}
+
+describe('b2 emulator command', () => {
+  test('--port 0 --json prints one JSON line; the server works; SIGTERM stops it with exit 0', async () => {
+    const {child, firstLine, exit} = run(['--port', '0', '--json', '--min-part-size', '1000']);
+    const info = JSON.parse(await firstLine);
+    expect(Object.keys(info).sort()).toEqual(['applicationKey', 'bucket', 'keyId', 'url']);
+    expect(info.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const emu = info as RunningEmulator;
+    const auth = await authorizeRaw(emu);
+    expect(auth.absoluteMinimumPartSize).toBe(1000);
+    const b2 = await libraryClient(emu);
+    const bucket = await b2.getBucket({bucketName: info.bucket});
+    expect(bucket.data.buckets).toHaveLength(1);
+    child.kill('SIGTERM');
+    const done = await exit;
+    expect(done.code).toBe(0);
+    expect(done.stdout.trim().split('\n')).toHaveLength(1);
+    // Nothing but the bootstrap key is ever printed: no auth token.
+    expect(done.stdout + done.stderr).not.toContain(auth.authorizationToken);
+  });
+
+  test('with --data-dir and given credentials, a restart keeps the files; SIGINT also exits 0', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emu-cli-'));
+    try {
+      const args = ['--port', '0', '--data-dir', dir, '--key-id', 'cliKeyId', '--application-key', 'cli-secret', '--bucket', 'cli-bucket-1'];
+      const first = run(args);
+      const text = await first.firstLine;
+      expect(text).toContain('B2 emulator listening on http://127.0.0.1:');
+      const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(text)![1];
+      const emu = {url, keyId: 'cliKeyId', applicationKey: 'cli-secret'} as RunningEmulator;
+      const b2 = await libraryClient(emu);
+      const bucketId = (await b2.getBucket({bucketName: 'cli-bucket-1'})).data.buckets[0].bucketId;
+      const up = (await b2.getUploadUrl({bucketId})).data;
+      await b2.uploadFile({uploadUrl: up.uploadUrl, uploadAuthToken: up.authorizationToken, fileName: 'kept.txt', data: Buffer.from('kept')});
+      first.child.kill('SIGINT');
+      expect((await first.exit).code).toBe(0);
+
+      const second = run([...args, '--json']);
+      const info = JSON.parse(await second.firstLine);
+      const b2again = await libraryClient(info);
+      const names = await b2again.listFileNames({bucketId});
+      expect(names.data.files.map((f: any) => f.fileName)).toEqual(['kept.txt']);
+      second.child.kill('SIGTERM');
+      expect((await second.exit).code).toBe(0);
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
+  });
+
+  test('bad flags: one clear line, non-zero exit', async () => {
+    const bad = await run(['--fail-uploads', '1.5']).exit;
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe('Error: --fail-uploads must be a fraction from 0 to 1 (e.g. 0.1), got "1.5"');
+    const half = await run(['--key-id', 'only']).exit;
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain('--key-id and --application-key together');
+  });
+});
