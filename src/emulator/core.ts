@@ -123,6 +123,14 @@ export class EmulatorCore {
     if (key.bucketId !== null && key.bucketId !== file.bucketId) throw unauthorized('application key is restricted to another bucket');
   }
 
+  /** Clients may name the account in a call; a different account is not theirs. */
+  checkAccountId(params: Record<string, unknown>): void {
+    const accountId = params.accountId;
+    if (accountId !== undefined && accountId !== null && accountId !== this.accountId) {
+      throw unauthorized('accountId does not match the authorization token');
+    }
+  }
+
   touch(ctx: RequestContext, name: string): void {
     if (ctx.key) this.stats.touch(ctx.key.keyId, name);
   }

@@ -137,6 +137,27 @@ export class EmulatorState {
     return this.versions(bucketId, name).find((f) => f.action !== 'start');
   }
 
+  /** Records a new newest version of a name with a fresh id and upload timestamp. */
+  createVersion(bucketId: string, fileName: string, action: FileRecord['action'], fields: Partial<FileRecord>): FileRecord {
+    const now = Date.now();
+    const file: FileRecord = {
+      fileId: this.newFileId(bucketId, now),
+      bucketId,
+      fileName,
+      action,
+      contentLength: 0,
+      contentSha1: 'none',
+      contentType: 'application/octet-stream',
+      fileInfo: {},
+      uploadTimestamp: now,
+      serverSideEncryption: {mode: null},
+      segments: [],
+      ...fields,
+    };
+    this.addVersion(file);
+    return file;
+  }
+
   addVersion(file: FileRecord): void {
     this.files.set(file.fileId, file);
     let names = this.names.get(file.bucketId);

@@ -92,6 +92,13 @@ describe('uploads', () => {
     expect(down.headers.get('x-bz-file-name')).toBe('a%20b%20c%2Bd');
   });
 
+  test('an empty file uploads and downloads', async () => {
+    const r = await uploadRaw(emu, token, emu.bucketId, 'empty', Buffer.alloc(0));
+    expect(r.json).toMatchObject({contentLength: 0, contentSha1: sha1(Buffer.alloc(0))});
+    const down = await raw(`${emu.url}/file/${emu.bucket}/empty`, {headers: {Authorization: token}});
+    expect({status: down.status, text: down.text}).toEqual({status: 200, text: ''});
+  });
+
   test('b2/x-auto picks the type from the extension', async () => {
     const r = await uploadRaw(emu, token, emu.bucketId, 'pic.png', Buffer.from('png'), {'Content-Type': 'b2/x-auto'});
     expect(r.json.contentType).toBe('image/png');

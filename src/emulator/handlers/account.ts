@@ -91,16 +91,12 @@ export function addKey(core: EmulatorCore, spec: NewKeySpec, fixed?: {keyId: str
   return {key, applicationKey};
 }
 
-function checkAccountId(core: EmulatorCore, p: Record<string, unknown>): void {
-  const accountId = optString(p, 'accountId');
-  if (accountId !== undefined && accountId !== core.accountId) throw unauthorized('accountId does not match the authorization token');
-}
 
 export const createKey: Handler = async (core, ctx) => {
   const {key: caller} = core.authenticate(ctx, ['account']);
   core.requireCapability(caller, 'writeKeys');
   const p = ctx.params;
-  checkAccountId(core, p);
+  core.checkAccountId(p);
   const capabilities = optStringArray(p, 'capabilities');
   if (!capabilities) throw badRequest('required field capabilities is missing');
   const bucketIds = optStringArray(p, 'bucketIds');
@@ -121,7 +117,7 @@ export const createKey: Handler = async (core, ctx) => {
 export const listKeys: Handler = async (core, ctx) => {
   const {key: caller} = core.authenticate(ctx, ['account']);
   core.requireCapability(caller, 'listKeys');
-  checkAccountId(core, ctx.params);
+  core.checkAccountId(ctx.params);
   const max = optInt(ctx.params, 'maxKeyCount', 1, MAX_KEY_LIST_COUNT) ?? 100;
   const start = optString(ctx.params, 'startApplicationKeyId') ?? '';
   const all = [...core.state.keys.values()].filter((k) => k.keyId >= start).sort((a, b) => (a.keyId < b.keyId ? -1 : 1));

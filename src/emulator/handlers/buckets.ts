@@ -58,16 +58,12 @@ function arrayParam(p: Params, name: string): unknown[] {
   return v;
 }
 
-function checkAccountId(core: EmulatorCore, p: Params): void {
-  const accountId = optString(p, 'accountId');
-  if (accountId !== undefined && accountId !== core.accountId) throw unauthorized('accountId does not match the authorization token');
-}
 
 export const createBucket: Handler = async (core, ctx) => {
   const {key} = core.authenticate(ctx, ['account']);
   core.requireCapability(key, 'writeBuckets');
   if (key.bucketId !== null) throw unauthorized('a bucket-restricted key cannot create buckets');
-  checkAccountId(core, ctx.params);
+  core.checkAccountId(ctx.params);
   const bucket = addBucket(core, reqString(ctx.params, 'bucketName'), reqString(ctx.params, 'bucketType'), ctx.params);
   await core.state.commit();
   return {json: bucketJson(bucket, core.accountId)};
@@ -76,7 +72,7 @@ export const createBucket: Handler = async (core, ctx) => {
 export const deleteBucket: Handler = async (core, ctx) => {
   const {key} = core.authenticate(ctx, ['account']);
   core.requireCapability(key, 'deleteBuckets');
-  checkAccountId(core, ctx.params);
+  core.checkAccountId(ctx.params);
   const bucket = core.allowedBucket(key, reqString(ctx.params, 'bucketId'));
   if (!core.state.bucketIsEmpty(bucket.bucketId)) throw badRequest('bucket is not empty', 'cannot_delete_non_empty_bucket');
   core.state.removeBucket(bucket.bucketId);
@@ -90,7 +86,7 @@ export const listBuckets: Handler = async (core, ctx) => {
     core.requireCapability(key, 'listBuckets');
   }
   const p = ctx.params;
-  checkAccountId(core, p);
+  core.checkAccountId(p);
   const bucketId = optString(p, 'bucketId');
   const bucketName = optString(p, 'bucketName');
   const types = optStringArray(p, 'bucketTypes');
@@ -113,7 +109,7 @@ export const updateBucket: Handler = async (core, ctx) => {
   const {key} = core.authenticate(ctx, ['account']);
   core.requireCapability(key, 'writeBuckets');
   const p = ctx.params;
-  checkAccountId(core, p);
+  core.checkAccountId(p);
   const bucket = core.allowedBucket(key, reqString(p, 'bucketId'));
   const ifRevision = optInt(p, 'ifRevisionMatch', 0, Number.MAX_SAFE_INTEGER);
   if (ifRevision !== undefined && ifRevision !== bucket.revision) throw new B2ApiError(409, 'conflict', 'ifRevisionMatch does not match the bucket revision');

@@ -3,7 +3,6 @@ import {HIDE_MARKER_CONTENT_TYPE} from '../constants.js';
 import {fileJson} from '../file-json.js';
 import {checkFileName} from '../names.js';
 import {optString, reqString} from '../params.js';
-import {FileRecord} from '../types.js';
 import {Handler} from './handler.js';
 
 export const getFileInfo: Handler = async (core, ctx) => {
@@ -26,21 +25,7 @@ export const hideFile: Handler = async (core, ctx) => {
   const newest = core.state.newestFinished(bucket.bucketId, fileName);
   if (!newest) throw badRequest(`file not present: ${fileName}`, 'no_such_file');
   if (newest.action === 'hide') throw badRequest(`file already hidden: ${fileName}`, 'already_hidden');
-  const now = Date.now();
-  const marker: FileRecord = {
-    fileId: core.state.newFileId(bucket.bucketId, now),
-    bucketId: bucket.bucketId,
-    fileName,
-    action: 'hide',
-    contentLength: 0,
-    contentSha1: 'none',
-    contentType: HIDE_MARKER_CONTENT_TYPE,
-    fileInfo: {},
-    uploadTimestamp: now,
-    serverSideEncryption: {mode: null},
-    segments: [],
-  };
-  core.state.addVersion(marker);
+  const marker = core.state.createVersion(bucket.bucketId, fileName, 'hide', {contentType: HIDE_MARKER_CONTENT_TYPE});
   await core.state.commit();
   return {json: fileJson(marker, core.accountId, ctx.apiVersion)};
 };

@@ -28,22 +28,12 @@ export const startLargeFile: Handler = async (core, ctx) => {
   const fileInfo = infoFromParam(p.fileInfo);
   checkFileInfo(fileName, fileInfo);
   const sse = p.serverSideEncryption as {mode?: string; algorithm?: string} | undefined | null;
-  const now = Date.now();
-  const file: FileRecord = {
-    fileId: core.state.newFileId(bucket.bucketId, now),
-    bucketId: bucket.bucketId,
-    fileName,
-    action: 'start',
-    contentLength: 0,
-    contentSha1: 'none',
+  const file = core.state.createVersion(bucket.bucketId, fileName, 'start', {
     contentType,
     fileInfo,
-    uploadTimestamp: now,
     serverSideEncryption: sse?.mode ? {mode: sse.mode, algorithm: sse.algorithm ?? 'AES256'} : {mode: null},
-    segments: [],
     parts: {},
-  };
-  core.state.addVersion(file);
+  });
   await core.state.commit();
   return {json: fileJson(file, core.accountId, ctx.apiVersion)};
 };

@@ -54,21 +54,14 @@ export async function uploadFile(core: EmulatorCore, ctx: RequestContext, bucket
     const mode = sha1Mode(ctx);
     const length = uploadLength(ctx, MAX_UPLOAD_SIZE + (mode.kind === 'hex_digits_at_end' ? 40 : 0));
     const body = await receiveUploadBody(core, ctx, length, mode);
-    const now = Date.now();
-    const file: FileRecord = {
-      fileId: core.state.newFileId(bucket.bucketId, now),
-      bucketId: bucket.bucketId,
-      fileName,
-      action: 'upload',
+    const file = core.state.createVersion(bucket.bucketId, fileName, 'upload', {
       contentLength: body.size,
       contentSha1: mode.kind === 'do_not_verify' ? `unverified:${body.sha1}` : body.sha1,
       contentType,
       fileInfo,
-      uploadTimestamp: now,
       serverSideEncryption: sse,
       segments: [{ref: body.ref, size: body.size}],
-    };
-    core.state.addVersion(file);
+    });
     await core.state.commit();
     return {json: fileJson(file, core.accountId, ctx.apiVersion)};
   });
