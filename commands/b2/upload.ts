@@ -37,13 +37,13 @@ export default class Upload extends LocationCommand {
         {onInterrupt: () => this.logToStderr('\nStopping… (Ctrl-C again to quit at once)')},
       );
       bar?.stop();
-      this.logToStderr(`${result.resumed ? 'Resumed and finished' : 'Uploaded'} backup "${result.name}" (${humanSize(result.size)}, sha1 ${result.sha1})`);
+      this.logToStderr(`${result.resumed ? 'Finished the interrupted' : 'Uploaded'} backup "${result.name}" (${humanSize(result.size)}, sha1 ${result.sha1})`);
       this.log(result.id);
       return {...backupSummary(result), resumed: result.resumed};
     } catch (err) {
       bar?.stop();
       if (isBackupError(err, 'aborted')) {
-        throw new BackupError('aborted', `upload interrupted; run the same command again to resume it (parts already uploaded are kept; "b2 cleanup" removes unfinished uploads you will not resume)`);
+        throw new BackupError('aborted', `upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "b2 cleanup" removes unfinished uploads you will not resume)`);
       }
       throw err;
     }

@@ -68,7 +68,7 @@ function expiryItem(auth: AuthInfo, now: Date, profile: string, fix: string): Ch
   const left = auth.expiresAt.getTime() - now.getTime();
   const when = auth.expiresAt.toISOString();
   if (left <= 0) return {...base, status: 'fail', message: `the key of profile ${profile} expired on ${when}`, fix};
-  if (left < WEEK_MS) return {...base, status: 'warn', message: `the key of profile ${profile} expires on ${when} (in ${Math.ceil(left / 3_600_000)} hours)`, fix: `create a new key before then and put it in with: ${fix}`};
+  if (left < WEEK_MS) return {...base, status: 'warn', message: `the key of profile ${profile} expires on ${when} (in ${inHours(left)})`, fix: `create a new key before then and put it in with: ${fix}`};
   return {...base, status: 'ok', message: `the key expires on ${when}`};
 }
 
@@ -117,4 +117,9 @@ function host(endpoint: string): string {
   } catch {
     return endpoint;
   }
+}
+
+function inHours(ms: number): string {
+  const hours = Math.ceil(ms / 3_600_000);
+  return hours === 1 ? 'less than an hour' : `${hours} hours`;
 }

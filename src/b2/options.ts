@@ -19,7 +19,10 @@ export interface B2BackendOptions {
   partSize?: number;
   /** Parts in flight per upload; default 4. */
   concurrency?: number;
-  /** Largest single-request upload; default 200 MB. */
+  /**
+   * Largest single-request upload; default 200 MB, or the part size when one is set: a
+   * profile that asks for 5 MB parts wants a 150 MB backup in parallel, resumable parts.
+   */
   uploadCutoff?: number;
   requestTimeoutMs?: number;
   stallTimeoutMs?: number;
@@ -67,7 +70,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     endpoint,
     partSize,
     concurrency: int('concurrency', input.concurrency, 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY),
-    uploadCutoff: int('uploadCutoff', input.uploadCutoff, 1, MAX_SINGLE_UPLOAD, DEFAULT_UPLOAD_CUTOFF),
+    uploadCutoff: int('uploadCutoff', input.uploadCutoff, 1, MAX_SINGLE_UPLOAD, Math.min(DEFAULT_UPLOAD_CUTOFF, partSize ?? DEFAULT_UPLOAD_CUTOFF)),
     requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
     stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),
     retry: input.retry,

@@ -94,18 +94,21 @@ describe('b2 upload', () => {
     expect(uploaded.stdin).toMatchObject({name: 'piped', size: Buffer.byteLength(stdinText), sha1: sha1(stdinText)});
   });
 
-  // A file of this size goes up in one b2_upload_file call whatever the profile's part
-  // size (the provider's upload cutoff is 200 MB); a stream takes the multi-part path
-  // once it is longer than one part, so the 12 MiB archive is piped in.
-  test('12 MiB piped in with --part-size 5MB goes up as a large file in parts', async () => {
+  // The profile's part size also sets the single-upload cutoff, so a 12 MiB file goes up
+  // in parallel 5 MB parts (resumable) rather than in one 12 MiB request.
+  test('a 12 MiB file with --part-size 5MB goes up as a large file in parts', async () => {
     const parts = calls(world.emu, 'b2_upload_part');
     const finishes = calls(world.emu, 'b2_finish_large_file');
-    const r = await world.spawn(['upload', '-', '--name', 'big one', '--json', '--profile', 'home'], {input: big}).done;
+    const bigPath = join(world.dir, 'big.tar');
+    await writeFile(bigPath, big);
+    const uploads = calls(world.emu, 'b2_upload_file');
+    const r = await world.spawn(['upload', bigPath, '--name', 'big one', '--json', '--profile', 'home'], {}).done;
     expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
     uploaded.big = JSON.parse(r.stdout.toString('utf8')) as Summary;
     expect(uploaded.big).toMatchObject({name: 'big one', size: big.length, sha1: sha1(big), resumed: false});
     expect(calls(world.emu, 'b2_upload_part') - parts).toBeGreaterThanOrEqual(3);
     expect(calls(world.emu, 'b2_finish_large_file') - finishes).toBe(1);
+    expect(calls(world.emu, 'b2_upload_file') - uploads).toBe(1); // the metadata file only
   });
 });
 
