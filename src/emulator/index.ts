@@ -9,6 +9,7 @@ import {BlobStore, MemoryBlobStore} from './blob-store.js';
 import {ensureBootstrap} from './bootstrap.js';
 import {DEFAULT_MIN_PART_SIZE, DEFAULT_RECOMMENDED_PART_SIZE} from './constants.js';
 import {EmulatorCore} from './core.js';
+import {lockDataDir} from './data-dir-lock.js';
 import {DiskBlobStore} from './disk-blob-store.js';
 import {FaultEngine} from './faults.js';
 import {addKey} from './handlers/account.js';
@@ -44,14 +45,28 @@ function urlHost(host: string): string {
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
   checkOptions(opts);
-  const host = opts.host ?? '127.0.0.1';
-  let blobs: BlobStore;
+  let unlock = async (): Promise<void> => undefined;
   if (opts.dataDir) {
     await mkdir(opts.dataDir, {recursive: true, mode: 0o700});
+    unlock = await lockDataDir(opts.dataDir);
+  }
+  try {
+    return await serve(opts, unlock);
+  } catch (e) {
+    await unlock();
+    throw e;
+  }
+}
+
+/** Starts the server; `unlock` releases the data dir once it stops. */
+async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promise<RunningEmulator> {
+  const host = opts.host ?? '127.0.0.1';
+  let blobs: BlobStore = new MemoryBlobStore();
+  if (opts.dataDir) {
     const disk = new DiskBlobStore(opts.dataDir);
     await disk.init();
     blobs = disk;
-  } else blobs = new MemoryBlobStore();
+  }
   const state = new EmulatorState(blobs);
   if (opts.dataDir) await state.attach(opts.dataDir);
   const random = new SeededRandom(opts.seed ?? 1);
@@ -74,7 +89,13 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   });
   const {port} = server.address() as AddressInfo;
   settings.baseUrl = `http://${urlHost(host)}:${port}`;
-  const boot = await ensureBootstrap(core, opts.bootstrap);
+  let boot;
+  try {
+    boot = await ensureBootstrap(core, opts.bootstrap);
+  } catch (e) {
+    server.close();
+    throw e;
+  }
 
   return {
     url: settings.baseUrl,
@@ -121,6 +142,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         server.closeAllConnections();
       });
       await state.commit();
+      await unlock();
     },
   };
 }

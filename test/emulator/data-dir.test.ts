@@ -103,6 +103,18 @@ describe('data dir', () => {
     }
   });
 
+  test('a data dir serves one emulator at a time', async () => {
+    const sub = join(dir, 'locked');
+    const a = await startEmulator({port: 0, dataDir: sub});
+    try {
+      await expect(startEmulator({port: 0, dataDir: sub})).rejects.toThrow(/already used by an emulator/);
+    } finally {
+      await a.stop();
+    }
+    const b = await startEmulator({port: 0, dataDir: sub});
+    await b.stop();
+  });
+
   test('deleting a version removes its data from disk', async () => {
     const sub = join(dir, 'delete');
     const a = await startEmulator({port: 0, dataDir: sub});
