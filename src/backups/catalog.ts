@@ -4,7 +4,7 @@ import {pipeline} from 'node:stream/promises';
 import PQueue from 'p-queue';
 import type {Body, ObjectInfo, StorageBackend} from '../backend.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
-import {BackupError, abortError, isBackupError} from '../errors.js';
+import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, describeArchive} from './archive-info.js';
 import {HashingStream, knownSha1, mismatch, sha1Of, sha1OfFile, type Expected} from './checksum.js';
@@ -212,7 +212,9 @@ export class BackupCatalog {
         const info: BackupInfo = {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive'};
         pending.push(Promise.resolve({info, archive, metadataFile}));
       } else {
-        pending.push(this.queue.add(() => this.entryFromMetadataFile(archive, metadataFile, skip, signal), {signal}));
+        // Each task checks the signal as it starts rather than p-queue listening once per
+        // queued task: thousands of HA backups would mean thousands of abort listeners.
+        pending.push(this.queue.add(() => (throwIfAborted(signal), this.entryFromMetadataFile(archive, metadataFile, skip, signal))));
       }
     }
     for (const [base, archive] of archives) {

@@ -1,12 +1,9 @@
-import {setMaxListeners} from 'node:events';
-
 /**
  * Runs `task` with a signal that Ctrl-C (SIGINT) or SIGTERM aborts, so transfers stop
  * their workers and clean up instead of dying mid-write. A second Ctrl-C exits at once.
  */
 export async function withInterrupt<T>(task: (signal: AbortSignal) => Promise<T>, onFirst?: () => void): Promise<T> {
   const ctl = new AbortController();
-  setMaxListeners(0, ctl.signal); // one signal for the whole command: a queue of N downloads listens N times
   const handler = (sig: NodeJS.Signals) => {
     if (ctl.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
     onFirst?.();
