@@ -32,6 +32,7 @@ export async function ensureBootstrap(core: EmulatorCore, given: {keyId?: string
     existing.bucketId = null;
     existing.namePrefix = null;
     existing.expirationTimestamp = null;
+    state.changed('key', existing.keyId);
   } else {
     const fixed = keyId !== undefined && applicationKey !== undefined ? {keyId, applicationKey} : undefined;
     const made = addKey(core, {capabilities: [...ALL_CAPABILITIES], keyName: 'emulator-bootstrap', bucketId: null, namePrefix: null}, fixed);

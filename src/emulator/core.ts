@@ -59,7 +59,7 @@ export class EmulatorCore {
     let expiresAt = now + lifetimeMs;
     if (key.expirationTimestamp !== null) expiresAt = Math.min(expiresAt, key.expirationTimestamp);
     const token = this.state.newToken(kind === 'account' ? '4_002' : kind === 'download' ? '3_002' : '2_002');
-    this.state.tokens.set(token, {kind, keyId: key.keyId, issuedAt: now, expiresAt, ...extra});
+    this.state.putToken(token, {kind, keyId: key.keyId, issuedAt: now, expiresAt, ...extra});
     return token;
   }
 
@@ -75,23 +75,28 @@ export class EmulatorCore {
     if (!key) throw new B2ApiError(401, 'bad_auth_token', 'invalid authorization token (its key was deleted)');
     if (record.expired || record.expiresAt <= Date.now()) throw expired();
     ctx.key = key;
-    if (record.kind === 'account') this.maybeExpire(ctx, record);
+    if (record.kind === 'account') this.maybeExpire(ctx, token, record);
     return {token, record, key};
   }
 
-  private maybeExpire(ctx: RequestContext, record: TokenRecord): void {
+  private maybeExpire(ctx: RequestContext, token: string, record: TokenRecord): void {
     this.authenticatedCalls += 1;
     const every = this.settings.expireTokensEvery;
     const byCount = every !== undefined && every > 0 && this.authenticatedCalls % every === 0;
     const byTestMode = ctx.testModes().has('expire_some_account_authorization_tokens') && this.random.chance(EXPIRE_SOME_TOKENS_RATE);
     if (byCount || byTestMode) {
       record.expired = true;
+      this.state.changed('token', token);
       throw expired();
     }
   }
 
   expireAllTokens(): void {
-    for (const record of this.state.tokens.values()) if (record.kind === 'account') record.expired = true;
+    for (const [token, record] of this.state.tokens) {
+      if (record.kind !== 'account') continue;
+      record.expired = true;
+      this.state.changed('token', token);
+    }
   }
 
   // ---- checks ----

@@ -114,7 +114,7 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
       return {keyId: key.keyId, applicationKey};
     },
     async deleteKey(keyId) {
-      if (!state.keys.delete(keyId)) throw new Error(`no key ${keyId}`);
+      if (!state.keys.has(keyId) || !state.deleteKey(keyId)) throw new Error(`no key ${keyId}`);
       await state.commit();
     },
     async createBucket(name) {
@@ -141,7 +141,7 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await state.commit();
+      await state.close();
       await unlock();
     },
   };

@@ -1,6 +1,8 @@
 import {createHash, randomBytes} from 'node:crypto';
 import {BlobStore} from './blob-store.js';
 import {compareUtf8} from './names.js';
+import {join} from 'node:path';
+import {JournalFile} from './journal-file.js';
 import {SnapshotFile} from './snapshot-file.js';
 import {BucketRecord, FileRecord, KeyRecord, TokenRecord} from './types.js';
 
@@ -37,10 +39,19 @@ function randomAlnum(length: number): string {
   return Array.from(bytes, (b) => ALNUM[b % ALNUM.length]).join('');
 }
 
+type EntityKind = 'key' | 'bucket' | 'file' | 'token';
+
+/** One journal line: an entity's new value (null = deleted), or the counters. */
+type JournalEntry =
+  | {t: EntityKind; id: string; v: unknown}
+  | {t: 'meta'; accountId: string; fileCounter: number; bootstrap?: BootstrapRecord};
+
 /**
  * Everything the emulator knows: keys, buckets, file versions (with each name's
- * versions newest first), tokens. Mutators change memory; `commit()` makes the change
- * durable (with a data dir) and must be awaited before a call answers success.
+ * versions newest first), tokens. Mutators change memory and mark what they changed;
+ * `commit()` makes the changes durable (with a data dir) and must be awaited before a
+ * call answers success. On disk: a snapshot plus a journal of changed entities since,
+ * so a commit costs one small fsynced append, not a rewrite of everything.
  */
 export class EmulatorState {
   accountId = randomHex(6);
@@ -54,19 +65,91 @@ export class EmulatorState {
   bootstrap?: BootstrapRecord;
   private fileCounter = 0;
   private snapshot?: SnapshotFile;
+  private journal?: JournalFile;
+  /** `kind\0id` of every entity changed since the last commit (only with a data dir). */
+  private readonly dirty = new Set<string>();
 
   constructor(readonly blobs: BlobStore) {}
 
   /** Loads the data dir's state (if any) and saves every later commit there. */
   async attach(dataDir: string): Promise<void> {
     this.snapshot = SnapshotFile.inDir(dataDir, () => JSON.stringify(this.toSnapshot()));
+    this.journal = new JournalFile(join(dataDir, 'journal.jsonl'), {
+      tooLong: (lines) => lines > Math.max(1000, this.files.size + this.tokens.size),
+      compact: () => this.compact(),
+    });
     const data = (await this.snapshot.load()) as SnapshotData | undefined;
     if (data) this.fromSnapshot(data);
+    for (const entry of (await this.journal.readEntries()) as JournalEntry[]) this.apply(entry);
+    await this.compact();
     await this.blobs.collectGarbage(this.liveRefs());
   }
 
+  /** Marks an entity changed in place, so the next commit records it. */
+  changed(kind: EntityKind, id: string): void {
+    if (this.journal) this.dirty.add(`${kind}\0${id}`);
+  }
+
   async commit(): Promise<void> {
-    if (this.snapshot) await this.snapshot.save();
+    if (!this.journal) return;
+    const entries: JournalEntry[] = [...this.dirty].map((d) => {
+      const [t, id] = d.split('\0') as [EntityKind, string];
+      const table: Map<string, unknown> = {key: this.keys, bucket: this.buckets, file: this.files, token: this.tokens}[t];
+      return {t, id, v: table.get(id) ?? null};
+    });
+    this.dirty.clear();
+    entries.push({t: 'meta', accountId: this.accountId, fileCounter: this.fileCounter, bootstrap: this.bootstrap});
+    await this.journal.append(entries);
+  }
+
+  /** Writes a full snapshot and empties the journal it now contains. */
+  private async compact(): Promise<void> {
+    await this.snapshot!.save();
+    await this.journal!.reset();
+  }
+
+  async close(): Promise<void> {
+    await this.commit();
+    await this.journal?.close();
+  }
+
+  private apply(e: JournalEntry): void {
+    if (e.t === 'meta') {
+      this.accountId = e.accountId;
+      this.fileCounter = Math.max(this.fileCounter, e.fileCounter);
+      this.bootstrap = e.bootstrap;
+    } else if (e.t === 'key') {
+      if (e.v) this.keys.set(e.id, e.v as KeyRecord);
+      else this.keys.delete(e.id);
+    } else if (e.t === 'token') {
+      if (e.v) this.tokens.set(e.id, e.v as TokenRecord);
+      else this.tokens.delete(e.id);
+    } else if (e.t === 'bucket') {
+      if (e.v) this.buckets.set(e.id, e.v as BucketRecord);
+      else this.removeBucket(e.id);
+    } else if (e.v === null) this.removeVersion(e.id);
+    else if (this.files.has(e.id)) this.files.set(e.id, e.v as FileRecord);
+    else this.addVersion(e.v as FileRecord);
+  }
+
+  putKey(key: KeyRecord): void {
+    this.keys.set(key.keyId, key);
+    this.changed('key', key.keyId);
+  }
+
+  deleteKey(keyId: string): boolean {
+    this.changed('key', keyId);
+    return this.keys.delete(keyId);
+  }
+
+  putBucket(bucket: BucketRecord): void {
+    this.buckets.set(bucket.bucketId, bucket);
+    this.changed('bucket', bucket.bucketId);
+  }
+
+  putToken(token: string, record: TokenRecord): void {
+    this.tokens.set(token, record);
+    this.changed('token', token);
   }
 
   // ---- ids and secrets ----
@@ -109,6 +192,7 @@ export class EmulatorState {
   }
 
   removeBucket(bucketId: string): void {
+    this.changed('bucket', bucketId);
     this.buckets.delete(bucketId);
     this.names.delete(bucketId);
     this.sortedNamesCache.delete(bucketId);
@@ -159,6 +243,7 @@ export class EmulatorState {
   }
 
   addVersion(file: FileRecord): void {
+    this.changed('file', file.fileId);
     this.files.set(file.fileId, file);
     let names = this.names.get(file.bucketId);
     if (!names) this.names.set(file.bucketId, (names = new Map()));
@@ -173,6 +258,7 @@ export class EmulatorState {
   removeVersion(fileId: string): FileRecord | undefined {
     const file = this.files.get(fileId);
     if (!file) return undefined;
+    this.changed('file', fileId);
     this.files.delete(fileId);
     const names = this.names.get(file.bucketId);
     const ids = names?.get(file.fileName);

@@ -1,6 +1,6 @@
 /** A --data-dir emulator keeps keys, buckets, files and unfinished large files across restarts. */
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
-import {mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
+import {appendFile, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
@@ -98,6 +98,31 @@ describe('data dir', () => {
       const t2 = (await authorizeRaw(b)).authorizationToken;
       const names = (await api(b, t2, 'b2_list_file_versions', {bucketId: b.bucketId})).json.files.map((f: any) => f.fileName);
       expect(names).toEqual(['real.txt']);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  test('the journal is compacted into the snapshot as it grows; a torn last journal line is ignored', async () => {
+    const sub = join(dir, 'journal');
+    const a = await startEmulator({port: 0, dataDir: sub});
+    const t = (await authorizeRaw(a)).authorizationToken;
+    const url = (await api(a, t, 'b2_get_upload_url', {bucketId: a.bucketId})).json;
+    for (let i = 0; i < 700; i++) {
+      const body = Buffer.from(String(i));
+      const r = await raw(url.uploadUrl, {method: 'POST', headers: {Authorization: url.authorizationToken, 'X-Bz-File-Name': `j/${i}`, 'Content-Type': 'text/plain', 'X-Bz-Content-Sha1': sha1(body)}, body});
+      expect(r.status).toBe(200);
+    }
+    await a.stop();
+    const journal = await readFile(join(sub, 'journal.jsonl'), 'utf8');
+    expect(journal.split('\n').length).toBeLessThan(1000);
+    await appendFile(join(sub, 'journal.jsonl'), '{"t":"file","id":"torn-by-a-cr');
+    const b = await startEmulator({port: 0, dataDir: sub});
+    try {
+      const t2 = (await authorizeRaw(b)).authorizationToken;
+      const files = (await api(b, t2, 'b2_list_file_names', {bucketId: b.bucketId, maxFileCount: 10000})).json.files;
+      expect(files).toHaveLength(700);
+      expect((await raw(`${b.url}/file/${b.bucket}/j/699`, {headers: {Authorization: t2}})).text).toBe('699');
     } finally {
       await b.stop();
     }

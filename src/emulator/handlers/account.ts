@@ -87,7 +87,7 @@ export function addKey(core: EmulatorCore, spec: NewKeySpec, fixed?: {keyId: str
     namePrefix: spec.namePrefix,
     expirationTimestamp: spec.validDurationSeconds === undefined ? null : Date.now() + spec.validDurationSeconds * 1000,
   };
-  core.state.keys.set(keyId, key);
+  core.state.putKey(key);
   return {key, applicationKey};
 }
 
@@ -131,7 +131,7 @@ export const deleteKey: Handler = async (core, ctx) => {
   const keyId = reqString(ctx.params, 'applicationKeyId');
   const key = core.state.keys.get(keyId);
   if (!key) throw badRequest(`application key does not exist: ${keyId}`);
-  core.state.keys.delete(keyId);
+  core.state.deleteKey(keyId);
   await core.state.commit();
   return {json: keyJson(key, core.accountId)};
 };

@@ -41,7 +41,7 @@ export function addBucket(core: EmulatorCore, name: string, bucketType = 'allPri
     corsRules: arrayParam(p, 'corsRules'),
     revision: 1,
   };
-  core.state.buckets.set(bucket.bucketId, bucket);
+  core.state.putBucket(bucket);
   return bucket;
 }
 
@@ -123,6 +123,7 @@ export const updateBucket: Handler = async (core, ctx) => {
   if (p.lifecycleRules !== undefined && p.lifecycleRules !== null) bucket.lifecycleRules = arrayParam(p, 'lifecycleRules');
   if (p.corsRules !== undefined && p.corsRules !== null) bucket.corsRules = arrayParam(p, 'corsRules');
   bucket.revision += 1;
+  core.state.changed('bucket', bucket.bucketId);
   await core.state.commit();
   return {json: bucketJson(bucket, core.accountId)};
 };

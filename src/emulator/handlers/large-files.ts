@@ -83,6 +83,7 @@ export const finishLargeFile: Handler = async (core, ctx) => {
   file.segments = chosen.map((p) => ({ref: p.ref, size: p.contentLength}));
   file.contentLength = chosen.reduce((sum, p) => sum + p.contentLength, 0);
   delete file.parts;
+  core.state.changed('file', file.fileId);
   await core.state.commit();
   for (const p of unused) await core.blobs.remove(p.ref);
   return {json: fileJson(file, core.accountId, ctx.apiVersion)};

@@ -94,6 +94,7 @@ export async function uploadPart(core: EmulatorCore, ctx: RequestContext, fileId
     const part: PartRecord = {partNumber, contentLength: body.size, contentSha1: body.sha1, uploadTimestamp: Date.now(), ref: body.ref};
     const replaced = current.parts![String(partNumber)];
     current.parts![String(partNumber)] = part;
+    core.state.changed('file', fileId);
     await core.state.commit();
     if (replaced) await core.blobs.remove(replaced.ref);
     return {json: partJson(fileId, part)};

@@ -1,0 +1,85 @@
+import {open, readFile, FileHandle} from 'node:fs/promises';
+
+/**
+ * An append-only file of JSON lines, each fsynced before the append that wrote it
+ * resolves. Appends that arrive while a write is in flight are batched into the next
+ * write. A torn last line (a crash mid-append, never acknowledged) is ignored on read.
+ */
+export class JournalFile {
+  private handle?: FileHandle;
+  private pending: string[] = [];
+  private waiters: Array<{resolve: () => void; reject: (e: unknown) => void}> = [];
+  private writing = false;
+  lines = 0;
+
+  /** `compact` runs between appends once `tooLong(lines)` says so: it must absorb the journal and reset() it. */
+  constructor(
+    readonly path: string,
+    private readonly compaction?: {tooLong: (lines: number) => boolean; compact: () => Promise<void>},
+  ) {}
+
+  async readEntries(): Promise<unknown[]> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    const lines = text.split('\n').filter((l) => l !== '');
+    const entries: unknown[] = [];
+    for (const [i, line] of lines.entries()) {
+      try {
+        entries.push(JSON.parse(line));
+      } catch {
+        if (i === lines.length - 1) break;
+        throw new Error(`emulator journal ${this.path} is damaged at line ${i + 1}; move the data dir away to start empty`);
+      }
+    }
+    return entries;
+  }
+
+  /** Starts an empty journal (after a snapshot has absorbed the old one). */
+  async reset(): Promise<void> {
+    await this.handle?.close();
+    this.handle = await open(this.path, 'w', 0o600);
+    await this.handle.sync();
+    this.lines = 0;
+  }
+
+  append(entries: unknown[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    for (const e of entries) this.pending.push(`${JSON.stringify(e)}\n`);
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({resolve, reject}));
+    if (!this.writing) void this.flush();
+    return done;
+  }
+
+  private async flush(): Promise<void> {
+    this.writing = true;
+    while (this.pending.length > 0) {
+      const text = this.pending.join('');
+      const count = this.pending.length;
+      const waiters = this.waiters;
+      this.pending = [];
+      this.waiters = [];
+      try {
+        if (!this.handle) this.handle = await open(this.path, 'a', 0o600);
+        await this.handle.write(text);
+        await this.handle.sync();
+        this.lines += count;
+        for (const w of waiters) w.resolve();
+        if (this.compaction?.tooLong(this.lines)) await this.compaction.compact().catch(() => undefined);
+      } catch (e) {
+        for (const w of waiters) w.reject(e);
+      }
+    }
+    this.writing = false;
+  }
+
+  async close(): Promise<void> {
+    while (this.writing) await new Promise((r) => setImmediate(r));
+    await this.handle?.close();
+    this.handle = undefined;
+  }
+}
