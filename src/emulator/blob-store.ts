@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto';
 import {Readable, Writable} from 'node:stream';
+import {Segment} from './types.js';
 
 /** A blob being written: feed `stream`, then `commit()` (durable, visible) or `abort()`. */
 export interface BlobWriter {
@@ -66,4 +67,21 @@ export class MemoryBlobStore implements BlobStore {
   async collectGarbage(live: Set<string>): Promise<void> {
     for (const ref of this.blobs.keys()) if (!live.has(ref)) this.blobs.delete(ref);
   }
+}
+
+/** Bytes start..end (inclusive) of a file made of segments, read lazily one segment at a time. */
+export function segmentStream(blobs: BlobStore, segments: Segment[], start: number, end: number): Readable {
+  async function* chunks() {
+    let offset = 0;
+    for (const seg of segments) {
+      const segStart = offset;
+      const segEnd = offset + seg.size - 1;
+      offset += seg.size;
+      if (segEnd < start || segStart > end || seg.size === 0) continue;
+      for await (const chunk of blobs.read(seg.ref, Math.max(start, segStart) - segStart, Math.min(end, segEnd) - segStart)) {
+        yield chunk as Buffer;
+      }
+    }
+  }
+  return Readable.from(chunks(), {objectMode: false});
 }

@@ -45,6 +45,7 @@ export type TransactionClass = 'A' | 'B' | 'C';
 
 export const TRANSACTION_CLASS: Record<string, TransactionClass> = {
   b2_cancel_large_file: 'A',
+  b2_copy_part: 'A',
   b2_delete_bucket: 'A',
   b2_delete_file_version: 'A',
   b2_delete_key: 'A',
@@ -58,6 +59,7 @@ export const TRANSACTION_CLASS: Record<string, TransactionClass> = {
   b2_download_file_by_name: 'B',
   b2_get_file_info: 'B',
   b2_authorize_account: 'C',
+  b2_copy_file: 'C',
   b2_create_bucket: 'C',
   b2_create_key: 'C',
   b2_get_download_authorization: 'C',

@@ -1,5 +1,6 @@
 import * as account from './handlers/account.js';
 import * as buckets from './handlers/buckets.js';
+import * as copy from './handlers/copy.js';
 import * as files from './handlers/files.js';
 import {Handler} from './handlers/handler.js';
 import * as large from './handlers/large-files.js';
@@ -28,4 +29,6 @@ export const JSON_CALLS: Record<string, Handler> = {
   b2_get_file_info: files.getFileInfo,
   b2_hide_file: files.hideFile,
   b2_delete_file_version: files.deleteFileVersion,
+  b2_copy_file: copy.copyFile,
+  b2_copy_part: copy.copyPart,
 };

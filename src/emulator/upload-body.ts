@@ -3,8 +3,10 @@ import {Transform} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {setImmediate as nextTurn} from 'node:timers/promises';
 import {badRequest} from './b2-error.js';
+import {segmentStream} from './blob-store.js';
 import {RequestContext} from './context.js';
 import {EmulatorCore} from './core.js';
+import {Segment} from './types.js';
 
 export type Sha1Mode = {kind: 'hex'; expected: string} | {kind: 'hex_digits_at_end'} | {kind: 'do_not_verify'};
 
@@ -90,4 +92,25 @@ export async function receiveUploadBody(
   }
   const ref = await writer.commit();
   return {ref, size: dataLength, sha1};
+}
+
+/** Copies bytes start..end of stored segments into a new blob (b2_copy_file / b2_copy_part). */
+export async function copyToBlob(core: EmulatorCore, segments: Segment[], start: number, end: number): Promise<{ref: string; size: number; sha1: string}> {
+  const hash = createHash('sha1');
+  let size = 0;
+  const hasher = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      size += chunk.length;
+      done(null, chunk);
+    },
+  });
+  const writer = await core.blobs.createWriter();
+  try {
+    await pipeline(segmentStream(core.blobs, segments, start, end), hasher, writer.stream);
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+  return {ref: await writer.commit(), size, sha1: hash.digest('hex')};
 }

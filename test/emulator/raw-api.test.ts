@@ -165,6 +165,39 @@ describe('downloads', () => {
   });
 });
 
+describe('server-side copies', () => {
+  test('b2_copy_file copies (a range of) a file, keeping or replacing its metadata', async () => {
+    const data = bytes(500, 11);
+    const src = await uploadRaw(emu, token, emu.bucketId, 'copy/src.bin', data, {'X-Bz-Info-origin': 'src'});
+    const whole = await api(emu, token, 'b2_copy_file', {sourceFileId: src.json.fileId, fileName: 'copy/whole.bin'});
+    expect(whole.json).toMatchObject({action: 'upload', contentLength: 500, contentSha1: sha1(data), fileInfo: {origin: 'src'}});
+    const part = await api(emu, token, 'b2_copy_file', {
+      sourceFileId: src.json.fileId, fileName: 'copy/part.txt', range: 'bytes=100-199',
+      metadataDirective: 'REPLACE', contentType: 'b2/x-auto', fileInfo: {origin: 'range'},
+    });
+    expect(part.json).toMatchObject({contentLength: 100, contentSha1: sha1(data.subarray(100, 200)), contentType: 'text/plain', fileInfo: {origin: 'range'}});
+    // The copy owns its bytes: deleting the source leaves it readable.
+    await api(emu, token, 'b2_delete_file_version', {fileId: src.json.fileId, fileName: 'copy/src.bin'});
+    const down = await fetch(`${emu.url}/file/${emu.bucket}/copy/part.txt`, {headers: {Authorization: token}});
+    expect(Buffer.from(await down.arrayBuffer())).toEqual(data.subarray(100, 200));
+    const bad = await api(emu, token, 'b2_copy_file', {sourceFileId: whole.json.fileId, fileName: 'copy/x', contentType: 'text/plain'});
+    expect(bad.json.code).toBe('bad_request');
+  });
+
+  test('b2_copy_part builds a large file from ranges of existing files', async () => {
+    const data = bytes(300, 12);
+    const src = await uploadRaw(emu, token, emu.bucketId, 'copy/parts-src.bin', data);
+    const large = await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: 'copy/assembled.bin', contentType: 'b2/x-auto'});
+    const p1 = await api(emu, token, 'b2_copy_part', {sourceFileId: src.json.fileId, largeFileId: large.json.fileId, partNumber: 1, range: 'bytes=0-199'});
+    const p2 = await api(emu, token, 'b2_copy_part', {sourceFileId: src.json.fileId, largeFileId: large.json.fileId, partNumber: 2, range: 'bytes=200-299'});
+    expect([p1.json.contentLength, p2.json.contentLength]).toEqual([200, 100]);
+    const done = await api(emu, token, 'b2_finish_large_file', {fileId: large.json.fileId, partSha1Array: [p1.json.contentSha1, p2.json.contentSha1]});
+    expect(done.json.contentLength).toBe(300);
+    const down = await fetch(`${emu.url}/file/${emu.bucket}/copy/assembled.bin`, {headers: {Authorization: token}});
+    expect(Buffer.from(await down.arrayBuffer())).toEqual(data);
+  });
+});
+
 describe('listing', () => {
   beforeAll(async () => {
     await clearBucket();

@@ -1,11 +1,10 @@
-import {Readable} from 'node:stream';
 import {B2ApiError, notFound, unauthorized} from '../b2-error.js';
-import {BlobStore} from '../blob-store.js';
+import {segmentStream} from '../blob-store.js';
 import {RequestContext} from '../context.js';
 import {EmulatorCore} from '../core.js';
 import {percentEncode} from '../names.js';
 import {reqString} from '../params.js';
-import {BucketRecord, FileRecord, Segment} from '../types.js';
+import {BucketRecord, FileRecord} from '../types.js';
 
 /** fileInfo entries B2 turns into standard response headers. */
 const INFO_HEADERS: Record<string, string> = {
@@ -105,21 +104,4 @@ async function sendFile(core: EmulatorCore, ctx: RequestContext, file: FileRecor
   const length = Math.max(0, end - start + 1);
   const body = ctx.head ? undefined : segmentStream(core.blobs, file.segments, start, end);
   await ctx.send(range ? 206 : 200, headers, length, body);
-}
-
-/** Bytes start..end (inclusive) of a file made of segments, read lazily one segment at a time. */
-export function segmentStream(blobs: BlobStore, segments: Segment[], start: number, end: number): Readable {
-  async function* chunks() {
-    let offset = 0;
-    for (const seg of segments) {
-      const segStart = offset;
-      const segEnd = offset + seg.size - 1;
-      offset += seg.size;
-      if (segEnd < start || segStart > end || seg.size === 0) continue;
-      for await (const chunk of blobs.read(seg.ref, Math.max(start, segStart) - segStart, Math.min(end, segEnd) - segStart)) {
-        yield chunk as Buffer;
-      }
-    }
-  }
-  return Readable.from(chunks(), {objectMode: false});
 }

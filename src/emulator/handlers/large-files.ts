@@ -7,14 +7,13 @@ import {checkFileName} from '../names.js';
 import {optInt, optString, reqString} from '../params.js';
 import {FileRecord, KeyRecord} from '../types.js';
 import {Handler} from './handler.js';
-import {partJson} from './uploads.js';
+import {activeLargeFile, partJson} from '../large-file-parts.js';
 
 /** The unfinished large file a fileId names, within the key's restrictions. */
-function unfinished(core: EmulatorCore, key: KeyRecord, fileId: string): FileRecord {
+export function unfinished(core: EmulatorCore, key: KeyRecord, fileId: string): FileRecord {
   const file = core.state.files.get(fileId);
   if (file) core.allowedFile(key, file);
-  if (!file || file.action !== 'start') throw badRequest(`no active large file upload for: ${fileId}`);
-  return file;
+  return activeLargeFile(core, fileId);
 }
 
 export const startLargeFile: Handler = async (core, ctx) => {

@@ -6,7 +6,8 @@ import {checkFileInfo, infoFromHeaders, resolveContentType} from '../file-info.j
 import {fileJson} from '../file-json.js';
 import {checkFileName, percentDecode} from '../names.js';
 import {receiveUploadBody, sha1Mode, uploadLength} from '../upload-body.js';
-import {FileRecord, PartRecord, TokenRecord} from '../types.js';
+import {FileRecord, TokenRecord} from '../types.js';
+import {activeLargeFile, partJson, storePart} from '../large-file-parts.js';
 import {JsonResult} from './handler.js';
 
 /**
@@ -70,45 +71,14 @@ export async function uploadFile(core: EmulatorCore, ctx: RequestContext, bucket
 /** POST to a part URL from b2_get_upload_part_url: one part of a large file. */
 export async function uploadPart(core: EmulatorCore, ctx: RequestContext, fileId: string): Promise<JsonResult> {
   return withUploadToken(core, ctx, 'part', fileId, async () => {
-    const key = ctx.key!;
-    const active = () => {
-      const file = core.state.files.get(fileId);
-      if (!file || file.action !== 'start') throw badRequest(`no active large file upload for: ${fileId}`);
-      return file;
-    };
-    const file = active();
-    core.allowedFile(key, file);
+    const file = activeLargeFile(core, fileId);
+    core.allowedFile(ctx.key!, file);
     const rawNumber = ctx.header('x-bz-part-number');
     const partNumber = rawNumber !== undefined && /^\d+$/.test(rawNumber) ? Number(rawNumber) : NaN;
     if (!(partNumber >= 1 && partNumber <= MAX_PART_NUMBER)) throw badRequest(`X-Bz-Part-Number must be 1..${MAX_PART_NUMBER}`);
     const mode = sha1Mode(ctx);
     const length = uploadLength(ctx, MAX_PART_SIZE + (mode.kind === 'hex_digits_at_end' ? 40 : 0));
-    const body = await receiveUploadBody(core, ctx, length, mode);
-    let current: FileRecord;
-    try {
-      current = active();
-    } catch (e) {
-      await core.blobs.remove(body.ref);
-      throw e;
-    }
-    const part: PartRecord = {partNumber, contentLength: body.size, contentSha1: body.sha1, uploadTimestamp: Date.now(), ref: body.ref};
-    const replaced = current.parts![String(partNumber)];
-    current.parts![String(partNumber)] = part;
-    core.state.changed('file', fileId);
-    await core.state.commit();
-    if (replaced) await core.blobs.remove(replaced.ref);
+    const part = await storePart(core, fileId, partNumber, await receiveUploadBody(core, ctx, length, mode));
     return {json: partJson(fileId, part)};
   });
-}
-
-export function partJson(fileId: string, part: PartRecord): Record<string, unknown> {
-  return {
-    fileId,
-    partNumber: part.partNumber,
-    contentLength: part.contentLength,
-    contentSha1: part.contentSha1,
-    contentMd5: null,
-    serverSideEncryption: {mode: null},
-    uploadTimestamp: part.uploadTimestamp,
-  };
 }

@@ -1,0 +1,78 @@
+import {badRequest} from '../b2-error.js';
+import {MAX_PART_NUMBER, MAX_PART_SIZE, MAX_UPLOAD_SIZE} from '../constants.js';
+import {EmulatorCore} from '../core.js';
+import {checkFileInfo, infoFromParam, resolveContentType} from '../file-info.js';
+import {fileJson} from '../file-json.js';
+import {partJson, storePart} from '../large-file-parts.js';
+import {checkFileName} from '../names.js';
+import {optInt, optString, Params, reqString} from '../params.js';
+import {FileRecord, KeyRecord} from '../types.js';
+import {copyToBlob} from '../upload-body.js';
+import {parseRange} from './downloads.js';
+import {Handler} from './handler.js';
+import {unfinished} from './large-files.js';
+
+/** The source of a copy: an uploaded version the key may read. */
+function copySource(core: EmulatorCore, key: KeyRecord, p: Params): FileRecord {
+  core.requireCapability(key, 'readFiles');
+  const sourceFileId = reqString(p, 'sourceFileId');
+  const source = core.state.files.get(sourceFileId);
+  if (source) core.allowedFile(key, source);
+  if (!source || source.action !== 'upload') throw badRequest(`source file not found: ${sourceFileId}`);
+  return source;
+}
+
+/** The byte range to copy (`bytes=a-b`, default all), at most `max` bytes. */
+function copyRange(p: Params, total: number, max: number): {start: number; end: number} {
+  const raw = optString(p, 'range');
+  const range = raw === undefined ? {start: 0, end: total - 1} : parseRange(raw, total);
+  if (range === undefined || range === 'unsatisfiable') throw badRequest(`range ${raw} does not fit the source of ${total} bytes`);
+  if (range.end - range.start + 1 > max) throw badRequest(`a copy of ${range.end - range.start + 1} bytes is more than the maximum of ${max}`);
+  return range;
+}
+
+/** b2_copy_file: a new file from (a range of) an existing one, metadata copied or replaced. */
+export const copyFile: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeFiles');
+  const p = ctx.params;
+  const source = copySource(core, key, p);
+  const bucket = core.allowedBucket(key, optString(p, 'destinationBucketId') ?? source.bucketId);
+  const fileName = checkFileName(optString(p, 'fileName'));
+  core.allowedName(key, fileName);
+  const range = copyRange(p, source.contentLength, MAX_UPLOAD_SIZE);
+  const directive = optString(p, 'metadataDirective') ?? 'COPY';
+  let contentType = source.contentType;
+  let fileInfo = {...source.fileInfo};
+  if (directive === 'COPY') {
+    if (p.contentType != null || p.fileInfo != null) throw badRequest('contentType and fileInfo go with metadataDirective REPLACE, not COPY');
+  } else if (directive === 'REPLACE') {
+    contentType = resolveContentType(optString(p, 'contentType'), fileName);
+    fileInfo = infoFromParam(p.fileInfo);
+    checkFileInfo(fileName, fileInfo);
+  } else throw badRequest('metadataDirective must be COPY or REPLACE');
+  const blob = await copyToBlob(core, source.segments, range.start, range.end);
+  const file = core.state.createVersion(bucket.bucketId, fileName, 'upload', {
+    contentLength: blob.size,
+    contentSha1: blob.sha1,
+    contentType,
+    fileInfo,
+    segments: [{ref: blob.ref, size: blob.size}],
+  });
+  await core.state.commit();
+  return {json: fileJson(file, core.accountId, ctx.apiVersion)};
+};
+
+/** b2_copy_part: a part of an unfinished large file from (a range of) an existing file. */
+export const copyPart: Handler = async (core, ctx) => {
+  const {key} = core.authenticate(ctx, ['account']);
+  core.requireCapability(key, 'writeFiles');
+  const p = ctx.params;
+  const source = copySource(core, key, p);
+  const large = unfinished(core, key, reqString(p, 'largeFileId'));
+  const partNumber = optInt(p, 'partNumber', 1, MAX_PART_NUMBER);
+  if (partNumber === undefined) throw badRequest('required field partNumber is missing');
+  const range = copyRange(p, source.contentLength, MAX_PART_SIZE);
+  const part = await storePart(core, large.fileId, partNumber, await copyToBlob(core, source.segments, range.start, range.end));
+  return {json: partJson(large.fileId, part)};
+};
