@@ -68,6 +68,7 @@ export class EmulatorState {
   private journal?: JournalFile;
   /** `kind\0id` of every entity changed since the last commit (only with a data dir). */
   private readonly dirty = new Set<string>();
+  private journaledBootstrap = 'null';
 
   constructor(readonly blobs: BlobStore) {}
 
@@ -98,7 +99,10 @@ export class EmulatorState {
       return {t, id, v: table.get(id) ?? null};
     });
     this.dirty.clear();
-    entries.push({t: 'meta', accountId: this.accountId, fileCounter: this.fileCounter, bootstrap: this.bootstrap});
+    // The bootstrap record holds a secret: journal it only when it changes.
+    const bootstrap = JSON.stringify(this.bootstrap ?? null) === this.journaledBootstrap ? undefined : this.bootstrap;
+    this.journaledBootstrap = JSON.stringify(this.bootstrap ?? null);
+    entries.push({t: 'meta', accountId: this.accountId, fileCounter: this.fileCounter, ...(bootstrap ? {bootstrap} : {})});
     await this.journal.append(entries);
   }
 
@@ -106,6 +110,7 @@ export class EmulatorState {
   private async compact(): Promise<void> {
     await this.snapshot!.save();
     await this.journal!.reset();
+    this.journaledBootstrap = JSON.stringify(this.bootstrap ?? null);
   }
 
   async close(): Promise<void> {
@@ -117,7 +122,7 @@ export class EmulatorState {
     if (e.t === 'meta') {
       this.accountId = e.accountId;
       this.fileCounter = Math.max(this.fileCounter, e.fileCounter);
-      this.bootstrap = e.bootstrap;
+      if (e.bootstrap) this.bootstrap = e.bootstrap;
     } else if (e.t === 'key') {
       if (e.v) this.keys.set(e.id, e.v as KeyRecord);
       else this.keys.delete(e.id);
