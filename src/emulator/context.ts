@@ -3,7 +3,7 @@ import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {B2ApiError, badRequest} from './b2-error.js';
 import {MAX_JSON_BODY_BYTES} from './constants.js';
-import {FaultDecision} from './faults.js';
+import {FaultDecision, parseTestModes} from './faults.js';
 import {Params} from './params.js';
 import {createShaper} from './shaper.js';
 import {StatsCollector} from './stats.js';
@@ -40,8 +40,7 @@ export class RequestContext {
   }
 
   testModes(): Set<string> {
-    const raw = this.header('x-bz-test-mode');
-    return new Set((raw ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+    return parseTestModes(this.req.headers['x-bz-test-mode']);
   }
 
   /** The request body as a stream, through the fault shaper (cuts, throttling, bytesIn). */

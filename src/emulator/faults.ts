@@ -77,6 +77,12 @@ export class FaultEngine {
   }
 }
 
+/** The X-Bz-Test-Mode header's modes (clients may send several, comma-separated). */
+export function parseTestModes(header: string | string[] | undefined): Set<string> {
+  const raw = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return new Set(raw.split(',').map((s) => s.trim()).filter(Boolean));
+}
+
 function matches(ruleCall: string, call: string): boolean {
   return ruleCall === '*' || ruleCall === call || (ruleCall === 'uploads' && UPLOAD_CALLS.has(call));
 }

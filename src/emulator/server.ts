@@ -4,6 +4,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {B2ApiError, isB2ApiError} from './b2-error.js';
 import {RequestContext} from './context.js';
 import {EmulatorCore} from './core.js';
+import {parseTestModes} from './faults.js';
 import {downloadById, downloadByName} from './handlers/downloads.js';
 import {JsonResult} from './handlers/handler.js';
 import {uploadFile, uploadPart} from './handlers/uploads.js';
@@ -99,8 +100,7 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
   const r = route(path);
   const call = r?.call ?? 'unknown';
   core.stats.call(call);
-  const testModes = new Set((String(req.headers['x-bz-test-mode'] ?? '')).split(',').map((s) => s.trim()));
-  const fault = r ? core.faults.decide(call, testModes) : {latencyMs: 0};
+  const fault = r ? core.faults.decide(call, parseTestModes(req.headers['x-bz-test-mode'])) : {latencyMs: 0};
   const ctx = new RequestContext(req, res, url, r?.apiVersion ?? 2, call, fault, core.stats);
   try {
     if (fault.latencyMs > 0) await sleep(fault.latencyMs);
