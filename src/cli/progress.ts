@@ -23,12 +23,15 @@ export function progressDisplay(opts: {label: string; total?: number; enabled: b
       hideCursor: true,
       etaBuffer: 20,
       fps: 5,
-      format: known ? `${opts.label} {bar} {percentage}% | {done} of {size} | {rate} | ETA {eta_formatted}` : `${opts.label} {done} | {rate}`,
+      format: known ? `${opts.label} {bar} {percentage}% | {done} of {size} | {rate} | ETA {timeLeft}` : `${opts.label} {done} | {rate}`,
     },
     cliProgress.Presets.shades_classic,
   );
   const started = Date.now();
-  const payload = (loaded: number) => ({done: humanSize(loaded), size: known ? humanSize(opts.total!) : '', rate: `${humanSize(loaded / Math.max(0.001, (Date.now() - started) / 1000))}/s`});
+  const payload = (loaded: number) => {
+    const perSecond = loaded / Math.max(0.001, (Date.now() - started) / 1000);
+    return {done: humanSize(loaded), size: known ? humanSize(opts.total!) : '', rate: `${humanSize(perSecond)}/s`, timeLeft: known ? timeLeft(opts.total! - loaded, perSecond) : ''};
+  };
   bar.start(known ? opts.total! : 1, 0, payload(0));
   let running = true;
   return {
@@ -40,4 +43,11 @@ export function progressDisplay(opts: {label: string; total?: number; enabled: b
       running = false;
     },
   };
+}
+
+/** "1m05s", or "--" until there is a rate to go by (cli-progress would print "NFs"). */
+function timeLeft(remaining: number, perSecond: number): string {
+  if (perSecond <= 0) return '--';
+  const s = Math.ceil(remaining / perSecond);
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
