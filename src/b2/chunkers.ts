@@ -13,6 +13,11 @@ export interface PartSource {
   open(): Readable;
   /** Known without reading when the bytes are in memory. */
   sha1?: string;
+  /**
+   * Drops an in-memory part's bytes once B2 has confirmed it: HTTP internals may hold the
+   * request body a while longer, and a stream upload must not keep finished parts alive.
+   */
+  release?(): void;
 }
 
 /** File parts are ranges re-read from disk: nothing is held in memory between attempts. */
@@ -41,7 +46,7 @@ export function chunkPart(partNumber: number, offset: number, chunks: Buffer[]):
     hash.update(c);
     length += c.length;
   }
-  return {partNumber, offset, length, sha1: hash.digest('hex'), open: () => Readable.from(chunks, {objectMode: false})};
+  return {partNumber, offset, length, sha1: hash.digest('hex'), open: () => Readable.from(chunks, {objectMode: false}), release: () => void chunks.splice(0)};
 }
 
 /**

@@ -136,6 +136,7 @@ export class LargeFileUpload {
       this.sha1s[n - 1] = prior.contentSha1;
       this.partsReused++;
       this.confirm(n, part.length);
+      part.release?.();
       return;
     }
     try {
@@ -151,6 +152,7 @@ export class LargeFileUpload {
       }, this.signal);
       this.partsUploaded++;
       this.confirm(n, part.length);
+      part.release?.();
     } finally {
       this.inFlight.delete(n);
     }
