@@ -14,11 +14,11 @@ export const EMBEDDED_UPLOAD_CUTOFF = 16_000_000;
  * Opens the B2 backend a profile describes. For `endpoint: embedded` it first starts the
  * bundled emulator in-process (data under `dataDir`) and stops it when the backend closes.
  */
-export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string}, extra: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
-  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, ...extra});
+export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string; signal?: AbortSignal}, extra: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, ...extra}, {signal: ctx.signal});
   const embedded = await startEmbedded(profile, ctx);
   try {
-    return withCleanup(await B2Backend.open(embeddedInput(profile, embedded, extra)), () => embedded.stop());
+    return withCleanup(await B2Backend.open(embeddedInput(profile, embedded, extra), {signal: ctx.signal}), () => embedded.stop());
   } catch (err) {
     await embedded.stop();
     throw err;

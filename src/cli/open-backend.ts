@@ -24,7 +24,7 @@ export async function openLocation(
   opts: {warn: (line: string) => void; signal?: AbortSignal},
 ): Promise<OpenedLocation> {
   const profile = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir});
-  const backend = await connectB2(profile, {dataDir: config.dataDir});
+  const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal});
   const catalog = new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),
     onWarning: (msg) => opts.warn(`Warning: ${msg}`),

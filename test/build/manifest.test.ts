@@ -29,6 +29,18 @@ describe('the build', () => {
     expect(Object.keys(manifest.commands).sort()).toEqual(built);
   });
 
+  test('the package root and its emulator subpath import by name, as a host would', async () => {
+    const script = `
+      const root = await import('backup-plugin-b2');
+      const emulator = await import('backup-plugin-b2/emulator');
+      console.log(JSON.stringify({
+        root: ['B2Backend', 'BackupCatalog', 'BackupError', 'MemoryBackend', 'b2TargetRegistration', 'checkReport'].filter((n) => typeof root[n] !== 'function'),
+        emulator: typeof emulator.startEmulator,
+      }));`;
+    const {stdout} = await run(process.execPath, ['--input-type=module', '-e', script], {cwd: repoRoot, env: cleanEnv()});
+    expect(JSON.parse(stdout)).toEqual({root: [], emulator: 'function'});
+  });
+
   test('bin/run.js --help lists the b2 topic', async () => {
     const {stdout} = await run(process.execPath, [join(repoRoot, 'bin/run.js'), '--help'], {env: cleanEnv()});
     expect(stdout).toMatch(/^\s+b2\s+Back up to a Backblaze B2 bucket/m);
