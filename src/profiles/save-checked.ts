@@ -24,7 +24,8 @@ export async function saveChecked(
   opts: {check?: (profile: ResolvedProfile) => Promise<CheckReport>; warn: (line: string) => void},
 ): Promise<void> {
   if (opts.check) {
-    const report = await opts.check(store.resolve(name));
+    // the key being saved, not a B2_APPLICATION_KEY_ID/B2_APPLICATION_KEY override from the environment
+    const report = await opts.check(store.resolve(name, {envCredentials: false}));
     const notOk = report.items.filter((i) => i.status !== 'ok');
     if (notOk.length > 0) opts.warn(renderCheckItems(notOk));
     if (!report.ok) throw checkFailed(name, report, '; nothing was saved: fix it, or pass --no-check to save anyway');

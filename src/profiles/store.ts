@@ -82,12 +82,14 @@ export class ProfileStore {
    * profile, else (empty file) the built-in `local`; several profiles need a choice.
    * Env B2_APPLICATION_KEY_ID + B2_APPLICATION_KEY replace the key of a B2 profile (as in
    * the official B2 CLI), never of an embedded one, whose key the emulator provisions.
+   * `envCredentials: false` resolves the key the profile itself holds (what add/update check).
    */
-  resolve(name?: string): ResolvedProfile {
+  resolve(name?: string, opts: {envCredentials?: boolean} = {}): ResolvedProfile {
     const stored = this.getOrThrow(name || this.env.B2_PROFILE || this.defaultName());
     const {entry} = stored;
     const endpoint = entry.endpoint ?? DEFAULT_ENDPOINT;
-    const credentials = (endpoint !== EMBEDDED_ENDPOINT && this.envCredentials()) || {
+    const fromEnv = opts.envCredentials !== false && endpoint !== EMBEDDED_ENDPOINT && this.envCredentials();
+    const credentials = fromEnv || {
       keyId: entry.keyId,
       applicationKey: this.secretOf(stored),
     };

@@ -58,7 +58,18 @@ describe('saveChecked', () => {
     expect(await readFile(path, 'utf8')).toContain('  office:\n    keyId: office-key-id\n');
   });
 
-  test('without a check (--no-check) the secret is not even resolved', async () => {
+  test('the key checked is the one being saved, even when B2_APPLICATION_KEY_ID/KEY override keys at run time', async () => {
+    const path = join(dir, 'env-override.yaml');
+    const env = {B2_APPLICATION_KEY_ID: 'env-key-id', B2_APPLICATION_KEY: 'env-secret', OFFICE_KEY: 'office-secret'};
+    const store = await ProfileStore.load(path, {env});
+    store.add('office', {keyId: 'office-key-id', applicationKey: 'env:OFFICE_KEY', bucket: 'office-backups'});
+    const checked: ResolvedProfile[] = [];
+    await saveChecked(store, 'office', {check: async (p) => (checked.push(p), checkReport([])), warn: () => {}});
+    expect(checked).toEqual([expect.objectContaining({keyId: 'office-key-id', applicationKey: 'office-secret'})]);
+    expect(store.resolve('office')).toMatchObject({keyId: 'env-key-id', applicationKey: 'env-secret'}); // run time still honours the override
+  });
+
+    test('without a check (--no-check) the secret is not even resolved', async () => {
     const path = join(dir, 'nocheck.yaml');
     const store = await ProfileStore.load(path, {env: {}});
     store.add('office', {keyId: 'k', applicationKey: 'env:UNSET_KEY', bucket: 'office-backups'});
