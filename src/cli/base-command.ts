@@ -42,12 +42,16 @@ export function exitCodeOf(err: unknown): number {
   return EXIT_CODES.failure;
 }
 
-/** oclif's parse errors span several lines; a user gets the first meaningful one. */
+/**
+ * One line for the user. oclif's parse errors span several ("Parsing --port" then
+ * "Expected an integer ≥ 0 but received: -5"); they are joined, minus oclif's help hints.
+ */
 export function errorLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  const line = text
+  const lines = text
     .split('\n')
-    .map((l) => l.trim())
-    .find((l) => l.length > 0 && !l.startsWith('See more help'));
-  return line ?? 'unknown error';
+    .map((l) => l.trim().replace(/\s+/g, ' '))
+    .filter((l) => l.length > 0 && !/^(See more help|Note: |Alternatively, )/.test(l));
+  if (lines.length === 0) return 'unknown error';
+  return lines.reduce((line, next) => `${line}${line.endsWith(':') ? ' ' : ': '}${next}`);
 }
