@@ -23,6 +23,11 @@ export interface LargeFileUploadOptions {
   concurrency: number;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
+  /**
+   * Runs once every part is confirmed, just before the finish; a throw cancels the large
+   * file and becomes the upload's error (a source that changed while it was read).
+   */
+  beforeFinish?: () => Promise<void>;
 }
 
 /** What a run did, for callers and tests. */
@@ -89,6 +94,12 @@ export class LargeFileUpload {
     if (this.failure) {
       await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
       throw this.failure;
+    }
+    try {
+      await this.o.beforeFinish?.();
+    } catch (err) {
+      await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
+      throw err;
     }
     const file = await this.finish(fileId);
     if (file.contentLength !== this.bytes) {

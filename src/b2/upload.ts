@@ -1,5 +1,6 @@
 import {createHash} from 'node:crypto';
 import {createReadStream} from 'node:fs';
+import {stat} from 'node:fs/promises';
 import {Readable} from 'node:stream';
 import type {TransferProgress} from '../backend.js';
 import type {BodySource} from '../body.js';
@@ -65,7 +66,8 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
       if (!isLarge(src.size, plan, t.settings)) return single(t, r, src.path, src.size, undefined, mtime);
       // The whole file's SHA1 goes in the start call, so it is hashed in a first pass.
       const sha1 = await hashFile(src.path, r.signal);
-      return large(t, r, plan, fileParts(src.path, plan), {...mtime, [LARGE_FILE_SHA1]: sha1}, () => sha1);
+      // parts are read after the hash: a file rewritten meanwhile would be stored under the old SHA1
+      return large(t, r, plan, fileParts(src.path, plan), {...mtime, [LARGE_FILE_SHA1]: sha1}, () => sha1, true, () => assertUnchanged(src));
     }
     case 'stream': {
       const reader = new ExactReader(src.stream);
@@ -93,6 +95,13 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
   }
 }
 
+/** The file still has the size and mtime it had when the upload was planned (and hashed). */
+async function assertUnchanged(src: {path: string; size: number; mtimeMs: number}): Promise<void> {
+  const now = await stat(src.path).catch(() => undefined);
+  if (now?.size === src.size && now.mtimeMs === src.mtimeMs) return;
+  throw new BackupError('checksum_mismatch', `${src.path} changed while it was being uploaded; nothing was stored, upload it again when it is no longer being written`);
+}
+
 function isLarge(size: number, plan: PartPlan, s: UploadSettings): boolean {
   return size > MAX_SINGLE_UPLOAD || (size > s.uploadCutoff && (plan.partCount ?? 0) > 1);
 }
@@ -114,7 +123,7 @@ async function single(t: UploadTarget, r: UploadRequest, data: Buffer[] | string
   return {file, sha1: file.contentSha1 as string};
 }
 
-async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: Iterable<PartSource> | AsyncIterable<PartSource>, info: Record<string, string>, wholeSha1: () => string, resumable = true): Promise<UploadOutcome> {
+async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: Iterable<PartSource> | AsyncIterable<PartSource>, info: Record<string, string>, wholeSha1: () => string, resumable = true, beforeFinish?: () => Promise<void>): Promise<UploadOutcome> {
   const upload = new LargeFileUpload({
     client: t.client,
     bucketId: t.bucketId,
@@ -127,6 +136,7 @@ async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: I
     concurrency: t.settings.concurrency,
     signal: r.signal,
     onProgress: r.onProgress,
+    beforeFinish,
   });
   const {file} = await upload.run();
   return {file, sha1: wholeSha1()};

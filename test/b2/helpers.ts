@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto';
+import {closeSync, openSync, utimesSync, writeSync} from 'node:fs';
 import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
 import {B2Backend} from '../../src/b2/index.js';
 import type {B2BackendOptions} from '../../src/b2/index.js';
@@ -48,4 +49,16 @@ export async function openDescriptors(path: string): Promise<number> {
   const fds = await readdir('/proc/self/fd').catch(() => [] as string[]);
   const targets = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
   return targets.filter((t) => t === path).length;
+}
+
+/** Rewrites one byte of the file in place and moves its mtime, as a writer still busy with it would. */
+export function rewriteByte(path: string, offset: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    writeSync(fd, Buffer.from([0xff]), 0, 1, offset);
+  } finally {
+    closeSync(fd);
+  }
+  const later = new Date(Date.now() + 60_000);
+  utimesSync(path, later, later);
 }
