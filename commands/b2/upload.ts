@@ -2,6 +2,7 @@ import {stat} from 'node:fs/promises';
 import {Args, Flags} from '@oclif/core';
 import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {assertBackupName, assertUserMetadata} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
@@ -23,9 +24,12 @@ export default class Upload extends LocationCommand {
 
   async run(): Promise<BackupSummary & {resumed: boolean}> {
     const {args, flags} = await this.parse(Upload);
+    // before connecting: bad input costs nothing (and starts no embedded store)
     const metadata = parseMeta(flags.meta ?? []);
+    assertUserMetadata(metadata);
+    if (flags.name !== undefined) assertBackupName(flags.name);
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
-    const total = args.file === '-' ? undefined : await regularFileSize(args.file); // before connecting: bad input costs nothing
+    const total = args.file === '-' ? undefined : await regularFileSize(args.file);
     let bar: ReturnType<typeof progressDisplay> | undefined;
     try {
       const result = await this.withLocation(
@@ -43,7 +47,9 @@ export default class Upload extends LocationCommand {
     } catch (err) {
       bar?.stop();
       if (isBackupError(err, 'aborted')) {
-        throw new BackupError('aborted', `upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "b2 cleanup" removes unfinished uploads you will not resume)`);
+        throw new BackupError('aborted', args.file === '-'
+          ? 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
+          : 'upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "b2 cleanup" removes unfinished uploads you will not resume)');
       }
       throw err;
     }

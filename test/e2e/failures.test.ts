@@ -142,11 +142,13 @@ describe('bucket, capabilities and prefix (exit 3)', () => {
 });
 
 describe('bad input (exit 2), refused before anything is sent', () => {
-  test('a missing file, a --meta without "=", an id outside the prefix, a bad --older-than', async () => {
+  test('a missing file, bad --meta, a name with a path in it, an id outside the prefix, a bad --older-than', async () => {
     const before = world.emu.stats().calls;
     const cases: Array<[string[], RegExp]> = [
       [['upload', join(world.dir, 'no-such.tar')], /no-such\.tar: no such file; give the path of an archive, or - to read stdin/],
       [['upload', archivePath, '--meta', 'host'], /--meta "host": expected key=value/],
+      [['upload', archivePath, '--meta', 'bad key=1'], /invalid metadata key "bad key"/],
+      [['upload', archivePath, '--name', '../escape'], /invalid backup name "\.\.\/escape"/],
       [['download', '../../etc/passwd', '-o', join(world.dir, 'x.tar')], /invalid backup id/],
       [['cleanup', '--older-than', 'soon'], /--older-than/],
     ];
