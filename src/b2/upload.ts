@@ -47,8 +47,8 @@ export interface UploadOutcome {
 }
 
 /**
- * put(): one b2_upload_file at or below the cutoff, a large-file upload above it. A
- * stream of unknown size is read one part ahead: if it ends within that, it is a small
+ * put(): one b2_upload_file at or below the cutoff, a large-file upload (of two parts or
+ * more) above it. A stream is read one part ahead: if it ends within that, it is a small
  * file; otherwise its first part starts a large file (so memory stays within parts).
  */
 export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<UploadOutcome> {
@@ -75,7 +75,8 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
       const onAbort = () => src.stream.destroy(abortError(r.signal));
       r.signal?.addEventListener('abort', onAbort, {once: true});
       try {
-        const firstLimit = Math.min(t.settings.uploadCutoff, plan.partSize);
+        // at most one part goes up in one b2_upload_file: a large file needs at least two parts
+        const firstLimit = plan.partSize;
         const available = await reader.fill(firstLimit + 1);
         if (available <= firstLimit) {
           const chunks = await reader.take(available);

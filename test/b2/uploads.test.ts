@@ -69,6 +69,23 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
     expect(await backend.stat('mem/lying.bin')).toBeUndefined();
   });
 
+  test('a stream above the cutoff but within one part goes up in one b2_upload_file; a longer one as a large file of at least two parts', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 16 * 1024, partSize: PART});
+    const calls = () => emu.stats().calls;
+    for (const [key, size, expected] of [
+      ['mem/one-part.bin', 40 * 1024, {file: 1, parts: 0}],
+      ['mem/exactly-one-part.bin', PART, {file: 1, parts: 0}],
+      ['mem/two-parts.bin', PART + 10, {file: 0, parts: 2}],
+    ] as const) {
+      emu.resetStats();
+      const data = randomBytes(size);
+      const info = await backend.put(key, Readable.from([data]));
+      expect(info.sha1).toBe(sha1(data));
+      expect({key, file: calls().b2_upload_file ?? 0, parts: calls().b2_upload_part ?? 0}).toEqual({key, ...expected});
+      expect(sha1(await readAll((await backend.get(key)).stream))).toBe(sha1(data));
+    }
+  });
+
   test('a large Buffer goes up in parts with large_file_sha1, and the listing reports it', async () => {
     const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 2});
     const data = randomBytes(3 * PART + 5);
