@@ -31,6 +31,15 @@ export interface PutOptions {
   /** Known size of a Readable body; required for nothing, but lets uploads plan part sizes. */
   size?: number;
   contentType?: string;
+  /**
+   * Lowercase hex SHA1 of the whole body when the caller already knows it; the backend
+   * stores it (B2: large_file_sha1) instead of hashing the body first, and still verifies
+   * what it sends. A mismatch rejects with `checksum_mismatch` and stores nothing; only a
+   * large file read from disk is taken on trust as a whole (B2 verifies each part's SHA1,
+   * and downloads check the whole against this one), since checking it means the extra
+   * read this option saves.
+   */
+  sha1?: string;
   /** Small string key/values stored with the object (B2: X-Bz-Info-*). */
   metadata?: Record<string, string>;
   signal?: AbortSignal;

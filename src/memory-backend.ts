@@ -1,9 +1,9 @@
-import {createHash} from 'node:crypto';
 import {Readable} from 'node:stream';
 import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend} from './backend.js';
 import {checkReport} from './backend.js';
 import {describeBody, openSource, readAll} from './body.js';
 import {BackupError, throwIfAborted} from './errors.js';
+import {checkedSha1Option, sha1Of} from './hash.js';
 import {assertValidKey, compareUtf8} from './keys.js';
 
 interface Stored {
@@ -26,18 +26,23 @@ export class MemoryBackend implements StorageBackend {
 
   async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
     assertValidKey(key);
+    const expectedSha1 = checkedSha1Option(opts.sha1, key);
     throwIfAborted(opts.signal);
     const src = await describeBody(body, opts.size);
     const data = await readAll(openSource(src), opts.signal);
     if (src.size !== undefined && data.length !== src.size) {
       throw new BackupError('bad_input', `body of ${key} has ${data.length} bytes, expected ${src.size}`);
     }
+    const sha1 = sha1Of(data);
+    if (expectedSha1 !== undefined && sha1 !== expectedSha1) {
+      throw new BackupError('checksum_mismatch', `body of ${key} has SHA1 ${sha1}, but the caller gave ${expectedSha1}; nothing was stored`);
+    }
     throwIfAborted(opts.signal);
     const info: ObjectInfo = {
       key,
       size: data.length,
       modified: new Date(),
-      sha1: createHash('sha1').update(data).digest('hex'),
+      sha1,
       metadata: {...opts.metadata},
       id: `mem-${++this.ids}`,
       contentType: opts.contentType ?? 'application/octet-stream',

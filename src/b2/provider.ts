@@ -2,6 +2,7 @@ import type {Readable} from 'node:stream';
 import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend} from '../backend.js';
 import {describeBody} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
+import {checkedSha1Option} from '../hash.js';
 import {assertValidKey} from '../keys.js';
 import {runChecks} from './check.js';
 import {B2Client} from './client.js';
@@ -102,12 +103,13 @@ export class B2Backend implements StorageBackend {
   async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
     const fileName = this.nameOf(key);
     const metadata = checkMetadata(fileName, opts.metadata ?? {});
+    const sha1 = checkedSha1Option(opts.sha1, key);
     throwIfAborted(opts.signal);
     const source = await describeBody(body, opts.size);
     return this.guard(opts.signal, async () => {
       const out = await uploadObject(
         {client: this.client, bucketId: this.bucketId, pool: this.pool, settings: {uploadCutoff: this.o.uploadCutoff, partSize: this.o.partSize, concurrency: this.o.concurrency}},
-        {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, signal: opts.signal, onProgress: opts.onProgress},
+        {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, sha1, signal: opts.signal, onProgress: opts.onProgress},
       );
       return {...this.infoOf(out.file), sha1: out.sha1};
     });

@@ -1,10 +1,9 @@
-import {createHash} from 'node:crypto';
 import {createReadStream} from 'node:fs';
-import {stat} from 'node:fs/promises';
 import {Readable} from 'node:stream';
 import type {TransferProgress} from '../backend.js';
 import type {BodySource} from '../body.js';
 import {BackupError, abortError} from '../errors.js';
+import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
 import {ExactReader, bufferParts, chunkPart, fileParts, streamParts, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
 import {WireMismatch} from './failure.js';
@@ -36,6 +35,8 @@ export interface UploadRequest {
   /** User metadata (already validated); the provider's own info keys are added here. */
   metadata: Record<string, string>;
   source: BodySource;
+  /** The caller's SHA1 of the whole body (PutOptions.sha1), already checked to be 40 hex digits. */
+  sha1?: string;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
 }
@@ -57,17 +58,19 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
   const plan = planParts({size: src.size, partSize: t.settings.partSize, recommendedPartSize: auth.recommendedPartSize, absoluteMinimumPartSize: auth.absoluteMinimumPartSize});
   switch (src.kind) {
     case 'buffer': {
-      const sha1 = createHash('sha1').update(src.buffer).digest('hex');
+      const sha1 = sha1Of(src.buffer); // in memory: hashing reads nothing twice
+      assertCallerSha1(r, sha1);
       if (!isLarge(src.size, plan, t.settings)) return single(t, r, [src.buffer], src.size, sha1);
-      return large(t, r, plan, bufferParts(src.buffer, plan), {[LARGE_FILE_SHA1]: sha1}, () => sha1);
+      return large(t, r, plan, bufferParts(src.buffer, plan), {info: {[LARGE_FILE_SHA1]: sha1}, wholeSha1: () => sha1});
     }
     case 'file': {
       const mtime = {[SRC_LAST_MODIFIED]: String(Math.floor(src.mtimeMs))};
-      if (!isLarge(src.size, plan, t.settings)) return single(t, r, src.path, src.size, undefined, mtime);
-      // The whole file's SHA1 goes in the start call, so it is hashed in a first pass.
-      const sha1 = await hashFile(src.path, r.signal);
+      // a caller's SHA1 goes as X-Bz-Content-Sha1, so B2 refuses a body that does not match it
+      if (!isLarge(src.size, plan, t.settings)) return single(t, r, src.path, src.size, r.sha1, mtime);
+      // The whole file's SHA1 goes in the start call: the caller's, or a first pass over the file.
+      const sha1 = r.sha1 ?? (await sha1OfFile(src.path, r.signal)).sha1;
       // parts are read after the hash: a file rewritten meanwhile would be stored under the old SHA1
-      return large(t, r, plan, fileParts(src.path, plan), {...mtime, [LARGE_FILE_SHA1]: sha1}, () => sha1, true, () => assertUnchanged(src));
+      return large(t, r, plan, fileParts(src.path, plan), {info: {...mtime, [LARGE_FILE_SHA1]: sha1}, wholeSha1: () => sha1, beforeFinish: () => assertFileUnchanged(src)});
     }
     case 'stream': {
       const reader = new ExactReader(src.stream);
@@ -83,9 +86,17 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
           if (src.size !== undefined && src.size !== available) {
             throw new BackupError('bad_input', `the stream was declared as ${src.size} bytes but has ${available}; pass the right size or none`);
           }
-          return await single(t, r, chunks, available, chunkPart(1, 0, chunks).sha1);
+          const {sha1} = chunkPart(1, 0, chunks);
+          assertCallerSha1(r, sha1 as string);
+          return await single(t, r, chunks, available, sha1);
         }
-        return await large(t, r, plan, streamParts(reader, plan, src.size), {}, () => reader.hash.copy().digest('hex'), src.size !== undefined);
+        const wholeSha1 = () => reader.hash.copy().digest('hex');
+        return await large(t, r, plan, streamParts(reader, plan, src.size), {
+          info: r.sha1 ? {[LARGE_FILE_SHA1]: r.sha1} : {},
+          wholeSha1,
+          resumable: src.size !== undefined,
+          beforeFinish: async () => assertCallerSha1(r, wholeSha1()),
+        });
       } catch (err) {
         src.stream.destroy();
         throw err;
@@ -96,11 +107,11 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
   }
 }
 
-/** The file still has the size and mtime it had when the upload was planned (and hashed). */
-async function assertUnchanged(src: {path: string; size: number; mtimeMs: number}): Promise<void> {
-  const now = await stat(src.path).catch(() => undefined);
-  if (now?.size === src.size && now.mtimeMs === src.mtimeMs) return;
-  throw new BackupError('checksum_mismatch', `${src.path} changed while it was being uploaded; nothing was stored, upload it again when it is no longer being written`);
+/** A SHA1 the caller gave must be the body's; nothing is stored under a wrong one. */
+function assertCallerSha1(r: UploadRequest, actual: string): void {
+  if (r.sha1 !== undefined && r.sha1 !== actual) {
+    throw new BackupError('checksum_mismatch', `${r.fileName}: the body's SHA1 is ${actual}, but the caller gave ${r.sha1}; nothing was stored`);
+  }
 }
 
 function isLarge(size: number, plan: PartPlan, s: UploadSettings): boolean {
@@ -124,28 +135,30 @@ async function single(t: UploadTarget, r: UploadRequest, data: Buffer[] | string
   return {file, sha1: file.contentSha1 as string};
 }
 
-async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: Iterable<PartSource> | AsyncIterable<PartSource>, info: Record<string, string>, wholeSha1: () => string, resumable = true, beforeFinish?: () => Promise<void>): Promise<UploadOutcome> {
+interface LargeOptions {
+  /** The provider's own file info (large_file_sha1, src_last_modified_millis). */
+  info: Record<string, string>;
+  /** The whole object's SHA1, asked once every part is sent. */
+  wholeSha1: () => string;
+  resumable?: boolean;
+  beforeFinish?: () => Promise<void>;
+}
+
+async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: Iterable<PartSource> | AsyncIterable<PartSource>, o: LargeOptions): Promise<UploadOutcome> {
   const upload = new LargeFileUpload({
     client: t.client,
     bucketId: t.bucketId,
     fileName: r.fileName,
     contentType: r.contentType,
-    fileInfo: {...r.metadata, ...info},
+    fileInfo: {...r.metadata, ...o.info},
     plan,
     parts,
-    resumable: resumable && plan.partCount !== undefined,
+    resumable: (o.resumable ?? true) && plan.partCount !== undefined,
     concurrency: t.settings.concurrency,
     signal: r.signal,
     onProgress: r.onProgress,
-    beforeFinish,
+    beforeFinish: o.beforeFinish,
   });
   const {file} = await upload.run();
-  return {file, sha1: wholeSha1()};
-}
-
-export async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha1');
-  const stream = createReadStream(path, {highWaterMark: 1024 * 1024, signal});
-  for await (const chunk of stream) hash.update(chunk);
-  return hash.digest('hex');
+  return {file, sha1: o.wholeSha1()};
 }

@@ -7,7 +7,8 @@ import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, describeArchive} from './archive-info.js';
-import {HashingStream, knownSha1, mismatch, sha1Of, sha1OfFile, type Expected} from './checksum.js';
+import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
+import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
 import {assertWritableDestination, writeStreamToFile} from './file-output.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
 import {MetadataCache} from './metadata-cache.js';
@@ -77,12 +78,14 @@ export class BackupCatalog {
 
     const archive = await this.backend.put(archiveKey, prepared.body, {
       size: src.size,
+      sha1: known?.sha1,
       contentType: 'application/x-tar',
       metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
       signal: meta.signal,
       onProgress: meta.onProgress,
     });
     try {
+      await prepared.unchanged?.();
       const sent = prepared.sent();
       const problem = mismatch({size: archive.size, sha1: knownSha1(archive.sha1) ?? sent.sha1}, sent);
       if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
@@ -323,7 +326,7 @@ export class BackupCatalog {
 type Sent = {size: number; sha1: string};
 
 /** The body to upload, its size and SHA1 when they can be known up front, and what was sent once the upload ended. */
-async function prepareArchiveBody(src: BodySource, signal?: AbortSignal): Promise<{body: Body; known?: Sent; sent: () => Sent}> {
+async function prepareArchiveBody(src: BodySource, signal?: AbortSignal): Promise<{body: Body; known?: Sent; sent: () => Sent; unchanged?: () => Promise<void>}> {
   switch (src.kind) {
     case 'buffer': {
       const known = {size: src.size, sha1: sha1Of(src.buffer)};
@@ -332,7 +335,9 @@ async function prepareArchiveBody(src: BodySource, signal?: AbortSignal): Promis
     case 'file': {
       // Hashing first lets the checksum travel in the archive's object info, so listings show it.
       const known = await sha1OfFile(src.path, signal);
-      return {body: {path: src.path}, known, sent: () => known};
+      // the backend takes this SHA1 instead of reading the file for its own: a file
+      // rewritten after the hash (before the backend looked at it) is caught here
+      return {body: {path: src.path}, known, sent: () => known, unchanged: () => assertFileUnchanged(src)};
     }
     case 'stream': {
       const hashing = new HashingStream();

@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto';
-import {createReadStream} from 'node:fs';
 import {Transform, type TransformCallback} from 'node:stream';
-import {BackupError, throwIfAborted} from '../errors.js';
+import {BackupError} from '../errors.js';
+import {SHA1_HEX} from '../hash.js';
 
 export interface Expected {
   size: number;
@@ -56,30 +56,7 @@ export function mismatch(got: {size: number; sha1?: string}, expected: Expected)
   return undefined;
 }
 
-export const SHA1_HEX = /^[0-9a-f]{40}$/;
-
 /** A checksum as recorded somewhere, if it is a usable SHA1 (B2 may say "none" or "unverified:…"). */
 export function knownSha1(value: string | undefined): string | undefined {
   return value !== undefined && SHA1_HEX.test(value) ? value : undefined;
-}
-
-export function sha1Of(data: Buffer): string {
-  return createHash('sha1').update(data).digest('hex');
-}
-
-/** Hashes a file before upload so that its checksum can travel with the archive's object info. */
-export async function sha1OfFile(path: string, signal?: AbortSignal): Promise<{sha1: string; size: number}> {
-  const hash = createHash('sha1');
-  let size = 0;
-  try {
-    for await (const chunk of createReadStream(path, {signal})) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-  } catch (err) {
-    throwIfAborted(signal);
-    throw new BackupError('bad_input', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {cause: err});
-  }
-  throwIfAborted(signal);
-  return {sha1: hash.digest('hex'), size};
 }

@@ -1,5 +1,5 @@
 import {z} from 'zod';
-import {SHA1_HEX} from './checksum.js';
+import {SHA1_HEX} from '../hash.js';
 import {backupIdProblem} from './validate.js';
 
 /** The version HA's integration writes and expects in every `.metadata.json`. */

@@ -1,7 +1,7 @@
 import {mkdir, readFile, rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import {writeFileAtomic} from '../atomic-file.js';
-import {SHA1_HEX} from './checksum.js';
+import {SHA1_HEX} from '../hash.js';
 
 /** What an interrupted upload was called, so that running it again produces the same names. */
 export interface PendingUpload {

@@ -89,6 +89,24 @@ describe('BackupCatalog round trips over the in-memory backend', () => {
     expect(file.ok && file.file.backup_metadata.sha1).toBe(sha1(data));
   });
 
+  test('a file or buffer source hands its SHA1 to the backend (put sha1), so the backend need not read the file again', async () => {
+    const given: Array<string | undefined> = [];
+    class Recording extends DelegatingBackend {
+      override put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo> {
+        if (key.endsWith('.tar')) given.push(opts?.sha1);
+        return super.put(key, body, opts);
+      }
+    }
+    const data = randomBytes(50_000);
+    const path = join(dir, 'backup.tar');
+    await writeFile(path, data);
+    const recorded = new BackupCatalog(new Recording(backend));
+    await recorded.upload({path}, {name: 'file'});
+    await recorded.upload(data, {name: 'buffer'});
+    await recorded.upload(Readable.from([data]), {name: 'stream'});
+    expect(given).toEqual([sha1(data), sha1(data), undefined]);
+  });
+
   test('a streamed archive on a backend that knows no checksums is verified against the metadata file', async () => {
     const data = randomBytes(4096);
     const blind = new NoChecksumBackend(backend);

@@ -115,6 +115,43 @@ export function describeBackendConformance(name: string, setup: () => Promise<Co
       expect((await getBytes(backend, 'stream/small.txt')).data.equals(body)).toBe(true);
     });
 
+    test('a put given the right sha1 stores the body and reports that SHA1', async () => {
+      const body = randomBytes(largeSize);
+      const path = join(dir, 'known-sha1.bin');
+      await writeFile(path, body);
+      const info = await backend.put('sha1/known.bin', {path}, {sha1: sha1(body)});
+      expect(info.sha1).toBe(sha1(body));
+      expect(sha1((await getBytes(backend, 'sha1/known.bin')).data)).toBe(sha1(body));
+    });
+
+    test('a put given a wrong sha1 rejects with checksum_mismatch and leaves nothing visible', async () => {
+      const wrong = sha1(Buffer.from('something else'));
+      const small = Buffer.from('a small body whose SHA1 is not the one given');
+      const large = randomBytes(largeSize);
+      const smallPath = join(dir, 'wrong-sha1.txt');
+      await writeFile(smallPath, small);
+      const chunked = (b: Buffer) => {
+        const chunks: Buffer[] = [];
+        for (let i = 0; i < b.length; i += 64 * 1024) chunks.push(b.subarray(i, i + 64 * 1024));
+        return Readable.from(chunks);
+      };
+      const bodies = {
+        'small-buffer': () => small,
+        'large-buffer': () => large,
+        'small-file': () => ({path: smallPath}),
+        'small-stream': () => Readable.from([small]),
+        'large-stream': () => chunked(large),
+      };
+      for (const [what, body] of Object.entries(bodies)) {
+        const err = await rejection(backend.put(`sha1/wrong-${what}.bin`, body(), {sha1: wrong}));
+        expect({what, mismatch: isBackupError(err, 'checksum_mismatch')}).toEqual({what, mismatch: true});
+        expect(await backend.stat(`sha1/wrong-${what}.bin`)).toBeUndefined();
+      }
+      expect((await collect(backend.list({prefix: 'sha1/wrong-'}))).map((o) => o.key)).toEqual([]);
+      const malformed = await rejection(backend.put('sha1/malformed.bin', small, {sha1: 'ABC'}));
+      expect(isBackupError(malformed, 'bad_input')).toBe(true);
+    });
+
     test('metadata and content type round-trip through put, stat, get and list', async () => {
       const metadata = {backup_id: 'abc123', name: 'Nightly backup', note: 'ünïcode ✓'};
       await backend.put('meta/one.json', Buffer.from('{}'), {metadata, contentType: 'application/json'});
