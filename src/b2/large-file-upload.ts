@@ -88,18 +88,14 @@ export class LargeFileUpload {
     }
     if (this.o.signal?.aborted) {
       // kept for a re-run to resume; an upload that cannot resume would only cost money
-      if (!this.o.resumable) await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
+      if (!this.o.resumable) throw await this.cancelAfter(abortError(this.o.signal), fileId);
       throw abortError(this.o.signal);
     }
-    if (this.failure) {
-      await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
-      throw this.failure;
-    }
+    if (this.failure) throw await this.cancelAfter(this.failure, fileId);
     try {
       await this.o.beforeFinish?.();
     } catch (err) {
-      await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
-      throw err;
+      throw await this.cancelAfter(err, fileId);
     }
     const file = await this.finish(fileId);
     if (file.contentLength !== this.bytes) {
@@ -120,15 +116,30 @@ export class LargeFileUpload {
       if (this.o.signal?.aborted) throw err;
       const file = await client.getFileInfo(fileId, fileName).catch(() => undefined);
       if (file?.action === 'upload' && file.contentLength === this.bytes) return file;
-      await client.cancelLargeFile(fileId, fileName).catch(() => undefined);
-      throw err;
+      throw await this.cancelAfter(err, fileId);
     }
+  }
+
+  /**
+   * Cancels the large file of a failed upload (its parts are billed) and answers the
+   * error to throw: when the cancel fails too (the network is down), it says so.
+   */
+  private async cancelAfter(err: unknown, fileId: string): Promise<BackupError> {
+    const {fileName} = this.o;
+    const error = this.asBackupError(err);
+    const cancelled = await this.o.client.cancelLargeFile(fileId, fileName).then(() => true, () => false);
+    if (cancelled) return error;
+    return new BackupError(error.kind, `${error.message}; an unfinished upload of ${fileName} may remain: run "b2 cleanup" to remove it`, {cause: error.cause});
   }
 
   private fatal(err: unknown): void {
     if (this.failure || this.o.signal?.aborted) return;
-    this.failure = isBackupError(err) ? err : new BackupError('failure', `upload of ${this.o.fileName} failed: ${(err as Error)?.message ?? String(err)}`, {cause: err});
+    this.failure = this.asBackupError(err);
     this.internal.abort(this.failure);
+  }
+
+  private asBackupError(err: unknown): BackupError {
+    return isBackupError(err) ? err : new BackupError('failure', `upload of ${this.o.fileName} failed: ${(err as Error)?.message ?? String(err)}`, {cause: err});
   }
 
   private async startOrResume(): Promise<{fileId: string; existing: Map<number, B2Part>; resumedFrom?: string}> {
