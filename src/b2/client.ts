@@ -95,6 +95,9 @@ export class B2Client {
     this.b2.downloadUrl = info.downloadUrl;
     this.info = info;
     this.cfg.context.allowed = info.allowed;
+    // a message quoting a request must not show the token either
+    const token = this.b2.authorizationToken;
+    if (token && !this.cfg.context.secrets.includes(token)) this.cfg.context.secrets.push(token);
     this.generation++;
   }
 

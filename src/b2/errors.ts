@@ -61,7 +61,30 @@ export function newKeyFix(ctx: Pick<ErrorContext, 'profileName'>): string {
 export function toBackupError(f: Failure, call: FailedCall, ctx: ErrorContext): BackupError {
   if (f.error) return f.error;
   const [kind, message] = describe(f, call, ctx);
-  return new BackupError(kind, scrub(message, ctx.secrets), {cause: f.cause});
+  return new BackupError(kind, scrub(message, ctx.secrets), {cause: plainCause(f, ctx.secrets)});
+}
+
+/**
+ * What a BackupError keeps as its cause: plain, scrubbed data. Never the library's error:
+ * its config and request carry the Authorization header (base64 of keyId:applicationKey,
+ * later the account token), which console.error, util.inspect and JSON.stringify show.
+ */
+export interface PlainCause {
+  status?: number;
+  code: string;
+  message: string;
+}
+
+export function plainCause(f: {status?: number; code?: string; message?: string}, secrets: string[]): PlainCause {
+  return {...(f.status === undefined ? {} : {status: f.status}), code: f.code ?? 'local', message: scrub(f.message ?? '', secrets)};
+}
+
+/** An unclassified error from below (a file read, a stream) as a BackupError whose cause is plain data. */
+export function wrapUnknown(err: unknown, message: string, secrets: string[]): BackupError {
+  const e = err as {code?: unknown; message?: unknown};
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const text = typeof e?.message === 'string' ? e.message : String(err);
+  return new BackupError('failure', scrub(message, secrets), {cause: plainCause({code, message: text}, secrets)});
 }
 
 function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, string] {

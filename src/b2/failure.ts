@@ -5,7 +5,8 @@ import type {B2ErrorBody} from './wire-types.js';
 /**
  * One failed wire attempt, normalised from whatever rejected (an axios error with B2's
  * JSON body, a socket error, a timeout, an abort, a local check). The retry policy
- * decides on it; errors.ts turns it into the user's BackupError.
+ * decides on it; errors.ts turns it into the user's BackupError. The rejected error
+ * itself is not kept: an axios error holds the request's Authorization header.
  */
 export interface Failure {
   /** HTTP status when the server answered. */
@@ -17,7 +18,6 @@ export interface Failure {
   retryAfterMs?: number;
   /** An already-classified error (thrown by our own checks) passes through unchanged. */
   error?: BackupError;
-  cause: unknown;
 }
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED_BY_PEER', 'UND_ERR_SOCKET', 'ERR_BAD_RESPONSE']);
@@ -34,12 +34,12 @@ export async function toFailure(err: unknown): Promise<Failure> {
   // axios wraps errors of the request body stream (our own checks among them)
   const inner = (err as {cause?: unknown})?.cause;
   if (inner instanceof BackupError || inner instanceof WireMismatch) err = inner;
-  if (err instanceof BackupError) return {code: err.kind === 'aborted' ? 'aborted' : 'local', message: err.message, error: err, cause: err};
-  if (err instanceof WireMismatch) return {code: 'bad_answer', message: err.message, cause: err};
+  if (err instanceof BackupError) return {code: err.kind === 'aborted' ? 'aborted' : 'local', message: err.message, error: err};
+  if (err instanceof WireMismatch) return {code: 'bad_answer', message: err.message};
   const e = err as {isAxiosError?: boolean; code?: string; message?: string; name?: string; response?: {status: number; data?: unknown; headers?: Record<string, unknown>}};
-  if (e?.name === 'CanceledError' || e?.code === 'ERR_CANCELED' || e?.name === 'AbortError') return {code: 'aborted', message: 'aborted', cause: err};
+  if (e?.name === 'CanceledError' || e?.code === 'ERR_CANCELED' || e?.name === 'AbortError') return {code: 'aborted', message: 'aborted'};
   // headers arrived, then the body was cut: a broken connection, not an answer
-  if (e?.response && e.response.status < 400) return {code: 'network', message: `${e.code ?? 'connection broken'} (${e.message ?? 'response cut off'})`, cause: err};
+  if (e?.response && e.response.status < 400) return {code: 'network', message: `${e.code ?? 'connection broken'} (${e.message ?? 'response cut off'})`};
   if (e?.response) {
     const body = await errorBody(e.response.data);
     return {
@@ -47,15 +47,14 @@ export async function toFailure(err: unknown): Promise<Failure> {
       code: body?.code ?? `http_${e.response.status}`,
       message: body?.message ?? `HTTP ${e.response.status}`,
       retryAfterMs: retryAfterMs(e.response.headers?.['retry-after']),
-      cause: err,
     };
   }
-  if (e?.code === 'ETIMEDOUT' || e?.code === 'ECONNABORTED') return {code: 'timeout', message: e.message ?? 'timed out', cause: err};
+  if (e?.code === 'ETIMEDOUT' || e?.code === 'ECONNABORTED') return {code: 'timeout', message: e.message ?? 'timed out'};
   if (e?.isAxiosError || (e?.code && (NETWORK_CODES.has(e.code) || e.code.startsWith('E')))) {
-    return {code: 'network', message: `${e.code ?? 'network error'}${e.message && e.message !== e.code ? ` (${e.message})` : ''}`, cause: err};
+    return {code: 'network', message: `${e.code ?? 'network error'}${e.message && e.message !== e.code ? ` (${e.message})` : ''}`};
   }
-  if (typeof err === 'string') return {code: 'local', message: err, cause: err};
-  return {code: 'local', message: e?.message ?? String(err), cause: err};
+  if (typeof err === 'string') return {code: 'local', message: err};
+  return {code: 'local', message: e?.message ?? String(err)};
 }
 
 async function errorBody(data: unknown): Promise<Partial<B2ErrorBody> | undefined> {

@@ -3,6 +3,7 @@ import type {TransferProgress} from '../backend.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import {localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
+import {wrapUnknown} from './errors.js';
 import {listUnfinished} from './lister.js';
 import {WireMismatch} from './failure.js';
 import type {PartPlan} from './part-plan.js';
@@ -139,7 +140,7 @@ export class LargeFileUpload {
   }
 
   private asBackupError(err: unknown): BackupError {
-    return isBackupError(err) ? err : new BackupError('failure', `upload of ${this.o.fileName} failed: ${(err as Error)?.message ?? String(err)}`, {cause: err});
+    return isBackupError(err) ? err : wrapUnknown(err, `upload of ${this.o.fileName} failed: ${(err as Error)?.message ?? String(err)}`, this.o.client.context.secrets);
   }
 
   private async startOrResume(): Promise<{fileId: string; existing: Map<number, B2Part>; resumedFrom?: string}> {

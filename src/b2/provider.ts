@@ -6,7 +6,7 @@ import {checkedSha1Option} from '../hash.js';
 import {assertValidKey} from '../keys.js';
 import {runChecks} from './check.js';
 import {B2Client} from './client.js';
-import {bucketUnavailable, prefixNotAllowed} from './errors.js';
+import {bucketUnavailable, prefixNotAllowed, wrapUnknown} from './errors.js';
 import {download} from './downloader.js';
 import {fileFromHeaders} from './file-headers.js';
 import {listFiles, listUnfinished, listVersions} from './lister.js';
@@ -88,7 +88,8 @@ export class B2Backend implements StorageBackend {
       requestTimeoutMs: o.requestTimeoutMs,
       transferTimeoutMs: o.stallTimeoutMs,
       retry: new RetryPolicy(o.retry),
-      context: {profileName: o.profileName, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey]},
+      // the account token joins these once signed in
+      context: {profileName: o.profileName, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey, Buffer.from(`${o.keyId}:${o.applicationKey}`).toString('base64')]},
     });
   }
 
@@ -218,7 +219,7 @@ export class B2Backend implements StorageBackend {
     } catch (err) {
       if (signal?.aborted) throw abortError(signal);
       if (err instanceof BackupError) throw err;
-      throw new BackupError('failure', (err as Error)?.message ?? String(err), {cause: err});
+      throw wrapUnknown(err, (err as Error)?.message ?? String(err), this.client.context.secrets);
     }
   }
 }

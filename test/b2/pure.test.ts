@@ -12,7 +12,7 @@ import {BackupError, isBackupError} from '../../src/errors.js';
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
 const server = {recommendedPartSize: 100_000_000, absoluteMinimumPartSize: 5_000_000};
-const f = (status: number | undefined, code: string, extra: Partial<Failure> = {}): Failure => ({status, code, message: code, cause: null, ...extra});
+const f = (status: number | undefined, code: string, extra: Partial<Failure> = {}): Failure => ({status, code, message: code, ...extra});
 
 describe('part planning', () => {
   test('uses the profile part size, else the recommendation, never below the minimum', () => {
