@@ -36,7 +36,7 @@ export default class Cleanup extends LocationCommand {
           result.kept++;
           continue;
         }
-        if (!flags['dry-run']) await backend.cancelUnfinished(u.fileId);
+        if (!flags['dry-run']) await backend.cancelUnfinished(u, {signal});
         result.cancelled.push({fileId: u.fileId, key: u.key, started: u.started.toISOString()});
       }
       return result;

@@ -170,15 +170,13 @@ export class B2Backend implements StorageBackend {
     }
   }
 
-  /** Cancels one unfinished large file; only files under the prefix are accepted. */
-  async cancelUnfinished(fileId: string): Promise<void> {
-    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix)) {
-      if (f.fileId === fileId) {
-        await this.client.cancelLargeFile(fileId, f.fileName);
-        return;
-      }
-    }
-    throw new BackupError('not_found', `no unfinished upload with id ${fileId} under ${JSON.stringify(this.o.prefix)} in bucket ${this.o.bucket}`);
+  /**
+   * Cancels one unfinished large file, as listUnfinished yielded it: its name is the
+   * prefix plus its key (checked here, without listing again: a listing per cancel
+   * would make a cleanup of n uploads cost n class C calls).
+   */
+  async cancelUnfinished(upload: Pick<UnfinishedUpload, 'fileId' | 'key'>, opts: {signal?: AbortSignal} = {}): Promise<void> {
+    await this.client.cancelLargeFile(upload.fileId, this.nameOf(upload.key), opts.signal);
   }
 
   keyInfo(): KeyInfo {

@@ -140,7 +140,7 @@ describe('B2 provider under injected faults (multi-part uploads over HTTP)', () 
     const left = [];
     for await (const u of backend.listUnfinished()) left.push(u);
     expect(left.map((u) => u.key)).toEqual(['f/uncancelled.bin']);
-    for (const u of left) await backend.cancelUnfinished(u.fileId);
+    for (const u of left) await backend.cancelUnfinished(u);
     expect(await unfinishedCount(backend)).toBe(0);
   });
 

@@ -104,7 +104,7 @@ describe('resuming an unfinished large file', () => {
     expect(emu.stats().calls.b2_start_large_file).toBe(1);
     expect(emu.stats().calls.b2_upload_part).toBe(PARTS);
     // the abandoned one is what `b2 cleanup` removes
-    for await (const u of backend.listUnfinished()) await backend.cancelUnfinished(u.fileId);
+    for await (const u of backend.listUnfinished()) await backend.cancelUnfinished(u);
     expect(await unfinishedCount(backend)).toBe(0);
   });
 
