@@ -2,7 +2,7 @@ import type {CheckItem, CheckReport} from '../backend.js';
 import {checkReport} from '../backend.js';
 import {isBackupError} from '../errors.js';
 import type {AuthInfo, B2Client} from './client.js';
-import {REQUIRED_CAPABILITIES, bucketUnavailable, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
+import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
 import type {B2File} from './wire-types.js';
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
@@ -32,7 +32,7 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
   let auth: AuthInfo;
   try {
     auth = await t.client.authorize(t.signal);
-    items.push({id: 'credentials', title: 'Key ID and application key', status: 'ok', message: `key accepted by ${host(ctx.endpoint)}`});
+    items.push({id: 'credentials', title: 'Key ID and application key', status: 'ok', message: `key accepted by ${hostOf(ctx.endpoint)}`});
   } catch (err) {
     const wrongKey = isBackupError(err, 'invalid_credentials');
     items.push({
@@ -108,14 +108,6 @@ async function foreignItem(t: CheckTarget, bucketId: string): Promise<CheckItem>
     return {...base, status: 'warn', message: `${foreign.length}${page.nextFileName ? '+' : ''} files under ${JSON.stringify(t.prefix)} are not backups (e.g. ${examples}); they could be overwritten or deleted`, fix: 'give backups a prefix of their own (b2 profile update … --prefix …)'};
   } catch (err) {
     return {...base, status: 'warn', message: `could not list ${JSON.stringify(t.prefix)}: ${(err as Error).message}`};
-  }
-}
-
-function host(endpoint: string): string {
-  try {
-    return new URL(endpoint).host;
-  } catch {
-    return endpoint;
   }
 }
 

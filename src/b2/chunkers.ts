@@ -83,10 +83,6 @@ export class ExactReader {
     return Math.min(n, this.pendingBytes);
   }
 
-  get ended(): boolean {
-    return this.done && this.pendingBytes === 0;
-  }
-
   /** Up to n bytes, as chunks; empty at the end. */
   async take(n: number): Promise<Buffer[]> {
     await this.fill(n);
@@ -109,10 +105,6 @@ export class ExactReader {
     this.pendingBytes -= got;
     this.consumed += got;
     return out;
-  }
-
-  async close(): Promise<void> {
-    await this.it.return?.();
   }
 }
 

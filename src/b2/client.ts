@@ -219,14 +219,9 @@ export class B2Client {
   upload<T>(call: 'b2_upload_file' | 'b2_upload_part', name: string, pool: UploadUrlPool, attempt: (url: B2UploadUrl, axios: Record<string, unknown>) => Promise<T>, signal?: AbortSignal): Promise<T> {
     return this.run('upload', call, name, async (axios) => {
       const url = await pool.acquire(signal);
-      try {
-        const result = await attempt(url, axios);
-        pool.release(url);
-        return result;
-      } catch (err) {
-        pool.discard(url);
-        throw err;
-      }
+      const result = await attempt(url, axios); // a URL that failed is not released: dropped
+      pool.release(url);
+      return result;
     }, signal);
   }
 

@@ -75,7 +75,7 @@ export interface PlainCause {
   message: string;
 }
 
-export function plainCause(f: {status?: number; code?: string; message?: string}, secrets: string[]): PlainCause {
+function plainCause(f: {status?: number; code?: string; message?: string}, secrets: string[]): PlainCause {
   return {...(f.status === undefined ? {} : {status: f.status}), code: f.code ?? 'local', message: scrub(f.message ?? '', secrets)};
 }
 
@@ -90,7 +90,7 @@ export function wrapUnknown(err: unknown, message: string, secrets: string[]): B
 function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, string] {
   const b2Says = `B2 answered ${f.status ?? ''} ${f.code}: ${f.message}`.replace('  ', ' ');
   const what = call.name ? `${call.call} for ${JSON.stringify(call.name)}` : call.call;
-  const host = safeHost(ctx.endpoint);
+  const host = hostOf(ctx.endpoint);
   if (f.code === 'aborted') return ['aborted', `${what} was aborted`];
   const keyExpired = (): [ErrorKind, string] => ['key_expired', `the application key of profile ${profileRef(ctx)} stopped working: it has expired or was revoked (${b2Says}); put in a new key with: ${newKeyFix(ctx)}`];
   if (call.phase === 'authorize' && f.status === 401) {
@@ -139,7 +139,8 @@ export function bucketUnavailable(ctx: Pick<ErrorContext, 'bucket'>, restrictedT
     : `bucket ${ctx.bucket} does not exist or this key may not use it; check the bucket name in the profile`;
 }
 
-function safeHost(endpoint: string): string {
+/** The host of an endpoint for messages (the endpoint itself if it is not a URL). */
+export function hostOf(endpoint: string): string {
   try {
     return new URL(endpoint).host;
   } catch {

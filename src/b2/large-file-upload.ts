@@ -31,15 +31,6 @@ export interface LargeFileUploadOptions {
   beforeFinish?: () => Promise<void>;
 }
 
-/** What a run did, for callers and tests. */
-export interface LargeFileUploadResult {
-  file: B2File;
-  resumedFrom?: string;
-  partsUploaded: number;
-  partsReused: number;
-  bytes: number;
-}
-
 /**
  * One large-file upload: start (or resume), parts in parallel on a p-queue with one
  * upload URL per worker, finish. A fatal error stops every worker and cancels the
@@ -54,17 +45,16 @@ export class LargeFileUpload {
   private bytes = 0;
   private readonly inFlight = new Map<number, number>();
   private readonly sha1s: string[] = [];
-  private partsUploaded = 0;
-  private partsReused = 0;
 
   constructor(private readonly o: LargeFileUploadOptions) {
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new BackupError('bad_input', `concurrency must be a positive integer, got ${o.concurrency}`);
     this.signal = o.signal ? AbortSignal.any([o.signal, this.internal.signal]) : this.internal.signal;
   }
 
-  async run(): Promise<LargeFileUploadResult> {
+  /** The finished file. */
+  async run(): Promise<B2File> {
     const {client, fileName} = this.o;
-    const {fileId, existing, resumedFrom} = await this.startOrResume();
+    const {fileId, existing} = await this.startOrResume();
     const pool = new UploadUrlPool((signal) => client.getUploadPartUrl(fileId, signal));
     const stopListening = client.onReauthorized(() => pool.clear());
     const queue = new PQueue({concurrency: this.o.concurrency});
@@ -102,7 +92,7 @@ export class LargeFileUpload {
     if (file.contentLength !== this.bytes) {
       throw new BackupError('checksum_mismatch', `B2 finished ${fileName} with ${file.contentLength} bytes, ${this.bytes} were sent`);
     }
-    return {file, resumedFrom, partsUploaded: this.partsUploaded, partsReused: this.partsReused, bytes: this.bytes};
+    return file;
   }
 
   /**
@@ -143,11 +133,11 @@ export class LargeFileUpload {
     return isBackupError(err) ? err : wrapUnknown(err, `upload of ${this.o.fileName} failed: ${(err as Error)?.message ?? String(err)}`, this.o.client.context.secrets);
   }
 
-  private async startOrResume(): Promise<{fileId: string; existing: Map<number, B2Part>; resumedFrom?: string}> {
+  private async startOrResume(): Promise<{fileId: string; existing: Map<number, B2Part>}> {
     const {client, bucketId, fileName, contentType, fileInfo} = this.o;
     if (this.o.resumable) {
       const found = await findResumable(this.o);
-      if (found) return {fileId: found.file.fileId, existing: new Map(found.parts.map((p) => [p.partNumber, p])), resumedFrom: found.file.fileId};
+      if (found) return {fileId: found.file.fileId, existing: new Map(found.parts.map((p) => [p.partNumber, p]))};
     }
     const file = await client.startLargeFile({bucketId, fileName, contentType, fileInfo}, this.o.signal);
     return {fileId: file.fileId, existing: new Map()};
@@ -157,7 +147,6 @@ export class LargeFileUpload {
     const n = part.partNumber;
     if (prior && prior.contentLength === part.length && (await localSha1(part, this.signal)) === prior.contentSha1) {
       this.sha1s[n - 1] = prior.contentSha1;
-      this.partsReused++;
       this.confirm(n, part.length);
       part.release?.();
       return;
@@ -173,7 +162,6 @@ export class LargeFileUpload {
         }
         return sent;
       }, this.signal);
-      this.partsUploaded++;
       this.confirm(n, part.length);
       part.release?.();
     } finally {

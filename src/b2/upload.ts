@@ -159,6 +159,6 @@ async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: I
     onProgress: r.onProgress,
     beforeFinish: o.beforeFinish,
   });
-  const {file} = await upload.run();
+  const file = await upload.run();
   return {file, sha1: o.wholeSha1()};
 }
