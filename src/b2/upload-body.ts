@@ -20,9 +20,12 @@ export interface UploadBody {
  * Wraps one attempt's data stream: counts bytes for progress, hashes while sending
  * (when the SHA1 is not known beforehand it trails the data, `hex_digits_at_end`), and
  * fails the request if the source yields more or fewer bytes than planned (a file
- * changed under us) rather than sending something else than was promised.
+ * changed under us) rather than sending something else than was promised. With
+ * `expect` (a caller's SHA1 of a file read from disk) a trailing SHA1 that differs
+ * fails the request before it is sent, so nothing is stored and the attempt is not
+ * retried (the same file would fail the same way; B2 refusing a header would be retried).
  */
-export function uploadBody(source: Readable, length: number, knownSha1: string | undefined, onBytes: (n: number) => void): UploadBody {
+export function uploadBody(source: Readable, length: number, knownSha1: string | undefined, onBytes: (n: number) => void, expect?: {sha1: string; source: string}): UploadBody {
   const hash = createHash('sha1');
   let seen = 0;
   let digest = knownSha1;
@@ -38,6 +41,9 @@ export function uploadBody(source: Readable, length: number, knownSha1: string |
       if (seen !== length) return cb(changed(length, seen));
       if (!knownSha1) {
         digest = hash.digest('hex');
+        if (expect && digest !== expect.sha1) {
+          return cb(new BackupError('checksum_mismatch', `${expect.source} has SHA1 ${digest}, not the ${expect.sha1} it was given with: it changed after it was hashed; nothing was stored, upload it again when it is no longer being written`));
+        }
         this.push(Buffer.from(digest, 'ascii'));
       }
       cb();

@@ -65,8 +65,8 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
     }
     case 'file': {
       const mtime = {[SRC_LAST_MODIFIED]: String(Math.floor(src.mtimeMs))};
-      // a caller's SHA1 goes as X-Bz-Content-Sha1, so B2 refuses a body that does not match it
-      if (!isLarge(src.size, plan, t.settings)) return single(t, r, src.path, src.size, r.sha1, mtime);
+      // a caller's SHA1 is checked against the one computed while sending (uploadBody)
+      if (!isLarge(src.size, plan, t.settings)) return single(t, r, src.path, src.size, undefined, mtime, r.sha1 === undefined ? undefined : {sha1: r.sha1, source: src.path});
       // The whole file's SHA1 goes in the start call: the caller's, or a first pass over the file.
       const sha1 = r.sha1 ?? (await sha1OfFile(src.path, r.signal)).sha1;
       // parts are read after the hash: a file rewritten meanwhile would be stored under the old SHA1
@@ -118,13 +118,13 @@ function isLarge(size: number, plan: PartPlan, s: UploadSettings): boolean {
   return size > MAX_SINGLE_UPLOAD || (size > s.uploadCutoff && (plan.partCount ?? 0) > 1);
 }
 
-async function single(t: UploadTarget, r: UploadRequest, data: Buffer[] | string, size: number, knownSha1?: string, info: Record<string, string> = {}): Promise<UploadOutcome> {
+async function single(t: UploadTarget, r: UploadRequest, data: Buffer[] | string, size: number, knownSha1?: string, info: Record<string, string> = {}, expect?: {sha1: string; source: string}): Promise<UploadOutcome> {
   let sent = 0;
   const open = () => (typeof data === 'string' ? createReadStream(data) : Readable.from(data, {objectMode: false}));
   const emit = (inFlight: number, loaded = 0) => r.onProgress?.({loaded, inFlight, total: size});
   const file = await t.client.upload('b2_upload_file', r.fileName, t.pool, async (url, axios) => {
     sent = 0;
-    const body = uploadBody(open(), size, knownSha1, (n) => emit((sent += n)));
+    const body = uploadBody(open(), size, knownSha1, (n) => emit((sent += n)), expect);
     const res = await t.client.uploadFileOnce(url, axios, {fileName: r.fileName, body: body.body, contentLength: body.contentLength, sha1Header: body.sha1Header, contentType: r.contentType, info: {...r.metadata, ...info}});
     if (res.contentLength !== size || res.contentSha1 !== body.sha1()) {
       throw new WireMismatch(`B2 stored ${r.fileName} as ${res.contentLength} bytes with SHA1 ${res.contentSha1}; sent ${size} bytes with SHA1 ${body.sha1()}`);
