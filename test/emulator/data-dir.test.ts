@@ -1,6 +1,6 @@
 /** A --data-dir emulator keeps keys, buckets, files and unfinished large files across restarts. */
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
-import {appendFile, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
+import {appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
@@ -138,6 +138,21 @@ describe('data dir', () => {
     }
     const b = await startEmulator({port: 0, dataDir: sub});
     await b.stop();
+  });
+
+  test('the lock: an empty fresh lock counts as held, a dead owner is taken over, release keeps a lock not ours', async () => {
+    const sub = join(dir, 'lock-cases');
+    await mkdir(sub, {recursive: true});
+    const lock = join(sub, 'lock');
+    await writeFile(lock, ''); // what another starter's lock looked like mid-write before locks were created whole
+    await expect(startEmulator({port: 0, dataDir: sub})).rejects.toThrow(/in use by another emulator/);
+    await writeFile(lock, '2147483646'); // a pid no process has: a crashed owner
+    const a = await startEmulator({port: 0, dataDir: sub});
+    expect((await readFile(lock, 'utf8')).trim()).toBe(String(process.pid));
+    await writeFile(lock, '2147483645'); // someone else's lock by the time we stop
+    await a.stop();
+    expect(await readFile(lock, 'utf8')).toBe('2147483645');
+    await rm(lock);
   });
 
   test('deleting a version removes its data from disk', async () => {
