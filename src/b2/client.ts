@@ -120,6 +120,10 @@ export class B2Client {
       timeout: kind === 'api' ? this.cfg.requestTimeoutMs : this.cfg.transferTimeoutMs,
       headers: {'User-Agent': this.cfg.userAgent},
       signal,
+      // B2 never redirects. Without this axios sends through follow-redirects, which keeps
+      // every body chunk referenced in case it must resend (a whole part, until the answer)
+      // and, under DEBUG, logs each request's headers: the Basic credentials and tokens.
+      maxRedirects: 0,
       maxBodyLength: Infinity,
       maxContentLength: Infinity,
       transitional: {clarifyTimeoutError: true},

@@ -53,13 +53,30 @@ describe('a host CLI with the plugin installed', () => {
     for (const name of touched) expect(name.startsWith('host-test/')).toBe(true);
   });
 
-  test('a failure inside the target reaches the host as an error, with no secret in it', async () => {
-    const profile = {keyId: emu.keyId, applicationKey: 'not-the-right-key-0123456789', bucket: emu.bucket, endpoint: emu.url};
-    const {code, stdout, stderr} = await host.run(['roundtrip', '--profile', JSON.stringify(profile)]);
+  test('a failure inside the target reaches the host as an error, with no secret in it (DEBUG too)', async () => {
+    const wrongKey = 'not-the-right-key-0123456789';
+    // the key travels by env: reference, as a host should pass it (argv is visible to other users and in oclif's DEBUG log)
+    const profile = {keyId: emu.keyId, applicationKey: 'env:HOST_TEST_B2_KEY', bucket: emu.bucket, endpoint: emu.url};
+    const basic = Buffer.from(`${emu.keyId}:${wrongKey}`).toString('base64');
+    for (const env of [{}, {DEBUG: '*'}]) {
+      const {code, stdout, stderr} = await host.run(['roundtrip', '--profile', JSON.stringify(profile)], {...env, HOST_TEST_B2_KEY: wrongKey});
+      expect(code).not.toBe(0);
+      expect(stderr).toMatch(/key ID or application key is wrong|application key/i);
+      for (const secret of [wrongKey, basic]) expect(stdout + stderr).not.toContain(secret);
+    }
+  });
+
+  test('a failure after sign-in leaks neither the key nor the account token, even with DEBUG', async () => {
+    const key = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles']}); // no writeFiles: put fails after sign-in
+    const profile = {keyId: key.keyId, applicationKey: 'env:HOST_TEST_B2_KEY', bucket: emu.bucket, endpoint: emu.url, prefix: 'host-test'};
+    const {code, stdout, stderr} = await host.run(['roundtrip', '--profile', JSON.stringify(profile)], {DEBUG: '*', HOST_TEST_B2_KEY: key.applicationKey});
     expect(code).not.toBe(0);
-    expect(stdout).toBe('');
-    expect(stderr).toMatch(/key ID or application key is wrong|application key/i);
-    expect(stderr).not.toContain('not-the-right-key-0123456789');
+    expect(stderr).toMatch(/writeFiles/);
+    const token = (await (await fetch(`${emu.url}/b2api/v2/b2_authorize_account`, {headers: {Authorization: `Basic ${Buffer.from(`${key.keyId}:${key.applicationKey}`).toString('base64')}`}})).json()) as {authorizationToken: string};
+    const tokenPrefix = token.authorizationToken.split('_')[0]; // tokens differ per sign-in; none may appear at all
+    const basic = Buffer.from(`${key.keyId}:${key.applicationKey}`).toString('base64');
+    for (const secret of [key.applicationKey, basic]) expect(stdout + stderr).not.toContain(secret);
+    expect(stdout + stderr).not.toMatch(new RegExp(`${tokenPrefix}_[A-Za-z0-9_-]{20,}`));
   });
 
   test('the built-in local profile works inside the host, with data in the host data dir', async () => {
