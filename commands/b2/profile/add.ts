@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core';
 import {BaseCommand} from '../../../src/cli/base-command.js';
-import {checkProfileConnection} from '../../../src/cli/profile-check.js';
+import {checkB2} from '../../../src/connect.js';
 import {checkFlag, flagLabel, inputFromFlags, profileFieldFlags} from '../../../src/profiles/flags.js';
 import {askForMissing} from '../../../src/profiles/prompt.js';
 import {saveChecked} from '../../../src/profiles/save-checked.js';
@@ -25,7 +25,7 @@ export default class ProfileAdd extends BaseCommand {
     store.assertAddable(args.name);
     store.add(args.name, await askForMissing(inputFromFlags(flags)), flagLabel);
     await saveChecked(store, args.name, {
-      check: flags.check ? (profile) => checkProfileConnection(profile, {dataDir: this.config.dataDir}) : undefined,
+      check: flags.check ? (profile) => checkB2(profile, {dataDir: this.config.dataDir}) : undefined,
       warn: (line) => process.stderr.write(`${line}\n`),
     });
     this.log(`Added profile "${args.name}" to ${store.path}`);

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core';
 import type {CheckReport} from '../../../src/backend.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
-import {checkProfileConnection} from '../../../src/cli/profile-check.js';
+import {checkB2} from '../../../src/connect.js';
 import {renderCheckItems} from '../../../src/profiles/display.js';
 import {checkFailed} from '../../../src/profiles/save-checked.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
@@ -21,7 +21,7 @@ export default class ProfileCheck extends BaseCommand {
     const {args, flags} = await this.parse(ProfileCheck);
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
     const profile = store.resolve(args.name);
-    const report = await checkProfileConnection(profile, {dataDir: this.config.dataDir});
+    const report = await checkB2(profile, {dataDir: this.config.dataDir});
     this.log(renderCheckItems(report.items));
     if (!report.ok) {
       if (this.jsonEnabled()) this.logJson(report); // a failed run returns nothing for oclif to print

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core';
 import {BaseCommand} from '../../../src/cli/base-command.js';
-import {checkProfileConnection} from '../../../src/cli/profile-check.js';
+import {checkB2} from '../../../src/connect.js';
 import {checkFlag, flagLabel, inputFromFlags, profileFieldFlags} from '../../../src/profiles/flags.js';
 import {saveChecked} from '../../../src/profiles/save-checked.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
@@ -24,7 +24,7 @@ export default class ProfileUpdate extends BaseCommand {
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
     store.update(args.name, inputFromFlags(flags), flagLabel);
     await saveChecked(store, args.name, {
-      check: flags.check ? (profile) => checkProfileConnection(profile, {dataDir: this.config.dataDir}) : undefined,
+      check: flags.check ? (profile) => checkB2(profile, {dataDir: this.config.dataDir}) : undefined,
       warn: (line) => process.stderr.write(`${line}\n`),
     });
     this.log(`Updated profile "${args.name}" in ${store.path}`);
