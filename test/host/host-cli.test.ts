@@ -58,7 +58,7 @@ describe('a host CLI with the plugin installed', () => {
     // the key travels by env: reference, as a host should pass it (argv is visible to other users and in oclif's DEBUG log)
     const profile = {keyId: emu.keyId, applicationKey: 'env:HOST_TEST_B2_KEY', bucket: emu.bucket, endpoint: emu.url};
     const basic = Buffer.from(`${emu.keyId}:${wrongKey}`).toString('base64');
-    for (const env of [{}, {DEBUG: '*'}]) {
+    for (const env of [{}, {DEBUG: '*'}] as Array<Record<string, string>>) {
       const {code, stdout, stderr} = await host.run(['roundtrip', '--profile', JSON.stringify(profile)], {...env, HOST_TEST_B2_KEY: wrongKey});
       expect(code).not.toBe(0);
       expect(stderr).toMatch(/key ID or application key is wrong|application key/i);
