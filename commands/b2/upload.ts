@@ -10,7 +10,7 @@ import {BackupError, isBackupError} from '../../src/errors.js';
 export default class Upload extends LocationCommand {
   static override summary = 'Upload a backup archive (a file, or - for stdin).';
   static override description =
-    'Uploads the archive, split into parts uploaded in parallel when it is large, with every part and the whole file checksummed; then writes the metadata file that makes it a backup (Home Assistant layout). Prints the backup id. If the upload is interrupted (Ctrl-C, a lost connection), running the same command again resumes it: parts already stored are checked and kept.';
+    'Uploads the archive, split into parts uploaded in parallel when it is large, with every part and the whole file checksummed; then writes the metadata file that makes it a backup (Home Assistant layout). Prints the backup id. If an upload from a file is interrupted (Ctrl-C, a lost connection), running the same command again resumes it: a multi-part upload keeps the parts already stored once they are checked against the file. An upload from stdin cannot resume and is cancelled.';
   static override examples = [
     '<%= config.bin %> b2 upload ./backup.tar --name "Nightly backup"',
     'tar -c /etc | <%= config.bin %> b2 upload - --name etc --meta host=pi4 --json',
