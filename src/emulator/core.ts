@@ -14,6 +14,7 @@ export interface CoreSettings {
   minPartSize: number;
   recommendedPartSize: number;
   expireTokensEvery?: number;
+  onRequest?: (call: string) => void | Promise<void>;
 }
 
 const EXPIRE_SOME_TOKENS_RATE = 0.25;
