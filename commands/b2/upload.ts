@@ -5,6 +5,7 @@ import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/di
 import {assertBackupName, assertUserMetadata} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
+import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 
 export default class Upload extends LocationCommand {
@@ -20,6 +21,7 @@ export default class Upload extends LocationCommand {
   static override flags = {
     name: Flags.string({char: 'n', description: 'backup name (default: "Backup")'}),
     meta: Flags.string({char: 'm', description: 'extra metadata key=value (repeatable)', multiple: true}),
+    'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
   };
 
   async run(): Promise<BackupSummary & {resumed: boolean}> {
@@ -34,7 +36,8 @@ export default class Upload extends LocationCommand {
     try {
       const result = await this.withLocation(
         flags,
-        async ({catalog}, signal) => {
+        async ({backend, catalog}, signal) => {
+          await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
           bar = progressDisplay({label: 'Uploading', total, enabled: !this.jsonEnabled()});
           return catalog.upload(body, {name: flags.name, metadata, signal, onProgress: (p) => bar?.update(p)});
         },
