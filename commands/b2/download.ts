@@ -6,6 +6,7 @@ import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
+import {concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError} from '../../src/errors.js';
 
 export default class Download extends LocationCommand {
@@ -18,11 +19,13 @@ export default class Download extends LocationCommand {
   static override flags = {
     output: Flags.string({char: 'o', description: 'where to write the archive; - for stdout'}),
     force: Flags.boolean({char: 'f', description: 'overwrite an existing file', default: false}),
+    concurrency: concurrencyFlag,
   };
 
   async run(): Promise<BackupSummary & {path: string | null}> {
     const {args, flags} = await this.parse(Download);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
+    const overrides = transferOverrides(flags);
     const toStdout = flags.output === '-';
     if (toStdout && this.jsonEnabled()) throw new BackupError('bad_input', '--json and -o - both write to stdout; drop one of them');
     return this.withLocation(flags, async ({catalog}, signal) => {
@@ -44,6 +47,6 @@ export default class Download extends LocationCommand {
       } finally {
         bar.stop();
       }
-    });
+    }, {overrides});
   }
 }
