@@ -13,6 +13,7 @@ import {Params} from './params.js';
 import {JSON_CALLS} from './routes.js';
 import {ConnectionLost, EXTRA_BYTES} from './upload-body.js';
 
+const BASE_URL = 'http://emulator.invalid';
 const IN_FLIGHT = Symbol('requestsInFlight');
 const CURRENT = Symbol('currentExchange');
 type MarkedSocket = Socket & {[EXTRA_BYTES]?: boolean; [IN_FLIGHT]?: number; [CURRENT]?: {req: IncomingMessage; res: ServerResponse}};
@@ -81,7 +82,8 @@ export function createEmulatorServer(core: EmulatorCore): Server {
     // Headers that take longer than the stall timeout are answered 408 (checked at least once a second).
     {headersTimeout: stall, requestTimeout: 0, connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(stall / 4)))},
     (req, res) => {
-      void handle(core, req, res);
+      // handle() answers every error itself; this only guards the process against a bug there.
+      handle(core, req, res).catch(() => req.socket.destroy());
     },
   );
   server.on('clientError', (err: Error & {code?: string}, socket: MarkedSocket) => {
@@ -119,17 +121,19 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
     if (socket[EXTRA_BYTES]) socket.destroy();
   });
   const rawUrl = req.url ?? '/';
-  const url = new URL(rawUrl, 'http://emulator.invalid');
+  // A request target URL cannot parse (e.g. "http://[::1/x") is answered 400, never thrown out of the handler.
+  const url = URL.canParse(rawUrl, BASE_URL) ? new URL(rawUrl, BASE_URL) : undefined;
   // The raw path, not URL's normalised one: a file name may contain "..".
   const path = rawUrl.split('?')[0];
   const r = route(path);
   const call = r?.call ?? 'unknown';
   core.stats.call(call);
   const fault = r ? core.faults.decide(call, parseTestModes(req.headers['x-bz-test-mode'])) : {latencyMs: 0};
-  const ctx = new RequestContext(req, res, url, r?.apiVersion ?? 2, call, fault, core.stats, core.settings.stallTimeoutMs);
+  const ctx = new RequestContext(req, res, url ?? new URL(BASE_URL), r?.apiVersion ?? 2, call, fault, core.stats, core.settings.stallTimeoutMs);
   try {
     countFaults(core, fault);
     if (fault.latencyMs > 0) await sleep(fault.latencyMs);
+    if (!url) throw new B2ApiError(400, 'bad_request', 'the request URL is malformed');
     if (!r) throw new B2ApiError(404, 'not_found', `no such API call or file path: ${path}`);
     if (!r.methods.includes(req.method ?? '')) throw new B2ApiError(405, 'method_not_allowed', `${req.method} is not allowed for ${call}`);
     if (fault.error || fault.expireToken) {

@@ -7,6 +7,8 @@ export interface SocketAnswer {
   /** The first response's body parsed as JSON, when it is JSON. */
   json?: any;
   raw: string;
+  /** The whole first response (headers and Content-Length body) has arrived. */
+  complete: boolean;
   /** The server closed (or reset) the connection. */
   closed: boolean;
 }
@@ -25,7 +27,7 @@ export function hostPort(url: string): {host: string; port: number} {
 export function rawExchange(
   url: string,
   pieces: Array<string | Buffer>,
-  opts: {until?: (answer: Omit<SocketAnswer, 'closed'>) => boolean; keepOpen?: boolean} = {},
+  opts: {until?: (answer: Omit<SocketAnswer, 'closed'>) => boolean; keepOpen?: boolean; endWrite?: boolean} = {},
 ): Promise<SocketAnswer> {
   const {host, port} = hostPort(url);
   return new Promise((resolve) => {
@@ -40,7 +42,7 @@ export function rawExchange(
     };
     socket.on('connect', () => {
       for (const p of pieces) socket.write(p);
-      if (!opts.keepOpen && !opts.until) socket.end();
+      if (opts.endWrite || (!opts.keepOpen && !opts.until)) socket.end();
     });
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
@@ -54,9 +56,9 @@ export function rawExchange(
 /** Parses the first HTTP response in `raw` (Content-Length bodies only, as the emulator sends). */
 export function parseAnswer(raw: string): Omit<SocketAnswer, 'closed'> {
   const m = /^HTTP\/1\.1 (\d{3})[^\r\n]*\r\n/.exec(raw);
-  if (!m) return {headers: {}, raw};
+  if (!m) return {headers: {}, raw, complete: false};
   const end = raw.indexOf('\r\n\r\n');
-  if (end < 0) return {status: Number(m[1]), headers: {}, raw};
+  if (end < 0) return {status: Number(m[1]), headers: {}, raw, complete: false};
   const headers: Record<string, string> = {};
   for (const line of raw.slice(m[0].length, end).split('\r\n')) {
     const colon = line.indexOf(':');
@@ -70,5 +72,5 @@ export function parseAnswer(raw: string): Omit<SocketAnswer, 'closed'> {
   } catch {
     json = undefined;
   }
-  return {status: Number(m[1]), headers, json, raw};
+  return {status: Number(m[1]), headers, json, raw, complete: raw.length >= end + 4 + length};
 }
