@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {createInterface} from 'node:readline/promises';
+import {confirm} from '../../src/cli/confirm.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {visible} from '../../src/backups/validate.js';
@@ -35,14 +35,5 @@ export default class Delete extends LocationCommand {
       this.log(`Deleted ${what}: ${target.complete ? `${deleted.archiveKey} and ${deleted.metadataKey}` : deleted.archiveKey}`);
       return {deleted: backupSummary(deleted), complete: target.complete};
     });
-  }
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({input: process.stdin, output: process.stderr});
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
   }
 }

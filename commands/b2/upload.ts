@@ -5,6 +5,8 @@ import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/di
 import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
+import {refusePublicBucket} from '../../src/cli/public-bucket.js';
+import {concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import {parseSize} from '../../src/profiles/size.js';
 
@@ -25,6 +27,9 @@ export default class Upload extends LocationCommand {
     'expect-size': Flags.string({
       description: 'with - (stdin): the exact length of the stream (e.g. 1048576 or 1GiB); a stream that ends shorter or runs longer fails with exit 5 and nothing is kept (a producer that failed in a pipe without pipefail)',
     }),
+    concurrency: concurrencyFlag,
+    'part-size': partSizeFlag,
+    'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
   };
 
   async run(): Promise<BackupSummary & {resumed: boolean; existing: boolean}> {
@@ -34,17 +39,19 @@ export default class Upload extends LocationCommand {
     assertUserMetadata(metadata);
     if (flags.name !== undefined) assertBackupName(flags.name);
     const expectSize = parseExpectSize(flags['expect-size'], args.file);
+    const overrides = transferOverrides(flags);
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
     const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
     let bar: ReturnType<typeof progressDisplay> | undefined;
     try {
       const result = await this.withLocation(
         flags,
-        async ({catalog}, signal) => {
+        async ({backend, catalog}, signal) => {
+          await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
           bar = progressDisplay({label: 'Uploading', total, enabled: !this.jsonEnabled()});
           return catalog.upload(body, {name: flags.name, metadata, size: expectSize, signal, onProgress: (p) => bar?.update(p)});
         },
-        {onInterrupt: () => this.logToStderr('\nStopping… (Ctrl-C again to quit at once)')},
+        {overrides, onInterrupt: () => this.logToStderr('\nStopping… (Ctrl-C again to quit at once)')},
       );
       bar?.stop();
       const done = result.existing ? 'Already stored (an earlier run of this upload finished it):' : result.resumed ? 'Finished the interrupted' : 'Uploaded';
