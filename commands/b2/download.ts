@@ -34,13 +34,13 @@ export default class Download extends LocationCommand {
       const bar = progressDisplay({label: 'Downloading', total: info.size, enabled: !this.jsonEnabled()});
       try {
         if (toStdout) {
-          const {stream} = await catalog.download(args.id, {signal, onProgress: (p) => bar.update(p)});
+          const {stream} = await catalog.download(info.id, {signal, onProgress: (p) => bar.update(p)});
           await pipeline(stream, process.stdout, {signal, end: false}); // end: false, or a failed download destroys stdout and oclif rethrows that as a crash
           bar.stop();
           return {...backupSummary(info), path: null};
         }
         const path = flags.output ?? basename(info.archiveKey);
-        const done = await catalog.downloadToFile(args.id, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
+        const done = await catalog.downloadToFile(info.id, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
         bar.stop();
         this.logToStderr(`Downloaded backup "${info.name}" to ${done.path} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
         if (!this.jsonEnabled()) this.log(done.path);
