@@ -6,7 +6,7 @@ import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/v
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
-import {concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
+import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import {parseSize} from '../../src/profiles/size.js';
 
@@ -29,6 +29,7 @@ export default class Upload extends LocationCommand {
     }),
     concurrency: concurrencyFlag,
     'part-size': partSizeFlag,
+    'limit-upload': limitUploadFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
   };
 
