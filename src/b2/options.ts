@@ -29,6 +29,8 @@ export interface B2BackendOptions {
   retry?: Partial<RetryOptions>;
   /** Names the profile in messages ("b2 profile update NAME …"). */
   profileName?: string;
+  /** How messages tell the user to put in another key (default: "b2 profile update NAME …"). */
+  keyFix?: string;
   userAgent?: string;
 }
 
@@ -40,7 +42,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-export type ResolvedOptions = Required<Omit<B2BackendOptions, 'partSize' | 'profileName' | 'retry'>> & Pick<B2BackendOptions, 'partSize' | 'profileName' | 'retry'>;
+export type ResolvedOptions = Required<Omit<B2BackendOptions, 'partSize' | 'profileName' | 'retry' | 'keyFix'>> & Pick<B2BackendOptions, 'partSize' | 'profileName' | 'retry' | 'keyFix'>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
 export function resolveOptions(input: B2BackendInput): ResolvedOptions {
@@ -75,6 +77,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),
     retry: input.retry,
     profileName,
+    keyFix: input.keyFix,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,
   };
 }
