@@ -30,7 +30,7 @@ export default class Delete extends LocationCommand {
         this.logToStderr(`Kept ${what}; nothing was deleted.`); // a "no" is an answer, not a failure
         return {deleted: null};
       }
-      const deleted = await catalog.delete(args.id, {signal});
+      const deleted = await catalog.delete(backup.id, {signal}); // the id resolved and shown, even if `latest` moved since
       this.log(`Deleted ${what}: ${deleted.archiveKey} and ${deleted.metadataKey}`);
       return {deleted: backupSummary(deleted)};
     });
