@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {confirm} from '../../src/cli/confirm.js';
+import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {visible} from '../../src/backups/validate.js';
@@ -18,7 +18,7 @@ export default class Delete extends LocationCommand {
     yes: Flags.boolean({char: 'y', description: 'delete without asking'}),
   };
 
-  async run(): Promise<{deleted: BackupSummary; complete: boolean}> {
+  async run(): Promise<{deleted: BackupSummary | null; complete?: boolean}> {
     const {args, flags} = await this.parse(Delete);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     if (!flags.yes && !process.stdin.isTTY) {
@@ -28,8 +28,9 @@ export default class Delete extends LocationCommand {
       const target = await catalog.deletable(args.id, {signal});
       const backup = target.info;
       const what = `${target.complete ? 'backup' : 'the archive without metadata file of backup'} ${backup.id} ${visible(backup.name)} of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
-      if (!flags.yes && !(await confirm(`Delete ${what}? [y/N] `))) {
-        throw new BackupError('aborted', `kept ${what}`);
+      if (!flags.yes && !(await askYesNo(`Delete ${what}?`))) {
+        this.logToStderr(`Kept ${what}; nothing was deleted.`); // a "no" is an answer, not a failure
+        return {deleted: null};
       }
       const deleted = await catalog.delete(target, {signal});
       this.log(`Deleted ${what}: ${target.complete ? `${deleted.archiveKey} and ${deleted.metadataKey}` : deleted.archiveKey}`);
