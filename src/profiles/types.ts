@@ -18,4 +18,6 @@ export interface ResolvedProfile {
   /** Bytes; undefined means the server's recommendedPartSize. */
   partSize?: number;
   concurrency: number;
+  /** Bytes per second for this process's uploads / downloads; undefined: unlimited. */
+  bandwidth?: {upload?: number; download?: number};
 }
