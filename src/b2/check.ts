@@ -2,7 +2,7 @@ import type {CheckItem, CheckReport} from '../backend.js';
 import {checkReport} from '../backend.js';
 import {isBackupError} from '../errors.js';
 import type {AuthInfo, B2Client} from './client.js';
-import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
+import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
 import {bucketSettingItems} from './bucket-checks.js';
 import type {B2Bucket, B2File} from './wire-types.js';
 
@@ -67,7 +67,7 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
 function signInItem(err: unknown, ctx: B2Client['context']): CheckItem {
   const title = 'Key ID and application key';
   if (isBackupError(err, 'invalid_credentials')) {
-    return {id: 'credentials', title, status: 'fail', message: 'the key ID or application key is wrong (or the key was deleted)', fix: `b2 profile update ${profileRef(ctx)} --key-id … --application-key …`};
+    return {id: 'credentials', title, status: 'fail', message: 'the key ID or application key is wrong (or the key was deleted)', fix: newKeyAndIdFix(ctx)};
   }
   if (isBackupError(err, 'key_expired')) {
     return {id: 'credentials', title, status: 'fail', message: `the key of profile ${profileRef(ctx)} has expired or was revoked`, fix: `create a new key and put it in with: ${newKeyFix(ctx)}`};
@@ -111,7 +111,7 @@ async function bucketItem(t: CheckTarget, auth: AuthInfo, items: CheckItem[]): P
       items.push({id: 'bucket', title, status: 'ok', message: `bucket ${t.bucket} exists and the key may use it`});
       return {bucketId: found.bucketId, settings: found};
     }
-    fail(bucketUnavailable(t), 'check the bucket name in the profile');
+    fail(bucketUnavailable(t, undefined, {withFix: false}), 'check the bucket name in the profile');
   } catch (err) {
     fail(`cannot look up bucket ${t.bucket}: ${(err as Error).message}`, 'give the key the listBuckets capability or restrict it to this bucket');
   }

@@ -30,6 +30,8 @@ export interface B2BackendOptions {
   retry?: Partial<RetryOptions>;
   /** Names the profile in messages ("b2 profile update NAME …"). */
   profileName?: string;
+  /** How messages tell the user to put in another key (default: "b2 profile update NAME …"). */
+  keyFix?: string;
   userAgent?: string;
   /** Bytes per second, shared by all parallel parts of this backend; undefined: unlimited. */
   bandwidth?: {upload?: number; download?: number};
@@ -45,7 +47,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -87,6 +89,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     bandwidth: {upload: rate('upload'), download: rate('download')},
     clock: input.clock,
     profileName,
+    keyFix: input.keyFix,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,
   };
 }

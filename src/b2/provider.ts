@@ -93,7 +93,7 @@ export class B2Backend implements StorageBackend {
       retry: new RetryPolicy(o.retry),
       bandwidth: bandwidthLimits(o.bandwidth, o.clock),
       // the account token joins these once signed in
-      context: {profileName: o.profileName, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey, Buffer.from(`${o.keyId}:${o.applicationKey}`).toString('base64')]},
+      context: {profileName: o.profileName, keyFix: o.keyFix, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey, Buffer.from(`${o.keyId}:${o.applicationKey}`).toString('base64')]},
     });
   }
 

@@ -1,6 +1,7 @@
 import {Command, Flags, Interfaces} from '@oclif/core';
 import {EXIT_CODES, isBackupError} from '../errors.js';
 import {quoteValue} from '../redact.js';
+import {isClosedPipe, watchStdoutClose} from './closed-pipe.js';
 import {recordError} from './error-log.js';
 
 /**
@@ -16,7 +17,16 @@ export abstract class BaseCommand extends Command {
     }),
   };
 
+  public override async init(): Promise<void> {
+    watchStdoutClose();
+    await super.init();
+  }
+
   protected override async catch(err: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
+    if (isClosedPipe(err)) {
+      process.exitCode = 0; // the reader had enough (`| head`): not a failure
+      return;
+    }
     const {exitCode, kind, message} = describeFailure(err);
     process.exitCode = exitCode;
     process.stderr.write(`Error: ${message}\n`);

@@ -109,7 +109,7 @@ export class ProfileStore {
       keyId: entry.keyId,
       applicationKey: this.secretOf(stored),
     };
-    return resolvedProfile(stored.name, entry, credentials);
+    return {...resolvedProfile(stored.name, entry, credentials), keyFrom: fromEnv ? 'env' : 'profile'};
   }
 
   /** Throws unless `add(name, …)` could succeed with valid input (checked before prompting for values). */

@@ -58,7 +58,7 @@ describe('resolve', () => {
     expect(store.list().map((p) => [p.name, p.source])).toEqual([['local', 'builtin']]);
     expect(store.resolve()).toEqual({
       name: 'local', keyId: 'embedded', applicationKey: 'embedded', bucket: 'local-backups',
-      prefix: '', endpoint: 'embedded', partSize: undefined, concurrency: 4,
+      prefix: '', endpoint: 'embedded', partSize: undefined, concurrency: 4, keyFrom: 'profile',
     });
   });
 
