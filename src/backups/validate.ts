@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto';
 import {BackupError} from '../errors.js';
+import {quoteValue} from '../redact.js';
 
 /**
  * Ids and names never become object keys on their own (keys come from listings and from
@@ -47,7 +48,7 @@ export function backupIdProblem(id: unknown): string | undefined {
 
 export function assertBackupId(id: string): void {
   const problem = backupIdProblem(id);
-  if (problem) throw new BackupError('bad_input', `invalid backup id ${JSON.stringify(id)}: ${problem}; use an id that "list" prints`);
+  if (problem) throw new BackupError('bad_input', `invalid backup id ${quoteValue(id)}: ${problem}; use an id that "list" prints`);
 }
 
 export function backupNameProblem(name: string): string | undefined {
@@ -83,9 +84,9 @@ export function escapeInvisible(text: string): string {
   return text.replace(new RegExp(CONTROL.source, 'g'), escape).replace(INVISIBLE, (ch) => (isInvisible(ch) ? escape(ch) : ch));
 }
 
-/** A name quoted for a message. */
+/** A name quoted (and shortened when long) for a message, its invisible characters escaped. */
 export function visible(name: string): string {
-  return `"${escapeInvisible(name).replace(/"/g, '\\"')}"`;
+  return escapeInvisible(quoteValue(name));
 }
 
 /** User --meta entries go into extra_metadata of the metadata file (never into object info: B2 allows 10 keys). */
@@ -96,7 +97,7 @@ export function assertUserMetadata(meta: Record<string, string>): void {
   }
   for (const [key, value] of entries) {
     if (!USER_META_KEY.test(key)) {
-      throw new BackupError('bad_input', `invalid metadata key ${JSON.stringify(key)}: use 1-64 letters, digits, "_", "." or "-", starting with a letter`);
+      throw new BackupError('bad_input', `invalid metadata key ${quoteValue(key)}: use 1-64 letters, digits, "_", "." or "-", starting with a letter`);
     }
     if (typeof value !== 'string' || value.length > MAX_USER_META_VALUE || CONTROL.test(value)) {
       throw new BackupError('bad_input', `invalid value for metadata key ${key}: use at most ${MAX_USER_META_VALUE} characters and no control characters`);
