@@ -51,12 +51,14 @@ beforeAll(async () => {
   await cw.world.addProfile('del', {...key, prefix: PREFIX, partSize: '5MB', concurrency: 2});
   ({backend, catalog} = await inspector(cw.emu, PREFIX));
   foreignSurvived = await layForeignFiles(cw.emu, PREFIX);
-  for (const twice of VARIANTS) {
+  // the first run of all makes a call or two more than the next ones (it warms the CLI's caches): not counted
+  for (const twice of ['metadata', ...VARIANTS] as const) {
     const up = await makeBackup('calibration', twice);
     const first = await cw.run(['delete', up.id, '--yes', '--profile', 'del'], () => undefined);
     expect(first.result.code).toBe(0);
     requestsPerDelete.push(first.calls.length);
   }
+  requestsPerDelete.shift();
 }, 60_000);
 
 afterAll(async () => {
