@@ -11,6 +11,7 @@ export interface FaultDecision {
   cutResponseAfterBytes?: number;
   latencyMs: number;
   bytesPerSecond?: number;
+  answerFields?: Record<string, unknown>;
 }
 
 interface ActiveRule {
@@ -52,7 +53,7 @@ export class FaultEngine {
       if (!matches(rule.call, call)) continue;
       if (active.remaining !== undefined && active.remaining <= 0) continue;
       const failing = decision.error !== undefined || decision.cutRequestAfterBytes !== undefined || decision.cutResponseAfterBytes !== undefined;
-      const fails = rule.status !== undefined || rule.code !== undefined || rule.cutRequestAfterBytes !== undefined || rule.cutResponseAfterBytes !== undefined;
+      const fails = rule.status !== undefined || rule.code !== undefined || rule.cutRequestAfterBytes !== undefined || rule.cutResponseAfterBytes !== undefined || rule.answerFields !== undefined;
       const shapes = Boolean(rule.latencyMs || rule.bytesPerSecond);
       // A rule with nothing left to add (an earlier rule already fails this request) is not used up.
       if (!shapes && (!fails || failing)) continue;
@@ -64,6 +65,7 @@ export class FaultEngine {
       if (rule.cutRequestAfterBytes !== undefined) decision.cutRequestAfterBytes = rule.cutRequestAfterBytes;
       if (rule.cutResponseAfterBytes !== undefined) decision.cutResponseAfterBytes = rule.cutResponseAfterBytes;
       if (rule.status !== undefined || rule.code !== undefined) decision.error = ruleError(rule);
+      else if (rule.answerFields) decision.answerFields = {...rule.answerFields};
     }
     if (!decision.error && UPLOAD_CALLS.has(call)) decision.error = this.uploadFault(testModes);
     return decision;

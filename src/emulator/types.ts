@@ -30,6 +30,8 @@ export interface FaultRule {
   cutResponseAfterBytes?: number;
   latencyMs?: number;
   bytesPerSecond?: number;
+  /** Replace these fields of a successful JSON answer: a server or proxy that misreports what it did. */
+  answerFields?: Record<string, unknown>;
 }
 
 export interface EmulatorStats {
