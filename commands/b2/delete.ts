@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {createInterface} from 'node:readline/promises';
+import {confirm} from '../../src/cli/confirm.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
@@ -29,18 +29,9 @@ export default class Delete extends LocationCommand {
       if (!flags.yes && !(await confirm(`Delete ${what}? [y/N] `))) {
         throw new BackupError('aborted', `kept ${what}`);
       }
-      const deleted = await catalog.delete(args.id, {signal});
+      const deleted = await catalog.delete(backup.id, {signal}); // the id resolved and shown, even if `latest` moved since
       this.log(`Deleted ${what}: ${deleted.archiveKey} and ${deleted.metadataKey}`);
       return {deleted: backupSummary(deleted)};
     });
-  }
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({input: process.stdin, output: process.stderr});
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
   }
 }

@@ -31,7 +31,7 @@ export default class Verify extends LocationCommand {
       this.log(renderVerifyResult(result));
       if (!result.ok) {
         if (this.jsonEnabled()) this.logJson(view); // a failed run returns nothing for oclif to print
-        throw new BackupError('checksum_mismatch', `backup ${args.id} failed verification; the stored archive is damaged or was replaced, restore from another backup`);
+        throw new BackupError('checksum_mismatch', `backup ${result.info.id} failed verification; the stored archive is damaged or was replaced, restore from another backup`);
       }
       return view;
     });

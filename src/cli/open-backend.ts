@@ -21,9 +21,9 @@ export interface OpenedLocation {
 export async function openLocation(
   config: Config,
   flags: {config?: string; profile?: string},
-  opts: {warn: (line: string) => void; signal?: AbortSignal},
+  opts: {warn: (line: string) => void; signal?: AbortSignal; overrides?: Partial<ResolvedProfile>},
 ): Promise<OpenedLocation> {
-  const profile = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir});
+  const profile = {...(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir})), ...opts.overrides};
   const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal});
   const catalog = new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),

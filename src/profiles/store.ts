@@ -293,7 +293,19 @@ export function resolvedProfile(name: string, entry: ProfileEntry, credentials: 
 
 /** Validates a profile given field by field (flags, prompts): errors name each field by label. */
 export function validateInput(input: ProfileInput, label: FieldLabel): ProfileEntry {
-  const parsed = profileEntrySchema.safeParse(input);
+  return validateWith(profileEntrySchema, input, label);
+}
+
+/**
+ * Per-run overrides of some profile fields (`upload --concurrency 8`): checked by the
+ * same rules, with the same messages, as the fields in the file.
+ */
+export function validateOverrides(input: ProfileInput, label: FieldLabel): Partial<ProfileEntry> {
+  return validateWith(profileEntrySchema.partial(), input, label);
+}
+
+function validateWith<T>(schema: {safeParse(input: unknown): {success: true; data: T} | {success: false; error: {issues: Parameters<typeof describeIssues>[0]}}}, input: ProfileInput, label: FieldLabel): T {
+  const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   const locate: IssueLocator = (path) => ({label: label(path[0] as ProfileField)});
   throw new BackupError('config', describeIssues(parsed.error.issues, input, locate));
