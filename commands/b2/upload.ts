@@ -6,7 +6,7 @@ import {assertBackupName, assertUserMetadata} from '../../src/backups/validate.j
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
-import {concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
+import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 
 export default class Upload extends LocationCommand {
@@ -24,6 +24,7 @@ export default class Upload extends LocationCommand {
     meta: Flags.string({char: 'm', description: 'extra metadata key=value (repeatable)', multiple: true}),
     concurrency: concurrencyFlag,
     'part-size': partSizeFlag,
+    'limit-upload': limitUploadFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
   };
 

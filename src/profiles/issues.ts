@@ -1,5 +1,6 @@
 import type {z} from 'zod';
-import {FIELD_EXPECTATIONS, PROFILE_FIELDS, PROFILE_NAME_EXPECTATION, type ProfileField} from './schema.js';
+import {quoteValue} from '../redact.js';
+import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, type ProfileField} from './schema.js';
 
 /** Where an issue is: the text that starts its message, and a line to order issues by. */
 export type IssueLocator = (path: ReadonlyArray<PropertyKey>) => {label: string; line?: number};
@@ -30,7 +31,7 @@ function describeIssue(issue: Issue, input: unknown, locate: IssueLocator): Arra
   const isName = issue.code === 'custom' && (issue.params as {about?: string} | undefined)?.about === 'name';
   const expected = isName ? PROFILE_NAME_EXPECTATION : expectationFor(issue.path);
   if (value === undefined) return [{line: where.line, text: `${where.label}: missing, expected ${expected}`}];
-  const shown = isName ? JSON.stringify(String(issue.path[issue.path.length - 1])) : showValue(value);
+  const shown = isName ? quoteValue(String(issue.path[issue.path.length - 1])) : showValue(value, issue.path);
   const reason = issue.code === 'custom' && !isName ? ` (${issue.message})` : quotingHint(issue, value);
   return [{line: where.line, text: `${where.label}: expected ${expected}, got ${shown}${reason}`}];
 }
@@ -44,19 +45,34 @@ function quotingHint(issue: Issue, value: unknown): string {
 /** What belongs at a path of the profiles file, or of one profile (flag input). */
 function expectationFor(path: ReadonlyArray<PropertyKey>): string {
   const last = path[path.length - 1];
+  const group = groupOf(path.slice(0, -1));
+  if (group && typeof last === 'string' && last in group.fields) return group.fields[last];
+  // a field sits at depth 1 (flag input) or 3 (profiles.NAME.field); depth 2 is a profile name
+  if (typeof last === 'string' && last in GROUP_EXPECTATIONS && path.length !== 2) return GROUP_EXPECTATIONS[last].self;
   if (typeof last === 'string' && last in FIELD_EXPECTATIONS && path.length !== 2) return FIELD_EXPECTATIONS[last as ProfileField];
   if (path.length === 0) return 'a mapping with a "profiles:" section';
   if (path.length === 1) return 'a mapping of profile names to profiles';
-  return `a mapping of profile fields (${PROFILE_FIELDS.join(', ')})`;
+  return `a mapping of profile fields (${ALL_PROFILE_FIELDS.join(', ')})`;
+}
+
+/** The group (e.g. bandwidth) a path is, when it is one: at depth 1 (flag input) or 3 (in the file). */
+function groupOf(path: ReadonlyArray<PropertyKey>): (typeof GROUP_EXPECTATIONS)[string] | undefined {
+  const last = path[path.length - 1];
+  return typeof last === 'string' && (path.length === 1 || path.length === 3) ? GROUP_EXPECTATIONS[last] : undefined;
+}
+
+function fieldsAt(path: ReadonlyArray<PropertyKey>): readonly string[] {
+  const group = groupOf(path);
+  return group ? Object.keys(group.fields) : ALL_PROFILE_FIELDS;
 }
 
 function knownFields(path: ReadonlyArray<PropertyKey>): string {
-  return path.length === 0 ? 'only "profiles"' : `one of ${PROFILE_FIELDS.join(', ')}`;
+  return path.length === 0 ? 'only "profiles"' : `one of ${fieldsAt(path).join(', ')}`;
 }
 
 /** A near miss ("buckt") gets a hint; field names are short, so edit distance 2 is plenty. */
 function suggestion(key: string, path: ReadonlyArray<PropertyKey>): string {
-  const known: readonly string[] = path.length === 0 ? ['profiles'] : PROFILE_FIELDS;
+  const known: readonly string[] = path.length === 0 ? ['profiles'] : fieldsAt(path);
   const best = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
   return best ? ` (did you mean "${best}"?)` : '';
 }
@@ -80,10 +96,23 @@ function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return value;
 }
 
-function showValue(value: unknown): string {
+/**
+ * The offending value as a message shows it. Never an application key (only what kind
+ * of value it is), never a whole file that is not a profiles file (a key file or
+ * /etc/passwd given as --config), and long values shortened.
+ */
+function showValue(value: unknown, path: ReadonlyArray<PropertyKey>): string {
   if (value === null) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return JSON.stringify(value);
-  return String(value);
+  const secret = path[path.length - 1] === 'applicationKey' && !(typeof value === 'string' && /^(env|file):/.test(value));
+  if (secret || path.length === 0) return typeof value === 'string' ? 'text (not shown)' : `a ${typeof value} (not shown)`;
+  if (typeof value === 'string') return quoteValue(value);
+  const text = String(value);
+  return text.length <= 64 ? text : quoteValue(text);
+}
+
+/** A path into the file as messages show it (`profiles.home.bucket`), long names shortened. */
+export function pathText(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((step) => (String(step).length > 64 ? quoteValue(String(step)) : String(step))).join('.');
 }
