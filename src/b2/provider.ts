@@ -1,5 +1,5 @@
 import type {Readable} from 'node:stream';
-import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend, TransferProgress} from '../backend.js';
+import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend, StoredObject, TransferProgress, UnfinishedUpload} from '../backend.js';
 import {describeBody} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {checkedSha1Option} from '../hash.js';
@@ -25,11 +25,7 @@ const MAX_NAME_AND_INFO_BYTES = 7000;
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const MAX_KEPT_DIGESTS = 4;
 
-export interface UnfinishedUpload {
-  fileId: string;
-  key: string;
-  started: Date;
-}
+export type {UnfinishedUpload} from '../backend.js';
 
 export interface KeyInfo {
   capabilities: string[];
@@ -120,7 +116,7 @@ export class B2Backend implements StorageBackend {
     return runChecks({client: this.client, bucket: this.o.bucket, prefix: this.o.prefix, signal: opts.signal, isOwnKey: opts.isOwnKey});
   }
 
-  async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
+  async put(key: string, body: Body, opts: PutOptions = {}): Promise<StoredObject> {
     const fileName = this.nameOf(key);
     const metadata = checkMetadata(fileName, opts.metadata ?? {});
     const sha1 = checkedSha1Option(opts.sha1, key);
@@ -140,7 +136,7 @@ export class B2Backend implements StorageBackend {
         signal: opts.signal,
         onProgress: opts.onProgress,
       });
-      return {...this.infoOf(out.file), sha1: out.sha1};
+      return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes};
     });
   }
 
@@ -214,11 +210,11 @@ export class B2Backend implements StorageBackend {
     this.pool.clear();
   }
 
-  /** Unfinished large files under the prefix (for `b2 cleanup`). */
-  async *listUnfinished(opts: {signal?: AbortSignal} = {}): AsyncIterable<UnfinishedUpload> {
-    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix, opts.signal)) {
+  /** Unfinished large files under the prefix (and opts.prefix within it), with the info they were started with. */
+  async *listUnfinished(opts: ListOptions = {}): AsyncIterable<UnfinishedUpload> {
+    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix + (opts.prefix ?? ''), opts.signal)) {
       this.unfinished.set(f.fileId, f.fileName);
-      yield {fileId: f.fileId, key: f.fileName.slice(this.o.prefix.length), started: new Date(f.uploadTimestamp)};
+      yield {fileId: f.fileId, key: f.fileName.slice(this.o.prefix.length), started: new Date(f.uploadTimestamp), metadata: this.infoOf(f).metadata};
     }
   }
 
