@@ -11,6 +11,7 @@ export type ErrorKind =
   | 'bucket_unavailable'
   | 'missing_capabilities'
   | 'prefix_not_allowed'
+  | 'public_bucket'
   | 'cap_exceeded'
   | 'not_found'
   | 'already_exists'
@@ -33,6 +34,7 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
   bucket_unavailable: 3,
   missing_capabilities: 3,
   prefix_not_allowed: 3,
+  public_bucket: 3,
   not_found: 4,
   checksum_mismatch: 5,
   cap_exceeded: 6,

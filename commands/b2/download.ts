@@ -7,6 +7,7 @@ import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/di
 import {prepareDestination} from '../../src/backups/file-output.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
+import {limitDownloadFlag, concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError} from '../../src/errors.js';
 
 export default class Download extends LocationCommand {
@@ -19,11 +20,14 @@ export default class Download extends LocationCommand {
   static override flags = {
     output: Flags.string({char: 'o', description: 'where to write the archive; - for stdout'}),
     force: Flags.boolean({char: 'f', description: 'overwrite an existing file', default: false}),
+    concurrency: concurrencyFlag,
+    'limit-download': limitDownloadFlag,
   };
 
   async run(): Promise<BackupSummary & {path: string | null}> {
     const {args, flags} = await this.parse(Download);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
+    const overrides = transferOverrides(flags);
     // a bad -o fails before connecting; -o /dev/stdout is stdout (a socket there cannot be reopened)
     const dest = flags.output !== undefined && flags.output !== '-' ? await prepareDestination(flags.output, flags.force) : undefined;
     const toStdout = flags.output === '-' || dest?.kind === 'stdout';
@@ -33,13 +37,13 @@ export default class Download extends LocationCommand {
       const bar = progressDisplay({label: 'Downloading', total: info.size, enabled: !this.jsonEnabled()});
       try {
         if (toStdout) {
-          const {stream} = await catalog.download(args.id, {signal, onProgress: (p) => bar.update(p)});
+          const {stream} = await catalog.download(info.id, {signal, onProgress: (p) => bar.update(p)});
           await pipeline(stream, process.stdout, {signal, end: false}); // end: false, or a failed download destroys stdout and oclif rethrows that as a crash
           bar.stop();
           return {...backupSummary(info), path: null};
         }
         const path = flags.output ?? basename(info.archiveKey);
-        const done = await catalog.downloadToFile(args.id, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
+        const done = await catalog.downloadToFile(info.id, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
         bar.stop();
         this.logToStderr(`Downloaded backup "${info.name}" to ${done.path} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
         if (!this.jsonEnabled()) this.log(done.path);
@@ -47,6 +51,6 @@ export default class Download extends LocationCommand {
       } finally {
         bar.stop();
       }
-    });
+    }, {overrides});
   }
 }

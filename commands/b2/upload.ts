@@ -5,6 +5,8 @@ import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/di
 import {assertBackupName, assertUserMetadata} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
+import {refusePublicBucket} from '../../src/cli/public-bucket.js';
+import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 
 export default class Upload extends LocationCommand {
@@ -20,6 +22,10 @@ export default class Upload extends LocationCommand {
   static override flags = {
     name: Flags.string({char: 'n', description: 'backup name (default: "Backup")'}),
     meta: Flags.string({char: 'm', description: 'extra metadata key=value (repeatable)', multiple: true}),
+    concurrency: concurrencyFlag,
+    'part-size': partSizeFlag,
+    'limit-upload': limitUploadFlag,
+    'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
   };
 
   async run(): Promise<BackupSummary & {resumed: boolean}> {
@@ -28,17 +34,19 @@ export default class Upload extends LocationCommand {
     const metadata = parseMeta(flags.meta ?? []);
     assertUserMetadata(metadata);
     if (flags.name !== undefined) assertBackupName(flags.name);
+    const overrides = transferOverrides(flags);
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
     const total = args.file === '-' ? undefined : await regularFileSize(args.file);
     let bar: ReturnType<typeof progressDisplay> | undefined;
     try {
       const result = await this.withLocation(
         flags,
-        async ({catalog}, signal) => {
+        async ({backend, catalog}, signal) => {
+          await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
           bar = progressDisplay({label: 'Uploading', total, enabled: !this.jsonEnabled()});
           return catalog.upload(body, {name: flags.name, metadata, signal, onProgress: (p) => bar?.update(p)});
         },
-        {onInterrupt: () => this.logToStderr('\nStopping… (Ctrl-C again to quit at once)')},
+        {overrides, onInterrupt: () => this.logToStderr('\nStopping… (Ctrl-C again to quit at once)')},
       );
       bar?.stop();
       this.logToStderr(`${result.resumed ? 'Finished the interrupted' : 'Uploaded'} backup "${result.name}" (${humanSize(result.size)}, sha1 ${result.sha1})`);

@@ -2,8 +2,9 @@ import type {CheckItem, CheckReport} from '../backend.js';
 import {checkReport} from '../backend.js';
 import {isBackupError} from '../errors.js';
 import type {AuthInfo, B2Client} from './client.js';
-import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
-import type {B2File} from './wire-types.js';
+import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
+import {bucketSettingItems} from './bucket-checks.js';
+import type {B2Bucket, B2File} from './wire-types.js';
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
 /** How many names the foreign-file check looks at (one class C call). */
@@ -40,13 +41,15 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
       title: 'Key ID and application key',
       status: 'fail',
       message: wrongKey ? 'the key ID or application key is wrong (or the key was deleted)' : (err as Error).message,
-      fix: wrongKey ? `b2 profile update ${profileRef(ctx)} --key-id … --application-key …` : 'check the network connection and the profile endpoint',
+      fix: wrongKey ? newKeyAndIdFix(ctx) : 'check the network connection and the profile endpoint',
     });
     return checkReport(items);
   }
   items.push(expiryItem(auth, t.now ?? new Date(), profileRef(ctx), newKeyFix(ctx)));
 
-  const bucketOk = await bucketItem(t, auth, items);
+  const bucket = await bucketItem(t, auth, items);
+  const bucketOk = bucket?.bucketId;
+  if (bucket) items.push(...bucketSettingItems(bucket.settings));
   const missing = REQUIRED_CAPABILITIES.filter((c) => !auth.allowed.capabilities.includes(c));
   items.push(missing.length === 0
     ? {id: 'capabilities', title: 'Key capabilities', status: 'ok', message: `the key has ${REQUIRED_CAPABILITIES.join(', ')}`}
@@ -72,7 +75,13 @@ function expiryItem(auth: AuthInfo, now: Date, profile: string, fix: string): Ch
   return {...base, status: 'ok', message: `the key expires on ${when}`};
 }
 
-async function bucketItem(t: CheckTarget, auth: AuthInfo, items: CheckItem[]): Promise<string | undefined> {
+/** The bucket's id and, when the key may list it, its settings (undefined: they could not be read). */
+interface CheckedBucket {
+  bucketId: string;
+  settings?: B2Bucket;
+}
+
+async function bucketItem(t: CheckTarget, auth: AuthInfo, items: CheckItem[]): Promise<CheckedBucket | undefined> {
   const title = 'Bucket';
   const restricted = auth.allowed.bucketName;
   const fail = (message: string, fix: string) => items.push({id: 'bucket', title, status: 'fail', message, fix});
@@ -82,15 +91,17 @@ async function bucketItem(t: CheckTarget, auth: AuthInfo, items: CheckItem[]): P
   }
   if (restricted && auth.allowed.bucketId) {
     items.push({id: 'bucket', title, status: 'ok', message: `bucket ${t.bucket} (the key is restricted to it)`});
-    return auth.allowed.bucketId;
+    // its settings need listBuckets, which a restricted key may lack: then they stay unknown
+    const settings = await t.client.findBucket(t.bucket, t.signal).catch(() => undefined);
+    return {bucketId: auth.allowed.bucketId, settings};
   }
   try {
     const found = await t.client.findBucket(t.bucket, t.signal);
     if (found) {
       items.push({id: 'bucket', title, status: 'ok', message: `bucket ${t.bucket} exists and the key may use it`});
-      return found.bucketId;
+      return {bucketId: found.bucketId, settings: found};
     }
-    fail(bucketUnavailable(t), 'check the bucket name in the profile');
+    fail(bucketUnavailable(t, undefined, {withFix: false}), 'check the bucket name in the profile');
   } catch (err) {
     fail(`cannot look up bucket ${t.bucket}: ${(err as Error).message}`, 'give the key the listBuckets capability or restrict it to this bucket');
   }

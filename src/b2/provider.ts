@@ -6,6 +6,7 @@ import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.
 import {checkedSha1Option} from '../hash.js';
 import {assertValidKey} from '../keys.js';
 import {runChecks} from './check.js';
+import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
 import {bucketUnavailable, prefixNotAllowed, wrapUnknown} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
@@ -15,7 +16,7 @@ import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './optio
 import {RetryPolicy} from './retry-policy.js';
 import {uploadObject} from './upload.js';
 import {UploadUrlPool} from './upload-url-pool.js';
-import {LARGE_FILE_SHA1, RESERVED_INFO_KEYS, plainSha1, type B2File} from './wire-types.js';
+import {LARGE_FILE_SHA1, RESERVED_INFO_KEYS, plainSha1, type B2Bucket, type B2File} from './wire-types.js';
 
 /** B2 takes at most 10 X-Bz-Info headers; the provider keeps two for itself. */
 const MAX_USER_METADATA = 8;
@@ -52,6 +53,7 @@ export class B2Backend implements StorageBackend {
     private readonly client: B2Client,
     private readonly o: ResolvedOptions,
     readonly bucketId: string,
+    private bucketSettings?: B2Bucket,
   ) {
     this.pool = new UploadUrlPool((signal) => client.getUploadUrl(bucketId, signal));
     client.onReauthorized(() => this.pool.clear());
@@ -65,9 +67,10 @@ export class B2Backend implements StorageBackend {
     const {bucketName, bucketId, namePrefix} = auth.allowed;
     if (namePrefix && !o.prefix.startsWith(namePrefix)) throw new BackupError('prefix_not_allowed', prefixNotAllowed(client.context, namePrefix));
     if (bucketName && bucketName !== o.bucket) throw new BackupError('bucket_unavailable', bucketUnavailable(o, bucketName));
-    const id = bucketName && bucketId ? bucketId : (await client.findBucket(o.bucket, opts.signal))?.bucketId;
-    if (!id) throw new BackupError('bucket_unavailable', bucketUnavailable(o));
-    return new B2Backend(client, o, id);
+    if (bucketName && bucketId) return new B2Backend(client, o, bucketId);
+    const found = await client.findBucket(o.bucket, opts.signal);
+    if (!found) throw new BackupError('bucket_unavailable', bucketUnavailable(o));
+    return new B2Backend(client, o, found.bucketId, found);
   }
 
   /**
@@ -89,9 +92,20 @@ export class B2Backend implements StorageBackend {
       requestTimeoutMs: o.requestTimeoutMs,
       transferTimeoutMs: o.stallTimeoutMs,
       retry: new RetryPolicy(o.retry),
+      bandwidth: bandwidthLimits(o.bandwidth, o.clock),
       // the account token joins these once signed in
-      context: {profileName: o.profileName, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey, Buffer.from(`${o.keyId}:${o.applicationKey}`).toString('base64')]},
+      context: {profileName: o.profileName, keyFix: o.keyFix, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey, Buffer.from(`${o.keyId}:${o.applicationKey}`).toString('base64')]},
     });
+  }
+
+  /**
+   * The bucket as b2_list_buckets describes it (type, default encryption, Object Lock),
+   * looked up once: open() already has it unless the key is restricted to the bucket.
+   */
+  async bucket(signal?: AbortSignal): Promise<B2Bucket> {
+    this.bucketSettings ??= await this.client.findBucket(this.o.bucket, signal);
+    if (!this.bucketSettings) throw new BackupError('bucket_unavailable', bucketUnavailable(this.o));
+    return this.bucketSettings;
   }
 
   get prefix(): string {

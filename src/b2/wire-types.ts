@@ -40,9 +40,24 @@ export interface B2AuthorizeV3 {
   };
 }
 
+/** A setting B2 shows only to a key with the matching read capability. */
+export interface B2Guarded<T> {
+  isClientAuthorizedToRead: boolean;
+  value?: T | null;
+}
+
+export interface B2Retention {
+  mode: 'governance' | 'compliance' | null;
+  period?: {duration: number; unit: 'days' | 'years'} | null;
+}
+
 export interface B2Bucket {
   bucketId: string;
   bucketName: string;
+  /** allPrivate, allPublic (anyone may download by name), or restricted/snapshot/shared. */
+  bucketType?: string;
+  defaultServerSideEncryption?: B2Guarded<{mode: string | null; algorithm?: string}>;
+  fileLockConfiguration?: B2Guarded<{isFileLockEnabled: boolean; defaultRetention: B2Retention}>;
 }
 
 export interface B2UploadUrl {

@@ -13,6 +13,7 @@ import {prepareDestination, writeAtomically, writeStreamToFile} from './file-out
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads} from './pending-uploads.js';
+import {resolveBackupRef} from './resolve-id.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
 import type {BackupInfo, CatalogOptions, DownloadResult, TransferOptions, UploadMeta, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
@@ -107,12 +108,15 @@ export class BackupCatalog {
     }
   }
 
-  /** Every complete backup, newest first. Skipped files are reported through onWarning. */
-  async list(opts: {signal?: AbortSignal} = {}): Promise<BackupInfo[]> {
-    return (await this.scan(opts.signal)).map((e) => e.info);
+  /** Every complete backup, newest first. Skipped files are reported through `onSkipped`, else onWarning. */
+  async list(opts: {signal?: AbortSignal; onSkipped?: (msg: string) => void} = {}): Promise<BackupInfo[]> {
+    return (await this.scan(opts.signal, opts.onSkipped)).map((e) => e.info);
   }
 
-  /** One backup with its full metadata file; `not_found` when there is none with this id. */
+  /**
+   * One backup with its full metadata file. Every method that takes an `id` also takes a
+   * unique prefix of one or `latest` (resolveBackupRef); `not_found` when nothing matches.
+   */
   async show(id: string, opts: {signal?: AbortSignal} = {}): Promise<BackupInfo> {
     return this.withMetadata(await this.find(id, opts.signal), opts.signal);
   }
@@ -182,18 +186,20 @@ export class BackupCatalog {
   }
 
   /**
-   * The backup with this id. Files skipped on the way are reported only when the id is
-   * not found (one of them may be why); otherwise they are not this operation's business.
+   * The backup a reference names: an id, a unique prefix of one, or `latest` (see
+   * resolveBackupRef). Files skipped on the way are reported only when nothing is found
+   * (one of them may be why); otherwise they are not this operation's business.
    */
-  private async find(id: string, signal?: AbortSignal): Promise<Entry> {
-    assertBackupId(id);
+  private async find(ref: string, signal?: AbortSignal): Promise<Entry> {
+    assertBackupId(ref);
     const skipped: string[] = [];
-    const entry = (await this.scan(signal, (msg) => skipped.push(msg))).find((e) => e.info.id === id);
-    if (!entry) {
-      for (const msg of skipped) this.warn(msg);
-      throw new BackupError('not_found', `no backup with id ${id} in this location; list the backups to see their ids`);
+    const entries = await this.scan(signal, (msg) => skipped.push(msg));
+    try {
+      return resolveBackupRef(entries, ref);
+    } catch (err) {
+      if (isBackupError(err, 'not_found')) for (const msg of skipped) this.warn(msg);
+      throw err;
     }
-    return entry;
   }
 
   /** HA's names carry the time to the microsecond; on the rare clash the id makes the name unique. */
@@ -227,7 +233,10 @@ export class BackupCatalog {
       const described = describeArchive(archive);
       if (described) {
         const info: BackupInfo = {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive'};
-        pending.push(Promise.resolve({info, archive, metadataFile}));
+        const entry: Entry = {info, archive, metadataFile};
+        // A streamed archive could not carry its SHA1 (unknown until the end): its metadata
+        // file has it. Read once, then cached by file id like Home Assistant's.
+        pending.push(info.sha1 ? Promise.resolve(entry) : this.queue.add(async () => (throwIfAborted(signal), {...entry, info: await this.withMetadata(entry, signal)})));
       } else {
         // Each task checks the signal as it starts rather than p-queue listening once per
         // queued task: thousands of HA backups would mean thousands of abort listeners.
@@ -329,7 +338,7 @@ export class BackupCatalog {
 
   private async openVerified(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: HashingStream}> {
     const {info, stream, expected} = await this.openArchive(id, opts);
-    const hashing = new HashingStream({expect: expected, what: `download of backup ${id}`, onBytes: progressReporter(opts, expected.size)});
+    const hashing = new HashingStream({expect: expected, what: `download of backup ${info.id}`, onBytes: progressReporter(opts, expected.size)});
     pipelineCb(stream, hashing, () => undefined); // errors reach the consumer through `hashing`
     const signal = opts.signal;
     if (signal) {

@@ -17,6 +17,8 @@ export interface ProfileView {
   /** Bytes, or null for the server's recommended size. */
   partSize: number | null;
   concurrency: number;
+  /** Bytes per second, only when the profile limits bandwidth. */
+  bandwidth?: {upload?: number; download?: number};
 }
 
 export function profileView({name, source, entry}: StoredProfile): ProfileView {
@@ -30,6 +32,7 @@ export function profileView({name, source, entry}: StoredProfile): ProfileView {
     endpoint: entry.endpoint ?? DEFAULT_ENDPOINT,
     partSize: entry.partSize ?? null,
     concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
+    ...(entry.bandwidth ? {bandwidth: {...entry.bandwidth}} : {}),
   };
 }
 
@@ -44,6 +47,7 @@ export function renderProfile(view: ProfileView): string {
     ['partSize', view.partSize === null ? '(server recommended)' : formatSize(view.partSize)],
     ['concurrency', String(view.concurrency)],
   ];
+  if (view.bandwidth) rows.push(['bandwidth', (['upload', 'download'] as const).map((way) => `${way} ${view.bandwidth?.[way] ? `${formatSize(view.bandwidth[way])}/s` : 'unlimited'}`).join(', ')]);
   return table(rows);
 }
 

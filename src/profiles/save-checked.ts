@@ -11,6 +11,7 @@ const KIND_OF_CHECK: Record<string, ErrorKind> = {
   bucket: 'bucket_unavailable',
   capabilities: 'missing_capabilities',
   prefix: 'prefix_not_allowed',
+  bucket_private: 'public_bucket',
 };
 
 /**

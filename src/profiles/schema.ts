@@ -1,6 +1,7 @@
 import {z} from 'zod';
 import {nameProblem} from '../keys.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT} from './types.js';
+import {RATE_EXPECTATION, parseRate} from './rate.js';
 import {parseSize} from './size.js';
 import {secretRefProblem} from './secrets.js';
 
@@ -25,6 +26,16 @@ export const FIELD_EXPECTATIONS = {
 
 export type ProfileField = keyof typeof FIELD_EXPECTATIONS;
 export const PROFILE_FIELDS = Object.keys(FIELD_EXPECTATIONS) as ProfileField[];
+
+/**
+ * Fields that are mappings of their own (set in the file; per-run flags override them):
+ * what each sub-field expects, and what the mapping as a whole is.
+ */
+export const GROUP_EXPECTATIONS: Record<string, {self: string; fields: Record<string, string>}> = {
+  bandwidth: {self: 'a mapping with upload and/or download rates, such as {upload: 5MB/s}', fields: {upload: RATE_EXPECTATION, download: RATE_EXPECTATION}},
+};
+/** Every field a profile may have, for "expected one of …" and typo hints. */
+export const ALL_PROFILE_FIELDS: readonly string[] = [...PROFILE_FIELDS, ...Object.keys(GROUP_EXPECTATIONS)];
 export const REQUIRED_FIELDS: readonly ProfileField[] = ['keyId', 'applicationKey', 'bucket'];
 
 export const PROFILE_NAME_EXPECTATION = 'a profile name of 1..64 letters, digits, ".", "_" or "-"';
@@ -72,6 +83,12 @@ export function partSizeProblem(value: string | number): {bytes: number} | {prob
   if (parsed.bytes > MAX_PART_SIZE) return {problem: 'B2 parts must be at most 5GB'};
   return parsed;
 }
+
+/** A rate field (`5MB/s`, `40Mbit/s`) as bytes per second. */
+const rateField = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const result = parseRate(value);
+  return 'problem' in result ? reject(ctx, result.problem) : result.bytesPerSecond;
+});
 
 /** Adds a custom issue whose message is the reason shown after the offending value. */
 function reject(ctx: z.RefinementCtx, reason: string): typeof z.NEVER {
@@ -125,6 +142,10 @@ export const profileEntrySchema = z.strictObject({
     .optional()
     .meta(about('partSize')),
   concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional().meta(about('concurrency', {default: DEFAULT_CONCURRENCY})),
+  bandwidth: z
+    .strictObject({upload: rateField.optional(), download: rateField.optional()})
+    .optional()
+    .meta({description: GROUP_EXPECTATIONS.bandwidth.self}),
 });
 
 /** A profile as the file holds it, validated and normalised (partSize in bytes, prefix ending in '/'). */

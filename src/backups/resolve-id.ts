@@ -1,0 +1,32 @@
+import {BackupError} from '../errors.js';
+import {displayDate} from './display.js';
+import type {BackupInfo} from './types.js';
+
+/** The reference that names the newest backup, wherever an id is accepted. */
+export const LATEST = 'latest';
+
+/** How many ambiguous candidates an error lists before it says "and N more". */
+const MAX_CANDIDATES_SHOWN = 10;
+
+/**
+ * The one place a user's backup reference becomes a backup, as git resolves commits:
+ * an exact id wins, then `latest` (the newest), then a unique prefix of an id. An
+ * ambiguous prefix is bad input (exit 2) naming the candidates; no match is not_found.
+ * `backups` come newest first, as the catalog lists them.
+ */
+export function resolveBackupRef<T extends {info: Pick<BackupInfo, 'id' | 'name' | 'date'>}>(backups: readonly T[], ref: string): T {
+  const exact = backups.find((b) => b.info.id === ref);
+  if (exact) return exact;
+  if (ref === LATEST) {
+    if (backups.length === 0) throw new BackupError('not_found', 'there are no backups in this location, so none is "latest"; upload one first');
+    return backups[0];
+  }
+  const matches = backups.filter((b) => b.info.id.startsWith(ref));
+  if (matches.length === 1) return matches[0];
+  if (matches.length === 0) {
+    throw new BackupError('not_found', `no backup with id ${ref} in this location; list the backups to see their ids`);
+  }
+  const shown = matches.slice(0, MAX_CANDIDATES_SHOWN).map((b) => `${b.info.id} ("${b.info.name}", ${displayDate(b.info.date)})`);
+  const more = matches.length > shown.length ? ` and ${matches.length - shown.length} more` : '';
+  throw new BackupError('bad_input', `backup id prefix ${ref} is ambiguous: it matches ${shown.join(', ')}${more}; give more of the id`);
+}

@@ -1,0 +1,22 @@
+import {PUBLIC_BUCKET_FIX, isPublicBucket, type B2Backend} from '../b2/index.js';
+import {BackupError, isBackupError} from '../errors.js';
+
+/**
+ * Refuses to write a backup into a public bucket, where anyone who guesses its name can
+ * download it (Home Assistant backups hold passwords and tokens), unless the user said
+ * so with `--allow-public-bucket`. A key that may not list the bucket leaves its type
+ * unknown: the upload goes on, and `profile check` warns about that.
+ */
+export async function refusePublicBucket(backend: B2Backend, opts: {allow: boolean; warn: (line: string) => void; signal?: AbortSignal}): Promise<void> {
+  const bucket = await backend.bucket(opts.signal).catch((err: unknown) => {
+    if (isBackupError(err, 'missing_capabilities')) return undefined;
+    throw err;
+  });
+  if (!bucket || !isPublicBucket(bucket)) return;
+  const what = `bucket ${bucket.bucketName} is public (allPublic): anyone could download the backup by its name, without a key`;
+  if (opts.allow) {
+    opts.warn(`Warning: ${what} (uploading anyway: --allow-public-bucket)`);
+    return;
+  }
+  throw new BackupError('public_bucket', `${what}; nothing was uploaded. Fix: ${PUBLIC_BUCKET_FIX}, or pass --allow-public-bucket to upload anyway`);
+}
