@@ -1,6 +1,6 @@
 import type {FileHandle} from 'node:fs/promises';
 import type {Readable} from 'node:stream';
-import type {Body, CheckReport, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend} from '../backend.js';
+import type {Body, CheckReport, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {describeBody} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {checkedSha1Option} from '../hash.js';
@@ -25,11 +25,7 @@ const METADATA_KEY = /^[A-Za-z0-9_-]{1,50}$/;
 const MAX_NAME_AND_INFO_BYTES = 7000;
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
-export interface UnfinishedUpload {
-  fileId: string;
-  key: string;
-  started: Date;
-}
+export type {UnfinishedUpload} from '../backend.js';
 
 export interface KeyInfo {
   capabilities: string[];
@@ -116,7 +112,7 @@ export class B2Backend implements StorageBackend {
     return runChecks({client: this.client, bucket: this.o.bucket, prefix: this.o.prefix, signal: opts.signal, isOwnKey: opts.isOwnKey});
   }
 
-  async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
+  async put(key: string, body: Body, opts: PutOptions = {}): Promise<StoredObject> {
     const fileName = this.nameOf(key);
     const metadata = checkMetadata(fileName, opts.metadata ?? {});
     const sha1 = checkedSha1Option(opts.sha1, key);
@@ -127,7 +123,7 @@ export class B2Backend implements StorageBackend {
         {client: this.client, bucketId: this.bucketId, pool: this.pool, settings: {uploadCutoff: this.o.uploadCutoff, partSize: this.o.partSize, concurrency: this.o.concurrency}},
         {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, sha1, signal: opts.signal, onProgress: opts.onProgress},
       );
-      return {...this.infoOf(out.file), sha1: out.sha1};
+      return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes};
     });
   }
 
@@ -189,10 +185,10 @@ export class B2Backend implements StorageBackend {
     this.pool.clear();
   }
 
-  /** Unfinished large files under the prefix (for `b2 cleanup`). */
-  async *listUnfinished(opts: {signal?: AbortSignal} = {}): AsyncIterable<UnfinishedUpload> {
-    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix, opts.signal)) {
-      yield {fileId: f.fileId, key: f.fileName.slice(this.o.prefix.length), started: new Date(f.uploadTimestamp)};
+  /** Unfinished large files under the prefix (and opts.prefix within it), with the info they were started with. */
+  async *listUnfinished(opts: ListOptions = {}): AsyncIterable<UnfinishedUpload> {
+    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix + (opts.prefix ?? ''), opts.signal)) {
+      yield {fileId: f.fileId, key: f.fileName.slice(this.o.prefix.length), started: new Date(f.uploadTimestamp), metadata: this.infoOf(f).metadata};
     }
   }
 

@@ -81,6 +81,7 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
     minPartSize: opts.minPartSize ?? DEFAULT_MIN_PART_SIZE,
     recommendedPartSize: opts.recommendedPartSize ?? DEFAULT_RECOMMENDED_PART_SIZE,
     expireTokensEvery: opts.expireTokensEvery,
+    onRequest: opts.onRequest,
     stallTimeoutMs: opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
   };
   const core = new EmulatorCore(state, blobs, stats, faults, random, settings);

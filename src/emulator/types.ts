@@ -18,6 +18,12 @@ export interface EmulatorOptions {
    */
   stallTimeoutMs?: number;
   bootstrap?: {keyId?: string; applicationKey?: string; bucket?: string};
+  /**
+   * Test hook: runs as each request arrives (with its API name), before fault rules are
+   * decided and before the request is handled, which waits for a returned promise. Crash
+   * tests use it to kill a client at an exact request, or to add a fault for that request.
+   */
+  onRequest?: (call: string) => void | Promise<void>;
 }
 
 export interface FaultRule {

@@ -250,40 +250,48 @@ describe('b2 verify', () => {
 
 describe('b2 cleanup', () => {
   const stale = `${PREFIX}stale_2026-01-01_00.00_00000000.tar`;
-  const unfinished = async () => (await versionsUnderPrefix()).filter((f) => f.action === 'start').map((f) => f.fileName);
+  // an unfinished upload that this tool did not start (no backup file info): never cancelled
+  const foreign = `${PREFIX}foreign_2026-01-01_00.00_00000000.tar`;
+  const unfinished = async () => (await versionsUnderPrefix()).filter((f) => f.action === 'start').map((f) => f.fileName).sort();
 
   beforeAll(async () => {
     const auth = await authorizeRaw(world.emu);
-    const started = await api(world.emu, auth.authorizationToken, 'b2_start_large_file', {bucketId: world.emu.bucketId, fileName: stale, contentType: 'application/x-tar'});
-    expect(started.status).toBe(200);
+    const fileInfo = {backup_id: '0badc0de', backup_name: 'stale', backup_date: '2026-01-01T00:00:00.000000+00:00'};
+    for (const [fileName, info] of [[stale, fileInfo], [foreign, {}]] as const) {
+      const started = await api(world.emu, auth.authorizationToken, 'b2_start_large_file', {bucketId: world.emu.bucketId, fileName, contentType: 'application/x-tar', fileInfo: info});
+      expect(started.status).toBe(200);
+    }
   });
 
   test('--dry-run lists what it would cancel and cancels nothing', async () => {
     const human = await home(['cleanup', '--dry-run', '--older-than', '0s']);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^KEY\s+STARTED\s+FILE ID$/m);
-    expect(human.stdout).toContain('stale_2026-01-01_00.00_00000000.tar');
-    expect(human.stdout).toMatch(/^Would cancel 1 unfinished upload\(s\)\.$/m);
+    expect(human.stdout).toMatch(/^WHAT\s+KEY\s+SINCE\s*$/m);
+    expect(human.stdout).toMatch(/^unfinished upload\s+stale_2026-01-01_00.00_00000000.tar\s/m);
+    expect(human.stdout).toMatch(/^Would cancel 1 unfinished upload\(s\) and would delete 0 archive\(s\) without metadata file; left 1 unfinished upload\(s\) that this tool did not start\.$/m);
     const json = await home(['cleanup', '--dry-run', '--older-than', '0s', '--json']);
     expect(json.code).toBe(0);
-    expect(parseJson(json)).toMatchObject({dryRun: true, cancelled: [{key: expect.stringContaining('stale_2026-01-01')}]});
-    expect(await unfinished()).toEqual([stale]);
+    expect(parseJson(json)).toMatchObject({dryRun: true, cancelled: [{key: expect.stringContaining('stale_2026-01-01')}], deleted: [], foreign: 1});
+    expect(await unfinished()).toEqual([foreign, stale]);
   });
 
   test('--older-than keeps uploads started more recently (the 24h default keeps a fresh one)', async () => {
     const r = await home(['cleanup']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('Cancelled 0 unfinished upload(s); kept 1 started within 24h.\n');
-    expect(await unfinished()).toEqual([stale]);
+    expect(r.stdout).toBe('Cancelled 0 unfinished upload(s) and deleted 0 archive(s) without metadata file; kept 1 started within 24h; left 1 unfinished upload(s) that this tool did not start.\n');
+    expect(await unfinished()).toEqual([foreign, stale]);
   });
 
   test('cancels what is older than --older-than, in both forms', async () => {
     const json = await home(['cleanup', '--older-than', '0s', '--json']);
     expect(json.code).toBe(0);
     expect(parseJson(json)).toMatchObject({dryRun: false, kept: 0, cancelled: [{key: expect.stringContaining('stale_2026-01-01')}]});
-    expect(await unfinished()).toEqual([]);
+    expect(await unfinished()).toEqual([foreign]);
     const again = await home(['cleanup', '--older-than', '0s']);
-    expect(again.stdout).toBe('Cancelled 0 unfinished upload(s).\n');
+    expect(again.stdout).toBe('Cancelled 0 unfinished upload(s) and deleted 0 archive(s) without metadata file; left 1 unfinished upload(s) that this tool did not start.\n');
+    const auth = await authorizeRaw(world.emu);
+    const [{fileId}] = (await api(world.emu, auth.authorizationToken, 'b2_list_unfinished_large_files', {bucketId: world.emu.bucketId, namePrefix: foreign})).json.files as {fileId: string}[];
+    expect((await api(world.emu, auth.authorizationToken, 'b2_cancel_large_file', {fileId})).status).toBe(200);
   });
 });
 
