@@ -1,3 +1,4 @@
+import type {FileHandle} from 'node:fs/promises';
 import type {Readable} from 'node:stream';
 
 /**
@@ -14,6 +15,13 @@ export interface StorageBackend {
   put(key: string, body: Body, opts?: PutOptions): Promise<StoredObject>;
   /** Streams an object (or a byte range of it). Rejects with a `not_found` BackupError if absent. */
   get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}>;
+  /**
+   * Optional: the whole object written into an open file at its own offsets (B2: ranges
+   * in parallel), for callers that want a file rather than a stream. Resolves with what
+   * was written, its size and SHA1 in byte order; rejects with `checksum_mismatch` when
+   * the backend's own checksum of the object differs.
+   */
+  getToFile?(key: string, file: FileHandle, opts?: GetToFileOptions): Promise<{info: ObjectInfo; size: number; sha1: string}>;
   /** Object info without the body, or undefined if absent. */
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** Every current object whose key starts with opts.prefix, in UTF-8 byte order, paged lazily. */
@@ -97,6 +105,11 @@ export interface GetOptions {
   /** Inclusive byte range; end defaults to the last byte. */
   range?: {start: number; end?: number};
   signal?: AbortSignal;
+}
+
+export interface GetToFileOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress) => void;
 }
 
 export interface ListOptions {
