@@ -4,6 +4,7 @@ import {Flags} from '@oclif/core';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {prepareDestination} from '../../src/backups/file-output.js';
 import {visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
@@ -28,7 +29,9 @@ export default class Download extends LocationCommand {
     const {args, flags} = await this.parse(Download);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     const overrides = transferOverrides(flags);
-    const toStdout = flags.output === '-';
+    // a bad -o fails before connecting; -o /dev/stdout is stdout (a socket there cannot be reopened)
+    const dest = flags.output !== undefined && flags.output !== '-' ? await prepareDestination(flags.output, flags.force) : undefined;
+    const toStdout = flags.output === '-' || dest?.kind === 'stdout';
     if (toStdout && this.jsonEnabled()) throw new BackupError('bad_input', '--json and -o - both write to stdout; drop one of them');
     return this.withLocation(flags, async ({catalog}, signal) => {
       const info = await catalog.show(args.id, {signal});

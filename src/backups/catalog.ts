@@ -9,7 +9,7 @@ import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, describeArchive, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
 import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
-import {assertWritableDestination, writeStreamToFile} from './file-output.js';
+import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload} from './pending-uploads.js';
@@ -82,7 +82,7 @@ export class BackupCatalog {
     const extra = meta.metadata ?? {};
     assertUserMetadata(extra);
     const src = await describeBody(source, meta.size);
-    const prepared = await prepareArchiveBody(src, meta.signal);
+    const prepared = await prepareArchiveBody(this.backend, src, meta);
     const known = prepared.known;
     const unlock = known ? await this.pending.lock(known.sha1) : undefined;
     try {
@@ -198,9 +198,23 @@ export class BackupCatalog {
    */
   async downloadToFile(id: string, path: string, opts: TransferOptions & {force?: boolean} = {}): Promise<{info: BackupInfo; path: string; size: number; sha1: string}> {
     assertBackupId(id);
-    await assertWritableDestination(path, opts.force ?? false);
+    const force = opts.force ?? false;
+    const dest = await prepareDestination(path, force);
+    const backend = this.backend;
+    if (dest.kind === 'file' && backend.getToFile) {
+      // in place and in parallel where the backend can; checked against the backup's own record
+      const info = await this.archiveInfo(id, opts.signal);
+      let got: {size: number; sha1: string} | undefined;
+      await writeAtomically(dest, force, async (fh) => {
+        const r = await backend.getToFile!(info.archiveKey, fh, {signal: opts.signal, onProgress: opts.onProgress});
+        const problem = mismatch(r, {size: r.info.size, sha1: info.sha1 ?? knownSha1(r.info.sha1)});
+        if (problem) throw new BackupError('checksum_mismatch', `download of backup ${id} failed verification: ${problem}`);
+        got = r;
+      });
+      return {info, path, size: got!.size, sha1: got!.sha1};
+    }
     const {info, stream} = await this.openVerified(id, opts);
-    await writeStreamToFile(stream, path, opts.force ?? false);
+    await writeStreamToFile(stream, dest, force);
     const {size, sha1} = stream.result();
     return {info, path, size, sha1: sha1 as string};
   }
@@ -446,11 +460,15 @@ export class BackupCatalog {
     return text;
   }
 
+  /** A backup with its archive's SHA1: archives that were streamed up record it only in the metadata file. */
+  private async archiveInfo(id: string, signal?: AbortSignal): Promise<BackupInfo> {
+    const entry = await this.find(id, signal);
+    return entry.info.sha1 ? entry.info : this.withMetadata(entry, signal);
+  }
+
   /** The archive's stream and what it must add up to. */
   private async openArchive(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: Readable; expected: Expected}> {
-    const entry = await this.find(id, opts.signal);
-    // Archives that were streamed up record their checksum only in the metadata file.
-    const info = entry.info.sha1 ? entry.info : await this.withMetadata(entry, opts.signal);
+    const info = await this.archiveInfo(id, opts.signal);
     const {info: obj, stream} = await this.backend.get(info.archiveKey, {signal: opts.signal});
     return {info, stream, expected: {size: obj.size, sha1: info.sha1 ?? knownSha1(obj.sha1)}};
   }
@@ -478,15 +496,17 @@ function isArchiveOf(archive: ObjectInfo, p: PendingUpload): boolean {
 }
 
 /** The body to upload, its size and SHA1 when they can be known up front, and what was sent once the upload ended. */
-async function prepareArchiveBody(src: BodySource, signal?: AbortSignal): Promise<{body: Body; known?: Sent; sent: () => Sent; unchanged?: () => Promise<void>}> {
+async function prepareArchiveBody(backend: StorageBackend, src: BodySource, meta: UploadMeta): Promise<{body: Body; known?: Sent; sent: () => Sent; unchanged?: () => Promise<void>}> {
+  const signal = meta.signal;
   switch (src.kind) {
     case 'buffer': {
       const known = {size: src.size, sha1: sha1Of(src.buffer)};
       return {body: src.buffer, known, sent: () => known};
     }
     case 'file': {
-      // Hashing first lets the checksum travel in the archive's object info, so listings show it.
-      const known = await sha1OfFile(src.path, signal);
+      // Hashing first lets the checksum travel in the archive's object info, so listings show it;
+      // the backend's own hashing pass (B2: every part's SHA1 too) then serves its put as well.
+      const known = await (backend.hashFile ? backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal));
       // the backend takes this SHA1 instead of reading the file for its own: a file
       // rewritten after the hash (before the backend looked at it) is caught here
       return {body: {path: src.path}, known, sent: () => known, unchanged: () => assertFileUnchanged(src)};

@@ -1,9 +1,10 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {readFile, writeFile} from 'node:fs/promises';
+import {execFileSync} from 'node:child_process';
+import {lstat, readFile, stat, symlink, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, expectNoSecrets, parseJson, sha1} from './helpers.js';
+import {BACKUP_CAPABILITIES, calls, downloadCalls, E2EWorld, expectFailure, expectNoSecrets, parseJson, sha1} from './helpers.js';
 
 // Every backup command's happy path as a user runs it: the built CLI in a child process,
 // a profile made with `b2 profile add`, the emulator over HTTP. Human and --json forms.
@@ -180,6 +181,59 @@ describe('b2 download', () => {
     const forced = await home(['download', uploaded.named.id, '-o', out, '--force']);
     expect(forced.code).toBe(0);
     expect((await readFile(out)).equals(small)).toBe(true);
+  });
+});
+
+describe('b2 download: where -o points', () => {
+  test('-o /dev/null --force writes through the device and leaves it a device', async () => {
+    const before = await stat('/dev/null');
+    const r = await home(['download', uploaded.big.id, '-o', '/dev/null', '--force']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`sha1 ${sha1(big)} verified`);
+    const after = await stat('/dev/null');
+    expect(after.isCharacterDevice()).toBe(true);
+    expect(after.rdev).toBe(before.rdev);
+  });
+
+  test('-o a FIFO streams into the pipe and never replaces it', async () => {
+    const fifo = join(world.dir, 'restore.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = readFile(fifo); // a FIFO opens once both ends are there
+    const r = await home(['download', uploaded.big.id, '-o', fifo, '--force']);
+    expect(r.code).toBe(0);
+    expect((await reader).equals(big)).toBe(true);
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+  });
+
+  test('-o /dev/stdout --force writes to stdout and leaves the symlink alone', async () => {
+    const {done} = world.spawn(['download', uploaded.big.id, '-o', '/dev/stdout', '--force', '--profile', 'home']);
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(r.stdout.subarray(0, big.length).equals(big)).toBe(true);
+    expect((await lstat('/dev/stdout')).isSymbolicLink()).toBe(true);
+  });
+
+  test('-o DIR/ and -o a dangling symlink fail with exit 2 before any download', async () => {
+    const before = downloadCalls(world.emu);
+    const dir = await home(['download', uploaded.big.id, '-o', `${world.dir}/`]);
+    expectFailure(dir, 2, /names a directory; give a file path/, world.secrets);
+    const dangling = join(world.dir, 'dangling.tar');
+    await symlink(join(world.dir, 'no-such-dir', 'x.tar'), dangling);
+    const r = await home(['download', uploaded.big.id, '-o', dangling, '--force']);
+    expectFailure(r, 2, /dangling\.tar is a symbolic link to .*x\.tar, which does not exist/, world.secrets);
+    expect((await lstat(dangling)).isSymbolicLink()).toBe(true);
+    expect(downloadCalls(world.emu)).toBe(before);
+  });
+
+  test('-o a symlink to a regular file replaces that file atomically, keeping the link', async () => {
+    const real = join(world.dir, 'real-target.tar');
+    const linkPath = join(world.dir, 'link-to-target.tar');
+    await writeFile(real, 'old');
+    await symlink(real, linkPath);
+    const r = await home(['download', uploaded.named.id, '-o', linkPath, '--force']);
+    expect(r.code).toBe(0);
+    expect((await lstat(linkPath)).isSymbolicLink()).toBe(true);
+    expect((await readFile(real)).equals(small)).toBe(true);
   });
 });
 
