@@ -4,7 +4,7 @@ import {BackupError} from './errors.js';
 import {profileJsonSchema, type ProfileInput} from './profiles/schema.js';
 import {resolveSecret} from './profiles/secrets.js';
 import {loadProfile} from './profiles/index.js';
-import {resolvedProfile, validateInput} from './profiles/store.js';
+import {entryEncryption, resolvedProfile, validateInput} from './profiles/store.js';
 import type {ResolvedProfile} from './profiles/types.js';
 
 export interface TargetContext {
@@ -40,7 +40,11 @@ export async function resolveTargetProfile(input: TargetProfile, ctx: TargetCont
   }
   const {name = 'host', ...fields} = input as ProfileInput & {name?: string};
   const entry = validateInput(fields, (field) => `profile.${field}`);
-  const secret = resolveSecret(entry.applicationKey, {env: process.env, baseDir: process.cwd()});
-  if ('problem' in secret) throw new BackupError('config', `profile.applicationKey: ${secret.problem}`);
-  return resolvedProfile(name, entry, {keyId: entry.keyId, applicationKey: secret.value});
+  const secret = (field: 'applicationKey' | 'encryptionKey') => {
+    const result = resolveSecret(entry[field] ?? '', {env: process.env, baseDir: process.cwd()});
+    if ('problem' in result) throw new BackupError('config', `profile.${field}: ${result.problem}`);
+    return result.value;
+  };
+  const encryption = entryEncryption(entry, () => secret('encryptionKey'), 'profile.encryptionKey');
+  return {...resolvedProfile(name, entry, {keyId: entry.keyId, applicationKey: secret('applicationKey')}), ...(encryption ? {encryption} : {})};
 }

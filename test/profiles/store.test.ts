@@ -58,7 +58,7 @@ describe('resolve', () => {
     expect(store.list().map((p) => [p.name, p.source])).toEqual([['local', 'builtin']]);
     expect(store.resolve()).toEqual({
       name: 'local', keyId: 'embedded', applicationKey: 'embedded', bucket: 'local-backups',
-      prefix: '', endpoint: 'embedded', partSize: undefined, concurrency: 4,
+      prefix: '', endpoint: 'embedded', partSize: undefined, concurrency: 4, keyFrom: 'profile',
     });
   });
 
@@ -66,7 +66,7 @@ describe('resolve', () => {
     const store = await ProfileStore.load(await file(HOME + '    prefix: ha\n    partSize: 100MiB\n'), {env: {}});
     expect(store.resolve()).toEqual({
       name: 'home', keyId: '0051234abcd0000000000001', applicationKey: 'K005secretsecretsecretsecret01',
-      bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 4,
+      bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 4, keyFrom: 'profile',
     });
   });
 
