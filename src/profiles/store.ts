@@ -128,7 +128,7 @@ export class ProfileStore {
       keyId: entry.keyId,
       applicationKey: this.secretOf(stored),
     };
-    return {...resolvedProfile(stored.name, entry, credentials), ...(fromEnv ? {keyFrom: 'env' as const} : {})};
+    return {...resolvedProfile(stored.name, entry, credentials), keyFrom: fromEnv ? 'env' : 'profile'};
   }
 
   /** Throws unless `add(name, …)` could succeed with valid input (checked before prompting for values). */

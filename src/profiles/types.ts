@@ -19,7 +19,7 @@ export interface ResolvedProfile {
   partSize?: number;
   concurrency: number;
   /** 'env': the key came from B2_APPLICATION_KEY_ID/B2_APPLICATION_KEY, not the profile. */
-  keyFrom?: 'env';
+  keyFrom?: 'profile' | 'env';
   /** Bytes per second for this process's uploads / downloads; undefined: unlimited. */
   bandwidth?: {upload?: number; download?: number};
 }
