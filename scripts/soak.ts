@@ -56,6 +56,8 @@ export interface SoakReport {
   reauthorizations: number;
   /** Unfinished large files left by failures that said so, removed by the cleanup at the end. */
   cleanedAfterFailures: number;
+  /** File uploads whose failure kept their parts, rerun at the end: each resumed. */
+  resumedAfterFailures: number;
   violations: string[];
   /**
    * first: at the start; warm: after a fifth of the operations; last: after all of them.
@@ -163,6 +165,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const known = new Map<string, Known>();
     const failedUploads: Array<{name: string; message: string}> = [];
     let cleanupAnnounced = 0;
+    /** Files whose failed upload kept its parts: rerun at the end, they must resume. */
+    const keptFiles: Array<{path: string; name: string; accepted: Set<string>}> = [];
     const memory: MemorySample[] = [];
     const gc = (globalThis as {gc?: () => void}).gc;
     const sample = (collect = false): MemorySample => {
@@ -235,8 +239,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         surfaced(fromFile ? 'upload-file' : 'upload-stream', err);
         const message = (err as Error)?.message ?? String(err);
         // A failure that kept its unfinished large file says so (for a rerun to resume, or `b2 cleanup`).
-        if ((err as {resumable?: boolean})?.resumable === true || /kept to be resumed|b2 cleanup/.test(message)) cleanupAnnounced++;
+        const kept = (err as {resumable?: boolean})?.resumable === true || /kept to be resumed|b2 cleanup/.test(message);
+        if (kept && path && !changed) keptFiles.push({path, name, accepted});
+        else if (kept) cleanupAnnounced++;
         failedUploads.push({name, message});
+        if (kept && path && !changed) path = undefined; // kept for the rerun at the end
       } finally {
         if (path) await rm(path, {force: true});
       }
@@ -347,6 +354,21 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     emu.faults.clear();
     const faults: Record<string, number> = {...(emu.stats().faults as Record<string, number>), ...soakFaults};
     const reauthorizations = (emu.stats().calls.b2_authorize_account ?? 0) - authorizeCallsAtStart;
+    let resumedAfterFailures = 0;
+    for (const f of keptFiles) {
+      try {
+        const r = await catalog.upload({path: f.path}, {name: f.name});
+        if (r.resumed) resumedAfterFailures++;
+        else violations.push(`rerun of ${f.name}, whose failed upload kept its parts, did not resume`);
+        if (!f.accepted.has(r.sha1 ?? 'none')) violations.push(`rerun of ${f.name} reported SHA1 ${r.sha1}, which is not its source's`);
+        known.set(r.id, {id: r.id, name: f.name, sha1: r.sha1 ?? 'none', size: r.size, state: 'live'});
+        failedUploads.splice(failedUploads.findIndex((u) => u.name === f.name), 1);
+      } catch (err) {
+        violations.push(`rerun of ${f.name}, whose failed upload kept its parts, failed: ${(err as Error)?.message ?? String(err)}`);
+      } finally {
+        await rm(f.path, {force: true});
+      }
+    }
     const listed = await catalog.list();
     const listedIds = new Set(listed.map((b) => b.id));
     const listedNames = new Set(listed.map((b) => b.name));
@@ -395,6 +417,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       retries,
       reauthorizations,
       cleanedAfterFailures,
+      resumedAfterFailures,
       violations,
       memory: {first: memory[0], warm, last, peakRss, peakHeapUsed, gcMeasured: gc !== undefined},
     };
@@ -422,7 +445,7 @@ export function formatSoakReport(r: SoakReport): string {
     `  re-authorizations: ${r.reauthorizations}`,
     `  failures surfaced: ${table(r.failuresSurfaced)}`,
     ...Object.entries(r.failureMessages).sort(([, a], [, b]) => b - a).map(([m, n]) => `    - ${n} x ${m}`),
-    `  cleanup after failures that said so: ${r.cleanedAfterFailures} unfinished large files`,
+    `  failures that kept their parts: ${r.resumedAfterFailures} resumed by a rerun, ${r.cleanedAfterFailures} removed by the cleanup`,
     `  memory:            heapUsed start ${mb(r.memory.first.heapUsed)}, after 1/5 ${r.memory.warm ? mb(r.memory.warm.heapUsed) : '-'}, end ${mb(r.memory.last.heapUsed)}${r.memory.gcMeasured ? ' (after GC)' : ''}; ` +
       `RSS start ${mb(r.memory.first.rss)}, after 1/5 ${r.memory.warm ? mb(r.memory.warm.rss) : '-'}, end ${mb(r.memory.last.rss)}; peak RSS ${mb(r.memory.peakRss)}, peak heapUsed ${mb(r.memory.peakHeapUsed)}`,
     `  invariant violations: ${r.violations.length}`,
