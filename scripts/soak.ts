@@ -71,6 +71,9 @@ const OP_WEIGHTS: Array<[OpKind, number]> = [
   ['upload-file', 6], ['upload-stream', 4], ['download', 3], ['list', 2], ['verify', 2], ['delete', 2],
 ];
 const CHANGE_UNDER_UPLOADER_RATE = 0.2;
+/** Every this many operations, the next STORM_FAILURES part uploads answer 503. */
+const STORM_EVERY = 100;
+const STORM_FAILURES = 60;
 
 /** What the soak knows about a backup whose upload reported success. */
 interface Known {
@@ -184,7 +187,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const errKind = isBackupError(err) ? err.kind : `unexpected:${(err as Error)?.name ?? typeof err}`;
       bump(failuresSurfaced, `${kind}:${errKind}`);
       const message = `${kind}: ${(err as Error)?.message ?? String(err)}`;
-      bump(failureMessages, message.replace(/"[^"]*"/g, 'NAME').replace(/\S*upload-\d+\.bin/g, 'FILE').replace(/\b[0-9a-f]{40}\b/g, 'SHA1').replace(/\d+ part/g, 'N part'));
+      bump(failureMessages, message.replace(/"[^"]*"/g, 'NAME').replace(/soak\/soak_\S+?\.(tar|metadata\.json)\b/g, 'NAME').replace(/\S*upload-\d+\.bin/g, 'FILE').replace(/\b[0-9a-f]{40}\b/g, 'SHA1').replace(/\d+ part/g, 'N part'));
       if (!isBackupError(err)) violations.push(`${kind} failed with a non-BackupError: ${(err as Error)?.stack ?? String(err)}`);
       return err;
     };
@@ -329,6 +332,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           return;
         }
         const i = next++;
+        // Now and then B2 stays busy for a while: parts fail until the uploads in flight give up, keeping their parts.
+        if (i % STORM_EVERY === STORM_EVERY / 2) {
+          emu!.faults.add({call: 'b2_upload_part', count: STORM_FAILURES, status: 503});
+          bump(soakFaults, 'busy_storm');
+        }
         const rng = new SeededRandom((opts.seed * 1_000_003 + i) >>> 0);
         const kind = weighted(rng);
         bump(operations, kind);
