@@ -169,7 +169,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const failedUploads: Array<{name: string; message: string}> = [];
     let cleanupAnnounced = 0;
     /** Files whose failed upload kept its parts: rerun at the end, they must resume. */
-    const keptFiles: Array<{path: string; name: string; accepted: Set<string>}> = [];
+    const keptFiles: Array<{path: string; name: string; accepted: Set<string>; storedParts: number}> = [];
     const memory: MemorySample[] = [];
     const gc = (globalThis as {gc?: () => void}).gc;
     const sample = (collect = false): MemorySample => {
@@ -243,7 +243,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         const message = (err as Error)?.message ?? String(err);
         // A failure that kept its unfinished large file says so (for a rerun to resume, or `b2 cleanup`).
         const kept = (err as {resumable?: boolean})?.resumable === true || /kept to be resumed|b2 cleanup/.test(message);
-        if (kept && path && !changed) keptFiles.push({path, name, accepted});
+        const storedParts = Number(/\((\d+) parts? stored\)/.exec(message)?.[1] ?? 1);
+        if (kept && path && !changed) keptFiles.push({path, name, accepted, storedParts});
         else if (kept) cleanupAnnounced++;
         failedUploads.push({name, message});
         if (kept && path && !changed) path = undefined; // kept for the rerun at the end
@@ -366,8 +367,9 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     for (const f of keptFiles) {
       try {
         const r = await catalog.upload({path: f.path}, {name: f.name});
+        // A kept upload with no part stored yet has nothing to reuse; the rerun must still take it over (no unfinished file is left).
         if (r.resumed) resumedAfterFailures++;
-        else violations.push(`rerun of ${f.name}, whose failed upload kept its parts, did not resume`);
+        else if (f.storedParts > 0) violations.push(`rerun of ${f.name}, whose failed upload kept ${f.storedParts} stored parts, did not resume`);
         if (!f.accepted.has(r.sha1 ?? 'none')) violations.push(`rerun of ${f.name} reported SHA1 ${r.sha1}, which is not its source's`);
         known.set(r.id, {id: r.id, name: f.name, sha1: r.sha1 ?? 'none', size: r.size, state: 'live'});
         failedUploads.splice(failedUploads.findIndex((u) => u.name === f.name), 1);
