@@ -1,6 +1,8 @@
 import type {StorageBackend, TargetRegistration} from './backend.js';
 import {BackupError} from './errors.js';
-import {profileJsonSchema, type ProfileInput} from './profiles/schema.js';
+import type {ProfileInput} from './profiles/schema.js';
+// profileJsonSchema() as data: the hook answers without loading zod (test/profiles/schema-json.test.ts keeps it in step)
+import PROFILE_SCHEMA from './profiles/profile-schema.json' with {type: 'json'};
 import type {ResolvedProfile} from './profiles/types.js';
 
 export interface TargetContext {
@@ -22,7 +24,7 @@ export function b2TargetRegistration(ctx: TargetContext): TargetRegistration<Tar
   return {
     type: 'b2',
     title: 'Backblaze B2',
-    profileSchema: profileJsonSchema(),
+    profileSchema: structuredClone(PROFILE_SCHEMA) as Record<string, unknown>,
     async create(input: TargetProfile): Promise<StorageBackend> {
       // the provider (and its HTTP stack) loads when a host first uses the target, not at registration
       const {connectB2} = await import('./connect.js');

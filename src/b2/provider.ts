@@ -44,6 +44,8 @@ export interface KeyInfo {
  */
 export class B2Backend implements StorageBackend {
   readonly type = 'b2';
+  /** The downloader checks contentSha1 / large_file_sha1 of every whole download. */
+  readonly verifiesGet = true;
   private readonly pool: UploadUrlPool;
   /** hashFile() results by path, for the put() that follows (a few at most). */
   private readonly digests = new Map<string, UploadDigest>();
