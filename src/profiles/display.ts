@@ -1,5 +1,5 @@
 import type {CheckReport} from '../backend.js';
-import {displaySecret} from './secrets.js';
+import {displaySecret, parseSecretRef} from './secrets.js';
 import {formatSize} from './size.js';
 import type {ProfileSource, StoredProfile} from './store.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT} from './types.js';
@@ -8,6 +8,10 @@ import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT} from './types.js';
 export interface ProfileView {
   name: string;
   source: ProfileSource;
+  /** The profiles file that holds it; null for the built-in `local`. */
+  file: string | null;
+  /** Chosen with "b2 profile default NAME". */
+  default: boolean;
   keyId: string;
   /** Inline keys redacted; env:NAME and file:PATH as written (they are references, not secrets). */
   applicationKey: string;
@@ -19,12 +23,18 @@ export interface ProfileView {
   concurrency: number;
   /** Bytes per second, only when the profile limits bandwidth. */
   bandwidth?: {upload?: number; download?: number};
+  /** Only when the profile asks for server-side encryption. */
+  encryption?: string;
+  /** SSE-C: env:NAME and file:PATH as written; an inline key is never shown, not even in part. */
+  encryptionKey?: string;
 }
 
-export function profileView({name, source, entry}: StoredProfile): ProfileView {
+export function profileView({name, source, entry}: StoredProfile, store: {path: string; defaultProfile?: string}): ProfileView {
   return {
     name,
     source,
+    file: source === 'file' ? store.path : null,
+    default: store.defaultProfile === name,
     keyId: entry.keyId,
     applicationKey: displaySecret(entry.applicationKey),
     bucket: entry.bucket,
@@ -33,12 +43,24 @@ export function profileView({name, source, entry}: StoredProfile): ProfileView {
     partSize: entry.partSize ?? null,
     concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
     ...(entry.bandwidth ? {bandwidth: {...entry.bandwidth}} : {}),
+    ...(entry.encryption ? {encryption: entry.encryption} : {}),
+    ...(entry.encryptionKey ? {encryptionKey: displayEncryptionKey(entry.encryptionKey)} : {}),
   };
+}
+
+function displayEncryptionKey(ref: string): string {
+  return parseSecretRef(ref).kind === 'inline' ? '(inline, not shown)' : ref;
+}
+
+/** Said wherever an SSE-C key is set: B2 keeps no copy of it. */
+export function customerKeyWarning(profile: string): string {
+  return `Warning: profile "${profile}" encrypts backups with SSE-C: B2 keeps no copy of the key. Keep a copy of it somewhere safe (not only on this machine): if it is lost, the backups cannot be restored by anyone.`;
 }
 
 export function renderProfile(view: ProfileView): string {
   const rows: Array<[string, string]> = [
-    ['name', view.source === 'builtin' ? `${view.name} (built in)` : view.name],
+    ['name', nameLabel(view)],
+    ['file', view.file ?? '(built in)'],
     ['keyId', view.keyId],
     ['applicationKey', view.applicationKey],
     ['bucket', view.bucket],
@@ -47,14 +69,21 @@ export function renderProfile(view: ProfileView): string {
     ['partSize', view.partSize === null ? '(server recommended)' : formatSize(view.partSize)],
     ['concurrency', String(view.concurrency)],
   ];
+  if (view.encryption) rows.push(['encryption', view.encryption]);
+  if (view.encryptionKey) rows.push(['encryptionKey', view.encryptionKey]);
   if (view.bandwidth) rows.push(['bandwidth', (['upload', 'download'] as const).map((way) => `${way} ${view.bandwidth?.[way] ? `${formatSize(view.bandwidth[way])}/s` : 'unlimited'}`).join(', ')]);
   return table(rows);
 }
 
-export function renderProfileTable(views: ProfileView[]): string {
+/** The table, then where the file is (it may not exist yet). */
+export function renderProfileTable(views: ProfileView[], file: {path: string; exists: boolean}): string {
   const rows: string[][] = [['NAME', 'BUCKET', 'PREFIX', 'ENDPOINT']];
-  for (const v of views) rows.push([v.source === 'builtin' ? `${v.name} (built in)` : v.name, v.bucket, v.prefix, v.endpoint]);
-  return table(rows);
+  for (const v of views) rows.push([nameLabel(v), v.bucket, v.prefix, v.endpoint]);
+  return `${table(rows)}\n\nProfiles file: ${file.path}${file.exists ? '' : ' (not created yet; "b2 profile add" creates it)'}`;
+}
+
+function nameLabel(v: ProfileView): string {
+  return `${v.name}${v.source === 'builtin' ? ' (built in)' : ''}${v.default ? ' (default)' : ''}`;
 }
 
 /** One line per check item: status, title, what was found and, when not ok, the fix. */

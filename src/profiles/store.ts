@@ -16,6 +16,7 @@ import {
   REQUIRED_FIELDS,
   normalizePrefix,
   profileEntrySchema,
+  profileFieldsSchema,
   profileNameProblem,
   profilesFileSchema,
   type ProfileEntry,
@@ -23,7 +24,7 @@ import {
   type ProfileInput,
 } from './schema.js';
 import {parseSecretRef, resolveSecret} from './secrets.js';
-import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, type ResolvedProfile} from './types.js';
+import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, customerKeyProblem, type Encryption, type ResolvedProfile} from './types.js';
 
 export type ProfileSource = 'file' | 'builtin';
 
@@ -69,9 +70,28 @@ export class ProfileStore {
   /** The edits made since load, to apply again if the file changed on disk before save(). */
   private edits: Array<() => void> = [];
 
-  /** The store a command works on: `--config` (or env B2_BACKUP_CONFIG), else `<configDir>/profiles.yaml`. */
-  static async open(opts: {flag?: string; configDir: string; env?: NodeJS.ProcessEnv}): Promise<ProfileStore> {
-    return ProfileStore.load(profilesFilePath(opts), {env: opts.env});
+  /**
+   * The store a command works on: `--config` (or env B2_BACKUP_CONFIG), else
+   * `<configDir>/profiles.yaml`. A file named explicitly must exist (a typo in the path
+   * must not look like an empty file), unless the command creates it (`create`).
+   */
+  static async open(opts: {flag?: string; configDir: string; env?: NodeJS.ProcessEnv; create?: boolean}): Promise<ProfileStore> {
+    const store = await ProfileStore.load(profilesFilePath(opts), {env: opts.env});
+    const chosen = Boolean(opts.flag || (opts.env ?? process.env).B2_BACKUP_CONFIG); // oclif fills the flag from the variable too
+    if (!store.exists && chosen && !opts.create) {
+      throw new BackupError('config', `${store.path} (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "b2 profile add NAME --config ${store.path}"`);
+    }
+    return store;
+  }
+
+  /** False until the file is first saved. */
+  get exists(): boolean {
+    return this.original !== undefined;
+  }
+
+  /** The profile chosen by "b2 profile default", if any. */
+  get defaultProfile(): string | undefined {
+    return this.state.defaultName;
   }
 
   static async load(path: string, opts: {env?: NodeJS.ProcessEnv} = {}): Promise<ProfileStore> {
@@ -107,9 +127,10 @@ export class ProfileStore {
     const fromEnv = opts.envCredentials !== false && endpoint !== EMBEDDED_ENDPOINT && this.envCredentials();
     const credentials = fromEnv || {
       keyId: entry.keyId,
-      applicationKey: this.secretOf(stored),
+      applicationKey: this.secretOf(stored, 'applicationKey'),
     };
-    return {...resolvedProfile(stored.name, entry, credentials), keyFrom: fromEnv ? 'env' : 'profile'};
+    const encryption = this.encryptionOf(stored);
+    return {...resolvedProfile(stored.name, entry, credentials), ...(encryption ? {encryption} : {}), keyFrom: fromEnv ? 'env' : 'profile'};
   }
 
   /** Throws unless `add(name, …)` could succeed with valid input (checked before prompting for values). */
@@ -157,7 +178,16 @@ export class ProfileStore {
 
   remove(name: string): void {
     this.requireInFile(name, 'remove');
-    this.edit(() => this.remove(name), (doc) => doc.deleteIn(['profiles', name]));
+    this.edit(() => this.remove(name), (doc) => {
+      doc.deleteIn(['profiles', name]);
+      if (this.state.defaultName === name) doc.delete('default');
+    });
+  }
+
+  /** Makes `name` the profile used when none is chosen (in memory; call save()). */
+  setDefault(name: string): void {
+    this.getOrThrow(name);
+    this.edit(() => this.setDefault(name), (doc) => doc.set('default', name));
   }
 
   /** Profiles that share name's bucket with an overlapping prefix: their backups would mix. */
@@ -211,10 +241,11 @@ export class ProfileStore {
   }
 
   private defaultName(): string {
+    if (this.state.defaultName) return this.state.defaultName;
     const names = Object.keys(this.state.profiles);
     if (names.length === 1) return names[0];
     if (names.length === 0) return LOCAL_PROFILE_NAME;
-    throw new BackupError('config', `${this.path} has ${names.length} profiles (${names.join(', ')}); choose one with --profile NAME or env B2_PROFILE`);
+    throw new BackupError('config', `${this.path} has ${names.length} profiles (${names.join(', ')}); choose one with --profile NAME or env B2_PROFILE, or set a default with "b2 profile default NAME"`);
   }
 
   /** The named profile, or a config error listing the names there are. */
@@ -245,10 +276,15 @@ export class ProfileStore {
     return {keyId, applicationKey};
   }
 
-  private secretOf(stored: StoredProfile): string {
-    const result = resolveSecret(stored.entry.applicationKey, {env: this.env, baseDir: dirname(this.path)});
+  private secretOf(stored: StoredProfile, field: 'applicationKey' | 'encryptionKey'): string {
+    const result = resolveSecret(stored.entry[field] ?? '', {env: this.env, baseDir: dirname(this.path)});
     if ('value' in result) return result.value;
-    throw new BackupError('config', `${this.locationOf(['profiles', stored.name, 'applicationKey'])}: ${result.problem}`);
+    throw new BackupError('config', `${this.locationOf(['profiles', stored.name, field])}: ${result.problem}`);
+  }
+
+  /** The profile's server-side encryption, its SSE-C key read and checked (the message never shows it). */
+  private encryptionOf(stored: StoredProfile): Encryption | undefined {
+    return entryEncryption(stored.entry, () => this.secretOf(stored, 'encryptionKey'), this.locationOf(['profiles', stored.name, 'encryptionKey']));
   }
 
   /** `<file>:<line>: profiles.<name>.<field>`, the start of every message about one place in the file. */
@@ -261,11 +297,14 @@ export class ProfileStore {
     if (process.platform === 'win32') return; // no POSIX modes; NTFS ACLs are the user's business
     const mode = (await stat(this.path)).mode & 0o777;
     if ((mode & 0o077) === 0) return;
-    const inline = Object.entries(this.state.profiles).find(([, entry]) => parseSecretRef(entry.applicationKey).kind === 'inline');
+    const secretFields = ['applicationKey', 'encryptionKey'] as const;
+    const inline = Object.entries(this.state.profiles).flatMap(([name, entry]) =>
+      secretFields.filter((f) => entry[f] !== undefined && parseSecretRef(entry[f]).kind === 'inline').map((f) => [name, f] as const),
+    )[0];
     if (!inline) return;
     throw new BackupError(
       'config',
-      `${this.locationOf(['profiles', inline[0], 'applicationKey'])}: an inline application key in a file other users can read ` +
+      `${this.locationOf(['profiles', inline[0], inline[1]])}: an inline ${inline[1] === 'applicationKey' ? 'application key' : 'encryption key'} in a file other users can read ` +
         `(mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 ${this.path}, or use env:NAME or file:PATH`,
     );
   }
@@ -279,6 +318,8 @@ interface ParsedFile {
   profiles: Record<string, ProfileEntry>;
   /** The profiles as written (before normalisation), for merging updates. */
   raw: Record<string, unknown>;
+  /** `default:` of the file. */
+  defaultName?: string;
 }
 
 /** Parses and validates the text of the profiles file; every error names path:line and the field. */
@@ -309,7 +350,22 @@ function parseProfilesText(path: string, text: string): ParsedFile {
     throw new BackupError('config', describeIssues(parsed.error.issues, data, locate));
   }
   const raw = ((data as {profiles?: Record<string, unknown> | null}).profiles ?? {}) as Record<string, unknown>;
-  return {text, doc, lines, profiles: parsed.data.profiles ?? {}, raw};
+  const profiles = parsed.data.profiles ?? {};
+  const defaultName = parsed.data.default;
+  if (defaultName !== undefined && !Object.hasOwn(profiles, defaultName) && defaultName !== LOCAL_PROFILE_NAME) {
+    const known = [...Object.keys(profiles), LOCAL_PROFILE_NAME].join(', ');
+    throw new BackupError('config', `${path}:${lineOfPath(doc, lines, ['default'])}: default: no profile named ${JSON.stringify(defaultName)} (profiles: ${known}); run "b2 profile default NAME" or remove the line`);
+  }
+  return {text, doc, lines, profiles, raw, defaultName};
+}
+
+/** An entry's server-side encryption, its SSE-C key read (readKey) and checked; `where` starts a message, which never shows the key. */
+export function entryEncryption(entry: ProfileEntry, readKey: () => string, where: string): Encryption | undefined {
+  if (entry.encryption !== 'SSE-C') return entry.encryption ? {mode: entry.encryption} : undefined;
+  const key = readKey();
+  const problem = customerKeyProblem(key);
+  if (problem) throw new BackupError('config', `${where}: ${problem}`);
+  return {mode: 'SSE-C', key};
 }
 
 /**
@@ -348,7 +404,7 @@ export function validateInput(input: ProfileInput, label: FieldLabel): ProfileEn
  * flag a field path came from.
  */
 export function validateOverrides(input: Record<string, unknown>, label: (path: ReadonlyArray<PropertyKey>) => string): Partial<ProfileEntry> {
-  return validateWith(profileEntrySchema.partial(), input, label);
+  return validateWith(profileFieldsSchema.partial(), input, label);
 }
 
 type Validated<T> = {success: true; data: T} | {success: false; error: {issues: Parameters<typeof describeIssues>[0]}};
