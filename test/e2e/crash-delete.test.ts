@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {BackupCatalog} from '../../src/backups/index.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {CrashWorld, expectNoHalfBackup, inspector, layForeignFiles, seededRandom} from './crash-helpers.js';
+import {CrashWorld, expectNoHalfBackup, inspector, killPoints, layForeignFiles} from './crash-helpers.js';
 import {expectFailure, parseJson, sha1} from './helpers.js';
 
 // SIGKILL a real `b2 delete` at seeded requests: the backup is listed whole or not at
@@ -66,8 +66,9 @@ afterAll(async () => {
   await cw?.close();
 });
 
-const random = seededRandom(SEED);
-const points = Array.from({length: POINTS}, (_, i) => ({i, draw: random()}));
+const points = killPoints(SEED, POINTS);
+/** What each kill left (CRASH_SUMMARY=1 prints it at the end). */
+const outcomes: string[] = [];
 
 describe(`SIGKILL during delete at ${POINTS} request counts drawn with seed ${SEED}`, () => {
   test.each(points)('kill point $i', async ({i, draw}) => {
@@ -82,6 +83,7 @@ describe(`SIGKILL during delete at ${POINTS} request counts drawn with seed ${SE
     const listed = (await catalog.list()).filter((b) => b.id === up.id);
     if (listed.length > 0) expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
     const archiveLeft = (await backend.stat(up.archiveKey)) !== undefined;
+    outcomes.push(`k=${k}/${requestsPerDelete[i % 3]}: ${listed.length ? 'still listed' : archiveLeft ? 'archive without metadata' : 'gone'}`);
 
     // the same delete again finishes the job, whatever was left
     const again = await b2(['delete', up.id, '--yes', '--json']);
@@ -96,6 +98,7 @@ describe(`SIGKILL during delete at ${POINTS} request counts drawn with seed ${SE
 
   test('files that are not ours survived every kill and rerun', async () => {
     await foreignSurvived();
+    if (process.env.CRASH_SUMMARY) console.log(outcomes.join('\n'));
   });
 });
 

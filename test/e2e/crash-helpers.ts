@@ -17,6 +17,12 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** `count` kill points, each with its seeded draw in [0, 1) that picks the request to kill at. */
+export function killPoints(seed: number, count: number): Array<{i: number; draw: number}> {
+  const random = seededRandom(seed);
+  return Array.from({length: count}, (_, i) => ({i, draw: random()}));
+}
+
 /** What the emulator's request hook does for one request of the child under test. */
 export type OnCall = (call: string, n: number, kill: () => Promise<void>) => void | Promise<void>;
 

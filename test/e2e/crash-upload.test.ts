@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {BackupCatalog} from '../../src/backups/index.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {CrashWorld, expectNoHalfBackup, inspector, layForeignFiles, seededRandom} from './crash-helpers.js';
+import {CrashWorld, expectNoHalfBackup, inspector, killPoints, layForeignFiles} from './crash-helpers.js';
 import {parseJson, sha1} from './helpers.js';
 
 // SIGKILL a real `b2 upload` (bin/run.js) at seeded requests, counted by the emulator's
@@ -78,8 +78,10 @@ afterAll(async () => {
   await cw?.close();
 });
 
-const random = seededRandom(SEED);
-const points = Array.from({length: POINTS}, (_, i) => ({i, draw: random()}));
+const points = killPoints(SEED, POINTS);
+
+/** What each kill left (CRASH_SUMMARY=1 prints it at the end). */
+const outcomes: string[] = [];
 
 /** What the kill points whose leftovers are left for `b2 cleanup` left: unfinished uploads and archives of ours. */
 const leftovers: {name: string; id: string}[] = [];
@@ -97,6 +99,7 @@ describe(`SIGKILL during upload at ${POINTS} request counts drawn with seed ${SE
     expect(listed.length).toBeLessThanOrEqual(1);
     if (listed.length === 1) expect(await catalog.verify(listed[0].id)).toMatchObject({ok: true, sha1: archiveSha1});
     const stored = await storedOf(name);
+    outcomes.push(`k=${k}: ${listed.length ? 'complete backup' : stored.parts === PARTS && stored.bytes === SIZE ? 'archive without metadata' : stored.id ? `unfinished, ${stored.parts} part(s)` : 'nothing'}`);
 
     if (i % 2 === 1) {
       // left for `b2 cleanup` (below): what it must find is ours, unless the backup completed
@@ -197,4 +200,5 @@ describe('the window between the archive and its metadata file, hit exactly', ()
 
 test('files that are not ours survived every kill, rerun and cleanup', async () => {
   await foreignSurvived();
+  if (process.env.CRASH_SUMMARY) console.log(`requests per upload: ${requestsPerUpload}\n${outcomes.join('\n')}`);
 });
