@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {BackupCatalog} from '../../src/backups/index.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {CrashWorld, expectNoHalfBackup, inspector, killPoints, layForeignFiles} from './crash-helpers.js';
+import {CrashWorld, expectNoHalfBackup, inspector, killPoints, layForeignFiles, requestOf} from './crash-helpers.js';
 import {expectFailure, parseJson, sha1} from './helpers.js';
 
 // SIGKILL a real `b2 delete` at seeded requests: the backup is listed whole or not at
@@ -71,10 +71,11 @@ const points = killPoints(SEED, POINTS);
 const outcomes: string[] = [];
 
 describe(`SIGKILL during delete at ${POINTS} request counts drawn with seed ${SEED}`, () => {
-  test.each(points)('kill point $i', async ({i, draw}) => {
+  test.each(points)('kill point $i', async (point) => {
+    const i = point.i;
     const up = await makeBackup(`del-${i}`, VARIANTS[i % 3]);
     const base = up.archiveKey.replace(/\.tar$/, '');
-    const k = 1 + Math.floor(draw * requestsPerDelete[i % 3]);
+    const k = requestOf(point, POINTS, requestsPerDelete[i % 3]);
     const killed = await cw.killAt(['delete', up.id, '--yes', '--profile', 'del'], k);
     expect({k, killed: killed.killed, signal: killed.result.signal}).toEqual({k, killed: true, signal: 'SIGKILL'});
 

@@ -23,6 +23,14 @@ export function killPoints(seed: number, count: number): Array<{i: number; draw:
   return Array.from({length: count}, (_, i) => ({i, draw: random()}));
 }
 
+/**
+ * The request (1..requests) kill point `i` of `count` kills at: a seeded place within the
+ * i-th of `count` equal slices of the run, so that the points cover the whole run.
+ */
+export function requestOf(point: {i: number; draw: number}, count: number, requests: number): number {
+  return 1 + Math.min(requests - 1, Math.floor(((point.i + point.draw) / count) * requests));
+}
+
 /** What the emulator's request hook does for one request of the child under test. */
 export type OnCall = (call: string, n: number, kill: () => Promise<void>) => void | Promise<void>;
 

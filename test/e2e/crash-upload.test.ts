@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {BackupCatalog} from '../../src/backups/index.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {CrashWorld, expectNoHalfBackup, inspector, killPoints, layForeignFiles} from './crash-helpers.js';
+import {CrashWorld, expectNoHalfBackup, inspector, killPoints, layForeignFiles, requestOf} from './crash-helpers.js';
 import {parseJson, sha1} from './helpers.js';
 
 // SIGKILL a real `b2 upload` (bin/run.js) at seeded requests, counted by the emulator's
@@ -87,9 +87,10 @@ const outcomes: string[] = [];
 const leftovers: {name: string; id: string}[] = [];
 
 describe(`SIGKILL during upload at ${POINTS} request counts drawn with seed ${SEED}`, () => {
-  test.each(points)('kill point $i', async ({i, draw}) => {
+  test.each(points)('kill point $i', async (point) => {
+    const i = point.i;
     const name = `crash-${i}`;
-    const k = 1 + Math.floor(draw * requestsPerUpload);
+    const k = requestOf(point, POINTS, requestsPerUpload);
     const killed = await cw.killAt(upload(name), k);
     expect({k, killed: killed.killed, signal: killed.result.signal}).toEqual({k, killed: true, signal: 'SIGKILL'});
 
