@@ -214,14 +214,14 @@ export class ProfileStore {
     const names = Object.keys(this.state.profiles);
     if (names.length === 1) return names[0];
     if (names.length === 0) return LOCAL_PROFILE_NAME;
-    throw new BackupError('config', `${this.path} has ${names.length} profiles (${names.join(', ')}); choose one with --profile NAME or env B2_PROFILE`);
+    throw new BackupError('config', `${this.path} has ${names.length} profiles (${someNames(names)}); choose one with --profile NAME or env B2_PROFILE`);
   }
 
   /** The named profile, or a config error listing the names there are. */
   getOrThrow(name: string): StoredProfile {
     const found = this.get(name);
     if (found) return found;
-    const known = this.list().map((p) => p.name).join(', ');
+    const known = someNames(this.list().map((p) => p.name));
     const fix = profileNameProblem(name) ? `choose one of them` : `add it with "b2 profile add ${name}"`;
     throw new BackupError('config', `no profile named ${quoteValue(name)} in ${this.path} (profiles: ${known}); ${fix}`);
   }
@@ -312,6 +312,12 @@ function parseProfilesText(path: string, text: string): ParsedFile {
   return {text, doc, lines, profiles: parsed.data.profiles ?? {}, raw};
 }
 
+/** Names for a message: the first ten, then how many more. */
+function someNames(names: string[]): string {
+  const shown = names.slice(0, 10).map((n) => (n.length > 64 ? quoteValue(n) : n));
+  return names.length > 10 ? `${shown.join(', ')} and ${names.length - 10} more` : shown.join(', ');
+}
+
 /**
  * The YAML parser's reason without the file's text: some of its messages quote what they
  * choke on ("Unsupported YAML version …", "Unresolved alias …: NAME"), and the file may
@@ -319,7 +325,7 @@ function parseProfilesText(path: string, text: string): ParsedFile {
  */
 function yamlReason(message: string): string {
   const first = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-  return first.replace(/^(Unsupported YAML version|Unresolved tag|Plain value cannot start with reserved character)\b.*$/, '$1').replace(/: .*$/, '');
+  return first.replace(/^(Unsupported YAML version|Unresolved tag|Plain value cannot start with reserved character|Unresolved alias[^:]*)\b.*$/, '$1');
 }
 
 /** A validated entry with its credentials resolved and the defaults applied. */
