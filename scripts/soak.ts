@@ -9,7 +9,7 @@
  */
 import {createHash} from 'node:crypto';
 import {closeSync, openSync, writeSync} from 'node:fs';
-import {mkdtemp, rm, stat, utimes, writeFile} from 'node:fs/promises';
+import {mkdtemp, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
@@ -246,19 +246,32 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const id = pick(rng, liveIds());
       if (!id) return;
       const k = known.get(id)!;
+      const toFile = rng.next() < 0.5 ? join(work, `download-${id}-${Math.floor(rng.next() * 1e9)}.tar`) : undefined;
       try {
-        const {stream} = await catalog.download(id);
-        const hash = createHash('sha1');
-        let size = 0;
-        for await (const chunk of stream) {
-          hash.update(chunk as Buffer);
-          size += (chunk as Buffer).length;
+        let got: string;
+        let size: number;
+        if (toFile) {
+          await catalog.downloadToFile(id, toFile);
+          const data = await readFile(toFile);
+          [got, size] = [sha1Hex(data), data.length];
+        } else {
+          const {stream} = await catalog.download(id);
+          const hash = createHash('sha1');
+          size = 0;
+          for await (const chunk of stream) {
+            hash.update(chunk as Buffer);
+            size += (chunk as Buffer).length;
+          }
+          got = hash.digest('hex');
         }
-        const got = hash.digest('hex');
         if (got !== k.sha1 || size !== k.size) violations.push(`download of ${k.name} gave ${size} bytes SHA1 ${got}; uploaded ${k.size} bytes SHA1 ${k.sha1}`);
       } catch (err) {
         // Deleted meanwhile by another operation: not this download's failure.
         if (k.state === 'live') surfaced('download', err);
+        // A failed download to a file leaves nothing behind (never a partial file).
+        if (toFile && (await stat(toFile).catch(() => undefined))) violations.push(`failed download of ${k.name} left ${toFile} behind`);
+      } finally {
+        if (toFile) await rm(toFile, {force: true});
       }
     };
 

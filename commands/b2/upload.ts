@@ -2,12 +2,13 @@ import {stat} from 'node:fs/promises';
 import {Args, Flags} from '@oclif/core';
 import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
-import {assertBackupName, assertUserMetadata} from '../../src/backups/validate.js';
+import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
+import {parseSize} from '../../src/profiles/size.js';
 
 export default class Upload extends LocationCommand {
   static override summary = 'Upload a backup archive (a file, or - for stdin).';
@@ -16,27 +17,32 @@ export default class Upload extends LocationCommand {
   static override examples = [
     '<%= config.bin %> b2 upload ./backup.tar --name "Nightly backup"',
     'tar -c /etc | <%= config.bin %> b2 upload - --name etc --meta host=pi4 --json',
+    'curl -fsS https://nas.local/backup.tar | <%= config.bin %> b2 upload - --name nas --expect-size 734003200',
   ];
   static override enableJsonFlag = true;
   static override args = {file: Args.string({required: true, description: 'archive to upload, or - to read stdin'})};
   static override flags = {
     name: Flags.string({char: 'n', description: 'backup name (default: "Backup")'}),
     meta: Flags.string({char: 'm', description: 'extra metadata key=value (repeatable)', multiple: true}),
+    'expect-size': Flags.string({
+      description: 'with - (stdin): the exact length of the stream (e.g. 1048576 or 1GiB); a stream that ends shorter or runs longer fails with exit 5 and nothing is kept (a producer that failed in a pipe without pipefail)',
+    }),
     concurrency: concurrencyFlag,
     'part-size': partSizeFlag,
     'limit-upload': limitUploadFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
   };
 
-  async run(): Promise<BackupSummary & {resumed: boolean}> {
+  async run(): Promise<BackupSummary & {resumed: boolean; existing: boolean}> {
     const {args, flags} = await this.parse(Upload);
     // before connecting: bad input costs nothing (and starts no embedded store)
     const metadata = parseMeta(flags.meta ?? []);
     assertUserMetadata(metadata);
     if (flags.name !== undefined) assertBackupName(flags.name);
+    const expectSize = parseExpectSize(flags['expect-size'], args.file);
     const overrides = transferOverrides(flags);
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
-    const total = args.file === '-' ? undefined : await regularFileSize(args.file);
+    const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
     let bar: ReturnType<typeof progressDisplay> | undefined;
     try {
       const result = await this.withLocation(
@@ -44,14 +50,15 @@ export default class Upload extends LocationCommand {
         async ({backend, catalog}, signal) => {
           await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
           bar = progressDisplay({label: 'Uploading', total, enabled: !this.jsonEnabled()});
-          return catalog.upload(body, {name: flags.name, metadata, signal, onProgress: (p) => bar?.update(p)});
+          return catalog.upload(body, {name: flags.name, metadata, size: expectSize, signal, onProgress: (p) => bar?.update(p)});
         },
         {overrides, onInterrupt: () => this.logToStderr('\nStopping… (Ctrl-C again to quit at once)')},
       );
       bar?.stop();
-      this.logToStderr(`${result.resumed ? 'Finished the interrupted' : 'Uploaded'} backup "${result.name}" (${humanSize(result.size)}, sha1 ${result.sha1})`);
+      const done = result.existing ? 'Already stored (an earlier run of this upload finished it):' : result.resumed ? 'Finished the interrupted' : 'Uploaded';
+      this.logToStderr(`${done} backup ${visible(result.name)} (${humanSize(result.size)}, sha1 ${result.sha1})`);
       this.log(result.id);
-      return {...backupSummary(result), resumed: result.resumed};
+      return {...backupSummary(result), resumed: result.resumed, existing: result.existing};
     } catch (err) {
       bar?.stop();
       if (isBackupError(err, 'aborted')) {
@@ -70,6 +77,15 @@ async function regularFileSize(path: string): Promise<number> {
   });
   if (!st.isFile()) throw new BackupError('bad_input', `${path} is not a regular file; give the path of an archive, or - to read stdin`);
   return st.size;
+}
+
+/** --expect-size, which only a stream needs (a file's size is known). */
+function parseExpectSize(text: string | undefined, file: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (file !== '-') throw new BackupError('bad_input', `--expect-size is for an upload from stdin (-); ${file} is a file, whose size is known`);
+  const size = parseSize(text);
+  if ('problem' in size) throw new BackupError('bad_input', `--expect-size ${JSON.stringify(text)}: ${size.problem}; give the stream's length in bytes, e.g. --expect-size 1048576 or 1GiB`);
+  return size.bytes;
 }
 
 /** --meta key=value pairs; the catalog validates keys and values. */

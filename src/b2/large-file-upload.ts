@@ -45,6 +45,8 @@ export class LargeFileUpload {
   private bytes = 0;
   private readonly inFlight = new Map<number, number>();
   private readonly sha1s: string[] = [];
+  /** Bytes of parts found stored (by an interrupted run) and kept. */
+  reusedBytes = 0;
 
   constructor(private readonly o: LargeFileUploadOptions) {
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new BackupError('bad_input', `concurrency must be a positive integer, got ${o.concurrency}`);
@@ -147,6 +149,7 @@ export class LargeFileUpload {
     const n = part.partNumber;
     if (prior && prior.contentLength === part.length && (await localSha1(part, this.signal)) === prior.contentSha1) {
       this.sha1s[n - 1] = prior.contentSha1;
+      this.reusedBytes += part.length;
       this.confirm(n, part.length);
       part.release?.();
       return;

@@ -1,5 +1,6 @@
+import type {FileHandle} from 'node:fs/promises';
 import type {Readable} from 'node:stream';
-import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend} from '../backend.js';
+import type {Body, CheckReport, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {describeBody} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {checkedSha1Option} from '../hash.js';
@@ -8,7 +9,7 @@ import {runChecks} from './check.js';
 import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
 import {bucketUnavailable, prefixNotAllowed, wrapUnknown} from './errors.js';
-import {download} from './downloader.js';
+import {download, downloadToFile} from './downloader.js';
 import {fileFromHeaders} from './file-headers.js';
 import {listFiles, listUnfinished, listVersions} from './lister.js';
 import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './options.js';
@@ -24,11 +25,7 @@ const METADATA_KEY = /^[A-Za-z0-9_-]{1,50}$/;
 const MAX_NAME_AND_INFO_BYTES = 7000;
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 
-export interface UnfinishedUpload {
-  fileId: string;
-  key: string;
-  started: Date;
-}
+export type {UnfinishedUpload} from '../backend.js';
 
 export interface KeyInfo {
   capabilities: string[];
@@ -115,7 +112,7 @@ export class B2Backend implements StorageBackend {
     return runChecks({client: this.client, bucket: this.o.bucket, prefix: this.o.prefix, signal: opts.signal, isOwnKey: opts.isOwnKey});
   }
 
-  async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
+  async put(key: string, body: Body, opts: PutOptions = {}): Promise<StoredObject> {
     const fileName = this.nameOf(key);
     const metadata = checkMetadata(fileName, opts.metadata ?? {});
     const sha1 = checkedSha1Option(opts.sha1, key);
@@ -126,7 +123,7 @@ export class B2Backend implements StorageBackend {
         {client: this.client, bucketId: this.bucketId, pool: this.pool, settings: {uploadCutoff: this.o.uploadCutoff, partSize: this.o.partSize, concurrency: this.o.concurrency}},
         {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, sha1, signal: opts.signal, onProgress: opts.onProgress},
       );
-      return {...this.infoOf(out.file), sha1: out.sha1};
+      return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes};
     });
   }
 
@@ -134,8 +131,19 @@ export class B2Backend implements StorageBackend {
     const fileName = this.nameOf(key);
     throwIfAborted(opts.signal);
     return this.guard(opts.signal, async () => {
-      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs});
+      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize});
       return {info: this.infoOf(d.file), stream: d.stream};
+    });
+  }
+
+  /** A large object arrives as `concurrency` parallel ranges written in place; a small one in one request. */
+  async getToFile(key: string, file: FileHandle, opts: GetToFileOptions = {}): Promise<{info: ObjectInfo; size: number; sha1: string}> {
+    const fileName = this.nameOf(key);
+    throwIfAborted(opts.signal);
+    return this.guard(opts.signal, async () => {
+      const onProgress = opts.onProgress;
+      const d = await downloadToFile(this.client, {fileName, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, onBytes: onProgress && ((loaded, total) => onProgress({loaded, total}))}, file);
+      return {info: this.infoOf(d.file), size: d.size, sha1: d.sha1};
     });
   }
 
@@ -177,10 +185,10 @@ export class B2Backend implements StorageBackend {
     this.pool.clear();
   }
 
-  /** Unfinished large files under the prefix (for `b2 cleanup`). */
-  async *listUnfinished(opts: {signal?: AbortSignal} = {}): AsyncIterable<UnfinishedUpload> {
-    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix, opts.signal)) {
-      yield {fileId: f.fileId, key: f.fileName.slice(this.o.prefix.length), started: new Date(f.uploadTimestamp)};
+  /** Unfinished large files under the prefix (and opts.prefix within it), with the info they were started with. */
+  async *listUnfinished(opts: ListOptions = {}): AsyncIterable<UnfinishedUpload> {
+    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix + (opts.prefix ?? ''), opts.signal)) {
+      yield {fileId: f.fileId, key: f.fileName.slice(this.o.prefix.length), started: new Date(f.uploadTimestamp), metadata: this.infoOf(f).metadata};
     }
   }
 

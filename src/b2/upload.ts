@@ -45,6 +45,8 @@ export interface UploadOutcome {
   file: B2File;
   /** SHA1 of the whole object, when known (always, except a stream's is known only after reading it). */
   sha1: string;
+  /** Bytes of parts an interrupted upload had stored that were kept, not sent again. */
+  reusedBytes?: number;
 }
 
 /**
@@ -160,5 +162,5 @@ async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: I
     beforeFinish: o.beforeFinish,
   });
   const file = await upload.run();
-  return {file, sha1: o.wholeSha1()};
+  return {file, sha1: o.wholeSha1(), reusedBytes: upload.reusedBytes};
 }

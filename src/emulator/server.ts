@@ -128,6 +128,7 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
   const r = route(path);
   const call = r?.call ?? 'unknown';
   core.stats.call(call);
+  if (core.settings.onRequest) await Promise.resolve(core.settings.onRequest(call)).catch(() => undefined);
   const fault = r ? core.faults.decide(call, parseTestModes(req.headers['x-bz-test-mode'])) : {latencyMs: 0};
   const ctx = new RequestContext(req, res, url ?? new URL(BASE_URL), r?.apiVersion ?? 2, call, fault, core.stats, core.settings.stallTimeoutMs);
   try {

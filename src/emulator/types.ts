@@ -18,6 +18,12 @@ export interface EmulatorOptions {
    */
   stallTimeoutMs?: number;
   bootstrap?: {keyId?: string; applicationKey?: string; bucket?: string};
+  /**
+   * Test hook: runs as each request arrives (with its API name), before fault rules are
+   * decided and before the request is handled, which waits for a returned promise. Crash
+   * tests use it to kill a client at an exact request, or to add a fault for that request.
+   */
+  onRequest?: (call: string) => void | Promise<void>;
 }
 
 export interface FaultRule {
@@ -71,6 +77,13 @@ export interface CreateKeyOptions {
   keyName?: string;
 }
 
+export interface SeedFile {
+  fileName: string;
+  data: Buffer;
+  contentType?: string;
+  fileInfo?: Record<string, string>;
+}
+
 export interface RunningEmulator {
   /** 'http://127.0.0.1:PORT': the API realm; clients authorize at `${url}/b2api/vN/b2_authorize_account`. */
   url: string;
@@ -88,6 +101,11 @@ export interface RunningEmulator {
   };
   stats(): EmulatorStats;
   resetStats(): void;
+  /**
+   * Stores small files directly, without HTTP or billing (cheap setup of large catalogs
+   * for tests and benchmarks); each becomes the newest version of its name.
+   */
+  putFiles(bucketName: string, files: SeedFile[]): Promise<void>;
   /** Flips a byte of the newest version's stored data, keeping its SHA1 (checksum-mismatch tests). */
   corrupt(bucketName: string, fileName: string): Promise<void>;
   stop(): Promise<void>;
