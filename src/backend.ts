@@ -31,6 +31,13 @@ export interface StorageBackend {
   /** Releases sockets, timers and embedded servers. */
   close(): Promise<void>;
   /**
+   * Optional: the SHA1 and size of a file from one read, together with whatever else the
+   * backend needs to upload it (B2: each part's SHA1), so that a put() of the same path
+   * with this sha1 right after does not read the file again to checksum it. Progress is
+   * reported with phase 'hashing'.
+   */
+  hashFile?(path: string, opts?: {signal?: AbortSignal; onProgress?: (p: TransferProgress) => void}): Promise<{sha1: string; size: number}>;
+  /**
    * Optional, for backends that keep interrupted uploads so that they can resume (B2:
    * unfinished large files, billed as storage): those whose keys start with opts.prefix.
    */
@@ -66,12 +73,9 @@ export interface PutOptions {
   size?: number;
   contentType?: string;
   /**
-   * Lowercase hex SHA1 of the whole body when the caller already knows it; the backend
-   * stores it (B2: large_file_sha1) instead of hashing the body first, and still verifies
-   * what it sends. A mismatch rejects with `checksum_mismatch` and stores nothing; only a
-   * large file read from disk is taken on trust as a whole (B2 verifies each part's SHA1,
-   * and downloads check the whole against this one), since checking it means the extra
-   * read this option saves.
+   * Lowercase hex SHA1 of the whole body when the caller already knows it. The backend
+   * checks it against the bytes it stores: a mismatch rejects with `checksum_mismatch`
+   * and stores nothing. (A file hashed with hashFile() just before is not read again.)
    */
   sha1?: string;
   /** Small string key/values stored with the object (B2: X-Bz-Info-*). */
@@ -81,9 +85,17 @@ export interface PutOptions {
 }
 
 export interface TransferProgress {
-  /** Bytes the server has confirmed. */
+  /**
+   * 'hashing': the source is read to checksum it before anything is sent (a large file);
+   * 'transfer' (also when absent): bytes moving. Each phase counts from 0 to its total.
+   */
+  phase?: 'hashing' | 'transfer';
+  /**
+   * Bytes done in this phase: hashed, or sent. Sent bytes count as they go out; when an
+   * attempt fails, its bytes are taken back (loaded goes down) and count again when resent.
+   */
   loaded: number;
-  /** Bytes sent but not yet confirmed. */
+  /** Of loaded, bytes sent but not yet confirmed by the server. */
   inFlight?: number;
   /** Total bytes when known. */
   total?: number;

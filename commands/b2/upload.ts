@@ -66,6 +66,8 @@ export default class Upload extends LocationCommand {
           ? 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
           : 'upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "b2 cleanup" removes unfinished uploads you will not resume)');
       }
+      // the provider kept the stored parts (B2 stayed busy or unreachable): say how to go on
+      if (isBackupError(err) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("b2 cleanup" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
       throw err;
     }
   }

@@ -12,7 +12,7 @@ export interface B2BackendOptions {
   keyId: string;
   applicationKey: string;
   bucket: string;
-  /** '' or a name prefix; every key lives under it. */
+  /** '' or a name prefix; every key lives under it. A "/" is added if it does not end in one. */
   prefix?: string;
   /** Realm URL; default production. 'embedded' must be resolved to a running emulator's URL first. */
   endpoint?: string;
@@ -60,7 +60,9 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
   for (const field of ['keyId', 'applicationKey', 'bucket'] as const) {
     if (typeof input[field] !== 'string' || input[field].trim() === '') throw bad(field, 'is missing', field === 'bucket' ? 'a bucket name' : 'a non-empty string');
   }
-  const prefix = input.prefix ?? '';
+  // a prefix is a folder: "backups" must not also cover "backups-old/…" (profiles store it so already)
+  const given = input.prefix ?? '';
+  const prefix = typeof given !== 'string' || given === '' || given.endsWith('/') ? given : `${given}/`;
   const prefixProblem = prefix === '' ? undefined : nameProblem(prefix, 'prefix');
   if (prefixProblem) throw bad('prefix', `${JSON.stringify(prefix)} is unusable: ${prefixProblem}`, 'a name prefix such as "backups/"');
   const endpoint = (input.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');

@@ -82,7 +82,7 @@ export class BackupCatalog {
     const extra = meta.metadata ?? {};
     assertUserMetadata(extra);
     const src = await describeBody(source, meta.size);
-    const prepared = await prepareArchiveBody(src, meta.signal);
+    const prepared = await prepareArchiveBody(this.backend, src, meta);
     const known = prepared.known;
     const unlock = known ? await this.pending.lock(known.sha1) : undefined;
     try {
@@ -496,15 +496,17 @@ function isArchiveOf(archive: ObjectInfo, p: PendingUpload): boolean {
 }
 
 /** The body to upload, its size and SHA1 when they can be known up front, and what was sent once the upload ended. */
-async function prepareArchiveBody(src: BodySource, signal?: AbortSignal): Promise<{body: Body; known?: Sent; sent: () => Sent; unchanged?: () => Promise<void>}> {
+async function prepareArchiveBody(backend: StorageBackend, src: BodySource, meta: UploadMeta): Promise<{body: Body; known?: Sent; sent: () => Sent; unchanged?: () => Promise<void>}> {
+  const signal = meta.signal;
   switch (src.kind) {
     case 'buffer': {
       const known = {size: src.size, sha1: sha1Of(src.buffer)};
       return {body: src.buffer, known, sent: () => known};
     }
     case 'file': {
-      // Hashing first lets the checksum travel in the archive's object info, so listings show it.
-      const known = await sha1OfFile(src.path, signal);
+      // Hashing first lets the checksum travel in the archive's object info, so listings show it;
+      // the backend's own hashing pass (B2: every part's SHA1 too) then serves its put as well.
+      const known = await (backend.hashFile ? backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal));
       // the backend takes this SHA1 instead of reading the file for its own: a file
       // rewritten after the hash (before the backend looked at it) is caught here
       return {body: {path: src.path}, known, sent: () => known, unchanged: () => assertFileUnchanged(src)};

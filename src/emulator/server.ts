@@ -144,7 +144,8 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
     }
     if (r.json) ctx.params = req.method === 'POST' ? {...queryParams(url), ...(await ctx.readJson())} : queryParams(url);
     const result = await r.run(core, ctx);
-    if (result) await ctx.sendJson(200, result.json);
+    if (result && fault.answerFields) core.stats.fault('answer_fields');
+    if (result) await ctx.sendJson(200, fault.answerFields ? {...(result.json as object), ...fault.answerFields} : result.json);
     core.stats.billed(call, result?.names);
   } catch (e) {
     await answerError(ctx, e);

@@ -50,13 +50,15 @@ export interface FaultRule {
    * other bytes than were sent, so a body sent with its SHA1 is refused 400 bad_request.
    */
   corruptRequestBody?: boolean;
+  /** Replace these fields of a successful JSON answer: a server or proxy that misreports what it did. */
+  answerFields?: Record<string, unknown>;
 }
 
 /**
  * The fault kinds counted in `stats().faults`: `http_<status>` for injected error answers
  * (rules, --fail-uploads, test modes), and the others by name.
  */
-export type FaultKind = `http_${number}` | 'expire_token' | 'cut_request' | 'cut_response' | 'latency' | 'throttle' | 'corrupt_body';
+export type FaultKind = `http_${number}` | 'expire_token' | 'cut_request' | 'cut_response' | 'latency' | 'throttle' | 'corrupt_body' | 'answer_fields';
 
 export interface EmulatorStats {
   calls: Record<string, number>;
