@@ -1,4 +1,5 @@
 import type {CheckReport} from '../backend.js';
+import type {RetentionPolicy} from '../backups/retention.js';
 import {displaySecret} from './secrets.js';
 import {formatSize} from './size.js';
 import type {ProfileSource, StoredProfile} from './store.js';
@@ -17,6 +18,8 @@ export interface ProfileView {
   /** Bytes, or null for the server's recommended size. */
   partSize: number | null;
   concurrency: number;
+  /** The `retention:` rules, or null when the profile has none. */
+  retention: RetentionPolicy | null;
 }
 
 export function profileView({name, source, entry}: StoredProfile): ProfileView {
@@ -30,6 +33,7 @@ export function profileView({name, source, entry}: StoredProfile): ProfileView {
     endpoint: entry.endpoint ?? DEFAULT_ENDPOINT,
     partSize: entry.partSize ?? null,
     concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
+    retention: entry.retention ?? null,
   };
 }
 
@@ -43,6 +47,7 @@ export function renderProfile(view: ProfileView): string {
     ['endpoint', view.endpoint],
     ['partSize', view.partSize === null ? '(server recommended)' : formatSize(view.partSize)],
     ['concurrency', String(view.concurrency)],
+    ['retention', view.retention ? Object.entries(view.retention).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ') : '(none: backups are kept until deleted)'],
   ];
   return table(rows);
 }

@@ -1,5 +1,9 @@
 import type {z} from 'zod';
-import {FIELD_EXPECTATIONS, PROFILE_FIELDS, PROFILE_NAME_EXPECTATION, type ProfileField} from './schema.js';
+import {FIELD_EXPECTATIONS, PROFILE_FIELDS, PROFILE_NAME_EXPECTATION, RETENTION_EXPECTATIONS, RETENTION_RULE_FIELDS} from './schema.js';
+
+const EXPECTATIONS: Record<string, string> = {...FIELD_EXPECTATIONS, ...RETENTION_EXPECTATIONS};
+/** Every field a profile may carry: the flat ones and the `retention:` mapping. */
+const ENTRY_FIELDS: readonly string[] = [...PROFILE_FIELDS, 'retention'];
 
 /** Where an issue is: the text that starts its message, and a line to order issues by. */
 export type IssueLocator = (path: ReadonlyArray<PropertyKey>) => {label: string; line?: number};
@@ -44,19 +48,25 @@ function quotingHint(issue: Issue, value: unknown): string {
 /** What belongs at a path of the profiles file, or of one profile (flag input). */
 function expectationFor(path: ReadonlyArray<PropertyKey>): string {
   const last = path[path.length - 1];
-  if (typeof last === 'string' && last in FIELD_EXPECTATIONS && path.length !== 2) return FIELD_EXPECTATIONS[last as ProfileField];
+  if (typeof last === 'string' && last in EXPECTATIONS && path.length !== 2) return EXPECTATIONS[last];
   if (path.length === 0) return 'a mapping with a "profiles:" section';
   if (path.length === 1) return 'a mapping of profile names to profiles';
-  return `a mapping of profile fields (${PROFILE_FIELDS.join(', ')})`;
+  return `a mapping of profile fields (${ENTRY_FIELDS.join(', ')})`;
 }
 
 function knownFields(path: ReadonlyArray<PropertyKey>): string {
-  return path.length === 0 ? 'only "profiles"' : `one of ${PROFILE_FIELDS.join(', ')}`;
+  return path.length === 0 ? 'only "profiles"' : `one of ${fieldsAt(path).join(', ')}`;
+}
+
+/** The keys allowed in the mapping at `path`: a profile's fields, or the retention rules. */
+function fieldsAt(path: ReadonlyArray<PropertyKey>): readonly string[] {
+  if (path.length === 0) return ['profiles'];
+  return path[path.length - 1] === 'retention' ? RETENTION_RULE_FIELDS : ENTRY_FIELDS;
 }
 
 /** A near miss ("buckt") gets a hint; field names are short, so edit distance 2 is plenty. */
 function suggestion(key: string, path: ReadonlyArray<PropertyKey>): string {
-  const known: readonly string[] = path.length === 0 ? ['profiles'] : PROFILE_FIELDS;
+  const known = fieldsAt(path);
   const best = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
   return best ? ` (did you mean "${best}"?)` : '';
 }

@@ -3,6 +3,7 @@ import {nameProblem} from '../keys.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT} from './types.js';
 import {parseSize} from './size.js';
 import {secretRefProblem} from './secrets.js';
+import {COUNT_RULES, parseRetentionDuration, retentionPolicyProblem, type RetentionPolicy} from '../backups/retention.js';
 
 /**
  * The profiles file schema. Every field carries the sentence a user sees when it is
@@ -24,6 +25,14 @@ export const FIELD_EXPECTATIONS = {
 } as const;
 
 export type ProfileField = keyof typeof FIELD_EXPECTATIONS;
+
+/** The `retention:` mapping (restic's rules, see src/backups/retention.ts) and its keys. */
+export const RETENTION_EXPECTATIONS = {
+  retention: `a mapping of retention rules (${[...COUNT_RULES, 'keepWithin'].join(', ')})`,
+  ...Object.fromEntries(COUNT_RULES.map((r) => [r, 'a whole number ≥ 0'])),
+  keepWithin: 'a duration such as 30d, 12h or 1y6m',
+} as Record<string, string>;
+export const RETENTION_RULE_FIELDS = [...COUNT_RULES, 'keepWithin'] as const;
 export const PROFILE_FIELDS = Object.keys(FIELD_EXPECTATIONS) as ProfileField[];
 export const REQUIRED_FIELDS: readonly ProfileField[] = ['keyId', 'applicationKey', 'bucket'];
 
@@ -88,6 +97,24 @@ const nonBlank = z.string().superRefine((value, ctx) => {
   if (value.trim() === '') ctx.addIssue({code: 'custom', message: 'it is empty'});
 });
 
+const keepCount = z.number().int().min(0).optional();
+
+/** restic's rules; a policy that keeps nothing by rule is refused (it would delete every backup). */
+export const retentionSchema = z
+  .strictObject({
+    ...(Object.fromEntries(COUNT_RULES.map((r) => [r, keepCount])) as Record<(typeof COUNT_RULES)[number], typeof keepCount>),
+    keepWithin: z
+      .string()
+      .superRefine((value, ctx) => {
+        if (parseRetentionDuration(value) === undefined) ctx.addIssue({code: 'custom', message: 'use a number and a unit y, m, d or h'});
+      })
+      .optional(),
+  })
+  .superRefine((policy, ctx) => {
+    const problem = retentionPolicyProblem(policy as RetentionPolicy);
+    if (problem) ctx.addIssue({code: 'custom', message: problem});
+  });
+
 export const profileEntrySchema = z.strictObject({
   keyId: nonBlank.superRefine((value, ctx) => {
     if (/\s/.test(value.trim())) ctx.addIssue({code: 'custom', message: 'it contains a space'});
@@ -125,6 +152,7 @@ export const profileEntrySchema = z.strictObject({
     .optional()
     .meta(about('partSize')),
   concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional().meta(about('concurrency', {default: DEFAULT_CONCURRENCY})),
+  retention: retentionSchema.optional().meta({description: RETENTION_EXPECTATIONS.retention}),
 });
 
 /** A profile as the file holds it, validated and normalised (partSize in bytes, prefix ending in '/'). */

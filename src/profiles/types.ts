@@ -1,3 +1,5 @@
+import type {RetentionPolicy} from '../backups/retention.js';
+
 /** Backblaze's production realm: where keys are authorized unless a profile says otherwise. */
 export const DEFAULT_ENDPOINT = 'https://api.backblazeb2.com';
 /** Endpoint value that runs the bundled emulator in-process (no account needed). */
@@ -18,4 +20,6 @@ export interface ResolvedProfile {
   /** Bytes; undefined means the server's recommendedPartSize. */
   partSize?: number;
   concurrency: number;
+  /** The profile's `retention:` rules: upload prunes by them, and so does `prune` without flags. */
+  retention?: RetentionPolicy;
 }

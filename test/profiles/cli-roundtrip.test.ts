@@ -42,9 +42,9 @@ describe('b2 profile round trip', () => {
     const list = await cli(['list', '--json', ...config]);
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual([
-      {name: 'home', source: 'file', keyId: '0051234abcd0000000000001', applicationKey: 'K00…ET (redacted)', bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: null, concurrency: 4},
-      {name: 'office', source: 'file', keyId: 'k2', applicationKey: 'env:OFFICE_KEY', bucket: 'home-backups-123456', prefix: 'ha/office/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 8},
-      {name: 'local', source: 'builtin', keyId: 'embedded', applicationKey: '****', bucket: 'local-backups', prefix: '', endpoint: 'embedded', partSize: null, concurrency: 4},
+      {name: 'home', source: 'file', keyId: '0051234abcd0000000000001', applicationKey: 'K00…ET (redacted)', bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: null, concurrency: 4, retention: null},
+      {name: 'office', source: 'file', keyId: 'k2', applicationKey: 'env:OFFICE_KEY', bucket: 'home-backups-123456', prefix: 'ha/office/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 8, retention: null},
+      {name: 'local', source: 'builtin', keyId: 'embedded', applicationKey: '****', bucket: 'local-backups', prefix: '', endpoint: 'embedded', partSize: null, concurrency: 4, retention: null},
     ]);
 
     const table = await cli(['list', ...config]);
@@ -71,6 +71,7 @@ describe('b2 profile round trip', () => {
         'endpoint        https://api.backblazeb2.com',
         'partSize        (server recommended)',
         'concurrency     4',
+        'retention       (none: backups are kept until deleted)',
         '',
       ].join('\n'),
     );
