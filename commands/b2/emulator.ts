@@ -3,7 +3,23 @@ import {once} from 'node:events';
 import {BaseCommand} from '../../src/cli/base-command.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
 import {BackupError} from '../../src/errors.js';
-import {startEmulator, type RunningEmulator} from '../../src/emulator/index.js';
+import {checkFaultRule, startEmulator, type FaultRule, type RunningEmulator} from '../../src/emulator/index.js';
+
+/** One --fault value: a JSON fault rule, checked before the emulator starts. */
+function parseFaultRule(text: string): FaultRule {
+  let rule: FaultRule;
+  try {
+    rule = JSON.parse(text) as FaultRule;
+  } catch {
+    throw new BackupError('bad_input', `--fault must be a JSON object such as '{"call":"uploads","rate":0.1,"status":503}', got ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  try {
+    checkFaultRule(rule);
+  } catch (e) {
+    throw new BackupError('bad_input', `--fault: ${(e as Error).message}`);
+  }
+  return rule;
+}
 
 export default class Emulator extends BaseCommand {
   static override summary = 'Run a local Backblaze B2 emulator (native API) in the foreground.';
@@ -15,6 +31,7 @@ export default class Emulator extends BaseCommand {
     '<%= config.bin %> b2 emulator',
     '<%= config.bin %> b2 emulator --port 8180 --data-dir ./b2-data --key-id myKeyId --application-key mySecret --bucket my-test-bucket',
     '<%= config.bin %> b2 emulator --port 0 --json --fail-uploads 0.1 --seed 7',
+    '<%= config.bin %> b2 emulator --fault \'{"call":"uploads","rate":0.1,"status":429,"retryAfter":1}\' --fault \'{"call":"b2_upload_part","rate":0.05,"corruptRequestBody":true}\'',
   ];
 
   static override flags = {
@@ -29,6 +46,12 @@ export default class Emulator extends BaseCommand {
     'fail-uploads': Flags.string({description: 'fraction 0..1 of b2_upload_file / b2_upload_part calls answered 503 service_unavailable', default: '0'}),
     'expire-tokens-every': Flags.integer({description: 'every Nth authenticated call answers 401 expired_auth_token (0 = never)', default: 0, min: 0}),
     seed: Flags.integer({description: 'seed of the fault decisions, so a run repeats exactly', default: 1, min: 0}),
+    fault: Flags.string({
+      description: 'a fault rule as JSON, e.g. {"call":"uploads","rate":0.1,"status":503}; fields: call, count, rate, status, code, retryAfter, ' +
+        'cutRequestAfterBytes, cutResponseAfterBytes, latencyMs, bytesPerSecond, expireToken, corruptRequestBody (repeatable)',
+      multiple: true,
+    }),
+    'stall-timeout-ms': Flags.integer({description: 'answer 408 request_timeout when headers take, or a body stalls, this long', default: 60_000, min: 1}),
     json: Flags.boolean({description: 'print one JSON line {"url","keyId","applicationKey","bucket"} instead of text'}),
   };
 
@@ -41,6 +64,7 @@ export default class Emulator extends BaseCommand {
     if ((flags['key-id'] === undefined) !== (flags['application-key'] === undefined)) {
       throw new BackupError('bad_input', 'give --key-id and --application-key together (or neither, to have a key generated)');
     }
+    const faults = (flags.fault ?? []).map(parseFaultRule);
     const emu = await this.start({
       port: flags.port,
       host: flags.host,
@@ -50,8 +74,10 @@ export default class Emulator extends BaseCommand {
       failUploads,
       expireTokensEvery: flags['expire-tokens-every'] || undefined,
       seed: flags.seed,
+      stallTimeoutMs: flags['stall-timeout-ms'],
       bootstrap: {keyId: flags['key-id'], applicationKey: flags['application-key'], bucket: flags.bucket},
     });
+    for (const rule of faults) emu.faults.add(rule);
     // The bootstrap key is printed on purpose: it is the emulator's own key and the user needs it.
     if (flags.json) {
       this.log(JSON.stringify({url: emu.url, keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket}));

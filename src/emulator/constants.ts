@@ -25,6 +25,8 @@ export const MAX_BUCKETS = 100;
 /** Account authorization tokens are good for at most 24 hours. */
 export const TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
 export const MAX_KEY_DURATION_SECONDS = 1000 * 24 * 60 * 60;
+/** How long a request's headers may take, or its body may stall, before 408 request_timeout. */
+export const DEFAULT_STALL_TIMEOUT_MS = 60_000;
 /** JSON request bodies are small; anything larger is a client bug or an attack. */
 export const MAX_JSON_BODY_BYTES = 4 * 1024 * 1024;
 

@@ -28,6 +28,7 @@ export class RequestContext {
     readonly call: string,
     readonly fault: FaultDecision,
     private readonly stats: StatsCollector,
+    private readonly stallTimeoutMs: number,
   ) {}
 
   get head(): boolean {
@@ -43,14 +44,36 @@ export class RequestContext {
     return parseTestModes(this.req.headers['x-bz-test-mode']);
   }
 
-  /** The request body as a stream, through the fault shaper (cuts, throttling, bytesIn). */
+  /**
+   * The request body as a stream, through the fault shaper (cuts, corruption, throttling,
+   * bytesIn). A body that stops arriving for stallTimeoutMs fails with 408 request_timeout,
+   * so a stalled client holds no descriptor or temp file for ever.
+   */
   body(): Readable {
+    const length = Number(this.header('content-length'));
+    const fraction = this.fault.corruptAtFraction;
     const shaper = createShaper({
       cutAfterBytes: this.fault.cutRequestAfterBytes,
       bytesPerSecond: this.fault.bytesPerSecond,
-      onBytes: (n) => this.stats.bytesIn(n),
-      onCut: () => this.req.socket.destroy(),
+      corruptAt: fraction !== undefined && length > 0 ? Math.floor(fraction * length) : undefined,
+      onBytes: (n) => {
+        this.stats.bytesIn(n);
+        stall.refresh();
+      },
+      onCut: () => {
+        this.stats.fault('cut_request');
+        this.req.socket.destroy();
+      },
+      onCorrupt: () => this.stats.fault('corrupt_body'),
     });
+    const stall = setTimeout(() => {
+      shaper.destroy(new B2ApiError(408, 'request_timeout', `no request body bytes arrived for ${this.stallTimeoutMs} ms`));
+    }, this.stallTimeoutMs);
+    stall.unref();
+    const stop = () => clearTimeout(stall);
+    this.req.on('data', () => stall.refresh());
+    this.req.on('end', stop);
+    shaper.on('close', stop);
     this.req.on('error', (e) => shaper.destroy(e));
     return this.req.pipe(shaper);
   }
@@ -120,7 +143,10 @@ export class RequestContext {
       cutAfterBytes: this.fault.cutResponseAfterBytes,
       bytesPerSecond: this.fault.bytesPerSecond,
       onBytes: (n) => this.stats.bytesOut(n),
-      onCut: () => this.res.socket?.destroy(),
+      onCut: () => {
+        this.stats.fault('cut_response');
+        this.res.socket?.destroy();
+      },
     });
     await pipeline(body, shaper, this.res).catch(() => this.res.socket?.destroy());
   }

@@ -14,6 +14,7 @@ export interface CoreSettings {
   minPartSize: number;
   recommendedPartSize: number;
   expireTokensEvery?: number;
+  stallTimeoutMs: number;
 }
 
 const EXPIRE_SOME_TOKENS_RATE = 0.25;
@@ -75,20 +76,28 @@ export class EmulatorCore {
     if (!key) throw new B2ApiError(401, 'bad_auth_token', 'invalid authorization token (its key was deleted)');
     if (record.expired || record.expiresAt <= Date.now()) throw expired();
     ctx.key = key;
-    if (record.kind === 'account') this.maybeExpire(ctx, token, record);
+    if (record.kind === 'account') this.maybeExpire(ctx, token);
     return {token, record, key};
   }
 
-  private maybeExpire(ctx: RequestContext, token: string, record: TokenRecord): void {
+  private maybeExpire(ctx: RequestContext, token: string): void {
     this.authenticatedCalls += 1;
     const every = this.settings.expireTokensEvery;
     const byCount = every !== undefined && every > 0 && this.authenticatedCalls % every === 0;
     const byTestMode = ctx.testModes().has('expire_some_account_authorization_tokens') && this.random.chance(EXPIRE_SOME_TOKENS_RATE);
     if (byCount || byTestMode) {
-      record.expired = true;
-      this.state.changed('token', token);
+      this.stats.fault('expire_token');
+      this.expireToken(token);
       throw expired();
     }
+  }
+
+  /** Marks a token (of any kind) expired: every later use answers 401 expired_auth_token. */
+  expireToken(token: string | undefined): void {
+    const record = token === undefined ? undefined : this.state.tokens.get(token);
+    if (!record || !token) return;
+    record.expired = true;
+    this.state.changed('token', token);
   }
 
   expireAllTokens(): void {
@@ -141,6 +150,6 @@ export class EmulatorCore {
   }
 }
 
-function expired(): B2ApiError {
+export function expired(): B2ApiError {
   return new B2ApiError(401, 'expired_auth_token', 'authorization token has expired');
 }

@@ -1,54 +1,55 @@
 import {randomBytes} from 'node:crypto';
-import {link, readFile, rm, stat, writeFile} from 'node:fs/promises';
+import {mkdir, readdir, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
 
-/** An unreadable lock younger than this may be a writer mid-way: treat it as held. */
-const FRESH_MS = 10_000;
+/** Contenders that meet back off and try again this many times before giving up. */
+const ATTEMPTS = 8;
 
 /**
- * One emulator per data directory: two writers would overwrite each other's state
- * file. The lock is a file holding the owner's pid, created whole (written aside, then
- * hard-linked into place) so that no one ever sees it empty; a lock whose process is
- * gone (a crash) is taken over, and release removes only a lock that is still ours.
+ * One emulator per data directory: two writers would overwrite each other's state file.
+ *
+ * Each starter first publishes an entry `locks/<pid>.<random>`, then looks for entries
+ * of live processes other than its own. Alone: it holds the lock. Not alone: it
+ * withdraws its entry and tries again a little later; an entry that stays is a holder.
+ * Because everyone publishes before looking, two starters can never both find
+ * themselves alone, whatever the timing; there is no takeover step to race on. Entries
+ * of dead processes (a crash) are ignored and swept; release removes only our own entry.
  */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
-  const path = join(dataDir, 'lock');
-  const mine = String(process.pid);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (await createWhole(path, mine)) {
-      return async () => {
-        if ((await readFile(path, 'utf8').catch(() => '')).trim() === mine) await rm(path, {force: true});
-      };
-    }
-    const text = (await readFile(path, 'utf8').catch(() => '')).trim();
-    const owner = /^\d+$/.test(text) ? Number(text) : 0;
-    if (owner === process.pid) throw new Error(`data dir ${dataDir} is already used by an emulator in this process; stop it first`);
-    if (owner > 0 ? isAlive(owner) : await isFresh(path)) {
-      throw new Error(`data dir ${dataDir} is in use by another emulator${owner ? ` (process ${owner})` : ''}; stop it or use another --data-dir`);
-    }
-    await rm(path, {force: true}); // left by a process that died
-  }
-  throw new Error(`cannot lock data dir ${dataDir}; remove ${path} if no emulator uses it`);
-}
-
-/** Creates `path` holding `content`, or answers false if it already exists. */
-async function createWhole(path: string, content: string): Promise<boolean> {
-  const tmp = `${path}.${content}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, content, {mode: 0o600});
-  try {
-    await link(tmp, path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
-  } finally {
-    await rm(tmp, {force: true});
+  const dir = join(dataDir, 'locks');
+  await mkdir(dir, {recursive: true, mode: 0o700});
+  const entry = join(dir, `${process.pid}.${randomBytes(6).toString('hex')}`);
+  for (let attempt = 1; ; attempt++) {
+    await writeFile(entry, String(process.pid), {flag: 'wx', mode: 0o600});
+    const others = await liveEntries(dir, entry);
+    if (others.length === 0) return async () => rm(entry, {force: true});
+    await rm(entry, {force: true});
+    if (attempt >= ATTEMPTS) throw inUse(dataDir, dir, others);
+    // Random back-off so that two starters that met do not meet again.
+    await sleep(5 + Math.floor(Math.random() * 20 * attempt));
   }
 }
 
-async function isFresh(path: string): Promise<boolean> {
-  const st = await stat(path).catch(() => undefined);
-  return st !== undefined && Date.now() - st.mtimeMs < FRESH_MS;
+/** Other entries whose process is alive; entries of dead processes are removed on the way. */
+async function liveEntries(dir: string, mine: string): Promise<Array<{name: string; pid: number}>> {
+  const live: Array<{name: string; pid: number}> = [];
+  for (const name of await readdir(dir)) {
+    if (join(dir, name) === mine) continue;
+    const pid = Number(/^(\d+)\./.exec(name)?.[1] ?? NaN);
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) live.push({name, pid});
+    else if (Number.isInteger(pid)) await rm(join(dir, name), {force: true}); // left by a process that died
+  }
+  return live;
+}
+
+function inUse(dataDir: string, dir: string, others: Array<{name: string; pid: number}>): Error {
+  if (others.some((o) => o.pid === process.pid)) {
+    return new Error(`data dir ${dataDir} is already used by an emulator in this process; stop it first`);
+  }
+  const pids = [...new Set(others.map((o) => o.pid))].join(', ');
+  return new Error(`data dir ${dataDir} is in use by another emulator (process ${pids}); stop it or use another --data-dir ` +
+    `(if no emulator uses it, remove ${join(dir, others[0].name)})`);
 }
 
 function isAlive(pid: number): boolean {

@@ -11,6 +11,9 @@ export interface FaultDecision {
   cutResponseAfterBytes?: number;
   latencyMs: number;
   bytesPerSecond?: number;
+  expireToken?: boolean;
+  /** Where to flip a request body byte, as a fraction of its length (seeded). */
+  corruptAtFraction?: number;
 }
 
 interface ActiveRule {
@@ -37,7 +40,7 @@ export class FaultEngine {
   ) {}
 
   add(rule: FaultRule): void {
-    if (typeof rule?.call !== 'string' || rule.call === '') throw new Error('a fault rule needs a call name, "uploads" or "*"');
+    checkFaultRule(rule);
     this.rules.push({rule: {...rule}, remaining: rule.count});
   }
 
@@ -51,8 +54,10 @@ export class FaultEngine {
       const {rule} = active;
       if (!matches(rule.call, call)) continue;
       if (active.remaining !== undefined && active.remaining <= 0) continue;
-      const failing = decision.error !== undefined || decision.cutRequestAfterBytes !== undefined || decision.cutResponseAfterBytes !== undefined;
-      const fails = rule.status !== undefined || rule.code !== undefined || rule.cutRequestAfterBytes !== undefined || rule.cutResponseAfterBytes !== undefined;
+      const failing = decision.error !== undefined || decision.cutRequestAfterBytes !== undefined || decision.cutResponseAfterBytes !== undefined ||
+        decision.expireToken === true || decision.corruptAtFraction !== undefined;
+      const fails = rule.status !== undefined || rule.code !== undefined || rule.cutRequestAfterBytes !== undefined || rule.cutResponseAfterBytes !== undefined ||
+        rule.expireToken === true || rule.corruptRequestBody === true;
       const shapes = Boolean(rule.latencyMs || rule.bytesPerSecond);
       // A rule with nothing left to add (an earlier rule already fails this request) is not used up.
       if (!shapes && (!fails || failing)) continue;
@@ -64,6 +69,8 @@ export class FaultEngine {
       if (rule.cutRequestAfterBytes !== undefined) decision.cutRequestAfterBytes = rule.cutRequestAfterBytes;
       if (rule.cutResponseAfterBytes !== undefined) decision.cutResponseAfterBytes = rule.cutResponseAfterBytes;
       if (rule.status !== undefined || rule.code !== undefined) decision.error = ruleError(rule);
+      else if (rule.expireToken) decision.expireToken = true;
+      else if (rule.corruptRequestBody) decision.corruptAtFraction = this.random.next();
     }
     if (!decision.error && UPLOAD_CALLS.has(call)) decision.error = this.uploadFault(testModes);
     return decision;
@@ -85,6 +92,28 @@ export function parseTestModes(header: string | string[] | undefined): Set<strin
 
 function matches(ruleCall: string, call: string): boolean {
   return ruleCall === '*' || ruleCall === call || (ruleCall === 'uploads' && UPLOAD_CALLS.has(call));
+}
+
+const FAULT_FIELDS: Record<string, 'int' | 'fraction' | 'string' | 'boolean'> = {
+  call: 'string', count: 'int', rate: 'fraction', status: 'int', code: 'string', message: 'string', retryAfter: 'int',
+  cutRequestAfterBytes: 'int', cutResponseAfterBytes: 'int', latencyMs: 'int', bytesPerSecond: 'int',
+  expireToken: 'boolean', corruptRequestBody: 'boolean',
+};
+
+/** A rule with an unknown field or a value of the wrong kind is refused whole, naming the field. */
+export function checkFaultRule(rule: FaultRule): void {
+  if (typeof rule !== 'object' || rule === null) throw new Error('a fault rule must be an object');
+  if (typeof rule.call !== 'string' || rule.call === '') throw new Error('a fault rule needs a call name, "uploads" or "*"');
+  for (const [field, value] of Object.entries(rule)) {
+    const kind = Object.hasOwn(FAULT_FIELDS, field) ? FAULT_FIELDS[field] : undefined;
+    if (!kind) throw new Error(`unknown fault rule field "${field}" (known: ${Object.keys(FAULT_FIELDS).join(', ')})`);
+    if (value === undefined) continue;
+    const ok = kind === 'int' ? Number.isInteger(value) && (value as number) >= 0
+      : kind === 'fraction' ? typeof value === 'number' && value >= 0 && value <= 1
+        : typeof value === kind;
+    if (!ok) throw new Error(`fault rule field "${field}" must be ${kind === 'int' ? 'a whole number >= 0' : kind === 'fraction' ? 'a fraction 0..1' : `a ${kind}`}`);
+  }
+  if (rule.status !== undefined && (rule.status < 400 || rule.status > 599)) throw new Error('fault rule field "status" must be an error status 400..599');
 }
 
 function ruleError(rule: FaultRule): B2ApiError {

@@ -7,7 +7,7 @@ import {mkdir} from 'node:fs/promises';
 import {AddressInfo} from 'node:net';
 import {BlobStore, MemoryBlobStore} from './blob-store.js';
 import {ensureBootstrap} from './bootstrap.js';
-import {DEFAULT_MIN_PART_SIZE, DEFAULT_RECOMMENDED_PART_SIZE} from './constants.js';
+import {DEFAULT_MIN_PART_SIZE, DEFAULT_RECOMMENDED_PART_SIZE, DEFAULT_STALL_TIMEOUT_MS} from './constants.js';
 import {EmulatorCore} from './core.js';
 import {lockDataDir} from './data-dir-lock.js';
 import {DiskBlobStore} from './disk-blob-store.js';
@@ -20,8 +20,9 @@ import {EmulatorState} from './state.js';
 import {StatsCollector} from './stats.js';
 import {EmulatorOptions, RunningEmulator} from './types.js';
 
-export type {CreateKeyOptions, EmulatorOptions, EmulatorStats, FaultRule, RunningEmulator} from './types.js';
+export type {CreateKeyOptions, EmulatorOptions, EmulatorStats, FaultKind, FaultRule, RunningEmulator} from './types.js';
 export {ALL_CAPABILITIES} from './constants.js';
+export {checkFaultRule} from './faults.js';
 
 function checkOptions(o: EmulatorOptions): void {
   const int = (v: number | undefined, name: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
@@ -35,6 +36,7 @@ function checkOptions(o: EmulatorOptions): void {
   int(o.recommendedPartSize, 'recommendedPartSize', 1);
   int(o.expireTokensEvery, 'expireTokensEvery', 0);
   int(o.seed, 'seed', 0, 0xffffffff);
+  int(o.stallTimeoutMs, 'stallTimeoutMs', 1);
   fraction(o.failUploads, 'failUploads');
 }
 
@@ -77,6 +79,7 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
     minPartSize: opts.minPartSize ?? DEFAULT_MIN_PART_SIZE,
     recommendedPartSize: opts.recommendedPartSize ?? DEFAULT_RECOMMENDED_PART_SIZE,
     expireTokensEvery: opts.expireTokensEvery,
+    stallTimeoutMs: opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
   };
   const core = new EmulatorCore(state, blobs, stats, faults, random, settings);
   const server = createEmulatorServer(core);

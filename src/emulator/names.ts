@@ -12,6 +12,8 @@ export function compareUtf8(a: string, b: string): number {
  * accepts `+` as well as `%20` for a space, and `%2B` for a literal plus.
  */
 export function percentDecode(encoded: string, what: string): string {
+  // Raw bytes outside printable ASCII would be read as Latin-1 and silently change the name.
+  if (/[^\x20-\x7e]/.test(encoded)) throw badRequest(`${what} must be percent-encoded UTF-8 (printable ASCII only)`);
   try {
     return decodeURIComponent(encoded.replace(/\+/g, ' '));
   } catch {

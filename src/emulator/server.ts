@@ -1,10 +1,10 @@
-import {createServer, IncomingMessage, Server, ServerResponse} from 'node:http';
+import {createServer, IncomingMessage, Server, ServerResponse, STATUS_CODES} from 'node:http';
 import {Socket} from 'node:net';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {B2ApiError, isB2ApiError} from './b2-error.js';
 import {RequestContext} from './context.js';
-import {EmulatorCore} from './core.js';
-import {parseTestModes} from './faults.js';
+import {EmulatorCore, expired} from './core.js';
+import {FaultDecision, parseTestModes} from './faults.js';
 import {downloadById, downloadByName} from './handlers/downloads.js';
 import {JsonResult} from './handlers/handler.js';
 import {uploadFile, uploadPart} from './handlers/uploads.js';
@@ -13,8 +13,10 @@ import {Params} from './params.js';
 import {JSON_CALLS} from './routes.js';
 import {ConnectionLost, EXTRA_BYTES} from './upload-body.js';
 
+const BASE_URL = 'http://emulator.invalid';
 const IN_FLIGHT = Symbol('requestsInFlight');
-type MarkedSocket = Socket & {[EXTRA_BYTES]?: boolean; [IN_FLIGHT]?: number};
+const CURRENT = Symbol('currentExchange');
+type MarkedSocket = Socket & {[EXTRA_BYTES]?: boolean; [IN_FLIGHT]?: number; [CURRENT]?: {req: IncomingMessage; res: ServerResponse}};
 
 interface Route {
   call: string;
@@ -39,7 +41,8 @@ function route(path: string): Route | undefined {
     }
     if (rest) return undefined;
     if (call === 'b2_download_file_by_id') return {call, apiVersion, methods: ['GET', 'HEAD', 'POST'], json: true, run: downloadById};
-    const handler = JSON_CALLS[call];
+    // Own properties only: "constructor" or "__proto__" are no calls.
+    const handler = Object.hasOwn(JSON_CALLS, call) ? JSON_CALLS[call] : undefined;
     return handler ? {call, apiVersion, methods: ['GET', 'POST'], json: true, run: handler} : undefined;
   }
   const file = /^\/file\/([^/]+)\/(.+)$/.exec(path);
@@ -61,54 +64,82 @@ function queryParams(url: URL): Params {
   return params;
 }
 
+/** Answers B2's error body straight on the socket (no request object to answer through), then closes it. */
+function answerOnSocket(socket: Socket, status: number, code: string, message: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({status, code, message});
+  const reason = STATUS_CODES[status] ?? 'Error';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
+}
+
 /** The HTTP server: routing, fault injection, parameters, answers and errors for every call. */
 export function createEmulatorServer(core: EmulatorCore): Server {
-  const server = createServer((req, res) => {
-    void handle(core, req, res);
-  });
-  // Bytes past an upload's Content-Length arrive as a garbled next request. Flag the
-  // socket so the upload in flight fails; otherwise answer 400 and close.
+  const stall = core.settings.stallTimeoutMs;
+  const server = createServer(
+    // Headers that take longer than the stall timeout are answered 408 (checked at least once a second).
+    {headersTimeout: stall, requestTimeout: 0, connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(stall / 4)))},
+    (req, res) => {
+      // handle() answers every error itself; this only guards the process against a bug there.
+      handle(core, req, res).catch(() => req.socket.destroy());
+    },
+  );
   server.on('clientError', (err: Error & {code?: string}, socket: MarkedSocket) => {
     // The client closed its side mid-body: the request in flight can only fail.
     if (err.code === 'HPE_INVALID_EOF_STATE') {
       socket.destroy();
       return;
     }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      answerOnSocket(socket, 408, 'request_timeout', `the request headers did not arrive within ${stall} ms`);
+      return;
+    }
+    const current = (socket[IN_FLIGHT] ?? 0) > 0 ? socket[CURRENT] : undefined;
+    if (current && !current.req.complete) {
+      // The body in flight is malformed (e.g. a bad chunk size): it can never end, so answer now and close.
+      if (current.res.headersSent) socket.destroy();
+      else answerOnSocket(socket, 400, 'bad_request', `malformed request body (${err.code ?? 'parse error'})`);
+      return;
+    }
+    // Bytes past an upload's Content-Length arrive as a garbled next request. Flag the
+    // socket so the upload in flight fails; otherwise answer 400 and close.
     socket[EXTRA_BYTES] = true;
-    if ((socket[IN_FLIGHT] ?? 0) > 0) return;
-    if (socket.writable) {
-      const body = JSON.stringify({status: 400, code: 'bad_request', message: 'malformed HTTP request'});
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    } else socket.destroy();
+    if (current) return;
+    answerOnSocket(socket, 400, 'bad_request', `malformed HTTP request (${err.code ?? 'parse error'})`);
   });
-  // Large uploads can take longer than Node's default request timeout.
-  server.requestTimeout = 0;
   return server;
 }
 
 async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const socket = req.socket as MarkedSocket;
   socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 0) + 1;
+  socket[CURRENT] = {req, res};
   res.on('close', () => {
     socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 1) - 1;
     if (socket[EXTRA_BYTES]) socket.destroy();
   });
   const rawUrl = req.url ?? '/';
-  const url = new URL(rawUrl, 'http://emulator.invalid');
+  // A request target URL cannot parse (e.g. "http://[::1/x") is answered 400, never thrown out of the handler.
+  const url = URL.canParse(rawUrl, BASE_URL) ? new URL(rawUrl, BASE_URL) : undefined;
   // The raw path, not URL's normalised one: a file name may contain "..".
   const path = rawUrl.split('?')[0];
   const r = route(path);
   const call = r?.call ?? 'unknown';
   core.stats.call(call);
   const fault = r ? core.faults.decide(call, parseTestModes(req.headers['x-bz-test-mode'])) : {latencyMs: 0};
-  const ctx = new RequestContext(req, res, url, r?.apiVersion ?? 2, call, fault, core.stats);
+  const ctx = new RequestContext(req, res, url ?? new URL(BASE_URL), r?.apiVersion ?? 2, call, fault, core.stats, core.settings.stallTimeoutMs);
   try {
+    countFaults(core, fault);
     if (fault.latencyMs > 0) await sleep(fault.latencyMs);
+    if (!url) throw new B2ApiError(400, 'bad_request', 'the request URL is malformed');
     if (!r) throw new B2ApiError(404, 'not_found', `no such API call or file path: ${path}`);
     if (!r.methods.includes(req.method ?? '')) throw new B2ApiError(405, 'method_not_allowed', `${req.method} is not allowed for ${call}`);
-    if (fault.error) {
+    if (fault.error || fault.expireToken) {
       await ctx.drain();
-      throw fault.error;
+      if (fault.expireToken) core.expireToken(ctx.header('authorization'));
+      throw fault.error ?? expired();
     }
     if (r.json) ctx.params = req.method === 'POST' ? {...queryParams(url), ...(await ctx.readJson())} : queryParams(url);
     const result = await r.run(core, ctx);
@@ -119,6 +150,14 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
   }
 }
 
+/** Counts the faults decided for a request (cuts and corruption count where they happen). */
+function countFaults(core: EmulatorCore, fault: FaultDecision): void {
+  if (fault.error) core.stats.fault(`http_${fault.error.status}`);
+  if (fault.expireToken) core.stats.fault('expire_token');
+  if (fault.latencyMs > 0) core.stats.fault('latency');
+  if (fault.bytesPerSecond) core.stats.fault('throttle');
+}
+
 async function answerError(ctx: RequestContext, e: unknown): Promise<void> {
   if (e instanceof ConnectionLost || ctx.req.socket.destroyed) return;
   if (ctx.answered) {
@@ -126,6 +165,7 @@ async function answerError(ctx: RequestContext, e: unknown): Promise<void> {
     return;
   }
   const err = isB2ApiError(e) ? e : new B2ApiError(500, 'internal_error', `internal error: ${(e as Error)?.message ?? String(e)}`);
-  if ((ctx.req.socket as MarkedSocket)[EXTRA_BYTES]) ctx.res.setHeader('Connection', 'close');
+  // A stalled body would hold the connection while Node discards the rest of it: close instead.
+  if ((ctx.req.socket as MarkedSocket)[EXTRA_BYTES] || err.status === 408) ctx.res.setHeader('Connection', 'close');
   await ctx.sendError(err).catch(() => ctx.res.socket?.destroy());
 }

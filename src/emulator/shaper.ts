@@ -10,16 +10,27 @@ import {setTimeout as sleep} from 'node:timers/promises';
 export function createShaper(opts: {
   cutAfterBytes?: number;
   bytesPerSecond?: number;
+  /** Flip the byte at this stream offset (a body corrupted in flight). */
+  corruptAt?: number;
   onBytes: (n: number) => void;
   onCut: () => void;
+  onCorrupt?: () => void;
 }): Transform {
   let passed = 0;
+  const corrupt = (piece: Buffer): Buffer => {
+    const at = opts.corruptAt;
+    if (at === undefined || at < passed || at >= passed + piece.length) return piece;
+    const copy = Buffer.from(piece);
+    copy[at - passed] ^= 0xff;
+    opts.onCorrupt?.();
+    return copy;
+  };
   const slice = opts.bytesPerSecond ? Math.max(1024, Math.min(64 * 1024, Math.floor(opts.bytesPerSecond / 10))) : Infinity;
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       void (async () => {
         for (let at = 0; at < chunk.length; at += slice) {
-          let piece = chunk.subarray(at, Math.min(chunk.length, at + slice));
+          let piece = corrupt(chunk.subarray(at, Math.min(chunk.length, at + slice)));
           if (opts.cutAfterBytes !== undefined && passed + piece.length >= opts.cutAfterBytes) {
             piece = piece.subarray(0, Math.max(0, opts.cutAfterBytes - passed));
             if (piece.length > 0) this.push(piece);

@@ -1,5 +1,5 @@
 import {TRANSACTION_CLASS} from './constants.js';
-import {EmulatorStats} from './types.js';
+import {EmulatorStats, FaultKind} from './types.js';
 
 /** Counters for tests and benchmarks: calls, billed transactions, bytes, errors, names touched per key. */
 export class StatsCollector {
@@ -7,7 +7,7 @@ export class StatsCollector {
   private touched = new Map<string, Set<string>>();
 
   private static empty(): Omit<EmulatorStats, 'touchedNames'> {
-    return {calls: {}, transactions: {A: 0, B: 0, C: 0}, bytesIn: 0, bytesOut: 0, errors: {}};
+    return {calls: {}, transactions: {A: 0, B: 0, C: 0}, bytesIn: 0, bytesOut: 0, errors: {}, faults: {}};
   }
 
   call(name: string): void {
@@ -16,6 +16,10 @@ export class StatsCollector {
 
   error(code: string): void {
     this.data.errors[code] = (this.data.errors[code] ?? 0) + 1;
+  }
+
+  fault(kind: FaultKind): void {
+    this.data.faults[kind] = (this.data.faults[kind] ?? 0) + 1;
   }
 
   /** A successful call is billed; listings of names per 1000 returned (at least one). */

@@ -12,6 +12,11 @@ export interface EmulatorOptions {
   failUploads?: number;
   /** Every Nth call authenticated with an account token answers 401 expired_auth_token. */
   expireTokensEvery?: number;
+  /**
+   * A request whose headers take longer than this, or whose body stops arriving for this
+   * long, is answered 408 request_timeout and its connection closed (default 60 000 ms).
+   */
+  stallTimeoutMs?: number;
   bootstrap?: {keyId?: string; applicationKey?: string; bucket?: string};
 }
 
@@ -26,11 +31,26 @@ export interface FaultRule {
   code?: string;
   message?: string;
   retryAfter?: number;
+  /** Destroy the connection after this many request body bytes arrived (a cut mid-request). */
   cutRequestAfterBytes?: number;
+  /** Destroy the connection after this many response body bytes were sent (a cut mid-response). */
   cutResponseAfterBytes?: number;
   latencyMs?: number;
   bytesPerSecond?: number;
+  /** Expire the request's authorization token and answer 401 expired_auth_token (the client must re-authorize). */
+  expireToken?: boolean;
+  /**
+   * Flip one byte of the request body in flight (at a seeded offset): the server receives
+   * other bytes than were sent, so a body sent with its SHA1 is refused 400 bad_request.
+   */
+  corruptRequestBody?: boolean;
 }
+
+/**
+ * The fault kinds counted in `stats().faults`: `http_<status>` for injected error answers
+ * (rules, --fail-uploads, test modes), and the others by name.
+ */
+export type FaultKind = `http_${number}` | 'expire_token' | 'cut_request' | 'cut_response' | 'latency' | 'throttle' | 'corrupt_body';
 
 export interface EmulatorStats {
   calls: Record<string, number>;
@@ -39,6 +59,8 @@ export interface EmulatorStats {
   bytesOut: number;
   touchedNames: Record<string, string[]>;
   errors: Record<string, number>;
+  /** Faults actually injected, by kind (a cut or corruption counts once it happened). */
+  faults: Partial<Record<FaultKind, number>>;
 }
 
 export interface CreateKeyOptions {

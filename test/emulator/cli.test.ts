@@ -76,7 +76,26 @@ describe('b2 emulator command', () => {
     }
   });
 
+  test('--fault rules apply from the first call: a 429 with Retry-After, then normal answers', async () => {
+    const {child, firstLine, exit} = run(['--json', '--fault', '{"call":"b2_list_buckets","count":1,"status":429,"retryAfter":3}']);
+    const info = JSON.parse(await firstLine);
+    const auth = await authorizeRaw(info);
+    const list = () => fetch(`${info.url}/b2api/v2/b2_list_buckets`, {method: 'POST', headers: {Authorization: auth.authorizationToken}, body: JSON.stringify({accountId: auth.accountId})});
+    const first = await list();
+    expect([first.status, first.headers.get('retry-after'), ((await first.json()) as {code: string}).code]).toEqual([429, '3', 'too_many_requests']);
+    expect((await list()).status).toBe(200);
+    child.kill('SIGTERM');
+    expect((await exit).code).toBe(0);
+  });
+
   test('bad flags: one clear line, non-zero exit', async () => {
+    const notJson = await run(['--fault', '{call:uploads}']).exit;
+    expect(notJson.code).toBe(2);
+    expect(notJson.stderr.trim().split('\n')).toHaveLength(1);
+    expect(notJson.stderr).toContain('--fault must be a JSON object');
+    const badField = await run(['--fault', '{"call":"uploads","rate":7}']).exit;
+    expect(badField.code).toBe(2);
+    expect(badField.stderr.trim()).toBe('Error: --fault: fault rule field "rate" must be a fraction 0..1');
     const bad = await run(['--fail-uploads', '1.5']).exit;
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe('Error: --fail-uploads must be a fraction from 0 to 1 (e.g. 0.1), got "1.5"');

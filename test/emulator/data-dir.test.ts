@@ -3,6 +3,8 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {spawn} from 'node:child_process';
+import {fileURLToPath} from 'node:url';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
 import {api, authorizeRaw, bytes, raw, sha1, uploadRaw} from './helpers.js';
 
@@ -140,19 +142,68 @@ describe('data dir', () => {
     await b.stop();
   });
 
-  test('the lock: an empty fresh lock counts as held, a dead owner is taken over, release keeps a lock not ours', async () => {
+  test('ten starts at once in one process, over a crashed owner\'s entry: exactly one holds the data dir (5 rounds)', async () => {
+    for (let round = 0; round < 5; round++) {
+      const sub = join(dir, `contended-${round}`);
+      await mkdir(join(sub, 'locks'), {recursive: true});
+      await writeFile(join(sub, 'locks', '2147483646.dead'), '2147483646'); // a crashed owner's entry: every starter may sweep it
+      const starts = await Promise.allSettled(Array.from({length: 10}, () => startEmulator({port: 0, dataDir: sub})));
+      const won = starts.filter((s): s is PromiseFulfilledResult<RunningEmulator> => s.status === 'fulfilled').map((s) => s.value);
+      const lost = starts.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => String(s.reason));
+      try {
+        expect(won).toHaveLength(1);
+        for (const reason of lost) expect(reason).toMatch(/already used by an emulator in this process/);
+        expect(await readdir(join(sub, 'locks'))).toEqual([expect.stringMatching(new RegExp(`^${process.pid}\\.`))]);
+      } finally {
+        for (const e of won) await e.stop();
+      }
+      expect(await readdir(join(sub, 'locks'))).toEqual([]);
+    }
+  });
+
+  test('two emulator processes started at once on one data dir: exactly one serves, the other says it is in use', async () => {
+    const sub = join(dir, 'two-processes');
+    const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'bin', 'run.js');
+    const start = () => {
+      const child = spawn(process.execPath, [cli, 'b2', 'emulator', '--json', '--data-dir', sub], {stdio: ['ignore', 'pipe', 'pipe']});
+      let out = '';
+      let err = '';
+      const exit = new Promise<{code: number | null; out: string; err: string}>((resolve) => child.on('exit', (code) => resolve({code, out, err})));
+      const served = new Promise<boolean>((resolve) => {
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) resolve(true);
+        });
+        void exit.then(() => resolve(false));
+      });
+      child.stderr.on('data', (d) => (err += d));
+      return {child, served, exit};
+    };
+    const both = [start(), start()];
+    // Each either serves (and keeps the dir until SIGTERM) or is refused and exits.
+    const served = await Promise.all(both.map((p) => p.served));
+    for (const p of both) p.child.kill('SIGTERM');
+    const exits = await Promise.all(both.map((p) => p.exit));
+    expect(served.filter(Boolean)).toHaveLength(1);
+    const refused = exits[served.indexOf(false)];
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/in use by another emulator/);
+    expect(exits[served.indexOf(true)].code).toBe(0);
+    expect(await readdir(join(sub, 'locks'))).toEqual([]);
+  });
+
+  test('a crashed owner is taken over; release removes only our own entry', async () => {
     const sub = join(dir, 'lock-cases');
-    await mkdir(sub, {recursive: true});
-    const lock = join(sub, 'lock');
-    await writeFile(lock, ''); // what another starter's lock looked like mid-write before locks were created whole
-    await expect(startEmulator({port: 0, dataDir: sub})).rejects.toThrow(/in use by another emulator/);
-    await writeFile(lock, '2147483646'); // a pid no process has: a crashed owner
+    const locks = join(sub, 'locks');
+    await mkdir(locks, {recursive: true});
+    await writeFile(join(locks, '2147483646.abc'), ''); // a pid no process has: a crashed owner
     const a = await startEmulator({port: 0, dataDir: sub});
-    expect((await readFile(lock, 'utf8')).trim()).toBe(String(process.pid));
-    await writeFile(lock, '2147483645'); // someone else's lock by the time we stop
+    const held = await readdir(locks);
+    expect(held).toEqual([expect.stringMatching(new RegExp(`^${process.pid}\\.`))]);
+    await writeFile(join(locks, `${process.pid}.someone-else`), ''); // another emulator's entry by the time we stop
     await a.stop();
-    expect(await readFile(lock, 'utf8')).toBe('2147483645');
-    await rm(lock);
+    expect(await readdir(locks)).toEqual([`${process.pid}.someone-else`]);
+    await rm(join(locks, `${process.pid}.someone-else`));
   });
 
   test('deleting a version removes its data from disk', async () => {
