@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  {ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**/node_modules/**']},
+  {ignores: ['dist/**', 'dist-soak/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**/node_modules/**']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

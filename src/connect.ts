@@ -15,7 +15,7 @@ export const EMBEDDED_UPLOAD_CUTOFF = 16_000_000;
  * bundled emulator in-process (data under `dataDir`) and stops it when the backend closes.
  */
 export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string; signal?: AbortSignal}, extra: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
-  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, ...extra}, {signal: ctx.signal});
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, keyFix: keyFixOf(profile), ...extra}, {signal: ctx.signal});
   const embedded = await startEmbedded(profile, ctx);
   try {
     return withCleanup(await B2Backend.open(embeddedInput(profile, embedded, extra), {signal: ctx.signal}), () => embedded.stop());
@@ -27,13 +27,20 @@ export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string;
 
 /** The setup checks for a profile (credentials, bucket, capabilities, prefix, key expiry, foreign files). */
 export async function checkB2(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<CheckReport> {
-  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile(profile);
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile)});
   const embedded = await startEmbedded(profile, ctx);
   try {
     return await B2Backend.checkProfile(embeddedInput(profile, embedded, {}));
   } finally {
     await embedded.stop();
   }
+}
+
+/** A key from the environment is fixed in the environment: updating the profile would not help. */
+export const ENV_KEY_FIX = 'set B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY to a working key (they replace the profile\'s key), or unset both to use the profile\'s key';
+
+function keyFixOf(profile: ResolvedProfile): string | undefined {
+  return profile.keyFrom === 'env' ? ENV_KEY_FIX : undefined;
 }
 
 function startEmbedded(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<EmbeddedB2> {

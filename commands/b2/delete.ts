@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {confirm} from '../../src/cli/confirm.js';
+import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
@@ -17,7 +17,7 @@ export default class Delete extends LocationCommand {
     yes: Flags.boolean({char: 'y', description: 'delete without asking'}),
   };
 
-  async run(): Promise<{deleted: BackupSummary}> {
+  async run(): Promise<{deleted: BackupSummary | null}> {
     const {args, flags} = await this.parse(Delete);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     if (!flags.yes && !process.stdin.isTTY) {
@@ -26,8 +26,9 @@ export default class Delete extends LocationCommand {
     return this.withLocation(flags, async ({catalog}, signal) => {
       const backup = await catalog.show(args.id, {signal});
       const what = `backup ${backup.id} "${backup.name}" of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
-      if (!flags.yes && !(await confirm(`Delete ${what}? [y/N] `))) {
-        throw new BackupError('aborted', `kept ${what}`);
+      if (!flags.yes && !(await askYesNo(`Delete ${what}?`))) {
+        this.logToStderr(`Kept ${what}; nothing was deleted.`); // a "no" is an answer, not a failure
+        return {deleted: null};
       }
       const deleted = await catalog.delete(backup.id, {signal}); // the id resolved and shown, even if `latest` moved since
       this.log(`Deleted ${what}: ${deleted.archiveKey} and ${deleted.metadataKey}`);

@@ -11,10 +11,12 @@ export default class Diagnostics extends BaseCommand {
   static override summary = 'Print JSON for a bug report: settings, key capabilities, versions, recent errors. Never a secret.';
   static override description =
     "The key id and application key are redacted, and so are the bucket and name prefix the key is restricted to (as Home Assistant's diagnostics do). Connecting is attempted once; if it fails, the report says why instead of failing.";
-  static override examples = ['<%= config.bin %> b2 diagnostics > b2-diagnostics.json'];
+  static override examples = ['<%= config.bin %> b2 diagnostics > b2-diagnostics.json', '<%= config.bin %> b2 diagnostics --json'];
   static override flags = {profile: profileFlag};
+  /** The report is JSON either way; --json is accepted like on every other data command. */
+  static override enableJsonFlag = true;
 
-  async run(): Promise<void> {
+  async run(): Promise<Record<string, unknown>> {
     const {flags} = await this.parse(Diagnostics);
     const profile = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: this.config.configDir});
     const report: Record<string, unknown> = {
@@ -49,6 +51,7 @@ export default class Diagnostics extends BaseCommand {
       report.connection = {ok: false, kind: isBackupError(err) ? err.kind : 'failure', error: errorLine(err)};
     }
     report.recentErrors = await readErrorLog(this.config.cacheDir);
-    this.log(JSON.stringify(report, null, 2));
+    if (!this.jsonEnabled()) this.log(JSON.stringify(report, null, 2));
+    return report;
   }
 }

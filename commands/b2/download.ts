@@ -6,7 +6,7 @@ import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
-import {concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
+import {limitDownloadFlag, concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError} from '../../src/errors.js';
 
 export default class Download extends LocationCommand {
@@ -20,6 +20,7 @@ export default class Download extends LocationCommand {
     output: Flags.string({char: 'o', description: 'where to write the archive; - for stdout'}),
     force: Flags.boolean({char: 'f', description: 'overwrite an existing file', default: false}),
     concurrency: concurrencyFlag,
+    'limit-download': limitDownloadFlag,
   };
 
   async run(): Promise<BackupSummary & {path: string | null}> {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {executePrune, planPrune} from '../../src/backups/prune.js';
-import {confirm} from '../../src/cli/confirm.js';
+import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {countUnfinished, describeBackup, describePolicy, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
 import {BackupError} from '../../src/errors.js';
@@ -38,7 +38,7 @@ export default class Prune extends LocationCommand {
       const doomed = plan.decisions.filter((d) => !d.keep);
       for (const line of untouchedLines(plan, unfinished)) this.logToStderr(line);
       if (dryRun || (!flags.yes && doomed.length > 0)) this.log(renderPlan(plan));
-      if (!dryRun && !flags.yes && doomed.length > 0 && !(await confirm(`Delete ${doomed.length} backup(s) not kept by ${describePolicy(policy)}? [y/N] `))) {
+      if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${doomed.length} backup(s) not kept by ${describePolicy(policy)}?`))) {
         throw new BackupError('aborted', `kept all ${plan.decisions.length} backups; nothing was deleted`);
       }
       const deleted = dryRun ? [] : await executePrune(catalog, plan, {signal, onDeleted: (b) => this.logToStderr(`Deleted backup ${describeBackup(b)}`)});

@@ -6,7 +6,7 @@ import {assertBackupName, assertUserMetadata} from '../../src/backups/validate.j
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
-import {concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
+import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import type {BackupCatalog, BackupInfo} from '../../src/backups/index.js';
 import {executePrune, planPrune} from '../../src/backups/prune.js';
@@ -29,6 +29,7 @@ export default class Upload extends LocationCommand {
     meta: Flags.string({char: 'm', description: 'extra metadata key=value (repeatable)', multiple: true}),
     concurrency: concurrencyFlag,
     'part-size': partSizeFlag,
+    'limit-upload': limitUploadFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
     prune: Flags.boolean({default: true, allowNo: true, description: 'after a successful upload, prune by the profile\'s "retention:" rules, never deleting the new backup (--no-prune skips it)'}),
   };

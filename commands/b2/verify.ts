@@ -1,4 +1,5 @@
 import {LocationCommand} from '../../src/cli/location-command.js';
+import {limitDownloadFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, renderVerifyResult, type BackupSummary} from '../../src/backups/display.js';
@@ -21,10 +22,12 @@ export default class Verify extends LocationCommand {
   static override examples = ['<%= config.bin %> b2 verify 1a2b3c4d', '<%= config.bin %> b2 verify 1a2b3c4d --json'];
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
+  static override flags = {'limit-download': limitDownloadFlag};
 
   async run(): Promise<VerifyView> {
     const {args, flags} = await this.parse(Verify);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
+    const overrides = transferOverrides(flags);
     return this.withLocation(flags, async ({catalog}, signal) => {
       const result = await catalog.verify(args.id, {signal});
       const view: VerifyView = {ok: result.ok, id: result.info.id, size: result.size, sha1: result.sha1, expectedSize: result.expectedSize, expectedSha1: result.expectedSha1 ?? null, backup: backupSummary(result.info)};
@@ -34,6 +37,6 @@ export default class Verify extends LocationCommand {
         throw new BackupError('checksum_mismatch', `backup ${result.info.id} failed verification; the stored archive is damaged or was replaced, restore from another backup`);
       }
       return view;
-    });
+    }, {overrides});
   }
 }

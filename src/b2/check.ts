@@ -2,7 +2,7 @@ import type {CheckItem, CheckReport} from '../backend.js';
 import {checkReport} from '../backend.js';
 import {isBackupError} from '../errors.js';
 import type {AuthInfo, B2Client} from './client.js';
-import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
+import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
 import {bucketSettingItems} from './bucket-checks.js';
 import type {B2Bucket, B2File} from './wire-types.js';
 
@@ -41,7 +41,7 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
       title: 'Key ID and application key',
       status: 'fail',
       message: wrongKey ? 'the key ID or application key is wrong (or the key was deleted)' : (err as Error).message,
-      fix: wrongKey ? `b2 profile update ${profileRef(ctx)} --key-id … --application-key …` : 'check the network connection and the profile endpoint',
+      fix: wrongKey ? newKeyAndIdFix(ctx) : 'check the network connection and the profile endpoint',
     });
     return checkReport(items);
   }
@@ -101,7 +101,7 @@ async function bucketItem(t: CheckTarget, auth: AuthInfo, items: CheckItem[]): P
       items.push({id: 'bucket', title, status: 'ok', message: `bucket ${t.bucket} exists and the key may use it`});
       return {bucketId: found.bucketId, settings: found};
     }
-    fail(bucketUnavailable(t), 'check the bucket name in the profile');
+    fail(bucketUnavailable(t, undefined, {withFix: false}), 'check the bucket name in the profile');
   } catch (err) {
     fail(`cannot look up bucket ${t.bucket}: ${(err as Error).message}`, 'give the key the listBuckets capability or restrict it to this bucket');
   }

@@ -5,6 +5,7 @@ import {toBackupError, type ErrorContext, type FailedCall} from './errors.js';
 import type {Failure} from './failure.js';
 import {RetryPolicy, type CallKind} from './retry-policy.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
+import {limited, type BandwidthLimits} from './bandwidth.js';
 import type {B2Allowed, B2AuthorizeV2, B2AuthorizeV3, B2Bucket, B2File, B2ListFileNames, B2ListFileVersions, B2ListParts, B2ListUnfinished, B2Part, B2UploadUrl} from './wire-types.js';
 
 /** What authorization tells us about the key and the server. */
@@ -32,6 +33,8 @@ export interface ClientConfig {
   retry: RetryPolicy;
   /** Where failures happened, for messages; `allowed` is filled in by authorize. */
   context: ErrorContext;
+  /** Bandwidth limits shared by every transfer of this client (all parallel parts). */
+  bandwidth?: BandwidthLimits;
 }
 
 export interface DownloadResponse {
@@ -234,7 +237,7 @@ export class B2Client {
       uploadUrl: url.uploadUrl,
       uploadAuthToken: url.authorizationToken,
       fileName: args.fileName,
-      data: args.body,
+      data: limited(args.body, this.cfg.bandwidth?.upload),
       contentLength: args.contentLength,
       hash: args.sha1Header,
       mime: args.contentType,
@@ -249,7 +252,7 @@ export class B2Client {
       uploadUrl: url.uploadUrl,
       uploadAuthToken: url.authorizationToken,
       partNumber: args.partNumber,
-      data: args.body,
+      data: limited(args.body, this.cfg.bandwidth?.upload),
       contentLength: args.contentLength,
       hash: args.sha1Header,
       axios,
@@ -270,7 +273,8 @@ export class B2Client {
       const res = 'fileName' in target
         ? await this.b2.downloadFileByName({bucketName: this.cfg.context.bucket, fileName: target.fileName, ...perCall})
         : await this.b2.downloadFileById({fileId: target.fileId, ...perCall});
-      return res as DownloadResponse;
+      const answer = res as DownloadResponse;
+      return answer.data ? {...answer, data: limited(answer.data, this.cfg.bandwidth?.download)} : answer;
     }, opts.signal);
   }
 }

@@ -36,6 +36,12 @@ export interface ErrorContext {
   prefix: string;
   endpoint: string;
   allowed?: B2Allowed;
+  /**
+   * How the user puts in another key, when the key did not come from the profile (e.g.
+   * the B2_APPLICATION_KEY_ID/B2_APPLICATION_KEY environment variables); default: the
+   * profile command.
+   */
+  keyFix?: string;
   /** Secrets that must never reach a message. */
   secrets: string[];
 }
@@ -53,8 +59,14 @@ export function profileRef(ctx: Pick<ErrorContext, 'profileName'>): string {
   return ctx.profileName ?? '<profile>';
 }
 
-export function newKeyFix(ctx: Pick<ErrorContext, 'profileName'>): string {
-  return `b2 profile update ${profileRef(ctx)} --application-key …`;
+/** How to put in a new application key (same key ID). */
+export function newKeyFix(ctx: Pick<ErrorContext, 'profileName' | 'keyFix'>): string {
+  return ctx.keyFix ?? `b2 profile update ${profileRef(ctx)} --application-key …`;
+}
+
+/** How to put in another key ID and application key. */
+export function newKeyAndIdFix(ctx: Pick<ErrorContext, 'profileName' | 'keyFix'>): string {
+  return ctx.keyFix ?? `b2 profile update ${profileRef(ctx)} --key-id … --application-key …`;
 }
 
 /** The one place B2 failures become user-facing errors. */
@@ -95,7 +107,7 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   const keyExpired = (): [ErrorKind, string] => ['key_expired', `the application key of profile ${profileRef(ctx)} stopped working: it has expired or was revoked (${b2Says}); put in a new key with: ${newKeyFix(ctx)}`];
   if (call.phase === 'authorize' && f.status === 401) {
     if (/expired|revoked/i.test(f.message)) return keyExpired();
-    return ['invalid_credentials', `B2 at ${host} rejected the key of profile ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); put in a working key with: b2 profile update ${profileRef(ctx)} --key-id … --application-key …`];
+    return ['invalid_credentials', `B2 at ${host} rejected the key of profile ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); put in a working key with: ${newKeyAndIdFix(ctx)}`];
   }
   if (call.phase === 'reauthorize' && f.status === 401) return keyExpired();
   if (f.status === 403 && CAP_CODES.has(f.code)) {
@@ -133,10 +145,10 @@ export function prefixNotAllowed(ctx: Pick<ErrorContext, 'profileName' | 'prefix
   return `the key of profile ${profileRef(ctx)} is restricted to names starting with ${JSON.stringify(keyPrefix)}, but the profile prefix is ${JSON.stringify(ctx.prefix)}; set a prefix that starts with ${JSON.stringify(keyPrefix)} (b2 profile update ${profileRef(ctx)} --prefix …) or use a key without that restriction`;
 }
 
-export function bucketUnavailable(ctx: Pick<ErrorContext, 'bucket'>, restrictedTo?: string | null): string {
-  return restrictedTo
-    ? `bucket ${ctx.bucket} is not available: this key is restricted to bucket ${restrictedTo}; use that bucket or a key for ${ctx.bucket}`
-    : `bucket ${ctx.bucket} does not exist or this key may not use it; check the bucket name in the profile`;
+/** `withFix: false` leaves the fix out, for a check line that prints its fix on its own. */
+export function bucketUnavailable(ctx: Pick<ErrorContext, 'bucket'>, restrictedTo?: string | null, opts: {withFix?: boolean} = {}): string {
+  if (restrictedTo) return `bucket ${ctx.bucket} is not available: this key is restricted to bucket ${restrictedTo}; use that bucket or a key for ${ctx.bucket}`;
+  return `bucket ${ctx.bucket} does not exist or this key may not use it${opts.withFix === false ? '' : '; check the bucket name in the profile'}`;
 }
 
 /** The host of an endpoint for messages (the endpoint itself if it is not a URL). */

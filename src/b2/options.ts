@@ -6,6 +6,7 @@ import {nameProblem} from '../keys.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, type ResolvedProfile} from '../profiles/types.js';
 import {MAX_PART_SIZE, MAX_SINGLE_UPLOAD} from './part-plan.js';
 import type {RetryOptions} from './retry-policy.js';
+import type {Clock} from '../token-bucket.js';
 
 export interface B2BackendOptions {
   keyId: string;
@@ -29,7 +30,13 @@ export interface B2BackendOptions {
   retry?: Partial<RetryOptions>;
   /** Names the profile in messages ("b2 profile update NAME …"). */
   profileName?: string;
+  /** How messages tell the user to put in another key (default: "b2 profile update NAME …"). */
+  keyFix?: string;
   userAgent?: string;
+  /** Bytes per second, shared by all parallel parts of this backend; undefined: unlimited. */
+  bandwidth?: {upload?: number; download?: number};
+  /** The bandwidth limiter's clock (tests move it by hand). */
+  clock?: Clock;
 }
 
 /** A ResolvedProfile works as options as it is (its `name` is the profile name). */
@@ -40,7 +47,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-export type ResolvedOptions = Required<Omit<B2BackendOptions, 'partSize' | 'profileName' | 'retry'>> & Pick<B2BackendOptions, 'partSize' | 'profileName' | 'retry'>;
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix';
+export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
 export function resolveOptions(input: B2BackendInput): ResolvedOptions {
@@ -62,6 +70,10 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     return value;
   };
   const partSize = input.partSize === undefined ? undefined : int('partSize', input.partSize, 1, MAX_PART_SIZE, 0);
+  const rate = (way: 'upload' | 'download') => {
+    const value = input.bandwidth?.[way];
+    return value === undefined ? undefined : int(`bandwidth.${way}`, value, 1, Number.MAX_SAFE_INTEGER, 0);
+  };
   return {
     keyId: input.keyId.trim(),
     applicationKey: input.applicationKey,
@@ -74,7 +86,10 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
     stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),
     retry: input.retry,
+    bandwidth: {upload: rate('upload'), download: rate('download')},
+    clock: input.clock,
     profileName,
+    keyFix: input.keyFix,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,
   };
 }

@@ -5,6 +5,7 @@ import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.
 import {checkedSha1Option} from '../hash.js';
 import {assertValidKey} from '../keys.js';
 import {runChecks} from './check.js';
+import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
 import {bucketUnavailable, prefixNotAllowed, wrapUnknown} from './errors.js';
 import {download} from './downloader.js';
@@ -90,8 +91,9 @@ export class B2Backend implements StorageBackend {
       requestTimeoutMs: o.requestTimeoutMs,
       transferTimeoutMs: o.stallTimeoutMs,
       retry: new RetryPolicy(o.retry),
+      bandwidth: bandwidthLimits(o.bandwidth, o.clock),
       // the account token joins these once signed in
-      context: {profileName: o.profileName, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey, Buffer.from(`${o.keyId}:${o.applicationKey}`).toString('base64')]},
+      context: {profileName: o.profileName, keyFix: o.keyFix, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey, Buffer.from(`${o.keyId}:${o.applicationKey}`).toString('base64')]},
     });
   }
 

@@ -219,7 +219,10 @@ export class BackupCatalog {
       const described = describeArchive(archive);
       if (described) {
         const info: BackupInfo = {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive'};
-        pending.push(Promise.resolve({info, archive, metadataFile}));
+        const entry: Entry = {info, archive, metadataFile};
+        // A streamed archive could not carry its SHA1 (unknown until the end): its metadata
+        // file has it. Read once, then cached by file id like Home Assistant's.
+        pending.push(info.sha1 ? Promise.resolve(entry) : this.queue.add(async () => (throwIfAborted(signal), {...entry, info: await this.withMetadata(entry, signal)})));
       } else {
         // Each task checks the signal as it starts rather than p-queue listening once per
         // queued task: thousands of HA backups would mean thousands of abort listeners.

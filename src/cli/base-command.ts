@@ -1,5 +1,6 @@
 import {Command, Flags, Interfaces} from '@oclif/core';
 import {EXIT_CODES, isBackupError} from '../errors.js';
+import {isClosedPipe, watchStdoutClose} from './closed-pipe.js';
 import {recordError} from './error-log.js';
 
 /**
@@ -15,7 +16,16 @@ export abstract class BaseCommand extends Command {
     }),
   };
 
+  public override async init(): Promise<void> {
+    watchStdoutClose();
+    await super.init();
+  }
+
   protected override async catch(err: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
+    if (isClosedPipe(err)) {
+      process.exitCode = 0; // the reader had enough (`| head`): not a failure
+      return;
+    }
     const exitCode = exitCodeOf(err);
     const message = errorLine(err);
     process.exitCode = exitCode;

@@ -1,7 +1,7 @@
 import {BaseCommand, profileFlag} from './base-command.js';
 import {withInterrupt} from './interrupt.js';
 import {openLocation, type OpenedLocation} from './open-backend.js';
-import type {ResolvedProfile} from '../profiles/types.js';
+import type {TransferOverrides} from './transfer-flags.js';
 
 /**
  * A command that works on one backup location (profile → B2 → catalog). It opens the
@@ -14,7 +14,7 @@ export abstract class LocationCommand extends BaseCommand {
   protected async withLocation<T>(
     flags: {config?: string; profile?: string},
     work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
-    opts: {onInterrupt?: () => void; overrides?: Partial<ResolvedProfile>} = {},
+    opts: {onInterrupt?: () => void; overrides?: TransferOverrides} = {},
   ): Promise<T> {
     return withInterrupt(async (signal) => {
       const location = await openLocation(this.config, flags, {warn: (line) => this.logToStderr(line), signal, overrides: opts.overrides});

@@ -6,6 +6,7 @@ import {BackupCatalog} from '../backups/index.js';
 import {connectB2} from '../connect.js';
 import {loadProfile} from '../profiles/index.js';
 import type {ResolvedProfile} from '../profiles/types.js';
+import {withOverrides, type TransferOverrides} from './transfer-flags.js';
 
 export interface OpenedLocation {
   profile: ResolvedProfile;
@@ -21,9 +22,9 @@ export interface OpenedLocation {
 export async function openLocation(
   config: Config,
   flags: {config?: string; profile?: string},
-  opts: {warn: (line: string) => void; signal?: AbortSignal; overrides?: Partial<ResolvedProfile>},
+  opts: {warn: (line: string) => void; signal?: AbortSignal; overrides?: TransferOverrides},
 ): Promise<OpenedLocation> {
-  const profile = {...(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir})), ...opts.overrides};
+  const profile = withOverrides(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir}), opts.overrides);
   const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal});
   const catalog = new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),

@@ -20,6 +20,8 @@ export interface ProfileView {
   concurrency: number;
   /** The `retention:` rules, or null when the profile has none. */
   retention: RetentionPolicy | null;
+  /** Bytes per second, only when the profile limits bandwidth. */
+  bandwidth?: {upload?: number; download?: number};
 }
 
 export function profileView({name, source, entry}: StoredProfile): ProfileView {
@@ -34,6 +36,7 @@ export function profileView({name, source, entry}: StoredProfile): ProfileView {
     partSize: entry.partSize ?? null,
     concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
     retention: entry.retention ?? null,
+    ...(entry.bandwidth ? {bandwidth: {...entry.bandwidth}} : {}),
   };
 }
 
@@ -49,6 +52,7 @@ export function renderProfile(view: ProfileView): string {
     ['concurrency', String(view.concurrency)],
     ['retention', view.retention ? Object.entries(view.retention).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ') : '(none: backups are kept until deleted)'],
   ];
+  if (view.bandwidth) rows.push(['bandwidth', (['upload', 'download'] as const).map((way) => `${way} ${view.bandwidth?.[way] ? `${formatSize(view.bandwidth[way])}/s` : 'unlimited'}`).join(', ')]);
   return table(rows);
 }
 

@@ -1,9 +1,5 @@
 import type {z} from 'zod';
-import {FIELD_EXPECTATIONS, PROFILE_FIELDS, PROFILE_NAME_EXPECTATION, RETENTION_EXPECTATIONS, RETENTION_RULE_FIELDS} from './schema.js';
-
-const EXPECTATIONS: Record<string, string> = {...FIELD_EXPECTATIONS, ...RETENTION_EXPECTATIONS};
-/** Every field a profile may carry: the flat ones and the `retention:` mapping. */
-const ENTRY_FIELDS: readonly string[] = [...PROFILE_FIELDS, 'retention'];
+import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, type ProfileField} from './schema.js';
 
 /** Where an issue is: the text that starts its message, and a line to order issues by. */
 export type IssueLocator = (path: ReadonlyArray<PropertyKey>) => {label: string; line?: number};
@@ -48,25 +44,34 @@ function quotingHint(issue: Issue, value: unknown): string {
 /** What belongs at a path of the profiles file, or of one profile (flag input). */
 function expectationFor(path: ReadonlyArray<PropertyKey>): string {
   const last = path[path.length - 1];
-  if (typeof last === 'string' && last in EXPECTATIONS && path.length !== 2) return EXPECTATIONS[last];
+  const group = groupOf(path.slice(0, -1));
+  if (group && typeof last === 'string' && last in group.fields) return group.fields[last];
+  // a field sits at depth 1 (flag input) or 3 (profiles.NAME.field); depth 2 is a profile name
+  if (typeof last === 'string' && last in GROUP_EXPECTATIONS && path.length !== 2) return GROUP_EXPECTATIONS[last].self;
+  if (typeof last === 'string' && last in FIELD_EXPECTATIONS && path.length !== 2) return FIELD_EXPECTATIONS[last as ProfileField];
   if (path.length === 0) return 'a mapping with a "profiles:" section';
   if (path.length === 1) return 'a mapping of profile names to profiles';
-  return `a mapping of profile fields (${ENTRY_FIELDS.join(', ')})`;
+  return `a mapping of profile fields (${ALL_PROFILE_FIELDS.join(', ')})`;
+}
+
+/** The group (e.g. bandwidth) a path is, when it is one: at depth 1 (flag input) or 3 (in the file). */
+function groupOf(path: ReadonlyArray<PropertyKey>): (typeof GROUP_EXPECTATIONS)[string] | undefined {
+  const last = path[path.length - 1];
+  return typeof last === 'string' && (path.length === 1 || path.length === 3) ? GROUP_EXPECTATIONS[last] : undefined;
+}
+
+function fieldsAt(path: ReadonlyArray<PropertyKey>): readonly string[] {
+  const group = groupOf(path);
+  return group ? Object.keys(group.fields) : ALL_PROFILE_FIELDS;
 }
 
 function knownFields(path: ReadonlyArray<PropertyKey>): string {
   return path.length === 0 ? 'only "profiles"' : `one of ${fieldsAt(path).join(', ')}`;
 }
 
-/** The keys allowed in the mapping at `path`: a profile's fields, or the retention rules. */
-function fieldsAt(path: ReadonlyArray<PropertyKey>): readonly string[] {
-  if (path.length === 0) return ['profiles'];
-  return path[path.length - 1] === 'retention' ? RETENTION_RULE_FIELDS : ENTRY_FIELDS;
-}
-
 /** A near miss ("buckt") gets a hint; field names are short, so edit distance 2 is plenty. */
 function suggestion(key: string, path: ReadonlyArray<PropertyKey>): string {
-  const known = fieldsAt(path);
+  const known: readonly string[] = path.length === 0 ? ['profiles'] : fieldsAt(path);
   const best = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
   return best ? ` (did you mean "${best}"?)` : '';
 }

@@ -1,6 +1,7 @@
 import {z} from 'zod';
 import {nameProblem} from '../keys.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT} from './types.js';
+import {RATE_EXPECTATION, parseRate} from './rate.js';
 import {parseSize} from './size.js';
 import {secretRefProblem} from './secrets.js';
 import {COUNT_RULES, parseRetentionDuration, retentionPolicyProblem, type RetentionPolicy} from '../backups/retention.js';
@@ -26,14 +27,22 @@ export const FIELD_EXPECTATIONS = {
 
 export type ProfileField = keyof typeof FIELD_EXPECTATIONS;
 
-/** The `retention:` mapping (restic's rules, see src/backups/retention.ts) and its keys. */
-export const RETENTION_EXPECTATIONS = {
-  retention: `a mapping of retention rules (${[...COUNT_RULES, 'keepWithin'].join(', ')})`,
-  ...Object.fromEntries(COUNT_RULES.map((r) => [r, 'a whole number ≥ 0'])),
-  keepWithin: 'a duration such as 30d, 12h or 1y6m',
-} as Record<string, string>;
-export const RETENTION_RULE_FIELDS = [...COUNT_RULES, 'keepWithin'] as const;
 export const PROFILE_FIELDS = Object.keys(FIELD_EXPECTATIONS) as ProfileField[];
+
+/**
+ * Fields that are mappings of their own (set in the file; per-run flags override them):
+ * what each sub-field expects, and what the mapping as a whole is.
+ */
+export const GROUP_EXPECTATIONS: Record<string, {self: string; fields: Record<string, string>}> = {
+  bandwidth: {self: 'a mapping with upload and/or download rates, such as {upload: 5MB/s}', fields: {upload: RATE_EXPECTATION, download: RATE_EXPECTATION}},
+  // restic's rules, see src/backups/retention.ts
+  retention: {
+    self: `a mapping of retention rules (${[...COUNT_RULES, 'keepWithin'].join(', ')})`,
+    fields: {...Object.fromEntries(COUNT_RULES.map((r) => [r, 'a whole number ≥ 0'])), keepWithin: 'a duration such as 30d, 12h or 1y6m'},
+  },
+};
+/** Every field a profile may have, for "expected one of …" and typo hints. */
+export const ALL_PROFILE_FIELDS: readonly string[] = [...PROFILE_FIELDS, ...Object.keys(GROUP_EXPECTATIONS)];
 export const REQUIRED_FIELDS: readonly ProfileField[] = ['keyId', 'applicationKey', 'bucket'];
 
 export const PROFILE_NAME_EXPECTATION = 'a profile name of 1..64 letters, digits, ".", "_" or "-"';
@@ -81,6 +90,12 @@ export function partSizeProblem(value: string | number): {bytes: number} | {prob
   if (parsed.bytes > MAX_PART_SIZE) return {problem: 'B2 parts must be at most 5GB'};
   return parsed;
 }
+
+/** A rate field (`5MB/s`, `40Mbit/s`) as bytes per second. */
+const rateField = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const result = parseRate(value);
+  return 'problem' in result ? reject(ctx, result.problem) : result.bytesPerSecond;
+});
 
 /** Adds a custom issue whose message is the reason shown after the offending value. */
 function reject(ctx: z.RefinementCtx, reason: string): typeof z.NEVER {
@@ -152,7 +167,11 @@ export const profileEntrySchema = z.strictObject({
     .optional()
     .meta(about('partSize')),
   concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional().meta(about('concurrency', {default: DEFAULT_CONCURRENCY})),
-  retention: retentionSchema.optional().meta({description: RETENTION_EXPECTATIONS.retention}),
+  retention: retentionSchema.optional().meta({description: GROUP_EXPECTATIONS.retention.self}),
+  bandwidth: z
+    .strictObject({upload: rateField.optional(), download: rateField.optional()})
+    .optional()
+    .meta({description: GROUP_EXPECTATIONS.bandwidth.self}),
 });
 
 /** A profile as the file holds it, validated and normalised (partSize in bytes, prefix ending in '/'). */

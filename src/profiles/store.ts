@@ -93,7 +93,7 @@ export class ProfileStore {
       keyId: entry.keyId,
       applicationKey: this.secretOf(stored),
     };
-    return resolvedProfile(stored.name, entry, credentials);
+    return {...resolvedProfile(stored.name, entry, credentials), keyFrom: fromEnv ? 'env' : 'profile'};
   }
 
   /** Throws unless `add(name, …)` could succeed with valid input (checked before prompting for values). */
@@ -289,27 +289,30 @@ export function resolvedProfile(name: string, entry: ProfileEntry, credentials: 
     partSize: entry.partSize,
     concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
     ...(entry.retention && {retention: entry.retention}),
+    ...(entry.bandwidth ? {bandwidth: {...entry.bandwidth}} : {}),
   };
 }
 
 /** Validates a profile given field by field (flags, prompts): errors name each field by label. */
 export function validateInput(input: ProfileInput, label: FieldLabel): ProfileEntry {
-  return validateWith(profileEntrySchema, input, label);
+  return validateWith(profileEntrySchema, input, (path) => label(path[0] as ProfileField));
 }
 
 /**
  * Per-run overrides of some profile fields (`upload --concurrency 8`): checked by the
- * same rules, with the same messages, as the fields in the file.
+ * same rules, with the same messages, as the fields in the file. `label` names the
+ * flag a field path came from.
  */
-export function validateOverrides(input: ProfileInput, label: FieldLabel): Partial<ProfileEntry> {
+export function validateOverrides(input: Record<string, unknown>, label: (path: ReadonlyArray<PropertyKey>) => string): Partial<ProfileEntry> {
   return validateWith(profileEntrySchema.partial(), input, label);
 }
 
-function validateWith<T>(schema: {safeParse(input: unknown): {success: true; data: T} | {success: false; error: {issues: Parameters<typeof describeIssues>[0]}}}, input: ProfileInput, label: FieldLabel): T {
+type Validated<T> = {success: true; data: T} | {success: false; error: {issues: Parameters<typeof describeIssues>[0]}};
+
+function validateWith<T>(schema: {safeParse(input: unknown): Validated<T>}, input: unknown, label: (path: ReadonlyArray<PropertyKey>) => string): T {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const locate: IssueLocator = (path) => ({label: label(path[0] as ProfileField)});
-  throw new BackupError('config', describeIssues(parsed.error.issues, input, locate));
+  throw new BackupError('config', describeIssues(parsed.error.issues, input, (path) => ({label: label(path)})));
 }
 
 /** An empty value for an optional field means "no value": the default applies. */

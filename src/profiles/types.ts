@@ -20,6 +20,10 @@ export interface ResolvedProfile {
   /** Bytes; undefined means the server's recommendedPartSize. */
   partSize?: number;
   concurrency: number;
+  /** 'env': the key came from B2_APPLICATION_KEY_ID/B2_APPLICATION_KEY, not the profile. */
+  keyFrom?: 'profile' | 'env';
+  /** Bytes per second for this process's uploads / downloads; undefined: unlimited. */
+  bandwidth?: {upload?: number; download?: number};
   /** The profile's `retention:` rules: upload prunes by them, and so does `prune` without flags. */
   retention?: RetentionPolicy;
 }

@@ -136,11 +136,12 @@ describe('b2 delete', () => {
     expect(await backend.stat(ours[0].archiveKey)).toBeDefined();
   });
 
-  (hasPty ? test : test.skip)('on a terminal it asks first: "n" keeps the backup, "y" deletes it', async () => {
+  (hasPty ? test : test.skip)('on a terminal it asks first: "n" keeps the backup (exit 0, a plain line), "y" deletes it', async () => {
     const question = `Delete backup ${ours[0].id} "before upgrade" of `;
     const kept = await onTerminal(['delete', ours[0].id], [[question, 'n']]);
-    expect(kept.code).toBe(130);
-    expect(kept.output).toContain(`Error: kept backup ${ours[0].id}`);
+    expect(kept.code).toBe(0);
+    expect(kept.output).toContain(`Kept backup ${ours[0].id} "before upgrade"`);
+    expect(kept.output).not.toContain('Error');
     expect(await backend.stat(ours[0].archiveKey)).toBeDefined();
 
     const deleted = await onTerminal(['delete', ha[1].backupId], [[`Delete backup ${ha[1].backupId}`, 'y']]);

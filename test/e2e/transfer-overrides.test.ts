@@ -53,6 +53,8 @@ describe('upload', () => {
     [['--concurrency', 'four'], /^Error: --concurrency: expected an integer 1\.\.64, got "four"/],
     [['--part-size', '1MB'], /^Error: --part-size: expected a size from 5MB to 5GB.*got "1MB" \(B2 parts must be at least 5MB\)/],
     [['--part-size', '6GB'], /^Error: --part-size: .*got "6GB" \(B2 parts must be at most 5GB\)/],
+    [['--limit-upload', 'fast'], /^Error: --limit-upload: expected a rate such as 5MB\/s, 500KiB\/s or 40Mbit\/s \(at least 1KB\/s\), got "fast" \(not a rate\)/],
+    [['--limit-upload', '10B/s'], /^Error: --limit-upload: .*got "10B\/s" \(below 1KB\/s\)/],
   ])('%j is refused before connecting, exit 2, like the same value in the profile', async (flags, message) => {
     world.emu.resetStats();
     const r = await world.b2(['upload', archive(), '--profile', 'home', ...flags]);
@@ -68,5 +70,13 @@ describe('download', () => {
     expect({code: ok.code, stderr: ok.stderr}).toMatchObject({code: 0});
     const bad = await world.b2(['download', id, '--profile', 'home', '-o', join(world.dir, 'out2.tar'), '--concurrency', '65']);
     expectFailure(bad, 2, /^Error: --concurrency: expected an integer 1\.\.64, got 65/, world.secrets);
+  });
+
+  test('--limit-download is accepted on download and verify, and validated like bandwidth.download', async () => {
+    const {id} = await upload([]);
+    const ok = await world.b2(['verify', id, '--profile', 'home', '--limit-download', '100MB/s']);
+    expect({code: ok.code, stderr: ok.stderr}).toMatchObject({code: 0});
+    const bad = await world.b2(['download', id, '--profile', 'home', '--limit-download', '5 parsecs']);
+    expectFailure(bad, 2, /^Error: --limit-download: expected a rate .*got "5 parsecs"/, world.secrets);
   });
 });

@@ -37,8 +37,9 @@ function onTerminal(args: string[], answers: Array<[string, string]>): Promise<{
     const {output, code} = await onTerminal(
       ['b2', 'profile', 'add', 'home', '--bucket', 'home-backups-123456', '--no-check', '--config', path],
       [
-        ['Application key ID: ', '0051234abcd0000000000001'],
-        ['Application key (input hidden): ', SECRET],
+        ['Application key ID:', '0051234abcd0000000000001'],
+        ['Application key (input hidden):', SECRET],
+        ['Prefix:', 'home/'],
       ],
     );
     expect(code).toBe(0);
@@ -47,6 +48,6 @@ function onTerminal(args: string[], answers: Array<[string, string]>): Promise<{
     expect(output).not.toContain(SECRET);
     expect(output).toContain(`Added profile "home" to ${path}`);
     const saved = await readFile(path, 'utf8');
-    expect(saved).toContain(`    keyId: 0051234abcd0000000000001\n    applicationKey: ${SECRET}\n    bucket: home-backups-123456\n`);
+    expect(saved).toContain(`    keyId: 0051234abcd0000000000001\n    applicationKey: ${SECRET}\n    bucket: home-backups-123456\n    prefix: home/\n`);
   });
 });

@@ -1,0 +1,79 @@
+import {Transform, type TransformCallback} from 'node:stream';
+import {abortError} from './errors.js';
+
+/** Time as the limiter sees it; tests inject one that they move by hand. */
+export interface Clock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(abortError(signal));
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(abortError(signal));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, {once: true});
+    }),
+};
+
+/**
+ * A token bucket: `rate` bytes a second, shared by every transfer of one process that
+ * takes from it, so parallel parts together stay under the limit. It starts empty and
+ * holds at most `burst` unused bytes (a quarter second's worth), so an idle moment does
+ * not let a later burst exceed the rate for long. A taker reserves its bytes at once
+ * (the balance may go negative) and waits until the balance is paid back: takers are
+ * served in the order they asked, and no bytes are buffered here.
+ */
+export class TokenBucket {
+  private balance = 0;
+  private last: number;
+  private readonly burst: number;
+  /** Bytes handed out so far (for tests and benchmarks). */
+  granted = 0;
+
+  constructor(
+    readonly rate: number,
+    private readonly clock: Clock = systemClock,
+  ) {
+    if (!(rate > 0)) throw new Error(`rate must be positive, got ${rate}`);
+    this.burst = Math.max(1, rate / 4);
+    this.last = clock.now();
+  }
+
+  /** Waits until `bytes` may be sent. */
+  async take(bytes: number, signal?: AbortSignal): Promise<void> {
+    const now = this.clock.now();
+    this.balance = Math.min(this.burst, this.balance + ((now - this.last) * this.rate) / 1000);
+    this.last = now;
+    this.balance -= bytes;
+    this.granted += bytes;
+    if (this.balance < 0) await this.clock.sleep((-this.balance * 1000) / this.rate, signal);
+  }
+}
+
+/** Large chunks (a whole part in one Buffer) are let through in slices this big, so the flow stays even. */
+export const SLICE_BYTES = 64 * 1024;
+
+/** A pass-through stream whose bytes each wait for the bucket first; data is sliced, never copied. */
+export function throttled(bucket: TokenBucket, signal?: AbortSignal): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+      (async () => {
+        for (let at = 0; at < chunk.length; at += SLICE_BYTES) {
+          const slice = chunk.subarray(at, at + SLICE_BYTES);
+          await bucket.take(slice.length, signal);
+          this.push(slice);
+        }
+      })().then(() => done(), (err: Error) => done(err));
+    },
+  });
+}
