@@ -9,7 +9,7 @@
  */
 import {createHash} from 'node:crypto';
 import {closeSync, openSync, writeSync} from 'node:fs';
-import {mkdtemp, rm, stat, utimes, writeFile} from 'node:fs/promises';
+import {mkdtemp, readFile, rm, stat, utimes, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
@@ -47,8 +47,8 @@ export interface SoakReport {
   operations: Record<string, number>;
   /** Operations that ended in an error, by operation and error kind. */
   failuresSurfaced: Record<string, number>;
-  /** The messages of those errors, each once. */
-  failureMessages: string[];
+  /** Those errors' messages with names, paths and hashes masked, and how often each came. */
+  failureMessages: Record<string, number>;
   /** Faults the emulator injected, by kind, plus files changed under the uploader. */
   faults: Record<string, number>;
   /** Backoff waits of the retry policy (a retry that waits; a fresh upload URL does not). */
@@ -158,7 +158,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 
     const operations: Record<string, number> = {};
     const failuresSurfaced: Record<string, number> = {};
-    const failureMessages = new Set<string>();
+    const failureMessages: Record<string, number> = {};
     const soakFaults: Record<string, number> = {};
     const known = new Map<string, Known>();
     const failedUploads: Array<{name: string; message: string}> = [];
@@ -179,7 +179,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const surfaced = (kind: OpKind, err: unknown) => {
       const errKind = isBackupError(err) ? err.kind : `unexpected:${(err as Error)?.name ?? typeof err}`;
       bump(failuresSurfaced, `${kind}:${errKind}`);
-      failureMessages.add(`${kind}: ${(err as Error)?.message ?? String(err)}`.replace(/soak \d+/g, 'soak N').replace(/_\d{4}-[^ .]+/g, '_DATE'));
+      const message = `${kind}: ${(err as Error)?.message ?? String(err)}`;
+      bump(failureMessages, message.replace(/"[^"]*"/g, 'NAME').replace(/\S*upload-\d+\.bin/g, 'FILE').replace(/\b[0-9a-f]{40}\b/g, 'SHA1').replace(/\d+ part/g, 'N part'));
       if (!isBackupError(err)) violations.push(`${kind} failed with a non-BackupError: ${(err as Error)?.stack ?? String(err)}`);
       return err;
     };
@@ -245,19 +246,32 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const id = pick(rng, liveIds());
       if (!id) return;
       const k = known.get(id)!;
+      const toFile = rng.next() < 0.5 ? join(work, `download-${id}-${Math.floor(rng.next() * 1e9)}.tar`) : undefined;
       try {
-        const {stream} = await catalog.download(id);
-        const hash = createHash('sha1');
-        let size = 0;
-        for await (const chunk of stream) {
-          hash.update(chunk as Buffer);
-          size += (chunk as Buffer).length;
+        let got: string;
+        let size: number;
+        if (toFile) {
+          await catalog.downloadToFile(id, toFile);
+          const data = await readFile(toFile);
+          [got, size] = [sha1Hex(data), data.length];
+        } else {
+          const {stream} = await catalog.download(id);
+          const hash = createHash('sha1');
+          size = 0;
+          for await (const chunk of stream) {
+            hash.update(chunk as Buffer);
+            size += (chunk as Buffer).length;
+          }
+          got = hash.digest('hex');
         }
-        const got = hash.digest('hex');
         if (got !== k.sha1 || size !== k.size) violations.push(`download of ${k.name} gave ${size} bytes SHA1 ${got}; uploaded ${k.size} bytes SHA1 ${k.sha1}`);
       } catch (err) {
         // Deleted meanwhile by another operation: not this download's failure.
         if (k.state === 'live') surfaced('download', err);
+        // A failed download to a file leaves nothing behind (never a partial file).
+        if (toFile && (await stat(toFile).catch(() => undefined))) violations.push(`failed download of ${k.name} left ${toFile} behind`);
+      } finally {
+        if (toFile) await rm(toFile, {force: true});
       }
     };
 
@@ -376,7 +390,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       stoppedBy,
       operations,
       failuresSurfaced,
-      failureMessages: [...failureMessages],
+      failureMessages,
       faults,
       retries,
       reauthorizations,
@@ -407,7 +421,7 @@ export function formatSoakReport(r: SoakReport): string {
     `  retries:           ${r.retries} backoff waits`,
     `  re-authorizations: ${r.reauthorizations}`,
     `  failures surfaced: ${table(r.failuresSurfaced)}`,
-    ...r.failureMessages.map((m) => `    - ${m}`),
+    ...Object.entries(r.failureMessages).sort(([, a], [, b]) => b - a).map(([m, n]) => `    - ${n} x ${m}`),
     `  cleanup after failures that said so: ${r.cleanedAfterFailures} unfinished large files`,
     `  memory:            heapUsed start ${mb(r.memory.first.heapUsed)}, after 1/5 ${r.memory.warm ? mb(r.memory.warm.heapUsed) : '-'}, end ${mb(r.memory.last.heapUsed)}${r.memory.gcMeasured ? ' (after GC)' : ''}; ` +
       `RSS start ${mb(r.memory.first.rss)}, after 1/5 ${r.memory.warm ? mb(r.memory.warm.rss) : '-'}, end ${mb(r.memory.last.rss)}; peak RSS ${mb(r.memory.peakRss)}, peak heapUsed ${mb(r.memory.peakHeapUsed)}`,

@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto';
 import {createReadStream} from 'node:fs';
 import {stat} from 'node:fs/promises';
 import {BackupError, throwIfAborted} from './errors.js';
+import {quoteValue} from './redact.js';
 
 /** A SHA1 as every layer writes it: 40 lowercase hex digits. */
 export const SHA1_HEX = /^[0-9a-f]{40}$/;
@@ -43,5 +44,5 @@ export async function assertFileUnchanged(file: {path: string; size: number; mti
 /** A caller's SHA1 (PutOptions.sha1): absent, or 40 lowercase hex digits. */
 export function checkedSha1Option(value: string | undefined, key: string): string | undefined {
   if (value === undefined || (typeof value === 'string' && SHA1_HEX.test(value))) return value;
-  throw new BackupError('bad_input', `the sha1 given for ${JSON.stringify(key)} must be 40 lowercase hex digits, got ${JSON.stringify(value)}`);
+  throw new BackupError('bad_input', `the sha1 given for ${quoteValue(key)} must be 40 lowercase hex digits, got ${quoteValue(value)}`);
 }

@@ -1,4 +1,5 @@
 import {BackupError} from './errors.js';
+import {quoteValue} from './redact.js';
 
 /** B2's file-name limit, which every backend applies to the full name (root + key). */
 export const MAX_NAME_BYTES = 1024;
@@ -24,7 +25,7 @@ function isWellFormed(s: string): boolean {
 
 export function assertValidKey(key: string, root = ''): void {
   const problem = nameProblem(key) ?? nameProblem(root + key, 'full name (prefix + key)');
-  if (problem) throw new BackupError('bad_input', `invalid object key ${JSON.stringify(key)}: ${problem}`);
+  if (problem) throw new BackupError('bad_input', `invalid object key ${quoteValue(key)}: ${problem}`);
 }
 
 /** Compares strings the way B2 sorts names: by UTF-8 bytes. */

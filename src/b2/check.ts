@@ -35,14 +35,7 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
     auth = await t.client.authorize(t.signal);
     items.push({id: 'credentials', title: 'Key ID and application key', status: 'ok', message: `key accepted by ${hostOf(ctx.endpoint)}`});
   } catch (err) {
-    const wrongKey = isBackupError(err, 'invalid_credentials');
-    items.push({
-      id: 'credentials',
-      title: 'Key ID and application key',
-      status: 'fail',
-      message: wrongKey ? 'the key ID or application key is wrong (or the key was deleted)' : (err as Error).message,
-      fix: wrongKey ? newKeyAndIdFix(ctx) : 'check the network connection and the profile endpoint',
-    });
+    items.push(signInItem(err, ctx));
     return checkReport(items);
   }
   items.push(expiryItem(auth, t.now ?? new Date(), profileRef(ctx), newKeyFix(ctx)));
@@ -63,6 +56,23 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
 
   if (bucketOk && prefixOk && auth.allowed.capabilities.includes('listFiles')) items.push(await foreignItem(t, bucketOk));
   return checkReport(items);
+}
+
+/**
+ * Why signing in failed, as a check item: a rejected key ('credentials'), an expired or
+ * revoked one ('credentials', with the command that puts in a new key), or anything
+ * else, such as an endpoint that refuses connections ('connection': the network or the
+ * endpoint, not the key).
+ */
+function signInItem(err: unknown, ctx: B2Client['context']): CheckItem {
+  const title = 'Key ID and application key';
+  if (isBackupError(err, 'invalid_credentials')) {
+    return {id: 'credentials', title, status: 'fail', message: 'the key ID or application key is wrong (or the key was deleted)', fix: newKeyAndIdFix(ctx)};
+  }
+  if (isBackupError(err, 'key_expired')) {
+    return {id: 'credentials', title, status: 'fail', message: `the key of profile ${profileRef(ctx)} has expired or was revoked`, fix: `create a new key and put it in with: ${newKeyFix(ctx)}`};
+  }
+  return {id: 'connection', title: 'Connection to B2', status: 'fail', message: (err as Error).message}; // the message says what to check
 }
 
 function expiryItem(auth: AuthInfo, now: Date, profile: string, fix: string): CheckItem {

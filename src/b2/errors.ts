@@ -122,7 +122,8 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   if (f.code === 'network') return ['network', `cannot reach B2 at ${host} for ${what} after ${call.attempts} attempt(s): ${f.message}; check the network connection and the profile's endpoint`];
   if (f.code === 'timeout') return ['timeout', `B2 at ${host} stopped answering ${what} (${f.message}) after ${call.attempts} attempt(s); check the network or raise the timeout`];
   if (f.code === 'bad_answer' || /sha1 did not match/i.test(f.message)) return ['checksum_mismatch', `${what}: ${f.message} after ${call.attempts} attempt(s); the data changed while it was being sent or was damaged on the way`];
-  if (f.code === 'local') return ['bad_input', `${what}: ${f.message}`];
+  // not B2's answer nor the network: a bug or an unforeseen local failure, so nothing says nothing changed
+  if (f.code === 'local') return ['failure', `unexpected error in ${what} (run with DEBUG=1 for details)`];
   if (f.status === 400 && f.code !== 'auth_token_limit') return ['bad_input', `B2 rejected ${what}: ${f.code} (${f.message})`];
   return ['failure', `B2 kept failing ${what} after ${call.attempts} attempt(s): ${b2Says}; try again later`];
 }

@@ -38,8 +38,9 @@ export async function toFailure(err: unknown): Promise<Failure> {
   if (err instanceof WireMismatch) return {code: 'bad_answer', message: err.message};
   const e = err as {isAxiosError?: boolean; code?: string; message?: string; name?: string; response?: {status: number; data?: unknown; headers?: Record<string, unknown>}};
   if (e?.name === 'CanceledError' || e?.code === 'ERR_CANCELED' || e?.name === 'AbortError') return {code: 'aborted', message: 'aborted'};
-  // headers arrived, then the body was cut: a broken connection, not an answer
-  if (e?.response && e.response.status < 400) return {code: 'network', message: `${e.code ?? 'connection broken'} (${e.message ?? 'response cut off'})`};
+  // headers arrived, then the body was cut (an error answer's too: its code never came): a broken connection, not an answer
+  const cut = e?.code === 'ERR_BAD_RESPONSE' && /aborted/i.test(e.message ?? '');
+  if (e?.response && (e.response.status < 400 || cut)) return {code: 'network', message: `${e.code ?? 'connection broken'} (${e.message ?? 'response cut off'})`};
   if (e?.response) {
     const body = await errorBody(e.response.data);
     return {

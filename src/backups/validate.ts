@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto';
 import {BackupError} from '../errors.js';
+import {quoteValue} from '../redact.js';
 
 /**
  * Ids and names never become object keys on their own (keys come from listings and from
@@ -30,7 +31,7 @@ export function backupIdProblem(id: unknown): string | undefined {
 
 export function assertBackupId(id: string): void {
   const problem = backupIdProblem(id);
-  if (problem) throw new BackupError('bad_input', `invalid backup id ${JSON.stringify(id)}: ${problem}; use an id that "list" prints`);
+  if (problem) throw new BackupError('bad_input', `invalid backup id ${quoteValue(id)}: ${problem}; use an id that "list" prints`);
 }
 
 export function backupNameProblem(name: string): string | undefined {
@@ -45,7 +46,7 @@ export function backupNameProblem(name: string): string | undefined {
 
 export function assertBackupName(name: string): void {
   const problem = backupNameProblem(name);
-  if (problem) throw new BackupError('bad_input', `invalid backup name ${JSON.stringify(name)}: ${problem}; pick a plain name such as "Nightly backup"`);
+  if (problem) throw new BackupError('bad_input', `invalid backup name ${quoteValue(name)}: ${problem}; pick a plain name such as "Nightly backup"`);
 }
 
 /** User --meta entries go into extra_metadata of the metadata file (never into object info: B2 allows 10 keys). */
@@ -56,7 +57,7 @@ export function assertUserMetadata(meta: Record<string, string>): void {
   }
   for (const [key, value] of entries) {
     if (!USER_META_KEY.test(key)) {
-      throw new BackupError('bad_input', `invalid metadata key ${JSON.stringify(key)}: use 1-64 letters, digits, "_", "." or "-", starting with a letter`);
+      throw new BackupError('bad_input', `invalid metadata key ${quoteValue(key)}: use 1-64 letters, digits, "_", "." or "-", starting with a letter`);
     }
     if (typeof value !== 'string' || value.length > MAX_USER_META_VALUE || CONTROL.test(value)) {
       throw new BackupError('bad_input', `invalid value for metadata key ${key}: use at most ${MAX_USER_META_VALUE} characters and no control characters`);

@@ -1,5 +1,6 @@
 import {Command, Flags, Interfaces} from '@oclif/core';
 import {EXIT_CODES, isBackupError} from '../errors.js';
+import {quoteValue} from '../redact.js';
 import {isClosedPipe, watchStdoutClose} from './closed-pipe.js';
 import {recordError} from './error-log.js';
 
@@ -26,13 +27,11 @@ export abstract class BaseCommand extends Command {
       process.exitCode = 0; // the reader had enough (`| head`): not a failure
       return;
     }
-    const exitCode = exitCodeOf(err);
-    const message = errorLine(err);
+    const {exitCode, kind, message} = describeFailure(err);
     process.exitCode = exitCode;
     process.stderr.write(`Error: ${message}\n`);
-    if (process.env.DEBUG && err.stack) process.stderr.write(`${err.stack}\n`);
-    const kind = isBackupError(err) ? err.kind : exitCode === 2 ? 'usage' : 'failure';
-    await recordError(this.config.cacheDir, {time: new Date().toISOString(), command: this.id ?? '', kind, exitCode, message});
+    if (process.env.DEBUG && err.stack) process.stderr.write(`${stackFrames(err)}\n${causeLine(err)}`);
+    await recordError(this.config.cacheDir, {time: new Date().toISOString(), command: this.id ?? '', kind, exitCode, message}, this.argv);
   }
 }
 
@@ -45,23 +44,64 @@ export const profileFlag = Flags.string({
   env: 'B2_PROFILE',
 });
 
-export function exitCodeOf(err: unknown): number {
-  if (isBackupError(err)) return err.exitCode;
+/** What anything that is neither a BackupError nor oclif's usage error says: a bug, not bad input. */
+export const UNEXPECTED = 'unexpected error (run with DEBUG=1 for details)';
+
+/** The exit code, the kind for the error log, and the one line the user sees. */
+export function describeFailure(err: unknown): {exitCode: number; kind: string; message: string} {
+  if (isBackupError(err)) return {exitCode: err.exitCode, kind: err.kind, message: errorLine(err)};
   const oclifExit = (err as {oclif?: {exit?: number}})?.oclif?.exit;
-  if (typeof oclifExit === 'number' && oclifExit !== 0) return oclifExit;
-  return EXIT_CODES.failure;
+  if (typeof oclifExit === 'number' && oclifExit !== 0) return {exitCode: oclifExit, kind: oclifExit === 2 ? 'usage' : 'failure', message: errorLine(err)};
+  // a programming error or an unclassified failure: nothing says nothing was changed
+  const code = (err as {code?: unknown})?.code;
+  const message = typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? `${UNEXPECTED.replace(' (', ` ${code} (`)}` : UNEXPECTED;
+  return {exitCode: EXIT_CODES.failure, kind: 'unexpected', message};
+}
+
+export function exitCodeOf(err: unknown): number {
+  return describeFailure(err).exitCode;
 }
 
 /**
  * One line for the user. oclif's parse errors span several ("Parsing --port" then
  * "Expected an integer ≥ 0 but received: -5"); they are joined, minus oclif's help hints.
+ * Argument values are not repeated: a key typed without its flag name must not reach
+ * the terminal's scrollback, a log, or the error log that `diagnostics` prints.
  */
 export function errorLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   const lines = text
     .split('\n')
     .map((l) => l.trim().replace(/\s+/g, ' '))
-    .filter((l) => l.length > 0 && !/^(See more help|Note: |Alternatively, )/.test(l));
+    .filter((l) => l.length > 0 && !/^(See more help|Note: |Alternatively, )/.test(l))
+    .map(withoutArgumentValues);
   if (lines.length === 0) return 'unknown error';
   return lines.reduce((line, next) => `${line}${line.endsWith(':') ? ' ' : ': '}${next}`);
+}
+
+/** oclif's parse messages that quote what was typed, rewritten to name only the flag or position. */
+function withoutArgumentValues(line: string): string {
+  const unexpected = /^Unexpected arguments?: /.exec(line);
+  if (unexpected) {
+    const plural = line.startsWith('Unexpected arguments');
+    return `unexpected argument${plural ? 's' : ''} (a value given without its flag name?); the values are not repeated here, see --help for the flags`;
+  }
+  if (/^Nonexistent flags?: /.test(line)) {
+    return line.replace(/(--[\w-]+)=\S*?(,|$)/g, '$1$2').replace(/(^|\s)(-[A-Za-z])[^\s,]+/g, '$1$2…');
+  }
+  return line.replace(/(but received: )(.*)$/, (_m, lead: string, value: string) => lead + (value.length <= 40 ? value : quoteValue(value, 40)));
+}
+
+/** With DEBUG: the plain cause a BackupError keeps (already scrubbed), e.g. what an unexpected error said. */
+function causeLine(err: Error): string {
+  const cause = (err as {cause?: unknown}).cause;
+  if (cause === undefined) return '';
+  return `cause: ${cause instanceof Error ? (cause.stack ?? cause.message) : JSON.stringify(cause)}\n`;
+}
+
+/** The stack without its first line(s): the message may hold what oclif quoted from argv. */
+function stackFrames(err: Error): string {
+  const stack = err.stack ?? '';
+  const at = stack.indexOf('\n    at ');
+  return `stack of ${err.name}:${at >= 0 ? stack.slice(at) : ' (none)'}`;
 }

@@ -1,16 +1,20 @@
 import {mkdir, readFile} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {writeFileAtomic} from '../atomic-file.js';
+import {withFileLock} from '../file-lock.js';
+import {scrub} from '../redact.js';
 
 /** How many recent failures `b2 diagnostics` can report. */
 const KEEP = 20;
+/** Longest message kept: the log is for bug reports, not for values people pasted. */
+const MAX_MESSAGE = 500;
 
 export interface LoggedError {
   time: string;
   command: string;
   kind: string;
   exitCode: number;
-  /** The one-line message the user saw (messages never carry secrets). */
+  /** The one-line message the user saw (messages never carry secrets or argument values). */
   message: string;
 }
 
@@ -25,14 +29,32 @@ export async function readErrorLog(cacheDir: string): Promise<LoggedError[]> {
   }
 }
 
-/** Best effort: a failure to record a failure must never hide the failure itself. */
-export async function recordError(cacheDir: string, entry: LoggedError): Promise<void> {
+/**
+ * Best effort: a failure to record a failure must never hide the failure itself.
+ * Concurrent commands append under a lock, so none loses another's entry. As a
+ * backstop, key values from the command line and the environment are scrubbed.
+ */
+export async function recordError(cacheDir: string, entry: LoggedError, argv: readonly string[] = []): Promise<void> {
   try {
     const path = errorLogPath(cacheDir);
-    await mkdir(dirname(path), {recursive: true});
-    const entries = [...(await readErrorLog(cacheDir)), entry].slice(-KEEP);
-    await writeFileAtomic(path, JSON.stringify(entries, null, 1) + '\n', {mode: 0o600});
+    await mkdir(dirname(path), {recursive: true, mode: 0o700});
+    const message = scrub(entry.message, [...secretArgs(argv), process.env.B2_APPLICATION_KEY]);
+    const logged = {...entry, message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message};
+    await withFileLock(path, async () => {
+      const entries = [...(await readErrorLog(cacheDir)), logged].slice(-KEEP);
+      await writeFileAtomic(path, JSON.stringify(entries, null, 1) + '\n', {mode: 0o600});
+    });
   } catch {
     // ignored on purpose
   }
+}
+
+/** The values of --application-key in argv (`--application-key V` and `--application-key=V`). */
+export function secretArgs(argv: readonly string[]): string[] {
+  const values: string[] = [];
+  argv.forEach((arg, i) => {
+    if (arg === '--application-key' && argv[i + 1] !== undefined) values.push(argv[i + 1]);
+    else if (arg.startsWith('--application-key=')) values.push(arg.slice('--application-key='.length));
+  });
+  return values;
 }

@@ -94,10 +94,12 @@ function matches(ruleCall: string, call: string): boolean {
   return ruleCall === '*' || ruleCall === call || (ruleCall === 'uploads' && UPLOAD_CALLS.has(call));
 }
 
-const FAULT_FIELDS: Record<string, 'int' | 'fraction' | 'string' | 'boolean'> = {
+const FAULT_FIELDS: Record<string, 'int' | 'fraction' | 'string' | 'boolean' | 'object'> = {
   call: 'string', count: 'int', rate: 'fraction', status: 'int', code: 'string', message: 'string', retryAfter: 'int',
   cutRequestAfterBytes: 'int', cutResponseAfterBytes: 'int', latencyMs: 'int', bytesPerSecond: 'int',
   expireToken: 'boolean', corruptRequestBody: 'boolean',
+  // A successful answer with fields replaced (a server that misreports what it did); used by the upload tests.
+  answerFields: 'object',
 };
 
 /** A rule with an unknown field or a value of the wrong kind is refused whole, naming the field. */
@@ -110,8 +112,9 @@ export function checkFaultRule(rule: FaultRule): void {
     if (value === undefined) continue;
     const ok = kind === 'int' ? Number.isInteger(value) && (value as number) >= 0
       : kind === 'fraction' ? typeof value === 'number' && value >= 0 && value <= 1
-        : typeof value === kind;
-    if (!ok) throw new Error(`fault rule field "${field}" must be ${kind === 'int' ? 'a whole number >= 0' : kind === 'fraction' ? 'a fraction 0..1' : `a ${kind}`}`);
+        : kind === 'object' ? typeof value === 'object' && value !== null && !Array.isArray(value)
+          : typeof value === kind;
+    if (!ok) throw new Error(`fault rule field "${field}" must be ${kind === 'int' ? 'a whole number >= 0' : kind === 'fraction' ? 'a fraction 0..1' : kind === 'object' ? 'a JSON object' : `a ${kind}`}`);
   }
   if (rule.status !== undefined && (rule.status < 400 || rule.status > 599)) throw new Error('fault rule field "status" must be an error status 400..599');
 }

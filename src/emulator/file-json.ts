@@ -1,3 +1,4 @@
+import {sseJson} from './encryption.js';
 import {FileRecord} from './types.js';
 
 /** A file version as the API returns it (v1 listings also carry `size`). */
@@ -16,7 +17,7 @@ export function fileJson(file: FileRecord, accountId: string, apiVersion: number
     fileRetention: {isClientAuthorizedToRead: true, value: {mode: null, retainUntilTimestamp: null}},
     legalHold: {isClientAuthorizedToRead: true, value: null},
     replicationStatus: null,
-    serverSideEncryption: {...file.serverSideEncryption},
+    serverSideEncryption: sseJson(file.serverSideEncryption),
     uploadTimestamp: file.uploadTimestamp,
   };
   if (apiVersion === 1) json.size = file.contentLength;

@@ -1,5 +1,6 @@
 import {badRequest} from './b2-error.js';
 import {EmulatorCore} from './core.js';
+import {sseJson} from './encryption.js';
 import {FileRecord, PartRecord} from './types.js';
 
 /** The unfinished large file `fileId` names, or 400 bad_request. */
@@ -31,14 +32,14 @@ export async function storePart(core: EmulatorCore, fileId: string, partNumber: 
   return part;
 }
 
-export function partJson(fileId: string, part: PartRecord): Record<string, unknown> {
+export function partJson(file: FileRecord, part: PartRecord): Record<string, unknown> {
   return {
-    fileId,
+    fileId: file.fileId,
     partNumber: part.partNumber,
     contentLength: part.contentLength,
     contentSha1: part.contentSha1,
     contentMd5: null,
-    serverSideEncryption: {mode: null},
+    serverSideEncryption: sseJson(file.serverSideEncryption),
     uploadTimestamp: part.uploadTimestamp,
   };
 }

@@ -114,6 +114,8 @@ export interface BucketRecord {
   lifecycleRules: unknown[];
   corsRules: unknown[];
   revision: number;
+  /** SSE-B2 for new files that ask for nothing; absent or mode null: none. */
+  defaultServerSideEncryption?: {mode: string | null; algorithm?: string};
 }
 
 /** A stored run of bytes; a file's data is one segment, a large file's one per part. */
@@ -143,7 +145,8 @@ export interface FileRecord {
   contentType: string;
   fileInfo: Record<string, string>;
   uploadTimestamp: number;
-  serverSideEncryption: {mode: string | null; algorithm?: string};
+  /** SSE-B2 or SSE-C (of which only the key's MD5 is kept), or none. */
+  serverSideEncryption: {mode: string | null; algorithm?: string; customerKeyMd5?: string};
   segments: Segment[];
   /** Unfinished large files only: uploaded parts by number. */
   parts?: Record<string, PartRecord>;

@@ -1,4 +1,5 @@
 import type {z} from 'zod';
+import {quoteValue} from '../redact.js';
 import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, type ProfileField} from './schema.js';
 
 /** Where an issue is: the text that starts its message, and a line to order issues by. */
@@ -30,7 +31,7 @@ function describeIssue(issue: Issue, input: unknown, locate: IssueLocator): Arra
   const isName = issue.code === 'custom' && (issue.params as {about?: string} | undefined)?.about === 'name';
   const expected = isName ? PROFILE_NAME_EXPECTATION : expectationFor(issue.path);
   if (value === undefined) return [{line: where.line, text: `${where.label}: missing, expected ${expected}`}];
-  const shown = isName ? JSON.stringify(String(issue.path[issue.path.length - 1])) : showValue(value);
+  const shown = isName ? quoteValue(String(issue.path[issue.path.length - 1])) : showValue(value, issue.path);
   const reason = issue.code === 'custom' && !isName ? ` (${issue.message})` : quotingHint(issue, value);
   return [{line: where.line, text: `${where.label}: expected ${expected}, got ${shown}${reason}`}];
 }
@@ -95,10 +96,23 @@ function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   return value;
 }
 
-function showValue(value: unknown): string {
+/**
+ * The offending value as a message shows it. Never an application key (only what kind
+ * of value it is), never a whole file that is not a profiles file (a key file or
+ * /etc/passwd given as --config), and long values shortened.
+ */
+function showValue(value: unknown, path: ReadonlyArray<PropertyKey>): string {
   if (value === null) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return JSON.stringify(value);
-  return String(value);
+  const secret = path[path.length - 1] === 'applicationKey' && !(typeof value === 'string' && /^(env|file):/.test(value));
+  if (secret || path.length === 0) return typeof value === 'string' ? 'text (not shown)' : `a ${typeof value} (not shown)`;
+  if (typeof value === 'string') return quoteValue(value);
+  const text = String(value);
+  return text.length <= 64 ? text : quoteValue(text);
+}
+
+/** A path into the file as messages show it (`profiles.home.bucket`), long names shortened. */
+export function pathText(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((step) => (String(step).length > 64 ? quoteValue(String(step)) : String(step))).join('.');
 }

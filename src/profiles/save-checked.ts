@@ -7,6 +7,7 @@ import type {ResolvedProfile} from './types.js';
 /** The exit kind of a failed check, from its first failed item (unknown items: plain failure). */
 const KIND_OF_CHECK: Record<string, ErrorKind> = {
   credentials: 'invalid_credentials',
+  connection: 'network',
   key_expiry: 'key_expired',
   bucket: 'bucket_unavailable',
   capabilities: 'missing_capabilities',

@@ -1,7 +1,10 @@
-import {readFileSync} from 'node:fs';
 import {homedir} from 'node:os';
 import {isAbsolute, join, resolve} from 'node:path';
 import {redactSecret} from '../redact.js';
+import {readSmallFile} from '../small-file.js';
+
+/** A key file holds one key (about 40 bytes); anything past this is not a key file. */
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
 
 /**
  * An application key in a profile is written inline, as `env:NAME` (read from the
@@ -34,13 +37,10 @@ export function resolveSecret(text: string, opts: {env: NodeJS.ProcessEnv; baseD
     return {value};
   }
   const path = secretFilePath(ref.path, opts.baseDir);
-  let value: string;
-  try {
-    value = readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    return {problem: `${text} cannot be read (${code === 'ENOENT' ? 'no such file' : code}: ${path}); create the file or change the profile`};
-  }
+  const read = readSmallFile(path, MAX_KEY_FILE_BYTES);
+  if (read === undefined) return {problem: `${text} cannot be read (no such file: ${path}); create the file or change the profile`};
+  if ('problem' in read) return {problem: `${text} cannot be used (${read.problem}: ${path}); point it at the file that holds the key`};
+  const value = read.text.trim();
   if (value === '') return {problem: `${text} is an empty file (${path}); put the application key in it`};
   return {value};
 }

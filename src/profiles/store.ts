@@ -1,11 +1,14 @@
-import {mkdir, readFile, realpath, stat} from 'node:fs/promises';
+import {mkdir, realpath, stat} from 'node:fs/promises';
 import {dirname} from 'node:path';
 import {isMap, LineCounter, parseDocument, type Document} from 'yaml';
-import {writeFileAtomic} from '../atomic-file.js';
+import {removeStaleTempFiles, writeFileAtomic} from '../atomic-file.js';
 import {BackupError} from '../errors.js';
+import {withFileLock} from '../file-lock.js';
+import {readSmallFile} from '../small-file.js';
+import {quoteValue} from '../redact.js';
 import {LOCAL_PROFILE, LOCAL_PROFILE_NAME} from './builtin.js';
-import {describeIssues, type IssueLocator} from './issues.js';
-import {lineOfPath} from './positions.js';
+import {describeIssues, pathText, type IssueLocator} from './issues.js';
+import {firstDuplicateKey, lineOfPath} from './positions.js';
 import {profilesFilePath} from './location.js';
 import {
   PROFILE_FIELDS,
@@ -35,6 +38,13 @@ export interface StoredProfile {
 export type FieldLabel = (field: ProfileField) => string;
 
 const FILE_MODE = 0o600;
+/**
+ * A profiles file is a few hundred bytes per profile; past this it is not one (a 50 MB
+ * file would take minutes to parse), so it is refused before parsing.
+ */
+export const MAX_PROFILES_FILE_BYTES = 1024 * 1024;
+/** Anchors and aliases may share values between profiles; an alias bomb stops here. */
+const MAX_ALIAS_COUNT = 100;
 const NEW_FILE_HEADER =
   ' Backblaze B2 backup profiles (see "b2 profile --help").\n Keep this file private (mode 0600): it may hold application keys.';
 
@@ -42,7 +52,9 @@ const NEW_FILE_HEADER =
  * The profiles file: load and validate it (errors name file, line, field and what was
  * expected), resolve a profile for use, and edit it through the yaml Document so that a
  * user's comments and ordering survive. Edits are validated as a whole file before they
- * replace the in-memory state, and save() swaps the file atomically with mode 0600.
+ * replace the in-memory state, and save() swaps the file atomically with mode 0600,
+ * under a lock, applying the edits to the file as it is then (so two commands editing
+ * at once both get their change in).
  */
 export class ProfileStore {
   private constructor(
@@ -54,13 +66,17 @@ export class ProfileStore {
     private state: ParsedFile,
   ) {}
 
+  /** The edits made since load, to apply again if the file changed on disk before save(). */
+  private edits: Array<() => void> = [];
+
   /** The store a command works on: `--config` (or env B2_BACKUP_CONFIG), else `<configDir>/profiles.yaml`. */
   static async open(opts: {flag?: string; configDir: string; env?: NodeJS.ProcessEnv}): Promise<ProfileStore> {
     return ProfileStore.load(profilesFilePath(opts), {env: opts.env});
   }
 
   static async load(path: string, opts: {env?: NodeJS.ProcessEnv} = {}): Promise<ProfileStore> {
-    const text = await readIfExists(path);
+    await removeStaleTempFiles(await realpath(path).catch(() => path));
+    const text = readProfilesFile(path);
     const store = new ProfileStore(path, opts.env ?? process.env, text, parseProfilesText(path, text ?? ''));
     if (text !== undefined) await store.refuseInlineKeyInSharedFile();
     return store;
@@ -98,7 +114,7 @@ export class ProfileStore {
 
   /** Throws unless `add(name, …)` could succeed with valid input (checked before prompting for values). */
   assertAddable(name: string): void {
-    if (profileNameProblem(name)) throw new BackupError('config', `profile name ${JSON.stringify(name)}: expected ${PROFILE_NAME_EXPECTATION}`);
+    if (profileNameProblem(name)) throw new BackupError('config', `profile name ${quoteValue(name)}: expected ${PROFILE_NAME_EXPECTATION}`);
     if (this.inFile(name)) {
       throw new BackupError('config', `${this.locationOf(['profiles', name])}: a profile with this name already exists; change it with "b2 profile update ${name}" or remove it first`);
     }
@@ -110,7 +126,7 @@ export class ProfileStore {
     const given = PROFILE_FIELDS.filter((f) => input[f] !== undefined && !resetsToDefault(f, input[f]));
     validateInput(Object.fromEntries(given.map((f) => [f, input[f]])), label);
     const written = Object.fromEntries(given.map((f) => [f, asWritten(f, input[f]!)]));
-    this.edit((doc) => {
+    this.edit(() => this.add(name, input, label), (doc) => {
       if (!isMap(doc.get('profiles'))) doc.set('profiles', doc.createNode({}));
       doc.setIn(['profiles', name], doc.createNode(written));
     });
@@ -131,7 +147,7 @@ export class ProfileStore {
       else merged[f] = changes[f];
     }
     validateInput(merged, (f) => (given.includes(f) ? label(f) : `profiles.${name}.${f}`));
-    this.edit((doc) => {
+    this.edit(() => this.update(name, changes, label), (doc) => {
       for (const f of given) {
         if (merged[f] === undefined) doc.deleteIn(['profiles', name, f]);
         else doc.setIn(['profiles', name, f], asWritten(f, merged[f]!));
@@ -141,7 +157,7 @@ export class ProfileStore {
 
   remove(name: string): void {
     this.requireInFile(name, 'remove');
-    this.edit((doc) => doc.deleteIn(['profiles', name]));
+    this.edit(() => this.remove(name), (doc) => doc.deleteIn(['profiles', name]));
   }
 
   /** Profiles that share name's bucket with an overlapping prefix: their backups would mix. */
@@ -156,22 +172,38 @@ export class ProfileStore {
       );
   }
 
-  /** Writes the edited file atomically (mode 0600); refuses if someone changed it since load. */
+  /**
+   * Writes the edited file atomically (mode 0600) under a lock. If another command changed
+   * the file since load, this command's edits are applied again to the file as it is now
+   * (and validated again), so neither change is lost.
+   */
   async save(): Promise<void> {
     const target = await realpath(this.path).catch(() => this.path); // keep a symlinked dotfile a symlink
-    if ((await readIfExists(target)) !== this.original) {
-      throw new BackupError('config', `${this.path} changed while this command ran; nothing was saved, run the command again`);
-    }
     await mkdir(dirname(target), {recursive: true, mode: 0o700});
-    await writeFileAtomic(target, this.state.text, {mode: FILE_MODE});
+    await withFileLock(target, async () => {
+      await removeStaleTempFiles(target);
+      const current = readProfilesFile(target);
+      if (current !== this.original) this.reapplyEditsTo(current);
+      await writeFileAtomic(target, this.state.text, {mode: FILE_MODE});
+    });
     this.original = this.state.text;
   }
 
-  private edit(change: (doc: Document) => void): void {
+  private reapplyEditsTo(current: string | undefined): void {
+    const edits = this.edits;
+    this.edits = [];
+    this.original = current;
+    this.state = parseProfilesText(this.path, current ?? '');
+    for (const again of edits) again();
+  }
+
+  /** Applies `change` to a copy of the document and validates the result; `again` redoes it on a newer file. */
+  private edit(again: () => void, change: (doc: Document) => void): void {
     const doc = this.state.doc.clone();
     if (this.original === undefined && !doc.commentBefore) doc.commentBefore = NEW_FILE_HEADER;
     change(doc);
     this.state = parseProfilesText(this.path, doc.toString());
+    this.edits.push(again);
   }
 
   private inFile(name: string): boolean {
@@ -190,7 +222,8 @@ export class ProfileStore {
     const found = this.get(name);
     if (found) return found;
     const known = this.list().map((p) => p.name).join(', ');
-    throw new BackupError('config', `no profile named "${name}" in ${this.path} (profiles: ${known}); add it with "b2 profile add ${name}"`);
+    const fix = profileNameProblem(name) ? `choose one of them` : `add it with "b2 profile add ${name}"`;
+    throw new BackupError('config', `no profile named ${quoteValue(name)} in ${this.path} (profiles: ${known}); ${fix}`);
   }
 
   private requireInFile(name: string, verb: string): void {
@@ -251,30 +284,42 @@ interface ParsedFile {
 /** Parses and validates the text of the profiles file; every error names path:line and the field. */
 function parseProfilesText(path: string, text: string): ParsedFile {
   const lines = new LineCounter();
-  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: true, uniqueKeys: true});
+  // yaml's own uniqueKeys check compares every key with every other (quadratic): ours is linear
+  const doc = parseDocument(text, {lineCounter: lines, prettyErrors: true, uniqueKeys: false});
   const syntax = doc.errors[0];
   if (syntax) {
     const lastLine = Math.max(1, text.replace(/\n$/, '').split('\n').length); // an error at end of file is on the last line
     const line = Math.min(syntax.linePos?.[0].line ?? 1, lastLine);
-    const what = syntax.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    throw new BackupError('config', `${path}:${line}: invalid YAML: ${what}`);
+    throw new BackupError('config', `${path}:${line}: invalid YAML: ${yamlReason(syntax.message)}`);
   }
+  const duplicate = firstDuplicateKey(doc);
+  if (duplicate !== undefined) throw new BackupError('config', `${path}:${lines.linePos(duplicate).line}: invalid YAML: Map keys must be unique`);
   let data: unknown;
   try {
-    data = doc.toJS({maxAliasCount: 100}) ?? {};
+    data = doc.toJS({maxAliasCount: MAX_ALIAS_COUNT}) ?? {};
   } catch (err) {
-    throw new BackupError('config', `${path}: invalid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new BackupError('config', `${path}: invalid YAML: ${yamlReason((err as Error).message)}`);
   }
   const parsed = profilesFileSchema.safeParse(data);
   if (!parsed.success) {
     const locate: IssueLocator = (issuePath) => {
       const line = lineOfPath(doc, lines, issuePath);
-      return {line, label: issuePath.length === 0 ? `${path}:${line}` : `${path}:${line}: ${issuePath.map(String).join('.')}`};
+      return {line, label: issuePath.length === 0 ? `${path}:${line}` : `${path}:${line}: ${pathText(issuePath)}`};
     };
     throw new BackupError('config', describeIssues(parsed.error.issues, data, locate));
   }
   const raw = ((data as {profiles?: Record<string, unknown> | null}).profiles ?? {}) as Record<string, unknown>;
   return {text, doc, lines, profiles: parsed.data.profiles ?? {}, raw};
+}
+
+/**
+ * The YAML parser's reason without the file's text: some of its messages quote what they
+ * choke on ("Unsupported YAML version …", "Unresolved alias …: NAME"), and the file may
+ * be a key file or /etc/passwd given as --config by mistake.
+ */
+function yamlReason(message: string): string {
+  const first = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+  return first.replace(/^(Unsupported YAML version|Unresolved tag|Plain value cannot start with reserved character)\b.*$/, '$1').replace(/: .*$/, '');
 }
 
 /** A validated entry with its credentials resolved and the defaults applied. */
@@ -337,11 +382,9 @@ function prefixesOverlap(a: string, b: string): boolean {
   return a.startsWith(b) || b.startsWith(a);
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new BackupError('config', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+/** The profiles file's text, undefined when there is none; refused unless a regular file of at most MAX_PROFILES_FILE_BYTES. */
+function readProfilesFile(path: string): string | undefined {
+  const read = readSmallFile(path, MAX_PROFILES_FILE_BYTES);
+  if (read === undefined || 'text' in read) return read?.text;
+  throw new BackupError('config', `cannot use ${path} as the profiles file: ${read.problem}; give --config the path of a profiles.yaml`);
 }

@@ -42,24 +42,31 @@ interface PruneJson {
 }
 
 let world: E2EWorld;
-let key: {keyId: string; applicationKey: string};
 let nextPrefix = 0;
 
-/** A fresh profile on its own prefix holding the given backups (name = label, date = DATES[label]). */
+/**
+ * A fresh profile on its own prefix holding the given backups (name = label, date =
+ * DATES[label]), laid out through the catalog in parallel. The profile is a copy of the
+ * one `profile add` made and checked in beforeAll, with its own prefix, written to the
+ * file directly: setting up costs no CLI run.
+ */
 async function location(labels: string[] = ALL, dates: Record<string, string> = DATES): Promise<{profile: string; prefix: string}> {
   const n = nextPrefix++;
   const profile = `p${n}`;
   const prefix = `prune-${n}/`;
   const backend = await openBackend(world.emu, {prefix});
-  let now = new Date();
-  const catalog = new BackupCatalog(backend, {now: () => now});
-  for (const label of labels) {
-    now = new Date(dates[label]);
-    await catalog.upload(Buffer.from(`backup ${label}`), {name: label});
-  }
+  await Promise.all(labels.map((label) => new BackupCatalog(backend, {now: () => new Date(dates[label])}).upload(Buffer.from(`backup ${label}`), {name: label})));
   await backend.close();
-  await world.addProfile(profile, {...key, prefix});
+  await editProfiles((profiles) => {
+    profiles[profile] = {...profiles.base, prefix};
+  });
   return {profile, prefix};
+}
+
+async function editProfiles(edit: (profiles: Record<string, Record<string, unknown>>) => void): Promise<void> {
+  const doc = parse(await readFile(world.config, 'utf8')) as {profiles: Record<string, Record<string, unknown>>};
+  edit(doc.profiles);
+  await writeFile(world.config, stringify(doc), {mode: 0o600});
 }
 
 async function survivors(profile: string): Promise<string[]> {
@@ -74,15 +81,15 @@ async function prune(profile: string, args: string[], env: Record<string, string
 
 /** Sets (or removes) the profile's retention: by editing the YAML file, as a user does. */
 async function setRetention(profile: string, retention: Record<string, unknown> | undefined): Promise<void> {
-  const doc = parse(await readFile(world.config, 'utf8')) as {profiles: Record<string, Record<string, unknown>>};
-  if (retention) doc.profiles[profile].retention = retention;
-  else delete doc.profiles[profile].retention;
-  await writeFile(world.config, stringify(doc), {mode: 0o600});
+  await editProfiles((profiles) => {
+    if (retention) profiles[profile].retention = retention;
+    else delete profiles[profile].retention;
+  });
 }
 
 beforeAll(async () => {
   world = await E2EWorld.start();
-  key = await world.createKey();
+  await world.addProfile('base', {...(await world.createKey()), prefix: 'base/'});
 });
 
 afterAll(async () => {

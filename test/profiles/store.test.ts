@@ -58,7 +58,7 @@ describe('resolve', () => {
     expect(store.list().map((p) => [p.name, p.source])).toEqual([['local', 'builtin']]);
     expect(store.resolve()).toEqual({
       name: 'local', keyId: 'embedded', applicationKey: 'embedded', bucket: 'local-backups',
-      prefix: '', endpoint: 'embedded', partSize: undefined, concurrency: 4,
+      prefix: '', endpoint: 'embedded', partSize: undefined, concurrency: 4, keyFrom: 'profile',
     });
   });
 
@@ -66,7 +66,7 @@ describe('resolve', () => {
     const store = await ProfileStore.load(await file(HOME + '    prefix: ha\n    partSize: 100MiB\n'), {env: {}});
     expect(store.resolve()).toEqual({
       name: 'home', keyId: '0051234abcd0000000000001', applicationKey: 'K005secretsecretsecretsecret01',
-      bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 4,
+      bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 4, keyFrom: 'profile',
     });
   });
 
@@ -134,13 +134,24 @@ describe('editing', () => {
     expect(store.list().map((p) => p.name)).toEqual(['home', 'local']);
   });
 
-  test('save refuses when the file changed on disk since it was loaded', async () => {
+  test('save applies its edits to the file as it is on disk now: a change made meanwhile survives', async () => {
     const path = await file(HOME);
     const store = await ProfileStore.load(path, {env: {}});
-    store.remove('home');
-    await writeFile(path, HOME + '# edited by hand meanwhile\n');
-    expect(await configError(store.save())).toBe(`${path} changed while this command ran; nothing was saved, run the command again`);
-    expect(await readFile(path, 'utf8')).toBe(HOME + '# edited by hand meanwhile\n');
+    store.add('office', {keyId: 'k', applicationKey: 'env:X', bucket: 'office-backups'});
+    await writeFile(path, HOME.replace('profiles:\n', 'profiles:\n  nas:\n    keyId: n\n    applicationKey: env:N\n    bucket: nas-backups\n') + '# edited by hand meanwhile\n');
+    await store.save();
+    const saved = await ProfileStore.load(path, {env: {}});
+    expect(saved.list().map((p) => p.name)).toEqual(['nas', 'home', 'office', 'local']);
+    expect(await readFile(path, 'utf8')).toContain('# edited by hand meanwhile');
+  });
+
+  test('save fails, writing nothing, when its edit no longer fits the file on disk', async () => {
+    const path = await file(HOME);
+    const store = await ProfileStore.load(path, {env: {}});
+    store.update('home', {concurrency: 8});
+    await writeFile(path, 'profiles: {}\n');
+    expect(await configError(store.save())).toMatch(/no profile named "home"/);
+    expect(await readFile(path, 'utf8')).toBe('profiles: {}\n');
   });
 
   test('overlapping prefixes in one bucket are reported; separate prefixes are not', async () => {

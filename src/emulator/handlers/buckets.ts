@@ -2,12 +2,14 @@ import {B2ApiError, badRequest, unauthorized} from '../b2-error.js';
 import {MAX_BUCKETS} from '../constants.js';
 import {EmulatorCore} from '../core.js';
 import {optInt, optObject, optString, optStringArray, Params, reqString} from '../params.js';
-import {BucketRecord} from '../types.js';
+import {guarded, sseFromParam, sseJson} from '../encryption.js';
+import {BucketRecord, KeyRecord} from '../types.js';
 import {Handler} from './handler.js';
 
 const BUCKET_TYPES = ['allPublic', 'allPrivate'];
 
-export function bucketJson(b: BucketRecord, accountId: string): Record<string, unknown> {
+/** A bucket as the API returns it; settings the key may not read show only isClientAuthorizedToRead: false. */
+export function bucketJson(b: BucketRecord, accountId: string, key?: KeyRecord): Record<string, unknown> {
   return {
     accountId,
     bucketId: b.bucketId,
@@ -15,7 +17,7 @@ export function bucketJson(b: BucketRecord, accountId: string): Record<string, u
     bucketType: b.bucketType,
     bucketInfo: {...b.bucketInfo},
     corsRules: b.corsRules,
-    defaultServerSideEncryption: {isClientAuthorizedToRead: true, value: {mode: null}},
+    defaultServerSideEncryption: guarded(key, 'readBucketEncryption', sseJson({mode: b.defaultServerSideEncryption?.mode ?? null})),
     fileLockConfiguration: {isClientAuthorizedToRead: true, value: {defaultRetention: {mode: null, period: null}, isFileLockEnabled: false}},
     lifecycleRules: b.lifecycleRules,
     options: ['s3'],
@@ -40,9 +42,16 @@ export function addBucket(core: EmulatorCore, name: string, bucketType = 'allPri
     lifecycleRules: arrayParam(p, 'lifecycleRules'),
     corsRules: arrayParam(p, 'corsRules'),
     revision: 1,
+    ...bucketEncryptionParam(p),
   };
   core.state.putBucket(bucket);
   return bucket;
+}
+
+/** defaultServerSideEncryption of b2_create_bucket / b2_update_bucket: SSE-B2 or none (SSE-C cannot be a default). */
+function bucketEncryptionParam(p: Params): Pick<BucketRecord, 'defaultServerSideEncryption'> {
+  const sse = sseFromParam(p.defaultServerSideEncryption, 'defaultServerSideEncryption', {allowCustomer: false});
+  return sse ? {defaultServerSideEncryption: {mode: sse.mode, ...(sse.algorithm ? {algorithm: sse.algorithm} : {})}} : {};
 }
 
 function stringMap(o: Record<string, unknown> | undefined): Record<string, string> {
@@ -59,14 +68,20 @@ function arrayParam(p: Params, name: string): unknown[] {
 }
 
 
+/** Setting a bucket's encryption or Object Lock needs the matching write capability. */
+function requireSettingCapabilities(core: EmulatorCore, key: KeyRecord, p: Params): void {
+  if (p.defaultServerSideEncryption !== undefined && p.defaultServerSideEncryption !== null) core.requireCapability(key, 'writeBucketEncryption');
+}
+
 export const createBucket: Handler = async (core, ctx) => {
   const {key} = core.authenticate(ctx, ['account']);
   core.requireCapability(key, 'writeBuckets');
   if (key.bucketId !== null) throw unauthorized('a bucket-restricted key cannot create buckets');
   core.checkAccountId(ctx.params);
+  requireSettingCapabilities(core, key, ctx.params);
   const bucket = addBucket(core, reqString(ctx.params, 'bucketName'), reqString(ctx.params, 'bucketType'), ctx.params);
   await core.state.commit();
-  return {json: bucketJson(bucket, core.accountId)};
+  return {json: bucketJson(bucket, core.accountId, key)};
 };
 
 export const deleteBucket: Handler = async (core, ctx) => {
@@ -77,7 +92,7 @@ export const deleteBucket: Handler = async (core, ctx) => {
   if (!core.state.bucketIsEmpty(bucket.bucketId)) throw badRequest('bucket is not empty', 'cannot_delete_non_empty_bucket');
   core.state.removeBucket(bucket.bucketId);
   await core.state.commit();
-  return {json: bucketJson(bucket, core.accountId)};
+  return {json: bucketJson(bucket, core.accountId, key)};
 };
 
 export const listBuckets: Handler = async (core, ctx) => {
@@ -102,7 +117,7 @@ export const listBuckets: Handler = async (core, ctx) => {
       (bucketName === undefined || b.bucketName === bucketName) &&
       (!types || types.includes('all') || types.includes(b.bucketType)),
   );
-  return {json: {buckets: buckets.map((b) => bucketJson(b, core.accountId))}};
+  return {json: {buckets: buckets.map((b) => bucketJson(b, core.accountId, key))}};
 };
 
 export const updateBucket: Handler = async (core, ctx) => {
@@ -113,7 +128,10 @@ export const updateBucket: Handler = async (core, ctx) => {
   const bucket = core.allowedBucket(key, reqString(p, 'bucketId'));
   const ifRevision = optInt(p, 'ifRevisionMatch', 0, Number.MAX_SAFE_INTEGER);
   if (ifRevision !== undefined && ifRevision !== bucket.revision) throw new B2ApiError(409, 'conflict', 'ifRevisionMatch does not match the bucket revision');
+  requireSettingCapabilities(core, key, p);
   const bucketType = optString(p, 'bucketType');
+  const encryption = bucketEncryptionParam(p);
+  if (encryption.defaultServerSideEncryption) bucket.defaultServerSideEncryption = encryption.defaultServerSideEncryption;
   if (bucketType !== undefined) {
     if (!BUCKET_TYPES.includes(bucketType)) throw badRequest(`bucketType must be one of ${BUCKET_TYPES.join(', ')}`);
     bucket.bucketType = bucketType;
@@ -125,7 +143,7 @@ export const updateBucket: Handler = async (core, ctx) => {
   bucket.revision += 1;
   core.state.changed('bucket', bucket.bucketId);
   await core.state.commit();
-  return {json: bucketJson(bucket, core.accountId)};
+  return {json: bucketJson(bucket, core.accountId, key)};
 };
 
 /** b2_get_upload_url: an upload URL and a token that serves one upload at a time. */

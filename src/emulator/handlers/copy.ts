@@ -8,6 +8,7 @@ import {checkFileName} from '../names.js';
 import {optInt, optString, Params, reqString} from '../params.js';
 import {FileRecord, KeyRecord} from '../types.js';
 import {copyToBlob} from '../upload-body.js';
+import {requirePartKey, requireReadKey, sseForNewFile, sseFromParam} from '../encryption.js';
 import {parseRange} from './downloads.js';
 import {Handler} from './handler.js';
 import {unfinished} from './large-files.js';
@@ -19,6 +20,7 @@ function copySource(core: EmulatorCore, key: KeyRecord, p: Params): FileRecord {
   const source = core.state.files.get(sourceFileId);
   if (source) core.allowedFile(key, source);
   if (!source || source.action !== 'upload') throw badRequest(`source file not found: ${sourceFileId}`);
+  requireReadKey(source.serverSideEncryption, sseFromParam(p.sourceServerSideEncryption, 'sourceServerSideEncryption') ?? {mode: null});
   return source;
 }
 
@@ -41,6 +43,7 @@ export const copyFile: Handler = async (core, ctx) => {
   const fileName = checkFileName(optString(p, 'fileName'));
   core.allowedName(key, fileName);
   const range = copyRange(p, source.contentLength, MAX_UPLOAD_SIZE);
+  const destination = sseFromParam(p.destinationServerSideEncryption, 'destinationServerSideEncryption');
   const directive = optString(p, 'metadataDirective') ?? 'COPY';
   let contentType = source.contentType;
   let fileInfo = {...source.fileInfo};
@@ -57,6 +60,7 @@ export const copyFile: Handler = async (core, ctx) => {
     contentSha1: blob.sha1,
     contentType,
     fileInfo,
+    serverSideEncryption: sseForNewFile(destination, bucket),
     segments: [{ref: blob.ref, size: blob.size}],
   });
   await core.state.commit();
@@ -72,7 +76,8 @@ export const copyPart: Handler = async (core, ctx) => {
   const large = unfinished(core, key, reqString(p, 'largeFileId'));
   const partNumber = optInt(p, 'partNumber', 1, MAX_PART_NUMBER);
   if (partNumber === undefined) throw badRequest('required field partNumber is missing');
+  requirePartKey(large, sseFromParam(p.destinationServerSideEncryption, 'destinationServerSideEncryption') ?? {mode: null});
   const range = copyRange(p, source.contentLength, MAX_PART_SIZE);
   const part = await storePart(core, large.fileId, partNumber, await copyToBlob(core, source.segments, range.start, range.end));
-  return {json: partJson(large.fileId, part)};
+  return {json: partJson(large, part)};
 };

@@ -5,6 +5,7 @@ import {EmulatorCore} from '../core.js';
 import {percentEncode} from '../names.js';
 import {reqString} from '../params.js';
 import {BucketRecord, FileRecord} from '../types.js';
+import {requireReadKey, sseFromHeaders, sseHeaders} from '../encryption.js';
 
 /** fileInfo entries B2 turns into standard response headers. */
 const INFO_HEADERS: Record<string, string> = {
@@ -80,6 +81,7 @@ export function parseRange(header: string | undefined, total: number): Range | '
 }
 
 async function sendFile(core: EmulatorCore, ctx: RequestContext, file: FileRecord): Promise<void> {
+  requireReadKey(file.serverSideEncryption, sseFromHeaders(ctx));
   const total = file.contentLength;
   const range = parseRange(ctx.header('range'), total);
   if (range === 'unsatisfiable') {
@@ -94,7 +96,7 @@ async function sendFile(core: EmulatorCore, ctx: RequestContext, file: FileRecor
     'X-Bz-Content-Sha1': file.contentSha1,
     'X-Bz-Upload-Timestamp': file.uploadTimestamp,
   };
-  if (file.serverSideEncryption.mode) headers['X-Bz-Server-Side-Encryption'] = file.serverSideEncryption.algorithm ?? 'AES256';
+  Object.assign(headers, sseHeaders(file.serverSideEncryption));
   for (const [k, v] of Object.entries(file.fileInfo)) {
     if (INFO_HEADERS[k]) headers[INFO_HEADERS[k]] = v;
     else headers[`X-Bz-Info-${k}`] = percentEncode(v);

@@ -8,6 +8,7 @@ import {optInt, optString, reqString} from '../params.js';
 import {FileRecord, KeyRecord} from '../types.js';
 import {Handler} from './handler.js';
 import {activeLargeFile, partJson} from '../large-file-parts.js';
+import {sseForNewFile, sseFromParam} from '../encryption.js';
 
 /** The unfinished large file a fileId names, within the key's restrictions. */
 export function unfinished(core: EmulatorCore, key: KeyRecord, fileId: string): FileRecord {
@@ -26,11 +27,10 @@ export const startLargeFile: Handler = async (core, ctx) => {
   const contentType = resolveContentType(optString(p, 'contentType'), fileName);
   const fileInfo = infoFromParam(p.fileInfo);
   checkFileInfo(fileName, fileInfo);
-  const sse = p.serverSideEncryption as {mode?: string; algorithm?: string} | undefined | null;
   const file = core.state.createVersion(bucket.bucketId, fileName, 'start', {
     contentType,
     fileInfo,
-    serverSideEncryption: sse?.mode ? {mode: sse.mode, algorithm: sse.algorithm ?? 'AES256'} : {mode: null},
+    serverSideEncryption: sseForNewFile(sseFromParam(p.serverSideEncryption, 'serverSideEncryption'), bucket),
     parts: {},
   });
   await core.state.commit();
@@ -118,7 +118,7 @@ export const listParts: Handler = async (core, ctx) => {
     .filter((p) => p.partNumber >= start)
     .sort((a, b) => a.partNumber - b.partNumber);
   const page = parts.slice(0, max);
-  return {json: {parts: page.map((p) => partJson(file.fileId, p)), nextPartNumber: parts[max]?.partNumber ?? null}, names: page.length};
+  return {json: {parts: page.map((p) => partJson(file, p)), nextPartNumber: parts[max]?.partNumber ?? null}, names: page.length};
 };
 
 export const listUnfinishedLargeFiles: Handler = async (core, ctx) => {

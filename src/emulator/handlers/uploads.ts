@@ -6,7 +6,8 @@ import {checkFileInfo, infoFromHeaders, resolveContentType} from '../file-info.j
 import {fileJson} from '../file-json.js';
 import {checkFileName, percentDecode} from '../names.js';
 import {receiveUploadBody, sha1Mode, uploadLength} from '../upload-body.js';
-import {FileRecord, TokenRecord} from '../types.js';
+import {TokenRecord} from '../types.js';
+import {requirePartKey, sseForNewFile, sseFromHeaders} from '../encryption.js';
 import {activeLargeFile, partJson, storePart} from '../large-file-parts.js';
 import {JsonResult} from './handler.js';
 
@@ -32,13 +33,6 @@ async function withUploadToken<T>(
   }
 }
 
-function serverSideEncryption(ctx: RequestContext): FileRecord['serverSideEncryption'] {
-  const sse = ctx.header('x-bz-server-side-encryption');
-  if (sse === undefined) return {mode: null};
-  if (sse !== 'AES256') throw badRequest('X-Bz-Server-Side-Encryption must be AES256');
-  return {mode: 'SSE-B2', algorithm: 'AES256'};
-}
-
 /** POST to an upload URL from b2_get_upload_url: one whole file in the body. */
 export async function uploadFile(core: EmulatorCore, ctx: RequestContext, bucketId: string): Promise<JsonResult> {
   return withUploadToken(core, ctx, 'upload', bucketId, async () => {
@@ -51,7 +45,7 @@ export async function uploadFile(core: EmulatorCore, ctx: RequestContext, bucket
     const contentType = resolveContentType(ctx.header('content-type'), fileName);
     const fileInfo = infoFromHeaders(ctx.req.headers);
     checkFileInfo(fileName, fileInfo);
-    const sse = serverSideEncryption(ctx);
+    const sse = sseForNewFile(sseFromHeaders(ctx), bucket);
     const mode = sha1Mode(ctx);
     const length = uploadLength(ctx, MAX_UPLOAD_SIZE + (mode.kind === 'hex_digits_at_end' ? 40 : 0));
     const body = await receiveUploadBody(core, ctx, length, mode);
@@ -76,9 +70,10 @@ export async function uploadPart(core: EmulatorCore, ctx: RequestContext, fileId
     const rawNumber = ctx.header('x-bz-part-number');
     const partNumber = rawNumber !== undefined && /^\d+$/.test(rawNumber) ? Number(rawNumber) : NaN;
     if (!(partNumber >= 1 && partNumber <= MAX_PART_NUMBER)) throw badRequest(`X-Bz-Part-Number must be 1..${MAX_PART_NUMBER}`);
+    requirePartKey(file, sseFromHeaders(ctx));
     const mode = sha1Mode(ctx);
     const length = uploadLength(ctx, MAX_PART_SIZE + (mode.kind === 'hex_digits_at_end' ? 40 : 0));
     const part = await storePart(core, fileId, partNumber, await receiveUploadBody(core, ctx, length, mode));
-    return {json: partJson(fileId, part)};
+    return {json: partJson(file, part)};
   });
 }

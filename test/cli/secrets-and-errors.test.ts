@@ -1,0 +1,161 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {chmod, readFile, symlink, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {toBackupError} from '../../src/b2/errors.js';
+import {toFailure} from '../../src/b2/failure.js';
+import {describeFailure} from '../../src/cli/base-command.js';
+import {errorLogPath} from '../../src/cli/error-log.js';
+import {fastRetry} from '../b2/helpers.js';
+import {E2EWorld, expectFailure} from '../e2e/helpers.js';
+import {runCli} from '../helpers/run-cli.js';
+
+// Secrets and values people typed never come back in messages, the error log that
+// `b2 diagnostics` prints, or DEBUG output; and failures get the exit code the README
+// documents. Real CLI child processes against the emulator over HTTP.
+
+let world: E2EWorld;
+/** Shaped like a B2 application key (K005 + 27 characters). */
+const KEY = 'K005SecretSecretSecretSecret123';
+const cacheDir = () => join(world.env.XDG_CACHE_HOME, 'backup-plugin-b2');
+/** `b2 ARGS` with a --config of the test's choosing, in the world's XDG dirs. */
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(['b2', ...args], {env: {...world.env, ...env}, cwd: world.dir});
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  world.secrets.push(KEY);
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+/** Everything a user could share: the error log and what diagnostics prints (with the built-in local profile). */
+async function sharedReports(): Promise<string> {
+  const log = await readFile(errorLogPath(cacheDir()), 'utf8').catch(() => '');
+  const diagnostics = await world.b2(['diagnostics', '--profile', 'local']);
+  expect(diagnostics.code).toBe(0);
+  return `${log}\n${diagnostics.stdout}\n${diagnostics.stderr}`;
+}
+
+describe('secrets and typed values stay out of messages, the error log and diagnostics', () => {
+  test('a key given without its flag name is not repeated, logged, or shown by diagnostics', async () => {
+    const r = await world.b2(['profile', 'add', 'home', KEY, '--key-id', world.emu.keyId, '--bucket', world.emu.bucket, '--no-check']);
+    expectFailure(r, 2, /^Error: unexpected argument \(a value given without its flag name\?\)/, [KEY]);
+    const recent = JSON.parse(await readFile(errorLogPath(cacheDir()), 'utf8')) as Array<{message: string}>;
+    expect(recent.at(-1)!.message).toMatch(/^unexpected argument/);
+    expect(await sharedReports()).not.toContain(KEY.slice(0, 12));
+  });
+
+  test('a mistyped flag with its value attached: the flag is named, the value is not', async () => {
+    const r = await world.b2(['profile', 'add', 'home', `--aplication-key=${KEY}`, '--key-id', 'k', '--bucket', world.emu.bucket]);
+    expectFailure(r, 2, /^Error: Nonexistent flag: --aplication-key$/, [KEY]);
+  });
+
+  test('an application key of the wrong type in the file: the error says what kind of value, never the value', async () => {
+    for (const value of ['123456789012345678901234567890', `[${KEY}]`, `{k: ${KEY}}`]) {
+      const path = join(world.dir, 'wrong-type.yaml');
+      await writeFile(path, `profiles:\n  home:\n    keyId: abc\n    applicationKey: ${value}\n    bucket: home-backups\n`, {mode: 0o600});
+      const r = await cli(['profile', 'list', '--config', path]);
+      expectFailure(r, 2, /wrong-type\.yaml:4: profiles\.home\.applicationKey: expected an application key, env:NAME or file:PATH, got (a number \(not shown\)|a list|a mapping)/, [KEY, '12345678901234']);
+    }
+    expect(await sharedReports()).not.toMatch(/K005Secret|1234567890123/);
+  });
+
+  test('--config pointing at a key file, or a symlink to another text file: never echoed', async () => {
+    const keyFile = join(world.dir, 'b2-key');
+    await writeFile(keyFile, `${KEY}\n`, {mode: 0o600});
+    const passwd = join(world.dir, 'passwd');
+    await writeFile(passwd, 'root:x:0:0:root:/root:/bin/bash\nmarker-of-another-file:x:1:1::/:/bin/sh\n');
+    await symlink(passwd, join(world.dir, 'passwd-link'));
+    for (const config of [keyFile, join(world.dir, 'passwd-link')]) {
+      const r = await cli(['list', '--config', config]);
+      expectFailure(r, 2, /: expected a mapping with a "profiles:" section, got text \(not shown\)$/, [KEY, 'root:x:0:0', 'marker-of-another-file']);
+    }
+    const shared = await sharedReports();
+    expect(shared).not.toContain(KEY.slice(0, 12));
+    expect(shared).not.toContain('marker-of-another-file');
+  });
+
+  test('YAML errors do not quote the file either', async () => {
+    const path = join(world.dir, 'odd.yaml');
+    for (const text of [`%YAML ${KEY}\n---\nprofiles: {}\n`, `profiles: *${KEY}\n`]) {
+      await writeFile(path, text);
+      const r = await cli(['list', '--config', path]);
+      expectFailure(r, 2, /odd\.yaml(:\d+)?: invalid YAML: /, [KEY]);
+    }
+  });
+
+  test('values of 2,000 characters are shortened in messages', async () => {
+    const long = 'x'.repeat(2000);
+    const cases = [
+      world.b2(['profile', 'add', long, '--key-id', 'k', '--application-key', 'env:K', '--bucket', world.emu.bucket, '--no-check']),
+      world.b2(['profile', 'show', long]),
+      world.b2(['show', 'a'.repeat(2000), '--profile', 'local']),
+      world.b2(['profile', 'add', 'home', '--key-id', 'k', '--application-key', 'env:K', '--bucket', 'b'.repeat(2000), '--no-check']),
+    ];
+    for (const r of await Promise.all(cases)) {
+      expectFailure(r, 2, /\(2000 characters\)/, []);
+      expect(r.stderr.length).toBeLessThan(400);
+    }
+  });
+
+  test('a short wrong key in B2_APPLICATION_KEY: the message is not altered around it (no oracle)', async () => {
+    await world.addProfile('home', {keyId: world.emu.keyId, applicationKey: world.emu.applicationKey, check: false});
+    expect((await world.b2(['list', '--profile', 'home', '--json'])).code).toBe(0);
+    const envKey = await cli(['list', '--profile', 'home', '--config', world.config], {B2_APPLICATION_KEY_ID: world.emu.keyId, B2_APPLICATION_KEY: 'wrong'});
+    expectFailure(envKey, 3, /application key is wrong/, []);
+    expect(envKey.stderr).not.toContain('[redacted]');
+  });
+
+  test("DEBUG='*': neither an inline nor a separate --application-key value, nor a key without its flag, is logged", async () => {
+    const env = {...world.env, DEBUG: '*'};
+    const runs = await Promise.all([
+      runCli(['b2', 'profile', 'add', 'dbg1', '--key-id', 'k', `--application-key=${KEY}`, '--bucket', world.emu.bucket, '--no-check', '--config', join(world.dir, 'dbg.yaml')], {env}),
+      runCli(['b2', 'profile', 'add', 'dbg2', '--key-id', 'k', '--application-key', KEY, '--bucket', world.emu.bucket, '--no-check', '--config', join(world.dir, 'dbg2.yaml')], {env}),
+      runCli(['b2', 'profile', 'add', 'dbg3', KEY, '--key-id', 'k', '--bucket', world.emu.bucket, '--no-check', '--config', join(world.dir, 'dbg3.yaml')], {env}),
+    ]);
+    for (const r of runs) {
+      expect(r.stderr).toMatch(/oclif/); // the debug output is really there
+      expect(r.stderr).toContain('[redacted]');
+      expect(`${r.stdout}${r.stderr}`).not.toContain(KEY.slice(0, 12));
+    }
+  });
+});
+
+describe('exit codes', () => {
+  test('an unclassified error is exit 1 "unexpected error", never 2 ("nothing was changed")', async () => {
+    expect(describeFailure(new TypeError("Cannot read properties of undefined (reading 'x')"))).toEqual({exitCode: 1, kind: 'unexpected', message: 'unexpected error (run with DEBUG=1 for details)'});
+    const err = toBackupError(await toFailure(new TypeError('x is not a function')), {call: 'b2_upload_file', attempts: 1}, {bucket: 'b', prefix: '', endpoint: 'http://x', secrets: []});
+    expect(err.exitCode).toBe(1);
+    expect(err.message).toBe('unexpected error in b2_upload_file (run with DEBUG=1 for details)');
+  });
+
+  test("an expired key: profile check says to put in a new key, not to check the network", async () => {
+    const key = await world.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles'], validDurationSeconds: 1});
+    const path = join(world.dir, 'expired.yaml');
+    await writeFile(path, `profiles:\n  old:\n    keyId: ${key.keyId}\n    applicationKey: ${key.applicationKey}\n    bucket: ${world.emu.bucket}\n    endpoint: ${world.emu.url}\n`);
+    await chmod(path, 0o600);
+    await new Promise((r) => setTimeout(r, 1500)); // the key's one second of life passes
+    const r = await cli(['profile', 'check', 'old', '--config', path]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^fail\s+Key ID and application key\s+the key of profile old has expired or was revoked; fix: create a new key and put it in with: b2 profile update old --application-key …$/m);
+    expect(r.stdout + r.stderr).not.toMatch(/network/);
+  });
+});
+
+describe('the check of a profile that cannot connect', () => {
+  test('an endpoint that refuses connections is a network failure (exit 1), not a key problem (exit 3)', async () => {
+    const {B2Backend} = await import('../../src/b2/index.js');
+    const {checkFailed} = await import('../../src/profiles/save-checked.js');
+    const {createServer} = await import('node:net');
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as {port: number}).port;
+    await new Promise((r) => closed.close(r)); // nothing listens there any more
+    const report = await B2Backend.checkProfile({keyId: 'k', applicationKey: KEY, bucket: world.emu.bucket, prefix: '', endpoint: `http://127.0.0.1:${port}`, retry: fastRetry().retry});
+    expect(report.items).toEqual([expect.objectContaining({id: 'connection', status: 'fail', message: expect.stringMatching(/ECONNREFUSED/)})]);
+    const err = checkFailed('home', report);
+    expect(err.exitCode).toBe(1);
+    expect(err.kind).toBe('network');
+  });
+});
+
