@@ -1,3 +1,4 @@
+import type {FileHandle} from 'node:fs/promises';
 import type {Readable} from 'node:stream';
 
 /**
@@ -11,9 +12,16 @@ export interface StorageBackend {
   /** Validates credentials, bucket, permissions and prefix; never throws for a failed check. */
   check(opts?: {signal?: AbortSignal}): Promise<CheckReport>;
   /** Stores body under key, replacing what was there; resolves once the object is complete and verified. */
-  put(key: string, body: Body, opts?: PutOptions): Promise<ObjectInfo>;
+  put(key: string, body: Body, opts?: PutOptions): Promise<StoredObject>;
   /** Streams an object (or a byte range of it). Rejects with a `not_found` BackupError if absent. */
   get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}>;
+  /**
+   * Optional: the whole object written into an open file at its own offsets (B2: ranges
+   * in parallel), for callers that want a file rather than a stream. Resolves with what
+   * was written, its size and SHA1 in byte order; rejects with `checksum_mismatch` when
+   * the backend's own checksum of the object differs.
+   */
+  getToFile?(key: string, file: FileHandle, opts?: GetToFileOptions): Promise<{info: ObjectInfo; size: number; sha1: string}>;
   /** Object info without the body, or undefined if absent. */
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** Every current object whose key starts with opts.prefix, in UTF-8 byte order, paged lazily. */
@@ -22,6 +30,39 @@ export interface StorageBackend {
   delete(key: string): Promise<boolean>;
   /** Releases sockets, timers and embedded servers. */
   close(): Promise<void>;
+  /**
+   * Optional: the SHA1 and size of a file from one read, together with whatever else the
+   * backend needs to upload it (B2: each part's SHA1), so that a put() of the same path
+   * with this sha1 right after does not read the file again to checksum it. Progress is
+   * reported with phase 'hashing'.
+   */
+  hashFile?(path: string, opts?: {signal?: AbortSignal; onProgress?: (p: TransferProgress) => void}): Promise<{sha1: string; size: number}>;
+  /**
+   * Optional, for backends that keep interrupted uploads so that they can resume (B2:
+   * unfinished large files, billed as storage): those whose keys start with opts.prefix.
+   */
+  listUnfinished?(opts?: ListOptions): AsyncIterable<UnfinishedUpload>;
+  /** Optional: cancels one unfinished upload as listUnfinished yielded it. */
+  cancelUnfinished?(upload: Pick<UnfinishedUpload, 'fileId' | 'key'>, opts?: {signal?: AbortSignal}): Promise<void>;
+}
+
+/** What put() stored. */
+export interface StoredObject extends ObjectInfo {
+  /**
+   * Bytes that an interrupted upload of the same object had already stored and that were
+   * kept instead of sent again (0 or absent: everything was sent).
+   */
+  reusedBytes?: number;
+}
+
+/** An upload that started and did not finish (B2: an unfinished large file). */
+export interface UnfinishedUpload {
+  /** Backend-specific id (B2: fileId). */
+  fileId: string;
+  key: string;
+  started: Date;
+  /** The object metadata it was started with. */
+  metadata: Record<string, string>;
 }
 
 /** A Readable may have unknown size (stdin); a path is read (and re-read for retries) from disk. */
@@ -32,12 +73,9 @@ export interface PutOptions {
   size?: number;
   contentType?: string;
   /**
-   * Lowercase hex SHA1 of the whole body when the caller already knows it; the backend
-   * stores it (B2: large_file_sha1) instead of hashing the body first, and still verifies
-   * what it sends. A mismatch rejects with `checksum_mismatch` and stores nothing; only a
-   * large file read from disk is taken on trust as a whole (B2 verifies each part's SHA1,
-   * and downloads check the whole against this one), since checking it means the extra
-   * read this option saves.
+   * Lowercase hex SHA1 of the whole body when the caller already knows it. The backend
+   * checks it against the bytes it stores: a mismatch rejects with `checksum_mismatch`
+   * and stores nothing. (A file hashed with hashFile() just before is not read again.)
    */
   sha1?: string;
   /** Small string key/values stored with the object (B2: X-Bz-Info-*). */
@@ -47,9 +85,17 @@ export interface PutOptions {
 }
 
 export interface TransferProgress {
-  /** Bytes the server has confirmed. */
+  /**
+   * 'hashing': the source is read to checksum it before anything is sent (a large file);
+   * 'transfer' (also when absent): bytes moving. Each phase counts from 0 to its total.
+   */
+  phase?: 'hashing' | 'transfer';
+  /**
+   * Bytes done in this phase: hashed, or sent. Sent bytes count as they go out; when an
+   * attempt fails, its bytes are taken back (loaded goes down) and count again when resent.
+   */
   loaded: number;
-  /** Bytes sent but not yet confirmed. */
+  /** Of loaded, bytes sent but not yet confirmed by the server. */
   inFlight?: number;
   /** Total bytes when known. */
   total?: number;
@@ -59,6 +105,11 @@ export interface GetOptions {
   /** Inclusive byte range; end defaults to the last byte. */
   range?: {start: number; end?: number};
   signal?: AbortSignal;
+}
+
+export interface GetToFileOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: TransferProgress) => void;
 }
 
 export interface ListOptions {

@@ -1,6 +1,6 @@
 import type {CheckReport, StorageBackend} from './backend.js';
 import {B2Backend, type B2BackendInput, type B2BackendOptions} from './b2/index.js';
-import {startEmbeddedB2, type EmbeddedB2} from './embedded/embedded-b2.js';
+import type {EmbeddedB2} from './embedded/embedded-b2.js';
 import {EMBEDDED_ENDPOINT, type ResolvedProfile} from './profiles/types.js';
 
 /**
@@ -43,7 +43,9 @@ function keyFixOf(profile: ResolvedProfile): string | undefined {
   return profile.keyFrom === 'env' ? ENV_KEY_FIX : undefined;
 }
 
-function startEmbedded(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<EmbeddedB2> {
+/** The emulator is loaded only here: a profile on B2 itself never pays for it. */
+async function startEmbedded(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<EmbeddedB2> {
+  const {startEmbeddedB2} = await import('./embedded/embedded-b2.js');
   return startEmbeddedB2(ctx.dataDir, profile.bucket, {recommendedPartSize: EMBEDDED_PART_SIZE});
 }
 

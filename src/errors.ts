@@ -41,15 +41,30 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
   aborted: 130,
 };
 
+export interface BackupErrorOptions {
+  cause?: unknown;
+  /** The failure may pass (the service was busy or unreachable after every retry): trying again later can work. */
+  transient?: boolean;
+  /**
+   * Running the same operation again continues where this one stopped (an unfinished
+   * upload and its stored parts were kept). A CLI says "run the same command again".
+   */
+  resumable?: boolean;
+}
+
 export class BackupError extends Error {
   readonly kind: ErrorKind;
   override readonly cause?: unknown;
+  readonly transient: boolean;
+  readonly resumable: boolean;
 
-  constructor(kind: ErrorKind, message: string, opts: {cause?: unknown} = {}) {
+  constructor(kind: ErrorKind, message: string, opts: BackupErrorOptions = {}) {
     super(message);
     this.name = 'BackupError';
     this.kind = kind;
     this.cause = opts.cause;
+    this.transient = opts.transient ?? false;
+    this.resumable = opts.resumable ?? false;
   }
 
   get exitCode(): number {

@@ -1,6 +1,5 @@
-import {createHash} from 'node:crypto';
-import {createReadStream} from 'node:fs';
-import {stat} from 'node:fs/promises';
+import {createHash, type Hash} from 'node:crypto';
+import {open, stat} from 'node:fs/promises';
 import {BackupError, throwIfAborted} from './errors.js';
 import {quoteValue} from './redact.js';
 
@@ -11,24 +10,93 @@ export function sha1Of(data: Buffer): string {
   return createHash('sha1').update(data).digest('hex');
 }
 
+/** What one read of a file found: its SHA1 and size, and the SHA1 of each piece when asked for. */
+export interface FileDigest {
+  sha1: string;
+  size: number;
+  /** mtime when the read started (a later change of size or mtime means the digest is stale). */
+  mtimeMs: number;
+  /** SHA1 of each piece (pieceLength(1), pieceLength(2), …), in order; empty unless asked for. */
+  pieceSha1s: string[];
+}
+
+export interface DigestOptions {
+  /** Length of piece n (1-based): a large upload's parts, hashed in the same read as the whole. */
+  pieceLength?: (n: number) => number;
+  signal?: AbortSignal;
+  /** Bytes hashed so far, after each read. */
+  onBytes?: (loaded: number) => void;
+}
+
+const READ_SIZE = 1024 * 1024;
+
 /**
- * SHA1 and size of a file, read once from start to end (the catalog's checksum and a
- * large upload's large_file_sha1 both come from here, so a file is hashed only once).
+ * SHA1 and size of a file, read once from start to end, and with `pieceLength` the SHA1
+ * of each piece in that same read (the catalog's checksum, a large upload's
+ * large_file_sha1 and its parts' SHA1s all come from here, so a file is hashed once).
+ * Reads into two reused buffers, the next read running while the last one is hashed.
  */
-export async function sha1OfFile(path: string, signal?: AbortSignal): Promise<{sha1: string; size: number}> {
-  const hash = createHash('sha1');
+export async function digestFile(path: string, opts: DigestOptions = {}): Promise<FileDigest> {
+  const whole = createHash('sha1');
+  const pieces: string[] = [];
+  let piece: Hash | undefined;
+  let pieceLeft = 0;
   let size = 0;
+  const fh = await open(path, 'r').catch((err: unknown) => {
+    throw unreadable(path, err);
+  });
+  let reading: Promise<{bytesRead: number}> | undefined;
   try {
-    for await (const chunk of createReadStream(path, {highWaterMark: 1024 * 1024, signal})) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
+    const st = await fh.stat();
+    const buffers = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)];
+    let turn = 0;
+    reading = fh.read(buffers[turn], 0, READ_SIZE, null);
+    for (;;) {
+      const {bytesRead} = await reading;
+      throwIfAborted(opts.signal);
+      if (bytesRead === 0) break;
+      const chunk = buffers[turn].subarray(0, bytesRead);
+      turn ^= 1;
+      reading = fh.read(buffers[turn], 0, READ_SIZE, null);
+      whole.update(chunk);
+      if (opts.pieceLength) {
+        for (let at = 0; at < chunk.length; ) {
+          if (!piece) {
+            piece = createHash('sha1');
+            pieceLeft = opts.pieceLength(pieces.length + 1);
+          }
+          const n = Math.min(pieceLeft, chunk.length - at);
+          piece.update(chunk.subarray(at, at + n));
+          at += n;
+          pieceLeft -= n;
+          if (pieceLeft === 0) {
+            pieces.push(piece.digest('hex'));
+            piece = undefined;
+          }
+        }
+      }
+      size += bytesRead;
+      opts.onBytes?.(size);
     }
+    if (piece) pieces.push(piece.digest('hex'));
+    return {sha1: whole.digest('hex'), size, mtimeMs: st.mtimeMs, pieceSha1s: pieces};
   } catch (err) {
-    throwIfAborted(signal);
-    throw new BackupError('bad_input', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {cause: err});
+    throwIfAborted(opts.signal);
+    throw err instanceof BackupError ? err : unreadable(path, err);
+  } finally {
+    await reading?.catch(() => undefined); // a read still running when we stopped
+    await fh.close().catch(() => undefined);
   }
-  throwIfAborted(signal);
-  return {sha1: hash.digest('hex'), size};
+}
+
+/** SHA1 and size of a file, read once from start to end. */
+export async function sha1OfFile(path: string, signal?: AbortSignal): Promise<{sha1: string; size: number}> {
+  const {sha1, size} = await digestFile(path, {signal});
+  return {sha1, size};
+}
+
+function unreadable(path: string, err: unknown): BackupError {
+  return new BackupError('bad_input', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {cause: err});
 }
 
 /**

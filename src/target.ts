@@ -1,10 +1,6 @@
 import type {StorageBackend, TargetRegistration} from './backend.js';
-import {connectB2} from './connect.js';
 import {BackupError} from './errors.js';
 import {profileJsonSchema, type ProfileInput} from './profiles/schema.js';
-import {resolveSecret} from './profiles/secrets.js';
-import {loadProfile} from './profiles/index.js';
-import {resolvedProfile, validateInput} from './profiles/store.js';
 import type {ResolvedProfile} from './profiles/types.js';
 
 export interface TargetContext {
@@ -28,6 +24,8 @@ export function b2TargetRegistration(ctx: TargetContext): TargetRegistration<Tar
     title: 'Backblaze B2',
     profileSchema: profileJsonSchema(),
     async create(input: TargetProfile): Promise<StorageBackend> {
+      // the provider (and its HTTP stack) loads when a host first uses the target, not at registration
+      const {connectB2} = await import('./connect.js');
       return connectB2(await resolveTargetProfile(input, ctx), ctx);
     },
   };
@@ -36,8 +34,10 @@ export function b2TargetRegistration(ctx: TargetContext): TargetRegistration<Tar
 export async function resolveTargetProfile(input: TargetProfile, ctx: TargetContext): Promise<ResolvedProfile> {
   if (input === null || typeof input !== 'object') throw new BackupError('bad_input', 'the b2 target needs a profile object: {profile: NAME} or {keyId, applicationKey, bucket, …}');
   if ('profile' in input && typeof input.profile === 'string') {
+    const {loadProfile} = await import('./profiles/index.js');
     return loadProfile({configFlag: input.config, profileFlag: input.profile, configDir: ctx.configDir});
   }
+  const [{resolveSecret}, {resolvedProfile, validateInput}] = await Promise.all([import('./profiles/secrets.js'), import('./profiles/store.js')]);
   const {name = 'host', ...fields} = input as ProfileInput & {name?: string};
   const entry = validateInput(fields, (field) => `profile.${field}`);
   const secret = resolveSecret(entry.applicationKey, {env: process.env, baseDir: process.cwd()});

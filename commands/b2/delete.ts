@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core';
 import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId} from '../../src/backups/index.js';
+import {visible} from '../../src/backups/validate.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {BackupError} from '../../src/errors.js';
@@ -9,7 +10,7 @@ import {BackupError} from '../../src/errors.js';
 export default class Delete extends LocationCommand {
   static override summary = 'Delete a backup: its archive and its metadata file, every version of each.';
   static override description =
-    'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The metadata file goes first, so an interrupted delete leaves at most an orphaned archive, which "b2 list" reports.';
+    'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The metadata file goes first, so the backup disappears from listings in one step; an interrupted delete leaves at most its archive, which "b2 list" reports and which running the same delete again (or "b2 cleanup") removes. The same goes for an archive that an interrupted upload left without its metadata file.';
   static override examples = ['<%= config.bin %> b2 delete 1a2b3c4d', '<%= config.bin %> b2 delete 1a2b3c4d --yes --json'];
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
@@ -17,22 +18,23 @@ export default class Delete extends LocationCommand {
     yes: Flags.boolean({char: 'y', description: 'delete without asking'}),
   };
 
-  async run(): Promise<{deleted: BackupSummary | null}> {
+  async run(): Promise<{deleted: BackupSummary | null; complete?: boolean}> {
     const {args, flags} = await this.parse(Delete);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     if (!flags.yes && !process.stdin.isTTY) {
       throw new BackupError('bad_input', `refusing to delete backup ${args.id} without confirmation: stdin is not a terminal; pass --yes`);
     }
     return this.withLocation(flags, async ({catalog}, signal) => {
-      const backup = await catalog.show(args.id, {signal});
-      const what = `backup ${backup.id} "${backup.name}" of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
+      const target = await catalog.deletable(args.id, {signal});
+      const backup = target.info;
+      const what = `${target.complete ? 'backup' : 'the archive without metadata file of backup'} ${backup.id} ${visible(backup.name)} of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
       if (!flags.yes && !(await askYesNo(`Delete ${what}?`))) {
         this.logToStderr(`Kept ${what}; nothing was deleted.`); // a "no" is an answer, not a failure
         return {deleted: null};
       }
-      const deleted = await catalog.delete(backup.id, {signal}); // the id resolved and shown, even if `latest` moved since
-      this.log(`Deleted ${what}: ${deleted.archiveKey} and ${deleted.metadataKey}`);
-      return {deleted: backupSummary(deleted)};
+      const deleted = await catalog.delete(target, {signal});
+      this.log(`Deleted ${what}: ${target.complete ? `${deleted.archiveKey} and ${deleted.metadataKey}` : deleted.archiveKey}`);
+      return {deleted: backupSummary(deleted), complete: target.complete};
     });
   }
 }

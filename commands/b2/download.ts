@@ -4,6 +4,8 @@ import {Flags} from '@oclif/core';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {prepareDestination} from '../../src/backups/file-output.js';
+import {visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {limitDownloadFlag, concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
@@ -27,7 +29,9 @@ export default class Download extends LocationCommand {
     const {args, flags} = await this.parse(Download);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     const overrides = transferOverrides(flags);
-    const toStdout = flags.output === '-';
+    // a bad -o fails before connecting; -o /dev/stdout is stdout (a socket there cannot be reopened)
+    const dest = flags.output !== undefined && flags.output !== '-' ? await prepareDestination(flags.output, flags.force) : undefined;
+    const toStdout = flags.output === '-' || dest?.kind === 'stdout';
     if (toStdout && this.jsonEnabled()) throw new BackupError('bad_input', '--json and -o - both write to stdout; drop one of them');
     return this.withLocation(flags, async ({catalog}, signal) => {
       const info = await catalog.show(args.id, {signal});
@@ -42,7 +46,7 @@ export default class Download extends LocationCommand {
         const path = flags.output ?? basename(info.archiveKey);
         const done = await catalog.downloadToFile(info.id, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
         bar.stop();
-        this.logToStderr(`Downloaded backup "${info.name}" to ${done.path} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
+        this.logToStderr(`Downloaded backup ${visible(info.name)} to ${done.path} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
         if (!this.jsonEnabled()) this.log(done.path);
         return {...backupSummary(info), path: done.path};
       } finally {

@@ -2,7 +2,7 @@ import {stat} from 'node:fs/promises';
 import {Args, Flags} from '@oclif/core';
 import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
-import {assertBackupName, assertUserMetadata} from '../../src/backups/validate.js';
+import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
@@ -13,6 +13,7 @@ import {executePrune, planPrune} from '../../src/backups/prune.js';
 import type {RetentionPolicy} from '../../src/backups/retention.js';
 import {errorLine} from '../../src/cli/base-command.js';
 import {describeBackup, describePolicy} from '../../src/cli/prune-view.js';
+import {parseSize} from '../../src/profiles/size.js';
 
 export default class Upload extends LocationCommand {
   static override summary = 'Upload a backup archive (a file, or - for stdin).';
@@ -21,12 +22,16 @@ export default class Upload extends LocationCommand {
   static override examples = [
     '<%= config.bin %> b2 upload ./backup.tar --name "Nightly backup"',
     'tar -c /etc | <%= config.bin %> b2 upload - --name etc --meta host=pi4 --json',
+    'curl -fsS https://nas.local/backup.tar | <%= config.bin %> b2 upload - --name nas --expect-size 734003200',
   ];
   static override enableJsonFlag = true;
   static override args = {file: Args.string({required: true, description: 'archive to upload, or - to read stdin'})};
   static override flags = {
     name: Flags.string({char: 'n', description: 'backup name (default: "Backup")'}),
     meta: Flags.string({char: 'm', description: 'extra metadata key=value (repeatable)', multiple: true}),
+    'expect-size': Flags.string({
+      description: 'with - (stdin): the exact length of the stream (e.g. 1048576 or 1GiB); a stream that ends shorter or runs longer fails with exit 5 and nothing is kept (a producer that failed in a pipe without pipefail)',
+    }),
     concurrency: concurrencyFlag,
     'part-size': partSizeFlag,
     'limit-upload': limitUploadFlag,
@@ -34,15 +39,16 @@ export default class Upload extends LocationCommand {
     prune: Flags.boolean({default: true, allowNo: true, description: 'after a successful upload, prune by the profile\'s "retention:" rules, never deleting the new backup (--no-prune skips it)'}),
   };
 
-  async run(): Promise<BackupSummary & {resumed: boolean; pruned: string[]}> {
+  async run(): Promise<BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]}> {
     const {args, flags} = await this.parse(Upload);
     // before connecting: bad input costs nothing (and starts no embedded store)
     const metadata = parseMeta(flags.meta ?? []);
     assertUserMetadata(metadata);
     if (flags.name !== undefined) assertBackupName(flags.name);
+    const expectSize = parseExpectSize(flags['expect-size'], args.file);
     const overrides = transferOverrides(flags);
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
-    const total = args.file === '-' ? undefined : await regularFileSize(args.file);
+    const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
     let bar: ReturnType<typeof progressDisplay> | undefined;
     let stored: string | undefined; // the new backup's id once it exists: an interrupt after that only stops the prune
     try {
@@ -51,10 +57,11 @@ export default class Upload extends LocationCommand {
         async ({backend, catalog, profile}, signal) => {
           await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
           bar = progressDisplay({label: 'Uploading', total, enabled: !this.jsonEnabled()});
-          const uploaded = await catalog.upload(body, {name: flags.name, metadata, signal, onProgress: (p) => bar?.update(p)});
+          const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, signal, onProgress: (p) => bar?.update(p)});
           stored = uploaded.id;
           bar.stop();
-          this.logToStderr(`${uploaded.resumed ? 'Finished the interrupted' : 'Uploaded'} backup "${uploaded.name}" (${humanSize(uploaded.size)}, sha1 ${uploaded.sha1})`);
+          const done = uploaded.existing ? 'Already stored (an earlier run of this upload finished it):' : uploaded.resumed ? 'Finished the interrupted' : 'Uploaded';
+          this.logToStderr(`${done} backup ${visible(uploaded.name)} (${humanSize(uploaded.size)}, sha1 ${uploaded.sha1})`);
           const policy = flags.prune ? profile.retention : undefined;
           const pruned = policy ? await this.pruneAfterUpload(catalog, policy, uploaded.id, signal) : [];
           return {uploaded, pruned};
@@ -63,7 +70,7 @@ export default class Upload extends LocationCommand {
       );
       const {uploaded, pruned} = result;
       this.log(uploaded.id);
-      return {...backupSummary(uploaded), resumed: uploaded.resumed, pruned: pruned.map((b) => b.id)};
+      return {...backupSummary(uploaded), resumed: uploaded.resumed, existing: uploaded.existing, pruned: pruned.map((b) => b.id)};
     } catch (err) {
       bar?.stop();
       if (isBackupError(err, 'aborted') && stored) {
@@ -74,6 +81,8 @@ export default class Upload extends LocationCommand {
           ? 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
           : 'upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "b2 cleanup" removes unfinished uploads you will not resume)');
       }
+      // the provider kept the stored parts (B2 stayed busy or unreachable): say how to go on
+      if (isBackupError(err) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("b2 cleanup" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
       throw err;
     }
   }
@@ -102,6 +111,15 @@ async function regularFileSize(path: string): Promise<number> {
   });
   if (!st.isFile()) throw new BackupError('bad_input', `${path} is not a regular file; give the path of an archive, or - to read stdin`);
   return st.size;
+}
+
+/** --expect-size, which only a stream needs (a file's size is known). */
+function parseExpectSize(text: string | undefined, file: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (file !== '-') throw new BackupError('bad_input', `--expect-size is for an upload from stdin (-); ${file} is a file, whose size is known`);
+  const size = parseSize(text);
+  if ('problem' in size) throw new BackupError('bad_input', `--expect-size ${JSON.stringify(text)}: ${size.problem}; give the stream's length in bytes, e.g. --expect-size 1048576 or 1GiB`);
+  return size.bytes;
 }
 
 /** --meta key=value pairs; the catalog validates keys and values. */

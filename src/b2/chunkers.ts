@@ -11,8 +11,10 @@ export interface PartSource {
   length: number;
   /** A fresh stream over the part's bytes; every retry opens a new one (a consumed stream is never resent). */
   open(): Readable;
-  /** Known without reading when the bytes are in memory. */
+  /** Known up front: from memory, or from the hashing pass over a file (then B2 refuses a part that changed since). */
   sha1?: string;
+  /** Read again from disk for each attempt: a refused SHA1 may mean the file changed rather than damage on the way. */
+  fromDisk?: boolean;
   /**
    * Drops an in-memory part's bytes once B2 has confirmed it: HTTP internals may hold the
    * request body a while longer, and a stream upload must not keep finished parts alive.
@@ -20,13 +22,16 @@ export interface PartSource {
   release?(): void;
 }
 
-/** File parts are ranges re-read from disk: nothing is held in memory between attempts. */
-export function* fileParts(path: string, plan: PartPlan): Generator<PartSource> {
+/**
+ * File parts are ranges re-read from disk: nothing is held in memory between attempts.
+ * Their SHA1s come from the hashing pass (sha1s[n - 1] is part n's).
+ */
+export function* fileParts(path: string, plan: PartPlan, sha1s: string[]): Generator<PartSource> {
   const count = plan.partCount ?? 0;
   for (let n = 1, offset = 0; n <= count; offset += plan.sizeOf(n), n++) {
     const start = offset;
     const length = plan.sizeOf(n);
-    yield {partNumber: n, offset: start, length, open: () => createReadStream(path, {start, end: start + length - 1, highWaterMark: 256 * 1024})};
+    yield {partNumber: n, offset: start, length, sha1: sha1s[n - 1], fromDisk: true, open: () => createReadStream(path, {start, end: start + length - 1, highWaterMark: 1024 * 1024})};
   }
 }
 
@@ -133,7 +138,11 @@ export async function* streamParts(reader: ExactReader, plan: PartPlan, declared
 
 /** SHA1 of a part as stored locally (resume checks parts the server already has). */
 export async function localSha1(part: PartSource, signal?: AbortSignal): Promise<string> {
-  if (part.sha1) return part.sha1;
+  return part.sha1 ?? hashPart(part, signal);
+}
+
+/** SHA1 of a part's bytes as they read now (a refused part: did the file change?). */
+export async function hashPart(part: PartSource, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha1');
   const stream = part.open();
   const onAbort = () => stream.destroy();

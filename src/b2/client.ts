@@ -3,7 +3,7 @@ import b2Request from 'backblaze-b2/lib/request.js';
 import type {Readable} from 'node:stream';
 import {toBackupError, type ErrorContext, type FailedCall} from './errors.js';
 import type {Failure} from './failure.js';
-import {RetryPolicy, type CallKind} from './retry-policy.js';
+import {RetryPolicy, type CallKind, type RunHooks} from './retry-policy.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
 import {limited, type BandwidthLimits} from './bandwidth.js';
 import type {B2Allowed, B2AuthorizeV2, B2AuthorizeV3, B2Bucket, B2File, B2ListFileNames, B2ListFileVersions, B2ListParts, B2ListUnfinished, B2Part, B2UploadUrl} from './wire-types.js';
@@ -90,7 +90,7 @@ export class B2Client {
   private async signIn(phase: 'authorize' | 'reauthorize', signal?: AbortSignal): Promise<void> {
     const res = await this.policy.run('api', () => this.b2.authorize({axios: this.axios('api', signal), axiosOverride: {url: `${this.cfg.endpoint}/b2api/v3/b2_authorize_account`}}), {
       signal,
-      fail: (f, attempts) => this.fail(f, {call: 'b2_authorize_account', attempts, phase}),
+      fail: (f, attempts, end) => this.fail(f, {call: 'b2_authorize_account', attempts, phase, ...end}),
     });
     const info = parseAuthorize(res.data as B2AuthorizeV2 | B2AuthorizeV3);
     // The library saved the token; the URLs of a v3 answer are nested, so set them here.
@@ -136,12 +136,13 @@ export class B2Client {
     };
   }
 
-  private run<T>(kind: CallKind, call: string, name: string | undefined, op: (axios: Record<string, unknown>) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private run<T>(kind: CallKind, call: string, name: string | undefined, op: (axios: Record<string, unknown>) => Promise<T>, signal?: AbortSignal, more: Pick<RunHooks, 'progress' | 'refine'> = {}): Promise<T> {
     return this.policy.run(kind, () => op(this.axios(kind === 'api' ? 'api' : 'transfer', signal)), {
+      ...more,
       signal,
       generation: () => this.generation,
       reauthorize: (seen) => this.reauthorize(seen),
-      fail: (f, attempts) => this.fail(f, {call, name, attempts}),
+      fail: (f, attempts, end) => this.fail(f, {call, name, attempts, ...end}),
     });
   }
 
@@ -221,15 +222,16 @@ export class B2Client {
 
   /**
    * One upload on one pooled URL per attempt, under the upload policy: a failed URL is
-   * dropped, the next attempt gets a fresh one and a fresh body.
+   * dropped, the next attempt gets a fresh one and a fresh body. `hooks` lets a large
+   * file count only attempts without progress, and look closer at a refused SHA1.
    */
-  upload<T>(call: 'b2_upload_file' | 'b2_upload_part', name: string, pool: UploadUrlPool, attempt: (url: B2UploadUrl, axios: Record<string, unknown>) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  upload<T>(call: 'b2_upload_file' | 'b2_upload_part', name: string, pool: UploadUrlPool, attempt: (url: B2UploadUrl, axios: Record<string, unknown>) => Promise<T>, signal?: AbortSignal, hooks: Pick<RunHooks, 'progress' | 'refine'> = {}): Promise<T> {
     return this.run('upload', call, name, async (axios) => {
       const url = await pool.acquire(signal);
       const result = await attempt(url, axios); // a URL that failed is not released: dropped
       pool.release(url);
       return result;
-    }, signal);
+    }, signal, hooks);
   }
 
   async uploadFileOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {fileName: string; body: Readable; contentLength: number; sha1Header: string; contentType: string; info: Record<string, string>}): Promise<B2File> {

@@ -1,10 +1,10 @@
-import {createHash} from 'node:crypto';
+import {createHash, type Hash} from 'node:crypto';
+import type {FileHandle} from 'node:fs/promises';
 import {Readable} from 'node:stream';
 import {BackupError, abortError} from '../errors.js';
 import type {B2Client, DownloadResponse} from './client.js';
-import {toFailure} from './failure.js';
 import {fileFromHeaders} from './file-headers.js';
-import {shouldRetry} from './retry-policy.js';
+import {readRange} from './range-reader.js';
 import {LARGE_FILE_SHA1, plainSha1, type B2File} from './wire-types.js';
 
 export interface DownloadRequest {
@@ -12,8 +12,12 @@ export interface DownloadRequest {
   /** Inclusive byte range. */
   range?: {start: number; end?: number};
   signal?: AbortSignal;
-  /** No bytes for this long fails (or resumes) the transfer instead of hanging. */
+  /** No bytes for this long fails (or resumes) the transfer instead of hanging; also how long a stream may sit unread. */
   stallTimeoutMs: number;
+  /** Range requests in flight for a large file (1: one stream). */
+  concurrency?: number;
+  /** Bytes per range request of a parallel download; files up to this size take one request. */
+  rangeSize?: number;
 }
 
 export interface Download {
@@ -21,103 +25,326 @@ export interface Download {
   stream: Readable;
 }
 
-/**
- * get(): a streaming download. Bytes are passed on as they arrive; a broken or stalled
- * connection resumes from the last byte received with a Range request on the same file
- * id (so a newer upload of the name cannot be spliced in). A full download is checked
- * against the size and the SHA1 (contentSha1, or large_file_sha1 of a large file) before
- * the stream ends; a mismatch fails the stream with checksum_mismatch.
- */
-export async function download(client: B2Client, r: DownloadRequest): Promise<Download> {
+/** Ranges of a stream download are held in memory until their turn: concurrency × this at most. */
+export const STREAM_RANGE_SIZE = 8 * 1024 * 1024;
+/** A file download writes ranges in place as they arrive; larger ranges mean fewer requests. */
+export const FILE_RANGE_SIZE = 32 * 1024 * 1024;
+
+type File = B2File & {totalLength: number};
+
+/** The first request (by name, so the newest version), its file, and what the whole-file SHA1 must be. */
+async function openFirst(client: B2Client, r: DownloadRequest, firstRangeSize?: number): Promise<{first: DownloadResponse; file: File; start: number; end: number; expectedSha1?: string}> {
   if (r.range && r.range.end !== undefined && r.range.end < r.range.start) {
     throw new BackupError('bad_input', `range ${r.range.start}-${r.range.end} of ${r.fileName} ends before it starts`);
   }
-  const rangeHeader = (from: number, end?: number) => `bytes=${from}-${end ?? ''}`;
-  const first = await openRange(client, {fileName: r.fileName}, r.range ? rangeHeader(r.range.start, r.range.end) : undefined, r);
+  const first = await openByName(client, r, firstRangeSize);
   const file = fileFromHeaders(first.headers);
   const start = r.range?.start ?? 0;
   const end = Math.min(r.range?.end ?? file.totalLength - 1, file.totalLength - 1);
-  const expectedSha1 = r.range ? undefined : plainSha1(file.contentSha1) ?? plainSha1(file.fileInfo[LARGE_FILE_SHA1]);
-
   if (r.range && start >= file.totalLength) {
     first.data.destroy();
     throw new BackupError('bad_input', `range ${start}-${r.range.end ?? ''} is outside ${r.fileName} (${file.totalLength} bytes)`);
   }
+  const expectedSha1 = r.range ? undefined : plainSha1(file.contentSha1) ?? plainSha1(file.fileInfo[LARGE_FILE_SHA1]);
+  return {first, file, start, end, expectedSha1};
+}
+
+/**
+ * The first request. For a parallel download it asks for the first range only: a
+ * request for the whole file that is dropped after its first range would still make the
+ * server send what fits in the socket buffers (billed egress). An empty file has no
+ * first range (416): then the whole of it.
+ */
+async function openByName(client: B2Client, r: DownloadRequest, firstRangeSize?: number): Promise<DownloadResponse> {
+  const range = r.range ? `bytes=${r.range.start}-${r.range.end ?? ''}` : firstRangeSize ? `bytes=0-${firstRangeSize - 1}` : undefined;
+  try {
+    return await client.download({fileName: r.fileName}, {range, signal: r.signal});
+  } catch (err) {
+    if (r.range || !firstRangeSize || (err as {cause?: {status?: number}}).cause?.status !== 416) throw err;
+    return client.download({fileName: r.fileName}, {signal: r.signal});
+  }
+}
+
+function checkSha1(fileName: string, got: string, expected: string | undefined): void {
+  if (expected && got !== expected) throw new BackupError('checksum_mismatch', `${fileName}: downloaded data has SHA1 ${got}, B2 recorded ${expected}; the stored copy is damaged or changed during the download`);
+}
+
+/** start..end cut into ranges of `size`. */
+function splitRanges(start: number, end: number, size: number): Array<{start: number; end: number}> {
+  const ranges = [];
+  for (let at = start; at <= end; at += size) ranges.push({start: at, end: Math.min(end, at + size - 1)});
+  return ranges;
+}
+
+/** An abort signal that fires with `outer` or when the download is given up, and the responses to release then. */
+function downloadScope(outer?: AbortSignal) {
+  const inner = new AbortController();
+  const open = new Set<DownloadResponse>();
+  const onAbort = () => inner.abort(outer?.reason);
+  outer?.addEventListener('abort', onAbort, {once: true});
+  return {
+    signal: inner.signal,
+    open,
+    release() {
+      outer?.removeEventListener('abort', onAbort);
+      if (!inner.signal.aborted) inner.abort(new Error('download finished'));
+      for (const res of open) res.data.destroy();
+      open.clear();
+    },
+  };
+}
+
+/**
+ * get(): a streaming download, bytes in order. A large file is fetched as up to
+ * `concurrency` Range requests at once (each held in memory until its turn, so at most
+ * concurrency × STREAM_RANGE_SIZE), a small one in one request; every range resumes on
+ * its own after a break. A full download is checked against the size and the SHA1
+ * (contentSha1, or large_file_sha1 of a large file), hashed in order, before the stream
+ * ends; a mismatch fails the stream with checksum_mismatch. A stream nobody reads for
+ * stallTimeoutMs is destroyed, releasing its connections.
+ */
+export async function download(client: B2Client, r: DownloadRequest): Promise<Download> {
+  const rangeSize = r.rangeSize ?? STREAM_RANGE_SIZE;
+  const concurrency = Math.max(1, r.concurrency ?? 1);
+  const {first, file, start, end, expectedSha1} = await openFirst(client, r, concurrency > 1 ? rangeSize : undefined);
+  if (end < start) {
+    first.data.destroy();
+    return {file, stream: Readable.from([])};
+  }
+  const scope = downloadScope(r.signal);
+  scope.open.add(first);
+  const ranges = concurrency === 1 ? [{start, end}] : splitRanges(start, end, rangeSize);
+  const job = (i: number) => ({fileId: file.fileId, fileName: r.fileName, ...ranges[i], signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: i === 0 ? first : undefined, open: scope.open});
 
   async function* body(): AsyncGenerator<Buffer> {
     const hash = expectedSha1 ? createHash('sha1') : undefined;
-    let pos = start;
-    let res: DownloadResponse | undefined = first;
-    let breaks = 0;
     try {
-      while (pos <= end) {
-        if (!res) res = await openRange(client, {fileId: file.fileId}, rangeHeader(pos, end), r);
-        // a server may ignore Range and send the whole file: skip to where we are
-        let skip = pos - bodyOffset(res);
-        let failure: unknown;
-        try {
-          for await (let chunk of watchStall(res.data, r.stallTimeoutMs)) {
-            if (skip > 0) {
-              const drop = Math.min(skip, chunk.length);
-              skip -= drop;
-              chunk = chunk.subarray(drop);
-            }
-            if (chunk.length > end + 1 - pos) chunk = chunk.subarray(0, end + 1 - pos);
-            if (chunk.length === 0) continue;
-            hash?.update(chunk);
-            pos += chunk.length;
-            yield chunk;
-            if (pos > end) break;
-          }
-        } catch (err) {
-          failure = err;
-        }
-        if (pos <= end) {
-          // cut off (with an error, or a short body): resume from the next byte
-          if (r.signal?.aborted) throw abortError(r.signal);
-          const f = await toFailure(failure ?? Object.assign(new Error('connection closed early'), {code: 'ECONNRESET'}));
-          breaks++;
-          if (shouldRetry(f, 'download') !== 'retry' || breaks >= client.policy.attemptsFor('download')) throw client.fail(f, {call: 'b2_download_file_by_id', name: r.fileName, attempts: breaks});
-        }
-        res.data.destroy();
-        res = undefined;
+      const source = ranges.length === 1 ? readRange(client, job(0)) : inOrder(ranges.length, concurrency, (i) => readRange(client, job(i)));
+      for await (const chunk of source) {
+        hash?.update(chunk);
+        yield chunk;
       }
-      if (hash && expectedSha1) {
-        const got = hash.digest('hex');
-        if (got !== expectedSha1) throw new BackupError('checksum_mismatch', `${r.fileName}: downloaded data has SHA1 ${got}, B2 recorded ${expectedSha1}; the stored copy is damaged or changed during the download`);
-      }
+      if (hash) checkSha1(r.fileName, hash.digest('hex'), expectedSha1);
+    } catch (err) {
+      if (r.signal?.aborted) throw abortError(r.signal);
+      throw err;
     } finally {
-      res?.data.destroy();
+      scope.release();
     }
   }
-
-  const empty = end < start;
-  if (empty) first.data.destroy();
-  return {file, stream: empty ? Readable.from([]) : Readable.from(body(), {objectMode: false})};
+  return {file, stream: unreadTimeout(body(), r.stallTimeoutMs, () => scope.release())};
 }
 
-/** Where a response's body starts in the file: the Content-Range start of a 206, else 0. */
-function bodyOffset(res: DownloadResponse): number {
-  const m = res.status === 206 ? /bytes\s+(\d+)-/.exec(res.headers['content-range'] ?? '') : null;
-  return m ? Number(m[1]) : 0;
+/**
+ * The chunks of `count` ranges in order, read by `concurrency` workers. A worker may run
+ * at most `concurrency` ranges ahead of the one being consumed, so memory stays bounded.
+ */
+async function* inOrder(count: number, concurrency: number, read: (i: number) => AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  const slots = Array.from({length: count}, () => ({chunks: [] as Buffer[], done: false, error: undefined as unknown, wake: undefined as (() => void) | undefined}));
+  let consumed = 0;
+  let next = 0;
+  let stopped = false;
+  let windowWaiters: Array<() => void> = [];
+  const worker = async () => {
+    while (!stopped) {
+      const i = next++;
+      if (i >= count) return;
+      while (i >= consumed + concurrency && !stopped) await new Promise<void>((resolve) => windowWaiters.push(resolve));
+      const slot = slots[i];
+      try {
+        for await (const chunk of read(i)) {
+          if (stopped) return;
+          slot.chunks.push(chunk);
+          slot.wake?.();
+        }
+      } catch (err) {
+        slot.error = err;
+      }
+      slot.done = true;
+      slot.wake?.();
+    }
+  };
+  // workers end on their own once stopped (the caller aborts their requests); errors land in slots
+  Array.from({length: Math.min(concurrency, count)}, worker).forEach((w) => w.catch(() => undefined));
+  try {
+    for (; consumed < count; consumed++) {
+      const slot = slots[consumed];
+      for (;;) {
+        const chunk = slot.chunks.shift();
+        if (chunk) {
+          yield chunk;
+          continue;
+        }
+        if (slot.error) throw slot.error;
+        if (slot.done) break;
+        await new Promise<void>((resolve) => (slot.wake = resolve));
+        slot.wake = undefined;
+      }
+      const waiting = windowWaiters;
+      windowWaiters = [];
+      waiting.forEach((w) => w());
+    }
+  } finally {
+    stopped = true;
+    windowWaiters.forEach((w) => w());
+  }
 }
 
-function openRange(client: B2Client, target: {fileName: string} | {fileId: string}, range: string | undefined, r: DownloadRequest): Promise<DownloadResponse> {
-  return client.download(target, {range, signal: r.signal});
-}
-
-/** Passes chunks through, failing with a timeout when none arrives for `ms` (time spent by the consumer does not count). */
-async function* watchStall(stream: Readable, ms: number): AsyncGenerator<Buffer> {
-  const it = stream[Symbol.asyncIterator]();
-  for (;;) {
-    const timer = setTimeout(() => stream.destroy(Object.assign(new Error(`no data for ${ms} ms`), {code: 'ETIMEDOUT'})), ms);
-    let next: IteratorResult<Buffer>;
+/**
+ * The generator as a byte stream that destroys itself (and calls `release`, which closes
+ * the connections) when its consumer leaves it unread for `ms`: a caller that never
+ * reads must not hold a socket for ever.
+ */
+function unreadTimeout(gen: AsyncGenerator<Buffer>, ms: number, release: () => void): Readable {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer = setTimeout(() => {
+      release();
+      stream.destroy(new BackupError('failure', `nobody read the download for ${ms} ms; its connection was closed`));
+    }, ms);
+  };
+  async function* watched(): AsyncGenerator<Buffer> {
     try {
-      next = await it.next();
+      for (;;) {
+        clearTimeout(timer);
+        const next = await gen.next();
+        if (next.done) return;
+        arm();
+        yield next.value;
+      }
     } finally {
       clearTimeout(timer);
+      await gen.return(undefined);
     }
-    if (next.done) return;
-    yield next.value;
+  }
+  const stream = Readable.from(watched(), {objectMode: false});
+  stream.once('close', () => {
+    clearTimeout(timer);
+    release();
+  });
+  arm();
+  return stream;
+}
+
+/**
+ * A whole file written into `fh` at its own offsets: up to `concurrency` Range requests
+ * at once, each chunk written in place as it arrives (memory: the chunks in flight).
+ * The SHA1 is computed in byte order: chunks at the hashing frontier are hashed as they
+ * arrive, bytes written ahead of it are read back from the file once the frontier
+ * reaches them. Resolves with the size and SHA1; a mismatch with B2's record rejects
+ * with checksum_mismatch.
+ */
+export async function downloadToFile(client: B2Client, r: DownloadRequest & {onBytes?: (loaded: number, total: number) => void}, fh: FileHandle): Promise<{file: File; size: number; sha1: string}> {
+  const concurrency = Math.max(1, r.concurrency ?? 1);
+  const rangeSize = r.rangeSize ?? FILE_RANGE_SIZE;
+  const {first, file, start, end, expectedSha1} = await openFirst(client, {...r, range: undefined}, concurrency > 1 ? rangeSize : undefined);
+  const scope = downloadScope(r.signal);
+  scope.open.add(first);
+  const ranges = splitRanges(start, end, concurrency === 1 ? Math.max(1, end + 1) : rangeSize);
+  const hasher = new InOrderHasher(fh, ranges);
+  let loaded = 0;
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < ranges.length; i = next++) {
+      let pos = ranges[i].start;
+      for await (const chunk of readRange(client, {fileId: file.fileId, fileName: r.fileName, ...ranges[i], signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: i === 0 ? first : undefined, open: scope.open})) {
+        const live = hasher.offer(chunk, pos);
+        await fh.write(chunk, 0, chunk.length, pos);
+        pos += chunk.length;
+        hasher.written(i, pos, live);
+        loaded += chunk.length;
+        r.onBytes?.(loaded, end + 1);
+      }
+      hasher.rangeDone();
+    }
+  };
+  try {
+    const results = await Promise.allSettled(Array.from({length: Math.min(concurrency, ranges.length)}, worker));
+    const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
+    const sha1 = await hasher.finish();
+    checkSha1(r.fileName, sha1, expectedSha1);
+    return {file, size: end + 1, sha1};
+  } catch (err) {
+    if (r.signal?.aborted) throw abortError(r.signal);
+    throw err;
+  } finally {
+    scope.release();
+  }
+}
+
+/** Whole-file SHA1 of ranges written out of order: in memory at the frontier, read back behind it. */
+class InOrderHasher {
+  private readonly hash: Hash = createHash('sha1');
+  private hashed: number;
+  /** Per range: bytes written contiguously from its start (absolute end offset). */
+  private readonly writtenTo: number[];
+  private catchingUp?: Promise<void>;
+  private again = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly ranges: Array<{start: number; end: number}>,
+  ) {
+    this.hashed = ranges[0]?.start ?? 0;
+    this.writtenTo = ranges.map((x) => x.start);
+  }
+
+  /** Hashes the chunk now if it is the next byte in order; true if it did. */
+  offer(chunk: Buffer, pos: number): boolean {
+    if (this.catchingUp || pos !== this.hashed) return false;
+    this.hash.update(chunk);
+    this.hashed += chunk.length;
+    return true;
+  }
+
+  written(range: number, to: number, live: boolean): void {
+    this.writtenTo[range] = to;
+    if (!live) this.catchUp();
+  }
+
+  rangeDone(): void {
+    this.catchUp();
+  }
+
+  async finish(): Promise<string> {
+    this.catchUp();
+    while (this.catchingUp) await this.catchingUp;
+    const total = this.ranges.length ? this.ranges[this.ranges.length - 1].end + 1 : 0;
+    if (this.hashed !== total) throw new BackupError('failure', `internal: hashed ${this.hashed} of ${total} bytes`);
+    return this.hash.digest('hex');
+  }
+
+  /** Reads back and hashes whatever is written contiguously from the frontier (single-flight). */
+  private catchUp(): void {
+    if (this.catchingUp) {
+      this.again = true;
+      return;
+    }
+    this.catchingUp = (async () => {
+      do {
+        this.again = false;
+        await this.readBack();
+      } while (this.again);
+    })().finally(() => (this.catchingUp = undefined));
+    this.catchingUp.catch(() => undefined);
+  }
+
+  private async readBack(): Promise<void> {
+    const block = Buffer.allocUnsafe(1024 * 1024);
+    for (;;) {
+      const k = this.ranges.findIndex((x) => this.hashed >= x.start && this.hashed <= x.end);
+      if (k < 0) return;
+      const available = this.writtenTo[k];
+      if (available <= this.hashed) return;
+      while (this.hashed < available) {
+        const n = Math.min(block.length, available - this.hashed);
+        const {bytesRead} = await this.fh.read(block, 0, n, this.hashed);
+        if (bytesRead <= 0) throw new BackupError('failure', `could not read back bytes at ${this.hashed} of the download`);
+        this.hash.update(block.subarray(0, bytesRead));
+        this.hashed += bytesRead;
+      }
+      if (this.hashed <= this.ranges[k].end) return; // the rest of this range is not written yet
+    }
   }
 }

@@ -53,6 +53,10 @@ export interface FailedCall {
   attempts: number;
   /** authorize: first sign-in (credentials); reauthorize: a later one (key expired or revoked). */
   phase?: 'authorize' | 'reauthorize';
+  /** Failed after every retry on a condition that may pass (see GiveUp). */
+  transient?: boolean;
+  /** No connection to the server has worked yet: say that the endpoint may be wrong. */
+  unreached?: boolean;
 }
 
 export function profileRef(ctx: Pick<ErrorContext, 'profileName'>): string {
@@ -73,7 +77,7 @@ export function newKeyAndIdFix(ctx: Pick<ErrorContext, 'profileName' | 'keyFix'>
 export function toBackupError(f: Failure, call: FailedCall, ctx: ErrorContext): BackupError {
   if (f.error) return f.error;
   const [kind, message] = describe(f, call, ctx);
-  return new BackupError(kind, scrub(message, ctx.secrets), {cause: plainCause(f, ctx.secrets)});
+  return new BackupError(kind, scrub(message, ctx.secrets), {cause: plainCause(f, ctx.secrets), transient: call.transient});
 }
 
 /**
@@ -114,11 +118,13 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
     const fix = f.code === 'access_denied' ? 'check the account status in the Backblaze web UI' : 'raise the cap under "Caps & Alerts" in the Backblaze web UI, or wait until it resets';
     return ['cap_exceeded', `B2 refused ${what}: ${f.code} (${f.message}); ${fix}`];
   }
-  if (f.status === 401 && f.code === 'unauthorized') return unauthorizedKind(f, call, ctx, what);
+  // a bodiless 401 (a HEAD) that a new token did not cure is a refusal too
+  if (f.status === 401 && (f.code === 'unauthorized' || f.code === 'http_401')) return unauthorizedKind(f, call, ctx, what);
   if (f.status === 404 || f.code === 'not_found' || f.code === 'no_such_file' || f.code === 'file_not_present') {
     return ['not_found', `${call.name ? JSON.stringify(call.name) : what} does not exist in bucket ${ctx.bucket} (${b2Says})`];
   }
   if (f.status === 416) return ['bad_input', `the requested range is outside ${call.name ? JSON.stringify(call.name) : 'the file'} (${b2Says})`];
+  if (f.code === 'network' && call.unreached) return ['network', `cannot reach ${ctx.endpoint}: is the endpoint right? (${f.message}; ${call.attempts} attempts, none connected); check the profile's endpoint and the network`];
   if (f.code === 'network') return ['network', `cannot reach B2 at ${host} for ${what} after ${call.attempts} attempt(s): ${f.message}; check the network connection and the profile's endpoint`];
   if (f.code === 'timeout') return ['timeout', `B2 at ${host} stopped answering ${what} (${f.message}) after ${call.attempts} attempt(s); check the network or raise the timeout`];
   if (f.code === 'bad_answer' || /sha1 did not match/i.test(f.message)) return ['checksum_mismatch', `${what}: ${f.message} after ${call.attempts} attempt(s); the data changed while it was being sent or was damaged on the way`];

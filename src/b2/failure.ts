@@ -18,9 +18,13 @@ export interface Failure {
   retryAfterMs?: number;
   /** An already-classified error (thrown by our own checks) passes through unchanged. */
   error?: BackupError;
+  /** No connection was made at all (refused, no such host, unreachable, connect timeout). */
+  connect?: boolean;
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED_BY_PEER', 'UND_ERR_SOCKET', 'ERR_BAD_RESPONSE']);
+/** Errors of a connection that was never made. */
+export const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'ECONNECT_TIMEOUT']);
+const NETWORK_CODES = new Set([...CONNECT_CODES, 'ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED_BY_PEER', 'UND_ERR_SOCKET', 'ERR_BAD_RESPONSE']);
 
 /** A retryable mismatch between what we sent and what the server says it received. */
 export class WireMismatch extends Error {
@@ -51,11 +55,12 @@ export async function toFailure(err: unknown): Promise<Failure> {
     };
   }
   if (e?.code === 'ETIMEDOUT' || e?.code === 'ECONNABORTED') return {code: 'timeout', message: e.message ?? 'timed out'};
-  if (e?.isAxiosError || (e?.code && (NETWORK_CODES.has(e.code) || e.code.startsWith('E')))) {
-    return {code: 'network', message: `${e.code ?? 'network error'}${e.message && e.message !== e.code ? ` (${e.message})` : ''}`};
+  // only what went wrong on the wire: a file read's ENOENT or EIO is not the network
+  if (e?.isAxiosError || (e?.code && NETWORK_CODES.has(e.code))) {
+    return {code: 'network', message: `${e.code ?? 'network error'}${e.message && e.message !== e.code ? ` (${e.message})` : ''}`, ...(e.code && CONNECT_CODES.has(e.code) ? {connect: true} : {})};
   }
   if (typeof err === 'string') return {code: 'local', message: err};
-  return {code: 'local', message: e?.message ?? String(err)};
+  return {code: 'local', message: `${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(err)}`};
 }
 
 async function errorBody(data: unknown): Promise<Partial<B2ErrorBody> | undefined> {

@@ -1,13 +1,14 @@
 import PQueue from 'p-queue';
 import type {TransferProgress} from '../backend.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
-import {localSha1, type PartSource} from './chunkers.js';
+import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
 import {wrapUnknown} from './errors.js';
 import {listUnfinished} from './lister.js';
-import {WireMismatch} from './failure.js';
+import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
 import {uploadBody} from './upload-body.js';
+import {SHA1_MISMATCH} from './retry-policy.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import type {B2File, B2Part} from './wire-types.js';
 
@@ -43,8 +44,12 @@ export class LargeFileUpload {
   private failure?: BackupError;
   private loaded = 0;
   private bytes = 0;
+  /** Parts confirmed (or found stored): the progress that renews every part's retry budget. */
+  private confirmedParts = 0;
   private readonly inFlight = new Map<number, number>();
   private readonly sha1s: string[] = [];
+  /** Bytes of parts found stored (by an interrupted run) and kept. */
+  reusedBytes = 0;
 
   constructor(private readonly o: LargeFileUploadOptions) {
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new BackupError('bad_input', `concurrency must be a positive integer, got ${o.concurrency}`);
@@ -82,7 +87,11 @@ export class LargeFileUpload {
       if (!this.o.resumable) throw await this.cancelAfter(abortError(this.o.signal), fileId);
       throw abortError(this.o.signal);
     }
-    if (this.failure) throw await this.cancelAfter(this.failure, fileId);
+    if (this.failure) {
+      // B2 stayed busy or unreachable through every retry: the stored parts are kept for a rerun
+      if (this.failure.transient && this.o.resumable) throw this.kept(this.failure);
+      throw await this.cancelAfter(this.failure, fileId);
+    }
     try {
       await this.o.beforeFinish?.();
     } catch (err) {
@@ -90,9 +99,17 @@ export class LargeFileUpload {
     }
     const file = await this.finish(fileId);
     if (file.contentLength !== this.bytes) {
-      throw new BackupError('checksum_mismatch', `B2 finished ${fileName} with ${file.contentLength} bytes, ${this.bytes} were sent`);
+      // not what was sent: it must not stay behind looking like a good file
+      const removed = await client.deleteFileVersion(file.fileId, file.fileName ?? fileName).then(() => true, () => false);
+      throw new BackupError('checksum_mismatch', `B2 finished ${fileName} with ${file.contentLength} bytes, but ${this.bytes} were sent; ${removed ? 'the file was deleted' : `deleting it failed too: delete ${fileName} (file id ${file.fileId}) by hand`}`);
     }
     return file;
+  }
+
+  /** The error of an upload whose unfinished large file and stored parts were kept for a rerun. */
+  private kept(err: BackupError): BackupError {
+    const parts = this.confirmedParts;
+    return new BackupError(err.kind, `${err.message}; the unfinished upload of ${this.o.fileName} (${parts} part${parts === 1 ? '' : 's'} stored) was kept to be resumed`, {cause: err.cause, transient: true, resumable: true});
   }
 
   /**
@@ -147,13 +164,14 @@ export class LargeFileUpload {
     const n = part.partNumber;
     if (prior && prior.contentLength === part.length && (await localSha1(part, this.signal)) === prior.contentSha1) {
       this.sha1s[n - 1] = prior.contentSha1;
+      this.reusedBytes += part.length;
       this.confirm(n, part.length);
       part.release?.();
       return;
     }
     try {
       this.sha1s[n - 1] = await this.o.client.upload('b2_upload_part', this.o.fileName, pool, async (url, axios) => {
-        this.inFlight.set(n, 0);
+        this.rollBack(n);
         const body = uploadBody(part.open(), part.length, part.sha1, (b) => this.progress(n, b));
         const res = await this.o.client.uploadPartOnce(url, axios, {partNumber: n, body: body.body, contentLength: body.contentLength, sha1Header: body.sha1Header});
         const sent = body.sha1();
@@ -161,12 +179,31 @@ export class LargeFileUpload {
           throw new WireMismatch(`part ${n} of ${this.o.fileName}: B2 stored part ${res.partNumber}, ${res.contentLength} bytes, SHA1 ${res.contentSha1}; sent ${part.length} bytes, SHA1 ${sent}`);
         }
         return sent;
-      }, this.signal);
+      }, this.signal, {progress: () => this.confirmedParts, refine: (f) => this.sourceChanged(f, part)});
       this.confirm(n, part.length);
       part.release?.();
     } finally {
-      this.inFlight.delete(n);
+      this.rollBack(n);
     }
+  }
+
+  /**
+   * B2 refused a file part's SHA1 from the hashing pass: the bytes it got are not the ones
+   * hashed. Read again, they either still match (damaged on the way: retry) or not (the
+   * file changed under the upload: stop, nothing of it may be stored).
+   */
+  private async sourceChanged(f: Failure, part: PartSource): Promise<Failure> {
+    if (!part.fromDisk || !part.sha1 || f.status !== 400 || !SHA1_MISMATCH.test(f.message)) return f;
+    const now = await hashPart(part, this.signal).catch(() => undefined);
+    if (now === undefined || now === part.sha1) return f;
+    return {...f, error: new BackupError('checksum_mismatch', `the source changed during upload: part ${part.partNumber} of ${this.o.fileName} (bytes ${part.offset}..${part.offset + part.length - 1}) is no longer what was hashed; nothing was stored, upload it again when it is no longer being written`)};
+  }
+
+  /** Takes back the bytes an attempt sent that B2 did not confirm. */
+  private rollBack(partNumber: number): void {
+    if (!this.inFlight.has(partNumber)) return;
+    this.inFlight.delete(partNumber);
+    this.emit();
   }
 
   private progress(partNumber: number, bytes: number): void {
@@ -177,14 +214,16 @@ export class LargeFileUpload {
   private confirm(partNumber: number, length: number): void {
     this.inFlight.delete(partNumber);
     this.loaded += length;
+    this.confirmedParts++;
     this.emit();
   }
 
+  /** loaded: bytes confirmed plus bytes sent and not confirmed yet (inFlight). */
   private emit(): void {
     if (!this.o.onProgress) return;
     let inFlight = 0;
     for (const v of this.inFlight.values()) inFlight += v;
-    this.o.onProgress({loaded: this.loaded, inFlight, total: this.o.plan.size});
+    this.o.onProgress({phase: 'transfer', loaded: this.loaded + inFlight, inFlight, total: this.o.plan.size});
   }
 }
 

@@ -12,7 +12,7 @@ export interface B2BackendOptions {
   keyId: string;
   applicationKey: string;
   bucket: string;
-  /** '' or a name prefix; every key lives under it. */
+  /** '' or a name prefix; every key lives under it. A "/" is added if it does not end in one. */
   prefix?: string;
   /** Realm URL; default production. 'embedded' must be resolved to a running emulator's URL first. */
   endpoint?: string;
@@ -25,6 +25,8 @@ export interface B2BackendOptions {
    * profile that asks for 5 MB parts wants a 150 MB backup in parallel, resumable parts.
    */
   uploadCutoff?: number;
+  /** Bytes per Range request of a parallel download (default: 8 MiB to a stream, 32 MiB to a file); smaller files take one request. */
+  downloadRangeSize?: number;
   requestTimeoutMs?: number;
   stallTimeoutMs?: number;
   retry?: Partial<RetryOptions>;
@@ -47,7 +49,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -58,7 +60,9 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
   for (const field of ['keyId', 'applicationKey', 'bucket'] as const) {
     if (typeof input[field] !== 'string' || input[field].trim() === '') throw bad(field, 'is missing', field === 'bucket' ? 'a bucket name' : 'a non-empty string');
   }
-  const prefix = input.prefix ?? '';
+  // a prefix is a folder: "backups" must not also cover "backups-old/…" (profiles store it so already)
+  const given = input.prefix ?? '';
+  const prefix = typeof given !== 'string' || given === '' || given.endsWith('/') ? given : `${given}/`;
   const prefixProblem = prefix === '' ? undefined : nameProblem(prefix, 'prefix');
   if (prefixProblem) throw bad('prefix', `${JSON.stringify(prefix)} is unusable: ${prefixProblem}`, 'a name prefix such as "backups/"');
   const endpoint = (input.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
@@ -83,6 +87,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     partSize,
     concurrency: int('concurrency', input.concurrency, 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY),
     uploadCutoff: int('uploadCutoff', input.uploadCutoff, 1, MAX_SINGLE_UPLOAD, Math.min(DEFAULT_UPLOAD_CUTOFF, partSize ?? DEFAULT_UPLOAD_CUTOFF)),
+    downloadRangeSize: input.downloadRangeSize === undefined ? undefined : int('downloadRangeSize', input.downloadRangeSize, 1, MAX_PART_SIZE, 0),
     requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
     stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),
     retry: input.retry,

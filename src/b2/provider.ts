@@ -1,5 +1,6 @@
+import type {FileHandle} from 'node:fs/promises';
 import type {Readable} from 'node:stream';
-import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend} from '../backend.js';
+import type {Body, CheckReport, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend, StoredObject, TransferProgress, UnfinishedUpload} from '../backend.js';
 import {describeBody} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {checkedSha1Option} from '../hash.js';
@@ -8,12 +9,12 @@ import {runChecks} from './check.js';
 import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
 import {bucketUnavailable, prefixNotAllowed, wrapUnknown} from './errors.js';
-import {download} from './downloader.js';
+import {download, downloadToFile} from './downloader.js';
 import {fileFromHeaders} from './file-headers.js';
 import {listFiles, listUnfinished, listVersions} from './lister.js';
 import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './options.js';
 import {RetryPolicy} from './retry-policy.js';
-import {uploadObject} from './upload.js';
+import {hashForUpload, uploadObject, type UploadDigest, type UploadTarget} from './upload.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import {LARGE_FILE_SHA1, RESERVED_INFO_KEYS, plainSha1, type B2Bucket, type B2File} from './wire-types.js';
 
@@ -23,12 +24,9 @@ const METADATA_KEY = /^[A-Za-z0-9_-]{1,50}$/;
 /** File name plus info headers must fit in 7000 bytes. */
 const MAX_NAME_AND_INFO_BYTES = 7000;
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+const MAX_KEPT_DIGESTS = 4;
 
-export interface UnfinishedUpload {
-  fileId: string;
-  key: string;
-  started: Date;
-}
+export type {UnfinishedUpload} from '../backend.js';
 
 export interface KeyInfo {
   capabilities: string[];
@@ -47,6 +45,10 @@ export interface KeyInfo {
 export class B2Backend implements StorageBackend {
   readonly type = 'b2';
   private readonly pool: UploadUrlPool;
+  /** hashFile() results by path, for the put() that follows (a few at most). */
+  private readonly digests = new Map<string, UploadDigest>();
+  /** fileId → name of the unfinished large files listUnfinished() yielded (all under the prefix). */
+  private readonly unfinished = new Map<string, string>();
 
   private constructor(
     private readonly client: B2Client,
@@ -115,27 +117,70 @@ export class B2Backend implements StorageBackend {
     return runChecks({client: this.client, bucket: this.o.bucket, prefix: this.o.prefix, signal: opts.signal, isOwnKey: opts.isOwnKey});
   }
 
-  async put(key: string, body: Body, opts: PutOptions = {}): Promise<ObjectInfo> {
+  async put(key: string, body: Body, opts: PutOptions = {}): Promise<StoredObject> {
     const fileName = this.nameOf(key);
     const metadata = checkMetadata(fileName, opts.metadata ?? {});
     const sha1 = checkedSha1Option(opts.sha1, key);
     throwIfAborted(opts.signal);
     const source = await describeBody(body, opts.size);
+    // a hashing pass just done by hashFile() serves this put (only with the SHA1 it found)
+    const digest = source.kind === 'file' ? this.digests.get(source.path) : undefined;
+    if (source.kind === 'file') this.digests.delete(source.path);
     return this.guard(opts.signal, async () => {
-      const out = await uploadObject(
-        {client: this.client, bucketId: this.bucketId, pool: this.pool, settings: {uploadCutoff: this.o.uploadCutoff, partSize: this.o.partSize, concurrency: this.o.concurrency}},
-        {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, sha1, signal: opts.signal, onProgress: opts.onProgress},
-      );
-      return {...this.infoOf(out.file), sha1: out.sha1};
+      const out = await uploadObject(this.uploadTarget(), {
+        fileName,
+        contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE,
+        metadata,
+        source,
+        sha1,
+        digest: digest && digest.sha1 === sha1 ? digest : undefined,
+        signal: opts.signal,
+        onProgress: opts.onProgress,
+      });
+      return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes};
     });
+  }
+
+  /**
+   * The SHA1 and size of a file, from the same read that records each part's SHA1 when
+   * it will go up as a large file: a put() of this path with this SHA1 that follows does
+   * not read the file again before sending it.
+   */
+  async hashFile(path: string, opts: {signal?: AbortSignal; onProgress?: (p: TransferProgress) => void} = {}): Promise<{sha1: string; size: number}> {
+    throwIfAborted(opts.signal);
+    const source = await describeBody({path});
+    if (source.kind !== 'file') throw new BackupError('bad_input', `${path} is not a regular file`);
+    return this.guard(opts.signal, async () => {
+      const digest = await hashForUpload(this.uploadTarget(), source, opts);
+      this.digests.delete(path);
+      this.digests.set(path, digest);
+      // the part SHA1s of a 10 TB file are 400 kB; keep only the few that a put may still ask for
+      for (const old of this.digests.keys()) if (this.digests.size > MAX_KEPT_DIGESTS) this.digests.delete(old);
+      return {sha1: digest.sha1, size: digest.size};
+    });
+  }
+
+  private uploadTarget(): UploadTarget {
+    return {client: this.client, bucketId: this.bucketId, pool: this.pool, settings: {uploadCutoff: this.o.uploadCutoff, partSize: this.o.partSize, concurrency: this.o.concurrency}};
   }
 
   async get(key: string, opts: GetOptions = {}): Promise<{info: ObjectInfo; stream: Readable}> {
     const fileName = this.nameOf(key);
     throwIfAborted(opts.signal);
     return this.guard(opts.signal, async () => {
-      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs});
+      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize});
       return {info: this.infoOf(d.file), stream: d.stream};
+    });
+  }
+
+  /** A large object arrives as `concurrency` parallel ranges written in place; a small one in one request. */
+  async getToFile(key: string, file: FileHandle, opts: GetToFileOptions = {}): Promise<{info: ObjectInfo; size: number; sha1: string}> {
+    const fileName = this.nameOf(key);
+    throwIfAborted(opts.signal);
+    return this.guard(opts.signal, async () => {
+      const onProgress = opts.onProgress;
+      const d = await downloadToFile(this.client, {fileName, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, onBytes: onProgress && ((loaded, total) => onProgress({loaded, total}))}, file);
+      return {info: this.infoOf(d.file), size: d.size, sha1: d.sha1};
     });
   }
 
@@ -177,20 +222,30 @@ export class B2Backend implements StorageBackend {
     this.pool.clear();
   }
 
-  /** Unfinished large files under the prefix (for `b2 cleanup`). */
-  async *listUnfinished(opts: {signal?: AbortSignal} = {}): AsyncIterable<UnfinishedUpload> {
-    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix, opts.signal)) {
-      yield {fileId: f.fileId, key: f.fileName.slice(this.o.prefix.length), started: new Date(f.uploadTimestamp)};
+  /** Unfinished large files under the prefix (and opts.prefix within it), with the info they were started with. */
+  async *listUnfinished(opts: ListOptions = {}): AsyncIterable<UnfinishedUpload> {
+    for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix + (opts.prefix ?? ''), opts.signal)) {
+      this.unfinished.set(f.fileId, f.fileName);
+      yield {fileId: f.fileId, key: f.fileName.slice(this.o.prefix.length), started: new Date(f.uploadTimestamp), metadata: this.infoOf(f).metadata};
     }
   }
 
   /**
-   * Cancels one unfinished large file, as listUnfinished yielded it: its name is the
-   * prefix plus its key (checked here, without listing again: a listing per cancel
-   * would make a cleanup of n uploads cost n class C calls).
+   * Cancels one unfinished large file under the prefix. A fileId that listUnfinished()
+   * yielded is known to be ours (no call to check it: a listing per cancel would make a
+   * cleanup of n uploads cost n class C calls); any other is looked up among the
+   * unfinished files of its key's name first, and refused unless it is there: a fileId
+   * alone could name any file in the bucket.
    */
   async cancelUnfinished(upload: Pick<UnfinishedUpload, 'fileId' | 'key'>, opts: {signal?: AbortSignal} = {}): Promise<void> {
-    await this.client.cancelLargeFile(upload.fileId, this.nameOf(upload.key), opts.signal);
+    const fileName = this.nameOf(upload.key);
+    if (this.unfinished.get(upload.fileId) !== fileName) {
+      let found = false;
+      for await (const f of listUnfinished(this.client, this.bucketId, fileName, opts.signal)) found ||= f.fileId === upload.fileId && f.fileName === fileName;
+      if (!found) throw new BackupError('not_found', `no unfinished upload ${upload.fileId} of ${JSON.stringify(upload.key)} under the prefix ${JSON.stringify(this.o.prefix)}; nothing was cancelled`);
+    }
+    await this.client.cancelLargeFile(upload.fileId, fileName, opts.signal);
+    this.unfinished.delete(upload.fileId);
   }
 
   keyInfo(): KeyInfo {

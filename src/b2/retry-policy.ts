@@ -24,6 +24,13 @@ export interface RetryOptions {
 /** Backblaze: try at least five upload URLs before giving up. */
 export const MIN_UPLOAD_URLS = 5;
 
+/**
+ * Attempts while no connection to the server has ever worked: a wrong endpoint, a host
+ * that does not resolve or a port that refuses fails in about 10 s (backoff 1 + 2 + 4 s),
+ * instead of the full policy meant for a network that dropped out under a working upload.
+ */
+export const UNREACHED_ATTEMPTS = 4;
+
 export const DEFAULT_RETRY: RetryOptions = {
   maxAttempts: 8,
   baseDelayMs: 1000,
@@ -36,28 +43,46 @@ export const DEFAULT_RETRY: RetryOptions = {
 export type CallKind = 'api' | 'upload' | 'download';
 export type Decision = 'reauthorize' | 'retry' | 'fatal';
 
+/** A 401 about the token, or a 401 without a body (a HEAD answer cannot carry B2's error code). */
+function staleToken(f: Failure): boolean {
+  return f.status === 401 && (TOKEN_CODES.has(f.code) || f.code === 'http_401');
+}
+
+/** What to do after one failed attempt: the one decision every call goes through. */
 export function shouldRetry(f: Failure, kind: CallKind): Decision {
   if (f.code === 'aborted' || f.error) return 'fatal';
   if (f.status === 403 && CAP_CODES.has(f.code)) return 'fatal';
-  if (f.status === 401 && TOKEN_CODES.has(f.code)) return kind === 'upload' ? 'retry' : 'reauthorize';
+  // an upload token is the upload URL's own: a fresh URL, not a new sign-in
+  if (staleToken(f)) return kind === 'upload' ? 'retry' : 'reauthorize';
   if (f.status === 408 || f.status === 429 || (f.status !== undefined && f.status >= 500)) return 'retry';
   if (f.code === 'network' || f.code === 'timeout') return 'retry';
   if (kind === 'upload') {
     // A busy upload token, or bytes that arrived damaged: a fresh URL and a re-read of the data.
     if (f.code === 'auth_token_limit' || f.code === 'bad_answer') return 'retry';
-    if (f.status === 400 && /sha1 did not match/i.test(f.message)) return 'retry';
+    if (f.status === 400 && SHA1_MISMATCH.test(f.message)) return 'retry';
   }
   return 'fatal';
 }
 
-/** Full backoff for the n-th failure (1-based): Retry-After when given, else exponential with jitter. */
+/** B2's answer when the bytes it received do not have the SHA1 they were sent with. */
+export const SHA1_MISMATCH = /sha1 did not match/i;
+
+/** Full backoff for the n-th failure (1-based): Retry-After when given (at most maxDelayMs), else exponential with jitter. */
 export function backoffMs(failureCount: number, f: Failure, o: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>): number {
-  if (f.retryAfterMs !== undefined) return f.retryAfterMs;
+  if (f.retryAfterMs !== undefined) return Math.min(f.retryAfterMs, o.maxDelayMs);
   // a stale or busy upload token needs a fresh URL, not a pause
-  if ((f.status === 401 && TOKEN_CODES.has(f.code)) || f.code === 'auth_token_limit') return 0;
+  if (staleToken(f) || f.code === 'auth_token_limit') return 0;
   if (f.status === 429) return o.baseDelayMs; // B2: no Retry-After means one second
   const ceiling = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (failureCount - 1));
   return Math.round(ceiling / 2 + (ceiling / 2) * o.random());
+}
+
+/** How a call ended after its last attempt, for the error message. */
+export interface GiveUp {
+  /** It failed on a condition that may pass (busy server, broken network) after every retry. */
+  transient: boolean;
+  /** No connection to the server has worked yet in this client: likely a wrong endpoint. */
+  unreached: boolean;
 }
 
 export interface RunHooks {
@@ -65,12 +90,21 @@ export interface RunHooks {
   /** Auth generation seen before an attempt, so that one re-authorization serves every waiter. */
   generation?: () => number;
   reauthorize?: (seenGeneration: number) => Promise<void>;
+  /**
+   * A counter that grows while the work this call belongs to moves on (a large file's
+   * confirmed parts): the retry budget counts only attempts that failed without progress.
+   */
+  progress?: () => number;
+  /** Looks closer at a failure (e.g. whether the source changed); a failure with `error` set ends the call. */
+  refine?: (f: Failure) => Promise<Failure>;
   /** Turns the final failure into the user's error. */
-  fail: (f: Failure, attempts: number) => Error;
+  fail: (f: Failure, attempts: number, end?: GiveUp) => Error;
 }
 
 export class RetryPolicy {
   readonly options: RetryOptions;
+  /** Whether any request of this client ever reached the server (an answer, even an error). */
+  private connected = false;
 
   constructor(options: Partial<RetryOptions> = {}) {
     this.options = {...DEFAULT_RETRY, ...options};
@@ -83,17 +117,38 @@ export class RetryPolicy {
 
   async run<T>(kind: CallKind, op: (attempt: number) => Promise<T>, hooks: RunHooks): Promise<T> {
     const max = this.attemptsFor(kind);
-    let failures = 0;
+    let fruitless = 0; // failed attempts since the last progress
+    let failures = 0; // the backoff's exponent, reset by progress too
+    let reauthorizedBodiless = false;
+    let mark = hooks.progress?.();
     for (let attempt = 1; ; attempt++) {
       if (hooks.signal?.aborted) throw abortError(hooks.signal);
       const generation = hooks.generation?.() ?? 0;
       try {
-        return await op(attempt);
+        const result = await op(attempt);
+        this.connected = true;
+        return result;
       } catch (err) {
         if (hooks.signal?.aborted) throw abortError(hooks.signal);
-        const f = await toFailure(err);
-        const decision = shouldRetry(f, kind);
-        if (decision === 'fatal' || attempt >= max) throw f.error ?? hooks.fail(f, attempt);
+        let f = await toFailure(err);
+        if (f.status !== undefined) this.connected = true;
+        if (hooks.refine) f = await hooks.refine(f);
+        let decision = shouldRetry(f, kind);
+        if (decision === 'reauthorize') {
+          // without a way to sign in again (the sign-in itself), or a bodiless 401 that a new token did not cure
+          if (!hooks.reauthorize || (f.code === 'http_401' && reauthorizedBodiless)) decision = 'fatal';
+          else if (f.code === 'http_401') reauthorizedBodiless = true;
+        }
+        if (decision === 'fatal') throw f.error ?? hooks.fail(f, attempt, {transient: false, unreached: false});
+        const now = hooks.progress?.();
+        if (now !== mark) {
+          mark = now;
+          fruitless = 0;
+          failures = 0;
+        }
+        fruitless++;
+        const unreached = !this.connected && f.connect === true;
+        if (fruitless >= (unreached ? Math.min(max, UNREACHED_ATTEMPTS) : max)) throw f.error ?? hooks.fail(f, attempt, {transient: true, unreached});
         if (decision === 'reauthorize' && hooks.reauthorize) {
           await hooks.reauthorize(generation);
           continue;

@@ -49,7 +49,8 @@ export function uploadBody(source: Readable, length: number, knownSha1: string |
       cb();
     },
   });
-  source.on('error', (err) => body.destroy(err));
+  // a read error is ours, not the network's: it must not be retried as a broken connection
+  source.on('error', (err) => body.destroy(err instanceof BackupError ? err : readError(err, (source as {path?: unknown}).path)));
   body.on('close', () => source.destroy());
   source.pipe(body);
   return {
@@ -64,5 +65,13 @@ export function uploadBody(source: Readable, length: number, knownSha1: string |
 }
 
 function changed(expected: number, seen: number): BackupError {
-  return new BackupError('bad_input', `the source changed while uploading: expected ${expected} bytes, read ${seen}${seen > expected ? ' or more' : ''}`);
+  return new BackupError('checksum_mismatch', `the source changed during upload: expected ${expected} bytes, read ${seen}${seen > expected ? ' or more' : ''}; nothing was stored, upload it again when it is no longer being written`);
+}
+
+/** A local read that failed mid-upload (the file deleted, unreadable, a disk error): said as such, at once. */
+export function readError(err: unknown, path?: unknown): BackupError {
+  const e = err as NodeJS.ErrnoException;
+  const what = e?.path ?? (typeof path === 'string' ? path : 'the source');
+  const why = e?.code === 'ENOENT' ? 'ENOENT (it was deleted or moved)' : e?.code ?? e?.message ?? String(err);
+  return new BackupError('failure', `cannot read ${what} while uploading it: ${why}; nothing was stored`, {cause: {code: e?.code ?? 'local', message: e?.message ?? String(err)}});
 }

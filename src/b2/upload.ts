@@ -3,7 +3,7 @@ import {Readable} from 'node:stream';
 import type {TransferProgress} from '../backend.js';
 import type {BodySource} from '../body.js';
 import {BackupError, abortError} from '../errors.js';
-import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
+import {assertFileUnchanged, digestFile, sha1Of, type FileDigest} from '../hash.js';
 import {ExactReader, bufferParts, chunkPart, fileParts, streamParts, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
 import {WireMismatch} from './failure.js';
@@ -37,6 +37,8 @@ export interface UploadRequest {
   source: BodySource;
   /** The caller's SHA1 of the whole body (PutOptions.sha1), already checked to be 40 hex digits. */
   sha1?: string;
+  /** A hashing pass over this file done just before (hashFile); used when it still fits the file and the plan. */
+  digest?: UploadDigest;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
 }
@@ -45,6 +47,8 @@ export interface UploadOutcome {
   file: B2File;
   /** SHA1 of the whole object, when known (always, except a stream's is known only after reading it). */
   sha1: string;
+  /** Bytes of parts an interrupted upload had stored that were kept, not sent again. */
+  reusedBytes?: number;
 }
 
 /**
@@ -53,9 +57,8 @@ export interface UploadOutcome {
  * file; otherwise its first part starts a large file (so memory stays within parts).
  */
 export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<UploadOutcome> {
-  const {auth} = t.client;
   const src = r.source;
-  const plan = planParts({size: src.size, partSize: t.settings.partSize, recommendedPartSize: auth.recommendedPartSize, absoluteMinimumPartSize: auth.absoluteMinimumPartSize});
+  const plan = planFor(t, src.size);
   switch (src.kind) {
     case 'buffer': {
       const sha1 = sha1Of(src.buffer); // in memory: hashing reads nothing twice
@@ -65,12 +68,14 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
     }
     case 'file': {
       const mtime = {[SRC_LAST_MODIFIED]: String(Math.floor(src.mtimeMs))};
-      // a caller's SHA1 is checked against the one computed while sending (uploadBody)
+      // one read: hashed while sent (hex_digits_at_end), a caller's SHA1 checked against that
       if (!isLarge(src.size, plan, t.settings)) return single(t, r, src.path, src.size, undefined, mtime, r.sha1 === undefined ? undefined : {sha1: r.sha1, source: src.path});
-      // The whole file's SHA1 goes in the start call: the caller's, or a first pass over the file.
-      const sha1 = r.sha1 ?? (await sha1OfFile(src.path, r.signal)).sha1;
-      // parts are read after the hash: a file rewritten meanwhile would be stored under the old SHA1
-      return large(t, r, plan, fileParts(src.path, plan), {info: {...mtime, [LARGE_FILE_SHA1]: sha1}, wholeSha1: () => sha1, beforeFinish: () => assertFileUnchanged(src)});
+      // The whole file's SHA1 goes in the start call, so the file is hashed first; the same
+      // pass records each part's SHA1, and each part is sent with it: B2 refuses a part
+      // whose bytes changed since, so the stored file is always the one that was hashed.
+      const digest = usableDigest(r.digest, src, plan) ?? (await hashForUpload(t, src, r));
+      assertCallerSha1(r, digest.sha1);
+      return large(t, r, plan, fileParts(src.path, plan, digest.pieceSha1s), {info: {...mtime, [LARGE_FILE_SHA1]: digest.sha1}, wholeSha1: () => digest.sha1, beforeFinish: () => assertFileUnchanged(src)});
     }
     case 'stream': {
       const reader = new ExactReader(src.stream);
@@ -107,6 +112,37 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
   }
 }
 
+/** A hashing pass over a file, for the upload plan it was made for. */
+export interface UploadDigest extends FileDigest {
+  path: string;
+  partSize: number;
+}
+
+/**
+ * The hashing pass of a file upload: the whole file's SHA1 and, when it goes up as a
+ * large file, each part's, in one read (progress with phase 'hashing').
+ */
+export async function hashForUpload(t: UploadTarget, src: {path: string; size: number}, r: {signal?: AbortSignal; onProgress?: (p: TransferProgress) => void}): Promise<UploadDigest> {
+  const plan = planFor(t, src.size);
+  const large = isLarge(src.size, plan, t.settings);
+  const total = src.size;
+  r.onProgress?.({phase: 'hashing', loaded: 0, total});
+  const digest = await digestFile(src.path, {pieceLength: large ? plan.sizeOf : undefined, signal: r.signal, onBytes: (loaded) => r.onProgress?.({phase: 'hashing', loaded, total})});
+  if (digest.size !== src.size) throw new BackupError('checksum_mismatch', `${src.path} changed while it was being hashed (${src.size} bytes before, ${digest.size} read); nothing was stored, upload it again when it is no longer being written`);
+  return {...digest, path: src.path, partSize: plan.partSize};
+}
+
+/** A digest made for this very file and plan (same size and mtime, same parts), else undefined. */
+function usableDigest(d: UploadDigest | undefined, src: {path: string; size: number; mtimeMs: number}, plan: PartPlan): UploadDigest | undefined {
+  if (!d || d.path !== src.path || d.size !== src.size || d.mtimeMs !== src.mtimeMs || d.partSize !== plan.partSize) return undefined;
+  return d.pieceSha1s.length === plan.partCount ? d : undefined;
+}
+
+function planFor(t: UploadTarget, size: number | undefined): PartPlan {
+  const {auth} = t.client;
+  return planParts({size, partSize: t.settings.partSize, recommendedPartSize: auth.recommendedPartSize, absoluteMinimumPartSize: auth.absoluteMinimumPartSize});
+}
+
 /** A SHA1 the caller gave must be the body's; nothing is stored under a wrong one. */
 function assertCallerSha1(r: UploadRequest, actual: string): void {
   if (r.sha1 !== undefined && r.sha1 !== actual) {
@@ -120,18 +156,18 @@ function isLarge(size: number, plan: PartPlan, s: UploadSettings): boolean {
 
 async function single(t: UploadTarget, r: UploadRequest, data: Buffer[] | string, size: number, knownSha1?: string, info: Record<string, string> = {}, expect?: {sha1: string; source: string}): Promise<UploadOutcome> {
   let sent = 0;
-  const open = () => (typeof data === 'string' ? createReadStream(data) : Readable.from(data, {objectMode: false}));
-  const emit = (inFlight: number, loaded = 0) => r.onProgress?.({loaded, inFlight, total: size});
+  const open = () => (typeof data === 'string' ? createReadStream(data, {highWaterMark: 1024 * 1024}) : Readable.from(data, {objectMode: false}));
+  const emit = (loaded: number, inFlight: number) => r.onProgress?.({phase: 'transfer', loaded, inFlight, total: size});
   const file = await t.client.upload('b2_upload_file', r.fileName, t.pool, async (url, axios) => {
-    sent = 0;
-    const body = uploadBody(open(), size, knownSha1, (n) => emit((sent += n)), expect);
+    if (sent > 0) emit((sent = 0), 0); // a failed attempt's bytes are taken back
+    const body = uploadBody(open(), size, knownSha1, (n) => emit((sent += n), sent), expect);
     const res = await t.client.uploadFileOnce(url, axios, {fileName: r.fileName, body: body.body, contentLength: body.contentLength, sha1Header: body.sha1Header, contentType: r.contentType, info: {...r.metadata, ...info}});
     if (res.contentLength !== size || res.contentSha1 !== body.sha1()) {
       throw new WireMismatch(`B2 stored ${r.fileName} as ${res.contentLength} bytes with SHA1 ${res.contentSha1}; sent ${size} bytes with SHA1 ${body.sha1()}`);
     }
     return res;
   }, r.signal);
-  emit(0, size);
+  emit(size, 0);
   return {file, sha1: file.contentSha1 as string};
 }
 
@@ -160,5 +196,5 @@ async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: I
     beforeFinish: o.beforeFinish,
   });
   const file = await upload.run();
-  return {file, sha1: o.wholeSha1()};
+  return {file, sha1: o.wholeSha1(), reusedBytes: upload.reusedBytes};
 }

@@ -24,7 +24,7 @@ export function archiveInfoMetadata(d: ArchiveDescription): Record<string, strin
 }
 
 /** The description an archive carries, or undefined if it does not carry a complete one (e.g. HA's archives). */
-export function describeArchive(obj: ObjectInfo): ArchiveDescription | undefined {
+export function describeArchive(obj: Pick<ObjectInfo, 'metadata'>): ArchiveDescription | undefined {
   const m = obj.metadata;
   const id = m[KEYS.id];
   const name = m[KEYS.name];

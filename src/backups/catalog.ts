@@ -2,20 +2,20 @@ import {join} from 'node:path';
 import {Writable, pipeline as pipelineCb, type Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import PQueue from 'p-queue';
-import type {Body, ObjectInfo, StorageBackend} from '../backend.js';
+import type {Body, ObjectInfo, StorageBackend, StoredObject} from '../backend.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {compareUtf8} from '../keys.js';
-import {archiveInfoMetadata, describeArchive} from './archive-info.js';
+import {archiveInfoMetadata, describeArchive, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
 import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
-import {assertWritableDestination, writeStreamToFile} from './file-output.js';
+import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
 import {MetadataCache} from './metadata-cache.js';
-import {PendingUploads} from './pending-uploads.js';
-import {resolveBackupRef} from './resolve-id.js';
+import {PendingUploads, type PendingUpload} from './pending-uploads.js';
+import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
-import type {BackupInfo, CatalogOptions, DownloadResult, TransferOptions, UploadMeta, UploadResult, VerifyResult} from './types.js';
+import type {BackupInfo, CatalogOptions, CleanupReport, Deletable, DownloadResult, TransferOptions, UploadMeta, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
 
 /** A listed backup together with the two objects it is made of. */
@@ -24,6 +24,19 @@ interface Entry {
   archive: ObjectInfo;
   metadataFile: ObjectInfo;
 }
+
+/** An archive of ours whose metadata file is missing: what an interrupted upload or delete leaves. */
+interface Orphan {
+  info: BackupInfo;
+  archive: ObjectInfo;
+}
+
+/** An interrupted upload that can be continued, and how far it got. */
+type Resumable = {id: string; date: string; base: string; sha1: string} & (
+  | {stored: 'nothing'}
+  | {stored: 'archive'; archive: ObjectInfo}
+  | {stored: 'backup'; info: BackupInfo}
+);
 
 const DEFAULT_NAME = 'Backup';
 
@@ -51,14 +64,17 @@ export class BackupCatalog {
     this.createdBy = opts.createdBy ?? 'backup-plugin-b2';
     const dir = opts.cacheDir;
     this.cache = new MetadataCache(dir && join(dir, 'metadata'), this.warn);
-    this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn);
+    this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn, () => this.now().getTime());
     this.queue = new PQueue({concurrency: Math.max(1, opts.concurrency ?? 4)});
   }
 
   /**
    * Uploads the archive, then its metadata file; if the second fails, removes the first.
    * Uploading the same file (same content and name) again after an interruption reuses
-   * the interrupted upload's id, date and names, so that the backend can resume it.
+   * the interrupted upload's id, date and names, so that the backend can resume it; when
+   * the interruption came after the archive was stored, only the metadata file is
+   * written, and when it came after both were (the answer was lost), the stored backup
+   * is the result.
    */
   async upload(source: Body, meta: UploadMeta = {}): Promise<UploadResult> {
     const name = meta.name ?? DEFAULT_NAME;
@@ -66,46 +82,94 @@ export class BackupCatalog {
     const extra = meta.metadata ?? {};
     assertUserMetadata(extra);
     const src = await describeBody(source, meta.size);
-    const prepared = await prepareArchiveBody(src, meta.signal);
+    const prepared = await prepareArchiveBody(this.backend, src, meta);
     const known = prepared.known;
-    const interrupted = known && (await this.pending.find(known.sha1, known.size, name));
-    const resumed = interrupted !== undefined && !(await this.baseTaken(interrupted.base));
-    const id = resumed ? interrupted.id : newBackupId();
-    const date = resumed ? interrupted.date : isoDateWithOffset(this.now());
-    const base = resumed ? interrupted.base : await this.unusedBase(safeBaseName(name, date), id);
-    const archiveKey = archiveKeyOf(base);
-    const metadataKey = metadataKeyOf(base);
-    if (known) await this.pending.record({id, name, date, base, ...known});
-
-    const archive = await this.backend.put(archiveKey, prepared.body, {
-      size: src.size,
-      sha1: known?.sha1,
-      contentType: 'application/x-tar',
-      metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
-      signal: meta.signal,
-      onProgress: meta.onProgress,
-    });
+    const unlock = known ? await this.pending.lock(known.sha1) : undefined;
     try {
-      await prepared.unchanged?.();
-      const sent = prepared.sent();
-      const problem = mismatch({size: archive.size, sha1: knownSha1(archive.sha1) ?? sent.sha1}, sent);
-      if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
-      const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy});
-      const text = JSON.stringify(file);
-      const metadataObj = await this.backend.put(metadataKey, Buffer.from(text, 'utf8'), {
-        contentType: 'application/json',
-        metadata: {metadata_only: 'true'}, // what HA's integration sets on its metadata files
-        signal: meta.signal,
-      });
-      await this.cache.set(metadataObj, text);
-      if (known) await this.pending.clear(known.sha1);
-      return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata, resumed};
-    } catch (err) {
-      await this.backend.delete(archiveKey).catch((cleanupErr: unknown) => {
-        this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); delete it by hand`);
-      });
-      throw err;
+      const plan = known && unlock ? await this.resumable(known, name, meta.signal) : undefined;
+      if (plan?.stored === 'backup') {
+        await this.pending.clear(plan.sha1);
+        return {...plan.info, existing: true, resumed: false};
+      }
+      const id = plan?.id ?? newBackupId();
+      const date = plan?.date ?? isoDateWithOffset(this.now());
+      const base = plan?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
+      const archiveKey = archiveKeyOf(base);
+      const metadataKey = metadataKeyOf(base);
+      if (known && unlock && !plan) await this.pending.record({id, name, date, base, ...known});
+
+      const archive: StoredObject = plan?.stored === 'archive'
+        ? {...plan.archive, reusedBytes: plan.archive.size}
+        : await this.backend.put(archiveKey, prepared.body, {
+          // a stream's length is checked by prepareArchiveBody; told to B2 it would make the upload one that resumes, which stdin cannot
+          size: src.kind === 'stream' ? undefined : src.size,
+          sha1: known?.sha1,
+          contentType: 'application/x-tar',
+          metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
+          signal: meta.signal,
+          onProgress: meta.onProgress,
+        });
+      try {
+        await prepared.unchanged?.();
+        const sent = prepared.sent();
+        const problem = mismatch({size: archive.size, sha1: knownSha1(archive.sha1) ?? sent.sha1}, sent);
+        if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
+        const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy});
+        const text = JSON.stringify(file);
+        const metadataObj = await this.backend.put(metadataKey, Buffer.from(text, 'utf8'), {
+          contentType: 'application/json',
+          metadata: {metadata_only: 'true'}, // what HA's integration sets on its metadata files
+          signal: meta.signal,
+        });
+        await this.cache.set(metadataObj, text);
+        if (known && unlock) await this.pending.clear(known.sha1);
+        const resumed = (archive.reusedBytes ?? 0) > 0;
+        return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata, resumed, existing: false};
+      } catch (err) {
+        // an interrupted run's archive is what the next run of the same upload completes
+        if (isBackupError(err, 'aborted') && known && unlock) throw err;
+        await this.backend.delete(archiveKey).catch((cleanupErr: unknown) => {
+          this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "b2 cleanup" removes it`);
+        });
+        if (known && unlock) await this.pending.clear(known.sha1);
+        throw err;
+      }
+    } finally {
+      await unlock?.();
     }
+  }
+
+  /**
+   * What an interrupted upload of this content under this name left that can be used:
+   * its names, and whether its archive or the whole backup is already stored. Undefined
+   * (and the record dropped) when there is nothing to continue: no record, an expired
+   * one, or one whose names now hold something else or nothing at all.
+   */
+  private async resumable(known: Sent, name: string, signal?: AbortSignal): Promise<Resumable | undefined> {
+    const p = await this.pending.find(known.sha1, known.size, name);
+    if (!p) return undefined;
+    const archiveKey = archiveKeyOf(p.base);
+    const [archive, metadataFile] = await Promise.all([this.backend.stat(archiveKey), this.backend.stat(metadataKeyOf(p.base))]);
+    const ours = archive !== undefined && isArchiveOf(archive, p);
+    const names = {id: p.id, date: p.date, base: p.base, sha1: p.sha1};
+    if (ours && metadataFile) {
+      const described = describeArchive(archive) as ArchiveDescription;
+      const info: BackupInfo = {...described, size: archive.size, sha1: p.sha1, archiveKey, metadataKey: metadataFile.key, describedBy: 'archive'};
+      return {...names, stored: 'backup', info: await this.withMetadata({info, archive, metadataFile}, signal)};
+    }
+    if (ours) return {...names, stored: 'archive', archive};
+    if (!archive && !metadataFile && (await this.mayResume(archiveKey, p.id, signal))) return {...names, stored: 'nothing'};
+    await this.pending.clear(known.sha1);
+    return undefined;
+  }
+
+  /** Whether the backend still holds an unfinished upload of this archive (a backend that keeps none may resume anyway). */
+  private async mayResume(archiveKey: string, id: string, signal?: AbortSignal): Promise<boolean> {
+    if (!this.backend.listUnfinished) return true;
+    for await (const u of this.backend.listUnfinished({prefix: archiveKey, signal})) {
+      if (u.key === archiveKey && describeArchive(u)?.id === id) return true;
+    }
+    return false;
   }
 
   /** Every complete backup, newest first. Skipped files are reported through `onSkipped`, else onWarning. */
@@ -134,9 +198,23 @@ export class BackupCatalog {
    */
   async downloadToFile(id: string, path: string, opts: TransferOptions & {force?: boolean} = {}): Promise<{info: BackupInfo; path: string; size: number; sha1: string}> {
     assertBackupId(id);
-    await assertWritableDestination(path, opts.force ?? false);
+    const force = opts.force ?? false;
+    const dest = await prepareDestination(path, force);
+    const backend = this.backend;
+    if (dest.kind === 'file' && backend.getToFile) {
+      // in place and in parallel where the backend can; checked against the backup's own record
+      const info = await this.archiveInfo(id, opts.signal);
+      let got: {size: number; sha1: string} | undefined;
+      await writeAtomically(dest, force, async (fh) => {
+        const r = await backend.getToFile!(info.archiveKey, fh, {signal: opts.signal, onProgress: opts.onProgress});
+        const problem = mismatch(r, {size: r.info.size, sha1: info.sha1 ?? knownSha1(r.info.sha1)});
+        if (problem) throw new BackupError('checksum_mismatch', `download of backup ${id} failed verification: ${problem}`);
+        got = r;
+      });
+      return {info, path, size: got!.size, sha1: got!.sha1};
+    }
     const {info, stream} = await this.openVerified(id, opts);
-    await writeStreamToFile(stream, path, opts.force ?? false);
+    await writeStreamToFile(stream, dest, force);
     const {size, sha1} = stream.result();
     return {info, path, size, sha1: sha1 as string};
   }
@@ -160,15 +238,73 @@ export class BackupCatalog {
   }
 
   /**
-   * Removes the metadata file first (the backup stops being listed at once), then the
-   * archive; the backend removes every version of each.
+   * What `delete` would remove for this id: a listed backup, or the archive that an
+   * interrupted upload or delete left without its metadata file (`complete: false`).
    */
-  async delete(id: string, opts: {signal?: AbortSignal} = {}): Promise<BackupInfo> {
-    const entry = await this.find(id, opts.signal);
-    await this.backend.delete(entry.info.metadataKey);
-    await this.backend.delete(entry.info.archiveKey);
-    await this.cache.forget(entry.metadataFile.id);
-    return entry.info;
+  async deletable(ref: string, opts: {signal?: AbortSignal} = {}): Promise<Deletable> {
+    assertBackupId(ref);
+    const skipped: string[] = [];
+    const {entries, orphans} = await this.scanAll(opts.signal, (msg) => skipped.push(msg));
+    try {
+      const entry = resolveBackupRef(entries, ref);
+      return {info: await this.withMetadata(entry, opts.signal), complete: true, metadataFileId: entry.metadataFile.id};
+    } catch (err) {
+      if (!isBackupError(err, 'not_found')) throw err;
+      // an orphan is named by its whole id, as the warning about it prints it
+      const orphan = ref === LATEST ? undefined : orphans.find((o) => o.info.id === ref);
+      if (orphan) return {info: orphan.info, complete: false};
+      for (const msg of skipped) this.warn(msg);
+      throw err;
+    }
+  }
+
+  /**
+   * Removes the metadata file first (the backup stops being listed at once, in one
+   * step), then the archive, which until then stays findable by its id (`delete` again)
+   * and by `cleanup`; the backend removes every version of each. Also removes an archive
+   * left without its metadata file.
+   */
+  async delete(target: string | Deletable, opts: {signal?: AbortSignal} = {}): Promise<BackupInfo> {
+    const found = typeof target === 'string' ? await this.deletable(target, opts) : target;
+    throwIfAborted(opts.signal);
+    if (found.complete) await this.backend.delete(found.info.metadataKey);
+    await this.backend.delete(found.info.archiveKey);
+    if (found.metadataFileId) await this.cache.forget(found.metadataFileId);
+    return found.info;
+  }
+
+  /**
+   * What interrupted uploads and deletes left behind, made by this tool and older than
+   * `olderThanMs` (younger ones may still be running): unfinished uploads of archives,
+   * and archives without a metadata file. Removes them unless `dryRun`. Never touches an
+   * object that does not carry this tool's archive description.
+   */
+  async cleanup(opts: {olderThanMs: number; dryRun?: boolean; signal?: AbortSignal}): Promise<CleanupReport> {
+    const {signal} = opts;
+    const cutoff = this.now().getTime() - opts.olderThanMs;
+    const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0};
+    if (this.backend.listUnfinished && this.backend.cancelUnfinished) {
+      for await (const u of this.backend.listUnfinished({signal})) {
+        if (baseOf(u.key, ARCHIVE_SUFFIX) === undefined || !describeArchive(u)) {
+          report.foreign++;
+        } else if (u.started.getTime() > cutoff) {
+          report.kept++;
+        } else {
+          if (!opts.dryRun) await this.backend.cancelUnfinished(u, {signal});
+          report.cancelled.push({key: u.key, started: u.started.toISOString(), fileId: u.fileId});
+        }
+      }
+    }
+    const {orphans} = await this.scanAll(signal, () => undefined);
+    for (const {info, archive} of orphans) {
+      if (archive.modified.getTime() > cutoff) {
+        report.kept++;
+        continue;
+      }
+      if (!opts.dryRun) await this.backend.delete(archive.key);
+      report.deleted.push({key: archive.key, id: info.id, name: info.name, date: info.date, size: archive.size, stored: archive.modified.toISOString()});
+    }
+    return report;
   }
 
   /**
@@ -198,8 +334,15 @@ export class BackupCatalog {
     return found.some(Boolean);
   }
 
-  /** One listing pass; metadata files are read only for archives that do not describe themselves. */
   private async scan(signal?: AbortSignal, skip: (msg: string) => void = this.warn): Promise<Entry[]> {
+    return (await this.scanAll(signal, skip)).entries;
+  }
+
+  /**
+   * One listing pass: the complete backups, and our archives that have no metadata file
+   * (orphans). Metadata files are read only for archives that do not describe themselves.
+   */
+  private async scanAll(signal?: AbortSignal, skip: (msg: string) => void = this.warn): Promise<{entries: Entry[]; orphans: Orphan[]}> {
     const archives = new Map<string, ObjectInfo>();
     const metadataFiles = new Map<string, ObjectInfo>();
     for await (const obj of this.backend.list({signal})) {
@@ -229,8 +372,16 @@ export class BackupCatalog {
         pending.push(this.queue.add(() => (throwIfAborted(signal), this.entryFromMetadataFile(archive, metadataFile, skip, signal))));
       }
     }
+    const orphans: Orphan[] = [];
     for (const [base, archive] of archives) {
-      if (!metadataFiles.has(base)) skip(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
+      if (metadataFiles.has(base)) continue;
+      const described = describeArchive(archive);
+      if (described) {
+        orphans.push({archive, info: {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive'}});
+        skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete); "b2 delete ${described.id}" or "b2 cleanup" removes it`);
+      } else {
+        skip(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
+      }
     }
 
     const settled = await Promise.all(pending).catch((err: unknown) => {
@@ -238,7 +389,7 @@ export class BackupCatalog {
     });
     const entries = settled.filter((e): e is Entry => e !== undefined);
     entries.sort((a, b) => Date.parse(b.info.date) - Date.parse(a.info.date) || compareUtf8(a.info.archiveKey, b.info.archiveKey));
-    return withoutDuplicateIds(entries, skip);
+    return {entries: withoutDuplicateIds(entries, skip), orphans};
   }
 
   private async entryFromMetadataFile(archive: ObjectInfo, metadataFile: ObjectInfo, skip: (msg: string) => void, signal?: AbortSignal): Promise<Entry | undefined> {
@@ -309,11 +460,15 @@ export class BackupCatalog {
     return text;
   }
 
+  /** A backup with its archive's SHA1: archives that were streamed up record it only in the metadata file. */
+  private async archiveInfo(id: string, signal?: AbortSignal): Promise<BackupInfo> {
+    const entry = await this.find(id, signal);
+    return entry.info.sha1 ? entry.info : this.withMetadata(entry, signal);
+  }
+
   /** The archive's stream and what it must add up to. */
   private async openArchive(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: Readable; expected: Expected}> {
-    const entry = await this.find(id, opts.signal);
-    // Archives that were streamed up record their checksum only in the metadata file.
-    const info = entry.info.sha1 ? entry.info : await this.withMetadata(entry, opts.signal);
+    const info = await this.archiveInfo(id, opts.signal);
     const {info: obj, stream} = await this.backend.get(info.archiveKey, {signal: opts.signal});
     return {info, stream, expected: {size: obj.size, sha1: info.sha1 ?? knownSha1(obj.sha1)}};
   }
@@ -334,22 +489,32 @@ export class BackupCatalog {
 
 type Sent = {size: number; sha1: string};
 
+/** The archive an interrupted upload recorded in `p`: our description with its id, and its content. */
+function isArchiveOf(archive: ObjectInfo, p: PendingUpload): boolean {
+  const described = describeArchive(archive);
+  return described?.id === p.id && archive.size === p.size && (knownSha1(archive.sha1) ?? described.sha1) === p.sha1;
+}
+
 /** The body to upload, its size and SHA1 when they can be known up front, and what was sent once the upload ended. */
-async function prepareArchiveBody(src: BodySource, signal?: AbortSignal): Promise<{body: Body; known?: Sent; sent: () => Sent; unchanged?: () => Promise<void>}> {
+async function prepareArchiveBody(backend: StorageBackend, src: BodySource, meta: UploadMeta): Promise<{body: Body; known?: Sent; sent: () => Sent; unchanged?: () => Promise<void>}> {
+  const signal = meta.signal;
   switch (src.kind) {
     case 'buffer': {
       const known = {size: src.size, sha1: sha1Of(src.buffer)};
       return {body: src.buffer, known, sent: () => known};
     }
     case 'file': {
-      // Hashing first lets the checksum travel in the archive's object info, so listings show it.
-      const known = await sha1OfFile(src.path, signal);
+      // Hashing first lets the checksum travel in the archive's object info, so listings show it;
+      // the backend's own hashing pass (B2: every part's SHA1 too) then serves its put as well.
+      const known = await (backend.hashFile ? backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal));
       // the backend takes this SHA1 instead of reading the file for its own: a file
       // rewritten after the hash (before the backend looked at it) is caught here
       return {body: {path: src.path}, known, sent: () => known, unchanged: () => assertFileUnchanged(src)};
     }
     case 'stream': {
-      const hashing = new HashingStream();
+      // a producer that failed (a pipe without pipefail) ends the stream early: with a size given, that is no backup
+      const expect = src.size === undefined ? undefined : {size: src.size};
+      const hashing = new HashingStream({expect, what: 'the archive stream', hint: 'its producer may have failed; nothing was stored'});
       pipelineCb(src.stream, hashing, () => undefined);
       const sent = () => {
         const {size, sha1} = hashing.result();

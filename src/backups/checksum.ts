@@ -20,7 +20,8 @@ export class HashingStream extends Transform {
   private digest?: string;
 
   constructor(
-    private readonly opts: {expect?: Expected; what?: string; onBytes?: (loaded: number) => void} = {},
+    /** `hint` ends the mismatch message (what it means, what to do). */
+    private readonly opts: {expect?: Expected; what?: string; hint?: string; onBytes?: (loaded: number) => void} = {},
   ) {
     super();
   }
@@ -28,6 +29,9 @@ export class HashingStream extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    const limit = this.opts.expect?.size;
+    // too long is known at once: fail before passing on what no consumer should keep
+    if (limit !== undefined && this.bytes > limit) return cb(this.failure(`got more than ${limit} bytes, expected ${limit}`));
     this.opts.onBytes?.(this.bytes);
     cb(null, chunk);
   }
@@ -35,7 +39,11 @@ export class HashingStream extends Transform {
   override _flush(cb: TransformCallback): void {
     this.digest = this.hash.digest('hex');
     const problem = this.opts.expect ? mismatch(this.result(), this.opts.expect) : undefined;
-    cb(problem ? new BackupError('checksum_mismatch', `${this.opts.what ?? 'download'} failed verification: ${problem}`) : undefined);
+    cb(problem ? this.failure(problem) : undefined);
+  }
+
+  private failure(problem: string): BackupError {
+    return new BackupError('checksum_mismatch', `${this.opts.what ?? 'download'} failed verification: ${problem}${this.opts.hint ? `; ${this.opts.hint}` : ''}`);
   }
 
   /** Size and SHA1 of what went through; sha1 is set once the stream has ended. */

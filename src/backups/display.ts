@@ -1,5 +1,6 @@
 import {table} from '../profiles/display.js';
 import type {BackupInfo, VerifyResult} from './types.js';
+import {escapeInvisible} from './validate.js';
 
 /** A backup as `list --json` prints it: the summary, without the metadata file's contents. */
 export interface BackupSummary {
@@ -41,14 +42,14 @@ export function displayDate(iso: string): string {
 
 export function renderBackupTable(backups: BackupInfo[]): string {
   if (backups.length === 0) return 'No backups.';
-  return table([['ID', 'NAME', 'DATE', 'SIZE'], ...backups.map((b) => [b.id, b.name, displayDate(b.date), humanSize(b.size)])]);
+  return table([['ID', 'NAME', 'DATE', 'SIZE'], ...backups.map((b) => [b.id, escapeInvisible(b.name), displayDate(b.date), humanSize(b.size)])]);
 }
 
 export function renderBackup(b: BackupInfo): string {
   const m = b.metadata;
   const rows: string[][] = [
     ['id', b.id],
-    ['name', b.name],
+    ['name', escapeInvisible(b.name)],
     ['date', displayDate(b.date)],
     ['size', `${humanSize(b.size)} (${b.size} bytes)`],
     ['sha1', b.sha1 ?? '(not recorded)'],
@@ -74,7 +75,7 @@ function madeBy(b: BackupInfo): string {
 }
 
 export function renderVerifyResult(r: VerifyResult): string {
-  const what = `backup ${r.info.id} (${r.info.name}), ${humanSize(r.size)}`;
+  const what = `backup ${r.info.id} (${escapeInvisible(r.info.name)}), ${humanSize(r.size)}`;
   if (!r.ok) return `FAILED ${what}: ${r.size !== r.expectedSize ? `read ${r.size} bytes, expected ${r.expectedSize}` : `SHA1 ${r.sha1}, expected ${r.expectedSha1}`}`;
   if (!r.expectedSha1) return `OK ${what}: size matches; no checksum was recorded for this archive, its SHA1 is ${r.sha1}`;
   return `OK ${what}: size and SHA1 ${r.sha1} match`;

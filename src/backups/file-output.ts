@@ -1,35 +1,86 @@
 import {randomBytes} from 'node:crypto';
-import {link, open, rename, rm, stat} from 'node:fs/promises';
-import {basename, dirname, join} from 'node:path';
+import {fstatSync, type Stats} from 'node:fs';
+import {link, lstat, open, readlink, realpath, rename, rm, stat, type FileHandle} from 'node:fs/promises';
+import {basename, dirname, join, resolve, sep} from 'node:path';
 import type {Readable} from 'node:stream';
 import {BackupError} from '../errors.js';
 
-/** Refuses before any transfer starts, so that a refusal costs nothing. */
-export async function assertWritableDestination(path: string, force: boolean): Promise<void> {
-  const existing = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw new BackupError('bad_input', `cannot use ${path}: ${err.code ?? String(err)}`, {cause: err});
-  });
-  if (existing?.isDirectory()) throw new BackupError('bad_input', `${path} is a directory; give a file path`);
+/**
+ * Where a download goes, decided before any transfer starts (so that a refusal costs
+ * nothing): a regular file is written atomically (temp file beside it, fsync, rename);
+ * a character device, FIFO or socket (/dev/null, /dev/stdout, a named pipe) is written
+ * through as it is, never replaced. A symlink to a regular file writes the file it points at.
+ */
+export type Destination = {kind: 'file'; path: string} | {kind: 'special'; path: string} | {kind: 'stdout'; path: string};
+
+export async function prepareDestination(path: string, force: boolean): Promise<Destination> {
+  if (path === '' || path.endsWith(sep) || path.endsWith('/')) throw new BackupError('bad_input', `${path || 'the output path'} names a directory; give a file path, e.g. ${join(path || '.', 'restore.tar')}`);
+  const link = await lstat(path).catch(noEntry(path));
+  let target = path;
+  let existing = link;
+  if (link?.isSymbolicLink()) {
+    existing = await stat(path).catch(noEntry(path));
+    if (!existing) {
+      const to = await readlink(path).catch(() => '?');
+      throw new BackupError('bad_input', `${path} is a symbolic link to ${to}, which does not exist; give another path or fix the link`);
+    }
+  }
+  if (existing?.isDirectory()) throw new BackupError('bad_input', `${path} is a directory; give a file path, e.g. ${join(path, 'restore.tar')}`);
+  if (existing && isWriteThrough(existing)) return {kind: isOwnStdout(existing) ? 'stdout' : 'special', path};
+  if (existing && !existing.isFile()) throw new BackupError('bad_input', `${path} is not a regular file (a block device or another special file); give a file path`);
   if (existing && !force) throw new BackupError('already_exists', `${path} already exists; choose another path or pass --force to overwrite it`);
-  const parent = await stat(dirname(path)).catch(() => undefined);
+  if (link?.isSymbolicLink()) target = await realpath(path);
+  const parent = await stat(dirname(resolve(target))).catch(() => undefined);
   if (!parent?.isDirectory()) throw new BackupError('bad_input', `the directory of ${path} does not exist; create it first`);
+  return {kind: 'file', path: target};
+}
+
+/** Devices and pipes take the bytes as they come; replacing them would break the system or the caller's pipe. */
+function isWriteThrough(s: Stats): boolean {
+  return s.isCharacterDevice() || s.isFIFO() || s.isSocket();
+}
+
+/** /dev/stdout, /dev/fd/1 and the like: a socket behind them cannot be opened again, so the caller writes to stdout itself. */
+function isOwnStdout(s: Stats): boolean {
+  try {
+    const out = fstatSync(1);
+    return out.dev === s.dev && out.ino === s.ino;
+  } catch {
+    return false;
+  }
+}
+
+function noEntry(path: string): (err: NodeJS.ErrnoException) => undefined {
+  return (err) => {
+    if (err.code === 'ENOENT') return undefined;
+    if (err.code === 'ENOTDIR') throw new BackupError('bad_input', `cannot use ${path}: a part of the path is not a directory`, {cause: err});
+    throw new BackupError('bad_input', `cannot use ${path}: ${err.code ?? String(err)}`, {cause: err});
+  };
 }
 
 /**
- * Writes a stream to `path` so that the path only ever holds a complete, verified file:
- * the bytes go to a hidden temp file beside it, which is fsynced and then moved into
- * place; any failure (including a checksum mismatch raised by the stream) removes it.
- * Without `force` the final step is link(), which refuses to replace a file that
- * appeared meanwhile.
+ * Fills `dest` so that a regular file only ever holds a complete, verified file: `fill`
+ * writes into a hidden temp file beside it (at any offsets), which is fsynced and then
+ * moved into place; any failure (a checksum mismatch included) removes it. Without
+ * `force` the final step is link(), which refuses to replace a file that appeared
+ * meanwhile. A special file is opened for writing and filled as it is.
  */
-export async function writeStreamToFile(stream: Readable, path: string, force: boolean): Promise<void> {
+export async function writeAtomically(dest: Destination, force: boolean, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
+  if (dest.kind !== 'file') {
+    const fh = await open(dest.path, 'w');
+    try {
+      await fill(fh);
+    } finally {
+      await fh.close();
+    }
+    return;
+  }
+  const path = dest.path;
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
   try {
     const fh = await open(tmp, 'wx', 0o600);
     try {
-      // Written chunk by chunk (not piped) so that the handle stays open for fsync.
-      for await (const chunk of stream) await fh.write(chunk as Buffer);
+      await fill(fh);
       await fh.sync();
     } finally {
       await fh.close();
@@ -40,8 +91,19 @@ export async function writeStreamToFile(stream: Readable, path: string, force: b
       await moveWithoutReplacing(tmp, path);
     }
   } catch (err) {
-    stream.destroy();
     await rm(tmp, {force: true});
+    throw err;
+  }
+}
+
+/** A stream into `dest`, chunk by chunk (not piped, so that the handle stays open for fsync). */
+export async function writeStreamToFile(stream: Readable, dest: Destination, force: boolean): Promise<void> {
+  try {
+    await writeAtomically(dest, force, async (fh) => {
+      for await (const chunk of stream) await fh.write(chunk as Buffer);
+    });
+  } catch (err) {
+    stream.destroy();
     throw err;
   }
 }

@@ -1,4 +1,4 @@
-import {mkdir, readFile, rm} from 'node:fs/promises';
+import {link, mkdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {writeFileAtomic} from '../atomic-file.js';
 import {SHA1_HEX} from '../hash.js';
@@ -11,36 +11,59 @@ export interface PendingUpload {
   base: string;
   size: number;
   sha1: string;
+  /** When the upload started (ms since the epoch): records expire. */
+  recorded: number;
 }
+
+/**
+ * How long an interrupted upload can be resumed by running it again. Later, the same
+ * content under the same name is a new backup with a new id and date. `b2 cleanup`'s
+ * default age (24 h) cancels what is left well before; B2 itself keeps unfinished large
+ * files until they are cancelled.
+ */
+export const PENDING_UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
  * Records of uploads that started but did not finish, keyed by the archive's SHA1. A
  * backend resumes an unfinished upload only when it is asked for the same name with the
  * same object info; a new upload gets a fresh id and date, so without this record a
- * second run could never continue the first. Cleared when the upload completes.
+ * second run could never continue the first. Cleared when the upload completes, dropped
+ * when it expires or when the catalog finds nothing stored to resume.
+ *
+ * One process at a time owns the record of one content (a lock file holding its pid): a
+ * second process uploading the same content meanwhile makes a backup of its own instead
+ * of joining, and so racing, the first one's upload.
  */
 export class PendingUploads {
   constructor(
     private readonly dir: string | undefined,
     private readonly onWarning: (msg: string) => void,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  /** The pending upload of exactly this content under this name, if one was interrupted. */
+  /** The pending upload of exactly this content under this name, if one was interrupted and has not expired. */
   async find(sha1: string, size: number, name: string): Promise<PendingUpload | undefined> {
     if (!this.dir) return undefined;
+    let p: PendingUpload;
     try {
-      const p = JSON.parse(await readFile(this.fileFor(sha1), 'utf8')) as PendingUpload;
-      return p.sha1 === sha1 && p.size === size && p.name === name && typeof p.id === 'string' && typeof p.base === 'string' && typeof p.date === 'string' ? p : undefined;
+      p = JSON.parse(await readFile(this.fileFor(sha1), 'utf8')) as PendingUpload;
     } catch {
       return undefined;
     }
+    const wellFormed = p.sha1 === sha1 && typeof p.size === 'number' && typeof p.name === 'string' && typeof p.id === 'string' && typeof p.base === 'string' && typeof p.date === 'string' && typeof p.recorded === 'number';
+    const age = wellFormed ? this.now() - p.recorded : Infinity;
+    if (!(age >= 0 && age < PENDING_UPLOAD_LIFETIME_MS)) {
+      await this.clear(sha1);
+      return undefined;
+    }
+    return p.size === size && p.name === name ? p : undefined;
   }
 
-  async record(p: PendingUpload): Promise<void> {
+  async record(p: Omit<PendingUpload, 'recorded'>): Promise<void> {
     if (!this.dir) return;
     try {
       await mkdir(this.dir, {recursive: true, mode: 0o700});
-      await writeFileAtomic(this.fileFor(p.sha1), JSON.stringify(p), {mode: 0o600});
+      await writeFileAtomic(this.fileFor(p.sha1), JSON.stringify({...p, recorded: this.now()}), {mode: 0o600});
     } catch (err) {
       this.onWarning(`cannot record the upload in ${this.dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); if it is interrupted it will start over`);
     }
@@ -50,8 +73,48 @@ export class PendingUploads {
     if (this.dir) await rm(this.fileFor(sha1), {force: true}).catch(() => undefined);
   }
 
+  /**
+   * Takes the lock of this content's record; answers its release, or undefined when a
+   * live process holds it. A lock whose process is gone (killed) is taken over.
+   */
+  async lock(sha1: string): Promise<(() => Promise<void>) | undefined> {
+    if (!this.dir) return async () => undefined;
+    const path = `${this.fileFor(sha1)}.lock`;
+    await mkdir(this.dir, {recursive: true, mode: 0o700}).catch(() => undefined);
+    // written whole under a name of its own, then linked: the lock never exists without its pid
+    const mine = `${path}.${process.pid}`;
+    try {
+      await writeFile(mine, String(process.pid), {mode: 0o600});
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await link(mine, path);
+          return () => rm(path, {force: true}).then(() => undefined, () => undefined);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return async () => undefined;
+          const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+          if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return undefined;
+          await rm(path, {force: true}).catch(() => undefined);
+        }
+      }
+      return undefined;
+    } catch {
+      return async () => undefined; // cannot write here: no records either, nothing to race for
+    } finally {
+      await rm(mine, {force: true}).catch(() => undefined);
+    }
+  }
+
   private fileFor(sha1: string): string {
     if (!SHA1_HEX.test(sha1)) throw new Error(`not a SHA1: ${sha1}`);
     return join(this.dir as string, `${sha1}.json`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -41,13 +41,42 @@ export interface CatalogOptions {
 }
 
 export interface UploadResult extends BackupInfo {
-  /** True when this continued an interrupted upload of the same file (same id, date and names). */
+  /**
+   * True when this continued an interrupted upload of the same file (same id, date and
+   * names) and data it had stored was used: parts of the archive, or the whole archive.
+   */
   resumed: boolean;
+  /** True when an earlier run had stored the whole backup (its answer was lost): nothing was uploaded. */
+  existing: boolean;
+}
+
+/** What `delete` removes: a listed backup, or (`complete: false`) an archive left without its metadata file. */
+export interface Deletable {
+  info: BackupInfo;
+  complete: boolean;
+  /** The metadata file's version id, forgotten by the cache once deleted. */
+  metadataFileId?: string;
+}
+
+/** What `cleanup` removed, or would remove with dryRun. */
+export interface CleanupReport {
+  /** Unfinished uploads of our archives, cancelled. */
+  cancelled: Array<{key: string; started: string; fileId: string}>;
+  /** Our archives without a metadata file (an interrupted upload or delete), deleted. */
+  deleted: Array<{key: string; id: string; name: string; date: string; size: number; stored: string}>;
+  /** Ours, but younger than the age limit: possibly still being written, left alone. */
+  kept: number;
+  /** Unfinished uploads under the prefix that this tool did not start: left alone. */
+  foreign: number;
 }
 
 export interface UploadMeta {
   name?: string;
-  /** Size of a Readable source when known (lets the backend plan its parts). */
+  /**
+   * The exact length of a Readable source, when known: a stream that ends shorter or
+   * runs longer (a producer that failed) fails the upload with `checksum_mismatch`, and
+   * nothing is kept.
+   */
   size?: number;
   /** User key/values (--meta key=value), stored in the metadata file's extra_metadata. */
   metadata?: Record<string, string>;

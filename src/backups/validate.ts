@@ -17,6 +17,23 @@ const MAX_USER_META_VALUE = 1024;
 const MAX_USER_META_ENTRIES = 64;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * Characters that change how a name looks without being seen: text-direction controls
+ * (U+202E turns "rab.exe" into "exe.bar"), zero-width and other format characters, line
+ * and paragraph separators. Allowed: the joiners that emoji and some scripts need
+ * (U+200C, U+200D) and emoji tag characters (flags such as England's).
+ */
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}\u115f\u1160\u3164\uffa0]/gu;
+const ALLOWED_FORMAT = (cp: number) => cp === 0x200c || cp === 0x200d || (cp >= 0xe0020 && cp <= 0xe007f);
+
+function isInvisible(ch: string): boolean {
+  return !ALLOWED_FORMAT(ch.codePointAt(0) as number);
+}
+
+/** The first invisible or text-direction character in text, if any. */
+function firstInvisible(text: string): string | undefined {
+  return [...text.matchAll(INVISIBLE)].map((m) => m[0]).find(isInvisible);
+}
 
 /** A fresh id shaped like Home Assistant's: 8 lowercase hex digits. */
 export function newBackupId(): string {
@@ -37,7 +54,10 @@ export function assertBackupId(id: string): void {
 export function backupNameProblem(name: string): string | undefined {
   if (name.trim().length === 0) return 'is empty';
   if (Buffer.byteLength(name, 'utf8') > MAX_BACKUP_NAME_BYTES) return `is longer than ${MAX_BACKUP_NAME_BYTES} bytes of UTF-8`;
-  if (CONTROL.test(name)) return 'contains a control character';
+  const control = CONTROL.exec(name);
+  if (control) return `contains a control character (${codePoint(control[0])})`;
+  const invisible = firstInvisible(name);
+  if (invisible) return `contains ${codePoint(invisible)}, an invisible or text-direction control character (listings would show a different name)`;
   if (/[/\\]/.test(name)) return 'contains "/" or "\\"';
   if (/^[.\s]+$/.test(name)) return 'consists only of dots';
   if (Buffer.from(name, 'utf8').toString('utf8') !== name) return 'is not valid UTF-8';
@@ -46,7 +66,27 @@ export function backupNameProblem(name: string): string | undefined {
 
 export function assertBackupName(name: string): void {
   const problem = backupNameProblem(name);
-  if (problem) throw new BackupError('bad_input', `invalid backup name ${quoteValue(name)}: ${problem}; pick a plain name such as "Nightly backup"`);
+  if (problem) throw new BackupError('bad_input', `invalid backup name ${visible(name)}: ${problem}; pick a plain name such as "Nightly backup"`);
+}
+
+/** "U+202E" */
+function codePoint(ch: string): string {
+  return `U+${(ch.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * Text with every control or invisible character written as \u{…}, so that it cannot
+ * reorder or hide part of the line it is printed on (names in metadata files written by
+ * other tools are not validated by us).
+ */
+export function escapeInvisible(text: string): string {
+  const escape = (ch: string) => `\\u{${(ch.codePointAt(0) as number).toString(16)}}`;
+  return text.replace(new RegExp(CONTROL.source, 'g'), escape).replace(INVISIBLE, (ch) => (isInvisible(ch) ? escape(ch) : ch));
+}
+
+/** A name quoted (and shortened when long) for a message, its invisible characters escaped. */
+export function visible(name: string): string {
+  return escapeInvisible(quoteValue(name));
 }
 
 /** User --meta entries go into extra_metadata of the metadata file (never into object info: B2 allows 10 keys). */

@@ -23,20 +23,28 @@ export function progressDisplay(opts: {label: string; total?: number; enabled: b
       hideCursor: true,
       etaBuffer: 20,
       fps: 5,
-      format: known ? `${opts.label} {bar} {percentage}% | {done} of {size} | {rate} | ETA {timeLeft}` : `${opts.label} {done} | {rate}`,
+      format: known ? `{label} {bar} {percentage}% | {done} of {size} | {rate} | ETA {timeLeft}` : `{label} {done} | {rate}`,
     },
     cliProgress.Presets.shades_classic,
   );
-  const started = Date.now();
+  let started = Date.now();
+  // the hashing pass before a large upload is its own phase ("Checking"), with its own rate
+  let phase: TransferProgress['phase'];
   const payload = (loaded: number) => {
     const perSecond = loaded / Math.max(0.001, (Date.now() - started) / 1000);
-    return {done: humanSize(loaded), size: known ? humanSize(opts.total!) : '', rate: `${humanSize(perSecond)}/s`, timeLeft: known ? timeLeft(opts.total! - loaded, perSecond) : ''};
+    const label = phase === 'hashing' ? 'Checking' : opts.label;
+    return {label, done: humanSize(loaded), size: known ? humanSize(opts.total!) : '', rate: `${humanSize(perSecond)}/s`, timeLeft: known ? timeLeft(opts.total! - loaded, perSecond) : ''};
   };
   bar.start(known ? opts.total! : 1, 0, payload(0));
   let running = true;
   return {
     update(p) {
-      if (running) bar.update(known ? p.loaded : 0, payload(p.loaded));
+      if (!running) return;
+      if (p.phase !== phase) {
+        phase = p.phase;
+        started = Date.now();
+      }
+      bar.update(known ? p.loaded : 0, payload(p.loaded));
     },
     stop() {
       if (running) bar.stop();

@@ -14,6 +14,7 @@ export interface CoreSettings {
   minPartSize: number;
   recommendedPartSize: number;
   expireTokensEvery?: number;
+  onRequest?: (call: string) => void | Promise<void>;
   stallTimeoutMs: number;
 }
 

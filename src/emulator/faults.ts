@@ -14,6 +14,7 @@ export interface FaultDecision {
   expireToken?: boolean;
   /** Where to flip a request body byte, as a fraction of its length (seeded). */
   corruptAtFraction?: number;
+  answerFields?: Record<string, unknown>;
 }
 
 interface ActiveRule {
@@ -55,9 +56,9 @@ export class FaultEngine {
       if (!matches(rule.call, call)) continue;
       if (active.remaining !== undefined && active.remaining <= 0) continue;
       const failing = decision.error !== undefined || decision.cutRequestAfterBytes !== undefined || decision.cutResponseAfterBytes !== undefined ||
-        decision.expireToken === true || decision.corruptAtFraction !== undefined;
+        decision.expireToken === true || decision.corruptAtFraction !== undefined || decision.answerFields !== undefined;
       const fails = rule.status !== undefined || rule.code !== undefined || rule.cutRequestAfterBytes !== undefined || rule.cutResponseAfterBytes !== undefined ||
-        rule.expireToken === true || rule.corruptRequestBody === true;
+        rule.expireToken === true || rule.corruptRequestBody === true || rule.answerFields !== undefined;
       const shapes = Boolean(rule.latencyMs || rule.bytesPerSecond);
       // A rule with nothing left to add (an earlier rule already fails this request) is not used up.
       if (!shapes && (!fails || failing)) continue;
@@ -71,6 +72,7 @@ export class FaultEngine {
       if (rule.status !== undefined || rule.code !== undefined) decision.error = ruleError(rule);
       else if (rule.expireToken) decision.expireToken = true;
       else if (rule.corruptRequestBody) decision.corruptAtFraction = this.random.next();
+      else if (rule.answerFields) decision.answerFields = {...rule.answerFields};
     }
     if (!decision.error && UPLOAD_CALLS.has(call)) decision.error = this.uploadFault(testModes);
     return decision;

@@ -3,6 +3,7 @@
  * loopback, keys with capabilities and restrictions, large files, fault injection and
  * counters. Start one with `startEmulator({port: 0})` and point any B2 client at `url`.
  */
+import {createHash} from 'node:crypto';
 import {mkdir} from 'node:fs/promises';
 import {AddressInfo} from 'node:net';
 import {BlobStore, MemoryBlobStore} from './blob-store.js';
@@ -14,13 +15,14 @@ import {DiskBlobStore} from './disk-blob-store.js';
 import {FaultEngine} from './faults.js';
 import {addKey} from './handlers/account.js';
 import {addBucket} from './handlers/buckets.js';
+import {checkFileName} from './names.js';
 import {SeededRandom} from './rng.js';
 import {createEmulatorServer} from './server.js';
 import {EmulatorState} from './state.js';
 import {StatsCollector} from './stats.js';
 import {EmulatorOptions, RunningEmulator} from './types.js';
 
-export type {CreateKeyOptions, EmulatorOptions, EmulatorStats, FaultKind, FaultRule, RunningEmulator} from './types.js';
+export type {CreateKeyOptions, EmulatorOptions, EmulatorStats, FaultKind, FaultRule, RunningEmulator, SeedFile} from './types.js';
 export {ALL_CAPABILITIES} from './constants.js';
 export {checkFaultRule} from './faults.js';
 
@@ -79,6 +81,7 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
     minPartSize: opts.minPartSize ?? DEFAULT_MIN_PART_SIZE,
     recommendedPartSize: opts.recommendedPartSize ?? DEFAULT_RECOMMENDED_PART_SIZE,
     expireTokensEvery: opts.expireTokensEvery,
+    onRequest: opts.onRequest,
     stallTimeoutMs: opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
   };
   const core = new EmulatorCore(state, blobs, stats, faults, random, settings);
@@ -132,6 +135,24 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
     },
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
+    async putFiles(bucketName, files) {
+      const bucket = state.bucketByName(bucketName);
+      if (!bucket) throw new Error(`no bucket named ${bucketName}`);
+      for (const f of files) {
+        checkFileName(f.fileName);
+        const writer = await blobs.createWriter();
+        await new Promise<void>((resolve, reject) => writer.stream.end(f.data, (err?: Error | null) => (err ? reject(err) : resolve())));
+        const ref = await writer.commit();
+        state.createVersion(bucket.bucketId, f.fileName, 'upload', {
+          contentLength: f.data.length,
+          contentSha1: createHash('sha1').update(f.data).digest('hex'),
+          contentType: f.contentType ?? 'application/octet-stream',
+          fileInfo: {...f.fileInfo},
+          segments: [{ref, size: f.data.length}],
+        });
+      }
+      await state.commit();
+    },
     async corrupt(bucketName, fileName) {
       const bucket = state.bucketByName(bucketName);
       const file = bucket && state.newestFinished(bucket.bucketId, fileName);

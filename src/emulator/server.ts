@@ -128,6 +128,7 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
   const r = route(path);
   const call = r?.call ?? 'unknown';
   core.stats.call(call);
+  if (core.settings.onRequest) await Promise.resolve(core.settings.onRequest(call)).catch(() => undefined);
   const fault = r ? core.faults.decide(call, parseTestModes(req.headers['x-bz-test-mode'])) : {latencyMs: 0};
   const ctx = new RequestContext(req, res, url ?? new URL(BASE_URL), r?.apiVersion ?? 2, call, fault, core.stats, core.settings.stallTimeoutMs);
   try {
@@ -143,7 +144,8 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
     }
     if (r.json) ctx.params = req.method === 'POST' ? {...queryParams(url), ...(await ctx.readJson())} : queryParams(url);
     const result = await r.run(core, ctx);
-    if (result) await ctx.sendJson(200, result.json);
+    if (result && fault.answerFields) core.stats.fault('answer_fields');
+    if (result) await ctx.sendJson(200, fault.answerFields ? {...(result.json as object), ...fault.answerFields} : result.json);
     core.stats.billed(call, result?.names);
   } catch (e) {
     await answerError(ctx, e);

@@ -18,6 +18,12 @@ export interface EmulatorOptions {
    */
   stallTimeoutMs?: number;
   bootstrap?: {keyId?: string; applicationKey?: string; bucket?: string};
+  /**
+   * Test hook: runs as each request arrives (with its API name), before fault rules are
+   * decided and before the request is handled, which waits for a returned promise. Crash
+   * tests use it to kill a client at an exact request, or to add a fault for that request.
+   */
+  onRequest?: (call: string) => void | Promise<void>;
 }
 
 export interface FaultRule {
@@ -44,13 +50,15 @@ export interface FaultRule {
    * other bytes than were sent, so a body sent with its SHA1 is refused 400 bad_request.
    */
   corruptRequestBody?: boolean;
+  /** Replace these fields of a successful JSON answer: a server or proxy that misreports what it did. */
+  answerFields?: Record<string, unknown>;
 }
 
 /**
  * The fault kinds counted in `stats().faults`: `http_<status>` for injected error answers
  * (rules, --fail-uploads, test modes), and the others by name.
  */
-export type FaultKind = `http_${number}` | 'expire_token' | 'cut_request' | 'cut_response' | 'latency' | 'throttle' | 'corrupt_body';
+export type FaultKind = `http_${number}` | 'expire_token' | 'cut_request' | 'cut_response' | 'latency' | 'throttle' | 'corrupt_body' | 'answer_fields';
 
 export interface EmulatorStats {
   calls: Record<string, number>;
@@ -71,6 +79,13 @@ export interface CreateKeyOptions {
   keyName?: string;
 }
 
+export interface SeedFile {
+  fileName: string;
+  data: Buffer;
+  contentType?: string;
+  fileInfo?: Record<string, string>;
+}
+
 export interface RunningEmulator {
   /** 'http://127.0.0.1:PORT': the API realm; clients authorize at `${url}/b2api/vN/b2_authorize_account`. */
   url: string;
@@ -88,6 +103,11 @@ export interface RunningEmulator {
   };
   stats(): EmulatorStats;
   resetStats(): void;
+  /**
+   * Stores small files directly, without HTTP or billing (cheap setup of large catalogs
+   * for tests and benchmarks); each becomes the newest version of its name.
+   */
+  putFiles(bucketName: string, files: SeedFile[]): Promise<void>;
   /** Flips a byte of the newest version's stored data, keeping its SHA1 (checksum-mismatch tests). */
   corrupt(bucketName: string, fileName: string): Promise<void>;
   stop(): Promise<void>;

@@ -4,7 +4,8 @@ import {createHash} from 'node:crypto';
 import {Readable} from 'node:stream';
 import {readAll} from '../../src/body.js';
 import {ExactReader, bufferParts, localSha1, streamParts} from '../../src/b2/chunkers.js';
-import type {Failure} from '../../src/b2/failure.js';
+import {toBackupError} from '../../src/b2/errors.js';
+import {toFailure, type Failure} from '../../src/b2/failure.js';
 import {MAX_PARTS, planParts} from '../../src/b2/part-plan.js';
 import {RetryPolicy, backoffMs, shouldRetry} from '../../src/b2/retry-policy.js';
 import {uploadBody} from '../../src/b2/upload-body.js';
@@ -37,6 +38,30 @@ describe('part planning', () => {
       expect(plan.sizeOf(count)).toBeLessThanOrEqual(plan.partSize);
       expect(plan.partSize * (count - 1) + plan.sizeOf(count)).toBe(size);
     }));
+  });
+
+  test('property, sizes 0..10 TB and any part size and server minimum: at most 10,000 parts, every part but the last at least the minimum, parts add up to the size', () => {
+    fc.assert(fc.property(
+      fc.oneof(fc.integer({min: 0, max: 1e13}), fc.constantFrom(0, 1, 5e6, 1e13, 1e13 - 1, 5e10, 5e10 + 1)),
+      fc.option(fc.integer({min: 1, max: 5e9}), {nil: undefined}),
+      fc.integer({min: 1, max: 1e8}),
+      (size, partSize, minimum) => {
+        const plan = planParts({size, partSize, recommendedPartSize: 100_000_000, absoluteMinimumPartSize: minimum});
+        const count = plan.partCount!;
+        expect(count).toBeGreaterThanOrEqual(1);
+        expect(count).toBeLessThanOrEqual(MAX_PARTS);
+        let sum = 0;
+        let smallest = Infinity;
+        for (let n = 1; n <= count; n++) {
+          const length = plan.sizeOf(n);
+          sum += length;
+          if (n < count) smallest = Math.min(smallest, length);
+        }
+        expect(smallest).toBeGreaterThanOrEqual(minimum);
+        expect(sum).toBe(size);
+        expect(plan.sizeOf(count)).toBeGreaterThanOrEqual(size === 0 ? 0 : 1);
+      },
+    ), {numRuns: 500});
   });
 
   test('refuses more than B2 can store', () => {
@@ -111,7 +136,7 @@ describe('upload body', () => {
 
   test('a source that changed size fails the body instead of sending something else', async () => {
     const b = uploadBody(Readable.from([Buffer.alloc(10)]), 12, undefined, () => undefined);
-    await expect(readAll(b.body)).rejects.toThrow(/changed while uploading/);
+    await expect(readAll(b.body)).rejects.toThrow(/changed during upload/);
   });
 });
 
@@ -131,6 +156,7 @@ describe('retry policy', () => {
     expect(shouldRetry(f(undefined, 'timeout'), 'api')).toBe('retry');
     expect(shouldRetry(f(undefined, 'aborted'), 'api')).toBe('fatal');
     expect(shouldRetry(f(404, 'not_found'), 'download')).toBe('fatal');
+    expect(shouldRetry(f(401, 'http_401'), 'download')).toBe('reauthorize'); // a HEAD's 401 has no body
   });
 
   test('backoff: exponential with jitter from ~1 s, capped at 64 s, Retry-After wins', () => {
@@ -140,6 +166,7 @@ describe('retry policy', () => {
     expect(backoffMs(4, f(503, 'x'), {...o, random: () => 1})).toBe(8000);
     expect(backoffMs(30, f(503, 'x'), {...o, random: () => 1})).toBe(64_000);
     expect(backoffMs(3, f(429, 'too_many_requests', {retryAfterMs: 7000}), {...o, random: () => 1})).toBe(7000);
+    expect(backoffMs(1, f(503, 'x', {retryAfterMs: 86_400_000}), {...o, random: () => 1})).toBe(64_000); // bounded
     expect(backoffMs(3, f(429, 'too_many_requests'), {...o, random: () => 1})).toBe(1000);
     expect(backoffMs(3, f(400, 'auth_token_limit'), {...o, random: () => 1})).toBe(0);
     expect(backoffMs(3, f(401, 'expired_auth_token'), {...o, random: () => 1})).toBe(0);
@@ -185,6 +212,59 @@ describe('retry policy', () => {
     expect(out).toBe('ok');
     expect(seen).toEqual([1, 2]);
     expect(delays).toEqual([]);
+  });
+
+  test('run: the budget counts attempts without progress; progress elsewhere (another part confirmed) renews it', async () => {
+    const policy = new RetryPolicy({maxAttempts: 3, sleep: async () => undefined});
+    const busy = Object.assign(new Error('socket hang up'), {code: 'ECONNRESET'});
+    const fail = (x: Failure, n: number, end?: {transient: boolean}) => new BackupError('failure', `${x.code} after ${n}`, {transient: end?.transient});
+    let progress = 0;
+    let calls = 0;
+    // 12 failures in a row, each after some progress of the upload: never given up
+    const out = await policy.run('upload', async () => {
+      if (++calls <= 12) {
+        progress++;
+        throw busy;
+      }
+      return 'stored';
+    }, {progress: () => progress, fail});
+    expect(out).toBe('stored');
+    // without progress the same failures end after the budget (uploads: at least 5), as a transient error
+    calls = 0;
+    const err = await policy.run('upload', async () => {
+      calls++;
+      throw busy;
+    }, {progress: () => progress, fail}).catch((e: BackupError) => e);
+    expect(err).toMatchObject({message: 'network after 5', transient: true});
+    expect(calls).toBe(5);
+  });
+
+  test('run: a 401 without a body (HEAD) re-authorizes once; a second one after that is final', async () => {
+    const policy = new RetryPolicy({sleep: async () => undefined});
+    let generation = 1;
+    let signIns = 0;
+    let calls = 0;
+    const bodiless = {isAxiosError: true, response: {status: 401, headers: {}}};
+    const hooks = {generation: () => generation, reauthorize: async () => void (signIns++, generation++), fail: (x: Failure) => new BackupError('missing_capabilities', x.code)};
+    expect(await policy.run('download', async () => (++calls === 1 ? Promise.reject(bodiless) : 'ok'), hooks)).toBe('ok');
+    expect(signIns).toBe(1);
+    calls = 0;
+    const err = await policy.run('download', async () => {
+      calls++;
+      throw bodiless;
+    }, hooks).catch((e: BackupError) => e);
+    expect(err).toMatchObject({kind: 'missing_capabilities', message: 'http_401'});
+    expect(calls).toBe(2);
+    expect(signIns).toBe(2);
+  });
+
+  test('an unclassified error (a bug, a local fault) is a failure (exit 1), never bad input (exit 2: "nothing was changed")', async () => {
+    const ctx = {bucket: 'b', prefix: 'p/', endpoint: 'http://x', secrets: []};
+    for (const thrown of [new TypeError('x.y is not a function'), 'a string', Object.assign(new Error('disk'), {code: 'EIO'})]) {
+      const e = toBackupError(await toFailure(thrown), {call: 'b2_upload_part', attempts: 1}, ctx);
+      expect(e.kind).toBe('failure');
+      expect(e.message).not.toMatch(/network|cannot reach/);
+    }
   });
 
   test('run: an abort during a backoff stops with aborted', async () => {

@@ -40,7 +40,7 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
     })(), {highWaterMark: 1});
     const events: TransferProgress[] = [];
     const info = await backend.put('mem/stream.bin', source, {onProgress: (p) => {
-      loaded = p.loaded;
+      loaded = p.loaded - (p.inFlight ?? 0); // confirmed by B2
       events.push(p);
     }});
     emu.faults.clear();
@@ -86,7 +86,7 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
     }
   });
 
-  test('a large file with a caller SHA1 (put sha1) is not hashed first: the given SHA1 becomes large_file_sha1 and is what downloads check', async () => {
+  test('a large file with a caller SHA1 (put sha1): the right one is stored as large_file_sha1, a wrong one is refused before anything is stored', async () => {
     const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 2});
     const dir = await mkdtemp(join(tmpdir(), 'b2-given-sha1-'));
     try {
@@ -96,12 +96,39 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
       const right = await backend.put('given/right.tar', {path}, {sha1: sha1(data)});
       expect(right.sha1).toBe(sha1(data));
       expect(sha1(await readAll((await backend.get('given/right.tar')).stream))).toBe(sha1(data));
-      // Taken on trust (checking it would be the extra read the option saves): the parts
-      // are verified on the wire, and a download checks the whole against the given SHA1.
-      const wrong = sha1('not the data');
-      expect((await backend.put('given/wrong.tar', {path}, {sha1: wrong})).sha1).toBe(wrong);
-      const err = await readAll((await backend.get('given/wrong.tar')).stream).catch((e: unknown) => e);
+      // The hashing pass (which records every part's SHA1) checks the caller's SHA1 first.
+      emu.resetStats();
+      const err = await backend.put('given/wrong.tar', {path}, {sha1: sha1('not the data')}).catch((e: unknown) => e);
       expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+      expect((err as Error).message).toContain('nothing was stored');
+      expect(emu.stats().calls.b2_start_large_file ?? 0).toBe(0);
+      expect(await backend.stat('given/wrong.tar')).toBeUndefined();
+      expect(await unfinishedCount(backend)).toBe(0);
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
+  });
+
+  test('hashFile() then put() with its SHA1 reads the file once for checksums: the put has no hashing phase', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 2});
+    const dir = await mkdtemp(join(tmpdir(), 'b2-hash-first-'));
+    try {
+      const data = randomBytes(5 * PART + 11);
+      const path = join(dir, 'big.tar');
+      await writeFile(path, data);
+      const hashing: TransferProgress[] = [];
+      const hashed = await backend.hashFile(path, {onProgress: (p) => hashing.push(p)});
+      expect(hashed).toEqual({sha1: sha1(data), size: data.length});
+      expect(hashing.every((p) => p.phase === 'hashing' && p.total === data.length)).toBe(true);
+      expect(hashing.at(-1)?.loaded).toBe(data.length);
+      const phases = new Set<string | undefined>();
+      const info = await backend.put('hashed/big.tar', {path}, {sha1: hashed.sha1, onProgress: (p) => phases.add(p.phase)});
+      expect(info.sha1).toBe(sha1(data));
+      expect([...phases]).toEqual(['transfer']);
+      // without hashFile, a put of a large file hashes it first, in its own phase
+      const again = new Set<string | undefined>();
+      await backend.put('hashed/again.tar', {path}, {onProgress: (p) => again.add(p.phase)});
+      expect([...again]).toEqual(['hashing', 'transfer']);
     } finally {
       await rm(dir, {recursive: true, force: true});
     }

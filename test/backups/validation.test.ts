@@ -18,6 +18,8 @@ describe('ids, names and user metadata are validated before anything is touched'
   });
 
   const badNames = ['', '   ', '../../escape', 'a/b', 'back\\slash', 'tab\there', 'bell\u0007', 'del\u007f', '..', 'x'.repeat(256)];
+  // text-direction controls and invisible characters make a listing show another name
+  const spoofingNames = ['invoice\u202Erat.exe', 'a\u202Ab', 'x\u2066y\u2069', 'left\u200Fmark', 'zero\u200Bwidth', '\uFEFFbom', 'soft\u00ADhyphen', 'line\u2028sep', 'word\u2060joiner', 'arabic\u061Cmark'];
 
   test.each(badNames)('name %j is refused and nothing is uploaded', async (name) => {
     const backend = new MemoryBackend();
@@ -25,6 +27,23 @@ describe('ids, names and user metadata are validated before anything is touched'
     expect(isBackupError(err, 'bad_input')).toBe(true);
     expect((err as Error).message).toMatch(/^invalid backup name/);
     expect(await keysOf(backend)).toEqual([]);
+  });
+
+  test.each(spoofingNames)('name %j is refused with the character named and escaped, not printed', async (name) => {
+    const backend = new MemoryBackend();
+    const err = await rejection(new BackupCatalog(backend).upload(Buffer.from('data'), {name}));
+    expect(isBackupError(err, 'bad_input')).toBe(true);
+    const message = (err as Error).message;
+    expect(message).toMatch(/^invalid backup name ".*\\u\{[0-9a-f]+\}.*": contains U\+[0-9A-F]{4}, an invisible or text-direction control character/);
+    expect(message).not.toMatch(/[\u00AD\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]/);
+    expect(await keysOf(backend)).toEqual([]);
+  });
+
+  test('emoji sequences with joiners and tags, and scripts that need joiners, are fine', async () => {
+    const catalog = new BackupCatalog(new MemoryBackend());
+    for (const name of ['family 👨\u200D👩\u200D👧', 'flag 🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}', 'می\u200Cخواهم', 'עברית', 'العربية']) {
+      expect((await catalog.upload(Buffer.from('x'), {name})).name).toBe(name);
+    }
   });
 
   test('ordinary names, including unicode and dots, are fine', async () => {

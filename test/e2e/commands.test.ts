@@ -1,9 +1,10 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {readFile, writeFile} from 'node:fs/promises';
+import {execFileSync} from 'node:child_process';
+import {lstat, readFile, stat, symlink, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, expectNoSecrets, parseJson, sha1} from './helpers.js';
+import {BACKUP_CAPABILITIES, calls, downloadCalls, E2EWorld, expectFailure, expectNoSecrets, parseJson, sha1} from './helpers.js';
 
 // Every backup command's happy path as a user runs it: the built CLI in a child process,
 // a profile made with `b2 profile add`, the emulator over HTTP. Human and --json forms.
@@ -183,6 +184,59 @@ describe('b2 download', () => {
   });
 });
 
+describe('b2 download: where -o points', () => {
+  test('-o /dev/null --force writes through the device and leaves it a device', async () => {
+    const before = await stat('/dev/null');
+    const r = await home(['download', uploaded.big.id, '-o', '/dev/null', '--force']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`sha1 ${sha1(big)} verified`);
+    const after = await stat('/dev/null');
+    expect(after.isCharacterDevice()).toBe(true);
+    expect(after.rdev).toBe(before.rdev);
+  });
+
+  test('-o a FIFO streams into the pipe and never replaces it', async () => {
+    const fifo = join(world.dir, 'restore.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = readFile(fifo); // a FIFO opens once both ends are there
+    const r = await home(['download', uploaded.big.id, '-o', fifo, '--force']);
+    expect(r.code).toBe(0);
+    expect((await reader).equals(big)).toBe(true);
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+  });
+
+  test('-o /dev/stdout --force writes to stdout and leaves the symlink alone', async () => {
+    const {done} = world.spawn(['download', uploaded.big.id, '-o', '/dev/stdout', '--force', '--profile', 'home']);
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(r.stdout.subarray(0, big.length).equals(big)).toBe(true);
+    expect((await lstat('/dev/stdout')).isSymbolicLink()).toBe(true);
+  });
+
+  test('-o DIR/ and -o a dangling symlink fail with exit 2 before any download', async () => {
+    const before = downloadCalls(world.emu);
+    const dir = await home(['download', uploaded.big.id, '-o', `${world.dir}/`]);
+    expectFailure(dir, 2, /names a directory; give a file path/, world.secrets);
+    const dangling = join(world.dir, 'dangling.tar');
+    await symlink(join(world.dir, 'no-such-dir', 'x.tar'), dangling);
+    const r = await home(['download', uploaded.big.id, '-o', dangling, '--force']);
+    expectFailure(r, 2, /dangling\.tar is a symbolic link to .*x\.tar, which does not exist/, world.secrets);
+    expect((await lstat(dangling)).isSymbolicLink()).toBe(true);
+    expect(downloadCalls(world.emu)).toBe(before);
+  });
+
+  test('-o a symlink to a regular file replaces that file atomically, keeping the link', async () => {
+    const real = join(world.dir, 'real-target.tar');
+    const linkPath = join(world.dir, 'link-to-target.tar');
+    await writeFile(real, 'old');
+    await symlink(real, linkPath);
+    const r = await home(['download', uploaded.named.id, '-o', linkPath, '--force']);
+    expect(r.code).toBe(0);
+    expect((await lstat(linkPath)).isSymbolicLink()).toBe(true);
+    expect((await readFile(real)).equals(small)).toBe(true);
+  });
+});
+
 describe('b2 verify', () => {
   test('ok, in both forms', async () => {
     const human = await home(['verify', uploaded.big.id]);
@@ -196,40 +250,48 @@ describe('b2 verify', () => {
 
 describe('b2 cleanup', () => {
   const stale = `${PREFIX}stale_2026-01-01_00.00_00000000.tar`;
-  const unfinished = async () => (await versionsUnderPrefix()).filter((f) => f.action === 'start').map((f) => f.fileName);
+  // an unfinished upload that this tool did not start (no backup file info): never cancelled
+  const foreign = `${PREFIX}foreign_2026-01-01_00.00_00000000.tar`;
+  const unfinished = async () => (await versionsUnderPrefix()).filter((f) => f.action === 'start').map((f) => f.fileName).sort();
 
   beforeAll(async () => {
     const auth = await authorizeRaw(world.emu);
-    const started = await api(world.emu, auth.authorizationToken, 'b2_start_large_file', {bucketId: world.emu.bucketId, fileName: stale, contentType: 'application/x-tar'});
-    expect(started.status).toBe(200);
+    const fileInfo = {backup_id: '0badc0de', backup_name: 'stale', backup_date: '2026-01-01T00:00:00.000000+00:00'};
+    for (const [fileName, info] of [[stale, fileInfo], [foreign, {}]] as const) {
+      const started = await api(world.emu, auth.authorizationToken, 'b2_start_large_file', {bucketId: world.emu.bucketId, fileName, contentType: 'application/x-tar', fileInfo: info});
+      expect(started.status).toBe(200);
+    }
   });
 
   test('--dry-run lists what it would cancel and cancels nothing', async () => {
     const human = await home(['cleanup', '--dry-run', '--older-than', '0s']);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^KEY\s+STARTED\s+FILE ID$/m);
-    expect(human.stdout).toContain('stale_2026-01-01_00.00_00000000.tar');
-    expect(human.stdout).toMatch(/^Would cancel 1 unfinished upload\(s\)\.$/m);
+    expect(human.stdout).toMatch(/^WHAT\s+KEY\s+SINCE\s*$/m);
+    expect(human.stdout).toMatch(/^unfinished upload\s+stale_2026-01-01_00.00_00000000.tar\s/m);
+    expect(human.stdout).toMatch(/^Would cancel 1 unfinished upload\(s\) and would delete 0 archive\(s\) without metadata file; left 1 unfinished upload\(s\) that this tool did not start\.$/m);
     const json = await home(['cleanup', '--dry-run', '--older-than', '0s', '--json']);
     expect(json.code).toBe(0);
-    expect(parseJson(json)).toMatchObject({dryRun: true, cancelled: [{key: expect.stringContaining('stale_2026-01-01')}]});
-    expect(await unfinished()).toEqual([stale]);
+    expect(parseJson(json)).toMatchObject({dryRun: true, cancelled: [{key: expect.stringContaining('stale_2026-01-01')}], deleted: [], foreign: 1});
+    expect(await unfinished()).toEqual([foreign, stale]);
   });
 
   test('--older-than keeps uploads started more recently (the 24h default keeps a fresh one)', async () => {
     const r = await home(['cleanup']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('Cancelled 0 unfinished upload(s); kept 1 started within 24h.\n');
-    expect(await unfinished()).toEqual([stale]);
+    expect(r.stdout).toBe('Cancelled 0 unfinished upload(s) and deleted 0 archive(s) without metadata file; kept 1 started within 24h; left 1 unfinished upload(s) that this tool did not start.\n');
+    expect(await unfinished()).toEqual([foreign, stale]);
   });
 
   test('cancels what is older than --older-than, in both forms', async () => {
     const json = await home(['cleanup', '--older-than', '0s', '--json']);
     expect(json.code).toBe(0);
     expect(parseJson(json)).toMatchObject({dryRun: false, kept: 0, cancelled: [{key: expect.stringContaining('stale_2026-01-01')}]});
-    expect(await unfinished()).toEqual([]);
+    expect(await unfinished()).toEqual([foreign]);
     const again = await home(['cleanup', '--older-than', '0s']);
-    expect(again.stdout).toBe('Cancelled 0 unfinished upload(s).\n');
+    expect(again.stdout).toBe('Cancelled 0 unfinished upload(s) and deleted 0 archive(s) without metadata file; left 1 unfinished upload(s) that this tool did not start.\n');
+    const auth = await authorizeRaw(world.emu);
+    const [{fileId}] = (await api(world.emu, auth.authorizationToken, 'b2_list_unfinished_large_files', {bucketId: world.emu.bucketId, namePrefix: foreign})).json.files as {fileId: string}[];
+    expect((await api(world.emu, auth.authorizationToken, 'b2_cancel_large_file', {fileId})).status).toBe(200);
   });
 });
 

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// The ceiling: a minimal B2 uploader and downloader on plain node:http (no retries, no
+// library, no progress), with the same part size and concurrency as the scenario it is
+// compared with, and SHA1 computed as the provider must. Run as a child process by
+// bench/run.mjs, so that its peak RSS is its own; prints one JSON line.
+//   node raw-transfer.mjs '{"op":"upload"|"download-single"|"download-parallel", ...}'
+import {createHash} from 'node:crypto';
+import {createReadStream} from 'node:fs';
+import {open, stat} from 'node:fs/promises';
+import {Agent, request} from 'node:http';
+
+const job = JSON.parse(process.argv[2]);
+const agent = new Agent({keepAlive: true, maxSockets: 64});
+let calls = 0;
+
+function call(url, {method = 'POST', headers = {}, body, onResponse} = {}) {
+  calls++;
+  return new Promise((resolve, reject) => {
+    const req = request(url, {method, headers, agent}, (res) => {
+      if (onResponse && res.statusCode < 300) return onResponse(res).then(resolve, reject);
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        if (res.statusCode < 300) resolve(JSON.parse(text));
+        else reject(new Error(`${url}: ${res.statusCode} ${text}`));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (typeof body === 'function') body(req).catch(reject);
+    else req.end(body);
+  });
+}
+
+const auth = await call(`${job.url}/b2api/v2/b2_authorize_account`, {
+  method: 'GET',
+  headers: {Authorization: `Basic ${Buffer.from(`${job.keyId}:${job.applicationKey}`).toString('base64')}`},
+});
+const api = (name, args) => call(`${auth.apiUrl}/b2api/v2/${name}`, {headers: {Authorization: auth.authorizationToken}, body: JSON.stringify(args)});
+
+async function pool(count, concurrency, work) {
+  let next = 0;
+  await Promise.all(Array.from({length: Math.min(concurrency, count)}, async () => {
+    for (let i = next++; i < count; i = next++) await work(i);
+  }));
+}
+
+async function upload() {
+  const {size} = await stat(job.path);
+  const {buckets} = await api('b2_list_buckets', {accountId: auth.accountId, bucketName: job.bucket});
+  const started = await api('b2_start_large_file', {bucketId: buckets[0].bucketId, fileName: job.fileName, contentType: 'application/octet-stream'});
+  const count = Math.ceil(size / job.partSize);
+  const shas = [];
+  const urls = [];
+  await pool(count, job.concurrency, async (i) => {
+    const url = urls.pop() ?? (await api('b2_get_upload_part_url', {fileId: started.fileId}));
+    const start = i * job.partSize;
+    const length = Math.min(job.partSize, size - start);
+    const hash = createHash('sha1');
+    const part = await call(url.uploadUrl, {
+      headers: {Authorization: url.authorizationToken, 'X-Bz-Part-Number': String(i + 1), 'X-Bz-Content-Sha1': 'hex_digits_at_end', 'Content-Length': String(length + 40)},
+      body: async (req) => {
+        for await (const chunk of createReadStream(job.path, {start, end: start + length - 1, highWaterMark: 1 << 20})) {
+          hash.update(chunk);
+          if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+        }
+        req.end(hash.digest('hex'));
+      },
+    });
+    shas[i] = part.contentSha1;
+    urls.push(url);
+  });
+  await api('b2_finish_large_file', {fileId: started.fileId, partSha1Array: shas});
+  return {bytes: size};
+}
+
+/** GET of the whole file (or a range), each chunk handed to `onChunk`; resolves with the response headers. */
+function get(range, onChunk) {
+  const headers = {Authorization: auth.authorizationToken, ...(range ? {Range: `bytes=${range[0]}-${range[1]}`} : {})};
+  return call(`${auth.downloadUrl}/file/${job.bucket}/${encodeURI(job.fileName)}`, {
+    method: 'GET', headers,
+    onResponse: (res) => new Promise((resolve, reject) => {
+      res.on('data', onChunk);
+      res.on('end', () => resolve(res.headers));
+      res.on('error', reject);
+    }),
+  });
+}
+
+const expectedSha1 = (headers) => (/^[0-9a-f]{40}$/.test(headers['x-bz-content-sha1']) ? headers['x-bz-content-sha1'] : headers['x-bz-info-large_file_sha1']);
+
+async function downloadSingle() {
+  const hash = createHash('sha1');
+  let bytes = 0;
+  const headers = await get(undefined, (d) => {
+    hash.update(d);
+    bytes += d.length;
+  });
+  const sha1 = hash.digest('hex');
+  return {bytes, sha1, verified: sha1 === expectedSha1(headers)};
+}
+
+/** Ranges of job.rangeSize by job.concurrency workers, written in place, hashed in order as ranges complete. */
+async function downloadParallel() {
+  const fh = await open(job.out, 'w');
+  const hash = createHash('sha1');
+  let total;
+  let expected;
+  const done = new Map();
+  let hashed = 0;
+  const fetchRange = async (i) => {
+    const start = i * job.rangeSize;
+    const parts = [];
+    let at = start;
+    const writes = [];
+    const headers = await get([start, total === undefined ? start + job.rangeSize - 1 : Math.min(total, start + job.rangeSize) - 1], (d) => {
+      parts.push(d);
+      writes.push(fh.write(d, 0, d.length, at));
+      at += d.length;
+    });
+    await Promise.all(writes);
+    total ??= Number(/\/(\d+)$/.exec(headers['content-range'])[1]);
+    expected ??= expectedSha1(headers);
+    done.set(i, parts);
+    while (done.has(hashed)) {
+      for (const p of done.get(hashed)) hash.update(p);
+      done.delete(hashed++);
+    }
+  };
+  await fetchRange(0);
+  await pool(Math.ceil(total / job.rangeSize) - 1, job.concurrency, (i) => fetchRange(i + 1));
+  await fh.sync();
+  await fh.close();
+  const sha1 = hash.digest('hex');
+  return {bytes: total, sha1, verified: sha1 === expected};
+}
+
+const t0 = performance.now();
+/** Removes every version under job.prefix (between runs, so that the emulator's memory holds one copy at most). */
+async function purge() {
+  const {buckets} = await api('b2_list_buckets', {accountId: auth.accountId, bucketName: job.bucket});
+  const bucketId = buckets[0].bucketId;
+  const {files} = await api('b2_list_file_versions', {bucketId, prefix: job.prefix, maxFileCount: 1000});
+  for (const f of files) await api('b2_delete_file_version', {fileId: f.fileId, fileName: f.fileName});
+  const {files: unfinished} = await api('b2_list_unfinished_large_files', {bucketId, namePrefix: job.prefix});
+  for (const f of unfinished) await api('b2_cancel_large_file', {fileId: f.fileId});
+  return {bytes: 0, removed: files.length + unfinished.length};
+}
+
+const ops = {upload, purge, 'download-single': downloadSingle, 'download-parallel': downloadParallel};
+const result = await ops[job.op]();
+const seconds = (performance.now() - t0) / 1000;
+if (result.verified === false) throw new Error(`raw ${job.op}: SHA1 ${result.sha1} does not match the stored one`);
+process.stdout.write(`${JSON.stringify({...result, seconds, calls})}\n`);
+agent.destroy();

@@ -1,0 +1,100 @@
+import type {Readable} from 'node:stream';
+import {abortError} from '../errors.js';
+import type {B2Client, DownloadResponse} from './client.js';
+import {toFailure} from './failure.js';
+import {backoffMs, shouldRetry} from './retry-policy.js';
+
+/** One byte range of one stored file version, and how to read it. */
+export interface RangeJob {
+  fileId: string;
+  /** For messages. */
+  fileName: string;
+  /** Inclusive. */
+  start: number;
+  end: number;
+  signal?: AbortSignal;
+  stallTimeoutMs: number;
+  /** A response already opened for this range (the first request of a download). */
+  first?: DownloadResponse;
+  /** Every response this reader opens, so that an abandoned download can release its sockets. */
+  open?: Set<DownloadResponse>;
+}
+
+/**
+ * The bytes start..end of a file, as they arrive. A connection that breaks or stalls is
+ * resumed from the next byte with a Range request on the same file id (a newer upload of
+ * the name cannot be spliced in), after a backoff; the break budget (the download
+ * policy's attempts) counts breaks in a row without progress, so a transfer that moves
+ * forward on every attempt always finishes.
+ */
+export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerator<Buffer> {
+  let pos = job.start;
+  let res: DownloadResponse | undefined = job.first;
+  let breaksWithoutProgress = 0;
+  try {
+    while (pos <= job.end) {
+      if (!res) res = await client.download({fileId: job.fileId}, {range: `bytes=${pos}-${job.end}`, signal: job.signal});
+      job.open?.add(res);
+      const attemptStart = pos;
+      // a server may ignore Range and send from byte 0: skip to where we are
+      let skip = pos - bodyOffset(res);
+      let failure: unknown;
+      try {
+        for await (let chunk of watchStall(res.data, job.stallTimeoutMs)) {
+          if (skip > 0) {
+            const drop = Math.min(skip, chunk.length);
+            skip -= drop;
+            chunk = chunk.subarray(drop);
+          }
+          if (chunk.length > job.end + 1 - pos) chunk = chunk.subarray(0, job.end + 1 - pos);
+          if (chunk.length === 0) continue;
+          pos += chunk.length;
+          yield chunk;
+          if (pos > job.end) break;
+        }
+      } catch (err) {
+        failure = err;
+      }
+      res.data.destroy();
+      job.open?.delete(res);
+      res = undefined;
+      if (pos > job.end) break;
+      // cut off (with an error, or a short body): resume from the next byte
+      if (job.signal?.aborted) throw abortError(job.signal);
+      const f = await toFailure(failure ?? Object.assign(new Error('connection closed early'), {code: 'ECONNRESET'}));
+      breaksWithoutProgress = pos > attemptStart ? 1 : breaksWithoutProgress + 1;
+      if (shouldRetry(f, 'download') !== 'retry' || breaksWithoutProgress >= client.policy.attemptsFor('download')) {
+        throw client.fail(f, {call: 'b2_download_file_by_id', name: job.fileName, attempts: breaksWithoutProgress});
+      }
+      const wait = backoffMs(breaksWithoutProgress, f, client.policy.options);
+      if (wait > 0) await client.policy.options.sleep(wait, job.signal);
+    }
+  } finally {
+    if (res) {
+      res.data.destroy();
+      job.open?.delete(res);
+    }
+  }
+}
+
+/** Where a response's body starts in the file: the Content-Range start of a 206, else 0. */
+function bodyOffset(res: DownloadResponse): number {
+  const m = res.status === 206 ? /bytes\s+(\d+)-/.exec(res.headers['content-range'] ?? '') : null;
+  return m ? Number(m[1]) : 0;
+}
+
+/** Passes chunks through, failing with a timeout when none arrives for `ms` (time spent by the consumer does not count). */
+async function* watchStall(stream: Readable, ms: number): AsyncGenerator<Buffer> {
+  const it = stream[Symbol.asyncIterator]();
+  for (;;) {
+    const timer = setTimeout(() => stream.destroy(Object.assign(new Error(`no data for ${ms} ms`), {code: 'ETIMEDOUT'})), ms);
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await it.next();
+    } finally {
+      clearTimeout(timer);
+    }
+    if (next.done) return;
+    yield next.value;
+  }
+}

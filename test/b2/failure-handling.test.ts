@@ -1,0 +1,198 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {mkdirSync, unlinkSync} from 'node:fs';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {createServer} from 'node:net';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import type {TransferProgress} from '../../src/backend.js';
+import {readAll} from '../../src/body.js';
+import {B2Backend} from '../../src/b2/index.js';
+import {isBackupError} from '../../src/errors.js';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {libraryClient} from '../emulator/helpers.js';
+import {emulator, fastRetry, openBackend, sha1, unfinishedCount} from './helpers.js';
+
+const PART = 64 * 1024;
+const PARTS = 17;
+const SIZE = (PARTS - 1) * PART + 1234;
+
+/** Bytes B2 has confirmed (the hashing pass confirms nothing). */
+const confirmed = (p: TransferProgress) => (p.phase === 'hashing' ? 0 : p.loaded - (p.inFlight ?? 0));
+
+/** A port on 127.0.0.1 that nothing listens on (taken, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const {port} = server.address() as {port: number};
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('B2 provider: failures are classified, confined and retried as they should be', () => {
+  let emu: RunningEmulator;
+  let dir: string;
+  let path: string;
+  let data: Buffer;
+
+  beforeAll(async () => {
+    emu = await emulator({minPartSize: PART, recommendedPartSize: PART, seed: 11});
+    dir = await mkdtemp(join(tmpdir(), 'b2-failure-handling-'));
+    data = randomBytes(SIZE);
+    path = join(dir, 'data.bin');
+    await writeFile(path, data);
+  });
+
+  afterAll(async () => {
+    await emu.stop();
+    await rm(dir, {recursive: true, force: true});
+  });
+
+  const open = (delays: number[] = [], more = {}) => openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 1, retry: fastRetry(delays).retry, ...more});
+
+  test('a finish that reports another length than was sent fails, and the finished file is deleted', async () => {
+    const backend = await open();
+    emu.faults.add({call: 'b2_finish_large_file', count: 1, answerFields: {contentLength: SIZE - 1}});
+    const err = await backend.put('finish/short.bin', {path}).catch((e: unknown) => e);
+    emu.faults.clear();
+    expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+    expect((err as Error).message).toContain(`with ${SIZE - 1} bytes, but ${SIZE} were sent; the file was deleted`);
+    const b2 = await libraryClient(emu);
+    const versions = await b2.listFileVersions({bucketId: emu.bucketId, startFileName: 'backups/finish/', maxFileCount: 100});
+    expect(versions.data.files.filter((f: {fileName: string}) => f.fileName.startsWith('backups/finish/'))).toEqual([]);
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+
+  test('cancelUnfinished refuses a fileId whose name is outside the prefix (or is another key), and cancels one that is ours', async () => {
+    const backend = await open();
+    const b2 = await libraryClient(emu);
+    const start = async (fileName: string) => (await b2.startLargeFile({bucketId: emu.bucketId, fileName, contentType: 'application/x-tar'})).data.fileId as string;
+    const outside = await start('elsewhere/theirs.tar');
+    const ours = await start('backups/ours.tar');
+    for (const attempt of [{fileId: outside, key: 'theirs.tar'}, {fileId: outside, key: 'ours.tar'}, {fileId: ours, key: 'other.tar'}]) {
+      const err = await backend.cancelUnfinished(attempt).catch((e: unknown) => e);
+      expect(isBackupError(err, 'not_found')).toBe(true);
+    }
+    const whole = await openBackend(emu, {prefix: ''});
+    const unfinished = async () => {
+      const ids = [];
+      for await (const u of whole.listUnfinished()) ids.push(u.fileId);
+      return ids;
+    };
+    expect(await unfinished()).toEqual(expect.arrayContaining([outside, ours]));
+    await backend.cancelUnfinished({fileId: ours, key: 'ours.tar'}); // not listed by this backend, but found under its name
+    expect(await unfinished()).toEqual([outside]);
+    await b2.cancelLargeFile({fileId: outside});
+  });
+
+  test('a library user\'s prefix "pfx" is the folder "pfx/": "pfx-old/…" is never listed or deleted', async () => {
+    const whole = await openBackend(emu, {prefix: ''});
+    await whole.put('pfx-old/keep.bin', Buffer.from('not ours'));
+    const backend = await openBackend(emu, {prefix: 'pfx'});
+    expect(backend.prefix).toBe('pfx/');
+    await backend.put('mine.bin', Buffer.from('ours'));
+    const keys = [];
+    for await (const o of backend.list()) keys.push(o.key);
+    expect(keys).toEqual(['mine.bin']);
+    expect(await backend.delete('-old/keep.bin')).toBe(false);
+    expect(await whole.stat('pfx-old/keep.bin')).toBeDefined();
+    expect(await whole.stat('pfx/mine.bin')).toBeDefined();
+  });
+
+  test.each([
+    ['deleted', 'ENOENT', (p: string) => unlinkSync(p)],
+    ['replaced by a directory', 'EISDIR', (p: string) => {
+      unlinkSync(p);
+      mkdirSync(p);
+    }],
+  ])('a file %s mid-upload is a local read error (%s), reported at once: no retries, no backoff, the upload cancelled', async (_what, code, breakIt) => {
+    const delays: number[] = [];
+    const backend = await open(delays);
+    const victim = join(dir, `victim-${code}.bin`);
+    await writeFile(victim, data);
+    emu.resetStats();
+    let broken = false;
+    const err = await backend.put(`local/${code}.bin`, {path: victim}, {onProgress: (p) => {
+      if (!broken && confirmed(p) >= PART) {
+        broken = true;
+        breakIt(victim); // at once: the next part's read finds the file gone
+      }
+    }}).catch((e: unknown) => e);
+    expect(broken).toBe(true);
+    expect(isBackupError(err, 'failure')).toBe(true);
+    expect((err as Error).message).toContain(`cannot read ${victim} while uploading it: ${code}`);
+    expect((err as Error).message).not.toMatch(/network|cannot reach/);
+    expect(delays).toEqual([]);
+    expect(emu.stats().calls.b2_upload_part).toBeLessThanOrEqual(3);
+    expect(emu.stats().calls.b2_cancel_large_file).toBe(1);
+    await rm(victim, {recursive: true, force: true});
+  });
+
+  test('Retry-After has an upper bound (the policy\'s longest backoff)', async () => {
+    const delays: number[] = [];
+    const backend = await open(delays);
+    emu.faults.add({call: 'b2_upload_file', count: 1, status: 429, retryAfter: 86_400});
+    const body = randomBytes(1000);
+    expect((await backend.put('retry-after/day.bin', body)).sha1).toBe(sha1(body));
+    expect(delays).toEqual([64_000]);
+  });
+
+  test('an expired token on a HEAD (stat: a 401 without a body) re-authorizes once, like any other call', async () => {
+    const backend = await open();
+    await backend.put('head/file.bin', Buffer.from('x'));
+    emu.faults.expireAllTokens();
+    emu.resetStats();
+    expect((await backend.stat('head/file.bin'))?.size).toBe(1);
+    expect(emu.stats().calls.b2_authorize_account).toBe(1);
+    expect(emu.stats().calls.b2_download_file_by_name).toBe(2);
+  });
+
+  test('part retries exhausted on a transient failure keep the large file and its parts (resumable error); the rerun resumes them', async () => {
+    const delays: number[] = [];
+    const backend = await open(delays);
+    emu.resetStats();
+    let down = false;
+    const err = await backend.put('transient/kept.bin', {path}, {onProgress: (p) => {
+      if (!down && confirmed(p) >= 5 * PART) {
+        down = true;
+        emu.faults.add({call: 'b2_upload_part', status: 503});
+      }
+    }}).catch((e: unknown) => e);
+    emu.faults.clear();
+    expect(isBackupError(err, 'failure')).toBe(true);
+    expect(err).toMatchObject({transient: true, resumable: true});
+    expect((err as Error).message).toMatch(/the unfinished upload of backups\/transient\/kept\.bin \(\d+ parts stored\) was kept to be resumed$/);
+    expect(emu.stats().calls.b2_cancel_large_file ?? 0).toBe(0);
+    expect(await unfinishedCount(backend)).toBe(1);
+    const stored = emu.stats().calls.b2_upload_part - emu.stats().errors.service_unavailable;
+    expect(stored).toBeGreaterThanOrEqual(5);
+    emu.resetStats();
+    const info = await backend.put('transient/kept.bin', {path});
+    expect(info.sha1).toBe(sha1(data));
+    expect(emu.stats().calls.b2_upload_part).toBe(PARTS - stored);
+    expect(emu.stats().calls.b2_start_large_file ?? 0).toBe(0);
+    expect(sha1(await readAll((await backend.get('transient/kept.bin')).stream))).toBe(sha1(data));
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+
+  test('an endpoint that refuses connections fails after a few attempts (about 10 s of backoff) with "is the endpoint right?"', async () => {
+    const port = await closedPort();
+    const delays: number[] = [];
+    const err = await B2Backend.open({keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket, endpoint: `http://127.0.0.1:${port}`, retry: fastRetry(delays).retry}).catch((e: unknown) => e);
+    expect(isBackupError(err, 'network')).toBe(true);
+    expect((err as Error).message).toMatch(new RegExp(`^cannot reach http://127\\.0\\.0\\.1:${port}: is the endpoint right\\? \\(ECONNREFUSED`));
+    expect(delays.length).toBe(3); // 4 attempts
+    expect(delays.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(7000);
+  });
+
+  test('once a connection has worked, a server that goes away gets the full retry policy', async () => {
+    const gone = await emulator();
+    const delays: number[] = [];
+    const backend = await openBackend(gone, {retry: fastRetry(delays).retry});
+    await gone.stop();
+    const err = await backend.stat('anything.bin').catch((e: unknown) => e);
+    expect(isBackupError(err, 'network')).toBe(true);
+    expect((err as Error).message).toMatch(/^cannot reach B2 at .* after 8 attempt/);
+    expect(delays.length).toBe(7);
+  });
+});

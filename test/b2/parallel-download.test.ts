@@ -1,0 +1,154 @@
+import {describe, test, expect, beforeAll, afterAll, afterEach} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {mkdtemp, open, readFile, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import type {Readable} from 'node:stream';
+import type {B2Backend} from '../../src/b2/index.js';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {isBackupError} from '../../src/errors.js';
+import {emulator, fastRetry, openBackend, sha1} from './helpers.js';
+
+// Large files download as parallel Range requests (to a file in place, to a stream in
+// order), verified end to end, each range resuming on its own; small files take one
+// request. Over the emulator's HTTP, with its fault injection.
+
+const RANGE = 256 * 1024;
+const data = randomBytes(3 * 1024 * 1024 + 12_345); // 13 ranges, the last one short
+let emu: RunningEmulator;
+let backend: B2Backend;
+let dir: string;
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** getToFile into a fresh file; answers what it returned and what the file holds. */
+async function toFile(b: B2Backend, key: string) {
+  const path = join(dir, `out-${randomBytes(4).toString('hex')}`);
+  const fh = await open(path, 'w+');
+  try {
+    const r = await b.getToFile(key, fh);
+    return {...r, bytes: await readFile(path)};
+  } finally {
+    await fh.close();
+  }
+}
+
+const downloads = () => (emu.stats().calls.b2_download_file_by_name ?? 0) + (emu.stats().calls.b2_download_file_by_id ?? 0);
+
+beforeAll(async () => {
+  emu = await emulator();
+  dir = await mkdtemp(join(tmpdir(), 'parallel-dl-'));
+  backend = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, partSize: 5_000_000});
+  await backend.put('big.bin', data);
+  await backend.put('small.bin', data.subarray(0, 1000));
+});
+
+afterEach(() => {
+  emu.faults.clear();
+  emu.resetStats();
+});
+
+afterAll(async () => {
+  await backend?.close();
+  await emu?.stop();
+  await rm(dir, {recursive: true, force: true});
+});
+
+describe('parallel ranges', () => {
+  test('to a file: every range once, written in place, SHA1 of the whole', async () => {
+    emu.resetStats();
+    const r = await toFile(backend, 'big.bin');
+    expect(r.bytes.equals(data)).toBe(true);
+    expect({size: r.size, sha1: r.sha1}).toEqual({size: data.length, sha1: sha1(data)});
+    expect(emu.stats().calls.b2_download_file_by_name).toBe(1); // the first range, by name: the newest version
+    expect(emu.stats().calls.b2_download_file_by_id).toBe(Math.ceil(data.length / RANGE) - 1);
+  });
+
+  test('to a stream: the bytes in order, from as many ranges', async () => {
+    emu.resetStats();
+    const {stream} = await backend.get('big.bin');
+    expect((await readAll(stream)).equals(data)).toBe(true);
+    expect(downloads()).toBe(Math.ceil(data.length / RANGE));
+  });
+
+  test('a small file takes one request, to a file and to a stream', async () => {
+    emu.resetStats();
+    expect((await toFile(backend, 'small.bin')).bytes.equals(data.subarray(0, 1000))).toBe(true);
+    expect((await readAll((await backend.get('small.bin')).stream)).equals(data.subarray(0, 1000))).toBe(true);
+    expect(downloads()).toBe(2);
+  });
+
+  test('an empty file downloads as empty, to a file and to a stream', async () => {
+    await backend.put('empty.bin', Buffer.alloc(0));
+    expect((await toFile(backend, 'empty.bin')).bytes.length).toBe(0);
+    expect((await readAll((await backend.get('empty.bin')).stream)).length).toBe(0);
+  });
+
+  test('concurrency 1 reads the file as one stream', async () => {
+    const single = await openBackend(emu, {concurrency: 1, downloadRangeSize: RANGE});
+    emu.resetStats();
+    expect((await readAll((await single.get('big.bin')).stream)).equals(data)).toBe(true);
+    expect((await toFile(single, 'big.bin')).bytes.equals(data)).toBe(true);
+    expect(downloads()).toBe(2);
+  });
+
+  test('a range cut mid-response resumes from its last byte, to a file and to a stream', async () => {
+    emu.faults.add({call: 'b2_download_file_by_id', count: 2, cutResponseAfterBytes: 100_000});
+    const r = await toFile(backend, 'big.bin');
+    expect(r.bytes.equals(data)).toBe(true);
+    expect(emu.stats().bytesOut).toBeLessThan(data.length + 2 * RANGE); // resumed, not started over
+    emu.faults.add({call: 'b2_download_file_by_id', count: 2, cutResponseAfterBytes: 100_000});
+    expect((await readAll((await backend.get('big.bin')).stream)).equals(data)).toBe(true);
+  });
+
+  test('a damaged stored copy fails with checksum_mismatch, to a file and to a stream', async () => {
+    await backend.put('bad.bin', data);
+    await emu.corrupt(emu.bucket, 'backups/bad.bin');
+    const fileErr = await toFile(backend, 'bad.bin').catch((e) => e);
+    expect(isBackupError(fileErr, 'checksum_mismatch')).toBe(true);
+    const streamErr = await readAll((await backend.get('bad.bin')).stream).catch((e) => e);
+    expect(isBackupError(streamErr, 'checksum_mismatch')).toBe(true);
+  });
+});
+
+describe('robustness', () => {
+  test('a download that progresses on every attempt finishes, with a backoff before each resume', async () => {
+    const fast = fastRetry();
+    const single = await openBackend(emu, {concurrency: 1, retry: fast.retry});
+    await single.put('small-steps.bin', data.subarray(0, 1_500_000));
+    // 14 breaks in a row, each after 100 KB of progress: more than the 8 attempts a call gets
+    emu.faults.add({call: 'b2_download_file_by_name', count: 1, cutResponseAfterBytes: 100_000});
+    emu.faults.add({call: 'b2_download_file_by_id', count: 30, cutResponseAfterBytes: 100_000});
+    const got = await readAll((await single.get('small-steps.bin')).stream);
+    expect(got.equals(data.subarray(0, 1_500_000))).toBe(true);
+    expect(emu.stats().calls.b2_download_file_by_id).toBeGreaterThanOrEqual(14);
+    expect(fast.delays.length).toBeGreaterThanOrEqual(14);
+    expect(fast.delays.every((ms) => ms > 0)).toBe(true);
+  });
+
+  test('breaks without progress still give up after the attempt budget', async () => {
+    const fast = fastRetry();
+    const single = await openBackend(emu, {concurrency: 1, retry: {...fast.retry, maxAttempts: 3}});
+    emu.faults.add({call: 'b2_download_file_by_name', count: 1, cutResponseAfterBytes: 100_000});
+    emu.faults.add({call: 'b2_download_file_by_id', cutResponseAfterBytes: 0});
+    const err = await readAll((await single.get('big.bin')).stream).catch((e) => e);
+    expect(isBackupError(err)).toBe(true);
+    expect(err.message).toMatch(/after 3 attempt/);
+    expect(emu.stats().calls.b2_download_file_by_id).toBe(3);
+  });
+
+  test('a stream nobody reads is closed after the stall timeout, releasing its connection', async () => {
+    const impatient = await openBackend(emu, {stallTimeoutMs: 300, concurrency: 4, downloadRangeSize: RANGE});
+    const {stream} = await impatient.get('big.bin');
+    const err = await new Promise<Error | undefined>((resolve) => {
+      stream.once('error', resolve);
+      stream.once('close', () => resolve(undefined));
+    });
+    expect(err?.message).toMatch(/nobody read the download for 300 ms/);
+    expect(stream.destroyed).toBe(true);
+  });
+});

@@ -1,0 +1,279 @@
+import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {Readable} from 'node:stream';
+import type {Body, PutOptions, StoredObject, TransferProgress} from '../../src/backend.js';
+import type {B2Backend} from '../../src/b2/index.js';
+import {BackupCatalog, PENDING_UPLOAD_LIFETIME_MS, type UploadResult} from '../../src/backups/index.js';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {BackupError, isBackupError} from '../../src/errors.js';
+import {emulator, openBackend, sha1, unfinishedCount} from '../b2/helpers.js';
+import {libraryClient} from '../emulator/helpers.js';
+import {DelegatingBackend} from './backend-wrappers.js';
+import {catalogWithWarnings, keysOf, rejection, tempDir} from './helpers.js';
+
+// What interrupted uploads and deletes leave behind, and how the next run, `delete` and
+// `cleanup` deal with it: the catalog over the real B2 provider and the emulator's HTTP API.
+
+const PART = 10_000;
+const PARTS = 5;
+
+/** Interrupts the metadata-file put as a crash would: before it (`before`) or after it was stored, its answer lost (`after`). */
+class MetadataCrash extends DelegatingBackend {
+  constructor(
+    inner: B2Backend,
+    private readonly when: 'before' | 'after',
+  ) {
+    super(inner);
+  }
+
+  override async put(key: string, body: Body, opts?: PutOptions): Promise<StoredObject> {
+    if (!key.endsWith('.metadata.json')) return super.put(key, body, opts);
+    if (this.when === 'after') await super.put(key, body, opts);
+    throw new BackupError('aborted', 'the operation was aborted');
+  }
+}
+
+let emu: RunningEmulator;
+let backend: B2Backend;
+let dir: string;
+let removeDir: () => Promise<void>;
+let n = 0;
+
+beforeAll(async () => {
+  emu = await emulator({minPartSize: 1000});
+  backend = await openBackend(emu, {prefix: 'crash/', partSize: PART, uploadCutoff: PART, concurrency: 1});
+  ({dir, cleanup: removeDir} = await tempDir());
+});
+
+afterAll(async () => {
+  await backend?.close();
+  await emu?.stop();
+  await removeDir?.();
+});
+
+/** A fresh file of PARTS parts, a fresh cache dir, and an empty prefix for each test. */
+async function fresh(): Promise<{path: string; data: Buffer; cacheDir: string}> {
+  for await (const u of backend.listUnfinished()) await backend.cancelUnfinished(u);
+  for (const key of await keysOf(backend)) await backend.delete(key);
+  const data = randomBytes(PART * PARTS - 123);
+  const path = join(dir, `archive-${++n}.tar`);
+  await writeFile(path, data);
+  return {path, data, cacheDir: join(dir, `cache-${n}`)};
+}
+
+const uploads = () => (emu.stats().calls.b2_upload_part ?? 0) + (emu.stats().calls.b2_upload_file ?? 0);
+
+/** Bytes the backend has confirmed stored (the hashing pass before a large upload stores nothing). */
+const confirmedBytes = (p: TransferProgress) => (p.phase === 'hashing' ? 0 : p.loaded - (p.inFlight ?? 0));
+
+/** Uploads, aborting once `parts` parts are stored; answers the error. */
+async function interruptAfterParts(catalog: BackupCatalog, path: string, parts: number): Promise<unknown> {
+  const controller = new AbortController();
+  return rejection(catalog.upload({path}, {name: 'nightly', signal: controller.signal, onProgress: (p) => confirmedBytes(p) >= parts * PART && controller.abort()}));
+}
+
+beforeEach(() => emu.resetStats());
+
+describe('a rerun of an interrupted upload', () => {
+  test('after the archive was stored but not its metadata file: only the metadata file is written, nothing is sent again', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const err = await rejection(new BackupCatalog(new MetadataCrash(backend, 'before'), {cacheDir}).upload({path}, {name: 'nightly'}));
+    expect(isBackupError(err, 'aborted')).toBe(true);
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    expect(await catalog.list()).toEqual([]); // an archive alone is no backup
+    expect(warnings.join('\n')).toMatch(/has no metadata file \(an interrupted upload or delete\)/);
+
+    emu.resetStats();
+    const again = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});
+    expect(again).toMatchObject({resumed: true, existing: false, size: data.length, sha1: sha1(data)});
+    expect(emu.stats().calls.b2_upload_part ?? 0).toBe(0);
+    expect(emu.stats().calls.b2_upload_file).toBe(1); // the metadata file
+    expect(emu.stats().bytesIn).toBeLessThan(5_000);
+    const listed = await catalog.list();
+    expect(listed.map((b) => b.id)).toEqual([again.id]);
+    expect(await catalog.verify(again.id)).toMatchObject({ok: true, sha1: sha1(data)});
+    expect(await keysOf(backend)).toHaveLength(2);
+  });
+
+  test('after the whole backup was stored but the answer was lost: the stored backup is the result, nothing is uploaded', async () => {
+    const {path, data, cacheDir} = await fresh();
+    await rejection(new BackupCatalog(new MetadataCrash(backend, 'after'), {cacheDir}).upload({path}, {name: 'nightly', metadata: {host: 'pi'}}));
+    const [stored] = await new BackupCatalog(backend).list();
+
+    emu.resetStats();
+    const again = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly', metadata: {host: 'pi'}});
+    expect(again).toMatchObject({id: stored.id, date: stored.date, existing: true, resumed: false, size: data.length, sha1: sha1(data)});
+    expect(again.metadata?.extra_metadata).toEqual({host: 'pi'});
+    expect(uploads()).toBe(0);
+    expect((await new BackupCatalog(backend).list()).map((b) => b.id)).toEqual([stored.id]);
+
+    // answered once: the same upload later is a new backup
+    const third = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});
+    expect(third.existing).toBe(false);
+    expect(third.id).not.toBe(stored.id);
+  });
+
+  test('after some parts were stored: resumed is true and only the missing parts are sent', async () => {
+    const {path, data, cacheDir} = await fresh();
+    expect(isBackupError(await interruptAfterParts(new BackupCatalog(backend, {cacheDir}), path, 2), 'aborted')).toBe(true);
+    expect(await unfinishedCount(backend)).toBe(1);
+    const sentBefore = emu.stats().calls.b2_upload_part ?? 0;
+
+    emu.resetStats();
+    const again = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});
+    expect(again).toMatchObject({resumed: true, size: data.length});
+    expect(emu.stats().calls.b2_upload_part).toBe(PARTS - sentBefore);
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+
+  test('when nothing was stored, the same names are used but resumed is false', async () => {
+    const {path, cacheDir} = await fresh();
+    // every part fails; the first retry's wait is a Ctrl-C: the large file exists with no part
+    const controller = new AbortController();
+    const stopping = await openBackend(emu, {prefix: 'crash/', partSize: PART, uploadCutoff: PART, concurrency: 1, retry: {sleep: async () => controller.abort()}});
+    emu.faults.add({call: 'b2_upload_part', status: 503});
+    try {
+      const err = await rejection(new BackupCatalog(stopping, {cacheDir}).upload({path}, {name: 'nightly', signal: controller.signal}));
+      expect(isBackupError(err, 'aborted')).toBe(true);
+    } finally {
+      emu.faults.clear();
+      await stopping.close();
+    }
+    const [unfinished] = await collect(backend.listUnfinished());
+    const again = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});
+    expect(again).toMatchObject({id: unfinished.metadata.backup_id, resumed: false});
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+
+  test('a record older than the resume window is not reused: the same content and name weeks later is a new backup with its own id and date', async () => {
+    const {path, cacheDir} = await fresh();
+    const start = new Date('2026-01-01T00:00:00Z');
+    const err = await interruptAfterParts(new BackupCatalog(backend, {cacheDir, now: () => start}), path, 2);
+    expect(isBackupError(err, 'aborted')).toBe(true);
+    const [unfinished] = await collect(backend.listUnfinished());
+
+    const later = new Date(start.getTime() + PENDING_UPLOAD_LIFETIME_MS + 1000);
+    const again = await new BackupCatalog(backend, {cacheDir, now: () => later}).upload({path}, {name: 'nightly'});
+    expect(again.resumed).toBe(false);
+    expect(again.id).not.toBe(unfinished.metadata.backup_id);
+    expect(again.date).toBe('2026-01-08T00:00:01.000000+00:00');
+  });
+
+  test('a record whose unfinished upload was cancelled (b2 cleanup) is dropped: a new id and date, not the old ones', async () => {
+    const {path, cacheDir} = await fresh();
+    const start = new Date('2026-01-01T00:00:00Z');
+    await interruptAfterParts(new BackupCatalog(backend, {cacheDir, now: () => start}), path, 2);
+    const [unfinished] = await collect(backend.listUnfinished());
+    const cleaned = await new BackupCatalog(backend).cleanup({olderThanMs: 0});
+    expect(cleaned.cancelled.map((u) => u.fileId)).toEqual([unfinished.fileId]);
+
+    const next = new Date('2026-01-02T00:00:00Z');
+    const again = await new BackupCatalog(backend, {cacheDir, now: () => next}).upload({path}, {name: 'nightly'});
+    expect(again).toMatchObject({resumed: false, date: '2026-01-02T00:00:00.000000+00:00'});
+    expect(again.id).not.toBe(unfinished.metadata.backup_id);
+  });
+});
+
+describe('delete', () => {
+  test('an archive left without its metadata file is found by its id and deleted; the rerun of an interrupted delete finishes it', async () => {
+    const {path} = await fresh();
+    const up = await new BackupCatalog(backend).upload({path}, {name: 'nightly'});
+    // an interrupted delete: the metadata file went first, the archive stayed
+    await backend.delete(up.metadataKey);
+    const {catalog} = catalogWithWarnings(backend);
+    expect(isBackupError(await rejection(catalog.show(up.id)), 'not_found')).toBe(true);
+    const target = await catalog.deletable(up.id);
+    expect(target).toMatchObject({complete: false, info: {id: up.id, archiveKey: up.archiveKey}});
+    const deleted = await catalog.delete(up.id);
+    expect(deleted.id).toBe(up.id);
+    expect(await keysOf(backend)).toEqual([]);
+    expect(isBackupError(await rejection(catalog.delete(up.id)), 'not_found')).toBe(true);
+  });
+
+  test('every version of the metadata file goes before the archive: the backup is listed whole until it is absent', async () => {
+    const {path} = await fresh();
+    const up = await new BackupCatalog(backend).upload({path}, {name: 'nightly'});
+    // a second version of the metadata file (a put that was retried)
+    const {stream} = await backend.get(up.metadataKey);
+    await backend.put(up.metadataKey, Buffer.concat(await stream.toArray()));
+    const order: string[] = [];
+    const observing = new (class extends DelegatingBackend {
+      override async delete(key: string): Promise<boolean> {
+        order.push(key);
+        return super.delete(key);
+      }
+    })(backend);
+    await new BackupCatalog(observing).delete(up.id);
+    expect(order).toEqual([up.metadataKey, up.archiveKey]);
+    expect(await keysOf(backend)).toEqual([]);
+  });
+});
+
+describe('cleanup', () => {
+  test('cancels our unfinished uploads and deletes our archives without metadata file; foreign files, young ones and complete backups stay; --dry-run removes nothing', async () => {
+    const {path, cacheDir} = await fresh();
+    const b2 = await libraryClient(emu);
+    const elsewhere = await openBackend(emu, {prefix: 'elsewhere/'});
+    // ours: an orphaned archive, an unfinished upload, and a complete backup
+    await rejection(new BackupCatalog(new MetadataCrash(backend, 'before')).upload(randomBytes(100), {name: 'orphan'}));
+    await interruptAfterParts(new BackupCatalog(backend, {cacheDir}), path, 1);
+    const complete = await new BackupCatalog(backend).upload(randomBytes(100), {name: 'complete'});
+    // not ours: files in the prefix and outside it, finished and unfinished (an orphan outside the prefix included)
+    await backend.put('foreign.tar', Buffer.from('not made by this tool'));
+    await backend.put('notes.txt', Buffer.from('hello'));
+    for (const fileName of ['crash/foreign-big.tar', 'elsewhere/big.tar']) await b2.startLargeFile({bucketId: backend.bucketId, fileName, contentType: 'application/x-tar'});
+    await rejection(new BackupCatalog(new MetadataCrash(elsewhere, 'before')).upload(randomBytes(100), {name: 'orphan'}));
+    const outsideBefore = await keysOf(elsewhere);
+    const keysBefore = await keysOf(backend);
+
+    const catalog = new BackupCatalog(backend);
+    const young = await catalog.cleanup({olderThanMs: 3_600_000, dryRun: false});
+    expect(young).toMatchObject({cancelled: [], deleted: [], kept: 2, foreign: 1});
+    const dry = await catalog.cleanup({olderThanMs: 0, dryRun: true});
+    expect(dry.cancelled.map((u) => u.key)).toEqual([expect.stringMatching(/^nightly_.*\.tar$/)]);
+    expect(dry.deleted.map((o) => o.name)).toEqual(['orphan']);
+    expect(await keysOf(backend)).toEqual(keysBefore);
+    expect(await unfinishedCount(backend)).toBe(2);
+
+    const done = await catalog.cleanup({olderThanMs: 0});
+    expect(done).toEqual({...dry, kept: 0});
+    expect(await keysOf(backend)).toEqual(keysBefore.filter((k) => !k.startsWith('orphan_')));
+    expect((await collect(backend.listUnfinished())).map((u) => u.key)).toEqual(['foreign-big.tar']);
+    expect((await catalog.list()).map((b) => b.id)).toEqual([complete.id]);
+    expect(outsideBefore).toEqual([expect.stringMatching(/^orphan_.*\.tar$/)]);
+    expect(await keysOf(elsewhere)).toEqual(outsideBefore);
+    expect(await unfinishedCount(elsewhere)).toBe(1);
+    await elsewhere.close();
+  });
+});
+
+describe('a stream of a declared size (upload - --expect-size)', () => {
+  const declared = 3 * PART;
+  test.each([
+    ['shorter, in one request', PART / 2],
+    ['shorter, in parts', 2 * PART + 7],
+    ['longer', 4 * PART],
+  ])('%s: checksum_mismatch, and nothing is stored or left unfinished', async (_what, length) => {
+    await fresh();
+    const err = await rejection(new BackupCatalog(backend).upload(Readable.from([randomBytes(length)]), {name: 'piped', size: declared}));
+    expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+    expect((err as Error).message).toMatch(/^the archive stream failed verification: got .*bytes, expected 30000; its producer may have failed; nothing was stored$/);
+    expect(await keysOf(backend)).toEqual([]);
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+
+  test('exactly the declared size is a backup', async () => {
+    await fresh();
+    const data = randomBytes(declared);
+    const up: UploadResult = await new BackupCatalog(backend).upload(Readable.from([data]), {name: 'piped', size: declared});
+    expect(up).toMatchObject({size: declared, sha1: sha1(data)});
+  });
+});
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}

@@ -1,0 +1,76 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {readFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {pathToFileURL} from 'node:url';
+import {E2EWorld} from '../e2e/helpers.js';
+import {installHost, repoRoot, type InstalledHost} from '../helpers/host-cli.js';
+import {cliRoot, runCli} from '../helpers/run-cli.js';
+
+// Start-up cost: the emulator (and the B2 HTTP stack) load only when used. A module
+// probe (node --import) records every module a real child process loads.
+
+const probe = pathToFileURL(join(repoRoot, 'test/fixtures/module-probe/register.mjs')).href;
+let world: E2EWorld;
+let host: InstalledHost;
+let seq = 0;
+
+/** The env that makes a child record its modules, and a reader of what it recorded. */
+function probed(): {env: Record<string, string>; modules: () => Promise<string[]>} {
+  const out = join(world.dir, `modules-${seq++}.txt`);
+  return {
+    env: {NODE_OPTIONS: `--import=${probe}`, MODULE_PROBE_OUT: out},
+    modules: async () => (await readFile(out, 'utf8')).split('\n').filter(Boolean),
+  };
+}
+
+const emulatorModules = (mods: string[]) => mods.filter((m) => m.includes('/dist/src/emulator/'));
+const httpStack = (mods: string[]) => mods.filter((m) => /\/node_modules\/(axios|backblaze-b2)\//.test(m));
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  await world.addProfile('remote', {...(await world.createKey()), prefix: 'lazy/', check: false});
+  host = await installHost();
+});
+
+afterAll(async () => {
+  await world?.close();
+  await host?.remove();
+});
+
+describe('what a process loads', () => {
+  test('b2 list on a B2 profile never loads the emulator', async () => {
+    const p = probed();
+    const r = await runCli(['b2', 'list', '--profile', 'remote', '--config', world.config], {env: {...world.env, ...p.env}});
+    expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
+    const mods = await p.modules();
+    expect(mods.some((m) => m.includes(`${pathToFileURL(cliRoot).href}/dist/commands/b2/list.js`))).toBe(true);
+    expect(emulatorModules(mods)).toEqual([]);
+  });
+
+  test('b2 list on the embedded profile does load it (the probe sees it when it is there)', async () => {
+    const p = probed();
+    const r = await runCli(['b2', 'list', '--profile', 'local', '--config', world.config], {env: {...world.env, ...p.env}});
+    expect(r.code).toBe(0);
+    expect(emulatorModules(await p.modules()).length).toBeGreaterThan(0);
+  });
+
+  test('the backup:targets hook in a host loads neither the emulator nor the HTTP stack', async () => {
+    const p = probed();
+    const r = await host.run(['targets'], p.env);
+    expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
+    const mods = await p.modules();
+    expect(mods.some((m) => m.endsWith('/dist/src/hooks/backup-targets.js'))).toBe(true);
+    expect(emulatorModules(mods)).toEqual([]);
+    expect(httpStack(mods)).toEqual([]);
+  });
+
+  test('--help loads no command module, no emulator and no HTTP stack', async () => {
+    const p = probed();
+    const r = await runCli(['--help'], {env: p.env});
+    expect(r.code).toBe(0);
+    const mods = await p.modules();
+    expect(mods.filter((m) => m.includes('/dist/commands/'))).toEqual([]);
+    expect(emulatorModules(mods)).toEqual([]);
+    expect(httpStack(mods)).toEqual([]);
+  });
+});
