@@ -47,7 +47,7 @@ export class MemoryBackend implements StorageBackend {
       id: `mem-${++this.ids}`,
       contentType: opts.contentType ?? 'application/octet-stream',
     };
-    opts.onProgress?.({loaded: data.length, total: data.length});
+    opts.onProgress?.({phase: 'transfer', loaded: data.length, inFlight: 0, total: data.length});
     this.objects.set(key, {data, info});
     return clone(info);
   }

@@ -1,3 +1,4 @@
+import type {Config} from '@oclif/core';
 import {BaseCommand, profileFlag} from './base-command.js';
 import {withInterrupt} from './interrupt.js';
 import {openLocation, type OpenedLocation} from './open-backend.js';
@@ -11,18 +12,28 @@ import type {TransferOverrides} from './transfer-flags.js';
 export abstract class LocationCommand extends BaseCommand {
   static override baseFlags = {...BaseCommand.baseFlags, profile: profileFlag};
 
-  protected async withLocation<T>(
+  protected withLocation<T>(
     flags: {config?: string; profile?: string},
     work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
     opts: {onInterrupt?: () => void; overrides?: TransferOverrides} = {},
   ): Promise<T> {
-    return withInterrupt(async (signal) => {
-      const location = await openLocation(this.config, flags, {warn: (line) => this.logToStderr(line), signal, overrides: opts.overrides});
-      try {
-        return await work(location, signal);
-      } finally {
-        await location.close();
-      }
-    }, opts.onInterrupt);
+    return withOpenLocation(this.config, flags, work, {...opts, warn: (line) => this.logToStderr(line)});
   }
+}
+
+/** Opens the location, runs `work` with a signal Ctrl-C aborts, and always closes what it opened. */
+export function withOpenLocation<T>(
+  config: Config,
+  flags: {config?: string; profile?: string},
+  work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
+  opts: {onInterrupt?: () => void; overrides?: TransferOverrides; warn: (line: string) => void},
+): Promise<T> {
+  return withInterrupt(async (signal) => {
+    const location = await openLocation(config, flags, {warn: opts.warn, signal, overrides: opts.overrides});
+    try {
+      return await work(location, signal);
+    } finally {
+      await location.close();
+    }
+  }, opts.onInterrupt);
 }

@@ -9,6 +9,10 @@ import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT} from './types.js';
 export interface ProfileView {
   name: string;
   source: ProfileSource;
+  /** The profiles file that holds it; null for the built-in `local`. */
+  file: string | null;
+  /** Chosen with "b2 profile default NAME". */
+  default: boolean;
   keyId: string;
   /** Inline keys redacted; env:NAME and file:PATH as written (they are references, not secrets). */
   applicationKey: string;
@@ -24,10 +28,12 @@ export interface ProfileView {
   bandwidth?: {upload?: number; download?: number};
 }
 
-export function profileView({name, source, entry}: StoredProfile): ProfileView {
+export function profileView({name, source, entry}: StoredProfile, store: {path: string; defaultProfile?: string}): ProfileView {
   return {
     name,
     source,
+    file: source === 'file' ? store.path : null,
+    default: store.defaultProfile === name,
     keyId: entry.keyId,
     applicationKey: displaySecret(entry.applicationKey),
     bucket: entry.bucket,
@@ -42,7 +48,8 @@ export function profileView({name, source, entry}: StoredProfile): ProfileView {
 
 export function renderProfile(view: ProfileView): string {
   const rows: Array<[string, string]> = [
-    ['name', view.source === 'builtin' ? `${view.name} (built in)` : view.name],
+    ['name', nameLabel(view)],
+    ['file', view.file ?? '(built in)'],
     ['keyId', view.keyId],
     ['applicationKey', view.applicationKey],
     ['bucket', view.bucket],
@@ -56,10 +63,15 @@ export function renderProfile(view: ProfileView): string {
   return table(rows);
 }
 
-export function renderProfileTable(views: ProfileView[]): string {
+/** The table, then where the file is (it may not exist yet). */
+export function renderProfileTable(views: ProfileView[], file: {path: string; exists: boolean}): string {
   const rows: string[][] = [['NAME', 'BUCKET', 'PREFIX', 'ENDPOINT']];
-  for (const v of views) rows.push([v.source === 'builtin' ? `${v.name} (built in)` : v.name, v.bucket, v.prefix, v.endpoint]);
-  return table(rows);
+  for (const v of views) rows.push([nameLabel(v), v.bucket, v.prefix, v.endpoint]);
+  return `${table(rows)}\n\nProfiles file: ${file.path}${file.exists ? '' : ' (not created yet; "b2 profile add" creates it)'}`;
+}
+
+function nameLabel(v: ProfileView): string {
+  return `${v.name}${v.source === 'builtin' ? ' (built in)' : ''}${v.default ? ' (default)' : ''}`;
 }
 
 /** One line per check item: status, title, what was found and, when not ok, the fix. */

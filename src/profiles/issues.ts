@@ -67,12 +67,12 @@ function fieldsAt(path: ReadonlyArray<PropertyKey>): readonly string[] {
 }
 
 function knownFields(path: ReadonlyArray<PropertyKey>): string {
-  return path.length === 0 ? 'only "profiles"' : `one of ${fieldsAt(path).join(', ')}`;
+  return path.length === 0 ? '"profiles" and "default"' : `one of ${fieldsAt(path).join(', ')}`;
 }
 
 /** A near miss ("buckt") gets a hint; field names are short, so edit distance 2 is plenty. */
 function suggestion(key: string, path: ReadonlyArray<PropertyKey>): string {
-  const known: readonly string[] = path.length === 0 ? ['profiles'] : fieldsAt(path);
+  const known: readonly string[] = path.length === 0 ? ['profiles', 'default'] : fieldsAt(path);
   const best = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
   return best ? ` (did you mean "${best}"?)` : '';
 }

@@ -189,6 +189,8 @@ export const profilesFileSchema = z.strictObject({
         if (problem) ctx.addIssue({code: 'custom', message: problem, path: [name], params: {about: 'name'}});
       }
     }),
+  /** The profile used without --profile / B2_PROFILE when there are several ("b2 profile default NAME"). */
+  default: z.string().optional(),
 });
 
 export type ProfilesFile = z.output<typeof profilesFileSchema>;

@@ -69,9 +69,28 @@ export class ProfileStore {
   /** The edits made since load, to apply again if the file changed on disk before save(). */
   private edits: Array<() => void> = [];
 
-  /** The store a command works on: `--config` (or env B2_BACKUP_CONFIG), else `<configDir>/profiles.yaml`. */
-  static async open(opts: {flag?: string; configDir: string; env?: NodeJS.ProcessEnv}): Promise<ProfileStore> {
-    return ProfileStore.load(profilesFilePath(opts), {env: opts.env});
+  /**
+   * The store a command works on: `--config` (or env B2_BACKUP_CONFIG), else
+   * `<configDir>/profiles.yaml`. A file named explicitly must exist (a typo in the path
+   * must not look like an empty file), unless the command creates it (`create`).
+   */
+  static async open(opts: {flag?: string; configDir: string; env?: NodeJS.ProcessEnv; create?: boolean}): Promise<ProfileStore> {
+    const store = await ProfileStore.load(profilesFilePath(opts), {env: opts.env});
+    const chosen = Boolean(opts.flag || (opts.env ?? process.env).B2_BACKUP_CONFIG); // oclif fills the flag from the variable too
+    if (!store.exists && chosen && !opts.create) {
+      throw new BackupError('config', `${store.path} (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "b2 profile add NAME --config ${store.path}"`);
+    }
+    return store;
+  }
+
+  /** False until the file is first saved. */
+  get exists(): boolean {
+    return this.original !== undefined;
+  }
+
+  /** The profile chosen by "b2 profile default", if any. */
+  get defaultProfile(): string | undefined {
+    return this.state.defaultName;
   }
 
   static async load(path: string, opts: {env?: NodeJS.ProcessEnv} = {}): Promise<ProfileStore> {
@@ -157,7 +176,16 @@ export class ProfileStore {
 
   remove(name: string): void {
     this.requireInFile(name, 'remove');
-    this.edit(() => this.remove(name), (doc) => doc.deleteIn(['profiles', name]));
+    this.edit(() => this.remove(name), (doc) => {
+      doc.deleteIn(['profiles', name]);
+      if (this.state.defaultName === name) doc.delete('default');
+    });
+  }
+
+  /** Makes `name` the profile used when none is chosen (in memory; call save()). */
+  setDefault(name: string): void {
+    this.getOrThrow(name);
+    this.edit(() => this.setDefault(name), (doc) => doc.set('default', name));
   }
 
   /** Profiles that share name's bucket with an overlapping prefix: their backups would mix. */
@@ -211,10 +239,11 @@ export class ProfileStore {
   }
 
   private defaultName(): string {
+    if (this.state.defaultName) return this.state.defaultName;
     const names = Object.keys(this.state.profiles);
     if (names.length === 1) return names[0];
     if (names.length === 0) return LOCAL_PROFILE_NAME;
-    throw new BackupError('config', `${this.path} has ${names.length} profiles (${names.join(', ')}); choose one with --profile NAME or env B2_PROFILE`);
+    throw new BackupError('config', `${this.path} has ${names.length} profiles (${names.join(', ')}); choose one with --profile NAME or env B2_PROFILE, or set a default with "b2 profile default NAME"`);
   }
 
   /** The named profile, or a config error listing the names there are. */
@@ -279,6 +308,8 @@ interface ParsedFile {
   profiles: Record<string, ProfileEntry>;
   /** The profiles as written (before normalisation), for merging updates. */
   raw: Record<string, unknown>;
+  /** `default:` of the file. */
+  defaultName?: string;
 }
 
 /** Parses and validates the text of the profiles file; every error names path:line and the field. */
@@ -309,7 +340,13 @@ function parseProfilesText(path: string, text: string): ParsedFile {
     throw new BackupError('config', describeIssues(parsed.error.issues, data, locate));
   }
   const raw = ((data as {profiles?: Record<string, unknown> | null}).profiles ?? {}) as Record<string, unknown>;
-  return {text, doc, lines, profiles: parsed.data.profiles ?? {}, raw};
+  const profiles = parsed.data.profiles ?? {};
+  const defaultName = parsed.data.default;
+  if (defaultName !== undefined && !Object.hasOwn(profiles, defaultName) && defaultName !== LOCAL_PROFILE_NAME) {
+    const known = [...Object.keys(profiles), LOCAL_PROFILE_NAME].join(', ');
+    throw new BackupError('config', `${path}:${lineOfPath(doc, lines, ['default'])}: default: no profile named ${JSON.stringify(defaultName)} (profiles: ${known}); run "b2 profile default NAME" or remove the line`);
+  }
+  return {text, doc, lines, profiles, raw, defaultName};
 }
 
 /**

@@ -5,6 +5,8 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
 import {readAll} from '../../src/body.js';
+import type {B2BackendOptions} from '../../src/b2/index.js';
+import {BackupCatalog} from '../../src/backups/index.js';
 import type {TransferProgress} from '../../src/backend.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
@@ -129,6 +131,73 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
       const again = new Set<string | undefined>();
       await backend.put('hashed/again.tar', {path}, {onProgress: (p) => again.add(p.phase)});
       expect([...again]).toEqual(['hashing', 'transfer']);
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
+  });
+
+  test('progress tells the truth: a hashing phase, then bytes counted as they are sent, a failed attempt taken back, ending at the total', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 2});
+    const dir = await mkdtemp(join(tmpdir(), 'b2-progress-'));
+    try {
+      const data = randomBytes(8 * PART + 99);
+      const path = join(dir, 'big.tar');
+      await writeFile(path, data);
+      emu.faults.add({call: 'b2_upload_part', count: 1, cutRequestAfterBytes: PART / 2}); // one attempt dies half-way
+      const events: TransferProgress[] = [];
+      await backend.put('progress/big.tar', {path}, {onProgress: (p) => events.push({...p})});
+      emu.faults.clear();
+      const hashing = events.filter((e) => e.phase === 'hashing');
+      const transfer = events.filter((e) => e.phase === 'transfer');
+      // phases in order: every hashing event before the first transfer event
+      expect(events.findIndex((e) => e.phase === 'transfer')).toBe(hashing.length);
+      expect(hashing.every((e, i) => i === 0 || e.loaded >= hashing[i - 1].loaded)).toBe(true);
+      expect(hashing.at(-1)).toEqual({phase: 'hashing', loaded: data.length, total: data.length});
+      // sent bytes count before B2 confirms them
+      const firstSent = transfer.find((e) => e.loaded > 0)!;
+      expect(firstSent.inFlight).toBe(firstSent.loaded);
+      expect(transfer.every((e) => e.loaded <= data.length && (e.inFlight ?? 0) <= e.loaded)).toBe(true);
+      // loaded only goes back when a failed attempt is taken back, by that attempt's unconfirmed bytes
+      const drops = transfer.filter((e, i) => i > 0 && e.loaded < transfer[i - 1].loaded);
+      expect(drops.length).toBe(1);
+      const at = transfer.indexOf(drops[0]);
+      expect(transfer[at - 1].loaded - drops[0].loaded).toBeLessThanOrEqual(PART);
+      expect(transfer[at - 1].loaded - drops[0].loaded).toBeGreaterThan(0);
+      expect(transfer.at(-1)).toEqual({phase: 'transfer', loaded: data.length, inFlight: 0, total: data.length});
+      // a small file: transfer events only, ending at its size
+      const small: TransferProgress[] = [];
+      await backend.put('progress/small.bin', randomBytes(5000), {onProgress: (p) => small.push({...p})});
+      expect(small.every((e) => e.phase === 'transfer')).toBe(true);
+      expect(small.at(-1)).toEqual({phase: 'transfer', loaded: 5000, inFlight: 0, total: 5000});
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
+  });
+
+  test('API call economy (issue 8): a 1 MB archive and its metadata file cost 4 calls with the authorization; a large backup at most 2 + 2 × parts + 3', async () => {
+    // a key restricted to the bucket, as Backblaze and Home Assistant advise: authorization names the bucket
+    const key = await emu.createKey({capabilities: ['listFiles', 'readFiles', 'writeFiles', 'deleteFiles'], bucketName: emu.bucket});
+    const open = (o: Partial<B2BackendOptions>) => openBackend(emu, {...key, ...o});
+    const total = () => Object.values(emu.stats().calls).reduce((a, b) => a + b, 0);
+    emu.resetStats();
+    const small = await open({});
+    await small.put('economy/small.tar', randomBytes(1_000_000));
+    await small.put('economy/small.metadata.json', Buffer.from('{"metadata_version": "1"}'));
+    expect(emu.stats().calls).toEqual({b2_authorize_account: 1, b2_get_upload_url: 1, b2_upload_file: 2});
+    expect(total()).toBeLessThanOrEqual(4);
+
+    const dir = await mkdtemp(join(tmpdir(), 'b2-economy-'));
+    try {
+      const parts = 11;
+      const path = join(dir, 'large.tar');
+      await writeFile(path, randomBytes((parts - 1) * PART + 4321));
+      emu.resetStats();
+      const backend = await open({uploadCutoff: 100_000, partSize: PART, concurrency: 4});
+      const up = await new BackupCatalog(backend).upload({path}, {name: 'economy'});
+      expect(up.size).toBe((parts - 1) * PART + 4321);
+      expect(emu.stats().calls.b2_upload_part).toBe(parts);
+      expect(emu.stats().calls.b2_get_upload_part_url).toBeLessThanOrEqual(4);
+      expect(total()).toBeLessThanOrEqual(2 + 2 * parts + 3);
     } finally {
       await rm(dir, {recursive: true, force: true});
     }

@@ -4,7 +4,7 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {PassThrough, Readable} from 'node:stream';
-import type {ObjectInfo, StorageBackend} from '../../src/backend.js';
+import type {ObjectInfo, StorageBackend, TransferProgress} from '../../src/backend.js';
 import {readAll} from '../../src/body.js';
 import {isBackupError} from '../../src/errors.js';
 
@@ -89,11 +89,16 @@ export function describeBackendConformance(name: string, setup: () => Promise<Co
       const body = randomBytes(largeSize);
       const path = join(dir, 'large.bin');
       await writeFile(path, body);
-      const progress: number[] = [];
-      const info = await backend.put('large/file.bin', {path}, {onProgress: (p) => progress.push(p.loaded)});
+      const progress: TransferProgress[] = [];
+      const info = await backend.put('large/file.bin', {path}, {onProgress: (p) => progress.push({...p})});
       expect(info.size).toBe(body.length);
       expect(info.sha1).toBe(sha1(body));
-      expect(progress.at(-1)).toBe(body.length);
+      // the contract: a hashing phase (if any) comes first; the transfer ends at the total, all confirmed
+      const firstTransfer = progress.findIndex((p) => p.phase !== 'hashing');
+      expect(progress.slice(firstTransfer).every((p) => p.phase !== 'hashing')).toBe(true);
+      expect(progress.every((p) => p.loaded <= body.length && (p.total === undefined || p.total === body.length))).toBe(true);
+      expect(progress.at(-1)).toMatchObject({loaded: body.length});
+      expect(progress.at(-1)?.inFlight ?? 0).toBe(0);
       const got = await getBytes(backend, 'large/file.bin');
       expect(got.data.length).toBe(body.length);
       expect(sha1(got.data)).toBe(sha1(body));

@@ -64,7 +64,7 @@ const cases: Case[] = [
     title: 'an unknown top-level section',
     file: 'version: 2\n' + GOOD,
     args: ['list', '--json'],
-    message: '$F:1: version: unknown field; expected only "profiles"',
+    message: '$F:1: version: unknown field; expected "profiles" and "default"',
   },
   {
     title: 'profiles is a list',
@@ -217,7 +217,7 @@ const cases: Case[] = [
     title: 'show: a profile that does not exist (no file at all)',
     file: undefined,
     args: ['show', 'home'],
-    message: 'no profile named "home" in $F (profiles: local); add it with "b2 profile add home"',
+    message: '$F (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "b2 profile add NAME --config $F"',
   },
 ];
 

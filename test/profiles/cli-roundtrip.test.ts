@@ -42,14 +42,15 @@ describe('b2 profile round trip', () => {
     const list = await cli(['list', '--json', ...config]);
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual([
-      {name: 'home', source: 'file', keyId: '0051234abcd0000000000001', applicationKey: 'K00…ET (redacted)', bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: null, concurrency: 4, retention: null},
-      {name: 'office', source: 'file', keyId: 'k2', applicationKey: 'env:OFFICE_KEY', bucket: 'home-backups-123456', prefix: 'ha/office/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 8, retention: null},
-      {name: 'local', source: 'builtin', keyId: 'embedded', applicationKey: '****', bucket: 'local-backups', prefix: '', endpoint: 'embedded', partSize: null, concurrency: 4, retention: null},
+      {name: 'home', source: 'file', file: path, default: false, keyId: '0051234abcd0000000000001', applicationKey: '(inline, redacted)', bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: null, concurrency: 4, retention: null},
+      {name: 'office', source: 'file', file: path, default: false, keyId: 'k2', applicationKey: 'env:OFFICE_KEY', bucket: 'home-backups-123456', prefix: 'ha/office/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 8, retention: null},
+      {name: 'local', source: 'builtin', file: null, default: false, keyId: 'embedded', applicationKey: '(inline, redacted)', bucket: 'local-backups', prefix: '', endpoint: 'embedded', partSize: null, concurrency: 4, retention: null},
     ]);
 
     const table = await cli(['list', ...config]);
     expect(table.stdout.split('\n')[0]).toMatch(/^NAME\s+BUCKET\s+PREFIX\s+ENDPOINT$/);
     expect(table.stdout).toMatch(/^local \(built in\)\s+local-backups\s+embedded$/m);
+    expect(table.stdout.endsWith(`\n\nProfiles file: ${path}\n`)).toBe(true);
 
     // A comment the user wrote by hand survives the CLI's edits.
     await writeFile(path, (await readFile(path, 'utf8')).replace('  office:', '  # the office NAS\n  office:'));
@@ -64,8 +65,9 @@ describe('b2 profile round trip', () => {
     expect(human.stdout).toBe(
       [
         'name            home',
+        `file            ${path}`,
         'keyId           0051234abcd0000000000001',
-        'applicationKey  K00…ET (redacted)',
+        'applicationKey  (inline, redacted)',
         'bucket          home-backups-123456',
         'prefix          ha/',
         'endpoint        https://api.backblazeb2.com',

@@ -21,7 +21,7 @@ export default class ProfileAdd extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ProfileAdd);
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, create: true});
     store.assertAddable(args.name);
     store.add(args.name, await askForMissing(inputFromFlags(flags)), flagLabel);
     await saveChecked(store, args.name, {

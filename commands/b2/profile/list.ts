@@ -5,15 +5,15 @@ import {ProfileStore} from '../../../src/profiles/store.js';
 export default class ProfileList extends BaseCommand {
   static override summary = 'List the profiles.';
   static override description =
-    'Lists the profiles in the profiles file, then the built-in "local" profile (the embedded emulator; no account needed) unless the file defines its own. Application keys are redacted.';
+    'Lists the profiles in the profiles file, then the built-in "local" profile (the embedded emulator; no account needed) unless the file defines its own, and where the profiles file is. Application keys are never shown; --json gives each profile\'s file.';
   static override examples = ['<%= config.bin %> b2 profile list', '<%= config.bin %> b2 profile list --json'];
   static override enableJsonFlag = true;
 
   async run(): Promise<ProfileView[]> {
     const {flags} = await this.parse(ProfileList);
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
-    const views = store.list().map(profileView);
-    this.log(renderProfileTable(views));
+    const views = store.list().map((p) => profileView(p, store));
+    this.log(renderProfileTable(views, store));
     return views;
   }
 }

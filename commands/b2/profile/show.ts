@@ -6,7 +6,7 @@ import {ProfileStore} from '../../../src/profiles/store.js';
 export default class ProfileShow extends BaseCommand {
   static override summary = 'Show one profile (key redacted).';
   static override description =
-    'Prints one profile with defaults applied. An inline application key is redacted; env:NAME and file:PATH references are shown as written.';
+    'Prints one profile with defaults applied. An inline application key is never shown, not even in part; env:NAME and file:PATH references are shown as written.';
   static override examples = ['<%= config.bin %> b2 profile show home', '<%= config.bin %> b2 profile show home --json'];
   static override enableJsonFlag = true;
   static override args = {name: Args.string({required: true, description: 'profile name'})};
@@ -14,7 +14,7 @@ export default class ProfileShow extends BaseCommand {
   async run(): Promise<ProfileView> {
     const {args, flags} = await this.parse(ProfileShow);
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
-    const view = profileView(store.getOrThrow(args.name));
+    const view = profileView(store.getOrThrow(args.name), store);
     this.log(renderProfile(view));
     return view;
   }

@@ -1,0 +1,106 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {runCli} from '../helpers/run-cli.js';
+
+// Where things are: the profiles file's path, a --config that does not exist, the default
+// profile, the embedded store's directory and size; and inline keys never shown.
+
+const SECRET = 'QxZ7Wv9JqK3XzP8';
+let dir: string;
+let env: Record<string, string>;
+let config: string;
+const b2 = (args: string[], extra: Record<string, string> = {}) => runCli(['b2', ...args], {env: {...env, ...extra}, cwd: dir});
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'b2-finding-'));
+  env = {XDG_CONFIG_HOME: join(dir, 'config'), XDG_DATA_HOME: join(dir, 'data'), XDG_CACHE_HOME: join(dir, 'cache')};
+  config = join(dir, 'profiles.yaml');
+});
+
+afterAll(async () => {
+  await rm(dir, {recursive: true, force: true});
+});
+
+describe('the embedded local store', () => {
+  test('local info shows its directory, size and backup count', async () => {
+    const before = JSON.parse((await b2(['local', 'info', '--json'])).stdout);
+    expect(before).toEqual({directory: join(dir, 'data', 'backup-plugin-b2', 'embedded-b2'), exists: false, size: 0, backups: 0});
+    await writeFile(join(dir, 'b.tar'), Buffer.alloc(300_000, 7));
+    expect((await b2(['upload', join(dir, 'b.tar'), '--profile', 'local'])).code).toBe(0);
+    const after = JSON.parse((await b2(['local', 'info', '--json'])).stdout);
+    expect(after).toMatchObject({exists: true, backups: 1});
+    expect(after.size).toBeGreaterThanOrEqual(300_000);
+    const human = await b2(['local', 'info']);
+    expect(human.stdout).toMatch(new RegExp(`^directory  ${before.directory.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\nsize       .* \\(\\d+ bytes\\)\\nbackups    1\\n$`));
+  });
+});
+
+describe('the profiles file', () => {
+  test('profile path prints where it is, existing or not (default location, --config, B2_BACKUP_CONFIG)', async () => {
+    const byDefault = await b2(['profile', 'path']);
+    expect(byDefault).toMatchObject({code: 0, stdout: `${join(dir, 'config', 'backup-plugin-b2', 'profiles.yaml')}\n`});
+    expect(byDefault.stderr).toContain('not created yet');
+    expect(JSON.parse((await b2(['profile', 'path', '--json', '--config', config])).stdout)).toEqual({path: config, exists: false});
+    expect((await b2(['profile', 'path'], {B2_BACKUP_CONFIG: config})).stdout).toBe(`${config}\n`);
+  });
+
+  test('a --config (or B2_BACKUP_CONFIG) file that does not exist is an error (exit 2), except for profile add, which creates it', async () => {
+    const missing = join(dir, 'no-such.yaml');
+    await writeFile(join(dir, 'x.tar'), 'an archive');
+    for (const args of [['list'], ['profile', 'list'], ['profile', 'show', 'local'], ['upload', join(dir, 'x.tar')]]) {
+      const r = await b2([...args, '--config', missing]);
+      expect({args, code: r.code, stderr: r.stderr}).toEqual({args, code: 2, stderr: `Error: ${missing} (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "b2 profile add NAME --config ${missing}"\n`});
+    }
+    expect((await b2(['list'], {B2_BACKUP_CONFIG: missing})).stderr).toContain('(given by --config or B2_BACKUP_CONFIG) does not exist');
+    const added = await b2(['profile', 'add', 'home', '--key-id', '0051234abcd0000000000001', '--application-key', SECRET, '--bucket', 'home-backups-123456', '--no-check', '--config', config]);
+    expect(added).toMatchObject({code: 0, stdout: `Added profile "home" to ${config}\n`});
+  });
+
+  test('profile list shows the file, in the table and in --json', async () => {
+    const human = await b2(['profile', 'list', '--config', config]);
+    expect(human.stdout).toContain(`\nProfiles file: ${config}\n`);
+    const json = JSON.parse((await b2(['profile', 'list', '--json', '--config', config])).stdout) as Array<{name: string; file: string | null}>;
+    expect(json.map((p) => [p.name, p.file])).toEqual([['home', config], ['local', null]]);
+  });
+
+  test('an inline key is never shown, not even in part', async () => {
+    for (const args of [['profile', 'show', 'home'], ['profile', 'show', 'home', '--json'], ['profile', 'list', '--json']]) {
+      const r = await b2([...args, '--config', config]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('(inline, redacted)');
+      for (let i = 0; i + 3 <= SECRET.length; i++) expect(r.stdout).not.toContain(SECRET.slice(i, i + 3));
+    }
+  });
+});
+
+describe('the default profile', () => {
+  test('profile default NAME is stored in the file and used when there are several; removing it clears it', async () => {
+    for (const name of ['office', 'attic']) {
+      const r = await b2(['profile', 'add', name, '--key-id', 'embedded', '--application-key', 'embedded', '--bucket', `${name}-backups`, '--endpoint', 'embedded', '--no-check', '--config', config]);
+      expect(r.code).toBe(0);
+    }
+    const ambiguous = await b2(['list', '--config', config]);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain('set a default with "b2 profile default NAME"');
+
+    expect(await b2(['profile', 'default', 'office', '--config', config])).toMatchObject({code: 0, stdout: `Default profile is now "office" (in ${config})\n`});
+    expect(await readFile(config, 'utf8')).toMatch(/^default: office$/m);
+    expect((await b2(['profile', 'default', '--config', config])).stdout).toBe('office\n');
+    expect((await b2(['profile', 'list', '--config', config])).stdout).toMatch(/^office \(default\)\s+office-backups/m);
+
+    await writeFile(join(dir, 'a.tar'), 'to the default profile');
+    const up = await b2(['upload', join(dir, 'a.tar'), '--name', 'dflt', '--config', config]);
+    expect(up.code).toBe(0);
+    const id = up.stdout.trim();
+    expect((await b2(['list', '--config', config])).stdout).toContain(id);
+    expect((await b2(['list', '--profile', 'attic', '--config', config])).stdout).not.toContain(id);
+
+    const unknown = await b2(['profile', 'default', 'nope', '--config', config]);
+    expect(unknown.code).toBe(2);
+    expect(await b2(['profile', 'remove', 'office', '--config', config])).toMatchObject({code: 0});
+    expect(await readFile(config, 'utf8')).not.toMatch(/^default:/m);
+  });
+});
+
