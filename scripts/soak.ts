@@ -56,6 +56,8 @@ export interface SoakReport {
   reauthorizations: number;
   /** Unfinished large files left by failures that said so, removed by the cleanup at the end. */
   cleanedAfterFailures: number;
+  /** File uploads whose failure kept their parts, rerun at the end: each resumed. */
+  resumedAfterFailures: number;
   violations: string[];
   /**
    * first: at the start; warm: after a fifth of the operations; last: after all of them.
@@ -69,6 +71,9 @@ const OP_WEIGHTS: Array<[OpKind, number]> = [
   ['upload-file', 6], ['upload-stream', 4], ['download', 3], ['list', 2], ['verify', 2], ['delete', 2],
 ];
 const CHANGE_UNDER_UPLOADER_RATE = 0.2;
+/** Every this many operations, the next STORM_FAILURES part uploads answer 503. */
+const STORM_EVERY = 100;
+const STORM_FAILURES = 60;
 
 /** What the soak knows about a backup whose upload reported success. */
 interface Known {
@@ -163,6 +168,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const known = new Map<string, Known>();
     const failedUploads: Array<{name: string; message: string}> = [];
     let cleanupAnnounced = 0;
+    /** Files whose failed upload kept its parts: rerun at the end, they must resume. */
+    const keptFiles: Array<{path: string; name: string; accepted: Set<string>; storedParts: number}> = [];
     const memory: MemorySample[] = [];
     const gc = (globalThis as {gc?: () => void}).gc;
     const sample = (collect = false): MemorySample => {
@@ -180,7 +187,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       const errKind = isBackupError(err) ? err.kind : `unexpected:${(err as Error)?.name ?? typeof err}`;
       bump(failuresSurfaced, `${kind}:${errKind}`);
       const message = `${kind}: ${(err as Error)?.message ?? String(err)}`;
-      bump(failureMessages, message.replace(/"[^"]*"/g, 'NAME').replace(/\S*upload-\d+\.bin/g, 'FILE').replace(/\b[0-9a-f]{40}\b/g, 'SHA1').replace(/\d+ part/g, 'N part'));
+      bump(failureMessages, message.replace(/"[^"]*"/g, 'NAME').replace(/soak\/soak_\S+?\.(tar|metadata\.json)\b/g, 'NAME').replace(/\S*upload-\d+\.bin/g, 'FILE').replace(/\b[0-9a-f]{40}\b/g, 'SHA1').replace(/\d+ part/g, 'N part'));
       if (!isBackupError(err)) violations.push(`${kind} failed with a non-BackupError: ${(err as Error)?.stack ?? String(err)}`);
       return err;
     };
@@ -235,8 +242,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         surfaced(fromFile ? 'upload-file' : 'upload-stream', err);
         const message = (err as Error)?.message ?? String(err);
         // A failure that kept its unfinished large file says so (for a rerun to resume, or `b2 cleanup`).
-        if ((err as {resumable?: boolean})?.resumable === true || /kept to be resumed|b2 cleanup/.test(message)) cleanupAnnounced++;
+        const kept = (err as {resumable?: boolean})?.resumable === true || /kept to be resumed|b2 cleanup/.test(message);
+        const storedParts = Number(/\((\d+) parts? stored\)/.exec(message)?.[1] ?? 1);
+        if (kept && path && !changed) keptFiles.push({path, name, accepted, storedParts});
+        else if (kept) cleanupAnnounced++;
         failedUploads.push({name, message});
+        if (kept && path && !changed) path = undefined; // kept for the rerun at the end
       } finally {
         if (path) await rm(path, {force: true});
       }
@@ -322,6 +333,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
           return;
         }
         const i = next++;
+        // Now and then B2 stays busy for a while: parts fail until the uploads in flight give up, keeping their parts.
+        if (i % STORM_EVERY === STORM_EVERY / 2) {
+          emu!.faults.add({call: 'b2_upload_part', count: STORM_FAILURES, status: 503});
+          bump(soakFaults, 'busy_storm');
+        }
         const rng = new SeededRandom((opts.seed * 1_000_003 + i) >>> 0);
         const kind = weighted(rng);
         bump(operations, kind);
@@ -347,6 +363,22 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     emu.faults.clear();
     const faults: Record<string, number> = {...(emu.stats().faults as Record<string, number>), ...soakFaults};
     const reauthorizations = (emu.stats().calls.b2_authorize_account ?? 0) - authorizeCallsAtStart;
+    let resumedAfterFailures = 0;
+    for (const f of keptFiles) {
+      try {
+        const r = await catalog.upload({path: f.path}, {name: f.name});
+        // A kept upload with no part stored yet has nothing to reuse; the rerun must still take it over (no unfinished file is left).
+        if (r.resumed) resumedAfterFailures++;
+        else if (f.storedParts > 0) violations.push(`rerun of ${f.name}, whose failed upload kept ${f.storedParts} stored parts, did not resume`);
+        if (!f.accepted.has(r.sha1 ?? 'none')) violations.push(`rerun of ${f.name} reported SHA1 ${r.sha1}, which is not its source's`);
+        known.set(r.id, {id: r.id, name: f.name, sha1: r.sha1 ?? 'none', size: r.size, state: 'live'});
+        failedUploads.splice(failedUploads.findIndex((u) => u.name === f.name), 1);
+      } catch (err) {
+        violations.push(`rerun of ${f.name}, whose failed upload kept its parts, failed: ${(err as Error)?.message ?? String(err)}`);
+      } finally {
+        await rm(f.path, {force: true});
+      }
+    }
     const listed = await catalog.list();
     const listedIds = new Set(listed.map((b) => b.id));
     const listedNames = new Set(listed.map((b) => b.name));
@@ -395,6 +427,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       retries,
       reauthorizations,
       cleanedAfterFailures,
+      resumedAfterFailures,
       violations,
       memory: {first: memory[0], warm, last, peakRss, peakHeapUsed, gcMeasured: gc !== undefined},
     };
@@ -422,7 +455,7 @@ export function formatSoakReport(r: SoakReport): string {
     `  re-authorizations: ${r.reauthorizations}`,
     `  failures surfaced: ${table(r.failuresSurfaced)}`,
     ...Object.entries(r.failureMessages).sort(([, a], [, b]) => b - a).map(([m, n]) => `    - ${n} x ${m}`),
-    `  cleanup after failures that said so: ${r.cleanedAfterFailures} unfinished large files`,
+    `  failures that kept their parts: ${r.resumedAfterFailures} resumed by a rerun, ${r.cleanedAfterFailures} removed by the cleanup`,
     `  memory:            heapUsed start ${mb(r.memory.first.heapUsed)}, after 1/5 ${r.memory.warm ? mb(r.memory.warm.heapUsed) : '-'}, end ${mb(r.memory.last.heapUsed)}${r.memory.gcMeasured ? ' (after GC)' : ''}; ` +
       `RSS start ${mb(r.memory.first.rss)}, after 1/5 ${r.memory.warm ? mb(r.memory.warm.rss) : '-'}, end ${mb(r.memory.last.rss)}; peak RSS ${mb(r.memory.peakRss)}, peak heapUsed ${mb(r.memory.peakHeapUsed)}`,
     `  invariant violations: ${r.violations.length}`,

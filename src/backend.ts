@@ -13,6 +13,11 @@ export interface StorageBackend {
   check(opts?: {signal?: AbortSignal}): Promise<CheckReport>;
   /** Stores body under key, replacing what was there; resolves once the object is complete and verified. */
   put(key: string, body: Body, opts?: PutOptions): Promise<StoredObject>;
+  /**
+   * True when get() of a whole object fails its stream with `checksum_mismatch` unless the
+   * bytes match the SHA1 that get() reports in its info (callers need not hash again).
+   */
+  readonly verifiesGet?: boolean;
   /** Streams an object (or a byte range of it). Rejects with a `not_found` BackupError if absent. */
   get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}>;
   /**

@@ -1,6 +1,8 @@
 import type {StorageBackend, TargetRegistration} from './backend.js';
 import {BackupError} from './errors.js';
-import {profileJsonSchema, type ProfileInput} from './profiles/schema.js';
+import type {ProfileInput} from './profiles/schema.js';
+// profileJsonSchema() as data: the hook answers without loading zod (test/profiles/schema-json.test.ts keeps it in step)
+import PROFILE_SCHEMA from './profiles/profile-schema.json' with {type: 'json'};
 import type {ResolvedProfile} from './profiles/types.js';
 
 export interface TargetContext {
@@ -22,7 +24,7 @@ export function b2TargetRegistration(ctx: TargetContext): TargetRegistration<Tar
   return {
     type: 'b2',
     title: 'Backblaze B2',
-    profileSchema: profileJsonSchema(),
+    profileSchema: structuredClone(PROFILE_SCHEMA) as Record<string, unknown>,
     async create(input: TargetProfile): Promise<StorageBackend> {
       // the provider (and its HTTP stack) loads when a host first uses the target, not at registration
       const {connectB2} = await import('./connect.js');
@@ -37,10 +39,14 @@ export async function resolveTargetProfile(input: TargetProfile, ctx: TargetCont
     const {loadProfile} = await import('./profiles/index.js');
     return loadProfile({configFlag: input.config, profileFlag: input.profile, configDir: ctx.configDir});
   }
-  const [{resolveSecret}, {resolvedProfile, validateInput}] = await Promise.all([import('./profiles/secrets.js'), import('./profiles/store.js')]);
+  const [{resolveSecret}, {entryEncryption, resolvedProfile, validateInput}] = await Promise.all([import('./profiles/secrets.js'), import('./profiles/store.js')]);
   const {name = 'host', ...fields} = input as ProfileInput & {name?: string};
   const entry = validateInput(fields, (field) => `profile.${field}`);
-  const secret = resolveSecret(entry.applicationKey, {env: process.env, baseDir: process.cwd()});
-  if ('problem' in secret) throw new BackupError('config', `profile.applicationKey: ${secret.problem}`);
-  return resolvedProfile(name, entry, {keyId: entry.keyId, applicationKey: secret.value});
+  const secret = (field: 'applicationKey' | 'encryptionKey') => {
+    const result = resolveSecret(entry[field] ?? '', {env: process.env, baseDir: process.cwd()});
+    if ('problem' in result) throw new BackupError('config', `profile.${field}: ${result.problem}`);
+    return result.value;
+  };
+  const encryption = entryEncryption(entry, () => secret('encryptionKey'), 'profile.encryptionKey');
+  return {...resolvedProfile(name, entry, {keyId: entry.keyId, applicationKey: secret('applicationKey')}), ...(encryption ? {encryption} : {})};
 }

@@ -467,15 +467,18 @@ export class BackupCatalog {
   }
 
   /** The archive's stream and what it must add up to. */
-  private async openArchive(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: Readable; expected: Expected}> {
+  private async openArchive(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: Readable; expected: Expected; backendChecks: boolean}> {
     const info = await this.archiveInfo(id, opts.signal);
     const {info: obj, stream} = await this.backend.get(info.archiveKey, {signal: opts.signal});
-    return {info, stream, expected: {size: obj.size, sha1: info.sha1 ?? knownSha1(obj.sha1)}};
+    const expected = {size: obj.size, sha1: info.sha1 ?? knownSha1(obj.sha1)};
+    // the backend verifies the very SHA1 the backup records: no second hash of every byte
+    const backendChecks = this.backend.verifiesGet === true && expected.sha1 !== undefined && knownSha1(obj.sha1) === expected.sha1;
+    return {info, stream, expected, backendChecks};
   }
 
   private async openVerified(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: HashingStream}> {
-    const {info, stream, expected} = await this.openArchive(id, opts);
-    const hashing = new HashingStream({expect: expected, what: `download of backup ${info.id}`, onBytes: progressReporter(opts, expected.size)});
+    const {info, stream, expected, backendChecks} = await this.openArchive(id, opts);
+    const hashing = new HashingStream({expect: expected, what: `download of backup ${info.id}`, onBytes: progressReporter(opts, expected.size), trustSha1: backendChecks});
     pipelineCb(stream, hashing, () => undefined); // errors reach the consumer through `hashing`
     const signal = opts.signal;
     if (signal) {

@@ -20,14 +20,18 @@ export class HashingStream extends Transform {
   private digest?: string;
 
   constructor(
-    /** `hint` ends the mismatch message (what it means, what to do). */
-    private readonly opts: {expect?: Expected; what?: string; hint?: string; onBytes?: (loaded: number) => void} = {},
+    /**
+     * `hint` ends the mismatch message (what it means, what to do). `trustSha1`: the
+     * source checks `expect.sha1` itself and fails on a mismatch (B2's downloader does),
+     * so hashing again here would only cost CPU: only the size is checked.
+     */
+    private readonly opts: {expect?: Expected; what?: string; hint?: string; onBytes?: (loaded: number) => void; trustSha1?: boolean} = {},
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
+    if (!this.trusted) this.hash.update(chunk);
     this.bytes += chunk.length;
     const limit = this.opts.expect?.size;
     // too long is known at once: fail before passing on what no consumer should keep
@@ -37,13 +41,17 @@ export class HashingStream extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    this.digest = this.hash.digest('hex');
+    this.digest = this.trusted ? this.opts.expect?.sha1 : this.hash.digest('hex');
     const problem = this.opts.expect ? mismatch(this.result(), this.opts.expect) : undefined;
     cb(problem ? this.failure(problem) : undefined);
   }
 
   private failure(problem: string): BackupError {
     return new BackupError('checksum_mismatch', `${this.opts.what ?? 'download'} failed verification: ${problem}${this.opts.hint ? `; ${this.opts.hint}` : ''}`);
+  }
+
+  private get trusted(): boolean {
+    return this.opts.trustSha1 === true && this.opts.expect?.sha1 !== undefined;
   }
 
   /** Size and SHA1 of what went through; sha1 is set once the stream has ended. */

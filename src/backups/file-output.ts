@@ -78,7 +78,7 @@ export async function writeAtomically(dest: Destination, force: boolean, fill: (
   const path = dest.path;
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
   try {
-    const fh = await open(tmp, 'wx', 0o600);
+    const fh = await open(tmp, 'wx+', 0o600); // readable too: a parallel download reads back what it wrote ahead, to hash it in order
     try {
       await fill(fh);
       await fh.sync();

@@ -1,10 +1,11 @@
 import {describe, test, expect, beforeAll, afterAll, afterEach} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {mkdtemp, open, readFile, rm} from 'node:fs/promises';
+import {mkdtemp, open, readdir, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {Readable} from 'node:stream';
 import type {B2Backend} from '../../src/b2/index.js';
+import {BackupCatalog} from '../../src/backups/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
 import {emulator, fastRetry, openBackend, sha1} from './helpers.js';
@@ -112,6 +113,20 @@ describe('parallel ranges', () => {
     expect(isBackupError(fileErr, 'checksum_mismatch')).toBe(true);
     const streamErr = await readAll((await backend.get('bad.bin')).stream).catch((e) => e);
     expect(isBackupError(streamErr, 'checksum_mismatch')).toBe(true);
+  });
+});
+
+describe('through the catalog', () => {
+  test('downloadToFile: ranges written in place into the temp file, then the complete file at the path', async () => {
+    const catalog = new BackupCatalog(backend);
+    const up = await catalog.upload(data, {name: 'parallel'});
+    emu.resetStats();
+    const path = join(dir, 'restored.tar');
+    const done = await catalog.downloadToFile(up.id, path);
+    expect({size: done.size, sha1: done.sha1}).toEqual({size: data.length, sha1: sha1(data)});
+    expect((await readFile(path)).equals(data)).toBe(true);
+    expect(emu.stats().calls.b2_download_file_by_id).toBe(Math.ceil(data.length / RANGE) - 1);
+    expect((await readdir(dir)).filter((f) => f.includes('.partial'))).toEqual([]);
   });
 });
 
