@@ -4,6 +4,7 @@ import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
+import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
@@ -37,6 +38,7 @@ export default class Upload extends LocationCommand {
     'limit-upload': limitUploadFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
     prune: Flags.boolean({default: true, allowNo: true, description: 'after a successful upload, prune by the profile\'s "retention:" rules, never deleting the new backup (--no-prune skips it)'}),
+    ...outputFlags,
   };
 
   async run(): Promise<BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]}> {
@@ -49,6 +51,7 @@ export default class Upload extends LocationCommand {
     const overrides = transferOverrides(flags);
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
     const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
+    const out = outputChoice(flags, this.jsonEnabled());
     let bar: ReturnType<typeof progressDisplay> | undefined;
     let stored: string | undefined; // the new backup's id once it exists: an interrupt after that only stops the prune
     try {
@@ -56,17 +59,23 @@ export default class Upload extends LocationCommand {
         flags,
         async ({backend, catalog, profile}, signal) => {
           await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
-          bar = progressDisplay({label: 'Uploading', total, enabled: !this.jsonEnabled()});
+          bar = progressDisplay({label: 'Uploading', total, mode: out.mode, intervalMs: out.intervalMs});
           const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, signal, onProgress: (p) => bar?.update(p)});
           stored = uploaded.id;
           bar.stop();
           const done = uploaded.existing ? 'Already stored (an earlier run of this upload finished it):' : uploaded.resumed ? 'Finished the interrupted' : 'Uploaded';
-          this.logToStderr(`${done} backup ${visible(uploaded.name)} (${humanSize(uploaded.size)}, sha1 ${uploaded.sha1})`);
+          if (!out.quiet) this.logToStderr(`${done} backup ${visible(uploaded.name)} (${humanSize(uploaded.size)}, sha1 ${uploaded.sha1})`);
           const policy = flags.prune ? profile.retention : undefined;
           const pruned = policy ? await this.pruneAfterUpload(catalog, policy, uploaded.id, signal) : [];
           return {uploaded, pruned};
         },
-        {overrides, onInterrupt: () => this.logToStderr('\nStopping… (Ctrl-C again to quit at once)')},
+        {
+          overrides,
+          onInterrupt: () => {
+            bar?.stop(); // the notice stays on its own line; no bar is drawn over it
+            this.logToStderr('Stopping… (Ctrl-C again to quit at once)');
+          },
+        },
       );
       const {uploaded, pruned} = result;
       this.log(uploaded.id);
