@@ -12,6 +12,7 @@ export type ErrorKind =
   | 'missing_capabilities'
   | 'prefix_not_allowed'
   | 'public_bucket'
+  | 'encryption_key'
   | 'cap_exceeded'
   | 'not_found'
   | 'already_exists'
@@ -35,6 +36,7 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
   missing_capabilities: 3,
   prefix_not_allowed: 3,
   public_bucket: 3,
+  encryption_key: 3,
   not_found: 4,
   checksum_mismatch: 5,
   cap_exceeded: 6,

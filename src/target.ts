@@ -39,10 +39,14 @@ export async function resolveTargetProfile(input: TargetProfile, ctx: TargetCont
     const {loadProfile} = await import('./profiles/index.js');
     return loadProfile({configFlag: input.config, profileFlag: input.profile, configDir: ctx.configDir});
   }
-  const [{resolveSecret}, {resolvedProfile, validateInput}] = await Promise.all([import('./profiles/secrets.js'), import('./profiles/store.js')]);
+  const [{resolveSecret}, {entryEncryption, resolvedProfile, validateInput}] = await Promise.all([import('./profiles/secrets.js'), import('./profiles/store.js')]);
   const {name = 'host', ...fields} = input as ProfileInput & {name?: string};
   const entry = validateInput(fields, (field) => `profile.${field}`);
-  const secret = resolveSecret(entry.applicationKey, {env: process.env, baseDir: process.cwd()});
-  if ('problem' in secret) throw new BackupError('config', `profile.applicationKey: ${secret.problem}`);
-  return resolvedProfile(name, entry, {keyId: entry.keyId, applicationKey: secret.value});
+  const secret = (field: 'applicationKey' | 'encryptionKey') => {
+    const result = resolveSecret(entry[field] ?? '', {env: process.env, baseDir: process.cwd()});
+    if ('problem' in result) throw new BackupError('config', `profile.${field}: ${result.problem}`);
+    return result.value;
+  };
+  const encryption = entryEncryption(entry, () => secret('encryptionKey'), 'profile.encryptionKey');
+  return {...resolvedProfile(name, entry, {keyId: entry.keyId, applicationKey: secret('applicationKey')}), ...(encryption ? {encryption} : {})};
 }

@@ -1,5 +1,6 @@
 import {BaseCommand, errorLine, profileFlag} from '../../src/cli/base-command.js';
 import {readErrorLog} from '../../src/cli/error-log.js';
+import {bucketEncryptionText} from '../../src/b2/index.js';
 import {connectB2} from '../../src/connect.js';
 import {isBackupError} from '../../src/errors.js';
 import {loadProfile} from '../../src/profiles/index.js';
@@ -32,6 +33,8 @@ export default class Diagnostics extends BaseCommand {
         prefix: profile.prefix,
         partSize: profile.partSize ?? null,
         concurrency: profile.concurrency,
+        bandwidth: profile.bandwidth ?? null,
+        encryption: profile.encryption ? {mode: profile.encryption.mode, ...(profile.encryption.mode === 'SSE-C' ? {encryptionKey: REDACTED} : {})} : null,
       },
     };
     try {
@@ -44,6 +47,8 @@ export default class Diagnostics extends BaseCommand {
           expiresAt: key.expiresAt?.toISOString() ?? null,
         };
         report.partSizes = {recommended: key.recommendedPartSize, absoluteMinimum: key.absoluteMinimumPartSize};
+        const bucket = await backend.bucket().catch(() => undefined);
+        report.bucket = {type: bucket?.bucketType ?? 'unknown', defaultEncryption: bucketEncryptionText(bucket)};
       } finally {
         await backend.close();
       }

@@ -4,6 +4,7 @@ import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
+import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
@@ -31,6 +32,7 @@ export default class Upload extends LocationCommand {
     'part-size': partSizeFlag,
     'limit-upload': limitUploadFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
+    ...outputFlags,
   };
 
   async run(): Promise<BackupSummary & {resumed: boolean; existing: boolean}> {
@@ -43,20 +45,27 @@ export default class Upload extends LocationCommand {
     const overrides = transferOverrides(flags);
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
     const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
+    const out = outputChoice(flags, this.jsonEnabled());
     let bar: ReturnType<typeof progressDisplay> | undefined;
     try {
       const result = await this.withLocation(
         flags,
         async ({backend, catalog}, signal) => {
           await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
-          bar = progressDisplay({label: 'Uploading', total, enabled: !this.jsonEnabled()});
+          bar = progressDisplay({label: 'Uploading', total, mode: out.mode, intervalMs: out.intervalMs});
           return catalog.upload(body, {name: flags.name, metadata, size: expectSize, signal, onProgress: (p) => bar?.update(p)});
         },
-        {overrides, onInterrupt: () => this.logToStderr('\nStopping… (Ctrl-C again to quit at once)')},
+        {
+          overrides,
+          onInterrupt: () => {
+            bar?.stop(); // the notice stays on its own line; no bar is drawn over it
+            this.logToStderr('Stopping… (Ctrl-C again to quit at once)');
+          },
+        },
       );
       bar?.stop();
       const done = result.existing ? 'Already stored (an earlier run of this upload finished it):' : result.resumed ? 'Finished the interrupted' : 'Uploaded';
-      this.logToStderr(`${done} backup ${visible(result.name)} (${humanSize(result.size)}, sha1 ${result.sha1})`);
+      if (!out.quiet) this.logToStderr(`${done} backup ${visible(result.name)} (${humanSize(result.size)}, sha1 ${result.sha1})`);
       this.log(result.id);
       return {...backupSummary(result), resumed: result.resumed, existing: result.existing};
     } catch (err) {

@@ -4,6 +4,7 @@ import {isBackupError} from '../errors.js';
 import type {AuthInfo, B2Client} from './client.js';
 import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
 import {bucketSettingItems} from './bucket-checks.js';
+import type {Encryption} from '../profiles/types.js';
 import type {B2Bucket, B2File} from './wire-types.js';
 
 const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
@@ -16,6 +17,8 @@ export interface CheckTarget {
   prefix: string;
   /** Names a backup writes (relative to the prefix); anything else in the prefix is foreign. */
   isOwnKey?: (key: string) => boolean;
+  /** The profile's server-side encryption, reported with the bucket's default. */
+  encryption?: Encryption;
   signal?: AbortSignal;
   now?: Date;
 }
@@ -42,7 +45,7 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
 
   const bucket = await bucketItem(t, auth, items);
   const bucketOk = bucket?.bucketId;
-  if (bucket) items.push(...bucketSettingItems(bucket.settings));
+  if (bucket) items.push(...bucketSettingItems(bucket.settings, {encryption: t.encryption}));
   const missing = REQUIRED_CAPABILITIES.filter((c) => !auth.allowed.capabilities.includes(c));
   items.push(missing.length === 0
     ? {id: 'capabilities', title: 'Key capabilities', status: 'ok', message: `the key has ${REQUIRED_CAPABILITIES.join(', ')}`}

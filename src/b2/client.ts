@@ -6,6 +6,8 @@ import type {Failure} from './failure.js';
 import {RetryPolicy, type CallKind, type RunHooks} from './retry-policy.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
 import {limited, type BandwidthLimits} from './bandwidth.js';
+import {encryptionField, keyHeaders, uploadFileHeaders} from './encryption-headers.js';
+import type {Encryption} from '../profiles/types.js';
 import type {B2Allowed, B2AuthorizeV2, B2AuthorizeV3, B2Bucket, B2File, B2ListFileNames, B2ListFileVersions, B2ListParts, B2ListUnfinished, B2Part, B2UploadUrl} from './wire-types.js';
 
 /** What authorization tells us about the key and the server. */
@@ -35,6 +37,8 @@ export interface ClientConfig {
   context: ErrorContext;
   /** Bandwidth limits shared by every transfer of this client (all parallel parts). */
   bandwidth?: BandwidthLimits;
+  /** Server-side encryption of what this client writes (and, for SSE-C, reads). */
+  encryption?: Encryption;
 }
 
 export interface DownloadResponse {
@@ -165,7 +169,8 @@ export class B2Client {
 
   startLargeFile(args: {bucketId: string; fileName: string; contentType: string; fileInfo: Record<string, string>}, signal?: AbortSignal): Promise<B2File> {
     const {fileInfo, ...rest} = args;
-    return this.api('b2_start_large_file', args.fileName, (axios) => this.b2.startLargeFile({...rest, axios, axiosOverride: {data: {fileInfo}}}), signal);
+    const serverSideEncryption = encryptionField(this.cfg.encryption);
+    return this.api('b2_start_large_file', args.fileName, (axios) => this.b2.startLargeFile({...rest, axios, axiosOverride: {data: {fileInfo, ...(serverSideEncryption ? {serverSideEncryption} : {})}}}), signal);
   }
 
   finishLargeFile(fileId: string, partSha1Array: string[], name: string, signal?: AbortSignal): Promise<B2File> {
@@ -245,6 +250,7 @@ export class B2Client {
       mime: args.contentType,
       info: args.info,
       axios,
+      axiosOverride: {headers: uploadFileHeaders(this.cfg.encryption)},
     }));
     return res.data as B2File;
   }
@@ -258,6 +264,7 @@ export class B2Client {
       contentLength: args.contentLength,
       hash: args.sha1Header,
       axios,
+      axiosOverride: {headers: keyHeaders(this.cfg.encryption)},
     }));
     return res.data as B2Part;
   }
@@ -268,7 +275,7 @@ export class B2Client {
     const call = 'fileName' in target ? 'b2_download_file_by_name' : 'b2_download_file_by_id';
     return this.run('download', call, name, async (axios) => {
       const perCall = {
-        axios: {...axios, headers: {...(axios.headers as Record<string, string>), ...(opts.range ? {Range: opts.range} : {})}},
+        axios: {...axios, headers: {...(axios.headers as Record<string, string>), ...keyHeaders(this.cfg.encryption), ...(opts.range ? {Range: opts.range} : {})}},
         axiosOverride: {method: opts.method ?? 'GET', decompress: false},
         responseType: 'stream',
       };

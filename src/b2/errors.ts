@@ -44,6 +44,8 @@ export interface ErrorContext {
   keyFix?: string;
   /** Secrets that must never reach a message. */
   secrets: string[];
+  /** The profile's server-side encryption mode, to explain a refused read of SSE-C data. */
+  encryption?: string;
 }
 
 export interface FailedCall {
@@ -114,6 +116,7 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
     return ['invalid_credentials', `B2 at ${host} rejected the key of profile ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); put in a working key with: ${newKeyAndIdFix(ctx)}`];
   }
   if (call.phase === 'reauthorize' && f.status === 401) return keyExpired();
+  if (f.status === 403 && (f.code === 'access_denied' || f.code === 'http_403') && READS.has(call.call)) return ['encryption_key', customerKeyRefused(call, ctx)];
   if (f.status === 403 && CAP_CODES.has(f.code)) {
     const fix = f.code === 'access_denied' ? 'check the account status in the Backblaze web UI' : 'raise the cap under "Caps & Alerts" in the Backblaze web UI, or wait until it resets';
     return ['cap_exceeded', `B2 refused ${what}: ${f.code} (${f.message}); ${fix}`];
@@ -132,6 +135,15 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   if (f.code === 'local') return ['failure', `unexpected error in ${what} (run with DEBUG=1 for details)`];
   if (f.status === 400 && f.code !== 'auth_token_limit') return ['bad_input', `B2 rejected ${what}: ${f.code} (${f.message})`];
   return ['failure', `B2 kept failing ${what} after ${call.attempts} attempt(s): ${b2Says}; try again later`];
+}
+
+/** Calls that read a file's data: B2 answers 403 access_denied (a HEAD: a bare 403) when SSE-C data comes without its key. */
+const READS = new Set(['b2_download_file_by_name', 'b2_download_file_by_id']);
+
+function customerKeyRefused(call: FailedCall, ctx: ErrorContext): string {
+  const what = call.name ? JSON.stringify(call.name) : 'the file';
+  const why = ctx.encryption === 'SSE-C' ? "the profile's encryptionKey is not the key it was uploaded with" : 'the profile has no SSE-C encryptionKey';
+  return `B2 refused to read ${what}: it is encrypted with SSE-C and ${why}; set the key it was uploaded with: b2 profile update ${profileRef(ctx)} --encryption SSE-C --encryption-key …`;
 }
 
 /** A 401 `unauthorized`: a capability is missing, or the name/bucket is outside the key's restriction. */

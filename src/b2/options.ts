@@ -3,7 +3,7 @@ import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {BackupError} from '../errors.js';
 import {nameProblem} from '../keys.js';
-import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, type ResolvedProfile} from '../profiles/types.js';
+import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, customerKeyProblem, type Encryption, type ResolvedProfile} from '../profiles/types.js';
 import {MAX_PART_SIZE, MAX_SINGLE_UPLOAD} from './part-plan.js';
 import type {RetryOptions} from './retry-policy.js';
 import type {Clock} from '../token-bucket.js';
@@ -39,6 +39,8 @@ export interface B2BackendOptions {
   bandwidth?: {upload?: number; download?: number};
   /** The bandwidth limiter's clock (tests move it by hand). */
   clock?: Clock;
+  /** Server-side encryption of uploads; SSE-C's key is also sent with every read. */
+  encryption?: Encryption;
 }
 
 /** A ResolvedProfile works as options as it is (its `name` is the profile name). */
@@ -49,7 +51,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'encryption';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -93,10 +95,20 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     retry: input.retry,
     bandwidth: {upload: rate('upload'), download: rate('download')},
     clock: input.clock,
+    encryption: checkedEncryption(input.encryption, bad),
     profileName,
     keyFix: input.keyFix,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,
   };
+}
+
+function checkedEncryption(e: Encryption | undefined, bad: (field: string, problem: string, expected: string) => BackupError): Encryption | undefined {
+  if (e === undefined) return undefined;
+  if (e.mode === 'SSE-B2') return e;
+  // never quote the key: the problem says what is wrong with it, not what it is
+  const problem = e.mode === 'SSE-C' ? customerKeyProblem(e.key) : 'is not SSE-B2 or SSE-C';
+  if (problem) throw bad('encryption', problem, 'SSE-B2, or SSE-C with a 256-bit base64 key');
+  return e;
 }
 
 let version: string | undefined;

@@ -83,7 +83,7 @@ export class B2Backend implements StorageBackend {
    */
   static async checkProfile(input: B2BackendInput, opts: {signal?: AbortSignal; isOwnKey?: (key: string) => boolean} = {}): Promise<CheckReport> {
     const o = resolveOptions(input);
-    return runChecks({client: B2Backend.clientFor(o), bucket: o.bucket, prefix: o.prefix, signal: opts.signal, isOwnKey: opts.isOwnKey});
+    return runChecks({client: B2Backend.clientFor(o), bucket: o.bucket, prefix: o.prefix, encryption: o.encryption, signal: opts.signal, isOwnKey: opts.isOwnKey});
   }
 
   private static clientFor(o: ResolvedOptions): B2Client {
@@ -96,8 +96,18 @@ export class B2Backend implements StorageBackend {
       transferTimeoutMs: o.stallTimeoutMs,
       retry: new RetryPolicy(o.retry),
       bandwidth: bandwidthLimits(o.bandwidth, o.clock),
+      encryption: o.encryption,
       // the account token joins these once signed in
-      context: {profileName: o.profileName, keyFix: o.keyFix, bucket: o.bucket, prefix: o.prefix, endpoint: o.endpoint, secrets: [o.applicationKey, Buffer.from(`${o.keyId}:${o.applicationKey}`).toString('base64')]},
+      context: {
+        profileName: o.profileName,
+        keyFix: o.keyFix,
+        bucket: o.bucket,
+        prefix: o.prefix,
+        endpoint: o.endpoint,
+        encryption: o.encryption?.mode,
+        // an SSE-C key travels in headers: no message may quote it either
+        secrets: [o.applicationKey, Buffer.from(`${o.keyId}:${o.applicationKey}`).toString('base64'), ...(o.encryption?.mode === 'SSE-C' ? [o.encryption.key] : [])],
+      },
     });
   }
 
@@ -116,7 +126,7 @@ export class B2Backend implements StorageBackend {
   }
 
   check(opts: {signal?: AbortSignal; isOwnKey?: (key: string) => boolean} = {}): Promise<CheckReport> {
-    return runChecks({client: this.client, bucket: this.o.bucket, prefix: this.o.prefix, signal: opts.signal, isOwnKey: opts.isOwnKey});
+    return runChecks({client: this.client, bucket: this.o.bucket, prefix: this.o.prefix, encryption: this.o.encryption, signal: opts.signal, isOwnKey: opts.isOwnKey});
   }
 
   async put(key: string, body: Body, opts: PutOptions = {}): Promise<StoredObject> {

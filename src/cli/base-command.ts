@@ -3,6 +3,7 @@ import {EXIT_CODES, isBackupError} from '../errors.js';
 import {quoteValue} from '../redact.js';
 import {isClosedPipe, watchStdoutClose} from './closed-pipe.js';
 import {recordError} from './error-log.js';
+import {clearProgressLine} from './progress.js';
 
 /**
  * Every command of the plugin extends this: it owns the `--config` flag and turns any
@@ -22,7 +23,19 @@ export abstract class BaseCommand extends Command {
     await super.init();
   }
 
+  /** A progress bar on screen is cleared first, so no line is glued to it. */
+  public override logToStderr(message = '', ...args: unknown[]): void {
+    clearProgressLine();
+    super.logToStderr(message, ...args);
+  }
+
+  public override warn(input: string | Error): string | Error {
+    clearProgressLine();
+    return super.warn(input);
+  }
+
   protected override async catch(err: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
+    clearProgressLine();
     if (isClosedPipe(err)) {
       process.exitCode = 0; // the reader had enough (`| head`): not a failure
       return;

@@ -1,5 +1,5 @@
 import type {CheckReport} from '../backend.js';
-import {displaySecret} from './secrets.js';
+import {displaySecret, parseSecretRef} from './secrets.js';
 import {formatSize} from './size.js';
 import type {ProfileSource, StoredProfile} from './store.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT} from './types.js';
@@ -23,6 +23,10 @@ export interface ProfileView {
   concurrency: number;
   /** Bytes per second, only when the profile limits bandwidth. */
   bandwidth?: {upload?: number; download?: number};
+  /** Only when the profile asks for server-side encryption. */
+  encryption?: string;
+  /** SSE-C: env:NAME and file:PATH as written; an inline key is never shown, not even in part. */
+  encryptionKey?: string;
 }
 
 export function profileView({name, source, entry}: StoredProfile, store: {path: string; defaultProfile?: string}): ProfileView {
@@ -39,7 +43,18 @@ export function profileView({name, source, entry}: StoredProfile, store: {path: 
     partSize: entry.partSize ?? null,
     concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
     ...(entry.bandwidth ? {bandwidth: {...entry.bandwidth}} : {}),
+    ...(entry.encryption ? {encryption: entry.encryption} : {}),
+    ...(entry.encryptionKey ? {encryptionKey: displayEncryptionKey(entry.encryptionKey)} : {}),
   };
+}
+
+function displayEncryptionKey(ref: string): string {
+  return parseSecretRef(ref).kind === 'inline' ? '(inline, not shown)' : ref;
+}
+
+/** Said wherever an SSE-C key is set: B2 keeps no copy of it. */
+export function customerKeyWarning(profile: string): string {
+  return `Warning: profile "${profile}" encrypts backups with SSE-C: B2 keeps no copy of the key. Keep a copy of it somewhere safe (not only on this machine): if it is lost, the backups cannot be restored by anyone.`;
 }
 
 export function renderProfile(view: ProfileView): string {
@@ -54,6 +69,8 @@ export function renderProfile(view: ProfileView): string {
     ['partSize', view.partSize === null ? '(server recommended)' : formatSize(view.partSize)],
     ['concurrency', String(view.concurrency)],
   ];
+  if (view.encryption) rows.push(['encryption', view.encryption]);
+  if (view.encryptionKey) rows.push(['encryptionKey', view.encryptionKey]);
   if (view.bandwidth) rows.push(['bandwidth', (['upload', 'download'] as const).map((way) => `${way} ${view.bandwidth?.[way] ? `${formatSize(view.bandwidth[way])}/s` : 'unlimited'}`).join(', ')]);
   return table(rows);
 }

@@ -14,6 +14,8 @@ export const FLAG_OF: Record<ProfileField, string> = {
   endpoint: 'endpoint',
   partSize: 'part-size',
   concurrency: 'concurrency',
+  encryption: 'encryption',
+  encryptionKey: 'encryption-key',
 };
 
 export const flagLabel = (field: ProfileField): string => `--${FLAG_OF[field]}`;
@@ -28,6 +30,8 @@ export const profileFieldFlags = {
   endpoint: Flags.string({description: 'https URL of the B2 API, or "embedded" for the local emulator (empty: Backblaze)'}),
   'part-size': Flags.string({description: 'upload part size, 5MB..5GB, e.g. 100MB, 100MiB (empty: server recommended)'}),
   concurrency: Flags.string({description: 'parallel part uploads, 1..64 (empty: 4)'}),
+  encryption: Flags.string({description: 'server-side encryption of uploads: SSE-B2 (B2\'s keys) or SSE-C (your key; lose it and the backups are lost) (empty: the bucket default)'}),
+  'encryption-key': Flags.string({description: 'the SSE-C key, 256 bits base64 (e.g. openssl rand -base64 32), or env:NAME / file:PATH; never printed'}),
 };
 
 export const checkFlag = {

@@ -1,6 +1,6 @@
 import type {CheckItem, CheckReport} from '../backend.js';
 import {BackupError, type ErrorKind} from '../errors.js';
-import {renderCheckItems} from './display.js';
+import {customerKeyWarning, renderCheckItems} from './display.js';
 import type {ProfileStore} from './store.js';
 import type {ResolvedProfile} from './types.js';
 
@@ -34,6 +34,7 @@ export async function saveChecked(
   }
   await store.save();
   for (const warning of store.overlapWarnings(name)) opts.warn(`Warning: ${warning}`);
+  if (store.get(name)?.entry.encryption === 'SSE-C') opts.warn(customerKeyWarning(name));
 }
 
 /** The error for a report that is not ok; `advice` ends the line. */

@@ -22,6 +22,8 @@ export const FIELD_EXPECTATIONS = {
   endpoint: 'an https:// or http:// URL, or "embedded"',
   partSize: 'a size from 5MB to 5GB, such as 100MB, 100MiB or 100000000',
   concurrency: `an integer 1..${MAX_CONCURRENCY}`,
+  encryption: 'SSE-B2 or SSE-C',
+  encryptionKey: 'the SSE-C key (256 bits, base64): inline, env:NAME or file:PATH',
 } as const;
 
 export type ProfileField = keyof typeof FIELD_EXPECTATIONS;
@@ -105,7 +107,10 @@ const nonBlank = z.string().superRefine((value, ctx) => {
   if (value.trim() === '') ctx.addIssue({code: 'custom', message: 'it is empty'});
 });
 
-export const profileEntrySchema = z.strictObject({
+export const ENCRYPTION_MODES = ['SSE-B2', 'SSE-C'] as const;
+
+/** The fields one by one (per-run overrides validate a part of them). */
+export const profileFieldsSchema = z.strictObject({
   keyId: nonBlank.superRefine((value, ctx) => {
     if (/\s/.test(value.trim())) ctx.addIssue({code: 'custom', message: 'it contains a space'});
   }).meta(about('keyId')),
@@ -146,6 +151,18 @@ export const profileEntrySchema = z.strictObject({
     .strictObject({upload: rateField.optional(), download: rateField.optional()})
     .optional()
     .meta({description: GROUP_EXPECTATIONS.bandwidth.self}),
+  encryption: z.enum(ENCRYPTION_MODES).optional().meta(about('encryption')),
+  // the key itself is checked once resolved (a message must never show it)
+  encryptionKey: nonBlank.superRefine((value, ctx) => {
+    const problem = secretRefProblem(value);
+    if (problem) ctx.addIssue({code: 'custom', message: problem});
+  }).optional().meta(about('encryptionKey')),
+});
+
+/** A whole profile: the fields, and the rules between them. */
+export const profileEntrySchema = profileFieldsSchema.superRefine((entry, ctx) => {
+  if (entry.encryption === 'SSE-C' && entry.encryptionKey === undefined) ctx.addIssue({code: 'custom', message: 'SSE-C needs it', path: ['encryptionKey']});
+  if (entry.encryptionKey !== undefined && entry.encryption !== 'SSE-C') ctx.addIssue({code: 'custom', message: 'encryptionKey is only for SSE-C: set encryption: SSE-C, or remove encryptionKey', path: ['encryption']});
 });
 
 /** A profile as the file holds it, validated and normalised (partSize in bytes, prefix ending in '/'). */

@@ -16,6 +16,7 @@ import {
   REQUIRED_FIELDS,
   normalizePrefix,
   profileEntrySchema,
+  profileFieldsSchema,
   profileNameProblem,
   profilesFileSchema,
   type ProfileEntry,
@@ -23,7 +24,7 @@ import {
   type ProfileInput,
 } from './schema.js';
 import {parseSecretRef, resolveSecret} from './secrets.js';
-import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, type ResolvedProfile} from './types.js';
+import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, customerKeyProblem, type Encryption, type ResolvedProfile} from './types.js';
 
 export type ProfileSource = 'file' | 'builtin';
 
@@ -126,9 +127,10 @@ export class ProfileStore {
     const fromEnv = opts.envCredentials !== false && endpoint !== EMBEDDED_ENDPOINT && this.envCredentials();
     const credentials = fromEnv || {
       keyId: entry.keyId,
-      applicationKey: this.secretOf(stored),
+      applicationKey: this.secretOf(stored, 'applicationKey'),
     };
-    return {...resolvedProfile(stored.name, entry, credentials), keyFrom: fromEnv ? 'env' : 'profile'};
+    const encryption = this.encryptionOf(stored);
+    return {...resolvedProfile(stored.name, entry, credentials), ...(encryption ? {encryption} : {}), keyFrom: fromEnv ? 'env' : 'profile'};
   }
 
   /** Throws unless `add(name, …)` could succeed with valid input (checked before prompting for values). */
@@ -274,10 +276,15 @@ export class ProfileStore {
     return {keyId, applicationKey};
   }
 
-  private secretOf(stored: StoredProfile): string {
-    const result = resolveSecret(stored.entry.applicationKey, {env: this.env, baseDir: dirname(this.path)});
+  private secretOf(stored: StoredProfile, field: 'applicationKey' | 'encryptionKey'): string {
+    const result = resolveSecret(stored.entry[field] ?? '', {env: this.env, baseDir: dirname(this.path)});
     if ('value' in result) return result.value;
-    throw new BackupError('config', `${this.locationOf(['profiles', stored.name, 'applicationKey'])}: ${result.problem}`);
+    throw new BackupError('config', `${this.locationOf(['profiles', stored.name, field])}: ${result.problem}`);
+  }
+
+  /** The profile's server-side encryption, its SSE-C key read and checked (the message never shows it). */
+  private encryptionOf(stored: StoredProfile): Encryption | undefined {
+    return entryEncryption(stored.entry, () => this.secretOf(stored, 'encryptionKey'), this.locationOf(['profiles', stored.name, 'encryptionKey']));
   }
 
   /** `<file>:<line>: profiles.<name>.<field>`, the start of every message about one place in the file. */
@@ -290,11 +297,14 @@ export class ProfileStore {
     if (process.platform === 'win32') return; // no POSIX modes; NTFS ACLs are the user's business
     const mode = (await stat(this.path)).mode & 0o777;
     if ((mode & 0o077) === 0) return;
-    const inline = Object.entries(this.state.profiles).find(([, entry]) => parseSecretRef(entry.applicationKey).kind === 'inline');
+    const secretFields = ['applicationKey', 'encryptionKey'] as const;
+    const inline = Object.entries(this.state.profiles).flatMap(([name, entry]) =>
+      secretFields.filter((f) => entry[f] !== undefined && parseSecretRef(entry[f]).kind === 'inline').map((f) => [name, f] as const),
+    )[0];
     if (!inline) return;
     throw new BackupError(
       'config',
-      `${this.locationOf(['profiles', inline[0], 'applicationKey'])}: an inline application key in a file other users can read ` +
+      `${this.locationOf(['profiles', inline[0], inline[1]])}: an inline ${inline[1] === 'applicationKey' ? 'application key' : 'encryption key'} in a file other users can read ` +
         `(mode ${mode.toString(8).padStart(4, '0')}); run chmod 600 ${this.path}, or use env:NAME or file:PATH`,
     );
   }
@@ -349,6 +359,15 @@ function parseProfilesText(path: string, text: string): ParsedFile {
   return {text, doc, lines, profiles, raw, defaultName};
 }
 
+/** An entry's server-side encryption, its SSE-C key read (readKey) and checked; `where` starts a message, which never shows the key. */
+export function entryEncryption(entry: ProfileEntry, readKey: () => string, where: string): Encryption | undefined {
+  if (entry.encryption !== 'SSE-C') return entry.encryption ? {mode: entry.encryption} : undefined;
+  const key = readKey();
+  const problem = customerKeyProblem(key);
+  if (problem) throw new BackupError('config', `${where}: ${problem}`);
+  return {mode: 'SSE-C', key};
+}
+
 /**
  * The YAML parser's reason without the file's text: some of its messages quote what they
  * choke on ("Unsupported YAML version …", "Unresolved alias …: NAME"), and the file may
@@ -385,7 +404,7 @@ export function validateInput(input: ProfileInput, label: FieldLabel): ProfileEn
  * flag a field path came from.
  */
 export function validateOverrides(input: Record<string, unknown>, label: (path: ReadonlyArray<PropertyKey>) => string): Partial<ProfileEntry> {
-  return validateWith(profileEntrySchema.partial(), input, label);
+  return validateWith(profileFieldsSchema.partial(), input, label);
 }
 
 type Validated<T> = {success: true; data: T} | {success: false; error: {issues: Parameters<typeof describeIssues>[0]}};

@@ -4,6 +4,16 @@ export const DEFAULT_ENDPOINT = 'https://api.backblazeb2.com';
 export const EMBEDDED_ENDPOINT = 'embedded';
 export const DEFAULT_CONCURRENCY = 4;
 
+/** Server-side encryption of uploads: B2's keys (SSE-B2), or the user's (SSE-C, `key` base64). Never print the key. */
+export type Encryption = {mode: 'SSE-B2'} | {mode: 'SSE-C'; key: string};
+
+/** Why a text is not an SSE-C key (256 bits, base64), or undefined; the reason never quotes it. */
+export function customerKeyProblem(key: string): string | undefined {
+  const raw = Buffer.from(key, 'base64');
+  if (raw.length === 32 && raw.toString('base64') === key) return undefined;
+  return 'not an SSE-C key: expected 256 bits in base64 (44 characters ending in "="), e.g. from: openssl rand -base64 32';
+}
+
 /** A profile ready to connect: secrets resolved, prefix normalised, defaults applied. */
 export interface ResolvedProfile {
   name: string;
@@ -22,4 +32,5 @@ export interface ResolvedProfile {
   keyFrom?: 'profile' | 'env';
   /** Bytes per second for this process's uploads / downloads; undefined: unlimited. */
   bandwidth?: {upload?: number; download?: number};
+  encryption?: Encryption;
 }

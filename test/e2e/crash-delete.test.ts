@@ -1,0 +1,162 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import type {B2Backend} from '../../src/b2/index.js';
+import type {BackupCatalog} from '../../src/backups/index.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {CrashWorld, expectNoHalfBackup, inspector, layForeignFiles, seededRandom} from './crash-helpers.js';
+import {expectFailure, parseJson, sha1} from './helpers.js';
+
+// SIGKILL a real `b2 delete` at seeded requests: the backup is listed whole or not at
+// all at every kill, and the same delete again finishes the job (every version of both
+// files gone). Also: two uploads to one profile at once, and the upload checks that
+// refuse spoofing names and short streams.
+
+const PREFIX = 'del/';
+const SEED = 1130;
+const POINTS = 20;
+
+let cw: CrashWorld;
+let backend: B2Backend;
+let catalog: BackupCatalog;
+let foreignSurvived: () => Promise<void>;
+const VARIANTS = ['metadata', 'archive', undefined] as const;
+/** Requests of one complete delete of each variant (a second version of either file costs one more), learnt first. */
+const requestsPerDelete: number[] = [];
+
+const b2 = (args: string[], input?: string) => cw.world.b2([...args, '--profile', 'del'], {input});
+
+/** Every version (uploads, hide markers, unfinished) of the names starting with `base`. */
+async function versionsOf(base: string): Promise<string[]> {
+  const auth = await authorizeRaw(cw.emu);
+  const r = await api(cw.emu, auth.authorizationToken, 'b2_list_file_versions', {bucketId: cw.emu.bucketId, prefix: PREFIX + base, maxFileCount: 1000});
+  return (r.json.files as {fileName: string; action: string}[]).map((f) => `${f.action} ${f.fileName}`);
+}
+
+/** A backup of ours; `twice` stores a second version of its metadata file or of its archive (a retried put). */
+async function makeBackup(name: string, twice?: 'metadata' | 'archive') {
+  const up = await catalog.upload(randomBytes(2000), {name});
+  const again = twice === 'metadata' ? up.metadataKey : twice === 'archive' ? up.archiveKey : undefined;
+  if (again) {
+    const {info, stream} = await backend.get(again);
+    await backend.put(again, Buffer.concat(await stream.toArray()), {metadata: info.metadata, contentType: info.contentType});
+  }
+  return up;
+}
+
+beforeAll(async () => {
+  cw = await CrashWorld.start();
+  const key = await cw.world.createKey();
+  await cw.world.addProfile('del', {...key, prefix: PREFIX, partSize: '5MB', concurrency: 2});
+  ({backend, catalog} = await inspector(cw.emu, PREFIX));
+  foreignSurvived = await layForeignFiles(cw.emu, PREFIX);
+  // the first run of all makes a call or two more than the next ones (it warms the CLI's caches): not counted
+  for (const twice of ['metadata', ...VARIANTS] as const) {
+    const up = await makeBackup('calibration', twice);
+    const first = await cw.run(['delete', up.id, '--yes', '--profile', 'del'], () => undefined);
+    expect(first.result.code).toBe(0);
+    requestsPerDelete.push(first.calls.length);
+  }
+  requestsPerDelete.shift();
+}, 60_000);
+
+afterAll(async () => {
+  await backend?.close();
+  await cw?.close();
+});
+
+const random = seededRandom(SEED);
+const points = Array.from({length: POINTS}, (_, i) => ({i, draw: random()}));
+
+describe(`SIGKILL during delete at ${POINTS} request counts drawn with seed ${SEED}`, () => {
+  test.each(points)('kill point $i', async ({i, draw}) => {
+    const up = await makeBackup(`del-${i}`, VARIANTS[i % 3]);
+    const base = up.archiveKey.replace(/\.tar$/, '');
+    const k = 1 + Math.floor(draw * requestsPerDelete[i % 3]);
+    const killed = await cw.killAt(['delete', up.id, '--yes', '--profile', 'del'], k);
+    expect({k, killed: killed.killed, signal: killed.result.signal}).toEqual({k, killed: true, signal: 'SIGKILL'});
+
+    // listed whole (and intact), or not at all
+    await expectNoHalfBackup(backend);
+    const listed = (await catalog.list()).filter((b) => b.id === up.id);
+    if (listed.length > 0) expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
+    const archiveLeft = (await backend.stat(up.archiveKey)) !== undefined;
+
+    // the same delete again finishes the job, whatever was left
+    const again = await b2(['delete', up.id, '--yes', '--json']);
+    if (archiveLeft) {
+      expect(again.code).toBe(0);
+      expect(parseJson(again)).toMatchObject({deleted: {id: up.id}, complete: listed.length > 0});
+    } else {
+      expectFailure(again, 4, new RegExp(`no backup with id ${up.id}`), cw.world.secrets);
+    }
+    expect(await versionsOf(base)).toEqual([]);
+  }, 60_000);
+
+  test('files that are not ours survived every kill and rerun', async () => {
+    await foreignSurvived();
+  });
+});
+
+describe('two uploads to one profile at once', () => {
+  test('different files, and the same file under the same name: every run succeeds and its backup verifies', async () => {
+    const files = await Promise.all(['a', 'b'].map(async (n) => {
+      const path = join(cw.world.dir, `${n}.tar`);
+      const data = randomBytes(5_000_000 + 4000); // two parts: the multi-part path
+      await writeFile(path, data);
+      return {path, sha1: sha1(data)};
+    }));
+    const runs = [
+      {file: files[0], name: 'first'},
+      {file: files[1], name: 'second'},
+      {file: files[0], name: 'same'},
+      {file: files[0], name: 'same'},
+    ];
+    const results = await Promise.all(runs.map((r) => b2(['upload', r.file.path, '--name', r.name, '--json'])));
+    for (const r of results) expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
+    const made = results.map((r) => parseJson<{id: string; sha1: string; name: string}>(r));
+    expect(made.map((m) => m.sha1)).toEqual(runs.map((r) => r.file.sha1));
+    expect(new Set(made.map((m) => m.id)).size).toBe(4);
+    for (const m of made) {
+      const verified = await b2(['verify', m.id, '--json']);
+      expect(verified.code).toBe(0);
+      expect(parseJson(verified)).toMatchObject({ok: true, sha1: m.sha1});
+    }
+    expect((await catalog.list()).map((b) => b.id).sort()).toEqual(made.map((m) => m.id).sort());
+    expect(await catalog.cleanup({olderThanMs: 0, dryRun: true})).toMatchObject({cancelled: [], deleted: []});
+    for (const m of made) await catalog.delete(m.id);
+  }, 120_000);
+});
+
+describe('upload input that would store something false', () => {
+  test('a name with a text-direction control: one line naming the character, exit 2, nothing sent', async () => {
+    const path = join(cw.world.dir, 'small.tar');
+    await writeFile(path, 'small');
+    const before = cw.emu.stats().calls;
+    const r = await b2(['upload', path, '--name', 'invoice\u202Erat.exe']);
+    expectFailure(r, 2, /^Error: invalid backup name "invoice\\u\{202e\}rat\.exe": contains U\+202E, an invisible or text-direction control character/, cw.world.secrets);
+    expect(r.stderr).not.toContain('\u202E');
+    expect(cw.emu.stats().calls).toEqual(before); // refused before connecting
+  });
+
+  test.each([
+    ['shorter', 1000],
+    ['longer', 3000],
+  ])('stdin %s than --expect-size: exit 5, one line, nothing stored or left unfinished', async (_what, length) => {
+    const r = await b2(['upload', '-', '--name', 'piped', '--expect-size', '2000'], 'x'.repeat(length));
+    expectFailure(r, 5, /^Error: the archive stream failed verification: got .*bytes, expected 2000; its producer may have failed; nothing was stored$/, cw.world.secrets);
+    expect((await catalog.list()).filter((b) => b.name === 'piped')).toEqual([]);
+    expect(await catalog.cleanup({olderThanMs: 0, dryRun: true})).toMatchObject({cancelled: [], deleted: []});
+  });
+
+  test('stdin of exactly --expect-size is a backup; --expect-size with a file is refused (exit 2)', async () => {
+    const ok = await b2(['upload', '-', '--name', 'piped', '--expect-size', '2000', '--json'], 'y'.repeat(2000));
+    expect(ok.code).toBe(0);
+    const made = parseJson<{id: string; size: number}>(ok);
+    expect(made.size).toBe(2000);
+    await catalog.delete(made.id);
+    const bad = await b2(['upload', join(cw.world.dir, 'small.tar'), '--expect-size', '5']);
+    expectFailure(bad, 2, /--expect-size is for an upload from stdin/, cw.world.secrets);
+  });
+});

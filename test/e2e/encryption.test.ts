@@ -1,0 +1,139 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {readdir, readFile, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {BACKUP_CAPABILITIES, E2EWorld, expectFailure, parseJson, sha1} from './helpers.js';
+
+// Server-side encryption from the CLI: a profile with encryption SSE-B2 or SSE-C (and
+// an encryptionKey), every upload/part/download carrying what B2 needs; SSE-C backups
+// cannot be read without their key (exit 3, one line), and the key never appears in
+// any output, error log or cache.
+
+let world: E2EWorld;
+let key: {keyId: string; applicationKey: string};
+const sseKey = randomBytes(32).toString('base64');
+const otherKey = randomBytes(32).toString('base64');
+const archive = () => join(world.dir, 'big.tar');
+let data: Buffer;
+
+/** Every stored version under a prefix, with its encryption (read with the master key). */
+async function stored(prefix: string): Promise<Array<{fileName: string; serverSideEncryption: {mode: string | null}}>> {
+  const auth = await authorizeRaw(world.emu);
+  const r = await api(world.emu, auth.authorizationToken, 'b2_list_file_versions', {bucketId: world.emu.bucketId, prefix, maxFileCount: 1000});
+  return r.json.files;
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, {recursive: true, withFileTypes: true}).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+}
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  world.secrets.push(sseKey, otherKey);
+  key = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readBucketEncryption']});
+  data = randomBytes(12 * 1_000_000); // 3 parts of 5 MB: parts carry the key too
+  await writeFile(archive(), data);
+  await writeFile(join(world.dir, 'sse.key'), `${sseKey}\n`, {mode: 0o600});
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('SSE-C', () => {
+  let id: string;
+
+  test('profile add with --encryption SSE-C warns that losing the key loses the backups', async () => {
+    const r = await world.b2([...world.profileAddArgs('ssec', {...key, prefix: 'c/', partSize: '5MB'}), '--encryption', 'SSE-C', '--encryption-key', 'file:sse.key']);
+    expect({code: r.code, stderr: r.stderr}).toMatchObject({code: 0});
+    expect(r.stderr).toMatch(/Warning: profile "ssec" encrypts backups with SSE-C: B2 keeps no copy of the key\..*cannot be restored/);
+  });
+
+  test('profile show gives the key reference, never the key', async () => {
+    const r = await world.b2(['profile', 'show', 'ssec']);
+    expect(r.stdout).toMatch(/^encryption\s+SSE-C$/m);
+    expect(r.stdout).toMatch(/^encryptionKey\s+file:sse\.key$/m);
+  });
+
+  test('upload stores archive and metadata with SSE-C (a multi-part upload); verify and download round-trip', async () => {
+    const up = await world.b2(['upload', archive(), '--name', 'secret', '--profile', 'ssec', '--json']);
+    expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
+    id = parseJson<{id: string}>(up).id;
+    const files = await stored('c/');
+    expect(files).toHaveLength(2);
+    for (const f of files) expect(f.serverSideEncryption).toEqual({algorithm: 'AES256', mode: 'SSE-C'});
+
+    const verify = await world.b2(['verify', id, '--profile', 'ssec']);
+    expect({code: verify.code, stderr: verify.stderr}).toMatchObject({code: 0});
+    const out = join(world.dir, 'restored.tar');
+    const down = await world.b2(['download', id, '--profile', 'ssec', '-o', out]);
+    expect({code: down.code, stderr: down.stderr}).toMatchObject({code: 0});
+    expect(sha1(await readFile(out))).toBe(sha1(data));
+  });
+
+  test('without the key, verify and download fail with one line, exit 3, and write nothing', async () => {
+    await world.addProfile('nokey', {...key, prefix: 'c/'});
+    for (const args of [['verify', id], ['download', id, '-o', join(world.dir, 'never.tar')]]) {
+      const r = await world.b2([...args, '--profile', 'nokey']);
+      expectFailure(r, 3, /encrypted with SSE-C and the profile has no SSE-C encryptionKey; set the key it was uploaded with: b2 profile update nokey --encryption SSE-C --encryption-key/, world.secrets);
+    }
+    expect((await readdir(world.dir)).includes('never.tar')).toBe(false);
+  });
+
+  test('with another key, verify fails the same way, saying the key is not the one', async () => {
+    await world.addProfile('wrongkey', {...key, prefix: 'c/'});
+    // a second profile file entry with an inline key, added through the CLI
+    const upd = await world.b2(['profile', 'update', 'wrongkey', '--encryption', 'SSE-C', '--encryption-key', otherKey]);
+    expect({code: upd.code, stderr: upd.stderr}).toMatchObject({code: 0});
+    const show = await world.b2(['profile', 'show', 'wrongkey']);
+    expect(show.stdout).toMatch(/^encryptionKey\s+\(inline, not shown\)$/m);
+    const r = await world.b2(['verify', id, '--profile', 'wrongkey']);
+    expectFailure(r, 3, /encrypted with SSE-C and the profile's encryptionKey is not the key it was uploaded with/, world.secrets);
+  });
+
+  test('a key that is not 256 bits of base64 is refused with the place and the fix, never quoted', async () => {
+    await writeFile(join(world.dir, 'short.key'), randomBytes(16).toString('base64'));
+    const r = await world.b2([...world.profileAddArgs('shortkey', {...key, prefix: 's/'}), '--encryption', 'SSE-C', '--encryption-key', 'file:short.key']);
+    expectFailure(r, 2, /profiles\.shortkey\.encryptionKey: not an SSE-C key: expected 256 bits in base64.*openssl rand -base64 32/, world.secrets);
+    const missing = await world.b2([...world.profileAddArgs('nokeygiven', {...key, prefix: 's/'}), '--encryption', 'SSE-C']);
+    expectFailure(missing, 2, /--encryption-key: missing, expected the SSE-C key \(256 bits, base64\)/, world.secrets);
+  });
+
+  test('profile check and diagnostics report the bucket default and the profile\'s encryption, not the key', async () => {
+    const check = await world.b2(['profile', 'check', 'ssec']);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/^ok\s+Encryption\s+bucket default encryption: none; uploads use SSE-C with the profile's encryptionKey/m);
+    const diag = parseJson<{profile: {encryption: unknown}; bucket: unknown}>(await world.b2(['diagnostics', '--profile', 'ssec']));
+    expect(diag.profile.encryption).toEqual({mode: 'SSE-C', encryptionKey: '**REDACTED**'});
+    expect(diag.bucket).toEqual({type: 'allPrivate', defaultEncryption: 'none'});
+  });
+});
+
+describe('SSE-B2', () => {
+  test('uploads ask for SSE-B2 and verify; check reports a bucket default of SSE-B2', async () => {
+    const auth = await authorizeRaw(world.emu);
+    const set = await api(world.emu, auth.authorizationToken, 'b2_update_bucket', {accountId: auth.accountId, bucketId: world.emu.bucketId, defaultServerSideEncryption: {mode: 'SSE-B2', algorithm: 'AES256'}});
+    expect(set.status).toBe(200);
+    const r = await world.b2([...world.profileAddArgs('sseb2', {...key, prefix: 'b/'}), '--encryption', 'SSE-B2']);
+    expect({code: r.code, stderr: r.stderr}).toMatchObject({code: 0});
+    expect(r.stderr).not.toMatch(/SSE-C/);
+    const up = await world.b2(['upload', archive(), '--name', 'b2', '--profile', 'sseb2', '--json']);
+    expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
+    for (const f of await stored('b/')) expect(f.serverSideEncryption).toEqual({algorithm: 'AES256', mode: 'SSE-B2'});
+    expect((await world.b2(['verify', parseJson<{id: string}>(up).id, '--profile', 'sseb2'])).code).toBe(0);
+    const check = await world.b2(['profile', 'check', 'sseb2']);
+    expect(check.stdout).toMatch(/^ok\s+Encryption\s+bucket default encryption: SSE-B2 \(AES256\); uploads ask for SSE-B2/m);
+  });
+});
+
+test('the SSE-C keys appear in no output, error log, cache or data file', async () => {
+  world.expectNoSecretInAnyRun();
+  for (const dir of ['cache', 'data', 'config']) {
+    for (const file of await filesUnder(join(world.dir, dir))) {
+      const text = await readFile(file, 'latin1');
+      for (const secret of [sseKey, otherKey]) expect(text.includes(secret) ? `${file} contains an SSE-C key` : 'clean').toBe('clean');
+    }
+  }
+});
