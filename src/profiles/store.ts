@@ -395,6 +395,7 @@ export function resolvedProfile(name: string, entry: ProfileEntry, credentials: 
     endpoint: entry.endpoint ?? DEFAULT_ENDPOINT,
     partSize: entry.partSize,
     concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
+    ...(entry.retention && {retention: entry.retention}),
     ...(entry.bandwidth ? {bandwidth: {...entry.bandwidth}} : {}),
   };
 }
