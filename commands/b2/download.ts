@@ -7,6 +7,7 @@ import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/di
 import {prepareDestination} from '../../src/backups/file-output.js';
 import {visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
+import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {limitDownloadFlag, concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError} from '../../src/errors.js';
@@ -23,6 +24,7 @@ export default class Download extends LocationCommand {
     force: Flags.boolean({char: 'f', description: 'overwrite an existing file', default: false}),
     concurrency: concurrencyFlag,
     'limit-download': limitDownloadFlag,
+    ...outputFlags,
   };
 
   async run(): Promise<BackupSummary & {path: string | null}> {
@@ -33,9 +35,10 @@ export default class Download extends LocationCommand {
     const dest = flags.output !== undefined && flags.output !== '-' ? await prepareDestination(flags.output, flags.force) : undefined;
     const toStdout = flags.output === '-' || dest?.kind === 'stdout';
     if (toStdout && this.jsonEnabled()) throw new BackupError('bad_input', '--json and -o - both write to stdout; drop one of them');
+    const out = outputChoice(flags, this.jsonEnabled());
     return this.withLocation(flags, async ({catalog}, signal) => {
       const info = await catalog.show(args.id, {signal});
-      const bar = progressDisplay({label: 'Downloading', total: info.size, enabled: !this.jsonEnabled()});
+      const bar = progressDisplay({label: 'Downloading', total: info.size, mode: out.mode, intervalMs: out.intervalMs});
       try {
         if (toStdout) {
           const {stream} = await catalog.download(info.id, {signal, onProgress: (p) => bar.update(p)});
@@ -46,7 +49,7 @@ export default class Download extends LocationCommand {
         const path = flags.output ?? basename(info.archiveKey);
         const done = await catalog.downloadToFile(info.id, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
         bar.stop();
-        this.logToStderr(`Downloaded backup ${visible(info.name)} to ${done.path} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
+        if (!out.quiet) this.logToStderr(`Downloaded backup ${visible(info.name)} to ${done.path} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
         if (!this.jsonEnabled()) this.log(done.path);
         return {...backupSummary(info), path: done.path};
       } finally {

@@ -1,3 +1,5 @@
+import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
+import {progressDisplay} from '../../src/cli/progress.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {limitDownloadFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {assertBackupId} from '../../src/backups/index.js';
@@ -22,14 +24,16 @@ export default class Verify extends LocationCommand {
   static override examples = ['<%= config.bin %> b2 verify 1a2b3c4d', '<%= config.bin %> b2 verify 1a2b3c4d --json'];
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
-  static override flags = {'limit-download': limitDownloadFlag};
+  static override flags = {'limit-download': limitDownloadFlag, ...outputFlags};
 
   async run(): Promise<VerifyView> {
     const {args, flags} = await this.parse(Verify);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     const overrides = transferOverrides(flags);
+    const out = outputChoice(flags, this.jsonEnabled());
     return this.withLocation(flags, async ({catalog}, signal) => {
-      const result = await catalog.verify(args.id, {signal});
+      const bar = progressDisplay({label: 'Verifying', mode: out.mode, intervalMs: out.intervalMs});
+      const result = await catalog.verify(args.id, {signal, onProgress: (p) => bar.update(p)}).finally(() => bar.stop());
       const view: VerifyView = {ok: result.ok, id: result.info.id, size: result.size, sha1: result.sha1, expectedSize: result.expectedSize, expectedSha1: result.expectedSha1 ?? null, backup: backupSummary(result.info)};
       this.log(renderVerifyResult(result));
       if (!result.ok) {

@@ -3,26 +3,33 @@ import {EXIT_CODES, isBackupError} from '../errors.js';
 import {quoteValue} from '../redact.js';
 import {isClosedPipe, watchStdoutClose} from './closed-pipe.js';
 import {recordError} from './error-log.js';
+import {clearProgressLine} from './progress.js';
 
 /**
- * Every command of the plugin extends this: it owns the `--config` flag and turns any
- * failure into one line on stderr with the documented exit code (stack only with DEBUG).
+ * Every command of the plugin extends this (through BaseCommand, unless it reads no
+ * profiles): it turns any failure into one line on stderr with the documented exit code
+ * (stack only with DEBUG), and keeps stderr lines clear of a progress bar.
  */
-export abstract class BaseCommand extends Command {
-  static override baseFlags = {
-    config: Flags.string({
-      description: 'path of the profiles file (default: <config dir>/profiles.yaml)',
-      env: 'B2_BACKUP_CONFIG',
-      helpGroup: 'GLOBAL',
-    }),
-  };
+export abstract class PluginCommand extends Command {
 
   public override async init(): Promise<void> {
     watchStdoutClose();
     await super.init();
   }
 
+  /** A progress bar on screen is cleared first, so no line is glued to it. */
+  public override logToStderr(message = '', ...args: unknown[]): void {
+    clearProgressLine();
+    super.logToStderr(message, ...args);
+  }
+
+  public override warn(input: string | Error): string | Error {
+    clearProgressLine();
+    return super.warn(input);
+  }
+
   protected override async catch(err: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {
+    clearProgressLine();
     if (isClosedPipe(err)) {
       process.exitCode = 0; // the reader had enough (`| head`): not a failure
       return;
@@ -33,6 +40,17 @@ export abstract class BaseCommand extends Command {
     if (process.env.DEBUG && err.stack) process.stderr.write(`${stackFrames(err)}\n${causeLine(err)}`);
     await recordError(this.config.cacheDir, {time: new Date().toISOString(), command: this.id ?? '', kind, exitCode, message}, this.argv);
   }
+}
+
+/** A command that reads the profiles file: it owns the `--config` flag. */
+export abstract class BaseCommand extends PluginCommand {
+  static override baseFlags = {
+    config: Flags.string({
+      description: 'path of the profiles file (default: <config dir>/profiles.yaml)',
+      env: 'B2_BACKUP_CONFIG',
+      helpGroup: 'GLOBAL',
+    }),
+  };
 }
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
