@@ -56,7 +56,9 @@ export interface SoakReport {
   reauthorizations: number;
   /** Unfinished large files left by failures that said so, removed by the cleanup at the end. */
   cleanedAfterFailures: number;
-  /** File uploads whose failure kept their parts, rerun at the end: each resumed. */
+  /** File uploads whose failure kept their unfinished large file, rerun at the end (each must complete and take it over). */
+  rerunAfterFailures: number;
+  /** Of those, the ones that had stored parts and reused them. */
   resumedAfterFailures: number;
   violations: string[];
   /**
@@ -427,6 +429,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       retries,
       reauthorizations,
       cleanedAfterFailures,
+      rerunAfterFailures: keptFiles.length,
       resumedAfterFailures,
       violations,
       memory: {first: memory[0], warm, last, peakRss, peakHeapUsed, gcMeasured: gc !== undefined},
@@ -455,7 +458,7 @@ export function formatSoakReport(r: SoakReport): string {
     `  re-authorizations: ${r.reauthorizations}`,
     `  failures surfaced: ${table(r.failuresSurfaced)}`,
     ...Object.entries(r.failureMessages).sort(([, a], [, b]) => b - a).map(([m, n]) => `    - ${n} x ${m}`),
-    `  failures that kept their parts: ${r.resumedAfterFailures} resumed by a rerun, ${r.cleanedAfterFailures} removed by the cleanup`,
+    `  failures that kept their unfinished upload: ${r.rerunAfterFailures} rerun to completion (${r.resumedAfterFailures} reusing stored parts), ${r.cleanedAfterFailures} removed by the cleanup`,
     `  memory:            heapUsed start ${mb(r.memory.first.heapUsed)}, after 1/5 ${r.memory.warm ? mb(r.memory.warm.heapUsed) : '-'}, end ${mb(r.memory.last.heapUsed)}${r.memory.gcMeasured ? ' (after GC)' : ''}; ` +
       `RSS start ${mb(r.memory.first.rss)}, after 1/5 ${r.memory.warm ? mb(r.memory.warm.rss) : '-'}, end ${mb(r.memory.last.rss)}; peak RSS ${mb(r.memory.peakRss)}, peak heapUsed ${mb(r.memory.peakHeapUsed)}`,
     `  invariant violations: ${r.violations.length}`,

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {once} from 'node:events';
-import {BaseCommand} from '../../src/cli/base-command.js';
+import {PluginCommand} from '../../src/cli/base-command.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
 import {BackupError} from '../../src/errors.js';
 import {checkFaultRule, startEmulator, type FaultRule, type RunningEmulator} from '../../src/emulator/index.js';
@@ -21,21 +21,25 @@ function parseFaultRule(text: string): FaultRule {
   return rule;
 }
 
-export default class Emulator extends BaseCommand {
+/** Fixed, so a profile's `endpoint: http://127.0.0.1:8180` keeps working from one start to the next. */
+export const EMULATOR_DEFAULT_PORT = 8180;
+
+/** The emulator reads no profiles: no --config. */
+export default class Emulator extends PluginCommand {
   static override summary = 'Run a local Backblaze B2 emulator (native API) in the foreground.';
   static override description =
     'Serves the B2 native API (b2api v1-v4) on loopback so that any B2 client, this plugin included, can be tried and tested without an account. ' +
     'It starts with an all-capabilities key and a private bucket and prints them; point a client at the printed URL as its API endpoint. ' +
     'Data lives in memory unless --data-dir is given. Stops cleanly on Ctrl-C or SIGTERM.';
   static override examples = [
-    '<%= config.bin %> b2 emulator',
+    '<%= config.bin %> b2 emulator                # http://127.0.0.1:8180',
     '<%= config.bin %> b2 emulator --port 8180 --data-dir ./b2-data --key-id myKeyId --application-key mySecret --bucket my-test-bucket',
     '<%= config.bin %> b2 emulator --port 0 --json --fail-uploads 0.1 --seed 7',
     '<%= config.bin %> b2 emulator --fault \'{"call":"uploads","rate":0.1,"status":429,"retryAfter":1}\' --fault \'{"call":"b2_upload_part","rate":0.05,"corruptRequestBody":true}\'',
   ];
 
   static override flags = {
-    port: Flags.integer({description: 'port to listen on (0 = any free port)', default: 0, min: 0, max: 65535}),
+    port: Flags.integer({description: `port to listen on (0 = any free port)`, default: EMULATOR_DEFAULT_PORT, min: 0, max: 65535}),
     host: Flags.string({description: 'address to bind; anything but loopback exposes the emulator to the network', default: '127.0.0.1'}),
     'data-dir': Flags.string({description: 'directory that keeps keys, buckets and files across restarts (default: memory only)'}),
     'key-id': Flags.string({description: 'key id of the bootstrap all-capabilities key (generated when omitted)'}),

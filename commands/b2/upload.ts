@@ -9,6 +9,11 @@ import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
+import type {BackupCatalog, BackupInfo} from '../../src/backups/index.js';
+import {executePrune, planPrune} from '../../src/backups/prune.js';
+import type {RetentionPolicy} from '../../src/backups/retention.js';
+import {errorLine} from '../../src/cli/base-command.js';
+import {describeBackup, describePolicy} from '../../src/cli/prune-view.js';
 import {parseSize} from '../../src/profiles/size.js';
 
 export default class Upload extends LocationCommand {
@@ -32,10 +37,11 @@ export default class Upload extends LocationCommand {
     'part-size': partSizeFlag,
     'limit-upload': limitUploadFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
+    prune: Flags.boolean({default: true, allowNo: true, description: 'after a successful upload, prune by the profile\'s "retention:" rules, never deleting the new backup (--no-prune skips it)'}),
     ...outputFlags,
   };
 
-  async run(): Promise<BackupSummary & {resumed: boolean; existing: boolean}> {
+  async run(): Promise<BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]}> {
     const {args, flags} = await this.parse(Upload);
     // before connecting: bad input costs nothing (and starts no embedded store)
     const metadata = parseMeta(flags.meta ?? []);
@@ -47,13 +53,21 @@ export default class Upload extends LocationCommand {
     const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
     const out = outputChoice(flags, this.jsonEnabled());
     let bar: ReturnType<typeof progressDisplay> | undefined;
+    let stored: string | undefined; // the new backup's id once it exists: an interrupt after that only stops the prune
     try {
       const result = await this.withLocation(
         flags,
-        async ({backend, catalog}, signal) => {
+        async ({backend, catalog, profile}, signal) => {
           await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
           bar = progressDisplay({label: 'Uploading', total, mode: out.mode, intervalMs: out.intervalMs});
-          return catalog.upload(body, {name: flags.name, metadata, size: expectSize, signal, onProgress: (p) => bar?.update(p)});
+          const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, signal, onProgress: (p) => bar?.update(p)});
+          stored = uploaded.id;
+          bar.stop();
+          const done = uploaded.existing ? 'Already stored (an earlier run of this upload finished it):' : uploaded.resumed ? 'Finished the interrupted' : 'Uploaded';
+          if (!out.quiet) this.logToStderr(`${done} backup ${visible(uploaded.name)} (${humanSize(uploaded.size)}, sha1 ${uploaded.sha1})`);
+          const policy = flags.prune ? profile.retention : undefined;
+          const pruned = policy ? await this.pruneAfterUpload(catalog, policy, uploaded.id, signal) : [];
+          return {uploaded, pruned};
         },
         {
           overrides,
@@ -63,13 +77,14 @@ export default class Upload extends LocationCommand {
           },
         },
       );
-      bar?.stop();
-      const done = result.existing ? 'Already stored (an earlier run of this upload finished it):' : result.resumed ? 'Finished the interrupted' : 'Uploaded';
-      if (!out.quiet) this.logToStderr(`${done} backup ${visible(result.name)} (${humanSize(result.size)}, sha1 ${result.sha1})`);
-      this.log(result.id);
-      return {...backupSummary(result), resumed: result.resumed, existing: result.existing};
+      const {uploaded, pruned} = result;
+      this.log(uploaded.id);
+      return {...backupSummary(uploaded), resumed: uploaded.resumed, existing: uploaded.existing, pruned: pruned.map((b) => b.id)};
     } catch (err) {
       bar?.stop();
+      if (isBackupError(err, 'aborted') && stored) {
+        throw new BackupError('aborted', `pruning interrupted; backup ${stored} is stored; run "b2 prune --yes" to finish the prune`);
+      }
       if (isBackupError(err, 'aborted')) {
         throw new BackupError('aborted', args.file === '-'
           ? 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
@@ -78,6 +93,23 @@ export default class Upload extends LocationCommand {
       // the provider kept the stored parts (B2 stayed busy or unreachable): say how to go on
       if (isBackupError(err) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("b2 cleanup" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
       throw err;
+    }
+  }
+
+  /**
+   * The profile's retention after a stored upload. The upload stands whatever happens here,
+   * so a failed prune is a warning that says how to finish it, not a failed upload.
+   */
+  private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, uploadedId: string, signal: AbortSignal): Promise<BackupInfo[]> {
+    try {
+      const plan = await planPrune(catalog, policy, {protect: uploadedId, signal});
+      const deleted = await executePrune(catalog, plan, {signal, onDeleted: (b) => this.logToStderr(`Pruned backup ${describeBackup(b)} (retention: ${describePolicy(policy)})`)});
+      if (deleted.length === 0) this.logToStderr(`Pruned nothing: every backup is kept by the retention rules (${describePolicy(policy)})`);
+      return deleted;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      this.logToStderr(`Warning: the backup is stored, but pruning by the profile's retention rules failed (${errorLine(err)}); run "b2 prune --yes" to finish it`);
+      return [];
     }
   }
 }

@@ -6,17 +6,11 @@ import {recordError} from './error-log.js';
 import {clearProgressLine} from './progress.js';
 
 /**
- * Every command of the plugin extends this: it owns the `--config` flag and turns any
- * failure into one line on stderr with the documented exit code (stack only with DEBUG).
+ * Every command of the plugin extends this (through BaseCommand, unless it reads no
+ * profiles): it turns any failure into one line on stderr with the documented exit code
+ * (stack only with DEBUG), and keeps stderr lines clear of a progress bar.
  */
-export abstract class BaseCommand extends Command {
-  static override baseFlags = {
-    config: Flags.string({
-      description: 'path of the profiles file (default: <config dir>/profiles.yaml)',
-      env: 'B2_BACKUP_CONFIG',
-      helpGroup: 'GLOBAL',
-    }),
-  };
+export abstract class PluginCommand extends Command {
 
   public override async init(): Promise<void> {
     watchStdoutClose();
@@ -46,6 +40,17 @@ export abstract class BaseCommand extends Command {
     if (process.env.DEBUG && err.stack) process.stderr.write(`${stackFrames(err)}\n${causeLine(err)}`);
     await recordError(this.config.cacheDir, {time: new Date().toISOString(), command: this.id ?? '', kind, exitCode, message}, this.argv);
   }
+}
+
+/** A command that reads the profiles file: it owns the `--config` flag. */
+export abstract class BaseCommand extends PluginCommand {
+  static override baseFlags = {
+    config: Flags.string({
+      description: 'path of the profiles file (default: <config dir>/profiles.yaml)',
+      env: 'B2_BACKUP_CONFIG',
+      helpGroup: 'GLOBAL',
+    }),
+  };
 }
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;

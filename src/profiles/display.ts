@@ -1,4 +1,5 @@
 import type {CheckReport} from '../backend.js';
+import type {RetentionPolicy} from '../backups/retention.js';
 import {displaySecret, parseSecretRef} from './secrets.js';
 import {formatSize} from './size.js';
 import type {ProfileSource, StoredProfile} from './store.js';
@@ -21,6 +22,8 @@ export interface ProfileView {
   /** Bytes, or null for the server's recommended size. */
   partSize: number | null;
   concurrency: number;
+  /** The `retention:` rules, or null when the profile has none. */
+  retention: RetentionPolicy | null;
   /** Bytes per second, only when the profile limits bandwidth. */
   bandwidth?: {upload?: number; download?: number};
   /** Only when the profile asks for server-side encryption. */
@@ -42,6 +45,7 @@ export function profileView({name, source, entry}: StoredProfile, store: {path: 
     endpoint: entry.endpoint ?? DEFAULT_ENDPOINT,
     partSize: entry.partSize ?? null,
     concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
+    retention: entry.retention ?? null,
     ...(entry.bandwidth ? {bandwidth: {...entry.bandwidth}} : {}),
     ...(entry.encryption ? {encryption: entry.encryption} : {}),
     ...(entry.encryptionKey ? {encryptionKey: displayEncryptionKey(entry.encryptionKey)} : {}),
@@ -68,6 +72,7 @@ export function renderProfile(view: ProfileView): string {
     ['endpoint', view.endpoint],
     ['partSize', view.partSize === null ? '(server recommended)' : formatSize(view.partSize)],
     ['concurrency', String(view.concurrency)],
+    ['retention', view.retention ? Object.entries(view.retention).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ') : '(none: backups are kept until deleted)'],
   ];
   if (view.encryption) rows.push(['encryption', view.encryption]);
   if (view.encryptionKey) rows.push(['encryptionKey', view.encryptionKey]);

@@ -1,4 +1,5 @@
 import type {z} from 'zod';
+import {editDistance} from '../edit-distance.js';
 import {quoteValue} from '../redact.js';
 import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, type ProfileField} from './schema.js';
 
@@ -75,16 +76,6 @@ function suggestion(key: string, path: ReadonlyArray<PropertyKey>): string {
   const known: readonly string[] = path.length === 0 ? ['profiles', 'default'] : fieldsAt(path);
   const best = known.find((k) => k.toLowerCase() === key.toLowerCase() || editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
   return best ? ` (did you mean "${best}"?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({length: b.length + 1}, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length];
 }
 
 function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {

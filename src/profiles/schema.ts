@@ -4,6 +4,7 @@ import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT} from './types.
 import {RATE_EXPECTATION, parseRate} from './rate.js';
 import {parseSize} from './size.js';
 import {secretRefProblem} from './secrets.js';
+import {COUNT_RULES, parseRetentionDuration, retentionPolicyProblem, type RetentionPolicy} from '../backups/retention.js';
 
 /**
  * The profiles file schema. Every field carries the sentence a user sees when it is
@@ -27,6 +28,7 @@ export const FIELD_EXPECTATIONS = {
 } as const;
 
 export type ProfileField = keyof typeof FIELD_EXPECTATIONS;
+
 export const PROFILE_FIELDS = Object.keys(FIELD_EXPECTATIONS) as ProfileField[];
 
 /**
@@ -35,6 +37,11 @@ export const PROFILE_FIELDS = Object.keys(FIELD_EXPECTATIONS) as ProfileField[];
  */
 export const GROUP_EXPECTATIONS: Record<string, {self: string; fields: Record<string, string>}> = {
   bandwidth: {self: 'a mapping with upload and/or download rates, such as {upload: 5MB/s}', fields: {upload: RATE_EXPECTATION, download: RATE_EXPECTATION}},
+  // restic's rules, see src/backups/retention.ts
+  retention: {
+    self: `a mapping of retention rules (${[...COUNT_RULES, 'keepWithin'].join(', ')})`,
+    fields: {...Object.fromEntries(COUNT_RULES.map((r) => [r, 'a whole number ≥ 0'])), keepWithin: 'a duration such as 30d, 12h or 1y6m'},
+  },
 };
 /** Every field a profile may have, for "expected one of …" and typo hints. */
 export const ALL_PROFILE_FIELDS: readonly string[] = [...PROFILE_FIELDS, ...Object.keys(GROUP_EXPECTATIONS)];
@@ -107,6 +114,24 @@ const nonBlank = z.string().superRefine((value, ctx) => {
   if (value.trim() === '') ctx.addIssue({code: 'custom', message: 'it is empty'});
 });
 
+const keepCount = z.number().int().min(0).optional();
+
+/** restic's rules; a policy that keeps nothing by rule is refused (it would delete every backup). */
+export const retentionSchema = z
+  .strictObject({
+    ...(Object.fromEntries(COUNT_RULES.map((r) => [r, keepCount])) as Record<(typeof COUNT_RULES)[number], typeof keepCount>),
+    keepWithin: z
+      .string()
+      .superRefine((value, ctx) => {
+        if (parseRetentionDuration(value) === undefined) ctx.addIssue({code: 'custom', message: 'use a number and a unit y, m, d or h'});
+      })
+      .optional(),
+  })
+  .superRefine((policy, ctx) => {
+    const problem = retentionPolicyProblem(policy as RetentionPolicy);
+    if (problem) ctx.addIssue({code: 'custom', message: problem});
+  });
+
 export const ENCRYPTION_MODES = ['SSE-B2', 'SSE-C'] as const;
 
 /** The fields one by one (per-run overrides validate a part of them). */
@@ -157,6 +182,7 @@ export const profileFieldsSchema = z.strictObject({
     const problem = secretRefProblem(value);
     if (problem) ctx.addIssue({code: 'custom', message: problem});
   }).optional().meta(about('encryptionKey')),
+  retention: retentionSchema.optional().meta({description: GROUP_EXPECTATIONS.retention.self}),
 });
 
 /** A whole profile: the fields, and the rules between them. */

@@ -1,3 +1,5 @@
+import type {RetentionPolicy} from '../backups/retention.js';
+
 /** Backblaze's production realm: where keys are authorized unless a profile says otherwise. */
 export const DEFAULT_ENDPOINT = 'https://api.backblazeb2.com';
 /** Endpoint value that runs the bundled emulator in-process (no account needed). */
@@ -33,4 +35,6 @@ export interface ResolvedProfile {
   /** Bytes per second for this process's uploads / downloads; undefined: unlimited. */
   bandwidth?: {upload?: number; download?: number};
   encryption?: Encryption;
+  /** The profile's `retention:` rules: upload prunes by them, and so does `prune` without flags. */
+  retention?: RetentionPolicy;
 }

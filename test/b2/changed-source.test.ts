@@ -4,18 +4,15 @@ import {utimesSync} from 'node:fs';
 import {mkdtemp, rm, utimes, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import type {TransferProgress} from '../../src/backend.js';
 import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
-import {emulator, openBackend, rewriteByte, unfinishedCount} from './helpers.js';
+import {confirmed, emulator, openBackend, rewriteByte, unfinishedCount} from './helpers.js';
 
 const MB = 1024 * 1024;
 const PART = MB;
 const SIZE = 30 * MB;
 
-/** Bytes B2 has confirmed (the hashing pass confirms nothing). */
-const confirmed = (p: TransferProgress) => (p.phase === 'hashing' ? 0 : p.loaded - (p.inFlight ?? 0));
 
 describe('B2 provider: a file that changes while it is uploaded is not reported as stored', () => {
   let emu: RunningEmulator;

@@ -5,20 +5,17 @@ import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import type {TransferProgress} from '../../src/backend.js';
 import {readAll} from '../../src/body.js';
 import {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {libraryClient} from '../emulator/helpers.js';
-import {emulator, fastRetry, openBackend, sha1, unfinishedCount} from './helpers.js';
+import {confirmed, emulator, fastRetry, openBackend, sha1, unfinishedCount} from './helpers.js';
 
 const PART = 64 * 1024;
 const PARTS = 17;
 const SIZE = (PARTS - 1) * PART + 1234;
 
-/** Bytes B2 has confirmed (the hashing pass confirms nothing). */
-const confirmed = (p: TransferProgress) => (p.phase === 'hashing' ? 0 : p.loaded - (p.inFlight ?? 0));
 
 /** A port on 127.0.0.1 that nothing listens on (taken, then released). */
 async function closedPort(): Promise<number> {

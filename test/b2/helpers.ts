@@ -1,10 +1,14 @@
 import {createHash} from 'node:crypto';
+import type {TransferProgress} from '../../src/backend.js';
 import {closeSync, openSync, utimesSync, writeSync} from 'node:fs';
 import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
 import {B2Backend} from '../../src/b2/index.js';
 import type {B2BackendOptions} from '../../src/b2/index.js';
 
 export const sha1 = (data: Buffer | string) => createHash('sha1').update(data).digest('hex');
+
+/** Bytes of an upload that the backend has confirmed (the hashing pass before a large upload confirms nothing). */
+export const confirmed = (p: TransferProgress) => (p.phase === 'hashing' ? 0 : p.loaded - (p.inFlight ?? 0));
 
 /** Retry delays are recorded, not slept: fault tests stay fast and can assert on them. */
 export function fastRetry(delays: number[] = []) {

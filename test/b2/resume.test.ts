@@ -5,21 +5,18 @@ import {mkdtemp, rm, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {promisify} from 'node:util';
-import type {TransferProgress} from '../../src/backend.js';
 import {readAll} from '../../src/body.js';
 import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {libraryClient} from '../emulator/helpers.js';
-import {emulator, openBackend, sha1, unfinishedCount} from './helpers.js';
+import {confirmed, emulator, openBackend, sha1, unfinishedCount} from './helpers.js';
 
 const PART = 64 * 1024;
 const PARTS = 24;
 const SIZE = PARTS * PART - 999;
 const repo = resolve('.');
 
-/** Bytes of the upload that B2 has confirmed (the hashing pass before it confirms nothing). */
-const confirmed = (p: TransferProgress) => (p.phase === 'hashing' ? 0 : p.loaded - (p.inFlight ?? 0));
 
 /** Parts the server holds for the one unfinished large file under the prefix. */
 async function serverParts(emu: RunningEmulator, backend: B2Backend): Promise<number> {

@@ -3,12 +3,12 @@ import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
-import type {Body, PutOptions, StoredObject, TransferProgress} from '../../src/backend.js';
+import type {Body, PutOptions, StoredObject} from '../../src/backend.js';
 import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog, PENDING_UPLOAD_LIFETIME_MS, type UploadResult} from '../../src/backups/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
-import {emulator, openBackend, sha1, unfinishedCount} from '../b2/helpers.js';
+import {confirmed, emulator, openBackend, sha1, unfinishedCount} from '../b2/helpers.js';
 import {libraryClient} from '../emulator/helpers.js';
 import {DelegatingBackend} from './backend-wrappers.js';
 import {catalogWithWarnings, keysOf, rejection, tempDir} from './helpers.js';
@@ -65,13 +65,11 @@ async function fresh(): Promise<{path: string; data: Buffer; cacheDir: string}> 
 
 const uploads = () => (emu.stats().calls.b2_upload_part ?? 0) + (emu.stats().calls.b2_upload_file ?? 0);
 
-/** Bytes the backend has confirmed stored (the hashing pass before a large upload stores nothing). */
-const confirmedBytes = (p: TransferProgress) => (p.phase === 'hashing' ? 0 : p.loaded - (p.inFlight ?? 0));
 
 /** Uploads, aborting once `parts` parts are stored; answers the error. */
 async function interruptAfterParts(catalog: BackupCatalog, path: string, parts: number): Promise<unknown> {
   const controller = new AbortController();
-  return rejection(catalog.upload({path}, {name: 'nightly', signal: controller.signal, onProgress: (p) => confirmedBytes(p) >= parts * PART && controller.abort()}));
+  return rejection(catalog.upload({path}, {name: 'nightly', signal: controller.signal, onProgress: (p) => confirmed(p) >= parts * PART && controller.abort()}));
 }
 
 beforeEach(() => emu.resetStats());

@@ -60,8 +60,8 @@ export class E2EWorld {
   }
 
   /** `b2 ARGS --config <ours>`, a child process with stdin a pipe (never a TTY). */
-  async b2(args: string[], opts: {input?: string} = {}): Promise<CliResult> {
-    const r = await runCli(['b2', ...args, '--config', this.config], {env: this.env, input: opts.input, cwd: this.dir});
+  async b2(args: string[], opts: {input?: string; env?: Record<string, string>} = {}): Promise<CliResult> {
+    const r = await runCli(['b2', ...args, '--config', this.config], {env: {...this.env, ...opts.env}, input: opts.input, cwd: this.dir});
     this.outputs.push({args, stdout: r.stdout, stderr: r.stderr});
     return r;
   }

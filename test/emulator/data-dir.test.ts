@@ -165,7 +165,7 @@ describe('data dir', () => {
     const sub = join(dir, 'two-processes');
     const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'bin', 'run.js');
     const start = () => {
-      const child = spawn(process.execPath, [cli, 'b2', 'emulator', '--json', '--data-dir', sub], {stdio: ['ignore', 'pipe', 'pipe']});
+      const child = spawn(process.execPath, [cli, 'b2', 'emulator', '--port', '0', '--json', '--data-dir', sub], {stdio: ['ignore', 'pipe', 'pipe']});
       let out = '';
       let err = '';
       const exit = new Promise<{code: number | null; out: string; err: string}>((resolve) => child.on('exit', (code) => resolve({code, out, err})));

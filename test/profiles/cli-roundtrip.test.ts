@@ -42,9 +42,9 @@ describe('b2 profile round trip', () => {
     const list = await cli(['list', '--json', ...config]);
     expect(list.code).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual([
-      {name: 'home', source: 'file', file: path, default: false, keyId: '0051234abcd0000000000001', applicationKey: '(inline, redacted)', bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: null, concurrency: 4},
-      {name: 'office', source: 'file', file: path, default: false, keyId: 'k2', applicationKey: 'env:OFFICE_KEY', bucket: 'home-backups-123456', prefix: 'ha/office/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 8},
-      {name: 'local', source: 'builtin', file: null, default: false, keyId: 'embedded', applicationKey: '(inline, redacted)', bucket: 'local-backups', prefix: '', endpoint: 'embedded', partSize: null, concurrency: 4},
+      {name: 'home', source: 'file', file: path, default: false, keyId: '0051234abcd0000000000001', applicationKey: '(inline, redacted)', bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: null, concurrency: 4, retention: null},
+      {name: 'office', source: 'file', file: path, default: false, keyId: 'k2', applicationKey: 'env:OFFICE_KEY', bucket: 'home-backups-123456', prefix: 'ha/office/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 8, retention: null},
+      {name: 'local', source: 'builtin', file: null, default: false, keyId: 'embedded', applicationKey: '(inline, redacted)', bucket: 'local-backups', prefix: '', endpoint: 'embedded', partSize: null, concurrency: 4, retention: null},
     ]);
 
     const table = await cli(['list', ...config]);
@@ -73,6 +73,7 @@ describe('b2 profile round trip', () => {
         'endpoint        https://api.backblazeb2.com',
         'partSize        (server recommended)',
         'concurrency     4',
+        'retention       (none: backups are kept until deleted)',
         '',
       ].join('\n'),
     );

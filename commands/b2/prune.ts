@@ -1,0 +1,52 @@
+import {Flags} from '@oclif/core';
+import {executePrune, planPrune} from '../../src/backups/prune.js';
+import {askYesNo} from '../../src/cli/ask.js';
+import {LocationCommand} from '../../src/cli/location-command.js';
+import {countUnfinished, describeBackup, describePolicy, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
+import {BackupError} from '../../src/errors.js';
+
+export default class Prune extends LocationCommand {
+  static override summary = 'Delete the backups a retention policy does not keep (restic\'s --keep-* rules).';
+  static override description =
+    'A backup is kept if any rule keeps it. --keep-last N keeps the N newest; --keep-hourly/daily/weekly/monthly/yearly N keep the newest backup of each of the last N hours, days, ISO weeks, months or years that have one (by the backup\'s own date, in the local time zone); --keep-within DURATION keeps every backup made within DURATION of the newest one. Without rule flags the profile\'s "retention:" rules apply. A policy with no rule is an error. Backups whose date cannot be read, files that are not backups and unfinished uploads are never touched, and are reported. On a terminal it shows the plan and asks; elsewhere it needs --yes (or --dry-run).';
+  static override examples = [
+    '<%= config.bin %> b2 prune --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run',
+    '<%= config.bin %> b2 prune --keep-last 3 --keep-within 30d --yes',
+    '<%= config.bin %> b2 prune --yes --json   # by the profile\'s retention: rules',
+  ];
+  static override enableJsonFlag = true;
+  static override flags = {
+    ...retentionFlags,
+    'dry-run': Flags.boolean({description: 'show what would be deleted, delete nothing', default: false}),
+    yes: Flags.boolean({char: 'y', description: 'delete without asking', default: false}),
+  };
+
+  async run(): Promise<PruneView> {
+    const {flags} = await this.parse(Prune);
+    const given = policyFromFlags(flags); // before connecting: a bad policy costs nothing
+    const dryRun = flags['dry-run'];
+    if (!dryRun && !flags.yes && !process.stdin.isTTY) {
+      throw new BackupError('bad_input', 'refusing to prune without confirmation: stdin is not a terminal; pass --yes, or --dry-run to see what would be deleted');
+    }
+    return this.withLocation(flags, async ({profile, catalog, backend}, signal) => {
+      const policy = given ?? profile.retention;
+      if (!policy) {
+        throw new BackupError('bad_input', `no retention rules: profile "${profile.name}" has no "retention:" and no --keep-* flag was given; give e.g. --keep-daily 7`);
+      }
+      const plan = await planPrune(catalog, policy, {signal});
+      const unfinished = await countUnfinished(backend, signal);
+      const doomed = plan.decisions.filter((d) => !d.keep);
+      for (const line of untouchedLines(plan, unfinished)) this.logToStderr(line);
+      if (dryRun || (!flags.yes && doomed.length > 0)) this.log(renderPlan(plan));
+      if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${doomed.length} backup(s) not kept by ${describePolicy(policy)}?`))) {
+        throw new BackupError('aborted', `kept all ${plan.decisions.length} backups; nothing was deleted`);
+      }
+      const deleted = dryRun ? [] : await executePrune(catalog, plan, {signal, onDeleted: (b) => this.logToStderr(`Deleted backup ${describeBackup(b)}`)});
+      const kept = plan.decisions.length - doomed.length;
+      this.logToStderr(dryRun
+        ? `Would delete ${doomed.length} and keep ${kept} backup(s) (${describePolicy(policy)}); --dry-run deleted nothing.`
+        : `Deleted ${deleted.length} and kept ${kept} backup(s) (${describePolicy(policy)}).`);
+      return pruneView(plan, {dryRun, deleted, unfinishedUploads: unfinished});
+    });
+  }
+}

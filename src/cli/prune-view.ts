@@ -1,0 +1,101 @@
+import {Flags} from '@oclif/core';
+import {backupSummary, displayDate, humanSize, type BackupSummary} from '../backups/display.js';
+import type {PrunePlan} from '../backups/prune.js';
+import {COUNT_RULES, retentionPolicyProblem, type CountRule, type RetentionPolicy} from '../backups/retention.js';
+import type {BackupInfo} from '../backups/types.js';
+import {BackupError} from '../errors.js';
+import {table} from '../profiles/display.js';
+
+const FLAG_OF_RULE: Record<CountRule, string> = {
+  keepLast: 'keep-last',
+  keepHourly: 'keep-hourly',
+  keepDaily: 'keep-daily',
+  keepWeekly: 'keep-weekly',
+  keepMonthly: 'keep-monthly',
+  keepYearly: 'keep-yearly',
+};
+
+const countFlag = (what: string) => Flags.integer({min: 0, description: `keep the newest backup of each of the last N ${what}`, helpGroup: 'RULES'});
+
+/** restic's `forget` rules as flags (`b2 prune`). */
+export const retentionFlags = {
+  'keep-last': Flags.integer({min: 0, description: 'keep the N newest backups', helpGroup: 'RULES'}),
+  'keep-hourly': countFlag('hours that have one'),
+  'keep-daily': countFlag('days that have one'),
+  'keep-weekly': countFlag('ISO weeks that have one'),
+  'keep-monthly': countFlag('months that have one'),
+  'keep-yearly': countFlag('years that have one'),
+  'keep-within': Flags.string({description: 'keep every backup made within this duration of the newest one (e.g. 30d, 12h, 1y6m)', helpGroup: 'RULES'}),
+};
+
+/** The policy the flags give, or undefined when no rule flag was given (the profile's rules apply). */
+export function policyFromFlags(flags: Partial<Record<keyof typeof retentionFlags, number | string | undefined>>): RetentionPolicy | undefined {
+  const policy: RetentionPolicy = {};
+  for (const rule of COUNT_RULES) {
+    const n = flags[FLAG_OF_RULE[rule] as keyof typeof retentionFlags];
+    if (n !== undefined) policy[rule] = n as number;
+  }
+  if (flags['keep-within'] !== undefined) policy.keepWithin = String(flags['keep-within']);
+  if (Object.keys(policy).length === 0) return undefined;
+  const problem = retentionPolicyProblem(policy, (rule) => (rule === 'keepWithin' ? '--keep-within' : `--${FLAG_OF_RULE[rule]}`));
+  if (problem) throw new BackupError('bad_input', problem.replace('give at least one rule', 'give at least one --keep-* flag'));
+  return policy;
+}
+
+/** The policy as restic would write it: "--keep-daily 7 --keep-within 30d". */
+export function describePolicy(policy: RetentionPolicy): string {
+  const parts = COUNT_RULES.filter((r) => policy[r] !== undefined).map((r) => `--${FLAG_OF_RULE[r]} ${policy[r]}`);
+  if (policy.keepWithin !== undefined) parts.push(`--keep-within ${policy.keepWithin}`);
+  return parts.join(' ');
+}
+
+/** `prune --json` (and --dry-run): every backup with keep/delete and the rules that keep it. */
+export interface PruneView {
+  dryRun: boolean;
+  policy: RetentionPolicy;
+  backups: Array<BackupSummary & {action: 'keep' | 'delete'; reasons: string[]}>;
+  /** Ids actually deleted (none on a dry run). */
+  deleted: string[];
+  /** Never touched: backups with no readable date, files that are not backups, unfinished uploads. */
+  undated: BackupSummary[];
+  skipped: string[];
+  unfinishedUploads: number;
+}
+
+export function pruneView(plan: PrunePlan, o: {dryRun: boolean; deleted: BackupInfo[]; unfinishedUploads: number}): PruneView {
+  return {
+    dryRun: o.dryRun,
+    policy: plan.policy,
+    backups: plan.decisions.map((d) => ({...backupSummary(d.backup), action: d.keep ? 'keep' : 'delete', reasons: d.reasons})),
+    deleted: o.deleted.map((b) => b.id),
+    undated: plan.undated.map(backupSummary),
+    skipped: plan.skipped,
+    unfinishedUploads: o.unfinishedUploads,
+  };
+}
+
+/** The plan as a table: one line per backup, newest first. */
+export function renderPlan(plan: PrunePlan): string {
+  const rows = plan.decisions.map((d) => [d.keep ? 'keep' : 'delete', d.backup.id, displayDate(d.backup.date), humanSize(d.backup.size), d.backup.name, d.reasons.join(', ')]);
+  return table([['ACTION', 'ID', 'DATE', 'SIZE', 'NAME', 'KEPT BY'], ...rows]);
+}
+
+/** What prune leaves alone, one line each (for stderr). */
+export function untouchedLines(plan: PrunePlan, unfinishedUploads: number): string[] {
+  const lines = plan.undated.map((b) => `Not touched: backup ${b.id} "${b.name}": its date ${JSON.stringify(b.date)} cannot be read`);
+  lines.push(...plan.skipped.map((msg) => `Not touched: ${msg.replace(/^skipping /, '')}`));
+  if (unfinishedUploads > 0) lines.push(`Not touched: ${unfinishedUploads} unfinished upload(s); "b2 cleanup" removes them`);
+  return lines;
+}
+
+/** "a1b2c3d4 "Nightly" of 2026-04-08 04:57:43 +02:00" */
+export function describeBackup(b: BackupInfo): string {
+  return `${b.id} "${b.name}" of ${displayDate(b.date)}`;
+}
+
+/** Unfinished large-file uploads under the prefix: prune leaves them to "b2 cleanup". */
+export async function countUnfinished(backend: {listUnfinished(opts: {signal?: AbortSignal}): AsyncIterable<unknown>}, signal?: AbortSignal): Promise<number> {
+  let n = 0;
+  for await (const _ of backend.listUnfinished({signal})) n++;
+  return n;
+}

@@ -1,0 +1,255 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {readFile, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {parse, stringify} from 'yaml';
+import {BackupCatalog} from '../../src/backups/index.js';
+import {openBackend} from '../b2/helpers.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {E2EWorld, expectFailure, parseJson} from './helpers.js';
+
+// `b2 prune` and retention in profiles, as a user runs them: the built CLI in a child
+// process against the emulator. Every test prunes its own prefix, laid out through the
+// catalog with explicit dates spread over two years; the CLI runs with TZ=UTC unless a
+// test says otherwise, so the expected survivors below are worked out by hand.
+
+/** label → date (UTC). Newest first: p o n m l k j i h g f e d c b a. */
+const DATES: Record<string, string> = {
+  a: '2025-01-10T12:00:00Z',
+  b: '2025-03-05T12:00:00Z',
+  c: '2025-06-20T12:00:00Z',
+  d: '2025-12-31T23:00:00Z', // ISO week 2026-W01, like e
+  e: '2026-01-01T01:00:00Z',
+  f: '2026-05-04T09:00:00Z', // Monday
+  g: '2026-05-10T09:00:00Z', // Sunday of f's week
+  h: '2026-05-11T09:00:00Z',
+  i: '2026-11-02T08:00:00Z',
+  j: '2026-11-20T10:00:00Z',
+  k: '2026-11-27T06:00:00Z',
+  l: '2026-11-28T06:00:00Z',
+  m: '2026-11-29T06:00:00Z', // Sunday: week 48
+  n: '2026-11-30T06:00:00Z', // Monday: week 49
+  o: '2026-11-30T06:40:00Z', // n's hour
+  p: '2026-11-30T09:00:00Z',
+};
+const ALL = Object.keys(DATES);
+
+interface PruneJson {
+  dryRun: boolean;
+  backups: Array<{id: string; name: string; action: 'keep' | 'delete'; reasons: string[]}>;
+  deleted: string[];
+  skipped: string[];
+  unfinishedUploads: number;
+}
+
+let world: E2EWorld;
+let nextPrefix = 0;
+
+/**
+ * A fresh profile on its own prefix holding the given backups (name = label, date =
+ * DATES[label]), laid out through the catalog in parallel. The profile is a copy of the
+ * one `profile add` made and checked in beforeAll, with its own prefix, written to the
+ * file directly: setting up costs no CLI run.
+ */
+async function location(labels: string[] = ALL, dates: Record<string, string> = DATES): Promise<{profile: string; prefix: string}> {
+  const n = nextPrefix++;
+  const profile = `p${n}`;
+  const prefix = `prune-${n}/`;
+  const backend = await openBackend(world.emu, {prefix});
+  await Promise.all(labels.map((label) => new BackupCatalog(backend, {now: () => new Date(dates[label])}).upload(Buffer.from(`backup ${label}`), {name: label})));
+  await backend.close();
+  await editProfiles((profiles) => {
+    profiles[profile] = {...profiles.base, prefix};
+  });
+  return {profile, prefix};
+}
+
+async function editProfiles(edit: (profiles: Record<string, Record<string, unknown>>) => void): Promise<void> {
+  const doc = parse(await readFile(world.config, 'utf8')) as {profiles: Record<string, Record<string, unknown>>};
+  edit(doc.profiles);
+  await writeFile(world.config, stringify(doc), {mode: 0o600});
+}
+
+async function survivors(profile: string): Promise<string[]> {
+  const r = await world.b2(['list', '--json', '--profile', profile]);
+  expect(r.code).toBe(0);
+  return parseJson<{name: string}[]>(r).map((b) => b.name).sort();
+}
+
+async function prune(profile: string, args: string[], env: Record<string, string> = {TZ: 'UTC'}) {
+  return world.b2(['prune', '--profile', profile, ...args], {env});
+}
+
+/** Sets (or removes) the profile's retention: by editing the YAML file, as a user does. */
+async function setRetention(profile: string, retention: Record<string, unknown> | undefined): Promise<void> {
+  await editProfiles((profiles) => {
+    if (retention) profiles[profile].retention = retention;
+    else delete profiles[profile].retention;
+  });
+}
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  await world.addProfile('base', {...(await world.createKey()), prefix: 'base/'});
+});
+
+afterAll(async () => {
+  world?.expectNoSecretInAnyRun();
+  await world?.close();
+});
+
+describe('b2 prune: each rule and combinations, exactly which backups survive', () => {
+  const cases: Array<[string, string[], string[]]> = [
+    ['--keep-last 3', ['--keep-last', '3'], ['n', 'o', 'p']],
+    ['--keep-hourly 3 (o and n share an hour)', ['--keep-hourly', '3'], ['m', 'o', 'p']],
+    ['--keep-daily 3', ['--keep-daily', '3'], ['l', 'm', 'p']],
+    ['--keep-weekly 3 (ISO weeks: Sunday ends one)', ['--keep-weekly', '3'], ['j', 'm', 'p']],
+    ['--keep-weekly 100 (2025-12-31 and 2026-01-01 are one ISO week)', ['--keep-weekly', '100'], ['a', 'b', 'c', 'e', 'g', 'h', 'i', 'j', 'm', 'p']],
+    ['--keep-monthly 3', ['--keep-monthly', '3'], ['e', 'h', 'p']],
+    ['--keep-yearly 3 (only two years exist)', ['--keep-yearly', '3'], ['d', 'p']],
+    ['--keep-within 30d (of the newest backup)', ['--keep-within', '30d'], ['i', 'j', 'k', 'l', 'm', 'n', 'o', 'p']],
+    ['--keep-within 1d', ['--keep-within', '1d'], ['n', 'o', 'p']],
+    ['--keep-last 1 --keep-monthly 2 --keep-yearly 2', ['--keep-last', '1', '--keep-monthly', '2', '--keep-yearly', '2'], ['d', 'h', 'p']],
+    ['--keep-daily 2 --keep-weekly 2 --keep-within 1d', ['--keep-daily', '2', '--keep-weekly', '2', '--keep-within', '1d'], ['m', 'n', 'o', 'p']],
+    ['--keep-hourly 2 --keep-yearly 1 --keep-within 1y', ['--keep-hourly', '2', '--keep-yearly', '1', '--keep-within', '1y'], ['d', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p']],
+  ];
+  test.each(cases)('%s', async (_title, args, expected) => {
+    const {profile} = await location();
+    const r = await prune(profile, [...args, '--yes', '--json']);
+    expect(r.code).toBe(0);
+    const out = parseJson<PruneJson>(r);
+    expect(out.backups.filter((b) => b.action === 'keep').map((b) => b.name).sort()).toEqual(expected);
+    expect(out.deleted).toHaveLength(ALL.length - expected.length);
+    expect(await survivors(profile)).toEqual(expected);
+  });
+
+  test('buckets follow the local time zone: two backups an hour apart across UTC midnight are one day in New York', async () => {
+    const dates = {x: '2026-11-29T23:30:00Z', y: '2026-11-30T00:30:00Z'};
+    const utc = await location(['x', 'y'], dates);
+    expect(parseJson<PruneJson>(await prune(utc.profile, ['--keep-daily', '1', '--dry-run', '--json'])).backups.map((b) => b.action)).toEqual(['keep', 'delete']);
+    const r = await prune(utc.profile, ['--keep-daily', '2', '--yes', '--json'], {TZ: 'America/New_York'});
+    expect(parseJson<PruneJson>(r).deleted).toHaveLength(1);
+    expect(await survivors(utc.profile)).toEqual(['y']);
+  });
+});
+
+describe('b2 prune: safety', () => {
+  test('--dry-run lists every backup with keep/delete and the rule that kept it, and deletes nothing', async () => {
+    const {profile} = await location();
+    const r = await prune(profile, ['--keep-daily', '2', '--keep-monthly', '2', '--dry-run', '--json']);
+    expect(r.code).toBe(0);
+    const out = parseJson<PruneJson>(r);
+    expect(out.dryRun).toBe(true);
+    expect(out.deleted).toEqual([]);
+    expect(out.backups.map((b) => b.name)).toEqual([...ALL].reverse());
+    expect(out.backups.find((b) => b.name === 'p')).toMatchObject({action: 'keep', reasons: ['daily', 'monthly']});
+    expect(out.backups.find((b) => b.name === 'm')).toMatchObject({action: 'keep', reasons: ['daily']});
+    expect(out.backups.find((b) => b.name === 'h')).toMatchObject({action: 'keep', reasons: ['monthly']});
+    expect(out.backups.find((b) => b.name === 'a')).toMatchObject({action: 'delete', reasons: []});
+    const human = await prune(profile, ['--keep-daily', '2', '--keep-monthly', '2', '--dry-run']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^delete\s+[0-9a-f]{8}\s+2025-01-10 12:00:00 \+00:00\s+\d+ B\s+a\s*$/m);
+    expect(human.stderr).toMatch(/Would delete 13 and keep 3 backup\(s\) \(--keep-daily 2 --keep-monthly 2\); --dry-run deleted nothing\./);
+    expect(await survivors(profile)).toEqual(ALL);
+  });
+
+  test('without --yes off a terminal: exit 2, nothing deleted', async () => {
+    const {profile} = await location(['a', 'b', 'c']);
+    expectFailure(await prune(profile, ['--keep-last', '1']), 2, /refusing to prune without confirmation: stdin is not a terminal; pass --yes/, world.secrets);
+    expect(await survivors(profile)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('a policy with no rule is an error: all zero, or no flags and no profile retention (exit 2, nothing deleted)', async () => {
+    const {profile} = await location(['a', 'b']);
+    expectFailure(await prune(profile, ['--keep-last', '0', '--keep-daily', '0', '--yes']), 2, /retention policy has no rule/, world.secrets);
+    expectFailure(await prune(profile, ['--yes']), 2, new RegExp(`profile "${profile}" has no "retention:" and no --keep-\\* flag`), world.secrets);
+    expectFailure(await prune(profile, ['--keep-within', '30x', '--yes']), 2, /--keep-within "30x" is not a duration/, world.secrets);
+    expect(await survivors(profile)).toEqual(['a', 'b']);
+  });
+
+  test('foreign files, orphans and unfinished uploads are never touched, and are reported', async () => {
+    const {profile, prefix} = await location(['a', 'b', 'c']);
+    const backend = await openBackend(world.emu, {prefix});
+    await backend.put('notes.txt', Buffer.from('mine'));
+    await backend.put('Orphan_2025-01-01_00.00_00000000.tar', Buffer.from('an archive with no metadata file'));
+    const auth = await authorizeRaw(world.emu);
+    await api(world.emu, auth.authorizationToken, 'b2_start_large_file', {bucketId: world.emu.bucketId, fileName: `${prefix}Unfinished_2025.tar`, contentType: 'application/x-tar'});
+    const r = await prune(profile, ['--keep-last', '1', '--yes', '--json']);
+    expect(r.code).toBe(0);
+    const out = parseJson<PruneJson>(r);
+    expect(out.skipped).toEqual([expect.stringMatching(/Orphan_2025-01-01_00\.00_00000000\.tar: it has no metadata file/)]);
+    expect(out.unfinishedUploads).toBe(1);
+    const keys: string[] = [];
+    for await (const o of backend.list()) keys.push(o.key);
+    expect(keys).toEqual(expect.arrayContaining(['notes.txt', 'Orphan_2025-01-01_00.00_00000000.tar']));
+    await backend.close();
+    expect(await survivors(profile)).toEqual(['c']);
+  });
+});
+
+describe('retention in the profile', () => {
+  test('prune without flags uses the profile\'s rules', async () => {
+    const {profile} = await location();
+    await setRetention(profile, {keepLast: 1, keepYearly: 2});
+    const r = await prune(profile, ['--yes', '--json']);
+    expect(r.code).toBe(0);
+    expect(await survivors(profile)).toEqual(['d', 'p']);
+  });
+
+  test('upload prunes after it succeeds, says what it removed, and never deletes the backup it just made', async () => {
+    // Both existing backups are dated in the future, so by keepLast 2 the new one would go.
+    const future = {x: '2031-01-01T00:00:00Z', y: '2031-01-02T00:00:00Z', z: '2031-01-03T00:00:00Z'};
+    const {profile} = await location(['x', 'y', 'z'], future);
+    await setRetention(profile, {keepLast: 2});
+    const archive = join(world.dir, 'new.tar');
+    await writeFile(archive, 'the new backup');
+    const r = await world.b2(['upload', archive, '--name', 'new', '--profile', profile]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^Pruned backup [0-9a-f]{8} "x" of 2031-01-01 00:00:00 \+00:00 \(retention: --keep-last 2\)$/m);
+    expect(await survivors(profile)).toEqual(['new', 'y', 'z']);
+    // --json says it too
+    await writeFile(archive, 'a newer backup');
+    const json = await world.b2(['upload', archive, '--name', 'newer', '--profile', profile, '--json']);
+    const out = parseJson<{id: string; pruned: string[]}>(json);
+    expect(out.pruned).toHaveLength(1);
+    expect(await survivors(profile)).toEqual(['newer', 'y', 'z']); // "new" went: older than y and z, and no longer just uploaded
+  });
+
+  test('--no-prune skips it', async () => {
+    const {profile} = await location(['a', 'b', 'c']);
+    await setRetention(profile, {keepLast: 1});
+    const archive = join(world.dir, 'skip.tar');
+    await writeFile(archive, 'another backup');
+    const r = await world.b2(['upload', archive, '--name', 'd', '--no-prune', '--profile', profile]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/Pruned/);
+    expect(await survivors(profile)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  test('a failed upload prunes nothing', async () => {
+    const {profile} = await location(['a', 'b', 'c']);
+    await setRetention(profile, {keepLast: 1});
+    const archive = join(world.dir, 'fails.tar');
+    await writeFile(archive, 'this upload is refused by the server');
+    world.emu.faults.add({call: 'b2_upload_file', status: 400, code: 'bad_request', message: 'refused (test)'});
+    try {
+      const r = await world.b2(['upload', archive, '--name', 'd', '--profile', profile]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).not.toMatch(/Pruned/);
+    } finally {
+      world.emu.faults.clear();
+    }
+    expect(await survivors(profile)).toEqual(['a', 'b', 'c']);
+  });
+
+  test('a retention policy with no rule is refused with its line in the file', async () => {
+    const {profile} = await location(['a']);
+    await setRetention(profile, {keepDaily: 0});
+    const r = await world.b2(['list', '--profile', profile]);
+    expectFailure(r, 2, /profiles\.yaml:\d+: profiles\.p\d+\.retention: expected a mapping of retention rules .*\(the retention policy has no rule/, world.secrets);
+    await setRetention(profile, {keepLast: 1, keepDialy: 3});
+    expectFailure(await world.b2(['list', '--profile', profile]), 2, /retention\.keepDialy: unknown field \(did you mean "keepDaily"\?\); expected one of keepLast, keepHourly, keepDaily/, world.secrets);
+    await setRetention(profile, {keepDaily: 'seven'});
+    expectFailure(await world.b2(['list', '--profile', profile]), 2, /retention\.keepDaily: expected a whole number ≥ 0, got "seven"/, world.secrets);
+    await setRetention(profile, undefined);
+  });
+});
