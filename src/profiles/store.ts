@@ -245,14 +245,14 @@ export class ProfileStore {
     const names = Object.keys(this.state.profiles);
     if (names.length === 1) return names[0];
     if (names.length === 0) return LOCAL_PROFILE_NAME;
-    throw new BackupError('config', `${this.path} has ${names.length} profiles (${names.join(', ')}); choose one with --profile NAME or env B2_PROFILE, or set a default with "b2 profile default NAME"`);
+    throw new BackupError('config', `${this.path} has ${names.length} profiles (${someNames(names)}); choose one with --profile NAME or env B2_PROFILE, or set a default with "b2 profile default NAME"`);
   }
 
   /** The named profile, or a config error listing the names there are. */
   getOrThrow(name: string): StoredProfile {
     const found = this.get(name);
     if (found) return found;
-    const known = this.list().map((p) => p.name).join(', ');
+    const known = someNames(this.list().map((p) => p.name));
     const fix = profileNameProblem(name) ? `choose one of them` : `add it with "b2 profile add ${name}"`;
     throw new BackupError('config', `no profile named ${quoteValue(name)} in ${this.path} (profiles: ${known}); ${fix}`);
   }
@@ -359,6 +359,12 @@ function parseProfilesText(path: string, text: string): ParsedFile {
   return {text, doc, lines, profiles, raw, defaultName};
 }
 
+/** Names for a message: the first ten, then how many more. */
+function someNames(names: string[]): string {
+  const shown = names.slice(0, 10).map((n) => (n.length > 64 ? quoteValue(n) : n));
+  return names.length > 10 ? `${shown.join(', ')} and ${names.length - 10} more` : shown.join(', ');
+}
+
 /** An entry's server-side encryption, its SSE-C key read (readKey) and checked; `where` starts a message, which never shows the key. */
 export function entryEncryption(entry: ProfileEntry, readKey: () => string, where: string): Encryption | undefined {
   if (entry.encryption !== 'SSE-C') return entry.encryption ? {mode: entry.encryption} : undefined;
@@ -375,7 +381,7 @@ export function entryEncryption(entry: ProfileEntry, readKey: () => string, wher
  */
 function yamlReason(message: string): string {
   const first = message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-  return first.replace(/^(Unsupported YAML version|Unresolved tag|Plain value cannot start with reserved character)\b.*$/, '$1').replace(/: .*$/, '');
+  return first.replace(/^(Unsupported YAML version|Unresolved tag|Plain value cannot start with reserved character|Unresolved alias[^:]*)\b.*$/, '$1');
 }
 
 /** A validated entry with its credentials resolved and the defaults applied. */

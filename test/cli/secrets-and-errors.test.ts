@@ -23,6 +23,7 @@ const cli = (args: string[], env: Record<string, string> = {}) => runCli(['b2', 
 beforeAll(async () => {
   world = await E2EWorld.start();
   world.secrets.push(KEY);
+  await writeFile(world.config, 'profiles: {}\n', {mode: 0o600}); // --config must name a file that exists
 });
 afterAll(async () => {
   await world?.close();
