@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'prefix_not_allowed'
   | 'public_bucket'
   | 'encryption_key'
+  | 'locked'
   | 'cap_exceeded'
   | 'not_found'
   | 'already_exists'
@@ -37,6 +38,7 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
   prefix_not_allowed: 3,
   public_bucket: 3,
   encryption_key: 3,
+  locked: 3,
   not_found: 4,
   checksum_mismatch: 5,
   cap_exceeded: 6,

@@ -117,6 +117,9 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   }
   if (call.phase === 'reauthorize' && f.status === 401) return keyExpired();
   if (f.status === 403 && (f.code === 'access_denied' || f.code === 'http_403') && READS.has(call.call)) return ['encryption_key', customerKeyRefused(call, ctx)];
+  if (f.status === 403 && f.code === 'access_denied' && REMOVALS.has(call.call)) {
+    return ['locked', `B2 refused to remove ${call.name ? JSON.stringify(call.name) : 'the file'}: it is protected by Object Lock (${f.message}); it can be deleted once its retention date has passed`];
+  }
   if (f.status === 403 && CAP_CODES.has(f.code)) {
     const fix = f.code === 'access_denied' ? 'check the account status in the Backblaze web UI' : 'raise the cap under "Caps & Alerts" in the Backblaze web UI, or wait until it resets';
     return ['cap_exceeded', `B2 refused ${what}: ${f.code} (${f.message}); ${fix}`];
@@ -139,6 +142,8 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
 
 /** Calls that read a file's data: B2 answers 403 access_denied (a HEAD: a bare 403) when SSE-C data comes without its key. */
 const READS = new Set(['b2_download_file_by_name', 'b2_download_file_by_id']);
+/** Calls that remove a version or a name: B2 answers 403 access_denied while Object Lock protects it. */
+const REMOVALS = new Set(['b2_delete_file_version', 'b2_hide_file']);
 
 function customerKeyRefused(call: FailedCall, ctx: ErrorContext): string {
   const what = call.name ? JSON.stringify(call.name) : 'the file';

@@ -73,6 +73,8 @@ export const TRANSACTION_CLASS: Record<string, TransactionClass> = {
   b2_list_parts: 'C',
   b2_list_unfinished_large_files: 'C',
   b2_update_bucket: 'C',
+  b2_update_file_legal_hold: 'C',
+  b2_update_file_retention: 'C',
 };
 
 /** Content types the server picks for `b2/x-auto`, by extension. */

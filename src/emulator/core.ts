@@ -28,6 +28,8 @@ export class EmulatorCore {
   /** Upload tokens with an upload in progress (B2 allows one at a time per token). */
   readonly busyUploadTokens = new Set<string>();
   private authenticatedCalls = 0;
+  /** Added to the real time: tests move the clock forward (Object Lock expiry) instead of sleeping. */
+  clockOffsetMs = 0;
 
   constructor(
     readonly state: EmulatorState,
@@ -37,6 +39,11 @@ export class EmulatorCore {
     readonly random: SeededRandom,
     readonly settings: CoreSettings,
   ) {}
+
+  /** The emulator's time, in ms since the epoch. */
+  now(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
 
   get accountId(): string {
     return this.state.accountId;

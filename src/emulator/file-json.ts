@@ -1,8 +1,9 @@
 import {sseJson} from './encryption.js';
-import {FileRecord} from './types.js';
+import {lockJson} from './object-lock.js';
+import {FileRecord, KeyRecord} from './types.js';
 
 /** A file version as the API returns it (v1 listings also carry `size`). */
-export function fileJson(file: FileRecord, accountId: string, apiVersion: number): Record<string, unknown> {
+export function fileJson(file: FileRecord, accountId: string, apiVersion: number, key?: KeyRecord): Record<string, unknown> {
   const json: Record<string, unknown> = {
     accountId,
     action: file.action,
@@ -14,8 +15,7 @@ export function fileJson(file: FileRecord, accountId: string, apiVersion: number
     fileId: file.fileId,
     fileInfo: {...file.fileInfo},
     fileName: file.fileName,
-    fileRetention: {isClientAuthorizedToRead: true, value: {mode: null, retainUntilTimestamp: null}},
-    legalHold: {isClientAuthorizedToRead: true, value: null},
+    ...lockJson(file, key),
     replicationStatus: null,
     serverSideEncryption: sseJson(file.serverSideEncryption),
     uploadTimestamp: file.uploadTimestamp,

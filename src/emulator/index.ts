@@ -135,6 +135,12 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
     },
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
+    clock: {
+      advance: (ms) => {
+        core.clockOffsetMs += ms;
+      },
+      now: () => core.now(),
+    },
     async putFiles(bucketName, files) {
       const bucket = state.bucketByName(bucketName);
       if (!bucket) throw new Error(`no bucket named ${bucketName}`);

@@ -29,6 +29,8 @@ export const JSON_CALLS: Record<string, Handler> = {
   b2_get_file_info: files.getFileInfo,
   b2_hide_file: files.hideFile,
   b2_delete_file_version: files.deleteFileVersion,
+  b2_update_file_retention: files.updateFileRetention,
+  b2_update_file_legal_hold: files.updateFileLegalHold,
   b2_copy_file: copy.copyFile,
   b2_copy_part: copy.copyPart,
 };

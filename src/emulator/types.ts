@@ -103,6 +103,8 @@ export interface RunningEmulator {
   };
   stats(): EmulatorStats;
   resetStats(): void;
+  /** The emulator's clock: tests move it forward (e.g. past an Object Lock retention) instead of sleeping. */
+  clock: {advance(ms: number): void; now(): number};
   /**
    * Stores small files directly, without HTTP or billing (cheap setup of large catalogs
    * for tests and benchmarks); each becomes the newest version of its name.
@@ -136,6 +138,9 @@ export interface BucketRecord {
   revision: number;
   /** SSE-B2 for new files that ask for nothing; absent or mode null: none. */
   defaultServerSideEncryption?: {mode: string | null; algorithm?: string};
+  /** Object Lock: once enabled, never disabled. */
+  fileLockEnabled?: boolean;
+  defaultRetention?: {mode: 'governance' | 'compliance' | null; period: {duration: number; unit: 'days' | 'years'} | null};
 }
 
 /** A stored run of bytes; a file's data is one segment, a large file's one per part. */
@@ -168,6 +173,9 @@ export interface FileRecord {
   /** SSE-B2 or SSE-C (of which only the key's MD5 is kept), or none. */
   serverSideEncryption: {mode: string | null; algorithm?: string; customerKeyMd5?: string};
   segments: Segment[];
+  /** Object Lock retention (absent: none) and legal hold. */
+  fileRetention?: {mode: 'governance' | 'compliance' | null; retainUntilTimestamp: number | null};
+  legalHold?: 'on' | 'off';
   /** Unfinished large files only: uploaded parts by number. */
   parts?: Record<string, PartRecord>;
 }

@@ -3,6 +3,7 @@ import {MAX_BUCKETS} from '../constants.js';
 import {EmulatorCore} from '../core.js';
 import {optInt, optObject, optString, optStringArray, Params, reqString} from '../params.js';
 import {guarded, sseFromParam, sseJson} from '../encryption.js';
+import {applyBucketLock, lockConfiguration} from '../object-lock.js';
 import {BucketRecord, KeyRecord} from '../types.js';
 import {Handler} from './handler.js';
 
@@ -18,7 +19,7 @@ export function bucketJson(b: BucketRecord, accountId: string, key?: KeyRecord):
     bucketInfo: {...b.bucketInfo},
     corsRules: b.corsRules,
     defaultServerSideEncryption: guarded(key, 'readBucketEncryption', sseJson({mode: b.defaultServerSideEncryption?.mode ?? null})),
-    fileLockConfiguration: {isClientAuthorizedToRead: true, value: {defaultRetention: {mode: null, period: null}, isFileLockEnabled: false}},
+    fileLockConfiguration: guarded(key, 'readBucketRetentions', lockConfiguration(b)),
     lifecycleRules: b.lifecycleRules,
     options: ['s3'],
     replicationConfiguration: {isClientAuthorizedToRead: true, value: null},
@@ -80,6 +81,12 @@ export const createBucket: Handler = async (core, ctx) => {
   core.checkAccountId(ctx.params);
   requireSettingCapabilities(core, key, ctx.params);
   const bucket = addBucket(core, reqString(ctx.params, 'bucketName'), reqString(ctx.params, 'bucketType'), ctx.params);
+  try {
+    applyBucketLock(core, key, bucket, ctx.params);
+  } catch (e) {
+    core.state.removeBucket(bucket.bucketId);
+    throw e;
+  }
   await core.state.commit();
   return {json: bucketJson(bucket, core.accountId, key)};
 };
@@ -129,6 +136,7 @@ export const updateBucket: Handler = async (core, ctx) => {
   const ifRevision = optInt(p, 'ifRevisionMatch', 0, Number.MAX_SAFE_INTEGER);
   if (ifRevision !== undefined && ifRevision !== bucket.revision) throw new B2ApiError(409, 'conflict', 'ifRevisionMatch does not match the bucket revision');
   requireSettingCapabilities(core, key, p);
+  applyBucketLock(core, key, bucket, p);
   const bucketType = optString(p, 'bucketType');
   const encryption = bucketEncryptionParam(p);
   if (encryption.defaultServerSideEncryption) bucket.defaultServerSideEncryption = encryption.defaultServerSideEncryption;

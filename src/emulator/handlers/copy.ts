@@ -9,6 +9,7 @@ import {optInt, optString, Params, reqString} from '../params.js';
 import {FileRecord, KeyRecord} from '../types.js';
 import {copyToBlob} from '../upload-body.js';
 import {requirePartKey, requireReadKey, sseForNewFile, sseFromParam} from '../encryption.js';
+import {lockForNewFile, lockFromParams} from '../object-lock.js';
 import {parseRange} from './downloads.js';
 import {Handler} from './handler.js';
 import {unfinished} from './large-files.js';
@@ -44,6 +45,7 @@ export const copyFile: Handler = async (core, ctx) => {
   core.allowedName(key, fileName);
   const range = copyRange(p, source.contentLength, MAX_UPLOAD_SIZE);
   const destination = sseFromParam(p.destinationServerSideEncryption, 'destinationServerSideEncryption');
+  const lock = lockForNewFile(core, key, bucket, lockFromParams(p));
   const directive = optString(p, 'metadataDirective') ?? 'COPY';
   let contentType = source.contentType;
   let fileInfo = {...source.fileInfo};
@@ -61,6 +63,7 @@ export const copyFile: Handler = async (core, ctx) => {
     contentType,
     fileInfo,
     serverSideEncryption: sseForNewFile(destination, bucket),
+    ...lock,
     segments: [{ref: blob.ref, size: blob.size}],
   });
   await core.state.commit();

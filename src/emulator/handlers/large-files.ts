@@ -9,6 +9,7 @@ import {FileRecord, KeyRecord} from '../types.js';
 import {Handler} from './handler.js';
 import {activeLargeFile, partJson} from '../large-file-parts.js';
 import {sseForNewFile, sseFromParam} from '../encryption.js';
+import {lockForNewFile, lockFromParams} from '../object-lock.js';
 
 /** The unfinished large file a fileId names, within the key's restrictions. */
 export function unfinished(core: EmulatorCore, key: KeyRecord, fileId: string): FileRecord {
@@ -31,6 +32,7 @@ export const startLargeFile: Handler = async (core, ctx) => {
     contentType,
     fileInfo,
     serverSideEncryption: sseForNewFile(sseFromParam(p.serverSideEncryption, 'serverSideEncryption'), bucket),
+    ...lockForNewFile(core, key, bucket, lockFromParams(p)),
     parts: {},
   });
   await core.state.commit();

@@ -94,7 +94,7 @@ function folderOf(name: string, prefix: string, delimiter: string | undefined): 
 }
 
 function entryJson(core: EmulatorCore, ctx: RequestContext, bucketId: string, e: Entry): unknown {
-  return 'folder' in e ? folderJson(e.folder, bucketId, core.accountId, ctx.apiVersion) : fileJson(e.file, core.accountId, ctx.apiVersion);
+  return 'folder' in e ? folderJson(e.folder, bucketId, core.accountId, ctx.apiVersion) : fileJson(e.file, core.accountId, ctx.apiVersion, ctx.key);
 }
 
 /** b2_list_file_names: the newest version of each name, only when it is an upload. */

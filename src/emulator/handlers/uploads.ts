@@ -8,6 +8,7 @@ import {checkFileName, percentDecode} from '../names.js';
 import {receiveUploadBody, sha1Mode, uploadLength} from '../upload-body.js';
 import {TokenRecord} from '../types.js';
 import {requirePartKey, sseForNewFile, sseFromHeaders} from '../encryption.js';
+import {lockForNewFile, lockFromHeaders} from '../object-lock.js';
 import {activeLargeFile, partJson, storePart} from '../large-file-parts.js';
 import {JsonResult} from './handler.js';
 
@@ -46,6 +47,7 @@ export async function uploadFile(core: EmulatorCore, ctx: RequestContext, bucket
     const fileInfo = infoFromHeaders(ctx.req.headers);
     checkFileInfo(fileName, fileInfo);
     const sse = sseForNewFile(sseFromHeaders(ctx), bucket);
+    const lock = lockForNewFile(core, key, bucket, lockFromHeaders(ctx));
     const mode = sha1Mode(ctx);
     const length = uploadLength(ctx, MAX_UPLOAD_SIZE + (mode.kind === 'hex_digits_at_end' ? 40 : 0));
     const body = await receiveUploadBody(core, ctx, length, mode);
@@ -55,10 +57,11 @@ export async function uploadFile(core: EmulatorCore, ctx: RequestContext, bucket
       contentType,
       fileInfo,
       serverSideEncryption: sse,
+      ...lock,
       segments: [{ref: body.ref, size: body.size}],
     });
     await core.state.commit();
-    return {json: fileJson(file, core.accountId, ctx.apiVersion)};
+    return {json: fileJson(file, core.accountId, ctx.apiVersion, key)};
   });
 }
 
