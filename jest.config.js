@@ -11,4 +11,7 @@ export default {
   },
   testTimeout: 60_000,
   maxWorkers: 2,
+  // the suite-wide secret scan: helpers capture what the CLI printed and wrote; the teardown fails the run on a leak
+  globalSetup: '<rootDir>/test/secret-scan/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/secret-scan/global-teardown.mjs',
 };

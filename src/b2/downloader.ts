@@ -200,7 +200,10 @@ function unreadTimeout(gen: AsyncGenerator<Buffer>, ms: number, release: () => v
   const arm = () => {
     timer = setTimeout(() => {
       release();
-      stream.destroy(new BackupError('failure', `nobody read the download for ${ms} ms; its connection was closed`));
+      // An error nobody listens for would be thrown out of the process: a caller that never
+      // attached to the stream only finds it closed.
+      const err = new BackupError('failure', `nobody read the download for ${ms} ms; its connection was closed`);
+      stream.destroy(stream.listenerCount('error') > 0 ? err : undefined);
     }, ms);
   };
   async function* watched(): AsyncGenerator<Buffer> {

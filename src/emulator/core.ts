@@ -68,7 +68,8 @@ export class EmulatorCore {
     let expiresAt = now + lifetimeMs;
     if (key.expirationTimestamp !== null) expiresAt = Math.min(expiresAt, key.expirationTimestamp);
     const token = this.state.newToken(kind === 'account' ? '4_002' : kind === 'download' ? '3_002' : '2_002');
-    this.state.putToken(token, {kind, keyId: key.keyId, issuedAt: now, expiresAt, ...extra});
+    // kept by hash, as keys are: the data dir (the embedded store's included) never holds a usable token
+    this.state.putToken(hashSecret(token), {kind, keyId: key.keyId, issuedAt: now, expiresAt, ...extra});
     return token;
   }
 
@@ -78,7 +79,7 @@ export class EmulatorCore {
    */
   authenticate(ctx: RequestContext, kinds: Array<TokenRecord['kind']>, token = ctx.header('authorization')): {token: string; record: TokenRecord; key: KeyRecord} {
     if (!token) throw new B2ApiError(401, 'missing_auth_token', 'authorization token is missing');
-    const record = this.state.tokens.get(token);
+    const record = this.state.tokens.get(hashSecret(token));
     if (!record || !kinds.includes(record.kind)) throw new B2ApiError(401, 'bad_auth_token', 'invalid authorization token');
     const key = this.state.keys.get(record.keyId);
     if (!key) throw new B2ApiError(401, 'bad_auth_token', 'invalid authorization token (its key was deleted)');
@@ -102,10 +103,11 @@ export class EmulatorCore {
 
   /** Marks a token (of any kind) expired: every later use answers 401 expired_auth_token. */
   expireToken(token: string | undefined): void {
-    const record = token === undefined ? undefined : this.state.tokens.get(token);
-    if (!record || !token) return;
+    const id = token === undefined ? undefined : hashSecret(token);
+    const record = id === undefined ? undefined : this.state.tokens.get(id);
+    if (!record || !id) return;
     record.expired = true;
-    this.state.changed('token', token);
+    this.state.changed('token', id);
   }
 
   expireAllTokens(): void {

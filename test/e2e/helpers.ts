@@ -5,6 +5,7 @@ import {mkdtemp, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
+import {captureOutput, captureSecrets, captureTree} from '../helpers/capture.js';
 import {cleanEnv} from '../helpers/host-cli.js';
 import {cliRoot, runCli, type CliResult} from '../helpers/run-cli.js';
 
@@ -44,6 +45,7 @@ export class E2EWorld {
     readonly dir: string,
   ) {
     this.secrets = [emu.applicationKey];
+    captureSecrets(this.secrets);
   }
 
   static async start(opts: EmulatorOptions = {}): Promise<E2EWorld> {
@@ -79,6 +81,7 @@ export class E2EWorld {
       child.on('error', reject);
       child.on('close', (code, signal) => {
         const stderr = Buffer.concat(err).toString('utf8');
+        captureOutput(args, Buffer.concat(out), stderr);
         this.outputs.push({args, stdout: Buffer.concat(out).toString('latin1'), stderr});
         resolve({code, signal, stdout: Buffer.concat(out), stderr});
       });
@@ -90,6 +93,7 @@ export class E2EWorld {
   async createKey(opts: Parameters<RunningEmulator['createKey']>[0] = {capabilities: BACKUP_CAPABILITIES}): Promise<{keyId: string; applicationKey: string}> {
     const key = await this.emu.createKey(opts);
     this.secrets.push(key.applicationKey);
+    captureSecrets([key.applicationKey]);
     return key;
   }
 
@@ -117,6 +121,9 @@ export class E2EWorld {
   }
 
   async close(): Promise<void> {
+    captureTree(join(this.dir, 'config')); // what the CLI left in its dirs (error log, caches, pending uploads)
+    captureTree(join(this.dir, 'cache'));
+    captureTree(join(this.dir, 'data'));
     await this.emu.stop();
     await rm(this.dir, {recursive: true, force: true});
   }

@@ -77,7 +77,7 @@ describe('b2 emulator command', () => {
   });
 
   test('--fault rules apply from the first call: a 429 with Retry-After, then normal answers', async () => {
-    const {child, firstLine, exit} = run(['--json', '--fault', '{"call":"b2_list_buckets","count":1,"status":429,"retryAfter":3}']);
+    const {child, firstLine, exit} = run(['--port', '0', '--json', '--fault', '{"call":"b2_list_buckets","count":1,"status":429,"retryAfter":3}']);
     const info = JSON.parse(await firstLine);
     const auth = await authorizeRaw(info);
     const list = () => fetch(`${info.url}/b2api/v2/b2_list_buckets`, {method: 'POST', headers: {Authorization: auth.authorizationToken}, body: JSON.stringify({accountId: auth.accountId})});

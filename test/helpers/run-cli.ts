@@ -1,6 +1,7 @@
 import {spawn} from 'node:child_process';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {captureHome, captureOutput} from './capture.js';
 import {cleanEnv, repoRoot} from './host-cli.js';
 
 export interface CliResult {
@@ -8,6 +9,9 @@ export interface CliResult {
   stdout: string;
   stderr: string;
 }
+
+/** CLI homes already handed to the secret scan. */
+const registeredHomes = new Set<string>();
 
 /** The built CLI under test: the repo's (after `npm run build`), or TEST_CLI_ROOT's copy. */
 export const cliRoot = process.env.TEST_CLI_ROOT ?? repoRoot;
@@ -27,6 +31,10 @@ export function runCli(args: string[], opts: {env?: Record<string, string>; inpu
     XDG_CACHE_HOME: join(home, 'cache'),
     ...opts.env,
   };
+  if (!registeredHomes.has(env.XDG_CACHE_HOME)) {
+    registeredHomes.add(env.XDG_CACHE_HOME);
+    for (const dir of [env.XDG_CONFIG_HOME, env.XDG_CACHE_HOME, env.XDG_DATA_HOME]) captureHome(dir);
+  }
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(cliRoot, 'bin/run.js'), ...args], {cwd: opts.cwd ?? cliRoot, env, stdio: 'pipe'});
     const out: Buffer[] = [];
@@ -35,6 +43,7 @@ export function runCli(args: string[], opts: {env?: Record<string, string>; inpu
     child.stderr.on('data', (d: Buffer) => err.push(d));
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      captureOutput(args, Buffer.concat(out), Buffer.concat(err)); // for the suite-wide secret scan
       resolve({code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')});
     });
     child.stdin.on('error', () => {}); // the CLI may exit without reading its input
