@@ -229,6 +229,9 @@ describe('hostile HTTP corpus', () => {
     const failures: string[] = [];
     for (const c of cases) {
       if (process.env.CORPUS_TRACE) process.stdout.write(`case: [${c.category}] ${c.name}\n`);
+      // A fresh upload URL per case: an earlier case's stalled upload may still hold the last one (auth_token_limit).
+      const up = (await api(emu, token, 'b2_get_upload_url', {bucketId: emu.bucketId})).json;
+      [uploadPath, uploadToken] = [new URL(up.uploadUrl).pathname, up.authorizationToken];
       const answer = await rawExchange(emu.url, bind(c.pieces()), {until: (a) => a.complete, endWrite: c.endWrite});
       const problem = check(c, answer);
       if (problem) failures.push(`[${c.category}] ${c.name}: ${problem}`);
