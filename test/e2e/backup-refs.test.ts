@@ -45,20 +45,30 @@ afterAll(async () => {
 });
 
 describe('backup references', () => {
-  test('show: a unique prefix and latest name one backup', async () => {
-    expect(parseJson<{id: string}>(await home(['show', 'abd', '--json'])).id).toBe('abd33333');
-    expect(parseJson<{id: string}>(await home(['show', 'abc2', '--json'])).id).toBe('abc22222');
-    expect(parseJson<{id: string}>(await home(['show', 'latest', '--json'])).id).toBe('f0000004');
-    expect(parseJson<{id: string}>(await home(['show', 'abc11111', '--json'])).id).toBe('abc11111');
+  test.each([
+    ['abd', 'abd33333'],
+    ['abc2', 'abc22222'],
+    ['latest', 'f0000004'],
+    ['abc11111', 'abc11111'],
+  ])('show %s names backup %s', async (ref, id) => {
+    expect(parseJson<{id: string}>(await home(['show', ref, '--json'])).id).toBe(id);
   });
 
-  test('an ambiguous prefix exits 2 and lists every candidate; no match exits 4', async () => {
+  test('an ambiguous prefix exits 2 and lists every candidate, newest first', async () => {
     const r = await home(['show', 'ab']);
     expectFailure(r, 2, /backup id prefix ab is ambiguous: it matches abd33333 .*, abc22222 .*, abc11111 \("Nightly", 2026-04-01 03:00:00 \+00:00\); give more of the id$/, world.secrets);
     expect(r.stderr).not.toContain('f0000004');
-    expectFailure(await home(['verify', 'abc']), 2, /ambiguous: .*abc22222.*abc11111/, world.secrets);
-    expectFailure(await home(['download', 'abc', '-o', 'x.tar']), 2, /ambiguous/, world.secrets);
-    expectFailure(await home(['delete', 'abc', '--yes']), 2, /ambiguous/, world.secrets);
+  });
+
+  test.each([
+    [['verify', 'abc']],
+    [['download', 'abc', '-o', 'x.tar']],
+    [['delete', 'abc', '--yes']],
+  ])('%j: an ambiguous prefix exits 2 naming the candidates', async (args) => {
+    expectFailure(await home(args), 2, /ambiguous: .*abc22222.*abc11111/, world.secrets);
+  });
+
+  test('no match exits 4', async () => {
     expectFailure(await home(['show', 'e']), 4, /no backup with id e in this location/, world.secrets);
   });
 
