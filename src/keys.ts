@@ -15,6 +15,9 @@ export function nameProblem(name: string, what = 'key'): string | undefined {
   if (/[\u0000-\u001f\u007f]/.test(name)) return `${what} contains a control character`;
   if (name.startsWith('/')) return `${what} starts with "/"`;
   if (name.includes('//')) return `${what} contains "//"`;
+  // URL parsers collapse "." and ".." path segments (even as %2E), so such a name could not be read back by name
+  // and "prefix/../x" would reach a name outside the prefix
+  if (name.split('/').some((segment) => segment === '.' || segment === '..')) return `${what} has a "." or ".." path segment`;
   if (/\uFFFD/.test(name) || !isWellFormed(name)) return `${what} is not valid UTF-8`;
   return undefined;
 }

@@ -6,11 +6,11 @@ import type {B2File} from './wire-types.js';
 export const LIST_PAGE_SIZE = 10_000;
 
 /** Current files whose names start with `prefix`, in B2's order (UTF-8 bytes), one page at a time. */
-export async function* listFiles(client: B2Client, bucketId: string, prefix: string, signal?: AbortSignal): AsyncGenerator<B2File> {
+export async function* listFiles(client: B2Client, bucketId: string, prefix: string, signal?: AbortSignal, pageSize = LIST_PAGE_SIZE): AsyncGenerator<B2File> {
   let startFileName: string | undefined;
   do {
     throwIfAborted(signal);
-    const page = await client.listFileNames({bucketId, prefix, startFileName, maxFileCount: LIST_PAGE_SIZE}, signal);
+    const page = await client.listFileNames({bucketId, prefix, startFileName, maxFileCount: pageSize}, signal);
     for (const file of page.files) {
       throwIfAborted(signal);
       if (file.action === 'upload' && file.fileName.startsWith(prefix)) yield file;

@@ -4,6 +4,7 @@ import {fileURLToPath} from 'node:url';
 import {BackupError} from '../errors.js';
 import {nameProblem} from '../keys.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, customerKeyProblem, type Encryption, type ResolvedProfile} from '../profiles/types.js';
+import {LIST_PAGE_SIZE} from './lister.js';
 import {MAX_PART_SIZE, MAX_SINGLE_UPLOAD} from './part-plan.js';
 import type {RetryOptions} from './retry-policy.js';
 import type {Clock} from '../token-bucket.js';
@@ -27,6 +28,8 @@ export interface B2BackendOptions {
   uploadCutoff?: number;
   /** Bytes per Range request of a parallel download (default: 8 MiB to a stream, 32 MiB to a file); smaller files take one request. */
   downloadRangeSize?: number;
+  /** Names per b2_list_file_names call (1..10000); default 10000, B2's largest page: one round trip per 10,000 names. */
+  listPageSize?: number;
   requestTimeoutMs?: number;
   stallTimeoutMs?: number;
   retry?: Partial<RetryOptions>;
@@ -90,6 +93,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     concurrency: int('concurrency', input.concurrency, 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY),
     uploadCutoff: int('uploadCutoff', input.uploadCutoff, 1, MAX_SINGLE_UPLOAD, Math.min(DEFAULT_UPLOAD_CUTOFF, partSize ?? DEFAULT_UPLOAD_CUTOFF)),
     downloadRangeSize: input.downloadRangeSize === undefined ? undefined : int('downloadRangeSize', input.downloadRangeSize, 1, MAX_PART_SIZE, 0),
+    listPageSize: int('listPageSize', input.listPageSize, 1, LIST_PAGE_SIZE, LIST_PAGE_SIZE),
     requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
     stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),
     retry: input.retry,

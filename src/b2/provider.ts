@@ -210,7 +210,7 @@ export class B2Backend implements StorageBackend {
 
   async *list(opts: ListOptions = {}): AsyncIterable<ObjectInfo> {
     const prefix = opts.prefix ?? '';
-    for await (const file of listFiles(this.client, this.bucketId, this.o.prefix + prefix, opts.signal)) yield this.infoOf(file);
+    for await (const file of listFiles(this.client, this.bucketId, this.o.prefix + prefix, opts.signal, this.o.listPageSize)) yield this.infoOf(file);
   }
 
   /** Deletes every version (uploads, hide markers, unfinished parts) of the name. */
