@@ -8,6 +8,7 @@ import {LIST_PAGE_SIZE} from './lister.js';
 import {MAX_COPY_FILE, MAX_PART_SIZE, MAX_SINGLE_UPLOAD} from './part-plan.js';
 import type {RetryOptions} from './retry-policy.js';
 import type {Clock} from '../token-bucket.js';
+import type {TransferEventListener} from './events.js';
 
 export interface B2BackendOptions {
   keyId: string;
@@ -50,6 +51,8 @@ export interface B2BackendOptions {
   clock?: Clock;
   /** Server-side encryption of uploads; SSE-C's key is also sent with every read. */
   encryption?: Encryption;
+  /** Told of each part started and finished, each retry (reason and wait) and each re-authorization. */
+  onEvent?: TransferEventListener;
 }
 
 /** A ResolvedProfile works as options as it is (its `name` is the profile name). */
@@ -60,7 +63,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'encryption';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'encryption' | 'onEvent';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -109,6 +112,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     encryption: checkedEncryption(input.encryption, bad),
     profileName,
     keyFix: input.keyFix,
+    onEvent: input.onEvent,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,
   };
 }

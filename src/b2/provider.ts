@@ -98,6 +98,7 @@ export class B2Backend implements StorageBackend {
       retry: new RetryPolicy(o.retry),
       bandwidth: bandwidthLimits(o.bandwidth, o.clock),
       encryption: o.encryption,
+      onEvent: o.onEvent,
       // the account token joins these once signed in
       context: {
         profileName: o.profileName,
