@@ -28,6 +28,8 @@ export interface B2BackendOptions {
   uploadCutoff?: number;
   /** Bytes per Range request of a parallel download (default: 8 MiB to a stream, 32 MiB to a file); smaller files take one request. */
   downloadRangeSize?: number;
+  /** A stream download whose first range arrives at least this fast (bytes/s) takes the rest as one stream; default 160 MiB/s. */
+  fastStreamRate?: number;
   /** Names per b2_list_file_names call (1..10000); default 10000, B2's largest page: one round trip per 10,000 names. */
   listPageSize?: number;
   requestTimeoutMs?: number;
@@ -54,7 +56,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'encryption';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'fastStreamRate' | 'encryption';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -93,6 +95,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     concurrency: int('concurrency', input.concurrency, 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY),
     uploadCutoff: int('uploadCutoff', input.uploadCutoff, 1, MAX_SINGLE_UPLOAD, Math.min(DEFAULT_UPLOAD_CUTOFF, partSize ?? DEFAULT_UPLOAD_CUTOFF)),
     downloadRangeSize: input.downloadRangeSize === undefined ? undefined : int('downloadRangeSize', input.downloadRangeSize, 1, MAX_PART_SIZE, 0),
+    fastStreamRate: input.fastStreamRate === undefined ? undefined : int('fastStreamRate', input.fastStreamRate, 0, Number.MAX_SAFE_INTEGER, 0),
     listPageSize: int('listPageSize', input.listPageSize, 1, LIST_PAGE_SIZE, LIST_PAGE_SIZE),
     requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
     stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),
