@@ -89,7 +89,9 @@ export interface RunHooks {
   signal?: AbortSignal;
   /** Auth generation seen before an attempt, so that one re-authorization serves every waiter. */
   generation?: () => number;
-  reauthorize?: (seenGeneration: number) => Promise<void>;
+  reauthorize?: (seenGeneration: number, f: Failure) => Promise<void>;
+  /** Told of each failed attempt that will be retried, and how long the wait before the next one is (for -v). */
+  onRetry?: (f: Failure, attempt: number, waitMs: number) => void;
   /**
    * A counter that grows while the work this call belongs to moves on (a large file's
    * confirmed parts): the retry budget counts only attempts that failed without progress.
@@ -150,11 +152,12 @@ export class RetryPolicy {
         const unreached = !this.connected && f.connect === true;
         if (fruitless >= (unreached ? Math.min(max, UNREACHED_ATTEMPTS) : max)) throw f.error ?? hooks.fail(f, attempt, {transient: true, unreached});
         if (decision === 'reauthorize' && hooks.reauthorize) {
-          await hooks.reauthorize(generation);
+          await hooks.reauthorize(generation, f);
           continue;
         }
         failures++;
         const wait = backoffMs(failures, f, this.options);
+        hooks.onRetry?.(f, attempt, wait);
         if (wait > 0) await this.options.sleep(wait, hooks.signal);
       }
     }
