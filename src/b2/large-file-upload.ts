@@ -255,10 +255,11 @@ async function nextUnlessAborted(it: PartIterator, signal: AbortSignal): Promise
 }
 
 /**
- * The newest unfinished large file with this name and file info whose parts fit the
- * plan (same size and part size). Its parts are checked against local data before use.
+ * The newest unfinished large file with this name, content type and file info whose parts
+ * fit the plan (same size and part size): an interrupted upload or server-side copy of the
+ * same object, to continue with the parts it has.
  */
-async function findResumable(o: LargeFileUploadOptions): Promise<{file: B2File; parts: B2Part[]} | undefined> {
+export async function findResumable(o: Pick<LargeFileUploadOptions, 'client' | 'bucketId' | 'fileName' | 'contentType' | 'fileInfo' | 'plan' | 'signal'>): Promise<{file: B2File; parts: B2Part[]} | undefined> {
   const candidates: B2File[] = [];
   for await (const f of listUnfinished(o.client, o.bucketId, o.fileName, o.signal)) {
     if (f.fileName === o.fileName && f.contentType === o.contentType && sameInfo(f.fileInfo, o.fileInfo)) candidates.push(f);

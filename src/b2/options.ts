@@ -5,7 +5,7 @@ import {BackupError} from '../errors.js';
 import {nameProblem} from '../keys.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, customerKeyProblem, type Encryption, type ResolvedProfile} from '../profiles/types.js';
 import {LIST_PAGE_SIZE} from './lister.js';
-import {MAX_PART_SIZE, MAX_SINGLE_UPLOAD} from './part-plan.js';
+import {MAX_COPY_FILE, MAX_PART_SIZE, MAX_SINGLE_UPLOAD} from './part-plan.js';
 import type {RetryOptions} from './retry-policy.js';
 import type {Clock} from '../token-bucket.js';
 import type {TransferEventListener} from './events.js';
@@ -28,6 +28,12 @@ export interface B2BackendOptions {
    * profile that asks for 5 MB parts wants a 150 MB backup in parallel, resumable parts.
    */
   uploadCutoff?: number;
+  /**
+   * Largest object copied server-side with one b2_copy_file (B2 allows 5 GB); larger ones
+   * are copied as parts (b2_copy_part) of `partSize`, which resume. Default 5 GB, or the
+   * part size when one is set, as for uploadCutoff.
+   */
+  copyCutoff?: number;
   /** Bytes per Range request of a parallel download (default: 8 MiB to a stream, 32 MiB to a file); smaller files take one request. */
   downloadRangeSize?: number;
   /** Names per b2_list_file_names call (1..10000); default 10000, B2's largest page: one round trip per 10,000 names. */
@@ -98,6 +104,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     partSize,
     concurrency: int('concurrency', input.concurrency, 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY),
     uploadCutoff: int('uploadCutoff', input.uploadCutoff, 1, MAX_SINGLE_UPLOAD, Math.min(DEFAULT_UPLOAD_CUTOFF, partSize ?? DEFAULT_UPLOAD_CUTOFF)),
+    copyCutoff: int('copyCutoff', input.copyCutoff, 1, MAX_COPY_FILE, Math.min(MAX_COPY_FILE, partSize ?? MAX_COPY_FILE)),
     downloadRangeSize: input.downloadRangeSize === undefined ? undefined : int('downloadRangeSize', input.downloadRangeSize, 1, MAX_PART_SIZE, 0),
     listPageSize: int('listPageSize', input.listPageSize, 1, LIST_PAGE_SIZE, LIST_PAGE_SIZE),
     requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
