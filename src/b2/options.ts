@@ -9,6 +9,7 @@ import {MAX_COPY_FILE, MAX_PART_SIZE, MAX_SINGLE_UPLOAD} from './part-plan.js';
 import type {RetryOptions} from './retry-policy.js';
 import type {Clock} from '../token-bucket.js';
 import type {TransferEventListener} from './events.js';
+import {DEFAULT_CONNECT_TIMEOUT_MS} from './connect-timeout.js';
 
 export interface B2BackendOptions {
   keyId: string;
@@ -39,6 +40,8 @@ export interface B2BackendOptions {
   listPageSize?: number;
   requestTimeoutMs?: number;
   stallTimeoutMs?: number;
+  /** How long making a connection may take; default 4 s (an endpoint that drops packets fails in about 10 s). */
+  connectTimeoutMs?: number;
   retry?: Partial<RetryOptions>;
   /** Names the profile in messages ("b2 profile update NAME …"). */
   profileName?: string;
@@ -106,6 +109,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     listPageSize: int('listPageSize', input.listPageSize, 1, LIST_PAGE_SIZE, LIST_PAGE_SIZE),
     requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
     stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),
+    connectTimeoutMs: int('connectTimeoutMs', input.connectTimeoutMs, 1, 600_000, DEFAULT_CONNECT_TIMEOUT_MS),
     retry: input.retry,
     bandwidth: {upload: rate('upload'), download: rate('download')},
     clock: input.clock,

@@ -97,6 +97,7 @@ export class B2Backend implements StorageBackend {
       userAgent: o.userAgent,
       requestTimeoutMs: o.requestTimeoutMs,
       transferTimeoutMs: o.stallTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
       retry: new RetryPolicy(o.retry),
       bandwidth: bandwidthLimits(o.bandwidth, o.clock),
       encryption: o.encryption,
