@@ -10,6 +10,7 @@ import {encryptionField, keyHeaders, uploadFileHeaders} from './encryption-heade
 import type {Encryption} from '../profiles/types.js';
 import {scrub} from '../redact.js';
 import {safeListener, type TransferEvent, type TransferEventListener} from './events.js';
+import {connectTimeoutAgents, type Agents} from './connect-timeout.js';
 import type {B2Allowed, B2AuthorizeV2, B2AuthorizeV3, B2Bucket, B2File, B2ListFileNames, B2ListFileVersions, B2ListParts, B2ListUnfinished, B2Part, B2UploadUrl} from './wire-types.js';
 
 /** What authorization tells us about the key and the server. */
@@ -34,6 +35,8 @@ export interface ClientConfig {
   requestTimeoutMs: number;
   /** Idle timeout of an upload or download (no bytes moving for this long fails it). */
   transferTimeoutMs: number;
+  /** How long making a TCP connection may take (a host that drops packets fails fast). */
+  connectTimeoutMs: number;
   retry: RetryPolicy;
   /** Where failures happened, for messages; `allowed` is filled in by authorize. */
   context: ErrorContext;
@@ -70,9 +73,11 @@ export class B2Client {
   private readonly reauthListeners = new Set<() => void>();
   /** Tells the observer (if any) what happens; never throws. */
   readonly event: (e: TransferEvent) => void;
+  private readonly agents: Agents;
 
   constructor(private readonly cfg: ClientConfig) {
     this.policy = cfg.retry;
+    this.agents = connectTimeoutAgents(cfg.connectTimeoutMs);
     this.event = safeListener(cfg.onEvent);
     this.b2 = new B2({applicationKeyId: cfg.keyId, applicationKey: cfg.applicationKey, retry: {retries: 0}});
   }
@@ -146,6 +151,7 @@ export class B2Client {
       timeout: kind === 'api' ? this.cfg.requestTimeoutMs : this.cfg.transferTimeoutMs,
       headers: {'User-Agent': this.cfg.userAgent},
       signal,
+      ...this.agents,
       // B2 never redirects. Without this axios sends through follow-redirects, which keeps
       // every body chunk referenced in case it must resend (a whole part, until the answer)
       // and, under DEBUG, logs each request's headers: the Basic credentials and tokens.
@@ -342,7 +348,9 @@ export class B2Client {
     return this.run('download', call, name, async (axios) => {
       const perCall = {
         axios: {...axios, headers: {...(axios.headers as Record<string, string>), ...keyHeaders(this.cfg.encryption), ...(opts.range ? {Range: opts.range} : {})}},
-        axiosOverride: {method: opts.method ?? 'GET', decompress: false},
+        // maxContentLength -1: with a limit (even Infinity) axios re-wraps the body in
+        // Readable.from(an async generator), one more layer and buffer for every chunk
+        axiosOverride: {method: opts.method ?? 'GET', decompress: false, maxContentLength: -1},
         responseType: 'stream',
       };
       const res = 'fileName' in target
