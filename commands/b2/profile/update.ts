@@ -37,9 +37,9 @@ export default class ProfileUpdate extends BaseCommand {
     if (flags['dry-run'] && !moving) throw new BackupError('bad_input', '--dry-run shows what --move-backups would do: give both (and --prefix NEW)');
     if (moving && !flags.check) throw new BackupError('bad_input', '--move-backups connects to B2 to move the backups: it cannot go with --no-check');
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
-    const before = store.resolve(args.name);
+    // the profile as it is, when its old location matters (a move, or the warning about what stays there)
+    const before = flags.prefix !== undefined && flags.check ? store.resolve(args.name) : undefined;
     store.update(args.name, inputFromFlags(flags), flagLabel);
-    const after = store.resolve(args.name);
     const dataDir = this.config.dataDir;
     const warn = (line: string) => process.stderr.write(`${line}\n`);
     const saved = await withInterrupt((signal) =>
@@ -47,9 +47,11 @@ export default class ProfileUpdate extends BaseCommand {
         check: flags.check ? (profile) => checkB2(profile, {dataDir}) : undefined,
         warn,
         beforeSave: async () => {
+          if (!before) return true;
+          const after = store.resolve(args.name);
           if (moving) return moveProfileBackups(before, after, {dataDir, dryRun: flags['dry-run'], signal, log: (line) => this.log(line), warn});
-          // a new location of the same backups' bucket: say what stays behind (only when connecting at all)
-          if (flags.check && before.prefix !== after.prefix && before.bucket === after.bucket && before.endpoint === after.endpoint) {
+          // a new location in the same bucket: say what stays behind
+          if (before.prefix !== after.prefix && before.bucket === after.bucket && before.endpoint === after.endpoint) {
             const n = await backupsLeftBehind(before, {dataDir, signal}).catch(() => 0); // the old location may be out of reach now: no count, no warning
             if (n > 0) warn(leftBehindWarning(n, before, after));
           }
