@@ -48,6 +48,8 @@ export class B2Backend implements StorageBackend {
   readonly type = 'b2';
   /** The downloader checks contentSha1 / large_file_sha1 of every whole download. */
   readonly verifiesGet = true;
+  /** A stream's put hashes every byte it takes (each part's SHA1 goes to B2 with it). */
+  readonly hashesPut = true;
   private readonly pool: UploadUrlPool;
   /** hashFile() results by path, for the put() that follows (a few at most). */
   private readonly digests = new Map<string, UploadDigest>();
@@ -206,7 +208,7 @@ export class B2Backend implements StorageBackend {
     const fileName = this.nameOf(key);
     throwIfAborted(opts.signal);
     return this.guard(opts.signal, async () => {
-      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize});
+      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, fastStreamRate: this.o.fastStreamRate});
       return {info: this.infoOf(d.file), stream: d.stream};
     });
   }
