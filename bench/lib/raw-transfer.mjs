@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The ceiling: a minimal B2 uploader and downloader on plain node:http (no retries, no
 // library, no progress), with the same part size and concurrency as the scenario it is
-// compared with, and SHA1 computed as the provider must. Run as a child process by
+// compared with, and SHA1 computed as the provider must. With "prehash" the upload first
+// reads the whole file for its SHA1 (large_file_sha1 at the start call), as the provider
+// does: the ceiling of that design, beside the wire's own. Run as a child process by
 // bench/run.mjs, so that its peak RSS is its own; prints one JSON line.
 //   node raw-transfer.mjs '{"op":"upload"|"download-single"|"download-parallel", ...}'
 import {createHash} from 'node:crypto';
@@ -46,10 +48,36 @@ async function pool(count, concurrency, work) {
   }));
 }
 
+/**
+ * The whole file's SHA1 in one sequential read (8 MiB reads, the next one running while
+ * the last is hashed): what a design that gives large_file_sha1 at b2_start_large_file
+ * must do before anything is sent.
+ */
+async function wholeFileSha1(path) {
+  const fh = await open(path, 'r');
+  const hash = createHash('sha1');
+  const size = 8 << 20;
+  const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  let turn = 0;
+  let reading = fh.read(bufs[turn], 0, size, null);
+  for (;;) {
+    const {bytesRead} = await reading;
+    if (bytesRead === 0) break;
+    const chunk = bufs[turn].subarray(0, bytesRead);
+    turn ^= 1;
+    reading = fh.read(bufs[turn], 0, size, null);
+    hash.update(chunk);
+  }
+  await fh.close();
+  return hash.digest('hex');
+}
+
 async function upload() {
   const {size} = await stat(job.path);
   const {buckets} = await api('b2_list_buckets', {accountId: auth.accountId, bucketName: job.bucket});
-  const started = await api('b2_start_large_file', {bucketId: buckets[0].bucketId, fileName: job.fileName, contentType: 'application/octet-stream'});
+  // job.prehash: the design ceiling (the same pre-pass as the provider's, then the same send)
+  const fileInfo = job.prehash ? {large_file_sha1: await wholeFileSha1(job.path)} : undefined;
+  const started = await api('b2_start_large_file', {bucketId: buckets[0].bucketId, fileName: job.fileName, contentType: 'application/octet-stream', ...(fileInfo ? {fileInfo} : {})});
   const count = Math.ceil(size / job.partSize);
   const shas = [];
   const urls = [];

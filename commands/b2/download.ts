@@ -55,6 +55,6 @@ export default class Download extends LocationCommand {
       } finally {
         bar.stop();
       }
-    }, {overrides});
+    }, {overrides, verbose: out.verbose});
   }
 }

@@ -72,6 +72,7 @@ export default class Upload extends LocationCommand {
         },
         {
           overrides,
+          verbose: out.verbose,
           onInterrupt: () => {
             bar?.stop(); // the notice stays on its own line; no bar is drawn over it
             this.logToStderr('Stopping… (Ctrl-C again to quit at once)');

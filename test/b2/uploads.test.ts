@@ -9,6 +9,7 @@ import type {B2BackendOptions} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import type {TransferProgress} from '../../src/backend.js';
 import {isBackupError} from '../../src/errors.js';
+import {PARALLEL_HASH_FROM} from '../../src/b2/upload.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {libraryClient} from '../emulator/helpers.js';
 import {emulator, openBackend, sha1, unfinishedCount} from './helpers.js';
@@ -212,6 +213,28 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
     const listed = [];
     for await (const o of backend.list({prefix: 'mem/buffer'})) listed.push(o);
     expect(listed).toEqual([expect.objectContaining({key: 'mem/buffer.bin', size: data.length, sha1: sha1(data), metadata: {backup_id: 'b1'}})]);
+  });
+
+  test('a file of PARALLEL_HASH_FROM bytes or more is hashed on two threads: stored with the right large_file_sha1, every part accepted under the SHA1 the hashing pass gave it', async () => {
+    const partSize = 8 * 1024 * 1024;
+    const backend = await openBackend(emu, {uploadCutoff: partSize, partSize, concurrency: 2});
+    const dir = await mkdtemp(join(tmpdir(), 'b2-parallel-hash-'));
+    try {
+      const data = randomBytes(PARALLEL_HASH_FROM + 4321);
+      const path = join(dir, 'big.bin');
+      await writeFile(path, data);
+      emu.resetStats();
+      const events: TransferProgress[] = [];
+      const stored = await backend.put('parallel/big.bin', {path}, {onProgress: (p) => events.push({...p})});
+      expect({size: stored.size, sha1: stored.sha1}).toEqual({size: data.length, sha1: sha1(data)});
+      expect(emu.stats().calls.b2_upload_part).toBe(Math.ceil(data.length / partSize));
+      expect(events.filter((e) => e.phase === 'hashing').at(-1)).toEqual({phase: 'hashing', loaded: data.length, total: data.length});
+      const b2 = await libraryClient(emu);
+      const res = await b2.listFileNames({bucketId: emu.bucketId, prefix: 'backups/parallel/', maxFileCount: 10});
+      expect(res.data.files.map((f: {fileInfo: Record<string, string>}) => f.fileInfo.large_file_sha1)).toEqual([sha1(data)]);
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
   });
 
   test('file uploads record src_last_modified_millis (and large ones large_file_sha1) in the file info', async () => {
