@@ -18,6 +18,11 @@ export interface StorageBackend {
    * bytes match the SHA1 that get() reports in its info (callers need not hash again).
    */
   readonly verifiesGet?: boolean;
+  /**
+   * True when put() of a stream reports in `sha1` the SHA1 of exactly the bytes it read
+   * from that stream (to its end), so a caller need not hash the stream a second time.
+   */
+  readonly hashesPut?: boolean;
   /** Streams an object (or a byte range of it). Rejects with a `not_found` BackupError if absent. */
   get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}>;
   /**

@@ -33,7 +33,7 @@ export interface PartPlan {
 /**
  * Part size from the profile or the server, never below the server's minimum, grown so
  * a known size fits 10,000 parts. A stream of unknown size keeps its size for the first
- * 5,000 parts (memory stays (concurrency + 1) × part size for anything smaller than
+ * 5,000 parts (memory stays concurrency × part size for anything smaller than
  * that), then doubles every 1,000 parts up to 5 GB, so it can still reach B2's 10 TB.
  */
 export function planParts(input: PartPlanInput): PartPlan {

@@ -47,6 +47,8 @@ export class B2Backend implements StorageBackend {
   readonly type = 'b2';
   /** The downloader checks contentSha1 / large_file_sha1 of every whole download. */
   readonly verifiesGet = true;
+  /** A stream's put hashes every byte it takes (each part's SHA1 goes to B2 with it). */
+  readonly hashesPut = true;
   private readonly pool: UploadUrlPool;
   /** hashFile() results by path, for the put() that follows (a few at most). */
   private readonly digests = new Map<string, UploadDigest>();

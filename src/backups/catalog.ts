@@ -122,7 +122,7 @@ export class BackupCatalog {
         });
       try {
         await prepared.unchanged?.();
-        const sent = prepared.sent();
+        const sent = prepared.sent(archive);
         const problem = mismatch({size: archive.size, sha1: knownSha1(archive.sha1) ?? sent.sha1}, sent);
         if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
         const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy, ha});
@@ -523,7 +523,7 @@ function isArchiveOf(archive: ObjectInfo, p: PendingUpload): boolean {
 }
 
 /** The body to upload, its size and SHA1 when they can be known up front, and what was sent once the upload ended. */
-async function prepareArchiveBody(backend: StorageBackend, src: BodySource, meta: UploadMeta): Promise<{body: Body; known?: Sent; sent: () => Sent; unchanged?: () => Promise<void>}> {
+async function prepareArchiveBody(backend: StorageBackend, src: BodySource, meta: UploadMeta): Promise<{body: Body; known?: Sent; sent: (stored: StoredObject) => Sent; unchanged?: () => Promise<void>}> {
   const signal = meta.signal;
   switch (src.kind) {
     case 'buffer': {
@@ -541,12 +541,15 @@ async function prepareArchiveBody(backend: StorageBackend, src: BodySource, meta
     case 'stream': {
       // a producer that failed (a pipe without pipefail) ends the stream early: with a size given, that is no backup
       const expect = src.size === undefined ? undefined : {size: src.size};
-      const hashing = new HashingStream({expect, what: 'the archive stream', hint: 'its producer may have failed; nothing was stored'});
+      // a backend that hashes what it reads reports the stream's SHA1: hashing it here too would only cost CPU
+      const countOnly = backend.hashesPut === true;
+      const hashing = new HashingStream({expect, what: 'the archive stream', hint: 'its producer may have failed; nothing was stored', countOnly});
       pipelineCb(src.stream, hashing, () => undefined);
-      const sent = () => {
-        const {size, sha1} = hashing.result();
-        if (sha1 === undefined) throw new BackupError('failure', 'the backend reported the upload complete before the source stream ended');
-        return {size, sha1};
+      const sent = (stored: StoredObject) => {
+        const {size, sha1, ended} = hashing.result();
+        const digest = countOnly ? knownSha1(stored.sha1) : sha1;
+        if (!ended || digest === undefined) throw new BackupError('failure', 'the backend reported the upload complete before the source stream ended');
+        return {size, sha1: digest};
       };
       return {body: hashing, sent};
     }
