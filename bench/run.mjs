@@ -196,7 +196,7 @@ try {
     const single = await scenario('raw ceiling: download, single stream, SHA1, discarded', {
       bytes: size, run: async () => check(await raw({op: 'download-single', fileName}), 'raw download'),
     });
-    const parallel = await scenario(`raw ceiling: download, ${cfg.downloadConcurrency} parallel ranges of ${cfg.downloadPart} MB to a file, SHA1`, {
+    const parallel = await scenario(`raw ceiling: download, ${cfg.downloadConcurrency} parallel ranges of ${cfg.downloadPart} MB streamed into a file, SHA1 in order`, {
       bytes: size, run: async () => check(await raw({op: 'download-parallel', fileName, out, rangeSize, concurrency: cfg.downloadConcurrency}), 'raw parallel download'),
       after: () => rm(out, {force: true}),
     });

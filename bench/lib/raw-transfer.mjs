@@ -129,35 +129,82 @@ async function downloadSingle() {
   return {bytes, sha1, verified: sha1 === expectedSha1(headers)};
 }
 
-/** Ranges of job.rangeSize by job.concurrency workers, written in place, hashed in order as ranges complete. */
+/**
+ * Ranges of job.rangeSize by job.concurrency workers, streamed into the file at their
+ * offsets in writes of up to 1 MiB (a response is paused while its write is in flight, so
+ * memory stays at concurrency × 1 MiB), and hashed in byte order: a batch at the hashing
+ * frontier is hashed from memory, bytes written ahead of it are read back from the file
+ * once the frontier reaches them. What an honest parallel downloader must do at least.
+ */
 async function downloadParallel() {
-  const fh = await open(job.out, 'w');
+  const BATCH = 1 << 20;
+  const fh = await open(job.out, 'w+');
   const hash = createHash('sha1');
   let total;
   let expected;
-  const done = new Map();
   let hashed = 0;
+  const writtenTo = new Map(); // range start -> absolute offset written contiguously from it
+  let catchingUp;
+  const rangeOf = (at) => at - (at % job.rangeSize);
+  const readBack = async () => {
+    const block = Buffer.allocUnsafe(BATCH);
+    for (;;) {
+      const to = writtenTo.get(rangeOf(hashed)) ?? 0;
+      if (to <= hashed) return;
+      const {bytesRead} = await fh.read(block, 0, Math.min(BATCH, to - hashed), hashed);
+      hash.update(block.subarray(0, bytesRead));
+      hashed += bytesRead;
+    }
+  };
+  const catchUp = () => (catchingUp ??= readBack().finally(() => (catchingUp = undefined)));
   const fetchRange = async (i) => {
     const start = i * job.rangeSize;
-    const parts = [];
+    const end = total === undefined ? start + job.rangeSize - 1 : Math.min(total, start + job.rangeSize) - 1;
     let at = start;
-    const writes = [];
-    const headers = await get([start, total === undefined ? start + job.rangeSize - 1 : Math.min(total, start + job.rangeSize) - 1], (d) => {
-      parts.push(d);
-      writes.push(fh.write(d, 0, d.length, at));
-      at += d.length;
+    let batch = [];
+    let batchBytes = 0;
+    let writing = Promise.resolve();
+    const flush = (res) => {
+      const bufs = batch;
+      const pos = at;
+      const len = batchBytes;
+      batch = [];
+      batchBytes = 0;
+      at += len;
+      const live = !catchingUp && pos === hashed;
+      if (live) {
+        for (const b of bufs) hash.update(b);
+        hashed += len;
+      }
+      res?.pause();
+      writing = writing.then(async () => {
+        await fh.writev(bufs, pos);
+        writtenTo.set(start, pos + len);
+        if (!live) catchUp();
+        res?.resume();
+      });
+    };
+    const headers = await call(`${auth.downloadUrl}/file/${job.bucket}/${encodeURI(job.fileName)}`, {
+      method: 'GET',
+      headers: {Authorization: auth.authorizationToken, Range: `bytes=${start}-${end}`},
+      onResponse: (res) => new Promise((resolve, reject) => {
+        res.on('data', (d) => {
+          batch.push(d);
+          batchBytes += d.length;
+          if (batchBytes >= BATCH) flush(res);
+        });
+        res.on('end', () => resolve(res.headers));
+        res.on('error', reject);
+      }),
     });
-    await Promise.all(writes);
+    if (batchBytes) flush();
+    await writing;
     total ??= Number(/\/(\d+)$/.exec(headers['content-range'])[1]);
     expected ??= expectedSha1(headers);
-    done.set(i, parts);
-    while (done.has(hashed)) {
-      for (const p of done.get(hashed)) hash.update(p);
-      done.delete(hashed++);
-    }
   };
   await fetchRange(0);
   await pool(Math.ceil(total / job.rangeSize) - 1, job.concurrency, (i) => fetchRange(i + 1));
+  while (hashed < total) await catchUp();
   await fh.sync();
   await fh.close();
   const sha1 = hash.digest('hex');

@@ -348,7 +348,9 @@ export class B2Client {
     return this.run('download', call, name, async (axios) => {
       const perCall = {
         axios: {...axios, headers: {...(axios.headers as Record<string, string>), ...keyHeaders(this.cfg.encryption), ...(opts.range ? {Range: opts.range} : {})}},
-        axiosOverride: {method: opts.method ?? 'GET', decompress: false},
+        // maxContentLength -1: with a limit (even Infinity) axios re-wraps the body in
+        // Readable.from(an async generator), one more layer and buffer for every chunk
+        axiosOverride: {method: opts.method ?? 'GET', decompress: false, maxContentLength: -1},
         responseType: 'stream',
       };
       const res = 'fileName' in target

@@ -36,6 +36,8 @@ export interface B2BackendOptions {
   copyCutoff?: number;
   /** Bytes per Range request of a parallel download (default: 8 MiB to a stream, 32 MiB to a file); smaller files take one request. */
   downloadRangeSize?: number;
+  /** A stream download whose first range arrives at least this fast (bytes/s) takes the rest as one stream; default 160 MiB/s. */
+  fastStreamRate?: number;
   /** Names per b2_list_file_names call (1..10000); default 10000, B2's largest page: one round trip per 10,000 names. */
   listPageSize?: number;
   requestTimeoutMs?: number;
@@ -66,7 +68,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'encryption' | 'onEvent';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'fastStreamRate' | 'encryption' | 'onEvent';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -106,6 +108,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     uploadCutoff: int('uploadCutoff', input.uploadCutoff, 1, MAX_SINGLE_UPLOAD, Math.min(DEFAULT_UPLOAD_CUTOFF, partSize ?? DEFAULT_UPLOAD_CUTOFF)),
     copyCutoff: int('copyCutoff', input.copyCutoff, 1, MAX_COPY_FILE, Math.min(MAX_COPY_FILE, partSize ?? MAX_COPY_FILE)),
     downloadRangeSize: input.downloadRangeSize === undefined ? undefined : int('downloadRangeSize', input.downloadRangeSize, 1, MAX_PART_SIZE, 0),
+    fastStreamRate: input.fastStreamRate === undefined ? undefined : int('fastStreamRate', input.fastStreamRate, 0, Number.MAX_SAFE_INTEGER, 0),
     listPageSize: int('listPageSize', input.listPageSize, 1, LIST_PAGE_SIZE, LIST_PAGE_SIZE),
     requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
     stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),
