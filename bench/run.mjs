@@ -183,6 +183,16 @@ try {
       after: () => purge(`up-p${p}c${c}/`),
     });
     ratio(s, pipeCeiling, `raw ${p} MB × ${c}`);
+    // the issue's upload targets, in one place for the closing note
+    const pct = (x) => (x === undefined ? '–' : `${(x * 100).toFixed(0)}%`);
+    const file = scenarios.find((x) => x.chart?.who === 'provider' && x.chart.partMB === p && x.chart.concurrency === c);
+    const big = cfg.bigParts.map((b) => scenarios.find((x) => x.name === `upload from a file, ${b} MB parts × ${c}`)).filter(Boolean);
+    if (file) {
+      notes.push(`upload from a file, ${p} MB × ${c}: ${pct(file.ratio)} of the raw ceiling (target 85%), ${pct(file.designRatio)} of the design ceiling; peak RSS ${file.rssMiB.median?.toFixed(0)} MiB (target < 200)` +
+        big.map((b) => `, with ${b.name.match(/(\d+) MB parts/)[1]} MB parts ${b.rssMiB.median?.toFixed(0)} MiB`).join(''));
+    }
+    const bound = ((c + 1) * p * 1e6) / MiB + 100;
+    notes.push(`upload from a pipe, ${p} MB × ${c}: ${pct(s.ratio)} of the raw ceiling (target 75%); peak RSS ${s.rssMiB.median?.toFixed(0)} MiB (target < (${c} + 1) × ${p} MB + 100 MiB = ${bound.toFixed(0)} MiB)`);
   }
 
   // ---- downloads (of one backup of the source, uploaded once) ----

@@ -4,12 +4,13 @@ import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
-import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
+import {outputChoice, outputFlags, type OutputChoice} from '../../src/cli/output-flags.js';
+import {renderUploadPlan} from '../../src/cli/dry-run-view.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
-import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
+import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides, type TransferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
-import type {BackupCatalog, BackupInfo} from '../../src/backups/index.js';
+import type {BackupCatalog, BackupInfo, UploadPlan} from '../../src/backups/index.js';
 import {executePrune, planPrune} from '../../src/backups/prune.js';
 import type {RetentionPolicy} from '../../src/backups/retention.js';
 import {errorLine} from '../../src/cli/base-command.js';
@@ -19,16 +20,17 @@ import {parseSize} from '../../src/profiles/size.js';
 export default class Upload extends LocationCommand {
   static override summary = 'Upload a backup archive (a file, or - for stdin).';
   static override description =
-    'Uploads the archive, split into parts uploaded in parallel when it is large, with every part and the whole file checksummed; then writes the metadata file that makes it a backup (Home Assistant layout). Prints the backup id. If an upload from a file is interrupted (Ctrl-C, a lost connection), running the same command again resumes it: a multi-part upload keeps the parts already stored once they are checked against the file. An upload from stdin cannot resume and is cancelled.';
+    'Uploads the archive, split into parts uploaded in parallel when it is large, with every part and the whole file checksummed; then writes the metadata file that makes it a backup (Home Assistant layout). Prints the backup id. If an upload from a file is interrupted (Ctrl-C, a lost connection), running the same command again resumes it: a multi-part upload keeps the parts already stored once they are checked against the file. An upload from stdin cannot resume and is cancelled. A Home Assistant backup tar names, dates and describes itself from its backup.json, and is stored under Home Assistant\'s own file name.';
   static override examples = [
     '<%= config.bin %> b2 upload ./backup.tar --name "Nightly backup"',
+    '<%= config.bin %> b2 upload ./Automatic_backup_2026.4.1_2026-04-08_04.57_43001930.tar',
     'tar -c /etc | <%= config.bin %> b2 upload - --name etc --meta host=pi4 --json',
     'curl -fsS https://nas.local/backup.tar | <%= config.bin %> b2 upload - --name nas --expect-size 734003200',
   ];
   static override enableJsonFlag = true;
   static override args = {file: Args.string({required: true, description: 'archive to upload, or - to read stdin'})};
   static override flags = {
-    name: Flags.string({char: 'n', description: 'backup name (default: "Backup")'}),
+    name: Flags.string({char: 'n', description: 'backup name (default: a Home Assistant backup\'s own name, else "Backup")'}),
     meta: Flags.string({char: 'm', description: 'extra metadata key=value (repeatable)', multiple: true}),
     'expect-size': Flags.string({
       description: 'with - (stdin): the exact length of the stream (e.g. 1048576 or 1GiB); a stream that ends shorter or runs longer fails with exit 5 and nothing is kept (a producer that failed in a pipe without pipefail)',
@@ -37,11 +39,12 @@ export default class Upload extends LocationCommand {
     'part-size': partSizeFlag,
     'limit-upload': limitUploadFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
+    'dry-run': Flags.boolean({description: 'print the plan (names, size, parts, API calls, what an interrupted upload already stored) and upload nothing; a file is read to hash it, stdin is not read', default: false}),
     prune: Flags.boolean({default: true, allowNo: true, description: 'after a successful upload, prune by the profile\'s "retention:" rules, never deleting the new backup (--no-prune skips it)'}),
     ...outputFlags,
   };
 
-  async run(): Promise<BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]}> {
+  async run(): Promise<(BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]}) | (UploadPlan & {dryRun: true})> {
     const {args, flags} = await this.parse(Upload);
     // before connecting: bad input costs nothing (and starts no embedded store)
     const metadata = parseMeta(flags.meta ?? []);
@@ -52,6 +55,7 @@ export default class Upload extends LocationCommand {
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
     const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
     const out = outputChoice(flags, this.jsonEnabled());
+    if (flags['dry-run']) return this.dryRun(body, {name: flags.name, metadata, size: expectSize ?? total}, flags, out, overrides);
     let bar: ReturnType<typeof progressDisplay> | undefined;
     let stored: string | undefined; // the new backup's id once it exists: an interrupt after that only stops the prune
     try {
@@ -95,6 +99,21 @@ export default class Upload extends LocationCommand {
       if (isBackupError(err) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("b2 cleanup" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
       throw err;
     }
+  }
+
+  /** --dry-run: the plan, from reads only (a file is hashed, with progress); nothing is uploaded or pruned. */
+  private async dryRun(body: Body, meta: {name?: string; metadata: Record<string, string>; size?: number}, flags: {config?: string; profile?: string; 'allow-public-bucket': boolean}, out: OutputChoice, overrides: TransferOverrides): Promise<UploadPlan & {dryRun: true}> {
+    const plan = await this.withLocation(flags, async ({backend, catalog}, signal) => {
+      await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
+      const bar = progressDisplay({label: 'Checking', total: meta.size, mode: out.mode, intervalMs: out.intervalMs});
+      try {
+        return await catalog.planUpload(body, {...meta, signal, onProgress: (p) => bar.update(p)});
+      } finally {
+        bar.stop();
+      }
+    }, {overrides});
+    if (!this.jsonEnabled()) this.log(renderUploadPlan(plan));
+    return {dryRun: true, ...plan};
   }
 
   /**

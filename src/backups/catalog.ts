@@ -8,6 +8,7 @@ import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, describeArchive, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
+import {readHaArchive} from './ha-archive.js';
 import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
 import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
@@ -15,7 +16,7 @@ import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload} from './pending-uploads.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
-import type {BackupInfo, CatalogOptions, CleanupReport, Deletable, DownloadResult, TransferOptions, UploadMeta, UploadResult, VerifyResult} from './types.js';
+import type {BackupInfo, CatalogOptions, CleanupReport, Deletable, DeletePreview, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
 
 /** A listed backup together with the two objects it is made of. */
@@ -77,11 +78,13 @@ export class BackupCatalog {
    * is the result.
    */
   async upload(source: Body, meta: UploadMeta = {}): Promise<UploadResult> {
-    const name = meta.name ?? DEFAULT_NAME;
-    assertBackupName(name);
-    const extra = meta.metadata ?? {};
-    assertUserMetadata(extra);
-    const src = await describeBody(source, meta.size);
+    if (meta.name !== undefined) assertBackupName(meta.name);
+    const userExtra = meta.metadata ?? {};
+    assertUserMetadata(userExtra);
+    // a Home Assistant backup tar names, dates and describes itself (its backup.json)
+    const {src, backup: ha} = await readHaArchive(await describeBody(source, meta.size), this.warn);
+    const name = meta.name ?? ha?.name ?? DEFAULT_NAME;
+    const extra = {...ha?.extra_metadata, ...userExtra};
     const prepared = await prepareArchiveBody(this.backend, src, meta);
     const known = prepared.known;
     const unlock = known ? await this.pending.lock(known.sha1) : undefined;
@@ -91,8 +94,16 @@ export class BackupCatalog {
         await this.pending.clear(plan.sha1);
         return {...plan.info, existing: true, resumed: false};
       }
-      const id = plan?.id ?? newBackupId();
-      const date = plan?.date ?? isoDateWithOffset(this.now());
+      if (ha && !plan) {
+        // an archive that names itself is stored once: HA lists one backup per id
+        const same = await this.storedAs(ha.backup_id, known, meta.signal).catch((err: unknown) => {
+          (prepared.body as Partial<Readable>).destroy?.();
+          throw err;
+        });
+        if (same) return {...same, existing: true, resumed: false};
+      }
+      const id = plan?.id ?? ha?.backup_id ?? newBackupId();
+      const date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
       const base = plan?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
       const archiveKey = archiveKeyOf(base);
       const metadataKey = metadataKeyOf(base);
@@ -114,7 +125,7 @@ export class BackupCatalog {
         const sent = prepared.sent(archive);
         const problem = mismatch({size: archive.size, sha1: knownSha1(archive.sha1) ?? sent.sha1}, sent);
         if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
-        const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy});
+        const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy, ha});
         const text = JSON.stringify(file);
         const metadataObj = await this.backend.put(metadataKey, Buffer.from(text, 'utf8'), {
           contentType: 'application/json',
@@ -140,12 +151,46 @@ export class BackupCatalog {
   }
 
   /**
+   * What upload() would do with this source and meta, writing nothing (no upload, no
+   * record of a pending upload): the names, size and SHA1 (a file is hashed for it), how
+   * the archive would go up and what an interrupted upload of it already stored. A stream
+   * is not read.
+   */
+  async planUpload(source: Body, meta: UploadMeta = {}): Promise<UploadPlan> {
+    const name = meta.name ?? DEFAULT_NAME;
+    assertBackupName(name);
+    assertUserMetadata(meta.metadata ?? {});
+    const src = await describeBody(source, meta.size);
+    const signal = meta.signal;
+    const known: Sent | undefined = src.kind === 'buffer' ? {size: src.size, sha1: sha1Of(src.buffer)}
+      : src.kind === 'file' ? await (this.backend.hashFile ? this.backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal))
+      : undefined;
+    const found = known ? await this.resumable(known, name, signal, {keepRecord: true}) : undefined;
+    const date = found?.date ?? isoDateWithOffset(this.now());
+    const id = found?.id ?? newBackupId();
+    const base = found?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
+    const plan = {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1};
+    const resumes = found && {id: found.id, date: found.date, stored: found.stored === 'nothing' ? 'parts' as const : found.stored};
+    if (found?.stored === 'backup') return {...plan, resumes, calls: {}};
+    const metadataCalls = {b2_upload_file: 1};
+    if (found?.stored === 'archive') return {...plan, resumes, calls: {b2_get_upload_url: 1, ...metadataCalls}};
+    const archive = this.backend.planPut
+      ? await this.backend.planPut(plan.archiveKey, source, {size: src.kind === 'stream' ? meta.size : src.size, sha1: known?.sha1, contentType: 'application/x-tar', metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}), signal})
+      : {kind: 'single' as const, size: plan.size, calls: {}};
+    // the metadata file is one small upload; after a single upload it reuses that upload URL
+    const calls = {...archive.calls};
+    calls.b2_upload_file = (calls.b2_upload_file ?? 0) + 1;
+    calls.b2_get_upload_url ??= 1;
+    return {...plan, resumes, archive, calls};
+  }
+
+  /**
    * What an interrupted upload of this content under this name left that can be used:
    * its names, and whether its archive or the whole backup is already stored. Undefined
    * (and the record dropped) when there is nothing to continue: no record, an expired
    * one, or one whose names now hold something else or nothing at all.
    */
-  private async resumable(known: Sent, name: string, signal?: AbortSignal): Promise<Resumable | undefined> {
+  private async resumable(known: Sent, name: string, signal?: AbortSignal, opts: {keepRecord?: boolean} = {}): Promise<Resumable | undefined> {
     const p = await this.pending.find(known.sha1, known.size, name);
     if (!p) return undefined;
     const archiveKey = archiveKeyOf(p.base);
@@ -159,8 +204,21 @@ export class BackupCatalog {
     }
     if (ours) return {...names, stored: 'archive', archive};
     if (!archive && !metadataFile && (await this.mayResume(archiveKey, p.id, signal))) return {...names, stored: 'nothing'};
-    await this.pending.clear(known.sha1);
+    if (!opts.keepRecord) await this.pending.clear(known.sha1);
     return undefined;
+  }
+
+  /**
+   * The stored backup with this id when it holds exactly these bytes (an archive that names
+   * itself, uploaded again); undefined when no backup has the id. A backup with the id but
+   * other (or unknowable) content is refused: two backups with one id would hide each other.
+   */
+  private async storedAs(id: string, known: Sent | undefined, signal?: AbortSignal): Promise<BackupInfo | undefined> {
+    const entry = (await this.scan(signal, () => undefined)).find((e) => e.info.id === id);
+    if (!entry) return undefined;
+    const info = await this.withMetadata(entry, signal);
+    if (known && info.size === known.size && info.sha1 === known.sha1) return info;
+    throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${known ? ' with other content' : ' (an upload from stdin cannot be compared with it)'}; delete it first ("b2 delete ${id}") to upload this archive again`);
   }
 
   /** Whether the backend still holds an unfinished upload of this archive (a backend that keeps none may resume anyway). */
@@ -256,6 +314,18 @@ export class BackupCatalog {
       for (const msg of skipped) this.warn(msg);
       throw err;
     }
+  }
+
+  /** What delete() would remove for this reference (every version of each name, unfinished uploads of them too), removing nothing. */
+  async previewDelete(ref: string, opts: {signal?: AbortSignal} = {}): Promise<DeletePreview> {
+    const found = await this.deletable(ref, opts);
+    const keys = found.complete ? [found.info.metadataKey, found.info.archiveKey] : [found.info.archiveKey];
+    const remove = await Promise.all(keys.map(async (key) => {
+      if (this.backend.planDelete) return this.backend.planDelete(key, opts);
+      const stored = await this.backend.stat(key);
+      return {key, versions: stored ? 1 : 0, unfinished: 0, bytes: stored?.size ?? 0};
+    }));
+    return {...found, remove};
   }
 
   /**
