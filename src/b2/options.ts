@@ -44,6 +44,8 @@ export interface B2BackendOptions {
   clock?: Clock;
   /** Server-side encryption of uploads; SSE-C's key is also sent with every read. */
   encryption?: Encryption;
+  /** Uploads will ask for Object Lock retentions: check() verifies the bucket and key can give them. */
+  lockUploads?: boolean;
 }
 
 /** A ResolvedProfile works as options as it is (its `name` is the profile name). */
@@ -54,7 +56,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'encryption';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'encryption' | 'lockUploads';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -100,6 +102,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     bandwidth: {upload: rate('upload'), download: rate('download')},
     clock: input.clock,
     encryption: checkedEncryption(input.encryption, bad),
+    lockUploads: input.lockUploads === true,
     profileName,
     keyFix: input.keyFix,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,

@@ -76,6 +76,13 @@ export interface B2File {
   contentType: string | null;
   fileInfo: Record<string, string>;
   uploadTimestamp: number;
+  /** Object Lock: readable with readFileRetentions (otherwise isClientAuthorizedToRead is false). */
+  fileRetention?: B2Guarded<B2FileRetention>;
+}
+
+export interface B2FileRetention {
+  mode: 'governance' | 'compliance' | null;
+  retainUntilTimestamp: number | null;
 }
 
 export interface B2Part {
