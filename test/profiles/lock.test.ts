@@ -1,29 +1,14 @@
-import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
-import {mkdtemp, rm, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {describe, expect, test} from '@jest/globals';
+import {HOME_PROFILE_YAML, profileYamlLoader} from '../helpers/profile-yaml.js';
 import {retentionFor} from '../../src/backups/lock.js';
 import {lockForRun, lockOverride} from '../../src/cli/object-lock.js';
-import {loadProfile} from '../../src/profiles/index.js';
 
 // The profile's `lock:` (Object Lock on every upload) and `upload --lock-days/--lock-mode`
 // are checked by the same schema, with the same kind of one-line messages.
 
 describe('lock in a profile', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'lock-profile-'));
-  });
-  afterAll(async () => {
-    await rm(dir, {recursive: true, force: true});
-  });
-
-  async function load(yaml: string) {
-    const path = join(dir, `${Math.random()}.yaml`);
-    await writeFile(path, yaml, {mode: 0o600});
-    return loadProfile({configFlag: path, configDir: dir, env: {NOPE: 'x'}});
-  }
-  const base = 'profiles:\n  home:\n    keyId: k1\n    applicationKey: env:NOPE\n    bucket: my-bucket-1\n';
+  const load = profileYamlLoader();
+  const base = HOME_PROFILE_YAML;
 
   test('days, or a duration; governance unless the mode says otherwise', async () => {
     expect((await load(`${base}    lock:\n      days: 30\n`)).lock).toEqual({days: 30, mode: 'governance'});
