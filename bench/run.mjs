@@ -34,8 +34,8 @@ const {values: opt} = parseArgs({
 const quick = opt.quick;
 const MiB = 1024 * 1024;
 const cfg = quick
-  ? {sizeMiB: 12, parts: [5], concurrency: [1, 4], runs: 1, listing: 200, coldRuns: 1, downloadPart: 5, downloadConcurrency: 4}
-  : {sizeMiB: 1024, parts: [25, 100], concurrency: [1, 4, 8], runs: 3, listing: 10_000, coldRuns: 10, downloadPart: 100, downloadConcurrency: 4};
+  ? {sizeMiB: 12, parts: [5], bigParts: [], concurrency: [1, 4], runs: 1, listing: 200, coldRuns: 1, downloadPart: 5, downloadConcurrency: 4}
+  : {sizeMiB: 1024, parts: [25, 100], bigParts: [500], concurrency: [1, 4, 8], runs: 3, listing: 10_000, coldRuns: 10, downloadPart: 100, downloadConcurrency: 4};
 if (opt.runs) cfg.runs = Number(opt.runs);
 if (opt['size-mib']) cfg.sizeMiB = Number(opt['size-mib']);
 const only = opt.only ? new Set(opt.only.split(',')) : undefined;
@@ -124,7 +124,7 @@ async function writeProfiles() {
   const profile = (name, prefix, partMB, concurrency) =>
     `  ${name}:\n    keyId: ${emu.keyId}\n    applicationKey: ${emu.applicationKey}\n    bucket: ${emu.bucket}\n    endpoint: ${emu.url}\n    prefix: ${prefix}\n    partSize: ${partMB}MB\n    concurrency: ${concurrency}\n`;
   let yaml = 'profiles:\n';
-  for (const p of new Set([...cfg.parts, cfg.downloadPart])) for (const c of new Set([...cfg.concurrency, cfg.downloadConcurrency])) yaml += profile(`p${p}c${c}`, `up-p${p}c${c}/`, p, c);
+  for (const p of new Set([...cfg.parts, ...cfg.bigParts, cfg.downloadPart])) for (const c of new Set([...cfg.concurrency, cfg.downloadConcurrency])) yaml += profile(`p${p}c${c}`, `up-p${p}c${c}/`, p, c);
   yaml += profile('many', 'many/', 100, 4) + profile('few', 'few/', 100, 4) + profile('dl', 'dl/', cfg.downloadPart, cfg.downloadConcurrency);
   await writeFile(env.B2_BACKUP_CONFIG, yaml, {mode: 0o600});
 }
@@ -149,22 +149,31 @@ try {
 
   // ---- uploads ----
   if (wanted('upload')) {
-    for (const p of cfg.parts) {
-      for (const c of cfg.concurrency) {
-        const prefix = `up-p${p}c${c}/`;
-        const ceiling = await scenario(`raw ceiling: upload, ${p} MB parts × ${c}`, {
-          bytes: size, chart: {who: 'ceiling', partMB: p, concurrency: c},
-          run: async () => check(await raw({op: 'upload', path: source, fileName: `${prefix}raw.bin`, partSize: p * 1e6, concurrency: c}), 'raw upload'),
-          after: () => purge(prefix),
-        });
-        const s = await scenario(`upload from a file, ${p} MB parts × ${c}`, {
-          bytes: size, chart: {who: 'provider', partMB: p, concurrency: c},
-          run: async () => check(await b2(['upload', source, '--name', 'bench', '--profile', `p${p}c${c}`, '--json']), 'b2 upload'),
-          after: () => purge(prefix),
-        });
-        ratio(s, ceiling, `raw ${p} MB × ${c}`);
-      }
-    }
+    const fileUpload = async (p, c, grid) => {
+      const prefix = `up-p${p}c${c}/`;
+      const ceiling = await scenario(`raw ceiling: upload, ${p} MB parts × ${c}`, {
+        bytes: size, ...(grid ? {chart: {who: 'ceiling', partMB: p, concurrency: c}} : {}),
+        run: async () => check(await raw({op: 'upload', path: source, fileName: `${prefix}raw.bin`, partSize: p * 1e6, concurrency: c}), 'raw upload'),
+        after: () => purge(prefix),
+      });
+      // the provider gives large_file_sha1 at the start call, so it reads the whole file first:
+      // the best that design can do is this pre-pass plus the raw send
+      const design = await scenario(`raw design ceiling: whole-file SHA1 pre-pass, then upload, ${p} MB parts × ${c}`, {
+        bytes: size, ...(grid ? {chart: {who: 'design', partMB: p, concurrency: c}} : {}),
+        run: async () => check(await raw({op: 'upload', prehash: true, path: source, fileName: `${prefix}raw.bin`, partSize: p * 1e6, concurrency: c}), 'raw upload with pre-pass'),
+        after: () => purge(prefix),
+      });
+      const s = await scenario(`upload from a file, ${p} MB parts × ${c}`, {
+        bytes: size, ...(grid ? {chart: {who: 'provider', partMB: p, concurrency: c}} : {}),
+        run: async () => check(await b2(['upload', source, '--name', 'bench', '--profile', `p${p}c${c}`, '--json']), 'b2 upload'),
+        after: () => purge(prefix),
+      });
+      ratio(s, ceiling, `raw ${p} MB × ${c}`);
+      if (s.mibps && design.mibps) Object.assign(s, {designRatio: s.mibps / design.mibps});
+    };
+    for (const p of cfg.parts) for (const c of cfg.concurrency) await fileUpload(p, c, true);
+    // issue 8: peak RSS must not grow with the part size (parts are read from disk, not held)
+    for (const p of cfg.bigParts) await fileUpload(p, cfg.downloadConcurrency, false);
     const p = cfg.downloadPart;
     const c = cfg.downloadConcurrency;
     const pipeCeiling = scenarios.find((s) => s.chart?.who === 'ceiling' && s.chart.partMB === p && s.chart.concurrency === c);
@@ -174,6 +183,16 @@ try {
       after: () => purge(`up-p${p}c${c}/`),
     });
     ratio(s, pipeCeiling, `raw ${p} MB × ${c}`);
+    // the issue's upload targets, in one place for the closing note
+    const pct = (x) => (x === undefined ? '–' : `${(x * 100).toFixed(0)}%`);
+    const file = scenarios.find((x) => x.chart?.who === 'provider' && x.chart.partMB === p && x.chart.concurrency === c);
+    const big = cfg.bigParts.map((b) => scenarios.find((x) => x.name === `upload from a file, ${b} MB parts × ${c}`)).filter(Boolean);
+    if (file) {
+      notes.push(`upload from a file, ${p} MB × ${c}: ${pct(file.ratio)} of the raw ceiling (target 85%), ${pct(file.designRatio)} of the design ceiling; peak RSS ${file.rssMiB.median?.toFixed(0)} MiB (target < 200)` +
+        big.map((b) => `, with ${b.name.match(/(\d+) MB parts/)[1]} MB parts ${b.rssMiB.median?.toFixed(0)} MiB`).join(''));
+    }
+    const bound = ((c + 1) * p * 1e6) / MiB + 100;
+    notes.push(`upload from a pipe, ${p} MB × ${c}: ${pct(s.ratio)} of the raw ceiling (target 75%); peak RSS ${s.rssMiB.median?.toFixed(0)} MiB (target < (${c} + 1) × ${p} MB + 100 MiB = ${bound.toFixed(0)} MiB)`);
   }
 
   // ---- downloads (of one backup of the source, uploaded once) ----
@@ -187,7 +206,7 @@ try {
     const single = await scenario('raw ceiling: download, single stream, SHA1, discarded', {
       bytes: size, run: async () => check(await raw({op: 'download-single', fileName}), 'raw download'),
     });
-    const parallel = await scenario(`raw ceiling: download, ${cfg.downloadConcurrency} parallel ranges of ${cfg.downloadPart} MB to a file, SHA1`, {
+    const parallel = await scenario(`raw ceiling: download, ${cfg.downloadConcurrency} parallel ranges of ${cfg.downloadPart} MB streamed into a file, SHA1 in order`, {
       bytes: size, run: async () => check(await raw({op: 'download-parallel', fileName, out, rangeSize, concurrency: cfg.downloadConcurrency}), 'raw parallel download'),
       after: () => rm(out, {force: true}),
     });

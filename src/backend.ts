@@ -18,6 +18,11 @@ export interface StorageBackend {
    * bytes match the SHA1 that get() reports in its info (callers need not hash again).
    */
   readonly verifiesGet?: boolean;
+  /**
+   * True when put() of a stream reports in `sha1` the SHA1 of exactly the bytes it read
+   * from that stream (to its end), so a caller need not hash the stream a second time.
+   */
+  readonly hashesPut?: boolean;
   /** Streams an object (or a byte range of it). Rejects with a `not_found` BackupError if absent. */
   get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}>;
   /**
@@ -61,6 +66,24 @@ export interface StorageBackend {
   listUnfinished?(opts?: ListOptions): AsyncIterable<UnfinishedUpload>;
   /** Optional: cancels one unfinished upload as listUnfinished yielded it. */
   cancelUnfinished?(upload: Pick<UnfinishedUpload, 'fileId' | 'key'>, opts?: {signal?: AbortSignal}): Promise<void>;
+  /**
+   * Optional: a server-side copy of key into `to.backend` (another backend of the same
+   * kind that can take one from this: B2, the same account), stored there under `to.key`;
+   * no byte of it passes through this process. Each backend keeps to its own root. It
+   * resolves once the copy is stored and checked: its size is the source's, and its
+   * SHA1 as the backend records it is `opts.sha1` (or the source's). It keeps the
+   * object's metadata and content type; it is encrypted as `to.backend` writes. A
+   * `bad_input` rejection means the two backends cannot copy between them.
+   */
+  copyTo?(key: string, to: {backend: StorageBackend; key: string}, opts?: CopyOptions): Promise<StoredObject>;
+}
+
+export interface CopyOptions {
+  /** The source version as list() yielded it (its `id`), to save looking it up. */
+  id?: string;
+  /** Lowercase hex SHA1 the copy must have (a backup's own record of its archive). */
+  sha1?: string;
+  signal?: AbortSignal;
 }
 
 /** What put() stored. */

@@ -1,6 +1,8 @@
 import type {CheckReport, StorageBackend} from './backend.js';
 import {B2Backend, type B2BackendInput, type B2BackendOptions} from './b2/index.js';
 import type {EmbeddedB2} from './embedded/embedded-b2.js';
+import {BackupError} from './errors.js';
+import {quoteValue} from './redact.js';
 import {EMBEDDED_ENDPOINT, type ResolvedProfile} from './profiles/types.js';
 
 /**
@@ -15,7 +17,7 @@ export const EMBEDDED_UPLOAD_CUTOFF = 16_000_000;
  * bundled emulator in-process (data under `dataDir`) and stops it when the backend closes.
  */
 export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string; signal?: AbortSignal}, extra: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
-  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, keyFix: keyFixOf(profile), ...extra}, {signal: ctx.signal});
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, keyFix: keyFixOf(profile), ...connectTimeoutFromEnv(), ...extra}, {signal: ctx.signal});
   const embedded = await startEmbedded(profile, ctx);
   try {
     return withCleanup(await B2Backend.open(embeddedInput(profile, embedded, extra), {signal: ctx.signal}), () => embedded.stop());
@@ -29,13 +31,24 @@ export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string;
 export async function checkB2(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<CheckReport> {
   // a profile with `lock:` needs a bucket with Object Lock and a key that may set retentions
   const lockUploads = profile.lock !== undefined;
-  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile), lockUploads});
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile), lockUploads, ...connectTimeoutFromEnv()});
   const embedded = await startEmbedded(profile, ctx);
   try {
     return await B2Backend.checkProfile(embeddedInput(profile, embedded, {lockUploads}));
   } finally {
     await embedded.stop();
   }
+}
+
+/** B2_CONNECT_TIMEOUT: the seconds making a connection may take (the provider's default when unset). */
+export function connectTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<B2BackendOptions, 'connectTimeoutMs'> {
+  const text = env.B2_CONNECT_TIMEOUT;
+  if (text === undefined || text.trim() === '') return {};
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 600) {
+    throw new BackupError('bad_input', `B2_CONNECT_TIMEOUT=${quoteValue(text)} is not a number of seconds; set it to e.g. 4 or 0.5 (at most 600), or unset it for the default`);
+  }
+  return {connectTimeoutMs: Math.max(1, Math.round(seconds * 1000))};
 }
 
 /** A key from the environment is fixed in the environment: updating the profile would not help. */

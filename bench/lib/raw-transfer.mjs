@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // The ceiling: a minimal B2 uploader and downloader on plain node:http (no retries, no
 // library, no progress), with the same part size and concurrency as the scenario it is
-// compared with, and SHA1 computed as the provider must. Run as a child process by
+// compared with, and SHA1 computed as the provider must. With "prehash" the upload first
+// reads the whole file for its SHA1 (large_file_sha1 at the start call), as the provider
+// does: the ceiling of that design, beside the wire's own. Run as a child process by
 // bench/run.mjs, so that its peak RSS is its own; prints one JSON line.
 //   node raw-transfer.mjs '{"op":"upload"|"download-single"|"download-parallel", ...}'
 import {createHash} from 'node:crypto';
@@ -46,10 +48,36 @@ async function pool(count, concurrency, work) {
   }));
 }
 
+/**
+ * The whole file's SHA1 in one sequential read (8 MiB reads, the next one running while
+ * the last is hashed): what a design that gives large_file_sha1 at b2_start_large_file
+ * must do before anything is sent.
+ */
+async function wholeFileSha1(path) {
+  const fh = await open(path, 'r');
+  const hash = createHash('sha1');
+  const size = 8 << 20;
+  const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+  let turn = 0;
+  let reading = fh.read(bufs[turn], 0, size, null);
+  for (;;) {
+    const {bytesRead} = await reading;
+    if (bytesRead === 0) break;
+    const chunk = bufs[turn].subarray(0, bytesRead);
+    turn ^= 1;
+    reading = fh.read(bufs[turn], 0, size, null);
+    hash.update(chunk);
+  }
+  await fh.close();
+  return hash.digest('hex');
+}
+
 async function upload() {
   const {size} = await stat(job.path);
   const {buckets} = await api('b2_list_buckets', {accountId: auth.accountId, bucketName: job.bucket});
-  const started = await api('b2_start_large_file', {bucketId: buckets[0].bucketId, fileName: job.fileName, contentType: 'application/octet-stream'});
+  // job.prehash: the design ceiling (the same pre-pass as the provider's, then the same send)
+  const fileInfo = job.prehash ? {large_file_sha1: await wholeFileSha1(job.path)} : undefined;
+  const started = await api('b2_start_large_file', {bucketId: buckets[0].bucketId, fileName: job.fileName, contentType: 'application/octet-stream', ...(fileInfo ? {fileInfo} : {})});
   const count = Math.ceil(size / job.partSize);
   const shas = [];
   const urls = [];
@@ -101,35 +129,82 @@ async function downloadSingle() {
   return {bytes, sha1, verified: sha1 === expectedSha1(headers)};
 }
 
-/** Ranges of job.rangeSize by job.concurrency workers, written in place, hashed in order as ranges complete. */
+/**
+ * Ranges of job.rangeSize by job.concurrency workers, streamed into the file at their
+ * offsets in writes of up to 1 MiB (a response is paused while its write is in flight, so
+ * memory stays at concurrency × 1 MiB), and hashed in byte order: a batch at the hashing
+ * frontier is hashed from memory, bytes written ahead of it are read back from the file
+ * once the frontier reaches them. What an honest parallel downloader must do at least.
+ */
 async function downloadParallel() {
-  const fh = await open(job.out, 'w');
+  const BATCH = 1 << 20;
+  const fh = await open(job.out, 'w+');
   const hash = createHash('sha1');
   let total;
   let expected;
-  const done = new Map();
   let hashed = 0;
+  const writtenTo = new Map(); // range start -> absolute offset written contiguously from it
+  let catchingUp;
+  const rangeOf = (at) => at - (at % job.rangeSize);
+  const readBack = async () => {
+    const block = Buffer.allocUnsafe(BATCH);
+    for (;;) {
+      const to = writtenTo.get(rangeOf(hashed)) ?? 0;
+      if (to <= hashed) return;
+      const {bytesRead} = await fh.read(block, 0, Math.min(BATCH, to - hashed), hashed);
+      hash.update(block.subarray(0, bytesRead));
+      hashed += bytesRead;
+    }
+  };
+  const catchUp = () => (catchingUp ??= readBack().finally(() => (catchingUp = undefined)));
   const fetchRange = async (i) => {
     const start = i * job.rangeSize;
-    const parts = [];
+    const end = total === undefined ? start + job.rangeSize - 1 : Math.min(total, start + job.rangeSize) - 1;
     let at = start;
-    const writes = [];
-    const headers = await get([start, total === undefined ? start + job.rangeSize - 1 : Math.min(total, start + job.rangeSize) - 1], (d) => {
-      parts.push(d);
-      writes.push(fh.write(d, 0, d.length, at));
-      at += d.length;
+    let batch = [];
+    let batchBytes = 0;
+    let writing = Promise.resolve();
+    const flush = (res) => {
+      const bufs = batch;
+      const pos = at;
+      const len = batchBytes;
+      batch = [];
+      batchBytes = 0;
+      at += len;
+      const live = !catchingUp && pos === hashed;
+      if (live) {
+        for (const b of bufs) hash.update(b);
+        hashed += len;
+      }
+      res?.pause();
+      writing = writing.then(async () => {
+        await fh.writev(bufs, pos);
+        writtenTo.set(start, pos + len);
+        if (!live) catchUp();
+        res?.resume();
+      });
+    };
+    const headers = await call(`${auth.downloadUrl}/file/${job.bucket}/${encodeURI(job.fileName)}`, {
+      method: 'GET',
+      headers: {Authorization: auth.authorizationToken, Range: `bytes=${start}-${end}`},
+      onResponse: (res) => new Promise((resolve, reject) => {
+        res.on('data', (d) => {
+          batch.push(d);
+          batchBytes += d.length;
+          if (batchBytes >= BATCH) flush(res);
+        });
+        res.on('end', () => resolve(res.headers));
+        res.on('error', reject);
+      }),
     });
-    await Promise.all(writes);
+    if (batchBytes) flush();
+    await writing;
     total ??= Number(/\/(\d+)$/.exec(headers['content-range'])[1]);
     expected ??= expectedSha1(headers);
-    done.set(i, parts);
-    while (done.has(hashed)) {
-      for (const p of done.get(hashed)) hash.update(p);
-      done.delete(hashed++);
-    }
   };
   await fetchRange(0);
   await pool(Math.ceil(total / job.rangeSize) - 1, job.concurrency, (i) => fetchRange(i + 1));
+  while (hashed < total) await catchUp();
   await fh.sync();
   await fh.close();
   const sha1 = hash.digest('hex');

@@ -1,5 +1,4 @@
 import {basename} from 'node:path';
-import {pipeline} from 'node:stream/promises';
 import {Flags} from '@oclif/core';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
@@ -9,6 +8,7 @@ import {visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
+import {writeToStdout} from '../../src/cli/stdout-writer.js';
 import {limitDownloadFlag, concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError} from '../../src/errors.js';
 
@@ -42,7 +42,7 @@ export default class Download extends LocationCommand {
       try {
         if (toStdout) {
           const {stream} = await catalog.download(info.id, {signal, onProgress: (p) => bar.update(p)});
-          await pipeline(stream, process.stdout, {signal, end: false}); // end: false, or a failed download destroys stdout and oclif rethrows that as a crash
+          await writeToStdout(stream);
           bar.stop();
           return {...backupSummary(info), path: null};
         }
@@ -55,6 +55,6 @@ export default class Download extends LocationCommand {
       } finally {
         bar.stop();
       }
-    }, {overrides});
+    }, {overrides, verbose: out.verbose});
   }
 }

@@ -23,16 +23,17 @@ import {lockedReason} from '../../src/backups/prune.js';
 export default class Upload extends LocationCommand {
   static override summary = 'Upload a backup archive (a file, or - for stdin).';
   static override description =
-    'Uploads the archive, split into parts uploaded in parallel when it is large, with every part and the whole file checksummed; then writes the metadata file that makes it a backup (Home Assistant layout). Prints the backup id. If an upload from a file is interrupted (Ctrl-C, a lost connection), running the same command again resumes it: a multi-part upload keeps the parts already stored once they are checked against the file. An upload from stdin cannot resume and is cancelled.';
+    'Uploads the archive, split into parts uploaded in parallel when it is large, with every part and the whole file checksummed; then writes the metadata file that makes it a backup (Home Assistant layout). Prints the backup id. If an upload from a file is interrupted (Ctrl-C, a lost connection), running the same command again resumes it: a multi-part upload keeps the parts already stored once they are checked against the file. An upload from stdin cannot resume and is cancelled. A Home Assistant backup tar names, dates and describes itself from its backup.json, and is stored under Home Assistant\'s own file name.';
   static override examples = [
     '<%= config.bin %> b2 upload ./backup.tar --name "Nightly backup"',
+    '<%= config.bin %> b2 upload ./Automatic_backup_2026.4.1_2026-04-08_04.57_43001930.tar',
     'tar -c /etc | <%= config.bin %> b2 upload - --name etc --meta host=pi4 --json',
     'curl -fsS https://nas.local/backup.tar | <%= config.bin %> b2 upload - --name nas --expect-size 734003200',
   ];
   static override enableJsonFlag = true;
   static override args = {file: Args.string({required: true, description: 'archive to upload, or - to read stdin'})};
   static override flags = {
-    name: Flags.string({char: 'n', description: 'backup name (default: "Backup")'}),
+    name: Flags.string({char: 'n', description: 'backup name (default: a Home Assistant backup\'s own name, else "Backup")'}),
     meta: Flags.string({char: 'm', description: 'extra metadata key=value (repeatable)', multiple: true}),
     'expect-size': Flags.string({
       description: 'with - (stdin): the exact length of the stream (e.g. 1048576 or 1GiB); a stream that ends shorter or runs longer fails with exit 5 and nothing is kept (a producer that failed in a pipe without pipefail)',
@@ -83,6 +84,7 @@ export default class Upload extends LocationCommand {
         },
         {
           overrides,
+          verbose: out.verbose,
           onInterrupt: () => {
             bar?.stop(); // the notice stays on its own line; no bar is drawn over it
             this.logToStderr('Stopping… (Ctrl-C again to quit at once)');

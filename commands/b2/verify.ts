@@ -41,6 +41,6 @@ export default class Verify extends LocationCommand {
         throw new BackupError('checksum_mismatch', `backup ${result.info.id} failed verification; the stored archive is damaged or was replaced, restore from another backup`);
       }
       return view;
-    }, {overrides});
+    }, {overrides, verbose: out.verbose});
   }
 }

@@ -3,6 +3,7 @@ import {createReadStream} from 'node:fs';
 import {Readable} from 'node:stream';
 import {BackupError} from '../errors.js';
 import type {PartPlan} from './part-plan.js';
+import {Sha1Thread, sharedBuffer} from '../sha1-thread.js';
 
 /** One part of an upload: where it is, and how to read it again for each attempt. */
 export interface PartSource {
@@ -55,83 +56,176 @@ export function chunkPart(partNumber: number, offset: number, chunks: Buffer[]):
 }
 
 /**
- * Reads exact byte counts from a stream of unknown length. The caller pulls one part at
- * a time, so only what it holds on to stays in memory.
+ * Where a stream's parts are read into: at most `count` buffers in shared memory, reused
+ * (a part's buffer stays taken until B2 has confirmed the part and the whole-stream SHA1
+ * has read it), so memory stays count × part size whatever the garbage collector does.
  */
-export class ExactReader {
+export class PartBuffers {
+  private readonly free: Buffer[] = [];
+  private allocated = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly count: number) {}
+
+  /** A buffer of at least `size` bytes; waits for one to be given back when all are taken. */
+  async take(size: number): Promise<Buffer> {
+    for (;;) {
+      const fit = this.free.findIndex((b) => b.length >= size);
+      if (fit >= 0) return this.free.splice(fit, 1)[0];
+      if (this.free.length > 0) {
+        this.free.pop(); // too small for parts that grew: dropped, a larger one takes its place
+        this.allocated--;
+        continue;
+      }
+      if (this.allocated < this.count) {
+        this.allocated++;
+        return sharedBuffer(size);
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  give(buffer: Buffer): void {
+    this.free.push(buffer);
+    this.waiting.shift()?.();
+  }
+}
+
+/**
+ * Reads a stream of unknown length part by part: each part is copied into a buffer of
+ * `buffers` (one copy, so the stream's many small chunks die young) and hashed as it
+ * arrives; the whole stream's SHA1 is computed on another thread, part after part, while
+ * the next part is read (see wholeSha1).
+ */
+export class StreamPartReader {
   private readonly it: AsyncIterator<Buffer | string>;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** The rest of a chunk read beyond the last part. */
+  private leftover?: Buffer;
   private done = false;
   /** Bytes handed out so far. */
   consumed = 0;
-  /** SHA1 of everything handed out, in order (the whole stream's, once it ends). */
-  readonly hash = createHash('sha1');
+  private thread?: Sha1Thread;
+  private whole?: string;
 
-  constructor(stream: Readable) {
+  constructor(
+    stream: Readable,
+    readonly buffers: PartBuffers,
+  ) {
     this.it = stream[Symbol.asyncIterator]();
   }
 
-  /** Makes at least n bytes available (fewer only at the end of the stream); answers how many are. */
-  async fill(n: number): Promise<number> {
-    while (this.pendingBytes < n && !this.done) {
+  /** The next `size` bytes (fewer only at the end of the stream), in a taken buffer, and their SHA1. */
+  async read(size: number): Promise<ReadPart> {
+    const buffer = await this.buffers.take(size);
+    const hash = createHash('sha1');
+    let length = 0;
+    try {
+      while (length < size) {
+        const chunk = await this.next();
+        if (!chunk) break;
+        const n = Math.min(chunk.length, size - length);
+        chunk.copy(buffer, length, 0, n);
+        hash.update(chunk.subarray(0, n));
+        length += n;
+        if (n < chunk.length) this.leftover = chunk.subarray(n);
+      }
+    } catch (err) {
+      this.buffers.give(buffer);
+      throw err;
+    }
+    this.consumed += length;
+    return {data: buffer.subarray(0, length), buffer, sha1: hash.digest('hex')};
+  }
+
+  /** True when the stream has no byte left. */
+  async atEnd(): Promise<boolean> {
+    const chunk = await this.next();
+    if (chunk) this.leftover = chunk;
+    return !chunk;
+  }
+
+  /** Adds bytes just read to the whole stream's SHA1 (in the order read); settles when they are hashed. */
+  hashWhole(data: Buffer): Promise<void> {
+    this.thread ??= new Sha1Thread();
+    return this.thread.update(data);
+  }
+
+  /** SHA1 of everything given to hashWhole. */
+  async wholeSha1(): Promise<string> {
+    this.thread ??= new Sha1Thread();
+    this.whole ??= await this.thread.digest();
+    return this.whole;
+  }
+
+  /** Stops the hashing thread (at the end, or when the upload failed). */
+  async close(): Promise<void> {
+    await this.thread?.close();
+  }
+
+  private async next(): Promise<Buffer | undefined> {
+    if (this.leftover) {
+      const chunk = this.leftover;
+      this.leftover = undefined;
+      return chunk;
+    }
+    while (!this.done) {
       const next = await this.it.next();
       if (next.done) {
         this.done = true;
         break;
       }
       const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
-      if (chunk.length === 0) continue;
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
+      if (chunk.length > 0) return chunk;
     }
-    return Math.min(n, this.pendingBytes);
-  }
-
-  /** Up to n bytes, as chunks; empty at the end. */
-  async take(n: number): Promise<Buffer[]> {
-    await this.fill(n);
-    const out: Buffer[] = [];
-    let want = n;
-    while (want > 0 && this.pending.length > 0) {
-      const head = this.pending[0];
-      if (head.length <= want) {
-        out.push(head);
-        this.pending.shift();
-        want -= head.length;
-      } else {
-        out.push(head.subarray(0, want));
-        this.pending[0] = head.subarray(want);
-        want = 0;
-      }
-    }
-    for (const c of out) this.hash.update(c);
-    const got = n - want;
-    this.pendingBytes -= got;
-    this.consumed += got;
-    return out;
+    return undefined;
   }
 }
 
+/** Slices in which a part held in memory is sent (many small writes cost more, one huge one holds up progress). */
+const SEND_SLICE = 1024 * 1024;
+
+/** A part held in one buffer; given back (`free`) once confirmed and hashed into the whole. */
+function heldPart(partNumber: number, offset: number, data: Buffer, sha1: string, free: () => void): PartSource {
+  const slices: Buffer[] = [];
+  for (let at = 0; at < data.length; at += SEND_SLICE) slices.push(data.subarray(at, at + SEND_SLICE));
+  return {partNumber, offset, length: data.length, sha1, open: () => Readable.from(slices, {objectMode: false}), release: free};
+}
+
+/** Bytes of a stream read into one of the reader's buffers, and their SHA1. */
+export interface ReadPart {
+  data: Buffer;
+  /** The taken buffer `data` lies in (given back to the reader's buffers once done with). */
+  buffer: Buffer;
+  sha1: string;
+}
+
 /**
- * Stream parts: each is read into memory when the uploader asks for it. The uploader
- * asks only when a worker is free, so at most concurrency + 1 parts are held.
- * A declared size is enforced: a stream that ends early or runs long fails clearly.
+ * Stream parts: each is read into memory when the uploader asks for it, into one of the
+ * reader's buffers (so at most that many parts are held). A declared size is enforced: a stream that ends early or runs long
+ * fails clearly. `first` is part 1 when it was already read (to tell a one-part stream
+ * from a large one).
  */
-export async function* streamParts(reader: ExactReader, plan: PartPlan, declaredSize?: number): AsyncGenerator<PartSource> {
-  for (let n = 1; ; n++) {
+export async function* streamParts(reader: StreamPartReader, plan: PartPlan, declaredSize?: number, first?: ReadPart): AsyncGenerator<PartSource> {
+  for (let n = 1, offset = 0; ; n++) {
     if (plan.partCount !== undefined && n > plan.partCount) break;
-    const offset = reader.consumed;
-    const chunks = await reader.take(plan.sizeOf(n));
-    const part = chunkPart(n, offset, chunks);
-    if (part.length === 0 && n > 1) break;
-    yield part;
-    if (part.length < plan.sizeOf(n)) break;
+    const part = n === 1 && first ? first : await reader.read(plan.sizeOf(n));
+    if (part.data.length === 0 && n > 1) {
+      reader.buffers.give(part.buffer);
+      break;
+    }
+    const hashed = reader.hashWhole(part.data);
+    let confirmed!: () => void;
+    const sent = new Promise<void>((resolve) => (confirmed = resolve));
+    // the buffer is reused only once B2 has the part and the whole-stream SHA1 has read it
+    Promise.all([sent, hashed]).then(() => reader.buffers.give(part.buffer), () => undefined);
+    yield heldPart(n, offset, part.data, part.sha1, confirmed);
+    offset += part.data.length;
+    if (part.data.length < plan.sizeOf(n)) break;
   }
   if (declaredSize !== undefined) {
-    const extra = await reader.fill(1);
-    if (reader.consumed !== declaredSize || extra > 0) {
-      throw new BackupError('bad_input', `the stream was declared as ${declaredSize} bytes but ${extra > 0 ? 'is longer' : `has ${reader.consumed}`}; pass the right size or none`);
+    const more = !(await reader.atEnd());
+    if (reader.consumed !== declaredSize || more) {
+      throw new BackupError('bad_input', `the stream was declared as ${declaredSize} bytes but ${more ? 'is longer' : `has ${reader.consumed}`}; pass the right size or none`);
     }
   }
 }

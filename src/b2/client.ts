@@ -10,6 +10,9 @@ import {encryptionField, keyHeaders, uploadFileHeaders} from './encryption-heade
 import {retentionField, retentionHeaders} from './retention.js';
 import type {Retention} from '../backend.js';
 import type {Encryption} from '../profiles/types.js';
+import {scrub} from '../redact.js';
+import {safeListener, type TransferEvent, type TransferEventListener} from './events.js';
+import {connectTimeoutAgents, type Agents} from './connect-timeout.js';
 import type {B2Allowed, B2AuthorizeV2, B2AuthorizeV3, B2Bucket, B2File, B2ListFileNames, B2ListFileVersions, B2ListParts, B2ListUnfinished, B2Part, B2UploadUrl} from './wire-types.js';
 
 /** What authorization tells us about the key and the server. */
@@ -34,6 +37,8 @@ export interface ClientConfig {
   requestTimeoutMs: number;
   /** Idle timeout of an upload or download (no bytes moving for this long fails it). */
   transferTimeoutMs: number;
+  /** How long making a TCP connection may take (a host that drops packets fails fast). */
+  connectTimeoutMs: number;
   retry: RetryPolicy;
   /** Where failures happened, for messages; `allowed` is filled in by authorize. */
   context: ErrorContext;
@@ -41,6 +46,8 @@ export interface ClientConfig {
   bandwidth?: BandwidthLimits;
   /** Server-side encryption of what this client writes (and, for SSE-C, reads). */
   encryption?: Encryption;
+  /** Told of parts, retries and re-authorizations (a verbose display). */
+  onEvent?: TransferEventListener;
 }
 
 export interface DownloadResponse {
@@ -68,9 +75,14 @@ export class B2Client {
   private readonly reauthListeners = new Set<() => void>();
   /** The server's clock minus ours, from the Date of the last sign-in (0 until then or without one). */
   private clockSkewMs = 0;
+  /** Tells the observer (if any) what happens; never throws. */
+  readonly event: (e: TransferEvent) => void;
+  private readonly agents: Agents;
 
   constructor(private readonly cfg: ClientConfig) {
     this.policy = cfg.retry;
+    this.agents = connectTimeoutAgents(cfg.connectTimeoutMs);
+    this.event = safeListener(cfg.onEvent);
     this.b2 = new B2({applicationKeyId: cfg.keyId, applicationKey: cfg.applicationKey, retry: {retries: 0}});
   }
 
@@ -103,6 +115,7 @@ export class B2Client {
   private async signIn(phase: 'authorize' | 'reauthorize', signal?: AbortSignal): Promise<void> {
     const res = await this.policy.run('api', () => this.b2.authorize({axios: this.axios('api', signal), axiosOverride: {url: `${this.cfg.endpoint}/b2api/v3/b2_authorize_account`}}), {
       signal,
+      onRetry: (f, attempt, waitMs) => this.retrying(f, 'b2_authorize_account', undefined, attempt, waitMs),
       fail: (f, attempts, end) => this.fail(f, {call: 'b2_authorize_account', attempts, phase, ...end}),
     });
     const info = parseAuthorize(res.data as B2AuthorizeV2 | B2AuthorizeV3);
@@ -121,8 +134,9 @@ export class B2Client {
   }
 
   /** Single-flight: every caller that saw the same stale token waits on one sign-in. */
-  private async reauthorize(seenGeneration: number): Promise<void> {
+  private async reauthorize(seenGeneration: number, f: Failure): Promise<void> {
     if (seenGeneration !== this.generation) return;
+    if (!this.reauthorizing) this.event({kind: 'reauth', reason: this.reason(f)});
     this.reauthorizing ??= this.signIn('reauthorize')
       .then(() => this.reauthListeners.forEach((l) => l()))
       .finally(() => (this.reauthorizing = undefined));
@@ -133,12 +147,23 @@ export class B2Client {
     return toBackupError(f, call, this.cfg.context);
   }
 
+  /** A failed attempt that will be retried, told to the observer. */
+  retrying(f: Failure, call: string, name: string | undefined, attempt: number, waitMs: number): void {
+    this.event({kind: 'retry', call, name, attempt, reason: this.reason(f), waitMs});
+  }
+
+  /** A failure in a few words for the observer: status, code, message, without any secret. */
+  private reason(f: Failure): string {
+    return scrub(`${f.status === undefined ? '' : `${f.status} `}${f.code}${f.message && f.message !== f.code ? `: ${f.message}` : ''}`, this.cfg.context.secrets);
+  }
+
   /** Per-call axios options; `api` calls and transfers differ only in their idle timeout. */
   private axios(kind: 'api' | 'transfer', signal?: AbortSignal): Record<string, unknown> {
     return {
       timeout: kind === 'api' ? this.cfg.requestTimeoutMs : this.cfg.transferTimeoutMs,
       headers: {'User-Agent': this.cfg.userAgent},
       signal,
+      ...this.agents,
       // B2 never redirects. Without this axios sends through follow-redirects, which keeps
       // every body chunk referenced in case it must resend (a whole part, until the answer)
       // and, under DEBUG, logs each request's headers: the Basic credentials and tokens.
@@ -157,7 +182,8 @@ export class B2Client {
       ...more,
       signal,
       generation: () => this.generation,
-      reauthorize: (seen) => this.reauthorize(seen),
+      reauthorize: (seen, f) => this.reauthorize(seen, f),
+      onRetry: (f, attempt, waitMs) => this.retrying(f, call, name, attempt, waitMs),
       fail: (f, attempts, end) => this.fail(f, {call, name, attempts, ...end}),
     });
   }
@@ -205,6 +231,52 @@ export class B2Client {
       start = page.nextPartNumber;
     }
     return parts;
+  }
+
+  /**
+   * b2_copy_file, which the library lacks: a server-side copy into `destinationBucketId`,
+   * content type and file info kept (metadataDirective COPY). The copy is encrypted as
+   * this client writes; `sourceKey` is the source's SSE-C key when the source is SSE-C.
+   */
+  copyFile(args: {sourceFileId: string; fileName: string; destinationBucketId: string; sourceKey?: Encryption}, signal?: AbortSignal): Promise<B2File> {
+    const destinationServerSideEncryption = encryptionField(this.cfg.encryption);
+    const sourceServerSideEncryption = encryptionField(args.sourceKey);
+    const data = {
+      sourceFileId: args.sourceFileId,
+      fileName: args.fileName,
+      destinationBucketId: args.destinationBucketId,
+      metadataDirective: 'COPY',
+      ...(sourceServerSideEncryption ? {sourceServerSideEncryption} : {}),
+      ...(destinationServerSideEncryption ? {destinationServerSideEncryption} : {}),
+    };
+    return this.api('b2_copy_file', args.fileName, (axios) => this.rawPost('b2_copy_file', axios, data), signal);
+  }
+
+  /** b2_copy_part, which the library lacks: bytes `range` of a file as part `partNumber` of an unfinished large file. */
+  copyPart(args: {sourceFileId: string; largeFileId: string; partNumber: number; range: {start: number; end: number}; sourceKey?: Encryption}, name: string, signal?: AbortSignal): Promise<B2Part> {
+    // B2: the destination's key goes only with a large file started with SSE-C
+    const destinationServerSideEncryption = this.cfg.encryption?.mode === 'SSE-C' ? encryptionField(this.cfg.encryption) : undefined;
+    const sourceServerSideEncryption = encryptionField(args.sourceKey);
+    const data = {
+      sourceFileId: args.sourceFileId,
+      largeFileId: args.largeFileId,
+      partNumber: args.partNumber,
+      range: `bytes=${args.range.start}-${args.range.end}`,
+      ...(sourceServerSideEncryption ? {sourceServerSideEncryption} : {}),
+      ...(destinationServerSideEncryption ? {destinationServerSideEncryption} : {}),
+    };
+    return this.api('b2_copy_part', name, (axios) => this.rawPost('b2_copy_part', axios, data), signal);
+  }
+
+  /** A JSON call the library lacks: its request path, axios options and authorization. */
+  private rawPost<T>(call: string, axios: Record<string, unknown>, data: object): Promise<{data: T}> {
+    return b2Request.sendRequest({
+      ...axios,
+      url: `${this.auth.apiUrl}${API}/${call}`,
+      method: 'POST',
+      headers: {...(axios.headers as Record<string, string>), Authorization: this.b2.authorizationToken},
+      data,
+    });
   }
 
   listFileNames(args: {bucketId: string; prefix: string; startFileName?: string; maxFileCount: number}, signal?: AbortSignal): Promise<B2ListFileNames> {
@@ -303,7 +375,9 @@ export class B2Client {
     return this.run('download', call, name, async (axios) => {
       const perCall = {
         axios: {...axios, headers: {...(axios.headers as Record<string, string>), ...keyHeaders(this.cfg.encryption), ...(opts.range ? {Range: opts.range} : {})}},
-        axiosOverride: {method: opts.method ?? 'GET', decompress: false},
+        // maxContentLength -1: with a limit (even Infinity) axios re-wraps the body in
+        // Readable.from(an async generator), one more layer and buffer for every chunk
+        axiosOverride: {method: opts.method ?? 'GET', decompress: false, maxContentLength: -1},
         responseType: 'stream',
       };
       const res = 'fileName' in target

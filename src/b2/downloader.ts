@@ -1,6 +1,7 @@
 import {createHash, type Hash} from 'node:crypto';
 import type {FileHandle} from 'node:fs/promises';
 import {Readable} from 'node:stream';
+import {writeAll, writeInBatches} from '../batched-writes.js';
 import {BackupError, abortError} from '../errors.js';
 import type {B2Client, DownloadResponse} from './client.js';
 import {fileFromHeaders} from './file-headers.js';
@@ -18,6 +19,8 @@ export interface DownloadRequest {
   concurrency?: number;
   /** Bytes per range request of a parallel download; files up to this size take one request. */
   rangeSize?: number;
+  /** A stream download whose first range arrives at least this fast (bytes/s) fetches the rest as one stream. */
+  fastStreamRate?: number;
 }
 
 export interface Download {
@@ -27,6 +30,12 @@ export interface Download {
 
 /** Ranges of a stream download are held in memory until their turn: concurrency × this at most. */
 export const STREAM_RANGE_SIZE = 8 * 1024 * 1024;
+/**
+ * A single stream this fast is not worth splitting: the ranges would only add requests,
+ * in-order reassembly and memory (on loopback or a fast LAN one stream beats reassembled
+ * ranges). Over the Internet a single B2 stream is usually far slower, and then ranges win.
+ */
+export const FAST_STREAM_RATE = 160 * 1024 * 1024;
 /** A file download writes ranges in place as they arrive; larger ranges mean fewer requests. */
 export const FILE_RANGE_SIZE = 32 * 1024 * 1024;
 
@@ -56,7 +65,9 @@ async function openFirst(client: B2Client, r: DownloadRequest, firstRangeSize?: 
  * first range (416): then the whole of it.
  */
 async function openByName(client: B2Client, r: DownloadRequest, firstRangeSize?: number): Promise<DownloadResponse> {
-  const range = r.range ? `bytes=${r.range.start}-${r.range.end ?? ''}` : firstRangeSize ? `bytes=0-${firstRangeSize - 1}` : undefined;
+  const start = r.range?.start ?? 0;
+  const end = firstRangeSize ? Math.min(start + firstRangeSize - 1, r.range?.end ?? Infinity) : r.range?.end;
+  const range = r.range || firstRangeSize ? `bytes=${start}-${end ?? ''}` : undefined;
   try {
     return await client.download({fileName: r.fileName}, {range, signal: r.signal});
   } catch (err) {
@@ -95,13 +106,14 @@ function downloadScope(outer?: AbortSignal) {
 }
 
 /**
- * get(): a streaming download, bytes in order. A large file is fetched as up to
- * `concurrency` Range requests at once (each held in memory until its turn, so at most
- * concurrency × STREAM_RANGE_SIZE), a small one in one request; every range resumes on
- * its own after a break. A full download is checked against the size and the SHA1
- * (contentSha1, or large_file_sha1 of a large file), hashed in order, before the stream
- * ends; a mismatch fails the stream with checksum_mismatch. A stream nobody reads for
- * stallTimeoutMs is destroyed, releasing its connections.
+ * get(): a streaming download, bytes in order. With concurrency > 1 the first range is a
+ * probe: when it arrives at FAST_STREAM_RATE or faster the rest follows as one stream (one
+ * more request), else as up to `concurrency` Range requests at once, each held in memory
+ * until its turn (concurrency × STREAM_RANGE_SIZE at most). A small file takes one request;
+ * every range resumes on its own after a break. A full download is checked against the
+ * size and the SHA1 (contentSha1, or large_file_sha1 of a large file), hashed in order,
+ * before the stream ends; a mismatch fails the stream with checksum_mismatch. A stream
+ * nobody reads for stallTimeoutMs is destroyed, releasing its connections.
  */
 export async function download(client: B2Client, r: DownloadRequest): Promise<Download> {
   const rangeSize = r.rangeSize ?? STREAM_RANGE_SIZE;
@@ -113,14 +125,26 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
   }
   const scope = downloadScope(r.signal);
   scope.open.add(first);
-  const ranges = concurrency === 1 ? [{start, end}] : splitRanges(start, end, rangeSize);
-  const job = (i: number) => ({fileId: file.fileId, fileName: r.fileName, ...ranges[i], signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: i === 0 ? first : undefined, open: scope.open});
+  const read = (range: {start: number; end: number}, res?: DownloadResponse) =>
+    readRange(client, {fileId: file.fileId, fileName: r.fileName, ...range, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: res, open: scope.open});
+
+  async function* source(): AsyncGenerator<Buffer> {
+    const probe = {start, end: concurrency === 1 ? end : Math.min(end, start + rangeSize - 1)};
+    const rate = yield* measured(read(probe, first));
+    if (probe.end === end) return;
+    const rest = {start: probe.end + 1, end};
+    if (rate >= (r.fastStreamRate ?? FAST_STREAM_RATE)) {
+      yield* read(rest);
+      return;
+    }
+    const ranges = splitRanges(rest.start, rest.end, rangeSize);
+    yield* inOrder(ranges.length, concurrency, (i) => read(ranges[i]));
+  }
 
   async function* body(): AsyncGenerator<Buffer> {
     const hash = expectedSha1 ? createHash('sha1') : undefined;
     try {
-      const source = ranges.length === 1 ? readRange(client, job(0)) : inOrder(ranges.length, concurrency, (i) => readRange(client, job(i)));
-      for await (const chunk of source) {
+      for await (const chunk of source()) {
         hash?.update(chunk);
         yield chunk;
       }
@@ -133,6 +157,19 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
     }
   }
   return {file, stream: unreadTimeout(body(), r.stallTimeoutMs, () => scope.release())};
+}
+
+/** Passes the chunks on; returns the rate (bytes/s) from the first chunk's arrival to the end, Infinity if too short to tell. */
+async function* measured(chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer, number> {
+  let firstAt: number | undefined;
+  let after = 0;
+  for await (const chunk of chunks) {
+    if (firstAt === undefined) firstAt = performance.now();
+    else after += chunk.length;
+    yield chunk;
+  }
+  const seconds = firstAt === undefined ? 0 : (performance.now() - firstAt) / 1000;
+  return seconds > 0 ? after / seconds : Infinity;
 }
 
 /**
@@ -231,7 +268,7 @@ function unreadTimeout(gen: AsyncGenerator<Buffer>, ms: number, release: () => v
 
 /**
  * A whole file written into `fh` at its own offsets: up to `concurrency` Range requests
- * at once, each chunk written in place as it arrives (memory: the chunks in flight).
+ * at once, written in place in batches of WRITE_BATCH_BYTES (memory: two batches per range).
  * The SHA1 is computed in byte order: chunks at the hashing frontier are hashed as they
  * arrive, bytes written ahead of it are read back from the file once the frontier
  * reaches them. Resolves with the size and SHA1; a mismatch with B2's record rejects
@@ -250,14 +287,18 @@ export async function downloadToFile(client: B2Client, r: DownloadRequest & {onB
   const worker = async () => {
     for (let i = next++; i < ranges.length; i = next++) {
       let pos = ranges[i].start;
-      for await (const chunk of readRange(client, {fileId: file.fileId, fileName: r.fileName, ...ranges[i], signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: i === 0 ? first : undefined, open: scope.open})) {
-        const live = hasher.offer(chunk, pos);
-        await fh.write(chunk, 0, chunk.length, pos);
-        pos += chunk.length;
-        hasher.written(i, pos, live);
-        loaded += chunk.length;
+      const chunks = readRange(client, {fileId: file.fileId, fileName: r.fileName, ...ranges[i], signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: i === 0 ? first : undefined, open: scope.open});
+      // large writes at the range's own offsets, one in flight per range: memory ≤ concurrency × 2 batches
+      await writeInBatches(chunks, async (bufs) => {
+        const at = pos;
+        const n = bufs.reduce((sum, b) => sum + b.length, 0);
+        pos += n;
+        const live = hasher.offer(bufs, at);
+        await writeAll(fh, bufs, at);
+        hasher.written(i, at + n, live);
+        loaded += n;
         r.onBytes?.(loaded, end + 1);
-      }
+      });
       hasher.rangeDone();
     }
   };
@@ -293,11 +334,13 @@ class InOrderHasher {
     this.writtenTo = ranges.map((x) => x.start);
   }
 
-  /** Hashes the chunk now if it is the next byte in order; true if it did. */
-  offer(chunk: Buffer, pos: number): boolean {
+  /** Hashes the buffers now if they are the next bytes in order; true if it did. */
+  offer(bufs: Buffer[], pos: number): boolean {
     if (this.catchingUp || pos !== this.hashed) return false;
-    this.hash.update(chunk);
-    this.hashed += chunk.length;
+    for (const b of bufs) {
+      this.hash.update(b);
+      this.hashed += b.length;
+    }
     return true;
   }
 

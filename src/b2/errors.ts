@@ -23,6 +23,8 @@ const CAPABILITY_OF: Record<string, string> = {
   b2_finish_large_file: 'writeFiles',
   b2_cancel_large_file: 'writeFiles',
   b2_list_parts: 'writeFiles',
+  b2_copy_file: 'writeFiles',
+  b2_copy_part: 'writeFiles',
   b2_delete_file_version: 'deleteFiles',
   b2_update_file_retention: 'writeFileRetentions',
 };

@@ -20,8 +20,12 @@ export interface Failure {
   error?: BackupError;
   /** No connection was made at all (refused, no such host, unreachable, connect timeout). */
   connect?: boolean;
+  /** The connection was not made in time (packets dropped): the attempt already waited. */
+  connectTimeout?: boolean;
 }
 
+/** Errors of a connection that was not made in time. */
+const CONNECT_TIMEOUT_CODES = new Set(['ERR_SOCKET_CONNECTION_TIMEOUT', 'ECONNECT_TIMEOUT']);
 /** Errors of a connection that was never made. */
 export const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'ECONNECT_TIMEOUT']);
 const NETWORK_CODES = new Set([...CONNECT_CODES, 'ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED_BY_PEER', 'UND_ERR_SOCKET', 'ERR_BAD_RESPONSE']);
@@ -57,7 +61,7 @@ export async function toFailure(err: unknown): Promise<Failure> {
   if (e?.code === 'ETIMEDOUT' || e?.code === 'ECONNABORTED') return {code: 'timeout', message: e.message ?? 'timed out'};
   // only what went wrong on the wire: a file read's ENOENT or EIO is not the network
   if (e?.isAxiosError || (e?.code && NETWORK_CODES.has(e.code))) {
-    return {code: 'network', message: `${e.code ?? 'network error'}${e.message && e.message !== e.code ? ` (${e.message})` : ''}`, ...(e.code && CONNECT_CODES.has(e.code) ? {connect: true} : {})};
+    return {code: 'network', message: `${e.code ?? 'network error'}${e.message && e.message !== e.code ? ` (${e.message})` : ''}`, ...(e.code && CONNECT_CODES.has(e.code) ? {connect: true} : {}), ...(e.code && CONNECT_TIMEOUT_CODES.has(e.code) ? {connectTimeout: true} : {})};
   }
   if (typeof err === 'string') return {code: 'local', message: err};
   return {code: 'local', message: `${e?.code ? `${e.code}: ` : ''}${e?.message ?? String(err)}`};

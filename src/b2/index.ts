@@ -7,3 +7,4 @@ export {REQUIRED_CAPABILITIES} from './errors.js';
 export {isBackupKey} from './check.js';
 export {OBJECT_LOCK_FIX, PUBLIC_BUCKET_FIX, bucketEncryptionText, bucketLockText, isPublicBucket} from './bucket-checks.js';
 export type {B2Bucket} from './wire-types.js';
+export type {TransferEvent, TransferEventListener} from './events.js';

@@ -167,10 +167,12 @@ export class LargeFileUpload {
     if (prior && prior.contentLength === part.length && (await localSha1(part, this.signal)) === prior.contentSha1) {
       this.sha1s[n - 1] = prior.contentSha1;
       this.reusedBytes += part.length;
+      this.partEvent('kept', part);
       this.confirm(n, part.length);
       part.release?.();
       return;
     }
+    this.partEvent('start', part);
     try {
       this.sha1s[n - 1] = await this.o.client.upload('b2_upload_part', this.o.fileName, pool, async (url, axios) => {
         this.rollBack(n);
@@ -182,6 +184,7 @@ export class LargeFileUpload {
         }
         return sent;
       }, this.signal, {progress: () => this.confirmedParts, refine: (f) => this.sourceChanged(f, part)});
+      this.partEvent('done', part);
       this.confirm(n, part.length);
       part.release?.();
     } finally {
@@ -199,6 +202,10 @@ export class LargeFileUpload {
     const now = await hashPart(part, this.signal).catch(() => undefined);
     if (now === undefined || now === part.sha1) return f;
     return {...f, error: new BackupError('checksum_mismatch', `the source changed during upload: part ${part.partNumber} of ${this.o.fileName} (bytes ${part.offset}..${part.offset + part.length - 1}) is no longer what was hashed; nothing was stored, upload it again when it is no longer being written`)};
+  }
+
+  private partEvent(state: 'start' | 'done' | 'kept', part: PartSource): void {
+    this.o.client.event({kind: 'part', direction: 'upload', state, file: this.o.fileName, part: part.partNumber, parts: this.o.plan.partCount, offset: part.offset, bytes: part.length});
   }
 
   /** Takes back the bytes an attempt sent that B2 did not confirm. */
@@ -250,10 +257,11 @@ async function nextUnlessAborted(it: PartIterator, signal: AbortSignal): Promise
 }
 
 /**
- * The newest unfinished large file with this name and file info whose parts fit the
- * plan (same size and part size). Its parts are checked against local data before use.
+ * The newest unfinished large file with this name, content type and file info whose parts
+ * fit the plan (same size and part size): an interrupted upload or server-side copy of the
+ * same object, to continue with the parts it has.
  */
-async function findResumable(o: LargeFileUploadOptions): Promise<{file: B2File; parts: B2Part[]} | undefined> {
+export async function findResumable(o: Pick<LargeFileUploadOptions, 'client' | 'bucketId' | 'fileName' | 'contentType' | 'fileInfo' | 'plan' | 'signal'>): Promise<{file: B2File; parts: B2Part[]} | undefined> {
   const candidates: B2File[] = [];
   for await (const f of listUnfinished(o.client, o.bucketId, o.fileName, o.signal)) {
     if (f.fileName === o.fileName && f.contentType === o.contentType && sameInfo(f.fileInfo, o.fileInfo)) candidates.push(f);

@@ -5,9 +5,11 @@ import {BackupError} from '../errors.js';
 import {nameProblem} from '../keys.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, customerKeyProblem, type Encryption, type ResolvedProfile} from '../profiles/types.js';
 import {LIST_PAGE_SIZE} from './lister.js';
-import {MAX_PART_SIZE, MAX_SINGLE_UPLOAD} from './part-plan.js';
+import {MAX_COPY_FILE, MAX_PART_SIZE, MAX_SINGLE_UPLOAD} from './part-plan.js';
 import type {RetryOptions} from './retry-policy.js';
 import type {Clock} from '../token-bucket.js';
+import type {TransferEventListener} from './events.js';
+import {DEFAULT_CONNECT_TIMEOUT_MS} from './connect-timeout.js';
 
 export interface B2BackendOptions {
   keyId: string;
@@ -26,12 +28,22 @@ export interface B2BackendOptions {
    * profile that asks for 5 MB parts wants a 150 MB backup in parallel, resumable parts.
    */
   uploadCutoff?: number;
+  /**
+   * Largest object copied server-side with one b2_copy_file (B2 allows 5 GB); larger ones
+   * are copied as parts (b2_copy_part) of `partSize`, which resume. Default 5 GB, or the
+   * part size when one is set, as for uploadCutoff.
+   */
+  copyCutoff?: number;
   /** Bytes per Range request of a parallel download (default: 8 MiB to a stream, 32 MiB to a file); smaller files take one request. */
   downloadRangeSize?: number;
+  /** A stream download whose first range arrives at least this fast (bytes/s) takes the rest as one stream; default 160 MiB/s. */
+  fastStreamRate?: number;
   /** Names per b2_list_file_names call (1..10000); default 10000, B2's largest page: one round trip per 10,000 names. */
   listPageSize?: number;
   requestTimeoutMs?: number;
   stallTimeoutMs?: number;
+  /** How long making a connection may take; default 4 s (an endpoint that drops packets fails in about 10 s). */
+  connectTimeoutMs?: number;
   retry?: Partial<RetryOptions>;
   /** Names the profile in messages ("b2 profile update NAME …"). */
   profileName?: string;
@@ -46,6 +58,8 @@ export interface B2BackendOptions {
   encryption?: Encryption;
   /** Uploads will ask for Object Lock retentions: check() verifies the bucket and key can give them. */
   lockUploads?: boolean;
+  /** Told of each part started and finished, each retry (reason and wait) and each re-authorization. */
+  onEvent?: TransferEventListener;
 }
 
 /** A ResolvedProfile works as options as it is (its `name` is the profile name). */
@@ -56,7 +70,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'encryption' | 'lockUploads';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'fastStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -94,10 +108,13 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     partSize,
     concurrency: int('concurrency', input.concurrency, 1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY),
     uploadCutoff: int('uploadCutoff', input.uploadCutoff, 1, MAX_SINGLE_UPLOAD, Math.min(DEFAULT_UPLOAD_CUTOFF, partSize ?? DEFAULT_UPLOAD_CUTOFF)),
+    copyCutoff: int('copyCutoff', input.copyCutoff, 1, MAX_COPY_FILE, Math.min(MAX_COPY_FILE, partSize ?? MAX_COPY_FILE)),
     downloadRangeSize: input.downloadRangeSize === undefined ? undefined : int('downloadRangeSize', input.downloadRangeSize, 1, MAX_PART_SIZE, 0),
+    fastStreamRate: input.fastStreamRate === undefined ? undefined : int('fastStreamRate', input.fastStreamRate, 0, Number.MAX_SAFE_INTEGER, 0),
     listPageSize: int('listPageSize', input.listPageSize, 1, LIST_PAGE_SIZE, LIST_PAGE_SIZE),
     requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
     stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),
+    connectTimeoutMs: int('connectTimeoutMs', input.connectTimeoutMs, 1, 600_000, DEFAULT_CONNECT_TIMEOUT_MS),
     retry: input.retry,
     bandwidth: {upload: rate('upload'), download: rate('download')},
     clock: input.clock,
@@ -105,6 +122,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     lockUploads: input.lockUploads === true,
     profileName,
     keyFix: input.keyFix,
+    onEvent: input.onEvent,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,
   };
 }

@@ -4,6 +4,8 @@ import {BackupError} from '../errors.js';
 export const MAX_PARTS = 10_000;
 export const MAX_PART_SIZE = 5_000_000_000;
 export const MAX_SINGLE_UPLOAD = 5_000_000_000;
+/** B2's largest b2_copy_file ("the resulting file must be less than 5GB"); larger copies go in b2_copy_part parts. */
+export const MAX_COPY_FILE = 5_000_000_000;
 export const MAX_LARGE_FILE = 10_000_000_000_000;
 /** A stream of unknown size keeps its first part size this long, then grows (see sizeOf). */
 const STEADY_PARTS = 5_000;
@@ -31,7 +33,7 @@ export interface PartPlan {
 /**
  * Part size from the profile or the server, never below the server's minimum, grown so
  * a known size fits 10,000 parts. A stream of unknown size keeps its size for the first
- * 5,000 parts (memory stays (concurrency + 1) × part size for anything smaller than
+ * 5,000 parts (memory stays concurrency × part size for anything smaller than
  * that), then doubles every 1,000 parts up to 5 GB, so it can still reach B2's 10 TB.
  */
 export function planParts(input: PartPlanInput): PartPlan {

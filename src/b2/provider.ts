@@ -1,6 +1,6 @@
 import type {FileHandle} from 'node:fs/promises';
 import type {Readable} from 'node:stream';
-import type {Body, CheckReport, DeleteOptions, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, Retention, StorageBackend, StoredObject, TransferProgress, UnfinishedUpload} from '../backend.js';
+import type {Body, CheckReport, CopyOptions, DeleteOptions, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, Retention, StorageBackend, StoredObject, TransferProgress, UnfinishedUpload} from '../backend.js';
 import {describeBody} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {checkedSha1Option} from '../hash.js';
@@ -15,6 +15,7 @@ import {listFiles, listUnfinished, listVersions} from './lister.js';
 import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './options.js';
 import {RetryPolicy} from './retry-policy.js';
 import {retentionOf} from './retention.js';
+import {serverCopy} from './server-copy.js';
 import {hashForUpload, uploadObject, type UploadDigest, type UploadTarget} from './upload.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import {LARGE_FILE_SHA1, RESERVED_INFO_KEYS, plainSha1, type B2Bucket, type B2File} from './wire-types.js';
@@ -47,6 +48,8 @@ export class B2Backend implements StorageBackend {
   readonly type = 'b2';
   /** The downloader checks contentSha1 / large_file_sha1 of every whole download. */
   readonly verifiesGet = true;
+  /** A stream's put hashes every byte it takes (each part's SHA1 goes to B2 with it). */
+  readonly hashesPut = true;
   private readonly pool: UploadUrlPool;
   /** hashFile() results by path, for the put() that follows (a few at most). */
   private readonly digests = new Map<string, UploadDigest>();
@@ -95,9 +98,11 @@ export class B2Backend implements StorageBackend {
       userAgent: o.userAgent,
       requestTimeoutMs: o.requestTimeoutMs,
       transferTimeoutMs: o.stallTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
       retry: new RetryPolicy(o.retry),
       bandwidth: bandwidthLimits(o.bandwidth, o.clock),
       encryption: o.encryption,
+      onEvent: o.onEvent,
       // the account token joins these once signed in
       context: {
         profileName: o.profileName,
@@ -182,7 +187,7 @@ export class B2Backend implements StorageBackend {
     const fileName = this.nameOf(key);
     throwIfAborted(opts.signal);
     return this.guard(opts.signal, async () => {
-      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize});
+      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, fastStreamRate: this.o.fastStreamRate});
       return {info: this.infoOf(d.file), stream: d.stream};
     });
   }
@@ -279,6 +284,62 @@ export class B2Backend implements StorageBackend {
     }
     await this.client.cancelLargeFile(upload.fileId, fileName, opts.signal);
     this.unfinished.delete(upload.fileId);
+  }
+
+  /**
+   * Server-side copy into another B2Backend on the same account (see StorageBackend):
+   * the destination's key makes every call, so it must be able to read this backend's
+   * names; each side names only files under its own prefix. No byte is downloaded.
+   */
+  async copyTo(key: string, to: {backend: StorageBackend; key: string}, opts: CopyOptions = {}): Promise<StoredObject> {
+    const dest = to.backend;
+    if (!(dest instanceof B2Backend)) throw new BackupError('bad_input', `a server-side copy goes from B2 to B2 only, not to ${dest.type}; nothing was copied`);
+    const fileName = this.nameOf(key);
+    const destName = dest.nameOf(to.key);
+    throwIfAborted(opts.signal);
+    this.assertCanCopyTo(dest, fileName);
+    return this.guard(opts.signal, async () => {
+      const file = await this.sourceFile(fileName, opts.id, opts.signal);
+      // the source's own encryption decides, not the profile's (backups made before a switch to SSE-C have none)
+      const sourceKey = file.serverSideEncryption?.mode === 'SSE-C' && this.o.encryption?.mode === 'SSE-C' ? this.o.encryption : undefined;
+      const target = {client: dest.client, bucketId: dest.bucketId, fileName: destName, copyCutoff: dest.o.copyCutoff, partSize: dest.o.partSize, concurrency: dest.o.concurrency};
+      const out = await serverCopy(target, {file, key: sourceKey, sha1: opts.sha1}, opts.signal);
+      return {...dest.infoOf(out.file), sha1: out.sha1};
+    });
+  }
+
+  /** One account and one B2 cluster, and a destination key that may read the source: else one line, nothing copied. */
+  private assertCanCopyTo(dest: B2Backend, fileName: string): void {
+    const from = this.client.auth;
+    const to = dest.client.auth;
+    const name = (b: B2Backend) => (b.o.profileName ? `profile "${b.o.profileName}"` : `${b.o.bucket}/${b.o.prefix}`);
+    if (from.accountId !== to.accountId || from.apiUrl !== to.apiUrl) {
+      throw new BackupError('bad_input', `${name(this)} and ${name(dest)} are on different B2 accounts or endpoints (${this.o.endpoint}, ${dest.o.endpoint}): a server-side copy works only within one account; nothing was copied`);
+    }
+    const a = to.allowed;
+    const cannot = !a.capabilities.includes('readFiles')
+      ? 'it lacks the readFiles capability'
+      : a.bucketName && a.bucketName !== this.o.bucket
+        ? `it is restricted to bucket ${a.bucketName}`
+        : a.namePrefix && !fileName.startsWith(a.namePrefix)
+          ? `it is restricted to names starting with ${JSON.stringify(a.namePrefix)}`
+          : undefined;
+    if (cannot) {
+      throw new BackupError('missing_capabilities', `the key of ${name(dest)} makes the copy but cannot read ${this.o.bucket}/${fileName} (${cannot}); give it a key that can read both, nothing was copied`);
+    }
+  }
+
+  /** The source version as B2 records it now: by its id (checked to be this name), else the newest of the name. */
+  private async sourceFile(fileName: string, id: string | undefined, signal?: AbortSignal): Promise<B2File> {
+    if (id) {
+      const file = await this.client.getFileInfo(id, fileName, signal).catch((err: unknown) => {
+        if (isBackupError(err, 'not_found')) return undefined;
+        throw err;
+      });
+      if (file?.fileName === fileName && file.action === 'upload') return file;
+    }
+    for await (const file of listFiles(this.client, this.bucketId, fileName, signal, 10)) if (file.fileName === fileName) return file;
+    throw new BackupError('not_found', `${fileName} is not in bucket ${this.o.bucket} (any more); nothing was copied`);
   }
 
   keyInfo(): KeyInfo {

@@ -31,6 +31,8 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
   let pos = job.start;
   let res: DownloadResponse | undefined = job.first;
   let breaksWithoutProgress = 0;
+  const part = {kind: 'part', direction: 'download', file: job.fileName, offset: job.start, bytes: job.end + 1 - job.start} as const;
+  client.event({...part, state: 'start'});
   try {
     while (pos <= job.end) {
       if (!res) res = await client.download({fileId: job.fileId}, {range: `bytes=${pos}-${job.end}`, signal: job.signal});
@@ -58,7 +60,10 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
       res.data.destroy();
       job.open?.delete(res);
       res = undefined;
-      if (pos > job.end) break;
+      if (pos > job.end) {
+        client.event({...part, state: 'done'});
+        break;
+      }
       // cut off (with an error, or a short body): resume from the next byte
       if (job.signal?.aborted) throw abortError(job.signal);
       const f = await toFailure(failure ?? Object.assign(new Error('connection closed early'), {code: 'ECONNRESET'}));
@@ -67,6 +72,7 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
         throw client.fail(f, {call: 'b2_download_file_by_id', name: job.fileName, attempts: breaksWithoutProgress});
       }
       const wait = backoffMs(breaksWithoutProgress, f, client.policy.options);
+      client.retrying(f, 'b2_download_file_by_id', job.fileName, breaksWithoutProgress, wait);
       if (wait > 0) await client.policy.options.sleep(wait, job.signal);
     }
   } finally {

@@ -31,6 +31,12 @@ export const MIN_UPLOAD_URLS = 5;
  */
 export const UNREACHED_ATTEMPTS = 4;
 
+/**
+ * The same while each attempt timed out connecting (a host that drops packets): each
+ * already waited the connect timeout, so two attempts without backoff take about 10 s.
+ */
+export const UNREACHED_TIMEOUT_ATTEMPTS = 2;
+
 export const DEFAULT_RETRY: RetryOptions = {
   maxAttempts: 8,
   baseDelayMs: 1000,
@@ -89,7 +95,9 @@ export interface RunHooks {
   signal?: AbortSignal;
   /** Auth generation seen before an attempt, so that one re-authorization serves every waiter. */
   generation?: () => number;
-  reauthorize?: (seenGeneration: number) => Promise<void>;
+  reauthorize?: (seenGeneration: number, f: Failure) => Promise<void>;
+  /** Told of each failed attempt that will be retried, and how long the wait before the next one is (for -v). */
+  onRetry?: (f: Failure, attempt: number, waitMs: number) => void;
   /**
    * A counter that grows while the work this call belongs to moves on (a large file's
    * confirmed parts): the retry budget counts only attempts that failed without progress.
@@ -148,13 +156,16 @@ export class RetryPolicy {
         }
         fruitless++;
         const unreached = !this.connected && f.connect === true;
-        if (fruitless >= (unreached ? Math.min(max, UNREACHED_ATTEMPTS) : max)) throw f.error ?? hooks.fail(f, attempt, {transient: true, unreached});
+        const limit = unreached ? Math.min(max, f.connectTimeout ? UNREACHED_TIMEOUT_ATTEMPTS : UNREACHED_ATTEMPTS) : max;
+        if (fruitless >= limit) throw f.error ?? hooks.fail(f, attempt, {transient: true, unreached});
         if (decision === 'reauthorize' && hooks.reauthorize) {
-          await hooks.reauthorize(generation);
+          await hooks.reauthorize(generation, f);
           continue;
         }
         failures++;
-        const wait = backoffMs(failures, f, this.options);
+        // a connect timeout has waited already; once a connection has worked, the usual backoff
+        const wait = unreached && f.connectTimeout ? 0 : backoffMs(failures, f, this.options);
+        hooks.onRetry?.(f, attempt, wait);
         if (wait > 0) await this.options.sleep(wait, hooks.signal);
       }
     }

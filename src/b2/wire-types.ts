@@ -76,6 +76,8 @@ export interface B2File {
   contentType: string | null;
   fileInfo: Record<string, string>;
   uploadTimestamp: number;
+  /** How the data is encrypted at rest (a copy of SSE-C data needs its key). */
+  serverSideEncryption?: {mode: string | null; algorithm?: string};
   /** Object Lock: readable with readFileRetentions (otherwise isClientAuthorizedToRead is false). */
   fileRetention?: B2Guarded<B2FileRetention>;
 }

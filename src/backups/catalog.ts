@@ -8,6 +8,7 @@ import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, describeArchive, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
+import {readHaArchive} from './ha-archive.js';
 import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
 import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
@@ -77,11 +78,13 @@ export class BackupCatalog {
    * is the result.
    */
   async upload(source: Body, meta: UploadMeta = {}): Promise<UploadResult> {
-    const name = meta.name ?? DEFAULT_NAME;
-    assertBackupName(name);
-    const extra = meta.metadata ?? {};
-    assertUserMetadata(extra);
-    const src = await describeBody(source, meta.size);
+    if (meta.name !== undefined) assertBackupName(meta.name);
+    const userExtra = meta.metadata ?? {};
+    assertUserMetadata(userExtra);
+    // a Home Assistant backup tar names, dates and describes itself (its backup.json)
+    const {src, backup: ha} = await readHaArchive(await describeBody(source, meta.size), this.warn);
+    const name = meta.name ?? ha?.name ?? DEFAULT_NAME;
+    const extra = {...ha?.extra_metadata, ...userExtra};
     const prepared = await prepareArchiveBody(this.backend, src, meta);
     const known = prepared.known;
     const unlock = known ? await this.pending.lock(known.sha1) : undefined;
@@ -91,8 +94,16 @@ export class BackupCatalog {
         await this.pending.clear(plan.sha1);
         return {...plan.info, existing: true, resumed: false};
       }
-      const id = plan?.id ?? newBackupId();
-      const date = plan?.date ?? isoDateWithOffset(this.now());
+      if (ha && !plan) {
+        // an archive that names itself is stored once: HA lists one backup per id
+        const same = await this.storedAs(ha.backup_id, known, meta.signal).catch((err: unknown) => {
+          (prepared.body as Partial<Readable>).destroy?.();
+          throw err;
+        });
+        if (same) return {...same, existing: true, resumed: false};
+      }
+      const id = plan?.id ?? ha?.backup_id ?? newBackupId();
+      const date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
       const base = plan?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
       const archiveKey = archiveKeyOf(base);
       const metadataKey = metadataKeyOf(base);
@@ -112,10 +123,10 @@ export class BackupCatalog {
         });
       try {
         await prepared.unchanged?.();
-        const sent = prepared.sent();
+        const sent = prepared.sent(archive);
         const problem = mismatch({size: archive.size, sha1: knownSha1(archive.sha1) ?? sent.sha1}, sent);
         if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
-        const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy});
+        const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy, ha});
         const text = JSON.stringify(file);
         const metadataObj = await this.backend.put(metadataKey, Buffer.from(text, 'utf8'), {
           contentType: 'application/json',
@@ -169,6 +180,19 @@ export class BackupCatalog {
     if (!archive && !metadataFile && (await this.mayResume(archiveKey, p.id, signal))) return {...names, stored: 'nothing'};
     await this.pending.clear(known.sha1);
     return undefined;
+  }
+
+  /**
+   * The stored backup with this id when it holds exactly these bytes (an archive that names
+   * itself, uploaded again); undefined when no backup has the id. A backup with the id but
+   * other (or unknowable) content is refused: two backups with one id would hide each other.
+   */
+  private async storedAs(id: string, known: Sent | undefined, signal?: AbortSignal): Promise<BackupInfo | undefined> {
+    const entry = (await this.scan(signal, () => undefined)).find((e) => e.info.id === id);
+    if (!entry) return undefined;
+    const info = await this.withMetadata(entry, signal);
+    if (known && info.size === known.size && info.sha1 === known.sha1) return info;
+    throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${known ? ' with other content' : ' (an upload from stdin cannot be compared with it)'}; delete it first ("b2 delete ${id}") to upload this archive again`);
   }
 
   /** Whether the backend still holds an unfinished upload of this archive (a backend that keeps none may resume anyway). */
@@ -541,7 +565,7 @@ function isArchiveOf(archive: ObjectInfo, p: PendingUpload): boolean {
 }
 
 /** The body to upload, its size and SHA1 when they can be known up front, and what was sent once the upload ended. */
-async function prepareArchiveBody(backend: StorageBackend, src: BodySource, meta: UploadMeta): Promise<{body: Body; known?: Sent; sent: () => Sent; unchanged?: () => Promise<void>}> {
+async function prepareArchiveBody(backend: StorageBackend, src: BodySource, meta: UploadMeta): Promise<{body: Body; known?: Sent; sent: (stored: StoredObject) => Sent; unchanged?: () => Promise<void>}> {
   const signal = meta.signal;
   switch (src.kind) {
     case 'buffer': {
@@ -559,12 +583,15 @@ async function prepareArchiveBody(backend: StorageBackend, src: BodySource, meta
     case 'stream': {
       // a producer that failed (a pipe without pipefail) ends the stream early: with a size given, that is no backup
       const expect = src.size === undefined ? undefined : {size: src.size};
-      const hashing = new HashingStream({expect, what: 'the archive stream', hint: 'its producer may have failed; nothing was stored'});
+      // a backend that hashes what it reads reports the stream's SHA1: hashing it here too would only cost CPU
+      const countOnly = backend.hashesPut === true;
+      const hashing = new HashingStream({expect, what: 'the archive stream', hint: 'its producer may have failed; nothing was stored', countOnly});
       pipelineCb(src.stream, hashing, () => undefined);
-      const sent = () => {
-        const {size, sha1} = hashing.result();
-        if (sha1 === undefined) throw new BackupError('failure', 'the backend reported the upload complete before the source stream ended');
-        return {size, sha1};
+      const sent = (stored: StoredObject) => {
+        const {size, sha1, ended} = hashing.result();
+        const digest = countOnly ? knownSha1(stored.sha1) : sha1;
+        if (!ended || digest === undefined) throw new BackupError('failure', 'the backend reported the upload complete before the source stream ended');
+        return {size, sha1: digest};
       };
       return {body: hashing, sent};
     }

@@ -18,14 +18,16 @@ export class HashingStream extends Transform {
   private readonly hash = createHash('sha1');
   private bytes = 0;
   private digest?: string;
+  private ended = false;
 
   constructor(
     /**
      * `hint` ends the mismatch message (what it means, what to do). `trustSha1`: the
      * source checks `expect.sha1` itself and fails on a mismatch (B2's downloader does),
-     * so hashing again here would only cost CPU: only the size is checked.
+     * so hashing again here would only cost CPU: only the size is checked. `countOnly`:
+     * the consumer hashes what it reads (a backend with hashesPut); no SHA1 here at all.
      */
-    private readonly opts: {expect?: Expected; what?: string; hint?: string; onBytes?: (loaded: number) => void; trustSha1?: boolean} = {},
+    private readonly opts: {expect?: Expected; what?: string; hint?: string; onBytes?: (loaded: number) => void; trustSha1?: boolean; countOnly?: boolean} = {},
   ) {
     super();
   }
@@ -41,6 +43,7 @@ export class HashingStream extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
+    this.ended = true;
     this.digest = this.trusted ? this.opts.expect?.sha1 : this.hash.digest('hex');
     const problem = this.opts.expect ? mismatch(this.result(), this.opts.expect) : undefined;
     cb(problem ? this.failure(problem) : undefined);
@@ -51,12 +54,12 @@ export class HashingStream extends Transform {
   }
 
   private get trusted(): boolean {
-    return this.opts.trustSha1 === true && this.opts.expect?.sha1 !== undefined;
+    return this.opts.countOnly === true || (this.opts.trustSha1 === true && this.opts.expect?.sha1 !== undefined);
   }
 
-  /** Size and SHA1 of what went through; sha1 is set once the stream has ended. */
-  result(): {size: number; sha1?: string} {
-    return {size: this.bytes, sha1: this.digest};
+  /** Size and SHA1 of what went through; sha1 is set once the stream has ended (never with countOnly). */
+  result(): {size: number; sha1?: string; ended: boolean} {
+    return {size: this.bytes, sha1: this.digest, ended: this.ended};
   }
 
   /** Size and SHA1 of what went through so far, also after the source failed. */

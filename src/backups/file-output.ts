@@ -3,6 +3,7 @@ import {fstatSync, type Stats} from 'node:fs';
 import {link, lstat, open, readlink, realpath, rename, rm, stat, type FileHandle} from 'node:fs/promises';
 import {basename, dirname, join, resolve, sep} from 'node:path';
 import type {Readable} from 'node:stream';
+import {writeAll, writeInBatches} from '../batched-writes.js';
 import {BackupError} from '../errors.js';
 
 /**
@@ -96,12 +97,10 @@ export async function writeAtomically(dest: Destination, force: boolean, fill: (
   }
 }
 
-/** A stream into `dest`, chunk by chunk (not piped, so that the handle stays open for fsync). */
+/** A stream into `dest` in large writes (not piped, so that the handle stays open for fsync). */
 export async function writeStreamToFile(stream: Readable, dest: Destination, force: boolean): Promise<void> {
   try {
-    await writeAtomically(dest, force, async (fh) => {
-      for await (const chunk of stream) await fh.write(chunk as Buffer);
-    });
+    await writeAtomically(dest, force, (fh) => writeInBatches(stream, (bufs) => writeAll(fh, bufs)));
   } catch (err) {
     stream.destroy();
     throw err;

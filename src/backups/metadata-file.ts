@@ -1,5 +1,6 @@
 import {z} from 'zod';
 import {SHA1_HEX} from '../hash.js';
+import type {HaBackupDescription} from './ha-backup-json.js';
 import {backupIdProblem} from './validate.js';
 
 /** The version HA's integration writes and expects in every `.metadata.json`. */
@@ -36,29 +37,36 @@ export interface MetadataFile {
   backup_metadata: BackupMetadata;
 }
 
+/**
+ * The metadata file of a backup made here. `ha`: what a Home Assistant archive says of
+ * itself in its backup.json (its contents, protection); without it, a plain archive
+ * holds no Home Assistant parts.
+ */
 export function buildMetadataFile(m: {
   id: string;
   name: string;
   date: string;
   size: number;
   sha1: string;
-  extra: Record<string, string>;
+  extra: Record<string, string | boolean>;
   createdBy: string;
+  ha?: HaBackupDescription;
 }): MetadataFile {
+  const ha = m.ha;
   return {
     metadata_version: METADATA_VERSION,
     backup_id: m.id,
     backup_metadata: {
-      addons: [],
+      addons: ha?.addons ?? [],
       backup_id: m.id,
       date: m.date,
-      database_included: false,
+      database_included: ha?.database_included ?? false,
       extra_metadata: {...m.extra},
-      folders: [],
-      homeassistant_included: false,
-      homeassistant_version: null,
+      folders: ha?.folders ?? [],
+      homeassistant_included: ha?.homeassistant_included ?? false,
+      homeassistant_version: ha?.homeassistant_version ?? null,
       name: m.name,
-      protected: false,
+      protected: ha?.protected ?? false,
       size: m.size,
       sha1: m.sha1,
       created_by: m.createdBy,
@@ -88,15 +96,20 @@ const metadataFileSchema = z.object({
 
 export type ParsedMetadataFile = {ok: true; file: MetadataFile} | {ok: false; problem: string};
 
-/** Parses a sidecar's text; never throws, so that one bad file cannot break a listing. */
-export function parseMetadataFile(text: string): ParsedMetadataFile {
-  let json: unknown;
+/** JSON text's value, or what is wrong with it (for messages about files other tools wrote). */
+export function parseJsonText(text: string): {ok: true; value: unknown} | {ok: false; problem: string} {
   try {
-    json = JSON.parse(text);
+    return {ok: true, value: JSON.parse(text)};
   } catch (err) {
     return {ok: false, problem: `not JSON (${(err as Error).message})`};
   }
-  const parsed = metadataFileSchema.safeParse(json);
+}
+
+/** Parses a sidecar's text; never throws, so that one bad file cannot break a listing. */
+export function parseMetadataFile(text: string): ParsedMetadataFile {
+  const json = parseJsonText(text);
+  if (!json.ok) return json;
+  const parsed = metadataFileSchema.safeParse(json.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? issue.path.join('.') : 'document';

@@ -1,8 +1,17 @@
 import type {Config} from '@oclif/core';
+import type {TransferEventListener} from '../b2/index.js';
 import {BaseCommand, profileFlag} from './base-command.js';
 import {withInterrupt} from './interrupt.js';
 import {openLocation, type OpenedLocation} from './open-backend.js';
 import type {TransferOverrides} from './transfer-flags.js';
+import {verboseListener} from './verbose.js';
+
+interface LocationOptions {
+  onInterrupt?: () => void;
+  overrides?: TransferOverrides;
+  /** -v: a line per part, retry and re-authorization on stderr. */
+  verbose?: boolean;
+}
 
 /**
  * A command that works on one backup location (profile → B2 → catalog). It opens the
@@ -15,9 +24,10 @@ export abstract class LocationCommand extends BaseCommand {
   protected withLocation<T>(
     flags: {config?: string; profile?: string},
     work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
-    opts: {onInterrupt?: () => void; overrides?: TransferOverrides} = {},
+    opts: LocationOptions = {},
   ): Promise<T> {
-    return withOpenLocation(this.config, flags, work, {...opts, warn: (line) => this.logToStderr(line)});
+    const warn = (line: string) => this.logToStderr(line);
+    return withOpenLocation(this.config, flags, work, {...opts, warn, onEvent: opts.verbose ? verboseListener(warn) : undefined});
   }
 }
 
@@ -26,10 +36,10 @@ export function withOpenLocation<T>(
   config: Config,
   flags: {config?: string; profile?: string},
   work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
-  opts: {onInterrupt?: () => void; overrides?: TransferOverrides; warn: (line: string) => void},
+  opts: {onInterrupt?: () => void; overrides?: TransferOverrides; warn: (line: string) => void; onEvent?: TransferEventListener},
 ): Promise<T> {
   return withInterrupt(async (signal) => {
-    const location = await openLocation(config, flags, {warn: opts.warn, signal, overrides: opts.overrides});
+    const location = await openLocation(config, flags, {warn: opts.warn, signal, overrides: opts.overrides, onEvent: opts.onEvent});
     try {
       return await work(location, signal);
     } finally {

@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto';
 import {join} from 'node:path';
 import type {Config} from '@oclif/core';
-import type {B2Backend} from '../b2/index.js';
+import type {B2Backend, TransferEventListener} from '../b2/index.js';
 import {BackupCatalog} from '../backups/index.js';
 import {connectB2} from '../connect.js';
 import {loadProfile} from '../profiles/index.js';
@@ -22,10 +22,10 @@ export interface OpenedLocation {
 export async function openLocation(
   config: Config,
   flags: {config?: string; profile?: string},
-  opts: {warn: (line: string) => void; signal?: AbortSignal; overrides?: TransferOverrides},
+  opts: {warn: (line: string) => void; signal?: AbortSignal; overrides?: TransferOverrides; onEvent?: TransferEventListener},
 ): Promise<OpenedLocation> {
   const profile = withOverrides(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir}), opts.overrides);
-  const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal});
+  const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal}, opts.onEvent ? {onEvent: opts.onEvent} : {});
   const catalog = new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),
     onWarning: (msg) => opts.warn(`Warning: ${msg}`),

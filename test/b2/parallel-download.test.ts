@@ -12,7 +12,8 @@ import {emulator, fastRetry, openBackend, sha1} from './helpers.js';
 
 // Large files download as parallel Range requests (to a file in place, to a stream in
 // order), verified end to end, each range resuming on its own; small files take one
-// request. Over the emulator's HTTP, with its fault injection.
+// request. A stream download whose first range arrives fast enough takes the rest as one
+// stream. Over the emulator's HTTP, with its fault injection.
 
 const RANGE = 256 * 1024;
 const data = randomBytes(3 * 1024 * 1024 + 12_345); // 13 ranges, the last one short
@@ -43,7 +44,8 @@ const downloads = () => (emu.stats().calls.b2_download_file_by_name ?? 0) + (emu
 beforeAll(async () => {
   emu = await emulator();
   dir = await mkdtemp(join(tmpdir(), 'parallel-dl-'));
-  backend = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, partSize: 5_000_000});
+  // no first range counts as fast here: streams always take the parallel path (the adaptive choice has its own tests)
+  backend = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, partSize: 5_000_000, fastStreamRate: Number.MAX_SAFE_INTEGER});
   await backend.put('big.bin', data);
   await backend.put('small.bin', data.subarray(0, 1000));
 });
@@ -113,6 +115,28 @@ describe('parallel ranges', () => {
     expect(isBackupError(fileErr, 'checksum_mismatch')).toBe(true);
     const streamErr = await readAll((await backend.get('bad.bin')).stream).catch((e) => e);
     expect(isBackupError(streamErr, 'checksum_mismatch')).toBe(true);
+  });
+});
+
+describe('a stream: one stream when the first range is fast, ranges when it is slow', () => {
+  test('a first range at least fastStreamRate fast: the rest as one more request, resuming after a break', async () => {
+    const fast = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: 0});
+    emu.resetStats();
+    expect((await readAll((await fast.get('big.bin')).stream)).equals(data)).toBe(true);
+    expect(emu.stats().calls).toMatchObject({b2_download_file_by_name: 1, b2_download_file_by_id: 1});
+    emu.faults.add({call: 'b2_download_file_by_id', count: 1, cutResponseAfterBytes: 1_000_000});
+    emu.resetStats();
+    expect((await readAll((await fast.get('big.bin')).stream)).equals(data)).toBe(true);
+    expect(emu.stats().calls.b2_download_file_by_id).toBe(2); // the rest, then its resume
+    expect(emu.stats().bytesOut).toBeLessThan(data.length + RANGE);
+  });
+
+  test('a first range slower than fastStreamRate (the server throttled to 1 MB/s): the rest in parallel ranges', async () => {
+    const adaptive = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: 100 * 1024 * 1024});
+    emu.faults.add({call: 'b2_download_file_by_name', count: 1, bytesPerSecond: 1_000_000});
+    emu.resetStats();
+    expect((await readAll((await adaptive.get('big.bin')).stream)).equals(data)).toBe(true);
+    expect(emu.stats().calls.b2_download_file_by_id).toBe(Math.ceil(data.length / RANGE) - 1);
   });
 });
 

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import {createHash} from 'node:crypto';
 import {Readable} from 'node:stream';
 import {readAll} from '../../src/body.js';
-import {ExactReader, bufferParts, localSha1, streamParts} from '../../src/b2/chunkers.js';
+import {PartBuffers, StreamPartReader, bufferParts, localSha1, streamParts} from '../../src/b2/chunkers.js';
 import {toBackupError} from '../../src/b2/errors.js';
 import {toFailure, type Failure} from '../../src/b2/failure.js';
 import {MAX_PARTS, planParts} from '../../src/b2/part-plan.js';
@@ -85,32 +85,57 @@ describe('part planning', () => {
 describe('chunkers', () => {
   const small = {recommendedPartSize: 1000, absoluteMinimumPartSize: 1000};
 
-  test('a stream in arbitrary chunks splits into exact parts that re-read identically', async () => {
+  test('a stream in arbitrary chunks splits into exact parts that re-read identically, in reused buffers', async () => {
     await fc.assert(fc.asyncProperty(fc.array(fc.integer({min: 1, max: 3000}), {maxLength: 12}), async (sizes) => {
       const data = Buffer.concat(sizes.map((n, i) => Buffer.alloc(n, i)));
-      const reader = new ExactReader(Readable.from(sizes.map((n, i) => Buffer.alloc(n, i))));
-      const plan = planParts({...small});
-      const parts = [];
-      for await (const p of streamParts(reader, plan)) parts.push(p);
-      const joined = Buffer.concat(await Promise.all(parts.map((p) => readAll(p.open()))));
-      expect(joined.equals(data)).toBe(true);
-      parts.slice(0, -1).forEach((p) => expect(p.length).toBe(1000));
-      for (const p of parts) {
-        expect(p.offset).toBe(1000 * (p.partNumber - 1));
-        expect(await localSha1(p)).toBe(sha1(data.subarray(p.offset, p.offset + p.length)));
-        expect((await readAll(p.open())).length).toBe(p.length); // opened again for a retry
+      const reader = new StreamPartReader(Readable.from(sizes.map((n, i) => Buffer.alloc(n, i))), new PartBuffers(2));
+      try {
+        const plan = planParts({...small});
+        const parts = [];
+        for await (const p of streamParts(reader, plan)) {
+          const bytes = await readAll(p.open());
+          expect((await readAll(p.open())).equals(bytes)).toBe(true); // opened again for a retry
+          expect(await localSha1(p)).toBe(sha1(bytes));
+          parts.push({offset: p.offset, length: p.length, partNumber: p.partNumber, bytes});
+          p.release?.(); // confirmed: its buffer may hold a later part now
+        }
+        expect(Buffer.concat(parts.map((p) => p.bytes)).equals(data)).toBe(true);
+        parts.slice(0, -1).forEach((p) => expect(p.length).toBe(1000));
+        for (const p of parts) {
+          expect(p.offset).toBe(1000 * (p.partNumber - 1));
+          expect(p.bytes.equals(data.subarray(p.offset, p.offset + p.length))).toBe(true);
+        }
+        expect(await reader.wholeSha1()).toBe(sha1(data));
+      } finally {
+        await reader.close();
       }
-      expect(reader.hash.digest('hex')).toBe(sha1(data));
     }), {numRuns: 40});
   });
 
+  test('stream part buffers: at most `count` exist; a taker waits until one is given back', async () => {
+    const buffers = new PartBuffers(2);
+    const a = await buffers.take(100);
+    const b = await buffers.take(100);
+    let third: Buffer | undefined;
+    const waiting = buffers.take(50).then((c) => (third = c));
+    await new Promise((r) => setImmediate(r));
+    expect(third).toBeUndefined();
+    buffers.give(a);
+    await waiting;
+    expect(third).toBe(a); // reused, not a new allocation
+    buffers.give(b);
+    const larger = await buffers.take(200); // parts that grew: the small one is dropped for a larger one
+    expect(larger.length).toBe(200);
+  });
+
   test('a declared stream size that is wrong fails clearly', async () => {
-    const reader = new ExactReader(Readable.from([Buffer.alloc(2500)]));
+    const reader = new StreamPartReader(Readable.from([Buffer.alloc(2500)]), new PartBuffers(2));
     const plan = planParts({...small, size: 3000});
     const run = async () => {
-      for await (const _ of streamParts(reader, plan, 3000)) void _;
+      for await (const p of streamParts(reader, plan, 3000)) p.release?.();
     };
     await expect(run()).rejects.toThrow(/declared as 3000 bytes/);
+    await reader.close();
   });
 
   test('buffer parts are views, not copies', () => {

@@ -9,6 +9,7 @@ import type {B2BackendOptions} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import type {TransferProgress} from '../../src/backend.js';
 import {isBackupError} from '../../src/errors.js';
+import {PARALLEL_HASH_FROM} from '../../src/b2/upload.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {libraryClient} from '../emulator/helpers.js';
 import {emulator, openBackend, sha1, unfinishedCount} from './helpers.js';
@@ -25,7 +26,7 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
 
   afterAll(async () => emu.stop());
 
-  test('a stream of unknown size holds at most concurrency + 1 parts', async () => {
+  test('a stream of unknown size holds at most concurrency parts (one buffer per part in flight, reused)', async () => {
     const concurrency = 4;
     const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency});
     emu.faults.add({call: 'b2_upload_part', latencyMs: 15}); // uploads slower than reading
@@ -47,8 +48,8 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
     }});
     emu.faults.clear();
     expect(info.sha1).toBe(sha1(data));
-    // bytes read but not yet confirmed: the parts in flight, one more, and a chunk or two of read-ahead
-    expect(worst).toBeLessThanOrEqual((concurrency + 1) * PART + 2 * CHUNK);
+    // bytes read but not yet confirmed: the parts in flight and a chunk or two of read-ahead
+    expect(worst).toBeLessThanOrEqual(concurrency * PART + 2 * CHUNK);
     expect(worst).toBeGreaterThan(concurrency * PART); // the workers really were busy in parallel
     // progress: loaded never goes back, ends at the size, and bytes in flight were reported
     expect(events.every((e, i) => i === 0 || e.loaded >= events[i - 1].loaded)).toBe(true);
@@ -212,6 +213,42 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
     const listed = [];
     for await (const o of backend.list({prefix: 'mem/buffer'})) listed.push(o);
     expect(listed).toEqual([expect.objectContaining({key: 'mem/buffer.bin', size: data.length, sha1: sha1(data), metadata: {backup_id: 'b1'}})]);
+  });
+
+  test('a file of PARALLEL_HASH_FROM bytes or more is hashed on two threads: stored with the right large_file_sha1, every part accepted under the SHA1 the hashing pass gave it', async () => {
+    const partSize = 8 * 1024 * 1024;
+    const backend = await openBackend(emu, {uploadCutoff: partSize, partSize, concurrency: 2});
+    const dir = await mkdtemp(join(tmpdir(), 'b2-parallel-hash-'));
+    try {
+      const data = randomBytes(PARALLEL_HASH_FROM + 4321);
+      const path = join(dir, 'big.bin');
+      await writeFile(path, data);
+      emu.resetStats();
+      const events: TransferProgress[] = [];
+      const stored = await backend.put('parallel/big.bin', {path}, {onProgress: (p) => events.push({...p})});
+      expect({size: stored.size, sha1: stored.sha1}).toEqual({size: data.length, sha1: sha1(data)});
+      expect(emu.stats().calls.b2_upload_part).toBe(Math.ceil(data.length / partSize));
+      expect(events.filter((e) => e.phase === 'hashing').at(-1)).toEqual({phase: 'hashing', loaded: data.length, total: data.length});
+      const b2 = await libraryClient(emu);
+      const res = await b2.listFileNames({bucketId: emu.bucketId, prefix: 'backups/parallel/', maxFileCount: 10});
+      expect(res.data.files.map((f: {fileInfo: Record<string, string>}) => f.fileInfo.large_file_sha1)).toEqual([sha1(data)]);
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
+  });
+
+  test('a backup from a stream records the SHA1 of exactly the bytes read (the provider hashes them; the catalog takes its SHA1), one part or many', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 3});
+    const catalog = new BackupCatalog(backend);
+    for (const size of [PART - 1, 7 * PART + 123]) {
+      const data = randomBytes(size);
+      const chunks = [];
+      for (let i = 0; i < data.length; i += 5000) chunks.push(data.subarray(i, i + 5000));
+      const up = await catalog.upload(Readable.from(chunks), {name: `stream ${size}`});
+      expect({size: up.size, sha1: up.sha1}).toEqual({size, sha1: sha1(data)});
+      const checked = await catalog.verify(up.id);
+      expect({ok: checked.ok, expectedSha1: checked.expectedSha1}).toEqual({ok: true, expectedSha1: sha1(data)});
+    }
   });
 
   test('file uploads record src_last_modified_millis (and large ones large_file_sha1) in the file info', async () => {

@@ -1,5 +1,7 @@
 import {createHash, randomBytes} from 'node:crypto';
+import {gzipSync} from 'node:zlib';
 import type {StorageBackend} from '../../src/backend.js';
+import {buildTar, type TarMember} from '../helpers/tar-builder.js';
 
 /**
  * Lays out backups exactly as Home Assistant's Backblaze B2 integration writes them,
@@ -116,4 +118,119 @@ export async function layOutHaBackups(backend: StorageBackend, count: number, op
   };
   await Promise.all(Array.from({length: Math.max(1, opts.concurrency ?? 4)}, worker));
   return out;
+}
+
+/**
+ * A strict TypeScript rendering of HA's AgentBackup.from_dict (homeassistant/components/
+ * backup/models.py): every key it reads must be present (Python raises KeyError) with the
+ * type the dataclass declares; AddonInfo(**addon) takes exactly name, slug and version;
+ * each folder must be a Folder enum value.
+ */
+export function haAgentBackupFromDict(data: Record<string, unknown>): void {
+  const need = (key: string) => {
+    if (!(key in data)) throw new Error(`KeyError: ${key}`);
+    return data[key];
+  };
+  const addons = need('addons');
+  if (!Array.isArray(addons)) throw new Error('addons is not a list');
+  for (const a of addons) {
+    const keys = Object.keys(a as object).sort();
+    if (keys.join() !== 'name,slug,version') throw new Error(`AddonInfo(**${JSON.stringify(a)})`);
+  }
+  if (typeof need('backup_id') !== 'string') throw new Error('backup_id');
+  const date = need('date');
+  if (typeof date !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$/.test(date)) throw new Error(`date ${String(date)} is not ISO 8601 with an offset`);
+  if (typeof need('database_included') !== 'boolean') throw new Error('database_included');
+  const extra = need('extra_metadata');
+  if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) throw new Error('extra_metadata');
+  for (const v of Object.values(extra)) if (typeof v !== 'string' && typeof v !== 'boolean') throw new Error('extra_metadata value');
+  const folders = need('folders');
+  if (!Array.isArray(folders) || folders.some((f) => !['share', 'addons/local', 'ssl', 'media'].includes(f as string))) throw new Error('folders');
+  if (typeof need('homeassistant_included') !== 'boolean') throw new Error('homeassistant_included');
+  const version = need('homeassistant_version');
+  if (version !== null && typeof version !== 'string') throw new Error('homeassistant_version');
+  if (typeof need('name') !== 'string') throw new Error('name');
+  if (typeof need('protected') !== 'boolean') throw new Error('protected');
+  const size = need('size');
+  if (typeof size !== 'number' || !Number.isInteger(size)) throw new Error('size');
+}
+
+/** HA's _parse_metadata: a JSON object with the three required keys. */
+export function haParseMetadata(raw: string): Record<string, unknown> {
+  const data = JSON.parse(raw) as Record<string, unknown>;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error('JSON content is not a dictionary');
+  for (const k of ['metadata_version', 'backup_id', 'backup_metadata']) if (!(k in data)) throw new Error(`Missing required metadata key ${k}`);
+  return data;
+}
+
+/**
+ * backup.json as the Supervisor writes it for backup `at` (HA OS): its own fields
+ * (type, crypto, repositories, docker, sizes) beside the ones HA reads, `date` in UTC a
+ * second after the request date that HA prefers (extra."supervisor.backup_request_date").
+ */
+export function supervisorBackupJson(at = haBackupAt(0)): Record<string, unknown> {
+  return {
+    slug: at.backupId,
+    version: 2,
+    type: 'partial',
+    name: at.name,
+    date: new Date(Date.parse(at.date) + 1000).toISOString().replace('Z', '+00:00'),
+    crypto: 'aes128',
+    compressed: true,
+    protected: true,
+    supervisor_version: '2026.04.0',
+    extra: {instance_id: '0c5bd6d0a6a84c1c9d0e2b9d1c6e4f7a', with_automatic_settings: true, 'supervisor.backup_request_date': at.date},
+    homeassistant: {version: '2026.4.1', exclude_database: false, size: 12.5},
+    addons: [
+      {slug: 'core_mosquitto', name: 'Mosquitto broker', version: '6.5.1', size: 0.2},
+      {slug: 'core_configurator', name: 'File editor', version: '5.8.0', size: 0.1},
+    ],
+    repositories: ['core', 'local'],
+    folders: ['homeassistant', 'share', 'media'],
+    docker: {registries: {}},
+  };
+}
+
+/** backup.json as HA Core writes it without a Supervisor (no add-ons, no folders), its database left out. */
+export function coreBackupJson(at = haBackupAt(1)): Record<string, unknown> {
+  return {
+    compressed: true,
+    date: at.date,
+    extra: {instance_id: '0c5bd6d0a6a84c1c9d0e2b9d1c6e4f7a', with_automatic_settings: false},
+    homeassistant: {exclude_database: true, version: '2026.4.1'},
+    name: at.name,
+    protected: false,
+    slug: at.backupId,
+    type: 'partial',
+    version: 2,
+  };
+}
+
+export interface HaTarOptions {
+  /** PAX extended headers before each member (Python's tarfile writes them for float mtimes and non-ASCII names). */
+  pax?: boolean;
+  /** The member's name: HA writes "./backup.json". */
+  memberName?: string;
+  /** Put backup.json after the inner archives instead of first. */
+  backupJsonLast?: boolean;
+  /** Incompressible bytes inside homeassistant.tar.gz (default 200,000). */
+  innerBytes?: number;
+}
+
+/**
+ * A Home Assistant backup tar: an uncompressed outer tar holding backup.json (JSON text,
+ * or the exact text given) and `./homeassistant.tar.gz`, a gzipped inner tar of the
+ * configuration.
+ */
+export function haBackupTar(backupJson: Record<string, unknown> | string, opts: HaTarOptions = {}): Buffer {
+  const inner = gzipSync(buildTar([
+    {name: 'data/configuration.yaml', data: Buffer.from('homeassistant:\n  name: Home\n')},
+    {name: 'data/home-assistant_v2.db', data: randomBytes(opts.innerBytes ?? 200_000)},
+  ]));
+  const pax = (name: string) => (opts.pax ? {path: name, mtime: '1775624263.001930', 'SCHILY.xattr.user.note': 'é'} : undefined);
+  const jsonName = opts.memberName ?? './backup.json';
+  const text = typeof backupJson === 'string' ? backupJson : pythonJsonDumps(backupJson);
+  const json: TarMember = {name: jsonName, data: Buffer.from(text, 'utf8'), pax: pax(jsonName)};
+  const ha: TarMember = {name: './homeassistant.tar.gz', data: inner, pax: pax('./homeassistant.tar.gz')};
+  return buildTar(opts.backupJsonLast ? [ha, json] : [json, ha]);
 }

@@ -1,4 +1,5 @@
 import {describe, test, expect, beforeEach, afterEach} from '@jest/globals';
+import {execFileSync, spawnSync} from 'node:child_process';
 import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {randomBytes} from 'node:crypto';
@@ -6,51 +7,10 @@ import {readAll} from '../../src/body.js';
 import {MemoryBackend} from '../../src/memory-backend.js';
 import {BackupCatalog, suggestedBaseName} from '../../src/backups/index.js';
 import {NoChecksumBackend} from './backend-wrappers.js';
-import {haBackupAt, putHaBackup} from './ha-fixtures.js';
+import {coreBackupJson, haAgentBackupFromDict, haBackupAt, haBackupTar, haParseMetadata, putHaBackup} from './ha-fixtures.js';
 import {catalogWithWarnings, tempDir} from './helpers.js';
 
-/**
- * A strict TypeScript rendering of HA's AgentBackup.from_dict (homeassistant/components/
- * backup/models.py): every key it reads must be present (Python raises KeyError) with the
- * type the dataclass declares; AddonInfo(**addon) takes exactly name, slug and version;
- * each folder must be a Folder enum value.
- */
-function haAgentBackupFromDict(data: Record<string, unknown>): void {
-  const need = (key: string) => {
-    if (!(key in data)) throw new Error(`KeyError: ${key}`);
-    return data[key];
-  };
-  const addons = need('addons');
-  if (!Array.isArray(addons)) throw new Error('addons is not a list');
-  for (const a of addons) {
-    const keys = Object.keys(a as object).sort();
-    if (keys.join() !== 'name,slug,version') throw new Error(`AddonInfo(**${JSON.stringify(a)})`);
-  }
-  if (typeof need('backup_id') !== 'string') throw new Error('backup_id');
-  const date = need('date');
-  if (typeof date !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$/.test(date)) throw new Error(`date ${String(date)} is not ISO 8601 with an offset`);
-  if (typeof need('database_included') !== 'boolean') throw new Error('database_included');
-  const extra = need('extra_metadata');
-  if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) throw new Error('extra_metadata');
-  for (const v of Object.values(extra)) if (typeof v !== 'string' && typeof v !== 'boolean') throw new Error('extra_metadata value');
-  const folders = need('folders');
-  if (!Array.isArray(folders) || folders.some((f) => !['share', 'addons/local', 'ssl', 'media'].includes(f as string))) throw new Error('folders');
-  if (typeof need('homeassistant_included') !== 'boolean') throw new Error('homeassistant_included');
-  const version = need('homeassistant_version');
-  if (version !== null && typeof version !== 'string') throw new Error('homeassistant_version');
-  if (typeof need('name') !== 'string') throw new Error('name');
-  if (typeof need('protected') !== 'boolean') throw new Error('protected');
-  const size = need('size');
-  if (typeof size !== 'number' || !Number.isInteger(size)) throw new Error('size');
-}
-
-/** HA's _parse_metadata: a JSON object with the three required keys. */
-function haParseMetadata(raw: string): Record<string, unknown> {
-  const data = JSON.parse(raw) as Record<string, unknown>;
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error('JSON content is not a dictionary');
-  for (const k of ['metadata_version', 'backup_id', 'backup_metadata']) if (!(k in data)) throw new Error(`Missing required metadata key ${k}`);
-  return data;
-}
+const hasPython = spawnSync('python3', ['-c', 'import tarfile'], {stdio: 'ignore'}).status === 0;
 
 describe('compatibility with Home Assistant\'s Backblaze B2 integration', () => {
   let backend: MemoryBackend;
@@ -138,6 +98,33 @@ describe('compatibility with Home Assistant\'s Backblaze B2 integration', () => 
     });
     // HA finds the archive as "<base of the metadata file>…tar".
     expect(info.metadataKey.replace(/\.metadata\.json$/, '.tar')).toBe(info.archiveKey);
+  });
+
+  test('a Home Assistant backup tar (a Buffer here) uploads under its own id, name, date and file name', async () => {
+    const at = haBackupAt(5);
+    const info = await new BackupCatalog(backend).upload(haBackupTar(coreBackupJson(at)));
+    expect(info).toMatchObject({id: at.backupId, name: at.name, date: at.date, archiveKey: `${at.base}.tar`});
+    expect(() => haAgentBackupFromDict(info.metadata as Record<string, unknown>)).not.toThrow();
+  });
+
+  (hasPython ? test : test.skip)('a tar written by Python\'s tarfile as HA Core writes it (PAX format, "./backup.json" first) is read', async () => {
+    const at = haBackupAt(6);
+    const path = join(dir, 'python.tar');
+    const script = [
+      'import io, json, sys, tarfile, time',
+      'path, text = sys.argv[1], sys.argv[2].encode()',
+      'with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as tar:',
+      '    info = tarfile.TarInfo("./backup.json"); info.size = len(text); info.mtime = time.time()',
+      '    tar.addfile(info, io.BytesIO(text))',
+      '    inner = b"\\x1f\\x8b" + bytes(5000)',
+      '    info = tarfile.TarInfo("./homeassistant.tar.gz"); info.size = len(inner); info.mtime = time.time()',
+      '    tar.addfile(info, io.BytesIO(inner))',
+    ].join('\n');
+    execFileSync('python3', ['-c', script, path, JSON.stringify(coreBackupJson(at))]);
+    const tar = await readFile(path);
+    expect(tar.includes('mtime=')).toBe(true); // float mtimes: PAX headers, as HA's tars have
+    const info = await new BackupCatalog(backend).upload({path});
+    expect(info).toMatchObject({id: at.backupId, name: at.name, date: at.date, archiveKey: `${at.base}.tar`, size: tar.length});
   });
 
   test('the strict from_dict rendering does reject what HA would', () => {

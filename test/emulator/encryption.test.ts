@@ -178,6 +178,24 @@ describe('SSE-C', () => {
     expect((await download('c-copy.txt', sseCHeaders(other))).text).toBe(data.toString());
   });
 
+  test('copy: sourceServerSideEncryption is given only for an SSE-C source (B2: "must be provided only if"), else 400', async () => {
+    const plain = await uploadRaw(emu, token, emu.bucketId, 'plain-copy-src.bin', bytes(50, 5));
+    const wrong = await api(emu, token, 'b2_copy_file', {sourceFileId: plain.json.fileId, fileName: 'plain-copy.bin', sourceServerSideEncryption: sseCJson(k)});
+    expect(wrong.json).toMatchObject({status: 400, code: 'bad_request'});
+    const part = await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: 'plain-copy-large.bin', contentType: 'application/octet-stream'});
+    const wrongPart = await api(emu, token, 'b2_copy_part', {sourceFileId: plain.json.fileId, largeFileId: part.json.fileId, partNumber: 1, sourceServerSideEncryption: sseCJson(k)});
+    expect(wrongPart.json).toMatchObject({status: 400, code: 'bad_request'});
+    expect((await api(emu, token, 'b2_copy_file', {sourceFileId: plain.json.fileId, fileName: 'plain-copy.bin'})).status).toBe(200);
+  });
+
+  test('copy_part from an SSE-C source needs the source key; into an SSE-C large file, both keys', async () => {
+    const start = await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: 'c-from-c.bin', contentType: 'application/octet-stream', serverSideEncryption: sseCJson(k)});
+    const without = await api(emu, token, 'b2_copy_part', {sourceFileId: fileId, largeFileId: start.json.fileId, partNumber: 1, destinationServerSideEncryption: sseCJson(k)});
+    expect(without.json).toMatchObject({status: 403, code: 'access_denied'});
+    const both = await api(emu, token, 'b2_copy_part', {sourceFileId: fileId, largeFileId: start.json.fileId, partNumber: 1, sourceServerSideEncryption: sseCJson(k), destinationServerSideEncryption: sseCJson(k)});
+    expect(both.json).toMatchObject({partNumber: 1, contentLength: data.length, contentSha1: sha1(data)});
+  });
+
   test('copy_part into an SSE-C large file: destinationServerSideEncryption must carry its key', async () => {
     const plain = await uploadRaw(emu, token, emu.bucketId, 'plain-src.bin', bytes(150, 4));
     const start = await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: 'c-copied-parts.bin', contentType: 'application/octet-stream', serverSideEncryption: sseCJson(k)});

@@ -182,6 +182,13 @@ describe('server-side copies', () => {
     expect(Buffer.from(await down.arrayBuffer())).toEqual(data.subarray(100, 200));
     const bad = await api(emu, token, 'b2_copy_file', {sourceFileId: whole.json.fileId, fileName: 'copy/x', contentType: 'text/plain'});
     expect(bad.json.code).toBe('bad_request');
+    // B2: a 400 when the directive is COPY and contentType is set, or REPLACE and contentType is not set (or null)
+    for (const contentType of [undefined, null]) {
+      const replaceWithout = await api(emu, token, 'b2_copy_file', {sourceFileId: whole.json.fileId, fileName: 'copy/y', metadataDirective: 'REPLACE', contentType, fileInfo: {a: 'b'}});
+      expect(replaceWithout.json).toMatchObject({status: 400, code: 'bad_request'});
+    }
+    const withInfo = await api(emu, token, 'b2_copy_file', {sourceFileId: whole.json.fileId, fileName: 'copy/z', fileInfo: {a: 'b'}});
+    expect(withInfo.json).toMatchObject({status: 400, code: 'bad_request'});
   });
 
   test('b2_copy_part builds a large file from ranges of existing files', async () => {

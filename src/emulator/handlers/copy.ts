@@ -21,7 +21,10 @@ function copySource(core: EmulatorCore, key: KeyRecord, p: Params): FileRecord {
   const source = core.state.files.get(sourceFileId);
   if (source) core.allowedFile(key, source);
   if (!source || source.action !== 'upload') throw badRequest(`source file not found: ${sourceFileId}`);
-  requireReadKey(source.serverSideEncryption, sseFromParam(p.sourceServerSideEncryption, 'sourceServerSideEncryption') ?? {mode: null});
+  const given = sseFromParam(p.sourceServerSideEncryption, 'sourceServerSideEncryption') ?? {mode: null};
+  // B2: sourceServerSideEncryption "must be provided only if the source file has been encrypted using SSE-C"
+  if (given.mode === 'SSE-C' && source.serverSideEncryption.mode !== 'SSE-C') throw badRequest('the source file is not encrypted with SSE-C: sourceServerSideEncryption takes no customer key');
+  requireReadKey(source.serverSideEncryption, given);
   return source;
 }
 

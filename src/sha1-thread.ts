@@ -1,0 +1,78 @@
+import {Worker} from 'node:worker_threads';
+
+/**
+ * The worker's whole program (run with `eval`, so that it needs no file of its own next to
+ * the compiled code nor a loader for the TypeScript sources under test). It keeps one
+ * SHA1 and answers every message in order: a region of shared memory is hashed, then
+ * acknowledged; `digest` answers the SHA1 of everything since the last digest.
+ */
+const PROGRAM = `
+const {parentPort} = require('node:worker_threads');
+const {createHash} = require('node:crypto');
+let hash = createHash('sha1');
+parentPort.on('message', (m) => {
+  if (m.buffer) {
+    hash.update(new Uint8Array(m.buffer, m.offset, m.length));
+    parentPort.postMessage(null);
+  } else {
+    const digest = hash.digest('hex');
+    hash = createHash('sha1');
+    parentPort.postMessage(digest);
+  }
+});
+`;
+
+/** Memory a worker can read without a copy: a Buffer over a SharedArrayBuffer. */
+export function sharedBuffer(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size));
+}
+
+/**
+ * A SHA1 computed on its own thread, over bytes the caller has put in shared memory
+ * (sharedBuffer): the same bytes can be hashed twice at once on two cores (a large
+ * upload's whole-file SHA1 beside its parts' SHA1s) instead of one after the other on
+ * the main thread. Updates are hashed in the order given; the caller must not change a
+ * region until its update has settled.
+ */
+export class Sha1Thread {
+  private readonly worker = new Worker(PROGRAM, {eval: true});
+  /** Answers awaited, oldest first (the worker answers in order). */
+  private readonly waiting: Array<{resolve: (v: string | null) => void; reject: (e: unknown) => void}> = [];
+  private failure?: unknown;
+
+  constructor() {
+    this.worker.on('message', (v: string | null) => this.waiting.shift()?.resolve(v));
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`the hashing thread exited (code ${code})`)));
+  }
+
+  /** Hashes `view` (which must lie in a SharedArrayBuffer); settles once it is hashed and may be reused. */
+  update(view: Uint8Array): Promise<void> {
+    if (!(view.buffer instanceof SharedArrayBuffer)) throw new TypeError('Sha1Thread.update needs a view of a SharedArrayBuffer');
+    return this.ask({buffer: view.buffer, offset: view.byteOffset, length: view.byteLength}).then(() => undefined);
+  }
+
+  /** The SHA1 (hex) of everything given since the last digest; the next update starts a new one. */
+  async digest(): Promise<string> {
+    return (await this.ask({})) as string;
+  }
+
+  /** Stops the thread; anything still awaited fails. */
+  async close(): Promise<void> {
+    this.failure ??= new Error('the hashing thread was closed');
+    await this.worker.terminate();
+  }
+
+  private ask(message: object): Promise<string | null> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({resolve, reject});
+      this.worker.postMessage(message);
+    });
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    for (const w of this.waiting.splice(0)) w.reject(this.failure);
+  }
+}

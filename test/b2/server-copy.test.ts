@@ -1,0 +1,155 @@
+import {afterAll, beforeAll, beforeEach, describe, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {B2Backend} from '../../src/b2/index.js';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {isBackupError} from '../../src/errors.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {emulator, openBackend, sha1, unfinishedCount} from './helpers.js';
+
+// B2Backend.copyTo over HTTP: b2_copy_file up to the copy cutoff, b2_copy_part parts
+// above it (resuming an interrupted copy), checked by size and SHA1, never a download,
+// each side confined to its own prefix.
+
+const PART = 1000;
+let emu: RunningEmulator;
+let from: B2Backend;
+let to: B2Backend;
+
+const downloads = () => (emu.stats().calls.b2_download_file_by_name ?? 0) + (emu.stats().calls.b2_download_file_by_id ?? 0);
+const bytesOf = async (b: B2Backend, key: string) => Buffer.concat(await (await b.get(key)).stream.toArray());
+
+beforeAll(async () => {
+  emu = await emulator({minPartSize: PART});
+  from = await openBackend(emu, {prefix: 'old/', partSize: PART, uploadCutoff: PART, concurrency: 2});
+  to = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 2});
+});
+
+afterAll(async () => {
+  await from?.close();
+  await to?.close();
+  await emu?.stop();
+});
+
+beforeEach(() => emu.resetStats());
+
+describe('copyTo', () => {
+  test('a small object: one b2_copy_file, its info and content type kept, checked, nothing downloaded', async () => {
+    const data = randomBytes(PART - 1);
+    await from.put('a.tar', data, {contentType: 'application/x-tar', metadata: {backup_id: 'aaaa1111'}});
+    const [listed] = await collect(from.list({prefix: 'a.tar'}));
+    const copy = await from.copyTo('a.tar', {backend: to, key: 'a.tar'}, {id: listed.id, sha1: sha1(data)});
+    expect(copy).toMatchObject({key: 'a.tar', size: data.length, sha1: sha1(data), metadata: {backup_id: 'aaaa1111'}, contentType: 'application/x-tar'});
+    expect(emu.stats().calls).toMatchObject({b2_copy_file: 1});
+    expect(downloads()).toBe(0);
+    expect(await bytesOf(to, 'a.tar')).toEqual(data);
+  });
+
+  test('a large object: b2_copy_part parts of partSize, large_file_sha1 recorded, the whole SHA1 checked', async () => {
+    const data = randomBytes(PART * 3 + 17);
+    await from.put('big.tar', data, {metadata: {backup_id: 'bbbb2222'}});
+    emu.resetStats();
+    const copy = await from.copyTo('big.tar', {backend: to, key: 'big.tar'});
+    expect(copy).toMatchObject({size: data.length, sha1: sha1(data), metadata: {backup_id: 'bbbb2222'}});
+    expect(emu.stats().calls).toMatchObject({b2_copy_part: 4, b2_start_large_file: 1, b2_finish_large_file: 1});
+    expect(emu.stats().calls.b2_copy_file).toBeUndefined();
+    expect(downloads()).toBe(0);
+    const [listed] = await collect(to.list({prefix: 'big.tar'}));
+    expect(listed.sha1).toBe(sha1(data));
+    expect(await bytesOf(to, 'big.tar')).toEqual(data);
+  });
+
+  test('an interrupted large copy resumes: the parts it stored are kept, only the missing ones are copied', async () => {
+    const data = randomBytes(PART * 4);
+    await from.put('resume.tar', data);
+    const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1});
+    const controller = new AbortController();
+    const watch = setInterval(() => {
+      if ((emu.stats().calls.b2_copy_part ?? 0) >= 2) controller.abort();
+    }, 1);
+    emu.resetStats();
+    const err = await from.copyTo('resume.tar', {backend: stopping, key: 'resume.tar'}, {signal: controller.signal}).then(() => undefined, (e: unknown) => e);
+    clearInterval(watch);
+    await stopping.close();
+    expect(isBackupError(err, 'aborted')).toBe(true);
+    const [unfinished] = await collect(to.listUnfinished());
+    const auth = await authorizeRaw(emu);
+    const stored = (await api(emu, auth.authorizationToken, 'b2_list_parts', {fileId: unfinished.fileId})).json.parts.length as number;
+    expect(stored).toBeGreaterThan(0);
+    expect(stored).toBeLessThan(4);
+
+    emu.resetStats();
+    const copy = await from.copyTo('resume.tar', {backend: to, key: 'resume.tar'});
+    expect(copy).toMatchObject({size: data.length, sha1: sha1(data)});
+    expect(emu.stats().calls.b2_copy_part).toBe(4 - stored);
+    expect(emu.stats().calls.b2_start_large_file).toBeUndefined();
+    expect(await unfinishedCount(to)).toBe(0);
+    expect(await bytesOf(to, 'resume.tar')).toEqual(data);
+  });
+
+  test('a copy whose SHA1 is not the one expected is deleted and fails with checksum_mismatch', async () => {
+    await from.put('wrong.tar', Buffer.from('some bytes'));
+    const err = await from.copyTo('wrong.tar', {backend: to, key: 'wrong.tar'}, {sha1: 'f'.repeat(40)}).then(() => undefined, (e: unknown) => e);
+    expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+    expect(await to.stat('wrong.tar')).toBeUndefined();
+  });
+
+  test('each side names only its own prefix: keys are checked against each backend', async () => {
+    await expect(from.copyTo('../x', {backend: to, key: 'x'})).rejects.toMatchObject({kind: 'bad_input'});
+    await expect(from.copyTo('a.tar', {backend: to, key: '../../escape'})).rejects.toMatchObject({kind: 'bad_input'});
+    expect(emu.stats().calls.b2_copy_file).toBeUndefined();
+  });
+
+  test('another account (another emulator) is refused up front; so is a destination key that cannot read the source', async () => {
+    const other = await emulator();
+    const elsewhere = await B2Backend.open({keyId: other.keyId, applicationKey: other.applicationKey, bucket: other.bucket, prefix: 'x/', endpoint: other.url, profileName: 'elsewhere'});
+    try {
+      const err = await from.copyTo('a.tar', {backend: elsewhere, key: 'a.tar'}).then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({kind: 'bad_input', message: expect.stringMatching(/different B2 accounts or endpoints.*nothing was copied/)});
+    } finally {
+      await elsewhere.close();
+      await other.stop();
+    }
+    const key = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles'], bucketName: emu.bucket, namePrefix: 'new/'});
+    const confined = await openBackend(emu, {keyId: key.keyId, applicationKey: key.applicationKey, prefix: 'new/'});
+    try {
+      const err = await from.copyTo('a.tar', {backend: confined, key: 'a2.tar'}).then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({kind: 'missing_capabilities', message: expect.stringMatching(/cannot read .*old\/a\.tar.*restricted to names starting with "new\/"/)});
+    } finally {
+      await confined.close();
+    }
+    expect(emu.stats().calls.b2_copy_file).toBeUndefined();
+  });
+
+  test('SSE-C: the source key reads, the destination key writes; the copy is readable only with the destination key', async () => {
+    const keyA = randomBytes(32).toString('base64');
+    const keyB = randomBytes(32).toString('base64');
+    const encA = await openBackend(emu, {prefix: 'enc-a/', encryption: {mode: 'SSE-C', key: keyA}});
+    const encB = await openBackend(emu, {prefix: 'enc-b/', encryption: {mode: 'SSE-C', key: keyB}, partSize: PART, copyCutoff: PART});
+    try {
+      const small = randomBytes(100);
+      const large = randomBytes(PART * 2 + 5);
+      await encA.put('s.tar', small);
+      await encA.put('l.tar', large);
+      await encA.copyTo('s.tar', {backend: encB, key: 's.tar'});
+      await encA.copyTo('l.tar', {backend: encB, key: 'l.tar'});
+      expect(await bytesOf(encB, 's.tar')).toEqual(small);
+      expect(await bytesOf(encB, 'l.tar')).toEqual(large);
+      const auth = await authorizeRaw(emu);
+      const listed = await api(emu, auth.authorizationToken, 'b2_list_file_names', {bucketId: emu.bucketId, prefix: 'enc-b/'});
+      expect(listed.json.files.map((f: {serverSideEncryption: {mode: string}}) => f.serverSideEncryption.mode)).toEqual(['SSE-C', 'SSE-C']);
+      // the old key does not read the copies
+      const withA = await openBackend(emu, {prefix: 'enc-b/', encryption: {mode: 'SSE-C', key: keyA}});
+      await expect(bytesOf(withA, 's.tar')).rejects.toBeTruthy();
+      await withA.close();
+    } finally {
+      await encA.close();
+      await encB.close();
+    }
+  });
+});
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}

@@ -1,0 +1,221 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {readFile, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {authorizeRaw} from '../emulator/helpers.js';
+import type {CliResult} from '../helpers/run-cli.js';
+import {coreBackupJson, haAgentBackupFromDict, haBackupAt, haBackupTar, haParseMetadata, supervisorBackupJson} from '../backups/ha-fixtures.js';
+import {E2EWorld, expectFailure, parseJson, sha1} from './helpers.js';
+
+// Home Assistant's own backup tars, carried to B2 with `b2 upload` (the built CLI in a
+// child process, the emulator over HTTP): they name, date and describe themselves from
+// their backup.json, and are stored under HA's own file name, so that HA lists them as its own.
+
+const PREFIX = 'ha/';
+let world: E2EWorld;
+
+interface Uploaded {
+  id: string;
+  name: string;
+  date: string;
+  size: number;
+  sha1: string;
+  archiveKey: string;
+  metadataKey: string;
+}
+
+const home = (args: string[]) => world.b2([...args, '--profile', 'home']);
+
+async function uploadFile(tar: Buffer, file: string, extra: string[] = []) {
+  const path = join(world.dir, file);
+  await writeFile(path, tar);
+  return home(['upload', path, '--json', ...extra]);
+}
+
+async function uploadStdin(tar: Buffer, extra: string[] = []): Promise<CliResult> {
+  const {done} = world.spawn(['upload', '-', '--json', '--profile', 'home', ...extra], {input: tar});
+  const r = await done;
+  return {code: r.code ?? -1, stdout: r.stdout.toString('utf8'), stderr: r.stderr};
+}
+
+/** A stored file's exact bytes, read over HTTP with the master key (not through the tool). */
+async function stored(key: string): Promise<Buffer> {
+  const auth = await authorizeRaw(world.emu);
+  const res = await fetch(`${auth.downloadUrl}/file/${world.emu.bucket}/${PREFIX}${key}`, {headers: {Authorization: auth.authorizationToken}});
+  expect(res.status).toBe(200);
+  return Buffer.from(await res.arrayBuffer());
+}
+
+/** The metadata file as HA's integration reads it: its parser, then AgentBackup.from_dict (strict copies). */
+async function metadataAsHaReadsIt(u: Uploaded): Promise<Record<string, unknown>> {
+  const data = haParseMetadata((await stored(u.metadataKey)).toString('utf8'));
+  expect(data).toMatchObject({metadata_version: '1', backup_id: u.id});
+  const bm = data.backup_metadata as Record<string, unknown>;
+  expect(() => haAgentBackupFromDict(bm)).not.toThrow();
+  // HA finds the archive beside it under the same base name
+  expect(u.metadataKey.replace(/\.metadata\.json$/, '.tar')).toBe(u.archiveKey);
+  return bm;
+}
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  const key = await world.createKey();
+  await world.addProfile('home', {...key, prefix: PREFIX});
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('b2 upload of a Home Assistant backup tar', () => {
+  test('from a path: id, name, date and contents from backup.json, stored under HA\'s file name, every byte kept', async () => {
+    const at = haBackupAt(0);
+    const tar = haBackupTar(supervisorBackupJson(at));
+    const r = await uploadFile(tar, 'supervisor.tar');
+    expect(r).toMatchObject({code: 0, stderr: ''});
+    const u = parseJson<Uploaded>(r);
+    // the request date (extra."supervisor.backup_request_date") wins over `date`, as in read_backup
+    expect(u).toMatchObject({id: at.backupId, name: 'Automatic backup 2026.4.1', date: '2026-04-08T04:57:43.001930+02:00', size: tar.length, sha1: sha1(tar)});
+    expect(u.archiveKey).toBe('Automatic_backup_2026.4.1_2026-04-08_04.57_43001930.tar');
+    expect(u.metadataKey).toBe('Automatic_backup_2026.4.1_2026-04-08_04.57_43001930.metadata.json');
+
+    expect(await metadataAsHaReadsIt(u)).toEqual({
+      addons: [
+        {name: 'Mosquitto broker', slug: 'core_mosquitto', version: '6.5.1'},
+        {name: 'File editor', slug: 'core_configurator', version: '5.8.0'},
+      ],
+      backup_id: at.backupId,
+      date: '2026-04-08T04:57:43.001930+02:00',
+      database_included: true,
+      extra_metadata: {instance_id: '0c5bd6d0a6a84c1c9d0e2b9d1c6e4f7a', with_automatic_settings: true, 'supervisor.backup_request_date': '2026-04-08T04:57:43.001930+02:00'},
+      folders: ['share', 'media'], // "homeassistant" is not a folder to HA
+      homeassistant_included: true,
+      homeassistant_version: '2026.4.1',
+      name: 'Automatic backup 2026.4.1',
+      protected: true,
+      size: tar.length,
+      sha1: sha1(tar),
+      created_by: expect.stringMatching(/^backup-plugin-b2/),
+    });
+    expect((await stored(u.archiveKey)).equals(tar)).toBe(true);
+
+    const listed = parseJson<Uploaded[]>(await home(['list', '--json']));
+    expect(listed.find((b) => b.id === at.backupId)).toMatchObject({name: 'Automatic backup 2026.4.1', date: '2026-04-08T04:57:43.001930+02:00'});
+  });
+
+  test('uploaded again: the stored backup is the answer (no second backup with its id); from stdin, refused with one line', async () => {
+    const at = haBackupAt(0);
+    const path = join(world.dir, 'supervisor.tar');
+    const again = await home(['upload', path, '--json']);
+    expect(again).toMatchObject({code: 0, stderr: ''});
+    expect(parseJson(again)).toMatchObject({id: at.backupId, existing: true, archiveKey: `${at.base}.tar`});
+
+    const r = await uploadStdin(await readFile(path));
+    expectFailure(r, 2, new RegExp(`^Error: backup ${at.backupId} is already stored as ${at.base}\\.tar \\(an upload from stdin cannot be compared with it\\); delete it first`), world.secrets);
+    const other = await uploadFile(haBackupTar(supervisorBackupJson(at)), 'same-id.tar');
+    expectFailure(other, 2, new RegExp(`^Error: backup ${at.backupId} is already stored as ${at.base}\\.tar with other content;`), world.secrets);
+
+    const listed = parseJson<Uploaded[]>(await home(['list', '--json']));
+    expect(listed.filter((b) => b.id === at.backupId)).toHaveLength(1);
+  });
+
+  test('from stdin, with PAX headers and "backup.json" without "./": the same description, and the SHA1 of every byte', async () => {
+    const at = haBackupAt(1);
+    const tar = haBackupTar(coreBackupJson(at), {pax: true, memberName: 'backup.json', innerBytes: 3_000_000});
+    const r = await uploadStdin(tar);
+    expect(r).toMatchObject({code: 0, stderr: ''});
+    const u = parseJson<Uploaded>(r);
+    expect(u).toMatchObject({id: at.backupId, name: at.name, date: at.date, size: tar.length, sha1: sha1(tar), archiveKey: `${at.base}.tar`});
+    expect(await metadataAsHaReadsIt(u)).toMatchObject({
+      addons: [],
+      backup_id: at.backupId,
+      date: at.date,
+      database_included: false, // homeassistant.exclude_database: true
+      extra_metadata: {instance_id: '0c5bd6d0a6a84c1c9d0e2b9d1c6e4f7a', with_automatic_settings: false},
+      folders: [],
+      homeassistant_included: true,
+      homeassistant_version: '2026.4.1',
+      protected: false,
+      size: tar.length,
+      sha1: sha1(tar),
+    });
+    expect((await stored(u.archiveKey)).equals(tar)).toBe(true);
+    const downloaded = join(world.dir, 'restored.tar');
+    expect((await home(['download', at.backupId, '-o', downloaded])).code).toBe(0);
+    expect(sha1(await readFile(downloaded))).toBe(sha1(tar));
+  });
+
+  test('--name overrides the name (and so the file name); id, date and contents still come from backup.json; --meta adds to extra', async () => {
+    const at = haBackupAt(2);
+    const tar = haBackupTar(supervisorBackupJson(at), {pax: true});
+    const r = await uploadFile(tar, 'renamed.tar', ['--name', 'Before the upgrade', '--meta', 'host=pi4']);
+    expect(r).toMatchObject({code: 0, stderr: ''});
+    const u = parseJson<Uploaded>(r);
+    const wall = at.base.slice('Automatic_backup_2026.4.1_'.length);
+    expect(u).toMatchObject({id: at.backupId, name: 'Before the upgrade', date: at.date, archiveKey: `Before_the_upgrade_${wall}.tar`});
+    expect(await metadataAsHaReadsIt(u)).toMatchObject({name: 'Before the upgrade', homeassistant_included: true, protected: true, extra_metadata: {host: 'pi4', with_automatic_settings: true}});
+  });
+
+  test('backup.json after the inner archives: found from a path by seeking; from stdin the archive is a plain one', async () => {
+    const at = haBackupAt(3);
+    const tar = haBackupTar(coreBackupJson(at), {backupJsonLast: true});
+    const fromPath = parseJson<Uploaded>(await uploadFile(tar, 'last.tar'));
+    expect(fromPath).toMatchObject({id: at.backupId, name: at.name, date: at.date});
+
+    const r = await uploadStdin(tar, ['--name', 'piped']);
+    expect(r).toMatchObject({code: 0, stderr: ''}); // nothing to warn about: not a described archive
+    const plain = parseJson<Uploaded>(r);
+    expect(plain.id).not.toBe(at.backupId);
+    expect(plain).toMatchObject({name: 'piped', sha1: sha1(tar), size: tar.length});
+    expect(await metadataAsHaReadsIt(plain)).toMatchObject({homeassistant_included: false, addons: [], folders: []});
+  });
+
+  const malformed: Array<[string, string, RegExp]> = [
+    ['bad JSON', '{"slug": "0badf00d", "name": ', /not JSON/],
+    ['no slug', JSON.stringify({...coreBackupJson(), slug: undefined}), /slug is missing/],
+    ['a wrong type', JSON.stringify({...coreBackupJson(), protected: 'yes'}), /protected is not true or false/],
+    ['a folder HA does not know', JSON.stringify({...coreBackupJson(), folders: ['tmp']}), /folder "tmp"/],
+  ];
+
+  /** A human-form run (with --json the CLI keeps stderr quiet): its warning line, and the backup it stored. */
+  async function warnedUpload(r: CliResult): Promise<{warning: string; u: Uploaded}> {
+    expect(r.code).toBe(0);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/^Uploaded backup "Backup" /);
+    const u = parseJson<Uploaded>(await home(['show', r.stdout.trim(), '--json']));
+    return {warning: lines[0], u};
+  }
+
+  test.each(malformed)('a backup.json with %s: one warning line, then a plain upload', async (_what, text, problem) => {
+    const tar = haBackupTar(text);
+    const path = join(world.dir, 'malformed.tar');
+    await writeFile(path, tar);
+    const {warning, u} = await warnedUpload(await home(['upload', path]));
+    expect(warning).toMatch(/^Warning: \S+malformed\.tar: its \.\/backup\.json is not a usable Home Assistant backup description \(/);
+    expect(warning).toMatch(problem);
+    expect(warning).toMatch(/; uploading it as a plain archive$/);
+    expect(u).toMatchObject({name: 'Backup', sha1: sha1(tar), size: tar.length});
+    expect(await metadataAsHaReadsIt(u)).toMatchObject({homeassistant_included: false, protected: false, extra_metadata: {}});
+  });
+
+  test('a malformed backup.json from stdin: the same warning, and every byte stored', async () => {
+    const tar = haBackupTar('{"slug": 12}');
+    const {done} = world.spawn(['upload', '-', '--profile', 'home'], {input: tar});
+    const r = await done;
+    const {warning, u} = await warnedUpload({code: r.code ?? -1, stdout: r.stdout.toString('utf8'), stderr: r.stderr});
+    expect(warning).toBe('Warning: stdin: its ./backup.json is not a usable Home Assistant backup description (slug is not a string); uploading it as a plain archive');
+    expect((await stored(u.archiveKey)).equals(tar)).toBe(true);
+  });
+
+  test('a backup.json over 1 MiB is not read: malformed', async () => {
+    const tar = haBackupTar(JSON.stringify({...coreBackupJson(), padding: 'x'.repeat(1024 * 1024)}));
+    const path = join(world.dir, 'huge.tar');
+    await writeFile(path, tar);
+    const {warning} = await warnedUpload(await home(['upload', path]));
+    expect(warning).toMatch(/^Warning: .*\(1048\d+ bytes, more than the 1048576 read\); uploading it as a plain archive$/);
+  });
+
+  test('no secret in anything printed', () => {
+    world.expectNoSecretInAnyRun();
+  });
+});

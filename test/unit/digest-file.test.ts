@@ -1,0 +1,71 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {createHash, randomBytes} from 'node:crypto';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {digestFile} from '../../src/hash.js';
+import {Sha1Thread, sharedBuffer} from '../../src/sha1-thread.js';
+
+// The hashing pass of a large upload: the whole file's SHA1 and each part's, in one read;
+// with `parallel` the whole file is hashed on a second thread. Both ways must give the
+// same digests as hashing the bytes directly, with pieces that straddle the reads.
+
+const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
+const MiB = 1024 * 1024;
+
+describe('digestFile: whole-file and piece SHA1s in one read', () => {
+  let dir: string;
+  let path: string;
+  let data: Buffer;
+  // pieces of 3 MiB + 7 bytes: they start and end inside reads of 1 and 4 MiB
+  const piece = 3 * MiB + 7;
+  const pieceLength = () => piece;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'digest-'));
+    path = join(dir, 'data.bin');
+    data = randomBytes(21 * MiB + 12_345);
+    await writeFile(path, data);
+  });
+
+  afterAll(async () => {
+    await rm(dir, {recursive: true, force: true});
+  });
+
+  const expected = () => {
+    const pieces: string[] = [];
+    for (let at = 0; at < data.length; at += piece) pieces.push(sha1(data.subarray(at, at + piece)));
+    return {sha1: sha1(data), size: data.length, pieceSha1s: pieces};
+  };
+
+  test.each([false, true])('parallel: %s gives the SHA1 of the bytes and of every piece, and counts every byte', async (parallel) => {
+    const seen: number[] = [];
+    const d = await digestFile(path, {pieceLength, parallel, onBytes: (n) => seen.push(n)});
+    expect({sha1: d.sha1, size: d.size, pieceSha1s: d.pieceSha1s}).toEqual(expected());
+    expect(seen.at(-1)).toBe(data.length);
+    expect(seen.every((n, i) => i === 0 || n > seen[i - 1])).toBe(true);
+  });
+
+  test('an abort during a parallel pass stops it with the abort error', async () => {
+    const ac = new AbortController();
+    const err = await digestFile(path, {pieceLength, parallel: true, signal: ac.signal, onBytes: () => ac.abort()}).then(() => undefined, (e: unknown) => e);
+    expect((err as {kind?: string})?.kind).toBe('aborted');
+  });
+
+  test('a hashing thread hashes views of shared memory in order and starts a new SHA1 after each digest', async () => {
+    const t = new Sha1Thread();
+    try {
+      const mem = sharedBuffer(1000);
+      mem.set(randomBytes(1000));
+      const a = Buffer.from(mem.subarray(0, 1000)); // a copy, to compare with
+      await Promise.all([t.update(mem.subarray(0, 300)), t.update(mem.subarray(300, 1000))]);
+      expect(await t.digest()).toBe(sha1(a));
+      await t.update(mem.subarray(10, 20));
+      expect(await t.digest()).toBe(sha1(a.subarray(10, 20)));
+      expect(() => t.update(Buffer.alloc(4))).toThrow(/SharedArrayBuffer/);
+    } finally {
+      await t.close();
+    }
+    await expect(t.digest()).rejects.toThrow(/closed/);
+  });
+});

@@ -1,0 +1,64 @@
+import {afterEach, describe, expect, jest, test} from '@jest/globals';
+import type {TransferProgress} from '../../src/backend.js';
+import {progressDisplay} from '../../src/cli/progress.js';
+
+// Progress that tells the truth (issue 8): the rate shown is the current one (a moving
+// window of a few seconds), not the average since the start, and the hashing phase has
+// its own label, amount and rate. The clock is jest's fake one: no real time is measured.
+
+const MiB = 1024 * 1024;
+
+/** A log-mode display (a plain line per interval) writing into `lines`. */
+function logDisplay(total: number) {
+  const lines: string[] = [];
+  const stream = {write: (s: string) => lines.push(s.trimEnd())} as unknown as NodeJS.WriteStream;
+  const display = progressDisplay({label: 'Uploading', total, mode: 'log', stream, intervalMs: 1000});
+  return {lines, display};
+}
+
+/** Feeds `seconds` of progress at `perSecond`, ten updates a second, from `start` bytes. */
+function feed(display: {update(p: TransferProgress): void}, p: Omit<TransferProgress, 'loaded'>, start: number, perSecond: number, seconds: number): number {
+  let loaded = start;
+  for (let i = 0; i < seconds * 10; i++) {
+    jest.advanceTimersByTime(100);
+    loaded += perSecond / 10;
+    display.update({...p, loaded});
+  }
+  return loaded;
+}
+
+const rateOf = (line: string) => Number(/([\d.]+) MiB\/s/.exec(line)?.[1]);
+
+describe('progress rate and phases', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  test('the rate follows a change of speed within seconds (moving window), it is not the average since the start', () => {
+    jest.useFakeTimers({now: new Date('2026-11-30T09:00:00Z')});
+    const total = 1024 * MiB;
+    const {lines, display} = logDisplay(total);
+    const at = feed(display, {phase: 'transfer', total}, 0, 1 * MiB, 30); // 30 s at 1 MiB/s
+    expect(rateOf(lines.at(-1)!)).toBeCloseTo(1, 0);
+    feed(display, {phase: 'transfer', total}, at, 20 * MiB, 10); // then 10 s at 20 MiB/s
+    const last = lines.at(-1)!;
+    // the average since the start would be 230 MiB / 40 s = 5.75 MiB/s
+    expect(rateOf(last)).toBeGreaterThan(15);
+    expect(last).toMatch(/^Uploading, 230 MiB of 1\.0 GiB, 22%/);
+  });
+
+  test('the hashing phase is labelled "Checking" with its own amount and rate; the transfer then starts from its own zero', () => {
+    jest.useFakeTimers({now: new Date('2026-11-30T09:00:00Z')});
+    const total = 100 * MiB;
+    const {lines, display} = logDisplay(total);
+    feed(display, {phase: 'hashing', total}, 0, 50 * MiB, 2);
+    const checking = lines.at(-1)!;
+    expect(checking).toMatch(/^Checking, [\d.]+ MiB of 100 MiB, \d+%/);
+    expect(rateOf(checking)).toBeCloseTo(50, -1);
+    feed(display, {phase: 'transfer', total}, 0, 2 * MiB, 3);
+    const uploading = lines.at(-1)!;
+    expect(uploading).toMatch(/^Uploading, [\d.]+ MiB of 100 MiB/);
+    // the hashing phase's speed does not leak into the transfer's rate
+    expect(rateOf(uploading)).toBeCloseTo(2, 0);
+  });
+});
