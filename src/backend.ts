@@ -76,6 +76,42 @@ export interface StorageBackend {
    * `bad_input` rejection means the two backends cannot copy between them.
    */
   copyTo?(key: string, to: {backend: StorageBackend; key: string}, opts?: CopyOptions): Promise<StoredObject>;
+  /**
+   * Optional, for dry runs: what put() of this body would do (one request or parts, the
+   * calls, what an interrupted upload already stored), reading and writing nothing but
+   * listings. A stream body is not read.
+   */
+  planPut?(key: string, body: Body, opts?: Pick<PutOptions, 'size' | 'sha1' | 'contentType' | 'metadata' | 'signal'>): Promise<PutPlan>;
+  /** Optional, for dry runs: what delete(key) would remove (every version, unfinished uploads included), removing nothing. */
+  planDelete?(key: string, opts?: {signal?: AbortSignal}): Promise<DeletePlan>;
+}
+
+/** What a put() would do (see planPut). Call counts leave out retries. */
+export interface PutPlan {
+  /** single: one request; parts: a large file in parts; stream: one request if the stream ends within one part, else parts. */
+  kind: 'single' | 'parts' | 'stream';
+  size?: number;
+  /** Bytes per part (parts and stream). */
+  partSize?: number;
+  /** Parts in all, when the size is known. */
+  parts?: number;
+  /** Parts sent at once. */
+  concurrency?: number;
+  /** An interrupted upload of the same object to continue: its parts that match this body are kept. */
+  resume?: {started: Date; partsStored: number; partsKept: number; bytesKept: number};
+  /** API calls the upload would make, by name. */
+  calls: Record<string, number>;
+}
+
+/** What a delete(key) would remove. */
+export interface DeletePlan {
+  key: string;
+  /** Stored versions (uploads and hide markers). */
+  versions: number;
+  /** Unfinished uploads of the name (B2: large files started, not finished). */
+  unfinished: number;
+  /** Bytes of the stored versions. */
+  bytes: number;
 }
 
 export interface CopyOptions {

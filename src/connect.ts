@@ -27,6 +27,37 @@ export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string;
   }
 }
 
+/**
+ * The backends of two profiles at once (a copy or move between them). Two embedded
+ * profiles share one embedded emulator (one may run per data dir); it stops when the
+ * second backend closes.
+ */
+export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx: {dataDir: string; signal?: AbortSignal}): Promise<[B2Backend, B2Backend]> {
+  if (a.endpoint !== EMBEDDED_ENDPOINT || b.endpoint !== EMBEDDED_ENDPOINT) {
+    const first = await connectB2(a, ctx);
+    try {
+      return [first, await connectB2(b, ctx)];
+    } catch (err) {
+      await first.close();
+      throw err;
+    }
+  }
+  const embedded = await startEmbedded(a, ctx);
+  const opened: B2Backend[] = [];
+  try {
+    for (const p of [a, b]) opened.push(await B2Backend.open(embeddedInput(p, embedded, {}), {signal: ctx.signal}));
+  } catch (err) {
+    await Promise.all(opened.map((o) => o.close()));
+    await embedded.stop();
+    throw err;
+  }
+  let open = 2;
+  const closeOne = async () => {
+    if (--open === 0) await embedded.stop();
+  };
+  return [withCleanup(opened[0], closeOne), withCleanup(opened[1], closeOne)];
+}
+
 /** The setup checks for a profile (credentials, bucket, capabilities, prefix, key expiry, foreign files). */
 export async function checkB2(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<CheckReport> {
   // a profile with `lock:` needs a bucket with Object Lock and a key that may set retentions

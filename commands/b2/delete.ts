@@ -7,6 +7,8 @@ import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import {assertCanBypass, bypassGovernanceFlag, lockedRefusal} from '../../src/cli/object-lock.js';
+import type {DeletePlan} from '../../src/backend.js';
+import {renderDeletePreview} from '../../src/cli/dry-run-view.js';
 
 export default class Delete extends LocationCommand {
   static override summary = 'Delete a backup: its archive and its metadata file, every version of each.';
@@ -18,11 +20,17 @@ export default class Delete extends LocationCommand {
   static override flags = {
     yes: Flags.boolean({char: 'y', description: 'delete without asking'}),
     'bypass-governance': bypassGovernanceFlag,
+    'dry-run': Flags.boolean({description: 'print what would be removed (each name, its versions and unfinished uploads) and remove nothing; needs no --yes', default: false}),
   };
 
-  async run(): Promise<{deleted: BackupSummary | null; complete?: boolean}> {
+  async run(): Promise<{deleted: BackupSummary | null; complete?: boolean} | {dryRun: true; backup: BackupSummary; complete: boolean; remove: DeletePlan[]}> {
     const {args, flags} = await this.parse(Delete);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
+    if (flags['dry-run']) {
+      const preview = await this.withLocation(flags, ({catalog}, signal) => catalog.previewDelete(args.id, {signal}));
+      if (!this.jsonEnabled()) this.log(renderDeletePreview(preview));
+      return {dryRun: true, backup: backupSummary(preview.info), complete: preview.complete, remove: preview.remove};
+    }
     if (!flags.yes && !process.stdin.isTTY) {
       throw new BackupError('bad_input', `refusing to delete backup ${args.id} without confirmation: stdin is not a terminal; pass --yes`);
     }

@@ -4,12 +4,13 @@ import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
-import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
+import {outputChoice, outputFlags, type OutputChoice} from '../../src/cli/output-flags.js';
+import {renderUploadPlan} from '../../src/cli/dry-run-view.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
-import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
+import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides, type TransferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
-import type {BackupCatalog, BackupInfo} from '../../src/backups/index.js';
+import type {BackupCatalog, BackupInfo, UploadPlan} from '../../src/backups/index.js';
 import {executePrune, planPrune} from '../../src/backups/prune.js';
 import type {RetentionPolicy} from '../../src/backups/retention.js';
 import {errorLine} from '../../src/cli/base-command.js';
@@ -44,11 +45,12 @@ export default class Upload extends LocationCommand {
     'lock-days': Flags.string({description: 'lock this backup for N days (B2 Object Lock: it cannot be deleted until then), instead of the profile\'s "lock:"; the bucket needs Object Lock and the key writeFileRetentions'}),
     'lock-mode': lockModeFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
+    'dry-run': Flags.boolean({description: 'print the plan (names, size, parts, API calls, what an interrupted upload already stored) and upload nothing; a file is read to hash it, stdin is not read', default: false}),
     prune: Flags.boolean({default: true, allowNo: true, description: 'after a successful upload, prune by the profile\'s "retention:" rules, never deleting the new backup (--no-prune skips it)'}),
     ...outputFlags,
   };
 
-  async run(): Promise<BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]; lockedKept: string[]}> {
+  async run(): Promise<(BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]; lockedKept: string[]}) | (UploadPlan & {dryRun: true})> {
     const {args, flags} = await this.parse(Upload);
     // before connecting: bad input costs nothing (and starts no embedded store)
     const metadata = parseMeta(flags.meta ?? []);
@@ -60,6 +62,7 @@ export default class Upload extends LocationCommand {
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
     const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
     const out = outputChoice(flags, this.jsonEnabled());
+    if (flags['dry-run']) return this.dryRun(body, {name: flags.name, metadata, size: expectSize ?? total}, flags, out, overrides);
     let bar: ReturnType<typeof progressDisplay> | undefined;
     let stored: string | undefined; // the new backup's id once it exists: an interrupt after that only stops the prune
     try {
@@ -108,6 +111,21 @@ export default class Upload extends LocationCommand {
       if (isBackupError(err) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("b2 cleanup" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
       throw err;
     }
+  }
+
+  /** --dry-run: the plan, from reads only (a file is hashed, with progress); nothing is uploaded or pruned. */
+  private async dryRun(body: Body, meta: {name?: string; metadata: Record<string, string>; size?: number}, flags: {config?: string; profile?: string; 'allow-public-bucket': boolean}, out: OutputChoice, overrides: TransferOverrides): Promise<UploadPlan & {dryRun: true}> {
+    const plan = await this.withLocation(flags, async ({backend, catalog}, signal) => {
+      await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
+      const bar = progressDisplay({label: 'Checking', total: meta.size, mode: out.mode, intervalMs: out.intervalMs});
+      try {
+        return await catalog.planUpload(body, {...meta, signal, onProgress: (p) => bar.update(p)});
+      } finally {
+        bar.stop();
+      }
+    }, {overrides});
+    if (!this.jsonEnabled()) this.log(renderUploadPlan(plan));
+    return {dryRun: true, ...plan};
   }
 
   /**

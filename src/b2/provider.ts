@@ -1,6 +1,6 @@
 import type {FileHandle} from 'node:fs/promises';
 import type {Readable} from 'node:stream';
-import type {Body, CheckReport, CopyOptions, DeleteOptions, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, Retention, StorageBackend, StoredObject, TransferProgress, UnfinishedUpload} from '../backend.js';
+import type {Body, CheckReport, DeletePlan, DeleteOptions, PutPlan, CopyOptions, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, Retention, StorageBackend, StoredObject, TransferProgress, UnfinishedUpload} from '../backend.js';
 import {describeBody} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {checkedSha1Option} from '../hash.js';
@@ -17,6 +17,7 @@ import {RetryPolicy} from './retry-policy.js';
 import {retentionOf} from './retention.js';
 import {serverCopy} from './server-copy.js';
 import {hashForUpload, uploadObject, type UploadDigest, type UploadTarget} from './upload.js';
+import {planUpload} from './upload-plan.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import {LARGE_FILE_SHA1, RESERVED_INFO_KEYS, plainSha1, type B2Bucket, type B2File} from './wire-types.js';
 
@@ -158,6 +159,28 @@ export class B2Backend implements StorageBackend {
       });
       return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes};
     });
+  }
+
+  /** What put() would do with this body (one request or parts, what an interrupted upload stored); sends nothing. */
+  async planPut(key: string, body: Body, opts: Pick<PutOptions, 'size' | 'sha1' | 'contentType' | 'metadata' | 'signal'> = {}): Promise<PutPlan> {
+    const fileName = this.nameOf(key);
+    const metadata = checkMetadata(fileName, opts.metadata ?? {});
+    const sha1 = checkedSha1Option(opts.sha1, key);
+    const source = await describeBody(body, opts.size);
+    const digest = source.kind === 'file' ? this.digests.get(source.path) : undefined;
+    return this.guard(opts.signal, () => planUpload(this.uploadTarget(), {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, sha1, digest: digest && digest.sha1 === sha1 ? digest : undefined, signal: opts.signal}));
+  }
+
+  /** What delete(key) would remove: every version of the name, unfinished uploads included; removes nothing. */
+  async planDelete(key: string, opts: {signal?: AbortSignal} = {}): Promise<DeletePlan> {
+    const fileName = this.nameOf(key);
+    const plan: DeletePlan = {key, versions: 0, unfinished: 0, bytes: 0};
+    for await (const v of listVersions(this.client, this.bucketId, fileName, opts.signal)) {
+      if (v.action === 'start') plan.unfinished++;
+      else plan.versions++;
+      plan.bytes += v.contentLength ?? 0;
+    }
+    return plan;
   }
 
   /**

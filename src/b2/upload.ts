@@ -69,7 +69,7 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
       return large(t, r, plan, bufferParts(src.buffer, plan), {info: {[LARGE_FILE_SHA1]: sha1}, wholeSha1: () => sha1});
     }
     case 'file': {
-      const mtime = {[SRC_LAST_MODIFIED]: String(Math.floor(src.mtimeMs))};
+      const mtime = fileSourceInfo(src);
       // one read: hashed while sent (hex_digits_at_end), a caller's SHA1 checked against that
       if (!isLarge(src.size, plan, t.settings)) return single(t, r, src.path, src.size, undefined, mtime, r.sha1 === undefined ? undefined : {sha1: r.sha1, source: src.path});
       // The whole file's SHA1 goes in the start call, so the file is hashed first; the same
@@ -146,7 +146,12 @@ function usableDigest(d: UploadDigest | undefined, src: {path: string; size: num
   return d.pieceSha1s.length === plan.partCount ? d : undefined;
 }
 
-function planFor(t: UploadTarget, size: number | undefined): PartPlan {
+/** The provider's own file info of an upload from a file (the source's modification time). */
+export function fileSourceInfo(src: {mtimeMs: number}): Record<string, string> {
+  return {[SRC_LAST_MODIFIED]: String(Math.floor(src.mtimeMs))};
+}
+
+export function planFor(t: UploadTarget, size: number | undefined): PartPlan {
   const {auth} = t.client;
   return planParts({size, partSize: t.settings.partSize, recommendedPartSize: auth.recommendedPartSize, absoluteMinimumPartSize: auth.absoluteMinimumPartSize});
 }
@@ -158,7 +163,7 @@ function assertCallerSha1(r: UploadRequest, actual: string): void {
   }
 }
 
-function isLarge(size: number, plan: PartPlan, s: UploadSettings): boolean {
+export function isLarge(size: number, plan: PartPlan, s: UploadSettings): boolean {
   return size > MAX_SINGLE_UPLOAD || (size > s.uploadCutoff && (plan.partCount ?? 0) > 1);
 }
 

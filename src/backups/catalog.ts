@@ -16,7 +16,7 @@ import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload} from './pending-uploads.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
-import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DownloadResult, TransferOptions, UploadMeta, UploadResult, VerifyResult} from './types.js';
+import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DeletePreview, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
 
 /** A listed backup together with the two objects it is made of. */
@@ -159,12 +159,46 @@ export class BackupCatalog {
   }
 
   /**
+   * What upload() would do with this source and meta, writing nothing (no upload, no
+   * record of a pending upload): the names, size and SHA1 (a file is hashed for it), how
+   * the archive would go up and what an interrupted upload of it already stored. A stream
+   * is not read.
+   */
+  async planUpload(source: Body, meta: UploadMeta = {}): Promise<UploadPlan> {
+    const name = meta.name ?? DEFAULT_NAME;
+    assertBackupName(name);
+    assertUserMetadata(meta.metadata ?? {});
+    const src = await describeBody(source, meta.size);
+    const signal = meta.signal;
+    const known: Sent | undefined = src.kind === 'buffer' ? {size: src.size, sha1: sha1Of(src.buffer)}
+      : src.kind === 'file' ? await (this.backend.hashFile ? this.backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal))
+      : undefined;
+    const found = known ? await this.resumable(known, name, signal, {keepRecord: true}) : undefined;
+    const date = found?.date ?? isoDateWithOffset(this.now());
+    const id = found?.id ?? newBackupId();
+    const base = found?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
+    const plan = {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1};
+    const resumes = found && {id: found.id, date: found.date, stored: found.stored === 'nothing' ? 'parts' as const : found.stored};
+    if (found?.stored === 'backup') return {...plan, resumes, calls: {}};
+    const metadataCalls = {b2_upload_file: 1};
+    if (found?.stored === 'archive') return {...plan, resumes, calls: {b2_get_upload_url: 1, ...metadataCalls}};
+    const archive = this.backend.planPut
+      ? await this.backend.planPut(plan.archiveKey, source, {size: src.kind === 'stream' ? meta.size : src.size, sha1: known?.sha1, contentType: 'application/x-tar', metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}), signal})
+      : {kind: 'single' as const, size: plan.size, calls: {}};
+    // the metadata file is one small upload; after a single upload it reuses that upload URL
+    const calls = {...archive.calls};
+    calls.b2_upload_file = (calls.b2_upload_file ?? 0) + 1;
+    calls.b2_get_upload_url ??= 1;
+    return {...plan, resumes, archive, calls};
+  }
+
+  /**
    * What an interrupted upload of this content under this name left that can be used:
    * its names, and whether its archive or the whole backup is already stored. Undefined
    * (and the record dropped) when there is nothing to continue: no record, an expired
    * one, or one whose names now hold something else or nothing at all.
    */
-  private async resumable(known: Sent, name: string, signal?: AbortSignal): Promise<Resumable | undefined> {
+  private async resumable(known: Sent, name: string, signal?: AbortSignal, opts: {keepRecord?: boolean} = {}): Promise<Resumable | undefined> {
     const p = await this.pending.find(known.sha1, known.size, name);
     if (!p) return undefined;
     const archiveKey = archiveKeyOf(p.base);
@@ -178,7 +212,7 @@ export class BackupCatalog {
     }
     if (ours) return {...names, stored: 'archive', archive};
     if (!archive && !metadataFile && (await this.mayResume(archiveKey, p.id, signal))) return {...names, stored: 'nothing'};
-    await this.pending.clear(known.sha1);
+    if (!opts.keepRecord) await this.pending.clear(known.sha1);
     return undefined;
   }
 
@@ -288,6 +322,18 @@ export class BackupCatalog {
       for (const msg of skipped) this.warn(msg);
       throw err;
     }
+  }
+
+  /** What delete() would remove for this reference (every version of each name, unfinished uploads of them too), removing nothing. */
+  async previewDelete(ref: string, opts: {signal?: AbortSignal} = {}): Promise<DeletePreview> {
+    const found = await this.deletable(ref, opts);
+    const keys = found.complete ? [found.info.metadataKey, found.info.archiveKey] : [found.info.archiveKey];
+    const remove = await Promise.all(keys.map(async (key) => {
+      if (this.backend.planDelete) return this.backend.planDelete(key, opts);
+      const stored = await this.backend.stat(key);
+      return {key, versions: stored ? 1 : 0, unfinished: 0, bytes: stored?.size ?? 0};
+    }));
+    return {...found, remove};
   }
 
   /**

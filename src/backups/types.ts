@@ -1,5 +1,5 @@
 import type {Readable} from 'node:stream';
-import type {Retention, RetentionMode, TransferProgress} from '../backend.js';
+import type {DeletePlan, PutPlan, Retention, RetentionMode, TransferProgress} from '../backend.js';
 import type {BackupMetadata} from './metadata-file.js';
 
 /** One backup as the catalog lists it. */
@@ -59,6 +59,35 @@ export interface UploadResult extends BackupInfo {
   resumed: boolean;
   /** True when an earlier run had stored the whole backup (its answer was lost): nothing was uploaded. */
   existing: boolean;
+}
+
+/** What `upload --dry-run` reports: what upload() would do with the same source and meta. Nothing is written. */
+export interface UploadPlan {
+  name: string;
+  /** The names it would write: an interrupted upload's own, or new ones dated now (a real run dates them when it runs). */
+  archiveKey: string;
+  metadataKey: string;
+  /** Unknown for a stream without a declared size. */
+  size?: number;
+  /** Known for a file (hashed for the plan), not for a stream. */
+  sha1?: string;
+  /**
+   * An interrupted upload of the same content under the same name that the upload would
+   * continue (its id and date): `parts` left parts of the archive (see archive.resume),
+   * `archive` left the whole archive (only the metadata file is missing), `backup` left the
+   * whole backup (nothing would be uploaded).
+   */
+  resumes?: {id: string; date: string; stored: 'parts' | 'archive' | 'backup'};
+  /** How the archive would go up; absent when it is stored already. */
+  archive?: PutPlan;
+  /** API calls of the whole upload (archive and metadata file), by name, without retries. */
+  calls: Record<string, number>;
+}
+
+/** What `delete --dry-run` reports: what delete() would remove. */
+export interface DeletePreview extends Deletable {
+  /** The names it would remove, metadata file first, with their versions and unfinished uploads. */
+  remove: DeletePlan[];
 }
 
 /** What `delete` removes: a listed backup, or (`complete: false`) an archive left without its metadata file. */

@@ -26,12 +26,16 @@ export async function openLocation(
 ): Promise<OpenedLocation> {
   const profile = withOverrides(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir}), opts.overrides);
   const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal}, opts.onEvent ? {onEvent: opts.onEvent} : {});
-  const catalog = new BackupCatalog(backend, {
+  return {profile, backend, catalog: catalogOf(config, profile, backend, opts.warn), close: () => backend.close()};
+}
+
+/** The catalog over a profile's backend, with its per-location cache dir. */
+export function catalogOf(config: Config, profile: ResolvedProfile, backend: B2Backend, warn: (line: string) => void): BackupCatalog {
+  return new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),
-    onWarning: (msg) => opts.warn(`Warning: ${msg}`),
+    onWarning: (msg) => warn(`Warning: ${msg}`),
     createdBy: `${config.pjson.name === 'backup-plugin-b2' ? '' : `${config.pjson.name} via `}backup-plugin-b2`,
   });
-  return {profile, backend, catalog, close: () => backend.close()};
 }
 
 /** A stable directory name for one backup location (endpoint, bucket, prefix). */

@@ -25,8 +25,13 @@ const KIND_OF_CHECK: Record<string, ErrorKind> = {
 export async function saveChecked(
   store: ProfileStore,
   name: string,
-  opts: {check?: (profile: ResolvedProfile) => Promise<CheckReport>; warn: (line: string) => void},
-): Promise<void> {
+  opts: {
+    check?: (profile: ResolvedProfile) => Promise<CheckReport>;
+    warn: (line: string) => void;
+    /** Runs once the check passed, before the file is written (a move of backups); false: save nothing (a dry run). */
+    beforeSave?: () => Promise<boolean>;
+  },
+): Promise<boolean> {
   if (opts.check) {
     // the key being saved, not a B2_APPLICATION_KEY_ID/B2_APPLICATION_KEY override from the environment
     const report = await opts.check(store.resolve(name, {envCredentials: false}));
@@ -34,9 +39,11 @@ export async function saveChecked(
     if (notOk.length > 0) opts.warn(renderCheckItems(notOk));
     if (!report.ok) throw checkFailed(name, report, '; nothing was saved: fix it, or pass --no-check to save anyway');
   }
+  if (opts.beforeSave && !(await opts.beforeSave())) return false;
   await store.save();
   for (const warning of store.overlapWarnings(name)) opts.warn(`Warning: ${warning}`);
   if (store.get(name)?.entry.encryption === 'SSE-C') opts.warn(customerKeyWarning(name));
+  return true;
 }
 
 /** The error for a report that is not ok; `advice` ends the line. */

@@ -1,6 +1,9 @@
-import {Args} from '@oclif/core';
+import {Args, Flags} from '@oclif/core';
 import {BaseCommand} from '../../../src/cli/base-command.js';
+import {withInterrupt} from '../../../src/cli/interrupt.js';
+import {backupsLeftBehind, leftBehindWarning, moveProfileBackups} from '../../../src/cli/move-backups.js';
 import {checkB2} from '../../../src/connect.js';
+import {BackupError} from '../../../src/errors.js';
 import {checkFlag, flagLabel, inputFromFlags, profileFieldFlags} from '../../../src/profiles/flags.js';
 import {saveChecked} from '../../../src/profiles/save-checked.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
@@ -8,25 +11,54 @@ import {ProfileStore} from '../../../src/profiles/store.js';
 export default class ProfileUpdate extends BaseCommand {
   static override summary = 'Change some fields of a profile.';
   static override description =
-    'Only the fields given as flags change; an empty value resets an optional field (prefix, endpoint, part size, concurrency) to its default. Unless --no-check, the result is checked against B2 first and saved only if the check passes.';
+    'Only the fields given as flags change; an empty value resets an optional field (prefix, endpoint, part size, concurrency) to its default. Unless --no-check, the result is checked against B2 first and saved only if the check passes. ' +
+    'With --prefix NEW --move-backups, the backups under the old prefix are copied to the new one on the server (nothing is downloaded), checked, and only then deleted under the old prefix and the profile saved; if it is interrupted, run the same command again to finish. Without --move-backups, a new prefix leaves the backups under the old one (a warning says how many).';
 
   static override examples = [
     '<%= config.bin %> b2 profile update home --application-key env:B2_NEW_KEY',
     '<%= config.bin %> b2 profile update home --part-size 200MB --concurrency 8',
+    '<%= config.bin %> b2 profile update home --prefix pi4/ --move-backups --dry-run   # show the plan',
+    '<%= config.bin %> b2 profile update home --prefix pi4/ --move-backups',
     '<%= config.bin %> b2 profile update home --prefix ""   # no prefix',
   ];
 
   static override args = {name: Args.string({required: true, description: 'profile name'})};
-  static override flags = {...profileFieldFlags, ...checkFlag};
+  static override flags = {
+    ...profileFieldFlags,
+    ...checkFlag,
+    'move-backups': Flags.boolean({description: 'with --prefix: move the backups under the old prefix to the new one (server-side copies, then the originals are deleted)'}),
+    'dry-run': Flags.boolean({description: 'with --move-backups: show what would be copied and deleted, change nothing'}),
+  };
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ProfileUpdate);
+    const moving = flags['move-backups'];
+    if (moving && flags.prefix === undefined) throw new BackupError('bad_input', '--move-backups moves the backups to a new prefix: give it with --prefix NEW');
+    if (flags['dry-run'] && !moving) throw new BackupError('bad_input', '--dry-run shows what --move-backups would do: give both (and --prefix NEW)');
+    if (moving && !flags.check) throw new BackupError('bad_input', '--move-backups connects to B2 to move the backups: it cannot go with --no-check');
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    // the profile as it is, when its old location matters (a move, or the warning about what stays there)
+    const before = flags.prefix !== undefined && flags.check ? store.resolve(args.name) : undefined;
     store.update(args.name, inputFromFlags(flags), flagLabel);
-    await saveChecked(store, args.name, {
-      check: flags.check ? (profile) => checkB2(profile, {dataDir: this.config.dataDir}) : undefined,
-      warn: (line) => process.stderr.write(`${line}\n`),
-    });
-    this.log(`Updated profile "${args.name}" in ${store.path}`);
+    const dataDir = this.config.dataDir;
+    const warn = (line: string) => process.stderr.write(`${line}\n`);
+    const saved = await withInterrupt((signal) =>
+      saveChecked(store, args.name, {
+        check: flags.check ? (profile) => checkB2(profile, {dataDir}) : undefined,
+        warn,
+        beforeSave: async () => {
+          if (!before) return true;
+          const after = store.resolve(args.name);
+          if (moving) return moveProfileBackups(before, after, {dataDir, dryRun: flags['dry-run'], signal, log: (line) => this.log(line), warn});
+          // a new location in the same bucket: say what stays behind
+          if (before.prefix !== after.prefix && before.bucket === after.bucket && before.endpoint === after.endpoint) {
+            const n = await backupsLeftBehind(before, {dataDir, signal}).catch(() => 0); // the old location may be out of reach now: no count, no warning
+            if (n > 0) warn(leftBehindWarning(n, before, after));
+          }
+          return true;
+        },
+      }),
+    );
+    if (saved) this.log(`Updated profile "${args.name}" in ${store.path}`);
   }
 }

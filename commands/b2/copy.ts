@@ -1,0 +1,54 @@
+import {Flags} from '@oclif/core';
+import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
+import {withInterrupt} from '../../src/cli/interrupt.js';
+import {catalogOf, locationId} from '../../src/cli/open-backend.js';
+import {assertBackupId} from '../../src/backups/index.js';
+import {backupIdArg} from '../../src/backups/command-args.js';
+import {copyBackup} from '../../src/backups/copy-backup.js';
+import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {visible} from '../../src/backups/validate.js';
+import {connectB2Pair} from '../../src/connect.js';
+import {BackupError} from '../../src/errors.js';
+import {loadProfile} from '../../src/profiles/index.js';
+
+export default class Copy extends BaseCommand {
+  static override summary = 'Copy a backup to another profile on the same B2 account, on the server (nothing is downloaded).';
+  static override description =
+    'Copies the archive and the metadata file under the same names into the location of the profile given with --to, with B2\'s server-side copy (b2_copy_file; b2_copy_part for large archives), and checks each copy\'s size and SHA1. The backup keeps its id, name, date and metadata; the copy is encrypted as the other profile encrypts its uploads (an SSE-C source is read with this profile\'s key). Running it again copies only what is missing. Both profiles must be on the same B2 account (exit 2 otherwise), and the key of the --to profile must be able to read this one\'s backups (exit 3).';
+
+  static override examples = [
+    '<%= config.bin %> b2 copy 1a2b3c4d --to offsite',
+    '<%= config.bin %> b2 copy latest --profile home --to archive --json',
+  ];
+
+  static override enableJsonFlag = true;
+  static override args = {id: backupIdArg};
+  static override flags = {
+    profile: profileFlag,
+    to: Flags.string({required: true, description: 'the profile to copy the backup to (same B2 account)'}),
+  };
+
+  async run(): Promise<{copied: BackupSummary; to: string; existing: boolean}> {
+    const {args, flags} = await this.parse(Copy);
+    assertBackupId(args.id); // before connecting: a bad id costs nothing
+    const configDir = this.config.configDir;
+    const source = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir});
+    const target = await loadProfile({configFlag: flags.config, profileFlag: flags.to, configDir});
+    if (source.name === target.name || locationId(source) === locationId(target)) {
+      const same = source.name === target.name ? `it is the profile the backup is in` : `it names the same location as profile "${source.name}" (${source.bucket}/${source.prefix})`;
+      throw new BackupError('bad_input', `--to ${target.name}: ${same}; give another profile`);
+    }
+    return withInterrupt(async (signal) => {
+      const [from, to] = await connectB2Pair(source, target, {dataDir: this.config.dataDir, signal});
+      try {
+        const catalog = catalogOf(this.config, source, from, (line) => this.logToStderr(line));
+        const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal});
+        const what = `backup ${info.id} ${visible(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
+        this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${info.archiveKey} and ${info.metadataKey}`);
+        return {copied: backupSummary(info), to: target.name, existing};
+      } finally {
+        await Promise.all([from.close(), to.close()]);
+      }
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import type {PutPlan} from '../backend.js';
+import {sha1Of} from '../hash.js';
+import {findResumable} from './large-file-upload.js';
+import {fileSourceInfo, isLarge, planFor, type UploadRequest, type UploadTarget} from './upload.js';
+import {LARGE_FILE_SHA1} from './wire-types.js';
+
+/** An upload request as put() would make it (the digest tells which stored parts hold the same bytes). */
+export type PlanRequest = Omit<UploadRequest, 'onProgress'>;
+
+/**
+ * What uploadObject() would do with this request, without sending anything: the same
+ * size rules and part plan, and the same lookup of an interrupted upload to continue
+ * (b2_list_unfinished_large_files, b2_list_parts: reads only). A stream is not read.
+ */
+export async function planUpload(t: UploadTarget, r: PlanRequest): Promise<PutPlan> {
+  const src = r.source;
+  const {concurrency} = t.settings;
+  if (src.kind === 'stream') {
+    // read one part ahead: a stream that ends within it is one request, else parts (never resumable)
+    const {partSize} = planFor(t, undefined);
+    if (src.size !== undefined && src.size <= partSize) return single(src.size);
+    const parts = src.size === undefined ? undefined : Math.ceil(src.size / partSize);
+    // unknown length: the calls of the shortest case (one request)
+    return {kind: 'stream', size: src.size, partSize, parts, concurrency, calls: parts === undefined ? single(undefined).calls : largeCalls(parts, concurrency, {start: true})};
+  }
+  const plan = planFor(t, src.size);
+  if (!isLarge(src.size, plan, t.settings)) return single(src.size);
+  const parts = plan.partCount as number;
+  const sha1 = r.digest?.sha1 ?? r.sha1 ?? (src.kind === 'buffer' ? sha1Of(src.buffer) : undefined);
+  const fileInfo = {...r.metadata, ...(src.kind === 'file' ? fileSourceInfo(src) : {}), ...(sha1 ? {[LARGE_FILE_SHA1]: sha1} : {})};
+  const found = sha1 ? await findResumable({client: t.client, bucketId: t.bucketId, fileName: r.fileName, contentType: r.contentType, fileInfo, plan, signal: r.signal}) : undefined;
+  const base: PutPlan = {kind: 'parts', size: src.size, partSize: plan.partSize, parts, concurrency, calls: {}};
+  if (!found) return {...base, calls: {b2_list_unfinished_large_files: 1, ...largeCalls(parts, concurrency, {start: true})}};
+  // a stored part is kept when it holds this part's bytes (its SHA1, when the hashing pass knows it)
+  const kept = found.parts.filter((p) => p.contentLength === plan.sizeOf(p.partNumber) && (r.digest === undefined || r.digest.pieceSha1s[p.partNumber - 1] === p.contentSha1));
+  const toSend = parts - kept.length;
+  return {
+    ...base,
+    resume: {started: new Date(found.file.uploadTimestamp), partsStored: found.parts.length, partsKept: kept.length, bytesKept: kept.reduce((n, p) => n + p.contentLength, 0)},
+    calls: {b2_list_unfinished_large_files: 1, b2_list_parts: Math.max(1, Math.ceil(found.parts.length / 1000)), ...largeCalls(toSend, concurrency, {start: false})},
+  };
+}
+
+function single(size: number | undefined): PutPlan {
+  return {kind: 'single', size, calls: {b2_get_upload_url: 1, b2_upload_file: 1}};
+}
+
+/** The part uploads of a large file: one upload URL per worker, each part, the finish. */
+function largeCalls(toSend: number, concurrency: number, o: {start: boolean}): Record<string, number> {
+  return {
+    ...(o.start ? {b2_start_large_file: 1} : {}),
+    ...(toSend > 0 ? {b2_get_upload_part_url: Math.min(concurrency, toSend), b2_upload_part: toSend} : {}),
+    b2_finish_large_file: 1,
+  };
+}

@@ -1,0 +1,38 @@
+import type {ObjectInfo, StorageBackend} from '../backend.js';
+import {BackupError} from '../errors.js';
+import type {BackupCatalog} from './catalog.js';
+import {knownSha1} from './checksum.js';
+import {copyBackupObjects, sameObject} from './move.js';
+import {resolveBackupRef} from './resolve-id.js';
+import type {BackupInfo} from './types.js';
+
+/**
+ * `b2 copy ID --to PROFILE`: one backup (an id, a unique prefix of one, or `latest`)
+ * copied server-side to another location under the same names, archive before metadata
+ * file. Idempotent: what is already there with the same size and SHA1 is not copied
+ * again (`existing` when nothing had to be); another file under one of the names is
+ * refused before anything is copied.
+ */
+export async function copyBackup(catalog: BackupCatalog, from: StorageBackend, to: StorageBackend, ref: string, opts: {signal?: AbortSignal} = {}): Promise<{info: BackupInfo; existing: boolean}> {
+  const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref);
+  const names = [info.archiveKey, info.metadataKey];
+  const [here, there] = await Promise.all([objectsNamed(from, names, opts.signal), objectsNamed(to, names, opts.signal)]);
+  const archive = here.get(info.archiveKey);
+  const metadataFile = here.get(info.metadataKey);
+  if (!archive || !metadataFile) throw new BackupError('not_found', `backup ${info.id} was deleted while it was being copied; nothing was copied`);
+  const archiveThere = sameObject(there.get(info.archiveKey), archive.size, info.sha1);
+  const metadataThere = sameObject(there.get(info.metadataKey), metadataFile.size, knownSha1(metadataFile.sha1));
+  const taken = [archiveThere === 'different' && info.archiveKey, metadataThere === 'different' && info.metadataKey].filter(Boolean);
+  if (taken.length > 0) throw new BackupError('already_exists', `the other location already holds another file named ${taken.join(' and ')}; nothing was copied`);
+  const copied = await copyBackupObjects(from, to, {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}}, opts.signal);
+  return {info, existing: copied === 0};
+}
+
+/** The current objects with exactly these keys (one listing of their common start). */
+async function objectsNamed(backend: StorageBackend, keys: string[], signal?: AbortSignal): Promise<Map<string, ObjectInfo>> {
+  let prefix = keys[0];
+  for (const k of keys) while (!k.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  const found = new Map<string, ObjectInfo>();
+  for await (const obj of backend.list({prefix, signal})) if (keys.includes(obj.key)) found.set(obj.key, obj);
+  return found;
+}

@@ -1,0 +1,189 @@
+import PQueue from 'p-queue';
+import type {ObjectInfo, StorageBackend} from '../backend.js';
+import {BackupError, throwIfAborted} from '../errors.js';
+import {describeArchive} from './archive-info.js';
+import {knownSha1} from './checksum.js';
+import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from './layout.js';
+
+/**
+ * Moving every backup of one location to another (a profile's new prefix) with the
+ * backend's server-side copy: nothing is downloaded. The two locations themselves are
+ * the journal, so a run killed at any point is finished by the next one:
+ *
+ * 1. list both; a backup whose archive and metadata file are already at the destination
+ *    with the same size and SHA1 is not copied again (an earlier run copied it);
+ * 2. copy what is missing, archive before metadata file (at the destination a backup
+ *    exists once its metadata file does, as after an upload); a large archive goes in
+ *    parts, and an interrupted large copy is continued;
+ * 3. list the destination again and check every copy (size, and SHA1 where the source's
+ *    is known);
+ * 4. only then delete the originals, metadata file first (as `delete` does), and the
+ *    archives an interrupted run of this step left without theirs.
+ *
+ * Anything else under the old location (foreign files, an interrupted upload's archive)
+ * is left there and reported. The caller switches the profile to the new location after
+ * the last step.
+ */
+
+/** One backup as the move sees it: the two objects at the source, what is still to copy. */
+export interface MoveItem {
+  base: string;
+  /** From the archive's own description (our backups); Home Assistant's are known by their base name. */
+  id?: string;
+  name?: string;
+  size: number;
+  archive: ObjectInfo;
+  metadataFile: ObjectInfo;
+  /** The archive's SHA1 when known (its own description, or the listing); copies are checked against it. */
+  sha1?: string;
+  /** Copies still to make (an earlier run may have made some). */
+  copy: {archive: boolean; metadataFile: boolean};
+}
+
+export interface MovePlan {
+  items: MoveItem[];
+  /** Archives at the source whose backup is whole at the destination: left by an interrupted run's deletes. */
+  leftovers: ObjectInfo[];
+  /** What is not a backup, or not a whole one, at the source: never touched, reported. */
+  staying: string[];
+}
+
+export interface MoveReport extends MovePlan {
+  /** Objects copied by this run (a rerun copies only what is missing). */
+  copied: number;
+  /** Originals deleted. */
+  deleted: number;
+}
+
+export interface MoveOptions {
+  signal?: AbortSignal;
+  /** Backups copied (or deleted) at once. */
+  concurrency?: number;
+  onCopied?: (item: MoveItem) => void;
+}
+
+/** What a move would do now: reads both listings, changes nothing. Refuses up front what it cannot finish. */
+export async function planMove(from: StorageBackend, to: StorageBackend, opts: MoveOptions = {}): Promise<MovePlan> {
+  if (!from.copyTo) throw new BackupError('bad_input', `backups cannot be moved on a ${from.type} backend: it has no server-side copy`);
+  const [source, destination] = await Promise.all([listAll(from, opts.signal), listAll(to, opts.signal)]);
+  const archives = new Map<string, ObjectInfo>();
+  const metadataFiles = new Map<string, ObjectInfo>();
+  const staying: string[] = [];
+  for (const obj of source.values()) {
+    const a = baseOf(obj.key, ARCHIVE_SUFFIX);
+    const m = baseOf(obj.key, METADATA_SUFFIX);
+    if (a !== undefined) archives.set(a, obj);
+    else if (m !== undefined) metadataFiles.set(m, obj);
+    else staying.push(`${obj.key} (not a backup)`);
+  }
+  const items: MoveItem[] = [];
+  const leftovers: ObjectInfo[] = [];
+  const conflicts: string[] = [];
+  for (const [base, archive] of archives) {
+    const metadataFile = metadataFiles.get(base);
+    const description = describeArchive(archive);
+    const sha1 = description?.sha1 ?? knownSha1(archive.sha1);
+    const archiveThere = sameObject(destination.get(archive.key), archive.size, sha1);
+    if (!metadataFile) {
+      // the rest of a backup whose metadata file an interrupted run already deleted here
+      if (archiveThere === 'same' && description && destination.has(archive.key.slice(0, -ARCHIVE_SUFFIX.length) + METADATA_SUFFIX)) leftovers.push(archive);
+      else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; "b2 cleanup" removes it)`);
+      continue;
+    }
+    const metadataThere = sameObject(destination.get(metadataFile.key), metadataFile.size, knownSha1(metadataFile.sha1));
+    for (const [obj, there] of [[archive, archiveThere], [metadataFile, metadataThere]] as const) {
+      if (there === 'different') conflicts.push(obj.key);
+    }
+    items.push({base, id: description?.id, name: description?.name, size: archive.size, archive, metadataFile, sha1, copy: {archive: archiveThere !== 'same', metadataFile: metadataThere !== 'same'}});
+  }
+  for (const [base, metadataFile] of metadataFiles) if (!archives.has(base)) staying.push(`${metadataFile.key} (a metadata file without its archive)`);
+  if (conflicts.length > 0) {
+    const shown = conflicts.slice(0, 3).join(', ') + (conflicts.length > 3 ? ` and ${conflicts.length - 3} more` : '');
+    throw new BackupError('already_exists', `the new location already holds other files with the names of backups to move (${shown}); move them away or choose another prefix; nothing was moved`);
+  }
+  return {items, leftovers, staying};
+}
+
+/** Carries out a plan (see the module comment); rerun after any interruption, it finishes the job. */
+export async function executeMove(from: StorageBackend, to: StorageBackend, plan: MovePlan, opts: MoveOptions = {}): Promise<MoveReport> {
+  const concurrency = Math.max(1, opts.concurrency ?? 4);
+  let copied = 0;
+  await runAll(concurrency, plan.items.map((item) => async () => {
+    const n = await copyBackupObjects(from, to, item, opts.signal);
+    copied += n;
+    opts.onCopied?.(item);
+  }));
+  await checkCopies(to, plan, opts.signal);
+  let deleted = 0;
+  const remove = async (key: string) => {
+    throwIfAborted(opts.signal);
+    if (await from.delete(key)) deleted++;
+  };
+  await runAll(concurrency, [
+    // the metadata file first: at the source, the backup leaves listings in one step
+    ...plan.items.map((item) => async () => {
+      await remove(item.metadataFile.key);
+      await remove(item.archive.key);
+    }),
+    ...plan.leftovers.map((archive) => () => remove(archive.key)),
+  ]);
+  return {...plan, copied, deleted};
+}
+
+/**
+ * The server-side copies of one backup that are still to make, archive before metadata
+ * file (at the destination a metadata file never stands without its archive); answers
+ * how many objects were copied.
+ */
+export async function copyBackupObjects(from: StorageBackend, to: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile' | 'sha1' | 'copy'>, signal?: AbortSignal): Promise<number> {
+  if (!from.copyTo) throw new BackupError('bad_input', `backups cannot be copied server-side on a ${from.type} backend`);
+  let copied = 0;
+  throwIfAborted(signal);
+  if (item.copy.archive) {
+    await from.copyTo(item.archive.key, {backend: to, key: item.archive.key}, {id: item.archive.id, sha1: item.sha1, signal});
+    copied++;
+  }
+  if (item.copy.metadataFile) {
+    await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), signal});
+    copied++;
+  }
+  return copied;
+}
+
+/** Runs the tasks `concurrency` at a time; the first failure stops the ones not started and is thrown once the running ones end. */
+async function runAll(concurrency: number, tasks: Array<() => Promise<void>>): Promise<void> {
+  const queue = new PQueue({concurrency});
+  let failure: {err: unknown} | undefined;
+  for (const task of tasks) {
+    void queue.add(task).catch((err: unknown) => {
+      failure ??= {err};
+      queue.clear();
+    });
+  }
+  await queue.onIdle();
+  if (failure) throw failure.err;
+}
+
+/** Every backup of the plan is at the destination, as big as at the source and with its SHA1, by a fresh listing. */
+async function checkCopies(to: StorageBackend, plan: MovePlan, signal?: AbortSignal): Promise<void> {
+  const destination = await listAll(to, signal);
+  const bad: string[] = [];
+  for (const item of plan.items) {
+    if (sameObject(destination.get(item.archive.key), item.archive.size, item.sha1) !== 'same') bad.push(item.archive.key);
+    if (sameObject(destination.get(item.metadataFile.key), item.metadataFile.size, knownSha1(item.metadataFile.sha1)) !== 'same') bad.push(item.metadataFile.key);
+  }
+  if (bad.length > 0) throw new BackupError('checksum_mismatch', `the copies of ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''} are missing or differ at the new location; no original was deleted, run the same command again`);
+}
+
+/** Whether `obj` (at the destination) is the object of this size and SHA1 (SHA1 unknown: by size). */
+export function sameObject(obj: ObjectInfo | undefined, size: number, sha1: string | undefined): 'absent' | 'same' | 'different' {
+  if (!obj) return 'absent';
+  const theirs = knownSha1(obj.sha1) ?? describeArchive(obj)?.sha1; // B2's own record first
+  return obj.size === size && (!sha1 || theirs === sha1) ? 'same' : 'different';
+}
+
+async function listAll(backend: StorageBackend, signal?: AbortSignal): Promise<Map<string, ObjectInfo>> {
+  const all = new Map<string, ObjectInfo>();
+  for await (const obj of backend.list({signal})) all.set(obj.key, obj);
+  return all;
+}

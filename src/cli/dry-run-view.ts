@@ -1,0 +1,55 @@
+import {displayDate, humanSize} from '../backups/display.js';
+import type {DeletePreview, UploadPlan} from '../backups/types.js';
+import {visible} from '../backups/validate.js';
+
+/** `upload --dry-run` for people: what would be written, how, and what would be kept from an interrupted run. */
+export function renderUploadPlan(p: UploadPlan): string {
+  const size = p.size === undefined ? 'size unknown until the stream ends' : humanSize(p.size);
+  const lines = [
+    'Dry run: nothing was uploaded.',
+    `Backup ${visible(p.name)} (${size}${p.sha1 ? `, sha1 ${p.sha1}` : ''})`,
+    `  archive        ${visible(p.archiveKey)}`,
+    `  metadata file  ${visible(p.metadataKey)}`,
+  ];
+  if (p.resumes?.stored === 'backup') {
+    lines.push(`Already stored: an earlier run of this upload (backup ${p.resumes.id} of ${displayDate(p.resumes.date)}) stored the whole backup; nothing would be uploaded`);
+    return lines.join('\n');
+  }
+  if (p.resumes?.stored === 'archive') {
+    lines.push(`Resumes the interrupted backup ${p.resumes.id} of ${displayDate(p.resumes.date)}: its archive is stored; only the metadata file would be uploaded`);
+  } else if (p.archive) {
+    lines.push(`Upload: ${howItGoes(p.archive)}`);
+    const r = p.archive.resume;
+    if (r && p.resumes) {
+      const toSend = (p.archive.parts ?? 0) - r.partsKept;
+      lines.push(`Resumes the interrupted backup ${p.resumes.id} of ${displayDate(p.resumes.date)} (started ${r.started.toISOString()}): ${r.partsStored} part${plural(r.partsStored)} stored, ${r.partsKept} kept (${humanSize(r.bytesKept)}), ${toSend} to send`);
+    }
+  }
+  const calls = Object.entries(p.calls).filter(([, n]) => n > 0).map(([call, n]) => `${call} ×${n}`).join(', ') || 'none';
+  // a stream of unknown length: the calls of the shortest case; a longer one goes up in parts
+  const atLeast = p.archive?.kind === 'stream' && p.archive.parts === undefined ? 'at least (more if the stream is longer than one part) ' : '';
+  lines.push(`API calls: ${atLeast}${calls}`);
+  return lines.join('\n');
+}
+
+function howItGoes(a: NonNullable<UploadPlan['archive']>): string {
+  if (a.kind === 'single') return 'one request (b2_upload_file)';
+  const at = a.concurrency ? `, ${a.concurrency} at a time` : '';
+  const partSize = humanSize(a.partSize ?? 0);
+  if (a.kind === 'stream' && a.parts === undefined) return `from stdin: one request if it ends within ${partSize}, else parts of ${partSize}${at}`;
+  return `${a.parts} parts of ${partSize}${at}`;
+}
+
+/** `delete --dry-run` for people: each name that would go, with its versions and unfinished uploads. */
+export function renderDeletePreview(p: DeletePreview): string {
+  const b = p.info;
+  const what = p.complete ? 'backup' : 'the archive without metadata file of backup';
+  const lines = [`Dry run: nothing was deleted. Would delete ${what} ${b.id} ${visible(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):`];
+  for (const r of p.remove) {
+    const unfinished = r.unfinished > 0 ? `, ${r.unfinished} unfinished upload${plural(r.unfinished)} (its parts)` : '';
+    lines.push(`  ${visible(r.key)}  ${r.versions} version${plural(r.versions)}, ${humanSize(r.bytes)}${unfinished}`);
+  }
+  return lines.join('\n');
+}
+
+const plural = (n: number) => (n === 1 ? '' : 's');

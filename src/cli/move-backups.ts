@@ -1,0 +1,97 @@
+import {humanSize} from '../backups/display.js';
+import {executeMove, planMove, type MoveItem, type MovePlan} from '../backups/move.js';
+import {connectB2, connectB2Pair} from '../connect.js';
+import {BackupError} from '../errors.js';
+import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from '../backups/layout.js';
+import type {ResolvedProfile} from '../profiles/types.js';
+
+/**
+ * `b2 profile update NAME --prefix NEW --move-backups [--dry-run]`: the backups under the
+ * profile's current prefix go to the new one by server-side copy, before the profile is
+ * saved with it (see src/backups/move.ts). Answers whether the profile may be saved: not
+ * after a dry run.
+ */
+export async function moveProfileBackups(
+  from: ResolvedProfile,
+  to: ResolvedProfile,
+  ctx: {dataDir: string; dryRun: boolean; signal: AbortSignal; log: (line: string) => void; warn: (line: string) => void},
+): Promise<boolean> {
+  if (from.prefix === to.prefix) throw new BackupError('bad_input', `--move-backups moves the backups to a new prefix, but profile "${to.name}" already uses ${JSON.stringify(to.prefix)}; give --prefix a different one`);
+  const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal});
+  try {
+    const plan = await planMove(source, destination, {signal: ctx.signal});
+    const where = `${JSON.stringify(from.prefix)} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`;
+    if (ctx.dryRun) {
+      ctx.log(renderPlan(plan, where, to));
+      ctx.log('Dry run: nothing was copied, deleted or saved.');
+      return false;
+    }
+    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency});
+    for (const line of staying(plan, from)) ctx.warn(line);
+    const already = plan.items.filter((i) => !i.copy.archive && !i.copy.metadataFile).length;
+    ctx.log(`Moved ${count(plan.items.length, 'backup')} from ${where}: ${count(report.copied, 'file')} copied on the server (nothing downloaded)${already ? `, ${already} already copied by an interrupted run` : ''}, ${count(report.deleted, 'original')} deleted`);
+    return true;
+  } finally {
+    await Promise.all([source.close(), destination.close()]);
+  }
+}
+
+/**
+ * Changing the prefix without --move-backups: how many backups stay behind under the old
+ * one (a listing, nothing downloaded), for the warning that names the flag.
+ */
+export async function backupsLeftBehind(from: ResolvedProfile, ctx: {dataDir: string; signal?: AbortSignal}): Promise<number> {
+  const backend = await connectB2(from, {dataDir: ctx.dataDir, signal: ctx.signal});
+  try {
+    const bases = new Set<string>();
+    let n = 0;
+    for await (const obj of backend.list({signal: ctx.signal})) {
+      const archive = baseOf(obj.key, ARCHIVE_SUFFIX);
+      const metadata = baseOf(obj.key, METADATA_SUFFIX);
+      for (const base of [archive, metadata]) {
+        if (base === undefined) continue;
+        if (bases.has(base)) n++;
+        else bases.add(base);
+      }
+    }
+    return n;
+  } finally {
+    await backend.close();
+  }
+}
+
+export function leftBehindWarning(n: number, from: ResolvedProfile, to: ResolvedProfile): string {
+  return (
+    `Warning: ${count(n, 'backup')} stay under the old prefix ${JSON.stringify(from.prefix)}: changing the prefix does not move them, and profile "${to.name}" no longer lists them; ` +
+    `to move them, put the old prefix back (b2 profile update ${to.name} --prefix ${JSON.stringify(from.prefix)}) and run b2 profile update ${to.name} --prefix ${JSON.stringify(to.prefix)} --move-backups`
+  );
+}
+
+function renderPlan(plan: MovePlan, where: string, to: ResolvedProfile): string {
+  const lines = [`Would move ${count(plan.items.length, 'backup')} from ${where} (server-side copies; nothing is downloaded):`];
+  for (const item of plan.items) lines.push(`  ${action(item)}  ${label(item)}`);
+  if (plan.leftovers.length > 0) lines.push(`  delete ${count(plan.leftovers.length, 'archive')} an interrupted move left under the old prefix (their backups are whole under the new one)`);
+  lines.push(`Then it would delete the originals and save profile "${to.name}" with prefix ${JSON.stringify(to.prefix)}.`);
+  for (const line of staying(plan)) lines.push(line);
+  return lines.join('\n');
+}
+
+function action(item: MoveItem): string {
+  if (item.copy.archive) return 'copy          ';
+  return item.copy.metadataFile ? 'copy metadata ' : 'already copied';
+}
+
+function label(item: MoveItem): string {
+  const who = item.id ? `${item.name ?? item.base} (${item.id})` : item.base;
+  return `${who}, ${humanSize(item.size)}`;
+}
+
+function staying(plan: MovePlan, from?: ResolvedProfile): string[] {
+  if (plan.staying.length === 0) return [];
+  const where = from ? ` under ${JSON.stringify(from.prefix)}` : '';
+  return [`Not moved (they stay${where}): ${plan.staying.slice(0, 10).join('; ')}${plan.staying.length > 10 ? ` and ${plan.staying.length - 10} more` : ''}`];
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
+}

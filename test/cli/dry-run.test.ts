@@ -1,0 +1,126 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {E2EWorld, calls, parseJson, waitFor} from '../e2e/helpers.js';
+
+// --dry-run through the real CLI against the emulator: upload prints its plan (names,
+// size, parts, calls, what an interrupted upload stored) and delete what it would remove;
+// the emulator's counters show that neither made a single write (class A) call.
+
+/** B2's class A calls: everything that writes (uploads, large files, deletes, hides, retention). */
+const CLASS_A = ['b2_upload_file', 'b2_upload_part', 'b2_start_large_file', 'b2_finish_large_file', 'b2_cancel_large_file', 'b2_get_upload_url', 'b2_get_upload_part_url', 'b2_delete_file_version', 'b2_hide_file', 'b2_copy_file', 'b2_copy_part', 'b2_update_file_retention', 'b2_update_file_legal_hold'];
+const classA = (emu: RunningEmulator) => Object.fromEntries(CLASS_A.map((c) => [c, calls(emu, c)]));
+
+let world: E2EWorld;
+let archive: string;
+const MB = 1_000_000;
+/** Time limits grow with the CLI runs a test makes (each a node process on a busy machine), not with a guess of its speed. */
+const PER_RUN_MS = 30_000;
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  await world.addProfile('home', {...(await world.createKey()), prefix: 'home/', partSize: '5MB', concurrency: 2});
+  archive = join(world.dir, 'archive.tar');
+  await writeFile(archive, randomBytes(11 * MB)); // 3 parts: 5 MB, 5 MB, 1 MB
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+/** Runs the CLI and returns its result with the class A calls it made. */
+async function counted(args: string[], input?: string) {
+  const before = classA(world.emu);
+  const r = await world.b2(args, {input});
+  const after = classA(world.emu);
+  return {...r, writes: Object.fromEntries(CLASS_A.map((c) => [c, after[c] - before[c]]).filter(([, n]) => n !== 0))};
+}
+
+interface PlanJson {
+  dryRun: true;
+  name: string;
+  archiveKey: string;
+  size: number;
+  sha1: string;
+  resumes?: {id: string; stored: string};
+  archive: {kind: string; partSize: number; parts: number; concurrency: number; resume?: {partsStored: number; partsKept: number; bytesKept: number}};
+  calls: Record<string, number>;
+}
+
+describe('b2 upload --dry-run', () => {
+  test('prints the plan (name, size, part size, parts, calls) and makes no write call', async () => {
+    const r = await counted(['upload', archive, '--name', 'planned', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.writes).toEqual({});
+    expect(r.stdout).toMatch(/^Dry run: nothing was uploaded\.\nBackup "planned" \(10\.5 MiB, sha1 [0-9a-f]{40}\)\n {2}archive {8}"planned_[^"]+\.tar"\n {2}metadata file {2}"planned_[^"]+\.metadata\.json"\nUpload: 3 parts of 4\.8 MiB, 2 at a time\nAPI calls: .*b2_start_large_file ×1, b2_get_upload_part_url ×2, b2_upload_part ×3, b2_finish_large_file ×1.*b2_upload_file ×1/);
+    expect((await world.b2(['list', '--json'])).stdout).toBe('[]\n');
+  });
+
+  test('--json: the same plan as data', async () => {
+    const r = await counted(['upload', archive, '--name', 'planned', '--dry-run', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.writes).toEqual({});
+    const plan = parseJson<PlanJson>(r);
+    expect(plan).toMatchObject({dryRun: true, name: 'planned', size: 11 * MB, archive: {kind: 'parts', partSize: 5 * MB, parts: 3, concurrency: 2}});
+    expect(plan.resumes).toBeUndefined();
+    expect(plan.calls).toMatchObject({b2_start_large_file: 1, b2_upload_part: 3, b2_finish_large_file: 1, b2_upload_file: 1});
+  });
+
+  test('after an interrupted upload: what would be resumed; the real run then sends exactly the parts the plan said', async () => {
+    const run = world.spawn(['upload', archive, '--name', 'interrupted', '-v', '--concurrency', '1', '--limit-upload', '2MB']);
+    let stderr = '';
+    run.child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor(() => /^Part 1 of 3 \(.*\): done$/m.test(stderr), 'part 1 to be stored');
+    run.child.kill('SIGINT');
+    expect((await run.done).code).toBe(130);
+
+    const r = await counted(['upload', archive, '--name', 'interrupted', '--dry-run', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.writes).toEqual({});
+    const plan = parseJson<PlanJson>(r);
+    expect(plan.resumes).toMatchObject({stored: 'parts'});
+    const kept = plan.archive.resume!.partsKept;
+    expect(kept).toBeGreaterThanOrEqual(1);
+    expect(plan.archive.resume).toMatchObject({partsStored: kept, bytesKept: kept * 5 * MB});
+    expect(plan.calls.b2_start_large_file).toBeUndefined();
+    expect(plan.calls.b2_upload_part).toBe(3 - kept);
+    const human = await world.b2(['upload', archive, '--name', 'interrupted', '--dry-run']);
+    expect(human.stdout).toMatch(new RegExp(`^Resumes the interrupted backup ${plan.resumes!.id} of .*: ${kept} parts? stored, ${kept} kept \\(.*\\), ${3 - kept} to send$`, 'm'));
+
+    const real = await counted(['upload', archive, '--name', 'interrupted', '--json']);
+    expect(real.code).toBe(0);
+    expect(parseJson<{id: string; resumed: boolean}>(real)).toMatchObject({id: plan.resumes!.id, resumed: true});
+    expect(real.writes.b2_upload_part).toBe(3 - kept);
+    expect(real.writes.b2_start_large_file).toBeUndefined();
+
+    const again = parseJson<PlanJson>(await world.b2(['upload', archive, '--name', 'interrupted', '--dry-run', '--json']));
+    expect(again.archive.resume).toBeUndefined(); // a finished upload leaves nothing to resume
+  }, 5 * PER_RUN_MS);
+
+  test('from stdin: the stream is not read; the plan says how it would go up', async () => {
+    const r = await counted(['upload', '-', '--name', 'piped', '--dry-run'], 'x'.repeat(1000));
+    expect(r.code).toBe(0);
+    expect(r.writes).toEqual({});
+    expect(r.stdout).toMatch(/^Backup "piped" \(size unknown until the stream ends\)$/m);
+    expect(r.stdout).toMatch(/^Upload: from stdin: one request if it ends within 4\.8 MiB, else parts of 4\.8 MiB, 2 at a time$/m);
+  });
+});
+
+describe('b2 delete --dry-run', () => {
+  test('lists the metadata file and the archive with their versions, removes nothing, needs no --yes', async () => {
+    const up = await world.b2(['upload', archive, '--name', 'to keep', '--json']);
+    const {id, archiveKey, metadataKey} = parseJson<{id: string; archiveKey: string; metadataKey: string}>(up);
+    const r = await counted(['delete', id, '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.writes).toEqual({});
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^Dry run: nothing was deleted\\. Would delete backup ${id} "to keep" of .* \\(10\\.5 MiB\\):$`));
+    expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^ {2}"${metadataKey}" {2}1 version, \\d+ B$`)), `  "${archiveKey}"  1 version, 10.5 MiB`]);
+
+    const json = await counted(['delete', id, '--dry-run', '--json']);
+    expect(json.writes).toEqual({});
+    expect(parseJson(json)).toMatchObject({dryRun: true, complete: true, backup: {id}, remove: [{key: metadataKey, versions: 1, unfinished: 0}, {key: archiveKey, versions: 1, unfinished: 0, bytes: 11 * MB}]});
+    expect((await world.b2(['show', id])).code).toBe(0);
+  }, 4 * PER_RUN_MS);
+});

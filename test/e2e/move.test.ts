@@ -1,0 +1,183 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {B2Backend} from '../../src/b2/index.js';
+import {BackupCatalog} from '../../src/backups/index.js';
+import {startEmulator, type RunningEmulator} from '../../src/emulator/index.js';
+import {seedBackups} from '../helpers/seed-backups.js';
+import {calls, downloadCalls, E2EWorld, expectFailure, parseJson} from './helpers.js';
+
+// The real CLI against the emulator over HTTP: `b2 profile update NAME --prefix NEW
+// --move-backups` moves 50 backups (two of them large files, copied in parts) with
+// server-side copies and no download; --dry-run changes nothing; a prefix change without
+// the flag warns; `b2 copy ID --to PROFILE` and its refusals.
+
+const PART = 5_000_000; // the smallest part size a profile takes: archives above it are copied in parts
+const LARGE = 2 * PART + 123_456;
+
+let world: E2EWorld;
+let emu: RunningEmulator;
+let keyArgs: {keyId: string; applicationKey: string};
+const large: Array<{id: string; sha1: string}> = [];
+
+const b2 = (args: string[]) => world.b2(args);
+
+/** A B2Backend and catalog at `prefix`, the test's own view (not under test). */
+async function location(prefix: string): Promise<{backend: B2Backend; catalog: BackupCatalog; keys: () => Promise<string[]>}> {
+  const backend = await B2Backend.open({keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket, prefix, endpoint: emu.url, partSize: PART, uploadCutoff: PART});
+  const keys = async () => {
+    const out: string[] = [];
+    for await (const o of backend.list()) out.push(o.key);
+    return out;
+  };
+  return {backend, catalog: new BackupCatalog(backend), keys};
+}
+
+async function withLocation<T>(prefix: string, work: (l: Awaited<ReturnType<typeof location>>) => Promise<T>): Promise<T> {
+  const l = await location(prefix);
+  try {
+    return await work(l);
+  } finally {
+    await l.backend.close();
+  }
+}
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  emu = world.emu;
+  keyArgs = await world.createKey();
+  await world.addProfile('home', {...keyArgs, prefix: 'old/', partSize: '5MB', concurrency: 4});
+  // 48 small backups laid straight into the emulator, two large files uploaded in parts
+  await seedBackups(emu, 'old/', 48);
+  await withLocation('old/', async ({catalog}) => {
+    for (const i of [1, 2]) {
+      const up = await catalog.upload(randomBytes(LARGE), {name: `large ${i}`});
+      large.push({id: up.id, sha1: up.sha1 as string});
+    }
+  });
+}, 120_000);
+
+afterAll(async () => {
+  world?.expectNoSecretInAnyRun();
+  await world?.close();
+});
+
+describe('b2 profile update --prefix NEW --move-backups', () => {
+  test('--dry-run shows the plan and changes nothing', async () => {
+    const before = await withLocation('old/', (l) => l.keys());
+    emu.resetStats();
+    const r = await b2(['profile', 'update', 'home', '--prefix', 'new/', '--move-backups', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Would move 50 backups from "old\/" to "new\/"/);
+    expect(r.stdout).toMatch(/Dry run: nothing was copied, deleted or saved/);
+    expect(r.stdout).not.toMatch(/Updated profile/);
+    expect(calls(emu, 'b2_copy_file') + calls(emu, 'b2_copy_part') + calls(emu, 'b2_start_large_file') + calls(emu, 'b2_delete_file_version')).toBe(0);
+    expect(await withLocation('old/', (l) => l.keys())).toEqual(before);
+    expect(await withLocation('new/', (l) => l.keys())).toEqual([]);
+    expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'home', '--json'])).prefix).toBe('old/');
+  });
+
+  test('moves 50 backups (two large ones in parts) with server-side copies: all under the new prefix, verified, none under the old, zero downloads', async () => {
+    const ids = parseJson<Array<{id: string}>>(await b2(['list', '--profile', 'home', '--json'])).map((b) => b.id).sort();
+    expect(ids).toHaveLength(50);
+    emu.resetStats();
+    const r = await b2(['profile', 'update', 'home', '--prefix', 'new/', '--move-backups']);
+    expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
+    expect(r.stdout).toMatch(/Moved 50 backups from "old\/" to "new\/".*: 100 files copied on the server \(nothing downloaded\), 100 originals deleted/);
+    expect(r.stdout).toMatch(/Updated profile "home"/);
+    expect(downloadCalls(emu)).toBe(0);
+    // 98 copies in one call; the two large archives in parts of 5 MB (3 each)
+    expect({copyFile: calls(emu, 'b2_copy_file'), copyPart: calls(emu, 'b2_copy_part'), started: calls(emu, 'b2_start_large_file')}).toEqual({copyFile: 98, copyPart: 6, started: 2});
+
+    expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'home', '--json'])).prefix).toBe('new/');
+    expect(parseJson<Array<{id: string}>>(await b2(['list', '--json'])).map((b) => b.id).sort()).toEqual(ids);
+    expect(await withLocation('old/', (l) => l.keys())).toEqual([]);
+    await withLocation('new/', async ({catalog, keys}) => {
+      expect(await keys()).toHaveLength(100);
+      for (const id of ids) expect(await catalog.verify(id)).toMatchObject({ok: true});
+    });
+    for (const {id, sha1} of large) {
+      const v = await b2(['verify', id, '--json']);
+      expect(parseJson(v)).toMatchObject({ok: true, sha1, size: LARGE});
+    }
+  }, 120_000);
+
+  test('run again with the prefix it already has: refused with one line, nothing changes', async () => {
+    const r = await b2(['profile', 'update', 'home', '--prefix', 'new/', '--move-backups']);
+    expectFailure(r, 2, /already uses "new\/"; give --prefix a different one/, world.secrets);
+  });
+
+  test('a prefix change without --move-backups warns that the backups stay behind and names the flag', async () => {
+    await world.addProfile('side', {...keyArgs, prefix: 'side-a/'});
+    await seedBackups(emu, 'side-a/', 3, 100);
+    const r = await b2(['profile', 'update', 'side', '--prefix', 'side-b/']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/Warning: 3 backups stay under the old prefix "side-a\/".*--move-backups/);
+    expect(await withLocation('side-a/', (l) => l.keys())).toHaveLength(6);
+  });
+
+  test('--move-backups without --prefix, or --dry-run alone: one line, exit 2', async () => {
+    expectFailure(await b2(['profile', 'update', 'home', '--move-backups']), 2, /give it with --prefix NEW/, world.secrets);
+    expectFailure(await b2(['profile', 'update', 'home', '--prefix', 'x/', '--dry-run']), 2, /--dry-run shows what --move-backups would do/, world.secrets);
+  });
+});
+
+describe('b2 copy ID --to PROFILE', () => {
+  beforeAll(async () => {
+    await world.addProfile('offsite', {...keyArgs, prefix: 'offsite/', partSize: '5MB'});
+  });
+
+  test('copies a backup (by a prefix of its id) on the server; it lists and verifies there; again: already there', async () => {
+    const [newest] = parseJson<Array<{id: string; name: string}>>(await b2(['list', '--profile', 'home', '--json']));
+    emu.resetStats();
+    const r = await b2(['copy', newest.id.slice(0, 6), '--to', 'offsite', '--profile', 'home', '--json']);
+    expect(r.code).toBe(0);
+    expect(parseJson(r)).toMatchObject({to: 'offsite', existing: false, copied: {id: newest.id}});
+    expect(downloadCalls(emu)).toBe(0);
+    const listed = parseJson<Array<{id: string; name: string}>>(await b2(['list', '--profile', 'offsite', '--json']));
+    expect(listed.map((b) => [b.id, b.name])).toEqual([[newest.id, newest.name]]);
+    expect(parseJson(await b2(['verify', newest.id, '--profile', 'offsite', '--json']))).toMatchObject({ok: true});
+    // the original stays
+    expect(parseJson<Array<{id: string}>>(await b2(['list', '--profile', 'home', '--json'])).map((b) => b.id)).toContain(newest.id);
+
+    emu.resetStats();
+    const again = await b2(['copy', 'latest', '--to', 'offsite', '--profile', 'home']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already holds backup .*nothing was copied/);
+    expect(calls(emu, 'b2_copy_file')).toBe(0);
+  });
+
+  test('a large archive is copied in parts', async () => {
+    emu.resetStats();
+    const r = await b2(['copy', large[0].id, '--to', 'offsite', '--profile', 'home']);
+    expect(r.code).toBe(0);
+    expect(calls(emu, 'b2_copy_part')).toBe(3);
+    expect(parseJson(await b2(['verify', large[0].id, '--profile', 'offsite', '--json']))).toMatchObject({ok: true, sha1: large[0].sha1});
+  });
+
+  test('to the same profile, or to a profile naming the same location: one line, exit 2, nothing copied', async () => {
+    await world.addProfile('home-again', {...keyArgs, prefix: 'new/'});
+    emu.resetStats();
+    expectFailure(await b2(['copy', 'latest', '--to', 'home', '--profile', 'home']), 2, /--to home: it is the profile the backup is in; give another profile/, world.secrets);
+    expectFailure(await b2(['copy', 'latest', '--to', 'home-again', '--profile', 'home']), 2, /--to home-again: it names the same location as profile "home"/, world.secrets);
+    expect(calls(emu, 'b2_copy_file')).toBe(0);
+  });
+
+  test('to a profile on another account or endpoint: one line, exit 2, nothing copied', async () => {
+    const other = await startEmulator({port: 0});
+    world.secrets.push(other.applicationKey);
+    try {
+      await world.b2(['profile', 'add', 'far', '--key-id', other.keyId, '--application-key', other.applicationKey, '--bucket', other.bucket, '--endpoint', other.url, '--prefix', 'far/']);
+      emu.resetStats();
+      const r = await b2(['copy', 'latest', '--to', 'far', '--profile', 'home']);
+      expectFailure(r, 2, /profile "home" and profile "far" are on different B2 accounts or endpoints .*nothing was copied/, world.secrets);
+      expect(calls(emu, 'b2_copy_file')).toBe(0);
+      expect(other.stats().calls.b2_copy_file).toBeUndefined();
+    } finally {
+      await other.stop();
+    }
+  });
+
+  test('an unknown id: exit 4', async () => {
+    expectFailure(await b2(['copy', 'deadbeef', '--to', 'offsite', '--profile', 'home']), 4, /no backup with id deadbeef/, world.secrets);
+  });
+});
