@@ -165,17 +165,21 @@ export class BackupCatalog {
    * is not read.
    */
   async planUpload(source: Body, meta: UploadMeta = {}): Promise<UploadPlan> {
-    const name = meta.name ?? DEFAULT_NAME;
-    assertBackupName(name);
+    if (meta.name !== undefined) assertBackupName(meta.name);
     assertUserMetadata(meta.metadata ?? {});
-    const src = await describeBody(source, meta.size);
+    const described = await describeBody(source, meta.size);
+    // a Home Assistant tar names, dates and describes itself, as in upload() (stdin is not read for it)
+    const {src, backup: ha} = described.kind === 'stream' ? {src: described, backup: undefined} : await readHaArchive(described, this.warn);
+    const name = meta.name ?? ha?.name ?? DEFAULT_NAME;
     const signal = meta.signal;
     const known: Sent | undefined = src.kind === 'buffer' ? {size: src.size, sha1: sha1Of(src.buffer)}
       : src.kind === 'file' ? await (this.backend.hashFile ? this.backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal))
       : undefined;
     const found = known ? await this.resumable(known, name, signal, {keepRecord: true}) : undefined;
-    const date = found?.date ?? isoDateWithOffset(this.now());
-    const id = found?.id ?? newBackupId();
+    const same = ha && !found ? await this.storedAs(ha.backup_id, known, signal) : undefined;
+    if (same) return {name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}};
+    const date = found?.date ?? ha?.date ?? isoDateWithOffset(this.now());
+    const id = found?.id ?? ha?.backup_id ?? newBackupId();
     const base = found?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
     const plan = {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1};
     const resumes = found && {id: found.id, date: found.date, stored: found.stored === 'nothing' ? 'parts' as const : found.stored};
