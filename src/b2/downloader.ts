@@ -1,8 +1,8 @@
-import {createHash, type Hash} from 'node:crypto';
 import type {FileHandle} from 'node:fs/promises';
 import {Readable} from 'node:stream';
 import {writeAll, writeInBatches} from '../batched-writes.js';
 import {BackupError, abortError} from '../errors.js';
+import {sha1Sink, type Sha1Sink} from '../sha1-sink.js';
 import type {B2Client, DownloadResponse} from './client.js';
 import {fileFromHeaders} from './file-headers.js';
 import {readRange} from './range-reader.js';
@@ -142,17 +142,19 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
   }
 
   async function* body(): AsyncGenerator<Buffer> {
-    const hash = expectedSha1 ? createHash('sha1') : undefined;
+    // a large file is hashed on a second thread while this one receives and passes bytes on
+    const hash = expectedSha1 ? sha1Sink(end - start + 1) : undefined;
     try {
       for await (const chunk of source()) {
-        hash?.update(chunk);
+        await hash?.update(chunk);
         yield chunk;
       }
-      if (hash) checkSha1(r.fileName, hash.digest('hex'), expectedSha1);
+      if (hash) checkSha1(r.fileName, await hash.digest(), expectedSha1);
     } catch (err) {
       if (r.signal?.aborted) throw abortError(r.signal);
       throw err;
     } finally {
+      hash?.close();
       scope.release();
     }
   }
@@ -293,7 +295,7 @@ export async function downloadToFile(client: B2Client, r: DownloadRequest & {onB
         const at = pos;
         const n = bufs.reduce((sum, b) => sum + b.length, 0);
         pos += n;
-        const live = hasher.offer(bufs, at);
+        const live = await hasher.offer(bufs, at);
         await writeAll(fh, bufs, at);
         hasher.written(i, at + n, live);
         loaded += n;
@@ -313,13 +315,14 @@ export async function downloadToFile(client: B2Client, r: DownloadRequest & {onB
     if (r.signal?.aborted) throw abortError(r.signal);
     throw err;
   } finally {
+    hasher.close();
     scope.release();
   }
 }
 
 /** Whole-file SHA1 of ranges written out of order: in memory at the frontier, read back behind it. */
 class InOrderHasher {
-  private readonly hash: Hash = createHash('sha1');
+  private readonly hash: Sha1Sink;
   private hashed: number;
   /** Per range: bytes written contiguously from its start (absolute end offset). */
   private readonly writtenTo: number[];
@@ -331,17 +334,21 @@ class InOrderHasher {
     private readonly ranges: Array<{start: number; end: number}>,
   ) {
     this.hashed = ranges[0]?.start ?? 0;
+    this.hash = sha1Sink(ranges.length ? ranges[ranges.length - 1].end + 1 - this.hashed : 0);
     this.writtenTo = ranges.map((x) => x.start);
   }
 
-  /** Hashes the buffers now if they are the next bytes in order; true if it did. */
-  offer(bufs: Buffer[], pos: number): boolean {
+  /** Hashes the buffers (in order, from this call) if they are the next bytes; true if it did. */
+  async offer(bufs: Buffer[], pos: number): Promise<boolean> {
     if (this.catchingUp || pos !== this.hashed) return false;
-    for (const b of bufs) {
-      this.hash.update(b);
-      this.hashed += b.length;
-    }
+    const copied = bufs.map((b) => this.hash.update(b));
+    for (const b of bufs) this.hashed += b.length;
+    await Promise.all(copied);
     return true;
+  }
+
+  close(): void {
+    this.hash.close();
   }
 
   written(range: number, to: number, live: boolean): void {
@@ -358,7 +365,7 @@ class InOrderHasher {
     while (this.catchingUp) await this.catchingUp;
     const total = this.ranges.length ? this.ranges[this.ranges.length - 1].end + 1 : 0;
     if (this.hashed !== total) throw new BackupError('failure', `internal: hashed ${this.hashed} of ${total} bytes`);
-    return this.hash.digest('hex');
+    return this.hash.digest();
   }
 
   /** Reads back and hashes whatever is written contiguously from the frontier (single-flight). */
@@ -387,7 +394,7 @@ class InOrderHasher {
         const n = Math.min(block.length, available - this.hashed);
         const {bytesRead} = await this.fh.read(block, 0, n, this.hashed);
         if (bytesRead <= 0) throw new BackupError('failure', `could not read back bytes at ${this.hashed} of the download`);
-        this.hash.update(block.subarray(0, bytesRead));
+        await this.hash.update(block.subarray(0, bytesRead)); // settles once copied: the block can be read into again
         this.hashed += bytesRead;
       }
       if (this.hashed <= this.ranges[k].end) return; // the rest of this range is not written yet

@@ -12,7 +12,7 @@ export function renderUploadPlan(p: UploadPlan): string {
     `  metadata file  ${visible(p.metadataKey)}`,
   ];
   if (p.resumes?.stored === 'backup') {
-    lines.push(`Already stored: an earlier run of this upload (backup ${p.resumes.id} of ${displayDate(p.resumes.date)}) stored the whole backup; nothing would be uploaded`);
+    lines.push(`Already stored as backup ${p.resumes.id} of ${displayDate(p.resumes.date)}: nothing would be uploaded`);
     return lines.join('\n');
   }
   if (p.resumes?.stored === 'archive') {

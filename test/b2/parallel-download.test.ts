@@ -8,6 +8,7 @@ import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
+import {OFF_THREAD_SHA1_FROM} from '../../src/sha1-sink.js';
 import {emulator, fastRetry, openBackend, sha1} from './helpers.js';
 
 // Large files download as parallel Range requests (to a file in place, to a stream in
@@ -137,6 +138,23 @@ describe('a stream: one stream when the first range is fast, ranges when it is s
     emu.resetStats();
     expect((await readAll((await adaptive.get('big.bin')).stream)).equals(data)).toBe(true);
     expect(emu.stats().calls.b2_download_file_by_id).toBe(Math.ceil(data.length / RANGE) - 1);
+  });
+});
+
+describe('a large file, hashed on a second thread', () => {
+  test('to a file, to a stream in ranges and as one stream: the bytes, verified; a damaged copy fails', async () => {
+    const large = randomBytes(OFF_THREAD_SHA1_FROM + 1_234_567);
+    await backend.put('large.bin', large);
+    const r = await toFile(backend, 'large.bin');
+    expect(r.bytes.equals(large)).toBe(true);
+    expect(r.sha1).toBe(sha1(large));
+    expect((await readAll((await backend.get('large.bin')).stream)).equals(large)).toBe(true);
+    const oneStream = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: 0});
+    expect((await readAll((await oneStream.get('large.bin')).stream)).equals(large)).toBe(true);
+    await emu.corrupt(emu.bucket, 'backups/large.bin');
+    expect(isBackupError(await toFile(backend, 'large.bin').catch((e) => e), 'checksum_mismatch')).toBe(true);
+    expect(isBackupError(await readAll((await oneStream.get('large.bin')).stream).catch((e) => e), 'checksum_mismatch')).toBe(true);
+    await backend.delete('large.bin');
   });
 });
 

@@ -4,6 +4,7 @@ import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {E2EWorld, calls, parseJson, waitFor} from '../e2e/helpers.js';
+import {coreBackupJson, haBackupAt, haBackupTar} from '../backups/ha-fixtures.js';
 
 // --dry-run through the real CLI against the emulator: upload prints its plan (names,
 // size, parts, calls, what an interrupted upload stored) and delete what it would remove;
@@ -97,6 +98,19 @@ describe('b2 upload --dry-run', () => {
     const again = parseJson<PlanJson>(await world.b2(['upload', archive, '--name', 'interrupted', '--dry-run', '--json']));
     expect(again.archive.resume).toBeUndefined(); // a finished upload leaves nothing to resume
   }, 5 * PER_RUN_MS);
+
+  test('a Home Assistant backup tar: the plan uses its own name and id; once stored, nothing would be uploaded', async () => {
+    const at = haBackupAt(3);
+    const path = join(world.dir, 'ha.tar');
+    await writeFile(path, haBackupTar(coreBackupJson(at)));
+    const plan = parseJson<PlanJson>(await counted(['upload', path, '--dry-run', '--json']));
+    expect(plan).toMatchObject({name: at.name, archive: {kind: 'single'}});
+    expect(plan.resumes).toBeUndefined();
+    expect((await world.b2(['upload', path, '--json'])).code).toBe(0);
+    const r = await counted(['upload', path, '--dry-run']);
+    expect(r.writes).toEqual({});
+    expect(r.stdout).toMatch(new RegExp(`^Already stored as backup ${at.backupId} of .*: nothing would be uploaded$`, 'm'));
+  }, 3 * PER_RUN_MS);
 
   test('from stdin: the stream is not read; the plan says how it would go up', async () => {
     const r = await counted(['upload', '-', '--name', 'piped', '--dry-run'], 'x'.repeat(1000));
