@@ -4,7 +4,7 @@ import {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {seedBackups} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {CrashWorld, killPoints, requestOf} from './crash-helpers.js';
+import {CrashWorld, killPoints, requestOf} from '../helpers/crash.js';
 import {downloadCalls, parseJson} from './helpers.js';
 
 // SIGKILL a real `b2 profile update NAME --prefix NEW --move-backups` at seeded request
