@@ -1,12 +1,8 @@
 import {afterAll, beforeAll, beforeEach, describe, expect, test} from '@jest/globals';
-import {randomBytes} from 'node:crypto';
-import {mkdtemp, rm, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
-import {join} from 'node:path';
 import {readAll} from '../../src/body.js';
 import type {TransferEvent} from '../../src/b2/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
-import {emulator, fastRetry, openBackend, sha1} from './helpers.js';
+import {fastRetry, openBackend, type PartsFixture, sha1, startPartsFixture} from './helpers.js';
 
 // The provider's event hook (what `-v` shows): parts started and finished, retries with
 // their reason and wait, re-authorizations. Over HTTP against the emulator, faults injected.
@@ -15,23 +11,17 @@ const PART = 64 * 1024;
 const SIZE = 3 * PART + 100; // 4 parts
 
 let emu: RunningEmulator;
-let dir: string;
 let path: string;
 let data: Buffer;
 let events: TransferEvent[];
 let delays: number[];
 
+let fixture: PartsFixture;
 beforeAll(async () => {
-  emu = await emulator({minPartSize: PART, recommendedPartSize: PART});
-  dir = await mkdtemp(join(tmpdir(), 'b2-events-'));
-  data = randomBytes(SIZE);
-  path = join(dir, 'data.bin');
-  await writeFile(path, data);
+  fixture = await startPartsFixture({tag: 'events', part: PART, size: SIZE});
+  ({emu, path, data} = fixture);
 });
-afterAll(async () => {
-  await emu.stop();
-  await rm(dir, {recursive: true, force: true});
-});
+afterAll(() => fixture?.stop());
 beforeEach(() => {
   emu.faults.clear();
   events = [];

@@ -1,16 +1,15 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {mkdirSync, unlinkSync} from 'node:fs';
-import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {rm, writeFile} from 'node:fs/promises';
 import {createServer} from 'node:net';
-import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {readAll} from '../../src/body.js';
 import {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {libraryClient} from '../emulator/helpers.js';
-import {confirmed, emulator, fastRetry, openBackend, sha1, unfinishedCount} from './helpers.js';
+import {confirmed, emulator, fastRetry, openBackend, type PartsFixture, sha1, startPartsFixture, unfinishedCount} from './helpers.js';
 
 const PART = 64 * 1024;
 const PARTS = 17;
@@ -32,18 +31,12 @@ describe('B2 provider: failures are classified, confined and retried as they sho
   let path: string;
   let data: Buffer;
 
+  let fixture: PartsFixture;
   beforeAll(async () => {
-    emu = await emulator({minPartSize: PART, recommendedPartSize: PART, seed: 11});
-    dir = await mkdtemp(join(tmpdir(), 'b2-failure-handling-'));
-    data = randomBytes(SIZE);
-    path = join(dir, 'data.bin');
-    await writeFile(path, data);
+    fixture = await startPartsFixture({tag: 'failure-handling', part: PART, size: SIZE, emulator: {seed: 11}});
+    ({emu, dir, path, data} = fixture);
   });
-
-  afterAll(async () => {
-    await emu.stop();
-    await rm(dir, {recursive: true, force: true});
-  });
+  afterAll(() => fixture?.stop());
 
   const open = (delays: number[] = [], more = {}) => openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 1, retry: fastRetry(delays).retry, ...more});
 

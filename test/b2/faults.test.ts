@@ -1,14 +1,13 @@
 import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {mkdtemp, rm, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {PassThrough, Readable} from 'node:stream';
 import {readAll} from '../../src/body.js';
 import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {FaultRule, RunningEmulator} from '../../src/emulator/index.js';
-import {emulator, fastRetry, openBackend, openDescriptors, sha1, unfinishedCount} from './helpers.js';
+import {fastRetry, openBackend, openDescriptors, type PartsFixture, sha1, startPartsFixture, unfinishedCount} from './helpers.js';
 
 const PART = 64 * 1024;
 const SIZE = 16 * PART + 1234; // 17 parts
@@ -21,18 +20,12 @@ describe('B2 provider under injected faults (multi-part uploads over HTTP)', () 
   let delays: number[];
   let backend: B2Backend;
 
+  let fixture: PartsFixture;
   beforeAll(async () => {
-    emu = await emulator({minPartSize: PART, recommendedPartSize: PART, seed: 7});
-    dir = await mkdtemp(join(tmpdir(), 'b2-faults-'));
-    data = randomBytes(SIZE);
-    path = join(dir, 'data.bin');
-    await writeFile(path, data);
+    fixture = await startPartsFixture({tag: 'faults', part: PART, size: SIZE, emulator: {seed: 7}});
+    ({emu, dir, path, data} = fixture);
   });
-
-  afterAll(async () => {
-    await emu.stop();
-    await rm(dir, {recursive: true, force: true});
-  });
+  afterAll(() => fixture?.stop());
 
   beforeEach(async () => {
     emu.faults.clear();

@@ -1,6 +1,9 @@
-import {createHash} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import type {TransferProgress} from '../../src/backend.js';
 import {closeSync, openSync, utimesSync, writeSync} from 'node:fs';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
 import {B2Backend} from '../../src/b2/index.js';
 import type {B2BackendOptions} from '../../src/b2/index.js';
@@ -25,6 +28,37 @@ export function fastRetry(delays: number[] = []) {
 
 export async function emulator(opts: EmulatorOptions = {}): Promise<RunningEmulator> {
   return startEmulator({port: 0, ...opts});
+}
+
+/**
+ * What the multi-part provider tests share: one emulator whose parts are `part` bytes, and
+ * a file of `size` random bytes in a temp dir of its own. Start it in beforeAll, stop it in
+ * afterAll.
+ */
+export interface PartsFixture {
+  emu: RunningEmulator;
+  dir: string;
+  path: string;
+  data: Buffer;
+  stop(): Promise<void>;
+}
+
+export async function startPartsFixture(opts: {tag: string; part: number; size: number; fileName?: string; emulator?: EmulatorOptions}): Promise<PartsFixture> {
+  const emu = await emulator({minPartSize: opts.part, recommendedPartSize: opts.part, ...opts.emulator});
+  const dir = await mkdtemp(join(tmpdir(), `b2-${opts.tag}-`));
+  const data = randomBytes(opts.size);
+  const path = join(dir, opts.fileName ?? 'data.bin');
+  await writeFile(path, data);
+  return {
+    emu,
+    dir,
+    path,
+    data,
+    stop: async () => {
+      await emu.stop();
+      await rm(dir, {recursive: true, force: true});
+    },
+  };
 }
 
 export async function openBackend(emu: RunningEmulator, opts: Partial<B2BackendOptions> = {}): Promise<B2Backend> {

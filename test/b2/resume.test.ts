@@ -1,8 +1,6 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {execFile, spawn} from 'node:child_process';
-import {randomBytes} from 'node:crypto';
-import {mkdtemp, rm, symlink, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
+import {symlink, writeFile} from 'node:fs/promises';
 import {join, resolve} from 'node:path';
 import {promisify} from 'node:util';
 import {readAll} from '../../src/body.js';
@@ -10,7 +8,7 @@ import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {libraryClient} from '../emulator/helpers.js';
-import {confirmed, emulator, openBackend, sha1, unfinishedCount} from './helpers.js';
+import {confirmed, openBackend, type PartsFixture, sha1, startPartsFixture, unfinishedCount} from './helpers.js';
 
 const PART = 64 * 1024;
 const PARTS = 24;
@@ -49,18 +47,12 @@ describe('resuming an unfinished large file', () => {
   let path: string;
   let data: Buffer;
 
+  let fixture: PartsFixture;
   beforeAll(async () => {
-    emu = await emulator({minPartSize: PART, recommendedPartSize: PART});
-    dir = await mkdtemp(join(tmpdir(), 'b2-resume-'));
-    data = randomBytes(SIZE);
-    path = join(dir, 'big.bin');
-    await writeFile(path, data);
+    fixture = await startPartsFixture({tag: 'resume', part: PART, size: SIZE, fileName: 'big.bin'});
+    ({emu, dir, path, data} = fixture);
   });
-
-  afterAll(async () => {
-    await emu.stop();
-    await rm(dir, {recursive: true, force: true});
-  });
+  afterAll(() => fixture?.stop());
 
   async function resumeAndVerify(key: string, partsOnServer: number) {
     const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 2});

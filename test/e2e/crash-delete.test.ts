@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {BackupCatalog} from '../../src/backups/index.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {CrashWorld, expectNoHalfBackup, inspector, killPoints, layForeignFiles, requestOf} from './crash-helpers.js';
+import {expectNoHalfBackup, killPoints, requestOf, startCrashLocation, type CrashLocation, type CrashWorld} from '../helpers/crash.js';
 import {expectFailure, parseJson, sha1} from './helpers.js';
 
 // SIGKILL a real `b2 delete` at seeded requests: the backup is listed whole or not at
@@ -45,12 +45,10 @@ async function makeBackup(name: string, twice?: 'metadata' | 'archive') {
   return up;
 }
 
+let location: CrashLocation;
 beforeAll(async () => {
-  cw = await CrashWorld.start();
-  const key = await cw.world.createKey();
-  await cw.world.addProfile('del', {...key, prefix: PREFIX, partSize: '5MB', concurrency: 2});
-  ({backend, catalog} = await inspector(cw.emu, PREFIX));
-  foreignSurvived = await layForeignFiles(cw.emu, PREFIX);
+  location = await startCrashLocation('del', PREFIX);
+  ({cw, backend, catalog, foreignSurvived} = location);
   // the first run of all makes a call or two more than the next ones (it warms the CLI's caches): not counted
   for (const twice of ['metadata', ...VARIANTS] as const) {
     const up = await makeBackup('calibration', twice);
@@ -61,10 +59,7 @@ beforeAll(async () => {
   requestsPerDelete.shift();
 }, 60_000);
 
-afterAll(async () => {
-  await backend?.close();
-  await cw?.close();
-});
+afterAll(() => location?.close());
 
 const points = killPoints(SEED, POINTS);
 /** What each kill left (CRASH_SUMMARY=1 prints it at the end). */

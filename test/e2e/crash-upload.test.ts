@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {BackupCatalog} from '../../src/backups/index.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {CrashWorld, expectNoHalfBackup, inspector, killPoints, layForeignFiles, requestOf} from './crash-helpers.js';
+import {expectNoHalfBackup, killPoints, requestOf, startCrashLocation, type CrashLocation, type CrashWorld} from '../helpers/crash.js';
 import {parseJson, sha1} from './helpers.js';
 
 // SIGKILL a real `b2 upload` (bin/run.js) at seeded requests, counted by the emulator's
@@ -55,16 +55,14 @@ async function listedNamed(name: string) {
   return (await catalog.list()).filter((b) => b.name === name);
 }
 
+let location: CrashLocation;
 beforeAll(async () => {
-  cw = await CrashWorld.start();
-  const key = await cw.world.createKey();
-  await cw.world.addProfile('crash', {...key, prefix: PREFIX, partSize: '5MB', concurrency: 2});
-  ({backend, catalog} = await inspector(cw.emu, PREFIX));
+  location = await startCrashLocation('crash', PREFIX);
+  ({cw, backend, catalog, foreignSurvived} = location);
   const data = randomBytes(SIZE);
   archive = join(cw.world.dir, 'archive.tar');
   await writeFile(archive, data);
   archiveSha1 = sha1(data);
-  foreignSurvived = await layForeignFiles(cw.emu, PREFIX);
 
   const first = await cw.run(upload('calibration'), () => undefined);
   expect(first.result.code).toBe(0);
@@ -73,10 +71,7 @@ beforeAll(async () => {
   await catalog.delete(made.id);
 }, 60_000);
 
-afterAll(async () => {
-  await backend?.close();
-  await cw?.close();
-});
+afterAll(() => location?.close());
 
 const points = killPoints(SEED, POINTS);
 

@@ -3,7 +3,7 @@ import {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {libraryClient} from '../emulator/helpers.js';
-import {E2EWorld, type SpawnedCli} from './helpers.js';
+import {E2EWorld, type SpawnedCli} from '../e2e/helpers.js';
 
 /** A small seeded generator (mulberry32): the same seed, the same kill points. */
 export function seededRandom(seed: number): () => number {
@@ -130,4 +130,44 @@ export async function expectNoHalfBackup(backend: B2Backend): Promise<void> {
   for await (const o of backend.list()) keys.push(o.key);
   const metadata = keys.filter((k) => k.endsWith('.metadata.json') && !k.startsWith('foreign_'));
   for (const m of metadata) expect(keys).toContain(m.replace(/\.metadata\.json$/, '.tar'));
+}
+
+/**
+ * What every crash test starts from: a CrashWorld, a profile made through the CLI on
+ * `prefix` (5 MB parts, 2 at once), the test's own view of the location, and files that
+ * are not ours laid beside (foreignSurvived() checks they are all still there).
+ */
+export interface CrashLocation {
+  cw: CrashWorld;
+  backend: B2Backend;
+  catalog: BackupCatalog;
+  foreignSurvived: () => Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startCrashLocation(profile: string, prefix: string): Promise<CrashLocation> {
+  const cw = await CrashWorld.start();
+  let backend: B2Backend | undefined;
+  try {
+    const key = await cw.world.createKey();
+    await cw.world.addProfile(profile, {...key, prefix, partSize: '5MB', concurrency: 2});
+    const view = await inspector(cw.emu, prefix);
+    backend = view.backend;
+    const foreignSurvived = await layForeignFiles(cw.emu, prefix);
+    const opened = backend;
+    return {
+      cw,
+      backend: opened,
+      catalog: view.catalog,
+      foreignSurvived,
+      close: async () => {
+        await opened.close();
+        await cw.close();
+      },
+    };
+  } catch (err) {
+    await backend?.close();
+    await cw.close();
+    throw err;
+  }
 }
