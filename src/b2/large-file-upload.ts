@@ -172,7 +172,7 @@ export class LargeFileUpload {
       part.release?.();
       return;
     }
-    this.partEvent('start', part);
+    if (!this.signal.aborted) this.partEvent('start', part); // a part queued before an abort is not sent
     try {
       this.sha1s[n - 1] = await this.o.client.upload('b2_upload_part', this.o.fileName, pool, async (url, axios) => {
         this.rollBack(n);

@@ -1,6 +1,7 @@
 import {displayDate, humanSize} from '../backups/display.js';
 import type {DeletePreview, UploadPlan} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
+import {table} from '../profiles/display.js';
 
 /** `upload --dry-run` for people: what would be written, how, and what would be kept from an interrupted run. */
 export function renderUploadPlan(p: UploadPlan): string {
@@ -44,12 +45,11 @@ function howItGoes(a: NonNullable<UploadPlan['archive']>): string {
 export function renderDeletePreview(p: DeletePreview): string {
   const b = p.info;
   const what = p.complete ? 'backup' : 'the archive without metadata file of backup';
-  const lines = [`Dry run: nothing was deleted. Would delete ${what} ${b.id} ${visible(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):`];
-  for (const r of p.remove) {
+  const rows = p.remove.map((r) => {
     const unfinished = r.unfinished > 0 ? `, ${r.unfinished} unfinished upload${plural(r.unfinished)} (its parts)` : '';
-    lines.push(`  ${visible(r.key)}  ${r.versions} version${plural(r.versions)}, ${humanSize(r.bytes)}${unfinished}`);
-  }
-  return lines.join('\n');
+    return [` ${visible(r.key)}`, `${r.versions} version${plural(r.versions)}, ${humanSize(r.bytes)}${unfinished}`];
+  });
+  return `Dry run: nothing was deleted. Would delete ${what} ${b.id} ${visible(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):\n${table(rows)}`;
 }
 
 const plural = (n: number) => (n === 1 ? '' : 's');
