@@ -1,4 +1,5 @@
 import type {CheckReport} from '../backend.js';
+import stringWidth from 'string-width';
 import type {RetentionPolicy} from '../backups/retention.js';
 import {displaySecret, parseSecretRef} from './secrets.js';
 import {formatSize} from './size.js';
@@ -101,9 +102,13 @@ export function renderCheckItems(items: CheckReport['items']): string {
   return table(items.map((i) => [i.status, i.title, i.message + (i.status !== 'ok' && i.fix ? `; fix: ${i.fix}` : '')]));
 }
 
-/** Left-aligned columns two spaces apart; the last column is not padded. */
+/**
+ * Left-aligned columns two spaces apart; the last column is not padded. Widths are
+ * terminal columns (string-width), not UTF-16 units: a CJK character takes two, an emoji
+ * two, a combining accent none, so names in any script line up.
+ */
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => r[col].length)));
-  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]))).join('  ')).join('\n');
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => stringWidth(r[col]))));
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell + ' '.repeat(widths[col] - stringWidth(cell)))).join('  ')).join('\n');
 }
