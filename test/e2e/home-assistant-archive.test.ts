@@ -69,7 +69,7 @@ afterAll(async () => {
 describe('b2 upload of a Home Assistant backup tar', () => {
   test('from a path: id, name, date and contents from backup.json, stored under HA\'s file name, every byte kept', async () => {
     const at = haBackupAt(0);
-    const tar = haBackupTar(supervisorBackupJson(at));
+    const tar = haBackupTar(supervisorBackupJson(at), {backupJsonLast: true}); // where the Supervisor writes it
     const r = await uploadFile(tar, 'supervisor.tar');
     expect(r).toMatchObject({code: 0, stderr: ''});
     const u = parseJson<Uploaded>(r);
