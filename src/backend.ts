@@ -36,8 +36,20 @@ export interface StorageBackend {
   stat(key: string): Promise<ObjectInfo | undefined>;
   /** Every current object whose key starts with opts.prefix, in UTF-8 byte order, paged lazily. */
   list(opts?: ListOptions): AsyncIterable<ObjectInfo>;
-  /** Removes every version of key; false if there was nothing to remove. */
-  delete(key: string): Promise<boolean>;
+  /**
+   * Removes every version of key; false if there was nothing to remove. A version under
+   * a retention (Object Lock) is refused with a `locked` BackupError, unless its mode is
+   * governance and `bypassGovernance` is asked for (with a key allowed to).
+   */
+  delete(key: string, opts?: DeleteOptions): Promise<boolean>;
+  /**
+   * Optional (B2: Object Lock): sets the retention of the object version `id` of key.
+   * Lengthening is always allowed; shortening or removing a governance retention needs
+   * `bypassGovernance`, a compliance one is refused (`locked`).
+   */
+  setRetention?(key: string, id: string, retention: Retention, opts?: DeleteOptions): Promise<void>;
+  /** Optional: the backend's own clock (B2: the server's Date), which decides when a retention ends. */
+  now?(): Date;
   /** Releases sockets, timers and embedded servers. */
   close(): Promise<void>;
   /**
@@ -107,6 +119,8 @@ export interface CopyOptions {
   id?: string;
   /** Lowercase hex SHA1 the copy must have (a backup's own record of its archive). */
   sha1?: string;
+  /** Object Lock for the copy (a retention is not copied by itself). */
+  retention?: Retention;
   signal?: AbortSignal;
 }
 
@@ -144,8 +158,28 @@ export interface PutOptions {
   sha1?: string;
   /** Small string key/values stored with the object (B2: X-Bz-Info-*). */
   metadata?: Record<string, string>;
+  /** Object Lock: the object cannot be deleted or overwritten-away until then (B2: file retention). */
+  retention?: Retention;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
+}
+
+/**
+ * A retention (B2 Object Lock): until `retainUntil` the object cannot be deleted.
+ * governance yields to a key with the bypassGovernance capability that asks to bypass
+ * it; compliance yields to nobody.
+ */
+export interface Retention {
+  mode: RetentionMode;
+  retainUntil: Date;
+}
+
+export type RetentionMode = 'governance' | 'compliance';
+
+export interface DeleteOptions {
+  /** Delete (or shorten the retention of) a version under a governance retention; needs the capability. */
+  bypassGovernance?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface TransferProgress {
@@ -191,6 +225,8 @@ export interface ObjectInfo {
   /** Backend-specific immutable version id (B2: fileId). */
   id?: string;
   contentType?: string;
+  /** The object's retention when the backend has one and may say so (B2: readFileRetentions); past dates included. */
+  retention?: Retention;
 }
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';

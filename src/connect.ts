@@ -60,10 +60,12 @@ export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx:
 
 /** The setup checks for a profile (credentials, bucket, capabilities, prefix, key expiry, foreign files). */
 export async function checkB2(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<CheckReport> {
-  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile), ...connectTimeoutFromEnv()});
+  // a profile with `lock:` needs a bucket with Object Lock and a key that may set retentions
+  const lockUploads = profile.lock !== undefined;
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile), lockUploads, ...connectTimeoutFromEnv()});
   const embedded = await startEmbedded(profile, ctx);
   try {
-    return await B2Backend.checkProfile(embeddedInput(profile, embedded, {}));
+    return await B2Backend.checkProfile(embeddedInput(profile, embedded, {lockUploads}));
   } finally {
     await embedded.stop();
   }

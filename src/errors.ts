@@ -14,6 +14,7 @@ export type ErrorKind =
   | 'public_bucket'
   | 'encryption_key'
   | 'locked'
+  | 'no_object_lock'
   | 'cap_exceeded'
   | 'not_found'
   | 'already_exists'
@@ -39,6 +40,7 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
   public_bucket: 3,
   encryption_key: 3,
   locked: 3,
+  no_object_lock: 3,
   not_found: 4,
   checksum_mismatch: 5,
   cap_exceeded: 6,

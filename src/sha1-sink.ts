@@ -19,8 +19,9 @@ export interface Sha1Sink {
  */
 export const OFF_THREAD_SHA1_FROM = 32 * 1024 * 1024;
 
-export function sha1Sink(size: number): Sha1Sink {
-  return size >= OFF_THREAD_SHA1_FROM ? new OffThreadSha1() : new InlineSha1();
+/** A thread from OFF_THREAD_SHA1_FROM bytes, unless the caller knows hashing cannot be what limits it (`mayUseThread` false). */
+export function sha1Sink(size: number, mayUseThread = true): Sha1Sink {
+  return mayUseThread && size >= OFF_THREAD_SHA1_FROM ? new OffThreadSha1() : new InlineSha1();
 }
 
 class InlineSha1 implements Sha1Sink {

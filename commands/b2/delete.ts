@@ -5,19 +5,21 @@ import {assertBackupId} from '../../src/backups/index.js';
 import {visible} from '../../src/backups/validate.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
-import {BackupError} from '../../src/errors.js';
+import {BackupError, isBackupError} from '../../src/errors.js';
+import {assertCanBypass, bypassGovernanceFlag, lockedRefusal} from '../../src/cli/object-lock.js';
 import type {DeletePlan} from '../../src/backend.js';
 import {renderDeletePreview} from '../../src/cli/dry-run-view.js';
 
 export default class Delete extends LocationCommand {
   static override summary = 'Delete a backup: its archive and its metadata file, every version of each.';
   static override description =
-    'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The metadata file goes first, so the backup disappears from listings in one step; an interrupted delete leaves at most its archive, which "b2 list" reports and which running the same delete again (or "b2 cleanup") removes. The same goes for an archive that an interrupted upload left without its metadata file.';
+    'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The metadata file goes first, so the backup disappears from listings in one step; an interrupted delete leaves at most its archive, which "b2 list" reports and which running the same delete again (or "b2 cleanup") removes. The same goes for an archive that an interrupted upload left without its metadata file. B2 refuses to delete a backup under Object Lock until its date: a governance lock can be lifted with --bypass-governance by a key with the bypassGovernance capability, a compliance lock by nobody.';
   static override examples = ['<%= config.bin %> b2 delete 1a2b3c4d', '<%= config.bin %> b2 delete 1a2b3c4d --yes --json'];
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
   static override flags = {
     yes: Flags.boolean({char: 'y', description: 'delete without asking'}),
+    'bypass-governance': bypassGovernanceFlag,
     'dry-run': Flags.boolean({description: 'print what would be removed (each name, its versions and unfinished uploads) and remove nothing; needs no --yes', default: false}),
   };
 
@@ -32,7 +34,9 @@ export default class Delete extends LocationCommand {
     if (!flags.yes && !process.stdin.isTTY) {
       throw new BackupError('bad_input', `refusing to delete backup ${args.id} without confirmation: stdin is not a terminal; pass --yes`);
     }
-    return this.withLocation(flags, async ({catalog}, signal) => {
+    const bypassGovernance = flags['bypass-governance'];
+    return this.withLocation(flags, async ({catalog, backend, profile}, signal) => {
+      if (bypassGovernance) assertCanBypass(backend, profile);
       const target = await catalog.deletable(args.id, {signal});
       const backup = target.info;
       const what = `${target.complete ? 'backup' : 'the archive without metadata file of backup'} ${backup.id} ${visible(backup.name)} of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
@@ -40,7 +44,9 @@ export default class Delete extends LocationCommand {
         this.logToStderr(`Kept ${what}; nothing was deleted.`); // a "no" is an answer, not a failure
         return {deleted: null};
       }
-      const deleted = await catalog.delete(target, {signal});
+      const deleted = await catalog.delete(target, {signal, bypassGovernance}).catch((err: unknown) => {
+        throw isBackupError(err, 'locked') ? lockedRefusal(backup, err, bypassGovernance) : err;
+      });
       this.log(`Deleted ${what}: ${target.complete ? `${deleted.archiveKey} and ${deleted.metadataKey}` : deleted.archiveKey}`);
       return {deleted: backupSummary(deleted), complete: target.complete};
     });

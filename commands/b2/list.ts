@@ -4,14 +4,14 @@ import {backupSummary, renderBackupTable, type BackupSummary} from '../../src/ba
 export default class List extends LocationCommand {
   static override summary = 'List the backups, newest first.';
   static override description =
-    'Lists the complete backups under the profile\'s prefix, newest first: those made by this tool and those made by Home Assistant\'s Backblaze B2 integration. Files that are not complete backups (a metadata file without its archive, an archive without its metadata file, another tool\'s .metadata.json) are skipped with a warning on stderr.';
+    'Lists the complete backups under the profile\'s prefix, newest first: those made by this tool and those made by Home Assistant\'s Backblaze B2 integration. A backup under Object Lock shows until when it is locked (LOCKED UNTIL; --json: lockedUntil, lockMode). Files that are not complete backups (a metadata file without its archive, an archive without its metadata file, another tool\'s .metadata.json) are skipped with a warning on stderr.';
   static override examples = ['<%= config.bin %> b2 list', '<%= config.bin %> b2 list --profile home --json'];
   static override enableJsonFlag = true;
 
   async run(): Promise<BackupSummary[]> {
     const {flags} = await this.parse(List);
-    const backups = await this.withLocation(flags, ({catalog}, signal) => catalog.list({signal}));
-    this.log(renderBackupTable(backups));
-    return backups.map(backupSummary);
+    const {backups, now} = await this.withLocation(flags, async ({catalog, backend}, signal) => ({backups: await catalog.list({signal}), now: backend.now()}));
+    this.log(renderBackupTable(backups, now));
+    return backups.map((b) => backupSummary(b, now));
   }
 }

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core';
-import {executePrune, planPrune} from '../../src/backups/prune.js';
+import {executePrune, lockedReason, planPrune} from '../../src/backups/prune.js';
+import type {BackupInfo} from '../../src/backups/index.js';
 import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {countUnfinished, describeBackup, describePolicy, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
@@ -8,7 +9,7 @@ import {BackupError} from '../../src/errors.js';
 export default class Prune extends LocationCommand {
   static override summary = 'Delete the backups a retention policy does not keep (restic\'s --keep-* rules).';
   static override description =
-    'A backup is kept if any rule keeps it. --keep-last N keeps the N newest; --keep-hourly/daily/weekly/monthly/yearly N keep the newest backup of each of the last N hours, days, ISO weeks, months or years that have one (by the backup\'s own date, in the local time zone); --keep-within DURATION keeps every backup made within DURATION of the newest one. Without rule flags the profile\'s "retention:" rules apply. A policy with no rule is an error. Backups whose date cannot be read, files that are not backups and unfinished uploads are never touched, and are reported. On a terminal it shows the plan and asks; elsewhere it needs --yes (or --dry-run).';
+    'A backup is kept if any rule keeps it. --keep-last N keeps the N newest; --keep-hourly/daily/weekly/monthly/yearly N keep the newest backup of each of the last N hours, days, ISO weeks, months or years that have one (by the backup\'s own date, in the local time zone); --keep-within DURATION keeps every backup made within DURATION of the newest one. Without rule flags the profile\'s "retention:" rules apply. A policy with no rule is an error. Backups under B2 Object Lock are kept until their lock ends, and reported. Backups whose date cannot be read, files that are not backups and unfinished uploads are never touched, and are reported. On a terminal it shows the plan and asks; elsewhere it needs --yes (or --dry-run).';
   static override examples = [
     '<%= config.bin %> b2 prune --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run',
     '<%= config.bin %> b2 prune --keep-last 3 --keep-within 30d --yes',
@@ -33,7 +34,8 @@ export default class Prune extends LocationCommand {
       if (!policy) {
         throw new BackupError('bad_input', `no retention rules: profile "${profile.name}" has no "retention:" and no --keep-* flag was given; give e.g. --keep-daily 7`);
       }
-      const plan = await planPrune(catalog, policy, {signal});
+      const now = backend.now(); // B2's clock decides whether a lock still holds
+      const plan = await planPrune(catalog, policy, {now, signal});
       const unfinished = await countUnfinished(backend, signal);
       const doomed = plan.decisions.filter((d) => !d.keep);
       for (const line of untouchedLines(plan, unfinished)) this.logToStderr(line);
@@ -41,12 +43,14 @@ export default class Prune extends LocationCommand {
       if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${doomed.length} backup(s) not kept by ${describePolicy(policy)}?`))) {
         throw new BackupError('aborted', `kept all ${plan.decisions.length} backups; nothing was deleted`);
       }
-      const deleted = dryRun ? [] : await executePrune(catalog, plan, {signal, onDeleted: (b) => this.logToStderr(`Deleted backup ${describeBackup(b)}`)});
-      const kept = plan.decisions.length - doomed.length;
+      const keptLocked = (b: BackupInfo) => this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (the rules alone would delete it)`);
+      for (const d of plan.decisions) if (d.locked) keptLocked(d.backup);
+      const deleted = dryRun ? [] : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleted: (b) => this.logToStderr(`Deleted backup ${describeBackup(b)}`)});
+      const kept = plan.decisions.length - deleted.length - (dryRun ? doomed.length : 0);
       this.logToStderr(dryRun
         ? `Would delete ${doomed.length} and keep ${kept} backup(s) (${describePolicy(policy)}); --dry-run deleted nothing.`
         : `Deleted ${deleted.length} and kept ${kept} backup(s) (${describePolicy(policy)}).`);
-      return pruneView(plan, {dryRun, deleted, unfinishedUploads: unfinished});
+      return pruneView(plan, {dryRun, deleted, unfinishedUploads: unfinished, now});
     });
   }
 }

@@ -1,22 +1,24 @@
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
-import {renderBackup} from '../../src/backups/display.js';
+import {backupSummary, renderBackup} from '../../src/backups/display.js';
 import type {BackupInfo} from '../../src/backups/index.js';
+import type {BackupSummary} from '../../src/backups/display.js';
 
 export default class Show extends LocationCommand {
   static override summary = 'Show one backup with everything its metadata file records.';
   static override description =
-    'Prints a backup\'s name, date, size, SHA1, object names, who made it and, for Home Assistant backups, the Home Assistant version, add-ons, folders and whether it is password-protected. Exits 4 when there is no backup with that id.';
+    'Prints a backup\'s name, date, size, SHA1, object names, who made it and, for Home Assistant backups, the Home Assistant version, add-ons, folders and whether it is password-protected, and until when it is locked (B2 Object Lock). Exits 4 when there is no backup with that id.';
   static override examples = ['<%= config.bin %> b2 show 1a2b3c4d', '<%= config.bin %> b2 show 1a2b3c4d --json'];
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
 
-  async run(): Promise<BackupInfo> {
+  async run(): Promise<BackupInfo & Pick<BackupSummary, 'lockedUntil' | 'lockMode'>> {
     const {args, flags} = await this.parse(Show);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
-    const backup = await this.withLocation(flags, ({catalog}, signal) => catalog.show(args.id, {signal}));
-    this.log(renderBackup(backup));
-    return backup;
+    const {backup, now} = await this.withLocation(flags, async ({catalog, backend}, signal) => ({backup: await catalog.show(args.id, {signal}), now: backend.now()}));
+    this.log(renderBackup(backup, now));
+    const {lockedUntil, lockMode} = backupSummary(backup, now);
+    return {...backup, lockedUntil, lockMode};
   }
 }

@@ -16,6 +16,10 @@ import type {RetentionPolicy} from '../../src/backups/retention.js';
 import {errorLine} from '../../src/cli/base-command.js';
 import {describeBackup, describePolicy} from '../../src/cli/prune-view.js';
 import {parseSize} from '../../src/profiles/size.js';
+import {assertCanLock, lockForRun, lockModeFlag, lockOverride} from '../../src/cli/object-lock.js';
+import {retentionFor} from '../../src/backups/lock.js';
+import {lockedText} from '../../src/backups/display.js';
+import {lockedReason} from '../../src/backups/prune.js';
 
 export default class Upload extends LocationCommand {
   static override summary = 'Upload a backup archive (a file, or - for stdin).';
@@ -38,13 +42,15 @@ export default class Upload extends LocationCommand {
     concurrency: concurrencyFlag,
     'part-size': partSizeFlag,
     'limit-upload': limitUploadFlag,
+    'lock-days': Flags.string({description: 'lock this backup for N days (B2 Object Lock: it cannot be deleted until then), instead of the profile\'s "lock:"; the bucket needs Object Lock and the key writeFileRetentions'}),
+    'lock-mode': lockModeFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
     'dry-run': Flags.boolean({description: 'print the plan (names, size, parts, API calls, what an interrupted upload already stored) and upload nothing; a file is read to hash it, stdin is not read', default: false}),
     prune: Flags.boolean({default: true, allowNo: true, description: 'after a successful upload, prune by the profile\'s "retention:" rules, never deleting the new backup (--no-prune skips it)'}),
     ...outputFlags,
   };
 
-  async run(): Promise<(BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]}) | (UploadPlan & {dryRun: true})> {
+  async run(): Promise<(BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]; lockedKept: string[]}) | (UploadPlan & {dryRun: true})> {
     const {args, flags} = await this.parse(Upload);
     // before connecting: bad input costs nothing (and starts no embedded store)
     const metadata = parseMeta(flags.meta ?? []);
@@ -52,6 +58,7 @@ export default class Upload extends LocationCommand {
     if (flags.name !== undefined) assertBackupName(flags.name);
     const expectSize = parseExpectSize(flags['expect-size'], args.file);
     const overrides = transferOverrides(flags);
+    const lockFlags = lockOverride(flags);
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
     const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
     const out = outputChoice(flags, this.jsonEnabled());
@@ -63,15 +70,20 @@ export default class Upload extends LocationCommand {
         flags,
         async ({backend, catalog, profile}, signal) => {
           await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
+          const lock = lockForRun(profile, lockFlags);
+          if (lock) await assertCanLock(backend, profile, signal);
+          // by B2's clock: that is the one that decides when the lock ends
+          const retention = lock && retentionFor(lock, backend.now());
           bar = progressDisplay({label: 'Uploading', total, mode: out.mode, intervalMs: out.intervalMs});
-          const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, signal, onProgress: (p) => bar?.update(p)});
+          const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, retention, signal, onProgress: (p) => bar?.update(p)});
           stored = uploaded.id;
           bar.stop();
           const done = uploaded.existing ? 'Already stored (an earlier run of this upload finished it):' : uploaded.resumed ? 'Finished the interrupted' : 'Uploaded';
-          if (!out.quiet) this.logToStderr(`${done} backup ${visible(uploaded.name)} (${humanSize(uploaded.size)}, sha1 ${uploaded.sha1})`);
+          if (!out.quiet) this.logToStderr(`${done} backup ${visible(uploaded.name)} (${humanSize(uploaded.size)}, sha1 ${uploaded.sha1})${uploaded.lock ? `, ${lockedText(uploaded.lock)}` : ''}`);
           const policy = flags.prune ? profile.retention : undefined;
-          const pruned = policy ? await this.pruneAfterUpload(catalog, policy, uploaded.id, signal) : [];
-          return {uploaded, pruned};
+          const lockedKept: BackupInfo[] = [];
+          const pruned = policy ? await this.pruneAfterUpload(catalog, policy, uploaded.id, backend.now(), lockedKept, signal) : [];
+          return {uploaded, pruned, lockedKept};
         },
         {
           overrides,
@@ -82,9 +94,9 @@ export default class Upload extends LocationCommand {
           },
         },
       );
-      const {uploaded, pruned} = result;
+      const {uploaded, pruned, lockedKept} = result;
       this.log(uploaded.id);
-      return {...backupSummary(uploaded), resumed: uploaded.resumed, existing: uploaded.existing, pruned: pruned.map((b) => b.id)};
+      return {...backupSummary(uploaded), resumed: uploaded.resumed, existing: uploaded.existing, pruned: pruned.map((b) => b.id), lockedKept: lockedKept.map((b) => b.id)};
     } catch (err) {
       bar?.stop();
       if (isBackupError(err, 'aborted') && stored) {
@@ -120,10 +132,15 @@ export default class Upload extends LocationCommand {
    * The profile's retention after a stored upload. The upload stands whatever happens here,
    * so a failed prune is a warning that says how to finish it, not a failed upload.
    */
-  private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, uploadedId: string, signal: AbortSignal): Promise<BackupInfo[]> {
+  private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, uploadedId: string, now: Date, lockedKept: BackupInfo[], signal: AbortSignal): Promise<BackupInfo[]> {
     try {
-      const plan = await planPrune(catalog, policy, {protect: uploadedId, signal});
-      const deleted = await executePrune(catalog, plan, {signal, onDeleted: (b) => this.logToStderr(`Pruned backup ${describeBackup(b)} (retention: ${describePolicy(policy)})`)});
+      const plan = await planPrune(catalog, policy, {protect: uploadedId, now, signal});
+      const keptLocked = (b: BackupInfo) => {
+        lockedKept.push(b);
+        this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (retention alone would prune it)`);
+      };
+      for (const d of plan.decisions) if (d.locked) keptLocked(d.backup);
+      const deleted = await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleted: (b) => this.logToStderr(`Pruned backup ${describeBackup(b)} (retention: ${describePolicy(policy)})`)});
       if (deleted.length === 0) this.logToStderr(`Pruned nothing: every backup is kept by the retention rules (${describePolicy(policy)})`);
       return deleted;
     } catch (err) {

@@ -19,6 +19,8 @@ export interface CheckTarget {
   isOwnKey?: (key: string) => boolean;
   /** The profile's server-side encryption, reported with the bucket's default. */
   encryption?: Encryption;
+  /** Uploads ask for Object Lock retentions: the bucket must have Object Lock and the key writeFileRetentions. */
+  lockUploads?: boolean;
   signal?: AbortSignal;
   now?: Date;
 }
@@ -45,7 +47,7 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
 
   const bucket = await bucketItem(t, auth, items);
   const bucketOk = bucket?.bucketId;
-  if (bucket) items.push(...bucketSettingItems(bucket.settings, {encryption: t.encryption}));
+  if (bucket) items.push(...bucketSettingItems(bucket.settings, {encryption: t.encryption, lockUploads: t.lockUploads, capabilities: auth.allowed.capabilities}));
   const missing = REQUIRED_CAPABILITIES.filter((c) => !auth.allowed.capabilities.includes(c));
   items.push(missing.length === 0
     ? {id: 'capabilities', title: 'Key capabilities', status: 'ok', message: `the key has ${REQUIRED_CAPABILITIES.join(', ')}`}

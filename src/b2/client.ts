@@ -7,6 +7,8 @@ import {RetryPolicy, type CallKind, type RunHooks} from './retry-policy.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
 import {limited, type BandwidthLimits} from './bandwidth.js';
 import {encryptionField, keyHeaders, uploadFileHeaders} from './encryption-headers.js';
+import {retentionField, retentionHeaders} from './retention.js';
+import type {Retention} from '../backend.js';
 import type {Encryption} from '../profiles/types.js';
 import {scrub} from '../redact.js';
 import {safeListener, type TransferEvent, type TransferEventListener} from './events.js';
@@ -71,6 +73,8 @@ export class B2Client {
   private generation = 0;
   private reauthorizing?: Promise<void>;
   private readonly reauthListeners = new Set<() => void>();
+  /** The server's clock minus ours, from the Date of the last sign-in (0 until then or without one). */
+  private clockSkewMs = 0;
   /** Tells the observer (if any) what happens; never throws. */
   readonly event: (e: TransferEvent) => void;
   private readonly agents: Agents;
@@ -85,6 +89,11 @@ export class B2Client {
   get auth(): AuthInfo {
     if (!this.info) throw new Error('B2Client used before authorize()');
     return this.info;
+  }
+
+  /** Now by the server's clock (to the second), as far as the last sign-in's Date header tells. */
+  serverNow(): Date {
+    return new Date(Date.now() + this.clockSkewMs);
   }
 
   get context(): ErrorContext {
@@ -110,6 +119,9 @@ export class B2Client {
       fail: (f, attempts, end) => this.fail(f, {call: 'b2_authorize_account', attempts, phase, ...end}),
     });
     const info = parseAuthorize(res.data as B2AuthorizeV2 | B2AuthorizeV3);
+    // retentions end by B2's clock, not this machine's (which may be off, or a test's emulator moved on)
+    const serverDate = Date.parse(String((res as {headers?: Record<string, unknown>}).headers?.date ?? ''));
+    if (!Number.isNaN(serverDate)) this.clockSkewMs = serverDate - Date.now();
     // The library saved the token; the URLs of a v3 answer are nested, so set them here.
     this.b2.apiUrl = info.apiUrl;
     this.b2.downloadUrl = info.downloadUrl;
@@ -193,10 +205,12 @@ export class B2Client {
     return this.api('b2_get_upload_part_url', undefined, (axios) => this.b2.getUploadPartUrl({fileId, axios}), signal);
   }
 
-  startLargeFile(args: {bucketId: string; fileName: string; contentType: string; fileInfo: Record<string, string>}, signal?: AbortSignal): Promise<B2File> {
-    const {fileInfo, ...rest} = args;
+  startLargeFile(args: {bucketId: string; fileName: string; contentType: string; fileInfo: Record<string, string>; retention?: Retention}, signal?: AbortSignal): Promise<B2File> {
+    const {fileInfo, retention, ...rest} = args;
     const serverSideEncryption = encryptionField(this.cfg.encryption);
-    return this.api('b2_start_large_file', args.fileName, (axios) => this.b2.startLargeFile({...rest, axios, axiosOverride: {data: {fileInfo, ...(serverSideEncryption ? {serverSideEncryption} : {})}}}), signal);
+    const fileRetention = retentionField(retention);
+    const data = {fileInfo, ...(serverSideEncryption ? {serverSideEncryption} : {}), ...(fileRetention ? {fileRetention} : {})};
+    return this.api('b2_start_large_file', args.fileName, (axios) => this.b2.startLargeFile({...rest, axios, axiosOverride: {data}}), signal);
   }
 
   finishLargeFile(fileId: string, partSha1Array: string[], name: string, signal?: AbortSignal): Promise<B2File> {
@@ -224,10 +238,12 @@ export class B2Client {
    * content type and file info kept (metadataDirective COPY). The copy is encrypted as
    * this client writes; `sourceKey` is the source's SSE-C key when the source is SSE-C.
    */
-  copyFile(args: {sourceFileId: string; fileName: string; destinationBucketId: string; sourceKey?: Encryption}, signal?: AbortSignal): Promise<B2File> {
+  copyFile(args: {sourceFileId: string; fileName: string; destinationBucketId: string; sourceKey?: Encryption; retention?: Retention}, signal?: AbortSignal): Promise<B2File> {
     const destinationServerSideEncryption = encryptionField(this.cfg.encryption);
     const sourceServerSideEncryption = encryptionField(args.sourceKey);
+    const fileRetention = retentionField(args.retention);
     const data = {
+      ...(fileRetention ? {fileRetention} : {}),
       sourceFileId: args.sourceFileId,
       fileName: args.fileName,
       destinationBucketId: args.destinationBucketId,
@@ -280,21 +296,34 @@ export class B2Client {
    * axios instance and authorization as its own calls.
    */
   listUnfinishedLargeFiles(args: {bucketId: string; namePrefix: string; startFileId?: string; maxFileCount: number}, signal?: AbortSignal): Promise<B2ListUnfinished> {
-    return this.api('b2_list_unfinished_large_files', args.namePrefix, (axios) => b2Request.sendRequest({
-      ...axios,
-      url: `${this.auth.apiUrl}${API}/b2_list_unfinished_large_files`,
-      method: 'POST',
-      headers: {...(axios.headers as Record<string, string>), Authorization: this.b2.authorizationToken},
-      data: args,
-    }), signal);
+    return this.api('b2_list_unfinished_large_files', args.namePrefix, (axios) => this.post('b2_list_unfinished_large_files', axios, args), signal);
   }
 
   getFileInfo(fileId: string, name?: string, signal?: AbortSignal): Promise<B2File> {
     return this.api('b2_get_file_info', name, (axios) => this.b2.getFileInfo({fileId, axios}), signal);
   }
 
-  deleteFileVersion(fileId: string, fileName: string, signal?: AbortSignal): Promise<unknown> {
-    return this.api('b2_delete_file_version', fileName, (axios) => this.b2.deleteFileVersion({fileId, fileName, axios}), signal);
+  /** `bypassGovernance`: delete a version under a governance retention (the key needs the capability). */
+  deleteFileVersion(fileId: string, fileName: string, signal?: AbortSignal, opts: {bypassGovernance?: boolean} = {}): Promise<unknown> {
+    const axiosOverride = opts.bypassGovernance ? {data: {bypassGovernance: true}} : {};
+    return this.api('b2_delete_file_version', fileName, (axios) => this.b2.deleteFileVersion({fileId, fileName, axios, axiosOverride}), signal);
+  }
+
+  /** b2_update_file_retention, which the library lacks (same request path as its own calls). */
+  updateFileRetention(args: {fileId: string; fileName: string; retention: Retention; bypassGovernance?: boolean}, signal?: AbortSignal): Promise<unknown> {
+    const data = {fileId: args.fileId, fileName: args.fileName, fileRetention: retentionField(args.retention), ...(args.bypassGovernance ? {bypassGovernance: true} : {})};
+    return this.api('b2_update_file_retention', args.fileName, (axios) => this.post('b2_update_file_retention', axios, data), signal);
+  }
+
+  /** A JSON call the library lacks: its request path, axios instance and authorization. */
+  private post<T>(call: string, axios: Record<string, unknown>, data: object): Promise<{data: T}> {
+    return b2Request.sendRequest({
+      ...axios,
+      url: `${this.auth.apiUrl}${API}/${call}`,
+      method: 'POST',
+      headers: {...(axios.headers as Record<string, string>), Authorization: this.b2.authorizationToken},
+      data,
+    });
   }
 
   /**
@@ -311,7 +340,7 @@ export class B2Client {
     }, signal, hooks);
   }
 
-  async uploadFileOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {fileName: string; body: Readable; contentLength: number; sha1Header: string; contentType: string; info: Record<string, string>}): Promise<B2File> {
+  async uploadFileOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {fileName: string; body: Readable; contentLength: number; sha1Header: string; contentType: string; info: Record<string, string>; retention?: Retention}): Promise<B2File> {
     const res = await released(args.body, this.b2.uploadFile({
       uploadUrl: url.uploadUrl,
       uploadAuthToken: url.authorizationToken,
@@ -322,7 +351,7 @@ export class B2Client {
       mime: args.contentType,
       info: args.info,
       axios,
-      axiosOverride: {headers: uploadFileHeaders(this.cfg.encryption)},
+      axiosOverride: {headers: {...uploadFileHeaders(this.cfg.encryption), ...retentionHeaders(args.retention)}},
     }));
     return res.data as B2File;
   }

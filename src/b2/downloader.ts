@@ -107,9 +107,9 @@ function downloadScope(outer?: AbortSignal) {
 
 /**
  * get(): a streaming download, bytes in order. With concurrency > 1 the first range is a
- * probe: when it arrives at FAST_STREAM_RATE or faster the rest follows as one stream (one
- * more request), else as up to `concurrency` Range requests at once, each held in memory
- * until its turn (concurrency × STREAM_RANGE_SIZE at most). A small file takes one request;
+ * probe, read whole: when it arrived at FAST_STREAM_RATE or faster the rest follows as one
+ * stream (one more request), else as up to `concurrency` Range requests at once, each held
+ * in memory until its turn (concurrency × STREAM_RANGE_SIZE at most). A small file takes one request;
  * every range resumes on its own after a break. A full download is checked against the
  * size and the SHA1 (contentSha1, or large_file_sha1 of a large file), hashed in order,
  * before the stream ends; a mismatch fails the stream with checksum_mismatch. A stream
@@ -128,26 +128,28 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
   const read = (range: {start: number; end: number}, res?: DownloadResponse) =>
     readRange(client, {fileId: file.fileId, fileName: r.fileName, ...range, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: res, open: scope.open});
 
-  async function* source(): AsyncGenerator<Buffer> {
-    const probe = {start, end: concurrency === 1 ? end : Math.min(end, start + rangeSize - 1)};
-    const rate = yield* measured(read(probe, first));
-    if (probe.end === end) return;
-    const rest = {start: probe.end + 1, end};
-    if (rate >= (r.fastStreamRate ?? FAST_STREAM_RATE)) {
-      yield* read(rest);
-      return;
-    }
-    const ranges = splitRanges(rest.start, rest.end, rangeSize);
-    yield* inOrder(ranges.length, concurrency, (i) => read(ranges[i]));
-  }
-
   async function* body(): AsyncGenerator<Buffer> {
-    // a large file is hashed on a second thread while this one receives and passes bytes on
-    const hash = expectedSha1 ? sha1Sink(end - start + 1) : undefined;
+    let hash: Sha1Sink | undefined;
     try {
-      for await (const chunk of source()) {
-        await hash?.update(chunk);
-        yield chunk;
+      const probe = {start, end: concurrency === 1 ? end : Math.min(end, start + rangeSize - 1)};
+      const rest = probe.end < end ? {start: probe.end + 1, end} : undefined;
+      // Where ranges are possible the probe is read whole before it is passed on, so that
+      // its rate is the network's alone (not a slow consumer's).
+      const head = concurrency > 1 && rest ? await gather(read(probe, first)) : undefined;
+      const oneStream = !head || head.rate >= (r.fastStreamRate ?? FAST_STREAM_RATE);
+      // One fast stream: receiving and writing would wait on SHA1, so a large file is hashed
+      // on a second thread. Ranges mean a slow network: one core hashes faster than that.
+      hash = expectedSha1 ? sha1Sink(end - start + 1, oneStream) : undefined;
+      const ranges = rest && !oneStream ? splitRanges(rest.start, rest.end, rangeSize) : [];
+      const parts: Array<AsyncIterable<Buffer> | Iterable<Buffer>> = [
+        head?.chunks ?? read(probe, first),
+        !rest ? [] : oneStream ? read(rest) : inOrder(ranges.length, concurrency, (i) => read(ranges[i])),
+      ];
+      for (const part of parts) {
+        for await (const chunk of part) {
+          await hash?.update(chunk);
+          yield chunk;
+        }
       }
       if (hash) checkSha1(r.fileName, await hash.digest(), expectedSha1);
     } catch (err) {
@@ -161,17 +163,18 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
   return {file, stream: unreadTimeout(body(), r.stallTimeoutMs, () => scope.release())};
 }
 
-/** Passes the chunks on; returns the rate (bytes/s) from the first chunk's arrival to the end, Infinity if too short to tell. */
-async function* measured(chunks: AsyncGenerator<Buffer>): AsyncGenerator<Buffer, number> {
+/** All of the chunks, and the rate (bytes/s) from the first chunk's arrival to the last's; Infinity if too short to tell. */
+async function gather(chunks: AsyncGenerator<Buffer>): Promise<{chunks: Buffer[]; rate: number}> {
+  const all: Buffer[] = [];
   let firstAt: number | undefined;
   let after = 0;
   for await (const chunk of chunks) {
     if (firstAt === undefined) firstAt = performance.now();
     else after += chunk.length;
-    yield chunk;
+    all.push(chunk);
   }
   const seconds = firstAt === undefined ? 0 : (performance.now() - firstAt) / 1000;
-  return seconds > 0 ? after / seconds : Infinity;
+  return {chunks: all, rate: seconds > 0 ? after / seconds : Infinity};
 }
 
 /**

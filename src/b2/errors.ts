@@ -26,6 +26,7 @@ const CAPABILITY_OF: Record<string, string> = {
   b2_copy_file: 'writeFiles',
   b2_copy_part: 'writeFiles',
   b2_delete_file_version: 'deleteFiles',
+  b2_update_file_retention: 'writeFileRetentions',
 };
 
 export const TOKEN_CODES = new Set(['bad_auth_token', 'expired_auth_token', 'missing_auth_token']);
@@ -121,6 +122,9 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   if (f.status === 403 && (f.code === 'access_denied' || f.code === 'http_403') && READS.has(call.call)) return ['encryption_key', customerKeyRefused(call, ctx)];
   if (f.status === 403 && f.code === 'access_denied' && REMOVALS.has(call.call)) {
     return ['locked', `B2 refused to remove ${call.name ? JSON.stringify(call.name) : 'the file'}: it is protected by Object Lock (${f.message}); it can be deleted once its retention date has passed`];
+  }
+  if (f.status === 403 && f.code === 'access_denied' && call.call === 'b2_update_file_retention') {
+    return ['locked', `B2 refused to change the retention of ${call.name ? JSON.stringify(call.name) : 'the file'} (${f.message}): a compliance retention cannot be shortened, a governance one only with bypassGovernance`];
   }
   if (f.status === 403 && CAP_CODES.has(f.code)) {
     const fix = f.code === 'access_denied' ? 'check the account status in the Backblaze web UI' : 'raise the cap under "Caps & Alerts" in the Backblaze web UI, or wait until it resets';

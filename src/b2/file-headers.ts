@@ -1,3 +1,4 @@
+import {retentionFromHeaders} from './retention.js';
 import type {B2File} from './wire-types.js';
 
 /** A file object rebuilt from download (GET/HEAD) headers; HEAD is a class B call, a listing class C. */
@@ -18,6 +19,7 @@ export function fileFromHeaders(headers: Record<string, string | undefined>): B2
     contentType: headers['content-type'] ?? null,
     fileInfo,
     uploadTimestamp: Number(headers['x-bz-upload-timestamp'] ?? 0),
+    fileRetention: retentionFromHeaders(headers),
   };
 }
 

@@ -5,6 +5,6 @@ export {RetryPolicy, DEFAULT_RETRY, MIN_UPLOAD_URLS, shouldRetry, backoffMs, typ
 export {planParts, MAX_PARTS, type PartPlan} from './part-plan.js';
 export {REQUIRED_CAPABILITIES} from './errors.js';
 export {isBackupKey} from './check.js';
-export {PUBLIC_BUCKET_FIX, bucketEncryptionText, isPublicBucket} from './bucket-checks.js';
+export {OBJECT_LOCK_FIX, PUBLIC_BUCKET_FIX, bucketEncryptionText, bucketLockText, isPublicBucket} from './bucket-checks.js';
 export type {B2Bucket} from './wire-types.js';
 export type {TransferEvent, TransferEventListener} from './events.js';

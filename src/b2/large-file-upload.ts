@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import type {TransferProgress} from '../backend.js';
+import type {Retention, TransferProgress} from '../backend.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
@@ -18,6 +18,8 @@ export interface LargeFileUploadOptions {
   fileName: string;
   contentType: string;
   fileInfo: Record<string, string>;
+  /** Object Lock retention the finished file gets (set when it starts; a resumed upload keeps the one it started with). */
+  retention?: Retention;
   plan: PartPlan;
   parts: Iterable<PartSource> | AsyncIterable<PartSource>;
   /** Look for an unfinished upload of the same name, info and part layout, and finish it. */
@@ -151,12 +153,12 @@ export class LargeFileUpload {
   }
 
   private async startOrResume(): Promise<{fileId: string; existing: Map<number, B2Part>}> {
-    const {client, bucketId, fileName, contentType, fileInfo} = this.o;
+    const {client, bucketId, fileName, contentType, fileInfo, retention} = this.o;
     if (this.o.resumable) {
       const found = await findResumable(this.o);
       if (found) return {fileId: found.file.fileId, existing: new Map(found.parts.map((p) => [p.partNumber, p]))};
     }
-    const file = await client.startLargeFile({bucketId, fileName, contentType, fileInfo}, this.o.signal);
+    const file = await client.startLargeFile({bucketId, fileName, contentType, fileInfo, retention}, this.o.signal);
     return {fileId: file.fileId, existing: new Map()};
   }
 

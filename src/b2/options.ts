@@ -56,6 +56,8 @@ export interface B2BackendOptions {
   clock?: Clock;
   /** Server-side encryption of uploads; SSE-C's key is also sent with every read. */
   encryption?: Encryption;
+  /** Uploads will ask for Object Lock retentions: check() verifies the bucket and key can give them. */
+  lockUploads?: boolean;
   /** Told of each part started and finished, each retry (reason and wait) and each re-authorization. */
   onEvent?: TransferEventListener;
 }
@@ -68,7 +70,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'fastStreamRate' | 'encryption' | 'onEvent';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'fastStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -117,6 +119,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     bandwidth: {upload: rate('upload'), download: rate('download')},
     clock: input.clock,
     encryption: checkedEncryption(input.encryption, bad),
+    lockUploads: input.lockUploads === true,
     profileName,
     keyFix: input.keyFix,
     onEvent: input.onEvent,

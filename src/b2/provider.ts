@@ -1,6 +1,6 @@
 import type {FileHandle} from 'node:fs/promises';
 import type {Readable} from 'node:stream';
-import type {Body, CheckReport, DeletePlan, PutPlan, CopyOptions, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend, StoredObject, TransferProgress, UnfinishedUpload} from '../backend.js';
+import type {Body, CheckReport, DeletePlan, DeleteOptions, PutPlan, CopyOptions, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, Retention, StorageBackend, StoredObject, TransferProgress, UnfinishedUpload} from '../backend.js';
 import {describeBody} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {checkedSha1Option} from '../hash.js';
@@ -14,6 +14,7 @@ import {fileFromHeaders} from './file-headers.js';
 import {listFiles, listUnfinished, listVersions} from './lister.js';
 import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './options.js';
 import {RetryPolicy} from './retry-policy.js';
+import {retentionOf} from './retention.js';
 import {serverCopy} from './server-copy.js';
 import {hashForUpload, uploadObject, type UploadDigest, type UploadTarget} from './upload.js';
 import {planUpload} from './upload-plan.js';
@@ -87,7 +88,7 @@ export class B2Backend implements StorageBackend {
    */
   static async checkProfile(input: B2BackendInput, opts: {signal?: AbortSignal; isOwnKey?: (key: string) => boolean} = {}): Promise<CheckReport> {
     const o = resolveOptions(input);
-    return runChecks({client: B2Backend.clientFor(o), bucket: o.bucket, prefix: o.prefix, encryption: o.encryption, signal: opts.signal, isOwnKey: opts.isOwnKey});
+    return runChecks({client: B2Backend.clientFor(o), bucket: o.bucket, prefix: o.prefix, encryption: o.encryption, lockUploads: o.lockUploads, signal: opts.signal, isOwnKey: opts.isOwnKey});
   }
 
   private static clientFor(o: ResolvedOptions): B2Client {
@@ -132,7 +133,7 @@ export class B2Backend implements StorageBackend {
   }
 
   check(opts: {signal?: AbortSignal; isOwnKey?: (key: string) => boolean} = {}): Promise<CheckReport> {
-    return runChecks({client: this.client, bucket: this.o.bucket, prefix: this.o.prefix, encryption: this.o.encryption, signal: opts.signal, isOwnKey: opts.isOwnKey});
+    return runChecks({client: this.client, bucket: this.o.bucket, prefix: this.o.prefix, encryption: this.o.encryption, lockUploads: this.o.lockUploads, signal: opts.signal, isOwnKey: opts.isOwnKey});
   }
 
   async put(key: string, body: Body, opts: PutOptions = {}): Promise<StoredObject> {
@@ -152,6 +153,7 @@ export class B2Backend implements StorageBackend {
         source,
         sha1,
         digest: digest && digest.sha1 === sha1 ? digest : undefined,
+        retention: opts.retention,
         signal: opts.signal,
         onProgress: opts.onProgress,
       });
@@ -241,21 +243,40 @@ export class B2Backend implements StorageBackend {
     for await (const file of listFiles(this.client, this.bucketId, this.o.prefix + prefix, opts.signal, this.o.listPageSize)) yield this.infoOf(file);
   }
 
-  /** Deletes every version (uploads, hide markers, unfinished parts) of the name. */
-  async delete(key: string): Promise<boolean> {
+  /**
+   * Deletes every version (uploads, hide markers, unfinished parts) of the name. B2
+   * refuses a version under Object Lock (a `locked` error) unless it is governance and
+   * bypassGovernance is asked for by a key with that capability.
+   */
+  async delete(key: string, opts: DeleteOptions = {}): Promise<boolean> {
     const fileName = this.nameOf(key);
     let removed = false;
     const versions: B2File[] = [];
-    for await (const v of listVersions(this.client, this.bucketId, fileName)) versions.push(v);
+    for await (const v of listVersions(this.client, this.bucketId, fileName, opts.signal)) versions.push(v);
     for (const v of versions) {
       try {
-        await this.client.deleteFileVersion(v.fileId, v.fileName);
+        await this.client.deleteFileVersion(v.fileId, v.fileName, opts.signal, {bypassGovernance: opts.bypassGovernance});
         if (v.action === 'upload') removed = true;
       } catch (err) {
         if (!isBackupError(err, 'not_found')) throw err; // file_not_present: someone else removed it
       }
     }
     return removed;
+  }
+
+  /**
+   * Object Lock: the retention of one version of key (b2_update_file_retention). Longer
+   * is always allowed; B2 refuses to shorten a compliance retention, and a governance one
+   * without bypassGovernance.
+   */
+  async setRetention(key: string, id: string, retention: Retention, opts: DeleteOptions = {}): Promise<void> {
+    const fileName = this.nameOf(key);
+    await this.client.updateFileRetention({fileId: id, fileName, retention, bypassGovernance: opts.bypassGovernance}, opts.signal);
+  }
+
+  /** Now by B2's clock (from its Date header at sign-in): when a retention ends is B2's to say. */
+  now(): Date {
+    return this.client.serverNow();
   }
 
   async close(): Promise<void> {
@@ -305,7 +326,7 @@ export class B2Backend implements StorageBackend {
       // the source's own encryption decides, not the profile's (backups made before a switch to SSE-C have none)
       const sourceKey = file.serverSideEncryption?.mode === 'SSE-C' && this.o.encryption?.mode === 'SSE-C' ? this.o.encryption : undefined;
       const target = {client: dest.client, bucketId: dest.bucketId, fileName: destName, copyCutoff: dest.o.copyCutoff, partSize: dest.o.partSize, concurrency: dest.o.concurrency};
-      const out = await serverCopy(target, {file, key: sourceKey, sha1: opts.sha1}, opts.signal);
+      const out = await serverCopy(target, {file, key: sourceKey, sha1: opts.sha1, retention: opts.retention}, opts.signal);
       return {...dest.infoOf(out.file), sha1: out.sha1};
     });
   }
@@ -372,6 +393,7 @@ export class B2Backend implements StorageBackend {
       metadata,
       id: file.fileId,
       contentType: file.contentType ?? undefined,
+      ...withRetention(file),
     };
   }
 
@@ -385,6 +407,11 @@ export class B2Backend implements StorageBackend {
       throw wrapUnknown(err, (err as Error)?.message ?? String(err), this.client.context.secrets);
     }
   }
+}
+
+function withRetention(file: B2File): Pick<ObjectInfo, 'retention'> {
+  const retention = retentionOf(file);
+  return retention ? {retention} : {};
 }
 
 function checkMetadata(fileName: string, metadata: Record<string, string>): Record<string, string> {

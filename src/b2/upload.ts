@@ -1,6 +1,6 @@
 import {createReadStream} from 'node:fs';
 import {Readable} from 'node:stream';
-import type {TransferProgress} from '../backend.js';
+import type {Retention, TransferProgress} from '../backend.js';
 import type {BodySource} from '../body.js';
 import {BackupError, abortError} from '../errors.js';
 import {assertFileUnchanged, digestFile, sha1Of, type FileDigest} from '../hash.js';
@@ -39,6 +39,8 @@ export interface UploadRequest {
   sha1?: string;
   /** A hashing pass over this file done just before (hashFile); used when it still fits the file and the plan. */
   digest?: UploadDigest;
+  /** Object Lock: retention until then (headers of b2_upload_file, fileRetention of b2_start_large_file). */
+  retention?: Retention;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
 }
@@ -172,7 +174,7 @@ async function single(t: UploadTarget, r: UploadRequest, data: Buffer[] | string
   const file = await t.client.upload('b2_upload_file', r.fileName, t.pool, async (url, axios) => {
     if (sent > 0) emit((sent = 0), 0); // a failed attempt's bytes are taken back
     const body = uploadBody(open(), size, knownSha1, (n) => emit((sent += n), sent), expect);
-    const res = await t.client.uploadFileOnce(url, axios, {fileName: r.fileName, body: body.body, contentLength: body.contentLength, sha1Header: body.sha1Header, contentType: r.contentType, info: {...r.metadata, ...info}});
+    const res = await t.client.uploadFileOnce(url, axios, {fileName: r.fileName, body: body.body, contentLength: body.contentLength, sha1Header: body.sha1Header, contentType: r.contentType, info: {...r.metadata, ...info}, retention: r.retention});
     if (res.contentLength !== size || res.contentSha1 !== body.sha1()) {
       throw new WireMismatch(`B2 stored ${r.fileName} as ${res.contentLength} bytes with SHA1 ${res.contentSha1}; sent ${size} bytes with SHA1 ${body.sha1()}`);
     }
@@ -198,6 +200,7 @@ async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: I
     fileName: r.fileName,
     contentType: r.contentType,
     fileInfo: {...r.metadata, ...o.info},
+    retention: r.retention,
     plan,
     parts,
     resumable: (o.resumable ?? true) && plan.partCount !== undefined,

@@ -78,6 +78,13 @@ export interface B2File {
   uploadTimestamp: number;
   /** How the data is encrypted at rest (a copy of SSE-C data needs its key). */
   serverSideEncryption?: {mode: string | null; algorithm?: string};
+  /** Object Lock: readable with readFileRetentions (otherwise isClientAuthorizedToRead is false). */
+  fileRetention?: B2Guarded<B2FileRetention>;
+}
+
+export interface B2FileRetention {
+  mode: 'governance' | 'compliance' | null;
+  retainUntilTimestamp: number | null;
 }
 
 export interface B2Part {

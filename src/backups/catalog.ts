@@ -2,7 +2,7 @@ import {join} from 'node:path';
 import {Writable, pipeline as pipelineCb, type Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import PQueue from 'p-queue';
-import type {Body, ObjectInfo, StorageBackend, StoredObject} from '../backend.js';
+import type {Body, ObjectInfo, Retention, StorageBackend, StoredObject} from '../backend.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {compareUtf8} from '../keys.js';
@@ -16,7 +16,7 @@ import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload} from './pending-uploads.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
-import type {BackupInfo, CatalogOptions, CleanupReport, Deletable, DeletePreview, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
+import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DeletePreview, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
 
 /** A listed backup together with the two objects it is made of. */
@@ -117,6 +117,7 @@ export class BackupCatalog {
           sha1: known?.sha1,
           contentType: 'application/x-tar',
           metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
+          retention: meta.retention,
           signal: meta.signal,
           onProgress: meta.onProgress,
         });
@@ -130,17 +131,24 @@ export class BackupCatalog {
         const metadataObj = await this.backend.put(metadataKey, Buffer.from(text, 'utf8'), {
           contentType: 'application/json',
           metadata: {metadata_only: 'true'}, // what HA's integration sets on its metadata files
+          retention: meta.retention,
           signal: meta.signal,
         });
         await this.cache.set(metadataObj, text);
         if (known && unlock) await this.pending.clear(known.sha1);
         const resumed = (archive.reusedBytes ?? 0) > 0;
-        return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata, resumed, existing: false};
+        // an archive an earlier run stored got that run's date: lengthened to this one (always allowed), both end together
+        const archiveNow = resumed && meta.retention ? await this.lengthenRetention(archive, meta.retention, meta.signal) : archive;
+        return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata, resumed, existing: false, ...lockOf(archiveNow, metadataObj)};
       } catch (err) {
         // an interrupted run's archive is what the next run of the same upload completes
         if (isBackupError(err, 'aborted') && known && unlock) throw err;
         await this.backend.delete(archiveKey).catch((cleanupErr: unknown) => {
-          this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "b2 cleanup" removes it`);
+          if (isBackupError(cleanupErr, 'locked')) {
+            this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${meta.retention?.retainUntil.toISOString() ?? 'its retention date'}; run the same upload again to complete the backup`);
+          } else {
+            this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "b2 cleanup" removes it`);
+          }
         });
         if (known && unlock) await this.pending.clear(known.sha1);
         throw err;
@@ -203,7 +211,7 @@ export class BackupCatalog {
     const names = {id: p.id, date: p.date, base: p.base, sha1: p.sha1};
     if (ours && metadataFile) {
       const described = describeArchive(archive) as ArchiveDescription;
-      const info: BackupInfo = {...described, size: archive.size, sha1: p.sha1, archiveKey, metadataKey: metadataFile.key, describedBy: 'archive'};
+      const info: BackupInfo = {...described, size: archive.size, sha1: p.sha1, archiveKey, metadataKey: metadataFile.key, describedBy: 'archive', ...lockOf(archive, metadataFile)};
       return {...names, stored: 'backup', info: await this.withMetadata({info, archive, metadataFile}, signal)};
     }
     if (ours) return {...names, stored: 'archive', archive};
@@ -338,13 +346,39 @@ export class BackupCatalog {
    * and by `cleanup`; the backend removes every version of each. Also removes an archive
    * left without its metadata file.
    */
-  async delete(target: string | Deletable, opts: {signal?: AbortSignal} = {}): Promise<BackupInfo> {
+  async delete(target: string | Deletable, opts: {signal?: AbortSignal; bypassGovernance?: boolean} = {}): Promise<BackupInfo> {
     const found = typeof target === 'string' ? await this.deletable(target, opts) : target;
     throwIfAborted(opts.signal);
-    if (found.complete) await this.backend.delete(found.info.metadataKey);
-    await this.backend.delete(found.info.archiveKey);
+    const how = {bypassGovernance: opts.bypassGovernance, signal: opts.signal};
+    if (found.complete) await this.backend.delete(found.info.metadataKey, how);
+    await this.backend.delete(found.info.archiveKey, how);
     if (found.metadataFileId) await this.cache.forget(found.metadataFileId);
     return found.info;
+  }
+
+  /**
+   * Object Lock: sets the retention of a backup's metadata file and archive (the current
+   * version of each) to `retention`. Lengthening is always allowed; the backend refuses
+   * (`locked`) to shorten a compliance retention, and a governance one without
+   * `bypassGovernance`. Returns the backup with its new lock.
+   */
+  async lock(ref: string, retention: Retention, opts: {signal?: AbortSignal; bypassGovernance?: boolean} = {}): Promise<BackupInfo> {
+    const setRetention = this.backend.setRetention?.bind(this.backend);
+    if (!setRetention) throw new BackupError('bad_input', `the ${this.backend.type} backend has no Object Lock; backups there cannot be locked`);
+    const entry = await this.find(ref, opts.signal);
+    for (const obj of [entry.metadataFile, entry.archive]) {
+      throwIfAborted(opts.signal);
+      if (!obj.id) throw new BackupError('failure', `the backend did not report the version of ${obj.key}; nothing was locked`);
+      await setRetention(obj.key, obj.id, retention, opts);
+    }
+    return {...(await this.withMetadata(entry, opts.signal)), lock: {mode: retention.mode, until: retention.retainUntil.toISOString()}};
+  }
+
+  /** Sets an object's retention to `retention` unless it already lasts as long; the object as it then is. */
+  private async lengthenRetention(obj: ObjectInfo, retention: Retention, signal?: AbortSignal): Promise<ObjectInfo> {
+    if (!this.backend.setRetention || !obj.id || (obj.retention && obj.retention.retainUntil >= retention.retainUntil)) return obj;
+    await this.backend.setRetention(obj.key, obj.id, retention, {signal});
+    return {...obj, retention};
   }
 
   /**
@@ -435,7 +469,7 @@ export class BackupCatalog {
       }
       const described = describeArchive(archive);
       if (described) {
-        const info: BackupInfo = {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive'};
+        const info: BackupInfo = {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive', ...lockOf(archive, metadataFile)};
         const entry: Entry = {info, archive, metadataFile};
         // A streamed archive could not carry its SHA1 (unknown until the end): its metadata
         // file has it. Read once, then cached by file id like Home Assistant's.
@@ -451,7 +485,7 @@ export class BackupCatalog {
       if (metadataFiles.has(base)) continue;
       const described = describeArchive(archive);
       if (described) {
-        orphans.push({archive, info: {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive'}});
+        orphans.push({archive, info: {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive', ...lockOf(archive)}});
         skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete); "b2 delete ${described.id}" or "b2 cleanup" removes it`);
       } else {
         skip(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
@@ -487,6 +521,7 @@ export class BackupCatalog {
       metadataKey: metadataFile.key,
       describedBy: 'metadata-file',
       metadata,
+      ...lockOf(archive, metadataFile),
     };
     return {info, archive, metadataFile};
   }
@@ -565,6 +600,13 @@ export class BackupCatalog {
 }
 
 type Sent = {size: number; sha1: string};
+
+/** A backup's lock: the longest retention among its objects (expired ones too; whoever shows it knows the time). */
+function lockOf(...objects: ObjectInfo[]): {lock?: BackupLock} {
+  let latest: Retention | undefined;
+  for (const o of objects) if (o.retention && (!latest || o.retention.retainUntil > latest.retainUntil)) latest = o.retention;
+  return latest ? {lock: {mode: latest.mode, until: latest.retainUntil.toISOString()}} : {};
+}
 
 /** The archive an interrupted upload recorded in `p`: our description with its id, and its content. */
 function isArchiveOf(archive: ObjectInfo, p: PendingUpload): boolean {

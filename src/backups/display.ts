@@ -1,5 +1,6 @@
 import {table} from '../profiles/display.js';
-import type {BackupInfo, VerifyResult} from './types.js';
+import {activeLock} from './lock.js';
+import type {BackupInfo, BackupLock, VerifyResult} from './types.js';
 import {escapeInvisible} from './validate.js';
 
 /** A backup as `list --json` prints it: the summary, without the metadata file's contents. */
@@ -12,10 +13,20 @@ export interface BackupSummary {
   archiveKey: string;
   metadataKey: string;
   describedBy: BackupInfo['describedBy'];
+  /** Object Lock: until when it cannot be deleted (ISO, UTC), and how; null when it is not locked now (or the key may not see it). */
+  lockedUntil: string | null;
+  lockMode: BackupLock['mode'] | null;
 }
 
-export function backupSummary(b: BackupInfo): BackupSummary {
-  return {id: b.id, name: b.name, date: b.date, size: b.size, sha1: b.sha1 ?? null, archiveKey: b.archiveKey, metadataKey: b.metadataKey, describedBy: b.describedBy};
+/** `now`: the backend's clock, which decides whether a lock still holds. */
+export function backupSummary(b: BackupInfo, now: Date = new Date()): BackupSummary {
+  const lock = activeLock(b, now);
+  return {id: b.id, name: b.name, date: b.date, size: b.size, sha1: b.sha1 ?? null, archiveKey: b.archiveKey, metadataKey: b.metadataKey, describedBy: b.describedBy, lockedUntil: lock?.until ?? null, lockMode: lock?.mode ?? null};
+}
+
+/** "locked (governance) until 2026-12-07 08:20:00 +00:00" */
+export function lockedText(lock: BackupLock): string {
+  return `locked (${lock.mode}) until ${displayDate(lock.until)}`;
 }
 
 const UNITS = ['KiB', 'MiB', 'GiB', 'TiB'];
@@ -40,12 +51,16 @@ export function displayDate(iso: string): string {
   return `${m[1]} ${m[2]} ${m[3] === 'Z' || m[3] === undefined ? '+00:00' : m[3]}`;
 }
 
-export function renderBackupTable(backups: BackupInfo[]): string {
+/** A LOCKED UNTIL column appears when some backup is locked now. */
+export function renderBackupTable(backups: BackupInfo[], now: Date = new Date()): string {
   if (backups.length === 0) return 'No backups.';
-  return table([['ID', 'NAME', 'DATE', 'SIZE'], ...backups.map((b) => [b.id, escapeInvisible(b.name), displayDate(b.date), humanSize(b.size)])]);
+  const locks = backups.map((b) => activeLock(b, now));
+  const withLocks = locks.some(Boolean);
+  const row = (b: BackupInfo, i: number) => [b.id, escapeInvisible(b.name), displayDate(b.date), humanSize(b.size), ...(withLocks ? [locks[i] ? `${displayDate(locks[i].until)} (${locks[i].mode})` : ''] : [])];
+  return table([['ID', 'NAME', 'DATE', 'SIZE', ...(withLocks ? ['LOCKED UNTIL'] : [])], ...backups.map(row)]);
 }
 
-export function renderBackup(b: BackupInfo): string {
+export function renderBackup(b: BackupInfo, now: Date = new Date()): string {
   const m = b.metadata;
   const rows: string[][] = [
     ['id', b.id],
@@ -57,6 +72,9 @@ export function renderBackup(b: BackupInfo): string {
     ['metadata file', b.metadataKey],
     ['made by', madeBy(b)],
   ];
+  const lock = activeLock(b, now);
+  if (lock) rows.push(['lock', `${lockedText(lock)}: ${lock.mode === 'compliance' ? 'nobody can delete it before then' : 'only --bypass-governance with a key that may can delete it before then'}`]);
+  else if (b.lock) rows.push(['lock', `expired on ${displayDate(b.lock.until)}`]);
   if (m) {
     rows.push(['protected', m.protected ? 'yes (encrypted by Home Assistant)' : 'no']);
     if (m.homeassistant_included) rows.push(['home assistant', `${m.homeassistant_version ?? 'unknown version'}${m.database_included ? ', with database' : ', without database'}`]);

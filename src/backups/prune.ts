@@ -1,12 +1,17 @@
 import type {BackupCatalog} from './catalog.js';
+import {isBackupError} from '../errors.js';
+import {activeLock} from './lock.js';
+import {lockedText} from './display.js';
 import {planRetention, type RetentionPolicy} from './retention.js';
 import type {BackupInfo} from './types.js';
 
 export interface PruneDecision {
   backup: BackupInfo;
   keep: boolean;
-  /** Why it is kept: the rules ("daily", "within 30d"), or "just uploaded"; empty when it goes. */
+  /** Why it is kept: the rules ("daily", "within 30d"), "just uploaded", or its lock; empty when it goes. */
   reasons: string[];
+  /** Kept only because Object Lock protects it (the rules alone would delete it). */
+  locked?: boolean;
 }
 
 export interface PrunePlan {
@@ -22,29 +27,49 @@ export interface PrunePlan {
 /** The reason a backup protected by the caller is kept whatever the rules say. */
 export const JUST_UPLOADED = 'just uploaded';
 
+/** The reason a backup under Object Lock is kept whatever the rules say: deleting it would be refused. */
+export const lockedReason = (b: BackupInfo): string => (b.lock ? lockedText(b.lock) : 'locked');
+
 /**
  * What a prune by `policy` would do to the backups listed now. `protect` names a backup
- * that is kept regardless (the one an upload just made). Throws bad_input for a policy
- * with no rule, before anything is listed.
+ * that is kept regardless (the one an upload just made); a backup under Object Lock
+ * (its date ahead of `now`, the backend's clock) is kept too, never tried. Throws
+ * bad_input for a policy with no rule, before anything is listed.
  */
-export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy, opts: {protect?: string; signal?: AbortSignal} = {}): Promise<PrunePlan> {
+export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy, opts: {protect?: string; now?: Date; signal?: AbortSignal} = {}): Promise<PrunePlan> {
+  const now = opts.now ?? new Date();
   planRetention([], policy); // a bad policy fails here, before the listing
   const skipped: string[] = [];
   const backups = await catalog.list({signal: opts.signal, onSkipped: (msg) => skipped.push(msg)});
   const plan = planRetention(backups, policy);
   const decisions = plan.decisions.map((d): PruneDecision => {
-    if (d.backup.id !== opts.protect || d.keep) return {backup: d.backup, keep: d.keep, reasons: d.reasons};
-    return {backup: d.backup, keep: true, reasons: [JUST_UPLOADED]};
+    if (d.keep) return {backup: d.backup, keep: d.keep, reasons: d.reasons};
+    if (d.backup.id === opts.protect) return {backup: d.backup, keep: true, reasons: [JUST_UPLOADED]};
+    if (activeLock(d.backup, now)) return {backup: d.backup, keep: true, reasons: [lockedReason(d.backup)], locked: true};
+    return {backup: d.backup, keep: false, reasons: []};
   });
   return {policy, decisions, undated: plan.undated, skipped};
 }
 
-/** Deletes what the plan deletes, oldest first, each by its exact id; returns the deleted backups. */
-export async function executePrune(catalog: BackupCatalog, plan: PrunePlan, opts: {signal?: AbortSignal; onDeleted?: (b: BackupInfo) => void} = {}): Promise<BackupInfo[]> {
+/**
+ * Deletes what the plan deletes, oldest first, each by its exact id; returns the deleted
+ * backups. One that B2 refuses because of a lock the listing could not show (a key
+ * without readFileRetentions) is kept and reported through onLocked; the prune goes on.
+ */
+export async function executePrune(catalog: BackupCatalog, plan: PrunePlan, opts: {signal?: AbortSignal; onDeleted?: (b: BackupInfo) => void; onLocked?: (b: BackupInfo) => void} = {}): Promise<BackupInfo[]> {
   const doomed = plan.decisions.filter((d) => !d.keep).reverse();
   const deleted: BackupInfo[] = [];
   for (const d of doomed) {
-    await catalog.delete(d.backup.id, {signal: opts.signal});
+    try {
+      await catalog.delete(d.backup.id, {signal: opts.signal});
+    } catch (err) {
+      if (!isBackupError(err, 'locked')) throw err;
+      d.keep = true;
+      d.locked = true;
+      d.reasons = [lockedReason(d.backup)];
+      opts.onLocked?.(d.backup);
+      continue;
+    }
     deleted.push(d.backup);
     opts.onDeleted?.(d.backup);
   }

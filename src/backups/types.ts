@@ -1,5 +1,5 @@
 import type {Readable} from 'node:stream';
-import type {DeletePlan, PutPlan, TransferProgress} from '../backend.js';
+import type {DeletePlan, PutPlan, Retention, RetentionMode, TransferProgress} from '../backend.js';
 import type {BackupMetadata} from './metadata-file.js';
 
 /** One backup as the catalog lists it. */
@@ -21,6 +21,17 @@ export interface BackupInfo {
   describedBy: 'archive' | 'metadata-file';
   /** The metadata file's backup_metadata; always set by show() and upload(), and by list() for HA-made backups. */
   metadata?: BackupMetadata;
+  /**
+   * Object Lock: the latest retention of its objects, when the backend reports one (B2:
+   * to a key with readFileRetentions). Past dates included: see isLocked().
+   */
+  lock?: BackupLock;
+}
+
+export interface BackupLock {
+  mode: RetentionMode;
+  /** ISO 8601 (UTC): until then nobody (compliance) or only a governance bypass can delete the backup. */
+  until: string;
 }
 
 export interface CatalogOptions {
@@ -109,6 +120,8 @@ export interface UploadMeta {
   size?: number;
   /** User key/values (--meta key=value), stored in the metadata file's extra_metadata. */
   metadata?: Record<string, string>;
+  /** Object Lock: archive and metadata file are both retained until the same date. */
+  retention?: Retention;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
 }

@@ -56,19 +56,22 @@ export interface PruneView {
   backups: Array<BackupSummary & {action: 'keep' | 'delete'; reasons: string[]}>;
   /** Ids actually deleted (none on a dry run). */
   deleted: string[];
+  /** Ids the rules would delete but Object Lock keeps (never tried, or refused by B2). */
+  locked: string[];
   /** Never touched: backups with no readable date, files that are not backups, unfinished uploads. */
   undated: BackupSummary[];
   skipped: string[];
   unfinishedUploads: number;
 }
 
-export function pruneView(plan: PrunePlan, o: {dryRun: boolean; deleted: BackupInfo[]; unfinishedUploads: number}): PruneView {
+export function pruneView(plan: PrunePlan, o: {dryRun: boolean; deleted: BackupInfo[]; unfinishedUploads: number; now: Date}): PruneView {
   return {
     dryRun: o.dryRun,
     policy: plan.policy,
-    backups: plan.decisions.map((d) => ({...backupSummary(d.backup), action: d.keep ? 'keep' : 'delete', reasons: d.reasons})),
+    backups: plan.decisions.map((d) => ({...backupSummary(d.backup, o.now), action: d.keep ? 'keep' : 'delete', reasons: d.reasons})),
     deleted: o.deleted.map((b) => b.id),
-    undated: plan.undated.map(backupSummary),
+    locked: plan.decisions.filter((d) => d.locked).map((d) => d.backup.id),
+    undated: plan.undated.map((b) => backupSummary(b, o.now)),
     skipped: plan.skipped,
     unfinishedUploads: o.unfinishedUploads,
   };

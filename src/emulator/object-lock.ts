@@ -101,6 +101,27 @@ export function lockJson(file: FileRecord, key: KeyRecord | undefined): Record<s
   };
 }
 
+/**
+ * The lock headers of a download: X-Bz-File-Retention-Mode / -Retain-Until-Timestamp and
+ * X-Bz-File-Legal-Hold for a key that may read them; for one that may not, their names in
+ * X-Bz-Client-Unauthorized-To-Read. (No key: a public bucket's anonymous reader.)
+ */
+export function lockHeaders(file: FileRecord, key: KeyRecord | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const hidden: string[] = [];
+  const r = file.fileRetention;
+  if (r?.mode) {
+    if (key && !key.capabilities.includes('readFileRetentions')) hidden.push('X-Bz-File-Retention-Mode', 'X-Bz-File-Retention-Retain-Until-Timestamp');
+    else Object.assign(headers, {'X-Bz-File-Retention-Mode': r.mode, 'X-Bz-File-Retention-Retain-Until-Timestamp': String(r.retainUntilTimestamp)});
+  }
+  if (file.legalHold) {
+    if (key && !key.capabilities.includes('readFileLegalHolds')) hidden.push('X-Bz-File-Legal-Hold');
+    else headers['X-Bz-File-Legal-Hold'] = file.legalHold;
+  }
+  if (hidden.length > 0) headers['X-Bz-Client-Unauthorized-To-Read'] = hidden.join(',');
+  return headers;
+}
+
 /** The bucket's fileLockConfiguration value. */
 export function lockConfiguration(b: BucketRecord): Record<string, unknown> {
   return {defaultRetention: b.defaultRetention ?? {mode: null, period: null}, isFileLockEnabled: b.fileLockEnabled === true};

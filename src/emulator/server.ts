@@ -131,6 +131,8 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
   if (core.settings.onRequest) await Promise.resolve(core.settings.onRequest(call)).catch(() => undefined);
   const fault = r ? core.faults.decide(call, parseTestModes(req.headers['x-bz-test-mode'])) : {latencyMs: 0};
   const ctx = new RequestContext(req, res, url ?? new URL(BASE_URL), r?.apiVersion ?? 2, call, fault, core.stats, core.settings.stallTimeoutMs);
+  // B2's clock, which decides when a retention ends (tests move it: emu.clock.advance)
+  res.setHeader('Date', new Date(core.now()).toUTCString());
   try {
     countFaults(core, fault);
     if (fault.latencyMs > 0) await sleep(fault.latencyMs);

@@ -1,8 +1,10 @@
 import type {CheckReport} from '../backend.js';
+import stringWidth from 'string-width';
 import type {RetentionPolicy} from '../backups/retention.js';
 import {displaySecret, parseSecretRef} from './secrets.js';
 import {formatSize} from './size.js';
 import type {ProfileSource, StoredProfile} from './store.js';
+import type {ProfileEntry} from './schema.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT} from './types.js';
 
 /** A profile as `list` and `show` print it (also their --json): the application key redacted. */
@@ -28,6 +30,8 @@ export interface ProfileView {
   bandwidth?: {upload?: number; download?: number};
   /** Only when the profile asks for server-side encryption. */
   encryption?: string;
+  /** Only when the profile locks its uploads (Object Lock). */
+  lock?: ProfileEntry['lock'];
   /** SSE-C: env:NAME and file:PATH as written; an inline key is never shown, not even in part. */
   encryptionKey?: string;
 }
@@ -48,6 +52,7 @@ export function profileView({name, source, entry}: StoredProfile, store: {path: 
     retention: entry.retention ?? null,
     ...(entry.bandwidth ? {bandwidth: {...entry.bandwidth}} : {}),
     ...(entry.encryption ? {encryption: entry.encryption} : {}),
+    ...(entry.lock ? {lock: {...entry.lock}} : {}),
     ...(entry.encryptionKey ? {encryptionKey: displayEncryptionKey(entry.encryptionKey)} : {}),
   };
 }
@@ -75,6 +80,7 @@ export function renderProfile(view: ProfileView): string {
     ['retention', view.retention ? Object.entries(view.retention).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${v}`).join(', ') : '(none: backups are kept until deleted)'],
   ];
   if (view.encryption) rows.push(['encryption', view.encryption]);
+  if (view.lock) rows.push(['lock', `${view.lock.days !== undefined ? `${view.lock.days} days` : view.lock.duration} (${view.lock.mode ?? 'governance'}) from each upload`]);
   if (view.encryptionKey) rows.push(['encryptionKey', view.encryptionKey]);
   if (view.bandwidth) rows.push(['bandwidth', (['upload', 'download'] as const).map((way) => `${way} ${view.bandwidth?.[way] ? `${formatSize(view.bandwidth[way])}/s` : 'unlimited'}`).join(', ')]);
   return table(rows);
@@ -96,9 +102,13 @@ export function renderCheckItems(items: CheckReport['items']): string {
   return table(items.map((i) => [i.status, i.title, i.message + (i.status !== 'ok' && i.fix ? `; fix: ${i.fix}` : '')]));
 }
 
-/** Left-aligned columns two spaces apart; the last column is not padded. */
+/**
+ * Left-aligned columns two spaces apart; the last column is not padded. Widths are
+ * terminal columns (string-width), not UTF-16 units: a CJK character takes two, an emoji
+ * two, a combining accent none, so names in any script line up.
+ */
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => r[col].length)));
-  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell.padEnd(widths[col]))).join('  ')).join('\n');
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => stringWidth(r[col]))));
+  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell + ' '.repeat(widths[col] - stringWidth(cell)))).join('  ')).join('\n');
 }

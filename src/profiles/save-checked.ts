@@ -13,6 +13,8 @@ const KIND_OF_CHECK: Record<string, ErrorKind> = {
   capabilities: 'missing_capabilities',
   prefix: 'prefix_not_allowed',
   bucket_private: 'public_bucket',
+  object_lock: 'no_object_lock',
+  lock_capabilities: 'missing_capabilities',
 };
 
 /**

@@ -5,6 +5,7 @@ import {RATE_EXPECTATION, parseRate} from './rate.js';
 import {parseSize} from './size.js';
 import {secretRefProblem} from './secrets.js';
 import {COUNT_RULES, parseRetentionDuration, retentionPolicyProblem, type RetentionPolicy} from '../backups/retention.js';
+import {LOCK_MODES, MAX_LOCK_DAYS, lockDurationProblem} from '../backups/lock.js';
 
 /**
  * The profiles file schema. Every field carries the sentence a user sees when it is
@@ -41,6 +42,11 @@ export const GROUP_EXPECTATIONS: Record<string, {self: string; fields: Record<st
   retention: {
     self: `a mapping of retention rules (${[...COUNT_RULES, 'keepWithin'].join(', ')})`,
     fields: {...Object.fromEntries(COUNT_RULES.map((r) => [r, 'a whole number ≥ 0'])), keepWithin: 'a duration such as 30d, 12h or 1y6m'},
+  },
+  // B2 Object Lock on every upload, see src/backups/lock.ts
+  lock: {
+    self: 'a mapping with days (or duration) and optionally mode, such as {days: 30, mode: governance}',
+    fields: {days: `whole days 1..${MAX_LOCK_DAYS}`, duration: 'a duration such as 30d, 6m or 1y', mode: 'governance or compliance'},
   },
 };
 /** Every field a profile may have, for "expected one of …" and typo hints. */
@@ -134,6 +140,28 @@ export const retentionSchema = z
 
 export const ENCRYPTION_MODES = ['SSE-B2', 'SSE-C'] as const;
 
+/** Object Lock for every upload: how long (days, or a duration) and the mode (governance unless said). */
+export const lockSchema = z
+  .strictObject({
+    days: z.number().int().min(1).max(MAX_LOCK_DAYS).optional(),
+    duration: z
+      .string()
+      .superRefine((value, ctx) => {
+        const problem = lockDurationProblem(value);
+        if (problem) ctx.addIssue({code: 'custom', message: problem});
+      })
+      .optional(),
+    mode: z.enum(LOCK_MODES).optional(),
+  })
+  .check((ctx) => {
+    // a typo ("dayz") is the problem to report, not the days it seems to lack
+    if (ctx.issues.length > 0) return;
+    const lock = ctx.value;
+    const issue = (message: string, field: string) => ctx.issues.push({code: 'custom', message, path: [field], input: lock});
+    if (lock.days === undefined && lock.duration === undefined) issue('give days (e.g. days: 30) or a duration (e.g. duration: 1y)', 'days');
+    if (lock.days !== undefined && lock.duration !== undefined) issue('give days or duration, not both', 'duration');
+  });
+
 /** The fields one by one (per-run overrides validate a part of them). */
 export const profileFieldsSchema = z.strictObject({
   keyId: nonBlank.superRefine((value, ctx) => {
@@ -183,6 +211,7 @@ export const profileFieldsSchema = z.strictObject({
     if (problem) ctx.addIssue({code: 'custom', message: problem});
   }).optional().meta(about('encryptionKey')),
   retention: retentionSchema.optional().meta({description: GROUP_EXPECTATIONS.retention.self}),
+  lock: lockSchema.optional().meta({description: GROUP_EXPECTATIONS.lock.self}),
 });
 
 /** A whole profile: the fields, and the rules between them. */

@@ -24,6 +24,7 @@ import {
   type ProfileInput,
 } from './schema.js';
 import {parseSecretRef, resolveSecret} from './secrets.js';
+import {DEFAULT_LOCK_MODE} from '../backups/lock.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT, customerKeyProblem, type Encryption, type ResolvedProfile} from './types.js';
 
 export type ProfileSource = 'file' | 'builtin';
@@ -397,6 +398,7 @@ export function resolvedProfile(name: string, entry: ProfileEntry, credentials: 
     concurrency: entry.concurrency ?? DEFAULT_CONCURRENCY,
     ...(entry.retention && {retention: entry.retention}),
     ...(entry.bandwidth ? {bandwidth: {...entry.bandwidth}} : {}),
+    ...(entry.lock ? {lock: {...entry.lock, mode: entry.lock.mode ?? DEFAULT_LOCK_MODE}} : {}),
   };
 }
 

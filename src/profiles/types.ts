@@ -1,4 +1,5 @@
 import type {RetentionPolicy} from '../backups/retention.js';
+import type {LockSetting} from '../backups/lock.js';
 
 /** Backblaze's production realm: where keys are authorized unless a profile says otherwise. */
 export const DEFAULT_ENDPOINT = 'https://api.backblazeb2.com';
@@ -37,4 +38,6 @@ export interface ResolvedProfile {
   encryption?: Encryption;
   /** The profile's `retention:` rules: upload prunes by them, and so does `prune` without flags. */
   retention?: RetentionPolicy;
+  /** The profile's `lock:`: every upload is retained (B2 Object Lock) this long, in this mode. */
+  lock?: LockSetting;
 }

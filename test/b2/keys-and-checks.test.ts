@@ -118,7 +118,7 @@ describe('B2 provider: keys, restrictions and check()', () => {
     const b = await open(k.keyId, k.applicationKey, {prefix: 'checked/'});
     let report = await b.check();
     expect(report.ok).toBe(true);
-    expect(report.items.map((i) => i.id)).toEqual(['credentials', 'key_expiry', 'bucket', 'bucket_private', 'encryption', 'capabilities', 'prefix', 'foreign_files']);
+    expect(report.items.map((i) => i.id)).toEqual(['credentials', 'key_expiry', 'bucket', 'bucket_private', 'encryption', 'object_lock', 'capabilities', 'prefix', 'foreign_files']);
     expect(report.items.find((i) => i.id === 'key_expiry')?.status).toBe('warn');
     expect(report.items.find((i) => i.id === 'foreign_files')?.status).toBe('ok');
     await b.put('notes.txt', Buffer.from('not a backup'));

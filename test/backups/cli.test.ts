@@ -76,7 +76,7 @@ describe('b2 list', () => {
     expect(json.code).toBe(0);
     const parsed = JSON.parse(json.stdout) as Record<string, unknown>[];
     expect(parsed).toHaveLength(5);
-    expect(parsed[0]).toEqual({id: ours[1].id, name: 'nightly', date: ours[1].date, size: ours[1].size, sha1: ours[1].sha1, archiveKey: ours[1].archiveKey, metadataKey: ours[1].metadataKey, describedBy: 'archive'});
+    expect(parsed[0]).toEqual({id: ours[1].id, name: 'nightly', date: ours[1].date, size: ours[1].size, sha1: ours[1].sha1, archiveKey: ours[1].archiveKey, metadataKey: ours[1].metadataKey, describedBy: 'archive', lockedUntil: null, lockMode: null});
     expect(parsed[4]).toMatchObject({id: ha[0].backupId, name: 'Automatic backup 2026.4.1', date: ha[0].date, size: 2048, describedBy: 'metadata-file'});
     expect(downloads()).toBe(3); // the second process read the cache
   });

@@ -31,7 +31,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 
 beforeAll(async () => {
   world = await E2EWorld.start();
-  world.secrets.push(sseKey, otherKey);
+  world.addSecrets(sseKey, otherKey); // in the suite-wide secret scan too
   key = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readBucketEncryption']});
   data = randomBytes(12 * 1_000_000); // 3 parts of 5 MB: parts carry the key too
   await writeFile(archive(), data);

@@ -89,6 +89,15 @@ export class E2EWorld {
     return {child, done};
   }
 
+  /**
+   * Other secrets the runs must never show (SSE-C keys): checked by expectNoSecretInAnyRun
+   * and by the suite-wide scan of every CLI run's output and files.
+   */
+  addSecrets(...secrets: string[]): void {
+    this.secrets.push(...secrets);
+    captureSecrets(secrets);
+  }
+
   /** A key of its own (so that touchedNames can be checked per key), remembered as a secret. */
   async createKey(opts: Parameters<RunningEmulator['createKey']>[0] = {capabilities: BACKUP_CAPABILITIES}): Promise<{keyId: string; applicationKey: string}> {
     const key = await this.emu.createKey(opts);

@@ -8,7 +8,7 @@
  */
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
-import {api, authorizeRaw, bytes, uploadRaw} from './helpers.js';
+import {api, authorizeRaw, bytes, raw, uploadRaw} from './helpers.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 let emu: RunningEmulator;
@@ -133,5 +133,27 @@ describe('files', () => {
     const listed = await api(emu, reader, 'b2_list_file_names', {bucketId, prefix: 'copy.tar'});
     expect(listed.json.files[0].fileRetention).toEqual({isClientAuthorizedToRead: false, value: null});
     expect(listed.json.files[0].legalHold).toEqual({isClientAuthorizedToRead: false, value: null});
+  });
+
+  test('downloads carry the lock in headers to a key that may read it; others get X-Bz-Client-Unauthorized-To-Read', async () => {
+    const until = emu.clock.now() + 2 * DAY;
+    await uploadRaw(emu, writer, bucketId, 'hdr.tar', Buffer.from('h'), {...lockHeaders('governance', until), 'X-Bz-File-Legal-Hold': 'on'});
+    const auth = await authorizeRaw(emu);
+    const head = (token: string) => raw(`${auth.downloadUrl}/file/locked-backups-1/hdr.tar`, {method: 'HEAD', headers: {Authorization: token}});
+    const readable = await head(writer);
+    expect(readable.status).toBe(200);
+    expect([readable.headers.get('x-bz-file-retention-mode'), readable.headers.get('x-bz-file-retention-retain-until-timestamp'), readable.headers.get('x-bz-file-legal-hold')]).toEqual(['governance', String(until), 'on']);
+    expect(readable.headers.get('x-bz-client-unauthorized-to-read')).toBeNull();
+    const hidden = await head(await tokenFor(['listBuckets', 'listFiles', 'readFiles']));
+    expect(hidden.headers.get('x-bz-file-retention-mode')).toBeNull();
+    expect(hidden.headers.get('x-bz-client-unauthorized-to-read')).toBe('X-Bz-File-Retention-Mode,X-Bz-File-Retention-Retain-Until-Timestamp,X-Bz-File-Legal-Hold');
+  });
+
+  test('every answer\'s Date header is the emulator clock, which decides retention (as B2\'s Date is B2\'s)', async () => {
+    const before = Date.parse((await api(emu, master, 'b2_list_buckets', {accountId})).headers.get('date')!);
+    emu.clock.advance(10 * DAY);
+    const after = Date.parse((await api(emu, master, 'b2_list_buckets', {accountId})).headers.get('date')!);
+    expect(after - before).toBeGreaterThanOrEqual(10 * DAY - 1000);
+    expect(Math.abs(after - emu.clock.now())).toBeLessThan(2000);
   });
 });

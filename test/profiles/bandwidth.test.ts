@@ -1,8 +1,5 @@
-import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
-import {mkdtemp, rm, writeFile} from 'node:fs/promises';
-import {tmpdir} from 'node:os';
-import {join} from 'node:path';
-import {loadProfile} from '../../src/profiles/index.js';
+import {describe, expect, test} from '@jest/globals';
+import {HOME_PROFILE_YAML, profileYamlLoader} from '../helpers/profile-yaml.js';
 import {parseRate} from '../../src/profiles/rate.js';
 
 describe('parseRate', () => {
@@ -33,20 +30,8 @@ describe('parseRate', () => {
 });
 
 describe('bandwidth in a profile', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'bw-profile-'));
-  });
-  afterAll(async () => {
-    await rm(dir, {recursive: true, force: true});
-  });
-
-  async function load(yaml: string) {
-    const path = join(dir, `${Math.random()}.yaml`);
-    await writeFile(path, yaml, {mode: 0o600});
-    return loadProfile({configFlag: path, configDir: dir, env: {NOPE: 'x'}});
-  }
-  const base = 'profiles:\n  home:\n    keyId: k1\n    applicationKey: env:NOPE\n    bucket: my-bucket-1\n';
+  const load = profileYamlLoader();
+  const base = HOME_PROFILE_YAML;
 
   test('upload and download rates resolve to bytes per second', async () => {
     const p = await load(`${base}    bandwidth:\n      upload: 5MB/s\n      download: 40Mbit/s\n`);

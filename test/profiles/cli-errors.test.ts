@@ -8,7 +8,7 @@ import {runCli} from '../helpers/run-cli.js';
 // process: each must fail with exactly one line naming file, line and field (or the
 // flag), exit 2, and leave the profiles file byte for byte as it was.
 
-const FIELDS = 'keyId, applicationKey, bucket, prefix, endpoint, partSize, concurrency, encryption, encryptionKey, bandwidth, retention';
+const FIELDS = 'keyId, applicationKey, bucket, prefix, endpoint, partSize, concurrency, encryption, encryptionKey, bandwidth, retention, lock';
 const BUCKET = 'a bucket name of 6..63 characters a-z, 0-9 and "-"';
 const GOOD = `# my profiles
 profiles:

@@ -79,7 +79,7 @@ describe('endpoints and part sizes', () => {
 describe('profileJsonSchema (what the host sees)', () => {
   test('describes every field, requires the three a connection needs, allows nothing else', () => {
     const schema = profileJsonSchema() as {properties: Record<string, {description?: string}>; required: string[]; additionalProperties: boolean};
-    expect(Object.keys(schema.properties)).toEqual(['keyId', 'applicationKey', 'bucket', 'prefix', 'endpoint', 'partSize', 'concurrency', 'bandwidth', 'encryption', 'encryptionKey', 'retention']);
+    expect(Object.keys(schema.properties)).toEqual(['keyId', 'applicationKey', 'bucket', 'prefix', 'endpoint', 'partSize', 'concurrency', 'bandwidth', 'encryption', 'encryptionKey', 'retention', 'lock']);
     for (const field of Object.values(schema.properties)) expect(field.description).toMatch(/\S/);
     expect(schema.properties.bucket).toMatchObject({pattern: '^[a-z0-9-]{6,63}$'});
     expect(schema.required).toEqual(['keyId', 'applicationKey', 'bucket']);

@@ -37,8 +37,11 @@ describe('OffThreadSha1', () => {
   });
 });
 
-test('sha1Sink: a thread only from OFF_THREAD_SHA1_FROM bytes', async () => {
-  expect(sha1Sink(OFF_THREAD_SHA1_FROM)).toBeInstanceOf(OffThreadSha1);
+test('sha1Sink: a thread only from OFF_THREAD_SHA1_FROM bytes, and only where the caller allows one', async () => {
+  const threaded = sha1Sink(OFF_THREAD_SHA1_FROM);
+  expect(threaded).toBeInstanceOf(OffThreadSha1);
+  threaded.close();
+  expect(sha1Sink(OFF_THREAD_SHA1_FROM, false)).not.toBeInstanceOf(OffThreadSha1);
   const small = sha1Sink(OFF_THREAD_SHA1_FROM - 1);
   expect(small).not.toBeInstanceOf(OffThreadSha1);
   await small.update(Buffer.from('abc'));

@@ -70,7 +70,7 @@ export const copyFile: Handler = async (core, ctx) => {
     segments: [{ref: blob.ref, size: blob.size}],
   });
   await core.state.commit();
-  return {json: fileJson(file, core.accountId, ctx.apiVersion)};
+  return {json: fileJson(file, core.accountId, ctx.apiVersion, key)};
 };
 
 /** b2_copy_part: a part of an unfinished large file from (a range of) an existing file. */

@@ -4,7 +4,8 @@ import {RequestContext} from '../context.js';
 import {EmulatorCore} from '../core.js';
 import {percentEncode} from '../names.js';
 import {reqString} from '../params.js';
-import {BucketRecord, FileRecord} from '../types.js';
+import {BucketRecord, FileRecord, KeyRecord} from '../types.js';
+import {lockHeaders} from '../object-lock.js';
 import {requireReadKey, sseFromHeaders, sseHeaders} from '../encryption.js';
 
 /** fileInfo entries B2 turns into standard response headers. */
@@ -21,30 +22,31 @@ const INFO_HEADERS: Record<string, string> = {
  * else an account token with readFiles inside its restrictions, or a download token
  * for a matching prefix. The token may also come as the `Authorization` query parameter.
  */
-function checkReadAccess(core: EmulatorCore, ctx: RequestContext, bucket: BucketRecord, fileName: string): void {
+function checkReadAccess(core: EmulatorCore, ctx: RequestContext, bucket: BucketRecord, fileName: string): KeyRecord | undefined {
   const token = ctx.header('authorization') ?? ctx.url.searchParams.get('Authorization') ?? undefined;
-  if (!token && bucket.bucketType === 'allPublic') return;
+  if (!token && bucket.bucketType === 'allPublic') return undefined;
   const {record, key} = core.authenticate(ctx, ['account', 'download'], token);
   if (record.kind === 'download') {
     if (record.target !== bucket.bucketId || !fileName.startsWith(record.fileNamePrefix ?? '')) {
       throw unauthorized('download authorization does not cover this file');
     }
-    return;
+    return undefined;
   }
   core.requireCapability(key, 'readFiles');
   core.allowedName(key, fileName);
   if (key.bucketId !== null && key.bucketId !== bucket.bucketId) throw unauthorized('application key is restricted to another bucket');
+  return key;
 }
 
 /** GET/HEAD /file/{bucketName}/{fileName}: the newest version, unless it is hidden. */
 export async function downloadByName(core: EmulatorCore, ctx: RequestContext, bucketName: string, fileName: string): Promise<void> {
   const bucket = core.state.bucketByName(bucketName);
   if (!bucket) throw notFound(`bucket does not exist: ${bucketName}`);
-  checkReadAccess(core, ctx, bucket, fileName);
+  const key = checkReadAccess(core, ctx, bucket, fileName);
   core.touch(ctx, fileName);
   const file = core.state.newestFinished(bucket.bucketId, fileName);
   if (!file || file.action !== 'upload') throw notFound(`file not present: ${fileName}`);
-  await sendFile(core, ctx, file);
+  await sendFile(core, ctx, file, key);
 }
 
 /** GET/HEAD (or POST) b2_download_file_by_id. */
@@ -56,10 +58,10 @@ export async function downloadById(core: EmulatorCore, ctx: RequestContext): Pro
     core.authenticate(ctx, ['account', 'download'], ctx.header('authorization') ?? ctx.url.searchParams.get('Authorization') ?? undefined);
     throw notFound(`file not present: ${fileId}`);
   }
-  checkReadAccess(core, ctx, bucket, file.fileName);
+  const key = checkReadAccess(core, ctx, bucket, file.fileName);
   core.touch(ctx, file.fileName);
   if (file.action !== 'upload') throw notFound(`file not present: ${fileId}`);
-  await sendFile(core, ctx, file);
+  await sendFile(core, ctx, file, key);
 }
 
 type Range = {start: number; end: number};
@@ -80,7 +82,7 @@ export function parseRange(header: string | undefined, total: number): Range | '
   return {start, end: Math.min(end, total - 1)};
 }
 
-async function sendFile(core: EmulatorCore, ctx: RequestContext, file: FileRecord): Promise<void> {
+async function sendFile(core: EmulatorCore, ctx: RequestContext, file: FileRecord, key: KeyRecord | undefined): Promise<void> {
   requireReadKey(file.serverSideEncryption, sseFromHeaders(ctx));
   const total = file.contentLength;
   const range = parseRange(ctx.header('range'), total);
@@ -96,7 +98,7 @@ async function sendFile(core: EmulatorCore, ctx: RequestContext, file: FileRecor
     'X-Bz-Content-Sha1': file.contentSha1,
     'X-Bz-Upload-Timestamp': file.uploadTimestamp,
   };
-  Object.assign(headers, sseHeaders(file.serverSideEncryption));
+  Object.assign(headers, sseHeaders(file.serverSideEncryption), lockHeaders(file, key));
   for (const [k, v] of Object.entries(file.fileInfo)) {
     if (INFO_HEADERS[k]) headers[INFO_HEADERS[k]] = v;
     else headers[`X-Bz-Info-${k}`] = percentEncode(v);

@@ -36,7 +36,7 @@ export const startLargeFile: Handler = async (core, ctx) => {
     parts: {},
   });
   await core.state.commit();
-  return {json: fileJson(file, core.accountId, ctx.apiVersion)};
+  return {json: fileJson(file, core.accountId, ctx.apiVersion, key)};
 };
 
 export const getUploadPartUrl: Handler = async (core, ctx) => {
@@ -87,7 +87,7 @@ export const finishLargeFile: Handler = async (core, ctx) => {
   core.state.changed('file', file.fileId);
   await core.state.commit();
   for (const p of unused) await core.blobs.remove(p.ref);
-  return {json: fileJson(file, core.accountId, ctx.apiVersion)};
+  return {json: fileJson(file, core.accountId, ctx.apiVersion, key)};
 };
 
 function safeJson(text: string): unknown {

@@ -1,0 +1,152 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {B2Backend} from '../../src/b2/index.js';
+import {BackupCatalog} from '../../src/backups/index.js';
+import {seedBackups} from '../helpers/seed-backups.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {CrashWorld, killPoints, requestOf} from '../helpers/crash.js';
+import {downloadCalls, parseJson} from './helpers.js';
+
+// SIGKILL a real `b2 profile update NAME --prefix NEW --move-backups` at seeded request
+// counts (the emulator's request hook kills the child as the k-th request arrives), then
+// run the same command again: every backup ends up under the new prefix exactly once
+// (one version of each file) and verifies, nothing is left under the old prefix (no
+// file, no unfinished large file), no backup is ever lost in between, and neither run
+// downloads anything. The location moves back and forth between two prefixes, so one
+// seeded set of backups (one of them a large file, copied in parts) serves every trial.
+
+const SEED = Number(process.env.CRASH_SEED ?? 1130_10);
+const POINTS = 10;
+const PREFIXES = ['ma/', 'mb/'];
+const PART = 5_000_000;
+const LARGE = 2 * PART + 4321;
+
+let cw: CrashWorld;
+let ids: string[] = [];
+/** Requests of one whole move, learnt first. */
+let requestsPerMove = 0;
+
+const move = (to: string) => ['profile', 'update', 'mv', '--prefix', to, '--move-backups'];
+
+async function opened(prefix: string): Promise<B2Backend> {
+  return B2Backend.open({keyId: cw.emu.keyId, applicationKey: cw.emu.applicationKey, bucket: cw.emu.bucket, prefix, endpoint: cw.emu.url, partSize: PART, uploadCutoff: PART});
+}
+
+/** Every version of every name under the prefix, unfinished large files included. */
+async function versions(prefix: string): Promise<string[]> {
+  const auth = await authorizeRaw(cw.emu);
+  const r = await api(cw.emu, auth.authorizationToken, 'b2_list_file_versions', {bucketId: cw.emu.bucketId, prefix, maxFileCount: 1000});
+  return (r.json.files as {fileName: string; action: string}[]).map((f) => `${f.action} ${f.fileName}`);
+}
+
+/**
+ * What the destination already holds before a rerun: the files stored whole, and the
+ * parts an interrupted copy of the large archive stored; the rerun may copy only the rest.
+ */
+async function copiesMade(prefix: string): Promise<{files: number; largeDone: boolean; parts: number}> {
+  const all = await versions(prefix);
+  const auth = await authorizeRaw(cw.emu);
+  const r = await api(cw.emu, auth.authorizationToken, 'b2_list_file_versions', {bucketId: cw.emu.bucketId, prefix, maxFileCount: 1000});
+  let parts = 0;
+  for (const f of r.json.files as {fileName: string; action: string; fileId: string}[]) {
+    if (f.action === 'start') parts += (await api(cw.emu, auth.authorizationToken, 'b2_list_parts', {fileId: f.fileId})).json.parts.length as number;
+  }
+  const done = all.filter((v) => v.startsWith('upload '));
+  const largeDone = done.some((v) => v.startsWith(`upload ${prefix}large_`) && v.endsWith('.tar'));
+  return {files: done.length - (largeDone ? 1 : 0), largeDone, parts};
+}
+
+/** The ids of the whole backups listed under the prefix. */
+async function listedIds(prefix: string): Promise<string[]> {
+  const backend = await opened(prefix);
+  try {
+    return (await new BackupCatalog(backend).list({onSkipped: () => undefined})).map((b) => b.id).sort();
+  } finally {
+    await backend.close();
+  }
+}
+
+beforeAll(async () => {
+  process.stdout.write(`crash-move: seed ${SEED} (CRASH_SEED=${SEED} repeats these kill points)\n`);
+  cw = await CrashWorld.start();
+  const key = await cw.world.createKey();
+  await cw.world.addProfile('mv', {...key, prefix: PREFIXES[0], partSize: '5MB', concurrency: 2});
+  await seedBackups(cw.emu, PREFIXES[0], 5);
+  const backend = await opened(PREFIXES[0]);
+  await new BackupCatalog(backend).upload(randomBytes(LARGE), {name: 'large'});
+  await backend.close();
+  ids = await listedIds(PREFIXES[0]);
+  expect(ids).toHaveLength(6);
+  // one whole move (ma/ -> mb/) to learn how many requests a move makes
+  const first = await cw.run(move(PREFIXES[1]), () => undefined);
+  expect(first.result.code).toBe(0);
+  requestsPerMove = first.calls.length;
+  expect(await listedIds(PREFIXES[1])).toEqual(ids);
+}, 120_000);
+
+/** Where each kill landed and what the rerun had left to do (printed at the end). */
+const outcomes: string[] = [];
+
+afterAll(async () => {
+  if (outcomes.length > 0) process.stdout.write(`crash-move (seed ${SEED}, ${requestsPerMove} requests per move):\n${outcomes.join('\n')}\n`);
+  await cw?.close();
+});
+
+const points = killPoints(SEED, POINTS);
+/** Trials so far: each moves the location to the other prefix. */
+let trials = 0;
+
+/**
+ * One trial: the move to the other prefix, killed by `kill`; the checks of what the kill
+ * left; the same command again; the checks that it finished the job.
+ */
+async function trial(what: string, kill: (to: string) => ReturnType<CrashWorld['run']>): Promise<void> {
+  const n = trials++;
+  const from = PREFIXES[(n + 1) % 2];
+  const to = PREFIXES[n % 2];
+  cw.emu.resetStats();
+  const killed = await kill(to);
+  const k = killed.calls.length;
+  expect({what, killed: killed.killed, signal: killed.result.signal}).toEqual({what, killed: true, signal: 'SIGKILL'});
+
+  // nothing lost: every backup is whole under one prefix or the other
+  const [atFrom, atTo] = await Promise.all([listedIds(from), listedIds(to)]);
+  expect(ids.filter((id) => !atFrom.includes(id) && !atTo.includes(id))).toEqual([]);
+
+  const made = await copiesMade(to);
+  const rerun = await cw.run(move(to), () => undefined);
+  const again = {code: rerun.result.code, stderr: rerun.result.stderr, stdout: rerun.result.stdout.toString()};
+  expect({what, code: again.code, stderr: again.stderr}).toEqual({what, code: 0, stderr: ''});
+  // nothing copied twice: the rerun copies exactly what the killed run had not stored (11 files in one
+  // b2_copy_file each, the large archive in 3 parts, of which an interrupted copy keeps those it has)
+  const count = (call: string) => rerun.calls.filter((c) => c === call).length;
+  expect({what, copyFile: count('b2_copy_file'), copyPart: count('b2_copy_part')}).toEqual({what, copyFile: 11 - made.files, copyPart: made.largeDone ? 0 : 3 - made.parts});
+  expect(downloadCalls(cw.emu)).toBe(0);
+  outcomes.push(`  ${what}: killed with ${k} requests at B2 (the last ${killed.calls[k - 1]}), ${made.files + (made.largeDone ? 1 : 0)} of 12 files and ${made.parts} parts copied; the rerun: ${again.stdout.split('\n')[0]}`);
+
+  expect(parseJson<{prefix: string}>(await cw.world.b2(['profile', 'show', 'mv', '--json'])).prefix).toBe(to);
+  expect(await listedIds(to)).toEqual(ids);
+  // exactly once: one version of each of the 12 files, no unfinished copy left anywhere
+  const there = await versions(to);
+  expect({what, there}).toEqual({what, there: [...new Set(there)]});
+  expect({what, there: there.length, uploads: there.filter((v) => v.startsWith('upload ')).length}).toEqual({what, there: 12, uploads: 12});
+  expect({what, left: await versions(from)}).toEqual({what, left: []});
+  const backend = await opened(to);
+  try {
+    const catalog = new BackupCatalog(backend);
+    for (const id of ids) expect(await catalog.verify(id)).toMatchObject({ok: true});
+  } finally {
+    await backend.close();
+  }
+}
+
+describe(`SIGKILL during a prefix move at ${POINTS} request counts drawn with seed ${SEED}, then the same command again`, () => {
+  test.each(points)('kill point $i', (point) => trial(`kill point ${point.i}`, (to) => cw.killAt(move(to), requestOf(point, POINTS, requestsPerMove))));
+});
+
+describe('SIGKILL as the n-th b2_copy_part arrives (a large copy left unfinished), then the same command again', () => {
+  test.each([1, 2, 3])('at copy_part %i', (n) => {
+    let seen = 0;
+    return trial(`copy_part ${n}`, (to) => cw.run(move(to), (call, _k, kill) => (call === 'b2_copy_part' && ++seen === n ? kill() : undefined)));
+  });
+});
