@@ -1,4 +1,5 @@
-import {displayDate, humanSize} from '../backups/display.js';
+import {displayDate, humanSize, lockedText} from '../backups/display.js';
+import {activeLock} from '../backups/lock.js';
 import type {DeletePreview, UploadPlan} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
 import {table} from '../profiles/display.js';
@@ -41,15 +42,18 @@ function howItGoes(a: NonNullable<UploadPlan['archive']>): string {
   return `${a.parts} parts of ${partSize}${at}`;
 }
 
-/** `delete --dry-run` for people: each name that would go, with its versions and unfinished uploads. */
-export function renderDeletePreview(p: DeletePreview): string {
+/** `delete --dry-run` for people: each name that would go, with its versions and unfinished uploads (and a lock that would stop it). */
+export function renderDeletePreview(p: DeletePreview, now: Date = new Date()): string {
   const b = p.info;
   const what = p.complete ? 'backup' : 'the archive without metadata file of backup';
   const rows = p.remove.map((r) => {
     const unfinished = r.unfinished > 0 ? `, ${r.unfinished} unfinished upload${plural(r.unfinished)} (its parts)` : '';
     return [` ${visible(r.key)}`, `${r.versions} version${plural(r.versions)}, ${humanSize(r.bytes)}${unfinished}`];
   });
-  return `Dry run: nothing was deleted. Would delete ${what} ${b.id} ${visible(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):\n${table(rows)}`;
+  const lines = [`Dry run: nothing was deleted. Would delete ${what} ${b.id} ${visible(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):`, table(rows)];
+  const lock = activeLock(b, now);
+  if (lock) lines.push(`But it is ${lockedText(lock)}: B2 would refuse${lock.mode === 'governance' ? ' unless --bypass-governance is given with a key that has the bypassGovernance capability' : ' until then'}`);
+  return lines.join('\n');
 }
 
 const plural = (n: number) => (n === 1 ? '' : 's');
