@@ -119,6 +119,8 @@ export interface CopyOptions {
   id?: string;
   /** Lowercase hex SHA1 the copy must have (a backup's own record of its archive). */
   sha1?: string;
+  /** Object Lock for the copy (a retention is not copied by itself). */
+  retention?: Retention;
   signal?: AbortSignal;
 }
 

@@ -238,10 +238,12 @@ export class B2Client {
    * content type and file info kept (metadataDirective COPY). The copy is encrypted as
    * this client writes; `sourceKey` is the source's SSE-C key when the source is SSE-C.
    */
-  copyFile(args: {sourceFileId: string; fileName: string; destinationBucketId: string; sourceKey?: Encryption}, signal?: AbortSignal): Promise<B2File> {
+  copyFile(args: {sourceFileId: string; fileName: string; destinationBucketId: string; sourceKey?: Encryption; retention?: Retention}, signal?: AbortSignal): Promise<B2File> {
     const destinationServerSideEncryption = encryptionField(this.cfg.encryption);
     const sourceServerSideEncryption = encryptionField(args.sourceKey);
+    const fileRetention = retentionField(args.retention);
     const data = {
+      ...(fileRetention ? {fileRetention} : {}),
       sourceFileId: args.sourceFileId,
       fileName: args.fileName,
       destinationBucketId: args.destinationBucketId,

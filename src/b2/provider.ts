@@ -326,7 +326,7 @@ export class B2Backend implements StorageBackend {
       // the source's own encryption decides, not the profile's (backups made before a switch to SSE-C have none)
       const sourceKey = file.serverSideEncryption?.mode === 'SSE-C' && this.o.encryption?.mode === 'SSE-C' ? this.o.encryption : undefined;
       const target = {client: dest.client, bucketId: dest.bucketId, fileName: destName, copyCutoff: dest.o.copyCutoff, partSize: dest.o.partSize, concurrency: dest.o.concurrency};
-      const out = await serverCopy(target, {file, key: sourceKey, sha1: opts.sha1}, opts.signal);
+      const out = await serverCopy(target, {file, key: sourceKey, sha1: opts.sha1, retention: opts.retention}, opts.signal);
       return {...dest.infoOf(out.file), sha1: out.sha1};
     });
   }

@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import type {Retention} from '../backend.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import type {Encryption} from '../profiles/types.js';
 import type {B2Client} from './client.js';
@@ -25,6 +26,8 @@ export interface CopySource {
   key?: Encryption;
   /** Lowercase hex SHA1 the copy must have, when the caller knows it (a backup's record). */
   sha1?: string;
+  /** Object Lock for the copy (B2 copies no retention by itself; the bucket's default applies otherwise). */
+  retention?: Retention;
 }
 
 /**
@@ -39,7 +42,7 @@ export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortS
   const size = src.file.contentLength;
   const expected = src.sha1 ?? plainSha1(src.file.contentSha1) ?? plainSha1(src.file.fileInfo?.[LARGE_FILE_SHA1]);
   const file = size <= Math.min(t.copyCutoff, MAX_COPY_FILE)
-    ? await t.client.copyFile({sourceFileId: src.file.fileId, fileName: t.fileName, destinationBucketId: t.bucketId, sourceKey: src.key}, signal)
+    ? await t.client.copyFile({sourceFileId: src.file.fileId, fileName: t.fileName, destinationBucketId: t.bucketId, sourceKey: src.key, retention: src.retention}, signal)
     : await copyLarge(t, src, size, expected, signal);
   const got = plainSha1(file.contentSha1) ?? plainSha1(file.fileInfo?.[LARGE_FILE_SHA1]);
   const problem = file.contentLength !== size ? `${file.contentLength} bytes instead of ${size}` : expected && got !== expected ? `SHA1 ${got ?? 'unknown'} instead of ${expected}` : undefined;
@@ -58,7 +61,7 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   // a large file has no contentSha1: the whole file's goes in its info, as an upload records it
   const fileInfo = {...src.file.fileInfo, ...(expected ? {[LARGE_FILE_SHA1]: expected} : {})};
   const resumed = await findResumable({client, bucketId: t.bucketId, fileName, contentType, fileInfo, plan, signal});
-  const largeFileId = resumed?.file.fileId ?? (await client.startLargeFile({bucketId: t.bucketId, fileName, contentType, fileInfo}, signal)).fileId;
+  const largeFileId = resumed?.file.fileId ?? (await client.startLargeFile({bucketId: t.bucketId, fileName, contentType, fileInfo, retention: src.retention}, signal)).fileId;
   const sha1s: string[] = [];
   for (const p of resumed?.parts ?? []) sha1s[p.partNumber - 1] = p.contentSha1;
   const queue = new PQueue({concurrency: t.concurrency});

@@ -97,11 +97,37 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
     items.push({base, id: description?.id, name: description?.name, size: archive.size, archive, metadataFile, sha1, copy: {archive: archiveThere !== 'same', metadataFile: metadataThere !== 'same'}});
   }
   for (const [base, metadataFile] of metadataFiles) if (!archives.has(base)) staying.push(`${metadataFile.key} (a metadata file without its archive)`);
+  refuseLocked(from, items, leftovers);
   if (conflicts.length > 0) {
     const shown = conflicts.slice(0, 3).join(', ') + (conflicts.length > 3 ? ` and ${conflicts.length - 3} more` : '');
     throw new BackupError('already_exists', `the new location already holds other files with the names of backups to move (${shown}); move them away or choose another prefix; nothing was moved`);
   }
   return {items, leftovers, staying};
+}
+
+/**
+ * A move ends by deleting every original, and B2 refuses to delete a version under Object
+ * Lock before its date: rather than leave copies and locked originals behind, a move of
+ * locked backups is refused before anything is copied. (A key that cannot read
+ * retentions sees no lock here; B2's refusal at the delete step then stops the move,
+ * with every copy made and the originals left, and the profile is not changed.)
+ */
+function refuseLocked(from: StorageBackend, items: MoveItem[], leftovers: ObjectInfo[]): void {
+  const now = from.now?.() ?? new Date();
+  const held = (o: ObjectInfo) => (o.retention && o.retention.retainUntil > now ? o.retention.retainUntil : undefined);
+  const locked = items.filter((i) => held(i.archive) || held(i.metadataFile)).length + leftovers.filter((o) => held(o)).length;
+  if (locked === 0) return;
+  const until = new Date(Math.max(...[...items.flatMap((i) => [i.archive, i.metadataFile]), ...leftovers].map((o) => held(o)?.getTime() ?? 0)));
+  throw new BackupError(
+    'locked',
+    `${locked} backup${locked === 1 ? ' is' : 's are'} under Object Lock (until ${until.toISOString()} at the latest): a move deletes the originals, which B2 refuses before then, so nothing was moved; ` +
+      'copy them with "b2 copy ID --to PROFILE" (the copies keep the lock), or change the prefix without --move-backups (they stay under the old one)',
+  );
+}
+
+/** The retention a copy keeps: the source's, while it holds. */
+function liveRetention(from: StorageBackend, obj: ObjectInfo): ObjectInfo['retention'] {
+  return obj.retention && obj.retention.retainUntil > (from.now?.() ?? new Date()) ? obj.retention : undefined;
 }
 
 /** Carries out a plan (see the module comment); rerun after any interruption, it finishes the job. */
@@ -132,19 +158,20 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
 
 /**
  * The server-side copies of one backup that are still to make, archive before metadata
- * file (at the destination a metadata file never stands without its archive); answers
- * how many objects were copied.
+ * file (at the destination a metadata file never stands without its archive), each with
+ * the source's retention while it holds; answers how many objects were copied.
  */
 export async function copyBackupObjects(from: StorageBackend, to: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile' | 'sha1' | 'copy'>, signal?: AbortSignal): Promise<number> {
+  // a copy keeps the source's Object Lock while it holds (B2 does not copy it by itself)
   if (!from.copyTo) throw new BackupError('bad_input', `backups cannot be copied server-side on a ${from.type} backend`);
   let copied = 0;
   throwIfAborted(signal);
   if (item.copy.archive) {
-    await from.copyTo(item.archive.key, {backend: to, key: item.archive.key}, {id: item.archive.id, sha1: item.sha1, signal});
+    await from.copyTo(item.archive.key, {backend: to, key: item.archive.key}, {id: item.archive.id, sha1: item.sha1, retention: liveRetention(from, item.archive), signal});
     copied++;
   }
   if (item.copy.metadataFile) {
-    await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), signal});
+    await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), retention: liveRetention(from, item.metadataFile), signal});
     copied++;
   }
   return copied;

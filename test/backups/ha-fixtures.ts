@@ -164,7 +164,8 @@ export function haParseMetadata(raw: string): Record<string, unknown> {
 }
 
 /**
- * backup.json as the Supervisor writes it for backup `at` (HA OS): its own fields
+ * backup.json as the Supervisor writes it for backup `at` (HA OS; it adds the member last,
+ * after the add-ons and folders, see haBackupTar's backupJsonLast): its own fields
  * (type, crypto, repositories, docker, sizes) beside the ones HA reads, `date` in UTC a
  * second after the request date that HA prefers (extra."supervisor.backup_request_date").
  */

@@ -69,7 +69,7 @@ afterAll(async () => {
 describe('b2 upload of a Home Assistant backup tar', () => {
   test('from a path: id, name, date and contents from backup.json, stored under HA\'s file name, every byte kept', async () => {
     const at = haBackupAt(0);
-    const tar = haBackupTar(supervisorBackupJson(at));
+    const tar = haBackupTar(supervisorBackupJson(at), {backupJsonLast: true}); // where the Supervisor writes it
     const r = await uploadFile(tar, 'supervisor.tar');
     expect(r).toMatchObject({code: 0, stderr: ''});
     const u = parseJson<Uploaded>(r);
@@ -109,9 +109,11 @@ describe('b2 upload of a Home Assistant backup tar', () => {
     expect(again).toMatchObject({code: 0, stderr: ''});
     expect(parseJson(again)).toMatchObject({id: at.backupId, existing: true, archiveKey: `${at.base}.tar`});
 
-    const r = await uploadStdin(await readFile(path));
+    // the same id with backup.json first (so that stdin sees it) and other bytes
+    const sameId = haBackupTar(supervisorBackupJson(at));
+    const r = await uploadStdin(sameId);
     expectFailure(r, 2, new RegExp(`^Error: backup ${at.backupId} is already stored as ${at.base}\\.tar \\(an upload from stdin cannot be compared with it\\); delete it first`), world.secrets);
-    const other = await uploadFile(haBackupTar(supervisorBackupJson(at)), 'same-id.tar');
+    const other = await uploadFile(sameId, 'same-id.tar');
     expectFailure(other, 2, new RegExp(`^Error: backup ${at.backupId} is already stored as ${at.base}\\.tar with other content;`), world.secrets);
 
     const listed = parseJson<Uploaded[]>(await home(['list', '--json']));

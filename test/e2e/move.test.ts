@@ -1,10 +1,14 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {readFile, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {parse, stringify} from 'yaml';
 import {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {startEmulator, type RunningEmulator} from '../../src/emulator/index.js';
 import {seedBackups} from '../helpers/seed-backups.js';
-import {calls, downloadCalls, E2EWorld, expectFailure, parseJson} from './helpers.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {BACKUP_CAPABILITIES, calls, downloadCalls, E2EWorld, expectFailure, parseJson} from './helpers.js';
 
 // The real CLI against the emulator over HTTP: `b2 profile update NAME --prefix NEW
 // --move-backups` moves 50 backups (two of them large files, copied in parts) with
@@ -179,5 +183,48 @@ describe('b2 copy ID --to PROFILE', () => {
 
   test('an unknown id: exit 4', async () => {
     expectFailure(await b2(['copy', 'deadbeef', '--to', 'offsite', '--profile', 'home']), 4, /no backup with id deadbeef/, world.secrets);
+  });
+});
+
+describe('Object Lock', () => {
+  type RawFile = {fileName: string; fileRetention: {value: {mode: string | null; retainUntilTimestamp: number | null} | null}};
+  let master: string;
+  let bucketId: string;
+
+  beforeAll(async () => {
+    const auth = await authorizeRaw(emu);
+    master = auth.authorizationToken;
+    const made = await api(emu, master, 'b2_create_bucket', {accountId: auth.accountId, bucketName: 'lock-move-1', bucketType: 'allPrivate', fileLockEnabled: true});
+    bucketId = made.json.bucketId;
+    const locker = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions']});
+    // written as a user would: two profiles on the Object Lock bucket, the first locking its uploads for 3 days
+    const file = parse(await readFile(world.config, 'utf8')) as {profiles: Record<string, unknown>};
+    const common = {...locker, bucket: 'lock-move-1', endpoint: emu.url};
+    file.profiles.locking = {...common, prefix: 'lk1/', lock: {days: 3}};
+    file.profiles['lock-copies'] = {...common, prefix: 'lk-copies/'};
+    await writeFile(world.config, stringify(file), {mode: 0o600});
+  });
+
+  test('a move of locked backups is refused up front with one line (exit 3); b2 copy keeps the lock on the copies', async () => {
+    const path = join(world.dir, 'locked.tar');
+    await writeFile(path, randomBytes(3000));
+    const up = await b2(['upload', path, '--name', 'locked', '--profile', 'locking', '--json']);
+    expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
+    const {id} = parseJson<{id: string}>(up);
+    const source = (await api(emu, master, 'b2_list_file_versions', {bucketId, prefix: 'lk1/'})).json.files as RawFile[];
+    const until = source[0].fileRetention.value?.retainUntilTimestamp;
+    expect(until).toBeGreaterThan(Date.now());
+
+    emu.resetStats();
+    const refused = await b2(['profile', 'update', 'locking', '--prefix', 'lk2/', '--move-backups']);
+    expectFailure(refused, 3, /1 backup is under Object Lock \(until \d{4}-.*\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "b2 copy ID --to PROFILE"/, world.secrets);
+    expect(calls(emu, 'b2_copy_file')).toBe(0);
+    expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'locking', '--json'])).prefix).toBe('lk1/');
+
+    const copied = await b2(['copy', id, '--to', 'lock-copies', '--profile', 'locking']);
+    expect({code: copied.code, stderr: copied.stderr}).toEqual({code: 0, stderr: ''});
+    const copies = (await api(emu, master, 'b2_list_file_versions', {bucketId, prefix: 'lk-copies/'})).json.files as RawFile[];
+    expect(copies.map((f) => f.fileRetention.value)).toEqual(source.map((f) => f.fileRetention.value));
+    expect(copies).toHaveLength(2);
   });
 });

@@ -1,5 +1,5 @@
 import {execFile} from 'node:child_process';
-import {cp, mkdir, mkdtemp, rm, symlink} from 'node:fs/promises';
+import {cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -17,14 +17,24 @@ export interface InstalledHost {
 /**
  * Installs the fixture host CLI into a temp dir with this plugin linked into its
  * node_modules (as `plugins link` or a local install would), so tests run the host
- * the way a user does: a separate package that only names the plugin.
+ * the way a user does: a separate package that only names the plugin. `withPlugin:
+ * false` leaves the plugin out (its `plugins` commands can add it).
  */
-export async function installHost(): Promise<InstalledHost> {
+export async function installHost(opts: {withPlugin?: boolean} = {}): Promise<InstalledHost> {
   const dir = await mkdtemp(join(tmpdir(), 'host-cli-'));
   await cp(join(repoRoot, 'test/fixtures/host-cli'), dir, {recursive: true, filter: (src) => !src.includes('node_modules')});
   await mkdir(join(dir, 'node_modules/@oclif'), {recursive: true});
-  await symlink(join(repoRoot, 'node_modules/@oclif/core'), join(dir, 'node_modules/@oclif/core'), 'dir');
-  await symlink(repoRoot, join(dir, 'node_modules/backup-plugin-b2'), 'dir');
+  for (const dep of ['@oclif/core', '@oclif/plugin-plugins']) await symlink(join(repoRoot, 'node_modules', dep), join(dir, 'node_modules', dep), 'dir');
+  if (opts.withPlugin === false) {
+    // a host without the plugin, for `plugins link` / `plugins install` to add it as users do
+    const pkgPath = join(dir, 'package.json');
+    const pkg = JSON.parse(await readFile(pkgPath, 'utf8')) as {oclif: {plugins: string[]}; dependencies: Record<string, string>};
+    pkg.oclif.plugins = pkg.oclif.plugins.filter((p) => p !== 'backup-plugin-b2');
+    delete pkg.dependencies['backup-plugin-b2'];
+    await writeFile(pkgPath, `${JSON.stringify(pkg, null, 2)}\n`);
+  } else {
+    await symlink(repoRoot, join(dir, 'node_modules/backup-plugin-b2'), 'dir');
+  }
   const env = {XDG_CONFIG_HOME: join(dir, '.config'), XDG_DATA_HOME: join(dir, '.data'), XDG_CACHE_HOME: join(dir, '.cache')};
   return {
     dir,
