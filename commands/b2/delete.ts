@@ -27,9 +27,9 @@ export default class Delete extends LocationCommand {
     const {args, flags} = await this.parse(Delete);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     if (flags['dry-run']) {
-      const preview = await this.withLocation(flags, ({catalog}, signal) => catalog.previewDelete(args.id, {signal}));
-      if (!this.jsonEnabled()) this.log(renderDeletePreview(preview));
-      return {dryRun: true, backup: backupSummary(preview.info), complete: preview.complete, remove: preview.remove};
+      const {preview, now} = await this.withLocation(flags, async ({catalog, backend}, signal) => ({preview: await catalog.previewDelete(args.id, {signal}), now: backend.now()}));
+      if (!this.jsonEnabled()) this.log(renderDeletePreview(preview, now));
+      return {dryRun: true, backup: backupSummary(preview.info, now), complete: preview.complete, remove: preview.remove};
     }
     if (!flags.yes && !process.stdin.isTTY) {
       throw new BackupError('bad_input', `refusing to delete backup ${args.id} without confirmation: stdin is not a terminal; pass --yes`);

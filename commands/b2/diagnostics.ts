@@ -1,6 +1,6 @@
 import {BaseCommand, errorLine, profileFlag} from '../../src/cli/base-command.js';
 import {readErrorLog} from '../../src/cli/error-log.js';
-import {bucketEncryptionText} from '../../src/b2/index.js';
+import {bucketEncryptionText, bucketLockText} from '../../src/b2/index.js';
 import {connectB2} from '../../src/connect.js';
 import {isBackupError} from '../../src/errors.js';
 import {loadProfile} from '../../src/profiles/index.js';
@@ -35,6 +35,7 @@ export default class Diagnostics extends BaseCommand {
         concurrency: profile.concurrency,
         bandwidth: profile.bandwidth ?? null,
         encryption: profile.encryption ? {mode: profile.encryption.mode, ...(profile.encryption.mode === 'SSE-C' ? {encryptionKey: REDACTED} : {})} : null,
+        lock: profile.lock ?? null,
       },
     };
     try {
@@ -48,7 +49,7 @@ export default class Diagnostics extends BaseCommand {
         };
         report.partSizes = {recommended: key.recommendedPartSize, absoluteMinimum: key.absoluteMinimumPartSize};
         const bucket = await backend.bucket().catch(() => undefined);
-        report.bucket = {type: bucket?.bucketType ?? 'unknown', defaultEncryption: bucketEncryptionText(bucket)};
+        report.bucket = {type: bucket?.bucketType ?? 'unknown', defaultEncryption: bucketEncryptionText(bucket), objectLock: bucketLockText(bucket).text};
       } finally {
         await backend.close();
       }

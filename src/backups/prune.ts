@@ -28,7 +28,7 @@ export interface PrunePlan {
 export const JUST_UPLOADED = 'just uploaded';
 
 /** The reason a backup under Object Lock is kept whatever the rules say: deleting it would be refused. */
-export const lockedReason = (b: BackupInfo): string => (b.lock ? lockedText(b.lock) : 'locked');
+export const lockedReason = (b: BackupInfo): string => (b.lock ? lockedText(b.lock) : 'locked (B2 refused to delete it: Object Lock)');
 
 /**
  * What a prune by `policy` would do to the backups listed now. `protect` names a backup

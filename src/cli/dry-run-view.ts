@@ -1,4 +1,5 @@
-import {displayDate, humanSize} from '../backups/display.js';
+import {displayDate, humanSize, lockedText} from '../backups/display.js';
+import {activeLock} from '../backups/lock.js';
 import type {DeletePreview, UploadPlan} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
 
@@ -40,8 +41,8 @@ function howItGoes(a: NonNullable<UploadPlan['archive']>): string {
   return `${a.parts} parts of ${partSize}${at}`;
 }
 
-/** `delete --dry-run` for people: each name that would go, with its versions and unfinished uploads. */
-export function renderDeletePreview(p: DeletePreview): string {
+/** `delete --dry-run` for people: each name that would go, with its versions and unfinished uploads (and a lock that would stop it). */
+export function renderDeletePreview(p: DeletePreview, now: Date = new Date()): string {
   const b = p.info;
   const what = p.complete ? 'backup' : 'the archive without metadata file of backup';
   const lines = [`Dry run: nothing was deleted. Would delete ${what} ${b.id} ${visible(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):`];
@@ -49,6 +50,8 @@ export function renderDeletePreview(p: DeletePreview): string {
     const unfinished = r.unfinished > 0 ? `, ${r.unfinished} unfinished upload${plural(r.unfinished)} (its parts)` : '';
     lines.push(`  ${visible(r.key)}  ${r.versions} version${plural(r.versions)}, ${humanSize(r.bytes)}${unfinished}`);
   }
+  const lock = activeLock(b, now);
+  if (lock) lines.push(`But it is ${lockedText(lock)}: B2 would refuse${lock.mode === 'governance' ? ' unless --bypass-governance is given with a key that has the bypassGovernance capability' : ' until then'}`);
   return lines.join('\n');
 }
 

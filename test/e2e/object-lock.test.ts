@@ -67,29 +67,40 @@ afterAll(async () => {
   await world?.close();
 });
 
-test('a bucket default retention: the backup survives b2 delete and a raw delete (even with the master key), and goes once the date has passed', async () => {
-  const up = await world.b2(['upload', archive('a'), '--name', 'locked', '--profile', 'locked', '--json']);
-  expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
-  const {id} = parseJson<{id: string}>(up);
+describe('a bucket whose default retention locks every file (the key cannot read retentions)', () => {
+  let id: string;
 
-  // this key may not read retentions: the date comes from B2's refusal
-  const refused = await world.b2(['delete', id, '--yes', '--profile', 'locked']);
-  expectFailure(refused, 3, /B2 refused to remove "home\/locked_.*": it is protected by Object Lock \(.*locked in governance mode until \d{4}-\d\d-\d\dT.*\); it can be deleted once its retention date has passed.*--bypass-governance/, world.secrets);
-  expect((await world.b2(['show', id, '--profile', 'locked'])).code).toBe(0);
+  test('the backup survives b2 delete and a raw delete, even with the master key; profile check reports what it can see', async () => {
+    const up = await world.b2(['upload', archive('a'), '--name', 'locked', '--profile', 'locked', '--json']);
+    expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
+    id = parseJson<{id: string}>(up).id;
 
-  const files = await rawFiles(defaultBucketId, 'home/');
-  expect(files).toHaveLength(2);
-  const raw = await api(world.emu, master, 'b2_delete_file_version', {fileId: files[0].fileId, fileName: files[0].fileName});
-  expect(raw.json).toMatchObject({status: 403, code: 'access_denied'});
+    // this key may not read retentions: the date comes from B2's refusal
+    const refused = await world.b2(['delete', id, '--yes', '--profile', 'locked']);
+    expectFailure(refused, 3, /B2 refused to remove "home\/locked_.*": it is protected by Object Lock \(.*locked in governance mode until \d{4}-\d\d-\d\dT.*\); it can be deleted once its retention date has passed.*--bypass-governance/, world.secrets);
 
-  // the profile does not lock, but check reports the bucket's default retention
-  const check = await world.b2(['profile', 'check', 'locked']);
-  expect(check.stdout).toMatch(/^ok\s+Bucket Object Lock\s+bucket Object Lock: unknown \(the key lacks readBucketRetentions\); the profile does not lock uploads$/m);
+    const files = await rawFiles(defaultBucketId, 'home/');
+    expect(files).toHaveLength(2);
+    const raw = await api(world.emu, master, 'b2_delete_file_version', {fileId: files[0].fileId, fileName: files[0].fileName});
+    expect(raw.json).toMatchObject({status: 403, code: 'access_denied'});
 
-  world.emu.clock.advance(8 * DAY);
-  const done = await world.b2(['delete', id, '--yes', '--profile', 'locked']);
-  expect({code: done.code, stderr: done.stderr}).toMatchObject({code: 0});
-  expect(await rawFiles(defaultBucketId, 'home/')).toEqual([]);
+    const check = await world.b2(['profile', 'check', 'locked']);
+    expect(check.stdout).toMatch(/^ok\s+Bucket Object Lock\s+bucket Object Lock: unknown \(the key lacks readBucketRetentions\); the profile does not lock uploads$/m);
+  });
+
+  test('b2 prune, told no by B2, keeps the backup, says why and goes on; once the date has passed, b2 delete removes it', async () => {
+    const second = await world.b2(['upload', archive('gov-b'), '--name', 'locked2', '--profile', 'locked', '--json']);
+    expect({code: second.code, stderr: second.stderr}).toMatchObject({code: 0});
+    const prune = await world.b2(['prune', '--keep-last', '1', '--yes', '--profile', 'locked']);
+    expect({code: prune.code, stderr: prune.stderr}).toMatchObject({code: 0});
+    expect(prune.stderr).toMatch(new RegExp(`^Kept backup ${id} "locked" of .*: locked \\(B2 refused to delete it: Object Lock\\) \\(the rules alone would delete it\\)$`, 'm'));
+    expect(prune.stderr).toMatch(/^Deleted 0 and kept 2 backup\(s\)/m);
+
+    world.emu.clock.advance(8 * DAY);
+    const done = await world.b2(['delete', id, '--yes', '--profile', 'locked']);
+    expect({code: done.code, stderr: done.stderr}).toMatchObject({code: 0});
+    expect((await rawFiles(defaultBucketId, 'home/')).map((f) => f.fileName.replace(/_.*\./, '.'))).toEqual(['home/locked2.json', 'home/locked2.tar']);
+  });
 });
 
 describe('locks the CLI sets (profile lock:, --lock-days, b2 lock)', () => {
@@ -133,6 +144,8 @@ describe('locks the CLI sets (profile lock:, --lock-days, b2 lock)', () => {
       new RegExp(`^Error: backup ${a.id} "gov-a" is locked \\(governance\\) until ${date(a)}: B2 refuses to delete it before then; to delete it now, pass --bypass-governance with a key that has the bypassGovernance capability$`), world.secrets);
     expectFailure(await world.b2(['delete', b.id, '--yes', '--profile', 'gov']), 3,
       new RegExp(`backup ${b.id} "gov-b" is locked \\(compliance\\) until ${date(b)}: nobody can delete it before then, not even with --bypass-governance$`), world.secrets);
+    const dry = await world.b2(['delete', a.id, '--dry-run', '--profile', 'gov']);
+    expect(dry.stdout).toContain(`But it is locked (governance) until ${displayDate(a.lockedUntil!)}: B2 would refuse unless --bypass-governance is given`);
     // without the capability: one line, and B2 is not even asked
     const deletes = calls(world.emu, 'b2_delete_file_version');
     expectFailure(await world.b2(['delete', a.id, '--yes', '--bypass-governance', '--profile', 'gov']), 3, /--bypass-governance needs a key with the bypassGovernance capability, and the key of profile gov lacks it/, world.secrets);
