@@ -236,6 +236,15 @@ try {
     });
     ratio(toNull, single, 'raw single stream');
     if (wanted('rclone')) await rcloneScenarios({emu, work, source, size, cfg, scenario, check, purge, ceilings: {upload: scenarios.find((s) => s.chart?.who === 'ceiling' && s.chart.partMB === cfg.downloadPart && s.chart.concurrency === cfg.downloadConcurrency), single, parallel}, ratio, log, notes});
+    // the issue's download targets, in one place for the closing note
+    const pct = (x) => (x === undefined ? '–' : `${(x * 100).toFixed(0)}%`);
+    const rss = (x) => `${x.rssMiB.median?.toFixed(0)} MiB`;
+    notes.push(`download to a file (verified): ${pct(toFile.ratio)} of the raw parallel ceiling (target 85%); peak RSS ${rss(toFile)} (target < 150); ${toFile.calls} calls`);
+    notes.push(`download to stdout (verified): ${pct(toStdout.ratio)} of the raw single-stream ceiling (target 85%); peak RSS ${rss(toStdout)} (target < 150); ${toStdout.calls} calls`);
+    const rc = (what) => scenarios.find((x) => x.name.startsWith('rclone') && x.name.includes(what));
+    for (const [ours, theirs] of [[toStdout, rc('cat to stdout')], [toFile, rc('copyto a file')]]) {
+      if (theirs?.mibps) notes.push(`${ours.name}: ${(ours.mibps / theirs.mibps).toFixed(2)}× the speed of ${theirs.name} (target ≥ 1), peak RSS ${rss(ours)} against ${rss(theirs)}`);
+    }
     await purge('dl/');
   }
 
