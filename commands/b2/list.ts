@@ -11,7 +11,7 @@ export default class List extends LocationCommand {
   async run(): Promise<BackupSummary[]> {
     const {flags} = await this.parse(List);
     const {backups, now} = await this.withLocation(flags, async ({catalog, backend}, signal) => ({backups: await catalog.list({signal}), now: backend.now()}));
-    this.log(renderBackupTable(backups, now));
+    if (!this.jsonEnabled()) this.log(renderBackupTable(backups, now));
     return backups.map((b) => backupSummary(b, now));
   }
 }

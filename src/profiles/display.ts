@@ -109,6 +109,12 @@ export function renderCheckItems(items: CheckReport['items']): string {
  */
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => stringWidth(r[col]))));
-  return rows.map((r) => r.map((cell, col) => (col === r.length - 1 ? cell : cell + ' '.repeat(widths[col] - stringWidth(cell)))).join('  ')).join('\n');
+  const cellWidths = rows.map((r) => r.map(displayWidth));
+  const widths = rows[0].map((_, col) => cellWidths.reduce((widest, w) => Math.max(widest, w[col]), 0));
+  return rows.map((r, row) => r.map((cell, col) => (col === r.length - 1 ? cell : cell + ' '.repeat(widths[col] - cellWidths[row][col]))).join('  ')).join('\n');
+}
+
+/** Printable ASCII is one column a character; only other text needs string-width (slow on 10,000-row listings). */
+function displayWidth(cell: string): number {
+  return /^[\x20-\x7e]*$/.test(cell) ? cell.length : stringWidth(cell);
 }
