@@ -41,7 +41,13 @@ export class Sha1Thread {
   private failure?: unknown;
 
   constructor() {
-    this.worker.on('message', (v: string | null) => this.waiting.shift()?.resolve(v));
+    // Held only while an answer is awaited: an idle thread that a failing caller never
+    // closed must not keep the process alive, and a pending one must (nothing else may).
+    this.worker.unref();
+    this.worker.on('message', (v: string | null) => {
+      this.waiting.shift()?.resolve(v);
+      if (this.waiting.length === 0) this.worker.unref();
+    });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => this.fail(new Error(`the hashing thread exited (code ${code})`)));
   }
@@ -66,6 +72,7 @@ export class Sha1Thread {
   private ask(message: object): Promise<string | null> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
+      if (this.waiting.length === 0) this.worker.ref();
       this.waiting.push({resolve, reject});
       this.worker.postMessage(message);
     });

@@ -1,5 +1,7 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {execFile} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
+import {promisify} from 'node:util';
 import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -67,5 +69,19 @@ describe('digestFile: whole-file and piece SHA1s in one read', () => {
       await t.close();
     }
     await expect(t.digest()).rejects.toThrow(/closed/);
+  });
+  test('a thread never closed does not keep a process alive, and one awaited keeps it alive until it answers', async () => {
+    // A real process with nothing else to do: it must print the digest (the awaited
+    // thread held it open) and then exit by itself (the idle thread did not).
+    const compiled = new URL('../../dist/src/sha1-thread.js', import.meta.url).href;
+    const program = `import(${JSON.stringify(compiled)}).then(async ({Sha1Thread, sharedBuffer}) => {
+      const thread = new Sha1Thread();
+      const mem = sharedBuffer(3);
+      mem.write('abc');
+      await thread.update(mem);
+      console.log(await thread.digest());
+    });`;
+    const {stdout} = await promisify(execFile)(process.execPath, ['-e', program], {timeout: 60_000, killSignal: 'SIGKILL'});
+    expect(stdout.trim()).toBe(sha1(Buffer.from('abc')));
   });
 });
