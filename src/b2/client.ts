@@ -251,7 +251,7 @@ export class B2Client {
       ...(sourceServerSideEncryption ? {sourceServerSideEncryption} : {}),
       ...(destinationServerSideEncryption ? {destinationServerSideEncryption} : {}),
     };
-    return this.api('b2_copy_file', args.fileName, (axios) => this.rawPost('b2_copy_file', axios, data), signal);
+    return this.api('b2_copy_file', args.fileName, (axios) => this.post('b2_copy_file', axios, data), signal);
   }
 
   /** b2_copy_part, which the library lacks: bytes `range` of a file as part `partNumber` of an unfinished large file. */
@@ -267,18 +267,7 @@ export class B2Client {
       ...(sourceServerSideEncryption ? {sourceServerSideEncryption} : {}),
       ...(destinationServerSideEncryption ? {destinationServerSideEncryption} : {}),
     };
-    return this.api('b2_copy_part', name, (axios) => this.rawPost('b2_copy_part', axios, data), signal);
-  }
-
-  /** A JSON call the library lacks: its request path, axios options and authorization. */
-  private rawPost<T>(call: string, axios: Record<string, unknown>, data: object): Promise<{data: T}> {
-    return b2Request.sendRequest({
-      ...axios,
-      url: `${this.auth.apiUrl}${API}/${call}`,
-      method: 'POST',
-      headers: {...(axios.headers as Record<string, string>), Authorization: this.b2.authorizationToken},
-      data,
-    });
+    return this.api('b2_copy_part', name, (axios) => this.post('b2_copy_part', axios, data), signal);
   }
 
   listFileNames(args: {bucketId: string; prefix: string; startFileName?: string; maxFileCount: number}, signal?: AbortSignal): Promise<B2ListFileNames> {
