@@ -50,11 +50,15 @@ export async function installHost(opts: {withPlugin?: boolean} = {}): Promise<In
   };
 }
 
-/** The test runner's environment minus anything that would steer the CLI under test. */
+/**
+ * The test runner's environment minus anything that would steer the CLI under test,
+ * including what forces colour: with CI or FORCE_COLOR set (as a CI runner does), the
+ * host's own plugins print ANSI escapes into piped output that a test reads.
+ */
 export function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith('B2_') || k === 'NODE_OPTIONS' || k === 'DEBUG') continue;
+    if (v === undefined || k.startsWith('B2_') || k === 'NODE_OPTIONS' || k === 'DEBUG' || k === 'FORCE_COLOR' || k === 'CI') continue;
     env[k] = v;
   }
   return env;

@@ -4,7 +4,7 @@ import {randomBytes} from 'node:crypto';
 import {mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {promisify} from 'node:util';
+import {promisify, stripVTControlCharacters} from 'node:util';
 import {startEmulator, type RunningEmulator} from '../../src/emulator/index.js';
 import {installHost, repoRoot, type InstalledHost} from '../helpers/host-cli.js';
 
@@ -62,7 +62,8 @@ describe('`plugins link` of a fresh clone into a host', () => {
     expect(help.stderr).toBe('');
     for (const command of ['upload', 'list', 'download', 'verify', 'delete', 'profile']) expect(help.stdout).toMatch(new RegExp(`^ {2}b2 ${command}\\b`, 'm'));
     const plugins = await host.run(['plugins'], USER_ENV);
-    expect(plugins.stdout).toMatch(new RegExp(`^backup-plugin-b2 \\S+ \\(link\\) ${clone.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    // the list's layout, whatever colouring the host's terminal settings add
+    expect(stripVTControlCharacters(plugins.stdout)).toMatch(new RegExp(`^backup-plugin-b2 \\S+ \\(link\\) ${clone.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   }, LINK_MS);
 
   test('a round trip through the host: upload, list, download, the same bytes', async () => {
