@@ -5,6 +5,9 @@ import {toBackupError, type ErrorContext, type FailedCall} from './errors.js';
 import type {Failure} from './failure.js';
 import {RetryPolicy, type CallKind, type RunHooks} from './retry-policy.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
+import {writeBody, type BodyData} from './request-body.js';
+import {HEX_DIGITS_AT_END, HEX_SHA1_LENGTH} from './upload-body.js';
+import {postUpload} from './upload-request.js';
 import {limited, type BandwidthLimits} from './bandwidth.js';
 import {encryptionField, keyHeaders, uploadFileHeaders} from './encryption-headers.js';
 import {retentionField, retentionHeaders} from './retention.js';
@@ -345,18 +348,29 @@ export class B2Client {
     return res.data as B2File;
   }
 
-  async uploadPartOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {partNumber: number; body: Readable; contentLength: number; sha1Header: string}): Promise<B2Part> {
-    const res = await released(args.body, this.b2.uploadPart({
-      uploadUrl: url.uploadUrl,
-      uploadAuthToken: url.authorizationToken,
-      partNumber: args.partNumber,
-      data: limited(args.body, this.cfg.bandwidth?.upload),
-      contentLength: args.contentLength,
-      hash: args.sha1Header,
-      axios,
-      axiosOverride: {headers: keyHeaders(this.cfg.encryption)},
-    }));
-    return res.data as B2Part;
+  /**
+   * One b2_upload_part attempt: the part's bytes written by the uploads' own sender
+   * (upload-request.ts, request-body.ts), hashed on the way when their SHA1 is not known.
+   * Answers the stored part and the SHA1 of what was sent.
+   */
+  async uploadPartOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {partNumber: number; data: BodyData; sha1?: string; onBytes: (n: number) => void}): Promise<{part: B2Part; sha1: string}> {
+    const signal = axios.signal as AbortSignal | undefined;
+    const {data: part, body: sha1} = await postUpload<B2Part, string>({
+      url: url.uploadUrl,
+      headers: {
+        ...(axios.headers as Record<string, string>),
+        ...keyHeaders(this.cfg.encryption),
+        Authorization: url.authorizationToken,
+        'Content-Length': String(args.data.length + (args.sha1 ? 0 : HEX_SHA1_LENGTH)),
+        'X-Bz-Part-Number': String(args.partNumber),
+        'X-Bz-Content-Sha1': args.sha1 ?? HEX_DIGITS_AT_END,
+      },
+      agents: this.agents,
+      timeoutMs: axios.timeout as number,
+      signal,
+      body: (req) => writeBody(req, args.data, {sha1: args.sha1, onBytes: args.onBytes, bucket: this.cfg.bandwidth?.upload, signal}),
+    });
+    return {part, sha1};
   }
 
   /** GET or HEAD of a file by name or id, retried until the server answers with headers. */

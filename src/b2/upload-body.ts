@@ -3,7 +3,7 @@ import {Transform, type Readable} from 'node:stream';
 import {BackupError} from '../errors.js';
 
 /** SHA1 as hex is 40 bytes appended to the body when sent with hex_digits_at_end. */
-const HEX_SHA1_LENGTH = 40;
+export const HEX_SHA1_LENGTH = 40;
 export const HEX_DIGITS_AT_END = 'hex_digits_at_end';
 
 export interface UploadBody {
@@ -64,7 +64,7 @@ export function uploadBody(source: Readable, length: number, knownSha1: string |
   };
 }
 
-function changed(expected: number, seen: number): BackupError {
+export function changed(expected: number, seen: number): BackupError {
   return new BackupError('checksum_mismatch', `the source changed during upload: expected ${expected} bytes, read ${seen}${seen > expected ? ' or more' : ''}; nothing was stored, upload it again when it is no longer being written`);
 }
 
