@@ -4,11 +4,18 @@ import {open} from 'node:fs/promises';
 import type {ClientRequest} from 'node:http';
 import {Readable} from 'node:stream';
 import {SLICE_BYTES, type TokenBucket} from '../token-bucket.js';
-import {changed, readError} from './upload-body.js';
+import {BackupError} from '../errors.js';
 
-/** Where an upload's bytes are, read by the sender itself (no stream in between). */
+/** SHA1 as hex is 40 bytes appended to the body when sent with hex_digits_at_end. */
+export const HEX_SHA1_LENGTH = 40;
+export const HEX_DIGITS_AT_END = 'hex_digits_at_end';
+
+/**
+ * Where an upload's bytes are, read by the sender itself (no stream in between). `whole`:
+ * the file is the whole upload, so a file longer than planned fails too (it grew).
+ */
 export type BodyData =
-  | {kind: 'file'; path: string; offset: number; length: number}
+  | {kind: 'file'; path: string; offset: number; length: number; whole?: boolean}
   | {kind: 'memory'; chunks: Buffer[]; length: number};
 
 /** Bytes read from a file at a time, and how many such reads the socket may hold at once. */
@@ -18,6 +25,12 @@ const IN_FLIGHT = 3;
 export interface BodyWriteOptions {
   /** Known beforehand (sent as X-Bz-Content-Sha1); else the bytes are hashed as they go and the SHA1 trails them (hex_digits_at_end). */
   sha1?: string;
+  /**
+   * Without `sha1`: the SHA1 a caller gave for a file read from disk. A trailing SHA1 that
+   * differs fails the request before it is sent, so nothing is stored and the attempt is
+   * not retried (the same file would fail the same way; B2 refusing a header would be retried).
+   */
+  expect?: {sha1: string; source: string};
   /** Bytes the socket has taken, after each write. */
   onBytes(n: number): void;
   /** Bandwidth limit shared by every transfer. */
@@ -57,6 +70,9 @@ export async function writeBody(req: ClientRequest, data: BodyData, o: BodyWrite
   else for (const c of data.chunks) for (let at = 0; at < c.length; at += READ_BYTES) await send(c.subarray(at, at + READ_BYTES));
   await Promise.all(writes);
   const digest = o.sha1 ?? (hash as ReturnType<typeof createHash>).digest('hex');
+  if (o.expect && digest !== o.expect.sha1) {
+    throw new BackupError('checksum_mismatch', `${o.expect.source} has SHA1 ${digest}, not the ${o.expect.sha1} it was given with: it changed after it was hashed; nothing was stored, upload it again when it is no longer being written`);
+  }
   if (o.sha1) req.end();
   else req.end(Buffer.from(digest, 'ascii'));
   return digest;
@@ -78,9 +94,22 @@ async function sendFile(data: Extract<BodyData, {kind: 'file'}>, send: (chunk: B
       await send(ring[turn].subarray(0, bytesRead));
       at += bytesRead;
     }
+    if (data.whole && (await fh.read(Buffer.alloc(1), 0, 1, data.offset + data.length)).bytesRead > 0) throw changed(data.length, data.length + 1);
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+export function changed(expected: number, seen: number): BackupError {
+  return new BackupError('checksum_mismatch', `the source changed during upload: expected ${expected} bytes, read ${seen}${seen > expected ? ' or more' : ''}; nothing was stored, upload it again when it is no longer being written`);
+}
+
+/** A local read that failed mid-upload (the file deleted, unreadable, a disk error): said as such, at once. */
+export function readError(err: unknown, path?: unknown): BackupError {
+  const e = err as NodeJS.ErrnoException;
+  const what = e?.path ?? (typeof path === 'string' ? path : 'the source');
+  const why = e?.code === 'ENOENT' ? 'ENOENT (it was deleted or moved)' : e?.code ?? e?.message ?? String(err);
+  return new BackupError('failure', `cannot read ${what} while uploading it: ${why}; nothing was stored`, {cause: {code: e?.code ?? 'local', message: e?.message ?? String(err)}});
 }
 
 function written(req: ClientRequest, chunk: Buffer): Promise<void> {
