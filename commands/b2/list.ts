@@ -1,5 +1,6 @@
 import {LocationCommand} from '../../src/cli/location-command.js';
-import {backupSummary, renderBackupTable, type BackupSummary} from '../../src/backups/display.js';
+import {backupSummary, type BackupSummary} from '../../src/backups/display.js';
+import {renderBackupTable} from '../../src/cli/backup-tables.js';
 
 export default class List extends LocationCommand {
   static override summary = 'List the backups, newest first.';
