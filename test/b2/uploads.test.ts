@@ -252,6 +252,24 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
     }
   });
 
+  test('a large backup from a pipe has no large_file_sha1 (unknown at b2_start_large_file): its SHA1, computed while it was read, is in the metadata file, and downloads are checked against it end to end', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 3});
+    const catalog = new BackupCatalog(backend);
+    const data = randomBytes(5 * PART + 99);
+    const up = await catalog.upload(Readable.from([data.subarray(0, 70_000), data.subarray(70_000)]), {name: 'piped'});
+    const b2 = await libraryClient(emu);
+    const res = await b2.listFileNames({bucketId: emu.bucketId, prefix: `backups/${up.archiveKey}`, maxFileCount: 1});
+    expect(res.data.files[0].fileInfo.large_file_sha1).toBeUndefined();
+    expect(res.data.files[0].contentSha1).toBe('none'); // B2 knows no SHA1 of the whole
+    expect((await catalog.show(up.id)).sha1).toBe(sha1(data)); // from the metadata file
+    expect(sha1(await readAll((await catalog.download(up.id)).stream))).toBe(sha1(data));
+
+    await emu.corrupt(emu.bucket, `backups/${up.archiveKey}`);
+    expect(await catalog.verify(up.id)).toMatchObject({ok: false, expectedSha1: sha1(data)});
+    const err = await catalog.download(up.id).then(({stream}) => readAll(stream)).then(() => undefined, (e: unknown) => e);
+    expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+  });
+
   test('file uploads record src_last_modified_millis (and large ones large_file_sha1) in the file info', async () => {
     const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART});
     const dir = await mkdtemp(join(tmpdir(), 'b2-info-'));
