@@ -125,7 +125,7 @@ async function writeProfiles() {
     `  ${name}:\n    keyId: ${emu.keyId}\n    applicationKey: ${emu.applicationKey}\n    bucket: ${emu.bucket}\n    endpoint: ${emu.url}\n    prefix: ${prefix}\n    partSize: ${partMB}MB\n    concurrency: ${concurrency}\n`;
   let yaml = 'profiles:\n';
   for (const p of new Set([...cfg.parts, ...cfg.bigParts, cfg.downloadPart])) for (const c of new Set([...cfg.concurrency, cfg.downloadConcurrency])) yaml += profile(`p${p}c${c}`, `up-p${p}c${c}/`, p, c);
-  yaml += profile('many', 'many/', 100, 4) + profile('few', 'few/', 100, 4) + profile('dl', 'dl/', cfg.downloadPart, cfg.downloadConcurrency);
+  yaml += profile('many', 'many/', 100, 4) + profile('few', 'few/', 100, 4) + profile('dl', 'dl/', cfg.downloadPart, cfg.downloadConcurrency) + profile('fixed', 'fixed/', 100, 4);
   await writeFile(env.B2_BACKUP_CONFIG, yaml, {mode: 0o600});
 }
 
@@ -289,6 +289,7 @@ try {
       },
     });
     notes.push(`backup:targets hook alone (fresh process, oclif config loaded first): median ${(hook.seconds.median * 1000).toFixed(0)} ms`);
+    await fixedCost(cold);
   }
 
   const results = {mode: quick ? 'quick' : 'full', date: new Date().toISOString(), node: process.version, cpus: cpus().length, sizeMiB: cfg.sizeMiB, runs: cfg.runs, scenarios, notes};
@@ -299,6 +300,32 @@ try {
   emuChild.disconnect();
   await once(emuChild, 'exit').catch(() => undefined);
   await rm(work, {recursive: true, force: true});
+}
+
+/**
+ * The fixed cost of a command, phase by phase: a 1 MB backup downloaded to /dev/null,
+ * with DEBUG=backup-b2:timing (src/cli/timing.ts) printing the wall and CPU milliseconds
+ * since the process started at each phase. Medians go into the notes.
+ */
+async function fixedCost(cold) {
+  const small = join(work, 'fixed-1mb.tar');
+  await writeFile(small, randomBytes(1_000_000));
+  const {id} = JSON.parse(check(await b2(['upload', small, '--name', 'fixed cost', '--profile', 'fixed', '--json']), 'b2 upload (1 MB)').stdout);
+  const phases = new Map();
+  await scenario('cold start: b2 download of a 1 MB backup to /dev/null', {
+    ...cold,
+    run: async () => {
+      const r = check(await measure([...cli, 'b2', 'download', id, '-o', '/dev/null', '--force', '--profile', 'fixed'], {env: {...env, DEBUG: 'backup-b2:timing'}}), 'b2 download (1 MB)');
+      for (const [, phase, wall, cpu] of r.stderr.matchAll(/backup-b2:timing (.+?): ([\d.]+) ms since start, ([\d.]+) ms CPU/g)) {
+        if (!phases.has(phase)) phases.set(phase, {wall: [], cpu: []});
+        phases.get(phase).wall.push(Number(wall));
+        phases.get(phase).cpu.push(Number(cpu));
+      }
+      return r;
+    },
+  });
+  const at = [...phases].map(([phase, t]) => `${phase} ${summary(t.wall).median.toFixed(0)} (${summary(t.cpu).median.toFixed(0)} CPU)`);
+  notes.push(`fixed cost of b2 download (1 MB to /dev/null), median ms since the process started (CPU ms): ${at.join(', ')}`);
 }
 
 /** The fixture host CLI with this plugin linked into its node_modules, as a user installs it. */

@@ -68,7 +68,7 @@ describe('what a process loads', () => {
     expect(httpStack(mods)).toEqual([]);
   });
 
-  test('upload and download draw no table, so they load no table code (list does); a download loads no upload engine (an upload does)', async () => {
+  test('upload and download draw no table, so they load no table code (list does, list --json not); a download loads no upload engine (an upload does)', async () => {
     const archive = join(world.dir, 'lazy.tar');
     await writeFile(archive, 'an archive for the module probe');
     const remote = ['--profile', 'remote', '--config', world.config];
@@ -88,6 +88,9 @@ describe('what a process loads', () => {
     const list = probed();
     expect((await runCli(['b2', 'list', ...remote], {env: {...world.env, ...list.env}})).code).toBe(0);
     expect(tableWidths(await list.modules()).length).toBeGreaterThan(0);
+    const listJson = probed();
+    expect((await runCli(['b2', 'list', '--json', ...remote], {env: {...world.env, ...listJson.env}})).code).toBe(0);
+    expect(tableWidths(await listJson.modules())).toEqual([]);
   });
 
   test('--help loads no command module, no emulator and no HTTP stack', async () => {
