@@ -37,17 +37,18 @@ export default class Download extends LocationCommand {
     if (toStdout && this.jsonEnabled()) throw new BackupError('bad_input', '--json and -o - both write to stdout; drop one of them');
     const out = outputChoice(flags, this.jsonEnabled());
     return this.withLocation(flags, async ({catalog}, signal) => {
-      const info = await catalog.show(args.id, {signal});
+      // one listing finds it; the metadata file's contents are not part of what a download prints
+      const info = await catalog.locate(args.id, {signal});
       const bar = progressDisplay({label: 'Downloading', total: info.size, mode: out.mode, intervalMs: out.intervalMs});
       try {
         if (toStdout) {
-          const {stream} = await catalog.download(info.id, {signal, onProgress: (p) => bar.update(p)});
+          const {stream} = await catalog.download(info, {signal, onProgress: (p) => bar.update(p)});
           await writeToStdout(stream);
           bar.stop();
           return {...backupSummary(info), path: null};
         }
         const path = flags.output ?? basename(info.archiveKey);
-        const done = await catalog.downloadToFile(info.id, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
+        const done = await catalog.downloadToFile(info, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
         bar.stop();
         if (!out.quiet) this.logToStderr(`Downloaded backup ${visible(info.name)} to ${done.path} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
         if (!this.jsonEnabled()) this.log(done.path);

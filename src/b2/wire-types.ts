@@ -65,7 +65,8 @@ export interface B2UploadUrl {
   authorizationToken: string;
 }
 
-export type B2FileAction = 'upload' | 'start' | 'hide' | 'folder';
+/** 'copy' only in b2_copy_file's answer: the copied version then lists as 'upload'. */
+export type B2FileAction = 'upload' | 'start' | 'hide' | 'folder' | 'copy';
 
 export interface B2File {
   fileId: string;

@@ -255,9 +255,24 @@ export class BackupCatalog {
     return this.withMetadata(await this.find(id, opts.signal), opts.signal);
   }
 
-  /** The archive as a stream that fails with `checksum_mismatch` at its end unless size and SHA1 match. */
-  async download(id: string, opts: TransferOptions = {}): Promise<DownloadResult> {
-    const {info, stream} = await this.openVerified(id, opts);
+  /**
+   * The backup a reference names, as a download or verify needs it: with its archive's
+   * SHA1, but without the metadata file's contents, which are read only for an archive
+   * that does not record its SHA1 (one streamed up). One listing, and nothing more for
+   * the archives made here; hand the result to download() or downloadToFile() so that
+   * they do not look it up again.
+   */
+  async locate(ref: string, opts: {signal?: AbortSignal} = {}): Promise<BackupInfo> {
+    const entry = await this.find(ref, opts.signal);
+    return entry.info.sha1 ? entry.info : this.withMetadata(entry, opts.signal);
+  }
+
+  /**
+   * The archive as a stream that fails with `checksum_mismatch` at its end unless size and
+   * SHA1 match. `target`: a reference, or the backup locate() found (no second lookup).
+   */
+  async download(target: string | BackupInfo, opts: TransferOptions = {}): Promise<DownloadResult> {
+    const {info, stream} = await this.openVerified(target, opts);
     return {info, stream};
   }
 
@@ -266,24 +281,24 @@ export class BackupCatalog {
    * what it held before: never a partial or mismatching file. Refuses an existing path
    * unless `force`.
    */
-  async downloadToFile(id: string, path: string, opts: TransferOptions & {force?: boolean} = {}): Promise<{info: BackupInfo; path: string; size: number; sha1: string}> {
-    assertBackupId(id);
+  async downloadToFile(target: string | BackupInfo, path: string, opts: TransferOptions & {force?: boolean} = {}): Promise<{info: BackupInfo; path: string; size: number; sha1: string}> {
+    if (typeof target === 'string') assertBackupId(target);
     const force = opts.force ?? false;
     const dest = await prepareDestination(path, force);
     const backend = this.backend;
     if (dest.kind === 'file' && backend.getToFile) {
       // in place and in parallel where the backend can; checked against the backup's own record
-      const info = await this.archiveInfo(id, opts.signal);
+      const info = await this.located(target, opts.signal);
       let got: {size: number; sha1: string} | undefined;
       await writeAtomically(dest, force, async (fh) => {
         const r = await backend.getToFile!(info.archiveKey, fh, {signal: opts.signal, onProgress: opts.onProgress});
         const problem = mismatch(r, {size: r.info.size, sha1: info.sha1 ?? knownSha1(r.info.sha1)});
-        if (problem) throw new BackupError('checksum_mismatch', `download of backup ${id} failed verification: ${problem}`);
+        if (problem) throw new BackupError('checksum_mismatch', `download of backup ${info.id} failed verification: ${problem}`);
         got = r;
       });
       return {info, path, size: got!.size, sha1: got!.sha1};
     }
-    const {info, stream} = await this.openVerified(id, opts);
+    const {info, stream} = await this.openVerified(target, opts);
     await writeStreamToFile(stream, dest, force);
     const {size, sha1} = stream.result();
     return {info, path, size, sha1: sha1 as string};
@@ -569,15 +584,14 @@ export class BackupCatalog {
     return text;
   }
 
-  /** A backup with its archive's SHA1: archives that were streamed up record it only in the metadata file. */
-  private async archiveInfo(id: string, signal?: AbortSignal): Promise<BackupInfo> {
-    const entry = await this.find(id, signal);
-    return entry.info.sha1 ? entry.info : this.withMetadata(entry, signal);
+  /** What locate() gives for a reference; a backup it already gave is taken as it is. */
+  private async located(target: string | BackupInfo, signal?: AbortSignal): Promise<BackupInfo> {
+    return typeof target === 'string' ? this.locate(target, {signal}) : target;
   }
 
   /** The archive's stream and what it must add up to. */
-  private async openArchive(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: Readable; expected: Expected; backendChecks: boolean}> {
-    const info = await this.archiveInfo(id, opts.signal);
+  private async openArchive(target: string | BackupInfo, opts: TransferOptions): Promise<{info: BackupInfo; stream: Readable; expected: Expected; backendChecks: boolean}> {
+    const info = await this.located(target, opts.signal);
     const {info: obj, stream} = await this.backend.get(info.archiveKey, {signal: opts.signal});
     const expected = {size: obj.size, sha1: info.sha1 ?? knownSha1(obj.sha1)};
     // the backend verifies the very SHA1 the backup records: no second hash of every byte
@@ -585,8 +599,8 @@ export class BackupCatalog {
     return {info, stream, expected, backendChecks};
   }
 
-  private async openVerified(id: string, opts: TransferOptions): Promise<{info: BackupInfo; stream: HashingStream}> {
-    const {info, stream, expected, backendChecks} = await this.openArchive(id, opts);
+  private async openVerified(target: string | BackupInfo, opts: TransferOptions): Promise<{info: BackupInfo; stream: HashingStream}> {
+    const {info, stream, expected, backendChecks} = await this.openArchive(target, opts);
     const hashing = new HashingStream({expect: expected, what: `download of backup ${info.id}`, onBytes: progressReporter(opts, expected.size), trustSha1: backendChecks});
     pipelineCb(stream, hashing, () => undefined); // errors reach the consumer through `hashing`
     const signal = opts.signal;

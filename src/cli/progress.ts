@@ -13,6 +13,14 @@ export interface ProgressDisplay {
 
 /** How long the current rate looks back: long enough to be steady, short enough to follow a change. */
 const RATE_WINDOW_MS = 5000;
+/**
+ * A phase's first second is left out of its rate: an upload counts its first bytes as
+ * they fill the request buffers (several MiB in a few milliseconds, far ahead of the
+ * wire and of any --limit-upload), so a rate that included them would be too high.
+ */
+const RATE_WARMUP_MS = 1000;
+/** The shortest span a rate is measured over; until then the line shows "--/s", never a guess. */
+const MIN_RATE_SPAN_MS = 3000;
 const REDRAW_MS = 200;
 export const DEFAULT_LOG_INTERVAL_MS = 10_000;
 
@@ -68,6 +76,7 @@ export function progressDisplay(opts: {label: string; total?: number; mode: Prog
 class Meter {
   private phase: TransferProgress['phase'];
   private loaded = 0;
+  private phaseStart = Date.now();
   private samples: Array<{t: number; loaded: number}> = [];
 
   constructor(
@@ -78,23 +87,28 @@ class Meter {
   /** True when a new phase starts (hashing, then transfer). */
   update(p: TransferProgress): boolean {
     const newPhase = p.phase !== this.phase;
+    const now = Date.now();
     if (newPhase) {
       this.phase = p.phase;
+      this.phaseStart = now;
       this.samples = [];
     }
     if (p.total !== undefined) this.total = p.total;
     this.loaded = p.loaded;
-    const now = Date.now();
+    if (now - this.phaseStart < RATE_WARMUP_MS) return newPhase;
     this.samples.push({t: now, loaded: p.loaded});
     while (this.samples.length > 2 && now - this.samples[1].t > RATE_WINDOW_MS) this.samples.shift();
     return newPhase;
   }
 
-  /** Bytes per second over the last few seconds (a moving window, not the average since the start). */
-  rate(): number {
+  /**
+   * Bytes per second over the last few seconds (a moving window, not the average since
+   * the start); undefined until the phase has been measured long enough to say.
+   */
+  rate(): number | undefined {
     const first = this.samples[0];
     const last = this.samples[this.samples.length - 1];
-    if (!first || last.t - first.t < 250) return 0;
+    if (!first || last.t - first.t < MIN_RATE_SPAN_MS) return undefined;
     return Math.max(0, (last.loaded - first.loaded) / ((last.t - first.t) / 1000));
   }
 
@@ -106,7 +120,7 @@ class Meter {
       this.phase === 'hashing' ? 'Checking' : this.label,
       known ? `${humanSize(this.loaded)} of ${humanSize(this.total!)}` : humanSize(this.loaded),
       known ? `${Math.min(100, Math.floor((this.loaded / this.total!) * 100))}%` : '',
-      `${humanSize(rate)}/s`,
+      rate === undefined ? '--/s' : `${humanSize(rate)}/s`,
       known ? `ETA ${timeLeft(this.total! - this.loaded, rate)}` : '',
     ];
   }
@@ -193,8 +207,8 @@ export function fitLine([label, amount, percent, rate, eta]: [string, string, st
 }
 
 /** "1m05s", or "--" until there is a rate to go by. */
-function timeLeft(remaining: number, perSecond: number): string {
-  if (perSecond <= 0) return '--';
+function timeLeft(remaining: number, perSecond: number | undefined): string {
+  if (perSecond === undefined || perSecond <= 0) return '--';
   const s = Math.ceil(remaining / perSecond);
   return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }

@@ -69,8 +69,8 @@ export class E2EWorld {
   }
 
   /** Same, spawned directly: for signals and for byte-exact stdout. */
-  spawn(args: string[], opts: {input?: Buffer} = {}): SpawnedCli {
-    const child = spawn(process.execPath, [join(cliRoot, 'bin/run.js'), 'b2', ...args, '--config', this.config], {cwd: this.dir, env: {...cleanEnv(), ...this.env}, stdio: 'pipe'});
+  spawn(args: string[], opts: {input?: Buffer; env?: Record<string, string>} = {}): SpawnedCli {
+    const child = spawn(process.execPath, [join(cliRoot, 'bin/run.js'), 'b2', ...args, '--config', this.config], {cwd: this.dir, env: {...cleanEnv(), ...this.env, ...opts.env}, stdio: 'pipe'});
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -170,7 +170,12 @@ describe('server-side copies', () => {
     const data = bytes(500, 11);
     const src = await uploadRaw(emu, token, emu.bucketId, 'copy/src.bin', data, {'X-Bz-Info-origin': 'src'});
     const whole = await api(emu, token, 'b2_copy_file', {sourceFileId: src.json.fileId, fileName: 'copy/whole.bin'});
-    expect(whole.json).toMatchObject({action: 'upload', contentLength: 500, contentSha1: sha1(data), fileInfo: {origin: 'src'}});
+    expect(whole.json).toMatchObject({action: 'copy', contentLength: 500, contentSha1: sha1(data), fileInfo: {origin: 'src'}});
+    // B2 answers a copy with action "copy" just this once: the stored version is an upload like any other
+    const stored = await api(emu, token, 'b2_get_file_info', {fileId: whole.json.fileId});
+    expect(stored.json.action).toBe('upload');
+    const listed = await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, prefix: 'copy/whole.bin'});
+    expect(listed.json.files.map((f: {action: string}) => f.action)).toEqual(['upload']);
     const part = await api(emu, token, 'b2_copy_file', {
       sourceFileId: src.json.fileId, fileName: 'copy/part.txt', range: 'bytes=100-199',
       metadataDirective: 'REPLACE', contentType: 'b2/x-auto', fileInfo: {origin: 'range'},

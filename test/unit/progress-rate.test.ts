@@ -49,16 +49,37 @@ describe('progress rate and phases', () => {
 
   test('the hashing phase is labelled "Checking" with its own amount and rate; the transfer then starts from its own zero', () => {
     jest.useFakeTimers({now: new Date('2026-11-30T09:00:00Z')});
-    const total = 100 * MiB;
+    const total = 1000 * MiB;
     const {lines, display} = logDisplay(total);
-    feed(display, {phase: 'hashing', total}, 0, 50 * MiB, 2);
+    feed(display, {phase: 'hashing', total}, 0, 50 * MiB, 6);
     const checking = lines.at(-1)!;
-    expect(checking).toMatch(/^Checking, [\d.]+ MiB of 100 MiB, \d+%/);
+    expect(checking).toMatch(/^Checking, [\d.]+ MiB of 1000 MiB, \d+%/);
     expect(rateOf(checking)).toBeCloseTo(50, -1);
-    feed(display, {phase: 'transfer', total}, 0, 2 * MiB, 3);
+    feed(display, {phase: 'transfer', total}, 0, 2 * MiB, 6);
     const uploading = lines.at(-1)!;
-    expect(uploading).toMatch(/^Uploading, [\d.]+ MiB of 100 MiB/);
+    expect(uploading).toMatch(/^Uploading, [\d.]+ MiB of 1000 MiB/);
     // the hashing phase's speed does not leak into the transfer's rate
     expect(rateOf(uploading)).toBeCloseTo(2, 0);
+  });
+
+  test('the first lines show no made-up rate: "--/s" until it is measured, then the real one, though the first MiB are counted at once', () => {
+    jest.useFakeTimers({now: new Date('2026-11-30T09:00:00Z')});
+    const total = 100 * MiB;
+    const {lines, display} = logDisplay(total);
+    // as a limited upload reports it: 7 MiB in the first 200 ms (the request buffers fill), then 4 MB/s on the wire
+    let loaded = 0;
+    for (let i = 0; i < 7; i++) {
+      jest.advanceTimersByTime(30);
+      display.update({phase: 'transfer', total, loaded: (loaded += MiB)});
+    }
+    feed(display, {phase: 'transfer', total}, loaded, 4_000_000, 12);
+    const limit = 4_000_000 / MiB;
+    expect(lines.length).toBeGreaterThanOrEqual(10);
+    for (const line of lines) {
+      expect(line).toMatch(/, (--|[\d.]+ MiB)\/s, ETA /);
+      if (!line.includes('--/s')) expect(Math.abs(rateOf(line) - limit) / limit).toBeLessThan(0.1);
+    }
+    expect(lines[0]).toMatch(/, --\/s, ETA --$/);
+    expect(lines.filter((l) => !l.includes('--/s')).length).toBeGreaterThanOrEqual(5);
   });
 });

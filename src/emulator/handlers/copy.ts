@@ -70,7 +70,8 @@ export const copyFile: Handler = async (core, ctx) => {
     segments: [{ref: blob.ref, size: blob.size}],
   });
   await core.state.commit();
-  return {json: fileJson(file, core.accountId, ctx.apiVersion, key)};
+  // B2 answers a copy with action "copy"; the stored version lists as an "upload" like any other
+  return {json: {...fileJson(file, core.accountId, ctx.apiVersion, key), action: 'copy'}};
 };
 
 /** b2_copy_part: a part of an unfinished large file from (a range of) an existing file. */

@@ -1,0 +1,78 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {readFile, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {E2EWorld, parseJson, sha1} from './helpers.js';
+
+// What a command costs in B2 calls before and around its transfer (issue 8), counted by
+// the emulator over real HTTP: every round trip is start-up time a user waits for.
+
+let world: E2EWorld;
+let small: {id: string; sha1: string};
+const data = randomBytes(1_000_000);
+let seq = 0;
+
+/** The calls one CLI run made, by name. */
+async function callsOf(run: () => Promise<{code: number | null; stderr: string}>): Promise<Record<string, number>> {
+  const before = {...world.emu.stats().calls};
+  const r = await run();
+  expect({code: r.code, stderr: r.stderr}).toMatchObject({code: 0});
+  const after = world.emu.stats().calls;
+  return Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
+}
+
+/** A machine that never saw this location: no cached metadata files (a restore onto a new box). */
+const freshCache = () => ({XDG_CACHE_HOME: join(world.dir, `fresh-cache-${seq++}`)});
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  // a key restricted to the bucket, as Backblaze and Home Assistant advise: authorization names the bucket
+  const restricted = await world.createKey({capabilities: ['listFiles', 'readFiles', 'writeFiles', 'deleteFiles'], bucketName: world.emu.bucket});
+  await world.addProfile('home', {...restricted, prefix: 'cost/', check: false});
+  await world.addProfile('wide', {...(await world.createKey()), prefix: 'cost/', check: false});
+  const path = join(world.dir, 'small.tar');
+  await writeFile(path, data);
+  small = parseJson<{id: string; sha1: string}>(await world.b2(['upload', path, '--name', 'small', '--profile', 'home', '--json']));
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('b2 download ID', () => {
+  test('to stdout: authorization, one listing and the archive itself (3 calls with a bucket-restricted key), even with no cached metadata', async () => {
+    let out: Buffer = Buffer.alloc(0);
+    const calls = await callsOf(async () => {
+      const {done} = world.spawn(['download', small.id, '-o', '-', '--profile', 'home'], {env: freshCache()});
+      const r = await done;
+      out = r.stdout;
+      return r;
+    });
+    expect(sha1(out)).toBe(small.sha1);
+    expect(calls).toEqual({b2_authorize_account: 1, b2_list_file_names: 1, b2_download_file_by_name: 1});
+  });
+
+  test('to a file with --json: the same 3 calls, the same summary as show prints', async () => {
+    const out = join(world.dir, 'restored.tar');
+    let printed: {id: string; sha1: string; size: number; path: string} | undefined;
+    const calls = await callsOf(async () => {
+      const r = await world.b2(['download', small.id.slice(0, 4), '-o', out, '--json', '--profile', 'home'], {env: freshCache()});
+      if (r.code === 0) printed = parseJson(r);
+      return r;
+    });
+    expect(calls).toEqual({b2_authorize_account: 1, b2_list_file_names: 1, b2_download_file_by_name: 1});
+    expect(sha1(await readFile(out))).toBe(small.sha1);
+    const shown = parseJson<Record<string, unknown>>(await world.b2(['show', small.id, '--json', '--profile', 'home']));
+    const summary = Object.fromEntries(Object.keys(printed!).filter((k) => k !== 'path').map((k) => [k, shown[k]]));
+    expect(printed).toEqual({...summary, path: out});
+  });
+
+  test('a key that may list buckets but is not restricted to one adds only the bucket lookup', async () => {
+    const calls = await callsOf(() => world.b2(['download', small.id, '-o', join(world.dir, 'wide.tar'), '--profile', 'wide'], {env: freshCache()}));
+    expect(calls).toEqual({b2_authorize_account: 1, b2_list_buckets: 1, b2_list_file_names: 1, b2_download_file_by_name: 1});
+  });
+});
+
+test('no run printed an application key', () => {
+  world.expectNoSecretInAnyRun();
+});
