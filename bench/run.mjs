@@ -116,7 +116,7 @@ async function scenario(name, {bytes, runs = cfg.runs, run, after, chart, ceilin
   return s;
 }
 
-const raw = (job) => measure([process.execPath, join(here, 'lib', 'raw-transfer.mjs'), JSON.stringify({url: emu.url, keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket, ...job})], {env});
+const raw = (job, o = {}) => measure([process.execPath, join(here, 'lib', 'raw-transfer.mjs'), JSON.stringify({url: emu.url, keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket, ...job})], {env, ...o});
 const purge = async (prefix) => check(await raw({op: 'purge', prefix}), `purge ${prefix}`);
 const b2 = (args, o = {}) => measure([...cli, 'b2', ...args], {env, ...o});
 
@@ -125,7 +125,7 @@ async function writeProfiles() {
     `  ${name}:\n    keyId: ${emu.keyId}\n    applicationKey: ${emu.applicationKey}\n    bucket: ${emu.bucket}\n    endpoint: ${emu.url}\n    prefix: ${prefix}\n    partSize: ${partMB}MB\n    concurrency: ${concurrency}\n`;
   let yaml = 'profiles:\n';
   for (const p of new Set([...cfg.parts, ...cfg.bigParts, cfg.downloadPart])) for (const c of new Set([...cfg.concurrency, cfg.downloadConcurrency])) yaml += profile(`p${p}c${c}`, `up-p${p}c${c}/`, p, c);
-  yaml += profile('many', 'many/', 100, 4) + profile('few', 'few/', 100, 4) + profile('dl', 'dl/', cfg.downloadPart, cfg.downloadConcurrency);
+  yaml += profile('many', 'many/', 100, 4) + profile('few', 'few/', 100, 4) + profile('dl', 'dl/', cfg.downloadPart, cfg.downloadConcurrency) + profile('fixed', 'fixed/', 100, 4);
   await writeFile(env.B2_BACKUP_CONFIG, yaml, {mode: 0o600});
 }
 
@@ -177,12 +177,19 @@ try {
     const p = cfg.downloadPart;
     const c = cfg.downloadConcurrency;
     const pipeCeiling = scenarios.find((s) => s.chart?.who === 'ceiling' && s.chart.partMB === p && s.chart.concurrency === c);
+    // what a pipe costs by itself: the raw uploader reading the same pipe (parts buffered, the whole SHA1 as read)
+    const pipeRaw = await scenario(`raw pipe ceiling: upload from a pipe, ${p} MB parts × ${c} (${c} + 1 part buffers, whole SHA1 as read)`, {
+      bytes: size,
+      run: async () => check(await raw({op: 'upload', pipe: true, fileName: `up-p${p}c${c}/raw.bin`, partSize: p * 1e6, concurrency: c}, {pipeFrom: source}), 'raw pipe upload'),
+      after: () => purge(`up-p${p}c${c}/`),
+    });
     const s = await scenario(`upload from a pipe (size unknown), ${p} MB parts × ${c}`, {
       bytes: size,
       run: async () => check(await b2(['upload', '-', '--name', 'bench pipe', '--profile', `p${p}c${c}`, '--json'], {pipeFrom: source}), 'b2 upload -'),
       after: () => purge(`up-p${p}c${c}/`),
     });
     ratio(s, pipeCeiling, `raw ${p} MB × ${c}`);
+    if (s.mibps && pipeRaw.mibps) Object.assign(s, {designRatio: s.mibps / pipeRaw.mibps});
     // the issue's upload targets, in one place for the closing note
     const pct = (x) => (x === undefined ? '–' : `${(x * 100).toFixed(0)}%`);
     const file = scenarios.find((x) => x.chart?.who === 'provider' && x.chart.partMB === p && x.chart.concurrency === c);
@@ -192,7 +199,7 @@ try {
         big.map((b) => `, with ${b.name.match(/(\d+) MB parts/)[1]} MB parts ${b.rssMiB.median?.toFixed(0)} MiB`).join(''));
     }
     const bound = ((c + 1) * p * 1e6) / MiB + 100;
-    notes.push(`upload from a pipe, ${p} MB × ${c}: ${pct(s.ratio)} of the raw ceiling (target 75%); peak RSS ${s.rssMiB.median?.toFixed(0)} MiB (target < (${c} + 1) × ${p} MB + 100 MiB = ${bound.toFixed(0)} MiB)`);
+    notes.push(`upload from a pipe, ${p} MB × ${c}: ${pct(s.ratio)} of the raw ceiling (target 75%), ${pct(s.designRatio)} of the raw pipe ceiling; peak RSS ${s.rssMiB.median?.toFixed(0)} MiB (target < (${c} + 1) × ${p} MB + 100 MiB = ${bound.toFixed(0)} MiB)`);
   }
 
   // ---- downloads (of one backup of the source, uploaded once) ----
@@ -282,6 +289,7 @@ try {
       },
     });
     notes.push(`backup:targets hook alone (fresh process, oclif config loaded first): median ${(hook.seconds.median * 1000).toFixed(0)} ms`);
+    await fixedCost(cold);
   }
 
   const results = {mode: quick ? 'quick' : 'full', date: new Date().toISOString(), node: process.version, cpus: cpus().length, sizeMiB: cfg.sizeMiB, runs: cfg.runs, scenarios, notes};
@@ -292,6 +300,32 @@ try {
   emuChild.disconnect();
   await once(emuChild, 'exit').catch(() => undefined);
   await rm(work, {recursive: true, force: true});
+}
+
+/**
+ * The fixed cost of a command, phase by phase: a 1 MB backup downloaded to /dev/null,
+ * with DEBUG=backup-b2:timing (src/cli/timing.ts) printing the wall and CPU milliseconds
+ * since the process started at each phase. Medians go into the notes.
+ */
+async function fixedCost(cold) {
+  const small = join(work, 'fixed-1mb.tar');
+  await writeFile(small, randomBytes(1_000_000));
+  const {id} = JSON.parse(check(await b2(['upload', small, '--name', 'fixed cost', '--profile', 'fixed', '--json']), 'b2 upload (1 MB)').stdout);
+  const phases = new Map();
+  await scenario('cold start: b2 download of a 1 MB backup to /dev/null', {
+    ...cold,
+    run: async () => {
+      const r = check(await measure([...cli, 'b2', 'download', id, '-o', '/dev/null', '--force', '--profile', 'fixed'], {env: {...env, DEBUG: 'backup-b2:timing'}}), 'b2 download (1 MB)');
+      for (const [, phase, wall, cpu] of r.stderr.matchAll(/backup-b2:timing (.+?): ([\d.]+) ms since start, ([\d.]+) ms CPU/g)) {
+        if (!phases.has(phase)) phases.set(phase, {wall: [], cpu: []});
+        phases.get(phase).wall.push(Number(wall));
+        phases.get(phase).cpu.push(Number(cpu));
+      }
+      return r;
+    },
+  });
+  const at = [...phases].map(([phase, t]) => `${phase} ${summary(t.wall).median.toFixed(0)} (${summary(t.cpu).median.toFixed(0)} CPU)`);
+  notes.push(`fixed cost of b2 download (1 MB to /dev/null), median ms since the process started (CPU ms): ${at.join(', ')}`);
 }
 
 /** The fixture host CLI with this plugin linked into its node_modules, as a user installs it. */

@@ -6,6 +6,7 @@
 // does: the ceiling of that design, beside the wire's own. Run as a child process by
 // bench/run.mjs, so that its peak RSS is its own; prints one JSON line.
 //   node raw-transfer.mjs '{"op":"upload"|"download-single"|"download-parallel", ...}'
+// (op upload with "pipe": true reads the bytes from stdin: run it behind `cat FILE |`)
 import {createHash} from 'node:crypto';
 import {createReadStream} from 'node:fs';
 import {open, stat} from 'node:fs/promises';
@@ -72,7 +73,90 @@ async function wholeFileSha1(path) {
   return hash.digest('hex');
 }
 
+/** One part's POST with its SHA1 trailing the bytes (hex_digits_at_end); `write` sends the bytes, hashing them. */
+async function sendPart(url, partNumber, length, write) {
+  const hash = createHash('sha1');
+  const part = await call(url.uploadUrl, {
+    headers: {Authorization: url.authorizationToken, 'X-Bz-Part-Number': String(partNumber), 'X-Bz-Content-Sha1': 'hex_digits_at_end', 'Content-Length': String(length + 40)},
+    body: async (req) => {
+      await write(async (chunk) => {
+        hash.update(chunk);
+        if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
+      });
+      req.end(hash.digest('hex'));
+    },
+  });
+  return part.contentSha1;
+}
+
+/**
+ * job.pipe: the same upload from stdin (a pipe of unknown size), as the provider must do
+ * it: each part read into one of concurrency + 1 buffers (the next part is read while the
+ * others go up), the whole stream's SHA1 computed as it is read (for the catalog; it
+ * cannot be large_file_sha1, which b2_start_large_file would need first).
+ */
+async function uploadPipe() {
+  const {buckets} = await api('b2_list_buckets', {accountId: auth.accountId, bucketName: job.bucket});
+  const started = await api('b2_start_large_file', {bucketId: buckets[0].bucketId, fileName: job.fileName, contentType: 'application/octet-stream'});
+  const whole = createHash('sha1');
+  const free = Array.from({length: job.concurrency + 1}, () => Buffer.allocUnsafe(job.partSize));
+  const bufferWaiters = [];
+  let slots = job.concurrency;
+  const slotWaiters = [];
+  const urls = [];
+  const shas = [];
+  const running = new Set();
+  let failure;
+  const go = (n, buffer, length) => {
+    const p = (async () => {
+      while (slots === 0) await new Promise((r) => slotWaiters.push(r));
+      slots--;
+      try {
+        const url = urls.pop() ?? (await api('b2_get_upload_part_url', {fileId: started.fileId}));
+        shas[n - 1] = await sendPart(url, n, length, async (send) => {
+          for (let at = 0; at < length; at += 1 << 20) await send(buffer.subarray(at, Math.min(length, at + (1 << 20))));
+        });
+        urls.push(url);
+      } finally {
+        slots++;
+        slotWaiters.shift()?.();
+      }
+    })().catch((err) => (failure ??= err)).finally(() => {
+      running.delete(p);
+      free.push(buffer);
+      bufferWaiters.shift()?.();
+    });
+    running.add(p);
+  };
+  let n = 0;
+  let buffer = free.pop();
+  let fill = 0;
+  let bytes = 0;
+  for await (const chunk of process.stdin) {
+    whole.update(chunk);
+    bytes += chunk.length;
+    for (let at = 0; at < chunk.length; ) {
+      const k = Math.min(chunk.length - at, job.partSize - fill);
+      chunk.copy(buffer, fill, at, at + k);
+      fill += k;
+      at += k;
+      if (fill === job.partSize) {
+        go(++n, buffer, fill); // sent as soon as one of `concurrency` slots is free; the next part is read meanwhile
+        while (free.length === 0) await new Promise((r) => bufferWaiters.push(r));
+        buffer = free.pop();
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0) go(++n, buffer, fill);
+  while (running.size > 0) await Promise.race(running);
+  if (failure) throw failure;
+  await api('b2_finish_large_file', {fileId: started.fileId, partSha1Array: shas});
+  return {bytes, sha1: whole.digest('hex')};
+}
+
 async function upload() {
+  if (job.pipe) return uploadPipe();
   const {size} = await stat(job.path);
   const {buckets} = await api('b2_list_buckets', {accountId: auth.accountId, bucketName: job.bucket});
   // job.prehash: the design ceiling (the same pre-pass as the provider's, then the same send)
@@ -85,18 +169,9 @@ async function upload() {
     const url = urls.pop() ?? (await api('b2_get_upload_part_url', {fileId: started.fileId}));
     const start = i * job.partSize;
     const length = Math.min(job.partSize, size - start);
-    const hash = createHash('sha1');
-    const part = await call(url.uploadUrl, {
-      headers: {Authorization: url.authorizationToken, 'X-Bz-Part-Number': String(i + 1), 'X-Bz-Content-Sha1': 'hex_digits_at_end', 'Content-Length': String(length + 40)},
-      body: async (req) => {
-        for await (const chunk of createReadStream(job.path, {start, end: start + length - 1, highWaterMark: 1 << 20})) {
-          hash.update(chunk);
-          if (!req.write(chunk)) await new Promise((r) => req.once('drain', r));
-        }
-        req.end(hash.digest('hex'));
-      },
+    shas[i] = await sendPart(url, i + 1, length, async (send) => {
+      for await (const chunk of createReadStream(job.path, {start, end: start + length - 1, highWaterMark: 1 << 20})) await send(chunk);
     });
-    shas[i] = part.contentSha1;
     urls.push(url);
   });
   await api('b2_finish_large_file', {fileId: started.fileId, partSha1Array: shas});

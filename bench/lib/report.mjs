@@ -17,7 +17,8 @@ export function markdown(r) {
     `${r.date}, node ${r.node}, ${r.cpus} CPUs, file ${f(r.sizeMiB, 0)} MiB, ${r.runs} runs per scenario (medians; spread = min–max). ` +
       'MiB/s = bytes / wall time of the whole process (start, authorization and any hashing included). RSS = peak RSS of the measuring process. ' +
       'Calls and transactions (class A/B/C) are counted by the emulator, per run. Ratio = this scenario / its raw ceiling. ' +
-      'Design ceiling (uploads from a file) = the raw uploader after the same whole-file SHA1 pre-pass the provider needs (large_file_sha1 is given at b2_start_large_file).',
+      'Design ceiling (uploads from a file) = the raw uploader after the same whole-file SHA1 pre-pass the provider needs (large_file_sha1 is given at b2_start_large_file); ' +
+      'for a pipe, the raw uploader reading the same pipe (parts buffered, the whole SHA1 computed as read).',
     '',
     '| scenario | MiB/s | wall s (spread) | peak RSS MiB | API calls | A/B/C | vs ceiling | vs design ceiling |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',

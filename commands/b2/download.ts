@@ -9,6 +9,7 @@ import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {writeToStdout} from '../../src/cli/stdout-writer.js';
+import {timing} from '../../src/cli/timing.js';
 import {limitDownloadFlag, concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError} from '../../src/errors.js';
 
@@ -39,6 +40,7 @@ export default class Download extends LocationCommand {
     return this.withLocation(flags, async ({catalog}, signal) => {
       // one listing finds it; the metadata file's contents are not part of what a download prints
       const info = await catalog.locate(args.id, {signal});
+      timing('backup found');
       const bar = progressDisplay({label: 'Downloading', total: info.size, mode: out.mode, intervalMs: out.intervalMs});
       try {
         if (toStdout) {

@@ -1,5 +1,5 @@
 import {LocationCommand} from '../../src/cli/location-command.js';
-import {backupSummary, renderBackupTable, type BackupSummary} from '../../src/backups/display.js';
+import {backupSummary, type BackupSummary} from '../../src/backups/display.js';
 
 export default class List extends LocationCommand {
   static override summary = 'List the backups, newest first.';
@@ -11,7 +11,11 @@ export default class List extends LocationCommand {
   async run(): Promise<BackupSummary[]> {
     const {flags} = await this.parse(List);
     const {backups, now} = await this.withLocation(flags, async ({catalog, backend}, signal) => ({backups: await catalog.list({signal}), now: backend.now()}));
-    if (!this.jsonEnabled()) this.log(renderBackupTable(backups, now));
+    if (!this.jsonEnabled()) {
+      // the table's code (string-width) loads only for the table: --json (scripts, the host) never pays for it
+      const {renderBackupTable} = await import('../../src/cli/backup-tables.js');
+      this.log(renderBackupTable(backups, now));
+    }
     return backups.map((b) => backupSummary(b, now));
   }
 }

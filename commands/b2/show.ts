@@ -1,7 +1,8 @@
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
-import {backupSummary, renderBackup} from '../../src/backups/display.js';
+import {backupSummary} from '../../src/backups/display.js';
+import {renderBackup} from '../../src/cli/backup-tables.js';
 import type {BackupInfo} from '../../src/backups/index.js';
 import type {BackupSummary} from '../../src/backups/display.js';
 

@@ -5,7 +5,6 @@ import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/di
 import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags, type OutputChoice} from '../../src/cli/output-flags.js';
-import {renderUploadPlan} from '../../src/cli/dry-run-view.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides, type TransferOverrides} from '../../src/cli/transfer-flags.js';
@@ -14,7 +13,6 @@ import type {BackupCatalog, BackupInfo, UploadPlan} from '../../src/backups/inde
 import {executePrune, planPrune} from '../../src/backups/prune.js';
 import type {RetentionPolicy} from '../../src/backups/retention.js';
 import {errorLine} from '../../src/cli/base-command.js';
-import {describeBackup, describePolicy} from '../../src/cli/prune-view.js';
 import {parseSize} from '../../src/profiles/size.js';
 import {assertCanLock, lockForRun, lockModeFlag, lockOverride} from '../../src/cli/object-lock.js';
 import {retentionFor} from '../../src/backups/lock.js';
@@ -124,7 +122,11 @@ export default class Upload extends LocationCommand {
         bar.stop();
       }
     }, {overrides});
-    if (!this.jsonEnabled()) this.log(renderUploadPlan(plan));
+    if (!this.jsonEnabled()) {
+      // loaded only here: its tables need string-width, which a plain upload never pays to load
+      const {renderUploadPlan} = await import('../../src/cli/dry-run-view.js');
+      this.log(renderUploadPlan(plan));
+    }
     return {dryRun: true, ...plan};
   }
 
@@ -134,6 +136,7 @@ export default class Upload extends LocationCommand {
    */
   private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, uploadedId: string, now: Date, lockedKept: BackupInfo[], signal: AbortSignal): Promise<BackupInfo[]> {
     try {
+      const {describeBackup, describePolicy} = await import('../../src/cli/prune-view.js'); // with its tables: only a profile with retention rules needs it
       const plan = await planPrune(catalog, policy, {protect: uploadedId, now, signal});
       const keptLocked = (b: BackupInfo) => {
         lockedKept.push(b);

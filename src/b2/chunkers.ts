@@ -1,8 +1,8 @@
 import {createHash} from 'node:crypto';
-import {createReadStream} from 'node:fs';
-import {Readable} from 'node:stream';
+import type {Readable} from 'node:stream';
 import {BackupError} from '../errors.js';
 import type {PartPlan} from './part-plan.js';
+import {openData, type BodyData} from './request-body.js';
 import {Sha1Thread, sharedBuffer} from '../sha1-thread.js';
 
 /** One part of an upload: where it is, and how to read it again for each attempt. */
@@ -10,7 +10,9 @@ export interface PartSource {
   partNumber: number;
   offset: number;
   length: number;
-  /** A fresh stream over the part's bytes; every retry opens a new one (a consumed stream is never resent). */
+  /** Where the part's bytes are: the sender reads them from there for each attempt. */
+  data: BodyData;
+  /** A fresh stream over the part's bytes (hashing it again). */
   open(): Readable;
   /** Known up front: from memory, or from the hashing pass over a file (then B2 refuses a part that changed since). */
   sha1?: string;
@@ -32,7 +34,7 @@ export function* fileParts(path: string, plan: PartPlan, sha1s: string[]): Gener
   for (let n = 1, offset = 0; n <= count; offset += plan.sizeOf(n), n++) {
     const start = offset;
     const length = plan.sizeOf(n);
-    yield {partNumber: n, offset: start, length, sha1: sha1s[n - 1], fromDisk: true, open: () => createReadStream(path, {start, end: start + length - 1, highWaterMark: 1024 * 1024})};
+    yield withData(n, start, {kind: 'file', path, offset: start, length}, {sha1: sha1s[n - 1], fromDisk: true});
   }
 }
 
@@ -52,7 +54,11 @@ export function chunkPart(partNumber: number, offset: number, chunks: Buffer[]):
     hash.update(c);
     length += c.length;
   }
-  return {partNumber, offset, length, sha1: hash.digest('hex'), open: () => Readable.from(chunks, {objectMode: false}), release: () => void chunks.splice(0)};
+  return withData(partNumber, offset, {kind: 'memory', chunks, length}, {sha1: hash.digest('hex'), release: () => void chunks.splice(0)});
+}
+
+function withData(partNumber: number, offset: number, data: BodyData, more: Pick<PartSource, 'sha1' | 'fromDisk' | 'release'>): PartSource {
+  return {partNumber, offset, length: data.length, data, open: () => openData(data), ...more};
 }
 
 /**
@@ -181,14 +187,9 @@ export class StreamPartReader {
   }
 }
 
-/** Slices in which a part held in memory is sent (many small writes cost more, one huge one holds up progress). */
-const SEND_SLICE = 1024 * 1024;
-
 /** A part held in one buffer; given back (`free`) once confirmed and hashed into the whole. */
 function heldPart(partNumber: number, offset: number, data: Buffer, sha1: string, free: () => void): PartSource {
-  const slices: Buffer[] = [];
-  for (let at = 0; at < data.length; at += SEND_SLICE) slices.push(data.subarray(at, at + SEND_SLICE));
-  return {partNumber, offset, length: data.length, sha1, open: () => Readable.from(slices, {objectMode: false}), release: free};
+  return withData(partNumber, offset, {kind: 'memory', chunks: [data], length: data.length}, {sha1, release: free});
 }
 
 /** Bytes of a stream read into one of the reader's buffers, and their SHA1. */

@@ -5,6 +5,8 @@ import {toBackupError, type ErrorContext, type FailedCall} from './errors.js';
 import type {Failure} from './failure.js';
 import {RetryPolicy, type CallKind, type RunHooks} from './retry-policy.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
+import {HEX_DIGITS_AT_END, HEX_SHA1_LENGTH, writeBody, type BodyData} from './request-body.js';
+import {postUpload} from './upload-request.js';
 import {limited, type BandwidthLimits} from './bandwidth.js';
 import {encryptionField, keyHeaders, uploadFileHeaders} from './encryption-headers.js';
 import {retentionField, retentionHeaders} from './retention.js';
@@ -329,34 +331,55 @@ export class B2Client {
     }, signal, hooks);
   }
 
-  async uploadFileOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {fileName: string; body: Readable; contentLength: number; sha1Header: string; contentType: string; info: Record<string, string>; retention?: Retention}): Promise<B2File> {
-    const res = await released(args.body, this.b2.uploadFile({
-      uploadUrl: url.uploadUrl,
-      uploadAuthToken: url.authorizationToken,
-      fileName: args.fileName,
-      data: limited(args.body, this.cfg.bandwidth?.upload),
-      contentLength: args.contentLength,
-      hash: args.sha1Header,
-      mime: args.contentType,
-      info: args.info,
-      axios,
-      axiosOverride: {headers: {...uploadFileHeaders(this.cfg.encryption), ...retentionHeaders(args.retention)}},
-    }));
-    return res.data as B2File;
+  /**
+   * One b2_upload_file attempt, sent like a part (uploadPartOnce) with the file's name,
+   * content type, info (X-Bz-Info-*, values URI-encoded as B2 wants), encryption and
+   * retention headers. Answers the stored file and the SHA1 of what was sent.
+   */
+  async uploadFileOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {fileName: string; data: BodyData; sha1?: string; expect?: {sha1: string; source: string}; contentType: string; info: Record<string, string>; retention?: Retention; onBytes: (n: number) => void}): Promise<{file: B2File; sha1: string}> {
+    const info = Object.fromEntries(Object.entries(args.info).map(([k, v]) => [`X-Bz-Info-${k}`, encodeURIComponent(v)]));
+    const {data: file, sha1} = await this.sendUpload<B2File>(url, axios, {
+      ...uploadFileHeaders(this.cfg.encryption),
+      ...retentionHeaders(args.retention),
+      ...info,
+      'Content-Type': args.contentType || 'b2/x-auto',
+      'X-Bz-File-Name': args.fileName.split('/').map(encodeURIComponent).join('/'),
+    }, args);
+    return {file, sha1};
   }
 
-  async uploadPartOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {partNumber: number; body: Readable; contentLength: number; sha1Header: string}): Promise<B2Part> {
-    const res = await released(args.body, this.b2.uploadPart({
-      uploadUrl: url.uploadUrl,
-      uploadAuthToken: url.authorizationToken,
-      partNumber: args.partNumber,
-      data: limited(args.body, this.cfg.bandwidth?.upload),
-      contentLength: args.contentLength,
-      hash: args.sha1Header,
-      axios,
-      axiosOverride: {headers: keyHeaders(this.cfg.encryption)},
-    }));
-    return res.data as B2Part;
+  /**
+   * One b2_upload_part attempt: the part's bytes written by the uploads' own sender
+   * (upload-request.ts, request-body.ts), hashed on the way when their SHA1 is not known.
+   * Answers the stored part and the SHA1 of what was sent.
+   */
+  async uploadPartOnce(url: B2UploadUrl, axios: Record<string, unknown>, args: {partNumber: number; data: BodyData; sha1?: string; onBytes: (n: number) => void}): Promise<{part: B2Part; sha1: string}> {
+    const {data: part, sha1} = await this.sendUpload<B2Part>(url, axios, {...keyHeaders(this.cfg.encryption), 'X-Bz-Part-Number': String(args.partNumber)}, args);
+    return {part, sha1};
+  }
+
+  /**
+   * An upload's POST: the body written by the uploads' own sender (upload-request.ts,
+   * request-body.ts), hashed on the way when its SHA1 is not known (hex_digits_at_end);
+   * the per-call options (User-Agent, idle timeout, abort signal) as every call has them.
+   */
+  private async sendUpload<T>(url: B2UploadUrl, axios: Record<string, unknown>, headers: Record<string, string>, args: {data: BodyData; sha1?: string; expect?: {sha1: string; source: string}; onBytes: (n: number) => void}): Promise<{data: T; sha1: string}> {
+    const signal = axios.signal as AbortSignal | undefined;
+    const {data, body: sha1} = await postUpload<T, string>({
+      url: url.uploadUrl,
+      headers: {
+        ...(axios.headers as Record<string, string>),
+        ...headers,
+        Authorization: url.authorizationToken,
+        'Content-Length': String(args.data.length + (args.sha1 ? 0 : HEX_SHA1_LENGTH)),
+        'X-Bz-Content-Sha1': args.sha1 ?? HEX_DIGITS_AT_END,
+      },
+      agents: this.agents,
+      timeoutMs: axios.timeout as number,
+      signal,
+      body: (req) => writeBody(req, args.data, {sha1: args.sha1, expect: args.expect, onBytes: args.onBytes, bucket: this.cfg.bandwidth?.upload, signal}),
+    });
+    return {data, sha1};
   }
 
   /** GET or HEAD of a file by name or id, retried until the server answers with headers. */
@@ -377,18 +400,6 @@ export class B2Client {
       const answer = res as DownloadResponse;
       return answer.data ? {...answer, data: limited(answer.data, this.cfg.bandwidth?.download)} : answer;
     }, opts.signal);
-  }
-}
-
-/**
- * axios does not destroy a request body stream when the request fails; a file-backed
- * body would keep its descriptor open. Whatever the outcome, the body is released.
- */
-async function released<T>(body: Readable, request: Promise<T>): Promise<T> {
-  try {
-    return await request;
-  } finally {
-    body.destroy();
   }
 }
 

@@ -44,7 +44,7 @@ export async function toFailure(err: unknown): Promise<Failure> {
   if (inner instanceof BackupError || inner instanceof WireMismatch) err = inner;
   if (err instanceof BackupError) return {code: err.kind === 'aborted' ? 'aborted' : 'local', message: err.message, error: err};
   if (err instanceof WireMismatch) return {code: 'bad_answer', message: err.message};
-  const e = err as {isAxiosError?: boolean; code?: string; message?: string; name?: string; response?: {status: number; data?: unknown; headers?: Record<string, unknown>}};
+  const e = err as {isAxiosError?: boolean; onWire?: boolean; code?: string; message?: string; name?: string; response?: {status: number; data?: unknown; headers?: Record<string, unknown>}};
   if (e?.name === 'CanceledError' || e?.code === 'ERR_CANCELED' || e?.name === 'AbortError') return {code: 'aborted', message: 'aborted'};
   // headers arrived, then the body was cut (an error answer's too: its code never came): a broken connection, not an answer
   const cut = e?.code === 'ERR_BAD_RESPONSE' && /aborted/i.test(e.message ?? '');
@@ -60,7 +60,8 @@ export async function toFailure(err: unknown): Promise<Failure> {
   }
   if (e?.code === 'ETIMEDOUT' || e?.code === 'ECONNABORTED') return {code: 'timeout', message: e.message ?? 'timed out'};
   // only what went wrong on the wire: a file read's ENOENT or EIO is not the network
-  if (e?.isAxiosError || (e?.code && NETWORK_CODES.has(e.code))) {
+  // (onWire: an error of the uploads' own node:http sender, upload-request.ts)
+  if (e?.isAxiosError || e?.onWire || (e?.code && NETWORK_CODES.has(e.code))) {
     return {code: 'network', message: `${e.code ?? 'network error'}${e.message && e.message !== e.code ? ` (${e.message})` : ''}`, ...(e.code && CONNECT_CODES.has(e.code) ? {connect: true} : {}), ...(e.code && CONNECT_TIMEOUT_CODES.has(e.code) ? {connectTimeout: true} : {})};
   }
   if (typeof err === 'string') return {code: 'local', message: err};

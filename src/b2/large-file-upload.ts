@@ -7,7 +7,6 @@ import {wrapUnknown} from './errors.js';
 import {listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
-import {uploadBody} from './upload-body.js';
 import {SHA1_MISMATCH} from './retry-policy.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import type {B2File, B2Part} from './wire-types.js';
@@ -176,9 +175,7 @@ export class LargeFileUpload {
     try {
       this.sha1s[n - 1] = await this.o.client.upload('b2_upload_part', this.o.fileName, pool, async (url, axios) => {
         this.rollBack(n);
-        const body = uploadBody(part.open(), part.length, part.sha1, (b) => this.progress(n, b));
-        const res = await this.o.client.uploadPartOnce(url, axios, {partNumber: n, body: body.body, contentLength: body.contentLength, sha1Header: body.sha1Header});
-        const sent = body.sha1();
+        const {part: res, sha1: sent} = await this.o.client.uploadPartOnce(url, axios, {partNumber: n, data: part.data, sha1: part.sha1, onBytes: (b) => this.progress(n, b)});
         if (res.partNumber !== n || res.contentLength !== part.length || res.contentSha1 !== sent) {
           throw new WireMismatch(`part ${n} of ${this.o.fileName}: B2 stored part ${res.partNumber}, ${res.contentLength} bytes, SHA1 ${res.contentSha1}; sent ${part.length} bytes, SHA1 ${sent}`);
         }

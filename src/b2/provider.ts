@@ -15,9 +15,8 @@ import {listFiles, listUnfinished, listVersions} from './lister.js';
 import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './options.js';
 import {RetryPolicy} from './retry-policy.js';
 import {retentionOf} from './retention.js';
-import {serverCopy} from './server-copy.js';
-import {hashForUpload, uploadObject, type UploadDigest, type UploadTarget} from './upload.js';
-import {planUpload} from './upload-plan.js';
+// the upload and copy engines load on their first use: a download, a listing or a delete never pays for them
+import type {UploadDigest, UploadTarget} from './upload.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import {LARGE_FILE_SHA1, RESERVED_INFO_KEYS, plainSha1, type B2Bucket, type B2File} from './wire-types.js';
 
@@ -146,6 +145,7 @@ export class B2Backend implements StorageBackend {
     const digest = source.kind === 'file' ? this.digests.get(source.path) : undefined;
     if (source.kind === 'file') this.digests.delete(source.path);
     return this.guard(opts.signal, async () => {
+      const {uploadObject} = await import('./upload.js');
       const out = await uploadObject(this.uploadTarget(), {
         fileName,
         contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE,
@@ -168,6 +168,7 @@ export class B2Backend implements StorageBackend {
     const sha1 = checkedSha1Option(opts.sha1, key);
     const source = await describeBody(body, opts.size);
     const digest = source.kind === 'file' ? this.digests.get(source.path) : undefined;
+    const {planUpload} = await import('./upload-plan.js');
     return this.guard(opts.signal, () => planUpload(this.uploadTarget(), {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, sha1, digest: digest && digest.sha1 === sha1 ? digest : undefined, signal: opts.signal}));
   }
 
@@ -193,6 +194,7 @@ export class B2Backend implements StorageBackend {
     const source = await describeBody({path});
     if (source.kind !== 'file') throw new BackupError('bad_input', `${path} is not a regular file`);
     return this.guard(opts.signal, async () => {
+      const {hashForUpload} = await import('./upload.js');
       const digest = await hashForUpload(this.uploadTarget(), source, opts);
       this.digests.delete(path);
       this.digests.set(path, digest);
@@ -326,6 +328,7 @@ export class B2Backend implements StorageBackend {
       // the source's own encryption decides, not the profile's (backups made before a switch to SSE-C have none)
       const sourceKey = file.serverSideEncryption?.mode === 'SSE-C' && this.o.encryption?.mode === 'SSE-C' ? this.o.encryption : undefined;
       const target = {client: dest.client, bucketId: dest.bucketId, fileName: destName, copyCutoff: dest.o.copyCutoff, partSize: dest.o.partSize, concurrency: dest.o.concurrency};
+      const {serverCopy} = await import('./server-copy.js');
       const out = await serverCopy(target, {file, key: sourceKey, sha1: opts.sha1, retention: opts.retention}, opts.signal);
       return {...dest.infoOf(out.file), sha1: out.sha1};
     });

@@ -1,5 +1,3 @@
-import {createReadStream} from 'node:fs';
-import {Readable} from 'node:stream';
 import type {Retention, TransferProgress} from '../backend.js';
 import type {BodySource} from '../body.js';
 import {BackupError, abortError} from '../errors.js';
@@ -9,7 +7,7 @@ import type {B2Client} from './client.js';
 import {WireMismatch} from './failure.js';
 import {LargeFileUpload} from './large-file-upload.js';
 import {MAX_SINGLE_UPLOAD, planParts, type PartPlan} from './part-plan.js';
-import {uploadBody} from './upload-body.js';
+import type {BodyData} from './request-body.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
 import {LARGE_FILE_SHA1, SRC_LAST_MODIFIED, type B2File} from './wire-types.js';
 
@@ -65,13 +63,13 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
     case 'buffer': {
       const sha1 = sha1Of(src.buffer); // in memory: hashing reads nothing twice
       assertCallerSha1(r, sha1);
-      if (!isLarge(src.size, plan, t.settings)) return single(t, r, [src.buffer], src.size, sha1);
+      if (!isLarge(src.size, plan, t.settings)) return single(t, r, {kind: 'memory', chunks: [src.buffer], length: src.size}, sha1);
       return large(t, r, plan, bufferParts(src.buffer, plan), {info: {[LARGE_FILE_SHA1]: sha1}, wholeSha1: () => sha1});
     }
     case 'file': {
       const mtime = fileSourceInfo(src);
       // one read: hashed while sent (hex_digits_at_end), a caller's SHA1 checked against that
-      if (!isLarge(src.size, plan, t.settings)) return single(t, r, src.path, src.size, undefined, mtime, r.sha1 === undefined ? undefined : {sha1: r.sha1, source: src.path});
+      if (!isLarge(src.size, plan, t.settings)) return single(t, r, {kind: 'file', path: src.path, offset: 0, length: src.size, whole: true}, undefined, mtime, r.sha1 === undefined ? undefined : {sha1: r.sha1, source: src.path});
       // The whole file's SHA1 goes in the start call, so the file is hashed first; the same
       // pass records each part's SHA1, and each part is sent with it: B2 refuses a part
       // whose bytes changed since, so the stored file is always the one that was hashed.
@@ -94,7 +92,7 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
             throw new BackupError('bad_input', `the stream was declared as ${src.size} bytes but has ${first.data.length}; pass the right size or none`);
           }
           assertCallerSha1(r, first.sha1);
-          return await single(t, r, [first.data], first.data.length, first.sha1);
+          return await single(t, r, {kind: 'memory', chunks: [first.data], length: first.data.length}, first.sha1);
         }
         return await large(t, r, plan, streamParts(reader, plan, src.size, first), {
           info: r.sha1 ? {[LARGE_FILE_SHA1]: r.sha1} : {},
@@ -167,18 +165,17 @@ export function isLarge(size: number, plan: PartPlan, s: UploadSettings): boolea
   return size > MAX_SINGLE_UPLOAD || (size > s.uploadCutoff && (plan.partCount ?? 0) > 1);
 }
 
-async function single(t: UploadTarget, r: UploadRequest, data: Buffer[] | string, size: number, knownSha1?: string, info: Record<string, string> = {}, expect?: {sha1: string; source: string}): Promise<UploadOutcome> {
+async function single(t: UploadTarget, r: UploadRequest, data: BodyData, knownSha1?: string, info: Record<string, string> = {}, expect?: {sha1: string; source: string}): Promise<UploadOutcome> {
+  const size = data.length;
   let sent = 0;
-  const open = () => (typeof data === 'string' ? createReadStream(data, {highWaterMark: 1024 * 1024}) : Readable.from(data, {objectMode: false}));
   const emit = (loaded: number, inFlight: number) => r.onProgress?.({phase: 'transfer', loaded, inFlight, total: size});
   const file = await t.client.upload('b2_upload_file', r.fileName, t.pool, async (url, axios) => {
     if (sent > 0) emit((sent = 0), 0); // a failed attempt's bytes are taken back
-    const body = uploadBody(open(), size, knownSha1, (n) => emit((sent += n), sent), expect);
-    const res = await t.client.uploadFileOnce(url, axios, {fileName: r.fileName, body: body.body, contentLength: body.contentLength, sha1Header: body.sha1Header, contentType: r.contentType, info: {...r.metadata, ...info}, retention: r.retention});
-    if (res.contentLength !== size || res.contentSha1 !== body.sha1()) {
-      throw new WireMismatch(`B2 stored ${r.fileName} as ${res.contentLength} bytes with SHA1 ${res.contentSha1}; sent ${size} bytes with SHA1 ${body.sha1()}`);
+    const res = await t.client.uploadFileOnce(url, axios, {fileName: r.fileName, data, sha1: knownSha1, expect, contentType: r.contentType, info: {...r.metadata, ...info}, retention: r.retention, onBytes: (n) => emit((sent += n), sent)});
+    if (res.file.contentLength !== size || res.file.contentSha1 !== res.sha1) {
+      throw new WireMismatch(`B2 stored ${r.fileName} as ${res.file.contentLength} bytes with SHA1 ${res.file.contentSha1}; sent ${size} bytes with SHA1 ${res.sha1}`);
     }
-    return res;
+    return res.file;
   }, r.signal);
   emit(size, 0);
   return {file, sha1: file.contentSha1 as string};

@@ -8,7 +8,6 @@ import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, describeArchive, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
-import {readHaArchive} from './ha-archive.js';
 import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
 import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
@@ -614,6 +613,11 @@ export class BackupCatalog {
 }
 
 type Sent = {size: number; sha1: string};
+
+/** ha-archive.ts's reader, loaded on first use: only uploads look into a tar, and a download should not pay to load it. */
+async function readHaArchive(...args: Parameters<typeof import('./ha-archive.js').readHaArchive>): ReturnType<typeof import('./ha-archive.js').readHaArchive> {
+  return (await import('./ha-archive.js')).readHaArchive(...args);
+}
 
 /** A backup's lock: the longest retention among its objects (expired ones too; whoever shows it knows the time). */
 function lockOf(...objects: ObjectInfo[]): {lock?: BackupLock} {

@@ -1,4 +1,6 @@
-import {table} from '../profiles/display.js';
+// A backup in words and numbers for every command's output. The tables of `list` and
+// `show` are in src/cli/backup-tables.ts: measuring their columns needs string-width,
+// which no other command should pay to load.
 import {activeLock} from './lock.js';
 import type {BackupInfo, BackupLock, VerifyResult} from './types.js';
 import {escapeInvisible} from './validate.js';
@@ -49,47 +51,6 @@ export function displayDate(iso: string): string {
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.exec(iso);
   if (!m) return iso;
   return `${m[1]} ${m[2]} ${m[3] === 'Z' || m[3] === undefined ? '+00:00' : m[3]}`;
-}
-
-/** A LOCKED UNTIL column appears when some backup is locked now. */
-export function renderBackupTable(backups: BackupInfo[], now: Date = new Date()): string {
-  if (backups.length === 0) return 'No backups.';
-  const locks = backups.map((b) => activeLock(b, now));
-  const withLocks = locks.some(Boolean);
-  const row = (b: BackupInfo, i: number) => [b.id, escapeInvisible(b.name), displayDate(b.date), humanSize(b.size), ...(withLocks ? [locks[i] ? `${displayDate(locks[i].until)} (${locks[i].mode})` : ''] : [])];
-  return table([['ID', 'NAME', 'DATE', 'SIZE', ...(withLocks ? ['LOCKED UNTIL'] : [])], ...backups.map(row)]);
-}
-
-export function renderBackup(b: BackupInfo, now: Date = new Date()): string {
-  const m = b.metadata;
-  const rows: string[][] = [
-    ['id', b.id],
-    ['name', escapeInvisible(b.name)],
-    ['date', displayDate(b.date)],
-    ['size', `${humanSize(b.size)} (${b.size} bytes)`],
-    ['sha1', b.sha1 ?? '(not recorded)'],
-    ['archive', b.archiveKey],
-    ['metadata file', b.metadataKey],
-    ['made by', madeBy(b)],
-  ];
-  const lock = activeLock(b, now);
-  if (lock) rows.push(['lock', `${lockedText(lock)}: ${lock.mode === 'compliance' ? 'nobody can delete it before then' : 'only --bypass-governance with a key that may can delete it before then'}`]);
-  else if (b.lock) rows.push(['lock', `expired on ${displayDate(b.lock.until)}`]);
-  if (m) {
-    rows.push(['protected', m.protected ? 'yes (encrypted by Home Assistant)' : 'no']);
-    if (m.homeassistant_included) rows.push(['home assistant', `${m.homeassistant_version ?? 'unknown version'}${m.database_included ? ', with database' : ', without database'}`]);
-    if (Array.isArray(m.addons) && m.addons.length > 0) rows.push(['add-ons', m.addons.map((a) => `${a.name} ${a.version}`).join(', ')]);
-    if (Array.isArray(m.folders) && m.folders.length > 0) rows.push(['folders', m.folders.join(', ')]);
-    for (const [k, v] of Object.entries(m.extra_metadata ?? {})) rows.push([`meta ${k}`, String(v)]);
-  }
-  return table(rows);
-}
-
-function madeBy(b: BackupInfo): string {
-  const createdBy = b.metadata?.created_by;
-  if (typeof createdBy === 'string') return createdBy;
-  if (b.describedBy === 'archive') return 'backup-plugin-b2';
-  return 'Home Assistant (no created_by recorded)';
 }
 
 export function renderVerifyResult(r: VerifyResult): string {

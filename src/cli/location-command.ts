@@ -3,6 +3,7 @@ import type {TransferEventListener} from '../b2/index.js';
 import {BaseCommand, profileFlag} from './base-command.js';
 import {withInterrupt} from './interrupt.js';
 import {openLocation, type OpenedLocation} from './open-backend.js';
+import {timing} from './timing.js';
 import type {TransferOverrides} from './transfer-flags.js';
 import {verboseListener} from './verbose.js';
 
@@ -38,12 +39,16 @@ export function withOpenLocation<T>(
   work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
   opts: {onInterrupt?: () => void; overrides?: TransferOverrides; warn: (line: string) => void; onEvent?: TransferEventListener},
 ): Promise<T> {
+  timing('command started');
   return withInterrupt(async (signal) => {
     const location = await openLocation(config, flags, {warn: opts.warn, signal, overrides: opts.overrides, onEvent: opts.onEvent});
     try {
-      return await work(location, signal);
+      const result = await work(location, signal);
+      timing('work done');
+      return result;
     } finally {
       await location.close();
+      timing('closed');
     }
   }, opts.onInterrupt);
 }

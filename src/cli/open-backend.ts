@@ -6,6 +6,7 @@ import {BackupCatalog} from '../backups/index.js';
 import {connectB2} from '../connect.js';
 import {loadProfile} from '../profiles/index.js';
 import type {ResolvedProfile} from '../profiles/types.js';
+import {timing} from './timing.js';
 import {withOverrides, type TransferOverrides} from './transfer-flags.js';
 
 export interface OpenedLocation {
@@ -25,7 +26,9 @@ export async function openLocation(
   opts: {warn: (line: string) => void; signal?: AbortSignal; overrides?: TransferOverrides; onEvent?: TransferEventListener},
 ): Promise<OpenedLocation> {
   const profile = withOverrides(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir}), opts.overrides);
+  timing('profile loaded');
   const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal}, opts.onEvent ? {onEvent: opts.onEvent} : {});
+  timing('connected (authorized, bucket found)');
   return {profile, backend, catalog: catalogOf(config, profile, backend, opts.warn), close: () => backend.close()};
 }
 

@@ -29,6 +29,8 @@ export function transferOverrides(flags: TransferFlags): TransferOverrides {
   const input: Record<string, unknown> = inputFromFlags({concurrency: flags.concurrency, 'part-size': flags['part-size']});
   const rates = {upload: flags['limit-upload'], download: flags['limit-download']};
   if (rates.upload !== undefined || rates.download !== undefined) input.bandwidth = Object.fromEntries(Object.entries(rates).filter(([, v]) => v !== undefined));
+  // most runs give none: building the schema's partial copy costs more than the rest of the flags' handling
+  if (Object.keys(input).length === 0) return {};
   const entry = validateOverrides(input, (path) => (path[0] === 'bandwidth' ? RATE_FLAG[String(path[1])] ?? '--limit-upload' : flagLabel(path[0] as ProfileField)));
   const out: TransferOverrides = {};
   if (entry.concurrency !== undefined) out.concurrency = entry.concurrency;

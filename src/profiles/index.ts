@@ -10,7 +10,6 @@ export {LOCAL_PROFILE, LOCAL_PROFILE_NAME} from './builtin.js';
 export {profilesFilePath, PROFILES_FILE_NAME} from './location.js';
 export {profileJsonSchema, type ProfileEntry, type ProfileInput} from './schema.js';
 export {formatSize, parseSize} from './size.js';
-export {profileView, type ProfileView} from './display.js';
 export * from './types.js';
 
 /**

@@ -1,6 +1,6 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {utimesSync} from 'node:fs';
+import {truncateSync, utimesSync} from 'node:fs';
 import {mkdtemp, rm, utimes, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -87,6 +87,29 @@ describe('B2 provider: a file that changes while it is uploaded is not reported 
     const err = await putChangingFile('hashed-first.tar', {sha1: true, restoreMtime: true});
     expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
     expect((err as Error).message).toMatch(/^the source changed during upload: part 26 /);
+    await expectNothingStored();
+  }, 60_000);
+
+  test('truncated while its parts are sent: the part that reads short fails the request at once (no retry), nothing is stored', async () => {
+    const path = join(dir, 'truncated.tar');
+    await writeFile(path, randomBytes(SIZE));
+    emu.resetStats();
+    let truncated = false;
+    const err = await backend.put('truncated.tar', {path}, {
+      onProgress: (p) => {
+        if (!truncated && confirmed(p) >= PART) {
+          truncated = true;
+          truncateSync(path, 10 * MB + 5); // parts 11 on no longer exist (part 11 reads 5 bytes)
+        }
+      },
+    }).then(() => undefined, (e: unknown) => e);
+    expect(truncated).toBe(true);
+    expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+    expect((err as Error).message).toMatch(/^the source changed during upload: expected 1048576 bytes, read 5;/);
+    const stats = emu.stats();
+    // parts 1-10 stored, part 11 started and cut short by the sender, not sent again
+    expect(stats.calls.b2_upload_part).toBe(11);
+    expect(stats.calls.b2_cancel_large_file).toBe(1);
     await expectNothingStored();
   }, 60_000);
 });

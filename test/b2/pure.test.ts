@@ -8,7 +8,6 @@ import {toBackupError} from '../../src/b2/errors.js';
 import {toFailure, type Failure} from '../../src/b2/failure.js';
 import {MAX_PARTS, planParts} from '../../src/b2/part-plan.js';
 import {RetryPolicy, backoffMs, shouldRetry} from '../../src/b2/retry-policy.js';
-import {uploadBody} from '../../src/b2/upload-body.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
@@ -143,25 +142,6 @@ describe('chunkers', () => {
     const parts = [...bufferParts(buf, planParts({...small, size: 2500}))];
     expect(parts.map((p) => p.length)).toEqual([1000, 1000, 500]);
     expect(parts[2].sha1).toBe(sha1(buf.subarray(2000)));
-  });
-});
-
-describe('upload body', () => {
-  test('hex_digits_at_end: the SHA1 trails the data and is counted in Content-Length', async () => {
-    const data = Buffer.from('hello world');
-    let counted = 0;
-    const b = uploadBody(Readable.from([data]), data.length, undefined, (n) => (counted += n));
-    expect(b.sha1Header).toBe('hex_digits_at_end');
-    expect(b.contentLength).toBe(data.length + 40);
-    const sent = await readAll(b.body);
-    expect(sent.toString()).toBe(`hello world${sha1(data)}`);
-    expect(b.sha1()).toBe(sha1(data));
-    expect(counted).toBe(data.length);
-  });
-
-  test('a source that changed size fails the body instead of sending something else', async () => {
-    const b = uploadBody(Readable.from([Buffer.alloc(10)]), 12, undefined, () => undefined);
-    await expect(readAll(b.body)).rejects.toThrow(/changed during upload/);
   });
 });
 

@@ -1,5 +1,6 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {appendFileSync} from 'node:fs';
 import {mkdtemp, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -251,6 +252,24 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
     }
   });
 
+  test('a large backup from a pipe has no large_file_sha1 (unknown at b2_start_large_file): its SHA1, computed while it was read, is in the metadata file, and downloads are checked against it end to end', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 3});
+    const catalog = new BackupCatalog(backend);
+    const data = randomBytes(5 * PART + 99);
+    const up = await catalog.upload(Readable.from([data.subarray(0, 70_000), data.subarray(70_000)]), {name: 'piped'});
+    const b2 = await libraryClient(emu);
+    const res = await b2.listFileNames({bucketId: emu.bucketId, prefix: `backups/${up.archiveKey}`, maxFileCount: 1});
+    expect(res.data.files[0].fileInfo.large_file_sha1).toBeUndefined();
+    expect(res.data.files[0].contentSha1).toBe('none'); // B2 knows no SHA1 of the whole
+    expect((await catalog.show(up.id)).sha1).toBe(sha1(data)); // from the metadata file
+    expect(sha1(await readAll((await catalog.download(up.id)).stream))).toBe(sha1(data));
+
+    await emu.corrupt(emu.bucket, `backups/${up.archiveKey}`);
+    expect(await catalog.verify(up.id)).toMatchObject({ok: false, expectedSha1: sha1(data)});
+    const err = await catalog.download(up.id).then(({stream}) => readAll(stream)).then(() => undefined, (e: unknown) => e);
+    expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+  });
+
   test('file uploads record src_last_modified_millis (and large ones large_file_sha1) in the file info', async () => {
     const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART});
     const dir = await mkdtemp(join(tmpdir(), 'b2-info-'));
@@ -267,6 +286,62 @@ describe('B2 provider uploads: memory bound, progress, declared sizes', () => {
       const info = Object.fromEntries(res.data.files.map((f: {fileName: string; fileInfo: Record<string, string>}) => [f.fileName, f.fileInfo]));
       expect(info['backups/info/small.bin']).toEqual({src_last_modified_millis: String(Math.floor((await stat(small)).mtimeMs))});
       expect(info['backups/info/large.bin']).toEqual({src_last_modified_millis: String(Math.floor((await stat(large)).mtimeMs)), large_file_sha1: sha1(largeData)});
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
+  });
+
+  test('a file at or below the cutoff goes up in one b2_upload_file, its SHA1 trailing the data (hex_digits_at_end): the stored bytes, SHA1 and info are the file\'s, progress counts data bytes only', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 8 * 1024 * 1024, partSize: PART});
+    const dir = await mkdtemp(join(tmpdir(), 'b2-single-'));
+    try {
+      const path = join(dir, 'one.bin');
+      const data = randomBytes(3 * 1024 * 1024 + 7); // more than one read of the sender
+      await writeFile(path, data);
+      emu.resetStats();
+      const events: TransferProgress[] = [];
+      const info = await backend.put('single/one.bin', {path}, {metadata: {note: 'a b/c%'}, onProgress: (p) => events.push(p)});
+      expect(info.sha1).toBe(sha1(data));
+      expect(emu.stats().calls).toEqual(expect.objectContaining({b2_upload_file: 1}));
+      expect(emu.stats().calls.b2_upload_part).toBeUndefined();
+      expect(sha1(await readAll((await backend.get('single/one.bin')).stream))).toBe(sha1(data));
+      expect((await backend.stat('single/one.bin'))?.metadata).toEqual({note: 'a b/c%'});
+      expect(events.at(-1)?.loaded).toBe(data.length);
+      expect(Math.max(...events.map((e) => e.loaded))).toBe(data.length); // the 40 trailing hex digits are not data
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
+  });
+
+  test('a file that grows while it goes up in one request, or whose SHA1 is not the one the caller gave, fails before its request completes: checksum_mismatch, not retried, nothing stored', async () => {
+    const backend = await openBackend(emu, {uploadCutoff: 8 * 1024 * 1024, partSize: PART});
+    const dir = await mkdtemp(join(tmpdir(), 'b2-single-'));
+    try {
+      const path = join(dir, 'grows.bin');
+      await writeFile(path, randomBytes(3 * 1024 * 1024));
+      emu.resetStats();
+      let grown = false;
+      const err = await backend.put('single-bad/grows.bin', {path}, {
+        onProgress: () => {
+          if (grown) return;
+          grown = true;
+          appendFileSync(path, 'more');
+        },
+      }).then(() => undefined, (e: unknown) => e);
+      expect(grown).toBe(true);
+      expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+      expect((err as Error).message).toMatch(/^the source changed during upload: expected 3145728 bytes, read 3145729 or more; nothing was stored/);
+      expect(emu.stats().calls.b2_upload_file).toBe(1);
+
+      const other = join(dir, 'other.bin');
+      await writeFile(other, 'not what was hashed');
+      const wrong = await backend.put('single-bad/other.bin', {path: other}, {sha1: sha1(Buffer.from('what was hashed'))}).then(() => undefined, (e: unknown) => e);
+      expect(isBackupError(wrong, 'checksum_mismatch')).toBe(true);
+      expect((wrong as Error).message).toContain(`${other} has SHA1 ${sha1(Buffer.from('not what was hashed'))}, not the`);
+      expect(emu.stats().calls.b2_upload_file).toBe(2);
+      const listed = [];
+      for await (const o of backend.list({prefix: 'single-bad/'})) listed.push(o.key);
+      expect(listed).toEqual([]);
     } finally {
       await rm(dir, {recursive: true, force: true});
     }

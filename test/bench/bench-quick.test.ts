@@ -48,8 +48,13 @@ describe('npm run bench --quick', () => {
       /raw ceiling: upload/, /raw design ceiling: whole-file SHA1 pre-pass, then upload, 5 MB parts × 4/, /upload from a file, 5 MB parts × 1/, /upload from a file, 5 MB parts × 4/, /upload from a pipe/,
       /raw ceiling: download, single stream/, /raw ceiling: download, 4 parallel ranges/,
       /download to a file/, /download to stdout/, /download to \/dev\/null/,
-      /b2 list --json, 200 backups/, /cold start: run\.js --help/, /cold start: b2 list/, /backup:targets/,
+      /b2 list --json, 200 backups/, /cold start: run\.js --help/, /cold start: b2 list/, /backup:targets/, /cold start: b2 download of a 1 MB backup/,
     ]) expect(names).toMatch(expected);
+  });
+
+  test('reports the fixed cost of a download phase by phase (DEBUG=backup-b2:timing)', () => {
+    const note = results.notes.find((n) => n.startsWith('fixed cost of b2 download'));
+    expect(note).toMatch(/command started \d+ \(\d+ CPU\), profile loaded \d+ .*connected .*backup found .*work done .*exit \d+ \(\d+ CPU\)$/);
   });
 
   test('each scenario has a wall time, a peak RSS, API calls and transactions per class', () => {

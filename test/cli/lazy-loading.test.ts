@@ -1,5 +1,5 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
-import {readFile} from 'node:fs/promises';
+import {readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
 import {E2EWorld} from '../e2e/helpers.js';
@@ -25,6 +25,10 @@ function probed(): {env: Record<string, string>; modules: () => Promise<string[]
 
 const emulatorModules = (mods: string[]) => mods.filter((m) => m.includes('/dist/src/emulator/'));
 const httpStack = (mods: string[]) => mods.filter((m) => /\/node_modules\/(axios|backblaze-b2)\//.test(m));
+/** What measures table columns: only commands that draw a table need it. */
+const tableWidths = (mods: string[]) => mods.filter((m) => m.includes('/node_modules/string-width/'));
+/** The upload and server-side copy engines and the tar reader: only uploads and copies need them. */
+const uploadEngine = (mods: string[]) => mods.filter((m) => /\/dist\/src\/(b2\/(upload|large-file-upload|chunkers|server-copy)|tar-reader)\.js$/.test(m));
 
 beforeAll(async () => {
   world = await E2EWorld.start();
@@ -62,6 +66,31 @@ describe('what a process loads', () => {
     expect(mods.some((m) => m.endsWith('/dist/src/hooks/backup-targets.js'))).toBe(true);
     expect(emulatorModules(mods)).toEqual([]);
     expect(httpStack(mods)).toEqual([]);
+  });
+
+  test('upload and download draw no table, so they load no table code (list does, list --json not); a download loads no upload engine (an upload does)', async () => {
+    const archive = join(world.dir, 'lazy.tar');
+    await writeFile(archive, 'an archive for the module probe');
+    const remote = ['--profile', 'remote', '--config', world.config];
+    const up = probed();
+    const uploaded = await runCli(['b2', 'upload', archive, '--name', 'lazy', '--json', ...remote], {env: {...world.env, ...up.env}});
+    expect({code: uploaded.code, stderr: uploaded.stderr}).toEqual({code: 0, stderr: ''});
+    const upMods = await up.modules();
+    expect(tableWidths(upMods)).toEqual([]);
+    expect(uploadEngine(upMods).length).toBeGreaterThan(0);
+    const down = probed();
+    const {id} = JSON.parse(uploaded.stdout) as {id: string};
+    const downloaded = await runCli(['b2', 'download', id, '-o', join(world.dir, 'lazy-restored.tar'), ...remote], {env: {...world.env, ...down.env}});
+    expect(downloaded.code).toBe(0);
+    const downMods = await down.modules();
+    expect(tableWidths(downMods)).toEqual([]);
+    expect(uploadEngine(downMods)).toEqual([]);
+    const list = probed();
+    expect((await runCli(['b2', 'list', ...remote], {env: {...world.env, ...list.env}})).code).toBe(0);
+    expect(tableWidths(await list.modules()).length).toBeGreaterThan(0);
+    const listJson = probed();
+    expect((await runCli(['b2', 'list', '--json', ...remote], {env: {...world.env, ...listJson.env}})).code).toBe(0);
+    expect(tableWidths(await listJson.modules())).toEqual([]);
   });
 
   test('--help loads no command module, no emulator and no HTTP stack', async () => {

@@ -73,6 +73,28 @@ describe('b2 download ID', () => {
   });
 });
 
+describe('DEBUG=backup-b2:timing', () => {
+  const line = /backup-b2:timing (.+?): ([\d.]+) ms since start, ([\d.]+) ms CPU/;
+
+  test('prints each phase of a command once, in order, with the time and CPU since the process started', async () => {
+    const r = await world.b2(['download', small.id, '-o', join(world.dir, 'timed.tar'), '--force', '--profile', 'home'], {env: {DEBUG: 'backup-b2:timing'}});
+    expect(r.code).toBe(0);
+    const phases = r.stderr.split('\n').map((l) => line.exec(l)).filter((m) => m !== null);
+    expect(phases.map((m) => m[1])).toEqual(['command started', 'profile loaded', 'connected (authorized, bucket found)', 'backup found', 'work done', 'closed', 'exit']);
+    const walls = phases.map((m) => Number(m[2]));
+    const cpus = phases.map((m) => Number(m[3]));
+    expect(walls).toEqual([...walls].sort((a, b) => a - b));
+    expect(cpus).toEqual([...cpus].sort((a, b) => a - b));
+    expect(cpus[0]).toBeGreaterThan(0);
+  });
+
+  test('without it, nothing of the kind', async () => {
+    const r = await world.b2(['download', small.id, '-o', join(world.dir, 'untimed.tar'), '--force', '--profile', 'home']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain('backup-b2:timing');
+  });
+});
+
 test('no run printed an application key', () => {
   world.expectNoSecretInAnyRun();
 });

@@ -9,7 +9,8 @@ import {connect, type Socket} from 'node:net';
  * (An unroutable address does not work offline: this sandbox answers every address.)
  */
 export async function blackhole(): Promise<{port: number; close(): void}> {
-  const child = spawn(process.execPath, ['-e', "const s = require('net').createServer(); s.listen({port: 0, host: '127.0.0.1', backlog: 1}, () => console.log(s.address().port));"], {stdio: ['ignore', 'pipe', 'inherit']});
+  // a plain write: console.log colours a number when FORCE_COLOR is set
+  const child = spawn(process.execPath, ['-e', "const s = require('net').createServer(); s.listen({port: 0, host: '127.0.0.1', backlog: 1}, () => process.stdout.write(String(s.address().port) + '\\n'));"], {stdio: ['ignore', 'pipe', 'inherit']});
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
     child.once('error', reject);
