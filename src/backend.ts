@@ -227,6 +227,8 @@ export interface ObjectInfo {
   contentType?: string;
   /** The object's retention when the backend has one and may say so (B2: readFileRetentions); past dates included. */
   retention?: Retention;
+  /** True while the object is under a legal hold (B2: readFileLegalHolds): nobody may delete it until the hold is removed. */
+  legalHold?: boolean;
 }
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';

@@ -60,7 +60,7 @@ export default class Upload extends LocationCommand {
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
     const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
     const out = outputChoice(flags, this.jsonEnabled());
-    if (flags['dry-run']) return this.dryRun(body, {name: flags.name, metadata, size: expectSize ?? total}, flags, out, overrides);
+    if (flags['dry-run']) return this.dryRun(body, {name: flags.name, metadata, size: expectSize ?? total}, flags, out, overrides, lockFlags);
     let bar: ReturnType<typeof progressDisplay> | undefined;
     let stored: string | undefined; // the new backup's id once it exists: an interrupt after that only stops the prune
     try {
@@ -112,12 +112,17 @@ export default class Upload extends LocationCommand {
   }
 
   /** --dry-run: the plan, from reads only (a file is hashed, with progress); nothing is uploaded or pruned. */
-  private async dryRun(body: Body, meta: {name?: string; metadata: Record<string, string>; size?: number}, flags: {config?: string; profile?: string; 'allow-public-bucket': boolean}, out: OutputChoice, overrides: TransferOverrides): Promise<UploadPlan & {dryRun: true}> {
-    const plan = await this.withLocation(flags, async ({backend, catalog}, signal) => {
+  private async dryRun(body: Body, meta: {name?: string; metadata: Record<string, string>; size?: number}, flags: {config?: string; profile?: string; 'allow-public-bucket': boolean}, out: OutputChoice, overrides: TransferOverrides, lockFlags: ReturnType<typeof lockOverride>): Promise<UploadPlan & {dryRun: true}> {
+    const plan = await this.withLocation(flags, async ({backend, catalog, profile}, signal) => {
       await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
+      // the lock a real run would set, refused as a real run would refuse it
+      const lock = lockForRun(profile, lockFlags);
+      if (lock) await assertCanLock(backend, profile, signal);
+      const retention = lock && retentionFor(lock, backend.now());
       const bar = progressDisplay({label: 'Checking', total: meta.size, mode: out.mode, intervalMs: out.intervalMs});
       try {
-        return await catalog.planUpload(body, {...meta, signal, onProgress: (p) => bar.update(p)});
+        const planned = await catalog.planUpload(body, {...meta, signal, onProgress: (p) => bar.update(p)});
+        return retention && planned.resumes?.stored !== 'backup' ? {...planned, lock: {mode: retention.mode, until: retention.retainUntil.toISOString()}} : planned;
       } finally {
         bar.stop();
       }

@@ -14,7 +14,7 @@ import {fileFromHeaders} from './file-headers.js';
 import {listFiles, listUnfinished, listVersions} from './lister.js';
 import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './options.js';
 import {RetryPolicy} from './retry-policy.js';
-import {retentionOf} from './retention.js';
+import {legalHoldOf, retentionOf} from './retention.js';
 // the upload and copy engines load on their first use: a download, a listing or a delete never pays for them
 import type {UploadDigest, UploadTarget} from './upload.js';
 import {UploadUrlPool} from './upload-url-pool.js';
@@ -412,9 +412,9 @@ export class B2Backend implements StorageBackend {
   }
 }
 
-function withRetention(file: B2File): Pick<ObjectInfo, 'retention'> {
+function withRetention(file: B2File): Pick<ObjectInfo, 'retention' | 'legalHold'> {
   const retention = retentionOf(file);
-  return retention ? {retention} : {};
+  return {...(retention ? {retention} : {}), ...(legalHoldOf(file) ? {legalHold: true} : {})};
 }
 
 function checkMetadata(fileName: string, metadata: Record<string, string>): Record<string, string> {

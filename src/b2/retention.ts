@@ -23,6 +23,11 @@ export function retentionOf(file: Pick<B2File, 'fileRetention'>): Retention | un
   return {mode: value.mode, retainUntil: new Date(value.retainUntilTimestamp)};
 }
 
+/** True when the key may read the file's legal hold and it is on. */
+export function legalHoldOf(file: Pick<B2File, 'legalHold'>): boolean {
+  return file.legalHold?.isClientAuthorizedToRead === true && file.legalHold.value === 'on';
+}
+
 /** The fileRetention of download (GET/HEAD) headers, which B2 sends to a key with readFileRetentions. */
 export function retentionFromHeaders(headers: Record<string, string | undefined>): B2File['fileRetention'] {
   const mode = headers['x-bz-file-retention-mode'];

@@ -81,6 +81,8 @@ export interface B2File {
   serverSideEncryption?: {mode: string | null; algorithm?: string};
   /** Object Lock: readable with readFileRetentions (otherwise isClientAuthorizedToRead is false). */
   fileRetention?: B2Guarded<B2FileRetention>;
+  /** Object Lock: readable with readFileLegalHolds. */
+  legalHold?: B2Guarded<'on' | 'off'>;
 }
 
 export interface B2FileRetention {

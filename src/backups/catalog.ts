@@ -81,9 +81,10 @@ export class BackupCatalog {
     const userExtra = meta.metadata ?? {};
     assertUserMetadata(userExtra);
     // a Home Assistant backup tar names, dates and describes itself (its backup.json)
-    const {src, backup: ha} = await readHaArchive(await describeBody(source, meta.size), this.warn);
-    const name = meta.name ?? ha?.name ?? DEFAULT_NAME;
-    const extra = {...ha?.extra_metadata, ...userExtra};
+    // (from stdin, one whose backup.json is not its first member says so only once the upload has read it: `later`)
+    const {src, backup: early, later} = await readHaArchive(await describeBody(source, meta.size), this.warn);
+    let ha = early;
+    let name = meta.name ?? ha?.name ?? DEFAULT_NAME;
     const prepared = await prepareArchiveBody(this.backend, src, meta);
     const known = prepared.known;
     const unlock = known ? await this.pending.lock(known.sha1) : undefined;
@@ -101,8 +102,8 @@ export class BackupCatalog {
         });
         if (same) return {...same, existing: true, resumed: false};
       }
-      const id = plan?.id ?? ha?.backup_id ?? newBackupId();
-      const date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
+      let id = plan?.id ?? ha?.backup_id ?? newBackupId();
+      let date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
       const base = plan?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
       const archiveKey = archiveKeyOf(base);
       const metadataKey = metadataKeyOf(base);
@@ -115,7 +116,8 @@ export class BackupCatalog {
           size: src.kind === 'stream' ? undefined : src.size,
           sha1: known?.sha1,
           contentType: 'application/x-tar',
-          metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
+          // an archive that may turn out to be HA's carries no description (as HA's own): its metadata file is the one
+          metadata: later ? {} : archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
           retention: meta.retention,
           signal: meta.signal,
           onProgress: meta.onProgress,
@@ -125,6 +127,18 @@ export class BackupCatalog {
         const sent = prepared.sent(archive);
         const problem = mismatch({size: archive.size, sha1: knownSha1(archive.sha1) ?? sent.sha1}, sent);
         if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
+        ha ??= await later;
+        if (ha && later) {
+          // HA lists one backup per id: the same archive stored before stays the backup, and this copy goes
+          const same = await this.storedAs(ha.backup_id, sent, meta.signal);
+          if (same) {
+            await this.removeArchive(archiveKey, meta.retention);
+            return {...same, existing: true, resumed: false};
+          }
+          ({backup_id: id, date} = ha);
+          name = meta.name ?? ha.name;
+        }
+        const extra = {...ha?.extra_metadata, ...userExtra};
         const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy, ha});
         const text = JSON.stringify(file);
         const metadataObj = await this.backend.put(metadataKey, Buffer.from(text, 'utf8'), {
@@ -142,19 +156,24 @@ export class BackupCatalog {
       } catch (err) {
         // an interrupted run's archive is what the next run of the same upload completes
         if (isBackupError(err, 'aborted') && known && unlock) throw err;
-        await this.backend.delete(archiveKey).catch((cleanupErr: unknown) => {
-          if (isBackupError(cleanupErr, 'locked')) {
-            this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${meta.retention?.retainUntil.toISOString() ?? 'its retention date'}; run the same upload again to complete the backup`);
-          } else {
-            this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "b2 cleanup" removes it`);
-          }
-        });
+        await this.removeArchive(archiveKey, meta.retention);
         if (known && unlock) await this.pending.clear(known.sha1);
         throw err;
       }
     } finally {
       await unlock?.();
     }
+  }
+
+  /** Removes an archive upload() stored but will not complete; says so when it cannot. */
+  private async removeArchive(archiveKey: string, retention: Retention | undefined): Promise<void> {
+    await this.backend.delete(archiveKey).catch((cleanupErr: unknown) => {
+      if (isBackupError(cleanupErr, 'locked')) {
+        this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; run the same upload again to complete the backup`);
+      } else {
+        this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "b2 cleanup" removes it`);
+      }
+    });
   }
 
   /**

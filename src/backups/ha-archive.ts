@@ -1,7 +1,9 @@
 import {open} from 'node:fs/promises';
+import {pipeline} from 'node:stream';
 import type {BodySource} from '../body.js';
 import {StreamPeek} from '../stream-peek.js';
-import {TAR_BLOCK, TarFormatError, findTarMember, type ReadAt, type TarLimits} from '../tar-reader.js';
+import {StreamTap} from '../stream-tap.js';
+import {TAR_BLOCK, TarFormatError, findTarMember, tarEntries, type ReadAt, type TarLimits} from '../tar-reader.js';
 import {parseHaBackupJson, type HaBackupDescription} from './ha-backup-json.js';
 
 /** A backup.json is a few KiB; a larger one is treated as malformed rather than read. */
@@ -17,15 +19,23 @@ export interface HaArchive {
   src: BodySource;
   /** The archive's own description, when it is a Home Assistant backup with a usable backup.json. */
   backup?: HaBackupDescription;
+  /**
+   * A stream that is a tar whose first member is not backup.json: its backup.json (if any)
+   * is read as the upload streams the tar by, and this says what it held once the stream
+   * has been read through (never rejects).
+   */
+  later?: Promise<HaBackupDescription | undefined>;
 }
 
 /**
  * Whether the archive is a Home Assistant backup tar (an uncompressed tar with backup.json
  * at its root) and what its backup.json says. Reads only headers and that member: a file
- * is searched member by member, seeking past data; a stream is looked at only up to its
- * first member (HA writes backup.json first), and every byte looked at stays in the
- * stream. Anything that is not such a tar is simply not one; a backup.json that cannot be
- * used gives one warning (`warn`), and the archive uploads as a plain one.
+ * is searched member by member, seeking past data; a stream is looked at up to its first
+ * member (HA writes backup.json first), every byte looked at staying in the stream, and
+ * when that member is another one, the rest of its headers are read as the upload
+ * streams it by (`later`: nothing is buffered beyond a header or backup.json). Anything
+ * that is not such a tar is simply not one; a backup.json that cannot be used gives one
+ * warning (`warn`), and the archive uploads as a plain one.
  */
 export async function readHaArchive(src: BodySource, warn: (msg: string) => void): Promise<HaArchive> {
   switch (src.kind) {
@@ -51,10 +61,27 @@ export async function readHaArchive(src: BodySource, warn: (msg: string) => void
     }
     case 'stream': {
       const peek = new StreamPeek(src.stream, MAX_PEEK_BYTES);
-      const backup = await describe(peek.readAt, 'stdin', warn, true);
-      return {src: {...src, stream: peek.release()}, backup};
+      const first = await firstMember(peek.readAt);
+      if (first === undefined) return {src: {...src, stream: peek.release()}}; // not a tar
+      if (first.type === '0' && (BACKUP_JSON as readonly string[]).includes(first.name)) {
+        return {src: {...src, stream: peek.release()}, backup: await describe(peek.readAt, 'stdin', warn, true)};
+      }
+      const tap = new StreamTap();
+      const stream = pipeline(peek.release(), tap, () => {}); // a failure of either end destroys both
+      const later = describe(tap.readAt, 'stdin', warn).catch(() => undefined).finally(() => tap.readerDone());
+      return {src: {...src, stream}, later};
     }
   }
+}
+
+/** The first member of a tar, or undefined when the input is not a tar. */
+async function firstMember(read: ReadAt): Promise<{name: string; type: string} | undefined> {
+  try {
+    for await (const entry of tarEntries(read, LIMITS)) return entry;
+  } catch (err) {
+    if (!(err instanceof TarFormatError)) throw err;
+  }
+  return undefined;
 }
 
 async function describe(read: ReadAt, where: string, warn: (msg: string) => void, firstOnly = false): Promise<HaBackupDescription | undefined> {

@@ -107,21 +107,29 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
 
 /**
  * A move ends by deleting every original, and B2 refuses to delete a version under Object
- * Lock before its date: rather than leave copies and locked originals behind, a move of
- * locked backups is refused before anything is copied. (A key that cannot read
- * retentions sees no lock here; B2's refusal at the delete step then stops the move,
- * with every copy made and the originals left, and the profile is not changed.)
+ * Lock: before its retention date, or while a legal hold is on. Rather than leave copies
+ * and locked originals behind, a move of locked backups is refused before anything is
+ * copied. (A key that cannot read retentions or legal holds sees no lock here; B2's
+ * refusal at the delete step then stops the move, with every copy made and the
+ * originals left, and the profile is not changed.)
  */
 function refuseLocked(from: StorageBackend, items: MoveItem[], leftovers: ObjectInfo[]): void {
   const now = from.now?.() ?? new Date();
-  const held = (o: ObjectInfo) => (o.retention && o.retention.retainUntil > now ? o.retention.retainUntil : undefined);
-  const locked = items.filter((i) => held(i.archive) || held(i.metadataFile)).length + leftovers.filter((o) => held(o)).length;
-  if (locked === 0) return;
-  const until = new Date(Math.max(...[...items.flatMap((i) => [i.archive, i.metadataFile]), ...leftovers].map((o) => held(o)?.getTime() ?? 0)));
+  const retained = (o: ObjectInfo) => (o.retention && o.retention.retainUntil > now ? o.retention.retainUntil : undefined);
+  const backups = [...items.map((i) => [i.archive, i.metadataFile]), ...leftovers.map((o) => [o])];
+  const locked = backups.filter((objs) => objs.some((o) => retained(o) || o.legalHold));
+  if (locked.length === 0) return;
+  const held = locked.filter((objs) => objs.some((o) => o.legalHold)).length;
+  const latest = Math.max(...backups.flat().map((o) => retained(o)?.getTime() ?? 0));
+  const why = [
+    ...(latest > 0 ? [`until ${new Date(latest).toISOString()} at the latest`] : []),
+    ...(held > 0 ? [`${held === locked.length ? 'a' : `${held} of them a`} legal hold, until it is removed`] : []),
+  ];
+  const lift = held > 0 ? ', or have the legal hold removed' : '';
   throw new BackupError(
     'locked',
-    `${locked} backup${locked === 1 ? ' is' : 's are'} under Object Lock (until ${until.toISOString()} at the latest): a move deletes the originals, which B2 refuses before then, so nothing was moved; ` +
-      'copy them with "b2 copy ID --to PROFILE" (the copies keep the lock), or change the prefix without --move-backups (they stay under the old one)',
+    `${locked.length} backup${locked.length === 1 ? ' is' : 's are'} under Object Lock (${why.join('; ')}): a move deletes the originals, which B2 refuses before then, so nothing was moved; ` +
+      `copy them with "b2 copy ID --to PROFILE" (the copies keep ${held > 0 ? 'a retention, not a legal hold' : 'the lock'}), or change the prefix without --move-backups (they stay under the old one)${lift}`,
   );
 }
 

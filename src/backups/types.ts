@@ -82,6 +82,8 @@ export interface UploadPlan {
   archive?: PutPlan;
   /** API calls of the whole upload (archive and metadata file), by name, without retries. */
   calls: Record<string, number>;
+  /** The Object Lock the upload would set on the archive and the metadata file (dated as if it ran now). */
+  lock?: BackupLock;
 }
 
 /** What `delete --dry-run` reports: what delete() would remove. */

@@ -27,6 +27,7 @@ export function renderUploadPlan(p: UploadPlan): string {
       lines.push(`Resumes the interrupted backup ${p.resumes.id} of ${displayDate(p.resumes.date)} (started ${r.started.toISOString()}): ${r.partsStored} part${plural(r.partsStored)} stored, ${r.partsKept} kept (${humanSize(r.bytesKept)}), ${toSend} to send`);
     }
   }
+  if (p.lock) lines.push(`Lock: both files ${lockedText(p.lock)} (B2 Object Lock, dated from now)`);
   const calls = Object.entries(p.calls).filter(([, n]) => n > 0).map(([call, n]) => `${call} ×${n}`).join(', ') || 'none';
   // a stream of unknown length: the calls of the shortest case; a longer one goes up in parts
   const atLeast = p.archive?.kind === 'stream' && p.archive.parts === undefined ? 'at least (more if the stream is longer than one part) ' : '';

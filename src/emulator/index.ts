@@ -144,17 +144,24 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
     async putFiles(bucketName, files) {
       const bucket = state.bucketByName(bucketName);
       if (!bucket) throw new Error(`no bucket named ${bucketName}`);
+      const store = async (data: Buffer) => {
+        const writer = await blobs.createWriter();
+        await new Promise<void>((resolve, reject) => writer.stream.end(data, (err?: Error | null) => (err ? reject(err) : resolve())));
+        return {ref: await writer.commit(), size: data.length};
+      };
       for (const f of files) {
         checkFileName(f.fileName);
-        const writer = await blobs.createWriter();
-        await new Promise<void>((resolve, reject) => writer.stream.end(f.data, (err?: Error | null) => (err ? reject(err) : resolve())));
-        const ref = await writer.commit();
+        const pieces: Buffer[] = [];
+        if (f.partSize !== undefined && f.partSize > 0) for (let at = 0; at < f.data.length; at += f.partSize) pieces.push(f.data.subarray(at, at + f.partSize));
+        else pieces.push(f.data);
+        const segments = [];
+        for (const piece of pieces) segments.push(await store(piece));
         state.createVersion(bucket.bucketId, f.fileName, 'upload', {
           contentLength: f.data.length,
-          contentSha1: createHash('sha1').update(f.data).digest('hex'),
+          contentSha1: f.partSize ? 'none' : createHash('sha1').update(f.data).digest('hex'),
           contentType: f.contentType ?? 'application/octet-stream',
           fileInfo: {...f.fileInfo},
-          segments: [{ref, size: f.data.length}],
+          segments,
         });
       }
       await state.commit();

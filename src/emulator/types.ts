@@ -84,6 +84,11 @@ export interface SeedFile {
   data: Buffer;
   contentType?: string;
   fileInfo?: Record<string, string>;
+  /**
+   * Stored as a finished large file of parts this big (the last one smaller), as
+   * b2_finish_large_file leaves it: contentSha1 "none" (give large_file_sha1 in fileInfo).
+   */
+  partSize?: number;
 }
 
 export interface RunningEmulator {
@@ -106,8 +111,8 @@ export interface RunningEmulator {
   /** The emulator's clock: tests move it forward (e.g. past an Object Lock retention) instead of sleeping. */
   clock: {advance(ms: number): void; now(): number};
   /**
-   * Stores small files directly, without HTTP or billing (cheap setup of large catalogs
-   * for tests and benchmarks); each becomes the newest version of its name.
+   * Stores files directly, without HTTP or billing (cheap setup of large catalogs and
+   * large archives for tests and benchmarks); each becomes the newest version of its name.
    */
   putFiles(bucketName: string, files: SeedFile[]): Promise<void>;
   /** Flips a byte of the newest version's stored data, keeping its SHA1 (checksum-mismatch tests). */

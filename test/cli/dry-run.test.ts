@@ -3,7 +3,8 @@ import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {RunningEmulator} from '../../src/emulator/index.js';
-import {E2EWorld, calls, parseJson, waitFor} from '../e2e/helpers.js';
+import {BACKUP_CAPABILITIES, E2EWorld, calls, parseJson, waitFor} from '../e2e/helpers.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
 import {coreBackupJson, haBackupAt, haBackupTar} from '../backups/ha-fixtures.js';
 
 // --dry-run through the real CLI against the emulator: upload prints its plan (names,
@@ -111,6 +112,31 @@ describe('b2 upload --dry-run', () => {
     expect(r.writes).toEqual({});
     expect(r.stdout).toMatch(new RegExp(`^Already stored as backup ${at.backupId} of .*: nothing would be uploaded$`, 'm'));
   }, 3 * PER_RUN_MS);
+
+  test('with a lock (--lock-days): the plan shows the retention both files would get; a key that cannot lock is refused as the real run is', async () => {
+    const auth = await authorizeRaw(world.emu);
+    await api(world.emu, auth.authorizationToken, 'b2_create_bucket', {accountId: auth.accountId, bucketName: 'dry-lock', bucketType: 'allPrivate', fileLockEnabled: true});
+    const locker = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions']});
+    await world.addProfile('lockable', {...locker, bucket: 'dry-lock', prefix: 'lk/'});
+    expect((await world.b2(['profile', 'default', 'home'])).code).toBe(0); // the other tests keep using "home" without naming it
+    const small = join(world.dir, 'small.tar');
+    await writeFile(small, randomBytes(2000));
+    const shown = await counted(['upload', small, '--name', 'kept', '--profile', 'lockable', '--lock-days', '3', '--dry-run']);
+    expect({code: shown.code, stderr: shown.stderr, writes: shown.writes}).toEqual({code: 0, stderr: '', writes: {}});
+    expect(shown.stdout).toMatch(/^Lock: both files locked \(governance\) until \d{4}-\d\d-\d\d [\d:]+ .*\(B2 Object Lock, dated from now\)$/m);
+    const before = world.emu.clock.now();
+    const plan = parseJson<PlanJson & {lock: {mode: string; until: string}}>(await counted(['upload', small, '--name', 'kept', '--profile', 'lockable', '--lock-days', '3', '--lock-mode', 'compliance', '--dry-run', '--json']));
+    expect(plan.lock.mode).toBe('compliance');
+    const days = (Date.parse(plan.lock.until) - before) / 86_400_000;
+    expect(days).toBeGreaterThan(2.99);
+    expect(days).toBeLessThan(3.01);
+    // the key of "home" may not set retentions: the plan is refused with the real run's line and exit code
+    const real = await counted(['upload', small, '--name', 'kept', '--lock-days', '3']);
+    const dry = await counted(['upload', small, '--name', 'kept', '--lock-days', '3', '--dry-run']);
+    expect(real.code).not.toBe(0);
+    expect({code: dry.code, stderr: dry.stderr, writes: dry.writes}).toEqual({code: real.code, stderr: real.stderr, writes: {}});
+    expect(dry.stderr).toMatch(/writeFileRetentions/);
+  }, 6 * PER_RUN_MS);
 
   test('from stdin: the stream is not read; the plan says how it would go up', async () => {
     const r = await counted(['upload', '-', '--name', 'piped', '--dry-run'], 'x'.repeat(1000));

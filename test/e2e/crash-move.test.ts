@@ -1,8 +1,7 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
-import {randomBytes} from 'node:crypto';
 import {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
-import {seedBackups} from '../helpers/seed-backups.js';
+import {seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {CrashWorld, killPoints, requestOf} from '../helpers/crash.js';
 import {downloadCalls, parseJson} from './helpers.js';
@@ -71,10 +70,9 @@ beforeAll(async () => {
   cw = await CrashWorld.start();
   const key = await cw.world.createKey();
   await cw.world.addProfile('mv', {...key, prefix: PREFIXES[0], partSize: '5MB', concurrency: 2});
+  // five small backups and one whose archive is a large file (in parts), laid straight into the emulator
   await seedBackups(cw.emu, PREFIXES[0], 5);
-  const backend = await opened(PREFIXES[0]);
-  await new BackupCatalog(backend).upload(randomBytes(LARGE), {name: 'large'});
-  await backend.close();
+  await seedLargeBackup(cw.emu, PREFIXES[0], {name: 'large', size: LARGE, partSize: PART});
   ids = await listedIds(PREFIXES[0]);
   expect(ids).toHaveLength(6);
   // one whole move (ma/ -> mb/) to learn how many requests a move makes
@@ -82,7 +80,7 @@ beforeAll(async () => {
   expect(first.result.code).toBe(0);
   requestsPerMove = first.calls.length;
   expect(await listedIds(PREFIXES[1])).toEqual(ids);
-}, 120_000);
+});
 
 /** Where each kill landed and what the rerun had left to do (printed at the end). */
 const outcomes: string[] = [];

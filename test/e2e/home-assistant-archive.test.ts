@@ -157,18 +157,38 @@ describe('b2 upload of a Home Assistant backup tar', () => {
     expect(await metadataAsHaReadsIt(u)).toMatchObject({name: 'Before the upgrade', homeassistant_included: true, protected: true, extra_metadata: {host: 'pi4', with_automatic_settings: true}});
   });
 
-  test('backup.json after the inner archives: found from a path by seeking; from stdin the archive is a plain one', async () => {
+  test('backup.json after the inner archives (where the Supervisor writes it), from stdin: read as the upload streams it by, the same description; then from a path, or again, it is the stored one', async () => {
     const at = haBackupAt(3);
-    const tar = haBackupTar(coreBackupJson(at), {backupJsonLast: true});
-    const fromPath = parseJson<Uploaded>(await uploadFile(tar, 'last.tar'));
-    expect(fromPath).toMatchObject({id: at.backupId, name: at.name, date: at.date});
+    const tar = haBackupTar(coreBackupJson(at), {backupJsonLast: true, pax: true, innerBytes: 3_000_000});
+    const r = await uploadStdin(tar);
+    expect(r).toMatchObject({code: 0, stderr: ''});
+    const u = parseJson<Uploaded>(r);
+    expect(u).toMatchObject({id: at.backupId, name: at.name, date: at.date, size: tar.length, sha1: sha1(tar)});
+    expect(await metadataAsHaReadsIt(u)).toMatchObject({
+      backup_id: at.backupId,
+      name: at.name,
+      date: at.date,
+      database_included: false,
+      extra_metadata: {instance_id: '0c5bd6d0a6a84c1c9d0e2b9d1c6e4f7a', with_automatic_settings: false},
+      homeassistant_included: true,
+      homeassistant_version: '2026.4.1',
+      protected: false,
+      size: tar.length,
+    });
+    expect((await stored(u.archiveKey)).equals(tar)).toBe(true);
+    const list = async () => parseJson<Uploaded[]>(await home(['list', '--json'])).filter((b) => b.id === at.backupId);
+    expect(await list()).toEqual([expect.objectContaining({name: at.name, date: at.date, archiveKey: u.archiveKey})]);
 
-    const r = await uploadStdin(tar, ['--name', 'piped']);
-    expect(r).toMatchObject({code: 0, stderr: ''}); // nothing to warn about: not a described archive
-    const plain = parseJson<Uploaded>(r);
-    expect(plain.id).not.toBe(at.backupId);
-    expect(plain).toMatchObject({name: 'piped', sha1: sha1(tar), size: tar.length});
-    expect(await metadataAsHaReadsIt(plain)).toMatchObject({homeassistant_included: false, addons: [], folders: []});
+    // HA lists one backup per id: the same archive again, from a path or from stdin, is the stored one
+    expect(parseJson(await uploadFile(tar, 'last.tar'))).toMatchObject({id: at.backupId, existing: true, archiveKey: u.archiveKey});
+    const again = await uploadStdin(tar);
+    expect(again).toMatchObject({code: 0, stderr: ''});
+    expect(parseJson(again)).toMatchObject({id: at.backupId, existing: true, archiveKey: u.archiveKey});
+    expect(await list()).toHaveLength(1);
+    const auth = await authorizeRaw(world.emu);
+    const names = await fetch(`${auth.apiUrl}/b2api/v2/b2_list_file_names`, {method: 'POST', headers: {Authorization: auth.authorizationToken}, body: JSON.stringify({bucketId: world.emu.bucketId, prefix: PREFIX, maxFileCount: 1000})});
+    const tars = ((await names.json()) as {files: Array<{fileName: string; contentSha1: string}>}).files.filter((f) => f.contentSha1 === sha1(tar));
+    expect(tars.map((f) => f.fileName)).toEqual([PREFIX + u.archiveKey]); // the second stdin copy was removed
   });
 
   const malformed: Array<[string, string, RegExp]> = [

@@ -6,7 +6,7 @@ import {parse, stringify} from 'yaml';
 import {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {startEmulator, type RunningEmulator} from '../../src/emulator/index.js';
-import {seedBackups} from '../helpers/seed-backups.js';
+import {seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {BACKUP_CAPABILITIES, calls, downloadCalls, E2EWorld, expectFailure, parseJson} from './helpers.js';
 
@@ -50,15 +50,10 @@ beforeAll(async () => {
   emu = world.emu;
   keyArgs = await world.createKey();
   await world.addProfile('home', {...keyArgs, prefix: 'old/', partSize: '5MB', concurrency: 4});
-  // 48 small backups laid straight into the emulator, two large files uploaded in parts
+  // 48 small backups and two whose archives are large files (in parts) laid straight into the emulator
   await seedBackups(emu, 'old/', 48);
-  await withLocation('old/', async ({catalog}) => {
-    for (const i of [1, 2]) {
-      const up = await catalog.upload(randomBytes(LARGE), {name: `large ${i}`});
-      large.push({id: up.id, sha1: up.sha1 as string});
-    }
-  });
-}, 120_000);
+  for (const i of [1, 2]) large.push(await seedLargeBackup(emu, 'old/', {name: `large ${i}`, size: LARGE, partSize: PART}));
+});
 
 afterAll(async () => {
   world?.expectNoSecretInAnyRun();
@@ -196,12 +191,13 @@ describe('Object Lock', () => {
     master = auth.authorizationToken;
     const made = await api(emu, master, 'b2_create_bucket', {accountId: auth.accountId, bucketName: 'lock-move-1', bucketType: 'allPrivate', fileLockEnabled: true});
     bucketId = made.json.bucketId;
-    const locker = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions']});
+    const locker = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions', 'readFileLegalHolds']});
     // written as a user would: two profiles on the Object Lock bucket, the first locking its uploads for 3 days
     const file = parse(await readFile(world.config, 'utf8')) as {profiles: Record<string, unknown>};
     const common = {...locker, bucket: 'lock-move-1', endpoint: emu.url};
     file.profiles.locking = {...common, prefix: 'lk1/', lock: {days: 3}};
     file.profiles['lock-copies'] = {...common, prefix: 'lk-copies/'};
+    file.profiles.holding = {...common, prefix: 'lk3/'};
     await writeFile(world.config, stringify(file), {mode: 0o600});
   });
 
@@ -226,5 +222,24 @@ describe('Object Lock', () => {
     const copies = (await api(emu, master, 'b2_list_file_versions', {bucketId, prefix: 'lk-copies/'})).json.files as RawFile[];
     expect(copies.map((f) => f.fileRetention.value)).toEqual(source.map((f) => f.fileRetention.value));
     expect(copies).toHaveLength(2);
+  });
+
+  test('a move of backups under a legal hold (no retention) is refused up front the same way: one line, exit 3, nothing copied', async () => {
+    const path = join(world.dir, 'held.tar');
+    await writeFile(path, randomBytes(3000));
+    const up = await b2(['upload', path, '--name', 'held', '--profile', 'holding']);
+    expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
+    const source = (await api(emu, master, 'b2_list_file_versions', {bucketId, prefix: 'lk3/'})).json.files as Array<RawFile & {fileId: string}>;
+    const archive = source.find((f) => f.fileName.endsWith('.tar'))!;
+    expect(archive.fileRetention.value?.mode ?? null).toBeNull();
+    const hold = await api(emu, master, 'b2_update_file_legal_hold', {fileName: archive.fileName, fileId: archive.fileId, legalHold: 'on'});
+    expect(hold.status).toBe(200);
+
+    emu.resetStats();
+    const refused = await b2(['profile', 'update', 'holding', '--prefix', 'lk4/', '--move-backups']);
+    expectFailure(refused, 3, /^Error: 1 backup is under Object Lock \(a legal hold, until it is removed\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "b2 copy ID --to PROFILE" \(the copies keep a retention, not a legal hold\), or change the prefix without --move-backups \(they stay under the old one\), or have the legal hold removed$/, world.secrets);
+    expect(calls(emu, 'b2_copy_file') + calls(emu, 'b2_copy_part') + calls(emu, 'b2_delete_file_version')).toBe(0);
+    expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'holding', '--json'])).prefix).toBe('lk3/');
+    expect((await api(emu, master, 'b2_list_file_versions', {bucketId, prefix: 'lk4/'})).json.files).toEqual([]);
   });
 });
