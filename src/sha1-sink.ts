@@ -35,8 +35,9 @@ class InlineSha1 implements Sha1Sink {
   close(): void {}
 }
 
-const SLAB_BYTES = 2 * 1024 * 1024;
-const SLABS = 4;
+/** Three slabs of 1 MiB: one being filled, one being hashed, one spare for a thread that falls behind for a moment. */
+export const SLAB_BYTES = 1024 * 1024;
+const SLABS = 3;
 
 /**
  * Bytes are copied (a memcpy, far cheaper than SHA1) into a few shared slabs that a
