@@ -262,7 +262,15 @@ export class BackupCatalog {
 
   /** Every complete backup, newest first. Skipped files are reported through `onSkipped`, else onWarning. */
   async list(opts: {signal?: AbortSignal; onSkipped?: (msg: string) => void} = {}): Promise<BackupInfo[]> {
-    return (await this.scan(opts.signal, opts.onSkipped)).map((e) => e.info);
+    return (await this.listDeletable(opts)).map((d) => d.info);
+  }
+
+  /**
+   * list(), each backup with what delete() needs to remove it without a lookup of its own:
+   * a prune deletes any number of backups from this one listing.
+   */
+  async listDeletable(opts: {signal?: AbortSignal; onSkipped?: (msg: string) => void} = {}): Promise<Deletable[]> {
+    return (await this.scan(opts.signal, opts.onSkipped)).map((e) => ({info: e.info, complete: true, metadataFileId: e.metadataFile.id}));
   }
 
   /**

@@ -3,7 +3,7 @@ import {isBackupError} from '../errors.js';
 import {activeLock} from './lock.js';
 import {lockedText} from './display.js';
 import {planRetention, type RetentionPolicy} from './retention.js';
-import type {BackupInfo} from './types.js';
+import type {BackupInfo, Deletable} from './types.js';
 
 export interface PruneDecision {
   backup: BackupInfo;
@@ -22,6 +22,8 @@ export interface PrunePlan {
   undated: BackupInfo[];
   /** Files that are not complete backups (foreign files, orphans): never touched, reported. */
   skipped: string[];
+  /** By backup id, what the listing found to delete: executePrune looks nothing up again. */
+  targets: ReadonlyMap<string, Deletable>;
 }
 
 /** The reason a backup protected by the caller is kept whatever the rules say. */
@@ -40,19 +42,20 @@ export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy,
   const now = opts.now ?? new Date();
   planRetention([], policy); // a bad policy fails here, before the listing
   const skipped: string[] = [];
-  const backups = await catalog.list({signal: opts.signal, onSkipped: (msg) => skipped.push(msg)});
-  const plan = planRetention(backups, policy);
+  const listed = await catalog.listDeletable({signal: opts.signal, onSkipped: (msg) => skipped.push(msg)});
+  const plan = planRetention(listed.map((d) => d.info), policy);
   const decisions = plan.decisions.map((d): PruneDecision => {
     if (d.keep) return {backup: d.backup, keep: d.keep, reasons: d.reasons};
     if (d.backup.id === opts.protect) return {backup: d.backup, keep: true, reasons: [JUST_UPLOADED]};
     if (activeLock(d.backup, now)) return {backup: d.backup, keep: true, reasons: [lockedReason(d.backup)], locked: true};
     return {backup: d.backup, keep: false, reasons: []};
   });
-  return {policy, decisions, undated: plan.undated, skipped};
+  return {policy, decisions, undated: plan.undated, skipped, targets: new Map(listed.map((d) => [d.info.id, d]))};
 }
 
 /**
- * Deletes what the plan deletes, oldest first, each by its exact id; returns the deleted
+ * Deletes what the plan deletes, oldest first, as the plan's listing found each (no lookup
+ * per backup: pruning k backups costs k deletes, not k listings); returns the deleted
  * backups. One that B2 refuses because of a lock the listing could not show (a key
  * without readFileRetentions) is kept and reported through onLocked; the prune goes on.
  */
@@ -61,7 +64,7 @@ export async function executePrune(catalog: BackupCatalog, plan: PrunePlan, opts
   const deleted: BackupInfo[] = [];
   for (const d of doomed) {
     try {
-      await catalog.delete(d.backup.id, {signal: opts.signal});
+      await catalog.delete(plan.targets.get(d.backup.id) ?? d.backup.id, {signal: opts.signal});
     } catch (err) {
       if (!isBackupError(err, 'locked')) throw err;
       d.keep = true;

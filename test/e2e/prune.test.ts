@@ -97,6 +97,22 @@ afterAll(async () => {
   await world?.close();
 });
 
+describe('what a prune costs in B2 calls', () => {
+  test('13 backups deleted from one listing: one b2_list_file_names per 1,000 names, no metadata download, no lookup per backup', async () => {
+    const {profile} = await location();
+    const before = {...world.emu.stats().calls};
+    const r = await prune(profile, ['--keep-last', '3', '--yes', '--json']);
+    expect(r.code).toBe(0);
+    expect(parseJson<PruneJson>(r).deleted).toHaveLength(ALL.length - 3);
+    const after = world.emu.stats().calls;
+    const made = (name: string) => (after[name] ?? 0) - (before[name] ?? 0);
+    // 32 names (16 backups × archive + metadata file) fit one page; before the fix each delete listed again
+    expect(made('b2_list_file_names')).toBe(1);
+    expect(made('b2_download_file_by_name') + made('b2_download_file_by_id')).toBe(0);
+    expect(await survivors(profile)).toEqual(['n', 'o', 'p']);
+  });
+});
+
 describe('b2 prune: each rule and combinations, exactly which backups survive', () => {
   const cases: Array<[string, string[], string[]]> = [
     ['--keep-last 3', ['--keep-last', '3'], ['n', 'o', 'p']],
