@@ -249,6 +249,8 @@ function unreadTimeout(gen: AsyncGenerator<Buffer>, ms: number, release: () => v
       const err = new BackupError('failure', `nobody read the download for ${ms} ms; its connection was closed`);
       stream.destroy(stream.listenerCount('error') > 0 ? err : undefined);
     }, ms);
+    // the guard alone never keeps a process up: an open connection does, until this fires
+    timer.unref();
   };
   async function* watched(): AsyncGenerator<Buffer> {
     try {

@@ -9,7 +9,9 @@ async function setup(emuOpts: Parameters<typeof emulator>[0], backendOpts: Param
   const emu = await emulator(emuOpts);
   emulators.push(emu);
   const backend = await openBackend(emu, backendOpts);
-  return {backend, teardown: async () => undefined};
+  const prefix = 'backups/'; // openBackend's
+  const seed = (keys: string[], body: Buffer) => emu.putFiles(emu.bucket, keys.map((key) => ({fileName: prefix + key, data: body})));
+  return {backend, teardown: async () => undefined, seed};
 }
 
 // Default settings: 200 MB cutoff, so the suite's bodies go up in one request each.

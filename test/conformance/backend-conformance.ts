@@ -11,6 +11,12 @@ import {isBackupError} from '../../src/errors.js';
 export interface ConformanceSetup {
   backend: StorageBackend;
   teardown: () => Promise<void>;
+  /**
+   * Stores these keys directly, bypassing put(): the pagination test needs thousands of
+   * keys, one round trip each through put() (which the other tests cover), so a backend
+   * over the wire seeds them in its store instead. Without it, put() writes them.
+   */
+  seed?: (keys: string[], body: Buffer) => Promise<void>;
 }
 
 export interface ConformanceOptions {
@@ -54,10 +60,11 @@ export function describeBackendConformance(name: string, setup: () => Promise<Co
   describe(`StorageBackend conformance: ${name}`, () => {
     let backend: StorageBackend;
     let teardown: () => Promise<void>;
+    let seed: ConformanceSetup['seed'];
     let dir: string;
 
     beforeAll(async () => {
-      ({backend, teardown} = await setup());
+      ({backend, teardown, seed} = await setup());
       dir = await mkdtemp(join(tmpdir(), 'conformance-'));
     });
 
@@ -249,13 +256,14 @@ export function describeBackendConformance(name: string, setup: () => Promise<Co
     test(`list pages through ${manyKeys} keys in order, filtered by prefix`, async () => {
       const keys = Array.from({length: manyKeys}, (_, i) => `many/${String(i).padStart(5, '0')}.txt`);
       const body = Buffer.from('x');
-      for (let i = 0; i < keys.length; i += 25) await Promise.all(keys.slice(i, i + 25).map((k) => backend.put(k, body)));
+      if (seed) await seed(keys, body);
+      else for (let i = 0; i < keys.length; i += 25) await Promise.all(keys.slice(i, i + 25).map((k) => backend.put(k, body)));
       await backend.put('many-not/other.txt', body);
       const listed = (await collect(backend.list({prefix: 'many/'}))).map((o) => o.key);
       expect(listed).toEqual(keys);
       const sub = (await collect(backend.list({prefix: 'many/0012'}))).map((o) => o.key);
       expect(sub).toEqual(keys.filter((k) => k.startsWith('many/0012')));
-    }, 300_000);
+    });
 
     test('list without a prefix sees every key written by this suite', async () => {
       const all = (await collect(backend.list())).map((o) => o.key);
