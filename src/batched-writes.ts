@@ -3,7 +3,7 @@ import type {FileHandle} from 'node:fs/promises';
 /**
  * Large writes for downloads: a network stream arrives in chunks of ~64 KiB, and one write
  * (a thread-pool round trip, a syscall) per chunk costs more than the copy itself. Chunks
- * are copied into batches of this size and written with one write.
+ * are gathered into batches of this size and written with one writev.
  */
 export const WRITE_BATCH_BYTES = 1024 * 1024;
 
@@ -28,38 +28,27 @@ function dropBytes(bufs: Buffer[], n: number): Buffer[] {
 }
 
 /**
- * Feeds `source` to `write` in batches of `batchBytes`, one write in flight while the next
- * batch fills. Each chunk is copied, as it arrives, into one of two buffers allocated once
- * and reused (memory: two batches): a network chunk that waited in a batch list for its
- * write would outlive a young-generation GC, be promoted, and cost a full GC per few dozen
- * MiB (and that much resident garbage) to free; copied at once it dies young, which is
- * far cheaper than the copy. `write` must be done with its buffers when it settles: they
- * are filled again afterwards.
+ * Feeds `source` to `write` in batches of WRITE_BATCH_BYTES, one write in flight while the
+ * next batch fills: memory stays at two batches, and the writer never waits for a read
+ * nor the reader for a write unless one side is slower.
  */
-export async function writeInBatches(source: AsyncIterable<Buffer>, write: (bufs: Buffer[]) => Promise<void>, batchBytes = WRITE_BATCH_BYTES): Promise<void> {
-  const buffers = [Buffer.allocUnsafe(batchBytes), Buffer.allocUnsafe(batchBytes)];
-  let turn = 0;
-  let fill = 0;
+export async function writeInBatches(source: AsyncIterable<Buffer>, write: (bufs: Buffer[]) => Promise<void>): Promise<void> {
+  let batch: Buffer[] = [];
+  let size = 0;
   let writing: Promise<void> | undefined;
-  // waits for the write in flight (whose buffer is the other one), then writes the full one
-  const flush = async () => {
-    await writing;
-    writing = write([buffers[turn].subarray(0, fill)]);
-    writing.catch(() => undefined); // awaited before the next write or at the end
-    turn ^= 1;
-    fill = 0;
-  };
   try {
     for await (const chunk of source) {
-      for (let at = 0; at < chunk.length; ) {
-        const n = chunk.copy(buffers[turn], fill, at);
-        at += n;
-        fill += n;
-        if (fill === batchBytes) await flush();
-      }
+      batch.push(chunk);
+      size += chunk.length;
+      if (size < WRITE_BATCH_BYTES) continue;
+      await writing;
+      writing = write(batch);
+      writing.catch(() => undefined); // awaited before the next write or at the end
+      batch = [];
+      size = 0;
     }
-    if (fill > 0) await flush();
     await writing;
+    if (batch.length) await write(batch);
   } finally {
     await writing?.catch(() => undefined); // never leave a write running on a handle the caller closes
   }

@@ -35,9 +35,8 @@ class InlineSha1 implements Sha1Sink {
   close(): void {}
 }
 
-/** Three slabs of 1 MiB: one being filled, one being hashed, one spare for a thread that falls behind for a moment. */
-export const SLAB_BYTES = 1024 * 1024;
-const SLABS = 3;
+const SLAB_BYTES = 2 * 1024 * 1024;
+const SLABS = 4;
 
 /**
  * Bytes are copied (a memcpy, far cheaper than SHA1) into a few shared slabs that a

@@ -38,8 +38,6 @@ export const STREAM_RANGE_SIZE = 8 * 1024 * 1024;
 export const FAST_STREAM_RATE = 160 * 1024 * 1024;
 /** A file download writes ranges in place as they arrive; larger ranges mean fewer requests. */
 export const FILE_RANGE_SIZE = 32 * 1024 * 1024;
-/** Each range of a file download writes in batches of this size, two per range: memory concurrency × 2 × this. */
-export const RANGE_WRITE_BATCH_BYTES = 512 * 1024;
 
 type File = B2File & {totalLength: number};
 
@@ -277,7 +275,7 @@ function unreadTimeout(gen: AsyncGenerator<Buffer>, ms: number, release: () => v
 
 /**
  * A whole file written into `fh` at its own offsets: up to `concurrency` Range requests
- * at once, written in place in batches of RANGE_WRITE_BATCH_BYTES (memory: two batches per range).
+ * at once, written in place in batches of WRITE_BATCH_BYTES (memory: two batches per range).
  * The SHA1 is computed in byte order: chunks at the hashing frontier are hashed as they
  * arrive, bytes written ahead of it are read back from the file once the frontier
  * reaches them. Resolves with the size and SHA1; a mismatch with B2's record rejects
@@ -307,7 +305,7 @@ export async function downloadToFile(client: B2Client, r: DownloadRequest & {onB
         hasher.written(i, at + n, live);
         loaded += n;
         r.onBytes?.(loaded, end + 1);
-      }, RANGE_WRITE_BATCH_BYTES);
+      });
       hasher.rangeDone();
     }
   };
@@ -335,8 +333,6 @@ class InOrderHasher {
   private readonly writtenTo: number[];
   private catchingUp?: Promise<void>;
   private again = false;
-  /** Read-back buffer, allocated on first use and reused (one read-back runs at a time). */
-  private block?: Buffer;
 
   constructor(
     private readonly fh: FileHandle,
@@ -393,7 +389,7 @@ class InOrderHasher {
   }
 
   private async readBack(): Promise<void> {
-    const block = (this.block ??= Buffer.allocUnsafe(1024 * 1024));
+    const block = Buffer.allocUnsafe(1024 * 1024);
     for (;;) {
       const k = this.ranges.findIndex((x) => this.hashed >= x.start && this.hashed <= x.end);
       if (k < 0) return;

@@ -8,7 +8,7 @@ import {OFF_THREAD_SHA1_FROM, OffThreadSha1, sha1Sink} from '../../src/sha1-sink
 const sha1 = (data: Buffer) => createHash('sha1').update(data).digest('hex');
 
 describe('OffThreadSha1', () => {
-  test('pieces of any size (across its 1 MiB slabs) give the SHA1 of the whole; a reused buffer is safe once update settled', async () => {
+  test('pieces of any size (across its 2 MiB slabs) give the SHA1 of the whole; a reused buffer is safe once update settled', async () => {
     const data = randomBytes(5 * 1024 * 1024 + 777);
     const sink = new OffThreadSha1();
     const scratch = Buffer.alloc(3 * 1024 * 1024);
