@@ -1,5 +1,6 @@
 // Runs one measured child process: wall time (spawn to exit), peak RSS (GNU time's %M,
-// the kernel's maxrss of that process alone), exit code, and stdout (kept, or only counted).
+// the kernel's maxrss of that process alone), CPU time (user + system, %U + %S), exit code,
+// and stdout (kept, or only counted).
 import {spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import {readFile, rm} from 'node:fs/promises';
@@ -17,7 +18,7 @@ let seq = 0;
  */
 export async function measure(argv, {env, cwd, pipeFrom, stdout = 'keep'} = {}) {
   const rssFile = join(tmpdir(), `bench-rss-${process.pid}-${seq++}`);
-  const timed = hasGnuTime ? [GNU_TIME, '-f', '%M', '-o', rssFile, ...argv] : argv;
+  const timed = hasGnuTime ? [GNU_TIME, '-f', '%M %U %S', '-o', rssFile, ...argv] : argv;
   const [cmd, ...args] = pipeFrom ? ['sh', '-c', `cat "$0" | exec "$@"`, pipeFrom, ...timed] : timed;
   const t0 = performance.now();
   const child = spawn(cmd, args, {env, cwd, stdio: ['ignore', 'pipe', 'pipe']});
@@ -35,13 +36,18 @@ export async function measure(argv, {env, cwd, pipeFrom, stdout = 'keep'} = {}) 
   });
   const seconds = (performance.now() - t0) / 1000;
   let rssMiB = null;
+  let cpuSeconds = null;
   if (hasGnuTime) {
+    // the last line (GNU time puts "Command exited with non-zero status" before it)
     const text = await readFile(rssFile, 'utf8').catch(() => '');
-    const kb = Number(/(\d+)\s*$/.exec(text.trim())?.[1]);
-    rssMiB = Number.isFinite(kb) ? kb / 1024 : null;
+    const m = /(\d+) ([\d.]+) ([\d.]+)\s*$/.exec(text.trim());
+    if (m) {
+      rssMiB = Number(m[1]) / 1024;
+      cpuSeconds = Number(m[2]) + Number(m[3]);
+    }
     await rm(rssFile, {force: true});
   }
-  return {code, seconds, rssMiB, stdoutBytes: bytes, stdout: Buffer.concat(out).toString('utf8'), stderr};
+  return {code, seconds, rssMiB, cpuSeconds, stdoutBytes: bytes, stdout: Buffer.concat(out).toString('utf8'), stderr};
 }
 
 /** Median and spread (min, max) of numbers. */
