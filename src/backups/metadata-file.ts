@@ -1,4 +1,4 @@
-import {z} from 'zod';
+import {loadZod, type Zod} from '../lazy-zod.js';
 import {SHA1_HEX} from '../hash.js';
 import type {HaBackupDescription} from './ha-backup-json.js';
 import {backupIdProblem} from './validate.js';
@@ -74,25 +74,28 @@ export function buildMetadataFile(m: {
   };
 }
 
-const isoDate = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)), 'is not an ISO 8601 date');
-const backupId = z.string().refine((s) => backupIdProblem(s) === undefined, 'is not a usable backup id');
-
 /**
  * What a metadata file must carry for this tool to list it. Looser than HA's from_dict on
  * purpose (a missing `addons` should not hide a backup), strict on what we rely on.
+ * Built on first use (zod loads lazily, see lazy-zod.ts).
  */
-const metadataFileSchema = z.object({
-  metadata_version: z.string(),
-  backup_id: backupId,
-  backup_metadata: z.looseObject({
-    backup_id: backupId.optional(),
-    name: z.string().min(1),
-    date: isoDate,
-    size: z.number().int().nonnegative().optional(),
-    protected: z.boolean().optional(),
-    sha1: z.string().regex(SHA1_HEX).optional(),
-  }),
-});
+function buildMetadataFileSchema(z: Zod) {
+  const isoDate = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)), 'is not an ISO 8601 date');
+  const backupId = z.string().refine((s) => backupIdProblem(s) === undefined, 'is not a usable backup id');
+  return z.object({
+    metadata_version: z.string(),
+    backup_id: backupId,
+    backup_metadata: z.looseObject({
+      backup_id: backupId.optional(),
+      name: z.string().min(1),
+      date: isoDate,
+      size: z.number().int().nonnegative().optional(),
+      protected: z.boolean().optional(),
+      sha1: z.string().regex(SHA1_HEX).optional(),
+    }),
+  });
+}
+let metadataFileSchema: ReturnType<typeof buildMetadataFileSchema> | undefined;
 
 export type ParsedMetadataFile = {ok: true; file: MetadataFile} | {ok: false; problem: string};
 
@@ -109,7 +112,7 @@ export function parseJsonText(text: string): {ok: true; value: unknown} | {ok: f
 export function parseMetadataFile(text: string): ParsedMetadataFile {
   const json = parseJsonText(text);
   if (!json.ok) return json;
-  const parsed = metadataFileSchema.safeParse(json.value);
+  const parsed = (metadataFileSchema ??= buildMetadataFileSchema(loadZod())).safeParse(json.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? issue.path.join('.') : 'document';
