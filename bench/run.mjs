@@ -105,6 +105,7 @@ async function scenario(name, {bytes, runs = cfg.runs, run, after, chart, ceilin
     seconds,
     mibps: bytes ? bytes / MiB / seconds.median : null,
     rssMiB: summary(results.map((r) => r.rssMiB)),
+    cpuSeconds: summary(results.map((r) => r.cpuSeconds)),
     calls: results[0].calls,
     transactions: results[0].transactions,
     callNames: results[0].callNames,
