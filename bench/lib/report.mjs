@@ -18,7 +18,8 @@ export function markdown(r) {
       'MiB/s = bytes / wall time of the whole process (start, authorization and any hashing included). RSS = peak RSS of the measuring process; CPU = its user + system CPU seconds (all its threads). ' +
       'Calls and transactions (class A/B/C) are counted by the emulator, per run. Ratio = this scenario / its raw ceiling. ' +
       'Design ceiling (uploads from a file) = the raw uploader after the same whole-file SHA1 pre-pass the provider needs (large_file_sha1 is given at b2_start_large_file); ' +
-      'for a pipe, the raw uploader reading the same pipe (parts buffered, the whole SHA1 computed as read).',
+      'for a pipe, the raw uploader reading the same pipe (parts buffered, the whole SHA1 computed as read); ' +
+      'for a download to stdout, the raw single stream written to the same stdout reader.',
     '',
     '| scenario | MiB/s | wall s (spread) | CPU s | peak RSS MiB | API calls | A/B/C | vs ceiling | vs design ceiling |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
