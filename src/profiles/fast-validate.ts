@@ -14,57 +14,30 @@ import {
   type ProfilesFile,
 } from './schema.js';
 import {secretRefProblem} from './secrets.js';
+import {DEFER, answer, isPlainObject, isText, isWhole, objectOf, type Check} from '../zod-free-checks.js';
 
 /**
- * The profile rules for input that passes them, without zod (whose ~100 modules cost
- * ~60 ms at every command's start): each function answers exactly what the zod schema
- * in schema.ts answers for valid input (the same object, keys in the same order), or
- * undefined for anything it does not accept, and the zod schema then judges and words
- * the message. So a check missing here costs only speed, never a different answer;
- * test/profiles/fast-validate.test.ts compares both on generated input.
+ * The profile rules for input that passes them, without zod: each function answers
+ * exactly what the zod schema in schema.ts answers for valid input (the same object, keys
+ * in the same order), or undefined, and the zod schema then judges and words the message
+ * (see zod-free-checks.ts). test/profiles/fast-validate.test.ts compares both on
+ * generated input.
  */
 
-/** What a field parser answers for a value it leaves to zod. */
-const DEFER = Symbol('defer');
-type Parse = (value: unknown) => unknown;
-
-const isText = (v: unknown): v is string => typeof v === 'string';
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isWhole = (v: unknown, min: number, max: number): v is number => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
-/** A mapping as YAML and JSON give it (anything else is zod's to judge). */
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
-
-/** A strict object: no unknown key, `required` keys present; the output keeps the shape's key order, as zod's does. */
-function strict(shape: Record<string, Parse>, value: unknown, required: readonly string[] = []): Record<string, unknown> | typeof DEFER {
-  if (!isPlainObject(value)) return DEFER;
-  for (const key of Object.keys(value)) if (!Object.hasOwn(shape, key)) return DEFER;
-  const out: Record<string, unknown> = {};
-  for (const [key, parse] of Object.entries(shape)) {
-    const v = value[key];
-    if (v === undefined) {
-      if (required.includes(key)) return DEFER;
-      if (Object.hasOwn(value, key)) out[key] = undefined; // as zod: a key given as undefined stays
-      continue;
-    }
-    const parsed = parse(v);
-    if (parsed === DEFER) return DEFER;
-    out[key] = parsed;
-  }
-  return out;
-}
+const strict = (shape: Record<string, Check>, value: unknown, required: readonly string[] = []) => objectOf(shape, value, {unknown: 'refuse', required});
 
 const nonBlank = (v: unknown): v is string => isText(v) && v.trim() !== '';
-const secretRef: Parse = (v) => (nonBlank(v) && secretRefProblem(v) === undefined ? v : DEFER);
+const secretRef: Check = (v) => (nonBlank(v) && secretRefProblem(v) === undefined ? v : DEFER);
 
-const rate: Parse = (v) => {
+const rate: Check = (v) => {
   if (!isNumber(v) && !isText(v)) return DEFER;
   const r = parseRate(v);
   return 'problem' in r ? DEFER : r.bytesPerSecond;
 };
 
-const retention: Parse = (v) => {
-  const keep: Parse = (n) => (isWhole(n, 0, Number.MAX_SAFE_INTEGER) ? n : DEFER);
+const retention: Check = (v) => {
+  const keep: Check = (n) => (isWhole(n, 0, Number.MAX_SAFE_INTEGER) ? n : DEFER);
   const policy = strict({
     ...Object.fromEntries(COUNT_RULES.map((rule) => [rule, keep])),
     keepWithin: (d) => (isText(d) && parseRetentionDuration(d) !== undefined ? d : DEFER),
@@ -72,7 +45,7 @@ const retention: Parse = (v) => {
   return policy !== DEFER && retentionPolicyProblem(policy) === undefined ? policy : DEFER;
 };
 
-const lock: Parse = (v) => {
+const lock: Check = (v) => {
   const setting = strict({
     days: (d) => (isWhole(d, 1, MAX_LOCK_DAYS) ? d : DEFER),
     duration: (d) => (isText(d) && lockDurationProblem(d) === undefined ? d : DEFER),
@@ -83,7 +56,7 @@ const lock: Parse = (v) => {
 };
 
 /** Every field, in the schema's order. */
-const FIELDS: Record<string, Parse> = {
+const FIELDS: Record<string, Check> = {
   keyId: (v) => (nonBlank(v) && !/\s/.test(v.trim()) ? v : DEFER),
   applicationKey: secretRef,
   bucket: (v) => (isText(v) && bucketProblem(v) === undefined ? v : DEFER),
@@ -104,14 +77,12 @@ const FIELDS: Record<string, Parse> = {
   lock,
 };
 
-const entry: Parse = (v) => {
+const entry: Check = (v) => {
   const e = strict(FIELDS, v, REQUIRED_FIELDS);
   if (e === DEFER) return DEFER;
   // the rules between fields
   return (e.encryption === 'SSE-C') === (e.encryptionKey !== undefined) ? e : DEFER;
 };
-
-const answer = <T>(v: unknown): T | undefined => (v === DEFER ? undefined : (v as T));
 
 /** A whole profile (profileEntrySchema), or undefined: let zod judge. */
 export function fastProfileEntry(input: unknown): ProfileEntry | undefined {
