@@ -6,6 +6,7 @@
 // does: the ceiling of that design, beside the wire's own. Run as a child process by
 // bench/run.mjs, so that its peak RSS is its own; prints one JSON line.
 //   node raw-transfer.mjs '{"op":"upload"|"download-single"|"download-parallel", ...}'
+// (op download-single with "stdout": true writes the file to stdout, reporting on stderr)
 // (op upload with "pipe": true reads the bytes from stdin: run it behind `cat FILE |`)
 import {createHash} from 'node:crypto';
 import {createReadStream} from 'node:fs';
@@ -184,7 +185,7 @@ function get(range, onChunk) {
   return call(`${auth.downloadUrl}/file/${job.bucket}/${encodeURI(job.fileName)}`, {
     method: 'GET', headers,
     onResponse: (res) => new Promise((resolve, reject) => {
-      res.on('data', onChunk);
+      res.on('data', (d) => onChunk(d, res));
       res.on('end', () => resolve(res.headers));
       res.on('error', reject);
     }),
@@ -193,13 +194,23 @@ function get(range, onChunk) {
 
 const expectedSha1 = (headers) => (/^[0-9a-f]{40}$/.test(headers['x-bz-content-sha1']) ? headers['x-bz-content-sha1'] : headers['x-bz-info-large_file_sha1']);
 
+const STDOUT_QUEUE = 8 << 20;
+
+/** One stream, hashed as it arrives; discarded, or with "stdout" written to stdout (paused while stdout is full). */
 async function downloadSingle() {
   const hash = createHash('sha1');
   let bytes = 0;
-  const headers = await get(undefined, (d) => {
+  const headers = await get(undefined, (d, res) => {
     hash.update(d);
     bytes += d.length;
+    // up to 8 MiB queued on stdout before the response is paused (stdout's own 16 KiB
+    // high-water mark would pause it after every chunk)
+    if (job.stdout && !process.stdout.write(d) && process.stdout.writableLength > STDOUT_QUEUE && !res.isPaused()) {
+      res.pause();
+      process.stdout.once('drain', () => res.resume());
+    }
   });
+  if (job.stdout) await new Promise((resolve) => process.stdout.write('', resolve));
   const sha1 = hash.digest('hex');
   return {bytes, sha1, verified: sha1 === expectedSha1(headers)};
 }
@@ -302,5 +313,6 @@ const ops = {upload, purge, 'download-single': downloadSingle, 'download-paralle
 const result = await ops[job.op]();
 const seconds = (performance.now() - t0) / 1000;
 if (result.verified === false) throw new Error(`raw ${job.op}: SHA1 ${result.sha1} does not match the stored one`);
-process.stdout.write(`${JSON.stringify({...result, seconds, calls})}\n`);
+// a download to stdout reports on stderr: stdout carries the file
+(job.stdout ? process.stderr : process.stdout).write(`${JSON.stringify({...result, seconds, calls})}\n`);
 agent.destroy();

@@ -15,17 +15,18 @@ export function markdown(r) {
     `# Benchmark results (${r.mode})`,
     '',
     `${r.date}, node ${r.node}, ${r.cpus} CPUs, file ${f(r.sizeMiB, 0)} MiB, ${r.runs} runs per scenario (medians; spread = min–max). ` +
-      'MiB/s = bytes / wall time of the whole process (start, authorization and any hashing included). RSS = peak RSS of the measuring process. ' +
+      'MiB/s = bytes / wall time of the whole process (start, authorization and any hashing included). RSS = peak RSS of the measuring process; CPU = its user + system CPU seconds (all its threads). ' +
       'Calls and transactions (class A/B/C) are counted by the emulator, per run. Ratio = this scenario / its raw ceiling. ' +
       'Design ceiling (uploads from a file) = the raw uploader after the same whole-file SHA1 pre-pass the provider needs (large_file_sha1 is given at b2_start_large_file); ' +
-      'for a pipe, the raw uploader reading the same pipe (parts buffered, the whole SHA1 computed as read).',
+      'for a pipe, the raw uploader reading the same pipe (parts buffered, the whole SHA1 computed as read); ' +
+      'for a download to stdout, the raw single stream written to the same stdout reader.',
     '',
-    '| scenario | MiB/s | wall s (spread) | peak RSS MiB | API calls | A/B/C | vs ceiling | vs design ceiling |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | MiB/s | wall s (spread) | CPU s | peak RSS MiB | API calls | A/B/C | vs ceiling | vs design ceiling |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const s of r.scenarios) {
     const t = s.transactions;
-    lines.push(`| ${s.name} | ${f(s.mibps)} | ${f(s.seconds.median, 2)} (${f(s.seconds.min, 2)}–${f(s.seconds.max, 2)}) | ${f(s.rssMiB.median, 0)} | ${s.calls ?? '–'} | ${t ? `${t.A}/${t.B}/${t.C}` : '–'} | ${s.ratio === undefined ? '–' : `${f(s.ratio * 100, 0)}%${s.ceiling ? ` of ${s.ceiling}` : ''}`} | ${s.designRatio === undefined ? '–' : `${f(s.designRatio * 100, 0)}%`} |`);
+    lines.push(`| ${s.name} | ${f(s.mibps)} | ${f(s.seconds.median, 2)} (${f(s.seconds.min, 2)}–${f(s.seconds.max, 2)}) | ${f(s.cpuSeconds?.median, 2)} | ${f(s.rssMiB.median, 0)} | ${s.calls ?? '–'} | ${t ? `${t.A}/${t.B}/${t.C}` : '–'} | ${s.ratio === undefined ? '–' : `${f(s.ratio * 100, 0)}%${s.ceiling ? ` of ${s.ceiling}` : ''}`} | ${s.designRatio === undefined ? '–' : `${f(s.designRatio * 100, 0)}%`} |`);
   }
   if (r.notes?.length) lines.push('', ...r.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;

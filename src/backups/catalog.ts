@@ -1,7 +1,7 @@
 import {join} from 'node:path';
 import {Writable, pipeline as pipelineCb, type Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import PQueue from 'p-queue';
+import type PQueue from 'p-queue';
 import type {Body, ObjectInfo, Retention, StorageBackend, StoredObject} from '../backend.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
@@ -51,7 +51,9 @@ const DEFAULT_NAME = 'Backup';
 export class BackupCatalog {
   private readonly cache: MetadataCache;
   private readonly pending: PendingUploads;
-  private readonly queue: PQueue;
+  /** Metadata file reads, at most `concurrency` at once (p-queue loads when a listing first needs one). */
+  private queue?: Promise<PQueue>;
+  private readonly concurrency: number;
   private readonly warn: (msg: string) => void;
   private readonly now: () => Date;
   private readonly createdBy: string;
@@ -66,7 +68,7 @@ export class BackupCatalog {
     const dir = opts.cacheDir;
     this.cache = new MetadataCache(dir && join(dir, 'metadata'), this.warn);
     this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn, () => this.now().getTime());
-    this.queue = new PQueue({concurrency: Math.max(1, opts.concurrency ?? 4)});
+    this.concurrency = Math.max(1, opts.concurrency ?? 4);
   }
 
   /**
@@ -491,6 +493,12 @@ export class BackupCatalog {
     return (await this.scanAll(signal, skip)).entries;
   }
 
+  /** Runs `task` in the metadata reads' queue. */
+  private async queued<T>(task: () => Promise<T>): Promise<T> {
+    this.queue ??= import('p-queue').then(({default: Queue}) => new Queue({concurrency: this.concurrency}));
+    return (await this.queue).add(task);
+  }
+
   /**
    * One listing pass: the complete backups, and our archives that have no metadata file
    * (orphans). Metadata files are read only for archives that do not describe themselves.
@@ -518,11 +526,11 @@ export class BackupCatalog {
         const entry: Entry = {info, archive, metadataFile};
         // A streamed archive could not carry its SHA1 (unknown until the end): its metadata
         // file has it. Read once, then cached by file id like Home Assistant's.
-        pending.push(info.sha1 ? Promise.resolve(entry) : this.queue.add(async () => (throwIfAborted(signal), {...entry, info: await this.withMetadata(entry, signal)})));
+        pending.push(info.sha1 ? Promise.resolve(entry) : this.queued(async () => (throwIfAborted(signal), {...entry, info: await this.withMetadata(entry, signal)})));
       } else {
         // Each task checks the signal as it starts rather than p-queue listening once per
         // queued task: thousands of HA backups would mean thousands of abort listeners.
-        pending.push(this.queue.add(() => (throwIfAborted(signal), this.entryFromMetadataFile(archive, metadataFile, skip, signal))));
+        pending.push(this.queued(() => (throwIfAborted(signal), this.entryFromMetadataFile(archive, metadataFile, skip, signal))));
       }
     }
     const orphans: Orphan[] = [];

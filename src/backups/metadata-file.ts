@@ -1,7 +1,8 @@
-import {z} from 'zod';
+import {loadZod, type Zod} from '../lazy-zod.js';
 import {SHA1_HEX} from '../hash.js';
 import type {HaBackupDescription} from './ha-backup-json.js';
 import {backupIdProblem} from './validate.js';
+import {DEFER, answer, isText, isWhole, objectOf, type Check} from '../zod-free-checks.js';
 
 /** The version HA's integration writes and expects in every `.metadata.json`. */
 export const METADATA_VERSION = '1';
@@ -74,25 +75,59 @@ export function buildMetadataFile(m: {
   };
 }
 
-const isoDate = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)), 'is not an ISO 8601 date');
-const backupId = z.string().refine((s) => backupIdProblem(s) === undefined, 'is not a usable backup id');
-
 /**
  * What a metadata file must carry for this tool to list it. Looser than HA's from_dict on
  * purpose (a missing `addons` should not hide a backup), strict on what we rely on.
+ * Built on first use (zod loads lazily, see lazy-zod.ts).
  */
-const metadataFileSchema = z.object({
-  metadata_version: z.string(),
-  backup_id: backupId,
-  backup_metadata: z.looseObject({
-    backup_id: backupId.optional(),
-    name: z.string().min(1),
-    date: isoDate,
-    size: z.number().int().nonnegative().optional(),
-    protected: z.boolean().optional(),
-    sha1: z.string().regex(SHA1_HEX).optional(),
-  }),
-});
+function buildMetadataFileSchema(z: Zod) {
+  const isoDate = z.string().refine(isIsoDate, 'is not an ISO 8601 date');
+  const backupId = z.string().refine((s) => backupIdProblem(s) === undefined, 'is not a usable backup id');
+  return z.object({
+    metadata_version: z.string(),
+    backup_id: backupId,
+    backup_metadata: z.looseObject({
+      backup_id: backupId.optional(),
+      name: z.string().min(1),
+      date: isoDate,
+      size: z.number().int().nonnegative().optional(),
+      protected: z.boolean().optional(),
+      sha1: z.string().regex(SHA1_HEX).optional(),
+    }),
+  });
+}
+let schema: ReturnType<typeof buildMetadataFileSchema> | undefined;
+
+/** The zod schema of a metadata file (zod loaded and the schema built on the first call). */
+export function metadataFileSchema(): ReturnType<typeof buildMetadataFileSchema> {
+  return (schema ??= buildMetadataFileSchema(loadZod()));
+}
+
+const isIsoDate = (s: string) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s));
+const backupIdCheck: Check = (v) => (isText(v) && backupIdProblem(v) === undefined ? v : DEFER);
+
+/** The schema's answer for a valid metadata file, without zod (see zod-free-checks.ts); undefined: let the schema judge. */
+export function fastMetadataFile(value: unknown): unknown {
+  return answer(objectOf({
+    metadata_version: (v) => (isText(v) ? v : DEFER),
+    backup_id: backupIdCheck,
+    backup_metadata: (m) => objectOf({
+      backup_id: backupIdCheck,
+      name: (v) => (isText(v) && v.length > 0 ? v : DEFER),
+      date: (v) => (isText(v) && isIsoDate(v) ? v : DEFER),
+      size: (v) => (isWhole(v, 0, Number.MAX_SAFE_INTEGER) ? v : DEFER),
+      protected: (v) => (typeof v === 'boolean' ? v : DEFER),
+      sha1: (v) => (isText(v) && SHA1_HEX.test(v) ? v : DEFER),
+    }, m, {unknown: 'keep', required: ['name', 'date']}),
+  }, value, {unknown: 'strip', required: ['metadata_version', 'backup_id', 'backup_metadata']}));
+}
+
+/** The metadata file schema's answer: the value, or its first issue. */
+function metadataFileAnswer(value: unknown): {success: true; data: unknown} | {success: false; error: {issues: Array<{path: PropertyKey[]; message: string}>}} {
+  const fast = fastMetadataFile(value);
+  if (fast !== undefined) return {success: true, data: fast};
+  return metadataFileSchema().safeParse(value);
+}
 
 export type ParsedMetadataFile = {ok: true; file: MetadataFile} | {ok: false; problem: string};
 
@@ -109,7 +144,7 @@ export function parseJsonText(text: string): {ok: true; value: unknown} | {ok: f
 export function parseMetadataFile(text: string): ParsedMetadataFile {
   const json = parseJsonText(text);
   if (!json.ok) return json;
-  const parsed = metadataFileSchema.safeParse(json.value);
+  const parsed = metadataFileAnswer(json.value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length > 0 ? issue.path.join('.') : 'document';

@@ -1,4 +1,5 @@
-import {z} from 'zod';
+import type {z} from 'zod';
+import {loadZod, type Zod} from '../lazy-zod.js';
 import {nameProblem} from '../keys.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT} from './types.js';
 import {RATE_EXPECTATION, parseRate} from './rate.js';
@@ -99,149 +100,166 @@ export function partSizeProblem(value: string | number): {bytes: number} | {prob
   return parsed;
 }
 
-/** A rate field (`5MB/s`, `40Mbit/s`) as bytes per second. */
-const rateField = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const result = parseRate(value);
-  return 'problem' in result ? reject(ctx, result.problem) : result.bytesPerSecond;
-});
-
-/** Adds a custom issue whose message is the reason shown after the offending value. */
-function reject(ctx: z.RefinementCtx, reason: string): typeof z.NEVER {
-  ctx.addIssue({code: 'custom', message: reason});
-  return z.NEVER;
-}
+export const ENCRYPTION_MODES = ['SSE-B2', 'SSE-C'] as const;
 
 /** JSON Schema annotations of a field (see profileJsonSchema): what the host shows its users. */
 function about(field: ProfileField, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {description: FIELD_EXPECTATIONS[field], ...extra};
 }
 
-const nonBlank = z.string().superRefine((value, ctx) => {
-  if (value.trim() === '') ctx.addIssue({code: 'custom', message: 'it is empty'});
-});
+/**
+ * The zod schemas, built on first use: zod costs ~60 ms of every command's start, and a
+ * valid file never needs it (fast-validate.ts answers for valid input; these schemas
+ * judge everything else and word every message).
+ */
+function buildSchemas(z: Zod) {
+  /** Adds a custom issue whose message is the reason shown after the offending value. */
+  function reject(ctx: z.RefinementCtx, reason: string): typeof z.NEVER {
+    ctx.addIssue({code: 'custom', message: reason});
+    return z.NEVER;
+  }
 
-const keepCount = z.number().int().min(0).optional();
-
-/** restic's rules; a policy that keeps nothing by rule is refused (it would delete every backup). */
-export const retentionSchema = z
-  .strictObject({
-    ...(Object.fromEntries(COUNT_RULES.map((r) => [r, keepCount])) as Record<(typeof COUNT_RULES)[number], typeof keepCount>),
-    keepWithin: z
-      .string()
-      .superRefine((value, ctx) => {
-        if (parseRetentionDuration(value) === undefined) ctx.addIssue({code: 'custom', message: 'use a number and a unit y, m, d or h'});
-      })
-      .optional(),
-  })
-  .superRefine((policy, ctx) => {
-    const problem = retentionPolicyProblem(policy as RetentionPolicy);
-    if (problem) ctx.addIssue({code: 'custom', message: problem});
+  /** A rate field (`5MB/s`, `40Mbit/s`) as bytes per second. */
+  const rateField = z.union([z.number(), z.string()]).transform((value, ctx) => {
+    const result = parseRate(value);
+    return 'problem' in result ? reject(ctx, result.problem) : result.bytesPerSecond;
   });
 
-export const ENCRYPTION_MODES = ['SSE-B2', 'SSE-C'] as const;
-
-/** Object Lock for every upload: how long (days, or a duration) and the mode (governance unless said). */
-export const lockSchema = z
-  .strictObject({
-    days: z.number().int().min(1).max(MAX_LOCK_DAYS).optional(),
-    duration: z
-      .string()
-      .superRefine((value, ctx) => {
-        const problem = lockDurationProblem(value);
-        if (problem) ctx.addIssue({code: 'custom', message: problem});
-      })
-      .optional(),
-    mode: z.enum(LOCK_MODES).optional(),
-  })
-  .check((ctx) => {
-    // a typo ("dayz") is the problem to report, not the days it seems to lack
-    if (ctx.issues.length > 0) return;
-    const lock = ctx.value;
-    const issue = (message: string, field: string) => ctx.issues.push({code: 'custom', message, path: [field], input: lock});
-    if (lock.days === undefined && lock.duration === undefined) issue('give days (e.g. days: 30) or a duration (e.g. duration: 1y)', 'days');
-    if (lock.days !== undefined && lock.duration !== undefined) issue('give days or duration, not both', 'duration');
+  const nonBlank = z.string().superRefine((value, ctx) => {
+    if (value.trim() === '') ctx.addIssue({code: 'custom', message: 'it is empty'});
   });
 
-/** The fields one by one (per-run overrides validate a part of them). */
-export const profileFieldsSchema = z.strictObject({
-  keyId: nonBlank.superRefine((value, ctx) => {
-    if (/\s/.test(value.trim())) ctx.addIssue({code: 'custom', message: 'it contains a space'});
-  }).meta(about('keyId')),
-  applicationKey: nonBlank.superRefine((value, ctx) => {
-    const problem = secretRefProblem(value);
-    if (problem) ctx.addIssue({code: 'custom', message: problem});
-  }).meta(about('applicationKey')),
-  bucket: z.string().transform((bucket, ctx) => {
-    const problem = bucketProblem(bucket);
-    return problem ? reject(ctx, problem) : bucket;
-  }).meta(about('bucket', {pattern: '^[a-z0-9-]{6,63}$'})),
-  prefix: z
-    .string()
-    .transform((prefix, ctx) => {
-      const result = normalizePrefix(prefix);
-      return 'problem' in result ? reject(ctx, result.problem) : result.prefix;
-    })
-    .optional()
-    .meta(about('prefix', {maxLength: 1023})),
-  endpoint: z
-    .string()
-    .transform((endpoint, ctx) => {
-      const problem = endpointProblem(endpoint);
-      return problem ? reject(ctx, problem) : endpoint.replace(/\/+$/, '');
-    })
-    .optional()
-    .meta(about('endpoint', {default: DEFAULT_ENDPOINT})),
-  partSize: z
-    .union([z.number(), z.string()])
-    .transform((value, ctx) => {
-      const result = partSizeProblem(value);
-      return 'problem' in result ? reject(ctx, result.problem) : result.bytes;
-    })
-    .optional()
-    .meta(about('partSize')),
-  concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional().meta(about('concurrency', {default: DEFAULT_CONCURRENCY})),
-  bandwidth: z
-    .strictObject({upload: rateField.optional(), download: rateField.optional()})
-    .optional()
-    .meta({description: GROUP_EXPECTATIONS.bandwidth.self}),
-  encryption: z.enum(ENCRYPTION_MODES).optional().meta(about('encryption')),
-  // the key itself is checked once resolved (a message must never show it)
-  encryptionKey: nonBlank.superRefine((value, ctx) => {
-    const problem = secretRefProblem(value);
-    if (problem) ctx.addIssue({code: 'custom', message: problem});
-  }).optional().meta(about('encryptionKey')),
-  retention: retentionSchema.optional().meta({description: GROUP_EXPECTATIONS.retention.self}),
-  lock: lockSchema.optional().meta({description: GROUP_EXPECTATIONS.lock.self}),
-});
+  const keepCount = z.number().int().min(0).optional();
 
-/** A whole profile: the fields, and the rules between them. */
-export const profileEntrySchema = profileFieldsSchema.superRefine((entry, ctx) => {
-  if (entry.encryption === 'SSE-C' && entry.encryptionKey === undefined) ctx.addIssue({code: 'custom', message: 'SSE-C needs it', path: ['encryptionKey']});
-  if (entry.encryptionKey !== undefined && entry.encryption !== 'SSE-C') ctx.addIssue({code: 'custom', message: 'encryptionKey is only for SSE-C: set encryption: SSE-C, or remove encryptionKey', path: ['encryption']});
-});
+  /** restic's rules; a policy that keeps nothing by rule is refused (it would delete every backup). */
+  const retentionSchema = z
+    .strictObject({
+      ...(Object.fromEntries(COUNT_RULES.map((r) => [r, keepCount])) as Record<(typeof COUNT_RULES)[number], typeof keepCount>),
+      keepWithin: z
+        .string()
+        .superRefine((value, ctx) => {
+          if (parseRetentionDuration(value) === undefined) ctx.addIssue({code: 'custom', message: 'use a number and a unit y, m, d or h'});
+        })
+        .optional(),
+    })
+    .superRefine((policy, ctx) => {
+      const problem = retentionPolicyProblem(policy as RetentionPolicy);
+      if (problem) ctx.addIssue({code: 'custom', message: problem});
+    });
+
+  /** Object Lock for every upload: how long (days, or a duration) and the mode (governance unless said). */
+  const lockSchema = z
+    .strictObject({
+      days: z.number().int().min(1).max(MAX_LOCK_DAYS).optional(),
+      duration: z
+        .string()
+        .superRefine((value, ctx) => {
+          const problem = lockDurationProblem(value);
+          if (problem) ctx.addIssue({code: 'custom', message: problem});
+        })
+        .optional(),
+      mode: z.enum(LOCK_MODES).optional(),
+    })
+    .check((ctx) => {
+      // a typo ("dayz") is the problem to report, not the days it seems to lack
+      if (ctx.issues.length > 0) return;
+      const lock = ctx.value;
+      const issue = (message: string, field: string) => ctx.issues.push({code: 'custom', message, path: [field], input: lock});
+      if (lock.days === undefined && lock.duration === undefined) issue('give days (e.g. days: 30) or a duration (e.g. duration: 1y)', 'days');
+      if (lock.days !== undefined && lock.duration !== undefined) issue('give days or duration, not both', 'duration');
+    });
+
+  /** The fields one by one (per-run overrides validate a part of them). */
+  const profileFieldsSchema = z.strictObject({
+    keyId: nonBlank.superRefine((value, ctx) => {
+      if (/\s/.test(value.trim())) ctx.addIssue({code: 'custom', message: 'it contains a space'});
+    }).meta(about('keyId')),
+    applicationKey: nonBlank.superRefine((value, ctx) => {
+      const problem = secretRefProblem(value);
+      if (problem) ctx.addIssue({code: 'custom', message: problem});
+    }).meta(about('applicationKey')),
+    bucket: z.string().transform((bucket, ctx) => {
+      const problem = bucketProblem(bucket);
+      return problem ? reject(ctx, problem) : bucket;
+    }).meta(about('bucket', {pattern: '^[a-z0-9-]{6,63}$'})),
+    prefix: z
+      .string()
+      .transform((prefix, ctx) => {
+        const result = normalizePrefix(prefix);
+        return 'problem' in result ? reject(ctx, result.problem) : result.prefix;
+      })
+      .optional()
+      .meta(about('prefix', {maxLength: 1023})),
+    endpoint: z
+      .string()
+      .transform((endpoint, ctx) => {
+        const problem = endpointProblem(endpoint);
+        return problem ? reject(ctx, problem) : endpoint.replace(/\/+$/, '');
+      })
+      .optional()
+      .meta(about('endpoint', {default: DEFAULT_ENDPOINT})),
+    partSize: z
+      .union([z.number(), z.string()])
+      .transform((value, ctx) => {
+        const result = partSizeProblem(value);
+        return 'problem' in result ? reject(ctx, result.problem) : result.bytes;
+      })
+      .optional()
+      .meta(about('partSize')),
+    concurrency: z.number().int().min(1).max(MAX_CONCURRENCY).optional().meta(about('concurrency', {default: DEFAULT_CONCURRENCY})),
+    bandwidth: z
+      .strictObject({upload: rateField.optional(), download: rateField.optional()})
+      .optional()
+      .meta({description: GROUP_EXPECTATIONS.bandwidth.self}),
+    encryption: z.enum(ENCRYPTION_MODES).optional().meta(about('encryption')),
+    // the key itself is checked once resolved (a message must never show it)
+    encryptionKey: nonBlank.superRefine((value, ctx) => {
+      const problem = secretRefProblem(value);
+      if (problem) ctx.addIssue({code: 'custom', message: problem});
+    }).optional().meta(about('encryptionKey')),
+    retention: retentionSchema.optional().meta({description: GROUP_EXPECTATIONS.retention.self}),
+    lock: lockSchema.optional().meta({description: GROUP_EXPECTATIONS.lock.self}),
+  });
+
+  /** A whole profile: the fields, and the rules between them. */
+  const profileEntrySchema = profileFieldsSchema.superRefine((entry, ctx) => {
+    if (entry.encryption === 'SSE-C' && entry.encryptionKey === undefined) ctx.addIssue({code: 'custom', message: 'SSE-C needs it', path: ['encryptionKey']});
+    if (entry.encryptionKey !== undefined && entry.encryption !== 'SSE-C') ctx.addIssue({code: 'custom', message: 'encryptionKey is only for SSE-C: set encryption: SSE-C, or remove encryptionKey', path: ['encryption']});
+  });
+
+  const profilesFileSchema = z.strictObject({
+    profiles: z
+      .record(z.string(), profileEntrySchema)
+      .nullish()
+      .superRefine((profiles, ctx) => {
+        for (const name of Object.keys(profiles ?? {})) {
+          const problem = profileNameProblem(name);
+          if (problem) ctx.addIssue({code: 'custom', message: problem, path: [name], params: {about: 'name'}});
+        }
+      }),
+    /** The profile used without --profile / B2_PROFILE when there are several ("b2 profile default NAME"). */
+    default: z.string().optional(),
+  });
+
+  return {profileFieldsSchema, profileEntrySchema, profilesFileSchema};
+}
+
+export type ProfileSchemas = ReturnType<typeof buildSchemas>;
+let schemas: ProfileSchemas | undefined;
+
+/** The profile schemas (zod loaded and the schemas built on the first call). */
+export function profileSchemas(): ProfileSchemas {
+  return (schemas ??= buildSchemas(loadZod()));
+}
 
 /** A profile as the file holds it, validated and normalised (partSize in bytes, prefix ending in '/'). */
-export type ProfileEntry = z.output<typeof profileEntrySchema>;
+export type ProfileEntry = z.output<ProfileSchemas['profileEntrySchema']>;
 /** A profile as written (before normalisation): what the file and the flags provide. */
 export type ProfileInput = Partial<Record<ProfileField, string | number>>;
 
-export const profilesFileSchema = z.strictObject({
-  profiles: z
-    .record(z.string(), profileEntrySchema)
-    .nullish()
-    .superRefine((profiles, ctx) => {
-      for (const name of Object.keys(profiles ?? {})) {
-        const problem = profileNameProblem(name);
-        if (problem) ctx.addIssue({code: 'custom', message: problem, path: [name], params: {about: 'name'}});
-      }
-    }),
-  /** The profile used without --profile / B2_PROFILE when there are several ("b2 profile default NAME"). */
-  default: z.string().optional(),
-});
-
-export type ProfilesFile = z.output<typeof profilesFileSchema>;
+export type ProfilesFile = z.output<ProfileSchemas['profilesFileSchema']>;
 
 /** JSON Schema of one profile as written, for the host (`TargetRegistration.profileSchema`). */
 export function profileJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(profileEntrySchema, {io: 'input', unrepresentable: 'any'}) as Record<string, unknown>;
+  return loadZod().toJSONSchema(profileSchemas().profileEntrySchema, {io: 'input', unrepresentable: 'any'}) as Record<string, unknown>;
 }

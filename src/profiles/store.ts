@@ -8,6 +8,7 @@ import {readSmallFile} from '../small-file.js';
 import {quoteValue} from '../redact.js';
 import {LOCAL_PROFILE, LOCAL_PROFILE_NAME} from './builtin.js';
 import {describeIssues, pathText, type IssueLocator} from './issues.js';
+import {fastProfileEntry, fastProfileFields, fastProfilesFile} from './fast-validate.js';
 import {firstDuplicateKey, lineOfPath} from './positions.js';
 import {profilesFilePath} from './location.js';
 import {
@@ -15,10 +16,8 @@ import {
   PROFILE_NAME_EXPECTATION,
   REQUIRED_FIELDS,
   normalizePrefix,
-  profileEntrySchema,
-  profileFieldsSchema,
   profileNameProblem,
-  profilesFileSchema,
+  profileSchemas,
   type ProfileEntry,
   type ProfileField,
   type ProfileInput,
@@ -342,17 +341,13 @@ function parseProfilesText(path: string, text: string): ParsedFile {
   } catch (err) {
     throw new BackupError('config', `${path}: invalid YAML: ${yamlReason((err as Error).message)}`);
   }
-  const parsed = profilesFileSchema.safeParse(data);
-  if (!parsed.success) {
-    const locate: IssueLocator = (issuePath) => {
-      const line = lineOfPath(doc, lines, issuePath);
-      return {line, label: issuePath.length === 0 ? `${path}:${line}` : `${path}:${line}: ${pathText(issuePath)}`};
-    };
-    throw new BackupError('config', describeIssues(parsed.error.issues, data, locate));
-  }
+  const valid = fastProfilesFile(data) ?? validateWith(profileSchemas().profilesFileSchema, data, (issuePath) => {
+    const line = lineOfPath(doc, lines, issuePath);
+    return {line, label: issuePath.length === 0 ? `${path}:${line}` : `${path}:${line}: ${pathText(issuePath)}`};
+  });
   const raw = ((data as {profiles?: Record<string, unknown> | null}).profiles ?? {}) as Record<string, unknown>;
-  const profiles = parsed.data.profiles ?? {};
-  const defaultName = parsed.data.default;
+  const profiles = valid.profiles ?? {};
+  const defaultName = valid.default;
   if (defaultName !== undefined && !Object.hasOwn(profiles, defaultName) && defaultName !== LOCAL_PROFILE_NAME) {
     const known = [...Object.keys(profiles), LOCAL_PROFILE_NAME].join(', ');
     throw new BackupError('config', `${path}:${lineOfPath(doc, lines, ['default'])}: default: no profile named ${JSON.stringify(defaultName)} (profiles: ${known}); run "b2 profile default NAME" or remove the line`);
@@ -404,7 +399,7 @@ export function resolvedProfile(name: string, entry: ProfileEntry, credentials: 
 
 /** Validates a profile given field by field (flags, prompts): errors name each field by label. */
 export function validateInput(input: ProfileInput, label: FieldLabel): ProfileEntry {
-  return validateWith(profileEntrySchema, input, (path) => label(path[0] as ProfileField));
+  return fastProfileEntry(input) ?? validateWith(profileSchemas().profileEntrySchema, input, (path) => ({label: label(path[0] as ProfileField)}));
 }
 
 /**
@@ -413,15 +408,16 @@ export function validateInput(input: ProfileInput, label: FieldLabel): ProfileEn
  * flag a field path came from.
  */
 export function validateOverrides(input: Record<string, unknown>, label: (path: ReadonlyArray<PropertyKey>) => string): Partial<ProfileEntry> {
-  return validateWith(profileFieldsSchema.partial(), input, label);
+  return fastProfileFields(input) ?? validateWith(profileSchemas().profileFieldsSchema.partial(), input, (path) => ({label: label(path)}));
 }
 
 type Validated<T> = {success: true; data: T} | {success: false; error: {issues: Parameters<typeof describeIssues>[0]}};
 
-function validateWith<T>(schema: {safeParse(input: unknown): Validated<T>}, input: unknown, label: (path: ReadonlyArray<PropertyKey>) => string): T {
+/** The schema's answer for what the fast path (fast-validate.ts) left to it: the value, or the one-line config error. */
+function validateWith<T>(schema: {safeParse(input: unknown): Validated<T>}, input: unknown, locate: IssueLocator): T {
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
-  throw new BackupError('config', describeIssues(parsed.error.issues, input, (path) => ({label: label(path)})));
+  throw new BackupError('config', describeIssues(parsed.error.issues, input, locate));
 }
 
 /** An empty value for an optional field means "no value": the default applies. */

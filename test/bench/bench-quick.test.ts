@@ -14,6 +14,7 @@ interface Scenario {
   runs: number;
   seconds: {median: number};
   rssMiB: {median: number | null};
+  cpuSeconds: {median: number | null};
   calls: number;
   transactions: {A: number; B: number; C: number};
   mibps: number | null;
@@ -57,10 +58,11 @@ describe('npm run bench --quick', () => {
     expect(note).toMatch(/command started \d+ \(\d+ CPU\), profile loaded \d+ .*connected .*backup found .*work done .*exit \d+ \(\d+ CPU\)$/);
   });
 
-  test('each scenario has a wall time, a peak RSS, API calls and transactions per class', () => {
+  test('each scenario has a wall time, a peak RSS, CPU time, API calls and transactions per class', () => {
     for (const s of results.scenarios) {
       expect(s.seconds.median).toBeGreaterThan(0);
       expect(s.rssMiB.median).toBeGreaterThan(0);
+      expect(s.cpuSeconds.median).toBeGreaterThan(0);
       expect(Number.isInteger(s.calls)).toBe(true);
       expect(Object.keys(s.transactions).sort()).toEqual(['A', 'B', 'C']);
     }
@@ -75,7 +77,7 @@ describe('npm run bench --quick', () => {
 
   test('writes the Markdown table and the SVG chart', async () => {
     const md = await readFile(join(out, 'results.md'), 'utf8');
-    expect(md).toContain('| scenario | MiB/s | wall s (spread) | peak RSS MiB | API calls | A/B/C | vs ceiling | vs design ceiling |');
+    expect(md).toContain('| scenario | MiB/s | wall s (spread) | CPU s | peak RSS MiB | API calls | A/B/C | vs ceiling | vs design ceiling |');
     expect(md.split('\n').filter((l) => l.startsWith('| ')).length).toBe(results.scenarios.length + 1);
     const svg = await readFile(join(out, 'chart.svg'), 'utf8');
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);

@@ -15,15 +15,19 @@ let host: InstalledHost;
 let seq = 0;
 
 /** The env that makes a child record its modules, and a reader of what it recorded. */
-function probed(): {env: Record<string, string>; modules: () => Promise<string[]>} {
+function probed(opts: {commonJs?: boolean} = {}): {env: Record<string, string>; modules: () => Promise<string[]>} {
   const out = join(world.dir, `modules-${seq++}.txt`);
   return {
-    env: {NODE_OPTIONS: `--import=${probe}`, MODULE_PROBE_OUT: out},
+    env: {NODE_OPTIONS: `--import=${probe}`, MODULE_PROBE_OUT: out, ...(opts.commonJs ? {MODULE_PROBE_CJS: '1'} : {})},
     modules: async () => (await readFile(out, 'utf8')).split('\n').filter(Boolean),
   };
 }
 
 const emulatorModules = (mods: string[]) => mods.filter((m) => m.includes('/dist/src/emulator/'));
+/** zod (~100 modules): only a profile it must judge (or a rarer path) needs it. */
+const zod = (mods: string[]) => mods.filter((m) => m.includes('/node_modules/zod/'));
+/** oclif's engines check (semver, 47 modules): bin/run.js turns it off. */
+const semver = (mods: string[]) => mods.filter((m) => m.includes('/node_modules/semver/'));
 const httpStack = (mods: string[]) => mods.filter((m) => /\/node_modules\/(axios|backblaze-b2)\//.test(m));
 /** What measures table columns: only commands that draw a table need it. */
 const tableWidths = (mods: string[]) => mods.filter((m) => m.includes('/node_modules/string-width/'));
@@ -91,6 +95,31 @@ describe('what a process loads', () => {
     const listJson = probed();
     expect((await runCli(['b2', 'list', '--json', ...remote], {env: {...world.env, ...listJson.env}})).code).toBe(0);
     expect(tableWidths(await listJson.modules())).toEqual([]);
+  });
+
+  test('a download and a listing with a valid profile load no zod and no semver; a profile with a mistake loads zod, which words the message', async () => {
+    const remote = ['--profile', 'remote', '--config', world.config];
+    const archive = join(world.dir, 'lazy-zod.tar');
+    await writeFile(archive, 'an archive for the zod probe');
+    const uploaded = await runCli(['b2', 'upload', archive, '--name', 'lazy zod', '--json', ...remote], {env: world.env});
+    expect(uploaded.code).toBe(0);
+    const {id} = JSON.parse(uploaded.stdout) as {id: string};
+    const list = probed({commonJs: true});
+    expect((await runCli(['b2', 'list', ...remote], {env: {...world.env, ...list.env}})).code).toBe(0);
+    const listMods = await list.modules();
+    expect(listMods.some((m) => m.includes('/node_modules/yaml/'))).toBe(true); // the probe sees CommonJS modules
+    expect(zod(listMods)).toEqual([]);
+    expect(semver(listMods)).toEqual([]);
+    const down = probed({commonJs: true});
+    const downloaded = await runCli(['b2', 'download', id, '-o', join(world.dir, 'lazy-zod.restored'), ...remote], {env: {...world.env, ...down.env}});
+    expect(downloaded.code).toBe(0);
+    expect(zod(await down.modules())).toEqual([]);
+    const bad = join(world.dir, 'bad-profiles.yaml');
+    await writeFile(bad, 'profiles:\n  remote:\n    keyId: x\n    applicationKey: y\n    bucket: my-bucket\n    concurrency: 0\n', {mode: 0o600});
+    const refused = probed({commonJs: true});
+    const r = await runCli(['b2', 'list', '--profile', 'remote', '--config', bad], {env: {...world.env, ...refused.env}});
+    expect(r.stderr).toBe(`Error: ${bad}:6: profiles.remote.concurrency: expected an integer 1..64, got 0\n`);
+    expect(zod(await refused.modules()).length).toBeGreaterThan(0);
   });
 
   test('--help loads no command module, no emulator and no HTTP stack', async () => {
