@@ -1,4 +1,5 @@
 import {createHash} from 'node:crypto';
+import {availableParallelism} from 'node:os';
 import {Sha1Thread, sharedBuffer} from './sha1-thread.js';
 
 /**
@@ -13,15 +14,27 @@ export interface Sha1Sink {
 }
 
 /**
- * From this size a download's SHA1 runs on a second thread: on loopback or a fast LAN
+ * From this size a download's SHA1 may run on a second thread: on loopback or a fast LAN
  * hashing on the main thread is what limits a single stream (it reads, hashes and
- * writes on one core while the other waits). Below it a thread's start-up is not worth it.
+ * writes on one core while another waits). Below it a thread's start-up is not worth it.
  */
 export const OFF_THREAD_SHA1_FROM = 32 * 1024 * 1024;
 
-/** A thread from OFF_THREAD_SHA1_FROM bytes, unless the caller knows hashing cannot be what limits it (`mayUseThread` false). */
-export function sha1Sink(size: number, mayUseThread = true): Sha1Sink {
-  return mayUseThread && size >= OFF_THREAD_SHA1_FROM ? new OffThreadSha1() : new InlineSha1();
+/**
+ * The thread only pays where a core is free for it: besides the main thread, the kernel's
+ * network and disk work and whatever reads our stdout need one. On 2 cores it was as fast
+ * as hashing inline and cost more (A/B, 1 GiB download to stdout: the copy into its shared
+ * slabs and the messages took ~0.45 s of the main thread's CPU, where hashing itself takes
+ * ~0.55 s; the thread's own 0.5 s came on top, and its slabs and buffers ~20 MiB of RSS).
+ */
+export const OFF_THREAD_SHA1_MIN_CORES = 3;
+
+/**
+ * A thread from OFF_THREAD_SHA1_FROM bytes on a machine with OFF_THREAD_SHA1_MIN_CORES
+ * cores or more, unless the caller knows hashing cannot be what limits it (`mayUseThread` false).
+ */
+export function sha1Sink(size: number, mayUseThread = true, cores = availableParallelism()): Sha1Sink {
+  return mayUseThread && size >= OFF_THREAD_SHA1_FROM && cores >= OFF_THREAD_SHA1_MIN_CORES ? new OffThreadSha1() : new InlineSha1();
 }
 
 class InlineSha1 implements Sha1Sink {

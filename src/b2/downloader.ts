@@ -138,7 +138,8 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
       const head = concurrency > 1 && rest ? await gather(read(probe, first)) : undefined;
       const oneStream = !head || head.rate >= (r.fastStreamRate ?? FAST_STREAM_RATE);
       // One fast stream: receiving and writing would wait on SHA1, so a large file is hashed
-      // on a second thread. Ranges mean a slow network: one core hashes faster than that.
+      // on a second thread where a core is free for it (sha1Sink). Ranges mean a slow
+      // network: one core hashes faster than that.
       hash = expectedSha1 ? sha1Sink(end - start + 1, oneStream) : undefined;
       const ranges = rest && !oneStream ? splitRanges(rest.start, rest.end, rangeSize) : [];
       const parts: Array<AsyncIterable<Buffer> | Iterable<Buffer>> = [

@@ -8,6 +8,7 @@ import {listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
 import {SHA1_MISMATCH} from './retry-policy.js';
+import {timing} from '../timing.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import type {B2File, B2Part} from './wire-types.js';
 
@@ -61,6 +62,7 @@ export class LargeFileUpload {
   async run(): Promise<B2File> {
     const {client, fileName} = this.o;
     const {fileId, existing} = await this.startOrResume();
+    timing(existing.size > 0 ? 'large file resumed' : 'large file started');
     const pool = new UploadUrlPool((signal) => client.getUploadPartUrl(fileId, signal));
     const stopListening = client.onReauthorized(() => pool.clear());
     const queue = new PQueue({concurrency: this.o.concurrency});
@@ -98,7 +100,9 @@ export class LargeFileUpload {
     } catch (err) {
       throw await this.cancelAfter(err, fileId);
     }
+    timing('parts stored');
     const file = await this.finish(fileId);
+    timing('large file finished');
     if (file.contentLength !== this.bytes) {
       // not what was sent: it must not stay behind looking like a good file
       const removed = await client.deleteFileVersion(file.fileId, file.fileName ?? fileName).then(() => true, () => false);
@@ -182,6 +186,7 @@ export class LargeFileUpload {
         return sent;
       }, this.signal, {progress: () => this.confirmedParts, refine: (f) => this.sourceChanged(f, part)});
       this.partEvent('done', part);
+      timing(`part ${n} stored`);
       this.confirm(n, part.length);
       part.release?.();
     } finally {

@@ -2,6 +2,7 @@ import type {Retention, TransferProgress} from '../backend.js';
 import type {BodySource} from '../body.js';
 import {BackupError, abortError} from '../errors.js';
 import {assertFileUnchanged, digestFile, sha1Of, type FileDigest} from '../hash.js';
+import {timing} from '../timing.js';
 import {PartBuffers, StreamPartReader, bufferParts, fileParts, streamParts, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
 import {WireMismatch} from './failure.js';
@@ -87,6 +88,7 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
       try {
         // at most one part goes up in one b2_upload_file: a large file needs at least two parts
         const first = await reader.read(plan.sizeOf(1));
+        timing('first part read');
         if (await reader.atEnd()) {
           if (src.size !== undefined && src.size !== first.data.length) {
             throw new BackupError('bad_input', `the stream was declared as ${src.size} bytes but has ${first.data.length}; pass the right size or none`);
@@ -133,7 +135,9 @@ export async function hashForUpload(t: UploadTarget, src: {path: string; size: n
   const large = isLarge(src.size, plan, t.settings);
   const total = src.size;
   r.onProgress?.({phase: 'hashing', loaded: 0, total});
+  timing('hashing started');
   const digest = await digestFile(src.path, {pieceLength: large ? plan.sizeOf : undefined, parallel: src.size >= PARALLEL_HASH_FROM, signal: r.signal, onBytes: (loaded) => r.onProgress?.({phase: 'hashing', loaded, total})});
+  timing(large ? 'hashed (the whole file and its parts)' : 'hashed');
   if (digest.size !== src.size) throw new BackupError('checksum_mismatch', `${src.path} changed while it was being hashed (${src.size} bytes before, ${digest.size} read); nothing was stored, upload it again when it is no longer being written`);
   return {...digest, path: src.path, partSize: plan.partSize};
 }

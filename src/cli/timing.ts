@@ -1,20 +1,2 @@
-import createDebug from 'debug';
-
-const debug = createDebug('backup-b2:timing');
-let exitHooked = false;
-
-/**
- * DEBUG=backup-b2:timing: one stderr line per phase of a command (its start, profile
- * loaded, connected, backup found, work done, closed, exit) with the wall and CPU
- * milliseconds since the process started: where a command's fixed cost goes (bench/run.mjs
- * reports them). Off, a call costs one property read.
- */
-export function timing(phase: string): void {
-  if (!debug.enabled) return;
-  if (!exitHooked) {
-    exitHooked = true;
-    process.once('exit', () => timing('exit'));
-  }
-  const cpu = process.cpuUsage();
-  debug(`${phase}: ${performance.now().toFixed(1)} ms since start, ${((cpu.user + cpu.system) / 1000).toFixed(1)} ms CPU`);
-}
+// the helper lives at the root: the provider and the catalog mark their phases too
+export {timing} from '../timing.js';

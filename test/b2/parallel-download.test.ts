@@ -141,7 +141,7 @@ describe('a stream: one stream when the first range is fast, ranges when it is s
   });
 });
 
-describe('a large file, hashed on a second thread', () => {
+describe('a large file (hashed on a second thread where the machine has the cores for it)', () => {
   test('to a file, to a stream in ranges and as one stream: the bytes, verified; a damaged copy fails', async () => {
     const large = randomBytes(OFF_THREAD_SHA1_FROM + 1_234_567);
     await backend.put('large.bin', large);
@@ -196,6 +196,20 @@ describe('robustness', () => {
     expect(isBackupError(err)).toBe(true);
     expect(err.message).toMatch(/after 3 attempt/);
     expect(emu.stats().calls.b2_download_file_by_id).toBe(3);
+  });
+
+  test('a range whose bytes stop coming for longer than the stall timeout resumes from its next byte, to a file and to a stream', async () => {
+    const fast = fastRetry();
+    const impatient = await openBackend(emu, {stallTimeoutMs: 300, concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: Number.MAX_SAFE_INTEGER, retry: fast.retry});
+    for (const get of [async () => (await toFile(impatient, 'big.bin')).bytes, async () => readAll((await impatient.get('big.bin')).stream)]) {
+      // one range sends its first KiB, then nothing for a second
+      emu.faults.add({call: 'b2_download_file_by_id', count: 1, bytesPerSecond: 1024});
+      emu.resetStats();
+      expect((await get()).equals(data)).toBe(true);
+      expect(emu.stats().calls.b2_download_file_by_id).toBeGreaterThanOrEqual(Math.ceil(data.length / RANGE)); // the other ranges and the resume
+      expect(emu.stats().bytesOut).toBeLessThan(data.length + RANGE); // resumed, not started over
+    }
+    expect(fast.delays.length).toBeGreaterThanOrEqual(2);
   });
 
   test('a stream nobody reads is closed after the stall timeout, releasing its connection', async () => {

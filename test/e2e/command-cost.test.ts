@@ -88,6 +88,37 @@ describe('DEBUG=backup-b2:timing', () => {
     expect(cpus[0]).toBeGreaterThan(0);
   });
 
+  test('an upload of a large file marks its hashing pass, the large-file start, each part, the finish and the metadata file, in order', async () => {
+    const path = join(world.dir, 'timed-large.tar');
+    await writeFile(path, randomBytes(11_000_000));
+    const r = await world.b2(['upload', path, '--name', 'timed', '--part-size', '5MB', '--no-prune', '--profile', 'home'], {env: {DEBUG: 'backup-b2:timing'}});
+    expect({code: r.code, stderr: r.stderr}).toMatchObject({code: 0});
+    const phases = r.stderr.split('\n').map((l) => line.exec(l)).filter((m) => m !== null);
+    const names = phases.map((m) => m[1]);
+    // the parts go up in parallel: each is marked once, between the start and 'parts stored'
+    const parts = names.filter((n) => /^part \d+ stored$/.test(n));
+    expect(parts.sort()).toEqual(['part 1 stored', 'part 2 stored', 'part 3 stored']);
+    expect(names.filter((n) => !parts.includes(n))).toEqual([
+      'command started', 'profile loaded', 'connected (authorized, bucket found)',
+      'hashing started', 'hashed (the whole file and its parts)', 'archive upload started (names found, upload recorded)',
+      'large file started', 'parts stored', 'large file finished', 'archive stored', 'metadata file stored', 'work done', 'closed', 'exit',
+    ]);
+    expect(names.indexOf('large file started')).toBeLessThan(Math.min(...parts.map((n) => names.indexOf(n))));
+    expect(names.indexOf('parts stored')).toBeGreaterThan(Math.max(...parts.map((n) => names.indexOf(n))));
+    const walls = phases.map((m) => Number(m[2]));
+    expect(walls).toEqual([...walls].sort((a, b) => a - b));
+  });
+
+  test('an upload from stdin marks when its first part was read (before that nothing can start)', async () => {
+    const r = await world.b2(['upload', '-', '--name', 'timed pipe', '--part-size', '5MB', '--no-prune', '--profile', 'home'], {input: 'x'.repeat(11_000_000), env: {DEBUG: 'backup-b2:timing'}});
+    expect({code: r.code, stderr: r.stderr}).toMatchObject({code: 0});
+    const names = r.stderr.split('\n').map((l) => line.exec(l)?.[1]).filter((n) => n !== undefined);
+    expect(names).not.toContain('hashing started'); // a stream is hashed as it is read
+    const order = ['archive upload started (names found, upload recorded)', 'first part read', 'large file started', 'parts stored', 'archive stored', 'metadata file stored'];
+    expect(order.map((n) => names.indexOf(n))).toEqual(order.map((n) => names.indexOf(n)).sort((a, b) => a - b));
+    expect(order.every((n) => names.includes(n))).toBe(true);
+  });
+
   test('without it, nothing of the kind', async () => {
     const r = await world.b2(['download', small.id, '-o', join(world.dir, 'untimed.tar'), '--force', '--profile', 'home']);
     expect(r.code).toBe(0);

@@ -1,6 +1,7 @@
 import {describe, test, expect} from '@jest/globals';
 import {createHash, randomBytes} from 'node:crypto';
-import {OFF_THREAD_SHA1_FROM, OffThreadSha1, sha1Sink} from '../../src/sha1-sink.js';
+import {availableParallelism} from 'node:os';
+import {OFF_THREAD_SHA1_FROM, OFF_THREAD_SHA1_MIN_CORES, OffThreadSha1, sha1Sink} from '../../src/sha1-sink.js';
 
 // A download's SHA1 on a second thread: the same digest as hashing inline, whatever the
 // sizes of the pieces, in the order the calls were made.
@@ -37,13 +38,20 @@ describe('OffThreadSha1', () => {
   });
 });
 
-test('sha1Sink: a thread only from OFF_THREAD_SHA1_FROM bytes, and only where the caller allows one', async () => {
-  const threaded = sha1Sink(OFF_THREAD_SHA1_FROM);
+test('sha1Sink: a thread only from OFF_THREAD_SHA1_FROM bytes, with OFF_THREAD_SHA1_MIN_CORES cores or more, and only where the caller allows one', async () => {
+  const threaded = sha1Sink(OFF_THREAD_SHA1_FROM, true, OFF_THREAD_SHA1_MIN_CORES);
   expect(threaded).toBeInstanceOf(OffThreadSha1);
   threaded.close();
-  expect(sha1Sink(OFF_THREAD_SHA1_FROM, false)).not.toBeInstanceOf(OffThreadSha1);
-  const small = sha1Sink(OFF_THREAD_SHA1_FROM - 1);
+  expect(sha1Sink(OFF_THREAD_SHA1_FROM, false, OFF_THREAD_SHA1_MIN_CORES)).not.toBeInstanceOf(OffThreadSha1);
+  expect(sha1Sink(OFF_THREAD_SHA1_FROM, true, OFF_THREAD_SHA1_MIN_CORES - 1)).not.toBeInstanceOf(OffThreadSha1); // 2 cores: inline
+  const small = sha1Sink(OFF_THREAD_SHA1_FROM - 1, true, OFF_THREAD_SHA1_MIN_CORES);
   expect(small).not.toBeInstanceOf(OffThreadSha1);
   await small.update(Buffer.from('abc'));
   expect(await small.digest()).toBe(sha1(Buffer.from('abc')));
+});
+
+test('sha1Sink counts this machine\'s cores by default', () => {
+  const sink = sha1Sink(OFF_THREAD_SHA1_FROM);
+  expect(sink instanceof OffThreadSha1).toBe(availableParallelism() >= OFF_THREAD_SHA1_MIN_CORES);
+  sink.close();
 });
