@@ -46,7 +46,7 @@ beforeAll(async () => {
   ].join('\n'));
   await writeFile(join(lib, 'twice.js'), 'exports.twice = (n) => n * 2;\n');
   // a dynamic import: left to Node's loader (cached code could not import on Node 20)
-  await writeFile(join(lib, 'lazy.js'), `exports.load = () => import('./value.mjs');\n`);
+  await writeFile(join(lib, 'lazy.js'), `exports.load = () => import (\n  './value.mjs');\n`);
   await writeFile(join(lib, 'value.mjs'), 'export const value = "from an ES module";\n');
 });
 
