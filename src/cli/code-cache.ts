@@ -31,7 +31,7 @@ export interface CodeCacheStats {
  * Node 22's module.enableCompileCache() does and Node 20 lacks. Each library module is
  * compiled with the code V8 produced for it in an earlier run; a module compiled afresh
  * has its code written to `dir` when the process exits (atomically, one file per module,
- * named by the module's path, size and mtime, so a changed file is compiled again; V8
+ * named by the module's path and file status, so a changed file is compiled again; V8
  * itself refuses code from another V8 version or for another source length).
  *
  * Left to Node's own loader: modules outside node_modules, ES modules, and any source with
@@ -101,11 +101,15 @@ export function mayImport(content: string): boolean {
   return false;
 }
 
-/** The cache file of a module: by path, size and mtime (a reinstalled or edited file gets a new one). */
+/**
+ * The cache file of a module: by path, size, inode, mtime and ctime. A reinstalled or
+ * edited file gets a new one even when a package manager or tar keeps the old mtime
+ * (ctime cannot be set back) and the size stays the same (all V8 itself checks).
+ */
 function cacheFileOf(dir: string, filename: string): string | undefined {
   try {
     const st = statSync(filename);
-    return join(dir, createHash('sha1').update(`${filename}\0${st.size}\0${st.mtimeMs}`).digest('hex'));
+    return join(dir, createHash('sha1').update(`${filename}\0${st.size}\0${st.ino}\0${st.mtimeMs}\0${st.ctimeMs}`).digest('hex'));
   } catch {
     return undefined;
   }
