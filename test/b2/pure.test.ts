@@ -84,10 +84,11 @@ describe('part planning', () => {
 describe('chunkers', () => {
   const small = {recommendedPartSize: 1000, absoluteMinimumPartSize: 1000};
 
-  test('a stream in arbitrary chunks splits into exact parts that re-read identically, in reused buffers', async () => {
+  // the whole stream's SHA1: on a thread from 3 cores, as each chunk is read below
+  test.each([2, 4])('a stream in arbitrary chunks splits into exact parts that re-read identically, in reused buffers, and its whole SHA1 is right (%i cores)', async (cores) => {
     await fc.assert(fc.asyncProperty(fc.array(fc.integer({min: 1, max: 3000}), {maxLength: 12}), async (sizes) => {
       const data = Buffer.concat(sizes.map((n, i) => Buffer.alloc(n, i)));
-      const reader = new StreamPartReader(Readable.from(sizes.map((n, i) => Buffer.alloc(n, i))), new PartBuffers(2));
+      const reader = new StreamPartReader(Readable.from(sizes.map((n, i) => Buffer.alloc(n, i))), new PartBuffers(2), cores);
       try {
         const plan = planParts({...small});
         const parts = [];
