@@ -14,8 +14,60 @@ export async function writeAll(fh: FileHandle, bufs: Buffer[], position?: number
   while (left.length) {
     const {bytesWritten} = await fh.writev(left, at);
     if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), {code: 'EIO'});
+    behind.get(fh)?.wrote(bytesWritten);
     if (at !== undefined) at += bytesWritten;
     left = dropBytes(left, bytesWritten);
+  }
+}
+
+/** Bytes written between two datasyncs started behind the writes (see flushBehind). */
+export const FLUSH_BEHIND_BYTES = 64 * 1024 * 1024;
+
+const behind = new WeakMap<FileHandle, FlushBehind>();
+
+/**
+ * Flushes what writeAll writes to `fh` while the writing goes on, for a file that is
+ * fsynced once complete (an atomic write). The kernel keeps written pages dirty until
+ * they are a tenth of memory, so the final fsync of a large download wrote all of it
+ * then, after the transfer (1 GiB: ~0.35 s of a 2.4 s download here); a datasync every
+ * `every` bytes writes it to disk beside the transfer, and the final fsync finds only the
+ * tail. `settle` waits for the datasync in flight (before the final fsync, and before
+ * closing) and rethrows its failure.
+ */
+export function flushBehind(fh: FileHandle, every = FLUSH_BEHIND_BYTES): {settle(): Promise<void>} {
+  const flusher = new FlushBehind(fh, every);
+  behind.set(fh, flusher);
+  return {
+    async settle() {
+      behind.delete(fh);
+      await flusher.settle();
+    },
+  };
+}
+
+class FlushBehind {
+  private unflushed = 0;
+  private running?: Promise<void>;
+  private failure?: unknown;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly every: number,
+  ) {}
+
+  wrote(n: number): void {
+    this.unflushed += n;
+    if (this.unflushed < this.every || this.running) return;
+    this.unflushed = 0;
+    this.running = this.fh
+      .datasync()
+      .catch((err: unknown) => void (this.failure ??= err))
+      .finally(() => (this.running = undefined));
+  }
+
+  async settle(): Promise<void> {
+    await this.running;
+    if (this.failure) throw this.failure;
   }
 }
 

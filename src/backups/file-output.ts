@@ -3,7 +3,7 @@ import {fstatSync, type Stats} from 'node:fs';
 import {link, lstat, open, readlink, realpath, rename, rm, stat, type FileHandle} from 'node:fs/promises';
 import {basename, dirname, join, resolve, sep} from 'node:path';
 import type {Readable} from 'node:stream';
-import {writeAll, writeInBatches} from '../batched-writes.js';
+import {flushBehind, writeAll, writeInBatches} from '../batched-writes.js';
 import {BackupError} from '../errors.js';
 
 /**
@@ -61,7 +61,8 @@ function noEntry(path: string): (err: NodeJS.ErrnoException) => undefined {
 
 /**
  * Fills `dest` so that a regular file only ever holds a complete, verified file: `fill`
- * writes into a hidden temp file beside it (at any offsets), which is fsynced and then
+ * writes into a hidden temp file beside it (at any offsets; writeAll's writes are flushed
+ * behind it as it goes), which is fsynced and then
  * moved into place; any failure (a checksum mismatch included) removes it. Without
  * `force` the final step is link(), which refuses to replace a file that appeared
  * meanwhile. A special file is opened for writing and filled as it is.
@@ -80,10 +81,13 @@ export async function writeAtomically(dest: Destination, force: boolean, fill: (
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
   try {
     const fh = await open(tmp, 'wx+', 0o600); // readable too: a parallel download reads back what it wrote ahead, to hash it in order
+    const flushing = flushBehind(fh); // the disk writes run beside the transfer, not all in the final fsync
     try {
       await fill(fh);
+      await flushing.settle();
       await fh.sync();
     } finally {
+      await flushing.settle().catch(() => undefined); // never close under a datasync in flight
       await fh.close();
     }
     if (force) {

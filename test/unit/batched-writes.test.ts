@@ -3,7 +3,7 @@ import {randomBytes} from 'node:crypto';
 import {mkdtemp, open, readFile, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {WRITE_BATCH_BYTES, writeAll, writeInBatches} from '../../src/batched-writes.js';
+import {WRITE_BATCH_BYTES, flushBehind, writeAll, writeInBatches} from '../../src/batched-writes.js';
 
 // Downloads write in large batches instead of one write per network chunk; into real files.
 
@@ -73,5 +73,63 @@ describe('writeInBatches', () => {
     expect((err as Error).message).toBe('disk full');
     expect(sourceClosed).toBe(true);
     expect(running).toBe(0);
+  });
+});
+
+describe('flushBehind', () => {
+  test('a file is datasynced behind its writes every `every` bytes, not only at the end; settle waits for it and stops it', async () => {
+    const fh = await open(join(dir, 'behind'), 'w');
+    const events: string[] = [];
+    const datasync = fh.datasync.bind(fh);
+    fh.datasync = async () => {
+      events.push('datasync started');
+      await datasync();
+      events.push('datasync done');
+    };
+    try {
+      const flushing = flushBehind(fh, WRITE_BATCH_BYTES);
+      await writeInBatches(chunks(), async (bufs) => {
+        await writeAll(fh, bufs);
+        events.push('write');
+      });
+      await flushing.settle();
+      expect(events.at(-1)).not.toBe('datasync started'); // none left running
+      const started = events.filter((e) => e === 'datasync started').length;
+      expect(started).toBeGreaterThanOrEqual(1);
+      expect(events.indexOf('datasync started')).toBeLessThan(events.lastIndexOf('write')); // during the writing
+      await writeAll(fh, [data]);
+      expect(events.filter((e) => e === 'datasync started').length).toBe(started); // settled: no more
+    } finally {
+      await fh.close();
+    }
+    expect((await readFile(join(dir, 'behind'))).subarray(0, data.length).equals(data)).toBe(true);
+  });
+
+  test('writes below `every` bytes cost no datasync', async () => {
+    const fh = await open(join(dir, 'small'), 'w');
+    let syncs = 0;
+    fh.datasync = async () => void syncs++;
+    try {
+      const flushing = flushBehind(fh, data.length + 1);
+      await writeAll(fh, [data]);
+      await flushing.settle();
+    } finally {
+      await fh.close();
+    }
+    expect(syncs).toBe(0);
+  });
+
+  test('a failed datasync fails settle (the file is not reported written)', async () => {
+    const fh = await open(join(dir, 'failing'), 'w');
+    fh.datasync = async () => {
+      throw Object.assign(new Error('I/O error'), {code: 'EIO'});
+    };
+    try {
+      const flushing = flushBehind(fh, WRITE_BATCH_BYTES);
+      await writeAll(fh, [data]);
+      await expect(flushing.settle()).rejects.toThrow('I/O error');
+    } finally {
+      await fh.close();
+    }
   });
 });
