@@ -314,7 +314,7 @@ try {
 
 /**
  * The fixed cost of a command, phase by phase: a 1 MB backup downloaded to /dev/null,
- * with DEBUG=backup-b2:timing (src/cli/timing.ts) printing the wall and CPU milliseconds
+ * with DEBUG=backup-b2:timing (src/timing.ts) printing the wall and CPU milliseconds
  * since the process started at each phase. Medians go into the notes.
  */
 async function fixedCost(cold) {

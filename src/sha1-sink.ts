@@ -29,12 +29,17 @@ export const OFF_THREAD_SHA1_FROM = 32 * 1024 * 1024;
  */
 export const OFF_THREAD_SHA1_MIN_CORES = 3;
 
+/** Whether a machine with `cores` cores has one free for a hashing thread (OFF_THREAD_SHA1_MIN_CORES). */
+export function hashThreadPays(cores = availableParallelism()): boolean {
+  return cores >= OFF_THREAD_SHA1_MIN_CORES;
+}
+
 /**
  * A thread from OFF_THREAD_SHA1_FROM bytes on a machine with OFF_THREAD_SHA1_MIN_CORES
  * cores or more, unless the caller knows hashing cannot be what limits it (`mayUseThread` false).
  */
 export function sha1Sink(size: number, mayUseThread = true, cores = availableParallelism()): Sha1Sink {
-  return mayUseThread && size >= OFF_THREAD_SHA1_FROM && cores >= OFF_THREAD_SHA1_MIN_CORES ? new OffThreadSha1() : new InlineSha1();
+  return mayUseThread && size >= OFF_THREAD_SHA1_FROM && hashThreadPays(cores) ? new OffThreadSha1() : new InlineSha1();
 }
 
 class InlineSha1 implements Sha1Sink {

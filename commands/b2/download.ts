@@ -9,7 +9,7 @@ import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {writeToStdout} from '../../src/cli/stdout-writer.js';
-import {timing} from '../../src/cli/timing.js';
+import {timing} from '../../src/timing.js';
 import {limitDownloadFlag, concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError} from '../../src/errors.js';
 

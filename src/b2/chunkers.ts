@@ -4,7 +4,7 @@ import type {Readable} from 'node:stream';
 import {BackupError} from '../errors.js';
 import type {PartPlan} from './part-plan.js';
 import {openData, type BodyData} from './request-body.js';
-import {OFF_THREAD_SHA1_MIN_CORES} from '../sha1-sink.js';
+import {hashThreadPays} from '../sha1-sink.js';
 import {Sha1Thread, sharedBuffer} from '../sha1-thread.js';
 
 /** One part of an upload: where it is, and how to read it again for each attempt. */
@@ -103,7 +103,7 @@ export class PartBuffers {
  * Reads a stream of unknown length part by part: each part is copied into a buffer of
  * `buffers` (one copy, so the stream's many small chunks die young) and hashed as it
  * arrives. The whole stream's SHA1 is computed, where a core is free for it
- * (OFF_THREAD_SHA1_MIN_CORES), on another thread, part after part while the next part is
+ * (hashThreadPays), on another thread, part after part while the next part is
  * read; on fewer cores here, chunk by chunk as it is copied (while it is in the cache):
  * on 2 cores the emulator or the network, the producer of the pipe and the kernel keep
  * the second core busy, and the thread cost more CPU than it saved (A/B, 1 GiB from a
@@ -127,7 +127,7 @@ export class StreamPartReader {
     cores = availableParallelism(),
   ) {
     this.it = stream[Symbol.asyncIterator]();
-    if (cores < OFF_THREAD_SHA1_MIN_CORES) this.inline = createHash('sha1');
+    if (!hashThreadPays(cores)) this.inline = createHash('sha1');
   }
 
   /** The next `size` bytes (fewer only at the end of the stream), in a taken buffer, and their SHA1. */

@@ -696,24 +696,23 @@ async function prepareArchiveBody(backend: StorageBackend, src: BodySource, meta
         // nothing to check as the bytes pass: the backend reads the stream itself (a stage in
         // between costs a call per chunk of the archive) and reports the size and SHA1 it stored
         const stream = src.stream;
-        const sent = (stored: StoredObject) => {
-          const digest = knownSha1(stored.sha1);
-          if (!stream.readableEnded || digest === undefined) throw new BackupError('failure', 'the backend reported the upload complete before the source stream ended');
-          return {size: stored.size, sha1: digest};
-        };
-        return {body: stream, sent};
+        return {body: stream, sent: (stored: StoredObject) => streamSent(stream.readableEnded, stored.size, knownSha1(stored.sha1))};
       }
       const hashing = new HashingStream({expect, what: 'the archive stream', hint: 'its producer may have failed; nothing was stored', countOnly});
       pipelineCb(src.stream, hashing, () => undefined);
       const sent = (stored: StoredObject) => {
         const {size, sha1, ended} = hashing.result();
-        const digest = countOnly ? knownSha1(stored.sha1) : sha1;
-        if (!ended || digest === undefined) throw new BackupError('failure', 'the backend reported the upload complete before the source stream ended');
-        return {size, sha1: digest};
+        return streamSent(ended, size, countOnly ? knownSha1(stored.sha1) : sha1);
       };
       return {body: hashing, sent};
     }
   }
+}
+
+/** What an upload from a stream stored: only once the source really ended and its SHA1 is known. */
+function streamSent(ended: boolean, size: number, sha1: string | undefined): {size: number; sha1: string} {
+  if (!ended || sha1 === undefined) throw new BackupError('failure', 'the backend reported the upload complete before the source stream ended');
+  return {size, sha1};
 }
 
 function progressReporter(opts: TransferOptions, total: number): ((loaded: number) => void) | undefined {

@@ -3,7 +3,7 @@ import type {TransferEventListener} from '../b2/index.js';
 import {BaseCommand, profileFlag} from './base-command.js';
 import {withInterrupt} from './interrupt.js';
 import {openLocation, type OpenedLocation} from './open-backend.js';
-import {timing} from './timing.js';
+import {timing} from '../timing.js';
 import type {TransferOverrides} from './transfer-flags.js';
 import {verboseListener} from './verbose.js';
 

@@ -6,7 +6,7 @@ import {BackupCatalog} from '../backups/index.js';
 import {connectB2} from '../connect.js';
 import {loadProfile} from '../profiles/index.js';
 import type {ResolvedProfile} from '../profiles/types.js';
-import {timing} from './timing.js';
+import {timing} from '../timing.js';
 import {withOverrides, type TransferOverrides} from './transfer-flags.js';
 
 export interface OpenedLocation {
