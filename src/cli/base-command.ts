@@ -3,6 +3,7 @@ import {EXIT_CODES, isBackupError} from '../errors.js';
 import {quoteValue} from '../redact.js';
 import {isClosedPipe, watchStdoutClose} from './closed-pipe.js';
 import {recordError} from './error-log.js';
+import {makeRoomForTransferBuffers} from './heap-room.js';
 import {clearProgressLine} from './progress.js';
 
 /**
@@ -14,6 +15,7 @@ export abstract class PluginCommand extends Command {
 
   public override async init(): Promise<void> {
     watchStdoutClose();
+    makeRoomForTransferBuffers();
     await super.init();
   }
 
