@@ -3,11 +3,13 @@ import {readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {pathToFileURL} from 'node:url';
 import {E2EWorld} from '../e2e/helpers.js';
+import {withBundledModules} from '../helpers/bundle-inputs.js';
 import {installHost, repoRoot, type InstalledHost} from '../helpers/host-cli.js';
 import {cliRoot, runCli} from '../helpers/run-cli.js';
 
 // Start-up cost: the emulator (and the B2 HTTP stack) load only when used. A module
-// probe (node --import) records every module a real child process loads.
+// probe (node --import) records every module a real child process loads; the modules
+// bundled into a loaded command or chunk file count as loaded (withBundledModules).
 
 const probe = pathToFileURL(join(repoRoot, 'test/fixtures/module-probe/register.mjs')).href;
 let world: E2EWorld;
@@ -19,7 +21,7 @@ function probed(opts: {commonJs?: boolean} = {}): {env: Record<string, string>; 
   const out = join(world.dir, `modules-${seq++}.txt`);
   return {
     env: {NODE_OPTIONS: `--import=${probe}`, MODULE_PROBE_OUT: out, ...(opts.commonJs ? {MODULE_PROBE_CJS: '1'} : {})},
-    modules: async () => (await readFile(out, 'utf8')).split('\n').filter(Boolean),
+    modules: async () => withBundledModules(cliRoot, (await readFile(out, 'utf8')).split('\n').filter(Boolean)),
   };
 }
 
