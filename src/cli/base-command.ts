@@ -9,7 +9,8 @@ import {clearProgressLine} from './progress.js';
 /**
  * Every command of the plugin extends this (through BaseCommand, unless it reads no
  * profiles): it turns any failure into one line on stderr with the documented exit code
- * (stack only with DEBUG), and keeps stderr lines clear of a progress bar.
+ * (stack only with DEBUG), keeps stderr lines clear of a progress bar, and gives V8's heap
+ * room for a transfer's buffers (heap-room.ts).
  */
 export abstract class PluginCommand extends Command {
 
