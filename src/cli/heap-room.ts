@@ -10,8 +10,8 @@ import {setFlagsFromString} from 'node:v8';
  * (external memory) that a young-generation GC frees only every ~32 MiB. With this CLI's
  * ~14 MiB of live heap the limit sat 8–24 MiB above it, so the buffers in flight crossed
  * it again and again: a 1 GiB download often set off 30–50 full GCs (~0.7 s of CPU, most
- * on the marking threads), 4 GiB ~250. With ×4: 1–2 full GCs. ×5 kept peak RSS of a
- * 4 GiB download at 161 MiB (×4: 149), for no further gain.
+ * on the marking threads), 4 GiB ~250. With ×4: 1–2 full GCs. Not ×5: it pushed the
+ * peak RSS of a 4 GiB download to a file to 161 MiB (×4: 149; the limit is 150).
  */
 export const HEAP_GROWING_PERCENT = 300;
 
