@@ -50,6 +50,19 @@ export function describeArchive(obj: Pick<ObjectInfo, 'metadata'>): ArchiveDescr
 }
 
 /**
+ * The SHA1 of a backup's archive from every record there is, the backup's own first: the
+ * archive's description (backup_sha1), B2's (contentSha1, or a large file's
+ * large_file_sha1), and `metadataFileSha1`, the metadata file's backup_metadata.sha1 (the
+ * only record of an archive streamed up: its SHA1 was known only once it was stored).
+ * Callers read the metadata file only when the archive records none. Undefined: no record
+ * has one (an archive Home Assistant streamed up), and nothing can prove which bytes it
+ * should hold.
+ */
+export function recordedSha1(archive: Pick<ObjectInfo, 'metadata' | 'sha1'>, metadataFileSha1?: string): string | undefined {
+  return describeArchive(archive)?.sha1 ?? knownSha1(archive.sha1) ?? knownSha1(metadataFileSha1);
+}
+
+/**
  * Whether this tool started the archive, and under which id, name and date: its full
  * description, or the provisional one. What `cleanup` and `delete` go by for an archive
  * without its metadata file (and for an unfinished upload); never for a listed backup.

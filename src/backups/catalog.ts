@@ -6,7 +6,7 @@ import type {Body, ObjectInfo, Retention, StorageBackend, StoredObject} from '..
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {compareUtf8} from '../keys.js';
-import {archiveInfoMetadata, archiveMarker, describeArchive, provisionalArchiveInfo, type ArchiveDescription} from './archive-info.js';
+import {archiveInfoMetadata, archiveMarker, describeArchive, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
 import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
 import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
@@ -301,6 +301,20 @@ export class BackupCatalog {
   }
 
   /**
+   * The SHA1 on record for the backup of `archive` (see recordedSha1), reading
+   * `metadataFile` (an object of this catalog's location; its cache first) only when the
+   * archive records none. Move and copy prove with it that a file at the destination is
+   * the backup's.
+   */
+  async recordedSha1(archive: Pick<ObjectInfo, 'metadata' | 'sha1'>, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<string | undefined> {
+    const known = recordedSha1(archive);
+    if (known) return known;
+    const text = await this.readMetadataFile(metadataFile, this.warn, signal);
+    const parsed = text === undefined ? undefined : parseMetadataFile(text);
+    return recordedSha1(archive, parsed?.ok ? parsed.file.backup_metadata.sha1 : undefined);
+  }
+
+  /**
    * The archive as a stream that fails with `checksum_mismatch` at its end unless size and
    * SHA1 match. `target`: a reference, or the backup locate() found (no second lookup).
    */
@@ -523,7 +537,7 @@ export class BackupCatalog {
       }
       const described = describeArchive(archive);
       if (described) {
-        const info: BackupInfo = {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive', ...lockOf(archive, metadataFile)};
+        const info: BackupInfo = {...described, size: archive.size, sha1: recordedSha1(archive), archiveKey: archive.key, metadataKey: metadataFile.key, describedBy: 'archive', ...lockOf(archive, metadataFile)};
         const entry: Entry = {info, archive, metadataFile};
         // A streamed archive could not carry its SHA1 (unknown until the end): its metadata
         // file has it. Read once, then cached by file id like Home Assistant's.
@@ -539,7 +553,7 @@ export class BackupCatalog {
       if (metadataFiles.has(base)) continue;
       const described = archiveMarker(archive);
       if (described) {
-        orphans.push({archive, info: {...described, size: archive.size, sha1: described.sha1 ?? knownSha1(archive.sha1), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive', ...lockOf(archive)}});
+        orphans.push({archive, info: {...described, size: archive.size, sha1: recordedSha1(archive), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive', ...lockOf(archive)}});
         skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete); "b2 delete ${described.id}" or "b2 cleanup" removes it`);
       } else {
         skip(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
@@ -570,7 +584,7 @@ export class BackupCatalog {
       name: m.name,
       date: m.date,
       size: archive.size,
-      sha1: m.sha1 ?? knownSha1(archive.sha1),
+      sha1: recordedSha1(archive, m.sha1),
       archiveKey: archive.key,
       metadataKey: metadataFile.key,
       describedBy: 'metadata-file',
@@ -594,7 +608,7 @@ export class BackupCatalog {
       this.warn(`${entry.metadataFile.key} names backup ${parsed.file.backup_id} but its archive says ${entry.info.id}; the archive's id is used`);
     }
     const m = parsed.file.backup_metadata;
-    return {...entry.info, sha1: entry.info.sha1 ?? m.sha1, metadata: {...m, size: entry.archive.size}};
+    return {...entry.info, sha1: recordedSha1(entry.archive, m.sha1), metadata: {...m, size: entry.archive.size}};
   }
 
   /** The text of a metadata file: from the cache, else downloaded (and cached). Undefined when skipped. */

@@ -2,7 +2,7 @@ import type {ObjectInfo, StorageBackend} from '../backend.js';
 import {BackupError} from '../errors.js';
 import type {BackupCatalog} from './catalog.js';
 import {knownSha1} from './checksum.js';
-import {copyBackupObjects, sameObject} from './move.js';
+import {copyBackupObjects, describeConflicts, sameObject} from './move.js';
 import {resolveBackupRef} from './resolve-id.js';
 import type {BackupInfo} from './types.js';
 
@@ -10,8 +10,9 @@ import type {BackupInfo} from './types.js';
  * `b2 copy ID --to PROFILE`: one backup (an id, a unique prefix of one, or `latest`)
  * copied server-side to another location under the same names, archive before metadata
  * file. Idempotent: what is already there with the same size and SHA1 is not copied
- * again (`existing` when nothing had to be); another file under one of the names is
- * refused before anything is copied.
+ * again (`existing` when nothing had to be); another file under one of the names, or
+ * one that no SHA1 on record proves to be the backup's (sameObject), is refused before
+ * anything is copied.
  */
 export async function copyBackup(catalog: BackupCatalog, from: StorageBackend, to: StorageBackend, ref: string, opts: {signal?: AbortSignal} = {}): Promise<{info: BackupInfo; existing: boolean}> {
   const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref);
@@ -22,10 +23,14 @@ export async function copyBackup(catalog: BackupCatalog, from: StorageBackend, t
   if (!archive || !metadataFile) throw new BackupError('not_found', `backup ${info.id} was deleted while it was being copied; nothing was copied`);
   const archiveThere = sameObject(there.get(info.archiveKey), archive.size, info.sha1);
   const metadataThere = sameObject(there.get(info.metadataKey), metadataFile.size, knownSha1(metadataFile.sha1));
-  const taken = [archiveThere === 'different' && info.archiveKey, metadataThere === 'different' && info.metadataKey].filter(Boolean);
-  if (taken.length > 0) throw new BackupError('already_exists', `the other location already holds another file named ${taken.join(' and ')}; nothing was copied`);
+  const conflicts = {different: [] as string[], unproven: [] as string[]};
+  for (const [key, there] of [[info.archiveKey, archiveThere], [info.metadataKey, metadataThere]] as const) {
+    if (there === 'different' || there === 'unproven') conflicts[there].push(key);
+  }
+  const taken = describeConflicts(conflicts, 'the backup\'s files');
+  if (taken) throw new BackupError('already_exists', `the other location already holds ${taken}; delete them there (or move them away), or copy to another profile; nothing was copied`);
   const copied = await copyBackupObjects(from, to, {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}}, opts.signal);
-  return {info, existing: copied === 0};
+  return {info, existing: copied.length === 0};
 }
 
 /** The current objects with exactly these keys (one listing of their common start). */

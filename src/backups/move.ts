@@ -1,7 +1,9 @@
 import PQueue from 'p-queue';
 import type {ObjectInfo, StorageBackend} from '../backend.js';
 import {BackupError, throwIfAborted} from '../errors.js';
+import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
+import {BackupCatalog} from './catalog.js';
 import {knownSha1} from './checksum.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from './layout.js';
 
@@ -11,12 +13,14 @@ import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from './layout.js';
  * the journal, so a run killed at any point is finished by the next one:
  *
  * 1. list both; a backup whose archive and metadata file are already at the destination
- *    with the same size and SHA1 is not copied again (an earlier run copied it);
+ *    with the same size and SHA1 is not copied again (an earlier run copied it). A file
+ *    there of the same name that is not proven the same (other size or SHA1, or no SHA1
+ *    on record on one side) stops the move before anything is copied;
  * 2. copy what is missing, archive before metadata file (at the destination a backup
  *    exists once its metadata file does, as after an upload); a large archive goes in
  *    parts, and an interrupted large copy is continued;
- * 3. list the destination again and check every copy (size, and SHA1 where the source's
- *    is known);
+ * 3. list the destination again and check every copy: the same SHA1 as the backup's
+ *    record, or (a backup with none on record) a copy this run made, of the same size;
  * 4. only then delete the originals, metadata file first (as `delete` does), and the
  *    archives an interrupted run of this step left without theirs.
  *
@@ -34,7 +38,7 @@ export interface MoveItem {
   size: number;
   archive: ObjectInfo;
   metadataFile: ObjectInfo;
-  /** The archive's SHA1 when known (its own description, or the listing); copies are checked against it. */
+  /** The archive's SHA1 when any record has it (recordedSha1: its info, B2's, its metadata file's); copies are checked against it. */
   sha1?: string;
   /** Copies still to make (an earlier run may have made some). */
   copy: {archive: boolean; metadataFile: boolean};
@@ -57,6 +61,8 @@ export interface MoveReport extends MovePlan {
 
 export interface MoveOptions {
   signal?: AbortSignal;
+  /** The catalogs of the two locations (their metadata caches), for the SHA1s that only metadata files record. */
+  catalogs?: {from: BackupCatalog; to: BackupCatalog};
   /** Backups copied (or deleted) at once. */
   concurrency?: number;
   onCopied?: (item: MoveItem) => void;
@@ -76,33 +82,53 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
     else if (m !== undefined) metadataFiles.set(m, obj);
     else staying.push(`${obj.key} (not a backup)`);
   }
+  const catalogs = opts.catalogs ?? {from: new BackupCatalog(from), to: new BackupCatalog(to)};
   const items: MoveItem[] = [];
   const leftovers: ObjectInfo[] = [];
-  const conflicts: string[] = [];
-  for (const [base, archive] of archives) {
+  const conflicts: Conflicts = {different: [], unproven: []};
+  await Promise.all([...archives].map(async ([base, archive]) => {
     const metadataFile = metadataFiles.get(base);
     const description = describeArchive(archive);
-    const sha1 = description?.sha1 ?? knownSha1(archive.sha1);
-    const archiveThere = sameObject(destination.get(archive.key), archive.size, sha1);
+    const metadataKey = archive.key.slice(0, -ARCHIVE_SUFFIX.length) + METADATA_SUFFIX;
     if (!metadataFile) {
-      // the rest of a backup whose metadata file an interrupted run already deleted here
-      if (archiveThere === 'same' && description && destination.has(archive.key.slice(0, -ARCHIVE_SUFFIX.length) + METADATA_SUFFIX)) leftovers.push(archive);
+      // the rest of a backup whose metadata file an interrupted run already deleted here:
+      // its SHA1, if the archive has none, is in the metadata file's copy at the destination
+      const copiedMetadata = description && destination.get(metadataKey);
+      const sha1 = copiedMetadata ? await catalogs.to.recordedSha1(archive, copiedMetadata, opts.signal) : undefined;
+      if (copiedMetadata && sameObject(destination.get(archive.key), archive.size, sha1) === 'same') leftovers.push(archive);
       else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; "b2 cleanup" removes it)`);
-      continue;
+      return;
     }
+    const sha1 = await catalogs.from.recordedSha1(archive, metadataFile, opts.signal);
+    const archiveThere = sameObject(destination.get(archive.key), archive.size, sha1);
     const metadataThere = sameObject(destination.get(metadataFile.key), metadataFile.size, knownSha1(metadataFile.sha1));
     for (const [obj, there] of [[archive, archiveThere], [metadataFile, metadataThere]] as const) {
-      if (there === 'different') conflicts.push(obj.key);
+      if (there === 'different' || there === 'unproven') conflicts[there].push(obj.key);
     }
     items.push({base, id: description?.id, name: description?.name, size: archive.size, archive, metadataFile, sha1, copy: {archive: archiveThere !== 'same', metadataFile: metadataThere !== 'same'}});
-  }
+  }));
+  items.sort((a, b) => compareUtf8(a.archive.key, b.archive.key)); // the listing's order, whatever order the reads ended in
   for (const [base, metadataFile] of metadataFiles) if (!archives.has(base)) staying.push(`${metadataFile.key} (a metadata file without its archive)`);
   refuseLocked(from, items, leftovers);
-  if (conflicts.length > 0) {
-    const shown = conflicts.slice(0, 3).join(', ') + (conflicts.length > 3 ? ` and ${conflicts.length - 3} more` : '');
-    throw new BackupError('already_exists', `the new location already holds other files with the names of backups to move (${shown}); move them away or choose another prefix; nothing was moved`);
-  }
+  const taken = describeConflicts(conflicts, 'backups to move');
+  if (taken) throw new BackupError('already_exists', `the new location already holds ${taken}; delete them there (or move them away), or choose another prefix; nothing was moved`);
   return {items, leftovers, staying};
+}
+
+/** Destination files with the names of objects to copy: other content, or content no SHA1 on record proves the same. */
+export interface Conflicts {
+  different: string[];
+  unproven: string[];
+}
+
+/** What the destination holds in the way, for a refusal's message; undefined: nothing. */
+export function describeConflicts(c: Conflicts, what: string): string | undefined {
+  const shown = (keys: string[]) => keys.slice(0, 3).join(', ') + (keys.length > 3 ? ` and ${keys.length - 3} more` : '');
+  const parts = [
+    ...(c.different.length > 0 ? [`other files with the names of ${what} (${shown(c.different)})`] : []),
+    ...(c.unproven.length > 0 ? [`files with the names and sizes of ${what} that no SHA1 on record proves to be the same files (${shown(c.unproven)}: no SHA1 is recorded for the backup, or for the file there)`] : []),
+  ];
+  return parts.length > 0 ? parts.join(', and ') : undefined;
 }
 
 /**
@@ -141,13 +167,12 @@ function liveRetention(from: StorageBackend, obj: ObjectInfo): ObjectInfo['reten
 /** Carries out a plan (see the module comment); rerun after any interruption, it finishes the job. */
 export async function executeMove(from: StorageBackend, to: StorageBackend, plan: MovePlan, opts: MoveOptions = {}): Promise<MoveReport> {
   const concurrency = Math.max(1, opts.concurrency ?? 4);
-  let copied = 0;
+  const copied = new Set<string>();
   await runAll(concurrency, plan.items.map((item) => async () => {
-    const n = await copyBackupObjects(from, to, item, opts.signal);
-    copied += n;
+    for (const key of await copyBackupObjects(from, to, item, opts.signal)) copied.add(key);
     opts.onCopied?.(item);
   }));
-  await checkCopies(to, plan, opts.signal);
+  await checkCopies(to, plan, copied, opts.signal);
   let deleted = 0;
   const remove = async (key: string) => {
     throwIfAborted(opts.signal);
@@ -161,26 +186,26 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
     }),
     ...plan.leftovers.map((archive) => () => remove(archive.key)),
   ]);
-  return {...plan, copied, deleted};
+  return {...plan, copied: copied.size, deleted};
 }
 
 /**
  * The server-side copies of one backup that are still to make, archive before metadata
  * file (at the destination a metadata file never stands without its archive), each with
- * the source's retention while it holds; answers how many objects were copied.
+ * the source's retention while it holds; answers the keys copied.
  */
-export async function copyBackupObjects(from: StorageBackend, to: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile' | 'sha1' | 'copy'>, signal?: AbortSignal): Promise<number> {
+export async function copyBackupObjects(from: StorageBackend, to: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile' | 'sha1' | 'copy'>, signal?: AbortSignal): Promise<string[]> {
   // a copy keeps the source's Object Lock while it holds (B2 does not copy it by itself)
   if (!from.copyTo) throw new BackupError('bad_input', `backups cannot be copied server-side on a ${from.type} backend`);
-  let copied = 0;
+  const copied: string[] = [];
   throwIfAborted(signal);
   if (item.copy.archive) {
     await from.copyTo(item.archive.key, {backend: to, key: item.archive.key}, {id: item.archive.id, sha1: item.sha1, retention: liveRetention(from, item.archive), signal});
-    copied++;
+    copied.push(item.archive.key);
   }
   if (item.copy.metadataFile) {
     await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), retention: liveRetention(from, item.metadataFile), signal});
-    copied++;
+    copied.push(item.metadataFile.key);
   }
   return copied;
 }
@@ -199,22 +224,37 @@ async function runAll(concurrency: number, tasks: Array<() => Promise<void>>): P
   if (failure) throw failure.err;
 }
 
-/** Every backup of the plan is at the destination, as big as at the source and with its SHA1, by a fresh listing. */
-async function checkCopies(to: StorageBackend, plan: MovePlan, signal?: AbortSignal): Promise<void> {
+/**
+ * Every backup of the plan is at the destination, by a fresh listing: with the SHA1 on
+ * record for it, or, when no record has one, as the copy this run made (server-side from
+ * that very version, checked by serverCopy) and of the same size. Only then may an
+ * original be deleted.
+ */
+async function checkCopies(to: StorageBackend, plan: MovePlan, copied: ReadonlySet<string>, signal?: AbortSignal): Promise<void> {
   const destination = await listAll(to, signal);
   const bad: string[] = [];
+  const check = (obj: ObjectInfo, sha1: string | undefined) => {
+    const there = sameObject(destination.get(obj.key), obj.size, sha1);
+    if (there !== 'same' && !(there === 'unproven' && sha1 === undefined && copied.has(obj.key))) bad.push(obj.key);
+  };
   for (const item of plan.items) {
-    if (sameObject(destination.get(item.archive.key), item.archive.size, item.sha1) !== 'same') bad.push(item.archive.key);
-    if (sameObject(destination.get(item.metadataFile.key), item.metadataFile.size, knownSha1(item.metadataFile.sha1)) !== 'same') bad.push(item.metadataFile.key);
+    check(item.archive, item.sha1);
+    check(item.metadataFile, knownSha1(item.metadataFile.sha1));
   }
   if (bad.length > 0) throw new BackupError('checksum_mismatch', `the copies of ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''} are missing or differ at the new location; no original was deleted, run the same command again`);
 }
 
-/** Whether `obj` (at the destination) is the object of this size and SHA1 (SHA1 unknown: by size). */
-export function sameObject(obj: ObjectInfo | undefined, size: number, sha1: string | undefined): 'absent' | 'same' | 'different' {
+/**
+ * Whether `obj` (at the destination) is the object of this size and SHA1: `same` only
+ * when both SHA1s are known and equal. Equal sizes prove nothing: without a SHA1 on one
+ * side it is `unproven`, which no caller may take for a copy already made.
+ */
+export function sameObject(obj: ObjectInfo | undefined, size: number, sha1: string | undefined): 'absent' | 'same' | 'different' | 'unproven' {
   if (!obj) return 'absent';
+  if (obj.size !== size) return 'different';
   const theirs = knownSha1(obj.sha1) ?? describeArchive(obj)?.sha1; // B2's own record first
-  return obj.size === size && (!sha1 || theirs === sha1) ? 'same' : 'different';
+  if (!sha1 || !theirs) return 'unproven';
+  return theirs === sha1 ? 'same' : 'different';
 }
 
 async function listAll(backend: StorageBackend, signal?: AbortSignal): Promise<Map<string, ObjectInfo>> {

@@ -116,7 +116,11 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
   const socket = req.socket as MarkedSocket;
   socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 0) + 1;
   socket[CURRENT] = {req, res};
+  // A client that leaves (or an emulator that stops) ends the injected latency with it:
+  // no timer may outlive the request it delays.
+  const gone = new AbortController();
   res.on('close', () => {
+    gone.abort();
     socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 1) - 1;
     if (socket[EXTRA_BYTES]) socket.destroy();
   });
@@ -135,7 +139,7 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
   res.setHeader('Date', new Date(core.now()).toUTCString());
   try {
     countFaults(core, fault);
-    if (fault.latencyMs > 0) await sleep(fault.latencyMs);
+    if (fault.latencyMs > 0) await sleep(fault.latencyMs, undefined, {signal: gone.signal});
     if (!url) throw new B2ApiError(400, 'bad_request', 'the request URL is malformed');
     if (!r) throw new B2ApiError(404, 'not_found', `no such API call or file path: ${path}`);
     if (!r.methods.includes(req.method ?? '')) throw new B2ApiError(405, 'method_not_allowed', `${req.method} is not allowed for ${call}`);

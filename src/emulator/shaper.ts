@@ -26,10 +26,14 @@ export function createShaper(opts: {
     return copy;
   };
   const slice = opts.bytesPerSecond ? Math.max(1024, Math.min(64 * 1024, Math.floor(opts.bytesPerSecond / 10))) : Infinity;
+  // A destroyed shaper (its socket closed, the emulator stopped) sends and counts nothing
+  // more; its pending throttle sleep is cancelled so no timer outlives the stream.
+  const stopped = new AbortController();
   return new Transform({
     transform(chunk: Buffer, _enc, done: TransformCallback) {
       void (async () => {
         for (let at = 0; at < chunk.length; at += slice) {
+          if (this.destroyed) return;
           let piece = corrupt(chunk.subarray(at, Math.min(chunk.length, at + slice)));
           if (opts.cutAfterBytes !== undefined && passed + piece.length >= opts.cutAfterBytes) {
             piece = piece.subarray(0, Math.max(0, opts.cutAfterBytes - passed));
@@ -43,10 +47,14 @@ export function createShaper(opts: {
           passed += piece.length;
           opts.onBytes(piece.length);
           this.push(piece);
-          if (opts.bytesPerSecond) await sleep((piece.length / opts.bytesPerSecond) * 1000);
+          if (opts.bytesPerSecond) await sleep((piece.length / opts.bytesPerSecond) * 1000, undefined, {signal: stopped.signal});
         }
         done();
-      })().catch((e: Error) => done(e));
+      })().catch((e: Error) => (stopped.signal.aborted ? undefined : done(e)));
+    },
+    destroy(err, callback) {
+      stopped.abort();
+      callback(err);
     },
   });
 }

@@ -102,6 +102,51 @@ describe('fault rules', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(400);
   });
 
+  test('a throttled download stops sending and counting once its reader has left', async () => {
+    const e = await startEmulator({port: 0});
+    const t = (await authorizeRaw(e)).authorizationToken;
+    await uploadRaw(e, t, e.bucketId, 'slow.bin', bytes(200_000));
+    // 1 KiB slices 0.1 s apart: one 64 KiB chunk of the stored file takes ~6 s to pass
+    e.faults.add({call: 'b2_download_file_by_name', count: 1, bytesPerSecond: 10_240});
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${e.url}/file/${e.bucket}/slow.bin`, {headers: {Authorization: t}}, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.once('error', reject);
+      req.end();
+    });
+    await e.stop();
+    await new Promise((r) => setTimeout(r, 50));
+    const atStop = e.stats().bytesOut;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(e.stats().bytesOut).toBe(atStop);
+    expect(atStop).toBeLessThan(200_000);
+  });
+
+  test('a client that leaves during injected latency ends the call, and no timer outlives it', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const e = await startEmulator({port: 0});
+    const t = (await authorizeRaw(e)).authorizationToken;
+    await uploadRaw(e, t, e.bucketId, 'kept.bin', bytes(10));
+    const [version] = (await api(e, t, 'b2_list_file_versions', {bucketId: e.bucketId})).json.files;
+    const before = timers();
+    e.faults.add({call: 'b2_delete_file_version', count: 1, latencyMs: 30_000});
+    const gaveUp = await fetch(`${e.url}/b2api/v2/b2_delete_file_version`, {
+      method: 'POST',
+      headers: {Authorization: t, 'Content-Type': 'application/json'},
+      body: JSON.stringify({fileId: version.fileId, fileName: 'kept.bin'}),
+      signal: AbortSignal.timeout(100),
+    }).catch((err) => err);
+    expect(gaveUp).toMatchObject({name: 'TimeoutError'});
+    expect(await versionNames(e, t)).toEqual(['kept.bin']);
+    await e.stop();
+    await new Promise((r) => setImmediate(r));
+    expect(timers()).toBe(before);
+  });
+
   test('429 answers carry Retry-After (default 1)', async () => {
     emu.faults.add({call: 'b2_list_buckets', count: 1, status: 429});
     const r = await api(emu, token, 'b2_list_buckets', {});
