@@ -8,6 +8,13 @@ import {backupIdProblem} from './validate.js';
  * provider adds itself (large_file_sha1, src_last_modified_millis).
  */
 const KEYS = {id: 'backup_id', name: 'backup_name', date: 'backup_date', sha1: 'backup_sha1'} as const;
+/**
+ * In place of `backup_id` on an archive whose metadata file has the last word on its id,
+ * name and date (a tar from stdin whose backup.json, if any, comes after the upload
+ * started): the id the upload started with. No other tool writes this key, and without
+ * `backup_id` the listing does not take the archive's word for the backup.
+ */
+const UPLOAD_ID_KEY = 'backup_upload_id';
 
 export interface ArchiveDescription {
   id: string;
@@ -21,6 +28,15 @@ export function archiveInfoMetadata(d: ArchiveDescription): Record<string, strin
   const meta: Record<string, string> = {[KEYS.id]: d.id, [KEYS.name]: d.name, [KEYS.date]: d.date};
   if (d.sha1) meta[KEYS.sha1] = d.sha1;
   return meta;
+}
+
+/**
+ * The file info of an archive whose id, name and date its metadata file may still change
+ * (see UPLOAD_ID_KEY): enough for `cleanup` and `delete` to know it as ours if that file
+ * never comes (an interrupted upload, or delete).
+ */
+export function provisionalArchiveInfo(d: Omit<ArchiveDescription, 'sha1'>): Record<string, string> {
+  return {[UPLOAD_ID_KEY]: d.id, [KEYS.name]: d.name, [KEYS.date]: d.date};
 }
 
 /** The description an archive carries, or undefined if it does not carry a complete one (e.g. HA's archives). */
@@ -44,4 +60,17 @@ export function describeArchive(obj: Pick<ObjectInfo, 'metadata'>): ArchiveDescr
  */
 export function recordedSha1(archive: Pick<ObjectInfo, 'metadata' | 'sha1'>, metadataFileSha1?: string): string | undefined {
   return describeArchive(archive)?.sha1 ?? knownSha1(archive.sha1) ?? knownSha1(metadataFileSha1);
+}
+
+/**
+ * Whether this tool started the archive, and under which id, name and date: its full
+ * description, or the provisional one. What `cleanup` and `delete` go by for an archive
+ * without its metadata file (and for an unfinished upload); never for a listed backup.
+ */
+export function archiveMarker(obj: Pick<ObjectInfo, 'metadata'>): ArchiveDescription | undefined {
+  const full = describeArchive(obj);
+  if (full) return full;
+  const id = obj.metadata[UPLOAD_ID_KEY];
+  if (id === undefined || obj.metadata[KEYS.id] !== undefined) return undefined;
+  return describeArchive({metadata: {...obj.metadata, [KEYS.id]: id}});
 }

@@ -6,7 +6,7 @@ import type {Body, ObjectInfo, Retention, StorageBackend, StoredObject} from '..
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {compareUtf8} from '../keys.js';
-import {archiveInfoMetadata, describeArchive, recordedSha1, type ArchiveDescription} from './archive-info.js';
+import {archiveInfoMetadata, archiveMarker, describeArchive, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
 import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
 import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
@@ -120,8 +120,9 @@ export class BackupCatalog {
           size: src.kind === 'stream' ? undefined : src.size,
           sha1: known?.sha1,
           contentType: 'application/x-tar',
-          // an archive that may turn out to be HA's carries no description (as HA's own): its metadata file is the one
-          metadata: later ? {} : archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
+          // an archive that may turn out to be HA's carries no description its metadata file could
+          // contradict, only the provisional one: enough for cleanup and delete to know it as ours
+          metadata: later ? provisionalArchiveInfo({id, name, date}) : archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
           retention: meta.retention,
           signal: meta.signal,
           onProgress: meta.onProgress,
@@ -446,7 +447,7 @@ export class BackupCatalog {
    * What interrupted uploads and deletes left behind, made by this tool and older than
    * `olderThanMs` (younger ones may still be running): unfinished uploads of archives,
    * and archives without a metadata file. Removes them unless `dryRun`. Never touches an
-   * object that does not carry this tool's archive description.
+   * object that does not carry this tool's archive description or provisional marker (archiveMarker).
    */
   async cleanup(opts: {olderThanMs: number; dryRun?: boolean; signal?: AbortSignal}): Promise<CleanupReport> {
     const {signal} = opts;
@@ -454,7 +455,7 @@ export class BackupCatalog {
     const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0};
     if (this.backend.listUnfinished && this.backend.cancelUnfinished) {
       for await (const u of this.backend.listUnfinished({signal})) {
-        if (baseOf(u.key, ARCHIVE_SUFFIX) === undefined || !describeArchive(u)) {
+        if (baseOf(u.key, ARCHIVE_SUFFIX) === undefined || !archiveMarker(u)) {
           report.foreign++;
         } else if (u.started.getTime() > cutoff) {
           report.kept++;
@@ -550,7 +551,7 @@ export class BackupCatalog {
     const orphans: Orphan[] = [];
     for (const [base, archive] of archives) {
       if (metadataFiles.has(base)) continue;
-      const described = describeArchive(archive);
+      const described = archiveMarker(archive);
       if (described) {
         orphans.push({archive, info: {...described, size: archive.size, sha1: recordedSha1(archive), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive', ...lockOf(archive)}});
         skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete); "b2 delete ${described.id}" or "b2 cleanup" removes it`);

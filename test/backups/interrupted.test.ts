@@ -9,8 +9,9 @@ import {BackupCatalog, PENDING_UPLOAD_LIFETIME_MS, type UploadResult} from '../.
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import {confirmed, emulator, openBackend, sha1, unfinishedCount} from '../b2/helpers.js';
-import {libraryClient} from '../emulator/helpers.js';
+import {api, authorizeRaw, libraryClient} from '../emulator/helpers.js';
 import {DelegatingBackend} from './backend-wrappers.js';
+import {coreBackupJson, haBackupAt, haBackupTar} from './ha-fixtures.js';
 import {catalogWithWarnings, keysOf, rejection, tempDir} from './helpers.js';
 
 // What interrupted uploads and deletes leave behind, and how the next run, `delete` and
@@ -244,6 +245,47 @@ describe('cleanup', () => {
     expect(await keysOf(elsewhere)).toEqual(outsideBefore);
     expect(await unfinishedCount(elsewhere)).toBe(1);
     await elsewhere.close();
+  });
+});
+
+describe('an archive from a stream whose backup.json (if any) comes after the upload started', () => {
+  test('carries a provisional marker of ours, not a description: listed by its metadata file (HA\'s id); without it, cleanup knows the archive as ours', async () => {
+    await fresh();
+    const at = haBackupAt(7);
+    const tar = haBackupTar(coreBackupJson(at), {backupJsonLast: true, innerBytes: 3 * PART});
+    const up = await new BackupCatalog(backend).upload(Readable.from([tar]), {name: 'piped'});
+    expect(up).toMatchObject({id: at.backupId, name: 'piped'});
+    const archive = (await backend.stat(up.archiveKey))!;
+    expect(archive.metadata).toEqual({backup_upload_id: expect.stringMatching(/^[0-9a-f]{8}$/), backup_name: 'piped', backup_date: expect.any(String)});
+    const catalog = new BackupCatalog(backend);
+    expect((await catalog.list()).map((b) => [b.id, b.describedBy])).toEqual([[at.backupId, 'metadata-file']]);
+
+    // the metadata file gone (an interrupted delete): an archive of ours, known by the id it was started with
+    await backend.delete(up.metadataKey);
+    const done = await catalog.cleanup({olderThanMs: 0});
+    expect(done).toMatchObject({deleted: [{key: up.archiveKey, id: archive.metadata.backup_upload_id, name: 'piped'}], foreign: 0});
+    expect(await keysOf(backend)).toEqual([]);
+  });
+
+  test('the marker is ours alone: a file with only part of it, or beside another tool\'s backup_id, is foreign and stays', async () => {
+    await fresh();
+    const date = '2026-01-01T00:00:00.000000+00:00';
+    const partial: Record<string, Record<string, string>> = {
+      'no-id': {backup_name: 'x', backup_date: date},
+      'bad-id': {backup_upload_id: '../etc', backup_name: 'x', backup_date: date},
+      'no-date': {backup_upload_id: '0badc0de', backup_name: 'x'},
+      'both-ids': {backup_upload_id: '0badc0de', backup_id: '', backup_name: 'x', backup_date: date},
+    };
+    const auth = await authorizeRaw(emu);
+    for (const [name, metadata] of Object.entries(partial)) {
+      await backend.put(`${name}.tar`, Buffer.from('another tool'), {metadata});
+      await api(emu, auth.authorizationToken, 'b2_start_large_file', {bucketId: backend.bucketId, fileName: `crash/${name}-big.tar`, contentType: 'application/x-tar', fileInfo: metadata});
+    }
+    const keysBefore = await keysOf(backend);
+    const done = await new BackupCatalog(backend).cleanup({olderThanMs: 0});
+    expect(done).toEqual({cancelled: [], deleted: [], kept: 0, foreign: 4});
+    expect(await keysOf(backend)).toEqual(keysBefore);
+    expect(await unfinishedCount(backend)).toBe(4);
   });
 });
 

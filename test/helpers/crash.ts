@@ -57,13 +57,13 @@ export class CrashWorld {
 
   /**
    * Runs `b2 ARGS`; `onCall` sees each request it makes (numbered from 1) and may kill
-   * the child there (the request then proceeds against a dead client). Answers how the
-   * run ended and the calls it made.
+   * the child there (the request then proceeds against a dead client). `input` is its
+   * stdin. Answers how the run ended and the calls it made.
    */
-  async run(args: string[], onCall: OnCall): Promise<{result: Awaited<SpawnedCli['done']>; calls: string[]; killed: boolean}> {
+  async run(args: string[], onCall: OnCall, opts: {input?: Buffer} = {}): Promise<{result: Awaited<SpawnedCli['done']>; calls: string[]; killed: boolean}> {
     const calls: string[] = [];
     let killed = false;
-    const spawned = this.world.spawn(args);
+    const spawned = this.world.spawn(args, opts);
     const kill = async () => {
       killed = true;
       spawned.child.kill('SIGKILL');
