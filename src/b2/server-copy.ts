@@ -5,7 +5,7 @@ import type {Encryption} from '../profiles/types.js';
 import type {B2Client} from './client.js';
 import {findResumable} from './large-file-upload.js';
 import {MAX_COPY_FILE, planParts} from './part-plan.js';
-import {LARGE_FILE_SHA1, plainSha1, type B2File, type B2Part} from './wire-types.js';
+import {COPY_SOURCE, LARGE_FILE_SHA1, MAX_FILE_INFO_KEYS, plainSha1, type B2File, type B2Part} from './wire-types.js';
 
 /** Where a copy goes: the destination's client (it makes every call), bucket and name, and how to split a large one. */
 export interface CopyTarget {
@@ -32,25 +32,51 @@ export interface CopySource {
 
 /**
  * A server-side copy (no byte passes through this process), checked before it is
- * answered: the stored size must be the source's, and the SHA1 B2 reports for the copy
- * (contentSha1, or large_file_sha1 of a large file) the one expected. A copy that fails
- * the check is deleted. Up to `copyCutoff` one b2_copy_file (content type and file info
- * kept); above, a large file of b2_copy_part parts that resumes: an unfinished copy of
- * the same name and info (an interrupted run's) is continued with the parts it has.
+ * answered; a copy that fails a check is deleted, and the source is never touched.
+ *
+ * First the records: the SHA1 the caller expects (the backup's record) and the one B2
+ * keeps for the source (contentSha1, or a large file's large_file_sha1) must agree when
+ * both exist; records that disagree are refused before anything is copied.
+ *
+ * Up to `copyCutoff`: one b2_copy_file (content type and file info kept). B2 computes
+ * the SHA1 of the bytes it stored, so the copy's size and SHA1 are checked against the
+ * expected ones: a real check.
+ *
+ * Above: a large file of b2_copy_part parts (copyLarge). B2 computes no SHA1 of a large
+ * file, only of each part, and keeps no SHA1 of a finished file's parts or of a byte
+ * range (b2_list_parts lists only unfinished files), so nothing independent is there to
+ * compare a large copy's whole SHA1 with: only reading the copy back (the download a
+ * server-side copy exists to avoid) could check it. A large copy is therefore checked
+ * by construction: every part is B2's copy of the byte range asked for, of this very
+ * source version, with the part number and size asked for, and b2_finish_large_file
+ * binds the file to those parts' SHA1s; its large_file_sha1 is the expected SHA1 carried
+ * over (the record), not a checked value. An interrupted copy is continued only from an
+ * unfinished copy of the same source version (its id is in the file info,
+ * COPY_SOURCE), whose parts were made the same way.
  */
 export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortSignal): Promise<{file: B2File; sha1?: string}> {
   const size = src.file.contentLength;
-  const expected = src.sha1 ?? plainSha1(src.file.contentSha1) ?? plainSha1(src.file.fileInfo?.[LARGE_FILE_SHA1]);
-  const file = size <= Math.min(t.copyCutoff, MAX_COPY_FILE)
-    ? await t.client.copyFile({sourceFileId: src.file.fileId, fileName: t.fileName, destinationBucketId: t.bucketId, sourceKey: src.key, retention: src.retention}, signal)
-    : await copyLarge(t, src, size, expected, signal);
-  const got = plainSha1(file.contentSha1) ?? plainSha1(file.fileInfo?.[LARGE_FILE_SHA1]);
-  const problem = file.contentLength !== size ? `${file.contentLength} bytes instead of ${size}` : expected && got !== expected ? `SHA1 ${got ?? 'unknown'} instead of ${expected}` : undefined;
-  if (problem) {
-    const removed = await t.client.deleteFileVersion(file.fileId, file.fileName).then(() => true, () => false);
-    throw new BackupError('checksum_mismatch', `the server-side copy ${t.fileName} has ${problem}; ${removed ? 'it was deleted' : `delete it by hand (file id ${file.fileId})`}, and the source was left as it was`);
+  const recorded = plainSha1(src.file.contentSha1) ?? plainSha1(src.file.fileInfo?.[LARGE_FILE_SHA1]);
+  if (src.sha1 && recorded && src.sha1 !== recorded) {
+    throw new BackupError('checksum_mismatch', `${src.file.fileName} cannot be copied: B2 records SHA1 ${recorded} for it, the backup ${src.sha1}; one record is wrong ("b2 verify" reads the backup), and nothing was copied`);
   }
+  const expected = src.sha1 ?? recorded;
+  if (size > Math.min(t.copyCutoff, MAX_COPY_FILE)) {
+    const file = await copyLarge(t, src, size, expected, signal);
+    await refuseCopy(t, file, file.contentLength !== size ? `${file.contentLength} bytes instead of ${size}` : undefined);
+    return {file, sha1: expected};
+  }
+  const file = await t.client.copyFile({sourceFileId: src.file.fileId, fileName: t.fileName, destinationBucketId: t.bucketId, sourceKey: src.key, retention: src.retention}, signal);
+  const got = plainSha1(file.contentSha1);
+  await refuseCopy(t, file, file.contentLength !== size ? `${file.contentLength} bytes instead of ${size}` : expected && got !== expected ? `SHA1 ${got ?? 'unknown'} instead of ${expected}` : undefined);
   return {file, sha1: got ?? expected};
+}
+
+/** Deletes a copy that failed its check (`problem`) and throws; nothing when there is no problem. */
+async function refuseCopy(t: CopyTarget, file: B2File, problem: string | undefined): Promise<void> {
+  if (!problem) return;
+  const removed = await t.client.deleteFileVersion(file.fileId, file.fileName).then(() => true, () => false);
+  throw new BackupError('checksum_mismatch', `the server-side copy ${t.fileName} has ${problem}; ${removed ? 'it was deleted' : `delete it by hand (file id ${file.fileId})`}, and the source was left as it was`);
 }
 
 async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected: string | undefined, signal?: AbortSignal): Promise<B2File> {
@@ -59,8 +85,15 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   const plan = planParts({size, partSize: t.partSize, recommendedPartSize: auth.recommendedPartSize, absoluteMinimumPartSize: auth.absoluteMinimumPartSize});
   const contentType = src.file.contentType ?? 'application/octet-stream';
   // a large file has no contentSha1: the whole file's goes in its info, as an upload records it
-  const fileInfo = {...src.file.fileInfo, ...(expected ? {[LARGE_FILE_SHA1]: expected} : {})};
-  const resumed = await findResumable({client, bucketId: t.bucketId, fileName, contentType, fileInfo, plan, signal});
+  const info: Record<string, string> = {...src.file.fileInfo, ...(expected ? {[LARGE_FILE_SHA1]: expected} : {})};
+  delete info[COPY_SOURCE]; // a copy of a copy: its own source is this file
+  // The source version's id pins an unfinished copy to it: B2 keeps no SHA1 of a source
+  // range, so a part found in an unfinished file is known to be this source's bytes only
+  // because this source's copy made it. With no room left in the file info (B2 keeps 10
+  // entries), nothing pins it, and no unfinished copy is continued.
+  const pinned = Object.keys(info).length < MAX_FILE_INFO_KEYS;
+  const fileInfo = pinned ? {...info, [COPY_SOURCE]: src.file.fileId} : info;
+  const resumed = pinned ? await findResumable({client, bucketId: t.bucketId, fileName, contentType, fileInfo, plan, signal}) : undefined;
   const largeFileId = resumed?.file.fileId ?? (await client.startLargeFile({bucketId: t.bucketId, fileName, contentType, fileInfo, retention: src.retention}, signal)).fileId;
   const sha1s: string[] = [];
   for (const p of resumed?.parts ?? []) sha1s[p.partNumber - 1] = p.contentSha1;
@@ -76,7 +109,7 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
     void queue.add(async () => {
       if (stop.aborted) return;
       const part: B2Part = await client.copyPart({sourceFileId: src.file.fileId, largeFileId, partNumber, range: {start, end: start + length - 1}, sourceKey: src.key}, fileName, stop);
-      if (part.partNumber !== partNumber || part.contentLength !== length) throw new BackupError('checksum_mismatch', `B2 copied part ${part.partNumber} of ${fileName} with ${part.contentLength} bytes; asked for part ${partNumber}, ${length} bytes`);
+      if (part.partNumber !== partNumber || part.contentLength !== length || !plainSha1(part.contentSha1)) throw new BackupError('checksum_mismatch', `B2 copied part ${part.partNumber} of ${fileName} with ${part.contentLength} bytes (SHA1 ${part.contentSha1}); asked for part ${partNumber}, ${length} bytes`);
       sha1s[partNumber - 1] = part.contentSha1;
     }).catch((err: unknown) => {
       failure ??= err;

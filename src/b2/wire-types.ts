@@ -127,7 +127,11 @@ export interface B2ErrorBody {
 /** fileInfo keys the provider writes for itself (not user metadata). */
 export const LARGE_FILE_SHA1 = 'large_file_sha1';
 export const SRC_LAST_MODIFIED = 'src_last_modified_millis';
-export const RESERVED_INFO_KEYS: readonly string[] = [LARGE_FILE_SHA1, SRC_LAST_MODIFIED];
+/** In a server-side copy made in parts: the id of the source version its parts were copied from (see server-copy.ts). */
+export const COPY_SOURCE = 'copy_source_file_id';
+export const RESERVED_INFO_KEYS: readonly string[] = [LARGE_FILE_SHA1, SRC_LAST_MODIFIED, COPY_SOURCE];
+/** B2 keeps at most 10 fileInfo entries (X-Bz-Info-* headers) per file. */
+export const MAX_FILE_INFO_KEYS = 10;
 
 /** A SHA1 as B2 reports it: 40 hex, "none" for large files, or "unverified:<hex>". */
 export function plainSha1(value: string | null | undefined): string | undefined {

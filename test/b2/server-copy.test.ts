@@ -1,14 +1,16 @@
 import {afterAll, beforeAll, beforeEach, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {Readable} from 'node:stream';
 import {B2Backend} from '../../src/b2/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {emulator, openBackend, sha1, unfinishedCount} from './helpers.js';
 
-// B2Backend.copyTo over HTTP: b2_copy_file up to the copy cutoff, b2_copy_part parts
-// above it (resuming an interrupted copy), checked by size and SHA1, never a download,
-// each side confined to its own prefix.
+// B2Backend.copyTo over HTTP: b2_copy_file up to the copy cutoff (checked by size and the
+// SHA1 B2 computes for the copy), b2_copy_part parts above it (checked part by part; an
+// interrupted copy resumes only from the same source version), records that disagree
+// refused up front, never a download, each side confined to its own prefix.
 
 const PART = 1000;
 let emu: RunningEmulator;
@@ -44,7 +46,7 @@ describe('copyTo', () => {
     expect(await bytesOf(to, 'a.tar')).toEqual(data);
   });
 
-  test('a large object: b2_copy_part parts of partSize, large_file_sha1 recorded, the whole SHA1 checked', async () => {
+  test('a large object: b2_copy_part parts of partSize, the source\'s large_file_sha1 carried over, the source version named in the info (not in the metadata)', async () => {
     const data = randomBytes(PART * 3 + 17);
     await from.put('big.tar', data, {metadata: {backup_id: 'bbbb2222'}});
     emu.resetStats();
@@ -55,21 +57,18 @@ describe('copyTo', () => {
     expect(downloads()).toBe(0);
     const [listed] = await collect(to.list({prefix: 'big.tar'}));
     expect(listed.sha1).toBe(sha1(data));
+    expect(listed.metadata).toEqual({backup_id: 'bbbb2222'});
+    const [source] = await collect(from.list({prefix: 'big.tar'}));
+    const auth = await authorizeRaw(emu);
+    expect((await api(emu, auth.authorizationToken, 'b2_get_file_info', {fileId: listed.id})).json.fileInfo).toMatchObject({copy_source_file_id: source.id});
     expect(await bytesOf(to, 'big.tar')).toEqual(data);
   });
 
   test('an interrupted large copy resumes: the parts it stored are kept, only the missing ones are copied', async () => {
     const data = randomBytes(PART * 4);
     await from.put('resume.tar', data);
-    const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1});
-    const controller = new AbortController();
-    const watch = setInterval(() => {
-      if ((emu.stats().calls.b2_copy_part ?? 0) >= 2) controller.abort();
-    }, 1);
     emu.resetStats();
-    const err = await from.copyTo('resume.tar', {backend: stopping, key: 'resume.tar'}, {signal: controller.signal}).then(() => undefined, (e: unknown) => e);
-    clearInterval(watch);
-    await stopping.close();
+    const err = await copyStoppedAfter(2, 'resume.tar');
     expect(isBackupError(err, 'aborted')).toBe(true);
     const [unfinished] = await collect(to.listUnfinished());
     const auth = await authorizeRaw(emu);
@@ -86,11 +85,44 @@ describe('copyTo', () => {
     expect(await bytesOf(to, 'resume.tar')).toEqual(data);
   });
 
-  test('a copy whose SHA1 is not the one expected is deleted and fails with checksum_mismatch', async () => {
+  test('an unfinished copy of another version of the same name and info is not continued: its parts are not this source\'s', async () => {
+    const first = randomBytes(PART * 4);
+    const second = randomBytes(PART * 4);
+    // streamed up: large files with no SHA1, so name, content type and info are all alike
+    await from.put('again.tar', Readable.from([first]), {metadata: {backup_id: 'cccc3333'}});
+    expect(isBackupError(await copyStoppedAfter(2, 'again.tar'), 'aborted')).toBe(true);
+    expect(await unfinishedCount(to)).toBe(1);
+    await from.put('again.tar', Readable.from([second]), {metadata: {backup_id: 'cccc3333'}});
+    emu.resetStats();
+    await from.copyTo('again.tar', {backend: to, key: 'again.tar'});
+    expect(emu.stats().calls).toMatchObject({b2_start_large_file: 1, b2_copy_part: 4});
+    expect(await bytesOf(to, 'again.tar')).toEqual(second);
+  });
+
+  test('a SHA1 expected that is not the one B2 records for the source: refused before anything is copied, small or large', async () => {
     await from.put('wrong.tar', Buffer.from('some bytes'));
-    const err = await from.copyTo('wrong.tar', {backend: to, key: 'wrong.tar'}, {sha1: 'f'.repeat(40)}).then(() => undefined, (e: unknown) => e);
-    expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
-    expect(await to.stat('wrong.tar')).toBeUndefined();
+    await from.put('wrong-large.tar', randomBytes(PART * 2 + 1));
+    emu.resetStats();
+    for (const key of ['wrong.tar', 'wrong-large.tar']) {
+      const err = await from.copyTo(key, {backend: to, key}, {sha1: 'f'.repeat(40)}).then(() => undefined, (e: unknown) => e);
+      expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+      expect((err as Error).message).toMatch(/cannot be copied: B2 records SHA1 [0-9a-f]{40} for it, the backup f{40}; .*nothing was copied/);
+      expect(await to.stat(key)).toBeUndefined();
+    }
+    expect((emu.stats().calls.b2_copy_file ?? 0) + (emu.stats().calls.b2_copy_part ?? 0) + (emu.stats().calls.b2_start_large_file ?? 0)).toBe(0);
+  });
+
+  test('a copy whose SHA1 (computed by B2) is not the one expected is deleted and fails with checksum_mismatch', async () => {
+    const wide = await openBackend(emu, {prefix: 'new/', copyCutoff: PART * 10});
+    try {
+      await from.put('unrecorded.tar', Readable.from([randomBytes(PART * 2)])); // no SHA1 on record at B2
+      const err = await from.copyTo('unrecorded.tar', {backend: wide, key: 'unrecorded.tar'}, {sha1: 'f'.repeat(40)}).then(() => undefined, (e: unknown) => e);
+      expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+      expect((err as Error).message).toMatch(/the server-side copy new\/unrecorded\.tar has SHA1 [0-9a-f]{40} instead of f{40}; it was deleted/);
+      expect(await to.stat('unrecorded.tar')).toBeUndefined();
+    } finally {
+      await wide.close();
+    }
   });
 
   test('each side names only its own prefix: keys are checked against each backend', async () => {
@@ -147,6 +179,22 @@ describe('copyTo', () => {
     }
   });
 });
+
+/** A copy of `key` to new/ in parts, one at a time, stopped (aborted) once `parts` parts were copied; answers its error. */
+async function copyStoppedAfter(parts: number, key: string): Promise<unknown> {
+  const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1});
+  const controller = new AbortController();
+  const start = emu.stats().calls.b2_copy_part ?? 0;
+  const watch = setInterval(() => {
+    if ((emu.stats().calls.b2_copy_part ?? 0) - start >= parts) controller.abort();
+  }, 1);
+  try {
+    return await from.copyTo(key, {backend: stopping, key}, {signal: controller.signal}).then(() => undefined, (e: unknown) => e);
+  } finally {
+    clearInterval(watch);
+    await stopping.close();
+  }
+}
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
