@@ -4,7 +4,7 @@ import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {prepareDestination} from '../../src/backups/file-output.js';
-import {visible} from '../../src/backups/validate.js';
+import {escapeInvisible, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
@@ -52,7 +52,7 @@ export default class Download extends LocationCommand {
         const path = flags.output ?? basename(info.archiveKey);
         const done = await catalog.downloadToFile(info, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
         bar.stop();
-        if (!out.quiet) this.logToStderr(`Downloaded backup ${visible(info.name)} to ${done.path} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
+        if (!out.quiet) this.logToStderr(`Downloaded backup ${visible(info.name)} to ${escapeInvisible(done.path)} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
         if (!this.jsonEnabled()) this.log(done.path);
         return {...backupSummary(info), path: done.path};
       } finally {

@@ -49,7 +49,7 @@ export function humanSize(bytes: number): string {
 /** "2026-04-08 04:57:43 +02:00": the recorded wall clock and offset, without the fraction. */
 export function displayDate(iso: string): string {
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.exec(iso);
-  if (!m) return iso;
+  if (!m) return escapeInvisible(iso); // a date no tool we know writes: whatever the metadata file says
   return `${m[1]} ${m[2]} ${m[3] === 'Z' || m[3] === undefined ? '+00:00' : m[3]}`;
 }
 
