@@ -131,6 +131,12 @@ export interface StoredObject extends ObjectInfo {
    * kept instead of sent again (0 or absent: everything was sent).
    */
   reusedBytes?: number;
+  /**
+   * True when `modified` is when the upload started, not when it was stored (B2: a large
+   * file keeps its start time): the object can look older than it is, e.g. to a cleanup
+   * that judges by age whether an upload may still be running.
+   */
+  datedFromStart?: boolean;
 }
 
 /** An upload that started and did not finish (B2: an unfinished large file). */

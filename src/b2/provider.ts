@@ -157,7 +157,8 @@ export class B2Backend implements StorageBackend {
         signal: opts.signal,
         onProgress: opts.onProgress,
       });
-      return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes};
+      // a large file (contentSha1 "none") keeps its b2_start_large_file time as uploadTimestamp
+      return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes, ...(out.file.contentSha1 === 'none' ? {datedFromStart: true} : {})};
     });
   }
 

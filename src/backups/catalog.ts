@@ -154,6 +154,9 @@ export class BackupCatalog {
           signal: meta.signal,
         });
         timing('metadata file stored');
+        // an archive dated before it was stored (a large file, or an earlier run's) can look like
+        // an interrupted upload's to a cleanup elsewhere until its metadata file exists: still there?
+        if (archive.datedFromStart || plan?.stored === 'archive') await this.assertArchiveKept(archive, metadataKey);
         await this.cache.set(metadataObj, text);
         if (known && unlock) await this.pending.clear(known.sha1);
         const resumed = (archive.reusedBytes ?? 0) > 0;
@@ -170,6 +173,21 @@ export class BackupCatalog {
     } finally {
       await unlock?.();
     }
+  }
+
+  /**
+   * Fails the upload, removing its metadata file, when the archive version it stored is no
+   * longer there: a cleanup running elsewhere took it for what an interrupted upload left
+   * (cleanup checks for the metadata file just before deleting; this covers the listing it
+   * made before the metadata file was written). One call.
+   */
+  private async assertArchiveKept(archive: StoredObject, metadataKey: string): Promise<void> {
+    const now = await this.backend.stat(archive.key);
+    if (now && (archive.id === undefined || now.id === archive.id)) return;
+    await this.backend.delete(metadataKey).catch((cleanupErr: unknown) => {
+      this.warn(`could not remove ${metadataKey}, the metadata file of an archive that is gone (${(cleanupErr as Error).message}); "b2 list" skips it`);
+    });
+    throw new BackupError('failure', `the archive ${archive.key} was deleted while its upload finished (a "b2 cleanup" elsewhere took it for an interrupted upload's); no backup was stored: run the upload again`);
   }
 
   /** Removes an archive upload() stored but will not complete; says so when it cannot. */
@@ -471,7 +489,14 @@ export class BackupCatalog {
         report.kept++;
         continue;
       }
-      if (!opts.dryRun) await this.backend.delete(archive.key);
+      if (!opts.dryRun) {
+        // an upload that finished since the listing wrote its metadata file: a backup now, not an orphan
+        if (await this.backend.stat(info.metadataKey)) {
+          report.kept++;
+          continue;
+        }
+        await this.backend.delete(archive.key);
+      }
       report.deleted.push({key: archive.key, id: info.id, name: info.name, date: info.date, size: archive.size, stored: archive.modified.toISOString()});
     }
     return report;

@@ -1,0 +1,118 @@
+import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import type {ObjectInfo} from '../../src/backend.js';
+import type {B2Backend} from '../../src/b2/index.js';
+import {BackupCatalog, type CleanupReport} from '../../src/backups/index.js';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {isBackupError} from '../../src/errors.js';
+import {emulator, openBackend} from '../b2/helpers.js';
+import {DelegatingBackend} from './backend-wrappers.js';
+import {keysOf, rejection, tempDir} from './helpers.js';
+
+// A `b2 cleanup` on another machine (or from cron) while a large upload finishes. A large
+// file keeps its start time, so an archive whose upload took longer than --older-than
+// (24 h by default) looks like an interrupted upload's until its metadata file is
+// stored. Here the cleaner's clock runs 25 h ahead instead of the upload taking 25 h.
+// Nothing may end with an upload reported good whose archive is gone.
+
+const PART = 10_000;
+const DAY = 24 * 3600e3;
+
+let emu: RunningEmulator;
+let backend: B2Backend;
+let cleanerBackend: B2Backend;
+let dir: string;
+let removeDir: () => Promise<void>;
+/** What the emulator does as each request arrives (before handling it). */
+let onRequest: (call: string) => Promise<void> = async () => undefined;
+let n = 0;
+
+beforeAll(async () => {
+  emu = await emulator({minPartSize: 1000, onRequest: (call) => onRequest(call)});
+  backend = await openBackend(emu, {prefix: 'race/', partSize: PART, uploadCutoff: PART, concurrency: 1});
+  cleanerBackend = await openBackend(emu, {prefix: 'race/'});
+  ({dir, cleanup: removeDir} = await tempDir());
+});
+
+afterAll(async () => {
+  await backend?.close();
+  await cleanerBackend?.close();
+  await emu?.stop();
+  await removeDir?.();
+});
+
+beforeEach(async () => {
+  onRequest = async () => undefined;
+  for (const key of await keysOf(backend)) await backend.delete(key);
+});
+
+/** A file of three parts: a large file, dated from its start. */
+async function largeFile(): Promise<string> {
+  const path = join(dir, `archive-${++n}.tar`);
+  await writeFile(path, randomBytes(3 * PART - 17));
+  return path;
+}
+
+/** Runs `action` once, as the metadata file's upload (the first b2_upload_file after the large file finished) arrives. */
+function atMetadataUpload(action: () => Promise<void>): void {
+  let finished = false;
+  let fired = false;
+  onRequest = async (call) => {
+    if (call === 'b2_finish_large_file') finished = true;
+    if (call !== 'b2_upload_file' || !finished || fired) return;
+    fired = true;
+    await action();
+  };
+}
+
+const cleanerAt25h = (b = cleanerBackend as ConstructorParameters<typeof BackupCatalog>[0]) => new BackupCatalog(b, {now: () => new Date(Date.now() + 25 * 3600e3)});
+
+describe('a cleanup elsewhere while a large upload writes its metadata file', () => {
+  test('the cleanup deletes the archive before the metadata file is stored: the upload fails, its metadata file is removed, nothing is listed', async () => {
+    let report: CleanupReport | undefined;
+    atMetadataUpload(async () => {
+      report = await cleanerAt25h().cleanup({olderThanMs: DAY});
+    });
+    const err = await rejection(new BackupCatalog(backend).upload({path: await largeFile()}, {name: 'long'}));
+    expect(report?.deleted.map((d) => d.name)).toEqual(['long']);
+    expect(isBackupError(err, 'failure')).toBe(true);
+    expect((err as Error).message).toMatch(/^the archive long_.*\.tar was deleted while its upload finished .*; no backup was stored: run the upload again$/);
+    expect(await keysOf(backend)).toEqual([]);
+    expect(await new BackupCatalog(backend).list()).toEqual([]);
+  });
+
+  test('the cleanup listed before the metadata file was stored and deletes after: the archive is kept, the backup is whole', async () => {
+    let cleanerListed!: () => void;
+    const listed = new Promise<void>((resolve) => (cleanerListed = resolve));
+    let settled!: () => void;
+    const uploadSettled = new Promise<void>((resolve) => (settled = resolve));
+    // the cleaner's calls after its listing wait for the upload to have answered
+    const afterUpload = new (class extends DelegatingBackend {
+      override async stat(key: string): Promise<ObjectInfo | undefined> {
+        cleanerListed();
+        await uploadSettled;
+        return super.stat(key);
+      }
+      override async delete(key: string): Promise<boolean> {
+        cleanerListed();
+        await uploadSettled;
+        return super.delete(key);
+      }
+    })(cleanerBackend);
+    let cleaning: Promise<CleanupReport> | undefined;
+    atMetadataUpload(async () => {
+      cleaning = cleanerAt25h(afterUpload).cleanup({olderThanMs: DAY});
+      await listed;
+    });
+    const uploading = new BackupCatalog(backend).upload({path: await largeFile()}, {name: 'long'});
+    void uploading.catch(() => undefined).finally(settled);
+    const up = await uploading;
+    const report = await cleaning!;
+    expect(report).toMatchObject({deleted: [], kept: 1});
+    const catalog = new BackupCatalog(backend);
+    expect((await catalog.list()).map((b) => b.id)).toEqual([up.id]);
+    expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
+  });
+});
