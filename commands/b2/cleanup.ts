@@ -28,7 +28,7 @@ export default class Cleanup extends LocationCommand {
     const report = await this.withLocation(flags, ({catalog}, signal) => catalog.cleanup({olderThanMs: age.ms, dryRun, signal}));
     const view: CleanupView = {dryRun, olderThan: flags['older-than'], ...report};
     const rows = [
-      ...view.cancelled.map((u) => ['unfinished upload', u.key, displayDate(u.started), '']),
+      ...view.cancelled.map((u) => ['unfinished upload', escapeInvisible(u.key), displayDate(u.started), '']),
       ...view.deleted.map((o) => ['archive without metadata', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id}, ${humanSize(o.size)}`]),
     ];
     if (rows.length > 0) this.log(table([['WHAT', 'KEY', 'SINCE', ''], ...rows]));

@@ -1,6 +1,7 @@
 import type {CheckReport} from '../backend.js';
 import stringWidth from 'string-width';
 import type {RetentionPolicy} from '../backups/retention.js';
+import {escapeInvisible} from '../backups/validate.js';
 import {displaySecret, parseSecretRef} from './secrets.js';
 import {formatSize} from './size.js';
 import type {ProfileSource, StoredProfile} from './store.js';
@@ -99,7 +100,8 @@ function nameLabel(v: ProfileView): string {
 
 /** One line per check item: status, title, what was found and, when not ok, the fix. */
 export function renderCheckItems(items: CheckReport['items']): string {
-  return table(items.map((i) => [i.status, i.title, i.message + (i.status !== 'ok' && i.fix ? `; fix: ${i.fix}` : '')]));
+  // a message may quote file names found in the bucket
+  return table(items.map((i) => [i.status, i.title, escapeInvisible(i.message + (i.status !== 'ok' && i.fix ? `; fix: ${i.fix}` : ''))]));
 }
 
 /**

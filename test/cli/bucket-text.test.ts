@@ -63,6 +63,10 @@ beforeAll(async () => {
   await putForeign(world.emu.bucketId, {id: 'e2222222', day: 2, name: hostile('two'), base: 'two_2026-04-02_03.00_00000000'});
   await putForeign(world.emu.bucketId, {id: 'f0000003', day: 3, name: 'plain', base: 'plain_2026-04-03_03.00_00000000'});
   await putForeign(lockBucketId, {id: 'a4444444', day: 4, name: hostile('lk'), base: 'lk_2026-04-04_03.00_00000000'});
+  // not backups: an archive without its metadata file (listings warn about it), another tool's file
+  for (const key of ['orphan\u202e\u009b_2026-04-05_03.00_00000000.tar', 'notes\u202e\u009b.txt']) {
+    expect((await uploadRaw(world.emu, token, world.emu.bucketId, `${PREFIX}${key}`, Buffer.from('not a backup'))).status).toBe(200);
+  }
   const endpoint = world.emu.url;
   const key = {keyId: world.emu.keyId, applicationKey: world.emu.applicationKey};
   const profiles = {home: {...key, bucket: world.emu.bucket, prefix: PREFIX, endpoint}, locking: {...key, bucket: 'locking-bucket-1', prefix: PREFIX, endpoint}};
@@ -92,10 +96,17 @@ describe('text from the bucket never reaches the terminal raw', () => {
     expect(shown.metadata).toMatchObject({addons: firstMeta.addons, extra_metadata: firstMeta.extra_metadata, folders: firstMeta.folders, homeassistant_version: firstMeta.homeassistant_version});
   });
 
-  test('b2 list escapes names (as before)', async () => {
+  test('b2 list escapes names and the file names its warnings quote', async () => {
     const r = await home(['list']);
     expect(r.code).toBe(0);
     expectClean(r);
+    expect(r.stderr).toContain('orphan\\u{202e}\\u{9b}_2026');
+  });
+
+  test('b2 profile check escapes the foreign file names it quotes', async () => {
+    const r = await world.b2(['profile', 'check', 'home']);
+    expectClean(r);
+    expect(r.stdout).toContain('notes\\u{202e}\\u{9b}.txt');
   });
 
   test('an ambiguous id prefix: the error line and the error log that diagnostics prints are escaped', async () => {
