@@ -1,4 +1,5 @@
 import {randomBytes} from 'node:crypto';
+import {rmSync} from 'node:fs';
 import {open, readdir, rename, rm} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 
@@ -8,8 +9,9 @@ import {basename, dirname, join} from 'node:path';
  */
 export async function writeFileAtomic(path: string, data: string | Buffer, opts: {mode?: number} = {}): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempPathBeside(path, 'tmp');
   const mode = opts.mode ?? 0o644; // from creation on: a secret is never in a file others can read
+  const forget = removeOnExit(tmp);
   try {
     const fh = await open(tmp, 'wx', mode);
     try {
@@ -23,26 +25,75 @@ export async function writeFileAtomic(path: string, data: string | Buffer, opts:
   } catch (err) {
     await rm(tmp, {force: true});
     throw err;
+  } finally {
+    forget();
   }
   await syncDir(dir);
 }
 
+/** What a temp file is for: `tmp` (writeFileAtomic), `partial` (a download, named so for whoever lists the directory). */
+export type TempKind = 'tmp' | 'partial';
+
 /**
- * Removes the temp files writeFileAtomic left beside `path` when its process was killed
- * mid-write (they may hold a new key). Only ours by name, and only those of processes
- * that are gone: a live writer's temp file is about to be renamed.
+ * A hidden temp file's path beside `path`. It carries this process's pid, so that a
+ * later sweep (removeStaleTempFiles) can tell a killed writer's file from a live one's,
+ * and a random part, so that writers in one process never share one.
  */
-export async function removeStaleTempFiles(path: string): Promise<void> {
-  const pattern = new RegExp(`^\\.${escapeRegExp(basename(path))}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+export function tempPathBeside(path: string, kind: TempKind): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.${kind}`);
+}
+
+const writing = new Set<string>();
+let listening = false;
+
+/**
+ * Registers a temp file this process is writing until the returned function is called.
+ * process.exit() (a second Ctrl-C exits at once) runs no cleanup code but the 'exit'
+ * listeners, which must be synchronous: this one removes what is still registered.
+ */
+export function removeOnExit(tmp: string): () => void {
+  if (!listening) process.on('exit', removeRegistered);
+  listening = true;
+  writing.add(tmp);
+  return () => writing.delete(tmp);
+}
+
+function removeRegistered(): void {
+  for (const tmp of writing) {
+    try {
+      rmSync(tmp, {force: true});
+    } catch {
+      // exiting anyway; the next sweep of this directory removes it
+    }
+  }
+}
+
+/**
+ * Removes the temp files that writers of `path` left beside it when their process was
+ * killed mid-write (they may hold a new key, or a part of a backup). Only ours by name,
+ * and only those of processes that are gone: a live writer's temp file is about to be
+ * renamed.
+ */
+export async function removeStaleTempFiles(path: string, kind: TempKind = 'tmp'): Promise<void> {
+  await removeDeadWritersFiles(dirname(path), new RegExp(`^\\.${escapeRegExp(basename(path))}\\.(\\d+)\\.[0-9a-f]{8}\\.${kind}$`));
+}
+
+/** The same for every file in `dir` that writeFileAtomic writes (a cache directory of many small files). */
+export async function removeStaleTempFilesIn(dir: string): Promise<void> {
+  await removeDeadWritersFiles(dir, /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/);
+}
+
+/** `pattern` captures the writer's pid. */
+async function removeDeadWritersFiles(dir: string, pattern: RegExp): Promise<void> {
   let names: string[];
   try {
-    names = await readdir(dirname(path));
+    names = await readdir(dir);
   } catch {
     return; // no directory, no leftovers
   }
   for (const name of names) {
     const pid = pattern.exec(name)?.[1];
-    if (pid !== undefined && !isAlive(Number(pid))) await rm(join(dirname(path), name), {force: true}).catch(() => undefined);
+    if (pid !== undefined && !isAlive(Number(pid))) await rm(join(dir, name), {force: true}).catch(() => undefined);
   }
 }
 
@@ -60,7 +111,8 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** Makes a rename or link in `dir` durable (it survives a power loss once this returns). */
+export async function syncDir(dir: string): Promise<void> {
   try {
     const fh = await open(dir, 'r');
     try {

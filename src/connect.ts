@@ -59,10 +59,12 @@ export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx:
 }
 
 /** The setup checks for a profile (credentials, bucket, capabilities, prefix, key expiry, foreign files). */
-export async function checkB2(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<CheckReport> {
+export async function checkB2(profile: ResolvedProfile, ctx: {dataDir: string; unsaved?: boolean}): Promise<CheckReport> {
   // a profile with `lock:` needs a bucket with Object Lock and a key that may set retentions
   const lockUploads = profile.lock !== undefined;
-  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile), lockUploads, ...connectTimeoutFromEnv()});
+  // a profile being added is not saved yet: "b2 profile update" could not fix it
+  const profileCommand = ctx.unsaved ? `b2 profile add ${profile.name} …` : undefined;
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile), profileCommand, lockUploads, ...connectTimeoutFromEnv()});
   const embedded = await startEmbedded(profile, ctx);
   try {
     return await B2Backend.checkProfile(embeddedInput(profile, embedded, {lockUploads}));

@@ -2,9 +2,8 @@ import {basename} from 'node:path';
 import {Flags} from '@oclif/core';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
-import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {backupSummary, renderDownloaded, type BackupSummary} from '../../src/backups/display.js';
 import {prepareDestination} from '../../src/backups/file-output.js';
-import {visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
@@ -16,7 +15,7 @@ import {BackupError} from '../../src/errors.js';
 export default class Download extends LocationCommand {
   static override summary = 'Download a backup archive, verified while it downloads.';
   static override description =
-    'Writes the archive to PATH (default: its name in the bucket, in the current directory) or to stdout with -o -. The size and SHA1 are checked as the bytes arrive; on a mismatch the partial file is removed and the exit code is 5. An existing file is never overwritten without --force. A dropped connection resumes from the last byte received.';
+    'Writes the archive to PATH (default: its name in the bucket, in the current directory) or to stdout with -o -. The size and SHA1 are checked as the bytes arrive (only the size for an archive with no SHA1 on record, such as one Home Assistant streamed up; the output then says so); on a mismatch the partial file is removed and the exit code is 5. An existing file is never overwritten without --force. A dropped connection resumes from the last byte received.';
   static override examples = ['<%= config.bin %> b2 download 1a2b3c4d', '<%= config.bin %> b2 download 1a2b3c4d -o restore.tar --force', '<%= config.bin %> b2 download 1a2b3c4d -o - | tar -t'];
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
@@ -52,7 +51,7 @@ export default class Download extends LocationCommand {
         const path = flags.output ?? basename(info.archiveKey);
         const done = await catalog.downloadToFile(info, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
         bar.stop();
-        if (!out.quiet) this.logToStderr(`Downloaded backup ${visible(info.name)} to ${done.path} (${humanSize(done.size)}, sha1 ${done.sha1} verified)`);
+        if (!out.quiet) this.logToStderr(renderDownloaded(done));
         if (!this.jsonEnabled()) this.log(done.path);
         return {...backupSummary(info), path: done.path};
       } finally {

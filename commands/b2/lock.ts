@@ -29,7 +29,7 @@ export default class Lock extends LocationCommand {
     const asked = lockOverride({'lock-days': flags.days, 'lock-mode': flags.mode}, '--days', '--mode');
     const bypassGovernance = flags['bypass-governance'];
     return this.withLocation(flags, async ({catalog, backend, profile}, signal) => {
-      await assertCanLock(backend, profile, signal);
+      await assertCanLock(backend, profile, undefined, signal);
       const backup = await catalog.show(args.id, {signal});
       const now = backend.now(); // B2's clock decides when a lock ends
       const current = activeLock(backup, now);

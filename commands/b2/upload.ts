@@ -15,7 +15,7 @@ import {executePrune, planPrune} from '../../src/backups/prune.js';
 import type {RetentionPolicy} from '../../src/backups/retention.js';
 import {errorLine} from '../../src/cli/base-command.js';
 import {parseSize} from '../../src/profiles/size.js';
-import {assertCanLock, lockForRun, lockModeFlag, lockOverride} from '../../src/cli/object-lock.js';
+import {assertCanLock, lockForRun, lockInstead, lockModeFlag, lockOverride} from '../../src/cli/object-lock.js';
 import {retentionFor} from '../../src/backups/lock.js';
 import {lockedText} from '../../src/backups/display.js';
 import {lockedReason} from '../../src/backups/prune.js';
@@ -75,7 +75,7 @@ export default class Upload extends LocationCommand {
         async ({backend, catalog, profile}, signal) => {
           await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
           const lock = lockForRun(profile, lockFlags);
-          if (lock) await assertCanLock(backend, profile, signal);
+          if (lock) await assertCanLock(backend, profile, lockInstead(profile, lockFlags), signal);
           // by B2's clock: that is the one that decides when the lock ends
           const retention = lock && retentionFor(lock, backend.now());
           bar = progressDisplay({label: 'Uploading', total, mode: out.mode, intervalMs: out.intervalMs});
@@ -123,7 +123,7 @@ export default class Upload extends LocationCommand {
       await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
       // the lock a real run would set, refused as a real run would refuse it
       const lock = lockForRun(profile, lockFlags);
-      if (lock) await assertCanLock(backend, profile, signal);
+      if (lock) await assertCanLock(backend, profile, lockInstead(profile, lockFlags), signal);
       const retention = lock && retentionFor(lock, backend.now());
       const bar = progressDisplay({label: 'Checking', total: meta.size, mode: out.mode, intervalMs: out.intervalMs});
       try {

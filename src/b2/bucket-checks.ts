@@ -18,7 +18,7 @@ export function bucketSettingItems(settings: B2Bucket | undefined, profile: {enc
 }
 
 /** What to do about a bucket without Object Lock when the profile locks its uploads. */
-export const OBJECT_LOCK_FIX = 'enable Object Lock on the bucket (Backblaze web console: Buckets > Bucket Settings > Object Lock: Enabled), or use a bucket created with it, or remove "lock:" from the profile';
+export const OBJECT_LOCK_FIX = 'enable Object Lock on the bucket (Backblaze web console: Buckets > Bucket Settings > Object Lock: Enabled), or use a bucket created with it';
 
 /** The bucket's Object Lock as B2 reports it: enabled or not, and its default retention, in words. */
 export function bucketLockText(settings: B2Bucket | undefined): {enabled?: boolean; text: string} {
@@ -37,7 +37,7 @@ function objectLockItem(settings: B2Bucket | undefined, lockUploads: boolean): C
   const {enabled, text} = bucketLockText(settings);
   const message = `bucket Object Lock: ${text}`;
   if (!lockUploads) return {...base, status: 'ok', message: `${message}; the profile does not lock uploads`};
-  if (enabled === false) return {...base, status: 'fail', message: `${message}, but the profile locks every upload ("lock:"): B2 would refuse them`, fix: OBJECT_LOCK_FIX};
+  if (enabled === false) return {...base, status: 'fail', message: `${message}, but the profile locks every upload ("lock:"): B2 would refuse them`, fix: `${OBJECT_LOCK_FIX}, or remove "lock:" from the profile`};
   if (enabled === undefined) return {...base, status: 'warn', message: `${message}; the profile locks every upload ("lock:")`, fix: 'give the key listBuckets and readBucketRetentions, or check in the Backblaze web console that the bucket has Object Lock enabled'};
   return {...base, status: 'ok', message: `${message}; the profile locks every upload ("lock:")`};
 }

@@ -2,7 +2,7 @@ import type {CheckItem, CheckReport} from '../backend.js';
 import {checkReport} from '../backend.js';
 import {isBackupError} from '../errors.js';
 import type {AuthInfo, B2Client} from './client.js';
-import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileRef} from './errors.js';
+import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileFix, profileRef} from './errors.js';
 import {bucketSettingItems} from './bucket-checks.js';
 import type {Encryption} from '../profiles/types.js';
 import type {B2Bucket, B2File} from './wire-types.js';
@@ -57,7 +57,7 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
   const prefixOk = !keyPrefix || t.prefix.startsWith(keyPrefix);
   items.push(prefixOk
     ? {id: 'prefix', title: 'Prefix allowed by the key', status: 'ok', message: keyPrefix ? `the key is restricted to ${JSON.stringify(keyPrefix)}, which the prefix ${JSON.stringify(t.prefix)} is inside` : 'the key has no name-prefix restriction'}
-    : {id: 'prefix', title: 'Prefix allowed by the key', status: 'fail', message: prefixNotAllowed({...ctx, prefix: t.prefix}, keyPrefix), fix: `b2 profile update ${profileRef(ctx)} --prefix ${keyPrefix}…`});
+    : {id: 'prefix', title: 'Prefix allowed by the key', status: 'fail', message: prefixNotAllowed({...ctx, prefix: t.prefix}, keyPrefix), fix: profileFix(ctx, `--prefix ${keyPrefix}…`)});
 
   if (bucketOk && prefixOk && auth.allowed.capabilities.includes('listFiles')) items.push(await foreignItem(t, bucketOk));
   return checkReport(items);

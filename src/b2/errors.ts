@@ -45,6 +45,8 @@ export interface ErrorContext {
    * profile command.
    */
   keyFix?: string;
+  /** The command that changes the profile's settings (default: b2 profile update NAME). */
+  profileCommand?: string;
   /** Secrets that must never reach a message. */
   secrets: string[];
   /** The profile's server-side encryption mode, to explain a refused read of SSE-C data. */
@@ -68,14 +70,19 @@ export function profileRef(ctx: Pick<ErrorContext, 'profileName'>): string {
   return ctx.profileName ?? '<profile>';
 }
 
+/** The command that gives the profile these settings (flags with their values elided). */
+export function profileFix(ctx: Pick<ErrorContext, 'profileName' | 'profileCommand'>, flags: string): string {
+  return `${ctx.profileCommand ?? `b2 profile update ${profileRef(ctx)}`} ${flags}`;
+}
+
 /** How to put in a new application key (same key ID). */
-export function newKeyFix(ctx: Pick<ErrorContext, 'profileName' | 'keyFix'>): string {
-  return ctx.keyFix ?? `b2 profile update ${profileRef(ctx)} --application-key …`;
+export function newKeyFix(ctx: Pick<ErrorContext, 'profileName' | 'keyFix' | 'profileCommand'>): string {
+  return ctx.keyFix ?? profileFix(ctx, '--application-key …');
 }
 
 /** How to put in another key ID and application key. */
-export function newKeyAndIdFix(ctx: Pick<ErrorContext, 'profileName' | 'keyFix'>): string {
-  return ctx.keyFix ?? `b2 profile update ${profileRef(ctx)} --key-id … --application-key …`;
+export function newKeyAndIdFix(ctx: Pick<ErrorContext, 'profileName' | 'keyFix' | 'profileCommand'>): string {
+  return ctx.keyFix ?? profileFix(ctx, '--key-id … --application-key …');
 }
 
 /** The one place B2 failures become user-facing errors. */
@@ -154,7 +161,7 @@ const REMOVALS = new Set(['b2_delete_file_version', 'b2_hide_file']);
 function customerKeyRefused(call: FailedCall, ctx: ErrorContext): string {
   const what = call.name ? JSON.stringify(call.name) : 'the file';
   const why = ctx.encryption === 'SSE-C' ? "the profile's encryptionKey is not the key it was uploaded with" : 'the profile has no SSE-C encryptionKey';
-  return `B2 refused to read ${what}: it is encrypted with SSE-C and ${why}; set the key it was uploaded with: b2 profile update ${profileRef(ctx)} --encryption SSE-C --encryption-key …`;
+  return `B2 refused to read ${what}: it is encrypted with SSE-C and ${why}; set the key it was uploaded with: ${profileFix(ctx, '--encryption SSE-C --encryption-key …')}`;
 }
 
 /** A 401 `unauthorized`: a capability is missing, or the name/bucket is outside the key's restriction. */
@@ -171,8 +178,8 @@ function unauthorizedKind(f: Failure, call: FailedCall, ctx: ErrorContext, what:
   return ['missing_capabilities', `B2 refused ${what} for the key of profile ${profileRef(ctx)} (unauthorized: ${f.message}); check the key's capabilities and restrictions, or put in another key with: ${newKeyFix(ctx)}`];
 }
 
-export function prefixNotAllowed(ctx: Pick<ErrorContext, 'profileName' | 'prefix'>, keyPrefix: string): string {
-  return `the key of profile ${profileRef(ctx)} is restricted to names starting with ${JSON.stringify(keyPrefix)}, but the profile prefix is ${JSON.stringify(ctx.prefix)}; set a prefix that starts with ${JSON.stringify(keyPrefix)} (b2 profile update ${profileRef(ctx)} --prefix …) or use a key without that restriction`;
+export function prefixNotAllowed(ctx: Pick<ErrorContext, 'profileName' | 'prefix' | 'profileCommand'>, keyPrefix: string): string {
+  return `the key of profile ${profileRef(ctx)} is restricted to names starting with ${JSON.stringify(keyPrefix)}, but the profile prefix is ${JSON.stringify(ctx.prefix)}; set a prefix that starts with ${JSON.stringify(keyPrefix)} (${profileFix(ctx, '--prefix …')}) or use a key without that restriction`;
 }
 
 /** `withFix: false` leaves the fix out, for a check line that prints its fix on its own. */

@@ -47,8 +47,10 @@ export interface B2BackendOptions {
   retry?: Partial<RetryOptions>;
   /** Names the profile in messages ("b2 profile update NAME …"). */
   profileName?: string;
-  /** How messages tell the user to put in another key (default: "b2 profile update NAME …"). */
+  /** How messages tell the user to put in another key (default: profileCommand with the key flags). */
   keyFix?: string;
+  /** The command that changes this profile's settings, for fixes (default: "b2 profile update NAME"; a profile not saved yet is changed by adding it again). */
+  profileCommand?: string;
   userAgent?: string;
   /** Bytes per second, shared by all parallel parts of this backend; undefined: unlimited. */
   bandwidth?: {upload?: number; download?: number};
@@ -70,7 +72,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'downloadRangeSize' | 'fastStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'profileCommand' | 'downloadRangeSize' | 'fastStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -122,6 +124,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     lockUploads: input.lockUploads === true,
     profileName,
     keyFix: input.keyFix,
+    profileCommand: input.profileCommand,
     onEvent: input.onEvent,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,
   };

@@ -107,6 +107,7 @@ export class B2Backend implements StorageBackend {
       context: {
         profileName: o.profileName,
         keyFix: o.keyFix,
+        profileCommand: o.profileCommand,
         bucket: o.bucket,
         prefix: o.prefix,
         endpoint: o.endpoint,

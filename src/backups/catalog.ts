@@ -17,7 +17,7 @@ import {PendingUploads, type PendingUpload} from './pending-uploads.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
-import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DeletePreview, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
+import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DeletePreview, DownloadedFile, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
 
 /** A listed backup together with the two objects it is made of. */
@@ -349,7 +349,7 @@ export class BackupCatalog {
    * what it held before: never a partial or mismatching file. Refuses an existing path
    * unless `force`.
    */
-  async downloadToFile(target: string | BackupInfo, path: string, opts: TransferOptions & {force?: boolean} = {}): Promise<{info: BackupInfo; path: string; size: number; sha1: string}> {
+  async downloadToFile(target: string | BackupInfo, path: string, opts: TransferOptions & {force?: boolean} = {}): Promise<DownloadedFile> {
     if (typeof target === 'string') assertBackupId(target);
     const force = opts.force ?? false;
     const dest = await prepareDestination(path, force);
@@ -357,19 +357,20 @@ export class BackupCatalog {
     if (dest.kind === 'file' && backend.getToFile) {
       // in place and in parallel where the backend can; checked against the backup's own record
       const info = await this.located(target, opts.signal);
-      let got: {size: number; sha1: string} | undefined;
+      let got: DownloadedFile | undefined;
       await writeAtomically(dest, force, async (fh) => {
         const r = await backend.getToFile!(info.archiveKey, fh, {signal: opts.signal, onProgress: opts.onProgress});
-        const problem = mismatch(r, {size: r.info.size, sha1: info.sha1 ?? knownSha1(r.info.sha1)});
+        const expectedSha1 = info.sha1 ?? knownSha1(r.info.sha1);
+        const problem = mismatch(r, {size: r.info.size, sha1: expectedSha1});
         if (problem) throw new BackupError('checksum_mismatch', `download of backup ${info.id} failed verification: ${problem}`);
-        got = r;
+        got = {info, path, size: r.size, sha1: r.sha1, expectedSha1};
       });
-      return {info, path, size: got!.size, sha1: got!.sha1};
+      return got!;
     }
-    const {info, stream} = await this.openVerified(target, opts);
+    const {info, stream, expected} = await this.openVerified(target, opts);
     await writeStreamToFile(stream, dest, force);
     const {size, sha1} = stream.result();
-    return {info, path, size, sha1: sha1 as string};
+    return {info, path, size, sha1: sha1 as string, expectedSha1: expected.sha1};
   }
 
   /** Reads and hashes the whole archive without writing it anywhere. */
@@ -680,7 +681,7 @@ export class BackupCatalog {
     return {info, stream, expected, backendChecks};
   }
 
-  private async openVerified(target: string | BackupInfo, opts: TransferOptions): Promise<{info: BackupInfo; stream: HashingStream}> {
+  private async openVerified(target: string | BackupInfo, opts: TransferOptions): Promise<{info: BackupInfo; stream: HashingStream; expected: Expected}> {
     const {info, stream, expected, backendChecks} = await this.openArchive(target, opts);
     const hashing = new HashingStream({expect: expected, what: `download of backup ${info.id}`, onBytes: progressReporter(opts, expected.size), trustSha1: backendChecks});
     pipelineCb(stream, hashing, () => undefined); // errors reach the consumer through `hashing`
@@ -690,7 +691,7 @@ export class BackupCatalog {
       signal.addEventListener('abort', onAbort, {once: true});
       hashing.once('close', () => signal.removeEventListener('abort', onAbort));
     }
-    return {info, stream: hashing};
+    return {info, stream: hashing, expected};
   }
 }
 

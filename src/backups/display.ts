@@ -2,8 +2,8 @@
 // `show` are in src/cli/backup-tables.ts: measuring their columns needs string-width,
 // which no other command should pay to load.
 import {activeLock} from './lock.js';
-import type {BackupInfo, BackupLock, VerifyResult} from './types.js';
-import {escapeInvisible} from './validate.js';
+import type {BackupInfo, BackupLock, DownloadedFile, VerifyResult} from './types.js';
+import {escapeInvisible, visible} from './validate.js';
 
 /** A backup as `list --json` prints it: the summary, without the metadata file's contents. */
 export interface BackupSummary {
@@ -53,9 +53,18 @@ export function displayDate(iso: string): string {
   return `${m[1]} ${m[2]} ${m[3] === 'Z' || m[3] === undefined ? '+00:00' : m[3]}`;
 }
 
+/** An archive checked without a SHA1 on record (only its size could be compared), in the same words for verify and download. */
+const NO_CHECKSUM = 'no checksum was recorded for this archive, its SHA1 is';
+
 export function renderVerifyResult(r: VerifyResult): string {
   const what = `backup ${r.info.id} (${escapeInvisible(r.info.name)}), ${humanSize(r.size)}`;
   if (!r.ok) return `FAILED ${what}: ${r.size !== r.expectedSize ? `read ${r.size} bytes, expected ${r.expectedSize}` : `SHA1 ${r.sha1}, expected ${r.expectedSha1}`}`;
-  if (!r.expectedSha1) return `OK ${what}: size matches; no checksum was recorded for this archive, its SHA1 is ${r.sha1}`;
+  if (!r.expectedSha1) return `OK ${what}: size matches; ${NO_CHECKSUM} ${r.sha1}`;
   return `OK ${what}: size and SHA1 ${r.sha1} match`;
+}
+
+/** "Downloaded backup "x" to r.tar (1.5 MiB, sha1 … verified)": "verified" only when a SHA1 on record was compared. */
+export function renderDownloaded(d: DownloadedFile): string {
+  const checked = d.expectedSha1 ? `sha1 ${d.sha1} verified` : `size checked; ${NO_CHECKSUM} ${d.sha1}`;
+  return `Downloaded backup ${visible(d.info.name)} to ${d.path} (${humanSize(d.size)}, ${checked})`;
 }

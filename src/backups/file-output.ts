@@ -1,8 +1,8 @@
-import {randomBytes} from 'node:crypto';
 import {fstatSync, type Stats} from 'node:fs';
 import {link, lstat, open, readlink, realpath, rename, rm, stat, type FileHandle} from 'node:fs/promises';
-import {basename, dirname, join, resolve, sep} from 'node:path';
+import {dirname, join, resolve, sep} from 'node:path';
 import type {Readable} from 'node:stream';
+import {removeOnExit, removeStaleTempFiles, syncDir, tempPathBeside} from '../atomic-file.js';
 import {flushBehind, writeAll, writeInBatches} from '../batched-writes.js';
 import {BackupError} from '../errors.js';
 
@@ -63,9 +63,12 @@ function noEntry(path: string): (err: NodeJS.ErrnoException) => undefined {
  * Fills `dest` so that a regular file only ever holds a complete, verified file: `fill`
  * writes into a hidden temp file beside it (at any offsets; writeAll's writes are flushed
  * behind it as it goes), which is fsynced and then
- * moved into place; any failure (a checksum mismatch included) removes it. Without
- * `force` the final step is link(), which refuses to replace a file that appeared
- * meanwhile. A special file is opened for writing and filled as it is.
+ * moved into place, and the directory fsynced (the new name survives a power loss);
+ * any failure (a checksum mismatch included) removes it, and so does process.exit (a
+ * second Ctrl-C). What a killed download to the same path left (its temp file names its
+ * pid) is removed first. Without `force` the final step is link(), which refuses to
+ * replace a file that appeared meanwhile. A special file is opened for writing and
+ * filled as it is.
  */
 export async function writeAtomically(dest: Destination, force: boolean, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
   if (dest.kind !== 'file') {
@@ -78,7 +81,9 @@ export async function writeAtomically(dest: Destination, force: boolean, fill: (
     return;
   }
   const path = dest.path;
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
+  await removeStaleTempFiles(path, 'partial');
+  const tmp = tempPathBeside(path, 'partial');
+  const forget = removeOnExit(tmp);
   try {
     const fh = await open(tmp, 'wx+', 0o600); // readable too: a parallel download reads back what it wrote ahead, to hash it in order
     const flushing = flushBehind(fh); // the disk writes run beside the transfer, not all in the final fsync
@@ -95,9 +100,12 @@ export async function writeAtomically(dest: Destination, force: boolean, fill: (
     } else {
       await moveWithoutReplacing(tmp, path);
     }
+    await syncDir(dirname(path));
   } catch (err) {
     await rm(tmp, {force: true});
     throw err;
+  } finally {
+    forget();
   }
 }
 

@@ -2,7 +2,7 @@ import {createHash} from 'node:crypto';
 import {mkdir, readFile, rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {ObjectInfo} from '../backend.js';
-import {writeFileAtomic} from '../atomic-file.js';
+import {removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
 
 interface CacheEntry {
   v: 1;
@@ -52,7 +52,8 @@ export class MetadataCache {
     if (!this.dir) return;
     const entry: CacheEntry = {v: 1, id: obj.id, key: obj.key, size: obj.size, text};
     try {
-      this.dirReady ??= mkdir(this.dir, {recursive: true, mode: 0o700});
+      // once per process: what writers killed mid-write left here goes
+      this.dirReady ??= mkdir(this.dir, {recursive: true, mode: 0o700}).then(() => removeStaleTempFilesIn(this.dir as string));
       await this.dirReady;
       await writeFileAtomic(this.fileFor(obj.id), JSON.stringify(entry), {mode: 0o600});
     } catch (err) {

@@ -1,6 +1,6 @@
 import {link, mkdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {writeFileAtomic} from '../atomic-file.js';
+import {removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
 import {SHA1_HEX} from '../hash.js';
 
 /** What an interrupted upload was called, so that running it again produces the same names. */
@@ -35,6 +35,8 @@ export const PENDING_UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
  * of joining, and so racing, the first one's upload.
  */
 export class PendingUploads {
+  private swept?: Promise<void>;
+
   constructor(
     private readonly dir: string | undefined,
     private readonly onWarning: (msg: string) => void,
@@ -63,6 +65,8 @@ export class PendingUploads {
     if (!this.dir) return;
     try {
       await mkdir(this.dir, {recursive: true, mode: 0o700});
+      this.swept ??= removeStaleTempFilesIn(this.dir); // once per process: what writers killed mid-write left here goes
+      await this.swept;
       await writeFileAtomic(this.fileFor(p.sha1), JSON.stringify({...p, recorded: this.now()}), {mode: 0o600});
     } catch (err) {
       this.onWarning(`cannot record the upload in ${this.dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); if it is interrupted it will start over`);

@@ -139,6 +139,17 @@ export interface DownloadResult {
   stream: Readable;
 }
 
+/** A download into a file: what was written, and what it was checked against. */
+export interface DownloadedFile {
+  info: BackupInfo;
+  path: string;
+  size: number;
+  /** SHA1 of what was written. */
+  sha1: string;
+  /** The SHA1 on record that it matched; undefined when none was recorded (only the size was compared). */
+  expectedSha1?: string;
+}
+
 export interface VerifyResult {
   ok: boolean;
   /** What was read. */

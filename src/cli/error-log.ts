@@ -1,6 +1,6 @@
 import {mkdir, readFile} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
-import {writeFileAtomic} from '../atomic-file.js';
+import {removeStaleTempFiles, writeFileAtomic} from '../atomic-file.js';
 import {withFileLock} from '../file-lock.js';
 import {scrub} from '../redact.js';
 
@@ -41,6 +41,7 @@ export async function recordError(cacheDir: string, entry: LoggedError, argv: re
     const message = scrub(entry.message, [...secretArgs(argv), process.env.B2_APPLICATION_KEY]);
     const logged = {...entry, message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message};
     await withFileLock(path, async () => {
+      await removeStaleTempFiles(path); // a command killed while it wrote the log left its temp file
       const entries = [...(await readErrorLog(cacheDir)), logged].slice(-KEEP);
       await writeFileAtomic(path, JSON.stringify(entries, null, 1) + '\n', {mode: 0o600});
     });

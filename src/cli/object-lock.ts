@@ -28,6 +28,11 @@ export function lockOverride(flags: {'lock-days'?: string; 'lock-mode'?: string}
   return {...(text === undefined ? {} : {days: entry.lock?.days}), ...(entry.lock?.mode ? {mode: entry.lock.mode} : {})};
 }
 
+/** Where a lockForRun lock came from, as the other way out of a bucket without Object Lock. */
+export function lockInstead(profile: Pick<ResolvedProfile, 'name'>, override: Partial<LockSetting> | undefined, daysFlag = '--lock-days'): string {
+  return override?.days === undefined ? `remove "lock:" from profile "${profile.name}"` : `run it without ${daysFlag}`;
+}
+
 /** The lock of this upload: the flags over the profile's `lock:`; undefined when neither asks for one. */
 export function lockForRun(profile: ResolvedProfile, override: Partial<LockSetting> | undefined): LockSetting | undefined {
   if (!override) return profile.lock;
@@ -39,9 +44,10 @@ export function lockForRun(profile: ResolvedProfile, override: Partial<LockSetti
 /**
  * Before anything is written under a lock: the key must be allowed to set retentions
  * and the bucket must have Object Lock (when the key may see it), or B2 would refuse the
- * upload after the bytes were sent.
+ * upload after the bytes were sent. `instead`: the other way out the user has, after the
+ * bucket fix (e.g. not asking for the lock where it was asked for).
  */
-export async function assertCanLock(backend: B2Backend, profile: Pick<ResolvedProfile, 'name'>, signal?: AbortSignal): Promise<void> {
+export async function assertCanLock(backend: B2Backend, profile: Pick<ResolvedProfile, 'name'>, instead: string | undefined, signal?: AbortSignal): Promise<void> {
   if (!backend.keyInfo().capabilities.includes('writeFileRetentions')) {
     throw new BackupError('missing_capabilities', `the key of profile ${profile.name} lacks the writeFileRetentions capability that locking a backup needs; nothing was changed. Create a key with writeFileRetentions and readFileRetentions and put it in with: b2 profile update ${profile.name} --application-key …`);
   }
@@ -50,7 +56,7 @@ export async function assertCanLock(backend: B2Backend, profile: Pick<ResolvedPr
     throw err;
   });
   if (bucketLockText(bucket).enabled === false) {
-    throw new BackupError('no_object_lock', `bucket ${bucket?.bucketName} does not have Object Lock enabled, so backups in it cannot be locked; nothing was changed. Fix: ${OBJECT_LOCK_FIX}`);
+    throw new BackupError('no_object_lock', `bucket ${bucket?.bucketName} does not have Object Lock enabled, so backups in it cannot be locked; nothing was changed. Fix: ${OBJECT_LOCK_FIX}${instead ? `, or ${instead}` : ''}`);
   }
 }
 

@@ -43,13 +43,23 @@ async function liveEntries(dir: string, mine: string): Promise<Array<{name: stri
   return live;
 }
 
-function inUse(dataDir: string, dir: string, others: Array<{name: string; pid: number}>): Error {
-  if (others.some((o) => o.pid === process.pid)) {
-    return new Error(`data dir ${dataDir} is already used by an emulator in this process; stop it first`);
+/** The data dir is held by a live emulator; `pids`: its process(es). */
+export class DataDirInUse extends Error {
+  constructor(
+    message: string,
+    readonly pids: number[],
+  ) {
+    super(message);
   }
-  const pids = [...new Set(others.map((o) => o.pid))].join(', ');
-  return new Error(`data dir ${dataDir} is in use by another emulator (process ${pids}); stop it or use another --data-dir ` +
-    `(if no emulator uses it, remove ${join(dir, others[0].name)})`);
+}
+
+function inUse(dataDir: string, dir: string, others: Array<{name: string; pid: number}>): Error {
+  const pids = [...new Set(others.map((o) => o.pid))];
+  if (pids.includes(process.pid)) {
+    return new DataDirInUse(`data dir ${dataDir} is already used by an emulator in this process; stop it first`, pids);
+  }
+  return new DataDirInUse(`data dir ${dataDir} is in use by another emulator (process ${pids.join(', ')}); stop it or use another --data-dir ` +
+    `(if no emulator uses it, remove ${join(dir, others[0].name)})`, pids);
 }
 
 function isAlive(pid: number): boolean {

@@ -121,7 +121,9 @@ export class ProfileStore {
    * `envCredentials: false` resolves the key the profile itself holds (what add/update check).
    */
   resolve(name?: string, opts: {envCredentials?: boolean} = {}): ResolvedProfile {
-    const stored = this.getOrThrow(name || this.env.B2_PROFILE || this.defaultName());
+    const chosen = name || this.env.B2_PROFILE || this.defaultName();
+    // oclif hands B2_PROFILE over as --profile: a name equal to it may well come from there
+    const stored = this.getOrThrow(chosen, chosen === this.env.B2_PROFILE ? 'B2_PROFILE' : undefined);
     const {entry} = stored;
     const endpoint = entry.endpoint ?? DEFAULT_ENDPOINT;
     const fromEnv = opts.envCredentials !== false && endpoint !== EMBEDDED_ENDPOINT && this.envCredentials();
@@ -248,13 +250,14 @@ export class ProfileStore {
     throw new BackupError('config', `${this.path} has ${names.length} profiles (${someNames(names)}); choose one with --profile NAME or env B2_PROFILE, or set a default with "b2 profile default NAME"`);
   }
 
-  /** The named profile, or a config error listing the names there are. */
-  getOrThrow(name: string): StoredProfile {
+  /** The named profile, or a config error listing the names there are; `fromEnv`: the variable the name may come from. */
+  getOrThrow(name: string, fromEnv?: string): StoredProfile {
     const found = this.get(name);
     if (found) return found;
     const known = someNames(this.list().map((p) => p.name));
     const fix = profileNameProblem(name) ? `choose one of them` : `add it with "b2 profile add ${name}"`;
-    throw new BackupError('config', `no profile named ${quoteValue(name)} in ${this.path} (profiles: ${known}); ${fix}`);
+    const where = fromEnv ? ` (the name is set by the environment variable ${fromEnv}: unset it or change it)` : '';
+    throw new BackupError('config', `no profile named ${quoteValue(name)}${where} in ${this.path} (profiles: ${known}); ${fix}`);
   }
 
   private requireInFile(name: string, verb: string): void {

@@ -3,6 +3,7 @@ import {createHash, randomBytes} from 'node:crypto';
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {startEmulator} from '../../src/emulator/index.js';
 import {runCli} from '../helpers/run-cli.js';
 
 // The built-in `local` profile with no account and no profiles file: each command below
@@ -41,5 +42,19 @@ describe('the built-in local profile (embedded B2)', () => {
 
     expect((await b2('delete', id, '--yes')).code).toBe(0);
     expect(JSON.parse((await b2('list', '--json')).stdout)).toEqual([]);
+  });
+
+  test('a second command while the store is in use stops with one line that names the holder, not the emulator\'s advice', async () => {
+    const info = await runCli(['b2', 'local', 'info', '--json'], {env, cwd: dir});
+    const {directory} = JSON.parse(info.stdout) as {directory: string};
+    const holder = await startEmulator({port: 0, dataDir: directory}); // stands in for a running upload
+    try {
+      const busy = await b2('list');
+      expect(busy.code).toBe(1);
+      expect(busy.stderr).toBe(`Error: the embedded B2 store in ${directory} is in use by another command (process ${process.pid}); it serves one command at a time: run this one again when that one has finished\n`);
+    } finally {
+      await holder.stop();
+    }
+    expect((await b2('list')).code).toBe(0);
   });
 });

@@ -107,7 +107,9 @@ describe('bucket, capabilities and prefix (exit 3)', () => {
     const profiles = await readFile(world.config, 'utf8');
     const refused = await world.b2(world.profileAddArgs('nodelete', {...key, prefix: PREFIX}));
     expectFailure(refused, 3, /profile "nodelete" failed its check \(Key capabilities\); nothing was saved/, world.secrets);
-    expect(refused.stderr).toMatch(/^fail\s+Key capabilities\s+the key lacks deleteFiles; fix: .*b2 profile update nodelete --application-key/m);
+    // nothing was saved, so "b2 profile update" could not fix it: the fix is adding it again
+    expect(refused.stderr).toMatch(/^fail\s+Key capabilities\s+the key lacks deleteFiles; fix: .*b2 profile add nodelete … --application-key …$/m);
+    expect(refused.stderr).not.toMatch(/profile update/);
     expect(await readFile(world.config, 'utf8')).toBe(profiles);
 
     await world.addProfile('nodelete', {...key, prefix: PREFIX, check: false});

@@ -176,6 +176,32 @@ describe('b2 copy ID --to PROFILE', () => {
     }
   });
 
+  test('onto a file of the same name and size that no SHA1 proves the same: copy and move stop with one line (exit 2), the backup stays', async () => {
+    // a Home Assistant backup whose archive was streamed up: a large file with no SHA1 on record anywhere
+    const base = 'Automatic_backup_2026.4.1_2026-04-08_04.57_43001930';
+    const id = 'ha5e1f00';
+    const data = randomBytes(3000);
+    const meta = {metadata_version: '1', backup_id: id, backup_metadata: {addons: [], backup_id: id, date: '2026-04-08T04:57:43.001930+02:00', database_included: true, extra_metadata: {}, folders: [], homeassistant_included: true, homeassistant_version: '2026.4.1', name: 'Automatic backup 2026.4.1', protected: false, size: data.length}};
+    await emu.putFiles(emu.bucket, [
+      {fileName: `ha-src/${base}.tar`, data, contentType: 'application/x-tar', fileInfo: {}, partSize: 1000},
+      {fileName: `ha-src/${base}.metadata.json`, data: Buffer.from(JSON.stringify(meta)), contentType: 'application/json', fileInfo: {}},
+      {fileName: `ha-dst/${base}.tar`, data: randomBytes(data.length), contentType: 'application/x-tar', fileInfo: {}},
+    ]);
+    await world.addProfile('ha-src', {...keyArgs, prefix: 'ha-src/'});
+    await world.addProfile('ha-dst', {...keyArgs, prefix: 'ha-dst/'});
+    emu.resetStats();
+    const unproven = new RegExp(`already holds files with the names and sizes of .* that no SHA1 on record proves to be the same files \\(${base}\\.tar: no SHA1 is recorded for the backup, or for the file there\\); delete them there`);
+    expectFailure(await b2(['copy', id, '--to', 'ha-dst', '--profile', 'ha-src']), 2, unproven, world.secrets);
+    expectFailure(await b2(['profile', 'update', 'ha-src', '--prefix', 'ha-dst/', '--move-backups']), 2, unproven, world.secrets);
+    expect(calls(emu, 'b2_copy_file') + calls(emu, 'b2_copy_part') + calls(emu, 'b2_delete_file_version')).toBe(0);
+    expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'ha-src', '--json'])).prefix).toBe('ha-src/');
+    expect(await withLocation('ha-dst/', (l) => l.keys())).toEqual([`${base}.tar`]);
+    await withLocation('ha-src/', async ({backend, keys}) => {
+      expect(await keys()).toEqual([`${base}.metadata.json`, `${base}.tar`]);
+      expect(Buffer.concat(await (await backend.get(`${base}.tar`)).stream.toArray())).toEqual(data);
+    });
+  });
+
   test('an unknown id: exit 4', async () => {
     expectFailure(await b2(['copy', 'deadbeef', '--to', 'offsite', '--profile', 'home']), 4, /no backup with id deadbeef/, world.secrets);
   });

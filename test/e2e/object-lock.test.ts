@@ -232,7 +232,12 @@ test('a locking profile on a bucket without Object Lock: profile check fails wit
 
   const uploads = calls(world.emu, 'b2_get_upload_url');
   const up = await world.b2(['upload', archive('nolock'), '--name', 'n', '--profile', 'nolock']);
-  expectFailure(up, 3, /bucket .* does not have Object Lock enabled, so backups in it cannot be locked; nothing was changed\. Fix: enable Object Lock/, world.secrets);
+  expectFailure(up, 3, /bucket .* does not have Object Lock enabled, so backups in it cannot be locked; nothing was changed\. Fix: enable Object Lock.*, or remove "lock:" from profile "nolock"$/, world.secrets);
+  // the way out names what asked for the lock: the flag of this run, or nothing but the bucket for b2 lock
+  const flagged = await world.b2(['upload', archive('nolock'), '--name', 'n', '--profile', 'nolock', '--lock-days', '3']);
+  expectFailure(flagged, 3, /Fix: enable Object Lock.*, or run it without --lock-days$/, world.secrets);
+  const locking = await world.b2(['lock', '0123abcd', '--days', '5', '--profile', 'nolock']);
+  expectFailure(locking, 3, /Fix: enable Object Lock on the bucket \(.*\), or use a bucket created with it$/, world.secrets);
   expect(calls(world.emu, 'b2_get_upload_url')).toBe(uploads);
   const listed = await api(world.emu, master, 'b2_list_file_names', {bucketId: world.emu.bucketId, prefix: 'nolock/'});
   expect(listed.json.files).toEqual([]);

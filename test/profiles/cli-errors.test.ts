@@ -208,6 +208,13 @@ const cases: Case[] = [
     message: 'profile "local" is built in and cannot be changed with update; define your own with "b2 profile add local"',
   },
   {
+    title: 'check: B2_PROFILE names a profile that does not exist (the message says where the name came from)',
+    file: GOOD,
+    args: ['check'],
+    env: {B2_PROFILE: 'office'},
+    message: 'no profile named "office" (the name is set by the environment variable B2_PROFILE: unset it or change it) in $F (profiles: home, local); add it with "b2 profile add office"',
+  },
+  {
     title: 'remove: a profile that does not exist',
     file: GOOD,
     args: ['remove', 'office'],

@@ -1,0 +1,56 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {readFile, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {E2EWorld, parseJson, sha1} from './helpers.js';
+
+// What `download` says it checked is what it checked: "sha1 … verified" only when a SHA1
+// was on record; for an archive streamed up without one (Home Assistant's large files)
+// only the size could be compared, and it says so in the words of `verify`.
+
+const PREFIX = 'home/';
+let world: E2EWorld;
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  const key = await world.createKey();
+  await world.addProfile('home', {...key, prefix: PREFIX});
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('download reports what it compared', () => {
+  test('an archive with no SHA1 on record: size checked, "no checksum was recorded", never "verified"', async () => {
+    const data = randomBytes(300_000);
+    const base = 'Automatic_backup_2026.4.1_2026-04-08_04.57_43001930';
+    const meta = {metadata_version: '1', backup_id: 'ha0c0ffe', backup_metadata: {addons: [], backup_id: 'ha0c0ffe', date: '2026-04-08T04:57:43.001930+02:00', database_included: true, extra_metadata: {}, folders: [], homeassistant_included: true, homeassistant_version: '2026.4.1', name: 'Automatic backup 2026.4.1', protected: false, size: data.length}};
+    // as HA's integration streams it up: a large file whose SHA1 nobody recorded
+    await world.emu.putFiles(world.emu.bucket, [
+      {fileName: `${PREFIX}${base}.tar`, data, contentType: 'application/x-tar', partSize: 100_000},
+      {fileName: `${PREFIX}${base}.metadata.json`, data: Buffer.from(JSON.stringify(meta)), contentType: 'application/json', fileInfo: {metadata_only: 'true'}},
+    ]);
+    const verify = await world.b2(['verify', 'ha0c0ffe', '--profile', 'home']);
+    expect(verify.stdout).toMatch(/no checksum was recorded/); // the premise: nothing to compare the SHA1 with
+
+    const r = await world.b2(['download', 'ha0c0ffe', '-o', 'ha.tar', '--profile', 'home']);
+    expect(r.code).toBe(0);
+    expect(sha1(await readFile(join(world.dir, 'ha.tar')))).toBe(sha1(data));
+    expect(r.stderr).not.toMatch(/verified/);
+    expect(r.stderr).toMatch(new RegExp(`^Downloaded backup .* to ha\\.tar \\(293 KiB, size checked; no checksum was recorded for this archive, its SHA1 is ${sha1(data)}\\)$`, 'm'));
+  });
+
+  test('an archive with its SHA1 on record: "sha1 … verified"', async () => {
+    const data = randomBytes(1000);
+    await writeFile(join(world.dir, 'ours.tar'), data);
+    const up = parseJson<{id: string}>(await world.b2(['upload', join(world.dir, 'ours.tar'), '--name', 'ours', '--json', '--profile', 'home']));
+    const r = await world.b2(['download', up.id, '-o', 'ours-back.tar', '--profile', 'home']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`^Downloaded backup "ours" to ours-back\\.tar \\(1000 B, sha1 ${sha1(data)} verified\\)$`, 'm'));
+  });
+});
+
+test('no run printed an application key', () => {
+  world.expectNoSecretInAnyRun();
+});
