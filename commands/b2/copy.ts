@@ -6,7 +6,7 @@ import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
-import {visible} from '../../src/backups/validate.js';
+import {escapeInvisible, visible} from '../../src/backups/validate.js';
 import {connectB2Pair} from '../../src/connect.js';
 import {BackupError} from '../../src/errors.js';
 import {loadProfile} from '../../src/profiles/index.js';
@@ -44,7 +44,7 @@ export default class Copy extends BaseCommand {
         const catalog = catalogOf(this.config, source, from, (line) => this.logToStderr(line));
         const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal});
         const what = `backup ${info.id} ${visible(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
-        this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${info.archiveKey} and ${info.metadataKey}`);
+        this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${escapeInvisible(info.archiveKey)} and ${escapeInvisible(info.metadataKey)}`);
         return {copied: backupSummary(info), to: target.name, existing};
       } finally {
         await Promise.all([from.close(), to.close()]);

@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core';
 import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId} from '../../src/backups/index.js';
-import {visible} from '../../src/backups/validate.js';
+import {escapeInvisible, visible} from '../../src/backups/validate.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
@@ -47,7 +47,7 @@ export default class Delete extends LocationCommand {
       const deleted = await catalog.delete(target, {signal, bypassGovernance}).catch((err: unknown) => {
         throw isBackupError(err, 'locked') ? lockedRefusal(backup, err, bypassGovernance) : err;
       });
-      this.log(`Deleted ${what}: ${target.complete ? `${deleted.archiveKey} and ${deleted.metadataKey}` : deleted.archiveKey}`);
+      this.log(`Deleted ${what}: ${target.complete ? `${escapeInvisible(deleted.archiveKey)} and ${escapeInvisible(deleted.metadataKey)}` : escapeInvisible(deleted.archiveKey)}`);
       return {deleted: backupSummary(deleted), complete: target.complete};
     });
   }

@@ -1,5 +1,6 @@
 import {BaseCommand, errorLine, profileFlag} from '../../src/cli/base-command.js';
 import {readErrorLog} from '../../src/cli/error-log.js';
+import {jsonText} from '../../src/cli/json-text.js';
 import {bucketEncryptionText, bucketLockText} from '../../src/b2/index.js';
 import {connectB2} from '../../src/connect.js';
 import {isBackupError} from '../../src/errors.js';
@@ -57,7 +58,7 @@ export default class Diagnostics extends BaseCommand {
       report.connection = {ok: false, kind: isBackupError(err) ? err.kind : 'failure', error: errorLine(err)};
     }
     report.recentErrors = await readErrorLog(this.config.cacheDir);
-    if (!this.jsonEnabled()) this.log(JSON.stringify(report, null, 2));
+    if (!this.jsonEnabled()) this.log(jsonText(report));
     return report;
   }
 }

@@ -35,7 +35,7 @@ export default class Lock extends LocationCommand {
       const current = activeLock(backup, now);
       const mode = asked?.mode ?? current?.mode ?? profile.lock?.mode ?? DEFAULT_LOCK_MODE;
       const retention = retentionFor({mode, days: asked?.days}, now);
-      const what = `backup ${backup.id} "${visible(backup.name)}"`;
+      const what = `backup ${backup.id} ${visible(backup.name)}`;
       const weaker = current && (retention.retainUntil.getTime() < Date.parse(current.until) || (current.mode === 'compliance' && mode === 'governance'));
       if (current && weaker) {
         const atLeast = Math.ceil((Date.parse(current.until) - now.getTime()) / DAY_MS);

@@ -49,7 +49,7 @@ export function humanSize(bytes: number): string {
 /** "2026-04-08 04:57:43 +02:00": the recorded wall clock and offset, without the fraction. */
 export function displayDate(iso: string): string {
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.exec(iso);
-  if (!m) return iso;
+  if (!m) return escapeInvisible(iso); // a date no tool we know writes: whatever the metadata file says
   return `${m[1]} ${m[2]} ${m[3] === 'Z' || m[3] === undefined ? '+00:00' : m[3]}`;
 }
 
@@ -66,5 +66,5 @@ export function renderVerifyResult(r: VerifyResult): string {
 /** "Downloaded backup "x" to r.tar (1.5 MiB, sha1 … verified)": "verified" only when a SHA1 on record was compared. */
 export function renderDownloaded(d: DownloadedFile): string {
   const checked = d.expectedSha1 ? `sha1 ${d.sha1} verified` : `size checked; ${NO_CHECKSUM} ${d.sha1}`;
-  return `Downloaded backup ${visible(d.info.name)} to ${d.path} (${humanSize(d.size)}, ${checked})`;
+  return `Downloaded backup ${visible(d.info.name)} to ${escapeInvisible(d.path)} (${humanSize(d.size)}, ${checked})`;
 }

@@ -80,7 +80,11 @@ function codePoint(ch: string): string {
  * other tools are not validated by us).
  */
 export function escapeInvisible(text: string): string {
-  const escape = (ch: string) => `\\u{${(ch.codePointAt(0) as number).toString(16)}}`;
+  return replaceInvisible(text, (ch) => `\\u{${(ch.codePointAt(0) as number).toString(16)}}`);
+}
+
+/** Every control or invisible character of text replaced by what `escape` makes of it (JSON output writes \uXXXX). */
+export function replaceInvisible(text: string, escape: (ch: string) => string): string {
   return text.replace(new RegExp(CONTROL.source, 'g'), escape).replace(INVISIBLE, (ch) => (isInvisible(ch) ? escape(ch) : ch));
 }
 

@@ -35,7 +35,7 @@ export function renderBackup(b: BackupInfo, now: Date = new Date()): string {
     if (Array.isArray(m.folders) && m.folders.length > 0) rows.push(['folders', m.folders.join(', ')]);
     for (const [k, v] of Object.entries(m.extra_metadata ?? {})) rows.push([`meta ${k}`, String(v)]);
   }
-  return table(rows);
+  return table(rows.map((r) => r.map((cell) => escapeInvisible(cell)))); // most of it comes from a metadata file anyone with a key may write
 }
 
 function madeBy(b: BackupInfo): string {

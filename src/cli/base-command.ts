@@ -1,8 +1,10 @@
 import {Command, Flags, Interfaces} from '@oclif/core';
 import {EXIT_CODES, isBackupError} from '../errors.js';
+import {escapeInvisible} from '../backups/validate.js';
 import {quoteValue} from '../redact.js';
 import {isClosedPipe, watchStdoutClose} from './closed-pipe.js';
 import {recordError} from './error-log.js';
+import {jsonText} from './json-text.js';
 import {makeRoomForTransferBuffers} from './heap-room.js';
 import {clearProgressLine} from './progress.js';
 
@@ -36,7 +38,7 @@ export abstract class PluginCommand extends Command {
       super.logJson(json);
       return;
     }
-    process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
+    process.stdout.write(`${jsonText(json)}\n`);
   }
 
   public override warn(input: string | Error): string | Error {
@@ -97,7 +99,7 @@ export function exitCodeOf(err: unknown): number {
 }
 
 /**
- * One line for the user. oclif's parse errors span several ("Parsing --port" then
+ * One line for the user, its control and invisible characters escaped. oclif's parse errors span several ("Parsing --port" then
  * "Expected an integer ≥ 0 but received: -5"); they are joined, minus oclif's help hints.
  * Argument values are not repeated: a key typed without its flag name must not reach
  * the terminal's scrollback, a log, or the error log that `diagnostics` prints.
@@ -110,7 +112,8 @@ export function errorLine(err: unknown): string {
     .filter((l) => l.length > 0 && !/^(See more help|Note: |Alternatively, )/.test(l))
     .map(withoutArgumentValues);
   if (lines.length === 0) return 'unknown error';
-  return lines.reduce((line, next) => `${line}${line.endsWith(':') ? ' ' : ': '}${next}`);
+  // a file name or name from the bucket that reached a message unescaped still cannot drive the terminal
+  return escapeInvisible(lines.reduce((line, next) => `${line}${line.endsWith(':') ? ' ' : ': '}${next}`));
 }
 
 /** oclif's parse messages that quote what was typed, rewritten to name only the flag or position. */

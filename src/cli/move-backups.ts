@@ -1,4 +1,5 @@
 import {humanSize} from '../backups/display.js';
+import {escapeInvisible} from '../backups/validate.js';
 import {executeMove, planMove, type MoveItem, type MovePlan} from '../backups/move.js';
 import {connectB2, connectB2Pair} from '../connect.js';
 import {BackupError} from '../errors.js';
@@ -83,13 +84,13 @@ function action(item: MoveItem): string {
 
 function label(item: MoveItem): string {
   const who = item.id ? `${item.name ?? item.base} (${item.id})` : item.base;
-  return `${who}, ${humanSize(item.size)}`;
+  return `${escapeInvisible(who)}, ${humanSize(item.size)}`; // names and file names of the bucket
 }
 
 function staying(plan: MovePlan, from?: ResolvedProfile): string[] {
   if (plan.staying.length === 0) return [];
   const where = from ? ` under ${JSON.stringify(from.prefix)}` : '';
-  return [`Not moved (they stay${where}): ${plan.staying.slice(0, 10).join('; ')}${plan.staying.length > 10 ? ` and ${plan.staying.length - 10} more` : ''}`];
+  return [`Not moved (they stay${where}): ${escapeInvisible(plan.staying.slice(0, 10).join('; '))}${plan.staying.length > 10 ? ` and ${plan.staying.length - 10} more` : ''}`];
 }
 
 function count(n: number, what: string): string {

@@ -3,6 +3,7 @@ import {OBJECT_LOCK_FIX, bucketLockText, type B2Backend} from '../b2/index.js';
 import {DEFAULT_LOCK_MODE, LOCK_MODES, type LockSetting} from '../backups/lock.js';
 import {lockedText} from '../backups/display.js';
 import type {BackupInfo} from '../backups/types.js';
+import {visible} from '../backups/validate.js';
 import {BackupError, isBackupError} from '../errors.js';
 import {validateOverrides} from '../profiles/store.js';
 import type {ResolvedProfile} from '../profiles/types.js';
@@ -68,7 +69,7 @@ export function assertCanBypass(backend: B2Backend, profile: Pick<ResolvedProfil
 
 /** A delete B2 refused because of Object Lock, in one line: until when, and whether --bypass-governance can help. */
 export function lockedRefusal(b: BackupInfo, err: BackupError, bypassed: boolean): BackupError {
-  const what = `backup ${b.id} "${b.name}"`;
+  const what = `backup ${b.id} ${visible(b.name)}`;
   const lock = b.lock;
   if (!lock) return new BackupError('locked', `${what}: ${err.message}; for a governance lock, --bypass-governance (with a key that has bypassGovernance) deletes it now`);
   if (lock.mode === 'compliance') return new BackupError('locked', `${what} is ${lockedText(lock)}: nobody can delete it before then, not even with --bypass-governance`);

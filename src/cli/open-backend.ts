@@ -3,6 +3,7 @@ import {join} from 'node:path';
 import type {Config} from '@oclif/core';
 import type {B2Backend, TransferEventListener} from '../b2/index.js';
 import {BackupCatalog} from '../backups/index.js';
+import {escapeInvisible} from '../backups/validate.js';
 import {connectB2} from '../connect.js';
 import {loadProfile} from '../profiles/index.js';
 import type {ResolvedProfile} from '../profiles/types.js';
@@ -36,7 +37,7 @@ export async function openLocation(
 export function catalogOf(config: Config, profile: ResolvedProfile, backend: B2Backend, warn: (line: string) => void): BackupCatalog {
   return new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),
-    onWarning: (msg) => warn(`Warning: ${msg}`),
+    onWarning: (msg) => warn(`Warning: ${escapeInvisible(msg)}`), // warnings name files of the bucket
     createdBy: `${config.pjson.name === 'backup-plugin-b2' ? '' : `${config.pjson.name} via `}backup-plugin-b2`,
   });
 }

@@ -3,6 +3,7 @@ import {backupSummary, displayDate, humanSize, type BackupSummary} from '../back
 import type {PrunePlan} from '../backups/prune.js';
 import {COUNT_RULES, retentionPolicyProblem, type CountRule, type RetentionPolicy} from '../backups/retention.js';
 import type {BackupInfo} from '../backups/types.js';
+import {escapeInvisible, visible} from '../backups/validate.js';
 import {BackupError} from '../errors.js';
 import {table} from '../profiles/display.js';
 
@@ -79,21 +80,21 @@ export function pruneView(plan: PrunePlan, o: {dryRun: boolean; deleted: BackupI
 
 /** The plan as a table: one line per backup, newest first. */
 export function renderPlan(plan: PrunePlan): string {
-  const rows = plan.decisions.map((d) => [d.keep ? 'keep' : 'delete', d.backup.id, displayDate(d.backup.date), humanSize(d.backup.size), d.backup.name, d.reasons.join(', ')]);
+  const rows = plan.decisions.map((d) => [d.keep ? 'keep' : 'delete', d.backup.id, displayDate(d.backup.date), humanSize(d.backup.size), escapeInvisible(d.backup.name), d.reasons.join(', ')]);
   return table([['ACTION', 'ID', 'DATE', 'SIZE', 'NAME', 'KEPT BY'], ...rows]);
 }
 
 /** What prune leaves alone, one line each (for stderr). */
 export function untouchedLines(plan: PrunePlan, unfinishedUploads: number): string[] {
-  const lines = plan.undated.map((b) => `Not touched: backup ${b.id} "${b.name}": its date ${JSON.stringify(b.date)} cannot be read`);
-  lines.push(...plan.skipped.map((msg) => `Not touched: ${msg.replace(/^skipping /, '')}`));
+  const lines = plan.undated.map((b) => `Not touched: backup ${b.id} ${visible(b.name)}: its date ${visible(b.date)} cannot be read`);
+  lines.push(...plan.skipped.map((msg) => `Not touched: ${escapeInvisible(msg.replace(/^skipping /, ''))}`));
   if (unfinishedUploads > 0) lines.push(`Not touched: ${unfinishedUploads} unfinished upload(s); "b2 cleanup" removes them`);
   return lines;
 }
 
 /** "a1b2c3d4 "Nightly" of 2026-04-08 04:57:43 +02:00" */
 export function describeBackup(b: BackupInfo): string {
-  return `${b.id} "${b.name}" of ${displayDate(b.date)}`;
+  return `${b.id} ${visible(b.name)} of ${displayDate(b.date)}`;
 }
 
 /** Unfinished large-file uploads under the prefix: prune leaves them to "b2 cleanup". */
