@@ -2,6 +2,7 @@ import {stat} from 'node:fs/promises';
 import {Args, Flags} from '@oclif/core';
 import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {emptyArchiveError} from '../../src/backups/empty-archive.js';
 import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags, type OutputChoice} from '../../src/cli/output-flags.js';
@@ -50,6 +51,11 @@ export default class Upload extends LocationCommand {
 
   async run(): Promise<(BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]; lockedKept: string[]}) | (UploadPlan & {dryRun: true})> {
     const {args, flags} = await this.parse(Upload);
+    // a user who forgot the pipe would wait on a silent terminal, and Ctrl-D would give an empty archive;
+    // a dry run reads no stdin, so it may show the plan from a terminal
+    if (args.file === '-' && process.stdin.isTTY && !flags['dry-run']) {
+      throw new BackupError('bad_input', `stdin is a terminal: "b2 upload -" reads the archive from a pipe; pipe it in (e.g. tar -c DIR | ${this.config.bin} b2 upload -) or give the archive's path`);
+    }
     // before connecting: bad input costs nothing (and starts no embedded store)
     const metadata = parseMeta(flags.meta ?? []);
     assertUserMetadata(metadata);
@@ -164,6 +170,7 @@ async function regularFileSize(path: string): Promise<number> {
     throw new BackupError('bad_input', `${path}: ${err.code === 'ENOENT' ? 'no such file' : err.code ?? err.message}; give the path of an archive, or - to read stdin`);
   });
   if (!st.isFile()) throw new BackupError('bad_input', `${path} is not a regular file; give the path of an archive, or - to read stdin`);
+  if (st.size === 0) throw emptyArchiveError({kind: 'file', path}); // the catalog refuses it too: here before connecting
   return st.size;
 }
 
@@ -173,6 +180,7 @@ function parseExpectSize(text: string | undefined, file: string): number | undef
   if (file !== '-') throw new BackupError('bad_input', `--expect-size is for an upload from stdin (-); ${file} is a file, whose size is known`);
   const size = parseSize(text);
   if ('problem' in size) throw new BackupError('bad_input', `--expect-size ${JSON.stringify(text)}: ${size.problem}; give the stream's length in bytes, e.g. --expect-size 1048576 or 1GiB`);
+  if (size.bytes === 0) throw emptyArchiveError({kind: 'stream'});
   return size.bytes;
 }
 

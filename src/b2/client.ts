@@ -2,7 +2,7 @@ import B2 from 'backblaze-b2';
 import b2Request from 'backblaze-b2/lib/request.js';
 import type {Readable} from 'node:stream';
 import {toBackupError, type ErrorContext, type FailedCall} from './errors.js';
-import type {Failure} from './failure.js';
+import {answerMayBeLost, type Failure} from './failure.js';
 import {RetryPolicy, type CallKind, type RunHooks} from './retry-policy.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
 import {HEX_DIGITS_AT_END, HEX_SHA1_LENGTH, writeBody, type BodyData} from './request-body.js';
@@ -207,12 +207,19 @@ export class B2Client {
     return this.api('b2_get_upload_part_url', undefined, (axios) => this.b2.getUploadPartUrl({fileId, axios}), signal);
   }
 
-  startLargeFile(args: {bucketId: string; fileName: string; contentType: string; fileInfo: Record<string, string>; retention?: Retention}, signal?: AbortSignal): Promise<B2File> {
+  /**
+   * `findStarted`: after an attempt whose answer was lost (B2 may have made the file), it
+   * is asked before the next attempt for the file that attempt made; what it finds is the
+   * answer, so that a retry does not leave a second, unfinished file behind.
+   */
+  startLargeFile(args: {bucketId: string; fileName: string; contentType: string; fileInfo: Record<string, string>; retention?: Retention}, signal?: AbortSignal, findStarted?: () => Promise<B2File | undefined>): Promise<B2File> {
     const {fileInfo, retention, ...rest} = args;
     const serverSideEncryption = encryptionField(this.cfg.encryption);
     const fileRetention = retentionField(retention);
     const data = {fileInfo, ...(serverSideEncryption ? {serverSideEncryption} : {}), ...(fileRetention ? {fileRetention} : {})};
-    return this.api('b2_start_large_file', args.fileName, (axios) => this.b2.startLargeFile({...rest, axios, axiosOverride: {data}}), signal);
+    let lost = false;
+    const start = async (axios: Record<string, unknown>) => ((lost && (await findStarted?.())) || (await this.b2.startLargeFile({...rest, axios, axiosOverride: {data}})).data) as B2File;
+    return this.run('api', 'b2_start_large_file', args.fileName, start, signal, {refine: async (f) => ((lost ||= answerMayBeLost(f)), f)});
   }
 
   finishLargeFile(fileId: string, partSha1Array: string[], name: string, signal?: AbortSignal): Promise<B2File> {

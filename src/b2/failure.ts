@@ -24,6 +24,14 @@ export interface Failure {
   connectTimeout?: boolean;
 }
 
+/**
+ * The request may have reached B2 and been carried out, but its answer never arrived
+ * (the connection broke or timed out after it was made): what the call did is unknown.
+ */
+export function answerMayBeLost(f: Failure): boolean {
+  return f.status === undefined && !f.connect && (f.code === 'network' || f.code === 'timeout');
+}
+
 /** Errors of a connection that was not made in time. */
 const CONNECT_TIMEOUT_CODES = new Set(['ERR_SOCKET_CONNECTION_TIMEOUT', 'ECONNECT_TIMEOUT']);
 /** Errors of a connection that was never made. */

@@ -161,7 +161,7 @@ export class LargeFileUpload {
       const found = await findResumable(this.o);
       if (found) return {fileId: found.file.fileId, existing: new Map(found.parts.map((p) => [p.partNumber, p]))};
     }
-    const file = await client.startLargeFile({bucketId, fileName, contentType, fileInfo, retention}, this.o.signal);
+    const file = await client.startLargeFile({bucketId, fileName, contentType, fileInfo, retention}, this.o.signal, () => findStartedUnseen(this.o));
     return {fileId: file.fileId, existing: new Map()};
   }
 
@@ -264,17 +264,33 @@ async function nextUnlessAborted(it: PartIterator, signal: AbortSignal): Promise
  * same object, to continue with the parts it has.
  */
 export async function findResumable(o: Pick<LargeFileUploadOptions, 'client' | 'bucketId' | 'fileName' | 'contentType' | 'fileInfo' | 'plan' | 'signal'>): Promise<{file: B2File; parts: B2Part[]} | undefined> {
-  const candidates: B2File[] = [];
-  for await (const f of listUnfinished(o.client, o.bucketId, o.fileName, o.signal)) {
-    if (f.fileName === o.fileName && f.contentType === o.contentType && sameInfo(f.fileInfo, o.fileInfo)) candidates.push(f);
-  }
-  candidates.sort((a, b) => b.uploadTimestamp - a.uploadTimestamp);
-  for (const file of candidates) {
+  for (const file of await sameUnfinished(o)) {
     const parts = await o.client.listAllParts(file.fileId, o.signal);
     const count = o.plan.partCount;
     if (count !== undefined && parts.every((p) => p.partNumber <= count && p.contentLength === o.plan.sizeOf(p.partNumber))) return {file, parts};
   }
   return undefined;
+}
+
+/**
+ * The unfinished large file that a b2_start_large_file whose answer was lost made: the
+ * newest with this name, content type and file info and no parts yet (no one knew its id
+ * to send one). An older one that matches so is the same as a new start.
+ */
+async function findStartedUnseen(o: Pick<LargeFileUploadOptions, 'client' | 'bucketId' | 'fileName' | 'contentType' | 'fileInfo' | 'signal'>): Promise<B2File | undefined> {
+  for (const file of await sameUnfinished(o)) {
+    if ((await o.client.listAllParts(file.fileId, o.signal)).length === 0) return file;
+  }
+  return undefined;
+}
+
+/** Unfinished large files with this name, content type and file info, newest first. */
+async function sameUnfinished(o: Pick<LargeFileUploadOptions, 'client' | 'bucketId' | 'fileName' | 'contentType' | 'fileInfo' | 'signal'>): Promise<B2File[]> {
+  const found: B2File[] = [];
+  for await (const f of listUnfinished(o.client, o.bucketId, o.fileName, o.signal)) {
+    if (f.fileName === o.fileName && f.contentType === o.contentType && sameInfo(f.fileInfo, o.fileInfo)) found.push(f);
+  }
+  return found.sort((a, b) => b.uploadTimestamp - a.uploadTimestamp);
 }
 
 function sameInfo(a: Record<string, string> = {}, b: Record<string, string>): boolean {

@@ -1,3 +1,4 @@
+import {constants as bufferConstants} from 'node:buffer';
 import {BackupError} from '../errors.js';
 
 /** B2's large-file limits (docs/b2-native-api.md §5, §10). */
@@ -7,6 +8,12 @@ export const MAX_SINGLE_UPLOAD = 5_000_000_000;
 /** B2's largest b2_copy_file ("the resulting file must be less than 5GB"); larger copies go in b2_copy_part parts. */
 export const MAX_COPY_FILE = 5_000_000_000;
 export const MAX_LARGE_FILE = 10_000_000_000_000;
+/**
+ * A stream's part is read into one Buffer before it is sent (it cannot be read twice): no
+ * larger than Node allows one (buffer.constants.MAX_LENGTH: 4 GiB on Node 20), even where
+ * B2 takes parts up to 5 GB (a file's parts are re-read from disk and have no such limit).
+ */
+export const MAX_STREAM_PART_SIZE = Math.min(MAX_PART_SIZE, bufferConstants.MAX_LENGTH);
 /** A stream of unknown size keeps its first part size this long, then grows (see sizeOf). */
 const STEADY_PARTS = 5_000;
 const GROWTH_BLOCK = 1_000;
@@ -34,7 +41,8 @@ export interface PartPlan {
  * Part size from the profile or the server, never below the server's minimum, grown so
  * a known size fits 10,000 parts. A stream of unknown size keeps its size for the first
  * 5,000 parts (memory stays concurrency × part size for anything smaller than
- * that), then doubles every 1,000 parts up to 5 GB, so it can still reach B2's 10 TB.
+ * that), then doubles every 1,000 parts up to 5 GB (a Buffer's limit, 4 GiB on Node 20), so
+ * it can still reach B2's 10 TB.
  */
 export function planParts(input: PartPlanInput): PartPlan {
   const wanted = input.partSize ?? input.recommendedPartSize;
@@ -59,5 +67,6 @@ function streamPartSize(base: number, n: number): number {
     throw new BackupError('bad_input', `the stream is longer than ${MAX_PARTS} parts can hold with a ${base}-byte first part; set a larger partSize in the profile`);
   }
   if (n <= STEADY_PARTS) return base;
-  return Math.min(MAX_PART_SIZE, base * 2 ** Math.ceil((n - STEADY_PARTS) / GROWTH_BLOCK));
+  // held in memory as it is read: grown no larger than a Buffer can be
+  return Math.min(MAX_STREAM_PART_SIZE, base * 2 ** Math.ceil((n - STEADY_PARTS) / GROWTH_BLOCK));
 }

@@ -1,6 +1,7 @@
 import type {PutPlan} from '../backend.js';
 import {sha1Of} from '../hash.js';
 import {findResumable} from './large-file-upload.js';
+import {assertStreamFits} from './stream-limits.js';
 import {fileSourceInfo, isLarge, planFor, type UploadRequest, type UploadTarget} from './upload.js';
 import {LARGE_FILE_SHA1} from './wire-types.js';
 
@@ -18,6 +19,7 @@ export async function planUpload(t: UploadTarget, r: PlanRequest): Promise<PutPl
   if (src.kind === 'stream') {
     // read one part ahead: a stream that ends within it is one request, else parts (never resumable)
     const {partSize} = planFor(t, undefined);
+    assertStreamFits(planFor(t, src.size), concurrency); // refused as uploadObject refuses it
     if (src.size !== undefined && src.size <= partSize) return single(src.size);
     const parts = src.size === undefined ? undefined : Math.ceil(src.size / partSize);
     // unknown length: the calls of the shortest case (one request)

@@ -8,6 +8,7 @@ import type {B2Client} from './client.js';
 import {WireMismatch} from './failure.js';
 import {LargeFileUpload} from './large-file-upload.js';
 import {MAX_SINGLE_UPLOAD, planParts, type PartPlan} from './part-plan.js';
+import {assertStreamFits} from './stream-limits.js';
 import type {BodyData} from './request-body.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
 import {LARGE_FILE_SHA1, SRC_LAST_MODIFIED, type B2File} from './wire-types.js';
@@ -79,6 +80,7 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
       return large(t, r, plan, fileParts(src.path, plan, digest.pieceSha1s), {info: {...mtime, [LARGE_FILE_SHA1]: digest.sha1}, wholeSha1: () => digest.sha1, beforeFinish: () => assertFileUnchanged(src)});
     }
     case 'stream': {
+      assertStreamFits(plan, t.settings.concurrency); // before a byte is read
       // one buffer per part in flight: the next part is read into the first one B2 confirms
       // (meanwhile the others keep the connection busy), so memory stays concurrency × part size
       const reader = new StreamPartReader(src.stream, new PartBuffers(t.settings.concurrency));

@@ -11,6 +11,7 @@ import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
 import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
 import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
+import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload} from './pending-uploads.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
@@ -85,7 +86,8 @@ export class BackupCatalog {
     assertUserMetadata(userExtra);
     // a Home Assistant backup tar names, dates and describes itself (its backup.json)
     // (from stdin, one whose backup.json is not its first member says so only once the upload has read it: `later`)
-    const {src, backup: early, later} = await readHaArchive(await describeBody(source, meta.size), this.warn);
+    // a backup is never empty: refused before anything is uploaded (a stream is looked at up to its first byte)
+    const {src, backup: early, later} = await readHaArchive(await nonEmptySource(await describeBody(source, meta.size), meta.signal), this.warn);
     let ha = early;
     let name = meta.name ?? ha?.name ?? DEFAULT_NAME;
     const prepared = await prepareArchiveBody(this.backend, src, meta);
@@ -211,6 +213,7 @@ export class BackupCatalog {
     if (meta.name !== undefined) assertBackupName(meta.name);
     assertUserMetadata(meta.metadata ?? {});
     const described = await describeBody(source, meta.size);
+    assertNotEmpty(described); // as upload() refuses it (a stream is not read: only a declared 0 bytes)
     // a Home Assistant tar names, dates and describes itself, as in upload() (stdin is not read for it)
     const {src, backup: ha} = described.kind === 'stream' ? {src: described, backup: undefined} : await readHaArchive(described, this.warn);
     const name = meta.name ?? ha?.name ?? DEFAULT_NAME;

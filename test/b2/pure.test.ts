@@ -1,5 +1,6 @@
 import {describe, test, expect} from '@jest/globals';
 import fc from 'fast-check';
+import {constants as bufferConstants} from 'node:buffer';
 import {createHash} from 'node:crypto';
 import {Readable} from 'node:stream';
 import {readAll} from '../../src/body.js';
@@ -78,6 +79,13 @@ describe('part planning', () => {
     for (let n = 1; n <= MAX_PARTS; n++) total += plan.sizeOf(n);
     expect(total).toBeGreaterThan(5e12); // a 100 MB plan still reaches terabytes
     expect(() => plan.sizeOf(10_001)).toThrow(/larger partSize/);
+  });
+
+  test('unknown size: a grown part stays within what one Buffer holds (a stream\'s parts are read into memory)', () => {
+    const plan = planParts({...server, partSize: 1e9});
+    const sizes = Array.from({length: MAX_PARTS}, (_, i) => plan.sizeOf(i + 1));
+    expect(Math.max(...sizes)).toBe(Math.min(5e9, bufferConstants.MAX_LENGTH));
+    expect(sizes.filter((s) => s > bufferConstants.MAX_LENGTH)).toEqual([]);
   });
 });
 
