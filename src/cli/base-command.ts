@@ -6,6 +6,7 @@ import {isClosedPipe, orStdoutFailure, watchStdoutClose} from './closed-pipe.js'
 import {recordError} from './error-log.js';
 import {jsonText} from './json-text.js';
 import {makeRoomForTransferBuffers} from './heap-room.js';
+import {unexpectedArguments} from './unexpected-arguments.js';
 import {clearProgressLine} from './progress.js';
 
 /**
@@ -130,8 +131,7 @@ export function errorLine(err: unknown): string {
 function withoutArgumentValues(line: string): string {
   const unexpected = /^Unexpected arguments?: /.exec(line);
   if (unexpected) {
-    const plural = line.startsWith('Unexpected arguments');
-    return `unexpected argument${plural ? 's' : ''} (a value given without its flag name?); the values are not repeated here, see --help for the flags`;
+    return unexpectedArguments(line.startsWith('Unexpected arguments') ? 2 : 1);
   }
   if (/^Nonexistent flags?: /.test(line)) {
     return line.replace(/(--[\w-]+)=\S*?(,|$)/g, '$1$2').replace(/(^|\s)(-[A-Za-z])[^\s,]+/g, '$1$2…');

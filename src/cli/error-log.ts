@@ -3,6 +3,7 @@ import {dirname, join} from 'node:path';
 import {removeStaleTempFiles, writeFileAtomic} from '../atomic-file.js';
 import {withFileLock} from '../file-lock.js';
 import {scrub} from '../redact.js';
+import {secretArgs} from './secret-args.js';
 
 /** How many recent failures `b2 diagnostics` can report. */
 const KEEP = 20;
@@ -48,14 +49,4 @@ export async function recordError(cacheDir: string, entry: LoggedError, argv: re
   } catch {
     // ignored on purpose
   }
-}
-
-/** The values of --application-key in argv (`--application-key V` and `--application-key=V`). */
-export function secretArgs(argv: readonly string[]): string[] {
-  const values: string[] = [];
-  argv.forEach((arg, i) => {
-    if (arg === '--application-key' && argv[i + 1] !== undefined) values.push(argv[i + 1]);
-    else if (arg.startsWith('--application-key=')) values.push(arg.slice('--application-key='.length));
-  });
-  return values;
 }

@@ -1,7 +1,7 @@
 import type {z} from 'zod';
 import {editDistance} from '../edit-distance.js';
 import {quoteValue} from '../redact.js';
-import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, type ProfileField} from './schema.js';
+import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, SECRET_FIELDS, type ProfileField} from './schema.js';
 
 /** Where an issue is: the text that starts its message, and a line to order issues by. */
 export type IssueLocator = (path: ReadonlyArray<PropertyKey>) => {label: string; line?: number};
@@ -88,19 +88,24 @@ function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 }
 
 /**
- * The offending value as a message shows it. Never an application key (only what kind
- * of value it is), never a whole file that is not a profiles file (a key file or
+ * The offending value as a message shows it. Never the value of a secret field (only
+ * what kind of value it is: a mistyped key is still most of a key), never a whole file that is not a profiles file (a key file or
  * /etc/passwd given as --config), and long values shortened.
  */
 function showValue(value: unknown, path: ReadonlyArray<PropertyKey>): string {
   if (value === null) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
-  const secret = path[path.length - 1] === 'applicationKey' && !(typeof value === 'string' && /^(env|file):/.test(value));
-  if (secret || path.length === 0) return typeof value === 'string' ? 'text (not shown)' : `a ${typeof value} (not shown)`;
+  if (isSecretValue(value, path) || path.length === 0) return typeof value === 'string' ? 'text (not shown)' : `a ${typeof value} (not shown)`;
   if (typeof value === 'string') return quoteValue(value);
   const text = String(value);
   return text.length <= 64 ? text : quoteValue(text);
+}
+
+/** A value at a secret field (applicationKey, encryptionKey) that is not an env:/file: reference. */
+function isSecretValue(value: unknown, path: ReadonlyArray<PropertyKey>): boolean {
+  const field = path[path.length - 1];
+  return (SECRET_FIELDS as readonly PropertyKey[]).includes(field) && !(typeof value === 'string' && /^(env|file):/.test(value));
 }
 
 /** A path into the file as messages show it (`profiles.home.bucket`), long names shortened. */

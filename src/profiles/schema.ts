@@ -52,6 +52,8 @@ export const GROUP_EXPECTATIONS: Record<string, {self: string; fields: Record<st
 };
 /** Every field a profile may have, for "expected one of …" and typo hints. */
 export const ALL_PROFILE_FIELDS: readonly string[] = [...PROFILE_FIELDS, ...Object.keys(GROUP_EXPECTATIONS)];
+/** The fields that hold a secret (or an env:/file: reference to one): never shown, not even their type's value. */
+export const SECRET_FIELDS = ['applicationKey', 'encryptionKey'] as const satisfies readonly ProfileField[];
 export const REQUIRED_FIELDS: readonly ProfileField[] = ['keyId', 'applicationKey', 'bucket'];
 
 export const PROFILE_NAME_EXPECTATION = 'a profile name of 1..64 letters, digits, ".", "_" or "-"';

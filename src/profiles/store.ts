@@ -16,6 +16,7 @@ import {
   PROFILE_FIELDS,
   PROFILE_NAME_EXPECTATION,
   REQUIRED_FIELDS,
+  SECRET_FIELDS,
   normalizePrefix,
   profileNameProblem,
   profileSchemas,
@@ -305,9 +306,8 @@ export class ProfileStore {
     if (process.platform === 'win32') return; // no POSIX modes; NTFS ACLs are the user's business
     const mode = (await stat(this.path)).mode & 0o777;
     if ((mode & 0o077) === 0) return;
-    const secretFields = ['applicationKey', 'encryptionKey'] as const;
     const inline = Object.entries(this.state.profiles).flatMap(([name, entry]) =>
-      secretFields.filter((f) => entry[f] !== undefined && parseSecretRef(entry[f]).kind === 'inline').map((f) => [name, f] as const),
+      SECRET_FIELDS.filter((f) => entry[f] !== undefined && parseSecretRef(entry[f]).kind === 'inline').map((f) => [name, f] as const),
     )[0];
     if (!inline) return;
     throw new BackupError(

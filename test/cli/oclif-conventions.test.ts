@@ -21,10 +21,10 @@ afterAll(async () => {
 
 describe('a mistyped command', () => {
   test.each([
-    [['b2', 'uplod', 'x'], '"backup-b2 b2 uplod x" is not a command; did you mean "backup-b2 b2 upload"? run "backup-b2 b2 --help" to see the commands'],
+    [['b2', 'uplod', 'x'], '"backup-b2 b2 uplod …" is not a command; did you mean "backup-b2 b2 upload"? run "backup-b2 b2 --help" to see the commands'],
     [['b2', 'profile', 'lst'], '"backup-b2 b2 profile lst" is not a command; did you mean "backup-b2 b2 profile list"? run "backup-b2 b2 --help" to see the commands'],
     [['b2', 'frobnicate'], '"backup-b2 b2 frobnicate" is not a command; run "backup-b2 b2 --help" to see the commands'],
-  ])('%j: one line, spaces not colons, the nearest command suggested, exit 2', async (args, message) => {
+  ])('%j: one line, spaces not colons, the nearest command suggested, what follows it not repeated, exit 2', async (args, message) => {
     const r = await runCli(args, {env});
     expect(r).toEqual({code: 2, stdout: '', stderr: `Error: ${message}\n`});
   });

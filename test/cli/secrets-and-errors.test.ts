@@ -1,4 +1,5 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
 import {chmod, readFile, symlink, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {toBackupError} from '../../src/b2/errors.js';
@@ -7,7 +8,8 @@ import {describeFailure} from '../../src/cli/base-command.js';
 import {errorLogPath} from '../../src/cli/error-log.js';
 import {fastRetry} from '../b2/helpers.js';
 import {E2EWorld, expectFailure} from '../e2e/helpers.js';
-import {runCli} from '../helpers/run-cli.js';
+import {cliRoot, runCli} from '../helpers/run-cli.js';
+import {SECRET_FIELDS} from '../../src/profiles/schema.js';
 
 // Secrets and values people typed never come back in messages, the error log that
 // `b2 diagnostics` prints, or DEBUG output; and failures get the exit code the README
@@ -119,6 +121,70 @@ describe('secrets and typed values stay out of messages, the error log and diagn
       expect(r.stderr).toContain('[redacted]');
       expect(`${r.stdout}${r.stderr}`).not.toContain(KEY.slice(0, 12));
     }
+  });
+});
+
+describe('every secret flag, every secret field, every command without arguments', () => {
+  /** A 256-bit SSE-C key as `openssl rand -base64 32` prints it, with '/', '+' and '=' in it. */
+  const sseKey = (): string => {
+    for (;;) {
+      const key = randomBytes(32).toString('base64');
+      if (key.includes('/') && key.includes('+')) return key;
+    }
+  };
+
+  test("DEBUG='*': an --encryption-key value (either form) and a base64 key without its flag are not logged; a plain path is", async () => {
+    const keys = [sseKey(), sseKey(), sseKey()];
+    world.addSecrets(...keys);
+    const env = {...world.env, DEBUG: '*'};
+    const add = (name: string, ...rest: string[]) =>
+      runCli(['b2', 'profile', 'add', name, '--key-id', 'k', '--application-key', 'env:K', '--bucket', world.emu.bucket, '--prefix', 'backups/HomeAssistant/daily', '--encryption', 'SSE-C', '--no-check', '--config', join(world.dir, `${name}.yaml`), ...rest], {env});
+    const runs = await Promise.all([add('sse1', '--encryption-key', keys[0]), add('sse2', `--encryption-key=${keys[1]}`), add('sse3', keys[2])]);
+    for (const r of runs) {
+      expect(r.stderr).toMatch(/oclif/); // the debug output is really there
+      expect(r.stderr).toContain('[redacted]');
+      expect(r.stderr).toContain('backups/HomeAssistant/daily'); // an ordinary argument is still shown
+      for (const key of keys) expect(`${r.stdout}${r.stderr}`).not.toContain(key.slice(0, 12));
+    }
+    expect(runs[1].stderr).toContain('--encryption-key=[redacted]');
+  });
+
+  test('a stray argument to any command without arguments: "unexpected argument", the value never repeated, logged as such', async () => {
+    const manifest = JSON.parse(await readFile(join(cliRoot, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {args?: Record<string, unknown>; strict?: boolean}>};
+    const noArgs = Object.entries(manifest.commands).filter(([, c]) => Object.keys(c.args ?? {}).length === 0 && c.strict !== false).map(([id]) => id.split(':'));
+    expect(noArgs.map((w) => w.join(' '))).toEqual(expect.arrayContaining(['b2 list', 'b2 cleanup', 'b2 diagnostics', 'b2 profile list', 'b2 emulator']));
+    const runs = await Promise.all(noArgs.map((words) => runCli([...words, KEY], {env: world.env, cwd: world.dir})));
+    runs.forEach((r, i) => {
+      expect({command: noArgs[i].join(' '), code: r.code, stderr: r.stderr}).toEqual({command: noArgs[i].join(' '), code: 2, stderr: 'Error: unexpected argument (a value given without its flag name?); the values are not repeated here, see --help for the flags\n'});
+      expect(r.stdout).toBe('');
+    });
+    const two = await world.b2(['list', KEY, 'another']);
+    expectFailure(two, 2, /^Error: unexpected arguments \(a value given without its flag name\?\)/, [KEY, 'another']);
+    const recent = JSON.parse(await readFile(errorLogPath(cacheDir()), 'utf8')) as Array<{command: string; message: string}>;
+    expect(recent.at(-1)).toMatchObject({command: 'b2:list', message: expect.stringMatching(/^unexpected arguments /)});
+    expect(await sharedReports()).not.toContain(KEY.slice(0, 12));
+  });
+
+  test('a mistyped command followed by a value: the nearest command is suggested, the value is not repeated', async () => {
+    for (const args of [['lsit', KEY], ['profile', KEY], ['profile', 'lst', KEY]]) {
+      const r = await world.b2(args);
+      expectFailure(r, 2, /is not a command/, [KEY, KEY.slice(0, 12)]);
+      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    }
+    expect((await world.b2(['lsit', KEY])).stderr).toMatch(/did you mean "\S+ b2 list"\?/);
+  });
+
+  test('every secret field of a profile with a value that is not text: its type, never the value', async () => {
+    const path = join(world.dir, 'wrong-secret.yaml');
+    for (const field of SECRET_FIELDS) {
+      for (const [value, says] of [['123456789012345', 'a number \\(not shown\\)'], ['true', 'a boolean \\(not shown\\)'], ["'   '", 'text \\(not shown\\)']]) {
+        const entry: Record<string, string> = {keyId: 'abc', applicationKey: 'env:K', bucket: 'home-backups', encryption: 'SSE-C', encryptionKey: 'env:S', [field]: value};
+        await writeFile(path, `profiles:\n  home:\n${Object.entries(entry).map(([k, v]) => `    ${k}: ${v}\n`).join('')}`, {mode: 0o600});
+        const r = await cli(['list', '--config', path]);
+        expectFailure(r, 2, new RegExp(`wrong-secret\\.yaml:\\d+: profiles\\.home\\.${field}: expected .*, got ${says}`), ['123456789012345']);
+      }
+    }
+    expect(await sharedReports()).not.toMatch(/123456789012345/);
   });
 });
 

@@ -12,8 +12,11 @@ const dir = (): string | undefined => process.env.B2_TEST_CAPTURE_DIR;
 export function captureOutput(args: readonly string[], stdout: Buffer | string, stderr: Buffer | string): void {
   const d = dir();
   if (!d) return;
-  appendFileSync(join(d, `output-${process.pid}.log`), Buffer.concat([Buffer.from(`\n== ${args.slice(0, 4).join(' ')}\n`), Buffer.from(stdout), Buffer.from('\n'), Buffer.from(stderr)]));
+  appendFileSync(join(d, `output-${process.pid}.log`), Buffer.concat([Buffer.from(`\n== ${label(args)}\n`), Buffer.from(stdout), Buffer.from('\n'), Buffer.from(stderr)]));
 }
+
+/** The run's first words as a heading; a long word may be a key the test typed (a stray argument), so it is not copied. */
+const label = (args: readonly string[]): string => args.slice(0, 4).map((a) => (a.length < 16 ? a : '…')).join(' ');
 
 /** Secrets the scan looks for (keys the tests hand out). */
 export function captureSecrets(secrets: readonly string[]): void {
