@@ -4,6 +4,7 @@ import {isMap, LineCounter, parseDocument, type Document} from 'yaml';
 import {removeStaleTempFiles, writeFileAtomic} from '../atomic-file.js';
 import {BackupError} from '../errors.js';
 import {withFileLock} from '../file-lock.js';
+import {unwritable} from '../io-errors.js';
 import {readSmallFile} from '../small-file.js';
 import {quoteValue} from '../redact.js';
 import {LOCAL_PROFILE, LOCAL_PROFILE_NAME} from './builtin.js';
@@ -216,13 +217,17 @@ export class ProfileStore {
    */
   async save(): Promise<void> {
     const target = await realpath(this.path).catch(() => this.path); // keep a symlinked dotfile a symlink
-    await mkdir(dirname(target), {recursive: true, mode: 0o700});
-    await withFileLock(target, async () => {
-      await removeStaleTempFiles(target);
-      const current = readProfilesFile(target);
-      if (current !== this.original) this.reapplyEditsTo(current);
-      await writeFileAtomic(target, this.state.text, {mode: FILE_MODE});
-    });
+    try {
+      await mkdir(dirname(target), {recursive: true, mode: 0o700});
+      await withFileLock(target, async () => {
+        await removeStaleTempFiles(target);
+        const current = readProfilesFile(target);
+        if (current !== this.original) this.reapplyEditsTo(current);
+        await writeFileAtomic(target, this.state.text, {mode: FILE_MODE});
+      });
+    } catch (err) {
+      throw unwritable(err, `write ${this.path}`); // a directory the user may not write: bad input, not a bug
+    }
     this.original = this.state.text;
   }
 
