@@ -27,7 +27,7 @@ const PROBLEMS: Record<string, {problem: string; fix: string}> = {
  */
 export function unwritable(err: unknown, what: string, kind: ErrorKind = 'bad_input', fix?: string): unknown {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const known = err instanceof Error && !isBackupError(err) && typeof code === 'string' ? PROBLEMS[code] : undefined;
+  const known = !isBackupError(err) && typeof code === 'string' && Object.hasOwn(PROBLEMS, code) ? PROBLEMS[code] : undefined;
   if (!known) return err;
   return new BackupError(kind, `cannot ${what}: ${known.problem} (${code}); ${fix ?? known.fix}`, {cause: err});
 }
