@@ -1,7 +1,12 @@
 import {BackupError} from './errors.js';
+import {unwritable} from './io-errors.js';
 
 /** A lock older than this (not refreshed by a live holder) belongs to a process that died. */
 const STALE_MS = 10_000;
+/** Waits between tries for a held lock: longer in all than STALE_MS, so a dead holder's lock goes stale meanwhile. */
+const RETRIES = 120;
+const MIN_WAIT_MS = 10;
+const MAX_WAIT_MS = 200;
 
 /**
  * Runs `critical` while holding an exclusive lock on `path` (a `<path>.lock` directory
@@ -14,17 +19,28 @@ export async function withFileLock<T>(path: string, critical: () => Promise<T>):
   const {default: lockfile} = await import('proper-lockfile');
   let compromised: Error | undefined;
   let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(path, {
-      realpath: false,
-      stale: STALE_MS,
-      retries: {retries: 120, factor: 1.2, minTimeout: 10, maxTimeout: 200},
-      onCompromised: (err) => {
-        compromised = err;
-      },
-    });
-  } catch (err) {
-    throw new BackupError('failure', `cannot lock ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; another command may be using it, try again`, {cause: err});
+  // Only a held lock is waited for (proper-lockfile's own retries would retry a
+  // permission error for half a minute too, and then blame another command).
+  for (let attempt = 0; ; attempt++) {
+    try {
+      release = await lockfile.lock(path, {
+        realpath: false,
+        stale: STALE_MS,
+        onCompromised: (err) => {
+          compromised = err;
+        },
+      });
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOCKED' && attempt < RETRIES) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(MAX_WAIT_MS, MIN_WAIT_MS * 1.2 ** attempt)));
+        continue;
+      }
+      if (code === 'ELOCKED') throw new BackupError('failure', `cannot lock ${path}: another command may be using it, try again`, {cause: err});
+      const unusable = unwritable(err, `lock ${path} (creating ${path}.lock)`);
+      throw unusable === err ? new BackupError('failure', `cannot lock ${path}: ${code ?? (err as Error).message}`, {cause: err}) : unusable;
+    }
   }
   let result: T;
   try {

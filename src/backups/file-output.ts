@@ -5,6 +5,7 @@ import type {Readable} from 'node:stream';
 import {removeOnExit, removeStaleTempFiles, syncDir, tempPathBeside} from '../atomic-file.js';
 import {flushBehind, writeAll, writeInBatches} from '../batched-writes.js';
 import {BackupError} from '../errors.js';
+import {unwritable} from '../io-errors.js';
 
 /**
  * Where a download goes, decided before any transfer starts (so that a refusal costs
@@ -72,9 +73,11 @@ function noEntry(path: string): (err: NodeJS.ErrnoException) => undefined {
  */
 export async function writeAtomically(dest: Destination, force: boolean, fill: (fh: FileHandle) => Promise<void>): Promise<void> {
   if (dest.kind !== 'file') {
-    const fh = await open(dest.path, 'w');
+    const fh = await open(dest.path, 'w').catch(throwUnwritable(dest.path));
     try {
       await fill(fh);
+    } catch (err) {
+      throw unwritable(err, `write ${dest.path}`, 'failure'); // a device or pipe may have taken some bytes: not "nothing changed"
     } finally {
       await fh.close();
     }
@@ -85,7 +88,7 @@ export async function writeAtomically(dest: Destination, force: boolean, fill: (
   const tmp = tempPathBeside(path, 'partial');
   const forget = removeOnExit(tmp);
   try {
-    const fh = await open(tmp, 'wx+', 0o600); // readable too: a parallel download reads back what it wrote ahead, to hash it in order
+    const fh = await open(tmp, 'wx+', 0o600).catch(throwUnwritable(path)); // readable too: a parallel download reads back what it wrote ahead, to hash it in order
     const flushing = flushBehind(fh); // the disk writes run beside the transfer, not all in the final fsync
     try {
       await fill(fh);
@@ -103,10 +106,17 @@ export async function writeAtomically(dest: Destination, force: boolean, fill: (
     await syncDir(dirname(path));
   } catch (err) {
     await rm(tmp, {force: true});
-    throw err;
+    throw unwritable(err, `write ${path}`); // a full disk midway: the temp file is gone, nothing changed
   } finally {
     forget();
   }
+}
+
+/** The open of a user-given output path failing (permission, read-only, …): bad input naming that path. */
+function throwUnwritable(path: string): (err: unknown) => never {
+  return (err) => {
+    throw unwritable(err, `write ${path}`);
+  };
 }
 
 /** A stream into `dest` in large writes (not piped, so that the handle stays open for fsync). */

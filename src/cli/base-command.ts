@@ -2,7 +2,7 @@ import {Command, Flags, Interfaces} from '@oclif/core';
 import {EXIT_CODES, isBackupError} from '../errors.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {quoteValue} from '../redact.js';
-import {isClosedPipe, watchStdoutClose} from './closed-pipe.js';
+import {isClosedPipe, orStdoutFailure, watchStdoutClose} from './closed-pipe.js';
 import {recordError} from './error-log.js';
 import {jsonText} from './json-text.js';
 import {makeRoomForTransferBuffers} from './heap-room.js';
@@ -18,7 +18,7 @@ import {clearProgressLine} from './progress.js';
 export abstract class PluginCommand extends Command {
 
   public override async init(): Promise<void> {
-    watchStdoutClose();
+    watchStdoutClose(process.stdout, (failure) => void this.report(failure));
     makeRoomForTransferBuffers();
     await super.init();
   }
@@ -53,10 +53,20 @@ export abstract class PluginCommand extends Command {
       process.exitCode = 0; // the reader had enough (`| head`): not a failure
       return;
     }
+    await new Promise(setImmediate); // a failed write to stdout reports its 'error' event after the write's own callback
+    await this.report(orStdoutFailure(err));
+  }
+
+  private reported = false;
+
+  /** The one line on stderr, the exit code and the error log's entry; once per command (stdout's failure and its consequence are one failure). */
+  private async report(err: unknown): Promise<void> {
+    if (this.reported) return;
+    this.reported = true;
     const {exitCode, kind, message} = describeFailure(err);
     process.exitCode = exitCode;
     process.stderr.write(`Error: ${message}\n`);
-    if (process.env.DEBUG && err.stack) process.stderr.write(`${stackFrames(err)}\n${causeLine(err)}`);
+    if (process.env.DEBUG && err instanceof Error && err.stack) process.stderr.write(`${stackFrames(err)}\n${causeLine(err)}`);
     await recordError(this.config.cacheDir, {time: new Date().toISOString(), command: this.id ?? '', kind, exitCode, message}, this.argv);
   }
 }

@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core';
+import {isAbsolute, resolve} from 'node:path';
 import type {ProfileField, ProfileInput} from './schema.js';
+import {parseSecretRef} from './secrets.js';
 
 /**
  * The profile fields as command flags, shared by `profile add` and `profile update`.
@@ -23,7 +25,7 @@ export const flagLabel = (field: ProfileField): string => `--${FLAG_OF[field]}`;
 export const profileFieldFlags = {
   'key-id': Flags.string({description: 'application key ID'}),
   'application-key': Flags.string({
-    description: 'application key, or env:NAME / file:PATH to read it from there (asked for, hidden, on a terminal)',
+    description: 'application key, or env:NAME / file:PATH to read it from there (a relative PATH is from here; asked for, hidden, on a terminal)',
   }),
   bucket: Flags.string({description: 'bucket name'}),
   prefix: Flags.string({description: 'name prefix for this profile\'s backups, e.g. "home/" (empty: none)'}),
@@ -43,13 +45,24 @@ export const checkFlag = {
 };
 
 /** The fields the flags give; numbers are passed as numbers so the file stores them unquoted. */
-export function inputFromFlags(flags: Partial<Record<keyof typeof profileFieldFlags, string>>): ProfileInput {
+export function inputFromFlags(flags: Partial<Record<keyof typeof profileFieldFlags, string>>, cwd = process.cwd()): ProfileInput {
   const input: ProfileInput = {};
   for (const [field, flag] of Object.entries(FLAG_OF) as Array<[ProfileField, keyof typeof profileFieldFlags]>) {
     const value = flags[flag];
     if (value === undefined) continue;
     const numeric = (field === 'concurrency' || field === 'partSize') && /^-?\d+(\.\d+)?$/.test(value.trim());
-    input[field] = numeric ? Number(value) : value;
+    input[field] = numeric ? Number(value) : field === 'applicationKey' || field === 'encryptionKey' ? fromHere(value, cwd) : value;
   }
   return input;
+}
+
+/**
+ * A relative file: reference typed on the command line means a path from where the user
+ * is; in the file it would mean one from the profiles file's folder. It is written down
+ * absolute. `~` stays as typed (it means the home folder in either place).
+ */
+function fromHere(value: string, cwd: string): string {
+  const ref = parseSecretRef(value);
+  if (ref.kind !== 'file' || ref.path.trim() === '' || isAbsolute(ref.path) || ref.path === '~' || ref.path.startsWith('~/')) return value;
+  return `file:${resolve(cwd, ref.path)}`;
 }

@@ -4,6 +4,7 @@ import {isMap, LineCounter, parseDocument, type Document} from 'yaml';
 import {removeStaleTempFiles, writeFileAtomic} from '../atomic-file.js';
 import {BackupError} from '../errors.js';
 import {withFileLock} from '../file-lock.js';
+import {unwritable} from '../io-errors.js';
 import {readSmallFile} from '../small-file.js';
 import {quoteValue} from '../redact.js';
 import {LOCAL_PROFILE, LOCAL_PROFILE_NAME} from './builtin.js';
@@ -70,6 +71,8 @@ export class ProfileStore {
 
   /** The edits made since load, to apply again if the file changed on disk before save(). */
   private edits: Array<() => void> = [];
+  /** Fields set by this run's add/update, by profile, with the flag each came from: messages about them name the flag, not a line of a file not yet written. */
+  private readonly givenBy = new Map<string, Map<string, string>>();
 
   /**
    * The store a command works on: `--config` (or env B2_BACKUP_CONFIG), else
@@ -149,6 +152,7 @@ export class ProfileStore {
     this.assertAddable(name);
     const given = PROFILE_FIELDS.filter((f) => input[f] !== undefined && !resetsToDefault(f, input[f]));
     validateInput(Object.fromEntries(given.map((f) => [f, input[f]])), label);
+    this.noteGiven(name, given, input, label);
     const written = Object.fromEntries(given.map((f) => [f, asWritten(f, input[f]!)]));
     this.edit(() => this.add(name, input, label), (doc) => {
       if (!isMap(doc.get('profiles'))) doc.set('profiles', doc.createNode({}));
@@ -171,6 +175,7 @@ export class ProfileStore {
       else merged[f] = changes[f];
     }
     validateInput(merged, (f) => (given.includes(f) ? label(f) : `profiles.${name}.${f}`));
+    this.noteGiven(name, given.filter((f) => merged[f] !== undefined), merged, label);
     this.edit(() => this.update(name, changes, label), (doc) => {
       for (const f of given) {
         if (merged[f] === undefined) doc.deleteIn(['profiles', name, f]);
@@ -212,13 +217,17 @@ export class ProfileStore {
    */
   async save(): Promise<void> {
     const target = await realpath(this.path).catch(() => this.path); // keep a symlinked dotfile a symlink
-    await mkdir(dirname(target), {recursive: true, mode: 0o700});
-    await withFileLock(target, async () => {
-      await removeStaleTempFiles(target);
-      const current = readProfilesFile(target);
-      if (current !== this.original) this.reapplyEditsTo(current);
-      await writeFileAtomic(target, this.state.text, {mode: FILE_MODE});
-    });
+    try {
+      await mkdir(dirname(target), {recursive: true, mode: 0o700});
+      await withFileLock(target, async () => {
+        await removeStaleTempFiles(target);
+        const current = readProfilesFile(target);
+        if (current !== this.original) this.reapplyEditsTo(current);
+        await writeFileAtomic(target, this.state.text, {mode: FILE_MODE});
+      });
+    } catch (err) {
+      throw unwritable(err, `write ${this.path}`); // a directory the user may not write: bad input, not a bug
+    }
     this.original = this.state.text;
   }
 
@@ -291,9 +300,26 @@ export class ProfileStore {
     return entryEncryption(stored.entry, () => this.secretOf(stored, 'encryptionKey'), this.locationOf(['profiles', stored.name, 'encryptionKey']));
   }
 
-  /** `<file>:<line>: profiles.<name>.<field>`, the start of every message about one place in the file. */
+  /**
+   * `<file>:<line>: profiles.<name>.<field>`, the start of every message about one place in
+   * the file; for a field this run's flags set, the flag (`--encryption-key`).
+   */
   private locationOf(path: string[]): string {
-    return `${this.path}:${lineOfPath(this.state.doc, this.state.lines, path)}: ${path.join('.')}`;
+    const flag = path[0] === 'profiles' && path.length === 3 ? this.givenBy.get(path[1])?.get(path[2]) : undefined;
+    return flag ?? `${this.path}:${lineOfPath(this.state.doc, this.state.lines, path)}: ${path.join('.')}`;
+  }
+
+  /**
+   * Remembers which flags set which fields, and checks now what can be checked without
+   * reading anything: an inline SSE-C key (the file would otherwise keep a key no command
+   * can use, even with --no-check). References (env:, file:) are read when used.
+   */
+  private noteGiven(name: string, given: ProfileField[], input: ProfileInput, label: FieldLabel): void {
+    this.givenBy.set(name, new Map(given.map((f) => [f, label(f)])));
+    const key = input.encryptionKey;
+    if (!given.includes('encryptionKey') || typeof key !== 'string' || parseSecretRef(key).kind !== 'inline') return;
+    const problem = customerKeyProblem(key);
+    if (problem) throw new BackupError('config', `${label('encryptionKey')}: ${problem}`);
   }
 
   /** An inline key is only as private as the file: refuse to use one others can read. */

@@ -215,6 +215,18 @@ const cases: Case[] = [
     message: 'no profile named "office" (the name is set by the environment variable B2_PROFILE: unset it or change it) in $F (profiles: home, local); add it with "b2 profile add office"',
   },
   {
+    title: 'add: an inline SSE-C key that is not one is named by its flag (no line of a file not yet written), even with --no-check',
+    file: GOOD,
+    args: ['add', 'h2', '--key-id', 'k', '--application-key', 'env:X', '--bucket', 'other-bucket', '--encryption', 'SSE-C', '--encryption-key', 'notbase64', '--no-check'],
+    message: '--encryption-key: not an SSE-C key: expected 256 bits in base64 (44 characters ending in "="), e.g. from: openssl rand -base64 32',
+  },
+  {
+    title: 'update: an inline SSE-C key that is not one is named by its flag',
+    file: GOOD,
+    args: ['update', 'home', '--encryption', 'SSE-C', '--encryption-key', 'notbase64', '--no-check'],
+    message: '--encryption-key: not an SSE-C key: expected 256 bits in base64 (44 characters ending in "="), e.g. from: openssl rand -base64 32',
+  },
+  {
     title: 'remove: a profile that does not exist',
     file: GOOD,
     args: ['remove', 'office'],
@@ -261,5 +273,28 @@ describe('b2 profile refuses bad input with one line, exit 2, and no change on d
       expect(await readFile(path)).toEqual(before);
       expect(await readdir(dir)).toEqual(['profiles.yaml']); // no temp file left behind
     }
+  });
+});
+
+describe('a file: key given as a flag', () => {
+  test('a relative path is from where the command runs, and is written down absolute', async () => {
+    const dir = join(root, 'relative-key');
+    const here = join(dir, 'here');
+    await mkdir(here, {recursive: true});
+    const path = join(dir, 'conf', 'profiles.yaml');
+    await writeFile(join(here, 'goodkey'), 'K005keyinafilekeyinafile01\n', {mode: 0o600});
+    const added = await runCli(['b2', 'profile', 'add', 'h3', '--key-id', 'k', '--application-key', 'file:goodkey', '--bucket', 'other-bucket', '--no-check', '--config', path], {cwd: here});
+    expect({code: added.code, stderr: added.stderr}).toEqual({code: 0, stderr: ''});
+    expect(await readFile(path, 'utf8')).toContain(`applicationKey: file:${join(here, 'goodkey')}`);
+  });
+
+  test('one that cannot be read fails the check with one line naming the flag, and nothing is saved', async () => {
+    const dir = join(root, 'missing-key');
+    await mkdir(dir, {recursive: true});
+    const path = join(dir, 'profiles.yaml');
+    const r = await runCli(['b2', 'profile', 'add', 'h4', '--key-id', 'k', '--application-key', 'file:missing', '--bucket', 'other-bucket', '--config', path], {cwd: dir});
+    expect(r.stderr).toBe(`Error: --application-key: file:${join(dir, 'missing')} cannot be read (no such file: ${join(dir, 'missing')}); create the file or change the profile\n`);
+    expect(r.code).toBe(2);
+    expect(await readdir(dir)).toEqual([]);
   });
 });

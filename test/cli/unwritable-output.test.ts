@@ -1,0 +1,130 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {spawn} from 'node:child_process';
+import {randomBytes} from 'node:crypto';
+import {closeSync, existsSync, openSync} from 'node:fs';
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {cleanEnv} from '../helpers/host-cli.js';
+import {cliRoot, runCli, type CliResult} from '../helpers/run-cli.js';
+import {E2EWorld, expectFailure, parseJson} from '../e2e/helpers.js';
+
+// Output that cannot be written: stdout on a full device, an -o path or a profiles file
+// where the user may not write. Each is one line naming the place and the real problem,
+// with the documented exit code, never a stack trace or "unexpected error".
+// Tests run as root here, so "not allowed" comes from /sys (EACCES/EPERM even for root)
+// and "takes no new files" from /proc (ENOENT); /dev/full gives ENOSPC on every write.
+
+let world: E2EWorld;
+let small: {id: string};
+
+beforeAll(async () => {
+  for (const path of ['/dev/full', '/sys', '/proc/version']) {
+    if (!existsSync(path)) throw new Error(`these tests need Linux's ${path}`);
+  }
+  world = await E2EWorld.start();
+  const key = await world.createKey();
+  await world.addProfile('home', {...key, prefix: 'home/'});
+  const archive = join(world.dir, 'small.tar');
+  await writeFile(archive, randomBytes(200_000));
+  const up = await world.b2(['upload', archive, '--name', 'small', '--json']);
+  expect(up.code).toBe(0);
+  small = parseJson(up);
+});
+
+afterAll(async () => {
+  await world?.close();
+});
+
+/** `b2 ARGS > /dev/full`: a real child whose stdout is the full device. */
+async function toDevFull(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const fd = openSync('/dev/full', 'w');
+  try {
+    const child = spawn(process.execPath, [join(cliRoot, 'bin/run.js'), 'b2', ...args, '--config', world.config], {
+      cwd: world.dir,
+      env: {...cleanEnv(), ...world.env, ...env},
+      stdio: ['ignore', fd, 'pipe'],
+    });
+    const err: Buffer[] = [];
+    child.stderr?.on('data', (d: Buffer) => err.push(d));
+    const code = await new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+    });
+    const r = {code, stdout: '', stderr: Buffer.concat(err).toString('utf8')};
+    world.outputs.push({args, ...r});
+    return r;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const FULL = /^Error: cannot write to standard output: no space left on device \(ENOSPC\)/;
+
+describe('stdout that cannot take the output (`> /dev/full`)', () => {
+  test('`list` says so in one line, exit 1, and records it in the error log', async () => {
+    const r = await toDevFull(['list']);
+    expectFailure(r, 1, FULL, world.secrets);
+    expect(r.stderr).not.toMatch(/unexpected|Node\.js v/);
+    const diagnostics = parseJson<{recentErrors: Array<{message: string}>}>(await world.b2(['diagnostics', '--json']));
+    expect(diagnostics.recentErrors.at(-1)?.message).toMatch(/cannot write to standard output: no space left on device/);
+  });
+
+  test('`list --json` too', async () => {
+    const r = await toDevFull(['list', '--json']);
+    expectFailure(r, 1, FULL, world.secrets);
+  });
+
+  test('`profile list` too (any command that prints)', async () => {
+    const r = await toDevFull(['profile', 'list']);
+    expectFailure(r, 1, FULL, world.secrets);
+  });
+
+  test('with DEBUG set, the stack trace is there', async () => {
+    const r = await toDevFull(['list'], {DEBUG: 'backup-b2:none'});
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(FULL);
+    expect(r.stderr).toMatch(/^\s+at /m);
+  });
+
+  test('`download ID -o -` says so, exit 1, and stops its transfer: far less than the 48 MB backup is served', async () => {
+    const archive = join(world.dir, 'large.tar');
+    await writeFile(archive, randomBytes(48_000_000));
+    const up = await world.b2(['upload', archive, '--name', 'large', '--json']);
+    expect(up.code).toBe(0);
+    const {id} = parseJson<{id: string}>(up);
+    const before = world.emu.stats().bytesOut;
+    const r = await toDevFull(['download', id, '-o', '-']);
+    expectFailure(r, 1, FULL, world.secrets);
+    // what the first ranges and the socket buffers hold, not the whole archive
+    expect(world.emu.stats().bytesOut - before).toBeLessThan(24_000_000);
+  });
+});
+
+describe('an output path that cannot be written (exit 2, nothing changed)', () => {
+  test('`download ID -o /sys/foo.tar`: permission denied, naming the path', async () => {
+    const r = await world.b2(['download', small.id, '-o', '/sys/foo.tar']);
+    expectFailure(r, 2, /^Error: cannot write \/sys\/foo\.tar: (permission denied \(EACCES\)|operation not permitted \(EPERM\)); /, world.secrets);
+    expect(r.stderr).not.toContain('unexpected');
+  });
+
+  test('`download ID -o /proc/version --force`: its directory takes no new files, naming the path', async () => {
+    const r = await world.b2(['download', small.id, '-o', '/proc/version', '--force']);
+    expectFailure(r, 2, /^Error: cannot write \/proc\/version: .*\(ENOENT\); /, world.secrets);
+    expect(r.stderr).not.toContain('unexpected');
+  });
+
+  test('`download ID -o /dev/full` (a device that is full): no space left, naming the path, exit 1 (bytes may have reached a device)', async () => {
+    const r = await world.b2(['download', small.id, '-o', '/dev/full']);
+    expectFailure(r, 1, /^Error: cannot write \/dev\/full: no space left on device \(ENOSPC\); /, world.secrets);
+  });
+});
+
+describe('a profiles file where the user cannot write', () => {
+  test('`profile add … --config /sys/p.yaml`: one line on the permission problem, exit 2, no "another command may be using it"', async () => {
+    const key = await world.createKey();
+    const r = await runCli(['b2', ...world.profileAddArgs('x', {...key, check: false}), '--config', '/sys/p.yaml'], {env: world.env, cwd: world.dir});
+    world.outputs.push({args: ['profile', 'add', 'x'], stdout: r.stdout, stderr: r.stderr});
+    expectFailure(r, 2, /^Error: cannot (lock|write) \/sys\/p\.yaml.*: (permission denied \(EACCES\)|operation not permitted \(EPERM\)); /, world.secrets);
+    expect(r.stderr).not.toContain('another command');
+  });
+});
