@@ -54,7 +54,8 @@ describe('SSE-C', () => {
   test('profile show gives the key reference, never the key', async () => {
     const r = await world.b2(['profile', 'show', 'ssec']);
     expect(r.stdout).toMatch(/^encryption\s+SSE-C$/m);
-    expect(r.stdout).toMatch(/^encryptionKey\s+file:sse\.key$/m);
+    // typed as file:sse.key from world.dir, the command's folder: written down absolute
+    expect(r.stdout).toMatch(new RegExp(`^encryptionKey\\s+file:${join(world.dir, 'sse.key').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   });
 
   test('upload stores archive and metadata with SSE-C (a multi-part upload); verify and download round-trip', async () => {
@@ -96,7 +97,7 @@ describe('SSE-C', () => {
   test('a key that is not 256 bits of base64 is refused with the place and the fix, never quoted', async () => {
     await writeFile(join(world.dir, 'short.key'), randomBytes(16).toString('base64'));
     const r = await world.b2([...world.profileAddArgs('shortkey', {...key, prefix: 's/'}), '--encryption', 'SSE-C', '--encryption-key', 'file:short.key']);
-    expectFailure(r, 2, /profiles\.shortkey\.encryptionKey: not an SSE-C key: expected 256 bits in base64.*openssl rand -base64 32/, world.secrets);
+    expectFailure(r, 2, /--encryption-key: not an SSE-C key: expected 256 bits in base64.*openssl rand -base64 32/, world.secrets);
     const missing = await world.b2([...world.profileAddArgs('nokeygiven', {...key, prefix: 's/'}), '--encryption', 'SSE-C']);
     expectFailure(missing, 2, /--encryption-key: missing, expected the SSE-C key \(256 bits, base64\)/, world.secrets);
   });
