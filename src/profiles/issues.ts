@@ -2,6 +2,7 @@ import type {z} from 'zod';
 import {editDistance} from '../edit-distance.js';
 import {quoteValue} from '../redact.js';
 import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, SECRET_FIELDS, type ProfileField} from './schema.js';
+import {parseSecretRef} from './secrets.js';
 
 /** Where an issue is: the text that starts its message, and a line to order issues by. */
 export type IssueLocator = (path: ReadonlyArray<PropertyKey>) => {label: string; line?: number};
@@ -105,7 +106,7 @@ function showValue(value: unknown, path: ReadonlyArray<PropertyKey>): string {
 /** A value at a secret field (applicationKey, encryptionKey) that is not an env:/file: reference. */
 function isSecretValue(value: unknown, path: ReadonlyArray<PropertyKey>): boolean {
   const field = path[path.length - 1];
-  return (SECRET_FIELDS as readonly PropertyKey[]).includes(field) && !(typeof value === 'string' && /^(env|file):/.test(value));
+  return (SECRET_FIELDS as readonly PropertyKey[]).includes(field) && !(typeof value === 'string' && parseSecretRef(value).kind !== 'inline');
 }
 
 /** A path into the file as messages show it (`profiles.home.bucket`), long names shortened. */
