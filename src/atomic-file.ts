@@ -2,6 +2,7 @@ import {randomBytes} from 'node:crypto';
 import {rmSync} from 'node:fs';
 import {open, readdir, rename, rm} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
+import {isAlive} from './process-alive.js';
 
 /**
  * Writes a file so that readers see either the old content or the new, never a torn
@@ -94,16 +95,6 @@ async function removeDeadWritersFiles(dir: string, pattern: RegExp): Promise<voi
   for (const name of names) {
     const pid = pattern.exec(name)?.[1];
     if (pid !== undefined && !isAlive(Number(pid))) await rm(join(dir, name), {force: true}).catch(() => undefined);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
   }
 }
 

@@ -2,6 +2,7 @@ import {link, mkdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
 import {SHA1_HEX} from '../hash.js';
+import {isAlive} from '../process-alive.js';
 
 /** What an interrupted upload was called, so that running it again produces the same names. */
 export interface PendingUpload {
@@ -96,7 +97,7 @@ export class PendingUploads {
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return async () => undefined;
           const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-          if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return undefined;
+          if (isAlive(holder)) return undefined;
           await rm(path, {force: true}).catch(() => undefined);
         }
       }
@@ -111,14 +112,5 @@ export class PendingUploads {
   private fileFor(sha1: string): string {
     if (!SHA1_HEX.test(sha1)) throw new Error(`not a SHA1: ${sha1}`);
     return join(this.dir as string, `${sha1}.json`);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
