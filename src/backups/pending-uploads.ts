@@ -26,8 +26,13 @@ export interface PendingUpload {
  */
 export const PENDING_UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 
-/** An entry of the lock of one record (PendingUploads.lock): `<sha1>.json.lock.<pid>.<random>`; captures the pid. */
-const LOCK_ENTRY = /^[0-9a-f]{40}\.json\.lock\.(\d+)\.[0-9a-f]{8}$/;
+/**
+ * An entry of the lock of one record (PendingUploads.lock), `<sha1>.json.lock.<pid>.<random>`,
+ * or an earlier version's scratch file `<sha1>.json.lock.<pid>` (written before it linked
+ * its lock; left when it was killed in between); captures the pid. Those of dead
+ * processes are swept, a live one's is a contender.
+ */
+const LOCK_ENTRY = /^[0-9a-f]{40}\.json\.lock\.(\d+)(?:\.[0-9a-f]{8})?$/;
 /** Contenders that meet withdraw and try again this many times in all; a lock still taken then is a live holder's. */
 const LOCK_ATTEMPTS = 4;
 

@@ -118,6 +118,18 @@ describe('PendingUploads.lock', () => {
     }
   });
 
+  test('the scratch files <lock>.<pid> that an earlier version, killed between writing and removing them, left are swept when their process is dead', async () => {
+    const dir = join(root, `d${n++}`);
+    await mkdir(dir, {recursive: true});
+    const dead = deadPid();
+    const left = [`${SHA}.json.lock.${dead}`, `${'c'.repeat(40)}.json.lock.${dead}`];
+    for (const name of left) await writeFile(join(dir, name), String(dead));
+    const release = await new PendingUploads(dir, noWarnings).lock(SHA);
+    expect(release).toBeDefined();
+    await release!();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   test('a live holder in another process keeps the lock; killed (SIGKILL) while it holds, it keeps no one out and its entry is swept', async () => {
     const dir = join(root, `d${n++}`);
     const holder = await Locker.start(dir);
