@@ -35,6 +35,7 @@ export default class Emulator extends PluginCommand {
     '<%= config.bin %> b2 emulator                # http://127.0.0.1:8180',
     '<%= config.bin %> b2 emulator --port 8180 --data-dir ./b2-data --key-id myKeyId --application-key mySecret --bucket my-test-bucket',
     '<%= config.bin %> b2 emulator --port 0 --json --fail-uploads 0.1 --seed 7',
+    '<%= config.bin %> b2 emulator --file-lock-enabled   # a bucket with Object Lock, for "b2 lock" and --lock-days',
     '<%= config.bin %> b2 emulator --fault \'{"call":"uploads","rate":0.1,"status":429,"retryAfter":1}\' --fault \'{"call":"b2_upload_part","rate":0.05,"corruptRequestBody":true}\'',
   ];
 
@@ -45,6 +46,7 @@ export default class Emulator extends PluginCommand {
     'key-id': Flags.string({description: 'key id of the bootstrap all-capabilities key (generated when omitted)'}),
     'application-key': Flags.string({description: 'application key of the bootstrap key (generated when omitted)'}),
     bucket: Flags.string({description: 'name of the bootstrap private bucket (generated when omitted)'}),
+    'file-lock-enabled': Flags.boolean({description: 'give the bootstrap bucket Object Lock (B2\'s fileLockEnabled), to try "b2 lock", --lock-days and the "lock:" profile field; as on B2, it cannot be turned off again'}),
     'min-part-size': Flags.integer({description: 'absoluteMinimumPartSize in bytes: every part but the last must be at least this big', default: 5_000_000, min: 1}),
     'recommended-part-size': Flags.integer({description: 'recommendedPartSize in bytes, as authorize reports it', default: 100_000_000, min: 1}),
     'fail-uploads': Flags.string({description: 'fraction 0..1 of b2_upload_file / b2_upload_part calls answered 503 service_unavailable', default: '0'}),
@@ -79,7 +81,7 @@ export default class Emulator extends PluginCommand {
       expireTokensEvery: flags['expire-tokens-every'] || undefined,
       seed: flags.seed,
       stallTimeoutMs: flags['stall-timeout-ms'],
-      bootstrap: {keyId: flags['key-id'], applicationKey: flags['application-key'], bucket: flags.bucket},
+      bootstrap: {keyId: flags['key-id'], applicationKey: flags['application-key'], bucket: flags.bucket, fileLockEnabled: flags['file-lock-enabled']},
     });
     for (const rule of faults) emu.faults.add(rule);
     // The bootstrap key is printed on purpose: it is the emulator's own key and the user needs it.

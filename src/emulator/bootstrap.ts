@@ -15,9 +15,11 @@ export interface Bootstrap {
 /**
  * Makes sure the all-capabilities bootstrap key and private bucket exist. Values not
  * given are generated, or with a data dir taken from the previous run, so a restarted
- * emulator prints the same credentials.
+ * emulator prints the same credentials. `fileLockEnabled` gives the bucket Object Lock
+ * as b2_create_bucket's fileLockEnabled does (or b2_update_bucket's, for a bucket of an
+ * earlier run); as on B2, nothing turns it off again.
  */
-export async function ensureBootstrap(core: EmulatorCore, given: {keyId?: string; applicationKey?: string; bucket?: string} = {}): Promise<Bootstrap> {
+export async function ensureBootstrap(core: EmulatorCore, given: {keyId?: string; applicationKey?: string; bucket?: string; fileLockEnabled?: boolean} = {}): Promise<Bootstrap> {
   if ((given.keyId === undefined) !== (given.applicationKey === undefined)) {
     throw new Error('give both the bootstrap key id and application key, or neither');
   }
@@ -41,6 +43,11 @@ export async function ensureBootstrap(core: EmulatorCore, given: {keyId?: string
   }
   const bucketName = given.bucket ?? previous?.bucket ?? `emulator-${randomBytes(6).toString('hex')}`;
   const bucket = state.bucketByName(bucketName) ?? addBucket(core, bucketName, 'allPrivate');
+  if (given.fileLockEnabled && !bucket.fileLockEnabled) {
+    bucket.fileLockEnabled = true;
+    bucket.revision += 1;
+    state.changed('bucket', bucket.bucketId);
+  }
   state.bootstrap = {keyId: keyId!, applicationKey: applicationKey!, bucket: bucket.bucketName};
   await state.commit();
   return {keyId: keyId!, applicationKey: applicationKey!, bucket: bucket.bucketName, bucketId: bucket.bucketId};

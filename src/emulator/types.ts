@@ -17,7 +17,8 @@ export interface EmulatorOptions {
    * long, is answered 408 request_timeout and its connection closed (default 60 000 ms).
    */
   stallTimeoutMs?: number;
-  bootstrap?: {keyId?: string; applicationKey?: string; bucket?: string};
+  /** The bootstrap key and bucket (generated when not given); `fileLockEnabled`: the bucket has Object Lock, as b2_create_bucket's fileLockEnabled gives it. */
+  bootstrap?: {keyId?: string; applicationKey?: string; bucket?: string; fileLockEnabled?: boolean};
   /**
    * Test hook: runs as each request arrives (with its API name), before fault rules are
    * decided and before the request is handled, which waits for a returned promise. Crash

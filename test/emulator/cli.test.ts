@@ -4,12 +4,13 @@
  */
 import {describe, expect, test} from '@jest/globals';
 import {ChildProcess, spawn} from 'node:child_process';
-import {mkdtemp, rm} from 'node:fs/promises';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {RunningEmulator} from '../../src/emulator/index.js';
 import {authorizeRaw, libraryClient} from './helpers.js';
+import {runCli} from '../helpers/run-cli.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
@@ -102,5 +103,34 @@ describe('b2 emulator command', () => {
     const half = await run(['--key-id', 'only']).exit;
     expect(half.code).toBe(2);
     expect(half.stderr).toContain('--key-id and --application-key together');
+  });
+
+  test('--file-lock-enabled: the bucket has Object Lock, so the README\'s lock examples work against it; without it they are refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emu-lock-'));
+    try {
+      const archive = join(dir, 'a.tar');
+      await writeFile(archive, Buffer.alloc(2048, 7));
+      const uploadLocked = async (lockFlag: string[]) => {
+        const {child, firstLine, exit} = run(['--port', '0', '--json', ...lockFlag]);
+        const info = JSON.parse(await firstLine) as RunningEmulator;
+        const bucket = (await (await libraryClient(info)).getBucket({bucketName: info.bucket})).data.buckets[0];
+        const config = join(dir, `profiles${lockFlag.length}.yaml`);
+        await writeFile(config, `profiles:\n  emu:\n    keyId: ${info.keyId}\n    applicationKey: ${info.applicationKey}\n    bucket: ${info.bucket}\n    endpoint: ${info.url}\n`, {mode: 0o600});
+        const r = await runCli(['b2', 'upload', archive, '--lock-days', '1', '--config', config, '--json']);
+        child.kill('SIGTERM');
+        await exit;
+        return {enabled: bucket.fileLockConfiguration.value.isFileLockEnabled, r};
+      };
+      const locked = await uploadLocked(['--file-lock-enabled']);
+      expect(locked.enabled).toBe(true);
+      expect({code: locked.r.code, stderr: locked.r.stderr}).toEqual({code: 0, stderr: ''});
+      expect(JSON.parse(locked.r.stdout)).toEqual(expect.objectContaining({lockMode: 'governance', lockedUntil: expect.any(String)}));
+      const plain = await uploadLocked([]);
+      expect(plain.enabled).toBe(false);
+      expect(plain.r.code).toBe(3);
+      expect(plain.r.stderr).toMatch(/does not have Object Lock enabled/);
+    } finally {
+      await rm(dir, {recursive: true, force: true});
+    }
   });
 });
