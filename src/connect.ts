@@ -1,6 +1,7 @@
 import type {CheckReport, StorageBackend} from './backend.js';
 import {B2Backend, type B2BackendInput, type B2BackendOptions} from './b2/index.js';
 import type {EmbeddedB2} from './embedded/embedded-b2.js';
+import {commandHint} from './command-hint.js';
 import {BackupError} from './errors.js';
 import {quoteValue} from './redact.js';
 import {EMBEDDED_ENDPOINT, type ResolvedProfile} from './profiles/types.js';
@@ -12,15 +13,22 @@ import {EMBEDDED_ENDPOINT, type ResolvedProfile} from './profiles/types.js';
 export const EMBEDDED_PART_SIZE = 8_000_000;
 export const EMBEDDED_UPLOAD_CUTOFF = 16_000_000;
 
+/** Where the embedded store keeps its data, and the command prefix hints name (commandHint). */
+export interface ConnectContext {
+  dataDir: string;
+  signal?: AbortSignal;
+  cli?: string;
+}
+
 /**
  * Opens the B2 backend a profile describes. For `endpoint: embedded` it first starts the
  * bundled emulator in-process (data under `dataDir`) and stops it when the backend closes.
  */
-export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string; signal?: AbortSignal}, extra: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
-  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, keyFix: keyFixOf(profile), ...connectTimeoutFromEnv(), ...extra}, {signal: ctx.signal});
+export async function connectB2(profile: ResolvedProfile, ctx: ConnectContext, extra: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, keyFix: keyFixOf(profile), ...connectTimeoutFromEnv(), cli: ctx.cli, ...extra}, {signal: ctx.signal});
   const embedded = await startEmbedded(profile, ctx);
   try {
-    return withCleanup(await B2Backend.open(embeddedInput(profile, embedded, extra), {signal: ctx.signal}), () => embedded.stop());
+    return withCleanup(await B2Backend.open(embeddedInput(profile, embedded, {cli: ctx.cli, ...extra}), {signal: ctx.signal}), () => embedded.stop());
   } catch (err) {
     await embedded.stop();
     throw err;
@@ -32,7 +40,7 @@ export async function connectB2(profile: ResolvedProfile, ctx: {dataDir: string;
  * profiles share one embedded emulator (one may run per data dir); it stops when the
  * second backend closes.
  */
-export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx: {dataDir: string; signal?: AbortSignal}): Promise<[B2Backend, B2Backend]> {
+export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx: ConnectContext): Promise<[B2Backend, B2Backend]> {
   if (a.endpoint !== EMBEDDED_ENDPOINT || b.endpoint !== EMBEDDED_ENDPOINT) {
     const first = await connectB2(a, ctx);
     try {
@@ -45,7 +53,7 @@ export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx:
   const embedded = await startEmbedded(a, ctx);
   const opened: B2Backend[] = [];
   try {
-    for (const p of [a, b]) opened.push(await B2Backend.open(embeddedInput(p, embedded, {}), {signal: ctx.signal}));
+    for (const p of [a, b]) opened.push(await B2Backend.open(embeddedInput(p, embedded, {cli: ctx.cli}), {signal: ctx.signal}));
   } catch (err) {
     await Promise.all(opened.map((o) => o.close()));
     await embedded.stop();
@@ -59,15 +67,15 @@ export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx:
 }
 
 /** The setup checks for a profile (credentials, bucket, capabilities, prefix, key expiry, foreign files). */
-export async function checkB2(profile: ResolvedProfile, ctx: {dataDir: string; unsaved?: boolean}): Promise<CheckReport> {
+export async function checkB2(profile: ResolvedProfile, ctx: ConnectContext & {unsaved?: boolean}): Promise<CheckReport> {
   // a profile with `lock:` needs a bucket with Object Lock and a key that may set retentions
   const lockUploads = profile.lock !== undefined;
-  // a profile being added is not saved yet: "b2 profile update" could not fix it
-  const profileCommand = ctx.unsaved ? `b2 profile add ${profile.name} …` : undefined;
-  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile), profileCommand, lockUploads, ...connectTimeoutFromEnv()});
+  // a profile being added is not saved yet: "profile update" could not fix it
+  const profileCommand = ctx.unsaved ? commandHint(ctx.cli, `profile add ${profile.name} …`) : undefined;
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile), profileCommand, cli: ctx.cli, lockUploads, ...connectTimeoutFromEnv()});
   const embedded = await startEmbedded(profile, ctx);
   try {
-    return await B2Backend.checkProfile(embeddedInput(profile, embedded, {lockUploads}));
+    return await B2Backend.checkProfile(embeddedInput(profile, embedded, {lockUploads, profileCommand, cli: ctx.cli}));
   } finally {
     await embedded.stop();
   }
@@ -99,7 +107,8 @@ async function startEmbedded(profile: ResolvedProfile, ctx: {dataDir: string}): 
 
 /** An embedded profile's own key is a placeholder: the emulator provisioned the real one. */
 function embeddedInput(profile: ResolvedProfile, embedded: EmbeddedB2, extra: Partial<B2BackendOptions>): B2BackendInput {
-  return {uploadCutoff: EMBEDDED_UPLOAD_CUTOFF, ...profile, ...extra, endpoint: embedded.url, keyId: embedded.keyId, applicationKey: embedded.applicationKey};
+  // messages say "embedded", not the emulator's random port
+  return {uploadCutoff: EMBEDDED_UPLOAD_CUTOFF, ...profile, ...extra, endpoint: embedded.url, endpointName: EMBEDDED_ENDPOINT, keyId: embedded.keyId, applicationKey: embedded.applicationKey};
 }
 
 /** The same backend (B2-specific methods included) whose close() also runs `cleanup`. */

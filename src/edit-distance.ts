@@ -8,3 +8,16 @@ export function editDistance(a: string, b: string): number {
   }
   return row[b.length];
 }
+
+/**
+ * The candidate a mistyped `typed` most likely meant: the nearest within about one edit
+ * in three characters (at least one), ties to the first; undefined when none is that close.
+ */
+export function closest(typed: string, candidates: string[]): string | undefined {
+  let best: {name: string; distance: number} | undefined;
+  for (const name of candidates) {
+    const distance = editDistance(typed.toLowerCase(), name.toLowerCase());
+    if (distance <= Math.max(1, Math.floor(name.length / 3)) && (!best || distance < best.distance)) best = {name, distance};
+  }
+  return best?.name;
+}

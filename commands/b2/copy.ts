@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
+import {cliPrefix} from '../../src/cli/cli-prefix.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
 import {catalogOf, locationId} from '../../src/cli/open-backend.js';
 import {assertBackupId} from '../../src/backups/index.js';
@@ -32,14 +33,15 @@ export default class Copy extends BaseCommand {
     const {args, flags} = await this.parse(Copy);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     const configDir = this.config.configDir;
-    const source = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir});
-    const target = await loadProfile({configFlag: flags.config, profileFlag: flags.to, configDir});
+    const cli = cliPrefix(this.config);
+    const source = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir, cli});
+    const target = await loadProfile({configFlag: flags.config, profileFlag: flags.to, configDir, cli, givenBy: '--to'});
     if (source.name === target.name || locationId(source) === locationId(target)) {
       const same = source.name === target.name ? `it is the profile the backup is in` : `it names the same location as profile "${source.name}" (${source.bucket}/${source.prefix})`;
       throw new BackupError('bad_input', `--to ${target.name}: ${same}; give another profile`);
     }
     return withInterrupt(async (signal) => {
-      const [from, to] = await connectB2Pair(source, target, {dataDir: this.config.dataDir, signal});
+      const [from, to] = await connectB2Pair(source, target, {dataDir: this.config.dataDir, signal, cli});
       try {
         const catalog = catalogOf(this.config, source, from, (line) => this.logToStderr(line));
         const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal});

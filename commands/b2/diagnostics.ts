@@ -1,4 +1,5 @@
 import {BaseCommand, errorLine, profileFlag} from '../../src/cli/base-command.js';
+import {cliPrefix} from '../../src/cli/cli-prefix.js';
 import {readErrorLog} from '../../src/cli/error-log.js';
 import {jsonText} from '../../src/cli/json-text.js';
 import {bucketEncryptionText, bucketLockText} from '../../src/b2/index.js';
@@ -20,7 +21,7 @@ export default class Diagnostics extends BaseCommand {
 
   async run(): Promise<Record<string, unknown>> {
     const {flags} = await this.parse(Diagnostics);
-    const profile = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: this.config.configDir});
+    const profile = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     const report: Record<string, unknown> = {
       tool: {name: 'backup-plugin-b2', version: this.config.plugins.get('backup-plugin-b2')?.version ?? this.config.version, host: `${this.config.name} ${this.config.version}`},
       node: process.version,
@@ -40,7 +41,7 @@ export default class Diagnostics extends BaseCommand {
       },
     };
     try {
-      const backend = await connectB2(profile, {dataDir: this.config.dataDir});
+      const backend = await connectB2(profile, {dataDir: this.config.dataDir, cli: cliPrefix(this.config)});
       try {
         const key = backend.keyInfo();
         report.key = {

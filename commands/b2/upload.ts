@@ -1,5 +1,6 @@
 import {stat} from 'node:fs/promises';
 import {Args, Flags} from '@oclif/core';
+import {cliCommand} from '../../src/cli/cli-prefix.js';
 import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {emptyArchiveError} from '../../src/backups/empty-archive.js';
@@ -54,7 +55,7 @@ export default class Upload extends LocationCommand {
     // a user who forgot the pipe would wait on a silent terminal, and Ctrl-D would give an empty archive;
     // a dry run reads no stdin, so it may show the plan from a terminal
     if (args.file === '-' && process.stdin.isTTY && !flags['dry-run']) {
-      throw new BackupError('bad_input', `stdin is a terminal: "b2 upload -" reads the archive from a pipe; pipe it in (e.g. tar -c DIR | ${this.config.bin} b2 upload -) or give the archive's path`);
+      throw new BackupError('bad_input', `stdin is a terminal: "${cliCommand(this.config, 'upload -')}" reads the archive from a pipe; pipe it in (e.g. tar -c DIR | ${this.config.bin} b2 upload -) or give the archive's path`);
     }
     // before connecting: bad input costs nothing (and starts no embedded store)
     const metadata = parseMeta(flags.meta ?? []);
@@ -104,15 +105,15 @@ export default class Upload extends LocationCommand {
     } catch (err) {
       bar?.stop();
       if (isBackupError(err, 'aborted') && stored) {
-        throw new BackupError('aborted', `pruning interrupted; backup ${stored} is stored; run "b2 prune --yes" to finish the prune`);
+        throw new BackupError('aborted', `pruning interrupted; backup ${stored} is stored; run "${cliCommand(this.config, 'prune --yes')}" to finish the prune`);
       }
       if (isBackupError(err, 'aborted')) {
         throw new BackupError('aborted', args.file === '-'
           ? 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
-          : 'upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "b2 cleanup" removes unfinished uploads you will not resume)');
+          : `upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "${cliCommand(this.config, 'cleanup')}" removes unfinished uploads you will not resume)`);
       }
       // the provider kept the stored parts (B2 stayed busy or unreachable): say how to go on
-      if (isBackupError(err) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("b2 cleanup" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
+      if (isBackupError(err) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("${cliCommand(this.config, 'cleanup')}" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
       throw err;
     }
   }
@@ -159,7 +160,7 @@ export default class Upload extends LocationCommand {
       return deleted;
     } catch (err) {
       if (signal.aborted) throw err;
-      this.logToStderr(`Warning: the backup is stored, but pruning by the profile's retention rules failed (${errorLine(err)}); run "b2 prune --yes" to finish it`);
+      this.logToStderr(`Warning: the backup is stored, but pruning by the profile's retention rules failed (${errorLine(err)}); run "${cliCommand(this.config, 'prune --yes')}" to finish it`);
       return [];
     }
   }

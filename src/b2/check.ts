@@ -2,7 +2,7 @@ import type {CheckItem, CheckReport} from '../backend.js';
 import {checkReport} from '../backend.js';
 import {isBackupError} from '../errors.js';
 import type {AuthInfo, B2Client} from './client.js';
-import {REQUIRED_CAPABILITIES, bucketUnavailable, hostOf, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileFix, profileRef} from './errors.js';
+import {REQUIRED_CAPABILITIES, bucketUnavailable, bucketFix, endpointText, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileFix, profileRef} from './errors.js';
 import {bucketSettingItems} from './bucket-checks.js';
 import type {Encryption} from '../profiles/types.js';
 import type {B2Bucket, B2File} from './wire-types.js';
@@ -38,7 +38,7 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
   let auth: AuthInfo;
   try {
     auth = await t.client.authorize(t.signal);
-    items.push({id: 'credentials', title: 'Key ID and application key', status: 'ok', message: `key accepted by ${hostOf(ctx.endpoint)}`});
+    items.push({id: 'credentials', title: 'Key ID and application key', status: 'ok', message: `key accepted by ${endpointText(ctx)}`});
   } catch (err) {
     items.push(signInItem(err, ctx));
     return checkReport(items);
@@ -47,7 +47,7 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
 
   const bucket = await bucketItem(t, auth, items);
   const bucketOk = bucket?.bucketId;
-  if (bucket) items.push(...bucketSettingItems(bucket.settings, {encryption: t.encryption, lockUploads: t.lockUploads, capabilities: auth.allowed.capabilities}));
+  if (bucket) items.push(...bucketSettingItems(bucket.settings, {encryption: t.encryption, lockUploads: t.lockUploads, capabilities: auth.allowed.capabilities, keyFix: newKeyFix(ctx)}));
   const missing = REQUIRED_CAPABILITIES.filter((c) => !auth.allowed.capabilities.includes(c));
   items.push(missing.length === 0
     ? {id: 'capabilities', title: 'Key capabilities', status: 'ok', message: `the key has ${REQUIRED_CAPABILITIES.join(', ')}`}
@@ -75,7 +75,7 @@ function signInItem(err: unknown, ctx: B2Client['context']): CheckItem {
     return {id: 'credentials', title, status: 'fail', message: 'the key ID or application key is wrong (or the key was deleted)', fix: newKeyAndIdFix(ctx)};
   }
   if (isBackupError(err, 'key_expired')) {
-    return {id: 'credentials', title, status: 'fail', message: `the key of profile ${profileRef(ctx)} has expired or was revoked`, fix: `create a new key and put it in with: ${newKeyFix(ctx)}`};
+    return {id: 'credentials', title, status: 'fail', message: `the key of ${profileRef(ctx)} has expired or was revoked`, fix: `create a new key and put it in with: ${newKeyFix(ctx)}`};
   }
   return {id: 'connection', title: 'Connection to B2', status: 'fail', message: (err as Error).message}; // the message says what to check
 }
@@ -85,8 +85,8 @@ function expiryItem(auth: AuthInfo, now: Date, profile: string, fix: string): Ch
   if (!auth.expiresAt) return {...base, status: 'ok', message: 'the key does not expire'};
   const left = auth.expiresAt.getTime() - now.getTime();
   const when = auth.expiresAt.toISOString();
-  if (left <= 0) return {...base, status: 'fail', message: `the key of profile ${profile} expired on ${when}`, fix};
-  if (left < WEEK_MS) return {...base, status: 'warn', message: `the key of profile ${profile} expires on ${when} (in ${inHours(left)})`, fix: `create a new key before then and put it in with: ${fix}`};
+  if (left <= 0) return {...base, status: 'fail', message: `the key of ${profile} expired on ${when}`, fix};
+  if (left < WEEK_MS) return {...base, status: 'warn', message: `the key of ${profile} expires on ${when} (in ${inHours(left)})`, fix: `create a new key before then and put it in with: ${fix}`};
   return {...base, status: 'ok', message: `the key expires on ${when}`};
 }
 
@@ -116,7 +116,7 @@ async function bucketItem(t: CheckTarget, auth: AuthInfo, items: CheckItem[]): P
       items.push({id: 'bucket', title, status: 'ok', message: `bucket ${t.bucket} exists and the key may use it`});
       return {bucketId: found.bucketId, settings: found};
     }
-    fail(bucketUnavailable(t, undefined, {withFix: false}), 'check the bucket name in the profile');
+    fail(bucketUnavailable({...t.client.context, bucket: t.bucket}, undefined, {withFix: false}), bucketFix(t.client.context));
   } catch (err) {
     fail(`cannot look up bucket ${t.bucket}: ${(err as Error).message}`, 'give the key the listBuckets capability or restrict it to this bucket');
   }
@@ -131,7 +131,7 @@ async function foreignItem(t: CheckTarget, bucketId: string): Promise<CheckItem>
     const foreign = page.files.filter((f: B2File) => f.action === 'upload' && !isOwn(f.fileName.slice(t.prefix.length)));
     if (foreign.length === 0) return {...base, status: 'ok', message: `no other files under ${JSON.stringify(t.prefix)}`};
     const examples = foreign.slice(0, 3).map((f) => JSON.stringify(f.fileName)).join(', ');
-    return {...base, status: 'warn', message: `${foreign.length}${page.nextFileName ? '+' : ''} files under ${JSON.stringify(t.prefix)} are not backups (e.g. ${examples}); they could be overwritten or deleted`, fix: 'give backups a prefix of their own (b2 profile update … --prefix …)'};
+    return {...base, status: 'warn', message: `${foreign.length}${page.nextFileName ? '+' : ''} files under ${JSON.stringify(t.prefix)} are not backups (e.g. ${examples}); they could be overwritten or deleted`, fix: `give backups a prefix of their own (${profileFix(t.client.context, '--prefix …')})`};
   } catch (err) {
     return {...base, status: 'warn', message: `could not list ${JSON.stringify(t.prefix)}: ${(err as Error).message}`};
   }

@@ -1,4 +1,5 @@
 import {BackupError, type ErrorKind} from '../errors.js';
+import {commandHint} from '../command-hint.js';
 import {scrub} from '../redact.js';
 import type {Failure} from './failure.js';
 import type {B2Allowed} from './wire-types.js';
@@ -45,8 +46,15 @@ export interface ErrorContext {
    * profile command.
    */
   keyFix?: string;
-  /** The command that changes the profile's settings (default: b2 profile update NAME). */
-  profileCommand?: string;
+  /**
+   * The command that changes the profile's settings (default: `<cli> profile update NAME`);
+   * null when there is no saved profile to change (a host handed the fields to create()).
+   */
+  profileCommand?: string | null;
+  /** The command prefix hints name ("backup-b2 b2", "<host> b2"; see commandHint). */
+  cli?: string;
+  /** How messages name the endpoint instead of its host (the embedded store's random port means nothing to the user). */
+  endpointName?: string;
   /** Secrets that must never reach a message. */
   secrets: string[];
   /** The profile's server-side encryption mode, to explain a refused read of SSE-C data. */
@@ -66,23 +74,41 @@ export interface FailedCall {
   unreached?: boolean;
 }
 
-export function profileRef(ctx: Pick<ErrorContext, 'profileName'>): string {
-  return ctx.profileName ?? '<profile>';
+type FixContext = Pick<ErrorContext, 'profileName' | 'profileCommand' | 'cli'>;
+
+/** How messages name the profile: "profile NAME", or "the profile" when no saved profile has that name. */
+export function profileRef(ctx: Pick<ErrorContext, 'profileName' | 'profileCommand'>): string {
+  return ctx.profileName && ctx.profileCommand !== null ? `profile ${ctx.profileName}` : 'the profile';
 }
 
-/** The command that gives the profile these settings (flags with their values elided). */
-export function profileFix(ctx: Pick<ErrorContext, 'profileName' | 'profileCommand'>, flags: string): string {
-  return `${ctx.profileCommand ?? `b2 profile update ${profileRef(ctx)}`} ${flags}`;
+/**
+ * The command that gives the profile these settings (flags with their values elided);
+ * without a saved profile, the fields to change in what was handed to create().
+ */
+export function profileFix(ctx: FixContext, flags: string): string {
+  if (ctx.profileCommand === null) return `change ${fieldsOf(flags)} in the profile fields given to create()`;
+  return `${ctx.profileCommand ?? commandHint(ctx.cli, `profile update ${ctx.profileName ?? 'NAME'}`)} ${flags}`;
+}
+
+/** "--key-id … --application-key …" as the profile fields they set: "keyId and applicationKey". */
+function fieldsOf(flags: string): string {
+  const fields = (flags.match(/--[a-z-]+/g) ?? []).map((flag) => flag.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()));
+  return fields.length > 1 ? `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}` : (fields[0] ?? 'the fields');
 }
 
 /** How to put in a new application key (same key ID). */
-export function newKeyFix(ctx: Pick<ErrorContext, 'profileName' | 'keyFix' | 'profileCommand'>): string {
+export function newKeyFix(ctx: FixContext & Pick<ErrorContext, 'keyFix'>): string {
   return ctx.keyFix ?? profileFix(ctx, '--application-key …');
 }
 
 /** How to put in another key ID and application key. */
-export function newKeyAndIdFix(ctx: Pick<ErrorContext, 'profileName' | 'keyFix' | 'profileCommand'>): string {
+export function newKeyAndIdFix(ctx: FixContext & Pick<ErrorContext, 'keyFix'>): string {
   return ctx.keyFix ?? profileFix(ctx, '--key-id … --application-key …');
+}
+
+/** The endpoint as messages name it: its host, or the name it goes by ("embedded"). */
+export function endpointText(ctx: Pick<ErrorContext, 'endpoint' | 'endpointName'>): string {
+  return ctx.endpointName ?? hostOf(ctx.endpoint);
 }
 
 /** The one place B2 failures become user-facing errors. */
@@ -118,12 +144,12 @@ export function wrapUnknown(err: unknown, message: string, secrets: string[]): B
 function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, string] {
   const b2Says = `B2 answered ${f.status ?? ''} ${f.code}: ${f.message}`.replace('  ', ' ');
   const what = call.name ? `${call.call} for ${JSON.stringify(call.name)}` : call.call;
-  const host = hostOf(ctx.endpoint);
+  const host = endpointText(ctx);
   if (f.code === 'aborted') return ['aborted', `${what} was aborted`];
-  const keyExpired = (): [ErrorKind, string] => ['key_expired', `the application key of profile ${profileRef(ctx)} stopped working: it has expired or was revoked (${b2Says}); put in a new key with: ${newKeyFix(ctx)}`];
+  const keyExpired = (): [ErrorKind, string] => ['key_expired', `the application key of ${profileRef(ctx)} stopped working: it has expired or was revoked (${b2Says}); put in a new key with: ${newKeyFix(ctx)}`];
   if (call.phase === 'authorize' && f.status === 401) {
     if (/expired|revoked/i.test(f.message)) return keyExpired();
-    return ['invalid_credentials', `B2 at ${host} rejected the key of profile ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); put in a working key with: ${newKeyAndIdFix(ctx)}`];
+    return ['invalid_credentials', `B2 at ${host} rejected the key of ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); put in a working key with: ${newKeyAndIdFix(ctx)}`];
   }
   if (call.phase === 'reauthorize' && f.status === 401) return keyExpired();
   if (f.status === 403 && (f.code === 'access_denied' || f.code === 'http_403') && READS.has(call.call)) return ['encryption_key', customerKeyRefused(call, ctx)];
@@ -143,7 +169,7 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
     return ['not_found', `${call.name ? JSON.stringify(call.name) : what} does not exist in bucket ${ctx.bucket} (${b2Says})`];
   }
   if (f.status === 416) return ['bad_input', `the requested range is outside ${call.name ? JSON.stringify(call.name) : 'the file'} (${b2Says})`];
-  if (f.code === 'network' && call.unreached) return ['network', `cannot reach ${ctx.endpoint}: is the endpoint right? (${f.message}; ${call.attempts} attempts, none connected); check the profile's endpoint and the network`];
+  if (f.code === 'network' && call.unreached) return ['network', `cannot reach ${ctx.endpointName ?? ctx.endpoint}: is the endpoint right? (${f.message}; ${call.attempts} attempts, none connected); check the profile's endpoint and the network`];
   if (f.code === 'network') return ['network', `cannot reach B2 at ${host} for ${what} after ${call.attempts} attempt(s): ${f.message}; check the network connection and the profile's endpoint`];
   if (f.code === 'timeout') return ['timeout', `B2 at ${host} stopped answering ${what} (${f.message}) after ${call.attempts} attempt(s); check the network or raise the timeout`];
   if (f.code === 'bad_answer' || /sha1 did not match/i.test(f.message)) return ['checksum_mismatch', `${what}: ${f.message} after ${call.attempts} attempt(s); the data changed while it was being sent or was damaged on the way`];
@@ -169,23 +195,28 @@ function unauthorizedKind(f: Failure, call: FailedCall, ctx: ErrorContext, what:
   const allowed = ctx.allowed;
   const needed = CAPABILITY_OF[call.call];
   if (allowed && needed && !allowed.capabilities.includes(needed)) {
-    return ['missing_capabilities', `the key of profile ${profileRef(ctx)} lacks the ${needed} capability needed for ${what}; create a key with ${REQUIRED_CAPABILITIES.join(', ')} and put it in with: ${newKeyFix(ctx)}`];
+    return ['missing_capabilities', `the key of ${profileRef(ctx)} lacks the ${needed} capability needed for ${what}; create a key with ${REQUIRED_CAPABILITIES.join(', ')} and put it in with: ${newKeyFix(ctx)}`];
   }
   if (allowed?.namePrefix && !(call.name ?? ctx.prefix).startsWith(allowed.namePrefix)) {
     return ['prefix_not_allowed', prefixNotAllowed(ctx, allowed.namePrefix)];
   }
   if (allowed?.bucketName && allowed.bucketName !== ctx.bucket) return ['bucket_unavailable', bucketUnavailable(ctx, allowed.bucketName)];
-  return ['missing_capabilities', `B2 refused ${what} for the key of profile ${profileRef(ctx)} (unauthorized: ${f.message}); check the key's capabilities and restrictions, or put in another key with: ${newKeyFix(ctx)}`];
+  return ['missing_capabilities', `B2 refused ${what} for the key of ${profileRef(ctx)} (unauthorized: ${f.message}); check the key's capabilities and restrictions, or put in another key with: ${newKeyFix(ctx)}`];
 }
 
-export function prefixNotAllowed(ctx: Pick<ErrorContext, 'profileName' | 'prefix' | 'profileCommand'>, keyPrefix: string): string {
-  return `the key of profile ${profileRef(ctx)} is restricted to names starting with ${JSON.stringify(keyPrefix)}, but the profile prefix is ${JSON.stringify(ctx.prefix)}; set a prefix that starts with ${JSON.stringify(keyPrefix)} (${profileFix(ctx, '--prefix …')}) or use a key without that restriction`;
+export function prefixNotAllowed(ctx: FixContext & Pick<ErrorContext, 'prefix'>, keyPrefix: string): string {
+  return `the key of ${profileRef(ctx)} is restricted to names starting with ${JSON.stringify(keyPrefix)}, but the profile prefix is ${JSON.stringify(ctx.prefix)}; set a prefix that starts with ${JSON.stringify(keyPrefix)} (${profileFix(ctx, '--prefix …')}) or use a key without that restriction`;
 }
 
 /** `withFix: false` leaves the fix out, for a check line that prints its fix on its own. */
-export function bucketUnavailable(ctx: Pick<ErrorContext, 'bucket'>, restrictedTo?: string | null, opts: {withFix?: boolean} = {}): string {
-  if (restrictedTo) return `bucket ${ctx.bucket} is not available: this key is restricted to bucket ${restrictedTo}; use that bucket or a key for ${ctx.bucket}`;
-  return `bucket ${ctx.bucket} does not exist or this key may not use it${opts.withFix === false ? '' : '; check the bucket name in the profile'}`;
+export function bucketUnavailable(ctx: FixContext & Pick<ErrorContext, 'bucket'>, restrictedTo?: string | null, opts: {withFix?: boolean} = {}): string {
+  if (restrictedTo) return `bucket ${ctx.bucket} of ${profileRef(ctx)} is not available: this key is restricted to bucket ${restrictedTo}; use that bucket or a key for ${ctx.bucket}`;
+  return `bucket ${ctx.bucket} of ${profileRef(ctx)} does not exist or this key may not use it${opts.withFix === false ? '' : `; fix the bucket name with: ${bucketFix(ctx)}`}`;
+}
+
+/** How to give the profile another bucket. */
+export function bucketFix(ctx: FixContext): string {
+  return profileFix(ctx, '--bucket …');
 }
 
 /** The host of an endpoint for messages (the endpoint itself if it is not a URL). */

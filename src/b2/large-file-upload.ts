@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import type {Retention, TransferProgress} from '../backend.js';
+import {commandHint} from '../command-hint.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
@@ -142,7 +143,7 @@ export class LargeFileUpload {
     const error = this.asBackupError(err);
     const cancelled = await this.o.client.cancelLargeFile(fileId, fileName).then(() => true, () => false);
     if (cancelled) return error;
-    return new BackupError(error.kind, `${error.message}; an unfinished upload of ${fileName} may remain: run "b2 cleanup" to remove it`, {cause: error.cause});
+    return new BackupError(error.kind, `${error.message}; an unfinished upload of ${fileName} may remain: run "${commandHint(this.o.client.context.cli, 'cleanup')}" to remove it`, {cause: error.cause});
   }
 
   private fatal(err: unknown): void {

@@ -45,12 +45,16 @@ export interface B2BackendOptions {
   /** How long making a connection may take; default 4 s (an endpoint that drops packets fails in about 10 s). */
   connectTimeoutMs?: number;
   retry?: Partial<RetryOptions>;
-  /** Names the profile in messages ("b2 profile update NAME …"). */
+  /** Names the profile in messages ("<cli> profile update NAME …"). */
   profileName?: string;
   /** How messages tell the user to put in another key (default: profileCommand with the key flags). */
   keyFix?: string;
-  /** The command that changes this profile's settings, for fixes (default: "b2 profile update NAME"; a profile not saved yet is changed by adding it again). */
-  profileCommand?: string;
+  /** The command that changes this profile's settings, for fixes (default: "<cli> profile update NAME"; a profile not saved yet is changed by adding it again; null: no saved profile, the fields were handed in). */
+  profileCommand?: string | null;
+  /** The command prefix fix hints name ("backup-b2 b2" by default, "<host> b2" inside a host; see commandHint). */
+  cli?: string;
+  /** How messages name the endpoint instead of its host ("embedded": the embedded store's port is random). */
+  endpointName?: string;
   userAgent?: string;
   /** Bytes per second, shared by all parallel parts of this backend; undefined: unlimited. */
   bandwidth?: {upload?: number; download?: number};
@@ -72,7 +76,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'profileCommand' | 'downloadRangeSize' | 'fastStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'profileCommand' | 'cli' | 'endpointName' | 'downloadRangeSize' | 'fastStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -125,6 +129,8 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     profileName,
     keyFix: input.keyFix,
     profileCommand: input.profileCommand,
+    cli: input.cli,
+    endpointName: input.endpointName,
     onEvent: input.onEvent,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,
   };

@@ -8,7 +8,8 @@ import {assertValidKey} from '../keys.js';
 import {runChecks} from './check.js';
 import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
-import {bucketUnavailable, prefixNotAllowed, wrapUnknown} from './errors.js';
+import {commandHint} from '../command-hint.js';
+import {bucketUnavailable, newKeyFix, prefixNotAllowed, wrapUnknown} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
 import {fileFromHeaders} from './file-headers.js';
 import {listFiles, listUnfinished, listVersions} from './lister.js';
@@ -108,6 +109,8 @@ export class B2Backend implements StorageBackend {
         profileName: o.profileName,
         keyFix: o.keyFix,
         profileCommand: o.profileCommand,
+        cli: o.cli,
+        endpointName: o.endpointName,
         bucket: o.bucket,
         prefix: o.prefix,
         endpoint: o.endpoint,
@@ -342,7 +345,10 @@ export class B2Backend implements StorageBackend {
     const to = dest.client.auth;
     const name = (b: B2Backend) => (b.o.profileName ? `profile "${b.o.profileName}"` : `${b.o.bucket}/${b.o.prefix}`);
     if (from.accountId !== to.accountId || from.apiUrl !== to.apiUrl) {
-      throw new BackupError('bad_input', `${name(this)} and ${name(dest)} are on different B2 accounts or endpoints (${this.o.endpoint}, ${dest.o.endpoint}): a server-side copy works only within one account; nothing was copied`);
+      const endpoint = (b: B2Backend) => b.o.endpointName ?? b.o.endpoint;
+      const flag = (b: B2Backend) => (b.o.profileName ? ` --profile ${b.o.profileName}` : '');
+      const instead = `"${commandHint(this.o.cli, `download ID -o FILE${flag(this)}`)}", then "${commandHint(this.o.cli, `upload FILE${flag(dest)}`)}"`;
+      throw new BackupError('bad_input', `${name(this)} and ${name(dest)} are on different B2 accounts or endpoints (${endpoint(this)}, ${endpoint(dest)}): a server-side copy works only within one account and endpoint; nothing was copied; download the backup and upload it there instead: ${instead}`);
     }
     const a = to.allowed;
     const cannot = !a.capabilities.includes('readFiles')
@@ -380,6 +386,11 @@ export class B2Backend implements StorageBackend {
       recommendedPartSize: a.recommendedPartSize,
       absoluteMinimumPartSize: a.absoluteMinimumPartSize,
     };
+  }
+
+  /** How the user puts in another key, as this backend's own errors say it (for a fix hint of the CLI). */
+  newKeyFix(): string {
+    return newKeyFix(this.client.context);
   }
 
   private nameOf(key: string): string {

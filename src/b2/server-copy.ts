@@ -1,5 +1,6 @@
 import PQueue from 'p-queue';
 import type {Retention} from '../backend.js';
+import {commandHint} from '../command-hint.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import type {Encryption} from '../profiles/types.js';
 import type {B2Client} from './client.js';
@@ -58,7 +59,7 @@ export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortS
   const size = src.file.contentLength;
   const recorded = plainSha1(src.file.contentSha1) ?? plainSha1(src.file.fileInfo?.[LARGE_FILE_SHA1]);
   if (src.sha1 && recorded && src.sha1 !== recorded) {
-    throw new BackupError('checksum_mismatch', `${src.file.fileName} cannot be copied: B2 records SHA1 ${recorded} for it, the backup ${src.sha1}; one record is wrong ("b2 verify" reads the backup), and nothing was copied`);
+    throw new BackupError('checksum_mismatch', `${src.file.fileName} cannot be copied: B2 records SHA1 ${recorded} for it, the backup ${src.sha1}; one record is wrong ("${commandHint(t.client.context.cli, 'verify')}" reads the backup), and nothing was copied`);
   }
   const expected = src.sha1 ?? recorded;
   if (size > Math.min(t.copyCutoff, MAX_COPY_FILE)) {

@@ -5,6 +5,7 @@ import type PQueue from 'p-queue';
 import type {Body, ObjectInfo, Retention, StorageBackend, StoredObject} from '../backend.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
+import {commandHint} from '../command-hint.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, archiveMarker, describeArchive, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
@@ -58,6 +59,7 @@ export class BackupCatalog {
   private readonly warn: (msg: string) => void;
   private readonly now: () => Date;
   private readonly createdBy: string;
+  private readonly cli?: string;
 
   constructor(
     private readonly backend: StorageBackend,
@@ -66,6 +68,7 @@ export class BackupCatalog {
     this.warn = opts.onWarning ?? (() => undefined);
     this.now = opts.now ?? (() => new Date());
     this.createdBy = opts.createdBy ?? 'backup-plugin-b2';
+    this.cli = opts.cli;
     const dir = opts.cacheDir;
     this.cache = new MetadataCache(dir && join(dir, 'metadata'), this.warn);
     this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn, () => this.now().getTime());
@@ -187,9 +190,9 @@ export class BackupCatalog {
     const now = await this.backend.stat(archive.key);
     if (now && (archive.id === undefined || now.id === archive.id)) return;
     await this.backend.delete(metadataKey).catch((cleanupErr: unknown) => {
-      this.warn(`could not remove ${metadataKey}, the metadata file of an archive that is gone (${(cleanupErr as Error).message}); "b2 list" skips it`);
+      this.warn(`could not remove ${metadataKey}, the metadata file of an archive that is gone (${(cleanupErr as Error).message}); "${commandHint(this.cli, 'list')}" skips it`);
     });
-    throw new BackupError('failure', `the archive ${archive.key} was deleted while its upload finished (a "b2 cleanup" elsewhere took it for an interrupted upload's); no backup was stored: run the upload again`);
+    throw new BackupError('failure', `the archive ${archive.key} was deleted while its upload finished (a "${commandHint(this.cli, 'cleanup')}" elsewhere took it for an interrupted upload's); no backup was stored: run the upload again`);
   }
 
   /** Removes an archive upload() stored but will not complete; says so when it cannot. */
@@ -198,7 +201,7 @@ export class BackupCatalog {
       if (isBackupError(cleanupErr, 'locked')) {
         this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; run the same upload again to complete the backup`);
       } else {
-        this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "b2 cleanup" removes it`);
+        this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "${commandHint(this.cli, 'cleanup')}" removes it`);
       }
     });
   }
@@ -276,7 +279,7 @@ export class BackupCatalog {
     if (!entry) return undefined;
     const info = await this.withMetadata(entry, signal);
     if (known && info.size === known.size && info.sha1 === known.sha1) return info;
-    throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${known ? ' with other content' : ' (an upload from stdin cannot be compared with it)'}; delete it first ("b2 delete ${id}") to upload this archive again`);
+    throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${known ? ' with other content' : ' (an upload from stdin cannot be compared with it)'}; delete it first ("${commandHint(this.cli, `delete ${id}`)}") to upload this archive again`);
   }
 
   /** Whether the backend still holds an unfinished upload of this archive (a backend that keeps none may resume anyway). */
@@ -583,7 +586,7 @@ export class BackupCatalog {
       const described = archiveMarker(archive);
       if (described) {
         orphans.push({archive, info: {...described, size: archive.size, sha1: recordedSha1(archive), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive', ...lockOf(archive)}});
-        skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete); "b2 delete ${described.id}" or "b2 cleanup" removes it`);
+        skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete); "${commandHint(this.cli, `delete ${described.id}`)}" or "${commandHint(this.cli, 'cleanup')}" removes it`);
       } else {
         skip(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
       }

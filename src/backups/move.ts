@@ -4,6 +4,7 @@ import {BackupError, throwIfAborted} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
 import {BackupCatalog} from './catalog.js';
+import {commandHint} from '../command-hint.js';
 import {knownSha1} from './checksum.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from './layout.js';
 
@@ -66,6 +67,8 @@ export interface MoveOptions {
   /** Backups copied (or deleted) at once. */
   concurrency?: number;
   onCopied?: (item: MoveItem) => void;
+  /** The command prefix fix hints name (see commandHint). */
+  cli?: string;
 }
 
 /** What a move would do now: reads both listings, changes nothing. Refuses up front what it cannot finish. */
@@ -96,7 +99,7 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
       const copiedMetadata = description && destination.get(metadataKey);
       const sha1 = copiedMetadata ? await catalogs.to.recordedSha1(archive, copiedMetadata, opts.signal) : undefined;
       if (copiedMetadata && sameObject(destination.get(archive.key), archive.size, sha1) === 'same') leftovers.push(archive);
-      else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; "b2 cleanup" removes it)`);
+      else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; "${commandHint(opts.cli, 'cleanup')}" removes it)`);
       return;
     }
     const sha1 = await catalogs.from.recordedSha1(archive, metadataFile, opts.signal);
@@ -109,7 +112,7 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
   }));
   items.sort((a, b) => compareUtf8(a.archive.key, b.archive.key)); // the listing's order, whatever order the reads ended in
   for (const [base, metadataFile] of metadataFiles) if (!archives.has(base)) staying.push(`${metadataFile.key} (a metadata file without its archive)`);
-  refuseLocked(from, items, leftovers);
+  refuseLocked(from, items, leftovers, opts.cli);
   const taken = describeConflicts(conflicts, 'backups to move');
   if (taken) throw new BackupError('already_exists', `the new location already holds ${taken}; delete them there (or move them away), or choose another prefix; nothing was moved`);
   return {items, leftovers, staying};
@@ -139,7 +142,7 @@ export function describeConflicts(c: Conflicts, what: string): string | undefine
  * refusal at the delete step then stops the move, with every copy made and the
  * originals left, and the profile is not changed.)
  */
-function refuseLocked(from: StorageBackend, items: MoveItem[], leftovers: ObjectInfo[]): void {
+function refuseLocked(from: StorageBackend, items: MoveItem[], leftovers: ObjectInfo[], cli: string | undefined): void {
   const now = from.now?.() ?? new Date();
   const retained = (o: ObjectInfo) => (o.retention && o.retention.retainUntil > now ? o.retention.retainUntil : undefined);
   const backups = [...items.map((i) => [i.archive, i.metadataFile]), ...leftovers.map((o) => [o])];
@@ -155,7 +158,7 @@ function refuseLocked(from: StorageBackend, items: MoveItem[], leftovers: Object
   throw new BackupError(
     'locked',
     `${locked.length} backup${locked.length === 1 ? ' is' : 's are'} under Object Lock (${why.join('; ')}): a move deletes the originals, which B2 refuses before then, so nothing was moved; ` +
-      `copy them with "b2 copy ID --to PROFILE" (the copies keep ${held > 0 ? 'a retention, not a legal hold' : 'the lock'}), or change the prefix without --move-backups (they stay under the old one)${lift}`,
+      `copy them with "${commandHint(cli, 'copy ID --to PROFILE')}" (the copies keep ${held > 0 ? 'a retention, not a legal hold' : 'the lock'}), or change the prefix without --move-backups (they stay under the old one)${lift}`,
   );
 }
 

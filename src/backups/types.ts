@@ -49,6 +49,8 @@ export interface CatalogOptions {
   now?: () => Date;
   /** Recorded as created_by in metadata files, e.g. "backup-plugin-b2 0.1.0". */
   createdBy?: string;
+  /** The command prefix fix hints name ("backup-b2 b2", "<host> b2"; see commandHint). */
+  cli?: string;
 }
 
 export interface UploadResult extends BackupInfo {

@@ -2,6 +2,7 @@ import {humanSize} from '../backups/display.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {executeMove, planMove, type MoveItem, type MovePlan} from '../backups/move.js';
 import {connectB2, connectB2Pair} from '../connect.js';
+import {commandHint} from '../command-hint.js';
 import {BackupError} from '../errors.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from '../backups/layout.js';
 import type {ResolvedProfile} from '../profiles/types.js';
@@ -15,12 +16,12 @@ import type {ResolvedProfile} from '../profiles/types.js';
 export async function moveProfileBackups(
   from: ResolvedProfile,
   to: ResolvedProfile,
-  ctx: {dataDir: string; dryRun: boolean; signal: AbortSignal; log: (line: string) => void; warn: (line: string) => void},
+  ctx: {dataDir: string; cli: string; dryRun: boolean; signal: AbortSignal; log: (line: string) => void; warn: (line: string) => void},
 ): Promise<boolean> {
   if (from.prefix === to.prefix) throw new BackupError('bad_input', `--move-backups moves the backups to a new prefix, but profile "${to.name}" already uses ${JSON.stringify(to.prefix)}; give --prefix a different one`);
-  const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal});
+  const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal, cli: ctx.cli});
   try {
-    const plan = await planMove(source, destination, {signal: ctx.signal});
+    const plan = await planMove(source, destination, {signal: ctx.signal, cli: ctx.cli});
     const where = `${JSON.stringify(from.prefix)} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`;
     if (ctx.dryRun) {
       ctx.log(renderPlan(plan, where, to));
@@ -61,10 +62,10 @@ export async function backupsLeftBehind(from: ResolvedProfile, ctx: {dataDir: st
   }
 }
 
-export function leftBehindWarning(n: number, from: ResolvedProfile, to: ResolvedProfile): string {
+export function leftBehindWarning(n: number, from: ResolvedProfile, to: ResolvedProfile, cli: string): string {
   return (
     `Warning: ${count(n, 'backup')} stay under the old prefix ${JSON.stringify(from.prefix)}: changing the prefix does not move them, and profile "${to.name}" no longer lists them; ` +
-    `to move them, put the old prefix back (b2 profile update ${to.name} --prefix ${JSON.stringify(from.prefix)}) and run b2 profile update ${to.name} --prefix ${JSON.stringify(to.prefix)} --move-backups`
+    `to move them, put the old prefix back (${commandHint(cli, `profile update ${to.name} --prefix ${JSON.stringify(from.prefix)}`)}) and run ${commandHint(cli, `profile update ${to.name} --prefix ${JSON.stringify(to.prefix)} --move-backups`)}`
   );
 }
 

@@ -50,7 +50,7 @@ export function lockForRun(profile: ResolvedProfile, override: Partial<LockSetti
  */
 export async function assertCanLock(backend: B2Backend, profile: Pick<ResolvedProfile, 'name'>, instead: string | undefined, signal?: AbortSignal): Promise<void> {
   if (!backend.keyInfo().capabilities.includes('writeFileRetentions')) {
-    throw new BackupError('missing_capabilities', `the key of profile ${profile.name} lacks the writeFileRetentions capability that locking a backup needs; nothing was changed. Create a key with writeFileRetentions and readFileRetentions and put it in with: b2 profile update ${profile.name} --application-key …`);
+    throw new BackupError('missing_capabilities', `the key of profile ${profile.name} lacks the writeFileRetentions capability that locking a backup needs; nothing was changed. Create a key with writeFileRetentions and readFileRetentions and put it in with: ${backend.newKeyFix()}`);
   }
   const bucket = await backend.bucket(signal).catch((err: unknown) => {
     if (isBackupError(err, 'missing_capabilities')) return undefined;

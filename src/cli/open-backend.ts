@@ -8,6 +8,7 @@ import {connectB2} from '../connect.js';
 import {loadProfile} from '../profiles/index.js';
 import type {ResolvedProfile} from '../profiles/types.js';
 import {timing} from '../timing.js';
+import {cliPrefix} from './cli-prefix.js';
 import {withOverrides, type TransferOverrides} from './transfer-flags.js';
 
 export interface OpenedLocation {
@@ -26,9 +27,9 @@ export async function openLocation(
   flags: {config?: string; profile?: string},
   opts: {warn: (line: string) => void; signal?: AbortSignal; overrides?: TransferOverrides; onEvent?: TransferEventListener},
 ): Promise<OpenedLocation> {
-  const profile = withOverrides(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir}), opts.overrides);
+  const profile = withOverrides(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir, cli: cliPrefix(config)}), opts.overrides);
   timing('profile loaded');
-  const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal}, opts.onEvent ? {onEvent: opts.onEvent} : {});
+  const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal, cli: cliPrefix(config)}, opts.onEvent ? {onEvent: opts.onEvent} : {});
   timing('connected (authorized, bucket found)');
   return {profile, backend, catalog: catalogOf(config, profile, backend, opts.warn), close: () => backend.close()};
 }
@@ -38,6 +39,7 @@ export function catalogOf(config: Config, profile: ResolvedProfile, backend: B2B
   return new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),
     onWarning: (msg) => warn(`Warning: ${escapeInvisible(msg)}`), // warnings name files of the bucket
+    cli: cliPrefix(config),
     createdBy: `${config.pjson.name === 'backup-plugin-b2' ? '' : `${config.pjson.name} via `}backup-plugin-b2`,
   });
 }

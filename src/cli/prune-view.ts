@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core';
+import {commandHint} from '../command-hint.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary} from '../backups/display.js';
 import type {PrunePlan} from '../backups/prune.js';
 import {COUNT_RULES, retentionPolicyProblem, type CountRule, type RetentionPolicy} from '../backups/retention.js';
@@ -85,10 +86,10 @@ export function renderPlan(plan: PrunePlan): string {
 }
 
 /** What prune leaves alone, one line each (for stderr). */
-export function untouchedLines(plan: PrunePlan, unfinishedUploads: number): string[] {
+export function untouchedLines(plan: PrunePlan, unfinishedUploads: number, cli: string): string[] {
   const lines = plan.undated.map((b) => `Not touched: backup ${b.id} ${visible(b.name)}: its date ${visible(b.date)} cannot be read`);
   lines.push(...plan.skipped.map((msg) => `Not touched: ${escapeInvisible(msg.replace(/^skipping /, ''))}`));
-  if (unfinishedUploads > 0) lines.push(`Not touched: ${unfinishedUploads} unfinished upload(s); "b2 cleanup" removes them`);
+  if (unfinishedUploads > 0) lines.push(`Not touched: ${unfinishedUploads} unfinished upload(s); "${commandHint(cli, 'cleanup')}" removes them`);
   return lines;
 }
 

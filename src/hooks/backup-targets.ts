@@ -1,4 +1,5 @@
 import type {Hook} from '@oclif/core';
+import {cliPrefix} from '../cli/cli-prefix.js';
 import {b2TargetRegistration} from '../target.js';
 
 /**
@@ -7,7 +8,7 @@ import {b2TargetRegistration} from '../target.js';
  * host's config and data dirs.
  */
 const hook: Hook<'backup:targets'> = async function () {
-  return b2TargetRegistration({configDir: this.config.configDir, dataDir: this.config.dataDir});
+  return b2TargetRegistration({configDir: this.config.configDir, dataDir: this.config.dataDir, cli: cliPrefix(this.config)});
 };
 
 export default hook;

@@ -1,4 +1,5 @@
 import type {CheckReport} from '../backend.js';
+import {commandHint} from '../command-hint.js';
 import stringWidth from 'string-width';
 import type {RetentionPolicy} from '../backups/retention.js';
 import {escapeInvisible} from '../backups/validate.js';
@@ -88,10 +89,10 @@ export function renderProfile(view: ProfileView): string {
 }
 
 /** The table, then where the file is (it may not exist yet). */
-export function renderProfileTable(views: ProfileView[], file: {path: string; exists: boolean}): string {
+export function renderProfileTable(views: ProfileView[], file: {path: string; exists: boolean}, cli: string): string {
   const rows: string[][] = [['NAME', 'BUCKET', 'PREFIX', 'ENDPOINT']];
   for (const v of views) rows.push([nameLabel(v), v.bucket, v.prefix, v.endpoint]);
-  return `${table(rows)}\n\nProfiles file: ${file.path}${file.exists ? '' : ' (not created yet; "b2 profile add" creates it)'}`;
+  return `${table(rows)}\n\nProfiles file: ${file.path}${file.exists ? '' : ` (not created yet; "${commandHint(cli, 'profile add')}" creates it)`}`;
 }
 
 function nameLabel(v: ProfileView): string {

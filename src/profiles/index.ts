@@ -17,7 +17,7 @@ export * from './types.js';
  * `<configDir>/profiles.yaml`, the name from `--profile` / B2_PROFILE / the only one.
  * Throws a one-line `config` BackupError naming file, line and field when anything is off.
  */
-export async function loadProfile(opts: {configFlag?: string; profileFlag?: string; configDir: string; env?: NodeJS.ProcessEnv}): Promise<ResolvedProfile> {
-  const store = await ProfileStore.open({flag: opts.configFlag, configDir: opts.configDir, env: opts.env});
-  return store.resolve(opts.profileFlag);
+export async function loadProfile(opts: {configFlag?: string; profileFlag?: string; configDir: string; env?: NodeJS.ProcessEnv; cli?: string; givenBy?: string}): Promise<ResolvedProfile> {
+  const store = await ProfileStore.open({flag: opts.configFlag, configDir: opts.configDir, env: opts.env, cli: opts.cli});
+  return store.resolve(opts.profileFlag, {givenBy: opts.givenBy});
 }

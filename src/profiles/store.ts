@@ -2,6 +2,8 @@ import {mkdir, realpath, stat} from 'node:fs/promises';
 import {dirname} from 'node:path';
 import {isMap, LineCounter, parseDocument, type Document} from 'yaml';
 import {removeStaleTempFiles, writeFileAtomic} from '../atomic-file.js';
+import {commandHint} from '../command-hint.js';
+import {closest} from '../edit-distance.js';
 import {BackupError} from '../errors.js';
 import {withFileLock} from '../file-lock.js';
 import {unwritable} from '../io-errors.js';
@@ -64,6 +66,8 @@ export class ProfileStore {
     /** Absolute path of the profiles file (it need not exist yet). */
     readonly path: string,
     private readonly env: NodeJS.ProcessEnv,
+    /** The command prefix fix hints name (commandHint). */
+    private readonly cli: string | undefined,
     /** The file's content when loaded; undefined when there was no file. */
     private original: string | undefined,
     private state: ParsedFile,
@@ -79,11 +83,11 @@ export class ProfileStore {
    * `<configDir>/profiles.yaml`. A file named explicitly must exist (a typo in the path
    * must not look like an empty file), unless the command creates it (`create`).
    */
-  static async open(opts: {flag?: string; configDir: string; env?: NodeJS.ProcessEnv; create?: boolean}): Promise<ProfileStore> {
-    const store = await ProfileStore.load(profilesFilePath(opts), {env: opts.env});
+  static async open(opts: {flag?: string; configDir: string; env?: NodeJS.ProcessEnv; create?: boolean; cli?: string}): Promise<ProfileStore> {
+    const store = await ProfileStore.load(profilesFilePath(opts), {env: opts.env, cli: opts.cli});
     const chosen = Boolean(opts.flag || (opts.env ?? process.env).B2_BACKUP_CONFIG); // oclif fills the flag from the variable too
     if (!store.exists && chosen && !opts.create) {
-      throw new BackupError('config', `${store.path} (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "b2 profile add NAME --config ${store.path}"`);
+      throw new BackupError('config', `${store.path} (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "${commandHint(opts.cli, `profile add NAME --config ${store.path}`)}"`);
     }
     return store;
   }
@@ -98,10 +102,10 @@ export class ProfileStore {
     return this.state.defaultName;
   }
 
-  static async load(path: string, opts: {env?: NodeJS.ProcessEnv} = {}): Promise<ProfileStore> {
+  static async load(path: string, opts: {env?: NodeJS.ProcessEnv; cli?: string} = {}): Promise<ProfileStore> {
     await removeStaleTempFiles(await realpath(path).catch(() => path));
     const text = readProfilesFile(path);
-    const store = new ProfileStore(path, opts.env ?? process.env, text, parseProfilesText(path, text ?? ''));
+    const store = new ProfileStore(path, opts.env ?? process.env, opts.cli, text, parseProfilesText(path, text ?? '', opts.cli));
     if (text !== undefined) await store.refuseInlineKeyInSharedFile();
     return store;
   }
@@ -124,10 +128,11 @@ export class ProfileStore {
    * the official B2 CLI), never of an embedded one, whose key the emulator provisions.
    * `envCredentials: false` resolves the key the profile itself holds (what add/update check).
    */
-  resolve(name?: string, opts: {envCredentials?: boolean} = {}): ResolvedProfile {
+  resolve(name?: string, opts: {envCredentials?: boolean; givenBy?: string} = {}): ResolvedProfile {
     const chosen = name || this.env.B2_PROFILE || this.defaultName();
     // oclif hands B2_PROFILE over as --profile: a name equal to it may well come from there
-    const stored = this.getOrThrow(chosen, chosen === this.env.B2_PROFILE ? 'B2_PROFILE' : undefined);
+    const givenBy = opts.givenBy ?? (chosen === this.env.B2_PROFILE ? 'the environment variable B2_PROFILE' : undefined);
+    const stored = this.getOrThrow(chosen, {givenBy, addable: true});
     const {entry} = stored;
     const endpoint = entry.endpoint ?? DEFAULT_ENDPOINT;
     const fromEnv = opts.envCredentials !== false && endpoint !== EMBEDDED_ENDPOINT && this.envCredentials();
@@ -143,7 +148,7 @@ export class ProfileStore {
   assertAddable(name: string): void {
     if (profileNameProblem(name)) throw new BackupError('config', `profile name ${quoteValue(name)}: expected ${PROFILE_NAME_EXPECTATION}`);
     if (this.inFile(name)) {
-      throw new BackupError('config', `${this.locationOf(['profiles', name])}: a profile with this name already exists; change it with "b2 profile update ${name}" or remove it first`);
+      throw new BackupError('config', `${this.locationOf(['profiles', name])}: a profile with this name already exists; change it with "${commandHint(this.cli, `profile update ${name}`)}" or remove it first`);
     }
   }
 
@@ -194,7 +199,7 @@ export class ProfileStore {
 
   /** Makes `name` the profile used when none is chosen (in memory; call save()). */
   setDefault(name: string): void {
-    this.getOrThrow(name);
+    this.getOrThrow(name, {addable: false});
     this.edit(() => this.setDefault(name), (doc) => doc.set('default', name));
   }
 
@@ -235,7 +240,7 @@ export class ProfileStore {
     const edits = this.edits;
     this.edits = [];
     this.original = current;
-    this.state = parseProfilesText(this.path, current ?? '');
+    this.state = parseProfilesText(this.path, current ?? '', this.cli);
     for (const again of edits) again();
   }
 
@@ -244,7 +249,7 @@ export class ProfileStore {
     const doc = this.state.doc.clone();
     if (this.original === undefined && !doc.commentBefore) doc.commentBefore = NEW_FILE_HEADER;
     change(doc);
-    this.state = parseProfilesText(this.path, doc.toString());
+    this.state = parseProfilesText(this.path, doc.toString(), this.cli);
     this.edits.push(again);
   }
 
@@ -257,25 +262,32 @@ export class ProfileStore {
     const names = Object.keys(this.state.profiles);
     if (names.length === 1) return names[0];
     if (names.length === 0) return LOCAL_PROFILE_NAME;
-    throw new BackupError('config', `${this.path} has ${names.length} profiles (${someNames(names)}); choose one with --profile NAME or env B2_PROFILE, or set a default with "b2 profile default NAME"`);
+    throw new BackupError('config', `${this.path} has ${names.length} profiles (${someNames(names)}); choose one with --profile NAME or env B2_PROFILE, or set a default with "${commandHint(this.cli, 'profile default NAME')}"`);
   }
 
-  /** The named profile, or a config error listing the names there are; `fromEnv`: the variable the name may come from. */
-  getOrThrow(name: string, fromEnv?: string): StoredProfile {
+  /**
+   * The named profile, or a config error listing the names there are, with the close name
+   * meant ("did you mean") or else, when `addable`, the command that adds it. `givenBy`:
+   * where the name came from when that is not the obvious argument (--to, B2_PROFILE).
+   */
+  getOrThrow(name: string, opts: {givenBy?: string; addable?: boolean} = {}): StoredProfile {
     const found = this.get(name);
     if (found) return found;
-    const known = someNames(this.list().map((p) => p.name));
-    const fix = profileNameProblem(name) ? `choose one of them` : `add it with "b2 profile add ${name}"`;
-    const where = fromEnv ? ` (the name is set by the environment variable ${fromEnv}: unset it or change it)` : '';
-    throw new BackupError('config', `no profile named ${quoteValue(name)}${where} in ${this.path} (profiles: ${known}); ${fix}`);
+    const names = this.list().map((p) => p.name);
+    const meant = closest(name, names);
+    const fix = meant !== undefined
+      ? `did you mean ${JSON.stringify(meant)}?`
+      : opts.addable !== false && !profileNameProblem(name) ? `add it with "${commandHint(this.cli, `profile add ${name}`)}"` : 'choose one of them';
+    const where = opts.givenBy ? ` (given by ${opts.givenBy}${opts.givenBy.includes('environment') ? ': unset it or change it' : ''})` : '';
+    throw new BackupError('config', `no profile named ${quoteValue(name)}${where} in ${this.path} (profiles: ${someNames(names)}); ${fix}`);
   }
 
   private requireInFile(name: string, verb: string): void {
     if (this.inFile(name)) return;
     if (name === LOCAL_PROFILE_NAME) {
-      throw new BackupError('config', `profile "local" is built in and cannot be changed with ${verb}; define your own with "b2 profile add local"`);
+      throw new BackupError('config', `profile "local" is built in and cannot be changed with ${verb}; define your own with "${commandHint(this.cli, 'profile add local')}"`);
     }
-    this.getOrThrow(name);
+    this.getOrThrow(name, {addable: verb !== 'remove'});
   }
 
   private envCredentials(): {keyId: string; applicationKey: string} | undefined {
@@ -352,7 +364,7 @@ interface ParsedFile {
 }
 
 /** Parses and validates the text of the profiles file; every error names path:line and the field. */
-function parseProfilesText(path: string, text: string): ParsedFile {
+function parseProfilesText(path: string, text: string, cli: string | undefined): ParsedFile {
   const lines = new LineCounter();
   // yaml's own uniqueKeys check compares every key with every other (quadratic): ours is linear
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: true, uniqueKeys: false});
@@ -379,7 +391,7 @@ function parseProfilesText(path: string, text: string): ParsedFile {
   const defaultName = valid.default;
   if (defaultName !== undefined && !Object.hasOwn(profiles, defaultName) && defaultName !== LOCAL_PROFILE_NAME) {
     const known = [...Object.keys(profiles), LOCAL_PROFILE_NAME].join(', ');
-    throw new BackupError('config', `${path}:${lineOfPath(doc, lines, ['default'])}: default: no profile named ${JSON.stringify(defaultName)} (profiles: ${known}); run "b2 profile default NAME" or remove the line`);
+    throw new BackupError('config', `${path}:${lineOfPath(doc, lines, ['default'])}: default: no profile named ${JSON.stringify(defaultName)} (profiles: ${known}); run "${commandHint(cli, 'profile default NAME')}" or remove the line`);
   }
   return {text, doc, lines, profiles, raw, defaultName};
 }

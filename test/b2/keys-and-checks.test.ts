@@ -28,7 +28,7 @@ describe('B2 provider: keys, restrictions and check()', () => {
     const err = await failure(open(emu.keyId, 'K000wrongwrongwrong'));
     expect(isBackupError(err, 'invalid_credentials')).toBe(true);
     expect(err.message).toContain('key ID or application key is wrong');
-    expect(err.message).toContain('b2 profile update test');
+    expect(err.message).toContain('backup-b2 b2 profile update test');
     expect(err.message).not.toContain('K000wrongwrongwrong');
   });
 
@@ -102,7 +102,7 @@ describe('B2 provider: keys, restrictions and check()', () => {
     emu.faults.expireAllTokens();
     const err = await failure(b.put('rev/b.txt', Buffer.from('b')));
     expect(isBackupError(err, 'key_expired')).toBe(true);
-    expect(err.message).toContain('b2 profile update home --application-key …');
+    expect(err.message).toContain('backup-b2 b2 profile update home --application-key …');
   });
 
   test('a key that has expired: key_expired at open, and check() says so', async () => {
@@ -110,7 +110,7 @@ describe('B2 provider: keys, restrictions and check()', () => {
     await new Promise((r) => setTimeout(r, 1100));
     const err = await failure(open(k.keyId, k.applicationKey, {profileName: 'home'}));
     expect(isBackupError(err, 'key_expired')).toBe(true);
-    expect(err.message).toContain('b2 profile update home --application-key …');
+    expect(err.message).toContain('backup-b2 b2 profile update home --application-key …');
   });
 
   test('check(): every item ok for a good key, with warnings for an expiring key and foreign files', async () => {
@@ -167,7 +167,7 @@ describe('B2 provider: keys, restrictions and check()', () => {
     expect(report.items.find((i) => i.id === 'prefix')?.message).toContain('"ha/"');
     for (const item of report.items.filter((i) => i.status !== 'ok')) expect(item.fix).toBeTruthy();
     const wrong = await B2Backend.checkProfile({...base, applicationKey: 'K000nope-nope-nope'});
-    expect(wrong.items).toEqual([expect.objectContaining({id: 'credentials', status: 'fail', fix: expect.stringContaining('b2 profile update home')})]);
+    expect(wrong.items).toEqual([expect.objectContaining({id: 'credentials', status: 'fail', fix: expect.stringContaining('backup-b2 b2 profile update home')})]);
     expect(JSON.stringify(wrong)).not.toContain('K000nope-nope-nope');
   });
 });

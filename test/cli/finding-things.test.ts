@@ -51,7 +51,7 @@ describe('the profiles file', () => {
     await writeFile(join(dir, 'x.tar'), 'an archive');
     for (const args of [['list'], ['profile', 'list'], ['profile', 'show', 'local'], ['upload', join(dir, 'x.tar')]]) {
       const r = await b2([...args, '--config', missing]);
-      expect({args, code: r.code, stderr: r.stderr}).toEqual({args, code: 2, stderr: `Error: ${missing} (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "b2 profile add NAME --config ${missing}"\n`});
+      expect({args, code: r.code, stderr: r.stderr}).toEqual({args, code: 2, stderr: `Error: ${missing} (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "backup-b2 b2 profile add NAME --config ${missing}"\n`});
     }
     expect((await b2(['list'], {B2_BACKUP_CONFIG: missing})).stderr).toContain('(given by --config or B2_BACKUP_CONFIG) does not exist');
     const added = await b2(['profile', 'add', 'home', '--key-id', '0051234abcd0000000000001', '--application-key', SECRET, '--bucket', 'home-backups-123456', '--no-check', '--config', config]);
@@ -83,7 +83,7 @@ describe('the default profile', () => {
     }
     const ambiguous = await b2(['list', '--config', config]);
     expect(ambiguous.code).toBe(2);
-    expect(ambiguous.stderr).toContain('set a default with "b2 profile default NAME"');
+    expect(ambiguous.stderr).toContain('set a default with "backup-b2 b2 profile default NAME"');
 
     expect(await b2(['profile', 'default', 'office', '--config', config])).toMatchObject({code: 0, stdout: `Default profile is now "office" (in ${config})\n`});
     expect(await readFile(config, 'utf8')).toMatch(/^default: office$/m);

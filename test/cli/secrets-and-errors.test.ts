@@ -204,7 +204,7 @@ describe('exit codes', () => {
     await new Promise((r) => setTimeout(r, 1500)); // the key's one second of life passes
     const r = await cli(['profile', 'check', 'old', '--config', path]);
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/^fail\s+Key ID and application key\s+the key of profile old has expired or was revoked; fix: create a new key and put it in with: b2 profile update old --application-key …$/m);
+    expect(r.stdout).toMatch(/^fail\s+Key ID and application key\s+the key of profile old has expired or was revoked; fix: create a new key and put it in with: backup-b2 b2 profile update old --application-key …$/m);
     expect(r.stdout + r.stderr).not.toMatch(/network/);
   });
 });

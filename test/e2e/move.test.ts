@@ -239,7 +239,7 @@ describe('Object Lock', () => {
 
     emu.resetStats();
     const refused = await b2(['profile', 'update', 'locking', '--prefix', 'lk2/', '--move-backups']);
-    expectFailure(refused, 3, /1 backup is under Object Lock \(until \d{4}-.*\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "b2 copy ID --to PROFILE"/, world.secrets);
+    expectFailure(refused, 3, /1 backup is under Object Lock \(until \d{4}-.*\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "backup-b2 b2 copy ID --to PROFILE"/, world.secrets);
     expect(calls(emu, 'b2_copy_file')).toBe(0);
     expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'locking', '--json'])).prefix).toBe('lk1/');
 
@@ -263,7 +263,7 @@ describe('Object Lock', () => {
 
     emu.resetStats();
     const refused = await b2(['profile', 'update', 'holding', '--prefix', 'lk4/', '--move-backups']);
-    expectFailure(refused, 3, /^Error: 1 backup is under Object Lock \(a legal hold, until it is removed\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "b2 copy ID --to PROFILE" \(the copies keep a retention, not a legal hold\), or change the prefix without --move-backups \(they stay under the old one\), or have the legal hold removed$/, world.secrets);
+    expectFailure(refused, 3, /^Error: 1 backup is under Object Lock \(a legal hold, until it is removed\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "backup-b2 b2 copy ID --to PROFILE" \(the copies keep a retention, not a legal hold\), or change the prefix without --move-backups \(they stay under the old one\), or have the legal hold removed$/, world.secrets);
     expect(calls(emu, 'b2_copy_file') + calls(emu, 'b2_copy_part') + calls(emu, 'b2_delete_file_version')).toBe(0);
     expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'holding', '--json'])).prefix).toBe('lk3/');
     expect((await api(emu, master, 'b2_list_file_versions', {bucketId, prefix: 'lk4/'})).json.files).toEqual([]);

@@ -79,6 +79,34 @@ describe('a host CLI with the plugin installed', () => {
     expect(stdout + stderr).not.toMatch(new RegExp(`${tokenPrefix}_[A-Za-z0-9_-]{20,}`));
   });
 
+  test("fix hints inside the host name the host's command, never Backblaze's own \"b2\" CLI", async () => {
+    const typo = await host.run(['b2', 'list', '--profile', 'locl']);
+    expect({code: typo.code, stderr: typo.stderr}).toEqual({code: 2, stderr: expect.stringMatching(/^Error: no profile named "locl" in .*host-backup-cli\/profiles\.yaml \(profiles: local\); did you mean "local"\?\n$/)});
+    const missing = await host.run(['b2', 'list', '--profile', 'office']);
+    expect(missing.stderr).toMatch(/; add it with "host b2 profile add office"\n$/);
+    // the same through the target's create() with a saved profile's name
+    const viaTarget = await host.run(['roundtrip', '--profile', JSON.stringify({profile: 'office'})]);
+    expect(viaTarget.code).not.toBe(0);
+    expect(viaTarget.stderr).toContain('add it with "host b2 profile add office"');
+  });
+
+  test('create() with the fields themselves: a rejected key names no profile and no command, only the fields to change', async () => {
+    const profile = {keyId: emu.keyId, applicationKey: 'env:HOST_TEST_B2_KEY', bucket: emu.bucket, endpoint: emu.url, prefix: 'rt'};
+    const r = await host.run(['roundtrip', '--profile', JSON.stringify(profile)], {HOST_TEST_B2_KEY: 'not-the-right-key-0123456789'});
+    expect(r.code).not.toBe(0);
+    const stderr = r.stderr.replace(/\s+/g, ' '); // the host's oclif wraps the message
+    expect(stderr).toContain('rejected the key of the profile:');
+    expect(stderr).toContain('put in a working key with: change keyId and applicationKey in the profile fields given to create()');
+    expect(stderr).not.toMatch(/profile host|profile update|profile add/);
+  });
+
+  test('profile check of the built-in local profile says "embedded", not the embedded emulator\'s random port', async () => {
+    const {code, stdout} = await host.run(['b2', 'profile', 'check', 'local']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^ok\s+Key ID and application key\s+key accepted by embedded$/m);
+    expect(stdout).not.toMatch(/127\.0\.0\.1/);
+  });
+
   test('the built-in local profile works inside the host, with data in the host data dir', async () => {
     const {code, stdout, stderr} = await host.run(['roundtrip', '--profile', JSON.stringify({profile: 'local'})]);
     expect(stderr).toBe('');

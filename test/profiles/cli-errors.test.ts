@@ -139,7 +139,7 @@ const cases: Case[] = [
     title: 'add: a duplicate profile name',
     file: GOOD,
     args: ['add', 'home', '--key-id', 'k', '--application-key', 'env:X', '--bucket', 'other-bucket', '--no-check'],
-    message: '$F:3: profiles.home: a profile with this name already exists; change it with "b2 profile update home" or remove it first',
+    message: '$F:3: profiles.home: a profile with this name already exists; change it with "backup-b2 b2 profile update home" or remove it first',
   },
   {
     title: 'add: an invalid profile name',
@@ -199,20 +199,20 @@ const cases: Case[] = [
     title: 'update: a profile that does not exist',
     file: GOOD,
     args: ['update', 'office', '--bucket', 'office-backups', '--no-check'],
-    message: 'no profile named "office" in $F (profiles: home, local); add it with "b2 profile add office"',
+    message: 'no profile named "office" in $F (profiles: home, local); add it with "backup-b2 b2 profile add office"',
   },
   {
     title: 'update: the built-in local profile',
     file: GOOD,
     args: ['update', 'local', '--bucket', 'office-backups', '--no-check'],
-    message: 'profile "local" is built in and cannot be changed with update; define your own with "b2 profile add local"',
+    message: 'profile "local" is built in and cannot be changed with update; define your own with "backup-b2 b2 profile add local"',
   },
   {
     title: 'check: B2_PROFILE names a profile that does not exist (the message says where the name came from)',
     file: GOOD,
     args: ['check'],
     env: {B2_PROFILE: 'office'},
-    message: 'no profile named "office" (the name is set by the environment variable B2_PROFILE: unset it or change it) in $F (profiles: home, local); add it with "b2 profile add office"',
+    message: 'no profile named "office" (given by the environment variable B2_PROFILE: unset it or change it) in $F (profiles: home, local); add it with "backup-b2 b2 profile add office"',
   },
   {
     title: 'add: an inline SSE-C key that is not one is named by its flag (no line of a file not yet written), even with --no-check',
@@ -227,16 +227,41 @@ const cases: Case[] = [
     message: '--encryption-key: not an SSE-C key: expected 256 bits in base64 (44 characters ending in "="), e.g. from: openssl rand -base64 32',
   },
   {
-    title: 'remove: a profile that does not exist',
+    title: 'remove: a profile that does not exist (nothing to add: no "add it" hint)',
     file: GOOD,
     args: ['remove', 'office'],
-    message: 'no profile named "office" in $F (profiles: home, local); add it with "b2 profile add office"',
+    message: 'no profile named "office" in $F (profiles: home, local); choose one of them',
+  },
+  {
+    title: 'default: a profile that does not exist (no "add it" hint)',
+    file: GOOD,
+    args: ['default', 'nosuch'],
+    message: 'no profile named "nosuch" in $F (profiles: home, local); choose one of them',
+  },
+  {
+    title: 'show: a mistyped profile name gets the close one',
+    file: GOOD,
+    args: ['show', 'hom'],
+    message: 'no profile named "hom" in $F (profiles: home, local); did you mean "home"?',
+  },
+  {
+    title: 'remove: a mistyped profile name gets the close one',
+    file: GOOD,
+    args: ['remove', 'homee'],
+    message: 'no profile named "homee" in $F (profiles: home, local); did you mean "home"?',
+  },
+  {
+    title: 'check: B2_PROFILE with a typo gets the close name and says where it came from',
+    file: GOOD,
+    args: ['check'],
+    env: {B2_PROFILE: 'hme'},
+    message: 'no profile named "hme" (given by the environment variable B2_PROFILE: unset it or change it) in $F (profiles: home, local); did you mean "home"?',
   },
   {
     title: 'show: a profile that does not exist (no file at all)',
     file: undefined,
     args: ['show', 'home'],
-    message: '$F (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "b2 profile add NAME --config $F"',
+    message: '$F (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "backup-b2 b2 profile add NAME --config $F"',
   },
 ];
 
@@ -296,5 +321,24 @@ describe('a file: key given as a flag', () => {
     expect(r.stderr).toBe(`Error: --application-key: file:${join(dir, 'missing')} cannot be read (no such file: ${join(dir, 'missing')}); create the file or change the profile\n`);
     expect(r.code).toBe(2);
     expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('a mistyped --profile or --to (real CLI)', () => {
+  const run = async (args: string[]) => {
+    const dir = await mkdtemp(join(root, 'typo-'));
+    const path = join(dir, 'profiles.yaml');
+    await writeFile(path, GOOD, {mode: 0o600});
+    const r = await runCli(['b2', ...args, '--config', path]);
+    return {code: r.code, stderr: r.stderr.replaceAll(path, '$F')};
+  };
+
+  test('list --profile hom: did you mean "home"', async () => {
+    expect(await run(['list', '--profile', 'hom'])).toEqual({code: 2, stderr: 'Error: no profile named "hom" in $F (profiles: home, local); did you mean "home"?\n'});
+  });
+
+  test('copy --to: the message says it is the --to profile, and adds nothing', async () => {
+    expect(await run(['copy', 'abcd1234', '--profile', 'local', '--to', 'nosuch'])).toEqual({code: 2, stderr: 'Error: no profile named "nosuch" (given by --to) in $F (profiles: home, local); add it with "backup-b2 b2 profile add nosuch"\n'});
+    expect(await run(['copy', 'abcd1234', '--profile', 'local', '--to', 'hom'])).toEqual({code: 2, stderr: 'Error: no profile named "hom" (given by --to) in $F (profiles: home, local); did you mean "home"?\n'});
   });
 });

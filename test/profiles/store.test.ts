@@ -74,7 +74,7 @@ describe('resolve', () => {
     const path = await file(HOME + '  office:\n    keyId: k\n    applicationKey: env:OFFICE_KEY\n    bucket: office-backups\n');
     const store = await ProfileStore.load(path, {env: {OFFICE_KEY: 'office-secret'}});
     expect(await configError(() => store.resolve())).toBe(
-      `${path} has 2 profiles (home, office); choose one with --profile NAME or env B2_PROFILE, or set a default with "b2 profile default NAME"`,
+      `${path} has 2 profiles (home, office); choose one with --profile NAME or env B2_PROFILE, or set a default with "backup-b2 b2 profile default NAME"`,
     );
     expect(store.resolve('office').applicationKey).toBe('office-secret');
     const viaEnv = await ProfileStore.load(path, {env: {B2_PROFILE: 'office', OFFICE_KEY: 'x'}});

@@ -1,4 +1,5 @@
 import {Args} from '@oclif/core';
+import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {checkB2} from '../../../src/connect.js';
 import {checkFlag, flagLabel, inputFromFlags, profileFieldFlags} from '../../../src/profiles/flags.js';
@@ -21,11 +22,11 @@ export default class ProfileAdd extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ProfileAdd);
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, create: true});
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, create: true, cli: cliPrefix(this.config)});
     store.assertAddable(args.name);
     store.add(args.name, await askForMissing(inputFromFlags(flags)), flagLabel);
     await saveChecked(store, args.name, {
-      check: flags.check ? (profile) => checkB2(profile, {dataDir: this.config.dataDir, unsaved: true}) : undefined,
+      check: flags.check ? (profile) => checkB2(profile, {dataDir: this.config.dataDir, unsaved: true, cli: cliPrefix(this.config)}) : undefined,
       warn: (line) => process.stderr.write(`${line}\n`),
     });
     this.log(`Added profile "${args.name}" to ${store.path}`);

@@ -1,4 +1,5 @@
 import {Args} from '@oclif/core';
+import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import type {CheckReport} from '../../../src/backend.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {checkB2} from '../../../src/connect.js';
@@ -19,9 +20,9 @@ export default class ProfileCheck extends BaseCommand {
 
   async run(): Promise<CheckReport> {
     const {args, flags} = await this.parse(ProfileCheck);
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     const profile = store.resolve(args.name);
-    const report = await checkB2(profile, {dataDir: this.config.dataDir});
+    const report = await checkB2(profile, {dataDir: this.config.dataDir, cli: cliPrefix(this.config)});
     this.log(renderCheckItems(report.items));
     if (!report.ok) {
       if (this.jsonEnabled()) this.logJson(report); // a failed run returns nothing for oclif to print

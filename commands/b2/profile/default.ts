@@ -1,4 +1,5 @@
 import {Args} from '@oclif/core';
+import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
@@ -12,7 +13,7 @@ export default class ProfileDefault extends BaseCommand {
 
   async run(): Promise<{default: string | null}> {
     const {args, flags} = await this.parse(ProfileDefault);
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     if (args.name === undefined) {
       this.log(store.defaultProfile ?? '(none: the only profile is used, or --profile / B2_PROFILE chooses)');
       return {default: store.defaultProfile ?? null};

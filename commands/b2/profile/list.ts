@@ -1,4 +1,5 @@
 import {BaseCommand} from '../../../src/cli/base-command.js';
+import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {profileView, renderProfileTable, type ProfileView} from '../../../src/profiles/display.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
@@ -11,9 +12,9 @@ export default class ProfileList extends BaseCommand {
 
   async run(): Promise<ProfileView[]> {
     const {flags} = await this.parse(ProfileList);
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     const views = store.list().map((p) => profileView(p, store));
-    this.log(renderProfileTable(views, store));
+    this.log(renderProfileTable(views, store, cliPrefix(this.config)));
     return views;
   }
 }

@@ -1,4 +1,5 @@
 import {BaseCommand} from '../../../src/cli/base-command.js';
+import {cliCommand, cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
 export default class ProfilePath extends BaseCommand {
@@ -10,9 +11,9 @@ export default class ProfilePath extends BaseCommand {
 
   async run(): Promise<{path: string; exists: boolean}> {
     const {flags} = await this.parse(ProfilePath);
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, create: true});
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, create: true, cli: cliPrefix(this.config)});
     this.log(store.path);
-    if (!store.exists) this.logToStderr('(not created yet; "b2 profile add" creates it)');
+    if (!store.exists) this.logToStderr(`(not created yet; "${cliCommand(this.config, 'profile add')}" creates it)`);
     return {path: store.path, exists: store.exists};
   }
 }

@@ -1,4 +1,5 @@
 import {Args} from '@oclif/core';
+import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
@@ -11,7 +12,7 @@ export default class ProfileRemove extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ProfileRemove);
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     store.remove(args.name);
     await store.save();
     this.log(`Removed profile "${args.name}" from ${store.path}`);

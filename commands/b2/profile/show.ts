@@ -1,4 +1,5 @@
 import {Args} from '@oclif/core';
+import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {profileView, renderProfile, type ProfileView} from '../../../src/profiles/display.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
@@ -13,7 +14,7 @@ export default class ProfileShow extends BaseCommand {
 
   async run(): Promise<ProfileView> {
     const {args, flags} = await this.parse(ProfileShow);
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     const view = profileView(store.getOrThrow(args.name), store);
     this.log(renderProfile(view));
     return view;

@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core';
+import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {withInterrupt} from '../../../src/cli/interrupt.js';
 import {backupsLeftBehind, leftBehindWarning, moveProfileBackups} from '../../../src/cli/move-backups.js';
@@ -36,7 +37,7 @@ export default class ProfileUpdate extends BaseCommand {
     if (moving && flags.prefix === undefined) throw new BackupError('bad_input', '--move-backups moves the backups to a new prefix: give it with --prefix NEW');
     if (flags['dry-run'] && !moving) throw new BackupError('bad_input', '--dry-run shows what --move-backups would do: give both (and --prefix NEW)');
     if (moving && !flags.check) throw new BackupError('bad_input', '--move-backups connects to B2 to move the backups: it cannot go with --no-check');
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir});
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     // the profile as it is, when its old location matters (a move, or the warning about what stays there)
     const before = flags.prefix !== undefined && flags.check ? store.resolve(args.name) : undefined;
     store.update(args.name, inputFromFlags(flags), flagLabel);
@@ -44,16 +45,16 @@ export default class ProfileUpdate extends BaseCommand {
     const warn = (line: string) => process.stderr.write(`${line}\n`);
     const saved = await withInterrupt((signal) =>
       saveChecked(store, args.name, {
-        check: flags.check ? (profile) => checkB2(profile, {dataDir}) : undefined,
+        check: flags.check ? (profile) => checkB2(profile, {dataDir, cli: cliPrefix(this.config)}) : undefined,
         warn,
         beforeSave: async () => {
           if (!before) return true;
           const after = store.resolve(args.name);
-          if (moving) return moveProfileBackups(before, after, {dataDir, dryRun: flags['dry-run'], signal, log: (line) => this.log(line), warn});
+          if (moving) return moveProfileBackups(before, after, {dataDir, cli: cliPrefix(this.config), dryRun: flags['dry-run'], signal, log: (line) => this.log(line), warn});
           // a new location in the same bucket: say what stays behind
           if (before.prefix !== after.prefix && before.bucket === after.bucket && before.endpoint === after.endpoint) {
             const n = await backupsLeftBehind(before, {dataDir, signal}).catch(() => 0); // the old location may be out of reach now: no count, no warning
-            if (n > 0) warn(leftBehindWarning(n, before, after));
+            if (n > 0) warn(leftBehindWarning(n, before, after, cliPrefix(this.config)));
           }
           return true;
         },
