@@ -30,7 +30,7 @@ export default class Emulator extends PluginCommand {
   static override description =
     'Serves the B2 native API (b2api v1-v4) on loopback so that any B2 client, this plugin included, can be tried and tested without an account. ' +
     'It starts with an all-capabilities key and a private bucket and prints them; point a client at the printed URL as its API endpoint. ' +
-    'Data lives in memory unless --data-dir is given. Stops cleanly on Ctrl-C or SIGTERM.';
+    'Data lives in memory unless --data-dir is given. Stops cleanly on Ctrl-C, SIGTERM or SIGHUP.';
   static override examples = [
     '<%= config.bin %> b2 emulator                # http://127.0.0.1:8180',
     '<%= config.bin %> b2 emulator --port 8180 --data-dir ./b2-data --key-id myKeyId --application-key mySecret --bucket my-test-bucket',
