@@ -2,6 +2,7 @@ import {randomBytes} from 'node:crypto';
 import {rmSync} from 'node:fs';
 import {open, readdir, rename, rm} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
+import {isAlive} from './process-alive.js';
 
 /**
  * Writes a file so that readers see either the old content or the new, never a torn
@@ -83,28 +84,26 @@ export async function removeStaleTempFilesIn(dir: string): Promise<void> {
   await removeDeadWritersFiles(dir, /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/);
 }
 
-/** `pattern` captures the writer's pid. */
-async function removeDeadWritersFiles(dir: string, pattern: RegExp): Promise<void> {
+/**
+ * Removes the files in `dir` whose name matches `pattern` (it captures the writer's pid)
+ * and names a process that is gone; answers the names of the matching files that live
+ * processes hold (a lock looks for its contenders so).
+ */
+export async function removeDeadWritersFiles(dir: string, pattern: RegExp): Promise<string[]> {
   let names: string[];
   try {
     names = await readdir(dir);
   } catch {
-    return; // no directory, no leftovers
+    return []; // no directory, no leftovers
   }
+  const live: string[] = [];
   for (const name of names) {
     const pid = pattern.exec(name)?.[1];
-    if (pid !== undefined && !isAlive(Number(pid))) await rm(join(dir, name), {force: true}).catch(() => undefined);
+    if (pid === undefined) continue;
+    if (isAlive(Number(pid))) live.push(name);
+    else await rm(join(dir, name), {force: true}).catch(() => undefined);
   }
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
-  }
+  return live;
 }
 
 function escapeRegExp(text: string): string {

@@ -275,9 +275,10 @@ export async function findResumable(o: Pick<LargeFileUploadOptions, 'client' | '
 /**
  * The unfinished large file that a b2_start_large_file whose answer was lost made: the
  * newest with this name, content type and file info and no parts yet (no one knew its id
- * to send one). An older one that matches so is the same as a new start.
+ * to send one). An older one that matches so is the same as a new start. Uploads and
+ * server-side copies in parts both pass it to startLargeFile.
  */
-async function findStartedUnseen(o: Pick<LargeFileUploadOptions, 'client' | 'bucketId' | 'fileName' | 'contentType' | 'fileInfo' | 'signal'>): Promise<B2File | undefined> {
+export async function findStartedUnseen(o: Pick<LargeFileUploadOptions, 'client' | 'bucketId' | 'fileName' | 'contentType' | 'fileInfo' | 'signal'>): Promise<B2File | undefined> {
   for (const file of await sameUnfinished(o)) {
     if ((await o.client.listAllParts(file.fileId, o.signal)).length === 0) return file;
   }

@@ -3,7 +3,7 @@ import type {Retention} from '../backend.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import type {Encryption} from '../profiles/types.js';
 import type {B2Client} from './client.js';
-import {findResumable} from './large-file-upload.js';
+import {findResumable, findStartedUnseen} from './large-file-upload.js';
 import {MAX_COPY_FILE, planParts} from './part-plan.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, MAX_FILE_INFO_KEYS, plainSha1, type B2File, type B2Part} from './wire-types.js';
 
@@ -94,7 +94,9 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   const pinned = Object.keys(info).length < MAX_FILE_INFO_KEYS;
   const fileInfo = pinned ? {...info, [COPY_SOURCE]: src.file.fileId} : info;
   const resumed = pinned ? await findResumable({client, bucketId: t.bucketId, fileName, contentType, fileInfo, plan, signal}) : undefined;
-  const largeFileId = resumed?.file.fileId ?? (await client.startLargeFile({bucketId: t.bucketId, fileName, contentType, fileInfo, retention: src.retention}, signal)).fileId;
+  // a start whose answer was lost made a file: continue with it rather than leave it unfinished beside a second one
+  const start = {bucketId: t.bucketId, fileName, contentType, fileInfo};
+  const largeFileId = resumed?.file.fileId ?? (await client.startLargeFile({...start, retention: src.retention}, signal, () => findStartedUnseen({...start, client, signal}))).fileId;
   const sha1s: string[] = [];
   for (const p of resumed?.parts ?? []) sha1s[p.partNumber - 1] = p.contentSha1;
   const queue = new PQueue({concurrency: t.concurrency});

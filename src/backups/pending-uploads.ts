@@ -1,7 +1,10 @@
-import {link, mkdir, readFile, rm, writeFile} from 'node:fs/promises';
-import {join} from 'node:path';
-import {removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
+import {randomBytes} from 'node:crypto';
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
+import {basename, join} from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {removeDeadWritersFiles, removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
 import {SHA1_HEX} from '../hash.js';
+import {isAlive} from '../process-alive.js';
 
 /** What an interrupted upload was called, so that running it again produces the same names. */
 export interface PendingUpload {
@@ -24,15 +27,25 @@ export interface PendingUpload {
 export const PENDING_UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
+ * An entry of the lock of one record (PendingUploads.lock), `<sha1>.json.lock.<pid>.<random>`,
+ * or an earlier version's scratch file `<sha1>.json.lock.<pid>` (written before it linked
+ * its lock; left when it was killed in between); captures the pid. Those of dead
+ * processes are swept, a live one's is a contender.
+ */
+const LOCK_ENTRY = /^[0-9a-f]{40}\.json\.lock\.(\d+)(?:\.[0-9a-f]{8})?$/;
+/** Contenders that meet withdraw and try again this many times in all; a lock still taken then is a live holder's. */
+const LOCK_ATTEMPTS = 4;
+
+/**
  * Records of uploads that started but did not finish, keyed by the archive's SHA1. A
  * backend resumes an unfinished upload only when it is asked for the same name with the
  * same object info; a new upload gets a fresh id and date, so without this record a
  * second run could never continue the first. Cleared when the upload completes, dropped
  * when it expires or when the catalog finds nothing stored to resume.
  *
- * One process at a time owns the record of one content (a lock file holding its pid): a
- * second process uploading the same content meanwhile makes a backup of its own instead
- * of joining, and so racing, the first one's upload.
+ * One process at a time owns the record of one content (lock()): a second process
+ * uploading the same content meanwhile makes a backup of its own instead of joining,
+ * and so racing, the first one's upload.
  */
 export class PendingUploads {
   private swept?: Promise<void>;
@@ -79,46 +92,43 @@ export class PendingUploads {
 
   /**
    * Takes the lock of this content's record; answers its release, or undefined when a
-   * live process holds it. A lock whose process is gone (killed) is taken over.
+   * live process holds it. A lock whose process is gone (killed) keeps no one out.
+   *
+   * Each contender first publishes an entry of its own, `<sha1>.json.lock.<pid>.<random>`,
+   * then looks for the entries of live processes other than its own. Alone, it holds the
+   * lock until it removes its entry; not alone, it withdraws its entry and tries again a
+   * little later, and an entry that stays is a holder. Because everyone publishes before
+   * looking, the later of two lookers sees the earlier one's entry: two can never both
+   * find themselves alone, whatever the timing. No one removes a live process's entry,
+   * so there is no takeover step to race on (with a single lock file, two that saw the
+   * same dead holder could each remove it, the second one the first one's fresh lock).
+   * Entries of dead processes are ignored and swept on the way. A lock file of an earlier
+   * version (`<sha1>.json.lock`, its pid inside) keeps this one out while its process runs.
    */
   async lock(sha1: string): Promise<(() => Promise<void>) | undefined> {
     if (!this.dir) return async () => undefined;
-    const path = `${this.fileFor(sha1)}.lock`;
-    await mkdir(this.dir, {recursive: true, mode: 0o700}).catch(() => undefined);
-    // written whole under a name of its own, then linked: the lock never exists without its pid
-    const mine = `${path}.${process.pid}`;
-    try {
-      await writeFile(mine, String(process.pid), {mode: 0o600});
-      for (let attempt = 0; attempt < 2; attempt++) {
-        try {
-          await link(mine, path);
-          return () => rm(path, {force: true}).then(() => undefined, () => undefined);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return async () => undefined;
-          const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-          if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) return undefined;
-          await rm(path, {force: true}).catch(() => undefined);
-        }
+    const dir = this.dir;
+    const prefix = `${basename(this.fileFor(sha1))}.lock.`;
+    const mine = `${prefix}${process.pid}.${randomBytes(4).toString('hex')}`;
+    const release = () => rm(join(dir, mine), {force: true}).then(() => undefined, () => undefined);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdir(dir, {recursive: true, mode: 0o700});
+        await writeFile(join(dir, mine), String(process.pid), {flag: 'wx', mode: 0o600});
+      } catch {
+        return async () => undefined; // cannot write here: no records either, nothing to race for
       }
-      return undefined;
-    } catch {
-      return async () => undefined; // cannot write here: no records either, nothing to race for
-    } finally {
-      await rm(mine, {force: true}).catch(() => undefined);
+      const others = (await removeDeadWritersFiles(dir, LOCK_ENTRY)).filter((name) => name.startsWith(prefix) && name !== mine);
+      const olderVersion = Number.parseInt(await readFile(`${this.fileFor(sha1)}.lock`, 'utf8').catch(() => ''), 10);
+      if (others.length === 0 && !isAlive(olderVersion)) return release;
+      await release();
+      if (attempt >= LOCK_ATTEMPTS) return undefined;
+      await sleep(5 + Math.floor(Math.random() * 20 * attempt)); // random: two contenders that met do not meet again
     }
   }
 
   private fileFor(sha1: string): string {
     if (!SHA1_HEX.test(sha1)) throw new Error(`not a SHA1: ${sha1}`);
     return join(this.dir as string, `${sha1}.json`);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -99,6 +99,21 @@ describe('copyTo', () => {
     expect(await bytesOf(to, 'again.tar')).toEqual(second);
   });
 
+  test('a lost answer to b2_start_large_file of a copy in parts: the copy continues with the file the lost start made, none is left unfinished', async () => {
+    const data = randomBytes(PART * 3);
+    await from.put('lost-start.tar', data);
+    emu.resetStats();
+    emu.faults.add({call: 'b2_start_large_file', count: 1, cutResponseAfterBytes: 10});
+    const copy = await from.copyTo('lost-start.tar', {backend: to, key: 'lost-start.tar'});
+    const {calls, faults} = emu.stats(); // before the test's own calls below
+    expect(faults).toMatchObject({cut_response: 1});
+    expect(copy).toMatchObject({size: data.length, sha1: sha1(data)});
+    const unfinished = (await collect(to.listUnfinished())).filter((u) => u.key === 'lost-start.tar').length;
+    // one start (the lost one): the file B2 made was used, not a second one beside it
+    expect({calls, unfinished}).toMatchObject({calls: {b2_start_large_file: 1, b2_copy_part: 3, b2_finish_large_file: 1}, unfinished: 0});
+    expect(await bytesOf(to, 'lost-start.tar')).toEqual(data);
+  });
+
   test('a SHA1 expected that is not the one B2 records for the source: refused before anything is copied, small or large', async () => {
     await from.put('wrong.tar', Buffer.from('some bytes'));
     await from.put('wrong-large.tar', randomBytes(PART * 2 + 1));

@@ -32,7 +32,7 @@ describe('BackupCatalog round trips over the in-memory backend', () => {
   test('upload from a buffer writes the archive and the metadata file, and describes the archive in its object info', async () => {
     const data = randomBytes(10_000);
     const info = await catalog().upload(data, {name: 'Nightly backup', metadata: {host: 'nas'}});
-    expect(info.id).toMatch(/^[0-9a-f]{8}$/);
+    expect(info.id).toMatch(/^[0-9a-f]{12}$/);
     expect(info).toMatchObject({name: 'Nightly backup', size: data.length, sha1: sha1(data), describedBy: 'archive'});
     expect(info.date).toBe('2026-11-24T14:01:01.123000+00:00');
     expect(info.archiveKey).toBe('Nightly_backup_2026-11-24_14.01_01123000.tar');

@@ -256,7 +256,7 @@ describe('an archive from a stream whose backup.json (if any) comes after the up
     const up = await new BackupCatalog(backend).upload(Readable.from([tar]), {name: 'piped'});
     expect(up).toMatchObject({id: at.backupId, name: 'piped'});
     const archive = (await backend.stat(up.archiveKey))!;
-    expect(archive.metadata).toEqual({backup_upload_id: expect.stringMatching(/^[0-9a-f]{8}$/), backup_name: 'piped', backup_date: expect.any(String)});
+    expect(archive.metadata).toEqual({backup_upload_id: expect.stringMatching(/^[0-9a-f]{12}$/), backup_name: 'piped', backup_date: expect.any(String)});
     const catalog = new BackupCatalog(backend);
     expect((await catalog.list()).map((b) => [b.id, b.describedBy])).toEqual([[at.backupId, 'metadata-file']]);
 

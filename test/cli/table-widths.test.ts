@@ -31,11 +31,11 @@ test('b2 list: names with CJK characters and an emoji keep the DATE and SIZE col
   const r = await runCli(['b2', 'list', '--profile', 'local'], {env});
   expect(r.code).toBe(0);
   const lines = r.stdout.trimEnd().split('\n');
-  expect(lines[0]).toBe(`ID        NAME${' '.repeat(20 - 4)}  DATE                        SIZE`);
+  expect(lines[0]).toBe(`ID            NAME${' '.repeat(20 - 4)}  DATE                        SIZE`);
   for (const [i, name] of NAMES.entries()) {
     const row = lines.find((l) => l.includes(name));
     expect(row).toBeDefined();
     // id (8) + 2 spaces + the name padded to 20 columns + 2 spaces: the date starts in column 32 on screen
-    expect(row).toMatch(new RegExp(`^[0-9a-f]{8}  ${name}${' '.repeat(20 - WIDTHS[i])}  \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} [+-]\\d{2}:\\d{2}  10 B$`, 'u'));
+    expect(row).toMatch(new RegExp(`^[0-9a-f]{12}  ${name}${' '.repeat(20 - WIDTHS[i])}  \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} [+-]\\d{2}:\\d{2}  10 B$`, 'u'));
   }
 });

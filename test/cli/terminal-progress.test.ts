@@ -48,7 +48,7 @@ afterAll(async () => {
     expect(shown.some((f) => f.startsWith('Checking'))).toBe(true);
     if (cols === 120) expect(shown.some((f) => /^Uploading +\[[#-]{10,}\]/.test(f))).toBe(true);
     const lines = screenLines(r.output).filter((l) => l.trim() !== '');
-    expect(lines[lines.length - 1]).toMatch(/^[0-9a-f]{8}$/); // the id, alone on its line
+    expect(lines[lines.length - 1]).toMatch(/^[0-9a-f]{12}$/); // the id, alone on its line
     expect(lines[lines.length - 2]).toMatch(new RegExp(`^Uploaded backup "at ${cols}" \\(`));
     backupId = lines[lines.length - 1];
   });
@@ -89,7 +89,7 @@ afterAll(async () => {
     expect(none.code).toBe(0);
     expect(progressFrames(none.output)).toEqual([]);
     const quiet = await onTerminal(['b2', 'upload', join(dir, 'small.tar'), '--profile', 'local', '--quiet'], {cols: 80, env});
-    expect(screenLines(quiet.output).filter((l) => l.trim() !== '')).toEqual([expect.stringMatching(/^[0-9a-f]{8}$/)]);
+    expect(screenLines(quiet.output).filter((l) => l.trim() !== '')).toEqual([expect.stringMatching(/^[0-9a-f]{12}$/)]);
   });
 });
 
@@ -113,6 +113,6 @@ describe('off a terminal', () => {
   test('--quiet on a pipe: only the id on stdout, nothing on stderr', async () => {
     const r = await runCli(['b2', 'upload', join(dir, 'small.tar'), '--profile', 'local', '--quiet'], {env});
     expect(r).toMatchObject({code: 0, stderr: ''});
-    expect(r.stdout).toMatch(/^[0-9a-f]{8}\n$/);
+    expect(r.stdout).toMatch(/^[0-9a-f]{12}\n$/);
   });
 });

@@ -71,7 +71,7 @@ describe('b2 upload', () => {
   test('a file: the id on stdout, a summary on stderr', async () => {
     const r = await home(['upload', smallPath()]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^[0-9a-f]{8}\n$/);
+    expect(r.stdout).toMatch(/^[0-9a-f]{12}\n$/);
     expect(r.stderr).toMatch(/^Uploaded backup "Backup" \(97\.7 KiB, sha1 [0-9a-f]{40}\)\n$/);
     const info = parseJson<Summary>(await home(['show', r.stdout.trim(), '--json']));
     uploaded.plain = info;
@@ -83,7 +83,7 @@ describe('b2 upload', () => {
     expect(r.code).toBe(0);
     const out = parseJson<Summary>(r);
     expect(out).toMatchObject({name: 'before upgrade', size: small.length, sha1: sha1(small), resumed: false});
-    expect(out.id).toMatch(/^[0-9a-f]{8}$/);
+    expect(out.id).toMatch(/^[0-9a-f]{12}$/);
     expect(Number.isNaN(Date.parse(out.date))).toBe(false);
     uploaded.named = out;
   });

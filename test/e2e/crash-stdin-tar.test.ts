@@ -59,7 +59,7 @@ async function orphanIdOf(name: string): Promise<string> {
   expect(listed.code).toBe(0);
   const warning = listed.stderr.split('\n').find((l) => l.includes(`${name}_`));
   const id = /backup (\S+) has no metadata file .*"b2 delete \1" or "b2 cleanup" removes it/.exec(warning ?? '')?.[1];
-  expect({warning, id}).toEqual({warning, id: expect.stringMatching(/^[0-9a-f]{8}$/)});
+  expect({warning, id}).toEqual({warning, id: expect.stringMatching(/^[0-9a-f]{12}$/)});
   return id!;
 }
 

@@ -163,7 +163,7 @@ describe('b2 prune: safety', () => {
     expect(out.backups.find((b) => b.name === 'a')).toMatchObject({action: 'delete', reasons: []});
     const human = await prune(profile, ['--keep-daily', '2', '--keep-monthly', '2', '--dry-run']);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(/^delete\s+[0-9a-f]{8}\s+2025-01-10 12:00:00 \+00:00\s+\d+ B\s+a\s*$/m);
+    expect(human.stdout).toMatch(/^delete\s+[0-9a-f]{12}\s+2025-01-10 12:00:00 \+00:00\s+\d+ B\s+a\s*$/m);
     expect(human.stderr).toMatch(/Would delete 13 and keep 3 backup\(s\) \(--keep-daily 2 --keep-monthly 2\); --dry-run deleted nothing\./);
     expect(await survivors(profile)).toEqual(ALL);
   });
@@ -220,7 +220,7 @@ describe('retention in the profile', () => {
     await writeFile(archive, 'the new backup');
     const r = await world.b2(['upload', archive, '--name', 'new', '--profile', profile]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^Pruned backup [0-9a-f]{8} "x" of 2031-01-01 00:00:00 \+00:00 \(retention: --keep-last 2\)$/m);
+    expect(r.stderr).toMatch(/^Pruned backup [0-9a-f]{12} "x" of 2031-01-01 00:00:00 \+00:00 \(retention: --keep-last 2\)$/m);
     expect(await survivors(profile)).toEqual(['new', 'y', 'z']);
     // --json says it too
     await writeFile(archive, 'a newer backup');

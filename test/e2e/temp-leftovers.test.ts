@@ -1,8 +1,8 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
-import {spawnSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {readdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
+import {deadPid} from '../helpers/dead-pid.js';
 import {calls, E2EWorld, parseJson, partialsBeside, sha1, tempFileBeside, until} from './helpers.js';
 
 // A process killed while it writes (kill -9, a crash, a second Ctrl-C that exits at once)
@@ -25,12 +25,6 @@ const tempFile = (name: string, opts: {withData?: boolean; except?: string} = {}
 function slowDownload(out: string, bytesPerSecond = 1024) {
   world.emu.faults.add({call: 'b2_download_file_by_name', count: 1, bytesPerSecond});
   return world.spawn(['download', backupId, '-o', out, '--profile', 'home']);
-}
-
-/** The pid of a process that has exited: what a killed writer's pid is by the next run. */
-function deadPid(): number {
-  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-  return Number(r.stdout.toString());
 }
 
 beforeAll(async () => {

@@ -78,7 +78,7 @@ describe('`plugins link` of a fresh clone into a host', () => {
     const up = await b2(['upload', join(work, 'archive.tar'), '--name', 'through the host', '--profile', 'linked']);
     expect(up.code).toBe(0);
     const id = up.stdout.trim();
-    expect(id).toMatch(/^[0-9a-f]{8}$/);
+    expect(id).toMatch(/^[0-9a-f]{12}$/);
     // oclif's notice for a linked ESM plugin (README: harmless, and how to silence it)
     expect(up.stderr).toMatch(/backup-plugin-b2 is a linked ESM module and cannot be\s+(›\s+)?auto-transpiled/);
 

@@ -1,0 +1,149 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
+import {once} from 'node:events';
+import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join, resolve} from 'node:path';
+import {createInterface} from 'node:readline';
+import {PendingUploads} from '../../src/backups/pending-uploads.js';
+import {deadPid} from '../helpers/dead-pid.js';
+
+// The lock of a pending upload's record: one process at a time owns the record of one
+// content; what a process that died (killed) left never keeps the next one out, and two
+// that find the same dead holder never both hold the lock. Child processes load the build
+// (npm run build first).
+
+const MODULE = resolve('dist/src/backups/pending-uploads.js');
+const SHA = 'a'.repeat(40);
+let root: string;
+let n = 0;
+
+const noWarnings = (msg: string) => {
+  throw new Error(`unexpected warning: ${msg}`);
+};
+
+/** A fresh pending-uploads directory holding what an upload killed while it held the lock of SHA left. */
+async function dirWithDeadHolder(): Promise<{dir: string; dead: number}> {
+  const dir = join(root, `d${n++}`);
+  await mkdir(dir, {recursive: true});
+  const dead = deadPid();
+  await writeFile(join(dir, `${SHA}.json.lock`), String(dead)); // an earlier version's lock file
+  await writeFile(join(dir, `${SHA}.json.lock.${dead}.0badc0de`), String(dead)); // this version's entry
+  return {dir, dead};
+}
+
+/** A child process with a PendingUploads on `dir`: `lock` answers 'held' or 'refused' and keeps holding; `release` lets go. */
+class Locker {
+  private readonly lines: AsyncIterator<string>;
+
+  private constructor(readonly child: ChildProcessWithoutNullStreams) {
+    this.lines = createInterface({input: child.stdout})[Symbol.asyncIterator]();
+  }
+
+  static async start(dir: string): Promise<Locker> {
+    const script = `
+      import {createInterface} from 'node:readline';
+      const {PendingUploads} = await import(${JSON.stringify(MODULE)});
+      const pending = new PendingUploads(${JSON.stringify(dir)}, () => undefined);
+      let release;
+      for await (const line of createInterface({input: process.stdin})) {
+        if (line === 'lock') {
+          release = await pending.lock(${JSON.stringify(SHA)});
+          console.log(release ? 'held' : 'refused');
+        } else {
+          await release?.();
+          console.log('released');
+        }
+      }`;
+    const locker = new Locker(spawn(process.execPath, ['--input-type=module', '-e', script], {stdio: 'pipe'}));
+    locker.child.stdin.write('ready?\n'); // answered once the module is loaded
+    await locker.next();
+    return locker;
+  }
+
+  async ask(what: 'lock' | 'release'): Promise<string> {
+    this.child.stdin.write(`${what}\n`);
+    return this.next();
+  }
+
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = once(this.child, 'exit');
+      this.child.kill('SIGKILL');
+      await exited;
+    }
+  }
+
+  private async next(): Promise<string> {
+    const {value, done} = await this.lines.next();
+    if (done) throw new Error('the locker process ended');
+    return value as string;
+  }
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'pending-uploads-'));
+});
+
+afterAll(async () => {
+  await rm(root, {recursive: true, force: true});
+});
+
+describe('PendingUploads.lock', () => {
+  test('many lockers in one process against the lock of a process that died: at most one holds it, and once it lets go the next one gets it', async () => {
+    const {dir, dead} = await dirWithDeadHolder();
+    const lockers = Array.from({length: 8}, () => new PendingUploads(dir, noWarnings));
+    // started one turn of the event loop apart, so that each finds the lock in another state
+    const releases = await Promise.all(lockers.map(async (p, i) => {
+      for (let t = 0; t < i; t++) await new Promise((r) => setImmediate(r));
+      return p.lock(SHA);
+    }));
+    const holders = releases.filter((r) => r !== undefined);
+    expect(holders.length).toBeLessThanOrEqual(1);
+    for (const release of holders) await release!();
+    const next = await new PendingUploads(dir, noWarnings).lock(SHA);
+    expect(next).toBeDefined();
+    await next!();
+    expect((await readdir(dir)).filter((name) => name.includes(`.${dead}.`))).toEqual([]); // the dead process's entry was swept
+  });
+
+  test('lockers in other processes against the lock of a process that died: at most one holds it', async () => {
+    const {dir} = await dirWithDeadHolder();
+    const lockers = await Promise.all(Array.from({length: 4}, () => Locker.start(dir)));
+    try {
+      const answers = await Promise.all(lockers.map((l) => l.ask('lock')));
+      expect(answers.filter((a) => a === 'held').length).toBeLessThanOrEqual(1);
+    } finally {
+      await Promise.all(lockers.map((l) => l.kill()));
+    }
+  });
+
+  test('the scratch files <lock>.<pid> that an earlier version, killed between writing and removing them, left are swept when their process is dead', async () => {
+    const dir = join(root, `d${n++}`);
+    await mkdir(dir, {recursive: true});
+    const dead = deadPid();
+    const left = [`${SHA}.json.lock.${dead}`, `${'c'.repeat(40)}.json.lock.${dead}`];
+    for (const name of left) await writeFile(join(dir, name), String(dead));
+    const release = await new PendingUploads(dir, noWarnings).lock(SHA);
+    expect(release).toBeDefined();
+    await release!();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  test('a live holder in another process keeps the lock; killed (SIGKILL) while it holds, it keeps no one out and its entry is swept', async () => {
+    const dir = join(root, `d${n++}`);
+    const holder = await Locker.start(dir);
+    try {
+      expect(await holder.ask('lock')).toBe('held');
+      expect(await new PendingUploads(dir, noWarnings).lock(SHA)).toBeUndefined();
+      await holder.kill();
+      const release = await new PendingUploads(dir, noWarnings).lock(SHA);
+      expect(release).toBeDefined();
+      expect((await readdir(dir)).filter((name) => name.includes(`.${holder.child.pid}.`))).toEqual([]);
+      await release!();
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await holder.kill();
+    }
+  });
+});
