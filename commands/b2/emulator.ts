@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core';
 import {once} from 'node:events';
 import {PluginCommand} from '../../src/cli/base-command.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
+import {jsonText} from '../../src/cli/json-text.js';
 import {BackupError} from '../../src/errors.js';
 import {checkFaultRule, startEmulator, type FaultRule, type RunningEmulator} from '../../src/emulator/index.js';
 
@@ -84,7 +85,7 @@ export default class Emulator extends PluginCommand {
     for (const rule of faults) emu.faults.add(rule);
     // The bootstrap key is printed on purpose: it is the emulator's own key and the user needs it.
     if (flags.json) {
-      this.log(JSON.stringify({url: emu.url, keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket}));
+      this.log(jsonText({url: emu.url, keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket}, 0)); // one line
     } else {
       this.log(`B2 emulator listening on ${emu.url} (${flags['data-dir'] ? `data in ${flags['data-dir']}` : 'in memory; data is lost on exit'})`);
       this.log(`  endpoint (API URL): ${emu.url}`);
