@@ -52,7 +52,7 @@ export default class Delete extends LocationCommand {
       this.log(`Deleted ${what}: ${keysToDelete(target).map(escapeInvisible).join(' and ')}`);
       return {deleted: backupSummary(deleted), complete: target.complete};
     }, {
-      // the metadata file goes first: at most the archive is left, which the same delete removes
+      // the archive goes first: at most its metadata file is left, which the same delete removes
       interrupted: () => (deleting ? `delete interrupted; backup ${args.id} may be partly deleted: run the same command again to finish` : 'delete interrupted; nothing was deleted'),
     });
   }
