@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto';
 import {rmSync} from 'node:fs';
-import {open, readdir, rename, rm} from 'node:fs/promises';
+import {lstat, open, readdir, rename, rm} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {isAlive} from './process-alive.js';
 
@@ -70,13 +70,26 @@ function removeRegistered(): void {
 }
 
 /**
+ * How long a download's temp file named without a pid (`.NAME.RANDOM.partial`: versions
+ * before pids were added to the name) must have gone unwritten before a download to the
+ * same path removes it. No pid tells whether its writer lives; a live download writes
+ * into it as the bytes arrive, and no retry of those versions waits anywhere near a day.
+ * A writer that was only stopped (Ctrl-Z, a suspended machine) for longer finds its file
+ * gone when it resumes: its final rename or link fails, and nothing takes the path.
+ */
+const PIDLESS_PARTIAL_AGE_MS = 24 * 60 * 60 * 1000;
+
+/**
  * Removes the temp files that writers of `path` left beside it when their process was
  * killed mid-write (they may hold a new key, or a part of a backup). Only ours by name,
  * and only those of processes that are gone: a live writer's temp file is about to be
- * renamed.
+ * renamed. For a download (`partial`), also those that versions before pids were added
+ * to the name left, once nothing wrote to them for a day (PIDLESS_PARTIAL_AGE_MS).
  */
 export async function removeStaleTempFiles(path: string, kind: TempKind = 'tmp'): Promise<void> {
-  await removeDeadWritersFiles(dirname(path), new RegExp(`^\\.${escapeRegExp(basename(path))}\\.(\\d+)\\.[0-9a-f]{8}\\.${kind}$`));
+  const name = escapeRegExp(basename(path));
+  await removeDeadWritersFiles(dirname(path), new RegExp(`^\\.${name}\\.(\\d+)\\.[0-9a-f]{8}\\.${kind}$`));
+  if (kind === 'partial') await removePidlessPartials(dirname(path), new RegExp(`^\\.${name}\\.[0-9a-f]{8}\\.partial$`));
 }
 
 /** The same for every file in `dir` that writeFileAtomic writes (a cache directory of many small files). */
@@ -90,20 +103,33 @@ export async function removeStaleTempFilesIn(dir: string): Promise<void> {
  * processes hold (a lock looks for its contenders so).
  */
 export async function removeDeadWritersFiles(dir: string, pattern: RegExp): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return []; // no directory, no leftovers
-  }
   const live: string[] = [];
-  for (const name of names) {
+  for (const name of await namesIn(dir)) {
     const pid = pattern.exec(name)?.[1];
     if (pid === undefined) continue;
     if (isAlive(Number(pid))) live.push(name);
     else await rm(join(dir, name), {force: true}).catch(() => undefined);
   }
   return live;
+}
+
+/**
+ * Removes the regular files in `dir` whose name matches `pattern` (pid-less temp files)
+ * and that nothing wrote to for PIDLESS_PARTIAL_AGE_MS (by mtime; one dated ahead stays).
+ * A name that also reads as a live process's temp file of a shorter path (a download to
+ * `x.123` sees `.x.123.RANDOM.partial`, which may be process 123's download to `x`) stays.
+ */
+async function removePidlessPartials(dir: string, pattern: RegExp): Promise<void> {
+  for (const name of await namesIn(dir)) {
+    if (!pattern.test(name) || isAlive(Number(/\.(\d+)\.[0-9a-f]{8}\.partial$/.exec(name)?.[1]))) continue;
+    const s = await lstat(join(dir, name)).catch(() => undefined);
+    if (s?.isFile() && Date.now() - s.mtimeMs > PIDLESS_PARTIAL_AGE_MS) await rm(join(dir, name), {force: true}).catch(() => undefined);
+  }
+}
+
+/** The names in `dir`; none when it cannot be read (no directory, no leftovers). */
+async function namesIn(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => []);
 }
 
 function escapeRegExp(text: string): string {
