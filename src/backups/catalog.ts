@@ -330,7 +330,7 @@ export class BackupCatalog {
   async recordedSha1(archive: Pick<ObjectInfo, 'metadata' | 'sha1'>, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<string | undefined> {
     const known = recordedSha1(archive);
     if (known) return known;
-    const text = await this.readMetadataFile(metadataFile, this.warn, signal);
+    const text = await this.readMetadataFile(metadataFile, (why) => this.warn(`${metadataFile.key} could not be read: ${why}`), signal);
     const parsed = text === undefined ? undefined : parseMetadataFile(text);
     return recordedSha1(archive, parsed?.ok ? parsed.file.backup_metadata.sha1 : undefined);
   }
@@ -620,7 +620,7 @@ export class BackupCatalog {
   }
 
   private async entryFromMetadataFile(archive: ObjectInfo, metadataFile: ObjectInfo, skip: (msg: string) => void, signal?: AbortSignal): Promise<Entry | undefined> {
-    const text = await this.readMetadataFile(metadataFile, skip, signal);
+    const text = await this.readMetadataFile(metadataFile, (why) => skip(`skipping ${metadataFile.key}: ${why}`), signal);
     if (text === undefined) return undefined;
     const parsed = parseMetadataFile(text);
     if (!parsed.ok) {
@@ -648,7 +648,7 @@ export class BackupCatalog {
   /** Adds the metadata file's contents to an entry listed from its archive's info alone. */
   private async withMetadata(entry: Entry, signal?: AbortSignal): Promise<BackupInfo> {
     if (entry.info.metadata) return entry.info;
-    const text = await this.readMetadataFile(entry.metadataFile, this.warn, signal);
+    const text = await this.readMetadataFile(entry.metadataFile, (why) => this.warn(`${entry.metadataFile.key} could not be read (${why}); showing what the archive records`), signal);
     if (text === undefined) return entry.info;
     const parsed = parseMetadataFile(text);
     if (!parsed.ok) {
@@ -662,12 +662,17 @@ export class BackupCatalog {
     return {...entry.info, sha1: recordedSha1(entry.archive, m.sha1), metadata: {...m, size: entry.archive.size}};
   }
 
-  /** The text of a metadata file: from the cache, else downloaded (and cached). Undefined when skipped. */
-  private async readMetadataFile(obj: ObjectInfo, skip: (msg: string) => void, signal?: AbortSignal): Promise<string | undefined> {
+  /**
+   * The text of a metadata file: from the cache, else downloaded (and cached). Undefined
+   * when it cannot be had, `unreadable` saying why (the file's name is the caller's to
+   * add). One that this profile's SSE-C key cannot decrypt (mixed or rotated keys under
+   * one prefix) is such a file: the rest of the listing does not fail for it.
+   */
+  private async readMetadataFile(obj: ObjectInfo, unreadable: (why: string) => void, signal?: AbortSignal): Promise<string | undefined> {
     const cached = await this.cache.get(obj);
     if (cached !== undefined) return cached;
     if (obj.size > MAX_METADATA_FILE_BYTES) {
-      skip(`skipping ${obj.key}: ${obj.size} bytes is too large for a backup metadata file`);
+      unreadable(`${obj.size} bytes is too large for a backup metadata file`);
       return undefined;
     }
     let data: Buffer;
@@ -675,12 +680,13 @@ export class BackupCatalog {
       const {stream} = await this.backend.get(obj.key, {signal});
       data = await readAll(stream, signal);
     } catch (err) {
-      if (!isBackupError(err, 'not_found')) throw err;
-      skip(`skipping ${obj.key}: it was deleted while listing`);
+      if (isBackupError(err, 'not_found')) unreadable('it was deleted while listing');
+      else if (isBackupError(err, 'encryption_key')) unreadable(err.message);
+      else throw err;
       return undefined;
     }
     if (data.length !== obj.size || (knownSha1(obj.sha1) && sha1Of(data) !== obj.sha1)) {
-      skip(`skipping ${obj.key}: its content changed while listing`);
+      unreadable('its content changed while listing');
       return undefined;
     }
     const text = data.toString('utf8');
