@@ -51,6 +51,6 @@ export default class Copy extends BaseCommand {
       } finally {
         await Promise.all([from.close(), to.close()]);
       }
-    });
+    }, {interrupted: () => `copy interrupted; run the same command again to finish it (it copies only what is missing)`});
   }
 }
