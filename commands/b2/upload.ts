@@ -127,8 +127,7 @@ export default class Upload extends LocationCommand {
       const retention = lock && retentionFor(lock, backend.now());
       const bar = progressDisplay({label: 'Checking', total: meta.size, mode: out.mode, intervalMs: out.intervalMs});
       try {
-        const planned = await catalog.planUpload(body, {...meta, signal, onProgress: (p) => bar.update(p)});
-        return retention && planned.resumes?.stored !== 'backup' ? {...planned, lock: {mode: retention.mode, until: retention.retainUntil.toISOString()}} : planned;
+        return await catalog.planUpload(body, {...meta, retention, signal, onProgress: (p) => bar.update(p)});
       } finally {
         bar.stop();
       }

@@ -14,6 +14,7 @@ import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset
 import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload} from './pending-uploads.js';
+import {deleteRefused} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
@@ -34,7 +35,7 @@ interface Orphan {
 }
 
 /** An interrupted upload that can be continued, and how far it got. */
-type Resumable = {id: string; date: string; base: string; sha1: string} & (
+type Resumable = {id: string; date: string; base: string; sha1: string; lock?: BackupLock} & (
   | {stored: 'nothing'}
   | {stored: 'archive'; archive: ObjectInfo}
   | {stored: 'backup'; info: BackupInfo}
@@ -112,7 +113,9 @@ export class BackupCatalog {
       const base = plan?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
       const archiveKey = archiveKeyOf(base);
       const metadataKey = metadataKeyOf(base);
-      if (known && unlock && !plan) await this.pending.record({id, name, date, base, ...known});
+      if (known && unlock && !plan) await this.pending.record({id, name, date, base, ...known, ...(meta.retention ? {lock: lockOfRetention(meta.retention)} : {})});
+      // resumed, the run that began the upload may have locked its archive: both files end together, as in one run
+      const retention = this.lockToSet(meta.retention, plan);
 
       timing('archive upload started (names found, upload recorded)');
       const archive: StoredObject = plan?.stored === 'archive'
@@ -152,7 +155,7 @@ export class BackupCatalog {
         const metadataObj = await this.backend.put(metadataKey, Buffer.from(text, 'utf8'), {
           contentType: 'application/json',
           metadata: {metadata_only: 'true'}, // what HA's integration sets on its metadata files
-          retention: meta.retention,
+          retention,
           signal: meta.signal,
         });
         timing('metadata file stored');
@@ -162,13 +165,13 @@ export class BackupCatalog {
         await this.cache.set(metadataObj, text);
         if (known && unlock) await this.pending.clear(known.sha1);
         const resumed = (archive.reusedBytes ?? 0) > 0;
-        // an archive an earlier run stored got that run's date: lengthened to this one (always allowed), both end together
-        const archiveNow = resumed && meta.retention ? await this.lengthenRetention(archive, meta.retention, meta.signal) : archive;
+        // an archive an earlier run stored (or started) got that run's date: lengthened to this one (always allowed), both end together
+        const archiveNow = plan && retention ? await this.lengthenRetention(archive, retention, meta.signal) : archive;
         return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata, resumed, existing: false, ...lockOf(archiveNow, metadataObj)};
       } catch (err) {
         // an interrupted run's archive is what the next run of the same upload completes
         if (isBackupError(err, 'aborted') && known && unlock) throw err;
-        await this.removeArchive(archiveKey, meta.retention);
+        await this.removeArchive(archiveKey, retention);
         if (known && unlock) await this.pending.clear(known.sha1);
         throw err;
       }
@@ -190,6 +193,17 @@ export class BackupCatalog {
       this.warn(`could not remove ${metadataKey}, the metadata file of an archive that is gone (${(cleanupErr as Error).message}); "b2 list" skips it`);
     });
     throw new BackupError('failure', `the archive ${archive.key} was deleted while its upload finished (a "b2 cleanup" elsewhere took it for an interrupted upload's); no backup was stored: run the upload again`);
+  }
+
+  /**
+   * The retention upload() gives its files: the one asked for, or, when it resumes an upload
+   * whose first run asked for a longer one that still holds, that one (a retention never
+   * shortens, and a resumed backup is locked as a fresh one would be).
+   */
+  private lockToSet(asked: Retention | undefined, plan: Resumable | undefined): Retention | undefined {
+    const earlier = plan?.lock && {mode: plan.lock.mode, retainUntil: new Date(plan.lock.until)};
+    if (!earlier || !(earlier.retainUntil.getTime() > (this.backend.now?.() ?? this.now()).getTime())) return asked;
+    return asked && asked.retainUntil >= earlier.retainUntil ? asked : earlier;
   }
 
   /** Removes an archive upload() stored but will not complete; says so when it cannot. */
@@ -227,9 +241,11 @@ export class BackupCatalog {
     const date = found?.date ?? ha?.date ?? isoDateWithOffset(this.now());
     const id = found?.id ?? ha?.backup_id ?? newBackupId();
     const base = found?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
-    const plan = {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1};
     const resumes = found && {id: found.id, date: found.date, stored: found.stored === 'nothing' ? 'parts' as const : found.stored};
-    if (found?.stored === 'backup') return {...plan, resumes, calls: {}};
+    if (found?.stored === 'backup') return {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, resumes, calls: {}};
+    // the lock upload() would set: this run's, or a longer one the interrupted run asked for
+    const retention = this.lockToSet(meta.retention, found);
+    const plan = {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, ...(retention ? {lock: lockOfRetention(retention)} : {})};
     const metadataCalls = {b2_upload_file: 1};
     if (found?.stored === 'archive') return {...plan, resumes, calls: {b2_get_upload_url: 1, ...metadataCalls}};
     const archive = this.backend.planPut
@@ -254,7 +270,7 @@ export class BackupCatalog {
     const archiveKey = archiveKeyOf(p.base);
     const [archive, metadataFile] = await Promise.all([this.backend.stat(archiveKey), this.backend.stat(metadataKeyOf(p.base))]);
     const ours = archive !== undefined && isArchiveOf(archive, p);
-    const names = {id: p.id, date: p.date, base: p.base, sha1: p.sha1};
+    const names = {id: p.id, date: p.date, base: p.base, sha1: p.sha1, ...(p.lock ? {lock: p.lock} : {})};
     if (ours && metadataFile) {
       const described = describeArchive(archive) as ArchiveDescription;
       const info: BackupInfo = {...described, size: archive.size, sha1: p.sha1, archiveKey, metadataKey: metadataFile.key, describedBy: 'archive', ...lockOf(archive, metadataFile)};
@@ -433,6 +449,8 @@ export class BackupCatalog {
   async delete(target: string | Deletable, opts: {signal?: AbortSignal; bypassGovernance?: boolean} = {}): Promise<BackupInfo> {
     const found = typeof target === 'string' ? await this.deletable(target, opts) : target;
     throwIfAborted(opts.signal);
+    // a lock on either file is refused before anything goes: never half a backup left behind by a refusal
+    if (deleteRefused(found.info, this.backend.now?.() ?? this.now(), opts.bypassGovernance)) throw lockedBackup(found.info);
     const how = {bypassGovernance: opts.bypassGovernance, signal: opts.signal};
     if (found.complete) await this.backend.delete(found.info.metadataKey, how);
     await this.backend.delete(found.info.archiveKey, how);
@@ -702,11 +720,24 @@ async function readHaArchive(...args: Parameters<typeof import('./ha-archive.js'
   return (await import('./ha-archive.js')).readHaArchive(...args);
 }
 
-/** A backup's lock: the longest retention among its objects (expired ones too; whoever shows it knows the time). */
-function lockOf(...objects: ObjectInfo[]): {lock?: BackupLock} {
+/**
+ * A backup's lock: the longest retention among its objects (expired ones too; whoever
+ * shows it knows the time), and whether one of them is under a legal hold.
+ */
+function lockOf(...objects: ObjectInfo[]): {lock?: BackupLock; legalHold?: true} {
   let latest: Retention | undefined;
   for (const o of objects) if (o.retention && (!latest || o.retention.retainUntil > latest.retainUntil)) latest = o.retention;
-  return latest ? {lock: {mode: latest.mode, until: latest.retainUntil.toISOString()}} : {};
+  return {...(latest ? {lock: lockOfRetention(latest)} : {}), ...(objects.some((o) => o.legalHold) ? {legalHold: true} : {})};
+}
+
+function lockOfRetention(r: Retention): BackupLock {
+  return {mode: r.mode, until: r.retainUntil.toISOString()};
+}
+
+/** The refusal delete() gives a backup it can see is locked, before B2 is asked. */
+function lockedBackup(b: BackupInfo): BackupError {
+  const why = b.legalHold ? 'is under a legal hold' : `is locked (${b.lock?.mode}) until ${b.lock?.until}`;
+  return new BackupError('locked', `${b.archiveKey} ${why}: B2 refuses to delete it; nothing was deleted`);
 }
 
 /** The archive an interrupted upload recorded in `p`: our description with its id, and its content. */

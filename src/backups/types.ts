@@ -26,6 +26,11 @@ export interface BackupInfo {
    * to a key with readFileRetentions). Past dates included: see isLocked().
    */
   lock?: BackupLock;
+  /**
+   * Object Lock: one of its objects is under a legal hold (B2: seen by a key with
+   * readFileLegalHolds). Nobody can delete it, whatever its retention, until the hold is removed.
+   */
+  legalHold?: boolean;
 }
 
 export interface BackupLock {
