@@ -10,6 +10,11 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/b2-demo.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 export B2_BACKUP_CONFIG="$work/profiles.yaml" XDG_DATA_HOME="$work/data" XDG_CACHE_HOME="$work/cache"
 unset B2_PROFILE B2_APPLICATION_KEY_ID B2_APPLICATION_KEY DEBUG
+# a profiles file named by B2_BACKUP_CONFIG must exist (a typo must not read as an empty
+# file): an empty one, private as profile files are, leaves just the built-in "local"
+(umask 077 && : > "$B2_BACKUP_CONFIG")
+# the size of the random part of the archive; the test that runs this demo makes it small
+random_bytes="${DEMO_RANDOM_BYTES:-32000000}"
 
 step() { printf '\n== %s\n' "$*" >&2; }
 b2() {
@@ -17,9 +22,9 @@ b2() {
   node bin/run.js b2 "$@"
 }
 
-step "1. An archive to back up: 32 MB of random data plus this project's sources, as a tar"
+step "1. An archive to back up: $random_bytes bytes of random data plus this project's sources, as a tar"
 mkdir -p "$work/files"
-head -c 32000000 /dev/urandom > "$work/files/random.bin"
+head -c "$random_bytes" /dev/urandom > "$work/files/random.bin"
 cp -r src commands "$work/files/"
 tar -cf "$work/archive.tar" -C "$work" files
 ls -l "$work/archive.tar" >&2

@@ -1,19 +1,19 @@
 import {Flags} from '@oclif/core';
 import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
-import {assertBackupId} from '../../src/backups/index.js';
+import {assertBackupId, keysToDelete} from '../../src/backups/index.js';
 import {escapeInvisible, visible} from '../../src/backups/validate.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import {assertCanBypass, bypassGovernanceFlag, lockedRefusal} from '../../src/cli/object-lock.js';
 import type {DeletePlan} from '../../src/backend.js';
-import {renderDeletePreview} from '../../src/cli/dry-run-view.js';
+import {deletableKind, renderDeletePreview} from '../../src/cli/dry-run-view.js';
 
 export default class Delete extends LocationCommand {
   static override summary = 'Delete a backup: its archive and its metadata file, every version of each.';
   static override description =
-    'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The metadata file goes first, so the backup disappears from listings in one step; an interrupted delete leaves at most its archive, which "b2 list" reports and which running the same delete again (or "b2 cleanup") removes. The same goes for an archive that an interrupted upload left without its metadata file. B2 refuses to delete a backup under Object Lock until its date: a governance lock can be lifted with --bypass-governance by a key with the bypassGovernance capability, a compliance lock by nobody.';
+    'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The archive goes first, then the metadata file (as Home Assistant deletes): the metadata file holds the id of the backup, so an interrupted delete leaves at most that file, which listings skip and "b2 list" reports, and running the same delete again removes it. An archive that an interrupted upload left without its metadata file is deleted by the id "b2 list" names for it. B2 refuses to delete a backup under Object Lock until its date: a governance lock can be lifted with --bypass-governance by a key with the bypassGovernance capability, a compliance lock by nobody.';
   static override examples = ['<%= config.bin %> b2 delete 1a2b3c4d', '<%= config.bin %> b2 delete 1a2b3c4d --yes --json'];
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
@@ -39,7 +39,7 @@ export default class Delete extends LocationCommand {
       if (bypassGovernance) assertCanBypass(backend, profile);
       const target = await catalog.deletable(args.id, {signal});
       const backup = target.info;
-      const what = `${target.complete ? 'backup' : 'the archive without metadata file of backup'} ${backup.id} ${visible(backup.name)} of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
+      const what = `${deletableKind(target)} ${backup.id} ${visible(backup.name)} of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
       if (!flags.yes && !(await askYesNo(`Delete ${what}?`))) {
         this.logToStderr(`Kept ${what}; nothing was deleted.`); // a "no" is an answer, not a failure
         return {deleted: null};
@@ -47,7 +47,7 @@ export default class Delete extends LocationCommand {
       const deleted = await catalog.delete(target, {signal, bypassGovernance}).catch((err: unknown) => {
         throw isBackupError(err, 'locked') ? lockedRefusal(backup, err, bypassGovernance) : err;
       });
-      this.log(`Deleted ${what}: ${target.complete ? `${escapeInvisible(deleted.archiveKey)} and ${escapeInvisible(deleted.metadataKey)}` : escapeInvisible(deleted.archiveKey)}`);
+      this.log(`Deleted ${what}: ${keysToDelete(target).map(escapeInvisible).join(' and ')}`);
       return {deleted: backupSummary(deleted), complete: target.complete};
     });
   }

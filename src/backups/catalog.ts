@@ -346,7 +346,7 @@ export class BackupCatalog {
   async recordedSha1(archive: Pick<ObjectInfo, 'metadata' | 'sha1'>, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<string | undefined> {
     const known = recordedSha1(archive);
     if (known) return known;
-    const text = await this.readMetadataFile(metadataFile, this.warn, signal);
+    const text = await this.readMetadataFile(metadataFile, (why) => this.warn(`${metadataFile.key} could not be read: ${why}`), signal);
     const parsed = text === undefined ? undefined : parseMetadataFile(text);
     return recordedSha1(archive, parsed?.ok ? parsed.file.backup_metadata.sha1 : undefined);
   }
@@ -408,31 +408,49 @@ export class BackupCatalog {
   }
 
   /**
-   * What `delete` would remove for this id: a listed backup, or the archive that an
-   * interrupted upload or delete left without its metadata file (`complete: false`).
+   * What `delete` would remove for this id: a listed backup, or what an interrupted upload
+   * or delete left of one (`complete: false`): an archive without its metadata file (by
+   * the id its file info carries), or a metadata file without its archive (by the id in
+   * it: the only record of a Home Assistant backup's id).
    */
   async deletable(ref: string, opts: {signal?: AbortSignal} = {}): Promise<Deletable> {
     assertBackupId(ref);
     const skipped: string[] = [];
-    const {entries, orphans} = await this.scanAll(opts.signal, (msg) => skipped.push(msg));
+    const {entries, orphans, strays} = await this.scanAll(opts.signal, (msg) => skipped.push(msg));
     try {
       const entry = resolveBackupRef(entries, ref);
       return {info: await this.withMetadata(entry, opts.signal), complete: true, metadataFileId: entry.metadataFile.id};
     } catch (err) {
       if (!isBackupError(err, 'not_found')) throw err;
-      // an orphan is named by its whole id, as the warning about it prints it
+      // what is left of a backup is named by its whole id, as the warning about it prints it
       const orphan = ref === LATEST ? undefined : orphans.find((o) => o.info.id === ref);
-      if (orphan) return {info: orphan.info, complete: false};
+      if (orphan) return {info: orphan.info, complete: false, left: 'archive'};
+      const stray = ref === LATEST ? undefined : await this.strayNamed(strays, ref, opts.signal);
+      if (stray) return stray;
       for (const msg of skipped) this.warn(msg);
       throw err;
     }
   }
 
+  /** The metadata file without its archive that names backup `id` (each read once, then cached by file id). */
+  private async strayNamed(strays: ObjectInfo[], id: string, signal?: AbortSignal): Promise<Deletable | undefined> {
+    for (const metadataFile of strays) {
+      const text = await this.readMetadataFile(metadataFile, () => undefined, signal);
+      const parsed = text === undefined ? undefined : parseMetadataFile(text);
+      if (!parsed?.ok || parsed.file.backup_id !== id) continue;
+      const m = parsed.file.backup_metadata;
+      const base = baseOf(metadataFile.key, METADATA_SUFFIX)!;
+      // its size is the file's own: the archive it described is gone
+      const info: BackupInfo = {id, name: m.name, date: m.date, size: metadataFile.size, archiveKey: archiveKeyOf(base), metadataKey: metadataFile.key, describedBy: 'metadata-file', metadata: m, ...lockOf(metadataFile)};
+      return {info, complete: false, left: 'metadata file', metadataFileId: metadataFile.id};
+    }
+    return undefined;
+  }
+
   /** What delete() would remove for this reference (every version of each name, unfinished uploads of them too), removing nothing. */
   async previewDelete(ref: string, opts: {signal?: AbortSignal} = {}): Promise<DeletePreview> {
     const found = await this.deletable(ref, opts);
-    const keys = found.complete ? [found.info.metadataKey, found.info.archiveKey] : [found.info.archiveKey];
-    const remove = await Promise.all(keys.map(async (key) => {
+    const remove = await Promise.all(keysToDelete(found).map(async (key) => {
       if (this.backend.planDelete) return this.backend.planDelete(key, opts);
       const stored = await this.backend.stat(key);
       return {key, versions: stored ? 1 : 0, unfinished: 0, bytes: stored?.size ?? 0};
@@ -441,10 +459,13 @@ export class BackupCatalog {
   }
 
   /**
-   * Removes the metadata file first (the backup stops being listed at once, in one
-   * step), then the archive, which until then stays findable by its id (`delete` again)
-   * and by `cleanup`; the backend removes every version of each. Also removes an archive
-   * left without its metadata file.
+   * Removes the archive first, then the metadata file, as Home Assistant's integration
+   * does; the backend removes every version of each. The metadata file holds the
+   * backup's id (for a Home Assistant archive, or one uploaded from stdin, the only
+   * record of it), so an interrupted delete stays findable by that id, and the same
+   * delete again finishes it; in between, listings skip a metadata file without its
+   * archive, so the backup is listed whole or not at all. A locked archive is refused
+   * before anything is removed. Also removes what an interrupted upload or delete left.
    */
   async delete(target: string | Deletable, opts: {signal?: AbortSignal; bypassGovernance?: boolean} = {}): Promise<BackupInfo> {
     const found = typeof target === 'string' ? await this.deletable(target, opts) : target;
@@ -452,8 +473,7 @@ export class BackupCatalog {
     // a lock on either file is refused before anything goes: never half a backup left behind by a refusal
     if (deleteRefused(found.info, this.backend.now?.() ?? this.now(), opts.bypassGovernance)) throw lockedBackup(found.info);
     const how = {bypassGovernance: opts.bypassGovernance, signal: opts.signal};
-    if (found.complete) await this.backend.delete(found.info.metadataKey, how);
-    await this.backend.delete(found.info.archiveKey, how);
+    for (const key of keysToDelete(found)) await this.backend.delete(key, how);
     if (found.metadataFileId) await this.cache.forget(found.metadataFileId);
     return found.info;
   }
@@ -565,7 +585,7 @@ export class BackupCatalog {
    * One listing pass: the complete backups, and our archives that have no metadata file
    * (orphans). Metadata files are read only for archives that do not describe themselves.
    */
-  private async scanAll(signal?: AbortSignal, skip: (msg: string) => void = this.warn): Promise<{entries: Entry[]; orphans: Orphan[]}> {
+  private async scanAll(signal?: AbortSignal, skip: (msg: string) => void = this.warn): Promise<{entries: Entry[]; orphans: Orphan[]; strays: ObjectInfo[]}> {
     const archives = new Map<string, ObjectInfo>();
     const metadataFiles = new Map<string, ObjectInfo>();
     for await (const obj of this.backend.list({signal})) {
@@ -576,10 +596,12 @@ export class BackupCatalog {
     }
 
     const pending: Promise<Entry | undefined>[] = [];
+    const strays: ObjectInfo[] = [];
     for (const [base, metadataFile] of metadataFiles) {
       const archive = archives.get(base);
       if (!archive) {
-        skip(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)}`);
+        strays.push(metadataFile);
+        skip(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)} (an interrupted delete: the same "b2 delete" again removes it)`);
         continue;
       }
       const described = describeArchive(archive);
@@ -612,11 +634,11 @@ export class BackupCatalog {
     });
     const entries = settled.filter((e): e is Entry => e !== undefined);
     entries.sort((a, b) => Date.parse(b.info.date) - Date.parse(a.info.date) || compareUtf8(a.info.archiveKey, b.info.archiveKey));
-    return {entries: withoutDuplicateIds(entries, skip), orphans};
+    return {entries: withoutDuplicateIds(entries, skip), orphans, strays};
   }
 
   private async entryFromMetadataFile(archive: ObjectInfo, metadataFile: ObjectInfo, skip: (msg: string) => void, signal?: AbortSignal): Promise<Entry | undefined> {
-    const text = await this.readMetadataFile(metadataFile, skip, signal);
+    const text = await this.readMetadataFile(metadataFile, (why) => skip(`skipping ${metadataFile.key}: ${why}`), signal);
     if (text === undefined) return undefined;
     const parsed = parseMetadataFile(text);
     if (!parsed.ok) {
@@ -644,7 +666,7 @@ export class BackupCatalog {
   /** Adds the metadata file's contents to an entry listed from its archive's info alone. */
   private async withMetadata(entry: Entry, signal?: AbortSignal): Promise<BackupInfo> {
     if (entry.info.metadata) return entry.info;
-    const text = await this.readMetadataFile(entry.metadataFile, this.warn, signal);
+    const text = await this.readMetadataFile(entry.metadataFile, (why) => this.warn(`${entry.metadataFile.key} could not be read (${why}); showing what the archive records`), signal);
     if (text === undefined) return entry.info;
     const parsed = parseMetadataFile(text);
     if (!parsed.ok) {
@@ -658,12 +680,17 @@ export class BackupCatalog {
     return {...entry.info, sha1: recordedSha1(entry.archive, m.sha1), metadata: {...m, size: entry.archive.size}};
   }
 
-  /** The text of a metadata file: from the cache, else downloaded (and cached). Undefined when skipped. */
-  private async readMetadataFile(obj: ObjectInfo, skip: (msg: string) => void, signal?: AbortSignal): Promise<string | undefined> {
+  /**
+   * The text of a metadata file: from the cache, else downloaded (and cached). Undefined
+   * when it cannot be had, `unreadable` saying why (the file's name is the caller's to
+   * add). One that this profile's SSE-C key cannot decrypt (mixed or rotated keys under
+   * one prefix) is such a file: the rest of the listing does not fail for it.
+   */
+  private async readMetadataFile(obj: ObjectInfo, unreadable: (why: string) => void, signal?: AbortSignal): Promise<string | undefined> {
     const cached = await this.cache.get(obj);
     if (cached !== undefined) return cached;
     if (obj.size > MAX_METADATA_FILE_BYTES) {
-      skip(`skipping ${obj.key}: ${obj.size} bytes is too large for a backup metadata file`);
+      unreadable(`${obj.size} bytes is too large for a backup metadata file`);
       return undefined;
     }
     let data: Buffer;
@@ -671,12 +698,13 @@ export class BackupCatalog {
       const {stream} = await this.backend.get(obj.key, {signal});
       data = await readAll(stream, signal);
     } catch (err) {
-      if (!isBackupError(err, 'not_found')) throw err;
-      skip(`skipping ${obj.key}: it was deleted while listing`);
+      if (isBackupError(err, 'not_found')) unreadable('it was deleted while listing');
+      else if (isBackupError(err, 'encryption_key')) unreadable(err.message);
+      else throw err;
       return undefined;
     }
     if (data.length !== obj.size || (knownSha1(obj.sha1) && sha1Of(data) !== obj.sha1)) {
-      skip(`skipping ${obj.key}: its content changed while listing`);
+      unreadable('its content changed while listing');
       return undefined;
     }
     const text = data.toString('utf8');
@@ -738,6 +766,12 @@ function lockOfRetention(r: Retention): BackupLock {
 function lockedBackup(b: BackupInfo): BackupError {
   const why = b.legalHold ? 'is under a legal hold' : `is locked (${b.lock?.mode}) until ${b.lock?.until}`;
   return new BackupError('locked', `${b.archiveKey} ${why}: B2 refuses to delete it; nothing was deleted`);
+}
+
+/** The names delete() removes, in its order: the archive, then the metadata file (see delete()). */
+export function keysToDelete(found: Deletable): string[] {
+  if (found.complete) return [found.info.archiveKey, found.info.metadataKey];
+  return [found.left === 'metadata file' ? found.info.metadataKey : found.info.archiveKey];
 }
 
 /** The archive an interrupted upload recorded in `p`: our description with its id, and its content. */

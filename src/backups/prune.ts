@@ -20,7 +20,12 @@ export interface PrunePlan {
   decisions: PruneDecision[];
   /** Backups whose date cannot be read: never deleted. */
   undated: BackupInfo[];
-  /** Files that are not complete backups (foreign files, orphans): never touched, reported. */
+  /**
+   * Files that are not complete backups (foreign files, orphans, a metadata file this
+   * profile cannot read): never touched, reported. Planning without them is safe: one
+   * more backup could only take a rule's slot or move keepWithin's anchor later, so
+   * leaving one out never makes the rules delete a backup they would otherwise keep.
+   */
   skipped: string[];
   /** By backup id, what the listing found to delete: executePrune looks nothing up again. */
   targets: ReadonlyMap<string, Deletable>;

@@ -93,14 +93,19 @@ export interface UploadPlan {
 
 /** What `delete --dry-run` reports: what delete() would remove. */
 export interface DeletePreview extends Deletable {
-  /** The names it would remove, metadata file first, with their versions and unfinished uploads. */
+  /** The names it would remove, archive first, with their versions and unfinished uploads. */
   remove: DeletePlan[];
 }
 
-/** What `delete` removes: a listed backup, or (`complete: false`) an archive left without its metadata file. */
+/**
+ * What `delete` removes: a listed backup, or (`complete: false`) what an interrupted
+ * upload or delete left of one, the archive or the metadata file (`left`).
+ */
 export interface Deletable {
   info: BackupInfo;
   complete: boolean;
+  /** With `complete: false`: which of the two files is left. */
+  left?: 'archive' | 'metadata file';
   /** The metadata file's version id, forgotten by the cache once deleted. */
   metadataFileId?: string;
 }

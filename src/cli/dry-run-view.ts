@@ -1,6 +1,6 @@
 import {displayDate, humanSize, LEGAL_HOLD, lockedText} from '../backups/display.js';
 import {activeLock} from '../backups/lock.js';
-import type {DeletePreview, UploadPlan} from '../backups/types.js';
+import type {Deletable, DeletePreview, UploadPlan} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
 import {table} from '../profiles/display.js';
 
@@ -46,7 +46,7 @@ function howItGoes(a: NonNullable<UploadPlan['archive']>): string {
 /** `delete --dry-run` for people: each name that would go, with its versions and unfinished uploads (and a lock that would stop it). */
 export function renderDeletePreview(p: DeletePreview, now: Date = new Date()): string {
   const b = p.info;
-  const what = p.complete ? 'backup' : 'the archive without metadata file of backup';
+  const what = deletableKind(p);
   const rows = p.remove.map((r) => {
     const unfinished = r.unfinished > 0 ? `, ${r.unfinished} unfinished upload${plural(r.unfinished)} (its parts)` : '';
     return [` ${visible(r.key)}`, `${r.versions} version${plural(r.versions)}, ${humanSize(r.bytes)}${unfinished}`];
@@ -56,6 +56,12 @@ export function renderDeletePreview(p: DeletePreview, now: Date = new Date()): s
   if (b.legalHold) lines.push(`But it is ${LEGAL_HOLD}; B2 would refuse, and nothing would be deleted`);
   else if (lock) lines.push(`But it is ${lockedText(lock)}: B2 would refuse${lock.mode === 'governance' ? ' unless --bypass-governance is given with a key that has the bypassGovernance capability' : ' until then'}`);
   return lines.join('\n');
+}
+
+/** What `delete` removes, as its messages name it: a backup, or the one of its files an interrupted upload or delete left. */
+export function deletableKind(d: Deletable): string {
+  if (d.complete) return 'backup';
+  return d.left === 'metadata file' ? 'the metadata file without archive of backup' : 'the archive without metadata file of backup';
 }
 
 const plural = (n: number) => (n === 1 ? '' : 's');

@@ -11,7 +11,7 @@ import {BackupError, isBackupError} from '../../src/errors.js';
 import {confirmed, emulator, openBackend, sha1, unfinishedCount} from '../b2/helpers.js';
 import {api, authorizeRaw, libraryClient} from '../emulator/helpers.js';
 import {DelegatingBackend} from './backend-wrappers.js';
-import {coreBackupJson, haBackupAt, haBackupTar} from './ha-fixtures.js';
+import {coreBackupJson, haBackupAt, haBackupTar, putHaBackup} from './ha-fixtures.js';
 import {catalogWithWarnings, keysOf, rejection, tempDir} from './helpers.js';
 
 // What interrupted uploads and deletes leave behind, and how the next run, `delete` and
@@ -191,12 +191,12 @@ describe('delete', () => {
     expect(isBackupError(await rejection(catalog.delete(up.id)), 'not_found')).toBe(true);
   });
 
-  test('every version of the metadata file goes before the archive: the backup is listed whole until it is absent', async () => {
+  test('every version of the archive goes before the metadata file: the backup is listed whole until it is absent', async () => {
     const {path} = await fresh();
     const up = await new BackupCatalog(backend).upload({path}, {name: 'nightly'});
-    // a second version of the metadata file (a put that was retried)
-    const {stream} = await backend.get(up.metadataKey);
-    await backend.put(up.metadataKey, Buffer.concat(await stream.toArray()));
+    // a second version of the archive (a put that was retried)
+    const {info, stream} = await backend.get(up.archiveKey);
+    await backend.put(up.archiveKey, Buffer.concat(await stream.toArray()), {metadata: info.metadata});
     const order: string[] = [];
     const observing = new (class extends DelegatingBackend {
       override async delete(key: string): Promise<boolean> {
@@ -205,8 +205,29 @@ describe('delete', () => {
       }
     })(backend);
     await new BackupCatalog(observing).delete(up.id);
-    expect(order).toEqual([up.metadataKey, up.archiveKey]);
+    expect(order).toEqual([up.archiveKey, up.metadataKey]);
     expect(await keysOf(backend)).toEqual([]);
+  });
+
+  test('Home Assistant\'s own backup (its id only in its metadata file), the delete cut off after its first step: not listed, and the same delete again by its id removes the rest', async () => {
+    await fresh();
+    const ha = await putHaBackup(backend, 3);
+    let deletes = 0;
+    const cutOff = new (class extends DelegatingBackend {
+      override async delete(key: string): Promise<boolean> {
+        if (++deletes === 2) throw new BackupError('aborted', 'the operation was aborted');
+        return super.delete(key);
+      }
+    })(backend);
+    expect(isBackupError(await rejection(new BackupCatalog(cutOff).delete(ha.backupId)), 'aborted')).toBe(true);
+    expect(await keysOf(backend)).toEqual([ha.metadataKey]);
+    const {catalog, warnings} = catalogWithWarnings(backend);
+    expect(await catalog.list()).toEqual([]);
+    expect(warnings).toEqual([expect.stringContaining(`skipping ${ha.metadataKey}: it has no archive ${ha.archiveKey} (an interrupted delete: the same "b2 delete" again removes it)`)]);
+    expect(await catalog.deletable(ha.backupId)).toMatchObject({complete: false, left: 'metadata file', info: {id: ha.backupId, metadataKey: ha.metadataKey}});
+    expect((await catalog.delete(ha.backupId)).id).toBe(ha.backupId);
+    expect(await keysOf(backend)).toEqual([]);
+    expect(isBackupError(await rejection(catalog.delete(ha.backupId)), 'not_found')).toBe(true);
   });
 });
 

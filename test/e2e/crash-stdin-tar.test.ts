@@ -3,12 +3,14 @@ import {randomBytes} from 'node:crypto';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {startCrashLocation, type CrashLocation, type CrashWorld} from '../helpers/crash.js';
 import {buildTar} from '../helpers/tar-builder.js';
+import {haBackupAt, haBackupTar, supervisorBackupJson} from '../backups/ha-fixtures.js';
 import {parseJson} from './helpers.js';
 
 // `tar -c /etc | b2 upload -`: a tar from stdin whose first member is not backup.json
 // (README's own example) goes up before its end, where a backup.json may still come, is
 // read. A real `b2 upload -` SIGKILLed mid-way, and a real `b2 delete` killed half-way,
-// must leave only what `b2 cleanup` and the same `b2 delete` find as ours and remove.
+// must leave only what `b2 cleanup` and the same `b2 delete` (by the backup's id, Home
+// Assistant's too) find as ours and remove.
 
 const PREFIX = 'stdin/';
 const PROFILE = 'stdin';
@@ -95,19 +97,43 @@ describe('a tar from stdin whose first member is not backup.json', () => {
     await foreignSurvived();
   }, 60_000);
 
-  test('a delete killed after the metadata file went: the same delete again removes the archive', async () => {
+  test('a delete killed after the archive went: the same delete again removes the metadata file', async () => {
     const up = await cw.run(uploadArgs('etc-hd'), () => undefined, {input: TAR});
     expect(up.result.code).toBe(0);
     const {id} = JSON.parse(up.result.stdout.toString('utf8')) as {id: string};
     let versionListings = 0;
-    // the delete lists the versions of the metadata file, deletes them, then lists the archive's: killed there
+    // the delete lists the versions of the archive, deletes them, then lists the metadata file's: killed there
     const killed = await cw.run(['delete', id, '--yes', '--profile', PROFILE], (call, _n, kill) => (call === 'b2_list_file_versions' && ++versionListings === 2 ? kill() : undefined));
     expect(killed.killed).toBe(true);
-    expect(await versionsOf('etc-hd_')).toEqual([expect.stringMatching(/^upload .*\.tar$/)]);
+    expect(await versionsOf('etc-hd_')).toEqual([expect.stringMatching(/^upload .*\.metadata\.json$/)]);
 
     const again = await b2(['delete', id, '--yes']);
     expect({code: again.code, stderr: again.stderr}).toEqual({code: 0, stderr: expect.any(String)});
     expect(await versionsOf('etc-hd_')).toEqual([]);
+    await foreignSurvived();
+  }, 60_000);
+
+  test('a Home Assistant tar (its backup.json last) deleted by its HA id and killed between its two deletes: never listed half, and the same delete again removes everything', async () => {
+    // the archive carries only the provisional marker (the upload's own id); the HA id is in the metadata file alone
+    const at = haBackupAt(7);
+    const up = await cw.run(['upload', '-', '--json', '--profile', PROFILE], () => undefined, {input: haBackupTar(supervisorBackupJson(at), {backupJsonLast: true})});
+    expect(up.result.code).toBe(0);
+    const made = JSON.parse(up.result.stdout.toString('utf8')) as {id: string; archiveKey: string};
+    expect(made.id).toBe(at.backupId);
+    const base = made.archiveKey.replace(/\.tar$/, '');
+    let versionListings = 0;
+    // the delete lists the versions of one of its two files, deletes them, then lists the other's: killed there
+    const killed = await cw.run(['delete', at.backupId, '--yes', '--profile', PROFILE], (call, _n, kill) => (call === 'b2_list_file_versions' && ++versionListings === 2 ? kill() : undefined));
+    expect(killed.killed).toBe(true);
+    expect(await versionsOf(base)).toHaveLength(1);
+    const listed = await b2(['list', '--json']);
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.stdout) as {id: string}[]).map((b) => b.id)).not.toContain(at.backupId);
+
+    const again = await b2(['delete', at.backupId, '--yes', '--json']);
+    expect({code: again.code, stderr: again.stderr}).toEqual({code: 0, stderr: ''});
+    expect(parseJson(again)).toMatchObject({deleted: {id: at.backupId}, complete: false});
+    expect(await versionsOf(base)).toEqual([]);
     await foreignSurvived();
   }, 60_000);
 });
