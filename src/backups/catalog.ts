@@ -38,7 +38,7 @@ interface Orphan {
 type Resumable = {id: string; date: string; base: string; sha1: string; lock?: BackupLock} & (
   | {stored: 'nothing'}
   | {stored: 'archive'; archive: ObjectInfo}
-  | {stored: 'backup'; info: BackupInfo}
+  | {stored: 'backup'; entry: Entry}
 );
 
 const DEFAULT_NAME = 'Backup';
@@ -98,7 +98,7 @@ export class BackupCatalog {
       const plan = known && unlock ? await this.resumable(known, name, meta.signal) : undefined;
       if (plan?.stored === 'backup') {
         await this.pending.clear(plan.sha1);
-        return {...plan.info, existing: true, resumed: false};
+        return await this.alreadyStored(plan.entry, this.lockToSet(meta.retention, plan), meta.signal);
       }
       if (ha && !plan) {
         // an archive that names itself is stored once: HA lists one backup per id
@@ -106,7 +106,7 @@ export class BackupCatalog {
           (prepared.body as Partial<Readable>).destroy?.();
           throw err;
         });
-        if (same) return {...same, existing: true, resumed: false};
+        if (same) return await this.alreadyStored(same, meta.retention, meta.signal);
       }
       let id = plan?.id ?? ha?.backup_id ?? newBackupId();
       let date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
@@ -128,11 +128,13 @@ export class BackupCatalog {
           // an archive that may turn out to be HA's carries no description its metadata file could
           // contradict, only the provisional one: enough for cleanup and delete to know it as ours
           metadata: later ? provisionalArchiveInfo({id, name, date}) : archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
-          retention: meta.retention,
+          retention,
           signal: meta.signal,
           onProgress: meta.onProgress,
         });
       timing('archive stored');
+      /** The archive stored is this upload's, intact: a failure after that leaves an archive the same upload can complete. */
+      let intact = false;
       try {
         await prepared.unchanged?.();
         const sent = prepared.sent(archive);
@@ -143,12 +145,13 @@ export class BackupCatalog {
           // HA lists one backup per id: the same archive stored before stays the backup, and this copy goes
           const same = await this.storedAs(ha.backup_id, sent, meta.signal);
           if (same) {
-            await this.removeArchive(archiveKey, meta.retention);
-            return {...same, existing: true, resumed: false};
+            await this.removeArchive(archiveKey, retention, `it is a second copy of backup ${same.info.id} (stored as ${same.info.archiveKey}), not a backup; "b2 cleanup" removes it once the lock ends`);
+            return await this.alreadyStored(same, retention, meta.signal);
           }
           ({backup_id: id, date} = ha);
           name = meta.name ?? ha.name;
         }
+        intact = known !== undefined && unlock !== undefined && !later;
         const extra = {...ha?.extra_metadata, ...userExtra};
         const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy, ha});
         const text = JSON.stringify(file);
@@ -171,8 +174,9 @@ export class BackupCatalog {
       } catch (err) {
         // an interrupted run's archive is what the next run of the same upload completes
         if (isBackupError(err, 'aborted') && known && unlock) throw err;
-        await this.removeArchive(archiveKey, retention);
-        if (known && unlock) await this.pending.clear(known.sha1);
+        // a locked archive that is this upload's stays recorded, so the same upload run again completes the backup with it
+        const kept = await this.removeArchive(archiveKey, retention, intact ? 'run the same upload again to complete the backup' : 'it is no backup; "b2 cleanup" removes it once the lock ends');
+        if (known && unlock && !(kept && intact)) await this.pending.clear(known.sha1);
         throw err;
       }
     } finally {
@@ -206,15 +210,30 @@ export class BackupCatalog {
     return asked && asked.retainUntil >= earlier.retainUntil ? asked : earlier;
   }
 
-  /** Removes an archive upload() stored but will not complete; says so when it cannot. */
-  private async removeArchive(archiveKey: string, retention: Retention | undefined): Promise<void> {
-    await this.backend.delete(archiveKey).catch((cleanupErr: unknown) => {
+  /**
+   * Removes an archive upload() stored but will not complete; says so when it cannot
+   * (`whenLocked`: what becomes of one Object Lock keeps). True when Object Lock kept it.
+   */
+  private async removeArchive(archiveKey: string, retention: Retention | undefined, whenLocked: string): Promise<boolean> {
+    return this.backend.delete(archiveKey).then(() => false, (cleanupErr: unknown) => {
       if (isBackupError(cleanupErr, 'locked')) {
-        this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; run the same upload again to complete the backup`);
-      } else {
-        this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "b2 cleanup" removes it`);
+        this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; ${whenLocked}`);
+        return true;
       }
+      this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "b2 cleanup" removes it`);
+      return false;
     });
+  }
+
+  /**
+   * The answer of an upload whose backup is already stored: locked at least until
+   * `retention` (both files, lengthened where shorter), as a fresh upload would have been.
+   */
+  private async alreadyStored(entry: Entry, retention: Retention | undefined, signal?: AbortSignal): Promise<UploadResult> {
+    if (!retention) return {...entry.info, existing: true, resumed: false};
+    const archive = await this.lengthenRetention(entry.archive, retention, signal);
+    const metadataFile = await this.lengthenRetention(entry.metadataFile, retention, signal);
+    return {...entry.info, ...lockOf(archive, metadataFile), existing: true, resumed: false};
   }
 
   /**
@@ -236,15 +255,17 @@ export class BackupCatalog {
       : src.kind === 'file' ? await (this.backend.hashFile ? this.backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal))
       : undefined;
     const found = known ? await this.resumable(known, name, signal, {keepRecord: true}) : undefined;
-    const same = ha && !found ? await this.storedAs(ha.backup_id, known, signal) : undefined;
-    if (same) return {name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}};
+    const same = ha && !found ? (await this.storedAs(ha.backup_id, known, signal))?.info : undefined;
+    // a stored backup gets the lock asked for where its own is shorter (see alreadyStored)
+    const asked = meta.retention ? {lock: lockOfRetention(meta.retention)} : {};
+    if (same) return {name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}, ...asked};
     const date = found?.date ?? ha?.date ?? isoDateWithOffset(this.now());
     const id = found?.id ?? ha?.backup_id ?? newBackupId();
     const base = found?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
     const resumes = found && {id: found.id, date: found.date, stored: found.stored === 'nothing' ? 'parts' as const : found.stored};
-    if (found?.stored === 'backup') return {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, resumes, calls: {}};
     // the lock upload() would set: this run's, or a longer one the interrupted run asked for
     const retention = this.lockToSet(meta.retention, found);
+    if (found?.stored === 'backup') return {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, resumes, calls: {}, ...(retention ? {lock: lockOfRetention(retention)} : {})};
     const plan = {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, ...(retention ? {lock: lockOfRetention(retention)} : {})};
     const metadataCalls = {b2_upload_file: 1};
     if (found?.stored === 'archive') return {...plan, resumes, calls: {b2_get_upload_url: 1, ...metadataCalls}};
@@ -274,7 +295,7 @@ export class BackupCatalog {
     if (ours && metadataFile) {
       const described = describeArchive(archive) as ArchiveDescription;
       const info: BackupInfo = {...described, size: archive.size, sha1: p.sha1, archiveKey, metadataKey: metadataFile.key, describedBy: 'archive', ...lockOf(archive, metadataFile)};
-      return {...names, stored: 'backup', info: await this.withMetadata({info, archive, metadataFile}, signal)};
+      return {...names, stored: 'backup', entry: {info: await this.withMetadata({info, archive, metadataFile}, signal), archive, metadataFile}};
     }
     if (ours) return {...names, stored: 'archive', archive};
     if (!archive && !metadataFile && (await this.mayResume(archiveKey, p.id, signal))) return {...names, stored: 'nothing'};
@@ -287,11 +308,11 @@ export class BackupCatalog {
    * itself, uploaded again); undefined when no backup has the id. A backup with the id but
    * other (or unknowable) content is refused: two backups with one id would hide each other.
    */
-  private async storedAs(id: string, known: Sent | undefined, signal?: AbortSignal): Promise<BackupInfo | undefined> {
+  private async storedAs(id: string, known: Sent | undefined, signal?: AbortSignal): Promise<Entry | undefined> {
     const entry = (await this.scan(signal, () => undefined)).find((e) => e.info.id === id);
     if (!entry) return undefined;
     const info = await this.withMetadata(entry, signal);
-    if (known && info.size === known.size && info.sha1 === known.sha1) return info;
+    if (known && info.size === known.size && info.sha1 === known.sha1) return {...entry, info};
     throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${known ? ' with other content' : ' (an upload from stdin cannot be compared with it)'}; delete it first ("b2 delete ${id}") to upload this archive again`);
   }
 
@@ -512,7 +533,7 @@ export class BackupCatalog {
   async cleanup(opts: {olderThanMs: number; dryRun?: boolean; signal?: AbortSignal}): Promise<CleanupReport> {
     const {signal} = opts;
     const cutoff = this.now().getTime() - opts.olderThanMs;
-    const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0};
+    const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: []};
     if (this.backend.listUnfinished && this.backend.cancelUnfinished) {
       for await (const u of this.backend.listUnfinished({signal})) {
         if (baseOf(u.key, ARCHIVE_SUFFIX) === undefined || !archiveMarker(u)) {
@@ -526,9 +547,16 @@ export class BackupCatalog {
       }
     }
     const {orphans} = await this.scanAll(signal, () => undefined);
+    const now = this.backend.now?.() ?? this.now();
     for (const {info, archive} of orphans) {
       if (archive.modified.getTime() > cutoff) {
         report.kept++;
+        continue;
+      }
+      // Object Lock keeps it: reported with its date, never tried (the dry run says the same), and the cleanup goes on
+      const locked = {key: archive.key, id: info.id, name: info.name, size: archive.size, stored: archive.modified.toISOString(), ...lockOf(archive)};
+      if (deleteRefused(info, now)) {
+        report.locked.push(locked);
         continue;
       }
       if (!opts.dryRun) {
@@ -537,7 +565,15 @@ export class BackupCatalog {
           report.kept++;
           continue;
         }
-        await this.backend.delete(archive.key);
+        // a lock the key cannot read shows only in B2's refusal
+        const refused = await this.backend.delete(archive.key, {signal}).then(() => false, (err: unknown) => {
+          if (isBackupError(err, 'locked')) return true;
+          throw err;
+        });
+        if (refused) {
+          report.locked.push(locked);
+          continue;
+        }
       }
       report.deleted.push({key: archive.key, id: info.id, name: info.name, date: info.date, size: archive.size, stored: archive.modified.toISOString()});
     }

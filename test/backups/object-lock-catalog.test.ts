@@ -1,5 +1,6 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {Readable} from 'node:stream';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
@@ -9,6 +10,7 @@ import {isBackupError} from '../../src/errors.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {emulator, openBackend} from '../b2/helpers.js';
 import {catalogWithWarnings, keysOf, rejection, tempDir} from './helpers.js';
+import {coreBackupJson, haBackupAt, haBackupTar} from './ha-fixtures.js';
 
 // Object Lock as the catalog meets it, over HTTP against the emulator with a bucket that
 // has Object Lock: a legal hold keeps a backup like a retention does; a delete or prune
@@ -98,13 +100,13 @@ describe('legal holds and locks on one file of a backup', () => {
   });
 });
 
-/** `b`, except that its put() of a metadata file first aborts `ac`: an upload interrupted once its archive is stored. */
-function interruptingMetadata(b: B2Backend, ac: AbortController): B2Backend {
+/** `b`, except that before its put() of a metadata file `before` runs (e.g. aborts the upload, or adds a fault to the emulator). */
+function beforeMetadataPut(b: B2Backend, before: () => void): B2Backend {
   return new Proxy(b, {
     get(target, prop) {
       if (prop === 'put') {
         return (key: string, ...rest: Parameters<B2Backend['put']> extends [string, ...infer R] ? R : never) => {
-          if (key.endsWith('.metadata.json')) ac.abort();
+          if (key.endsWith('.metadata.json')) before();
           return target.put(key, ...rest);
         };
       }
@@ -122,7 +124,7 @@ describe('an interrupted locked upload, run again', () => {
       const data = randomBytes(3000);
       const ac = new AbortController();
       const retainUntil = new Date(b.now().getTime() + DAY);
-      const first = new BackupCatalog(interruptingMetadata(b, ac), {cacheDir});
+      const first = new BackupCatalog(beforeMetadataPut(b, () => ac.abort()), {cacheDir});
       const aborted = await rejection(first.upload(data, {name: 'ASYM', retention: {mode: 'governance', retainUntil}, signal: ac.signal}));
       expect(isBackupError(aborted, 'aborted')).toBe(true);
 
@@ -139,5 +141,85 @@ describe('an interrupted locked upload, run again', () => {
       await cleanup();
       await b.close();
     }
+  });
+});
+
+describe('archives Object Lock keeps when an upload fails', () => {
+  test('the metadata upload fails: the warning says to run the same upload again, and that run completes the backup with the locked archive', async () => {
+    const b = await freshBackend();
+    const {dir: cacheDir, cleanup} = await tempDir();
+    try {
+      const data = randomBytes(3000);
+      const retention = {mode: 'governance' as const, retainUntil: new Date(b.now().getTime() + DAY)};
+      const failing = catalogWithWarnings(beforeMetadataPut(b, () => emu.faults.add({call: 'b2_upload_file', status: 400, code: 'bad_request', count: 1})), {cacheDir});
+      await rejection(failing.catalog.upload(data, {name: 'BIG', retention}));
+      expect(failing.warnings).toEqual([expect.stringMatching(/stays stored: Object Lock keeps it until .*; run the same upload again to complete the backup$/)]);
+      const [orphan] = await keysOf(b);
+
+      const up = await new BackupCatalog(b, {cacheDir}).upload(data, {name: 'BIG', retention});
+      expect(up).toMatchObject({archiveKey: orphan, resumed: true, lock: {mode: 'governance'}});
+      expect((await keysOf(b)).sort()).toEqual([up.archiveKey, up.metadataKey].sort());
+    } finally {
+      emu.faults.clear();
+      await cleanup();
+      await b.close();
+    }
+  });
+
+  test('cleanup keeps a locked or held orphan, says until when (dry run alike), and goes on to delete the ones after it', async () => {
+    const b = await freshBackend();
+    const catalog = new BackupCatalog(b);
+    const orphans = [];
+    for (const name of ['A_locked', 'B_held', 'C_free']) {
+      const up = await catalog.upload(randomBytes(500), {name});
+      await b.delete(up.metadataKey);
+      orphans.push(up);
+    }
+    const [locked, held, free] = orphans;
+    const until = new Date(b.now().getTime() + DAY);
+    await b.setRetention(locked.archiveKey, (await b.stat(locked.archiveKey))!.id!, {mode: 'governance', retainUntil: until});
+    await holdOn(b, held.archiveKey);
+
+    const expected = {
+      deleted: [expect.objectContaining({key: free.archiveKey})],
+      locked: [
+        expect.objectContaining({key: locked.archiveKey, id: locked.id, lock: {mode: 'governance', until: until.toISOString()}}),
+        expect.objectContaining({key: held.archiveKey, id: held.id, legalHold: true}),
+      ],
+    };
+    expect(await catalog.cleanup({olderThanMs: 0, dryRun: true})).toMatchObject(expected);
+    expect(await catalog.cleanup({olderThanMs: 0})).toMatchObject(expected);
+    expect((await keysOf(b)).sort()).toEqual([locked.archiveKey, held.archiveKey].sort());
+    await b.close();
+  });
+});
+
+describe('a Home Assistant archive uploaded again under a lock', () => {
+  test('a stored, unlocked backup gets the lock asked for (both files), as a fresh upload would have', async () => {
+    const b = await freshBackend();
+    const catalog = new BackupCatalog(b);
+    const tar = haBackupTar(coreBackupJson(haBackupAt(3)), {innerBytes: 2000});
+    const first = await catalog.upload(tar);
+    expect(first.lock).toBeUndefined();
+    const retainUntil = new Date(b.now().getTime() + 5 * DAY);
+    const planned = await catalog.planUpload(tar, {retention: {mode: 'governance', retainUntil}});
+    expect(planned).toMatchObject({resumes: {stored: 'backup'}, lock: {mode: 'governance', until: retainUntil.toISOString()}});
+
+    const again = await catalog.upload(tar, {retention: {mode: 'governance', retainUntil}});
+    expect(again).toMatchObject({id: first.id, existing: true, lock: {mode: 'governance', until: retainUntil.toISOString()}});
+    for (const key of [first.archiveKey, first.metadataKey]) expect((await rawFile(b, key)).fileRetention.value).toMatchObject({mode: 'governance', retainUntilTimestamp: retainUntil.getTime()});
+    await b.close();
+  });
+
+  test('from stdin with backup.json last: the locked duplicate is named as no backup (not "run the same upload again"), and the stored one is locked', async () => {
+    const b = await freshBackend();
+    const tar = haBackupTar(coreBackupJson(haBackupAt(4)), {backupJsonLast: true, innerBytes: 2000});
+    const retainUntil = new Date(b.now().getTime() + DAY);
+    const first = await new BackupCatalog(b).upload(Readable.from([tar]));
+    const {catalog, warnings} = catalogWithWarnings(b);
+    const again = await catalog.upload(Readable.from([tar]), {retention: {mode: 'governance', retainUntil}});
+    expect(again).toMatchObject({id: first.id, existing: true, lock: {mode: 'governance', until: retainUntil.toISOString()}});
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`stays stored: Object Lock keeps it until .*; it is a second copy of backup ${first.id} \\(stored as ${first.archiveKey.replace(/\./g, '\\.')}\\), not a backup; "b2 cleanup" removes it once the lock ends$`))]);
+    await b.close();
   });
 });
