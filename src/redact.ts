@@ -30,3 +30,23 @@ export function quoteValue(value: string, max = MAX_SHOWN_VALUE): string {
   if (chars.length <= max) return JSON.stringify(value);
   return `${JSON.stringify(chars.slice(0, max - 24).join('') + '…')} (${chars.length} characters)`;
 }
+
+/** B2 application keys (31 characters), base64url, and base64 that happens to hold no '/'. */
+const NO_SLASH_KEY = /^[A-Za-z0-9_+=-]{20,}$/;
+/** Standard base64, padded or not (a multiple of 4 characters). */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4}){5,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Whether a text looks like a key: a command-line argument given without its flag name
+ * (DEBUG output drops it), or a key pasted after `env:`/`file:` in a profile. A '/' is what paths and prefixes are made of, so a base64 key
+ * with one is told apart by base64's own shape: a multiple of 4 characters, and either
+ * "=" padding (every SSE-C key: 44 characters ending in "=", no path ends so) or, unpadded,
+ * upper and lower case and digits and no leading '/' (an absolute path). What still
+ * matches by chance is a relative dotless path of 4n characters mixing case and digits;
+ * hiding one in debug output is the cheaper mistake.
+ */
+export function looksLikeKey(arg: string): boolean {
+  if (!arg.includes('/')) return NO_SLASH_KEY.test(arg);
+  if (!BASE64.test(arg)) return false;
+  return arg.endsWith('=') || (!arg.startsWith('/') && /[A-Z]/.test(arg) && /[a-z]/.test(arg) && /\d/.test(arg));
+}

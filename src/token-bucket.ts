@@ -13,17 +13,46 @@ export const systemClock: Clock = {
   sleep: (ms, signal) =>
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(abortError(signal));
-      const onAbort = () => {
+      const stopWaiting = signal ? whenAborted(signal, () => {
         clearTimeout(timer);
         reject(abortError(signal));
-      };
+      }) : () => {};
       const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
+        stopWaiting();
         resolve();
       }, ms);
-      signal?.addEventListener('abort', onAbort, {once: true});
     }),
 };
+
+/**
+ * The sleeps each signal would cancel, behind one 'abort' listener per signal: every
+ * part in flight waits on the bucket under the command's one signal, and a listener per
+ * wait piled up past Node's limit of 10 (MaxListenersExceededWarning on stderr).
+ */
+const sleepsBySignal = new WeakMap<AbortSignal, {cancels: Set<() => void>; onAbort: () => void}>();
+
+/** Calls `cancel` when `signal` aborts; the answer forgets it (and drops the listener once no sleep is left). */
+function whenAborted(signal: AbortSignal, cancel: () => void): () => void {
+  let sleeps = sleepsBySignal.get(signal);
+  if (!sleeps) {
+    const cancels = new Set<() => void>();
+    const onAbort = () => {
+      sleepsBySignal.delete(signal);
+      for (const c of cancels) c();
+    };
+    sleeps = {cancels, onAbort};
+    sleepsBySignal.set(signal, sleeps);
+    signal.addEventListener('abort', onAbort, {once: true});
+  }
+  const mine = sleeps;
+  mine.cancels.add(cancel);
+  return () => {
+    mine.cancels.delete(cancel);
+    if (mine.cancels.size > 0 || sleepsBySignal.get(signal) !== mine) return;
+    sleepsBySignal.delete(signal);
+    signal.removeEventListener('abort', mine.onAbort);
+  };
+}
 
 /**
  * A token bucket: `rate` bytes a second, shared by every transfer of one process that

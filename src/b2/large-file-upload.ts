@@ -176,6 +176,10 @@ export class LargeFileUpload {
       return;
     }
     if (!this.signal.aborted) this.partEvent('start', part); // a part queued before an abort is not sent
+    // a signal of its own (follows the upload's without a listener on it): each request and
+    // bandwidth wait listens to it, and up to 64 parts doing so on the upload's one signal
+    // passed Node's limit of 10 listeners (MaxListenersExceededWarning on stderr)
+    const signal = AbortSignal.any([this.signal]);
     try {
       this.sha1s[n - 1] = await this.o.client.upload('b2_upload_part', this.o.fileName, pool, async (url, axios) => {
         this.rollBack(n);
@@ -184,7 +188,7 @@ export class LargeFileUpload {
           throw new WireMismatch(`part ${n} of ${this.o.fileName}: B2 stored part ${res.partNumber}, ${res.contentLength} bytes, SHA1 ${res.contentSha1}; sent ${part.length} bytes, SHA1 ${sent}`);
         }
         return sent;
-      }, this.signal, {progress: () => this.confirmedParts, refine: (f) => this.sourceChanged(f, part)});
+      }, signal, {progress: () => this.confirmedParts, refine: (f) => this.sourceChanged(f, part)});
       this.partEvent('done', part);
       timing(`part ${n} stored`);
       this.confirm(n, part.length);

@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import {formatWithOptions, type InspectOptions} from 'node:util';
-import {scrub} from '../redact.js';
-import {inlineSecretFlag, looksLikeKey, secretArgs} from './secret-args.js';
+import {looksLikeKey, scrub} from '../redact.js';
+import {inlineSecretFlag, secretArgs} from './secret-args.js';
 
 /**
  * With DEBUG set, oclif logs argv (process.argv, "runCommand", "init … argv") through the

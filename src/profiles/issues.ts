@@ -2,7 +2,7 @@ import type {z} from 'zod';
 import {editDistance} from '../edit-distance.js';
 import {quoteValue} from '../redact.js';
 import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, SECRET_FIELDS, type ProfileField} from './schema.js';
-import {parseSecretRef} from './secrets.js';
+import {parseSecretRef, refHidesKey} from './secrets.js';
 
 /** Where an issue is: the text that starts its message, and a line to order issues by. */
 export type IssueLocator = (path: ReadonlyArray<PropertyKey>) => {label: string; line?: number};
@@ -103,10 +103,10 @@ function showValue(value: unknown, path: ReadonlyArray<PropertyKey>): string {
   return text.length <= 64 ? text : quoteValue(text);
 }
 
-/** A value at a secret field (applicationKey, encryptionKey) that is not an env:/file: reference. */
+/** A value at a secret field (applicationKey, encryptionKey) that is not an env:/file: reference, or one that may hold the key itself. */
 function isSecretValue(value: unknown, path: ReadonlyArray<PropertyKey>): boolean {
   const field = path[path.length - 1];
-  return (SECRET_FIELDS as readonly PropertyKey[]).includes(field) && !(typeof value === 'string' && parseSecretRef(value).kind !== 'inline');
+  return (SECRET_FIELDS as readonly PropertyKey[]).includes(field) && !(typeof value === 'string' && parseSecretRef(value).kind !== 'inline' && !refHidesKey(value));
 }
 
 /** A path into the file as messages show it (`profiles.home.bucket`), long names shortened. */

@@ -1,7 +1,8 @@
 import {describe, expect, test} from '@jest/globals';
+import {getEventListeners} from 'node:events';
 import {Readable, Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
-import {SLICE_BYTES, TokenBucket, throttled} from '../../src/token-bucket.js';
+import {SLICE_BYTES, TokenBucket, systemClock, throttled} from '../../src/token-bucket.js';
 import {ManualClock} from '../helpers/manual-clock.js';
 
 const MB = 1_000_000;
@@ -60,5 +61,24 @@ describe('throttled stream', () => {
     expect(Math.max(...out.map((c) => c.length))).toBeLessThanOrEqual(SLICE_BYTES);
     expect(bucket.granted).toBe(3 * MB);
     expect(clock.t).toBeCloseTo(1500, 6);
+  });
+});
+
+describe('systemClock.sleep under one signal', () => {
+  test('16 parallel waits hold one abort listener, none once they end; an abort still cancels every wait', async () => {
+    const done = new AbortController();
+    const waits = Array.from({length: 16}, () => systemClock.sleep(5, done.signal));
+    expect(getEventListeners(done.signal, 'abort')).toHaveLength(1);
+    await Promise.all(waits);
+    expect(getEventListeners(done.signal, 'abort')).toHaveLength(0);
+
+    const stop = new AbortController();
+    const bucket = new TokenBucket(1000); // 1 KB/s: each 500-byte take waits
+    const takers = Array.from({length: 16}, () => bucket.take(500, stop.signal));
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(1);
+    stop.abort();
+    const outcomes = await Promise.allSettled(takers);
+    expect(outcomes.map((o) => o.status)).toEqual(Array(16).fill('rejected'));
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
   });
 });
