@@ -235,6 +235,12 @@ export interface ObjectInfo {
   retention?: Retention;
   /** True while the object is under a legal hold (B2: readFileLegalHolds): nobody may delete it until the hold is removed. */
   legalHold?: boolean;
+  /**
+   * The version id (`id`) of the object this one is a server-side copy of (copyTo), when
+   * the copy records it: its bytes are that version's, which are immutable. What proves a
+   * copy of an object whose SHA1 nobody recorded.
+   */
+  copiedFrom?: string;
 }
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';

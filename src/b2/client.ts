@@ -244,10 +244,11 @@ export class B2Client {
 
   /**
    * b2_copy_file, which the library lacks: a server-side copy into `destinationBucketId`,
-   * content type and file info kept (metadataDirective COPY). The copy is encrypted as
+   * content type and file info kept (metadataDirective COPY), or the ones in `replace`
+   * (metadataDirective REPLACE). The copy is encrypted as
    * this client writes; `sourceKey` is the source's SSE-C key when the source is SSE-C.
    */
-  copyFile(args: {sourceFileId: string; fileName: string; destinationBucketId: string; sourceKey?: Encryption; retention?: Retention}, signal?: AbortSignal): Promise<B2File> {
+  copyFile(args: {sourceFileId: string; fileName: string; destinationBucketId: string; sourceKey?: Encryption; retention?: Retention; replace?: {contentType: string; fileInfo: Record<string, string>}}, signal?: AbortSignal): Promise<B2File> {
     const destinationServerSideEncryption = encryptionField(this.cfg.encryption);
     const sourceServerSideEncryption = encryptionField(args.sourceKey);
     const fileRetention = retentionField(args.retention);
@@ -256,7 +257,7 @@ export class B2Client {
       sourceFileId: args.sourceFileId,
       fileName: args.fileName,
       destinationBucketId: args.destinationBucketId,
-      metadataDirective: 'COPY',
+      ...(args.replace ? {metadataDirective: 'REPLACE', contentType: args.replace.contentType, fileInfo: args.replace.fileInfo} : {metadataDirective: 'COPY'}),
       ...(sourceServerSideEncryption ? {sourceServerSideEncryption} : {}),
       ...(destinationServerSideEncryption ? {destinationServerSideEncryption} : {}),
     };

@@ -18,7 +18,7 @@ import {legalHoldOf, retentionOf} from './retention.js';
 // the upload and copy engines load on their first use: a download, a listing or a delete never pays for them
 import type {UploadDigest, UploadTarget} from './upload.js';
 import {UploadUrlPool} from './upload-url-pool.js';
-import {LARGE_FILE_SHA1, RESERVED_INFO_KEYS, plainSha1, type B2Bucket, type B2File} from './wire-types.js';
+import {COPY_SOURCE, LARGE_FILE_SHA1, RESERVED_INFO_KEYS, plainSha1, type B2Bucket, type B2File} from './wire-types.js';
 
 /** B2 takes at most 10 X-Bz-Info headers; the provider keeps two for itself. */
 const MAX_USER_METADATA = 8;
@@ -399,6 +399,7 @@ export class B2Backend implements StorageBackend {
       id: file.fileId,
       contentType: file.contentType ?? undefined,
       ...withRetention(file),
+      ...(file.fileInfo?.[COPY_SOURCE] ? {copiedFrom: file.fileInfo[COPY_SOURCE]} : {}),
     };
   }
 

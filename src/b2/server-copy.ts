@@ -40,7 +40,9 @@ export interface CopySource {
  *
  * Up to `copyCutoff`: one b2_copy_file (content type and file info kept). B2 computes
  * the SHA1 of the bytes it stored, so the copy's size and SHA1 are checked against the
- * expected ones: a real check.
+ * expected ones: a real check. When no SHA1 is expected (none on record for the source),
+ * the copy's file info also names the source version (COPY_SOURCE, see pinnedInfo), as a
+ * large copy's does: the record that proves, on a later run, what the copy is of.
  *
  * Above: a large file of b2_copy_part parts (copyLarge). B2 computes no SHA1 of a large
  * file, only of each part, and keeps no SHA1 of a finished file's parts or of a byte
@@ -66,7 +68,11 @@ export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortS
     await refuseCopy(t, file, file.contentLength !== size ? `${file.contentLength} bytes instead of ${size}` : undefined);
     return {file, sha1: expected};
   }
-  const file = await t.client.copyFile({sourceFileId: src.file.fileId, fileName: t.fileName, destinationBucketId: t.bucketId, sourceKey: src.key, retention: src.retention}, signal);
+  // B2 computes the copy's SHA1, but a source with none on record cannot be compared with
+  // it: the copy names the version it was made from instead (file info kept otherwise)
+  const pin = recorded ? undefined : pinnedInfo(src);
+  const replace = pin && {contentType: src.file.contentType ?? 'application/octet-stream', fileInfo: pin};
+  const file = await t.client.copyFile({sourceFileId: src.file.fileId, fileName: t.fileName, destinationBucketId: t.bucketId, sourceKey: src.key, retention: src.retention, replace}, signal);
   const got = plainSha1(file.contentSha1);
   await refuseCopy(t, file, file.contentLength !== size ? `${file.contentLength} bytes instead of ${size}` : expected && got !== expected ? `SHA1 ${got ?? 'unknown'} instead of ${expected}` : undefined);
   return {file, sha1: got ?? expected};
@@ -79,6 +85,23 @@ async function refuseCopy(t: CopyTarget, file: B2File, problem: string | undefin
   throw new BackupError('checksum_mismatch', `the server-side copy ${t.fileName} has ${problem}; ${removed ? 'it was deleted' : `delete it by hand (file id ${file.fileId})`}, and the source was left as it was`);
 }
 
+/**
+ * The source's file info plus the source version's id (COPY_SOURCE): a finished copy
+ * carrying it is known, by the name of the immutable version B2 copied, to hold that
+ * version's bytes (ObjectInfo.copiedFrom), which proves a copy of an archive whose SHA1
+ * nobody recorded. Undefined when B2's 10 entries leave no room for it.
+ */
+function pinnedInfo(src: Pick<CopySource, 'file'>): Record<string, string> | undefined {
+  const info = withoutPin(src.file.fileInfo ?? {});
+  return Object.keys(info).length < MAX_FILE_INFO_KEYS ? {...info, [COPY_SOURCE]: src.file.fileId} : undefined;
+}
+
+/** A copy of a copy: its own source is the file copied, not that file's source. */
+function withoutPin(info: Record<string, string>): Record<string, string> {
+  const {[COPY_SOURCE]: _source, ...rest} = info;
+  return rest;
+}
+
 async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected: string | undefined, signal?: AbortSignal): Promise<B2File> {
   const {client, fileName} = t;
   const auth = client.auth;
@@ -86,13 +109,12 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   const contentType = src.file.contentType ?? 'application/octet-stream';
   // a large file has no contentSha1: the whole file's goes in its info, as an upload records it
   const info: Record<string, string> = {...src.file.fileInfo, ...(expected ? {[LARGE_FILE_SHA1]: expected} : {})};
-  delete info[COPY_SOURCE]; // a copy of a copy: its own source is this file
   // The source version's id pins an unfinished copy to it: B2 keeps no SHA1 of a source
   // range, so a part found in an unfinished file is known to be this source's bytes only
   // because this source's copy made it. With no room left in the file info (B2 keeps 10
   // entries), nothing pins it, and no unfinished copy is continued.
-  const pinned = Object.keys(info).length < MAX_FILE_INFO_KEYS;
-  const fileInfo = pinned ? {...info, [COPY_SOURCE]: src.file.fileId} : info;
+  const pinned = pinnedInfo({file: {...src.file, fileInfo: info}});
+  const fileInfo = pinned ?? withoutPin(info);
   const resumed = pinned ? await findResumable({client, bucketId: t.bucketId, fileName, contentType, fileInfo, plan, signal}) : undefined;
   // a start whose answer was lost made a file: continue with it rather than leave it unfinished beside a second one
   const start = {bucketId: t.bucketId, fileName, contentType, fileInfo};

@@ -21,7 +21,7 @@ export async function copyBackup(catalog: BackupCatalog, from: StorageBackend, t
   const archive = here.get(info.archiveKey);
   const metadataFile = here.get(info.metadataKey);
   if (!archive || !metadataFile) throw new BackupError('not_found', `backup ${info.id} was deleted while it was being copied; nothing was copied`);
-  const archiveThere = sameObject(there.get(info.archiveKey), archive.size, info.sha1);
+  const archiveThere = sameObject(there.get(info.archiveKey), archive.size, info.sha1, archive.id);
   const metadataThere = sameObject(there.get(info.metadataKey), metadataFile.size, knownSha1(metadataFile.sha1));
   const conflicts = {different: [] as string[], unproven: [] as string[]};
   for (const [key, there] of [[info.archiveKey, archiveThere], [info.metadataKey, metadataThere]] as const) {

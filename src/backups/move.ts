@@ -13,16 +13,18 @@ import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from './layout.js';
  * the journal, so a run killed at any point is finished by the next one:
  *
  * 1. list both; a backup whose archive and metadata file are already at the destination
- *    with the same size and SHA1 is not copied again (an earlier run copied it). A file
- *    there of the same name that is not proven the same (other size or SHA1, or no SHA1
- *    on record on one side) stops the move before anything is copied;
+ *    with the same size and SHA1, or (no SHA1 on record on one side) that is the server-
+ *    side copy of that very version of the archive (copiedFrom), is not copied again (an
+ *    earlier run copied it). A file there of the same name that is not proven the same
+ *    stops the move before anything is copied;
  * 2. copy what is missing, archive before metadata file (at the destination a backup
  *    exists once its metadata file does, as after an upload); a large archive goes in
  *    parts, and an interrupted large copy is continued;
  * 3. list the destination again and check every copy: the same SHA1 as the backup's
- *    record, or (a backup with none on record) a copy this run made, of the same size;
- * 4. only then delete the originals, metadata file first (as `delete` does), and the
- *    archives an interrupted run of this step left without theirs.
+ *    record, or (a backup with none on record) the copy of that very version, or one
+ *    this run made, of the same size;
+ * 4. only then delete the originals, metadata file first, and the archives an
+ *    interrupted run of this step left without theirs (their copies proven as above).
  *
  * Anything else under the old location (foreign files, an interrupted upload's archive)
  * is left there and reported. The caller switches the profile to the new location after
@@ -93,14 +95,14 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
     if (!metadataFile) {
       // the rest of a backup whose metadata file an interrupted run already deleted here:
       // its SHA1, if the archive has none, is in the metadata file's copy at the destination
-      const copiedMetadata = description && destination.get(metadataKey);
+      const copiedMetadata = destination.get(metadataKey);
       const sha1 = copiedMetadata ? await catalogs.to.recordedSha1(archive, copiedMetadata, opts.signal) : undefined;
-      if (copiedMetadata && sameObject(destination.get(archive.key), archive.size, sha1) === 'same') leftovers.push(archive);
+      if (copiedMetadata && sameObject(destination.get(archive.key), archive.size, sha1, archive.id) === 'same') leftovers.push(archive);
       else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; "b2 cleanup" removes it)`);
       return;
     }
     const sha1 = await catalogs.from.recordedSha1(archive, metadataFile, opts.signal);
-    const archiveThere = sameObject(destination.get(archive.key), archive.size, sha1);
+    const archiveThere = sameObject(destination.get(archive.key), archive.size, sha1, archive.id);
     const metadataThere = sameObject(destination.get(metadataFile.key), metadataFile.size, knownSha1(metadataFile.sha1));
     for (const [obj, there] of [[archive, archiveThere], [metadataFile, metadataThere]] as const) {
       if (there === 'different' || there === 'unproven') conflicts[there].push(obj.key);
@@ -226,15 +228,15 @@ async function runAll(concurrency: number, tasks: Array<() => Promise<void>>): P
 
 /**
  * Every backup of the plan is at the destination, by a fresh listing: with the SHA1 on
- * record for it, or, when no record has one, as the copy this run made (server-side from
- * that very version, checked by serverCopy) and of the same size. Only then may an
- * original be deleted.
+ * record for it, or, when no record has one, as the copy of that very version (the
+ * copy names it: sameObject), or the copy this run made (server-side from that very
+ * version, checked by serverCopy), of the same size. Only then may an original be deleted.
  */
 async function checkCopies(to: StorageBackend, plan: MovePlan, copied: ReadonlySet<string>, signal?: AbortSignal): Promise<void> {
   const destination = await listAll(to, signal);
   const bad: string[] = [];
   const check = (obj: ObjectInfo, sha1: string | undefined) => {
-    const there = sameObject(destination.get(obj.key), obj.size, sha1);
+    const there = sameObject(destination.get(obj.key), obj.size, sha1, obj.id);
     if (there !== 'same' && !(there === 'unproven' && sha1 === undefined && copied.has(obj.key))) bad.push(obj.key);
   };
   for (const item of plan.items) {
@@ -245,16 +247,18 @@ async function checkCopies(to: StorageBackend, plan: MovePlan, copied: ReadonlyS
 }
 
 /**
- * Whether `obj` (at the destination) is the object of this size and SHA1: `same` only
- * when both SHA1s are known and equal. Equal sizes prove nothing: without a SHA1 on one
- * side it is `unproven`, which no caller may take for a copy already made.
+ * Whether `obj` (at the destination) is the object of this size and SHA1: `same` when
+ * both SHA1s are known and equal, or, where a SHA1 is missing, when `obj` is a
+ * server-side copy of `sourceVersion` itself (copiedFrom: the backend copied that
+ * immutable version's bytes). Equal sizes prove nothing: otherwise it is `unproven`,
+ * which no caller may take for a copy already made.
  */
-export function sameObject(obj: ObjectInfo | undefined, size: number, sha1: string | undefined): 'absent' | 'same' | 'different' | 'unproven' {
+export function sameObject(obj: ObjectInfo | undefined, size: number, sha1: string | undefined, sourceVersion?: string): 'absent' | 'same' | 'different' | 'unproven' {
   if (!obj) return 'absent';
   if (obj.size !== size) return 'different';
   const theirs = knownSha1(obj.sha1) ?? describeArchive(obj)?.sha1; // B2's own record first
-  if (!sha1 || !theirs) return 'unproven';
-  return theirs === sha1 ? 'same' : 'different';
+  if (sha1 && theirs) return theirs === sha1 ? 'same' : 'different';
+  return sourceVersion !== undefined && obj.copiedFrom === sourceVersion ? 'same' : 'unproven';
 }
 
 async function listAll(backend: StorageBackend, signal?: AbortSignal): Promise<Map<string, ObjectInfo>> {

@@ -23,11 +23,15 @@ let emu: RunningEmulator;
 const opened: B2Backend[] = [];
 let n = 0;
 
-/** A fresh pair of locations (source, destination) in the shared emulator. */
-async function locations(): Promise<{from: B2Backend; to: B2Backend}> {
+/**
+ * A fresh pair of locations (source, destination) in the shared emulator. The destination
+ * makes the copies: in parts (b2_copy_part) above PART bytes, or with one b2_copy_file
+ * up to `copyCutoff`.
+ */
+async function locations(copyCutoff?: number): Promise<{from: B2Backend; to: B2Backend}> {
   n++;
-  const open = (prefix: string) => openBackend(emu, {prefix, partSize: PART, uploadCutoff: PART, concurrency: 2}).then((b) => (opened.push(b), b));
-  return {from: await open(`src${n}/`), to: await open(`dst${n}/`)};
+  const open = (prefix: string, more = {}) => openBackend(emu, {prefix, partSize: PART, uploadCutoff: PART, concurrency: 2, ...more}).then((b) => (opened.push(b), b));
+  return {from: await open(`src${n}/`), to: await open(`dst${n}/`, copyCutoff ? {copyCutoff} : {})};
 }
 
 /** A backup uploaded from a stream (as `upload -` does): its SHA1 is recorded only in its metadata file. */
@@ -142,6 +146,70 @@ describe('move onto a file of the same name and size', () => {
     expect({copied: report.copied, deleted: report.deleted}).toEqual({copied: 2, deleted: 2});
     expect(await bytesOf(to, ha.archiveKey)).toEqual(ha.data);
     expect(await keysOf(from)).toEqual([]);
+  });
+});
+
+describe('an archive with no SHA1 on record anywhere, copied by an interrupted run', () => {
+  // B2 made the copy server-side from that very version of the archive (its file id, which
+  // names immutable bytes) and the copy records it: that proves it, where no SHA1 can
+  test.each([
+    ['in parts (b2_copy_part)', undefined],
+    ['with one b2_copy_file', 1_000_000],
+  ])('copied %s, killed before its deletes: the rerun proves the copy by the version B2 copied, copies nothing, and deletes the originals', async (_how, copyCutoff) => {
+    const {from, to} = await locations(copyCutoff);
+    const ha = await haBackupWithoutSha1(from);
+    const [item] = (await planMove(from, to)).items;
+    expect(item.sha1).toBeUndefined();
+    expect(await copyBackupObjects(from, to, item)).toHaveLength(2);
+    const plan = await planMove(from, to);
+    expect(plan.items.map((i) => i.copy)).toEqual([{archive: false, metadataFile: false}]);
+    emu.resetStats();
+    const report = await executeMove(from, to, plan);
+    expect({copied: report.copied, deleted: report.deleted}).toEqual({copied: 0, deleted: 2});
+    expect({copyFile: emu.stats().calls.b2_copy_file, copyPart: emu.stats().calls.b2_copy_part}).toEqual({copyFile: undefined, copyPart: undefined});
+    expect(await keysOf(from)).toEqual([]);
+    expect(await bytesOf(to, ha.archiveKey)).toEqual(ha.data);
+    expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([ha.id]);
+  });
+
+  test('killed between its deletes (the metadata file gone at the source): the rerun deletes the archive left there, proven copied', async () => {
+    const {from, to} = await locations();
+    const ha = await haBackupWithoutSha1(from);
+    const [item] = (await planMove(from, to)).items;
+    await copyBackupObjects(from, to, item);
+    await from.delete(item.metadataFile.key);
+    const plan = await planMove(from, to);
+    expect({items: plan.items, leftovers: plan.leftovers.map((o) => o.key), staying: plan.staying}).toEqual({items: [], leftovers: [ha.archiveKey], staying: []});
+    expect((await executeMove(from, to, plan)).deleted).toBe(1);
+    expect(await keysOf(from)).toEqual([]);
+    expect(await bytesOf(to, ha.archiveKey)).toEqual(ha.data);
+  });
+
+  test('the archive replaced at the source since (same name and size, other bytes): the copy there is of another version, not proven, refused with exit 2', async () => {
+    const {from, to} = await locations();
+    const ha = await haBackupWithoutSha1(from);
+    const [item] = (await planMove(from, to)).items;
+    await copyBackupObjects(from, to, item);
+    const replaced = randomBytes(SIZE);
+    await from.put(ha.archiveKey, Readable.from([replaced]), {contentType: 'application/x-tar'});
+    const err = await rejection(planMove(from, to));
+    expect(isBackupError(err, 'already_exists')).toBe(true);
+    expect((err as Error).message).toContain(`no SHA1 on record proves to be the same files (${ha.archiveKey}`);
+    expect(await bytesOf(from, ha.archiveKey)).toEqual(replaced);
+    expect(await bytesOf(to, ha.archiveKey)).toEqual(ha.data);
+  });
+
+  test('b2 copy cut off after the archive: the same copy again proves the archive there, copies only the metadata file', async () => {
+    const {from, to} = await locations();
+    const ha = await haBackupWithoutSha1(from);
+    const [item] = (await planMove(from, to)).items;
+    await copyBackupObjects(from, to, {...item, copy: {archive: true, metadataFile: false}});
+    emu.resetStats();
+    expect((await copyBackup(new BackupCatalog(from), from, to, ha.id)).existing).toBe(false);
+    expect({copyFile: emu.stats().calls.b2_copy_file, copyPart: emu.stats().calls.b2_copy_part}).toEqual({copyFile: 1, copyPart: undefined});
+    expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([ha.id]);
+    expect(await bytesOf(to, ha.archiveKey)).toEqual(ha.data);
+    expect((await copyBackup(new BackupCatalog(from), from, to, ha.id)).existing).toBe(true);
   });
 });
 

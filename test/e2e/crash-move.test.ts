@@ -148,3 +148,69 @@ describe('SIGKILL as the n-th b2_copy_part arrives (a large copy left unfinished
     return trial(`copy_part ${n}`, (to) => cw.run(move(to), (call, _k, kill) => (call === 'b2_copy_part' && ++seen === n ? kill() : undefined)));
   });
 });
+
+describe('a Home Assistant backup with no SHA1 on record anywhere (its archive streamed up): SIGKILLed once its archive is copied, then the same command again', () => {
+  // its copy names the very version of the archive B2 copied: the rerun proves the copy by it
+  let n = 0;
+  async function haBackup(): Promise<{prefix: string; base: string; id: string; data: Buffer}> {
+    const prefix = `ha${++n}-a/`;
+    const base = `Automatic_backup_2026.4.1_2026-04-08_04.57_4300193${n}`;
+    const id = `ha0c0ff${n}`;
+    const data = Buffer.alloc(3000, n);
+    const meta = {metadata_version: '1', backup_id: id, backup_metadata: {addons: [], backup_id: id, date: '2026-04-08T04:57:43.001930+02:00', database_included: true, extra_metadata: {}, folders: [], homeassistant_included: true, homeassistant_version: '2026.4.1', name: 'Automatic backup 2026.4.1', protected: false, size: data.length}};
+    await cw.emu.putFiles(cw.emu.bucket, [
+      {fileName: `${prefix}${base}.tar`, data, contentType: 'application/x-tar', fileInfo: {}, partSize: 1000},
+      {fileName: `${prefix}${base}.metadata.json`, data: Buffer.from(JSON.stringify(meta)), contentType: 'application/json', fileInfo: {metadata_only: 'true'}},
+    ]);
+    const key = await cw.world.createKey();
+    await cw.world.addProfile(`ha${n}`, {...key, prefix, partSize: '5MB'});
+    return {prefix, base, id, data};
+  }
+  /** Kills the run as its `nth` request named `name` arrives. */
+  const killAtCall = (name: string, nth: number) => {
+    let seen = 0;
+    return (call: string, _k: number, kill: () => Promise<void>) => (call === name && ++seen === nth ? kill() : undefined);
+  };
+  async function bytesAt(prefix: string, key: string): Promise<Buffer> {
+    const backend = await opened(prefix);
+    try {
+      return Buffer.concat(await (await backend.get(key)).stream.toArray());
+    } finally {
+      await backend.close();
+    }
+  }
+
+  test.each([
+    ['as the metadata file\'s copy starts', 'b2_copy_file', 2],
+    ['as the first original is deleted', 'b2_delete_file_version', 1],
+  ])('a move killed %s: the rerun copies only what is missing and deletes the originals', async (_when, call, nth) => {
+    const ha = await haBackup();
+    const to = ha.prefix.replace(/-a\/$/, '-b/');
+    const args = ['profile', 'update', `ha${n}`, '--prefix', to, '--move-backups'];
+    const killed = await cw.run(args, killAtCall(call, nth));
+    expect(killed.killed).toBe(true);
+    const rerun = await cw.run(args, () => undefined);
+    expect({code: rerun.result.code, stderr: rerun.result.stderr}).toEqual({code: 0, stderr: ''});
+    expect(rerun.calls.filter((c) => c === 'b2_copy_file').length).toBe(call === 'b2_copy_file' ? 1 : 0);
+    expect(await versions(ha.prefix)).toEqual([]);
+    expect(await versions(to)).toEqual([`upload ${to}${ha.base}.metadata.json`, `upload ${to}${ha.base}.tar`]);
+    expect(await listedIds(to)).toEqual([ha.id]);
+    expect(await bytesAt(to, `${ha.base}.tar`)).toEqual(ha.data);
+  }, 60_000);
+
+  test('b2 copy killed as the metadata file\'s copy starts: the same copy again finishes it', async () => {
+    const ha = await haBackup();
+    const to = ha.prefix.replace(/-a\/$/, '-c/');
+    const key = await cw.world.createKey();
+    await cw.world.addProfile(`ha${n}-copies`, {...key, prefix: to, partSize: '5MB'});
+    const args = ['copy', ha.id, '--to', `ha${n}-copies`, '--profile', `ha${n}`];
+    const killed = await cw.run(args, killAtCall('b2_copy_file', 2));
+    expect(killed.killed).toBe(true);
+    const rerun = await cw.run(args, () => undefined);
+    expect({code: rerun.result.code, stderr: rerun.result.stderr}).toEqual({code: 0, stderr: ''});
+    expect(rerun.calls.filter((c) => c === 'b2_copy_file')).toHaveLength(1);
+    expect(await listedIds(to)).toEqual([ha.id]);
+    expect(await listedIds(ha.prefix)).toEqual([ha.id]);
+    expect(await bytesAt(to, `${ha.base}.tar`)).toEqual(ha.data);
+  }, 60_000);
+});
