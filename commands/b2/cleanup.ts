@@ -25,7 +25,9 @@ export default class Cleanup extends LocationCommand {
     const age = parseDuration(flags['older-than']);
     if ('problem' in age) throw new BackupError('bad_input', `--older-than: ${age.problem}`);
     const dryRun = flags['dry-run'];
-    const report = await this.withLocation(flags, ({catalog}, signal) => catalog.cleanup({olderThanMs: age.ms, dryRun, signal}));
+    const report = await this.withLocation(flags, ({catalog}, signal) => catalog.cleanup({olderThanMs: age.ms, dryRun, signal}), {
+      interrupted: () => (dryRun ? 'cleanup interrupted; nothing was changed' : 'cleanup interrupted; run the same command again to finish'),
+    });
     const view: CleanupView = {dryRun, olderThan: flags['older-than'], ...report};
     const rows = [
       ...view.cancelled.map((u) => ['unfinished upload', escapeInvisible(u.key), displayDate(u.started), '']),

@@ -49,6 +49,6 @@ export default class Copy extends BaseCommand {
       } finally {
         await Promise.all([from.close(), to.close()]);
       }
-    });
+    }, {interrupted: () => `copy interrupted; run the same command again to finish it (it copies only what is missing)`});
   }
 }

@@ -35,6 +35,7 @@ export default class Delete extends LocationCommand {
       throw new BackupError('bad_input', `refusing to delete backup ${args.id} without confirmation: stdin is not a terminal; pass --yes`);
     }
     const bypassGovernance = flags['bypass-governance'];
+    let deleting = false;
     return this.withLocation(flags, async ({catalog, backend, profile}, signal) => {
       if (bypassGovernance) assertCanBypass(backend, profile);
       const target = await catalog.deletable(args.id, {signal});
@@ -44,11 +45,15 @@ export default class Delete extends LocationCommand {
         this.logToStderr(`Kept ${what}; nothing was deleted.`); // a "no" is an answer, not a failure
         return {deleted: null};
       }
+      deleting = true;
       const deleted = await catalog.delete(target, {signal, bypassGovernance}).catch((err: unknown) => {
         throw isBackupError(err, 'locked') ? lockedRefusal(backup, err, bypassGovernance) : err;
       });
       this.log(`Deleted ${what}: ${keysToDelete(target).map(escapeInvisible).join(' and ')}`);
       return {deleted: backupSummary(deleted), complete: target.complete};
+    }, {
+      // the archive goes first: at most its metadata file is left, which the same delete removes
+      interrupted: () => (deleting ? `delete interrupted; backup ${args.id} may be partly deleted: run the same command again to finish` : 'delete interrupted; nothing was deleted'),
     });
   }
 }

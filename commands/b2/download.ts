@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, renderDownloaded, type BackupSummary} from '../../src/backups/display.js';
-import {prepareDestination} from '../../src/backups/file-output.js';
+import {prepareDestination, type Destination} from '../../src/backups/file-output.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
@@ -36,6 +36,7 @@ export default class Download extends LocationCommand {
     const toStdout = flags.output === '-' || dest?.kind === 'stdout';
     if (toStdout && this.jsonEnabled()) throw new BackupError('bad_input', '--json and -o - both write to stdout; drop one of them');
     const out = outputChoice(flags, this.jsonEnabled());
+    let writing: string | undefined; // the file being written, once known
     return this.withLocation(flags, async ({catalog}, signal) => {
       // one listing finds it; the metadata file's contents are not part of what a download prints
       const info = await catalog.locate(args.id, {signal});
@@ -49,6 +50,7 @@ export default class Download extends LocationCommand {
           return {...backupSummary(info), path: null};
         }
         const path = flags.output ?? basename(info.archiveKey);
+        writing = path;
         const done = await catalog.downloadToFile(info, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
         bar.stop();
         if (!out.quiet) this.logToStderr(renderDownloaded(done));
@@ -57,6 +59,14 @@ export default class Download extends LocationCommand {
       } finally {
         bar.stop();
       }
-    }, {overrides, verbose: out.verbose});
+    }, {overrides, verbose: out.verbose, interrupted: () => downloadInterrupted(toStdout ? 'stdout' : (dest?.kind ?? 'file'), writing ?? flags.output)});
   }
+}
+
+/** What an interrupted download left: a file is written whole or not at all; stdout, a device or a pipe got part of the archive. */
+function downloadInterrupted(kind: Destination['kind'], path: string | undefined): string {
+  const again = 'run the same command again to download it';
+  if (kind === 'stdout') return `download interrupted; the archive written to standard output is incomplete; ${again}`;
+  if (kind === 'special') return `download interrupted; what was written to ${path} is incomplete; ${again}`;
+  return `download interrupted; nothing was written${path === undefined ? '' : ` to ${path}`}; ${again}`;
 }

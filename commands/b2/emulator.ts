@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core';
 import {once} from 'node:events';
 import {PluginCommand} from '../../src/cli/base-command.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
+import {jsonText} from '../../src/cli/json-text.js';
 import {BackupError} from '../../src/errors.js';
 import {checkFaultRule, startEmulator, type FaultRule, type RunningEmulator} from '../../src/emulator/index.js';
 
@@ -30,7 +31,7 @@ export default class Emulator extends PluginCommand {
   static override description =
     'Serves the B2 native API (b2api v1-v4) on loopback so that any B2 client, this plugin included, can be tried and tested without an account. ' +
     'It starts with an all-capabilities key and a private bucket and prints them; point a client at the printed URL as its API endpoint. ' +
-    'Data lives in memory unless --data-dir is given. Stops cleanly on Ctrl-C or SIGTERM.';
+    'Data lives in memory unless --data-dir is given. Stops cleanly on Ctrl-C, SIGTERM or SIGHUP.';
   static override examples = [
     '<%= config.bin %> b2 emulator                # http://127.0.0.1:8180',
     '<%= config.bin %> b2 emulator --port 8180 --data-dir ./b2-data --key-id myKeyId --application-key mySecret --bucket my-test-bucket',
@@ -84,7 +85,7 @@ export default class Emulator extends PluginCommand {
     for (const rule of faults) emu.faults.add(rule);
     // The bootstrap key is printed on purpose: it is the emulator's own key and the user needs it.
     if (flags.json) {
-      this.log(JSON.stringify({url: emu.url, keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket}));
+      this.log(jsonText({url: emu.url, keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket}, 0)); // one line
     } else {
       this.log(`B2 emulator listening on ${emu.url} (${flags['data-dir'] ? `data in ${flags['data-dir']}` : 'in memory; data is lost on exit'})`);
       this.log(`  endpoint (API URL): ${emu.url}`);

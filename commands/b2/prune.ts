@@ -29,6 +29,7 @@ export default class Prune extends LocationCommand {
     if (!dryRun && !flags.yes && !process.stdin.isTTY) {
       throw new BackupError('bad_input', 'refusing to prune without confirmation: stdin is not a terminal; pass --yes, or --dry-run to see what would be deleted');
     }
+    let deleting: {done: number; of: number} | undefined; // once deletes start: how far they got
     return this.withLocation(flags, async ({profile, catalog, backend}, signal) => {
       const policy = given ?? profile.retention;
       if (!policy) {
@@ -45,12 +46,22 @@ export default class Prune extends LocationCommand {
       }
       const keptLocked = (b: BackupInfo) => this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (the rules alone would delete it)`);
       for (const d of plan.decisions) if (d.locked) keptLocked(d.backup);
-      const deleted = dryRun ? [] : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleted: (b) => this.logToStderr(`Deleted backup ${describeBackup(b)}`)});
+      if (!dryRun) deleting = {done: 0, of: doomed.length};
+      const onDeleted = (b: BackupInfo) => {
+        if (deleting) deleting.done++;
+        this.logToStderr(`Deleted backup ${describeBackup(b)}`);
+      };
+      const deleted = dryRun ? [] : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleted});
       const kept = plan.decisions.length - deleted.length - (dryRun ? doomed.length : 0);
       this.logToStderr(dryRun
         ? `Would delete ${doomed.length} and keep ${kept} backup(s) (${describePolicy(policy)}); --dry-run deleted nothing.`
         : `Deleted ${deleted.length} and kept ${kept} backup(s) (${describePolicy(policy)}).`);
       return pruneView(plan, {dryRun, deleted, unfinishedUploads: unfinished, now});
+    }, {
+      interrupted: () =>
+        deleting
+          ? `prune interrupted after deleting ${deleting.done} of ${deleting.of} backup(s); run the same command again to finish`
+          : 'prune interrupted; nothing was deleted',
     });
   }
 }

@@ -92,10 +92,16 @@ export default class Upload extends LocationCommand {
         {
           overrides,
           verbose: out.verbose,
-          onInterrupt: () => {
+          onFirst: () => {
             bar?.stop(); // the notice stays on its own line; no bar is drawn over it
             this.logToStderr('Stopping… (Ctrl-C again to quit at once)');
           },
+          interrupted: () =>
+            stored
+              ? `pruning interrupted; backup ${stored} is stored; run "b2 prune --yes" to finish the prune`
+              : args.file === '-'
+                ? 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
+                : 'upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "b2 cleanup" removes unfinished uploads you will not resume)',
         },
       );
       const {uploaded, pruned, lockedKept} = result;
@@ -103,14 +109,6 @@ export default class Upload extends LocationCommand {
       return {...backupSummary(uploaded), resumed: uploaded.resumed, existing: uploaded.existing, pruned: pruned.map((b) => b.id), lockedKept: lockedKept.map((b) => b.id)};
     } catch (err) {
       bar?.stop();
-      if (isBackupError(err, 'aborted') && stored) {
-        throw new BackupError('aborted', `pruning interrupted; backup ${stored} is stored; run "b2 prune --yes" to finish the prune`);
-      }
-      if (isBackupError(err, 'aborted')) {
-        throw new BackupError('aborted', args.file === '-'
-          ? 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
-          : 'upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "b2 cleanup" removes unfinished uploads you will not resume)');
-      }
       // the provider kept the stored parts (B2 stayed busy or unreachable): say how to go on
       if (isBackupError(err) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("b2 cleanup" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
       throw err;

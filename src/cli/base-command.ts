@@ -1,4 +1,4 @@
-import {Command, Flags, Interfaces} from '@oclif/core';
+import {Command, Flags, Interfaces, ux} from '@oclif/core';
 import {EXIT_CODES, isBackupError} from '../errors.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {quoteValue} from '../redact.js';
@@ -30,16 +30,17 @@ export abstract class PluginCommand extends Command {
   }
 
   /**
-   * oclif colours JSON by tokenizing the whole text, an object per token: for 10,000
-   * backups that alone is ~80 MiB of memory. Without a JSON colour theme, or off a
-   * terminal, there is nothing to colour: the same text, written directly.
+   * All `--json` output goes through jsonText's escaping: oclif's own logJson stringifies
+   * the value again without it, so a C1 control or U+202E from a bucket name would reach
+   * a terminal raw. The theme's JSON colours (oclif's theme.json) apply only on a
+   * terminal, to the escaped text as it is; off a terminal the output is plain JSON,
+   * FORCE_COLOR or not. (oclif's colouring makes an object per token, ~80 MiB for 10,000
+   * backups: one more reason to skip it where nobody sees colours.)
    */
   public override logJson(json: unknown): void {
-    if (this.config.theme?.json && process.stdout.isTTY) {
-      super.logJson(json);
-      return;
-    }
-    process.stdout.write(`${jsonText(json)}\n`);
+    const text = jsonText(json);
+    const theme = this.config.theme?.json;
+    process.stdout.write(`${theme && process.stdout.isTTY ? ux.colorizeJson(text, {pretty: false, theme}) : text}\n`);
   }
 
   public override warn(input: string | Error): string | Error {

@@ -1,20 +1,116 @@
+import {closeSync, fstatSync, openSync} from 'node:fs';
+import {constants} from 'node:os';
+import {isatty} from 'node:tty';
+import {BackupError, isBackupError} from '../errors.js';
+
 /**
- * Runs `task` with a signal that Ctrl-C (SIGINT) or SIGTERM aborts, so transfers stop
- * their workers and clean up instead of dying mid-write. A second Ctrl-C exits at once.
+ * The signals that ask a command to stop: Ctrl-C (SIGINT), a service manager's stop
+ * (SIGTERM), and a closed terminal or dropped ssh session (SIGHUP). Each gets the same
+ * clean stop: transfers abort, temp files go, an upload stays resumable.
  */
-export async function withInterrupt<T>(task: (signal: AbortSignal) => Promise<T>, onFirst?: () => void): Promise<T> {
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/** 128 + the signal's number, as a shell reports a process that signal ended: 130, 143, 129. */
+export function signalExitCode(signal: StopSignal): number {
+  return 128 + constants.signals[signal];
+}
+
+/** A command stopped by a signal: its one line says what it left, its exit code names the signal. */
+export class Interrupted extends BackupError {
+  constructor(
+    readonly signal: StopSignal,
+    message: string,
+    cause?: unknown,
+  ) {
+    super('aborted', message, {cause});
+  }
+
+  override get exitCode(): number {
+    return signalExitCode(this.signal);
+  }
+}
+
+export interface InterruptOptions {
+  /** Called at the first signal, before the work is aborted (e.g. to say "Stopping…"). */
+  onFirst?: () => void;
+  /**
+   * The one line an interrupted run ends with: what was interrupted, what it left, how
+   * to go on (e.g. "verify interrupted; nothing was changed"). Asked when the run has
+   * stopped, so it can tell how far it got. Without it, what the aborted work threw says it.
+   */
+  interrupted?: () => string;
+}
+
+/**
+ * Runs `task` with a signal that SIGINT, SIGTERM or SIGHUP aborts, so transfers stop
+ * their workers and clean up instead of dying mid-write; what the aborted task throws
+ * becomes an Interrupted (exit 128 + the signal's number). A second signal exits at once.
+ */
+export async function withInterrupt<T>(task: (signal: AbortSignal) => Promise<T>, opts: InterruptOptions = {}): Promise<T> {
   const ctl = new AbortController();
-  const handler = (sig: NodeJS.Signals) => {
-    if (ctl.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
-    onFirst?.();
+  let received: StopSignal | undefined;
+  const handler = (sig: StopSignal) => {
+    if (sig === 'SIGHUP') surviveClosedTerminal();
+    if (received) process.exit(signalExitCode(sig));
+    received = sig;
+    opts.onFirst?.();
     ctl.abort();
   };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
+  for (const sig of STOP_SIGNALS) process.on(sig, handler);
+  ignoreGoneTerminal(process.stderr); // before SIGHUP arrives: the progress bar may be drawn on a terminal already gone
   try {
     return await task(ctl.signal);
+  } catch (err) {
+    if (received === undefined || !(isBackupError(err, 'aborted') || (err as Error)?.name === 'AbortError')) throw err;
+    throw new Interrupted(received, opts.interrupted?.() ?? (err as Error).message, err);
   } finally {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
+    for (const sig of STOP_SIGNALS) process.off(sig, handler);
+  }
+}
+
+/**
+ * SIGHUP usually means the terminal is gone. Writes to it then fail (EIO): no failure of
+ * the command, which still stops cleanly. And Node 20 aborts at exit (SIGABRT instead of
+ * the exit code) when it cannot restore the settings of a terminal that no longer exists
+ * (nodejs/node#51519, fixed in later Node): a standard fd whose terminal is gone is
+ * pointed at /dev/null just before exit, which Node's restore then leaves alone.
+ */
+let surviving = false;
+
+function surviveClosedTerminal(): void {
+  if (surviving) return;
+  surviving = true;
+  ignoreGoneTerminal(process.stdout);
+  process.once('exit', () => {
+    for (const fd of [0, 1, 2]) if (isHungUpTerminal(fd)) pointAtDevNull(fd);
+  });
+}
+
+const ignoring = new WeakSet<NodeJS.WriteStream>();
+
+/** A failed write to a terminal means it is gone: nobody is left to tell, and it is no failure of the command. */
+function ignoreGoneTerminal(stream: NodeJS.WriteStream): void {
+  if (!stream.isTTY || ignoring.has(stream)) return;
+  ignoring.add(stream);
+  stream.on('error', () => undefined);
+}
+
+/** A character device that is no longer a terminal (a hung-up one fails the terminal check); /dev/null passes too, harmlessly. */
+function isHungUpTerminal(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice() && !isatty(fd);
+  } catch {
+    return false;
+  }
+}
+
+function pointAtDevNull(fd: number): void {
+  try {
+    closeSync(fd);
+    const opened = openSync('/dev/null', 'r+'); // the lowest free fd: this one
+    if (opened !== fd) closeSync(opened); // a closed fd is left alone at exit too
+  } catch {
+    // at worst Node's own restore runs as before
   }
 }

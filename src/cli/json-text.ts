@@ -6,8 +6,8 @@ import {replaceInvisible} from '../backups/validate.js';
  * U+202E (reverses the rest of the line) to whoever reads the JSON on a terminal. Those
  * are written as \uXXXX escapes too: the same JSON value, nothing raw on screen.
  */
-export function jsonText(value: unknown): string {
-  return replaceInvisible(JSON.stringify(value, null, 2), jsonEscape);
+export function jsonText(value: unknown, indent = 2): string {
+  return replaceInvisible(JSON.stringify(value, null, indent), jsonEscape);
 }
 
 /** The only raw control character left in JSON.stringify's output is the newline of its indentation. */

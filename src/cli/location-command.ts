@@ -1,14 +1,13 @@
 import type {Config} from '@oclif/core';
 import type {TransferEventListener} from '../b2/index.js';
 import {BaseCommand, profileFlag} from './base-command.js';
-import {withInterrupt} from './interrupt.js';
+import {withInterrupt, type InterruptOptions} from './interrupt.js';
 import {openLocation, type OpenedLocation} from './open-backend.js';
 import {timing} from '../timing.js';
 import type {TransferOverrides} from './transfer-flags.js';
 import {verboseListener} from './verbose.js';
 
-interface LocationOptions {
-  onInterrupt?: () => void;
+interface LocationOptions extends InterruptOptions {
   overrides?: TransferOverrides;
   /** -v: a line per part, retry and re-authorization on stderr. */
   verbose?: boolean;
@@ -16,8 +15,9 @@ interface LocationOptions {
 
 /**
  * A command that works on one backup location (profile → B2 → catalog). It opens the
- * location, hands the work a signal that Ctrl-C aborts, and always closes what it opened
- * (the embedded emulator included).
+ * location, hands the work a signal that Ctrl-C (SIGTERM, SIGHUP) aborts, and always
+ * closes what it opened (the embedded emulator included). Unless the command says what
+ * an interruption leaves (`interrupted`), it is one that changes nothing.
  */
 export abstract class LocationCommand extends BaseCommand {
   static override baseFlags = {...BaseCommand.baseFlags, profile: profileFlag};
@@ -28,16 +28,18 @@ export abstract class LocationCommand extends BaseCommand {
     opts: LocationOptions = {},
   ): Promise<T> {
     const warn = (line: string) => this.logToStderr(line);
-    return withOpenLocation(this.config, flags, work, {...opts, warn, onEvent: opts.verbose ? verboseListener(warn) : undefined});
+    // a command that changes nothing need not say what an interruption left
+    const interrupted = opts.interrupted ?? (() => `${this.id?.split(':').pop() ?? 'command'} interrupted; nothing was changed`);
+    return withOpenLocation(this.config, flags, work, {...opts, interrupted, warn, onEvent: opts.verbose ? verboseListener(warn) : undefined});
   }
 }
 
-/** Opens the location, runs `work` with a signal Ctrl-C aborts, and always closes what it opened. */
+/** Opens the location, runs `work` with a signal Ctrl-C (SIGTERM, SIGHUP) aborts, and always closes what it opened. */
 export function withOpenLocation<T>(
   config: Config,
   flags: {config?: string; profile?: string},
   work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
-  opts: {onInterrupt?: () => void; overrides?: TransferOverrides; warn: (line: string) => void; onEvent?: TransferEventListener},
+  opts: InterruptOptions & {overrides?: TransferOverrides; warn: (line: string) => void; onEvent?: TransferEventListener},
 ): Promise<T> {
   timing('command started');
   return withInterrupt(async (signal) => {
@@ -50,5 +52,5 @@ export function withOpenLocation<T>(
       await location.close();
       timing('closed');
     }
-  }, opts.onInterrupt);
+  }, opts);
 }

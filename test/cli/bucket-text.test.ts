@@ -1,11 +1,12 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {readFile, writeFile} from 'node:fs/promises';
-import {join} from 'node:path';
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
+import {dirname, join} from 'node:path';
 import {stringify} from 'yaml';
 import {haBackupMetadata, pythonJsonDumps} from '../backups/ha-fixtures.js';
 import {api, authorizeRaw, uploadRaw} from '../emulator/helpers.js';
 import {E2EWorld, parseJson} from '../e2e/helpers.js';
+import {hasPty, onTerminal} from '../helpers/terminal.js';
 
 // Text that comes from the bucket (names, Home Assistant metadata fields, file names) is
 // written by whoever can write the bucket: another machine, Home Assistant, an attacker
@@ -150,5 +151,43 @@ describe('text from the bucket never reaches the terminal raw', () => {
     expect(r.code).toBe(3);
     expectClean(r);
     expect(r.stderr).toMatch(/^Error: backup a4444444 "lk\\u001b\[31mRED.*\\u\{202e\}exe\.txt" is locked/);
+  });
+});
+
+// oclif colours --json output when a theme gives JSON colours (theme.json in the config
+// dir): on a terminal the plugin's escaping must still apply, and off one (FORCE_COLOR
+// set or not) the output stays plain JSON that a script can parse.
+describe('--json with a colour theme, FORCE_COLOR=1', () => {
+  const SGR = /\u001b\[[0-9;]*m/g; // eslint-disable-line no-control-regex
+  const env = () => ({...world.env, FORCE_COLOR: '1'});
+  const themeFile = () => join(world.env.XDG_CONFIG_HOME, 'backup-plugin-b2', 'theme.json');
+
+  beforeAll(async () => {
+    await mkdir(dirname(themeFile()), {recursive: true});
+    await writeFile(themeFile(), JSON.stringify({json: {brace: 'magenta', bracket: 'magenta', key: 'blue', string: 'green', number: 'yellow', boolean: 'cyan', null: 'red'}}));
+  });
+
+  afterAll(async () => {
+    await rm(themeFile(), {force: true});
+  });
+
+  test('on a pipe: plain JSON, no colour codes, the name\'s control characters escaped', async () => {
+    for (const args of [['show', 'a4444444', '--json'], ['list', '--json']]) {
+      const r = await world.b2([...args, '--profile', 'locking'], {env: env()});
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('\u001b');
+      expectClean(r);
+      expect(JSON.stringify(parseJson(r))).toContain(JSON.stringify(hostile('lk')));
+    }
+  });
+
+  (hasPty ? test : test.skip)('on a terminal (needs python3): coloured, every control character of the name still escaped, the same JSON under the colours', async () => {
+    const r = await onTerminal(['b2', 'show', 'a4444444', '--json', '--profile', 'locking', '--config', world.config], {env: env(), cols: 200});
+    expect(r.code).toBe(0);
+    const text = r.output.replace(/\r\n/g, '\n');
+    expect(text).toMatch(SGR); // the theme's colours are on
+    const plain = text.replace(SGR, '');
+    expect(rawChars(plain)).toEqual([]);
+    expect(JSON.parse(plain)).toMatchObject({id: 'a4444444', name: hostile('lk')});
   });
 });

@@ -1,7 +1,7 @@
 import {expect} from '@jest/globals';
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
 import {createHash} from 'node:crypto';
-import {mkdtemp, readFile, rm} from 'node:fs/promises';
+import {mkdtemp, readdir, readFile, rm, stat} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
@@ -186,4 +186,30 @@ export async function waitFor(ready: () => boolean, what: string, limitMs = 60_0
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The temp files beside a download to `name` in `dir` (hidden, ending .partial). */
+export async function partialsBeside(dir: string, name: string): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => f.startsWith(`.${name}.`) && f.endsWith('.partial'));
+}
+
+/** Polls `probe` until it answers something (for what another process makes, such as a temp file). */
+export async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
+  for (let i = 0; i < 1200; i++) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+/** A download's temp file beside `name` in `dir` (other than `except`), once it exists (with `withData`: once it holds some of the archive). */
+export function tempFileBeside(dir: string, name: string, opts: {withData?: boolean; except?: string} = {}): Promise<string> {
+  return until(async () => {
+    for (const n of await partialsBeside(dir, name)) {
+      if (n === opts.except) continue;
+      if (!opts.withData || (await stat(join(dir, n)).catch(() => undefined))?.size) return n;
+    }
+    return undefined;
+  }, `a temp file beside ${name}`);
 }

@@ -1,9 +1,9 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {readdir, readFile, stat, writeFile} from 'node:fs/promises';
+import {readdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {deadPid} from '../helpers/dead-pid.js';
-import {calls, E2EWorld, parseJson, sha1} from './helpers.js';
+import {calls, E2EWorld, parseJson, partialsBeside, sha1, tempFileBeside, until} from './helpers.js';
 
 // A process killed while it writes (kill -9, a crash, a second Ctrl-C that exits at once)
 // leaves its hidden temp file behind. The next command that writes to the same place
@@ -15,31 +15,8 @@ let world: E2EWorld;
 let archive: Buffer;
 let backupId: string;
 
-/** The temp files beside a download to `name` in the world's dir (hidden, ending .partial). */
-async function partials(name: string): Promise<string[]> {
-  return (await readdir(world.dir)).filter((f) => f.startsWith(`.${name}.`) && f.endsWith('.partial'));
-}
-
-/** Polls `probe` until it answers something (the temp files are made by another process). */
-async function until<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 1200; i++) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
-/** A download's temp file beside `name` (other than `except`), once it exists (with `withData`: once it holds some of the archive). */
-function tempFile(name: string, opts: {withData?: boolean; except?: string} = {}): Promise<string> {
-  return until(async () => {
-    for (const n of await partials(name)) {
-      if (n === opts.except) continue;
-      if (!opts.withData || (await stat(join(world.dir, n)).catch(() => undefined))?.size) return n;
-    }
-    return undefined;
-  }, `a temp file beside ${name}`);
-}
+const partials = (name: string) => partialsBeside(world.dir, name);
+const tempFile = (name: string, opts: {withData?: boolean; except?: string} = {}) => tempFileBeside(world.dir, name, opts);
 
 /**
  * A download throttled by the emulator, so that it is still running when the test acts:

@@ -2,7 +2,9 @@
 argv[1] is JSON {"command": [...], "cols": N, "rows": N, "steps": [...]}; each step is
 {"wait": text} (until the terminal has shown text), {"send": text} (typed as is: "\r" is
 Enter, "\u0003" is Ctrl-C, which the terminal turns into SIGINT unless the program reads
-raw), {"resize": [rows, cols]} (the kernel sends SIGWINCH), or {"sleep": seconds}.
+raw), {"resize": [rows, cols]} (the kernel sends SIGWINCH), {"sleep": seconds}, or
+{"hangup": true} (the terminal is closed, as when its window is or an ssh session
+drops: the kernel sends SIGHUP and later writes to the terminal fail).
 Prints JSON {output, code}: everything the terminal showed, and the exit code."""
 import fcntl, json, os, pty, select, struct, sys, termios, time
 
@@ -51,6 +53,9 @@ for step in spec['steps']:
         set_size(fd, step['resize'][0], step['resize'][1])
     elif 'sleep' in step:
         pump(step['sleep'])
+    elif 'hangup' in step:
+        os.close(fd)
+        closed = True
 while not closed:
     pump(60)
 _, status = os.waitpid(pid, 0)

@@ -7,7 +7,7 @@ import {cliRoot} from './run-cli.js';
 /** Node has no pseudo-terminal of its own: Python's pty module plays the user. */
 export const hasPty = spawnSync('python3', ['-c', 'import pty'], {stdio: 'ignore'}).status === 0;
 
-export type TerminalStep = {wait: string; timeout?: number} | {send: string} | {resize: [number, number]} | {sleep: number};
+export type TerminalStep = {wait: string; timeout?: number} | {send: string} | {resize: [number, number]} | {sleep: number} | {hangup: true};
 
 export interface TerminalRun {
   /** Everything the terminal showed, escape sequences included. */

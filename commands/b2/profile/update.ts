@@ -58,6 +58,7 @@ export default class ProfileUpdate extends BaseCommand {
           return true;
         },
       }),
+      {interrupted: () => (moving && !flags['dry-run'] ? `profile update interrupted; the profile was not saved and the move is unfinished: run the same command again to finish it` : 'profile update interrupted; nothing was changed')},
     );
     if (saved) this.log(`Updated profile "${args.name}" in ${store.path}`);
   }

@@ -1,0 +1,186 @@
+import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {readdir, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {hasPty, onTerminal} from '../helpers/terminal.js';
+import {calls, E2EWorld, expectFailure, parseJson, partialsBeside, tempFileBeside, waitFor, type SpawnedCli} from './helpers.js';
+
+// A transfer stopped by a signal: Ctrl-C (SIGINT, exit 130), a service manager's stop
+// (SIGTERM, 143) or a closed terminal / dropped ssh session (SIGHUP, 129). Each stops it
+// cleanly (a download's temp file removed, an upload left to resume) and ends with one
+// line saying what was interrupted, what it left and how to go on. The emulator throttles
+// the transfer so that it is still running when the signal arrives; the test signals
+// once it sees the transfer under way (its temp file, its requests), never after a sleep.
+
+const PREFIX = 'home/';
+const PARTS_PREFIX = 'parts/';
+const PART = 5_000_000;
+let world: E2EWorld;
+let backupId: string;
+
+/** The run's end, with stdout as text for expectFailure. */
+async function ended(run: SpawnedCli): Promise<{code: number; stdout: string; stderr: string}> {
+  const done = await run.done;
+  return {code: done.code ?? -1, stdout: done.stdout.toString(), stderr: done.stderr};
+}
+
+/** Held back by the emulator until the client leaves: an answer delayed that long, or a download at 1 KB/s. */
+const HOLD = {latencyMs: 600_000};
+const THROTTLE = {bytesPerSecond: 1024};
+
+/**
+ * Runs `args`, sends `signal` once the emulator holds back the first `call` (and, with
+ * `tempBeside`, once the download's temp file exists), and answers how the run ended.
+ */
+async function stopDuring(args: string[], signal: NodeJS.Signals, call: string, opts: {hold?: typeof HOLD | typeof THROTTLE; tempBeside?: string} = {}): Promise<{code: number; stdout: string; stderr: string}> {
+  world.emu.faults.add({call, count: 1, ...(opts.hold ?? HOLD)});
+  const asked = calls(world.emu, call);
+  const run = world.spawn(args);
+  if (opts.tempBeside) await tempFileBeside(world.dir, opts.tempBeside);
+  await waitFor(() => calls(world.emu, call) > asked, `${call} to be called`);
+  run.child.kill(signal);
+  const r = await ended(run);
+  world.emu.faults.clear();
+  return r;
+}
+
+async function unfinishedUploads(): Promise<{fileName: string; parts: number}[]> {
+  const auth = await authorizeRaw(world.emu);
+  const r = await api(world.emu, auth.authorizationToken, 'b2_list_unfinished_large_files', {bucketId: world.emu.bucketId, namePrefix: PARTS_PREFIX});
+  const out = [];
+  for (const f of r.json.files as {fileId: string; fileName: string}[]) {
+    const parts = await api(world.emu, auth.authorizationToken, 'b2_list_parts', {fileId: f.fileId, maxPartCount: 1000});
+    out.push({fileName: f.fileName, parts: parts.json.parts.length});
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  const key = await world.createKey();
+  await world.addProfile('home', {...key, prefix: PREFIX});
+  // parts of 5 MB, one at a time: a 3-part upload whose first part is stored while the second is still sent
+  await world.addProfile('parts', {...key, prefix: PARTS_PREFIX, partSize: '5MB', concurrency: 1});
+  await world.addProfile('offsite', {...key, prefix: 'offsite/'});
+  await world.addProfile('mover', {...key, prefix: 'mv/'});
+  await world.addProfile('pruned', {...key, prefix: 'pruned/'});
+  await writeFile(join(world.dir, 'src.tar'), randomBytes(1_000_000));
+  const up = await world.b2(['upload', join(world.dir, 'src.tar'), '--name', 'kept', '--json', '--profile', 'home']);
+  expect(up.code).toBe(0);
+  backupId = parseJson<{id: string}>(up).id;
+  for (const [profile, name] of [['mover', 'moving'], ['pruned', 'old'], ['pruned', 'new']]) {
+    expect((await world.b2(['upload', join(world.dir, 'src.tar'), '--name', name, '--profile', profile])).code).toBe(0);
+  }
+});
+
+afterAll(async () => {
+  world?.emu.faults.clear();
+  await world?.close();
+});
+
+describe.each([
+  ['SIGHUP (the terminal closed, the ssh session dropped)', 'SIGHUP', 129],
+  ['Ctrl-C', 'SIGINT', 130],
+  ['SIGTERM (a service manager stops it)', 'SIGTERM', 143],
+] as const)('%s during a download to a file', (_what, signal, code) => {
+  test(`exit ${code} and one line; the temp file is removed and nothing is written to the path`, async () => {
+    const out = `${signal}.tar`;
+    const r = await stopDuring(['download', backupId, '-o', out, '--profile', 'home'], signal, 'b2_download_file_by_name', {hold: THROTTLE, tempBeside: out});
+    expectFailure(r, code, new RegExp(`^Error: download interrupted; nothing was written to ${signal}\\.tar; run the same command again to download it$`), world.secrets);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await partialsBeside(world.dir, out)).toEqual([]);
+    expect(await readdir(world.dir)).not.toContain(out);
+  });
+});
+
+describe('SIGHUP (the terminal closed, the ssh session dropped)', () => {
+  test('ends a multi-part upload with exit 129; the unfinished upload is kept and the same command resumes it', async () => {
+    await writeFile(join(world.dir, 'big.tar'), randomBytes(3 * PART + 1000));
+    const command = ['upload', join(world.dir, 'big.tar'), '--name', 'hangup', '--json', '--profile', 'parts'];
+    world.emu.faults.add({call: 'b2_upload_part', bytesPerSecond: 1_000_000});
+    const before = calls(world.emu, 'b2_upload_part');
+    const run = world.spawn(command);
+    // one part at a time: the second part is asked for once the first is stored
+    await waitFor(() => calls(world.emu, 'b2_upload_part') >= before + 2, 'the first part to be stored');
+    run.child.kill('SIGHUP');
+    const r = await ended(run);
+    world.emu.faults.clear();
+    expectFailure(r, 129, /^Error: upload interrupted; run the same command again to resume it/, world.secrets);
+    expect(r.stdout).toBe('');
+    const unfinished = await unfinishedUploads();
+    expect(unfinished).toEqual([{fileName: expect.stringMatching(/^parts\/hangup_.*\.tar$/), parts: expect.any(Number)}]);
+    expect(unfinished[0].parts).toBeGreaterThanOrEqual(1);
+    expect(unfinished[0].parts).toBeLessThan(4);
+
+    const again = await world.b2(command);
+    expect(again.code).toBe(0);
+    expect(parseJson(again)).toMatchObject({resumed: true, size: 3 * PART + 1000});
+    expect(await unfinishedUploads()).toEqual([]);
+  });
+});
+
+(hasPty ? test : test.skip)('closing the terminal a download runs on (needs python3): exit 129, its temp file removed, though the terminal is gone', async () => {
+  world.emu.faults.add({call: 'b2_download_file_by_name', count: 1, bytesPerSecond: 1024});
+  const r = await onTerminal(['b2', 'download', backupId, '-o', 'tty.tar', '--profile', 'home', '--config', world.config], {
+    env: world.env,
+    cwd: world.dir,
+    steps: [{wait: 'Downloading'}, {hangup: true}],
+  });
+  world.emu.faults.clear();
+  expect({code: r.code, failed: r.failed}).toEqual({code: 129, failed: undefined});
+  expect(await partialsBeside(world.dir, 'tty.tar')).toEqual([]);
+  expect(await readdir(world.dir)).not.toContain('tty.tar');
+});
+
+describe('Ctrl-C during a download to stdout, or a verify', () => {
+  test('Ctrl-C ends a download to stdout with exit 130, saying the output is incomplete', async () => {
+    const r = await stopDuring(['download', backupId, '-o', '-', '--profile', 'home'], 'SIGINT', 'b2_download_file_by_name', {hold: THROTTLE});
+    expectFailure(r, 130, /^Error: download interrupted; the archive written to standard output is incomplete; run the same command again to download it$/, world.secrets);
+  });
+
+  test('Ctrl-C ends a verify with exit 130: "verify interrupted; nothing was changed"', async () => {
+    const r = await stopDuring(['verify', backupId, '--profile', 'home'], 'SIGINT', 'b2_download_file_by_name', {hold: THROTTLE});
+    expectFailure(r, 130, /^Error: verify interrupted; nothing was changed$/, world.secrets);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('Ctrl-C during the other long-running commands: one line, exit 130, and running it again finishes', () => {
+  const interruptAt = (call: string, args: string[]) => stopDuring(args, 'SIGINT', call);
+
+  test('copy', async () => {
+    const r = await interruptAt('b2_copy_file', ['copy', backupId, '--to', 'offsite', '--profile', 'home']);
+    expectFailure(r, 130, /^Error: copy interrupted; run the same command again to finish it \(it copies only what is missing\)$/, world.secrets);
+    const again = await world.b2(['copy', backupId, '--to', 'offsite', '--profile', 'home', '--json']);
+    expect(again.code).toBe(0);
+    expect(parseJson(again)).toMatchObject({to: 'offsite', copied: {id: backupId}});
+  });
+
+  test('profile update --move-backups', async () => {
+    const r = await interruptAt('b2_copy_file', ['profile', 'update', 'mover', '--prefix', 'moved/', '--move-backups']);
+    expectFailure(r, 130, /^Error: profile update interrupted; the profile was not saved and the move is unfinished: run the same command again to finish it$/, world.secrets);
+    expect((await world.b2(['profile', 'show', 'mover', '--json'])).stdout).toContain('"mv/"');
+    const again = await world.b2(['profile', 'update', 'mover', '--prefix', 'moved/', '--move-backups']);
+    expect(again.code).toBe(0);
+    const listed = await world.b2(['list', '--profile', 'mover', '--json']);
+    expect(parseJson<unknown[]>(listed)).toHaveLength(1);
+  });
+
+  test('prune', async () => {
+    const r = await interruptAt('b2_delete_file_version', ['prune', '--keep-last', '1', '--yes', '--profile', 'pruned']);
+    expectFailure(r, 130, /^Error: prune interrupted after deleting 0 of 1 backup\(s\); run the same command again to finish$/, world.secrets);
+    const again = await world.b2(['prune', '--keep-last', '1', '--yes', '--profile', 'pruned', '--json']);
+    expect(again.code).toBe(0);
+    expect(parseJson<{deleted: unknown[]}>(again).deleted).toHaveLength(1);
+  });
+
+  test('cleanup', async () => {
+    const r = await interruptAt('b2_list_unfinished_large_files', ['cleanup', '--older-than', '0s', '--profile', 'pruned']);
+    expectFailure(r, 130, /^Error: cleanup interrupted; run the same command again to finish$/, world.secrets);
+  });
+});
+
+test('no run printed an application key', () => {
+  world.expectNoSecretInAnyRun();
+});
