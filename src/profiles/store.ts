@@ -121,7 +121,8 @@ export class ProfileStore {
    * The profile ready to connect. Without a name: env B2_PROFILE, else the file's only
    * profile, else (empty file) the built-in `local`; several profiles need a choice.
    * Env B2_APPLICATION_KEY_ID + B2_APPLICATION_KEY replace the key of a B2 profile (as in
-   * the official B2 CLI), never of an embedded one, whose key the emulator provisions.
+   * the official B2 CLI), never of an embedded one, whose key the emulator provisions
+   * (see envOverride()).
    * `envCredentials: false` resolves the key the profile itself holds (what add/update check).
    */
   resolve(name?: string, opts: {envCredentials?: boolean} = {}): ResolvedProfile {
@@ -130,7 +131,8 @@ export class ProfileStore {
     const stored = this.getOrThrow(chosen, chosen === this.env.B2_PROFILE ? 'B2_PROFILE' : undefined);
     const {entry} = stored;
     const endpoint = entry.endpoint ?? DEFAULT_ENDPOINT;
-    const fromEnv = opts.envCredentials !== false && endpoint !== EMBEDDED_ENDPOINT && this.envCredentials();
+    const override = this.envOverride(); // checked for every command, also those that do not use it
+    const fromEnv = opts.envCredentials !== false && endpoint !== EMBEDDED_ENDPOINT && override;
     const credentials = fromEnv || {
       keyId: entry.keyId,
       applicationKey: this.secretOf(stored, 'applicationKey'),
@@ -158,6 +160,7 @@ export class ProfileStore {
       if (!isMap(doc.get('profiles'))) doc.set('profiles', doc.createNode({}));
       doc.setIn(['profiles', name], doc.createNode(written));
     });
+    this.envOverride();
   }
 
   /**
@@ -182,6 +185,7 @@ export class ProfileStore {
         else doc.setIn(['profiles', name, f], asWritten(f, merged[f]!));
       }
     });
+    this.envOverride();
   }
 
   remove(name: string): void {
@@ -278,15 +282,33 @@ export class ProfileStore {
     this.getOrThrow(name);
   }
 
-  private envCredentials(): {keyId: string; applicationKey: string} | undefined {
+  /**
+   * The key pair from env B2_APPLICATION_KEY_ID + B2_APPLICATION_KEY that replaces a B2
+   * profile's key, or undefined. One of them alone is a half-set override (an error),
+   * unless a profile in the file names that variable as its key (`env:B2_APPLICATION_KEY`):
+   * then it is that profile's key, not half an override. Every command applies this rule,
+   * add and update too (they check and store the profile's own key, but the file they
+   * leave must work for the others).
+   */
+  envOverride(): {keyId: string; applicationKey: string} | undefined {
     const keyId = this.env.B2_APPLICATION_KEY_ID?.trim();
     const applicationKey = this.env.B2_APPLICATION_KEY?.trim();
+    if (keyId && applicationKey) return {keyId, applicationKey};
     if (!keyId && !applicationKey) return undefined;
-    if (!keyId || !applicationKey) {
-      const [set, unset] = keyId ? ['B2_APPLICATION_KEY_ID', 'B2_APPLICATION_KEY'] : ['B2_APPLICATION_KEY', 'B2_APPLICATION_KEY_ID'];
-      throw new BackupError('config', `${set} is set but ${unset} is not; set both to override the profile's key, or neither`);
-    }
-    return {keyId, applicationKey};
+    const [set, unset] = keyId ? ['B2_APPLICATION_KEY_ID', 'B2_APPLICATION_KEY'] : ['B2_APPLICATION_KEY', 'B2_APPLICATION_KEY_ID'];
+    if (this.profilesReferring(set).length > 0) return undefined;
+    throw new BackupError(
+      'config',
+      `${set} is set but ${unset} is not: together they replace the key of every B2 profile; set both, or unset ${set} ` +
+        `(for a profile's own key from the environment use another name, e.g. applicationKey: env:B2_HOME_KEY)`,
+    );
+  }
+
+  /** The profiles in the file whose application or encryption key is `env:<variable>`. */
+  private profilesReferring(variable: string): string[] {
+    return Object.entries(this.state.profiles)
+      .filter(([, entry]) => SECRET_FIELDS.some((f) => entry[f] !== undefined && `${entry[f]}` === `env:${variable}`))
+      .map(([name]) => name);
   }
 
   private secretOf(stored: StoredProfile, field: 'applicationKey' | 'encryptionKey'): string {

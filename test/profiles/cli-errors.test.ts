@@ -133,7 +133,7 @@ const cases: Case[] = [
     file: GOOD,
     args: ['check', 'home'],
     env: {B2_APPLICATION_KEY_ID: '0051234abcd0000000000009'},
-    message: "B2_APPLICATION_KEY_ID is set but B2_APPLICATION_KEY is not; set both to override the profile's key, or neither",
+    message: "B2_APPLICATION_KEY_ID is set but B2_APPLICATION_KEY is not: together they replace the key of every B2 profile; set both, or unset B2_APPLICATION_KEY_ID (for a profile's own key from the environment use another name, e.g. applicationKey: env:B2_HOME_KEY)",
   },
   {
     title: 'add: a duplicate profile name',

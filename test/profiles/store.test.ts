@@ -89,7 +89,7 @@ describe('resolve', () => {
     expect(store.resolve('local')).toMatchObject({keyId: 'embedded', applicationKey: 'embedded'});
     const half = await ProfileStore.load(path, {env: {B2_APPLICATION_KEY_ID: 'x'}});
     expect(await configError(() => half.resolve('home'))).toBe(
-      "B2_APPLICATION_KEY_ID is set but B2_APPLICATION_KEY is not; set both to override the profile's key, or neither",
+      "B2_APPLICATION_KEY_ID is set but B2_APPLICATION_KEY is not: together they replace the key of every B2 profile; set both, or unset B2_APPLICATION_KEY_ID (for a profile's own key from the environment use another name, e.g. applicationKey: env:B2_HOME_KEY)",
     );
   });
 

@@ -12,7 +12,7 @@ export default class ProfileAdd extends BaseCommand {
     'Missing key ID, key and bucket are asked for on a terminal (the key without echo); elsewhere they must be flags. Unless --no-check, the profile is checked against B2 first and saved only if the check passes. A profile sharing a bucket and an overlapping prefix with another gets a warning.';
 
   static override examples = [
-    '<%= config.bin %> b2 profile add home --key-id 0051234abcd0000000000001 --application-key env:B2_APPLICATION_KEY --bucket home-backups-123456 --prefix home/',
+    '<%= config.bin %> b2 profile add home --key-id 0051234abcd0000000000001 --application-key env:B2_HOME_KEY --bucket home-backups-123456 --prefix home/',
     '<%= config.bin %> b2 profile add home --bucket home-backups-123456   # asks for the key ID and key',
   ];
 
