@@ -146,6 +146,7 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   if (f.code === 'network' && call.unreached) return ['network', `cannot reach ${ctx.endpoint}: is the endpoint right? (${f.message}; ${call.attempts} attempts, none connected); check the profile's endpoint and the network`];
   if (f.code === 'network') return ['network', `cannot reach B2 at ${host} for ${what} after ${call.attempts} attempt(s): ${f.message}; check the network connection and the profile's endpoint`];
   if (f.code === 'timeout') return ['timeout', `B2 at ${host} stopped answering ${what} (${f.message}) after ${call.attempts} attempt(s); check the network or raise the timeout`];
+  if (f.code === 'wrong_range') return ['failure', `${what}: ${f.message} after ${call.attempts} attempt(s); no wrong bytes were kept: something between here and B2 (a cache or proxy) answers other bytes than were asked for; try again later or bypass it`];
   if (f.code === 'bad_answer' || /sha1 did not match/i.test(f.message)) return ['checksum_mismatch', `${what}: ${f.message} after ${call.attempts} attempt(s); the data changed while it was being sent or was damaged on the way`];
   // not B2's answer nor the network: a bug or an unforeseen local failure, so nothing says nothing changed
   if (f.code === 'local') return ['failure', `unexpected error in ${what} (run with DEBUG=1 for details)`];

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {OBJECT_LOCK_FIX, bucketLockText, type B2Backend} from '../b2/index.js';
 import {DEFAULT_LOCK_MODE, LOCK_MODES, type LockSetting} from '../backups/lock.js';
-import {lockedText} from '../backups/display.js';
+import {LEGAL_HOLD, lockedText} from '../backups/display.js';
 import type {BackupInfo} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
 import {BackupError, isBackupError} from '../errors.js';
@@ -71,6 +71,7 @@ export function assertCanBypass(backend: B2Backend, profile: Pick<ResolvedProfil
 export function lockedRefusal(b: BackupInfo, err: BackupError, bypassed: boolean): BackupError {
   const what = `backup ${b.id} ${visible(b.name)}`;
   const lock = b.lock;
+  if (b.legalHold) return new BackupError('locked', `${what} is ${LEGAL_HOLD} (b2_update_file_legal_hold with legalHold "off", by a key with writeFileLegalHolds); nothing was deleted`);
   if (!lock) return new BackupError('locked', `${what}: ${err.message}; for a governance lock, --bypass-governance (with a key that has bypassGovernance) deletes it now`);
   if (lock.mode === 'compliance') return new BackupError('locked', `${what} is ${lockedText(lock)}: nobody can delete it before then, not even with --bypass-governance`);
   if (bypassed) return new BackupError('locked', `${what} is ${lockedText(lock)}, and B2 refused the bypass too (${err.message})`);
