@@ -144,8 +144,9 @@ export default class Upload extends LocationCommand {
    */
   private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, uploadedId: string, now: Date, lockedKept: BackupInfo[], signal: AbortSignal): Promise<BackupInfo[]> {
     try {
-      const {describeBackup, describePolicy} = await import('../../src/cli/prune-view.js'); // with its tables: only a profile with retention rules needs it
+      const {describeBackup, describePolicy, futureLines} = await import('../../src/cli/prune-view.js'); // with its tables: only a profile with retention rules needs it
       const plan = await planPrune(catalog, policy, {protect: uploadedId, now, signal});
+      for (const line of futureLines(plan)) this.logToStderr(line);
       const keptLocked = (b: BackupInfo) => {
         lockedKept.push(b);
         this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (retention alone would prune it)`);

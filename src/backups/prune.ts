@@ -12,6 +12,8 @@ export interface PruneDecision {
   reasons: string[];
   /** Kept only because Object Lock protects it (the rules alone would delete it). */
   locked?: boolean;
+  /** Dated after now (B2's clock): kept, and not counted by the rules (see planRetention). */
+  future?: boolean;
 }
 
 export interface PrunePlan {
@@ -48,8 +50,9 @@ export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy,
   planRetention([], policy); // a bad policy fails here, before the listing
   const skipped: string[] = [];
   const listed = await catalog.listDeletable({signal: opts.signal, onSkipped: (msg) => skipped.push(msg)});
-  const plan = planRetention(listed.map((d) => d.info), policy);
+  const plan = planRetention(listed.map((d) => d.info), policy, {now});
   const decisions = plan.decisions.map((d): PruneDecision => {
+    if (d.future) return {backup: d.backup, keep: true, reasons: d.reasons, future: true};
     if (d.keep) return {backup: d.backup, keep: d.keep, reasons: d.reasons};
     if (d.backup.id === opts.protect) return {backup: d.backup, keep: true, reasons: [JUST_UPLOADED]};
     if (deleteRefused(d.backup, now)) return {backup: d.backup, keep: true, reasons: [lockedReason(d.backup)], locked: true};
