@@ -10,7 +10,8 @@ import {runCli} from '../helpers/run-cli.js';
 
 let dir: string;
 const config = () => join(dir, 'two.yaml');
-const b2 = (args: string[], env: Record<string, string> = {}) => runCli(['b2', ...args], {env, cwd: dir});
+// NODE_ENV as users have it: jest's NODE_ENV=test makes oclif add a developer warning to every failed parse
+const b2 = (args: string[], env: Record<string, string> = {}) => runCli(['b2', ...args], {env: {NODE_ENV: '', ...env}, cwd: dir});
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'first-run-'));
@@ -36,5 +37,18 @@ describe('several profiles and no default: the hint names how this command takes
       expect({command, code: r.code}).toEqual({command, code: 2});
       expect(r.stderr).toContain('choose one with --profile NAME or env B2_PROFILE');
     }
+  });
+});
+
+describe('a command run without its required argument: one line saying what is missing and where to find it, exit 2', () => {
+  test.each([
+    [['download'], 'missing the backup ID: "backup-b2 b2 list" shows them (a unique prefix of one, or "latest" for the newest, will do too)'],
+    [['delete'], 'missing the backup ID: "backup-b2 b2 list" shows them (a unique prefix of one, or "latest" for the newest, will do too)'],
+    [['upload'], 'missing the archive to upload: give its path, or - to read it from stdin (e.g. "backup-b2 b2 upload ./backup.tar")'],
+    [['profile', 'add'], 'missing the name of the new profile (letters, digits, ".", "_", "-"), e.g. "backup-b2 b2 profile add home"'],
+    [['profile', 'show'], 'missing the profile name: "backup-b2 b2 profile list" shows them'],
+  ])('%j', async (args, line) => {
+    const r = await b2([...args, '--config', config()]);
+    expect(r).toEqual({code: 2, stdout: '', stderr: `Error: ${line}\n`});
   });
 });
