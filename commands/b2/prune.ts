@@ -4,7 +4,7 @@ import {executePrune, lockedReason, planPrune} from '../../src/backups/prune.js'
 import type {BackupInfo} from '../../src/backups/index.js';
 import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
-import {countUnfinished, describeBackup, describePolicy, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
+import {countUnfinished, describeBackup, describePolicy, futureLines, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
 import {BackupError} from '../../src/errors.js';
 
 export default class Prune extends LocationCommand {
@@ -40,7 +40,7 @@ export default class Prune extends LocationCommand {
       const plan = await planPrune(catalog, policy, {now, signal});
       const unfinished = await countUnfinished(backend, signal);
       const doomed = plan.decisions.filter((d) => !d.keep);
-      for (const line of untouchedLines(plan, unfinished, cliPrefix(this.config))) this.logToStderr(line);
+      for (const line of [...futureLines(plan), ...untouchedLines(plan, unfinished, cliPrefix(this.config))]) this.logToStderr(line);
       if (dryRun || (!flags.yes && doomed.length > 0)) this.log(renderPlan(plan));
       if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${doomed.length} backup(s) not kept by ${describePolicy(policy)}?`))) {
         throw new BackupError('aborted', `kept all ${plan.decisions.length} backups; nothing was deleted`);

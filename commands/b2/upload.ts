@@ -83,7 +83,7 @@ export default class Upload extends LocationCommand {
           const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, retention, signal, onProgress: (p) => bar?.update(p)});
           stored = uploaded.id;
           bar.stop();
-          const done = uploaded.existing ? 'Already stored (an earlier run of this upload finished it):' : uploaded.resumed ? 'Finished the interrupted' : 'Uploaded';
+          const done = uploaded.existing ? 'Already stored:' : uploaded.resumed ? 'Finished the interrupted' : 'Uploaded';
           if (!out.quiet) this.logToStderr(`${done} backup ${visible(uploaded.name)} (${humanSize(uploaded.size)}, sha1 ${uploaded.sha1})${uploaded.lock ? `, ${lockedText(uploaded.lock)}` : ''}`);
           const policy = flags.prune ? profile.retention : undefined;
           const lockedKept: BackupInfo[] = [];
@@ -126,8 +126,7 @@ export default class Upload extends LocationCommand {
       const retention = lock && retentionFor(lock, backend.now());
       const bar = progressDisplay({label: 'Checking', total: meta.size, mode: out.mode, intervalMs: out.intervalMs});
       try {
-        const planned = await catalog.planUpload(body, {...meta, signal, onProgress: (p) => bar.update(p)});
-        return retention && planned.resumes?.stored !== 'backup' ? {...planned, lock: {mode: retention.mode, until: retention.retainUntil.toISOString()}} : planned;
+        return await catalog.planUpload(body, {...meta, retention, signal, onProgress: (p) => bar.update(p)});
       } finally {
         bar.stop();
       }
@@ -146,8 +145,9 @@ export default class Upload extends LocationCommand {
    */
   private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, uploadedId: string, now: Date, lockedKept: BackupInfo[], signal: AbortSignal): Promise<BackupInfo[]> {
     try {
-      const {describeBackup, describePolicy} = await import('../../src/cli/prune-view.js'); // with its tables: only a profile with retention rules needs it
+      const {describeBackup, describePolicy, futureLines} = await import('../../src/cli/prune-view.js'); // with its tables: only a profile with retention rules needs it
       const plan = await planPrune(catalog, policy, {protect: uploadedId, now, signal});
+      for (const line of futureLines(plan)) this.logToStderr(line);
       const keptLocked = (b: BackupInfo) => {
         lockedKept.push(b);
         this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (retention alone would prune it)`);

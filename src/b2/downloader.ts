@@ -126,7 +126,7 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
   const scope = downloadScope(r.signal);
   scope.open.add(first);
   const read = (range: {start: number; end: number}, res?: DownloadResponse) =>
-    readRange(client, {fileId: file.fileId, fileName: r.fileName, ...range, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: res, open: scope.open});
+    readRange(client, {fileId: file.fileId, fileName: r.fileName, ...range, total: file.totalLength, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: res, open: scope.open});
 
   async function* body(): AsyncGenerator<Buffer> {
     let hash: Sha1Sink | undefined;
@@ -295,7 +295,7 @@ export async function downloadToFile(client: B2Client, r: DownloadRequest & {onB
   const worker = async () => {
     for (let i = next++; i < ranges.length; i = next++) {
       let pos = ranges[i].start;
-      const chunks = readRange(client, {fileId: file.fileId, fileName: r.fileName, ...ranges[i], signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: i === 0 ? first : undefined, open: scope.open});
+      const chunks = readRange(client, {fileId: file.fileId, fileName: r.fileName, ...ranges[i], total: file.totalLength, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: i === 0 ? first : undefined, open: scope.open});
       // large writes at the range's own offsets, one in flight per range: memory ≤ concurrency × 2 batches
       await writeInBatches(chunks, async (bufs) => {
         const at = pos;

@@ -11,7 +11,7 @@ import type {B2ErrorBody} from './wire-types.js';
 export interface Failure {
   /** HTTP status when the server answered. */
   status?: number;
-  /** B2's error code, or one of: network, timeout, aborted, bad_answer, local. */
+  /** B2's error code, or one of: network, timeout, aborted, bad_answer, wrong_range (a download answered with other bytes than asked), local. */
   code: string;
   message: string;
   /** From a Retry-After header, in milliseconds. */

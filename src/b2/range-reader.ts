@@ -1,7 +1,7 @@
 import type {Readable} from 'node:stream';
 import {abortError} from '../errors.js';
 import type {B2Client, DownloadResponse} from './client.js';
-import {toFailure} from './failure.js';
+import {toFailure, type Failure} from './failure.js';
 import {backoffMs, shouldRetry} from './retry-policy.js';
 
 /** One byte range of one stored file version, and how to read it. */
@@ -12,6 +12,8 @@ export interface RangeJob {
   /** Inclusive. */
   start: number;
   end: number;
+  /** The file's length, once known (a ranged answer must say this total). */
+  total?: number;
   signal?: AbortSignal;
   stallTimeoutMs: number;
   /** A response already opened for this range (the first request of a download). */
@@ -39,9 +41,12 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
       job.open?.add(res);
       const attemptStart = pos;
       // a server may ignore Range and send from byte 0: skip to where we are
-      let skip = pos - bodyOffset(res);
+      let skip = pos;
       let failure: unknown;
+      const wrong = rangeAnswerMismatch(res, {start: pos, end: job.end, total: job.total});
       try {
+        if (wrong) throw new WrongRange(wrong);
+        if (res.status === 206) skip = 0;
         for await (let chunk of watchStall(res.data, job.stallTimeoutMs)) {
           if (skip > 0) {
             const drop = Math.min(skip, chunk.length);
@@ -66,7 +71,7 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
       }
       // cut off (with an error, or a short body): resume from the next byte
       if (job.signal?.aborted) throw abortError(job.signal);
-      const f = await toFailure(failure ?? Object.assign(new Error('connection closed early'), {code: 'ECONNRESET'}));
+      const f: Failure = failure instanceof WrongRange ? {code: 'wrong_range', message: failure.message} : await toFailure(failure ?? Object.assign(new Error('connection closed early'), {code: 'ECONNRESET'}));
       breaksWithoutProgress = pos > attemptStart ? 1 : breaksWithoutProgress + 1;
       if (shouldRetry(f, 'download') !== 'retry' || breaksWithoutProgress >= client.policy.attemptsFor('download')) {
         throw client.fail(f, {call: 'b2_download_file_by_id', name: job.fileName, attempts: breaksWithoutProgress});
@@ -83,10 +88,26 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
   }
 }
 
-/** Where a response's body starts in the file: the Content-Range start of a 206, else 0. */
-function bodyOffset(res: DownloadResponse): number {
-  const m = res.status === 206 ? /bytes\s+(\d+)-/.exec(res.headers['content-range'] ?? '') : null;
-  return m ? Number(m[1]) : 0;
+/** An answer that is not the bytes asked for: not data, a failed attempt (retried like a broken connection). */
+class WrongRange extends Error {}
+
+/**
+ * Why an answer to a request for bytes start..end is not those bytes, or undefined when
+ * it is: a 206 must say exactly that range in Content-Range (of `total` bytes, once the
+ * file's length is known) with a matching Content-Length; a 200 (Range ignored) must be
+ * the whole file. A cache or proxy in front of B2 can answer another range; B2 itself never does.
+ */
+export function rangeAnswerMismatch(res: Pick<DownloadResponse, 'status' | 'headers'>, ask: {start: number; end: number; total?: number}): string | undefined {
+  const length = res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
+  const asked = `asked for bytes ${ask.start}-${ask.end}${ask.total === undefined ? '' : ` of ${ask.total}`}`;
+  if (res.status !== 206) {
+    return ask.total === undefined || length === undefined || length === ask.total ? undefined : `${asked}, the server sent a whole file of ${length} bytes`;
+  }
+  const said = res.headers['content-range'];
+  const m = /^bytes\s+(\d+)-(\d+)\/(\d+)\s*$/.exec(said ?? '');
+  const [start, end, total] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [];
+  const right = m && start === ask.start && end === ask.end && (ask.total === undefined || total === ask.total) && (length === undefined || length === end - start + 1);
+  return right ? undefined : `${asked}, the server answered ${said === undefined ? 'without a Content-Range' : `Content-Range ${JSON.stringify(said)}`}${length === undefined ? '' : ` and ${length} bytes`}`;
 }
 
 /** Passes chunks through, failing with a timeout when none arrives for `ms` (time spent by the consumer does not count). */

@@ -61,7 +61,8 @@ export function shouldRetry(f: Failure, kind: CallKind): Decision {
   // an upload token is the upload URL's own: a fresh URL, not a new sign-in
   if (staleToken(f)) return kind === 'upload' ? 'retry' : 'reauthorize';
   if (f.status === 408 || f.status === 429 || (f.status !== undefined && f.status >= 500)) return 'retry';
-  if (f.code === 'network' || f.code === 'timeout') return 'retry';
+  // a download answered with other bytes than asked (a cache or proxy in front of B2): ask again
+  if (f.code === 'network' || f.code === 'timeout' || f.code === 'wrong_range') return 'retry';
   if (kind === 'upload') {
     // A busy upload token, or bytes that arrived damaged: a fresh URL and a re-read of the data.
     if (f.code === 'auth_token_limit' || f.code === 'bad_answer') return 'retry';

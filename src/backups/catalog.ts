@@ -15,6 +15,7 @@ import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset
 import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload} from './pending-uploads.js';
+import {deleteRefused} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
@@ -35,10 +36,10 @@ interface Orphan {
 }
 
 /** An interrupted upload that can be continued, and how far it got. */
-type Resumable = {id: string; date: string; base: string; sha1: string} & (
+type Resumable = {id: string; date: string; base: string; sha1: string; lock?: BackupLock} & (
   | {stored: 'nothing'}
   | {stored: 'archive'; archive: ObjectInfo}
-  | {stored: 'backup'; info: BackupInfo}
+  | {stored: 'backup'; entry: Entry}
 );
 
 const DEFAULT_NAME = 'Backup';
@@ -100,7 +101,7 @@ export class BackupCatalog {
       const plan = known && unlock ? await this.resumable(known, name, meta.signal) : undefined;
       if (plan?.stored === 'backup') {
         await this.pending.clear(plan.sha1);
-        return {...plan.info, existing: true, resumed: false};
+        return await this.alreadyStored(plan.entry, this.lockToSet(meta.retention, plan), meta.signal);
       }
       if (ha && !plan) {
         // an archive that names itself is stored once: HA lists one backup per id
@@ -108,14 +109,16 @@ export class BackupCatalog {
           (prepared.body as Partial<Readable>).destroy?.();
           throw err;
         });
-        if (same) return {...same, existing: true, resumed: false};
+        if (same) return await this.alreadyStored(same, meta.retention, meta.signal);
       }
       let id = plan?.id ?? ha?.backup_id ?? newBackupId();
       let date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
       const base = plan?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
       const archiveKey = archiveKeyOf(base);
       const metadataKey = metadataKeyOf(base);
-      if (known && unlock && !plan) await this.pending.record({id, name, date, base, ...known});
+      if (known && unlock && !plan) await this.pending.record({id, name, date, base, ...known, ...(meta.retention ? {lock: lockOfRetention(meta.retention)} : {})});
+      // resumed, the run that began the upload may have locked its archive: both files end together, as in one run
+      const retention = this.lockToSet(meta.retention, plan);
 
       timing('archive upload started (names found, upload recorded)');
       const archive: StoredObject = plan?.stored === 'archive'
@@ -128,11 +131,13 @@ export class BackupCatalog {
           // an archive that may turn out to be HA's carries no description its metadata file could
           // contradict, only the provisional one: enough for cleanup and delete to know it as ours
           metadata: later ? provisionalArchiveInfo({id, name, date}) : archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
-          retention: meta.retention,
+          retention,
           signal: meta.signal,
           onProgress: meta.onProgress,
         });
       timing('archive stored');
+      /** The archive stored is this upload's, intact: a failure after that leaves an archive the same upload can complete. */
+      let intact = false;
       try {
         await prepared.unchanged?.();
         const sent = prepared.sent(archive);
@@ -143,19 +148,20 @@ export class BackupCatalog {
           // HA lists one backup per id: the same archive stored before stays the backup, and this copy goes
           const same = await this.storedAs(ha.backup_id, sent, meta.signal);
           if (same) {
-            await this.removeArchive(archiveKey, meta.retention);
-            return {...same, existing: true, resumed: false};
+            await this.removeArchive(archiveKey, retention, `it is a second copy of backup ${same.info.id} (stored as ${same.info.archiveKey}), not a backup; "${commandHint(this.cli, 'cleanup')}" removes it once the lock ends`);
+            return await this.alreadyStored(same, retention, meta.signal);
           }
           ({backup_id: id, date} = ha);
           name = meta.name ?? ha.name;
         }
+        intact = known !== undefined && unlock !== undefined && !later;
         const extra = {...ha?.extra_metadata, ...userExtra};
         const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy, ha});
         const text = JSON.stringify(file);
         const metadataObj = await this.backend.put(metadataKey, Buffer.from(text, 'utf8'), {
           contentType: 'application/json',
           metadata: {metadata_only: 'true'}, // what HA's integration sets on its metadata files
-          retention: meta.retention,
+          retention,
           signal: meta.signal,
         });
         timing('metadata file stored');
@@ -165,14 +171,15 @@ export class BackupCatalog {
         await this.cache.set(metadataObj, text);
         if (known && unlock) await this.pending.clear(known.sha1);
         const resumed = (archive.reusedBytes ?? 0) > 0;
-        // an archive an earlier run stored got that run's date: lengthened to this one (always allowed), both end together
-        const archiveNow = resumed && meta.retention ? await this.lengthenRetention(archive, meta.retention, meta.signal) : archive;
+        // an archive an earlier run stored (or started) got that run's date: lengthened to this one (always allowed), both end together
+        const archiveNow = plan && retention ? await this.lengthenRetention(archive, retention, meta.signal) : archive;
         return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata, resumed, existing: false, ...lockOf(archiveNow, metadataObj)};
       } catch (err) {
         // an interrupted run's archive is what the next run of the same upload completes
         if (isBackupError(err, 'aborted') && known && unlock) throw err;
-        await this.removeArchive(archiveKey, meta.retention);
-        if (known && unlock) await this.pending.clear(known.sha1);
+        // a locked archive that is this upload's stays recorded, so the same upload run again completes the backup with it
+        const kept = await this.removeArchive(archiveKey, retention, intact ? 'run the same upload again to complete the backup' : `it is no backup; "${commandHint(this.cli, 'cleanup')}" removes it once the lock ends`);
+        if (known && unlock && !(kept && intact)) await this.pending.clear(known.sha1);
         throw err;
       }
     } finally {
@@ -195,15 +202,41 @@ export class BackupCatalog {
     throw new BackupError('failure', `the archive ${archive.key} was deleted while its upload finished (a "${commandHint(this.cli, 'cleanup')}" elsewhere took it for an interrupted upload's); no backup was stored: run the upload again`);
   }
 
-  /** Removes an archive upload() stored but will not complete; says so when it cannot. */
-  private async removeArchive(archiveKey: string, retention: Retention | undefined): Promise<void> {
-    await this.backend.delete(archiveKey).catch((cleanupErr: unknown) => {
+  /**
+   * The retention upload() gives its files: the one asked for, or, when it resumes an upload
+   * whose first run asked for a longer one that still holds, that one (a retention never
+   * shortens, and a resumed backup is locked as a fresh one would be).
+   */
+  private lockToSet(asked: Retention | undefined, plan: Resumable | undefined): Retention | undefined {
+    const earlier = plan?.lock && {mode: plan.lock.mode, retainUntil: new Date(plan.lock.until)};
+    if (!earlier || !(earlier.retainUntil.getTime() > (this.backend.now?.() ?? this.now()).getTime())) return asked;
+    return asked && asked.retainUntil >= earlier.retainUntil ? asked : earlier;
+  }
+
+  /**
+   * Removes an archive upload() stored but will not complete; says so when it cannot
+   * (`whenLocked`: what becomes of one Object Lock keeps). True when Object Lock kept it.
+   */
+  private async removeArchive(archiveKey: string, retention: Retention | undefined, whenLocked: string): Promise<boolean> {
+    return this.backend.delete(archiveKey).then(() => false, (cleanupErr: unknown) => {
       if (isBackupError(cleanupErr, 'locked')) {
-        this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; run the same upload again to complete the backup`);
-      } else {
-        this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "${commandHint(this.cli, 'cleanup')}" removes it`);
+        this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; ${whenLocked}`);
+        return true;
       }
+      this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "${commandHint(this.cli, 'cleanup')}" removes it`);
+      return false;
     });
+  }
+
+  /**
+   * The answer of an upload whose backup is already stored: locked at least until
+   * `retention` (both files, lengthened where shorter), as a fresh upload would have been.
+   */
+  private async alreadyStored(entry: Entry, retention: Retention | undefined, signal?: AbortSignal): Promise<UploadResult> {
+    if (!retention) return {...entry.info, existing: true, resumed: false};
+    const archive = await this.lengthenRetention(entry.archive, retention, signal);
+    const metadataFile = await this.lengthenRetention(entry.metadataFile, retention, signal);
+    return {...entry.info, ...lockOf(archive, metadataFile), existing: true, resumed: false};
   }
 
   /**
@@ -225,14 +258,18 @@ export class BackupCatalog {
       : src.kind === 'file' ? await (this.backend.hashFile ? this.backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal))
       : undefined;
     const found = known ? await this.resumable(known, name, signal, {keepRecord: true}) : undefined;
-    const same = ha && !found ? await this.storedAs(ha.backup_id, known, signal) : undefined;
-    if (same) return {name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}};
+    const same = ha && !found ? (await this.storedAs(ha.backup_id, known, signal))?.info : undefined;
+    // a stored backup gets the lock asked for where its own is shorter (see alreadyStored)
+    const asked = meta.retention ? {lock: lockOfRetention(meta.retention)} : {};
+    if (same) return {name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}, ...asked};
     const date = found?.date ?? ha?.date ?? isoDateWithOffset(this.now());
     const id = found?.id ?? ha?.backup_id ?? newBackupId();
     const base = found?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
-    const plan = {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1};
     const resumes = found && {id: found.id, date: found.date, stored: found.stored === 'nothing' ? 'parts' as const : found.stored};
-    if (found?.stored === 'backup') return {...plan, resumes, calls: {}};
+    // the lock upload() would set: this run's, or a longer one the interrupted run asked for
+    const retention = this.lockToSet(meta.retention, found);
+    if (found?.stored === 'backup') return {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, resumes, calls: {}, ...(retention ? {lock: lockOfRetention(retention)} : {})};
+    const plan = {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, ...(retention ? {lock: lockOfRetention(retention)} : {})};
     const metadataCalls = {b2_upload_file: 1};
     if (found?.stored === 'archive') return {...plan, resumes, calls: {b2_get_upload_url: 1, ...metadataCalls}};
     const archive = this.backend.planPut
@@ -257,11 +294,11 @@ export class BackupCatalog {
     const archiveKey = archiveKeyOf(p.base);
     const [archive, metadataFile] = await Promise.all([this.backend.stat(archiveKey), this.backend.stat(metadataKeyOf(p.base))]);
     const ours = archive !== undefined && isArchiveOf(archive, p);
-    const names = {id: p.id, date: p.date, base: p.base, sha1: p.sha1};
+    const names = {id: p.id, date: p.date, base: p.base, sha1: p.sha1, ...(p.lock ? {lock: p.lock} : {})};
     if (ours && metadataFile) {
       const described = describeArchive(archive) as ArchiveDescription;
       const info: BackupInfo = {...described, size: archive.size, sha1: p.sha1, archiveKey, metadataKey: metadataFile.key, describedBy: 'archive', ...lockOf(archive, metadataFile)};
-      return {...names, stored: 'backup', info: await this.withMetadata({info, archive, metadataFile}, signal)};
+      return {...names, stored: 'backup', entry: {info: await this.withMetadata({info, archive, metadataFile}, signal), archive, metadataFile}};
     }
     if (ours) return {...names, stored: 'archive', archive};
     if (!archive && !metadataFile && (await this.mayResume(archiveKey, p.id, signal))) return {...names, stored: 'nothing'};
@@ -274,11 +311,11 @@ export class BackupCatalog {
    * itself, uploaded again); undefined when no backup has the id. A backup with the id but
    * other (or unknowable) content is refused: two backups with one id would hide each other.
    */
-  private async storedAs(id: string, known: Sent | undefined, signal?: AbortSignal): Promise<BackupInfo | undefined> {
+  private async storedAs(id: string, known: Sent | undefined, signal?: AbortSignal): Promise<Entry | undefined> {
     const entry = (await this.scan(signal, () => undefined)).find((e) => e.info.id === id);
     if (!entry) return undefined;
     const info = await this.withMetadata(entry, signal);
-    if (known && info.size === known.size && info.sha1 === known.sha1) return info;
+    if (known && info.size === known.size && info.sha1 === known.sha1) return {...entry, info};
     throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${known ? ' with other content' : ' (an upload from stdin cannot be compared with it)'}; delete it first ("${commandHint(this.cli, `delete ${id}`)}") to upload this archive again`);
   }
 
@@ -457,8 +494,17 @@ export class BackupCatalog {
   async delete(target: string | Deletable, opts: {signal?: AbortSignal; bypassGovernance?: boolean} = {}): Promise<BackupInfo> {
     const found = typeof target === 'string' ? await this.deletable(target, opts) : target;
     throwIfAborted(opts.signal);
+    // a lock on either file is refused before anything goes: never half a backup left behind by a refusal
+    if (deleteRefused(found.info, this.backend.now?.() ?? this.now(), opts.bypassGovernance)) throw lockedBackup(found.info);
     const how = {bypassGovernance: opts.bypassGovernance, signal: opts.signal};
-    for (const key of keysToDelete(found)) await this.backend.delete(key, how);
+    const keys = keysToDelete(found);
+    for (const [i, key] of keys.entries()) {
+      await this.backend.delete(key, how).catch((err: unknown) => {
+        if (i === 0 || !isBackupError(err, 'locked')) throw err;
+        // a lock the key could not see, on the second file only: the first is gone, so no "kept" may be claimed
+        throw new BackupError('failure', `${keys[0]} was deleted, but B2 refused to delete ${key} (${err.message}); backup ${found.info.id} is no longer listed, and the same "${commandHint(this.cli, `delete ${found.info.id}`)}" removes the rest once that lock ends`, {cause: err});
+      });
+    }
     if (found.metadataFileId) await this.cache.forget(found.metadataFileId);
     return found.info;
   }
@@ -497,7 +543,7 @@ export class BackupCatalog {
   async cleanup(opts: {olderThanMs: number; dryRun?: boolean; signal?: AbortSignal}): Promise<CleanupReport> {
     const {signal} = opts;
     const cutoff = this.now().getTime() - opts.olderThanMs;
-    const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0};
+    const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: []};
     if (this.backend.listUnfinished && this.backend.cancelUnfinished) {
       for await (const u of this.backend.listUnfinished({signal})) {
         if (baseOf(u.key, ARCHIVE_SUFFIX) === undefined || !archiveMarker(u)) {
@@ -511,9 +557,16 @@ export class BackupCatalog {
       }
     }
     const {orphans} = await this.scanAll(signal, () => undefined);
+    const now = this.backend.now?.() ?? this.now();
     for (const {info, archive} of orphans) {
       if (archive.modified.getTime() > cutoff) {
         report.kept++;
+        continue;
+      }
+      // Object Lock keeps it: reported with its date, never tried (the dry run says the same), and the cleanup goes on
+      const locked = {key: archive.key, id: info.id, name: info.name, size: archive.size, stored: archive.modified.toISOString(), ...lockOf(archive)};
+      if (deleteRefused(info, now)) {
+        report.locked.push(locked);
         continue;
       }
       if (!opts.dryRun) {
@@ -522,7 +575,15 @@ export class BackupCatalog {
           report.kept++;
           continue;
         }
-        await this.backend.delete(archive.key);
+        // a lock the key cannot read shows only in B2's refusal
+        const refused = await this.backend.delete(archive.key, {signal}).then(() => false, (err: unknown) => {
+          if (isBackupError(err, 'locked')) return true;
+          throw err;
+        });
+        if (refused) {
+          report.locked.push(locked);
+          continue;
+        }
       }
       report.deleted.push({key: archive.key, id: info.id, name: info.name, date: info.date, size: archive.size, stored: archive.modified.toISOString()});
     }
@@ -733,11 +794,24 @@ async function readHaArchive(...args: Parameters<typeof import('./ha-archive.js'
   return (await import('./ha-archive.js')).readHaArchive(...args);
 }
 
-/** A backup's lock: the longest retention among its objects (expired ones too; whoever shows it knows the time). */
-function lockOf(...objects: ObjectInfo[]): {lock?: BackupLock} {
+/**
+ * A backup's lock: the longest retention among its objects (expired ones too; whoever
+ * shows it knows the time), and whether one of them is under a legal hold.
+ */
+function lockOf(...objects: ObjectInfo[]): {lock?: BackupLock; legalHold?: true} {
   let latest: Retention | undefined;
   for (const o of objects) if (o.retention && (!latest || o.retention.retainUntil > latest.retainUntil)) latest = o.retention;
-  return latest ? {lock: {mode: latest.mode, until: latest.retainUntil.toISOString()}} : {};
+  return {...(latest ? {lock: lockOfRetention(latest)} : {}), ...(objects.some((o) => o.legalHold) ? {legalHold: true} : {})};
+}
+
+function lockOfRetention(r: Retention): BackupLock {
+  return {mode: r.mode, until: r.retainUntil.toISOString()};
+}
+
+/** The refusal delete() gives a backup it can see is locked, before B2 is asked. */
+function lockedBackup(b: BackupInfo): BackupError {
+  const why = b.legalHold ? 'is under a legal hold' : `is locked (${b.lock?.mode}) until ${b.lock?.until}`;
+  return new BackupError('locked', `${b.archiveKey} ${why}: B2 refuses to delete it; nothing was deleted`);
 }
 
 /** The names delete() removes, in its order: the archive, then the metadata file (see delete()). */

@@ -18,13 +18,18 @@ export interface BackupSummary {
   /** Object Lock: until when it cannot be deleted (ISO, UTC), and how; null when it is not locked now (or the key may not see it). */
   lockedUntil: string | null;
   lockMode: BackupLock['mode'] | null;
+  /** Present (true) only while one of its files is under a legal hold: nobody can delete it until the hold is removed. */
+  legalHold?: true;
 }
 
 /** `now`: the backend's clock, which decides whether a lock still holds. */
 export function backupSummary(b: BackupInfo, now: Date = new Date()): BackupSummary {
   const lock = activeLock(b, now);
-  return {id: b.id, name: b.name, date: b.date, size: b.size, sha1: b.sha1 ?? null, archiveKey: b.archiveKey, metadataKey: b.metadataKey, describedBy: b.describedBy, lockedUntil: lock?.until ?? null, lockMode: lock?.mode ?? null};
+  return {id: b.id, name: b.name, date: b.date, size: b.size, sha1: b.sha1 ?? null, archiveKey: b.archiveKey, metadataKey: b.metadataKey, describedBy: b.describedBy, lockedUntil: lock?.until ?? null, lockMode: lock?.mode ?? null, ...(b.legalHold ? {legalHold: true} : {})};
 }
+
+/** Why a backup under a legal hold is kept, in every command's words. */
+export const LEGAL_HOLD = 'under a legal hold: nobody can delete it until the hold is removed';
 
 /** "locked (governance) until 2026-12-07 08:20:00 +00:00" */
 export function lockedText(lock: BackupLock): string {

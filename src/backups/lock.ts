@@ -25,6 +25,17 @@ export function activeLock(b: Pick<BackupInfo, 'lock'>, now: Date): BackupLock |
   return b.lock && Date.parse(b.lock.until) > now.getTime() ? b.lock : undefined;
 }
 
+/**
+ * Whether B2 would refuse to delete the backup now, as far as the key can see: a legal
+ * hold on one of its objects, or a retention ahead of `now` (the backend's clock) that is
+ * not a governance one lifted by `bypassGovernance`.
+ */
+export function deleteRefused(b: Pick<BackupInfo, 'lock' | 'legalHold'>, now: Date, bypassGovernance = false): boolean {
+  if (b.legalHold) return true;
+  const lock = activeLock(b, now);
+  return lock !== undefined && !(bypassGovernance && lock.mode === 'governance');
+}
+
 /** Why a lock duration is unusable (not a duration; shorter than a day or longer than B2 keeps), or undefined. */
 export function lockDurationProblem(text: string): string | undefined {
   const d = parseRetentionDuration(text);

@@ -5,6 +5,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {removeDeadWritersFiles, removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
 import {SHA1_HEX} from '../hash.js';
 import {isAlive} from '../process-alive.js';
+import type {BackupLock} from './types.js';
 
 /** What an interrupted upload was called, so that running it again produces the same names. */
 export interface PendingUpload {
@@ -14,6 +15,8 @@ export interface PendingUpload {
   base: string;
   size: number;
   sha1: string;
+  /** The Object Lock the upload asked for: running it again locks both files at least as long, as it would have. */
+  lock?: BackupLock;
   /** When the upload started (ms since the epoch): records expire. */
   recorded: number;
 }

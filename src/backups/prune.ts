@@ -1,7 +1,7 @@
 import type {BackupCatalog} from './catalog.js';
 import {isBackupError} from '../errors.js';
-import {activeLock} from './lock.js';
-import {lockedText} from './display.js';
+import {deleteRefused} from './lock.js';
+import {LEGAL_HOLD, lockedText} from './display.js';
 import {planRetention, type RetentionPolicy} from './retention.js';
 import type {BackupInfo, Deletable} from './types.js';
 
@@ -12,6 +12,8 @@ export interface PruneDecision {
   reasons: string[];
   /** Kept only because Object Lock protects it (the rules alone would delete it). */
   locked?: boolean;
+  /** Dated after now (B2's clock): kept, and not counted by the rules (see planRetention). */
+  future?: boolean;
 }
 
 export interface PrunePlan {
@@ -35,12 +37,12 @@ export interface PrunePlan {
 export const JUST_UPLOADED = 'just uploaded';
 
 /** The reason a backup under Object Lock is kept whatever the rules say: deleting it would be refused. */
-export const lockedReason = (b: BackupInfo): string => (b.lock ? lockedText(b.lock) : 'locked (B2 refused to delete it: Object Lock)');
+export const lockedReason = (b: BackupInfo): string => (b.legalHold ? LEGAL_HOLD : b.lock ? lockedText(b.lock) : 'locked (B2 refused to delete it: Object Lock)');
 
 /**
  * What a prune by `policy` would do to the backups listed now. `protect` names a backup
  * that is kept regardless (the one an upload just made); a backup under Object Lock
- * (its date ahead of `now`, the backend's clock) is kept too, never tried. Throws
+ * (its date ahead of `now`, the backend's clock, or a legal hold) is kept too, never tried. Throws
  * bad_input for a policy with no rule, before anything is listed.
  */
 export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy, opts: {protect?: string; now?: Date; signal?: AbortSignal} = {}): Promise<PrunePlan> {
@@ -48,11 +50,12 @@ export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy,
   planRetention([], policy); // a bad policy fails here, before the listing
   const skipped: string[] = [];
   const listed = await catalog.listDeletable({signal: opts.signal, onSkipped: (msg) => skipped.push(msg)});
-  const plan = planRetention(listed.map((d) => d.info), policy);
+  const plan = planRetention(listed.map((d) => d.info), policy, {now});
   const decisions = plan.decisions.map((d): PruneDecision => {
+    if (d.future) return {backup: d.backup, keep: true, reasons: d.reasons, future: true};
     if (d.keep) return {backup: d.backup, keep: d.keep, reasons: d.reasons};
     if (d.backup.id === opts.protect) return {backup: d.backup, keep: true, reasons: [JUST_UPLOADED]};
-    if (activeLock(d.backup, now)) return {backup: d.backup, keep: true, reasons: [lockedReason(d.backup)], locked: true};
+    if (deleteRefused(d.backup, now)) return {backup: d.backup, keep: true, reasons: [lockedReason(d.backup)], locked: true};
     return {backup: d.backup, keep: false, reasons: []};
   });
   return {policy, decisions, undated: plan.undated, skipped, targets: new Map(listed.map((d) => [d.info.id, d]))};

@@ -7,6 +7,12 @@ import {BackupError} from '../errors.js';
  * the backup's date in the local time zone; `last` makes every backup its own bucket) until
  * it has kept N. `within` keeps every backup newer than the newest backup minus the duration
  * (the newest backup, not now, as restic does: a location nobody wrote to keeps its last state).
+ *
+ * One departure from restic, given `now` (B2's clock): a backup dated more than an hour
+ * after it (a Home Assistant archive from a device whose clock was wrong) is kept, marked
+ * `future`, and left out of the rules: it is neither keepWithin's anchor (which would make
+ * every real backup expire at once) nor a count rule's pick (which would push the newest
+ * real backup out). restic trusts its own snapshots' dates; these come from other devices.
  */
 export interface RetentionPolicy {
   keepLast?: number;
@@ -44,7 +50,15 @@ export interface RetentionDecision<T extends Datable> {
   keep: boolean;
   /** The rules that keep it, e.g. ["daily", "within 30d"]; empty when it is to be deleted. */
   reasons: string[];
+  /** Dated after now (beyond FUTURE_SLACK_MS): kept, and not counted by the rules. */
+  future?: boolean;
 }
+
+/** How far after now a date may be and still count as made now: clocks a little apart are not wrong ones. */
+export const FUTURE_SLACK_MS = 3_600_000;
+
+/** The reason a backup dated after now is kept. */
+export const FUTURE_REASON = 'dated after now';
 
 export interface RetentionPlan<T extends Datable> {
   /** Every datable backup, newest first, with its decision. */
@@ -87,14 +101,17 @@ export function retentionPolicyProblem(p: RetentionPolicy, label: (rule: Retenti
 }
 
 /** Decides for every backup; throws bad_input for a policy that has no rule or a bad value. */
-export function planRetention<T extends Datable>(backups: readonly T[], policy: RetentionPolicy): RetentionPlan<T> {
+export function planRetention<T extends Datable>(backups: readonly T[], policy: RetentionPolicy, opts: {now?: Date} = {}): RetentionPlan<T> {
   const problem = retentionPolicyProblem(policy);
   if (problem) throw new BackupError('bad_input', problem);
   const undated = backups.filter((b) => Number.isNaN(Date.parse(b.date)));
-  const dated = backups
+  const all = backups
     .filter((b) => !Number.isNaN(Date.parse(b.date)))
     .map((b) => ({backup: b, time: new Date(Date.parse(b.date))}))
     .sort(newestFirst);
+  const latest = opts.now ? opts.now.getTime() + FUTURE_SLACK_MS : Infinity;
+  const future = all.filter((d) => d.time.getTime() > latest).map(({backup}): RetentionDecision<T> => ({backup, keep: true, reasons: [FUTURE_REASON], future: true}));
+  const dated = all.filter((d) => d.time.getTime() <= latest);
 
   const within = policy.keepWithin === undefined ? undefined : parseRetentionDuration(policy.keepWithin);
   const cutoff = within && dated.length > 0 ? subtract(dated[0].time, within) : undefined;
@@ -114,7 +131,7 @@ export function planRetention<T extends Datable>(backups: readonly T[], policy: 
     }
     return {backup, keep: reasons.length > 0, reasons};
   });
-  return {decisions, undated};
+  return {decisions: [...future, ...decisions], undated};
 }
 
 /** Newest first; equal dates by id, so that a plan never depends on listing order. */

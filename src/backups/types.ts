@@ -26,6 +26,11 @@ export interface BackupInfo {
    * to a key with readFileRetentions). Past dates included: see isLocked().
    */
   lock?: BackupLock;
+  /**
+   * Object Lock: one of its objects is under a legal hold (B2: seen by a key with
+   * readFileLegalHolds). Nobody can delete it, whatever its retention, until the hold is removed.
+   */
+  legalHold?: boolean;
 }
 
 export interface BackupLock {
@@ -117,6 +122,11 @@ export interface CleanupReport {
   kept: number;
   /** Unfinished uploads under the prefix that this tool did not start: left alone. */
   foreign: number;
+  /**
+   * Our archives without a metadata file that Object Lock keeps (a retention or legal hold
+   * the key can see, never tried; or B2's refusal): left until the lock ends, with its date when known.
+   */
+  locked: Array<{key: string; id: string; name: string; size: number; stored: string; lock?: BackupLock; legalHold?: true}>;
 }
 
 export interface UploadMeta {

@@ -1,5 +1,5 @@
 import {activeLock} from '../backups/lock.js';
-import {displayDate, humanSize, lockedText} from '../backups/display.js';
+import {LEGAL_HOLD, displayDate, humanSize, lockedText} from '../backups/display.js';
 import type {BackupInfo} from '../backups/types.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {table} from '../profiles/display.js';
@@ -8,8 +8,9 @@ import {table} from '../profiles/display.js';
 export function renderBackupTable(backups: BackupInfo[], now: Date = new Date()): string {
   if (backups.length === 0) return 'No backups.';
   const locks = backups.map((b) => activeLock(b, now));
-  const withLocks = locks.some(Boolean);
-  const row = (b: BackupInfo, i: number) => [b.id, escapeInvisible(b.name), displayDate(b.date), humanSize(b.size), ...(withLocks ? [locks[i] ? `${displayDate(locks[i].until)} (${locks[i].mode})` : ''] : [])];
+  const withLocks = locks.some(Boolean) || backups.some((b) => b.legalHold);
+  const lockCell = (b: BackupInfo, i: number) => [locks[i] ? `${displayDate(locks[i].until)} (${locks[i].mode})` : '', b.legalHold ? 'legal hold' : ''].filter(Boolean).join(', ');
+  const row = (b: BackupInfo, i: number) => [b.id, escapeInvisible(b.name), displayDate(b.date), humanSize(b.size), ...(withLocks ? [lockCell(b, i)] : [])];
   return table([['ID', 'NAME', 'DATE', 'SIZE', ...(withLocks ? ['LOCKED UNTIL'] : [])], ...backups.map(row)]);
 }
 
@@ -28,6 +29,7 @@ export function renderBackup(b: BackupInfo, now: Date = new Date()): string {
   const lock = activeLock(b, now);
   if (lock) rows.push(['lock', `${lockedText(lock)}: ${lock.mode === 'compliance' ? 'nobody can delete it before then' : 'only --bypass-governance with a key that may can delete it before then'}`]);
   else if (b.lock) rows.push(['lock', `expired on ${displayDate(b.lock.until)}`]);
+  if (b.legalHold) rows.push(['legal hold', LEGAL_HOLD]);
   if (m) {
     rows.push(['protected', m.protected ? 'yes (encrypted by Home Assistant)' : 'no']);
     if (m.homeassistant_included) rows.push(['home assistant', `${m.homeassistant_version ?? 'unknown version'}${m.database_included ? ', with database' : ', without database'}`]);

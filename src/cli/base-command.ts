@@ -6,6 +6,7 @@ import {isClosedPipe, orStdoutFailure, watchStdoutClose} from './closed-pipe.js'
 import {recordError} from './error-log.js';
 import {jsonText} from './json-text.js';
 import {makeRoomForTransferBuffers} from './heap-room.js';
+import {missingArgument} from './missing-argument.js';
 import {unexpectedArguments} from './unexpected-arguments.js';
 import {clearProgressLine} from './progress.js';
 
@@ -55,7 +56,7 @@ export abstract class PluginCommand extends Command {
       return;
     }
     await new Promise(setImmediate); // a failed write to stdout reports its 'error' event after the write's own callback
-    await this.report(orStdoutFailure(err));
+    await this.report(orStdoutFailure(missingArgument(err, this.id, this.config.bin)));
   }
 
   private reported = false;

@@ -1,4 +1,4 @@
-import {displayDate, humanSize, lockedText} from '../backups/display.js';
+import {displayDate, humanSize, LEGAL_HOLD, lockedText} from '../backups/display.js';
 import {activeLock} from '../backups/lock.js';
 import type {Deletable, DeletePreview, UploadPlan} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
@@ -53,7 +53,8 @@ export function renderDeletePreview(p: DeletePreview, now: Date = new Date()): s
   });
   const lines = [`Dry run: nothing was deleted. Would delete ${what} ${b.id} ${visible(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):`, table(rows)];
   const lock = activeLock(b, now);
-  if (lock) lines.push(`But it is ${lockedText(lock)}: B2 would refuse${lock.mode === 'governance' ? ' unless --bypass-governance is given with a key that has the bypassGovernance capability' : ' until then'}`);
+  if (b.legalHold) lines.push(`But it is ${LEGAL_HOLD}; B2 would refuse, and nothing would be deleted`);
+  else if (lock) lines.push(`But it is ${lockedText(lock)}: B2 would refuse${lock.mode === 'governance' ? ' unless --bypass-governance is given with a key that has the bypassGovernance capability' : ' until then'}`);
   return lines.join('\n');
 }
 

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {OBJECT_LOCK_FIX, bucketLockText, type B2Backend} from '../b2/index.js';
 import {DEFAULT_LOCK_MODE, LOCK_MODES, type LockSetting} from '../backups/lock.js';
-import {lockedText} from '../backups/display.js';
+import {LEGAL_HOLD, lockedText} from '../backups/display.js';
 import type {BackupInfo} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
 import {BackupError, isBackupError} from '../errors.js';
@@ -61,6 +61,32 @@ export async function assertCanLock(backend: B2Backend, profile: Pick<ResolvedPr
   }
 }
 
+/**
+ * Before a move or copy on a bucket with Object Lock: the key must be able to read the
+ * retentions and legal holds, or a copy would be made without the backup's lock (even
+ * a compliance one) and a move would find out at its deletes. Refused (nothing changed)
+ * when B2 says the bucket has Object Lock; when the key cannot see that either, the
+ * caller goes on (a move then keeps what B2 refuses to delete: see executeMove).
+ */
+export async function assertSeesLocks(backend: B2Backend, profile: Pick<ResolvedProfile, 'name' | 'bucket'>, what: 'move' | 'copy', signal?: AbortSignal): Promise<void> {
+  const caps = backend.keyInfo().capabilities;
+  const lacking = ['readFileRetentions', 'readFileLegalHolds'].filter((c) => !caps.includes(c));
+  if (lacking.length === 0) return;
+  const bucket = await backend.bucket(signal).catch((err: unknown) => {
+    if (isBackupError(err, 'missing_capabilities')) return undefined;
+    throw err;
+  });
+  if (bucketLockText(bucket).enabled !== true) return;
+  const outcome = what === 'move'
+    ? 'moving them would copy them without their locks and then fail to delete the locked originals'
+    : 'a copy would not keep the backup\'s lock';
+  throw new BackupError(
+    'missing_capabilities',
+    `the key of profile ${profile.name} lacks ${lacking.join(' and ')}, so it cannot see which backups in bucket ${profile.bucket} (Object Lock enabled) are locked: ${outcome}; nothing was ${what === 'move' ? 'moved' : 'copied'}. ` +
+      `Use a key that also has ${lacking.join(' and ')} (for this one command, B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY) or put one in with: ${backend.newKeyFix()}`,
+  );
+}
+
 /** --bypass-governance is only asked of B2 by a key that may: otherwise one line saying so. */
 export function assertCanBypass(backend: B2Backend, profile: Pick<ResolvedProfile, 'name'>): void {
   if (backend.keyInfo().capabilities.includes('bypassGovernance')) return;
@@ -71,6 +97,7 @@ export function assertCanBypass(backend: B2Backend, profile: Pick<ResolvedProfil
 export function lockedRefusal(b: BackupInfo, err: BackupError, bypassed: boolean): BackupError {
   const what = `backup ${b.id} ${visible(b.name)}`;
   const lock = b.lock;
+  if (b.legalHold) return new BackupError('locked', `${what} is ${LEGAL_HOLD} (b2_update_file_legal_hold with legalHold "off", by a key with writeFileLegalHolds); nothing was deleted`);
   if (!lock) return new BackupError('locked', `${what}: ${err.message}; for a governance lock, --bypass-governance (with a key that has bypassGovernance) deletes it now`);
   if (lock.mode === 'compliance') return new BackupError('locked', `${what} is ${lockedText(lock)}: nobody can delete it before then, not even with --bypass-governance`);
   if (bypassed) return new BackupError('locked', `${what} is ${lockedText(lock)}, and B2 refused the bypass too (${err.message})`);

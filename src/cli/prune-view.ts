@@ -93,6 +93,11 @@ export function untouchedLines(plan: PrunePlan, unfinishedUploads: number, cli: 
   return lines;
 }
 
+/** A warning for each backup dated after now: the rules leave it out (see planRetention), and its date is likely wrong. */
+export function futureLines(plan: PrunePlan): string[] {
+  return plan.decisions.filter((d) => d.future).map(({backup: b}) => `Warning: backup ${b.id} ${visible(b.name)} is dated ${displayDate(b.date)}, after now by B2's clock: it is kept and not counted by the retention rules (is the clock of the device that made it wrong?)`);
+}
+
 /** "a1b2c3d4 "Nightly" of 2026-04-08 04:57:43 +02:00" */
 export function describeBackup(b: BackupInfo): string {
   return `${b.id} ${visible(b.name)} of ${displayDate(b.date)}`;

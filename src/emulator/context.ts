@@ -7,7 +7,7 @@ import {FaultDecision, parseTestModes} from './faults.js';
 import {Params} from './params.js';
 import {createShaper} from './shaper.js';
 import {StatsCollector} from './stats.js';
-import {KeyRecord} from './types.js';
+import {FaultKind, KeyRecord} from './types.js';
 
 /**
  * One request in flight: its call name and parameters, the fault decision for it, and
@@ -38,6 +38,11 @@ export class RequestContext {
   header(name: string): string | undefined {
     const v = this.req.headers[name.toLowerCase()];
     return Array.isArray(v) ? v[0] : v;
+  }
+
+  /** A fault that a handler carried out (e.g. a shifted range), for `stats().faults`. */
+  countFault(kind: FaultKind): void {
+    this.stats.fault(kind);
   }
 
   testModes(): Set<string> {

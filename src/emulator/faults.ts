@@ -15,6 +15,7 @@ export interface FaultDecision {
   /** Where to flip a request body byte, as a fraction of its length (seeded). */
   corruptAtFraction?: number;
   answerFields?: Record<string, unknown>;
+  shiftRangeBytes?: number;
 }
 
 interface ActiveRule {
@@ -56,9 +57,9 @@ export class FaultEngine {
       if (!matches(rule.call, call)) continue;
       if (active.remaining !== undefined && active.remaining <= 0) continue;
       const failing = decision.error !== undefined || decision.cutRequestAfterBytes !== undefined || decision.cutResponseAfterBytes !== undefined ||
-        decision.expireToken === true || decision.corruptAtFraction !== undefined || decision.answerFields !== undefined;
+        decision.expireToken === true || decision.corruptAtFraction !== undefined || decision.answerFields !== undefined || decision.shiftRangeBytes !== undefined;
       const fails = rule.status !== undefined || rule.code !== undefined || rule.cutRequestAfterBytes !== undefined || rule.cutResponseAfterBytes !== undefined ||
-        rule.expireToken === true || rule.corruptRequestBody === true || rule.answerFields !== undefined;
+        rule.expireToken === true || rule.corruptRequestBody === true || rule.answerFields !== undefined || rule.shiftRangeBytes !== undefined;
       const shapes = Boolean(rule.latencyMs || rule.bytesPerSecond);
       // A rule with nothing left to add (an earlier rule already fails this request) is not used up.
       if (!shapes && (!fails || failing)) continue;
@@ -73,6 +74,7 @@ export class FaultEngine {
       else if (rule.expireToken) decision.expireToken = true;
       else if (rule.corruptRequestBody) decision.corruptAtFraction = this.random.next();
       else if (rule.answerFields) decision.answerFields = {...rule.answerFields};
+      else if (rule.shiftRangeBytes !== undefined) decision.shiftRangeBytes = rule.shiftRangeBytes;
     }
     if (!decision.error && UPLOAD_CALLS.has(call)) decision.error = this.uploadFault(testModes);
     return decision;
@@ -102,6 +104,8 @@ const FAULT_FIELDS: Record<string, 'int' | 'fraction' | 'string' | 'boolean' | '
   expireToken: 'boolean', corruptRequestBody: 'boolean',
   // A successful answer with fields replaced (a server that misreports what it did); used by the upload tests.
   answerFields: 'object',
+  // A ranged download answered from further on than asked (a cache or proxy in front of B2); used by the download tests.
+  shiftRangeBytes: 'int',
 };
 
 /** A rule with an unknown field or a value of the wrong kind is refused whole, naming the field. */

@@ -53,13 +53,19 @@ export interface FaultRule {
   corruptRequestBody?: boolean;
   /** Replace these fields of a successful JSON answer: a server or proxy that misreports what it did. */
   answerFields?: Record<string, unknown>;
+  /**
+   * Answer a ranged download from this many bytes after the byte asked for, saying so in
+   * Content-Range: a cache or proxy in front of B2 that serves another range than was
+   * asked (a test facility, not B2 behaviour).
+   */
+  shiftRangeBytes?: number;
 }
 
 /**
  * The fault kinds counted in `stats().faults`: `http_<status>` for injected error answers
  * (rules, --fail-uploads, test modes), and the others by name.
  */
-export type FaultKind = `http_${number}` | 'expire_token' | 'cut_request' | 'cut_response' | 'latency' | 'throttle' | 'corrupt_body' | 'answer_fields';
+export type FaultKind = `http_${number}` | 'expire_token' | 'cut_request' | 'cut_response' | 'latency' | 'throttle' | 'corrupt_body' | 'answer_fields' | 'shift_range';
 
 export interface EmulatorStats {
   calls: Record<string, number>;

@@ -128,9 +128,10 @@ export class ProfileStore {
    * the official B2 CLI), never of an embedded one, whose key the emulator provisions
    * (see envOverride()).
    * `envCredentials: false` resolves the key the profile itself holds (what add/update check).
+   * `chooseWith`: how the command takes a profile name, for the hint when one must be chosen.
    */
-  resolve(name?: string, opts: {envCredentials?: boolean; givenBy?: string} = {}): ResolvedProfile {
-    const chosen = name || this.env.B2_PROFILE || this.defaultName();
+  resolve(name?: string, opts: {envCredentials?: boolean; chooseWith?: string; givenBy?: string} = {}): ResolvedProfile {
+    const chosen = name || this.env.B2_PROFILE || this.defaultName(opts.chooseWith);
     // oclif hands B2_PROFILE over as --profile: a name equal to it may well come from there
     const givenBy = opts.givenBy ?? (chosen === this.env.B2_PROFILE ? 'the environment variable B2_PROFILE' : undefined);
     const stored = this.getOrThrow(chosen, {givenBy, addable: true});
@@ -261,12 +262,13 @@ export class ProfileStore {
     return Object.hasOwn(this.state.profiles, name);
   }
 
-  private defaultName(): string {
+  /** The profile used when none is named; `chooseWith`: how the command names one (default: its --profile flag). */
+  private defaultName(chooseWith = '--profile NAME'): string {
     if (this.state.defaultName) return this.state.defaultName;
     const names = Object.keys(this.state.profiles);
     if (names.length === 1) return names[0];
     if (names.length === 0) return LOCAL_PROFILE_NAME;
-    throw new BackupError('config', `${this.path} has ${names.length} profiles (${someNames(names)}); choose one with --profile NAME or env B2_PROFILE, or set a default with "${commandHint(this.cli, 'profile default NAME')}"`);
+    throw new BackupError('config', `${this.path} has ${names.length} profiles (${someNames(names)}); choose one with ${chooseWith} or env B2_PROFILE, or set a default with "${commandHint(this.cli, 'profile default NAME')}"`);
   }
 
   /**

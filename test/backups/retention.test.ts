@@ -114,6 +114,32 @@ describe('retention (restic\'s rules)', () => {
     expect(kept).toEqual(['new', 'in']);
   });
 
+  describe('a backup dated after now (an archive from a device with a wrong clock)', () => {
+    const now = new Date('2026-03-10T12:00:00Z');
+    const real = [{id: 'n1', date: '2026-03-08T12:00:00Z'}, {id: 'n2', date: '2026-03-09T12:00:00Z'}, {id: 'n3', date: '2026-03-10T11:00:00Z'}];
+    const future = {id: 'skew', date: '2030-01-01T00:00:00Z'};
+    const decided = (policy: RetentionPolicy) => planRetention([...real, future], policy, {now}).decisions.map((d) => [d.backup.id, d.keep, d.reasons]);
+
+    test('keepWithin is measured from the newest backup not dated after now: every real backup within 30 days stays, the future one is kept and marked', () => {
+      expect(decided({keepWithin: '30d', keepLast: 2})).toEqual([
+        ['skew', true, ['dated after now']],
+        ['n3', true, ['within 30d', 'last']],
+        ['n2', true, ['within 30d', 'last']],
+        ['n1', true, ['within 30d']],
+      ]);
+      expect(planRetention([...real, future], {keepWithin: '30d'}, {now}).decisions.filter((d) => d.future).map((d) => d.backup.id)).toEqual(['skew']);
+    });
+
+    test('it takes no count rule\'s place: keepLast 1 keeps the newest real backup', () => {
+      expect(decided({keepLast: 1})).toEqual([['skew', true, ['dated after now']], ['n3', true, ['last']], ['n2', false, []], ['n1', false, []]]);
+    });
+
+    test('within an hour of now it is an ordinary backup (clocks a little apart)', () => {
+      const soon = {id: 'soon', date: '2026-03-10T12:30:00Z'};
+      expect(planRetention([...real, soon], {keepLast: 1}, {now}).decisions.map((d) => [d.backup.id, d.keep])).toEqual([['soon', true], ['n3', false], ['n2', false], ['n1', false]]);
+    });
+  });
+
   test('durations: restic\'s units, nothing else', () => {
     expect(parseRetentionDuration('1y6m2d3h')).toEqual({years: 1, months: 6, days: 2, hours: 3});
     expect(parseRetentionDuration('30d')).toEqual({years: 0, months: 0, days: 30, hours: 0});

@@ -95,7 +95,7 @@ describe('an empty archive is refused (exit 2, one line) and the automatic prune
     const r = await onTerminal(['b2', 'upload', '-', '--profile', PROFILE, '--config', world.config], {env: world.env, cwd: world.dir, steps: [{wait: 'Error:'}]});
     expect(r.failed).toBeUndefined();
     const lines = r.output.split(/\r?\n/).filter((l) => l.trim() !== '');
-    expect(lines).toEqual([expect.stringMatching(/^Error: stdin is a terminal: "b2 upload -" reads the archive from a pipe; pipe it in \(e\.g\. tar -c DIR \| \S+ b2 upload -\) or give the archive's path$/)]);
+    expect(lines).toEqual([expect.stringMatching(/^Error: stdin is a terminal: "\S+ b2 upload -" reads the archive from a pipe; pipe it in \(e\.g\. tar -c DIR \| \S+ b2 upload -\) or give the archive's path$/)]);
     expect(r.code).toBe(2);
     expect(calls(world.emu, 'b2_authorize_account') - (before.b2_authorize_account ?? 0)).toBe(0);
     expect(await names()).toEqual(['real']);

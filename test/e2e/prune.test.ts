@@ -3,6 +3,7 @@ import {readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {parse, stringify} from 'yaml';
 import {BackupCatalog} from '../../src/backups/index.js';
+import {haBackupAt, haBackupTar, supervisorBackupJson} from '../backups/ha-fixtures.js';
 import {openBackend} from '../b2/helpers.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {E2EWorld, expectFailure, parseJson} from './helpers.js';
@@ -212,22 +213,43 @@ describe('retention in the profile', () => {
   });
 
   test('upload prunes after it succeeds, says what it removed, and never deletes the backup it just made', async () => {
-    // Both existing backups are dated in the future, so by keepLast 2 the new one would go.
-    const future = {x: '2031-01-01T00:00:00Z', y: '2031-01-02T00:00:00Z', z: '2031-01-03T00:00:00Z'};
-    const {profile} = await location(['x', 'y', 'z'], future);
+    // A Home Assistant archive names its own date: made in April, it is older than x, y and z, so by keepLast 2 it would go.
+    const dates = {x: '2026-10-01T00:00:00Z', y: '2026-10-02T00:00:00Z', z: '2026-10-03T00:00:00Z'};
+    const {profile} = await location(['x', 'y', 'z'], dates);
     await setRetention(profile, {keepLast: 2});
-    const archive = join(world.dir, 'new.tar');
-    await writeFile(archive, 'the new backup');
-    const r = await world.b2(['upload', archive, '--name', 'new', '--profile', profile]);
+    const at = haBackupAt(0);
+    const archive = join(world.dir, 'april.tar');
+    await writeFile(archive, haBackupTar(supervisorBackupJson(at)));
+    const r = await world.b2(['upload', archive, '--profile', profile]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^Pruned backup [0-9a-f]{12} "x" of 2031-01-01 00:00:00 \+00:00 \(retention: --keep-last 2\)$/m);
-    expect(await survivors(profile)).toEqual(['new', 'y', 'z']);
+    expect(r.stderr).toMatch(/^Pruned backup [0-9a-f]{12} "x" of 2026-10-01 00:00:00 \+00:00 \(retention: --keep-last 2\)$/m);
+    expect(await survivors(profile)).toEqual([at.name, 'y', 'z']);
     // --json says it too
-    await writeFile(archive, 'a newer backup');
-    const json = await world.b2(['upload', archive, '--name', 'newer', '--profile', profile, '--json']);
+    const newer = join(world.dir, 'newer.tar');
+    await writeFile(newer, 'a newer backup');
+    const json = await world.b2(['upload', newer, '--name', 'newer', '--profile', profile, '--json']);
     const out = parseJson<{id: string; pruned: string[]}>(json);
-    expect(out.pruned).toHaveLength(1);
-    expect(await survivors(profile)).toEqual(['newer', 'y', 'z']); // "new" went: older than y and z, and no longer just uploaded
+    expect(out.pruned).toHaveLength(2);
+    expect(await survivors(profile)).toEqual(['newer', 'z']); // the April one went: the oldest, and no longer just uploaded
+  });
+
+  test('an archive dated after now (a device with a wrong clock) is kept and named in a warning, and no real backup is pruned because of it', async () => {
+    const {profile} = await location(['n', 'o', 'p']);
+    await setRetention(profile, {keepWithin: '30d', keepLast: 2});
+    const at = {...haBackupAt(3), date: '2030-01-01T00:00:00.000000+00:00'};
+    const archive = join(world.dir, 'skewed.tar');
+    await writeFile(archive, haBackupTar(supervisorBackupJson(at)));
+    const r = await world.b2(['upload', archive, '--profile', profile]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/^Pruned backup/m);
+    expect(r.stderr).toMatch(/^Warning: backup [0-9a-f]+ "Automatic backup 2026\.4\.1" is dated 2030-01-01 00:00:00 \+00:00, after now by B2's clock: it is kept and not counted by the retention rules \(is the clock of the device that made it wrong\?\)$/m);
+    expect(await survivors(profile)).toEqual([at.name, 'n', 'o', 'p']);
+    const dry = await prune(profile, ['--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toMatch(/^Warning: backup [0-9a-f]+ .* is dated 2030-01-01 00:00:00 \+00:00, after now by B2's clock/m);
+    expect(dry.stdout).toMatch(/^keep +[0-9a-f]+ +2030-01-01 00:00:00 \+00:00 .* dated after now$/m);
+    expect(dry.stdout).toMatch(/^keep +[0-9a-f]+ +2026-11-30 06:00:00 \+00:00 .* n +within 30d$/m);
+    expect(dry.stderr).toMatch(/Would delete 0 and keep 4 backup/);
   });
 
   test('--no-prune skips it', async () => {

@@ -1,5 +1,5 @@
 import {Args} from '@oclif/core';
-import {cliPrefix} from '../../../src/cli/cli-prefix.js';
+import {cliCommand, cliPrefix} from '../../../src/cli/cli-prefix.js';
 import type {CheckReport} from '../../../src/backend.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {checkB2} from '../../../src/connect.js';
@@ -15,13 +15,13 @@ export default class ProfileCheck extends BaseCommand {
   static override examples = ['<%= config.bin %> b2 profile check home', '<%= config.bin %> b2 profile check home --json'];
   static override enableJsonFlag = true;
   static override args = {
-    name: Args.string({description: 'profile name (default: env B2_PROFILE, or the only profile)'}),
+    name: Args.string({description: 'profile name (default: env B2_PROFILE, else the file\'s default profile, else the only one)'}),
   };
 
   async run(): Promise<CheckReport> {
     const {args, flags} = await this.parse(ProfileCheck);
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
-    const profile = store.resolve(args.name);
+    const profile = store.resolve(args.name, {chooseWith: `"${cliCommand(this.config, 'profile check NAME')}"`});
     const report = await checkB2(profile, {dataDir: this.config.dataDir, cli: cliPrefix(this.config)});
     this.log(renderCheckItems(report.items));
     if (!report.ok) {

@@ -103,9 +103,17 @@ async function sendFile(core: EmulatorCore, ctx: RequestContext, file: FileRecor
     if (INFO_HEADERS[k]) headers[INFO_HEADERS[k]] = v;
     else headers[`X-Bz-Info-${k}`] = percentEncode(v);
   }
-  const {start, end} = range ?? {start: 0, end: total - 1};
+  const {start, end} = shifted(ctx, range) ?? {start: 0, end: total - 1};
   if (range) headers['Content-Range'] = `bytes ${start}-${end}/${total}`;
   const length = Math.max(0, end - start + 1);
   const body = ctx.head ? undefined : segmentStream(core.blobs, file.segments, start, end);
   await ctx.send(range ? 206 : 200, headers, length, body);
+}
+
+/** The range a `shiftRangeBytes` fault serves instead of the one asked for (honestly labelled in Content-Range). */
+function shifted(ctx: RequestContext, range: Range | undefined): Range | undefined {
+  const by = ctx.fault.shiftRangeBytes;
+  if (!range || !by) return range;
+  ctx.countFault('shift_range');
+  return {start: Math.min(range.start + by, range.end), end: range.end};
 }
