@@ -135,7 +135,13 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
     return ['invalid_credentials', `B2 at ${host} rejected the key of profile ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); ${keyFixClause(ctx, 'put in a working key', '--key-id … --application-key …')}`];
   }
   if (call.phase === 'reauthorize' && f.status === 401) return keyExpired();
-  if (f.status === 403 && (f.code === 'access_denied' || f.code === 'http_403') && READS.has(call.call)) return ['encryption_key', customerKeyRefused(call, ctx)];
+  if (f.status === 403 && (f.code === 'access_denied' || f.code === 'http_403') && READS.has(call.call)) {
+    // B2 refuses a read with 403 for SSE-C data without its key, but also for a suspended
+    // account or (a bare 403 to a HEAD) a cap: SSE-C only when B2 or the profile says so
+    if (SSE_C_REFUSAL.test(f.message)) return ['encryption_key', customerKeyRefused(call, ctx)];
+    if (ctx.encryption === 'SSE-C') return ['encryption_key', `${customerKeyRefused(call, ctx)} (or the account is suspended or at a cap: ${b2Says})`];
+    if (f.code === 'http_403') return ['cap_exceeded', `B2 refused ${what} (403 without a reason): an account cap (transactions or downloads), a suspended account, or SSE-C data read without its key; check "Caps & Alerts" and the account status in the Backblaze web UI`];
+  }
   if (f.status === 403 && f.code === 'access_denied' && REMOVALS.has(call.call)) {
     return ['locked', `B2 refused to remove ${call.name ? JSON.stringify(call.name) : 'the file'}: it is protected by Object Lock (${f.message}); it can be deleted once its retention date has passed`];
   }
@@ -165,6 +171,8 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
 
 /** Calls that read a file's data: B2 answers 403 access_denied (a HEAD: a bare 403) when SSE-C data comes without its key. */
 const READS = new Set(['b2_download_file_by_name', 'b2_download_file_by_id']);
+/** B2's message when SSE-C data is read without its key (or with another). */
+const SSE_C_REFUSAL = /SSE-C|encrypt|customer key/i;
 /** Calls that remove a version or a name: B2 answers 403 access_denied while Object Lock protects it. */
 const REMOVALS = new Set(['b2_delete_file_version', 'b2_hide_file']);
 

@@ -8,7 +8,7 @@ import {assertValidKey} from '../keys.js';
 import {runChecks} from './check.js';
 import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
-import {bucketUnavailable, prefixNotAllowed, wrapUnknown} from './errors.js';
+import {bucketUnavailable, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
 import {fileFromHeaders} from './file-headers.js';
 import {listFiles, listUnfinished, listVersions} from './lister.js';
@@ -233,7 +233,15 @@ export class B2Backend implements StorageBackend {
   async stat(key: string): Promise<ObjectInfo | undefined> {
     const fileName = this.nameOf(key);
     try {
-      const res = await this.client.download({fileName}, {method: 'HEAD'});
+      const res = await this.client.download({fileName}, {method: 'HEAD'}).catch((err: unknown) => {
+        if (!bodilessRefusal(err)) throw err;
+        // B2 refuses a HEAD with a bare 403 for a cap, a suspended account or an SSE-C key:
+        // one byte by GET (also a class B call) brings B2's reason, or the file
+        return this.client.download({fileName}, {range: 'bytes=0-0'}).catch((again: unknown) => {
+          if ((again as {cause?: PlainCause}).cause?.status !== 416) throw again;
+          return this.client.download({fileName}, {}); // an empty file has no byte 0
+        });
+      });
       res.data?.destroy();
       return this.infoOf(fileFromHeaders(res.headers));
     } catch (err) {
@@ -433,4 +441,10 @@ function checkMetadata(fileName: string, metadata: Record<string, string>): Reco
   }
   if (bytes > MAX_NAME_AND_INFO_BYTES - 200) throw bad(`name and metadata take ${bytes} bytes encoded, B2 allows about ${MAX_NAME_AND_INFO_BYTES - 200}`);
   return {...metadata};
+}
+
+/** A 403 without B2's error code (the answer to a HEAD has no body). */
+function bodilessRefusal(err: unknown): boolean {
+  const cause = (err as {cause?: PlainCause}).cause;
+  return cause?.status === 403 && cause.code === 'http_403';
 }
