@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core';
 import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
 import {catalogOf, locationId} from '../../src/cli/open-backend.js';
+import {assertSeesLocks} from '../../src/cli/object-lock.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
@@ -41,6 +42,7 @@ export default class Copy extends BaseCommand {
     return withInterrupt(async (signal) => {
       const [from, to] = await connectB2Pair(source, target, {dataDir: this.config.dataDir, signal});
       try {
+        await assertSeesLocks(from, source, 'copy', signal); // a copy keeps the backup's lock: it must be able to see it
         const catalog = catalogOf(this.config, source, from, (line) => this.logToStderr(line));
         const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal});
         const what = `backup ${info.id} ${visible(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;

@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type {ObjectInfo, StorageBackend} from '../backend.js';
-import {BackupError, throwIfAborted} from '../errors.js';
+import {BackupError, isBackupError, throwIfAborted} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
 import {BackupCatalog} from './catalog.js';
@@ -59,6 +59,12 @@ export interface MoveReport extends MovePlan {
   copied: number;
   /** Originals deleted. */
   deleted: number;
+  /**
+   * Originals B2 refused to delete because of Object Lock that the listing did not show
+   * (a key without readFileRetentions): they stay under the old location, their copies
+   * are whole at the new one. A backup whose metadata file was refused keeps its archive too.
+   */
+  refused: string[];
 }
 
 export interface MoveOptions {
@@ -137,9 +143,9 @@ export function describeConflicts(c: Conflicts, what: string): string | undefine
  * A move ends by deleting every original, and B2 refuses to delete a version under Object
  * Lock: before its retention date, or while a legal hold is on. Rather than leave copies
  * and locked originals behind, a move of locked backups is refused before anything is
- * copied. (A key that cannot read retentions or legal holds sees no lock here; B2's
- * refusal at the delete step then stops the move, with every copy made and the
- * originals left, and the profile is not changed.)
+ * copied. (A key that cannot read retentions or legal holds sees no lock here: the
+ * command refuses such a key on a bucket known to have Object Lock, and otherwise
+ * executeMove keeps and reports the originals B2 refuses to delete.)
  */
 function refuseLocked(from: StorageBackend, items: MoveItem[], leftovers: ObjectInfo[]): void {
   const now = from.now?.() ?? new Date();
@@ -176,19 +182,30 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
   }));
   await checkCopies(to, plan, copied, opts.signal);
   let deleted = 0;
-  const remove = async (key: string) => {
+  const refused: string[] = [];
+  // every backup is whole at the destination by now: an original B2 keeps (Object Lock the
+  // listing could not show) is reported and the others still go, so that the caller can
+  // switch to the new location, where every backup is listed
+  const remove = async (key: string): Promise<boolean> => {
     throwIfAborted(opts.signal);
-    if (await from.delete(key)) deleted++;
+    try {
+      if (await from.delete(key)) deleted++;
+      return true;
+    } catch (err) {
+      if (!isBackupError(err, 'locked')) throw err;
+      refused.push(key);
+      return false;
+    }
   };
   await runAll(concurrency, [
     // the metadata file first: at the source, the backup leaves listings in one step
     ...plan.items.map((item) => async () => {
-      await remove(item.metadataFile.key);
-      await remove(item.archive.key);
+      if (await remove(item.metadataFile.key)) await remove(item.archive.key);
+      else refused.push(item.archive.key);
     }),
-    ...plan.leftovers.map((archive) => () => remove(archive.key)),
+    ...plan.leftovers.map((archive) => async () => void (await remove(archive.key))),
   ]);
-  return {...plan, copied: copied.size, deleted};
+  return {...plan, copied: copied.size, deleted, refused: refused.sort(compareUtf8)};
 }
 
 /**

@@ -5,6 +5,7 @@ import {connectB2, connectB2Pair} from '../connect.js';
 import {BackupError} from '../errors.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from '../backups/layout.js';
 import type {ResolvedProfile} from '../profiles/types.js';
+import {assertSeesLocks} from './object-lock.js';
 
 /**
  * `b2 profile update NAME --prefix NEW --move-backups [--dry-run]`: the backups under the
@@ -20,6 +21,7 @@ export async function moveProfileBackups(
   if (from.prefix === to.prefix) throw new BackupError('bad_input', `--move-backups moves the backups to a new prefix, but profile "${to.name}" already uses ${JSON.stringify(to.prefix)}; give --prefix a different one`);
   const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal});
   try {
+    await assertSeesLocks(source, from, 'move', ctx.signal);
     const plan = await planMove(source, destination, {signal: ctx.signal});
     const where = `${JSON.stringify(from.prefix)} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`;
     if (ctx.dryRun) {
@@ -29,6 +31,7 @@ export async function moveProfileBackups(
     }
     const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency});
     for (const line of staying(plan, from)) ctx.warn(line);
+    if (report.refused.length > 0) ctx.warn(refusedWarning(report.refused, from, to));
     const already = plan.items.filter((i) => !i.copy.archive && !i.copy.metadataFile).length;
     ctx.log(`Moved ${count(plan.items.length, 'backup')} from ${where}: ${count(report.copied, 'file')} copied on the server (nothing downloaded)${already ? `, ${already} already copied by an interrupted run` : ''}, ${count(report.deleted, 'original')} deleted`);
     return true;
@@ -66,6 +69,13 @@ export function leftBehindWarning(n: number, from: ResolvedProfile, to: Resolved
     `Warning: ${count(n, 'backup')} stay under the old prefix ${JSON.stringify(from.prefix)}: changing the prefix does not move them, and profile "${to.name}" no longer lists them; ` +
     `to move them, put the old prefix back (b2 profile update ${to.name} --prefix ${JSON.stringify(from.prefix)}) and run b2 profile update ${to.name} --prefix ${JSON.stringify(to.prefix)} --move-backups`
   );
+}
+
+/** The originals B2 kept (Object Lock the key could not see): where they are, and that their copies are complete. */
+function refusedWarning(keys: string[], from: ResolvedProfile, to: ResolvedProfile): string {
+  const shown = escapeInvisible(keys.slice(0, 5).join(', ')) + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
+  return `Warning: B2 refused to delete ${count(keys.length, 'original')} under ${JSON.stringify(from.prefix)} in bucket ${from.bucket} (Object Lock that the key cannot see: it lacks readFileRetentions or readFileLegalHolds): ${shown}. ` +
+    `Every backup is whole under ${JSON.stringify(to.prefix)}, and the profile now uses it; those originals stay until their lock ends (their copies are not locked), then delete them with the B2 web console or a profile on the old prefix`;
 }
 
 function renderPlan(plan: MovePlan, where: string, to: ResolvedProfile): string {

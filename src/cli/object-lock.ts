@@ -61,6 +61,32 @@ export async function assertCanLock(backend: B2Backend, profile: Pick<ResolvedPr
   }
 }
 
+/**
+ * Before a move or copy on a bucket with Object Lock: the key must be able to read the
+ * retentions and legal holds, or a copy would be made without the backup's lock (even
+ * a compliance one) and a move would find out at its deletes. Refused (nothing changed)
+ * when B2 says the bucket has Object Lock; when the key cannot see that either, the
+ * caller goes on (a move then keeps what B2 refuses to delete: see executeMove).
+ */
+export async function assertSeesLocks(backend: B2Backend, profile: Pick<ResolvedProfile, 'name' | 'bucket'>, what: 'move' | 'copy', signal?: AbortSignal): Promise<void> {
+  const caps = backend.keyInfo().capabilities;
+  const lacking = ['readFileRetentions', 'readFileLegalHolds'].filter((c) => !caps.includes(c));
+  if (lacking.length === 0) return;
+  const bucket = await backend.bucket(signal).catch((err: unknown) => {
+    if (isBackupError(err, 'missing_capabilities')) return undefined;
+    throw err;
+  });
+  if (bucketLockText(bucket).enabled !== true) return;
+  const outcome = what === 'move'
+    ? 'moving them would copy them without their locks and then fail to delete the locked originals'
+    : 'a copy would not keep the backup\'s lock';
+  throw new BackupError(
+    'missing_capabilities',
+    `the key of profile ${profile.name} lacks ${lacking.join(' and ')}, so it cannot see which backups in bucket ${profile.bucket} (Object Lock enabled) are locked: ${outcome}; nothing was ${what === 'move' ? 'moved' : 'copied'}. ` +
+      `Use a key that also has ${lacking.join(' and ')}: b2 profile update ${profile.name} --application-key … (or for this one command B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY)`,
+  );
+}
+
 /** --bypass-governance is only asked of B2 by a key that may: otherwise one line saying so. */
 export function assertCanBypass(backend: B2Backend, profile: Pick<ResolvedProfile, 'name'>): void {
   if (backend.keyInfo().capabilities.includes('bypassGovernance')) return;
