@@ -109,6 +109,20 @@ describe('400: the request is wrong', () => {
     expectError(() => api(emu, token, 'b2_finish_large_file', {fileId: largeId, partSha1Array: [...parts.map(sha1), sha1('x')]}), 400, 'missing_part'));
   test('part_sha1_mismatch: finish with a wrong part SHA1', () =>
     expectError(() => api(emu, token, 'b2_finish_large_file', {fileId: largeId, partSha1Array: [sha1(parts[0]), sha1('x')]}), 400, 'part_sha1_mismatch'));
+  test('part_sha1_mismatch: finish with fewer SHA1s than parts were uploaded (the last part left out); the file stays unfinished', async () => {
+    await expectError(() => api(emu, token, 'b2_finish_large_file', {fileId: largeId, partSha1Array: [sha1(parts[0])]}), 400, 'part_sha1_mismatch');
+    const listed = await api(emu, token, 'b2_list_parts', {fileId: largeId});
+    expect(listed.json.parts.map((p: {partNumber: number}) => p.partNumber)).toEqual([1, 2]);
+  });
+  test('missing_part: parts 1 and 3 uploaded, part 2 not: finish fails whatever the array covers', async () => {
+    const gap = (await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: 'gap.bin', contentType: 'b2/x-auto'})).json.fileId;
+    const url = await api(emu, token, 'b2_get_upload_part_url', {fileId: gap});
+    const p = [bytes(MIN_PART, 7), bytes(MIN_PART, 8), bytes(5, 9)];
+    for (const n of [1, 3]) await raw(url.json.uploadUrl, {method: 'POST', headers: {Authorization: url.json.authorizationToken, 'X-Bz-Part-Number': String(n), 'X-Bz-Content-Sha1': sha1(p[n - 1])}, body: p[n - 1]});
+    await expectError(() => api(emu, token, 'b2_finish_large_file', {fileId: gap, partSha1Array: [sha1(p[0])]}), 400, 'missing_part');
+    await expectError(() => api(emu, token, 'b2_finish_large_file', {fileId: gap, partSha1Array: [sha1(p[0]), sha1(p[2])]}), 400, 'missing_part');
+    await api(emu, token, 'b2_cancel_large_file', {fileId: gap});
+  });
   test('bad_request: finish when a part other than the last is below the minimum part size', async () => {
     const small = (await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: 'small-parts', contentType: 'b2/x-auto'})).json.fileId;
     const url = await api(emu, token, 'b2_get_upload_part_url', {fileId: small});

@@ -54,7 +54,12 @@ export const getUploadPartUrl: Handler = async (core, ctx) => {
   };
 };
 
-/** Parts 1..n must all be there with the given SHA1s, and all but the last at least the minimum size. */
+/**
+ * Parts 1..n must all be there with the given SHA1s, and all but the last at least the
+ * minimum size. The array must cover every uploaded part (Backblaze: "a double-check that
+ * the right parts were uploaded in the right order, and that none were missed"): a gap is
+ * 400 missing_part, parts beyond the array 400 part_sha1_mismatch (never a truncated file).
+ */
 export const finishLargeFile: Handler = async (core, ctx) => {
   const {key} = core.authenticate(ctx, ['account']);
   core.requireCapability(key, 'writeFiles');
@@ -66,9 +71,11 @@ export const finishLargeFile: Handler = async (core, ctx) => {
   }
   if (list.length > MAX_PART_NUMBER) throw badRequest(`a large file has at most ${MAX_PART_NUMBER} parts`);
   const parts = file.parts ?? {};
+  const last = Math.max(list.length, ...Object.values(parts).map((p) => p.partNumber));
+  for (let n = 1; n <= last; n++) if (!parts[String(n)]) throw badRequest(`part number ${n} has not been uploaded`, 'missing_part');
+  if (last > list.length) throw badRequest(`partSha1Array has ${list.length} SHA1s, but parts 1 to ${last} were uploaded`, 'part_sha1_mismatch');
   const chosen = list.map((sha1, i) => {
     const part = parts[String(i + 1)];
-    if (!part) throw badRequest(`part number ${i + 1} has not been uploaded`, 'missing_part');
     if (part.contentSha1 !== String(sha1).toLowerCase()) {
       throw badRequest(`SHA1 of part number ${i + 1} does not match: uploaded ${part.contentSha1}, given ${sha1}`, 'part_sha1_mismatch');
     }
@@ -79,14 +86,12 @@ export const finishLargeFile: Handler = async (core, ctx) => {
       throw badRequest(`part number ${part.partNumber} is ${part.contentLength} bytes, smaller than the minimum part size ${core.settings.minPartSize}`);
     }
   });
-  const unused = Object.values(parts).filter((p) => p.partNumber > chosen.length);
   file.action = 'upload';
   file.segments = chosen.map((p) => ({ref: p.ref, size: p.contentLength}));
   file.contentLength = chosen.reduce((sum, p) => sum + p.contentLength, 0);
   delete file.parts;
   core.state.changed('file', file.fileId);
   await core.state.commit();
-  for (const p of unused) await core.blobs.remove(p.ref);
   return {json: fileJson(file, core.accountId, ctx.apiVersion, key)};
 };
 
