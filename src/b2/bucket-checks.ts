@@ -11,9 +11,9 @@ export const isPublicBucket = (bucket: Pick<B2Bucket, 'bucketType'>): boolean =>
  * Check items about the bucket's own settings (b2_list_buckets), each with its fix.
  * `settings` is undefined when the key could not list the bucket.
  */
-export function bucketSettingItems(settings: B2Bucket | undefined, profile: {encryption?: Encryption; lockUploads?: boolean; capabilities?: string[]; keyFix?: string} = {}): CheckItem[] {
+export function bucketSettingItems(settings: B2Bucket | undefined, profile: {encryption?: Encryption; lockUploads?: boolean; capabilities?: string[]; putKeyIn?: string} = {}): CheckItem[] {
   const items = [privateItem(settings), encryptionItem(settings, profile.encryption), objectLockItem(settings, profile.lockUploads === true)];
-  if (profile.lockUploads) items.push(lockCapabilitiesItem(profile.capabilities ?? [], profile.keyFix));
+  if (profile.lockUploads) items.push(lockCapabilitiesItem(profile.capabilities ?? [], profile.putKeyIn));
   return items;
 }
 
@@ -43,14 +43,15 @@ function objectLockItem(settings: B2Bucket | undefined, lockUploads: boolean): C
 }
 
 /** The retention capabilities a locking profile's key needs (write) and should have (read); bypassGovernance reported. */
-function lockCapabilitiesItem(capabilities: string[], keyFix: string | undefined): CheckItem {
+/** `putKeyIn`: how to put another key in ("put it in with: …"). */
+function lockCapabilitiesItem(capabilities: string[], putKeyIn = 'put it in the profile'): CheckItem {
   const base = {id: 'lock_capabilities', title: 'Key can lock backups'};
   const has = (c: string) => capabilities.includes(c);
   const bypass = has('bypassGovernance')
     ? 'it has bypassGovernance, so it can lift governance locks (--bypass-governance): a key without it is safer on a machine that may be compromised'
     : 'it lacks bypassGovernance, so governance locks hold against it too';
   if (!has('writeFileRetentions')) {
-    return {...base, status: 'fail', message: `the key lacks writeFileRetentions, which the profile's "lock:" needs to lock uploads`, fix: `create a key with writeFileRetentions and readFileRetentions (besides listBuckets listFiles readFiles writeFiles deleteFiles) and put it in ${keyFix ? `with: ${keyFix}` : 'the profile'}`};
+    return {...base, status: 'fail', message: `the key lacks writeFileRetentions, which the profile's "lock:" needs to lock uploads`, fix: `create a key with writeFileRetentions and readFileRetentions (besides listBuckets listFiles readFiles writeFiles deleteFiles) and ${putKeyIn}`};
   }
   if (!has('readFileRetentions')) {
     return {...base, status: 'warn', message: `the key has writeFileRetentions but lacks readFileRetentions: list and show cannot tell which backups are locked, and prune only learns it when B2 refuses; ${bypass}`, fix: 'create a key that also has readFileRetentions'};

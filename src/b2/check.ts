@@ -2,7 +2,7 @@ import type {CheckItem, CheckReport} from '../backend.js';
 import {checkReport} from '../backend.js';
 import {isBackupError} from '../errors.js';
 import type {AuthInfo, B2Client} from './client.js';
-import {REQUIRED_CAPABILITIES, bucketUnavailable, bucketFix, endpointText, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileFix, profileRef} from './errors.js';
+import {REQUIRED_CAPABILITIES, bucketUnavailable, bucketFix, endpointText, keyFixClause, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileFix, profileRef, type ErrorContext} from './errors.js';
 import {bucketSettingItems} from './bucket-checks.js';
 import type {Encryption} from '../profiles/types.js';
 import type {B2Bucket, B2File} from './wire-types.js';
@@ -43,15 +43,15 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
     items.push(signInItem(err, ctx));
     return checkReport(items);
   }
-  items.push(expiryItem(auth, t.now ?? new Date(), profileRef(ctx), newKeyFix(ctx)));
+  items.push(expiryItem(auth, t.now ?? new Date(), profileRef(ctx), ctx));
 
   const bucket = await bucketItem(t, auth, items);
   const bucketOk = bucket?.bucketId;
-  if (bucket) items.push(...bucketSettingItems(bucket.settings, {encryption: t.encryption, lockUploads: t.lockUploads, capabilities: auth.allowed.capabilities, keyFix: newKeyFix(ctx)}));
+  if (bucket) items.push(...bucketSettingItems(bucket.settings, {encryption: t.encryption, lockUploads: t.lockUploads, capabilities: auth.allowed.capabilities, putKeyIn: keyFixClause(ctx, 'put it in')}));
   const missing = REQUIRED_CAPABILITIES.filter((c) => !auth.allowed.capabilities.includes(c));
   items.push(missing.length === 0
     ? {id: 'capabilities', title: 'Key capabilities', status: 'ok', message: `the key has ${REQUIRED_CAPABILITIES.join(', ')}`}
-    : {id: 'capabilities', title: 'Key capabilities', status: 'fail', message: `the key lacks ${missing.join(', ')}`, fix: `create a key with ${REQUIRED_CAPABILITIES.join(', ')} and put it in with: ${newKeyFix(ctx)}`});
+    : {id: 'capabilities', title: 'Key capabilities', status: 'fail', message: `the key lacks ${missing.join(', ')}`, fix: `create a key with ${REQUIRED_CAPABILITIES.join(', ')} and ${keyFixClause(ctx, 'put it in')}`});
 
   const keyPrefix = auth.allowed.namePrefix;
   const prefixOk = !keyPrefix || t.prefix.startsWith(keyPrefix);
@@ -75,18 +75,19 @@ function signInItem(err: unknown, ctx: B2Client['context']): CheckItem {
     return {id: 'credentials', title, status: 'fail', message: 'the key ID or application key is wrong (or the key was deleted)', fix: newKeyAndIdFix(ctx)};
   }
   if (isBackupError(err, 'key_expired')) {
-    return {id: 'credentials', title, status: 'fail', message: `the key of ${profileRef(ctx)} has expired or was revoked`, fix: `create a new key and put it in with: ${newKeyFix(ctx)}`};
+    return {id: 'credentials', title, status: 'fail', message: `the key of ${profileRef(ctx)} has expired or was revoked`, fix: `create a new key and ${keyFixClause(ctx, 'put it in')}`};
   }
   return {id: 'connection', title: 'Connection to B2', status: 'fail', message: (err as Error).message}; // the message says what to check
 }
 
-function expiryItem(auth: AuthInfo, now: Date, profile: string, fix: string): CheckItem {
+function expiryItem(auth: AuthInfo, now: Date, profile: string, ctx: ErrorContext): CheckItem {
+  const fix = newKeyFix(ctx);
   const base = {id: 'key_expiry', title: 'Key expiry'};
   if (!auth.expiresAt) return {...base, status: 'ok', message: 'the key does not expire'};
   const left = auth.expiresAt.getTime() - now.getTime();
   const when = auth.expiresAt.toISOString();
   if (left <= 0) return {...base, status: 'fail', message: `the key of ${profile} expired on ${when}`, fix};
-  if (left < WEEK_MS) return {...base, status: 'warn', message: `the key of ${profile} expires on ${when} (in ${inHours(left)})`, fix: `create a new key before then and put it in with: ${fix}`};
+  if (left < WEEK_MS) return {...base, status: 'warn', message: `the key of ${profile} expires on ${when} (in ${inHours(left)})`, fix: `create a new key before then and ${keyFixClause(ctx, 'put it in')}`};
   return {...base, status: 'ok', message: `the key expires on ${when}`};
 }
 

@@ -111,6 +111,15 @@ export function endpointText(ctx: Pick<ErrorContext, 'endpoint' | 'endpointName'
   return ctx.endpointName ?? hostOf(ctx.endpoint);
 }
 
+/**
+ * The fix that puts another key in: "<lead> with: <the profile command>", or, when the key
+ * comes from the environment, what to do with those variables instead (a whole clause
+ * of its own, never spliced after "<lead> with:").
+ */
+export function keyFixClause(ctx: FixContext & Pick<ErrorContext, 'keyFix'>, lead: string, flags = '--application-key …'): string {
+  return ctx.keyFix ?? `${lead} with: ${profileFix(ctx, flags)}`;
+}
+
 /** The one place B2 failures become user-facing errors. */
 export function toBackupError(f: Failure, call: FailedCall, ctx: ErrorContext): BackupError {
   if (f.error) return f.error;
@@ -146,10 +155,10 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   const what = call.name ? `${call.call} for ${JSON.stringify(call.name)}` : call.call;
   const host = endpointText(ctx);
   if (f.code === 'aborted') return ['aborted', `${what} was aborted`];
-  const keyExpired = (): [ErrorKind, string] => ['key_expired', `the application key of ${profileRef(ctx)} stopped working: it has expired or was revoked (${b2Says}); put in a new key with: ${newKeyFix(ctx)}`];
+  const keyExpired = (): [ErrorKind, string] => ['key_expired', `the application key of ${profileRef(ctx)} stopped working: it has expired or was revoked (${b2Says}); ${keyFixClause(ctx, 'put in a new key')}`];
   if (call.phase === 'authorize' && f.status === 401) {
     if (/expired|revoked/i.test(f.message)) return keyExpired();
-    return ['invalid_credentials', `B2 at ${host} rejected the key of ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); put in a working key with: ${newKeyAndIdFix(ctx)}`];
+    return ['invalid_credentials', `B2 at ${host} rejected the key of ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); ${keyFixClause(ctx, 'put in a working key', '--key-id … --application-key …')}`];
   }
   if (call.phase === 'reauthorize' && f.status === 401) return keyExpired();
   if (f.status === 403 && (f.code === 'access_denied' || f.code === 'http_403') && READS.has(call.call)) {
@@ -204,13 +213,13 @@ function unauthorizedKind(f: Failure, call: FailedCall, ctx: ErrorContext, what:
   const allowed = ctx.allowed;
   const needed = CAPABILITY_OF[call.call];
   if (allowed && needed && !allowed.capabilities.includes(needed)) {
-    return ['missing_capabilities', `the key of ${profileRef(ctx)} lacks the ${needed} capability needed for ${what}; create a key with ${REQUIRED_CAPABILITIES.join(', ')} and put it in with: ${newKeyFix(ctx)}`];
+    return ['missing_capabilities', `the key of ${profileRef(ctx)} lacks the ${needed} capability needed for ${what}; create a key with ${REQUIRED_CAPABILITIES.join(', ')} and ${keyFixClause(ctx, 'put it in')}`];
   }
   if (allowed?.namePrefix && !(call.name ?? ctx.prefix).startsWith(allowed.namePrefix)) {
     return ['prefix_not_allowed', prefixNotAllowed(ctx, allowed.namePrefix)];
   }
   if (allowed?.bucketName && allowed.bucketName !== ctx.bucket) return ['bucket_unavailable', bucketUnavailable(ctx, allowed.bucketName)];
-  return ['missing_capabilities', `B2 refused ${what} for the key of ${profileRef(ctx)} (unauthorized: ${f.message}); check the key's capabilities and restrictions, or put in another key with: ${newKeyFix(ctx)}`];
+  return ['missing_capabilities', `B2 refused ${what} for the key of ${profileRef(ctx)} (unauthorized: ${f.message}); check the key's capabilities and restrictions, or ${keyFixClause(ctx, 'put in another key')}`];
 }
 
 export function prefixNotAllowed(ctx: FixContext & Pick<ErrorContext, 'prefix'>, keyPrefix: string): string {

@@ -9,7 +9,7 @@ import {runChecks} from './check.js';
 import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
 import {commandHint} from '../command-hint.js';
-import {bucketUnavailable, newKeyFix, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
+import {bucketUnavailable, keyFixClause, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
 import {fileFromHeaders} from './file-headers.js';
 import {listFiles, listUnfinished, listVersions} from './lister.js';
@@ -396,9 +396,9 @@ export class B2Backend implements StorageBackend {
     };
   }
 
-  /** How the user puts in another key, as this backend's own errors say it (for a fix hint of the CLI). */
-  newKeyFix(): string {
-    return newKeyFix(this.client.context);
+  /** How the user puts in another key, as this backend's own errors say it (for a fix hint of the CLI): "<lead> with: …", or the environment's fix. */
+  keyFixClause(lead: string): string {
+    return keyFixClause(this.client.context, lead);
   }
 
   private nameOf(key: string): string {

@@ -50,7 +50,7 @@ export function lockForRun(profile: ResolvedProfile, override: Partial<LockSetti
  */
 export async function assertCanLock(backend: B2Backend, profile: Pick<ResolvedProfile, 'name'>, instead: string | undefined, signal?: AbortSignal): Promise<void> {
   if (!backend.keyInfo().capabilities.includes('writeFileRetentions')) {
-    throw new BackupError('missing_capabilities', `the key of profile ${profile.name} lacks the writeFileRetentions capability that locking a backup needs; nothing was changed. Create a key with writeFileRetentions and readFileRetentions and put it in with: ${backend.newKeyFix()}`);
+    throw new BackupError('missing_capabilities', `the key of profile ${profile.name} lacks the writeFileRetentions capability that locking a backup needs; nothing was changed. Create a key with writeFileRetentions and readFileRetentions and ${backend.keyFixClause('put it in')}`);
   }
   const bucket = await backend.bucket(signal).catch((err: unknown) => {
     if (isBackupError(err, 'missing_capabilities')) return undefined;
@@ -83,7 +83,7 @@ export async function assertSeesLocks(backend: B2Backend, profile: Pick<Resolved
   throw new BackupError(
     'missing_capabilities',
     `the key of profile ${profile.name} lacks ${lacking.join(' and ')}, so it cannot see which backups in bucket ${profile.bucket} (Object Lock enabled) are locked: ${outcome}; nothing was ${what === 'move' ? 'moved' : 'copied'}. ` +
-      `Use a key that also has ${lacking.join(' and ')} (for this one command, B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY) or put one in with: ${backend.newKeyFix()}`,
+      `Use a key that also has ${lacking.join(' and ')}: ${backend.keyFixClause('put one in')}`,
   );
 }
 

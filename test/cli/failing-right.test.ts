@@ -78,6 +78,9 @@ describe('advice that fits', () => {
     });
     expectFailure(r, 3, /set B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY to a working key/, world.secrets);
     expect(r.stderr).not.toContain('profile update');
+    // one clause, not the profile's fix template with the variables' fix spliced in
+    expect(r.stderr).toMatch(/\(B2 answered [^)]*\); set B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY to a working key/);
+    expect(r.stderr).not.toContain('with: set');
   });
 
   test('a missing bucket: the check line says its fix once', async () => {
