@@ -2,11 +2,13 @@ import {Flags} from '@oclif/core';
 import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
 import {catalogOf, locationId} from '../../src/cli/open-backend.js';
-import {assertSeesLocks} from '../../src/cli/object-lock.js';
+import {assertCanLock, assertSeesLocks} from '../../src/cli/object-lock.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
-import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {backupSummary, displayDate, humanSize, lockedText, type BackupSummary} from '../../src/backups/display.js';
+import {activeLock} from '../../src/backups/lock.js';
+import type {BackupInfo} from '../../src/backups/types.js';
 import {escapeInvisible, visible} from '../../src/backups/validate.js';
 import {connectB2Pair} from '../../src/connect.js';
 import {BackupError} from '../../src/errors.js';
@@ -44,7 +46,12 @@ export default class Copy extends BaseCommand {
       try {
         await assertSeesLocks(from, source, 'copy', signal); // a copy keeps the backup's lock: it must be able to see it
         const catalog = catalogOf(this.config, source, from, (line) => this.logToStderr(line));
-        const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal});
+        // a copy keeps a lock that holds: refused up front where it cannot (a bucket without Object Lock, a key that may not set it)
+        const keepsLock = async (b: BackupInfo) => {
+          const lock = activeLock(b, from.now());
+          if (lock) await assertCanLock(to, target, `copy it once it is no longer ${lockedText(lock)}`, signal);
+        };
+        const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal, beforeCopy: keepsLock});
         const what = `backup ${info.id} ${visible(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${escapeInvisible(info.archiveKey)} and ${escapeInvisible(info.metadataKey)}`);
         return {copied: backupSummary(info), to: target.name, existing};

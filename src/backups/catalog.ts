@@ -494,7 +494,14 @@ export class BackupCatalog {
     // a lock on either file is refused before anything goes: never half a backup left behind by a refusal
     if (deleteRefused(found.info, this.backend.now?.() ?? this.now(), opts.bypassGovernance)) throw lockedBackup(found.info);
     const how = {bypassGovernance: opts.bypassGovernance, signal: opts.signal};
-    for (const key of keysToDelete(found)) await this.backend.delete(key, how);
+    const keys = keysToDelete(found);
+    for (const [i, key] of keys.entries()) {
+      await this.backend.delete(key, how).catch((err: unknown) => {
+        if (i === 0 || !isBackupError(err, 'locked')) throw err;
+        // a lock the key could not see, on the second file only: the first is gone, so no "kept" may be claimed
+        throw new BackupError('failure', `${keys[0]} was deleted, but B2 refused to delete ${key} (${err.message}); backup ${found.info.id} is no longer listed, and the same "b2 delete ${found.info.id}" removes the rest once that lock ends`, {cause: err});
+      });
+    }
     if (found.metadataFileId) await this.cache.forget(found.metadataFileId);
     return found.info;
   }

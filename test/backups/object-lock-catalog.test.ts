@@ -116,6 +116,31 @@ function beforeMetadataPut(b: B2Backend, before: () => void): B2Backend {
   });
 }
 
+test('a lock the key cannot see on the metadata file alone: prune and delete fail saying the archive was deleted, never "kept: locked"', async () => {
+  const b = await freshBackend();
+  const writer = new BackupCatalog(b);
+  const up = await writer.upload(randomBytes(800), {name: 'HIDDEN'});
+  await writer.upload(randomBytes(800), {name: 'NEWER'});
+  const metadataFile = await b.stat(up.metadataKey);
+  await b.setRetention(up.metadataKey, metadataFile!.id!, {mode: 'governance', retainUntil: new Date(b.now().getTime() + DAY)});
+  const blind = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles']});
+  const nb = await openBackend(emu, {...blind, bucket: BUCKET, prefix: b.prefix});
+  try {
+    const catalog = new BackupCatalog(nb);
+    const plan = await planPrune(catalog, {keepLast: 1}, {now: nb.now()});
+    expect(plan.decisions.find((d) => d.backup.id === up.id)?.keep).toBe(false);
+    const onLocked: string[] = [];
+    const err = await rejection(executePrune(catalog, plan, {onLocked: (x) => onLocked.push(x.id)}));
+    expect(onLocked).toEqual([]);
+    expect(isBackupError(err, 'failure')).toBe(true);
+    const escape = (t: string) => t.replace(/[.()]/g, '\\$&');
+    expect((err as Error).message).toMatch(new RegExp(`^${escape(up.archiveKey)} was deleted, but B2 refused to delete ${escape(up.metadataKey)} \\(.*\\); backup ${up.id} is no longer listed, and the same "b2 delete ${up.id}" removes the rest once that lock ends$`));
+  } finally {
+    await nb.close();
+    await b.close();
+  }
+});
+
 describe('an interrupted locked upload, run again', () => {
   test('without the lock asked again: the metadata file is locked until the archive\'s date (dry run says so), so delete removes nothing', async () => {
     const b = await freshBackend();

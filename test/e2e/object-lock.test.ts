@@ -208,17 +208,29 @@ describe('locks the CLI sets (profile lock:, --lock-days, b2 lock)', () => {
   });
 });
 
+/** The compliance-locked backup of profile big (set by the test that uploads it). */
+let bigId: string;
+
 test('a large archive is locked from b2_start_large_file on (fileRetention), its metadata file until the same date', async () => {
   await writeFile(archive('big'), randomBytes(11_000_000)); // 3 parts of 5 MB
   const starts = calls(world.emu, 'b2_start_large_file');
   const up = await world.b2(['upload', archive('big'), '--name', 'big', '--profile', 'big', '--json']);
   expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
   expect(calls(world.emu, 'b2_start_large_file')).toBe(starts + 1);
-  const {lockedUntil, lockMode} = parseJson<Listed>(up);
+  const {lockedUntil, lockMode, id} = parseJson<Listed>(up);
+  bigId = id;
   expect(lockMode).toBe('compliance');
   const files = await filesOf(lockBucketId, 'big/', 'big');
   expect(files).toHaveLength(2);
   for (const f of files) expect(f.fileRetention.value).toEqual({mode: 'compliance', retainUntilTimestamp: Date.parse(lockedUntil!)});
+});
+
+test('b2 copy of a locked backup to a bucket without Object Lock is refused before anything is copied (exit 3, with the fix)', async () => {
+  const copies = calls(world.emu, 'b2_copy_file') + calls(world.emu, 'b2_copy_part') + calls(world.emu, 'b2_start_large_file');
+  const r = await world.b2(['copy', bigId, '--profile', 'big', '--to', 'nolock']);
+  expectFailure(r, 3, /bucket .* does not have Object Lock enabled, so backups in it cannot be locked; nothing was changed\. Fix: enable Object Lock.*, or copy it once it is no longer locked \(compliance\) until /, world.secrets);
+  expect(calls(world.emu, 'b2_copy_file') + calls(world.emu, 'b2_copy_part') + calls(world.emu, 'b2_start_large_file')).toBe(copies);
+  expect((await api(world.emu, master, 'b2_list_file_names', {bucketId: world.emu.bucketId, prefix: 'nolock/'})).json.files).toEqual([]);
 });
 
 test('a locking profile on a bucket without Object Lock: profile check fails with the fix, upload refuses and stores nothing', async () => {
