@@ -175,6 +175,12 @@ export class EmulatorState {
     return `${prefix}_${randomAlnum(8)}${randomBytes(24).toString('base64url')}`;
   }
 
+  /** A file ID's place in creation order (versions of a name list newest first), or undefined if it is no file ID of this emulator. */
+  static fileIdSequence(fileId: string): number | undefined {
+    const m = /^4_z[^_]+_f([0-9a-f]{15})_d\d{8}_m\d{6}_c\d+_v\d+_t\d+$/.exec(fileId);
+    return m ? parseInt(m[1], 16) : undefined;
+  }
+
   newFileId(bucketId: string, now: number): string {
     this.fileCounter += 1;
     const d = new Date(now).toISOString();

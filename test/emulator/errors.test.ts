@@ -70,6 +70,8 @@ describe('400: the request is wrong', () => {
   test('invalid_bucket_id: malformed', () => expectError(() => api(emu, token, 'b2_list_file_names', {bucketId: 'nope'}), 400, 'invalid_bucket_id'));
   test('bad_bucket_id: well formed, no such bucket', () =>
     expectError(() => api(emu, token, 'b2_get_upload_url', {bucketId: '0'.repeat(24)}), 400, 'bad_bucket_id'));
+  test('invalid_file_id: a startFileId that is no file ID at all', () =>
+    expectError(() => api(emu, token, 'b2_list_file_versions', {bucketId: emu.bucketId, startFileName: 'keep.txt', startFileId: 'made-up'}), 400, 'invalid_file_id'));
   test('out_of_range: maxFileCount above 10000', () =>
     expectError(() => api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, maxFileCount: 10001}), 400, 'out_of_range'));
   test('bad_request: SHA1 mismatch on upload', () =>

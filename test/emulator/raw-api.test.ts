@@ -257,6 +257,17 @@ describe('listing', () => {
     expect(names.json.files).toEqual([]);
   });
 
+  test('versions: a page resumed at a startFileId whose version was deleted meanwhile goes on after it, repeating nothing', async () => {
+    const ids = [];
+    for (const body of ['v1', 'v2', 'v3']) ids.push((await uploadRaw(emu, token, emu.bucketId, 'gone/v', Buffer.from(body))).json.fileId);
+    const page1 = await api(emu, token, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix: 'gone/', maxFileCount: 1});
+    expect(page1.json.files.map((f: any) => f.fileId)).toEqual([ids[2]]);
+    expect(page1.json.nextFileId).toBe(ids[1]);
+    await api(emu, token, 'b2_delete_file_version', {fileName: 'gone/v', fileId: ids[1]});
+    const page2 = await api(emu, token, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix: 'gone/', startFileName: 'gone/v', startFileId: page1.json.nextFileId});
+    expect(page2.json.files.map((f: any) => f.fileId)).toEqual([ids[0]]);
+  });
+
   test('list_unfinished_large_files pages by startFileId', async () => {
     const ids: string[] = [];
     for (const n of ['u/1', 'u/2', 'u/3']) ids.push((await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: n, contentType: 'b2/x-auto'})).json.fileId);

@@ -5,6 +5,7 @@ import {EmulatorCore} from '../core.js';
 import {fileJson, folderJson} from '../file-json.js';
 import {compareUtf8} from '../names.js';
 import {optInt, optString, reqString} from '../params.js';
+import {EmulatorState} from '../state.js';
 import {FileRecord} from '../types.js';
 import {Handler} from './handler.js';
 
@@ -28,6 +29,7 @@ function listRequest(core: EmulatorCore, ctx: RequestContext, withVersions: bool
   const startFileName = optString(p, 'startFileName') ?? '';
   const startFileId = withVersions ? optString(p, 'startFileId') : undefined;
   if (startFileId !== undefined && startFileName === '') throw badRequest('startFileId needs startFileName');
+  if (startFileId !== undefined && EmulatorState.fileIdSequence(startFileId) === undefined) throw badRequest('Invalid startFileId', 'invalid_file_id');
   const max = optInt(p, 'maxFileCount', 0, MAX_LIST_FILE_COUNT, 'out_of_range') || DEFAULT_LIST_FILE_COUNT;
   return {bucketId: bucket.bucketId, prefix, delimiter, startFileName, startFileId, max};
 }
@@ -74,10 +76,7 @@ function walk(
       while (i < names.length && names[i].startsWith(folder)) i += 1;
       continue;
     }
-    if (r.startFileId !== undefined && name === r.startFileName) {
-      const at = files.findIndex((f) => f.fileId === r.startFileId);
-      if (at > 0) files = files.slice(at);
-    }
+    if (r.startFileId !== undefined && name === r.startFileName) files = versionsFrom(files, r.startFileId);
     for (const file of files) {
       if (entries.length === r.max) return {entries, next: {fileName: name, fileId: file.fileId}};
       entries.push({file});
@@ -85,6 +84,19 @@ function walk(
     i += 1;
   }
   return {entries, next: null};
+}
+
+/**
+ * Backblaze: "If there is a file with the given name and ID, it will be first in the list.
+ * Otherwise, the first file version that comes after the given name and ID" (a version
+ * deleted between pages: the next older one, never the newest again). Versions of a name
+ * list newest first, which is descending file ID sequence.
+ */
+function versionsFrom(files: FileRecord[], startFileId: string): FileRecord[] {
+  const at = files.findIndex((f) => f.fileId === startFileId);
+  if (at >= 0) return files.slice(at);
+  const start = EmulatorState.fileIdSequence(startFileId) ?? Infinity;
+  return files.filter((f) => (EmulatorState.fileIdSequence(f.fileId) ?? Infinity) < start);
 }
 
 function folderOf(name: string, prefix: string, delimiter: string | undefined): string | undefined {
