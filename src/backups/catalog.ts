@@ -376,6 +376,19 @@ export class BackupCatalog {
   }
 
   /**
+   * Whether list() takes this archive and metadata file (of this location) for a backup,
+   * by its very rule: the archive describes itself, or the metadata file is a backup
+   * metadata file (Home Assistant's). Answers the SHA1 on record (see recordedSha1), or
+   * why it is not a backup (another tool's X.tar + X.metadata.json, an unreadable file).
+   */
+  async recognise(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<{sha1?: string} | {notBackup: string}> {
+    if (describeArchive(archive)) return {sha1: await this.recordedSha1(archive, metadataFile, signal)};
+    let why = 'its metadata file cannot be read';
+    const entry = await this.entryFromMetadataFile(archive, metadataFile, (msg) => (why = msg.replace(/^skipping .*?: /, '')), signal);
+    return entry ? {sha1: entry.info.sha1} : {notBackup: why};
+  }
+
+  /**
    * The archive as a stream that fails with `checksum_mismatch` at its end unless size and
    * SHA1 match. `target`: a reference, or the backup locate() found (no second lookup).
    */

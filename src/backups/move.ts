@@ -110,7 +110,13 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
       else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; "${commandHint(opts.cli, 'cleanup')}" removes it)`);
       return;
     }
-    const sha1 = await catalogs.from.recordedSha1(archive, metadataFile, opts.signal);
+    // only what list calls a backup moves: another tool's pair stays as it is
+    const recognised = await catalogs.from.recognise(archive, metadataFile, opts.signal);
+    if ('notBackup' in recognised) {
+      staying.push(`${metadataFile.key} and ${archive.key} (not a backup: ${recognised.notBackup})`);
+      return;
+    }
+    const sha1 = recognised.sha1;
     const archiveThere = sameObject(destination.get(archive.key), archive.size, sha1, archive.id);
     const metadataThere = sameObject(destination.get(metadataFile.key), metadataFile.size, knownSha1(metadataFile.sha1));
     for (const [obj, there] of [[archive, archiveThere], [metadataFile, metadataThere]] as const) {
