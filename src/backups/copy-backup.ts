@@ -2,7 +2,7 @@ import type {ObjectInfo, StorageBackend} from '../backend.js';
 import {BackupError} from '../errors.js';
 import type {BackupCatalog} from './catalog.js';
 import {knownSha1} from './checksum.js';
-import {copyBackupObjects, describeConflicts, sameObject} from './move.js';
+import {copyBackupObjects, describeConflicts, HalfCopiedError, sameObject} from './move.js';
 import {resolveBackupRef} from './resolve-id.js';
 import type {BackupInfo} from './types.js';
 
@@ -31,7 +31,11 @@ export async function copyBackup(catalog: BackupCatalog, from: StorageBackend, t
   if (taken) throw new BackupError('already_exists', `the other location already holds ${taken}; delete them there (or move them away), or copy to another profile; nothing was copied`);
   // what the caller must check of the backup found (e.g. that its lock can be kept there) before the first copy
   if (archiveThere === 'absent' || metadataThere === 'absent') await opts.beforeCopy?.(info);
-  const copied = await copyBackupObjects(from, to, {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}}, opts.signal);
+  const copied = await copyBackupObjects(from, to, {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}}, opts.signal).catch((err: unknown) => {
+    if (!(err instanceof HalfCopiedError)) throw err;
+    const next = err.archiveKept ? '; run the same command again to complete the backup (it copies only what is missing)' : ', so nothing was copied; run the same command again to copy the backup';
+    throw new BackupError(err.kind, err.message + next, {cause: err.cause, resumable: err.archiveKept});
+  });
   return {info, existing: copied.length === 0};
 }
 

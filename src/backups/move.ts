@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type {ObjectInfo, StorageBackend} from '../backend.js';
-import {BackupError, isBackupError, throwIfAborted} from '../errors.js';
+import {BackupError, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
 import {BackupCatalog} from './catalog.js';
@@ -188,7 +188,11 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
   await runAll(concurrency, plan.items.map((item) => async () => {
     for (const key of await copyBackupObjects(from, to, item, opts.signal)) copied.add(key);
     opts.onCopied?.(item);
-  }));
+  })).catch((err: unknown) => {
+    if (!(err instanceof BackupError) || err.kind === 'aborted') throw err;
+    // the copies already made are the journal the next run goes on from (module comment)
+    throw new BackupError(err.kind, `${err.message}; the move stopped before deleting any original (copies of other backups already made stay at the new prefix): run the same command again to finish it`, {cause: err.cause, transient: err.transient, resumable: true});
+  });
   await checkCopies(to, plan, copied, opts.signal);
   let deleted = 0;
   const refused: string[] = [];
@@ -232,10 +236,53 @@ export async function copyBackupObjects(from: StorageBackend, to: StorageBackend
     copied.push(item.archive.key);
   }
   if (item.copy.metadataFile) {
-    await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), retention: liveRetention(from, item.metadataFile), signal});
+    try {
+      await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), retention: liveRetention(from, item.metadataFile), signal});
+    } catch (err) {
+      // interrupted: the archive copy is what the same command run again completes (the interruption's message says so)
+      if (signal?.aborted || isBackupError(err, 'aborted')) throw err;
+      throw await withoutLoneArchive(from, to, item, copied.length > 0, err);
+    }
     copied.push(item.metadataFile.key);
   }
   return copied;
+}
+
+/**
+ * The metadata file's copy failed after the archive's: at the destination the archive is
+ * no backup without it, only billed, so it is deleted again (the same command run again
+ * copies it on the server, nothing downloaded), after whatever stands under the metadata
+ * file's name (a copy whose answer was lost). Object Lock may keep it: then it stays, and
+ * the same command run again completes the backup with it. Answers the error to throw:
+ * what was copied and what was not (`resumable` when the archive copy stays).
+ */
+async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile'>, copiedNow: boolean, err: unknown): Promise<BackupError> {
+  const archive = `its archive ${item.archive.key}, ${copiedNow ? 'copied just before' : 'copied by an earlier run'},`;
+  const left = await to.delete(item.metadataFile.key).then(() => to.delete(item.archive.key)).then(
+    () => undefined,
+    async (cleanupErr: unknown) => {
+      if (!isBackupError(cleanupErr, 'locked')) return `could not be deleted (${(cleanupErr as Error).message})`;
+      // the date B2 keeps for it (a bucket's default retention included), else the one the copy asked for
+      const until = (await to.stat(item.archive.key).catch(() => undefined))?.retention?.retainUntil ?? liveRetention(from, item.archive)?.retainUntil;
+      return `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}`;
+    },
+  );
+  const what = `the metadata file ${item.metadataFile.key} was not copied (${err instanceof Error ? err.message : String(err)}); ${archive}`;
+  const kind = err instanceof BackupError ? err.kind : 'failure';
+  return left === undefined
+    ? new HalfCopiedError(kind, `${what} was deleted again`, false, err)
+    : new HalfCopiedError(kind, `${what} ${left}, and without its metadata file it is no backup`, true, err);
+}
+
+/**
+ * A backup whose metadata file was not copied after its archive was (withoutLoneArchive):
+ * the message says what became of the archive copy; the caller adds what to do.
+ * `archiveKept`: it stays at the destination (resumable: the same command completes it).
+ */
+export class HalfCopiedError extends BackupError {
+  constructor(kind: ErrorKind, message: string, readonly archiveKept: boolean, cause: unknown) {
+    super(kind, message, {cause, resumable: archiveKept});
+  }
 }
 
 /** Runs the tasks `concurrency` at a time; the first failure stops the ones not started and is thrown once the running ones end. */

@@ -1,0 +1,76 @@
+import {afterAll, beforeAll, beforeEach, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import type {B2Backend} from '../../src/b2/index.js';
+import {BackupCatalog} from '../../src/backups/index.js';
+import {copyBackup} from '../../src/backups/copy-backup.js';
+import {copyBackupObjects, planMove} from '../../src/backups/move.js';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {isBackupError} from '../../src/errors.js';
+import {emulator, openBackend} from '../b2/helpers.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {FaultAt} from '../helpers/fault-at.js';
+import {rejection} from './helpers.js';
+
+// copyBackup over the emulator via HTTP (retries without sleeping), when the metadata
+// file's server-side copy fails after the archive's. A cut connection after B2 made the
+// copy loses only the answer: every retry makes another copy, so the metadata file can
+// stand at the destination although the copy failed. Nothing of the backup may be left
+// there (the error says nothing was copied), whichever run copied the archive.
+
+const faultAt = new FaultAt();
+let emu: RunningEmulator;
+let master: string;
+const opened: B2Backend[] = [];
+let n = 0;
+
+async function locations(): Promise<{from: B2Backend; to: B2Backend}> {
+  n++;
+  const open = (prefix: string) => openBackend(emu, {prefix}).then((b) => (opened.push(b), b));
+  return {from: await open(`src${n}/`), to: await open(`dst${n}/`)};
+}
+
+/** Every stored version under `prefix`, by name, read with the master key. */
+async function versions(prefix: string): Promise<string[]> {
+  const r = await api(emu, master, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix, maxFileCount: 1000});
+  return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`);
+}
+
+beforeAll(async () => {
+  emu = await emulator({onRequest: faultAt.onRequest});
+  master = (await authorizeRaw(emu)).authorizationToken;
+});
+
+beforeEach(() => faultAt.clear(emu));
+
+afterAll(async () => {
+  await Promise.all(opened.map((b) => b.close()));
+  await emu?.stop();
+});
+
+test('a cut connection on every try of the metadata file\'s copy (B2 made each copy, the answers were lost): nothing is left there, and the error says so', async () => {
+  const {from, to} = await locations();
+  const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'cut'});
+  faultAt.arm(emu, 'b2_copy_file', 2, {call: 'b2_copy_file', cutResponseAfterBytes: 0});
+  const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));
+  expect(await versions(`dst${n}/`)).toEqual([]);
+  expect(await new BackupCatalog(to).list()).toEqual([]);
+  expect(isBackupError(err, 'network')).toBe(true);
+  expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(cannot reach B2 .*\\); its archive ${up.archiveKey}, copied just before, was deleted again, so nothing was copied; run the same command again to copy the backup$`));
+
+  faultAt.clear(emu);
+  expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: false, info: {id: up.id}});
+  expect(await versions(`dst${n}/`)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
+  expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
+});
+
+test('an archive an earlier run copied is deleted too when the metadata file\'s copy fails, and the error says which run copied it', async () => {
+  const {from, to} = await locations();
+  const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'earlier'});
+  const [item] = (await planMove(from, to)).items;
+  await copyBackupObjects(from, to, {...item, copy: {archive: true, metadataFile: false}}); // a run killed between the two copies
+  faultAt.arm(emu, 'b2_copy_file', 1, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
+  const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));
+  expect(await versions(`dst${n}/`)).toEqual([]);
+  expect(isBackupError(err, 'bad_input')).toBe(true);
+  expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied by an earlier run, was deleted again, so nothing was copied; run the same command again to copy the backup$`));
+});

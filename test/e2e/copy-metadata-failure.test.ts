@@ -1,0 +1,125 @@
+import {afterAll, beforeAll, beforeEach, describe, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {FaultAt} from '../helpers/fault-at.js';
+import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson} from './helpers.js';
+
+// `b2 copy ID --to PROFILE` and `profile update --move-backups`, the real CLI against the
+// emulator over HTTP, when the metadata file's server-side copy fails after the archive's
+// (B2 busy through every retry: exit 1). At the destination a backup exists once its
+// metadata file does, so an archive copy left alone there is no backup, only billed: it
+// is deleted again, unless Object Lock keeps it, and then the line says until when and
+// that the same copy again completes the backup. The same command again finishes either
+// way, with one version of each file.
+
+/** B2 busy through every retry, at once (Retry-After: 0): a failure, exit 1. */
+const BUSY = {call: 'b2_copy_file', status: 503, retryAfter: 0} as const;
+
+const faultAt = new FaultAt();
+let world: E2EWorld;
+let master: string;
+let n = 0;
+
+type Listed = {id: string};
+
+/** Every stored version under `prefix` (uploads and hide markers), by name, read with the master key. */
+async function versions(prefix: string): Promise<string[]> {
+  const r = await api(world.emu, master, 'b2_list_file_versions', {bucketId: world.emu.bucketId, prefix, maxFileCount: 1000});
+  return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`);
+}
+
+const listedIds = async (profile: string) => parseJson<Listed[]>(await world.b2(['list', '--profile', profile, '--json'])).map((b) => b.id);
+
+/** A fresh pair of profiles (the second without backups) and a backup of 3000 bytes in the first, locked for 3 days with `lock`. */
+async function backupAndDestination(lock = false): Promise<{id: string; from: string; to: string; base: string}> {
+  n++;
+  const key = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions', 'readFileLegalHolds', 'readBucketRetentions']});
+  const [from, to] = [`src${n}`, `dst${n}`];
+  await world.addProfile(from, {...key, prefix: `${from}/`});
+  await world.addProfile(to, {...key, prefix: `${to}/`});
+  const path = join(world.dir, `backup${n}.tar`);
+  await writeFile(path, randomBytes(3000));
+  const up = await world.b2(['upload', path, '--name', `backup ${n}`, '--profile', from, '--json', ...(lock ? ['--lock-days', '3'] : [])]);
+  expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
+  const {id, archiveKey} = parseJson<{id: string; archiveKey: string}>(up);
+  return {id, from, to, base: archiveKey.slice(0, -'.tar'.length)};
+}
+
+beforeAll(async () => {
+  world = await E2EWorld.start({onRequest: faultAt.onRequest, bootstrap: {fileLockEnabled: true}});
+  master = (await authorizeRaw(world.emu)).authorizationToken;
+});
+
+beforeEach(() => faultAt.clear(world.emu));
+
+afterAll(async () => {
+  world?.expectNoSecretInAnyRun();
+  await world?.close();
+});
+
+describe('b2 copy, when the metadata file is not copied after the archive was', () => {
+  test('the archive copy is deleted again: one line (exit 1) says so and that nothing was copied; the same copy again copies both, one version each', async () => {
+    const b = await backupAndDestination();
+    faultAt.arm(world.emu, 'b2_copy_file', 2, BUSY); // the first copies the archive, the second the metadata file
+    const r = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to]);
+    expect(await versions(`${b.to}/`)).toEqual([]);
+    expect(await listedIds(b.to)).toEqual([]);
+    expectFailure(r, 1, new RegExp(`^Error: the metadata file ${b.base}\\.metadata\\.json was not copied \\(B2 kept failing b2_copy_file .*503 .*\\); its archive ${b.base}\\.tar, copied just before, was deleted again, so nothing was copied; run the same command again to copy the backup$`), world.secrets);
+
+    faultAt.clear(world.emu);
+    const again = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to, '--json']);
+    expect({code: again.code, stderr: again.stderr}).toEqual({code: 0, stderr: ''});
+    expect(parseJson(again)).toMatchObject({existing: false, copied: {id: b.id}});
+    expect(await versions(`${b.to}/`)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
+    expect(await listedIds(b.to)).toEqual([b.id]);
+    expect(parseJson(await world.b2(['verify', b.id, '--profile', b.to, '--json']))).toMatchObject({ok: true});
+  });
+
+  test('under Object Lock the archive copy stays: the line says until when, and the same copy again completes the backup with it (no second archive)', async () => {
+    const b = await backupAndDestination(true);
+    faultAt.arm(world.emu, 'b2_copy_file', 2, BUSY);
+    const r = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to]);
+    expect(await versions(`${b.to}/`)).toEqual([`upload ${b.base}.tar`]);
+    expect(await listedIds(b.to)).toEqual([]);
+    expectFailure(r, 1, new RegExp(`^Error: the metadata file ${b.base}\\.metadata\\.json was not copied \\(B2 kept failing b2_copy_file .*\\); its archive ${b.base}\\.tar, copied just before, stays there: Object Lock keeps it until \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, and without its metadata file it is no backup; run the same command again to complete the backup \\(it copies only what is missing\\)$`), world.secrets);
+
+    faultAt.clear(world.emu);
+    const copies = calls(world.emu, 'b2_copy_file');
+    const again = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to, '--json']);
+    expect({code: again.code, stderr: again.stderr}).toEqual({code: 0, stderr: ''});
+    expect(calls(world.emu, 'b2_copy_file') - copies).toBe(1); // the metadata file only
+    expect(await versions(`${b.to}/`)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
+    expect(await listedIds(b.to)).toEqual([b.id]);
+  });
+
+  test('the archive is copied first: when its copy fails, no metadata file is copied and nothing is listed there', async () => {
+    const b = await backupAndDestination();
+    faultAt.arm(world.emu, 'b2_copy_file', 1, BUSY);
+    const r = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to]);
+    expect(await versions(`${b.to}/`)).toEqual([]);
+    expect(await listedIds(b.to)).toEqual([]);
+    expectFailure(r, 1, new RegExp(`^Error: B2 kept failing b2_copy_file for "${b.to}/${b.base}\\.tar"`), world.secrets);
+  });
+});
+
+describe('profile update --move-backups, when a metadata file is not copied after its archive was', () => {
+  test('that archive copy is deleted again, no original is deleted, the profile keeps its prefix, and one line says so; the same command again finishes the move', async () => {
+    const b = await backupAndDestination();
+    const [from, to] = [`${b.from}/`, `${b.from}-moved/`];
+    faultAt.arm(world.emu, 'b2_copy_file', 2, BUSY);
+    const r = await world.b2(['profile', 'update', b.from, '--prefix', to, '--move-backups']);
+    expect(await versions(to)).toEqual([]);
+    expect(await versions(from)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
+    expect(parseJson<{prefix: string}>(await world.b2(['profile', 'show', b.from, '--json'])).prefix).toBe(from);
+    expectFailure(r, 1, new RegExp(`^Error: the metadata file ${b.base}\\.metadata\\.json was not copied \\(B2 kept failing b2_copy_file .*\\); its archive ${b.base}\\.tar, copied just before, was deleted again; the move stopped before deleting any original \\(copies of other backups already made stay at the new prefix\\): run the same command again to finish it$`), world.secrets);
+
+    faultAt.clear(world.emu);
+    const again = await world.b2(['profile', 'update', b.from, '--prefix', to, '--move-backups']);
+    expect({code: again.code, stderr: again.stderr}).toEqual({code: 0, stderr: ''});
+    expect(await versions(to)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
+    expect(await versions(from)).toEqual([]);
+    expect(await listedIds(b.from)).toEqual([b.id]);
+  });
+});
