@@ -29,9 +29,9 @@ async function locations(): Promise<{from: B2Backend; to: B2Backend}> {
   return {from: await open(`src${n}/`), to: await open(`dst${n}/`)};
 }
 
-/** Every stored version under `prefix`, by name, read with the master key. */
-async function versions(prefix: string): Promise<string[]> {
-  const r = await api(emu, master, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix, maxFileCount: 1000});
+/** Every stored version under `prefix` in the bucket, by name, read with the master key. */
+async function versions(prefix: string, bucketId = emu.bucketId): Promise<string[]> {
+  const r = await api(emu, master, 'b2_list_file_versions', {bucketId, prefix, maxFileCount: 1000});
   return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`);
 }
 
@@ -73,4 +73,24 @@ test('an archive an earlier run copied is deleted too when the metadata file\'s 
   expect(await versions(`dst${n}/`)).toEqual([]);
   expect(isBackupError(err, 'bad_input')).toBe(true);
   expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied by an earlier run, was deleted again, so nothing was copied; run the same command again to copy the backup$`));
+});
+
+test('a destination bucket that locks every new file by default keeps the archive copy: the error gives the date B2 set, and the same copy again completes the backup', async () => {
+  const auth = await authorizeRaw(emu);
+  const bucket = await api(emu, master, 'b2_create_bucket', {accountId: auth.accountId, bucketName: 'default-lock-1', bucketType: 'allPrivate', fileLockEnabled: true, defaultRetention: {mode: 'governance', period: {duration: 1, unit: 'days'}}});
+  const from = await openBackend(emu, {prefix: 'unlocked/'});
+  const to = await openBackend(emu, {bucket: 'default-lock-1', prefix: 'dst/'});
+  opened.push(from, to);
+  const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'unlocked'});
+  expect(up.lock).toBeUndefined(); // the copy asks for no lock: B2 sets the bucket's
+  faultAt.arm(emu, 'b2_copy_file', 2, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
+  const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));
+  expect(await versions('dst/', bucket.json.bucketId)).toEqual([`upload ${up.archiveKey}`]);
+  const until = (await to.stat(up.archiveKey))?.retention?.retainUntil.toISOString();
+  expect(until).toMatch(/^\d{4}-/);
+  expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied just before, stays there: Object Lock keeps it until ${until}, and without its metadata file it is no backup; run the same command again to complete the backup \\(it copies only what is missing\\)$`));
+
+  expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: false});
+  expect(await versions('dst/', bucket.json.bucketId)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
+  expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
 });
