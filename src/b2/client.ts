@@ -390,11 +390,14 @@ export class B2Client {
     return {data, sha1};
   }
 
-  /** GET or HEAD of a file by name or id, retried until the server answers with headers. */
-  download(target: {fileName: string} | {fileId: string}, opts: {range?: string; method?: 'GET' | 'HEAD'; signal?: AbortSignal}): Promise<DownloadResponse> {
-    const name = 'fileName' in target ? target.fileName : target.fileId;
-    const call = 'fileName' in target ? 'b2_download_file_by_name' : 'b2_download_file_by_id';
-    return this.run('download', call, name, async (axios) => {
+  /**
+   * GET or HEAD of a file by name, or of one version by id, retried until the server
+   * answers with headers. A download by id names its file too: messages name what the
+   * user knows, not the id.
+   */
+  download(target: {fileName: string} | {fileId: string; fileName: string}, opts: {range?: string; method?: 'GET' | 'HEAD'; signal?: AbortSignal}): Promise<DownloadResponse> {
+    const call = 'fileId' in target ? 'b2_download_file_by_id' : 'b2_download_file_by_name';
+    return this.run('download', call, target.fileName, async (axios) => {
       const perCall = {
         axios: {...axios, headers: {...(axios.headers as Record<string, string>), ...keyHeaders(this.cfg.encryption), ...(opts.range ? {Range: opts.range} : {})}},
         // maxContentLength -1: with a limit (even Infinity) axios re-wraps the body in
@@ -402,9 +405,9 @@ export class B2Client {
         axiosOverride: {method: opts.method ?? 'GET', decompress: false, maxContentLength: -1},
         responseType: 'stream',
       };
-      const res = 'fileName' in target
-        ? await this.b2.downloadFileByName({bucketName: this.cfg.context.bucket, fileName: target.fileName, ...perCall})
-        : await this.b2.downloadFileById({fileId: target.fileId, ...perCall});
+      const res = 'fileId' in target
+        ? await this.b2.downloadFileById({fileId: target.fileId, ...perCall})
+        : await this.b2.downloadFileByName({bucketName: this.cfg.context.bucket, fileName: target.fileName, ...perCall});
       const answer = res as DownloadResponse;
       return answer.data ? {...answer, data: limited(answer.data, this.cfg.bandwidth?.download)} : answer;
     }, opts.signal);

@@ -5,7 +5,7 @@ import {BackupError, abortError, isBackupError} from '../errors.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
 import {wrapUnknown} from './errors.js';
-import {listUnfinished} from './lister.js';
+import {isUnfinished, listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
 import {SHA1_MISMATCH} from './retry-policy.js';
@@ -136,14 +136,23 @@ export class LargeFileUpload {
 
   /**
    * Cancels the large file of a failed upload (its parts are billed) and answers the
-   * error to throw: when the cancel fails too (the network is down), it says so.
+   * error to throw. When the cancel fails too, the error says what is true of the
+   * unfinished file: it remains, it is gone (cancelled by a concurrent cleanup, or the
+   * cancel's answer was lost), or, when B2 cannot be asked, that it may remain.
    */
   private async cancelAfter(err: unknown, fileId: string): Promise<BackupError> {
-    const {fileName} = this.o;
+    const {client, bucketId, fileName} = this.o;
     const error = this.asBackupError(err);
-    const cancelled = await this.o.client.cancelLargeFile(fileId, fileName).then(() => true, () => false);
-    if (cancelled) return error;
-    return new BackupError(error.kind, `${error.message}; an unfinished upload of ${fileName} may remain: run "${commandHint(this.o.client.context.cli, 'cleanup')}" to remove it`, {cause: error.cause});
+    const refused = await client.cancelLargeFile(fileId, fileName).then(() => undefined, (e: unknown) => this.asBackupError(e));
+    if (!refused) return error;
+    // the network that lost the cancel would make a listing wait through every retry again
+    const offline = refused.kind === 'network' || refused.kind === 'timeout';
+    const remains = offline ? undefined : await isUnfinished(client, bucketId, fileName, fileId).catch(() => undefined);
+    if (remains === false) return error;
+    const cause = refused.cause as {status?: number; code?: string} | undefined;
+    const why = `${cause?.status ?? ''} ${cause?.code ?? refused.kind}`.trim();
+    const state = remains ? `remains (cancelling it failed: ${why})` : 'may remain';
+    return new BackupError(error.kind, `${error.message}; an unfinished upload of ${fileName} ${state}: run "${commandHint(client.context.cli, 'cleanup')}" to remove it`, {cause: error.cause});
   }
 
   private fatal(err: unknown): void {

@@ -42,3 +42,13 @@ export async function* listUnfinished(client: B2Client, bucketId: string, prefix
     startFileId = page.nextFileId ?? undefined;
   } while (startFileId !== undefined);
 }
+
+/**
+ * Whether `fileId` is still an unfinished large file named `fileName`. A listing by name,
+ * not b2_get_file_info: B2 answers that with an error for an unfinished large file as
+ * for one that no longer exists, so it cannot tell the two apart.
+ */
+export async function isUnfinished(client: B2Client, bucketId: string, fileName: string, fileId: string, signal?: AbortSignal): Promise<boolean> {
+  for await (const f of listUnfinished(client, bucketId, fileName, signal)) if (f.fileId === fileId && f.fileName === fileName) return true;
+  return false;
+}

@@ -12,7 +12,7 @@ import {commandHint} from '../command-hint.js';
 import {bucketUnavailable, keyFixClause, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
 import {fileFromHeaders} from './file-headers.js';
-import {listFiles, listUnfinished, listVersions} from './lister.js';
+import {isUnfinished, listFiles, listUnfinished, listVersions} from './lister.js';
 import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './options.js';
 import {RetryPolicy} from './retry-policy.js';
 import {legalHoldOf, retentionOf} from './retention.js';
@@ -316,9 +316,7 @@ export class B2Backend implements StorageBackend {
   async cancelUnfinished(upload: Pick<UnfinishedUpload, 'fileId' | 'key'>, opts: {signal?: AbortSignal} = {}): Promise<void> {
     const fileName = this.nameOf(upload.key);
     if (this.unfinished.get(upload.fileId) !== fileName) {
-      let found = false;
-      for await (const f of listUnfinished(this.client, this.bucketId, fileName, opts.signal)) found ||= f.fileId === upload.fileId && f.fileName === fileName;
-      if (!found) throw new BackupError('not_found', `no unfinished upload ${upload.fileId} of ${JSON.stringify(upload.key)} under the prefix ${JSON.stringify(this.o.prefix)}; nothing was cancelled`);
+      if (!(await isUnfinished(this.client, this.bucketId, fileName, upload.fileId, opts.signal))) throw new BackupError('not_found', `no unfinished upload ${upload.fileId} of ${JSON.stringify(upload.key)} under the prefix ${JSON.stringify(this.o.prefix)}; nothing was cancelled`);
     }
     await this.client.cancelLargeFile(upload.fileId, fileName, opts.signal);
     this.unfinished.delete(upload.fileId);

@@ -37,7 +37,7 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
   client.event({...part, state: 'start'});
   try {
     while (pos <= job.end) {
-      if (!res) res = await client.download({fileId: job.fileId}, {range: `bytes=${pos}-${job.end}`, signal: job.signal});
+      if (!res) res = await client.download({fileId: job.fileId, fileName: job.fileName}, {range: `bytes=${pos}-${job.end}`, signal: job.signal});
       job.open?.add(res);
       const attemptStart = pos;
       // a server may ignore Range and send from byte 0: skip to where we are

@@ -74,9 +74,13 @@ export function shouldRetry(f: Failure, kind: CallKind): Decision {
 /** B2's answer when the bytes it received do not have the SHA1 they were sent with. */
 export const SHA1_MISMATCH = /sha1 did not match/i;
 
-/** Full backoff for the n-th failure (1-based): Retry-After when given (at most maxDelayMs), else exponential with jitter. */
+/**
+ * Full backoff for the n-th failure (1-based): Retry-After when given, all of it (B2: the
+ * seconds to wait before asking again; run() ends the call when that is more than
+ * maxDelayMs), else exponential with jitter.
+ */
 export function backoffMs(failureCount: number, f: Failure, o: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>): number {
-  if (f.retryAfterMs !== undefined) return Math.min(f.retryAfterMs, o.maxDelayMs);
+  if (f.retryAfterMs !== undefined) return f.retryAfterMs;
   // a stale or busy upload token needs a fresh URL, not a pause
   if (staleToken(f) || f.code === 'auth_token_limit') return 0;
   if (f.status === 429) return o.baseDelayMs; // B2: no Retry-After means one second
@@ -90,6 +94,8 @@ export interface GiveUp {
   transient: boolean;
   /** No connection to the server has worked yet in this client: likely a wrong endpoint. */
   unreached: boolean;
+  /** B2's Retry-After asked for a longer wait than the policy's longest (maxDelayMs), which is given too. */
+  waitAsked?: {retryAfterMs: number; maxDelayMs: number};
 }
 
 export interface RunHooks {
@@ -162,6 +168,10 @@ export class RetryPolicy {
         if (decision === 'reauthorize' && hooks.reauthorize) {
           await hooks.reauthorize(generation, f);
           continue;
+        }
+        // asking again before B2 said would only burn an attempt and add to its load: stop and say so
+        if (f.retryAfterMs !== undefined && f.retryAfterMs > this.options.maxDelayMs) {
+          throw hooks.fail(f, attempt, {transient: true, unreached: false, waitAsked: {retryAfterMs: f.retryAfterMs, maxDelayMs: this.options.maxDelayMs}});
         }
         failures++;
         // a connect timeout has waited already; once a connection has worked, the usual backoff

@@ -237,6 +237,9 @@ describe('403, 404, 416', () => {
     expectError(() => uploadRaw(emu, token, emu.bucketId, 'capped.txt', Buffer.from('d'), {'X-Bz-Test-Mode': 'force_cap_exceeded'}), 403, 'cap_exceeded'));
   test('not_found: unknown file id, missing name, hidden name', async () => {
     await expectError(() => api(emu, token, 'b2_get_file_info', {fileId: 'nope'}), 404, 'not_found');
+    // B2's docs: b2_get_file_info "will return an error if called on a non-existent file ID or
+    // if called on an unfinished large file": a client cannot tell the two apart with it
+    await expectError(() => api(emu, token, 'b2_get_file_info', {fileId: largeId}), 404, 'not_found');
     await expectError(() => raw(`${emu.url}/file/${emu.bucket}/missing.txt`, {headers: {Authorization: token}}), 404, 'not_found');
     await expectError(() => raw(`${emu.url}/file/${emu.bucket}/hidden.txt`, {headers: {Authorization: token}}), 404, 'not_found');
   });

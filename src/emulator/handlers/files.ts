@@ -15,6 +15,8 @@ export const getFileInfo: Handler = async (core, ctx) => {
   const file = core.state.files.get(fileId);
   if (!file) throw notFound(`file not found: ${fileId}`);
   core.allowedFile(key, file);
+  // B2's docs: an error for an unfinished large file as for a missing id (not a "start" record)
+  if (file.action === 'start') throw notFound(`file not found: ${fileId} (an unfinished large file)`);
   return {json: fileJson(file, core.accountId, ctx.apiVersion, key)};
 };
 

@@ -1,0 +1,103 @@
+import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
+import type {B2Backend} from '../../src/b2/index.js';
+import {isBackupError} from '../../src/errors.js';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {openBackend, type PartsFixture, startPartsFixture, unfinishedCount} from './helpers.js';
+
+// A failed large upload cancels its unfinished file. When that cancel fails too, the error
+// must say what is true of the unfinished file: still there (run cleanup), gone (someone
+// else cancelled it: nothing to clean up), or unknown (B2 could not be asked).
+
+const PART = 64 * 1024;
+const SIZE = 4 * PART + 77;
+
+let fixture: PartsFixture;
+let emu: RunningEmulator;
+let backend: B2Backend;
+/** Runs as a b2_cancel_large_file request arrives, before the emulator handles it. */
+let beforeCancel: (() => Promise<void>) | undefined;
+
+beforeAll(async () => {
+  fixture = await startPartsFixture({
+    tag: 'cancelfails',
+    part: PART,
+    size: SIZE,
+    emulator: {
+      onRequest: async (call) => {
+        if (call !== 'b2_cancel_large_file') return;
+        const hook = beforeCancel;
+        beforeCancel = undefined; // once: the hook's own cancel must not run it again
+        await hook?.();
+      },
+    },
+  });
+  emu = fixture.emu;
+});
+
+afterAll(() => fixture?.stop());
+
+beforeEach(async () => {
+  emu.faults.clear();
+  beforeCancel = undefined;
+  await backend?.close();
+  backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 2});
+  // every part refused at once: the upload fails and cancels its large file
+  emu.faults.add({call: 'b2_upload_part', status: 403, code: 'cap_exceeded', message: 'Cap exceeded.'});
+  emu.resetStats();
+});
+
+afterAll(() => backend?.close());
+
+/** What a concurrent `b2 cleanup` does: cancels every unfinished upload under the prefix. */
+async function cleanupElsewhere(): Promise<void> {
+  const other = await openBackend(emu);
+  try {
+    for await (const u of other.listUnfinished()) await other.cancelUnfinished(u);
+  } finally {
+    await other.close();
+  }
+}
+
+describe('a failed large upload whose cancel fails too', () => {
+  test('already cancelled by a concurrent cleanup: the error does not send the user to clean up', async () => {
+    beforeCancel = cleanupElsewhere;
+    const err = await backend.put('c/gone.bin', {path: fixture.path}).catch((e) => e);
+    expect(isBackupError(err, 'cap_exceeded')).toBe(true);
+    expect(err.message).not.toMatch(/remain|cleanup/);
+    expect(emu.stats().errors.bad_request).toBe(1); // our cancel: no such unfinished file any more
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+
+  test('B2 keeps refusing the cancel, the unfinished file is still listed: it says it remains and how to remove it', async () => {
+    emu.faults.add({call: 'b2_cancel_large_file', status: 503});
+    const err = await backend.put('c/remains.bin', {path: fixture.path}).catch((e) => e);
+    expect(isBackupError(err, 'cap_exceeded')).toBe(true);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/remains\.bin remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup" to remove it$/);
+    emu.faults.clear();
+    expect(await unfinishedCount(backend)).toBe(1);
+    await cleanupElsewhere();
+  });
+
+  test('B2 cannot be asked either: it says the unfinished upload may remain', async () => {
+    emu.faults.add({call: 'b2_cancel_large_file', status: 503});
+    // from the cancel on: the upload's own lookup for a file to resume, before it starts, must work
+    beforeCancel = async () => emu.faults.add({call: 'b2_list_unfinished_large_files', status: 503});
+    const err = await backend.put('c/unknown.bin', {path: fixture.path}).catch((e) => e);
+    expect(isBackupError(err, 'cap_exceeded')).toBe(true);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/unknown\.bin may remain: run "backup-b2 b2 cleanup" to remove it$/);
+    emu.faults.clear();
+    await cleanupElsewhere();
+  });
+
+  test('the cancel lost on the network: no second wait for a listing, it may remain', async () => {
+    emu.faults.add({call: 'b2_cancel_large_file', cutRequestAfterBytes: 0});
+    let listedBefore = -1;
+    beforeCancel = async () => void (listedBefore = emu.stats().calls.b2_list_unfinished_large_files ?? 0);
+    const err = await backend.put('c/network.bin', {path: fixture.path}).catch((e) => e);
+    expect(isBackupError(err, 'cap_exceeded')).toBe(true);
+    expect(err.message).toMatch(/may remain: run "backup-b2 b2 cleanup" to remove it$/);
+    expect(emu.stats().calls.b2_list_unfinished_large_files ?? 0).toBe(listedBefore);
+    emu.faults.clear();
+    await cleanupElsewhere();
+  });
+});
