@@ -73,7 +73,7 @@ export interface FailedCall {
   /** No connection to the server has worked yet: say that the endpoint may be wrong. */
   unreached?: boolean;
   /** Ended because B2's Retry-After asked for a longer wait than the policy's longest (see GiveUp). */
-  waitAsked?: {retryAfterMs: number; maxDelayMs: number};
+  waitAsked?: {retryAfterMs: number; maxRetryAfterMs: number};
 }
 
 type FixContext = Pick<ErrorContext, 'profileName' | 'profileCommand' | 'cli'>;
@@ -186,8 +186,8 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
     return ['not_found', `${call.name ? JSON.stringify(call.name) : what} does not exist in bucket ${ctx.bucket} (${b2Says})`];
   }
   if (call.waitAsked) {
-    const {retryAfterMs, maxDelayMs} = call.waitAsked;
-    return ['failure', `B2 asked to wait ${Math.ceil(retryAfterMs / 1000)} s before ${what} is tried again (${b2Says}), longer than the ${Math.round(maxDelayMs / 1000)} s this tool waits between attempts; try again later`];
+    const {retryAfterMs, maxRetryAfterMs} = call.waitAsked;
+    return ['failure', `B2 asked to wait ${Math.ceil(retryAfterMs / 1000)} s before ${what} is tried again (${b2Says}), longer than the ${Math.round(maxRetryAfterMs / 1000)} s this tool waits for B2; try again later`];
   }
   if (f.status === 416) return ['bad_input', `the requested range is outside ${call.name ? JSON.stringify(call.name) : 'the file'} (${b2Says})`];
   if (f.code === 'network' && call.unreached) return ['network', `cannot reach ${ctx.endpointName ?? ctx.endpoint}: is the endpoint right? (${f.message}; ${call.attempts} attempts, none connected); check the profile's endpoint and the network`];

@@ -15,6 +15,8 @@ export interface RetryOptions {
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** The longest Retry-After waited (B2 asked it of us); a longer one ends the call, saying so. */
+  maxRetryAfterMs: number;
   /** Injectable so tests observe the delays instead of sleeping them. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** 0..1; injectable for deterministic tests. */
@@ -41,6 +43,7 @@ export const DEFAULT_RETRY: RetryOptions = {
   maxAttempts: 8,
   baseDelayMs: 1000,
   maxDelayMs: 64_000,
+  maxRetryAfterMs: 300_000,
   sleep: (ms, signal) => delay(ms, undefined, {signal}).catch(() => undefined),
   random: Math.random,
 };
@@ -77,7 +80,7 @@ export const SHA1_MISMATCH = /sha1 did not match/i;
 /**
  * Full backoff for the n-th failure (1-based): Retry-After when given, all of it (B2: the
  * seconds to wait before asking again; run() ends the call when that is more than
- * maxDelayMs), else exponential with jitter.
+ * maxRetryAfterMs), else exponential with jitter.
  */
 export function backoffMs(failureCount: number, f: Failure, o: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>): number {
   if (f.retryAfterMs !== undefined) return f.retryAfterMs;
@@ -94,8 +97,8 @@ export interface GiveUp {
   transient: boolean;
   /** No connection to the server has worked yet in this client: likely a wrong endpoint. */
   unreached: boolean;
-  /** B2's Retry-After asked for a longer wait than the policy's longest (maxDelayMs), which is given too. */
-  waitAsked?: {retryAfterMs: number; maxDelayMs: number};
+  /** B2's Retry-After asked for a longer wait than the policy's longest (maxRetryAfterMs), which is given too. */
+  waitAsked?: {retryAfterMs: number; maxRetryAfterMs: number};
 }
 
 export interface RunHooks {
@@ -170,8 +173,8 @@ export class RetryPolicy {
           continue;
         }
         // asking again before B2 said would only burn an attempt and add to its load: stop and say so
-        if (f.retryAfterMs !== undefined && f.retryAfterMs > this.options.maxDelayMs) {
-          throw hooks.fail(f, attempt, {transient: true, unreached: false, waitAsked: {retryAfterMs: f.retryAfterMs, maxDelayMs: this.options.maxDelayMs}});
+        if (f.retryAfterMs !== undefined && f.retryAfterMs > this.options.maxRetryAfterMs) {
+          throw hooks.fail(f, attempt, {transient: true, unreached: false, waitAsked: {retryAfterMs: f.retryAfterMs, maxRetryAfterMs: this.options.maxRetryAfterMs}});
         }
         failures++;
         // a connect timeout has waited already; once a connection has worked, the usual backoff
