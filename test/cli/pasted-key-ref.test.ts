@@ -85,10 +85,15 @@ describe('through the CLI: profiles files with keys pasted after env: and file:'
     const listed = await b2('app', ['profile', 'list', '--json']);
     const keys = Object.fromEntries((JSON.parse(listed.stdout) as Array<{name: string; applicationKey: string}>).map((p) => [p.name, p.applicationKey]));
     expect(keys).toMatchObject({envapp: 'env:… (not shown: it looks like a key)', fileapp: 'file:… (not shown: it looks like a key)'});
+    // an SSE-C key after file: is a valid path as written: profile show prints the profile, never the key
+    const shown = [await b2('filesse', ['profile', 'show', 'filesse']), await b2('filesse', ['profile', 'show', 'filesse', '--json'])];
+    expect(shown.map((r) => r.code)).toEqual([0, 0]);
+    expect(shown[0].stdout).toMatch(/encryptionKey\s+file:… \(not shown: it looks like a key\)/);
+    expect(JSON.parse(shown[1].stdout)).toMatchObject({encryptionKey: 'file:… (not shown: it looks like a key)'});
     const diagnostics = await b2('app', ['diagnostics', '--profile', 'envapp']);
     const errorLog = await readFile(join(cache, 'backup-plugin-b2', 'recent-errors.json'), 'utf8');
     expect(errorLog).toContain('looks like a key');
-    const everything = [...failed, listed, diagnostics].flatMap((r) => [r.stdout, r.stderr]).concat(errorLog).join('\n');
+    const everything = [...failed, listed, ...shown, diagnostics].flatMap((r) => [r.stdout, r.stderr]).concat(errorLog).join('\n');
     const leaked = [...appKeys, ...sseKeys].flatMap(pieces).filter((piece) => everything.includes(piece));
     expect(leaked).toEqual([]);
   });
