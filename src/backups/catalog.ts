@@ -15,7 +15,7 @@ import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset
 import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload} from './pending-uploads.js';
-import {deleteRefused} from './lock.js';
+import {deleteRefused, retentionCovers, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
@@ -204,13 +204,14 @@ export class BackupCatalog {
 
   /**
    * The retention upload() gives its files: the one asked for, or, when it resumes an upload
-   * whose first run asked for a longer one that still holds, that one (a retention never
-   * shortens, and a resumed backup is locked as a fresh one would be).
+   * whose first run asked for a lock that still holds, the stronger of the two (a retention
+   * never shortens nor turns from compliance to governance, and a resumed backup is locked
+   * at least as a fresh one would be).
    */
   private lockToSet(asked: Retention | undefined, plan: Resumable | undefined): Retention | undefined {
     const earlier = plan?.lock && {mode: plan.lock.mode, retainUntil: new Date(plan.lock.until)};
     if (!earlier || !(earlier.retainUntil.getTime() > (this.backend.now?.() ?? this.now()).getTime())) return asked;
-    return asked && asked.retainUntil >= earlier.retainUntil ? asked : earlier;
+    return asked ? strongerRetention(asked, earlier) : earlier;
   }
 
   /**
@@ -540,11 +541,13 @@ export class BackupCatalog {
     return {...(await this.withMetadata(entry, opts.signal)), lock: {mode: retention.mode, until: retention.retainUntil.toISOString()}};
   }
 
-  /** Sets an object's retention to `retention` unless it already lasts as long; the object as it then is. */
+  /** Sets an object's retention to `retention` unless it already holds as long and as firmly; the object as it then is. */
   private async lengthenRetention(obj: ObjectInfo, retention: Retention, signal?: AbortSignal): Promise<ObjectInfo> {
-    if (!this.backend.setRetention || !obj.id || (obj.retention && obj.retention.retainUntil >= retention.retainUntil)) return obj;
-    await this.backend.setRetention(obj.key, obj.id, retention, {signal});
-    return {...obj, retention};
+    if (!this.backend.setRetention || !obj.id || retentionCovers(obj.retention, retention)) return obj;
+    // never asks B2 for less than the object holds (a later date it has stays)
+    const target = obj.retention ? strongerRetention(obj.retention, retention) : retention;
+    await this.backend.setRetention(obj.key, obj.id, target, {signal});
+    return {...obj, retention: target};
   }
 
   /**

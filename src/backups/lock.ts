@@ -36,6 +36,21 @@ export function deleteRefused(b: Pick<BackupInfo, 'lock' | 'legalHold'>, now: Da
   return lock !== undefined && !(bypassGovernance && lock.mode === 'governance');
 }
 
+/**
+ * The retention that holds at least as long and as firmly as both: the later date, in
+ * compliance when either is. One version has one retention, so a backup locked earlier
+ * and asked again for another lock is never left weaker than either asked.
+ */
+export function strongerRetention(a: Retention, b: Retention): Retention {
+  const mode: RetentionMode = a.mode === 'compliance' || b.mode === 'compliance' ? 'compliance' : 'governance';
+  return {mode, retainUntil: a.retainUntil >= b.retainUntil ? a.retainUntil : b.retainUntil};
+}
+
+/** Whether `held` already holds as long and as firmly as `wanted` (setting `wanted` would change nothing B2 enforces). */
+export function retentionCovers(held: Retention | undefined, wanted: Retention): boolean {
+  return held !== undefined && held.retainUntil >= wanted.retainUntil && (held.mode === 'compliance' || wanted.mode === 'governance');
+}
+
 /** Why a lock duration is unusable (not a duration; shorter than a day or longer than B2 keeps), or undefined. */
 export function lockDurationProblem(text: string): string | undefined {
   const d = parseRetentionDuration(text);

@@ -191,6 +191,29 @@ describe('archives Object Lock keeps when an upload fails', () => {
     }
   });
 
+  test('run again asking for compliance (shorter than the first run\'s governance): both files get compliance until the later date, never governance', async () => {
+    const b = await freshBackend();
+    const {dir: cacheDir, cleanup} = await tempDir();
+    try {
+      const data = randomBytes(3000);
+      const governance = {mode: 'governance' as const, retainUntil: new Date(b.now().getTime() + 60 * DAY)};
+      const compliance = {mode: 'compliance' as const, retainUntil: new Date(b.now().getTime() + 30 * DAY)};
+      const failing = catalogWithWarnings(beforeMetadataPut(b, () => emu.faults.add({call: 'b2_upload_file', status: 400, code: 'bad_request', count: 1})), {cacheDir});
+      await rejection(failing.catalog.upload(data, {name: 'FIRM', retention: governance}));
+
+      const catalog = new BackupCatalog(b, {cacheDir});
+      const planned = await catalog.planUpload(data, {name: 'FIRM', retention: compliance});
+      expect(planned).toMatchObject({resumes: {stored: 'archive'}, lock: {mode: 'compliance', until: governance.retainUntil.toISOString()}});
+      const up = await catalog.upload(data, {name: 'FIRM', retention: compliance});
+      expect(up).toMatchObject({resumed: true, lock: {mode: 'compliance', until: governance.retainUntil.toISOString()}});
+      for (const key of [up.archiveKey, up.metadataKey]) expect((await rawFile(b, key)).fileRetention.value).toEqual({mode: 'compliance', retainUntilTimestamp: governance.retainUntil.getTime()});
+    } finally {
+      emu.faults.clear();
+      await cleanup();
+      await b.close();
+    }
+  });
+
   test('cleanup keeps a locked or held orphan, says until when (dry run alike), and goes on to delete the ones after it', async () => {
     const b = await freshBackend();
     const catalog = new BackupCatalog(b);
