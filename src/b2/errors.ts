@@ -119,7 +119,15 @@ export function endpointText(ctx: Pick<ErrorContext, 'endpoint' | 'endpointName'
  * of its own, never spliced after "<lead> with:").
  */
 export function keyFixClause(ctx: FixContext & Pick<ErrorContext, 'keyFix'>, lead: string, flags = '--application-key …'): string {
-  return ctx.keyFix ?? `${lead} with: ${profileFix(ctx, flags)}`;
+  return ctx.keyFix ?? fixClause(ctx, lead, flags);
+}
+
+/**
+ * "<lead> with: <the profile command>"; without a saved profile (a host's create()) the
+ * fields to change, a clause of its own (never spliced after "with:").
+ */
+export function fixClause(ctx: FixContext, lead: string, flags: string): string {
+  return ctx.profileCommand === null ? profileFix(ctx, flags) : `${lead} with: ${profileFix(ctx, flags)}`;
 }
 
 /** The one place B2 failures become user-facing errors. */
@@ -211,7 +219,7 @@ const REMOVALS = new Set(['b2_delete_file_version', 'b2_hide_file']);
 function customerKeyRefused(call: FailedCall, ctx: ErrorContext): string {
   const what = call.name ? JSON.stringify(call.name) : 'the file';
   const why = ctx.encryption === 'SSE-C' ? "the profile's encryptionKey is not the key it was uploaded with" : 'the profile has no SSE-C encryptionKey';
-  return `B2 refused to read ${what}: it is encrypted with SSE-C and ${why}; set the key it was uploaded with: ${profileFix(ctx, '--encryption SSE-C --encryption-key …')}`;
+  return `B2 refused to read ${what}: it is encrypted with SSE-C and ${why}; ${fixClause(ctx, 'set the key it was uploaded with', '--encryption SSE-C --encryption-key …')}`;
 }
 
 /** A 401 `unauthorized`: a capability is missing, or the name/bucket is outside the key's restriction. */
@@ -235,7 +243,7 @@ export function prefixNotAllowed(ctx: FixContext & Pick<ErrorContext, 'prefix'>,
 /** `withFix: false` leaves the fix out, for a check line that prints its fix on its own. */
 export function bucketUnavailable(ctx: FixContext & Pick<ErrorContext, 'bucket'>, restrictedTo?: string | null, opts: {withFix?: boolean} = {}): string {
   if (restrictedTo) return `bucket ${ctx.bucket} of ${profileRef(ctx)} is not available: this key is restricted to bucket ${restrictedTo}; use that bucket or a key for ${ctx.bucket}`;
-  return `bucket ${ctx.bucket} of ${profileRef(ctx)} does not exist or this key may not use it${opts.withFix === false ? '' : `; fix the bucket name with: ${bucketFix(ctx)}`}`;
+  return `bucket ${ctx.bucket} of ${profileRef(ctx)} does not exist or this key may not use it${opts.withFix === false ? '' : `; ${fixClause(ctx, 'fix the bucket name', '--bucket …')}`}`;
 }
 
 /** How to give the profile another bucket. */

@@ -96,8 +96,17 @@ describe('a host CLI with the plugin installed', () => {
     expect(r.code).not.toBe(0);
     const stderr = r.stderr.replace(/\s+/g, ' '); // the host's oclif wraps the message
     expect(stderr).toContain('rejected the key of the profile:');
-    expect(stderr).toContain('put in a working key with: change keyId and applicationKey in the profile fields given to create()');
-    expect(stderr).not.toMatch(/profile host|profile update|profile add/);
+    expect(stderr).toContain('; change keyId and applicationKey in the profile fields given to create()');
+    expect(stderr).not.toMatch(/profile host|profile update|profile add|with: change/);
+  });
+
+  test('create() with the fields themselves: a bucket that does not exist names the field to change, in a clause of its own', async () => {
+    const profile = {keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: 'no-such-bucket-of-host', endpoint: emu.url, prefix: 'rt'};
+    const r = await host.run(['roundtrip', '--profile', JSON.stringify(profile)]);
+    expect(r.code).not.toBe(0);
+    const stderr = r.stderr.replace(/\s+/g, ' ');
+    expect(stderr).toContain('bucket no-such-bucket-of-host of the profile does not exist or this key may not use it; change bucket in the profile fields given to create()');
+    expect(stderr).not.toMatch(/with: change/);
   });
 
   test('profile check of the built-in local profile says "embedded", not the embedded emulator\'s random port', async () => {
