@@ -7,6 +7,7 @@ import {recordError} from './error-log.js';
 import {jsonText} from './json-text.js';
 import {makeRoomForTransferBuffers} from './heap-room.js';
 import {missingArgument} from './missing-argument.js';
+import {cliPrefix} from './cli-prefix.js';
 import {unexpectedArguments} from './unexpected-arguments.js';
 import {clearProgressLine} from './progress.js';
 
@@ -56,7 +57,7 @@ export abstract class PluginCommand extends Command {
       return;
     }
     await new Promise(setImmediate); // a failed write to stdout reports its 'error' event after the write's own callback
-    await this.report(orStdoutFailure(missingArgument(err, this.id, this.config.bin)));
+    await this.report(orStdoutFailure(missingArgument(err, this.id, cliPrefix(this.config))));
   }
 
   private reported = false;

@@ -50,8 +50,9 @@ const FILE_MODE = 0o600;
 export const MAX_PROFILES_FILE_BYTES = 1024 * 1024;
 /** Anchors and aliases may share values between profiles; an alias bomb stops here. */
 const MAX_ALIAS_COUNT = 100;
-const NEW_FILE_HEADER =
-  ' Backblaze B2 backup profiles (see "b2 profile --help").\n Keep this file private (mode 0600): it may hold application keys.';
+/** The comment a new profiles file starts with; `cli` names the real command (commandHint). */
+const newFileHeader = (cli: string | undefined) =>
+  ` Backblaze B2 backup profiles (see "${commandHint(cli, 'profile --help')}").\n Keep this file private (mode 0600): it may hold application keys.`;
 
 /**
  * The profiles file: load and validate it (errors name file, line, field and what was
@@ -252,7 +253,7 @@ export class ProfileStore {
   /** Applies `change` to a copy of the document and validates the result; `again` redoes it on a newer file. */
   private edit(again: () => void, change: (doc: Document) => void): void {
     const doc = this.state.doc.clone();
-    if (this.original === undefined && !doc.commentBefore) doc.commentBefore = NEW_FILE_HEADER;
+    if (this.original === undefined && !doc.commentBefore) doc.commentBefore = newFileHeader(this.cli);
     change(doc);
     this.state = parseProfilesText(this.path, doc.toString(), this.cli);
     this.edits.push(again);

@@ -32,6 +32,8 @@ describe('b2 profile round trip', () => {
     const added = await cli(['add', 'home', '--key-id', '0051234abcd0000000000001', '--application-key', SECRET, '--bucket', 'home-backups-123456', '--prefix', 'ha', '--no-check', ...config]);
     expect(added).toEqual({code: 0, stdout: `Added profile "home" to ${path}\n`, stderr: ''});
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+    // the new file's comment names this CLI's command, not Backblaze's own "b2"
+    expect(await readFile(path, 'utf8')).toMatch(/^# Backblaze B2 backup profiles \(see "backup-b2 b2 profile --help"\)\.\n/);
 
     const office = await cli(['add', 'office', '--key-id', 'k2', '--application-key', 'env:OFFICE_KEY', '--bucket', 'home-backups-123456', '--prefix', 'ha/office', '--part-size', '100MiB', '--concurrency', '8', '--no-check', ...config]);
     expect(office.code).toBe(0);
