@@ -499,8 +499,8 @@ export class BackupCatalog {
    * Removes the archive first, then the metadata file, as Home Assistant's integration
    * does; the backend removes every version of each. The metadata file holds the
    * backup's id (for a Home Assistant archive, or one uploaded from stdin, the only
-   * record of it), so an interrupted delete stays findable by that id, and the same
-   * delete again finishes it; in between, listings skip a metadata file without its
+   * record of it), so an interrupted delete stays findable by that full id (not by
+   * `latest` or a prefix: it is no longer listed), and a delete by it finishes it; in between, listings skip a metadata file without its
    * archive, so the backup is listed whole or not at all. A locked archive is refused
    * before anything is removed. Also removes what an interrupted upload or delete left.
    */
@@ -513,9 +513,15 @@ export class BackupCatalog {
     const keys = keysToDelete(found);
     for (const [i, key] of keys.entries()) {
       await this.backend.delete(key, how).catch((err: unknown) => {
-        if (i === 0 || !isBackupError(err, 'locked')) throw err;
-        // a lock the key could not see, on the second file only: the first is gone, so no "kept" may be claimed
-        throw new BackupError('failure', `${keys[0]} was deleted, but B2 refused to delete ${key} (${err.message}); backup ${found.info.id} is no longer listed, and the same "${commandHint(this.cli, `delete ${found.info.id}`)}" removes the rest once that lock ends`, {cause: err});
+        // the first file's failure leaves the backup whole; an interruption is the command's to report (by the full id)
+        if (i === 0 || isBackupError(err, 'aborted')) throw err;
+        // the second file only: the first is gone, so no "kept" may be claimed, and only the full id finds what is left
+        const rest = `backup ${found.info.id} is no longer listed, and the same "${commandHint(this.cli, `delete ${found.info.id}`)}" removes the rest`;
+        if (isBackupError(err, 'locked')) {
+          // a lock the key could not see
+          throw new BackupError('failure', `${keys[0]} was deleted, but B2 refused to delete ${key} (${err.message}); ${rest} once that lock ends`, {cause: err});
+        }
+        throw new BackupError('failure', `${keys[0]} was deleted, but deleting ${key} failed (${err instanceof Error ? err.message : String(err)}); ${rest}`, {cause: err});
       });
     }
     if (found.metadataFileId) await this.cache.forget(found.metadataFileId);
