@@ -4,12 +4,14 @@ import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {FaultAt} from '../helpers/fault-at.js';
-import {calls, E2EWorld, expectFailure, parseJson, waitFor} from './helpers.js';
+import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson, waitFor} from './helpers.js';
 
 // A delete that stops between its two files (the archive is gone, the metadata file is
 // left): the backup is no longer listed, so `latest` or a prefix would now name another
 // backup, or none. What the run prints names the full id and the command that finishes
-// the job, and that command removes exactly what is left, nothing else.
+// the job, and that command removes exactly what is left, nothing else. A prune stopped
+// there says the same of the backup it was deleting; `b2 cleanup` removes such a
+// metadata file (never one that is not a backup metadata file, nor one Object Lock keeps).
 
 const DELETE = 'b2_delete_file_version';
 const faultAt = new FaultAt();
@@ -25,17 +27,17 @@ async function versions(prefix: string): Promise<string[]> {
   return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`);
 }
 
-/** A fresh profile with three backups; answers its name, prefix and backups. */
-async function threeBackups(): Promise<{profile: string; prefix: string; backups: Listed[]}> {
+/** A fresh profile with three backups (locked for 3 days with `lock`); answers its name, prefix and backups. */
+async function threeBackups(lock = false): Promise<{profile: string; prefix: string; backups: Listed[]}> {
   n++;
   const profile = `p${n}`;
-  const key = await world.createKey();
+  const key = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions', 'readFileLegalHolds', 'readBucketRetentions']});
   await world.addProfile(profile, {...key, prefix: `${profile}/`});
   const path = join(world.dir, `b${n}.tar`);
   await writeFile(path, randomBytes(2000));
   const backups: Listed[] = [];
   for (const name of ['one', 'two', 'three']) {
-    const up = await world.b2(['upload', path, '--name', name, '--profile', profile, '--json']);
+    const up = await world.b2(['upload', path, '--name', name, '--profile', profile, '--json', ...(lock ? ['--lock-days', '3'] : [])]);
     expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
     backups.push(parseJson<Listed>(up));
   }
@@ -43,6 +45,26 @@ async function threeBackups(): Promise<{profile: string; prefix: string; backups
 }
 
 const listedIds = async (profile: string) => parseJson<Listed[]>(await world.b2(['list', '--profile', profile, '--json'])).map((b) => b.id).sort();
+
+/** Deletes every version of `key` with the master key (past a governance lock): what an interrupted delete leaves, made directly. */
+async function deleteAsMaster(key: string): Promise<void> {
+  const r = await api(world.emu, master, 'b2_list_file_versions', {bucketId: world.emu.bucketId, prefix: key, maxFileCount: 1000});
+  for (const f of r.json.files as Array<{fileName: string; fileId: string}>) {
+    if (f.fileName !== key) continue;
+    const d = await api(world.emu, master, 'b2_delete_file_version', {fileName: f.fileName, fileId: f.fileId, bypassGovernance: true});
+    expect(d.status).toBe(200);
+  }
+}
+
+/** Stores `text` as `key` with the master key. */
+async function putAsMaster(key: string, text: string): Promise<void> {
+  const up = await api(world.emu, master, 'b2_get_upload_url', {bucketId: world.emu.bucketId});
+  const res = await fetch(up.json.uploadUrl as string, {method: 'POST', headers: {Authorization: up.json.authorizationToken as string, 'X-Bz-File-Name': encodeURIComponent(key), 'Content-Type': 'application/json', 'X-Bz-Content-Sha1': 'do_not_verify'}, body: text});
+  expect(res.status).toBe(200);
+}
+
+/** A backup's metadata file, named within the profile prefix as its archiveKey is. */
+const metadataKeyOf = (b: Listed) => b.archiveKey.replace(/\.tar$/, '.metadata.json');
 
 /** The id `ref` names now, as a dry run resolves it. */
 async function resolved(ref: string, profile: string): Promise<string> {
@@ -52,7 +74,7 @@ async function resolved(ref: string, profile: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  world = await E2EWorld.start({onRequest: faultAt.onRequest});
+  world = await E2EWorld.start({onRequest: faultAt.onRequest, bootstrap: {fileLockEnabled: true}});
   master = (await authorizeRaw(world.emu)).authorizationToken;
 });
 
@@ -86,7 +108,7 @@ describe('Ctrl-C between the archive and the metadata file of a delete', () => {
     expect({code: again.code, stderr: again.stderr}).toMatchObject({code: 0});
     expect(parseJson(again)).toMatchObject({deleted: {id}, complete: false});
     expect(await listedIds(profile)).toEqual(others);
-    const name = backups.find((b) => b.id === id)!.archiveKey.slice(prefix.length, -'.tar'.length);
+    const name = backups.find((b) => b.id === id)!.archiveKey.slice(0, -'.tar'.length);
     expect((await versions(prefix)).filter((v) => v.includes(name))).toEqual([]);
     expect(await versions(prefix)).toHaveLength(4); // the other two backups, two files each
   }, 60_000);
@@ -109,5 +131,71 @@ describe('the metadata file\'s delete fails after the archive\'s (not a lock)', 
     expect({code: again.code, stderr: again.stderr}).toMatchObject({code: 0});
     expect(parseJson(again)).toMatchObject({deleted: {id}, complete: false});
     expect(await versions(prefix)).toHaveLength(4);
+  }, 60_000);
+});
+
+describe('Ctrl-C during a prune, between the archive and the metadata file of a backup', () => {
+  test('the line names that backup\'s full id and the command; it and the same prune again finish, and the stray\'s hint names cleanup', async () => {
+    const {profile, prefix, backups} = await threeBackups();
+    const oldest = backups[0]; // prune deletes oldest first
+    faultAt.arm(world.emu, DELETE, 2, {call: DELETE, count: 1, latencyMs: 600_000});
+    const asked = calls(world.emu, DELETE);
+    const run = world.spawn(['prune', '--keep-last', '1', '--yes', '--profile', profile]);
+    await waitFor(() => calls(world.emu, DELETE) >= asked + 2, 'the metadata file\'s delete');
+    run.child.kill('SIGINT');
+    const done = await run.done;
+    faultAt.clear(world.emu);
+    const r = {code: done.code ?? -1, stdout: done.stdout.toString(), stderr: done.stderr};
+    expectFailure(r, 130, new RegExp(`^Error: prune interrupted after deleting 0 of 2 backup\\(s\\); backup ${oldest.id} may be partly deleted: run "backup-b2 b2 delete ${oldest.id} --yes" to finish it, then the same prune again for the rest$`), world.secrets);
+
+    const plan = await world.b2(['prune', '--keep-last', '1', '--dry-run', '--profile', profile]);
+    expect(plan.code).toBe(0);
+    const key = metadataKeyOf(oldest); // keys are named within the prefix
+    expect(plan.stderr).toContain(`Not touched: ${key}: it has no archive ${key.replace(/\.metadata\.json$/, '.tar')} (what an interrupted delete or prune left: "backup-b2 b2 cleanup" removes it once older than its --older-than)`);
+
+    const finish = await world.b2(['delete', oldest.id, '--yes', '--json', '--profile', profile]);
+    expect({code: finish.code, stderr: finish.stderr}).toMatchObject({code: 0});
+    const again = await world.b2(['prune', '--keep-last', '1', '--yes', '--json', '--profile', profile]);
+    expect(again.code).toBe(0);
+    expect(parseJson<{deleted: unknown[]}>(again).deleted).toHaveLength(1);
+    expect(await listedIds(profile)).toEqual([backups[2].id]);
+    expect(await versions(prefix)).toHaveLength(2);
+  }, 60_000);
+});
+
+describe('b2 cleanup and metadata files without their archive', () => {
+  test('removes a backup metadata file whose archive is gone (table and --json "strays"); never a file that is not one; a dry run removes nothing', async () => {
+    const {profile, prefix, backups} = await threeBackups();
+    const gone = backups[1];
+    await deleteAsMaster(prefix + gone.archiveKey);
+    await putAsMaster(`${prefix}notes.metadata.json`, '{"hello": "not a backup"}');
+    const before = await versions(prefix);
+
+    const dry = await world.b2(['cleanup', '--older-than', '0s', '--dry-run', '--json', '--profile', profile]);
+    expect(dry.code).toBe(0);
+    expect(parseJson(dry)).toMatchObject({dryRun: true, deleted: [], locked: [], strays: [{key: metadataKeyOf(gone), id: gone.id, name: 'two'}]});
+    expect(await versions(prefix)).toEqual(before);
+
+    const text = await world.b2(['cleanup', '--older-than', '0s', '--profile', profile]);
+    expect({code: text.code, stderr: text.stderr}).toEqual({code: 0, stderr: ''});
+    expect(text.stdout).toMatch(new RegExp(`^metadata without archive\\s+${metadataKeyOf(gone).replace(/[.]/g, '\\.')}\\s.*backup ${gone.id}`, 'm'));
+    expect(text.stdout).toContain('deleted 1 metadata file(s) without archive');
+    expect(await versions(prefix)).toEqual(before.filter((v) => !v.endsWith(metadataKeyOf(gone))));
+    expect(await versions(prefix)).toContain('upload notes.metadata.json');
+    expect(await listedIds(profile)).toEqual([backups[0].id, backups[2].id].sort());
+
+    const nothing = await world.b2(['cleanup', '--older-than', '0s', '--json', '--profile', profile]);
+    expect(parseJson(nothing)).toMatchObject({deleted: [], strays: [], locked: []});
+  }, 60_000);
+
+  test('one younger than --older-than is kept; one under Object Lock is kept and reported as locked, with its date', async () => {
+    const {profile, prefix, backups} = await threeBackups(true);
+    await deleteAsMaster(prefix + backups[0].archiveKey);
+    const young = await world.b2(['cleanup', '--json', '--profile', profile]); // 24h by default
+    expect(parseJson(young)).toMatchObject({strays: [], locked: [], kept: 1});
+    const r = await world.b2(['cleanup', '--older-than', '0s', '--json', '--profile', profile]);
+    expect(r.code).toBe(0);
+    expect(parseJson(r)).toMatchObject({strays: [], locked: [{key: metadataKeyOf(backups[0]), id: backups[0].id, lock: {mode: 'governance'}}]});
+    expect(await versions(prefix)).toContain(`upload ${metadataKeyOf(backups[0])}`);
   }, 60_000);
 });
