@@ -10,9 +10,9 @@ import {table} from '../../src/profiles/display.js';
 type CleanupView = CleanupReport & {dryRun: boolean; olderThan: string};
 
 export default class Cleanup extends LocationCommand {
-  static override summary = 'Remove what interrupted uploads and deletes left under the prefix: unfinished uploads and archives without a metadata file.';
+  static override summary = 'Remove what interrupted uploads and deletes left under the prefix: unfinished uploads, archives without a metadata file, metadata files without an archive.';
   static override description =
-    'An interrupted upload leaves its parts in the bucket so that running the same upload again resumes it, and B2 bills them as stored data until they are cancelled; an upload or delete interrupted between its two files leaves an archive without its metadata file, which is no backup. This cancels the unfinished uploads and deletes the orphaned archives that this tool made under the profile prefix and that are older than --older-than (default 24h, so that an upload still running elsewhere is not cut off). Files that this tool did not make are never touched. An orphaned archive under Object Lock (a retention or a legal hold) is kept and reported with its date, and the cleanup goes on.';
+    'An interrupted upload leaves its parts in the bucket so that running the same upload again resumes it, and B2 bills them as stored data until they are cancelled; an upload or delete interrupted between its two files leaves an archive without its metadata file, which is no backup. A delete or prune interrupted between the two files leaves a metadata file without its archive, which is no backup either. This cancels the unfinished uploads and deletes the orphaned archives that this tool made, and the metadata files without an archive whose content is a backup metadata file of this tool or of Home Assistant, under the profile prefix and older than --older-than (default 24h, so that an upload still running elsewhere is not cut off). Other files are never touched. An orphaned archive or metadata file under Object Lock (a retention or a legal hold) is kept and reported with its date, and the cleanup goes on.';
   static override examples = ['<%= config.bin %> b2 cleanup --dry-run', '<%= config.bin %> b2 cleanup --older-than 0s --json'];
   static override enableJsonFlag = true;
   static override flags = {
@@ -32,13 +32,15 @@ export default class Cleanup extends LocationCommand {
     const rows = [
       ...view.cancelled.map((u) => ['unfinished upload', escapeInvisible(u.key), displayDate(u.started), '']),
       ...view.deleted.map((o) => ['archive without metadata', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id}, ${humanSize(o.size)}`]),
+      ...view.strays.map((o) => ['metadata without archive', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id} (its archive is gone)`]),
       ...view.locked.map((o) => ['kept: Object Lock', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id}, ${humanSize(o.size)}, ${o.legalHold ? LEGAL_HOLD : o.lock ? lockedText(o.lock) : 'locked (B2 refused to delete it)'}`]),
     ];
     if (rows.length > 0) this.log(table([['WHAT', 'KEY', 'SINCE', ''], ...rows]));
     const notes = [
       view.kept ? `kept ${view.kept} started within ${view.olderThan}` : '',
       view.foreign ? `left ${view.foreign} unfinished upload(s) that this tool did not start` : '',
-      view.locked.length ? `kept ${view.locked.length} archive(s) under Object Lock until their lock ends` : '',
+      view.strays.length ? `${dryRun ? 'would delete' : 'deleted'} ${view.strays.length} metadata file(s) without archive` : '',
+      view.locked.length ? `kept ${view.locked.length} file(s) under Object Lock until their lock ends` : '',
     ].filter(Boolean);
     const verbs = dryRun ? ['Would cancel', 'would delete'] : ['Cancelled', 'deleted'];
     this.log(`${verbs[0]} ${view.cancelled.length} unfinished upload(s) and ${verbs[1]} ${view.deleted.length} archive(s) without metadata file${notes.length ? `; ${notes.join('; ')}` : ''}.`);

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core';
 import {askYesNo} from '../../src/cli/ask.js';
+import {cliCommand} from '../../src/cli/cli-prefix.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId, keysToDelete} from '../../src/backups/index.js';
 import {escapeInvisible, visible} from '../../src/backups/validate.js';
@@ -13,7 +14,7 @@ import {deletableKind, renderDeletePreview} from '../../src/cli/dry-run-view.js'
 export default class Delete extends LocationCommand {
   static override summary = 'Delete a backup: its archive and its metadata file, every version of each.';
   static override description =
-    'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The archive goes first, then the metadata file (as Home Assistant deletes): the metadata file holds the id of the backup, so an interrupted delete leaves at most that file, which listings skip and "b2 list" reports, and running the same delete again removes it. An archive that an interrupted upload left without its metadata file is deleted by the id "b2 list" names for it. B2 refuses to delete a backup under Object Lock until its date: a governance lock can be lifted with --bypass-governance by a key with the bypassGovernance capability, a compliance lock by nobody.';
+    'Asks for confirmation first; --yes skips the question and is required when stdin is not a terminal. The archive goes first, then the metadata file (as Home Assistant deletes): the metadata file holds the id of the backup, so an interrupted delete leaves at most that file, which listings skip and "b2 list" reports; a delete by the full id of the backup (the interrupted run prints it) removes it. An archive that an interrupted upload left without its metadata file is deleted by the id "b2 list" names for it. B2 refuses to delete a backup under Object Lock until its date: a governance lock can be lifted with --bypass-governance by a key with the bypassGovernance capability, a compliance lock by nobody.';
   static override examples = ['<%= config.bin %> b2 delete 1a2b3c4d', '<%= config.bin %> b2 delete 1a2b3c4d --yes --json'];
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
@@ -35,7 +36,7 @@ export default class Delete extends LocationCommand {
       throw new BackupError('bad_input', `refusing to delete backup ${args.id} without confirmation: stdin is not a terminal; pass --yes`);
     }
     const bypassGovernance = flags['bypass-governance'];
-    let deleting = false;
+    let deleting: string | undefined; // the full id being deleted: `latest` or a prefix would find another backup once it is unlisted
     return this.withLocation(flags, async ({catalog, backend, profile}, signal) => {
       if (bypassGovernance) assertCanBypass(backend, profile);
       const target = await catalog.deletable(args.id, {signal});
@@ -45,15 +46,15 @@ export default class Delete extends LocationCommand {
         this.logToStderr(`Kept ${what}; nothing was deleted.`); // a "no" is an answer, not a failure
         return {deleted: null};
       }
-      deleting = true;
+      deleting = backup.id;
       const deleted = await catalog.delete(target, {signal, bypassGovernance}).catch((err: unknown) => {
         throw isBackupError(err, 'locked') ? lockedRefusal(backup, err, bypassGovernance) : err;
       });
       this.log(`Deleted ${what}: ${keysToDelete(target).map(escapeInvisible).join(' and ')}`);
       return {deleted: backupSummary(deleted), complete: target.complete};
     }, {
-      // the archive goes first: at most its metadata file is left, which the same delete removes
-      interrupted: () => (deleting ? `delete interrupted; backup ${args.id} may be partly deleted: run the same command again to finish` : 'delete interrupted; nothing was deleted'),
+      // the archive goes first: at most its metadata file is left, which a delete by the full id removes
+      interrupted: () => (deleting ? `delete interrupted; backup ${deleting} may be partly deleted: run "${cliCommand(this.config, `delete ${deleting} --yes`)}" to finish` : 'delete interrupted; nothing was deleted'),
     });
   }
 }

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {cliPrefix} from '../../src/cli/cli-prefix.js';
+import {cliCommand, cliPrefix} from '../../src/cli/cli-prefix.js';
 import {executePrune, lockedReason, planPrune} from '../../src/backups/prune.js';
 import type {BackupInfo} from '../../src/backups/index.js';
 import {askYesNo} from '../../src/cli/ask.js';
@@ -30,7 +30,8 @@ export default class Prune extends LocationCommand {
     if (!dryRun && !flags.yes && !process.stdin.isTTY) {
       throw new BackupError('bad_input', 'refusing to prune without confirmation: stdin is not a terminal; pass --yes, or --dry-run to see what would be deleted');
     }
-    let deleting: {done: number; of: number} | undefined; // once deletes start: how far they got
+    // once deletes start: how far they got, and the backup whose delete is under way (it may be half deleted)
+    let deleting: {done: number; of: number; current?: string} | undefined;
     return this.withLocation(flags, async ({profile, catalog, backend}, signal) => {
       const policy = given ?? profile.retention;
       if (!policy) {
@@ -48,21 +49,30 @@ export default class Prune extends LocationCommand {
       const keptLocked = (b: BackupInfo) => this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (the rules alone would delete it)`);
       for (const d of plan.decisions) if (d.locked) keptLocked(d.backup);
       if (!dryRun) deleting = {done: 0, of: doomed.length};
+      const onDeleting = (b: BackupInfo) => {
+        if (deleting) deleting.current = b.id;
+      };
       const onDeleted = (b: BackupInfo) => {
-        if (deleting) deleting.done++;
+        if (deleting) {
+          deleting.done++;
+          deleting.current = undefined;
+        }
         this.logToStderr(`Deleted backup ${describeBackup(b)}`);
       };
-      const deleted = dryRun ? [] : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleted});
+      const deleted = dryRun ? [] : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted});
       const kept = plan.decisions.length - deleted.length - (dryRun ? doomed.length : 0);
       this.logToStderr(dryRun
         ? `Would delete ${doomed.length} and keep ${kept} backup(s) (${describePolicy(policy)}); --dry-run deleted nothing.`
         : `Deleted ${deleted.length} and kept ${kept} backup(s) (${describePolicy(policy)}).`);
       return pruneView(plan, {dryRun, deleted, unfinishedUploads: unfinished, now});
     }, {
+      // a backup whose delete was under way is no longer listed once its archive is gone: only its full id finds what is left
       interrupted: () =>
-        deleting
-          ? `prune interrupted after deleting ${deleting.done} of ${deleting.of} backup(s); run the same command again to finish`
-          : 'prune interrupted; nothing was deleted',
+        !deleting
+          ? 'prune interrupted; nothing was deleted'
+          : deleting.current
+            ? `prune interrupted after deleting ${deleting.done} of ${deleting.of} backup(s); backup ${deleting.current} may be partly deleted: run "${cliCommand(this.config, `delete ${deleting.current} --yes`)}" to finish it, then the same prune again for the rest`
+            : `prune interrupted after deleting ${deleting.done} of ${deleting.of} backup(s); run the same command again to finish`,
     });
   }
 }

@@ -473,16 +473,25 @@ export class BackupCatalog {
   /** The metadata file without its archive that names backup `id` (each read once, then cached by file id). */
   private async strayNamed(strays: ObjectInfo[], id: string, signal?: AbortSignal): Promise<Deletable | undefined> {
     for (const metadataFile of strays) {
-      const text = await this.readMetadataFile(metadataFile, () => undefined, signal);
-      const parsed = text === undefined ? undefined : parseMetadataFile(text);
-      if (!parsed?.ok || parsed.file.backup_id !== id) continue;
-      const m = parsed.file.backup_metadata;
-      const base = baseOf(metadataFile.key, METADATA_SUFFIX)!;
-      // its size is the file's own: the archive it described is gone
-      const info: BackupInfo = {id, name: m.name, date: m.date, size: metadataFile.size, archiveKey: archiveKeyOf(base), metadataKey: metadataFile.key, describedBy: 'metadata-file', metadata: m, ...lockOf(metadataFile)};
-      return {info, complete: false, left: 'metadata file', metadataFileId: metadataFile.id};
+      const stray = await this.strayBackup(metadataFile, signal);
+      if (stray?.info.id === id) return stray;
     }
     return undefined;
+  }
+
+  /**
+   * What a metadata file without its archive is left of, read as a backup metadata file
+   * (this tool's or Home Assistant's); undefined when it is none (unreadable, or not one).
+   */
+  private async strayBackup(metadataFile: ObjectInfo, signal?: AbortSignal): Promise<Deletable | undefined> {
+    const text = await this.readMetadataFile(metadataFile, () => undefined, signal);
+    const parsed = text === undefined ? undefined : parseMetadataFile(text);
+    if (!parsed?.ok) return undefined;
+    const m = parsed.file.backup_metadata;
+    const base = baseOf(metadataFile.key, METADATA_SUFFIX)!;
+    // its size is the file's own: the archive it described is gone
+    const info: BackupInfo = {id: parsed.file.backup_id, name: m.name, date: m.date, size: metadataFile.size, archiveKey: archiveKeyOf(base), metadataKey: metadataFile.key, describedBy: 'metadata-file', metadata: m, ...lockOf(metadataFile)};
+    return {info, complete: false, left: 'metadata file', metadataFileId: metadataFile.id};
   }
 
   /** What delete() would remove for this reference (every version of each name, unfinished uploads of them too), removing nothing. */
@@ -500,8 +509,8 @@ export class BackupCatalog {
    * Removes the archive first, then the metadata file, as Home Assistant's integration
    * does; the backend removes every version of each. The metadata file holds the
    * backup's id (for a Home Assistant archive, or one uploaded from stdin, the only
-   * record of it), so an interrupted delete stays findable by that id, and the same
-   * delete again finishes it; in between, listings skip a metadata file without its
+   * record of it), so an interrupted delete stays findable by that full id (not by
+   * `latest` or a prefix: it is no longer listed), and a delete by it finishes it; in between, listings skip a metadata file without its
    * archive, so the backup is listed whole or not at all. A locked archive is refused
    * before anything is removed. Also removes what an interrupted upload or delete left.
    */
@@ -514,9 +523,15 @@ export class BackupCatalog {
     const keys = keysToDelete(found);
     for (const [i, key] of keys.entries()) {
       await this.backend.delete(key, how).catch((err: unknown) => {
-        if (i === 0 || !isBackupError(err, 'locked')) throw err;
-        // a lock the key could not see, on the second file only: the first is gone, so no "kept" may be claimed
-        throw new BackupError('failure', `${keys[0]} was deleted, but B2 refused to delete ${key} (${err.message}); backup ${found.info.id} is no longer listed, and the same "${commandHint(this.cli, `delete ${found.info.id}`)}" removes the rest once that lock ends`, {cause: err});
+        // the first file's failure leaves the backup whole; an interruption is the command's to report (by the full id)
+        if (i === 0 || isBackupError(err, 'aborted')) throw err;
+        // the second file only: the first is gone, so no "kept" may be claimed, and only the full id finds what is left
+        const rest = `backup ${found.info.id} is no longer listed, and the same "${commandHint(this.cli, `delete ${found.info.id}`)}" removes the rest`;
+        if (isBackupError(err, 'locked')) {
+          // a lock the key could not see
+          throw new BackupError('failure', `${keys[0]} was deleted, but B2 refused to delete ${key} (${err.message}); ${rest} once that lock ends`, {cause: err});
+        }
+        throw new BackupError('failure', `${keys[0]} was deleted, but deleting ${key} failed (${err instanceof Error ? err.message : String(err)}); ${rest}`, {cause: err});
       });
     }
     if (found.metadataFileId) await this.cache.forget(found.metadataFileId);
@@ -553,13 +568,14 @@ export class BackupCatalog {
   /**
    * What interrupted uploads and deletes left behind, made by this tool and older than
    * `olderThanMs` (younger ones may still be running): unfinished uploads of archives,
-   * and archives without a metadata file. Removes them unless `dryRun`. Never touches an
+   * archives without a metadata file, and metadata files without their archive that
+   * read as a backup metadata file (this tool's or Home Assistant's). Removes them unless `dryRun`. Never touches an
    * object that does not carry this tool's archive description or provisional marker (archiveMarker).
    */
   async cleanup(opts: {olderThanMs: number; dryRun?: boolean; signal?: AbortSignal}): Promise<CleanupReport> {
     const {signal} = opts;
     const cutoff = this.now().getTime() - opts.olderThanMs;
-    const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: []};
+    const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: [], strays: []};
     if (this.backend.listUnfinished && this.backend.cancelUnfinished) {
       for await (const u of this.backend.listUnfinished({signal})) {
         if (baseOf(u.key, ARCHIVE_SUFFIX) === undefined || !archiveMarker(u)) {
@@ -572,7 +588,7 @@ export class BackupCatalog {
         }
       }
     }
-    const {orphans} = await this.scanAll(signal, () => undefined);
+    const {orphans, strays} = await this.scanAll(signal, () => undefined);
     const now = this.backend.now?.() ?? this.now();
     for (const {info, archive} of orphans) {
       if (archive.modified.getTime() > cutoff) {
@@ -602,6 +618,39 @@ export class BackupCatalog {
         }
       }
       report.deleted.push({key: archive.key, id: info.id, name: info.name, date: info.date, size: archive.size, stored: archive.modified.toISOString()});
+    }
+    // what an interrupted delete or prune left: a metadata file without its archive (no
+    // backup: listings skip it); only one that reads as a backup metadata file
+    for (const metadataFile of strays) {
+      const stray = await this.strayBackup(metadataFile, signal);
+      if (!stray) continue; // not a backup metadata file: never touched (listings report it)
+      if (metadataFile.modified.getTime() > cutoff) {
+        report.kept++;
+        continue;
+      }
+      const {info} = stray;
+      const locked = {key: metadataFile.key, id: info.id, name: info.name, size: metadataFile.size, stored: metadataFile.modified.toISOString(), ...lockOf(metadataFile)};
+      if (deleteRefused(info, now)) {
+        report.locked.push(locked);
+        continue;
+      }
+      if (!opts.dryRun) {
+        // an upload under the same name that stored its archive since the listing: a backup now, not a leftover
+        if (await this.backend.stat(info.archiveKey)) {
+          report.kept++;
+          continue;
+        }
+        const refused = await this.backend.delete(metadataFile.key, {signal}).then(() => false, (err: unknown) => {
+          if (isBackupError(err, 'locked')) return true;
+          throw err;
+        });
+        if (refused) {
+          report.locked.push(locked);
+          continue;
+        }
+        if (metadataFile.id) await this.cache.forget(metadataFile.id);
+      }
+      report.strays.push({key: metadataFile.key, id: info.id, name: info.name, date: info.date, size: metadataFile.size, stored: metadataFile.modified.toISOString()});
     }
     return report;
   }
@@ -663,7 +712,7 @@ export class BackupCatalog {
       const archive = archives.get(base);
       if (!archive) {
         strays.push(metadataFile);
-        skip(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)} (an interrupted delete: the same "${commandHint(this.cli, 'delete')}" again removes it)`);
+        skip(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)} (what an interrupted delete or prune left: "${commandHint(this.cli, 'cleanup')}" removes it once older than its --older-than)`);
         continue;
       }
       const described = describeArchive(archive);

@@ -66,11 +66,13 @@ export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy,
  * per backup: pruning k backups costs k deletes, not k listings); returns the deleted
  * backups. One that B2 refuses because of a lock the listing could not show (a key
  * without readFileRetentions) is kept and reported through onLocked; the prune goes on.
+ * onDeleting names each backup as its delete starts (what an interruption may leave half deleted).
  */
-export async function executePrune(catalog: BackupCatalog, plan: PrunePlan, opts: {signal?: AbortSignal; onDeleted?: (b: BackupInfo) => void; onLocked?: (b: BackupInfo) => void} = {}): Promise<BackupInfo[]> {
+export async function executePrune(catalog: BackupCatalog, plan: PrunePlan, opts: {signal?: AbortSignal; onDeleting?: (b: BackupInfo) => void; onDeleted?: (b: BackupInfo) => void; onLocked?: (b: BackupInfo) => void} = {}): Promise<BackupInfo[]> {
   const doomed = plan.decisions.filter((d) => !d.keep).reverse();
   const deleted: BackupInfo[] = [];
   for (const d of doomed) {
+    opts.onDeleting?.(d.backup);
     try {
       await catalog.delete(plan.targets.get(d.backup.id) ?? d.backup.id, {signal: opts.signal});
     } catch (err) {

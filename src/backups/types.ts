@@ -123,10 +123,15 @@ export interface CleanupReport {
   /** Unfinished uploads under the prefix that this tool did not start: left alone. */
   foreign: number;
   /**
-   * Our archives without a metadata file that Object Lock keeps (a retention or legal hold
+   * Our archives without a metadata file (or backup metadata files without their archive) that Object Lock keeps (a retention or legal hold
    * the key can see, never tried; or B2's refusal): left until the lock ends, with its date when known.
    */
   locked: Array<{key: string; id: string; name: string; size: number; stored: string; lock?: BackupLock; legalHold?: true}>;
+  /**
+   * Backup metadata files without their archive (an interrupted delete or prune: no
+   * backup), deleted. One under Object Lock is in `locked` instead.
+   */
+  strays: Array<{key: string; id: string; name: string; date: string; size: number; stored: string}>;
 }
 
 export interface UploadMeta {
