@@ -119,15 +119,15 @@ export function endpointText(ctx: Pick<ErrorContext, 'endpoint' | 'endpointName'
  * of its own, never spliced after "<lead> with:").
  */
 export function keyFixClause(ctx: FixContext & Pick<ErrorContext, 'keyFix'>, lead: string, flags = '--application-key …'): string {
-  return ctx.keyFix ?? fixClause(ctx, lead, flags);
+  return ctx.keyFix ?? fixClause(ctx, `${lead} with`, flags);
 }
 
 /**
- * "<lead> with: <the profile command>"; without a saved profile (a host's create()) the
- * fields to change, a clause of its own (never spliced after "with:").
+ * "<lead>: <the profile command>" (the lead ends in "with"); without a saved profile (a
+ * host's create()) the fields to change, a clause of its own (never spliced after "with:").
  */
 export function fixClause(ctx: FixContext, lead: string, flags: string): string {
-  return ctx.profileCommand === null ? profileFix(ctx, flags) : `${lead} with: ${profileFix(ctx, flags)}`;
+  return ctx.profileCommand === null ? profileFix(ctx, flags) : `${lead}: ${profileFix(ctx, flags)}`;
 }
 
 /** The one place B2 failures become user-facing errors. */
@@ -243,7 +243,7 @@ export function prefixNotAllowed(ctx: FixContext & Pick<ErrorContext, 'prefix'>,
 /** `withFix: false` leaves the fix out, for a check line that prints its fix on its own. */
 export function bucketUnavailable(ctx: FixContext & Pick<ErrorContext, 'bucket'>, restrictedTo?: string | null, opts: {withFix?: boolean} = {}): string {
   if (restrictedTo) return `bucket ${ctx.bucket} of ${profileRef(ctx)} is not available: this key is restricted to bucket ${restrictedTo}; use that bucket or a key for ${ctx.bucket}`;
-  return `bucket ${ctx.bucket} of ${profileRef(ctx)} does not exist or this key may not use it${opts.withFix === false ? '' : `; ${fixClause(ctx, 'fix the bucket name', '--bucket …')}`}`;
+  return `bucket ${ctx.bucket} of ${profileRef(ctx)} does not exist or this key may not use it${opts.withFix === false ? '' : `; ${fixClause(ctx, 'fix the bucket name with', '--bucket …')}`}`;
 }
 
 /** How to give the profile another bucket. */
