@@ -590,33 +590,10 @@ export class BackupCatalog {
     }
     const {orphans, strays} = await this.scanAll(signal, () => undefined);
     const now = this.backend.now?.() ?? this.now();
+    const ctx = {cutoff, now, dryRun: opts.dryRun, signal};
     for (const {info, archive} of orphans) {
-      if (archive.modified.getTime() > cutoff) {
-        report.kept++;
-        continue;
-      }
-      // Object Lock keeps it: reported with its date, never tried (the dry run says the same), and the cleanup goes on
-      const locked = {key: archive.key, id: info.id, name: info.name, size: archive.size, stored: archive.modified.toISOString(), ...lockOf(archive)};
-      if (deleteRefused(info, now)) {
-        report.locked.push(locked);
-        continue;
-      }
-      if (!opts.dryRun) {
-        // an upload that finished since the listing wrote its metadata file: a backup now, not an orphan
-        if (await this.backend.stat(info.metadataKey)) {
-          report.kept++;
-          continue;
-        }
-        // a lock the key cannot read shows only in B2's refusal
-        const refused = await this.backend.delete(archive.key, {signal}).then(() => false, (err: unknown) => {
-          if (isBackupError(err, 'locked')) return true;
-          throw err;
-        });
-        if (refused) {
-          report.locked.push(locked);
-          continue;
-        }
-      }
+      // an upload that finished since the listing wrote its metadata file: a backup now, not an orphan
+      if (!(await this.clearLeftover(archive, info, info.metadataKey, ctx, report))) continue;
       report.deleted.push({key: archive.key, id: info.id, name: info.name, date: info.date, size: archive.size, stored: archive.modified.toISOString()});
     }
     // what an interrupted delete or prune left: a metadata file without its archive (no
@@ -624,32 +601,10 @@ export class BackupCatalog {
     for (const metadataFile of strays) {
       const stray = await this.strayBackup(metadataFile, signal);
       if (!stray) continue; // not a backup metadata file: never touched (listings report it)
-      if (metadataFile.modified.getTime() > cutoff) {
-        report.kept++;
-        continue;
-      }
       const {info} = stray;
-      const locked = {key: metadataFile.key, id: info.id, name: info.name, size: metadataFile.size, stored: metadataFile.modified.toISOString(), ...lockOf(metadataFile)};
-      if (deleteRefused(info, now)) {
-        report.locked.push(locked);
-        continue;
-      }
-      if (!opts.dryRun) {
-        // an upload under the same name that stored its archive since the listing: a backup now, not a leftover
-        if (await this.backend.stat(info.archiveKey)) {
-          report.kept++;
-          continue;
-        }
-        const refused = await this.backend.delete(metadataFile.key, {signal}).then(() => false, (err: unknown) => {
-          if (isBackupError(err, 'locked')) return true;
-          throw err;
-        });
-        if (refused) {
-          report.locked.push(locked);
-          continue;
-        }
-        if (metadataFile.id) await this.cache.forget(metadataFile.id);
-      }
+      // an upload under the same name that stored its archive since the listing: a backup now, not a leftover
+      if (!(await this.clearLeftover(metadataFile, info, info.archiveKey, ctx, report))) continue;
+      if (!opts.dryRun && metadataFile.id) await this.cache.forget(metadataFile.id);
       report.strays.push({key: metadataFile.key, id: info.id, name: info.name, date: info.date, size: metadataFile.size, stored: metadataFile.modified.toISOString()});
     }
     return report;
@@ -670,6 +625,36 @@ export class BackupCatalog {
       if (isBackupError(err, 'not_found')) for (const msg of skipped) this.warn(msg);
       throw err;
     }
+  }
+
+  /**
+   * One file cleanup() found left over (`file`, of backup `info`): kept while younger than
+   * the cutoff or once its other file (`partnerKey`) is there again, kept and reported in
+   * `locked` under Object Lock (as far as the key sees, else by B2's refusal; never tried,
+   * and the dry run says the same), else deleted (not in a dry run). True: it goes (went).
+   */
+  private async clearLeftover(file: ObjectInfo, info: BackupInfo, partnerKey: string, ctx: {cutoff: number; now: Date; dryRun?: boolean; signal?: AbortSignal}, report: CleanupReport): Promise<boolean> {
+    if (file.modified.getTime() > ctx.cutoff) {
+      report.kept++;
+      return false;
+    }
+    const locked = {key: file.key, id: info.id, name: info.name, size: file.size, stored: file.modified.toISOString(), ...lockOf(file)};
+    if (deleteRefused(info, ctx.now)) {
+      report.locked.push(locked);
+      return false;
+    }
+    if (ctx.dryRun) return true;
+    if (await this.backend.stat(partnerKey)) {
+      report.kept++;
+      return false;
+    }
+    // a lock the key cannot read shows only in B2's refusal
+    const refused = await this.backend.delete(file.key, {signal: ctx.signal}).then(() => false, (err: unknown) => {
+      if (isBackupError(err, 'locked')) return true;
+      throw err;
+    });
+    if (refused) report.locked.push(locked);
+    return !refused;
   }
 
   /** HA's names carry the time to the microsecond; on the rare clash the id makes the name unique. */
