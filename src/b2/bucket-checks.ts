@@ -42,8 +42,10 @@ function objectLockItem(settings: B2Bucket | undefined, lockUploads: boolean): C
   return {...base, status: 'ok', message: `${message}; the profile locks every upload ("lock:")`};
 }
 
-/** The retention capabilities a locking profile's key needs (write) and should have (read); bypassGovernance reported. */
-/** `putKeyIn`: how to put another key in ("put it in with: …"). */
+/**
+ * The retention capabilities a locking profile's key needs (write) and should have (read);
+ * bypassGovernance reported. `putKeyIn`: how to put another key in ("put it in with: …").
+ */
 function lockCapabilitiesItem(capabilities: string[], putKeyIn = 'put it in the profile'): CheckItem {
   const base = {id: 'lock_capabilities', title: 'Key can lock backups'};
   const has = (c: string) => capabilities.includes(c);

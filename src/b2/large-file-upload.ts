@@ -4,7 +4,7 @@ import {commandHint} from '../command-hint.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
-import {wrapUnknown} from './errors.js';
+import {wrapUnknown, type PlainCause} from './errors.js';
 import {isUnfinished, listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
@@ -149,7 +149,7 @@ export class LargeFileUpload {
     const offline = refused.kind === 'network' || refused.kind === 'timeout';
     const remains = offline ? undefined : await isUnfinished(client, bucketId, fileName, fileId).catch(() => undefined);
     if (remains === false) return error;
-    const cause = refused.cause as {status?: number; code?: string} | undefined;
+    const cause = refused.cause as PlainCause | undefined;
     const why = `${cause?.status ?? ''} ${cause?.code ?? refused.kind}`.trim();
     const state = remains ? `remains (cancelling it failed: ${why})` : 'may remain';
     return new BackupError(error.kind, `${error.message}; an unfinished upload of ${fileName} ${state}: run "${commandHint(client.context.cli, 'cleanup')}" to remove it`, {cause: error.cause});
