@@ -2,9 +2,9 @@ import {afterAll, beforeAll, beforeEach, describe, expect, test} from '@jest/glo
 import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {api, authorizeRaw} from '../emulator/helpers.js';
+import {authorizeRaw} from '../emulator/helpers.js';
 import {FaultAt} from '../helpers/fault-at.js';
-import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson} from './helpers.js';
+import {LOCKING_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson, storedVersions} from './helpers.js';
 
 // `b2 copy ID --to PROFILE` and `profile update --move-backups`, the real CLI against the
 // emulator over HTTP, when the metadata file's server-side copy fails after the archive's
@@ -24,18 +24,15 @@ let n = 0;
 
 type Listed = {id: string};
 
-/** Every stored version under `prefix` (uploads and hide markers), by name, read with the master key. */
-async function versions(prefix: string): Promise<string[]> {
-  const r = await api(world.emu, master, 'b2_list_file_versions', {bucketId: world.emu.bucketId, prefix, maxFileCount: 1000});
-  return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`);
-}
+/** Every stored version under `prefix`, by name, read with the master key. */
+const versions = (prefix: string) => storedVersions(world.emu, master, prefix);
 
 const listedIds = async (profile: string) => parseJson<Listed[]>(await world.b2(['list', '--profile', profile, '--json'])).map((b) => b.id);
 
 /** A fresh pair of profiles (the second without backups) and a backup of 3000 bytes in the first, locked for 3 days with `lock`. */
 async function backupAndDestination(lock = false): Promise<{id: string; from: string; to: string; base: string}> {
   n++;
-  const key = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions', 'readFileLegalHolds', 'readBucketRetentions']});
+  const key = await world.createKey({capabilities: LOCKING_CAPABILITIES});
   const [from, to] = [`src${n}`, `dst${n}`];
   await world.addProfile(from, {...key, prefix: `${from}/`});
   await world.addProfile(to, {...key, prefix: `${to}/`});

@@ -4,7 +4,7 @@ import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {FaultAt} from '../helpers/fault-at.js';
-import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson, waitFor} from './helpers.js';
+import {LOCKING_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson, storedVersions, waitFor} from './helpers.js';
 
 // A delete that stops between its two files (the archive is gone, the metadata file is
 // left): the backup is no longer listed, so `latest` or a prefix would now name another
@@ -22,16 +22,13 @@ let n = 0;
 type Listed = {id: string; name: string; archiveKey: string};
 
 /** Every stored version under `prefix`, by name, read with the master key. */
-async function versions(prefix: string): Promise<string[]> {
-  const r = await api(world.emu, master, 'b2_list_file_versions', {bucketId: world.emu.bucketId, prefix, maxFileCount: 1000});
-  return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`);
-}
+const versions = (prefix: string) => storedVersions(world.emu, master, prefix);
 
 /** A fresh profile with three backups (locked for 3 days with `lock`); answers its name, prefix and backups. */
 async function threeBackups(lock = false): Promise<{profile: string; prefix: string; backups: Listed[]}> {
   n++;
   const profile = `p${n}`;
-  const key = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions', 'readFileLegalHolds', 'readBucketRetentions']});
+  const key = await world.createKey({capabilities: LOCKING_CAPABILITIES});
   await world.addProfile(profile, {...key, prefix: `${profile}/`});
   const path = join(world.dir, `b${n}.tar`);
   await writeFile(path, randomBytes(2000));

@@ -5,7 +5,7 @@ import {join} from 'node:path';
 import {stringify} from 'yaml';
 import {displayDate} from '../../src/backups/display.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {BACKUP_CAPABILITIES, E2EWorld, calls, expectFailure, parseJson} from './helpers.js';
+import {BACKUP_CAPABILITIES, E2EWorld, LOCKING_CAPABILITIES, calls, expectFailure, parseJson} from './helpers.js';
 
 // Object Lock end to end, the real CLI against the emulator over HTTP. A locked backup
 // (a bucket's default retention, a profile's `lock:`, `upload --lock-days`) survives
@@ -48,8 +48,8 @@ beforeAll(async () => {
   defaultBucketId = await bucket('locked-home-1', {fileLockEnabled: true, defaultRetention: {mode: 'governance', period: {duration: 7, unit: 'days'}}});
   lockBucketId = await bucket('lock-profile-2', {fileLockEnabled: true});
   const plain = await world.createKey({capabilities: BACKUP_CAPABILITIES});
-  locker = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions', 'readBucketRetentions', 'readFileLegalHolds']});
-  const bypasser = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions', 'readBucketRetentions', 'readFileLegalHolds', 'bypassGovernance']});
+  locker = await world.createKey({capabilities: LOCKING_CAPABILITIES});
+  const bypasser = await world.createKey({capabilities: [...LOCKING_CAPABILITIES, 'bypassGovernance']});
   const endpoint = world.emu.url;
   // written as a user would (cheaper than a `profile add` run per profile)
   const profiles = {
