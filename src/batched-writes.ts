@@ -1,3 +1,4 @@
+import {writev} from 'node:fs';
 import type {FileHandle} from 'node:fs/promises';
 
 /**
@@ -7,14 +8,17 @@ import type {FileHandle} from 'node:fs/promises';
  */
 export const WRITE_BATCH_BYTES = 1024 * 1024;
 
-/** All of `bufs` at `position` (or at the handle's current offset), however many writev calls that takes. */
-export async function writeAll(fh: FileHandle, bufs: Buffer[], position?: number): Promise<void> {
+/**
+ * All of `bufs` at `position` (or at the current offset), however many writev calls that
+ * takes, into a file handle or a plain descriptor (stdout).
+ */
+export async function writeAll(fh: FileHandle | number, bufs: Buffer[], position?: number): Promise<void> {
   let left = bufs;
   let at = position;
   while (left.length) {
-    const {bytesWritten} = await fh.writev(left, at);
+    const {bytesWritten} = typeof fh === 'number' ? await writevFd(fh, left, at) : await fh.writev(left, at);
     if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), {code: 'EIO'});
-    behind.get(fh)?.wrote(bytesWritten);
+    if (typeof fh !== 'number') behind.get(fh)?.wrote(bytesWritten);
     if (at !== undefined) at += bytesWritten;
     left = dropBytes(left, bytesWritten);
   }
@@ -71,6 +75,22 @@ class FlushBehind {
   }
 }
 
+/** How long to wait before writing again to a descriptor that another process made non-blocking and that is full. */
+const FULL_RETRY_MS = 2;
+
+/** One writev on the thread pool; a full non-blocking descriptor (EAGAIN) is tried again shortly. */
+function writevFd(fd: number, bufs: Buffer[], position?: number): Promise<{bytesWritten: number}> {
+  return new Promise((resolve, reject) => {
+    const attempt = () =>
+      writev(fd, bufs, position ?? null, (err, bytesWritten) => {
+        if (err?.code === 'EAGAIN') setTimeout(attempt, FULL_RETRY_MS);
+        else if (err) reject(err);
+        else resolve({bytesWritten});
+      });
+    attempt();
+  });
+}
+
 function dropBytes(bufs: Buffer[], n: number): Buffer[] {
   let i = 0;
   while (i < bufs.length && n >= bufs[i].length) n -= bufs[i++].length;
@@ -80,22 +100,25 @@ function dropBytes(bufs: Buffer[], n: number): Buffer[] {
 }
 
 /**
- * Feeds `source` to `write` in batches of WRITE_BATCH_BYTES, one write in flight while the
+ * Feeds `source` to `write` in batches of `batchBytes`, one write in flight while the
  * next batch fills: memory stays at two batches, and the writer never waits for a read
  * nor the reader for a write unless one side is slower.
  */
-export async function writeInBatches(source: AsyncIterable<Buffer>, write: (bufs: Buffer[]) => Promise<void>): Promise<void> {
+export async function writeInBatches(source: AsyncIterable<Buffer>, write: (bufs: Buffer[]) => Promise<void>, batchBytes = WRITE_BATCH_BYTES): Promise<void> {
   let batch: Buffer[] = [];
   let size = 0;
   let writing: Promise<void> | undefined;
+  let failed: {err: unknown} | undefined;
   try {
     for await (const chunk of source) {
+      // a failed write stops the reading at the next chunk, not a batch later
+      if (failed) throw failed.err;
       batch.push(chunk);
       size += chunk.length;
-      if (size < WRITE_BATCH_BYTES) continue;
+      if (size < batchBytes) continue;
       await writing;
       writing = write(batch);
-      writing.catch(() => undefined); // awaited before the next write or at the end
+      writing.catch((err: unknown) => void (failed ??= {err})); // and awaited before the next write or at the end
       batch = [];
       size = 0;
     }

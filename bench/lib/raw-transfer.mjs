@@ -9,7 +9,7 @@
 // (op download-single with "stdout": true writes the file to stdout, reporting on stderr)
 // (op upload with "pipe": true reads the bytes from stdin: run it behind `cat FILE |`)
 import {createHash} from 'node:crypto';
-import {createReadStream} from 'node:fs';
+import {createReadStream, writev} from 'node:fs';
 import {open, stat} from 'node:fs/promises';
 import {Agent, request} from 'node:http';
 
@@ -194,23 +194,45 @@ function get(range, onChunk) {
 
 const expectedSha1 = (headers) => (/^[0-9a-f]{40}$/.test(headers['x-bz-content-sha1']) ? headers['x-bz-content-sha1'] : headers['x-bz-info-large_file_sha1']);
 
-const STDOUT_QUEUE = 8 << 20;
+const STDOUT_BATCH = 2 << 20;
 
-/** One stream, hashed as it arrives; discarded, or with "stdout" written to stdout (paused while stdout is full). */
+/** All of `bufs` to fd 1 with writev on the thread pool (stdout's descriptor is left blocking: process.stdout is never touched). */
+async function writeStdout(bufs) {
+  while (bufs.length) {
+    let n = await new Promise((resolve, reject) => writev(1, bufs, (err, written) => (err ? reject(err) : resolve(written))));
+    while (bufs.length && n >= bufs[0].length) n -= bufs.shift().length;
+    if (n > 0) bufs[0] = bufs[0].subarray(n);
+  }
+}
+
+/**
+ * One stream, hashed as it arrives; discarded, or with "stdout" written to stdout in
+ * batches of 2 MiB straight to its descriptor on the thread pool, one batch in flight
+ * while the next fills (the response is paused while both are full), as the CLI does.
+ */
 async function downloadSingle() {
   const hash = createHash('sha1');
   let bytes = 0;
+  let batch = [];
+  let batchBytes = 0;
+  let writing = Promise.resolve();
   const headers = await get(undefined, (d, res) => {
     hash.update(d);
     bytes += d.length;
-    // up to 8 MiB queued on stdout before the response is paused (stdout's own 16 KiB
-    // high-water mark would pause it after every chunk)
-    if (job.stdout && !process.stdout.write(d) && process.stdout.writableLength > STDOUT_QUEUE && !res.isPaused()) {
-      res.pause();
-      process.stdout.once('drain', () => res.resume());
-    }
+    if (!job.stdout) return;
+    batch.push(d);
+    batchBytes += d.length;
+    if (batchBytes < STDOUT_BATCH) return;
+    const full = batch;
+    batch = [];
+    batchBytes = 0;
+    res.pause();
+    writing = writing.then(() => {
+      res.resume();
+      return writeStdout(full);
+    });
   });
-  if (job.stdout) await new Promise((resolve) => process.stdout.write('', resolve));
+  if (job.stdout) await writing.then(() => writeStdout(batch));
   const sha1 = hash.digest('hex');
   return {bytes, sha1, verified: sha1 === expectedSha1(headers)};
 }

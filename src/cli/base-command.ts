@@ -10,6 +10,7 @@ import {missingArgument} from './missing-argument.js';
 import {cliPrefix} from './cli-prefix.js';
 import {unexpectedArguments} from './unexpected-arguments.js';
 import {clearProgressLine} from './progress.js';
+import {stdoutWriteHeldUp} from './stdout-writer.js';
 
 /**
  * Every command of the plugin extends this (through BaseCommand, unless it reads no
@@ -58,6 +59,8 @@ export abstract class PluginCommand extends Command {
     }
     await new Promise(setImmediate); // a failed write to stdout reports its 'error' event after the write's own callback
     await this.report(orStdoutFailure(missingArgument(err, this.id, cliPrefix(this.config))));
+    // a write to stdout that its reader holds up would keep the process up; exiting lets it go (stdout-writer.ts)
+    if (stdoutWriteHeldUp()) process.exit();
   }
 
   private reported = false;

@@ -27,14 +27,24 @@ export function watchStdoutClose(stdout: NodeJS.WriteStream = process.stdout, re
   watching = true;
   for (const listener of stdout.listeners('error')) stdout.off('error', listener as (err: Error) => void);
   stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') {
-      stdoutClosed = true;
-      return;
-    }
-    if (stdoutFailure) return;
-    stdoutFailure = stdoutWriteFailure(err);
-    report(stdoutFailure);
+    const firstFailure = err.code !== 'EPIPE' && stdoutFailure === undefined;
+    const failure = stdoutFailed(err);
+    if (firstFailure) report(failure as BackupError);
   });
+}
+
+/**
+ * Records a failed write to stdout, whoever made it (stdout's own stream, or a download
+ * writing its descriptor directly): EPIPE marks stdout closed, anything else is the
+ * command's failure (the first one counts). Returns what to throw.
+ */
+export function stdoutFailed(err: NodeJS.ErrnoException): NodeJS.ErrnoException | BackupError {
+  if (err.code === 'EPIPE') {
+    stdoutClosed = true;
+    return err;
+  }
+  stdoutFailure ??= stdoutWriteFailure(err);
+  return stdoutFailure;
 }
 
 /** True for the error a write to a closed stdout fails with, or for anything once stdout is closed (its consequence). */

@@ -16,6 +16,11 @@ export function signalExitCode(signal: StopSignal): number {
   return 128 + constants.signals[signal];
 }
 
+/** The stop signal whose exit code `code` is (130: SIGINT), if any. */
+export function stopSignalOf(code: number | string | null | undefined): StopSignal | undefined {
+  return STOP_SIGNALS.find((sig) => signalExitCode(sig) === Number(code));
+}
+
 /** A command stopped by a signal: its one line says what it left, its exit code names the signal. */
 export class Interrupted extends BackupError {
   constructor(

@@ -1,9 +1,12 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawn} from 'node:child_process';
+import {closeSync, openSync} from 'node:fs';
 import {lstat, readFile, stat, symlink, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {api, authorizeRaw} from '../emulator/helpers.js';
+import {cleanEnv} from '../helpers/host-cli.js';
+import {cliRoot} from '../helpers/run-cli.js';
 import {BACKUP_CAPABILITIES, calls, downloadCalls, E2EWorld, expectFailure, expectNoSecrets, parseJson, sha1} from './helpers.js';
 
 // Every backup command's happy path as a user runs it: the built CLI in a child process,
@@ -169,6 +172,29 @@ describe('b2 download', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.length).toBe(big.length);
     expect(r.stdout.equals(big)).toBe(true);
+  });
+
+  test('-o - into a file (`>> FILE`) and into a shell pipe (`| cat > FILE`): the bytes, in order, after what was there', async () => {
+    const appended = join(world.dir, 'appended.bin');
+    await writeFile(appended, 'kept\n');
+    const piped = join(world.dir, 'piped.bin');
+    const argv = [process.execPath, join(cliRoot, 'bin/run.js'), 'b2', 'download', uploaded.big.id, '-o', '-', '--profile', 'home', '--config', world.config];
+    const run = (stdout: 'pipe' | number, shell?: string) =>
+      new Promise<number | null>((resolve, reject) => {
+        const [cmd, ...args] = shell ? ['bash', '-c', shell, 'sh', ...argv] : argv;
+        const child = spawn(cmd, args, {cwd: world.dir, env: {...cleanEnv(), ...world.env}, stdio: ['ignore', stdout, 'inherit']});
+        child.on('error', reject);
+        child.on('close', resolve);
+      });
+    const fd = openSync(appended, 'a');
+    try {
+      expect(await run(fd)).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    expect((await readFile(appended)).equals(Buffer.concat([Buffer.from('kept\n'), big]))).toBe(true);
+    expect(await run('pipe', `"$@" | cat > '${piped}'`)).toBe(0);
+    expect((await readFile(piped)).equals(big)).toBe(true);
   });
 
   test('never overwrites an existing file without --force; --force does', async () => {

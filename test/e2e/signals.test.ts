@@ -1,5 +1,7 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {once} from 'node:events';
+import {constants} from 'node:os';
 import {readdir, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {api, authorizeRaw} from '../emulator/helpers.js';
@@ -137,6 +139,26 @@ describe('Ctrl-C during a download to stdout, or a verify', () => {
   test('Ctrl-C ends a download to stdout with exit 130, saying the output is incomplete', async () => {
     const r = await stopDuring(['download', backupId, '-o', '-', '--profile', 'home'], 'SIGINT', 'b2_download_file_by_name', {hold: THROTTLE});
     expectFailure(r, 130, /^Error: download interrupted; the archive written to standard output is incomplete; run the same command again to download it$/, world.secrets);
+  });
+
+  test('Ctrl-C ends a download to stdout whose reader stopped reading, at once: status 130, saying the output is incomplete', async () => {
+    // a write to stdout is held up in its thread for as long as the reader does not read;
+    // neither the interrupted command nor its exit may wait for it
+    const archive = join(world.dir, 'stalled.tar');
+    await writeFile(archive, randomBytes(16_000_000));
+    const up = await world.b2(['upload', archive, '--name', 'stalled reader', '--json', '--profile', 'home']);
+    expect(up.code).toBe(0);
+    const run = world.spawn(['download', parseJson<{id: string}>(up).id, '-o', '-', '--profile', 'home']);
+    run.child.stdout.pause(); // the reader stops: only what fits in the pipe is taken
+    await waitFor(() => run.child.stdout.readableLength > 0, 'the download to write to stdout');
+    const exited = once(run.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    run.child.kill('SIGINT');
+    const [code, signal] = await exited;
+    run.child.stdout.resume();
+    const r = await ended(run);
+    // the status a shell shows: the exit code, or 128 + the signal that ended it
+    expect(code ?? 128 + constants.signals[signal as NodeJS.Signals]).toBe(130);
+    expect(r.stderr).toMatch(/^Error: download interrupted; the archive written to standard output is incomplete; run the same command again to download it$/m);
   });
 
   test('Ctrl-C ends a verify with exit 130: "verify interrupted; nothing was changed"', async () => {
