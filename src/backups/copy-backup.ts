@@ -33,8 +33,8 @@ export async function copyBackup(catalog: BackupCatalog, from: StorageBackend, t
   if (archiveThere === 'absent' || metadataThere === 'absent') await opts.beforeCopy?.(info);
   const copied = await copyBackupObjects(from, to, {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}}, opts.signal).catch((err: unknown) => {
     if (!(err instanceof HalfCopiedError)) throw err;
-    const next = err.archiveKept ? '; run the same command again to complete the backup (it copies only what is missing)' : ', so nothing was copied; run the same command again to copy the backup';
-    throw new BackupError(err.kind, err.message + next, {cause: err.cause, resumable: err.archiveKept});
+    const next = err.advised ? '' : err.archiveKept ? '; run the same command again to complete the backup (it copies only what is missing)' : ', so nothing was copied; run the same command again to copy the backup';
+    throw new BackupError(err.kind, err.message + next, {cause: err.cause, resumable: err.archiveKept && !err.advised});
   });
   return {info, existing: copied.length === 0};
 }

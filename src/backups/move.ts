@@ -258,6 +258,15 @@ export async function copyBackupObjects(from: StorageBackend, to: StorageBackend
  */
 async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile'>, copiedNow: boolean, err: unknown): Promise<BackupError> {
   const archive = `its archive ${item.archive.key}, ${copiedNow ? 'copied just before' : 'copied by an earlier run'},`;
+  const what = `the metadata file ${item.metadataFile.key} was not copied (${err instanceof Error ? err.message : String(err)}); ${archive}`;
+  const kind = err instanceof BackupError ? err.kind : 'failure';
+  // Another run may have moved the backup meanwhile (copied both files, deleted the
+  // originals): then the destination holds the only whole copy, and deleting there loses it.
+  const atSource = await stillAtSource(from, item);
+  if (atSource !== true) {
+    const why = atSource === false ? 'the source no longer holds the backup as it was (another command may have moved or deleted it meanwhile)' : `whether the source still holds the backup could not be checked (${atSource.message})`;
+    return new HalfCopiedError(kind, `${what} was left there: ${why}, so nothing was deleted at the destination, where the backup may now be whole; list the destination to check`, true, err, true);
+  }
   const left = await to.delete(item.metadataFile.key).then(() => to.delete(item.archive.key)).then(
     () => undefined,
     async (cleanupErr: unknown) => {
@@ -267,8 +276,6 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
       return `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}`;
     },
   );
-  const what = `the metadata file ${item.metadataFile.key} was not copied (${err instanceof Error ? err.message : String(err)}); ${archive}`;
-  const kind = err instanceof BackupError ? err.kind : 'failure';
   return left === undefined
     ? new HalfCopiedError(kind, `${what} was deleted again`, false, err)
     : new HalfCopiedError(kind, `${what} ${left}, and without its metadata file it is no backup`, true, err);
@@ -280,8 +287,19 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
  * `archiveKept`: it stays at the destination (resumable: the same command completes it).
  */
 export class HalfCopiedError extends BackupError {
-  constructor(kind: ErrorKind, message: string, readonly archiveKept: boolean, cause: unknown) {
-    super(kind, message, {cause, resumable: archiveKept});
+  /** `advised`: the message already says what to do (the caller adds nothing). */
+  constructor(kind: ErrorKind, message: string, readonly archiveKept: boolean, cause: unknown, readonly advised = false) {
+    super(kind, message, {cause, resumable: archiveKept && !advised});
+  }
+}
+
+/** Whether both files of the backup are still the versions this copy started from (an Error: it could not be checked). */
+async function stillAtSource(from: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile'>): Promise<boolean | Error> {
+  try {
+    const [archive, metadataFile] = await Promise.all([from.stat(item.archive.key), from.stat(item.metadataFile.key)]);
+    return archive?.id === item.archive.id && metadataFile?.id === item.metadataFile.id;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
   }
 }
 

@@ -3,7 +3,7 @@ import {randomBytes} from 'node:crypto';
 import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
-import {copyBackupObjects, planMove} from '../../src/backups/move.js';
+import {copyBackupObjects, executeMove, planMove} from '../../src/backups/move.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
 import {emulator, openBackend} from '../b2/helpers.js';
@@ -73,6 +73,21 @@ test('an archive an earlier run copied is deleted too when the metadata file\'s 
   expect(await versions(`dst${n}/`)).toEqual([]);
   expect(isBackupError(err, 'bad_input')).toBe(true);
   expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied by an earlier run, was deleted again, so nothing was copied; run the same command again to copy the backup$`));
+});
+
+test('another run moved the backup between this run\'s two copies: the metadata file\'s copy fails (its original is gone), and nothing is deleted at the destination, where the backup now is', async () => {
+  const {from, to} = await locations();
+  const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'raced'});
+  const [item] = (await planMove(from, to)).items;
+  await copyBackupObjects(from, to, {...item, copy: {archive: true, metadataFile: false}}); // this run copied the archive
+  const other = await executeMove(from, to, await planMove(from, to)); // another run moves the backup meanwhile
+  expect(other).toMatchObject({deleted: 2});
+  const err = await rejection(copyBackupObjects(from, to, {...item, copy: {archive: false, metadataFile: true}}));
+  expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
+  expect(await versions(`dst${n}/`)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
+  expect((err as Error).message).toMatch(
+    new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(.*\\); its archive ${up.archiveKey}, copied by an earlier run, was left there: the source no longer holds the backup as it was \\(another command may have moved or deleted it meanwhile\\), so nothing was deleted at the destination, where the backup may now be whole; list the destination to check$`),
+  );
 });
 
 test('a destination bucket that locks every new file by default keeps the archive copy: the error gives the date B2 set, and the same copy again completes the backup', async () => {
