@@ -2,7 +2,7 @@ import B2 from 'backblaze-b2';
 import b2Request from 'backblaze-b2/lib/request.js';
 import type {Readable} from 'node:stream';
 import {toBackupError, type ErrorContext, type FailedCall} from './errors.js';
-import {answerMayBeLost, type Failure} from './failure.js';
+import {lostAnswerWatch, type Failure} from './failure.js';
 import {RetryPolicy, type CallKind, type RunHooks} from './retry-policy.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
 import {HEX_DIGITS_AT_END, HEX_SHA1_LENGTH, writeBody, type BodyData} from './request-body.js';
@@ -190,8 +190,8 @@ export class B2Client {
     });
   }
 
-  private async api<T>(call: string, name: string | undefined, op: (axios: Record<string, unknown>) => Promise<{data: T}>, signal?: AbortSignal): Promise<T> {
-    return this.run('api', call, name, async (axios) => (await op(axios)).data, signal);
+  private async api<T>(call: string, name: string | undefined, op: (axios: Record<string, unknown>) => Promise<{data: T}>, signal?: AbortSignal, hooks: Pick<RunHooks, 'refine'> = {}): Promise<T> {
+    return this.run('api', call, name, async (axios) => (await op(axios)).data, signal, hooks);
   }
 
   async findBucket(bucketName: string, signal?: AbortSignal): Promise<B2Bucket | undefined> {
@@ -217,9 +217,9 @@ export class B2Client {
     const serverSideEncryption = encryptionField(this.cfg.encryption);
     const fileRetention = retentionField(retention);
     const data = {fileInfo, ...(serverSideEncryption ? {serverSideEncryption} : {}), ...(fileRetention ? {fileRetention} : {})};
-    let lost = false;
-    const start = async (axios: Record<string, unknown>) => ((lost && (await findStarted?.())) || (await this.b2.startLargeFile({...rest, axios, axiosOverride: {data}})).data) as B2File;
-    return this.run('api', 'b2_start_large_file', args.fileName, start, signal, {refine: async (f) => ((lost ||= answerMayBeLost(f)), f)});
+    const lost = lostAnswerWatch();
+    const start = async (axios: Record<string, unknown>) => ((lost.seen() && (await findStarted?.())) || (await this.b2.startLargeFile({...rest, axios, axiosOverride: {data}})).data) as B2File;
+    return this.run('api', 'b2_start_large_file', args.fileName, start, signal, {refine: lost.refine});
   }
 
   finishLargeFile(fileId: string, partSha1Array: string[], name: string, signal?: AbortSignal): Promise<B2File> {
@@ -248,7 +248,7 @@ export class B2Client {
    * (metadataDirective REPLACE). The copy is encrypted as
    * this client writes; `sourceKey` is the source's SSE-C key when the source is SSE-C.
    */
-  copyFile(args: {sourceFileId: string; fileName: string; destinationBucketId: string; sourceKey?: Encryption; retention?: Retention; replace?: {contentType: string; fileInfo: Record<string, string>}}, signal?: AbortSignal): Promise<B2File> {
+  copyFile(args: {sourceFileId: string; fileName: string; destinationBucketId: string; sourceKey?: Encryption; retention?: Retention; replace?: {contentType: string; fileInfo: Record<string, string>}}, signal?: AbortSignal, hooks: Pick<RunHooks, 'refine'> = {}): Promise<B2File> {
     const destinationServerSideEncryption = encryptionField(this.cfg.encryption);
     const sourceServerSideEncryption = encryptionField(args.sourceKey);
     const fileRetention = retentionField(args.retention);
@@ -261,7 +261,7 @@ export class B2Client {
       ...(sourceServerSideEncryption ? {sourceServerSideEncryption} : {}),
       ...(destinationServerSideEncryption ? {destinationServerSideEncryption} : {}),
     };
-    return this.api('b2_copy_file', args.fileName, (axios) => this.post('b2_copy_file', axios, data), signal);
+    return this.api('b2_copy_file', args.fileName, (axios) => this.post('b2_copy_file', axios, data), signal, hooks);
   }
 
   /** b2_copy_part, which the library lacks: bytes `range` of a file as part `partNumber` of an unfinished large file. */

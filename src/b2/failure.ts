@@ -32,6 +32,18 @@ export function answerMayBeLost(f: Failure): boolean {
   return f.status === undefined && !f.connect && (f.code === 'network' || f.code === 'timeout');
 }
 
+/**
+ * Watches a call's failed attempts (the retry policy's `refine` hook) for one whose answer
+ * may have been lost: `seen()` then says the call may have been carried out more than once.
+ */
+export function lostAnswerWatch(): {refine: (f: Failure) => Promise<Failure>; seen: () => boolean} {
+  let lost = false;
+  return {
+    refine: async (f) => ((lost ||= answerMayBeLost(f)), f),
+    seen: () => lost,
+  };
+}
+
 /** Errors of a connection that was not made in time. */
 const CONNECT_TIMEOUT_CODES = new Set(['ERR_SOCKET_CONNECTION_TIMEOUT', 'ECONNECT_TIMEOUT']);
 /** Errors of a connection that was never made. */

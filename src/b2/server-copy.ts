@@ -4,6 +4,8 @@ import {commandHint} from '../command-hint.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import type {Encryption} from '../profiles/types.js';
 import type {B2Client} from './client.js';
+import {lostAnswerWatch} from './failure.js';
+import {deleteLostDuplicates} from './lost-duplicates.js';
 import {findResumable, findStartedUnseen} from './large-file-upload.js';
 import {MAX_COPY_FILE, planParts} from './part-plan.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, MAX_FILE_INFO_KEYS, plainSha1, type B2File, type B2Part} from './wire-types.js';
@@ -73,9 +75,11 @@ export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortS
   // it: the copy names the version it was made from instead (file info kept otherwise)
   const pin = recorded ? undefined : pinnedInfo(src);
   const replace = pin && {contentType: src.file.contentType ?? 'application/octet-stream', fileInfo: pin};
-  const file = await t.client.copyFile({sourceFileId: src.file.fileId, fileName: t.fileName, destinationBucketId: t.bucketId, sourceKey: src.key, retention: src.retention, replace}, signal);
+  const lost = lostAnswerWatch();
+  const file = await t.client.copyFile({sourceFileId: src.file.fileId, fileName: t.fileName, destinationBucketId: t.bucketId, sourceKey: src.key, retention: src.retention, replace}, signal, {refine: lost.refine});
   const got = plainSha1(file.contentSha1);
   await refuseCopy(t, file, file.contentLength !== size ? `${file.contentLength} bytes instead of ${size}` : expected && got !== expected ? `SHA1 ${got ?? 'unknown'} instead of ${expected}` : undefined);
+  if (lost.seen()) await deleteLostDuplicates(t.client, t.bucketId, file, signal);
   return {file, sha1: got ?? expected};
 }
 

@@ -5,7 +5,8 @@ import {assertFileUnchanged, digestFile, sha1Of, type FileDigest} from '../hash.
 import {timing} from '../timing.js';
 import {PartBuffers, StreamPartReader, bufferParts, fileParts, streamParts, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
-import {WireMismatch} from './failure.js';
+import {WireMismatch, lostAnswerWatch} from './failure.js';
+import {deleteLostDuplicates} from './lost-duplicates.js';
 import {LargeFileUpload} from './large-file-upload.js';
 import {MAX_SINGLE_UPLOAD, planParts, type PartPlan} from './part-plan.js';
 import {assertStreamFits} from './stream-limits.js';
@@ -175,6 +176,7 @@ async function single(t: UploadTarget, r: UploadRequest, data: BodyData, knownSh
   const size = data.length;
   let sent = 0;
   const emit = (loaded: number, inFlight: number) => r.onProgress?.({phase: 'transfer', loaded, inFlight, total: size});
+  const lost = lostAnswerWatch();
   const file = await t.client.upload('b2_upload_file', r.fileName, t.pool, async (url, axios) => {
     if (sent > 0) emit((sent = 0), 0); // a failed attempt's bytes are taken back
     const res = await t.client.uploadFileOnce(url, axios, {fileName: r.fileName, data, sha1: knownSha1, expect, contentType: r.contentType, info: {...r.metadata, ...info}, retention: r.retention, onBytes: (n) => emit((sent += n), sent)});
@@ -182,7 +184,8 @@ async function single(t: UploadTarget, r: UploadRequest, data: BodyData, knownSh
       throw new WireMismatch(`B2 stored ${r.fileName} as ${res.file.contentLength} bytes with SHA1 ${res.file.contentSha1}; sent ${size} bytes with SHA1 ${res.sha1}`);
     }
     return res.file;
-  }, r.signal);
+  }, r.signal, {refine: lost.refine});
+  if (lost.seen()) await deleteLostDuplicates(t.client, t.bucketId, file, r.signal);
   emit(size, 0);
   return {file, sha1: file.contentSha1 as string};
 }

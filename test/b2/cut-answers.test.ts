@@ -2,22 +2,31 @@
  * An answer cut off mid-body is a broken connection, whatever its status: an error
  * answer whose JSON never arrived must be retried, not read as B2 refusing the call.
  */
-import {afterAll, beforeAll, expect, test} from '@jest/globals';
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
 import {emulator, openBackend} from './helpers.js';
 
 let emu: RunningEmulator;
 let backend: B2Backend;
+let master: string;
 
 beforeAll(async () => {
   emu = await emulator();
   backend = await openBackend(emu);
+  master = (await authorizeRaw(emu)).authorizationToken;
 });
 afterAll(async () => {
   await backend.close();
   await emu.stop();
 });
+
+/** Every stored version of exactly `fileName`, newest first, read with the master key. */
+async function versionsOf(fileName: string): Promise<Array<{fileId: string; action: string; fileInfo: Record<string, string>}>> {
+  const r = await api(emu, master, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix: fileName, startFileName: fileName, maxFileCount: 100});
+  return (r.json.files as Array<{fileId: string; fileName: string; action: string; fileInfo: Record<string, string>}>).filter((f) => f.fileName === fileName);
+}
 
 test('a delete whose answers are cut twice (the second an error answer) still deletes and reports it', async () => {
   await backend.put('cut/x.bin', Buffer.from('hello'));
@@ -34,4 +43,31 @@ test('a listing whose 400 answer is cut before its code arrives is retried and s
   const keys: string[] = [];
   for await (const o of backend.list({prefix: 'cut/'})) keys.push(o.key);
   expect(keys).toContain('cut/listed.bin');
+});
+
+describe('an answer lost after B2 stored the object, then a retry that stores it again', () => {
+  test('b2_upload_file: the version the lost answer stored is deleted; one version stands', async () => {
+    emu.faults.add({call: 'b2_upload_file', count: 1, cutResponseAfterBytes: 0});
+    const before = emu.stats().faults.cut_response ?? 0;
+    const stored = await backend.put('dup/meta.json', Buffer.from('{"a":1}'), {metadata: {backup_id: 'dup1'}});
+    expect(emu.stats().faults.cut_response).toBe(before + 1);
+    const versions = await versionsOf('backups/dup/meta.json');
+    expect(versions.map((v) => v.fileId)).toEqual([stored.id]);
+  });
+
+  test('an older version of the same name with the same bytes but other info is another object: it stays', async () => {
+    const first = await backend.put('dup/other.json', Buffer.from('same bytes'), {metadata: {backup_id: 'first'}});
+    emu.faults.add({call: 'b2_upload_file', count: 1, cutResponseAfterBytes: 0});
+    const second = await backend.put('dup/other.json', Buffer.from('same bytes'), {metadata: {backup_id: 'second'}});
+    expect((await versionsOf('backups/dup/other.json')).map((v) => v.fileId)).toEqual([second.id, first.id]);
+  });
+
+  test('b2_copy_file: the copy the lost answer made is deleted; one version stands', async () => {
+    const source = await backend.put('dup/src.tar', Buffer.from('copied bytes'), {metadata: {backup_id: 'copy1'}});
+    emu.faults.add({call: 'b2_copy_file', count: 1, cutResponseAfterBytes: 0});
+    const before = emu.stats().faults.cut_response ?? 0;
+    const copy = await backend.copyTo('dup/src.tar', {backend, key: 'dup/copy.tar'}, {id: source.id});
+    expect(emu.stats().faults.cut_response).toBe(before + 1);
+    expect((await versionsOf('backups/dup/copy.tar')).map((v) => v.fileId)).toEqual([copy.id]);
+  });
 });
