@@ -100,14 +100,19 @@ export async function removeStaleTempFilesIn(dir: string): Promise<void> {
 /**
  * Removes the files in `dir` whose name matches `pattern` (it captures the writer's pid)
  * and names a process that is gone; answers the names of the matching files that live
- * processes hold (a lock looks for its contenders so).
+ * processes hold (a lock looks for its contenders so). `alive` can tell more than the
+ * pid does (a lock entry records its process's start time).
  */
-export async function removeDeadWritersFiles(dir: string, pattern: RegExp): Promise<string[]> {
+export async function removeDeadWritersFiles(
+  dir: string,
+  pattern: RegExp,
+  alive: (pid: number, name: string) => boolean | Promise<boolean> = isAlive,
+): Promise<string[]> {
   const live: string[] = [];
   for (const name of await namesIn(dir)) {
     const pid = pattern.exec(name)?.[1];
     if (pid === undefined) continue;
-    if (isAlive(Number(pid))) live.push(name);
+    if (await alive(Number(pid), name)) live.push(name);
     else await rm(join(dir, name), {force: true}).catch(() => undefined);
   }
   return live;

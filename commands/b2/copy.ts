@@ -43,6 +43,7 @@ export default class Copy extends BaseCommand {
       const same = source.name === target.name ? `it is the profile the backup is in` : `it names the same location as profile "${source.name}" (${source.bucket}/${source.prefix})`;
       throw new BackupError('bad_input', `--to ${target.name}: ${same}; give another profile`);
     }
+    let alone: BackupInfo | undefined; // the backup whose archive is at the destination while its metadata file is copied
     return withInterrupt(async (signal) => {
       const [from, to] = await connectB2Pair(source, target, {dataDir: this.config.dataDir, signal, cli});
       try {
@@ -53,13 +54,18 @@ export default class Copy extends BaseCommand {
           const lock = activeLock(b, from.now());
           if (lock) await assertCanLock(to, target, `copy it once it is no longer ${lockedText(lock)}`, signal);
         };
-        const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal, beforeCopy: keepsLock});
+        const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal, beforeCopy: keepsLock, beforeMetadataCopy: (b) => (alone = b)});
         const what = `backup ${info.id} ${visible(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${escapeInvisible(info.archiveKey)} and ${escapeInvisible(info.metadataKey)}`);
         return {copied: backupSummary(info), to: target.name, existing};
       } finally {
         await Promise.all([from.close(), to.close()]);
       }
-    }, {interrupted: () => `copy interrupted; run the same command again to finish it (it copies only what is missing)`});
+    }, {
+      interrupted: () =>
+        alone
+          ? `copy interrupted; the archive copy ${escapeInvisible(alone.archiveKey)} is at profile "${target.name}" without its metadata file, so it is no backup there yet: run the same command again to complete the backup (it copies only what is missing)`
+          : 'copy interrupted; run the same command again to finish it (it copies only what is missing)',
+    });
   }
 }

@@ -134,25 +134,9 @@ export class LargeFileUpload {
     }
   }
 
-  /**
-   * Cancels the large file of a failed upload (its parts are billed) and answers the
-   * error to throw. When the cancel fails too, the error says what is true of the
-   * unfinished file: it remains, it is gone (cancelled by a concurrent cleanup, or the
-   * cancel's answer was lost), or, when B2 cannot be asked, that it may remain.
-   */
   private async cancelAfter(err: unknown, fileId: string): Promise<BackupError> {
     const {client, bucketId, fileName} = this.o;
-    const error = this.asBackupError(err);
-    const refused = await client.cancelLargeFile(fileId, fileName).then(() => undefined, (e: unknown) => this.asBackupError(e));
-    if (!refused) return error;
-    // the network that lost the cancel would make a listing wait through every retry again
-    const offline = refused.kind === 'network' || refused.kind === 'timeout';
-    const remains = offline ? undefined : await isUnfinished(client, bucketId, fileName, fileId).catch(() => undefined);
-    if (remains === false) return error;
-    const cause = refused.cause as PlainCause | undefined;
-    const why = `${cause?.status ?? ''} ${cause?.code ?? refused.kind}`.trim();
-    const state = remains ? `remains (cancelling it failed: ${why})` : 'may remain';
-    return new BackupError(error.kind, `${error.message}; an unfinished upload of ${fileName} ${state}: run "${commandHint(client.context.cli, 'cleanup')}" to remove it`, {cause: error.cause});
+    return cancelFailed({client, bucketId, fileName, fileId, what: 'upload'}, this.asBackupError(err));
   }
 
   private fatal(err: unknown): void {
@@ -311,4 +295,31 @@ async function sameUnfinished(o: Pick<LargeFileUploadOptions, 'client' | 'bucket
 function sameInfo(a: Record<string, string> = {}, b: Record<string, string>): boolean {
   const norm = (r: Record<string, string>) => JSON.stringify(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]).sort());
   return norm(a) === norm(b);
+}
+
+/**
+ * Cancels the large file `fileId` of a failed upload or server-side copy (its parts are
+ * billed) and answers the error to throw, `error`. When the cancel fails too, the error
+ * says what is true of the unfinished file: it remains, it is gone (cancelled by a
+ * concurrent cleanup, or the cancel's answer was lost: nothing to add), or, when B2
+ * cannot be asked, that it may remain; the first and last say how to remove it.
+ */
+export async function cancelFailed(
+  large: {client: B2Client; bucketId: string; fileName: string; fileId: string; what: 'upload' | 'copy'},
+  error: BackupError,
+): Promise<BackupError> {
+  const {client, bucketId, fileName, fileId} = large;
+  const refused = await client.cancelLargeFile(fileId, fileName).then(
+    () => undefined,
+    (e: unknown) => (isBackupError(e) ? e : wrapUnknown(e, `cancelling ${fileName} failed`, client.context.secrets)),
+  );
+  if (!refused) return error;
+  // the network that lost the cancel would make a listing wait through every retry again
+  const offline = refused.kind === 'network' || refused.kind === 'timeout';
+  const remains = offline ? undefined : await isUnfinished(client, bucketId, fileName, fileId).catch(() => undefined);
+  if (remains === false) return error;
+  const cause = refused.cause as PlainCause | undefined;
+  const why = `${cause?.status ?? ''} ${cause?.code ?? refused.kind}`.trim();
+  const state = remains ? `remains (cancelling it failed: ${why})` : 'may remain';
+  return new BackupError(error.kind, `${error.message}; an unfinished ${large.what} of ${fileName} ${state}: run "${commandHint(client.context.cli, 'cleanup')}" to remove it`, {cause: error.cause});
 }

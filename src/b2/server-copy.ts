@@ -4,9 +4,10 @@ import {commandHint} from '../command-hint.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import type {Encryption} from '../profiles/types.js';
 import type {B2Client} from './client.js';
+import {wrapUnknown} from './errors.js';
 import {lostAnswerWatch} from './failure.js';
+import {cancelFailed, findResumable, findStartedUnseen} from './large-file-upload.js';
 import {deleteLostDuplicates} from './lost-duplicates.js';
-import {findResumable, findStartedUnseen} from './large-file-upload.js';
 import {MAX_COPY_FILE, planParts} from './part-plan.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, MAX_FILE_INFO_KEYS, plainSha1, type B2File, type B2Part} from './wire-types.js';
 
@@ -148,8 +149,8 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   await queue.onIdle();
   if (signal?.aborted) throw abortError(signal); // kept: the same copy again continues it
   if (failure) {
-    await client.cancelLargeFile(largeFileId, fileName).catch(() => undefined);
-    throw failure;
+    const error = isBackupError(failure) ? failure : wrapUnknown(failure, `server-side copy of ${fileName} failed: ${(failure as Error)?.message ?? String(failure)}`, client.context.secrets);
+    throw await cancelFailed({client, bucketId: t.bucketId, fileName, fileId: largeFileId, what: 'copy'}, error);
   }
   try {
     return await client.finishLargeFile(largeFileId, sha1s, fileName, signal);

@@ -12,9 +12,17 @@ import type {BackupInfo} from './types.js';
  * file. Idempotent: what is already there with the same size and SHA1 is not copied
  * again (`existing` when nothing had to be); another file under one of the names, or
  * one that no SHA1 on record proves to be the backup's (sameObject), is refused before
- * anything is copied, as is whatever `beforeCopy` refuses.
+ * anything is copied, as is whatever `beforeCopy` refuses. `beforeMetadataCopy` is told
+ * when the archive is at the destination and its metadata file's copy starts
+ * (copyBackupObjects): an interruption from then on leaves the archive there alone.
  */
-export async function copyBackup(catalog: BackupCatalog, from: StorageBackend, to: StorageBackend, ref: string, opts: {signal?: AbortSignal; beforeCopy?: (info: BackupInfo) => Promise<void>} = {}): Promise<{info: BackupInfo; existing: boolean}> {
+export async function copyBackup(
+  catalog: BackupCatalog,
+  from: StorageBackend,
+  to: StorageBackend,
+  ref: string,
+  opts: {signal?: AbortSignal; beforeCopy?: (info: BackupInfo) => Promise<void>; beforeMetadataCopy?: (info: BackupInfo) => void} = {},
+): Promise<{info: BackupInfo; existing: boolean}> {
   const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref);
   const names = [info.archiveKey, info.metadataKey];
   const [here, there] = await Promise.all([objectsNamed(from, names, opts.signal), objectsNamed(to, names, opts.signal)]);
@@ -31,7 +39,7 @@ export async function copyBackup(catalog: BackupCatalog, from: StorageBackend, t
   if (taken) throw new BackupError('already_exists', `the other location already holds ${taken}; delete them there (or move them away), or copy to another profile; nothing was copied`);
   // what the caller must check of the backup found (e.g. that its lock can be kept there) before the first copy
   if (archiveThere === 'absent' || metadataThere === 'absent') await opts.beforeCopy?.(info);
-  const copied = await copyBackupObjects(from, to, {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}}, opts.signal).catch((err: unknown) => {
+  const copied = await copyBackupObjects(from, to, {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}}, opts.signal, () => opts.beforeMetadataCopy?.(info)).catch((err: unknown) => {
     if (!(err instanceof HalfCopiedError)) throw err;
     const next = err.advised ? '' : err.archiveKept ? '; run the same command again to complete the backup (it copies only what is missing)' : ', so nothing was copied; run the same command again to copy the backup';
     throw new BackupError(err.kind, err.message + next, {cause: err.cause, resumable: err.archiveKept && !err.advised});

@@ -224,9 +224,18 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
 /**
  * The server-side copies of one backup that are still to make, archive before metadata
  * file (at the destination a metadata file never stands without its archive), each with
- * the source's retention while it holds; answers the keys copied.
+ * the source's retention while it holds; answers the keys copied. `beforeMetadataCopy`
+ * is called when the archive is at the destination (copied now or by an earlier run)
+ * and the metadata file's copy starts: until that copy ends, the archive stands there
+ * alone, which an interruption's message must tell.
  */
-export async function copyBackupObjects(from: StorageBackend, to: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile' | 'sha1' | 'copy'>, signal?: AbortSignal): Promise<string[]> {
+export async function copyBackupObjects(
+  from: StorageBackend,
+  to: StorageBackend,
+  item: Pick<MoveItem, 'archive' | 'metadataFile' | 'sha1' | 'copy'>,
+  signal?: AbortSignal,
+  beforeMetadataCopy?: () => void,
+): Promise<string[]> {
   // a copy keeps the source's Object Lock while it holds (B2 does not copy it by itself)
   if (!from.copyTo) throw new BackupError('bad_input', `backups cannot be copied server-side on a ${from.type} backend`);
   const copied: string[] = [];
@@ -236,6 +245,7 @@ export async function copyBackupObjects(from: StorageBackend, to: StorageBackend
     copied.push(item.archive.key);
   }
   if (item.copy.metadataFile) {
+    beforeMetadataCopy?.();
     try {
       await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), retention: liveRetention(from, item.metadataFile), signal});
     } catch (err) {

@@ -3,6 +3,7 @@ import {randomBytes} from 'node:crypto';
 import {Readable} from 'node:stream';
 import {B2Backend} from '../../src/b2/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
+import type {FaultRule} from '../../src/emulator/types.js';
 import {isBackupError} from '../../src/errors.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {emulator, openBackend, sha1, unfinishedCount} from './helpers.js';
@@ -138,6 +139,39 @@ describe('copyTo', () => {
     } finally {
       await wide.close();
     }
+  });
+
+  describe('a copy in parts that fails (every part refused) and whose cancel fails too', () => {
+    /** Copies `key` with every b2_copy_part refused and the cancel answered by `cancelFault`; answers the error and what stays unfinished. */
+    const failedCopy = async (key: string, cancelFault: Omit<FaultRule, 'call'>) => {
+      await from.put(key, randomBytes(PART * 3));
+      emu.faults.add({call: 'b2_copy_part', status: 403, code: 'cap_exceeded', message: 'Cap exceeded.'});
+      emu.faults.add({call: 'b2_cancel_large_file', ...cancelFault});
+      try {
+        const err = await from.copyTo(key, {backend: to, key}).then(() => undefined, (e: unknown) => e);
+        emu.faults.clear();
+        return {err: err as Error, unfinished: (await collect(to.listUnfinished())).filter((u) => u.key === key)};
+      } finally {
+        emu.faults.clear();
+      }
+    };
+
+    test('B2 keeps refusing the cancel, the unfinished copy is still listed: the error says it remains and how to remove it', async () => {
+      const {err, unfinished} = await failedCopy('cancel-refused.tar', {status: 503});
+      expect(isBackupError(err, 'cap_exceeded')).toBe(true);
+      expect(err.message).toMatch(/; an unfinished copy of new\/cancel-refused\.tar remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup" to remove it$/);
+      expect(unfinished).toHaveLength(1);
+      for (const u of unfinished) await to.cancelUnfinished(u);
+    });
+
+    test('the cancel\'s answer was lost and its retry finds nothing to cancel: the copy is gone, the error does not send the user to clean up', async () => {
+      const {err, unfinished} = await failedCopy('cancel-lost.tar', {count: 1, cutResponseAfterBytes: 0});
+      expect(isBackupError(err, 'cap_exceeded')).toBe(true);
+      expect(err.message).not.toMatch(/remain|cleanup/);
+      expect(emu.stats().faults).toMatchObject({cut_response: 1});
+      expect(emu.stats().errors.bad_request).toBe(1); // the retried cancel: no such unfinished file any more
+      expect(unfinished).toEqual([]);
+    });
   });
 
   test('each side names only its own prefix: keys are checked against each backend', async () => {

@@ -6,7 +6,9 @@ import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {createInterface} from 'node:readline';
 import {PendingUploads} from '../../src/backups/pending-uploads.js';
+import {startTime} from '../../src/process-alive.js';
 import {deadPid} from '../helpers/dead-pid.js';
+import {liveProcess} from '../helpers/live-process.js';
 
 // The lock of a pending upload's record: one process at a time owns the record of one
 // content; what a process that died (killed) left never keeps the next one out, and two
@@ -17,6 +19,9 @@ const MODULE = resolve('dist/src/backups/pending-uploads.js');
 const SHA = 'a'.repeat(40);
 let root: string;
 let n = 0;
+
+/** Start times are read where Linux's /proc tells them; elsewhere a lock is judged by its pid alone. */
+const onLinux = process.platform === 'linux' ? test : test.skip;
 
 const noWarnings = (msg: string) => {
   throw new Error(`unexpected warning: ${msg}`);
@@ -144,6 +149,54 @@ describe('PendingUploads.lock', () => {
       expect(await readdir(dir)).toEqual([]);
     } finally {
       await holder.kill();
+    }
+  });
+
+  onLinux('a lock entry whose pid a live process that started at another time holds (the pid reused after its holder died) keeps no one out and is swept; the same pid with its start time, or with no start time (an earlier version\'s entry), keeps the lock', async () => {
+    const other = await liveProcess();
+    try {
+      const start = startTime(other.pid);
+      expect(start).toMatch(/^\d+$/);
+      const held = async (content: string) => {
+        const dir = join(root, `d${n++}`);
+        await mkdir(dir, {recursive: true});
+        const entry = `${SHA}.json.lock.${other.pid}.0badc0de`;
+        await writeFile(join(dir, entry), content);
+        const release = await new PendingUploads(dir, noWarnings).lock(SHA);
+        await release?.();
+        return {held: release !== undefined, entryLeft: (await readdir(dir)).includes(entry)};
+      };
+      expect({
+        reused: await held(`${other.pid} ${start}1`),
+        sameProcess: await held(`${other.pid} ${start}`),
+        pidOnly: await held(String(other.pid)),
+      }).toEqual({
+        reused: {held: true, entryLeft: false},
+        sameProcess: {held: false, entryLeft: true},
+        pidOnly: {held: false, entryLeft: true},
+      });
+    } finally {
+      await other.stop();
+    }
+  });
+
+  test('an earlier version\'s lock file <sha1>.json.lock naming a dead process is removed when found; one naming a live process keeps the lock and stays', async () => {
+    const other = await liveProcess();
+    try {
+      const lockFile = async (pid: number) => {
+        const dir = join(root, `d${n++}`);
+        await mkdir(dir, {recursive: true});
+        await writeFile(join(dir, `${SHA}.json.lock`), String(pid));
+        const release = await new PendingUploads(dir, noWarnings).lock(SHA);
+        await release?.();
+        return {held: release !== undefined, left: await readdir(dir)};
+      };
+      expect({dead: await lockFile(deadPid()), live: await lockFile(other.pid)}).toEqual({
+        dead: {held: true, left: []},
+        live: {held: false, left: [`${SHA}.json.lock`]},
+      });
+    } finally {
+      await other.stop();
     }
   });
 });

@@ -5,6 +5,7 @@ import {constants} from 'node:os';
 import {readdir, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {api, authorizeRaw} from '../emulator/helpers.js';
+import {FaultAt} from '../helpers/fault-at.js';
 import {hasPty, onTerminal} from '../helpers/terminal.js';
 import {calls, E2EWorld, expectFailure, parseJson, partialsBeside, tempFileBeside, waitFor, type SpawnedCli} from './helpers.js';
 
@@ -31,19 +32,24 @@ async function ended(run: SpawnedCli): Promise<{code: number; stdout: string; st
 const HOLD = {latencyMs: 600_000};
 const THROTTLE = {bytesPerSecond: 1024};
 
+/** Holds back the nth request of a call (stopDuring's `nth`): the emulator's request hook. */
+const faultAt = new FaultAt();
+
 /**
- * Runs `args`, sends `signal` once the emulator holds back the first `call` (and, with
- * `tempBeside`, once the download's temp file exists), and answers how the run ended.
+ * Runs `args`, sends `signal` once the emulator holds back the `nth` (default: first)
+ * `call` of the run (and, with `tempBeside`, once the download's temp file exists), and
+ * answers how the run ended.
  */
-async function stopDuring(args: string[], signal: NodeJS.Signals, call: string, opts: {hold?: typeof HOLD | typeof THROTTLE; tempBeside?: string} = {}): Promise<{code: number; stdout: string; stderr: string}> {
-  world.emu.faults.add({call, count: 1, ...(opts.hold ?? HOLD)});
+async function stopDuring(args: string[], signal: NodeJS.Signals, call: string, opts: {hold?: typeof HOLD | typeof THROTTLE; tempBeside?: string; nth?: number} = {}): Promise<{code: number; stdout: string; stderr: string}> {
+  const nth = opts.nth ?? 1;
+  faultAt.arm(world.emu, call, nth, {call, count: 1, ...(opts.hold ?? HOLD)});
   const asked = calls(world.emu, call);
   const run = world.spawn(args);
   if (opts.tempBeside) await tempFileBeside(world.dir, opts.tempBeside);
-  await waitFor(() => calls(world.emu, call) > asked, `${call} to be called`);
+  await waitFor(() => calls(world.emu, call) >= asked + nth, `${call} to be called ${nth} time(s)`);
   run.child.kill(signal);
   const r = await ended(run);
-  world.emu.faults.clear();
+  faultAt.clear(world.emu);
   return r;
 }
 
@@ -59,12 +65,13 @@ async function unfinishedUploads(): Promise<{fileName: string; parts: number}[]>
 }
 
 beforeAll(async () => {
-  world = await E2EWorld.start();
+  world = await E2EWorld.start({onRequest: faultAt.onRequest});
   const key = await world.createKey();
   await world.addProfile('home', {...key, prefix: PREFIX});
   // parts of 5 MB, one at a time: a 3-part upload whose first part is stored while the second is still sent
   await world.addProfile('parts', {...key, prefix: PARTS_PREFIX, partSize: '5MB', concurrency: 1});
   await world.addProfile('offsite', {...key, prefix: 'offsite/'});
+  await world.addProfile('halfway', {...key, prefix: 'halfway/'});
   await world.addProfile('mover', {...key, prefix: 'mv/'});
   await world.addProfile('pruned', {...key, prefix: 'pruned/'});
   await writeFile(join(world.dir, 'src.tar'), randomBytes(1_000_000));
@@ -169,7 +176,7 @@ describe('Ctrl-C during a download to stdout, or a verify', () => {
 });
 
 describe('Ctrl-C during the other long-running commands: one line, exit 130, and running it again finishes', () => {
-  const interruptAt = (call: string, args: string[]) => stopDuring(args, 'SIGINT', call);
+  const interruptAt = (call: string, args: string[], nth = 1) => stopDuring(args, 'SIGINT', call, {nth});
 
   test('copy', async () => {
     const r = await interruptAt('b2_copy_file', ['copy', backupId, '--to', 'offsite', '--profile', 'home']);
@@ -177,6 +184,16 @@ describe('Ctrl-C during the other long-running commands: one line, exit 130, and
     const again = await world.b2(['copy', backupId, '--to', 'offsite', '--profile', 'home', '--json']);
     expect(again.code).toBe(0);
     expect(parseJson(again)).toMatchObject({to: 'offsite', copied: {id: backupId}});
+  });
+
+  test('copy stopped while its metadata file is copied (the second b2_copy_file): it says the archive copy is at the destination without its metadata file; running it again copies only that file', async () => {
+    const r = await interruptAt('b2_copy_file', ['copy', backupId, '--to', 'halfway', '--profile', 'home'], 2);
+    expectFailure(r, 130, /^Error: copy interrupted; the archive copy kept_\S+\.tar is at profile "halfway" without its metadata file, so it is no backup there yet: run the same command again to complete the backup \(it copies only what is missing\)$/, world.secrets);
+    const copies = calls(world.emu, 'b2_copy_file');
+    const again = await world.b2(['copy', backupId, '--to', 'halfway', '--profile', 'home', '--json']);
+    expect(again.code).toBe(0);
+    expect(parseJson(again)).toMatchObject({to: 'halfway', copied: {id: backupId}});
+    expect(calls(world.emu, 'b2_copy_file') - copies).toBe(1); // the metadata file only
   });
 
   test('profile update --move-backups', async () => {
