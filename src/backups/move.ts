@@ -273,8 +273,9 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
   // Another run may have moved the backup meanwhile (copied both files, deleted the
   // originals): then the destination holds the only whole copy, and deleting there loses it.
   const atSource = await stillAtSource(from, item);
-  if (atSource !== true) {
-    const why = atSource === false ? 'the source no longer holds the backup as it was (another command may have moved or deleted it meanwhile)' : `whether the source still holds the backup could not be checked (${atSource.message})`;
+  // a check that failed (an outage) is no sign of another run: the usual clean-up, as before
+  if (atSource === false) {
+    const why = 'the source no longer holds the backup as it was (another command may have moved or deleted it meanwhile)';
     return new HalfCopiedError(kind, `${what} was left there: ${why}, so nothing was deleted at the destination, where the backup may now be whole; list the destination to check`, true, err, true);
   }
   const left = await to.delete(item.metadataFile.key).then(() => to.delete(item.archive.key)).then(

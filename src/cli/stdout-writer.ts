@@ -1,15 +1,16 @@
 import type {Readable} from 'node:stream';
 import {BackupError} from '../errors.js';
-import {writeAll, writeInBatches} from '../batched-writes.js';
+import {WRITE_BATCH_BYTES, writeAll, writeInBatches} from '../batched-writes.js';
 import {stdoutFailed} from './closed-pipe.js';
 import {stopSignalOf} from './interrupt.js';
 
 /**
  * Batches written straight to stdout's descriptor: each is one writev on the thread pool.
- * 2 MiB was as fast as 4 MiB (A/B, 1 GiB to a pipe) and a failed write is seen sooner:
- * before a parallel download's first range is through, so no further range is asked for.
+ * The same size as a file's: a batch waits for a slow reader while the download stream is
+ * unread, and a larger one would let the stream's unread timeout fire for readers twice
+ * as fast (2 MiB: any reader under ~17 KiB/s).
  */
-export const DIRECT_BATCH_BYTES = 2 * 1024 * 1024;
+export const DIRECT_BATCH_BYTES = WRITE_BATCH_BYTES;
 
 /** process.stdout, whose `fd` is 1; another stream may have none. */
 type Stdout = NodeJS.WriteStream & {fd?: number};
