@@ -100,11 +100,11 @@ function dropBytes(bufs: Buffer[], n: number): Buffer[] {
 }
 
 /**
- * Feeds `source` to `write` in batches of `batchBytes`, one write in flight while the
+ * Feeds `source` to `write` in batches of WRITE_BATCH_BYTES, one write in flight while the
  * next batch fills: memory stays at two batches, and the writer never waits for a read
  * nor the reader for a write unless one side is slower.
  */
-export async function writeInBatches(source: AsyncIterable<Buffer>, write: (bufs: Buffer[]) => Promise<void>, batchBytes = WRITE_BATCH_BYTES): Promise<void> {
+export async function writeInBatches(source: AsyncIterable<Buffer>, write: (bufs: Buffer[]) => Promise<void>): Promise<void> {
   let batch: Buffer[] = [];
   let size = 0;
   let writing: Promise<void> | undefined;
@@ -115,7 +115,7 @@ export async function writeInBatches(source: AsyncIterable<Buffer>, write: (bufs
       if (failed) throw failed.err;
       batch.push(chunk);
       size += chunk.length;
-      if (size < batchBytes) continue;
+      if (size < WRITE_BATCH_BYTES) continue;
       await writing;
       writing = write(batch);
       writing.catch((err: unknown) => void (failed ??= {err})); // and awaited before the next write or at the end

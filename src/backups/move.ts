@@ -272,9 +272,7 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
   const kind = err instanceof BackupError ? err.kind : 'failure';
   // Another run may have moved the backup meanwhile (copied both files, deleted the
   // originals): then the destination holds the only whole copy, and deleting there loses it.
-  const atSource = await stillAtSource(from, item);
-  // a check that failed (an outage) is no sign of another run: the usual clean-up, as before
-  if (atSource === false) {
+  if (await movedAway(from, item)) {
     const why = 'the source no longer holds the backup as it was (another command may have moved or deleted it meanwhile)';
     return new HalfCopiedError(kind, `${what} was left there: ${why}, so nothing was deleted at the destination, where the backup may now be whole; list the destination to check`, true, err, true);
   }
@@ -304,13 +302,17 @@ export class HalfCopiedError extends BackupError {
   }
 }
 
-/** Whether both files of the backup are still the versions this copy started from (an Error: it could not be checked). */
-async function stillAtSource(from: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile'>): Promise<boolean | Error> {
+/**
+ * Whether the source provably no longer holds both files as the versions this copy
+ * started from. A check that fails (an outage) is no sign of another run: false, and
+ * the usual clean-up follows.
+ */
+async function movedAway(from: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile'>): Promise<boolean> {
   try {
     const [archive, metadataFile] = await Promise.all([from.stat(item.archive.key), from.stat(item.metadataFile.key)]);
-    return archive?.id === item.archive.id && metadataFile?.id === item.metadataFile.id;
-  } catch (err) {
-    return err instanceof Error ? err : new Error(String(err));
+    return archive?.id !== item.archive.id || metadataFile?.id !== item.metadataFile.id;
+  } catch {
+    return false;
   }
 }
 

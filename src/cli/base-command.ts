@@ -59,7 +59,8 @@ export abstract class PluginCommand extends Command {
     }
     await new Promise(setImmediate); // a failed write to stdout reports its 'error' event after the write's own callback
     await this.report(orStdoutFailure(missingArgument(err, this.id, cliPrefix(this.config))));
-    // a write to stdout that its reader holds up would keep the process up; exiting lets it go (stdout-writer.ts)
+    // a write to stdout that its reader holds up keeps the event loop alive: exit now, so that an
+    // interrupted download ends by its signal (stdout-writer.ts guardExit) instead of waiting
     if (stdoutWriteHeldUp()) process.exit();
   }
 

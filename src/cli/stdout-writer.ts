@@ -1,16 +1,8 @@
 import type {Readable} from 'node:stream';
 import {BackupError} from '../errors.js';
-import {WRITE_BATCH_BYTES, writeAll, writeInBatches} from '../batched-writes.js';
+import {writeAll, writeInBatches} from '../batched-writes.js';
 import {stdoutFailed} from './closed-pipe.js';
 import {stopSignalOf} from './interrupt.js';
-
-/**
- * Batches written straight to stdout's descriptor: each is one writev on the thread pool.
- * The same size as a file's: a batch waits for a slow reader while the download stream is
- * unread, and a larger one would let the stream's unread timeout fire for readers twice
- * as fast (2 MiB: any reader under ~17 KiB/s).
- */
-export const DIRECT_BATCH_BYTES = WRITE_BATCH_BYTES;
 
 /** process.stdout, whose `fd` is 1; another stream may have none. */
 type Stdout = NodeJS.WriteStream & {fd?: number};
@@ -20,8 +12,9 @@ let exitGuarded = false;
 
 /**
  * Whether a write to stdout is still held up by a reader that stopped reading, after the
- * download it served has stopped: its thread would keep the process up until the reader
- * reads, so a failed command exits at once (see writeDirect).
+ * download it served has stopped: its thread keeps the process up until the reader reads.
+ * An interrupted command then ends at once by its signal (guardExit); any other failure
+ * still waits for the reader at exit.
  */
 export function stdoutWriteHeldUp(): boolean {
   return directWrites > 0;
@@ -32,7 +25,7 @@ export function stdoutWriteHeldUp(): boolean {
  * Where stdout is a pipe, a socket or a file, the batches go straight to its descriptor
  * on the thread pool: the kernel's copy into the pipe then runs beside this thread's
  * receiving and hashing instead of after it (1 GiB to a pipe: 1.91 s against 2.38 s
- * through process.stdout, A/B on 2 cores). Otherwise (a terminal) through process.stdout,
+ * through process.stdout, A/B on 2 cores, measured with 2 MiB batches). Otherwise (a terminal) through process.stdout,
  * corked. Stdout is left open (a failed download must still be able to report). A failed
  * write (EPIPE: the reader left) destroys the stream, which releases its connections.
  */
@@ -40,7 +33,9 @@ export async function writeToStdout(stream: Readable, stdout: Stdout = process.s
   const fd = await directDescriptor(stdout);
   try {
     if (fd === undefined) await writeInBatches(stream, (bufs) => writeBatch(stdout, bufs));
-    else await writeInBatches(stream, writeDirect(fd, stream), DIRECT_BATCH_BYTES);
+    // batches of the usual 1 MiB: one waits for a slow reader while the download is unread, and
+    // 2 MiB let the download's unread timeout fire for readers under ~17 KiB/s (1 MiB: ~8.7)
+    else await writeInBatches(stream, writeDirect(fd, stream));
   } catch (err) {
     stream.destroy();
     throw err;
