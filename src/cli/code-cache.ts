@@ -70,9 +70,13 @@ export function enableCodeCache(dir: string, opts: {report?: (stats: CodeCacheSt
     return wrapper.call(this.exports, this.exports, requireFor(loader, this), this, filename, dirname(filename));
   };
 
+  const flagsAtStart = flagProbe();
   process.once('exit', () => {
     opts.report?.(stats);
-    if (produced.length === 0) return;
+    // V8 stamps cached code with its flags: after a change (a transfer's heap flag,
+    // heap-room.ts) every entry written now would be rejected by the next start, and
+    // would replace a good one
+    if (produced.length === 0 || !flagsAtStart.unchanged()) return;
     try {
       mkdirSync(dir, {recursive: true, mode: 0o700});
       for (const {file, script} of produced) {
@@ -85,6 +89,17 @@ export function enableCodeCache(dir: string, opts: {report?: (stats: CodeCacheSt
     }
   });
   return stats;
+}
+
+/**
+ * Cached code of a tiny script, made now: whether V8 still accepts it later tells whether
+ * its flags changed meanwhile. The later compile takes another file name, or V8 would
+ * answer it from its in-memory compilation cache without looking at the cached data.
+ */
+function flagProbe(): {unchanged: () => boolean} {
+  const source = '0';
+  const cachedData = new Script(source, {filename: 'code-cache-flag-probe'}).createCachedData();
+  return {unchanged: () => !new Script(source, {filename: 'code-cache-flag-check', cachedData}).cachedDataRejected};
 }
 
 /**

@@ -17,13 +17,15 @@ const PACKAGED = new Date('1985-10-26T08:15:00.000Z');
 const codeCache = pathToFileURL(join(cliRoot, 'dist/src/cli/code-cache.js')).href;
 
 /** A child that enables the cache in `cacheDir`, requires `lib` from `dir` and prints what it exports; stats on stderr. */
-function requireLib(cacheDir: string): Promise<{out: unknown; stats: {hits: number; misses: number}}> {
+function requireLib(cacheDir: string, v8FlagsAfter?: string): Promise<{out: unknown; stats: {hits: number; misses: number}}> {
   const script = [
     `import {enableCodeCache} from ${JSON.stringify(codeCache)};`,
     `import {createRequire} from 'node:module';`,
+    `import {setFlagsFromString} from 'node:v8';`,
     `enableCodeCache(${JSON.stringify(cacheDir)}, {report: (s) => process.stderr.write(JSON.stringify(s))});`,
     `const lib = createRequire(${JSON.stringify(join(dir, 'main.js'))})('lib');`,
     `process.stdout.write(JSON.stringify(await lib.describe()));`,
+    ...(v8FlagsAfter ? [`setFlagsFromString(${JSON.stringify(v8FlagsAfter)});`] : []),
   ].join('\n');
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['--input-type=module', '-e', script], {cwd: dir}, (err, stdout, stderr) => {
@@ -73,6 +75,14 @@ describe('the code cache of library modules', () => {
     await utimes(twice, PACKAGED, PACKAGED);
     expect((await stat(twice)).mtime).toEqual(PACKAGED);
     expect(await requireLib(cacheDir)).toEqual({out: {...expected, answer: 23}, stats: {hits: 1, misses: 1}});
+  });
+
+  test('a process whose V8 flags changed after start (a transfer\'s heap flag) writes no entries, which the next start would reject', async () => {
+    const cacheDir = join(dir, 'cache-flags');
+    expect((await requireLib(cacheDir, '--heap-growing-percent=300')).stats).toEqual({hits: 0, misses: 2});
+    expect(await readdir(cacheDir).catch(() => [])).toEqual([]);
+    expect((await requireLib(cacheDir)).stats).toEqual({hits: 0, misses: 2});
+    expect((await requireLib(cacheDir)).stats).toEqual({hits: 2, misses: 0});
   });
 
   test('an unwritable cache directory costs nothing but the cache', async () => {
