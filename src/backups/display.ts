@@ -40,8 +40,9 @@ const UNITS = ['KiB', 'MiB', 'GiB', 'TiB'];
 
 /** Sizes for people: "512 B", "1.5 KiB", "39.1 MiB" (the exact byte count is in --json). */
 export function humanSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  let value = bytes;
+  const whole = Math.round(bytes); // a rate is fractional: "896 B", not "896.0350013672409 B"
+  if (whole < 1024) return `${whole} B`;
+  let value = whole;
   let unit = 'B';
   for (const u of UNITS) {
     if (value < 1024) break;

@@ -82,4 +82,14 @@ describe('progress rate and phases', () => {
     expect(lines[0]).toMatch(/, --\/s, ETA --$/);
     expect(lines.filter((l) => !l.includes('--/s')).length).toBeGreaterThanOrEqual(5);
   });
+
+  test('a rate under 1 KiB/s is a whole number of bytes, never "896.0350013672409 B/s"', () => {
+    jest.useFakeTimers({now: new Date('2026-11-30T09:00:00Z')});
+    const total = 100 * MiB;
+    const {lines, display} = logDisplay(total);
+    feed(display, {phase: 'transfer', total}, 0, 896.035, 12); // a stalled link: ~896 B/s
+    const rated = lines.filter((l) => !l.includes('--/s'));
+    expect(rated.length).toBeGreaterThanOrEqual(5);
+    for (const line of rated) expect(line).toMatch(/, \d+ B\/s, ETA /);
+  });
 });
