@@ -90,6 +90,18 @@ test('another run moved the backup between this run\'s two copies: the metadata 
   );
 });
 
+test('the same race inside a move: the move says the backup may be whole at the destination and what to check, not "run the same command again" alone', async () => {
+  const {from, to} = await locations();
+  const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'raced-move'});
+  const plan = await planMove(from, to);
+  await copyBackupObjects(from, to, plan.items[0]); // this run copied the archive...
+  await to.delete(up.metadataKey); // ...and not yet the metadata file
+  await executeMove(from, to, await planMove(from, to)); // another run moves the backup meanwhile
+  const err = await rejection(executeMove(from, to, {...plan, items: [{...plan.items[0], copy: {archive: false, metadataFile: true}}]}));
+  expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
+  expect((err as Error).message).toMatch(/, so nothing was deleted at the destination, where the backup may now be whole; list the destination to check; the move stopped before deleting any original \(copies of other backups already made stay at the new prefix\): run the same command again once the destination is checked, to move the rest$/);
+});
+
 test('a destination bucket that locks every new file by default keeps the archive copy: the error gives the date B2 set, and the same copy again completes the backup', async () => {
   const auth = await authorizeRaw(emu);
   const bucket = await api(emu, master, 'b2_create_bucket', {accountId: auth.accountId, bucketName: 'default-lock-1', bucketType: 'allPrivate', fileLockEnabled: true, defaultRetention: {mode: 'governance', period: {duration: 1, unit: 'days'}}});
