@@ -1,4 +1,5 @@
 import type {FileHandle} from 'node:fs/promises';
+import type {EventLoopUtilization} from 'node:perf_hooks';
 import {Readable} from 'node:stream';
 import {writeAll, writeInBatches} from '../batched-writes.js';
 import {BackupError, abortError} from '../errors.js';
@@ -21,6 +22,8 @@ export interface DownloadRequest {
   rangeSize?: number;
   /** A stream download whose first range arrives at least this fast (bytes/s) fetches the rest as one stream. */
   fastStreamRate?: number;
+  /** ...or kept this thread busy at least this share of the time (BUSY_PROBE_SHARE). */
+  busyProbeShare?: number;
 }
 
 export interface Download {
@@ -36,6 +39,15 @@ export const STREAM_RANGE_SIZE = 8 * 1024 * 1024;
  * ranges). Over the Internet a single B2 stream is usually far slower, and then ranges win.
  */
 export const FAST_STREAM_RATE = 160 * 1024 * 1024;
+/**
+ * A first range received while this thread was busy this share of the time or more was
+ * limited by this process (receiving, a cold start's compiling), not by the network:
+ * more streams would only add work to the same thread, so the rest comes as one stream.
+ * On loopback a cold process receives the first 8 MiB at ~100 MiB/s with the thread busy
+ * throughout, then one stream at ~500 (measured on 2 cores); over the Internet the first
+ * range waits on the network (TCP's slow start, the distance), and the thread mostly idles.
+ */
+export const BUSY_PROBE_SHARE = 0.9;
 /** A file download writes ranges in place as they arrive; larger ranges mean fewer requests. */
 export const FILE_RANGE_SIZE = 32 * 1024 * 1024;
 
@@ -107,8 +119,8 @@ function downloadScope(outer?: AbortSignal) {
 
 /**
  * get(): a streaming download, bytes in order. With concurrency > 1 the first range is a
- * probe, read whole: when it arrived at FAST_STREAM_RATE or faster the rest follows as one
- * stream (one more request), else as up to `concurrency` Range requests at once, each held
+ * probe, read whole: when it arrived at FAST_STREAM_RATE or faster, or kept this thread
+ * busy (BUSY_PROBE_SHARE), the rest follows as one stream (one more request), else as up to `concurrency` Range requests at once, each held
  * in memory until its turn (concurrency × STREAM_RANGE_SIZE at most). A small file takes one request;
  * every range resumes on its own after a break. A full download is checked against the
  * size and the SHA1 (contentSha1, or large_file_sha1 of a large file), hashed in order,
@@ -136,7 +148,7 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
       // Where ranges are possible the probe is read whole before it is passed on, so that
       // its rate is the network's alone (not a slow consumer's).
       const head = concurrency > 1 && rest ? await gather(read(probe, first)) : undefined;
-      const oneStream = !head || head.rate >= (r.fastStreamRate ?? FAST_STREAM_RATE);
+      const oneStream = !head || head.rate >= (r.fastStreamRate ?? FAST_STREAM_RATE) || head.busy >= (r.busyProbeShare ?? BUSY_PROBE_SHARE);
       // One fast stream: receiving and writing would wait on SHA1, so a large file is hashed
       // on a second thread where a core is free for it (sha1Sink). Ranges mean a slow
       // network: one core hashes faster than that.
@@ -164,18 +176,25 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
   return {file, stream: unreadTimeout(body(), r.stallTimeoutMs, () => scope.release())};
 }
 
-/** All of the chunks, and the rate (bytes/s) from the first chunk's arrival to the last's; Infinity if too short to tell. */
-async function gather(chunks: AsyncGenerator<Buffer>): Promise<{chunks: Buffer[]; rate: number}> {
+/**
+ * All of the chunks, the rate (bytes/s) from the first chunk's arrival to the last's
+ * (Infinity if too short to tell), and the share of that time this thread was busy.
+ */
+async function gather(chunks: AsyncGenerator<Buffer>): Promise<{chunks: Buffer[]; rate: number; busy: number}> {
   const all: Buffer[] = [];
+  let since: EventLoopUtilization | undefined;
   let firstAt: number | undefined;
   let after = 0;
   for await (const chunk of chunks) {
-    if (firstAt === undefined) firstAt = performance.now();
-    else after += chunk.length;
+    if (firstAt === undefined) {
+      firstAt = performance.now();
+      since = performance.eventLoopUtilization();
+    } else after += chunk.length;
     all.push(chunk);
   }
   const seconds = firstAt === undefined ? 0 : (performance.now() - firstAt) / 1000;
-  return {chunks: all, rate: seconds > 0 ? after / seconds : Infinity};
+  const busy = since ? performance.eventLoopUtilization(since).utilization : 0;
+  return {chunks: all, rate: seconds > 0 ? after / seconds : Infinity, busy};
 }
 
 /**

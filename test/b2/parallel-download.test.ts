@@ -45,8 +45,8 @@ const downloads = () => (emu.stats().calls.b2_download_file_by_name ?? 0) + (emu
 beforeAll(async () => {
   emu = await emulator();
   dir = await mkdtemp(join(tmpdir(), 'parallel-dl-'));
-  // no first range counts as fast here: streams always take the parallel path (the adaptive choice has its own tests)
-  backend = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, partSize: 5_000_000, fastStreamRate: Number.MAX_SAFE_INTEGER});
+  // no first range counts as fast (or as received by a busy thread) here: streams always take the parallel path (the adaptive choice has its own tests)
+  backend = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, partSize: 5_000_000, fastStreamRate: Number.MAX_SAFE_INTEGER, busyProbeShare: 2});
   await backend.put('big.bin', data);
   await backend.put('small.bin', data.subarray(0, 1000));
 });
@@ -139,6 +139,28 @@ describe('a stream: one stream when the first range is fast, ranges when it is s
     expect((await readAll((await adaptive.get('big.bin')).stream)).equals(data)).toBe(true);
     expect(emu.stats().calls.b2_download_file_by_id).toBe(Math.ceil(data.length / RANGE) - 1);
   });
+
+  test('a first range as slow, received while this thread was busy throughout (the process, not the network, was the limit): the rest as one stream', async () => {
+    const adaptive = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: 100 * 1024 * 1024});
+    emu.faults.add({call: 'b2_download_file_by_name', count: 1, bytesPerSecond: 1_000_000});
+    emu.resetStats();
+    // the thread computes between the chunks it receives, as a cold start's compiling does
+    const spin = setInterval(() => {
+      for (const until = performance.now() + 4; performance.now() < until; );
+    }, 1);
+    const got = await adaptive.get('big.bin');
+    const chunks: Buffer[] = [];
+    try {
+      for await (const c of got.stream) {
+        chunks.push(c as Buffer);
+        if (chunks.length === 1) clearInterval(spin); // the probe is read whole before its first chunk is passed on
+      }
+    } finally {
+      clearInterval(spin);
+    }
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    expect(emu.stats().calls).toMatchObject({b2_download_file_by_name: 1, b2_download_file_by_id: 1});
+  });
 });
 
 describe('a large file (hashed on a second thread where the machine has the cores for it)', () => {
@@ -200,7 +222,7 @@ describe('robustness', () => {
 
   test('a range whose bytes stop coming for longer than the stall timeout resumes from its next byte, to a file and to a stream', async () => {
     const fast = fastRetry();
-    const impatient = await openBackend(emu, {stallTimeoutMs: 300, concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: Number.MAX_SAFE_INTEGER, retry: fast.retry});
+    const impatient = await openBackend(emu, {stallTimeoutMs: 300, concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: Number.MAX_SAFE_INTEGER, busyProbeShare: 2, retry: fast.retry});
     for (const get of [async () => (await toFile(impatient, 'big.bin')).bytes, async () => readAll((await impatient.get('big.bin')).stream)]) {
       // one range sends its first KiB, then nothing for a second
       emu.faults.add({call: 'b2_download_file_by_id', count: 1, bytesPerSecond: 1024});
