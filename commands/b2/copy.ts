@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
 import {cliPrefix} from '../../src/cli/cli-prefix.js';
+import {lockCopy} from '../../src/cli/copy-lock.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
 import {catalogOf, locationId} from '../../src/cli/open-backend.js';
 import {assertCanLock, assertSeesLocks} from '../../src/cli/object-lock.js';
@@ -54,7 +55,8 @@ export default class Copy extends BaseCommand {
           const lock = activeLock(b, from.now());
           if (lock) await assertCanLock(to, target, `copy it once it is no longer ${lockedText(lock)}`, signal);
         };
-        const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal, beforeCopy: keepsLock, beforeMetadataCopy: (b) => (alone = b)});
+        const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b, `profile "${target.name}"`);
+        const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal, lock, beforeCopy: keepsLock, beforeMetadataCopy: (b) => (alone = b)});
         const what = `backup ${info.id} ${visible(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${escapeInvisible(info.archiveKey)} and ${escapeInvisible(info.metadataKey)}`);
         return {copied: backupSummary(info), to: target.name, existing};

@@ -15,15 +15,31 @@ import type {BackupInfo} from './types.js';
  * anything is copied, as is whatever `beforeCopy` refuses. `beforeMetadataCopy` is told
  * when the archive is at the destination and its metadata file's copy starts
  * (copyBackupObjects): an interruption from then on leaves the archive there alone.
+ * `lock` is taken for the backup found before anything is looked at there, and held
+ * to the end (one copy of a backup to a location at a time).
  */
 export async function copyBackup(
   catalog: BackupCatalog,
   from: StorageBackend,
   to: StorageBackend,
   ref: string,
-  opts: {signal?: AbortSignal; beforeCopy?: (info: BackupInfo) => Promise<void>; beforeMetadataCopy?: (info: BackupInfo) => void} = {},
+  opts: {signal?: AbortSignal; lock?: (info: BackupInfo) => Promise<() => Promise<void>>; beforeCopy?: (info: BackupInfo) => Promise<void>; beforeMetadataCopy?: (info: BackupInfo) => void} = {},
 ): Promise<{info: BackupInfo; existing: boolean}> {
   const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref);
+  const release = await opts.lock?.(info);
+  try {
+    return await copyLocked(from, to, info, opts);
+  } finally {
+    await release?.();
+  }
+}
+
+async function copyLocked(
+  from: StorageBackend,
+  to: StorageBackend,
+  info: BackupInfo,
+  opts: {signal?: AbortSignal; beforeCopy?: (info: BackupInfo) => Promise<void>; beforeMetadataCopy?: (info: BackupInfo) => void},
+): Promise<{info: BackupInfo; existing: boolean}> {
   const names = [info.archiveKey, info.metadataKey];
   const [here, there] = await Promise.all([objectsNamed(from, names, opts.signal), objectsNamed(to, names, opts.signal)]);
   const archive = here.get(info.archiveKey);

@@ -1,10 +1,9 @@
-import {randomBytes} from 'node:crypto';
-import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
+import {mkdir, readFile, rm} from 'node:fs/promises';
 import {basename, join} from 'node:path';
-import {setTimeout as sleep} from 'node:timers/promises';
-import {removeDeadWritersFiles, removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
+import {removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
 import {SHA1_HEX} from '../hash.js';
-import {isAlive, isAliveSince, startTime} from '../process-alive.js';
+import {isAlive} from '../process-alive.js';
+import {takeProcessLock} from '../process-lock.js';
 import type {BackupLock} from './types.js';
 
 /** What an interrupted upload was called, so that running it again produces the same names. */
@@ -36,12 +35,6 @@ export const PENDING_UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
  * processes are swept, a live one's is a contender.
  */
 const LOCK_ENTRY = /^[0-9a-f]{40}\.json\.lock\.(\d+)(?:\.[0-9a-f]{8})?$/;
-/** Contenders that meet withdraw and try again this many times in all; a lock still taken then is a live holder's. */
-const LOCK_ATTEMPTS = 4;
-
-/** What this process writes into its lock entries: its pid and, where known, its start time (isAliveSince). */
-const MY_STAMP = [process.pid, startTime(process.pid)].filter((part) => part !== undefined).join(' ');
-
 /**
  * Records of uploads that started but did not finish, keyed by the archive's SHA1. A
  * backend resumes an unfinished upload only when it is asked for the same name with the
@@ -97,61 +90,23 @@ export class PendingUploads {
   }
 
   /**
-   * Takes the lock of this content's record; answers its release, or undefined when a
-   * live process holds it. A lock whose process is gone (killed) keeps no one out.
-   *
-   * Each contender first publishes an entry of its own, `<sha1>.json.lock.<pid>.<random>`,
-   * then looks for the entries of live processes other than its own. Alone, it holds the
-   * lock until it removes its entry; not alone, it withdraws its entry and tries again a
-   * little later, and an entry that stays is a holder. Because everyone publishes before
-   * looking, the later of two lookers sees the earlier one's entry: two can never both
-   * find themselves alone, whatever the timing. No one removes a live process's entry,
-   * so there is no takeover step to race on (with a single lock file, two that saw the
-   * same dead holder could each remove it, the second one the first one's fresh lock).
-   * Entries of dead processes are ignored and swept on the way. An entry holds its
-   * process's pid and start time: a pid alive again under a process that started at
-   * another time (reused after the holder died) keeps no one out either.
-   *
-   * A lock file of an earlier version (`<sha1>.json.lock`, only its pid inside) keeps
-   * this one out while a process of that pid runs, and is removed once none does (that
-   * version took a dead holder's lock over the same way).
+   * Takes the lock of this content's record (takeProcessLock); answers its release, or
+   * undefined when a live process holds it. A lock file of an earlier version
+   * (`<sha1>.json.lock`, only its pid inside) keeps this one out while a process of that
+   * pid runs, and is removed once none does (that version took a dead holder's lock
+   * over the same way).
    */
   async lock(sha1: string): Promise<(() => Promise<void>) | undefined> {
     if (!this.dir) return async () => undefined;
-    const dir = this.dir;
-    const prefix = `${basename(this.fileFor(sha1))}.lock.`;
-    const mine = `${prefix}${process.pid}.${randomBytes(4).toString('hex')}`;
-    const release = () => rm(join(dir, mine), {force: true}).then(() => undefined, () => undefined);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await mkdir(dir, {recursive: true, mode: 0o700});
-        await writeFile(join(dir, mine), MY_STAMP, {flag: 'wx', mode: 0o600});
-      } catch {
-        return async () => undefined; // cannot write here: no records either, nothing to race for
-      }
-      const others = (await removeDeadWritersFiles(dir, LOCK_ENTRY, (pid, name) => entryAlive(join(dir, name), pid))).filter((name) => name.startsWith(prefix) && name !== mine);
-      const olderVersion = await olderVersionHeld(`${this.fileFor(sha1)}.lock`);
-      if (others.length === 0 && !olderVersion) return release;
-      await release();
-      if (attempt >= LOCK_ATTEMPTS) return undefined;
-      await sleep(5 + Math.floor(Math.random() * 20 * attempt)); // random: two contenders that met do not meet again
-    }
+    const record = this.fileFor(sha1);
+    const lock = await takeProcessLock(this.dir, basename(record), {entries: LOCK_ENTRY, alsoHeld: () => olderVersionHeld(`${record}.lock`)});
+    return 'release' in lock ? lock.release : undefined;
   }
 
   private fileFor(sha1: string): string {
     if (!SHA1_HEX.test(sha1)) throw new Error(`not a SHA1: ${sha1}`);
     return join(this.dir as string, `${sha1}.json`);
   }
-}
-
-/**
- * Whether the process that wrote the lock entry at `path` (named with `pid`) runs. An
- * entry without a start time (an earlier version's, or one whose writer has not yet
- * written it) is judged by its pid alone.
- */
-async function entryAlive(path: string, pid: number): Promise<boolean> {
-  const start = (await readFile(path, 'utf8').catch(() => '')).split(' ')[1];
-  return isAliveSince(pid, start || undefined);
 }
 
 /** Whether an earlier version's lock file at `path` names a live process; removed when it provably names none. */

@@ -44,8 +44,27 @@ async function backupAndDestination(lock = false): Promise<{id: string; from: st
   return {id, from, to, base: archiveKey.slice(0, -'.tar'.length)};
 }
 
+/** The next b2_copy_file waits (the emulator holds its request) until `open()`; `arrived` settles when it comes. */
+let gate: {arrived: () => void; opened: Promise<void>} | undefined;
+function holdNextCopy(): {arrived: Promise<void>; open: () => void} {
+  let arrived!: () => void;
+  let open!: () => void;
+  const arrival = new Promise<void>((resolve) => (arrived = resolve));
+  gate = {arrived, opened: new Promise<void>((resolve) => (open = resolve))};
+  return {arrived: arrival, open};
+}
+
+async function onRequest(call: string): Promise<void> {
+  faultAt.onRequest(call);
+  const held = call === 'b2_copy_file' ? gate : undefined;
+  if (!held) return;
+  gate = undefined;
+  held.arrived();
+  await held.opened;
+}
+
 beforeAll(async () => {
-  world = await E2EWorld.start({onRequest: faultAt.onRequest, bootstrap: {fileLockEnabled: true}});
+  world = await E2EWorld.start({onRequest, bootstrap: {fileLockEnabled: true}});
   master = (await authorizeRaw(world.emu)).authorizationToken;
 });
 
@@ -118,5 +137,25 @@ describe('profile update --move-backups, when a metadata file is not copied afte
     expect(await versions(to)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
     expect(await versions(from)).toEqual([]);
     expect(await listedIds(b.from)).toEqual([b.id]);
+  });
+});
+
+describe('two copies of one backup to one location at once', () => {
+  test('on this machine the second is refused with one line (exit 1) while the first copies, and changes nothing; the first copies the backup, one version of each file', async () => {
+    const b = await backupAndDestination();
+    const gate = holdNextCopy();
+    const first = world.spawn(['copy', b.id, '--profile', b.from, '--to', b.to]);
+    try {
+      await gate.arrived; // the first is copying the archive: it holds the lock
+      const second = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to]);
+      expectFailure(second, 1, new RegExp(`^Error: backup ${b.id} is being copied to profile "${b.to}" by another command on this machine \\(process ${first.child.pid}\\); nothing was copied: run this one again when that one has finished \\(it copies only what is missing\\)$`), world.secrets);
+      expect(await versions(`${b.to}/`)).toEqual([]);
+    } finally {
+      gate.open();
+    }
+    expect(await first.done).toMatchObject({code: 0});
+    expect(await versions(`${b.to}/`)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
+    const again = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to, '--json']);
+    expect(parseJson(again)).toMatchObject({existing: true});
   });
 });

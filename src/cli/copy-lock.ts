@@ -1,0 +1,23 @@
+import {createHash} from 'node:crypto';
+import {join} from 'node:path';
+import type {BackupInfo} from '../backups/types.js';
+import {BackupError} from '../errors.js';
+import {takeProcessLock} from '../process-lock.js';
+
+/** `<sha1 of location and backup id>.lock.<pid>.<random>` in the data dir's copy-locks/. */
+const COPY_LOCK_ENTRY = /^[0-9a-f]{40}\.lock\.(\d+)\.[0-9a-f]{8}$/;
+
+/**
+ * One copy of a backup to a location at a time on this machine. Two at once would each
+ * copy the archive (a second billed version of it), and one whose metadata file's copy
+ * failed deletes what stands under both names there, the other's finished copy with it,
+ * after that one reported the backup copied. Answers the release; a copy already running
+ * is one clear line (the same command run again once it has ended finds the backup there).
+ * `location` identifies the destination (locationId), `where` names it for people.
+ */
+export async function lockCopy(dataDir: string, location: string, info: Pick<BackupInfo, 'id'>, where: string): Promise<() => Promise<void>> {
+  const name = createHash('sha1').update(`${location}\n${info.id}`).digest('hex');
+  const lock = await takeProcessLock(join(dataDir, 'copy-locks'), name, {entries: COPY_LOCK_ENTRY});
+  if ('release' in lock) return lock.release;
+  throw new BackupError('failure', `backup ${info.id} is being copied to ${where} by another command on this machine (process ${lock.holders.join(', ')}); nothing was copied: run this one again when that one has finished (it copies only what is missing)`, {transient: true});
+}

@@ -1,0 +1,66 @@
+import {randomBytes} from 'node:crypto';
+import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
+import {removeDeadWritersFiles} from './atomic-file.js';
+import {isAliveSince, startTime} from './process-alive.js';
+
+/** Contenders that meet withdraw and try again this many times in all; a lock still taken then is a live holder's. */
+const LOCK_ATTEMPTS = 4;
+
+/** What this process writes into its lock entries: its pid and, where known, its start time (isAliveSince). */
+const MY_STAMP = [process.pid, startTime(process.pid)].filter((part) => part !== undefined).join(' ');
+
+export type ProcessLock = {release: () => Promise<void>} | {holders: number[]};
+
+/**
+ * Takes the lock called `name` among the processes of this machine that lock in `dir`;
+ * answers its release, or the pids of the live processes that hold it. A lock whose
+ * process is gone (killed) keeps no one out. Where `dir` cannot be written there is
+ * nothing to lock with: the release then does nothing.
+ *
+ * Each contender first publishes an entry of its own, `<name>.lock.<pid>.<random>`,
+ * then looks for the entries of live processes other than its own. Alone, it holds the
+ * lock until it removes its entry; not alone, it withdraws its entry and tries again a
+ * little later, and an entry that stays is a holder. Because everyone publishes before
+ * looking, the later of two lookers sees the earlier one's entry: two can never both
+ * find themselves alone, whatever the timing. No one removes a live process's entry,
+ * so there is no takeover step to race on (with a single lock file, two that saw the
+ * same dead holder could each remove it, the second one the first one's fresh lock).
+ * Entries of dead processes are swept on the way. An entry holds its process's pid and
+ * start time: a pid alive again under a process that started at another time (reused
+ * after the holder died) keeps no one out either.
+ *
+ * `entries` matches the lock entries kept in `dir` (of every name), capturing the pid;
+ * `alsoHeld` answers whether something else holds the lock as well (an earlier version's
+ * lock file).
+ */
+export async function takeProcessLock(dir: string, name: string, opts: {entries: RegExp; alsoHeld?: () => Promise<boolean>}): Promise<ProcessLock> {
+  const prefix = `${name}.lock.`;
+  const mine = `${prefix}${process.pid}.${randomBytes(4).toString('hex')}`;
+  const release = () => rm(join(dir, mine), {force: true}).then(() => undefined, () => undefined);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await mkdir(dir, {recursive: true, mode: 0o700});
+      await writeFile(join(dir, mine), MY_STAMP, {flag: 'wx', mode: 0o600});
+    } catch {
+      return {release: async () => undefined}; // cannot write here: no one can lock here
+    }
+    const others = (await removeDeadWritersFiles(dir, opts.entries, (pid, entry) => entryAlive(join(dir, entry), pid))).filter((entry) => entry.startsWith(prefix) && entry !== mine);
+    const held = (await opts.alsoHeld?.()) ?? false;
+    if (others.length === 0 && !held) return {release};
+    await release();
+    if (attempt >= LOCK_ATTEMPTS) return {holders: others.map((entry) => Number(opts.entries.exec(entry)?.[1]))};
+    await sleep(5 + Math.floor(Math.random() * 20 * attempt)); // random: two contenders that met do not meet again
+  }
+}
+
+/**
+ * Whether the process that wrote the lock entry at `path` (named with `pid`) runs. An
+ * entry without a start time (an earlier version's, or one whose writer has not yet
+ * written it) is judged by its pid alone.
+ */
+async function entryAlive(path: string, pid: number): Promise<boolean> {
+  const start = (await readFile(path, 'utf8').catch(() => '')).split(' ')[1];
+  return isAliveSince(pid, start || undefined);
+}
