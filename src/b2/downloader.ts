@@ -22,8 +22,8 @@ export interface DownloadRequest {
   rangeSize?: number;
   /** A stream download whose first range arrives at least this fast (bytes/s) fetches the rest as one stream. */
   fastStreamRate?: number;
-  /** ...or kept this thread busy at least this share of the time (BUSY_PROBE_SHARE). */
-  busyProbeShare?: number;
+  /** ...or at least this fast while it kept this thread busy (BUSY_PROBE_SHARE); default BUSY_STREAM_RATE. */
+  busyStreamRate?: number;
 }
 
 export interface Download {
@@ -40,14 +40,19 @@ export const STREAM_RANGE_SIZE = 8 * 1024 * 1024;
  */
 export const FAST_STREAM_RATE = 160 * 1024 * 1024;
 /**
- * A first range received while this thread was busy this share of the time or more was
- * limited by this process (receiving, a cold start's compiling), not by the network:
- * more streams would only add work to the same thread, so the rest comes as one stream.
- * On loopback a cold process receives the first 8 MiB at ~100 MiB/s with the thread busy
- * throughout, then one stream at ~500 (measured on 2 cores); over the Internet the first
- * range waits on the network (TCP's slow start, the distance), and the thread mostly idles.
+ * A first range received while this thread was busy this share of the time or more, at
+ * BUSY_STREAM_RATE or faster, was limited by this process (receiving, a cold start's
+ * compiling), not by the network: more streams would only add work to the same thread,
+ * so the rest comes as one stream. Measured on loopback, 2 cores: a cold process
+ * receives the first 8 MiB at 60-120 MiB/s with the thread busy throughout (ELU 1.00),
+ * then one stream runs at ~500 MiB/s, and 128 ranges of 8 MiB took 20% longer.
  */
 export const BUSY_PROBE_SHARE = 0.9;
+/**
+ * Below this a first range waited on the network, whatever kept the thread busy
+ * meanwhile (a host's own work): then ranges, as the rate alone says.
+ */
+export const BUSY_STREAM_RATE = 32 * 1024 * 1024;
 /** A file download writes ranges in place as they arrive; larger ranges mean fewer requests. */
 export const FILE_RANGE_SIZE = 32 * 1024 * 1024;
 
@@ -119,8 +124,8 @@ function downloadScope(outer?: AbortSignal) {
 
 /**
  * get(): a streaming download, bytes in order. With concurrency > 1 the first range is a
- * probe, read whole: when it arrived at FAST_STREAM_RATE or faster, or kept this thread
- * busy (BUSY_PROBE_SHARE), the rest follows as one stream (one more request), else as up
+ * probe, read whole: when it arrived at FAST_STREAM_RATE or faster, or at BUSY_STREAM_RATE
+ * while it kept this thread busy (BUSY_PROBE_SHARE), the rest follows as one stream (one more request), else as up
  * to `concurrency` Range requests at once, each held in memory until its turn
  * (concurrency × STREAM_RANGE_SIZE at most). A small file takes one request;
  * every range resumes on its own after a break. A full download is checked against the
@@ -149,7 +154,7 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
       // Where ranges are possible the probe is read whole before it is passed on, so that
       // its rate is the network's alone (not a slow consumer's).
       const head = concurrency > 1 && rest ? await gather(read(probe, first)) : undefined;
-      const oneStream = !head || head.rate >= (r.fastStreamRate ?? FAST_STREAM_RATE) || head.busy >= (r.busyProbeShare ?? BUSY_PROBE_SHARE);
+      const oneStream = !head || head.rate >= (r.fastStreamRate ?? FAST_STREAM_RATE) || (head.busy >= BUSY_PROBE_SHARE && head.rate >= (r.busyStreamRate ?? BUSY_STREAM_RATE));
       // One fast stream: receiving and writing would wait on SHA1, so a large file is hashed
       // on a second thread where a core is free for it (sha1Sink). Ranges mean a slow
       // network: one core hashes faster than that.

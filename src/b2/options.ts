@@ -39,11 +39,10 @@ export interface B2BackendOptions {
   /** A stream download whose first range arrives at least this fast (bytes/s) takes the rest as one stream; default 160 MiB/s. */
   fastStreamRate?: number;
   /**
-   * A stream download whose first range kept this thread busy at least this share of the
-   * time (0..1) takes the rest as one stream, whatever its rate: this process, not the
-   * network, was the limit, and more streams are not received faster. Default 0.9; above 1: never.
+   * ...or arrives at least this fast (bytes/s) while it kept this thread busy: this process,
+   * not the network, was the limit, and more streams are not received faster; default 32 MiB/s.
    */
-  busyProbeShare?: number;
+  busyStreamRate?: number;
   /** Names per b2_list_file_names call (1..10000); default 10000, B2's largest page: one round trip per 10,000 names. */
   listPageSize?: number;
   requestTimeoutMs?: number;
@@ -82,7 +81,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'profileCommand' | 'cli' | 'endpointName' | 'downloadRangeSize' | 'fastStreamRate' | 'busyProbeShare' | 'encryption' | 'onEvent' | 'lockUploads';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'profileCommand' | 'cli' | 'endpointName' | 'downloadRangeSize' | 'fastStreamRate' | 'busyStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -106,10 +105,6 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     if (!Number.isInteger(value) || value < min || value > max) throw bad(field, `is ${value}`, `an integer ${min}..${max}`);
     return value;
   };
-  const share = (field: string, value: number | undefined) => {
-    if (value !== undefined && !(typeof value === 'number' && value >= 0)) throw bad(field, `is ${value}`, 'a number from 0 (a share of the time; above 1: never)');
-    return value;
-  };
   const partSize = input.partSize === undefined ? undefined : int('partSize', input.partSize, 1, MAX_PART_SIZE, 0);
   const rate = (way: 'upload' | 'download') => {
     const value = input.bandwidth?.[way];
@@ -127,7 +122,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     copyCutoff: int('copyCutoff', input.copyCutoff, 1, MAX_COPY_FILE, Math.min(MAX_COPY_FILE, partSize ?? MAX_COPY_FILE)),
     downloadRangeSize: input.downloadRangeSize === undefined ? undefined : int('downloadRangeSize', input.downloadRangeSize, 1, MAX_PART_SIZE, 0),
     fastStreamRate: input.fastStreamRate === undefined ? undefined : int('fastStreamRate', input.fastStreamRate, 0, Number.MAX_SAFE_INTEGER, 0),
-    busyProbeShare: share('busyProbeShare', input.busyProbeShare),
+    busyStreamRate: input.busyStreamRate === undefined ? undefined : int('busyStreamRate', input.busyStreamRate, 0, Number.MAX_SAFE_INTEGER, 0),
     listPageSize: int('listPageSize', input.listPageSize, 1, LIST_PAGE_SIZE, LIST_PAGE_SIZE),
     requestTimeoutMs: int('requestTimeoutMs', input.requestTimeoutMs, 1, 3_600_000, DEFAULT_REQUEST_TIMEOUT_MS),
     stallTimeoutMs: int('stallTimeoutMs', input.stallTimeoutMs, 1, 3_600_000, DEFAULT_STALL_TIMEOUT_MS),

@@ -217,7 +217,7 @@ export class B2Backend implements StorageBackend {
     const fileName = this.nameOf(key);
     throwIfAborted(opts.signal);
     return this.guard(opts.signal, async () => {
-      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, fastStreamRate: this.o.fastStreamRate, busyProbeShare: this.o.busyProbeShare});
+      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, fastStreamRate: this.o.fastStreamRate, busyStreamRate: this.o.busyStreamRate});
       return {info: this.infoOf(d.file), stream: d.stream};
     });
   }

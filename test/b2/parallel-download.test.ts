@@ -46,7 +46,7 @@ beforeAll(async () => {
   emu = await emulator();
   dir = await mkdtemp(join(tmpdir(), 'parallel-dl-'));
   // no first range counts as fast (or as received by a busy thread) here: streams always take the parallel path (the adaptive choice has its own tests)
-  backend = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, partSize: 5_000_000, fastStreamRate: Number.MAX_SAFE_INTEGER, busyProbeShare: 2});
+  backend = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, partSize: 5_000_000, fastStreamRate: Number.MAX_SAFE_INTEGER, busyStreamRate: Number.MAX_SAFE_INTEGER});
   await backend.put('big.bin', data);
   await backend.put('small.bin', data.subarray(0, 1000));
 });
@@ -140,28 +140,42 @@ describe('a stream: one stream when the first range is fast, ranges when it is s
     expect(emu.stats().calls.b2_download_file_by_id).toBe(Math.ceil(data.length / RANGE) - 1);
   });
 
-  test('a first range as slow, received while this thread was busy throughout (the process, not the network, was the limit): the rest as one stream', async () => {
-    const adaptive = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: 100 * 1024 * 1024});
-    emu.faults.add({call: 'b2_download_file_by_name', count: 1, bytesPerSecond: 1_000_000});
+  test('a first range received while this thread was busy throughout (the process, not the network, was the limit): the rest as one stream', async () => {
+    const busy = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: Number.MAX_SAFE_INTEGER, busyStreamRate: 0});
     emu.resetStats();
-    // the thread computes between the chunks it receives, as a cold start's compiling does
-    const spin = setInterval(() => {
-      for (const until = performance.now() + 4; performance.now() < until; );
-    }, 1);
-    const got = await adaptive.get('big.bin');
-    const chunks: Buffer[] = [];
-    try {
-      for await (const c of got.stream) {
-        chunks.push(c as Buffer);
-        if (chunks.length === 1) clearInterval(spin); // the probe is read whole before its first chunk is passed on
-      }
-    } finally {
-      clearInterval(spin);
-    }
-    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    expect((await whileBusy(() => busy.get('big.bin'))).equals(data)).toBe(true);
     expect(emu.stats().calls).toMatchObject({b2_download_file_by_name: 1, b2_download_file_by_id: 1});
   });
+
+  test('a first range that slow (1 MB/s) is the network\'s limit even while this thread is busy with other work: the rest in parallel ranges', async () => {
+    const busy = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: 100 * 1024 * 1024});
+    emu.faults.add({call: 'b2_download_file_by_name', count: 1, bytesPerSecond: 1_000_000});
+    emu.resetStats();
+    expect((await whileBusy(() => busy.get('big.bin'))).equals(data)).toBe(true);
+    expect(emu.stats().calls.b2_download_file_by_id).toBe(Math.ceil(data.length / RANGE) - 1);
+  });
 });
+
+/**
+ * The bytes of a stream download started while this thread computes between the chunks
+ * it receives (as a cold start's compiling does), until the first chunk is passed on: the
+ * probe is read whole before that.
+ */
+async function whileBusy(start: () => Promise<{stream: Readable}>): Promise<Buffer> {
+  const spin = setInterval(() => {
+    for (const until = performance.now() + 4; performance.now() < until; );
+  }, 1);
+  const chunks: Buffer[] = [];
+  try {
+    for await (const c of (await start()).stream) {
+      chunks.push(c as Buffer);
+      clearInterval(spin);
+    }
+  } finally {
+    clearInterval(spin);
+  }
+  return Buffer.concat(chunks);
+}
 
 describe('a large file (hashed on a second thread where the machine has the cores for it)', () => {
   test('to a file, to a stream in ranges and as one stream: the bytes, verified; a damaged copy fails', async () => {
@@ -222,7 +236,7 @@ describe('robustness', () => {
 
   test('a range whose bytes stop coming for longer than the stall timeout resumes from its next byte, to a file and to a stream', async () => {
     const fast = fastRetry();
-    const impatient = await openBackend(emu, {stallTimeoutMs: 300, concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: Number.MAX_SAFE_INTEGER, busyProbeShare: 2, retry: fast.retry});
+    const impatient = await openBackend(emu, {stallTimeoutMs: 300, concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: Number.MAX_SAFE_INTEGER, busyStreamRate: Number.MAX_SAFE_INTEGER, retry: fast.retry});
     for (const get of [async () => (await toFile(impatient, 'big.bin')).bytes, async () => readAll((await impatient.get('big.bin')).stream)]) {
       // one range sends its first KiB, then nothing for a second
       emu.faults.add({call: 'b2_download_file_by_id', count: 1, bytesPerSecond: 1024});
