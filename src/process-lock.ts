@@ -11,13 +11,13 @@ const LOCK_ATTEMPTS = 4;
 /** What this process writes into its lock entries: its pid and, where known, its start time (isAliveSince). */
 const MY_STAMP = [process.pid, startTime(process.pid)].filter((part) => part !== undefined).join(' ');
 
-export type ProcessLock = {release: () => Promise<void>} | {holders: number[]};
+/** Held (release it), held by others (their pids), or impossible here (`dir` cannot be written: `unavailable` says why). */
+export type ProcessLock = {release: () => Promise<void>} | {holders: number[]} | {unavailable: NodeJS.ErrnoException};
 
 /**
  * Takes the lock called `name` among the processes of this machine that lock in `dir`;
- * answers its release, or the pids of the live processes that hold it. A lock whose
- * process is gone (killed) keeps no one out. Where `dir` cannot be written there is
- * nothing to lock with: the release then does nothing.
+ * answers its release, or the pids of the live processes that hold it, or why `dir`
+ * cannot hold locks. A lock whose process is gone (killed) keeps no one out.
  *
  * Each contender first publishes an entry of its own, `<name>.lock.<pid>.<random>`,
  * then looks for the entries of live processes other than its own. Alone, it holds the
@@ -43,8 +43,8 @@ export async function takeProcessLock(dir: string, name: string, opts: {entries:
     try {
       await mkdir(dir, {recursive: true, mode: 0o700});
       await writeFile(join(dir, mine), MY_STAMP, {flag: 'wx', mode: 0o600});
-    } catch {
-      return {release: async () => undefined}; // cannot write here: no one can lock here
+    } catch (err) {
+      return {unavailable: err as NodeJS.ErrnoException};
     }
     const others = (await removeDeadWritersFiles(dir, opts.entries, (pid, entry) => entryAlive(join(dir, entry), pid))).filter((entry) => entry.startsWith(prefix) && entry !== mine);
     const held = (await opts.alsoHeld?.()) ?? false;

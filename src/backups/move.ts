@@ -192,10 +192,9 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
     if (!(err instanceof BackupError) || err.kind === 'aborted') throw err;
     // the copies already made are the journal the next run goes on from (module comment);
     // a message that already says what to check (another run moved the backup) keeps that first
-    const next = err instanceof HalfCopiedError && err.advised
-      ? 'run the same command again once the destination is checked, to move the rest'
-      : 'run the same command again to finish it';
-    throw new BackupError(err.kind, `${err.message}; the move stopped before deleting any original (copies of other backups already made stay at the new prefix): ${next}`, {cause: err.cause, transient: err.transient, resumable: true});
+    const advised = err instanceof HalfCopiedError && err.advised;
+    const next = advised ? 'run the same command again once the destination is checked, to move the rest' : 'run the same command again to finish it';
+    throw new BackupError(err.kind, `${err.message}; the move stopped before deleting any original (copies of other backups already made stay at the new prefix): ${next}`, {cause: err.cause, transient: err.transient, resumable: !advised});
   });
   await checkCopies(to, plan, copied, opts.signal);
   let deleted = 0;

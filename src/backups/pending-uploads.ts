@@ -100,6 +100,7 @@ export class PendingUploads {
     if (!this.dir) return async () => undefined;
     const record = this.fileFor(sha1);
     const lock = await takeProcessLock(this.dir, basename(record), {entries: LOCK_ENTRY, alsoHeld: () => olderVersionHeld(`${record}.lock`)});
+    if ('unavailable' in lock) return async () => undefined; // no records can be written here either: nothing to race for
     return 'release' in lock ? lock.release : undefined;
   }
 

@@ -8,16 +8,23 @@ import {takeProcessLock} from '../process-lock.js';
 const COPY_LOCK_ENTRY = /^[0-9a-f]{40}\.lock\.(\d+)\.[0-9a-f]{8}$/;
 
 /**
- * One copy of a backup to a location at a time on this machine. Two at once would each
- * copy the archive (a second billed version of it), and one whose metadata file's copy
- * failed deletes what stands under both names there, the other's finished copy with it,
- * after that one reported the backup copied. Answers the release; a copy already running
- * is one clear line (the same command run again once it has ended finds the backup there).
+ * One copy of a backup to a location at a time among the commands that share this data
+ * dir (one user's CLI). Two at once would each copy the archive (a second billed version
+ * of it), and one whose metadata file's copy failed deletes what stands under both names
+ * there, the other's finished copy with it, after that one reported the backup copied.
+ * Answers the release; a copy already running is one clear line (the same command run
+ * again once it has ended finds the backup there). A data dir that cannot hold the lock
+ * is warned about, and the copy goes on unlocked, as it did before there was a lock.
  * `location` identifies the destination (locationId), `where` names it for people.
  */
-export async function lockCopy(dataDir: string, location: string, info: Pick<BackupInfo, 'id'>, where: string): Promise<() => Promise<void>> {
+export async function lockCopy(dataDir: string, location: string, info: Pick<BackupInfo, 'id'>, where: string, warn: (line: string) => void): Promise<() => Promise<void>> {
+  const dir = join(dataDir, 'copy-locks');
   const name = createHash('sha1').update(`${location}\n${info.id}`).digest('hex');
-  const lock = await takeProcessLock(join(dataDir, 'copy-locks'), name, {entries: COPY_LOCK_ENTRY});
+  const lock = await takeProcessLock(dir, name, {entries: COPY_LOCK_ENTRY});
   if ('release' in lock) return lock.release;
-  throw new BackupError('failure', `backup ${info.id} is being copied to ${where} by another command on this machine (process ${lock.holders.join(', ')}); nothing was copied: run this one again when that one has finished (it copies only what is missing)`, {transient: true});
+  if ('unavailable' in lock) {
+    warn(`Warning: cannot lock the copy in ${dir} (${lock.unavailable.code ?? lock.unavailable.message}): another copy of this backup to ${where} at the same time would not be kept out`);
+    return async () => undefined;
+  }
+  throw new BackupError('failure', `backup ${info.id} is being copied to ${where} by another command (process ${lock.holders.join(', ')}; its lock is in ${dir}); nothing was copied: run this one again when that one has finished (it copies only what is missing)`, {transient: true});
 }

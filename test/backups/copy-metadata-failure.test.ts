@@ -5,7 +5,7 @@ import {BackupCatalog} from '../../src/backups/index.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
 import {copyBackupObjects, executeMove, planMove} from '../../src/backups/move.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
-import {isBackupError} from '../../src/errors.js';
+import {BackupError, isBackupError} from '../../src/errors.js';
 import {emulator, openBackend} from '../b2/helpers.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {FaultAt} from '../helpers/fault-at.js';
@@ -100,6 +100,7 @@ test('the same race inside a move: the move says the backup may be whole at the 
   const err = await rejection(executeMove(from, to, {...plan, items: [{...plan.items[0], copy: {archive: false, metadataFile: true}}]}));
   expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
   expect((err as Error).message).toMatch(/, so nothing was deleted at the destination, where the backup may now be whole; list the destination to check; the move stopped before deleting any original \(copies of other backups already made stay at the new prefix\): run the same command again once the destination is checked, to move the rest$/);
+  expect((err as BackupError).resumable).toBe(false); // not to be rerun blindly: the destination is to be checked first
 });
 
 test('a destination bucket that locks every new file by default keeps the archive copy: the error gives the date B2 set, and the same copy again completes the backup', async () => {

@@ -141,14 +141,15 @@ describe('profile update --move-backups, when a metadata file is not copied afte
 });
 
 describe('two copies of one backup to one location at once', () => {
-  test('on this machine the second is refused with one line (exit 1) while the first copies, and changes nothing; the first copies the backup, one version of each file', async () => {
+  test('among the commands of one data dir the second is refused with one line (exit 1) while the first copies, and changes nothing; the first copies the backup, one version of each file', async () => {
     const b = await backupAndDestination();
     const gate = holdNextCopy();
     const first = world.spawn(['copy', b.id, '--profile', b.from, '--to', b.to]);
     try {
-      await gate.arrived; // the first is copying the archive: it holds the lock
+      // the first is copying the archive: it holds the lock (a first copy that failed before that fails here)
+      await Promise.race([gate.arrived, first.done.then((r) => Promise.reject(new Error(`the first copy ended first: ${r.code} ${r.stderr}`)))]);
       const second = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to]);
-      expectFailure(second, 1, new RegExp(`^Error: backup ${b.id} is being copied to profile "${b.to}" by another command on this machine \\(process ${first.child.pid}\\); nothing was copied: run this one again when that one has finished \\(it copies only what is missing\\)$`), world.secrets);
+      expectFailure(second, 1, new RegExp(`^Error: backup ${b.id} is being copied to profile "${b.to}" by another command \\(process ${first.child.pid}; its lock is in .*copy-locks\\); nothing was copied: run this one again when that one has finished \\(it copies only what is missing\\)$`), world.secrets);
       expect(await versions(`${b.to}/`)).toEqual([]);
     } finally {
       gate.open();
