@@ -55,7 +55,7 @@ export default class Copy extends BaseCommand {
           const lock = activeLock(b, from.now());
           if (lock) await assertCanLock(to, target, `copy it once it is no longer ${lockedText(lock)}`, signal);
         };
-        const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b, `profile "${target.name}"`, (line) => this.logToStderr(line));
+        const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, (line) => this.logToStderr(line));
         const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal, lock, beforeCopy: keepsLock, beforeMetadataCopy: (b) => (alone = b)});
         const what = `backup ${info.id} ${visible(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${escapeInvisible(info.archiveKey)} and ${escapeInvisible(info.metadataKey)}`);

@@ -75,6 +75,8 @@ export interface MoveOptions {
   /** Backups copied (or deleted) at once. */
   concurrency?: number;
   onCopied?: (item: MoveItem) => void;
+  /** Taken for each backup while its files are copied, released after (one copy of a backup to a location at a time). */
+  lockItem?: (item: MoveItem) => Promise<() => Promise<void>>;
   /** The command prefix fix hints name (see commandHint). */
   cli?: string;
 }
@@ -186,7 +188,12 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
   const concurrency = Math.max(1, opts.concurrency ?? 4);
   const copied = new Set<string>();
   await runAll(concurrency, plan.items.map((item) => async () => {
-    for (const key of await copyBackupObjects(from, to, item, opts.signal)) copied.add(key);
+    const release = await opts.lockItem?.(item);
+    try {
+      for (const key of await copyBackupObjects(from, to, item, opts.signal)) copied.add(key);
+    } finally {
+      await release?.();
+    }
     opts.onCopied?.(item);
   })).catch((err: unknown) => {
     if (!(err instanceof BackupError) || err.kind === 'aborted') throw err;

@@ -6,7 +6,9 @@ import {commandHint} from '../command-hint.js';
 import {BackupError} from '../errors.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from '../backups/layout.js';
 import type {ResolvedProfile} from '../profiles/types.js';
+import {lockCopy} from './copy-lock.js';
 import {assertSeesLocks} from './object-lock.js';
+import {locationId} from './open-backend.js';
 
 /**
  * `b2 profile update NAME --prefix NEW --move-backups [--dry-run]`: the backups under the
@@ -30,7 +32,11 @@ export async function moveProfileBackups(
       ctx.log('Dry run: nothing was copied, deleted or saved.');
       return false;
     }
-    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency});
+    const names = (item: MoveItem) => ({backup: `backup ${item.id ?? escapeInvisible(item.base)}`, where: `the new prefix ${JSON.stringify(to.prefix)}`});
+    const warned = new Set<string>(); // a data dir that cannot hold locks is said once, not once per backup
+    const warnOnce = (line: string) => void (warned.has(line) || (warned.add(line), ctx.warn(line)));
+    const lockItem = (item: MoveItem) => lockCopy(ctx.dataDir, locationId(to), item.archive.key, names(item), warnOnce);
+    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem});
     for (const line of staying(plan, from)) ctx.warn(line);
     if (report.refused.length > 0) ctx.warn(refusedWarning(report.refused, from, to));
     const already = plan.items.filter((i) => !i.copy.archive && !i.copy.metadataFile).length;

@@ -159,4 +159,22 @@ describe('two copies of one backup to one location at once', () => {
     const again = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to, '--json']);
     expect(parseJson(again)).toMatchObject({existing: true});
   });
+
+  test('a move into the location a copy of the same backup is being made to stops before copying it, deletes no original, and says so', async () => {
+    const b = await backupAndDestination();
+    const gate = holdNextCopy();
+    const copy = world.spawn(['copy', b.id, '--profile', b.from, '--to', b.to]);
+    let move: Awaited<ReturnType<E2EWorld['b2']>> | undefined;
+    try {
+      await Promise.race([gate.arrived, copy.done.then((r) => Promise.reject(new Error(`the copy ended first: ${r.code} ${r.stderr}`)))]);
+      move = await world.b2(['profile', 'update', b.from, '--prefix', `${b.to}/`, '--move-backups']);
+    } finally {
+      gate.open();
+    }
+    expect(await copy.done).toMatchObject({code: 0});
+    expectFailure(move!, 1, new RegExp(`^Error: backup ${b.id} is being copied to the new prefix "${b.to}/" by another command \\(process ${copy.child.pid}; its lock is in .*copy-locks\\); nothing was copied: run this one again when that one has finished \\(it copies only what is missing\\); the move stopped before deleting any original \\(copies of other backups already made stay at the new prefix\\): run the same command again to finish it$`), world.secrets);
+    expect(await versions(`${b.from}/`)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
+    expect(await versions(`${b.to}/`)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
+    // the same move again then finds the backup copied and deletes the originals (e2e/move covers a move run again)
+  });
 });
