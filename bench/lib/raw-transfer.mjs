@@ -208,7 +208,8 @@ async function writeStdout(bufs) {
 /**
  * One stream, hashed as it arrives; discarded, or with "stdout" written to stdout in
  * batches of 2 MiB straight to its descriptor on the thread pool, one batch in flight
- * while the next fills (the response is paused while both are full), as the CLI does (with 1 MiB batches: it must not stall slow readers; 2 MiB is a hair faster).
+ * while the next fills (the response is paused while both are full), as the CLI does
+ * (the CLI writes 1 MiB batches, so as not to stall slow readers; 2 MiB is a hair faster).
  */
 async function downloadSingle() {
   const hash = createHash('sha1');

@@ -125,9 +125,9 @@ function downloadScope(outer?: AbortSignal) {
 /**
  * get(): a streaming download, bytes in order. With concurrency > 1 the first range is a
  * probe, read whole: when it arrived at FAST_STREAM_RATE or faster, or at BUSY_STREAM_RATE
- * while it kept this thread busy (BUSY_PROBE_SHARE), the rest follows as one stream (one more request), else as up
- * to `concurrency` Range requests at once, each held in memory until its turn
- * (concurrency × STREAM_RANGE_SIZE at most). A small file takes one request;
+ * while it kept this thread busy (BUSY_PROBE_SHARE), the rest follows as one stream (one
+ * more request), else as up to `concurrency` Range requests at once, each held in memory
+ * until its turn (concurrency × STREAM_RANGE_SIZE at most). A small file takes one request;
  * every range resumes on its own after a break. A full download is checked against the
  * size and the SHA1 (contentSha1, or large_file_sha1 of a large file), hashed in order,
  * before the stream ends; a mismatch fails the stream with checksum_mismatch. A stream

@@ -6,6 +6,12 @@ import {copyBackupObjects, describeConflicts, HalfCopiedError, sameObject} from 
 import {resolveBackupRef} from './resolve-id.js';
 import type {BackupInfo} from './types.js';
 
+interface CopyOptions {
+  signal?: AbortSignal;
+  beforeCopy?: (info: BackupInfo) => Promise<void>;
+  beforeMetadataCopy?: (info: BackupInfo) => void;
+}
+
 /**
  * `b2 copy ID --to PROFILE`: one backup (an id, a unique prefix of one, or `latest`)
  * copied server-side to another location under the same names, archive before metadata
@@ -23,7 +29,7 @@ export async function copyBackup(
   from: StorageBackend,
   to: StorageBackend,
   ref: string,
-  opts: {signal?: AbortSignal; lock?: (info: BackupInfo) => Promise<() => Promise<void>>; beforeCopy?: (info: BackupInfo) => Promise<void>; beforeMetadataCopy?: (info: BackupInfo) => void} = {},
+  opts: CopyOptions & {lock?: (info: BackupInfo) => Promise<() => Promise<void>>} = {},
 ): Promise<{info: BackupInfo; existing: boolean}> {
   const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref);
   const release = await opts.lock?.(info);
@@ -38,7 +44,7 @@ async function copyLocked(
   from: StorageBackend,
   to: StorageBackend,
   info: BackupInfo,
-  opts: {signal?: AbortSignal; beforeCopy?: (info: BackupInfo) => Promise<void>; beforeMetadataCopy?: (info: BackupInfo) => void},
+  opts: CopyOptions,
 ): Promise<{info: BackupInfo; existing: boolean}> {
   const names = [info.archiveKey, info.metadataKey];
   const [here, there] = await Promise.all([objectsNamed(from, names, opts.signal), objectsNamed(to, names, opts.signal)]);

@@ -25,8 +25,8 @@ export function stdoutWriteHeldUp(): boolean {
  * Where stdout is a pipe, a socket or a file, the batches go straight to its descriptor
  * on the thread pool: the kernel's copy into the pipe then runs beside this thread's
  * receiving and hashing instead of after it (1 GiB to a pipe: 1.91 s against 2.38 s
- * through process.stdout, A/B on 2 cores, measured with 2 MiB batches). Otherwise (a terminal) through process.stdout,
- * corked. Stdout is left open (a failed download must still be able to report). A failed
+ * through process.stdout, A/B on 2 cores, measured with 2 MiB batches). Otherwise (a
+ * terminal) through process.stdout, corked. Stdout is left open (a failed download must still be able to report). A failed
  * write (EPIPE: the reader left) destroys the stream, which releases its connections.
  */
 export async function writeToStdout(stream: Readable, stdout: Stdout = process.stdout): Promise<void> {
