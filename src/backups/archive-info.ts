@@ -50,16 +50,21 @@ export function describeArchive(obj: Pick<ObjectInfo, 'metadata'>): ArchiveDescr
 }
 
 /**
- * The SHA1 of a backup's archive from every record there is, the backup's own first: the
- * archive's description (backup_sha1), B2's (contentSha1, or a large file's
- * large_file_sha1), and `metadataFileSha1`, the metadata file's backup_metadata.sha1 (the
- * only record of an archive streamed up: its SHA1 was known only once it was stored).
- * Callers read the metadata file only when the archive records none. Undefined: no record
- * has one (an archive Home Assistant streamed up), and nothing can prove which bytes it
- * should hold.
+ * The SHA1 of a backup's archive from every record there is, the backup's own first.
+ * An archive that describes itself (made here) is the very version the backup made: its
+ * backup_sha1, else B2's record of it (contentSha1, or a large file's large_file_sha1),
+ * else `metadataFileSha1`, the metadata file's backup_metadata.sha1 (the only record of
+ * an archive streamed up). Any other archive (Home Assistant's, or a version another
+ * tool uploaded over ours) is the backup's only if the metadata file says so: its SHA1
+ * comes first, and B2's record (which only says what is stored now) only where the
+ * metadata file has none. Callers read the metadata file only when a self-describing
+ * archive records none. Undefined: no record has one (an archive Home Assistant streamed
+ * up), and nothing can prove which bytes it should hold.
  */
 export function recordedSha1(archive: Pick<ObjectInfo, 'metadata' | 'sha1'>, metadataFileSha1?: string): string | undefined {
-  return describeArchive(archive)?.sha1 ?? knownSha1(archive.sha1) ?? knownSha1(metadataFileSha1);
+  const described = describeArchive(archive);
+  if (described) return described.sha1 ?? knownSha1(archive.sha1) ?? knownSha1(metadataFileSha1);
+  return knownSha1(metadataFileSha1) ?? knownSha1(archive.sha1);
 }
 
 /**

@@ -364,12 +364,12 @@ export class BackupCatalog {
 
   /**
    * The SHA1 on record for the backup of `archive` (see recordedSha1), reading
-   * `metadataFile` (an object of this catalog's location; its cache first) only when the
-   * archive records none. Move and copy prove with it that a file at the destination is
-   * the backup's.
+   * `metadataFile` (an object of this catalog's location; its cache first) unless the
+   * archive describes itself and records one. Move and copy prove with it that a file at
+   * the destination is the backup's.
    */
   async recordedSha1(archive: Pick<ObjectInfo, 'metadata' | 'sha1'>, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<string | undefined> {
-    const known = recordedSha1(archive);
+    const known = describeArchive(archive) ? recordedSha1(archive) : undefined;
     if (known) return known;
     const text = await this.readMetadataFile(metadataFile, (why) => this.warn(`${metadataFile.key} could not be read: ${why}`), signal);
     const parsed = text === undefined ? undefined : parseMetadataFile(text);
