@@ -38,7 +38,7 @@ export default class Cleanup extends LocationCommand {
     if (rows.length > 0) this.log(table([['WHAT', 'KEY', 'SINCE', ''], ...rows]));
     const notes = [
       view.kept ? `kept ${view.kept} started within ${view.olderThan}` : '',
-      view.foreign ? `left ${view.foreign} unfinished upload(s) that this tool did not start` : '',
+      view.foreign ? `left ${view.foreign} unfinished upload(s) that are not this location's backups (another tool's, or under a deeper prefix)` : '',
       view.strays.length ? `${dryRun ? 'would delete' : 'deleted'} ${view.strays.length} metadata file(s) without archive` : '',
       view.locked.length ? `kept ${view.locked.length} file(s) under Object Lock until their lock ends` : '',
     ].filter(Boolean);

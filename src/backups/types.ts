@@ -120,7 +120,7 @@ export interface CleanupReport {
   deleted: Array<{key: string; id: string; name: string; date: string; size: number; stored: string}>;
   /** Ours, but younger than the age limit: possibly still being written, left alone. */
   kept: number;
-  /** Unfinished uploads under the prefix that this tool did not start: left alone. */
+  /** Unfinished uploads under the prefix that are not this location's (another tool's, or under a deeper prefix): left alone. */
   foreign: number;
   /**
    * Our archives without a metadata file (or backup metadata files without their archive) that Object Lock keeps (a retention or legal hold
