@@ -78,6 +78,22 @@ export function leftBehindWarning(n: number, from: ResolvedProfile, to: Resolved
   );
 }
 
+/** Whether an update leaves behind the SSE-C key the profile uploaded with (another key, or none). */
+export function customerKeyDropped(before: ResolvedProfile, after: ResolvedProfile): boolean {
+  const old = before.encryption;
+  if (old?.mode !== 'SSE-C') return false;
+  return after.encryption?.mode !== 'SSE-C' || after.encryption.key !== old.key;
+}
+
+/** B2 keeps no copy of an SSE-C key: the backups uploaded with the old one are readable only with it. Names no key. */
+export function customerKeyWarning(n: number, before: ResolvedProfile, after: ResolvedProfile): string {
+  const now = after.encryption?.mode === 'SSE-C' ? 'another encryptionKey' : 'no SSE-C key';
+  return (
+    `Warning: profile "${after.name}" now has ${now}, and B2 keeps no copy of the old one: of the ${count(n, 'backup')} under ${JSON.stringify(before.prefix)} in bucket ${before.bucket}, ` +
+    `those uploaded with the old key can be downloaded, verified, copied or moved only with it; keep it (e.g. in another profile with this bucket and prefix)`
+  );
+}
+
 /** The originals B2 kept (Object Lock the key could not see): where they are, and that their copies are complete. */
 function refusedWarning(keys: string[], from: ResolvedProfile, to: ResolvedProfile): string {
   const shown = escapeInvisible(keys.slice(0, 5).join(', ')) + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');

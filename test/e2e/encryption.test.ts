@@ -94,6 +94,21 @@ describe('SSE-C', () => {
     expectFailure(r, 3, /encrypted with SSE-C and the profile's encryptionKey is not the key it was uploaded with/, world.secrets);
   });
 
+  test('changing the SSE-C key of a profile whose location holds backups warns that they still need the old key; the same key again does not', async () => {
+    const add = await world.b2([...world.profileAddArgs('rotate', {...key, prefix: 'c/', partSize: '5MB'}), '--encryption', 'SSE-C', '--encryption-key', 'file:sse.key']);
+    expect(add.code).toBe(0);
+    const same = await world.b2(['profile', 'update', 'rotate', '--encryption-key', sseKey]);
+    expect(same.code).toBe(0);
+    expect(same.stderr).not.toContain('B2 keeps no copy of the old one');
+    const rotated = await world.b2(['profile', 'update', 'rotate', '--encryption-key', otherKey]);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stderr).toMatch(/^Warning: profile "rotate" now has another encryptionKey, and B2 keeps no copy of the old one: of the \d+ backups? under "c\/" in bucket \S+, those uploaded with the old key can be downloaded, verified, copied or moved only with it; keep it/m);
+    const dropped = await world.b2(['profile', 'update', 'rotate', '--encryption', 'SSE-B2', '--encryption-key', '']);
+    expect(dropped.code).toBe(0);
+    expect(dropped.stderr).toMatch(/^Warning: profile "rotate" now has no SSE-C key, and B2 keeps no copy of the old one/m);
+    for (const r of [same, rotated, dropped]) for (const secret of [sseKey, otherKey]) expect(r.stdout + r.stderr).not.toContain(secret);
+  });
+
   test('a key that is not 256 bits of base64 is refused with the place and the fix, never quoted', async () => {
     await writeFile(join(world.dir, 'short.key'), randomBytes(16).toString('base64'));
     const r = await world.b2([...world.profileAddArgs('shortkey', {...key, prefix: 's/'}), '--encryption', 'SSE-C', '--encryption-key', 'file:short.key']);

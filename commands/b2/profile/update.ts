@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core';
 import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {withInterrupt} from '../../../src/cli/interrupt.js';
-import {backupsLeftBehind, leftBehindWarning, moveProfileBackups} from '../../../src/cli/move-backups.js';
+import {backupsLeftBehind, customerKeyDropped, customerKeyWarning, leftBehindWarning, moveProfileBackups} from '../../../src/cli/move-backups.js';
 import {checkB2} from '../../../src/connect.js';
 import {BackupError} from '../../../src/errors.js';
 import {checkFlag, flagLabel, inputFromFlags, profileFieldFlags} from '../../../src/profiles/flags.js';
@@ -38,8 +38,9 @@ export default class ProfileUpdate extends BaseCommand {
     if (flags['dry-run'] && !moving) throw new BackupError('bad_input', '--dry-run shows what --move-backups would do: give both (and --prefix NEW)');
     if (moving && !flags.check) throw new BackupError('bad_input', '--move-backups connects to B2 to move the backups: it cannot go with --no-check');
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
-    // the profile as it is, when its old location matters (a move, or the warning about what stays there)
-    const before = flags.prefix !== undefined && flags.check ? store.resolve(args.name) : undefined;
+    // the profile as it is, when its old location or key matters (a move, or the warnings about what stays there)
+    const touchesKey = flags.encryption !== undefined || flags['encryption-key'] !== undefined;
+    const before = (flags.prefix !== undefined || touchesKey) && flags.check ? store.resolve(args.name) : undefined;
     store.update(args.name, inputFromFlags(flags), flagLabel);
     const dataDir = this.config.dataDir;
     const warn = (line: string) => process.stderr.write(`${line}\n`);
@@ -50,6 +51,10 @@ export default class ProfileUpdate extends BaseCommand {
         beforeSave: async () => {
           if (!before) return true;
           const after = store.resolve(args.name);
+          if (customerKeyDropped(before, after)) {
+            const n = await backupsLeftBehind(before, {dataDir, signal}).catch(() => 0); // out of reach: no count, no warning
+            if (n > 0) warn(customerKeyWarning(n, before, after));
+          }
           if (moving) return moveProfileBackups(before, after, {dataDir, cli: cliPrefix(this.config), dryRun: flags['dry-run'], signal, log: (line) => this.log(line), warn});
           // a new location in the same bucket: say what stays behind
           if (before.prefix !== after.prefix && before.bucket === after.bucket && before.endpoint === after.endpoint) {
