@@ -283,7 +283,7 @@ describe('retention in the profile', () => {
     const {profile} = await location(['a']);
     await setRetention(profile, {keepDaily: 0});
     const r = await world.b2(['list', '--profile', profile]);
-    expectFailure(r, 2, /profiles\.yaml:\d+: profiles\.p\d+\.retention: expected a mapping of retention rules .*\(the retention policy has no rule/, world.secrets);
+    expectFailure(r, 2, /profiles\.yaml:\d+: profiles\.p\d+\.retention: the retention policy has no rule \(every keep count is 0 or missing\)/, world.secrets);
     await setRetention(profile, {keepLast: 1, keepDialy: 3});
     expectFailure(await world.b2(['list', '--profile', profile]), 2, /retention\.keepDialy: unknown field \(did you mean "keepDaily"\?\); expected one of keepLast, keepHourly, keepDaily/, world.secrets);
     await setRetention(profile, {keepDaily: 'seven'});
