@@ -108,6 +108,8 @@ export interface DeletePlan {
   key: string;
   /** Stored versions (uploads and hide markers). */
   versions: number;
+  /** Of those, the uploads: stored bytes, a hidden one too (B2 keeps it behind its hide marker). */
+  uploads: number;
   /** Unfinished uploads of the name (B2: large files started, not finished). */
   unfinished: number;
   /** Bytes of the stored versions. */

@@ -180,10 +180,11 @@ export class B2Backend implements StorageBackend {
   /** What delete(key) would remove: every version of the name, unfinished uploads included; removes nothing. */
   async planDelete(key: string, opts: {signal?: AbortSignal} = {}): Promise<DeletePlan> {
     const fileName = this.nameOf(key);
-    const plan: DeletePlan = {key, versions: 0, unfinished: 0, bytes: 0};
+    const plan: DeletePlan = {key, versions: 0, uploads: 0, unfinished: 0, bytes: 0};
     for await (const v of listVersions(this.client, this.bucketId, fileName, opts.signal)) {
       if (v.action === 'start') plan.unfinished++;
       else plan.versions++;
+      if (v.action === 'upload') plan.uploads++;
       plan.bytes += v.contentLength ?? 0;
     }
     return plan;

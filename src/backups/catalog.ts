@@ -462,12 +462,28 @@ export class BackupCatalog {
       if (!isBackupError(err, 'not_found')) throw err;
       // what is left of a backup is named by its whole id, as the warning about it prints it
       const orphan = ref === LATEST ? undefined : orphans.find((o) => o.info.id === ref);
-      if (orphan) return {info: orphan.info, complete: false, left: 'archive'};
+      if (orphan) return this.withHiddenPartner({info: orphan.info, complete: false, left: 'archive'}, opts.signal);
       const stray = ref === LATEST ? undefined : await this.strayNamed(strays, ref, opts.signal);
-      if (stray) return stray;
+      if (stray) return this.withHiddenPartner(stray, opts.signal);
       for (const msg of skipped) this.warn(msg);
       throw err;
     }
+  }
+
+  /** What is left of a backup, marked when its other file is only hidden (see partnerHidden). */
+  private async withHiddenPartner(left: Deletable, signal?: AbortSignal): Promise<Deletable> {
+    const other = left.left === 'metadata file' ? left.info.archiveKey : left.info.metadataKey;
+    return (await this.isHidden(other, signal)) ? {...left, partnerHidden: true} : left;
+  }
+
+  /**
+   * Whether `key`, which no listing shows, still has stored versions: it was hidden (a
+   * user, rclone or a lifecycle rule), not deleted, and unhiding it brings it back. One
+   * version listing; false where the backend cannot tell.
+   */
+  private async isHidden(key: string, signal?: AbortSignal): Promise<boolean> {
+    if (!this.backend.planDelete) return false;
+    return (await this.backend.planDelete(key, {signal})).uploads > 0;
   }
 
   /** The metadata file without its archive that names backup `id` (each read once, then cached by file id). */
@@ -500,7 +516,7 @@ export class BackupCatalog {
     const remove = await Promise.all(keysToDelete(found).map(async (key) => {
       if (this.backend.planDelete) return this.backend.planDelete(key, opts);
       const stored = await this.backend.stat(key);
-      return {key, versions: stored ? 1 : 0, unfinished: 0, bytes: stored?.size ?? 0};
+      return {key, versions: stored ? 1 : 0, uploads: stored ? 1 : 0, unfinished: 0, bytes: stored?.size ?? 0};
     }));
     return {...found, remove};
   }
@@ -575,7 +591,7 @@ export class BackupCatalog {
   async cleanup(opts: {olderThanMs: number; dryRun?: boolean; signal?: AbortSignal}): Promise<CleanupReport> {
     const {signal} = opts;
     const cutoff = this.now().getTime() - opts.olderThanMs;
-    const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: [], strays: []};
+    const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: [], strays: [], hidden: []};
     if (this.backend.listUnfinished && this.backend.cancelUnfinished) {
       for await (const u of this.backend.listUnfinished({signal})) {
         if (baseOf(u.key, ARCHIVE_SUFFIX) === undefined || !archiveMarker(u)) {
@@ -643,11 +659,16 @@ export class BackupCatalog {
       report.locked.push(locked);
       return false;
     }
-    if (ctx.dryRun) return true;
-    if (await this.backend.stat(partnerKey)) {
-      report.kept++;
+    if (!ctx.dryRun && (await this.backend.stat(partnerKey))) {
+      report.kept++; // the upload finished since the listing: a backup now
       return false;
     }
+    // B2 keeps a hidden file's versions: unhiding it makes the backup whole again, and this file is then its only copy
+    if (await this.isHidden(partnerKey, ctx.signal)) {
+      report.hidden.push({key: file.key, id: info.id, name: info.name, size: file.size, stored: file.modified.toISOString(), hiddenKey: partnerKey});
+      return false;
+    }
+    if (ctx.dryRun) return true;
     // a lock the key cannot read shows only in B2's refusal
     const refused = await this.backend.delete(file.key, {signal: ctx.signal}).then(() => false, (err: unknown) => {
       if (isBackupError(err, 'locked')) return true;
@@ -866,7 +887,7 @@ function lockedBackup(b: BackupInfo): BackupError {
 
 /** The names delete() removes, in its order: the archive, then the metadata file (see delete()). */
 export function keysToDelete(found: Deletable): string[] {
-  if (found.complete) return [found.info.archiveKey, found.info.metadataKey];
+  if (found.complete || found.partnerHidden) return [found.info.archiveKey, found.info.metadataKey];
   return [found.left === 'metadata file' ? found.info.metadataKey : found.info.archiveKey];
 }
 

@@ -110,6 +110,11 @@ export interface Deletable {
   left?: 'archive' | 'metadata file';
   /** The metadata file's version id, forgotten by the cache once deleted. */
   metadataFileId?: string;
+  /**
+   * With `complete: false`: the other file is not gone but hidden (B2 keeps its versions
+   * behind a hide marker: a user or another tool hid it); a delete removes those too.
+   */
+  partnerHidden?: true;
 }
 
 /** What `cleanup` removed, or would remove with dryRun. */
@@ -132,6 +137,12 @@ export interface CleanupReport {
    * backup), deleted. One under Object Lock is in `locked` instead.
    */
   strays: Array<{key: string; id: string; name: string; date: string; size: number; stored: string}>;
+  /**
+   * An archive or metadata file whose other file is hidden, not deleted (`hiddenKey`: a
+   * user, rclone or a lifecycle rule hid it): kept, as the only copy of its half of a
+   * backup that unhiding the other file makes whole again.
+   */
+  hidden: Array<{key: string; id: string; name: string; size: number; stored: string; hiddenKey: string}>;
 }
 
 export interface UploadMeta {

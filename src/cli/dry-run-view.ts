@@ -61,6 +61,7 @@ export function renderDeletePreview(p: DeletePreview, now: Date = new Date()): s
 /** What `delete` removes, as its messages name it: a backup, or the one of its files an interrupted upload or delete left. */
 export function deletableKind(d: Deletable): string {
   if (d.complete) return 'backup';
+  if (d.partnerHidden) return d.left === 'metadata file' ? 'the backup with a hidden archive' : 'the backup with a hidden metadata file';
   return d.left === 'metadata file' ? 'the metadata file without archive of backup' : 'the archive without metadata file of backup';
 }
 

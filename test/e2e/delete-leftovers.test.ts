@@ -185,6 +185,23 @@ describe('b2 cleanup and metadata files without their archive', () => {
     expect(parseJson(nothing)).toMatchObject({deleted: [], strays: [], locked: []});
   }, 60_000);
 
+  test('an archive whose metadata file is hidden (not deleted) is kept and named, with why; delete by its id removes both names', async () => {
+    const {profile, prefix, backups} = await threeBackups();
+    const half = backups[2];
+    expect((await api(world.emu, master, 'b2_hide_file', {bucketId: world.emu.bucketId, fileName: prefix + metadataKeyOf(half)})).status).toBe(200);
+    const before = await versions(prefix);
+    const r = await world.b2(['cleanup', '--older-than', '0s', '--profile', profile]);
+    expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
+    expect(r.stdout).toMatch(new RegExp(`^kept: other file hidden\\s+${half.archiveKey.replace(/[.]/g, '\\.')}\\s.*backup ${half.id}: ${metadataKeyOf(half).replace(/[.]/g, '\\.')} is hidden, not deleted$`, 'm'));
+    expect(r.stdout).toContain('kept 1 file(s) whose other file is hidden (B2 keeps hidden files: unhide it to make the backup whole again, or delete the backup by its id to remove both)');
+    expect(await versions(prefix)).toEqual(before);
+    const dry = await world.b2(['delete', half.id, '--dry-run', '--profile', profile]);
+    expect(dry.stdout).toContain(`Would delete the backup with a hidden metadata file ${half.id}`);
+    const gone = await world.b2(['delete', half.id, '--yes', '--profile', profile]);
+    expect(gone.code).toBe(0);
+    expect((await versions(prefix)).filter((v) => v.includes(half.archiveKey.replace(/\.tar$/, '')))).toEqual([]);
+  }, 60_000);
+
   test('one younger than --older-than is kept; one under Object Lock is kept and reported as locked, with its date', async () => {
     const {profile, prefix, backups} = await threeBackups(true);
     await deleteAsMaster(prefix + backups[0].archiveKey);

@@ -1,0 +1,89 @@
+import {afterAll, beforeAll, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import type {B2Backend} from '../../src/b2/index.js';
+import {BackupCatalog} from '../../src/backups/index.js';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {emulator, openBackend, sha1} from '../b2/helpers.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+
+// One of a backup's two files hidden (b2_hide_file: the B2 web console, `rclone delete`
+// without --b2-hard-delete, a lifecycle rule), not deleted: B2 keeps its versions, and
+// unhiding it makes the backup whole again. The other file is then that backup's only
+// copy of its half: cleanup keeps it (and says why), and a delete of the backup by its
+// id removes the hidden file's versions too, instead of leaving them stored and billed.
+
+let emu: RunningEmulator;
+let master: string;
+const opened: B2Backend[] = [];
+let n = 0;
+
+beforeAll(async () => {
+  emu = await emulator();
+  master = (await authorizeRaw(emu)).authorizationToken;
+});
+
+afterAll(async () => {
+  await Promise.all(opened.map((b) => b.close()));
+  await emu?.stop();
+});
+
+/** Every stored version under `prefix`, as "action name". */
+async function versions(prefix: string): Promise<string[]> {
+  const r = await api(emu, master, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix, maxFileCount: 1000});
+  return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`).sort();
+}
+
+/** A backup made here in a fresh prefix, with one of its files then hidden. */
+async function withHidden(which: 'archive' | 'metadata file') {
+  const prefix = `hid${++n}/`;
+  const backend = await openBackend(emu, {prefix});
+  opened.push(backend);
+  const data = randomBytes(20_000);
+  const catalog = new BackupCatalog(backend);
+  const up = await catalog.upload(data, {name: `half ${n}`});
+  const hiddenKey = which === 'archive' ? up.archiveKey : up.metadataKey;
+  const hide = await api(emu, master, 'b2_hide_file', {bucketId: emu.bucketId, fileName: prefix + hiddenKey});
+  expect(hide.status).toBe(200);
+  const keptKey = which === 'archive' ? up.metadataKey : up.archiveKey;
+  return {prefix, backend, catalog, up, data, hiddenKey, keptKey, hideMarkerId: hide.json.fileId as string};
+}
+
+test.each(['metadata file', 'archive'] as const)('cleanup keeps a file whose other file (the %s) is hidden, and says so; unhiding it brings the backup back whole', async (which) => {
+  const h = await withHidden(which);
+  const before = await versions(h.prefix);
+  expect(await h.catalog.list()).toEqual([]); // half a backup is listed as none
+  const dry = await h.catalog.cleanup({olderThanMs: 0, dryRun: true});
+  const report = await h.catalog.cleanup({olderThanMs: 0});
+  for (const r of [dry, report]) {
+    expect({deleted: r.deleted, strays: r.strays}).toEqual({deleted: [], strays: []});
+    expect(r.hidden).toEqual([expect.objectContaining({key: h.keptKey, id: h.up.id, hiddenKey: h.hiddenKey})]);
+  }
+  expect(await versions(h.prefix)).toEqual(before);
+  // unhide: delete the hide marker
+  expect((await api(emu, master, 'b2_delete_file_version', {fileName: h.prefix + h.hiddenKey, fileId: h.hideMarkerId})).status).toBe(200);
+  const [back] = await h.catalog.list();
+  expect(back.id).toBe(h.up.id);
+  expect(await h.catalog.verify(h.up.id)).toMatchObject({ok: true, sha1: sha1(h.data)});
+});
+
+test.each(['metadata file', 'archive'] as const)('delete by id of a backup whose %s is hidden removes that file\'s versions too, and the preview says so', async (which) => {
+  const h = await withHidden(which);
+  const preview = await h.catalog.previewDelete(h.up.id);
+  expect(preview).toMatchObject({complete: false, partnerHidden: true});
+  expect(preview.remove.map((r) => ({key: r.key, uploads: r.uploads}))).toEqual([
+    {key: h.up.archiveKey, uploads: 1},
+    {key: h.up.metadataKey, uploads: 1},
+  ]);
+  await h.catalog.delete(h.up.id);
+  expect(await versions(h.prefix)).toEqual([]);
+});
+
+test('a file whose other file is truly gone (no version left) is still cleaned up', async () => {
+  const h = await withHidden('metadata file');
+  // the hidden file deleted for good: every version of it, hide marker included
+  const r = await api(emu, master, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix: h.prefix + h.hiddenKey, maxFileCount: 10});
+  for (const f of r.json.files as Array<{fileName: string; fileId: string}>) await api(emu, master, 'b2_delete_file_version', {fileName: f.fileName, fileId: f.fileId});
+  const report = await h.catalog.cleanup({olderThanMs: 0});
+  expect({deleted: report.deleted.map((d) => d.key), hidden: report.hidden}).toEqual({deleted: [h.keptKey], hidden: []});
+  expect(await versions(h.prefix)).toEqual([]);
+});
