@@ -31,3 +31,22 @@ export function unwritable(err: unknown, what: string, kind: ErrorKind = 'bad_in
   if (!known) return err;
   return new BackupError(kind, `cannot ${what}: ${known.problem} (${code}); ${fix ?? known.fix}`, {cause: err});
 }
+
+/**
+ * A failure of the caller's own file (a write to, or a read back from, the handle it gave
+ * a backend for a download), carried through the backend untouched: the caller knows the
+ * path and says it in one line (unwritable), where the backend would make it an
+ * unexpected error of its own.
+ */
+export class LocalFileError extends Error {
+  constructor(readonly original: unknown) {
+    super(original instanceof Error ? original.message : String(original));
+  }
+}
+
+/** `op`, whose failure is one of the caller's file (see LocalFileError). */
+export function onLocalFile<T>(op: Promise<T>): Promise<T> {
+  return op.catch((err: unknown) => {
+    throw new LocalFileError(err);
+  });
+}

@@ -3,6 +3,7 @@ import type {EventLoopUtilization} from 'node:perf_hooks';
 import {Readable} from 'node:stream';
 import {writeAll, writeInBatches} from '../batched-writes.js';
 import {BackupError, abortError} from '../errors.js';
+import {onLocalFile} from '../io-errors.js';
 import {sha1Sink, type Sha1Sink} from '../sha1-sink.js';
 import type {B2Client, DownloadResponse} from './client.js';
 import {fileFromHeaders} from './file-headers.js';
@@ -327,7 +328,7 @@ export async function downloadToFile(client: B2Client, r: DownloadRequest & {onB
         const n = bufs.reduce((sum, b) => sum + b.length, 0);
         pos += n;
         const live = await hasher.offer(bufs, at);
-        await writeAll(fh, bufs, at);
+        await onLocalFile(writeAll(fh, bufs, at));
         hasher.written(i, at + n, live);
         loaded += n;
         r.onBytes?.(loaded, end + 1);
@@ -429,7 +430,7 @@ class InOrderHasher {
       if (available <= this.hashed) return;
       while (this.hashed < available) {
         const n = Math.min(block.length, available - this.hashed);
-        const {bytesRead} = await this.fh.read(block, 0, n, this.hashed);
+        const {bytesRead} = await onLocalFile(this.fh.read(block, 0, n, this.hashed));
         if (bytesRead <= 0) throw new BackupError('failure', `could not read back bytes at ${this.hashed} of the download`);
         await this.hash.update(block.subarray(0, bytesRead)); // settles once copied: the block can be read into again
         this.hashed += bytesRead;

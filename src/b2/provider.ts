@@ -3,6 +3,7 @@ import type {Readable} from 'node:stream';
 import type {Body, CheckReport, DeletePlan, DeleteOptions, PutPlan, CopyOptions, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, Retention, StorageBackend, StoredObject, TransferProgress, UnfinishedUpload} from '../backend.js';
 import {describeBody} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
+import {LocalFileError} from '../io-errors.js';
 import {checkedSha1Option} from '../hash.js';
 import {assertValidKey} from '../keys.js';
 import {runChecks} from './check.js';
@@ -428,6 +429,7 @@ export class B2Backend implements StorageBackend {
     } catch (err) {
       if (signal?.aborted) throw abortError(signal);
       if (err instanceof BackupError) throw err;
+      if (err instanceof LocalFileError) throw err.original; // the caller's file: the caller names it
       throw wrapUnknown(err, (err as Error)?.message ?? String(err), this.client.context.secrets);
     }
   }

@@ -258,4 +258,15 @@ describe('robustness', () => {
     expect(err?.message).toMatch(/nobody read the download for 300 ms/);
     expect(stream.destroyed).toBe(true);
   });
+
+  test('a write to the caller\'s file that fails (no space: /dev/full) rejects with that error itself, for the caller to name its path', async () => {
+    const fh = await open('/dev/full', 'r+');
+    try {
+      const err = await backend.getToFile('big.bin', fh).then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({code: 'ENOSPC'});
+      expect(isBackupError(err)).toBe(false);
+    } finally {
+      await fh.close();
+    }
+  });
 });
