@@ -3,8 +3,8 @@ import {join} from 'node:path';
 import {BackupError} from '../errors.js';
 import {takeProcessLock} from '../process-lock.js';
 
-/** `<sha1 of location and archive name>.lock.<pid>.<random>` in the data dir's copy-locks/. */
-const COPY_LOCK_ENTRY = /^[0-9a-f]{40}\.lock\.(\d+)\.[0-9a-f]{8}$/;
+/** `<sha1 of what is locked>.lock.<pid>.<random>` in a lock directory of the data dir. */
+const LOCK_ENTRY = /^[0-9a-f]{40}\.lock\.(\d+)\.[0-9a-f]{8}$/;
 
 /**
  * One copy of a backup to a location at a time among the commands that share this data
@@ -18,14 +18,32 @@ const COPY_LOCK_ENTRY = /^[0-9a-f]{40}\.lock\.(\d+)\.[0-9a-f]{8}$/;
  * warned about, and the copy goes on unlocked, as it did before there was a lock.
  * `backup` names the backup for people, `where` the destination.
  */
-export async function lockCopy(dataDir: string, location: string, archiveKey: string, names: {backup: string; where: string}, warn: (line: string) => void): Promise<() => Promise<void>> {
-  const dir = join(dataDir, 'copy-locks');
-  const name = createHash('sha1').update(`${location}\n${archiveKey}`).digest('hex');
-  const lock = await takeProcessLock(dir, name, {entries: COPY_LOCK_ENTRY});
+export function lockCopy(dataDir: string, location: string, archiveKey: string, names: {backup: string; where: string}, warn: (line: string) => void): Promise<() => Promise<void>> {
+  return lockIn(join(dataDir, 'copy-locks'), `${location}\n${archiveKey}`, warn, {
+    what: `another copy of this backup to ${names.where} at the same time`,
+    refusal: (holders, dir) => `${names.backup} is being copied to ${names.where} by another command (process ${holders}; its lock is in ${dir}); nothing was copied: run this one again when that one has finished (it copies only what is missing)`,
+  });
+}
+
+/**
+ * One `profile update NAME --prefix … --move-backups` at a time per profile, held from
+ * before the profile is read until it is saved: two at once to different prefixes would
+ * each copy every backup, one set then billed under a prefix no profile names, and a
+ * second started while the first saves would read the old prefix and save over the first.
+ */
+export function lockMove(dataDir: string, profile: string, warn: (line: string) => void): Promise<() => Promise<void>> {
+  return lockIn(join(dataDir, 'move-locks'), profile, warn, {
+    what: `another move of profile "${profile}" at the same time`,
+    refusal: (holders, dir) => `the backups of profile "${profile}" are being moved by another command (process ${holders}; its lock is in ${dir}); nothing was moved and the profile is unchanged: run this one again when that one has finished`,
+  });
+}
+
+async function lockIn(dir: string, key: string, warn: (line: string) => void, say: {what: string; refusal: (holders: string, dir: string) => string}): Promise<() => Promise<void>> {
+  const lock = await takeProcessLock(dir, createHash('sha1').update(key).digest('hex'), {entries: LOCK_ENTRY});
   if ('release' in lock) return lock.release;
   if ('unavailable' in lock) {
-    warn(`Warning: cannot lock the copy in ${dir} (${lock.unavailable.code ?? lock.unavailable.message}): another copy of this backup to ${names.where} at the same time would not be kept out`);
+    warn(`Warning: cannot take a lock in ${dir} (${lock.unavailable.code ?? lock.unavailable.message}): ${say.what} would not be kept out`);
     return async () => undefined;
   }
-  throw new BackupError('failure', `${names.backup} is being copied to ${names.where} by another command (process ${lock.holders.join(', ')}; its lock is in ${dir}); nothing was copied: run this one again when that one has finished (it copies only what is missing)`, {transient: true});
+  throw new BackupError('failure', say.refusal(lock.holders.join(', '), dir), {transient: true});
 }

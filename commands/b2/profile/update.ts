@@ -1,6 +1,7 @@
-import {Args, Flags} from '@oclif/core';
+import {Args, Flags, type Interfaces} from '@oclif/core';
 import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
+import {lockMove} from '../../../src/cli/copy-lock.js';
 import {withInterrupt} from '../../../src/cli/interrupt.js';
 import {backupsLeftBehind, customerKeyDropped, customerKeyWarning, leftBehindWarning, moveProfileBackups} from '../../../src/cli/move-backups.js';
 import {checkB2} from '../../../src/connect.js';
@@ -37,20 +38,32 @@ export default class ProfileUpdate extends BaseCommand {
     if (moving && flags.prefix === undefined) throw new BackupError('bad_input', '--move-backups moves the backups to a new prefix: give it with --prefix NEW');
     if (flags['dry-run'] && !moving) throw new BackupError('bad_input', '--dry-run shows what --move-backups would do: give both (and --prefix NEW)');
     if (moving && !flags.check) throw new BackupError('bad_input', '--move-backups connects to B2 to move the backups: it cannot go with --no-check');
+    const dataDir = this.config.dataDir;
+    const warn = (line: string) => process.stderr.write(`${line}\n`);
+    // one move of a profile at a time, from before it is read until it is saved
+    const release = moving && !flags['dry-run'] ? await lockMove(dataDir, args.name, warn) : undefined;
+    try {
+      await this.apply(args.name, flags, warn);
+    } finally {
+      await release?.();
+    }
+  }
+
+  private async apply(name: string, flags: Interfaces.InferredFlags<typeof ProfileUpdate.flags & typeof ProfileUpdate.baseFlags>, warn: (line: string) => void): Promise<void> {
+    const moving = flags['move-backups'];
+    const dataDir = this.config.dataDir;
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     // the profile as it is, when its old location or key matters (a move, or the warnings about what stays there)
     const touchesKey = flags.encryption !== undefined || flags['encryption-key'] !== undefined;
-    const before = (flags.prefix !== undefined || touchesKey) && flags.check ? store.resolve(args.name) : undefined;
-    store.update(args.name, inputFromFlags(flags), flagLabel);
-    const dataDir = this.config.dataDir;
-    const warn = (line: string) => process.stderr.write(`${line}\n`);
+    const before = (flags.prefix !== undefined || touchesKey) && flags.check ? store.resolve(name) : undefined;
+    store.update(name, inputFromFlags(flags), flagLabel);
     const saved = await withInterrupt((signal) =>
-      saveChecked(store, args.name, {
+      saveChecked(store, name, {
         check: flags.check ? (profile) => checkB2(profile, {dataDir, cli: cliPrefix(this.config)}) : undefined,
         warn,
         beforeSave: async () => {
           if (!before) return true;
-          const after = store.resolve(args.name);
+          const after = store.resolve(name);
           if (customerKeyDropped(before, after)) {
             const n = await backupsLeftBehind(before, {dataDir, signal}).catch(() => 0); // out of reach: no count, no warning
             if (n > 0) warn(customerKeyWarning(n, before, after));
@@ -66,6 +79,6 @@ export default class ProfileUpdate extends BaseCommand {
       }),
       {interrupted: () => (moving && !flags['dry-run'] ? `profile update interrupted; the profile was not saved and the move is unfinished: run the same command again to finish it` : 'profile update interrupted; nothing was changed')},
     );
-    if (saved) this.log(`Updated profile "${args.name}" in ${store.path}`);
+    if (saved) this.log(`Updated profile "${name}" in ${store.path}`);
   }
 }
