@@ -61,6 +61,8 @@ export class BackupCatalog {
   private readonly now: () => Date;
   private readonly createdBy: string;
   private readonly cli?: string;
+  /** The location in words (CatalogOptions.where). */
+  readonly where?: string;
 
   constructor(
     private readonly backend: StorageBackend,
@@ -70,6 +72,7 @@ export class BackupCatalog {
     this.now = opts.now ?? (() => new Date());
     this.createdBy = opts.createdBy ?? 'backup-plugin-b2';
     this.cli = opts.cli;
+    this.where = opts.where;
     const dir = opts.cacheDir;
     this.cache = new MetadataCache(dir && join(dir, 'metadata'), this.warn);
     this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn, () => this.now().getTime());
@@ -456,7 +459,7 @@ export class BackupCatalog {
     const skipped: string[] = [];
     const {entries, orphans, strays} = await this.scanAll(opts.signal, (msg) => skipped.push(msg));
     try {
-      const entry = resolveBackupRef(entries, ref);
+      const entry = resolveBackupRef(entries, ref, this.where);
       return {info: await this.withMetadata(entry, opts.signal), complete: true, metadataFileId: entry.metadataFile.id};
     } catch (err) {
       if (!isBackupError(err, 'not_found')) throw err;
@@ -636,7 +639,7 @@ export class BackupCatalog {
     const skipped: string[] = [];
     const entries = await this.scan(signal, (msg) => skipped.push(msg));
     try {
-      return resolveBackupRef(entries, ref);
+      return resolveBackupRef(entries, ref, this.where);
     } catch (err) {
       if (isBackupError(err, 'not_found')) for (const msg of skipped) this.warn(msg);
       throw err;

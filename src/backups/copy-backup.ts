@@ -31,7 +31,7 @@ export async function copyBackup(
   ref: string,
   opts: CopyOptions & {lock?: (info: BackupInfo) => Promise<() => Promise<void>>} = {},
 ): Promise<{info: BackupInfo; existing: boolean}> {
-  const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref);
+  const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref, catalog.where);
   const release = await opts.lock?.(info);
   try {
     return await copyLocked(from, to, info, opts);

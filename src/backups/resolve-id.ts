@@ -13,19 +13,19 @@ const MAX_CANDIDATES_SHOWN = 10;
  * The one place a user's backup reference becomes a backup, as git resolves commits:
  * an exact id wins, then `latest` (the newest), then a unique prefix of an id. An
  * ambiguous prefix is bad input (exit 2) naming the candidates; no match is not_found.
- * `backups` come newest first, as the catalog lists them.
+ * `backups` come newest first, as the catalog lists them; `where` names their location.
  */
-export function resolveBackupRef<T extends {info: Pick<BackupInfo, 'id' | 'name' | 'date'>}>(backups: readonly T[], ref: string): T {
+export function resolveBackupRef<T extends {info: Pick<BackupInfo, 'id' | 'name' | 'date'>}>(backups: readonly T[], ref: string, where = 'this location'): T {
   const exact = backups.find((b) => b.info.id === ref);
   if (exact) return exact;
   if (ref === LATEST) {
-    if (backups.length === 0) throw new BackupError('not_found', 'there are no backups in this location, so none is "latest"; upload one first');
+    if (backups.length === 0) throw new BackupError('not_found', `there are no backups in ${where}, so none is "latest"; upload one first`);
     return backups[0];
   }
   const matches = backups.filter((b) => b.info.id.startsWith(ref));
   if (matches.length === 1) return matches[0];
   if (matches.length === 0) {
-    throw new BackupError('not_found', `no backup with id ${ref} in this location; list the backups to see their ids`);
+    throw new BackupError('not_found', `no backup with id ${ref} in ${where}; list the backups to see their ids`);
   }
   const shown = matches.slice(0, MAX_CANDIDATES_SHOWN).map((b) => `${b.info.id} (${visible(b.info.name)}, ${displayDate(b.info.date)})`);
   const more = matches.length > shown.length ? ` and ${matches.length - shown.length} more` : '';

@@ -56,6 +56,8 @@ export interface CatalogOptions {
   createdBy?: string;
   /** The command prefix fix hints name ("backup-b2 b2", "<host> b2"; see commandHint). */
   cli?: string;
+  /** The location in words, for messages (e.g. `profile "home" (bucket b, prefix "home/")`); default "this location". */
+  where?: string;
 }
 
 export interface UploadResult extends BackupInfo {
