@@ -110,6 +110,8 @@ export interface DeletePlan {
   versions: number;
   /** Of those, the uploads: stored bytes, a hidden one too (B2 keeps it behind its hide marker). */
   uploads: number;
+  /** The newest version is a hide marker: the name is hidden, not deleted (its uploads stay behind it). */
+  hidden: boolean;
   /** Unfinished uploads of the name (B2: large files started, not finished). */
   unfinished: number;
   /** Bytes of the stored versions. */

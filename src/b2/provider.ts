@@ -181,10 +181,10 @@ export class B2Backend implements StorageBackend {
   /** What delete(key) would remove: every version of the name, unfinished uploads included; removes nothing. */
   async planDelete(key: string, opts: {signal?: AbortSignal} = {}): Promise<DeletePlan> {
     const fileName = this.nameOf(key);
-    const plan: DeletePlan = {key, versions: 0, uploads: 0, unfinished: 0, bytes: 0};
+    const plan: DeletePlan = {key, versions: 0, uploads: 0, hidden: false, unfinished: 0, bytes: 0};
     for await (const v of listVersions(this.client, this.bucketId, fileName, opts.signal)) {
       if (v.action === 'start') plan.unfinished++;
-      else plan.versions++;
+      else if (plan.versions++ === 0) plan.hidden = v.action === 'hide'; // B2 lists a name's versions newest first
       if (v.action === 'upload') plan.uploads++;
       plan.bytes += v.contentLength ?? 0;
     }

@@ -480,13 +480,14 @@ export class BackupCatalog {
   }
 
   /**
-   * Whether `key`, which no listing shows, still has stored versions: it was hidden (a
-   * user, rclone or a lifecycle rule), not deleted, and unhiding it brings it back. One
-   * version listing; false where the backend cannot tell.
+   * Whether `key` is hidden (a user, rclone or a lifecycle rule), not deleted: its newest
+   * version is a hide marker with stored uploads behind it, which unhiding brings back.
+   * One version listing; false where the backend cannot tell.
    */
   private async isHidden(key: string, signal?: AbortSignal): Promise<boolean> {
     if (!this.backend.planDelete) return false;
-    return (await this.backend.planDelete(key, {signal})).uploads > 0;
+    const plan = await this.backend.planDelete(key, {signal});
+    return plan.hidden && plan.uploads > 0;
   }
 
   /** The metadata file without its archive that names backup `id` (each read once, then cached by file id). */
@@ -519,7 +520,7 @@ export class BackupCatalog {
     const remove = await Promise.all(keysToDelete(found).map(async (key) => {
       if (this.backend.planDelete) return this.backend.planDelete(key, opts);
       const stored = await this.backend.stat(key);
-      return {key, versions: stored ? 1 : 0, uploads: stored ? 1 : 0, unfinished: 0, bytes: stored?.size ?? 0};
+      return {key, versions: stored ? 1 : 0, uploads: stored ? 1 : 0, hidden: false, unfinished: 0, bytes: stored?.size ?? 0};
     }));
     return {...found, remove};
   }
@@ -890,7 +891,9 @@ function lockedBackup(b: BackupInfo): BackupError {
 
 /** The names delete() removes, in its order: the archive, then the metadata file (see delete()). */
 export function keysToDelete(found: Deletable): string[] {
-  if (found.complete || found.partnerHidden) return [found.info.archiveKey, found.info.metadataKey];
+  if (found.complete) return [found.info.archiveKey, found.info.metadataKey];
+  // the hidden file first: cut off after it, the visible one still finds the backup by its id
+  if (found.partnerHidden) return found.left === 'metadata file' ? [found.info.archiveKey, found.info.metadataKey] : [found.info.metadataKey, found.info.archiveKey];
   return [found.left === 'metadata file' ? found.info.metadataKey : found.info.archiveKey];
 }
 

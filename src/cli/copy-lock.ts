@@ -26,15 +26,19 @@ export function lockCopy(dataDir: string, location: string, archiveKey: string, 
 }
 
 /**
- * One `profile update NAME --prefix … --move-backups` at a time per profile, held from
- * before the profile is read until it is saved: two at once to different prefixes would
- * each copy every backup, one set then billed under a prefix no profile names, and a
- * second started while the first saves would read the old prefix and save over the first.
+ * One `profile update NAME --prefix … --move-backups` at a time per profile and per
+ * location moved from: two at once to different prefixes would each copy every backup,
+ * one set then billed under a prefix no profile names (and one would fail on the
+ * originals the other deleted). The profile's lock is held from before it is read until
+ * it is saved, so that a second move cannot read the old prefix and save over the first;
+ * the location's (`location`: a locationId) catches another profile on the same bucket
+ * and prefix. `what` names the backups for people.
  */
-export function lockMove(dataDir: string, profile: string, warn: (line: string) => void): Promise<() => Promise<void>> {
-  return lockIn(join(dataDir, 'move-locks'), profile, warn, {
-    what: `another move of profile "${profile}" at the same time`,
-    refusal: (holders, dir) => `the backups of profile "${profile}" are being moved by another command (process ${holders}; its lock is in ${dir}); nothing was moved and the profile is unchanged: run this one again when that one has finished`,
+export function lockMove(dataDir: string, on: {profile: string} | {location: string}, what: string, warn: (line: string) => void): Promise<() => Promise<void>> {
+  const key = 'profile' in on ? `profile\n${on.profile}` : `location\n${on.location}`;
+  return lockIn(join(dataDir, 'move-locks'), key, warn, {
+    what: `another move of ${what} at the same time`,
+    refusal: (holders, dir) => `${what} are being moved by another command (process ${holders}; its lock is in ${dir}); nothing was moved and the profile is unchanged: run this one again when that one has finished`,
   });
 }
 

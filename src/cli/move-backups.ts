@@ -86,7 +86,7 @@ export function customerKeyDropped(before: ResolvedProfile, after: ResolvedProfi
 }
 
 /** B2 keeps no copy of an SSE-C key: the backups uploaded with the old one are readable only with it. Names no key. */
-export function customerKeyWarning(n: number, before: ResolvedProfile, after: ResolvedProfile): string {
+export function keyChangeWarning(n: number, before: ResolvedProfile, after: ResolvedProfile): string {
   const now = after.encryption?.mode === 'SSE-C' ? 'another encryptionKey' : 'no SSE-C key';
   return (
     `Warning: profile "${after.name}" now has ${now}, and B2 keeps no copy of the old one: of the ${count(n, 'backup')} under ${JSON.stringify(before.prefix)} in bucket ${before.bucket}, ` +

@@ -3,6 +3,7 @@ import {randomBytes} from 'node:crypto';
 import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
+import {BackupError} from '../../src/errors.js';
 import {emulator, openBackend, sha1} from '../b2/helpers.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 
@@ -70,11 +71,30 @@ test.each(['metadata file', 'archive'] as const)('delete by id of a backup whose
   const h = await withHidden(which);
   const preview = await h.catalog.previewDelete(h.up.id);
   expect(preview).toMatchObject({complete: false, partnerHidden: true});
-  expect(preview.remove.map((r) => ({key: r.key, uploads: r.uploads}))).toEqual([
-    {key: h.up.archiveKey, uploads: 1},
-    {key: h.up.metadataKey, uploads: 1},
+  // the hidden name first (see the next test), each with its stored upload
+  expect(preview.remove.map((r) => ({key: r.key, uploads: r.uploads, hidden: r.hidden}))).toEqual([
+    {key: h.hiddenKey, uploads: 1, hidden: true},
+    {key: h.keptKey, uploads: 1, hidden: false},
   ]);
   await h.catalog.delete(h.up.id);
+  expect(await versions(h.prefix)).toEqual([]);
+});
+
+test.each(['metadata file', 'archive'] as const)('a delete of such a backup (its %s hidden) cut off between its two names is finished by the same delete: the visible file goes last', async (which) => {
+  const h = await withHidden(which);
+  let deletes = 0;
+  // the second name's delete fails once (the network, Ctrl-C): the first is gone by then
+  const flaky = new Proxy(h.backend, {
+    get(target, prop, receiver) {
+      if (prop === 'delete') return (key: string, opts?: object) => (++deletes === 2 ? Promise.reject(new BackupError('network', `cut off deleting ${key}`)) : target.delete(key, opts));
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const catalog = new BackupCatalog(flaky);
+  await expect(catalog.delete(h.up.id)).rejects.toThrow(/cut off deleting/);
+  expect(await versions(h.prefix)).toEqual([`upload ${h.keptKey}`]); // the visible file still names the backup
+  await catalog.delete(h.up.id);
   expect(await versions(h.prefix)).toEqual([]);
 });
 

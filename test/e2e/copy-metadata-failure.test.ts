@@ -178,19 +178,22 @@ describe('two copies of one backup to one location at once', () => {
     // the same move again then finds the backup copied and deletes the originals (e2e/move covers a move run again)
   });
 
-  test('a second move of the same profile (to another prefix) while the first copies is refused (exit 1), copies nothing and leaves the profile to the first', async () => {
+  test.each(['the same profile', 'another profile on the same bucket and prefix'])('a second move of %s (to another prefix) while the first copies is refused (exit 1), copies nothing and leaves the profile to the first', async (whose) => {
     const b = await backupAndDestination();
+    const alias = `${b.from}-alias`;
+    if (whose !== 'the same profile') await world.addProfile(alias, {...(await world.createKey({capabilities: LOCKING_CAPABILITIES})), prefix: `${b.from}/`});
     const gate = holdNextCopy();
     const first = world.spawn(['profile', 'update', b.from, '--prefix', `${b.to}/`, '--move-backups']);
     let second: Awaited<ReturnType<E2EWorld['b2']>> | undefined;
     try {
       await Promise.race([gate.arrived, first.done.then((r) => Promise.reject(new Error(`the first move ended first: ${r.code} ${r.stderr}`)))]);
-      second = await world.b2(['profile', 'update', b.from, '--prefix', `${b.to}-other/`, '--move-backups']);
+      second = await world.b2(['profile', 'update', whose === 'the same profile' ? b.from : alias, '--prefix', `${b.to}-other/`, '--move-backups']);
     } finally {
       gate.open();
     }
     expect(await first.done).toMatchObject({code: 0});
-    expectFailure(second!, 1, new RegExp(`^Error: the backups of profile "${b.from}" are being moved by another command \\(process ${first.child.pid}; its lock is in .*move-locks\\); nothing was moved and the profile is unchanged: run this one again when that one has finished$`), world.secrets);
+    const held = whose === 'the same profile' ? `the backups of profile "${b.from}"` : `the backups under "${b.from}/" in bucket \\S+`;
+    expectFailure(second!, 1, new RegExp(`^Error: ${held} are being moved by another command \\(process ${first.child.pid}; its lock is in .*move-locks\\); nothing was moved and the profile is unchanged: run this one again when that one has finished$`), world.secrets);
     expect(await versions(`${b.to}-other/`)).toEqual([]);
     expect(await versions(`${b.to}/`)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
     expect(await versions(`${b.from}/`)).toEqual([]);

@@ -95,14 +95,16 @@ describe('SSE-C', () => {
   });
 
   test('changing the SSE-C key of a profile whose location holds backups warns that they still need the old key; the same key again does not', async () => {
-    const add = await world.b2([...world.profileAddArgs('rotate', {...key, prefix: 'c/', partSize: '5MB'}), '--encryption', 'SSE-C', '--encryption-key', 'file:sse.key']);
+    const add = await world.b2([...world.profileAddArgs('rotate', {...key, prefix: 'rot/', partSize: '5MB'}), '--encryption', 'SSE-C', '--encryption-key', 'file:sse.key']);
     expect(add.code).toBe(0);
+    await writeFile(join(world.dir, 'small.tar'), randomBytes(1000));
+    expect((await world.b2(['upload', join(world.dir, 'small.tar'), '--name', 'rotating', '--profile', 'rotate'])).code).toBe(0);
     const same = await world.b2(['profile', 'update', 'rotate', '--encryption-key', sseKey]);
     expect(same.code).toBe(0);
     expect(same.stderr).not.toContain('B2 keeps no copy of the old one');
     const rotated = await world.b2(['profile', 'update', 'rotate', '--encryption-key', otherKey]);
     expect(rotated.code).toBe(0);
-    expect(rotated.stderr).toMatch(/^Warning: profile "rotate" now has another encryptionKey, and B2 keeps no copy of the old one: of the \d+ backups? under "c\/" in bucket \S+, those uploaded with the old key can be downloaded, verified, copied or moved only with it; keep it/m);
+    expect(rotated.stderr).toMatch(/^Warning: profile "rotate" now has another encryptionKey, and B2 keeps no copy of the old one: of the 1 backup under "rot\/" in bucket \S+, those uploaded with the old key can be downloaded, verified, copied or moved only with it; keep it/m);
     const dropped = await world.b2(['profile', 'update', 'rotate', '--encryption', 'SSE-B2', '--encryption-key', '']);
     expect(dropped.code).toBe(0);
     expect(dropped.stderr).toMatch(/^Warning: profile "rotate" now has no SSE-C key, and B2 keeps no copy of the old one/m);
