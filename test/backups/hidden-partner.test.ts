@@ -5,7 +5,7 @@ import {BackupCatalog} from '../../src/backups/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupError} from '../../src/errors.js';
 import {emulator, openBackend, sha1} from '../b2/helpers.js';
-import {api, authorizeRaw} from '../emulator/helpers.js';
+import {api, authorizeRaw, storedVersions} from '../emulator/helpers.js';
 
 // One of a backup's two files hidden (b2_hide_file: the B2 web console, `rclone delete`
 // without --b2-hard-delete, a lifecycle rule), not deleted: B2 keeps its versions, and
@@ -28,11 +28,7 @@ afterAll(async () => {
   await emu?.stop();
 });
 
-/** Every stored version under `prefix`, as "action name". */
-async function versions(prefix: string): Promise<string[]> {
-  const r = await api(emu, master, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix, maxFileCount: 1000});
-  return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`).sort();
-}
+const versions = (prefix: string) => storedVersions(emu, master, prefix);
 
 /** A backup made here in a fresh prefix, with one of its files then hidden. */
 async function withHidden(which: 'archive' | 'metadata file') {

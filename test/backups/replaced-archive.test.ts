@@ -9,7 +9,7 @@ import {executeMove, planMove} from '../../src/backups/move.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
 import {emulator, openBackend, sha1} from '../b2/helpers.js';
-import {api, authorizeRaw} from '../emulator/helpers.js';
+import {authorizeRaw, storedVersions} from '../emulator/helpers.js';
 import {keysOf, rejection, tempDir} from './helpers.js';
 
 // A backup whose archive another tool uploaded over (rclone, a second machine): a new
@@ -36,11 +36,7 @@ afterAll(async () => {
 
 const open = (prefix: string) => openBackend(emu, {prefix}).then((b) => (opened.push(b), b));
 
-/** Every stored version under `prefix`, by name, read with the master key. */
-async function versions(prefix: string): Promise<string[]> {
-  const r = await api(emu, master, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix, maxFileCount: 1000});
-  return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`);
-}
+const versions = (prefix: string) => storedVersions(emu, master, prefix);
 
 /** A backup made here, whose archive then gets a second version of other bytes of the same size. */
 async function replacedBackup() {

@@ -5,7 +5,6 @@ import {mkdtemp, readdir, readFile, rm, stat} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
-import {api} from '../emulator/helpers.js';
 import {captureOutput, captureSecrets, captureTree} from '../helpers/capture.js';
 import {cleanEnv} from '../helpers/host-cli.js';
 import {cliRoot, runCli, type CliResult} from '../helpers/run-cli.js';
@@ -144,11 +143,7 @@ export class E2EWorld {
 export const sha1 = (data: Buffer | string) => createHash('sha1').update(data).digest('hex');
 export const sha1OfFile = async (path: string) => sha1(await readFile(path));
 
-/** Every stored version under `prefix` (uploads and hide markers) as "<action> <name after the prefix>", read with `token` (e.g. the master key's). */
-export async function storedVersions(emu: RunningEmulator, token: string, prefix: string): Promise<string[]> {
-  const r = await api(emu, token, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix, maxFileCount: 1000});
-  return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`);
-}
+export {storedVersions} from '../emulator/helpers.js';
 
 /** Calls of one API name in the emulator's counters (0 when never called). */
 export function calls(emu: RunningEmulator, name: string): number {
