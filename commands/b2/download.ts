@@ -4,13 +4,14 @@ import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, renderDownloaded, type BackupSummary} from '../../src/backups/display.js';
 import {prepareDestination, type Destination} from '../../src/backups/file-output.js';
+import {isClosedPipe, orStdoutFailure} from '../../src/cli/closed-pipe.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
 import {writeToStdout} from '../../src/cli/stdout-writer.js';
 import {timing} from '../../src/timing.js';
 import {limitDownloadFlag, concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
-import {BackupError} from '../../src/errors.js';
+import {BackupError, isBackupError} from '../../src/errors.js';
 
 export default class Download extends LocationCommand {
   static override summary = 'Download a backup archive, verified while it downloads.';
@@ -44,8 +45,11 @@ export default class Download extends LocationCommand {
       const bar = progressDisplay({label: 'Downloading', total: info.size, mode: out.mode, intervalMs: out.intervalMs});
       try {
         if (toStdout) {
-          const {stream} = await catalog.download(info, {signal, onProgress: (p) => bar.update(p)});
-          await writeToStdout(stream);
+          let received = 0;
+          const {stream} = await catalog.download(info, {signal, onProgress: (p) => (bar.update(p), (received = p.loaded))});
+          await writeToStdout(stream).catch((err: unknown) => {
+            throw received > 0 ? incompleteOnStdout(err) : err;
+          });
           bar.stop();
           return {...backupSummary(info), path: null};
         }
@@ -61,6 +65,17 @@ export default class Download extends LocationCommand {
       }
     }, {overrides, verbose: out.verbose, interrupted: () => downloadInterrupted(toStdout ? 'stdout' : (dest?.kind ?? 'file'), writing ?? flags.output)});
   }
+}
+
+/**
+ * A download to stdout that failed after bytes went out (B2, the network, a checksum
+ * mismatch): the line says that what the reader got is incomplete, as an interrupted
+ * one does. Not for a closed pipe (normal use), a failed write to stdout (its own line)
+ * or an interrupt (downloadInterrupted says it).
+ */
+function incompleteOnStdout(err: unknown): unknown {
+  if (!isBackupError(err) || err.kind === 'aborted' || isClosedPipe(err) || orStdoutFailure(undefined) !== undefined) return err;
+  return new BackupError(err.kind, `${err.message}; the archive written to standard output is incomplete (discard it)`, {cause: err.cause, transient: err.transient, resumable: err.resumable});
 }
 
 /** What an interrupted download left: a file is written whole or not at all; stdout, a device or a pipe got part of the archive. */

@@ -93,9 +93,10 @@ export default class Upload extends LocationCommand {
         {
           overrides,
           verbose: out.verbose,
-          onFirst: () => {
+          onFirst: (sig) => {
             bar?.stop(); // the notice stays on its own line; no bar is drawn over it
-            this.logToStderr('Stopping… (Ctrl-C again to quit at once)');
+            // for a person who pressed Ctrl-C and waits; a service manager's SIGTERM (or a gone terminal) gets the one closing line only
+            if (sig === 'SIGINT') this.logToStderr('Stopping… (Ctrl-C again to quit at once)');
           },
           interrupted: () =>
             stored

@@ -37,8 +37,8 @@ export class Interrupted extends BackupError {
 }
 
 export interface InterruptOptions {
-  /** Called at the first signal, before the work is aborted (e.g. to say "Stopping…"). */
-  onFirst?: () => void;
+  /** Called at the first signal, before the work is aborted (e.g. to say "Stopping…"), with that signal. */
+  onFirst?: (signal: StopSignal) => void;
   /**
    * The one line an interrupted run ends with: what was interrupted, what it left, how
    * to go on (e.g. "verify interrupted; nothing was changed"). Asked when the run has
@@ -59,7 +59,7 @@ export async function withInterrupt<T>(task: (signal: AbortSignal) => Promise<T>
     if (sig === 'SIGHUP') surviveClosedTerminal();
     if (received) process.exit(signalExitCode(sig));
     received = sig;
-    opts.onFirst?.();
+    opts.onFirst?.(sig);
     ctl.abort();
   };
   for (const sig of STOP_SIGNALS) process.on(sig, handler);

@@ -103,26 +103,31 @@ describe.each([
   });
 });
 
-describe('SIGHUP (the terminal closed, the ssh session dropped)', () => {
-  test('ends a multi-part upload with exit 129; the unfinished upload is kept and the same command resumes it', async () => {
+describe.each([
+  ['SIGHUP (the terminal closed, the ssh session dropped)', 'SIGHUP', 129],
+  ['SIGTERM (a service manager stops it)', 'SIGTERM', 143],
+] as const)('%s', (_what, signal, code) => {
+  test(`ends a multi-part upload with exit ${code} and one line; the unfinished upload is kept and the same command resumes it`, async () => {
     await writeFile(join(world.dir, 'big.tar'), randomBytes(3 * PART + 1000));
-    const command = ['upload', join(world.dir, 'big.tar'), '--name', 'hangup', '--json', '--profile', 'parts'];
+    // not --json, which would keep any notice off stderr: the one line must be all there is
+    const command = ['upload', join(world.dir, 'big.tar'), '--name', `hangup-${signal}`, '--profile', 'parts'];
     world.emu.faults.add({call: 'b2_upload_part', bytesPerSecond: 1_000_000});
     const before = calls(world.emu, 'b2_upload_part');
     const run = world.spawn(command);
     // one part at a time: the second part is asked for once the first is stored
     await waitFor(() => calls(world.emu, 'b2_upload_part') >= before + 2, 'the first part to be stored');
-    run.child.kill('SIGHUP');
+    run.child.kill(signal);
     const r = await ended(run);
     world.emu.faults.clear();
-    expectFailure(r, 129, /^Error: upload interrupted; run the same command again to resume it/, world.secrets);
+    expectFailure(r, code, /^Error: upload interrupted; run the same command again to resume it/, world.secrets);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1); // no "Ctrl-C again" notice: nobody pressed Ctrl-C
     expect(r.stdout).toBe('');
     const unfinished = await unfinishedUploads();
-    expect(unfinished).toEqual([{fileName: expect.stringMatching(/^parts\/hangup_.*\.tar$/), parts: expect.any(Number)}]);
+    expect(unfinished).toEqual([{fileName: expect.stringMatching(new RegExp(`^parts/hangup-${signal}_.*\\.tar$`)), parts: expect.any(Number)}]);
     expect(unfinished[0].parts).toBeGreaterThanOrEqual(1);
     expect(unfinished[0].parts).toBeLessThan(4);
 
-    const again = await world.b2(command);
+    const again = await world.b2([...command, '--json']);
     expect(again.code).toBe(0);
     expect(parseJson(again)).toMatchObject({resumed: true, size: 3 * PART + 1000});
     expect(await unfinishedUploads()).toEqual([]);
