@@ -9,6 +9,9 @@ import {createShaper} from './shaper.js';
 import {StatsCollector} from './stats.js';
 import {FaultKind, KeyRecord} from './types.js';
 
+/** Thrown when the client went away mid-request: there is nobody left to answer. */
+export class ConnectionLost extends Error {}
+
 /**
  * One request in flight: its call name and parameters, the fault decision for it, and
  * the only ways to read its body and to answer it (so byte counters, response cuts
@@ -52,7 +55,8 @@ export class RequestContext {
   /**
    * The request body as a stream, through the fault shaper (cuts, corruption, throttling,
    * bytesIn). A body that stops arriving for stallTimeoutMs fails with 408 request_timeout,
-   * so a stalled client holds no descriptor or temp file for ever.
+   * so a stalled client holds no descriptor or temp file for ever. A client that has gone
+   * fails it at once (ConnectionLost), also when it left before the body was asked for.
    */
   body(): Readable {
     const length = Number(this.header('content-length'));
@@ -80,6 +84,15 @@ export class RequestContext {
     this.req.on('end', stop);
     shaper.on('close', stop);
     this.req.on('error', (e) => shaper.destroy(e));
+    // A client that left while the request waited (an onRequest hook, an injected latency, a
+    // handler's own awaits) destroyed it before anyone listened: no 'error' or 'end' will
+    // come, and the handler would hold its temp file (and, past stop(), the emulator) until
+    // the stall timeout. Its body can no longer arrive: fail now.
+    const lost = () => {
+      if (!this.req.readableEnded) shaper.destroy(new ConnectionLost('the client went away before the request body arrived'));
+    };
+    if (this.req.destroyed) lost();
+    else this.req.on('close', lost);
     return this.req.pipe(shaper);
   }
 

@@ -2,7 +2,7 @@ import {createServer, IncomingMessage, Server, ServerResponse, STATUS_CODES} fro
 import {Socket} from 'node:net';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {B2ApiError, isB2ApiError} from './b2-error.js';
-import {RequestContext} from './context.js';
+import {ConnectionLost, RequestContext} from './context.js';
 import {EmulatorCore, expired} from './core.js';
 import {FaultDecision, parseTestModes} from './faults.js';
 import {downloadById, downloadByName} from './handlers/downloads.js';
@@ -11,7 +11,7 @@ import {uploadFile, uploadPart} from './handlers/uploads.js';
 import {percentDecode} from './names.js';
 import {Params} from './params.js';
 import {JSON_CALLS} from './routes.js';
-import {ConnectionLost, EXTRA_BYTES} from './upload-body.js';
+import {EXTRA_BYTES} from './upload-body.js';
 
 const BASE_URL = 'http://emulator.invalid';
 const IN_FLIGHT = Symbol('requestsInFlight');

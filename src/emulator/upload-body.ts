@@ -4,7 +4,7 @@ import {pipeline} from 'node:stream/promises';
 import {setImmediate as nextTurn} from 'node:timers/promises';
 import {badRequest} from './b2-error.js';
 import {segmentStream} from './blob-store.js';
-import {RequestContext} from './context.js';
+import {ConnectionLost, RequestContext} from './context.js';
 import {EmulatorCore} from './core.js';
 import {Segment} from './types.js';
 
@@ -12,9 +12,6 @@ export type Sha1Mode = {kind: 'hex'; expected: string} | {kind: 'hex_digits_at_e
 
 /** Marks a socket whose request went on past its Content-Length (set by the server's clientError handler). */
 export const EXTRA_BYTES = Symbol('extraBytesAfterBody');
-
-/** Thrown when the client went away mid-body: there is nobody left to answer. */
-export class ConnectionLost extends Error {}
 
 /** Reads the required Content-Length of an upload; chunked bodies are refused. */
 export function uploadLength(ctx: RequestContext, max: number): number {
