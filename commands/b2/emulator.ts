@@ -54,8 +54,8 @@ export default class Emulator extends PluginCommand {
     'expire-tokens-every': Flags.integer({description: 'every Nth authenticated call answers 401 expired_auth_token (0 = never)', default: 0, min: 0}),
     seed: Flags.integer({description: 'seed of the fault decisions, so a run repeats exactly', default: 1, min: 0}),
     fault: Flags.string({
-      description: 'a fault rule as JSON, e.g. {"call":"uploads","rate":0.1,"status":503}; fields: call, count, rate, status, code, retryAfter, ' +
-        'cutRequestAfterBytes, cutResponseAfterBytes, latencyMs, bytesPerSecond, expireToken, corruptRequestBody (repeatable)',
+      description: 'a fault rule as JSON, e.g. {"call":"uploads","rate":0.1,"status":503}; fields: call, count, rate, status, code, message, retryAfter, ' +
+        'cutRequestAfterBytes, cutResponseAfterBytes, latencyMs, bytesPerSecond, expireToken, corruptRequestBody, shiftRangeBytes, answerFields (repeatable)',
       multiple: true,
     }),
     'stall-timeout-ms': Flags.integer({description: 'answer 408 request_timeout when headers take, or a body stalls, this long', default: 60_000, min: 1}),
