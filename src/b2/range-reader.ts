@@ -38,6 +38,8 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
   try {
     while (pos <= job.end) {
       if (!res) res = await client.download({fileId: job.fileId, fileName: job.fileName}, {range: `bytes=${pos}-${job.end}`, signal: job.signal});
+      // the download's first answer came by name (the newest version); resumes go by the id it named
+      const call = res === job.first ? 'b2_download_file_by_name' : 'b2_download_file_by_id';
       job.open?.add(res);
       const attemptStart = pos;
       // a server may ignore Range and send from byte 0: skip to where we are
@@ -74,10 +76,10 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
       const f: Failure = failure instanceof WrongRange ? {code: 'wrong_range', message: failure.message} : await toFailure(failure ?? Object.assign(new Error('connection closed early'), {code: 'ECONNRESET'}));
       breaksWithoutProgress = pos > attemptStart ? 1 : breaksWithoutProgress + 1;
       if (shouldRetry(f, 'download') !== 'retry' || breaksWithoutProgress >= client.policy.attemptsFor('download')) {
-        throw client.fail(f, {call: 'b2_download_file_by_id', name: job.fileName, attempts: breaksWithoutProgress});
+        throw client.fail(f, {call, name: job.fileName, attempts: breaksWithoutProgress});
       }
       const wait = backoffMs(breaksWithoutProgress, f, client.policy.options);
-      client.retrying(f, 'b2_download_file_by_id', job.fileName, breaksWithoutProgress, wait);
+      client.retrying(f, call, job.fileName, breaksWithoutProgress, wait);
       if (wait > 0) await client.policy.options.sleep(wait, job.signal);
     }
   } finally {

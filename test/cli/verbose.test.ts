@@ -70,7 +70,8 @@ describe('b2 download -v and verify -v', () => {
     const lines = r.stderr.split('\n');
     expect(lines).toContainEqual(expect.stringMatching(/^Range 0-10999999 \(.*\): downloading$/));
     expect(lines).toContainEqual(expect.stringMatching(/^Range 0-10999999 \(.*\): done$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^Retry: b2_download_file_by_id for "home\/[^"]+" attempt 1 failed \(network: .*\); retrying/));
+    // the answer cut is the download's first, made by name: the retry line names that call
+    expect(lines).toContainEqual(expect.stringMatching(/^Retry: b2_download_file_by_name for "home\/[^"]+" attempt 1 failed \(network: .*\); retrying/));
     const verify = await world.b2(['verify', backupId, '-v']);
     expect(verify.code).toBe(0);
     expect(verify.stderr).toMatch(/^Range 0-\d+ \(.*\): done$/m);
