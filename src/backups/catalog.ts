@@ -889,7 +889,7 @@ function lockedBackup(b: BackupInfo): BackupError {
   return new BackupError('locked', `${b.archiveKey} ${why}: B2 refuses to delete it; nothing was deleted`);
 }
 
-/** The names delete() removes, in its order: the archive, then the metadata file (see delete()). */
+/** The names delete() removes, in its order: the archive, then the metadata file (see delete()); a hidden one before a visible one. */
 export function keysToDelete(found: Deletable): string[] {
   if (found.complete) return [found.info.archiveKey, found.info.metadataKey];
   // the hidden file first: cut off after it, the visible one still finds the backup by its id
