@@ -201,7 +201,7 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   if (f.code === 'network' && call.unreached) return ['network', `cannot reach ${ctx.endpointName ?? ctx.endpoint}: is the endpoint right? (${f.message}; ${call.attempts} attempts, none connected); check the profile's endpoint and the network`];
   if (f.code === 'network' && f.connect) return ['network', `cannot reach B2 at ${host} for ${what} after ${call.attempts} attempt(s): ${f.message}; check the network connection and the profile's endpoint`];
   // connected, then cut (reset, closed early): the endpoint is right, the path to it is not
-  if (f.code === 'network') return ['network', `the connection to B2 at ${host} broke during ${what}, ${call.attempts} attempt(s) in a row: ${f.message}; check the network connection (or a proxy or firewall in between)`];
+  if (f.code === 'network') return ['network', `the connection to B2 at ${host} broke during ${what} after ${call.attempts} attempt(s): ${f.message}; check the network connection (or a proxy or firewall in between)`];
   if (f.code === 'timeout') return ['timeout', `B2 at ${host} stopped answering ${what} (${f.message}) after ${call.attempts} attempt(s); check the network or raise the timeout`];
   if (f.code === 'wrong_range') return ['failure', `${what}: ${f.message} after ${call.attempts} attempt(s); no wrong bytes were kept: something between here and B2 (a cache or proxy) answers other bytes than were asked for; try again later or bypass it`];
   if (f.code === 'bad_answer' || /sha1 did not match/i.test(f.message)) return ['checksum_mismatch', `${what}: ${f.message} after ${call.attempts} attempt(s); the data changed while it was being sent or was damaged on the way`];
