@@ -1,18 +1,10 @@
-import {Args, Flags, type Interfaces} from '@oclif/core';
+import {Args, Flags} from '@oclif/core';
 import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
-import {lockMove} from '../../../src/cli/copy-lock.js';
-import {withInterrupt} from '../../../src/cli/interrupt.js';
-import {backupsLeftBehind, customerKeyDropped, keyChangeWarning, leftBehindWarning, moveProfileBackups} from '../../../src/cli/move-backups.js';
-import {locationId} from '../../../src/cli/open-backend.js';
-import {checkB2} from '../../../src/connect.js';
+import {updateProfile} from '../../../src/cli/profile-update.js';
 import {BackupError} from '../../../src/errors.js';
 import {checkFlag, flagLabel, inputFromFlags, profileFieldFlags} from '../../../src/profiles/flags.js';
-import {saveChecked} from '../../../src/profiles/save-checked.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
-import type {ResolvedProfile} from '../../../src/profiles/types.js';
-
-type UpdateFlags = Interfaces.InferredFlags<typeof ProfileUpdate.flags & typeof ProfileUpdate.baseFlags>;
 
 export default class ProfileUpdate extends BaseCommand {
   static override summary = 'Change some fields of a profile.';
@@ -42,63 +34,17 @@ export default class ProfileUpdate extends BaseCommand {
     if (moving && flags.prefix === undefined) throw new BackupError('bad_input', '--move-backups moves the backups to a new prefix: give it with --prefix NEW');
     if (flags['dry-run'] && !moving) throw new BackupError('bad_input', '--dry-run shows what --move-backups would do: give both (and --prefix NEW)');
     if (moving && !flags.check) throw new BackupError('bad_input', '--move-backups connects to B2 to move the backups: it cannot go with --no-check');
-    const dataDir = this.config.dataDir;
-    const warn = (line: string) => process.stderr.write(`${line}\n`);
-    // one move of a profile at a time, from before it is read until it is saved
-    const release = moving && !flags['dry-run'] ? await lockMove(dataDir, {profile: args.name}, `the backups of profile "${args.name}"`, warn) : undefined;
-    try {
-      await this.apply(args.name, flags, warn);
-    } finally {
-      await release?.();
-    }
-  }
-
-  private async apply(name: string, flags: UpdateFlags, warn: (line: string) => void): Promise<void> {
-    const moving = flags['move-backups'];
-    const dataDir = this.config.dataDir;
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
-    // the profile as it is, when its old location or key matters (a move, or the warnings about what stays there)
-    const touchesKey = flags.encryption !== undefined || flags['encryption-key'] !== undefined;
-    const before = (flags.prefix !== undefined || touchesKey) && flags.check ? store.resolve(name) : undefined;
-    store.update(name, inputFromFlags(flags), flagLabel);
-    // and one move from a location at a time, whichever profile names it
-    const releaseLocation = before && moving && !flags['dry-run'] ? await lockMove(dataDir, {location: locationId(before)}, `the backups under ${JSON.stringify(before.prefix)} in bucket ${before.bucket}`, warn) : undefined;
-    try {
-      await this.save(store, name, before, flags, warn);
-    } finally {
-      await releaseLocation?.();
-    }
-  }
-
-  private async save(store: ProfileStore, name: string, before: ResolvedProfile | undefined, flags: UpdateFlags, warn: (line: string) => void): Promise<void> {
-    const moving = flags['move-backups'];
-    const dataDir = this.config.dataDir;
-    const saved = await withInterrupt((signal) =>
-      saveChecked(store, name, {
-        check: flags.check ? (profile) => checkB2(profile, {dataDir, cli: cliPrefix(this.config)}) : undefined,
-        warn,
-        beforeSave: async () => {
-          if (!before) return true;
-          const after = store.resolve(name);
-          // a move copies every backup anew, with the new key: nothing stays behind
-          if (moving) return moveProfileBackups(before, after, {dataDir, cli: cliPrefix(this.config), dryRun: flags['dry-run'], signal, log: (line) => this.log(line), warn});
-          // how many backups stay where the profile was, for the warnings below (counted once)
-          let counted: Promise<number> | undefined;
-          const stayingBehind = () =>
-            (counted ??= backupsLeftBehind(before, {dataDir, signal}).catch((err: unknown) => {
-              if (signal.aborted) throw err;
-              return 0; // the old location may be out of reach now: no count, no warning
-            }));
-          if (customerKeyDropped(before, after) && (await stayingBehind()) > 0) warn(keyChangeWarning(await stayingBehind(), before, after));
-          // a new location in the same bucket: say what stays behind
-          if (before.prefix !== after.prefix && before.bucket === after.bucket && before.endpoint === after.endpoint && (await stayingBehind()) > 0) {
-            warn(leftBehindWarning(await stayingBehind(), before, after, cliPrefix(this.config)));
-          }
-          return true;
-        },
-      }),
-      {interrupted: () => (moving && !flags['dry-run'] ? `profile update interrupted; the profile was not saved and the move is unfinished: run the same command again to finish it` : 'profile update interrupted; nothing was changed')},
+    const cli = cliPrefix(this.config);
+    const saved = await updateProfile(
+      {name: args.name, input: inputFromFlags(flags), label: flagLabel, check: flags.check, move: moving ? {dryRun: flags['dry-run']} : undefined},
+      {
+        openStore: () => ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli}),
+        dataDir: this.config.dataDir,
+        cli,
+        log: (line) => this.log(line),
+        warn: (line) => process.stderr.write(`${line}\n`),
+      },
     );
-    if (saved) this.log(`Updated profile "${name}" in ${store.path}`);
+    if (saved) this.log(`Updated profile "${args.name}" in ${saved}`);
   }
 }

@@ -1,0 +1,97 @@
+import {checkB2} from '../connect.js';
+import {saveChecked} from '../profiles/save-checked.js';
+import type {ProfileInput} from '../profiles/schema.js';
+import type {FieldLabel, ProfileStore} from '../profiles/store.js';
+import type {ResolvedProfile} from '../profiles/types.js';
+import {lockMove} from './copy-lock.js';
+import {withInterrupt} from './interrupt.js';
+import {backupsLeftBehind, customerKeyDropped, keyChangeWarning, leftBehindWarning, moveProfileBackups} from './move-backups.js';
+import {locationId} from './open-backend.js';
+
+/** One `b2 profile update`: the fields to change, and how (its flags, already checked against each other). */
+export interface ProfileUpdate {
+  name: string;
+  input: ProfileInput;
+  label: FieldLabel;
+  /** Connect with the result before saving it (not --no-check). */
+  check: boolean;
+  /** --move-backups: the backups under the old prefix go to the new one first; dryRun only shows the plan. */
+  move?: {dryRun: boolean};
+}
+
+export interface ProfileUpdateContext {
+  /** Opened once the profile's move lock is held, so that the profile read is the one saved over. */
+  openStore: () => Promise<ProfileStore>;
+  dataDir: string;
+  cli: string;
+  log: (line: string) => void;
+  warn: (line: string) => void;
+}
+
+/**
+ * Applies `update` and saves the profile: checked first (unless not `check`), then the
+ * backups moved (--move-backups) or the warnings about what stays under the old prefix or
+ * needs the old SSE-C key. A real move holds two locks until the profile is saved: one
+ * per profile (a second move cannot read the old prefix and save over the first) and
+ * one per location moved from (another profile on the same bucket and prefix). Answers
+ * the profiles file written, or undefined when nothing was saved (a dry run).
+ */
+export async function updateProfile(update: ProfileUpdate, ctx: ProfileUpdateContext): Promise<string | undefined> {
+  const moving = update.move !== undefined && !update.move.dryRun;
+  const releaseProfile = moving ? await lockMove(ctx.dataDir, {profile: update.name}, `the backups of profile "${update.name}"`, ctx.warn) : undefined;
+  try {
+    const store = await ctx.openStore();
+    // the profile as it is, when its old location or key matters (a move, or the warnings about what stays there)
+    const touchesKey = update.input.encryption !== undefined || update.input.encryptionKey !== undefined;
+    const before = (update.input.prefix !== undefined || touchesKey) && update.check ? store.resolve(update.name) : undefined;
+    store.update(update.name, update.input, update.label);
+    const releaseLocation = before && moving ? await lockMove(ctx.dataDir, {location: locationId(before)}, `the backups under ${JSON.stringify(before.prefix)} in bucket ${before.bucket}`, ctx.warn) : undefined;
+    try {
+      return (await save(store, update, before, ctx)) ? store.path : undefined;
+    } finally {
+      await releaseLocation?.();
+    }
+  } finally {
+    await releaseProfile?.();
+  }
+}
+
+function save(store: ProfileStore, update: ProfileUpdate, before: ResolvedProfile | undefined, ctx: ProfileUpdateContext): Promise<boolean> {
+  const {name, move} = update;
+  return withInterrupt(
+    (signal) =>
+      saveChecked(store, name, {
+        check: update.check ? (profile) => checkB2(profile, {dataDir: ctx.dataDir, cli: ctx.cli}) : undefined,
+        warn: ctx.warn,
+        beforeSave: async () => {
+          if (!before) return true;
+          const after = store.resolve(name);
+          // a move copies every backup anew, with the new key: nothing stays behind
+          if (move) return moveProfileBackups(before, after, {dataDir: ctx.dataDir, cli: ctx.cli, dryRun: move.dryRun, signal, log: ctx.log, warn: ctx.warn});
+          await warnWhatStays(before, after, signal, ctx);
+          return true;
+        },
+      }),
+    {
+      interrupted: () =>
+        move && !move.dryRun
+          ? 'profile update interrupted; the profile was not saved and the move is unfinished: run the same command again to finish it'
+          : 'profile update interrupted; nothing was changed',
+    },
+  );
+}
+
+/** The backups an update without a move leaves needing what the profile no longer has: the old SSE-C key, the old prefix. */
+async function warnWhatStays(before: ResolvedProfile, after: ResolvedProfile, signal: AbortSignal, ctx: ProfileUpdateContext): Promise<void> {
+  // how many backups stay where the profile was (counted once, only when a warning needs it)
+  let counted: Promise<number> | undefined;
+  const stayingBehind = () =>
+    (counted ??= backupsLeftBehind(before, {dataDir: ctx.dataDir, signal}).catch((err: unknown) => {
+      if (signal.aborted) throw err;
+      return 0; // the old location may be out of reach now: no count, no warning
+    }));
+  if (customerKeyDropped(before, after) && (await stayingBehind()) > 0) ctx.warn(keyChangeWarning(await stayingBehind(), before, after));
+  // a new location in the same bucket: say what stays behind
+  const sameBucket = before.bucket === after.bucket && before.endpoint === after.endpoint;
+  if (before.prefix !== after.prefix && sameBucket && (await stayingBehind()) > 0) ctx.warn(leftBehindWarning(await stayingBehind(), before, after, ctx.cli));
+}
