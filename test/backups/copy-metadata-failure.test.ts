@@ -1,15 +1,13 @@
-import {afterAll, beforeAll, beforeEach, expect, test} from '@jest/globals';
+import {beforeEach, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
 import {copyBackupObjects, executeMove, planMove} from '../../src/backups/move.js';
-import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
-import {emulator, openBackend} from '../b2/helpers.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {FaultAt} from '../helpers/fault-at.js';
-import {rejection} from './helpers.js';
+import {rejection, sharedEmulator} from './helpers.js';
 
 // copyBackup over the emulator via HTTP (retries without sleeping), when the metadata
 // file's server-side copy fails after the archive's. A cut connection after B2 made the
@@ -18,48 +16,29 @@ import {rejection} from './helpers.js';
 // there (the error says nothing was copied), whichever run copied the archive.
 
 const faultAt = new FaultAt();
-let emu: RunningEmulator;
-let master: string;
-const opened: B2Backend[] = [];
+const shared = sharedEmulator({emulator: {onRequest: faultAt.onRequest}});
 let n = 0;
 
 async function locations(): Promise<{from: B2Backend; to: B2Backend}> {
   n++;
-  const open = (prefix: string) => openBackend(emu, {prefix}).then((b) => (opened.push(b), b));
-  return {from: await open(`src${n}/`), to: await open(`dst${n}/`)};
+  return {from: await shared.open(`src${n}/`), to: await shared.open(`dst${n}/`)};
 }
 
-/** Every stored version under `prefix` in the bucket, by name, read with the master key. */
-async function versions(prefix: string, bucketId = emu.bucketId): Promise<string[]> {
-  const r = await api(emu, master, 'b2_list_file_versions', {bucketId, prefix, maxFileCount: 1000});
-  return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`);
-}
-
-beforeAll(async () => {
-  emu = await emulator({onRequest: faultAt.onRequest});
-  master = (await authorizeRaw(emu)).authorizationToken;
-});
-
-beforeEach(() => faultAt.clear(emu));
-
-afterAll(async () => {
-  await Promise.all(opened.map((b) => b.close()));
-  await emu?.stop();
-});
+beforeEach(() => faultAt.clear(shared.emu));
 
 test('a cut connection on every try of the metadata file\'s copy (B2 made each copy, the answers were lost): nothing is left there, and the error says so', async () => {
   const {from, to} = await locations();
   const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'cut'});
-  faultAt.arm(emu, 'b2_copy_file', 2, {call: 'b2_copy_file', cutResponseAfterBytes: 0});
+  faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', cutResponseAfterBytes: 0});
   const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));
-  expect(await versions(`dst${n}/`)).toEqual([]);
+  expect(await shared.versions(`dst${n}/`)).toEqual([]);
   expect(await new BackupCatalog(to).list()).toEqual([]);
   expect(isBackupError(err, 'network')).toBe(true);
   expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(the connection to B2 at .* broke during b2_copy_file .* after \\d+ attempt\\(s\\): .*\\); its archive ${up.archiveKey}, copied just before, was deleted again, so nothing was copied; run the same command again to copy the backup$`));
 
-  faultAt.clear(emu);
+  faultAt.clear(shared.emu);
   expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: false, info: {id: up.id}});
-  expect(await versions(`dst${n}/`)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
+  expect(await shared.versions(`dst${n}/`)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
   expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
 });
 
@@ -68,9 +47,9 @@ test('an archive an earlier run copied is deleted too when the metadata file\'s 
   const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'earlier'});
   const [item] = (await planMove(from, to)).items;
   await copyBackupObjects(from, to, {...item, copy: {archive: true, metadataFile: false}}); // a run killed between the two copies
-  faultAt.arm(emu, 'b2_copy_file', 1, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
+  faultAt.arm(shared.emu, 'b2_copy_file', 1, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
   const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));
-  expect(await versions(`dst${n}/`)).toEqual([]);
+  expect(await shared.versions(`dst${n}/`)).toEqual([]);
   expect(isBackupError(err, 'bad_input')).toBe(true);
   expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied by an earlier run, was deleted again, so nothing was copied; run the same command again to copy the backup$`));
 });
@@ -84,7 +63,7 @@ test('another run moved the backup between this run\'s two copies: the metadata 
   expect(other).toMatchObject({deleted: 2});
   const err = await rejection(copyBackupObjects(from, to, {...item, copy: {archive: false, metadataFile: true}}));
   expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
-  expect(await versions(`dst${n}/`)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
+  expect(await shared.versions(`dst${n}/`)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
   expect((err as Error).message).toMatch(
     new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(.*\\); its archive ${up.archiveKey}, copied by an earlier run, was left there: the source no longer holds the backup as it was \\(another command may have moved or deleted it meanwhile\\), so nothing was deleted at the destination, where the backup may now be whole; list the destination to check$`),
   );
@@ -104,21 +83,20 @@ test('the same race inside a move: the move says the backup may be whole at the 
 });
 
 test('a destination bucket that locks every new file by default keeps the archive copy: the error gives the date B2 set, and the same copy again completes the backup', async () => {
-  const auth = await authorizeRaw(emu);
-  const bucket = await api(emu, master, 'b2_create_bucket', {accountId: auth.accountId, bucketName: 'default-lock-1', bucketType: 'allPrivate', fileLockEnabled: true, defaultRetention: {mode: 'governance', period: {duration: 1, unit: 'days'}}});
-  const from = await openBackend(emu, {prefix: 'unlocked/'});
-  const to = await openBackend(emu, {bucket: 'default-lock-1', prefix: 'dst/'});
-  opened.push(from, to);
+  const auth = await authorizeRaw(shared.emu);
+  const bucket = await api(shared.emu, shared.master, 'b2_create_bucket', {accountId: auth.accountId, bucketName: 'default-lock-1', bucketType: 'allPrivate', fileLockEnabled: true, defaultRetention: {mode: 'governance', period: {duration: 1, unit: 'days'}}});
+  const from = await shared.open('unlocked/');
+  const to = await shared.open('dst/', {bucket: 'default-lock-1'});
   const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'unlocked'});
   expect(up.lock).toBeUndefined(); // the copy asks for no lock: B2 sets the bucket's
-  faultAt.arm(emu, 'b2_copy_file', 2, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
+  faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
   const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));
-  expect(await versions('dst/', bucket.json.bucketId)).toEqual([`upload ${up.archiveKey}`]);
+  expect(await shared.versions('dst/', bucket.json.bucketId)).toEqual([`upload ${up.archiveKey}`]);
   const until = (await to.stat(up.archiveKey))?.retention?.retainUntil.toISOString();
   expect(until).toMatch(/^\d{4}-/);
   expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied just before, stays there: Object Lock keeps it until ${until}, and without its metadata file it is no backup; run the same command again to complete the backup \\(it copies only what is missing\\)$`));
 
   expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: false});
-  expect(await versions('dst/', bucket.json.bucketId)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
+  expect(await shared.versions('dst/', bucket.json.bucketId)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
   expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
 });

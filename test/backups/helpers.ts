@@ -1,9 +1,61 @@
+import {afterAll, beforeAll} from '@jest/globals';
 import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {StorageBackend} from '../../src/backend.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import type {CatalogOptions} from '../../src/backups/index.js';
+import type {B2Backend, B2BackendOptions} from '../../src/b2/index.js';
+import type {EmulatorOptions, RunningEmulator} from '../../src/emulator/index.js';
+import {emulator, openBackend} from '../b2/helpers.js';
+import {authorizeRaw, storedVersions} from '../emulator/helpers.js';
+
+/** One emulator for a test file, the backends opened on it and the master key's token (see sharedEmulator). */
+export interface SharedEmulator {
+  readonly emu: RunningEmulator;
+  /** The master key's token, for raw calls that look at what is stored (api, storedVersions). */
+  readonly master: string;
+  /** A backend on `prefix` with the file's defaults and `more`, closed after the file's tests. */
+  open(prefix: string, more?: Partial<B2BackendOptions>): Promise<B2Backend>;
+  /** Every stored version under `prefix`, read with the master key (storedVersions). */
+  versions(prefix: string, bucketId?: string): Promise<string[]>;
+}
+
+/**
+ * The world most catalog tests share: one emulator started before the file's tests and
+ * stopped after them, with every backend opened on it closed first. Call at the top
+ * level of a test file; `backend` holds the options every `open` starts from.
+ */
+export function sharedEmulator(opts: {emulator?: EmulatorOptions; backend?: Partial<B2BackendOptions>} = {}): SharedEmulator {
+  let running: {emu: RunningEmulator; master: string} | undefined;
+  const opened: B2Backend[] = [];
+  const started = () => {
+    if (!running) throw new Error('sharedEmulator: used before its beforeAll ran');
+    return running;
+  };
+  beforeAll(async () => {
+    const emu = await emulator(opts.emulator);
+    running = {emu, master: (await authorizeRaw(emu)).authorizationToken};
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((b) => b.close()));
+    await running?.emu.stop();
+  });
+  return {
+    get emu() {
+      return started().emu;
+    },
+    get master() {
+      return started().master;
+    },
+    async open(prefix, more = {}) {
+      const backend = await openBackend(started().emu, {prefix, ...opts.backend, ...more});
+      opened.push(backend);
+      return backend;
+    },
+    versions: (prefix, bucketId) => storedVersions(started().emu, started().master, prefix, bucketId),
+  };
+}
 
 /** A catalog that records its warnings instead of printing them. */
 export function catalogWithWarnings(backend: StorageBackend, opts: CatalogOptions = {}): {catalog: BackupCatalog; warnings: string[]} {

@@ -1,11 +1,10 @@
-import {afterAll, beforeAll, expect, test} from '@jest/globals';
+import {expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
-import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupError} from '../../src/errors.js';
-import {emulator, openBackend, sha1} from '../b2/helpers.js';
-import {api, authorizeRaw, storedVersions} from '../emulator/helpers.js';
+import {sha1} from '../b2/helpers.js';
+import {api} from '../emulator/helpers.js';
+import {sharedEmulator} from './helpers.js';
 
 // One of a backup's two files hidden (b2_hide_file: the B2 web console, `rclone delete`
 // without --b2-hard-delete, a lifecycle rule), not deleted: B2 keeps its versions, and
@@ -13,33 +12,18 @@ import {api, authorizeRaw, storedVersions} from '../emulator/helpers.js';
 // copy of its half: cleanup keeps it (and says why), and a delete of the backup by its
 // id removes the hidden file's versions too, instead of leaving them stored and billed.
 
-let emu: RunningEmulator;
-let master: string;
-const opened: B2Backend[] = [];
+const shared = sharedEmulator();
 let n = 0;
-
-beforeAll(async () => {
-  emu = await emulator();
-  master = (await authorizeRaw(emu)).authorizationToken;
-});
-
-afterAll(async () => {
-  await Promise.all(opened.map((b) => b.close()));
-  await emu?.stop();
-});
-
-const versions = (prefix: string) => storedVersions(emu, master, prefix);
 
 /** A backup made here in a fresh prefix, with one of its files then hidden. */
 async function withHidden(which: 'archive' | 'metadata file') {
   const prefix = `hid${++n}/`;
-  const backend = await openBackend(emu, {prefix});
-  opened.push(backend);
+  const backend = await shared.open(prefix);
   const data = randomBytes(20_000);
   const catalog = new BackupCatalog(backend);
   const up = await catalog.upload(data, {name: `half ${n}`});
   const hiddenKey = which === 'archive' ? up.archiveKey : up.metadataKey;
-  const hide = await api(emu, master, 'b2_hide_file', {bucketId: emu.bucketId, fileName: prefix + hiddenKey});
+  const hide = await api(shared.emu, shared.master, 'b2_hide_file', {bucketId: shared.emu.bucketId, fileName: prefix + hiddenKey});
   expect(hide.status).toBe(200);
   const keptKey = which === 'archive' ? up.metadataKey : up.archiveKey;
   return {prefix, backend, catalog, up, data, hiddenKey, keptKey, hideMarkerId: hide.json.fileId as string};
@@ -47,7 +31,7 @@ async function withHidden(which: 'archive' | 'metadata file') {
 
 test.each(['metadata file', 'archive'] as const)('cleanup keeps a file whose other file (the %s) is hidden, and says so; unhiding it brings the backup back whole', async (which) => {
   const h = await withHidden(which);
-  const before = await versions(h.prefix);
+  const before = await shared.versions(h.prefix);
   expect(await h.catalog.list()).toEqual([]); // half a backup is listed as none
   const dry = await h.catalog.cleanup({olderThanMs: 0, dryRun: true});
   const report = await h.catalog.cleanup({olderThanMs: 0});
@@ -55,9 +39,9 @@ test.each(['metadata file', 'archive'] as const)('cleanup keeps a file whose oth
     expect({deleted: r.deleted, strays: r.strays}).toEqual({deleted: [], strays: []});
     expect(r.hidden).toEqual([expect.objectContaining({key: h.keptKey, id: h.up.id, hiddenKey: h.hiddenKey})]);
   }
-  expect(await versions(h.prefix)).toEqual(before);
+  expect(await shared.versions(h.prefix)).toEqual(before);
   // unhide: delete the hide marker
-  expect((await api(emu, master, 'b2_delete_file_version', {fileName: h.prefix + h.hiddenKey, fileId: h.hideMarkerId})).status).toBe(200);
+  expect((await api(shared.emu, shared.master, 'b2_delete_file_version', {fileName: h.prefix + h.hiddenKey, fileId: h.hideMarkerId})).status).toBe(200);
   const [back] = await h.catalog.list();
   expect(back.id).toBe(h.up.id);
   expect(await h.catalog.verify(h.up.id)).toMatchObject({ok: true, sha1: sha1(h.data)});
@@ -73,7 +57,7 @@ test.each(['metadata file', 'archive'] as const)('delete by id of a backup whose
     {key: h.keptKey, uploads: 1, hidden: false},
   ]);
   await h.catalog.delete(h.up.id);
-  expect(await versions(h.prefix)).toEqual([]);
+  expect(await shared.versions(h.prefix)).toEqual([]);
 });
 
 test.each(['metadata file', 'archive'] as const)('a delete of such a backup (its %s hidden) cut off between its two names is finished by the same delete: the visible file goes last', async (which) => {
@@ -89,17 +73,17 @@ test.each(['metadata file', 'archive'] as const)('a delete of such a backup (its
   });
   const catalog = new BackupCatalog(flaky);
   await expect(catalog.delete(h.up.id)).rejects.toThrow(/cut off deleting/);
-  expect(await versions(h.prefix)).toEqual([`upload ${h.keptKey}`]); // the visible file still names the backup
+  expect(await shared.versions(h.prefix)).toEqual([`upload ${h.keptKey}`]); // the visible file still names the backup
   await catalog.delete(h.up.id);
-  expect(await versions(h.prefix)).toEqual([]);
+  expect(await shared.versions(h.prefix)).toEqual([]);
 });
 
 test('a file whose other file is truly gone (no version left) is still cleaned up', async () => {
   const h = await withHidden('metadata file');
   // the hidden file deleted for good: every version of it, hide marker included
-  const r = await api(emu, master, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix: h.prefix + h.hiddenKey, maxFileCount: 10});
-  for (const f of r.json.files as Array<{fileName: string; fileId: string}>) await api(emu, master, 'b2_delete_file_version', {fileName: f.fileName, fileId: f.fileId});
+  const r = await api(shared.emu, shared.master, 'b2_list_file_versions', {bucketId: shared.emu.bucketId, prefix: h.prefix + h.hiddenKey, maxFileCount: 10});
+  for (const f of r.json.files as Array<{fileName: string; fileId: string}>) await api(shared.emu, shared.master, 'b2_delete_file_version', {fileName: f.fileName, fileId: f.fileId});
   const report = await h.catalog.cleanup({olderThanMs: 0});
   expect({deleted: report.deleted.map((d) => d.key), hidden: report.hidden}).toEqual({deleted: [h.keptKey], hidden: []});
-  expect(await versions(h.prefix)).toEqual([]);
+  expect(await shared.versions(h.prefix)).toEqual([]);
 });

@@ -1,14 +1,13 @@
-import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {Readable} from 'node:stream';
 import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
 import {copyBackupObjects, executeMove, planMove} from '../../src/backups/move.js';
-import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
-import {emulator, openBackend, sha1} from '../b2/helpers.js';
-import {keysOf, rejection} from './helpers.js';
+import {sha1} from '../b2/helpers.js';
+import {keysOf, rejection, sharedEmulator} from './helpers.js';
 
 // Move and copy over the emulator via HTTP, when a file with a backup's archive name and
 // size is already at the destination: it is the backup's copy only when SHA1s prove it
@@ -19,8 +18,7 @@ import {keysOf, rejection} from './helpers.js';
 
 const PART = 4096;
 const SIZE = 20_000;
-let emu: RunningEmulator;
-const opened: B2Backend[] = [];
+const shared = sharedEmulator({emulator: {minPartSize: 1000, recommendedPartSize: PART}, backend: {partSize: PART, uploadCutoff: PART, concurrency: 2}});
 let n = 0;
 
 /**
@@ -30,8 +28,7 @@ let n = 0;
  */
 async function locations(copyCutoff?: number): Promise<{from: B2Backend; to: B2Backend}> {
   n++;
-  const open = (prefix: string, more = {}) => openBackend(emu, {prefix, partSize: PART, uploadCutoff: PART, concurrency: 2, ...more}).then((b) => (opened.push(b), b));
-  return {from: await open(`src${n}/`), to: await open(`dst${n}/`, copyCutoff ? {copyCutoff} : {})};
+  return {from: await shared.open(`src${n}/`), to: await shared.open(`dst${n}/`, copyCutoff ? {copyCutoff} : {})};
 }
 
 /** A backup uploaded from a stream (as `upload -` does): its SHA1 is recorded only in its metadata file. */
@@ -60,15 +57,6 @@ async function haBackupWithoutSha1(from: B2Backend): Promise<{id: string; archiv
 }
 
 const bytesOf = async (b: B2Backend, key: string) => Buffer.concat(await (await b.get(key)).stream.toArray());
-
-beforeAll(async () => {
-  emu = await emulator({minPartSize: 1000, recommendedPartSize: PART});
-});
-
-afterAll(async () => {
-  await Promise.all(opened.map((b) => b.close()));
-  await emu?.stop();
-});
 
 describe('move onto a file of the same name and size', () => {
   test('a stdin backup (SHA1 only in its metadata file) and another file there: refused with exit 2, nothing copied or deleted', async () => {
@@ -163,10 +151,10 @@ describe('an archive with no SHA1 on record anywhere, copied by an interrupted r
     expect(await copyBackupObjects(from, to, item)).toHaveLength(2);
     const plan = await planMove(from, to);
     expect(plan.items.map((i) => i.copy)).toEqual([{archive: false, metadataFile: false}]);
-    emu.resetStats();
+    shared.emu.resetStats();
     const report = await executeMove(from, to, plan);
     expect({copied: report.copied, deleted: report.deleted}).toEqual({copied: 0, deleted: 2});
-    expect({copyFile: emu.stats().calls.b2_copy_file, copyPart: emu.stats().calls.b2_copy_part}).toEqual({copyFile: undefined, copyPart: undefined});
+    expect({copyFile: shared.emu.stats().calls.b2_copy_file, copyPart: shared.emu.stats().calls.b2_copy_part}).toEqual({copyFile: undefined, copyPart: undefined});
     expect(await keysOf(from)).toEqual([]);
     expect(await bytesOf(to, ha.archiveKey)).toEqual(ha.data);
     expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([ha.id]);
@@ -204,9 +192,9 @@ describe('an archive with no SHA1 on record anywhere, copied by an interrupted r
     const ha = await haBackupWithoutSha1(from);
     const [item] = (await planMove(from, to)).items;
     await copyBackupObjects(from, to, {...item, copy: {archive: true, metadataFile: false}});
-    emu.resetStats();
+    shared.emu.resetStats();
     expect((await copyBackup(new BackupCatalog(from), from, to, ha.id)).existing).toBe(false);
-    expect({copyFile: emu.stats().calls.b2_copy_file, copyPart: emu.stats().calls.b2_copy_part}).toEqual({copyFile: 1, copyPart: undefined});
+    expect({copyFile: shared.emu.stats().calls.b2_copy_file, copyPart: shared.emu.stats().calls.b2_copy_part}).toEqual({copyFile: 1, copyPart: undefined});
     expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([ha.id]);
     expect(await bytesOf(to, ha.archiveKey)).toEqual(ha.data);
     expect((await copyBackup(new BackupCatalog(from), from, to, ha.id)).existing).toBe(true);
@@ -241,8 +229,8 @@ describe('copy onto a file of the same name and size', () => {
     const backup = await stdinBackup(from);
     expect((await copyBackup(new BackupCatalog(from), from, to, backup.id)).existing).toBe(false);
     expect(await new BackupCatalog(to).verify(backup.id)).toMatchObject({ok: true, sha1: backup.sha1});
-    emu.resetStats();
+    shared.emu.resetStats();
     expect((await copyBackup(new BackupCatalog(from), from, to, backup.id)).existing).toBe(true);
-    expect(emu.stats().calls.b2_copy_file).toBeUndefined();
+    expect(shared.emu.stats().calls.b2_copy_file).toBeUndefined();
   });
 });

@@ -1,35 +1,18 @@
-import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {executeMove, planMove} from '../../src/backups/move.js';
-import type {RunningEmulator} from '../../src/emulator/index.js';
-import {emulator, openBackend} from '../b2/helpers.js';
 import {putHaBackup} from './ha-fixtures.js';
-import {catalogWithWarnings, keysOf} from './helpers.js';
+import {catalogWithWarnings, keysOf, sharedEmulator} from './helpers.js';
 
 // A move takes only what `list` calls a backup (one rule, the catalog's): an archive that
 // describes itself, or a pair whose metadata file is a backup metadata file (Home
 // Assistant's). Another tool's `X.tar` + `X.metadata.json` stays where it is, untouched,
 // and is reported. Over HTTP against the emulator.
 
-let emu: RunningEmulator;
-const opened: B2Backend[] = [];
+const shared = sharedEmulator();
 
-beforeAll(async () => {
-  emu = await emulator();
-});
-
-afterAll(async () => {
-  await Promise.all(opened.map((b) => b.close()));
-  await emu?.stop();
-});
-
-const open = async (prefix: string) => {
-  const b = await openBackend(emu, {prefix});
-  opened.push(b);
-  return b;
-};
+const open = (prefix: string) => shared.open(prefix);
 
 describe('a move and files that are not backups', () => {
   test('another tool\'s X.tar + X.metadata.json is neither copied nor deleted, and is reported; our backup and a Home Assistant one move', async () => {

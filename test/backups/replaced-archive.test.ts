@@ -1,16 +1,13 @@
-import {afterAll, beforeAll, expect, test} from '@jest/globals';
+import {expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {existsSync} from 'node:fs';
 import {join} from 'node:path';
-import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
 import {executeMove, planMove} from '../../src/backups/move.js';
-import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
-import {emulator, openBackend, sha1} from '../b2/helpers.js';
-import {authorizeRaw, storedVersions} from '../emulator/helpers.js';
-import {keysOf, rejection, tempDir} from './helpers.js';
+import {sha1} from '../b2/helpers.js';
+import {keysOf, rejection, sharedEmulator, tempDir} from './helpers.js';
 
 // A backup whose archive another tool uploaded over (rclone, a second machine): a new
 // version under the archive's name, of the same size, without this tool's file info.
@@ -19,30 +16,14 @@ import {keysOf, rejection, tempDir} from './helpers.js';
 // against: verify and download fail (exit 5), copy and move refuse and touch nothing.
 
 const SIZE = 30_000;
-let emu: RunningEmulator;
-let master: string;
-const opened: B2Backend[] = [];
+const shared = sharedEmulator();
 let n = 0;
-
-beforeAll(async () => {
-  emu = await emulator();
-  master = (await authorizeRaw(emu)).authorizationToken;
-});
-
-afterAll(async () => {
-  await Promise.all(opened.map((b) => b.close()));
-  await emu?.stop();
-});
-
-const open = (prefix: string) => openBackend(emu, {prefix}).then((b) => (opened.push(b), b));
-
-const versions = (prefix: string) => storedVersions(emu, master, prefix);
 
 /** A backup made here, whose archive then gets a second version of other bytes of the same size. */
 async function replacedBackup() {
   n++;
   const prefix = `src${n}/`;
-  const from = await open(prefix);
+  const from = await shared.open(prefix);
   const data = randomBytes(SIZE);
   const up = await new BackupCatalog(from).upload(data, {name: 'nightly'});
   const other = randomBytes(SIZE);
@@ -87,7 +68,7 @@ test('download fails with checksum_mismatch, to a stream and to a file (which is
 
 test('copy refuses (checksum_mismatch) and copies nothing', async () => {
   const b = await replacedBackup();
-  const to = await open(`dst${n}/`);
+  const to = await shared.open(`dst${n}/`);
   const err = await rejection(copyBackup(new BackupCatalog(b.from), b.from, to, b.id));
   expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
   expect((err as Error).message).toContain(`B2 records SHA1 ${b.otherSha1} for it, the backup ${b.sha1}`);
@@ -96,11 +77,11 @@ test('copy refuses (checksum_mismatch) and copies nothing', async () => {
 
 test('a move refuses (checksum_mismatch) and every version at the source stays, the backup\'s own included', async () => {
   const b = await replacedBackup();
-  const to = await open(`dst${n}/`);
-  const before = await versions(b.prefix);
+  const to = await shared.open(`dst${n}/`);
+  const before = await shared.versions(b.prefix);
   expect(before.filter((v) => v.endsWith('.tar'))).toHaveLength(2);
   const err = await rejection((async () => executeMove(b.from, to, await planMove(b.from, to)))());
   expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
-  expect(await versions(b.prefix)).toEqual(before);
+  expect(await shared.versions(b.prefix)).toEqual(before);
   expect(await keysOf(to)).toEqual([]);
 });

@@ -1,12 +1,9 @@
-import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {Readable} from 'node:stream';
-import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {planPrune} from '../../src/backups/prune.js';
-import type {RunningEmulator} from '../../src/emulator/index.js';
-import {emulator, openBackend} from '../b2/helpers.js';
-import {catalogWithWarnings} from './helpers.js';
+import {catalogWithWarnings, sharedEmulator} from './helpers.js';
 
 // Mixed SSE-C and plain backups under one prefix (an SSE-C key rotated, or a profile
 // that dropped its key), read over HTTP from the emulator by a catalog with no metadata
@@ -15,24 +12,10 @@ import {catalogWithWarnings} from './helpers.js';
 // found as before. A backup that could not be read is never deleted by a prune.
 
 const PART = 4096;
-let emu: RunningEmulator;
-const opened: B2Backend[] = [];
+const shared = sharedEmulator({emulator: {minPartSize: 1000, recommendedPartSize: PART}, backend: {partSize: PART, uploadCutoff: PART}});
 const KEY_A = randomBytes(32).toString('base64');
 
-const open = async (prefix: string, key?: string) => {
-  const b = await openBackend(emu, {prefix, partSize: PART, uploadCutoff: PART, ...(key ? {encryption: {mode: 'SSE-C' as const, key}} : {})});
-  opened.push(b);
-  return b;
-};
-
-beforeAll(async () => {
-  emu = await emulator({minPartSize: 1000, recommendedPartSize: PART});
-});
-
-afterAll(async () => {
-  await Promise.all(opened.map((b) => b.close()));
-  await emu?.stop();
-});
+const open = (prefix: string, key?: string) => shared.open(prefix, key ? {encryption: {mode: 'SSE-C', key}} : {});
 
 describe('a metadata file encrypted with another SSE-C key', () => {
   test('a streamed SSE-C backup (its SHA1 only in its metadata file): the plain backups are listed, the other one is shown from its archive, with a warning naming the file', async () => {

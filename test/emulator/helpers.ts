@@ -83,7 +83,7 @@ export function bytes(n: number, seed = 1): Buffer {
 }
 
 /** Every stored version under `prefix` (uploads and hide markers) as "<action> <name after the prefix>", read with `token` (e.g. the master key's). */
-export async function storedVersions(emu: RunningEmulator, token: string, prefix: string): Promise<string[]> {
-  const r = await api(emu, token, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix, maxFileCount: 1000});
+export async function storedVersions(emu: RunningEmulator, token: string, prefix: string, bucketId = emu.bucketId): Promise<string[]> {
+  const r = await api(emu, token, 'b2_list_file_versions', {bucketId, prefix, maxFileCount: 1000});
   return (r.json.files as Array<{fileName: string; action: string}>).map((f) => `${f.action} ${f.fileName.slice(prefix.length)}`);
 }
