@@ -1,5 +1,5 @@
 import type {CheckReport, StorageBackend} from './backend.js';
-import {B2Backend, type B2BackendInput, type B2BackendOptions} from './b2/index.js';
+import type {B2Backend, B2BackendInput, B2BackendOptions} from './b2/index.js';
 import type {EmbeddedB2} from './embedded/embedded-b2.js';
 import {commandHint} from './command-hint.js';
 import {BackupError} from './errors.js';
@@ -25,6 +25,7 @@ export interface ConnectContext {
  * bundled emulator in-process (data under `dataDir`) and stops it when the backend closes.
  */
 export async function connectB2(profile: ResolvedProfile, ctx: ConnectContext, extra: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
+  const {B2Backend} = await provider();
   if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, keyFix: keyFixOf(profile), ...connectTimeoutFromEnv(), cli: ctx.cli, ...extra}, {signal: ctx.signal});
   const embedded = await startEmbedded(profile, ctx);
   try {
@@ -50,6 +51,7 @@ export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx:
       throw err;
     }
   }
+  const {B2Backend} = await provider();
   const embedded = await startEmbedded(a, ctx);
   const opened: B2Backend[] = [];
   try {
@@ -72,6 +74,7 @@ export async function checkB2(profile: ResolvedProfile, ctx: ConnectContext & {u
   const lockUploads = profile.lock !== undefined;
   // a profile being added is not saved yet: "profile update" could not fix it
   const profileCommand = ctx.unsaved ? commandHint(ctx.cli, `profile add ${profile.name} …`) : undefined;
+  const {B2Backend} = await provider();
   if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile), profileCommand, cli: ctx.cli, lockUploads, ...connectTimeoutFromEnv()});
   const embedded = await startEmbedded(profile, ctx);
   try {
@@ -98,6 +101,13 @@ export const ENV_KEY_FIX = 'set B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY to 
 function keyFixOf(profile: ResolvedProfile): string | undefined {
   return profile.keyFrom === 'env' ? ENV_KEY_FIX : undefined;
 }
+
+/**
+ * The provider and its HTTP stack (axios, backblaze-b2: most of a connecting command's
+ * start-up) load when a command connects, not when it only edits or shows profiles
+ * (profile add --no-check, or any bad input, which fails before connecting).
+ */
+const provider = () => import('./b2/index.js');
 
 /** The emulator is loaded only here: a profile on B2 itself never pays for it. */
 async function startEmbedded(profile: ResolvedProfile, ctx: {dataDir: string}): Promise<EmbeddedB2> {

@@ -2,7 +2,7 @@ import {BaseCommand, errorLine, profileFlag} from '../../src/cli/base-command.js
 import {cliPrefix} from '../../src/cli/cli-prefix.js';
 import {readErrorLog} from '../../src/cli/error-log.js';
 import {jsonText} from '../../src/cli/json-text.js';
-import {bucketEncryptionText, bucketLockText} from '../../src/b2/index.js';
+import {bucketEncryptionText, bucketLockText} from '../../src/b2/bucket-checks.js';
 import {connectB2} from '../../src/connect.js';
 import {isBackupError} from '../../src/errors.js';
 import {loadProfile} from '../../src/profiles/index.js';

@@ -1,5 +1,7 @@
 import {Flags} from '@oclif/core';
-import {OBJECT_LOCK_FIX, bucketLockText, type B2Backend} from '../b2/index.js';
+import type {B2Backend} from '../b2/index.js';
+// the checks alone: the barrel would load the provider and its HTTP stack with them
+import {OBJECT_LOCK_FIX, bucketLockText} from '../b2/bucket-checks.js';
 import {DEFAULT_LOCK_MODE, LOCK_MODES, type LockSetting} from '../backups/lock.js';
 import {LEGAL_HOLD, lockedText} from '../backups/display.js';
 import type {BackupInfo} from '../backups/types.js';

@@ -1,4 +1,6 @@
-import {PUBLIC_BUCKET_FIX, isPublicBucket, type B2Backend} from '../b2/index.js';
+import type {B2Backend} from '../b2/index.js';
+// the checks alone: the barrel would load the provider and its HTTP stack with them
+import {PUBLIC_BUCKET_FIX, isPublicBucket} from '../b2/bucket-checks.js';
 import {BackupError, isBackupError} from '../errors.js';
 
 /**

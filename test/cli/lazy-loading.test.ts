@@ -124,6 +124,26 @@ describe('what a process loads', () => {
     expect(zod(await refused.modules()).length).toBeGreaterThan(0);
   });
 
+  test('profile commands that do not connect (add and update with --no-check, list, show) and a command refused for bad input load no HTTP stack; one that connects does', async () => {
+    const config = join(world.dir, 'lazy-http-profiles.yaml');
+    const runs: Array<{args: string[]; code: number}> = [
+      {args: ['profile', 'add', 'offline', '--key-id', '005lazy', '--application-key', 'K005lazyHttpStackProbeKey00', '--bucket', 'lazy-bucket', '--no-check'], code: 0},
+      {args: ['profile', 'update', 'offline', '--concurrency', '3', '--no-check'], code: 0},
+      {args: ['profile', 'list'], code: 0},
+      {args: ['profile', 'show', 'offline'], code: 0},
+      {args: ['download', 'some-id', '-o', '-', '--profile', 'offline', '--concurrency', '0'], code: 2},
+    ];
+    for (const run of runs) {
+      const p = probed();
+      const r = await runCli(['b2', ...run.args, '--config', config], {env: {...world.env, ...p.env}});
+      expect({args: run.args, code: r.code}).toEqual({args: run.args, code: run.code});
+      expect({args: run.args, http: httpStack(await p.modules())}).toEqual({args: run.args, http: []});
+    }
+    const connecting = probed();
+    expect((await runCli(['b2', 'list', '--profile', 'remote', '--config', world.config], {env: {...world.env, ...connecting.env}})).code).toBe(0);
+    expect(httpStack(await connecting.modules()).length).toBeGreaterThan(0); // the probe sees the stack when it loads
+  });
+
   test('--help loads no command module, no emulator and no HTTP stack', async () => {
     const p = probed();
     const r = await runCli(['--help'], {env: p.env});
