@@ -21,6 +21,15 @@ import {retentionFor} from '../../src/backups/lock.js';
 import {lockedText} from '../../src/backups/display.js';
 import {lockedReason} from '../../src/backups/prune.js';
 
+/** `upload --dry-run` on a profile with retention rules: the prune the real run would do next. */
+interface UploadPrunePreview {
+  policy: RetentionPolicy;
+  /** What it would delete, oldest last. */
+  delete: BackupSummary[];
+  /** How many it would keep (the new backup included). */
+  kept: number;
+}
+
 export default class Upload extends LocationCommand {
   static override summary = 'Upload a backup archive (a file, or - for stdin).';
   static override description =
@@ -45,12 +54,12 @@ export default class Upload extends LocationCommand {
     'lock-days': Flags.string({description: 'lock this backup for N days (B2 Object Lock: it cannot be deleted until then), instead of the profile\'s "lock:"; the bucket needs Object Lock and the key writeFileRetentions'}),
     'lock-mode': lockModeFlag,
     'allow-public-bucket': Flags.boolean({description: 'upload even if the bucket is public (allPublic), where anyone can download files by name', default: false}),
-    'dry-run': Flags.boolean({description: 'print the plan (names, size, parts, API calls, what an interrupted upload already stored) and upload nothing; a file is read to hash it, stdin is not read', default: false}),
+    'dry-run': Flags.boolean({description: 'print the plan (names, size, parts, API calls, what an interrupted upload already stored, and what the profile\'s retention would then prune) and upload nothing; a file is read to hash it, stdin is not read', default: false}),
     prune: Flags.boolean({default: true, allowNo: true, description: 'after a successful upload, prune by the profile\'s "retention:" rules, never deleting the new backup (--no-prune skips it)'}),
     ...outputFlags,
   };
 
-  async run(): Promise<(BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]; lockedKept: string[]}) | (UploadPlan & {dryRun: true})> {
+  async run(): Promise<(BackupSummary & {resumed: boolean; existing: boolean; pruned: string[]; lockedKept: string[]}) | (UploadPlan & {dryRun: true; prune?: UploadPrunePreview})> {
     const {args, flags} = await this.parse(Upload);
     // a user who forgot the pipe would wait on a silent terminal, and Ctrl-D would give an empty archive;
     // a dry run reads no stdin, so it may show the plan from a terminal
@@ -118,26 +127,41 @@ export default class Upload extends LocationCommand {
   }
 
   /** --dry-run: the plan, from reads only (a file is hashed, with progress); nothing is uploaded or pruned. */
-  private async dryRun(body: Body, meta: {name?: string; metadata: Record<string, string>; size?: number}, flags: {config?: string; profile?: string; 'allow-public-bucket': boolean}, out: OutputChoice, overrides: TransferOverrides, lockFlags: ReturnType<typeof lockOverride>): Promise<UploadPlan & {dryRun: true}> {
-    const plan = await this.withLocation(flags, async ({backend, catalog, profile}, signal) => {
+  private async dryRun(body: Body, meta: {name?: string; metadata: Record<string, string>; size?: number}, flags: {config?: string; profile?: string; 'allow-public-bucket': boolean; prune: boolean}, out: OutputChoice, overrides: TransferOverrides, lockFlags: ReturnType<typeof lockOverride>): Promise<UploadPlan & {dryRun: true; prune?: UploadPrunePreview}> {
+    const {plan, prune} = await this.withLocation(flags, async ({backend, catalog, profile}, signal) => {
       await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
       // the lock a real run would set, refused as a real run would refuse it
       const lock = lockForRun(profile, lockFlags);
       if (lock) await assertCanLock(backend, profile, lockInstead(profile, lockFlags), signal);
       const retention = lock && retentionFor(lock, backend.now());
       const bar = progressDisplay({label: 'Checking', total: meta.size, mode: out.mode, intervalMs: out.intervalMs});
+      let planned: UploadPlan;
       try {
-        return await catalog.planUpload(body, {...meta, retention, signal, onProgress: (p) => bar.update(p)});
+        planned = await catalog.planUpload(body, {...meta, retention, signal, onProgress: (p) => bar.update(p)});
       } finally {
         bar.stop();
       }
+      // the prune a real run does next, with the backup it would store among the others
+      const policy = flags.prune ? profile.retention : undefined;
+      const stored = planned.resumes?.stored === 'backup'; // listed already
+      const adding: BackupInfo = {id: planned.id, name: planned.name, date: planned.date, size: planned.size ?? 0, sha1: planned.sha1, archiveKey: planned.archiveKey, metadataKey: planned.metadataKey, describedBy: 'archive'};
+      const prunePlan = policy ? await planPrune(catalog, policy, {protect: planned.id, adding: stored ? undefined : adding, now: backend.now(), signal}) : undefined;
+      return {plan: planned, prune: prunePlan};
     }, {overrides});
+    const preview = prune && {policy: prune.policy, delete: prune.decisions.filter((d) => !d.keep).map((d) => backupSummary(d.backup)), kept: prune.decisions.filter((d) => d.keep).length};
     if (!this.jsonEnabled()) {
       // loaded only here: its tables need string-width, which a plain upload never pays to load
       const {renderUploadPlan} = await import('../../src/cli/dry-run-view.js');
       this.log(renderUploadPlan(plan));
+      if (prune) {
+        const {describeBackup, describePolicy} = await import('../../src/cli/prune-view.js');
+        const doomed = prune.decisions.filter((d) => !d.keep);
+        this.log(doomed.length === 0
+          ? `Then prune (the profile's retention: ${describePolicy(prune.policy)}): nothing would be deleted`
+          : [`Then prune (the profile's retention: ${describePolicy(prune.policy)}; --no-prune skips it): would delete ${doomed.length} backup${doomed.length === 1 ? '' : 's'}:`, ...doomed.map((d) => `  ${describeBackup(d.backup)}`)].join('\n'));
+      }
     }
-    return {dryRun: true, ...plan};
+    return {dryRun: true, ...plan, ...(preview ? {prune: preview} : {})};
   }
 
   /**

@@ -265,15 +265,15 @@ export class BackupCatalog {
     const same = ha && !found ? (await this.storedAs(ha.backup_id, known, signal))?.info : undefined;
     // a stored backup gets the lock asked for where its own is shorter (see alreadyStored)
     const asked = meta.retention ? {lock: lockOfRetention(meta.retention)} : {};
-    if (same) return {name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}, ...asked};
+    if (same) return {id: same.id, date: same.date, name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}, ...asked};
     const date = found?.date ?? ha?.date ?? isoDateWithOffset(this.now());
     const id = found?.id ?? ha?.backup_id ?? newBackupId();
     const base = found?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
     const resumes = found && {id: found.id, date: found.date, stored: found.stored === 'nothing' ? 'parts' as const : found.stored};
     // the lock upload() would set: this run's, or a longer one the interrupted run asked for
     const retention = this.lockToSet(meta.retention, found);
-    if (found?.stored === 'backup') return {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, resumes, calls: {}, ...(retention ? {lock: lockOfRetention(retention)} : {})};
-    const plan = {name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, ...(retention ? {lock: lockOfRetention(retention)} : {})};
+    if (found?.stored === 'backup') return {id, date, name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, resumes, calls: {}, ...(retention ? {lock: lockOfRetention(retention)} : {})};
+    const plan = {id, date, name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, ...(retention ? {lock: lockOfRetention(retention)} : {})};
     const metadataCalls = {b2_upload_file: 1};
     if (found?.stored === 'archive') return {...plan, resumes, calls: {b2_get_upload_url: 1, ...metadataCalls}};
     const archive = this.backend.planPut

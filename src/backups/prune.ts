@@ -40,17 +40,19 @@ export const JUST_UPLOADED = 'just uploaded';
 export const lockedReason = (b: BackupInfo): string => (b.legalHold ? LEGAL_HOLD : b.lock ? lockedText(b.lock) : 'locked (B2 refused to delete it: Object Lock)');
 
 /**
- * What a prune by `policy` would do to the backups listed now. `protect` names a backup
- * that is kept regardless (the one an upload just made); a backup under Object Lock
+ * What a prune by `policy` would do to the backups listed now, and to `adding`, one not
+ * stored yet (what an upload's dry run plans). `protect` names a backup that is kept
+ * regardless (the one an upload just made, or would make); a backup under Object Lock
  * (its date ahead of `now`, the backend's clock, or a legal hold) is kept too, never tried. Throws
  * bad_input for a policy with no rule, before anything is listed.
  */
-export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy, opts: {protect?: string; now?: Date; signal?: AbortSignal} = {}): Promise<PrunePlan> {
+export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy, opts: {protect?: string; adding?: BackupInfo; now?: Date; signal?: AbortSignal} = {}): Promise<PrunePlan> {
   const now = opts.now ?? new Date();
   planRetention([], policy); // a bad policy fails here, before the listing
   const skipped: string[] = [];
   const listed = await catalog.listDeletable({signal: opts.signal, onSkipped: (msg) => skipped.push(msg)});
-  const plan = planRetention(listed.map((d) => d.info), policy, {now});
+  // an upload's dry run: the backup it would store counts as the real run's would
+  const plan = planRetention([...listed.map((d) => d.info), ...(opts.adding ? [opts.adding] : [])], policy, {now});
   const decisions = plan.decisions.map((d): PruneDecision => {
     if (d.future) return {backup: d.backup, keep: true, reasons: d.reasons, future: true};
     if (d.keep) return {backup: d.backup, keep: d.keep, reasons: d.reasons};

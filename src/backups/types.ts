@@ -72,6 +72,9 @@ export interface UploadResult extends BackupInfo {
 
 /** What `upload --dry-run` reports: what upload() would do with the same source and meta. Nothing is written. */
 export interface UploadPlan {
+  /** The backup's id and date: those of the backup it continues or finds stored, else new ones (a real run makes its own, dated when it runs). */
+  id: string;
+  date: string;
   name: string;
   /** The names it would write: an interrupted upload's own, or new ones dated now (a real run dates them when it runs). */
   archiveKey: string;

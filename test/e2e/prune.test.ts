@@ -260,6 +260,27 @@ describe('retention in the profile', () => {
     expect(dry.stderr).toMatch(/Would delete 0 and keep 4 backup/);
   });
 
+  test('upload --dry-run says what the prune after it would delete, counting the backup it would store; the real run deletes exactly that', async () => {
+    const dates = {x: '2026-10-01T00:00:00Z', y: '2026-10-02T00:00:00Z', z: '2026-10-03T00:00:00Z'};
+    const {profile} = await location(['x', 'y', 'z'], dates);
+    await setRetention(profile, {keepLast: 2});
+    const archive = join(world.dir, 'planned.tar');
+    await writeFile(archive, 'a backup planned before it is made');
+    const args = ['upload', archive, '--name', 'planned', '--profile', profile];
+    const dry = await world.b2([...args, '--dry-run']);
+    expect(dry.code).toBe(0);
+    // the new backup is the newest: with it and z kept, y and x would go (newest first)
+    expect(dry.stdout).toMatch(/^Then prune \(the profile's retention: --keep-last 2; --no-prune skips it\): would delete 2 backups:\n {2}[0-9a-f]{12} "y" of 2026-10-02 00:00:00 \+00:00\n {2}[0-9a-f]{12} "x" of 2026-10-01 00:00:00 \+00:00$/m);
+    const planned = parseJson<{prune: {delete: Array<{id: string; name: string}>; kept: number}}>(await world.b2([...args, '--dry-run', '--json']));
+    expect({names: planned.prune.delete.map((b) => b.name), kept: planned.prune.kept}).toEqual({names: ['y', 'x'], kept: 2});
+    expect(await survivors(profile)).toEqual(['x', 'y', 'z']); // a dry run deletes nothing
+    const skipped = await world.b2([...args, '--dry-run', '--no-prune', '--json']);
+    expect(parseJson(skipped)).not.toHaveProperty('prune');
+    const real = parseJson<{pruned: string[]}>(await world.b2([...args, '--json']));
+    expect(real.pruned.sort()).toEqual(planned.prune.delete.map((b) => b.id).sort());
+    expect(await survivors(profile)).toEqual(['planned', 'z']);
+  });
+
   test('--no-prune skips it', async () => {
     const {profile} = await location(['a', 'b', 'c']);
     await setRetention(profile, {keepLast: 1});
