@@ -83,6 +83,7 @@ describe('the default profile', () => {
     }
     const ambiguous = await b2(['list', '--config', config]);
     expect(ambiguous.code).toBe(2);
+    expect((await b2(['profile', 'default', '--config', config])).stdout).toMatch(/^\(none: \d+ profiles and no default, so each command needs --profile NAME or env B2_PROFILE\)\n$/);
     expect(ambiguous.stderr).toContain('set a default with "backup-b2 b2 profile default NAME"');
 
     expect(await b2(['profile', 'default', 'office', '--config', config])).toMatchObject({code: 0, stdout: `Default profile is now "office" (in ${config})\n`});
@@ -101,6 +102,9 @@ describe('the default profile', () => {
     expect(unknown.code).toBe(2);
     expect(await b2(['profile', 'remove', 'office', '--config', config])).toMatchObject({code: 0});
     expect(await readFile(config, 'utf8')).not.toMatch(/^default:/m);
+    const solo = join(dir, 'solo.yaml');
+    expect((await b2(['profile', 'add', 'solo', '--key-id', 'embedded', '--application-key', 'embedded', '--bucket', 'solo-backups', '--endpoint', 'embedded', '--no-check', '--config', solo])).code).toBe(0);
+    expect((await b2(['profile', 'default', '--config', solo])).stdout).toBe('(none: the only profile, "solo", is used)\n');
   });
 });
 

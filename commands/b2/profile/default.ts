@@ -15,7 +15,7 @@ export default class ProfileDefault extends BaseCommand {
     const {args, flags} = await this.parse(ProfileDefault);
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     if (args.name === undefined) {
-      this.log(store.defaultProfile ?? '(none: the only profile is used, or --profile / B2_PROFILE chooses)');
+      this.log(store.defaultProfile ?? noDefault(store.list().filter((p) => p.source === 'file').map((p) => p.name)));
       return {default: store.defaultProfile ?? null};
     }
     store.setDefault(args.name);
@@ -23,4 +23,11 @@ export default class ProfileDefault extends BaseCommand {
     this.log(`Default profile is now "${args.name}" (in ${store.path})`);
     return {default: args.name};
   }
+}
+
+/** What a command uses when no default is set: it depends on how many profiles there are. */
+function noDefault(names: string[]): string {
+  if (names.length === 0) return '(none: there are no profiles, so the built-in "local" is used)';
+  if (names.length === 1) return `(none: the only profile, "${names[0]}", is used)`;
+  return `(none: ${names.length} profiles and no default, so each command needs --profile NAME or env B2_PROFILE)`;
 }
