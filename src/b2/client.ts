@@ -203,8 +203,9 @@ export class B2Client {
     return this.api('b2_get_upload_url', undefined, (axios) => this.b2.getUploadUrl({bucketId, axios}), signal);
   }
 
-  getUploadPartUrl(fileId: string, signal?: AbortSignal): Promise<B2UploadUrl> {
-    return this.api('b2_get_upload_part_url', undefined, (axios) => this.b2.getUploadPartUrl({fileId, axios}), signal);
+  /** `name`: the large file's, for messages. */
+  getUploadPartUrl(fileId: string, name: string, signal?: AbortSignal): Promise<B2UploadUrl> {
+    return this.api('b2_get_upload_part_url', name, (axios) => this.b2.getUploadPartUrl({fileId, axios}), signal);
   }
 
   /**

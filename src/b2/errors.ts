@@ -207,8 +207,25 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   if (f.code === 'bad_answer' || /sha1 did not match/i.test(f.message)) return ['checksum_mismatch', `${what}: ${f.message} after ${call.attempts} attempt(s); the data changed while it was being sent or was damaged on the way`];
   // not B2's answer nor the network: a bug or an unforeseen local failure, so nothing says nothing changed
   if (f.code === 'local') return ['failure', `unexpected error in ${what} (run with DEBUG=1 for details)`];
+  if (f.status === 400 && LARGE_FILE_WRITES.has(call.call) && NO_ACTIVE_UPLOAD.test(f.message)) return ['failure', endedElsewhere(call)];
   if (f.status === 400 && f.code !== 'auth_token_limit') return ['bad_input', `B2 rejected ${what}: ${f.code} (${f.message})`];
   return ['failure', `B2 kept failing ${what} after ${call.attempts} attempt(s): ${b2Says}; try again later`];
+}
+
+/** Calls that write into an unfinished large file (by its fileId). */
+const LARGE_FILE_WRITES = new Set(['b2_get_upload_part_url', 'b2_upload_part', 'b2_copy_part', 'b2_finish_large_file']);
+/** B2's answer (400 bad_request) to those once the file is no longer unfinished: cancelled, or finished. */
+const NO_ACTIVE_UPLOAD = /no active upload/i;
+
+/**
+ * The unfinished large file was cancelled or finished by someone else while this call
+ * wrote into it: not bad input (parts were sent, and billed), and no fault of the request.
+ */
+function endedElsewhere(call: FailedCall): string {
+  const file = call.name ? `of ${JSON.stringify(call.name)} ` : '';
+  const copy = call.call === 'b2_copy_part';
+  const what = copy ? 'copy' : 'upload';
+  return `the unfinished ${what} ${file}was finished or cancelled by another command (e.g. a cleanup, or a second ${what} of the same file) while this one was still writing it; ${copy ? 'run the same command' : 'run the upload'} again`;
 }
 
 /** Calls that read a file's data: B2 answers 403 access_denied (a HEAD: a bare 403) when SSE-C data comes without its key. */

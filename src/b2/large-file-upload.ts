@@ -64,7 +64,7 @@ export class LargeFileUpload {
     const {client, fileName} = this.o;
     const {fileId, existing} = await this.startOrResume();
     timing(existing.size > 0 ? 'large file resumed' : 'large file started');
-    const pool = new UploadUrlPool((signal) => client.getUploadPartUrl(fileId, signal));
+    const pool = new UploadUrlPool((signal) => client.getUploadPartUrl(fileId, fileName, signal));
     const stopListening = client.onReauthorized(() => pool.clear());
     const queue = new PQueue({concurrency: this.o.concurrency});
     const parts = this.o.parts;

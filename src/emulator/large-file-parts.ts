@@ -3,10 +3,13 @@ import {EmulatorCore} from './core.js';
 import {sseJson} from './encryption.js';
 import {FileRecord, PartRecord} from './types.js';
 
-/** The unfinished large file `fileId` names, or 400 bad_request. */
+/**
+ * The unfinished large file `fileId` names, or what B2 answers when there is none (never
+ * started, cancelled or finished): 400 bad_request "No active upload for: <fileId>".
+ */
 export function activeLargeFile(core: EmulatorCore, fileId: string): FileRecord {
   const file = core.state.files.get(fileId);
-  if (!file || file.action !== 'start') throw badRequest(`no active large file upload for: ${fileId}`);
+  if (!file || file.action !== 'start') throw badRequest(`No active upload for: ${fileId}`);
   return file;
 }
 

@@ -139,6 +139,20 @@ describe('400: the request is wrong', () => {
     await expectError(() => api(emu, token, 'b2_get_upload_part_url', {fileId: 'nope'}), 400, 'bad_request');
     await expectError(() => api(emu, token, 'b2_list_parts', {fileId: keepId}), 400, 'bad_request');
   });
+  test.each(['cancelled', 'finished'])('bad_request "No active upload for: <fileId>" (B2\'s words): part URL, part and finish of a large file since %s', async (how) => {
+    const id = (await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: `ended-${how}.bin`, contentType: 'b2/x-auto'})).json.fileId;
+    const url = await api(emu, token, 'b2_get_upload_part_url', {fileId: id});
+    const part = (n: number, d: Buffer) => raw(url.json.uploadUrl, {method: 'POST', headers: {Authorization: url.json.authorizationToken, 'X-Bz-Part-Number': String(n), 'X-Bz-Content-Sha1': sha1(d)}, body: d});
+    for (const [i, p] of parts.entries()) await part(i + 1, p);
+    if (how === 'cancelled') await api(emu, token, 'b2_cancel_large_file', {fileId: id});
+    else expect((await api(emu, token, 'b2_finish_large_file', {fileId: id, partSha1Array: parts.map(sha1)})).status).toBe(200);
+    const answers = [
+      await expectError(() => api(emu, token, 'b2_get_upload_part_url', {fileId: id}), 400, 'bad_request'),
+      await expectError(() => part(1, parts[0]), 400, 'bad_request'),
+      await expectError(() => api(emu, token, 'b2_finish_large_file', {fileId: id, partSha1Array: parts.map(sha1)}), 400, 'bad_request'),
+    ];
+    expect(answers.map((r) => r.json.message)).toEqual(Array(3).fill(`No active upload for: ${id}`));
+  });
   test('file_not_present: delete an unknown version', () =>
     expectError(() => api(emu, token, 'b2_delete_file_version', {fileId: keepId.replace(/_f0+/, '_f9'), fileName: 'keep.txt'}), 400, 'file_not_present'));
   test('bad_request: delete a version under another name', () =>
