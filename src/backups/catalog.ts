@@ -14,7 +14,7 @@ import {prepareDestination, writeAtomically, writeStreamToFile} from './file-out
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
 import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
 import {MetadataCache} from './metadata-cache.js';
-import {PendingUploads, type PendingUpload} from './pending-uploads.js';
+import {PendingUploads, type PendingUpload, type UploadKey} from './pending-uploads.js';
 import {deleteRefused, retentionCovers, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
@@ -99,11 +99,13 @@ export class BackupCatalog {
     let name = meta.name ?? ha?.name ?? DEFAULT_NAME;
     const prepared = await prepareArchiveBody(this.backend, src, meta);
     const known = prepared.known;
-    const unlock = known ? await this.pending.lock(known.sha1) : undefined;
+    /** This upload's record (the name it was asked for, even if an archive later names itself otherwise). */
+    const key = known && {sha1: known.sha1, name};
+    const unlock = key ? await this.pending.lock(key) : undefined;
     try {
-      const plan = known && unlock ? await this.resumable(known, name, meta.signal) : undefined;
-      if (plan?.stored === 'backup') {
-        await this.pending.clear(plan.sha1);
+      const plan = known && key && unlock ? await this.resumable(known, key, meta.signal) : undefined;
+      if (plan?.stored === 'backup' && key) {
+        await this.pending.clear(key);
         return await this.alreadyStored(plan.entry, this.lockToSet(meta.retention, plan), meta.signal);
       }
       if (ha && !plan) {
@@ -172,7 +174,7 @@ export class BackupCatalog {
         // an interrupted upload's to a cleanup elsewhere until its metadata file exists: still there?
         if (archive.datedFromStart || plan?.stored === 'archive') await this.assertArchiveKept(archive, metadataKey);
         await this.cache.set(metadataObj, text);
-        if (known && unlock) await this.pending.clear(known.sha1);
+        if (key && unlock) await this.pending.clear(key);
         const resumed = (archive.reusedBytes ?? 0) > 0;
         // an archive an earlier run stored (or started) got that run's date: lengthened to this one (always allowed), both end together
         const archiveNow = plan && retention ? await this.lengthenRetention(archive, retention, meta.signal) : archive;
@@ -182,7 +184,7 @@ export class BackupCatalog {
         if (isBackupError(err, 'aborted') && known && unlock) throw err;
         // a locked archive that is this upload's stays recorded, so the same upload run again completes the backup with it
         const kept = await this.removeArchive(archiveKey, retention, intact ? 'run the same upload again to complete the backup' : `it is no backup; "${commandHint(this.cli, 'cleanup')}" removes it once the lock ends`);
-        if (known && unlock && !(kept && intact)) await this.pending.clear(known.sha1);
+        if (key && unlock && !(kept && intact)) await this.pending.clear(key);
         throw err;
       }
     } finally {
@@ -261,7 +263,7 @@ export class BackupCatalog {
     const known: Sent | undefined = src.kind === 'buffer' ? {size: src.size, sha1: sha1Of(src.buffer)}
       : src.kind === 'file' ? await (this.backend.hashFile ? this.backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal))
       : undefined;
-    const found = known ? await this.resumable(known, name, signal, {keepRecord: true}) : undefined;
+    const found = known ? await this.resumable(known, {sha1: known.sha1, name}, signal, {keepRecord: true}) : undefined;
     const same = ha && !found ? (await this.storedAs(ha.backup_id, known, signal))?.info : undefined;
     // a stored backup gets the lock asked for where its own is shorter (see alreadyStored)
     const asked = meta.retention ? {lock: lockOfRetention(meta.retention)} : {};
@@ -292,8 +294,8 @@ export class BackupCatalog {
    * (and the record dropped) when there is nothing to continue: no record, an expired
    * one, or one whose names now hold something else or nothing at all.
    */
-  private async resumable(known: Sent, name: string, signal?: AbortSignal, opts: {keepRecord?: boolean} = {}): Promise<Resumable | undefined> {
-    const p = await this.pending.find(known.sha1, known.size, name);
+  private async resumable(known: Sent, key: UploadKey, signal?: AbortSignal, opts: {keepRecord?: boolean} = {}): Promise<Resumable | undefined> {
+    const p = await this.pending.find(key, known.size);
     if (!p) return undefined;
     const archiveKey = archiveKeyOf(p.base);
     const [archive, metadataFile] = await Promise.all([this.backend.stat(archiveKey), this.backend.stat(metadataKeyOf(p.base))]);
@@ -306,7 +308,7 @@ export class BackupCatalog {
     }
     if (ours) return {...names, stored: 'archive', archive};
     if (!archive && !metadataFile && (await this.mayResume(archiveKey, p.id, signal))) return {...names, stored: 'nothing'};
-    if (!opts.keepRecord) await this.pending.clear(known.sha1);
+    if (!opts.keepRecord) await this.pending.clear(key);
     return undefined;
   }
 

@@ -1,10 +1,21 @@
-import {mkdir, readFile, rm} from 'node:fs/promises';
+import {createHash} from 'node:crypto';
+import {mkdir, readdir, readFile, rm} from 'node:fs/promises';
 import {basename, join} from 'node:path';
 import {removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
 import {SHA1_HEX} from '../hash.js';
 import {isAlive} from '../process-alive.js';
 import {takeProcessLock} from '../process-lock.js';
 import type {BackupLock} from './types.js';
+
+/**
+ * What identifies one upload in a location's records: its content and the backup name it
+ * was asked for (the location is the records' directory, one per location). The same file
+ * under two names is two uploads, each resumed by itself.
+ */
+export interface UploadKey {
+  sha1: string;
+  name: string;
+}
 
 /** What an interrupted upload was called, so that running it again produces the same names. */
 export interface PendingUpload {
@@ -29,22 +40,27 @@ export interface PendingUpload {
 export const PENDING_UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
- * An entry of the lock of one record (PendingUploads.lock), `<sha1>.json.lock.<pid>.<random>`,
- * or an earlier version's scratch file `<sha1>.json.lock.<pid>` (written before it linked
- * its lock; left when it was killed in between); captures the pid. Those of dead
+ * An entry of the lock of one record (PendingUploads.lock), `<record>.lock.<pid>.<random>`
+ * where the record is `<sha1>-<name digest>.json`, or `<sha1>.json` as an earlier version
+ * named it, or such a version's scratch file `<sha1>.json.lock.<pid>` (written before it
+ * linked its lock; left when it was killed in between); captures the pid. Those of dead
  * processes are swept, a live one's is a contender.
  */
-const LOCK_ENTRY = /^[0-9a-f]{40}\.json\.lock\.(\d+)(?:\.[0-9a-f]{8})?$/;
+const LOCK_ENTRY = /^[0-9a-f]{40}(?:-[0-9a-f]{16})?\.json\.lock\.(\d+)(?:\.[0-9a-f]{8})?$/;
 /**
- * Records of uploads that started but did not finish, keyed by the archive's SHA1. A
- * backend resumes an unfinished upload only when it is asked for the same name with the
- * same object info; a new upload gets a fresh id and date, so without this record a
- * second run could never continue the first. Cleared when the upload completes, dropped
- * when it expires or when the catalog finds nothing stored to resume.
+ * Records of uploads that started but did not finish, one per upload (UploadKey: the
+ * archive's SHA1 and the backup name). A backend resumes an unfinished upload only when
+ * it is asked for the same name with the same object info; a new upload gets a fresh id
+ * and date, so without this record a second run could never continue the first. Cleared
+ * when the upload completes or fails leaving nothing to resume, dropped when it expires
+ * or when the catalog finds nothing stored to resume; only ever by the same upload.
  *
- * One process at a time owns the record of one content (lock()): a second process
- * uploading the same content meanwhile makes a backup of its own instead of joining,
- * and so racing, the first one's upload.
+ * An earlier version kept one record per content (`<sha1>.json`, the name inside): such
+ * a record is still found for its own name, and cleared with the record of that upload.
+ *
+ * One process at a time owns the record of one upload (lock()): a second process
+ * uploading the same content under the same name meanwhile makes a backup of its own
+ * instead of joining, and so racing, the first one's upload.
  */
 export class PendingUploads {
   private swept?: Promise<void>;
@@ -56,21 +72,19 @@ export class PendingUploads {
   ) {}
 
   /** The pending upload of exactly this content under this name, if one was interrupted and has not expired. */
-  async find(sha1: string, size: number, name: string): Promise<PendingUpload | undefined> {
+  async find(key: UploadKey, size: number): Promise<PendingUpload | undefined> {
     if (!this.dir) return undefined;
-    let p: PendingUpload;
-    try {
-      p = JSON.parse(await readFile(this.fileFor(sha1), 'utf8')) as PendingUpload;
-    } catch {
-      return undefined;
+    for (const path of [this.fileFor(key), this.olderVersionFileFor(key.sha1)]) {
+      const p = await this.read(path, key);
+      if (p === 'none') continue;
+      if (p === 'expired') {
+        await rm(path, {force: true}).catch(() => undefined);
+        continue;
+      }
+      if (p.name !== key.name) continue; // an earlier version's record of another upload of this content
+      return p.size === size ? p : undefined;
     }
-    const wellFormed = p.sha1 === sha1 && typeof p.size === 'number' && typeof p.name === 'string' && typeof p.id === 'string' && typeof p.base === 'string' && typeof p.date === 'string' && typeof p.recorded === 'number';
-    const age = wellFormed ? this.now() - p.recorded : Infinity;
-    if (!(age >= 0 && age < PENDING_UPLOAD_LIFETIME_MS)) {
-      await this.clear(sha1);
-      return undefined;
-    }
-    return p.size === size && p.name === name ? p : undefined;
+    return undefined;
   }
 
   async record(p: Omit<PendingUpload, 'recorded'>): Promise<void> {
@@ -79,35 +93,76 @@ export class PendingUploads {
       await mkdir(this.dir, {recursive: true, mode: 0o700});
       this.swept ??= removeStaleTempFilesIn(this.dir); // once per process: what writers killed mid-write left here goes
       await this.swept;
-      await writeFileAtomic(this.fileFor(p.sha1), JSON.stringify({...p, recorded: this.now()}), {mode: 0o600});
+      await writeFileAtomic(this.fileFor(p), JSON.stringify({...p, recorded: this.now()}), {mode: 0o600});
     } catch (err) {
       this.onWarning(`cannot record the upload in ${this.dir} (${(err as NodeJS.ErrnoException).code ?? String(err)}); if it is interrupted it will start over`);
     }
   }
 
-  async clear(sha1: string): Promise<void> {
-    if (this.dir) await rm(this.fileFor(sha1), {force: true}).catch(() => undefined);
+  /** Removes the record of this upload (an earlier version's record too, when it is this upload's). */
+  async clear(key: UploadKey): Promise<void> {
+    if (!this.dir) return;
+    await rm(this.fileFor(key), {force: true}).catch(() => undefined);
+    const older = this.olderVersionFileFor(key.sha1);
+    const p = await this.read(older, key);
+    if (p !== 'none' && (p === 'expired' || p.name === key.name)) await rm(older, {force: true}).catch(() => undefined);
   }
 
   /**
-   * Takes the lock of this content's record (takeProcessLock); answers its release, or
-   * undefined when a live process holds it. A lock file of an earlier version
-   * (`<sha1>.json.lock`, only its pid inside) keeps this one out while a process of that
-   * pid runs, and is removed once none does (that version took a dead holder's lock
-   * over the same way).
+   * Takes the lock of this upload's record (takeProcessLock); answers its release, or
+   * undefined when a live process holds it. An earlier version locked per content: its
+   * live lock of this content (an entry `<sha1>.json.lock.<pid>.…`, or the lock file
+   * `<sha1>.json.lock` with only its pid inside, of a still earlier one) keeps this one
+   * out too; that lock file is removed once no process of its pid runs (that version
+   * took a dead holder's lock over the same way).
    */
-  async lock(sha1: string): Promise<(() => Promise<void>) | undefined> {
+  async lock(key: UploadKey): Promise<(() => Promise<void>) | undefined> {
     if (!this.dir) return async () => undefined;
-    const record = this.fileFor(sha1);
-    const lock = await takeProcessLock(this.dir, basename(record), {entries: LOCK_ENTRY, alsoHeld: () => olderVersionHeld(`${record}.lock`)});
+    const dir = this.dir;
+    const older = basename(this.olderVersionFileFor(key.sha1));
+    // dead processes' entries are swept before alsoHeld is asked: what is left is live
+    const olderEntryLive = async () => (await readdir(dir).catch(() => [] as string[])).some((entry) => entry.startsWith(`${older}.lock.`) && LOCK_ENTRY.test(entry));
+    const lock = await takeProcessLock(dir, basename(this.fileFor(key)), {
+      entries: LOCK_ENTRY,
+      alsoHeld: async () => (await olderVersionHeld(join(dir, `${older}.lock`))) || (await olderEntryLive()),
+    });
     if ('unavailable' in lock) return async () => undefined; // no records can be written here either: nothing to race for
     return 'release' in lock ? lock.release : undefined;
   }
 
-  private fileFor(sha1: string): string {
-    if (!SHA1_HEX.test(sha1)) throw new Error(`not a SHA1: ${sha1}`);
-    return join(this.dir as string, `${sha1}.json`);
+  /** The record at `path` when it is a well-formed one of this content ('none': no readable record; 'expired': too old or malformed). */
+  private async read(path: string, key: UploadKey): Promise<PendingUpload | 'none' | 'expired'> {
+    let p: PendingUpload;
+    try {
+      p = JSON.parse(await readFile(path, 'utf8')) as PendingUpload;
+    } catch {
+      return 'none';
+    }
+    const wellFormed = p.sha1 === key.sha1 && typeof p.size === 'number' && typeof p.name === 'string' && typeof p.id === 'string' && typeof p.base === 'string' && typeof p.date === 'string' && typeof p.recorded === 'number';
+    const age = wellFormed ? this.now() - p.recorded : Infinity;
+    return age >= 0 && age < PENDING_UPLOAD_LIFETIME_MS ? p : 'expired';
   }
+
+  private fileFor(key: UploadKey): string {
+    return join(this.dir as string, recordName(key));
+  }
+
+  /** Where an earlier version kept the one record of this content. */
+  private olderVersionFileFor(sha1: string): string {
+    return join(this.dir as string, `${checkedSha1(sha1)}.json`);
+  }
+}
+
+/** The file name of an upload's record, `<sha1>-<digest of the name>.json` (a backup name is any text, a file name is not). */
+export function recordName(key: UploadKey): string {
+  const nameDigest = createHash('sha256').update(key.name, 'utf8').digest('hex').slice(0, 16);
+  return `${checkedSha1(key.sha1)}-${nameDigest}.json`;
+}
+
+/** A SHA1 fit for a file name (a record's name is built from it). */
+function checkedSha1(sha1: string): string {
+  if (!SHA1_HEX.test(sha1)) throw new Error(`not a SHA1: ${sha1}`);
+  return sha1;
 }
 
 /** Whether an earlier version's lock file at `path` names a live process; removed when it provably names none. */

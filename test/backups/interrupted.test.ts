@@ -146,6 +146,22 @@ describe('a rerun of an interrupted upload', () => {
     expect(await unfinishedCount(backend)).toBe(0);
   });
 
+  test('the same file uploaded under another name meanwhile: the interrupted upload still resumes, with its own id and only its missing parts', async () => {
+    const {path, data, cacheDir} = await fresh();
+    expect(isBackupError(await interruptAfterParts(new BackupCatalog(backend, {cacheDir}), path, 2), 'aborted')).toBe(true);
+    const [unfinished] = await collect(backend.listUnfinished());
+    const sentBefore = emu.stats().calls.b2_upload_part ?? 0;
+
+    const other = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'weekly'});
+    expect(other).toMatchObject({name: 'weekly', resumed: false});
+
+    emu.resetStats();
+    const again = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});
+    expect(again).toMatchObject({id: unfinished.metadata.backup_id, name: 'nightly', resumed: true, size: data.length});
+    expect(emu.stats().calls.b2_upload_part).toBe(PARTS - sentBefore);
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+
   test('a record older than the resume window is not reused: the same content and name weeks later is a new backup with its own id and date', async () => {
     const {path, cacheDir} = await fresh();
     const start = new Date('2026-01-01T00:00:00Z');

@@ -5,7 +5,7 @@ import {mkdir, mkdtemp, readdir, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join, resolve} from 'node:path';
 import {createInterface} from 'node:readline';
-import {PendingUploads} from '../../src/backups/pending-uploads.js';
+import {PendingUploads, recordName} from '../../src/backups/pending-uploads.js';
 import {startTime} from '../../src/process-alive.js';
 import {deadPid} from '../helpers/dead-pid.js';
 import {liveProcess} from '../helpers/live-process.js';
@@ -17,6 +17,9 @@ import {liveProcess} from '../helpers/live-process.js';
 
 const MODULE = resolve('dist/src/backups/pending-uploads.js');
 const SHA = 'a'.repeat(40);
+const KEY = {sha1: SHA, name: 'nightly'};
+/** This version's record of KEY; its lock entries are `<RECORD>.lock.<pid>.<random>`. */
+const RECORD = recordName(KEY);
 let root: string;
 let n = 0;
 
@@ -33,7 +36,8 @@ async function dirWithDeadHolder(): Promise<{dir: string; dead: number}> {
   await mkdir(dir, {recursive: true});
   const dead = deadPid();
   await writeFile(join(dir, `${SHA}.json.lock`), String(dead)); // an earlier version's lock file
-  await writeFile(join(dir, `${SHA}.json.lock.${dead}.0badc0de`), String(dead)); // this version's entry
+  await writeFile(join(dir, `${SHA}.json.lock.${dead}.0badc0de`), String(dead)); // an earlier version's entry (one record per content)
+  await writeFile(join(dir, `${RECORD}.lock.${dead}.0badc0de`), String(dead)); // this version's entry
   return {dir, dead};
 }
 
@@ -53,7 +57,7 @@ class Locker {
       let release;
       for await (const line of createInterface({input: process.stdin})) {
         if (line === 'lock') {
-          release = await pending.lock(${JSON.stringify(SHA)});
+          release = await pending.lock(${JSON.stringify(KEY)});
           console.log(release ? 'held' : 'refused');
         } else {
           await release?.();
@@ -101,12 +105,12 @@ describe('PendingUploads.lock', () => {
     // started one turn of the event loop apart, so that each finds the lock in another state
     const releases = await Promise.all(lockers.map(async (p, i) => {
       for (let t = 0; t < i; t++) await new Promise((r) => setImmediate(r));
-      return p.lock(SHA);
+      return p.lock(KEY);
     }));
     const holders = releases.filter((r) => r !== undefined);
     expect(holders.length).toBeLessThanOrEqual(1);
     for (const release of holders) await release!();
-    const next = await new PendingUploads(dir, noWarnings).lock(SHA);
+    const next = await new PendingUploads(dir, noWarnings).lock(KEY);
     expect(next).toBeDefined();
     await next!();
     expect((await readdir(dir)).filter((name) => name.includes(`.${dead}.`))).toEqual([]); // the dead process's entry was swept
@@ -129,7 +133,7 @@ describe('PendingUploads.lock', () => {
     const dead = deadPid();
     const left = [`${SHA}.json.lock.${dead}`, `${'c'.repeat(40)}.json.lock.${dead}`];
     for (const name of left) await writeFile(join(dir, name), String(dead));
-    const release = await new PendingUploads(dir, noWarnings).lock(SHA);
+    const release = await new PendingUploads(dir, noWarnings).lock(KEY);
     expect(release).toBeDefined();
     await release!();
     expect(await readdir(dir)).toEqual([]);
@@ -140,9 +144,9 @@ describe('PendingUploads.lock', () => {
     const holder = await Locker.start(dir);
     try {
       expect(await holder.ask('lock')).toBe('held');
-      expect(await new PendingUploads(dir, noWarnings).lock(SHA)).toBeUndefined();
+      expect(await new PendingUploads(dir, noWarnings).lock(KEY)).toBeUndefined();
       await holder.kill();
-      const release = await new PendingUploads(dir, noWarnings).lock(SHA);
+      const release = await new PendingUploads(dir, noWarnings).lock(KEY);
       expect(release).toBeDefined();
       expect((await readdir(dir)).filter((name) => name.includes(`.${holder.child.pid}.`))).toEqual([]);
       await release!();
@@ -160,9 +164,9 @@ describe('PendingUploads.lock', () => {
       const held = async (content: string) => {
         const dir = join(root, `d${n++}`);
         await mkdir(dir, {recursive: true});
-        const entry = `${SHA}.json.lock.${other.pid}.0badc0de`;
+        const entry = `${RECORD}.lock.${other.pid}.0badc0de`;
         await writeFile(join(dir, entry), content);
-        const release = await new PendingUploads(dir, noWarnings).lock(SHA);
+        const release = await new PendingUploads(dir, noWarnings).lock(KEY);
         await release?.();
         return {held: release !== undefined, entryLeft: (await readdir(dir)).includes(entry)};
       };
@@ -187,7 +191,7 @@ describe('PendingUploads.lock', () => {
         const dir = join(root, `d${n++}`);
         await mkdir(dir, {recursive: true});
         await writeFile(join(dir, `${SHA}.json.lock`), String(pid));
-        const release = await new PendingUploads(dir, noWarnings).lock(SHA);
+        const release = await new PendingUploads(dir, noWarnings).lock(KEY);
         await release?.();
         return {held: release !== undefined, left: await readdir(dir)};
       };
@@ -195,6 +199,44 @@ describe('PendingUploads.lock', () => {
         dead: {held: true, left: []},
         live: {held: false, left: [`${SHA}.json.lock`]},
       });
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe('PendingUploads records: one per upload (content and name)', () => {
+  const upload = (name: string) => ({id: `id-${name}`, name, date: '2026-01-01T00:00:00.000000+00:00', base: `${name}_2026-01-01`, size: 10, sha1: SHA});
+
+  test('the same content under two names: two records, each found and cleared by its own upload alone', async () => {
+    const pending = new PendingUploads(join(root, `d${n++}`), noWarnings);
+    await pending.record(upload('nightly'));
+    await pending.record(upload('weekly'));
+    await pending.clear({sha1: SHA, name: 'weekly'});
+    expect(await pending.find({sha1: SHA, name: 'nightly'}, 10)).toMatchObject({id: 'id-nightly'});
+    expect(await pending.find({sha1: SHA, name: 'weekly'}, 10)).toBeUndefined();
+  });
+
+  test('an earlier version\'s record <sha1>.json (one per content) is found for its own name only, and cleared only by that upload', async () => {
+    const dir = join(root, `d${n++}`);
+    await mkdir(dir, {recursive: true});
+    const older = join(dir, `${SHA}.json`);
+    await writeFile(older, JSON.stringify({...upload('nightly'), recorded: Date.now()}));
+    const pending = new PendingUploads(dir, noWarnings);
+    expect(await pending.find({sha1: SHA, name: 'weekly'}, 10)).toBeUndefined();
+    await pending.clear({sha1: SHA, name: 'weekly'});
+    expect(await pending.find({sha1: SHA, name: 'nightly'}, 10)).toMatchObject({id: 'id-nightly'});
+    await pending.clear({sha1: SHA, name: 'nightly'});
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  test('a live process of an earlier version that holds the lock of this content (one lock per content) keeps the lock of every name of it', async () => {
+    const other = await liveProcess();
+    try {
+      const dir = join(root, `d${n++}`);
+      await mkdir(dir, {recursive: true});
+      await writeFile(join(dir, `${SHA}.json.lock.${other.pid}.0badc0de`), String(other.pid));
+      expect(await new PendingUploads(dir, noWarnings).lock(KEY)).toBeUndefined();
     } finally {
       await other.stop();
     }
