@@ -139,6 +139,9 @@ export class BackupCatalog {
           retention,
           signal: meta.signal,
           onProgress: meta.onProgress,
+        }).catch(async (err: unknown) => {
+          if (key && unlock && leavesNothingToResume(err)) await this.pending.clear(key);
+          throw err;
         });
       timing('archive stored');
       /** The archive stored is this upload's, intact: a failure after that leaves an archive the same upload can complete. */
@@ -897,6 +900,16 @@ export function keysToDelete(found: Deletable): string[] {
   // the hidden file first: cut off after it, the visible one still finds the backup by its id
   if (found.partnerHidden) return found.left === 'metadata file' ? [found.info.archiveKey, found.info.metadataKey] : [found.info.metadataKey, found.info.archiveKey];
   return [found.left === 'metadata file' ? found.info.metadataKey : found.info.archiveKey];
+}
+
+/**
+ * Whether an archive put failed for good, keeping nothing a rerun could continue: the
+ * source changed, B2 refused, another command ended the unfinished upload (the provider
+ * cancels what it started then). An abort, a network failure or a busy B2 may leave parts
+ * or a stored archive (an answer lost) for the same upload run again.
+ */
+function leavesNothingToResume(err: unknown): boolean {
+  return err instanceof BackupError && !err.resumable && !err.transient && !['aborted', 'network', 'timeout'].includes(err.kind);
 }
 
 /** The archive an interrupted upload recorded in `p`: our description with its id, and its content. */

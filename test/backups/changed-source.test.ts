@@ -1,6 +1,6 @@
 import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {writeFile} from 'node:fs/promises';
+import {readdir, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {Body, ObjectInfo, PutOptions} from '../../src/backend.js';
 import type {B2Backend} from '../../src/b2/index.js';
@@ -42,17 +42,20 @@ describe('BackupCatalog over B2: an archive file changed between the catalog has
   test.each([
     ['small (one b2_upload_file)', 20_000],
     ['large (parts)', 3 * PART + 5],
-  ])('%s: checksum_mismatch and nothing stored', async (_what, size) => {
+  ])('%s: checksum_mismatch, nothing stored and no record of the upload kept', async (_what, size) => {
     const path = join(dir, `archive-${size}.tar`);
     const data = randomBytes(size);
     data[10] = 0; // rewriteByte makes it 0xff
     await writeFile(path, data);
-    const catalog = new BackupCatalog(new RewritingBackend(backend));
+    const cacheDir = join(dir, `cache-${size}`);
+    const catalog = new BackupCatalog(new RewritingBackend(backend), {cacheDir});
     emu.resetStats();
     const err = await rejection(catalog.upload({path}, {name: `changed ${size}`}));
     expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
     expect(emu.stats().calls.b2_upload_file ?? 0).toBeLessThanOrEqual(1); // known at once: no retries of a body that cannot match
     expect(await keysOf(backend)).toEqual([]);
     expect(await unfinishedCount(backend)).toBe(0);
+    // nothing to resume: no record of the upload stays behind
+    expect(await readdir(join(cacheDir, 'pending-uploads')).catch(() => [])).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
-import type {Body, PutOptions, StoredObject} from '../../src/backend.js';
+import type {Body, PutOptions, StoredObject, TransferProgress} from '../../src/backend.js';
 import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog, PENDING_UPLOAD_LIFETIME_MS, type UploadResult} from '../../src/backups/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
@@ -144,6 +144,25 @@ describe('a rerun of an interrupted upload', () => {
     const again = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});
     expect(again).toMatchObject({id: unfinished.metadata.backup_id, resumed: false});
     expect(await unfinishedCount(backend)).toBe(0);
+  });
+
+  test('B2 busy through every retry after some parts were stored: the parts and the record stay, and the rerun resumes', async () => {
+    const {path, cacheDir} = await fresh();
+    let busy = false;
+    const onProgress = (p: TransferProgress) => {
+      if (busy || confirmed(p) < 2 * PART) return;
+      busy = true;
+      emu.faults.add({call: 'b2_upload_part', status: 503});
+    };
+    try {
+      const err = await rejection(new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly', onProgress}));
+      expect(err).toMatchObject({resumable: true});
+    } finally {
+      emu.faults.clear();
+    }
+    const [unfinished] = await collect(backend.listUnfinished());
+    const again = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});
+    expect(again).toMatchObject({id: unfinished.metadata.backup_id, resumed: true});
   });
 
   test('the same file uploaded under another name meanwhile: the interrupted upload still resumes, with its own id and only its missing parts', async () => {
