@@ -5,6 +5,7 @@ import {lockCopy} from '../../src/cli/copy-lock.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
 import {catalogOf, locationId} from '../../src/cli/open-backend.js';
 import {assertCanLock, assertSeesLocks} from '../../src/cli/object-lock.js';
+import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
@@ -31,6 +32,7 @@ export default class Copy extends BaseCommand {
   static override flags = {
     profile: profileFlag,
     to: Flags.string({required: true, description: 'the profile to copy the backup to (same B2 account)'}),
+    'allow-public-bucket': Flags.boolean({description: 'copy even if the --to profile\'s bucket is public (allPublic), where anyone can download files by name', default: false}),
   };
 
   async run(): Promise<{copied: BackupSummary; to: string; existing: boolean}> {
@@ -48,6 +50,8 @@ export default class Copy extends BaseCommand {
     return withInterrupt(async (signal) => {
       const [from, to] = await connectB2Pair(source, target, {dataDir: this.config.dataDir, signal, cli});
       try {
+        // the copy is a backup in the --to bucket: refused there as an upload to it would be
+        await refusePublicBucket(to, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal, writes: 'copy'});
         await assertSeesLocks(from, source, 'copy', signal); // a copy keeps the backup's lock: it must be able to see it
         const catalog = catalogOf(this.config, source, from, (line) => this.logToStderr(line));
         // a copy keeps a lock that holds: refused up front where it cannot (a bucket without Object Lock, a key that may not set it)

@@ -3,11 +3,11 @@ import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {api, authorizeRaw, raw, uploadRaw} from '../emulator/helpers.js';
-import {BACKUP_CAPABILITIES, E2EWorld, expectFailure} from './helpers.js';
+import {BACKUP_CAPABILITIES, E2EWorld, calls, expectFailure, parseJson} from './helpers.js';
 
 // A public bucket (bucketType allPublic) serves every file to anyone who knows its name,
 // as B2 does. Backups must not land there by accident: profile check fails with the fix,
-// and upload refuses (storing nothing) unless --allow-public-bucket.
+// and upload, or b2 copy into a profile on it, refuses (storing nothing) unless --allow-public-bucket.
 
 const PUBLIC = 'public-backups-1';
 let world: E2EWorld;
@@ -88,6 +88,48 @@ describe('upload to a public bucket', () => {
     const r = await world.b2(['upload', archive(), '--name', 'nightly', '--profile', 'pub', '--allow-public-bucket']);
     expect({code: r.code, stderr: r.stderr}).toMatchObject({code: 0, stderr: expect.stringMatching(/Warning: bucket public-backups-1 is public/)});
     expect((await storedNames()).filter((n) => n.startsWith('home/'))).toHaveLength(2);
+  });
+
+  test('no secret in any output', () => {
+    world.expectNoSecretInAnyRun();
+  });
+});
+
+describe('b2 copy into a profile on a public bucket', () => {
+  let id: string;
+
+  beforeAll(async () => {
+    const key = await world.createKey({capabilities: BACKUP_CAPABILITIES});
+    await world.addProfile('home', {...key, prefix: 'private/'});
+    const up = await world.b2(['upload', archive(), '--name', 'to-copy', '--profile', 'home', '--json']);
+    expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
+    id = parseJson<{id: string}>(up).id;
+  });
+
+  test('refused with one line (exit 3), nothing copied', async () => {
+    const before = await storedNames();
+    const copies = calls(world.emu, 'b2_copy_file');
+    const r = await world.b2(['copy', id, '--profile', 'home', '--to', 'pub']);
+    expectFailure(r, 3, /^Error: bucket public-backups-1 is public \(allPublic\): anyone could download the backup by its name, without a key; nothing was copied\. Fix: make the bucket private.*, or pass --allow-public-bucket to copy anyway$/, world.secrets);
+    expect(r.stdout).toBe('');
+    expect(calls(world.emu, 'b2_copy_file')).toBe(copies);
+    expect(await storedNames()).toEqual(before);
+  });
+
+  test('profile update --move-backups into the public bucket fails its check (exit 3): nothing moved, the profile unchanged', async () => {
+    const before = await storedNames();
+    const copies = calls(world.emu, 'b2_copy_file');
+    const r = await world.b2(['profile', 'update', 'home', '--bucket', PUBLIC, '--prefix', 'moved/', '--move-backups']);
+    expectFailure(r, 3, /profile "home" failed its check \(Bucket is private\); nothing was saved/, world.secrets);
+    expect(calls(world.emu, 'b2_copy_file')).toBe(copies);
+    expect(await storedNames()).toEqual(before);
+  });
+
+  test('goes ahead with --allow-public-bucket, with a warning', async () => {
+    const before = await storedNames();
+    const r = await world.b2(['copy', id, '--profile', 'home', '--to', 'pub', '--allow-public-bucket']);
+    expect({code: r.code, stderr: r.stderr}).toMatchObject({code: 0, stderr: expect.stringMatching(/^Warning: bucket public-backups-1 is public .*\(copying anyway: --allow-public-bucket\)$/m)});
+    expect((await storedNames()).length).toBe(before.length + 2);
   });
 
   test('no secret in any output', () => {
