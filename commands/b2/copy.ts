@@ -4,13 +4,13 @@ import {cliPrefix} from '../../src/cli/cli-prefix.js';
 import {lockCopy} from '../../src/cli/copy-lock.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
 import {catalogOf, locationId} from '../../src/cli/open-backend.js';
-import {assertCanLock, assertSeesLocks} from '../../src/cli/object-lock.js';
+import {assertCanLock, assertSeesLocks, lockInstead} from '../../src/cli/object-lock.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
 import {backupSummary, displayDate, humanSize, lockedText, type BackupSummary} from '../../src/backups/display.js';
-import {activeLock} from '../../src/backups/lock.js';
+import {activeLock, lockOfRetention, retentionFor} from '../../src/backups/lock.js';
 import type {BackupInfo} from '../../src/backups/types.js';
 import {escapeInvisible, visible} from '../../src/backups/validate.js';
 import {connectB2Pair} from '../../src/connect.js';
@@ -20,7 +20,7 @@ import {loadProfile} from '../../src/profiles/index.js';
 export default class Copy extends BaseCommand {
   static override summary = 'Copy a backup to another profile on the same B2 account, on the server (nothing is downloaded).';
   static override description =
-    'Copies the archive and the metadata file under the same names into the location of the profile given with --to, with B2\'s server-side copy (b2_copy_file; b2_copy_part for large archives), and checks each copy\'s size and SHA1. The backup keeps its id, name, date and metadata; the copy is encrypted as the other profile encrypts its uploads (an SSE-C source is read with this profile\'s key). Running it again copies only what is missing. Both profiles must be on the same B2 account (exit 2 otherwise), and the key of the --to profile must be able to read this one\'s backups (exit 3).';
+    'Copies the archive and the metadata file under the same names into the location of the profile given with --to, with B2\'s server-side copy (b2_copy_file; b2_copy_part for large archives), and checks each copy\'s size and SHA1. The backup keeps its id, name, date and metadata; the copy is encrypted as the other profile encrypts its uploads (an SSE-C source is read with this profile\'s key), and locked as it locks them (its "lock:", or the backup\'s own lock where that holds longer). A --to profile on a public bucket is refused (exit 3) unless --allow-public-bucket. Running it again copies only what is missing. Both profiles must be on the same B2 account (exit 2 otherwise), and the key of the --to profile must be able to read this one\'s backups (exit 3).';
 
   static override examples = [
     '<%= config.bin %> b2 copy 1a2b3c4d --to offsite',
@@ -54,16 +54,22 @@ export default class Copy extends BaseCommand {
         await refusePublicBucket(to, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal, writes: 'copy'});
         await assertSeesLocks(from, source, 'copy', signal); // a copy keeps the backup's lock: it must be able to see it
         const catalog = catalogOf(this.config, source, from, (line) => this.logToStderr(line));
-        // a copy keeps a lock that holds: refused up front where it cannot (a bucket without Object Lock, a key that may not set it)
-        const keepsLock = async (b: BackupInfo) => {
+        // the --to profile's lock:, as its uploads get it (by B2's clock, which decides when it ends)
+        const destinationLock = target.lock && retentionFor(target.lock, to.now());
+        // a copy keeps a lock that holds and gets the --to profile's: refused up front where it cannot (a bucket without Object Lock, a key that may not set it)
+        const canLock = async (b: BackupInfo) => {
           const lock = activeLock(b, from.now());
-          if (lock) await assertCanLock(to, target, `copy it once it is no longer ${lockedText(lock)}`, signal);
+          const instead = [...(target.lock ? [lockInstead(target, undefined)] : []), ...(lock ? [`copy it once it is no longer ${lockedText(lock)}`] : [])];
+          if (instead.length > 0) await assertCanLock(to, target, instead.join(' and '), signal);
         };
         const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, (line) => this.logToStderr(line));
-        const {info, existing} = await copyBackup(catalog, from, to, args.id, {signal, lock, beforeCopy: keepsLock, beforeMetadataCopy: (b) => (alone = b)});
+        const {info, existing, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b)});
         const what = `backup ${info.id} ${visible(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
-        this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${escapeInvisible(info.archiveKey)} and ${escapeInvisible(info.metadataKey)}`);
-        return {copied: backupSummary(info), to: target.name, existing};
+        // the copy as it stands there: its own lock when known (the --to profile's, or the backup's own)
+        const copied = copyLock ? {...info, lock: lockOfRetention(copyLock)} : info;
+        const locked = copied.lock && activeLock(copied, to.now()) ? `; the copy is ${lockedText(copied.lock)}` : '';
+        this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied${locked}.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${escapeInvisible(info.archiveKey)} and ${escapeInvisible(info.metadataKey)}${locked}`);
+        return {copied: backupSummary(copied, to.now()), to: target.name, existing};
       } finally {
         await Promise.all([from.close(), to.close()]);
       }

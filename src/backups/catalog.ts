@@ -15,7 +15,7 @@ import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset
 import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload, type UploadKey} from './pending-uploads.js';
-import {deleteRefused, retentionCovers, strongerRetention} from './lock.js';
+import {deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
@@ -180,7 +180,7 @@ export class BackupCatalog {
         if (key && unlock) await this.pending.clear(key);
         const resumed = (archive.reusedBytes ?? 0) > 0;
         // an archive an earlier run stored (or started) got that run's date: lengthened to this one (always allowed), both end together
-        const archiveNow = plan && retention ? await this.lengthenRetention(archive, retention, meta.signal) : archive;
+        const archiveNow = plan && retention ? await lengthenRetention(this.backend, archive, retention, meta.signal) : archive;
         return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata, resumed, existing: false, ...lockOf(archiveNow, metadataObj)};
       } catch (err) {
         // an interrupted run's archive is what the next run of the same upload completes
@@ -243,8 +243,8 @@ export class BackupCatalog {
    */
   private async alreadyStored(entry: Entry, retention: Retention | undefined, signal?: AbortSignal): Promise<UploadResult> {
     if (!retention) return {...entry.info, existing: true, resumed: false};
-    const archive = await this.lengthenRetention(entry.archive, retention, signal);
-    const metadataFile = await this.lengthenRetention(entry.metadataFile, retention, signal);
+    const archive = await lengthenRetention(this.backend, entry.archive, retention, signal);
+    const metadataFile = await lengthenRetention(this.backend, entry.metadataFile, retention, signal);
     return {...entry.info, ...lockOf(archive, metadataFile), existing: true, resumed: false};
   }
 
@@ -581,15 +581,6 @@ export class BackupCatalog {
     return {...(await this.withMetadata(entry, opts.signal)), lock: {mode: retention.mode, until: retention.retainUntil.toISOString()}};
   }
 
-  /** Sets an object's retention to `retention` unless it already holds as long and as firmly; the object as it then is. */
-  private async lengthenRetention(obj: ObjectInfo, retention: Retention, signal?: AbortSignal): Promise<ObjectInfo> {
-    if (!this.backend.setRetention || !obj.id || retentionCovers(obj.retention, retention)) return obj;
-    // never asks B2 for less than the object holds (a later date it has stays)
-    const target = obj.retention ? strongerRetention(obj.retention, retention) : retention;
-    await this.backend.setRetention(obj.key, obj.id, target, {signal});
-    return {...obj, retention: target};
-  }
-
   /**
    * What interrupted uploads and deletes left behind, made by this tool and older than
    * `olderThanMs` (younger ones may still be running): unfinished uploads of archives,
@@ -882,10 +873,6 @@ function lockOf(...objects: ObjectInfo[]): {lock?: BackupLock; legalHold?: true}
   let latest: Retention | undefined;
   for (const o of objects) if (o.retention && (!latest || o.retention.retainUntil > latest.retainUntil)) latest = o.retention;
   return {...(latest ? {lock: lockOfRetention(latest)} : {}), ...(objects.some((o) => o.legalHold) ? {legalHold: true} : {})};
-}
-
-function lockOfRetention(r: Retention): BackupLock {
-  return {mode: r.mode, until: r.retainUntil.toISOString()};
 }
 
 /** The refusal delete() gives a backup it can see is locked, before B2 is asked. */

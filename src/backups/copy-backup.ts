@@ -1,13 +1,16 @@
-import type {ObjectInfo, StorageBackend} from '../backend.js';
+import type {ObjectInfo, Retention, StorageBackend} from '../backend.js';
 import {BackupError} from '../errors.js';
 import type {BackupCatalog} from './catalog.js';
 import {knownSha1} from './checksum.js';
-import {copyBackupObjects, describeConflicts, HalfCopiedError, sameObject} from './move.js';
+import {lengthenRetention, retentionCovers} from './lock.js';
+import {copyBackupObjects, copyRetention, describeConflicts, HalfCopiedError, sameObject} from './move.js';
 import {resolveBackupRef} from './resolve-id.js';
 import type {BackupInfo} from './types.js';
 
 interface CopyOptions {
   signal?: AbortSignal;
+  /** The --to profile's lock (its `lock:`, dated now): what its uploads get, set on the copy (copyRetention). */
+  destinationLock?: Retention;
   beforeCopy?: (info: BackupInfo) => Promise<void>;
   beforeMetadataCopy?: (info: BackupInfo) => void;
 }
@@ -18,7 +21,10 @@ interface CopyOptions {
  * file. Idempotent: what is already there with the same size and SHA1 is not copied
  * again (`existing` when nothing had to be); another file under one of the names, or
  * one that no SHA1 on record proves to be the backup's (sameObject), is refused before
- * anything is copied, as is whatever `beforeCopy` refuses. `beforeMetadataCopy` is told
+ * anything is copied, as is whatever `beforeCopy` refuses (called when anything is to be
+ * copied or locked). A copy gets copyRetention; a backup already there is locked as a
+ * fresh copy would be where it holds less (as an upload of a stored backup is).
+ * Answers the archive copy's retention there (`lock`) when known. `beforeMetadataCopy` is told
  * when the archive is at the destination and its metadata file's copy starts
  * (copyBackupObjects): an interruption from then on leaves the archive there alone.
  * `lock` is taken for the backup found before anything is looked at there, and held
@@ -30,7 +36,7 @@ export async function copyBackup(
   to: StorageBackend,
   ref: string,
   opts: CopyOptions & {lock?: (info: BackupInfo) => Promise<() => Promise<void>>} = {},
-): Promise<{info: BackupInfo; existing: boolean}> {
+): Promise<CopyResult> {
   const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref, catalog.where);
   const release = await opts.lock?.(info);
   try {
@@ -45,7 +51,7 @@ async function copyLocked(
   to: StorageBackend,
   info: BackupInfo,
   opts: CopyOptions,
-): Promise<{info: BackupInfo; existing: boolean}> {
+): Promise<CopyResult> {
   const names = [info.archiveKey, info.metadataKey];
   const [here, there] = await Promise.all([objectsNamed(from, names, opts.signal), objectsNamed(to, names, opts.signal)]);
   const archive = here.get(info.archiveKey);
@@ -59,14 +65,31 @@ async function copyLocked(
   }
   const taken = describeConflicts(conflicts, 'the backup\'s files');
   if (taken) throw new BackupError('already_exists', `the other location already holds ${taken}; delete them there (or move them away), or copy to another profile; nothing was copied`);
-  // what the caller must check of the backup found (e.g. that its lock can be kept there) before the first copy
-  if (archiveThere === 'absent' || metadataThere === 'absent') await opts.beforeCopy?.(info);
-  const copied = await copyBackupObjects(from, to, {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}}, opts.signal, () => opts.beforeMetadataCopy?.(info)).catch((err: unknown) => {
+  // the copies already there that hold less than a fresh copy would get: locked as one
+  const lengthen = ([[archive, archiveThere], [metadataFile, metadataThere]] as const).flatMap(([obj, state]) => {
+    const wanted = copyRetention(from, obj, opts.destinationLock);
+    const copy = there.get(obj.key);
+    return state === 'same' && copy && wanted && !retentionCovers(copy.retention, wanted) ? [{copy, wanted}] : [];
+  });
+  // what the caller must check of the backup found (e.g. that its lock can be set there) before the first copy or lock
+  if (archiveThere === 'absent' || metadataThere === 'absent' || lengthen.length > 0) await opts.beforeCopy?.(info);
+  const locked = new Map<string, ObjectInfo>();
+  for (const {copy, wanted} of lengthen) locked.set(copy.key, await lengthenRetention(to, copy, wanted, opts.signal));
+  const item = {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}, destinationLock: opts.destinationLock};
+  const copied = await copyBackupObjects(from, to, item, opts.signal, () => opts.beforeMetadataCopy?.(info)).catch((err: unknown) => {
     if (!(err instanceof HalfCopiedError)) throw err;
     const next = err.advised ? '' : err.archiveKept ? '; run the same command again to complete the backup (it copies only what is missing)' : ', so nothing was copied; run the same command again to copy the backup';
     throw new BackupError(err.kind, err.message + next, {cause: err.cause, resumable: err.archiveKept && !err.advised});
   });
-  return {info, existing: copied.length === 0};
+  const lock = item.copy.archive ? copyRetention(from, archive, opts.destinationLock) : (locked.get(archive.key) ?? there.get(archive.key))?.retention;
+  return {info, existing: copied.length === 0, ...(lock ? {lock} : {})};
+}
+
+/** A copy's outcome: the backup, whether it was all there already, and the archive copy's retention there when known. */
+export interface CopyResult {
+  info: BackupInfo;
+  existing: boolean;
+  lock?: Retention;
 }
 
 /** The current objects with exactly these keys (one listing of their common start). */

@@ -1,4 +1,4 @@
-import type {Retention, RetentionMode} from '../backend.js';
+import type {ObjectInfo, Retention, RetentionMode, StorageBackend} from '../backend.js';
 import {BackupError} from '../errors.js';
 import {parseRetentionDuration, type Duration} from './retention.js';
 import type {BackupInfo, BackupLock} from './types.js';
@@ -49,6 +49,24 @@ export function strongerRetention(a: Retention, b: Retention): Retention {
 /** Whether `held` already holds as long and as firmly as `wanted` (setting `wanted` would change nothing B2 enforces). */
 export function retentionCovers(held: Retention | undefined, wanted: Retention): boolean {
   return held !== undefined && held.retainUntil >= wanted.retainUntil && (held.mode === 'compliance' || wanted.mode === 'governance');
+}
+
+/** A retention as the catalog reports a backup's lock. */
+export function lockOfRetention(r: Retention): BackupLock {
+  return {mode: r.mode, until: r.retainUntil.toISOString()};
+}
+
+/**
+ * Sets an object's retention to `retention` unless it already holds as long and as
+ * firmly (an upload or copy of a backup already stored, locked as a fresh one would
+ * be); the object as it then is.
+ */
+export async function lengthenRetention(backend: StorageBackend, obj: ObjectInfo, retention: Retention, signal?: AbortSignal): Promise<ObjectInfo> {
+  if (!backend.setRetention || !obj.id || retentionCovers(obj.retention, retention)) return obj;
+  // never asks B2 for less than the object holds (a later date it has stays)
+  const target = obj.retention ? strongerRetention(obj.retention, retention) : retention;
+  await backend.setRetention(obj.key, obj.id, target, {signal});
+  return {...obj, retention: target};
 }
 
 /** Why a lock duration is unusable (not a duration; shorter than a day or longer than B2 keeps), or undefined. */

@@ -1,11 +1,12 @@
 import PQueue from 'p-queue';
-import type {ObjectInfo, StorageBackend} from '../backend.js';
+import type {ObjectInfo, Retention, StorageBackend} from '../backend.js';
 import {BackupError, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
 import {BackupCatalog} from './catalog.js';
 import {commandHint} from '../command-hint.js';
 import {knownSha1} from './checksum.js';
+import {strongerRetention} from './lock.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from './layout.js';
 
 /**
@@ -75,6 +76,8 @@ export interface MoveOptions {
   /** Backups copied (or deleted) at once. */
   concurrency?: number;
   onCopied?: (item: MoveItem) => void;
+  /** The destination profile's own lock (its `lock:`, dated from the start of the move), set on every copy: see copyRetention. */
+  destinationLock?: Retention;
   /** Taken for each backup while its files are copied, released after (one copy of a backup to a location at a time). */
   lockItem?: (item: MoveItem) => Promise<() => Promise<void>>;
   /** The command prefix fix hints name (see commandHint). */
@@ -183,6 +186,20 @@ function liveRetention(from: StorageBackend, obj: ObjectInfo): ObjectInfo['reten
   return obj.retention && obj.retention.retainUntil > (from.now?.() ?? new Date()) ? obj.retention : undefined;
 }
 
+/**
+ * The retention a copy of `obj` gets: the source's while it holds (B2 copies none by
+ * itself), and the lock the destination gives what is written there (its profile's
+ * `lock:`, as its uploads get), the stronger of the two when both (strongerRetention:
+ * the later date, compliance when either is).
+ */
+export function copyRetention(from: StorageBackend, obj: ObjectInfo, destinationLock: Retention | undefined): Retention | undefined {
+  const live = liveRetention(from, obj);
+  return live && destinationLock ? strongerRetention(live, destinationLock) : live ?? destinationLock;
+}
+
+/** One backup's copies to make: what copyBackupObjects needs of a MoveItem, and the destination's lock. */
+export type BackupCopy = Pick<MoveItem, 'archive' | 'metadataFile' | 'sha1' | 'copy'> & {destinationLock?: Retention};
+
 /** Carries out a plan (see the module comment); rerun after any interruption, it finishes the job. */
 export async function executeMove(from: StorageBackend, to: StorageBackend, plan: MovePlan, opts: MoveOptions = {}): Promise<MoveReport> {
   const concurrency = Math.max(1, opts.concurrency ?? 4);
@@ -190,7 +207,7 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
   await runAll(concurrency, plan.items.map((item) => async () => {
     const release = await opts.lockItem?.(item);
     try {
-      for (const key of await copyBackupObjects(from, to, item, opts.signal)) copied.add(key);
+      for (const key of await copyBackupObjects(from, to, {...item, destinationLock: opts.destinationLock}, opts.signal)) copied.add(key);
     } finally {
       await release?.();
     }
@@ -234,7 +251,7 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
 /**
  * The server-side copies of one backup that are still to make, archive before metadata
  * file (at the destination a metadata file never stands without its archive), each with
- * the source's retention while it holds; answers the keys copied. `beforeMetadataCopy`
+ * its copyRetention; answers the keys copied. `beforeMetadataCopy`
  * is called when the archive is at the destination (copied now or by an earlier run)
  * and the metadata file's copy starts: until that copy ends, the archive stands there
  * alone, which an interruption's message must tell.
@@ -242,22 +259,21 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
 export async function copyBackupObjects(
   from: StorageBackend,
   to: StorageBackend,
-  item: Pick<MoveItem, 'archive' | 'metadataFile' | 'sha1' | 'copy'>,
+  item: BackupCopy,
   signal?: AbortSignal,
   beforeMetadataCopy?: () => void,
 ): Promise<string[]> {
-  // a copy keeps the source's Object Lock while it holds (B2 does not copy it by itself)
   if (!from.copyTo) throw new BackupError('bad_input', `backups cannot be copied server-side on a ${from.type} backend`);
   const copied: string[] = [];
   throwIfAborted(signal);
   if (item.copy.archive) {
-    await from.copyTo(item.archive.key, {backend: to, key: item.archive.key}, {id: item.archive.id, sha1: item.sha1, retention: liveRetention(from, item.archive), signal});
+    await from.copyTo(item.archive.key, {backend: to, key: item.archive.key}, {id: item.archive.id, sha1: item.sha1, retention: copyRetention(from, item.archive, item.destinationLock), signal});
     copied.push(item.archive.key);
   }
   if (item.copy.metadataFile) {
     beforeMetadataCopy?.();
     try {
-      await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), retention: liveRetention(from, item.metadataFile), signal});
+      await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), retention: copyRetention(from, item.metadataFile, item.destinationLock), signal});
     } catch (err) {
       // interrupted: the archive copy is what the same command run again completes (the interruption's message says so)
       if (signal?.aborted || isBackupError(err, 'aborted')) throw err;
@@ -276,7 +292,7 @@ export async function copyBackupObjects(
  * the same command run again completes the backup with it. Answers the error to throw:
  * what was copied and what was not (`resumable` when the archive copy stays).
  */
-async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item: Pick<MoveItem, 'archive' | 'metadataFile'>, copiedNow: boolean, err: unknown): Promise<BackupError> {
+async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item: Pick<BackupCopy, 'archive' | 'metadataFile' | 'destinationLock'>, copiedNow: boolean, err: unknown): Promise<BackupError> {
   const archive = `its archive ${item.archive.key}, ${copiedNow ? 'copied just before' : 'copied by an earlier run'},`;
   const what = `the metadata file ${item.metadataFile.key} was not copied (${err instanceof Error ? err.message : String(err)}); ${archive}`;
   const kind = err instanceof BackupError ? err.kind : 'failure';
@@ -291,7 +307,7 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
     async (cleanupErr: unknown) => {
       if (!isBackupError(cleanupErr, 'locked')) return `could not be deleted (${(cleanupErr as Error).message})`;
       // the date B2 keeps for it (a bucket's default retention included), else the one the copy asked for
-      const until = (await to.stat(item.archive.key).catch(() => undefined))?.retention?.retainUntil ?? liveRetention(from, item.archive)?.retainUntil;
+      const until = (await to.stat(item.archive.key).catch(() => undefined))?.retention?.retainUntil ?? copyRetention(from, item.archive, item.destinationLock)?.retainUntil;
       return `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}`;
     },
   );

@@ -1,4 +1,6 @@
-import {humanSize} from '../backups/display.js';
+import {humanSize, lockedText} from '../backups/display.js';
+import {lockOfRetention, retentionFor} from '../backups/lock.js';
+import type {Retention} from '../backend.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {executeMove, planMove, type MoveItem, type MovePlan} from '../backups/move.js';
 import {connectB2, connectB2Pair} from '../connect.js';
@@ -27,8 +29,10 @@ export async function moveProfileBackups(
     await assertSeesLocks(source, from, 'move', ctx.signal);
     const plan = await planMove(source, destination, {signal: ctx.signal, cli: ctx.cli});
     const where = `${JSON.stringify(from.prefix)} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`;
+    // the profile's lock:, on every copy as on its uploads (its check, passed before, saw that the bucket and key can set it)
+    const destinationLock = to.lock && retentionFor(to.lock, destination.now());
     if (ctx.dryRun) {
-      ctx.log(renderPlan(plan, where, to));
+      ctx.log(renderPlan(plan, where, to, destinationLock));
       ctx.log('Dry run: nothing was copied, deleted or saved.');
       return false;
     }
@@ -36,11 +40,12 @@ export async function moveProfileBackups(
     const warned = new Set<string>(); // a data dir that cannot hold locks is said once, not once per backup
     const warnOnce = (line: string) => void (warned.has(line) || (warned.add(line), ctx.warn(line)));
     const lockItem = (item: MoveItem) => lockCopy(ctx.dataDir, locationId(to), item.archive.key, names(item), warnOnce);
-    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem});
+    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock});
     for (const line of staying(plan, from)) ctx.warn(line);
     if (report.refused.length > 0) ctx.warn(refusedWarning(report.refused, from, to));
     const already = plan.items.filter((i) => !i.copy.archive && !i.copy.metadataFile).length;
-    ctx.log(`Moved ${count(plan.items.length, 'backup')} from ${where}: ${count(report.copied, 'file')} copied on the server (nothing downloaded)${already ? `, ${already} already copied by an interrupted run` : ''}, ${count(report.deleted, 'original')} deleted`);
+    const locked = destinationLock && report.copied > 0 ? `; the copies are ${lockedText(lockOfRetention(destinationLock))} (the profile's "lock:")` : '';
+    ctx.log(`Moved ${count(plan.items.length, 'backup')} from ${where}: ${count(report.copied, 'file')} copied on the server (nothing downloaded)${already ? `, ${already} already copied by an interrupted run` : ''}, ${count(report.deleted, 'original')} deleted${locked}`);
     return true;
   } finally {
     await Promise.all([source.close(), destination.close()]);
@@ -98,12 +103,15 @@ export function keyChangeWarning(n: number, before: ResolvedProfile, after: Reso
 function refusedWarning(keys: string[], from: ResolvedProfile, to: ResolvedProfile): string {
   const shown = escapeInvisible(keys.slice(0, 5).join(', ')) + (keys.length > 5 ? ` and ${keys.length - 5} more` : '');
   return `Warning: B2 refused to delete ${count(keys.length, 'original')} under ${JSON.stringify(from.prefix)} in bucket ${from.bucket} (Object Lock that the key cannot see: it lacks readFileRetentions or readFileLegalHolds): ${shown}. ` +
-    `Every backup is whole under ${JSON.stringify(to.prefix)}, and the profile now uses it; those originals stay until their lock ends (their copies are not locked), then delete them with the B2 web console or a profile on the old prefix`;
+    `Every backup is whole under ${JSON.stringify(to.prefix)}, and the profile now uses it; those originals stay until their lock ends (${to.lock ? 'their copies have only the profile\'s "lock:"' : 'their copies are not locked'}), then delete them with the B2 web console or a profile on the old prefix`;
 }
 
-function renderPlan(plan: MovePlan, where: string, to: ResolvedProfile): string {
+function renderPlan(plan: MovePlan, where: string, to: ResolvedProfile, destinationLock: Retention | undefined): string {
   const lines = [`Would move ${count(plan.items.length, 'backup')} from ${where} (server-side copies; nothing is downloaded):`];
   for (const item of plan.items) lines.push(`  ${action(item)}  ${label(item)}`);
+  if (destinationLock && plan.items.some((i) => i.copy.archive || i.copy.metadataFile)) {
+    lines.push(`The copies would be ${lockedText(lockOfRetention(destinationLock))} (the profile's "lock:", dated from now).`);
+  }
   if (plan.leftovers.length > 0) lines.push(`  delete ${count(plan.leftovers.length, 'archive')} an interrupted move left under the old prefix (their backups are whole under the new one)`);
   lines.push(`Then it would delete the originals and save profile "${to.name}" with prefix ${JSON.stringify(to.prefix)}.`);
   for (const line of staying(plan)) lines.push(line);

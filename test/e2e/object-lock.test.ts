@@ -225,10 +225,11 @@ test('a large archive is locked from b2_start_large_file on (fileRetention), its
   for (const f of files) expect(f.fileRetention.value).toEqual({mode: 'compliance', retainUntilTimestamp: Date.parse(lockedUntil!)});
 });
 
+// nolock has lock: too, so the way out is both: the copy would be locked by its lock: and the backup's own
 test('b2 copy of a locked backup to a bucket without Object Lock is refused before anything is copied (exit 3, with the fix)', async () => {
   const copies = calls(world.emu, 'b2_copy_file') + calls(world.emu, 'b2_copy_part') + calls(world.emu, 'b2_start_large_file');
   const r = await world.b2(['copy', bigId, '--profile', 'big', '--to', 'nolock']);
-  expectFailure(r, 3, /bucket .* does not have Object Lock enabled, so backups in it cannot be locked; nothing was changed\. Fix: enable Object Lock.*, or copy it once it is no longer locked \(compliance\) until /, world.secrets);
+  expectFailure(r, 3, /bucket .* does not have Object Lock enabled, so backups in it cannot be locked; nothing was changed\. Fix: enable Object Lock.*, or remove "lock:" from profile "nolock" and copy it once it is no longer locked \(compliance\) until /, world.secrets);
   expect(calls(world.emu, 'b2_copy_file') + calls(world.emu, 'b2_copy_part') + calls(world.emu, 'b2_start_large_file')).toBe(copies);
   expect((await api(world.emu, master, 'b2_list_file_names', {bucketId: world.emu.bucketId, prefix: 'nolock/'})).json.files).toEqual([]);
 });
