@@ -23,6 +23,12 @@ export interface StorageBackend {
    * from that stream (to its end), so a caller need not hash the stream a second time.
    */
   readonly hashesPut?: boolean;
+  /**
+   * Optional: names what this backend can read that another over the same root may not
+   * (B2: SSE-C files, which only the same key decrypts); a short file-name-safe tag, never
+   * a secret. What it read is cached for readers of the same scope alone.
+   */
+  readonly readScope?: string;
   /** Streams an object (or a byte range of it). Rejects with a `not_found` BackupError if absent. */
   get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}>;
   /**

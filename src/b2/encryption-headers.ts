@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto';
+import {createHash, createHmac} from 'node:crypto';
 import type {Encryption} from '../profiles/types.js';
 
 /**
@@ -36,4 +36,18 @@ export function keyHeaders(e: Encryption | undefined): Record<string, string> {
 export function encryptionField(e: Encryption | undefined): Record<string, string> | undefined {
   if (e?.mode === 'SSE-B2') return {mode: 'SSE-B2', algorithm: AES256};
   return e?.mode === 'SSE-C' ? {mode: 'SSE-C', algorithm: AES256, customerKey: e.key, customerKeyMd5: keyMd5(e.key)} : undefined;
+}
+
+/** Fixed label the cache scope is derived from: the digest names a key's readers, it says nothing else. */
+const READ_SCOPE_LABEL = 'backup-plugin-b2 read scope v1';
+
+/**
+ * What a backend with this encryption reads that one without the same key cannot: SSE-C
+ * files. Undefined for SSE-B2 and none (B2 decrypts those for any reader). For SSE-C a
+ * keyed one-way digest (HMAC-SHA256 of a fixed label under the key, 128 bits): equal for
+ * equal keys, and neither the key nor any part of it.
+ */
+export function readScopeOf(e: Encryption | undefined): string | undefined {
+  if (e?.mode !== 'SSE-C') return undefined;
+  return `sse-c-${createHmac('sha256', Buffer.from(e.key, 'base64')).update(READ_SCOPE_LABEL).digest('hex').slice(0, 32)}`;
 }

@@ -12,6 +12,7 @@ import {B2Client} from './client.js';
 import {commandHint} from '../command-hint.js';
 import {bucketUnavailable, keyFixClause, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
+import {readScopeOf} from './encryption-headers.js';
 import {fileFromHeaders} from './file-headers.js';
 import {isUnfinished, listFiles, listUnfinished, listVersions} from './lister.js';
 import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './options.js';
@@ -52,6 +53,8 @@ export class B2Backend implements StorageBackend {
   readonly verifiesGet = true;
   /** A stream's put hashes every byte it takes (each part's SHA1 goes to B2 with it). */
   readonly hashesPut = true;
+  /** SSE-C: a keyed digest of the key (readScopeOf), so that what this key decrypted is cached for this key alone. */
+  readonly readScope: string | undefined;
   private readonly pool: UploadUrlPool;
   /** hashFile() results by path, for the put() that follows (a few at most). */
   private readonly digests = new Map<string, UploadDigest>();
@@ -64,6 +67,7 @@ export class B2Backend implements StorageBackend {
     readonly bucketId: string,
     private bucketSettings?: B2Bucket,
   ) {
+    this.readScope = readScopeOf(o.encryption);
     this.pool = new UploadUrlPool((signal) => client.getUploadUrl(bucketId, signal));
     client.onReauthorized(() => this.pool.clear());
   }

@@ -74,7 +74,7 @@ export class BackupCatalog {
     this.cli = opts.cli;
     this.where = opts.where;
     const dir = opts.cacheDir;
-    this.cache = new MetadataCache(dir && join(dir, 'metadata'), this.warn);
+    this.cache = new MetadataCache(dir, backend.readScope, this.warn);
     this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn, () => this.now().getTime());
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
   }

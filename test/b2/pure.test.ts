@@ -1,10 +1,11 @@
 import {describe, test, expect} from '@jest/globals';
 import fc from 'fast-check';
 import {constants as bufferConstants} from 'node:buffer';
-import {createHash} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import {Readable} from 'node:stream';
 import {readAll} from '../../src/body.js';
 import {PartBuffers, StreamPartReader, bufferParts, localSha1, streamParts} from '../../src/b2/chunkers.js';
+import {readScopeOf} from '../../src/b2/encryption-headers.js';
 import {toBackupError} from '../../src/b2/errors.js';
 import {toFailure, type Failure} from '../../src/b2/failure.js';
 import {MAX_PARTS, planParts} from '../../src/b2/part-plan.js';
@@ -288,5 +289,23 @@ describe('retry policy', () => {
       throw Object.assign(new Error('x'), {code: 'ECONNRESET'});
     }, {signal: ctl.signal, fail: () => new Error('no')}).catch((e) => e);
     expect(isBackupError(err, 'aborted')).toBe(true);
+  });
+});
+
+describe('read scope (the metadata cache\'s namespace)', () => {
+  test('SSE-C only; equal for equal keys, different for others; no piece of the key in any spelling', () => {
+    const raw = randomBytes(32);
+    const key = raw.toString('base64');
+    const scope = readScopeOf({mode: 'SSE-C', key}) as string;
+    expect(scope).toMatch(/^sse-c-[0-9a-f]{32}$/);
+    expect(readScopeOf({mode: 'SSE-C', key})).toBe(scope);
+    expect(readScopeOf({mode: 'SSE-C', key: randomBytes(32).toString('base64')})).not.toBe(scope);
+    expect(readScopeOf({mode: 'SSE-B2'})).toBeUndefined();
+    expect(readScopeOf(undefined)).toBeUndefined();
+    for (const spelling of [key, raw.toString('hex'), raw.toString('base64url')]) {
+      for (let i = 0; i + 8 <= spelling.length; i += 4) expect(scope.includes(spelling.slice(i, i + 8))).toBe(false);
+    }
+    // nor an unkeyed digest of it (as B2's customerKeyMd5 is)
+    expect(scope).not.toContain(createHash('sha256').update(raw).digest('hex').slice(0, 16));
   });
 });

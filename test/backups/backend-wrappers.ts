@@ -4,8 +4,10 @@ import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions,
 /** Passes every call to an inner backend; subclasses override what they observe or break. */
 export class DelegatingBackend implements StorageBackend {
   readonly type: string;
+  readonly readScope?: string;
   constructor(protected readonly inner: StorageBackend) {
     this.type = inner.type;
+    this.readScope = inner.readScope;
   }
   check(opts?: {signal?: AbortSignal}): Promise<CheckReport> {
     return this.inner.check(opts);

@@ -3,6 +3,7 @@ import {randomBytes} from 'node:crypto';
 import {readdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {api, authorizeRaw} from '../emulator/helpers.js';
+import {buildTar} from '../helpers/tar-builder.js';
 import {BACKUP_CAPABILITIES, E2EWorld, expectFailure, parseJson, sha1} from './helpers.js';
 
 // Server-side encryption from the CLI: a profile with encryption SSE-B2 or SSE-C (and
@@ -92,6 +93,28 @@ describe('SSE-C', () => {
     expect(show.stdout).toMatch(/^encryptionKey\s+\(inline, not shown\)$/m);
     const r = await world.b2(['verify', id, '--profile', 'wrongkey']);
     expectFailure(r, 3, /encrypted with SSE-C and the profile's encryptionKey is not the key it was uploaded with/, world.secrets);
+  });
+
+  test('what the key read is cached for that key alone: without it (or with another) list and prune see what a cold cache gives', async () => {
+    // a tar from stdin (its backup.json could still come) is described by its (SSE-C) metadata file alone
+    const tar = buildTar([{name: 'notes.txt', data: Buffer.from('streamed backup\n')}]).toString('latin1'); // ASCII, passes as text
+    const streamed = await world.b2(['upload', '-', '--name', 'streamed', '--profile', 'ssec', '-q'], {input: tar});
+    expect({code: streamed.code, stderr: streamed.stderr}).toMatchObject({code: 0});
+    const keyed = await world.b2(['list', '--profile', 'ssec', '--json']);
+    expect(parseJson<unknown[]>(keyed)).toHaveLength(2); // the key's reads are cached now
+
+    const cold = {XDG_CACHE_HOME: join(world.dir, 'cold-cache')};
+    for (const profile of ['nokey', 'wrongkey']) {
+      const warm = await world.b2(['prune', '--profile', profile, '--keep-last', '1', '--dry-run']);
+      const fresh = await world.b2(['prune', '--profile', profile, '--keep-last', '1', '--dry-run'], {env: cold});
+      expect({code: warm.code, stdout: warm.stdout, stderr: warm.stderr}).toEqual({code: fresh.code, stdout: fresh.stdout, stderr: fresh.stderr});
+      expect(warm.stderr).toMatch(/Not touched: streamed_\S+\.metadata\.json: B2 refused to read/);
+      expect(warm.stdout).toMatch(/^keep\s+\S+\s+.*secret/m);
+      expect(warm.stdout).not.toMatch(/^delete/m);
+    }
+    const pruned = await world.b2(['prune', '--profile', 'nokey', '--keep-last', '1', '--yes']);
+    expect(pruned.code).toBe(0);
+    expect(parseJson<unknown[]>(await world.b2(['list', '--profile', 'ssec', '--json']))).toHaveLength(2);
   });
 
   test('changing the SSE-C key of a profile whose location holds backups warns that they still need the old key; the same key again does not', async () => {
