@@ -1,5 +1,6 @@
 import {parseJsonText} from './metadata-file.js';
 import {backupIdProblem, backupNameProblem} from './validate.js';
+import {reservedIdProblem} from './resolve-id.js';
 
 /**
  * What Home Assistant takes from a backup's own `backup.json` when it reads a backup tar
@@ -53,7 +54,7 @@ export function parseHaBackupJson(text: string): ParsedHaBackupJson {
 
 function mapBackupJson(data: Record<string, unknown>): HaBackupDescription {
   const backupId = string(need(data, 'slug'), 'slug');
-  const idProblem = backupIdProblem(backupId);
+  const idProblem = backupIdProblem(backupId) ?? reservedIdProblem(backupId);
   if (idProblem) throw new Malformed(`slug ${idProblem}`);
   const name = string(need(data, 'name'), 'name');
   const nameProblem = backupNameProblem(name);

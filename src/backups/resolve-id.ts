@@ -5,23 +5,32 @@ import {visible} from './validate.js';
 
 /** The reference that names the newest backup, wherever an id is accepted. */
 export const LATEST = 'latest';
+/** The words a reference means by themselves: never a new backup's id. */
+const KEYWORDS: ReadonlySet<string> = new Set([LATEST]);
+
+/** Why `id` cannot be a new backup's id although it is well formed: it is a keyword. */
+export function reservedIdProblem(id: string): string | undefined {
+  return KEYWORDS.has(id) ? `is "${id}", the word that always names the newest backup` : undefined;
+}
 
 /** How many ambiguous candidates an error lists before it says "and N more". */
 const MAX_CANDIDATES_SHOWN = 10;
 
 /**
  * The one place a user's backup reference becomes a backup, as git resolves commits:
- * an exact id wins, then `latest` (the newest), then a unique prefix of an id. An
- * ambiguous prefix is bad input (exit 2) naming the candidates; no match is not_found.
- * `backups` come newest first, as the catalog lists them; `where` names their location.
+ * `latest` is always the newest (a stored backup whose id is the word, which anyone who
+ * can write to the bucket could plant, is reached by a prefix of it, e.g. `lates`), then
+ * an exact id wins, then a unique prefix of an id. An ambiguous prefix is bad input
+ * (exit 2) naming the candidates; no match is not_found. `backups` come newest first,
+ * as the catalog lists them; `where` names their location.
  */
 export function resolveBackupRef<T extends {info: Pick<BackupInfo, 'id' | 'name' | 'date'>}>(backups: readonly T[], ref: string, where = 'this location'): T {
-  const exact = backups.find((b) => b.info.id === ref);
-  if (exact) return exact;
   if (ref === LATEST) {
     if (backups.length === 0) throw new BackupError('not_found', `there are no backups in ${where}, so none is "latest"; upload one first`);
     return backups[0];
   }
+  const exact = backups.find((b) => b.info.id === ref);
+  if (exact) return exact;
   const matches = backups.filter((b) => b.info.id.startsWith(ref));
   if (matches.length === 1) return matches[0];
   if (matches.length === 0) {

@@ -53,6 +53,7 @@ describe('backup.json as read_backup reads it', () => {
     ['a list, not an object', [core], /the document is not an object/],
     ['no slug', {...core, slug: undefined}, /slug is missing/],
     ['a slug that is no usable id', {...core, slug: '../etc'}, /slug must be/],
+    ['the slug "latest", a keyword of backup references', {...core, slug: 'latest'}, /^slug is "latest", the word that always names the newest backup$/],
     ['no name', {...core, name: undefined}, /name is missing/],
     ['a name with a control character', {...core, name: 'a\u0007b'}, /name contains a control character/],
     ['no date, even with a request date', {...core, date: undefined, extra: {'supervisor.backup_request_date': core.date}}, /date is missing/],

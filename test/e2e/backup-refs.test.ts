@@ -20,7 +20,7 @@ const home = (args: string[]) => world.b2([...args, '--profile', 'home']);
 /** HA-style backup with a chosen id, made on day `day` of April 2026. */
 async function putBackup(id: string, day: number): Promise<void> {
   const date = `2026-04-${String(day).padStart(2, '0')}T03:00:00.000000+00:00`;
-  const base = `Nightly_2026-04-${String(day).padStart(2, '0')}_03.00_00000000`;
+  const base = `Nightly_2026-04-${String(day).padStart(2, '0')}_03.00_${id}`;
   const archive = randomBytes(3000);
   archives[id] = archive;
   const meta = {...haBackupMetadata({name: 'Nightly', date, backupId: id}, archive.length), size: archive.length};
@@ -36,6 +36,7 @@ beforeAll(async () => {
   await putBackup('abc11111', 1);
   await putBackup('abc22222', 2);
   await putBackup('abd33333', 3);
+  await putBackup('latest', 2); // another tool's (or a planted) backup whose id is the keyword
   await putBackup('f0000004', 4); // the newest
 });
 
@@ -50,6 +51,7 @@ describe('backup references', () => {
     ['abc2', 'abc22222'],
     ['latest', 'f0000004'],
     ['abc11111', 'abc11111'],
+    ['lates', 'latest'], // the keyword always means the newest: a backup whose id is the word is reached by a prefix
   ])('show %s names backup %s', async (ref, id) => {
     expect(parseJson<{id: string}>(await home(['show', ref, '--json'])).id).toBe(id);
   });
@@ -81,12 +83,19 @@ describe('backup references', () => {
     expect(sha1(done.stdout)).toBe(sha1(archives.f0000004));
   });
 
+  test('delete latest is the newest backup, never the one whose id is the word', async () => {
+    const r = await home(['delete', 'latest', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).toContain('f0000004');
+    expect(r.stdout + r.stderr).not.toContain('_latest.tar');
+  });
+
   test('delete takes a prefix: exactly that backup goes', async () => {
     const r = await home(['delete', 'abc1', '--yes', '--json']);
     expect(r.code).toBe(0);
     expect(parseJson<{deleted: {id: string}}>(r).deleted.id).toBe('abc11111');
     const left = parseJson<{id: string}[]>(await home(['list', '--json'])).map((b) => b.id);
-    expect(left.sort()).toEqual(['abc22222', 'abd33333', 'f0000004']);
+    expect(left.sort()).toEqual(['abc22222', 'abd33333', 'f0000004', 'latest']);
     // now "abc" is unique
     expect(parseJson<{id: string}>(await home(['show', 'abc', '--json'])).id).toBe('abc22222');
   });
@@ -94,9 +103,10 @@ describe('backup references', () => {
 
 describe('resolveBackupRef', () => {
   const b = (id: string) => ({info: {id, name: 'n', date: '2026-04-01T00:00:00+00:00'}});
-  test('an exact id wins over a longer id it prefixes, and over "latest"', () => {
+  test('an exact id wins over a longer id it prefixes; "latest" is always the newest, even beside a backup with that id', () => {
     expect(resolveBackupRef([b('abc1'), b('abc'), b('abcd')], 'abc').info.id).toBe('abc');
-    expect(resolveBackupRef([b('newest'), b('latest')], 'latest').info.id).toBe('latest');
+    expect(resolveBackupRef([b('newest'), b('latest')], 'latest').info.id).toBe('newest');
+    expect(resolveBackupRef([b('newest'), b('latest')], 'lates').info.id).toBe('latest');
     expect(resolveBackupRef([b('newest'), b('older')], 'latest').info.id).toBe('newest');
   });
 

@@ -196,6 +196,8 @@ describe('b2 upload of a Home Assistant backup tar', () => {
     ['no slug', JSON.stringify({...coreBackupJson(), slug: undefined}), /slug is missing/],
     ['a wrong type', JSON.stringify({...coreBackupJson(), protected: 'yes'}), /protected is not true or false/],
     ['a folder HA does not know', JSON.stringify({...coreBackupJson(), folders: ['tmp']}), /folder "tmp"/],
+    // anyone who can write to the bucket could otherwise make "latest" name an old backup
+    ['the slug "latest"', JSON.stringify({...coreBackupJson(), slug: 'latest'}), /\(slug is "latest", the word that always names the newest backup\)/],
   ];
 
   /** A human-form run (with --json the CLI keeps stderr quiet): its warning line, and the backup it stored. */
@@ -217,6 +219,7 @@ describe('b2 upload of a Home Assistant backup tar', () => {
     expect(warning).toMatch(problem);
     expect(warning).toMatch(/; uploading it as a plain archive$/);
     expect(u).toMatchObject({name: 'Backup', sha1: sha1(tar), size: tar.length});
+    expect(u.id).toMatch(/^[0-9a-f]{12}$/); // an id made here, not the slug
     expect(await metadataAsHaReadsIt(u)).toMatchObject({homeassistant_included: false, protected: false, extra_metadata: {}});
   });
 
