@@ -4,7 +4,7 @@ import {cliCommand} from '../../src/cli/cli-prefix.js';
 import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {emptyArchiveError} from '../../src/backups/empty-archive.js';
-import {assertBackupName, assertUserMetadata, visible} from '../../src/backups/validate.js';
+import {assertBackupName, assertUserMetadata, assertUserMetadataKey, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags, type OutputChoice} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
@@ -208,13 +208,15 @@ function parseExpectSize(text: string | undefined, file: string): number | undef
   return size.bytes;
 }
 
-/** --meta key=value pairs; the catalog validates keys and values. */
+/** --meta key=value pairs; each key is checked before it is put in the object, values by assertUserMetadata. */
 function parseMeta(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new BackupError('bad_input', `--meta ${JSON.stringify(pair)}: expected key=value, e.g. --meta host=pi4`);
-    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const key = pair.slice(0, eq);
+    assertUserMetadataKey(key);
+    out[key] = pair.slice(eq + 1);
   }
   return out;
 }

@@ -108,11 +108,19 @@ export function assertUserMetadata(meta: Record<string, string>): void {
     throw new BackupError('bad_input', `too many metadata entries (${entries.length}); at most ${MAX_USER_META_ENTRIES} are allowed`);
   }
   for (const [key, value] of entries) {
-    if (!USER_META_KEY.test(key)) {
-      throw new BackupError('bad_input', `invalid metadata key ${quoteValue(key)}: use 1-64 letters, digits, "_", "." or "-", starting with a letter`);
-    }
+    assertUserMetadataKey(key);
     if (typeof value !== 'string' || value.length > MAX_USER_META_VALUE || CONTROL.test(value)) {
       throw new BackupError('bad_input', `invalid value for metadata key ${key}: use at most ${MAX_USER_META_VALUE} characters and no control characters`);
     }
+  }
+}
+
+/**
+ * One --meta key. Checked before it goes into an object too: assigned to a plain object,
+ * "__proto__" sets the prototype instead of adding an entry, and would vanish unchecked.
+ */
+export function assertUserMetadataKey(key: string): void {
+  if (!USER_META_KEY.test(key)) {
+    throw new BackupError('bad_input', `invalid metadata key ${quoteValue(key)}: use 1-64 letters, digits, "_", "." or "-", starting with a letter`);
   }
 }

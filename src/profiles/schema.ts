@@ -1,6 +1,7 @@
 import type {z} from 'zod';
 import {loadZod, type Zod} from '../lazy-zod.js';
 import {nameProblem} from '../keys.js';
+import {isPlainObject} from '../zod-free-checks.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT} from './types.js';
 import {RATE_EXPECTATION, parseRate} from './rate.js';
 import {parseSize} from './size.js';
@@ -230,15 +231,16 @@ function buildSchemas(z: Zod) {
   });
 
   const profilesFileSchema = z.strictObject({
-    profiles: z
-      .record(z.string(), profileEntrySchema)
-      .nullish()
-      .superRefine((profiles, ctx) => {
-        for (const name of Object.keys(profiles ?? {})) {
+    // the names are checked as the file has them: a record's output leaves out "__proto__" (a name refused all the same)
+    profiles: z.preprocess((profiles, ctx) => {
+      if (isPlainObject(profiles)) {
+        for (const name of Object.keys(profiles)) {
           const problem = profileNameProblem(name);
-          if (problem) ctx.addIssue({code: 'custom', message: problem, path: [name], params: {about: 'name'}});
+          if (problem) ctx.issues.push({code: 'custom', message: problem, path: [name], params: {about: 'name'}, input: profiles});
         }
-      }),
+      }
+      return profiles;
+    }, z.record(z.string(), profileEntrySchema).nullish()),
     /** The profile used without --profile / B2_PROFILE when there are several ("b2 profile default NAME"). */
     default: z.string().optional(),
   });

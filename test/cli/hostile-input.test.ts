@@ -58,6 +58,9 @@ const FILES: Array<{title: string; name: string; make: (path: string) => Promise
   {title: 'an unknown field', name: 'unknown.yaml', make: (p) => writeFile(p, PROFILE('    buckett: x\n')), says: /profiles\.home\.buckett: unknown field \(did you mean "bucket"\?\)/},
   {title: 'an unknown top-level section', name: 'top.yaml', make: (p) => writeFile(p, 'version: 2\n' + PROFILE('')), says: /version: unknown field; expected "profiles"/},
   {title: 'a profile named ../x', name: 'name-dots.yaml', make: (p) => writeFile(p, PROFILE('', '"../x"')), says: /expected a profile name of 1\.\.64 letters.*got "\.\.\/x"/},
+  // a record built from these would set its prototype instead of holding the entry, which vanished unchecked
+  {title: 'a profile named __proto__', name: 'name-proto.yaml', make: (p) => writeFile(p, PROFILE('', '__proto__')), says: /:2: profiles\.__proto__: expected a profile name of 1\.\.64 letters.*got "__proto__"$/},
+  {title: '__proto__ in a profile, its retention and at the top', name: 'proto-fields.yaml', make: (p) => writeFile(p, `__proto__: {default: home}\n${PROFILE('    __proto__: {bucket: other-bucket-1}\n    retention:\n      keepLast: 1\n      __proto__: {keepLast: 9}\n')}`), says: /:1: __proto__: unknown field.*\(and 2 more problems\)$/},
   {title: 'a profile name of 2,000 characters', name: 'name-long.yaml', make: (p) => writeFile(p, PROFILE('', LONG)), says: /invalid YAML: The : indicator must be at most 1024 chars after the start of an implicit block mapping key$/},
   {title: 'a prefix over 1024 bytes', name: 'prefix-long.yaml', make: (p) => writeFile(p, PROFILE(`    prefix: ${'é'.repeat(600)}\n`)), says: /profiles\.home\.prefix: expected a name prefix/},
   {title: 'a prefix with a control character', name: 'prefix-ctl.yaml', make: (p) => writeFile(p, PROFILE('    prefix: "ha\\x07/"\n')), says: /profiles\.home\.prefix: expected a name prefix/},
@@ -84,6 +87,7 @@ const ARGS: Case[] = [
   {title: 'upload --part-size abc', args: ['upload', '$D/small.tar', '--part-size', 'abc', '-p', 'home'], exit: 2, says: /--part-size: expected a size/},
   {title: 'upload --concurrency 0', args: ['upload', '$D/small.tar', '--concurrency', '0', '-p', 'home'], exit: 2, says: /--concurrency: expected an integer 1\.\.64/},
   {title: 'upload --concurrency abc', args: ['upload', '$D/small.tar', '--concurrency', 'abc', '-p', 'home'], exit: 2, says: /--concurrency: expected an integer 1\.\.64/},
+  {title: 'upload --meta __proto__=x', args: ['upload', '$D/small.tar', '--meta', '__proto__=x', '--meta', 'host=pi', '-p', 'home'], exit: 2, says: /invalid metadata key "__proto__": use 1-64 letters/},
   {title: 'upload --meta without "="', args: ['upload', '$D/small.tar', '--meta', 'novalue', '-p', 'home'], exit: 2, says: /meta/},
   {title: 'upload --limit-upload abc', args: ['upload', '$D/small.tar', '--limit-upload', 'abc', '-p', 'home'], exit: 2, says: /limit-upload/},
   // ids

@@ -151,6 +151,8 @@ describe('bad input (exit 2), refused before anything is sent', () => {
       [['upload', join(world.dir, 'no-such.tar')], /no-such\.tar: no such file; give the path of an archive, or - to read stdin/],
       [['upload', archivePath, '--meta', 'host'], /--meta "host": expected key=value/],
       [['upload', archivePath, '--meta', 'bad key=1'], /invalid metadata key "bad key"/],
+      // put in an object unchecked, it would set the prototype and vanish
+      [['upload', archivePath, '--meta', '__proto__=x', '--meta', 'host=pi'], /invalid metadata key "__proto__": use 1-64 letters/],
       [['upload', archivePath, '--name', '../escape'], /invalid backup name "\.\.\/escape"/],
       [['download', '../../etc/passwd', '-o', join(world.dir, 'x.tar')], /invalid backup id/],
       [['cleanup', '--older-than', 'soon'], /--older-than/],
