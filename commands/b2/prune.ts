@@ -44,7 +44,8 @@ export default class Prune extends LocationCommand {
       for (const line of [...futureLines(plan), ...untouchedLines(plan, unfinished, cliPrefix(this.config))]) this.logToStderr(line);
       if (dryRun || (!flags.yes && doomed.length > 0)) this.log(renderPlan(plan));
       if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${doomed.length} backup(s) not kept by ${describePolicy(policy)}?`))) {
-        throw new BackupError('aborted', `kept all ${plan.decisions.length} backups; nothing was deleted`);
+        this.logToStderr(`Kept all ${plan.decisions.length} backups; nothing was deleted.`); // a "no" is an answer, not a failure
+        return pruneView(plan, {dryRun, deleted: [], unfinishedUploads: unfinished, now});
       }
       const keptLocked = (b: BackupInfo) => this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (the rules alone would delete it)`);
       for (const d of plan.decisions) if (d.locked) keptLocked(d.backup);

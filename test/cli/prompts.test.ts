@@ -38,6 +38,19 @@ const listed = async () => (await runCli(['b2', 'list', '--profile', 'local'], {
     expect(await listed()).toContain(backupId);
   });
 
+  test('"n" at the prune prompt keeps every backup: exit 0 and a plain line, nothing in the error log', async () => {
+    await writeFile(join(dir, 'b.tar'), 'another archive');
+    const up = await runCli(['b2', 'upload', join(dir, 'b.tar'), '--name', 'newer', '--profile', 'local'], {env});
+    expect(up.code).toBe(0);
+    const r = await onTerminal(['b2', 'prune', '--keep-last', '1', '--profile', 'local'], {env, steps: [{wait: 'Delete 1 backup(s)'}, {send: 'n\r'}]});
+    expect(r.code).toBe(0);
+    expect(r.output).toContain('Kept all 2 backups; nothing was deleted.');
+    expect(r.output).not.toContain('Error');
+    expect(await listed()).toContain(backupId);
+    const logged = await readFile(join(env.XDG_CACHE_HOME, 'backup-plugin-b2', 'recent-errors.json'), 'utf8').catch(() => '[]');
+    expect(JSON.parse(logged)).not.toContainEqual(expect.objectContaining({command: 'b2:prune'}));
+  });
+
   test('Ctrl-C at the delete prompt: exit 130, the backup kept', async () => {
     const r = await onTerminal(['b2', 'delete', backupId, '--profile', 'local'], {env, steps: [{wait: 'Delete backup'}, {send: '\u0003'}]});
     expect(r.code).toBe(130);
