@@ -60,10 +60,11 @@ export default class Prune extends LocationCommand {
         }
         this.logToStderr(`Deleted backup ${describeBackup(b)}`);
       };
-      const deleted = dryRun ? [] : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted});
-      const kept = plan.decisions.length - deleted.length - (dryRun ? doomed.length : 0);
+      // a dry run reports in `deleted` what would go, in the order a prune deletes (oldest first), as cleanup --dry-run does
+      const deleted = dryRun ? doomed.map((d) => d.backup).reverse() : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted});
+      const kept = plan.decisions.length - deleted.length;
       this.logToStderr(dryRun
-        ? `Would delete ${doomed.length} and keep ${kept} backup(s) (${describePolicy(policy)}); --dry-run deleted nothing.`
+        ? `Would delete ${deleted.length} and keep ${kept} backup(s) (${describePolicy(policy)}); --dry-run deleted nothing.`
         : `Deleted ${deleted.length} and kept ${kept} backup(s) (${describePolicy(policy)}).`);
       return pruneView(plan, {dryRun, deleted, unfinishedUploads: unfinished, now});
     }, {

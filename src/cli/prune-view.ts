@@ -56,7 +56,7 @@ export interface PruneView {
   dryRun: boolean;
   policy: RetentionPolicy;
   backups: Array<BackupSummary & {action: 'keep' | 'delete'; reasons: string[]}>;
-  /** Ids actually deleted (none on a dry run). */
+  /** Ids deleted, oldest first; on a dry run, those that would be. */
   deleted: string[];
   /** Ids the rules would delete but Object Lock keeps (never tried, or refused by B2). */
   locked: string[];

@@ -158,13 +158,15 @@ describe('b2 prune: each rule and combinations, exactly which backups survive', 
 });
 
 describe('b2 prune: safety', () => {
-  test('--dry-run lists every backup with keep/delete and the rule that kept it, and deletes nothing', async () => {
+  test('--dry-run lists every backup with keep/delete and the rule that kept it, names in "deleted" what would go, and deletes nothing', async () => {
     const {profile} = await location();
     const r = await prune(profile, ['--keep-daily', '2', '--keep-monthly', '2', '--dry-run', '--json']);
     expect(r.code).toBe(0);
     const out = parseJson<PruneJson>(r);
     expect(out.dryRun).toBe(true);
-    expect(out.deleted).toEqual([]);
+    // as cleanup --dry-run: what a real run would delete, in its order (oldest first)
+    expect(out.deleted).toHaveLength(13);
+    expect(out.deleted).toEqual(out.backups.filter((b) => b.action === 'delete').map((b) => b.id).reverse());
     expect(out.backups.map((b) => b.name)).toEqual([...ALL].reverse());
     expect(out.backups.find((b) => b.name === 'p')).toMatchObject({action: 'keep', reasons: ['daily', 'monthly']});
     expect(out.backups.find((b) => b.name === 'm')).toMatchObject({action: 'keep', reasons: ['daily']});
