@@ -27,7 +27,7 @@ export function renderBackup(b: BackupInfo, now: Date = new Date()): string {
     ['made by', madeBy(b)],
   ];
   const lock = activeLock(b, now);
-  if (lock) rows.push(['lock', `${lockedText(lock)}: ${lock.mode === 'compliance' ? 'nobody can delete it before then' : 'only --bypass-governance with a key that may can delete it before then'}`]);
+  if (lock) rows.push(['lock', `${lockedText(lock)}: ${lock.mode === 'compliance' ? 'nobody can delete it before then' : 'only --bypass-governance, with a key that has the bypassGovernance capability, can delete it before then'}`]);
   else if (b.lock) rows.push(['lock', `expired on ${displayDate(b.lock.until)}`]);
   if (b.legalHold) rows.push(['legal hold', LEGAL_HOLD]);
   if (m) {
