@@ -204,7 +204,8 @@ function parseExpectSize(text: string | undefined, file: string): number | undef
   if (file !== '-') throw new BackupError('bad_input', `--expect-size is for an upload from stdin (-); ${file} is a file, whose size is known`);
   const size = parseSize(text);
   if ('problem' in size) throw new BackupError('bad_input', `--expect-size ${JSON.stringify(text)}: ${size.problem}; give the stream's length in bytes, e.g. --expect-size 1048576 or 1GiB`);
-  if (size.bytes === 0) throw emptyArchiveError({kind: 'stream'});
+  // about the flag, not the stream: nothing has been read (and --dry-run reads nothing)
+  if (size.bytes === 0) throw new BackupError('bad_input', `--expect-size must be at least 1 (a backup is never empty), got ${JSON.stringify(text)}; give the stream's length in bytes, e.g. --expect-size 1048576 or 1GiB`);
   return size.bytes;
 }
 

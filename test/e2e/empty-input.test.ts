@@ -70,11 +70,13 @@ describe('an empty archive is refused (exit 2, one line) and the automatic prune
     expect(await names()).toEqual(['real']);
   });
 
-  test('--expect-size 0 is refused before connecting, stdin unread', async () => {
-    const before = snapshot();
-    const r = await world.b2(['upload', '-', '--expect-size', '0', '--profile', PROFILE], {input: 'some bytes'});
-    expectFailure(r, 2, /^Error: the archive stream is empty \(0 bytes\)/, world.secrets);
-    expect(calls(world.emu, 'b2_authorize_account') - (before.b2_authorize_account ?? 0)).toBe(0);
+  test('--expect-size 0 is refused as a bad flag value before connecting, stdin unread; --dry-run too', async () => {
+    for (const extra of [[], ['--dry-run']]) {
+      const before = snapshot();
+      const r = await world.b2(['upload', '-', '--expect-size', '0', '--profile', PROFILE, ...extra], {input: 'some bytes'});
+      expectFailure(r, 2, /^Error: --expect-size must be at least 1 \(a backup is never empty\), got "0"; give the stream's length in bytes/, world.secrets);
+      expect(calls(world.emu, 'b2_authorize_account') - (before.b2_authorize_account ?? 0)).toBe(0);
+    }
   });
 
   test('a stream that is not empty still goes up and prunes by the rules (the check takes no byte from it)', async () => {
