@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core';
+import {integerFlag} from '../../src/cli/integer-flag.js';
 import {once} from 'node:events';
 import {PluginCommand} from '../../src/cli/base-command.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
@@ -41,24 +42,24 @@ export default class Emulator extends PluginCommand {
   ];
 
   static override flags = {
-    port: Flags.integer({description: `port to listen on (0 = any free port)`, default: EMULATOR_DEFAULT_PORT, min: 0, max: 65535}),
+    port: integerFlag({description: `port to listen on (0 = any free port)`, default: EMULATOR_DEFAULT_PORT, min: 0, max: 65535}),
     host: Flags.string({description: 'address to bind; anything but loopback exposes the emulator to the network', default: '127.0.0.1'}),
     'data-dir': Flags.string({description: 'directory that keeps keys, buckets and files across restarts (default: memory only)'}),
     'key-id': Flags.string({description: 'key id of the bootstrap all-capabilities key (generated when omitted)'}),
     'application-key': Flags.string({description: 'application key of the bootstrap key (generated when omitted)'}),
     bucket: Flags.string({description: 'name of the bootstrap private bucket (generated when omitted)'}),
     'file-lock-enabled': Flags.boolean({description: 'give the bootstrap bucket Object Lock (B2\'s fileLockEnabled), to try "b2 lock", --lock-days and the "lock:" profile field; as on B2, it cannot be turned off again'}),
-    'min-part-size': Flags.integer({description: 'absoluteMinimumPartSize in bytes: every part but the last must be at least this big', default: 5_000_000, min: 1}),
-    'recommended-part-size': Flags.integer({description: 'recommendedPartSize in bytes, as authorize reports it', default: 100_000_000, min: 1}),
+    'min-part-size': integerFlag({description: 'absoluteMinimumPartSize in bytes: every part but the last must be at least this big', default: 5_000_000, min: 1}),
+    'recommended-part-size': integerFlag({description: 'recommendedPartSize in bytes, as authorize reports it', default: 100_000_000, min: 1}),
     'fail-uploads': Flags.string({description: 'fraction 0..1 of b2_upload_file / b2_upload_part calls answered 503 service_unavailable', default: '0'}),
-    'expire-tokens-every': Flags.integer({description: 'every Nth authenticated call answers 401 expired_auth_token (0 = never)', default: 0, min: 0}),
-    seed: Flags.integer({description: 'seed of the fault decisions, so a run repeats exactly', default: 1, min: 0}),
+    'expire-tokens-every': integerFlag({description: 'every Nth authenticated call answers 401 expired_auth_token (0 = never)', default: 0, min: 0}),
+    seed: integerFlag({description: 'seed of the fault decisions, so a run repeats exactly', default: 1, min: 0}),
     fault: Flags.string({
       description: 'a fault rule as JSON, e.g. {"call":"uploads","rate":0.1,"status":503}; fields: call, count, rate, status, code, message, retryAfter, ' +
         'cutRequestAfterBytes, cutResponseAfterBytes, latencyMs, bytesPerSecond, expireToken, corruptRequestBody, shiftRangeBytes, answerFields (repeatable)',
       multiple: true,
     }),
-    'stall-timeout-ms': Flags.integer({description: 'answer 408 request_timeout when headers take, or a body stalls, this long', default: 60_000, min: 1}),
+    'stall-timeout-ms': integerFlag({description: 'answer 408 request_timeout when headers take, or a body stalls, this long', default: 60_000, min: 1}),
     json: Flags.boolean({description: 'print one JSON line {"url","keyId","applicationKey","bucket"} instead of text'}),
   };
 

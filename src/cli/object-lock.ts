@@ -7,6 +7,7 @@ import {LEGAL_HOLD, lockedText} from '../backups/display.js';
 import type {BackupInfo} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
 import {BackupError, isBackupError} from '../errors.js';
+import {typedNumber} from '../profiles/flags.js';
 import {validateOverrides} from '../profiles/store.js';
 import type {ResolvedProfile} from '../profiles/types.js';
 
@@ -25,7 +26,7 @@ export const bypassGovernanceFlag = Flags.boolean({
 export function lockOverride(flags: {'lock-days'?: string; 'lock-mode'?: string}, daysFlag = '--lock-days', modeFlag = '--lock-mode'): Partial<LockSetting> | undefined {
   const text = flags['lock-days'];
   if (text === undefined && flags['lock-mode'] === undefined) return undefined;
-  const days = text === undefined ? undefined : /^\d+$/.test(text.trim()) ? Number(text) : text;
+  const days = text === undefined ? undefined : typedNumber(text);
   const lock = {...(days === undefined ? {days: 1} : {days}), ...(flags['lock-mode'] ? {mode: flags['lock-mode']} : {})};
   const entry = validateOverrides({lock}, (path) => (path[1] === 'mode' ? modeFlag : daysFlag));
   return {...(text === undefined ? {} : {days: entry.lock?.days}), ...(entry.lock?.mode ? {mode: entry.lock.mode} : {})};

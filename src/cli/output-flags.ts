@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core';
+import {integerFlag} from './integer-flag.js';
 import {progressMode, type ProgressMode} from './progress.js';
 
 /** How much a transfer command says on stderr: progress, notes, details. */
@@ -11,7 +12,7 @@ export const outputFlags = {
     default: 'auto',
   }),
   'no-progress': Flags.boolean({description: 'no progress display (same as --progress=none)', default: false}),
-  'progress-interval': Flags.integer({description: 'seconds between progress lines with --progress=log', default: 10, min: 1}),
+  'progress-interval': integerFlag({description: 'seconds between progress lines with --progress=log', default: 10, min: 1}),
 };
 
 export interface OutputChoice {

@@ -1,4 +1,5 @@
 import {Flags} from '@oclif/core';
+import {integerFlag} from './integer-flag.js';
 import {commandHint} from '../command-hint.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary} from '../backups/display.js';
 import type {PrunePlan} from '../backups/prune.js';
@@ -17,11 +18,11 @@ const FLAG_OF_RULE: Record<CountRule, string> = {
   keepYearly: 'keep-yearly',
 };
 
-const countFlag = (what: string) => Flags.integer({min: 0, description: `keep the newest backup of each of the last N ${what}`, helpGroup: 'RULES'});
+const countFlag = (what: string) => integerFlag({min: 0, description: `keep the newest backup of each of the last N ${what}`, helpGroup: 'RULES'});
 
 /** restic's `forget` rules as flags (`b2 prune`). */
 export const retentionFlags = {
-  'keep-last': Flags.integer({min: 0, description: 'keep the N newest backups', helpGroup: 'RULES'}),
+  'keep-last': integerFlag({min: 0, description: 'keep the N newest backups', helpGroup: 'RULES'}),
   'keep-hourly': countFlag('hours that have one'),
   'keep-daily': countFlag('days that have one'),
   'keep-weekly': countFlag('ISO weeks that have one'),

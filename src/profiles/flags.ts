@@ -50,10 +50,20 @@ export function inputFromFlags(flags: Partial<Record<keyof typeof profileFieldFl
   for (const [field, flag] of Object.entries(FLAG_OF) as Array<[ProfileField, keyof typeof profileFieldFlags]>) {
     const value = flags[flag];
     if (value === undefined) continue;
-    const numeric = (field === 'concurrency' || field === 'partSize') && /^-?\d+(\.\d+)?$/.test(value.trim());
-    input[field] = numeric ? Number(value) : field === 'applicationKey' || field === 'encryptionKey' ? fromHere(value, cwd) : value;
+    input[field] = field === 'concurrency' || field === 'partSize' ? typedNumber(value) : field === 'applicationKey' || field === 'encryptionKey' ? fromHere(value, cwd) : value;
   }
   return input;
+}
+
+/**
+ * A number typed for a numeric field, as a number (so the file stores it unquoted) when
+ * that number is what was typed; else the text, which the schema refuses quoting it as
+ * typed (a double reads "99999999999999999999" as 100000000000000000000).
+ */
+export function typedNumber(text: string): number | string {
+  if (!/^-?\d+(\.\d+)?$/.test(text.trim())) return text;
+  const n = Number(text);
+  return Math.abs(n) <= Number.MAX_SAFE_INTEGER ? n : text;
 }
 
 /**

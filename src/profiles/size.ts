@@ -29,17 +29,16 @@ export function parseSize(input: string | number): {bytes: number} | {problem: s
   if (factor === undefined) return {problem: `unknown unit "${m[2]}" (use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)`};
   const bytes = exactProduct(m[1], factor);
   if (bytes === undefined) return {problem: 'not a whole number of bytes'};
-  return {bytes};
+  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) return {problem: 'too large'};
+  return {bytes: Number(bytes)};
 }
 
 /** digits × factor computed without floating-point rounding (0.1 × 1000² must be exactly 100000). */
-function exactProduct(decimal: string, factor: number): number | undefined {
+function exactProduct(decimal: string, factor: number): bigint | undefined {
   const [whole, fraction = ''] = decimal.split('.');
   const scaled = BigInt(whole + fraction) * BigInt(factor);
   const divisor = 10n ** BigInt(fraction.length);
-  if (scaled % divisor !== 0n) return undefined;
-  const bytes = scaled / divisor;
-  return bytes <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(bytes) : undefined;
+  return scaled % divisor === 0n ? scaled / divisor : undefined;
 }
 
 /** An exact spelling of a byte count in the largest unit that divides it: parseSize(formatSize(n)) is n. */

@@ -120,6 +120,17 @@ const ARGS: Case[] = [
   {title: 'profile remove a name of 2,000 characters', args: ['profile', 'remove', LONG], exit: 2, says: /\(2000 characters\)/},
   {title: 'an unknown flag', args: ['list', '--bogus', '-p', 'home'], exit: 2, says: /Nonexistent flag: --bogus/},
   {title: 'emulator --port abc', args: ['emulator', '--port', 'abc'], exit: 2, says: /Expected an integer/},
+  // numbers past what a double holds exactly: the line quotes the digits typed, not the rounded 100000000000000000000
+  ...[
+    {flag: '--keep-last', args: ['prune', '--dry-run', '-p', 'home'], says: /^Parsing --keep-last: Expected an integer less than or equal to 9007199254740991 but received: 99999999999999999999$/},
+    {flag: '--keep-daily', args: ['prune', '--dry-run', '-p', 'home'], says: /^Parsing --keep-daily: Expected an integer less than or equal to 9007199254740991 but received: 99999999999999999999$/},
+    {flag: '--progress-interval', args: ['upload', '$D/small.tar', '--dry-run', '-p', 'home'], says: /^Parsing --progress-interval: Expected an integer less than or equal to 9007199254740991 but received: 99999999999999999999$/},
+    {flag: '--port', args: ['emulator'], says: /^Parsing --port: Expected an integer less than or equal to 65535 but received: 99999999999999999999$/},
+    {flag: '--concurrency', args: ['upload', '$D/small.tar', '--dry-run', '-p', 'home'], says: /^--concurrency: expected an integer 1\.\.64, got "99999999999999999999"$/},
+    {flag: '--lock-days', args: ['upload', '$D/small.tar', '--dry-run', '-p', 'home'], says: /^--lock-days: expected whole days 1\.\.36500, got "99999999999999999999"$/},
+    {flag: '--part-size', args: ['upload', '$D/small.tar', '--dry-run', '-p', 'home'], says: /^--part-size: expected a size .*, got "99999999999999999999" \(too large\)$/},
+    {flag: '--expect-size', args: ['upload', '-', '--dry-run', '-p', 'home'], says: /^--expect-size "99999999999999999999": too large;/},
+  ].map((c) => ({title: `${c.args[0]} ${c.flag} 99999999999999999999`, args: [...c.args, c.flag, '99999999999999999999'], exit: 2, says: c.says})),
 ];
 
 const cases: Case[] = [

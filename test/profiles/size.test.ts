@@ -28,6 +28,8 @@ describe('parseSize', () => {
     ['10XB', 'unknown unit "XB" (use B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)'],
     ['0.1MiB', 'not a whole number of bytes'],
     ['1.5', 'not a whole number of bytes'],
+    ['99999999999999999999', 'too large'],
+    ['9007199254740992B', 'too large'],
   ])('%s is refused: %s', (text, problem) => {
     expect(parseSize(text)).toEqual({problem});
   });
