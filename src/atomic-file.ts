@@ -44,6 +44,11 @@ export function tempPathBeside(path: string, kind: TempKind): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.${kind}`);
 }
 
+/** How many bytes longer than the file's own name its temp file's name is (in this process: the pid is part of it). */
+export function tempNameExtra(kind: TempKind): number {
+  return Buffer.byteLength(basename(tempPathBeside('x', kind))) - 1;
+}
+
 const writing = new Set<string>();
 let listening = false;
 

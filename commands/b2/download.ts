@@ -1,9 +1,8 @@
-import {basename} from 'node:path';
 import {Flags} from '@oclif/core';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, renderDownloaded, type BackupSummary} from '../../src/backups/display.js';
-import {prepareDestination, type Destination} from '../../src/backups/file-output.js';
+import {defaultDownloadName, prepareDestination, type Destination} from '../../src/backups/file-output.js';
 import {isClosedPipe, orStdoutFailure} from '../../src/cli/closed-pipe.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags} from '../../src/cli/output-flags.js';
@@ -53,7 +52,7 @@ export default class Download extends LocationCommand {
           bar.stop();
           return {...backupSummary(info), path: null};
         }
-        const path = flags.output ?? basename(info.archiveKey);
+        const path = flags.output ?? defaultDownloadName(info);
         writing = path;
         const done = await catalog.downloadToFile(info, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
         bar.stop();

@@ -1,11 +1,50 @@
 import {fstatSync, type Stats} from 'node:fs';
 import {link, lstat, open, readlink, realpath, rename, rm, stat, type FileHandle} from 'node:fs/promises';
-import {dirname, join, resolve, sep} from 'node:path';
+import {basename, dirname, join, resolve, sep} from 'node:path';
 import type {Readable} from 'node:stream';
-import {removeOnExit, removeStaleTempFiles, syncDir, tempPathBeside} from '../atomic-file.js';
+import {removeOnExit, removeStaleTempFiles, syncDir, tempNameExtra, tempPathBeside} from '../atomic-file.js';
 import {flushBehind, writeAll, writeInBatches} from '../batched-writes.js';
 import {BackupError} from '../errors.js';
 import {unwritable} from '../io-errors.js';
+import {quoteValue} from '../redact.js';
+import {ARCHIVE_SUFFIX} from './layout.js';
+import type {BackupInfo} from './types.js';
+
+/** The longest file name, in bytes, of ext4, XFS, btrfs, ZFS and APFS (a smaller limit still gets nameTooLong's line). */
+const NAME_MAX = 255;
+/** The date Home Assistant's suggested_filename ends with: `_2026-04-08_04.57_43001930`. */
+const DATE_TAIL = /_\d{4}-\d{2}-\d{2}_\d{2}\.\d{2}_\d{8}$/;
+
+/**
+ * The file a download writes when no path is given: the archive's name in the bucket, in
+ * the current directory. A name that would not fit in a file name with its temp file's
+ * extra bytes (a backup name near its 255-byte limit, plus the date) keeps its start,
+ * then the backup id (unique) and the date: `Nightly_very_lo_0908b28d7945_2026-12-01_17.48_48753000.tar`.
+ */
+export function defaultDownloadName(info: Pick<BackupInfo, 'id' | 'archiveKey'>): string {
+  const whole = basename(info.archiveKey);
+  const room = NAME_MAX - tempNameExtra('partial');
+  if (Buffer.byteLength(whole) <= room) return whole;
+  const base = whole.endsWith(ARCHIVE_SUFFIX) ? whole.slice(0, -ARCHIVE_SUFFIX.length) : whole;
+  const tail = `_${info.id}${DATE_TAIL.exec(base)?.[0] ?? ''}${ARCHIVE_SUFFIX}`;
+  return cutToBytes(base, room - Buffer.byteLength(tail)) + tail;
+}
+
+/** The longest start of `text` that fits in `bytes` bytes of UTF-8, never splitting a character. */
+function cutToBytes(text: string, bytes: number): string {
+  let out = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(out + ch) > bytes) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** ENAMETOOLONG: the name, or its temp file's (written first, beside it), is longer than the file system takes. */
+function nameTooLong(path: string, err: unknown): BackupError {
+  const extra = tempNameExtra('partial');
+  return new BackupError('bad_input', `cannot write ${quoteValue(basename(path), 60)}: the name is too long for a file name here (the download is written first to a temp file whose name is ${extra} bytes longer); give a shorter one with -o FILE`, {cause: err});
+}
 
 /**
  * Where a download goes, decided before any transfer starts (so that a refusal costs
@@ -56,6 +95,7 @@ function noEntry(path: string): (err: NodeJS.ErrnoException) => undefined {
   return (err) => {
     if (err.code === 'ENOENT') return undefined;
     if (err.code === 'ENOTDIR') throw new BackupError('bad_input', `cannot use ${path}: a part of the path is not a directory`, {cause: err});
+    if (err.code === 'ENAMETOOLONG') throw nameTooLong(path, err);
     throw new BackupError('bad_input', `cannot use ${path}: ${err.code ?? String(err)}`, {cause: err});
   };
 }
@@ -105,7 +145,8 @@ export async function writeAtomically(dest: Destination, force: boolean, fill: (
     }
     await syncDir(dirname(path));
   } catch (err) {
-    await rm(tmp, {force: true});
+    // the failure is what the user must see; a temp file rm could not remove (its name too long to exist) is swept by a later run
+    await rm(tmp, {force: true}).catch(() => undefined);
     throw unwritable(err, `write ${path}`); // a full disk midway: the temp file is gone, nothing changed
   } finally {
     forget();
@@ -115,7 +156,7 @@ export async function writeAtomically(dest: Destination, force: boolean, fill: (
 /** The open of a user-given output path failing (permission, read-only, …): bad input naming that path. */
 function throwUnwritable(path: string): (err: unknown) => never {
   return (err) => {
-    throw unwritable(err, `write ${path}`);
+    throw (err as NodeJS.ErrnoException)?.code === 'ENAMETOOLONG' ? nameTooLong(path, err) : unwritable(err, `write ${path}`);
   };
 }
 
