@@ -24,7 +24,7 @@ export default class Delete extends LocationCommand {
     'dry-run': Flags.boolean({description: 'print what would be removed (each name, its versions and unfinished uploads) and remove nothing; needs no --yes', default: false}),
   };
 
-  async run(): Promise<{deleted: BackupSummary | null; complete?: boolean} | {dryRun: true; backup: BackupSummary; complete: boolean; remove: DeletePlan[]}> {
+  async run(): Promise<{deleted: BackupSummary | null; alreadyGone?: BackupSummary; complete?: boolean} | {dryRun: true; backup: BackupSummary; complete: boolean; remove: DeletePlan[]}> {
     const {args, flags} = await this.parse(Delete);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     if (flags['dry-run']) {
@@ -47,11 +47,15 @@ export default class Delete extends LocationCommand {
         return {deleted: null};
       }
       deleting = backup.id;
-      const deleted = await catalog.delete(target, {signal, bypassGovernance}).catch((err: unknown) => {
+      const {info, alreadyGone} = await catalog.delete(target, {signal, bypassGovernance}).catch((err: unknown) => {
         throw isBackupError(err, 'locked') ? lockedRefusal(backup, err, bypassGovernance) : err;
       });
+      if (alreadyGone) {
+        this.log(`${what[0].toUpperCase()}${what.slice(1)} was already gone: another command deleted it meanwhile`);
+        return {deleted: null, alreadyGone: backupSummary(info), complete: target.complete};
+      }
       this.log(`Deleted ${what}: ${keysToDelete(target).map(escapeInvisible).join(' and ')}`);
-      return {deleted: backupSummary(deleted), complete: target.complete};
+      return {deleted: backupSummary(info), complete: target.complete};
     }, {
       // the archive goes first: at most its metadata file is left, which a delete by the full id removes
       interrupted: () => (deleting ? `delete interrupted; backup ${deleting} may be partly deleted: run "${cliCommand(this.config, `delete ${deleting} --yes`)}" to finish` : 'delete interrupted; nothing was deleted'),

@@ -4,7 +4,7 @@ import {executePrune, lockedReason, planPrune} from '../../src/backups/prune.js'
 import type {BackupInfo} from '../../src/backups/index.js';
 import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
-import {countUnfinished, describeBackup, describePolicy, futureLines, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
+import {alreadyGoneLine, countUnfinished, describeBackup, describePolicy, futureLines, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
 import {BackupError} from '../../src/errors.js';
 
 export default class Prune extends LocationCommand {
@@ -45,7 +45,7 @@ export default class Prune extends LocationCommand {
       if (dryRun || (!flags.yes && doomed.length > 0)) this.log(renderPlan(plan));
       if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${doomed.length} backup(s) not kept by ${describePolicy(policy)}?`))) {
         this.logToStderr(`Kept all ${plan.decisions.length} backups; nothing was deleted.`); // a "no" is an answer, not a failure
-        return pruneView(plan, {dryRun, deleted: [], unfinishedUploads: unfinished, now});
+        return pruneView(plan, {dryRun, deleted: [], alreadyGone: [], unfinishedUploads: unfinished, now});
       }
       const keptLocked = (b: BackupInfo) => this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (the rules alone would delete it)`);
       for (const d of plan.decisions) if (d.locked) keptLocked(d.backup);
@@ -60,13 +60,18 @@ export default class Prune extends LocationCommand {
         }
         this.logToStderr(`Deleted backup ${describeBackup(b)}`);
       };
+      const onAlreadyGone = (b: BackupInfo) => {
+        if (deleting) deleting.current = undefined;
+        this.logToStderr(alreadyGoneLine(b));
+      };
       // a dry run reports in `deleted` what would go, in the order a prune deletes (oldest first), as cleanup --dry-run does
-      const deleted = dryRun ? doomed.map((d) => d.backup).reverse() : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted});
-      const kept = plan.decisions.length - deleted.length;
+      const {deleted, alreadyGone} = dryRun ? {deleted: doomed.map((d) => d.backup).reverse(), alreadyGone: []} : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted, onAlreadyGone});
+      const kept = plan.decisions.length - deleted.length - alreadyGone.length;
+      const gone = alreadyGone.length > 0 ? `; ${alreadyGone.length} were already gone (another command deleted them meanwhile)` : '';
       this.logToStderr(dryRun
         ? `Would delete ${deleted.length} and keep ${kept} backup(s) (${describePolicy(policy)}); --dry-run deleted nothing.`
-        : `Deleted ${deleted.length} and kept ${kept} backup(s) (${describePolicy(policy)}).`);
-      return pruneView(plan, {dryRun, deleted, unfinishedUploads: unfinished, now});
+        : `Deleted ${deleted.length} and kept ${kept} backup(s) (${describePolicy(policy)})${gone}.`);
+      return pruneView(plan, {dryRun, deleted, alreadyGone, unfinishedUploads: unfinished, now});
     }, {
       // a backup whose delete was under way is no longer listed once its archive is gone: only its full id finds what is left
       interrupted: () =>

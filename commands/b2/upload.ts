@@ -170,7 +170,7 @@ export default class Upload extends LocationCommand {
    */
   private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, uploadedId: string, now: Date, lockedKept: BackupInfo[], signal: AbortSignal): Promise<BackupInfo[]> {
     try {
-      const {describeBackup, describePolicy, futureLines} = await import('../../src/cli/prune-view.js'); // with its tables: only a profile with retention rules needs it
+      const {alreadyGoneLine, describeBackup, describePolicy, futureLines} = await import('../../src/cli/prune-view.js'); // with its tables: only a profile with retention rules needs it
       const plan = await planPrune(catalog, policy, {protect: uploadedId, now, signal});
       for (const line of futureLines(plan)) this.logToStderr(line);
       const keptLocked = (b: BackupInfo) => {
@@ -178,8 +178,13 @@ export default class Upload extends LocationCommand {
         this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (retention alone would prune it)`);
       };
       for (const d of plan.decisions) if (d.locked) keptLocked(d.backup);
-      const deleted = await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleted: (b) => this.logToStderr(`Pruned backup ${describeBackup(b)} (retention: ${describePolicy(policy)})`)});
-      if (deleted.length === 0) this.logToStderr(`Pruned nothing: every backup is kept by the retention rules (${describePolicy(policy)})`);
+      const {deleted, alreadyGone} = await executePrune(catalog, plan, {
+        signal,
+        onLocked: keptLocked,
+        onDeleted: (b) => this.logToStderr(`Pruned backup ${describeBackup(b)} (retention: ${describePolicy(policy)})`),
+        onAlreadyGone: (b) => this.logToStderr(alreadyGoneLine(b)),
+      });
+      if (deleted.length === 0 && alreadyGone.length === 0) this.logToStderr(`Pruned nothing: every backup is kept by the retention rules (${describePolicy(policy)})`);
       return deleted;
     } catch (err) {
       if (signal.aborted) throw err;

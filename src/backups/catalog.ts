@@ -19,7 +19,7 @@ import {deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} fr
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
-import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DeletePreview, DownloadedFile, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
+import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DeleteOutcome, DeletePreview, DownloadedFile, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
 
 /** A listed backup together with the two objects it is made of. */
@@ -538,16 +538,19 @@ export class BackupCatalog {
    * `latest` or a prefix: it is no longer listed), and a delete by it finishes it; in between, listings skip a metadata file without its
    * archive, so the backup is listed whole or not at all. A locked archive is refused
    * before anything is removed. Also removes what an interrupted upload or delete left.
+   * `alreadyGone`: this run removed nothing of the first file (another command, such as a
+   * prune at the same time, deleted the backup meanwhile), so it did not delete the backup.
    */
-  async delete(target: string | Deletable, opts: {signal?: AbortSignal; bypassGovernance?: boolean} = {}): Promise<BackupInfo> {
+  async delete(target: string | Deletable, opts: {signal?: AbortSignal; bypassGovernance?: boolean} = {}): Promise<DeleteOutcome> {
     const found = typeof target === 'string' ? await this.deletable(target, opts) : target;
     throwIfAborted(opts.signal);
     // a lock on either file is refused before anything goes: never half a backup left behind by a refusal
     if (deleteRefused(found.info, this.backend.now?.() ?? this.now(), opts.bypassGovernance)) throw lockedBackup(found.info);
     const how = {bypassGovernance: opts.bypassGovernance, signal: opts.signal};
     const keys = keysToDelete(found);
+    let removedFirst = false;
     for (const [i, key] of keys.entries()) {
-      await this.backend.delete(key, how).catch((err: unknown) => {
+      const removed = await this.backend.delete(key, how).catch((err: unknown) => {
         // the first file's failure leaves the backup whole; an interruption is the command's to report (by the full id)
         if (i === 0 || isBackupError(err, 'aborted')) throw err;
         // the second file only: the first is gone, so no "kept" may be claimed, and only the full id finds what is left
@@ -558,9 +561,10 @@ export class BackupCatalog {
         }
         throw new BackupError('failure', `${keys[0]} was deleted, but deleting ${key} failed (${err instanceof Error ? err.message : String(err)}); ${rest}`, {cause: err});
       });
+      if (i === 0) removedFirst = removed;
     }
     if (found.metadataFileId) await this.cache.forget(found.metadataFileId);
-    return found.info;
+    return {info: found.info, alreadyGone: !removedFirst};
   }
 
   /**

@@ -1,5 +1,5 @@
 export {BackupCatalog, keysToDelete} from './catalog.js';
-export type {BackupInfo, CatalogOptions, CleanupReport, Deletable, DeletePreview, DownloadedFile, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
+export type {BackupInfo, CatalogOptions, CleanupReport, Deletable, DeleteOutcome, DeletePreview, DownloadedFile, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 export type {BackupMetadata, MetadataFile} from './metadata-file.js';
 export {METADATA_VERSION, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
 export {ARCHIVE_SUFFIX, METADATA_SUFFIX, suggestedBaseName} from './layout.js';

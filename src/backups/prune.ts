@@ -63,20 +63,33 @@ export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy,
   return {policy, decisions, undated: plan.undated, skipped, targets: new Map(listed.map((d) => [d.info.id, d]))};
 }
 
+/** What executePrune did: the backups it deleted, and those another command had deleted meanwhile (not this run's doing). */
+export interface PruneResult {
+  deleted: BackupInfo[];
+  alreadyGone: BackupInfo[];
+}
+
 /**
  * Deletes what the plan deletes, oldest first, as the plan's listing found each (no lookup
- * per backup: pruning k backups costs k deletes, not k listings); returns the deleted
- * backups. One that B2 refuses because of a lock the listing could not show (a key
- * without readFileRetentions) is kept and reported through onLocked; the prune goes on.
- * onDeleting names each backup as its delete starts (what an interruption may leave half deleted).
+ * per backup: pruning k backups costs k deletes, not k listings). One that B2 refuses
+ * because of a lock the listing could not show (a key without readFileRetentions) is kept
+ * and reported through onLocked; one that another command (a prune at the same time)
+ * deleted since the listing is reported through onAlreadyGone, not as deleted; the prune
+ * goes on. onDeleting names each backup as its delete starts (what an interruption may
+ * leave half deleted).
  */
-export async function executePrune(catalog: BackupCatalog, plan: PrunePlan, opts: {signal?: AbortSignal; onDeleting?: (b: BackupInfo) => void; onDeleted?: (b: BackupInfo) => void; onLocked?: (b: BackupInfo) => void} = {}): Promise<BackupInfo[]> {
+export async function executePrune(
+  catalog: BackupCatalog,
+  plan: PrunePlan,
+  opts: {signal?: AbortSignal; onDeleting?: (b: BackupInfo) => void; onDeleted?: (b: BackupInfo) => void; onAlreadyGone?: (b: BackupInfo) => void; onLocked?: (b: BackupInfo) => void} = {},
+): Promise<PruneResult> {
   const doomed = plan.decisions.filter((d) => !d.keep).reverse();
-  const deleted: BackupInfo[] = [];
+  const result: PruneResult = {deleted: [], alreadyGone: []};
   for (const d of doomed) {
     opts.onDeleting?.(d.backup);
+    let alreadyGone: boolean;
     try {
-      await catalog.delete(plan.targets.get(d.backup.id) ?? d.backup.id, {signal: opts.signal});
+      ({alreadyGone} = await catalog.delete(plan.targets.get(d.backup.id) ?? d.backup.id, {signal: opts.signal}));
     } catch (err) {
       if (!isBackupError(err, 'locked')) throw err;
       d.keep = true;
@@ -85,8 +98,13 @@ export async function executePrune(catalog: BackupCatalog, plan: PrunePlan, opts
       opts.onLocked?.(d.backup);
       continue;
     }
-    deleted.push(d.backup);
-    opts.onDeleted?.(d.backup);
+    if (alreadyGone) {
+      result.alreadyGone.push(d.backup);
+      opts.onAlreadyGone?.(d.backup);
+    } else {
+      result.deleted.push(d.backup);
+      opts.onDeleted?.(d.backup);
+    }
   }
-  return deleted;
+  return result;
 }

@@ -122,6 +122,12 @@ export interface Deletable {
   partnerHidden?: true;
 }
 
+/** What a delete did: `alreadyGone` when another command had removed the backup meanwhile (this run deleted nothing of it). */
+export interface DeleteOutcome {
+  info: BackupInfo;
+  alreadyGone: boolean;
+}
+
 /** What `cleanup` removed, or would remove with dryRun. */
 export interface CleanupReport {
   /** Unfinished uploads of our archives, cancelled. */

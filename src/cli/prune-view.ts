@@ -57,8 +57,10 @@ export interface PruneView {
   dryRun: boolean;
   policy: RetentionPolicy;
   backups: Array<BackupSummary & {action: 'keep' | 'delete'; reasons: string[]}>;
-  /** Ids deleted, oldest first; on a dry run, those that would be. */
+  /** Ids deleted by this run, oldest first; on a dry run, those that would be. */
   deleted: string[];
+  /** Ids the plan would delete that another command deleted meanwhile (a prune at the same time). */
+  alreadyGone: string[];
   /** Ids the rules would delete but Object Lock keeps (never tried, or refused by B2). */
   locked: string[];
   /** Never touched: backups with no readable date, files that are not backups, unfinished uploads. */
@@ -67,12 +69,13 @@ export interface PruneView {
   unfinishedUploads: number;
 }
 
-export function pruneView(plan: PrunePlan, o: {dryRun: boolean; deleted: BackupInfo[]; unfinishedUploads: number; now: Date}): PruneView {
+export function pruneView(plan: PrunePlan, o: {dryRun: boolean; deleted: BackupInfo[]; alreadyGone: BackupInfo[]; unfinishedUploads: number; now: Date}): PruneView {
   return {
     dryRun: o.dryRun,
     policy: plan.policy,
     backups: plan.decisions.map((d) => ({...backupSummary(d.backup, o.now), action: d.keep ? 'keep' : 'delete', reasons: d.reasons})),
     deleted: o.deleted.map((b) => b.id),
+    alreadyGone: o.alreadyGone.map((b) => b.id),
     locked: plan.decisions.filter((d) => d.locked).map((d) => d.backup.id),
     undated: plan.undated.map((b) => backupSummary(b, o.now)),
     skipped: plan.skipped,
@@ -102,6 +105,11 @@ export function futureLines(plan: PrunePlan): string[] {
 /** "a1b2c3d4 "Nightly" of 2026-04-08 04:57:43 +02:00" */
 export function describeBackup(b: BackupInfo): string {
   return `${b.id} ${visible(b.name)} of ${displayDate(b.date)}`;
+}
+
+/** A backup a prune or delete found deleted by another command meanwhile: not this run's doing. */
+export function alreadyGoneLine(b: BackupInfo): string {
+  return `Backup ${describeBackup(b)} was already gone: another command deleted it meanwhile`;
 }
 
 /** Unfinished large-file uploads under the prefix: prune leaves them to "b2 cleanup". */

@@ -67,8 +67,7 @@ describe('BackupCatalog round trips over the in-memory backend', () => {
 
     expect(await catalog().verify(b.id)).toMatchObject({ok: true, size: 5000, sha1: sha1(bData), expectedSize: 5000, expectedSha1: sha1(bData)});
 
-    const deleted = await catalog().delete(b.id);
-    expect(deleted.id).toBe(b.id);
+    expect(await catalog().delete(b.id)).toMatchObject({info: {id: b.id}, alreadyGone: false});
     expect(await keysOf(backend)).toEqual([a.metadataKey, a.archiveKey]);
     const err = await rejection(catalog().show(b.id));
     expect(isBackupError(err, 'not_found')).toBe(true);

@@ -220,8 +220,7 @@ describe('delete', () => {
     expect(isBackupError(await rejection(catalog.show(up.id)), 'not_found')).toBe(true);
     const target = await catalog.deletable(up.id);
     expect(target).toMatchObject({complete: false, info: {id: up.id, archiveKey: up.archiveKey}});
-    const deleted = await catalog.delete(up.id);
-    expect(deleted.id).toBe(up.id);
+    expect(await catalog.delete(up.id)).toMatchObject({info: {id: up.id}, alreadyGone: false});
     expect(await keysOf(backend)).toEqual([]);
     expect(isBackupError(await rejection(catalog.delete(up.id)), 'not_found')).toBe(true);
   });
@@ -260,7 +259,7 @@ describe('delete', () => {
     expect(await catalog.list()).toEqual([]);
     expect(warnings).toEqual([expect.stringContaining(`skipping ${ha.metadataKey}: it has no archive ${ha.archiveKey} (what an interrupted delete or prune left: "backup-b2 b2 cleanup" removes it once older than its --older-than)`)]);
     expect(await catalog.deletable(ha.backupId)).toMatchObject({complete: false, left: 'metadata file', info: {id: ha.backupId, metadataKey: ha.metadataKey}});
-    expect((await catalog.delete(ha.backupId)).id).toBe(ha.backupId);
+    expect(await catalog.delete(ha.backupId)).toMatchObject({info: {id: ha.backupId}, alreadyGone: false});
     expect(await keysOf(backend)).toEqual([]);
     expect(isBackupError(await rejection(catalog.delete(ha.backupId)), 'not_found')).toBe(true);
   });
