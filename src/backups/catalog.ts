@@ -722,7 +722,8 @@ export class BackupCatalog {
       const archive = archives.get(base);
       if (!archive) {
         strays.push(metadataFile);
-        skip(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)} (what an interrupted delete or prune left: "${commandHint(this.cli, 'cleanup')}" removes it once older than its --older-than)`);
+        // a listing cannot tell a hidden archive from a deleted one (that takes a version listing per file): say both
+        skip(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)} (what an interrupted delete or prune left, or the archive is hidden): "${commandHint(this.cli, 'cleanup')}" removes it once older than its --older-than, unless the archive is hidden (unhiding it restores the backup)`);
         continue;
       }
       const described = describeArchive(archive);
@@ -744,7 +745,7 @@ export class BackupCatalog {
       const described = archiveMarker(archive);
       if (described) {
         orphans.push({archive, info: {...described, size: archive.size, sha1: recordedSha1(archive), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive', ...lockOf(archive)}});
-        skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete); "${commandHint(this.cli, `delete ${described.id}`)}" or "${commandHint(this.cli, 'cleanup')}" removes it`);
+        skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete, or the file is hidden); "${commandHint(this.cli, `delete ${described.id}`)}" removes it, and so does "${commandHint(this.cli, 'cleanup')}" unless the metadata file is hidden (unhiding it restores the backup)`);
       } else {
         skip(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
       }

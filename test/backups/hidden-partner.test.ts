@@ -4,7 +4,7 @@ import {BackupCatalog} from '../../src/backups/index.js';
 import {BackupError} from '../../src/errors.js';
 import {sha1} from '../b2/helpers.js';
 import {api} from '../emulator/helpers.js';
-import {sharedEmulator} from './helpers.js';
+import {catalogWithWarnings, sharedEmulator} from './helpers.js';
 
 // One of a backup's two files hidden (b2_hide_file: the B2 web console, `rclone delete`
 // without --b2-hard-delete, a lifecycle rule), not deleted: B2 keeps its versions, and
@@ -45,6 +45,17 @@ test.each(['metadata file', 'archive'] as const)('cleanup keeps a file whose oth
   const [back] = await h.catalog.list();
   expect(back.id).toBe(h.up.id);
   expect(await h.catalog.verify(h.up.id)).toMatchObject({ok: true, sha1: sha1(h.data)});
+});
+
+test.each(['metadata file', 'archive'] as const)('list\'s warning about the file left (its %s hidden) says cleanup keeps it in that case, and that unhiding restores the backup', async (which) => {
+  const h = await withHidden(which);
+  const {catalog, warnings} = catalogWithWarnings(h.backend);
+  expect(await catalog.list()).toEqual([]);
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]).toContain(`skipping ${h.keptKey}: `);
+  expect(warnings[0]).toContain(`"backup-b2 b2 cleanup"`);
+  expect(warnings[0]).toContain(`unless the ${which} is hidden (unhiding it restores the backup)`);
+  expect(warnings[0]).not.toContain('\n');
 });
 
 test.each(['metadata file', 'archive'] as const)('delete by id of a backup whose %s is hidden removes that file\'s versions too, and the preview says so', async (which) => {

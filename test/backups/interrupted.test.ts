@@ -82,7 +82,7 @@ describe('a rerun of an interrupted upload', () => {
     expect(isBackupError(err, 'aborted')).toBe(true);
     const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
     expect(await catalog.list()).toEqual([]); // an archive alone is no backup
-    expect(warnings.join('\n')).toMatch(/has no metadata file \(an interrupted upload or delete\)/);
+    expect(warnings.join('\n')).toMatch(/has no metadata file \(an interrupted upload or delete, or the file is hidden\)/);
 
     emu.resetStats();
     const again = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});
@@ -257,7 +257,7 @@ describe('delete', () => {
     expect(await keysOf(backend)).toEqual([ha.metadataKey]);
     const {catalog, warnings} = catalogWithWarnings(backend);
     expect(await catalog.list()).toEqual([]);
-    expect(warnings).toEqual([expect.stringContaining(`skipping ${ha.metadataKey}: it has no archive ${ha.archiveKey} (what an interrupted delete or prune left: "backup-b2 b2 cleanup" removes it once older than its --older-than)`)]);
+    expect(warnings).toEqual([expect.stringContaining(`skipping ${ha.metadataKey}: it has no archive ${ha.archiveKey} (what an interrupted delete or prune left, or the archive is hidden): "backup-b2 b2 cleanup" removes it once older than its --older-than, unless the archive is hidden (unhiding it restores the backup)`)]);
     expect(await catalog.deletable(ha.backupId)).toMatchObject({complete: false, left: 'metadata file', info: {id: ha.backupId, metadataKey: ha.metadataKey}});
     expect(await catalog.delete(ha.backupId)).toMatchObject({info: {id: ha.backupId}, alreadyGone: false});
     expect(await keysOf(backend)).toEqual([]);

@@ -148,7 +148,7 @@ describe('Ctrl-C during a prune, between the archive and the metadata file of a 
     const plan = await world.b2(['prune', '--keep-last', '1', '--dry-run', '--profile', profile]);
     expect(plan.code).toBe(0);
     const key = metadataKeyOf(oldest); // keys are named within the prefix
-    expect(plan.stderr).toContain(`Not touched: ${key}: it has no archive ${key.replace(/\.metadata\.json$/, '.tar')} (what an interrupted delete or prune left: "backup-b2 b2 cleanup" removes it once older than its --older-than)`);
+    expect(plan.stderr).toContain(`Not touched: ${key}: it has no archive ${key.replace(/\.metadata\.json$/, '.tar')} (what an interrupted delete or prune left, or the archive is hidden): "backup-b2 b2 cleanup" removes it once older than its --older-than, unless the archive is hidden (unhiding it restores the backup)`);
 
     const finish = await world.b2(['delete', oldest.id, '--yes', '--json', '--profile', profile]);
     expect({code: finish.code, stderr: finish.stderr}).toMatchObject({code: 0});
