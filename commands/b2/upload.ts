@@ -4,7 +4,7 @@ import {cliCommand} from '../../src/cli/cli-prefix.js';
 import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, type BackupSummary} from '../../src/backups/display.js';
 import {emptyArchiveError} from '../../src/backups/empty-archive.js';
-import {assertBackupName, assertUserMetadata, assertUserMetadataKey, visible} from '../../src/backups/validate.js';
+import {assertBackupName, assertUserMetadata, assertUserMetadataKey, escapeInvisible, visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags, type OutputChoice} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
@@ -79,6 +79,7 @@ export default class Upload extends LocationCommand {
     if (flags['dry-run']) return this.dryRun(body, {name: flags.name, metadata, size: expectSize ?? total}, flags, out, overrides, lockFlags);
     let bar: ReturnType<typeof progressDisplay> | undefined;
     let stored: string | undefined; // the new backup's id once it exists: an interrupt after that only stops the prune
+    let archiveOnly: {id: string; archiveKey: string} | undefined; // the archive stored, its metadata file not yet
     try {
       const result = await this.withLocation(
         flags,
@@ -89,7 +90,7 @@ export default class Upload extends LocationCommand {
           // by B2's clock: that is the one that decides when the lock ends
           const retention = lock && retentionFor(lock, backend.now());
           bar = progressDisplay({label: 'Uploading', total, mode: out.mode, intervalMs: out.intervalMs});
-          const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, retention, signal, onProgress: (p) => bar?.update(p)});
+          const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, retention, signal, onProgress: (p) => bar?.update(p), onArchiveStored: (a) => (archiveOnly = a)});
           stored = uploaded.id;
           bar.stop();
           const done = uploaded.existing ? 'Already stored:' : uploaded.resumed ? 'Finished the interrupted' : 'Uploaded';
@@ -112,7 +113,9 @@ export default class Upload extends LocationCommand {
               ? `pruning interrupted; backup ${stored} is stored; run "${cliCommand(this.config, 'prune --yes')}" to finish the prune`
               : args.file === '-'
                 ? 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
-                : `upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "${cliCommand(this.config, 'cleanup')}" removes unfinished uploads you will not resume)`,
+                : archiveOnly
+                  ? `upload interrupted after its archive ${escapeInvisible(archiveOnly.archiveKey)} was stored, before its metadata file: run the same command again to complete the backup (it uploads only the metadata file), or "${cliCommand(this.config, `delete ${archiveOnly.id} --yes`)}" to remove the archive`
+                  : `upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "${cliCommand(this.config, 'cleanup')}" removes unfinished uploads you will not resume)`,
         },
       );
       const {uploaded, pruned, lockedKept} = result;

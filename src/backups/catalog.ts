@@ -144,6 +144,7 @@ export class BackupCatalog {
           throw err;
         });
       timing('archive stored');
+      if (known && unlock) meta.onArchiveStored?.({id, archiveKey}); // what an interruption now leaves: see the catch below
       /** The archive stored is this upload's, intact: a failure after that leaves an archive the same upload can complete. */
       let intact = false;
       try {

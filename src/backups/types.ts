@@ -170,6 +170,13 @@ export interface UploadMeta {
   retention?: Retention;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
+  /**
+   * The archive is stored (by this run or, resumed, an earlier one) and its metadata file
+   * comes next: an interruption from now on leaves that archive alone, which the same
+   * upload run again completes by writing the metadata file. Not called for an upload that
+   * cannot resume (from stdin): its archive is removed when it is interrupted.
+   */
+  onArchiveStored?: (stored: {id: string; archiveKey: string}) => void;
 }
 
 export interface TransferOptions {

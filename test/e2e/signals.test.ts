@@ -134,6 +134,20 @@ describe.each([
   });
 });
 
+test('SIGTERM while the metadata file is written after a multi-part archive was stored: the line says the archive is there without it, and the same command writes only the metadata file', async () => {
+  await writeFile(join(world.dir, 'stored.tar'), randomBytes(2 * PART + 1000));
+  const command = ['upload', join(world.dir, 'stored.tar'), '--name', 'archive-stored', '--profile', 'parts'];
+  // the archive goes up as parts (b2_upload_part); the metadata file is the run's one b2_upload_file
+  const r = await stopDuring(command, 'SIGTERM', 'b2_upload_file');
+  expectFailure(r, 143, /^Error: upload interrupted after its archive archive-stored_\S+\.tar was stored, before its metadata file: run the same command again to complete the backup \(it uploads only the metadata file\), or "backup-b2 b2 delete ([0-9a-f]+) --yes" to remove the archive$/, world.secrets);
+  expect(await unfinishedUploads()).toEqual([]);
+  const parts = calls(world.emu, 'b2_upload_part');
+  const again = await world.b2([...command, '--json']);
+  expect(again.code).toBe(0);
+  expect(parseJson(again)).toMatchObject({name: 'archive-stored', resumed: true});
+  expect(calls(world.emu, 'b2_upload_part')).toBe(parts);
+});
+
 (hasPty ? test : test.skip)('closing the terminal a download runs on (needs python3): exit 129, its temp file removed, though the terminal is gone', async () => {
   world.emu.faults.add({call: 'b2_download_file_by_name', count: 1, bytesPerSecond: 1024});
   const r = await onTerminal(['b2', 'download', backupId, '-o', 'tty.tar', '--profile', 'home', '--config', world.config], {
