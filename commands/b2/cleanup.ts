@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {LEGAL_HOLD, displayDate, humanSize, lockedText} from '../../src/backups/display.js';
-import type {CleanupReport} from '../../src/backups/index.js';
+import {emptyCleanupReport, type CleanupReport} from '../../src/backups/index.js';
 import {escapeInvisible} from '../../src/backups/validate.js';
 import {parseDuration} from '../../src/cli/format.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
@@ -25,8 +25,9 @@ export default class Cleanup extends LocationCommand {
     const age = parseDuration(flags['older-than']);
     if ('problem' in age) throw new BackupError('bad_input', `--older-than: ${age.problem}`);
     const dryRun = flags['dry-run'];
-    const report = await this.withLocation(flags, ({catalog}, signal) => catalog.cleanup({olderThanMs: age.ms, dryRun, signal}), {
-      interrupted: () => (dryRun ? 'cleanup interrupted; nothing was changed' : 'cleanup interrupted; run the same command again to finish'),
+    const sofar = emptyCleanupReport(); // filled as it goes: an interrupted cleanup says what it had removed
+    const report = await this.withLocation(flags, ({catalog}, signal) => catalog.cleanup({olderThanMs: age.ms, dryRun, signal, report: sofar}), {
+      interrupted: () => (dryRun ? 'cleanup interrupted; nothing was changed' : `cleanup interrupted ${removedSoFar(sofar)}; run the same command again to finish`),
     });
     const view: CleanupView = {dryRun, olderThan: flags['older-than'], ...report};
     const rows = [
@@ -48,4 +49,14 @@ export default class Cleanup extends LocationCommand {
     this.log(`${verbs[0]} ${view.cancelled.length} unfinished upload(s) and ${verbs[1]} ${view.deleted.length} archive(s) without metadata file${notes.length ? `; ${notes.join('; ')}` : ''}.`);
     return view;
   }
+}
+
+/** "after cancelling 1 unfinished upload(s) and deleting 1 archive(s) without metadata file", or "before removing anything". */
+function removedSoFar(r: CleanupReport): string {
+  const done = [
+    r.cancelled.length ? `cancelling ${r.cancelled.length} unfinished upload(s)` : '',
+    r.deleted.length ? `deleting ${r.deleted.length} archive(s) without metadata file` : '',
+    r.strays.length ? `deleting ${r.strays.length} metadata file(s) without archive` : '',
+  ].filter(Boolean);
+  return done.length ? `after ${done.join(' and ')}` : 'before removing anything';
 }

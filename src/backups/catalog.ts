@@ -592,11 +592,12 @@ export class BackupCatalog {
    * archives without a metadata file, and metadata files without their archive that
    * read as a backup metadata file (this tool's or Home Assistant's). Removes them unless `dryRun`. Never touches an
    * object that does not carry this tool's archive description or provisional marker (archiveMarker).
+   * `report`, when given, is filled as the cleanup goes: an interrupted one still shows what it had removed.
    */
-  async cleanup(opts: {olderThanMs: number; dryRun?: boolean; signal?: AbortSignal}): Promise<CleanupReport> {
+  async cleanup(opts: {olderThanMs: number; dryRun?: boolean; signal?: AbortSignal; report?: CleanupReport}): Promise<CleanupReport> {
     const {signal} = opts;
     const cutoff = this.now().getTime() - opts.olderThanMs;
-    const report: CleanupReport = {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: [], strays: [], hidden: []};
+    const report = opts.report ?? emptyCleanupReport();
     if (this.backend.listUnfinished && this.backend.cancelUnfinished) {
       for await (const u of this.backend.listUnfinished({signal})) {
         if (baseOf(u.key, ARCHIVE_SUFFIX) === undefined || !archiveMarker(u)) {
@@ -885,6 +886,11 @@ function lockOf(...objects: ObjectInfo[]): {lock?: BackupLock; legalHold?: true}
 function lockedBackup(b: BackupInfo): BackupError {
   const why = b.legalHold ? 'is under a legal hold' : `is locked (${b.lock?.mode}) until ${b.lock?.until}`;
   return new BackupError('locked', `${b.archiveKey} ${why}: B2 refuses to delete it; nothing was deleted`);
+}
+
+/** A cleanup report with nothing in it yet (see cleanup()). */
+export function emptyCleanupReport(): CleanupReport {
+  return {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: [], strays: [], hidden: []};
 }
 
 /** The names delete() removes, in its order: the archive, then the metadata file (see delete()); a hidden one before a visible one. */

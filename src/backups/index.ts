@@ -1,4 +1,4 @@
-export {BackupCatalog, keysToDelete} from './catalog.js';
+export {BackupCatalog, emptyCleanupReport, keysToDelete} from './catalog.js';
 export type {BackupInfo, CatalogOptions, CleanupReport, Deletable, DeleteOutcome, DeletePreview, DownloadedFile, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 export type {BackupMetadata, MetadataFile} from './metadata-file.js';
 export {METADATA_VERSION, buildMetadataFile, parseMetadataFile} from './metadata-file.js';

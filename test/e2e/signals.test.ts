@@ -4,6 +4,8 @@ import {once} from 'node:events';
 import {constants} from 'node:os';
 import {readdir, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
+import {BackupCatalog} from '../../src/backups/index.js';
+import {openBackend} from '../b2/helpers.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {FaultAt} from '../helpers/fault-at.js';
 import {hasPty, onTerminal} from '../helpers/terminal.js';
@@ -74,6 +76,7 @@ beforeAll(async () => {
   await world.addProfile('halfway', {...key, prefix: 'halfway/'});
   await world.addProfile('mover', {...key, prefix: 'mv/'});
   await world.addProfile('pruned', {...key, prefix: 'pruned/'});
+  await world.addProfile('leftovers', {...key, prefix: 'leftovers/'});
   await writeFile(join(world.dir, 'src.tar'), randomBytes(1_000_000));
   const up = await world.b2(['upload', join(world.dir, 'src.tar'), '--name', 'kept', '--json', '--profile', 'home']);
   expect(up.code).toBe(0);
@@ -236,7 +239,24 @@ describe('Ctrl-C during the other long-running commands: one line, exit 130, and
 
   test('cleanup', async () => {
     const r = await interruptAt('b2_list_unfinished_large_files', ['cleanup', '--older-than', '0s', '--profile', 'pruned']);
-    expectFailure(r, 130, /^Error: cleanup interrupted; run the same command again to finish$/, world.secrets);
+    expectFailure(r, 130, /^Error: cleanup interrupted before removing anything; run the same command again to finish$/, world.secrets);
+  });
+
+  test('cleanup stopped after it had removed some leftovers says how many of each', async () => {
+    const prefix = 'leftovers/';
+    const auth = await authorizeRaw(world.emu);
+    // an unfinished upload of ours, and two archives without their metadata file
+    const fileInfo = {backup_id: '0badc0de', backup_name: 'stale', backup_date: '2026-01-01T00:00:00.000000+00:00'};
+    expect((await api(world.emu, auth.authorizationToken, 'b2_start_large_file', {bucketId: world.emu.bucketId, fileName: `${prefix}stale_2026-01-01_00.00_00000000.tar`, contentType: 'application/x-tar', fileInfo})).status).toBe(200);
+    const backend = await openBackend(world.emu, {prefix});
+    try {
+      for (const name of ['orphan 1', 'orphan 2']) await backend.delete((await new BackupCatalog(backend).upload(randomBytes(1000), {name})).metadataKey);
+    } finally {
+      await backend.close();
+    }
+    // held at the second archive's delete: the unfinished upload is cancelled and the first archive deleted by then
+    const r = await interruptAt('b2_delete_file_version', ['cleanup', '--older-than', '0s', '--profile', 'leftovers'], 2);
+    expectFailure(r, 130, /^Error: cleanup interrupted after cancelling 1 unfinished upload\(s\) and deleting 1 archive\(s\) without metadata file; run the same command again to finish$/, world.secrets);
   });
 });
 
