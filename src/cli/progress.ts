@@ -63,7 +63,8 @@ export function progressDisplay(opts: {label: string; total?: number; mode: Prog
         meter.update(p);
         if (Date.now() - last < interval) return;
         last = Date.now();
-        stream.write(`${meter.parts().join(', ')}\n`);
+        // a stream's size is unknown: no percentage or ETA, and no empty field between commas
+        stream.write(`${meter.parts().filter(Boolean).join(', ')}\n`);
       },
       stop() {},
     };

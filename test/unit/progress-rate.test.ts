@@ -9,7 +9,7 @@ import {progressDisplay} from '../../src/cli/progress.js';
 const MiB = 1024 * 1024;
 
 /** A log-mode display (a plain line per interval) writing into `lines`. */
-function logDisplay(total: number) {
+function logDisplay(total: number | undefined) {
   const lines: string[] = [];
   const stream = {write: (s: string) => lines.push(s.trimEnd())} as unknown as NodeJS.WriteStream;
   const display = progressDisplay({label: 'Uploading', total, mode: 'log', stream, intervalMs: 1000});
@@ -81,6 +81,14 @@ describe('progress rate and phases', () => {
     }
     expect(lines[0]).toMatch(/, --\/s, ETA --$/);
     expect(lines.filter((l) => !l.includes('--/s')).length).toBeGreaterThanOrEqual(5);
+  });
+
+  test('a stream of unknown size: the line has only the fields it knows, no empty ones between commas', () => {
+    jest.useFakeTimers({now: new Date('2026-11-30T09:00:00Z')});
+    const {lines, display} = logDisplay(undefined);
+    feed(display, {phase: 'transfer'}, 0, 1 * MiB, 6);
+    expect(lines[0]).toMatch(/^Uploading, [\d.]+ (KiB|MiB), --\/s$/);
+    expect(lines.at(-1)).toMatch(/^Uploading, [\d.]+ MiB, [\d.]+ (KiB|MiB)\/s$/);
   });
 
   test('a rate under 1 KiB/s is a whole number of bytes, never "896.0350013672409 B/s"', () => {
