@@ -35,7 +35,7 @@ export default class Copy extends BaseCommand {
     'allow-public-bucket': Flags.boolean({description: 'copy even if the --to profile\'s bucket is public (allPublic), where anyone can download files by name', default: false}),
   };
 
-  async run(): Promise<{copied: BackupSummary; to: string; existing: boolean}> {
+  async run(): Promise<{copied: BackupSummary; to: string; existing: boolean; copiedFiles: string[]}> {
     const {args, flags} = await this.parse(Copy);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     const configDir = this.config.configDir;
@@ -63,13 +63,16 @@ export default class Copy extends BaseCommand {
           if (instead.length > 0) await assertCanLock(to, target, instead.join(' and '), signal);
         };
         const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, (line) => this.logToStderr(line));
-        const {info, existing, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b)});
+        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b)});
         const what = `backup ${info.id} ${visible(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         // the copy as it stands there: its own lock when known (the --to profile's, or the backup's own)
         const copied = copyLock ? {...info, lock: lockOfRetention(copyLock)} : info;
         const locked = copied.lock && activeLock(copied, to.now()) ? `; the copy is ${lockedText(copied.lock)}` : '';
-        this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied${locked}.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${escapeInvisible(info.archiveKey)} and ${escapeInvisible(info.metadataKey)}${locked}`);
-        return {copied: backupSummary(copied, to.now()), to: target.name, existing};
+        // a run after an interrupted one copies only what is missing: name what this one copied
+        const there = [info.archiveKey, info.metadataKey].filter((k) => !copiedKeys.includes(k));
+        const already = there.length ? ` (${there.map(escapeInvisible).join(' and ')} was already there)` : '';
+        this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied${locked}.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${copiedKeys.map(escapeInvisible).join(' and ')}${already}${locked}`);
+        return {copied: backupSummary(copied, to.now()), to: target.name, existing, copiedFiles: copiedKeys};
       } finally {
         await Promise.all([from.close(), to.close()]);
       }

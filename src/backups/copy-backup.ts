@@ -82,13 +82,15 @@ async function copyLocked(
     throw new BackupError(err.kind, err.message + next, {cause: err.cause, resumable: err.archiveKept && !err.advised});
   });
   const lock = item.copy.archive ? copyRetention(from, archive, opts.destinationLock) : (locked.get(archive.key) ?? there.get(archive.key))?.retention;
-  return {info, existing: copied.length === 0, ...(lock ? {lock} : {})};
+  return {info, existing: copied.length === 0, copied, ...(lock ? {lock} : {})};
 }
 
-/** A copy's outcome: the backup, whether it was all there already, and the archive copy's retention there when known. */
+/** A copy's outcome: the backup, whether it was all there already, the keys this run copied, and the archive copy's retention there when known. */
 export interface CopyResult {
   info: BackupInfo;
   existing: boolean;
+  /** The keys this run copied (a run after an interrupted one copies only what is missing). */
+  copied: string[];
   lock?: Retention;
 }
 

@@ -212,10 +212,13 @@ describe('Ctrl-C during the other long-running commands: one line, exit 130, and
     const r = await interruptAt('b2_copy_file', ['copy', backupId, '--to', 'halfway', '--profile', 'home'], 2);
     expectFailure(r, 130, /^Error: copy interrupted; the archive copy kept_\S+\.tar is at profile "halfway" without its metadata file, so it is no backup there yet: run the same command again to complete the backup \(it copies only what is missing\)$/, world.secrets);
     const copies = calls(world.emu, 'b2_copy_file');
-    const again = await world.b2(['copy', backupId, '--to', 'halfway', '--profile', 'home', '--json']);
+    const again = await world.b2(['copy', backupId, '--to', 'halfway', '--profile', 'home']);
     expect(again.code).toBe(0);
-    expect(parseJson(again)).toMatchObject({to: 'halfway', copied: {id: backupId}});
-    expect(calls(world.emu, 'b2_copy_file') - copies).toBe(1); // the metadata file only
+    // it says what this run copied: the metadata file only
+    expect(again.stdout).toMatch(new RegExp(`^Copied backup ${backupId} "kept" of .+ to profile "halfway" on the server \\(nothing downloaded\\): (kept_\\S+)\\.metadata\\.json \\(\\1\\.tar was already there\\)\\n$`));
+    expect(calls(world.emu, 'b2_copy_file') - copies).toBe(1);
+    const json = await world.b2(['copy', backupId, '--to', 'halfway', '--profile', 'home', '--json']);
+    expect(parseJson(json)).toMatchObject({to: 'halfway', copied: {id: backupId}, existing: true, copiedFiles: []});
   });
 
   test('profile update --move-backups', async () => {
