@@ -1,7 +1,8 @@
-import {randomBytes} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
+import {abortError} from './errors.js';
 import {removeDeadWritersFiles} from './atomic-file.js';
 import {isAliveSince, startTime} from './process-alive.js';
 
@@ -63,4 +64,28 @@ export async function takeProcessLock(dir: string, name: string, opts: {entries:
 async function entryAlive(path: string, pid: number): Promise<boolean> {
   const start = (await readFile(path, 'utf8').catch(() => '')).split(' ')[1];
   return isAliveSince(pid, start || undefined);
+}
+
+/** The entries of keyed locks (takeKeyedLock): `<sha1 of the key>.lock.<pid>.<random>`; captures the pid. */
+const KEYED_LOCK_ENTRY = /^[0-9a-f]{40}\.lock\.(\d+)\.[0-9a-f]{8}$/;
+/** How often a waiter looks again at a lock a live process holds. */
+const WAIT_POLL_MS = 250;
+
+/** takeProcessLock of any text `key` (names, ids, several joined by newlines) among the keyed locks in `dir`. */
+export function takeKeyedLock(dir: string, key: string): Promise<ProcessLock> {
+  return takeProcessLock(dir, createHash('sha1').update(key).digest('hex'), {entries: KEYED_LOCK_ENTRY});
+}
+
+/**
+ * takeKeyedLock, waiting while live processes hold the lock (`onWait` is told their pids
+ * once, when the wait begins) until it is free or `signal` aborts. Never answers holders.
+ */
+export async function waitForKeyedLock(dir: string, key: string, opts: {signal?: AbortSignal; onWait: (holders: number[]) => void}): Promise<Exclude<ProcessLock, {holders: number[]}>> {
+  for (let waited = false; ; waited = true) {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+    const lock = await takeKeyedLock(dir, key);
+    if (!('holders' in lock)) return lock;
+    if (!waited) opts.onWait(lock.holders);
+    await sleep(WAIT_POLL_MS, undefined, {signal: opts.signal}).catch(() => undefined); // an abort is thrown above
+  }
 }

@@ -1,10 +1,6 @@
-import {createHash} from 'node:crypto';
 import {join} from 'node:path';
 import {BackupError} from '../errors.js';
-import {takeProcessLock} from '../process-lock.js';
-
-/** `<sha1 of what is locked>.lock.<pid>.<random>` in a lock directory of the data dir. */
-const LOCK_ENTRY = /^[0-9a-f]{40}\.lock\.(\d+)\.[0-9a-f]{8}$/;
+import {takeKeyedLock} from '../process-lock.js';
 
 /**
  * One copy of a backup to a location at a time among the commands that share this data
@@ -43,7 +39,7 @@ export function lockMove(dataDir: string, on: {profile: string} | {location: str
 }
 
 async function lockIn(dir: string, key: string, warn: (line: string) => void, say: {what: string; refusal: (holders: string, dir: string) => string}): Promise<() => Promise<void>> {
-  const lock = await takeProcessLock(dir, createHash('sha1').update(key).digest('hex'), {entries: LOCK_ENTRY});
+  const lock = await takeKeyedLock(dir, key);
   if ('release' in lock) return lock.release;
   if ('unavailable' in lock) {
     warn(`Warning: cannot take a lock in ${dir} (${lock.unavailable.code ?? lock.unavailable.message}): ${say.what} would not be kept out`);
