@@ -12,7 +12,7 @@ type CleanupView = CleanupReport & {dryRun: boolean; olderThan: string};
 export default class Cleanup extends LocationCommand {
   static override summary = 'Remove what interrupted uploads and deletes left under the prefix: unfinished uploads, archives without a metadata file, metadata files without an archive.';
   static override description =
-    'An interrupted upload leaves its parts in the bucket so that running the same upload again resumes it, and B2 bills them as stored data until they are cancelled; an upload or delete interrupted between its two files leaves an archive without its metadata file, which is no backup. A delete or prune interrupted between the two files leaves a metadata file without its archive, which is no backup either. This cancels the unfinished uploads and deletes the orphaned archives that this tool made, and the metadata files without an archive whose content is a backup metadata file of this tool or of Home Assistant, under the profile prefix and older than --older-than (default 24h, so that an upload still running elsewhere is not cut off). Other files are never touched. An orphaned archive or metadata file under Object Lock (a retention or a legal hold) is kept and reported with its date, and the cleanup goes on. So is one whose other file is hidden rather than deleted (by a user, rclone or a lifecycle rule: B2 keeps its versions), which unhiding that file makes a whole backup again.';
+    'An interrupted upload leaves its parts in the bucket so that running the same upload again resumes it, and B2 bills them as stored data until they are cancelled; an upload or delete interrupted between its two files leaves an archive without its metadata file, which is no backup. A delete or prune interrupted between the two files leaves a metadata file without its archive, which is no backup either. This cancels the unfinished uploads and deletes the orphaned archives that this tool made, and the metadata files without an archive whose content is a backup metadata file of this tool or of Home Assistant, under the profile prefix and older than --older-than (default 24h, so that an upload still running elsewhere is not cut off). Other files are never touched. An orphaned archive or metadata file under Object Lock (a retention or a legal hold) is kept and reported with its date, and the cleanup goes on. So is one whose other file is hidden rather than deleted (by a user, rclone or a lifecycle rule: B2 keeps its versions), which unhiding that file makes a whole backup again. What an upload running on this machine is still storing is kept and reported, whatever its age (an upload on another machine is seen only by its age).';
   static override examples = ['<%= config.bin %> b2 cleanup --dry-run', '<%= config.bin %> b2 cleanup --older-than 0s --json'];
   static override enableJsonFlag = true;
   static override flags = {
@@ -35,6 +35,7 @@ export default class Cleanup extends LocationCommand {
       ...view.deleted.map((o) => ['archive without metadata', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id}, ${humanSize(o.size)}`]),
       ...view.strays.map((o) => ['metadata without archive', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id} (its archive is gone)`]),
       ...view.hidden.map((o) => ['kept: other file hidden', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id}: ${escapeInvisible(o.hiddenKey)} is hidden, not deleted`]),
+      ...view.uploading.map((o) => ['kept: upload running', escapeInvisible(o.key), displayDate(o.since), `being stored by process ${o.pids.join(', ')} on this machine`]),
       ...view.locked.map((o) => ['kept: Object Lock', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id}, ${humanSize(o.size)}, ${o.legalHold ? LEGAL_HOLD : o.lock ? lockedText(o.lock) : 'locked (B2 refused to delete it)'}`]),
     ];
     if (rows.length > 0) this.log(table([['WHAT', 'KEY', 'SINCE', ''], ...rows]));
@@ -42,6 +43,7 @@ export default class Cleanup extends LocationCommand {
       view.kept ? `kept ${view.kept} started within ${view.olderThan}` : '',
       view.foreign ? `left ${view.foreign} unfinished upload(s) that are not this location's backups (another tool's, or under a deeper prefix)` : '',
       view.strays.length ? `${dryRun ? 'would delete' : 'deleted'} ${view.strays.length} metadata file(s) without archive` : '',
+      view.uploading.length ? `kept ${view.uploading.length} file(s) that an upload running on this machine is still storing` : '',
       view.locked.length ? `kept ${view.locked.length} file(s) under Object Lock until their lock ends` : '',
       view.hidden.length ? `kept ${view.hidden.length} file(s) whose other file is hidden (B2 keeps hidden files: unhide it to make the backup whole again, or delete the backup by its id to remove both)` : '',
     ].filter(Boolean);

@@ -15,6 +15,7 @@ import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset
 import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload, type UploadKey} from './pending-uploads.js';
+import {UploadLocks, type Release} from './upload-locks.js';
 import {deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
@@ -54,6 +55,7 @@ const DEFAULT_NAME = 'Backup';
 export class BackupCatalog {
   private readonly cache: MetadataCache;
   private readonly pending: PendingUploads;
+  private readonly locks: UploadLocks;
   /** Metadata file reads, at most `concurrency` at once (p-queue loads when a listing first needs one). */
   private queue?: Promise<PQueue>;
   private readonly concurrency: number;
@@ -76,6 +78,7 @@ export class BackupCatalog {
     const dir = opts.cacheDir;
     this.cache = new MetadataCache(dir, backend.readScope, this.warn);
     this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn, () => this.now().getTime());
+    this.locks = new UploadLocks(opts.lockDir, this.warn);
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
   }
 
@@ -102,6 +105,8 @@ export class BackupCatalog {
     /** This upload's record (the name it was asked for, even if an archive later names itself otherwise). */
     const key = known && {sha1: known.sha1, name};
     const unlock = key ? await this.pending.lock(key) : undefined;
+    /** The names and id this upload holds (UploadLocks) until it has answered. */
+    const held: Release[] = [];
     try {
       const plan = known && key && unlock ? await this.resumable(known, key, meta.signal) : undefined;
       if (plan?.stored === 'backup' && key) {
@@ -110,7 +115,12 @@ export class BackupCatalog {
       }
       if (ha && !plan) {
         // an archive that names itself is stored once: HA lists one backup per id
-        const same = await this.storedAs(ha.backup_id, known, meta.signal).catch((err: unknown) => {
+        // another upload of it running here stores it first: this one then finds it
+        const backupId = ha.backup_id;
+        const same = await (async () => {
+          held.push(await this.locks.id(backupId, meta.signal));
+          return this.storedAs(backupId, known, meta.signal);
+        })().catch((err: unknown) => {
           (prepared.body as Partial<Readable>).destroy?.();
           throw err;
         });
@@ -118,7 +128,7 @@ export class BackupCatalog {
       }
       let id = plan?.id ?? ha?.backup_id ?? newBackupId();
       let date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
-      const base = plan?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
+      const base = plan ? await this.holdName(plan.base, held, meta.signal) : await this.claimUnusedBase(safeBaseName(name, date), id, held, meta.signal);
       const archiveKey = archiveKeyOf(base);
       const metadataKey = metadataKeyOf(base);
       if (known && unlock && !plan) await this.pending.record({id, name, date, base, ...known, ...(meta.retention ? {lock: lockOfRetention(meta.retention)} : {})});
@@ -154,7 +164,8 @@ export class BackupCatalog {
         if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
         ha ??= await later;
         if (ha && later) {
-          // HA lists one backup per id: the same archive stored before stays the backup, and this copy goes
+          // HA lists one backup per id: the same archive stored before (or by an upload of it running here) stays the backup, and this copy goes
+          held.push(await this.locks.id(ha.backup_id, meta.signal));
           const same = await this.storedAs(ha.backup_id, sent, meta.signal);
           if (same) {
             await this.removeArchive(archiveKey, retention, `it is a second copy of backup ${same.info.id} (stored as ${same.info.archiveKey}), not a backup; "${commandHint(this.cli, 'cleanup')}" removes it once the lock ends`);
@@ -192,6 +203,7 @@ export class BackupCatalog {
         throw err;
       }
     } finally {
+      for (const release of held.reverse()) await release();
       await unlock?.();
     }
   }
@@ -547,6 +559,21 @@ export class BackupCatalog {
     throwIfAborted(opts.signal);
     // a lock on either file is refused before anything goes: never half a backup left behind by a refusal
     if (deleteRefused(found.info, this.backend.now?.() ?? this.now(), opts.bypassGovernance)) throw lockedBackup(found.info);
+    // what is left of a backup may be what an upload running here has stored so far: its name is held until it has answered
+    const lock = found.complete ? {release: async () => undefined} : await this.locks.tryName(baseOf(found.info.archiveKey, ARCHIVE_SUFFIX) as string);
+    if ('holders' in lock) throw new BackupError('failure', `the ${found.left ?? 'archive'} of backup ${found.info.id} is what an upload running on this machine (process ${lock.holders.join(', ')}) has stored so far; nothing was deleted: once that upload has finished, it is a backup, or what is left is deleted by running this again`, {transient: true});
+    let alreadyGone: boolean;
+    try {
+      alreadyGone = await this.deleteKeys(found, opts);
+    } finally {
+      await lock.release();
+    }
+    if (found.metadataFileId) await this.cache.forget(found.metadataFileId);
+    return {info: found.info, alreadyGone};
+  }
+
+  /** delete()'s removals, in keysToDelete()'s order; answers whether another command had removed the first file already. */
+  private async deleteKeys(found: Deletable, opts: {signal?: AbortSignal; bypassGovernance?: boolean}): Promise<boolean> {
     const how = {bypassGovernance: opts.bypassGovernance, signal: opts.signal};
     const keys = keysToDelete(found);
     let removedFirst = false;
@@ -564,8 +591,7 @@ export class BackupCatalog {
       });
       if (i === 0) removedFirst = removed;
     }
-    if (found.metadataFileId) await this.cache.forget(found.metadataFileId);
-    return {info: found.info, alreadyGone: !removedFirst};
+    return !removedFirst;
   }
 
   /**
@@ -599,14 +625,20 @@ export class BackupCatalog {
     const cutoff = this.now().getTime() - opts.olderThanMs;
     const report = opts.report ?? emptyCleanupReport();
     if (this.backend.listUnfinished && this.backend.cancelUnfinished) {
+      const cancel = this.backend.cancelUnfinished.bind(this.backend);
       for await (const u of this.backend.listUnfinished({signal})) {
-        if (baseOf(u.key, ARCHIVE_SUFFIX) === undefined || !archiveMarker(u)) {
+        const base = baseOf(u.key, ARCHIVE_SUFFIX);
+        if (base === undefined || !archiveMarker(u)) {
           report.foreign++;
         } else if (u.started.getTime() > cutoff) {
           report.kept++;
         } else {
-          if (!opts.dryRun) await this.backend.cancelUnfinished(u, {signal});
-          report.cancelled.push({key: u.key, started: u.started.toISOString(), fileId: u.fileId});
+          const since = u.started.toISOString();
+          const cancelled = await this.unlessUploading(base, {key: u.key, since}, report, async () => {
+            if (!opts.dryRun) await cancel(u, {signal});
+            return true;
+          });
+          if (cancelled) report.cancelled.push({key: u.key, started: since, fileId: u.fileId});
         }
       }
     }
@@ -665,28 +697,69 @@ export class BackupCatalog {
       report.locked.push(locked);
       return false;
     }
-    if (!ctx.dryRun && (await this.backend.stat(partnerKey))) {
-      report.kept++; // the upload finished since the listing: a backup now
-      return false;
-    }
-    // B2 keeps a hidden file's versions: unhiding it makes the backup whole again, and this file is then its only copy
-    if (await this.isHidden(partnerKey, ctx.signal)) {
-      report.hidden.push({key: file.key, id: info.id, name: info.name, size: file.size, stored: file.modified.toISOString(), hiddenKey: partnerKey});
-      return false;
-    }
-    if (ctx.dryRun) return true;
-    // a lock the key cannot read shows only in B2's refusal
-    const refused = await this.backend.delete(file.key, {signal: ctx.signal}).then(() => false, (err: unknown) => {
-      if (isBackupError(err, 'locked')) return true;
-      throw err;
+    // what an upload running here stores is not left over: its name is held until it has answered
+    return this.unlessUploading(baseOf(info.archiveKey, ARCHIVE_SUFFIX) as string, {key: file.key, since: file.modified.toISOString()}, report, async () => {
+      if (!ctx.dryRun && (await this.backend.stat(partnerKey))) {
+        report.kept++; // the upload finished since the listing: a backup now
+        return false;
+      }
+      // B2 keeps a hidden file's versions: unhiding it makes the backup whole again, and this file is then its only copy
+      if (await this.isHidden(partnerKey, ctx.signal)) {
+        report.hidden.push({key: file.key, id: info.id, name: info.name, size: file.size, stored: file.modified.toISOString(), hiddenKey: partnerKey});
+        return false;
+      }
+      if (ctx.dryRun) return true;
+      // a lock the key cannot read shows only in B2's refusal
+      const refused = await this.backend.delete(file.key, {signal: ctx.signal}).then(() => false, (err: unknown) => {
+        if (isBackupError(err, 'locked')) return true;
+        throw err;
+      });
+      if (refused) report.locked.push(locked);
+      return !refused;
     });
-    if (refused) report.locked.push(locked);
-    return !refused;
+  }
+
+  /**
+   * `clear` (which answers whether the file goes) while holding the name `base`; when an
+   * upload running on this machine holds it (it is storing what cleanup would remove),
+   * nothing: the file is reported in `uploading`, and false.
+   */
+  private async unlessUploading(base: string, file: {key: string; since: string}, report: CleanupReport, clear: () => Promise<boolean>): Promise<boolean> {
+    const lock = await this.locks.tryName(base);
+    if ('holders' in lock) {
+      report.uploading.push({...file, pids: lock.holders});
+      return false;
+    }
+    try {
+      return await clear();
+    } finally {
+      await lock.release();
+    }
   }
 
   /** HA's names carry the time to the microsecond; on the rare clash the id makes the name unique. */
   private async unusedBase(base: string, id: string): Promise<string> {
     return (await this.baseTaken(base)) ? `${base}_${id}` : base;
+  }
+
+  /**
+   * unusedBase(), the name then held (into `held`) by this upload: a name another upload
+   * here holds is taken too (it may not have stored anything yet), and the id makes this
+   * one's unique.
+   */
+  private async claimUnusedBase(base: string, id: string, held: Release[], signal?: AbortSignal): Promise<string> {
+    const lock = await this.locks.tryName(base);
+    if ('release' in lock) {
+      if (!(await this.baseTaken(base))) return (held.push(lock.release), base);
+      await lock.release();
+    }
+    return this.holdName(`${base}_${id}`, held, signal);
+  }
+
+  /** Holds the name `base` (into `held`), waiting while another command here does. */
+  private async holdName(base: string, held: Release[], signal?: AbortSignal): Promise<string> {
+    held.push(await this.locks.name(base, signal));
+    return base;
   }
 
   private async baseTaken(base: string): Promise<boolean> {
@@ -890,7 +963,7 @@ function lockedBackup(b: BackupInfo): BackupError {
 
 /** A cleanup report with nothing in it yet (see cleanup()). */
 export function emptyCleanupReport(): CleanupReport {
-  return {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: [], strays: [], hidden: []};
+  return {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: [], strays: [], hidden: [], uploading: []};
 }
 
 /** The names delete() removes, in its order: the archive, then the metadata file (see delete()); a hidden one before a visible one. */

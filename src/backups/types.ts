@@ -46,6 +46,12 @@ export interface CatalogOptions {
    * interrupted upload starts over.
    */
   cacheDir?: string;
+  /**
+   * Directory (per backup location) where the uploads, cleanups and deletes of this
+   * machine lock the names and backup ids they work on (UploadLocks); without one, none
+   * are kept apart.
+   */
+  lockDir?: string;
   /** Parallel metadata-file downloads while listing (default 4). */
   concurrency?: number;
   /** Called for every file skipped while listing (foreign, malformed, orphaned) and other non-fatal problems. */
@@ -154,6 +160,12 @@ export interface CleanupReport {
    * backup that unhiding the other file makes whole again.
    */
   hidden: Array<{key: string; id: string; name: string; size: number; stored: string; hiddenKey: string}>;
+  /**
+   * An unfinished upload, an archive without its metadata file or a metadata file without
+   * its archive that an upload running on this machine (process `pids`) is still storing:
+   * kept. `since`: when it was started or stored.
+   */
+  uploading: Array<{key: string; since: string; pids: number[]}>;
 }
 
 export interface UploadMeta {

@@ -38,6 +38,7 @@ export async function openLocation(
 export function catalogOf(config: Config, profile: ResolvedProfile, backend: B2Backend, warn: (line: string) => void): BackupCatalog {
   return new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),
+    lockDir: join(config.dataDir, 'upload-locks', locationId(profile)),
     onWarning: (msg) => warn(`Warning: ${escapeInvisible(msg)}`), // warnings name files of the bucket
     cli: cliPrefix(config),
     where: `profile "${profile.name}" (bucket ${profile.bucket}, prefix ${JSON.stringify(profile.prefix)})`,
