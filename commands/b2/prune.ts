@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {cliCommand, cliPrefix} from '../../src/cli/cli-prefix.js';
-import {executePrune, lockedReason, planPrune} from '../../src/backups/prune.js';
+import {doomedOldestFirst, executePrune, lockedReason, planPrune} from '../../src/backups/prune.js';
 import type {BackupInfo} from '../../src/backups/index.js';
 import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
@@ -65,7 +65,7 @@ export default class Prune extends LocationCommand {
         this.logToStderr(alreadyGoneLine(b));
       };
       // a dry run reports in `deleted` what would go, in the order a prune deletes (oldest first), as cleanup --dry-run does
-      const {deleted, alreadyGone} = dryRun ? {deleted: doomed.map((d) => d.backup).reverse(), alreadyGone: []} : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted, onAlreadyGone});
+      const {deleted, alreadyGone} = dryRun ? {deleted: doomedOldestFirst(plan), alreadyGone: []} : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted, onAlreadyGone});
       const kept = plan.decisions.length - deleted.length - alreadyGone.length;
       const gone = alreadyGone.length > 0 ? `; ${alreadyGone.length} were already gone (another command deleted them meanwhile)` : '';
       this.logToStderr(dryRun

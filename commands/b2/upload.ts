@@ -12,19 +12,18 @@ import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides, type TransferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import type {BackupCatalog, BackupInfo, UploadPlan} from '../../src/backups/index.js';
-import {executePrune, planPrune} from '../../src/backups/prune.js';
+import {doomedOldestFirst, executePrune, lockedReason, planPrune} from '../../src/backups/prune.js';
 import type {RetentionPolicy} from '../../src/backups/retention.js';
 import {errorLine} from '../../src/cli/base-command.js';
 import {parseSize} from '../../src/profiles/size.js';
 import {assertCanLock, lockForRun, lockInstead, lockModeFlag, lockOverride} from '../../src/cli/object-lock.js';
 import {retentionFor} from '../../src/backups/lock.js';
 import {lockedText} from '../../src/backups/display.js';
-import {lockedReason} from '../../src/backups/prune.js';
 
 /** `upload --dry-run` on a profile with retention rules: the prune the real run would do next. */
 interface UploadPrunePreview {
   policy: RetentionPolicy;
-  /** What it would delete, oldest last. */
+  /** What it would delete, oldest first (the order it deletes in). */
   delete: BackupSummary[];
   /** How many it would keep (the new backup included). */
   kept: number;
@@ -114,7 +113,7 @@ export default class Upload extends LocationCommand {
               : args.file === '-'
                 ? 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
                 : archiveOnly
-                  ? `upload interrupted after its archive ${escapeInvisible(archiveOnly.archiveKey)} was stored, before its metadata file: run the same command again to complete the backup (it uploads only the metadata file), or "${cliCommand(this.config, `delete ${archiveOnly.id} --yes`)}" to remove the archive`
+                  ? `upload interrupted after its archive ${escapeInvisible(archiveOnly.archiveKey)} was stored, before its metadata file was confirmed: run the same command again to complete the backup (it uploads only what is missing); to give it up instead, "${cliCommand(this.config, `delete ${archiveOnly.id} --yes`)}" removes it (the metadata file may have been stored just before the stop: then that deletes the whole backup)`
                   : `upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "${cliCommand(this.config, 'cleanup')}" removes unfinished uploads you will not resume)`,
         },
       );
@@ -151,17 +150,17 @@ export default class Upload extends LocationCommand {
       const prunePlan = policy ? await planPrune(catalog, policy, {protect: planned.id, adding: stored ? undefined : adding, now: backend.now(), signal}) : undefined;
       return {plan: planned, prune: prunePlan};
     }, {overrides});
-    const preview = prune && {policy: prune.policy, delete: prune.decisions.filter((d) => !d.keep).map((d) => backupSummary(d.backup)), kept: prune.decisions.filter((d) => d.keep).length};
+    const doomed = prune ? doomedOldestFirst(prune) : [];
+    const preview = prune && {policy: prune.policy, delete: doomed.map((b) => backupSummary(b)), kept: prune.decisions.length - doomed.length};
     if (!this.jsonEnabled()) {
       // loaded only here: its tables need string-width, which a plain upload never pays to load
       const {renderUploadPlan} = await import('../../src/cli/dry-run-view.js');
       this.log(renderUploadPlan(plan));
       if (prune) {
         const {describeBackup, describePolicy} = await import('../../src/cli/prune-view.js');
-        const doomed = prune.decisions.filter((d) => !d.keep);
         this.log(doomed.length === 0
           ? `Then prune (the profile's retention: ${describePolicy(prune.policy)}): nothing would be deleted`
-          : [`Then prune (the profile's retention: ${describePolicy(prune.policy)}; --no-prune skips it): would delete ${doomed.length} backup${doomed.length === 1 ? '' : 's'}:`, ...doomed.map((d) => `  ${describeBackup(d.backup)}`)].join('\n'));
+          : [`Then prune (the profile's retention: ${describePolicy(prune.policy)}; --no-prune skips it): would delete ${doomed.length} backup${doomed.length === 1 ? '' : 's'}, oldest first:`, ...doomed.map((b) => `  ${describeBackup(b)}`)].join('\n'));
       }
     }
     return {dryRun: true, ...plan, ...(preview ? {prune: preview} : {})};

@@ -113,13 +113,14 @@ export class BackupCatalog {
         await this.pending.clear(key);
         return await this.alreadyStored(plan.entry, this.lockToSet(meta.retention, plan), meta.signal);
       }
-      if (ha && !plan) {
+      if (ha) {
         // an archive that names itself is stored once: HA lists one backup per id
         // another upload of it running here stores it first: this one then finds it
+        // (a resumed one holds the id too, so that one under another --name waits for it)
         const backupId = ha.backup_id;
         const same = await (async () => {
           held.push(await this.locks.id(backupId, meta.signal));
-          return this.storedAs(backupId, known, meta.signal);
+          return plan ? undefined : this.storedAs(backupId, known, meta.signal);
         })().catch((err: unknown) => {
           (prepared.body as Partial<Readable>).destroy?.();
           throw err;
@@ -750,7 +751,11 @@ export class BackupCatalog {
   private async claimUnusedBase(base: string, id: string, held: Release[], signal?: AbortSignal): Promise<string> {
     const lock = await this.locks.tryName(base);
     if ('release' in lock) {
-      if (!(await this.baseTaken(base))) return (held.push(lock.release), base);
+      const taken = await this.baseTaken(base).catch(async (err: unknown) => {
+        await lock.release(); // not yet in `held`: released here, or held until the process ends
+        throw err;
+      });
+      if (!taken) return (held.push(lock.release), base);
       await lock.release();
     }
     return this.holdName(`${base}_${id}`, held, signal);

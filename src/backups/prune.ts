@@ -69,6 +69,11 @@ export interface PruneResult {
   alreadyGone: BackupInfo[];
 }
 
+/** The backups a plan deletes, oldest first: the order executePrune deletes them in, and every report of what it would delete. */
+export function doomedOldestFirst(plan: PrunePlan): BackupInfo[] {
+  return plan.decisions.filter((d) => !d.keep).map((d) => d.backup).reverse();
+}
+
 /**
  * Deletes what the plan deletes, oldest first, as the plan's listing found each (no lookup
  * per backup: pruning k backups costs k deletes, not k listings). One that B2 refuses

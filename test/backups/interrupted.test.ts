@@ -303,6 +303,49 @@ describe('cleanup', () => {
   });
 });
 
+/** Holds the metadata file's put until `gate` resolves (a resumed upload still running); `reached` once it is held. */
+class HoldMetadata extends DelegatingBackend {
+  constructor(
+    inner: B2Backend,
+    private readonly gate: Promise<unknown>,
+    private readonly reached: () => void,
+  ) {
+    super(inner);
+  }
+
+  override async put(key: string, body: Body, opts?: PutOptions): Promise<StoredObject> {
+    if (key.endsWith('.metadata.json')) {
+      this.reached();
+      await this.gate;
+    }
+    return super.put(key, body, opts);
+  }
+}
+
+describe('a resumed Home Assistant upload and another upload of the same archive on this machine', () => {
+  test('the other (under another --name) waits for the resumed one and answers its backup: one backup per id', async () => {
+    const {cacheDir} = await fresh();
+    const lockDir = join(dir, `locks-${n}`);
+    const at = haBackupAt(8);
+    const path = join(dir, `ha-${n}.tar`);
+    await writeFile(path, haBackupTar(coreBackupJson(at), {innerBytes: 3 * PART}));
+    await interruptAfterParts(new BackupCatalog(backend, {cacheDir, lockDir}), path, 1);
+    // the resumed upload holds its metadata file back until the other one waits (fixed) or has answered (not)
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let reached!: () => void;
+    const atGate = new Promise<void>((resolve) => (reached = resolve));
+    const resumed = new BackupCatalog(new HoldMetadata(backend, gate, reached), {cacheDir, lockDir}).upload({path}, {name: 'nightly'});
+    await atGate; // its archive is stored and its locks are held: only its metadata file is to come
+    const other = new BackupCatalog(backend, {cacheDir, lockDir, onWarning: (m) => /waiting for it to finish/.test(m) && release()}).upload({path}, {name: 'other'});
+    const second = await other.finally(release);
+    const first = await resumed;
+    expect({first: [first.id, first.resumed, first.existing], second: [second.id, second.existing]}).toEqual({first: [at.backupId, true, false], second: [at.backupId, true]});
+    expect((await new BackupCatalog(backend).list()).map((b) => b.id)).toEqual([at.backupId]);
+    expect(await keysOf(backend)).toHaveLength(2);
+  });
+});
+
 describe('an archive from a stream whose backup.json (if any) comes after the upload started', () => {
   test('carries a provisional marker of ours, not a description: listed by its metadata file (HA\'s id); without it, cleanup knows the archive as ours', async () => {
     await fresh();

@@ -271,10 +271,10 @@ describe('retention in the profile', () => {
     const args = ['upload', archive, '--name', 'planned', '--profile', profile];
     const dry = await world.b2([...args, '--dry-run']);
     expect(dry.code).toBe(0);
-    // the new backup is the newest: with it and z kept, y and x would go (newest first)
-    expect(dry.stdout).toMatch(/^Then prune \(the profile's retention: --keep-last 2; --no-prune skips it\): would delete 2 backups:\n {2}[0-9a-f]{12} "y" of 2026-10-02 00:00:00 \+00:00\n {2}[0-9a-f]{12} "x" of 2026-10-01 00:00:00 \+00:00$/m);
+    // the new backup is the newest: with it and z kept, x and y would go (oldest first, as a prune deletes)
+    expect(dry.stdout).toMatch(/^Then prune \(the profile's retention: --keep-last 2; --no-prune skips it\): would delete 2 backups, oldest first:\n {2}[0-9a-f]{12} "x" of 2026-10-01 00:00:00 \+00:00\n {2}[0-9a-f]{12} "y" of 2026-10-02 00:00:00 \+00:00$/m);
     const planned = parseJson<{prune: {delete: Array<{id: string; name: string}>; kept: number}}>(await world.b2([...args, '--dry-run', '--json']));
-    expect({names: planned.prune.delete.map((b) => b.name), kept: planned.prune.kept}).toEqual({names: ['y', 'x'], kept: 2});
+    expect({names: planned.prune.delete.map((b) => b.name), kept: planned.prune.kept}).toEqual({names: ['x', 'y'], kept: 2});
     expect(await survivors(profile)).toEqual(['x', 'y', 'z']); // a dry run deletes nothing
     const skipped = await world.b2([...args, '--dry-run', '--no-prune', '--json']);
     expect(parseJson(skipped)).not.toHaveProperty('prune');

@@ -142,7 +142,7 @@ test('SIGTERM while the metadata file is written after a multi-part archive was 
   const command = ['upload', join(world.dir, 'stored.tar'), '--name', 'archive-stored', '--profile', 'parts'];
   // the archive goes up as parts (b2_upload_part); the metadata file is the run's one b2_upload_file
   const r = await stopDuring(command, 'SIGTERM', 'b2_upload_file');
-  expectFailure(r, 143, /^Error: upload interrupted after its archive archive-stored_\S+\.tar was stored, before its metadata file: run the same command again to complete the backup \(it uploads only the metadata file\), or "backup-b2 b2 delete ([0-9a-f]+) --yes" to remove the archive$/, world.secrets);
+  expectFailure(r, 143, /^Error: upload interrupted after its archive archive-stored_\S+\.tar was stored, before its metadata file was confirmed: run the same command again to complete the backup \(it uploads only what is missing\); to give it up instead, "backup-b2 b2 delete ([0-9a-f]+) --yes" removes it \(the metadata file may have been stored just before the stop: then that deletes the whole backup\)$/, world.secrets);
   expect(await unfinishedUploads()).toEqual([]);
   const parts = calls(world.emu, 'b2_upload_part');
   const again = await world.b2([...command, '--json']);
