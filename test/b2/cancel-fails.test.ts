@@ -2,7 +2,7 @@ import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/glo
 import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
-import {openBackend, type PartsFixture, startPartsFixture, unfinishedCount} from './helpers.js';
+import {cancelEveryUnfinished, openBackend, type PartsFixture, startPartsFixture, unfinishedCount} from './helpers.js';
 
 // A failed large upload cancels its unfinished file. When that cancel fails too, the error
 // must say what is true of the unfinished file: still there (run cleanup), gone (someone
@@ -48,15 +48,8 @@ beforeEach(async () => {
 
 afterAll(() => backend?.close());
 
-/** What a concurrent `b2 cleanup` does: cancels every unfinished upload under the prefix. */
-async function cleanupElsewhere(): Promise<void> {
-  const other = await openBackend(emu);
-  try {
-    for await (const u of other.listUnfinished()) await other.cancelUnfinished(u);
-  } finally {
-    await other.close();
-  }
-}
+/** What a concurrent `b2 cleanup` does. */
+const cleanupElsewhere = () => cancelEveryUnfinished(emu);
 
 describe('a failed large upload whose cancel fails too', () => {
   test('already cancelled by a concurrent cleanup: the error does not send the user to clean up', async () => {

@@ -2,7 +2,7 @@ import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/glo
 import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
-import {openBackend, type PartsFixture, startPartsFixture, unfinishedCount} from './helpers.js';
+import {cancelEveryUnfinished, openBackend, type PartsFixture, startPartsFixture, unfinishedCount} from './helpers.js';
 
 // Another command (a cleanup, or a second upload of the same file) cancels or finishes the
 // unfinished large file an upload is still writing into. B2 then answers 400 bad_request
@@ -45,15 +45,8 @@ beforeEach(async () => {
   backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 2});
 });
 
-/** What a concurrent `b2 cleanup` does: cancels every unfinished upload under the prefix. */
-async function cleanupElsewhere(): Promise<void> {
-  const other = await openBackend(emu);
-  try {
-    for await (const u of other.listUnfinished()) await other.cancelUnfinished(u);
-  } finally {
-    await other.close();
-  }
-}
+/** What a concurrent `b2 cleanup` does. */
+const cleanupElsewhere = () => cancelEveryUnfinished(emu);
 
 describe('the unfinished large file cancelled by another command during the upload', () => {
   test.each(['b2_get_upload_part_url', 'b2_upload_part', 'b2_finish_large_file'])('before %s: a failure (exit 1) that says what happened and to run the upload again', async (call) => {

@@ -100,3 +100,13 @@ export function rewriteByte(path: string, offset: number): void {
   const later = new Date(Date.now() + 60_000);
   utimesSync(path, later, later);
 }
+
+/** What a concurrent `b2 cleanup` does: cancels every unfinished upload under the default prefix, with a backend of its own. */
+export async function cancelEveryUnfinished(emu: RunningEmulator): Promise<void> {
+  const other = await openBackend(emu);
+  try {
+    for await (const u of other.listUnfinished()) await other.cancelUnfinished(u);
+  } finally {
+    await other.close();
+  }
+}
