@@ -46,6 +46,12 @@ type Resumable = {id: string; date: string; base: string; sha1: string; lock?: B
 const DEFAULT_NAME = 'Backup';
 
 /**
+ * Base names this process gave backups dated by its own clock (see claimUnusedBase): one
+ * given twice (two uploads in one millisecond, or a clock set back) is looked up again.
+ */
+const freshBasesGiven = new Set<string>();
+
+/**
  * Backups over any StorageBackend, in the bucket layout of Home Assistant's Backblaze B2
  * integration: `<base>.tar` plus `<base>.metadata.json`. A backup exists once both do.
  * Archives made here describe themselves in their object info, so listing them costs one
@@ -129,7 +135,9 @@ export class BackupCatalog {
       }
       let id = plan?.id ?? ha?.backup_id ?? newBackupId();
       let date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
-      const base = plan ? await this.holdName(plan.base, held, meta.signal) : await this.claimUnusedBase(safeBaseName(name, date), id, held, meta.signal);
+      // dated by this upload's own clock (not an archive's date, not a resumed run's)
+      const fresh = !plan && !ha;
+      const base = plan ? await this.holdName(plan.base, held, meta.signal) : await this.claimUnusedBase(safeBaseName(name, date), id, held, {fresh, signal: meta.signal});
       const archiveKey = archiveKeyOf(base);
       const metadataKey = metadataKeyOf(base);
       if (known && unlock && !plan) await this.pending.record({id, name, date, base, ...known, ...(meta.retention ? {lock: lockOfRetention(meta.retention)} : {})});
@@ -287,7 +295,7 @@ export class BackupCatalog {
     if (same) return {id: same.id, date: same.date, name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}, ...asked};
     const date = found?.date ?? ha?.date ?? isoDateWithOffset(this.now());
     const id = found?.id ?? ha?.backup_id ?? newBackupId();
-    const base = found?.base ?? (await this.unusedBase(safeBaseName(name, date), id));
+    const base = found?.base ?? (await this.unusedBase(safeBaseName(name, date), id, !found && !ha));
     const resumes = found && {id: found.id, date: found.date, stored: found.stored === 'nothing' ? 'parts' as const : found.stored};
     // the lock upload() would set: this run's, or a longer one the interrupted run asked for
     const retention = this.lockToSet(meta.retention, found);
@@ -738,27 +746,41 @@ export class BackupCatalog {
     }
   }
 
-  /** HA's names carry the time to the microsecond; on the rare clash the id makes the name unique. */
-  private async unusedBase(base: string, id: string): Promise<string> {
-    return (await this.baseTaken(base)) ? `${base}_${id}` : base;
+  /**
+   * HA's names carry the time to the microsecond; on the rare clash the id makes the name
+   * unique. A `fresh` name (dated now by this process's clock, see claimUnusedBase) is not
+   * looked up: it is taken unless this process gave it already.
+   */
+  private async unusedBase(base: string, id: string, fresh: boolean): Promise<string> {
+    const taken = fresh ? freshBasesGiven.has(base) : await this.baseTaken(base);
+    return taken ? `${base}_${id}` : base;
   }
 
   /**
    * unusedBase(), the name then held (into `held`) by this upload: a name another upload
    * here holds is taken too (it may not have stored anything yet), and the id makes this
    * one's unique.
+   *
+   * A fresh name (this upload's name and its own clock's time, to the millisecond) is not
+   * looked up in the bucket, which saves two calls per upload: another machine can only
+   * have used it by uploading the same name in the same millisecond of its clock, and a
+   * lookup would race that upload rather than rule it out (a large file is not visible
+   * until it finishes); uploads on this machine are kept apart by the name lock. What
+   * this process gave before is looked up as any other name.
    */
-  private async claimUnusedBase(base: string, id: string, held: Release[], signal?: AbortSignal): Promise<string> {
+  private async claimUnusedBase(base: string, id: string, held: Release[], opts: {fresh: boolean; signal?: AbortSignal}): Promise<string> {
     const lock = await this.locks.tryName(base);
+    const givenBefore = opts.fresh && freshBasesGiven.has(base);
+    if (opts.fresh) freshBasesGiven.add(base);
     if ('release' in lock) {
-      const taken = await this.baseTaken(base).catch(async (err: unknown) => {
+      const taken = opts.fresh && !givenBefore ? false : await this.baseTaken(base).catch(async (err: unknown) => {
         await lock.release(); // not yet in `held`: released here, or held until the process ends
         throw err;
       });
       if (!taken) return (held.push(lock.release), base);
       await lock.release();
     }
-    return this.holdName(`${base}_${id}`, held, signal);
+    return this.holdName(`${base}_${id}`, held, opts.signal);
   }
 
   /** Holds the name `base` (into `held`), waiting while another command here does. */

@@ -73,6 +73,26 @@ describe('b2 download ID', () => {
   });
 });
 
+describe('b2 upload FILE', () => {
+  // authorization; the bucket's type (an upload refuses a public bucket; with a key that is
+  // not bucket-restricted the same call finds the bucket); the upload URL; the archive; the
+  // metadata file (on the same URL). A fresh name is dated to the millisecond: not looked up.
+  const expected = {b2_authorize_account: 1, b2_list_buckets: 1, b2_get_upload_url: 1, b2_upload_file: 2};
+
+  test.each(['home', 'wide'])('a 1 MB backup with profile %s: 5 calls, none to look for its new name', async (profile) => {
+    const path = join(world.dir, `cost-${profile}.tar`);
+    await writeFile(path, randomBytes(1_000_000));
+    let stored: {archiveKey: string} | undefined;
+    const calls = await callsOf(async () => {
+      const r = await world.b2(['upload', path, '--name', `cost ${profile}`, '--json', '--profile', profile]);
+      if (r.code === 0) stored = parseJson(r);
+      return r;
+    });
+    expect(calls).toEqual(expected);
+    expect(stored?.archiveKey).toMatch(new RegExp(`^cost_${profile}_\\d{4}-\\d\\d-\\d\\d_\\d\\d\\.\\d\\d_\\d{8}\\.tar$`));
+  });
+});
+
 describe('DEBUG=backup-b2:timing', () => {
   const line = /backup-b2:timing (.+?): ([\d.]+) ms since start, ([\d.]+) ms CPU/;
 
