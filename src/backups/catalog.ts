@@ -2,7 +2,7 @@ import {join} from 'node:path';
 import {Writable, pipeline as pipelineCb, type Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import type PQueue from 'p-queue';
-import type {Body, ObjectInfo, Retention, StorageBackend, StoredObject} from '../backend.js';
+import type {Body, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {commandHint} from '../command-hint.js';
@@ -123,15 +123,19 @@ export class BackupCatalog {
         // an archive that names itself is stored once: HA lists one backup per id
         // another upload of it running here stores it first: this one then finds it
         // (a resumed one holds the id too, so that one under another --name waits for it)
+        // a resumed one looks too: an upload of it under another --name may have stored it since
         const backupId = ha.backup_id;
         const same = await (async () => {
           held.push(await this.locks.id(backupId, meta.signal));
-          return plan ? undefined : this.storedAs(backupId, known, meta.signal);
+          return this.storedAs(backupId, known, meta.signal);
         })().catch((err: unknown) => {
           (prepared.body as Partial<Readable>).destroy?.();
           throw err;
         });
-        if (same) return await this.alreadyStored(same, meta.retention, meta.signal);
+        if (same) {
+          if (plan && key) await this.dropInterrupted(plan, key, same, meta.signal);
+          return await this.alreadyStored(same, meta.retention, meta.signal);
+        }
       }
       let id = plan?.id ?? ha?.backup_id ?? newBackupId();
       let date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
@@ -289,7 +293,7 @@ export class BackupCatalog {
       : src.kind === 'file' ? await (this.backend.hashFile ? this.backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal))
       : undefined;
     const found = known ? await this.resumable(known, {sha1: known.sha1, name}, signal, {keepRecord: true}) : undefined;
-    const same = ha && !found ? (await this.storedAs(ha.backup_id, known, signal))?.info : undefined;
+    const same = ha && found?.stored !== 'backup' ? (await this.storedAs(ha.backup_id, known, signal))?.info : undefined;
     // a stored backup gets the lock asked for where its own is shorter (see alreadyStored)
     const asked = meta.retention ? {lock: lockOfRetention(meta.retention)} : {};
     if (same) return {id: same.id, date: same.date, name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}, ...asked};
@@ -353,10 +357,40 @@ export class BackupCatalog {
   /** Whether the backend still holds an unfinished upload of this archive (a backend that keeps none may resume anyway). */
   private async mayResume(archiveKey: string, id: string, signal?: AbortSignal): Promise<boolean> {
     if (!this.backend.listUnfinished) return true;
-    for await (const u of this.backend.listUnfinished({prefix: archiveKey, signal})) {
-      if (u.key === archiveKey && describeArchive(u)?.id === id) return true;
-    }
+    for await (const _upload of this.unfinishedOf(archiveKey, id, signal)) return true;
     return false;
+  }
+
+  /** The backend's unfinished uploads of backup `id`'s archive under archiveKey. */
+  private async *unfinishedOf(archiveKey: string, id: string, signal?: AbortSignal): AsyncIterable<UnfinishedUpload> {
+    if (!this.backend.listUnfinished) return;
+    for await (const u of this.backend.listUnfinished({prefix: archiveKey, signal})) {
+      if (u.key === archiveKey && describeArchive(u)?.id === id) yield u;
+    }
+  }
+
+  /**
+   * An interrupted upload not to continue, its backup (`kept`) being stored under other
+   * names meanwhile: its record goes, and what it stored (an unfinished large file, or an
+   * archive without its metadata file) is removed rather than left to a cleanup.
+   */
+  private async dropInterrupted(plan: Resumable, key: UploadKey, kept: Entry, signal?: AbortSignal): Promise<void> {
+    await this.pending.clear(key);
+    const archiveKey = archiveKeyOf(plan.base);
+    if (kept.archive.key === archiveKey) return; // completed where it was begun (by another command)
+    const leftover = `it is a second copy of backup ${kept.info.id} (stored as ${kept.info.archiveKey}), not a backup; "${commandHint(this.cli, 'cleanup')}" removes it`;
+    if (plan.stored === 'archive') {
+      await this.removeArchive(archiveKey, this.lockToSet(undefined, plan), `${leftover} once the lock ends`);
+      return;
+    }
+    const cancel = this.backend.cancelUnfinished?.bind(this.backend);
+    if (!cancel) return;
+    for await (const upload of this.unfinishedOf(archiveKey, plan.id, signal)) {
+      await cancel(upload, {signal}).catch((err: unknown) => {
+        if (isBackupError(err, 'aborted')) throw err;
+        this.warn(`could not cancel the unfinished upload of ${archiveKey} (${(err as Error).message}); ${leftover}`);
+      });
+    }
   }
 
   /** Every complete backup, newest first. Skipped files are reported through `onSkipped`, else onWarning. */

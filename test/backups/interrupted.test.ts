@@ -346,6 +346,41 @@ describe('a resumed Home Assistant upload and another upload of the same archive
   });
 });
 
+describe('an interrupted Home Assistant upload resumed after the same archive was stored under another --name', () => {
+  async function interruptedThenStoredElsewhere(interrupt: (path: string, cacheDir: string) => Promise<unknown>) {
+    const {cacheDir} = await fresh();
+    const at = haBackupAt(9);
+    const path = join(dir, `ha-${n}.tar`);
+    await writeFile(path, haBackupTar(coreBackupJson(at), {innerBytes: 3 * PART}));
+    await interrupt(path, cacheDir);
+    const other = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'other'});
+    expect(other).toMatchObject({id: at.backupId, existing: false});
+    return {cacheDir, path, at, other};
+  }
+
+  test('after some parts: answers the stored backup, cancels its unfinished upload; one backup per id', async () => {
+    const {cacheDir, path, at, other} = await interruptedThenStoredElsewhere((p, cacheDir) => interruptAfterParts(new BackupCatalog(backend, {cacheDir}), p, 1));
+    expect(await unfinishedCount(backend)).toBe(1);
+    // the dry run says the same
+    const planned = await new BackupCatalog(backend, {cacheDir}).planUpload({path}, {name: 'nightly'});
+    expect(planned).toMatchObject({id: at.backupId, archiveKey: other.archiveKey, resumes: {stored: 'backup'}, calls: {}});
+    const resumed = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});
+    expect(resumed).toMatchObject({id: at.backupId, existing: true, archiveKey: other.archiveKey});
+    expect((await new BackupCatalog(backend).list()).map((b) => b.archiveKey)).toEqual([other.archiveKey]);
+    expect(await keysOf(backend)).toEqual([other.archiveKey, other.metadataKey].sort());
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+
+  test('after its archive was stored: answers the stored backup and removes that second archive', async () => {
+    const {cacheDir, path, at, other} = await interruptedThenStoredElsewhere((p, cacheDir) =>
+      rejection(new BackupCatalog(new MetadataCrash(backend, 'before'), {cacheDir}).upload({path: p}, {name: 'nightly'})));
+    expect(await keysOf(backend)).toHaveLength(3); // the lone archive, and the other backup's two files
+    const resumed = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});
+    expect(resumed).toMatchObject({id: at.backupId, existing: true, archiveKey: other.archiveKey});
+    expect(await keysOf(backend)).toEqual([other.archiveKey, other.metadataKey].sort());
+  });
+});
+
 describe('an archive from a stream whose backup.json (if any) comes after the upload started', () => {
   test('carries a provisional marker of ours, not a description: listed by its metadata file (HA\'s id); without it, cleanup knows the archive as ours', async () => {
     await fresh();
