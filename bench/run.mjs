@@ -258,8 +258,8 @@ try {
     const rss = (x) => `${x.rssMiB.median?.toFixed(0)} MiB`;
     notes.push(`download to a file (verified): ${pct(toFile.ratio)} of the raw parallel ceiling (target 85%); peak RSS ${rss(toFile)} (target < 150); ${toFile.calls} calls`);
     notes.push(`download to stdout (verified): ${pct(toStdout.ratio)} of the raw single-stream ceiling (target 85%), ${pct(toStdout.designRatio)} of the raw stdout ceiling; peak RSS ${rss(toStdout)} (target < 150); ${toStdout.calls} calls`);
-    const rc = (what) => scenarios.find((x) => x.name.startsWith('rclone') && x.name.includes(what));
-    for (const [ours, theirs] of [[toStdout, rc('cat to stdout')], [toFile, rc('copyto a file')]]) {
+    const rc = (what) => scenarios.find((x) => x.name.startsWith('rclone') && x.name.endsWith(what));
+    for (const [ours, theirs] of [[toStdout, rc('cat to stdout')], [toFile, rc('multi-thread streams)')], [toFile, rc('then sync FILE')]]) {
       if (theirs?.mibps) notes.push(`${ours.name}: ${(ours.mibps / theirs.mibps).toFixed(2)}× the speed of ${theirs.name} (target ≥ 1), peak RSS ${rss(ours)} against ${rss(theirs)}`);
     }
     await purge('dl/');

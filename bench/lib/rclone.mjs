@@ -1,6 +1,7 @@
 // Optional scenarios: rclone (when on PATH) against the same emulator, same part size and
 // concurrency: 1 GiB upload, `rclone cat` to stdout, `rclone copyto` to a file
-// (multi-thread streams). rclone 1.60 uploads a large file's chunks --transfers at a time.
+// (multi-thread streams), alone and followed by an fsync of the file (what ours does before
+// it answers). rclone 1.60 uploads a large file's chunks --transfers at a time.
 import {execFileSync} from 'node:child_process';
 import {rm} from 'node:fs/promises';
 import {join} from 'node:path';
@@ -60,5 +61,17 @@ export async function rcloneScenarios({emu, work, source, size, cfg, scenario, c
     after: () => rm(out, {force: true}),
   });
   ratio(file, ceilings.parallel, 'raw parallel');
+  // ours answers only once the file is on disk (fsync, then rename): rclone does not sync, so
+  // the same copy followed by coreutils' `sync FILE` (fsync of that file), timed together
+  const synced = await scenario(label(`copyto a file (${c} multi-thread streams), then sync FILE`), {
+    bytes: size,
+    run: async () => {
+      const r = check(await rclone(['copyto', remote('rc/source.bin'), out]), 'rclone copyto (download)');
+      const s = check(await measure(['sync', out], {env}), 'sync FILE');
+      return {...r, seconds: r.seconds + s.seconds, cpuSeconds: r.cpuSeconds === null || s.cpuSeconds === null ? null : r.cpuSeconds + s.cpuSeconds};
+    },
+    after: () => rm(out, {force: true}),
+  });
+  ratio(synced, ceilings.parallel, 'raw parallel');
   await purge('rc/');
 }
