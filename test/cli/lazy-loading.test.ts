@@ -144,6 +144,15 @@ describe('what a process loads', () => {
     expect(httpStack(await connecting.modules()).length).toBeGreaterThan(0); // the probe sees the stack when it loads
   });
 
+  test('a connecting command loads neither lodash\'s full build (backblaze-b2 calls three of its functions) nor form-data with its MIME database (axios\'s, for multipart bodies)', async () => {
+    const p = probed();
+    const r = await runCli(['b2', 'list', '--profile', 'remote', '--config', world.config], {env: {...world.env, ...p.env}});
+    expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
+    const mods = await p.modules();
+    expect(mods.filter((m) => /\/node_modules\/(form-data|mime-types|mime-db)\/|\/node_modules\/lodash\/lodash\.js$/.test(m))).toEqual([]);
+    expect(mods.filter((m) => /\/node_modules\/lodash\/(get|merge|isString)\.js$/.test(m)).map((m) => m.replace(/.*\//, '')).sort()).toEqual(['get.js', 'isString.js', 'merge.js']);
+  });
+
   test('--help loads no command module, no emulator and no HTTP stack', async () => {
     const p = probed();
     const r = await runCli(['--help'], {env: p.env});
