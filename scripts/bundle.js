@@ -28,14 +28,15 @@ if (entryPoints.length === 0) throw new Error('bundle: no commands under dist/co
  * of CPU per start, measured): backblaze-b2 calls three lodash functions, which come from
  * lodash's own per-function modules instead of its 540 KB full build; axios's `form-data`
  * (with mime-types and its 186 KB database) serves multipart bodies, which nothing here
- * sends: axios is given Node's own FormData class in its place (it supports that one too).
+ * sends: axios is given none, and uses Node's own FormData should it ever need one.
  */
 const slimDependencies = {
   name: 'slim-dependencies',
   setup(b) {
     const slim = {
       'lodash-for-backblaze-b2': "module.exports = {get: require('lodash/get'), merge: require('lodash/merge'), isString: require('lodash/isString')};",
-      'form-data-for-axios': 'module.exports = globalThis.FormData;',
+      // every use of it in axios is guarded, and falls back to Node's global FormData
+      'form-data-for-axios': 'module.exports = undefined;',
     };
     b.onResolve({filter: /^lodash$/}, (args) => (args.importer.includes('/node_modules/backblaze-b2/') ? {path: 'lodash-for-backblaze-b2', namespace: 'slim'} : undefined));
     b.onResolve({filter: /^form-data$/}, (args) => (args.importer.includes('/node_modules/axios/') ? {path: 'form-data-for-axios', namespace: 'slim'} : undefined));
