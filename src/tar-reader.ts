@@ -48,6 +48,37 @@ const NO_DATA_TYPES = new Set(['1', '2', '3', '4', '5', '6']);
  * block or at the end of the input on a block boundary; throws TarFormatError otherwise.
  */
 export async function* tarEntries(read: ReadAt, limits: TarLimits = {}): AsyncGenerator<TarEntry> {
+  yield* members(read, limits);
+}
+
+/**
+ * How an archive read through by tarWalk ended. `after`: the last member before the cut.
+ * - complete: its end-of-archive blocks are there: a zero block and the block after it
+ *   (tar writes two zero blocks; it stops reading at the first, so the second is not checked).
+ * - data: the input ended inside a member's data; `present` of its `size` bytes are there.
+ * - header: it ended inside a member's header, or the extended header(s) before it, at byte `at`.
+ * - end: it ended after the last member's data (or inside its padding, or after one end
+ *   block) without both end-of-archive blocks.
+ */
+export type TarEnding =
+  | {complete: true}
+  | {complete: false; inside: 'data'; member: string; size: number; present: number}
+  | {complete: false; inside: 'header' | 'end'; at: number; after?: string};
+
+/**
+ * The archive's members in order, as tarEntries, read to the end of the archive: the
+ * generator's return value says whether it is complete. A cut input is no error here
+ * (malformed headers still are): `inputLength` gives the input's length, asked only once a
+ * read came back short (the input has ended), to say where it was cut. The end-of-archive
+ * blocks are the last bytes read: whatever follows them (tar's record padding) is not.
+ */
+export function tarWalk(read: ReadAt, limits: TarLimits, inputLength: () => number): AsyncGenerator<TarEntry, TarEnding> {
+  return members(read, limits, inputLength);
+}
+
+function members(read: ReadAt, limits: TarLimits): AsyncGenerator<TarEntry, undefined>;
+function members(read: ReadAt, limits: TarLimits, inputLength: () => number): AsyncGenerator<TarEntry, TarEnding>;
+async function* members(read: ReadAt, limits: TarLimits, inputLength?: () => number): AsyncGenerator<TarEntry, TarEnding | undefined> {
   const maxMeta = limits.maxMetaBytes ?? DEFAULT_MAX_META_BYTES;
   const maxEntries = limits.maxEntries ?? DEFAULT_MAX_ENTRIES;
   let offset = 0;
@@ -55,19 +86,38 @@ export async function* tarEntries(read: ReadAt, limits: TarLimits = {}): AsyncGe
   let longName: string | undefined;
   let chain = 0;
   let count = 0;
+  let last: TarEntry | undefined;
+  /**
+   * Where the input was cut, the bytes at `offset` being short: in a header block (`got`
+   * of it there), an extended header's data, or the second end-of-archive block. Walking,
+   * an ending; for tarEntries, a TarFormatError.
+   */
+  const cut = (where: 'block' | 'extended' | 'end', got: Buffer): TarEnding => {
+    if (!inputLength) throw new TarFormatError(`truncated ${where === 'extended' ? 'extended header' : 'header'} at byte ${offset}`);
+    const end = inputLength();
+    if (last && end < last.dataOffset + last.size) return {complete: false, inside: 'data', member: last.name, size: last.size, present: end - last.dataOffset};
+    // a block cut after extended headers, or one that is not zeros, was a member's header
+    const inHeader = where === 'extended' || (where === 'block' && (chain > 0 || got.some((b) => b !== 0)));
+    return {complete: false, inside: inHeader ? 'header' : 'end', at: offset, after: last?.name};
+  };
   // bounded: every pass counts a member (at most maxEntries) or an extended header (at most MAX_META_CHAIN in a row)
   while (true) {
     const block = await read(offset, TAR_BLOCK);
-    if (block.length === 0) return; // no end-of-archive blocks: tolerated, as tar does
-    if (block.length < TAR_BLOCK) throw new TarFormatError(`truncated header at byte ${offset}`);
+    // no end-of-archive blocks: tolerated by tarEntries, as tar does
+    if (block.length === 0 && !inputLength) return undefined;
+    if (block.length < TAR_BLOCK) return cut('block', block);
     const header = parseHeader(block, offset);
-    if (header === 'end') return;
+    if (header === 'end') {
+      if (!inputLength) return undefined;
+      const second = await read(offset + TAR_BLOCK, TAR_BLOCK);
+      return second.length === TAR_BLOCK ? {complete: true} : cut('end', second);
+    }
     const dataOffset = offset + TAR_BLOCK;
     if (header.type === 'x' || header.type === 'L' || header.type === 'K' || header.type === 'g') {
       if (++chain > MAX_META_CHAIN) throw new TarFormatError(`more than ${MAX_META_CHAIN} extended headers in a row at byte ${offset}`);
       if (header.size > maxMeta) throw new TarFormatError(`extended header of ${header.size} bytes at byte ${offset} (at most ${maxMeta} are read)`);
       const data = await read(dataOffset, header.size);
-      if (data.length < header.size) throw new TarFormatError(`truncated extended header at byte ${offset}`);
+      if (data.length < header.size) return cut('extended', data);
       if (header.type === 'x') pax = parsePax(data, offset);
       else if (header.type === 'L') longName = cString(data);
       // 'K' (long link name) and 'g' (global PAX header) say nothing about names or sizes we use
@@ -81,9 +131,11 @@ export async function* tarEntries(read: ReadAt, limits: TarLimits = {}): AsyncGe
     longName = undefined;
     chain = 0;
     if (count > maxEntries) throw new TarFormatError(`more than ${maxEntries} members`);
-    yield {name, type: header.type, size, dataOffset};
+    const entry = {name, type: header.type, size, dataOffset};
+    yield entry;
     const skip = NO_DATA_TYPES.has(header.type) ? 0 : padded(size);
     if (dataOffset + skip > Number.MAX_SAFE_INTEGER) throw new TarFormatError(`member at byte ${offset} claims ${size} bytes`);
+    last = skip === 0 ? {...entry, size: 0} : entry;
     offset = dataOffset + skip;
   }
 }

@@ -3,7 +3,7 @@ import {execFileSync} from 'node:child_process';
 import {mkdir, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {TarFormatError, findTarMember, tarEntries, type ReadAt, type TarEntry} from '../../src/tar-reader.js';
+import {TarFormatError, findTarMember, tarEntries, tarWalk, type ReadAt, type TarEnding, type TarEntry} from '../../src/tar-reader.js';
 import {buildTar, header, withChecksum} from '../helpers/tar-builder.js';
 
 /** A ReadAt over a buffer that records the largest single read and the bytes read in all. */
@@ -173,5 +173,70 @@ describe('hostile tar input: never a hang, a crash or an unbounded allocation', 
     const rec = recording(many);
     await expect(findTarMember(rec.read, ['./backup.json'], {maxEntries: 20})).rejects.toThrow(TarFormatError);
     expect(rec.total()).toBe(21 * 512);
+  });
+});
+
+describe('walking a tar to its end: complete, or where it was cut', () => {
+  const data = Buffer.alloc(5000, 1);
+  /** backup.json (1 block of data), a 5000-byte member (10 blocks, the last partly padding), end blocks. */
+  const tar = buildTar([{name: './backup.json', data: json}, {name: './homeassistant.tar.gz', data}]);
+  const secondHeader = 1024;
+  const dataStart = secondHeader + 512;
+  const dataEnd = dataStart + data.length;
+  const endBlocks = dataStart + 10 * 512;
+
+  /** The members walked and how the archive ended, for the input `input`. */
+  async function walk(input: Buffer): Promise<{names: string[]; ending: TarEnding; read: number}> {
+    const rec = recording(input);
+    const it = tarWalk(rec.read, {}, () => input.length);
+    const names: string[] = [];
+    for (let step = await it.next(); ; step = await it.next()) {
+      if (step.done) return {names, ending: step.value, read: rec.total()};
+      names.push(step.value.name);
+    }
+  }
+
+  test('a complete tar, with or without padding after its end blocks: complete, nothing after them read', async () => {
+    expect(tar.length).toBe(endBlocks + 1024); // ends exactly after its two zero blocks (valid without record padding)
+    const padded = Buffer.concat([tar, Buffer.alloc(10240 - tar.length)]); // tar pads to a 10 KiB record
+    for (const input of [tar, padded, Buffer.concat([tar, Buffer.from('trailing bytes a reader never sees')])]) {
+      const w = await walk(input);
+      expect(w).toEqual({names: ['./backup.json', './homeassistant.tar.gz'], ending: {complete: true}, read: 4 * 512});
+    }
+  });
+
+  test.each<[string, number, TarEnding]>([
+    ['inside a member\'s data', dataStart + 1234, {complete: false, inside: 'data', member: './homeassistant.tar.gz', size: data.length, present: 1234}],
+    ['right at the start of its data', dataStart, {complete: false, inside: 'data', member: './homeassistant.tar.gz', size: data.length, present: 0}],
+    ['one byte short of its data', dataEnd - 1, {complete: false, inside: 'data', member: './homeassistant.tar.gz', size: data.length, present: data.length - 1}],
+    ['inside a header', secondHeader + 100, {complete: false, inside: 'header', at: secondHeader, after: './backup.json'}],
+    ['on the boundary before a header', secondHeader, {complete: false, inside: 'end', at: secondHeader, after: './backup.json'}],
+    ['inside the padding after the last member\'s data', dataEnd + 1, {complete: false, inside: 'end', at: endBlocks, after: './homeassistant.tar.gz'}],
+    ['after the last member, without end blocks', endBlocks, {complete: false, inside: 'end', at: endBlocks, after: './homeassistant.tar.gz'}],
+    ['inside the first end block', endBlocks + 100, {complete: false, inside: 'end', at: endBlocks, after: './homeassistant.tar.gz'}],
+    ['after one end block', endBlocks + 512, {complete: false, inside: 'end', at: endBlocks, after: './homeassistant.tar.gz'}],
+    ['inside the second end block', endBlocks + 1000, {complete: false, inside: 'end', at: endBlocks, after: './homeassistant.tar.gz'}],
+    ['before anything', 0, {complete: false, inside: 'end', at: 0}],
+  ])('cut %s', async (_what, length, ending) => {
+    expect((await walk(tar.subarray(0, length))).ending).toEqual(ending);
+  });
+
+  test('cut inside extended headers, or between them and their member: inside a header', async () => {
+    const withPax = buildTar([{name: 'a', data: json}, {name: 'b', data: json, pax: {path: './b', mtime: '1775624263.001930'}}]);
+    const paxHeader = 1024;
+    for (const length of [paxHeader + 100, paxHeader + 600, paxHeader + 1024, paxHeader + 1300]) {
+      expect({length, ending: (await walk(withPax.subarray(0, length))).ending}).toEqual({length, ending: {complete: false, inside: 'header', at: expect.any(Number), after: 'a'}});
+    }
+  });
+
+  test('members without data (directories, links) are never cut inside their data', async () => {
+    const dirs = buildTar([{name: 'd/', data: Buffer.alloc(0), type: '5'}, {name: 'l', data: Buffer.alloc(0), type: '2'}], {end: false});
+    expect(await walk(dirs)).toMatchObject({names: ['d/', 'l'], ending: {complete: false, inside: 'end', at: 1024, after: 'l'}});
+  });
+
+  test('a damaged header on the way is a TarFormatError, not a cut', async () => {
+    const damaged = Buffer.from(tar);
+    damaged[secondHeader] ^= 1;
+    await expect(walk(damaged)).rejects.toThrow(TarFormatError);
   });
 });
