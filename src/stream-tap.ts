@@ -8,7 +8,9 @@ import type {ReadAt} from './tar-reader.js';
  * taken what it wanted from it, and only bytes it may still ask for are held: at most its
  * current request and one chunk, never the members it skips. Once the reader is done
  * (`readerDone`) the tap is a plain pass-through; when the stream ends or fails, a read
- * gets what there was (short, as at the end of a file).
+ * gets what there was (short, as at the end of a file). `check`, when given, is asked once
+ * the input has ended (the reader then gets its last answers): it rejecting fails the
+ * stream instead of ending it, so that a consumer never takes the input for complete.
  */
 export class StreamTap extends Transform {
   /** Bytes held, from position `start`; `seen` is the position after the last byte seen. */
@@ -20,6 +22,10 @@ export class StreamTap extends Transform {
   private wake?: () => void;
   private readerFinished = false;
   private inputOver = false;
+
+  constructor(private readonly check?: () => Promise<void>) {
+    super();
+  }
 
   readonly readAt: ReadAt = (position, length) => {
     if (length <= 0) return Promise.resolve(Buffer.alloc(0));
@@ -43,9 +49,9 @@ export class StreamTap extends Transform {
   }
 
   override async _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): Promise<void> {
+    this.seen += chunk.length;
     if (!this.readerFinished) {
       this.held.push(chunk);
-      this.seen += chunk.length;
       // serve the reader from this chunk for as long as it asks for bytes the chunk has
       while (!this.readerFinished) {
         if (!this.request) {
@@ -60,9 +66,15 @@ export class StreamTap extends Transform {
     callback(null, chunk);
   }
 
+  /** Bytes that have passed so far: once the input has ended, its length. */
+  get bytesSeen(): number {
+    return this.seen;
+  }
+
   override _flush(callback: TransformCallback): void {
     this.close();
-    callback();
+    if (!this.check) return callback();
+    this.check().then(() => callback(), (err: Error) => callback(err));
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {

@@ -87,3 +87,17 @@ function padded(data: Buffer): Buffer {
   const pad = (BLOCK - (data.length % BLOCK)) % BLOCK;
   return pad === 0 ? data : Buffer.concat([data, Buffer.alloc(pad)]);
 }
+
+/**
+ * Where the header of the member named `name` starts in a tar buildTar wrote (plain ustar
+ * names, no extended headers), for tests that cut an archive at a chosen place.
+ */
+export function headerOffset(tar: Buffer, name: string): number {
+  for (let at = 0; at + BLOCK <= tar.length;) {
+    const block = tar.subarray(at, at + BLOCK);
+    if (block.every((b) => b === 0)) break;
+    if (block.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '') === name) return at;
+    at += BLOCK + Math.ceil(parseInt(block.subarray(124, 136).toString('latin1'), 8) / BLOCK) * BLOCK;
+  }
+  throw new Error(`no member ${name} in the tar`);
+}
