@@ -19,7 +19,7 @@ import {UploadLocks, type Release} from './upload-locks.js';
 import {deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
-import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
+import {MAX_METADATA_FILE_BYTES, buildMetadataFile, metadataFileMismatch, parseMetadataFile} from './metadata-file.js';
 import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DeleteOutcome, DeletePreview, DownloadedFile, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
 
@@ -441,16 +441,30 @@ export class BackupCatalog {
   }
 
   /**
-   * Whether list() takes this archive and metadata file (of this location) for a backup,
-   * by its very rule: the archive describes itself, or the metadata file is a backup
-   * metadata file (Home Assistant's). Answers the SHA1 on record (see recordedSha1), or
-   * why it is not a backup (another tool's X.tar + X.metadata.json, an unreadable file).
+   * Whether a move or copy may carry this archive and metadata file (of this location)
+   * along as a backup: list()'s rule (the archive describes itself, or the metadata file is
+   * a backup metadata file: Home Assistant's), and for an archive that describes itself, a
+   * metadata file that reads as that backup's own (metadataFileMismatch). list() shows such
+   * a backup from its archive alone, but a move deletes every version of the originals, and
+   * a valid version may stand behind another tool's garbage. Answers the SHA1 on record
+   * (see recordedSha1), or why it is not a backup (`notBackup`: another tool's
+   * X.tar + X.metadata.json, an unreadable file), or not one to carry along (`damaged`).
    */
-  async recognise(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<{sha1?: string} | {notBackup: string}> {
-    if (describeArchive(archive)) return {sha1: await this.recordedSha1(archive, metadataFile, signal)};
-    let why = 'its metadata file cannot be read';
-    const entry = await this.entryFromMetadataFile(archive, metadataFile, (msg) => (why = msg.replace(/^skipping .*?: /, '')), signal);
-    return entry ? {sha1: entry.info.sha1} : {notBackup: why};
+  async recognise(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<{sha1?: string} | {notBackup: string} | {damaged: string}> {
+    const described = describeArchive(archive);
+    if (!described) {
+      let why = 'its metadata file cannot be read';
+      const entry = await this.entryFromMetadataFile(archive, metadataFile, (msg) => (why = msg.replace(/^skipping .*?: /, '')), signal);
+      return entry ? {sha1: entry.info.sha1} : {notBackup: why};
+    }
+    let unreadable = '';
+    const text = await this.queued(() => this.readMetadataFile(metadataFile, (why) => (unreadable = why), signal));
+    if (text === undefined) return {damaged: `its metadata file cannot be read (${unreadable})`};
+    const parsed = parseMetadataFile(text);
+    if (!parsed.ok) return {damaged: `its metadata file is not a backup metadata file (${parsed.problem})`};
+    const sha1 = recordedSha1(archive, parsed.file.backup_metadata.sha1);
+    const mismatch = metadataFileMismatch(parsed.file, {id: described.id, size: archive.size, sha1});
+    return mismatch ? {damaged: `its metadata file ${mismatch}`} : {sha1};
   }
 
   /**

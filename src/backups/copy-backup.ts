@@ -3,7 +3,7 @@ import {BackupError} from '../errors.js';
 import type {BackupCatalog} from './catalog.js';
 import {knownSha1} from './checksum.js';
 import {lengthenRetention, retentionCovers} from './lock.js';
-import {copyBackupObjects, copyRetention, describeConflicts, HalfCopiedError, sameObject} from './move.js';
+import {copyBackupObjects, copyRetention, describeConflicts, HalfCopiedError, RESTORE_METADATA_HINT, sameObject} from './move.js';
 import {resolveBackupRef} from './resolve-id.js';
 import type {BackupInfo} from './types.js';
 
@@ -40,13 +40,14 @@ export async function copyBackup(
   const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref, catalog.where);
   const release = await opts.lock?.(info);
   try {
-    return await copyLocked(from, to, info, opts);
+    return await copyLocked(catalog, from, to, info, opts);
   } finally {
     await release?.();
   }
 }
 
 async function copyLocked(
+  catalog: BackupCatalog,
   from: StorageBackend,
   to: StorageBackend,
   info: BackupInfo,
@@ -57,6 +58,9 @@ async function copyLocked(
   const archive = here.get(info.archiveKey);
   const metadataFile = here.get(info.metadataKey);
   if (!archive || !metadataFile) throw new BackupError('not_found', `backup ${info.id} was deleted while it was being copied; nothing was copied`);
+  // as a move does: a metadata file that is not the backup's own is not copied as if it were
+  const recognised = await catalog.recognise(archive, metadataFile, opts.signal);
+  if ('damaged' in recognised) throw new BackupError('failure', `backup ${info.id}: ${recognised.damaged}; ${RESTORE_METADATA_HINT}; nothing was copied`);
   const archiveThere = sameObject(there.get(info.archiveKey), archive.size, info.sha1, archive.id);
   const metadataThere = sameObject(there.get(info.metadataKey), metadataFile.size, knownSha1(metadataFile.sha1));
   const conflicts = {different: [] as string[], unproven: [] as string[]};

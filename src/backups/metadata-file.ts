@@ -156,3 +156,16 @@ export function parseMetadataFile(text: string): ParsedMetadataFile {
   }
   return {ok: true, file};
 }
+
+/**
+ * How a valid metadata file disagrees with the backup its archive describes (its id, the
+ * archive's size, the SHA1 on record): e.g. another backup's file uploaded over this one's.
+ * Undefined: it agrees (a field it leaves out agrees).
+ */
+export function metadataFileMismatch(file: MetadataFile, archive: {id: string; size: number; sha1?: string}): string | undefined {
+  const m = file.backup_metadata;
+  if (file.backup_id !== archive.id) return `names backup ${file.backup_id}`;
+  if (m.size !== undefined && m.size !== archive.size) return `gives a size of ${m.size} bytes, the archive has ${archive.size}`;
+  if (m.sha1 !== undefined && archive.sha1 !== undefined && m.sha1 !== archive.sha1) return `records SHA1 ${m.sha1}, the archive ${archive.sha1}`;
+  return undefined;
+}

@@ -33,6 +33,9 @@ import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from './layout.js';
  * the last step.
  */
 
+/** What to do about a backup whose current metadata file is not its own (catalog.recognise's `damaged`). */
+export const RESTORE_METADATA_HINT = 'put a valid one back first (e.g. delete the newer version in the B2 web console)';
+
 /** One backup as the move sees it: the two objects at the source, what is still to copy. */
 export interface MoveItem {
   base: string;
@@ -119,6 +122,10 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
     const recognised = await catalogs.from.recognise(archive, metadataFile, opts.signal);
     if ('notBackup' in recognised) {
       staying.push(`${metadataFile.key} and ${archive.key} (not a backup: ${recognised.notBackup})`);
+      return;
+    }
+    if ('damaged' in recognised) {
+      staying.push(`${metadataFile.key} and ${archive.key} (backup ${description?.id}: ${recognised.damaged}; a move would delete the older versions B2 keeps of it: ${RESTORE_METADATA_HINT})`);
       return;
     }
     const sha1 = recognised.sha1;

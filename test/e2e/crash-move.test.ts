@@ -119,7 +119,8 @@ async function trial(what: string, kill: (to: string) => ReturnType<CrashWorld['
   // b2_copy_file each, the large archive in 3 parts, of which an interrupted copy keeps those it has)
   const count = (call: string) => rerun.calls.filter((c) => c === call).length;
   expect({what, copyFile: count('b2_copy_file'), copyPart: count('b2_copy_part')}).toEqual({what, copyFile: 11 - made.files, copyPart: made.largeDone ? 0 : 3 - made.parts});
-  expect(downloadCalls(cw.emu)).toBe(0);
+  // no archive: only the metadata files still at the source, each read once per run to check it is its backup's own
+  expect(downloadCalls(cw.emu)).toBeLessThanOrEqual(2 * ids.length);
   outcomes.push(`  ${what}: killed with ${k} requests at B2 (the last ${killed.calls[k - 1]}), ${made.files + (made.largeDone ? 1 : 0)} of 12 files and ${made.parts} parts copied; the rerun: ${again.stdout.split('\n')[0]}`);
 
   expect(parseJson<{prefix: string}>(await cw.world.b2(['profile', 'show', 'mv', '--json'])).prefix).toBe(to);
