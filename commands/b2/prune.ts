@@ -37,13 +37,14 @@ export default class Prune extends LocationCommand {
       if (!policy) {
         throw new BackupError('bad_input', `no retention rules: profile "${profile.name}" has no "retention:" and no --keep-* flag was given; give e.g. --keep-daily 7`);
       }
+      const rules = describePolicy(policy, given ? 'flags' : {profile: profile.name});
       const now = backend.now(); // B2's clock decides whether a lock still holds
       const plan = await planPrune(catalog, policy, {now, signal});
       const unfinished = await countUnfinished(backend, signal);
       const doomed = plan.decisions.filter((d) => !d.keep);
       for (const line of [...futureLines(plan), ...untouchedLines(plan, unfinished, cliPrefix(this.config))]) this.logToStderr(line);
       if (dryRun || (!flags.yes && doomed.length > 0)) this.log(renderPlan(plan));
-      if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${doomed.length} backup(s) not kept by ${describePolicy(policy)}?`))) {
+      if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${doomed.length} backup(s) not kept by ${rules}?`))) {
         this.logToStderr(`Kept all ${plan.decisions.length} backups; nothing was deleted.`); // a "no" is an answer, not a failure
         return pruneView(plan, {dryRun, deleted: [], alreadyGone: [], unfinishedUploads: unfinished, now});
       }
@@ -69,8 +70,8 @@ export default class Prune extends LocationCommand {
       const kept = plan.decisions.length - deleted.length - alreadyGone.length;
       const gone = alreadyGone.length > 0 ? `; ${alreadyGone.length} were already gone (another command deleted them meanwhile)` : '';
       this.logToStderr(dryRun
-        ? `Would delete ${deleted.length} and keep ${kept} backup(s) (${describePolicy(policy)}); --dry-run deleted nothing.`
-        : `Deleted ${deleted.length} and kept ${kept} backup(s) (${describePolicy(policy)})${gone}.`);
+        ? `Would delete ${deleted.length} and keep ${kept} backup(s) (${rules}); --dry-run deleted nothing.`
+        : `Deleted ${deleted.length} and kept ${kept} backup(s) (${rules})${gone}.`);
       return pruneView(plan, {dryRun, deleted, alreadyGone, unfinishedUploads: unfinished, now});
     }, {
       // a backup whose delete was under way is no longer listed once its archive is gone: only its full id finds what is left

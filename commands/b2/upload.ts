@@ -96,7 +96,7 @@ export default class Upload extends LocationCommand {
           if (!out.quiet) this.logToStderr(`${done} backup ${visible(uploaded.name)} (${humanSize(uploaded.size)}, sha1 ${uploaded.sha1})${uploaded.lock ? `, ${lockedText(uploaded.lock)}` : ''}`);
           const policy = flags.prune ? profile.retention : undefined;
           const lockedKept: BackupInfo[] = [];
-          const pruned = policy ? await this.pruneAfterUpload(catalog, policy, uploaded.id, backend.now(), lockedKept, signal) : [];
+          const pruned = policy ? await this.pruneAfterUpload(catalog, policy, profile.name, uploaded.id, backend.now(), lockedKept, signal) : [];
           return {uploaded, pruned, lockedKept};
         },
         {
@@ -130,7 +130,7 @@ export default class Upload extends LocationCommand {
 
   /** --dry-run: the plan, from reads only (a file is hashed, with progress); nothing is uploaded or pruned. */
   private async dryRun(body: Body, meta: {name?: string; metadata: Record<string, string>; size?: number}, flags: {config?: string; profile?: string; 'allow-public-bucket': boolean; prune: boolean}, out: OutputChoice, overrides: TransferOverrides, lockFlags: ReturnType<typeof lockOverride>): Promise<UploadPlan & {dryRun: true; prune?: UploadPrunePreview}> {
-    const {plan, prune} = await this.withLocation(flags, async ({backend, catalog, profile}, signal) => {
+    const {plan, prune, profileName} = await this.withLocation(flags, async ({backend, catalog, profile}, signal) => {
       await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
       // the lock a real run would set, refused as a real run would refuse it
       const lock = lockForRun(profile, lockFlags);
@@ -148,7 +148,7 @@ export default class Upload extends LocationCommand {
       const stored = planned.resumes?.stored === 'backup'; // listed already
       const adding: BackupInfo = {id: planned.id, name: planned.name, date: planned.date, size: planned.size ?? 0, sha1: planned.sha1, archiveKey: planned.archiveKey, metadataKey: planned.metadataKey, describedBy: 'archive'};
       const prunePlan = policy ? await planPrune(catalog, policy, {protect: planned.id, adding: stored ? undefined : adding, now: backend.now(), signal}) : undefined;
-      return {plan: planned, prune: prunePlan};
+      return {plan: planned, prune: prunePlan, profileName: profile.name};
     }, {overrides});
     const doomed = prune ? doomedOldestFirst(prune) : [];
     const preview = prune && {policy: prune.policy, delete: doomed.map((b) => backupSummary(b)), kept: prune.decisions.length - doomed.length};
@@ -159,8 +159,8 @@ export default class Upload extends LocationCommand {
       if (prune) {
         const {describeBackup, describePolicy} = await import('../../src/cli/prune-view.js');
         this.log(doomed.length === 0
-          ? `Then prune (the profile's retention: ${describePolicy(prune.policy)}): nothing would be deleted`
-          : [`Then prune (the profile's retention: ${describePolicy(prune.policy)}; --no-prune skips it): would delete ${doomed.length} backup${doomed.length === 1 ? '' : 's'}, oldest first:`, ...doomed.map((b) => `  ${describeBackup(b)}`)].join('\n'));
+          ? `Then prune (${describePolicy(prune.policy, {profile: profileName})}): nothing would be deleted`
+          : [`Then prune (${describePolicy(prune.policy, {profile: profileName})}; --no-prune skips it): would delete ${doomed.length} backup${doomed.length === 1 ? '' : 's'}, oldest first:`, ...doomed.map((b) => `  ${describeBackup(b)}`)].join('\n'));
       }
     }
     return {dryRun: true, ...plan, ...(preview ? {prune: preview} : {})};
@@ -170,9 +170,10 @@ export default class Upload extends LocationCommand {
    * The profile's retention after a stored upload. The upload stands whatever happens here,
    * so a failed prune is a warning that says how to finish it, not a failed upload.
    */
-  private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, uploadedId: string, now: Date, lockedKept: BackupInfo[], signal: AbortSignal): Promise<BackupInfo[]> {
+  private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, profileName: string, uploadedId: string, now: Date, lockedKept: BackupInfo[], signal: AbortSignal): Promise<BackupInfo[]> {
     try {
       const {alreadyGoneLine, describeBackup, describePolicy, futureLines} = await import('../../src/cli/prune-view.js'); // with its tables: only a profile with retention rules needs it
+      const rules = describePolicy(policy, {profile: profileName}); // upload takes no --keep-* flags: the profile's rules
       const plan = await planPrune(catalog, policy, {protect: uploadedId, now, signal});
       for (const line of futureLines(plan)) this.logToStderr(line);
       const keptLocked = (b: BackupInfo) => {
@@ -183,10 +184,10 @@ export default class Upload extends LocationCommand {
       const {deleted, alreadyGone} = await executePrune(catalog, plan, {
         signal,
         onLocked: keptLocked,
-        onDeleted: (b) => this.logToStderr(`Pruned backup ${describeBackup(b)} (retention: ${describePolicy(policy)})`),
+        onDeleted: (b) => this.logToStderr(`Pruned backup ${describeBackup(b)} (${rules})`),
         onAlreadyGone: (b) => this.logToStderr(alreadyGoneLine(b)),
       });
-      if (deleted.length === 0 && alreadyGone.length === 0) this.logToStderr(`Pruned nothing: every backup is kept by the retention rules (${describePolicy(policy)})`);
+      if (deleted.length === 0 && alreadyGone.length === 0) this.logToStderr(`Pruned nothing: every backup is kept by ${rules}`);
       return deleted;
     } catch (err) {
       if (signal.aborted) throw err;

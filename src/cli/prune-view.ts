@@ -45,11 +45,18 @@ export function policyFromFlags(flags: Partial<Record<keyof typeof retentionFlag
   return policy;
 }
 
-/** The policy as restic would write it: "--keep-daily 7 --keep-within 30d". */
-export function describePolicy(policy: RetentionPolicy): string {
-  const parts = COUNT_RULES.filter((r) => policy[r] !== undefined).map((r) => `--${FLAG_OF_RULE[r]} ${policy[r]}`);
-  if (policy.keepWithin !== undefined) parts.push(`--keep-within ${policy.keepWithin}`);
-  return parts.join(' ');
+/** Where a prune's rules came from: prune's --keep-* flags, or a profile's `retention:`. */
+export type PolicySource = 'flags' | {profile: string};
+
+/**
+ * The policy as its user gave it: as flags ("--keep-daily 7 --keep-within 30d"), or as the
+ * profile's YAML holds it ('retention: {keepDaily: 7, keepWithin: 30d} in profile "home"'),
+ * never as flags that were not typed.
+ */
+export function describePolicy(policy: RetentionPolicy, from: PolicySource): string {
+  const rules = [...COUNT_RULES, 'keepWithin' as const].filter((r) => policy[r] !== undefined);
+  if (from === 'flags') return rules.map((r) => `--${r === 'keepWithin' ? 'keep-within' : FLAG_OF_RULE[r]} ${policy[r]}`).join(' ');
+  return `retention: {${rules.map((r) => `${r}: ${policy[r]}`).join(', ')}} in profile "${from.profile}"`;
 }
 
 /** `prune --json` (and --dry-run): every backup with keep/delete and the rules that keep it. */

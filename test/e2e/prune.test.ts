@@ -217,9 +217,11 @@ describe('retention in the profile', () => {
   test('prune without flags uses the profile\'s rules', async () => {
     const {profile} = await location();
     await setRetention(profile, {keepLast: 1, keepYearly: 2});
-    const r = await prune(profile, ['--yes', '--json']);
+    const r = await prune(profile, ['--yes']);
     expect(r.code).toBe(0);
     expect(await survivors(profile)).toEqual(['d', 'p']);
+    // the rules as the profile holds them, not as --keep-* flags nobody typed
+    expect(r.stderr).toMatch(new RegExp(`^Deleted 14 and kept 2 backup\\(s\\) \\(retention: \\{keepLast: 1, keepYearly: 2\\} in profile "${profile}"\\)\\.$`, 'm'));
   });
 
   test('upload prunes after it succeeds, says what it removed, and never deletes the backup it just made', async () => {
@@ -232,7 +234,7 @@ describe('retention in the profile', () => {
     await writeFile(archive, haBackupTar(supervisorBackupJson(at)));
     const r = await world.b2(['upload', archive, '--profile', profile]);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^Pruned backup [0-9a-f]{12} "x" of 2026-10-01 00:00:00 \+00:00 \(retention: --keep-last 2\)$/m);
+    expect(r.stderr).toMatch(/^Pruned backup [0-9a-f]{12} "x" of 2026-10-01 00:00:00 \+00:00 \(retention: \{keepLast: 2\} in profile "p\d+"\)$/m);
     expect(await survivors(profile)).toEqual([at.name, 'y', 'z']);
     // --json says it too
     const newer = join(world.dir, 'newer.tar');
@@ -252,6 +254,7 @@ describe('retention in the profile', () => {
     const r = await world.b2(['upload', archive, '--profile', profile]);
     expect(r.code).toBe(0);
     expect(r.stderr).not.toMatch(/^Pruned backup/m);
+    expect(r.stderr).toMatch(new RegExp(`^Pruned nothing: every backup is kept by retention: \\{keepLast: 2, keepWithin: 30d\\} in profile "${profile}"$`, 'm'));
     expect(r.stderr).toMatch(/^Warning: backup [0-9a-f]+ "Automatic backup 2026\.4\.1" is dated 2030-01-01 00:00:00 \+00:00, after now by B2's clock: it is kept and not counted by the retention rules \(is the clock of the device that made it wrong\?\)$/m);
     expect(await survivors(profile)).toEqual([at.name, 'n', 'o', 'p']);
     const dry = await prune(profile, ['--dry-run']);
@@ -272,7 +275,7 @@ describe('retention in the profile', () => {
     const dry = await world.b2([...args, '--dry-run']);
     expect(dry.code).toBe(0);
     // the new backup is the newest: with it and z kept, x and y would go (oldest first, as a prune deletes)
-    expect(dry.stdout).toMatch(/^Then prune \(the profile's retention: --keep-last 2; --no-prune skips it\): would delete 2 backups, oldest first:\n {2}[0-9a-f]{12} "x" of 2026-10-01 00:00:00 \+00:00\n {2}[0-9a-f]{12} "y" of 2026-10-02 00:00:00 \+00:00$/m);
+    expect(dry.stdout).toMatch(/^Then prune \(retention: \{keepLast: 2\} in profile "p\d+"; --no-prune skips it\): would delete 2 backups, oldest first:\n {2}[0-9a-f]{12} "x" of 2026-10-01 00:00:00 \+00:00\n {2}[0-9a-f]{12} "y" of 2026-10-02 00:00:00 \+00:00$/m);
     const planned = parseJson<{prune: {delete: Array<{id: string; name: string}>; kept: number}}>(await world.b2([...args, '--dry-run', '--json']));
     expect({names: planned.prune.delete.map((b) => b.name), kept: planned.prune.kept}).toEqual({names: ['x', 'y'], kept: 2});
     expect(await survivors(profile)).toEqual(['x', 'y', 'z']); // a dry run deletes nothing
