@@ -28,7 +28,7 @@ export async function moveProfileBackups(
   try {
     await assertSeesLocks(source, from, 'move', ctx.signal);
     const plan = await planMove(source, destination, {signal: ctx.signal, cli: ctx.cli});
-    const where = `${JSON.stringify(from.prefix)} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`;
+    const where = moveRoute(from, to);
     // the profile's lock:, on every copy as on its uploads (its check, passed before, saw that the bucket and key can set it)
     const destinationLock = to.lock && retentionFor(to.lock, destination.now());
     if (ctx.dryRun) {
@@ -50,6 +50,14 @@ export async function moveProfileBackups(
   } finally {
     await Promise.all([source.close(), destination.close()]);
   }
+}
+
+/** Where a move goes: both buckets when it leaves one for another, so that it does not read as a move inside the new one. */
+function moveRoute(from: ResolvedProfile, to: ResolvedProfile): string {
+  const sameBucket = from.bucket === to.bucket && from.endpoint === to.endpoint;
+  return sameBucket
+    ? `${JSON.stringify(from.prefix)} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`
+    : `${JSON.stringify(from.prefix)} in bucket ${from.bucket} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`;
 }
 
 /**
