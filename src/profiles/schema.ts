@@ -57,7 +57,7 @@ export const ALL_PROFILE_FIELDS: readonly string[] = [...PROFILE_FIELDS, ...Obje
 export const SECRET_FIELDS = ['applicationKey', 'encryptionKey'] as const satisfies readonly ProfileField[];
 export const REQUIRED_FIELDS: readonly ProfileField[] = ['keyId', 'applicationKey', 'bucket'];
 
-export const PROFILE_NAME_EXPECTATION = 'a profile name of 1..64 letters, digits, ".", "_" or "-"';
+export const PROFILE_NAME_EXPECTATION = 'a profile name of 1..64 letters, digits, ".", "_" or "-", starting with a letter or digit'; // not "-": it could not be typed as an argument
 
 /** Why a profile name is unusable, or undefined. Names appear in commands and env vars. */
 export function profileNameProblem(name: string): string | undefined {

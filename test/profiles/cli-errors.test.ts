@@ -24,6 +24,8 @@ interface Case {
   file?: string;
   mode?: number;
   args: string[];
+  /** Arguments after the --config the test adds (what follows a "--"). */
+  after?: string[];
   env?: Record<string, string>;
   /** The whole stderr line after "Error: "; $F is the profiles file's path. */
   message: string;
@@ -145,7 +147,21 @@ const cases: Case[] = [
     title: 'add: an invalid profile name',
     file: GOOD,
     args: ['add', 'my home', '--key-id', 'k', '--application-key', 'env:X', '--bucket', 'other-bucket', '--no-check'],
-    message: 'profile name "my home": expected a profile name of 1..64 letters, digits, ".", "_" or "-"',
+    message: 'profile name "my home": expected a profile name of 1..64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  },
+  {
+    // "-" is allowed, but not first: such a name could not be typed as an argument (it reads as a flag)
+    title: 'add: a profile name starting with "-" (given after --)',
+    file: GOOD,
+    args: ['add', '--key-id', 'k', '--application-key', 'env:X', '--bucket', 'other-bucket', '--no-check'],
+    after: ['--', '-x'],
+    message: 'profile name "-x": expected a profile name of 1..64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  },
+  {
+    title: 'a profile name starting with "-" written in the file by hand',
+    file: GOOD.replace('  home:', '  -home:'),
+    args: ['list'],
+    message: '$F:3: profiles.-home: expected a profile name of 1..64 letters, digits, ".", "_" or "-", starting with a letter or digit, got "-home"',
   },
   {
     title: 'add: missing values and no terminal to ask on',
@@ -288,7 +304,7 @@ describe('b2 profile refuses bad input with one line, exit 2, and no change on d
     }
     const before = c.file === undefined ? undefined : await readFile(path);
 
-    const result = await runCli(['b2', 'profile', ...c.args, '--config', path], {env: c.env});
+    const result = await runCli(['b2', 'profile', ...c.args, '--config', path, ...(c.after ?? [])], {env: c.env});
 
     expect(result.stderr).toBe(`Error: ${c.message.replaceAll('$F', path)}\n`);
     expect(result.code).toBe(2);

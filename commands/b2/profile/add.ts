@@ -17,7 +17,7 @@ export default class ProfileAdd extends BaseCommand {
     '<%= config.bin %> b2 profile add home --bucket home-backups-123456   # asks for the key ID and key',
   ];
 
-  static override args = {name: Args.string({required: true, description: 'profile name (letters, digits, ".", "_", "-")'})};
+  static override args = {name: Args.string({required: true, description: 'profile name (letters, digits, ".", "_", "-"; starting with a letter or digit)'})};
   static override flags = {...profileFieldFlags, ...checkFlag};
 
   async run(): Promise<void> {
