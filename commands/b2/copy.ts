@@ -71,7 +71,7 @@ export default class Copy extends BaseCommand {
         // a run after an interrupted one copies only what is missing: name what this one copied
         const there = [info.archiveKey, info.metadataKey].filter((k) => !copiedKeys.includes(k));
         const already = there.length ? ` (${there.map(escapeInvisible).join(' and ')} was already there)` : '';
-        this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied${locked}.` : `Copied ${what} to profile "${target.name}" on the server (nothing downloaded): ${copiedKeys.map(escapeInvisible).join(' and ')}${already}${locked}`);
+        this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied${locked}.` : `Copied ${what} to profile "${target.name}" on the server (no archive downloaded): ${copiedKeys.map(escapeInvisible).join(' and ')}${already}${locked}`);
         return {copied: backupSummary(copied, to.now()), to: target.name, existing, copiedFiles: copiedKeys};
       } finally {
         await Promise.all([from.close(), to.close()]);

@@ -45,7 +45,7 @@ export async function moveProfileBackups(
     if (report.refused.length > 0) ctx.warn(refusedWarning(report.refused, from, to));
     const already = plan.items.filter((i) => !i.copy.archive && !i.copy.metadataFile).length;
     const locked = destinationLock && report.copied > 0 ? `; the copies are ${lockedText(lockOfRetention(destinationLock))} (the profile's "lock:")` : '';
-    ctx.log(`Moved ${count(plan.items.length, 'backup')} from ${where}: ${count(report.copied, 'file')} copied on the server (nothing downloaded)${already ? `, ${already} already copied by an interrupted run` : ''}, ${count(report.deleted, 'original')} deleted${locked}`);
+    ctx.log(`Moved ${count(plan.items.length, 'backup')} from ${where}: ${count(report.copied, 'file')} copied on the server (no archive downloaded)${already ? `, ${already} already copied by an interrupted run` : ''}, ${count(report.deleted, 'original')} deleted${locked}`);
     return true;
   } finally {
     await Promise.all([source.close(), destination.close()]);

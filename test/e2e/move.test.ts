@@ -81,7 +81,7 @@ describe('b2 profile update --prefix NEW --move-backups', () => {
     emu.resetStats();
     const r = await b2(['profile', 'update', 'home', '--prefix', 'new/', '--move-backups']);
     expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
-    expect(r.stdout).toMatch(/Moved 50 backups from "old\/" to "new\/".*: 100 files copied on the server \(nothing downloaded\), 100 originals deleted/);
+    expect(r.stdout).toMatch(/Moved 50 backups from "old\/" to "new\/".*: 100 files copied on the server \(no archive downloaded\), 100 originals deleted/);
     expect(r.stdout).toMatch(/Updated profile "home"/);
     // no archive: only each backup's metadata file, read once to check it is the backup's own before its versions are deleted
     expect(downloadCalls(emu)).toBe(50);

@@ -215,7 +215,7 @@ describe('Ctrl-C during the other long-running commands: one line, exit 130, and
     const again = await world.b2(['copy', backupId, '--to', 'halfway', '--profile', 'home']);
     expect(again.code).toBe(0);
     // it says what this run copied: the metadata file only
-    expect(again.stdout).toMatch(new RegExp(`^Copied backup ${backupId} "kept" of .+ to profile "halfway" on the server \\(nothing downloaded\\): (kept_\\S+)\\.metadata\\.json \\(\\1\\.tar was already there\\)\\n$`));
+    expect(again.stdout).toMatch(new RegExp(`^Copied backup ${backupId} "kept" of .+ to profile "halfway" on the server \\(no archive downloaded\\): (kept_\\S+)\\.metadata\\.json \\(\\1\\.tar was already there\\)\\n$`));
     expect(calls(world.emu, 'b2_copy_file') - copies).toBe(1);
     const json = await world.b2(['copy', backupId, '--to', 'halfway', '--profile', 'home', '--json']);
     expect(parseJson(json)).toMatchObject({to: 'halfway', copied: {id: backupId}, existing: true, copiedFiles: []});
