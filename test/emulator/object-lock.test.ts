@@ -2,7 +2,7 @@
  * Object Lock over raw HTTP, as Backblaze documents it: fileLockEnabled buckets with a
  * defaultRetention, retention and legal hold on upload (headers) and start_large_file /
  * copy_file (fields), b2_update_file_retention, b2_update_file_legal_hold, and the
- * refusals (403 access_denied) to delete or hide a locked version: governance yields to
+ * refusals (403 access_denied) to delete a locked version (hiding it is allowed): governance yields to
  * bypassGovernance with the capability, compliance and legal hold to nobody. Expiry is
  * reached by moving the emulator's clock, never by sleeping.
  */
@@ -72,7 +72,7 @@ describe('files', () => {
     expect(noCap.json).toMatchObject({status: 401, code: 'unauthorized'});
   });
 
-  test('governance: delete and hide refused; bypass needs the capability and the flag; then allowed', async () => {
+  test('governance: delete refused; bypass needs the capability and the flag; then allowed', async () => {
     const until = emu.clock.now() + 3 * DAY;
     const up = await uploadRaw(emu, writer, bucketId, 'gov.tar', Buffer.from('g'), lockHeaders('governance', until));
     expect(up.json.fileRetention).toEqual({isClientAuthorizedToRead: true, value: {mode: 'governance', retainUntilTimestamp: until}});
@@ -80,8 +80,18 @@ describe('files', () => {
     expect((await del(writer, up.json)).json).toMatchObject({status: 403, code: 'access_denied'});
     expect((await del(writer, up.json, {bypassGovernance: true})).json).toMatchObject({status: 403, code: 'access_denied'});
     expect((await del(bypasser, up.json)).json).toMatchObject({status: 403, code: 'access_denied'});
-    expect((await api(emu, writer, 'b2_hide_file', {bucketId, fileName: 'gov.tar'})).json).toMatchObject({status: 403, code: 'access_denied'});
     expect((await del(bypasser, up.json, {bypassGovernance: true})).status).toBe(200);
+  });
+
+  test('a locked version can be hidden, and deleting its hide marker (which carries no lock) unhides it; the version itself stays refused', async () => {
+    const up = await uploadRaw(emu, writer, bucketId, 'hidden-lock.tar', Buffer.from('h'), lockHeaders('compliance', emu.clock.now() + DAY));
+    const marker = await api(emu, writer, 'b2_hide_file', {bucketId, fileName: 'hidden-lock.tar'});
+    expect(marker.json).toMatchObject({action: 'hide', contentLength: 0, fileName: 'hidden-lock.tar'});
+    const names = async () => (await api(emu, writer, 'b2_list_file_names', {bucketId, prefix: 'hidden-lock'})).json.files.map((f: any) => f.fileId);
+    expect(await names()).toEqual([]);
+    expect((await del(writer, up.json)).json).toMatchObject({status: 403, code: 'access_denied'});
+    expect((await del(writer, marker.json)).status).toBe(200);
+    expect(await names()).toEqual([up.json.fileId]);
   });
 
   test('compliance: nobody deletes or shortens it until the date passes (the clock moves, no sleeping)', async () => {

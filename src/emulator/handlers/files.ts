@@ -20,7 +20,12 @@ export const getFileInfo: Handler = async (core, ctx) => {
   return {json: fileJson(file, core.accountId, ctx.apiVersion, key)};
 };
 
-/** b2_hide_file: a hide marker becomes the newest version; the name drops out of listings. */
+/**
+ * b2_hide_file: a hide marker becomes the newest version; the name drops out of listings.
+ * Object Lock does not stop it (B2, like S3's delete marker): the locked version stays
+ * stored behind the marker, and the marker itself carries no lock, so deleting it
+ * (b2_delete_file_version) unhides the name.
+ */
 export const hideFile: Handler = async (core, ctx) => {
   const {key} = core.authenticate(ctx, ['account']);
   core.requireCapability(key, 'writeFiles');
@@ -30,7 +35,6 @@ export const hideFile: Handler = async (core, ctx) => {
   const newest = core.state.newestFinished(bucket.bucketId, fileName);
   if (!newest) throw badRequest(`file not present: ${fileName}`, 'no_such_file');
   if (newest.action === 'hide') throw badRequest(`file already hidden: ${fileName}`, 'already_hidden');
-  requireUnlocked(core, key, newest, false);
   const marker = core.state.createVersion(bucket.bucketId, fileName, 'hide', {contentType: HIDE_MARKER_CONTENT_TYPE});
   await core.state.commit();
   return {json: fileJson(marker, core.accountId, ctx.apiVersion)};
