@@ -49,6 +49,16 @@ export interface StorageBackend {
    */
   delete(key: string, opts?: DeleteOptions): Promise<boolean>;
   /**
+   * Optional (B2: b2_hide_file): hides key, so that get(), stat() and list() no longer see
+   * it while its versions stay stored; resolves with the id of the hide marker, which
+   * unhide() takes. Undefined when there is nothing visible to hide (absent, or hidden
+   * already: someone else's marker, not this caller's to remove). Object Lock does not
+   * stop a hide.
+   */
+  hide?(key: string, opts?: {signal?: AbortSignal}): Promise<string | undefined>;
+  /** Optional, with hide(): removes the hide marker `markerId` of key, so that key is visible again; done already is no error. */
+  unhide?(key: string, markerId: string, opts?: {signal?: AbortSignal}): Promise<void>;
+  /**
    * Optional (B2: Object Lock): sets the retention of the object version `id` of key.
    * Lengthening is always allowed; shortening or removing a governance retention needs
    * `bypassGovernance`, a compliance one is refused (`locked`).

@@ -309,6 +309,11 @@ export class B2Client {
     return this.api('b2_delete_file_version', fileName, (axios) => this.b2.deleteFileVersion({fileId, fileName, axios, axiosOverride}), signal);
   }
 
+  /** b2_hide_file: a hide marker becomes the newest version of fileName. */
+  hideFile(bucketId: string, fileName: string, signal?: AbortSignal): Promise<B2File> {
+    return this.api('b2_hide_file', fileName, (axios) => this.post('b2_hide_file', axios, {bucketId, fileName}), signal);
+  }
+
   /** b2_update_file_retention, which the library lacks (same request path as its own calls). */
   updateFileRetention(args: {fileId: string; fileName: string; retention: Retention; bypassGovernance?: boolean}, signal?: AbortSignal): Promise<unknown> {
     const data = {fileId: args.fileId, fileName: args.fileName, fileRetention: retentionField(args.retention), ...(args.bypassGovernance ? {bypassGovernance: true} : {})};

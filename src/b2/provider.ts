@@ -286,6 +286,31 @@ export class B2Backend implements StorageBackend {
   }
 
   /**
+   * Hides the name (b2_hide_file): the marker's id, or undefined when B2 finds nothing
+   * visible to hide (no_such_file, already_hidden). A retry after a lost answer meets its
+   * own marker as already_hidden and answers undefined too: the name then stays hidden,
+   * as if someone else had hidden it (a version listing shows it).
+   */
+  async hide(key: string, opts: {signal?: AbortSignal} = {}): Promise<string | undefined> {
+    const fileName = this.nameOf(key);
+    try {
+      return (await this.client.hideFile(this.bucketId, fileName, opts.signal)).fileId;
+    } catch (err) {
+      const code = (err as {cause?: PlainCause}).cause?.code;
+      if (isBackupError(err, 'not_found') || code === 'already_hidden') return undefined;
+      throw err;
+    }
+  }
+
+  /** Unhides the name by deleting its hide marker `markerId` (as Backblaze documents); one already gone is done. */
+  async unhide(key: string, markerId: string, opts: {signal?: AbortSignal} = {}): Promise<void> {
+    const fileName = this.nameOf(key);
+    await this.client.deleteFileVersion(markerId, fileName, opts.signal).catch((err: unknown) => {
+      if (!isBackupError(err, 'not_found')) throw err;
+    });
+  }
+
+  /**
    * Object Lock: the retention of one version of key (b2_update_file_retention). Longer
    * is always allowed; B2 refuses to shorten a compliance retention, and a governance one
    * without bypassGovernance.

@@ -15,10 +15,10 @@ async function setup(emuOpts: Parameters<typeof emulator>[0], backendOpts: Param
 }
 
 // Default settings: 200 MB cutoff, so the suite's bodies go up in one request each.
-describeBackendConformance('B2 over the emulator (defaults)', () => setup({}, {}));
+describeBackendConformance('B2 over the emulator (defaults)', () => setup({}, {}), {hides: true});
 
 // Tiny parts and cutoff: every multi-MB body becomes a large file of many parts.
-describeBackendConformance('B2 over the emulator (64 KiB parts, 100 KB cutoff)', () => setup({minPartSize: 64 * 1024, recommendedPartSize: 64 * 1024}, {uploadCutoff: 100_000, concurrency: 3}), {largeSize: 1024 * 1024 + 17});
+describeBackendConformance('B2 over the emulator (64 KiB parts, 100 KB cutoff)', () => setup({minPartSize: 64 * 1024, recommendedPartSize: 64 * 1024}, {uploadCutoff: 100_000, concurrency: 3}), {largeSize: 1024 * 1024 + 17, hides: true});
 
 describe('prefix confinement across both suites', () => {
   afterAll(async () => {

@@ -24,6 +24,8 @@ export interface ConformanceOptions {
   largeSize?: number;
   /** How many keys the pagination test writes (default 2,500). */
   manyKeys?: number;
+  /** The backend must have hide() and unhide() (optional in the contract). */
+  hides?: boolean;
 }
 
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
@@ -232,6 +234,28 @@ export function describeBackendConformance(name: string, setup: () => Promise<Co
       expect(await collect(backend.list({prefix: 'del/'}))).toEqual([]);
       expect(await backend.delete('del/me.txt')).toBe(false);
       expect(await backend.delete('del/never-existed.txt')).toBe(false);
+    });
+
+    test('hide (when the backend has it): the key is gone from stat, get and list until unhide; a second hide finds nothing to hide; delete removes the hidden versions', async () => {
+      const {hide, unhide} = backend;
+      if (!hide || !unhide) return expect(options.hides ?? false).toBe(false); // optional: a backend without it keeps its objects visible until delete
+      const stored = await backend.put('hide/me.txt', Buffer.from('hidden'));
+      expect(await hide.call(backend, 'hide/never-existed.txt')).toBeUndefined();
+      const markerId = await hide.call(backend, 'hide/me.txt');
+      expect(markerId).toEqual(expect.any(String));
+      expect(markerId).not.toBe(stored.id);
+      expect(await backend.stat('hide/me.txt')).toBeUndefined();
+      expect(isBackupError(await rejection(backend.get('hide/me.txt')), 'not_found')).toBe(true);
+      expect(await collect(backend.list({prefix: 'hide/'}))).toEqual([]);
+      expect(await hide.call(backend, 'hide/me.txt')).toBeUndefined(); // someone's marker already: not this caller's
+      await unhide.call(backend, 'hide/me.txt', markerId!);
+      await unhide.call(backend, 'hide/me.txt', markerId!); // done already: no error
+      expect((await backend.stat('hide/me.txt'))?.id).toBe(stored.id);
+      expect((await getBytes(backend, 'hide/me.txt')).data.toString()).toBe('hidden');
+      await hide.call(backend, 'hide/me.txt');
+      expect(await backend.delete('hide/me.txt')).toBe(true);
+      expect(await hide.call(backend, 'hide/me.txt')).toBeUndefined();
+      if (backend.planDelete) expect(await backend.planDelete('hide/me.txt')).toMatchObject({versions: 0});
     });
 
     test('an aborted put rejects with aborted and leaves no object visible', async () => {
