@@ -1,6 +1,7 @@
 import {join} from 'node:path';
 import {Writable, pipeline as pipelineCb, type Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
+import {setTimeout as sleep} from 'node:timers/promises';
 import type PQueue from 'p-queue';
 import type {Body, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
@@ -44,6 +45,12 @@ type Resumable = {id: string; date: string; base: string; sha1: string; lock?: B
 );
 
 const DEFAULT_NAME = 'Backup';
+/**
+ * How long an upload waits, and re-checks, while its archive is hidden by a cleanup
+ * elsewhere that is deciding about it (one stat, then an unhide or a delete: a few calls):
+ * about 8 s in all before it takes the archive as lost.
+ */
+const HIDDEN_ARCHIVE_WAITS_MS = [250, 500, 1000, 2000, 4000];
 
 /**
  * Base names this process gave backups dated by its own clock (see claimUnusedBase): one
@@ -200,7 +207,7 @@ export class BackupCatalog {
         timing('metadata file stored');
         // an archive dated before it was stored (a large file, or an earlier run's) can look like
         // an interrupted upload's to a cleanup elsewhere until its metadata file exists: still there?
-        if (archive.datedFromStart || plan?.stored === 'archive') await this.assertArchiveKept(archive, metadataKey);
+        if (archive.datedFromStart || plan?.stored === 'archive') await this.assertArchiveKept(archive, metadataKey, meta.signal);
         await this.cache.set(metadataObj, text);
         if (key && unlock) await this.pending.clear(key);
         const resumed = (archive.reusedBytes ?? 0) > 0;
@@ -223,17 +230,38 @@ export class BackupCatalog {
 
   /**
    * Fails the upload, removing its metadata file, when the archive version it stored is no
-   * longer there: a cleanup running elsewhere took it for what an interrupted upload left
-   * (cleanup checks for the metadata file just before deleting; this covers the listing it
-   * made before the metadata file was written). One call.
+   * longer there: a cleanup running elsewhere took it for what an interrupted upload left.
+   * One call, unless the archive is hidden: a cleanup hides an archive before it looks for
+   * the metadata file a last time (removeOrphanArchive), and then either unhides it (it
+   * saw the metadata file) or deletes it; this waits for that decision, re-checking a few
+   * times (HIDDEN_ARCHIVE_WAITS_MS), and fails if the archive stays hidden.
+   *
+   * Why no backup can be reported that the cleanup then deletes: the upload writes the
+   * metadata file, then checks the archive; the cleanup hides the archive, then checks the
+   * metadata file. B2 is read-after-write consistent for these calls, so whichever write
+   * comes second, the check after it sees the other's write: if this check finds the
+   * archive visible, the hide came after it, so the cleanup's check comes after the
+   * metadata file was written and finds it (it unhides); if the cleanup's check finds no
+   * metadata file, the hide came before this check, which finds the archive hidden or
+   * gone and does not report a backup until the archive is visible again.
    */
-  private async assertArchiveKept(archive: StoredObject, metadataKey: string): Promise<void> {
-    const now = await this.backend.stat(archive.key);
-    if (now && (archive.id === undefined || now.id === archive.id)) return;
+  private async assertArchiveKept(archive: StoredObject, metadataKey: string, signal?: AbortSignal): Promise<void> {
+    let hidden = false;
+    for (const waitMs of [...HIDDEN_ARCHIVE_WAITS_MS, undefined]) {
+      const now = await this.backend.stat(archive.key);
+      if (now && (archive.id === undefined || now.id === archive.id)) return;
+      hidden = !now && (await this.isHidden(archive.key, signal));
+      if (!hidden || waitMs === undefined) break;
+      await sleep(waitMs, undefined, {signal}).catch(() => {
+        throw abortError(signal);
+      });
+    }
     await this.backend.delete(metadataKey).catch((cleanupErr: unknown) => {
       this.warn(`could not remove ${metadataKey}, the metadata file of an archive that is gone (${(cleanupErr as Error).message}); "${commandHint(this.cli, 'list')}" skips it`);
     });
-    throw new BackupError('failure', `the archive ${archive.key} was deleted while its upload finished (a "${commandHint(this.cli, 'cleanup')}" elsewhere took it for an interrupted upload's); no backup was stored: run the upload again`);
+    const cleanup = `a "${commandHint(this.cli, 'cleanup')}" elsewhere`;
+    const how = hidden ? `stayed hidden by ${cleanup}, which took it for an interrupted upload's` : `was deleted while its upload finished (${cleanup} took it for an interrupted upload's)`;
+    throw new BackupError('failure', `the archive ${archive.key} ${how}; no backup was stored: run the upload again`);
   }
 
   /**
@@ -704,7 +732,7 @@ export class BackupCatalog {
     const ctx = {cutoff, now, dryRun: opts.dryRun, signal};
     for (const {info, archive} of orphans) {
       // an upload that finished since the listing wrote its metadata file: a backup now, not an orphan
-      if (!(await this.clearLeftover(archive, info, info.metadataKey, ctx, report))) continue;
+      if (!(await this.clearLeftover(archive, info, info.metadataKey, {...ctx, hideFirst: true}, report))) continue;
       report.deleted.push({key: archive.key, id: info.id, name: info.name, date: info.date, size: archive.size, stored: archive.modified.toISOString()});
     }
     // what an interrupted delete or prune left: a metadata file without its archive (no
@@ -743,8 +771,9 @@ export class BackupCatalog {
    * the cutoff or once its other file (`partnerKey`) is there again, kept and reported in
    * `locked` under Object Lock (as far as the key sees, else by B2's refusal; never tried,
    * and the dry run says the same), else deleted (not in a dry run). True: it goes (went).
+   * `hideFirst` (an archive): hidden before the last look for its partner (removeOrphanArchive).
    */
-  private async clearLeftover(file: ObjectInfo, info: BackupInfo, partnerKey: string, ctx: {cutoff: number; now: Date; dryRun?: boolean; signal?: AbortSignal}, report: CleanupReport): Promise<boolean> {
+  private async clearLeftover(file: ObjectInfo, info: BackupInfo, partnerKey: string, ctx: {cutoff: number; now: Date; dryRun?: boolean; signal?: AbortSignal; hideFirst?: boolean}, report: CleanupReport): Promise<boolean> {
     if (file.modified.getTime() > ctx.cutoff) {
       report.kept++;
       return false;
@@ -766,14 +795,46 @@ export class BackupCatalog {
         return false;
       }
       if (ctx.dryRun) return true;
-      // a lock the key cannot read shows only in B2's refusal
-      const refused = await this.backend.delete(file.key, {signal: ctx.signal}).then(() => false, (err: unknown) => {
-        if (isBackupError(err, 'locked')) return true;
-        throw err;
-      });
-      if (refused) report.locked.push(locked);
-      return !refused;
+      const outcome = ctx.hideFirst ? await this.removeOrphanArchive(file.key, partnerKey, ctx.signal) : await this.deleteUnlessLocked(file.key, ctx.signal);
+      if (outcome === 'locked') report.locked.push(locked);
+      if (outcome === 'kept') report.kept++; // its metadata file came (a backup now), or another cleanup has it in hand
+      return outcome === 'deleted';
     });
+  }
+
+  /** Deletes every version of key; 'locked' when Object Lock refuses (a lock the key cannot read shows only in B2's refusal). */
+  private async deleteUnlessLocked(key: string, signal?: AbortSignal): Promise<'deleted' | 'locked'> {
+    return this.backend.delete(key, {signal}).then(() => 'deleted' as const, (err: unknown) => {
+      if (isBackupError(err, 'locked')) return 'locked' as const;
+      throw err;
+    });
+  }
+
+  /**
+   * An archive without its metadata file, removed so that an upload finishing elsewhere
+   * cannot lose it (see assertArchiveKept for why the order is safe): hidden first, then
+   * its metadata file looked for once more; there now, the archive is unhidden and kept,
+   * else deleted. Once hidden, the decision is made without the signal: an interrupted
+   * cleanup still unhides or deletes what it hid before it stops. A backend that cannot
+   * hide deletes at once; an archive hidden already (another cleanup's) is left to it.
+   */
+  private async removeOrphanArchive(key: string, metadataKey: string, signal?: AbortSignal): Promise<'deleted' | 'locked' | 'kept'> {
+    const {hide, unhide} = this.backend;
+    if (!hide || !unhide) return this.deleteUnlessLocked(key, signal);
+    const markerId = await hide.call(this.backend, key, {signal});
+    if (markerId === undefined) return 'kept';
+    const restore = () => unhide.call(this.backend, key, markerId);
+    try {
+      if (await this.backend.stat(metadataKey)) return (await restore(), 'kept');
+      const outcome = await this.deleteUnlessLocked(key);
+      if (outcome === 'locked') await restore(); // B2 deletes the marker first: usually visible again already
+      return outcome;
+    } catch (err) {
+      await restore().catch((unhideErr: unknown) => {
+        this.warn(`${key} is left hidden, its versions stored behind a hide marker: unhiding it failed (${(unhideErr as Error).message}); deleting that marker (e.g. in the B2 web console) restores it`);
+      });
+      throw err;
+    }
   }
 
   /**

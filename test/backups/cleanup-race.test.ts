@@ -2,9 +2,9 @@ import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/glo
 import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import type {ObjectInfo} from '../../src/backend.js';
+import type {DeleteOptions, DeletePlan, ObjectInfo, StorageBackend} from '../../src/backend.js';
 import type {B2Backend} from '../../src/b2/index.js';
-import {BackupCatalog, type CleanupReport} from '../../src/backups/index.js';
+import {BackupCatalog, emptyCleanupReport, type CleanupReport} from '../../src/backups/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
 import {emulator, openBackend} from '../b2/helpers.js';
@@ -69,6 +69,57 @@ function atMetadataUpload(action: () => Promise<void>): void {
 
 const cleanerAt25h = (b = cleanerBackend as ConstructorParameters<typeof BackupCatalog>[0]) => new BackupCatalog(b, {now: () => new Date(Date.now() + 25 * 3600e3)});
 
+/** A promise and what settles it. */
+function signal(): {fired: Promise<void>; fire: () => void} {
+  let fire!: () => void;
+  const fired = new Promise<void>((resolve) => (fire = resolve));
+  return {fired, fire};
+}
+
+/** A DelegatingBackend that passes on hide, unhide and planDelete too (what a cleanup and an upload use to tell hidden from deleted). */
+class VersionsBackend extends DelegatingBackend {
+  constructor(protected readonly b2: B2Backend) {
+    super(b2);
+  }
+  hide(key: string, opts?: {signal?: AbortSignal}): Promise<string | undefined> {
+    return this.b2.hide(key, opts);
+  }
+  unhide(key: string, markerId: string, opts?: {signal?: AbortSignal}): Promise<void> {
+    return this.b2.unhide(key, markerId, opts);
+  }
+  planDelete(key: string, opts?: {signal?: AbortSignal}): Promise<DeletePlan> {
+    return this.b2.planDelete(key, opts);
+  }
+  override delete(key: string, opts?: DeleteOptions): Promise<boolean> {
+    return this.b2.delete(key, opts);
+  }
+}
+
+/**
+ * The upload's side, over `backend`: `sawHidden` fires when it finds its archive hidden;
+ * each look at the archive after that waits for `cleanupDone` first (so what it sees next
+ * is the cleanup's decision, however long the cleanup takes).
+ */
+function watchedUploadBackend(cleanupDone: () => Promise<unknown>): {b: StorageBackend; sawHidden: Promise<void>} {
+  const hidden = signal();
+  let seen = false;
+  const b = new (class extends VersionsBackend {
+    override async stat(key: string): Promise<ObjectInfo | undefined> {
+      if (seen) await cleanupDone();
+      return super.stat(key);
+    }
+    override async planDelete(key: string, opts?: {signal?: AbortSignal}): Promise<DeletePlan> {
+      const plan = await super.planDelete(key, opts);
+      if (plan.hidden && !seen) {
+        seen = true;
+        hidden.fire();
+      }
+      return plan;
+    }
+  })(backend);
+  return {b, sawHidden: hidden.fired};
+}
+
 describe('a cleanup elsewhere while a large upload writes its metadata file', () => {
   test('the cleanup deletes the archive before the metadata file is stored: the upload fails, its metadata file is removed, nothing is listed', async () => {
     let report: CleanupReport | undefined;
@@ -114,5 +165,108 @@ describe('a cleanup elsewhere while a large upload writes its metadata file', ()
     const catalog = new BackupCatalog(backend);
     expect((await catalog.list()).map((b) => b.id)).toEqual([up.id]);
     expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
+  });
+
+  test('the cleanup found no metadata file just before the upload wrote it and checked its archive: the cleanup hides, finds the metadata file, unhides; the backup reported is whole', async () => {
+    const cleanerChecked = signal();
+    const uploadSettled = signal();
+    // the cleaner's first look for the metadata file answers only once the upload has answered
+    const cleaner = new (class extends VersionsBackend {
+      private paused = false;
+      override async stat(key: string): Promise<ObjectInfo | undefined> {
+        const found = await super.stat(key);
+        if (key.endsWith('.metadata.json') && !this.paused) {
+          this.paused = true;
+          cleanerChecked.fire();
+          await uploadSettled.fired;
+        }
+        return found;
+      }
+    })(cleanerBackend);
+    let cleaning: Promise<CleanupReport> | undefined;
+    atMetadataUpload(async () => {
+      cleaning = cleanerAt25h(cleaner).cleanup({olderThanMs: DAY});
+      await cleanerChecked.fired;
+    });
+    const uploading = new BackupCatalog(backend).upload({path: await largeFile()}, {name: 'long'});
+    void uploading.catch(() => undefined).finally(uploadSettled.fire);
+    const up = await uploading;
+    const report = await cleaning!;
+    expect(report).toMatchObject({deleted: [], kept: 1, hidden: []});
+    const catalog = new BackupCatalog(backend);
+    expect((await catalog.list()).map((b) => b.id)).toEqual([up.id]);
+    expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
+    expect(await backend.planDelete(up.archiveKey)).toMatchObject({versions: 1, hidden: false});
+  });
+
+  test('the upload finds its archive hidden by a cleanup that then finds the metadata file: it waits, the cleanup unhides, the upload succeeds', async () => {
+    let cleaning: Promise<CleanupReport> | undefined;
+    const {b, sawHidden} = watchedUploadBackend(() => cleaning!);
+    const cleanerHid = signal();
+    // the cleaner's look for the metadata file after hiding waits until the upload has seen the archive hidden
+    const cleaner = new (class extends VersionsBackend {
+      override async hide(key: string, opts?: {signal?: AbortSignal}): Promise<string | undefined> {
+        const id = await super.hide(key, opts);
+        cleanerHid.fire();
+        await sawHidden;
+        return id;
+      }
+    })(cleanerBackend);
+    atMetadataUpload(async () => {
+      cleaning = cleanerAt25h(cleaner).cleanup({olderThanMs: DAY});
+      await cleanerHid.fired;
+    });
+    const up = await new BackupCatalog(b).upload({path: await largeFile()}, {name: 'long'});
+    expect(await cleaning!).toMatchObject({deleted: [], kept: 1});
+    const catalog = new BackupCatalog(backend);
+    expect((await catalog.list()).map((x) => x.id)).toEqual([up.id]);
+    expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
+  });
+
+  test('the upload finds its archive hidden by a cleanup that had found no metadata file: the cleanup deletes it, the upload fails honestly and leaves nothing', async () => {
+    let cleaning: Promise<CleanupReport> | undefined;
+    const {b, sawHidden} = watchedUploadBackend(() => cleaning!);
+    const cleanerDecided = signal();
+    // the cleaner has hidden the archive and found no metadata file; its delete waits until the upload has seen the archive hidden
+    const cleaner = new (class extends VersionsBackend {
+      override async delete(key: string, opts?: DeleteOptions): Promise<boolean> {
+        cleanerDecided.fire();
+        await sawHidden;
+        return super.delete(key, opts);
+      }
+    })(cleanerBackend);
+    atMetadataUpload(async () => {
+      cleaning = cleanerAt25h(cleaner).cleanup({olderThanMs: DAY});
+      await cleanerDecided.fired;
+    });
+    const err = await rejection(new BackupCatalog(b).upload({path: await largeFile()}, {name: 'long'}));
+    expect((await cleaning!).deleted.map((d) => d.name)).toEqual(['long']);
+    expect(isBackupError(err, 'failure')).toBe(true);
+    expect((err as Error).message).toMatch(/^the archive long_.*\.tar was deleted while its upload finished .*; no backup was stored: run the upload again$/);
+    expect(await keysOf(backend)).toEqual([]);
+    expect(await new BackupCatalog(backend).list()).toEqual([]);
+  });
+
+  test('a cleanup interrupted right after hiding an archive still decides about it: deleted (no metadata file), nothing left hidden', async () => {
+    const ctl = new AbortController();
+    const cleaner = new (class extends VersionsBackend {
+      override async hide(key: string, opts?: {signal?: AbortSignal}): Promise<string | undefined> {
+        const id = await super.hide(key, opts);
+        ctl.abort(); // the first Ctrl-C, between the hide and the decision
+        return id;
+      }
+    })(cleanerBackend);
+    const report = emptyCleanupReport();
+    let archiveKey: string | undefined;
+    atMetadataUpload(async () => {
+      archiveKey = (await keysOf(backend)).find((k) => k.endsWith('.tar'));
+      await cleanerAt25h(cleaner).cleanup({olderThanMs: DAY, signal: ctl.signal, report}).catch((err: unknown) => {
+        if (!isBackupError(err, 'aborted')) throw err;
+      });
+    });
+    await rejection(new BackupCatalog(backend).upload({path: await largeFile()}, {name: 'long'}));
+    expect(ctl.signal.aborted).toBe(true);
+    expect(report.deleted.map((d) => d.key)).toEqual([archiveKey]);
+    expect(await backend.planDelete(archiveKey!)).toMatchObject({versions: 0, hidden: false});
   });
 });

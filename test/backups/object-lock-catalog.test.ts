@@ -242,6 +242,23 @@ describe('archives Object Lock keeps when an upload fails', () => {
   });
 });
 
+test('a locked orphan archive whose lock the key cannot see: cleanup hides it, B2 refuses the delete, it is unhidden and reported locked', async () => {
+  const b = await freshBackend();
+  const up = await new BackupCatalog(b).upload(randomBytes(500), {name: 'BLIND_LOCKED'});
+  await b.delete(up.metadataKey);
+  await b.setRetention(up.archiveKey, (await b.stat(up.archiveKey))!.id!, {mode: 'governance', retainUntil: new Date(b.now().getTime() + DAY)});
+  const blind = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles']});
+  const nb = await openBackend(emu, {...blind, bucket: BUCKET, prefix: b.prefix});
+  try {
+    const report = await new BackupCatalog(nb).cleanup({olderThanMs: 0});
+    expect(report).toMatchObject({deleted: [], locked: [expect.objectContaining({key: up.archiveKey, id: up.id})]});
+    expect(await b.planDelete(up.archiveKey)).toMatchObject({versions: 1, uploads: 1, hidden: false});
+  } finally {
+    await nb.close();
+    await b.close();
+  }
+});
+
 describe('a Home Assistant archive uploaded again under a lock', () => {
   test('a stored, unlocked backup gets the lock asked for (both files), as a fresh upload would have', async () => {
     const b = await freshBackend();
