@@ -814,14 +814,16 @@ export class BackupCatalog {
    * An archive without its metadata file, removed so that an upload finishing elsewhere
    * cannot lose it (see assertArchiveKept for why the order is safe): hidden first, then
    * its metadata file looked for once more; there now, the archive is unhidden and kept,
-   * else deleted. Once hidden, the decision is made without the signal: an interrupted
+   * else deleted. Once hiding starts, the rest goes without the signal: an interrupted
    * cleanup still unhides or deletes what it hid before it stops. A backend that cannot
    * hide deletes at once; an archive hidden already (another cleanup's) is left to it.
    */
   private async removeOrphanArchive(key: string, metadataKey: string, signal?: AbortSignal): Promise<'deleted' | 'locked' | 'kept'> {
     const {hide, unhide} = this.backend;
     if (!hide || !unhide) return this.deleteUnlessLocked(key, signal);
-    const markerId = await hide.call(this.backend, key, {signal});
+    // the hide itself goes without the signal too: one cut off midway may have hidden the archive without saying so
+    throwIfAborted(signal);
+    const markerId = await hide.call(this.backend, key);
     if (markerId === undefined) return 'kept';
     const restore = () => unhide.call(this.backend, key, markerId);
     try {

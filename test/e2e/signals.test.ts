@@ -257,8 +257,9 @@ describe('Ctrl-C during the other long-running commands: one line, exit 130, and
     } finally {
       await backend.close();
     }
-    // held at the second archive's delete: the unfinished upload is cancelled and the first archive deleted by then
-    const r = await interruptAt('b2_delete_file_version', ['cleanup', '--older-than', '0s', '--profile', 'leftovers'], 2);
+    // held at the second archive's last look before it is hidden (its metadata file hidden?, the third version listing after
+    // the first archive's same look and its delete): the unfinished upload is cancelled and the first archive deleted by then
+    const r = await interruptAt('b2_list_file_versions', ['cleanup', '--older-than', '0s', '--profile', 'leftovers'], 3);
     expectFailure(r, 130, /^Error: cleanup interrupted after cancelling 1 unfinished upload\(s\) and deleting 1 archive\(s\) without metadata file; run the same command again to finish$/, world.secrets);
   });
 });
