@@ -205,6 +205,11 @@ export type RetentionMode = 'governance' | 'compliance';
 export interface DeleteOptions {
   /** Delete (or shorten the retention of) a version under a governance retention; needs the capability. */
   bypassGovernance?: boolean;
+  /**
+   * delete() only: the version of key (the caller's own hide marker) removed after every
+   * other, so that the name stays hidden until nothing is left behind it.
+   */
+  lastVersion?: string;
   signal?: AbortSignal;
 }
 

@@ -310,8 +310,14 @@ export class B2Client {
   }
 
   /** b2_hide_file: a hide marker becomes the newest version of fileName. */
-  hideFile(bucketId: string, fileName: string, signal?: AbortSignal): Promise<B2File> {
-    return this.api('b2_hide_file', fileName, (axios) => this.post('b2_hide_file', axios, {bucketId, fileName}), signal);
+  /**
+   * b2_hide_file. `findHidden`, asked before a retry once an answer may have been lost,
+   * finds the marker that request may have made (a resend would meet it as already_hidden).
+   */
+  hideFile(bucketId: string, fileName: string, signal?: AbortSignal, findHidden?: () => Promise<B2File | undefined>): Promise<B2File> {
+    const lost = lostAnswerWatch();
+    const hide = async (axios: Record<string, unknown>) => ((lost.seen() && (await findHidden?.())) || (await this.post<B2File>('b2_hide_file', axios, {bucketId, fileName})).data);
+    return this.run('api', 'b2_hide_file', fileName, hide, signal, {refine: lost.refine});
   }
 
   /** b2_update_file_retention, which the library lacks (same request path as its own calls). */

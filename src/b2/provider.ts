@@ -274,7 +274,9 @@ export class B2Backend implements StorageBackend {
     let removed = false;
     const versions: B2File[] = [];
     for await (const v of listVersions(this.client, this.bucketId, fileName, opts.signal)) versions.push(v);
-    for (const v of versions) {
+    // newest first, as B2 lists them; the caller's hide marker, if named, last
+    const ordered = opts.lastVersion === undefined ? versions : [...versions.filter((v) => v.fileId !== opts.lastVersion), ...versions.filter((v) => v.fileId === opts.lastVersion)];
+    for (const v of ordered) {
       try {
         await this.client.deleteFileVersion(v.fileId, v.fileName, opts.signal, {bypassGovernance: opts.bypassGovernance});
         if (v.action === 'upload') removed = true;
@@ -287,14 +289,22 @@ export class B2Backend implements StorageBackend {
 
   /**
    * Hides the name (b2_hide_file): the marker's id, or undefined when B2 finds nothing
-   * visible to hide (no_such_file, already_hidden). A retry after a lost answer meets its
-   * own marker as already_hidden and answers undefined too: the name then stays hidden,
-   * as if someone else had hidden it (a version listing shows it).
+   * visible to hide (no_such_file, already_hidden). A retry after an answer that may have
+   * been lost first looks for the marker that request may have made (the name's newest
+   * version, a hide marker made since the hide began, by B2's clock): that one is ours.
    */
   async hide(key: string, opts: {signal?: AbortSignal} = {}): Promise<string | undefined> {
     const fileName = this.nameOf(key);
+    // a second of slack: B2 stamps to the millisecond, our idea of its clock is the Date header's
+    const since = this.now().getTime() - 1000;
+    const findMarker = async (): Promise<B2File | undefined> => {
+      for await (const v of listVersions(this.client, this.bucketId, fileName, opts.signal)) {
+        return v.action === 'hide' && v.uploadTimestamp >= since ? v : undefined; // the newest version alone
+      }
+      return undefined;
+    };
     try {
-      return (await this.client.hideFile(this.bucketId, fileName, opts.signal)).fileId;
+      return (await this.client.hideFile(this.bucketId, fileName, opts.signal, findMarker)).fileId;
     } catch (err) {
       const code = (err as {cause?: PlainCause}).cause?.code;
       if (isBackupError(err, 'not_found') || code === 'already_hidden') return undefined;

@@ -141,7 +141,8 @@ export class BackupCatalog {
         });
         if (same) {
           if (plan && key) await this.dropInterrupted(plan, key, same, meta.signal);
-          return await this.alreadyStored(same, meta.retention, meta.signal);
+          // at least the lock the interrupted run asked for, as its own stored backup would get
+          return await this.alreadyStored(same, this.lockToSet(meta.retention, plan), meta.signal);
         }
       }
       let id = plan?.id ?? ha?.backup_id ?? newBackupId();
@@ -281,11 +282,11 @@ export class BackupCatalog {
    * (`whenLocked`: what becomes of one Object Lock keeps). True when Object Lock kept it.
    */
   private async removeArchive(archiveKey: string, retention: Retention | undefined, whenLocked: string): Promise<boolean> {
-    return this.backend.delete(archiveKey).then(() => false, (cleanupErr: unknown) => {
-      if (isBackupError(cleanupErr, 'locked')) {
-        this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; ${whenLocked}`);
-        return true;
-      }
+    return this.deleteUnlessLocked(archiveKey).then((outcome) => {
+      if (outcome === 'deleted') return false;
+      this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; ${whenLocked}`);
+      return true;
+    }, (cleanupErr: unknown) => {
       this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "${commandHint(this.cli, 'cleanup')}" removes it`);
       return false;
     });
@@ -476,9 +477,10 @@ export class BackupCatalog {
    * a backup from its archive alone, but a move deletes every version of the originals, and
    * a valid version may stand behind another tool's garbage. Answers the SHA1 on record
    * (see recordedSha1), or why it is not a backup (`notBackup`: another tool's
-   * X.tar + X.metadata.json, an unreadable file), or not one to carry along (`damaged`).
+   * X.tar + X.metadata.json, an unreadable file), or not one to carry along (`damaged`;
+   * `unreadable` when its metadata file could not be read, which says nothing of its content).
    */
-  async recognise(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<{sha1?: string} | {notBackup: string} | {damaged: string}> {
+  async recognise(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<{sha1?: string} | {notBackup: string} | {damaged: string; unreadable?: true}> {
     const described = describeArchive(archive);
     if (!described) {
       let why = 'its metadata file cannot be read';
@@ -487,7 +489,8 @@ export class BackupCatalog {
     }
     let unreadable = '';
     const text = await this.queued(() => this.readMetadataFile(metadataFile, (why) => (unreadable = why), signal));
-    if (text === undefined) return {damaged: `its metadata file cannot be read (${unreadable})`};
+    // unreadable (an SSE-C key that is not its own, say) is not damaged: no advice to replace it
+    if (text === undefined) return {damaged: `its metadata file cannot be read (${unreadable})`, unreadable: true};
     const parsed = parseMetadataFile(text);
     if (!parsed.ok) return {damaged: `its metadata file is not a backup metadata file (${parsed.problem})`};
     const sha1 = recordedSha1(archive, parsed.file.backup_metadata.sha1);
@@ -802,9 +805,12 @@ export class BackupCatalog {
     });
   }
 
-  /** Deletes every version of key; 'locked' when Object Lock refuses (a lock the key cannot read shows only in B2's refusal). */
-  private async deleteUnlessLocked(key: string, signal?: AbortSignal): Promise<'deleted' | 'locked'> {
-    return this.backend.delete(key, {signal}).then(() => 'deleted' as const, (err: unknown) => {
+  /**
+   * Deletes every version of key (`lastVersion`: that one after all others, see DeleteOptions);
+   * 'locked' when Object Lock refuses (a lock the key cannot read shows only in B2's refusal).
+   */
+  private async deleteUnlessLocked(key: string, signal?: AbortSignal, lastVersion?: string): Promise<'deleted' | 'locked'> {
+    return this.backend.delete(key, {signal, lastVersion}).then(() => 'deleted' as const, (err: unknown) => {
       if (isBackupError(err, 'locked')) return 'locked' as const;
       throw err;
     });
@@ -818,18 +824,21 @@ export class BackupCatalog {
    * cleanup still unhides or deletes what it hid before it stops. A backend that cannot
    * hide deletes at once; an archive hidden already (another cleanup's) is left to it.
    */
-  private async removeOrphanArchive(key: string, metadataKey: string, signal?: AbortSignal): Promise<'deleted' | 'locked' | 'kept'> {
+  private async removeOrphanArchive(key: string, metadataKey: string, signal?: AbortSignal): Promise<'deleted' | 'locked' | 'kept' | 'gone'> {
     const {hide, unhide} = this.backend;
     if (!hide || !unhide) return this.deleteUnlessLocked(key, signal);
     // the hide itself goes without the signal too: one cut off midway may have hidden the archive without saying so
     throwIfAborted(signal);
     const markerId = await hide.call(this.backend, key);
-    if (markerId === undefined) return 'kept';
+    // nothing visible to hide: another cleanup has it in hand (hidden), or removed it already
+    if (markerId === undefined) return (await this.isHidden(key)) ? 'kept' : 'gone';
     const restore = () => unhide.call(this.backend, key, markerId);
     try {
       if (await this.backend.stat(metadataKey)) return (await restore(), 'kept');
-      const outcome = await this.deleteUnlessLocked(key);
-      if (outcome === 'locked') await restore(); // B2 deletes the marker first: usually visible again already
+      // our marker goes last: were it first, the archive would be visible again, to an
+      // upload's last look (assertArchiveKept), until its own version went
+      const outcome = await this.deleteUnlessLocked(key, undefined, markerId);
+      if (outcome === 'locked') await restore();
       return outcome;
     } catch (err) {
       await restore().catch((unhideErr: unknown) => {

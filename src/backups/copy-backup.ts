@@ -3,7 +3,7 @@ import {BackupError} from '../errors.js';
 import type {BackupCatalog} from './catalog.js';
 import {knownSha1} from './checksum.js';
 import {lengthenRetention, retentionCovers} from './lock.js';
-import {copyBackupObjects, copyRetention, describeConflicts, HalfCopiedError, RESTORE_METADATA_HINT, sameObject} from './move.js';
+import {copyBackupObjects, copyRetention, describeConflicts, HalfCopiedError, damagedMetadataHint, sameObject} from './move.js';
 import {resolveBackupRef} from './resolve-id.js';
 import type {BackupInfo} from './types.js';
 
@@ -60,7 +60,7 @@ async function copyLocked(
   if (!archive || !metadataFile) throw new BackupError('not_found', `backup ${info.id} was deleted while it was being copied; nothing was copied`);
   // as a move does: a metadata file that is not the backup's own is not copied as if it were
   const recognised = await catalog.recognise(archive, metadataFile, opts.signal);
-  if ('damaged' in recognised) throw new BackupError('failure', `backup ${info.id}: ${recognised.damaged}; ${RESTORE_METADATA_HINT}; nothing was copied`);
+  if ('damaged' in recognised) throw new BackupError('failure', `backup ${info.id}: ${recognised.damaged}; ${damagedMetadataHint(recognised)}; nothing was copied`);
   const archiveThere = sameObject(there.get(info.archiveKey), archive.size, info.sha1, archive.id);
   const metadataThere = sameObject(there.get(info.metadataKey), metadataFile.size, knownSha1(metadataFile.sha1));
   const conflicts = {different: [] as string[], unproven: [] as string[]};

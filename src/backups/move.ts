@@ -33,8 +33,14 @@ import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from './layout.js';
  * the last step.
  */
 
-/** What to do about a backup whose current metadata file is not its own (catalog.recognise's `damaged`). */
-export const RESTORE_METADATA_HINT = 'put a valid one back first (e.g. delete the newer version in the B2 web console)';
+/**
+ * What to do about a backup whose current metadata file is not its own (catalog.recognise's
+ * `damaged`): put a valid one back. Not for one that could not be read (`unreadable`): that
+ * says nothing of its content, and deleting it could delete the only valid one.
+ */
+export function damagedMetadataHint(recognised: {unreadable?: true}): string {
+  return recognised.unreadable ? 'it is left as it is until it can be read' : 'put a valid one back first (e.g. delete the newer version in the B2 web console)';
+}
 
 /** One backup as the move sees it: the two objects at the source, what is still to copy. */
 export interface MoveItem {
@@ -125,7 +131,8 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
       return;
     }
     if ('damaged' in recognised) {
-      staying.push(`${metadataFile.key} and ${archive.key} (backup ${description?.id}: ${recognised.damaged}; a move would delete the older versions B2 keeps of it: ${RESTORE_METADATA_HINT})`);
+      const advice = recognised.unreadable ? damagedMetadataHint(recognised) : `a move would delete the older versions B2 keeps of it: ${damagedMetadataHint(recognised)}`;
+      staying.push(`${metadataFile.key} and ${archive.key} (backup ${description?.id}: ${recognised.damaged}; ${advice})`);
       return;
     }
     const sha1 = recognised.sha1;

@@ -57,6 +57,33 @@ describe('a lost answer to b2_start_large_file', () => {
   });
 });
 
+describe('a lost answer to b2_hide_file', () => {
+  test('the retry finds the marker the lost request made and answers its id: unhide then makes the file visible again', async () => {
+    await backend.put('lost/hide-me.bin', Buffer.from('kept'));
+    emu.resetStats();
+    emu.faults.add({call: 'b2_hide_file', count: 1, cutResponseAfterBytes: 10});
+    const markerId = await backend.hide('lost/hide-me.bin');
+    const {calls, faults} = emu.stats();
+    expect({faults, hides: calls.b2_hide_file}).toEqual({faults: {cut_response: 1}, hides: 1}); // not sent again: found
+    expect(markerId).toEqual(expect.any(String));
+    expect(await backend.stat('lost/hide-me.bin')).toBeUndefined();
+    await backend.unhide('lost/hide-me.bin', markerId!);
+    expect(await backend.stat('lost/hide-me.bin')).toMatchObject({size: 4});
+    expect(await backend.planDelete('lost/hide-me.bin')).toMatchObject({versions: 1, hidden: false});
+  });
+
+  test('a name another hid before this hide began is not taken for ours: undefined, as for any already hidden name', async () => {
+    await backend.put('lost/hidden-before.bin', Buffer.from('x'));
+    expect(await backend.hide('lost/hidden-before.bin')).toEqual(expect.any(String));
+    // a minute later by B2's clock, which the backend learns at its next sign-in
+    emu.clock.advance(60_000);
+    emu.faults.expireAllTokens();
+    await backend.stat('lost/hidden-before.bin');
+    emu.faults.add({call: 'b2_hide_file', count: 1, cutResponseAfterBytes: 10});
+    expect(await backend.hide('lost/hidden-before.bin')).toBeUndefined();
+  });
+});
+
 async function readStored(key: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of (await backend.get(key)).stream) chunks.push(c as Buffer);

@@ -270,3 +270,38 @@ describe('a cleanup elsewhere while a large upload writes its metadata file', ()
     expect(await backend.planDelete(archiveKey!)).toMatchObject({versions: 0, hidden: false});
   });
 });
+
+describe('an orphan archive a cleanup hid and then deletes', () => {
+  /** An archive of ours without its metadata file, 25 h old to the cleaner. */
+  async function orphan(name: string): Promise<string> {
+    const up = await new BackupCatalog(backend).upload(randomBytes(2000), {name});
+    await backend.delete(up.metadataKey);
+    return up.archiveKey;
+  }
+
+  test('is never visible again while it goes: its versions are deleted before the cleanup\'s own hide marker', async () => {
+    const archiveKey = await orphan('gone');
+    // at each deletion of a version, what an upload's last look at its archive would see
+    const seenWhileDeleting: boolean[] = [];
+    onRequest = async (call) => {
+      if (call === 'b2_delete_file_version') seenWhileDeleting.push((await backend.stat(archiveKey)) !== undefined);
+    };
+    const report = await cleanerAt25h(new VersionsBackend(cleanerBackend)).cleanup({olderThanMs: DAY});
+    expect(report.deleted.map((d) => d.key)).toEqual([archiveKey]);
+    expect(seenWhileDeleting).toEqual([false, false]); // the archive's version, then the hide marker
+    expect(await backend.planDelete(archiveKey)).toMatchObject({versions: 0});
+  });
+
+  test('one another cleanup removed first (nothing left to hide) is not counted as kept', async () => {
+    const archiveKey = await orphan('taken');
+    const cleaner = new (class extends VersionsBackend {
+      override async hide(key: string, opts?: {signal?: AbortSignal}): Promise<string | undefined> {
+        await cleanerBackend.delete(key); // the other cleanup, just before this one's hide
+        return super.hide(key, opts);
+      }
+    })(cleanerBackend);
+    const report = await cleanerAt25h(cleaner).cleanup({olderThanMs: DAY});
+    expect(report).toMatchObject({deleted: [], kept: 0});
+    expect(await backend.planDelete(archiveKey)).toMatchObject({versions: 0});
+  });
+});

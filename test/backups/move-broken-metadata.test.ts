@@ -65,3 +65,19 @@ test('copy refuses such a backup and copies nothing', async () => {
   expect((err as Error).message).toMatch(new RegExp(`^backup ${b.broken.id}: its metadata file is not a backup metadata file .*; put a valid one back first .*; nothing was copied$`));
   expect(await keysOf(b.to)).toEqual([]);
 });
+
+test('a metadata file that cannot be read (encrypted with another SSE-C key) is not called damaged: the backup stays, with no advice to replace that file', async () => {
+  n++;
+  const key = () => ({mode: 'SSE-C' as const, key: randomBytes(32).toString('base64')});
+  const prefix = `rotated${n}/`;
+  const before = await shared.open(prefix, {encryption: key()});
+  const stored = await new BackupCatalog(before).upload(randomBytes(800), {name: 'old key'});
+  const from = await shared.open(prefix, {encryption: key()}); // the profile's key, rotated since
+  const to = await shared.open(`rotated-to${n}/`, {encryption: key()});
+  const plan = await planMove(from, to);
+  expect(plan.items).toEqual([]);
+  expect(plan.staying).toEqual([expect.stringMatching(new RegExp(`^${stored.metadataKey} and ${stored.archiveKey} \\(backup ${stored.id}: its metadata file cannot be read \\(.+\\); it is left as it is until it can be read\\)$`))]);
+  const err = await rejection(copyBackup(new BackupCatalog(from), from, to, stored.id));
+  expect((err as Error).message).not.toMatch(/put a valid one back|delete the newer version/);
+  expect(await keysOf(to)).toEqual([]);
+});

@@ -1,14 +1,17 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
 import {Readable} from 'node:stream';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {executePrune, planPrune} from '../../src/backups/prune.js';
 import {LEGAL_HOLD} from '../../src/backups/display.js';
-import {isBackupError} from '../../src/errors.js';
+import {BackupError, isBackupError} from '../../src/errors.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {emulator, openBackend} from '../b2/helpers.js';
+import {DelegatingBackend} from './backend-wrappers.js';
 import {catalogWithWarnings, keysOf, rejection, tempDir} from './helpers.js';
 import {coreBackupJson, haBackupAt, haBackupTar} from './ha-fixtures.js';
 
@@ -286,5 +289,35 @@ describe('a Home Assistant archive uploaded again under a lock', () => {
     expect(again).toMatchObject({id: first.id, existing: true, lock: {mode: 'governance', until: retainUntil.toISOString()}});
     expect(warnings).toEqual([expect.stringMatching(new RegExp(`stays stored: Object Lock keeps it until .*; it is a second copy of backup ${first.id} \\(stored as ${first.archiveKey.replace(/\./g, '\\.')}\\), not a backup; "backup-b2 b2 cleanup" removes it once the lock ends$`))]);
     await b.close();
+  });
+});
+
+describe('a Home Assistant upload that asked for a lock, interrupted after its archive, run again once the archive was stored under another --name', () => {
+  test('answers that backup with at least the lock the first run asked for', async () => {
+    const b = await freshBackend();
+    const {dir, cleanup} = await tempDir();
+    try {
+      const cacheDir = join(dir, 'cache');
+      const path = join(dir, 'ha.tar');
+      const at = haBackupAt(11);
+      await writeFile(path, haBackupTar(coreBackupJson(at)));
+      const retainUntil = new Date(emu.clock.now() + 30 * DAY);
+      // the first run stops once its archive is stored (its metadata file never goes up)
+      const stopsAtMetadata = new (class extends DelegatingBackend {
+        override async put(...args: Parameters<B2Backend['put']>) {
+          if (args[0].endsWith('.metadata.json')) throw new BackupError('aborted', 'the operation was aborted');
+          return super.put(...args);
+        }
+      })(b);
+      await rejection(new BackupCatalog(stopsAtMetadata, {cacheDir}).upload({path}, {name: 'nightly', retention: {mode: 'governance', retainUntil}}));
+      const other = await new BackupCatalog(b, {cacheDir}).upload({path}, {name: 'other'});
+      expect(other.lock).toBeUndefined();
+      const again = await new BackupCatalog(b, {cacheDir}).upload({path}, {name: 'nightly'});
+      expect(again).toMatchObject({id: at.backupId, existing: true, archiveKey: other.archiveKey, lock: {mode: 'governance', until: retainUntil.toISOString()}});
+      expect((await rawFile(b, other.archiveKey)).fileRetention.value?.mode).toBe('governance');
+    } finally {
+      await cleanup();
+      await b.close();
+    }
   });
 });
