@@ -309,10 +309,10 @@ export class B2Client {
     return this.api('b2_delete_file_version', fileName, (axios) => this.b2.deleteFileVersion({fileId, fileName, axios, axiosOverride}), signal);
   }
 
-  /** b2_hide_file: a hide marker becomes the newest version of fileName. */
   /**
-   * b2_hide_file. `findHidden`, asked before a retry once an answer may have been lost,
-   * finds the marker that request may have made (a resend would meet it as already_hidden).
+   * b2_hide_file: a hide marker becomes the newest version of fileName. `findHidden`, asked
+   * before a retry once an answer may have been lost, finds the marker that request may
+   * have made (a resend would meet it as already_hidden).
    */
   hideFile(bucketId: string, fileName: string, signal?: AbortSignal, findHidden?: () => Promise<B2File | undefined>): Promise<B2File> {
     const lost = lostAnswerWatch();
