@@ -2,28 +2,19 @@ import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {mkdirSync, unlinkSync} from 'node:fs';
 import {rm, writeFile} from 'node:fs/promises';
-import {createServer} from 'node:net';
 import {join} from 'node:path';
 import {readAll} from '../../src/body.js';
 import {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {libraryClient} from '../emulator/helpers.js';
+import {refusedPort} from '../helpers/refused-port.js';
 import {confirmed, emulator, fastRetry, openBackend, type PartsFixture, sha1, startPartsFixture, unfinishedCount} from './helpers.js';
 
 const PART = 64 * 1024;
 const PARTS = 17;
 const SIZE = (PARTS - 1) * PART + 1234;
 
-
-/** A port on 127.0.0.1 that nothing listens on (taken, then released). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const {port} = server.address() as {port: number};
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('B2 provider: failures are classified, confined and retried as they should be', () => {
   let emu: RunningEmulator;
@@ -200,7 +191,7 @@ describe('B2 provider: failures are classified, confined and retried as they sho
   });
 
   test('an endpoint that refuses connections fails after a few attempts (about 10 s of backoff) with "is the endpoint right?"', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const delays: number[] = [];
     const err = await B2Backend.open({keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket, endpoint: `http://127.0.0.1:${port}`, retry: fastRetry(delays).retry}).catch((e: unknown) => e);
     expect(isBackupError(err, 'network')).toBe(true);

@@ -8,6 +8,7 @@ import {describeFailure} from '../../src/cli/base-command.js';
 import {errorLogPath} from '../../src/cli/error-log.js';
 import {fastRetry} from '../b2/helpers.js';
 import {E2EWorld, expectFailure} from '../e2e/helpers.js';
+import {refusedPort} from '../helpers/refused-port.js';
 import {cliRoot, runCli} from '../helpers/run-cli.js';
 import {SECRET_FIELDS} from '../../src/profiles/schema.js';
 
@@ -213,11 +214,7 @@ describe('the check of a profile that cannot connect', () => {
   test('an endpoint that refuses connections is a network failure (exit 1), not a key problem (exit 3)', async () => {
     const {B2Backend} = await import('../../src/b2/index.js');
     const {checkFailed} = await import('../../src/profiles/save-checked.js');
-    const {createServer} = await import('node:net');
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as {port: number}).port;
-    await new Promise((r) => closed.close(r)); // nothing listens there any more
+    const port = await refusedPort();
     const report = await B2Backend.checkProfile({keyId: 'k', applicationKey: KEY, bucket: world.emu.bucket, prefix: '', endpoint: `http://127.0.0.1:${port}`, retry: fastRetry().retry});
     expect(report.items).toEqual([expect.objectContaining({id: 'connection', status: 'fail', message: expect.stringMatching(/ECONNREFUSED/)})]);
     const err = checkFailed('home', report);
