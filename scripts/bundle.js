@@ -12,7 +12,7 @@
 // dist/bundle-inputs.json maps each output file to the modules inside it, for the tests
 // that check what a command loads.
 import {build} from 'esbuild';
-import {readdirSync, renameSync, writeFileSync} from 'node:fs';
+import {readFileSync, readdirSync, renameSync, writeFileSync} from 'node:fs';
 import {dirname, join, relative} from 'node:path';
 import {fileURLToPath} from 'node:url';
 
@@ -29,6 +29,10 @@ if (entryPoints.length === 0) throw new Error('bundle: no commands under dist/co
  * lodash's own per-function modules instead of its 540 KB full build; axios's `form-data`
  * (with mime-types and its 186 KB database) serves multipart bodies, which nothing here
  * sends: axios is given none, and uses Node's own FormData should it ever need one.
+ * And axios, as it loads, touches Node's fetch implementation twice (~45 ms of CPU: Node
+ * compiles all of undici on first use): it reads the global FormData, and probes its fetch
+ * adapter. The provider uses the http adapter and sends no forms, so both wait until used
+ * (axiosEdits).
  */
 const slimDependencies = {
   name: 'slim-dependencies',
@@ -41,8 +45,26 @@ const slimDependencies = {
     b.onResolve({filter: /^lodash$/}, (args) => (args.importer.includes('/node_modules/backblaze-b2/') ? {path: 'lodash-for-backblaze-b2', namespace: 'slim'} : undefined));
     b.onResolve({filter: /^form-data$/}, (args) => (args.importer.includes('/node_modules/axios/') ? {path: 'form-data-for-axios', namespace: 'slim'} : undefined));
     b.onLoad({filter: /.*/, namespace: 'slim'}, (args) => ({contents: slim[args.path], resolveDir: root, loader: 'js'}));
+    b.onLoad({filter: /\/node_modules\/axios\/dist\/node\/axios\.cjs$/}, (args) => {
+      let source = readFileSync(args.path, 'utf8');
+      for (const [text, replacement] of axiosEdits) {
+        // an axios whose code moved: the build says so rather than bundle it unedited
+        if (source.split(text).length !== 2) throw new Error(`bundle: ${args.path} no longer holds ${JSON.stringify(text)} once; look at axiosEdits in scripts/bundle.js`);
+        source = source.replace(text, replacement);
+      }
+      return {contents: source, loader: 'js'};
+    });
   },
 };
+
+/** Each text, found exactly once in axios's Node build, and what replaces it. */
+const axiosEdits = [
+  // the global FormData is read only for a value that could be one (it has append())
+  ["const FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : undefined;\n", ''],
+  ['  if (FormDataCtor && thing instanceof FormDataCtor) return true;\n', "  if (isFunction$1(thing.append) && typeof G.FormData !== 'undefined' && thing instanceof G.FormData) return true;\n"],
+  // the fetch adapter's probe runs when that adapter is first asked for (getFetch), never at load
+  ['\ngetFetch();\n', '\n'],
+];
 
 const {metafile} = await build({
   absWorkingDir: root,

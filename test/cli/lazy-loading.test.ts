@@ -17,10 +17,10 @@ let host: InstalledHost;
 let seq = 0;
 
 /** The env that makes a child record its modules, and a reader of what it recorded. */
-function probed(opts: {commonJs?: boolean} = {}): {env: Record<string, string>; modules: () => Promise<string[]>} {
+function probed(opts: {commonJs?: boolean; internals?: boolean} = {}): {env: Record<string, string>; modules: () => Promise<string[]>} {
   const out = join(world.dir, `modules-${seq++}.txt`);
   return {
-    env: {NODE_OPTIONS: `--import=${probe}`, MODULE_PROBE_OUT: out, ...(opts.commonJs ? {MODULE_PROBE_CJS: '1'} : {})},
+    env: {NODE_OPTIONS: `--import=${probe}`, MODULE_PROBE_OUT: out, ...(opts.commonJs ? {MODULE_PROBE_CJS: '1'} : {}), ...(opts.internals ? {MODULE_PROBE_INTERNALS: '1'} : {})},
     modules: async () => withBundledModules(cliRoot, (await readFile(out, 'utf8')).split('\n').filter(Boolean)),
   };
 }
@@ -34,6 +34,8 @@ const httpStack = (mods: string[]) => mods.filter((m) => /\/node_modules\/(axios
 /** What measures table columns: only commands that draw a table need it. */
 const tableWidths = (mods: string[]) => mods.filter((m) => m.includes('/node_modules/string-width/'));
 /** The upload and server-side copy engines and the tar reader: only uploads and copies need them. */
+/** Node's fetch implementation (~45 ms to compile): axios touches it as it loads unless the build stops it. */
+const undici = (mods: string[]) => mods.filter((m) => m.startsWith('node:internal/deps/undici/'));
 const uploadEngine = (mods: string[]) => mods.filter((m) => /\/dist\/src\/(b2\/(upload|large-file-upload|chunkers|server-copy)|tar-reader)\.js$/.test(m));
 
 beforeAll(async () => {
@@ -151,6 +153,27 @@ describe('what a process loads', () => {
     const mods = await p.modules();
     expect(mods.filter((m) => /\/node_modules\/(form-data|mime-types|mime-db)\/|\/node_modules\/lodash\/lodash\.js$/.test(m))).toEqual([]);
     expect(mods.filter((m) => /\/node_modules\/lodash\/(get|merge|isString)\.js$/.test(m)).map((m) => m.replace(/.*\//, '')).sort()).toEqual(['get.js', 'isString.js', 'merge.js']);
+  });
+
+  test("upload, download and list load no part of Node's fetch implementation (axios reads the global FormData and probes fetch as it loads; the build defers both)", async () => {
+    const archive = join(world.dir, 'no-fetch.tar');
+    await writeFile(archive, 'an archive for the internals probe');
+    const remote = ['--profile', 'remote', '--config', world.config];
+    const up = probed({internals: true});
+    const uploaded = await runCli(['b2', 'upload', archive, '--name', 'no-fetch', '--json', ...remote], {env: {...world.env, ...up.env}});
+    expect({code: uploaded.code, stderr: uploaded.stderr}).toEqual({code: 0, stderr: ''});
+    const down = probed({internals: true});
+    const {id} = JSON.parse(uploaded.stdout) as {id: string};
+    expect((await runCli(['b2', 'download', id, '-o', join(world.dir, 'no-fetch-restored.tar'), ...remote], {env: {...world.env, ...down.env}})).code).toBe(0);
+    const list = probed({internals: true});
+    expect((await runCli(['b2', 'list', ...remote], {env: {...world.env, ...list.env}})).code).toBe(0);
+    const loaded = {upload: await up.modules(), download: await down.modules(), list: await list.modules()};
+    for (const mods of Object.values(loaded)) expect(httpStack(mods).length).toBeGreaterThan(0); // they did load axios
+    expect({upload: undici(loaded.upload), download: undici(loaded.download), list: undici(loaded.list)}).toEqual({upload: [], download: [], list: []});
+    // the probe sees undici in a process that does load it
+    const control = probed({internals: true});
+    expect((await runCli(['--version'], {env: {...control.env, NODE_OPTIONS: `${control.env.NODE_OPTIONS} --require=${join(repoRoot, 'test/fixtures/module-probe/touch-fetch.cjs')}`}})).code).toBe(0);
+    expect(undici(await control.modules()).length).toBeGreaterThan(0);
   });
 
   test('--help loads no command module, no emulator and no HTTP stack', async () => {
