@@ -22,6 +22,7 @@ import {dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {measure, summary} from './lib/measure.mjs';
+import {userEnv} from './lib/user-env.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const {values: opt} = parseArgs({options: {a: {type: 'string'}, b: {type: 'string'}, scenario: {type: 'string'}, runs: {type: 'string', default: '7'}, 'size-mib': {type: 'string', default: '1024'}}});
@@ -36,8 +37,7 @@ const size = Number(opt['size-mib']) * MiB;
 
 const work = await mkdtemp(join(tmpdir(), 'b2-ab-'));
 const env = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('B2_') && k !== 'NODE_OPTIONS' && k !== 'DEBUG')),
-  XDG_CONFIG_HOME: join(work, 'config'), XDG_DATA_HOME: join(work, 'data'), XDG_CACHE_HOME: join(work, 'cache'),
+  ...userEnv(work),
   B2_BACKUP_CONFIG: join(work, 'profiles.yaml'),
 };
 const emuChild = fork(join(here, 'lib', 'emulator-child.mjs'), [], {stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: {...process.env, BENCH_EMULATOR_DIST: join(builds.A, 'dist', 'src')}});

@@ -25,6 +25,7 @@ import {parseArgs} from 'node:util';
 import {measure, summary} from './lib/measure.mjs';
 import {writeReport} from './lib/report.mjs';
 import {rcloneScenarios} from './lib/rclone.mjs';
+import {userEnv} from './lib/user-env.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -46,8 +47,7 @@ const size = cfg.sizeMiB * MiB;
 
 const work = await mkdtemp(join(tmpdir(), 'b2-bench-'));
 const env = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('B2_') && k !== 'NODE_OPTIONS' && k !== 'DEBUG')),
-  XDG_CONFIG_HOME: join(work, 'config'), XDG_DATA_HOME: join(work, 'data'), XDG_CACHE_HOME: join(work, 'cache'),
+  ...userEnv(work),
   B2_BACKUP_CONFIG: join(work, 'profiles.yaml'),
 };
 const cli = [process.execPath, join(repo, 'bin', 'run.js')];

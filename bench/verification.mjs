@@ -15,6 +15,7 @@ import {mkdtemp, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {userEnv} from './lib/user-env.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -26,8 +27,7 @@ const {startEmulator} = await import(join(repo, 'dist', 'src', 'emulator', 'inde
 const work = await mkdtemp(join(tmpdir(), 'b2-verification-'));
 const emu = await startEmulator({port: 0});
 const env = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('B2_') && !k.startsWith('RCLONE_') && k !== 'NODE_OPTIONS' && k !== 'DEBUG')),
-  XDG_CONFIG_HOME: join(work, 'config'), XDG_DATA_HOME: join(work, 'data'), XDG_CACHE_HOME: join(work, 'cache'),
+  ...userEnv(work, ['RCLONE_']),
   RCLONE_CONFIG: join(work, 'rclone.conf'), // none: the remote comes from the environment
   RCLONE_CONFIG_EMU_TYPE: 'b2', RCLONE_CONFIG_EMU_ACCOUNT: emu.keyId, RCLONE_CONFIG_EMU_KEY: emu.applicationKey, RCLONE_CONFIG_EMU_ENDPOINT: emu.url,
 };

@@ -10,8 +10,7 @@ import {runCli} from '../helpers/run-cli.js';
 
 let dir: string;
 const config = () => join(dir, 'two.yaml');
-// NODE_ENV as users have it: jest's NODE_ENV=test makes oclif add a developer warning to every failed parse
-const b2 = (args: string[], env: Record<string, string> = {}) => runCli(['b2', ...args], {env: {NODE_ENV: '', ...env}, cwd: dir});
+const b2 = (args: string[], env: Record<string, string> = {}) => runCli(['b2', ...args], {env, cwd: dir});
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'first-run-'));

@@ -171,8 +171,7 @@ describe('hostile CLI input: one clear line, the documented exit code, nothing c
 
   test.concurrent.each(cases.map((c) => [c.title, c] as const))('%s', async (_title, c) => {
     const args = c.args.map((a) => a.replaceAll('$C', world.config).replaceAll('$D', d('').replace(/\/$/, '')).replaceAll('$ID', backupId));
-    // NODE_ENV as users have it: jest's NODE_ENV=test makes oclif add a developer warning to every failed parse
-    const r = await runCli(['b2', ...args], {env: {...world.env, HOSTILE_KEY: world.emu.applicationKey, NODE_ENV: ''}, cwd: world.dir});
+    const r = await runCli(['b2', ...args], {env: {...world.env, HOSTILE_KEY: world.emu.applicationKey}, cwd: world.dir});
     const lines = r.stderr.split('\n').filter((l) => l !== '');
     outcomes.push({title: c.title, exit: r.code, line: lines[0] ?? ''});
     expect({exit: r.code, stdout: r.stdout, stderr: r.stderr.slice(0, 2000)}).toEqual({exit: c.exit, stdout: '', stderr: expect.stringMatching(/^Error: [^\n]*\n$/)});

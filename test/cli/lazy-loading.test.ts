@@ -34,6 +34,8 @@ const httpStack = (mods: string[]) => mods.filter((m) => /\/node_modules\/(axios
 /** What measures table columns: only commands that draw a table need it. */
 const tableWidths = (mods: string[]) => mods.filter((m) => m.includes('/node_modules/string-width/'));
 /** The upload and server-side copy engines and the tar reader: only uploads and copies need them. */
+/** The TypeScript compiler (~0.5 s to load): oclif loads it in development mode (NODE_ENV=test or development) to look for sources. */
+const typescript = (mods: string[]) => mods.filter((m) => m.includes('/node_modules/typescript/'));
 /** Node's fetch implementation (~45 ms to compile): axios touches it as it loads unless the build stops it. */
 const undici = (mods: string[]) => mods.filter((m) => m.startsWith('node:internal/deps/undici/'));
 const uploadEngine = (mods: string[]) => mods.filter((m) => /\/dist\/src\/(b2\/(upload|large-file-upload|chunkers|server-copy)|tar-reader)\.js$/.test(m));
@@ -174,6 +176,18 @@ describe('what a process loads', () => {
     const control = probed({internals: true});
     expect((await runCli(['--version'], {env: {...control.env, NODE_OPTIONS: `${control.env.NODE_OPTIONS} --require=${join(repoRoot, 'test/fixtures/module-probe/touch-fetch.cjs')}`}})).code).toBe(0);
     expect(undici(await control.modules()).length).toBeGreaterThan(0);
+  });
+
+  test('the CLI runs here as in a user\'s shell, not in oclif\'s development mode: jest\'s NODE_ENV=test does not reach it (it made oclif load the TypeScript compiler in every run)', async () => {
+    expect(process.env.NODE_ENV).toBe('test'); // what jest sets for the tests themselves
+    const asUsers = probed({commonJs: true});
+    expect((await runCli(['b2', 'list', '--profile', 'remote', '--config', world.config], {env: {...world.env, ...asUsers.env}})).code).toBe(0);
+    const mods = await asUsers.modules();
+    expect(mods.some((m) => m.includes('/node_modules/@oclif/core/'))).toBe(true); // the probe sees CommonJS modules
+    expect(typescript(mods)).toEqual([]);
+    const devMode = probed({commonJs: true});
+    expect((await runCli(['b2', 'list', '--profile', 'remote', '--config', world.config], {env: {...world.env, ...devMode.env, NODE_ENV: 'test'}})).code).toBe(0);
+    expect(typescript(await devMode.modules()).length).toBeGreaterThan(0);
   });
 
   test('--help loads no command module, no emulator and no HTTP stack', async () => {

@@ -11,11 +11,12 @@ import {fileURLToPath} from 'node:url';
 import {RunningEmulator} from '../../src/emulator/index.js';
 import {authorizeRaw, libraryClient} from './helpers.js';
 import {runCli} from '../helpers/run-cli.js';
+import {cleanEnv} from '../helpers/host-cli.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
 function run(args: string[]): {child: ChildProcess; firstLine: Promise<string>; exit: Promise<{code: number | null; stdout: string; stderr: string}>} {
-  const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'b2', 'emulator', ...args], {cwd: root, stdio: ['ignore', 'pipe', 'pipe']});
+  const child = spawn(process.execPath, [join(root, 'bin', 'run.js'), 'b2', 'emulator', ...args], {cwd: root, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']});
   let stdout = '';
   let stderr = '';
   let resolveLine: (l: string) => void;

@@ -7,6 +7,7 @@ import {spawn} from 'node:child_process';
 import {fileURLToPath} from 'node:url';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
 import {api, authorizeRaw, bytes, raw, sha1, uploadRaw} from './helpers.js';
+import {cleanEnv} from '../helpers/host-cli.js';
 
 let dir: string;
 
@@ -165,7 +166,7 @@ describe('data dir', () => {
     const sub = join(dir, 'two-processes');
     const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'bin', 'run.js');
     const start = () => {
-      const child = spawn(process.execPath, [cli, 'b2', 'emulator', '--port', '0', '--json', '--data-dir', sub], {stdio: ['ignore', 'pipe', 'pipe']});
+      const child = spawn(process.execPath, [cli, 'b2', 'emulator', '--port', '0', '--json', '--data-dir', sub], {env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe']});
       let out = '';
       let err = '';
       const exit = new Promise<{code: number | null; out: string; err: string}>((resolve) => child.on('exit', (code) => resolve({code, out, err})));

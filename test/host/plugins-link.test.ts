@@ -24,10 +24,8 @@ let host: InstalledHost;
 let emu: RunningEmulator;
 let work: string;
 let clone: string;
-/** A user's shell: jest sets NODE_ENV=test, which makes oclif look for TypeScript sources of a linked plugin. */
-const USER_ENV = {NODE_ENV: ''};
 /** npm, as the link runs it: from the local cache when it can, no audit or funding requests. */
-const NPM_ENV = {...USER_ENV, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false'};
+const NPM_ENV = {npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false'};
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'plugins-link-'));
@@ -57,11 +55,11 @@ describe('`plugins link` of a fresh clone into a host', () => {
     expect((await stat(join(clone, 'dist/commands/b2/upload.js'))).isFile()).toBe(true);
     expect((await stat(join(clone, 'oclif.manifest.json'))).isFile()).toBe(true);
 
-    const help = await host.run(['b2', '--help'], USER_ENV);
+    const help = await host.run(['b2', '--help']);
     expect(help.code).toBe(0);
     expect(help.stderr).toBe('');
     for (const command of ['upload', 'list', 'download', 'verify', 'delete', 'profile']) expect(help.stdout).toMatch(new RegExp(`^ {2}b2 ${command}\\b`, 'm'));
-    const plugins = await host.run(['plugins'], USER_ENV);
+    const plugins = await host.run(['plugins']);
     // the list's layout, whatever colouring the host's terminal settings add
     expect(stripVTControlCharacters(plugins.stdout)).toMatch(new RegExp(`^backup-plugin-b2 \\S+ \\(link\\) ${clone.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   }, LINK_MS);
@@ -69,7 +67,7 @@ describe('`plugins link` of a fresh clone into a host', () => {
   test('a round trip through the host: upload, list, download, the same bytes', async () => {
     const key = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles']});
     const config = join(work, 'profiles.yaml');
-    const b2 = (args: string[], env: Record<string, string> = {}) => host.run(['b2', ...args, '--config', config], {...USER_ENV, ...env});
+    const b2 = (args: string[], env: Record<string, string> = {}) => host.run(['b2', ...args, '--config', config], env);
     const add = await b2(['profile', 'add', 'linked', '--key-id', key.keyId, '--application-key', key.applicationKey, '--bucket', emu.bucket, '--prefix', 'linked/', '--endpoint', emu.url]);
     expect({code: add.code, stderr: add.stderr}).toMatchObject({code: 0});
 
