@@ -10,21 +10,21 @@ import {connect} from 'node:net';
  * used.
  */
 export async function refusedPort(): Promise<number> {
-  const [ephemeralFirst] = ephemeralRange();
-  for (let port = Math.min(ephemeralFirst, 32768) - 1; port > 1024; port -= 977) {
+  for (let port = Math.min(ephemeralStart(), 32768) - 1; port > 1024; port -= 977) {
     if (await refuses(port)) return port;
   }
   throw new Error('refusedPort: every port tried below the ephemeral range accepted a connection');
 }
 
-function ephemeralRange(): [number, number] {
+/** The first port listen(0) may hand out. */
+function ephemeralStart(): number {
   try {
-    const [first, last] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(first) && Number.isInteger(last)) return [first, last];
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(first) && first > 0) return first;
   } catch {
-    // not Linux: the range most systems use
+    // not Linux: where most other systems start
   }
-  return [49152, 65535];
+  return 49152;
 }
 
 function refuses(port: number): Promise<boolean> {
