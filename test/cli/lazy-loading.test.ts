@@ -33,11 +33,11 @@ const semver = (mods: string[]) => mods.filter((m) => m.includes('/node_modules/
 const httpStack = (mods: string[]) => mods.filter((m) => /\/node_modules\/(axios|backblaze-b2)\//.test(m));
 /** What measures table columns: only commands that draw a table need it. */
 const tableWidths = (mods: string[]) => mods.filter((m) => m.includes('/node_modules/string-width/'));
-/** The upload and server-side copy engines and the tar reader: only uploads and copies need them. */
 /** The TypeScript compiler (~0.5 s to load): oclif loads it in development mode (NODE_ENV=test or development) to look for sources. */
 const typescript = (mods: string[]) => mods.filter((m) => m.includes('/node_modules/typescript/'));
 /** Node's fetch implementation (~45 ms to compile): axios touches it as it loads unless the build stops it. */
 const undici = (mods: string[]) => mods.filter((m) => m.startsWith('node:internal/deps/undici/'));
+/** The upload and server-side copy engines and the tar reader: only uploads and copies need them. */
 const uploadEngine = (mods: string[]) => mods.filter((m) => /\/dist\/src\/(b2\/(upload|large-file-upload|chunkers|server-copy)|tar-reader)\.js$/.test(m));
 
 beforeAll(async () => {
