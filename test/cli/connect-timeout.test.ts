@@ -13,14 +13,14 @@ import {expectFailure} from '../e2e/helpers.js';
 const KEY = 'K005connectTimeoutTestKey0000000000';
 let dir: string;
 let hole: Awaited<ReturnType<typeof blackhole>>;
-let port: number;
+let refused: number;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'b2-connect-'));
   hole = await blackhole();
-  port = await refusedPort();
+  refused = await refusedPort();
   const profile = (port: number) => `    keyId: 005abcdef0000000000000001\n    applicationKey: ${KEY}\n    bucket: some-bucket\n    prefix: backups/\n    endpoint: http://127.0.0.1:${port}\n`;
-  await writeFile(join(dir, 'profiles.yaml'), `profiles:\n  dropped:\n${profile(hole.port)}  refused:\n${profile(port)}`, {mode: 0o600});
+  await writeFile(join(dir, 'profiles.yaml'), `profiles:\n  dropped:\n${profile(hole.port)}  refused:\n${profile(refused)}`, {mode: 0o600});
 });
 afterAll(async () => {
   hole?.close();
@@ -37,7 +37,7 @@ describe('an endpoint that cannot be reached', () => {
 
   test('connection refused: the same line', async () => {
     const r = await list('refused');
-    expectFailure(r, 1, new RegExp(`^Error: cannot reach http://127\\.0\\.0\\.1:${port}: is the endpoint right\\? \\(ECONNREFUSED .*; 4 attempts, none connected\\); check the profile's endpoint and the network$`), [KEY]);
+    expectFailure(r, 1, new RegExp(`^Error: cannot reach http://127\\.0\\.0\\.1:${refused}: is the endpoint right\\? \\(ECONNREFUSED .*; 4 attempts, none connected\\); check the profile's endpoint and the network$`), [KEY]);
   });
 
   test('a B2_CONNECT_TIMEOUT that is not a number of seconds: one line, exit 2', async () => {
