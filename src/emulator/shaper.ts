@@ -3,7 +3,8 @@ import {setTimeout as sleep} from 'node:timers/promises';
 
 /**
  * A pass-through that counts bytes, optionally throttles them to `bytesPerSecond` and
- * calls `onCut` (which destroys the socket) once `cutAfterBytes` have gone through.
+ * calls `onCut` (which destroys the socket) once `cutAfterBytes` have gone through, then
+ * fails itself.
  * Request bodies and response bodies both flow through one, so faults and byte
  * counters apply the same way in both directions.
  */
@@ -40,8 +41,13 @@ export function createShaper(opts: {
             if (piece.length > 0) this.push(piece);
             passed += piece.length;
             opts.onBytes(piece.length);
-            // Give the socket a moment to flush what was let through, then cut.
-            setImmediate(opts.onCut);
+            // Give the socket a moment to flush what was let through, then cut. The shaper ends
+            // with its socket, failing its reader: a request whose body had arrived whole (its
+            // 'end' already seen) would otherwise keep its handler, and its temp file, for ever.
+            setImmediate(() => {
+              opts.onCut();
+              this.destroy(new Error(`cut after ${passed} bytes by an injected fault`));
+            });
             return;
           }
           passed += piece.length;

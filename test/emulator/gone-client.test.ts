@@ -3,6 +3,9 @@
  * to kill the CLI at a chosen request; or an injected latency) must not leave the request's
  * handler behind: it used to wait out the whole stall timeout for a body that could no
  * longer arrive, holding a temp file, a timer and (past stop()) the stopped emulator.
+ * Nor must an upload that a cutRequestAfterBytes fault cuts after its whole body arrived:
+ * its handler used to wait for ever, and its temp file's handle was closed only by the
+ * garbage collector (Node's "Closing file descriptor N on garbage collection").
  */
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {watch} from 'node:fs';
@@ -32,6 +35,35 @@ afterAll(async () => {
   await rm(dataDir, {recursive: true, force: true});
 });
 
+/** Every name that appears in the data dir's tmp/ while `run` runs, and tmp/'s content once the handler is done with it. */
+async function tempFilesDuring(run: () => Promise<void>): Promise<{seen: Set<string>; left: string[]}> {
+  const tmp = join(dataDir, 'tmp');
+  const seen = new Set<string>();
+  const watcher = watch(tmp, (_event, name) => {
+    if (name) seen.add(String(name));
+  });
+  try {
+    await run();
+    const deadline = Date.now() + 30_000; // far below the 60 s stall timeout it must beat, far above a busy machine's delay
+    while (!(seen.size > 0 && (await readdir(tmp)).length === 0) && Date.now() < deadline) await sleep(20);
+    return {seen, left: await readdir(tmp)};
+  } finally {
+    watcher.close();
+  }
+}
+
+/** An upload's request, whose body follows in `socket.write`s of the caller's choice. */
+function uploadRequest(uploadUrl: string, authorizationToken: string, fileName: string, data: Buffer): string {
+  return (
+    `POST ${new URL(uploadUrl).pathname} HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorizationToken}\r\n` +
+    `X-Bz-File-Name: ${fileName}\r\nContent-Type: b2/x-auto\r\nX-Bz-Content-Sha1: ${sha1(data)}\r\nContent-Length: ${data.length}\r\n\r\n`
+  );
+}
+
+async function storedNames(): Promise<string[]> {
+  return (await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId})).json.files.map((f: {fileName: string}) => f.fileName);
+}
+
 describe('a client that left while its request was held', () => {
   test('its upload ends at once: the temp file is removed, not kept until the stall timeout', async () => {
     const url = await api(emu, token, 'b2_get_upload_url', {bucketId: emu.bucketId});
@@ -46,34 +78,45 @@ describe('a client that left while its request was held', () => {
       arrived();
       await released;
     };
-    const tmp = join(dataDir, 'tmp');
-    // the upload's temp file comes and (once the handler ends) goes: every name seen there
-    const seen = new Set<string>();
-    const watcher = watch(tmp, (_event, name) => {
-      if (name) seen.add(String(name));
+    const {seen, left} = await tempFilesDuring(async () => {
+      try {
+        const socket = connect(hostPort(emu.url));
+        socket.on('error', () => undefined);
+        socket.write(uploadRequest(url.json.uploadUrl, url.json.authorizationToken, 'gone.bin', data));
+        socket.write(data.subarray(0, 100));
+        await held;
+        socket.destroy();
+        // answered after the emulator saw the first connection close (the close arrived first)
+        expect((await api(emu, token, 'b2_list_buckets', {})).status).toBe(200);
+      } finally {
+        release();
+      }
     });
-    try {
+    expect(seen.size).toBeGreaterThan(0); // the handler went on to the body
+    expect(left).toEqual([]);
+    expect(await storedNames()).not.toContain('gone.bin');
+  });
+});
+
+describe('an upload cut by a fault after its whole body arrived', () => {
+  test('ends at once: the temp file is removed, nothing is stored, the client sees the connection close', async () => {
+    const url = await api(emu, token, 'b2_get_upload_url', {bucketId: emu.bucketId});
+    const data = Buffer.alloc(1000, 9);
+    // one write: the request's body has ended by the time the cut (at byte 500) closes the socket
+    emu.faults.add({call: 'b2_upload_file', count: 1, cutRequestAfterBytes: 500});
+    let answer = '';
+    const {seen, left} = await tempFilesDuring(async () => {
       const socket = connect(hostPort(emu.url));
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
       socket.on('error', () => undefined);
-      socket.write(
-        `POST ${new URL(url.json.uploadUrl).pathname} HTTP/1.1\r\nHost: x\r\nAuthorization: ${url.json.authorizationToken}\r\n` +
-          `X-Bz-File-Name: gone.bin\r\nContent-Type: b2/x-auto\r\nX-Bz-Content-Sha1: ${sha1(data)}\r\nContent-Length: ${data.length}\r\n\r\n`,
-      );
-      socket.write(data.subarray(0, 100));
-      await held;
-      socket.destroy();
-      // answered after the emulator saw the first connection close (the close arrived first)
-      expect((await api(emu, token, 'b2_list_buckets', {})).status).toBe(200);
-      release();
-      const deadline = Date.now() + 30_000; // far below the 60 s stall timeout it must beat, far above a busy machine's delay
-      while (!(seen.size > 0 && (await readdir(tmp)).length === 0) && Date.now() < deadline) await sleep(20);
-      expect(seen.size).toBeGreaterThan(0); // the handler went on to the body
-      expect(await readdir(tmp)).toEqual([]);
-    } finally {
-      watcher.close();
-      release();
-    }
-    const names = (await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId})).json.files.map((f: {fileName: string}) => f.fileName);
-    expect(names).not.toContain('gone.bin');
+      socket.write(Buffer.concat([Buffer.from(uploadRequest(url.json.uploadUrl, url.json.authorizationToken, 'cut.bin', data), 'latin1'), data]));
+      await closed;
+    });
+    expect(answer).toBe(''); // cut, not answered
+    expect(emu.stats().faults.cut_request).toBe(1);
+    expect(seen.size).toBeGreaterThan(0);
+    expect(left).toEqual([]);
+    expect(await storedNames()).not.toContain('cut.bin');
   });
 });
