@@ -3,6 +3,7 @@ import {cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile} from 'node:fs/prom
 import {tmpdir} from 'node:os';
 import {dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {steersCli} from '../../bench/lib/user-env.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -50,19 +51,9 @@ export async function installHost(opts: {withPlugin?: boolean} = {}): Promise<In
   };
 }
 
-/**
- * The test runner's environment minus anything that would steer the CLI under test,
- * including what forces colour: with CI or FORCE_COLOR set (as a CI runner does), the
- * host's own plugins print ANSI escapes into piped output that a test reads. And minus
- * jest's NODE_ENV=test: it puts oclif in development mode (a developer warning on a
- * failed parse; a look for TypeScript sources, which loads the TypeScript compiler
- * when one is installed: ~0.5 s of CPU per run), which no user's shell has.
- */
+/** The test runner's environment as a user's shell would have it: without what steersCli() names (jest's NODE_ENV=test among them). */
 export function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith('B2_') || k === 'NODE_OPTIONS' || k === 'NODE_ENV' || k === 'DEBUG' || k === 'FORCE_COLOR' || k === 'CI') continue;
-    env[k] = v;
-  }
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !steersCli(k)) env[k] = v;
   return env;
 }
