@@ -1,8 +1,8 @@
-import {hostname} from 'node:os';
 import {askSecret, askText} from '../cli/ask.js';
 import {BackupError} from '../errors.js';
 import {REQUIRED_FIELDS, type ProfileInput} from './schema.js';
 import {flagLabel} from './flags.js';
+import {suggestedPrefix} from './suggested-prefix.js';
 
 /**
  * Home Assistant's B2 docs warn that backups under a prefix another writer shares can be
@@ -12,12 +12,6 @@ export const PREFIX_ADVICE =
   'Backups go under this name prefix in the bucket. Give each machine or host a prefix of its own: ' +
   'files under a prefix another tool or machine also writes to can be overwritten or deleted, ' +
   'and changing the prefix later does not move the backups already stored. Empty: the bucket root.';
-
-/** A prefix unlikely to be shared: this machine's name. */
-export function suggestedPrefix(host = hostname()): string {
-  const name = host.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
-  return `${name || 'backups'}/`;
-}
 
 /**
  * Fills the required fields the flags did not give: asked for on a terminal (the key

@@ -4,7 +4,9 @@ import {hostname, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {runCli} from '../helpers/run-cli.js';
 import {hasPty, onTerminal} from '../helpers/terminal.js';
-import {suggestedPrefix} from '../../src/profiles/prompt.js';
+// not from prompt.ts: it loads @inquirer, whose `import process from 'node:process'` makes
+// jest read process.stdin, which opens the worker's stdin for the rest of its run
+import {suggestedPrefix} from '../../src/profiles/suggested-prefix.js';
 
 // Questions on a real terminal: a "no" is an answer (exit 0), Ctrl-C at any prompt is an
 // interruption (exit 130), the key prompt is a line editor (escape sequences never land in
