@@ -16,7 +16,7 @@ import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
 import {api, authorizeRaw, sha1} from './helpers.js';
-import {hostPort} from './raw-socket.js';
+import {hostPort, rawExchange, type SocketAnswer} from './raw-socket.js';
 
 let emu: RunningEmulator;
 let token: string;
@@ -104,16 +104,12 @@ describe('an upload cut by a fault after its whole body arrived', () => {
     const data = Buffer.alloc(1000, 9);
     // one write: the request's body has ended by the time the cut (at byte 500) closes the socket
     emu.faults.add({call: 'b2_upload_file', count: 1, cutRequestAfterBytes: 500});
-    let answer = '';
+    let answer: SocketAnswer | undefined;
     const {seen, left} = await tempFilesDuring(async () => {
-      const socket = connect(hostPort(emu.url));
-      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
-      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-      socket.on('error', () => undefined);
-      socket.write(Buffer.concat([Buffer.from(uploadRequest(url.json.uploadUrl, url.json.authorizationToken, 'cut.bin', data), 'latin1'), data]));
-      await closed;
+      const request = Buffer.concat([Buffer.from(uploadRequest(url.json.uploadUrl, url.json.authorizationToken, 'cut.bin', data), 'latin1'), data]);
+      answer = await rawExchange(emu.url, [request], {keepOpen: true}); // resolves once the server closes the connection
     });
-    expect(answer).toBe(''); // cut, not answered
+    expect({raw: answer?.raw, closed: answer?.closed}).toEqual({raw: '', closed: true}); // cut, not answered
     expect(emu.stats().faults.cut_request).toBe(1);
     expect(seen.size).toBeGreaterThan(0);
     expect(left).toEqual([]);
