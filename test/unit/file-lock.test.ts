@@ -3,7 +3,7 @@ import {mkdtemp, rm} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import lockfile from 'proper-lockfile';
-import {withFileLock} from '../../src/file-lock.js';
+import {LOCK_WAITS_MS, STALE_MS, withFileLock} from '../../src/file-lock.js';
 import {BackupError} from '../../src/errors.js';
 
 // The profiles file's lock: a lock another process holds is waited for, and only a lock
@@ -32,17 +32,25 @@ describe('withFileLock', () => {
     await expect(withFileLock(path, async () => releasedFirst)).resolves.toBe(true);
   });
 
-  test('a lock that stays held: "another command may be using it", exit 1', async () => {
+  test('a lock that stays held: "another command may be using it", exit 1, after every wait', async () => {
     const path = join(dir, 'held.yaml');
     const release = await lockfile.lock(path, {realpath: false, update: 1000});
     try {
-      const err = (await withFileLock(path, async () => 'ran').catch((e: unknown) => e)) as BackupError;
+      const started = Date.now();
+      const err = (await withFileLock(path, async () => 'ran', {waitsMs: [100, 200, 300]}).catch((e: unknown) => e)) as BackupError;
+      expect(Date.now() - started).toBeGreaterThanOrEqual(590); // it waited each time (a timer may fire a millisecond early by the clock)
       expect(err).toBeInstanceOf(BackupError);
       expect({kind: err.kind, message: err.message}).toEqual({kind: 'failure', message: `cannot lock ${path}: another command may be using it, try again`});
     } finally {
       await release();
     }
-  }, 60_000);
+  });
+
+  test('the waits for a held lock outlast the time a lock left by a process that died takes to go stale', () => {
+    const total = LOCK_WAITS_MS.reduce((sum, wait) => sum + wait, 0);
+    expect(total).toBeGreaterThan(STALE_MS + 5_000); // with room for the stale lock to be seen and taken
+    expect(Math.max(...LOCK_WAITS_MS)).toBeLessThanOrEqual(200); // a released lock is taken soon after
+  });
 
   test('a directory where no lock can be made: the permission problem, bad input, no blame on another command', async () => {
     const err = (await withFileLock('/sys/p.yaml', async () => 'ran').catch((e: unknown) => e)) as BackupError;
