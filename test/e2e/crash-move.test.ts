@@ -4,7 +4,7 @@ import {BackupCatalog} from '../../src/backups/index.js';
 import {seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {CrashWorld, killPoints, requestOf} from '../helpers/crash.js';
-import {downloadCalls, parseJson} from './helpers.js';
+import {downloadCalls} from './helpers.js';
 
 // SIGKILL a real `b2 profile update NAME --prefix NEW --move-backups` at seeded request
 // counts (the emulator's request hook kills the child as the k-th request arrives), then
@@ -123,7 +123,7 @@ async function trial(what: string, kill: (to: string) => ReturnType<CrashWorld['
   expect(downloadCalls(cw.emu)).toBeLessThanOrEqual(2 * ids.length);
   outcomes.push(`  ${what}: killed with ${k} requests at B2 (the last ${killed.calls[k - 1]}), ${made.files + (made.largeDone ? 1 : 0)} of 12 files and ${made.parts} parts copied; the rerun: ${again.stdout.split('\n')[0]}`);
 
-  expect(parseJson<{prefix: string}>(await cw.world.b2(['profile', 'show', 'mv', '--json'])).prefix).toBe(to);
+  expect((await cw.world.storedProfile('mv'))?.prefix).toBe(to);
   expect(await listedIds(to)).toEqual(ids);
   // exactly once: one version of each of the 12 files, no unfinished copy left anywhere
   const there = await versions(to);

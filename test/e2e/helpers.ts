@@ -4,6 +4,7 @@ import {createHash} from 'node:crypto';
 import {mkdtemp, readdir, readFile, rm, stat} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import {parse} from 'yaml';
 import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
 import {captureOutput, captureSecrets, captureTree} from '../helpers/capture.js';
 import {cleanEnv} from '../helpers/host-cli.js';
@@ -123,6 +124,12 @@ export class E2EWorld {
     const args = this.profileAddArgs(name, p);
     const r = await this.b2(args);
     expect({args: args.filter((a) => !this.secrets.includes(a)), ...r}).toMatchObject({code: 0});
+  }
+
+  /** Profile `name` as the profiles file holds it now (what a command run next would use). */
+  async storedProfile(name: string): Promise<Record<string, unknown> | undefined> {
+    const file = parse(await readFile(this.config, 'utf8')) as {profiles?: Record<string, Record<string, unknown>>} | null;
+    return file?.profiles?.[name];
   }
 
   /** No application key in anything any run printed (call last: keys created later count too). */
