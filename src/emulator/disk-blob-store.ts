@@ -38,19 +38,25 @@ export class DiskBlobStore implements BlobStore {
       stream.destroy();
       await handle.close();
     };
+    const abort = async () => {
+      stream.destroy();
+      await close().catch(() => undefined);
+      await unlink(tmpPath).catch(() => undefined);
+    };
     return {
       stream,
       commit: async () => {
-        await handle.sync();
-        await close();
-        await rename(tmpPath, join(this.blobDir, ref));
+        try {
+          await handle.sync();
+          await close();
+          await rename(tmpPath, join(this.blobDir, ref));
+        } catch (err) {
+          await abort(); // no caller aborts after a failed commit: the temp file would stay open and on disk
+          throw err;
+        }
         return ref;
       },
-      abort: async () => {
-        stream.destroy();
-        await close().catch(() => undefined);
-        await unlink(tmpPath).catch(() => undefined);
-      },
+      abort,
     };
   }
 

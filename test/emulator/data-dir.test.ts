@@ -207,6 +207,21 @@ describe('data dir', () => {
     await rm(join(locks, `${process.pid}.someone-else`));
   });
 
+  test('an upload whose blob cannot be put in place (blobs/ gone) fails, stores nothing and leaves no temp file', async () => {
+    const sub = join(dir, 'commit-fails');
+    const a = await startEmulator({port: 0, dataDir: sub});
+    try {
+      const t = (await authorizeRaw(a)).authorizationToken;
+      await rm(join(sub, 'blobs'), {recursive: true}); // the rename into blobs/ now fails (ENOENT)
+      const up = await uploadRaw(a, t, a.bucketId, 'x.bin', bytes(1000));
+      expect(up.status).toBe(500);
+      expect(await readdir(join(sub, 'tmp'))).toEqual([]);
+      expect((await api(a, t, 'b2_list_file_versions', {bucketId: a.bucketId})).json.files).toEqual([]);
+    } finally {
+      await a.stop();
+    }
+  });
+
   test('deleting a version removes its data from disk', async () => {
     const sub = join(dir, 'delete');
     const a = await startEmulator({port: 0, dataDir: sub});
