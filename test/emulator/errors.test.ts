@@ -7,6 +7,7 @@ import {connect} from 'node:net';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
 import {api, authorizeRaw, bytes, raw, RawAnswer, sha1, uploadRaw} from './helpers.js';
+import {rawUploadRequest} from './raw-socket.js';
 
 const MIN_PART = 100;
 let emu: RunningEmulator;
@@ -177,8 +178,13 @@ describe('400: the request is wrong', () => {
     const closed = new Promise((resolve) => socket.on('close', resolve));
     await new Promise((resolve) => socket.on('connect', resolve));
     socket.write(
-      `POST ${new URL(url.json.uploadUrl).pathname} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: ${url.json.authorizationToken}\r\n` +
-        `X-Bz-File-Name: first.txt\r\nContent-Type: text/plain\r\nX-Bz-Content-Sha1: ${sha1(body)}\r\nContent-Length: ${body.length}\r\n\r\n`,
+      rawUploadRequest({
+        path: new URL(url.json.uploadUrl).pathname,
+        token: url.json.authorizationToken,
+        fileName: 'first.txt',
+        content: body,
+        headers: {Connection: 'close', 'Content-Type': 'text/plain'},
+      }),
     );
     socket.write(body.subarray(0, 5));
     await sleep(100);

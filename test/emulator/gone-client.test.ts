@@ -15,8 +15,8 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
-import {api, authorizeRaw, sha1} from './helpers.js';
-import {hostPort, rawExchange, type SocketAnswer} from './raw-socket.js';
+import {api, authorizeRaw} from './helpers.js';
+import {hostPort, rawExchange, rawUploadRequest, type SocketAnswer} from './raw-socket.js';
 
 let emu: RunningEmulator;
 let token: string;
@@ -52,14 +52,6 @@ async function tempFilesDuring(run: () => Promise<void>): Promise<{seen: Set<str
   }
 }
 
-/** An upload's request, whose body follows in `socket.write`s of the caller's choice. */
-function uploadRequest(uploadUrl: string, authorizationToken: string, fileName: string, data: Buffer): string {
-  return (
-    `POST ${new URL(uploadUrl).pathname} HTTP/1.1\r\nHost: x\r\nAuthorization: ${authorizationToken}\r\n` +
-    `X-Bz-File-Name: ${fileName}\r\nContent-Type: b2/x-auto\r\nX-Bz-Content-Sha1: ${sha1(data)}\r\nContent-Length: ${data.length}\r\n\r\n`
-  );
-}
-
 async function storedNames(): Promise<string[]> {
   return (await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId})).json.files.map((f: {fileName: string}) => f.fileName);
 }
@@ -82,7 +74,7 @@ describe('a client that left while its request was held', () => {
       try {
         const socket = connect(hostPort(emu.url));
         socket.on('error', () => undefined);
-        socket.write(uploadRequest(url.json.uploadUrl, url.json.authorizationToken, 'gone.bin', data));
+        socket.write(rawUploadRequest({path: new URL(url.json.uploadUrl).pathname, token: url.json.authorizationToken, fileName: 'gone.bin', content: data}));
         socket.write(data.subarray(0, 100));
         await held;
         socket.destroy();
@@ -106,7 +98,7 @@ describe('an upload cut by a fault after its whole body arrived', () => {
     emu.faults.add({call: 'b2_upload_file', count: 1, cutRequestAfterBytes: 500});
     let answer: SocketAnswer | undefined;
     const {seen, left} = await tempFilesDuring(async () => {
-      const request = Buffer.concat([Buffer.from(uploadRequest(url.json.uploadUrl, url.json.authorizationToken, 'cut.bin', data), 'latin1'), data]);
+      const request = rawUploadRequest({path: new URL(url.json.uploadUrl).pathname, token: url.json.authorizationToken, fileName: 'cut.bin', content: data, body: data});
       answer = await rawExchange(emu.url, [request], {keepOpen: true}); // resolves once the server closes the connection
     });
     expect({raw: answer?.raw, closed: answer?.closed}).toEqual({raw: '', closed: true}); // cut, not answered

@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
 import {api, authorizeRaw, raw, sha1} from './helpers.js';
-import {rawExchange} from './raw-socket.js';
+import {rawExchange, rawUploadRequest} from './raw-socket.js';
 
 /** Short enough that the stall tests finish quickly; nothing else here waits that long. */
 const STALL_MS = 300;
@@ -64,8 +64,7 @@ describe('emulator hardening', () => {
     const up = await uploadUrl();
     const data = Buffer.alloc(1000, 7);
     const answer = await rawExchange(emu.url, [
-      `POST ${up.path} HTTP/1.1\r\nHost: x\r\nAuthorization: ${up.token}\r\nX-Bz-File-Name: stalled.bin\r\nContent-Type: b2/x-auto\r\n` +
-        `X-Bz-Content-Sha1: ${sha1(data)}\r\nContent-Length: ${data.length}\r\n\r\n`,
+      rawUploadRequest({path: up.path, token: up.token, fileName: 'stalled.bin', content: data}),
       data.subarray(0, 100),
     ], {keepOpen: true});
     expect(answer.status).toBe(408);

@@ -12,7 +12,7 @@ import {tmpdir} from 'node:os';
 import {join, relative} from 'node:path';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
 import {api, authorizeRaw, bytes, raw, sha1, uploadRaw} from './helpers.js';
-import {rawExchange, SocketAnswer} from './raw-socket.js';
+import {rawExchange, rawUploadRequest, SocketAnswer} from './raw-socket.js';
 
 /**
  * error: a whole B2 error answer, 4xx; errorOrClosed: that, or the connection closed
@@ -66,14 +66,14 @@ const post = (path: string, body: string | Buffer, headers: Record<string, strin
 const get = (path: string, headers: Record<string, string> = {}) => () => [
   `GET ${path} HTTP/1.1${CRLF}Host: x${CRLF}Authorization: ${token}${CRLF}` + Object.entries(headers).map(([k, v]) => `${k}: ${v}${CRLF}`).join('') + CRLF,
 ];
-/** An upload with raw header values (a Buffer head keeps bytes that are not UTF-8). */
-const upload = (nameHeader: string | Buffer, data = Buffer.from('hostile'), extra = '') => () => [
-  Buffer.concat([
-    Buffer.from(`POST ${uploadPath} HTTP/1.1${CRLF}Host: x${CRLF}Authorization: ${uploadToken}${CRLF}X-Bz-File-Name: `),
-    Buffer.isBuffer(nameHeader) ? nameHeader : Buffer.from(nameHeader, 'latin1'),
-    Buffer.from(`${CRLF}Content-Type: b2/x-auto${CRLF}X-Bz-Content-Sha1: ${sha1(data)}${CRLF}Content-Length: ${data.length}${CRLF}${extra}${CRLF}`),
-  ]),
+/** An upload on the current upload URL, its body in a second write (a Buffer name keeps bytes that are not UTF-8). */
+const upload = (fileName: string | Buffer, data = Buffer.from('hostile'), headers: Record<string, string> = {}) => () => [
+  rawUploadRequest({path: uploadPath, token: uploadToken, fileName, content: data, headers}),
   data,
+];
+/** An upload on the current upload URL whose wrong or missing headers and body are given, in one write. */
+const uploadAs = (fileName: string, content: string, headers: Record<string, string | null>, body: string) => () => [
+  rawUploadRequest({path: uploadPath, token: uploadToken, fileName, content, headers, body}),
 ];
 
 function corpus(): Case[] {
@@ -93,25 +93,11 @@ function corpus(): Case[] {
   }
 
   // Wrong or missing Content-Length.
-  add('Content-Length', 'upload without Content-Length (chunked)', () => [
-    `POST ${uploadPath} HTTP/1.1${CRLF}Host: x${CRLF}Authorization: ${uploadToken}${CRLF}X-Bz-File-Name: cl/chunked${CRLF}Content-Type: b2/x-auto${CRLF}` +
-      `X-Bz-Content-Sha1: ${sha1('abc')}${CRLF}Transfer-Encoding: chunked${CRLF}${CRLF}3${CRLF}abc${CRLF}0${CRLF}${CRLF}`,
-  ]);
-  add('Content-Length', 'upload body shorter than Content-Length, client hangs up', upload('cl/short', Buffer.from('abc'), ''), 'errorOrClosed');
-  cases[cases.length - 1].pieces = () => [
-    `POST ${uploadPath} HTTP/1.1${CRLF}Host: x${CRLF}Authorization: ${uploadToken}${CRLF}X-Bz-File-Name: cl/short${CRLF}Content-Type: b2/x-auto${CRLF}` +
-      `X-Bz-Content-Sha1: ${sha1('abcdef')}${CRLF}Content-Length: 6${CRLF}${CRLF}abc`,
-  ];
-  cases[cases.length - 1].endWrite = true;
-  add('Content-Length', 'upload body longer than Content-Length', () => [
-    `POST ${uploadPath} HTTP/1.1${CRLF}Host: x${CRLF}Authorization: ${uploadToken}${CRLF}X-Bz-File-Name: cl/long${CRLF}Content-Type: b2/x-auto${CRLF}` +
-      `X-Bz-Content-Sha1: ${sha1('abc')}${CRLF}Content-Length: 3${CRLF}${CRLF}abcdefghijklmnop`,
-  ]);
+  add('Content-Length', 'upload without Content-Length (chunked)', uploadAs('cl/chunked', 'abc', {'Content-Length': null, 'Transfer-Encoding': 'chunked'}, `3${CRLF}abc${CRLF}0${CRLF}${CRLF}`));
+  add('Content-Length', 'upload body shorter than Content-Length, client hangs up', uploadAs('cl/short', 'abcdef', {}, 'abc'), 'errorOrClosed', true);
+  add('Content-Length', 'upload body longer than Content-Length', uploadAs('cl/long', 'abc', {}, 'abcdefghijklmnop'));
   for (const value of ['abc', '-1', '1.5', '0x10', '99999999999999999999', '1, 2', '']) {
-    add('Content-Length', `Content-Length: ${JSON.stringify(value)}`, () => [
-      `POST ${uploadPath} HTTP/1.1${CRLF}Host: x${CRLF}Authorization: ${uploadToken}${CRLF}X-Bz-File-Name: cl/bad${CRLF}Content-Type: b2/x-auto${CRLF}` +
-        `X-Bz-Content-Sha1: ${sha1('abc')}${CRLF}Content-Length: ${value}${CRLF}${CRLF}abc`,
-    ]);
+    add('Content-Length', `Content-Length: ${JSON.stringify(value)}`, uploadAs('cl/bad', 'abc', {'Content-Length': value}, 'abc'));
   }
   add('Content-Length', 'two different Content-Lengths', () => [`POST /b2api/v2/b2_list_buckets HTTP/1.1${CRLF}Host: x${CRLF}Content-Length: 2${CRLF}Content-Length: 3${CRLF}${CRLF}{}`]);
   add('Content-Length', 'Content-Length and Transfer-Encoding', () => [`POST /b2api/v2/b2_list_buckets HTTP/1.1${CRLF}Host: x${CRLF}Content-Length: 2${CRLF}Transfer-Encoding: chunked${CRLF}${CRLF}0${CRLF}${CRLF}`]);
@@ -141,12 +127,9 @@ function corpus(): Case[] {
   add('headers', 'X-Bz-Part-Number out of range', () => [
     `POST ${partPath} HTTP/1.1${CRLF}Host: x${CRLF}Authorization: ${partToken}${CRLF}X-Bz-Part-Number: 10001${CRLF}X-Bz-Content-Sha1: ${sha1('a')}${CRLF}Content-Length: 1${CRLF}${CRLF}a`,
   ]);
-  add('headers', 'X-Bz-Content-Sha1 not hex', upload('h/sha', Buffer.from('x'), 'X-Bz-Info-a: b\r\n'));
-  cases[cases.length - 1].pieces = () => [
-    `POST ${uploadPath} HTTP/1.1${CRLF}Host: x${CRLF}Authorization: ${uploadToken}${CRLF}X-Bz-File-Name: h/sha${CRLF}Content-Type: b2/x-auto${CRLF}X-Bz-Content-Sha1: ${'z'.repeat(40)}${CRLF}Content-Length: 1${CRLF}${CRLF}x`,
-  ];
-  add('headers', 'eleven X-Bz-Info headers', upload('h/info', Buffer.from('x'), Array.from({length: 11}, (_, i) => `X-Bz-Info-k${i}: v${CRLF}`).join('')));
-  add('headers', 'X-Bz-Info value with invalid percent-encoding', upload('h/info2', Buffer.from('x'), `X-Bz-Info-k: %zz${CRLF}`), 'okOrError');
+  add('headers', 'X-Bz-Content-Sha1 not hex', uploadAs('h/sha', 'x', {'X-Bz-Content-Sha1': 'z'.repeat(40)}, 'x'));
+  add('headers', 'eleven X-Bz-Info headers', upload('h/info', Buffer.from('x'), Object.fromEntries(Array.from({length: 11}, (_, i) => [`X-Bz-Info-k${i}`, 'v']))));
+  add('headers', 'X-Bz-Info value with invalid percent-encoding', upload('h/info2', Buffer.from('x'), {'X-Bz-Info-k': '%zz'}), 'okOrError');
   add('headers', 'Range header garbage on a download', get(`/file/${'BUCKET'}/hostile/known.txt`, {Range: 'bytes=9999999999999999999-'}), 'okOrError');
 
   // Invalid percent-encodings and UTF-8 in names (upload header, download path, JSON).
@@ -187,7 +170,7 @@ function corpus(): Case[] {
     add('path traversal', `fileId ${id}: delete_file_version`, post('/b2api/v2/b2_delete_file_version', JSON.stringify({fileId: id, fileName: 'x'})));
   }
   add('path traversal', 'upload URL with a traversing bucket id', () => [
-    `POST /b2api/v2/b2_upload_file/..%2F..%2Fescape HTTP/1.1${CRLF}Host: x${CRLF}Authorization: ${uploadToken}${CRLF}X-Bz-File-Name: t${CRLF}X-Bz-Content-Sha1: ${sha1('x')}${CRLF}Content-Length: 1${CRLF}${CRLF}x`,
+    rawUploadRequest({path: '/b2api/v2/b2_upload_file/..%2F..%2Fescape', token: uploadToken, fileName: 't', content: 'x', headers: {'Content-Type': null}, body: 'x'}),
   ]);
   add('path traversal', 'part URL with a traversing file id', () => [
     `POST /b2api/v2/b2_upload_part/../../escape HTTP/1.1${CRLF}Host: x${CRLF}Authorization: ${partToken}${CRLF}X-Bz-Part-Number: 1${CRLF}X-Bz-Content-Sha1: ${sha1('x')}${CRLF}Content-Length: 1${CRLF}${CRLF}x`,

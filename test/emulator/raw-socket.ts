@@ -1,4 +1,5 @@
 import {connect, type Socket} from 'node:net';
+import {sha1} from './helpers.js';
 
 export interface SocketAnswer {
   /** The status of the first response, or undefined when the server sent nothing. */
@@ -17,6 +18,40 @@ export interface SocketAnswer {
 export function hostPort(url: string): {host: string; port: number} {
   const u = new URL(url);
   return {host: u.hostname, port: Number(u.port)};
+}
+
+/** A header's value: a string is sent one byte a character (latin1); a Buffer sends bytes that are not text; null leaves the header out. */
+type RawHeaderValue = string | Buffer | null;
+
+/**
+ * The raw text of a b2_upload_file request: its request line and headers, then `body` if
+ * given (otherwise the caller writes the body itself). X-Bz-Content-Sha1 and Content-Length
+ * describe `content`. `headers` replaces a header in its place (null leaves it out) and adds
+ * any other after the last one, so a test can send a wrong or missing header; Connection has
+ * a place after Host but is left out unless given.
+ */
+export function rawUploadRequest(opts: {
+  path: string;
+  token: string;
+  fileName: string | Buffer;
+  content: string | Buffer;
+  headers?: Record<string, RawHeaderValue>;
+  body?: string | Buffer;
+}): Buffer {
+  const {path, token, fileName, content, headers = {}, body = ''} = opts;
+  const all: Record<string, RawHeaderValue> = {
+    Host: 'x',
+    Connection: null,
+    Authorization: token,
+    'X-Bz-File-Name': fileName,
+    'Content-Type': 'b2/x-auto',
+    'X-Bz-Content-Sha1': sha1(content),
+    'Content-Length': String(Buffer.byteLength(content)),
+    ...headers,
+  };
+  const bytes = (v: string | Buffer) => (Buffer.isBuffer(v) ? v : Buffer.from(v, 'latin1'));
+  const lines = Object.entries(all).flatMap(([name, value]) => (value === null ? [] : [bytes(`${name}: `), bytes(value), bytes('\r\n')]));
+  return Buffer.concat([bytes(`POST ${path} HTTP/1.1\r\n`), ...lines, bytes('\r\n'), bytes(body)]);
 }
 
 /**

@@ -5,7 +5,8 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {connect} from 'node:net';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
-import {api, authorizeRaw, sha1} from './helpers.js';
+import {api, authorizeRaw} from './helpers.js';
+import {rawUploadRequest} from './raw-socket.js';
 
 let emu: RunningEmulator;
 let token: string;
@@ -40,20 +41,16 @@ function rawExchange(chunks: Buffer[], endAfter = true): Promise<string> {
 
 async function uploadRequest(body: Buffer, contentLength: number | undefined, name: string): Promise<Buffer> {
   const url = await api(emu, token, 'b2_get_upload_url', {bucketId: emu.bucketId});
-  const path = new URL(url.json.uploadUrl).pathname;
-  const head = [
-    `POST ${path} HTTP/1.1`,
-    'Host: 127.0.0.1',
-    `Authorization: ${url.json.authorizationToken}`,
-    `X-Bz-File-Name: ${name}`,
-    'Content-Type: text/plain',
-    `X-Bz-Content-Sha1: ${sha1(body)}`,
-    contentLength === undefined ? 'Transfer-Encoding: chunked' : `Content-Length: ${contentLength}`,
-    '',
-    '',
-  ].join('\r\n');
+  const length: Record<string, string | null> = contentLength === undefined ? {'Content-Length': null, 'Transfer-Encoding': 'chunked'} : {'Content-Length': String(contentLength)};
   const payload = contentLength === undefined ? Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]) : body;
-  return Buffer.concat([Buffer.from(head), payload]);
+  return rawUploadRequest({
+    path: new URL(url.json.uploadUrl).pathname,
+    token: url.json.authorizationToken,
+    fileName: name,
+    content: body,
+    headers: {Host: '127.0.0.1', 'Content-Type': 'text/plain', ...length},
+    body: payload,
+  });
 }
 
 async function names(): Promise<string[]> {
