@@ -196,6 +196,9 @@ export class BackupCatalog {
           name = meta.name ?? ha.name;
         }
         intact = known !== undefined && unlock !== undefined && !later;
+        // an archive an earlier run stored (or started) got that run's lock, or none: lengthened to this one (always
+        // allowed) before the metadata file goes up, so that both end together and a refusal leaves no locked metadata file without its archive
+        const archiveNow = plan && retention ? await lengthenRetention(this.backend, archive, retention, meta.signal) : archive;
         const extra = {...ha?.extra_metadata, ...userExtra};
         const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy, ha});
         const text = JSON.stringify(file);
@@ -212,8 +215,6 @@ export class BackupCatalog {
         await this.cache.set(metadataObj, text);
         if (key && unlock) await this.pending.clear(key);
         const resumed = (archive.reusedBytes ?? 0) > 0;
-        // an archive an earlier run stored (or started) got that run's date: lengthened to this one (always allowed), both end together
-        const archiveNow = plan && retention ? await lengthenRetention(this.backend, archive, retention, meta.signal) : archive;
         return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata, resumed, existing: false, ...lockOf(archiveNow, metadataObj)};
       } catch (err) {
         // an interrupted run's archive is what the next run of the same upload completes

@@ -170,6 +170,31 @@ describe('an interrupted locked upload, run again', () => {
       await b.close();
     }
   });
+
+  test('run again asking for a lock the stored archive lacks, and B2 refuses to lock it: no locked metadata file is left without its archive', async () => {
+    const b = await freshBackend();
+    const {dir: cacheDir, cleanup} = await tempDir();
+    try {
+      const data = randomBytes(3000);
+      const ac = new AbortController();
+      await rejection(new BackupCatalog(beforeMetadataPut(b, () => ac.abort()), {cacheDir}).upload(data, {name: 'LATE', signal: ac.signal}));
+
+      emu.faults.add({call: 'b2_update_file_retention', status: 403, code: 'access_denied', count: 1});
+      const retention = {mode: 'governance' as const, retainUntil: new Date(b.now().getTime() + DAY)};
+      const err = await rejection(new BackupCatalog(b, {cacheDir}).upload(data, {name: 'LATE', retention}));
+      expect(err).toBeInstanceOf(BackupError);
+      // the archive is not locked, so its metadata file (which would be) never goes up: no locked stray without its archive
+      expect((await keysOf(b)).filter((k) => k.endsWith('.metadata.json'))).toEqual([]);
+
+      const up = await new BackupCatalog(b, {cacheDir}).upload(data, {name: 'LATE', retention});
+      for (const key of [up.archiveKey, up.metadataKey]) expect((await rawFile(b, key)).fileRetention.value).toMatchObject({mode: 'governance'});
+      expect((await keysOf(b)).sort()).toEqual([up.archiveKey, up.metadataKey].sort());
+    } finally {
+      emu.faults.clear();
+      await cleanup();
+      await b.close();
+    }
+  });
 });
 
 describe('archives Object Lock keeps when an upload fails', () => {
