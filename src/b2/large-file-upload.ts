@@ -130,7 +130,10 @@ export class LargeFileUpload {
       if (this.o.signal?.aborted) throw err;
       const file = await client.getFileInfo(fileId, fileName).catch(() => undefined);
       if (file?.action === 'upload' && file.contentLength === this.bytes) return file;
-      throw await this.cancelAfter(err, fileId);
+      // B2 stayed busy or unreachable through every retry: every part is stored, a rerun only finishes
+      const failure = this.asBackupError(err);
+      if (failure.transient && this.o.resumable) throw this.kept(failure);
+      throw await this.cancelAfter(failure, fileId);
     }
   }
 

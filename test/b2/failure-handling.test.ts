@@ -190,6 +190,24 @@ describe('B2 provider: failures are classified, confined and retried as they sho
     expect(await unfinishedCount(backend)).toBe(0);
   });
 
+  test('b2_finish_large_file busy through every retry: every part stays stored (resumable error, no cancel); the rerun only finishes', async () => {
+    const backend = await open();
+    emu.resetStats();
+    emu.faults.add({call: 'b2_finish_large_file', status: 503});
+    const err = await backend.put('transient/finish.bin', {path}).catch((e: unknown) => e);
+    emu.faults.clear();
+    expect(err).toMatchObject({transient: true, resumable: true});
+    expect((err as Error).message).toMatch(/the unfinished upload of backups\/transient\/finish\.bin \(17 parts stored\) was kept to be resumed$/);
+    expect(emu.stats().calls.b2_cancel_large_file ?? 0).toBe(0);
+    expect(await unfinishedCount(backend)).toBe(1);
+    emu.resetStats();
+    const info = await backend.put('transient/finish.bin', {path});
+    expect(info.sha1).toBe(sha1(data));
+    expect(emu.stats().calls.b2_upload_part ?? 0).toBe(0);
+    expect(emu.stats().calls.b2_finish_large_file).toBe(1);
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+
   test('an endpoint that refuses connections fails after a few attempts (about 10 s of backoff) with "is the endpoint right?"', async () => {
     const port = await refusedPort();
     const delays: number[] = [];
