@@ -172,6 +172,11 @@ export class BackupCatalog {
           onProgress: meta.onProgress,
         }).catch(async (err: unknown) => {
           if (key && unlock && leavesNothingToResume(err)) await this.pending.clear(key);
+          // another run of this upload holds its record, so none could continue this one when it is run again: what it started goes
+          if (known && !unlock && isBackupError(err, 'aborted')) {
+            const leftover = `"${commandHint(this.cli, 'cleanup')}" removes it`;
+            await this.cancelUnfinishedOf(archiveKey, id, leftover).catch((e: unknown) => this.warn(`could not look for the unfinished upload of ${archiveKey} (${(e as Error).message}); ${leftover}`));
+          }
           throw err;
         });
       timing('archive stored');
@@ -413,9 +418,14 @@ export class BackupCatalog {
       await this.removeArchive(archiveKey, this.lockToSet(undefined, plan), `${leftover} once the lock ends`);
       return;
     }
+    await this.cancelUnfinishedOf(archiveKey, plan.id, leftover, signal);
+  }
+
+  /** Cancels the backend's unfinished uploads of backup `id`'s archive; one it cannot is warned about (`leftover`: what becomes of it). */
+  private async cancelUnfinishedOf(archiveKey: string, id: string, leftover: string, signal?: AbortSignal): Promise<void> {
     const cancel = this.backend.cancelUnfinished?.bind(this.backend);
     if (!cancel) return;
-    for await (const upload of this.unfinishedOf(archiveKey, plan.id, signal)) {
+    for await (const upload of this.unfinishedOf(archiveKey, id, signal)) {
       await cancel(upload, {signal}).catch((err: unknown) => {
         if (isBackupError(err, 'aborted')) throw err;
         this.warn(`could not cancel the unfinished upload of ${archiveKey} (${(err as Error).message}); ${leftover}`);

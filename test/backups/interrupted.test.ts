@@ -6,6 +6,7 @@ import {Readable} from 'node:stream';
 import type {Body, PutOptions, StoredObject, TransferProgress} from '../../src/backend.js';
 import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog, PENDING_UPLOAD_LIFETIME_MS, type UploadResult} from '../../src/backups/index.js';
+import {PendingUploads} from '../../src/backups/pending-uploads.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import {confirmed, emulator, openBackend, sha1, unfinishedCount} from '../b2/helpers.js';
@@ -125,6 +126,18 @@ describe('a rerun of an interrupted upload', () => {
     expect(again).toMatchObject({resumed: true, size: data.length});
     expect(emu.stats().calls.b2_upload_part).toBe(PARTS - sentBefore);
     expect(await unfinishedCount(backend)).toBe(0);
+  });
+
+  test('interrupted while another run of the same upload holds its record: what it started is cancelled, since no rerun can continue it', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const release = await new PendingUploads(join(cacheDir, 'pending-uploads'), () => undefined).lock({sha1: sha1(data), name: 'nightly'});
+    try {
+      expect(isBackupError(await interruptAfterParts(new BackupCatalog(backend, {cacheDir}), path, 2), 'aborted')).toBe(true);
+    } finally {
+      await release?.();
+    }
+    expect(await unfinishedCount(backend)).toBe(0);
+    expect(await keysOf(backend)).toEqual([]);
   });
 
   test('when nothing was stored, the same names are used but resumed is false', async () => {
