@@ -17,6 +17,7 @@ import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload, type UploadKey} from './pending-uploads.js';
 import {UploadLocks, type Release} from './upload-locks.js';
+import {HidingRecords, type HidingRecord} from './hiding-records.js';
 import {deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
@@ -69,6 +70,7 @@ export class BackupCatalog {
   private readonly cache: MetadataCache;
   private readonly pending: PendingUploads;
   private readonly locks: UploadLocks;
+  private readonly hiding: HidingRecords;
   /** Metadata file reads, at most `concurrency` at once (p-queue loads when a listing first needs one). */
   private queue?: Promise<PQueue>;
   private readonly concurrency: number;
@@ -92,6 +94,7 @@ export class BackupCatalog {
     this.cache = new MetadataCache(dir, backend.readScope, this.warn);
     this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn, () => this.now().getTime());
     this.locks = new UploadLocks(opts.lockDir, this.warn);
+    this.hiding = new HidingRecords(dir && join(dir, 'hidden-archives'), this.warn);
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
   }
 
@@ -741,13 +744,14 @@ export class BackupCatalog {
         }
       }
     }
+    await this.finishHidden({dryRun: opts.dryRun, signal}, report);
     const {orphans, strays} = await this.scanAll(signal, () => undefined);
     const now = this.backend.now?.() ?? this.now();
     const ctx = {cutoff, now, dryRun: opts.dryRun, signal};
     for (const {info, archive} of orphans) {
       // an upload that finished since the listing wrote its metadata file: a backup now, not an orphan
       if (!(await this.clearLeftover(archive, info, info.metadataKey, {...ctx, hideFirst: true}, report))) continue;
-      report.deleted.push({key: archive.key, id: info.id, name: info.name, date: info.date, size: archive.size, stored: archive.modified.toISOString()});
+      report.deleted.push({key: archive.key, ...leftoverEntry(archive, info)});
     }
     // what an interrupted delete or prune left: a metadata file without its archive (no
     // backup: listings skip it); only one that reads as a backup metadata file
@@ -758,7 +762,7 @@ export class BackupCatalog {
       // an upload under the same name that stored its archive since the listing: a backup now, not a leftover
       if (!(await this.clearLeftover(metadataFile, info, info.archiveKey, ctx, report))) continue;
       if (!opts.dryRun && metadataFile.id) await this.cache.forget(metadataFile.id);
-      report.strays.push({key: metadataFile.key, id: info.id, name: info.name, date: info.date, size: metadataFile.size, stored: metadataFile.modified.toISOString()});
+      report.strays.push({key: metadataFile.key, ...leftoverEntry(metadataFile, info)});
     }
     return report;
   }
@@ -809,7 +813,7 @@ export class BackupCatalog {
         return false;
       }
       if (ctx.dryRun) return true;
-      const outcome = ctx.hideFirst ? await this.removeOrphanArchive(file.key, partnerKey, ctx.signal) : await this.deleteUnlessLocked(file.key, ctx.signal);
+      const outcome = ctx.hideFirst ? await this.removeOrphanArchive({key: file.key, metadataKey: partnerKey, base: baseOf(info.archiveKey, ARCHIVE_SUFFIX) as string, entry: leftoverEntry(file, info)}, ctx.signal) : await this.deleteUnlessLocked(file.key, ctx.signal);
       if (outcome === 'locked') report.locked.push(locked);
       if (outcome === 'kept') report.kept++; // its metadata file came (a backup now), or another cleanup has it in hand
       return outcome === 'deleted';
@@ -832,30 +836,97 @@ export class BackupCatalog {
    * cannot lose it (see assertArchiveKept for why the order is safe): hidden first, then
    * its metadata file looked for once more; there now, the archive is unhidden and kept,
    * else deleted. Once hiding starts, the rest goes without the signal: an interrupted
-   * cleanup still unhides or deletes what it hid before it stops. A backend that cannot
-   * hide deletes at once; an archive hidden already (another cleanup's) is left to it.
+   * cleanup still unhides or deletes what it hid before it stops, and one killed meanwhile
+   * leaves its record (HidingRecords) for the next cleanup here to finish. A backend that
+   * cannot hide deletes at once; an archive hidden already (another cleanup's) is left to it.
    */
-  private async removeOrphanArchive(key: string, metadataKey: string, signal?: AbortSignal): Promise<'deleted' | 'locked' | 'kept' | 'gone'> {
+  private async removeOrphanArchive(hiding: Omit<HidingRecord, 'markerId'>, signal?: AbortSignal): Promise<'deleted' | 'locked' | 'kept' | 'gone'> {
     const {hide, unhide} = this.backend;
-    if (!hide || !unhide) return this.deleteUnlessLocked(key, signal);
+    if (!hide || !unhide) return this.deleteUnlessLocked(hiding.key, signal);
     // the hide itself goes without the signal too: one cut off midway may have hidden the archive without saying so
     throwIfAborted(signal);
-    const markerId = await hide.call(this.backend, key);
-    // nothing visible to hide: another cleanup has it in hand (hidden), or removed it already
-    if (markerId === undefined) return (await this.isHidden(key)) ? 'kept' : 'gone';
-    const restore = () => unhide.call(this.backend, key, markerId);
+    await this.hiding.record(hiding);
+    const markerId = await hide.call(this.backend, hiding.key);
+    if (markerId === undefined) {
+      // nothing visible to hide: another cleanup has it in hand (hidden), or removed it already
+      await this.hiding.clear(hiding.key);
+      return (await this.isHidden(hiding.key)) ? 'kept' : 'gone';
+    }
+    await this.hiding.record({...hiding, markerId});
+    return this.decideHidden({...hiding, markerId});
+  }
+
+  /**
+   * The decision about an archive a cleanup here hid with the marker `markerId`: unhidden
+   * and kept if its metadata file is there, else deleted (unhidden again if Object Lock
+   * refuses); its record goes once the decision is made, or undone.
+   */
+  private async decideHidden(hidden: HidingRecord & {markerId: string}): Promise<'deleted' | 'locked' | 'kept'> {
+    const {key, markerId} = hidden;
+    const restore = () => (this.backend.unhide as NonNullable<StorageBackend['unhide']>).call(this.backend, key, markerId);
     try {
-      if (await this.backend.stat(metadataKey)) return (await restore(), 'kept');
-      // our marker goes last: were it first, the archive would be visible again, to an
-      // upload's last look (assertArchiveKept), until its own version went
-      const outcome = await this.deleteUnlessLocked(key, undefined, markerId);
-      if (outcome === 'locked') await restore();
+      let outcome: 'deleted' | 'locked' | 'kept';
+      if (await this.backend.stat(hidden.metadataKey)) outcome = (await restore(), 'kept');
+      else {
+        // our marker goes last: were it first, the archive would be visible again, to an
+        // upload's last look (assertArchiveKept), until its own version went
+        outcome = await this.deleteUnlessLocked(key, undefined, markerId);
+        if (outcome === 'locked') await restore();
+      }
+      await this.hiding.clear(key);
       return outcome;
     } catch (err) {
-      await restore().catch((unhideErr: unknown) => {
-        this.warn(`${key} is left hidden, its versions stored behind a hide marker: unhiding it failed (${(unhideErr as Error).message}); deleting that marker (e.g. in the B2 web console) restores it`);
-      });
+      const restored = await restore().then(
+        () => true,
+        (unhideErr: unknown) => {
+          this.warn(`${key} is left hidden, its versions stored behind a hide marker: unhiding it failed (${(unhideErr as Error).message}); the next cleanup on this machine decides about it again, and deleting that marker (e.g. in the B2 web console) restores it`);
+          return false;
+        },
+      );
+      if (restored) await this.hiding.clear(key);
       throw err;
+    }
+  }
+
+  /**
+   * What a cleanup killed here between hiding an archive and deciding about it left
+   * (HidingRecords), decided now: an archive still hidden is deleted, or unhidden and kept
+   * when its metadata file has come (an upload elsewhere that wrote it, then failed to see
+   * its archive, removes that file again: then deleted). One visible again only loses its
+   * record; a hide marker left alone by a delete cut off before its end is deleted too.
+   * A name that an upload or cleanup running here holds is left to it.
+   */
+  private async finishHidden(ctx: {dryRun?: boolean; signal?: AbortSignal}, report: CleanupReport): Promise<void> {
+    for (const hidden of await this.hiding.all()) {
+      throwIfAborted(ctx.signal);
+      const lock = await this.locks.tryName(hidden.base);
+      if ('holders' in lock) continue;
+      try {
+        const plan = (await this.backend.stat(hidden.key)) ? undefined : await this.backend.planDelete?.(hidden.key, {signal: ctx.signal});
+        if (!plan?.hidden || plan.uploads === 0) {
+          // visible (never hidden, or unhidden), or gone but for the marker of a delete that was cut off just before it
+          if (!ctx.dryRun && plan && plan.versions > 0) await this.backend.delete(hidden.key);
+          if (!ctx.dryRun) await this.hiding.clear(hidden.key);
+          continue;
+        }
+        const comeBack = (await this.backend.stat(hidden.metadataKey)) !== undefined;
+        let outcome: 'deleted' | 'locked' | 'kept';
+        if (ctx.dryRun) outcome = comeBack ? 'kept' : 'deleted';
+        else if (hidden.markerId !== undefined) outcome = await this.decideHidden({...hidden, markerId: hidden.markerId});
+        else if (comeBack) {
+          // killed before its hide answered: which version is the marker is not known here
+          this.warn(`${hidden.key} is hidden (by a cleanup here that was stopped) while its metadata file ${hidden.metadataKey} is there: deleting its newest version, the hide marker (e.g. in the B2 web console), restores the backup`);
+          continue;
+        } else {
+          outcome = await this.deleteUnlessLocked(hidden.key);
+          if (outcome === 'deleted') await this.hiding.clear(hidden.key);
+        }
+        if (outcome === 'deleted') report.deleted.push({key: hidden.key, ...hidden.entry});
+        else if (outcome === 'locked') report.locked.push({key: hidden.key, id: hidden.entry.id, name: hidden.entry.name, size: hidden.entry.size, stored: hidden.entry.stored});
+        else report.kept++;
+      } finally {
+        await lock.release();
+      }
     }
   }
 
@@ -1213,4 +1284,9 @@ function withoutDuplicateIds(entries: Entry[], skip: (msg: string) => void): Ent
     seen.set(e.info.id, e);
     return true;
   });
+}
+
+/** A leftover file of backup `info` as a cleanup reports it. */
+function leftoverEntry(file: ObjectInfo, info: BackupInfo): {id: string; name: string; date: string; size: number; stored: string} {
+  return {id: info.id, name: info.name, date: info.date, size: file.size, stored: file.modified.toISOString()};
 }

@@ -292,6 +292,23 @@ describe('an orphan archive a cleanup hid and then deletes', () => {
     expect(await backend.planDelete(archiveKey)).toMatchObject({versions: 0});
   });
 
+  test('one hidden by a hide whose answer was lost (the cleanup fails) is deleted by the next cleanup with the same data dir', async () => {
+    const archiveKey = await orphan('cut');
+    const cacheDir = join(dir, 'lost-answer-cache');
+    const cleanerWith = (b: StorageBackend) => new BackupCatalog(b, {now: () => new Date(Date.now() + 25 * 3600e3), cacheDir});
+    const answerLost = new (class extends VersionsBackend {
+      override async hide(key: string, opts?: {signal?: AbortSignal}): Promise<string | undefined> {
+        await super.hide(key, opts);
+        throw new Error('connection reset after the request was sent');
+      }
+    })(cleanerBackend);
+    await expect(cleanerWith(answerLost).cleanup({olderThanMs: DAY})).rejects.toThrow('connection reset');
+    expect(await backend.planDelete(archiveKey)).toMatchObject({hidden: true, uploads: 1}); // seen by no listing
+    const report = await cleanerWith(new VersionsBackend(cleanerBackend)).cleanup({olderThanMs: DAY});
+    expect(report.deleted.map((d) => d.key)).toEqual([archiveKey]);
+    expect(await backend.planDelete(archiveKey)).toMatchObject({versions: 0});
+  });
+
   test('one another cleanup removed first (nothing left to hide) is not counted as kept', async () => {
     const archiveKey = await orphan('taken');
     const cleaner = new (class extends VersionsBackend {

@@ -100,6 +100,62 @@ describe(`SIGKILL during delete at ${POINTS} request counts drawn with seed ${SE
   });
 });
 
+describe('SIGKILL while cleanup decides about an orphan archive it hid', () => {
+  /** An archive of ours without its metadata file (an interrupted upload's); the metadata file's bytes and info, to bring it back. */
+  async function orphan(name: string) {
+    const up = await makeBackup(name);
+    const {info, stream} = await backend.get(up.metadataKey);
+    const metadataFile = {bytes: Buffer.concat(await stream.toArray()), metadata: info.metadata, contentType: info.contentType};
+    await backend.delete(up.metadataKey);
+    return {up, base: up.archiveKey.replace(/\.tar$/, ''), metadataFile};
+  }
+  const cleanup = (extra: string[] = []) => b2(['cleanup', '--older-than', '0s', '--json', ...extra]);
+  const deletedIds = (r: Awaited<ReturnType<typeof b2>>) => parseJson<{deleted: Array<{id: string; key: string}>}>(r).deleted.map((d) => d.id);
+
+  /** Runs `b2 cleanup`, SIGKILLed at its first request after its b2_hide_file (that hid the archive). */
+  async function killedAfterItsHide() {
+    let hid = false;
+    const killed = await cw.run(['cleanup', '--older-than', '0s', '--profile', 'del'], (call, _n, kill) => {
+      if (hid) return kill();
+      hid = call === 'b2_hide_file';
+    });
+    expect({hid, killed: killed.killed, signal: killed.result.signal}).toEqual({hid: true, killed: true, signal: 'SIGKILL'});
+  }
+
+  test('killed after its hide: the archive is left hidden; the next cleanup deletes it (the dry run first says so, changing nothing)', async () => {
+    const {up, base} = await orphan('hidden-then-killed');
+    await killedAfterItsHide();
+    const hidden = [`hide ${PREFIX}${up.archiveKey}`, `upload ${PREFIX}${up.archiveKey}`];
+    expect(await versionsOf(base)).toEqual(hidden); // seen by no listing: no later cleanup could find it by listing
+
+    const dry = await cleanup(['--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(deletedIds(dry)).toContain(up.id);
+    expect(await versionsOf(base)).toEqual(hidden);
+
+    const again = await cleanup();
+    expect(again.code).toBe(0);
+    expect(parseJson<{deleted: Array<{id: string; key: string}>}>(again).deleted).toContainEqual(expect.objectContaining({id: up.id, key: up.archiveKey}));
+    expect(await versionsOf(base)).toEqual([]);
+    expect(deletedIds(await cleanup())).not.toContain(up.id); // its record went with it
+  }, 60_000);
+
+  test('killed after its hide, while the metadata file came meanwhile: the next cleanup unhides the archive and the backup is whole', async () => {
+    const {up, base, metadataFile} = await orphan('hidden-then-came');
+    await killedAfterItsHide();
+    await backend.put(up.metadataKey, metadataFile.bytes, {metadata: metadataFile.metadata, contentType: metadataFile.contentType});
+    expect((await catalog.list()).map((b) => b.id)).not.toContain(up.id); // its archive is hidden
+
+    const again = await cleanup();
+    expect(again.code).toBe(0);
+    expect(deletedIds(again)).not.toContain(up.id);
+    expect((await catalog.list()).map((b) => b.id)).toContain(up.id);
+    expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
+    expect((await versionsOf(base)).sort()).toEqual([`upload ${PREFIX}${up.metadataKey}`, `upload ${PREFIX}${up.archiveKey}`]);
+    await catalog.delete(up.id);
+  }, 60_000);
+});
+
 describe('two uploads to one profile at once', () => {
   test('different files, and the same file under the same name: every run succeeds and its backup verifies', async () => {
     const files = await Promise.all(['a', 'b'].map(async (n) => {
