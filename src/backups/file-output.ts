@@ -67,6 +67,8 @@ export async function prepareDestination(path: string, force: boolean): Promise<
     }
   }
   if (existing?.isDirectory()) throw new BackupError('bad_input', `${path} is a directory; give a file path, e.g. ${join(path, 'restore.tar')}`);
+  // /dev/stdout of `> FILE` or `>> FILE` is a link to that file: stdout all the same, neither "already exists" nor replaced
+  if (existing && link?.isSymbolicLink() && isOwnStdout(existing)) return {kind: 'stdout', path};
   if (existing && isWriteThrough(existing)) return {kind: isOwnStdout(existing) ? 'stdout' : 'special', path};
   if (existing && !existing.isFile()) throw new BackupError('bad_input', `${path} is not a regular file (a block device or another special file); give a file path`);
   if (existing && !force) throw new BackupError('already_exists', `${path} already exists; choose another path or pass --force to overwrite it`);

@@ -174,11 +174,12 @@ describe('b2 download', () => {
     expect(r.stdout.equals(big)).toBe(true);
   });
 
-  test('-o - into a file (`>> FILE`) and into a shell pipe (`| cat > FILE`): the bytes, in order, after what was there', async () => {
+  // /dev/stdout into a file is a symlink to that very file: it is stdout all the same, never "already exists" or replaced
+  test.each([['-o -', '-'], ['-o /dev/stdout', '/dev/stdout'], ['-o /dev/stdout --force', '/dev/stdout', '--force']])('%s into a file (`>> FILE`) and into a shell pipe (`| cat > FILE`): the bytes, in order, after what was there', async (_how, output, ...force) => {
     const appended = join(world.dir, 'appended.bin');
     await writeFile(appended, 'kept\n');
     const piped = join(world.dir, 'piped.bin');
-    const argv = [process.execPath, join(cliRoot, 'bin/run.js'), 'b2', 'download', uploaded.big.id, '-o', '-', '--profile', 'home', '--config', world.config];
+    const argv = [process.execPath, join(cliRoot, 'bin/run.js'), 'b2', 'download', uploaded.big.id, '-o', output, ...force, '--profile', 'home', '--config', world.config];
     const run = (stdout: 'pipe' | number, shell?: string) =>
       new Promise<number | null>((resolve, reject) => {
         const [cmd, ...args] = shell ? ['bash', '-c', shell, 'sh', ...argv] : argv;
