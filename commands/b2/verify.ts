@@ -4,7 +4,7 @@ import {LocationCommand} from '../../src/cli/location-command.js';
 import {limitDownloadFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
-import {backupSummary, renderVerifyResult, type BackupSummary} from '../../src/backups/display.js';
+import {backupSummary, renderVerifyResult, UNREAD_CHECKSUM, type BackupSummary} from '../../src/backups/display.js';
 import {BackupError} from '../../src/errors.js';
 
 interface VerifyView {
@@ -38,6 +38,7 @@ export default class Verify extends LocationCommand {
       this.log(renderVerifyResult(result));
       if (!result.ok) {
         if (this.jsonEnabled()) this.logJson(view); // a failed run returns nothing for oclif to print
+        if (result.sha1Unread) throw new BackupError('checksum_mismatch', `backup ${result.info.id} cannot be verified: ${UNREAD_CHECKSUM} (see the warning); nothing proves its archive whole, restore from another backup if you can`);
         throw new BackupError('checksum_mismatch', `backup ${result.info.id} failed verification; the stored archive is damaged or was replaced, restore from another backup`);
       }
       return view;

@@ -540,14 +540,14 @@ export class BackupCatalog {
         const expectedSha1 = info.sha1 ?? knownSha1(r.info.sha1);
         const problem = mismatch(r, {size: r.info.size, sha1: expectedSha1});
         if (problem) throw new BackupError('checksum_mismatch', `download of backup ${info.id} failed verification: ${problem}`);
-        got = {info, path, size: r.size, sha1: r.sha1, expectedSha1};
+        got = {info, path, size: r.size, sha1: r.sha1, expectedSha1, ...sha1Unread(info, expectedSha1)};
       });
       return got!;
     }
     const {info, stream, expected} = await this.openVerified(target, opts);
     await writeStreamToFile(stream, dest, force);
     const {size, sha1} = stream.result();
-    return {info, path, size, sha1: sha1 as string, expectedSha1: expected.sha1};
+    return {info, path, size, sha1: sha1 as string, expectedSha1: expected.sha1, ...sha1Unread(info, expected.sha1)};
   }
 
   /** Reads and hashes the whole archive without writing it anywhere. */
@@ -564,8 +564,9 @@ export class BackupCatalog {
       },
     );
     const got = hashing.soFar();
-    const ok = !backendFound && mismatch(got, expected) === undefined;
-    return {ok, size: got.size, sha1: got.sha1, expectedSize: expected.size, expectedSha1: expected.sha1, info};
+    const unread = sha1Unread(info, expected.sha1);
+    const ok = !backendFound && !unread.sha1Unread && mismatch(got, expected) === undefined;
+    return {ok, size: got.size, sha1: got.sha1, expectedSize: expected.size, expectedSha1: expected.sha1, ...unread, info};
   }
 
   /**
@@ -1168,6 +1169,15 @@ export class BackupCatalog {
 }
 
 type Sent = {size: number; sha1: string};
+
+/**
+ * An archive made here that records no SHA1 itself was streamed up: its SHA1 is in its
+ * metadata file (always written there), so none to compare means that file could not be
+ * read (a warning said why), not that nobody recorded one.
+ */
+function sha1Unread(info: BackupInfo, expectedSha1: string | undefined): {sha1Unread?: true} {
+  return expectedSha1 === undefined && info.describedBy === 'archive' ? {sha1Unread: true} : {};
+}
 
 /** ha-archive.ts's reader, loaded on first use: only uploads look into a tar, and a download should not pay to load it. */
 async function readHaArchive(...args: Parameters<typeof import('./ha-archive.js').readHaArchive>): ReturnType<typeof import('./ha-archive.js').readHaArchive> {

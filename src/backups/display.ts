@@ -61,16 +61,18 @@ export function displayDate(iso: string): string {
 
 /** An archive checked without a SHA1 on record (only its size could be compared), in the same words for verify and download. */
 const NO_CHECKSUM = 'no checksum was recorded for this archive, its SHA1 is';
+/** The same when one was recorded, in the metadata file that cannot be read. */
+export const UNREAD_CHECKSUM = 'its SHA1 was recorded in its metadata file, which cannot be read';
 
 export function renderVerifyResult(r: VerifyResult): string {
   const what = `backup ${r.info.id} (${escapeInvisible(r.info.name)}), ${humanSize(r.size)}`;
-  if (!r.ok) return `FAILED ${what}: ${r.size !== r.expectedSize ? `read ${r.size} bytes, expected ${r.expectedSize}` : `SHA1 ${r.sha1}, expected ${r.expectedSha1}`}`;
+  if (!r.ok) return `FAILED ${what}: ${r.size !== r.expectedSize ? `read ${r.size} bytes, expected ${r.expectedSize}` : r.sha1Unread ? `${UNREAD_CHECKSUM}; its SHA1 is ${r.sha1}` : `SHA1 ${r.sha1}, expected ${r.expectedSha1}`}`;
   if (!r.expectedSha1) return `OK ${what}: size matches; ${NO_CHECKSUM} ${r.sha1}`;
   return `OK ${what}: size and SHA1 ${r.sha1} match`;
 }
 
 /** "Downloaded backup "x" to r.tar (1.5 MiB, sha1 … verified)": "verified" only when a SHA1 on record was compared. */
 export function renderDownloaded(d: DownloadedFile): string {
-  const checked = d.expectedSha1 ? `sha1 ${d.sha1} verified` : `size checked; ${NO_CHECKSUM} ${d.sha1}`;
+  const checked = d.expectedSha1 ? `sha1 ${d.sha1} verified` : `size checked; ${d.sha1Unread ? `${UNREAD_CHECKSUM}; its SHA1 is` : NO_CHECKSUM} ${d.sha1}`;
   return `Downloaded backup ${visible(d.info.name)} to ${escapeInvisible(d.path)} (${humanSize(d.size)}, ${checked})`;
 }

@@ -211,6 +211,8 @@ export interface DownloadedFile {
   sha1: string;
   /** The SHA1 on record that it matched; undefined when none was recorded (only the size was compared). */
   expectedSha1?: string;
+  /** No SHA1 compared because its one record, the metadata file of an archive of ours streamed up, cannot be read (not because none was recorded). */
+  sha1Unread?: true;
 }
 
 export interface VerifyResult {
@@ -221,5 +223,7 @@ export interface VerifyResult {
   expectedSize: number;
   /** Undefined when nobody recorded a checksum (e.g. a large archive uploaded by HA): only the size was checked. */
   expectedSha1?: string;
+  /** A checksum was recorded but cannot be read (see DownloadedFile): then not ok, as nothing proves the bytes. */
+  sha1Unread?: true;
   info: BackupInfo;
 }
