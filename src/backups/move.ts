@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type {ObjectInfo, Retention, StorageBackend} from '../backend.js';
-import {BackupError, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
+import {BackupError, EXIT_CODES, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
 import {BackupCatalog} from './catalog.js';
@@ -251,15 +251,31 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
       return false;
     }
   };
+  let unlisted = 0; // backups whose metadata file is gone at the source: no longer listed there
   await runAll(concurrency, [
     // the metadata file first: at the source, the backup leaves listings in one step
     ...plan.items.map((item) => async () => {
-      if (await remove(item.metadataFile.key)) await remove(item.archive.key);
-      else refused.push(item.archive.key);
+      if (!(await remove(item.metadataFile.key))) return void refused.push(item.archive.key);
+      unlisted++;
+      await remove(item.archive.key);
     }),
     ...plan.leftovers.map((archive) => async () => void (await remove(archive.key))),
-  ]);
+  ]).catch((err: unknown) => {
+    if (!(err instanceof BackupError) || err.kind === 'aborted') throw err;
+    throw deletesStopped(err, unlisted, plan.items.length);
+  });
   return {...plan, copied: copied.size, deleted, refused: refused.sort(compareUtf8)};
+}
+
+/**
+ * A failure while the originals are deleted: some are gone already, so the old location
+ * (which the caller still names) no longer lists every backup, though each is whole at the
+ * new one. Said so, with the way on; never an exit code that means "nothing was changed".
+ */
+function deletesStopped(err: BackupError, unlisted: number, backups: number): BackupError {
+  const kind: ErrorKind = EXIT_CODES[err.kind] === EXIT_CODES.bad_input ? 'failure' : err.kind;
+  const state = `every backup is whole at the new prefix, but the move stopped while deleting the originals: ${unlisted} of ${backups} backup${backups === 1 ? ' is' : 's are'} no longer listed under the old prefix, which the profile keeps until the move is finished`;
+  return new BackupError(kind, `${err.message}; ${state}: run the same command again to finish it`, {cause: err.cause ?? err, transient: err.transient, resumable: true});
 }
 
 /**
