@@ -1189,14 +1189,21 @@ async function readHaArchive(...args: Parameters<typeof import('./ha-archive.js'
  * shows it knows the time), and whether one of them is under a legal hold.
  */
 function lockOf(...objects: ObjectInfo[]): {lock?: BackupLock; legalHold?: true} {
-  let latest: Retention | undefined;
-  for (const o of objects) if (o.retention && (!latest || o.retention.retainUntil > latest.retainUntil)) latest = o.retention;
-  return {...(latest ? {lock: lockOfRetention(latest)} : {}), ...(objects.some((o) => o.legalHold) ? {legalHold: true} : {})};
+  const latest = (mode?: Retention['mode']) => {
+    let found: Retention | undefined;
+    for (const o of objects) if (o.retention && (!mode || o.retention.mode === mode) && (!found || o.retention.retainUntil > found.retainUntil)) found = o.retention;
+    return found;
+  };
+  const lock = latest();
+  // a governance lock is what a bypass lifts; a compliance one on another file stays in the way
+  const compliance = lock?.mode === 'governance' ? latest('compliance') : undefined;
+  return {...(lock ? {lock: {...lockOfRetention(lock), ...(compliance ? {complianceUntil: compliance.retainUntil.toISOString()} : {})}} : {}), ...(objects.some((o) => o.legalHold) ? {legalHold: true} : {})};
 }
 
 /** The refusal delete() gives a backup it can see is locked, before B2 is asked. */
 function lockedBackup(b: BackupInfo): BackupError {
-  const why = b.legalHold ? 'is under a legal hold' : `is locked (${b.lock?.mode}) until ${b.lock?.until}`;
+  const compliance = b.lock?.complianceUntil ? `, one of its files in compliance mode until ${b.lock.complianceUntil}, which no bypass lifts` : '';
+  const why = b.legalHold ? 'is under a legal hold' : `is locked (${b.lock?.mode}) until ${b.lock?.until}${compliance}`;
   return new BackupError('locked', `${b.archiveKey} ${why}: B2 refuses to delete it; nothing was deleted`);
 }
 

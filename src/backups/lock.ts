@@ -33,7 +33,9 @@ export function activeLock(b: Pick<BackupInfo, 'lock'>, now: Date): BackupLock |
 export function deleteRefused(b: Pick<BackupInfo, 'lock' | 'legalHold'>, now: Date, bypassGovernance = false): boolean {
   if (b.legalHold) return true;
   const lock = activeLock(b, now);
-  return lock !== undefined && !(bypassGovernance && lock.mode === 'governance');
+  if (!lock) return false;
+  if (!bypassGovernance || lock.mode === 'compliance') return true;
+  return lock.complianceUntil !== undefined && Date.parse(lock.complianceUntil) > now.getTime();
 }
 
 /**

@@ -37,6 +37,11 @@ export interface BackupLock {
   mode: RetentionMode;
   /** ISO 8601 (UTC): until then nobody (compliance) or only a governance bypass can delete the backup. */
   until: string;
+  /**
+   * A governance lock whose backup also has a file under an earlier compliance retention
+   * (files locked apart): until then no bypass can delete the backup either.
+   */
+  complianceUntil?: string;
 }
 
 export interface CatalogOptions {

@@ -3,7 +3,7 @@ import type {B2Backend} from '../b2/index.js';
 // the checks alone: the barrel would load the provider and its HTTP stack with them
 import {OBJECT_LOCK_FIX, bucketLockText} from '../b2/bucket-checks.js';
 import {DEFAULT_LOCK_MODE, LOCK_MODES, type LockSetting} from '../backups/lock.js';
-import {LEGAL_HOLD, lockedText} from '../backups/display.js';
+import {LEGAL_HOLD, displayDate, lockedText} from '../backups/display.js';
 import type {BackupInfo} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
 import {BackupError, isBackupError} from '../errors.js';
@@ -103,6 +103,7 @@ export function lockedRefusal(b: BackupInfo, err: BackupError, bypassed: boolean
   if (b.legalHold) return new BackupError('locked', `${what} is ${LEGAL_HOLD} (b2_update_file_legal_hold with legalHold "off", by a key with writeFileLegalHolds); nothing was deleted`);
   if (!lock) return new BackupError('locked', `${what}: ${err.message}; for a governance lock, --bypass-governance (with a key that has bypassGovernance) deletes it now`);
   if (lock.mode === 'compliance') return new BackupError('locked', `${what} is ${lockedText(lock)}: nobody can delete it before then, not even with --bypass-governance`);
+  if (bypassed && lock.complianceUntil) return new BackupError('locked', `${what} is ${lockedText(lock)}, and one of its files is locked (compliance) until ${displayDate(lock.complianceUntil)}: nobody can delete it before then, not even with --bypass-governance; nothing was deleted`);
   if (bypassed) return new BackupError('locked', `${what} is ${lockedText(lock)}, and B2 refused the bypass too (${err.message})`);
   return new BackupError('locked', `${what} is ${lockedText(lock)}: B2 refuses to delete it before then; to delete it now, pass --bypass-governance with a key that has the bypassGovernance capability`);
 }

@@ -8,6 +8,7 @@ import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {executePrune, planPrune} from '../../src/backups/prune.js';
 import {LEGAL_HOLD} from '../../src/backups/display.js';
+import {lockedRefusal} from '../../src/cli/object-lock.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {emulator, openBackend} from '../b2/helpers.js';
@@ -99,6 +100,25 @@ describe('legal holds and locks on one file of a backup', () => {
     }
     expect((await catalog.list()).map((x) => x.id).sort()).toEqual([held.id, retained.id].sort());
     expect((await keysOf(b)).sort()).toEqual([held.archiveKey, held.metadataKey, retained.archiveKey, retained.metadataKey].sort());
+    await b.close();
+  });
+
+  test('files locked apart (governance on the archive, an earlier compliance on the metadata file): a delete with the bypass removes neither file', async () => {
+    const b = await freshBackend();
+    const {catalog} = catalogWithWarnings(b);
+    const up = await catalog.upload(randomBytes(1000), {name: 'APART'});
+    const [archive, metadataFile] = [await b.stat(up.archiveKey), await b.stat(up.metadataKey)];
+    await b.setRetention(up.metadataKey, metadataFile!.id!, {mode: 'compliance', retainUntil: new Date(b.now().getTime() + DAY)});
+    await b.setRetention(up.archiveKey, archive!.id!, {mode: 'governance', retainUntil: new Date(b.now().getTime() + 2 * DAY)});
+
+    const err = await rejection(catalog.delete(up.id, {bypassGovernance: true}));
+    expect(isBackupError(err, 'locked')).toBe(true);
+    expect((err as Error).message).toMatch(/in compliance mode until .*, which no bypass lifts: B2 refuses to delete it; nothing was deleted$/);
+    const listed = await catalog.list();
+    expect(listed.map((x) => x.id)).toEqual([up.id]);
+    expect((await keysOf(b)).sort()).toEqual([up.archiveKey, up.metadataKey].sort());
+    // `b2 delete --bypass-governance` says why the bypass cannot help
+    expect(lockedRefusal(listed[0], err as BackupError, true).message).toMatch(/is locked \(governance\) until .*, and one of its files is locked \(compliance\) until .*: nobody can delete it before then, not even with --bypass-governance; nothing was deleted$/);
     await b.close();
   });
 });
