@@ -23,7 +23,8 @@ export async function moveProfileBackups(
   to: ResolvedProfile,
   ctx: {dataDir: string; cli: string; dryRun: boolean; signal: AbortSignal; log: (line: string) => void; warn: (line: string) => void},
 ): Promise<boolean> {
-  if (from.prefix === to.prefix) throw new BackupError('bad_input', `--move-backups moves the backups to a new prefix, but profile "${to.name}" already uses ${JSON.stringify(to.prefix)}; give --prefix a different one`);
+  // the same prefix in another bucket is another location: a move there is what --bucket OTHER asks for
+  if (from.prefix === to.prefix && sameBucket(from, to)) throw new BackupError('bad_input', `--move-backups moves the backups to a new prefix or bucket, but profile "${to.name}" already uses ${JSON.stringify(to.prefix)} in bucket ${to.bucket}; give --prefix a different one (or --bucket another bucket)`);
   const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal, cli: ctx.cli});
   try {
     await assertSeesLocks(source, from, 'move', ctx.signal);
@@ -54,10 +55,13 @@ export async function moveProfileBackups(
 
 /** Where a move goes: both buckets when it leaves one for another, so that it does not read as a move inside the new one. */
 function moveRoute(from: ResolvedProfile, to: ResolvedProfile): string {
-  const sameBucket = from.bucket === to.bucket && from.endpoint === to.endpoint;
-  return sameBucket
+  return sameBucket(from, to)
     ? `${JSON.stringify(from.prefix)} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`
     : `${JSON.stringify(from.prefix)} in bucket ${from.bucket} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`;
+}
+
+function sameBucket(from: ResolvedProfile, to: ResolvedProfile): boolean {
+  return from.bucket === to.bucket && from.endpoint === to.endpoint;
 }
 
 /**

@@ -103,7 +103,7 @@ describe('b2 profile update --prefix NEW --move-backups', () => {
 
   test('run again with the prefix it already has: refused with one line, nothing changes', async () => {
     const r = await b2(['profile', 'update', 'home', '--prefix', 'new/', '--move-backups']);
-    expectFailure(r, 2, /already uses "new\/"; give --prefix a different one/, world.secrets);
+    expectFailure(r, 2, /already uses "new\/" in bucket \S+; give --prefix a different one/, world.secrets);
   });
 
   test('a prefix change without --move-backups warns that the backups stay behind and names the flag', async () => {
