@@ -88,6 +88,24 @@ describe('secrets and typed values stay out of messages, the error log and diagn
     }
   });
 
+  test('an endpoint holding a key (user:password@, a token in its query): refused without showing it, by flag and in the file', async () => {
+    // more shapes in test/profiles/schema.test.ts (shownEndpoint)
+    const endpoints = [
+      `https://${world.emu.keyId}:${KEY}@api.example.com`,
+      `https://api.example.com/?authorization=${KEY}`,
+      `${world.emu.keyId}:${KEY}@api.example.com`, // no "//": read as a URL whose scheme is the key ID
+    ];
+    await Promise.all(endpoints.map(async (endpoint, i) => {
+      const byFlag = await world.b2(['profile', 'add', 'home', '--key-id', 'k', '--application-key', 'env:K', '--bucket', world.emu.bucket, '--endpoint', endpoint, '--no-check']);
+      expectFailure(byFlag, 2, /^Error: --endpoint: expected an https:\/\/ or http:\/\/ URL, or "embedded", got "[^"]*…/, [KEY, KEY.slice(0, 12)]);
+      const path = join(world.dir, `endpoint-${i}.yaml`);
+      await writeFile(path, `profiles:\n  home:\n    keyId: abc\n    applicationKey: env:K\n    bucket: home-backups\n    endpoint: "${endpoint}"\n`, {mode: 0o600});
+      const inFile = await cli(['list', '--config', path]);
+      expectFailure(inFile, 2, /endpoint-\d\.yaml:6: profiles\.home\.endpoint: expected /, [KEY, KEY.slice(0, 12)]);
+    }));
+    expect(await sharedReports()).not.toContain(KEY.slice(0, 12));
+  });
+
   test('values of 2,000 characters are shortened in messages', async () => {
     const long = 'x'.repeat(2000);
     const cases = [

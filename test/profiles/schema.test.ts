@@ -1,7 +1,7 @@
 import {describe, expect, test} from '@jest/globals';
 import fc from 'fast-check';
 import {nameProblem} from '../../src/keys.js';
-import {bucketProblem, endpointProblem, normalizePrefix, partSizeProblem, profileJsonSchema} from '../../src/profiles/schema.js';
+import {bucketProblem, endpointProblem, normalizePrefix, partSizeProblem, profileJsonSchema, shownEndpoint} from '../../src/profiles/schema.js';
 
 describe('prefix normalisation', () => {
   test.each([
@@ -67,6 +67,14 @@ describe('endpoints and part sizes', () => {
     ['https://example.com/?x=1', 'it has a query or fragment'],
   ])('%s is refused: %s', (endpoint, problem) => {
     expect(endpointProblem(endpoint)).toBe(problem);
+  });
+  test.each([
+    ['ftp://example.com/b2', 'ftp://example.com/b2'],
+    ['https://user:pw@example.com:8080/x', 'https://…@example.com:8080/x'],
+    ['user:pw@example.com', '…@example.com'],
+    ['https://example.com/?token=abc#frag', 'https://example.com/?…'],
+  ])('a message shows endpoint %s as %s', (endpoint, shown) => {
+    expect(shownEndpoint(endpoint)).toBe(shown);
   });
   test('part sizes stay within B2 limits: 5MB..5GB', () => {
     expect(partSizeProblem('5MB')).toEqual({bytes: 5_000_000});
