@@ -2,7 +2,7 @@ import type {z} from 'zod';
 import {editDistance} from '../edit-distance.js';
 import {quoteValue} from '../redact.js';
 import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, SECRET_FIELDS, shownEndpoint, type ProfileField} from './schema.js';
-import {parseSecretRef, refHidesKey} from './secrets.js';
+import {keyShaped, parseSecretRef, refHidesKey} from './secrets.js';
 
 /** Where an issue is: the text that starts its message, and a line to order issues by. */
 export type IssueLocator = (path: ReadonlyArray<PropertyKey>) => {label: string; line?: number};
@@ -93,13 +93,15 @@ function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 /**
  * The offending value as a message shows it. Never the value of a secret field (only
  * what kind of value it is: a mistyped key is still most of a key), never a whole file that is not a profiles file (a key file or
- * /etc/passwd given as --config), never an endpoint's credentials or query, and long values shortened.
+ * /etc/passwd given as --config), never a key-shaped value in any field, never an endpoint's credentials or query, and long values shortened.
  */
 function showValue(value: unknown, path: ReadonlyArray<PropertyKey>): string {
   if (value === null) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (isSecretValue(value, path) || path.length === 0) return typeof value === 'string' ? 'text (not shown)' : `a ${typeof value} (not shown)`;
+  // a key put in the wrong field (`encryption: KEY` for encryptionKey) is a key all the same
+  if (typeof value === 'string' && keyShaped(value)) return 'text that looks like a key (not shown)';
   if (typeof value === 'string') return quoteValue(path[path.length - 1] === 'endpoint' ? shownEndpoint(value) : value);
   const text = String(value);
   return text.length <= 64 ? text : quoteValue(text);

@@ -35,7 +35,8 @@ export function refHidesKey(text: string): boolean {
   return steps.some((_, i) => keyShaped(steps.slice(i).join('/')));
 }
 
-function keyShaped(text: string): boolean {
+/** Shaped like a random key (mixed case and digits, or base64's "=" padding): what no message may quote, whatever field it was put in. */
+export function keyShaped(text: string): boolean {
   return looksLikeKey(text) && (text.endsWith('=') || (/[A-Z]/.test(text) && /[a-z]/.test(text) && /\d/.test(text)));
 }
 

@@ -106,6 +106,21 @@ describe('secrets and typed values stay out of messages, the error log and diagn
     expect(await sharedReports()).not.toContain(KEY.slice(0, 12));
   });
 
+  test('an SSE-C key given as the encryption mode (--encryption KEY, "encryption: KEY"): refused without showing it', async () => {
+    const sseKey = randomBytes(32).toString('base64');
+    world.secrets.push(sseKey);
+    const byFlag = await world.b2(['profile', 'add', 'home', '--key-id', 'k', '--application-key', 'env:K', '--bucket', world.emu.bucket, '--encryption', sseKey, '--no-check']);
+    expectFailure(byFlag, 2, /^Error: --encryption: expected SSE-B2 or SSE-C, got text that looks like a key \(not shown\)$/, [sseKey, sseKey.slice(0, 12)]);
+    const path = join(world.dir, 'encryption.yaml');
+    await writeFile(path, `profiles:\n  home:\n    keyId: abc\n    applicationKey: env:K\n    bucket: home-backups\n    encryption: ${sseKey}\n`, {mode: 0o600});
+    const inFile = await cli(['list', '--config', path]);
+    expectFailure(inFile, 2, /encryption\.yaml:6: profiles\.home\.encryption: expected SSE-B2 or SSE-C, got text that looks like a key \(not shown\)$/, [sseKey, sseKey.slice(0, 12)]);
+    // a plain mistake is still quoted: that is what helps
+    const typo = await world.b2(['profile', 'add', 'home', '--key-id', 'k', '--application-key', 'env:K', '--bucket', world.emu.bucket, '--encryption', 'SSE-KMS', '--no-check']);
+    expectFailure(typo, 2, /^Error: --encryption: expected SSE-B2 or SSE-C, got "SSE-KMS"$/, []);
+    expect(await sharedReports()).not.toContain(sseKey.slice(0, 12));
+  });
+
   test('values of 2,000 characters are shortened in messages', async () => {
     const long = 'x'.repeat(2000);
     const cases = [
