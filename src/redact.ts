@@ -50,3 +50,13 @@ export function looksLikeKey(arg: string): boolean {
   if (!BASE64.test(arg)) return false;
   return arg.endsWith('=') || (!arg.startsWith('/') && /[A-Z]/.test(arg) && /[a-z]/.test(arg) && /\d/.test(arg));
 }
+
+/** Shaped like a random key (looksLikeKey, with mixed case and digits or base64's "=" padding): what no message may quote, whatever it was given as. */
+export function keyShaped(text: string): boolean {
+  return looksLikeKey(text) && (text.endsWith('=') || (/[A-Z]/.test(text) && /[a-z]/.test(text) && /\d/.test(text)));
+}
+
+/** A value a message repeats: a key-shaped one not at all, a long one shortened (quoteValue). */
+export function shownValue(value: string, max = MAX_SHOWN_VALUE): string {
+  return keyShaped(value) ? 'text that looks like a key (not shown)' : quoteValue(value, max);
+}

@@ -1,7 +1,7 @@
 import {Command, Flags, Interfaces, ux} from '@oclif/core';
 import {EXIT_CODES, isBackupError} from '../errors.js';
 import {escapeInvisible} from '../backups/validate.js';
-import {quoteValue} from '../redact.js';
+import {keyShaped, shownValue} from '../redact.js';
 import {isClosedPipe, orStdoutFailure, watchStdoutClose} from './closed-pipe.js';
 import {recordError} from './error-log.js';
 import {jsonText} from './json-text.js';
@@ -123,7 +123,7 @@ export function exitCodeOf(err: unknown): number {
  * the terminal's scrollback, a log, or the error log that `diagnostics` prints.
  */
 export function errorLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = withoutChoiceValue(err instanceof Error ? err.message : String(err));
   const lines = text
     .split('\n')
     .map((l) => l.trim().replace(/\s+/g, ' '))
@@ -143,7 +143,16 @@ function withoutArgumentValues(line: string): string {
   if (/^Nonexistent flags?: /.test(line)) {
     return line.replace(/(--[\w-]+)=\S*?(,|$)/g, '$1$2').replace(/(^|\s)(-[A-Za-z])[^\s,]+/g, '$1$2…');
   }
-  return line.replace(/(but received: )(.*)$/, (_m, lead: string, value: string) => lead + (value.length <= 40 ? value : quoteValue(value, 40)));
+  return line.replace(/(but received: )(.*)$/, (_m, lead: string, value: string) => lead + (value.length <= 40 && !keyShaped(value) ? value : shownValue(value, 40)));
+}
+
+/**
+ * oclif's error for a flag with fixed choices quotes the value inside the flag
+ * ("Expected --lock-mode=VALUE to be one of: …"), whole, newlines and all: rewritten to
+ * name the flag, then the value as other messages show it (a key not at all).
+ */
+function withoutChoiceValue(text: string): string {
+  return text.replace(/Expected (--[\w-]+)=([\s\S]*?) to be one of: ([^\n]*)/, (_m, flag: string, value: string, choices: string) => `Expected ${flag} to be one of: ${choices}, got ${shownValue(value, 40)}`);
 }
 
 /** With DEBUG: the plain cause a BackupError keeps (already scrubbed), e.g. what an unexpected error said. */

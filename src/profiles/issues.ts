@@ -1,8 +1,8 @@
 import type {z} from 'zod';
 import {editDistance} from '../edit-distance.js';
-import {quoteValue} from '../redact.js';
+import {quoteValue, shownValue} from '../redact.js';
 import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, SECRET_FIELDS, shownEndpoint, type ProfileField} from './schema.js';
-import {keyShaped, parseSecretRef, refHidesKey} from './secrets.js';
+import {parseSecretRef, refHidesKey} from './secrets.js';
 
 /** Where an issue is: the text that starts its message, and a line to order issues by. */
 export type IssueLocator = (path: ReadonlyArray<PropertyKey>) => {label: string; line?: number};
@@ -101,8 +101,7 @@ function showValue(value: unknown, path: ReadonlyArray<PropertyKey>): string {
   if (typeof value === 'object') return 'a mapping';
   if (isSecretValue(value, path) || path.length === 0) return typeof value === 'string' ? 'text (not shown)' : `a ${typeof value} (not shown)`;
   // a key put in the wrong field (`encryption: KEY` for encryptionKey) is a key all the same
-  if (typeof value === 'string' && keyShaped(value)) return 'text that looks like a key (not shown)';
-  if (typeof value === 'string') return quoteValue(path[path.length - 1] === 'endpoint' ? shownEndpoint(value) : value);
+  if (typeof value === 'string') return shownValue(path[path.length - 1] === 'endpoint' ? shownEndpoint(value) : value);
   const text = String(value);
   return text.length <= 64 ? text : quoteValue(text);
 }

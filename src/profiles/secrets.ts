@@ -1,6 +1,6 @@
 import {homedir} from 'node:os';
 import {isAbsolute, join, resolve} from 'node:path';
-import {looksLikeKey, redactSecret} from '../redact.js';
+import {keyShaped, redactSecret} from '../redact.js';
 import {readSmallFile} from '../small-file.js';
 
 /** A key file holds one key (about 40 bytes); anything past this is not a key file. */
@@ -35,10 +35,6 @@ export function refHidesKey(text: string): boolean {
   return steps.some((_, i) => keyShaped(steps.slice(i).join('/')));
 }
 
-/** Shaped like a random key (mixed case and digits, or base64's "=" padding): what no message may quote, whatever field it was put in. */
-export function keyShaped(text: string): boolean {
-  return looksLikeKey(text) && (text.endsWith('=') || (/[A-Z]/.test(text) && /[a-z]/.test(text) && /\d/.test(text)));
-}
 
 /** A reference as messages and listings show it: as written, unless it may hold the key itself. */
 export function shownRef(text: string): string {

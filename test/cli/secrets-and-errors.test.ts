@@ -121,6 +121,18 @@ describe('secrets and typed values stay out of messages, the error log and diagn
     expect(await sharedReports()).not.toContain(sseKey.slice(0, 12));
   });
 
+  test("oclif's own flag errors (a choice, a whole number): a key-shaped value is not quoted, a long one is shortened", async () => {
+    const [choice, count, long] = await Promise.all([
+      world.b2(['upload', 'x.tar', '--lock-mode', KEY]),
+      world.b2(['prune', '--keep-last', KEY]),
+      world.b2(['upload', 'x.tar', '--progress', 'y'.repeat(300)]),
+    ]);
+    expectFailure(choice, 2, /^Error: Expected --lock-mode to be one of: governance, compliance, got text that looks like a key \(not shown\)$/, [KEY, KEY.slice(0, 12)]);
+    expectFailure(count, 2, /^Error: Parsing --keep-last: Expected an integer but received: text that looks like a key \(not shown\)$/, [KEY, KEY.slice(0, 12)]);
+    expectFailure(long, 2, /^Error: Expected --progress to be one of: auto, bar, log, none, got "y+…" \(300 characters\)$/, []);
+    expect(await sharedReports()).not.toContain(KEY.slice(0, 12));
+  });
+
   test('values of 2,000 characters are shortened in messages', async () => {
     const long = 'x'.repeat(2000);
     const cases = [
