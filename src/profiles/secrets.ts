@@ -35,7 +35,6 @@ export function refHidesKey(text: string): boolean {
   return steps.some((_, i) => keyShaped(steps.slice(i).join('/')));
 }
 
-
 /** A reference as messages and listings show it: as written, unless it may hold the key itself. */
 export function shownRef(text: string): string {
   const ref = parseSecretRef(text);
