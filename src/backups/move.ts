@@ -377,9 +377,16 @@ async function runAll(concurrency: number, tasks: Array<() => Promise<void>>): P
   const queue = new PQueue({concurrency});
   let failure: {err: unknown} | undefined;
   for (const task of tasks) {
-    void queue.add(task).catch((err: unknown) => {
-      failure ??= {err};
-      queue.clear();
+    // the failure is noted inside the task: p-queue starts the next one as soon as one ends,
+    // before a handler on add()'s promise would run; and each task looks before it starts
+    void queue.add(async () => {
+      if (failure) return;
+      try {
+        await task();
+      } catch (err) {
+        failure ??= {err};
+        queue.clear();
+      }
     });
   }
   await queue.onIdle();
