@@ -21,7 +21,8 @@ export function baseOf(key: string, suffix: string): string | undefined {
   return base.length > 0 ? base : undefined;
 }
 
-const ISO_PARTS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?/;
+/** Seconds are optional, as HA's parse_datetime reads a date (backup.json's) without them: then 00. */
+const ISO_PARTS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?/;
 
 /**
  * HA's suggested_filename without the `.tar`: the name and the date's own wall-clock time
@@ -32,7 +33,7 @@ const ISO_PARTS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}
 export function suggestedBaseName(name: string, isoDate: string): string {
   const m = ISO_PARTS.exec(isoDate);
   if (!m) throw new Error(`not an ISO 8601 date: ${isoDate}`);
-  const [, y, mo, d, h, mi, s, frac = ''] = m;
+  const [, y, mo, d, h, mi, s = '00', frac = ''] = m;
   const micros = frac.slice(0, 6).padEnd(6, '0');
   return `${name} ${y}-${mo}-${d} ${h}.${mi} ${s}${micros}`.split(/\s+/u).filter(Boolean).join('_');
 }

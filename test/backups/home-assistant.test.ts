@@ -107,6 +107,15 @@ describe('compatibility with Home Assistant\'s Backblaze B2 integration', () => 
     expect(() => haAgentBackupFromDict(info.metadata as Record<string, unknown>)).not.toThrow();
   });
 
+  test('a backup.json date without seconds (which HA\'s parse_datetime reads) is named as HA names it, seconds 00', async () => {
+    const at = haBackupAt(7);
+    const date = at.date.replace(/:\d{2}\.\d+(?=[+-])/, ''); // e.g. 2026-04-15T05:04+02:00
+    expect(date).toMatch(/T\d{2}:\d{2}[+-]/);
+    expect(suggestedBaseName(at.name, date)).toBe(`${at.base.replace(/_\d{8}$/, '')}_00000000`);
+    const info = await new BackupCatalog(backend).upload(haBackupTar({...coreBackupJson(at), date}));
+    expect(info).toMatchObject({id: at.backupId, name: at.name, date, archiveKey: `${at.base.replace(/_\d{8}$/, '')}_00000000.tar`});
+  });
+
   (hasPython ? test : test.skip)('a tar written by Python\'s tarfile as HA Core writes it (PAX format, "./backup.json" first) is read', async () => {
     const at = haBackupAt(6);
     const path = join(dir, 'python.tar');
