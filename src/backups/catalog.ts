@@ -389,7 +389,11 @@ export class BackupCatalog {
     if (!entry) return undefined;
     const info = await this.withMetadata(entry, signal);
     if (known && info.size === known.size && info.sha1 === known.sha1) return {...entry, info};
-    throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${known ? ' with other content' : ' (an upload from stdin cannot be compared with it)'}; delete it first ("${commandHint(this.cli, `delete ${id}`)}") to upload this archive again`);
+    // an archive Home Assistant streamed up has no SHA1 on record: same size, it may well be this very archive
+    const how = !known ? ' (an upload from stdin cannot be compared with it)'
+      : info.size !== known.size || info.sha1 !== undefined ? ' with other content'
+      : ', with no SHA1 on record to compare this archive with (it has the same size)';
+    throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${how}; delete it first ("${commandHint(this.cli, `delete ${id}`)}") to upload this archive again`);
   }
 
   /** Whether the backend still holds an unfinished upload of this archive (a backend that keeps none may resume anyway). */

@@ -29,6 +29,8 @@ export interface HaBackupFixture {
 export interface HaFixtureOptions {
   /** Archive size in bytes (default 2,048). */
   archiveBytes?: number;
+  /** The archive's exact bytes (e.g. haBackupTar's), in place of random ones. */
+  archive?: Buffer;
   /** HA version in names and metadata (default 2026.4.1). */
   haVersion?: string;
   /** Index of the first backup (lets callers add more without clashing names). */
@@ -90,7 +92,7 @@ export function pythonJsonDumps(value: unknown): string {
 /** Uploads one HA-made backup: archive first, metadata second, as HA does. */
 export async function putHaBackup(backend: StorageBackend, i: number, opts: HaFixtureOptions = {}): Promise<HaBackupFixture> {
   const at = haBackupAt(i, opts);
-  const archive = randomBytes(opts.archiveBytes ?? 2048);
+  const archive = opts.archive ?? randomBytes(opts.archiveBytes ?? 2048);
   const backupMetadata = haBackupMetadata(at, archive.length, opts.haVersion);
   const metadataJson = pythonJsonDumps({metadata_version: '1', backup_id: at.backupId, backup_metadata: backupMetadata});
   const archiveKey = `${at.base}.tar`;

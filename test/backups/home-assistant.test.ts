@@ -1,9 +1,10 @@
 import {describe, test, expect, beforeEach, afterEach} from '@jest/globals';
 import {execFileSync, spawnSync} from 'node:child_process';
-import {readFile} from 'node:fs/promises';
+import {readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {randomBytes} from 'node:crypto';
 import {readAll} from '../../src/body.js';
+import {BackupError} from '../../src/errors.js';
 import {MemoryBackend} from '../../src/memory-backend.js';
 import {BackupCatalog, suggestedBaseName} from '../../src/backups/index.js';
 import {NoChecksumBackend} from './backend-wrappers.js';
@@ -114,6 +115,21 @@ describe('compatibility with Home Assistant\'s Backblaze B2 integration', () => 
     expect(suggestedBaseName(at.name, date)).toBe(`${at.base.replace(/_\d{8}$/, '')}_00000000`);
     const info = await new BackupCatalog(backend).upload(haBackupTar({...coreBackupJson(at), date}));
     expect(info).toMatchObject({id: at.backupId, name: at.name, date, archiveKey: `${at.base.replace(/_\d{8}$/, '')}_00000000.tar`});
+  });
+
+  test('uploading an archive HA stored without a SHA1 (streamed up) says it cannot be compared, not that its content differs', async () => {
+    const at = haBackupAt(8);
+    const tar = haBackupTar(coreBackupJson(at));
+    await putHaBackup(backend, 8, {archive: tar});
+    const path = join(dir, 'same.tar');
+    await writeFile(path, tar);
+    const catalog = new BackupCatalog(new NoChecksumBackend(backend));
+    const err = await catalog.upload({path}).then(() => undefined, (e: unknown) => e as BackupError);
+    expect(err).toBeInstanceOf(BackupError);
+    expect(err?.kind).toBe('bad_input');
+    expect(err?.message).not.toMatch(/other content/);
+    expect(err?.message).toMatch(new RegExp(`^backup ${at.backupId} is already stored as ${at.base}\\.tar, with no SHA1 on record to compare this archive with`));
+    expect((await catalog.list()).map((b) => b.id)).toEqual([at.backupId]);
   });
 
   (hasPython ? test : test.skip)('a tar written by Python\'s tarfile as HA Core writes it (PAX format, "./backup.json" first) is read', async () => {
