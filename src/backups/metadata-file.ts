@@ -88,7 +88,8 @@ function buildMetadataFileSchema(z: Zod) {
     backup_id: backupId,
     backup_metadata: z.looseObject({
       backup_id: backupId.optional(),
-      name: z.string().min(1),
+      // may be empty: the Supervisor's default name, which HA's integration writes as it is
+      name: z.string(),
       date: isoDate,
       size: z.number().int().nonnegative().optional(),
       protected: z.boolean().optional(),
@@ -113,7 +114,7 @@ export function fastMetadataFile(value: unknown): unknown {
     backup_id: backupIdCheck,
     backup_metadata: (m) => objectOf({
       backup_id: backupIdCheck,
-      name: (v) => (isText(v) && v.length > 0 ? v : DEFER),
+      name: (v) => (isText(v) ? v : DEFER),
       date: (v) => (isText(v) && isIsoDate(v) ? v : DEFER),
       size: (v) => (isWhole(v, 0, Number.MAX_SAFE_INTEGER) ? v : DEFER),
       protected: (v) => (typeof v === 'boolean' ? v : DEFER),

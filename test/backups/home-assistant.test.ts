@@ -8,7 +8,7 @@ import {BackupError} from '../../src/errors.js';
 import {MemoryBackend} from '../../src/memory-backend.js';
 import {BackupCatalog, suggestedBaseName} from '../../src/backups/index.js';
 import {NoChecksumBackend} from './backend-wrappers.js';
-import {coreBackupJson, haAgentBackupFromDict, haBackupAt, haBackupTar, haParseMetadata, putHaBackup} from './ha-fixtures.js';
+import {coreBackupJson, haAgentBackupFromDict, haBackupAt, haBackupMetadata, haBackupTar, haParseMetadata, putHaBackup, pythonJsonDumps} from './ha-fixtures.js';
 import {catalogWithWarnings, tempDir} from './helpers.js';
 
 const hasPython = spawnSync('python3', ['-c', 'import tarfile'], {stdio: 'ignore'}).status === 0;
@@ -56,6 +56,21 @@ describe('compatibility with Home Assistant\'s Backblaze B2 integration', () => 
     await catalog.delete(ha.backupId);
     expect(await catalog.list()).toEqual([]);
     expect(warnings).toEqual([]);
+  });
+
+  test('an HA backup with an empty name (the Supervisor\'s default, e.g. `ha backups new` without --name) is listed and downloaded', async () => {
+    const at = {...haBackupAt(9), name: ''};
+    const base = suggestedBaseName('', at.date); // HA's suggested_filename: the date alone
+    expect(base).toBe(haBackupAt(9).base.replace(/^Automatic_backup_2026\.4\.1_/, ''));
+    const archive = randomBytes(3000);
+    await backend.put(`${base}.tar`, archive, {contentType: 'application/x-tar', metadata: {}});
+    const metadata = pythonJsonDumps({metadata_version: '1', backup_id: at.backupId, backup_metadata: haBackupMetadata(at, archive.length)});
+    await backend.put(`${base}.metadata.json`, Buffer.from(metadata, 'utf8'), {contentType: 'application/json', metadata: {metadata_only: 'true'}});
+
+    const {catalog, warnings} = catalogWithWarnings(backend);
+    expect(await catalog.list()).toMatchObject([{id: at.backupId, name: '', date: at.date, archiveKey: `${base}.tar`}]);
+    expect(warnings).toEqual([]);
+    expect((await readAll((await catalog.download(at.backupId)).stream)).equals(archive)).toBe(true);
   });
 
   test('an HA archive with no recorded checksum verifies by size and says so', async () => {
