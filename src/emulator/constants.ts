@@ -16,6 +16,8 @@ export const MAX_INFO_ENTRIES = 10;
 export const MAX_INFO_KEY_BYTES = 50;
 /** File name plus every X-Bz-Info header must fit in this many bytes. */
 export const MAX_NAME_AND_INFO_BYTES = 7000;
+/** The same limit for a file stored with server-side encryption or in an Object Lock bucket. */
+export const MAX_NAME_AND_INFO_BYTES_SSE_OR_LOCK = 2048;
 export const MAX_LIST_FILE_COUNT = 10_000;
 export const DEFAULT_LIST_FILE_COUNT = 100;
 export const MAX_UNFINISHED_LIST_COUNT = 100;

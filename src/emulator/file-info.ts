@@ -1,11 +1,17 @@
 import {badRequest} from './b2-error.js';
-import {AUTO_CONTENT_TYPES, DEFAULT_CONTENT_TYPE, MAX_INFO_ENTRIES, MAX_INFO_KEY_BYTES, MAX_NAME_AND_INFO_BYTES} from './constants.js';
+import {AUTO_CONTENT_TYPES, DEFAULT_CONTENT_TYPE, MAX_INFO_ENTRIES, MAX_INFO_KEY_BYTES, MAX_NAME_AND_INFO_BYTES, MAX_NAME_AND_INFO_BYTES_SSE_OR_LOCK} from './constants.js';
 import {percentDecode} from './names.js';
+import type {BucketRecord, FileRecord} from './types.js';
 
 const INFO_KEY = /^[A-Za-z0-9\-_.~!#$%^&*'|+]+$/;
 
-/** Checks fileInfo against B2's limits: at most 10 entries, key charset and length, total size with the name. */
-export function checkFileInfo(fileName: string, info: Record<string, string>): void {
+/**
+ * Checks fileInfo against B2's limits: at most 10 entries, key charset and length, total
+ * size with the name: 7000 bytes, but 2048 for a file stored with server-side encryption
+ * or in an Object Lock bucket (b2_upload_file, b2_start_large_file).
+ */
+export function checkFileInfo(fileName: string, info: Record<string, string>, stored: {sse: FileRecord['serverSideEncryption']; bucket: BucketRecord}): void {
+  const limit = stored.sse.mode !== null || stored.bucket.fileLockEnabled ? MAX_NAME_AND_INFO_BYTES_SSE_OR_LOCK : MAX_NAME_AND_INFO_BYTES;
   const entries = Object.entries(info);
   if (entries.length > MAX_INFO_ENTRIES) throw badRequest(`too many file info entries: ${entries.length} (at most ${MAX_INFO_ENTRIES})`);
   let total = Buffer.byteLength(fileName, 'utf8');
@@ -16,7 +22,10 @@ export function checkFileInfo(fileName: string, info: Record<string, string>): v
     if (typeof v !== 'string') throw badRequest(`file info value of "${k}" must be a string`);
     total += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
   }
-  if (total > MAX_NAME_AND_INFO_BYTES) throw badRequest(`file name and file info take ${total} bytes, more than ${MAX_NAME_AND_INFO_BYTES}`);
+  if (total > limit) {
+    const why = limit === MAX_NAME_AND_INFO_BYTES ? '' : ' (the limit for a file with server-side encryption or in an Object Lock bucket)';
+    throw badRequest(`file name and file info take ${total} bytes, more than ${limit}${why}`);
+  }
 }
 
 /** fileInfo from X-Bz-Info-* headers (names lowercased by HTTP, values percent-decoded). */

@@ -205,3 +205,34 @@ describe('SSE-C', () => {
     expect(withKey.status).toBe(200);
   });
 });
+
+describe('file name and info limit', () => {
+  // Backblaze (b2_upload_file, b2_start_large_file): 7000 bytes, "reduced to 2,048 bytes"
+  // for a file uploaded with server-side encryption
+  const info = {'X-Bz-Info-note': 'v'.repeat(2100)};
+
+  test('an encrypted upload with more than 2048 bytes of name and info: 400 bad_request; unencrypted it is fine', async () => {
+    const sseB2 = await uploadRaw(emu, token, emu.bucketId, 'big-info-b2.txt', Buffer.from('x'), {...info, 'X-Bz-Server-Side-Encryption': 'AES256'});
+    expect(sseB2.json).toMatchObject({status: 400, code: 'bad_request'});
+    const sseC = await uploadRaw(emu, token, emu.bucketId, 'big-info-c.txt', Buffer.from('x'), {...info, ...sseCHeaders(customerKey())});
+    expect(sseC.json).toMatchObject({status: 400, code: 'bad_request'});
+    expect((await uploadRaw(emu, token, emu.bucketId, 'big-info-plain.txt', Buffer.from('x'), info)).status).toBe(200);
+  });
+
+  test('the bucket default counts; under 2048 bytes an encrypted upload is fine', async () => {
+    const bucket = await api(emu, token, 'b2_create_bucket', {accountId, bucketName: 'sse-default-info', bucketType: 'allPrivate', defaultServerSideEncryption: {mode: 'SSE-B2', algorithm: 'AES256'}});
+    const over = await uploadRaw(emu, token, bucket.json.bucketId, 'big.txt', Buffer.from('x'), info);
+    expect(over.json).toMatchObject({status: 400, code: 'bad_request'});
+    expect((await uploadRaw(emu, token, bucket.json.bucketId, 'small.txt', Buffer.from('x'), {'X-Bz-Info-note': 'v'.repeat(2000)})).status).toBe(200);
+  });
+
+  test('start_large_file and copy_file into an encrypted file: the same limit', async () => {
+    const fileInfo = {note: 'v'.repeat(2100)};
+    const start = await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: 'big-info-large.bin', contentType: 'application/octet-stream', fileInfo, serverSideEncryption: {mode: 'SSE-B2', algorithm: 'AES256'}});
+    expect(start.json).toMatchObject({status: 400, code: 'bad_request'});
+    const source = await uploadRaw(emu, token, emu.bucketId, 'big-info-source.txt', Buffer.from('x'), info);
+    const copied = await api(emu, token, 'b2_copy_file', {sourceFileId: source.json.fileId, fileName: 'big-info-copy.txt', destinationServerSideEncryption: {mode: 'SSE-B2', algorithm: 'AES256'}});
+    expect(copied.json).toMatchObject({status: 400, code: 'bad_request'});
+    expect((await api(emu, token, 'b2_copy_file', {sourceFileId: source.json.fileId, fileName: 'big-info-copy.txt'})).status).toBe(200);
+  });
+});

@@ -64,6 +64,14 @@ describe('buckets', () => {
 });
 
 describe('files', () => {
+  test('name and info over 2048 bytes in an Object Lock bucket: 400 bad_request (Backblaze: the 7000-byte limit is "reduced to 2,048 bytes")', async () => {
+    const big = {'X-Bz-Info-note': 'v'.repeat(2100)};
+    expect((await uploadRaw(emu, writer, bucketId, 'big-info.tar', Buffer.from('x'), big)).json).toMatchObject({status: 400, code: 'bad_request'});
+    const start = await api(emu, writer, 'b2_start_large_file', {bucketId, fileName: 'big-info.tar', contentType: 'application/x-tar', fileInfo: {note: 'v'.repeat(2100)}});
+    expect(start.json).toMatchObject({status: 400, code: 'bad_request'});
+    expect((await uploadRaw(emu, writer, bucketId, 'small-info.tar', Buffer.from('x'), {'X-Bz-Info-note': 'v'.repeat(2000)})).status).toBe(200);
+  });
+
   test('retention headers on a bucket without Object Lock: 400; without writeFileRetentions: 401', async () => {
     const plain = await uploadRaw(emu, master, emu.bucketId, 'x.tar', Buffer.from('x'), lockHeaders('governance', emu.clock.now() + DAY));
     expect(plain.json).toMatchObject({status: 400, code: 'bad_request'});

@@ -47,7 +47,7 @@ export const copyFile: Handler = async (core, ctx) => {
   const fileName = checkFileName(optString(p, 'fileName'));
   core.allowedName(key, fileName);
   const range = copyRange(p, source.contentLength, MAX_UPLOAD_SIZE);
-  const destination = sseFromParam(p.destinationServerSideEncryption, 'destinationServerSideEncryption');
+  const sse = sseForNewFile(sseFromParam(p.destinationServerSideEncryption, 'destinationServerSideEncryption'), bucket);
   const lock = lockForNewFile(core, key, bucket, lockFromParams(p));
   const directive = optString(p, 'metadataDirective') ?? 'COPY';
   let contentType = source.contentType;
@@ -57,15 +57,16 @@ export const copyFile: Handler = async (core, ctx) => {
   } else if (directive === 'REPLACE') {
     contentType = resolveContentType(optString(p, 'contentType'), fileName);
     fileInfo = infoFromParam(p.fileInfo);
-    checkFileInfo(fileName, fileInfo);
   } else throw badRequest('metadataDirective must be COPY or REPLACE');
+  // copied info too: the destination may have a smaller limit (encrypted, or an Object Lock bucket)
+  checkFileInfo(fileName, fileInfo, {sse, bucket});
   const blob = await copyToBlob(core, source.segments, range.start, range.end);
   const file = core.state.createVersion(bucket.bucketId, fileName, 'upload', {
     contentLength: blob.size,
     contentSha1: blob.sha1,
     contentType,
     fileInfo,
-    serverSideEncryption: sseForNewFile(destination, bucket),
+    serverSideEncryption: sse,
     ...lock,
     segments: [{ref: blob.ref, size: blob.size}],
   });

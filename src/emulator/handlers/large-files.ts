@@ -27,11 +27,12 @@ export const startLargeFile: Handler = async (core, ctx) => {
   core.allowedName(key, fileName);
   const contentType = resolveContentType(optString(p, 'contentType'), fileName);
   const fileInfo = infoFromParam(p.fileInfo);
-  checkFileInfo(fileName, fileInfo);
+  const sse = sseForNewFile(sseFromParam(p.serverSideEncryption, 'serverSideEncryption'), bucket);
+  checkFileInfo(fileName, fileInfo, {sse, bucket});
   const file = core.state.createVersion(bucket.bucketId, fileName, 'start', {
     contentType,
     fileInfo,
-    serverSideEncryption: sseForNewFile(sseFromParam(p.serverSideEncryption, 'serverSideEncryption'), bucket),
+    serverSideEncryption: sse,
     ...lockForNewFile(core, key, bucket, lockFromParams(p)),
     parts: {},
   });

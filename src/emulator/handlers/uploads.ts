@@ -45,8 +45,8 @@ export async function uploadFile(core: EmulatorCore, ctx: RequestContext, bucket
     core.allowedName(key, fileName);
     const contentType = resolveContentType(ctx.header('content-type'), fileName);
     const fileInfo = infoFromHeaders(ctx.req.headers);
-    checkFileInfo(fileName, fileInfo);
     const sse = sseForNewFile(sseFromHeaders(ctx), bucket);
+    checkFileInfo(fileName, fileInfo, {sse, bucket});
     const lock = lockForNewFile(core, key, bucket, lockFromHeaders(ctx));
     const mode = sha1Mode(ctx);
     const length = uploadLength(ctx, MAX_UPLOAD_SIZE + (mode.kind === 'hex_digits_at_end' ? 40 : 0));
