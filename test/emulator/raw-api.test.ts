@@ -279,6 +279,24 @@ describe('listing', () => {
     expect(rest.json.nextFileId).toBeNull();
   });
 
+  test('list_unfinished_large_files lists in the order the uploads started, oldest first (not by name)', async () => {
+    const started: string[] = [];
+    for (const n of ['order/b', 'order/a', 'order/c']) started.push((await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: n, contentType: 'b2/x-auto'})).json.fileId);
+    const r = await api(emu, token, 'b2_list_unfinished_large_files', {bucketId: emu.bucketId, namePrefix: 'order/'});
+    expect(r.json.files.map((f: any) => f.fileId)).toEqual(started);
+  });
+
+  test('list_unfinished_large_files: a startFileId no longer unfinished (finished or cancelled between pages) goes on with the next upload', async () => {
+    const ids: string[] = [];
+    for (const n of ['next/1', 'next/2', 'next/3']) ids.push((await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: n, contentType: 'b2/x-auto'})).json.fileId);
+    const first = await api(emu, token, 'b2_list_unfinished_large_files', {bucketId: emu.bucketId, namePrefix: 'next/', maxFileCount: 1});
+    expect(first.json.nextFileId).toBe(ids[1]);
+    await api(emu, token, 'b2_cancel_large_file', {fileId: ids[1]});
+    const rest = await api(emu, token, 'b2_list_unfinished_large_files', {bucketId: emu.bucketId, namePrefix: 'next/', startFileId: first.json.nextFileId});
+    expect(rest.status).toBe(200);
+    expect(rest.json.files.map((f: any) => f.fileId)).toEqual([ids[2]]);
+  });
+
   test('maxFileCount up to 10000 in one call', async () => {
     const r = await api(emu, token, 'b2_list_file_names', {bucketId: emu.bucketId, maxFileCount: 10000});
     expect(r.status).toBe(200);

@@ -1,4 +1,5 @@
-import {badRequest, B2ApiError} from '../b2-error.js';
+import {badRequest} from '../b2-error.js';
+import {EmulatorState} from '../state.js';
 import {MAX_PART_LIST_COUNT, MAX_PART_NUMBER, MAX_UNFINISHED_LIST_COUNT} from '../constants.js';
 import {EmulatorCore} from '../core.js';
 import {checkFileInfo, infoFromParam, resolveContentType} from '../file-info.js';
@@ -129,6 +130,12 @@ export const listParts: Handler = async (core, ctx) => {
   return {json: {parts: page.map((p) => partJson(file, p)), nextPartNumber: parts[max]?.partNumber ?? null}, names: page.length};
 };
 
+/**
+ * b2_list_unfinished_large_files. Backblaze: "Uploads are listed in the order they were
+ * started, with the oldest one first" (ascending file id sequence), and a startFileId
+ * that is no longer an unfinished upload (finished or cancelled between pages) starts
+ * the page at "the first one after this ID".
+ */
 export const listUnfinishedLargeFiles: Handler = async (core, ctx) => {
   const {key} = core.authenticate(ctx, ['account']);
   core.requireCapability(key, 'listFiles');
@@ -137,21 +144,16 @@ export const listUnfinishedLargeFiles: Handler = async (core, ctx) => {
   const namePrefix = optString(p, 'namePrefix') ?? '';
   core.allowedName(key, namePrefix);
   const startFileId = optString(p, 'startFileId');
+  const start = startFileId === undefined ? 0 : EmulatorState.fileIdSequence(startFileId);
+  if (start === undefined) throw badRequest(`Invalid startFileId: ${startFileId}`);
   const max = optInt(p, 'maxFileCount', 0, MAX_UNFINISHED_LIST_COUNT) || MAX_UNFINISHED_LIST_COUNT;
-  const all: FileRecord[] = [];
-  for (const name of core.state.sortedNames(bucket.bucketId)) {
-    if (!name.startsWith(namePrefix)) continue;
-    for (const f of core.state.versions(bucket.bucketId, name)) if (f.action === 'start') all.push(f);
-  }
-  let from = 0;
-  if (startFileId !== undefined) {
-    from = all.findIndex((f) => f.fileId === startFileId);
-    if (from < 0) throw new B2ApiError(400, 'bad_request', `startFileId is not an unfinished large file: ${startFileId}`);
-  }
-  const page = all.slice(from, from + max);
+  const sequence = (f: FileRecord) => EmulatorState.fileIdSequence(f.fileId) ?? 0;
+  const all = [...core.state.files.values()]
+    .filter((f) => f.action === 'start' && f.bucketId === bucket.bucketId && f.fileName.startsWith(namePrefix) && sequence(f) >= start)
+    .sort((a, b) => sequence(a) - sequence(b));
+  const page = all.slice(0, max);
   return {
-    json: {files: page.map((f) => fileJson(f, core.accountId, ctx.apiVersion)), nextFileId: all[from + max]?.fileId ?? null},
+    json: {files: page.map((f) => fileJson(f, core.accountId, ctx.apiVersion)), nextFileId: all[max]?.fileId ?? null},
     names: page.length,
   };
 };
-
