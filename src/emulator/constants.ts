@@ -44,30 +44,32 @@ export const ALL_CAPABILITIES = [
   'listFiles', 'readFiles', 'shareFiles', 'writeFiles', 'deleteFiles',
 ] as const;
 
-/** Backblaze's billing classes: A is free (uploads, most writes), B downloads, C listings. */
+/** Backblaze's billing classes, as its price list by API call has them: A is free (uploads, most writes), B downloads, C listings. */
 export type TransactionClass = 'A' | 'B' | 'C';
 
 export const TRANSACTION_CLASS: Record<string, TransactionClass> = {
   b2_cancel_large_file: 'A',
-  b2_copy_part: 'A',
   b2_delete_bucket: 'A',
   b2_delete_file_version: 'A',
   b2_delete_key: 'A',
   b2_finish_large_file: 'A',
   b2_get_upload_part_url: 'A',
   b2_get_upload_url: 'A',
+  b2_hide_file: 'A',
   b2_start_large_file: 'A',
   b2_upload_file: 'A',
+  b2_update_file_legal_hold: 'A',
+  b2_update_file_retention: 'A',
   b2_upload_part: 'A',
   b2_download_file_by_id: 'B',
   b2_download_file_by_name: 'B',
   b2_get_file_info: 'B',
   b2_authorize_account: 'C',
   b2_copy_file: 'C',
+  b2_copy_part: 'C',
   b2_create_bucket: 'C',
   b2_create_key: 'C',
   b2_get_download_authorization: 'C',
-  b2_hide_file: 'C',
   b2_list_buckets: 'C',
   b2_list_file_names: 'C',
   b2_list_file_versions: 'C',
@@ -75,8 +77,6 @@ export const TRANSACTION_CLASS: Record<string, TransactionClass> = {
   b2_list_parts: 'C',
   b2_list_unfinished_large_files: 'C',
   b2_update_bucket: 'C',
-  b2_update_file_legal_hold: 'C',
-  b2_update_file_retention: 'C',
 };
 
 /** Content types the server picks for `b2/x-auto`, by extension. */

@@ -240,6 +240,27 @@ describe('stats', () => {
       await e.stop();
     }
   });
+
+  test("billed classes follow Backblaze's price list: hide_file and the file lock updates are class A, copy_part class C", async () => {
+    const e = await startEmulator({port: 0, minPartSize: 1, bootstrap: {fileLockEnabled: true}});
+    try {
+      const t = (await authorizeRaw(e)).authorizationToken;
+      const file = (await uploadRaw(e, t, e.bucketId, 'f', Buffer.from('x'))).json;
+      const large = (await api(e, t, 'b2_start_large_file', {bucketId: e.bucketId, fileName: 'l', contentType: 'b2/x-auto'})).json;
+      const billed = async (call: string, body: unknown) => {
+        e.resetStats();
+        expect((await api(e, t, call, body)).status).toBe(200);
+        return e.stats().transactions;
+      };
+      expect(await billed('b2_hide_file', {bucketId: e.bucketId, fileName: 'f'})).toEqual({A: 1, B: 0, C: 0});
+      expect(await billed('b2_update_file_legal_hold', {fileId: file.fileId, fileName: 'f', legalHold: 'off'})).toEqual({A: 1, B: 0, C: 0});
+      const until = Date.now() + 86_400_000;
+      expect(await billed('b2_update_file_retention', {fileId: file.fileId, fileName: 'f', fileRetention: {mode: 'governance', retainUntilTimestamp: until}})).toEqual({A: 1, B: 0, C: 0});
+      expect(await billed('b2_copy_part', {sourceFileId: file.fileId, largeFileId: large.fileId, partNumber: 1})).toEqual({A: 0, B: 0, C: 1});
+    } finally {
+      await e.stop();
+    }
+  });
 });
 
 describe('corrupt()', () => {
