@@ -5,6 +5,15 @@ import type {BucketRecord, FileRecord} from './types.js';
 
 const INFO_KEY = /^[A-Za-z0-9\-_.~!#$%^&*'|+]+$/;
 
+/** The reserved `b2-` file info names B2 knows: each becomes a standard response header on download. */
+export const INFO_HEADERS: Record<string, string> = {
+  'b2-content-disposition': 'Content-Disposition',
+  'b2-content-language': 'Content-Language',
+  'b2-expires': 'Expires',
+  'b2-cache-control': 'Cache-Control',
+  'b2-content-encoding': 'Content-Encoding',
+};
+
 /**
  * Checks fileInfo against B2's limits: at most 10 entries, key charset and length, total
  * size with the name: 7000 bytes, but 2048 for a file stored with server-side encryption
@@ -20,12 +29,25 @@ export function checkFileInfo(fileName: string, info: Record<string, string>, st
       throw badRequest(`invalid file info name "${k}": up to ${MAX_INFO_KEY_BYTES} of letters, digits and -_.~!#$%^&*'|+`);
     }
     if (typeof v !== 'string') throw badRequest(`file info value of "${k}" must be a string`);
+    checkReservedInfo(k, v);
     total += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
   }
   if (total > limit) {
     const why = limit === MAX_NAME_AND_INFO_BYTES ? '' : ' (the limit for a file with server-side encryption or in an Object Lock bucket)';
     throw badRequest(`file name and file info take ${total} bytes, more than ${limit}${why}`);
   }
+}
+
+/**
+ * Backblaze: names that begin with "b2-" are reserved; the known ones are sent back as
+ * standard headers, so their values must follow those headers' grammar (RFC 6266 for
+ * Content-Disposition: non-ASCII only as a UTF-8 extended value). The emulator checks
+ * what keeps the header sendable: printable ASCII.
+ */
+function checkReservedInfo(key: string, value: string): void {
+  if (!key.toLowerCase().startsWith('b2-')) return;
+  if (!INFO_HEADERS[key.toLowerCase()]) throw badRequest(`file info name "${key}" is reserved (names starting with b2- are B2's)`);
+  if (!/^[\x20-\x7e]*$/.test(value)) throw badRequest(`file info "${key}" must be printable ASCII, as the ${INFO_HEADERS[key.toLowerCase()]} header it becomes`);
 }
 
 /** fileInfo from X-Bz-Info-* headers (names lowercased by HTTP, values percent-decoded). */

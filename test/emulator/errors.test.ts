@@ -97,6 +97,20 @@ describe('400: the request is wrong', () => {
   });
   test('bad_request: name and info over 7000 bytes', () =>
     expectError(() => uploadRaw(emu, token, emu.bucketId, 'info.txt', Buffer.from('d'), {'X-Bz-Info-a': 'v'.repeat(3500), 'X-Bz-Info-b': 'v'.repeat(3500)}), 400, 'bad_request'));
+  test('bad_request: a reserved b2- info name B2 does not know, or a b2-content-disposition that is no sendable header (raw non-ASCII)', async () => {
+    await expectError(() => uploadRaw(emu, token, emu.bucketId, 'info.txt', Buffer.from('d'), {'X-Bz-Info-b2-made-up': 'v'}), 400, 'bad_request');
+    const raw8 = {'X-Bz-Info-b2-content-disposition': encodeURIComponent('attachment; filename="中.txt"')};
+    await expectError(() => uploadRaw(emu, token, emu.bucketId, 'info.txt', Buffer.from('d'), raw8), 400, 'bad_request');
+    await expectError(() => api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: 'info.bin', contentType: 'b2/x-auto', fileInfo: {'b2-content-disposition': 'attachment; filename="中.txt"'}}), 400, 'bad_request');
+  });
+  test('a b2-content-disposition in RFC 6266 form (UTF-8 as an extended value) is stored and sent back as Content-Disposition', async () => {
+    const disposition = `attachment; filename*=UTF-8''${encodeURIComponent('中.txt')}`;
+    const up = await uploadRaw(emu, token, emu.bucketId, 'disposition.txt', Buffer.from('d'), {'X-Bz-Info-b2-content-disposition': encodeURIComponent(disposition)});
+    expect(up.status).toBe(200);
+    const down = await raw(`${emu.url}/file/${emu.bucket}/disposition.txt`, {headers: {Authorization: token}});
+    expect({status: down.status, disposition: down.headers.get('content-disposition')}).toEqual({status: 200, disposition});
+    await api(emu, token, 'b2_delete_file_version', {fileId: up.json.fileId, fileName: 'disposition.txt'});
+  });
   test('bad_request: file names with control characters, DEL, or over 1024 bytes', async () => {
     await expectError(() => uploadRaw(emu, token, emu.bucketId, 'a\u0001b', Buffer.from('d')), 400, 'bad_request');
     await expectError(() => uploadRaw(emu, token, emu.bucketId, 'a\u007fb', Buffer.from('d')), 400, 'bad_request');

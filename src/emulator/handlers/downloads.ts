@@ -7,15 +7,7 @@ import {reqString} from '../params.js';
 import {BucketRecord, FileRecord, KeyRecord} from '../types.js';
 import {lockHeaders} from '../object-lock.js';
 import {requireReadKey, sseFromHeaders, sseHeaders} from '../encryption.js';
-
-/** fileInfo entries B2 turns into standard response headers. */
-const INFO_HEADERS: Record<string, string> = {
-  'b2-content-disposition': 'Content-Disposition',
-  'b2-content-language': 'Content-Language',
-  'b2-expires': 'Expires',
-  'b2-cache-control': 'Cache-Control',
-  'b2-content-encoding': 'Content-Encoding',
-};
+import {INFO_HEADERS} from '../file-info.js';
 
 /**
  * Who may read `fileName` in `bucket`: anyone for a public bucket without a token,
