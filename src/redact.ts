@@ -51,12 +51,24 @@ export function looksLikeKey(arg: string): boolean {
   return arg.endsWith('=') || (!arg.startsWith('/') && /[A-Z]/.test(arg) && /[a-z]/.test(arg) && /\d/.test(arg));
 }
 
-/** Shaped like a random key (looksLikeKey, with mixed case and digits or base64's "=" padding): what no message may quote, whatever it was given as. */
+/** Shaped like a random key (looksLikeKey, with mixed case and digits or base64's "=" padding), as a whole. */
 export function keyShaped(text: string): boolean {
   return looksLikeKey(text) && (text.endsWith('=') || (/[A-Z]/.test(text) && /[a-z]/.test(text) && /\d/.test(text)));
 }
 
-/** A value a message repeats: a key-shaped one not at all, a long one shortened (quoteValue). */
+/** What cannot be part of a key (B2's, base64 or base64url): where a pasted text splits into pieces. */
+const NOT_KEY_CHARS = /[^A-Za-z0-9_+=/-]+/;
+
+/**
+ * Whether any piece of a text, split where a key cannot go on (spaces, ":", ",", quotes…),
+ * is key-shaped: what no message may quote, whatever it was given as. A key pasted with
+ * its key ID ("KEYID APPLICATIONKEY") is refused for the space, and must not be shown for it.
+ */
+export function holdsKeyShaped(text: string): boolean {
+  return text.split(NOT_KEY_CHARS).some(keyShaped);
+}
+
+/** A value a message repeats: one holding a key-shaped piece not at all, a long one shortened (quoteValue). */
 export function shownValue(value: string, max = MAX_SHOWN_VALUE): string {
-  return keyShaped(value) ? 'text that looks like a key (not shown)' : quoteValue(value, max);
+  return holdsKeyShaped(value) ? 'text that looks like a key (not shown)' : quoteValue(value, max);
 }

@@ -1,7 +1,7 @@
 import {Command, Flags, Interfaces, ux} from '@oclif/core';
 import {EXIT_CODES, isBackupError} from '../errors.js';
 import {escapeInvisible} from '../backups/validate.js';
-import {keyShaped, shownValue} from '../redact.js';
+import {holdsKeyShaped, shownValue} from '../redact.js';
 import {isClosedPipe, orStdoutFailure, watchStdoutClose} from './closed-pipe.js';
 import {recordError} from './error-log.js';
 import {jsonText} from './json-text.js';
@@ -143,7 +143,7 @@ function withoutArgumentValues(line: string): string {
   if (/^Nonexistent flags?: /.test(line)) {
     return line.replace(/(--[\w-]+)=\S*?(,|$)/g, '$1$2').replace(/(^|\s)(-[A-Za-z])[^\s,]+/g, '$1$2…');
   }
-  return line.replace(/(but received: )(.*)$/, (_m, lead: string, value: string) => lead + (value.length <= 40 && !keyShaped(value) ? value : shownValue(value, 40)));
+  return line.replace(/(but received: )(.*)$/, (_m, lead: string, value: string) => lead + (value.length <= 40 && !holdsKeyShaped(value) ? value : shownValue(value, 40)));
 }
 
 /**

@@ -35,7 +35,7 @@ function describeIssue(issue: Issue, input: unknown, locate: IssueLocator): Arra
   if (value === undefined) return [{line: where.line, text: `${where.label}: missing, expected ${expected}`}];
   // a mapping of the right shape that is wrong as a whole (a retention policy without a rule): the reason alone says it
   if (issue.code === 'custom' && !isName && typeof value === 'object' && value !== null && !Array.isArray(value)) return [{line: where.line, text: `${where.label}: ${issue.message}`}];
-  const shown = isName ? quoteValue(String(issue.path[issue.path.length - 1])) : showValue(value, issue.path);
+  const shown = isName ? shownValue(String(issue.path[issue.path.length - 1])) : showValue(value, issue.path);
   const reason = issue.code === 'custom' && !isName ? ` (${issue.message})` : quotingHint(issue, value);
   return [{line: where.line, text: `${where.label}: expected ${expected}, got ${shown}${reason}`}];
 }

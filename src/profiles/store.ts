@@ -8,7 +8,7 @@ import {BackupError} from '../errors.js';
 import {withFileLock} from '../file-lock.js';
 import {unwritable} from '../io-errors.js';
 import {readSmallFile} from '../small-file.js';
-import {quoteValue} from '../redact.js';
+import {quoteValue, shownValue} from '../redact.js';
 import {LOCAL_PROFILE, LOCAL_PROFILE_NAME} from './builtin.js';
 import {describeIssues, pathText, type IssueLocator} from './issues.js';
 import {fastProfileEntry, fastProfileFields, fastProfilesFile} from './fast-validate.js';
@@ -150,7 +150,7 @@ export class ProfileStore {
 
   /** Throws unless `add(name, …)` could succeed with valid input (checked before prompting for values). */
   assertAddable(name: string): void {
-    if (profileNameProblem(name)) throw new BackupError('config', `profile name ${quoteValue(name)}: expected ${PROFILE_NAME_EXPECTATION}`);
+    if (profileNameProblem(name)) throw new BackupError('config', `profile name ${shownValue(name)}: expected ${PROFILE_NAME_EXPECTATION}`);
     if (this.inFile(name)) {
       throw new BackupError('config', `${this.locationOf(['profiles', name])}: a profile with this name already exists; change it with "${commandHint(this.cli, `profile update ${name}`)}" or remove it first`);
     }
@@ -286,7 +286,7 @@ export class ProfileStore {
       ? `did you mean ${JSON.stringify(meant)}?`
       : opts.addable !== false && !profileNameProblem(name) ? `add it with "${commandHint(this.cli, `profile add ${name}`)}"` : 'choose one of them';
     const where = opts.givenBy ? ` (given by ${opts.givenBy}${opts.givenBy.includes('environment') ? ': unset it or change it' : ''})` : '';
-    throw new BackupError('config', `no profile named ${quoteValue(name)}${where} in ${this.path} (profiles: ${someNames(names)}); ${fix}`);
+    throw new BackupError('config', `no profile named ${shownValue(name)}${where} in ${this.path} (profiles: ${someNames(names)}); ${fix}`);
   }
 
   private requireInFile(name: string, verb: string): void {

@@ -121,6 +121,20 @@ describe('secrets and typed values stay out of messages, the error log and diagn
     expect(await sharedReports()).not.toContain(sseKey.slice(0, 12));
   });
 
+  test('a key pasted together with its key ID ("KEYID KEY"): refused for the space without showing it, by flag, in the file and by oclif', async () => {
+    const pasted = `${world.emu.keyId} ${KEY}`;
+    const path = join(world.dir, 'pasted-key-id.yaml');
+    await writeFile(path, `profiles:\n  home:\n    keyId: "${world.emu.keyId}  ${KEY}"\n    applicationKey: env:K\n    bucket: home-backups\n`, {mode: 0o600});
+    const [byFlag, inFile, count] = await Promise.all([
+      world.b2(['profile', 'add', 'home', '--key-id', pasted, '--application-key', 'env:K', '--bucket', world.emu.bucket, '--no-check']),
+      cli(['list', '--config', path]),
+      world.b2(['prune', '--keep-last', pasted]),
+    ]);
+    expectFailure(byFlag, 2, /^Error: --key-id: expected a key ID \(text without spaces\), got text that looks like a key \(not shown\) \(it contains a space\)$/, [KEY, KEY.slice(0, 12)]);
+    expectFailure(inFile, 2, /pasted-key-id\.yaml:3: profiles\.home\.keyId: expected .*, got text that looks like a key \(not shown\)/, [KEY, KEY.slice(0, 12)]);
+    expectFailure(count, 2, /^Error: Parsing --keep-last: Expected an integer but received: text that looks like a key \(not shown\)$/, [KEY, KEY.slice(0, 12)]);
+  });
+
   test("oclif's own flag errors (a choice, a whole number): a key-shaped value is not quoted, a long one is shortened", async () => {
     const [choice, count, long] = await Promise.all([
       world.b2(['upload', 'x.tar', '--lock-mode', KEY]),

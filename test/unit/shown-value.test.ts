@@ -1,0 +1,29 @@
+import {describe, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {errorLine} from '../../src/cli/base-command.js';
+import {shownValue} from '../../src/redact.js';
+
+const KEY = 'K005SecretSecretSecretSecret123';
+const HIDDEN = 'text that looks like a key (not shown)';
+
+describe('shownValue: a value holding a key-shaped piece is never quoted', () => {
+  test('a key pasted beside its key ID, after a label, in quotes, on its own line', () => {
+    const sseKey = randomBytes(32).toString('base64');
+    for (const value of [KEY, `0051234abcd0000000000001 ${KEY}`, `0051234abcd0000000000001:${KEY}`, `keyID,${KEY}`, `"${KEY}"`, `id\n${KEY}`, `x ${sseKey} y`, `token=${KEY}`]) {
+      expect({value, shown: shownValue(value)}).toEqual({value, shown: HIDDEN});
+    }
+  });
+
+  test('ordinary typos, with spaces or not, are still quoted', () => {
+    for (const value of ['SSE-KMS', 'home backups', 'my bucket 2024', 'backups/HomeAssistant/daily', '0051234abcd0000000000001 extra', 'ha:pi4, daily']) {
+      expect(shownValue(value)).toBe(JSON.stringify(value));
+    }
+  });
+
+  test("oclif's flag errors: a value holding a key is not repeated", () => {
+    const oclif = Object.assign(new Error(`Parsing --keep-last \n\tExpected an integer but received: 0051234abcd ${KEY}\nSee more help with --help`), {oclif: {exit: 2}});
+    expect(errorLine(oclif)).toBe(`Parsing --keep-last: Expected an integer but received: ${HIDDEN}`);
+    const choice = new Error(`Expected --lock-mode=id ${KEY} to be one of: governance, compliance\nSee more help with --help`);
+    expect(errorLine(choice)).toBe(`Expected --lock-mode to be one of: governance, compliance, got ${HIDDEN}`);
+  });
+});
