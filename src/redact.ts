@@ -72,3 +72,15 @@ export function holdsKeyShaped(text: string): boolean {
 export function shownValue(value: string, max = MAX_SHOWN_VALUE): string {
   return holdsKeyShaped(value) ? 'text that looks like a key (not shown)' : quoteValue(value, max);
 }
+
+/**
+ * An endpoint as a message quotes it: what may hold a key (credentials before an "@", a
+ * query or fragment: the reasons endpointProblem refuses it) replaced by "…". Judged on
+ * the text as typed, since a value that is no URL at all may hold one just the same.
+ */
+export function shownEndpoint(endpoint: string): string {
+  const at = endpoint.lastIndexOf('@');
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(endpoint)?.[0] ?? '';
+  const host = at >= 0 ? `${scheme}…${endpoint.slice(at)}` : endpoint;
+  return host.replace(/([?#]).*$/s, '$1…');
+}

@@ -1,7 +1,7 @@
 import type {z} from 'zod';
 import {editDistance} from '../edit-distance.js';
-import {quoteValue, shownValue} from '../redact.js';
-import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, SECRET_FIELDS, shownEndpoint, type ProfileField} from './schema.js';
+import {quoteValue, shownEndpoint, shownValue} from '../redact.js';
+import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, SECRET_FIELDS, type ProfileField} from './schema.js';
 import {parseSecretRef, refHidesKey} from './secrets.js';
 
 /** Where an issue is: the text that starts its message, and a line to order issues by. */

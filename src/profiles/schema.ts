@@ -95,18 +95,6 @@ export function endpointProblem(endpoint: string): string | undefined {
   return undefined;
 }
 
-/**
- * An endpoint as a message quotes it: what may hold a key (credentials before an "@", a
- * query or fragment: the reasons endpointProblem refuses it) replaced by "…". Judged on
- * the text as typed, since a value that is no URL at all may hold one just the same.
- */
-export function shownEndpoint(endpoint: string): string {
-  const at = endpoint.lastIndexOf('@');
-  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(endpoint)?.[0] ?? '';
-  const host = at >= 0 ? `${scheme}…${endpoint.slice(at)}` : endpoint;
-  return host.replace(/([?#]).*$/s, '$1…');
-}
-
 export function partSizeProblem(value: string | number): {bytes: number} | {problem: string} {
   const parsed = parseSize(value);
   if ('problem' in parsed) return parsed;

@@ -169,18 +169,22 @@ describe('secrets and typed values stay out of messages, the error log and diagn
     expect(envKey.stderr).not.toContain('[redacted]');
   });
 
-  test("DEBUG='*': neither an inline nor a separate --application-key value, nor a key without its flag, is logged", async () => {
+  test("DEBUG='*': neither an inline nor a separate --application-key value, nor a key without its flag, nor an endpoint's credentials or query, is logged", async () => {
+    const endpointKey = 'K005EndpointEndpointSecret4567';
+    world.secrets.push(endpointKey);
     const env = {...world.env, DEBUG: '*'};
     const runs = await Promise.all([
       runCli(['b2', 'profile', 'add', 'dbg1', '--key-id', 'k', `--application-key=${KEY}`, '--bucket', world.emu.bucket, '--no-check', '--config', join(world.dir, 'dbg.yaml')], {env}),
-      runCli(['b2', 'profile', 'add', 'dbg2', '--key-id', 'k', '--application-key', KEY, '--bucket', world.emu.bucket, '--no-check', '--config', join(world.dir, 'dbg2.yaml')], {env}),
-      runCli(['b2', 'profile', 'add', 'dbg3', KEY, '--key-id', 'k', '--bucket', world.emu.bucket, '--no-check', '--config', join(world.dir, 'dbg3.yaml')], {env}),
+      runCli(['b2', 'profile', 'add', 'dbg2', '--key-id', 'k', '--application-key', KEY, '--bucket', world.emu.bucket, '--endpoint', `https://${world.emu.keyId}:${endpointKey}@api.example.com`, '--no-check', '--config', join(world.dir, 'dbg2.yaml')], {env}),
+      runCli(['b2', 'profile', 'add', 'dbg3', KEY, '--key-id', 'k', '--bucket', world.emu.bucket, `--endpoint=https://api.example.com/?token=${endpointKey}`, '--no-check', '--config', join(world.dir, 'dbg3.yaml')], {env}),
     ]);
     for (const r of runs) {
       expect(r.stderr).toMatch(/oclif/); // the debug output is really there
       expect(r.stderr).toContain('[redacted]');
-      expect(`${r.stdout}${r.stderr}`).not.toContain(KEY.slice(0, 12));
+      for (const secret of [KEY, endpointKey]) expect(`${r.stdout}${r.stderr}`).not.toContain(secret.slice(0, 12));
     }
+    expect(runs[1].stderr).toContain("'https://…@api.example.com'"); // the host is still shown
+    expect(runs[2].stderr).toContain("'--endpoint=https://api.example.com/?…'");
   });
 });
 

@@ -1,7 +1,8 @@
 import {describe, expect, test} from '@jest/globals';
 import fc from 'fast-check';
 import {nameProblem} from '../../src/keys.js';
-import {bucketProblem, endpointProblem, normalizePrefix, partSizeProblem, profileJsonSchema, shownEndpoint} from '../../src/profiles/schema.js';
+import {bucketProblem, endpointProblem, normalizePrefix, partSizeProblem, profileJsonSchema} from '../../src/profiles/schema.js';
+import {shownEndpoint} from '../../src/redact.js';
 
 describe('prefix normalisation', () => {
   test.each([
