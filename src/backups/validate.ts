@@ -62,13 +62,23 @@ export function assertBackupId(id: string): void {
 export function backupNameProblem(name: string): string | undefined {
   if (name.trim().length === 0) return 'is empty';
   if (Buffer.byteLength(name, 'utf8') > MAX_BACKUP_NAME_BYTES) return `is longer than ${MAX_BACKUP_NAME_BYTES} bytes of UTF-8`;
-  const control = CONTROL.exec(name);
-  if (control) return `contains a control character (${codePoint(control[0])})`;
-  const invisible = firstInvisible(name);
-  if (invisible) return `contains ${codePoint(invisible)}, an invisible or text-direction control character (listings would show a different name)`;
+  const unseen = unseenCharacterProblem(name);
+  if (unseen) return unseen;
   if (/[/\\]/.test(name)) return 'contains "/" or "\\"';
   if (/^[.\s]+$/.test(name)) return 'consists only of dots';
   if (Buffer.from(name, 'utf8').toString('utf8') !== name) return 'is not valid UTF-8';
+  return undefined;
+}
+
+/**
+ * A control, invisible or text-direction character in text that is shown as a name (a
+ * backup name, a profile's prefix): what would make it print as something else.
+ */
+export function unseenCharacterProblem(text: string): string | undefined {
+  const control = CONTROL.exec(text);
+  if (control) return `contains a control character (${codePoint(control[0])})`;
+  const invisible = firstInvisible(text);
+  if (invisible) return `contains ${codePoint(invisible)}, an invisible or text-direction control character (listings would show a different name)`;
   return undefined;
 }
 

@@ -8,6 +8,7 @@ import {parseSize} from './size.js';
 import {secretRefProblem} from './secrets.js';
 import {COUNT_RULES, parseRetentionDuration, retentionPolicyProblem, type RetentionPolicy} from '../backups/retention.js';
 import {LOCK_MODES, MAX_LOCK_DAYS, lockDurationProblem} from '../backups/lock.js';
+import {unseenCharacterProblem} from '../backups/validate.js';
 
 /**
  * The profiles file schema. Every field carries the sentence a user sees when it is
@@ -77,7 +78,8 @@ export function bucketProblem(bucket: string): string | undefined {
 export function normalizePrefix(prefix: string): {prefix: string} | {problem: string} {
   if (prefix === '') return {prefix: ''};
   const normalized = prefix.endsWith('/') ? prefix : `${prefix}/`;
-  const problem = nameProblem(prefix, 'prefix') ?? nameProblem(normalized, 'prefix');
+  const unseen = unseenCharacterProblem(prefix); // as backup names: a U+202E would make listings show another prefix
+  const problem = nameProblem(prefix, 'prefix') ?? (unseen && `prefix ${unseen}`) ?? nameProblem(normalized, 'prefix');
   return problem ? {problem} : {prefix: normalized};
 }
 

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {nameProblem} from '../../src/keys.js';
 import {bucketProblem, endpointProblem, normalizePrefix, partSizeProblem, profileJsonSchema} from '../../src/profiles/schema.js';
 import {shownEndpoint} from '../../src/redact.js';
+import {unseenCharacterProblem} from '../../src/backups/validate.js';
 
 describe('prefix normalisation', () => {
   test.each([
@@ -19,6 +20,9 @@ describe('prefix normalisation', () => {
     ['/backups', 'prefix starts with "/"'],
     ['a//b', 'prefix contains "//"'],
     ['a\u0007b', 'prefix contains a control character'],
+    ['a\u0085b', 'prefix contains a control character (U+0085)'],
+    ['ha\u202e/', 'prefix contains U+202E, an invisible or text-direction control character (listings would show a different name)'],
+    ['ha\u200b', 'prefix contains U+200B, an invisible or text-direction control character (listings would show a different name)'],
     ['x'.repeat(1025), 'prefix is longer than 1024 bytes of UTF-8'],
     ['x'.repeat(1024), 'prefix is longer than 1024 bytes of UTF-8'], // the added "/" makes 1025
   ])('%j is refused', (input, problem) => {
@@ -30,7 +34,8 @@ describe('prefix normalisation', () => {
       fc.property(fc.string({unit: 'grapheme', maxLength: 40}), (input) => {
         const result = normalizePrefix(input);
         if ('problem' in result) {
-          expect(nameProblem(input, 'prefix') ?? nameProblem(`${input}/`, 'prefix')).toBe(result.problem);
+          const unseen = unseenCharacterProblem(input);
+          expect(nameProblem(input, 'prefix') ?? (unseen && `prefix ${unseen}`) ?? nameProblem(`${input}/`, 'prefix')).toBe(result.problem);
           return;
         }
         if (input === '') return expect(result.prefix).toBe('');
