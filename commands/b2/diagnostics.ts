@@ -5,7 +5,7 @@ import {jsonText} from '../../src/cli/json-text.js';
 import {bucketEncryptionText, bucketLockText} from '../../src/b2/bucket-checks.js';
 import {connectB2} from '../../src/connect.js';
 import {isBackupError} from '../../src/errors.js';
-import {loadProfile} from '../../src/profiles/index.js';
+import {ProfileStore, type ResolvedProfile} from '../../src/profiles/index.js';
 
 /** What diagnostics prints in place of anything identifying (as Home Assistant's diagnostics do). */
 const REDACTED = '**REDACTED**';
@@ -13,7 +13,7 @@ const REDACTED = '**REDACTED**';
 export default class Diagnostics extends BaseCommand {
   static override summary = 'Print JSON for a bug report: settings, key capabilities, versions, recent errors. Never a secret.';
   static override description =
-    "The key id and application key are redacted, and so are the bucket and name prefix the key is restricted to (as Home Assistant's diagnostics do). Connecting is attempted once; if it fails, the report says why instead of failing.";
+    "The key id and application key are redacted, and so are the bucket and name prefix the key is restricted to (as Home Assistant's diagnostics do). Connecting is attempted once; if it fails, or the profiles file cannot be used, the report says why instead of failing.";
   static override examples = ['<%= config.bin %> b2 diagnostics > b2-diagnostics.json', '<%= config.bin %> b2 diagnostics --json'];
   static override flags = {profile: profileFlag};
   /** The report is JSON either way; --json is accepted like on every other data command. */
@@ -21,24 +21,39 @@ export default class Diagnostics extends BaseCommand {
 
   async run(): Promise<Record<string, unknown>> {
     const {flags} = await this.parse(Diagnostics);
-    const profile = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     const report: Record<string, unknown> = {
       tool: {name: 'backup-plugin-b2', version: this.config.plugins.get('backup-plugin-b2')?.version ?? this.config.version, host: `${this.config.name} ${this.config.version}`},
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
-      profile: {
-        name: profile.name,
-        keyId: REDACTED,
-        applicationKey: REDACTED,
-        endpoint: profile.endpoint,
-        bucket: profile.bucket,
-        prefix: profile.prefix,
-        partSize: profile.partSize ?? null,
-        concurrency: profile.concurrency,
-        bandwidth: profile.bandwidth ?? null,
-        encryption: profile.encryption ? {mode: profile.encryption.mode, ...(profile.encryption.mode === 'SSE-C' ? {encryptionKey: REDACTED} : {})} : null,
-        lock: profile.lock ?? null,
-      },
+    };
+    // a broken profiles file is when a report is most needed: its problem is a finding, as a failed connection is
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)}).catch((err: unknown) => {
+      if (!isBackupError(err)) throw err;
+      report.profile = null;
+      report.profilesFile = {ok: false, kind: err.kind, error: errorLine(err)};
+      return undefined;
+    });
+    // a --profile naming none, or several profiles and none chosen, is still this command's bad input (exit 2)
+    if (store) await this.describeProfile(store.resolve(flags.profile), report);
+    report.recentErrors = await readErrorLog(this.config.cacheDir);
+    if (!this.jsonEnabled()) this.log(jsonText(report));
+    return report;
+  }
+
+  /** The profile's settings, then what connecting with it finds (or why it failed). */
+  private async describeProfile(profile: ResolvedProfile, report: Record<string, unknown>): Promise<void> {
+    report.profile = {
+      name: profile.name,
+      keyId: REDACTED,
+      applicationKey: REDACTED,
+      endpoint: profile.endpoint,
+      bucket: profile.bucket,
+      prefix: profile.prefix,
+      partSize: profile.partSize ?? null,
+      concurrency: profile.concurrency,
+      bandwidth: profile.bandwidth ?? null,
+      encryption: profile.encryption ? {mode: profile.encryption.mode, ...(profile.encryption.mode === 'SSE-C' ? {encryptionKey: REDACTED} : {})} : null,
+      lock: profile.lock ?? null,
     };
     try {
       const backend = await connectB2(profile, {dataDir: this.config.dataDir, cli: cliPrefix(this.config)});
@@ -58,8 +73,5 @@ export default class Diagnostics extends BaseCommand {
     } catch (err) {
       report.connection = {ok: false, kind: isBackupError(err) ? err.kind : 'failure', error: errorLine(err)};
     }
-    report.recentErrors = await readErrorLog(this.config.cacheDir);
-    if (!this.jsonEnabled()) this.log(jsonText(report));
-    return report;
   }
 }

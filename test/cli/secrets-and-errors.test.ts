@@ -7,7 +7,7 @@ import {toFailure} from '../../src/b2/failure.js';
 import {describeFailure} from '../../src/cli/base-command.js';
 import {errorLogPath} from '../../src/cli/error-log.js';
 import {fastRetry} from '../b2/helpers.js';
-import {E2EWorld, expectFailure} from '../e2e/helpers.js';
+import {E2EWorld, expectFailure, expectNoSecrets, parseJson} from '../e2e/helpers.js';
 import {refusedPort} from '../helpers/refused-port.js';
 import {cliRoot, runCli} from '../helpers/run-cli.js';
 import {SECRET_FIELDS} from '../../src/profiles/schema.js';
@@ -40,6 +40,15 @@ async function sharedReports(): Promise<string> {
   return `${log}\n${diagnostics.stdout}\n${diagnostics.stderr}`;
 }
 
+/** `diagnostics` with a profiles file that cannot be used: the report all the same (exit 0), the file's problem one of its findings, no secret. */
+async function expectDiagnosticsOfBrokenFile(path: string, problem: RegExp, secrets: string[]): Promise<void> {
+  const r = await cli(['diagnostics', '--config', path]);
+  expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
+  const report = parseJson<{node: string; profile: unknown; profilesFile: {ok: boolean; kind: string; error: string}; recentErrors: unknown[]}>(r);
+  expect(report).toMatchObject({node: process.version, profile: null, profilesFile: {ok: false, kind: 'config', error: expect.stringMatching(problem)}, recentErrors: expect.any(Array)});
+  expectNoSecrets(r, secrets);
+}
+
 describe('secrets and typed values stay out of messages, the error log and diagnostics', () => {
   test('a key given without its flag name is not repeated, logged, or shown by diagnostics', async () => {
     const r = await world.b2(['profile', 'add', 'home', KEY, '--key-id', world.emu.keyId, '--bucket', world.emu.bucket, '--no-check']);
@@ -61,6 +70,7 @@ describe('secrets and typed values stay out of messages, the error log and diagn
       const r = await cli(['profile', 'list', '--config', path]);
       expectFailure(r, 2, /wrong-type\.yaml:4: profiles\.home\.applicationKey: expected an application key, env:NAME or file:PATH, got (a number \(not shown\)|a list|a mapping)/, [KEY, '12345678901234']);
     }
+    await expectDiagnosticsOfBrokenFile(join(world.dir, 'wrong-type.yaml'), /wrong-type\.yaml:4: profiles\.home\.applicationKey: expected .*, got a mapping$/, [KEY, KEY.slice(0, 12)]);
     expect(await sharedReports()).not.toMatch(/K005Secret|1234567890123/);
   });
 
@@ -86,6 +96,7 @@ describe('secrets and typed values stay out of messages, the error log and diagn
       const r = await cli(['list', '--config', path]);
       expectFailure(r, 2, /odd\.yaml(:\d+)?: invalid YAML: /, [KEY]);
     }
+    await expectDiagnosticsOfBrokenFile(path, /odd\.yaml(:\d+)?: invalid YAML: /, [KEY, KEY.slice(0, 12)]);
   });
 
   test('an endpoint holding a key (user:password@, a token in its query): refused without showing it, by flag and in the file', async () => {
