@@ -9,10 +9,10 @@ import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
-import {backupSummary, displayDate, humanSize, lockedText, type BackupSummary} from '../../src/backups/display.js';
+import {backupSummary, displayDate, humanSize, lockedText, shownName, type BackupSummary} from '../../src/backups/display.js';
 import {activeLock, lockOfRetention, retentionFor} from '../../src/backups/lock.js';
 import type {BackupInfo} from '../../src/backups/types.js';
-import {escapeInvisible, visible} from '../../src/backups/validate.js';
+import {escapeInvisible} from '../../src/backups/validate.js';
 import {connectB2Pair} from '../../src/connect.js';
 import {BackupError} from '../../src/errors.js';
 import {loadProfile} from '../../src/profiles/index.js';
@@ -64,7 +64,7 @@ export default class Copy extends BaseCommand {
         };
         const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, (line) => this.logToStderr(line));
         const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b)});
-        const what = `backup ${info.id} ${visible(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
+        const what = `backup ${info.id} ${shownName(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         // the copy as it stands there: its own lock when known (the --to profile's, or the backup's own)
         const copied = copyLock ? {...info, lock: lockOfRetention(copyLock)} : info;
         const locked = copied.lock && activeLock(copied, to.now()) ? `; the copy is ${lockedText(copied.lock)}` : '';

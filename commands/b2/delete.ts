@@ -3,9 +3,9 @@ import {askYesNo} from '../../src/cli/ask.js';
 import {cliCommand} from '../../src/cli/cli-prefix.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId, keysToDelete} from '../../src/backups/index.js';
-import {escapeInvisible, visible} from '../../src/backups/validate.js';
+import {escapeInvisible} from '../../src/backups/validate.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
-import {backupSummary, displayDate, humanSize, type BackupSummary} from '../../src/backups/display.js';
+import {backupSummary, displayDate, humanSize, shownName, type BackupSummary} from '../../src/backups/display.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import {assertCanBypass, bypassGovernanceFlag, lockedRefusal} from '../../src/cli/object-lock.js';
 import type {DeletePlan} from '../../src/backend.js';
@@ -41,7 +41,7 @@ export default class Delete extends LocationCommand {
       if (bypassGovernance) assertCanBypass(backend, profile);
       const target = await catalog.deletable(args.id, {signal});
       const backup = target.info;
-      const what = `${deletableKind(target)} ${backup.id} ${visible(backup.name)} of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
+      const what = `${deletableKind(target)} ${backup.id} ${shownName(backup.name)} of ${displayDate(backup.date)} (${humanSize(backup.size)})`;
       if (!flags.yes && !(await askYesNo(`Delete ${what}?`))) {
         this.logToStderr(`Kept ${what}; nothing was deleted.`); // a "no" is an answer, not a failure
         return {deleted: null};

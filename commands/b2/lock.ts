@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
-import {backupSummary, displayDate, lockedText, type BackupSummary} from '../../src/backups/display.js';
+import {backupSummary, displayDate, lockedText, shownName, type BackupSummary} from '../../src/backups/display.js';
 import {DEFAULT_LOCK_MODE, activeLock, retentionFor} from '../../src/backups/lock.js';
-import {visible} from '../../src/backups/validate.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertCanBypass, assertCanLock, bypassGovernanceFlag, lockModeFlag, lockOverride} from '../../src/cli/object-lock.js';
 import {BackupError} from '../../src/errors.js';
@@ -35,7 +34,7 @@ export default class Lock extends LocationCommand {
       const current = activeLock(backup, now);
       const mode = asked?.mode ?? current?.mode ?? profile.lock?.mode ?? DEFAULT_LOCK_MODE;
       const retention = retentionFor({mode, days: asked?.days}, now);
-      const what = `backup ${backup.id} ${visible(backup.name)}`;
+      const what = `backup ${backup.id} ${shownName(backup.name, backup.date)}`;
       const weaker = current && (retention.retainUntil.getTime() < Date.parse(current.until) || (current.mode === 'compliance' && mode === 'governance'));
       if (current && weaker) {
         const atLeast = Math.ceil((Date.parse(current.until) - now.getTime()) / DAY_MS);

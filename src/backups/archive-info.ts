@@ -8,6 +8,8 @@ import {backupIdProblem} from './validate.js';
  * provider adds itself (large_file_sha1, src_last_modified_millis).
  */
 const KEYS = {id: 'backup_id', name: 'backup_name', date: 'backup_date', sha1: 'backup_sha1'} as const;
+/** In place of `backup_name` for an empty name (see nameInfo): "true". */
+const NO_NAME_KEY = 'backup_name_empty';
 /**
  * In place of `backup_id` on an archive whose metadata file has the last word on its id,
  * name and date (a tar from stdin whose backup.json, if any, comes after the upload
@@ -25,9 +27,23 @@ export interface ArchiveDescription {
 }
 
 export function archiveInfoMetadata(d: ArchiveDescription): Record<string, string> {
-  const meta: Record<string, string> = {[KEYS.id]: d.id, [KEYS.name]: d.name, [KEYS.date]: d.date};
+  const meta: Record<string, string> = {[KEYS.id]: d.id, ...nameInfo(d.name), [KEYS.date]: d.date};
   if (d.sha1) meta[KEYS.sha1] = d.sha1;
   return meta;
+}
+
+/**
+ * The name's entry; for an empty name (a Home Assistant backup made without one) a marker
+ * saying so: B2 documents no empty X-Bz-Info value, and an empty header is one a proxy
+ * may drop, which would leave a file that no longer says it is ours.
+ */
+function nameInfo(name: string): Record<string, string> {
+  return name === '' ? {[NO_NAME_KEY]: 'true'} : {[KEYS.name]: name};
+}
+
+/** The name an archive's file info gives, or undefined when it gives none. */
+function nameOf(m: Record<string, string>): string | undefined {
+  return m[KEYS.name] ?? (m[NO_NAME_KEY] === 'true' ? '' : undefined);
 }
 
 /**
@@ -36,16 +52,16 @@ export function archiveInfoMetadata(d: ArchiveDescription): Record<string, strin
  * never comes (an interrupted upload, or delete).
  */
 export function provisionalArchiveInfo(d: Omit<ArchiveDescription, 'sha1'>): Record<string, string> {
-  return {[UPLOAD_ID_KEY]: d.id, [KEYS.name]: d.name, [KEYS.date]: d.date};
+  return {[UPLOAD_ID_KEY]: d.id, ...nameInfo(d.name), [KEYS.date]: d.date};
 }
 
 /** The description an archive carries, or undefined if it does not carry a complete one (e.g. HA's archives). */
 export function describeArchive(obj: Pick<ObjectInfo, 'metadata'>): ArchiveDescription | undefined {
   const m = obj.metadata;
   const id = m[KEYS.id];
-  const name = m[KEYS.name];
+  const name = nameOf(m);
   const date = m[KEYS.date];
-  if (backupIdProblem(id) !== undefined || !name || !date || Number.isNaN(Date.parse(date))) return undefined;
+  if (backupIdProblem(id) !== undefined || name === undefined || !date || Number.isNaN(Date.parse(date))) return undefined;
   return {id, name, date, sha1: knownSha1(m[KEYS.sha1])};
 }
 

@@ -59,13 +59,34 @@ export function displayDate(iso: string): string {
   return `${m[1]} ${m[2]} ${m[3] === 'Z' || m[3] === undefined ? '+00:00' : m[3]}`;
 }
 
+/**
+ * A backup's name in a line: quoted; an empty one (a Home Assistant backup made without a
+ * name, which HA's integration stores as it is) as "(no name)", with its date where the
+ * line gives none (HA names its files by the date alone).
+ */
+export function shownName(name: string, date?: string): string {
+  if (name !== '') return visible(name);
+  return date === undefined ? '(no name)' : nameAndDate(name, date);
+}
+
+/** `("Nightly", 2026-04-08 04:57:43 +02:00)`, or `(no name, 2026-04-08 04:57:43 +02:00)`. */
+export function nameAndDate(name: string, date: string): string {
+  return `(${name === '' ? 'no name' : visible(name)}, ${displayDate(date)})`;
+}
+
+/** A backup's name in a table cell: as it is, or "(no name)" for an empty one (see shownName). */
+export function nameCell(name: string): string {
+  return name === '' ? '(no name)' : escapeInvisible(name);
+}
+
 /** An archive checked without a SHA1 on record (only its size could be compared), in the same words for verify and download. */
 const NO_CHECKSUM = 'no checksum was recorded for this archive, its SHA1 is';
 /** The same when one was recorded, in the metadata file that cannot be read. */
 export const UNREAD_CHECKSUM = 'its SHA1 was recorded in its metadata file, which cannot be read';
 
 export function renderVerifyResult(r: VerifyResult): string {
-  const what = `backup ${r.info.id} (${escapeInvisible(r.info.name)}), ${humanSize(r.size)}`;
+  const named = r.info.name === '' ? nameAndDate('', r.info.date) : `(${escapeInvisible(r.info.name)})`;
+  const what = `backup ${r.info.id} ${named}, ${humanSize(r.size)}`;
   if (!r.ok) return `FAILED ${what}: ${r.size !== r.expectedSize ? `read ${r.size} bytes, expected ${r.expectedSize}` : r.sha1Unread ? `${UNREAD_CHECKSUM}; its SHA1 is ${r.sha1}` : `SHA1 ${r.sha1}, expected ${r.expectedSha1}`}`;
   if (!r.expectedSha1) return `OK ${what}: size matches; ${NO_CHECKSUM} ${r.sha1}`;
   return `OK ${what}: size and SHA1 ${r.sha1} match`;
@@ -74,5 +95,5 @@ export function renderVerifyResult(r: VerifyResult): string {
 /** "Downloaded backup "x" to r.tar (1.5 MiB, sha1 … verified)": "verified" only when a SHA1 on record was compared. */
 export function renderDownloaded(d: DownloadedFile): string {
   const checked = d.expectedSha1 ? `sha1 ${d.sha1} verified` : `size checked; ${d.sha1Unread ? `${UNREAD_CHECKSUM}; its SHA1 is` : NO_CHECKSUM} ${d.sha1}`;
-  return `Downloaded backup ${visible(d.info.name)} to ${escapeInvisible(d.path)} (${humanSize(d.size)}, ${checked})`;
+  return `Downloaded backup ${shownName(d.info.name, d.info.date)} to ${escapeInvisible(d.path)} (${humanSize(d.size)}, ${checked})`;
 }

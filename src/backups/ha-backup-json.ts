@@ -57,7 +57,9 @@ function mapBackupJson(data: Record<string, unknown>): HaBackupDescription {
   const idProblem = backupIdProblem(backupId) ?? reservedIdProblem(backupId);
   if (idProblem) throw new Malformed(`slug ${idProblem}`);
   const name = string(need(data, 'name'), 'name');
-  const nameProblem = backupNameProblem(name);
+  // "" is the Supervisor's default name (`ha backups new` without --name), which HA's B2
+  // integration stores as it is: its files are then named by the date alone
+  const nameProblem = name === '' ? undefined : backupNameProblem(name);
   if (nameProblem) throw new Malformed(`name ${nameProblem}`);
 
   const extra = object(data.extra ?? {}, 'extra');

@@ -1,7 +1,6 @@
 import {BackupError} from '../errors.js';
-import {displayDate} from './display.js';
+import {nameAndDate} from './display.js';
 import type {BackupInfo} from './types.js';
-import {visible} from './validate.js';
 
 /** The reference that names the newest backup, wherever an id is accepted. */
 export const LATEST = 'latest';
@@ -36,7 +35,7 @@ export function resolveBackupRef<T extends {info: Pick<BackupInfo, 'id' | 'name'
   if (matches.length === 0) {
     throw new BackupError('not_found', `no backup with id ${ref} in ${where}; list the backups to see their ids`);
   }
-  const shown = matches.slice(0, MAX_CANDIDATES_SHOWN).map((b) => `${b.info.id} (${visible(b.info.name)}, ${displayDate(b.info.date)})`);
+  const shown = matches.slice(0, MAX_CANDIDATES_SHOWN).map((b) => `${b.info.id} ${nameAndDate(b.info.name, b.info.date)}`);
   const more = matches.length > shown.length ? ` and ${matches.length - shown.length} more` : '';
   throw new BackupError('bad_input', `backup id prefix ${ref} is ambiguous: it matches ${shown.join(', ')}${more}; give more of the id`);
 }

@@ -1,5 +1,5 @@
 import {activeLock} from '../backups/lock.js';
-import {LEGAL_HOLD, displayDate, humanSize, lockedText} from '../backups/display.js';
+import {LEGAL_HOLD, displayDate, humanSize, lockedText, nameCell} from '../backups/display.js';
 import type {BackupInfo} from '../backups/types.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {table} from '../profiles/display.js';
@@ -10,7 +10,7 @@ export function renderBackupTable(backups: BackupInfo[], now: Date = new Date())
   const locks = backups.map((b) => activeLock(b, now));
   const withLocks = locks.some(Boolean) || backups.some((b) => b.legalHold);
   const lockCell = (b: BackupInfo, i: number) => [locks[i] ? `${displayDate(locks[i].until)} (${locks[i].mode})` : '', b.legalHold ? 'legal hold' : ''].filter(Boolean).join(', ');
-  const row = (b: BackupInfo, i: number) => [b.id, escapeInvisible(b.name), displayDate(b.date), humanSize(b.size), ...(withLocks ? [lockCell(b, i)] : [])];
+  const row = (b: BackupInfo, i: number) => [b.id, nameCell(b.name), displayDate(b.date), humanSize(b.size), ...(withLocks ? [lockCell(b, i)] : [])];
   return table([['ID', 'NAME', 'DATE', 'SIZE', ...(withLocks ? ['LOCKED UNTIL'] : [])], ...backups.map(row)]);
 }
 
@@ -18,7 +18,7 @@ export function renderBackup(b: BackupInfo, now: Date = new Date()): string {
   const m = b.metadata;
   const rows: string[][] = [
     ['id', b.id],
-    ['name', escapeInvisible(b.name)],
+    ['name', nameCell(b.name)],
     ['date', displayDate(b.date)],
     ['size', `${humanSize(b.size)} (${b.size} bytes)`],
     ['sha1', b.sha1 ?? '(not recorded)'],

@@ -1,4 +1,4 @@
-import {displayDate, humanSize, LEGAL_HOLD, lockedText} from '../backups/display.js';
+import {displayDate, humanSize, LEGAL_HOLD, lockedText, shownName} from '../backups/display.js';
 import {activeLock} from '../backups/lock.js';
 import type {Deletable, DeletePreview, UploadPlan} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
@@ -9,7 +9,7 @@ export function renderUploadPlan(p: UploadPlan): string {
   const size = p.size === undefined ? 'size unknown until the stream ends' : humanSize(p.size);
   const lines = [
     'Dry run: nothing was uploaded.',
-    `Backup ${visible(p.name)} (${size}${p.sha1 ? `, sha1 ${p.sha1}` : ''})`,
+    `Backup ${shownName(p.name, p.date)} (${size}${p.sha1 ? `, sha1 ${p.sha1}` : ''})`,
     `  archive        ${visible(p.archiveKey)}`,
     `  metadata file  ${visible(p.metadataKey)}`,
   ];
@@ -51,7 +51,7 @@ export function renderDeletePreview(p: DeletePreview, now: Date = new Date()): s
     const unfinished = r.unfinished > 0 ? `, ${r.unfinished} unfinished upload${plural(r.unfinished)} (its parts)` : '';
     return [` ${visible(r.key)}`, `${r.versions} version${plural(r.versions)}, ${humanSize(r.bytes)}${unfinished}`];
   });
-  const lines = [`Dry run: nothing was deleted. Would delete ${what} ${b.id} ${visible(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):`, table(rows)];
+  const lines = [`Dry run: nothing was deleted. Would delete ${what} ${b.id} ${shownName(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):`, table(rows)];
   const lock = activeLock(b, now);
   if (b.legalHold) lines.push(`But it is ${LEGAL_HOLD}; B2 would refuse, and nothing would be deleted`);
   else if (lock) lines.push(`But it is ${lockedText(lock)}: B2 would refuse${lock.mode === 'governance' ? ' unless --bypass-governance is given with a key that has the bypassGovernance capability' : ' until then'}`);

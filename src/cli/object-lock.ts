@@ -3,9 +3,8 @@ import type {B2Backend} from '../b2/index.js';
 // the checks alone: the barrel would load the provider and its HTTP stack with them
 import {OBJECT_LOCK_FIX, bucketLockText} from '../b2/bucket-checks.js';
 import {DEFAULT_LOCK_MODE, LOCK_MODES, type LockSetting} from '../backups/lock.js';
-import {LEGAL_HOLD, displayDate, lockedText} from '../backups/display.js';
+import {LEGAL_HOLD, displayDate, lockedText, shownName} from '../backups/display.js';
 import type {BackupInfo} from '../backups/types.js';
-import {visible} from '../backups/validate.js';
 import {BackupError, isBackupError} from '../errors.js';
 import {typedNumber} from '../profiles/flags.js';
 import {validateOverrides} from '../profiles/store.js';
@@ -98,7 +97,7 @@ export function assertCanBypass(backend: B2Backend, profile: Pick<ResolvedProfil
 
 /** A delete B2 refused because of Object Lock, in one line: until when, and whether --bypass-governance can help. */
 export function lockedRefusal(b: BackupInfo, err: BackupError, bypassed: boolean): BackupError {
-  const what = `backup ${b.id} ${visible(b.name)}`;
+  const what = `backup ${b.id} ${shownName(b.name, b.date)}`;
   const lock = b.lock;
   if (b.legalHold) return new BackupError('locked', `${what} is ${LEGAL_HOLD} (b2_update_file_legal_hold with legalHold "off", by a key with writeFileLegalHolds); nothing was deleted`);
   if (!lock) return new BackupError('locked', `${what}: ${err.message}; for a governance lock, --bypass-governance (with a key that has bypassGovernance) deletes it now`);

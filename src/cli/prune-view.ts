@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {integerFlag} from './integer-flag.js';
 import {commandHint} from '../command-hint.js';
-import {backupSummary, displayDate, humanSize, type BackupSummary} from '../backups/display.js';
+import {backupSummary, displayDate, humanSize, type BackupSummary, nameCell, shownName} from '../backups/display.js';
 import type {PrunePlan} from '../backups/prune.js';
 import {COUNT_RULES, retentionPolicyProblem, type CountRule, type RetentionPolicy} from '../backups/retention.js';
 import type {BackupInfo} from '../backups/types.js';
@@ -92,13 +92,13 @@ export function pruneView(plan: PrunePlan, o: {dryRun: boolean; deleted: BackupI
 
 /** The plan as a table: one line per backup, newest first. */
 export function renderPlan(plan: PrunePlan): string {
-  const rows = plan.decisions.map((d) => [d.keep ? 'keep' : 'delete', d.backup.id, displayDate(d.backup.date), humanSize(d.backup.size), escapeInvisible(d.backup.name), d.reasons.join(', ')]);
+  const rows = plan.decisions.map((d) => [d.keep ? 'keep' : 'delete', d.backup.id, displayDate(d.backup.date), humanSize(d.backup.size), nameCell(d.backup.name), d.reasons.join(', ')]);
   return table([['ACTION', 'ID', 'DATE', 'SIZE', 'NAME', 'KEPT BY'], ...rows]);
 }
 
 /** What prune leaves alone, one line each (for stderr). */
 export function untouchedLines(plan: PrunePlan, unfinishedUploads: number, cli: string): string[] {
-  const lines = plan.undated.map((b) => `Not touched: backup ${b.id} ${visible(b.name)}: its date ${visible(b.date)} cannot be read`);
+  const lines = plan.undated.map((b) => `Not touched: backup ${b.id} ${shownName(b.name)}: its date ${visible(b.date)} cannot be read`);
   lines.push(...plan.skipped.map((msg) => `Not touched: ${escapeInvisible(msg.replace(/^skipping /, ''))}`));
   if (unfinishedUploads > 0) lines.push(`Not touched: ${unfinishedUploads} unfinished upload(s); "${commandHint(cli, 'cleanup')}" removes them`);
   return lines;
@@ -106,12 +106,12 @@ export function untouchedLines(plan: PrunePlan, unfinishedUploads: number, cli: 
 
 /** A warning for each backup dated after now: the rules leave it out (see planRetention), and its date is likely wrong. */
 export function futureLines(plan: PrunePlan): string[] {
-  return plan.decisions.filter((d) => d.future).map(({backup: b}) => `Warning: backup ${b.id} ${visible(b.name)} is dated ${displayDate(b.date)}, after now by B2's clock: it is kept and not counted by the retention rules (is the clock of the device that made it wrong?)`);
+  return plan.decisions.filter((d) => d.future).map(({backup: b}) => `Warning: backup ${b.id} ${shownName(b.name)} is dated ${displayDate(b.date)}, after now by B2's clock: it is kept and not counted by the retention rules (is the clock of the device that made it wrong?)`);
 }
 
 /** "a1b2c3d4 "Nightly" of 2026-04-08 04:57:43 +02:00" */
 export function describeBackup(b: BackupInfo): string {
-  return `${b.id} ${visible(b.name)} of ${displayDate(b.date)}`;
+  return `${b.id} ${shownName(b.name)} of ${displayDate(b.date)}`;
 }
 
 /** A backup a prune or delete found deleted by another command meanwhile: not this run's doing. */

@@ -49,12 +49,17 @@ describe('backup.json as read_backup reads it', () => {
     expect(ok(without)).toMatchObject({homeassistant_included: false, database_included: false});
   });
 
+  test('an empty name, the Supervisor\'s default (`ha backups new` without --name), which HA\'s integration stores as it is', () => {
+    expect(ok({...supervisorBackupJson(), name: ''})).toMatchObject({name: '', protected: true});
+  });
+
   const refused: Array<[string, unknown, RegExp]> = [
     ['a list, not an object', [core], /the document is not an object/],
     ['no slug', {...core, slug: undefined}, /slug is missing/],
     ['a slug that is no usable id', {...core, slug: '../etc'}, /slug must be/],
     ['the slug "latest", a keyword of backup references', {...core, slug: 'latest'}, /^slug is "latest", the word that always names the newest backup$/],
     ['no name', {...core, name: undefined}, /name is missing/],
+    ['a name of spaces (no name HA writes)', {...core, name: '  '}, /name is empty/],
     ['a name with a control character', {...core, name: 'a\u0007b'}, /name contains a control character/],
     ['no date, even with a request date', {...core, date: undefined, extra: {'supervisor.backup_request_date': core.date}}, /date is missing/],
     ['a date that is not ISO 8601', {...core, date: '8 April 2026'}, /date "8 April 2026" is not an ISO 8601 date/],

@@ -8,7 +8,9 @@ import {BackupError} from '../../src/errors.js';
 import {MemoryBackend} from '../../src/memory-backend.js';
 import {BackupCatalog, suggestedBaseName} from '../../src/backups/index.js';
 import {NoChecksumBackend} from './backend-wrappers.js';
-import {coreBackupJson, haAgentBackupFromDict, haBackupAt, haBackupMetadata, haBackupTar, haParseMetadata, putHaBackup, pythonJsonDumps} from './ha-fixtures.js';
+import {coreBackupJson, haAgentBackupFromDict, haBackupAt, haBackupMetadata, haBackupTar, haParseMetadata, putHaBackup, pythonJsonDumps, supervisorBackupJson} from './ha-fixtures.js';
+import {renderDownloaded, renderVerifyResult} from '../../src/backups/display.js';
+import {renderBackup, renderBackupTable} from '../../src/cli/backup-tables.js';
 import {catalogWithWarnings, tempDir} from './helpers.js';
 
 const hasPython = spawnSync('python3', ['-c', 'import tarfile'], {stdio: 'ignore'}).status === 0;
@@ -71,6 +73,43 @@ describe('compatibility with Home Assistant\'s Backblaze B2 integration', () => 
     expect(await catalog.list()).toMatchObject([{id: at.backupId, name: '', date: at.date, archiveKey: `${base}.tar`}]);
     expect(warnings).toEqual([]);
     expect((await readAll((await catalog.download(at.backupId)).stream)).equals(archive)).toBe(true);
+  });
+
+  test('a Supervisor backup tar with an empty name uploads as HA\'s, under its id and date, named by the date alone, protected; listed, verified, downloaded and known as ours', async () => {
+    const at = {...haBackupAt(10), name: ''};
+    const tar = haBackupTar({...supervisorBackupJson(at), name: ''});
+    const base = haBackupAt(10).base.replace(/^Automatic_backup_2026\.4\.1_/, ''); // HA's suggested_filename for "": the date alone
+    const {catalog, warnings} = catalogWithWarnings(backend);
+    const info = await catalog.upload(tar);
+    expect(info).toMatchObject({id: at.backupId, name: '', date: at.date, archiveKey: `${base}.tar`, metadataKey: `${base}.metadata.json`});
+    expect(info.metadata).toMatchObject({name: '', protected: true, backup_id: at.backupId});
+    expect(() => haAgentBackupFromDict(info.metadata as Record<string, unknown>)).not.toThrow();
+    // the archive describes itself though its name is empty (no empty file info value)
+    expect(Object.values((await backend.stat(info.archiveKey))?.metadata ?? {})).not.toContain('');
+
+    const [listed] = await catalog.list();
+    expect(listed).toMatchObject({id: at.backupId, name: '', date: at.date, describedBy: 'archive', sha1: info.sha1});
+    const shown = await catalog.show(at.backupId);
+    expect(shown.metadata?.protected).toBe(true);
+    const verified = await catalog.verify(at.backupId);
+    expect(verified).toMatchObject({ok: true, expectedSha1: info.sha1});
+    expect((await readAll((await catalog.download(at.backupId)).stream)).equals(tar)).toBe(true);
+    const out = join(dir, 'unnamed.tar');
+    const downloaded = await catalog.downloadToFile(at.backupId, out);
+
+    // read as a person reads them: the date stands in for the name
+    const when = '2026-04-18 05:07:43 \\+02:00'; // a pattern
+    expect(renderBackupTable([listed])).toMatch(new RegExp(`^${at.backupId}\\s+\\(no name\\)\\s+${when}`, 'm'));
+    expect(renderBackup(shown)).toMatch(/^name\s+\(no name\)$/m);
+    expect(renderVerifyResult(verified)).toMatch(new RegExp(`^OK backup ${at.backupId} \\(no name, ${when}\\), `));
+    expect(renderDownloaded(downloaded)).toMatch(new RegExp(`^Downloaded backup \\(no name, ${when}\\) to `));
+
+    // without its metadata file, the archive is still one of ours (cleanup removes it, not a foreign file)
+    await backend.delete(info.metadataKey);
+    expect(await catalog.cleanup({olderThanMs: 0})).toMatchObject({deleted: [{key: info.archiveKey, id: at.backupId, name: ''}], foreign: 0});
+    expect(warnings).toEqual([]);
+    // a name the user gives stays refused when empty
+    await expect(catalog.upload(tar, {name: ''})).rejects.toThrow(/invalid backup name "": is empty/);
   });
 
   test('an HA archive with no recorded checksum verifies by size and says so', async () => {

@@ -191,6 +191,32 @@ describe('b2 upload of a Home Assistant backup tar', () => {
     expect(tars.map((f) => f.fileName)).toEqual([PREFIX + u.archiveKey]); // the second stdin copy was removed
   });
 
+  test('a Supervisor backup without a name (`ha backups new` without --name): stored under its id, named by the date alone as HA names it, protected; its lines show "(no name)" and the date', async () => {
+    const at = {...haBackupAt(4), name: ''};
+    const tar = haBackupTar({...supervisorBackupJson(at), name: ''}, {backupJsonLast: true});
+    const path = join(world.dir, 'unnamed.tar');
+    await writeFile(path, tar);
+    const r = await home(['upload', path]);
+    expect(r).toMatchObject({code: 0, stdout: `${at.backupId}\n`});
+    const when = '2026-04-12 05:01:43 \\+02:00'; // at.date, as lines show it (a pattern)
+    expect(r.stderr).toMatch(new RegExp(`^Uploaded backup \\(no name, ${when}\\) \\(`));
+    const base = '2026-04-12_05.01_43001958'; // HA's suggested_filename for "": the date alone
+    expect(haBackupAt(4).base).toBe(`Automatic_backup_2026.4.1_${base}`);
+    const u = {id: at.backupId, archiveKey: `${base}.tar`, metadataKey: `${base}.metadata.json`} as Uploaded;
+    expect(await metadataAsHaReadsIt(u)).toMatchObject({backup_id: at.backupId, name: '', date: at.date, protected: true, sha1: sha1(tar)});
+    // the archive describes itself without an empty file info value, which B2 does not document
+    const auth = await authorizeRaw(world.emu);
+    const names = await fetch(`${auth.apiUrl}/b2api/v2/b2_list_file_names`, {method: 'POST', headers: {Authorization: auth.authorizationToken}, body: JSON.stringify({bucketId: world.emu.bucketId, startFileName: PREFIX + u.archiveKey, maxFileCount: 1})});
+    const [archive] = ((await names.json()) as {files: Array<{fileName: string; fileInfo: Record<string, string>}>}).files;
+    expect(archive).toMatchObject({fileName: PREFIX + u.archiveKey, fileInfo: {backup_id: at.backupId, backup_name_empty: 'true', backup_date: at.date}});
+
+    const out = join(world.dir, 'unnamed-restored.tar');
+    const d = await home(['download', at.backupId, '-o', out]);
+    expect(d.code).toBe(0);
+    expect(d.stderr.trimEnd()).toMatch(new RegExp(`^Downloaded backup \\(no name, ${when}\\) to \\S+unnamed-restored\\.tar \\(\\S+ KiB, sha1 ${sha1(tar)} verified\\)$`));
+    expect((await readFile(out)).equals(tar)).toBe(true);
+  });
+
   const malformed: Array<[string, string, RegExp]> = [
     ['bad JSON', '{"slug": "0badf00d", "name": ', /not JSON/],
     ['no slug', JSON.stringify({...coreBackupJson(), slug: undefined}), /slug is missing/],
