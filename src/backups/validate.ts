@@ -133,4 +133,23 @@ export function assertUserMetadataKey(key: string): void {
   if (!USER_META_KEY.test(key)) {
     throw new BackupError('bad_input', `invalid metadata key ${quoteValue(key)}: use 1-64 letters, digits, "_", "." or "-", starting with a letter`);
   }
+  const reserved = haReadsKey(key);
+  if (reserved) throw new BackupError('bad_input', `metadata key ${key} is Home Assistant's own: ${reserved}; use a key of your own`);
+}
+
+/**
+ * The extra_metadata keys Home Assistant reads with a meaning of its own (backup/manager.py,
+ * hassio/backup.py, the frontend), and why one set by --meta, always text, would mislead it.
+ */
+const HA_KEYS: Record<string, string> = {
+  with_automatic_settings: 'its retention reads it as true or false to choose the backups it may delete, and --meta stores text ("false" would read as true)',
+  instance_id: 'it tells the backups Home Assistant made itself (which its retention may delete) from others',
+};
+/** The Supervisor's keys: supervisor.backup_request_date (read as the backup's date), supervisor.addon_update (an app update's backup)… */
+const SUPERVISOR_KEYS = 'supervisor.';
+
+function haReadsKey(key: string): string | undefined {
+  if (Object.hasOwn(HA_KEYS, key)) return HA_KEYS[key];
+  if (key.startsWith(SUPERVISOR_KEYS)) return 'the Supervisor\'s keys ("supervisor.…") tell Home Assistant a backup\'s date and kind';
+  return undefined;
 }

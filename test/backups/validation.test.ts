@@ -60,6 +60,10 @@ describe('ids, names and user metadata are validated before anything is touched'
     [{'bad key': 'v'}, /invalid metadata key/],
     [{'': 'v'}, /invalid metadata key/],
     [{ok: 'line\nbreak'}, /invalid value for metadata key ok/],
+    // keys Home Assistant reads with a meaning and a type of its own
+    [{with_automatic_settings: 'false'}, /^metadata key with_automatic_settings is Home Assistant's own: /],
+    [{instance_id: 'x'}, /^metadata key instance_id is Home Assistant's own: it tells the backups/],
+    [{'supervisor.backup_request_date': '2020-01-01T00:00:00+00:00'}, /^metadata key supervisor\.backup_request_date is Home Assistant's own: the Supervisor's keys/],
     [{ok: 'x'.repeat(1025)}, /invalid value for metadata key ok/],
   ])('user metadata %j is refused', async (metadata, message) => {
     const backend = new MemoryBackend();

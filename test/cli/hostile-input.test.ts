@@ -88,6 +88,8 @@ const ARGS: Case[] = [
   {title: 'upload --concurrency 0', args: ['upload', '$D/small.tar', '--concurrency', '0', '-p', 'home'], exit: 2, says: /--concurrency: expected an integer 1\.\.64/},
   {title: 'upload --concurrency abc', args: ['upload', '$D/small.tar', '--concurrency', 'abc', '-p', 'home'], exit: 2, says: /--concurrency: expected an integer 1\.\.64/},
   {title: 'upload --meta __proto__=x', args: ['upload', '$D/small.tar', '--meta', '__proto__=x', '--meta', 'host=pi', '-p', 'home'], exit: 2, says: /invalid metadata key "__proto__": use 1-64 letters/},
+  // "false" is stored as text, which Python takes for true: HA's retention would count the backup as automatic
+  {title: 'upload --meta with_automatic_settings=false', args: ['upload', '$D/small.tar', '--meta', 'host=pi', '--meta', 'with_automatic_settings=false', '-p', 'home'], exit: 2, says: /^metadata key with_automatic_settings is Home Assistant's own: its retention reads it as true or false .*\("false" would read as true\); use a key of your own$/},
   {title: 'upload --meta without "="', args: ['upload', '$D/small.tar', '--meta', 'novalue', '-p', 'home'], exit: 2, says: /meta/},
   {title: 'upload --limit-upload abc', args: ['upload', '$D/small.tar', '--limit-upload', 'abc', '-p', 'home'], exit: 2, says: /limit-upload/},
   // ids
