@@ -66,6 +66,12 @@ export class TokenBucket {
   private balance = 0;
   private last: number;
   private readonly burst: number;
+  /**
+   * The most bytes one take should ask for: a large chunk goes through in pieces this big.
+   * At most the burst, so that at a low limit (64 KiB is 65 s of 1KB/s) no piece goes out
+   * as a burst of many seconds' rate, and parallel parts each get a turn every few seconds.
+   */
+  readonly slice: number;
   /** Bytes handed out so far (for tests and benchmarks). */
   granted = 0;
 
@@ -75,6 +81,7 @@ export class TokenBucket {
   ) {
     if (!(rate > 0)) throw new Error(`rate must be positive, got ${rate}`);
     this.burst = Math.max(1, rate / 4);
+    this.slice = Math.max(1, Math.min(SLICE_BYTES, Math.floor(this.burst)));
     this.last = clock.now();
   }
 
@@ -89,7 +96,7 @@ export class TokenBucket {
   }
 }
 
-/** Large chunks (a whole part in one Buffer) are let through in slices this big, so the flow stays even. */
+/** Large chunks (a whole part in one Buffer) are let through in slices at most this big (see TokenBucket.slice), so the flow stays even. */
 export const SLICE_BYTES = 64 * 1024;
 
 /** A pass-through stream whose bytes each wait for the bucket first; data is sliced, never copied. */
@@ -97,8 +104,8 @@ export function throttled(bucket: TokenBucket, signal?: AbortSignal): Transform 
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
       (async () => {
-        for (let at = 0; at < chunk.length; at += SLICE_BYTES) {
-          const slice = chunk.subarray(at, at + SLICE_BYTES);
+        for (let at = 0; at < chunk.length; at += bucket.slice) {
+          const slice = chunk.subarray(at, at + bucket.slice);
           await bucket.take(slice.length, signal);
           this.push(slice);
         }

@@ -3,7 +3,7 @@ import {createReadStream} from 'node:fs';
 import {open} from 'node:fs/promises';
 import type {ClientRequest} from 'node:http';
 import {Readable} from 'node:stream';
-import {SLICE_BYTES, type TokenBucket} from '../token-bucket.js';
+import type {TokenBucket} from '../token-bucket.js';
 import {BackupError} from '../errors.js';
 
 /** SHA1 as hex is 40 bytes appended to the body when sent with hex_digits_at_end. */
@@ -55,7 +55,7 @@ export async function writeBody(req: ClientRequest, data: BodyData, o: BodyWrite
   const send = async (chunk: Buffer): Promise<void> => {
     await writes[slot]; // the buffer (or window place) the socket held IN_FLIGHT chunks ago
     hash?.update(chunk);
-    const step = o.bucket ? SLICE_BYTES : chunk.length;
+    const step = o.bucket ? o.bucket.slice : chunk.length;
     let last: Promise<void> = Promise.resolve();
     for (let at = 0; at < chunk.length; at += step) {
       const slice = chunk.subarray(at, at + step);
