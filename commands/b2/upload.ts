@@ -96,7 +96,9 @@ export default class Upload extends LocationCommand {
           if (!out.quiet) this.logToStderr(`${done} backup ${shownName(uploaded.name, uploaded.date)} (${humanSize(uploaded.size)}, sha1 ${uploaded.sha1})${uploaded.lock ? `, ${lockedText(uploaded.lock)}` : ''}`);
           const policy = flags.prune ? profile.retention : undefined;
           const lockedKept: BackupInfo[] = [];
-          const pruned = policy ? await this.pruneAfterUpload(catalog, policy, profile.name, uploaded.id, backend.now(), lockedKept, signal) : [];
+          // --quiet (and --json, which says it in "pruned"): what the prune did is no line of its own; its warnings still are
+          const note = out.quiet ? () => undefined : (line: string) => this.logToStderr(line);
+          const pruned = policy ? await this.pruneAfterUpload(catalog, policy, {profileName: profile.name, uploadedId: uploaded.id, now: backend.now(), note}, lockedKept, signal) : [];
           return {uploaded, pruned, lockedKept};
         },
         {
@@ -170,7 +172,8 @@ export default class Upload extends LocationCommand {
    * The profile's retention after a stored upload. The upload stands whatever happens here,
    * so a failed prune is a warning that says how to finish it, not a failed upload.
    */
-  private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, profileName: string, uploadedId: string, now: Date, lockedKept: BackupInfo[], signal: AbortSignal): Promise<BackupInfo[]> {
+  private async pruneAfterUpload(catalog: BackupCatalog, policy: RetentionPolicy, run: {profileName: string; uploadedId: string; now: Date; note: (line: string) => void}, lockedKept: BackupInfo[], signal: AbortSignal): Promise<BackupInfo[]> {
+    const {profileName, uploadedId, now, note} = run;
     try {
       const {alreadyGoneLine, describeBackup, describePolicy, futureLines} = await import('../../src/cli/prune-view.js'); // with its tables: only a profile with retention rules needs it
       const rules = describePolicy(policy, {profile: profileName}); // upload takes no --keep-* flags: the profile's rules
@@ -178,16 +181,16 @@ export default class Upload extends LocationCommand {
       for (const line of futureLines(plan)) this.logToStderr(line);
       const keptLocked = (b: BackupInfo) => {
         lockedKept.push(b);
-        this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (retention alone would prune it)`);
+        note(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (retention alone would prune it)`);
       };
       for (const d of plan.decisions) if (d.locked) keptLocked(d.backup);
       const {deleted, alreadyGone} = await executePrune(catalog, plan, {
         signal,
         onLocked: keptLocked,
-        onDeleted: (b) => this.logToStderr(`Pruned backup ${describeBackup(b)} (${rules})`),
-        onAlreadyGone: (b) => this.logToStderr(alreadyGoneLine(b)),
+        onDeleted: (b) => note(`Pruned backup ${describeBackup(b)} (${rules})`),
+        onAlreadyGone: (b) => note(alreadyGoneLine(b)),
       });
-      if (deleted.length === 0 && alreadyGone.length === 0) this.logToStderr(`Pruned nothing: every backup is kept by ${rules}`);
+      if (deleted.length === 0 && alreadyGone.length === 0) note(`Pruned nothing: every backup is kept by ${rules}`);
       return deleted;
     } catch (err) {
       if (signal.aborted) throw err;

@@ -286,6 +286,17 @@ describe('retention in the profile', () => {
     expect(await survivors(profile)).toEqual(['planned', 'z']);
   });
 
+  test('upload --quiet prunes as usual and says nothing of it: only the id on stdout, stderr empty (a cron job mails any output)', async () => {
+    const {profile} = await location(['a', 'b', 'c']);
+    await setRetention(profile, {keepLast: 1});
+    const archive = join(world.dir, 'quiet.tar');
+    await writeFile(archive, 'a backup made by cron');
+    const r = await world.b2(['upload', archive, '--name', 'd', '--quiet', '--profile', profile]);
+    expect(r).toMatchObject({code: 0, stderr: ''});
+    expect(r.stdout).toMatch(/^[0-9a-f]{12}\n$/);
+    expect(await survivors(profile)).toEqual(['d']);
+  });
+
   test('--no-prune skips it', async () => {
     const {profile} = await location(['a', 'b', 'c']);
     await setRetention(profile, {keepLast: 1});
