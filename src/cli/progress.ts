@@ -22,6 +22,12 @@ const RATE_WARMUP_MS = 1000;
 /** The shortest span a rate is measured over; until then the line shows "--/s", never a guess. */
 const MIN_RATE_SPAN_MS = 3000;
 const REDRAW_MS = 200;
+/**
+ * How often the display looks at the clock by itself: bytes that stop moving (a stalled
+ * link, a retry's backoff, B2 checking a part) send no updates, and the rate shown must
+ * still fall to what it is, and a log still get its line every interval.
+ */
+const TICK_MS = 1000;
 export const DEFAULT_LOG_INTERVAL_MS = 10_000;
 
 /** The bar being drawn now, if any: every other line on stderr clears it first. */
@@ -58,19 +64,35 @@ export function progressDisplay(opts: {label: string; total?: number; mode: Prog
   if (opts.mode === 'log') {
     const interval = opts.intervalMs ?? DEFAULT_LOG_INTERVAL_MS;
     let last = Date.now();
+    let lastUpdate = last;
+    const writeIfDue = () => {
+      if (Date.now() - last < interval) return;
+      last = Date.now();
+      // a stream's size is unknown: no percentage or ETA, and no empty field between commas
+      stream.write(`${meter.parts().filter(Boolean).join(', ')}\n`);
+    };
+    const ticker = everyTick(() => {
+      meter.tick();
+      if (Date.now() - lastUpdate >= TICK_MS) writeIfDue();
+    });
     return {
       update(p) {
+        lastUpdate = Date.now();
         meter.update(p);
-        if (Date.now() - last < interval) return;
-        last = Date.now();
-        // a stream's size is unknown: no percentage or ETA, and no empty field between commas
-        stream.write(`${meter.parts().filter(Boolean).join(', ')}\n`);
+        writeIfDue();
       },
-      stop() {},
+      stop: () => clearInterval(ticker),
     };
   }
   const line = new TerminalLine(stream, meter);
   return {update: (p) => line.update(p), stop: () => line.stop()};
+}
+
+/** A timer that never keeps the process alive by itself. */
+function everyTick(fn: () => void): NodeJS.Timeout {
+  const timer = setInterval(fn, TICK_MS);
+  timer.unref?.();
+  return timer;
 }
 
 /** Bytes, percentage, current rate and time left of one transfer (or of its hashing phase). */
@@ -96,10 +118,21 @@ class Meter {
     }
     if (p.total !== undefined) this.total = p.total;
     this.loaded = p.loaded;
-    if (now - this.phaseStart < RATE_WARMUP_MS) return newPhase;
-    this.samples.push({t: now, loaded: p.loaded});
-    while (this.samples.length > 2 && now - this.samples[1].t > RATE_WINDOW_MS) this.samples.shift();
+    this.sample(now);
     return newPhase;
+  }
+
+  /** Called every tick: once no update has come for a tick's time, that nothing moved counts too. */
+  tick(): void {
+    const now = Date.now();
+    const last = this.samples[this.samples.length - 1];
+    if (last && now - last.t >= TICK_MS) this.sample(now);
+  }
+
+  private sample(now: number): void {
+    if (now - this.phaseStart < RATE_WARMUP_MS) return;
+    this.samples.push({t: now, loaded: this.loaded});
+    while (this.samples.length > 2 && now - this.samples[1].t > RATE_WINDOW_MS) this.samples.shift();
   }
 
   /**
@@ -141,6 +174,7 @@ class TerminalLine {
   private lastDraw = 0;
   private stopped = false;
   private readonly onResize = () => this.draw();
+  private readonly ticker: NodeJS.Timeout;
 
   constructor(
     private readonly stream: NodeJS.WriteStream,
@@ -148,6 +182,10 @@ class TerminalLine {
   ) {
     active.line = this;
     stream.on('resize', this.onResize);
+    this.ticker = everyTick(() => {
+      this.meter.tick();
+      if (Date.now() - this.lastDraw >= TICK_MS) this.draw();
+    });
     this.draw();
   }
 
@@ -164,6 +202,7 @@ class TerminalLine {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.ticker);
     this.clear();
     this.stream.off('resize', this.onResize);
     if (active.line === this) active.line = undefined;

@@ -100,4 +100,24 @@ describe('progress rate and phases', () => {
     expect(rated.length).toBeGreaterThanOrEqual(5);
     for (const line of rated) expect(line).toMatch(/, \d+ B\/s, ETA /);
   });
+
+  test('when bytes stop moving, the rate shown falls to 0 within the window (the bar is redrawn), and log lines keep coming every interval', () => {
+    jest.useFakeTimers({now: new Date('2026-11-30T09:00:00Z')});
+    const total = 100 * MiB;
+    const {lines, display} = logDisplay(total);
+    const frames: string[] = [];
+    const tty = {isTTY: true, columns: 120, on() {}, off() {}, write: (s: string) => frames.push(s)} as unknown as NodeJS.WriteStream;
+    const bar = progressDisplay({label: 'Uploading', total, mode: 'bar', stream: tty});
+    const both = {update: (p: TransferProgress) => (display.update(p), bar.update(p))};
+    feed(both, {phase: 'transfer', total}, 0, 1 * MiB, 10); // 10 MiB in 10 s
+    expect(rateOf(lines.at(-1)!)).toBeCloseTo(1, 0);
+    const before = lines.length;
+    jest.advanceTimersByTime(20_000); // a stall: B2 slow to answer, a retry's backoff
+    // a line per second (the interval) through the stall, saying that nothing moves now
+    expect(lines.length - before).toBeGreaterThanOrEqual(15);
+    expect(lines.at(-1)).toMatch(/^Uploading, 10\.0 MiB of 100 MiB, \d+%, 0 B\/s, ETA --$/);
+    expect(frames.at(-1)).toMatch(/ 0 B\/s {2}ETA --/);
+    display.stop();
+    bar.stop();
+  });
 });
