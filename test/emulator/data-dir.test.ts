@@ -207,6 +207,23 @@ describe('data dir', () => {
     await rm(join(locks, `${process.pid}.someone-else`));
   });
 
+  (process.platform === 'linux' ? test : test.skip)('the entry of a killed emulator whose pid a live process has taken again keeps no one out: a container runs each command under the same pid (Linux: start times)', async () => {
+    const sub = join(dir, 'pid-reused');
+    const locks = join(sub, 'locks');
+    await mkdir(locks, {recursive: true});
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {stdio: 'ignore'}); // a live process, no emulator
+    try {
+      // entries as killed emulators wrote them, "<pid> <start time>", under pids now of live processes that started later
+      await writeFile(join(locks, `${process.pid}.0123456789ab`), `${process.pid} 1`);
+      await writeFile(join(locks, `${other.pid}.0123456789ab`), `${other.pid} 1`);
+      const emu = await startEmulator({port: 0, dataDir: sub});
+      expect(await readdir(locks)).toEqual([expect.stringMatching(new RegExp(`^${process.pid}\\.(?!0123456789ab)`))]);
+      await emu.stop();
+    } finally {
+      other.kill();
+    }
+  });
+
   test('an upload whose blob cannot be put in place (blobs/ gone) fails, stores nothing and leaves no temp file', async () => {
     const sub = join(dir, 'commit-fails');
     const a = await startEmulator({port: 0, dataDir: sub});
