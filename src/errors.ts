@@ -56,6 +56,12 @@ export interface BackupErrorOptions {
    * upload and its stored parts were kept). A CLI says "run the same command again".
    */
   resumable?: boolean;
+  /**
+   * What the failed operation left behind that costs or is in the way, as a clause that
+   * says how to remove it ("an unfinished upload of NAME remains …: run … to remove it").
+   * Also at the end of the message; an interrupted command's own line repeats it.
+   */
+  leftover?: string;
 }
 
 export class BackupError extends Error {
@@ -63,6 +69,7 @@ export class BackupError extends Error {
   override readonly cause?: unknown;
   readonly transient: boolean;
   readonly resumable: boolean;
+  readonly leftover?: string;
 
   constructor(kind: ErrorKind, message: string, opts: BackupErrorOptions = {}) {
     super(message);
@@ -71,6 +78,7 @@ export class BackupError extends Error {
     this.cause = opts.cause;
     this.transient = opts.transient ?? false;
     this.resumable = opts.resumable ?? false;
+    if (opts.leftover !== undefined) this.leftover = opts.leftover;
   }
 
   get exitCode(): number {

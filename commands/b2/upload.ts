@@ -109,11 +109,13 @@ export default class Upload extends LocationCommand {
             // for a person who pressed Ctrl-C and waits; a service manager's SIGTERM (or a gone terminal) gets the one closing line only
             if (sig === 'SIGINT') this.logToStderr('Stopping… (Ctrl-C again to quit at once)');
           },
-          interrupted: () =>
+          interrupted: (err) =>
             stored
               ? `pruning interrupted; backup ${stored} is stored; run "${cliCommand(this.config, 'prune --yes')}" to finish the prune`
               : args.file === '-'
-                ? 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
+                ? isBackupError(err) && err.leftover
+                  ? `upload interrupted; ${err.leftover}` // its cancel failed: not "nothing was stored"
+                  : 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
                 : archiveOnly
                   ? `upload interrupted after its archive ${escapeInvisible(archiveOnly.archiveKey)} was stored, before its metadata file was confirmed: run the same command again to complete the backup (it uploads only what is missing); to give it up instead, "${cliCommand(this.config, `delete ${archiveOnly.id} --yes`)}" removes it (the metadata file may have been stored just before the stop: then that deletes the whole backup)`
                   : `upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "${cliCommand(this.config, 'cleanup')}" removes unfinished uploads you will not resume)`,

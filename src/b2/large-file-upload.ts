@@ -324,5 +324,6 @@ export async function cancelFailed(
   const cause = refused.cause as PlainCause | undefined;
   const why = `${cause?.status ?? ''} ${cause?.code ?? refused.kind}`.trim();
   const state = remains ? `remains (cancelling it failed: ${why})` : 'may remain';
-  return new BackupError(error.kind, `${error.message}; an unfinished ${large.what} of ${fileName} ${state}: run "${commandHint(client.context.cli, 'cleanup')}" to remove it`, {cause: error.cause});
+  const leftover = `an unfinished ${large.what} of ${fileName} ${state}: run "${commandHint(client.context.cli, 'cleanup')}" to remove it`;
+  return new BackupError(error.kind, `${error.message}; ${leftover}`, {cause: error.cause, leftover});
 }

@@ -466,7 +466,8 @@ export class B2Backend implements StorageBackend {
     try {
       return await op();
     } catch (err) {
-      if (signal?.aborted) throw abortError(signal);
+      // an abort error from below may say what stayed behind (a cancel that failed on the way out)
+      if (signal?.aborted) throw isBackupError(err, 'aborted') ? err : abortError(signal);
       if (err instanceof BackupError) throw err;
       if (err instanceof LocalFileError) throw err.original; // the caller's file: the caller names it
       throw wrapUnknown(err, (err as Error)?.message ?? String(err), this.client.context.secrets);

@@ -42,9 +42,10 @@ export interface InterruptOptions {
   /**
    * The one line an interrupted run ends with: what was interrupted, what it left, how
    * to go on (e.g. "verify interrupted; nothing was changed"). Asked when the run has
-   * stopped, so it can tell how far it got. Without it, what the aborted work threw says it.
+   * stopped, so it can tell how far it got, with what the aborted work threw (whose
+   * `leftover` may say that a cleanup on the way out failed). Without it, that error says it.
    */
-  interrupted?: () => string;
+  interrupted?: (err: unknown) => string;
 }
 
 /**
@@ -68,7 +69,7 @@ export async function withInterrupt<T>(task: (signal: AbortSignal) => Promise<T>
     return await task(ctl.signal);
   } catch (err) {
     if (received === undefined || !(isBackupError(err, 'aborted') || (err as Error)?.name === 'AbortError')) throw err;
-    throw new Interrupted(received, opts.interrupted?.() ?? (err as Error).message, err);
+    throw new Interrupted(received, opts.interrupted?.(err) ?? (err as Error).message, err);
   } finally {
     for (const sig of STOP_SIGNALS) process.off(sig, handler);
   }

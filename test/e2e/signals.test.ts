@@ -20,6 +20,7 @@ import {calls, E2EWorld, expectFailure, parseJson, partialsBeside, tempFileBesid
 
 const PREFIX = 'home/';
 const PARTS_PREFIX = 'parts/';
+const STDIN_PREFIX = 'stdin/';
 const PART = 5_000_000;
 let world: E2EWorld;
 let backupId: string;
@@ -55,9 +56,9 @@ async function stopDuring(args: string[], signal: NodeJS.Signals, call: string, 
   return r;
 }
 
-async function unfinishedUploads(): Promise<{fileName: string; parts: number}[]> {
+async function unfinishedUploads(namePrefix = PARTS_PREFIX): Promise<{fileName: string; parts: number}[]> {
   const auth = await authorizeRaw(world.emu);
-  const r = await api(world.emu, auth.authorizationToken, 'b2_list_unfinished_large_files', {bucketId: world.emu.bucketId, namePrefix: PARTS_PREFIX});
+  const r = await api(world.emu, auth.authorizationToken, 'b2_list_unfinished_large_files', {bucketId: world.emu.bucketId, namePrefix});
   const out = [];
   for (const f of r.json.files as {fileId: string; fileName: string}[]) {
     const parts = await api(world.emu, auth.authorizationToken, 'b2_list_parts', {fileId: f.fileId, maxPartCount: 1000});
@@ -77,6 +78,7 @@ beforeAll(async () => {
   await world.addProfile('mover', {...key, prefix: 'mv/'});
   await world.addProfile('pruned', {...key, prefix: 'pruned/'});
   await world.addProfile('leftovers', {...key, prefix: 'leftovers/'});
+  await world.addProfile('stdin', {...key, prefix: STDIN_PREFIX, partSize: '5MB', concurrency: 1});
   await writeFile(join(world.dir, 'src.tar'), randomBytes(1_000_000));
   const up = await world.b2(['upload', join(world.dir, 'src.tar'), '--name', 'kept', '--json', '--profile', 'home']);
   expect(up.code).toBe(0);
@@ -134,6 +136,34 @@ describe.each([
     expect(again.code).toBe(0);
     expect(parseJson(again)).toMatchObject({resumed: true, size: 3 * PART + 1000});
     expect(await unfinishedUploads()).toEqual([]);
+  });
+});
+
+describe('Ctrl-C during a multi-part upload from stdin, which cannot resume', () => {
+  /** Signals the upload once its first part is stored (parts go one at a time) and the second is being sent. */
+  async function interruptedStdinUpload(name: string): Promise<{code: number; stdout: string; stderr: string}> {
+    world.emu.faults.add({call: 'b2_upload_part', bytesPerSecond: 1_000_000});
+    const before = calls(world.emu, 'b2_upload_part');
+    const run = world.spawn(['upload', '-', '--name', name, '--profile', 'stdin'], {input: randomBytes(3 * PART + 1000)});
+    await waitFor(() => calls(world.emu, 'b2_upload_part') >= before + 2, 'the first part to be stored');
+    run.child.kill('SIGINT');
+    const r = await ended(run);
+    world.emu.faults.clear();
+    return r;
+  }
+
+  test('exit 130, "nothing was stored", and indeed nothing is: the unfinished upload is cancelled', async () => {
+    const r = await interruptedStdinUpload('piped');
+    expectFailure(r, 130, /^Error: upload interrupted; nothing was stored \(an upload from stdin cannot resume: run it again to upload from the start\)$/, world.secrets);
+    expect(await unfinishedUploads(STDIN_PREFIX)).toEqual([]);
+  });
+
+  test('when B2 refuses the cancel, the line says the unfinished upload remains and how to remove it, not "nothing was stored"', async () => {
+    world.emu.faults.add({call: 'b2_cancel_large_file', count: 1, status: 403, code: 'access_denied', message: 'cancel refused'});
+    const r = await interruptedStdinUpload('refused');
+    world.emu.faults.clear();
+    expect(await unfinishedUploads(STDIN_PREFIX)).toEqual([{fileName: expect.stringMatching(/^stdin\/refused_.*\.tar$/), parts: expect.any(Number)}]);
+    expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/refused_\S+\.tar remains \(cancelling it failed: 403 access_denied\): run "backup-b2 b2 cleanup" to remove it$/, world.secrets);
   });
 });
 
