@@ -5,7 +5,7 @@ import {backupSummary, displayDate, lockedText, shownName, type BackupSummary} f
 import {DEFAULT_LOCK_MODE, activeLock, retentionFor} from '../../src/backups/lock.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertCanBypass, assertCanLock, bypassGovernanceFlag, lockModeFlag, lockOverride} from '../../src/cli/object-lock.js';
-import {BackupError} from '../../src/errors.js';
+import {BackupError, isBackupError} from '../../src/errors.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -46,9 +46,14 @@ export default class Lock extends LocationCommand {
         }
       }
       // a key without readFileRetentions sees no lock: only B2 knows whether this shortens one, so the bypass asked for goes along
-      const bypass = bypassGovernance && (weaker === true || !backend.keyInfo().capabilities.includes('readFileRetentions'));
+      const blind = !backend.keyInfo().capabilities.includes('readFileRetentions');
+      const bypass = bypassGovernance && (weaker === true || blind);
       if (bypass) assertCanBypass(backend, profile);
-      const locked = await catalog.lock(backup.id, retention, {signal, bypassGovernance: bypass});
+      const locked = await catalog.lock(backup.id, retention, {signal, bypassGovernance: bypass}).catch((err: unknown) => {
+        // B2's refusal speaks of shortening; what was asked may be longer, only in another mode than the lock's
+        if (!blind || !isBackupError(err, 'locked')) throw err;
+        throw new BackupError('locked', `${err.message}. The key of profile ${profile.name} lacks readFileRetentions, so the backup's lock was not read first: this asked for ${mode} until ${displayDate(retention.retainUntil.toISOString())}; to extend a compliance lock, pass --mode compliance; to shorten a governance lock, --bypass-governance`, {cause: err});
+      });
       this.logToStderr(`${current ? (weaker ? 'Shortened the lock of' : 'Extended the lock of') : 'Locked'} ${what}: ${lockedText(locked.lock!)}`);
       this.log(backup.id);
       return backupSummary(locked, now);

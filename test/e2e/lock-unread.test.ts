@@ -66,3 +66,15 @@ test('without --bypass-governance B2 still refuses to shorten it, and nothing ch
   expectFailure(await world.b2(['lock', id, '--days', '2', '--profile', 'unread']), 3, /B2 refused to change the retention/, world.secrets);
   expect(await retentions('keep')).toEqual(before);
 });
+
+test('extending a compliance lock it cannot read: the refusal says why (the mode was not known) and how (--mode compliance), which then extends it', async () => {
+  const {id} = await backup('comp', 'compliance', 30);
+  const before = await retentions('comp');
+  const refused = await world.b2(['lock', id, '--days', '60', '--profile', 'unread']);
+  expectFailure(refused, 3, /\. The key of profile unread lacks readFileRetentions, so the backup's lock was not read first: this asked for governance until .*; to extend a compliance lock, pass --mode compliance/, world.secrets);
+  expect(await retentions('comp')).toEqual(before);
+  const extended = await world.b2(['lock', id, '--days', '60', '--mode', 'compliance', '--profile', 'unread']);
+  expect({code: extended.code, stderr: extended.stderr}).toMatchObject({code: 0});
+  for (const h of await retentions('comp')) expect(h).toEqual({mode: 'compliance', retainUntilTimestamp: expect.any(Number)});
+  for (const h of await retentions('comp')) expect(h.retainUntilTimestamp).toBeGreaterThan(world.emu.clock.now() + 59 * DAY);
+});
