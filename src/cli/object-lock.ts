@@ -100,6 +100,8 @@ export function lockedRefusal(b: BackupInfo, err: BackupError, bypassed: boolean
   const what = `backup ${b.id} ${shownName(b.name, b.date)}`;
   const lock = b.lock;
   if (b.legalHold) return new BackupError('locked', `${what} is ${LEGAL_HOLD} (b2_update_file_legal_hold with legalHold "off", by a key with writeFileLegalHolds); nothing was deleted`);
+  // a lock the key cannot read: B2's refusal says which; after a bypass it was not governance (or the hold came first)
+  if (!lock && bypassed) return new BackupError('locked', `${what}: ${err.message}; --bypass-governance did not lift it: a compliance lock (until its date) or a legal hold (until it is removed) holds for every key; nothing was deleted`);
   if (!lock) return new BackupError('locked', `${what}: ${err.message}; for a governance lock, --bypass-governance (with a key that has bypassGovernance) deletes it now`);
   if (lock.mode === 'compliance') return new BackupError('locked', `${what} is ${lockedText(lock)}: nobody can delete it before then, not even with --bypass-governance`);
   if (bypassed && lock.complianceUntil) return new BackupError('locked', `${what} is ${lockedText(lock)}, and one of its files is locked (compliance) until ${displayDate(lock.complianceUntil)}: nobody can delete it before then, not even with --bypass-governance; nothing was deleted`);

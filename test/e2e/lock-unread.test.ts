@@ -7,11 +7,11 @@ import {BackupCatalog} from '../../src/backups/index.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {BACKUP_CAPABILITIES, E2EWorld, expectFailure} from './helpers.js';
 
-// `b2 lock` with a key that may set retentions (and bypass governance) but not read them,
-// like the key README's step 2 says to keep off the machine: it cannot see the backup's
-// current lock, so only B2 can tell a shortening from an extension. What the user asked
-// for (--bypass-governance) must reach B2, and a refusal must not blame a shortening the
-// user did not ask for.
+// `b2 lock` and `b2 delete` with a key that may set retentions (and bypass governance) but
+// not read them, like a bypass key kept off the machine (README step 2) may be: it cannot
+// see the backup's current lock, so only B2 can tell a shortening from an extension. What
+// the user asked for (--bypass-governance) must reach B2, and a refusal must neither blame
+// a shortening the user did not ask for nor send them back to a flag they already gave.
 
 const DAY = 24 * 60 * 60 * 1000;
 const BUCKET = 'lock-unread-1';
@@ -77,4 +77,12 @@ test('extending a compliance lock it cannot read: the refusal says why (the mode
   expect({code: extended.code, stderr: extended.stderr}).toMatchObject({code: 0});
   for (const h of await retentions('comp')) expect(h).toEqual({mode: 'compliance', retainUntilTimestamp: expect.any(Number)});
   for (const h of await retentions('comp')) expect(h.retainUntilTimestamp).toBeGreaterThan(world.emu.clock.now() + 59 * DAY);
+});
+
+test('b2 delete --bypass-governance of a compliance lock it cannot read: the refusal does not send the user back to --bypass-governance', async () => {
+  const {id} = await backup('nodelete', 'compliance', 30);
+  const r = await world.b2(['delete', id, '--yes', '--bypass-governance', '--profile', 'unread']);
+  expectFailure(r, 3, /locked in compliance mode until .*--bypass-governance did not lift it: a compliance lock \(until its date\) or a legal hold \(until it is removed\) holds for every key; nothing was deleted$/, world.secrets);
+  expect(r.stderr).not.toMatch(/deletes it now/);
+  expect(await retentions('nodelete')).toHaveLength(2);
 });
