@@ -5,7 +5,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import type PQueue from 'p-queue';
 import type {Body, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
-import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
+import {BackupError, abortError, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
 import {commandHint} from '../command-hint.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, archiveMarker, describeArchive, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
@@ -496,9 +496,10 @@ export class BackupCatalog {
    * a valid version may stand behind another tool's garbage. Answers the SHA1 on record
    * (see recordedSha1), or why it is not a backup (`notBackup`: another tool's
    * X.tar + X.metadata.json, an unreadable file), or not one to carry along (`damaged`;
-   * `unreadable` when its metadata file could not be read, which says nothing of its content).
+   * `unreadable` when its metadata file could not be read, which says nothing of its content;
+   * `refusal`: the kind of B2's refusal to read it, an SSE-C key's).
    */
-  async recognise(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<{sha1?: string} | {notBackup: string} | {damaged: string; unreadable?: true}> {
+  async recognise(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<{sha1?: string} | {notBackup: string} | {damaged: string; unreadable?: true; refusal?: ErrorKind}> {
     const described = describeArchive(archive);
     if (!described) {
       let why = 'its metadata file cannot be read';
@@ -506,9 +507,10 @@ export class BackupCatalog {
       return entry ? {sha1: entry.info.sha1} : {notBackup: why};
     }
     let unreadable = '';
-    const text = await this.queued(() => this.readMetadataFile(metadataFile, (why) => (unreadable = why), signal));
+    let refusal: ErrorKind | undefined;
+    const text = await this.queued(() => this.readMetadataFile(metadataFile, (why, kind) => ((unreadable = why), (refusal = kind)), signal));
     // unreadable (an SSE-C key that is not its own, say) is not damaged: no advice to replace it
-    if (text === undefined) return {damaged: `its metadata file cannot be read (${unreadable})`, unreadable: true};
+    if (text === undefined) return {damaged: `its metadata file cannot be read (${unreadable})`, unreadable: true, ...(refusal ? {refusal} : {})};
     const parsed = parseMetadataFile(text);
     if (!parsed.ok) return {damaged: `its metadata file is not a backup metadata file (${parsed.problem})`};
     const sha1 = recordedSha1(archive, parsed.file.backup_metadata.sha1);
@@ -1117,7 +1119,7 @@ export class BackupCatalog {
    * add). One that this profile's SSE-C key cannot decrypt (mixed or rotated keys under
    * one prefix) is such a file: the rest of the listing does not fail for it.
    */
-  private async readMetadataFile(obj: ObjectInfo, unreadable: (why: string) => void, signal?: AbortSignal): Promise<string | undefined> {
+  private async readMetadataFile(obj: ObjectInfo, unreadable: (why: string, refusal?: ErrorKind) => void, signal?: AbortSignal): Promise<string | undefined> {
     const cached = await this.cache.get(obj);
     if (cached !== undefined) return cached;
     if (obj.size > MAX_METADATA_FILE_BYTES) {
@@ -1130,7 +1132,7 @@ export class BackupCatalog {
       data = await readAll(stream, signal);
     } catch (err) {
       if (isBackupError(err, 'not_found')) unreadable('it was deleted while listing');
-      else if (isBackupError(err, 'encryption_key')) unreadable(err.message);
+      else if (isBackupError(err, 'encryption_key')) unreadable(err.message, err.kind);
       else throw err;
       return undefined;
     }

@@ -60,7 +60,8 @@ async function copyLocked(
   if (!archive || !metadataFile) throw new BackupError('not_found', `backup ${info.id} was deleted while it was being copied; nothing was copied`);
   // as a move does: a metadata file that is not the backup's own is not copied as if it were
   const recognised = await catalog.recognise(archive, metadataFile, opts.signal);
-  if ('damaged' in recognised) throw new BackupError('failure', `backup ${info.id}: ${recognised.damaged}; ${damagedMetadataHint(recognised)}; nothing was copied`);
+  // B2 refusing to read it (an SSE-C key) is the refusal's exit code, as verify and download give it
+  if ('damaged' in recognised) throw new BackupError(recognised.refusal ?? 'failure', `backup ${info.id}: ${recognised.damaged}; ${damagedMetadataHint(recognised)}; nothing was copied`);
   const archiveThere = sameObject(there.get(info.archiveKey), archive.size, info.sha1, archive.id);
   const metadataThere = sameObject(there.get(info.metadataKey), metadataFile.size, knownSha1(metadataFile.sha1));
   const conflicts = {different: [] as string[], unproven: [] as string[]};

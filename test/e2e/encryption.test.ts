@@ -95,6 +95,14 @@ describe('SSE-C', () => {
     expectFailure(r, 3, /encrypted with SSE-C and the profile's encryptionKey is not the key it was uploaded with/, world.secrets);
   });
 
+  test('b2 copy without the key (or with another) fails like verify: one line, exit 3, nothing copied', async () => {
+    await world.addProfile('copydest', {...key, prefix: 'cd/'});
+    for (const [profile, why] of [['nokey', /the profile has no SSE-C encryptionKey/], ['wrongkey', /the profile's encryptionKey is not the key it was uploaded with/]] as const) {
+      expectFailure(await world.b2(['copy', id, '--to', 'copydest', '--profile', profile]), 3, why, world.secrets);
+    }
+    expect(await stored('cd/')).toEqual([]);
+  });
+
   test('what the key read is cached for that key alone: without it (or with another) list and prune see what a cold cache gives', async () => {
     // a tar from stdin (its backup.json could still come) is described by its (SSE-C) metadata file alone
     const tar = buildTar([{name: 'notes.txt', data: Buffer.from('streamed backup\n')}]).toString('latin1'); // ASCII, passes as text
