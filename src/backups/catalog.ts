@@ -75,6 +75,8 @@ export class BackupCatalog {
   private queue?: Promise<PQueue>;
   private readonly concurrency: number;
   private readonly warn: (msg: string) => void;
+  /** What warnOnce() has said. */
+  private readonly warned = new Set<string>();
   private readonly now: () => Date;
   private readonly createdBy: string;
   private readonly cli?: string;
@@ -1007,6 +1009,16 @@ export class BackupCatalog {
     return (await this.scanAll(signal, skip)).entries;
   }
 
+  /**
+   * A warning about one backup's metadata file, once per catalog: a listing that read the
+   * file already said it when show() or delete() reads it again.
+   */
+  private warnOnce(msg: string): void {
+    if (this.warned.has(msg)) return;
+    this.warned.add(msg);
+    this.warn(msg);
+  }
+
   /** Runs `task` in the metadata reads' queue. */
   private async queued<T>(task: () => Promise<T>): Promise<T> {
     this.queue ??= import('p-queue').then(({default: Queue}) => new Queue({concurrency: this.concurrency}));
@@ -1099,15 +1111,19 @@ export class BackupCatalog {
   /** Adds the metadata file's contents to an entry listed from its archive's info alone. */
   private async withMetadata(entry: Entry, signal?: AbortSignal): Promise<BackupInfo> {
     if (entry.info.metadata) return entry.info;
-    const text = await this.readMetadataFile(entry.metadataFile, (why) => this.warn(`${entry.metadataFile.key} could not be read (${why}); showing what the archive records`), signal);
+    const key = entry.metadataFile.key;
+    const text = await this.readMetadataFile(entry.metadataFile, (why) => this.warnOnce(`${key} could not be read (${why}); showing what the archive records`), signal);
     if (text === undefined) return entry.info;
     const parsed = parseMetadataFile(text);
     if (!parsed.ok) {
-      this.warn(`${entry.metadataFile.key} is not a valid backup metadata file (${parsed.problem}); showing what the archive records`);
+      this.warnOnce(`${key} is not a valid backup metadata file (${parsed.problem}); showing what the archive records`);
       return entry.info;
     }
-    if (parsed.file.backup_id !== entry.info.id) {
-      this.warn(`${entry.metadataFile.key} names backup ${parsed.file.backup_id} but its archive says ${entry.info.id}; the archive's id is used`);
+    // another backup's file (copied over it, or another tool's): its contents, maker and SHA1 are not this backup's
+    const foreign = metadataFileMismatch(parsed.file, {id: entry.info.id, size: entry.archive.size, sha1: entry.info.sha1});
+    if (foreign) {
+      this.warnOnce(`${key} is not this backup's metadata file (it ${foreign}); showing what the archive records`);
+      return entry.info;
     }
     const m = parsed.file.backup_metadata;
     return {...entry.info, sha1: recordedSha1(entry.archive, m.sha1), metadata: {...m, size: entry.archive.size}};
