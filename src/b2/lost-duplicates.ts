@@ -1,6 +1,6 @@
 import type {B2Client} from './client.js';
 import {listVersions} from './lister.js';
-import {LARGE_FILE_SHA1, plainSha1, type B2File} from './wire-types.js';
+import {COPY_SOURCE, LARGE_FILE_SHA1, plainSha1, type B2File} from './wire-types.js';
 
 /**
  * A b2_upload_file or b2_copy_file whose answer was lost may have been carried out, and
@@ -25,6 +25,38 @@ export async function deleteLostDuplicates(client: B2Client, bucketId: string, k
   return deleted;
 }
 
+/** What a b2_copy_file stores: the copy's name, size, content type and file info, and its SHA1 when known. */
+export interface LostCopy {
+  fileName: string;
+  contentLength: number;
+  sha1?: string;
+  contentType: string;
+  fileInfo: Record<string, string>;
+}
+
+/**
+ * A b2_copy_file that failed after answers were lost (every retry's connection cut once
+ * B2 had made the copy): each lost answer may have left a copy, billed, which the same
+ * command run again would take for its own and keep beside the one it uses. Deletes the
+ * versions of `like.fileName` that hold exactly what the copy would have stored (`like`:
+ * its size, SHA1 or pinned source, content type and info; uploaded since `since`, by
+ * B2's clock). Answers what became of them for the error: deleted, or kept (Object
+ * Lock, or another failure) with their ids; undefined when there were none. Best effort.
+ */
+export async function deleteLostCopies(client: B2Client, bucketId: string, like: LostCopy, since: number, signal?: AbortSignal): Promise<string | undefined> {
+  const copies: B2File[] = [];
+  try {
+    for await (const version of listVersions(client, bucketId, like.fileName, signal)) if (version.uploadTimestamp >= since && isCopyLike(version, like)) copies.push(version);
+  } catch {
+    return `the copies of it B2 may have made, whose answers were lost, could not be looked for: list the versions of ${like.fileName} and delete them`;
+  }
+  const kept: string[] = [];
+  for (const copy of copies) await client.deleteFileVersion(copy.fileId, copy.fileName, signal).catch(() => kept.push(copy.fileId));
+  if (copies.length === 0) return undefined;
+  const made = `${copies.length === 1 ? 'the copy' : `the ${copies.length} copies`} of it B2 made whose answers were lost`;
+  return kept.length === 0 ? `${made} ${copies.length === 1 ? 'was' : 'were'} deleted again` : `of ${made}, ${kept.length} could not be deleted (file id ${kept.join(', ')}): delete ${kept.length === 1 ? 'it' : 'them'} by hand`;
+}
+
 /** Another stored version with the same bytes (a known SHA1, or a large file's recorded one), type and info, no newer than `kept`. */
 function sameStoredObject(version: B2File, kept: B2File): boolean {
   const sha1 = plainSha1(kept.contentSha1) ?? plainSha1(kept.fileInfo[LARGE_FILE_SHA1]);
@@ -38,6 +70,16 @@ function sameStoredObject(version: B2File, kept: B2File): boolean {
     version.uploadTimestamp <= kept.uploadTimestamp &&
     sameInfo(version.fileInfo, kept.fileInfo)
   );
+}
+
+/**
+ * A stored version holding what a copy like `like` stores: its size, type and info, and
+ * its bytes, proven by their SHA1 or, where none is known, by the source version the
+ * copy names in its info (COPY_SOURCE: a file id names bytes that never change).
+ */
+function isCopyLike(version: B2File, like: LostCopy): boolean {
+  const bytes = like.sha1 ? plainSha1(version.contentSha1) === like.sha1 : like.fileInfo[COPY_SOURCE] !== undefined;
+  return version.action === 'upload' && bytes && version.contentLength === like.contentLength && version.contentType === like.contentType && sameInfo(version.fileInfo, like.fileInfo);
 }
 
 function sameInfo(a: Record<string, string>, b: Record<string, string>): boolean {
