@@ -13,6 +13,8 @@ interface CopyOptions {
   destinationLock?: Retention;
   beforeCopy?: (info: BackupInfo) => Promise<void>;
   beforeMetadataCopy?: (info: BackupInfo) => void;
+  /** The destination's catalog: a backup of the same id stored there under other names is the backup there (or refused when its content differs). */
+  destination?: BackupCatalog;
 }
 
 /**
@@ -76,6 +78,12 @@ async function copyLocked(
     const copy = there.get(obj.key);
     return state === 'same' && copy && wanted && !retentionCovers(copy.retention, wanted) ? [{copy, wanted}] : [];
   });
+  // one backup per id there, as an upload keeps it: a second one under other names would hide one of them
+  const twin = archiveThere === 'absent' ? (await opts.destination?.list({signal: opts.signal}))?.find((b) => b.id === info.id) : undefined;
+  if (twin) {
+    if (info.sha1 !== undefined && twin.sha1 === info.sha1 && twin.size === info.size) return {info: twin, existing: true, copied: []};
+    throw new BackupError('already_exists', `the other location already holds a backup with the id ${info.id} under other names (${twin.archiveKey}), ${info.sha1 !== undefined && twin.sha1 !== undefined ? 'with other content' : 'which no SHA1 on record proves to be the same'}: a second one would hide one of them; delete it there, or copy to another profile; nothing was copied`);
+  }
   // what the caller must check of the backup found (e.g. that its lock can be set there) before the first copy or lock
   if (archiveThere === 'absent' || metadataThere === 'absent' || lengthen.length > 0) await opts.beforeCopy?.(info);
   const locked = new Map<string, ObjectInfo>();
