@@ -1,3 +1,4 @@
+import {BackupError, isBackupError} from '../errors.js';
 import type {B2Client} from './client.js';
 import {listVersions} from './lister.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, plainSha1, type B2File} from './wire-types.js';
@@ -25,8 +26,8 @@ export async function deleteLostDuplicates(client: B2Client, bucketId: string, k
   return deleted;
 }
 
-/** What a b2_copy_file stores: the copy's name, size, content type and file info, and its SHA1 when known. */
-export interface LostCopy {
+/** What a b2_upload_file or b2_copy_file stores: the name, size, content type and file info, and the SHA1 when known. */
+export interface LostVersion {
   fileName: string;
   contentLength: number;
   sha1?: string;
@@ -34,27 +35,46 @@ export interface LostCopy {
   fileInfo: Record<string, string>;
 }
 
+/** How an error names the versions lost answers left: a b2_copy_file's copies, a b2_upload_file's uploads. */
+const LEFT_BY = {
+  copy: {one: 'the copy', many: 'copies', made: 'made'},
+  upload: {one: 'the version', many: 'versions', made: 'stored'},
+} as const;
+
 /**
- * A b2_copy_file that failed after answers were lost (every retry's connection cut once
- * B2 had made the copy): each lost answer may have left a copy, billed, which the same
- * command run again would take for its own and keep beside the one it uses. Deletes the
- * versions of `like.fileName` that hold exactly what the copy would have stored (`like`:
- * its size, SHA1 or pinned source, content type and info; uploaded since `since`, by
- * B2's clock). Answers what became of them for the error: deleted, or kept (Object
- * Lock, or another failure) with their ids; undefined when there were none. Best effort.
+ * A b2_copy_file or b2_upload_file that failed after answers were lost (every retry's
+ * connection cut once B2 had stored the object): each lost answer may have left a
+ * version, billed, which the same command run again would take for its own and keep
+ * beside the one it stores. Deletes the versions of `like.fileName` that hold exactly
+ * what the call would have stored (`like`: its size, SHA1 or pinned source, content type
+ * and info; uploaded since `since`, by B2's clock). Answers what became of them for the
+ * error: deleted, or kept (Object Lock, or another failure) with their ids; undefined
+ * when there were none. Best effort.
  */
-export async function deleteLostCopies(client: B2Client, bucketId: string, like: LostCopy, since: number, signal?: AbortSignal): Promise<string | undefined> {
-  const copies: B2File[] = [];
+export async function deleteLostVersions(client: B2Client, bucketId: string, call: keyof typeof LEFT_BY, like: LostVersion, since: number, signal?: AbortSignal): Promise<string | undefined> {
+  const words = LEFT_BY[call];
+  const found: B2File[] = [];
   try {
-    for await (const version of listVersions(client, bucketId, like.fileName, signal)) if (version.uploadTimestamp >= since && isCopyLike(version, like)) copies.push(version);
+    for await (const version of listVersions(client, bucketId, like.fileName, signal)) if (version.uploadTimestamp >= since && isStoredLike(version, like)) found.push(version);
   } catch {
-    return `the copies of it B2 may have made, whose answers were lost, could not be looked for: list the versions of ${like.fileName} and delete them`;
+    return `the ${words.many} of it B2 may have ${words.made}, whose answers were lost, could not be looked for: list the versions of ${like.fileName} and delete them`;
   }
   const kept: string[] = [];
-  for (const copy of copies) await client.deleteFileVersion(copy.fileId, copy.fileName, signal).catch(() => kept.push(copy.fileId));
-  if (copies.length === 0) return undefined;
-  const made = `${copies.length === 1 ? 'the copy' : `the ${copies.length} copies`} of it B2 made whose answers were lost`;
-  return kept.length === 0 ? `${made} ${copies.length === 1 ? 'was' : 'were'} deleted again` : `of ${made}, ${kept.length} could not be deleted (file id ${kept.join(', ')}): delete ${kept.length === 1 ? 'it' : 'them'} by hand`;
+  for (const version of found) await client.deleteFileVersion(version.fileId, version.fileName, signal).catch(() => kept.push(version.fileId));
+  if (found.length === 0) return undefined;
+  const made = `${found.length === 1 ? words.one : `the ${found.length} ${words.many}`} of it B2 ${words.made} whose answers were lost`;
+  return kept.length === 0 ? `${made} ${found.length === 1 ? 'was' : 'were'} deleted again` : `of ${made}, ${kept.length} could not be deleted (file id ${kept.join(', ')}): delete ${kept.length === 1 ? 'it' : 'them'} by hand`;
+}
+
+/**
+ * The failure of a store call whose answers may have been lost (`lost`): unless it was
+ * aborted, `deleteLost` deletes what those answers stored (deleteLostVersions), and the
+ * error thrown says what became of them. Else `err` as it was.
+ */
+export async function failAfterLostAnswers(err: unknown, lost: {seen: () => boolean}, signal: AbortSignal | undefined, deleteLost: () => Promise<string | undefined>): Promise<never> {
+  if (!lost.seen() || signal?.aborted || isBackupError(err, 'aborted') || !isBackupError(err)) throw err;
+  const removed = await deleteLost();
+  throw removed ? new BackupError(err.kind, `${err.message}; ${removed}`, {cause: err.cause, transient: err.transient, resumable: err.resumable}) : err;
 }
 
 /** Another stored version with the same bytes (a known SHA1, or a large file's recorded one), type and info, no newer than `kept`. */
@@ -73,11 +93,11 @@ function sameStoredObject(version: B2File, kept: B2File): boolean {
 }
 
 /**
- * A stored version holding what a copy like `like` stores: its size, type and info, and
- * its bytes, proven by their SHA1 or, where none is known, by the source version the
- * copy names in its info (COPY_SOURCE: a file id names bytes that never change).
+ * A stored version holding what `like` stores: its size, type and info, and its bytes,
+ * proven by their SHA1 or, where none is known, by the source version a copy names in
+ * its info (COPY_SOURCE: a file id names bytes that never change).
  */
-function isCopyLike(version: B2File, like: LostCopy): boolean {
+function isStoredLike(version: B2File, like: LostVersion): boolean {
   const bytes = like.sha1 ? plainSha1(version.contentSha1) === like.sha1 : like.fileInfo[COPY_SOURCE] !== undefined;
   return version.action === 'upload' && bytes && version.contentLength === like.contentLength && version.contentType === like.contentType && sameInfo(version.fileInfo, like.fileInfo);
 }

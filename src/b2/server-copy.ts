@@ -7,7 +7,7 @@ import type {B2Client} from './client.js';
 import {wrapUnknown} from './errors.js';
 import {lostAnswerWatch} from './failure.js';
 import {cancelFailed, findResumable, findStartedUnseen} from './large-file-upload.js';
-import {deleteLostCopies, deleteLostDuplicates} from './lost-duplicates.js';
+import {deleteLostDuplicates, deleteLostVersions, failAfterLostAnswers} from './lost-duplicates.js';
 import {MAX_COPY_FILE, planParts} from './part-plan.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, MAX_FILE_INFO_KEYS, plainSha1, type B2File, type B2Part} from './wire-types.js';
 
@@ -79,13 +79,13 @@ export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortS
   const lost = lostAnswerWatch();
   // a second of slack: B2 stamps to the millisecond, our idea of its clock is the Date header's
   const since = t.client.serverNow().getTime() - 1000;
-  const file = await t.client.copyFile({sourceFileId: src.file.fileId, fileName: t.fileName, destinationBucketId: t.bucketId, sourceKey: src.key, retention: src.retention, replace}, signal, {refine: lost.refine}).catch(async (err: unknown) => {
-    if (!lost.seen() || signal?.aborted || isBackupError(err, 'aborted') || !isBackupError(err)) throw err;
+  const file = await t.client.copyFile({sourceFileId: src.file.fileId, fileName: t.fileName, destinationBucketId: t.bucketId, sourceKey: src.key, retention: src.retention, replace}, signal, {refine: lost.refine}).catch(async (err: unknown) =>
     // the copies the lost answers made would stay billed, and a run again would keep them beside its own
-    const like = {fileName: t.fileName, contentLength: size, sha1: expected, contentType: replace?.contentType ?? src.file.contentType ?? 'application/octet-stream', fileInfo: replace?.fileInfo ?? src.file.fileInfo ?? {}};
-    const removed = await deleteLostCopies(t.client, t.bucketId, like, since);
-    throw removed ? new BackupError(err.kind, `${err.message}; ${removed}`, {cause: err.cause, transient: err.transient, resumable: err.resumable}) : err;
-  });
+    failAfterLostAnswers(err, lost, signal, async () => {
+      const like = {fileName: t.fileName, contentLength: size, sha1: expected, contentType: replace?.contentType ?? src.file.contentType ?? 'application/octet-stream', fileInfo: replace?.fileInfo ?? src.file.fileInfo ?? {}};
+      return deleteLostVersions(t.client, t.bucketId, 'copy', like, since);
+    }),
+  );
   const got = plainSha1(file.contentSha1);
   await refuseCopy(t, file, file.contentLength !== size ? `${file.contentLength} bytes instead of ${size}` : expected && got !== expected ? `SHA1 ${got ?? 'unknown'} instead of ${expected}` : undefined);
   if (lost.seen()) await deleteLostDuplicates(t.client, t.bucketId, file, signal);

@@ -6,7 +6,7 @@ import {timing} from '../timing.js';
 import {PartBuffers, StreamPartReader, bufferParts, fileParts, streamParts, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
 import {WireMismatch, lostAnswerWatch} from './failure.js';
-import {deleteLostDuplicates} from './lost-duplicates.js';
+import {deleteLostDuplicates, deleteLostVersions, failAfterLostAnswers} from './lost-duplicates.js';
 import {LargeFileUpload} from './large-file-upload.js';
 import {MAX_SINGLE_UPLOAD, planParts, type PartPlan} from './part-plan.js';
 import {assertStreamFits} from './stream-limits.js';
@@ -177,17 +177,37 @@ async function single(t: UploadTarget, r: UploadRequest, data: BodyData, knownSh
   let sent = 0;
   const emit = (loaded: number, inFlight: number) => r.onProgress?.({phase: 'transfer', loaded, inFlight, total: size});
   const lost = lostAnswerWatch();
+  const fileInfo = {...r.metadata, ...info};
+  // a second of slack: B2 stamps to the millisecond, our idea of its clock is the Date header's
+  const since = t.client.serverNow().getTime() - 1000;
   const file = await t.client.upload('b2_upload_file', r.fileName, t.pool, async (url, axios) => {
     if (sent > 0) emit((sent = 0), 0); // a failed attempt's bytes are taken back
-    const res = await t.client.uploadFileOnce(url, axios, {fileName: r.fileName, data, sha1: knownSha1, expect, contentType: r.contentType, info: {...r.metadata, ...info}, retention: r.retention, onBytes: (n) => emit((sent += n), sent)});
+    const res = await t.client.uploadFileOnce(url, axios, {fileName: r.fileName, data, sha1: knownSha1, expect, contentType: r.contentType, info: fileInfo, retention: r.retention, onBytes: (n) => emit((sent += n), sent)});
     if (res.file.contentLength !== size || res.file.contentSha1 !== res.sha1) {
       throw new WireMismatch(`B2 stored ${r.fileName} as ${res.file.contentLength} bytes with SHA1 ${res.file.contentSha1}; sent ${size} bytes with SHA1 ${res.sha1}`);
     }
     return res.file;
-  }, r.signal, {refine: lost.refine});
+  }, r.signal, {refine: lost.refine}).catch(async (err: unknown) =>
+    // the versions the lost answers stored would stay billed, and a put again would keep them beside its own
+    failAfterLostAnswers(err, lost, r.signal, async () => {
+      const sha1 = knownSha1 ?? expect?.sha1 ?? (await sentSha1(data));
+      return deleteLostVersions(t.client, t.bucketId, 'upload', {fileName: r.fileName, contentLength: size, sha1, contentType: r.contentType, fileInfo}, since);
+    }),
+  );
   if (lost.seen()) await deleteLostDuplicates(t.client, t.bucketId, file, r.signal);
   emit(size, 0);
   return {file, sha1: file.contentSha1 as string};
+}
+
+/**
+ * The SHA1 of a file body whose SHA1 went after it (hex_digits_at_end), read again: the
+ * bytes the lost attempts sent, unless the file changed since (then it matches none of
+ * them, and they stay). Undefined when it cannot be read.
+ */
+async function sentSha1(data: BodyData): Promise<string | undefined> {
+  if (data.kind !== 'file') return undefined;
+  const digest = await digestFile(data.path).catch(() => undefined);
+  return digest?.size === data.length ? digest.sha1 : undefined;
 }
 
 interface LargeOptions {

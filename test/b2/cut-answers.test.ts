@@ -3,6 +3,10 @@
  * answer whose JSON never arrived must be retried, not read as B2 refusing the call.
  */
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {isBackupError} from '../../src/errors.js';
 import type {B2Backend} from '../../src/b2/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
@@ -60,6 +64,24 @@ describe('an answer lost after B2 stored the object, then a retry that stores it
     emu.faults.add({call: 'b2_upload_file', count: 1, cutResponseAfterBytes: 0});
     const second = await backend.put('dup/other.json', Buffer.from('same bytes'), {metadata: {backup_id: 'second'}});
     expect((await versionsOf('backups/dup/other.json')).map((v) => v.fileId)).toEqual([second.id, first.id]);
+  });
+
+  // a file's SHA1 trails its bytes (hex_digits_at_end): it is read again to know the versions
+  test.each(['buffer', 'file'])('b2_upload_file of a %s losing every answer: the versions B2 stored are deleted again, the error says so, and a put again stores one version', async (kind) => {
+    const bytes = Buffer.from(`{"lost":"${kind}"}`);
+    const dir = await mkdtemp(join(tmpdir(), 'cut-answers-'));
+    await writeFile(join(dir, 'body.json'), bytes);
+    const body = () => (kind === 'file' ? {path: join(dir, 'body.json')} : bytes);
+    const key = `dup/lost-${kind}.json`;
+    emu.faults.add({call: 'b2_upload_file', cutResponseAfterBytes: 0});
+    const err = await backend.put(key, body(), {metadata: {backup_id: 'lost1'}}).then(() => undefined, (e: unknown) => e);
+    emu.faults.clear();
+    expect(isBackupError(err, 'network')).toBe(true);
+    expect((err as Error).message).toMatch(/; the \d+ versions of it B2 stored whose answers were lost were deleted again$/);
+    expect(await versionsOf(`backups/${key}`)).toEqual([]);
+    const stored = await backend.put(key, body(), {metadata: {backup_id: 'lost1'}});
+    expect((await versionsOf(`backups/${key}`)).map((v) => v.fileId)).toEqual([stored.id]);
+    await rm(dir, {recursive: true});
   });
 
   test('b2_copy_file: the copy the lost answer made is deleted; one version stands', async () => {
