@@ -10,6 +10,8 @@ export class JournalFile {
   private pending: string[] = [];
   private waiters: Array<{resolve: () => void; reject: (e: unknown) => void}> = [];
   private writing = false;
+  /** Bytes of whole, acknowledged lines: a failed append is cut back to this. */
+  private size = 0;
   lines = 0;
 
   /** `compact` runs between appends once `tooLong(lines)` says so: it must absorb the journal and reset() it. */
@@ -45,6 +47,7 @@ export class JournalFile {
     this.handle = await open(this.path, 'w', 0o600);
     await this.handle.sync();
     this.lines = 0;
+    this.size = 0;
   }
 
   append(entries: unknown[]): Promise<void> {
@@ -64,9 +67,11 @@ export class JournalFile {
       this.pending = [];
       this.waiters = [];
       try {
-        if (!this.handle) this.handle = await open(this.path, 'a', 0o600);
-        await this.handle.write(text);
-        await this.handle.sync();
+        if (!this.handle) {
+          this.handle = await open(this.path, 'a', 0o600);
+          this.size = (await this.handle.stat()).size;
+        }
+        await this.writeAll(this.handle, Buffer.from(text));
         this.lines += count;
         for (const w of waiters) w.resolve();
         if (this.compaction?.tooLong(this.lines)) await this.compaction.compact().catch(() => undefined);
@@ -75,6 +80,26 @@ export class JournalFile {
       }
     }
     this.writing = false;
+  }
+
+  /**
+   * One write may store only part of the text (a full disk): write the rest, and if that
+   * fails, cut the half-written entries off again so that the error answer is the truth
+   * and later appends do not follow a damaged line.
+   */
+  private async writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+    try {
+      for (let done = 0; done < bytes.length; ) {
+        const {bytesWritten} = await handle.write(bytes, done, bytes.length - done);
+        if (bytesWritten === 0) throw new Error(`journal ${this.path}: nothing written`);
+        done += bytesWritten;
+      }
+      await handle.sync();
+      this.size += bytes.length;
+    } catch (e) {
+      await handle.truncate(this.size).catch(() => undefined);
+      throw e;
+    }
   }
 
   async close(): Promise<void> {

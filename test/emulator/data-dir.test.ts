@@ -239,6 +239,49 @@ describe('data dir', () => {
     }
   });
 
+  test('a journal append cut short by a full disk answers an error, never 200: every upload answered 200 is there after a crash', async () => {
+    const sub = join(dir, 'disk-full');
+    const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'bin', 'run.js');
+    // A file size limit stands in for a full disk: the write that crosses it is cut short
+    // (as on ENOSPC), the ones after it fail.
+    const child = spawn('/bin/sh', ['-c', 'ulimit -f 64; exec "$0" "$@"', process.execPath, cli, 'b2', 'emulator', '--port', '0', '--json', '--data-dir', sub],
+      {env: {...cleanEnv(), NODE_DISABLE_COMPILE_CACHE: '1'}, stdio: ['ignore', 'pipe', 'inherit']});
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    let out = '';
+    const started = await new Promise<any>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+      });
+      child.on('exit', () => reject(new Error(`emulator exited before it started: ${out}`)));
+    });
+    const emu1 = {url: started.url ?? started.endpoint, keyId: started.keyId, applicationKey: started.applicationKey} as RunningEmulator;
+    const auth = await authorizeRaw(emu1);
+    const bucketId = (await api(emu1, auth.authorizationToken, 'b2_list_buckets', {accountId: auth.accountId})).json.buckets[0].bucketId;
+    const answered: string[] = [];
+    let refused = false;
+    for (let i = 0; i < 1000 && !refused; i++) {
+      const name = `full/${String(i).padStart(4, '0')}.txt`;
+      const r = await uploadRaw(emu1, auth.authorizationToken, bucketId, name, Buffer.from(name)).catch(() => undefined);
+      if (r?.status === 200) answered.push(name);
+      else refused = true;
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(refused).toBe(true);
+    // A cut append is answered with an error and taken back: no half entry stays to be dropped (or to damage the lines after it).
+    expect((await readFile(join(sub, 'journal.jsonl'), 'utf8')).endsWith('\n')).toBe(true);
+
+    const emu2 = await startEmulator({port: 0, dataDir: sub});
+    try {
+      const token = (await authorizeRaw(emu2)).authorizationToken;
+      const listed = (await api(emu2, token, 'b2_list_file_names', {bucketId, prefix: 'full/', maxFileCount: 10000})).json.files.map((f: any) => f.fileName);
+      expect(listed).toEqual(answered);
+    } finally {
+      await emu2.stop();
+    }
+  });
+
   test('deleting a version removes its data from disk', async () => {
     const sub = join(dir, 'delete');
     const a = await startEmulator({port: 0, dataDir: sub});
