@@ -56,6 +56,19 @@ async function stopDuring(args: string[], signal: NodeJS.Signals, call: string, 
   return r;
 }
 
+/**
+ * Runs a multi-part upload of profile "parts" or "stdin" (one part at a time) and answers
+ * once its second part has been asked for, so the first is stored; the emulator holds that
+ * second part until the test has signalled the run.
+ */
+async function spawnUntilSecondPart(args: string[], input?: Buffer): Promise<SpawnedCli> {
+  faultAt.arm(world.emu, 'b2_upload_part', 2, {call: 'b2_upload_part', count: 1, ...HOLD});
+  const before = calls(world.emu, 'b2_upload_part');
+  const run = world.spawn(args, {input});
+  await waitFor(() => calls(world.emu, 'b2_upload_part') >= before + 2, 'the first part to be stored');
+  return run;
+}
+
 async function unfinishedUploads(namePrefix = PARTS_PREFIX): Promise<{fileName: string; parts: number}[]> {
   const auth = await authorizeRaw(world.emu);
   const r = await api(world.emu, auth.authorizationToken, 'b2_list_unfinished_large_files', {bucketId: world.emu.bucketId, namePrefix});
@@ -116,14 +129,10 @@ describe.each([
     await writeFile(join(world.dir, 'big.tar'), randomBytes(3 * PART + 1000));
     // not --json, which would keep any notice off stderr: the one line must be all there is
     const command = ['upload', join(world.dir, 'big.tar'), '--name', `hangup-${signal}`, '--profile', 'parts'];
-    world.emu.faults.add({call: 'b2_upload_part', bytesPerSecond: 1_000_000});
-    const before = calls(world.emu, 'b2_upload_part');
-    const run = world.spawn(command);
-    // one part at a time: the second part is asked for once the first is stored
-    await waitFor(() => calls(world.emu, 'b2_upload_part') >= before + 2, 'the first part to be stored');
+    const run = await spawnUntilSecondPart(command);
     run.child.kill(signal);
     const r = await ended(run);
-    world.emu.faults.clear();
+    faultAt.clear(world.emu);
     expectFailure(r, code, /^Error: upload interrupted; run the same command again to resume it/, world.secrets);
     expect(r.stderr.trim().split('\n')).toHaveLength(1); // no "Ctrl-C again" notice: nobody pressed Ctrl-C
     expect(r.stdout).toBe('');
@@ -142,13 +151,10 @@ describe.each([
 describe('Ctrl-C during a multi-part upload from stdin, which cannot resume', () => {
   /** Signals the upload once its first part is stored (parts go one at a time) and the second is being sent. */
   async function interruptedStdinUpload(name: string): Promise<{code: number; stdout: string; stderr: string}> {
-    world.emu.faults.add({call: 'b2_upload_part', bytesPerSecond: 1_000_000});
-    const before = calls(world.emu, 'b2_upload_part');
-    const run = world.spawn(['upload', '-', '--name', name, '--profile', 'stdin'], {input: randomBytes(3 * PART + 1000)});
-    await waitFor(() => calls(world.emu, 'b2_upload_part') >= before + 2, 'the first part to be stored');
+    const run = await spawnUntilSecondPart(['upload', '-', '--name', name, '--profile', 'stdin'], randomBytes(3 * PART + 1000));
     run.child.kill('SIGINT');
     const r = await ended(run);
-    world.emu.faults.clear();
+    faultAt.clear(world.emu);
     return r;
   }
 
