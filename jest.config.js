@@ -10,7 +10,10 @@ export default {
     '^.+\\.ts$': ['ts-jest', {useESM: true, tsconfig: 'tsconfig.json', diagnostics: false}],
   },
   testTimeout: 60_000,
-  maxWorkers: 2,
+  // three on two cores: the CLI tests spend much of their time waiting on child processes
+  // and on transfers the emulator throttles; a third worker fills that idle core time
+  // (measured: whole suite 303 s against 330 s with two, 8 % more CPU)
+  maxWorkers: 3,
   // the suite-wide secret scan: helpers capture what the CLI printed and wrote; the teardown fails the run on a leak
   globalSetup: '<rootDir>/test/secret-scan/global-setup.mjs',
   globalTeardown: '<rootDir>/test/secret-scan/global-teardown.mjs',
