@@ -63,6 +63,11 @@ describe('backup.json as read_backup reads it', () => {
     ['a name with a control character', {...core, name: 'a\u0007b'}, /name contains a control character/],
     ['no date, even with a request date', {...core, date: undefined, extra: {'supervisor.backup_request_date': core.date}}, /date is missing/],
     ['a date that is not ISO 8601', {...core, date: '8 April 2026'}, /date "8 April 2026" is not an ISO 8601 date/],
+    // days, hours, minutes, seconds and offsets that Python's fromisoformat (HA's suggested_filename) refuses; Date.parse rolls most over
+    ...['2026-02-30T10:00:00+00:00', '2026-02-29T10:00:00+00:00', '2026-04-31T10:00:00+02:00', '2026-13-01T10:00:00+00:00', '2026-00-10T10:00:00+00:00', '2026-01-00T10:00:00+00:00', '0000-01-01T10:00:00+00:00', '2026-01-01T24:00:00+00:00', '2026-01-01T10:60:00+00:00', '2026-01-01T10:00:60+00:00', '2026-01-01T10:00:00+24:00', '2026-01-01T10:00:00-01:60'].map(
+      (date): [string, unknown, RegExp] => [`a date that names no real time: ${date}`, {...core, date}, new RegExp(`^date "${date.replace(/[+]/g, '\\+')}" is not an ISO 8601 date`)],
+    ),
+    ['a request date that names no real time', {...core, extra: {'supervisor.backup_request_date': '2026-02-30T10:00:00+00:00'}}, /^date "2026-02-30T10:00:00\+00:00" is not an ISO 8601 date/],
     ['addons not a list', {...core, addons: {}}, /addons is not a list/],
     ['an add-on without a version', {...core, addons: [{name: 'a', slug: 'b'}]}, /addons\[0\]\.version is missing/],
     ['a folder HA does not know', {...core, folders: ['tmp']}, /folder "tmp"/],
@@ -76,6 +81,12 @@ describe('backup.json as read_backup reads it', () => {
     const r = parse(data);
     expect(r.ok).toBe(false);
     expect(r.ok ? '' : r.problem).toMatch(problem);
+  });
+
+  test('real calendar times at the edges are taken: a leap day, the last second of a day, offsets up to 23:59', () => {
+    for (const date of ['2028-02-29T10:00:00+00:00', '2000-02-29T00:00:00Z', '2026-12-31T23:59:59.999999+23:59', '2026-04-30T00:00-12:30', '0001-01-01T00:00:00+00:00']) {
+      expect(parse({...core, date})).toMatchObject({ok: true, backup: {date}});
+    }
   });
 
   test('text that is not JSON', () => {
