@@ -12,7 +12,7 @@ export default {
   testTimeout: 60_000,
   // three on two cores: the CLI tests spend much of their time waiting on child processes
   // and on transfers the emulator throttles; a third worker fills that idle core time
-  // (measured: whole suite 303 s against 330 s with two, 8 % more CPU)
+  // (measured: whole suite 303 s against 330 s with two, 3 % more CPU)
   maxWorkers: 3,
   // the suite-wide secret scan: helpers capture what the CLI printed and wrote; the teardown fails the run on a leak
   globalSetup: '<rootDir>/test/secret-scan/global-setup.mjs',
