@@ -30,11 +30,6 @@ export interface ProfileFields {
   check?: boolean;
 }
 
-/** The `profile add` flags (without bucket and endpoint) that give these fields. */
-function profileFlagsOf(p: ProfileFields): Record<'key-id' | 'application-key' | 'prefix' | 'part-size' | 'concurrency', string | undefined> {
-  return {'key-id': p.keyId, 'application-key': p.applicationKey, prefix: p.prefix, 'part-size': p.partSize, concurrency: p.concurrency === undefined ? undefined : String(p.concurrency)};
-}
-
 /** A raw run of the CLI: stdout as bytes (archives on stdout), the child to signal. */
 export interface SpawnedCli {
   child: ChildProcessWithoutNullStreams;
@@ -118,10 +113,15 @@ export class E2EWorld {
     return key;
   }
 
+  /** The `profile add` flags that give these fields (the emulator's bucket unless another is named). */
+  private profileFlags(p: ProfileFields): Record<'key-id' | 'application-key' | 'bucket' | 'endpoint' | 'prefix' | 'part-size' | 'concurrency', string | undefined> {
+    const concurrency = p.concurrency === undefined ? undefined : String(p.concurrency);
+    return {'key-id': p.keyId, 'application-key': p.applicationKey, bucket: p.bucket ?? this.emu.bucket, endpoint: this.emu.url, prefix: p.prefix, 'part-size': p.partSize, concurrency};
+  }
+
   /** The arguments of `b2 profile add NAME …` for these fields. */
   profileAddArgs(name: string, p: ProfileFields): string[] {
-    const flags = {...profileFlagsOf(p), bucket: p.bucket ?? this.emu.bucket, endpoint: this.emu.url};
-    const args = ['profile', 'add', name, ...Object.entries(flags).flatMap(([flag, value]) => (value === undefined ? [] : [`--${flag}`, value]))];
+    const args = ['profile', 'add', name, ...Object.entries(this.profileFlags(p)).flatMap(([flag, value]) => (value === undefined ? [] : [`--${flag}`, value]))];
     if (p.check === false) args.push('--no-check');
     return args;
   }
@@ -135,7 +135,7 @@ export class E2EWorld {
   async addProfile(name: string, p: ProfileFields): Promise<void> {
     const store = await ProfileStore.open({flag: this.config, configDir: join(this.env.XDG_CONFIG_HOME, 'backup-plugin-b2'), create: true});
     store.assertAddable(name);
-    store.add(name, inputFromFlags({...profileFlagsOf(p), bucket: p.bucket ?? this.emu.bucket, endpoint: this.emu.url}, this.dir), flagLabel);
+    store.add(name, inputFromFlags(this.profileFlags(p), this.dir), flagLabel);
     const dataDir = join(this.env.XDG_DATA_HOME, 'backup-plugin-b2');
     await saveChecked(store, name, {check: p.check === false ? undefined : (profile) => checkB2(profile, {dataDir, unsaved: true}), warn: () => undefined});
   }
