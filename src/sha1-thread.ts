@@ -39,6 +39,7 @@ export class Sha1Thread {
   /** Answers awaited, oldest first (the worker answers in order). */
   private readonly waiting: Array<{resolve: (v: string | null) => void; reject: (e: unknown) => void}> = [];
   private failure?: unknown;
+  private closing = false;
 
   constructor() {
     // Held only while an answer is awaited: an idle thread that a failing caller never
@@ -46,7 +47,7 @@ export class Sha1Thread {
     this.worker.unref();
     this.worker.on('message', (v: string | null) => {
       this.waiting.shift()?.resolve(v);
-      if (this.waiting.length === 0) this.worker.unref();
+      if (this.waiting.length === 0 && !this.closing) this.worker.unref();
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => this.fail(new Error(`the hashing thread exited (code ${code})`)));
@@ -66,6 +67,12 @@ export class Sha1Thread {
   /** Stops the thread; anything still awaited fails. */
   async close(): Promise<void> {
     this.failure ??= new Error('the hashing thread was closed');
+    // held until it has stopped: terminate() settles only on the thread's exit, and with an
+    // unref'd thread (idle, or its last answer arriving meanwhile) nothing else may keep the
+    // process up to see it: it then ended with the caller's await unsettled (exit code 13,
+    // e.g. Ctrl-C while a large upload was being hashed)
+    this.closing = true;
+    this.worker.ref();
     await this.worker.terminate();
   }
 

@@ -2,7 +2,7 @@ import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {execFile} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
 import {promisify} from 'node:util';
-import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {mkdtemp, rm, truncate, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {digestFile} from '../../src/hash.js';
@@ -83,5 +83,46 @@ describe('digestFile: whole-file and piece SHA1s in one read', () => {
     });`;
     const {stdout} = await promisify(execFile)(process.execPath, ['-e', program], {timeout: 60_000, killSignal: 'SIGKILL'});
     expect(stdout.trim()).toBe(sha1(Buffer.from('abc')));
+  });
+  // A process that exits with an await unsettled ends with code 13 and skips what follows
+  // (an interrupted upload's "interrupted" line and cleanup): close() must hold it up.
+  const runCompiled = async (module: string, body: string) => {
+    const compiled = new URL(`../../dist/src/${module}`, import.meta.url).href;
+    const program = `import(${JSON.stringify(compiled)}).then(async (m) => { ${body} });`;
+    return promisify(execFile)(process.execPath, ['-e', program], {timeout: 60_000, killSignal: 'SIGKILL'});
+  };
+  test('closing a thread while an update is still being hashed settles, and the process goes on to its end', async () => {
+    // twenty times: the answer to the second update may come before or after close() began
+    const {stdout} = await runCompiled('sha1-thread.js', `
+      const mem = m.sharedBuffer(8 * 1024 * 1024);
+      let closed = 0;
+      for (let i = 0; i < 20; i++) {
+        const thread = new m.Sha1Thread();
+        const first = thread.update(mem);
+        thread.update(mem).catch(() => undefined); // still being hashed when the thread is closed
+        await first;
+        await thread.close();
+        closed++;
+      }
+      console.log('closed ' + closed);`);
+    expect(stdout.trim()).toBe('closed 20');
+  });
+  test('hashing passes aborted at many points while their thread hashes each settle, and the process goes on to its end', async () => {
+    // a sparse 256 MiB file (no disk used) takes ~0.1 s or more to hash: aborts 0..116 ms in land
+    // at every point of the pass, many while the thread still hashes a read (the race above)
+    const sparse = join(dir, 'sparse.bin');
+    await writeFile(sparse, '');
+    await truncate(sparse, 256 * MiB);
+    const {stdout} = await runCompiled('hash.js', `
+      let settled = 0;
+      for (let ms = 0; ms < 30; ms++) {
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(), 4 * ms);
+        await m.digestFile(${JSON.stringify(sparse)}, {pieceLength: () => ${piece}, parallel: true, signal: controller.signal}).then(() => undefined, () => undefined);
+        clearTimeout(timer);
+        settled++;
+      }
+      console.log('settled ' + settled);`);
+    expect(stdout.trim()).toBe('settled 30');
   });
 });
