@@ -21,6 +21,8 @@ export class B2ApiError extends Error {
 export const badRequest = (message: string, code = 'bad_request') => new B2ApiError(400, code, message);
 export const unauthorized = (message: string) => new B2ApiError(401, 'unauthorized', message);
 export const notFound = (message: string) => new B2ApiError(404, 'not_found', message);
+/** Backblaze's retryable server-side failure ("call b2_get_upload_url again" for uploads). */
+export const serviceUnavailable = (message: string) => new B2ApiError(503, 'service_unavailable', message);
 
 export function isB2ApiError(e: unknown): e is B2ApiError {
   return e instanceof B2ApiError;

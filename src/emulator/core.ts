@@ -118,6 +118,19 @@ export class EmulatorCore {
     }
   }
 
+  /**
+   * Commits a change that records new blobs. If it cannot be stored, the blobs no record
+   * names are removed now, not left for the next start's clean-up (on a full disk too).
+   */
+  async commitWithBlobs(refs: string[]): Promise<void> {
+    try {
+      await this.state.commit();
+    } catch (e) {
+      for (const ref of refs) if (!this.state.refersTo(ref)) await this.blobs.remove(ref);
+      throw e;
+    }
+  }
+
   // ---- checks ----
 
   requireCapability(key: KeyRecord, capability: string): void {

@@ -3,17 +3,20 @@ import {mkdir, open, readdir, rename, rm, unlink} from 'node:fs/promises';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
 import {BlobStore, BlobWriter, newBlobRef} from './blob-store.js';
+import {syncDir} from './sync-dir.js';
 
 /**
  * Blobs as files under `<dataDir>/blobs`. A blob is written to `tmp/`, fsynced and only
  * then renamed into place, so a crash never leaves a half-written blob visible; bytes
- * stream straight to and from disk and are never held whole in memory.
+ * stream straight to and from disk and are never held whole in memory. `commit()`
+ * resolves once the rename is durable too (blobs/ fsynced): only then may a journal entry
+ * name the blob, or a power cut could keep the entry and lose the file.
  */
 export class DiskBlobStore implements BlobStore {
   private readonly blobDir: string;
   private readonly tmpDir: string;
 
-  constructor(dataDir: string) {
+  constructor(private readonly dataDir: string) {
     this.blobDir = join(dataDir, 'blobs');
     this.tmpDir = join(dataDir, 'tmp');
   }
@@ -22,6 +25,7 @@ export class DiskBlobStore implements BlobStore {
     await rm(this.tmpDir, {recursive: true, force: true});
     await mkdir(this.tmpDir, {recursive: true});
     await mkdir(this.blobDir, {recursive: true});
+    await syncDir(this.dataDir); // blobs/ itself must outlast a power cut before anything is put in it
   }
 
   async createWriter(): Promise<BlobWriter> {
@@ -46,12 +50,15 @@ export class DiskBlobStore implements BlobStore {
     return {
       stream,
       commit: async () => {
+        const blobPath = join(this.blobDir, ref);
         try {
           await handle.sync();
           await close();
-          await rename(tmpPath, join(this.blobDir, ref));
+          await rename(tmpPath, blobPath);
+          await syncDir(this.blobDir); // blobs are flat in blobs/: the rename creates no directory
         } catch (err) {
           await abort(); // no caller aborts after a failed commit: the temp file would stay open and on disk
+          await unlink(blobPath).catch(() => undefined); // renamed but maybe not durably: no record will name it
           throw err;
         }
         return ref;

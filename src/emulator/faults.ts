@@ -1,4 +1,4 @@
-import {B2ApiError} from './b2-error.js';
+import {B2ApiError, serviceUnavailable} from './b2-error.js';
 import {SeededRandom} from './rng.js';
 import {FaultRule} from './types.js';
 
@@ -83,7 +83,7 @@ export class FaultEngine {
   private uploadFault(testModes: Set<string>): B2ApiError | undefined {
     if (testModes.has('force_cap_exceeded')) return new B2ApiError(403, 'cap_exceeded', 'Cap exceeded.');
     const rate = Math.max(this.failUploads, testModes.has('fail_some_uploads') ? 0.25 : 0);
-    if (rate > 0 && this.random.chance(rate)) return new B2ApiError(503, 'service_unavailable', 'service unavailable (emulated failure)');
+    if (rate > 0 && this.random.chance(rate)) return serviceUnavailable('service unavailable (emulated failure)');
     return undefined;
   }
 }

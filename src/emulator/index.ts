@@ -149,6 +149,7 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
         await new Promise<void>((resolve, reject) => writer.stream.end(data, (err?: Error | null) => (err ? reject(err) : resolve())));
         return {ref: await writer.commit(), size: data.length};
       };
+      const stored = [];
       for (const f of files) {
         checkFileName(f.fileName);
         const pieces: Buffer[] = [];
@@ -156,6 +157,10 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
         else pieces.push(f.data);
         const segments = [];
         for (const piece of pieces) segments.push(await store(piece));
+        stored.push({f, segments});
+      }
+      // every version at once, right before the commit: no await between them (see EmulatorState)
+      for (const {f, segments} of stored) {
         state.createVersion(bucket.bucketId, f.fileName, 'upload', {
           contentLength: f.data.length,
           contentSha1: f.partSize ? 'none' : createHash('sha1').update(f.data).digest('hex'),
@@ -164,7 +169,7 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
           segments,
         });
       }
-      await state.commit();
+      await core.commitWithBlobs(stored.flatMap(({segments}) => segments.map((seg) => seg.ref)));
     },
     async corrupt(bucketName, fileName) {
       const bucket = state.bucketByName(bucketName);

@@ -1,4 +1,6 @@
 import {open, readFile, FileHandle} from 'node:fs/promises';
+import {dirname} from 'node:path';
+import {syncDir} from './sync-dir.js';
 
 /**
  * An append-only file of JSON lines, each fsynced before the append that wrote it
@@ -13,6 +15,8 @@ export class JournalFile {
   /** Bytes of whole, acknowledged lines: a failed append is cut back to this. */
   private size = 0;
   lines = 0;
+  /** Counts writes tried and resets: a reader of the file can tell whether it changed since. */
+  generation = 0;
 
   /** `compact` runs between appends once `tooLong(lines)` says so: it must absorb the journal and reset() it. */
   constructor(
@@ -43,11 +47,26 @@ export class JournalFile {
 
   /** Starts an empty journal (after a snapshot has absorbed the old one). */
   async reset(): Promise<void> {
-    await this.handle?.close();
-    this.handle = await open(this.path, 'w', 0o600);
-    await this.handle.sync();
+    this.generation += 1;
+    const old = this.handle;
+    this.handle = undefined; // if the reopen fails, the next append opens the file again (never the closed handle)
+    await old?.close();
+    const handle = await open(this.path, 'w', 0o600);
+    this.handle = handle;
     this.lines = 0;
     this.size = 0;
+    await handle.sync();
+    await syncDir(dirname(this.path)); // the first reset creates the file: its name must outlast a power cut
+  }
+
+  /** No write in flight and none queued: the file holds every append that has settled. */
+  get quiet(): boolean {
+    return !this.writing && this.pending.length === 0;
+  }
+
+  /** Resolves once the journal is quiet. */
+  async settled(): Promise<void> {
+    while (!this.quiet) await new Promise((r) => setImmediate(r));
   }
 
   append(entries: unknown[]): Promise<void> {
@@ -66,6 +85,7 @@ export class JournalFile {
       const waiters = this.waiters;
       this.pending = [];
       this.waiters = [];
+      this.generation += 1;
       try {
         if (!this.handle) {
           this.handle = await open(this.path, 'a', 0o600);
@@ -74,7 +94,9 @@ export class JournalFile {
         await this.writeAll(this.handle, Buffer.from(text));
         this.lines += count;
         for (const w of waiters) w.resolve();
-        if (this.compaction?.tooLong(this.lines)) await this.compaction.compact().catch(() => undefined);
+        // Only with nothing queued: the snapshot is taken from memory, which then holds no
+        // change whose append could still fail (the snapshot would keep what the journal refused).
+        if (this.pending.length === 0 && this.compaction?.tooLong(this.lines)) await this.compaction.compact().catch(() => undefined);
       } catch (e) {
         for (const w of waiters) w.reject(e);
       }
@@ -103,7 +125,7 @@ export class JournalFile {
   }
 
   async close(): Promise<void> {
-    while (this.writing) await new Promise((r) => setImmediate(r));
+    await this.settled();
     await this.handle?.close();
     this.handle = undefined;
   }

@@ -30,7 +30,7 @@ export async function storePart(core: EmulatorCore, fileId: string, partNumber: 
   const replaced = file.parts![String(partNumber)];
   file.parts![String(partNumber)] = part;
   core.state.changed('file', fileId);
-  await core.state.commit();
+  await core.commitWithBlobs([blob.ref]);
   if (replaced) await core.blobs.remove(replaced.ref);
   return part;
 }

@@ -1,16 +1,14 @@
 import {open, readFile, rename} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
+import {syncDir} from './sync-dir.js';
 
 /**
  * The metadata of a data-dir emulator (keys, buckets, file records, tokens) as one JSON
  * file, replaced atomically: write a temporary file, fsync it, rename it over the old
- * one, fsync the directory. Saves coalesce: a save requested while another is queued
- * shares it, and every save serialises the state as it is when it starts.
+ * one, fsync the directory. A save serialises the state at once, when it is called (its
+ * caller knows that moment holds only journalled changes); saves must not overlap.
  */
 export class SnapshotFile {
-  private queued: Promise<void> | null = null;
-  private tail: Promise<void> = Promise.resolve();
-
   constructor(
     readonly path: string,
     private readonly serialize: () => string,
@@ -36,14 +34,7 @@ export class SnapshotFile {
   }
 
   save(): Promise<void> {
-    if (this.queued) return this.queued;
-    const run = this.tail.then(() => {
-      this.queued = null;
-      return this.writeNow(this.serialize());
-    });
-    this.queued = run;
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.writeNow(this.serialize());
   }
 
   private async writeNow(text: string): Promise<void> {
@@ -56,11 +47,6 @@ export class SnapshotFile {
       await handle.close();
     }
     await rename(tmp, this.path);
-    const dir = await open(dirname(this.path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDir(dirname(this.path));
   }
 }

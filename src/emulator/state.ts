@@ -1,4 +1,5 @@
 import {createHash, randomBytes} from 'node:crypto';
+import {serviceUnavailable} from './b2-error.js';
 import {BlobStore} from './blob-store.js';
 import {compareUtf8} from './names.js';
 import {join} from 'node:path';
@@ -50,8 +51,10 @@ type JournalEntry =
  * Everything the emulator knows: keys, buckets, file versions (with each name's
  * versions newest first), tokens. Mutators change memory and mark what they changed;
  * `commit()` makes the changes durable (with a data dir) and must be awaited before a
- * call answers success. On disk: a snapshot plus a journal of changed entities since,
- * so a commit costs one small fsynced append, not a rewrite of everything.
+ * call answers success; it must follow the mutations with no await between (a commit
+ * that fails puts memory back to what the data dir holds). On disk: a snapshot plus a
+ * journal of changed entities since, so a commit costs one small fsynced append, not a
+ * rewrite of everything.
  */
 export class EmulatorState {
   accountId = randomHex(6);
@@ -79,9 +82,7 @@ export class EmulatorState {
       tooLong: (lines) => lines > Math.max(1000, this.files.size + this.tokens.size),
       compact: () => this.compact(),
     });
-    const data = (await this.snapshot.load()) as SnapshotData | undefined;
-    if (data) this.fromSnapshot(data);
-    for (const entry of (await this.journal.readEntries()) as JournalEntry[]) this.apply(entry);
+    this.load(await this.readDisk());
     await this.compact();
     await this.blobs.collectGarbage(this.liveRefs());
   }
@@ -103,7 +104,50 @@ export class EmulatorState {
     const bootstrap = JSON.stringify(this.bootstrap ?? null) === this.journaledBootstrap ? undefined : this.bootstrap;
     this.journaledBootstrap = JSON.stringify(this.bootstrap ?? null);
     entries.push({t: 'meta', accountId: this.accountId, fileCounter: this.fileCounter, ...(bootstrap ? {bootstrap} : {})});
-    await this.journal.append(entries);
+    try {
+      await this.journal.append(entries);
+    } catch (e) {
+      // Memory already holds the change, but the data dir refused it: take it back, so
+      // that listings do not show what the client was told failed (and a restart would drop).
+      await this.revertToDisk().catch(() => undefined);
+      throw serviceUnavailable(`the change could not be stored (${(e as Error)?.message ?? String(e)}); retry later`);
+    }
+  }
+
+  /**
+   * Makes memory what the data dir holds, read at a moment with no append in flight or
+   * queued: changes whose append failed are gone, every acknowledged one stays.
+   */
+  private async revertToDisk(): Promise<void> {
+    const journal = this.journal!;
+    for (;;) {
+      await journal.settled();
+      const generation = journal.generation;
+      const disk = await this.readDisk();
+      // Another append ran while we read: what we read may miss it (or hold a failed one).
+      if (!journal.quiet || journal.generation !== generation) continue;
+      this.clearMemory();
+      this.load(disk);
+      return;
+    }
+  }
+
+  private async readDisk(): Promise<{snapshot?: SnapshotData; entries: JournalEntry[]}> {
+    const snapshot = (await this.snapshot!.load()) as SnapshotData | undefined;
+    return {snapshot, entries: (await this.journal!.readEntries()) as JournalEntry[]};
+  }
+
+  /** Memory from the snapshot and the journal after it: nothing is left to commit. */
+  private load(disk: {snapshot?: SnapshotData; entries: JournalEntry[]}): void {
+    if (disk.snapshot) this.fromSnapshot(disk.snapshot);
+    for (const entry of disk.entries) this.apply(entry);
+    this.dirty.clear();
+    this.journaledBootstrap = JSON.stringify(this.bootstrap ?? null);
+  }
+
+  private clearMemory(): void {
+    for (const table of [this.keys, this.buckets, this.files, this.tokens, this.names, this.sortedNamesCache]) table.clear();
+    this.bootstrap = undefined; // the file counter stays: an ID the reverted change used is never issued again
   }
 
   /** Writes a full snapshot and empties the journal it now contains. */
@@ -289,6 +333,11 @@ export class EmulatorState {
     return [...file.segments.map((s) => s.ref), ...Object.values(file.parts ?? {}).map((p) => p.ref)];
   }
 
+  /** Whether any record names the blob (after a failed commit: may its bytes go?). */
+  refersTo(ref: string): boolean {
+    return this.liveRefs().has(ref);
+  }
+
   private liveRefs(): Set<string> {
     const live = new Set<string>();
     for (const f of this.files.values()) for (const r of this.refsOf(f)) live.add(r);
@@ -314,7 +363,7 @@ export class EmulatorState {
 
   private fromSnapshot(data: SnapshotData): void {
     this.accountId = data.accountId;
-    this.fileCounter = data.fileCounter;
+    this.fileCounter = Math.max(this.fileCounter, data.fileCounter);
     for (const k of data.keys) this.keys.set(k.keyId, k);
     for (const b of data.buckets) this.buckets.set(b.bucketId, b);
     // Stored newest first per name; adding oldest first rebuilds the same order.

@@ -1,9 +1,10 @@
 /** A --data-dir emulator keeps keys, buckets, files and unfinished large files across restarts. */
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
-import {appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile} from 'node:fs/promises';
+import {appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {spawn} from 'node:child_process';
+import {ChildProcess, execFile, spawn} from 'node:child_process';
+import {promisify} from 'node:util';
 import {fileURLToPath} from 'node:url';
 import {RunningEmulator, startEmulator} from '../../src/emulator/index.js';
 import {api, authorizeRaw, bytes, raw, sha1, uploadRaw} from './helpers.js';
@@ -17,6 +18,33 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, {recursive: true, force: true});
 });
+
+/**
+ * `b2 emulator --data-dir sub` as a child process (its file size limit can be set, and it
+ * can be killed like a crash); `shellSetup` runs in its shell first (e.g. a ulimit).
+ */
+async function startEmulatorProcess(sub: string, shellSetup = ''): Promise<{emu: RunningEmulator; child: ChildProcess; exited: Promise<unknown>}> {
+  const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'bin', 'run.js');
+  const child = spawn('/bin/sh', ['-c', `${shellSetup}exec "$0" "$@"`, process.execPath, cli, 'b2', 'emulator', '--port', '0', '--json', '--data-dir', sub],
+    {env: {...cleanEnv(), NODE_DISABLE_COMPILE_CACHE: '1'}, stdio: ['ignore', 'pipe', 'inherit']});
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let out = '';
+  const started = await new Promise<any>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+    });
+    child.on('exit', () => reject(new Error(`emulator exited before it started: ${out}`)));
+  });
+  const emu = {url: started.url ?? started.endpoint, keyId: started.keyId, applicationKey: started.applicationKey} as RunningEmulator;
+  return {emu, child, exited};
+}
+
+/** Every stored version of a bucket as "<action> <name> <fileId>". */
+async function versions(emu: RunningEmulator, token: string, bucketId: string): Promise<string[]> {
+  const r = await api(emu, token, 'b2_list_file_versions', {bucketId, maxFileCount: 1000});
+  return (r.json.files as Array<{action: string; fileName: string; fileId: string}>).map((f) => `${f.action} ${f.fileName} ${f.fileId}`);
+}
 
 async function uploadPart(emu: RunningEmulator, token: string, fileId: string, n: number, data: Buffer): Promise<void> {
   const url = await api(emu, token, 'b2_get_upload_part_url', {fileId});
@@ -241,21 +269,9 @@ describe('data dir', () => {
 
   test('a journal append cut short by a full disk answers an error, never 200: every upload answered 200 is there after a crash', async () => {
     const sub = join(dir, 'disk-full');
-    const cli = join(fileURLToPath(import.meta.url), '..', '..', '..', 'bin', 'run.js');
     // A file size limit stands in for a full disk: the write that crosses it is cut short
     // (as on ENOSPC), the ones after it fail.
-    const child = spawn('/bin/sh', ['-c', 'ulimit -f 64; exec "$0" "$@"', process.execPath, cli, 'b2', 'emulator', '--port', '0', '--json', '--data-dir', sub],
-      {env: {...cleanEnv(), NODE_DISABLE_COMPILE_CACHE: '1'}, stdio: ['ignore', 'pipe', 'inherit']});
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    let out = '';
-    const started = await new Promise<any>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
-      });
-      child.on('exit', () => reject(new Error(`emulator exited before it started: ${out}`)));
-    });
-    const emu1 = {url: started.url ?? started.endpoint, keyId: started.keyId, applicationKey: started.applicationKey} as RunningEmulator;
+    const {emu: emu1, child, exited} = await startEmulatorProcess(sub, 'ulimit -f 64; ');
     const auth = await authorizeRaw(emu1);
     const bucketId = (await api(emu1, auth.authorizationToken, 'b2_list_buckets', {accountId: auth.accountId})).json.buckets[0].bucketId;
     const answered: string[] = [];
@@ -277,6 +293,51 @@ describe('data dir', () => {
       const token = (await authorizeRaw(emu2)).authorizationToken;
       const listed = (await api(emu2, token, 'b2_list_file_names', {bucketId, prefix: 'full/', maxFileCount: 10000})).json.files.map((f: any) => f.fileName);
       expect(listed).toEqual(answered);
+    } finally {
+      await emu2.stop();
+    }
+  });
+
+  test('changes the data dir refuses (uploads, hides, deletes) are not applied: the same files over HTTP before and after a restart', async () => {
+    const sub = join(dir, 'append-fails');
+    const {emu: emu1, child, exited} = await startEmulatorProcess(sub);
+    let stored: string[];
+    try {
+      const token = (await authorizeRaw(emu1)).authorizationToken;
+      const bucketId = (await api(emu1, token, 'b2_list_buckets', {})).json.buckets[0].bucketId;
+      expect((await uploadRaw(emu1, token, bucketId, 'kept.txt', Buffer.from('kept'))).status).toBe(200);
+      const later = await uploadRaw(emu1, token, bucketId, 'later.txt', Buffer.from('later'));
+      expect(later.status).toBe(200);
+      const url = (await api(emu1, token, 'b2_get_upload_url', {bucketId})).json; // issuing a token is a change too: before the limit
+      const upload = (name: string) => raw(url.uploadUrl, {method: 'POST', headers: {Authorization: url.authorizationToken, 'X-Bz-File-Name': name, 'Content-Type': 'text/plain', 'X-Bz-Content-Sha1': sha1(name)}, body: name});
+      const before = await versions(emu1, token, bucketId);
+      const blobsBefore = (await readdir(join(sub, 'blobs'))).sort();
+      // From here on no file of the emulator may grow past the journal's present size: every append fails (EFBIG), as on a full disk.
+      const journalSize = (await stat(join(sub, 'journal.jsonl'))).size;
+      await promisify(execFile)('prlimit', ['--pid', String(child.pid), `--fsize=${journalSize}:unlimited`]);
+
+      const refused = await upload('refused.txt');
+      expect([refused.status, refused.json.code]).toEqual([503, 'service_unavailable']);
+      expect((await api(emu1, token, 'b2_hide_file', {bucketId, fileName: 'kept.txt'})).status).toBe(503);
+      expect((await api(emu1, token, 'b2_delete_file_version', {fileId: later.json.fileId, fileName: 'later.txt'})).status).toBe(503);
+      expect(await versions(emu1, token, bucketId)).toEqual(before);
+      expect((await raw(`${emu1.url}/b2api/v2/b2_download_file_by_id?fileId=${later.json.fileId}`, {headers: {Authorization: token}})).text).toBe('later');
+      expect((await readdir(join(sub, 'blobs'))).sort()).toEqual(blobsBefore); // the refused upload's bytes went too
+
+      // With room again the same emulator stores changes: the failed appends left the journal whole.
+      await promisify(execFile)('prlimit', ['--pid', String(child.pid), '--fsize=unlimited:unlimited']);
+      expect((await upload('after.txt')).status).toBe(200);
+      stored = await versions(emu1, token, bucketId);
+      expect(stored.map((v) => v.split(' ').slice(0, 2).join(' '))).toEqual(['upload after.txt', 'upload kept.txt', 'upload later.txt']);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+
+    const emu2 = await startEmulator({port: 0, dataDir: sub});
+    try {
+      const token = (await authorizeRaw(emu2)).authorizationToken;
+      expect(await versions(emu2, token, emu2.bucketId)).toEqual(stored);
     } finally {
       await emu2.stop();
     }

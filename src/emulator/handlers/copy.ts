@@ -70,7 +70,7 @@ export const copyFile: Handler = async (core, ctx) => {
     ...lock,
     segments: [{ref: blob.ref, size: blob.size}],
   });
-  await core.state.commit();
+  await core.commitWithBlobs([blob.ref]);
   // B2 answers a copy with action "copy"; the stored version lists as an "upload" like any other
   return {json: {...fileJson(file, core.accountId, ctx.apiVersion, key), action: 'copy'}};
 };

@@ -60,7 +60,7 @@ export async function uploadFile(core: EmulatorCore, ctx: RequestContext, bucket
       ...lock,
       segments: [{ref: body.ref, size: body.size}],
     });
-    await core.state.commit();
+    await core.commitWithBlobs([body.ref]);
     return {json: fileJson(file, core.accountId, ctx.apiVersion, key)};
   });
 }
