@@ -21,15 +21,17 @@ import {legalHoldOf, retentionOf} from './retention.js';
 // the upload and copy engines load on their first use: a download, a listing or a delete never pays for them
 import type {UploadDigest, UploadTarget} from './upload.js';
 import {UploadUrlPool} from './upload-url-pool.js';
+import {MAX_NAME_AND_INFO_BYTES, MAX_NAME_AND_INFO_BYTES_SSE_OR_LOCK, assertNameAndInfoFit, bucketLimitReasons, nameAndInfoBytes, profileLimitReasons} from './file-info-limit.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, RESERVED_INFO_KEYS, plainSha1, type B2Bucket, type B2File} from './wire-types.js';
 
 /** B2 takes at most 10 X-Bz-Info headers; the provider keeps two for itself. */
 const MAX_USER_METADATA = 8;
 const METADATA_KEY = /^[A-Za-z0-9_-]{1,50}$/;
-/** File name plus info headers must fit in 7000 bytes. */
-const MAX_NAME_AND_INFO_BYTES = 7000;
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const MAX_KEPT_DIGESTS = 4;
+/** What a refused new file did not become, and the way out (see assertNameAndInfoFit). */
+const UPLOADED = {done: 'uploaded', fix: 'use a shorter name, prefix or metadata'};
+const COPIED = {done: 'copied', fix: 'copy it to a location with a shorter prefix, or download it and upload it there with less metadata'};
 
 export type {UnfinishedUpload} from '../backend.js';
 
@@ -154,8 +156,11 @@ export class B2Backend implements StorageBackend {
     const digest = source.kind === 'file' ? this.digests.get(source.path) : undefined;
     if (source.kind === 'file') this.digests.delete(source.path);
     return this.guard(opts.signal, async () => {
-      const {uploadObject} = await import('./upload.js');
-      const out = await uploadObject(this.uploadTarget(), {
+      const {sentInfo, uploadObject} = await import('./upload.js');
+      const target = this.uploadTarget();
+      // before a byte is hashed or sent: B2 would refuse it only after (a large file: after the hashing pass)
+      await this.assertInfoFits(fileName, sentInfo(target, {metadata, source, sha1}), UPLOADED, opts.signal);
+      const out = await uploadObject(target, {
         fileName,
         contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE,
         metadata,
@@ -178,8 +183,12 @@ export class B2Backend implements StorageBackend {
     const sha1 = checkedSha1Option(opts.sha1, key);
     const source = await describeBody(body, opts.size);
     const digest = source.kind === 'file' ? this.digests.get(source.path) : undefined;
-    const {planUpload} = await import('./upload-plan.js');
-    return this.guard(opts.signal, () => planUpload(this.uploadTarget(), {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, sha1, digest: digest && digest.sha1 === sha1 ? digest : undefined, signal: opts.signal}));
+    const [{planUpload}, {sentInfo}] = await Promise.all([import('./upload-plan.js'), import('./upload.js')]);
+    const target = this.uploadTarget();
+    return this.guard(opts.signal, async () => {
+      await this.assertInfoFits(fileName, sentInfo(target, {metadata, source, sha1}), UPLOADED, opts.signal); // refused as put() refuses it
+      return planUpload(target, {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, sha1, digest: digest && digest.sha1 === sha1 ? digest : undefined, signal: opts.signal});
+    });
   }
 
   /** What delete(key) would remove: every version of the name, unfinished uploads included; removes nothing. */
@@ -212,6 +221,28 @@ export class B2Backend implements StorageBackend {
       // the part SHA1s of a 10 TB file are 400 kB; keep only the few that a put may still ask for
       for (const old of this.digests.keys()) if (this.digests.size > MAX_KEPT_DIGESTS) this.digests.delete(old);
       return {sha1: digest.sha1, size: digest.size};
+    });
+  }
+
+  /**
+   * Refuses a new file whose name and file info B2 would refuse (see file-info-limit.ts),
+   * before anything is read or sent. This profile's encryption and its bucket decide the
+   * limit: the bucket's settings (b2_list_buckets) are asked for only when the size lies
+   * between the two limits and the profile's encryption has not decided it already.
+   */
+  private async assertInfoFits(fileName: string, info: Record<string, string>, outcome: {done: string; fix: string}, signal?: AbortSignal): Promise<void> {
+    const bytes = nameAndInfoBytes(fileName, info);
+    if (bytes <= MAX_NAME_AND_INFO_BYTES_SSE_OR_LOCK) return;
+    let reasons = profileLimitReasons(this.o.encryption);
+    if (reasons.length === 0 && bytes <= MAX_NAME_AND_INFO_BYTES) reasons = bucketLimitReasons(await this.readableBucket(signal));
+    assertNameAndInfoFit(fileName, info, reasons, outcome);
+  }
+
+  /** The bucket's settings, or undefined when the key may not list the bucket. */
+  private readableBucket(signal?: AbortSignal): Promise<B2Bucket | undefined> {
+    return this.bucket(signal).catch((err: unknown) => {
+      if (isBackupError(err, 'missing_capabilities')) return undefined;
+      throw err;
     });
   }
 
@@ -379,7 +410,16 @@ export class B2Backend implements StorageBackend {
       const file = await this.sourceFile(fileName, opts.id, opts.signal);
       // the source's own encryption decides, not the profile's (backups made before a switch to SSE-C have none)
       const sourceKey = file.serverSideEncryption?.mode === 'SSE-C' && this.o.encryption?.mode === 'SSE-C' ? this.o.encryption : undefined;
-      const target = {client: dest.client, bucketId: dest.bucketId, fileName: destName, copyCutoff: dest.o.copyCutoff, partSize: dest.o.partSize, concurrency: dest.o.concurrency};
+      const target = {
+        client: dest.client,
+        bucketId: dest.bucketId,
+        fileName: destName,
+        copyCutoff: dest.o.copyCutoff,
+        partSize: dest.o.partSize,
+        concurrency: dest.o.concurrency,
+        // the destination's encryption and bucket decide its limit; the copy keeps the source's file info
+        assertInfoFits: (info: Record<string, string>) => dest.assertInfoFits(destName, info, COPIED, opts.signal),
+      };
       const {serverCopy} = await import('./server-copy.js');
       const out = await serverCopy(target, {file, key: sourceKey, sha1: opts.sha1, retention: opts.retention}, opts.signal);
       return {...dest.infoOf(out.file), sha1: out.sha1};
@@ -484,14 +524,11 @@ function checkMetadata(fileName: string, metadata: Record<string, string>): Reco
   const entries = Object.entries(metadata);
   const bad = (problem: string) => new BackupError('bad_input', `metadata for ${JSON.stringify(fileName)}: ${problem}`);
   if (entries.length > MAX_USER_METADATA) throw bad(`${entries.length} entries, B2 keeps at most ${MAX_USER_METADATA} besides its own`);
-  let bytes = Buffer.byteLength(encodeURIComponent(fileName));
   for (const [k, v] of entries) {
     if (!METADATA_KEY.test(k)) throw bad(`key ${JSON.stringify(k)} must be 1..50 of A-Z a-z 0-9 _ -`);
     if (RESERVED_INFO_KEYS.includes(k.toLowerCase())) throw bad(`key ${k} is reserved`);
     if (typeof v !== 'string') throw bad(`value of ${k} must be a string`);
-    bytes += 'X-Bz-Info-'.length + k.length + Buffer.byteLength(encodeURIComponent(v));
   }
-  if (bytes > MAX_NAME_AND_INFO_BYTES - 200) throw bad(`name and metadata take ${bytes} bytes encoded, B2 allows about ${MAX_NAME_AND_INFO_BYTES - 200}`);
   return {...metadata};
 }
 

@@ -21,6 +21,8 @@ export interface CopyTarget {
   /** Part size of a large copy; undefined: the server's recommendation. */
   partSize?: number;
   concurrency: number;
+  /** Refuses the copy's file info where the destination's limit does not take it (before any call that writes). */
+  assertInfoFits: (info: Record<string, string>) => Promise<void>;
 }
 
 export interface CopySource {
@@ -76,6 +78,7 @@ export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortS
   // it: the copy names the version it was made from instead (file info kept otherwise)
   const pin = recorded ? undefined : pinnedInfo(src);
   const replace = pin && {contentType: src.file.contentType ?? 'application/octet-stream', fileInfo: pin};
+  await t.assertInfoFits(replace?.fileInfo ?? src.file.fileInfo ?? {});
   const lost = lostAnswerWatch();
   // a second of slack: B2 stamps to the millisecond, our idea of its clock is the Date header's
   const since = t.client.serverNow().getTime() - 1000;
@@ -129,6 +132,7 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   // entries), nothing pins it, and no unfinished copy is continued.
   const pinned = pinnedInfo({file: {...src.file, fileInfo: info}});
   const fileInfo = pinned ?? withoutPin(info);
+  await t.assertInfoFits(fileInfo);
   const resumed = pinned ? await findResumable({client, bucketId: t.bucketId, fileName, contentType, fileInfo, plan, signal}) : undefined;
   // a start whose answer was lost made a file: continue with it rather than leave it unfinished beside a second one
   const start = {bucketId: t.bucketId, fileName, contentType, fileInfo};

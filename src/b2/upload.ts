@@ -151,6 +151,22 @@ function usableDigest(d: UploadDigest | undefined, src: {path: string; size: num
   return d.pieceSha1s.length === plan.partCount ? d : undefined;
 }
 
+/** A SHA1 not computed yet, for counting: every SHA1 is 40 hex digits. */
+const SHA1_SIZED = '0'.repeat(40);
+
+/**
+ * The file info uploadObject() sends with this request (the user's metadata and the
+ * provider's own), known before a byte is read: a large file's SHA1 not yet computed is
+ * counted by its length. A stream may turn out small (then it sends no SHA1): counted as
+ * the large file it may become.
+ */
+export function sentInfo(t: UploadTarget, r: Pick<UploadRequest, 'metadata' | 'source' | 'sha1'>): Record<string, string> {
+  const src = r.source;
+  if (src.kind === 'stream') return {...r.metadata, ...(r.sha1 ? {[LARGE_FILE_SHA1]: r.sha1} : {})};
+  const large = isLarge(src.size, planFor(t, src.size), t.settings);
+  return {...r.metadata, ...(src.kind === 'file' ? fileSourceInfo(src) : {}), ...(large ? {[LARGE_FILE_SHA1]: r.sha1 ?? SHA1_SIZED} : {})};
+}
+
 /** The provider's own file info of an upload from a file (the source's modification time). */
 export function fileSourceInfo(src: {mtimeMs: number}): Record<string, string> {
   return {[SRC_LAST_MODIFIED]: String(Math.floor(src.mtimeMs))};
