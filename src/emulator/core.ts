@@ -16,6 +16,8 @@ export interface CoreSettings {
   expireTokensEvery?: number;
   onRequest?: (call: string) => void | Promise<void>;
   stallTimeoutMs: number;
+  /** EmulatorOptions.refuseKeyOnPlainFiles. */
+  refuseKeyOnPlainFiles: boolean;
 }
 
 const EXPIRE_SOME_TOKENS_RATE = 0.25;

@@ -64,8 +64,13 @@ export function sseForNewFile(requested: Sse | undefined, bucket: BucketRecord):
   return bucket.defaultServerSideEncryption?.mode ? {mode: bucket.defaultServerSideEncryption.mode, algorithm: AES256} : NONE;
 }
 
-/** Reading SSE-C data needs the same key it was written with. */
-export function requireReadKey(stored: Sse, requested: Sse): void {
+/**
+ * Reading SSE-C data needs the same key it was written with. `refuseKeyOnPlain`
+ * (EmulatorOptions.refuseKeyOnPlainFiles, downloads only): a key on a file not stored
+ * with SSE-C is refused with S3's answer, which B2 does not document (see there).
+ */
+export function requireReadKey(stored: Sse, requested: Sse, opts: {refuseKeyOnPlain?: boolean} = {}): void {
+  if (opts.refuseKeyOnPlain && stored.mode !== 'SSE-C' && requested.mode === 'SSE-C') throw badRequest('The encryption parameters are not applicable to this object');
   if (stored.mode !== 'SSE-C') return;
   if (requested.mode !== 'SSE-C' || requested.customerKeyMd5 !== stored.customerKeyMd5) throw wrongCustomerKey();
 }

@@ -83,6 +83,7 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
     expireTokensEvery: opts.expireTokensEvery,
     onRequest: opts.onRequest,
     stallTimeoutMs: opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+    refuseKeyOnPlainFiles: opts.refuseKeyOnPlainFiles ?? false,
   };
   const core = new EmulatorCore(state, blobs, stats, faults, random, settings);
   const server = createEmulatorServer(core);

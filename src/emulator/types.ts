@@ -25,6 +25,15 @@ export interface EmulatorOptions {
    * tests use it to kill a client at an exact request, or to add a fault for that request.
    */
   onRequest?: (call: string) => void | Promise<void>;
+  /**
+   * Refuse SSE-C key headers on a download (by name or id, GET or HEAD, ranged or not) of
+   * a file not stored with SSE-C: 400 bad_request, as S3 servers (AWS S3, MinIO,
+   * Cloudian) refuse SSE-C parameters on such an object. Backblaze documents the key
+   * headers only for SSE-C files and says nothing of what B2 does with them on another
+   * file; off by default (they are ignored), this lets tests prove that a client never
+   * depends on B2 ignoring them.
+   */
+  refuseKeyOnPlainFiles?: boolean;
 }
 
 export interface FaultRule {

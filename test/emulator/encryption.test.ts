@@ -206,6 +206,58 @@ describe('SSE-C', () => {
   });
 });
 
+describe('SSE-C key headers on a file stored without SSE-C', () => {
+  // Backblaze documents the key headers for SSE-C files only. By default the emulator
+  // ignores them elsewhere; refuseKeyOnPlainFiles answers as S3 servers do (400), so that
+  // a client can be shown never to depend on B2 ignoring them.
+  const k = customerKey();
+  let strict: RunningEmulator;
+  let strictToken: string;
+  const data = Buffer.from('stored without SSE-C');
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    strict = await startEmulator({port: 0, refuseKeyOnPlainFiles: true});
+    strictToken = (await authorizeRaw(strict)).authorizationToken;
+    for (const [e, t] of [[emu, token], [strict, strictToken]] as const) {
+      ids[e.url] = (await uploadRaw(e, t, e.bucketId, 'plain-read.txt', data)).json.fileId;
+      expect((await uploadRaw(e, t, e.bucketId, 'keyed-read.txt', data, sseCHeaders(k))).status).toBe(200);
+    }
+  });
+  afterAll(async () => {
+    await strict?.stop();
+  });
+
+  const RANGES: Array<Record<string, string>> = [{}, {Range: 'bytes=2-9'}];
+  /** Every way of reading `name`: by name and by id, GET and HEAD, whole and ranged. */
+  const reads = (e: RunningEmulator, t: string, name: string, fileId: string | undefined, headers: Record<string, string>) => {
+    const urls = [`${e.url}/file/${e.bucket}/${name}`, ...(fileId ? [`${e.url}/b2api/v2/b2_download_file_by_id?fileId=${encodeURIComponent(fileId)}`] : [])];
+    return Promise.all(urls.flatMap((url) => ['GET', 'HEAD'].flatMap((method) => RANGES.map((range) => raw(url, {method, headers: {Authorization: t, ...headers, ...range}})))));
+  };
+
+  test('by default they are ignored: every read of the plain file answers its bytes', async () => {
+    for (const r of await reads(emu, token, 'plain-read.txt', ids[emu.url], sseCHeaders(k))) expect(r.status === 200 || r.status === 206).toBe(true);
+  });
+
+  test('refuseKeyOnPlainFiles: every read of the plain file with a key is 400 bad_request (HEAD: without a body); without one it reads', async () => {
+    for (const r of await reads(strict, strictToken, 'plain-read.txt', ids[strict.url], sseCHeaders(k))) {
+      expect(r.status).toBe(400);
+      if (r.text) expect(r.json).toEqual({status: 400, code: 'bad_request', message: 'The encryption parameters are not applicable to this object'});
+    }
+    expect((await reads(strict, strictToken, 'plain-read.txt', ids[strict.url], {})).map((r) => r.status)).toEqual([200, 206, 200, 206, 200, 206, 200, 206]);
+  });
+
+  test('refuseKeyOnPlainFiles leaves SSE-C files as they were: their key reads them, none (or another) is 403 access_denied', async () => {
+    expect((await download('keyed-read.txt', sseCHeaders(k))).text).toBe(data.toString());
+    const keyed = (headers: Record<string, string>, method = 'GET') => raw(`${strict.url}/file/${strict.bucket}/keyed-read.txt`, {method, headers: {Authorization: strictToken, ...headers}});
+    expect((await keyed(sseCHeaders(k))).text).toBe(data.toString());
+    for (const headers of [{}, sseCHeaders(customerKey())]) {
+      expect((await keyed(headers)).json).toMatchObject({status: 403, code: 'access_denied'});
+      expect((await keyed(headers, 'HEAD')).status).toBe(403);
+    }
+  });
+});
+
 describe('file name and info limit', () => {
   // Backblaze (b2_upload_file, b2_start_large_file): 7000 bytes, "reduced to 2,048 bytes"
   // for a file uploaded with server-side encryption

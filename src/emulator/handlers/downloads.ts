@@ -75,7 +75,7 @@ export function parseRange(header: string | undefined, total: number): Range | '
 }
 
 async function sendFile(core: EmulatorCore, ctx: RequestContext, file: FileRecord, key: KeyRecord | undefined): Promise<void> {
-  requireReadKey(file.serverSideEncryption, sseFromHeaders(ctx));
+  requireReadKey(file.serverSideEncryption, sseFromHeaders(ctx), {refuseKeyOnPlain: core.settings.refuseKeyOnPlainFiles});
   const total = file.contentLength;
   const range = parseRange(ctx.header('range'), total);
   if (range === 'unsatisfiable') {
