@@ -234,9 +234,15 @@ export interface GetOptions {
   /** Inclusive byte range; end defaults to the last byte. */
   range?: {start: number; end?: number};
   signal?: AbortSignal;
+  /**
+   * What list() or stat() said of the object (ObjectInfo.encryptedWithCustomerKey): a
+   * backend that sends a key only to objects stored with it (B2: SSE-C) need not find
+   * out with a request of its own.
+   */
+  encryptedWithCustomerKey?: boolean;
 }
 
-export interface GetToFileOptions {
+export interface GetToFileOptions extends Pick<GetOptions, 'encryptedWithCustomerKey'> {
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
 }
@@ -260,6 +266,8 @@ export interface ObjectInfo {
   retention?: Retention;
   /** True while the object is under a legal hold (B2: readFileLegalHolds): nobody may delete it until the hold is removed. */
   legalHold?: boolean;
+  /** True when the object is stored encrypted with a customer's key (B2: SSE-C), which every read of it must carry. */
+  encryptedWithCustomerKey?: boolean;
   /**
    * The version id (`id`) of the object this one is a server-side copy of (copyTo), when
    * the copy records it: its bytes are that version's, which are immutable. What proves a

@@ -46,7 +46,7 @@ export interface ClientConfig {
   context: ErrorContext;
   /** Bandwidth limits shared by every transfer of this client (all parallel parts). */
   bandwidth?: BandwidthLimits;
-  /** Server-side encryption of what this client writes (and, for SSE-C, reads). */
+  /** Server-side encryption of what this client writes (and, for SSE-C, reads of SSE-C files). */
   encryption?: Encryption;
   /** Told of parts, retries and re-authorizations (a verbose display). */
   onEvent?: TransferEventListener;
@@ -56,6 +56,17 @@ export interface DownloadResponse {
   status: number;
   headers: Record<string, string | undefined>;
   data: Readable;
+}
+
+/** A file by name (its newest version), or one version by id (named too, for messages). */
+export type DownloadTarget = {fileName: string} | {fileId: string; fileName: string};
+
+export interface DownloadOptions {
+  range?: string;
+  method?: 'GET' | 'HEAD';
+  signal?: AbortSignal;
+  /** Send the profile's SSE-C key (only to a file stored with SSE-C). */
+  withKey?: boolean;
 }
 
 /** The JSON API version the library speaks; authorization uses v3 to learn the key's expiry. */
@@ -402,16 +413,22 @@ export class B2Client {
     return {data, sha1};
   }
 
+  /** The profile has an SSE-C key, which reads of SSE-C files carry (see FileReads). */
+  get hasCustomerKey(): boolean {
+    return this.cfg.encryption?.mode === 'SSE-C';
+  }
+
   /**
    * GET or HEAD of a file by name, or of one version by id, retried until the server
    * answers with headers. A download by id names its file too: messages name what the
-   * user knows, not the id.
+   * user knows, not the id. `withKey`: the SSE-C key goes with it (a file stored with
+   * SSE-C; FileReads decides).
    */
-  download(target: {fileName: string} | {fileId: string; fileName: string}, opts: {range?: string; method?: 'GET' | 'HEAD'; signal?: AbortSignal}): Promise<DownloadResponse> {
+  download(target: DownloadTarget, opts: DownloadOptions): Promise<DownloadResponse> {
     const call = 'fileId' in target ? 'b2_download_file_by_id' : 'b2_download_file_by_name';
     return this.run('download', call, target.fileName, async (axios) => {
       const perCall = {
-        axios: {...axios, headers: {...(axios.headers as Record<string, string>), ...keyHeaders(this.cfg.encryption), ...(opts.range ? {Range: opts.range} : {})}},
+        axios: {...axios, headers: {...(axios.headers as Record<string, string>), ...(opts.withKey ? keyHeaders(this.cfg.encryption) : {}), ...(opts.range ? {Range: opts.range} : {})}},
         // maxContentLength -1: with a limit (even Infinity) axios re-wraps the body in
         // Readable.from(an async generator), one more layer and buffer for every chunk
         axiosOverride: {method: opts.method ?? 'GET', decompress: false, maxContentLength: -1},

@@ -7,6 +7,7 @@ import {onLocalFile} from '../io-errors.js';
 import {sha1Sink, type Sha1Sink} from '../sha1-sink.js';
 import type {B2Client, DownloadResponse} from './client.js';
 import {fileFromHeaders} from './file-headers.js';
+import {FileReads} from './file-reads.js';
 import {readRange} from './range-reader.js';
 import {LARGE_FILE_SHA1, plainSha1, type B2File} from './wire-types.js';
 
@@ -15,6 +16,8 @@ export interface DownloadRequest {
   /** Inclusive byte range. */
   range?: {start: number; end?: number};
   signal?: AbortSignal;
+  /** The file is stored with SSE-C, as a listing said: its first request need not find out (FileReads). */
+  storedWithKey?: boolean;
   /** No bytes for this long fails (or resumes) the transfer instead of hanging; also how long a stream may sit unread. */
   stallTimeoutMs: number;
   /** Range requests in flight for a large file (1: one stream). */
@@ -59,12 +62,16 @@ export const FILE_RANGE_SIZE = 32 * 1024 * 1024;
 
 type File = B2File & {totalLength: number};
 
-/** The first request (by name, so the newest version), its file, and what the whole-file SHA1 must be. */
-async function openFirst(client: B2Client, r: DownloadRequest, firstRangeSize?: number): Promise<{first: DownloadResponse; file: File; start: number; end: number; expectedSha1?: string}> {
+/**
+ * The first request (by name, so the newest version), its file, what the whole-file SHA1
+ * must be, and the download's requests (`reads`: the rest go with the SSE-C key as the first did).
+ */
+async function openFirst(client: B2Client, r: DownloadRequest, firstRangeSize?: number): Promise<{first: DownloadResponse; file: File; start: number; end: number; expectedSha1?: string; reads: FileReads}> {
   if (r.range && r.range.end !== undefined && r.range.end < r.range.start) {
     throw new BackupError('bad_input', `range ${r.range.start}-${r.range.end} of ${r.fileName} ends before it starts`);
   }
-  const first = await openByName(client, r, firstRangeSize);
+  const reads = new FileReads(client, r.storedWithKey);
+  const first = await openByName(reads, r, firstRangeSize);
   const file = fileFromHeaders(first.headers);
   const start = r.range?.start ?? 0;
   const end = Math.min(r.range?.end ?? file.totalLength - 1, file.totalLength - 1);
@@ -73,7 +80,7 @@ async function openFirst(client: B2Client, r: DownloadRequest, firstRangeSize?: 
     throw new BackupError('bad_input', `range ${start}-${r.range.end ?? ''} is outside ${r.fileName} (${file.totalLength} bytes)`);
   }
   const expectedSha1 = r.range ? undefined : plainSha1(file.contentSha1) ?? plainSha1(file.fileInfo[LARGE_FILE_SHA1]);
-  return {first, file, start, end, expectedSha1};
+  return {first, file, start, end, expectedSha1, reads};
 }
 
 /**
@@ -82,15 +89,15 @@ async function openFirst(client: B2Client, r: DownloadRequest, firstRangeSize?: 
  * server send what fits in the socket buffers (billed egress). An empty file has no
  * first range (416): then the whole of it.
  */
-async function openByName(client: B2Client, r: DownloadRequest, firstRangeSize?: number): Promise<DownloadResponse> {
+async function openByName(reads: FileReads, r: DownloadRequest, firstRangeSize?: number): Promise<DownloadResponse> {
   const start = r.range?.start ?? 0;
   const end = firstRangeSize ? Math.min(start + firstRangeSize - 1, r.range?.end ?? Infinity) : r.range?.end;
   const range = r.range || firstRangeSize ? `bytes=${start}-${end ?? ''}` : undefined;
   try {
-    return await client.download({fileName: r.fileName}, {range, signal: r.signal});
+    return await reads.download({fileName: r.fileName}, {range, signal: r.signal});
   } catch (err) {
     if (r.range || !firstRangeSize || (err as {cause?: {status?: number}}).cause?.status !== 416) throw err;
-    return client.download({fileName: r.fileName}, {signal: r.signal});
+    return reads.download({fileName: r.fileName}, {signal: r.signal});
   }
 }
 
@@ -137,7 +144,7 @@ function downloadScope(outer?: AbortSignal) {
 export async function download(client: B2Client, r: DownloadRequest): Promise<Download> {
   const rangeSize = r.rangeSize ?? STREAM_RANGE_SIZE;
   const concurrency = Math.max(1, r.concurrency ?? 1);
-  const {first, file, start, end, expectedSha1} = await openFirst(client, r, concurrency > 1 ? rangeSize : undefined);
+  const {first, file, start, end, expectedSha1, reads} = await openFirst(client, r, concurrency > 1 ? rangeSize : undefined);
   if (end < start) {
     first.data.destroy();
     return {file, stream: Readable.from([])};
@@ -145,7 +152,7 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
   const scope = downloadScope(r.signal);
   scope.open.add(first);
   const read = (range: {start: number; end: number}, res?: DownloadResponse) =>
-    readRange(client, {fileId: file.fileId, fileName: r.fileName, ...range, total: file.totalLength, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: res, open: scope.open});
+    readRange(client, {fileId: file.fileId, fileName: r.fileName, ...range, total: file.totalLength, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, reads, first: res, open: scope.open});
 
   async function* body(): AsyncGenerator<Buffer> {
     let hash: Sha1Sink | undefined;
@@ -311,7 +318,7 @@ function unreadTimeout(gen: AsyncGenerator<Buffer>, ms: number, release: () => v
 export async function downloadToFile(client: B2Client, r: DownloadRequest & {onBytes?: (loaded: number, total: number) => void}, fh: FileHandle): Promise<{file: File; size: number; sha1: string}> {
   const concurrency = Math.max(1, r.concurrency ?? 1);
   const rangeSize = r.rangeSize ?? FILE_RANGE_SIZE;
-  const {first, file, start, end, expectedSha1} = await openFirst(client, {...r, range: undefined}, concurrency > 1 ? rangeSize : undefined);
+  const {first, file, start, end, expectedSha1, reads} = await openFirst(client, {...r, range: undefined}, concurrency > 1 ? rangeSize : undefined);
   const scope = downloadScope(r.signal);
   scope.open.add(first);
   const ranges = splitRanges(start, end, concurrency === 1 ? Math.max(1, end + 1) : rangeSize);
@@ -321,7 +328,7 @@ export async function downloadToFile(client: B2Client, r: DownloadRequest & {onB
   const worker = async () => {
     for (let i = next++; i < ranges.length; i = next++) {
       let pos = ranges[i].start;
-      const chunks = readRange(client, {fileId: file.fileId, fileName: r.fileName, ...ranges[i], total: file.totalLength, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, first: i === 0 ? first : undefined, open: scope.open});
+      const chunks = readRange(client, {fileId: file.fileId, fileName: r.fileName, ...ranges[i], total: file.totalLength, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, reads, first: i === 0 ? first : undefined, open: scope.open});
       // large writes at the range's own offsets, one in flight per range: memory ≤ concurrency × 2 batches
       await writeInBatches(chunks, async (bufs) => {
         const at = pos;

@@ -4,8 +4,9 @@ import type {Encryption} from '../profiles/types.js';
 /**
  * What B2 needs on the wire for a profile's server-side encryption (the request side of
  * Backblaze's SSE documentation). SSE-B2 is asked for once, when the data is written;
- * SSE-C's key goes with every request that writes or reads the data: uploads, parts,
- * downloads (HEAD too) and copies.
+ * SSE-C's key goes with every request that writes or reads SSE-C data: uploads, parts,
+ * downloads (HEAD too) and copies of files stored with SSE-C, never to another file
+ * (FileReads, copyTo).
  */
 const AES256 = 'AES256';
 

@@ -20,7 +20,16 @@ export function fileFromHeaders(headers: Record<string, string | undefined>): B2
     fileInfo,
     uploadTimestamp: Number(headers['x-bz-upload-timestamp'] ?? 0),
     fileRetention: retentionFromHeaders(headers),
+    ...encryptionFromHeaders(headers),
   };
+}
+
+/** B2 answers a read of an SSE-C file with the algorithm (and the key's MD5), of an SSE-B2 one with X-Bz-Server-Side-Encryption. */
+function encryptionFromHeaders(headers: Record<string, string | undefined>): Pick<B2File, 'serverSideEncryption'> {
+  const customer = headers['x-bz-server-side-encryption-customer-algorithm'];
+  if (customer) return {serverSideEncryption: {mode: 'SSE-C', algorithm: customer}};
+  const b2 = headers['x-bz-server-side-encryption'];
+  return b2 ? {serverSideEncryption: {mode: 'SSE-B2', algorithm: b2}} : {};
 }
 
 function decode(v: string): string {

@@ -14,6 +14,7 @@ import {bucketUnavailable, keyFixClause, prefixNotAllowed, wrapUnknown, type Pla
 import {download, downloadToFile} from './downloader.js';
 import {readScopeOf} from './encryption-headers.js';
 import {fileFromHeaders} from './file-headers.js';
+import {FileReads} from './file-reads.js';
 import {isUnfinished, listFiles, listUnfinished, listVersions} from './lister.js';
 import {resolveOptions, type B2BackendInput, type ResolvedOptions} from './options.js';
 import {RetryPolicy} from './retry-policy.js';
@@ -254,7 +255,7 @@ export class B2Backend implements StorageBackend {
     const fileName = this.nameOf(key);
     throwIfAborted(opts.signal);
     return this.guard(opts.signal, async () => {
-      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, fastStreamRate: this.o.fastStreamRate, busyStreamRate: this.o.busyStreamRate});
+      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, storedWithKey: opts.encryptedWithCustomerKey, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, fastStreamRate: this.o.fastStreamRate, busyStreamRate: this.o.busyStreamRate});
       return {info: this.infoOf(d.file), stream: d.stream};
     });
   }
@@ -265,21 +266,23 @@ export class B2Backend implements StorageBackend {
     throwIfAborted(opts.signal);
     return this.guard(opts.signal, async () => {
       const onProgress = opts.onProgress;
-      const d = await downloadToFile(this.client, {fileName, signal: opts.signal, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, onBytes: onProgress && ((loaded, total) => onProgress({loaded, total}))}, file);
+      const d = await downloadToFile(this.client, {fileName, signal: opts.signal, storedWithKey: opts.encryptedWithCustomerKey, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, onBytes: onProgress && ((loaded, total) => onProgress({loaded, total}))}, file);
       return {info: this.infoOf(d.file), size: d.size, sha1: d.sha1};
     });
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {
     const fileName = this.nameOf(key);
+    // whether the file is SSE-C is not known here: its first answer tells (FileReads)
+    const reads = new FileReads(this.client);
     try {
-      const res = await this.client.download({fileName}, {method: 'HEAD'}).catch((err: unknown) => {
+      const res = await reads.download({fileName}, {method: 'HEAD'}).catch((err: unknown) => {
         if (!bodilessRefusal(err)) throw err;
         // B2 refuses a HEAD with a bare 403 for a cap, a suspended account or an SSE-C key:
         // one byte by GET (also a class B call) brings B2's reason, or the file
-        return this.client.download({fileName}, {range: 'bytes=0-0'}).catch((again: unknown) => {
+        return reads.download({fileName}, {range: 'bytes=0-0'}).catch((again: unknown) => {
           if ((again as {cause?: PlainCause}).cause?.status !== 416) throw again;
-          return this.client.download({fileName}, {}); // an empty file has no byte 0
+          return reads.download({fileName}, {}); // an empty file has no byte 0
         });
       });
       res.data?.destroy();
@@ -496,6 +499,7 @@ export class B2Backend implements StorageBackend {
       metadata,
       id: file.fileId,
       contentType: file.contentType ?? undefined,
+      ...(file.serverSideEncryption?.mode === 'SSE-C' ? {encryptedWithCustomerKey: true} : {}),
       ...withRetention(file),
       ...(file.fileInfo?.[COPY_SOURCE] ? {copiedFrom: file.fileInfo[COPY_SOURCE]} : {}),
     };

@@ -2,6 +2,7 @@ import type {Readable} from 'node:stream';
 import {abortError} from '../errors.js';
 import type {B2Client, DownloadResponse} from './client.js';
 import {toFailure, type Failure} from './failure.js';
+import type {FileReads} from './file-reads.js';
 import {backoffMs, shouldRetry} from './retry-policy.js';
 
 /** One byte range of one stored file version, and how to read it. */
@@ -16,6 +17,8 @@ export interface RangeJob {
   total?: number;
   signal?: AbortSignal;
   stallTimeoutMs: number;
+  /** The download's requests: ranges and resumes go with the SSE-C key as its first request did. */
+  reads: FileReads;
   /** A response already opened for this range (the first request of a download). */
   first?: DownloadResponse;
   /** Every response this reader opens, so that an abandoned download can release its sockets. */
@@ -37,7 +40,7 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
   client.event({...part, state: 'start'});
   try {
     while (pos <= job.end) {
-      if (!res) res = await client.download({fileId: job.fileId, fileName: job.fileName}, {range: `bytes=${pos}-${job.end}`, signal: job.signal});
+      if (!res) res = await job.reads.download({fileId: job.fileId, fileName: job.fileName}, {range: `bytes=${pos}-${job.end}`, signal: job.signal});
       // the download's first answer came by name (the newest version); resumes go by the id it named
       const call = res === job.first ? 'b2_download_file_by_name' : 'b2_download_file_by_id';
       job.open?.add(res);

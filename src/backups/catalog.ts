@@ -3,7 +3,7 @@ import {Writable, pipeline as pipelineCb, type Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {setTimeout as sleep} from 'node:timers/promises';
 import type PQueue from 'p-queue';
-import type {Body, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
+import type {Body, GetOptions, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
 import {commandHint} from '../command-hint.js';
@@ -77,6 +77,11 @@ export class BackupCatalog {
   private readonly warn: (msg: string) => void;
   /** What warnOnce() has said. */
   private readonly warned = new Set<string>();
+  /**
+   * Keys of the archives the latest listing saw encrypted with a customer's key (SSE-C):
+   * a download of one says so to the backend, which then sends the key at once.
+   */
+  private readonly archivesWithCustomerKey = new Set<string>();
   private readonly now: () => Date;
   private readonly createdBy: string;
   private readonly cli?: string;
@@ -544,7 +549,7 @@ export class BackupCatalog {
       const info = await this.located(target, opts.signal);
       let got: DownloadedFile | undefined;
       await writeAtomically(dest, force, async (fh) => {
-        const r = await backend.getToFile!(info.archiveKey, fh, {signal: opts.signal, onProgress: opts.onProgress});
+        const r = await backend.getToFile!(info.archiveKey, fh, {signal: opts.signal, onProgress: opts.onProgress, ...this.archiveReadHint(info)});
         const expectedSha1 = info.sha1 ?? knownSha1(r.info.sha1);
         const problem = mismatch(r, {size: r.info.size, sha1: expectedSha1});
         if (problem) throw new BackupError('checksum_mismatch', `download of backup ${info.id} failed verification: ${problem}`);
@@ -1034,7 +1039,11 @@ export class BackupCatalog {
     const metadataFiles = new Map<string, ObjectInfo>();
     for await (const obj of this.backend.list({signal})) {
       const archiveBase = baseOf(obj.key, ARCHIVE_SUFFIX);
-      if (archiveBase !== undefined) archives.set(archiveBase, obj);
+      if (archiveBase !== undefined) {
+        archives.set(archiveBase, obj);
+        if (obj.encryptedWithCustomerKey) this.archivesWithCustomerKey.add(obj.key);
+        else this.archivesWithCustomerKey.delete(obj.key);
+      }
       const metadataBase = baseOf(obj.key, METADATA_SUFFIX);
       if (metadataBase !== undefined) metadataFiles.set(metadataBase, obj);
     }
@@ -1144,7 +1153,7 @@ export class BackupCatalog {
     }
     let data: Buffer;
     try {
-      const {stream} = await this.backend.get(obj.key, {signal});
+      const {stream} = await this.backend.get(obj.key, {signal, encryptedWithCustomerKey: obj.encryptedWithCustomerKey});
       data = await readAll(stream, signal);
     } catch (err) {
       if (isBackupError(err, 'not_found')) unreadable('it was deleted while listing');
@@ -1161,6 +1170,11 @@ export class BackupCatalog {
     return text;
   }
 
+  /** What the listing that found the backup said of its archive's encryption, for the backend's read of it. */
+  private archiveReadHint(info: BackupInfo): Pick<GetOptions, 'encryptedWithCustomerKey'> {
+    return this.archivesWithCustomerKey.has(info.archiveKey) ? {encryptedWithCustomerKey: true} : {};
+  }
+
   /** What locate() gives for a reference; a backup it already gave is taken as it is. */
   private async located(target: string | BackupInfo, signal?: AbortSignal): Promise<BackupInfo> {
     return typeof target === 'string' ? this.locate(target, {signal}) : target;
@@ -1169,7 +1183,7 @@ export class BackupCatalog {
   /** The archive's stream and what it must add up to. */
   private async openArchive(target: string | BackupInfo, opts: TransferOptions): Promise<{info: BackupInfo; stream: Readable; expected: Expected; backendChecks: boolean}> {
     const info = await this.located(target, opts.signal);
-    const {info: obj, stream} = await this.backend.get(info.archiveKey, {signal: opts.signal});
+    const {info: obj, stream} = await this.backend.get(info.archiveKey, {signal: opts.signal, ...this.archiveReadHint(info)});
     const expected = {size: obj.size, sha1: info.sha1 ?? knownSha1(obj.sha1)};
     // the backend verifies the very SHA1 the backup records: no second hash of every byte
     const backendChecks = this.backend.verifiesGet === true && expected.sha1 !== undefined && knownSha1(obj.sha1) === expected.sha1;

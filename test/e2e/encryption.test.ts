@@ -9,7 +9,9 @@ import {BACKUP_CAPABILITIES, E2EWorld, expectFailure, parseJson, sha1} from './h
 // Server-side encryption from the CLI: a profile with encryption SSE-B2 or SSE-C (and
 // an encryptionKey), every upload/part/download carrying what B2 needs; SSE-C backups
 // cannot be read without their key (exit 3, one line), and the key never appears in
-// any output, error log or cache.
+// any output, error log or cache. The key goes only to SSE-C files: the emulator refuses
+// it on any other (refuseKeyOnPlainFiles, as S3 servers do), and a profile that switched
+// to SSE-C still restores the backups it made before.
 
 let world: E2EWorld;
 let key: {keyId: string; applicationKey: string};
@@ -31,7 +33,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  world = await E2EWorld.start();
+  world = await E2EWorld.start({refuseKeyOnPlainFiles: true});
   world.addSecrets(sseKey, otherKey); // in the suite-wide secret scan too
   key = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readBucketEncryption']});
   data = randomBytes(12 * 1_000_000); // 3 parts of 5 MB: parts carry the key too
@@ -73,6 +75,35 @@ describe('SSE-C', () => {
     const down = await world.b2(['download', id, '--profile', 'ssec', '-o', out]);
     expect({code: down.code, stderr: down.stderr}).toMatchObject({code: 0});
     expect(sha1(await readFile(out))).toBe(sha1(data));
+  });
+
+  test('a profile switched to SSE-C restores (to a file, to stdout) and verifies the backup it made before, and its own since', async () => {
+    await world.addProfile('switching', {...key, prefix: 'sw/'});
+    const before = randomBytes(300_000);
+    await writeFile(join(world.dir, 'before.tar'), before);
+    const plain = await world.b2(['upload', join(world.dir, 'before.tar'), '--name', 'before', '--profile', 'switching', '--json']);
+    expect({code: plain.code, stderr: plain.stderr}).toMatchObject({code: 0});
+    const switched = await world.b2(['profile', 'update', 'switching', '--encryption', 'SSE-C', '--encryption-key', 'file:sse.key']);
+    expect({code: switched.code, stderr: switched.stderr}).toMatchObject({code: 0});
+    const after = randomBytes(200_000);
+    await writeFile(join(world.dir, 'after.tar'), after);
+    const own = await world.b2(['upload', join(world.dir, 'after.tar'), '--name', 'after', '--profile', 'switching', '--json']);
+    expect({code: own.code, stderr: own.stderr}).toMatchObject({code: 0});
+    expect((await stored('sw/')).map((f) => f.serverSideEncryption.mode).sort()).toEqual(['SSE-C', 'SSE-C', null, null]);
+
+    for (const [backup, data] of [[parseJson<{id: string}>(plain).id, before], [parseJson<{id: string}>(own).id, after]] as const) {
+      const out = join(world.dir, `restored-${backup}.tar`);
+      const toFile = await world.b2(['download', backup, '--profile', 'switching', '-o', out]);
+      expect({code: toFile.code, stderr: toFile.stderr}).toMatchObject({code: 0});
+      expect(sha1(await readFile(out))).toBe(sha1(data));
+      const toStdout = await world.spawn(['download', backup, '--profile', 'switching', '-o', '-']).done;
+      expect({code: toStdout.code, stderr: toStdout.stderr}).toMatchObject({code: 0});
+      expect(sha1(toStdout.stdout)).toBe(sha1(data));
+      const verify = await world.b2(['verify', backup, '--profile', 'switching']);
+      expect({code: verify.code, stderr: verify.stderr}).toMatchObject({code: 0});
+      // the read without the key that B2 refused for an SSE-C file is nobody's business
+      for (const r of [toFile, toStdout, verify]) expect(r.stderr).not.toMatch(/403|refused|retr|SSE-C/i);
+    }
   });
 
   test('without the key, verify and download fail with one line, exit 3, and write nothing', async () => {
