@@ -93,6 +93,14 @@ export interface StorageBackend {
    */
   copyTo?(key: string, to: {backend: StorageBackend; key: string}, opts?: CopyOptions): Promise<StoredObject>;
   /**
+   * Optional, with copyTo(): throws now, as copyTo() would, for the copies into `to` that
+   * copyTo() refuses whatever their bytes (B2: another account or endpoint, a key of `to`
+   * that cannot read the source, a SHA1 expected that is not the one on record). Each is
+   * the source as list() yielded it and the SHA1 copyTo() is to be given. No request, no
+   * change: for callers that change the destination before they copy (a lock lengthened).
+   */
+  assertCanCopyTo?(to: StorageBackend, copies: Array<{source: Pick<ObjectInfo, 'key' | 'sha1'>; sha1?: string}>): void;
+  /**
    * Optional, for dry runs: what put() of this body would do (one request or parts, the
    * calls, what an interrupted upload already stored), reading and writing nothing but
    * listings. A stream body is not read.

@@ -10,6 +10,7 @@ import {runChecks} from './check.js';
 import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
 import {commandHint} from '../command-hint.js';
+import {assertCopyRecordsAgree} from './copy-records.js';
 import {bucketUnavailable, keyFixClause, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
 import {readScopeOf} from './encryption-headers.js';
@@ -403,12 +404,11 @@ export class B2Backend implements StorageBackend {
    * names; each side names only files under its own prefix. No byte is downloaded.
    */
   async copyTo(key: string, to: {backend: StorageBackend; key: string}, opts: CopyOptions = {}): Promise<StoredObject> {
-    const dest = to.backend;
-    if (!(dest instanceof B2Backend)) throw new BackupError('bad_input', `a server-side copy goes from B2 to B2 only, not to ${dest.type}; nothing was copied`);
+    const dest = copyDestination(to.backend);
     const fileName = this.nameOf(key);
     const destName = dest.nameOf(to.key);
     throwIfAborted(opts.signal);
-    this.assertCanCopyTo(dest, fileName);
+    this.assertReadableBy(dest, fileName);
     return this.guard(opts.signal, async () => {
       const file = await this.sourceFile(fileName, opts.id, opts.signal);
       // the source's own encryption decides, not the profile's (backups made before a switch to SSE-C have none)
@@ -429,8 +429,18 @@ export class B2Backend implements StorageBackend {
     });
   }
 
+  /** copyTo()'s refusals that need no request (see StorageBackend): the records are the listing's, the ones serverCopy checks again. */
+  assertCanCopyTo(to: StorageBackend, copies: Array<{source: Pick<ObjectInfo, 'key' | 'sha1'>; sha1?: string}>): void {
+    const dest = copyDestination(to);
+    for (const {source, sha1} of copies) {
+      const fileName = this.nameOf(source.key);
+      this.assertReadableBy(dest, fileName);
+      assertCopyRecordsAgree(fileName, source.sha1, sha1, this.client.context.cli);
+    }
+  }
+
   /** One account and one B2 cluster, and a destination key that may read the source: else one line, nothing copied. */
-  private assertCanCopyTo(dest: B2Backend, fileName: string): void {
+  private assertReadableBy(dest: B2Backend, fileName: string): void {
     const from = this.client.auth;
     const to = dest.client.auth;
     const name = (b: B2Backend) => (b.o.profileName ? `profile "${b.o.profileName}"` : `${b.o.bucket}/${b.o.prefix}`);
@@ -517,6 +527,12 @@ export class B2Backend implements StorageBackend {
       throw wrapUnknown(err, (err as Error)?.message ?? String(err), this.client.context.secrets);
     }
   }
+}
+
+/** Where a server-side copy from B2 can go: another B2Backend. */
+function copyDestination(to: StorageBackend): B2Backend {
+  if (!(to instanceof B2Backend)) throw new BackupError('bad_input', `a server-side copy goes from B2 to B2 only, not to ${to.type}; nothing was copied`);
+  return to;
 }
 
 function withRetention(file: B2File): Pick<ObjectInfo, 'retention' | 'legalHold'> {

@@ -1,11 +1,11 @@
 import PQueue from 'p-queue';
 import type {Retention} from '../backend.js';
-import {commandHint} from '../command-hint.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import type {Encryption} from '../profiles/types.js';
 import type {B2Client} from './client.js';
 import {wrapUnknown} from './errors.js';
 import {lostAnswerWatch} from './failure.js';
+import {assertCopyRecordsAgree} from './copy-records.js';
 import {cancelFailed, findResumable, findStartedUnseen} from './large-file-upload.js';
 import {deleteLostDuplicates, deleteLostVersions, failAfterLostAnswers} from './lost-duplicates.js';
 import {MAX_COPY_FILE, planParts} from './part-plan.js';
@@ -65,9 +65,7 @@ export interface CopySource {
 export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortSignal): Promise<{file: B2File; sha1?: string}> {
   const size = src.file.contentLength;
   const recorded = plainSha1(src.file.contentSha1) ?? plainSha1(src.file.fileInfo?.[LARGE_FILE_SHA1]);
-  if (src.sha1 && recorded && src.sha1 !== recorded) {
-    throw new BackupError('checksum_mismatch', `${src.file.fileName} cannot be copied: B2 records SHA1 ${recorded} for it, the backup ${src.sha1}; one record is wrong ("${commandHint(t.client.context.cli, 'verify')}" reads the backup), and nothing was copied`);
-  }
+  assertCopyRecordsAgree(src.file.fileName, recorded, src.sha1, t.client.context.cli);
   const expected = src.sha1 ?? recorded;
   if (size > Math.min(t.copyCutoff, MAX_COPY_FILE)) {
     const file = await copyLarge(t, src, size, expected, signal);

@@ -3,7 +3,7 @@ import {BackupError} from '../errors.js';
 import type {BackupCatalog} from './catalog.js';
 import {knownSha1} from './checksum.js';
 import {lengthenRetention, retentionCovers} from './lock.js';
-import {copyBackupObjects, copyRetention, describeConflicts, HalfCopiedError, damagedMetadataHint, sameObject} from './move.js';
+import {assertCanCopy, copyBackupObjects, copyRetention, describeConflicts, HalfCopiedError, damagedMetadataHint, sameObject} from './move.js';
 import {resolveBackupRef} from './resolve-id.js';
 import type {BackupInfo} from './types.js';
 
@@ -23,7 +23,8 @@ interface CopyOptions {
  * file. Idempotent: what is already there with the same size and SHA1 is not copied
  * again (`existing` when nothing had to be); another file under one of the names, or
  * one that no SHA1 on record proves to be the backup's (sameObject), is refused before
- * anything is copied, as is whatever `beforeCopy` refuses (called when anything is to be
+ * anything is copied or locked there, as are the copies the backend refuses whatever their
+ * bytes (assertCanCopy) and whatever `beforeCopy` refuses (called when anything is to be
  * copied or locked). A copy gets copyRetention; a backup already there is locked as a
  * fresh copy would be where it holds less (as an upload of a stored backup is).
  * Answers the archive copy's retention there (`lock`) when known. `beforeMetadataCopy` is told
@@ -84,11 +85,13 @@ async function copyLocked(
     if (info.sha1 !== undefined && twin.sha1 === info.sha1 && twin.size === info.size) return {info: twin, existing: true, copied: []};
     throw new BackupError('already_exists', `the other location already holds a backup with the id ${info.id} under other names (${twin.archiveKey}), ${info.sha1 !== undefined && twin.sha1 !== undefined ? 'with other content' : 'which no SHA1 on record proves to be the same'}: a second one would hide one of them; delete it there, or copy to another profile; nothing was copied`);
   }
+  const item = {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}, destinationLock: opts.destinationLock};
+  // the copies' own refusals (another account, a key there that cannot read them), before a lock is lengthened there
+  if (item.copy.archive || item.copy.metadataFile) assertCanCopy(from, to, [item]);
   // what the caller must check of the backup found (e.g. that its lock can be set there) before the first copy or lock
-  if (archiveThere === 'absent' || metadataThere === 'absent' || lengthen.length > 0) await opts.beforeCopy?.(info);
+  if (item.copy.archive || item.copy.metadataFile || lengthen.length > 0) await opts.beforeCopy?.(info);
   const locked = new Map<string, ObjectInfo>();
   for (const {copy, wanted} of lengthen) locked.set(copy.key, await lengthenRetention(to, copy, wanted, opts.signal));
-  const item = {archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}, destinationLock: opts.destinationLock};
   const copied = await copyBackupObjects(from, to, item, opts.signal, () => opts.beforeMetadataCopy?.(info)).catch((err: unknown) => {
     if (!(err instanceof HalfCopiedError)) throw err;
     const next = err.advised ? '' : err.archiveKept ? '; run the same command again to complete the backup (it copies only what is missing)' : ', so nothing was copied; run the same command again to copy the backup';

@@ -148,6 +148,8 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
   refuseLocked(from, items, leftovers, opts.cli);
   const taken = describeConflicts(conflicts, 'backups to move');
   if (taken) throw new BackupError('already_exists', `the new location already holds ${taken}; delete them there (or move them away), or choose another prefix; nothing was moved`);
+  // a copy refused after others were made would leave them behind: every copy is asked about first
+  assertCanCopy(from, to, items);
   return {items, leftovers, staying};
 }
 
@@ -213,6 +215,19 @@ export function copyRetention(from: StorageBackend, obj: ObjectInfo, destination
 
 /** One backup's copies to make: what copyBackupObjects needs of a MoveItem, and the destination's lock. */
 export type BackupCopy = Pick<MoveItem, 'archive' | 'metadataFile' | 'sha1' | 'copy'> & {destinationLock?: Retention};
+
+/**
+ * Refuses, before anything changes at the destination, every copy of these backups that
+ * `from` would refuse whatever the bytes (assertCanCopyTo, and no server-side copy at
+ * all): a move or copy that is refused changes nothing, no lock lengthened, nothing copied.
+ */
+export function assertCanCopy(from: StorageBackend, to: StorageBackend, items: Array<Pick<BackupCopy, 'archive' | 'metadataFile' | 'sha1' | 'copy'>>): void {
+  if (!from.copyTo) throw new BackupError('bad_input', `backups cannot be copied server-side on a ${from.type} backend; nothing was copied`);
+  from.assertCanCopyTo?.(to, items.flatMap((item) => [
+    ...(item.copy.archive ? [{source: item.archive, sha1: item.sha1}] : []),
+    ...(item.copy.metadataFile ? [{source: item.metadataFile, sha1: knownSha1(item.metadataFile.sha1)}] : []),
+  ]));
+}
 
 /** Carries out a plan (see the module comment); rerun after any interruption, it finishes the job. */
 export async function executeMove(from: StorageBackend, to: StorageBackend, plan: MovePlan, opts: MoveOptions = {}): Promise<MoveReport> {

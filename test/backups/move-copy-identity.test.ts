@@ -234,3 +234,25 @@ describe('copy onto a file of the same name and size', () => {
     expect(shared.emu.stats().calls.b2_copy_file).toBeUndefined();
   });
 });
+
+describe('a copy refused by its records is refused before the first change at the destination', () => {
+  test('a move of two backups, one an HA backup whose metadata file records another SHA1 than B2 does for its archive: refused (exit 5) before the other is copied', async () => {
+    const {from, to} = await locations();
+    const good = await stdinBackup(from);
+    const base = `Automatic_backup_2026.4.2_2026-04-09_04.57_4300194${n}`;
+    const data = randomBytes(SIZE);
+    await from.put(`${base}.tar`, data, {contentType: 'application/x-tar'}); // one request: B2 records its SHA1
+    const wrong = 'f'.repeat(40);
+    const meta = {metadata_version: '1', backup_id: `ha1c0ff${n}`, backup_metadata: {addons: [], backup_id: `ha1c0ff${n}`, date: '2026-04-09T04:57:43.001930+02:00', database_included: true, extra_metadata: {}, folders: [], homeassistant_included: true, homeassistant_version: '2026.4.2', name: 'Automatic backup 2026.4.2', protected: false, size: SIZE, sha1: wrong}};
+    await from.put(`${base}.metadata.json`, Buffer.from(JSON.stringify(meta)), {contentType: 'application/json', metadata: {metadata_only: 'true'}});
+    const before = await keysOf(from);
+    expect(before).toContain(good.archiveKey);
+    shared.emu.resetStats();
+    const err = await rejection((async () => executeMove(from, to, await planMove(from, to)))());
+    expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
+    expect((err as Error).message).toMatch(new RegExp(`^src${n}/${base}\\.tar cannot be copied: B2 records SHA1 ${sha1(data)} for it, the backup ${wrong}; .*nothing was copied$`));
+    expect(await keysOf(to)).toEqual([]);
+    expect(await keysOf(from)).toEqual(before);
+    expect((shared.emu.stats().calls.b2_copy_file ?? 0) + (shared.emu.stats().calls.b2_start_large_file ?? 0)).toBe(0);
+  });
+});

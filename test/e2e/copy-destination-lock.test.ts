@@ -10,7 +10,8 @@ import {E2EWorld, LOCKING_CAPABILITIES, calls, expectFailure, parseJson} from '.
 // ID --to PROFILE` and the copies of `profile update --move-backups` get its retention
 // (dated from the copy), or the backup's own where that holds longer or firmer (the later
 // date, compliance when either is). A copy already there is locked as a fresh one would
-// be. A --to bucket without Object Lock refuses, nothing copied (exit 3).
+// be, but not by a copy that is refused. A --to bucket without Object Lock refuses,
+// nothing copied (exit 3).
 
 const DAY = 24 * 60 * 60 * 1000;
 let world: E2EWorld;
@@ -45,6 +46,8 @@ beforeAll(async () => {
   expect(made.status).toBe(200);
   lockBucketId = made.json.bucketId;
   const key = await world.createKey({capabilities: LOCKING_CAPABILITIES});
+  // a key of the --to location alone: it cannot read the backups it is to copy
+  const confinedKey = await world.createKey({capabilities: LOCKING_CAPABILITIES, bucketName: 'lock-copies-1', namePrefix: 'confined/'});
   const endpoint = world.emu.url;
   const at = (bucket: string, prefix: string, extra: Record<string, unknown> = {}) => ({...key, bucket, prefix, endpoint, ...extra});
   // written as a user would (cheaper than a `profile add` run per profile)
@@ -57,6 +60,9 @@ beforeAll(async () => {
     mover: at('lock-copies-1', 'mv/', {lock: {days: 10}}),
     // the mover's location, for backups uploaded there without a lock
     moverplain: at('lock-copies-1', 'mv/'),
+    // one location: unlocked with the account's key, locked with a key confined to it
+    confinedplain: at('lock-copies-1', 'confined/'),
+    confined: {...confinedKey, bucket: 'lock-copies-1', prefix: 'confined/', endpoint, lock: {days: 30, mode: 'governance'}},
   };
   await writeFile(world.config, stringify({profiles}), {mode: 0o600});
 });
@@ -113,6 +119,22 @@ test('b2 copy into a profile with lock: on a bucket without Object Lock is refus
   expectFailure(r, 3, /bucket .* does not have Object Lock enabled, so backups in it cannot be locked; nothing was changed\. Fix: enable Object Lock.*, or remove "lock:" from profile "nolock"$/, world.secrets);
   expect(calls(world.emu, 'b2_copy_file')).toBe(copies);
   expect((await api(world.emu, master, 'b2_list_file_names', {bucketId: world.emu.bucketId, prefix: 'nolock/'})).json.files).toEqual([]);
+});
+
+test('a copy the --to key cannot make (it cannot read the backup) is refused before the copy already there is locked longer: its retention stays as it was (exit 3)', async () => {
+  const id = await upload('src', 'half');
+  expect((await world.b2(['copy', id, '--profile', 'src', '--to', 'confinedplain'])).code).toBe(0);
+  // the archive there without its metadata file (an interrupted copy's): the copy must lock it and copy the other
+  const copies: Array<{fileName: string; fileId: string}> = (await api(world.emu, master, 'b2_list_file_names', {bucketId: lockBucketId, prefix: 'confined/'})).json.files;
+  const json = copies.find((f) => f.fileName.endsWith('.json'))!;
+  expect((await api(world.emu, master, 'b2_delete_file_version', {fileName: json.fileName, fileId: json.fileId})).status).toBe(200);
+  const before = await retentions('confined/');
+  expect(before.map(([name, mode]) => [name, mode])).toEqual([['confined/half.tar', null]]); // B2: a value without a mode
+  const [lengthened, copied] = [calls(world.emu, 'b2_update_file_retention'), calls(world.emu, 'b2_copy_file')];
+  const r = await world.b2(['copy', id, '--profile', 'src', '--to', 'confined']);
+  expectFailure(r, 3, /^Error: the key of profile "confined" makes the copy but cannot read lock-copies-1\/src\/half.*\.json \(it is restricted to names starting with "confined\/"\); give it a key that can read both, nothing was copied$/, world.secrets);
+  expect(await retentions('confined/')).toEqual(before);
+  expect([calls(world.emu, 'b2_update_file_retention'), calls(world.emu, 'b2_copy_file')]).toEqual([lengthened, copied]);
 });
 
 test('profile update --move-backups of a profile with lock: locks the copies at the new prefix as its uploads; the dry run says the lock', async () => {
