@@ -112,10 +112,8 @@ export class LargeFileUpload {
     return file;
   }
 
-  /** The error of an upload whose unfinished large file and stored parts were kept for a rerun. */
   private kept(err: BackupError): BackupError {
-    const parts = this.confirmedParts;
-    return new BackupError(err.kind, `${err.message}; the unfinished upload of ${this.o.fileName} (${parts} part${parts === 1 ? '' : 's'} stored) was kept to be resumed`, {cause: err.cause, transient: true, resumable: true});
+    return keptForRerun(err, {fileName: this.o.fileName, parts: this.confirmedParts, what: 'upload'});
   }
 
   /**
@@ -298,6 +296,12 @@ async function sameUnfinished(o: Pick<LargeFileUploadOptions, 'client' | 'bucket
 function sameInfo(a: Record<string, string> = {}, b: Record<string, string>): boolean {
   const norm = (r: Record<string, string>) => JSON.stringify(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]).sort());
   return norm(a) === norm(b);
+}
+
+/** The error of an upload or server-side copy whose unfinished large file and its `parts` stored parts were kept for a rerun to continue. */
+export function keptForRerun(err: BackupError, large: {fileName: string; parts: number; what: 'upload' | 'copy'}): BackupError {
+  const {fileName, parts, what} = large;
+  return new BackupError(err.kind, `${err.message}; the unfinished ${what} of ${fileName} (${parts} part${parts === 1 ? '' : 's'} stored) was kept to be resumed`, {cause: err.cause, transient: true, resumable: true});
 }
 
 /**

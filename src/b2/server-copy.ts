@@ -6,7 +6,7 @@ import type {B2Client} from './client.js';
 import {wrapUnknown} from './errors.js';
 import {lostAnswerWatch} from './failure.js';
 import {assertCopyRecordsAgree} from './copy-records.js';
-import {cancelFailed, findResumable, findStartedUnseen} from './large-file-upload.js';
+import {cancelFailed, findResumable, findStartedUnseen, keptForRerun} from './large-file-upload.js';
 import {deleteLostDuplicates, deleteLostVersions, failAfterLostAnswers} from './lost-duplicates.js';
 import {MAX_COPY_FILE, planParts} from './part-plan.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, MAX_FILE_INFO_KEYS, plainSha1, type B2File, type B2Part} from './wire-types.js';
@@ -58,9 +58,11 @@ export interface CopySource {
  * by construction: every part is B2's copy of the byte range asked for, of this very
  * source version, with the part number and size asked for, and b2_finish_large_file
  * binds the file to those parts' SHA1s; its large_file_sha1 is the expected SHA1 carried
- * over (the record), not a checked value. An interrupted copy is continued only from an
- * unfinished copy of the same source version (its id is in the file info,
- * COPY_SOURCE), whose parts were made the same way.
+ * over (the record), not a checked value. An interrupted copy, or one that B2 stayed busy
+ * or unreachable for through every retry, keeps its unfinished file, and is continued
+ * only from an unfinished copy of the same source version (its id is in the file info,
+ * COPY_SOURCE), whose parts were made the same way; a copy that failed otherwise is
+ * cancelled.
  */
 export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortSignal): Promise<{file: B2File; sha1?: string}> {
   const size = src.file.contentLength;
@@ -158,10 +160,14 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   }
   await queue.onIdle();
   if (signal?.aborted) throw abortError(signal); // kept: the same copy again continues it
-  if (failure) {
-    const error = isBackupError(failure) ? failure : wrapUnknown(failure, `server-side copy of ${fileName} failed: ${(failure as Error)?.message ?? String(failure)}`, client.context.secrets);
-    throw await cancelFailed({client, bucketId: t.bucketId, fileName, fileId: largeFileId, what: 'copy'}, error);
-  }
+  // B2 stayed busy or unreachable through every retry: the parts copied are kept for the
+  // same copy run again to continue (pinned to this source), as an upload keeps its own
+  const failed = async (err: unknown) => {
+    const error = isBackupError(err) ? err : wrapUnknown(err, `server-side copy of ${fileName} failed: ${(err as Error)?.message ?? String(err)}`, client.context.secrets);
+    if (error.transient && pinned) return keptForRerun(error, {fileName, parts: sha1s.filter(Boolean).length, what: 'copy'});
+    return cancelFailed({client, bucketId: t.bucketId, fileName, fileId: largeFileId, what: 'copy'}, error);
+  };
+  if (failure) throw await failed(failure);
   try {
     return await client.finishLargeFile(largeFileId, sha1s, fileName, signal);
   } catch (err) {
@@ -169,6 +175,6 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
     // a finish whose answer was lost may have finished the file
     const file = await client.getFileInfo(largeFileId, fileName).catch(() => undefined);
     if (file?.action === 'upload' && file.contentLength === size) return file;
-    throw err;
+    throw await failed(err);
   }
 }

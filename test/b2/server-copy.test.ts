@@ -141,6 +141,63 @@ describe('copyTo', () => {
     }
   });
 
+  describe('a copy in parts that B2 stays busy for (503 through every retry): kept for the same copy to continue, as an upload is', () => {
+    const keptFor = (key: string) => new RegExp(`; the unfinished copy of new/${key.replace('.', '\\.')} \\((\\d+) parts? stored\\) was kept to be resumed$`);
+    const unfinishedOf = async (key: string) => (await collect(to.listUnfinished())).filter((u) => u.key === key).length;
+
+    test('parts: the unfinished copy stays (resumable error, no cancel); the copy run again continues it, no second start', async () => {
+      const data = randomBytes(PART * 4);
+      await from.put('busy.tar', data);
+      emu.resetStats();
+      emu.faults.add({call: 'b2_copy_part', status: 503});
+      const err = await from.copyTo('busy.tar', {backend: to, key: 'busy.tar'}).then(() => undefined, (e: unknown) => e);
+      emu.faults.clear();
+      expect(err).toMatchObject({transient: true, resumable: true});
+      expect((err as Error).message).toMatch(keptFor('busy.tar'));
+      expect(emu.stats().calls).toMatchObject({b2_start_large_file: 1});
+      expect(emu.stats().calls.b2_cancel_large_file ?? 0).toBe(0);
+      expect(await unfinishedOf('busy.tar')).toBe(1);
+      emu.resetStats();
+      expect(await from.copyTo('busy.tar', {backend: to, key: 'busy.tar'})).toMatchObject({size: data.length, sha1: sha1(data)});
+      // (a part whose request B2 took in before the failure ended may be stored: not copied again)
+      expect(emu.stats().calls.b2_copy_part).toBeLessThanOrEqual(4);
+      expect(emu.stats().calls.b2_finish_large_file).toBe(1);
+      expect(emu.stats().calls.b2_start_large_file).toBeUndefined();
+      expect(await unfinishedOf('busy.tar')).toBe(0);
+      expect(await bytesOf(to, 'busy.tar')).toEqual(data);
+    });
+
+    test('the finish: every part stays (resumable error, no cancel); the copy run again only finishes', async () => {
+      const data = randomBytes(PART * 3);
+      await from.put('busy-finish.tar', data);
+      emu.resetStats();
+      emu.faults.add({call: 'b2_finish_large_file', status: 503});
+      const err = await from.copyTo('busy-finish.tar', {backend: to, key: 'busy-finish.tar'}).then(() => undefined, (e: unknown) => e);
+      emu.faults.clear();
+      expect(err).toMatchObject({transient: true, resumable: true});
+      expect((err as Error).message).toMatch(keptFor('busy-finish.tar'));
+      expect(keptFor('busy-finish.tar').exec((err as Error).message)?.[1]).toBe('3');
+      expect(emu.stats().calls.b2_cancel_large_file ?? 0).toBe(0);
+      emu.resetStats();
+      await from.copyTo('busy-finish.tar', {backend: to, key: 'busy-finish.tar'});
+      expect(emu.stats().calls).toMatchObject({b2_finish_large_file: 1});
+      expect(emu.stats().calls.b2_copy_part).toBeUndefined();
+      expect(await unfinishedOf('busy-finish.tar')).toBe(0);
+      expect(await bytesOf(to, 'busy-finish.tar')).toEqual(data);
+    });
+
+    test('a finish B2 refuses for good is cancelled (no unfinished copy left behind), as a part refused is', async () => {
+      await from.put('refused-finish.tar', randomBytes(PART * 3));
+      emu.resetStats();
+      emu.faults.add({call: 'b2_finish_large_file', status: 400, code: 'bad_request', message: 'Refused.'});
+      const err = await from.copyTo('refused-finish.tar', {backend: to, key: 'refused-finish.tar'}).then(() => undefined, (e: unknown) => e);
+      emu.faults.clear();
+      expect(err).toMatchObject({transient: false, resumable: false});
+      expect(emu.stats().calls.b2_cancel_large_file).toBe(1);
+      expect(await unfinishedOf('refused-finish.tar')).toBe(0);
+    });
+  });
+
   describe('a copy in parts that fails (every part refused) and whose cancel fails too', () => {
     /** Copies `key` with every b2_copy_part refused and the cancel answered by `cancelFault`; answers the error and what stays unfinished. */
     const failedCopy = async (key: string, cancelFault: Omit<FaultRule, 'call'>) => {
