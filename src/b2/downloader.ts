@@ -4,7 +4,8 @@ import {Readable} from 'node:stream';
 import {writeAll, writeInBatches} from '../batched-writes.js';
 import {BackupError, abortError} from '../errors.js';
 import {onLocalFile} from '../io-errors.js';
-import {sha1Sink, type Sha1Sink} from '../sha1-sink.js';
+import {fileHashThreadPays, sha1Sink, type Sha1Sink} from '../sha1-sink.js';
+import {Sha1Thread} from '../sha1-thread.js';
 import type {B2Client, DownloadResponse} from './client.js';
 import {fileFromHeaders} from './file-headers.js';
 import {FileReads} from './file-reads.js';
@@ -310,10 +311,8 @@ function unreadTimeout(gen: AsyncGenerator<Buffer>, ms: number, release: () => v
 /**
  * A whole file written into `fh` at its own offsets: up to `concurrency` Range requests
  * at once, written in place in batches of WRITE_BATCH_BYTES (memory: two batches per range).
- * The SHA1 is computed in byte order: chunks at the hashing frontier are hashed as they
- * arrive, bytes written ahead of it are read back from the file once the frontier
- * reaches them. Resolves with the size and SHA1; a mismatch with B2's record rejects
- * with checksum_mismatch.
+ * The SHA1 is computed in byte order behind the writes (InOrderHasher). Resolves with
+ * the size and SHA1; a mismatch with B2's record rejects with checksum_mismatch.
  */
 export async function downloadToFile(client: B2Client, r: DownloadRequest & {onBytes?: (loaded: number, total: number) => void}, fh: FileHandle): Promise<{file: File; size: number; sha1: string}> {
   const concurrency = Math.max(1, r.concurrency ?? 1);
@@ -354,7 +353,7 @@ export async function downloadToFile(client: B2Client, r: DownloadRequest & {onB
     if (r.signal?.aborted) throw abortError(r.signal);
     throw err;
   } finally {
-    hasher.close();
+    await hasher.close(); // its thread reads fh: stopped before the caller may close it
     scope.release();
   }
 }
@@ -362,9 +361,15 @@ export async function downloadToFile(client: B2Client, r: DownloadRequest & {onB
 /** Bytes read back per read by InOrderHasher. */
 const READ_BACK_BYTES = 1024 * 1024;
 
-/** Whole-file SHA1 of ranges written out of order: in memory at the frontier, read back behind it. */
+/**
+ * Whole-file SHA1 of ranges written out of order. A large file, where a core is free for
+ * it (fileHashThreadPays), is hashed by a thread that reads back whatever is written
+ * contiguously from the frontier; otherwise chunks at the frontier are hashed here as
+ * they arrive and bytes written ahead of it are read back here once the frontier reaches them.
+ */
 class InOrderHasher {
-  private readonly hash: Sha1Sink;
+  private readonly thread?: Sha1Thread;
+  private readonly hash?: Sha1Sink;
   private hashed: number;
   /** Per range: bytes written contiguously from its start (absolute end offset). */
   private readonly writtenTo: number[];
@@ -377,21 +382,25 @@ class InOrderHasher {
     private readonly ranges: Array<{start: number; end: number}>,
   ) {
     this.hashed = ranges[0]?.start ?? 0;
-    this.hash = sha1Sink(ranges.length ? ranges[ranges.length - 1].end + 1 - this.hashed : 0);
+    const size = ranges.length ? ranges[ranges.length - 1].end + 1 - this.hashed : 0;
+    if (fileHashThreadPays(size)) this.thread = new Sha1Thread();
+    else this.hash = sha1Sink(size, false);
     this.writtenTo = ranges.map((x) => x.start);
   }
 
-  /** Hashes the buffers (in order, from this call) if they are the next bytes; true if it did. */
+  /** Hashes the buffers here (in order, from this call) if they are the next bytes; true if it did. */
   async offer(bufs: Buffer[], pos: number): Promise<boolean> {
-    if (this.catchingUp || pos !== this.hashed) return false;
-    const copied = bufs.map((b) => this.hash.update(b));
+    const hash = this.hash;
+    if (!hash || this.catchingUp || pos !== this.hashed) return false;
+    const copied = bufs.map((b) => hash.update(b));
     for (const b of bufs) this.hashed += b.length;
     await Promise.all(copied);
     return true;
   }
 
-  close(): void {
-    this.hash.close();
+  async close(): Promise<void> {
+    this.hash?.close();
+    await this.thread?.close();
   }
 
   written(range: number, to: number, live: boolean): void {
@@ -408,7 +417,7 @@ class InOrderHasher {
     while (this.catchingUp) await this.catchingUp;
     const total = this.ranges.length ? this.ranges[this.ranges.length - 1].end + 1 : 0;
     if (this.hashed !== total) throw new BackupError('failure', `internal: hashed ${this.hashed} of ${total} bytes`);
-    return this.hash.digest();
+    return this.thread ? this.thread.digest() : (this.hash as Sha1Sink).digest();
   }
 
   /** Reads back and hashes whatever is written contiguously from the frontier (single-flight). */
@@ -427,22 +436,28 @@ class InOrderHasher {
   }
 
   private async readBack(): Promise<void> {
-    // one block for the whole download (catch-ups run one at a time, and a hashed block may
-    // be read into again), not a fresh 1 MiB per catch-up (30 per GiB with 32 MiB ranges)
-    const block = (this.block ??= Buffer.allocUnsafe(READ_BACK_BYTES));
     for (;;) {
       const k = this.ranges.findIndex((x) => this.hashed >= x.start && this.hashed <= x.end);
       if (k < 0) return;
       const available = this.writtenTo[k];
       if (available <= this.hashed) return;
-      while (this.hashed < available) {
-        const n = Math.min(block.length, available - this.hashed);
-        const {bytesRead} = await onLocalFile(this.fh.read(block, 0, n, this.hashed));
-        if (bytesRead <= 0) throw new BackupError('failure', `could not read back bytes at ${this.hashed} of the download`);
-        await this.hash.update(block.subarray(0, bytesRead)); // settles once copied: the block can be read into again
-        this.hashed += bytesRead;
-      }
+      if (this.thread) await onLocalFile(this.thread.updateFromFile(this.fh.fd, this.hashed, available - this.hashed));
+      else await this.readBackHere(this.hashed, available, this.hash as Sha1Sink);
+      this.hashed = available;
       if (this.hashed <= this.ranges[k].end) return; // the rest of this range is not written yet
+    }
+  }
+
+  /** Reads from..to back from the file on this thread and hashes it. */
+  private async readBackHere(from: number, to: number, hash: Sha1Sink): Promise<void> {
+    // one block for the whole download (catch-ups run one at a time, and a hashed block may
+    // be read into again), not a fresh 1 MiB per catch-up (30 per GiB with 32 MiB ranges)
+    const block = (this.block ??= Buffer.allocUnsafe(READ_BACK_BYTES));
+    for (let at = from; at < to; ) {
+      const {bytesRead} = await onLocalFile(this.fh.read(block, 0, Math.min(block.length, to - at), at));
+      if (bytesRead <= 0) throw new BackupError('failure', `could not read back bytes at ${at} of the download`);
+      await hash.update(block.subarray(0, bytesRead)); // settles once copied: the block can be read into again
+      at += bytesRead;
     }
   }
 }

@@ -177,7 +177,7 @@ async function whileBusy(start: () => Promise<{stream: Readable}>): Promise<Buff
   return Buffer.concat(chunks);
 }
 
-describe('a large file (hashed on a second thread where the machine has the cores for it)', () => {
+describe('a large file (hashed on a second thread where the machine has the cores for it: to a file, one that reads it back itself)', () => {
   test('to a file, to a stream in ranges and as one stream: the bytes, verified; a damaged copy fails', async () => {
     const large = randomBytes(OFF_THREAD_SHA1_FROM + 1_234_567);
     await backend.put('large.bin', large);
@@ -187,6 +187,15 @@ describe('a large file (hashed on a second thread where the machine has the core
     expect((await readAll((await backend.get('large.bin')).stream)).equals(large)).toBe(true);
     const oneStream = await openBackend(emu, {concurrency: 4, downloadRangeSize: RANGE, fastStreamRate: 0});
     expect((await readAll((await oneStream.get('large.bin')).stream)).equals(large)).toBe(true);
+    // the file's bytes are read back to be hashed: a handle open for writing only fails that
+    // read, with its own error for the caller to name (not a hang, nor a wrong SHA1)
+    const path = join(dir, 'write-only.bin');
+    const writeOnly = await open(path, 'w');
+    try {
+      expect(await backend.getToFile('large.bin', writeOnly).then(() => undefined, (e: unknown) => e)).toMatchObject({code: 'EBADF'});
+    } finally {
+      await writeOnly.close();
+    }
     await emu.corrupt(emu.bucket, 'backups/large.bin');
     expect(isBackupError(await toFile(backend, 'large.bin').catch((e) => e), 'checksum_mismatch')).toBe(true);
     expect(isBackupError(await readAll((await oneStream.get('large.bin')).stream).catch((e) => e), 'checksum_mismatch')).toBe(true);

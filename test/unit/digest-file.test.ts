@@ -2,7 +2,7 @@ import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {execFile} from 'node:child_process';
 import {createHash, randomBytes} from 'node:crypto';
 import {promisify} from 'node:util';
-import {mkdtemp, rm, truncate, writeFile} from 'node:fs/promises';
+import {mkdtemp, open, rm, truncate, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {digestFile} from '../../src/hash.js';
@@ -69,6 +69,31 @@ describe('digestFile: whole-file and piece SHA1s in one read', () => {
       await t.close();
     }
     await expect(t.digest()).rejects.toThrow(/closed/);
+  });
+  test('a thread hashes ranges of an open file it reads itself, in order, between shared-memory updates; a failed read rejects with its code', async () => {
+    const fh = await open(path, 'r');
+    const t = new Sha1Thread();
+    try {
+      const mem = sharedBuffer(5);
+      mem.write('01234');
+      await Promise.all([t.updateFromFile(fh.fd, 7, 3 * MiB), t.update(mem), t.updateFromFile(fh.fd, 0, 7)]);
+      expect(await t.digest()).toBe(sha1(Buffer.concat([data.subarray(7, 7 + 3 * MiB), Buffer.from('01234'), data.subarray(0, 7)])));
+      await expect(t.updateFromFile(fh.fd, data.length - 10, 11)).rejects.toMatchObject({code: 'ESHORT'}); // past the end
+      await t.digest(); // a new SHA1 after a failure
+      await t.updateFromFile(fh.fd, 1, 2);
+      expect(await t.digest()).toBe(sha1(data.subarray(1, 3)));
+    } finally {
+      await t.close();
+      await fh.close();
+    }
+    const writeOnly = await open(join(dir, 'write-only.bin'), 'w');
+    const u = new Sha1Thread();
+    try {
+      await expect(u.updateFromFile(writeOnly.fd, 0, 1)).rejects.toMatchObject({code: 'EBADF'});
+    } finally {
+      await u.close();
+      await writeOnly.close();
+    }
   });
   test('a thread never closed does not keep a process alive, and one awaited keeps it alive until it answers', async () => {
     // A real process with nothing else to do: it must print the digest (the awaited

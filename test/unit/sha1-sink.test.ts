@@ -1,7 +1,7 @@
 import {describe, test, expect} from '@jest/globals';
 import {createHash, randomBytes} from 'node:crypto';
 import {availableParallelism} from 'node:os';
-import {OFF_THREAD_SHA1_FROM, OFF_THREAD_SHA1_MIN_CORES, OffThreadSha1, sha1Sink} from '../../src/sha1-sink.js';
+import {FILE_HASH_THREAD_MIN_CORES, OFF_THREAD_SHA1_FROM, OFF_THREAD_SHA1_MIN_CORES, OffThreadSha1, fileHashThreadPays, sha1Sink} from '../../src/sha1-sink.js';
 
 // A download's SHA1 on a second thread: the same digest as hashing inline, whatever the
 // sizes of the pieces, in the order the calls were made.
@@ -54,4 +54,11 @@ test('sha1Sink counts this machine\'s cores by default', () => {
   const sink = sha1Sink(OFF_THREAD_SHA1_FROM);
   expect(sink instanceof OffThreadSha1).toBe(availableParallelism() >= OFF_THREAD_SHA1_MIN_CORES);
   sink.close();
+});
+
+test('fileHashThreadPays: a download to a file is hashed by a thread from OFF_THREAD_SHA1_FROM bytes, on two cores or more', () => {
+  expect(FILE_HASH_THREAD_MIN_CORES).toBe(2);
+  expect(fileHashThreadPays(OFF_THREAD_SHA1_FROM, 2)).toBe(true);
+  expect(fileHashThreadPays(OFF_THREAD_SHA1_FROM, 1)).toBe(false);
+  expect(fileHashThreadPays(OFF_THREAD_SHA1_FROM - 1, 8)).toBe(false);
 });
