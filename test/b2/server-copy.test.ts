@@ -144,16 +144,21 @@ describe('copyTo', () => {
   describe('a copy in parts that B2 stays busy for (503 through every retry): kept for the same copy to continue, as an upload is', () => {
     const keptFor = (key: string) => new RegExp(`; the unfinished copy of new/${key.replace('.', '\\.')} \\((\\d+) parts? stored\\) was kept to be resumed$`);
     const unfinishedOf = async (key: string) => (await collect(to.listUnfinished())).filter((u) => u.key === key).length;
-
-    test('parts: the unfinished copy stays (resumable error, no cancel); the copy run again continues it, no second start', async () => {
-      const data = randomBytes(PART * 4);
-      await from.put('busy.tar', data);
+    /** Copies `key` (parts × PART bytes) while B2 answers 503 to `call`: a resumable error that says the copy was kept. */
+    const copyWhileBusy = async (key: string, parts: number, call: string) => {
+      const data = randomBytes(PART * parts);
+      await from.put(key, data);
       emu.resetStats();
-      emu.faults.add({call: 'b2_copy_part', status: 503});
-      const err = await from.copyTo('busy.tar', {backend: to, key: 'busy.tar'}).then(() => undefined, (e: unknown) => e);
+      emu.faults.add({call, status: 503});
+      const err = await from.copyTo(key, {backend: to, key}).then(() => undefined, (e: unknown) => e);
       emu.faults.clear();
       expect(err).toMatchObject({transient: true, resumable: true});
-      expect((err as Error).message).toMatch(keptFor('busy.tar'));
+      expect((err as Error).message).toMatch(keptFor(key));
+      return {data, message: (err as Error).message};
+    };
+
+    test('parts: the unfinished copy stays (resumable error, no cancel); the copy run again continues it, no second start', async () => {
+      const {data} = await copyWhileBusy('busy.tar', 4, 'b2_copy_part');
       expect(emu.stats().calls).toMatchObject({b2_start_large_file: 1});
       expect(emu.stats().calls.b2_cancel_large_file ?? 0).toBe(0);
       expect(await unfinishedOf('busy.tar')).toBe(1);
@@ -168,15 +173,8 @@ describe('copyTo', () => {
     });
 
     test('the finish: every part stays (resumable error, no cancel); the copy run again only finishes', async () => {
-      const data = randomBytes(PART * 3);
-      await from.put('busy-finish.tar', data);
-      emu.resetStats();
-      emu.faults.add({call: 'b2_finish_large_file', status: 503});
-      const err = await from.copyTo('busy-finish.tar', {backend: to, key: 'busy-finish.tar'}).then(() => undefined, (e: unknown) => e);
-      emu.faults.clear();
-      expect(err).toMatchObject({transient: true, resumable: true});
-      expect((err as Error).message).toMatch(keptFor('busy-finish.tar'));
-      expect(keptFor('busy-finish.tar').exec((err as Error).message)?.[1]).toBe('3');
+      const {data, message} = await copyWhileBusy('busy-finish.tar', 3, 'b2_finish_large_file');
+      expect(keptFor('busy-finish.tar').exec(message)?.[1]).toBe('3');
       expect(emu.stats().calls.b2_cancel_large_file ?? 0).toBe(0);
       emu.resetStats();
       await from.copyTo('busy-finish.tar', {backend: to, key: 'busy-finish.tar'});
