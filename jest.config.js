@@ -16,5 +16,6 @@ export default {
   maxWorkers: 3,
   // the suite-wide secret scan: helpers capture what the CLI printed and wrote; the teardown fails the run on a leak
   globalSetup: '<rootDir>/test/secret-scan/global-setup.mjs',
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/stdout-error-listeners.ts'],
   globalTeardown: '<rootDir>/test/secret-scan/global-teardown.mjs',
 };
