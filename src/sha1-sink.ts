@@ -33,8 +33,8 @@ export const OFF_THREAD_SHA1_MIN_CORES = 3;
  * A download written to a file is hashed by a thread that reads the written bytes back
  * itself (Sha1Thread.updateFromFile): this thread only receives and writes, and no byte is
  * copied between threads. Unlike a stream's hashing (OffThreadSha1), that pays from two
- * cores: 1 GiB, 4 ranges, 2 cores, against the emulator, 1.53 s against 2.02 s for
- * hashing here (medians of 5 alternating runs), at about the same peak RSS.
+ * cores: 1 GiB, 4 ranges, 2 cores, against the emulator, 1.60 s against 1.95 s for
+ * hashing here (medians of 6 alternating runs), at ~10 MiB more peak RSS (the thread).
  */
 export const FILE_HASH_THREAD_MIN_CORES = 2;
 
