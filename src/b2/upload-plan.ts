@@ -2,8 +2,7 @@ import type {PutPlan} from '../backend.js';
 import {sha1Of} from '../hash.js';
 import {findResumable} from './large-file-upload.js';
 import {assertStreamFits} from './stream-limits.js';
-import {fileSourceInfo, isLarge, planFor, type UploadRequest, type UploadTarget} from './upload.js';
-import {LARGE_FILE_SHA1} from './wire-types.js';
+import {isLarge, planFor, providerInfo, type UploadRequest, type UploadTarget} from './upload.js';
 
 /** An upload request as put() would make it (the digest tells which stored parts hold the same bytes). */
 export type PlanRequest = Omit<UploadRequest, 'onProgress'>;
@@ -29,7 +28,7 @@ export async function planUpload(t: UploadTarget, r: PlanRequest): Promise<PutPl
   if (!isLarge(src.size, plan, t.settings)) return single(src.size);
   const parts = plan.partCount as number;
   const sha1 = r.digest?.sha1 ?? r.sha1 ?? (src.kind === 'buffer' ? sha1Of(src.buffer) : undefined);
-  const fileInfo = {...r.metadata, ...(src.kind === 'file' ? fileSourceInfo(src) : {}), ...(sha1 ? {[LARGE_FILE_SHA1]: sha1} : {})};
+  const fileInfo = {...r.metadata, ...providerInfo(src, sha1)};
   const found = sha1 ? await findResumable({client: t.client, bucketId: t.bucketId, fileName: r.fileName, contentType: r.contentType, fileInfo, plan, signal: r.signal}) : undefined;
   const base: PutPlan = {kind: 'parts', size: src.size, partSize: plan.partSize, parts, concurrency, calls: {}};
   if (!found) return {...base, calls: {b2_list_unfinished_large_files: 1, ...largeCalls(parts, concurrency, {start: true})}};

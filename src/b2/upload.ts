@@ -67,18 +67,17 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
       const sha1 = sha1Of(src.buffer); // in memory: hashing reads nothing twice
       assertCallerSha1(r, sha1);
       if (!isLarge(src.size, plan, t.settings)) return single(t, r, {kind: 'memory', chunks: [src.buffer], length: src.size}, sha1);
-      return large(t, r, plan, bufferParts(src.buffer, plan), {info: {[LARGE_FILE_SHA1]: sha1}, wholeSha1: () => sha1});
+      return large(t, r, plan, bufferParts(src.buffer, plan), {info: providerInfo(src, sha1), wholeSha1: () => sha1});
     }
     case 'file': {
-      const mtime = fileSourceInfo(src);
       // one read: hashed while sent (hex_digits_at_end), a caller's SHA1 checked against that
-      if (!isLarge(src.size, plan, t.settings)) return single(t, r, {kind: 'file', path: src.path, offset: 0, length: src.size, whole: true}, undefined, mtime, r.sha1 === undefined ? undefined : {sha1: r.sha1, source: src.path});
+      if (!isLarge(src.size, plan, t.settings)) return single(t, r, {kind: 'file', path: src.path, offset: 0, length: src.size, whole: true}, undefined, providerInfo(src), r.sha1 === undefined ? undefined : {sha1: r.sha1, source: src.path});
       // The whole file's SHA1 goes in the start call, so the file is hashed first; the same
       // pass records each part's SHA1, and each part is sent with it: B2 refuses a part
       // whose bytes changed since, so the stored file is always the one that was hashed.
       const digest = usableDigest(r.digest, src, plan) ?? (await hashForUpload(t, src, r));
       assertCallerSha1(r, digest.sha1);
-      return large(t, r, plan, fileParts(src.path, plan, digest.pieceSha1s), {info: {...mtime, [LARGE_FILE_SHA1]: digest.sha1}, wholeSha1: () => digest.sha1, beforeFinish: () => assertFileUnchanged(src)});
+      return large(t, r, plan, fileParts(src.path, plan, digest.pieceSha1s), {info: providerInfo(src, digest.sha1), wholeSha1: () => digest.sha1, beforeFinish: () => assertFileUnchanged(src)});
     }
     case 'stream': {
       assertStreamFits(plan, t.settings.concurrency); // before a byte is read
@@ -100,7 +99,7 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
           return await single(t, r, {kind: 'memory', chunks: [first.data], length: first.data.length}, first.sha1);
         }
         return await large(t, r, plan, streamParts(reader, plan, src.size, first), {
-          info: r.sha1 ? {[LARGE_FILE_SHA1]: r.sha1} : {},
+          info: providerInfo(src, r.sha1),
           wholeSha1: () => reader.wholeSha1(),
           resumable: src.size !== undefined,
           beforeFinish: async () => assertCallerSha1(r, await reader.wholeSha1()),
@@ -162,14 +161,16 @@ const SHA1_SIZED = '0'.repeat(40);
  */
 export function sentInfo(t: UploadTarget, r: Pick<UploadRequest, 'metadata' | 'source' | 'sha1'>): Record<string, string> {
   const src = r.source;
-  if (src.kind === 'stream') return {...r.metadata, ...(r.sha1 ? {[LARGE_FILE_SHA1]: r.sha1} : {})};
-  const large = isLarge(src.size, planFor(t, src.size), t.settings);
-  return {...r.metadata, ...(src.kind === 'file' ? fileSourceInfo(src) : {}), ...(large ? {[LARGE_FILE_SHA1]: r.sha1 ?? SHA1_SIZED} : {})};
+  const large = src.kind !== 'stream' && isLarge(src.size, planFor(t, src.size), t.settings);
+  return {...r.metadata, ...providerInfo(src, src.kind === 'stream' ? r.sha1 : large ? (r.sha1 ?? SHA1_SIZED) : undefined)};
 }
 
-/** The provider's own file info of an upload from a file (the source's modification time). */
-export function fileSourceInfo(src: {mtimeMs: number}): Record<string, string> {
-  return {[SRC_LAST_MODIFIED]: String(Math.floor(src.mtimeMs))};
+/**
+ * The provider's own file info of an upload: a file's modification time, and
+ * `large_file_sha1` when given (a large file's whole SHA1, known at its start).
+ */
+export function providerInfo(src: BodySource, largeFileSha1?: string): Record<string, string> {
+  return {...(src.kind === 'file' ? {[SRC_LAST_MODIFIED]: String(Math.floor(src.mtimeMs))} : {}), ...(largeFileSha1 ? {[LARGE_FILE_SHA1]: largeFileSha1} : {})};
 }
 
 export function planFor(t: UploadTarget, size: number | undefined): PartPlan {
