@@ -95,27 +95,29 @@ describe('digestFile: whole-file and piece SHA1s in one read', () => {
       await writeOnly.close();
     }
   });
-  test('a thread never closed does not keep a process alive, and one awaited keeps it alive until it answers', async () => {
-    // A real process with nothing else to do: it must print the digest (the awaited
-    // thread held it open) and then exit by itself (the idle thread did not).
-    const compiled = new URL('../../dist/src/sha1-thread.js', import.meta.url).href;
-    const program = `import(${JSON.stringify(compiled)}).then(async ({Sha1Thread, sharedBuffer}) => {
-      const thread = new Sha1Thread();
-      const mem = sharedBuffer(3);
-      mem.write('abc');
-      await thread.update(mem);
-      console.log(await thread.digest());
-    });`;
-    const {stdout} = await promisify(execFile)(process.execPath, ['-e', program], {timeout: 60_000, killSignal: 'SIGKILL'});
-    expect(stdout.trim()).toBe(sha1(Buffer.from('abc')));
-  });
-  // A process that exits with an await unsettled ends with code 13 and skips what follows
-  // (an interrupted upload's "interrupted" line and cleanup): close() must hold it up.
+  /**
+   * Runs `body` in a real child process, with the compiled `module` as `m`: its stdout.
+   * The timeout only bounds a hang (a child that never ends); the children here end at
+   * once, or with exit 13 when an await was left unsettled.
+   */
   const runCompiled = async (module: string, body: string) => {
     const compiled = new URL(`../../dist/src/${module}`, import.meta.url).href;
     const program = `import(${JSON.stringify(compiled)}).then(async (m) => { ${body} });`;
     return promisify(execFile)(process.execPath, ['-e', program], {timeout: 60_000, killSignal: 'SIGKILL'});
   };
+  test('a thread never closed does not keep a process alive, and one awaited keeps it alive until it answers', async () => {
+    // A real process with nothing else to do: it must print the digest (the awaited
+    // thread held it open) and then exit by itself (the idle thread did not).
+    const {stdout} = await runCompiled('sha1-thread.js', `
+      const thread = new m.Sha1Thread();
+      const mem = m.sharedBuffer(3);
+      mem.write('abc');
+      await thread.update(mem);
+      console.log(await thread.digest());`);
+    expect(stdout.trim()).toBe(sha1(Buffer.from('abc')));
+  });
+  // A process that exits with an await unsettled ends with code 13 and skips what follows
+  // (an interrupted upload's "interrupted" line and cleanup): close() must hold it up.
   test('closing a thread while an update is still being hashed settles, and the process goes on to its end', async () => {
     // twenty times: the answer to the second update may come before or after close() began
     const {stdout} = await runCompiled('sha1-thread.js', `
