@@ -61,8 +61,8 @@ export interface CopySource {
  * over (the record), not a checked value. An interrupted copy, or one that B2 stayed busy
  * or unreachable for through every retry, keeps its unfinished file, and is continued
  * only from an unfinished copy of the same source version (its id is in the file info,
- * COPY_SOURCE), whose parts were made the same way; a copy that failed otherwise is
- * cancelled.
+ * COPY_SOURCE), whose parts were made the same way; a copy that failed otherwise, or one
+ * with no room in its file info for that id (which no run would continue), is cancelled.
  */
 export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortSignal): Promise<{file: B2File; sha1?: string}> {
   const size = src.file.contentLength;
@@ -159,19 +159,30 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
     });
   }
   await queue.onIdle();
-  if (signal?.aborted) throw abortError(signal); // kept: the same copy again continues it
+  const large = {client, bucketId: t.bucketId, fileName, fileId: largeFileId, what: 'copy' as const};
+  // Stopped by the caller: kept for the same copy run again to continue; an unpinned one no
+  // run would continue, and its parts are billed: cancelled with no signal, as an interrupted
+  // upload that cannot resume is (a second Ctrl-C quits at once)
+  const stopped = async (): Promise<BackupError> => {
+    const aborted = abortError(signal);
+    if (pinned) return aborted;
+    const error = await cancelFailed(large, aborted);
+    return error.leftover ? error : new BackupError(aborted.kind, `${aborted.message}; no unfinished copy of ${fileName} was left (none could be resumed: its file info has no room to name the source version)`, {cause: aborted.cause});
+  };
+  if (signal?.aborted) throw await stopped();
   // B2 stayed busy or unreachable through every retry: the parts copied are kept for the
   // same copy run again to continue (pinned to this source), as an upload keeps its own
   const failed = async (err: unknown) => {
     const error = isBackupError(err) ? err : wrapUnknown(err, `server-side copy of ${fileName} failed: ${(err as Error)?.message ?? String(err)}`, client.context.secrets);
     if (error.transient && pinned) return keptForRerun(error, {fileName, parts: sha1s.filter(Boolean).length, what: 'copy'});
-    return cancelFailed({client, bucketId: t.bucketId, fileName, fileId: largeFileId, what: 'copy'}, error);
+    return cancelFailed(large, error);
   };
   if (failure) throw await failed(failure);
   try {
     return await client.finishLargeFile(largeFileId, sha1s, fileName, signal);
   } catch (err) {
-    if (signal?.aborted || isBackupError(err, 'aborted')) throw err;
+    if (signal?.aborted) throw await stopped();
+    if (isBackupError(err, 'aborted')) throw err;
     // a finish whose answer was lost may have finished the file
     const file = await client.getFileInfo(largeFileId, fileName).catch(() => undefined);
     if (file?.action === 'upload' && file.contentLength === size) return file;

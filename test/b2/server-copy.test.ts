@@ -1,8 +1,12 @@
 import {afterAll, beforeAll, beforeEach, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {Readable} from 'node:stream';
 import {B2Backend} from '../../src/b2/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
+import {MAX_FILE_INFO_KEYS} from '../../src/b2/wire-types.js';
 import type {FaultRule} from '../../src/emulator/types.js';
 import {isBackupError} from '../../src/errors.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
@@ -20,6 +24,7 @@ let to: B2Backend;
 
 const downloads = () => (emu.stats().calls.b2_download_file_by_name ?? 0) + (emu.stats().calls.b2_download_file_by_id ?? 0);
 const bytesOf = async (b: B2Backend, key: string) => Buffer.concat(await (await b.get(key)).stream.toArray());
+const unfinishedOf = async (key: string) => (await collect(to.listUnfinished())).filter((u) => u.key === key).length;
 
 beforeAll(async () => {
   emu = await emulator({minPartSize: PART});
@@ -143,7 +148,6 @@ describe('copyTo', () => {
 
   describe('a copy in parts that B2 stays busy for (503 through every retry): kept for the same copy to continue, as an upload is', () => {
     const keptFor = (key: string) => new RegExp(`; the unfinished copy of new/${key.replace('.', '\\.')} \\((\\d+) parts? stored\\) was kept to be resumed$`);
-    const unfinishedOf = async (key: string) => (await collect(to.listUnfinished())).filter((u) => u.key === key).length;
     /** Copies `key` (parts × PART bytes) while B2 answers 503 to `call`: a resumable error that says the copy was kept. */
     const copyWhileBusy = async (key: string, parts: number, call: string) => {
       const data = randomBytes(PART * parts);
@@ -193,6 +197,75 @@ describe('copyTo', () => {
       expect(err).toMatchObject({transient: false, resumable: false});
       expect(emu.stats().calls.b2_cancel_large_file).toBe(1);
       expect(await unfinishedOf('refused-finish.tar')).toBe(0);
+    });
+  });
+
+  describe('a copy in parts whose source\'s file info leaves no room to name the source version (B2 keeps 10 entries): stopped, it is cancelled, since no run would continue it', () => {
+    /** A large source of `parts` parts whose file info is full: the most metadata put() takes, and a file upload's own two entries (its mtime, large_file_sha1). */
+    const putFullInfo = async (key: string, parts: number) => {
+      const data = randomBytes(PART * parts);
+      const metadata = Object.fromEntries(Array.from({length: MAX_FILE_INFO_KEYS - 2}, (_, i) => [`entry_${i}`, String(i)]));
+      const dir = await mkdtemp(join(tmpdir(), 'copy-full-info-'));
+      try {
+        await writeFile(join(dir, 'source'), data);
+        await from.put(key, {path: join(dir, 'source')}, {metadata});
+      } finally {
+        await rm(dir, {recursive: true, force: true});
+      }
+      const [source] = await collect(from.list({prefix: key}));
+      const auth = await authorizeRaw(emu);
+      expect(Object.keys((await api(emu, auth.authorizationToken, 'b2_get_file_info', {fileId: source.id})).json.fileInfo)).toHaveLength(MAX_FILE_INFO_KEYS);
+      emu.resetStats();
+      return {data, metadata};
+    };
+    const cancelled = (key: string) => new RegExp(`^the operation was aborted; no unfinished copy of new/${key.replace('.', '\\.')} was left \\(none could be resumed: its file info has no room to name the source version\\)$`);
+
+    test('stopped after 2 parts: the unfinished copy is cancelled, none is left; the copy run again copies it whole', async () => {
+      const {data, metadata} = await putFullInfo('full-info.tar', 4);
+      const err = await copyStoppedAfter(2, 'full-info.tar');
+      expect(isBackupError(err, 'aborted')).toBe(true);
+      expect((err as Error).message).toMatch(cancelled('full-info.tar'));
+      expect(emu.stats().calls.b2_cancel_large_file).toBe(1);
+      expect(await unfinishedOf('full-info.tar')).toBe(0);
+      emu.resetStats();
+      const copy = await from.copyTo('full-info.tar', {backend: to, key: 'full-info.tar'});
+      expect(copy).toMatchObject({size: data.length, sha1: sha1(data), metadata});
+      expect(emu.stats().calls).toMatchObject({b2_start_large_file: 1, b2_copy_part: 4, b2_finish_large_file: 1});
+      expect(await unfinishedOf('full-info.tar')).toBe(0);
+      expect(await bytesOf(to, 'full-info.tar')).toEqual(data);
+    });
+
+    test('stopped during the finish (every part copied): cancelled too, none is left', async () => {
+      await putFullInfo('full-info-finish.tar', 3);
+      emu.faults.add({call: 'b2_finish_large_file', latencyMs: 600_000}); // answered only once the stop closes it
+      try {
+        const err = await copyStoppedAfter(1, 'full-info-finish.tar', 'b2_finish_large_file');
+        expect(isBackupError(err, 'aborted')).toBe(true);
+        expect((err as Error).message).toMatch(cancelled('full-info-finish.tar'));
+      } finally {
+        emu.faults.clear();
+      }
+      expect(emu.stats().calls).toMatchObject({b2_copy_part: 3, b2_cancel_large_file: 1});
+      expect(await unfinishedOf('full-info-finish.tar')).toBe(0);
+      expect(await to.stat('full-info-finish.tar')).toBeUndefined();
+    });
+
+    test('stopped, and B2 keeps refusing the cancel: the error says the unfinished copy remains and how to remove it', async () => {
+      await putFullInfo('full-info-refused.tar', 4);
+      emu.faults.add({call: 'b2_cancel_large_file', status: 503});
+      let err: unknown;
+      try {
+        err = await copyStoppedAfter(2, 'full-info-refused.tar');
+      } finally {
+        emu.faults.clear();
+      }
+      expect(isBackupError(err, 'aborted')).toBe(true);
+      const leftover = /^an unfinished copy of new\/full-info-refused\.tar remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup" to remove it$/;
+      expect(err).toMatchObject({leftover: expect.stringMatching(leftover)});
+      expect((err as Error).message).toMatch(/^the operation was aborted; an unfinished copy of new\/full-info-refused\.tar remains/);
+      const unfinished = (await collect(to.listUnfinished())).filter((u) => u.key === 'full-info-refused.tar');
+      expect(unfinished).toHaveLength(1);
+      for (const u of unfinished) await to.cancelUnfinished(u);
     });
   });
 
@@ -284,13 +357,13 @@ describe('copyTo', () => {
   });
 });
 
-/** A copy of `key` to new/ in parts, one at a time, stopped (aborted) once `parts` parts were copied; answers its error. */
-async function copyStoppedAfter(parts: number, key: string): Promise<unknown> {
+/** A copy of `key` to new/ in parts, one at a time, stopped (aborted) once `count` requests of `call` were made; answers its error. */
+async function copyStoppedAfter(count: number, key: string, call = 'b2_copy_part'): Promise<unknown> {
   const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1});
   const controller = new AbortController();
-  const start = emu.stats().calls.b2_copy_part ?? 0;
+  const start = emu.stats().calls[call] ?? 0;
   const watch = setInterval(() => {
-    if ((emu.stats().calls.b2_copy_part ?? 0) - start >= parts) controller.abort();
+    if ((emu.stats().calls[call] ?? 0) - start >= count) controller.abort();
   }, 1);
   try {
     return await from.copyTo(key, {backend: stopping, key}, {signal: controller.signal}).then(() => undefined, (e: unknown) => e);
