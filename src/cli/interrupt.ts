@@ -43,7 +43,8 @@ export interface InterruptOptions {
    * The one line an interrupted run ends with: what was interrupted, what it left, how
    * to go on (e.g. "verify interrupted; nothing was changed"). Asked when the run has
    * stopped, so it can tell how far it got, with what the aborted work threw (whose
-   * `leftover` may say that a cleanup on the way out failed). Without it, that error says it.
+   * `leftover` may say that a cleanup on the way out failed: added when the line leaves it
+   * out). Without it, that error says it.
    */
   interrupted?: (err: unknown) => string;
 }
@@ -69,10 +70,16 @@ export async function withInterrupt<T>(task: (signal: AbortSignal) => Promise<T>
     return await task(ctl.signal);
   } catch (err) {
     if (received === undefined || !(isBackupError(err, 'aborted') || (err as Error)?.name === 'AbortError')) throw err;
-    throw new Interrupted(received, opts.interrupted?.(err) ?? (err as Error).message, err);
+    throw new Interrupted(received, withLeftover(opts.interrupted?.(err) ?? (err as Error).message, err), err);
   } finally {
     for (const sig of STOP_SIGNALS) process.off(sig, handler);
   }
+}
+
+/** A cleanup on the way out that failed (the error's `leftover`) is told, whatever the command's own line says. */
+function withLeftover(line: string, err: unknown): string {
+  const leftover = isBackupError(err) ? err.leftover : undefined;
+  return leftover && !line.includes(leftover) ? `${line}; ${leftover}` : line;
 }
 
 /**
