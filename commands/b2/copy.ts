@@ -77,6 +77,8 @@ export default class Copy extends BaseCommand {
         await Promise.all([from.close(), to.close()]);
       }
     }, {
+      // a stopped copy in parts may cancel its unfinished file on B2 on the way out
+      notice: (line) => this.logToStderr(line),
       interrupted: () =>
         alone
           ? `copy interrupted; the archive copy ${escapeInvisible(alone.archiveKey)} is at profile "${target.name}" without its metadata file, so it is no backup there yet: run the same command again to complete the backup (it copies only what is missing)`

@@ -104,11 +104,8 @@ export default class Upload extends LocationCommand {
         {
           overrides,
           verbose: out.verbose,
-          onFirst: (sig) => {
-            bar?.stop(); // the notice stays on its own line; no bar is drawn over it
-            // for a person who pressed Ctrl-C and waits; a service manager's SIGTERM (or a gone terminal) gets the one closing line only
-            if (sig === 'SIGINT') this.logToStderr('Stopping… (Ctrl-C again to quit at once)');
-          },
+          onFirst: () => bar?.stop(), // the notice stays on its own line; no bar is drawn over it
+          notice: (line) => this.logToStderr(line),
           interrupted: (err) =>
             stored
               ? `pruning interrupted; backup ${stored} is stored; run "${cliCommand(this.config, 'prune --yes')}" to finish the prune`

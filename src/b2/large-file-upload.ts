@@ -88,7 +88,7 @@ export class LargeFileUpload {
     }
     if (this.o.signal?.aborted) {
       // kept for a re-run to resume; an upload that cannot resume would only cost money
-      if (!this.o.resumable) throw await this.cancelAfter(abortError(this.o.signal), fileId);
+      if (!this.o.resumable) throw await this.cancelAfter(abortError(this.o.signal), fileId, {afterStop: true});
       throw abortError(this.o.signal);
     }
     if (this.failure) {
@@ -135,9 +135,9 @@ export class LargeFileUpload {
     }
   }
 
-  private async cancelAfter(err: unknown, fileId: string): Promise<BackupError> {
+  private async cancelAfter(err: unknown, fileId: string, o?: {afterStop?: boolean}): Promise<BackupError> {
     const {client, bucketId, fileName} = this.o;
-    return cancelFailed({client, bucketId, fileName, fileId, what: 'upload'}, this.asBackupError(err));
+    return cancelFailed({client, bucketId, fileName, fileId, what: 'upload'}, this.asBackupError(err), o);
   }
 
   private fatal(err: unknown): void {
@@ -305,6 +305,13 @@ export function keptForRerun(err: BackupError, large: {fileName: string; parts: 
 }
 
 /**
+ * How long the cancel of an unfinished file may retry once the user stopped the work
+ * (Ctrl-C): they want the command to end, not wait out B2's backoff (up to two minutes);
+ * past it, the error says the file may remain and how to remove it.
+ */
+export const CANCEL_AFTER_STOP_MS = 15_000;
+
+/**
  * Cancels the large file `fileId` of a failed upload or server-side copy (its parts are
  * billed) and answers the error to throw, `error`. When the cancel fails too, the error
  * says what is true of the unfinished file: it remains, it is gone (cancelled by a
@@ -314,15 +321,18 @@ export function keptForRerun(err: BackupError, large: {fileName: string; parts: 
 export async function cancelFailed(
   large: {client: B2Client; bucketId: string; fileName: string; fileId: string; what: 'upload' | 'copy'},
   error: BackupError,
+  o: {afterStop?: boolean} = {},
 ): Promise<BackupError> {
   const {client, bucketId, fileName, fileId} = large;
-  const refused = await client.cancelLargeFile(fileId, fileName).then(
+  const bound = o.afterStop ? AbortSignal.timeout(CANCEL_AFTER_STOP_MS) : undefined;
+  const refused = await client.cancelLargeFile(fileId, fileName, bound).then(
     () => undefined,
     (e: unknown) => (isBackupError(e) ? e : wrapUnknown(e, `cancelling ${fileName} failed`, client.context.secrets)),
   );
   if (!refused) return error;
-  // the network that lost the cancel would make a listing wait through every retry again
-  const offline = refused.kind === 'network' || refused.kind === 'timeout';
+  // the network that lost the cancel would make a listing wait through every retry again;
+  // a cancel given up after a stop is not to be followed by more waiting either
+  const offline = refused.kind === 'network' || refused.kind === 'timeout' || bound?.aborted === true;
   const remains = offline ? undefined : await isUnfinished(client, bucketId, fileName, fileId).catch(() => undefined);
   if (remains === false) return error;
   const cause = refused.cause as PlainCause | undefined;

@@ -161,12 +161,12 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   await queue.onIdle();
   const large = {client, bucketId: t.bucketId, fileName, fileId: largeFileId, what: 'copy' as const};
   // Stopped by the caller: kept for the same copy run again to continue; an unpinned one no
-  // run would continue, and its parts are billed: cancelled with no signal, as an interrupted
-  // upload that cannot resume is (a second Ctrl-C quits at once)
+  // run would continue, and its parts are billed: cancelled, as an interrupted upload that
+  // cannot resume is (retried for CANCEL_AFTER_STOP_MS at most; a second Ctrl-C quits at once)
   const stopped = async (): Promise<BackupError> => {
     const aborted = abortError(signal);
     if (pinned) return aborted;
-    const error = await cancelFailed(large, aborted);
+    const error = await cancelFailed(large, aborted, {afterStop: true});
     return error.leftover ? error : new BackupError(aborted.kind, `${aborted.message}; no unfinished copy of ${fileName} was left (none could be resumed: its file info has no room to name the source version)`, {cause: aborted.cause});
   };
   if (signal?.aborted) throw await stopped();

@@ -36,9 +36,17 @@ export class Interrupted extends BackupError {
   }
 }
 
+/** Said at Ctrl-C by a command whose stop may take a while (a cancel on B2 on the way out). */
+export const STOPPING_NOTICE = 'Stopping… (Ctrl-C again to quit at once)';
+
 export interface InterruptOptions {
-  /** Called at the first signal, before the work is aborted (e.g. to say "Stopping…"), with that signal. */
+  /** Called at the first signal, before the work is aborted (e.g. to stop a progress bar), with that signal. */
   onFirst?: (signal: StopSignal) => void;
+  /**
+   * Where to say STOPPING_NOTICE at the first Ctrl-C, after onFirst: for a person who
+   * pressed it and waits. A service manager's SIGTERM or a gone terminal gets the closing line only.
+   */
+  notice?: (line: string) => void;
   /**
    * The one line an interrupted run ends with: what was interrupted, what it left, how
    * to go on (e.g. "verify interrupted; nothing was changed"). Asked when the run has
@@ -62,6 +70,7 @@ export async function withInterrupt<T>(task: (signal: AbortSignal) => Promise<T>
     if (received) process.exit(signalExitCode(sig));
     received = sig;
     opts.onFirst?.(sig);
+    if (sig === 'SIGINT') opts.notice?.(STOPPING_NOTICE);
     ctl.abort();
   };
   for (const sig of STOP_SIGNALS) process.on(sig, handler);

@@ -73,6 +73,8 @@ function save(store: ProfileStore, update: ProfileUpdate, before: ResolvedProfil
         },
       }),
     {
+      // a stopped move may cancel an unfinished copy on B2 on the way out
+      notice: move ? ctx.warn : undefined,
       interrupted: () =>
         move && !move.dryRun
           ? 'profile update interrupted; the profile was not saved and the move is unfinished: run the same command again to finish it'

@@ -171,6 +171,21 @@ describe('Ctrl-C during a multi-part upload from stdin, which cannot resume', ()
     expect(await unfinishedUploads(STDIN_PREFIX)).toEqual([{fileName: expect.stringMatching(/^stdin\/refused_.*\.tar$/), parts: expect.any(Number)}]);
     expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/refused_\S+\.tar remains \(cancelling it failed: 403 access_denied\): run "backup-b2 b2 cleanup" to remove it$/, world.secrets);
   });
+
+  // B2's backoff could hold a stopped command for minutes (Retry-After up to 300 s is waited):
+  // after Ctrl-C, the cancel is tried for CANCEL_AFTER_STOP_MS (15 s) only
+  test('when B2 stays busy for the cancel (503, Retry-After 200 s), the stop ends after a bounded try: the line says the unfinished upload may remain', async () => {
+    world.emu.faults.add({call: 'b2_cancel_large_file', status: 503, code: 'service_unavailable', retryAfter: 200});
+    const r = await interruptedStdinUpload('busy');
+    world.emu.faults.clear();
+    expect(r.stderr).toContain('Stopping… (Ctrl-C again to quit at once)\n');
+    expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/busy_\S+\.tar may remain: run "backup-b2 b2 cleanup" to remove it$/, world.secrets);
+    const busy = `${STDIN_PREFIX}busy_`;
+    expect((await unfinishedUploads(busy)).length).toBe(1);
+    const auth = await authorizeRaw(world.emu);
+    const {files} = (await api(world.emu, auth.authorizationToken, 'b2_list_unfinished_large_files', {bucketId: world.emu.bucketId, namePrefix: busy})).json as {files: {fileId: string}[]};
+    for (const f of files) await api(world.emu, auth.authorizationToken, 'b2_cancel_large_file', {fileId: f.fileId});
+  }, 120_000);
 });
 
 test('SIGTERM while the metadata file is written after a multi-part archive was stored: the line says the archive is there without it, and the same command writes only the metadata file', async () => {
