@@ -7,6 +7,7 @@ import {
   REQUIRED_FIELDS,
   bucketProblem,
   endpointProblem,
+  keyIdProblem,
   normalizePrefix,
   partSizeProblem,
   profileNameProblem,
@@ -57,7 +58,7 @@ const lock: Check = (v) => {
 
 /** Every field, in the schema's order. */
 const FIELDS: Record<string, Check> = {
-  keyId: (v) => (nonBlank(v) && !/\s/.test(v.trim()) ? v : DEFER),
+  keyId: (v) => (nonBlank(v) && keyIdProblem(v) === undefined ? v : DEFER),
   applicationKey: secretRef,
   bucket: (v) => (isText(v) && bucketProblem(v) === undefined ? v : DEFER),
   prefix: (v) => {

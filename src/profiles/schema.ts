@@ -1,6 +1,7 @@
 import type {z} from 'zod';
 import {loadZod, type Zod} from '../lazy-zod.js';
 import {nameProblem} from '../keys.js';
+import {keyShaped} from '../redact.js';
 import {isPlainObject} from '../zod-free-checks.js';
 import {DEFAULT_CONCURRENCY, DEFAULT_ENDPOINT, EMBEDDED_ENDPOINT} from './types.js';
 import {RATE_EXPECTATION, parseRate} from './rate.js';
@@ -63,6 +64,17 @@ export const PROFILE_NAME_EXPECTATION = 'a profile name of 1..64 letters, digits
 /** Why a profile name is unusable, or undefined. Names appear in commands and env vars. */
 export function profileNameProblem(name: string): string | undefined {
   return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) ? undefined : 'not a valid profile name';
+}
+
+/**
+ * Why a key ID is unusable, or undefined. B2's key IDs are hex digits; text with the mixed
+ * case and digits of a key is an application key given as the key ID (the two swapped, a
+ * common slip), which would then be shown wherever the key ID is.
+ */
+export function keyIdProblem(keyId: string): string | undefined {
+  if (/\s/.test(keyId.trim())) return 'it contains a space';
+  if (keyShaped(keyId.trim())) return 'the key ID and the application key look swapped';
+  return undefined;
 }
 
 /** Why a bucket name is unusable (B2's rules), or undefined. */
@@ -177,7 +189,8 @@ function buildSchemas(z: Zod) {
   /** The fields one by one (per-run overrides validate a part of them). */
   const profileFieldsSchema = z.strictObject({
     keyId: nonBlank.superRefine((value, ctx) => {
-      if (/\s/.test(value.trim())) ctx.addIssue({code: 'custom', message: 'it contains a space'});
+      const problem = keyIdProblem(value);
+      if (problem) ctx.addIssue({code: 'custom', message: problem});
     }).meta(about('keyId')),
     applicationKey: nonBlank.superRefine((value, ctx) => {
       const problem = secretRefProblem(value);

