@@ -42,3 +42,8 @@ describe('a key ID and application key given swapped', () => {
     expect(r.stdout).toContain(world.emu.keyId);
   });
 });
+
+test('a profile name with two letters swapped gets the one meant', async () => {
+  expectFailure(await world.b2(['list', '--profile', 'hmoe']), 2, /no profile named "hmoe" .*; did you mean "home"\?$/, world.secrets);
+  expectFailure(await world.b2(['list'], {env: {B2_PROFILE: 'hmoe'}}), 2, /no profile named "hmoe" \(given by the environment variable B2_PROFILE.*; did you mean "home"\?$/, world.secrets);
+});
