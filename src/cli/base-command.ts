@@ -9,6 +9,7 @@ import {makeRoomForTransferBuffers} from './heap-room.js';
 import {missingArgument} from './missing-argument.js';
 import {cliPrefix} from './cli-prefix.js';
 import {unexpectedArguments} from './unexpected-arguments.js';
+import {shownUnknownFlags, unknownFlag} from './unknown-flag.js';
 import {clearProgressLine} from './progress.js';
 import {stdoutWriteHeldUp} from './stdout-writer.js';
 
@@ -58,10 +59,16 @@ export abstract class PluginCommand extends Command {
       return;
     }
     await new Promise(setImmediate); // a failed write to stdout reports its 'error' event after the write's own callback
-    await this.report(orStdoutFailure(missingArgument(err, this.id, cliPrefix(this.config))));
+    const cli = cliPrefix(this.config);
+    await this.report(orStdoutFailure(unknownFlag(missingArgument(err, this.id, cli), {id: this.id, flags: this.flagNames()}, cli)));
     // a write to stdout that its reader holds up keeps the event loop alive: exit now, so that an
     // interrupted download ends by its signal (stdout-writer.ts guardExit) instead of waiting
     if (stdoutWriteHeldUp()) process.exit();
+  }
+
+  /** Every flag this command takes, by its long name (for "did you mean --json?"). */
+  private flagNames(): string[] {
+    return [...Object.keys({...this.ctor.baseFlags, ...this.ctor.flags}), ...(this.ctor.enableJsonFlag ? ['json'] : []), 'help'];
   }
 
   private reported = false;
@@ -140,9 +147,7 @@ function withoutArgumentValues(line: string): string {
   if (unexpected) {
     return unexpectedArguments(line.startsWith('Unexpected arguments') ? 2 : 1);
   }
-  if (/^Nonexistent flags?: /.test(line)) {
-    return line.replace(/(--[\w-]+)=\S*?(,|$)/g, '$1$2').replace(/(^|\s)(-[A-Za-z])[^\s,]+/g, '$1$2…');
-  }
+  if (/^Nonexistent flags?: /.test(line)) return shownUnknownFlags(line);
   return line.replace(/(but received: )(.*)$/, (_m, lead: string, value: string) => lead + (value.length <= 40 && !holdsKeyShaped(value) ? value : shownValue(value, 40)));
 }
 

@@ -43,6 +43,20 @@ describe('a key ID and application key given swapped', () => {
   });
 });
 
+describe('a mistyped flag', () => {
+  test('gets the nearest flag of that command and where its flags are listed', async () => {
+    expectFailure(await world.b2(['list', '--jsno', '--profile', 'home']), 2, /^Error: Nonexistent flag: --jsno; did you mean --json\? "backup-b2 b2 list --help" lists the flags$/, world.secrets);
+    expectFailure(await world.b2(['profile', 'update', 'home', '--prefx', 'pi4/']), 2, /^Error: Nonexistent flag: --prefx; did you mean --prefix\? "backup-b2 b2 profile update --help" lists the flags$/, world.secrets);
+    expectFailure(await world.b2(['list', '--bogus', '--profile', 'home']), 2, /^Error: Nonexistent flag: --bogus; "backup-b2 b2 list --help" lists the flags$/, world.secrets);
+  });
+
+  test('a value typed with it is not repeated', async () => {
+    const key = world.emu.applicationKey;
+    expectFailure(await world.b2(['profile', 'add', 'x', `--aplication-key=${key}`, '--key-id', 'k']), 2, /^Error: Nonexistent flag: --aplication-key; did you mean --application-key\? "backup-b2 b2 profile add --help" lists the flags$/, world.secrets);
+    expectFailure(await world.b2(['list', `-x${key}`]), 2, /^Error: Nonexistent flag: -x…; "backup-b2 b2 list --help" lists the flags$/, world.secrets);
+  });
+});
+
 test('a profile name with two letters swapped gets the one meant', async () => {
   expectFailure(await world.b2(['list', '--profile', 'hmoe']), 2, /no profile named "hmoe" .*; did you mean "home"\?$/, world.secrets);
   expectFailure(await world.b2(['list'], {env: {B2_PROFILE: 'hmoe'}}), 2, /no profile named "hmoe" \(given by the environment variable B2_PROFILE.*; did you mean "home"\?$/, world.secrets);

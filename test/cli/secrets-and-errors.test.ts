@@ -60,7 +60,7 @@ describe('secrets and typed values stay out of messages, the error log and diagn
 
   test('a mistyped flag with its value attached: the flag is named, the value is not', async () => {
     const r = await world.b2(['profile', 'add', 'home', `--aplication-key=${KEY}`, '--key-id', 'k', '--bucket', world.emu.bucket]);
-    expectFailure(r, 2, /^Error: Nonexistent flag: --aplication-key$/, [KEY]);
+    expectFailure(r, 2, /^Error: Nonexistent flag: --aplication-key; did you mean --application-key\? "backup-b2 b2 profile add --help" lists the flags$/, [KEY]);
   });
 
   test('an application key of the wrong type in the file: the error says what kind of value, never the value', async () => {
