@@ -33,9 +33,18 @@ export function resolveBackupRef<T extends {info: Pick<BackupInfo, 'id' | 'name'
   const matches = backups.filter((b) => b.info.id.startsWith(ref));
   if (matches.length === 1) return matches[0];
   if (matches.length === 0) {
-    throw new BackupError('not_found', `no backup with id ${ref} in ${where}; list the backups to see their ids`);
+    throw new BackupError('not_found', `no backup with id ${ref} in ${where}; ${namedHint(backups, ref) ?? 'list the backups to see their ids'}`);
   }
   const shown = matches.slice(0, MAX_CANDIDATES_SHOWN).map((b) => `${b.info.id} ${nameAndDate(b.info.name, b.info.date)}`);
   const more = matches.length > shown.length ? ` and ${matches.length - shown.length} more` : '';
   throw new BackupError('bad_input', `backup id prefix ${ref} is ambiguous: it matches ${shown.join(', ')}${more}; give more of the id`);
+}
+
+/** A backup's name typed where its id goes (a common slip): which backups it names, by id. */
+function namedHint(backups: readonly {info: Pick<BackupInfo, 'id' | 'name'>}[], ref: string): string | undefined {
+  const named = backups.filter((b) => b.info.name === ref);
+  if (named.length === 0) return undefined;
+  const ids = named.slice(0, MAX_CANDIDATES_SHOWN).map((b) => b.info.id).join(', ');
+  const more = named.length > MAX_CANDIDATES_SHOWN ? ` and ${named.length - MAX_CANDIDATES_SHOWN} more` : '';
+  return named.length === 1 ? `"${ref}" is the name of backup ${ids}: give its id` : `"${ref}" is the name of ${named.length} backups (${ids}${more}, newest first): give the id of one`;
 }

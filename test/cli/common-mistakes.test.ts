@@ -1,4 +1,5 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
 import {readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {E2EWorld, expectFailure} from '../e2e/helpers.js';
@@ -60,4 +61,14 @@ describe('a mistyped flag', () => {
 test('a profile name with two letters swapped gets the one meant', async () => {
   expectFailure(await world.b2(['list', '--profile', 'hmoe']), 2, /no profile named "hmoe" .*; did you mean "home"\?$/, world.secrets);
   expectFailure(await world.b2(['list'], {env: {B2_PROFILE: 'hmoe'}}), 2, /no profile named "hmoe" \(given by the environment variable B2_PROFILE.*; did you mean "home"\?$/, world.secrets);
+});
+
+test("a backup's name given as its id: not found, and the line gives the id", async () => {
+  await writeFile(join(world.dir, 'n.tar'), randomBytes(5_000));
+  const up = await world.b2(['upload', join(world.dir, 'n.tar'), '--name', 'Nightly', '--profile', 'home']);
+  expect(up.code).toBe(0);
+  const id = up.stdout.trim();
+  expectFailure(await world.b2(['show', 'Nightly', '--profile', 'home']), 4, new RegExp(`; "Nightly" is the name of backup ${id}: give its id$`), world.secrets);
+  // a reference that is no name keeps the plain hint
+  expectFailure(await world.b2(['show', 'Nightl', '--profile', 'home']), 4, /; list the backups to see their ids$/, world.secrets);
 });
