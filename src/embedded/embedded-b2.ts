@@ -1,5 +1,6 @@
 import {join} from 'node:path';
 import {BackupError} from '../errors.js';
+import {unwritable} from '../io-errors.js';
 import {DataDirInUse} from '../emulator/data-dir-lock.js';
 import {startEmulator} from '../emulator/index.js';
 
@@ -29,7 +30,9 @@ export async function startEmbeddedB2(dataDir: string, bucket: string, opts: {re
     if (err instanceof DataDirInUse) {
       throw new BackupError('failure', `the embedded B2 store in ${dir} is in use by another command (process ${err.pids.join(', ')}); it serves one command at a time: run this one again when that one has finished`, {cause: err, transient: true});
     }
-    throw new BackupError('failure', `cannot start the embedded B2 store: ${err.message}`, {cause: err});
+    // a data dir it cannot write (permissions, a file in the way): one line naming it and the fix
+    const local = unwritable(err, `start the embedded B2 store in ${dir}`, 'failure', 'make that directory writable, or set XDG_DATA_HOME to a directory you may write to');
+    throw local !== err ? local : new BackupError('failure', `cannot start the embedded B2 store: ${err.message}`, {cause: err});
   });
   return {url: emu.url, keyId: emu.keyId, applicationKey: emu.applicationKey, bucket: emu.bucket, stop: () => emu.stop()};
 }

@@ -1,8 +1,8 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {readFile, writeFile} from 'node:fs/promises';
+import {mkdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {E2EWorld, expectFailure} from '../e2e/helpers.js';
+import {E2EWorld, expectFailure, expectNoSecrets} from '../e2e/helpers.js';
 import {runCli} from '../helpers/run-cli.js';
 
 // The slips a new user really makes, each answered with one line that names the fix:
@@ -71,4 +71,18 @@ test("a backup's name given as its id: not found, and the line gives the id", as
   expectFailure(await world.b2(['show', 'Nightly', '--profile', 'home']), 4, new RegExp(`; "Nightly" is the name of backup ${id}: give its id$`), world.secrets);
   // a reference that is no name keeps the plain hint
   expectFailure(await world.b2(['show', 'Nightl', '--profile', 'home']), 4, /; list the backups to see their ids$/, world.secrets);
+});
+
+test('the embedded store in a data dir that cannot be written: one line naming it and the fix', async () => {
+  // a file where a directory of the data dir must go (as root, permissions would not stop the test's own mkdir)
+  const blocked = join(world.dir, 'blocked');
+  await mkdir(blocked, {recursive: true});
+  await writeFile(join(blocked, 'data'), 'not a directory');
+  const r = await world.b2(['list', '--profile', 'local'], {env: {XDG_DATA_HOME: join(blocked, 'data', 'xdg')}});
+  expect(r.code).toBe(1);
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith('Error: '));
+  expect(errors).toEqual([
+    `Error: cannot start the embedded B2 store in ${join(blocked, 'data', 'xdg', 'backup-plugin-b2', 'embedded-b2')}: a part of the path is not a directory (ENOTDIR); make that directory writable, or set XDG_DATA_HOME to a directory you may write to`,
+  ]);
+  expectNoSecrets(r, world.secrets);
 });
