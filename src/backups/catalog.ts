@@ -12,7 +12,7 @@ import {archiveInfoMetadata, archiveMarker, describeArchive, provisionalArchiveI
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
 import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
 import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
-import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
+import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, clashBaseName, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
 import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload, type UploadKey} from './pending-uploads.js';
@@ -36,6 +36,13 @@ interface Entry {
 interface Orphan {
   info: BackupInfo;
   archive: ObjectInfo;
+}
+
+/** What a new backup's file names are made of (safeBaseName; clashBaseName when that is taken). */
+interface NewBackupName {
+  name: string;
+  date: string;
+  id: string;
 }
 
 /** An interrupted upload that can be continued, and how far it got. */
@@ -159,7 +166,7 @@ export class BackupCatalog {
       let date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
       // dated by this upload's own clock (not an archive's date, not a resumed run's)
       const fresh = !plan && !ha;
-      const base = plan ? await this.holdName(plan.base, held, meta.signal) : await this.claimUnusedBase(safeBaseName(name, date), id, held, {fresh, signal: meta.signal});
+      const base = plan ? await this.holdName(plan.base, held, meta.signal) : await this.claimUnusedBase({name, date, id}, held, {fresh, signal: meta.signal});
       const archiveKey = archiveKeyOf(base);
       const metadataKey = metadataKeyOf(base);
       if (known && unlock && !plan) await this.pending.record({id, name, date, base, ...known, ...(meta.retention ? {lock: lockOfRetention(meta.retention)} : {})});
@@ -344,7 +351,7 @@ export class BackupCatalog {
     if (same) return {id: same.id, date: same.date, name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}, ...asked};
     const date = found?.date ?? ha?.date ?? isoDateWithOffset(this.now());
     const id = found?.id ?? ha?.backup_id ?? newBackupId();
-    const base = found?.base ?? (await this.unusedBase(safeBaseName(name, date), id, !found && !ha));
+    const base = found?.base ?? (await this.unusedBase({name, date, id}, !found && !ha));
     const resumes = found && {id: found.id, date: found.date, stored: found.stored === 'nothing' ? 'parts' as const : found.stored};
     // the lock upload() would set: this run's, or a longer one the interrupted run asked for
     const retention = this.lockToSet(meta.retention, found);
@@ -964,12 +971,13 @@ export class BackupCatalog {
 
   /**
    * HA's names carry the time to the microsecond; on the rare clash the id makes the name
-   * unique. A `fresh` name (dated now by this process's clock, see claimUnusedBase) is not
-   * looked up: it is taken unless this process gave it already.
+   * unique (clashBaseName). A `fresh` name (dated now by this process's clock, see
+   * claimUnusedBase) is not looked up: it is taken unless this process gave it already.
    */
-  private async unusedBase(base: string, id: string, fresh: boolean): Promise<string> {
+  private async unusedBase(b: NewBackupName, fresh: boolean): Promise<string> {
+    const base = safeBaseName(b.name, b.date);
     const taken = fresh ? freshBasesGiven.has(base) : await this.baseTaken(base);
-    return taken ? `${base}_${id}` : base;
+    return taken ? clashBaseName(b.name, b.date, b.id) : base;
   }
 
   /**
@@ -984,7 +992,8 @@ export class BackupCatalog {
    * until it finishes); uploads on this machine are kept apart by the name lock. What
    * this process gave before is looked up as any other name.
    */
-  private async claimUnusedBase(base: string, id: string, held: Release[], opts: {fresh: boolean; signal?: AbortSignal}): Promise<string> {
+  private async claimUnusedBase(b: NewBackupName, held: Release[], opts: {fresh: boolean; signal?: AbortSignal}): Promise<string> {
+    const base = safeBaseName(b.name, b.date);
     const lock = await this.locks.tryName(base);
     const givenBefore = opts.fresh && freshBasesGiven.has(base);
     if (opts.fresh) freshBasesGiven.add(base);
@@ -996,7 +1005,7 @@ export class BackupCatalog {
       if (!taken) return (held.push(lock.release), base);
       await lock.release();
     }
-    return this.holdName(`${base}_${id}`, held, opts.signal);
+    return this.holdName(clashBaseName(b.name, b.date, b.id), held, opts.signal);
   }
 
   /** Holds the name `base` (into `held`), waiting while another command here does. */

@@ -48,6 +48,19 @@ export function safeBaseName(name: string, isoDate: string): string {
   return suggestedBaseName(name, isoDate).replace(/[\u0000-\u001f\u007f/\\<>:"|?*]/g, '_');
 }
 
+/**
+ * The base name for a new backup whose safeBaseName another backup has: the id as one more
+ * word of the name, before the date (`<name>_<id>_<date>`), never after it. HA pairs a
+ * metadata file with the first archive whose name starts with its base
+ * (_find_backup_file_for_metadata): beside `<base>.tar`, an archive `<base>_<id>.tar`
+ * would be the other backup's archive to HA whenever `<base>.tar` is missing (HA deletes
+ * the archive first; an interrupted delete leaves the metadata file), and HA would
+ * restore or delete this backup's archive as that one.
+ */
+export function clashBaseName(name: string, isoDate: string, id: string): string {
+  return safeBaseName(`${name} ${id}`, isoDate);
+}
+
 /** ISO 8601 with microseconds and an explicit offset, as Python's isoformat() writes HA's dates. */
 export function isoDateWithOffset(date: Date): string {
   const micros = String(date.getUTCMilliseconds() * 1000).padStart(6, '0');

@@ -185,7 +185,7 @@ describe('BackupCatalog round trips over the in-memory backend', () => {
     const a = await fixed.upload(randomBytes(10), {name: 'same'});
     const b = await fixed.upload(randomBytes(10), {name: 'same'});
     expect(a.archiveKey).toBe('same_2026-01-01_00.00_00000000.tar');
-    expect(b.archiveKey).toBe(`same_2026-01-01_00.00_00000000_${b.id}.tar`);
+    expect(b.archiveKey).toBe(`same_${b.id}_2026-01-01_00.00_00000000.tar`);
     expect((await catalog().list()).map((x) => x.id).sort()).toEqual([a.id, b.id].sort());
   });
 

@@ -166,6 +166,18 @@ export function haParseMetadata(raw: string): Record<string, unknown> {
 }
 
 /**
+ * HA's _find_backup_file_for_metadata: the archive HA pairs with a metadata file among the
+ * names its listing found, taken in B2's order (UTF-8 bytes): the first name other than the
+ * metadata file's that starts with its base and ends in ".tar", which need not be
+ * `<base>.tar`. Undefined: HA skips the metadata file ("no corresponding backup file").
+ */
+export function haArchiveFor(metadataKey: string, keys: string[]): string | undefined {
+  const base = metadataKey.slice(0, -'.metadata.json'.length);
+  const inB2Order = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
+  return inB2Order.find((k) => k.startsWith(base) && k.endsWith('.tar') && k !== metadataKey);
+}
+
+/**
  * backup.json as the Supervisor writes it for backup `at` (HA OS; it adds the member last,
  * after the add-ons and folders, see haBackupTar's backupJsonLast): its own fields
  * (type, crypto, repositories, docker, sizes) beside the ones HA reads, `date` in UTC a

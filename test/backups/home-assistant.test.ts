@@ -7,11 +7,12 @@ import {readAll} from '../../src/body.js';
 import {BackupError} from '../../src/errors.js';
 import {MemoryBackend} from '../../src/memory-backend.js';
 import {BackupCatalog, suggestedBaseName} from '../../src/backups/index.js';
+import {clashBaseName} from '../../src/backups/layout.js';
 import {NoChecksumBackend} from './backend-wrappers.js';
-import {coreBackupJson, haAgentBackupFromDict, haBackupAt, haBackupMetadata, haBackupTar, haParseMetadata, putHaBackup, pythonJsonDumps, supervisorBackupJson} from './ha-fixtures.js';
+import {coreBackupJson, haAgentBackupFromDict, haArchiveFor, haBackupAt, haBackupMetadata, haBackupTar, haParseMetadata, putHaBackup, pythonJsonDumps, supervisorBackupJson} from './ha-fixtures.js';
 import {renderDownloaded, renderVerifyResult} from '../../src/backups/display.js';
 import {renderBackup, renderBackupTable} from '../../src/cli/backup-tables.js';
-import {catalogWithWarnings, tempDir} from './helpers.js';
+import {catalogWithWarnings, keysOf, tempDir} from './helpers.js';
 
 const hasPython = spawnSync('python3', ['-c', 'import tarfile'], {stdio: 'ignore'}).status === 0;
 
@@ -110,6 +111,32 @@ describe('compatibility with Home Assistant\'s Backblaze B2 integration', () => 
     expect(warnings).toEqual([]);
     // a name the user gives stays refused when empty
     await expect(catalog.upload(tar, {name: ''})).rejects.toThrow(/invalid backup name "": is empty/);
+  });
+
+  test('a name taken by another backup gets the id before the date, so that HA never pairs the other backup\'s metadata file with this archive', async () => {
+    // HA pairs X.metadata.json with the first archive whose name starts with X: with X.tar
+    // gone (HA's delete removes the archive first; an interruption leaves the metadata file),
+    // an archive named X_<id>.tar would be listed, restored and deleted by HA as backup X
+    const theirs = await putHaBackup(backend, 2);
+    const at = haBackupAt(2);
+    const {catalog, warnings} = catalogWithWarnings(backend);
+    const ours = await catalog.upload(haBackupTar(supervisorBackupJson({...at, backupId: 'c1a5b0de'})));
+    expect(ours).toMatchObject({id: 'c1a5b0de', name: at.name, date: at.date});
+    expect(haArchiveFor(theirs.metadataKey, await keysOf(backend))).toBe(theirs.archiveKey);
+    expect(haArchiveFor(ours.metadataKey, await keysOf(backend))).toBe(ours.archiveKey);
+
+    await backend.delete(theirs.archiveKey);
+    expect(haArchiveFor(theirs.metadataKey, await keysOf(backend))).toBeUndefined();
+    expect(haArchiveFor(ours.metadataKey, await keysOf(backend))).toBe(ours.archiveKey);
+    expect((await catalog.list()).map((b) => b.id)).toEqual(['c1a5b0de']);
+    expect(warnings).toEqual([expect.stringContaining(`skipping ${theirs.metadataKey}: it has no archive`)]);
+    // HA's name with the id as one more word before the date: `<name>_<id>_<date>`
+    const clash = at.base.replace(/_(\d{4}-\d{2}-\d{2}_\d{2}\.\d{2}_\d{8})$/, '_c1a5b0de_$1');
+    expect(ours).toMatchObject({archiveKey: `${clash}.tar`, metadataKey: `${clash}.metadata.json`});
+    // a backup without a name (named by the date alone): the id, then the date
+    const dateOnly = suggestedBaseName('', at.date);
+    expect(clashBaseName('', at.date, 'c1a5b0de')).toBe(`c1a5b0de_${dateOnly}`);
+    expect(haArchiveFor(`${dateOnly}.metadata.json`, [`c1a5b0de_${dateOnly}.tar`])).toBeUndefined();
   });
 
   test('an HA archive with no recorded checksum verifies by size and says so', async () => {

@@ -156,7 +156,8 @@ test('two Home Assistant archives with the same name and date uploaded at once: 
     const b = parseJson<Uploaded>(await result(second!));
     expect([a.id, b.id]).toEqual(['aaaa1111', 'bbbb2222']);
     expect(a.archiveKey).toBe(`${at.base}.tar`);
-    expect(b.archiveKey).toBe(`${at.base}_bbbb2222.tar`);
+    // the id before the date: HA would pair the first's metadata file with `<base>_<id>.tar` once `<base>.tar` is gone
+    expect(b.archiveKey).toBe(`${at.base.replace('Automatic_backup_2026.4.1_', 'Automatic_backup_2026.4.1_bbbb2222_')}.tar`);
     for (const id of [a.id, b.id]) expect(parseJson<Uploaded>(await world.b2(['show', id, '--profile', profile, '--json'])).id).toBe(id);
   } finally {
     onCall = undefined;
