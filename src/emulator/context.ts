@@ -151,7 +151,8 @@ export class RequestContext {
   async send(status: number, headers: Record<string, string | number>, length: number, body: Readable | undefined): Promise<void> {
     if (this.answered) throw new Error('answered twice');
     this.answered = true;
-    this.res.writeHead(status, {...headers, 'Content-Length': length, 'Cache-Control': 'max-age=0, no-cache, no-store'});
+    // A file's b2-cache-control (in `headers`) replaces the default, as B2 documents.
+    this.res.writeHead(status, {'Cache-Control': 'max-age=0, no-cache, no-store', ...headers, 'Content-Length': length});
     if (this.head || !body) {
       body?.destroy();
       this.res.end();

@@ -122,6 +122,27 @@ describe('downloads', () => {
     expect(r.headers.get('x-bz-upload-timestamp')).toMatch(/^\d+$/);
   });
 
+  test('b2-* file info comes back as the standard headers, Cache-Control included, and not as X-Bz-Info-*', async () => {
+    const info = {
+      'X-Bz-Info-b2-cache-control': encodeURIComponent('max-age=3600'),
+      'X-Bz-Info-b2-content-disposition': encodeURIComponent('attachment; filename="x.txt"'),
+      'X-Bz-Info-b2-content-language': 'de',
+      'X-Bz-Info-b2-expires': encodeURIComponent('Thu, 01 Dec 2044 16:00:00 GMT'),
+      'X-Bz-Info-b2-content-encoding': 'identity',
+    };
+    expect((await uploadRaw(emu, token, emu.bucketId, 'range/headers.txt', Buffer.from('h'), info)).status).toBe(200);
+    for (const method of ['GET', 'HEAD']) {
+      const r = await raw(`${emu.url}/file/${emu.bucket}/range/headers.txt`, {method, headers: {Authorization: token}});
+      expect(r.status).toBe(200);
+      expect(r.headers.get('cache-control')).toBe('max-age=3600');
+      expect(r.headers.get('content-disposition')).toBe('attachment; filename="x.txt"');
+      expect(r.headers.get('content-language')).toBe('de');
+      expect(r.headers.get('expires')).toBe('Thu, 01 Dec 2044 16:00:00 GMT');
+      expect(r.headers.get('content-encoding')).toBe('identity');
+      expect([...r.headers.keys()].filter((h) => h.startsWith('x-bz-info-'))).toEqual([]);
+    }
+  });
+
   test('HEAD of a missing file is 404 without a body', async () => {
     const r = await raw(`${emu.url}/file/${emu.bucket}/range/none`, {method: 'HEAD', headers: {Authorization: token}});
     expect(r.status).toBe(404);
