@@ -105,6 +105,22 @@ describe('uploads', () => {
   });
 });
 
+describe('buckets', () => {
+  test('b2_update_bucket with ifRevisionIs updates only the revision it names; another is 409 conflict and changes nothing', async () => {
+    const accountId = (await authorizeRaw(emu)).accountId;
+    const made = await api(emu, token, 'b2_create_bucket', {accountId, bucketName: 'raw-revision-bucket', bucketType: 'allPrivate'});
+    const {bucketId, revision} = made.json;
+    const stale = await api(emu, token, 'b2_update_bucket', {accountId, bucketId, bucketInfo: {a: 'stale'}, ifRevisionIs: revision + 1});
+    expect(stale.status).toBe(409);
+    expect(stale.json).toEqual({status: 409, code: 'conflict', message: expect.any(String)});
+    const listed = await api(emu, token, 'b2_list_buckets', {accountId, bucketId});
+    expect(listed.json.buckets[0]).toMatchObject({revision, bucketInfo: {}});
+    const fresh = await api(emu, token, 'b2_update_bucket', {accountId, bucketId, bucketInfo: {a: 'fresh'}, ifRevisionIs: revision});
+    expect(fresh.status).toBe(200);
+    expect(fresh.json).toMatchObject({revision: revision + 1, bucketInfo: {a: 'fresh'}});
+  });
+});
+
 describe('downloads', () => {
   const data = bytes(1000, 3);
   beforeAll(async () => {

@@ -133,8 +133,8 @@ export const updateBucket: Handler = async (core, ctx) => {
   const p = ctx.params;
   core.checkAccountId(p);
   const bucket = core.allowedBucket(key, reqString(p, 'bucketId'));
-  const ifRevision = optInt(p, 'ifRevisionMatch', 0, Number.MAX_SAFE_INTEGER);
-  if (ifRevision !== undefined && ifRevision !== bucket.revision) throw new B2ApiError(409, 'conflict', 'ifRevisionMatch does not match the bucket revision');
+  const ifRevision = optInt(p, 'ifRevisionIs', 0, Number.MAX_SAFE_INTEGER);
+  if (ifRevision !== undefined && ifRevision !== bucket.revision) throw new B2ApiError(409, 'conflict', `ifRevisionIs ${ifRevision} does not match the bucket's revision ${bucket.revision}`);
   requireSettingCapabilities(core, key, p);
   applyBucketLock(core, key, bucket, p);
   const bucketType = optString(p, 'bucketType');
