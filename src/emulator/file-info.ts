@@ -39,6 +39,24 @@ export function checkFileInfo(fileName: string, info: Record<string, string>, st
 }
 
 /**
+ * Download-request parameters that replace a file's stored header for that one download
+ * (Backblaze: "overriding any b2-content-disposition specified when the file was uploaded").
+ */
+export const OVERRIDE_PARAMS: Record<string, string> = {
+  b2ContentDisposition: 'Content-Disposition',
+  b2ContentLanguage: 'Content-Language',
+  b2Expires: 'Expires',
+  b2CacheControl: 'Cache-Control',
+  b2ContentEncoding: 'Content-Encoding',
+  b2ContentType: 'Content-Type',
+};
+
+/** A value sent back as a standard response header: printable ASCII, or the header could not be sent. */
+export function checkHeaderValue(what: string, value: string, header: string): void {
+  if (!/^[\x20-\x7e]*$/.test(value)) throw badRequest(`${what} must be printable ASCII, as the ${header} header it becomes`);
+}
+
+/**
  * Backblaze: names that begin with "b2-" are reserved; the known ones are sent back as
  * standard headers, so their values must follow those headers' grammar (RFC 6266 for
  * Content-Disposition: non-ASCII only as a UTF-8 extended value). The emulator checks
@@ -47,7 +65,7 @@ export function checkFileInfo(fileName: string, info: Record<string, string>, st
 function checkReservedInfo(key: string, value: string): void {
   if (!key.toLowerCase().startsWith('b2-')) return;
   if (!INFO_HEADERS[key.toLowerCase()]) throw badRequest(`file info name "${key}" is reserved (names starting with b2- are B2's)`);
-  if (!/^[\x20-\x7e]*$/.test(value)) throw badRequest(`file info "${key}" must be printable ASCII, as the ${INFO_HEADERS[key.toLowerCase()]} header it becomes`);
+  checkHeaderValue(`file info "${key}"`, value, INFO_HEADERS[key.toLowerCase()]);
 }
 
 /** fileInfo from X-Bz-Info-* headers (names lowercased by HTTP, values percent-decoded). */

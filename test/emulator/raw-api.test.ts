@@ -159,6 +159,49 @@ describe('downloads', () => {
     }
   });
 
+  test('b2ContentDisposition, b2CacheControl, b2ContentType ... on a download replace the stored headers for that download', async () => {
+    const up = await uploadRaw(emu, token, emu.bucketId, 'range/override.txt', Buffer.from('o'), {
+      'Content-Type': 'text/plain',
+      'X-Bz-Info-b2-content-disposition': 'inline',
+    });
+    const query = new URLSearchParams({
+      b2ContentDisposition: 'attachment; filename="o.csv"',
+      b2ContentLanguage: 'fr',
+      b2Expires: 'Thu, 01 Dec 2044 16:00:00 GMT',
+      b2CacheControl: 'private, max-age=60',
+      b2ContentEncoding: 'identity',
+      b2ContentType: 'text/csv',
+    });
+    const share = await api(emu, token, 'b2_get_download_authorization', {bucketId: emu.bucketId, fileNamePrefix: 'range/', validDurationInSeconds: 600});
+    const answers = [
+      await raw(`${emu.url}/file/${emu.bucket}/range/override.txt?${query}`, {headers: {Authorization: token}}),
+      await raw(`${emu.url}/file/${emu.bucket}/range/override.txt?${query}&Authorization=${encodeURIComponent(share.json.authorizationToken)}`),
+      await raw(`${emu.url}/b2api/v2/b2_download_file_by_id?fileId=${encodeURIComponent(up.json.fileId)}&${query}`, {headers: {Authorization: token}}),
+      await raw(`${emu.url}/b2api/v2/b2_download_file_by_id`, {
+        method: 'POST',
+        headers: {Authorization: token, 'Content-Type': 'application/json'},
+        body: JSON.stringify({fileId: up.json.fileId, ...Object.fromEntries(query)}),
+      }),
+    ];
+    for (const r of answers) {
+      expect(r.status).toBe(200);
+      expect(r.text).toBe('o');
+      expect(r.headers.get('content-disposition')).toBe('attachment; filename="o.csv"');
+      expect(r.headers.get('content-language')).toBe('fr');
+      expect(r.headers.get('expires')).toBe('Thu, 01 Dec 2044 16:00:00 GMT');
+      expect(r.headers.get('cache-control')).toBe('private, max-age=60');
+      expect(r.headers.get('content-encoding')).toBe('identity');
+      expect(r.headers.get('content-type')).toBe('text/csv');
+    }
+    // without the parameters the stored values are back
+    const plain = await raw(`${emu.url}/file/${emu.bucket}/range/override.txt`, {headers: {Authorization: token}});
+    expect(plain.headers.get('content-disposition')).toBe('inline');
+    expect(plain.headers.get('content-type')).toBe('text/plain');
+    const bad = await raw(`${emu.url}/file/${emu.bucket}/range/override.txt?b2ContentDisposition=${encodeURIComponent('attachment; filename="ü"')}`, {headers: {Authorization: token}});
+    expect(bad.status).toBe(400);
+    expect(bad.json).toMatchObject({status: 400, code: 'bad_request'});
+  });
+
   test('HEAD of a missing file is 404 without a body', async () => {
     const r = await raw(`${emu.url}/file/${emu.bucket}/range/none`, {method: 'HEAD', headers: {Authorization: token}});
     expect(r.status).toBe(404);

@@ -1,4 +1,4 @@
-import {B2ApiError, notFound, unauthorized} from '../b2-error.js';
+import {B2ApiError, badRequest, notFound, unauthorized} from '../b2-error.js';
 import {segmentStream} from '../blob-store.js';
 import {RequestContext} from '../context.js';
 import {EmulatorCore} from '../core.js';
@@ -7,7 +7,7 @@ import {reqString} from '../params.js';
 import {BucketRecord, FileRecord, KeyRecord} from '../types.js';
 import {lockHeaders} from '../object-lock.js';
 import {requireReadKey, sseFromHeaders, sseHeaders} from '../encryption.js';
-import {INFO_HEADERS} from '../file-info.js';
+import {checkHeaderValue, INFO_HEADERS, OVERRIDE_PARAMS} from '../file-info.js';
 
 /**
  * Who may read `fileName` in `bucket`: anyone for a public bucket without a token,
@@ -95,11 +95,25 @@ async function sendFile(core: EmulatorCore, ctx: RequestContext, file: FileRecor
     if (INFO_HEADERS[k]) headers[INFO_HEADERS[k]] = v;
     else headers[`X-Bz-Info-${k}`] = percentEncode(v);
   }
+  Object.assign(headers, requestOverrides(ctx));
   const {start, end} = shifted(ctx, range) ?? {start: 0, end: total - 1};
   if (range) headers['Content-Range'] = `bytes ${start}-${end}/${total}`;
   const length = Math.max(0, end - start + 1);
   const body = ctx.head ? undefined : segmentStream(core.blobs, file.segments, start, end);
   await ctx.send(range ? 206 : 200, headers, length, body);
+}
+
+/** The b2ContentDisposition, b2CacheControl, ... a download asked for (query string, or JSON for a POST by id), as headers. */
+function requestOverrides(ctx: RequestContext): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [param, header] of Object.entries(OVERRIDE_PARAMS)) {
+    const value = ctx.params[param] ?? ctx.url.searchParams.get(param) ?? undefined;
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') throw badRequest(`${param} must be a string`);
+    checkHeaderValue(param, value, header);
+    headers[header] = value;
+  }
+  return headers;
 }
 
 /** The range a `shiftRangeBytes` fault serves instead of the one asked for (honestly labelled in Content-Range). */
