@@ -1,5 +1,6 @@
 import type {ObjectInfo} from '../backend.js';
 import {knownSha1} from './checksum.js';
+import type {BackupInfo} from './types.js';
 import {backupIdProblem} from './validate.js';
 
 /**
@@ -63,6 +64,15 @@ export function describeArchive(obj: Pick<ObjectInfo, 'metadata'>): ArchiveDescr
   const date = m[KEYS.date];
   if (backupIdProblem(id) !== undefined || name === undefined || !date || Number.isNaN(Date.parse(date))) return undefined;
   return {id, name, date, sha1: knownSha1(m[KEYS.sha1])};
+}
+
+/**
+ * What a listing takes the backup's id, name and date from (BackupInfo.describedBy): the
+ * archive itself when it carries a complete description, else its metadata file (Home
+ * Assistant's archives, and ours uploaded from stdin, which carry only the provisional one).
+ */
+export function describedBy(archive: Pick<ObjectInfo, 'metadata'>): BackupInfo['describedBy'] {
+  return describeArchive(archive) ? 'archive' : 'metadata-file';
 }
 
 /**

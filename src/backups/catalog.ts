@@ -8,7 +8,7 @@ import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
 import {commandHint} from '../command-hint.js';
 import {compareUtf8} from '../keys.js';
-import {archiveInfoMetadata, archiveMarker, describeArchive, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
+import {archiveInfoMetadata, archiveMarker, describeArchive, describedBy, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
 import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
 import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
@@ -237,7 +237,8 @@ export class BackupCatalog {
         await this.cache.set(metadataObj, text);
         if (key && unlock) await this.pending.clear(key);
         const resumed = (archive.reusedBytes ?? 0) > 0;
-        return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: 'archive', metadata: file.backup_metadata, resumed, existing: false, ...lockOf(archiveNow, metadataObj)};
+        // a tar from stdin may still name itself (its backup.json): its archive leaves that to the metadata file, as the listing does
+        return {id, name, date, size: archive.size, sha1: sent.sha1, archiveKey, metadataKey, describedBy: describedBy(archive), metadata: file.backup_metadata, resumed, existing: false, ...lockOf(archiveNow, metadataObj)};
       } catch (err) {
         // an interrupted run's archive is what the next run of the same upload completes
         if (isBackupError(err, 'aborted') && known && unlock) throw err;

@@ -7,6 +7,7 @@ import {join} from 'node:path';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {cleanEnv} from '../helpers/host-cli.js';
 import {cliRoot} from '../helpers/run-cli.js';
+import {buildTar} from '../helpers/tar-builder.js';
 import {BACKUP_CAPABILITIES, calls, downloadCalls, E2EWorld, expectFailure, expectNoSecrets, parseJson, sha1} from './helpers.js';
 
 // Every backup command's happy path as a user runs it: the built CLI in a child process,
@@ -27,6 +28,7 @@ interface Summary {
   size: number;
   sha1: string;
   resumed?: boolean;
+  describedBy?: string;
 }
 const uploaded: Record<'plain' | 'named' | 'stdin' | 'big', Summary> = {} as never;
 const stdinText = 'a tar stream piped in\n'.repeat(500);
@@ -147,6 +149,24 @@ describe('b2 list and b2 show', () => {
     const json = await home(['show', uploaded.named.id, '--json']);
     expect(json.code).toBe(0);
     expect(parseJson(json)).toMatchObject({id: uploaded.named.id, name: uploaded.named.name, date: uploaded.named.date, size: small.length, sha1: sha1(small), metadata: {extra_metadata: {host: 'nas', reason: 'os update'}, name: 'before upgrade', size: small.length}});
+  });
+});
+
+// describedBy says where a listing takes a backup's id, name and date from: the archive's own
+// file info (a file uploaded here), or its metadata file (a tar from stdin, whose backup.json
+// could come last, carries only a provisional description). upload --json says it as list and show do.
+describe('describedBy', () => {
+  test('upload --json, list --json and show --json agree, for a tar from stdin and for a file', async () => {
+    const tar = buildTar([{name: 'etc/hosts', data: Buffer.from('127.0.0.1 localhost\n')}]);
+    const r = await world.spawn(['upload', '-', '--name', 'piped tar', '--json', '--profile', 'home'], {input: tar}).done;
+    expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
+    const piped = JSON.parse(r.stdout.toString('utf8')) as Summary;
+    const listed = parseJson<Summary[]>(await home(['list', '--json']));
+    const said = async (up: Summary) => ({upload: up.describedBy, list: listed.find((b) => b.id === up.id)?.describedBy, show: parseJson<Summary>(await home(['show', up.id, '--json'])).describedBy});
+    const [tarSaid, fileSaid] = [await said(piped), await said(uploaded.named)];
+    expect(await home(['delete', piped.id, '--yes'])).toMatchObject({code: 0}); // first: the tests after this one list the four backups above
+    expect(tarSaid).toEqual({upload: 'metadata-file', list: 'metadata-file', show: 'metadata-file'});
+    expect(fileSaid).toEqual({upload: 'archive', list: 'archive', show: 'archive'});
   });
 });
 
