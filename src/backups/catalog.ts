@@ -91,7 +91,8 @@ export class BackupCatalog {
   private readonly archivesWithCustomerKey = new Set<string>();
   private readonly now: () => Date;
   private readonly createdBy: string;
-  private readonly cli?: string;
+  /** The command prefix its hints name (CatalogOptions.cli). */
+  readonly cli?: string;
   /** The location in words (CatalogOptions.where). */
   readonly where?: string;
 
@@ -601,7 +602,7 @@ export class BackupCatalog {
     const skipped: string[] = [];
     const {entries, orphans, strays} = await this.scanAll(opts.signal, (msg) => skipped.push(msg));
     try {
-      const entry = resolveBackupRef(entries, ref, this.where);
+      const entry = resolveBackupRef(entries, ref, this);
       return {info: await this.withMetadata(entry, opts.signal), complete: true, metadataFileId: entry.metadataFile.id};
     } catch (err) {
       if (!isBackupError(err, 'not_found')) throw err;
@@ -799,7 +800,7 @@ export class BackupCatalog {
     const skipped: string[] = [];
     const entries = await this.scan(signal, (msg) => skipped.push(msg));
     try {
-      return resolveBackupRef(entries, ref, this.where);
+      return resolveBackupRef(entries, ref, this);
     } catch (err) {
       if (isBackupError(err, 'not_found')) for (const msg of skipped) this.warn(msg);
       throw err;

@@ -40,7 +40,7 @@ export async function copyBackup(
   ref: string,
   opts: CopyOptions & {lock?: (info: BackupInfo) => Promise<() => Promise<void>>} = {},
 ): Promise<CopyResult> {
-  const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref, catalog.where);
+  const {info} = resolveBackupRef((await catalog.list({signal: opts.signal})).map((b) => ({info: b})), ref, catalog);
   const release = await opts.lock?.(info);
   try {
     return await copyLocked(catalog, from, to, info, opts);

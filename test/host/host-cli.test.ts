@@ -88,6 +88,8 @@ describe('a host CLI with the plugin installed', () => {
     const viaTarget = await host.run(['roundtrip', '--profile', JSON.stringify({profile: 'office'})]);
     expect(viaTarget.code).not.toBe(0);
     expect(viaTarget.stderr).toContain('add it with "host b2 profile add office"');
+    const unknownId = await host.run(['b2', 'show', 'f00d', '--profile', 'local']);
+    expect({code: unknownId.code, stderr: unknownId.stderr}).toEqual({code: 4, stderr: expect.stringMatching(/^Error: no backup with id f00d in .*; run "host b2 list" to see their ids\n$/)});
   });
 
   test('create() with the fields themselves: a rejected key names no profile and no command, only the fields to change', async () => {
