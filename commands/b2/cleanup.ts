@@ -5,6 +5,7 @@ import {escapeInvisible} from '../../src/backups/validate.js';
 import {parseDuration} from '../../src/cli/format.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {BackupError} from '../../src/errors.js';
+import {count} from '../../src/plural.js';
 import {table} from '../../src/profiles/display.js';
 
 type CleanupView = CleanupReport & {dryRun: boolean; olderThan: string};
@@ -41,24 +42,24 @@ export default class Cleanup extends LocationCommand {
     if (rows.length > 0) this.log(table([['WHAT', 'KEY', 'SINCE', ''], ...rows]));
     const notes = [
       view.kept ? `kept ${view.kept} started within ${view.olderThan}` : '',
-      view.foreign ? `left ${view.foreign} unfinished upload(s) that are not this location's backups (another tool's, or under a deeper prefix)` : '',
-      view.strays.length ? `${dryRun ? 'would delete' : 'deleted'} ${view.strays.length} metadata file(s) without archive` : '',
-      view.uploading.length ? `kept ${view.uploading.length} file(s) that an upload running on this machine is still storing` : '',
-      view.locked.length ? `kept ${view.locked.length} file(s) under Object Lock until their lock ends` : '',
-      view.hidden.length ? `kept ${view.hidden.length} file(s) whose other file is hidden (B2 keeps hidden files: unhide it to make the backup whole again, or delete the backup by its id to remove both)` : '',
+      view.foreign ? `left ${count(view.foreign, 'unfinished upload')} not of this location's backups (another tool's, or under a deeper prefix)` : '',
+      view.strays.length ? `${dryRun ? 'would delete' : 'deleted'} ${count(view.strays.length, 'metadata file')} without archive` : '',
+      view.uploading.length ? `kept ${count(view.uploading.length, 'file')} that an upload running on this machine is still storing` : '',
+      view.locked.length ? `kept ${count(view.locked.length, 'file')} under Object Lock until the lock ends` : '',
+      view.hidden.length ? `kept ${count(view.hidden.length, 'file')} whose other file is hidden (B2 keeps hidden files: unhide it to make the backup whole again, or delete the backup by its id to remove both)` : '',
     ].filter(Boolean);
     const verbs = dryRun ? ['Would cancel', 'would delete'] : ['Cancelled', 'deleted'];
-    this.log(`${verbs[0]} ${view.cancelled.length} unfinished upload(s) and ${verbs[1]} ${view.deleted.length} archive(s) without metadata file${notes.length ? `; ${notes.join('; ')}` : ''}.`);
+    this.log(`${verbs[0]} ${count(view.cancelled.length, 'unfinished upload')} and ${verbs[1]} ${count(view.deleted.length, 'archive')} without metadata file${notes.length ? `; ${notes.join('; ')}` : ''}.`);
     return view;
   }
 }
 
-/** "after cancelling 1 unfinished upload(s) and deleting 1 archive(s) without metadata file", or "before removing anything". */
+/** "after cancelling 1 unfinished upload and deleting 2 archives without metadata file", or "before removing anything". */
 function removedSoFar(r: CleanupReport): string {
   const done = [
-    r.cancelled.length ? `cancelling ${r.cancelled.length} unfinished upload(s)` : '',
-    r.deleted.length ? `deleting ${r.deleted.length} archive(s) without metadata file` : '',
-    r.strays.length ? `deleting ${r.strays.length} metadata file(s) without archive` : '',
+    r.cancelled.length ? `cancelling ${count(r.cancelled.length, 'unfinished upload')}` : '',
+    r.deleted.length ? `deleting ${count(r.deleted.length, 'archive')} without metadata file` : '',
+    r.strays.length ? `deleting ${count(r.strays.length, 'metadata file')} without archive` : '',
   ].filter(Boolean);
   return done.length ? `after ${done.join(' and ')}` : 'before removing anything';
 }

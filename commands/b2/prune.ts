@@ -6,6 +6,7 @@ import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {alreadyGoneLine, countUnfinished, describeBackup, describePolicy, futureLines, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
 import {BackupError} from '../../src/errors.js';
+import {count} from '../../src/plural.js';
 
 export default class Prune extends LocationCommand {
   static override summary = 'Delete the backups a retention policy does not keep (restic\'s --keep-* rules).';
@@ -44,8 +45,8 @@ export default class Prune extends LocationCommand {
       const doomed = plan.decisions.filter((d) => !d.keep);
       for (const line of [...futureLines(plan), ...untouchedLines(plan, unfinished, cliPrefix(this.config))]) this.logToStderr(line);
       if (dryRun || (!flags.yes && doomed.length > 0)) this.log(renderPlan(plan));
-      if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${doomed.length} backup(s) not kept by ${rules}?`))) {
-        this.logToStderr(`Kept all ${plan.decisions.length} backups; nothing was deleted.`); // a "no" is an answer, not a failure
+      if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${count(doomed.length, 'backup')} not kept by ${rules}?`))) {
+        this.logToStderr(`Kept all ${count(plan.decisions.length, 'backup')}; nothing was deleted.`); // a "no" is an answer, not a failure
         return pruneView(plan, {dryRun, deleted: [], alreadyGone: [], unfinishedUploads: unfinished, now});
       }
       const keptLocked = (b: BackupInfo) => this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (the rules alone would delete it)`);
@@ -70,8 +71,8 @@ export default class Prune extends LocationCommand {
       const kept = plan.decisions.length - deleted.length - alreadyGone.length;
       const gone = alreadyGone.length > 0 ? `; ${alreadyGone.length} were already gone (another command deleted them meanwhile)` : '';
       this.logToStderr(dryRun
-        ? `Would delete ${deleted.length} and keep ${kept} backup(s) (${rules}); --dry-run deleted nothing.`
-        : `Deleted ${deleted.length} and kept ${kept} backup(s) (${rules})${gone}.`);
+        ? `Would delete ${count(deleted.length, 'backup')} and keep ${kept} (${rules}); --dry-run deleted nothing.`
+        : `Deleted ${count(deleted.length, 'backup')} and kept ${kept} (${rules})${gone}.`);
       return pruneView(plan, {dryRun, deleted, alreadyGone, unfinishedUploads: unfinished, now});
     }, {
       // a backup whose delete was under way is no longer listed once its archive is gone: only its full id finds what is left
@@ -79,8 +80,8 @@ export default class Prune extends LocationCommand {
         !deleting
           ? 'prune interrupted; nothing was deleted'
           : deleting.current
-            ? `prune interrupted after deleting ${deleting.done} of ${deleting.of} backup(s); backup ${deleting.current} may be partly deleted: run "${cliCommand(this.config, `delete ${deleting.current} --yes`)}" to finish it, then the same prune again for the rest`
-            : `prune interrupted after deleting ${deleting.done} of ${deleting.of} backup(s); run the same command again to finish`,
+            ? `prune interrupted after deleting ${deleting.done} of ${count(deleting.of, 'backup')}; backup ${deleting.current} may be partly deleted: run "${cliCommand(this.config, `delete ${deleting.current} --yes`)}" to finish it, then the same prune again for the rest`
+            : `prune interrupted after deleting ${deleting.done} of ${count(deleting.of, 'backup')}; run the same command again to finish`,
     });
   }
 }

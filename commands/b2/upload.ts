@@ -19,6 +19,7 @@ import {parseSize} from '../../src/profiles/size.js';
 import {assertCanLock, lockForRun, lockInstead, lockModeFlag, lockOverride} from '../../src/cli/object-lock.js';
 import {retentionFor} from '../../src/backups/lock.js';
 import {lockedText} from '../../src/backups/display.js';
+import {count} from '../../src/plural.js';
 
 /** `upload --dry-run` on a profile with retention rules: the prune the real run would do next. */
 interface UploadPrunePreview {
@@ -161,7 +162,7 @@ export default class Upload extends LocationCommand {
         const {describeBackup, describePolicy} = await import('../../src/cli/prune-view.js');
         this.log(doomed.length === 0
           ? `Then prune (${describePolicy(prune.policy, {profile: profileName})}): nothing would be deleted`
-          : [`Then prune (${describePolicy(prune.policy, {profile: profileName})}; --no-prune skips it): would delete ${doomed.length} backup${doomed.length === 1 ? '' : 's'}, oldest first:`, ...doomed.map((b) => `  ${describeBackup(b)}`)].join('\n'));
+          : [`Then prune (${describePolicy(prune.policy, {profile: profileName})}; --no-prune skips it): would delete ${count(doomed.length, 'backup')}, oldest first:`, ...doomed.map((b) => `  ${describeBackup(b)}`)].join('\n'));
       }
     }
     return {dryRun: true, ...plan, ...(preview ? {prune: preview} : {})};

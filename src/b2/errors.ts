@@ -1,6 +1,7 @@
 import {BackupError, type ErrorKind} from '../errors.js';
 import {commandHint} from '../command-hint.js';
 import {scrub} from '../redact.js';
+import {count} from '../plural.js';
 import type {Failure} from './failure.js';
 import type {B2Allowed} from './wire-types.js';
 
@@ -199,17 +200,17 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   }
   if (f.status === 416) return ['bad_input', `the requested range is outside ${call.name ? JSON.stringify(call.name) : 'the file'} (${b2Says})`];
   if (f.code === 'network' && call.unreached) return ['network', `cannot reach ${ctx.endpointName ?? ctx.endpoint}: is the endpoint right? (${f.message}; ${call.attempts} attempts, none connected); check the profile's endpoint and the network`];
-  if (f.code === 'network' && f.connect) return ['network', `cannot reach B2 at ${host} for ${what} after ${call.attempts} attempt(s): ${f.message}; check the network connection and the profile's endpoint`];
+  if (f.code === 'network' && f.connect) return ['network', `cannot reach B2 at ${host} for ${what} after ${count(call.attempts, 'attempt')}: ${f.message}; check the network connection and the profile's endpoint`];
   // connected, then cut (reset, closed early): the endpoint is right, the path to it is not
-  if (f.code === 'network') return ['network', `the connection to B2 at ${host} broke during ${what} after ${call.attempts} attempt(s): ${f.message}; check the network connection (or a proxy or firewall in between)`];
-  if (f.code === 'timeout') return ['timeout', `B2 at ${host} stopped answering ${what} (${f.message}) after ${call.attempts} attempt(s); check the network or raise the timeout`];
-  if (f.code === 'wrong_range') return ['failure', `${what}: ${f.message} after ${call.attempts} attempt(s); no wrong bytes were kept: something between here and B2 (a cache or proxy) answers other bytes than were asked for; try again later or bypass it`];
-  if (f.code === 'bad_answer' || /sha1 did not match/i.test(f.message)) return ['checksum_mismatch', `${what}: ${f.message} after ${call.attempts} attempt(s); the data changed while it was being sent or was damaged on the way`];
+  if (f.code === 'network') return ['network', `the connection to B2 at ${host} broke during ${what} after ${count(call.attempts, 'attempt')}: ${f.message}; check the network connection (or a proxy or firewall in between)`];
+  if (f.code === 'timeout') return ['timeout', `B2 at ${host} stopped answering ${what} (${f.message}) after ${count(call.attempts, 'attempt')}; check the network or raise the timeout`];
+  if (f.code === 'wrong_range') return ['failure', `${what}: ${f.message} after ${count(call.attempts, 'attempt')}; no wrong bytes were kept: something between here and B2 (a cache or proxy) answers other bytes than were asked for; try again later or bypass it`];
+  if (f.code === 'bad_answer' || /sha1 did not match/i.test(f.message)) return ['checksum_mismatch', `${what}: ${f.message} after ${count(call.attempts, 'attempt')}; the data changed while it was being sent or was damaged on the way`];
   // not B2's answer nor the network: a bug or an unforeseen local failure, so nothing says nothing changed
   if (f.code === 'local') return ['failure', `unexpected error in ${what} (run with DEBUG=1 for details)`];
   if (f.status === 400 && LARGE_FILE_WRITES.has(call.call) && NO_ACTIVE_UPLOAD.test(f.message)) return ['failure', endedElsewhere(call)];
   if (f.status === 400 && f.code !== 'auth_token_limit') return ['bad_input', `B2 rejected ${what}: ${f.code} (${f.message})`];
-  return ['failure', `B2 kept failing ${what} after ${call.attempts} attempt(s): ${b2Says}; try again later`];
+  return ['failure', `B2 kept failing ${what} after ${count(call.attempts, 'attempt')}: ${b2Says}; try again later`];
 }
 
 /** Calls that write into an unfinished large file (by its fileId). */

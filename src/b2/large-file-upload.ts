@@ -2,6 +2,7 @@ import PQueue from 'p-queue';
 import type {Retention, TransferProgress} from '../backend.js';
 import {commandHint} from '../command-hint.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
+import {count} from '../plural.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
 import {wrapUnknown, type PlainCause} from './errors.js';
@@ -301,7 +302,7 @@ function sameInfo(a: Record<string, string> = {}, b: Record<string, string>): bo
 /** The error of an upload or server-side copy whose unfinished large file and its `parts` stored parts were kept for a rerun to continue. */
 export function keptForRerun(err: BackupError, large: {fileName: string; parts: number; what: 'upload' | 'copy'}): BackupError {
   const {fileName, parts, what} = large;
-  return new BackupError(err.kind, `${err.message}; the unfinished ${what} of ${fileName} (${parts} part${parts === 1 ? '' : 's'} stored) was kept to be resumed`, {cause: err.cause, transient: true, resumable: true});
+  return new BackupError(err.kind, `${err.message}; the unfinished ${what} of ${fileName} (${count(parts, 'part')} stored) was kept to be resumed`, {cause: err.cause, transient: true, resumable: true});
 }
 
 /**

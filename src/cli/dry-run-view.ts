@@ -2,6 +2,7 @@ import {displayDate, humanSize, LEGAL_HOLD, lockedText, shownName} from '../back
 import {activeLock} from '../backups/lock.js';
 import type {Deletable, DeletePreview, UploadPlan} from '../backups/types.js';
 import {visible} from '../backups/validate.js';
+import {count} from '../plural.js';
 import {table} from '../profiles/display.js';
 
 /** `upload --dry-run` for people: what would be written, how, and what would be kept from an interrupted run. */
@@ -24,7 +25,7 @@ export function renderUploadPlan(p: UploadPlan): string {
     const r = p.archive.resume;
     if (r && p.resumes) {
       const toSend = (p.archive.parts ?? 0) - r.partsKept;
-      lines.push(`Resumes the interrupted backup ${p.resumes.id} of ${displayDate(p.resumes.date)} (started ${r.started.toISOString()}): ${r.partsStored} part${plural(r.partsStored)} stored, ${r.partsKept} kept (${humanSize(r.bytesKept)}), ${toSend} to send`);
+      lines.push(`Resumes the interrupted backup ${p.resumes.id} of ${displayDate(p.resumes.date)} (started ${r.started.toISOString()}): ${count(r.partsStored, 'part')} stored, ${r.partsKept} kept (${humanSize(r.bytesKept)}), ${toSend} to send`);
     }
   }
   if (p.lock) lines.push(`Lock: both files ${lockedText(p.lock)} (B2 Object Lock, dated from now)`);
@@ -48,8 +49,8 @@ export function renderDeletePreview(p: DeletePreview, now: Date = new Date()): s
   const b = p.info;
   const what = deletableKind(p);
   const rows = p.remove.map((r) => {
-    const unfinished = r.unfinished > 0 ? `, ${r.unfinished} unfinished upload${plural(r.unfinished)} (its parts)` : '';
-    return [` ${visible(r.key)}`, `${r.versions} version${plural(r.versions)}, ${humanSize(r.bytes)}${unfinished}`];
+    const unfinished = r.unfinished > 0 ? `, ${count(r.unfinished, 'unfinished upload')} (its parts)` : '';
+    return [` ${visible(r.key)}`, `${count(r.versions, 'version')}, ${humanSize(r.bytes)}${unfinished}`];
   });
   const lines = [`Dry run: nothing was deleted. Would delete ${what} ${b.id} ${shownName(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):`, table(rows)];
   const lock = activeLock(b, now);
@@ -65,4 +66,3 @@ export function deletableKind(d: Deletable): string {
   return d.left === 'metadata file' ? 'the metadata file without archive of backup' : 'the archive without metadata file of backup';
 }
 
-const plural = (n: number) => (n === 1 ? '' : 's');

@@ -6,6 +6,7 @@ import {executeMove, planMove, type MoveItem, type MovePlan} from '../backups/mo
 import {connectB2, connectB2Pair} from '../connect.js';
 import {commandHint} from '../command-hint.js';
 import {BackupError} from '../errors.js';
+import {count} from '../plural.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from '../backups/layout.js';
 import type {ResolvedProfile} from '../profiles/types.js';
 import {lockCopy} from './copy-lock.js';
@@ -144,8 +145,4 @@ function staying(plan: MovePlan, from?: ResolvedProfile): string[] {
   if (plan.staying.length === 0) return [];
   const where = from ? ` under ${JSON.stringify(from.prefix)}` : '';
   return [`Not moved (they stay${where}): ${escapeInvisible(plan.staying.slice(0, 10).join('; '))}${plan.staying.length > 10 ? ` and ${plan.staying.length - 10} more` : ''}`];
-}
-
-function count(n: number, what: string): string {
-  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }

@@ -7,6 +7,7 @@ import {COUNT_RULES, retentionPolicyProblem, type CountRule, type RetentionPolic
 import type {BackupInfo} from '../backups/types.js';
 import {escapeInvisible, visible} from '../backups/validate.js';
 import {BackupError} from '../errors.js';
+import {count} from '../plural.js';
 import {table} from '../profiles/display.js';
 
 const FLAG_OF_RULE: Record<CountRule, string> = {
@@ -100,7 +101,7 @@ export function renderPlan(plan: PrunePlan): string {
 export function untouchedLines(plan: PrunePlan, unfinishedUploads: number, cli: string): string[] {
   const lines = plan.undated.map((b) => `Not touched: backup ${b.id} ${shownName(b.name)}: its date ${visible(b.date)} cannot be read`);
   lines.push(...plan.skipped.map((msg) => `Not touched: ${escapeInvisible(msg.replace(/^skipping /, ''))}`));
-  if (unfinishedUploads > 0) lines.push(`Not touched: ${unfinishedUploads} unfinished upload(s); "${commandHint(cli, 'cleanup')}" removes them`);
+  if (unfinishedUploads > 0) lines.push(`Not touched: ${count(unfinishedUploads, 'unfinished upload')}; "${commandHint(cli, 'cleanup')}" removes them`);
   return lines;
 }
 

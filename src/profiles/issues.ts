@@ -1,5 +1,6 @@
 import type {z} from 'zod';
 import {editDistance} from '../edit-distance.js';
+import {plural} from '../plural.js';
 import {quoteValue, shownEndpoint, shownValue} from '../redact.js';
 import {ALL_PROFILE_FIELDS, FIELD_EXPECTATIONS, GROUP_EXPECTATIONS, PROFILE_NAME_EXPECTATION, SECRET_FIELDS, type ProfileField} from './schema.js';
 import {parseSecretRef, refHidesKey} from './secrets.js';
@@ -18,7 +19,7 @@ export function describeIssues(issues: readonly Issue[], input: unknown, locate:
   const problems = issues.flatMap((issue) => describeIssue(issue, input, locate));
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   const more = problems.length - 1;
-  return problems[0].text + (more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : '');
+  return problems[0].text + (more > 0 ? ` (and ${more} more ${plural(more, 'problem')})` : '');
 }
 
 function describeIssue(issue: Issue, input: unknown, locate: IssueLocator): Array<{text: string; line?: number}> {

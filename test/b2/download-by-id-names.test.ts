@@ -47,7 +47,7 @@ describe('failures of b2_download_file_by_id name the file', () => {
     emu.faults.add({call: 'b2_download_file_by_id', status: 503});
     const err = await failedGet();
     expect(isBackupError(err, 'failure')).toBe(true);
-    expect(err.message).toMatch(/^B2 kept failing b2_download_file_by_id for "backups\/named\/file\.bin" after \d+ attempt\(s\)/);
+    expect(err.message).toMatch(/^B2 kept failing b2_download_file_by_id for "backups\/named\/file\.bin" after \d+ attempts/);
     expect(err.message).not.toContain(fileId);
   });
 

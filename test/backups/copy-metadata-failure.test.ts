@@ -34,7 +34,7 @@ test('a cut connection on every try of the metadata file\'s copy (B2 made each c
   expect(await shared.versions(`dst${n}/`)).toEqual([]);
   expect(await new BackupCatalog(to).list()).toEqual([]);
   expect(isBackupError(err, 'network')).toBe(true);
-  expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(the connection to B2 at .* broke during b2_copy_file .* after \\d+ attempt\\(s\\): .*\\); its archive ${up.archiveKey}, copied just before, was deleted again, so nothing was copied; run the same command again to copy the backup$`));
+  expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(the connection to B2 at .* broke during b2_copy_file .* after \\d+ attempts: .*\\); its archive ${up.archiveKey}, copied just before, was deleted again, so nothing was copied; run the same command again to copy the backup$`));
 
   faultAt.clear(shared.emu);
   expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: false, info: {id: up.id}});

@@ -44,7 +44,7 @@ const listed = async () => (await runCli(['b2', 'list', '--profile', 'local'], {
     await writeFile(join(dir, 'b.tar'), 'another archive');
     const up = await runCli(['b2', 'upload', join(dir, 'b.tar'), '--name', 'newer', '--profile', 'local'], {env});
     expect(up.code).toBe(0);
-    const r = await onTerminal(['b2', 'prune', '--keep-last', '1', '--profile', 'local'], {env, steps: [{wait: 'Delete 1 backup(s)'}, {send: 'n\r'}]});
+    const r = await onTerminal(['b2', 'prune', '--keep-last', '1', '--profile', 'local'], {env, steps: [{wait: 'Delete 1 backup not kept'}, {send: 'n\r'}]});
     expect(r.code).toBe(0);
     expect(r.output).toContain('Kept all 2 backups; nothing was deleted.');
     expect(r.output).not.toContain('Error');

@@ -315,7 +315,7 @@ describe('b2 cleanup', () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^WHAT\s+KEY\s+SINCE\s*$/m);
     expect(human.stdout).toMatch(/^unfinished upload\s+stale_2026-01-01_00.00_00000000.tar\s/m);
-    expect(human.stdout).toMatch(/^Would cancel 1 unfinished upload\(s\) and would delete 0 archive\(s\) without metadata file; left 1 unfinished upload\(s\) that are not this location's backups \(another tool's, or under a deeper prefix\)\.$/m);
+    expect(human.stdout).toMatch(/^Would cancel 1 unfinished upload and would delete 0 archives without metadata file; left 1 unfinished upload not of this location's backups \(another tool's, or under a deeper prefix\)\.$/m);
     const json = await home(['cleanup', '--dry-run', '--older-than', '0s', '--json']);
     expect(json.code).toBe(0);
     expect(parseJson(json)).toMatchObject({dryRun: true, cancelled: [{key: expect.stringContaining('stale_2026-01-01')}], deleted: [], foreign: 1});
@@ -325,7 +325,7 @@ describe('b2 cleanup', () => {
   test('--older-than keeps uploads started more recently (the 24h default keeps a fresh one)', async () => {
     const r = await home(['cleanup']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('Cancelled 0 unfinished upload(s) and deleted 0 archive(s) without metadata file; kept 1 started within 24h; left 1 unfinished upload(s) that are not this location\'s backups (another tool\'s, or under a deeper prefix).\n');
+    expect(r.stdout).toBe('Cancelled 0 unfinished uploads and deleted 0 archives without metadata file; kept 1 started within 24h; left 1 unfinished upload not of this location\'s backups (another tool\'s, or under a deeper prefix).\n');
     expect(await unfinished()).toEqual([foreign, stale]);
   });
 
@@ -335,7 +335,7 @@ describe('b2 cleanup', () => {
     expect(parseJson(json)).toMatchObject({dryRun: false, kept: 0, cancelled: [{key: expect.stringContaining('stale_2026-01-01')}]});
     expect(await unfinished()).toEqual([foreign]);
     const again = await home(['cleanup', '--older-than', '0s']);
-    expect(again.stdout).toBe('Cancelled 0 unfinished upload(s) and deleted 0 archive(s) without metadata file; left 1 unfinished upload(s) that are not this location\'s backups (another tool\'s, or under a deeper prefix).\n');
+    expect(again.stdout).toBe('Cancelled 0 unfinished uploads and deleted 0 archives without metadata file; left 1 unfinished upload not of this location\'s backups (another tool\'s, or under a deeper prefix).\n');
     const auth = await authorizeRaw(world.emu);
     const [{fileId}] = (await api(world.emu, auth.authorizationToken, 'b2_list_unfinished_large_files', {bucketId: world.emu.bucketId, namePrefix: foreign})).json.files as {fileId: string}[];
     expect((await api(world.emu, auth.authorizationToken, 'b2_cancel_large_file', {fileId})).status).toBe(200);

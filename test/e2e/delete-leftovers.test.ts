@@ -143,7 +143,7 @@ describe('Ctrl-C during a prune, between the archive and the metadata file of a 
     const done = await run.done;
     faultAt.clear(world.emu);
     const r = {code: done.code ?? -1, stdout: done.stdout.toString(), stderr: done.stderr};
-    expectFailure(r, 130, new RegExp(`^Error: prune interrupted after deleting 0 of 2 backup\\(s\\); backup ${oldest.id} may be partly deleted: run "backup-b2 b2 delete ${oldest.id} --yes" to finish it, then the same prune again for the rest$`), world.secrets);
+    expectFailure(r, 130, new RegExp(`^Error: prune interrupted after deleting 0 of 2 backups; backup ${oldest.id} may be partly deleted: run "backup-b2 b2 delete ${oldest.id} --yes" to finish it, then the same prune again for the rest$`), world.secrets);
 
     const plan = await world.b2(['prune', '--keep-last', '1', '--dry-run', '--profile', profile]);
     expect(plan.code).toBe(0);
@@ -176,7 +176,7 @@ describe('b2 cleanup and metadata files without their archive', () => {
     const text = await world.b2(['cleanup', '--older-than', '0s', '--profile', profile]);
     expect({code: text.code, stderr: text.stderr}).toEqual({code: 0, stderr: ''});
     expect(text.stdout).toMatch(new RegExp(`^metadata without archive\\s+${metadataKeyOf(gone).replace(/[.]/g, '\\.')}\\s.*backup ${gone.id}`, 'm'));
-    expect(text.stdout).toContain('deleted 1 metadata file(s) without archive');
+    expect(text.stdout).toContain('deleted 1 metadata file without archive');
     expect(await versions(prefix)).toEqual(before.filter((v) => !v.endsWith(metadataKeyOf(gone))));
     expect(await versions(prefix)).toContain('upload notes.metadata.json');
     expect(await listedIds(profile)).toEqual([backups[0].id, backups[2].id].sort());
@@ -193,7 +193,7 @@ describe('b2 cleanup and metadata files without their archive', () => {
     const r = await world.b2(['cleanup', '--older-than', '0s', '--profile', profile]);
     expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: ''});
     expect(r.stdout).toMatch(new RegExp(`^kept: other file hidden\\s+${half.archiveKey.replace(/[.]/g, '\\.')}\\s.*backup ${half.id}: ${metadataKeyOf(half).replace(/[.]/g, '\\.')} is hidden, not deleted$`, 'm'));
-    expect(r.stdout).toContain('kept 1 file(s) whose other file is hidden (B2 keeps hidden files: unhide it to make the backup whole again, or delete the backup by its id to remove both)');
+    expect(r.stdout).toContain('kept 1 file whose other file is hidden (B2 keeps hidden files: unhide it to make the backup whole again, or delete the backup by its id to remove both)');
     expect(await versions(prefix)).toEqual(before);
     const dry = await world.b2(['delete', half.id, '--dry-run', '--profile', profile]);
     expect(dry.stdout).toContain(`Would delete the backup with a hidden metadata file ${half.id}`);

@@ -94,7 +94,7 @@ describe('a bucket whose default retention locks every file (the key cannot read
     const prune = await world.b2(['prune', '--keep-last', '1', '--yes', '--profile', 'locked']);
     expect({code: prune.code, stderr: prune.stderr}).toMatchObject({code: 0});
     expect(prune.stderr).toMatch(new RegExp(`^Kept backup ${id} "locked" of .*: locked \\(B2 refused to delete it: Object Lock\\) \\(the rules alone would delete it\\)$`, 'm'));
-    expect(prune.stderr).toMatch(/^Deleted 0 and kept 2 backup\(s\)/m);
+    expect(prune.stderr).toMatch(/^Deleted 0 backups and kept 2 \(/m);
 
     world.emu.clock.advance(8 * DAY);
     const done = await world.b2(['delete', id, '--yes', '--profile', 'locked']);
@@ -158,7 +158,7 @@ describe('locks the CLI sets (profile lock:, --lock-days, b2 lock)', () => {
     const prune = await world.b2(['prune', '--keep-last', '1', '--yes', '--profile', 'gov']);
     expect({code: prune.code, stderr: prune.stderr}).toMatchObject({code: 0});
     expect(prune.stderr).toContain(`Kept backup ${a.id} "gov-a" of ${displayDate(a.date)}: locked (governance) until ${displayDate(a.lockedUntil!)} (the rules alone would delete it)`);
-    expect(prune.stderr).toMatch(/^Deleted 0 and kept 2 backup\(s\)/m);
+    expect(prune.stderr).toMatch(/^Deleted 0 backups and kept 2 \(/m);
     const dry = await world.b2(['prune', '--keep-last', '1', '--dry-run', '--json', '--profile', 'gov']);
     const view = parseJson<{deleted: string[]; locked: string[]; backups: Array<{id: string; action: string; reasons: string[]}>}>(dry);
     expect(view).toMatchObject({deleted: [], locked: [a.id]});

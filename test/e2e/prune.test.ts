@@ -175,7 +175,7 @@ describe('b2 prune: safety', () => {
     const human = await prune(profile, ['--keep-daily', '2', '--keep-monthly', '2', '--dry-run']);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^delete\s+[0-9a-f]{12}\s+2025-01-10 12:00:00 \+00:00\s+\d+ B\s+a\s*$/m);
-    expect(human.stderr).toMatch(/Would delete 13 and keep 3 backup\(s\) \(--keep-daily 2 --keep-monthly 2\); --dry-run deleted nothing\./);
+    expect(human.stderr).toMatch(/Would delete 13 backups and keep 3 \(--keep-daily 2 --keep-monthly 2\); --dry-run deleted nothing\./);
     expect(await survivors(profile)).toEqual(ALL);
   });
 
@@ -221,7 +221,7 @@ describe('retention in the profile', () => {
     expect(r.code).toBe(0);
     expect(await survivors(profile)).toEqual(['d', 'p']);
     // the rules as the profile holds them, not as --keep-* flags nobody typed
-    expect(r.stderr).toMatch(new RegExp(`^Deleted 14 and kept 2 backup\\(s\\) \\(retention: \\{keepLast: 1, keepYearly: 2\\} in profile "${profile}"\\)\\.$`, 'm'));
+    expect(r.stderr).toMatch(new RegExp(`^Deleted 14 backups and kept 2 \\(retention: \\{keepLast: 1, keepYearly: 2\\} in profile "${profile}"\\)\\.$`, 'm'));
   });
 
   test('upload prunes after it succeeds, says what it removed, and never deletes the backup it just made', async () => {
@@ -262,7 +262,7 @@ describe('retention in the profile', () => {
     expect(dry.stderr).toMatch(/^Warning: backup [0-9a-f]+ .* is dated 2030-01-01 00:00:00 \+00:00, after now by B2's clock/m);
     expect(dry.stdout).toMatch(/^keep +[0-9a-f]+ +2030-01-01 00:00:00 \+00:00 .* dated after now$/m);
     expect(dry.stdout).toMatch(/^keep +[0-9a-f]+ +2026-11-30 06:00:00 \+00:00 .* n +within 30d$/m);
-    expect(dry.stderr).toMatch(/Would delete 0 and keep 4 backup/);
+    expect(dry.stderr).toMatch(/Would delete 0 backups and keep 4 \(/);
   });
 
   test('upload --dry-run says what the prune after it would delete, counting the backup it would store; the real run deletes exactly that', async () => {

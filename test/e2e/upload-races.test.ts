@@ -103,8 +103,8 @@ test('a cleanup while an upload sends its parts: the unfinished upload is not ca
     const up = await result(upload);
     const cleaned = await result(cleanup!);
     expect({code: cleaned.code, stdout: cleaned.stdout}).toMatchObject({code: 0, stdout: expect.stringMatching(/kept: upload running +parts_\S+\.tar .*being stored by process \d+ on this machine/)});
-    expect(cleaned.stdout).toContain('Cancelled 0 unfinished upload(s)');
-    expect(cleaned.stdout).toContain('kept 1 file(s) that an upload running on this machine is still storing');
+    expect(cleaned.stdout).toContain('Cancelled 0 unfinished uploads and deleted 0 archives without metadata file');
+    expect(cleaned.stdout).toContain('kept 1 file that an upload running on this machine is still storing');
     expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0, stderr: expect.stringContaining('Uploaded backup "parts"')});
   } finally {
     onCall = undefined;
