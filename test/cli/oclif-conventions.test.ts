@@ -6,7 +6,7 @@ import {join} from 'node:path';
 import {cleanEnv, repoRoot} from '../helpers/host-cli.js';
 import {runCli} from '../helpers/run-cli.js';
 
-// oclif conventions: typos get a suggestion written as typed, shell completion, the
+// oclif conventions: typos get a suggestion written as typed, -h for --help, shell completion, the
 // emulator's fixed port and own flags, a LICENSE, and no experimental warnings in tests.
 
 let dir: string;
@@ -28,6 +28,17 @@ describe('a mistyped command', () => {
     const r = await runCli(args, {env});
     expect(r).toEqual({code: 2, stdout: '', stderr: `Error: ${message}\n`});
   });
+});
+
+test('-h is --help (package.json additionalHelpFlags): the same help for the topic and its commands, and no command takes -h for a flag', async () => {
+  for (const args of [['b2'], ['b2', 'list'], ['b2', 'upload', 'x.tar']]) {
+    const short = await runCli([...args, '-h'], {env});
+    expect(short).toEqual(await runCli([...args, '--help'], {env}));
+    expect(short).toMatchObject({code: 0, stderr: '', stdout: expect.stringContaining('USAGE')});
+  }
+  const manifest = JSON.parse(await readFile(join(repoRoot, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, {flags: Record<string, {char?: string}>}>};
+  const takingH = Object.entries(manifest.commands).flatMap(([id, c]) => Object.entries(c.flags).filter(([, f]) => f.char === 'h').map(([name]) => `${id} --${name}`));
+  expect(takingH).toEqual([]);
 });
 
 test('shell completion: "autocomplete bash" sets it up and the completion knows the b2 commands', async () => {

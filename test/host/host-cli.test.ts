@@ -92,6 +92,12 @@ describe('a host CLI with the plugin installed', () => {
     expect({code: unknownId.code, stderr: unknownId.stderr}).toEqual({code: 4, stderr: expect.stringMatching(/^Error: no backup with id f00d in .*; run "host b2 list" to see their ids\n$/)});
   });
 
+  test("-h stays the host's to give: the plugin's own -h for --help (its package.json) does not reach the host's commands", async () => {
+    const r = await host.run(['b2', 'list', '-h']);
+    expect({code: r.code, stdout: r.stdout, stderr: r.stderr}).toEqual({code: 2, stdout: '', stderr: expect.stringMatching(/^Error: Nonexistent flag: -h; "host b2 list --help" lists the flags\n$/)});
+    expect(await host.run(['b2', 'list', '--help'])).toMatchObject({code: 0, stdout: expect.stringContaining('$ host b2 list')});
+  });
+
   test('create() with the fields themselves: a rejected key names no profile and no command, only the fields to change', async () => {
     const profile = {keyId: emu.keyId, applicationKey: 'env:HOST_TEST_B2_KEY', bucket: emu.bucket, endpoint: emu.url, prefix: 'rt'};
     const r = await host.run(['roundtrip', '--profile', JSON.stringify(profile)], {HOST_TEST_B2_KEY: 'not-the-right-key-0123456789'});
