@@ -3,7 +3,7 @@ import {commandHint} from '../command-hint.js';
 import stringWidth from 'string-width';
 import type {RetentionPolicy} from '../backups/retention.js';
 import {escapeInvisible} from '../backups/validate.js';
-import {displaySecret, parseSecretRef, shownRef} from './secrets.js';
+import {displaySecret} from './secrets.js';
 import {formatSize} from './size.js';
 import type {ProfileSource, StoredProfile} from './store.js';
 import type {ProfileEntry} from './schema.js';
@@ -55,13 +55,8 @@ export function profileView({name, source, entry}: StoredProfile, store: {path: 
     ...(entry.bandwidth ? {bandwidth: {...entry.bandwidth}} : {}),
     ...(entry.encryption ? {encryption: entry.encryption} : {}),
     ...(entry.lock ? {lock: {...entry.lock}} : {}),
-    ...(entry.encryptionKey ? {encryptionKey: displayEncryptionKey(entry.encryptionKey)} : {}),
+    ...(entry.encryptionKey ? {encryptionKey: displaySecret(entry.encryptionKey)} : {}),
   };
-}
-
-function displayEncryptionKey(ref: string): string {
-  // an SSE-C key pasted after env:/file: is hidden like an application key (shownRef)
-  return parseSecretRef(ref).kind === 'inline' ? '(inline, not shown)' : shownRef(ref);
 }
 
 /** Said wherever an SSE-C key is set: B2 keeps no copy of it. */

@@ -85,7 +85,7 @@ export function secretFilePath(path: string, baseDir: string): string {
   return isAbsolute(path) ? path : resolve(baseDir, path);
 }
 
-/** What `list` and `show` print: references as written, inline keys redacted. */
+/** What `profile list` and `profile show` print of a key (application or SSE-C): references as written, inline keys redacted. */
 export function displaySecret(text: string): string {
   return parseSecretRef(text).kind === 'inline' ? redactSecret(text) : shownRef(text);
 }

@@ -121,7 +121,9 @@ describe('SSE-C', () => {
     const upd = await world.b2(['profile', 'update', 'wrongkey', '--encryption', 'SSE-C', '--encryption-key', otherKey]);
     expect({code: upd.code, stderr: upd.stderr}).toMatchObject({code: 0});
     const show = await world.b2(['profile', 'show', 'wrongkey']);
-    expect(show.stdout).toMatch(/^encryptionKey\s+\(inline, not shown\)$/m);
+    // an inline SSE-C key shows as an inline application key does
+    expect(show.stdout).toMatch(/^applicationKey\s+\(inline, redacted\)$/m);
+    expect(show.stdout).toMatch(/^encryptionKey\s+\(inline, redacted\)$/m);
     const r = await world.b2(['verify', id, '--profile', 'wrongkey']);
     expectFailure(r, 3, /encrypted with SSE-C and the profile's encryptionKey is not the key it was uploaded with/, world.secrets);
   });
