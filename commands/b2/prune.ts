@@ -69,7 +69,7 @@ export default class Prune extends LocationCommand {
       // a dry run reports in `deleted` what would go, in the order a prune deletes (oldest first), as cleanup --dry-run does
       const {deleted, alreadyGone} = dryRun ? {deleted: doomedOldestFirst(plan), alreadyGone: []} : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted, onAlreadyGone});
       const kept = plan.decisions.length - deleted.length - alreadyGone.length;
-      const gone = alreadyGone.length > 0 ? `; ${alreadyGone.length} were already gone (another command deleted them meanwhile)` : '';
+      const gone = alreadyGone.length > 0 ? `; ${alreadyGone.length === 1 ? '1 was' : `${alreadyGone.length} were`} already gone (another command deleted ${alreadyGone.length === 1 ? 'it' : 'them'} meanwhile)` : '';
       this.logToStderr(dryRun
         ? `Would delete ${count(deleted.length, 'backup')} and keep ${kept} (${rules}); --dry-run deleted nothing.`
         : `Deleted ${count(deleted.length, 'backup')} and kept ${kept} (${rules})${gone}.`);

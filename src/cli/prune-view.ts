@@ -101,7 +101,7 @@ export function renderPlan(plan: PrunePlan): string {
 export function untouchedLines(plan: PrunePlan, unfinishedUploads: number, cli: string): string[] {
   const lines = plan.undated.map((b) => `Not touched: backup ${b.id} ${shownName(b.name)}: its date ${visible(b.date)} cannot be read`);
   lines.push(...plan.skipped.map((msg) => `Not touched: ${escapeInvisible(msg.replace(/^skipping /, ''))}`));
-  if (unfinishedUploads > 0) lines.push(`Not touched: ${count(unfinishedUploads, 'unfinished upload')}; "${commandHint(cli, 'cleanup')}" removes them`);
+  if (unfinishedUploads > 0) lines.push(`Not touched: ${count(unfinishedUploads, 'unfinished upload')}; "${commandHint(cli, 'cleanup')}" removes ${unfinishedUploads === 1 ? 'it' : 'them'}`);
   return lines;
 }
 

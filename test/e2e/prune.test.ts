@@ -205,6 +205,9 @@ describe('b2 prune: safety', () => {
     const out = parseJson<PruneJson>(r);
     expect(out.skipped).toEqual([expect.stringMatching(/Orphan_2025-01-01_00\.00_00000000\.tar: it has no metadata file/)]);
     expect(out.unfinishedUploads).toBe(1);
+    // for people, counted as such ("1 unfinished upload", "removes it")
+    const human = await prune(profile, ['--keep-last', '1', '--dry-run']);
+    expect(`${human.stdout}${human.stderr}`).toContain('Not touched: 1 unfinished upload; "backup-b2 b2 cleanup" removes it\n');
     const keys: string[] = [];
     for await (const o of backend.list()) keys.push(o.key);
     expect(keys).toEqual(expect.arrayContaining(['notes.txt', 'Orphan_2025-01-01_00.00_00000000.tar']));
