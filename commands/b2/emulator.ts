@@ -38,6 +38,7 @@ export default class Emulator extends PluginCommand {
     '<%= config.bin %> b2 emulator --port 8180 --data-dir ./b2-data --key-id myKeyId --application-key mySecret --bucket my-test-bucket',
     '<%= config.bin %> b2 emulator --port 0 --json --fail-uploads 0.1 --seed 7',
     '<%= config.bin %> b2 emulator --file-lock-enabled   # a bucket with Object Lock, for "b2 lock" and --lock-days',
+    '<%= config.bin %> b2 emulator --encrypted-by-default   # a bucket as B2 creates them now: uploads get SSE-B2 unless they ask for SSE-C',
     '<%= config.bin %> b2 emulator --fault \'{"call":"uploads","rate":0.1,"status":429,"retryAfter":1}\' --fault \'{"call":"b2_upload_part","rate":0.05,"corruptRequestBody":true}\'',
   ];
 
@@ -49,6 +50,10 @@ export default class Emulator extends PluginCommand {
     'application-key': Flags.string({description: 'application key of the bootstrap key (generated when omitted)'}),
     bucket: Flags.string({description: 'name of the bootstrap private bucket (generated when omitted)'}),
     'file-lock-enabled': Flags.boolean({description: 'give the bootstrap bucket Object Lock (B2\'s fileLockEnabled), to try "b2 lock", --lock-days and the "lock:" profile field; as on B2, it cannot be turned off again'}),
+    'encrypted-by-default': Flags.boolean({
+      description: 'make the bootstrap bucket one B2 has enabled for default encryption, as every bucket it creates now (new files get SSE-B2); ' +
+        'without it the bucket stands for an existing bucket B2 has not migrated yet (no default encryption); as on B2, it is not turned off again',
+    }),
     'min-part-size': integerFlag({description: 'absoluteMinimumPartSize in bytes: every part but the last must be at least this big', default: 5_000_000, min: 1}),
     'recommended-part-size': integerFlag({description: 'recommendedPartSize in bytes, as authorize reports it', default: 100_000_000, min: 1}),
     'fail-uploads': Flags.string({description: 'fraction 0..1 of b2_upload_file / b2_upload_part calls answered 503 service_unavailable', default: '0'}),
@@ -83,7 +88,7 @@ export default class Emulator extends PluginCommand {
       expireTokensEvery: flags['expire-tokens-every'] || undefined,
       seed: flags.seed,
       stallTimeoutMs: flags['stall-timeout-ms'],
-      bootstrap: {keyId: flags['key-id'], applicationKey: flags['application-key'], bucket: flags.bucket, fileLockEnabled: flags['file-lock-enabled']},
+      bootstrap: {keyId: flags['key-id'], applicationKey: flags['application-key'], bucket: flags.bucket, fileLockEnabled: flags['file-lock-enabled'], encryptedByDefault: flags['encrypted-by-default']},
     });
     for (const rule of faults) emu.faults.add(rule);
     // The bootstrap key is printed on purpose: it is the emulator's own key and the user needs it.

@@ -58,10 +58,20 @@ export function sseFromParam(value: unknown, name: string, opts: {allowCustomer:
   throw badRequest(`${name}: mode must be ${opts.allowCustomer ? 'SSE-B2, SSE-C' : 'SSE-B2'} or null`);
 }
 
+/**
+ * A bucket's effective default ("Use Server-Side Encryption with the B2 Native API"): the
+ * mode it was given; when none (or mode null), SSE-B2 in a bucket B2 has enabled for
+ * default encryption (every new bucket; existing ones gradually), none in one it has not.
+ */
+export function bucketDefaultSse(bucket: BucketRecord): Sse {
+  const mode = bucket.defaultServerSideEncryption?.mode ?? (bucket.encryptedByDefault ? 'SSE-B2' : null);
+  return mode ? {mode, algorithm: AES256} : NONE;
+}
+
 /** A new file's encryption: what the request asked for, else the bucket's default. */
 export function sseForNewFile(requested: Sse | undefined, bucket: BucketRecord): Sse {
   if (requested && requested.mode !== null) return requested;
-  return bucket.defaultServerSideEncryption?.mode ? {mode: bucket.defaultServerSideEncryption.mode, algorithm: AES256} : NONE;
+  return bucketDefaultSse(bucket);
 }
 
 /**

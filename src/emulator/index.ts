@@ -12,6 +12,7 @@ import {DEFAULT_MIN_PART_SIZE, DEFAULT_RECOMMENDED_PART_SIZE, DEFAULT_STALL_TIME
 import {EmulatorCore} from './core.js';
 import {lockDataDir} from './data-dir-lock.js';
 import {DiskBlobStore} from './disk-blob-store.js';
+import {bucketDefaultSse} from './encryption.js';
 import {FaultEngine} from './faults.js';
 import {addKey} from './handlers/account.js';
 import {addBucket} from './handlers/buckets.js';
@@ -22,7 +23,7 @@ import {EmulatorState} from './state.js';
 import {StatsCollector} from './stats.js';
 import {EmulatorOptions, RunningEmulator} from './types.js';
 
-export type {CreateKeyOptions, EmulatorOptions, EmulatorStats, FaultKind, FaultRule, RunningEmulator, SeedFile} from './types.js';
+export type {BootstrapOptions, CreateKeyOptions, EmulatorOptions, EmulatorStats, FaultKind, FaultRule, RunningEmulator, SeedFile} from './types.js';
 export {ALL_CAPABILITIES} from './constants.js';
 export {checkFaultRule} from './faults.js';
 
@@ -167,6 +168,7 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
           contentSha1: f.partSize ? 'none' : createHash('sha1').update(f.data).digest('hex'),
           contentType: f.contentType ?? 'application/octet-stream',
           fileInfo: {...f.fileInfo},
+          serverSideEncryption: bucketDefaultSse(bucket), // as an upload that asks for none
           segments,
         });
       }

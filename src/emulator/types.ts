@@ -17,8 +17,8 @@ export interface EmulatorOptions {
    * long, is answered 408 request_timeout and its connection closed (default 60 000 ms).
    */
   stallTimeoutMs?: number;
-  /** The bootstrap key and bucket (generated when not given); `fileLockEnabled`: the bucket has Object Lock, as b2_create_bucket's fileLockEnabled gives it. */
-  bootstrap?: {keyId?: string; applicationKey?: string; bucket?: string; fileLockEnabled?: boolean};
+  /** The bootstrap key and bucket (generated when not given). */
+  bootstrap?: BootstrapOptions;
   /**
    * Test hook: runs as each request arrives (with its API name), before fault rules are
    * decided and before the request is handled, which waits for a returned promise. Crash
@@ -34,6 +34,20 @@ export interface EmulatorOptions {
    * depends on B2 ignoring them.
    */
   refuseKeyOnPlainFiles?: boolean;
+}
+
+export interface BootstrapOptions {
+  keyId?: string;
+  applicationKey?: string;
+  bucket?: string;
+  /** The bucket has Object Lock, as b2_create_bucket's fileLockEnabled gives it. */
+  fileLockEnabled?: boolean;
+  /**
+   * The bucket is one B2 has enabled for default encryption, as every bucket
+   * b2_create_bucket makes now: new files get SSE-B2 unless they ask for SSE-C. Without
+   * it, the bucket stands for an existing bucket B2 has not migrated yet: no default encryption.
+   */
+  encryptedByDefault?: boolean;
 }
 
 export interface FaultRule {
@@ -116,6 +130,7 @@ export interface RunningEmulator {
   bucketId: string;
   createKey(o: CreateKeyOptions): Promise<{keyId: string; applicationKey: string}>;
   deleteKey(keyId: string): Promise<void>;
+  /** A private bucket made without HTTP; like the bootstrap bucket, one B2 has not enabled for default encryption. */
   createBucket(name: string): Promise<{bucketId: string; bucketName: string}>;
   faults: {
     add(rule: FaultRule): void;
@@ -157,8 +172,14 @@ export interface BucketRecord {
   lifecycleRules: unknown[];
   corsRules: unknown[];
   revision: number;
-  /** SSE-B2 for new files that ask for nothing; absent or mode null: none. */
+  /** SSE-B2 for new files that ask for nothing; absent or mode null: the default `encryptedByDefault` gives. */
   defaultServerSideEncryption?: {mode: string | null; algorithm?: string};
+  /**
+   * B2 has enabled default encryption for the bucket (every bucket b2_create_bucket makes
+   * now; existing ones as B2 migrates them): with no mode set, new files get SSE-B2.
+   * Absent: a bucket not migrated yet, whose files stay unencrypted unless asked. Never turned off.
+   */
+  encryptedByDefault?: boolean;
   /** Object Lock: once enabled, never disabled. */
   fileLockEnabled?: boolean;
   defaultRetention?: {mode: 'governance' | 'compliance' | null; period: {duration: number; unit: 'days' | 'years'} | null};

@@ -62,7 +62,11 @@ beforeAll(async () => {
   const auth = await authorizeRaw(emu);
   master = auth.authorizationToken;
   accountId = auth.accountId;
-  await createBucket(LOCK_BUCKET, {fileLockEnabled: true});
+  // Object Lock alone must set the limit here: a bucket b2_create_bucket makes now also
+  // encrypts by default, so this is an existing bucket B2 has not enabled for that yet,
+  // given Object Lock by b2_update_bucket.
+  const lockBucket = await emu.createBucket(LOCK_BUCKET);
+  expect((await api(emu, master, 'b2_update_bucket', {accountId, bucketId: lockBucket.bucketId, fileLockEnabled: true})).status).toBe(200);
   await createBucket(SSE_DEFAULT_BUCKET, {defaultServerSideEncryption: {mode: 'SSE-B2', algorithm: 'AES256'}});
   dir = await mkdtemp(join(tmpdir(), 'b2-info-limit-'));
   largePath = join(dir, 'large.tar');

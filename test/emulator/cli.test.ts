@@ -106,6 +106,19 @@ describe('b2 emulator command', () => {
     expect(half.stderr).toContain('--key-id and --application-key together');
   });
 
+  test('--encrypted-by-default: the bucket is one B2 has enabled for default encryption, so a plain upload is stored with SSE-B2', async () => {
+    const {child, firstLine, exit} = run(['--port', '0', '--json', '--encrypted-by-default']);
+    const info = JSON.parse(await firstLine) as RunningEmulator;
+    const b2 = await libraryClient(info);
+    const bucket = (await b2.getBucket({bucketName: info.bucket})).data.buckets[0];
+    expect(bucket.defaultServerSideEncryption).toEqual({isClientAuthorizedToRead: true, value: {algorithm: 'AES256', mode: 'SSE-B2'}});
+    const up = (await b2.getUploadUrl({bucketId: bucket.bucketId})).data;
+    const stored = await b2.uploadFile({uploadUrl: up.uploadUrl, uploadAuthToken: up.authorizationToken, fileName: 'plain.txt', data: Buffer.from('plain')});
+    expect(stored.data.serverSideEncryption).toEqual({algorithm: 'AES256', mode: 'SSE-B2'});
+    child.kill('SIGTERM');
+    expect((await exit).code).toBe(0);
+  });
+
   test('--file-lock-enabled: the bucket has Object Lock, so the README\'s lock examples work against it; without it they are refused', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'emu-lock-'));
     try {

@@ -49,7 +49,11 @@ describe('bucket defaultServerSideEncryption', () => {
     const seen = await api(emu, readerToken, 'b2_list_buckets', {accountId, bucketName: 'sse-default-1'});
     expect(seen.json.buckets[0].defaultServerSideEncryption).toEqual({isClientAuthorizedToRead: false});
 
-    const off = await api(emu, token, 'b2_update_bucket', {accountId, bucketId: made.json.bucketId, defaultServerSideEncryption: {mode: null}});
+    // The start-up bucket stands for one B2 has not enabled for default encryption (see
+    // default-encryption.test.ts): update sets SSE-B2 on it, and mode null turns it off again.
+    const on = await api(emu, token, 'b2_update_bucket', {accountId, bucketId: emu.bucketId, defaultServerSideEncryption: {mode: 'SSE-B2', algorithm: 'AES256'}});
+    expect(on.json.defaultServerSideEncryption).toEqual({isClientAuthorizedToRead: true, value: {algorithm: 'AES256', mode: 'SSE-B2'}});
+    const off = await api(emu, token, 'b2_update_bucket', {accountId, bucketId: emu.bucketId, defaultServerSideEncryption: {mode: null}});
     expect(off.json.defaultServerSideEncryption).toEqual({isClientAuthorizedToRead: true, value: {mode: null}});
   });
 

@@ -2,7 +2,7 @@ import {B2ApiError, badRequest, unauthorized} from '../b2-error.js';
 import {MAX_BUCKETS} from '../constants.js';
 import {EmulatorCore} from '../core.js';
 import {optInt, optObject, optString, optStringArray, Params, reqString} from '../params.js';
-import {guarded, sseFromParam, sseJson} from '../encryption.js';
+import {bucketDefaultSse, guarded, sseFromParam, sseJson} from '../encryption.js';
 import {applyBucketLock, lockConfiguration} from '../object-lock.js';
 import {BucketRecord, KeyRecord} from '../types.js';
 import {Handler} from './handler.js';
@@ -18,7 +18,7 @@ export function bucketJson(b: BucketRecord, accountId: string, key?: KeyRecord):
     bucketType: b.bucketType,
     bucketInfo: {...b.bucketInfo},
     corsRules: b.corsRules,
-    defaultServerSideEncryption: guarded(key, 'readBucketEncryption', sseJson({mode: b.defaultServerSideEncryption?.mode ?? null})),
+    defaultServerSideEncryption: guarded(key, 'readBucketEncryption', sseJson(bucketDefaultSse(b))),
     fileLockConfiguration: guarded(key, 'readBucketRetentions', lockConfiguration(b)),
     lifecycleRules: b.lifecycleRules,
     options: ['s3'],
@@ -27,8 +27,12 @@ export function bucketJson(b: BucketRecord, accountId: string, key?: KeyRecord):
   };
 }
 
-/** Validates and stores a new bucket; the only way buckets are made (API and programmatic). */
-export function addBucket(core: EmulatorCore, name: string, bucketType = 'allPrivate', p: Params = {}): BucketRecord {
+/**
+ * Validates and stores a new bucket; the only way buckets are made (API and programmatic).
+ * `encryptedByDefault`: made as b2_create_bucket makes a bucket now (SSE-B2 by default);
+ * without it, a bucket as B2 had them before (see BucketRecord.encryptedByDefault).
+ */
+export function addBucket(core: EmulatorCore, name: string, bucketType = 'allPrivate', p: Params = {}, {encryptedByDefault}: Pick<BucketRecord, 'encryptedByDefault'> = {}): BucketRecord {
   if (!/^[A-Za-z0-9-]{6,63}$/.test(name) || name.toLowerCase().startsWith('b2-')) {
     throw badRequest(`invalid bucket name "${name}": 6..63 letters, digits and "-", not starting with "b2-"`);
   }
@@ -43,13 +47,18 @@ export function addBucket(core: EmulatorCore, name: string, bucketType = 'allPri
     lifecycleRules: arrayParam(p, 'lifecycleRules'),
     corsRules: arrayParam(p, 'corsRules'),
     revision: 1,
+    ...(encryptedByDefault ? {encryptedByDefault: true} : {}),
     ...bucketEncryptionParam(p),
   };
   core.state.putBucket(bucket);
   return bucket;
 }
 
-/** defaultServerSideEncryption of b2_create_bucket / b2_update_bucket: SSE-B2 or none (SSE-C cannot be a default). */
+/**
+ * defaultServerSideEncryption of b2_create_bucket / b2_update_bucket: SSE-B2 or mode null
+ * (SSE-C cannot be a default). Mode null resets the bucket to its effective default
+ * (bucketDefaultSse): SSE-B2, or none in a bucket B2 has not enabled for default encryption.
+ */
 function bucketEncryptionParam(p: Params): Pick<BucketRecord, 'defaultServerSideEncryption'> {
   const sse = sseFromParam(p.defaultServerSideEncryption, 'defaultServerSideEncryption', {allowCustomer: false});
   return sse ? {defaultServerSideEncryption: {mode: sse.mode, ...(sse.algorithm ? {algorithm: sse.algorithm} : {})}} : {};
@@ -69,7 +78,11 @@ function arrayParam(p: Params, name: string): unknown[] {
 }
 
 
-/** Setting a bucket's encryption or Object Lock needs the matching write capability. */
+/**
+ * Setting a bucket's encryption or Object Lock needs the matching write capability; the
+ * SSE-B2 a new bucket gets when it names no default does not (Backblaze: "Automatic SSE-B2
+ * does not require writeBucketEncryption").
+ */
 function requireSettingCapabilities(core: EmulatorCore, key: KeyRecord, p: Params): void {
   if (p.defaultServerSideEncryption !== undefined && p.defaultServerSideEncryption !== null) core.requireCapability(key, 'writeBucketEncryption');
 }
@@ -80,7 +93,7 @@ export const createBucket: Handler = async (core, ctx) => {
   if (key.bucketId !== null) throw unauthorized('a bucket-restricted key cannot create buckets');
   core.checkAccountId(ctx.params);
   requireSettingCapabilities(core, key, ctx.params);
-  const bucket = addBucket(core, reqString(ctx.params, 'bucketName'), reqString(ctx.params, 'bucketType'), ctx.params);
+  const bucket = addBucket(core, reqString(ctx.params, 'bucketName'), reqString(ctx.params, 'bucketType'), ctx.params, {encryptedByDefault: true});
   try {
     applyBucketLock(core, key, bucket, ctx.params);
   } catch (e) {
