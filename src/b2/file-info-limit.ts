@@ -27,14 +27,20 @@ export function profileLimitReasons(encryption: Encryption | undefined): string[
  * Why the bucket puts a new file under the 2,048-byte limit: Object Lock, or a default
  * encryption that B2 applies to a file uploaded without encryption headers (Backblaze:
  * those may be left out, the bucket's default then encrypts it, so it is stored with SSE
- * as if asked for). A setting the key may not read counts as absent: B2 then decides.
+ * as if asked for). A default encryption the key may not read (no readBucketEncryption,
+ * as a backup key usually has, or no bucket listing at all) counts as SSE-B2: B2 now
+ * encrypts new buckets so by default and enables existing ones gradually ("Use
+ * Server-Side Encryption with the B2 Native API"), so only a bucket seen to be plain gets
+ * the larger limit. An Object Lock setting the key may not read counts as absent (B2 then
+ * decides; locks are not a default).
  */
-export function bucketLimitReasons(bucket: B2Bucket | undefined): string[] {
+export function bucketLimitReasons(bucketName: string, bucket: B2Bucket | undefined): string[] {
   const reasons: string[] = [];
   const sse = bucket?.defaultServerSideEncryption;
-  if (sse?.isClientAuthorizedToRead && sse.value?.mode) reasons.push(`bucket ${bucket!.bucketName} encrypts new files with ${sse.value.mode} by default`);
+  if (!sse?.isClientAuthorizedToRead) reasons.push(`B2 encrypts new files with SSE-B2 by default and this key may not read whether bucket ${bucketName} does: a key with readBucketEncryption lets that be checked`);
+  else if (sse.value?.mode) reasons.push(`bucket ${bucketName} encrypts new files with ${sse.value.mode} by default`);
   const lock = bucket?.fileLockConfiguration;
-  if (lock?.isClientAuthorizedToRead && lock.value?.isFileLockEnabled) reasons.push(`bucket ${bucket!.bucketName} has Object Lock enabled`);
+  if (lock?.isClientAuthorizedToRead && lock.value?.isFileLockEnabled) reasons.push(`bucket ${bucketName} has Object Lock enabled`);
   return reasons;
 }
 

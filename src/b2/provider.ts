@@ -236,7 +236,7 @@ export class B2Backend implements StorageBackend {
     const bytes = nameAndInfoBytes(fileName, info);
     if (bytes <= MAX_NAME_AND_INFO_BYTES_SSE_OR_LOCK) return;
     let reasons = profileLimitReasons(this.o.encryption);
-    if (reasons.length === 0 && bytes <= MAX_NAME_AND_INFO_BYTES) reasons = bucketLimitReasons(await this.readableBucket(signal));
+    if (reasons.length === 0 && bytes <= MAX_NAME_AND_INFO_BYTES) reasons = bucketLimitReasons(this.o.bucket, await this.readableBucket(signal));
     assertNameAndInfoFit(fileName, info, reasons, outcome);
   }
 

@@ -148,6 +148,20 @@ test('a bucket whose default encryption is SSE-B2, the profile asking none: 2,04
   await backend.put('dflt/small.bin', Buffer.from('data'), {metadata: metadataFor('backups/dflt/small.bin', 2048)});
 });
 
+test('a key that may not read the bucket\'s default encryption (a backup key): 2,048 bytes, as B2 now encrypts by default; the reason says how to have it checked', async () => {
+  // the capabilities the README gives a backup key: no readBucketEncryption
+  const capabilities = ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles'];
+  const made = await api(emu, master, 'b2_create_key', {accountId, capabilities, keyName: 'backup-key'});
+  expect(made.status).toBe(200);
+  const backend = await open({keyId: made.json.applicationKeyId, applicationKey: made.json.applicationKey});
+  emu.resetStats();
+  const err = await refusal(backend.put('unread/small.bin', Buffer.from('data'), {metadata: metadataFor('backups/unread/small.bin', 2049)}));
+  expect(err.message).toMatch(/take 2,049 bytes, more than the 2,048 B2 allows .*\(B2 encrypts new files with SSE-B2 by default and this key may not read whether bucket \S+ does: a key with readBucketEncryption lets that be checked\)/);
+  expect(writes()).toEqual([]);
+  await backend.put('unread/small.bin', Buffer.from('data'), {metadata: metadataFor('backups/unread/small.bin', 2048)});
+  await backend.close();
+});
+
 test('without encryption or Object Lock: 2,049 to 7,000 bytes go up (small and large); 7,001 is refused before any upload call', async () => {
   const backend = await open();
   for (const total of [2049, 7000]) {
