@@ -87,11 +87,7 @@ export class LargeFileUpload {
       await queue.onIdle();
       stopListening();
     }
-    if (this.o.signal?.aborted) {
-      // kept for a re-run to resume; an upload that cannot resume would only cost money
-      if (!this.o.resumable) throw await this.cancelAfter(abortError(this.o.signal), fileId, {afterStop: true});
-      throw abortError(this.o.signal);
-    }
+    if (this.o.signal?.aborted) throw await this.stopped(fileId);
     if (this.failure) {
       // B2 stayed busy or unreachable through every retry: the stored parts are kept for a rerun
       if (this.failure.transient && this.o.resumable) throw this.kept(this.failure);
@@ -113,6 +109,16 @@ export class LargeFileUpload {
     return file;
   }
 
+  /**
+   * Stopped by the caller (while parts were sent, or during the finish): the unfinished
+   * file is kept for a re-run to resume; one that cannot resume would only cost money, so
+   * it is cancelled (for CANCEL_AFTER_STOP_MS at most).
+   */
+  private async stopped(fileId: string): Promise<BackupError> {
+    const aborted = abortError(this.o.signal);
+    return this.o.resumable ? aborted : this.cancelAfter(aborted, fileId, {afterStop: true});
+  }
+
   private kept(err: BackupError): BackupError {
     return keptForRerun(err, {fileName: this.o.fileName, parts: this.confirmedParts, what: 'upload'});
   }
@@ -126,7 +132,7 @@ export class LargeFileUpload {
     try {
       return await client.finishLargeFile(fileId, this.sha1s, fileName, this.o.signal);
     } catch (err) {
-      if (this.o.signal?.aborted) throw err;
+      if (this.o.signal?.aborted) throw await this.stopped(fileId);
       const file = await client.getFileInfo(fileId, fileName).catch(() => undefined);
       if (file?.action === 'upload' && file.contentLength === this.bytes) return file;
       // B2 stayed busy or unreachable through every retry: every part is stored, a rerun only finishes

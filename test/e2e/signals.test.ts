@@ -43,11 +43,11 @@ const faultAt = new FaultAt();
  * `call` of the run (and, with `tempBeside`, once the download's temp file exists), and
  * answers how the run ended.
  */
-async function stopDuring(args: string[], signal: NodeJS.Signals, call: string, opts: {hold?: typeof HOLD | typeof THROTTLE; tempBeside?: string; nth?: number} = {}): Promise<{code: number; stdout: string; stderr: string}> {
+async function stopDuring(args: string[], signal: NodeJS.Signals, call: string, opts: {hold?: typeof HOLD | typeof THROTTLE; tempBeside?: string; nth?: number; input?: Buffer} = {}): Promise<{code: number; stdout: string; stderr: string}> {
   const nth = opts.nth ?? 1;
   faultAt.arm(world.emu, call, nth, {call, count: 1, ...(opts.hold ?? HOLD)});
   const asked = calls(world.emu, call);
-  const run = world.spawn(args);
+  const run = world.spawn(args, {input: opts.input});
   if (opts.tempBeside) await tempFileBeside(world.dir, opts.tempBeside);
   await waitFor(() => calls(world.emu, call) >= asked + nth, `${call} to be called ${nth} time(s)`);
   run.child.kill(signal);
@@ -170,6 +170,13 @@ describe('Ctrl-C during a multi-part upload from stdin, which cannot resume', ()
     world.emu.faults.clear();
     expect(await unfinishedUploads(STDIN_PREFIX)).toEqual([{fileName: expect.stringMatching(/^stdin\/refused_.*\.tar$/), parts: expect.any(Number)}]);
     expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/refused_\S+\.tar remains \(cancelling it failed: 403 access_denied\): run "backup-b2 b2 cleanup" to remove it$/, world.secrets);
+  });
+
+  test('stopped during the finish (every part stored): cancelled too, so "nothing was stored" is true', async () => {
+    const command = ['upload', '-', '--name', 'finishing', '--profile', 'stdin'];
+    const r = await stopDuring(command, 'SIGINT', 'b2_finish_large_file', {input: randomBytes(2 * PART + 1000)});
+    expectFailure(r, 130, /^Error: upload interrupted; nothing was stored \(an upload from stdin cannot resume: run it again to upload from the start\)$/, world.secrets);
+    expect(await unfinishedUploads(`${STDIN_PREFIX}finishing_`)).toEqual([]);
   });
 
   // B2's backoff could hold a stopped command for minutes (Retry-After up to 300 s is waited):
