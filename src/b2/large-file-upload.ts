@@ -338,9 +338,10 @@ export async function cancelFailed(
   );
   if (!refused) return error;
   // the network that lost the cancel would make a listing wait through every retry again;
-  // a cancel given up after a stop is not to be followed by more waiting either
+  // a cancel given up after a stop is not to be followed by more waiting either, nor is a
+  // refused one by a listing that outlasts the stop's bound (B2 busy for it)
   const offline = refused.kind === 'network' || refused.kind === 'timeout' || bound?.aborted === true;
-  const remains = offline ? undefined : await isUnfinished(client, bucketId, fileName, fileId).catch(() => undefined);
+  const remains = offline ? undefined : await isUnfinished(client, bucketId, fileName, fileId, bound).catch(() => undefined);
   if (remains === false) return error;
   const cause = refused.cause as PlainCause | undefined;
   const why = `${cause?.status ?? ''} ${cause?.code ?? refused.kind}`.trim();

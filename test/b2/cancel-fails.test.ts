@@ -1,4 +1,5 @@
 import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
+import {Readable} from 'node:stream';
 import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
@@ -91,6 +92,23 @@ describe('a failed large upload whose cancel fails too', () => {
     expect(err.message).toMatch(/may remain: run "backup-b2 b2 cleanup" to remove it$/);
     expect(emu.stats().calls.b2_list_unfinished_large_files ?? 0).toBe(listedBefore);
     emu.faults.clear();
+    await cleanupElsewhere();
+  });
+});
+
+describe('a stopped upload that cannot resume (from a stream), whose cancel B2 refuses', () => {
+  // after a stop, the user waits: the listing that would tell whether the file remains is
+  // bounded with the cancel (CANCEL_AFTER_STOP_MS), not left to B2's whole retry policy
+  test('B2 then holds the listing: the stop still ends, saying the unfinished upload may remain', async () => {
+    emu.faults.clear(); // the parts go up
+    emu.faults.add({call: 'b2_cancel_large_file', status: 403, code: 'access_denied', message: 'cancel refused'});
+    beforeCancel = async () => emu.faults.add({call: 'b2_list_unfinished_large_files', latencyMs: 600_000});
+    const ctl = new AbortController();
+    const err = await backend.put('c/stopped.bin', Readable.from([fixture.data]), {signal: ctl.signal, onProgress: () => ctl.abort()}).catch((e) => e);
+    expect(isBackupError(err, 'aborted')).toBe(true);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/stopped\.bin may remain: run "backup-b2 b2 cleanup" to remove it$/);
+    emu.faults.clear();
+    expect(await unfinishedCount(backend)).toBe(1);
     await cleanupElsewhere();
   });
 });
