@@ -1,6 +1,7 @@
 import PQueue from 'p-queue';
 import type {Retention, TransferProgress} from '../backend.js';
 import {commandHint} from '../command-hint.js';
+import {afterStopBound} from '../after-stop.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import {count} from '../plural.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
@@ -312,13 +313,6 @@ export function keptForRerun(err: BackupError, large: {fileName: string; parts: 
 }
 
 /**
- * How long the cancel of an unfinished file may retry once the user stopped the work
- * (Ctrl-C): they want the command to end, not wait out B2's backoff (up to two minutes);
- * past it, the error says the file may remain and how to remove it.
- */
-export const CANCEL_AFTER_STOP_MS = 15_000;
-
-/**
  * Cancels the large file `fileId` of a failed upload or server-side copy (its parts are
  * billed) and answers the error to throw, `error`. When the cancel fails too, the error
  * says what is true of the unfinished file: it remains, it is gone (cancelled by a
@@ -331,7 +325,7 @@ export async function cancelFailed(
   o: {afterStop?: boolean} = {},
 ): Promise<BackupError> {
   const {client, bucketId, fileName, fileId} = large;
-  const bound = o.afterStop ? AbortSignal.timeout(CANCEL_AFTER_STOP_MS) : undefined;
+  const bound = o.afterStop ? afterStopBound() : undefined;
   const refused = await client.cancelLargeFile(fileId, fileName, bound).then(
     () => undefined,
     (e: unknown) => (isBackupError(e) ? e : wrapUnknown(e, `cancelling ${fileName} failed`, client.context.secrets)),

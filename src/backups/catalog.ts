@@ -4,6 +4,7 @@ import {pipeline} from 'node:stream/promises';
 import {setTimeout as sleep} from 'node:timers/promises';
 import type PQueue from 'p-queue';
 import type {Body, GetOptions, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
+import {CANCEL_AFTER_STOP_MS, afterStopBound} from '../after-stop.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
 import {commandHint} from '../command-hint.js';
@@ -193,7 +194,12 @@ export class BackupCatalog {
           // another run of this upload holds its record, so none could continue this one when it is run again: what it started goes
           if (known && !unlock && isBackupError(err, 'aborted')) {
             const leftover = `"${commandHint(this.cli, 'cleanup')}" removes it`;
-            await this.cancelUnfinishedOf(archiveKey, id, leftover).catch((e: unknown) => this.warn(`could not look for the unfinished upload of ${archiveKey} (${(e as Error).message}); ${leftover}`));
+            // the user stopped it and waits for the command to end: not through B2's whole backoff
+            const bound = afterStopBound();
+            await this.cancelUnfinishedOf(archiveKey, id, leftover, bound).catch((e: unknown) =>
+              this.warn(bound.aborted
+                ? `gave up cancelling the unfinished upload of ${archiveKey} ${CANCEL_AFTER_STOP_MS / 1000} s after the stop (B2 busy or unreachable); ${leftover}`
+                : `could not look for the unfinished upload of ${archiveKey} (${(e as Error).message}); ${leftover}`));
           }
           throw err;
         });

@@ -140,6 +140,21 @@ describe('a rerun of an interrupted upload', () => {
     expect(await keysOf(backend)).toEqual([]);
   });
 
+  test('the same, with B2 holding the cancel: the stop still ends (CANCEL_AFTER_STOP_MS), warning that the unfinished upload remains for a cleanup', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const release = await new PendingUploads(join(cacheDir, 'pending-uploads'), () => undefined).lock({sha1: sha1(data), name: 'nightly'});
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    emu.faults.add({call: 'b2_cancel_large_file', latencyMs: 600_000}); // answered only once the client gives up
+    try {
+      expect(isBackupError(await interruptAfterParts(catalog, path, 2), 'aborted')).toBe(true);
+    } finally {
+      emu.faults.clear();
+      await release?.();
+    }
+    expect(warnings).toEqual([expect.stringMatching(/^gave up cancelling the unfinished upload of nightly_\S+\.tar 15 s after the stop \(B2 busy or unreachable\); "backup-b2 b2 cleanup" removes it$/)]);
+    expect(await unfinishedCount(backend)).toBe(1);
+  });
+
   test('when nothing was stored, the same names are used but resumed is false', async () => {
     const {path, cacheDir} = await fresh();
     // every part fails; the first retry's wait is a Ctrl-C: the large file exists with no part
