@@ -1,13 +1,19 @@
 import {commandHint} from '../command-hint.js';
 import {closest} from '../edit-distance.js';
 import {BackupError} from '../errors.js';
+import {holdsKeyShaped} from '../redact.js';
 
 /**
  * The flags of oclif's "Nonexistent flags: …" as a message may show them: `--flag=VALUE`
- * as `--flag`, `-xVALUE` as `-x…` (the value may be a key typed after a mistyped flag).
+ * as `--flag`, `-xVALUE` as `-x…` (the value may be a key typed after a mistyped flag),
+ * and a long flag that holds text shaped like a key (a key typed onto its flag with no
+ * space or "=", `--application-keyK005…`) not at all.
  */
 export function shownUnknownFlags(list: string): string {
-  return list.replace(/(--[\w-]+)=\S*?(,|$)/g, '$1$2').replace(/(^|\s)(-[A-Za-z])[^\s,;]+/g, '$1$2…');
+  return list
+    .replace(/(--[\w-]+)=\S*?(,|$)/g, '$1$2')
+    .replace(/(^|\s)(-[A-Za-z])[^\s,;]+/g, '$1$2…')
+    .replace(/(^|\s)--([^\s,;]+)/g, (flag: string, lead: string, name: string) => (holdsKeyShaped(name) ? `${lead}--… (not shown: it looks like a key)` : flag));
 }
 
 /**

@@ -55,6 +55,8 @@ describe('a mistyped flag', () => {
     const key = world.emu.applicationKey;
     expectFailure(await world.b2(['profile', 'add', 'x', `--aplication-key=${key}`, '--key-id', 'k']), 2, /^Error: Nonexistent flag: --aplication-key; did you mean --application-key\? "backup-b2 b2 profile add --help" lists the flags$/, world.secrets);
     expectFailure(await world.b2(['list', `-x${key}`]), 2, /^Error: Nonexistent flag: -x…; "backup-b2 b2 list --help" lists the flags$/, world.secrets);
+    // the key typed onto its flag, no space or "=": that flag is not repeated at all
+    expectFailure(await world.b2(['profile', 'add', 'x', `--application-key${key}`, '--key-id', 'k']), 2, /^Error: Nonexistent flag: --… \(not shown: it looks like a key\); "backup-b2 b2 profile add --help" lists the flags$/, world.secrets);
   });
 });
 
