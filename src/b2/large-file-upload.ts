@@ -340,6 +340,9 @@ export async function cancelFailed(
   const cause = refused.cause as PlainCause | undefined;
   const why = `${cause?.status ?? ''} ${cause?.code ?? refused.kind}`.trim();
   const state = remains ? `remains (cancelling it failed: ${why})` : 'may remain';
-  const leftover = `an unfinished ${large.what} of ${fileName} ${state}: run "${commandHint(client.context.cli, 'cleanup')}" to remove it`;
+  // the profile it is under (a copy's is the --to profile, not the one the command was run with)
+  const {profileName, profileCommand} = client.context;
+  const profile = profileName && profileCommand !== null ? ` --profile ${profileName}` : '';
+  const leftover = `an unfinished ${large.what} of ${fileName} ${state}: run "${commandHint(client.context.cli, `cleanup${profile}`)}" to remove it`;
   return new BackupError(error.kind, `${error.message}; ${leftover}`, {cause: error.cause, leftover});
 }

@@ -66,7 +66,7 @@ describe('a failed large upload whose cancel fails too', () => {
     emu.faults.add({call: 'b2_cancel_large_file', status: 503});
     const err = await backend.put('c/remains.bin', {path: fixture.path}).catch((e) => e);
     expect(isBackupError(err, 'cap_exceeded')).toBe(true);
-    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/remains\.bin remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup" to remove it$/);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/remains\.bin remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup --profile test" to remove it$/);
     emu.faults.clear();
     expect(await unfinishedCount(backend)).toBe(1);
     await cleanupElsewhere();
@@ -78,7 +78,7 @@ describe('a failed large upload whose cancel fails too', () => {
     beforeCancel = async () => emu.faults.add({call: 'b2_list_unfinished_large_files', status: 503});
     const err = await backend.put('c/unknown.bin', {path: fixture.path}).catch((e) => e);
     expect(isBackupError(err, 'cap_exceeded')).toBe(true);
-    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/unknown\.bin may remain: run "backup-b2 b2 cleanup" to remove it$/);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/unknown\.bin may remain: run "backup-b2 b2 cleanup --profile test" to remove it$/);
     emu.faults.clear();
     await cleanupElsewhere();
   });
@@ -89,7 +89,7 @@ describe('a failed large upload whose cancel fails too', () => {
     beforeCancel = async () => void (listedBefore = emu.stats().calls.b2_list_unfinished_large_files ?? 0);
     const err = await backend.put('c/network.bin', {path: fixture.path}).catch((e) => e);
     expect(isBackupError(err, 'cap_exceeded')).toBe(true);
-    expect(err.message).toMatch(/may remain: run "backup-b2 b2 cleanup" to remove it$/);
+    expect(err.message).toMatch(/may remain: run "backup-b2 b2 cleanup --profile test" to remove it$/);
     expect(emu.stats().calls.b2_list_unfinished_large_files ?? 0).toBe(listedBefore);
     emu.faults.clear();
     await cleanupElsewhere();
@@ -106,7 +106,7 @@ describe('a stopped upload that cannot resume (from a stream), whose cancel B2 r
     const ctl = new AbortController();
     const err = await backend.put('c/stopped.bin', Readable.from([fixture.data]), {signal: ctl.signal, onProgress: () => ctl.abort()}).catch((e) => e);
     expect(isBackupError(err, 'aborted')).toBe(true);
-    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/stopped\.bin may remain: run "backup-b2 b2 cleanup" to remove it$/);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/stopped\.bin may remain: run "backup-b2 b2 cleanup --profile test" to remove it$/);
     emu.faults.clear();
     expect(await unfinishedCount(backend)).toBe(1);
     await cleanupElsewhere();

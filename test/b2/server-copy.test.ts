@@ -29,7 +29,8 @@ const unfinishedOf = async (key: string) => (await collect(to.listUnfinished()))
 beforeAll(async () => {
   emu = await emulator({minPartSize: PART});
   from = await openBackend(emu, {prefix: 'old/', partSize: PART, uploadCutoff: PART, concurrency: 2});
-  to = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 2});
+  // its own profile name: what a copy leaves unfinished is there, and a cleanup hint must name it
+  to = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 2, profileName: 'offsite'});
 });
 
 afterAll(async () => {
@@ -260,7 +261,7 @@ describe('copyTo', () => {
         emu.faults.clear();
       }
       expect(isBackupError(err, 'aborted')).toBe(true);
-      const leftover = /^an unfinished copy of new\/full-info-refused\.tar remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup" to remove it$/;
+      const leftover = /^an unfinished copy of new\/full-info-refused\.tar remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup --profile offsite" to remove it$/;
       expect(err).toMatchObject({leftover: expect.stringMatching(leftover)});
       expect((err as Error).message).toMatch(/^the operation was aborted; an unfinished copy of new\/full-info-refused\.tar remains/);
       const unfinished = (await collect(to.listUnfinished())).filter((u) => u.key === 'full-info-refused.tar');
@@ -287,7 +288,7 @@ describe('copyTo', () => {
     test('B2 keeps refusing the cancel, the unfinished copy is still listed: the error says it remains and how to remove it', async () => {
       const {err, unfinished} = await failedCopy('cancel-refused.tar', {status: 503});
       expect(isBackupError(err, 'cap_exceeded')).toBe(true);
-      expect(err.message).toMatch(/; an unfinished copy of new\/cancel-refused\.tar remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup" to remove it$/);
+      expect(err.message).toMatch(/; an unfinished copy of new\/cancel-refused\.tar remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup --profile offsite" to remove it$/);
       expect(unfinished).toHaveLength(1);
       for (const u of unfinished) await to.cancelUnfinished(u);
     });
@@ -359,7 +360,7 @@ describe('copyTo', () => {
 
 /** A copy of `key` to new/ in parts, one at a time, stopped (aborted) once `count` requests of `call` were made; answers its error. */
 async function copyStoppedAfter(count: number, key: string, call = 'b2_copy_part'): Promise<unknown> {
-  const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1});
+  const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1, profileName: 'offsite'});
   const controller = new AbortController();
   const start = emu.stats().calls[call] ?? 0;
   const watch = setInterval(() => {
