@@ -180,7 +180,7 @@ describe('data dir', () => {
       const won = starts.filter((s): s is PromiseFulfilledResult<RunningEmulator> => s.status === 'fulfilled').map((s) => s.value);
       const lost = starts.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => String(s.reason));
       try {
-        expect(won).toHaveLength(1);
+        expect({won: won.length, lost}).toMatchObject({won: 1}); // a failure shows why the others lost
         for (const reason of lost) expect(reason).toMatch(/already used by an emulator in this process/);
         expect(await readdir(join(sub, 'locks'))).toEqual([expect.stringMatching(new RegExp(`^${process.pid}\\.`))]);
       } finally {
