@@ -7,3 +7,8 @@ export function plural(n: number, noun: string): string {
 export function count(n: number, noun: string): string {
   return `${n} ${plural(n, noun)}`;
 }
+
+/** Every one of n: "all 3 backups", but "the only backup" for 1 ("all 1 backup" reads as a mistake). */
+export function everyOne(n: number, noun: string): string {
+  return n === 1 ? `the only ${noun}` : `all ${count(n, noun)}`;
+}

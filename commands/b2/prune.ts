@@ -6,7 +6,7 @@ import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {alreadyGoneLine, countUnfinished, describeBackup, describePolicy, futureLines, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
 import {BackupError} from '../../src/errors.js';
-import {count} from '../../src/plural.js';
+import {count, everyOne} from '../../src/plural.js';
 
 export default class Prune extends LocationCommand {
   static override summary = 'Delete the backups a retention policy does not keep (restic\'s --keep-* rules).';
@@ -46,7 +46,7 @@ export default class Prune extends LocationCommand {
       for (const line of [...futureLines(plan), ...untouchedLines(plan, unfinished, cliPrefix(this.config))]) this.logToStderr(line);
       if (dryRun || (!flags.yes && doomed.length > 0)) this.log(renderPlan(plan));
       if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${count(doomed.length, 'backup')} not kept by ${rules}?`))) {
-        this.logToStderr(`Kept all ${count(plan.decisions.length, 'backup')}; nothing was deleted.`); // a "no" is an answer, not a failure
+        this.logToStderr(`Kept ${everyOne(plan.decisions.length, 'backup')}; nothing was deleted.`); // a "no" is an answer, not a failure
         return pruneView(plan, {dryRun, deleted: [], alreadyGone: [], unfinishedUploads: unfinished, now});
       }
       const keptLocked = (b: BackupInfo) => this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (the rules alone would delete it)`);
