@@ -5,7 +5,7 @@ import {escapeInvisible} from '../../src/backups/validate.js';
 import {parseDuration} from '../../src/cli/format.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {BackupError} from '../../src/errors.js';
-import {count} from '../../src/plural.js';
+import {count, plural} from '../../src/plural.js';
 import {table} from '../../src/profiles/display.js';
 
 type CleanupView = CleanupReport & {dryRun: boolean; olderThan: string};
@@ -41,7 +41,6 @@ export default class Cleanup extends LocationCommand {
     ];
     if (rows.length > 0) this.log(table([['WHAT', 'KEY', 'SINCE', ''], ...rows]));
     const notes = [
-      view.kept ? `kept ${view.kept} started within ${view.olderThan}` : '',
       view.foreign ? `left ${count(view.foreign, 'unfinished upload')} not of this location's backups (another tool's, or under a deeper prefix)` : '',
       view.strays.length ? `${dryRun ? 'would delete' : 'deleted'} ${count(view.strays.length, 'metadata file')} without archive` : '',
       view.uploading.length ? `kept ${count(view.uploading.length, 'file')} that an upload running on this machine is still storing` : '',
@@ -50,8 +49,19 @@ export default class Cleanup extends LocationCommand {
     ].filter(Boolean);
     const verbs = dryRun ? ['Would cancel', 'would delete'] : ['Cancelled', 'deleted'];
     this.log(`${verbs[0]} ${count(view.cancelled.length, 'unfinished upload')} and ${verbs[1]} ${count(view.deleted.length, 'archive')} without metadata file${notes.length ? `; ${notes.join('; ')}` : ''}.`);
+    if (view.kept) this.log(keptYoungLine(view.kept, view.olderThan, dryRun));
     return view;
   }
+}
+
+/**
+ * What --older-than kept, and how to take it too: a user who knows no upload is running
+ * must not be left wondering why the cleanup removed nothing, nor take it without the risk.
+ */
+function keptYoungLine(kept: number, olderThan: string, dryRun: boolean): string {
+  const it = kept === 1 ? 'it' : 'them';
+  const what = `${count(kept, 'unfinished upload')} or orphaned ${plural(kept, 'file')} from the last ${olderThan}`;
+  return `${dryRun ? 'Would keep' : 'Kept'} ${what}, as ${kept === 1 ? 'an upload' : 'uploads'} elsewhere may still be writing ${it}; run again with --older-than 0s to ${dryRun ? 'include' : 'remove'} ${it} too (an upload still running would be cut off and have to run again).`;
 }
 
 /** "after cancelling 1 unfinished upload and deleting 2 archives without metadata file", or "before removing anything". */

@@ -322,10 +322,14 @@ describe('b2 cleanup', () => {
     expect(await unfinished()).toEqual([foreign, stale]);
   });
 
-  test('--older-than keeps uploads started more recently (the 24h default keeps a fresh one)', async () => {
+  test('--older-than keeps uploads started more recently (the 24h default keeps a fresh one), and one line says how many and how to take them too', async () => {
+    const keptLine = (verb: string, action: string) => `${verb} 1 unfinished upload or orphaned file from the last 24h, as an upload elsewhere may still be writing it; run again with --older-than 0s to ${action} it too (an upload still running would be cut off and have to run again).\n`;
     const r = await home(['cleanup']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('Cancelled 0 unfinished uploads and deleted 0 archives without metadata file; kept 1 started within 24h; left 1 unfinished upload not of this location\'s backups (another tool\'s, or under a deeper prefix).\n');
+    expect(r.stdout).toBe(`Cancelled 0 unfinished uploads and deleted 0 archives without metadata file; left 1 unfinished upload not of this location's backups (another tool's, or under a deeper prefix).\n${keptLine('Kept', 'remove')}`);
+    const dry = await home(['cleanup', '--dry-run']);
+    expect(dry.stdout).toBe(`Would cancel 0 unfinished uploads and would delete 0 archives without metadata file; left 1 unfinished upload not of this location's backups (another tool's, or under a deeper prefix).\n${keptLine('Would keep', 'include')}`);
+    expect(parseJson(await home(['cleanup', '--json']))).toMatchObject({kept: 1, olderThan: '24h', cancelled: []});
     expect(await unfinished()).toEqual([foreign, stale]);
   });
 
