@@ -1,5 +1,6 @@
 import {timingSafeEqual} from 'node:crypto';
 import {BlobStore} from './blob-store.js';
+import {EmulatorClock} from './clock.js';
 import {B2ApiError, badRequest, unauthorized} from './b2-error.js';
 import {TOKEN_LIFETIME_MS} from './constants.js';
 import {RequestContext} from './context.js';
@@ -30,8 +31,6 @@ export class EmulatorCore {
   /** Upload tokens with an upload in progress (B2 allows one at a time per token). */
   readonly busyUploadTokens = new Set<string>();
   private authenticatedCalls = 0;
-  /** Added to the real time: tests move the clock forward (Object Lock expiry) instead of sleeping. */
-  clockOffsetMs = 0;
 
   constructor(
     readonly state: EmulatorState,
@@ -40,11 +39,12 @@ export class EmulatorCore {
     readonly faults: FaultEngine,
     readonly random: SeededRandom,
     readonly settings: CoreSettings,
+    readonly clock: EmulatorClock,
   ) {}
 
-  /** The emulator's time, in ms since the epoch. */
+  /** The emulator's time, in ms since the epoch (see EmulatorClock). */
   now(): number {
-    return Date.now() + this.clockOffsetMs;
+    return this.clock.now();
   }
 
   get accountId(): string {
@@ -59,14 +59,14 @@ export class EmulatorCore {
     const given = Buffer.from(hashSecret(secret), 'hex');
     const ok = key !== undefined && timingSafeEqual(given, Buffer.from(key.secretHash, 'hex'));
     if (!key || !ok) throw unauthorized('invalid application key id or application key');
-    if (key.expirationTimestamp !== null && key.expirationTimestamp <= Date.now()) {
+    if (key.expirationTimestamp !== null && key.expirationTimestamp <= this.now()) {
       throw unauthorized('application key has expired');
     }
     return key;
   }
 
   issueToken(kind: TokenRecord['kind'], key: KeyRecord, extra: Partial<TokenRecord> = {}, lifetimeMs = TOKEN_LIFETIME_MS): string {
-    const now = Date.now();
+    const now = this.now();
     let expiresAt = now + lifetimeMs;
     if (key.expirationTimestamp !== null) expiresAt = Math.min(expiresAt, key.expirationTimestamp);
     const token = this.state.newToken(kind === 'account' ? '4_002' : kind === 'download' ? '3_002' : '2_002');
@@ -85,7 +85,7 @@ export class EmulatorCore {
     if (!record || !kinds.includes(record.kind)) throw new B2ApiError(401, 'bad_auth_token', 'invalid authorization token');
     const key = this.state.keys.get(record.keyId);
     if (!key) throw new B2ApiError(401, 'bad_auth_token', 'invalid authorization token (its key was deleted)');
-    if (record.expired || record.expiresAt <= Date.now()) throw expired();
+    if (record.expired || record.expiresAt <= this.now()) throw expired();
     ctx.key = key;
     if (record.kind === 'account') this.maybeExpire(ctx, token);
     return {token, record, key};

@@ -7,6 +7,7 @@ import {createHash} from 'node:crypto';
 import {mkdir} from 'node:fs/promises';
 import {AddressInfo} from 'node:net';
 import {BlobStore, MemoryBlobStore} from './blob-store.js';
+import {EmulatorClock} from './clock.js';
 import {ensureBootstrap} from './bootstrap.js';
 import {DEFAULT_MIN_PART_SIZE, DEFAULT_RECOMMENDED_PART_SIZE, DEFAULT_STALL_TIMEOUT_MS} from './constants.js';
 import {EmulatorCore} from './core.js';
@@ -72,7 +73,8 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
     await disk.init();
     blobs = disk;
   }
-  const state = new EmulatorState(blobs);
+  const clock = new EmulatorClock();
+  const state = new EmulatorState(blobs, clock);
   if (opts.dataDir) await state.attach(opts.dataDir);
   const random = new SeededRandom(opts.seed ?? 1);
   const stats = new StatsCollector();
@@ -86,7 +88,7 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
     stallTimeoutMs: opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     refuseKeyOnPlainFiles: opts.refuseKeyOnPlainFiles ?? false,
   };
-  const core = new EmulatorCore(state, blobs, stats, faults, random, settings);
+  const core = new EmulatorCore(state, blobs, stats, faults, random, settings, clock);
   const server = createEmulatorServer(core);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -138,10 +140,8 @@ async function serve(opts: EmulatorOptions, unlock: () => Promise<void>): Promis
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
     clock: {
-      advance: (ms) => {
-        core.clockOffsetMs += ms;
-      },
-      now: () => core.now(),
+      advance: (ms) => clock.advance(ms),
+      now: () => clock.now(),
     },
     async putFiles(bucketName, files) {
       const bucket = state.bucketByName(bucketName);

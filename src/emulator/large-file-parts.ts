@@ -26,7 +26,7 @@ export async function storePart(core: EmulatorCore, fileId: string, partNumber: 
     await core.blobs.remove(blob.ref);
     throw e;
   }
-  const part: PartRecord = {partNumber, contentLength: blob.size, contentSha1: blob.sha1, uploadTimestamp: Date.now(), ref: blob.ref};
+  const part: PartRecord = {partNumber, contentLength: blob.size, contentSha1: blob.sha1, uploadTimestamp: core.now(), ref: blob.ref};
   const replaced = file.parts![String(partNumber)];
   file.parts![String(partNumber)] = part;
   core.state.changed('file', fileId);

@@ -1,6 +1,7 @@
 import {createHash, randomBytes} from 'node:crypto';
 import {serviceUnavailable} from './b2-error.js';
 import {BlobStore} from './blob-store.js';
+import {EmulatorClock} from './clock.js';
 import {compareUtf8} from './names.js';
 import {join} from 'node:path';
 import {JournalFile} from './journal-file.js';
@@ -73,7 +74,10 @@ export class EmulatorState {
   private readonly dirty = new Set<string>();
   private journaledBootstrap = 'null';
 
-  constructor(readonly blobs: BlobStore) {}
+  constructor(
+    readonly blobs: BlobStore,
+    private readonly clock: EmulatorClock,
+  ) {}
 
   /** Loads the data dir's state (if any) and saves every later commit there. */
   async attach(dataDir: string): Promise<void> {
@@ -278,7 +282,7 @@ export class EmulatorState {
 
   /** Records a new newest version of a name with a fresh id and upload timestamp. */
   createVersion(bucketId: string, fileName: string, action: FileRecord['action'], fields: Partial<FileRecord>): FileRecord {
-    const now = Date.now();
+    const now = this.clock.now();
     const file: FileRecord = {
       fileId: this.newFileId(bucketId, now),
       bucketId,
@@ -356,7 +360,7 @@ export class EmulatorState {
       keys: [...this.keys.values()],
       buckets: [...this.buckets.values()],
       files,
-      tokens: [...this.tokens.entries()].filter(([, t]) => t.expiresAt > Date.now()),
+      tokens: [...this.tokens.entries()].filter(([, t]) => t.expiresAt > this.clock.now()),
       bootstrap: this.bootstrap,
     };
   }

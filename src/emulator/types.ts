@@ -139,7 +139,11 @@ export interface RunningEmulator {
   };
   stats(): EmulatorStats;
   resetStats(): void;
-  /** The emulator's clock: tests move it forward (e.g. past an Object Lock retention) instead of sleeping. */
+  /**
+   * The emulator's clock: tests move it forward (past a retention date, a token's 24 hours,
+   * a key's expiry) instead of sleeping. Every timestamp, expiry and Date header follows it;
+   * advance() refuses a negative or non-finite ms.
+   */
   clock: {advance(ms: number): void; now(): number};
   /**
    * Stores files directly, without HTTP or billing (cheap setup of large catalogs and

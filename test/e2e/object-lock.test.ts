@@ -35,6 +35,11 @@ async function filesOf(bucketId: string, prefix: string, name: string): Promise<
   return (await rawFiles(bucketId, prefix)).filter((f) => f.fileName.startsWith(`${prefix}${name}_`));
 }
 const archive = (name: string) => join(world.dir, `${name}.tar`);
+/** Moves the emulator's clock past a lock date; the raw calls' master token (then over 24 hours old) is renewed, as any client renews its own. */
+async function advance(ms: number): Promise<void> {
+  world.emu.clock.advance(ms);
+  master = (await authorizeRaw(world.emu)).authorizationToken;
+}
 
 beforeAll(async () => {
   world = await E2EWorld.start();
@@ -96,7 +101,7 @@ describe('a bucket whose default retention locks every file (the key cannot read
     expect(prune.stderr).toMatch(new RegExp(`^Kept backup ${id} "locked" of .*: locked \\(B2 refused to delete it: Object Lock\\) \\(the rules alone would delete it\\)$`, 'm'));
     expect(prune.stderr).toMatch(/^Deleted 0 backups and kept 2 \(/m);
 
-    world.emu.clock.advance(8 * DAY);
+    await advance(8 * DAY);
     const done = await world.b2(['delete', id, '--yes', '--profile', 'locked']);
     expect({code: done.code, stderr: done.stderr}).toMatchObject({code: 0});
     expect((await rawFiles(defaultBucketId, 'home/')).map((f) => f.fileName.replace(/_.*\./, '.'))).toEqual(['home/locked2.json', 'home/locked2.tar']);
@@ -200,7 +205,7 @@ describe('locks the CLI sets (profile lock:, --lock-days, b2 lock)', () => {
 
   test('once the emulator clock passes the date, b2 delete removes a compliance-locked backup', async () => {
     expectFailure(await world.b2(['delete', b.id, '--yes', '--bypass-governance', '--profile', 'govbypass']), 3, /locked \(compliance\).*nobody can delete it/, world.secrets);
-    world.emu.clock.advance(4 * DAY + 60_000);
+    await advance(4 * DAY + 60_000);
     const list = parseJson<Listed[]>(await world.b2(['list', '--profile', 'gov', '--json']));
     expect(list).toEqual([expect.objectContaining({id: b.id, lockedUntil: null, lockMode: null})]);
     const done = await world.b2(['delete', b.id, '--yes', '--profile', 'gov']);

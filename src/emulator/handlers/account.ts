@@ -85,7 +85,7 @@ export function addKey(core: EmulatorCore, spec: NewKeySpec, fixed?: {keyId: str
     capabilities: [...new Set(spec.capabilities)],
     bucketId: spec.bucketId,
     namePrefix: spec.namePrefix,
-    expirationTimestamp: spec.validDurationSeconds === undefined ? null : Date.now() + spec.validDurationSeconds * 1000,
+    expirationTimestamp: spec.validDurationSeconds === undefined ? null : core.now() + spec.validDurationSeconds * 1000,
   };
   core.state.putKey(key);
   return {key, applicationKey};
