@@ -101,6 +101,13 @@ export interface StorageBackend {
    */
   assertCanCopyTo?(to: StorageBackend, copies: Array<{source: Pick<ObjectInfo, 'key' | 'sha1'>; sha1?: string}>): void;
   /**
+   * Optional, with copyTo(): why no file at all can be copied into `to` (B2: another
+   * account or endpoint), and what to do instead; undefined when copies can go there. No
+   * request. For a caller that found nothing to copy: the files already there are the
+   * answer, but the next copy there would be refused.
+   */
+  copyBarrier?(to: StorageBackend): {reason: string; instead: string} | undefined;
+  /**
    * Optional, for dry runs: what put() of this body would do (one request or parts, the
    * calls, what an interrupted upload already stored), reading and writing nothing but
    * listings. A stream body is not read.

@@ -20,7 +20,7 @@ import {loadProfile} from '../../src/profiles/index.js';
 export default class Copy extends BaseCommand {
   static override summary = 'Copy a backup to another profile on the same B2 account, on the server (nothing is downloaded).';
   static override description =
-    'Copies the archive and the metadata file under the same names into the location of the profile given with --to, with B2\'s server-side copy (b2_copy_file; b2_copy_part for large archives), and checks each copy\'s size and SHA1. The backup keeps its id, name, date and metadata; the copy is encrypted as the other profile encrypts its uploads (an SSE-C source is read with this profile\'s key), and locked as it locks them (its "lock:", or the backup\'s own lock where that holds longer). A --to profile on a public bucket is refused (exit 3) unless --allow-public-bucket. Running it again copies only what is missing. Both profiles must be on the same B2 account (exit 2 otherwise), and the key of the --to profile must be able to read this one\'s backups (exit 3).';
+    'Copies the archive and the metadata file under the same names into the location of the profile given with --to, with B2\'s server-side copy (b2_copy_file; b2_copy_part for large archives), and checks each copy\'s size and SHA1. The backup keeps its id, name, date and metadata; the copy is encrypted as the other profile encrypts its uploads (an SSE-C source is read with this profile\'s key), and locked as it locks them (its "lock:", or the backup\'s own lock where that holds longer). A --to profile on a public bucket is refused (exit 3) unless --allow-public-bucket. Running it again copies only what is missing. Both profiles must be on the same B2 account (exit 2 otherwise, nothing copied; when the --to profile already holds the backup, with the same SHA1, that is the answer, exit 0, with a warning), and the key of the --to profile must be able to read this one\'s backups (exit 3).';
 
   static override examples = [
     '<%= config.bin %> b2 copy 1a2b3c4d --to offsite',
@@ -72,6 +72,9 @@ export default class Copy extends BaseCommand {
         const there = [info.archiveKey, info.metadataKey].filter((k) => !copiedKeys.includes(k));
         const already = there.length ? ` (${there.map(escapeInvisible).join(' and ')} was already there)` : '';
         this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied${locked}.` : `Copied ${what} to profile "${target.name}" on the server (no archive downloaded): ${copiedKeys.map(escapeInvisible).join(' and ')}${already}${locked}`);
+        // the backup being there already is the answer (exit 0), but a setup tried with it must not pass for one that copies
+        const barrier = existing ? from.copyBarrier(to) : undefined;
+        if (barrier) this.logToStderr(`Warning: ${barrier.reason}, so a backup that profile "${target.name}" does not hold yet cannot be copied there (exit 2); ${barrier.instead}`);
         return {copied: backupSummary(copied, to.now()), to: target.name, existing, copiedFiles: copiedKeys};
       } finally {
         await Promise.all([from.close(), to.close()]);

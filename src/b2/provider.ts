@@ -439,18 +439,25 @@ export class B2Backend implements StorageBackend {
     }
   }
 
+  /** Another account or B2 cluster: no server-side copy can go there (see StorageBackend). */
+  copyBarrier(to: StorageBackend): {reason: string; instead: string} | undefined {
+    const dest = copyDestination(to);
+    const from = this.client.auth;
+    const there = dest.client.auth;
+    if (from.accountId === there.accountId && from.apiUrl === there.apiUrl) return undefined;
+    const endpoint = (b: B2Backend) => b.o.endpointName ?? b.o.endpoint;
+    const flag = (b: B2Backend) => (b.o.profileName ? ` --profile ${b.o.profileName}` : '');
+    return {
+      reason: `${this.locationName()} and ${dest.locationName()} are on different B2 accounts or endpoints (${endpoint(this)}, ${endpoint(dest)}): a server-side copy works only within one account and endpoint`,
+      instead: `download the backup and upload it there instead: "${commandHint(this.o.cli, `download ID -o FILE${flag(this)}`)}", then "${commandHint(this.o.cli, `upload FILE${flag(dest)}`)}"`,
+    };
+  }
+
   /** One account and one B2 cluster, and a destination key that may read the source: else one line, nothing copied. */
   private assertReadableBy(dest: B2Backend, fileName: string): void {
-    const from = this.client.auth;
-    const to = dest.client.auth;
-    const name = (b: B2Backend) => (b.o.profileName ? `profile "${b.o.profileName}"` : `${b.o.bucket}/${b.o.prefix}`);
-    if (from.accountId !== to.accountId || from.apiUrl !== to.apiUrl) {
-      const endpoint = (b: B2Backend) => b.o.endpointName ?? b.o.endpoint;
-      const flag = (b: B2Backend) => (b.o.profileName ? ` --profile ${b.o.profileName}` : '');
-      const instead = `"${commandHint(this.o.cli, `download ID -o FILE${flag(this)}`)}", then "${commandHint(this.o.cli, `upload FILE${flag(dest)}`)}"`;
-      throw new BackupError('bad_input', `${name(this)} and ${name(dest)} are on different B2 accounts or endpoints (${endpoint(this)}, ${endpoint(dest)}): a server-side copy works only within one account and endpoint; nothing was copied; download the backup and upload it there instead: ${instead}`);
-    }
-    const a = to.allowed;
+    const barrier = this.copyBarrier(dest);
+    if (barrier) throw new BackupError('bad_input', `${barrier.reason}; nothing was copied; ${barrier.instead}`);
+    const a = dest.client.auth.allowed;
     const cannot = !a.capabilities.includes('readFiles')
       ? 'it lacks the readFiles capability'
       : a.bucketName && a.bucketName !== this.o.bucket
@@ -459,8 +466,13 @@ export class B2Backend implements StorageBackend {
           ? `it is restricted to names starting with ${JSON.stringify(a.namePrefix)}`
           : undefined;
     if (cannot) {
-      throw new BackupError('missing_capabilities', `the key of ${name(dest)} makes the copy but cannot read ${this.o.bucket}/${fileName} (${cannot}); give it a key that can read both, nothing was copied`);
+      throw new BackupError('missing_capabilities', `the key of ${dest.locationName()} makes the copy but cannot read ${this.o.bucket}/${fileName} (${cannot}); give it a key that can read both, nothing was copied`);
     }
+  }
+
+  /** This location as messages name it: its profile, else its bucket and prefix. */
+  private locationName(): string {
+    return this.o.profileName ? `profile "${this.o.profileName}"` : `${this.o.bucket}/${this.o.prefix}`;
   }
 
   /** The source version as B2 records it now: by its id (checked to be this name), else the newest of the name. */

@@ -162,7 +162,7 @@ describe('b2 copy ID --to PROFILE', () => {
     expect(calls(emu, 'b2_copy_file')).toBe(0);
   });
 
-  test('to a profile on another account or endpoint: one line, exit 2, nothing copied', async () => {
+  test('to a profile on another account or endpoint: one line, exit 2, nothing copied; one that already holds the backup is the answer (exit 0), with a warning', async () => {
     const other = await startEmulator({port: 0});
     world.secrets.push(other.applicationKey);
     try {
@@ -170,6 +170,19 @@ describe('b2 copy ID --to PROFILE', () => {
       emu.resetStats();
       const r = await b2(['copy', 'latest', '--to', 'far', '--profile', 'home']);
       expectFailure(r, 2, /profile "home" and profile "far" are on different B2 accounts or endpoints .*nothing was copied/, world.secrets);
+      expect(calls(emu, 'b2_copy_file')).toBe(0);
+      expect(other.stats().calls.b2_copy_file).toBeUndefined();
+
+      // the same backup put there another way (same names, bytes and SHA1: seedBackups is deterministic)
+      await seedBackups(other, 'far/', 1, 5);
+      const there = await b2(['copy', '10000005', '--to', 'far', '--profile', 'home']);
+      expect(there.code).toBe(0);
+      expect(there.stdout).toMatch(/^Profile "far" already holds backup 10000005 "nightly 5" .*; nothing was copied\.\n$/);
+      // a setup tried with a backup that is there already must not pass for one that copies
+      const warnings = there.stderr.split('\n').filter(Boolean);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/^Warning: profile "home" and profile "far" are on different B2 accounts or endpoints \(.*\): a server-side copy works only within one account and endpoint, so a backup that profile "far" does not hold yet cannot be copied there \(exit 2\); download the backup and upload it there instead: "backup-b2 b2 download ID -o FILE --profile home", then "backup-b2 b2 upload FILE --profile far"$/);
+      expect(parseJson(await b2(['copy', '10000005', '--to', 'far', '--profile', 'home', '--json']))).toMatchObject({to: 'far', existing: true, copiedFiles: [], copied: {id: '10000005'}});
       expect(calls(emu, 'b2_copy_file')).toBe(0);
       expect(other.stats().calls.b2_copy_file).toBeUndefined();
     } finally {
