@@ -1,9 +1,10 @@
 import {createHash, randomBytes} from 'node:crypto';
-import {mkdir, readFile, rm, writeFile} from 'node:fs/promises';
+import {readFile, rm, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {abortError} from './errors.js';
 import {removeDeadWritersFiles} from './atomic-file.js';
+import {makeDirs} from './make-dirs.js';
 import {isAliveSince, startTime} from './process-alive.js';
 
 /** Contenders that meet withdraw and try again this many times in all; a lock still taken then is a live holder's. */
@@ -42,7 +43,7 @@ export async function takeProcessLock(dir: string, name: string, opts: {entries:
   const release = () => rm(join(dir, mine), {force: true}).then(() => undefined, () => undefined);
   for (let attempt = 1; ; attempt++) {
     try {
-      await mkdir(dir, {recursive: true, mode: 0o700});
+      await makeDirs(dir, {mode: 0o700});
       await writeFile(join(dir, mine), MY_STAMP, {flag: 'wx', mode: 0o600});
     } catch (err) {
       return {unavailable: err as NodeJS.ErrnoException};

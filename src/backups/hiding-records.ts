@@ -1,7 +1,8 @@
 import {createHash} from 'node:crypto';
-import {mkdir, readdir, readFile, rm} from 'node:fs/promises';
+import {readdir, readFile, rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import {removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
+import {makeDirs} from '../make-dirs.js';
 
 /** An orphan archive a cleanup on this machine is hiding before its last look for the metadata file. */
 export interface HidingRecord {
@@ -37,7 +38,7 @@ export class HidingRecords {
   async record(r: HidingRecord): Promise<void> {
     if (!this.dir) return;
     try {
-      await mkdir(this.dir, {recursive: true, mode: 0o700});
+      await makeDirs(this.dir, {mode: 0o700});
       this.swept ??= removeStaleTempFilesIn(this.dir); // what a writer killed mid-write left
       await this.swept;
       await writeFileAtomic(this.fileFor(r.key), JSON.stringify(r), {mode: 0o600});

@@ -1,8 +1,9 @@
 import {createHash} from 'node:crypto';
-import {mkdir, readFile, rm} from 'node:fs/promises';
+import {readFile, rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {ObjectInfo} from '../backend.js';
 import {removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
+import {makeDirs} from '../make-dirs.js';
 
 interface CacheEntry {
   v: 1;
@@ -70,7 +71,7 @@ export class MetadataCache {
     try {
       // once per process: what writers killed mid-write left here goes
       await this.removeLegacy();
-      this.dirReady ??= mkdir(this.dir, {recursive: true, mode: 0o700}).then(() => removeStaleTempFilesIn(this.dir as string));
+      this.dirReady ??= makeDirs(this.dir, {mode: 0o700}).then(() => removeStaleTempFilesIn(this.dir as string));
       await this.dirReady;
       await writeFileAtomic(this.fileFor(obj.id), JSON.stringify(entry), {mode: 0o600});
     } catch (err) {

@@ -1,8 +1,9 @@
 import {createHash} from 'node:crypto';
-import {mkdir, readdir, readFile, rm} from 'node:fs/promises';
+import {readdir, readFile, rm} from 'node:fs/promises';
 import {basename, join} from 'node:path';
 import {removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
 import {SHA1_HEX} from '../hash.js';
+import {makeDirs} from '../make-dirs.js';
 import {isAlive} from '../process-alive.js';
 import {takeProcessLock} from '../process-lock.js';
 import type {BackupLock} from './types.js';
@@ -90,7 +91,7 @@ export class PendingUploads {
   async record(p: Omit<PendingUpload, 'recorded'>): Promise<void> {
     if (!this.dir) return;
     try {
-      await mkdir(this.dir, {recursive: true, mode: 0o700});
+      await makeDirs(this.dir, {mode: 0o700});
       this.swept ??= removeStaleTempFilesIn(this.dir); // once per process: what writers killed mid-write left here goes
       await this.swept;
       await writeFileAtomic(this.fileFor(p), JSON.stringify({...p, recorded: this.now()}), {mode: 0o600});

@@ -1,7 +1,8 @@
-import {mkdir, readFile} from 'node:fs/promises';
+import {readFile} from 'node:fs/promises';
 import {dirname, join} from 'node:path';
 import {removeStaleTempFiles, writeFileAtomic} from '../atomic-file.js';
 import {withFileLock} from '../file-lock.js';
+import {makeDirs} from '../make-dirs.js';
 import {scrub} from '../redact.js';
 import {secretArgs} from './secret-args.js';
 
@@ -38,7 +39,7 @@ export async function readErrorLog(cacheDir: string): Promise<LoggedError[]> {
 export async function recordError(cacheDir: string, entry: LoggedError, argv: readonly string[] = []): Promise<void> {
   try {
     const path = errorLogPath(cacheDir);
-    await mkdir(dirname(path), {recursive: true, mode: 0o700});
+    await makeDirs(dirname(path), {mode: 0o700});
     const message = scrub(entry.message, [...secretArgs(argv), process.env.B2_APPLICATION_KEY]);
     const logged = {...entry, message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message};
     await withFileLock(path, async () => {

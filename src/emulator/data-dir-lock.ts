@@ -1,7 +1,8 @@
 import {randomBytes} from 'node:crypto';
-import {mkdir, readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises';
+import {readdir, readFile, rename, rm, stat, writeFile} from 'node:fs/promises';
 import {basename, dirname, join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
+import {makeDirs} from '../make-dirs.js';
 import {isAliveSince, startTime} from '../process-alive.js';
 
 /** Contenders that meet back off and try again this many times before giving up. */
@@ -28,7 +29,7 @@ const MY_STAMP = [process.pid, startTime(process.pid)].filter((part) => part !==
  */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const dir = join(dataDir, 'locks');
-  await mkdir(dir, {recursive: true, mode: 0o700});
+  await makeDirs(dir, {mode: 0o700});
   const entry = join(dir, `${process.pid}.${randomBytes(6).toString('hex')}`);
   let mine: Entry | undefined; // while published
   for (let attempt = 1; ; attempt++) {

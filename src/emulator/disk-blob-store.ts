@@ -1,7 +1,8 @@
 import {createReadStream} from 'node:fs';
-import {mkdir, open, readdir, rename, rm, unlink} from 'node:fs/promises';
+import {open, readdir, rename, rm, unlink} from 'node:fs/promises';
 import {join} from 'node:path';
 import {Readable} from 'node:stream';
+import {makeDirs} from '../make-dirs.js';
 import {BlobStore, BlobWriter, newBlobRef} from './blob-store.js';
 import {syncDir} from './sync-dir.js';
 
@@ -23,8 +24,8 @@ export class DiskBlobStore implements BlobStore {
 
   async init(): Promise<void> {
     await rm(this.tmpDir, {recursive: true, force: true});
-    await mkdir(this.tmpDir, {recursive: true});
-    await mkdir(this.blobDir, {recursive: true});
+    await makeDirs(this.tmpDir);
+    await makeDirs(this.blobDir);
     await syncDir(this.dataDir); // blobs/ itself must outlast a power cut before anything is put in it
   }
 

@@ -4,7 +4,6 @@
  * counters. Start one with `startEmulator({port: 0})` and point any B2 client at `url`.
  */
 import {createHash} from 'node:crypto';
-import {mkdir} from 'node:fs/promises';
 import {AddressInfo} from 'node:net';
 import {BlobStore, MemoryBlobStore} from './blob-store.js';
 import {EmulatorClock} from './clock.js';
@@ -18,6 +17,7 @@ import {FaultEngine} from './faults.js';
 import {addKey} from './handlers/account.js';
 import {addBucket} from './handlers/buckets.js';
 import {checkFileName} from './names.js';
+import {makeDirs} from '../make-dirs.js';
 import {SeededRandom} from './rng.js';
 import {createEmulatorServer} from './server.js';
 import {EmulatorState} from './state.js';
@@ -53,7 +53,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   checkOptions(opts);
   let unlock = async (): Promise<void> => undefined;
   if (opts.dataDir) {
-    await mkdir(opts.dataDir, {recursive: true, mode: 0o700});
+    await makeDirs(opts.dataDir, {mode: 0o700});
     unlock = await lockDataDir(opts.dataDir);
   }
   try {

@@ -1,4 +1,4 @@
-import {mkdir, realpath, stat} from 'node:fs/promises';
+import {realpath, stat} from 'node:fs/promises';
 import {dirname} from 'node:path';
 import {isMap, LineCounter, parseDocument, type Document} from 'yaml';
 import {removeStaleTempFiles, writeFileAtomic} from '../atomic-file.js';
@@ -7,6 +7,7 @@ import {closest} from '../edit-distance.js';
 import {BackupError} from '../errors.js';
 import {withFileLock} from '../file-lock.js';
 import {unwritable} from '../io-errors.js';
+import {makeDirs} from '../make-dirs.js';
 import {readSmallFile} from '../small-file.js';
 import {quoteValue, shownValue} from '../redact.js';
 import {LOCAL_PROFILE, LOCAL_PROFILE_NAME} from './builtin.js';
@@ -229,7 +230,7 @@ export class ProfileStore {
   async save(): Promise<void> {
     const target = await realpath(this.path).catch(() => this.path); // keep a symlinked dotfile a symlink
     try {
-      await mkdir(dirname(target), {recursive: true, mode: 0o700});
+      await makeDirs(dirname(target), {mode: 0o700});
       await withFileLock(target, async () => {
         await removeStaleTempFiles(target);
         const current = readProfilesFile(target);

@@ -128,3 +128,37 @@ describe('a profiles file where the user cannot write', () => {
     expect(r.stderr).not.toContain('another command');
   });
 });
+
+// XDG dirs that cannot be created: under /proc (a file system that takes no new entries),
+// Node 20's mkdir(…, {recursive: true}) retried for ever at full CPU, ignoring Ctrl-C, and
+// these commands never ended; each test's own timeout is what such code hits.
+describe('data, cache and config dirs that cannot be created (under /proc): at once, one line or a warning', () => {
+  const underProc = {XDG_DATA_HOME: '/proc/nonexist/data', XDG_CACHE_HOME: '/proc/nonexist/cache', XDG_CONFIG_HOME: '/proc/nonexist/config'};
+  const NEVER_ENDED = 30_000;
+
+  test('the embedded store (`list --profile local`): exit 1, the data dir, why, and XDG_DATA_HOME as the fix', async () => {
+    const r = await world.b2(['list', '--profile', 'local'], {env: underProc});
+    expectFailure(r, 1, /^Error: cannot start the embedded B2 store in \/proc\/nonexist\/data\/backup-plugin-b2\/embedded-b2: no such file or directory, or its directory takes no new files \(ENOENT\); make that directory writable, or set XDG_DATA_HOME to a directory you may write to$/, world.secrets);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  }, NEVER_ENDED);
+
+  test('`profile add` in the default config dir: exit 2, the profiles file and why', async () => {
+    const key = await world.createKey();
+    const r = await runCli(['b2', ...world.profileAddArgs('x', {...key, check: false})], {env: {...world.env, ...underProc}, cwd: world.dir});
+    world.outputs.push({args: ['profile', 'add', 'x'], stdout: r.stdout, stderr: r.stderr});
+    expectFailure(r, 2, /^Error: cannot write \/proc\/nonexist\/config\/backup-plugin-b2\/profiles\.yaml: no such file or directory, or its directory takes no new files \(ENOENT\); /, world.secrets);
+  }, NEVER_ENDED);
+
+  test('a B2 profile (locks, records and caches in those dirs): the upload and the listing still work, with a warning', async () => {
+    const archive = join(world.dir, 'proc-dirs.tar');
+    await writeFile(archive, randomBytes(100_000));
+    const up = await world.b2(['upload', archive, '--name', 'proc-dirs', '--profile', 'home'], {env: underProc});
+    expect(up.code).toBe(0);
+    expect(up.stderr).toMatch(/^Warning: cannot take a lock in \/proc\/nonexist\/data\/backup-plugin-b2\/upload-locks\/\S+ \(ENOENT\)/m);
+    expect(up.stderr).toMatch(/^Warning: cannot record the upload in \/proc\/nonexist\/cache\/\S+ \(ENOENT\)/m);
+    expect(up.stderr).toMatch(/^Warning: cannot write the metadata cache in \/proc\/nonexist\/cache\/\S+: ENOENT$/m);
+    const list = await world.b2(['list', '--profile', 'home', '--json'], {env: underProc});
+    expect(list.code).toBe(0);
+    expect(parseJson<Array<{name: string}>>(list).map((b) => b.name)).toContain('proc-dirs');
+  }, NEVER_ENDED);
+});

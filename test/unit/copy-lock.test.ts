@@ -58,7 +58,7 @@ test('a data dir that cannot hold the lock (copy-locks is a file): one warning, 
     const warnings: string[] = [];
     const release = await lockCopy(blocked, 'bucket-1', 'dddd4444.tar', {backup: 'backup dddd4444', where: 'profile "offsite"'}, (line) => warnings.push(line));
     await release();
-    expect(warnings).toEqual([`Warning: cannot take a lock in ${join(blocked, 'copy-locks')} (EEXIST): another copy of this backup to profile "offsite" at the same time would not be kept out`]);
+    expect(warnings).toEqual([`Warning: cannot take a lock in ${join(blocked, 'copy-locks')} (ENOTDIR): another copy of this backup to profile "offsite" at the same time would not be kept out`]);
   } finally {
     await rm(blocked, {recursive: true, force: true});
   }
