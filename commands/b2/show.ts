@@ -6,6 +6,9 @@ import {renderBackup} from '../../src/cli/backup-tables.js';
 import type {BackupInfo} from '../../src/backups/index.js';
 import type {BackupSummary} from '../../src/backups/display.js';
 
+/** A backup as every command prints it (sha1 null when none is on record), with what only show reads: its metadata, and B2's retention as reported (past dates too). */
+type ShowView = BackupSummary & Pick<BackupInfo, 'metadata' | 'lock'>;
+
 export default class Show extends LocationCommand {
   static override summary = 'Show one backup with everything its metadata file records.';
   static override description =
@@ -14,12 +17,12 @@ export default class Show extends LocationCommand {
   static override enableJsonFlag = true;
   static override args = {id: backupIdArg};
 
-  async run(): Promise<BackupInfo & Pick<BackupSummary, 'lockedUntil' | 'lockMode'>> {
+  async run(): Promise<ShowView> {
     const {args, flags} = await this.parse(Show);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
     const {backup, now} = await this.withLocation(flags, async ({catalog, backend}, signal) => ({backup: await catalog.show(args.id, {signal}), now: backend.now()}));
     this.log(renderBackup(backup, now));
-    const {lockedUntil, lockMode} = backupSummary(backup, now);
-    return {...backup, lockedUntil, lockMode};
+    const {metadata, lock} = backup;
+    return {...backupSummary(backup, now), ...(metadata ? {metadata} : {}), ...(lock ? {lock} : {})};
   }
 }
