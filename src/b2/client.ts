@@ -15,6 +15,7 @@ import type {Encryption} from '../profiles/types.js';
 import {scrub} from '../redact.js';
 import {safeListener, type TransferEvent, type TransferEventListener} from './events.js';
 import {connectTimeoutAgents, type Agents} from './connect-timeout.js';
+import {clockSkewFromDate} from './clock-skew.js';
 import type {B2Allowed, B2AuthorizeV2, B2AuthorizeV3, B2Bucket, B2File, B2ListFileNames, B2ListFileVersions, B2ListParts, B2ListUnfinished, B2Part, B2UploadUrl} from './wire-types.js';
 
 /** What authorization tells us about the key and the server. */
@@ -126,15 +127,20 @@ export class B2Client {
   }
 
   private async signIn(phase: 'authorize' | 'reauthorize', signal?: AbortSignal): Promise<void> {
-    const res = await this.policy.run('api', () => this.b2.authorize({axios: this.axios('api', signal), axiosOverride: {url: `${this.cfg.endpoint}/b2api/v3/b2_authorize_account`}}), {
+    let sentAt = Date.now();
+    const res = await this.policy.run('api', () => {
+      sentAt = Date.now();
+      return this.b2.authorize({axios: this.axios('api', signal), axiosOverride: {url: `${this.cfg.endpoint}/b2api/v3/b2_authorize_account`}});
+    }, {
       signal,
       onRetry: (f, attempt, waitMs) => this.retrying(f, 'b2_authorize_account', undefined, attempt, waitMs),
       fail: (f, attempts, end) => this.fail(f, {call: 'b2_authorize_account', attempts, phase, ...end}),
     });
+    const receivedAt = Date.now();
     const info = parseAuthorize(res.data as B2AuthorizeV2 | B2AuthorizeV3);
-    // retentions end by B2's clock, not this machine's (which may be off, or a test's emulator moved on)
+    // retentions end, and what B2 stored ages, by B2's clock, not this machine's (which may be off, or a test's emulator moved on)
     const serverDate = Date.parse(String((res as {headers?: Record<string, unknown>}).headers?.date ?? ''));
-    if (!Number.isNaN(serverDate)) this.clockSkewMs = serverDate - Date.now();
+    if (!Number.isNaN(serverDate)) this.clockSkewMs = clockSkewFromDate(serverDate, sentAt, receivedAt);
     // The library saved the token; the URLs of a v3 answer are nested, so set them here.
     this.b2.apiUrl = info.apiUrl;
     this.b2.downloadUrl = info.downloadUrl;
