@@ -753,7 +753,9 @@ export class BackupCatalog {
    */
   async cleanup(opts: {olderThanMs: number; dryRun?: boolean; signal?: AbortSignal; report?: CleanupReport}): Promise<CleanupReport> {
     const {signal} = opts;
-    const cutoff = this.now().getTime() - opts.olderThanMs;
+    // ages by the backend's clock (B2's), which dated what it stores: this machine's may be days off
+    const now = this.backend.now?.() ?? this.now();
+    const cutoff = now.getTime() - opts.olderThanMs;
     const report = opts.report ?? emptyCleanupReport();
     if (this.backend.listUnfinished && this.backend.cancelUnfinished) {
       const cancel = this.backend.cancelUnfinished.bind(this.backend);
@@ -775,7 +777,6 @@ export class BackupCatalog {
     }
     await this.finishHidden({dryRun: opts.dryRun, signal}, report);
     const {orphans, strays} = await this.scanAll(signal, () => undefined);
-    const now = this.backend.now?.() ?? this.now();
     const ctx = {cutoff, now, dryRun: opts.dryRun, signal};
     for (const {info, archive} of orphans) {
       // an upload that finished since the listing wrote its metadata file: a backup now, not an orphan

@@ -32,6 +32,21 @@ export class DelegatingBackend implements StorageBackend {
   }
 }
 
+/**
+ * `backend` as it is, but for its clock (B2's, for a B2 backend) `ms` later: to a cleanup,
+ * everything stored looks `ms` older, as if an upload had taken that long.
+ */
+export function clockAhead<T extends StorageBackend>(backend: T, ms: number): T {
+  const now = () => new Date((backend.now?.() ?? new Date()).getTime() + ms);
+  return new Proxy(backend, {
+    get(target, prop) {
+      if (prop === 'now') return now;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
 /** Counts calls by kind, and gets per key, so tests can assert what an operation cost. */
 export class CountingBackend extends DelegatingBackend {
   counts = {list: 0, get: 0, put: 0, stat: 0, delete: 0};

@@ -8,13 +8,14 @@ import {BackupCatalog, emptyCleanupReport, type CleanupReport} from '../../src/b
 import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
 import {emulator, openBackend} from '../b2/helpers.js';
-import {DelegatingBackend} from './backend-wrappers.js';
+import {DelegatingBackend, clockAhead} from './backend-wrappers.js';
 import {keysOf, rejection, tempDir} from './helpers.js';
 
 // A `b2 cleanup` on another machine (or from cron) while a large upload finishes. A large
 // file keeps its start time, so an archive whose upload took longer than --older-than
 // (24 h by default) looks like an interrupted upload's until its metadata file is
-// stored. Here the cleaner's clock runs 25 h ahead instead of the upload taking 25 h.
+// stored. Here the clock the cleaner reads (B2's, as its backend tells it) runs 25 h
+// ahead instead of the upload taking 25 h.
 // Nothing may end with an upload reported good whose archive is gone.
 
 const PART = 10_000;
@@ -67,7 +68,7 @@ function atMetadataUpload(action: () => Promise<void>): void {
   };
 }
 
-const cleanerAt25h = (b = cleanerBackend as ConstructorParameters<typeof BackupCatalog>[0]) => new BackupCatalog(b, {now: () => new Date(Date.now() + 25 * 3600e3)});
+const cleanerAt25h = (b: StorageBackend = cleanerBackend) => new BackupCatalog(clockAhead(b, 25 * 3600e3));
 
 /** A promise and what settles it. */
 function signal(): {fired: Promise<void>; fire: () => void} {
@@ -295,7 +296,7 @@ describe('an orphan archive a cleanup hid and then deletes', () => {
   test('one hidden by a hide whose answer was lost (the cleanup fails) is deleted by the next cleanup with the same data dir', async () => {
     const archiveKey = await orphan('cut');
     const cacheDir = join(dir, 'lost-answer-cache');
-    const cleanerWith = (b: StorageBackend) => new BackupCatalog(b, {now: () => new Date(Date.now() + 25 * 3600e3), cacheDir});
+    const cleanerWith = (b: StorageBackend) => new BackupCatalog(clockAhead(b, 25 * 3600e3), {cacheDir});
     const answerLost = new (class extends VersionsBackend {
       override async hide(key: string, opts?: {signal?: AbortSignal}): Promise<string | undefined> {
         await super.hide(key, opts);

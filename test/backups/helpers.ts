@@ -7,7 +7,7 @@ import {BackupCatalog} from '../../src/backups/index.js';
 import type {CatalogOptions} from '../../src/backups/index.js';
 import type {B2Backend, B2BackendOptions} from '../../src/b2/index.js';
 import type {EmulatorOptions, RunningEmulator} from '../../src/emulator/index.js';
-import {emulator, openBackend} from '../b2/helpers.js';
+import {confirmed, emulator, openBackend} from '../b2/helpers.js';
 import {authorizeRaw, storedVersions} from '../emulator/helpers.js';
 
 /** One emulator for a test file, the backends opened on it and the master key's token (see sharedEmulator). */
@@ -77,6 +77,12 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
     return err;
   }
   throw new Error('expected the operation to fail, but it succeeded');
+}
+
+/** Uploads the file at `path` as backup `name`, aborting (a Ctrl-C) once `storedBytes` are stored; answers the error. */
+export async function interruptUpload(catalog: BackupCatalog, path: string, opts: {storedBytes: number; name?: string}): Promise<unknown> {
+  const controller = new AbortController();
+  return rejection(catalog.upload({path}, {name: opts.name ?? 'nightly', signal: controller.signal, onProgress: (p) => confirmed(p) >= opts.storedBytes && controller.abort()}));
 }
 
 export async function keysOf(backend: StorageBackend): Promise<string[]> {

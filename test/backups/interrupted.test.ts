@@ -13,7 +13,7 @@ import {confirmed, emulator, openBackend, sha1, unfinishedCount} from '../b2/hel
 import {api, authorizeRaw, libraryClient} from '../emulator/helpers.js';
 import {DelegatingBackend} from './backend-wrappers.js';
 import {coreBackupJson, haBackupAt, haBackupTar, putHaBackup} from './ha-fixtures.js';
-import {catalogWithWarnings, keysOf, rejection, tempDir} from './helpers.js';
+import {catalogWithWarnings, interruptUpload, keysOf, rejection, tempDir} from './helpers.js';
 
 // What interrupted uploads and deletes leave behind, and how the next run, `delete` and
 // `cleanup` deal with it: the catalog over the real B2 provider and the emulator's HTTP API.
@@ -69,10 +69,7 @@ const uploads = () => (emu.stats().calls.b2_upload_part ?? 0) + (emu.stats().cal
 
 
 /** Uploads, aborting once `parts` parts are stored; answers the error. */
-async function interruptAfterParts(catalog: BackupCatalog, path: string, parts: number): Promise<unknown> {
-  const controller = new AbortController();
-  return rejection(catalog.upload({path}, {name: 'nightly', signal: controller.signal, onProgress: (p) => confirmed(p) >= parts * PART && controller.abort()}));
-}
+const interruptAfterParts = (catalog: BackupCatalog, path: string, parts: number): Promise<unknown> => interruptUpload(catalog, path, {storedBytes: parts * PART});
 
 beforeEach(() => emu.resetStats());
 

@@ -3,6 +3,7 @@ import {randomBytes} from 'node:crypto';
 import {readdir, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {BackupCatalog} from '../../src/backups/index.js';
+import {clockAhead} from '../backups/backend-wrappers.js';
 import {inspector, startCrashLocation, type CrashLocation} from '../helpers/crash.js';
 import {expectFailure} from './helpers.js';
 
@@ -30,7 +31,7 @@ test('b2 upload whose archive a cleanup deleted before its metadata file was sto
   const run = await cw.run(['upload', path, '--name', 'long', '--profile', 'race'], async (call) => {
     if (call === 'b2_finish_large_file') finished = true;
     if (call !== 'b2_upload_file' || !finished || deleted.length > 0) return;
-    const report = await new BackupCatalog(cleaner.backend, {now: () => new Date(Date.now() + 25 * 3600e3)}).cleanup({olderThanMs: 24 * 3600e3});
+    const report = await new BackupCatalog(clockAhead(cleaner.backend, 25 * 3600e3)).cleanup({olderThanMs: 24 * 3600e3});
     deleted = report.deleted.map((d) => d.name);
   });
   await cleaner.backend.close();
