@@ -276,7 +276,7 @@ describe('exit codes', () => {
     const path = join(world.dir, 'expired.yaml');
     await writeFile(path, `profiles:\n  old:\n    keyId: ${key.keyId}\n    applicationKey: ${key.applicationKey}\n    bucket: ${world.emu.bucket}\n    endpoint: ${world.emu.url}\n`);
     await chmod(path, 0o600);
-    await new Promise((r) => setTimeout(r, 1500)); // the key's one second of life passes
+    world.emu.clock.advance(1000); // the key's one second of life passes, by B2's clock (no sleeping)
     const r = await cli(['profile', 'check', 'old', '--config', path]);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/^fail\s+Key ID and application key\s+the key of profile old has expired or was revoked; fix: create a new key and put it in with: backup-b2 b2 profile update old --application-key …$/m);
