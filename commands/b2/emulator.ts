@@ -5,6 +5,7 @@ import {PluginCommand} from '../../src/cli/base-command.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
 import {jsonText} from '../../src/cli/json-text.js';
 import {BackupError} from '../../src/errors.js';
+import {unwritable} from '../../src/io-errors.js';
 import {checkFaultRule, startEmulator, type FaultRule, type RunningEmulator} from '../../src/emulator/index.js';
 
 /** One --fault value: a JSON fault rule, checked before the emulator starts. */
@@ -113,6 +114,9 @@ export default class Emulator extends PluginCommand {
       return await startEmulator(opts);
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
+      // a --data-dir it cannot create or write (a file system error names its path; a port's does not)
+      const local = opts?.dataDir && err.path !== undefined ? unwritable(err, `use --data-dir ${opts.dataDir}`, 'bad_input', 'make that directory writable, or give a --data-dir you may write to') : err;
+      if (local !== err) throw local;
       if (err.code === 'EADDRINUSE') throw new BackupError('bad_input', `port ${opts?.port} on ${opts?.host} is already in use: pick another --port (0 = any free port)`);
       if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND') throw new BackupError('bad_input', `cannot listen on --host ${opts?.host}: not an address of this machine`);
       if (err.code === 'EACCES') throw new BackupError('bad_input', `not allowed to listen on port ${opts?.port} or use --data-dir ${opts?.dataDir}: pick another`);

@@ -149,6 +149,12 @@ describe('data, cache and config dirs that cannot be created (under /proc): at o
     expectFailure(r, 2, /^Error: cannot write \/proc\/nonexist\/config\/backup-plugin-b2\/profiles\.yaml: no such file or directory, or its directory takes no new files \(ENOENT\); /, world.secrets);
   }, NEVER_ENDED);
 
+  test('`emulator --data-dir` under /proc: exit 2, the dir and the fix', async () => {
+    const r = await runCli(['b2', 'emulator', '--data-dir', '/proc/nonexist/emulator'], {env: world.env, cwd: world.dir});
+    world.outputs.push({args: ['emulator'], stdout: r.stdout, stderr: r.stderr});
+    expectFailure(r, 2, /^Error: cannot use --data-dir \/proc\/nonexist\/emulator: no such file or directory, or its directory takes no new files \(ENOENT\); make that directory writable, or give a --data-dir you may write to$/, world.secrets);
+  }, NEVER_ENDED);
+
   test('a B2 profile (locks, records and caches in those dirs): the upload and the listing still work, with a warning', async () => {
     const archive = join(world.dir, 'proc-dirs.tar');
     await writeFile(archive, randomBytes(100_000));
