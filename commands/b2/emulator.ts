@@ -62,7 +62,7 @@ export default class Emulator extends PluginCommand {
     seed: integerFlag({description: 'seed of the fault decisions, so a run repeats exactly', default: 1, min: 0}),
     fault: Flags.string({
       description: 'a fault rule as JSON, e.g. {"call":"uploads","rate":0.1,"status":503}; fields: call, count, rate, status, code, message, retryAfter, ' +
-        'cutRequestAfterBytes, cutResponseAfterBytes, latencyMs, bytesPerSecond, expireToken, corruptRequestBody, shiftRangeBytes, answerFields (repeatable)',
+        'cutRequestAfterBytes, cutResponseAfterBytes, latencyMs, answerLatencyMs, bytesPerSecond, expireToken, corruptRequestBody, shiftRangeBytes, answerFields (repeatable)',
       multiple: true,
     }),
     'stall-timeout-ms': integerFlag({description: 'answer 408 request_timeout when headers take, or a body stalls, this long', default: 60_000, min: 1}),

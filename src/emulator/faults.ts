@@ -10,6 +10,8 @@ export interface FaultDecision {
   cutRequestAfterBytes?: number;
   cutResponseAfterBytes?: number;
   latencyMs: number;
+  /** Held after the call was carried out, before its answer goes. */
+  answerLatencyMs: number;
   bytesPerSecond?: number;
   expireToken?: boolean;
   /** Where to flip a request body byte, as a fraction of its length (seeded). */
@@ -51,7 +53,7 @@ export class FaultEngine {
   }
 
   decide(call: string, testModes: Set<string>): FaultDecision {
-    const decision: FaultDecision = {latencyMs: 0};
+    const decision: FaultDecision = {latencyMs: 0, answerLatencyMs: 0};
     for (const active of this.rules) {
       const {rule} = active;
       if (!matches(rule.call, call)) continue;
@@ -60,12 +62,13 @@ export class FaultEngine {
         decision.expireToken === true || decision.corruptAtFraction !== undefined || decision.answerFields !== undefined || decision.shiftRangeBytes !== undefined;
       const fails = rule.status !== undefined || rule.code !== undefined || rule.cutRequestAfterBytes !== undefined || rule.cutResponseAfterBytes !== undefined ||
         rule.expireToken === true || rule.corruptRequestBody === true || rule.answerFields !== undefined || rule.shiftRangeBytes !== undefined;
-      const shapes = Boolean(rule.latencyMs || rule.bytesPerSecond);
+      const shapes = Boolean(rule.latencyMs || rule.answerLatencyMs || rule.bytesPerSecond);
       // A rule with nothing left to add (an earlier rule already fails this request) is not used up.
       if (!shapes && (!fails || failing)) continue;
       if (rule.rate !== undefined && !this.random.chance(rule.rate)) continue;
       if (active.remaining !== undefined) active.remaining -= 1;
       decision.latencyMs += rule.latencyMs ?? 0;
+      decision.answerLatencyMs += rule.answerLatencyMs ?? 0;
       if (rule.bytesPerSecond) decision.bytesPerSecond = rule.bytesPerSecond;
       if (!fails || failing) continue;
       if (rule.cutRequestAfterBytes !== undefined) decision.cutRequestAfterBytes = rule.cutRequestAfterBytes;
@@ -100,7 +103,7 @@ function matches(ruleCall: string, call: string): boolean {
 
 const FAULT_FIELDS: Record<string, 'int' | 'fraction' | 'string' | 'boolean' | 'object'> = {
   call: 'string', count: 'int', rate: 'fraction', status: 'int', code: 'string', message: 'string', retryAfter: 'int',
-  cutRequestAfterBytes: 'int', cutResponseAfterBytes: 'int', latencyMs: 'int', bytesPerSecond: 'int',
+  cutRequestAfterBytes: 'int', cutResponseAfterBytes: 'int', latencyMs: 'int', answerLatencyMs: 'int', bytesPerSecond: 'int',
   expireToken: 'boolean', corruptRequestBody: 'boolean',
   // A successful answer with fields replaced (a server that misreports what it did); used by the upload tests.
   answerFields: 'object',

@@ -133,7 +133,7 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
   const call = r?.call ?? 'unknown';
   core.stats.call(call);
   if (core.settings.onRequest) await Promise.resolve(core.settings.onRequest(call)).catch(() => undefined);
-  const fault = r ? core.faults.decide(call, parseTestModes(req.headers['x-bz-test-mode'])) : {latencyMs: 0};
+  const fault = r ? core.faults.decide(call, parseTestModes(req.headers['x-bz-test-mode'])) : {latencyMs: 0, answerLatencyMs: 0};
   const ctx = new RequestContext(req, res, url ?? new URL(BASE_URL), r?.apiVersion ?? 2, call, fault, core.stats, core.settings.stallTimeoutMs);
   // B2's clock, which decides when a retention ends (tests move it: emu.clock.advance)
   res.setHeader('Date', new Date(core.now()).toUTCString());
@@ -150,6 +150,8 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
     }
     if (r.json) ctx.params = req.method === 'POST' ? {...queryParams(url), ...(await ctx.readJson())} : queryParams(url);
     const result = await r.run(core, ctx);
+    // carried out; a client that leaves while its answer is held never gets it
+    if (result && fault.answerLatencyMs > 0) await sleep(fault.answerLatencyMs, undefined, {signal: gone.signal});
     if (result && fault.answerFields) core.stats.fault('answer_fields');
     if (result) await ctx.sendJson(200, fault.answerFields ? {...(result.json as object), ...fault.answerFields} : result.json);
     core.stats.billed(call, result?.names);
@@ -162,7 +164,7 @@ async function handle(core: EmulatorCore, req: IncomingMessage, res: ServerRespo
 function countFaults(core: EmulatorCore, fault: FaultDecision): void {
   if (fault.error) core.stats.fault(`http_${fault.error.status}`);
   if (fault.expireToken) core.stats.fault('expire_token');
-  if (fault.latencyMs > 0) core.stats.fault('latency');
+  if (fault.latencyMs > 0 || fault.answerLatencyMs > 0) core.stats.fault('latency');
   if (fault.bytesPerSecond) core.stats.fault('throttle');
 }
 

@@ -65,7 +65,13 @@ export interface FaultRule {
   cutRequestAfterBytes?: number;
   /** Destroy the connection after this many response body bytes were sent (a cut mid-response). */
   cutResponseAfterBytes?: number;
+  /** Wait this long before the call is carried out; a client that leaves meanwhile ends it, and it is not carried out. */
   latencyMs?: number;
+  /**
+   * Carry the call out, then hold its answer this long: a client that leaves meanwhile
+   * never gets it (B2 acted, the answer was lost), e.g. a stop that lands as B2 finishes.
+   */
+  answerLatencyMs?: number;
   bytesPerSecond?: number;
   /** Expire the request's authorization token and answer 401 expired_auth_token (the client must re-authorize). */
   expireToken?: boolean;

@@ -147,6 +147,31 @@ describe('fault rules', () => {
     expect(timers()).toBe(before);
   });
 
+  test('answerLatencyMs carries the call out and holds its answer: a client that leaves never gets it, and its timer goes with it', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+    const e = await startEmulator({port: 0});
+    const t = (await authorizeRaw(e)).authorizationToken;
+    await uploadRaw(e, t, e.bucketId, 'lost.bin', bytes(10));
+    const [version] = (await api(e, t, 'b2_list_file_versions', {bucketId: e.bucketId})).json.files;
+    const before = timers();
+    e.faults.add({call: 'b2_delete_file_version', count: 1, answerLatencyMs: 600_000});
+    const body = JSON.stringify({fileId: version.fileId, fileName: 'lost.bin'});
+    const req = request(`${e.url}/b2api/v2/b2_delete_file_version`, {method: 'POST', headers: {Authorization: t, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body)}});
+    const answer = new Promise<string>((resolve) => {
+      req.on('response', () => resolve('answered'));
+      req.on('error', () => resolve('left'));
+    });
+    req.end(body);
+    // carried out while its answer is held: the client leaves once it sees that
+    while ((await versionNames(e, t)).length > 0) await new Promise((r) => setTimeout(r, 10));
+    req.destroy();
+    expect(await answer).toBe('left');
+    expect(e.stats().faults).toEqual({latency: 1});
+    // the emulator sees the connection close a moment later: the held answer's timer ends with it (else this waits out the test's timeout)
+    while (timers() > before) await new Promise((r) => setTimeout(r, 10));
+    await e.stop();
+  });
+
   test('429 answers carry Retry-After (default 1)', async () => {
     emu.faults.add({call: 'b2_list_buckets', count: 1, status: 429});
     const r = await api(emu, token, 'b2_list_buckets', {});
