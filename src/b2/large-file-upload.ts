@@ -1,16 +1,16 @@
 import PQueue from 'p-queue';
 import type {Retention, TransferProgress} from '../backend.js';
-import {commandHint} from '../command-hint.js';
 import {afterStopBound} from '../after-stop.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import {count} from '../plural.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
-import {wrapUnknown, type PlainCause} from './errors.js';
+import {wrapUnknown} from './errors.js';
 import {isUnfinished, listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
 import {SHA1_MISMATCH} from './retry-policy.js';
+import {cleanupCommand, failureCode, mayRemain, removeStoredVersion, withLeftover} from './stopped-store.js';
 import {timing} from '../timing.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import type {B2File, B2Part} from './wire-types.js';
@@ -55,6 +55,8 @@ export class LargeFileUpload {
   private readonly sha1s: string[] = [];
   /** Bytes of parts found stored (by an interrupted run) and kept. */
   reusedBytes = 0;
+  /** b2_finish_large_file was sent: B2 may have finished the file, whatever its answer became. */
+  private finishSent = false;
 
   constructor(private readonly o: LargeFileUploadOptions) {
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new BackupError('bad_input', `concurrency must be a positive integer, got ${o.concurrency}`);
@@ -131,6 +133,7 @@ export class LargeFileUpload {
   private async finish(fileId: string): Promise<B2File> {
     const {client, fileName} = this.o;
     try {
+      this.finishSent = true;
       return await client.finishLargeFile(fileId, this.sha1s, fileName, this.o.signal);
     } catch (err) {
       if (this.o.signal?.aborted) throw await this.stopped(fileId);
@@ -145,7 +148,7 @@ export class LargeFileUpload {
 
   private async cancelAfter(err: unknown, fileId: string, o?: {afterStop?: boolean}): Promise<BackupError> {
     const {client, bucketId, fileName} = this.o;
-    return cancelFailed({client, bucketId, fileName, fileId, what: 'upload'}, this.asBackupError(err), o);
+    return cancelFailed({client, bucketId, fileName, fileId, what: 'upload'}, this.asBackupError(err), {...o, finishSent: this.finishSent});
   }
 
   private fatal(err: unknown): void {
@@ -318,11 +321,17 @@ export function keptForRerun(err: BackupError, large: {fileName: string; parts: 
  * says what is true of the unfinished file: it remains, it is gone (cancelled by a
  * concurrent cleanup, or the cancel's answer was lost: nothing to add), or, when B2
  * cannot be asked, that it may remain; the first and last say how to remove it.
+ *
+ * `finishSent`: this run sent b2_finish_large_file and did not read its answer (stopped
+ * or failed meanwhile), so B2 may have finished the file: the cancel then finds nothing
+ * unfinished, and the file's own record (b2_get_file_info, by this very id) tells a file
+ * gone from one finished, which is deleted: a whole file that nobody will use (the run
+ * failed or was stopped, and would not resume it). What cannot be deleted is told.
  */
 export async function cancelFailed(
   large: {client: B2Client; bucketId: string; fileName: string; fileId: string; what: 'upload' | 'copy'},
   error: BackupError,
-  o: {afterStop?: boolean} = {},
+  o: {afterStop?: boolean; finishSent?: boolean} = {},
 ): Promise<BackupError> {
   const {client, bucketId, fileName, fileId} = large;
   const bound = o.afterStop ? afterStopBound() : undefined;
@@ -336,13 +345,24 @@ export async function cancelFailed(
   // refused one by a listing that outlasts the stop's bound (B2 busy for it)
   const offline = refused.kind === 'network' || refused.kind === 'timeout' || bound?.aborted === true;
   const remains = offline ? undefined : await isUnfinished(client, bucketId, fileName, fileId, bound).catch(() => undefined);
-  if (remains === false) return error;
-  const cause = refused.cause as PlainCause | undefined;
-  const why = `${cause?.status ?? ''} ${cause?.code ?? refused.kind}`.trim();
-  const state = remains ? `remains (cancelling it failed: ${why})` : 'may remain';
-  // the profile it is under (a copy's is the --to profile, not the one the command was run with)
-  const {profileName, profileCommand} = client.context;
-  const profile = profileName && profileCommand !== null ? ` --profile ${profileName}` : '';
-  const leftover = `an unfinished ${large.what} of ${fileName} ${state}: run "${commandHint(client.context.cli, `cleanup${profile}`)}" to remove it`;
-  return new BackupError(error.kind, `${error.message}; ${leftover}`, {cause: error.cause, leftover});
+  const asIt = `as the ${large.what} ${o.afterStop ? 'was stopped' : 'failed'}`;
+  if (remains === false) return o.finishSent ? removeFinished(large, error, asIt, bound) : error;
+  if (remains === undefined && o.finishSent) return withLeftover(error, mayRemain(client, fileName, `unfinished, or finished: B2 may have finished it ${asIt}`));
+  const state = remains ? `remains (cancelling it failed: ${failureCode(refused)})` : 'may remain';
+  return withLeftover(error, `an unfinished ${large.what} of ${fileName} ${state}: ${cleanupCommand(client)} to remove it`);
+}
+
+/**
+ * The large file `fileId` whose finish this run sent is no longer unfinished: finished by
+ * that finish (then deleted), or gone (nothing to add). Its own record says which; when
+ * that cannot be read, the error says the file may remain.
+ */
+async function removeFinished(large: {client: B2Client; fileName: string; fileId: string}, error: BackupError, asIt: string, bound?: AbortSignal): Promise<BackupError> {
+  const {client, fileName, fileId} = large;
+  const file = await client.getFileInfo(fileId, fileName, bound).catch((e: unknown) => (isBackupError(e, 'not_found') ? null : undefined));
+  if (file === undefined) return withLeftover(error, mayRemain(client, fileName, `B2 may have finished it ${asIt}`));
+  // this very version, finished under this name; anything else is not this run's to delete
+  if (file === null || file.action !== 'upload' || file.fileId !== fileId || file.fileName !== fileName) return error;
+  const stays = await removeStoredVersion(client, file, `B2 finished it ${asIt}`, bound);
+  return stays ? withLeftover(error, stays) : new BackupError(error.kind, `${error.message}; B2 finished ${fileName} ${asIt}: that file was deleted`, {cause: error.cause});
 }

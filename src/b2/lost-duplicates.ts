@@ -53,9 +53,9 @@ const LEFT_BY = {
  */
 export async function deleteLostVersions(client: B2Client, bucketId: string, call: keyof typeof LEFT_BY, like: LostVersion, since: number, signal?: AbortSignal): Promise<string | undefined> {
   const words = LEFT_BY[call];
-  const found: B2File[] = [];
+  let found: B2File[];
   try {
-    for await (const version of listVersions(client, bucketId, like.fileName, signal)) if (version.uploadTimestamp >= since && isStoredLike(version, like)) found.push(version);
+    found = await findStoredLike(client, bucketId, like, since, signal);
   } catch {
     return `the ${words.many} of it B2 may have ${words.made}, whose answers were lost, could not be looked for: list the versions of ${like.fileName} and delete them`;
   }
@@ -64,6 +64,13 @@ export async function deleteLostVersions(client: B2Client, bucketId: string, cal
   if (found.length === 0) return undefined;
   const made = `${found.length === 1 ? words.one : `the ${found.length} ${words.many}`} of it B2 ${words.made} whose answers were lost`;
   return kept.length === 0 ? `${made} ${found.length === 1 ? 'was' : 'were'} deleted again` : `of ${made}, ${kept.length} could not be deleted (file id ${kept.join(', ')}): delete ${kept.length === 1 ? 'it' : 'them'} by hand`;
+}
+
+/** The versions of `like.fileName` uploaded since `since` (B2's clock) that hold exactly what `like` stores. */
+export async function findStoredLike(client: B2Client, bucketId: string, like: LostVersion, since: number, signal?: AbortSignal): Promise<B2File[]> {
+  const found: B2File[] = [];
+  for await (const version of listVersions(client, bucketId, like.fileName, signal)) if (version.uploadTimestamp >= since && isStoredLike(version, like)) found.push(version);
+  return found;
 }
 
 /**

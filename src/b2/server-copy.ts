@@ -160,14 +160,16 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   }
   await queue.onIdle();
   const large = {client, bucketId: t.bucketId, fileName, fileId: largeFileId, what: 'copy' as const};
+  /** b2_finish_large_file was sent: B2 may have finished the copy, whatever its answer became. */
+  let finishSent = false;
   // Stopped by the caller: kept for the same copy run again to continue; an unpinned one no
   // run would continue, and its parts are billed: cancelled, as an interrupted upload that
   // cannot resume is (retried for CANCEL_AFTER_STOP_MS at most; a second Ctrl-C quits at once)
   const stopped = async (): Promise<BackupError> => {
     const aborted = abortError(signal);
     if (pinned) return aborted;
-    const error = await cancelFailed(large, aborted, {afterStop: true});
-    return error.leftover ? error : new BackupError(aborted.kind, `${aborted.message}; no unfinished copy of ${fileName} was left (none could be resumed: its file info has no room to name the source version)`, {cause: aborted.cause});
+    const error = await cancelFailed(large, aborted, {afterStop: true, finishSent});
+    return error.leftover ? error : new BackupError(aborted.kind, `${error.message}; no unfinished copy of ${fileName} was left (none could be resumed: its file info has no room to name the source version)`, {cause: aborted.cause});
   };
   if (signal?.aborted) throw await stopped();
   // B2 stayed busy or unreachable through every retry: the parts copied are kept for the
@@ -175,10 +177,11 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   const failed = async (err: unknown) => {
     const error = isBackupError(err) ? err : wrapUnknown(err, `server-side copy of ${fileName} failed: ${(err as Error)?.message ?? String(err)}`, client.context.secrets);
     if (error.transient && pinned) return keptForRerun(error, {fileName, parts: sha1s.filter(Boolean).length, what: 'copy'});
-    return cancelFailed(large, error);
+    return cancelFailed(large, error, {finishSent});
   };
   if (failure) throw await failed(failure);
   try {
+    finishSent = true;
     return await client.finishLargeFile(largeFileId, sha1s, fileName, signal);
   } catch (err) {
     if (signal?.aborted) throw await stopped();

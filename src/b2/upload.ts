@@ -1,6 +1,6 @@
 import type {Retention, TransferProgress} from '../backend.js';
 import type {BodySource} from '../body.js';
-import {BackupError, abortError} from '../errors.js';
+import {BackupError, abortError, isBackupError} from '../errors.js';
 import {assertFileUnchanged, digestFile, sha1Of, type FileDigest} from '../hash.js';
 import {timing} from '../timing.js';
 import {PartBuffers, StreamPartReader, bufferParts, fileParts, streamParts, type PartSource} from './chunkers.js';
@@ -8,6 +8,7 @@ import type {B2Client} from './client.js';
 import {WireMismatch, lostAnswerWatch} from './failure.js';
 import {deleteLostDuplicates, deleteLostVersions, failAfterLostAnswers} from './lost-duplicates.js';
 import {LargeFileUpload} from './large-file-upload.js';
+import {removeStoppedUpload} from './stopped-store.js';
 import {MAX_SINGLE_UPLOAD, planParts, type PartPlan} from './part-plan.js';
 import {assertStreamFits} from './stream-limits.js';
 import type {BodyData} from './request-body.js';
@@ -204,13 +205,13 @@ async function single(t: UploadTarget, r: UploadRequest, data: BodyData, knownSh
       throw new WireMismatch(`B2 stored ${r.fileName} as ${res.file.contentLength} bytes with SHA1 ${res.file.contentSha1}; sent ${size} bytes with SHA1 ${res.sha1}`);
     }
     return res.file;
-  }, r.signal, {refine: lost.refine}).catch(async (err: unknown) =>
+  }, r.signal, {refine: lost.refine}).catch(async (err: unknown) => {
+    const like = async () => ({fileName: r.fileName, contentLength: size, sha1: knownSha1 ?? expect?.sha1 ?? (await sentSha1(data)), contentType: r.contentType, fileInfo});
+    // a stream cannot be uploaded again: what B2 stored of it as the stop came is nobody's
+    if (r.signal?.aborted && r.source.kind === 'stream' && (sent === size || lost.seen())) throw await removeStoppedUpload(t.client, t.bucketId, await like(), since, isBackupError(err) ? err : abortError(r.signal));
     // the versions the lost answers stored would stay billed, and a put again would keep them beside its own
-    failAfterLostAnswers(err, lost, r.signal, async () => {
-      const sha1 = knownSha1 ?? expect?.sha1 ?? (await sentSha1(data));
-      return deleteLostVersions(t.client, t.bucketId, 'upload', {fileName: r.fileName, contentLength: size, sha1, contentType: r.contentType, fileInfo}, since);
-    }),
-  );
+    return failAfterLostAnswers(err, lost, r.signal, async () => deleteLostVersions(t.client, t.bucketId, 'upload', await like(), since));
+  });
   if (lost.seen()) await deleteLostDuplicates(t.client, t.bucketId, file, r.signal);
   emit(size, 0);
   return {file, sha1: file.contentSha1 as string};

@@ -1,8 +1,10 @@
 import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
 import {Readable} from 'node:stream';
+import {setTimeout as sleep} from 'node:timers/promises';
 import type {B2Backend} from '../../src/b2/index.js';
-import {isBackupError} from '../../src/errors.js';
+import {type BackupError, isBackupError} from '../../src/errors.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
 import {cancelEveryUnfinished, openBackend, type PartsFixture, startPartsFixture, unfinishedCount} from './helpers.js';
 
 // A failed large upload cancels its unfinished file. When that cancel fails too, the error
@@ -112,3 +114,45 @@ describe('a stopped upload that cannot resume (from a stream), whose cancel B2 r
     await cleanupElsewhere();
   });
 });
+
+describe('a stopped upload from a stream whose finish B2 carried out as it stopped (its answer never read)', () => {
+  // the cancel finds nothing unfinished: the file's own record (by its id) says it was finished
+  /** Puts `key` from a stream, its finish's answer held, and stops it once B2 has finished the file; answers the error. */
+  const stoppedOnceFinished = async (key: string): Promise<BackupError> => {
+    emu.faults.clear(); // the parts go up
+    emu.faults.add({call: 'b2_finish_large_file', count: 1, answerLatencyMs: 600_000});
+    const ctl = new AbortController();
+    const put = backend.put(key, Readable.from([fixture.data]), {signal: ctl.signal}).catch((e: unknown) => e);
+    while (!(await versionsOf(`backups/${key}`)).some((v) => v.action === 'upload')) await sleep(10);
+    ctl.abort();
+    const err = await put;
+    expect(isBackupError(err, 'aborted')).toBe(true);
+    return err as BackupError;
+  };
+
+  test('the finished file is deleted (this very version, by its id); the error says so and leaves nothing to clean up', async () => {
+    const err = await stoppedOnceFinished('c/finished.bin');
+    expect(err.message).toMatch(/^the operation was aborted; B2 finished backups\/c\/finished\.bin as the upload was stopped: that file was deleted$/);
+    expect(err.leftover).toBeUndefined();
+    expect(emu.stats().calls).toMatchObject({b2_cancel_large_file: 1, b2_get_file_info: 1, b2_delete_file_version: 1});
+    expect(await versionsOf('backups/c/finished.bin')).toEqual([]);
+  });
+
+  test('B2 will not say what became of it (b2_get_file_info refused): the error says it may remain, finished, and how to remove it', async () => {
+    beforeCancel = async () => emu.faults.add({call: 'b2_get_file_info', status: 403, code: 'access_denied', message: 'no'});
+    const err = await stoppedOnceFinished('c/unasked.bin');
+    expect(err.leftover).toMatch(/^backups\/c\/unasked\.bin may remain \(B2 may have finished it as the upload was stopped\): run "backup-b2 b2 cleanup --profile test" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/);
+    expect(emu.stats().calls.b2_delete_file_version).toBeUndefined();
+    emu.faults.clear();
+    const [left] = await versionsOf('backups/c/unasked.bin');
+    expect(left.action).toBe('upload');
+    const auth = await authorizeRaw(emu);
+    await api(emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
+  });
+});
+
+/** Every version whose name starts with `prefix`, read over the wire. */
+async function versionsOf(prefix: string): Promise<Array<{fileId: string; fileName: string; action: string}>> {
+  const auth = await authorizeRaw(emu);
+  return (await api(emu, auth.authorizationToken, 'b2_list_file_versions', {bucketId: emu.bucketId, prefix, maxFileCount: 1000})).json.files;
+}

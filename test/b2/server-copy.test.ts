@@ -251,6 +251,28 @@ describe('copyTo', () => {
       expect(await to.stat('full-info-finish.tar')).toBeUndefined();
     });
 
+    test('stopped as B2 finishes it (the finish carried out, its answer never read): the finished copy is deleted, none is left', async () => {
+      await putFullInfo('full-info-finished.tar', 3);
+      emu.faults.add({call: 'b2_finish_large_file', count: 1, answerLatencyMs: 600_000});
+      const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1, profileName: 'offsite'});
+      const controller = new AbortController();
+      let err: unknown;
+      try {
+        const copy = from.copyTo('full-info-finished.tar', {backend: stopping, key: 'full-info-finished.tar'}, {signal: controller.signal}).catch((e: unknown) => e);
+        while (!(await to.stat('full-info-finished.tar'))) await new Promise((r) => setTimeout(r, 10));
+        controller.abort();
+        err = await copy;
+      } finally {
+        emu.faults.clear();
+        await stopping.close();
+      }
+      expect(isBackupError(err, 'aborted')).toBe(true);
+      expect((err as Error).message).toMatch(/^the operation was aborted; B2 finished new\/full-info-finished\.tar as the copy was stopped: that file was deleted; no unfinished copy of new\/full-info-finished\.tar was left/);
+      expect(emu.stats().calls).toMatchObject({b2_cancel_large_file: 1, b2_get_file_info: expect.any(Number), b2_delete_file_version: 1});
+      expect(await unfinishedOf('full-info-finished.tar')).toBe(0);
+      expect(await to.stat('full-info-finished.tar')).toBeUndefined();
+    });
+
     test('stopped, and B2 keeps refusing the cancel: the error says the unfinished copy remains and how to remove it', async () => {
       await putFullInfo('full-info-refused.tar', 4);
       emu.faults.add({call: 'b2_cancel_large_file', status: 503});

@@ -1,0 +1,83 @@
+import {afterStopBound} from '../after-stop.js';
+import {commandHint} from '../command-hint.js';
+import {BackupError, isBackupError} from '../errors.js';
+import type {B2Client} from './client.js';
+import type {PlainCause} from './errors.js';
+import {wrapUnknown} from './errors.js';
+import {findStoredLike, type LostVersion} from './lost-duplicates.js';
+import {retentionOf} from './retention.js';
+import type {B2File} from './wire-types.js';
+
+/**
+ * What a store call (b2_finish_large_file, b2_upload_file) that the run sent left when the
+ * run stopped or failed before it read the answer: B2 may have carried it out, leaving a
+ * whole file that nobody asked for (from stdin, an archive no run can complete). Such a
+ * file, once found, goes; these say what is true when it cannot.
+ */
+
+/** When cleanup takes a leftover it does not know to be an upload running elsewhere. */
+const ONCE_OLD = 'once it is 24 hours old (cleanup\'s default --older-than)';
+
+/** `run "… cleanup --profile NAME"`: the cleanup of the profile the file is under (a copy's is the --to profile). */
+export function cleanupCommand(client: B2Client): string {
+  const {profileName, profileCommand} = client.context;
+  const profile = profileName && profileCommand !== null ? ` --profile ${profileName}` : '';
+  return `run "${commandHint(client.context.cli, `cleanup${profile}`)}"`;
+}
+
+/** "403 access_denied", or the error's kind: what B2 answered a call that failed. */
+export function failureCode(err: BackupError): string {
+  const cause = err.cause as PlainCause | undefined;
+  return `${cause?.status ?? ''} ${cause?.code ?? err.kind}`.trim();
+}
+
+/**
+ * Deletes `file`, a version this run stored that must not stay (matched by its file id and
+ * name, never by name alone): undefined once it is gone (deleted, or already gone), else
+ * why it stays, as the leftover to tell the user. `signal` bounds it (after a stop).
+ */
+export async function removeStoredVersion(client: B2Client, file: B2File, how: string, signal?: AbortSignal): Promise<string | undefined> {
+  const refused = await client.deleteFileVersion(file.fileId, file.fileName, signal).then(
+    () => undefined,
+    (e: unknown) => (isBackupError(e) ? e : wrapUnknown(e, `deleting ${file.fileName} failed`, client.context.secrets)),
+  );
+  if (!refused || isBackupError(refused, 'not_found')) return undefined;
+  const retention = retentionOf(file);
+  const locked = retention && retention.retainUntil.getTime() > client.serverNow().getTime() ? retention : undefined;
+  const then = locked
+    ? `Object Lock keeps it until ${locked.retainUntil.toISOString()}; then ${cleanupCommand(client)} to remove it`
+    : `${cleanupCommand(client)} to remove it ${ONCE_OLD}`;
+  return `${file.fileName} remains, whole (file id ${file.fileId}): ${how}, and deleting it failed (${failureCode(refused)}); ${then}`;
+}
+
+/** The leftover when B2 cannot be asked whether a store call this run sent was carried out. */
+export function mayRemain(client: B2Client, fileName: string, how: string): string {
+  return `${fileName} may remain (${how}): ${cleanupCommand(client)} to remove it ${ONCE_OLD}`;
+}
+
+/** `error` with `leftover` told (the leftover: what stays and how to remove it). */
+export function withLeftover(error: BackupError, leftover: string): BackupError {
+  return new BackupError(error.kind, `${error.message}; ${leftover}`, {cause: error.cause, leftover});
+}
+
+/**
+ * A b2_upload_file of a stream (which no run can resume) that a stop cut off once its whole
+ * body was sent, or after an answer was lost: B2 may have stored it. The versions of that
+ * name stored since the upload began with exactly its bytes (SHA1), size, content type and
+ * info (which name this upload's backup) are what it stored (no other run writes this
+ * name; its answer, with the file id, never came): each is deleted. Bounded as a cleanup
+ * after a stop is (CANCEL_AFTER_STOP_MS). Answers the error to throw.
+ */
+export async function removeStoppedUpload(client: B2Client, bucketId: string, like: LostVersion, since: number, error: BackupError): Promise<BackupError> {
+  const bound = afterStopBound();
+  const how = 'B2 stored it as the upload was stopped';
+  const found = await findStoredLike(client, bucketId, like, since, bound).catch(() => undefined);
+  if (!found) return withLeftover(error, mayRemain(client, like.fileName, 'B2 may have stored it as the upload was stopped'));
+  const stays: string[] = [];
+  for (const version of found) {
+    const left = await removeStoredVersion(client, version, how, bound);
+    if (left) stays.push(left);
+  }
+  if (stays.length > 0) return withLeftover(error, stays.join('; '));
+  return found.length === 0 ? error : new BackupError(error.kind, `${error.message}; B2 stored ${like.fileName} as the upload was stopped: that file was deleted`, {cause: error.cause});
+}
