@@ -12,3 +12,6 @@ export const DEFAULT_CLI = 'backup-b2 b2';
 export function commandHint(cli: string | undefined, words: string): string {
   return `${cli ?? DEFAULT_CLI} ${words}`;
 }
+
+/** When `cleanup` (by default) takes a leftover: it leaves younger ones alone, which may be uploads still running elsewhere. */
+export const CLEANUP_AGE = "once it is 24 hours old (cleanup's default --older-than)";

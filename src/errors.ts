@@ -100,3 +100,15 @@ export function abortError(signal?: AbortSignal): BackupError {
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortError(signal);
 }
+
+/** "403 access_denied" (the status and code of what a service answered, when its cause has them), or the error's kind. */
+export function failureCode(err: unknown): string {
+  const cause = (isBackupError(err) ? err.cause : undefined) as {status?: unknown; code?: unknown} | undefined;
+  const code = typeof cause?.code === 'string' ? cause.code : isBackupError(err) ? err.kind : 'failure';
+  return `${typeof cause?.status === 'number' ? cause.status : ''} ${code}`.trim();
+}
+
+/** `error` with `leftover` told at the end of its message (the leftover: what stays and how to remove it). */
+export function withLeftover(error: BackupError, leftover: string): BackupError {
+  return new BackupError(error.kind, `${error.message}; ${leftover}`, {cause: error.cause, leftover});
+}

@@ -1,7 +1,7 @@
 import PQueue from 'p-queue';
 import type {Retention, TransferProgress} from '../backend.js';
 import {afterStopBound} from '../after-stop.js';
-import {BackupError, abortError, isBackupError} from '../errors.js';
+import {BackupError, abortError, failureCode, isBackupError, withLeftover} from '../errors.js';
 import {count} from '../plural.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
@@ -10,7 +10,7 @@ import {isUnfinished, listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
 import {SHA1_MISMATCH} from './retry-policy.js';
-import {cleanupCommand, failureCode, mayRemain, removeStoredVersion, withLeftover} from './stopped-store.js';
+import {cleanupCommand, mayRemain, removeStoredVersion} from './stopped-store.js';
 import {timing} from '../timing.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import type {B2File, B2Part} from './wire-types.js';

@@ -1,8 +1,7 @@
 import {afterStopBound} from '../after-stop.js';
-import {commandHint} from '../command-hint.js';
-import {BackupError, isBackupError} from '../errors.js';
+import {CLEANUP_AGE, commandHint} from '../command-hint.js';
+import {BackupError, failureCode, isBackupError, withLeftover} from '../errors.js';
 import type {B2Client} from './client.js';
-import type {PlainCause} from './errors.js';
 import {wrapUnknown} from './errors.js';
 import {findStoredLike, type LostVersion} from './lost-duplicates.js';
 import {retentionOf} from './retention.js';
@@ -15,20 +14,11 @@ import type {B2File} from './wire-types.js';
  * file, once found, goes; these say what is true when it cannot.
  */
 
-/** When cleanup takes a leftover it does not know to be an upload running elsewhere. */
-const ONCE_OLD = 'once it is 24 hours old (cleanup\'s default --older-than)';
-
 /** `run "… cleanup --profile NAME"`: the cleanup of the profile the file is under (a copy's is the --to profile). */
 export function cleanupCommand(client: B2Client): string {
   const {profileName, profileCommand} = client.context;
   const profile = profileName && profileCommand !== null ? ` --profile ${profileName}` : '';
   return `run "${commandHint(client.context.cli, `cleanup${profile}`)}"`;
-}
-
-/** "403 access_denied", or the error's kind: what B2 answered a call that failed. */
-export function failureCode(err: BackupError): string {
-  const cause = err.cause as PlainCause | undefined;
-  return `${cause?.status ?? ''} ${cause?.code ?? err.kind}`.trim();
 }
 
 /**
@@ -43,21 +33,16 @@ export async function removeStoredVersion(client: B2Client, file: B2File, how: s
   );
   if (!refused || isBackupError(refused, 'not_found')) return undefined;
   const retention = retentionOf(file);
-  const locked = retention && retention.retainUntil.getTime() > client.serverNow().getTime() ? retention : undefined;
-  const then = locked
-    ? `Object Lock keeps it until ${locked.retainUntil.toISOString()}; then ${cleanupCommand(client)} to remove it`
-    : `${cleanupCommand(client)} to remove it ${ONCE_OLD}`;
+  const until = retention && retention.retainUntil.getTime() > client.serverNow().getTime() ? retention.retainUntil.toISOString() : undefined;
+  const then = until || isBackupError(refused, 'locked')
+    ? `Object Lock keeps it until ${until ?? 'its retention date'}; then ${cleanupCommand(client)} to remove it`
+    : `${cleanupCommand(client)} to remove it ${CLEANUP_AGE}`;
   return `${file.fileName} remains, whole (file id ${file.fileId}): ${how}, and deleting it failed (${failureCode(refused)}); ${then}`;
 }
 
 /** The leftover when B2 cannot be asked whether a store call this run sent was carried out. */
 export function mayRemain(client: B2Client, fileName: string, how: string): string {
-  return `${fileName} may remain (${how}): ${cleanupCommand(client)} to remove it ${ONCE_OLD}`;
-}
-
-/** `error` with `leftover` told (the leftover: what stays and how to remove it). */
-export function withLeftover(error: BackupError, leftover: string): BackupError {
-  return new BackupError(error.kind, `${error.message}; ${leftover}`, {cause: error.cause, leftover});
+  return `${fileName} may remain (${how}): ${cleanupCommand(client)} to remove it ${CLEANUP_AGE}`;
 }
 
 /**

@@ -138,6 +138,17 @@ describe('a stopped upload from a stream whose finish B2 carried out as it stopp
     expect(await versionsOf('backups/c/finished.bin')).toEqual([]);
   });
 
+  test('B2 refuses to delete the finished file as Object Lock does (403 access_denied): the error says it remains until its lock ends', async () => {
+    beforeCancel = async () => emu.faults.add({call: 'b2_delete_file_version', status: 403, code: 'access_denied', message: 'file is locked'});
+    const err = await stoppedOnceFinished('c/locked.bin');
+    emu.faults.clear();
+    const [left] = await versionsOf('backups/c/locked.bin');
+    expect(left.action).toBe('upload');
+    expect(err.leftover).toBe(`backups/c/locked.bin remains, whole (file id ${left.fileId}): B2 finished it as the upload was stopped, and deleting it failed (403 access_denied); Object Lock keeps it until its retention date; then run "backup-b2 b2 cleanup --profile test" to remove it`);
+    const auth = await authorizeRaw(emu);
+    await api(emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
+  });
+
   test('B2 will not say what became of it (b2_get_file_info refused): the error says it may remain, finished, and how to remove it', async () => {
     beforeCancel = async () => emu.faults.add({call: 'b2_get_file_info', status: 403, code: 'access_denied', message: 'no'});
     const err = await stoppedOnceFinished('c/unasked.bin');

@@ -17,6 +17,8 @@ import {calls, E2EWorld, expectFailure, parseJson, until} from './helpers.js';
 const PART = 5_000_000;
 /** The stop-or-store call's answer, held until the CLI leaves. */
 const HELD = {count: 1, answerLatencyMs: 600_000};
+/** A key without deleteFiles: B2 refuses every delete. */
+const DELETE_REFUSED = {call: 'b2_delete_file_version', status: 401, code: 'unauthorized', message: 'not allowed to delete'};
 const NOTHING_STORED = /^Error: upload interrupted; nothing was stored \(an upload from stdin cannot resume: run it again to upload from the start\)$/;
 
 let world: E2EWorld;
@@ -71,11 +73,11 @@ describe('an upload from stdin stopped as B2 stores it', () => {
   });
 
   test('a large one whose finished archive B2 will not delete: the line says it remains, whole, and how to remove it', async () => {
-    world.emu.faults.add({call: 'b2_delete_file_version', status: 403, code: 'access_denied', message: 'delete refused'});
+    world.emu.faults.add(DELETE_REFUSED);
     const r = await stopOnceStored(['upload', '-', '--name', 'undeleted', '--profile', 'stdin'], 'b2_finish_large_file', 'stdin/undeleted_', randomBytes(2 * PART + 1000));
     const [left] = await versions('stdin/undeleted_');
     expect(left).toMatchObject({action: 'upload', fileName: expect.stringMatching(/^stdin\/undeleted_\S+\.tar$/)});
-    const line = new RegExp(`^Error: upload interrupted; ${escape(left.fileName)} remains, whole \\(file id ${left.fileId}\\): B2 finished it as the upload was stopped, and deleting it failed \\(403 access_denied\\); run "backup-b2 b2 cleanup --profile stdin" to remove it once it is 24 hours old \\(cleanup's default --older-than\\)$`);
+    const line = new RegExp(`^Error: upload interrupted; ${escape(left.fileName)} remains, whole \\(file id ${left.fileId}\\): B2 finished it as the upload was stopped, and deleting it failed \\(401 unauthorized\\); run "backup-b2 b2 cleanup --profile stdin" to remove it once it is 24 hours old \\(cleanup's default --older-than\\)$`);
     expectFailure(r, 143, line, world.secrets);
     const auth = await authorizeRaw(world.emu);
     await api(world.emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
