@@ -6,8 +6,8 @@ import type PQueue from 'p-queue';
 import type {Body, GetOptions, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {CANCEL_AFTER_STOP_MS, afterStopBound} from '../after-stop.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
-import {BackupError, abortError, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
-import {commandHint} from '../command-hint.js';
+import {BackupError, abortError, failureCode, isBackupError, throwIfAborted, withLeftover, type ErrorKind} from '../errors.js';
+import {CLEANUP_AGE, commandHint} from '../command-hint.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, archiveMarker, describeArchive, describedBy, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
@@ -96,6 +96,8 @@ export class BackupCatalog {
   readonly cli?: string;
   /** The location in words (CatalogOptions.where). */
   readonly where?: string;
+  /** CatalogOptions.profileName. */
+  private readonly profileName?: string;
 
   constructor(
     private readonly backend: StorageBackend,
@@ -106,6 +108,7 @@ export class BackupCatalog {
     this.createdBy = opts.createdBy ?? 'backup-plugin-b2';
     this.cli = opts.cli;
     this.where = opts.where;
+    this.profileName = opts.profileName;
     const dir = opts.cacheDir;
     this.cache = new MetadataCache(dir, backend.readScope, this.warn);
     this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn, () => this.now().getTime());
@@ -207,6 +210,8 @@ export class BackupCatalog {
       if (known && unlock) meta.onArchiveStored?.({id, archiveKey}); // what an interruption now leaves: see the catch below
       /** The archive stored is this upload's, intact: a failure after that leaves an archive the same upload can complete. */
       let intact = false;
+      /** The metadata file was sent: B2 may have stored it, whatever became of the answer. */
+      let metadataSent = false;
       try {
         await prepared.unchanged?.();
         const sent = prepared.sent(archive);
@@ -231,6 +236,7 @@ export class BackupCatalog {
         const extra = {...ha?.extra_metadata, ...userExtra};
         const file = buildMetadataFile({id, name, date, size: archive.size, sha1: sent.sha1, extra, createdBy: this.createdBy, ha});
         const text = JSON.stringify(file);
+        metadataSent = true;
         const metadataObj = await this.backend.put(metadataKey, Buffer.from(text, 'utf8'), {
           contentType: 'application/json',
           metadata: {metadata_only: 'true'}, // what HA's integration sets on its metadata files
@@ -249,6 +255,8 @@ export class BackupCatalog {
       } catch (err) {
         // an interrupted run's archive is what the next run of the same upload completes
         if (isBackupError(err, 'aborted') && known && unlock) throw err;
+        // one that no run completes (from stdin) goes whole, within the stop's bound
+        if (isBackupError(err, 'aborted')) throw await this.giveUpStopped(err, metadataSent ? [metadataKey, archiveKey] : [archiveKey], retention);
         // a locked archive that is this upload's stays recorded, so the same upload run again completes the backup with it
         const kept = await this.removeArchive(archiveKey, retention, intact ? 'run the same upload again to complete the backup' : `it is no backup; "${commandHint(this.cli, 'cleanup')}" removes it once the lock ends`);
         if (key && unlock && !(kept && intact)) await this.pending.clear(key);
@@ -321,6 +329,28 @@ export class BackupCatalog {
       this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "${commandHint(this.cli, 'cleanup')}" removes it`);
       return false;
     });
+  }
+
+  /**
+   * A stopped upload that no run completes (from stdin, or one whose record another run
+   * holds): its files are removed (`keys`: the metadata file first, when its put was sent,
+   * since B2 may have stored it just as the stop came and its answer was never read; a
+   * metadata file left without its archive would describe a backup that is gone), within
+   * the stop's bound (CANCEL_AFTER_STOP_MS). What stays is the error's leftover, which the
+   * command's line tells; none left, `err` as it was.
+   */
+  private async giveUpStopped(err: BackupError, keys: string[], retention: Retention | undefined): Promise<BackupError> {
+    const bound = afterStopBound();
+    const cleanup = `run "${commandHint(this.cli, this.profileName ? `cleanup --profile ${this.profileName}` : 'cleanup')}"`;
+    const stays: string[] = [];
+    for (const key of keys) {
+      const left = await this.deleteUnlessLocked(key, bound).then(
+        (outcome) => (outcome === 'locked' ? `${key} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; then ${cleanup} to remove it` : undefined),
+        (e: unknown) => `${key} ${bound.aborted ? 'may remain (B2 busy or unreachable)' : `remains (removing it failed: ${failureCode(e)})`}: ${cleanup} to remove it ${CLEANUP_AGE}`,
+      );
+      if (left) stays.push(left);
+    }
+    return stays.length > 0 ? withLeftover(err, stays.join('; ')) : err;
   }
 
   /**

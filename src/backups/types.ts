@@ -69,6 +69,8 @@ export interface CatalogOptions {
   cli?: string;
   /** The location in words, for messages (e.g. `profile "home" (bucket b, prefix "home/")`); default "this location". */
   where?: string;
+  /** The profile's name, for hints that must run on this very location (`cleanup --profile NAME`). */
+  profileName?: string;
 }
 
 export interface UploadResult extends BackupInfo {

@@ -42,6 +42,7 @@ export function catalogOf(config: Config, profile: ResolvedProfile, backend: B2B
     onWarning: (msg) => warn(`Warning: ${escapeInvisible(msg)}`), // warnings name files of the bucket
     cli: cliPrefix(config),
     where: `profile "${profile.name}" (bucket ${profile.bucket}, prefix ${JSON.stringify(profile.prefix)})`,
+    profileName: profile.name,
     createdBy: `${config.pjson.name === 'backup-plugin-b2' ? '' : `${config.pjson.name} via `}backup-plugin-b2`,
   });
 }

@@ -38,11 +38,11 @@ async function versions(prefix: string): Promise<Version[]> {
 }
 
 /**
- * Runs `args` with the answer of the first `call` held once B2 carried it out, sends
- * SIGTERM once a finished version under `prefix` exists, and answers how the run ended.
+ * Runs `args` with the answer of the `nth` (default: first) `call` held once B2 carried it
+ * out, sends SIGTERM once a finished version under `prefix` exists, and answers how the run ended.
  */
-async function stopOnceStored(args: string[], call: string, prefix: string, input?: Buffer): Promise<{code: number; stdout: string; stderr: string}> {
-  faultAt.arm(world.emu, call, 1, {call, ...HELD});
+async function stopOnceStored(args: string[], call: string, prefix: string, input?: Buffer, nth = 1): Promise<{code: number; stdout: string; stderr: string}> {
+  faultAt.arm(world.emu, call, nth, {call, ...HELD});
   const run = world.spawn(args, {input});
   await until(async () => ((await versions(prefix)).some((v) => v.action === 'upload') ? true : undefined), `B2 to store a file under ${prefix}`);
   run.child.kill('SIGTERM');
@@ -87,6 +87,26 @@ describe('an upload from stdin stopped as B2 stores it', () => {
     const r = await stopOnceStored(['upload', '-', '--name', 'small', '--profile', 'stdin'], 'b2_upload_file', 'stdin/small_', randomBytes(1000));
     expectFailure(r, 143, NOTHING_STORED, world.secrets);
     expect(await versions('stdin/small_')).toEqual([]);
+  });
+
+  // the archive is stored; the run's second b2_upload_file is its metadata file's
+  test('stopped as B2 stores its metadata file: the archive and that metadata file are both deleted, so "nothing was stored" is true', async () => {
+    const r = await stopOnceStored(['upload', '-', '--name', 'described', '--profile', 'stdin'], 'b2_upload_file', 'stdin/described_', randomBytes(1000), 2);
+    expectFailure(r, 143, NOTHING_STORED, world.secrets);
+    expect(await versions('stdin/described_')).toEqual([]);
+  });
+
+  test('stopped as B2 stores its metadata file, and B2 will not delete either file: the line names both and how to remove them', async () => {
+    world.emu.faults.add(DELETE_REFUSED);
+    const r = await stopOnceStored(['upload', '-', '--name', 'stuck', '--profile', 'stdin'], 'b2_upload_file', 'stdin/stuck_', randomBytes(1000), 2);
+    const left = await versions('stdin/stuck_');
+    expect(left.map((v) => v.fileName).sort()).toEqual([expect.stringMatching(/^stdin\/stuck_\S+\.metadata\.json$/), expect.stringMatching(/^stdin\/stuck_\S+\.tar$/)]);
+    // the catalog names its files by key (under the profile's prefix), as its other lines do
+    const remains = (name: string) => `${escape(name.slice('stdin/'.length))} remains \\(removing it failed: 401 unauthorized\\): run "backup-b2 b2 cleanup --profile stdin" to remove it once it is 24 hours old \\(cleanup's default --older-than\\)`;
+    const [archive, metadataFile] = [left.find((v) => v.fileName.endsWith('.tar'))!, left.find((v) => v.fileName.endsWith('.json'))!];
+    expectFailure(r, 143, new RegExp(`^Error: upload interrupted; ${remains(metadataFile.fileName)}; ${remains(archive.fileName)}$`), world.secrets);
+    const auth = await authorizeRaw(world.emu);
+    for (const v of left) await api(world.emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: v.fileId, fileName: v.fileName});
   });
 });
 
