@@ -149,6 +149,16 @@ describe('a stopped upload from a stream whose finish B2 carried out as it stopp
     await api(emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
   });
 
+  test('the cancel lost on the network too: the error says the file may remain, unfinished or finished', async () => {
+    beforeCancel = async () => emu.faults.add({call: 'b2_cancel_large_file', cutRequestAfterBytes: 0});
+    const err = await stoppedOnceFinished('c/offline.bin');
+    emu.faults.clear();
+    expect(err.leftover).toBe('backups/c/offline.bin may remain (unfinished, or finished: B2 may have finished it as the upload was stopped): run "backup-b2 b2 cleanup --profile test" to remove it once it is 24 hours old (cleanup\'s default --older-than)');
+    const [left] = await versionsOf('backups/c/offline.bin');
+    const auth = await authorizeRaw(emu);
+    await api(emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
+  });
+
   test('B2 will not say what became of it (b2_get_file_info refused): the error says it may remain, finished, and how to remove it', async () => {
     beforeCancel = async () => emu.faults.add({call: 'b2_get_file_info', status: 403, code: 'access_denied', message: 'no'});
     const err = await stoppedOnceFinished('c/unasked.bin');
