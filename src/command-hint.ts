@@ -8,9 +8,25 @@ export const DEFAULT_CLI = 'backup-b2 b2';
  * One of the plugin's commands as a fix hint writes it, the way the user types it:
  * `cli` is the prefix ("backup-b2 b2" standalone, "<host> b2" inside a host), handed
  * down as a plain option from the CLI (cliPrefix) to the places that build hints.
+ * `location` (locationFlags) chooses the backup location the hint acts on: a hint that
+ * cleans up, prunes or deletes must not fall back to the default profile.
  */
-export function commandHint(cli: string | undefined, words: string): string {
-  return `${cli ?? DEFAULT_CLI} ${words}`;
+export function commandHint(cli: string | undefined, words: string, location?: string): string {
+  return `${cli ?? DEFAULT_CLI} ${words}${location ? ` ${location}` : ''}`;
+}
+
+/**
+ * The flags that choose one saved profile again: "--profile home", and the profiles file
+ * when one was given with --config (B2_BACKUP_CONFIG and B2_PROFILE need not be repeated
+ * in the shell that set them, but naming the profile is never wrong).
+ */
+export function locationFlags(profileName: string, configFlag?: string): string {
+  return `${configFlag === undefined ? '' : `--config ${shellWord(configFlag)} `}--profile ${shellWord(profileName)}`;
+}
+
+/** `text` as one word for a POSIX shell: as it is when nothing in it is special, else single-quoted. */
+export function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
 /** When `cleanup` (by default) takes a leftover: it leaves younger ones alone, which may be uploads still running elsewhere. */

@@ -1,7 +1,7 @@
 import type {CheckReport, StorageBackend} from './backend.js';
 import type {B2Backend, B2BackendInput, B2BackendOptions} from './b2/index.js';
 import type {EmbeddedB2} from './embedded/embedded-b2.js';
-import {commandHint} from './command-hint.js';
+import {commandHint, locationFlags} from './command-hint.js';
 import {BackupError} from './errors.js';
 import {quoteValue} from './redact.js';
 import {EMBEDDED_ENDPOINT, type ResolvedProfile} from './profiles/types.js';
@@ -18,6 +18,16 @@ export interface ConnectContext {
   dataDir: string;
   signal?: AbortSignal;
   cli?: string;
+  /**
+   * Set by the CLI, whose profiles are saved: hints then name the profile (and this
+   * --config) they act on (locationFlags). A host that hands in fields gets none.
+   */
+  savedProfiles?: {configFlag?: string};
+}
+
+/** The hint settings of one profile's backend (see ConnectContext). */
+function hintsOf(profile: ResolvedProfile, ctx: ConnectContext): Pick<B2BackendOptions, 'cli' | 'locationFlags'> {
+  return {cli: ctx.cli, ...(ctx.savedProfiles ? {locationFlags: locationFlags(profile.name, ctx.savedProfiles.configFlag)} : {})};
 }
 
 /**
@@ -26,10 +36,10 @@ export interface ConnectContext {
  */
 export async function connectB2(profile: ResolvedProfile, ctx: ConnectContext, extra: Partial<B2BackendOptions> = {}): Promise<B2Backend> {
   const {B2Backend} = await provider();
-  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, keyFix: keyFixOf(profile), ...connectTimeoutFromEnv(), cli: ctx.cli, ...extra}, {signal: ctx.signal});
+  if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.open({...profile, keyFix: keyFixOf(profile), ...connectTimeoutFromEnv(), ...hintsOf(profile, ctx), ...extra}, {signal: ctx.signal});
   const embedded = await startEmbedded(profile, ctx);
   try {
-    return withCleanup(await B2Backend.open(embeddedInput(profile, embedded, {cli: ctx.cli, ...extra}), {signal: ctx.signal}), () => embedded.stop());
+    return withCleanup(await B2Backend.open(embeddedInput(profile, embedded, {...hintsOf(profile, ctx), ...extra}), {signal: ctx.signal}), () => embedded.stop());
   } catch (err) {
     await embedded.stop();
     throw err;
@@ -55,7 +65,7 @@ export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx:
   const embedded = await startEmbedded(a, ctx);
   const opened: B2Backend[] = [];
   try {
-    for (const p of [a, b]) opened.push(await B2Backend.open(embeddedInput(p, embedded, {cli: ctx.cli}), {signal: ctx.signal}));
+    for (const p of [a, b]) opened.push(await B2Backend.open(embeddedInput(p, embedded, hintsOf(p, ctx)), {signal: ctx.signal}));
   } catch (err) {
     await Promise.all(opened.map((o) => o.close()));
     await embedded.stop();

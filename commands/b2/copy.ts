@@ -48,12 +48,12 @@ export default class Copy extends BaseCommand {
     }
     let alone: BackupInfo | undefined; // the backup whose archive is at the destination while its metadata file is copied
     return withInterrupt(async (signal) => {
-      const [from, to] = await connectB2Pair(source, target, {dataDir: this.config.dataDir, signal, cli});
+      const [from, to] = await connectB2Pair(source, target, {dataDir: this.config.dataDir, signal, cli, savedProfiles: {configFlag: flags.config}});
       try {
         // the copy is a backup in the --to bucket: refused there as an upload to it would be
         await refusePublicBucket(to, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal, writes: 'copy'});
         await assertSeesLocks(from, source, 'copy', signal); // a copy keeps the backup's lock: it must be able to see it
-        const catalog = catalogOf(this.config, source, from, (line) => this.logToStderr(line));
+        const catalog = catalogOf(this.config, source, from, (line) => this.logToStderr(line), flags.config);
         // the --to profile's lock:, as its uploads get it (by B2's clock, which decides when it ends)
         const destinationLock = target.lock && retentionFor(target.lock, to.now());
         // a copy keeps a lock that holds and gets the --to profile's: refused up front where it cannot (a bucket without Object Lock, a key that may not set it)
@@ -63,7 +63,7 @@ export default class Copy extends BaseCommand {
           if (instead.length > 0) await assertCanLock(to, target, instead.join(' and '), signal);
         };
         const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, (line) => this.logToStderr(line));
-        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, (line) => this.logToStderr(line)), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b)});
+        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, (line) => this.logToStderr(line), flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b)});
         const what = `backup ${info.id} ${shownName(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         // the copy as it stands there: its own lock when known (the --to profile's, or the backup's own)
         const copied = copyLock ? {...info, lock: lockOfRetention(copyLock)} : info;

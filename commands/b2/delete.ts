@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core';
 import {askYesNo} from '../../src/cli/ask.js';
-import {cliCommand} from '../../src/cli/cli-prefix.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {assertBackupId, keysToDelete} from '../../src/backups/index.js';
 import {escapeInvisible} from '../../src/backups/validate.js';
@@ -58,7 +57,7 @@ export default class Delete extends LocationCommand {
       return {deleted: backupSummary(info), complete: target.complete};
     }, {
       // the archive goes first: at most its metadata file is left, which a delete by the full id removes
-      interrupted: () => (deleting ? `delete interrupted; backup ${deleting} may be partly deleted: run "${cliCommand(this.config, `delete ${deleting} --yes`)}" to finish` : 'delete interrupted; nothing was deleted'),
+      interrupted: (_err, hint) => (deleting ? `delete interrupted; backup ${deleting} may be partly deleted: run "${hint(`delete ${deleting} --yes`)}" to finish` : 'delete interrupted; nothing was deleted'),
     });
   }
 }

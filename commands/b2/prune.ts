@@ -1,5 +1,4 @@
 import {Flags} from '@oclif/core';
-import {cliCommand, cliPrefix} from '../../src/cli/cli-prefix.js';
 import {doomedOldestFirst, executePrune, lockedReason, planPrune} from '../../src/backups/prune.js';
 import type {BackupInfo} from '../../src/backups/index.js';
 import {askYesNo} from '../../src/cli/ask.js';
@@ -43,7 +42,7 @@ export default class Prune extends LocationCommand {
       const plan = await planPrune(catalog, policy, {now, signal});
       const unfinished = await countUnfinished(backend, signal);
       const doomed = plan.decisions.filter((d) => !d.keep);
-      for (const line of [...futureLines(plan), ...untouchedLines(plan, unfinished, cliPrefix(this.config))]) this.logToStderr(line);
+      for (const line of [...futureLines(plan), ...untouchedLines(plan, unfinished, catalog.hint.bind(catalog))]) this.logToStderr(line);
       if (dryRun || (!flags.yes && doomed.length > 0)) this.log(renderPlan(plan));
       if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${count(doomed.length, 'backup')} not kept by ${rules}?`))) {
         this.logToStderr(`Kept ${everyOne(plan.decisions.length, 'backup')}; nothing was deleted.`); // a "no" is an answer, not a failure
@@ -76,11 +75,11 @@ export default class Prune extends LocationCommand {
       return pruneView(plan, {dryRun, deleted, alreadyGone, unfinishedUploads: unfinished, now});
     }, {
       // a backup whose delete was under way is no longer listed once its archive is gone: only its full id finds what is left
-      interrupted: () =>
+      interrupted: (_err, hint) =>
         !deleting
           ? 'prune interrupted; nothing was deleted'
           : deleting.current
-            ? `prune interrupted after deleting ${deleting.done} of ${count(deleting.of, 'backup')}; backup ${deleting.current} may be partly deleted: run "${cliCommand(this.config, `delete ${deleting.current} --yes`)}" to finish it, then the same prune again for the rest`
+            ? `prune interrupted after deleting ${deleting.done} of ${count(deleting.of, 'backup')}; backup ${deleting.current} may be partly deleted: run "${hint(`delete ${deleting.current} --yes`)}" to finish it, then the same prune again for the rest`
             : `prune interrupted after deleting ${deleting.done} of ${count(deleting.of, 'backup')}; run the same command again to finish`,
     });
   }

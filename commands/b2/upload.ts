@@ -90,7 +90,11 @@ export default class Upload extends LocationCommand {
           // by B2's clock: that is the one that decides when the lock ends
           const retention = lock && retentionFor(lock, backend.now());
           bar = progressDisplay({label: 'Uploading', total, mode: out.mode, intervalMs: out.intervalMs});
-          const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, retention, signal, onProgress: (p) => bar?.update(p), onArchiveStored: (a) => (archiveOnly = a)});
+          const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, retention, signal, onProgress: (p) => bar?.update(p), onArchiveStored: (a) => (archiveOnly = a)}).catch((err: unknown) => {
+            // the provider kept the stored parts (B2 stayed busy or unreachable): say how to go on
+            if (!isBackupError(err) || !err.resumable) throw err;
+            throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("${catalog.hint('cleanup')}" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
+          });
           stored = uploaded.id;
           bar.stop();
           const done = uploaded.existing ? 'Already stored:' : uploaded.resumed ? 'Finished the interrupted' : 'Uploaded';
@@ -107,26 +111,23 @@ export default class Upload extends LocationCommand {
           verbose: out.verbose,
           onFirst: () => bar?.stop(), // the notice stays on its own line; no bar is drawn over it
           notice: (line) => this.logToStderr(line),
-          interrupted: (err) =>
+          interrupted: (err, hint) =>
             stored
-              ? `pruning interrupted; backup ${stored} is stored; run "${cliCommand(this.config, 'prune --yes')}" to finish the prune`
+              ? `pruning interrupted; backup ${stored} is stored; run "${hint('prune --yes')}" to finish the prune`
               : args.file === '-'
                 ? isBackupError(err) && err.leftover
                   ? `upload interrupted; ${err.leftover}` // its cancel failed: not "nothing was stored"
                   : 'upload interrupted; nothing was stored (an upload from stdin cannot resume: run it again to upload from the start)'
                 : archiveOnly
-                  ? `upload interrupted after its archive ${escapeInvisible(archiveOnly.archiveKey)} was stored, before its metadata file was confirmed: run the same command again to complete the backup (it uploads only what is missing); to give it up instead, "${cliCommand(this.config, `delete ${archiveOnly.id} --yes`)}" removes it (the metadata file may have been stored just before the stop: then that deletes the whole backup)`
-                  : `upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "${cliCommand(this.config, 'cleanup')}" removes unfinished uploads you will not resume)`,
+                  ? `upload interrupted after its archive ${escapeInvisible(archiveOnly.archiveKey)} was stored, before its metadata file was confirmed: run the same command again to complete the backup (it uploads only what is missing); to give it up instead, "${hint(`delete ${archiveOnly.id} --yes`)}" removes it (the metadata file may have been stored just before the stop: then that deletes the whole backup)`
+                  : `upload interrupted; run the same command again to resume it (a multi-part upload continues from the parts already stored; "${hint('cleanup')}" removes unfinished uploads you will not resume)`,
         },
       );
       const {uploaded, pruned, lockedKept} = result;
       this.log(uploaded.id);
       return {...backupSummary(uploaded), resumed: uploaded.resumed, existing: uploaded.existing, pruned: pruned.map((b) => b.id), lockedKept: lockedKept.map((b) => b.id)};
-    } catch (err) {
+    } finally {
       bar?.stop();
-      // the provider kept the stored parts (B2 stayed busy or unreachable): say how to go on
-      if (isBackupError(err) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("${cliCommand(this.config, 'cleanup')}" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
-      throw err;
     }
   }
 
@@ -194,7 +195,7 @@ export default class Upload extends LocationCommand {
       return deleted;
     } catch (err) {
       if (signal.aborted) throw err;
-      this.logToStderr(`Warning: the backup is stored, but pruning by the profile's retention rules failed (${errorLine(err)}); run "${cliCommand(this.config, 'prune --yes')}" to finish it`);
+      this.logToStderr(`Warning: the backup is stored, but pruning by the profile's retention rules failed (${errorLine(err)}); run "${catalog.hint('prune --yes')}" to finish it`);
       return [];
     }
   }

@@ -54,6 +54,8 @@ export interface ErrorContext {
   profileCommand?: string | null;
   /** The command prefix hints name ("backup-b2 b2", "<host> b2"; see commandHint). */
   cli?: string;
+  /** The flags a hint adds to act on this location ("--profile home"; see locationFlags). */
+  locationFlags?: string;
   /** How messages name the endpoint instead of its host (the embedded store's random port means nothing to the user). */
   endpointName?: string;
   /** Secrets that must never reach a message. */

@@ -58,6 +58,8 @@ export interface B2BackendOptions {
   profileCommand?: string | null;
   /** The command prefix fix hints name ("backup-b2 b2" by default, "<host> b2" inside a host; see commandHint). */
   cli?: string;
+  /** The flags a fix hint adds to choose this location again ("--profile home"; see locationFlags); none: a host's fields. */
+  locationFlags?: string;
   /** How messages name the endpoint instead of its host ("embedded": the embedded store's port is random). */
   endpointName?: string;
   userAgent?: string;
@@ -81,7 +83,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'profileCommand' | 'cli' | 'endpointName' | 'downloadRangeSize' | 'fastStreamRate' | 'busyStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'profileCommand' | 'cli' | 'locationFlags' | 'endpointName' | 'downloadRangeSize' | 'fastStreamRate' | 'busyStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -136,6 +138,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     keyFix: input.keyFix,
     profileCommand: input.profileCommand,
     cli: input.cli,
+    locationFlags: input.locationFlags,
     endpointName: input.endpointName,
     onEvent: input.onEvent,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,

@@ -119,6 +119,7 @@ export class B2Backend implements StorageBackend {
         keyFix: o.keyFix,
         profileCommand: o.profileCommand,
         cli: o.cli,
+        locationFlags: o.locationFlags,
         endpointName: o.endpointName,
         bucket: o.bucket,
         prefix: o.prefix,
@@ -446,10 +447,9 @@ export class B2Backend implements StorageBackend {
     const there = dest.client.auth;
     if (from.accountId === there.accountId && from.apiUrl === there.apiUrl) return undefined;
     const endpoint = (b: B2Backend) => b.o.endpointName ?? b.o.endpoint;
-    const flag = (b: B2Backend) => (b.o.profileName ? ` --profile ${b.o.profileName}` : '');
     return {
       reason: `${this.locationName()} and ${dest.locationName()} are on different B2 accounts or endpoints (${endpoint(this)}, ${endpoint(dest)}): a server-side copy works only within one account and endpoint`,
-      instead: `download the backup and upload it there instead: "${commandHint(this.o.cli, `download ID -o FILE${flag(this)}`)}", then "${commandHint(this.o.cli, `upload FILE${flag(dest)}`)}"`,
+      instead: `download the backup and upload it there instead: "${commandHint(this.o.cli, 'download ID -o FILE', this.o.locationFlags)}", then "${commandHint(this.o.cli, 'upload FILE', dest.o.locationFlags)}"`,
     };
   }
 

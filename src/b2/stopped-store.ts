@@ -16,9 +16,7 @@ import type {B2File} from './wire-types.js';
 
 /** `run "… cleanup --profile NAME"`: the cleanup of the profile the file is under (a copy's is the --to profile). */
 export function cleanupCommand(client: B2Client): string {
-  const {profileName, profileCommand} = client.context;
-  const profile = profileName && profileCommand !== null ? ` --profile ${profileName}` : '';
-  return `run "${commandHint(client.context.cli, `cleanup${profile}`)}"`;
+  return `run "${commandHint(client.context.cli, 'cleanup', client.context.locationFlags)}"`;
 }
 
 /**

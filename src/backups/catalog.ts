@@ -93,11 +93,11 @@ export class BackupCatalog {
   private readonly now: () => Date;
   private readonly createdBy: string;
   /** The command prefix its hints name (CatalogOptions.cli). */
-  readonly cli?: string;
+  private readonly cli?: string;
+  /** The flags its hints add to act on this location (CatalogOptions.locationFlags). */
+  private readonly locationFlags?: string;
   /** The location in words (CatalogOptions.where). */
   readonly where?: string;
-  /** CatalogOptions.profileName. */
-  private readonly profileName?: string;
 
   constructor(
     private readonly backend: StorageBackend,
@@ -107,14 +107,19 @@ export class BackupCatalog {
     this.now = opts.now ?? (() => new Date());
     this.createdBy = opts.createdBy ?? 'backup-plugin-b2';
     this.cli = opts.cli;
+    this.locationFlags = opts.locationFlags;
     this.where = opts.where;
-    this.profileName = opts.profileName;
     const dir = opts.cacheDir;
     this.cache = new MetadataCache(dir, backend.readScope, this.warn);
     this.pending = new PendingUploads(dir && join(dir, 'pending-uploads'), this.warn, () => this.now().getTime());
     this.locks = new UploadLocks(opts.lockDir, this.warn);
     this.hiding = new HidingRecords(dir && join(dir, 'hidden-archives'), this.warn);
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
+  }
+
+  /** A command of this plugin acting on this location, as a fix hint names it (commandHint). */
+  hint(words: string): string {
+    return commandHint(this.cli, words, this.locationFlags);
   }
 
   /**
@@ -196,7 +201,7 @@ export class BackupCatalog {
           if (key && unlock && leavesNothingToResume(err)) await this.pending.clear(key);
           // another run of this upload holds its record, so none could continue this one when it is run again: what it started goes
           if (known && !unlock && isBackupError(err, 'aborted')) {
-            const leftover = `"${commandHint(this.cli, 'cleanup')}" removes it`;
+            const leftover = `"${this.hint('cleanup')}" removes it`;
             // the user stopped it and waits for the command to end: not through B2's whole backoff
             const bound = afterStopBound();
             await this.cancelUnfinishedOf(archiveKey, id, leftover, bound).catch((e: unknown) =>
@@ -223,7 +228,7 @@ export class BackupCatalog {
           held.push(await this.locks.id(ha.backup_id, meta.signal));
           const same = await this.storedAs(ha.backup_id, sent, meta.signal);
           if (same) {
-            await this.removeArchive(archiveKey, retention, `it is a second copy of backup ${same.info.id} (stored as ${same.info.archiveKey}), not a backup; "${commandHint(this.cli, 'cleanup')}" removes it once the lock ends`);
+            await this.removeArchive(archiveKey, retention, `it is a second copy of backup ${same.info.id} (stored as ${same.info.archiveKey}), not a backup; "${this.hint('cleanup')}" removes it once the lock ends`);
             return await this.alreadyStored(same, retention, meta.signal);
           }
           ({backup_id: id, date} = ha);
@@ -258,7 +263,7 @@ export class BackupCatalog {
         // one that no run completes (from stdin) goes whole, within the stop's bound
         if (isBackupError(err, 'aborted')) throw await this.giveUpStopped(err, metadataSent ? [metadataKey, archiveKey] : [archiveKey], retention);
         // a locked archive that is this upload's stays recorded, so the same upload run again completes the backup with it
-        const kept = await this.removeArchive(archiveKey, retention, intact ? 'run the same upload again to complete the backup' : `it is no backup; "${commandHint(this.cli, 'cleanup')}" removes it once the lock ends`);
+        const kept = await this.removeArchive(archiveKey, retention, intact ? 'run the same upload again to complete the backup' : `it is no backup; "${this.hint('cleanup')}" removes it once the lock ends`);
         if (key && unlock && !(kept && intact)) await this.pending.clear(key);
         throw err;
       }
@@ -297,9 +302,9 @@ export class BackupCatalog {
       });
     }
     await this.backend.delete(metadataKey).catch((cleanupErr: unknown) => {
-      this.warn(`could not remove ${metadataKey}, the metadata file of an archive that is gone (${(cleanupErr as Error).message}); "${commandHint(this.cli, 'list')}" skips it`);
+      this.warn(`could not remove ${metadataKey}, the metadata file of an archive that is gone (${(cleanupErr as Error).message}); "${this.hint('list')}" skips it`);
     });
-    const cleanup = `a "${commandHint(this.cli, 'cleanup')}" elsewhere`;
+    const cleanup = `a "${this.hint('cleanup')}" elsewhere`;
     const how = hidden ? `stayed hidden by ${cleanup}, which took it for an interrupted upload's` : `was deleted while its upload finished (${cleanup} took it for an interrupted upload's)`;
     throw new BackupError('failure', `the archive ${archive.key} ${how}; no backup was stored: run the upload again`);
   }
@@ -326,7 +331,7 @@ export class BackupCatalog {
       this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; ${whenLocked}`);
       return true;
     }, (cleanupErr: unknown) => {
-      this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "${commandHint(this.cli, 'cleanup')}" removes it`);
+      this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "${this.hint('cleanup')}" removes it`);
       return false;
     });
   }
@@ -341,7 +346,7 @@ export class BackupCatalog {
    */
   private async giveUpStopped(err: BackupError, keys: string[], retention: Retention | undefined): Promise<BackupError> {
     const bound = afterStopBound();
-    const cleanup = `run "${commandHint(this.cli, this.profileName ? `cleanup --profile ${this.profileName}` : 'cleanup')}"`;
+    const cleanup = `run "${this.hint('cleanup')}"`;
     const stays: string[] = [];
     for (const key of keys) {
       const left = await this.deleteUnlessLocked(key, bound).then(
@@ -445,7 +450,7 @@ export class BackupCatalog {
     const how = !known ? ' (an upload from stdin cannot be compared with it)'
       : info.size !== known.size || info.sha1 !== undefined ? ' with other content'
       : ', with no SHA1 on record to compare this archive with (it has the same size)';
-    throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${how}; delete it first ("${commandHint(this.cli, `delete ${id}`)}") to upload this archive again`);
+    throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${how}; delete it first ("${this.hint(`delete ${id}`)}") to upload this archive again`);
   }
 
   /** Whether the backend still holds an unfinished upload of this archive (a backend that keeps none may resume anyway). */
@@ -472,7 +477,7 @@ export class BackupCatalog {
     await this.pending.clear(key);
     const archiveKey = archiveKeyOf(plan.base);
     if (kept.archive.key === archiveKey) return; // completed where it was begun (by another command)
-    const leftover = `it is a second copy of backup ${kept.info.id} (stored as ${kept.info.archiveKey}), not a backup; "${commandHint(this.cli, 'cleanup')}" removes it`;
+    const leftover = `it is a second copy of backup ${kept.info.id} (stored as ${kept.info.archiveKey}), not a backup; "${this.hint('cleanup')}" removes it`;
     if (plan.stored === 'archive') {
       await this.removeArchive(archiveKey, this.lockToSet(undefined, plan), `${leftover} once the lock ends`);
       return;
@@ -743,7 +748,7 @@ export class BackupCatalog {
         // the first file's failure leaves the backup whole; an interruption is the command's to report (by the full id)
         if (i === 0 || isBackupError(err, 'aborted')) throw err;
         // the second file only: the first is gone, so no "kept" may be claimed, and only the full id finds what is left
-        const rest = `backup ${found.info.id} is no longer listed, and the same "${commandHint(this.cli, `delete ${found.info.id}`)}" removes the rest`;
+        const rest = `backup ${found.info.id} is no longer listed, and the same "${this.hint(`delete ${found.info.id}`)}" removes the rest`;
         if (isBackupError(err, 'locked')) {
           // a lock the key could not see
           throw new BackupError('failure', `${keys[0]} was deleted, but B2 refused to delete ${key} (${err.message}); ${rest} once that lock ends`, {cause: err});
@@ -1103,7 +1108,7 @@ export class BackupCatalog {
       if (!archive) {
         strays.push(metadataFile);
         // a listing cannot tell a hidden archive from a deleted one (that takes a version listing per file): say both
-        skip(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)} (what an interrupted delete or prune left, or the archive is hidden): "${commandHint(this.cli, 'cleanup')}" removes it once older than its --older-than, unless the archive is hidden (unhiding it restores the backup)`);
+        skip(`skipping ${metadataFile.key}: it has no archive ${archiveKeyOf(base)} (what an interrupted delete or prune left, or the archive is hidden): "${this.hint('cleanup')}" removes it once older than its --older-than, unless the archive is hidden (unhiding it restores the backup)`);
         continue;
       }
       const described = describeArchive(archive);
@@ -1125,7 +1130,7 @@ export class BackupCatalog {
       const described = archiveMarker(archive);
       if (described) {
         orphans.push({archive, info: {...described, size: archive.size, sha1: recordedSha1(archive), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive', ...lockOf(archive)}});
-        skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete, or the file is hidden); "${commandHint(this.cli, `delete ${described.id}`)}" removes it, and so does "${commandHint(this.cli, 'cleanup')}" unless the metadata file is hidden (unhiding it restores the backup)`);
+        skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete, or the file is hidden); "${this.hint(`delete ${described.id}`)}" removes it, and so does "${this.hint('cleanup')}" unless the metadata file is hidden (unhiding it restores the backup)`);
       } else {
         skip(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
       }

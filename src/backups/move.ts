@@ -89,13 +89,14 @@ export interface MoveOptions {
   destinationLock?: Retention;
   /** Taken for each backup while its files are copied, released after (one copy of a backup to a location at a time). */
   lockItem?: (item: MoveItem) => Promise<() => Promise<void>>;
-  /** The command prefix fix hints name (see commandHint). */
-  cli?: string;
+  /** A command of this plugin acting on the location moved from, for fix hints (commandHint). */
+  hint?: (words: string) => string;
 }
 
 /** What a move would do now: reads both listings, changes nothing. Refuses up front what it cannot finish. */
 export async function planMove(from: StorageBackend, to: StorageBackend, opts: MoveOptions = {}): Promise<MovePlan> {
   if (!from.copyTo) throw new BackupError('bad_input', `backups cannot be moved on a ${from.type} backend: it has no server-side copy`);
+  const hint = opts.hint ?? ((words: string) => commandHint(undefined, words));
   const [source, destination] = await Promise.all([listAll(from, opts.signal), listAll(to, opts.signal)]);
   const archives = new Map<string, ObjectInfo>();
   const metadataFiles = new Map<string, ObjectInfo>();
@@ -121,7 +122,7 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
       const copiedMetadata = destination.get(metadataKey);
       const sha1 = copiedMetadata ? await catalogs.to.recordedSha1(archive, copiedMetadata, opts.signal) : undefined;
       if (copiedMetadata && sameObject(destination.get(archive.key), archive.size, sha1, archive.id) === 'same') leftovers.push(archive);
-      else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; "${commandHint(opts.cli, 'cleanup')}" removes it)`);
+      else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; "${hint('cleanup')}" run before the prefix changes removes it)`);
       return;
     }
     // only what list calls a backup moves: another tool's pair stays as it is
@@ -145,7 +146,7 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
   }));
   items.sort((a, b) => compareUtf8(a.archive.key, b.archive.key)); // the listing's order, whatever order the reads ended in
   for (const [base, metadataFile] of metadataFiles) if (!archives.has(base)) staying.push(`${metadataFile.key} (a metadata file without its archive)`);
-  refuseLocked(from, items, leftovers, opts.cli);
+  refuseLocked(from, items, leftovers, hint);
   const taken = describeConflicts(conflicts, 'backups to move');
   if (taken) throw new BackupError('already_exists', `the new location already holds ${taken}; delete them there (or move them away), or choose another prefix; nothing was moved`);
   // a copy refused after others were made would leave them behind: every copy is asked about first
@@ -177,7 +178,7 @@ export function describeConflicts(c: Conflicts, what: string): string | undefine
  * command refuses such a key on a bucket known to have Object Lock, and otherwise
  * executeMove keeps and reports the originals B2 refuses to delete.)
  */
-function refuseLocked(from: StorageBackend, items: MoveItem[], leftovers: ObjectInfo[], cli: string | undefined): void {
+function refuseLocked(from: StorageBackend, items: MoveItem[], leftovers: ObjectInfo[], hint: (words: string) => string): void {
   const now = from.now?.() ?? new Date();
   const retained = (o: ObjectInfo) => (o.retention && o.retention.retainUntil > now ? o.retention.retainUntil : undefined);
   const backups = [...items.map((i) => [i.archive, i.metadataFile]), ...leftovers.map((o) => [o])];
@@ -193,7 +194,7 @@ function refuseLocked(from: StorageBackend, items: MoveItem[], leftovers: Object
   throw new BackupError(
     'locked',
     `${locked.length} backup${locked.length === 1 ? ' is' : 's are'} under Object Lock (${why.join('; ')}): a move deletes the originals, which B2 refuses before then, so nothing was moved; ` +
-      `copy them with "${commandHint(cli, 'copy ID --to PROFILE')}" (the copies keep ${held > 0 ? 'a retention, not a legal hold' : 'the lock'}), or change the prefix without --move-backups (they stay under the old one)${lift}`,
+      `copy them with "${hint('copy ID --to PROFILE')}" (the copies keep ${held > 0 ? 'a retention, not a legal hold' : 'the lock'}), or change the prefix without --move-backups (they stay under the old one)${lift}`,
   );
 }
 

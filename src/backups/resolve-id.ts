@@ -22,10 +22,10 @@ const MAX_CANDIDATES_SHOWN = 10;
  * can write to the bucket could plant, is reached by a prefix of it, e.g. `lates`), then
  * an exact id wins, then a unique prefix of an id. An ambiguous prefix is bad input
  * (exit 2) naming the candidates; no match is not_found. `backups` come newest first,
- * as the catalog lists them; `at.where` names their location, `at.cli` is the prefix of
- * the command a hint names (commandHint).
+ * as the catalog lists them; `at.where` names their location, `at.hint` writes the
+ * command a fix hint names (commandHint).
  */
-export function resolveBackupRef<T extends {info: Pick<BackupInfo, 'id' | 'name' | 'date'>}>(backups: readonly T[], ref: string, at: {where?: string; cli?: string} = {}): T {
+export function resolveBackupRef<T extends {info: Pick<BackupInfo, 'id' | 'name' | 'date'>}>(backups: readonly T[], ref: string, at: {where?: string; hint?: (words: string) => string} = {}): T {
   const where = at.where ?? 'this location';
   if (ref === LATEST) {
     if (backups.length === 0) throw new BackupError('not_found', `there are no backups in ${where}, so none is "latest"; upload one first`);
@@ -36,7 +36,7 @@ export function resolveBackupRef<T extends {info: Pick<BackupInfo, 'id' | 'name'
   const matches = backups.filter((b) => b.info.id.startsWith(ref));
   if (matches.length === 1) return matches[0];
   if (matches.length === 0) {
-    throw new BackupError('not_found', `no backup with id ${ref} in ${where}; ${namedHint(backups, ref) ?? `run "${commandHint(at.cli, 'list')}" to see their ids`}`);
+    throw new BackupError('not_found', `no backup with id ${ref} in ${where}; ${namedHint(backups, ref) ?? `run "${at.hint?.('list') ?? commandHint(undefined, 'list')}" to see their ids`}`);
   }
   const shown = matches.slice(0, MAX_CANDIDATES_SHOWN).map((b) => `${b.info.id} ${nameAndDate(b.info.name, b.info.date)}`);
   const more = matches.length > shown.length ? ` and ${matches.length - shown.length} more` : '';

@@ -67,10 +67,10 @@ export interface CatalogOptions {
   createdBy?: string;
   /** The command prefix fix hints name ("backup-b2 b2", "<host> b2"; see commandHint). */
   cli?: string;
+  /** The flags fix hints add to act on this location ("--profile home"; see locationFlags). */
+  locationFlags?: string;
   /** The location in words, for messages (e.g. `profile "home" (bucket b, prefix "home/")`); default "this location". */
   where?: string;
-  /** The profile's name, for hints that must run on this very location (`cleanup --profile NAME`). */
-  profileName?: string;
 }
 
 export interface UploadResult extends BackupInfo {

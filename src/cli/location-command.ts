@@ -2,15 +2,22 @@ import type {Config} from '@oclif/core';
 import type {TransferEventListener} from '../b2/index.js';
 import {BaseCommand, profileFlag} from './base-command.js';
 import {withInterrupt, type InterruptOptions} from './interrupt.js';
+import {commandHint, locationFlags} from '../command-hint.js';
+import {cliPrefix} from './cli-prefix.js';
 import {openLocation, type OpenedLocation} from './open-backend.js';
 import {timing} from '../timing.js';
 import type {TransferOverrides} from './transfer-flags.js';
 import {verboseListener} from './verbose.js';
 
-interface LocationOptions extends InterruptOptions {
+/** A command of this plugin acting on the location a command opened, for a fix hint (OpenedLocation.hint). */
+export type LocationHint = (words: string) => string;
+
+interface LocationOptions extends Omit<InterruptOptions, 'interrupted'> {
   overrides?: TransferOverrides;
   /** -v: a line per part, retry and re-authorization on stderr. */
   verbose?: boolean;
+  /** InterruptOptions.interrupted, with the hint writer of the location (its profile named). */
+  interrupted?: (err: unknown, hint: LocationHint) => string;
 }
 
 /**
@@ -39,11 +46,16 @@ export function withOpenLocation<T>(
   config: Config,
   flags: {config?: string; profile?: string},
   work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
-  opts: InterruptOptions & {overrides?: TransferOverrides; warn: (line: string) => void; onEvent?: TransferEventListener},
+  opts: Omit<LocationOptions, 'verbose'> & {warn: (line: string) => void; onEvent?: TransferEventListener},
 ): Promise<T> {
   timing('command started');
+  let opened: OpenedLocation | undefined;
+  // before the profile is loaded, what the user typed names it (an interrupted connect changed nothing anyway)
+  const typed: LocationHint = (words) => commandHint(cliPrefix(config), words, flags.profile === undefined ? undefined : locationFlags(flags.profile, flags.config));
+  const {interrupted} = opts;
   return withInterrupt(async (signal) => {
     const location = await openLocation(config, flags, {warn: opts.warn, signal, overrides: opts.overrides, onEvent: opts.onEvent});
+    opened = location;
     try {
       const result = await work(location, signal);
       timing('work done');
@@ -52,5 +64,5 @@ export function withOpenLocation<T>(
       await location.close();
       timing('closed');
     }
-  }, opts);
+  }, {...opts, interrupted: interrupted && ((err) => interrupted(err, opened?.hint ?? typed))});
 }

@@ -4,7 +4,7 @@ import type {Retention} from '../backend.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {executeMove, planMove, type MoveItem, type MovePlan} from '../backups/move.js';
 import {connectB2, connectB2Pair} from '../connect.js';
-import {commandHint} from '../command-hint.js';
+import {commandHint, locationFlags} from '../command-hint.js';
 import {BackupError} from '../errors.js';
 import {count} from '../plural.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from '../backups/layout.js';
@@ -22,14 +22,15 @@ import {locationId} from './open-backend.js';
 export async function moveProfileBackups(
   from: ResolvedProfile,
   to: ResolvedProfile,
-  ctx: {dataDir: string; cli: string; dryRun: boolean; signal: AbortSignal; log: (line: string) => void; warn: (line: string) => void},
+  ctx: {dataDir: string; cli: string; configFlag?: string; dryRun: boolean; signal: AbortSignal; log: (line: string) => void; warn: (line: string) => void},
 ): Promise<boolean> {
   // the same prefix in another bucket is another location: a move there is what --bucket OTHER asks for
   if (from.prefix === to.prefix && sameBucket(from, to)) throw new BackupError('bad_input', `--move-backups moves the backups to a new prefix or bucket, but profile "${to.name}" already uses ${JSON.stringify(to.prefix)} in bucket ${to.bucket}; give --prefix a different one (or --bucket another bucket)`);
   const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal, cli: ctx.cli});
   try {
     await assertSeesLocks(source, from, 'move', ctx.signal);
-    const plan = await planMove(source, destination, {signal: ctx.signal, cli: ctx.cli});
+    // the profile still names the old prefix when the plan's hints are read: nothing is saved before the move
+    const plan = await planMove(source, destination, {signal: ctx.signal, hint: (words) => commandHint(ctx.cli, words, locationFlags(from.name, ctx.configFlag))});
     const where = moveRoute(from, to);
     // the profile's lock:, on every copy as on its uploads (its check, passed before, saw that the bucket and key can set it)
     const destinationLock = to.lock && retentionFor(to.lock, destination.now());

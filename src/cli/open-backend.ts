@@ -8,6 +8,7 @@ import {connectB2} from '../connect.js';
 import {loadProfile} from '../profiles/index.js';
 import type {ResolvedProfile} from '../profiles/types.js';
 import {timing} from '../timing.js';
+import {commandHint, locationFlags} from '../command-hint.js';
 import {cliPrefix} from './cli-prefix.js';
 import {withOverrides, type TransferOverrides} from './transfer-flags.js';
 
@@ -15,6 +16,8 @@ export interface OpenedLocation {
   profile: ResolvedProfile;
   backend: B2Backend;
   catalog: BackupCatalog;
+  /** A command of this plugin acting on this location, for a fix hint ("backup-b2 b2 prune --yes --profile home"). */
+  hint(words: string): string;
   close(): Promise<void>;
 }
 
@@ -29,20 +32,26 @@ export async function openLocation(
 ): Promise<OpenedLocation> {
   const profile = withOverrides(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir, cli: cliPrefix(config)}), opts.overrides);
   timing('profile loaded');
-  const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal, cli: cliPrefix(config)}, opts.onEvent ? {onEvent: opts.onEvent} : {});
+  const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal, cli: cliPrefix(config), savedProfiles: {configFlag: flags.config}}, opts.onEvent ? {onEvent: opts.onEvent} : {});
   timing('connected (authorized, bucket found)');
-  return {profile, backend, catalog: catalogOf(config, profile, backend, opts.warn), close: () => backend.close()};
+  return {
+    profile,
+    backend,
+    catalog: catalogOf(config, profile, backend, opts.warn, flags.config),
+    hint: (words) => commandHint(cliPrefix(config), words, locationFlags(profile.name, flags.config)),
+    close: () => backend.close(),
+  };
 }
 
-/** The catalog over a profile's backend, with its per-location cache dir. */
-export function catalogOf(config: Config, profile: ResolvedProfile, backend: B2Backend, warn: (line: string) => void): BackupCatalog {
+/** The catalog over a profile's backend, with its per-location cache dir; `configFlag`: the --config the profile came from. */
+export function catalogOf(config: Config, profile: ResolvedProfile, backend: B2Backend, warn: (line: string) => void, configFlag: string | undefined): BackupCatalog {
   return new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),
     lockDir: join(config.dataDir, 'upload-locks', locationId(profile)),
     onWarning: (msg) => warn(`Warning: ${escapeInvisible(msg)}`), // warnings name files of the bucket
     cli: cliPrefix(config),
+    locationFlags: locationFlags(profile.name, configFlag),
     where: `profile "${profile.name}" (bucket ${profile.bucket}, prefix ${JSON.stringify(profile.prefix)})`,
-    profileName: profile.name,
     createdBy: `${config.pjson.name === 'backup-plugin-b2' ? '' : `${config.pjson.name} via `}backup-plugin-b2`,
   });
 }

@@ -24,6 +24,8 @@ export interface ProfileUpdateContext {
   openStore: () => Promise<ProfileStore>;
   dataDir: string;
   cli: string;
+  /** The --config the profiles file came from, which hints repeat (locationFlags). */
+  configFlag?: string;
   log: (line: string) => void;
   warn: (line: string) => void;
 }
@@ -67,7 +69,7 @@ function save(store: ProfileStore, update: ProfileUpdate, before: ResolvedProfil
           if (!before) return true;
           const after = store.resolve(name);
           // a move copies every backup anew, with the new key: nothing stays behind
-          if (move) return moveProfileBackups(before, after, {dataDir: ctx.dataDir, cli: ctx.cli, dryRun: move.dryRun, signal, log: ctx.log, warn: ctx.warn});
+          if (move) return moveProfileBackups(before, after, {dataDir: ctx.dataDir, cli: ctx.cli, configFlag: ctx.configFlag, dryRun: move.dryRun, signal, log: ctx.log, warn: ctx.warn});
           await warnWhatStays(before, after, signal, ctx);
           return true;
         },

@@ -1,6 +1,5 @@
 import {Flags} from '@oclif/core';
 import {integerFlag} from './integer-flag.js';
-import {commandHint} from '../command-hint.js';
 import {backupSummary, displayDate, humanSize, type BackupSummary, nameCell, shownName} from '../backups/display.js';
 import type {PrunePlan} from '../backups/prune.js';
 import {COUNT_RULES, retentionPolicyProblem, type CountRule, type RetentionPolicy} from '../backups/retention.js';
@@ -98,10 +97,10 @@ export function renderPlan(plan: PrunePlan): string {
 }
 
 /** What prune leaves alone, one line each (for stderr). */
-export function untouchedLines(plan: PrunePlan, unfinishedUploads: number, cli: string): string[] {
+export function untouchedLines(plan: PrunePlan, unfinishedUploads: number, hint: (words: string) => string): string[] {
   const lines = plan.undated.map((b) => `Not touched: backup ${b.id} ${shownName(b.name)}: its date ${visible(b.date)} cannot be read`);
   lines.push(...plan.skipped.map((msg) => `Not touched: ${escapeInvisible(msg.replace(/^skipping /, ''))}`));
-  if (unfinishedUploads > 0) lines.push(`Not touched: ${count(unfinishedUploads, 'unfinished upload')}; "${commandHint(cli, 'cleanup')}" removes ${unfinishedUploads === 1 ? 'it' : 'them'}`);
+  if (unfinishedUploads > 0) lines.push(`Not touched: ${count(unfinishedUploads, 'unfinished upload')}; "${hint('cleanup')}" removes ${unfinishedUploads === 1 ? 'it' : 'them'}`);
   return lines;
 }
 

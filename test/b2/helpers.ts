@@ -69,6 +69,7 @@ export async function openBackend(emu: RunningEmulator, opts: Partial<B2BackendO
     prefix: 'backups/',
     endpoint: emu.url,
     profileName: 'test',
+    locationFlags: '--profile test',
     retry: fastRetry().retry,
     ...opts,
   });

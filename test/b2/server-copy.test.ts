@@ -30,7 +30,7 @@ beforeAll(async () => {
   emu = await emulator({minPartSize: PART});
   from = await openBackend(emu, {prefix: 'old/', partSize: PART, uploadCutoff: PART, concurrency: 2});
   // its own profile name: what a copy leaves unfinished is there, and a cleanup hint must name it
-  to = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 2, profileName: 'offsite'});
+  to = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 2, profileName: 'offsite', locationFlags: '--profile offsite'});
 });
 
 afterAll(async () => {
@@ -254,7 +254,7 @@ describe('copyTo', () => {
     test('stopped as B2 finishes it (the finish carried out, its answer never read): the finished copy is deleted, none is left', async () => {
       await putFullInfo('full-info-finished.tar', 3);
       emu.faults.add({call: 'b2_finish_large_file', count: 1, answerLatencyMs: 600_000});
-      const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1, profileName: 'offsite'});
+      const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1, profileName: 'offsite', locationFlags: '--profile offsite'});
       const controller = new AbortController();
       let err: unknown;
       try {
@@ -382,7 +382,7 @@ describe('copyTo', () => {
 
 /** A copy of `key` to new/ in parts, one at a time, stopped (aborted) once `count` requests of `call` were made; answers its error. */
 async function copyStoppedAfter(count: number, key: string, call = 'b2_copy_part'): Promise<unknown> {
-  const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1, profileName: 'offsite'});
+  const stopping = await openBackend(emu, {prefix: 'new/', partSize: PART, copyCutoff: PART, concurrency: 1, profileName: 'offsite', locationFlags: '--profile offsite'});
   const controller = new AbortController();
   const start = emu.stats().calls[call] ?? 0;
   const watch = setInterval(() => {

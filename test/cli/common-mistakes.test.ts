@@ -72,7 +72,7 @@ test("a backup's name given as its id: not found, and the line gives the id", as
   const id = up.stdout.trim();
   expectFailure(await world.b2(['show', 'Nightly', '--profile', 'home']), 4, new RegExp(`; "Nightly" is the name of backup ${id}: give its id$`), world.secrets);
   // a reference that is no name keeps the plain hint
-  expectFailure(await world.b2(['show', 'Nightl', '--profile', 'home']), 4, /; run "backup-b2 b2 list" to see their ids$/, world.secrets);
+  expectFailure(await world.b2(['show', 'Nightl', '--profile', 'home']), 4, /; run "backup-b2 b2 list --config \S+ --profile home" to see their ids$/, world.secrets);
 });
 
 test('the embedded store in a data dir that cannot be written: one line naming it and the fix', async () => {

@@ -71,7 +71,7 @@ describe('backup references', () => {
   });
 
   test('no match exits 4, naming the profile, bucket and prefix it looked in and the command that lists the ids', async () => {
-    expectFailure(await home(['show', 'e']), 4, new RegExp(`no backup with id e in profile "home" \\(bucket ${world.emu.bucket}, prefix "${PREFIX}"\\); run "backup-b2 b2 list" to see their ids$`), world.secrets);
+    expectFailure(await home(['show', 'e']), 4, new RegExp(`no backup with id e in profile "home" \\(bucket ${world.emu.bucket}, prefix "${PREFIX}"\\); run "backup-b2 b2 list --config \\S+ --profile home" to see their ids$`), world.secrets);
   });
 
   test('verify and download take a prefix and latest', async () => {

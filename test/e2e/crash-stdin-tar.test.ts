@@ -60,7 +60,7 @@ async function orphanIdOf(name: string): Promise<string> {
   const listed = await b2(['list']); // warnings go to stderr (not with --json)
   expect(listed.code).toBe(0);
   const warning = listed.stderr.split('\n').find((l) => l.includes(`${name}_`));
-  const id = /backup (\S+) has no metadata file .*"backup-b2 b2 delete \1" removes it, and so does "backup-b2 b2 cleanup"/.exec(warning ?? '')?.[1];
+  const id = /backup (\S+) has no metadata file .*"backup-b2 b2 delete \1 --config \S+ --profile \S+" removes it, and so does "backup-b2 b2 cleanup --config \S+ --profile \S+"/.exec(warning ?? '')?.[1];
   expect({warning, id}).toEqual({warning, id: expect.stringMatching(/^[0-9a-f]{12}$/)});
   return id!;
 }

@@ -98,7 +98,8 @@ describe('Ctrl-C between the archive and the metadata file of a delete', () => {
     faultAt.clear(world.emu);
     const r = {code: done.code ?? -1, stdout: done.stdout.toString(), stderr: done.stderr};
     const command = `backup-b2 b2 delete ${id} --yes`;
-    expectFailure(r, 130, new RegExp(`^Error: delete interrupted; backup ${id} may be partly deleted: run "${command}" to finish$`), world.secrets);
+    // the hint names the location it acts on: the profile, and the --config it came from
+    expectFailure(r, 130, new RegExp(`^Error: delete interrupted; backup ${id} may be partly deleted: run "${command} --config ${world.config} --profile ${profile}" to finish$`), world.secrets);
     expect(await listedIds(profile)).toEqual(others);
 
     const again = await world.b2([...command.split(' ').slice(2), '--json', '--profile', profile]);
@@ -121,7 +122,7 @@ describe('the metadata file\'s delete fails after the archive\'s (not a lock)', 
     const r = await world.b2(['delete', 'latest', '--yes', '--profile', profile]);
     faultAt.clear(world.emu);
     const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    expectFailure(r, 1, new RegExp(`^Error: ${esc(gone.archiveKey)} was deleted, but deleting ${esc(metadataKey)} failed \\(.*injected.*\\); backup ${id} is no longer listed, and the same "backup-b2 b2 delete ${id}" removes the rest$`), world.secrets);
+    expectFailure(r, 1, new RegExp(`^Error: ${esc(gone.archiveKey)} was deleted, but deleting ${esc(metadataKey)} failed \\(.*injected.*\\); backup ${id} is no longer listed, and the same "backup-b2 b2 delete ${id} --config ${esc(world.config)} --profile ${profile}" removes the rest$`), world.secrets);
     expect(await listedIds(profile)).not.toContain(id);
 
     const again = await world.b2(['delete', id, '--yes', '--json', '--profile', profile]);
@@ -143,12 +144,12 @@ describe('Ctrl-C during a prune, between the archive and the metadata file of a 
     const done = await run.done;
     faultAt.clear(world.emu);
     const r = {code: done.code ?? -1, stdout: done.stdout.toString(), stderr: done.stderr};
-    expectFailure(r, 130, new RegExp(`^Error: prune interrupted after deleting 0 of 2 backups; backup ${oldest.id} may be partly deleted: run "backup-b2 b2 delete ${oldest.id} --yes" to finish it, then the same prune again for the rest$`), world.secrets);
+    expectFailure(r, 130, new RegExp(`^Error: prune interrupted after deleting 0 of 2 backups; backup ${oldest.id} may be partly deleted: run "backup-b2 b2 delete ${oldest.id} --yes --config ${world.config} --profile ${profile}" to finish it, then the same prune again for the rest$`), world.secrets);
 
     const plan = await world.b2(['prune', '--keep-last', '1', '--dry-run', '--profile', profile]);
     expect(plan.code).toBe(0);
     const key = metadataKeyOf(oldest); // keys are named within the prefix
-    expect(plan.stderr).toContain(`Not touched: ${key}: it has no archive ${key.replace(/\.metadata\.json$/, '.tar')} (what an interrupted delete or prune left, or the archive is hidden): "backup-b2 b2 cleanup" removes it once older than its --older-than, unless the archive is hidden (unhiding it restores the backup)`);
+    expect(plan.stderr).toContain(`Not touched: ${key}: it has no archive ${key.replace(/\.metadata\.json$/, '.tar')} (what an interrupted delete or prune left, or the archive is hidden): "backup-b2 b2 cleanup --config ${world.config} --profile ${profile}" removes it once older than its --older-than, unless the archive is hidden (unhiding it restores the backup)`);
 
     const finish = await world.b2(['delete', oldest.id, '--yes', '--json', '--profile', profile]);
     expect({code: finish.code, stderr: finish.stderr}).toMatchObject({code: 0});

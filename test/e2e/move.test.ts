@@ -181,7 +181,7 @@ describe('b2 copy ID --to PROFILE', () => {
       // a setup tried with a backup that is there already must not pass for one that copies
       const warnings = there.stderr.split('\n').filter(Boolean);
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/^Warning: profile "home" and profile "far" are on different B2 accounts or endpoints \(.*\): a server-side copy works only within one account and endpoint, so a backup that profile "far" does not hold yet cannot be copied there \(exit 2\); download the backup and upload it there instead: "backup-b2 b2 download ID -o FILE --profile home", then "backup-b2 b2 upload FILE --profile far"$/);
+      expect(warnings[0]).toMatch(/^Warning: profile "home" and profile "far" are on different B2 accounts or endpoints \(.*\): a server-side copy works only within one account and endpoint, so a backup that profile "far" does not hold yet cannot be copied there \(exit 2\); download the backup and upload it there instead: "backup-b2 b2 download ID -o FILE --config \S+ --profile home", then "backup-b2 b2 upload FILE --config \S+ --profile far"$/);
       expect(parseJson(await b2(['copy', '10000005', '--to', 'far', '--profile', 'home', '--json']))).toMatchObject({to: 'far', existing: true, copiedFiles: [], copied: {id: '10000005'}});
       expect(calls(emu, 'b2_copy_file')).toBe(0);
       expect(other.stats().calls.b2_copy_file).toBeUndefined();
@@ -253,7 +253,7 @@ describe('Object Lock', () => {
 
     emu.resetStats();
     const refused = await b2(['profile', 'update', 'locking', '--prefix', 'lk2/', '--move-backups']);
-    expectFailure(refused, 3, /1 backup is under Object Lock \(until \d{4}-.*\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "backup-b2 b2 copy ID --to PROFILE"/, world.secrets);
+    expectFailure(refused, 3, /1 backup is under Object Lock \(until \d{4}-.*\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "backup-b2 b2 copy ID --to PROFILE --config \S+ --profile locking"/, world.secrets);
     expect(calls(emu, 'b2_copy_file')).toBe(0);
     expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'locking', '--json'])).prefix).toBe('lk1/');
 
@@ -277,7 +277,7 @@ describe('Object Lock', () => {
 
     emu.resetStats();
     const refused = await b2(['profile', 'update', 'holding', '--prefix', 'lk4/', '--move-backups']);
-    expectFailure(refused, 3, /^Error: 1 backup is under Object Lock \(a legal hold, until it is removed\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "backup-b2 b2 copy ID --to PROFILE" \(the copies keep a retention, not a legal hold\), or change the prefix without --move-backups \(they stay under the old one\), or have the legal hold removed$/, world.secrets);
+    expectFailure(refused, 3, /^Error: 1 backup is under Object Lock \(a legal hold, until it is removed\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "backup-b2 b2 copy ID --to PROFILE --config \S+ --profile holding" \(the copies keep a retention, not a legal hold\), or change the prefix without --move-backups \(they stay under the old one\), or have the legal hold removed$/, world.secrets);
     expect(calls(emu, 'b2_copy_file') + calls(emu, 'b2_copy_part') + calls(emu, 'b2_delete_file_version')).toBe(0);
     expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'holding', '--json'])).prefix).toBe('lk3/');
     expect((await api(emu, master, 'b2_list_file_versions', {bucketId, prefix: 'lk4/'})).json.files).toEqual([]);

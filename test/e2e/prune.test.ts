@@ -207,7 +207,7 @@ describe('b2 prune: safety', () => {
     expect(out.unfinishedUploads).toBe(1);
     // for people, counted as such ("1 unfinished upload", "removes it")
     const human = await prune(profile, ['--keep-last', '1', '--dry-run']);
-    expect(`${human.stdout}${human.stderr}`).toContain('Not touched: 1 unfinished upload; "backup-b2 b2 cleanup" removes it\n');
+    expect(`${human.stdout}${human.stderr}`).toContain(`Not touched: 1 unfinished upload; "backup-b2 b2 cleanup --config ${world.config} --profile ${profile}" removes it\n`);
     const keys: string[] = [];
     for await (const o of backend.list()) keys.push(o.key);
     expect(keys).toEqual(expect.arrayContaining(['notes.txt', 'Orphan_2025-01-01_00.00_00000000.tar']));
@@ -225,6 +225,23 @@ describe('retention in the profile', () => {
     expect(await survivors(profile)).toEqual(['d', 'p']);
     // the rules as the profile holds them, not as --keep-* flags nobody typed
     expect(r.stderr).toMatch(new RegExp(`^Deleted 14 backups and kept 2 \\(retention: \\{keepLast: 1, keepYearly: 2\\} in profile "${profile}"\\)\\.$`, 'm'));
+  });
+
+  test('an upload whose prune fails names the profile in the fix: "prune --yes" alone would prune the default location', async () => {
+    const {profile} = await location(ALL.slice(0, 3));
+    await setRetention(profile, {keepLast: 1});
+    const archive = join(world.dir, 'prune-fails.tar');
+    await writeFile(archive, 'a backup whose prune B2 refuses');
+    // a 400 is not retried: the prune fails at its first delete; the backup itself is stored
+    world.emu.faults.add({call: 'b2_delete_file_version', status: 400, code: 'bad_request', message: 'injected'});
+    try {
+      const r = await world.b2(['upload', archive, '--name', 'prune-fails', '--profile', profile]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`; run "backup-b2 b2 prune --yes --config ${world.config} --profile ${profile}" to finish it\n`);
+    } finally {
+      world.emu.faults.clear();
+    }
+    expect(await survivors(profile)).toContain('prune-fails');
   });
 
   test('upload prunes after it succeeds, says what it removed, and never deletes the backup it just made', async () => {

@@ -169,7 +169,7 @@ describe('Ctrl-C during a multi-part upload from stdin, which cannot resume', ()
     const r = await interruptedStdinUpload('refused');
     world.emu.faults.clear();
     expect(await unfinishedUploads(STDIN_PREFIX)).toEqual([{fileName: expect.stringMatching(/^stdin\/refused_.*\.tar$/), parts: expect.any(Number)}]);
-    expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/refused_\S+\.tar remains \(cancelling it failed: 403 access_denied\): run "backup-b2 b2 cleanup --profile stdin" to remove it$/, world.secrets);
+    expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/refused_\S+\.tar remains \(cancelling it failed: 403 access_denied\): run "backup-b2 b2 cleanup --config \S+ --profile stdin" to remove it$/, world.secrets);
   });
 
   test('stopped during the finish (every part stored): cancelled too, so "nothing was stored" is true', async () => {
@@ -186,7 +186,7 @@ describe('Ctrl-C during a multi-part upload from stdin, which cannot resume', ()
     const r = await interruptedStdinUpload('busy');
     world.emu.faults.clear();
     expect(r.stderr).toContain('Stopping… (Ctrl-C again to quit at once)\n');
-    expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/busy_\S+\.tar may remain: run "backup-b2 b2 cleanup --profile stdin" to remove it$/, world.secrets);
+    expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/busy_\S+\.tar may remain: run "backup-b2 b2 cleanup --config \S+ --profile stdin" to remove it$/, world.secrets);
     const busy = `${STDIN_PREFIX}busy_`;
     expect((await unfinishedUploads(busy)).length).toBe(1);
     const auth = await authorizeRaw(world.emu);
@@ -200,7 +200,7 @@ test('SIGTERM while the metadata file is written after a multi-part archive was 
   const command = ['upload', join(world.dir, 'stored.tar'), '--name', 'archive-stored', '--profile', 'parts'];
   // the archive goes up as parts (b2_upload_part); the metadata file is the run's one b2_upload_file
   const r = await stopDuring(command, 'SIGTERM', 'b2_upload_file');
-  expectFailure(r, 143, /^Error: upload interrupted after its archive archive-stored_\S+\.tar was stored, before its metadata file was confirmed: run the same command again to complete the backup \(it uploads only what is missing\); to give it up instead, "backup-b2 b2 delete ([0-9a-f]+) --yes" removes it \(the metadata file may have been stored just before the stop: then that deletes the whole backup\)$/, world.secrets);
+  expectFailure(r, 143, /^Error: upload interrupted after its archive archive-stored_\S+\.tar was stored, before its metadata file was confirmed: run the same command again to complete the backup \(it uploads only what is missing\); to give it up instead, "backup-b2 b2 delete ([0-9a-f]+) --yes --config \S+ --profile parts" removes it \(the metadata file may have been stored just before the stop: then that deletes the whole backup\)$/, world.secrets);
   expect(await unfinishedUploads()).toEqual([]);
   const parts = calls(world.emu, 'b2_upload_part');
   const again = await world.b2([...command, '--json']);
@@ -292,7 +292,7 @@ describe('Ctrl-C during the other long-running commands: one line, exit 130, and
   test('prune', async () => {
     const r = await interruptAt('b2_delete_file_version', ['prune', '--keep-last', '1', '--yes', '--profile', 'pruned']);
     // stopped at the first file of the backup it was deleting: that backup may be partly deleted, and only its full id finds what is left
-    expectFailure(r, 130, /^Error: prune interrupted after deleting 0 of 1 backup; backup ([0-9a-f]+) may be partly deleted: run "backup-b2 b2 delete \1 --yes" to finish it, then the same prune again for the rest$/, world.secrets);
+    expectFailure(r, 130, /^Error: prune interrupted after deleting 0 of 1 backup; backup ([0-9a-f]+) may be partly deleted: run "backup-b2 b2 delete \1 --yes --config \S+ --profile pruned" to finish it, then the same prune again for the rest$/, world.secrets);
     const again = await world.b2(['prune', '--keep-last', '1', '--yes', '--profile', 'pruned', '--json']);
     expect(again.code).toBe(0);
     expect(parseJson<{deleted: unknown[]}>(again).deleted).toHaveLength(1);

@@ -77,7 +77,7 @@ describe('an upload from stdin stopped as B2 stores it', () => {
     const r = await stopOnceStored(['upload', '-', '--name', 'undeleted', '--profile', 'stdin'], 'b2_finish_large_file', 'stdin/undeleted_', randomBytes(2 * PART + 1000));
     const [left] = await versions('stdin/undeleted_');
     expect(left).toMatchObject({action: 'upload', fileName: expect.stringMatching(/^stdin\/undeleted_\S+\.tar$/)});
-    const line = new RegExp(`^Error: upload interrupted; ${escape(left.fileName)} remains, whole \\(file id ${left.fileId}\\): B2 finished it as the upload was stopped, and deleting it failed \\(401 unauthorized\\); run "backup-b2 b2 cleanup --profile stdin" to remove it once it is 24 hours old \\(cleanup's default --older-than\\)$`);
+    const line = new RegExp(`^Error: upload interrupted; ${escape(left.fileName)} remains, whole \\(file id ${left.fileId}\\): B2 finished it as the upload was stopped, and deleting it failed \\(401 unauthorized\\); run "backup-b2 b2 cleanup --config \\S+ --profile stdin" to remove it once it is 24 hours old \\(cleanup's default --older-than\\)$`);
     expectFailure(r, 143, line, world.secrets);
     const auth = await authorizeRaw(world.emu);
     await api(world.emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
@@ -102,7 +102,7 @@ describe('an upload from stdin stopped as B2 stores it', () => {
     const left = await versions('stdin/stuck_');
     expect(left.map((v) => v.fileName).sort()).toEqual([expect.stringMatching(/^stdin\/stuck_\S+\.metadata\.json$/), expect.stringMatching(/^stdin\/stuck_\S+\.tar$/)]);
     // the catalog names its files by key (under the profile's prefix), as its other lines do
-    const remains = (name: string) => `${escape(name.slice('stdin/'.length))} remains \\(removing it failed: 401 unauthorized\\): run "backup-b2 b2 cleanup --profile stdin" to remove it once it is 24 hours old \\(cleanup's default --older-than\\)`;
+    const remains = (name: string) => `${escape(name.slice('stdin/'.length))} remains \\(removing it failed: 401 unauthorized\\): run "backup-b2 b2 cleanup --config \\S+ --profile stdin" to remove it once it is 24 hours old \\(cleanup's default --older-than\\)`;
     const [archive, metadataFile] = [left.find((v) => v.fileName.endsWith('.tar'))!, left.find((v) => v.fileName.endsWith('.json'))!];
     expectFailure(r, 143, new RegExp(`^Error: upload interrupted; ${remains(metadataFile.fileName)}; ${remains(archive.fileName)}$`), world.secrets);
     const auth = await authorizeRaw(world.emu);

@@ -89,7 +89,7 @@ describe('a host CLI with the plugin installed', () => {
     expect(viaTarget.code).not.toBe(0);
     expect(viaTarget.stderr).toContain('add it with "host b2 profile add office"');
     const unknownId = await host.run(['b2', 'show', 'f00d', '--profile', 'local']);
-    expect({code: unknownId.code, stderr: unknownId.stderr}).toEqual({code: 4, stderr: expect.stringMatching(/^Error: no backup with id f00d in .*; run "host b2 list" to see their ids\n$/)});
+    expect({code: unknownId.code, stderr: unknownId.stderr}).toEqual({code: 4, stderr: expect.stringMatching(/^Error: no backup with id f00d in .*; run "host b2 list --profile local" to see their ids\n$/)});
   });
 
   test("-h stays the host's to give: the plugin's own -h for --help (its package.json) does not reach the host's commands", async () => {

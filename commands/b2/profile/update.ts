@@ -41,6 +41,7 @@ export default class ProfileUpdate extends BaseCommand {
         openStore: () => ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli}),
         dataDir: this.config.dataDir,
         cli,
+        configFlag: flags.config,
         log: (line) => this.log(line),
         warn: (line) => process.stderr.write(`${line}\n`),
       },
