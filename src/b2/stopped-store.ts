@@ -62,5 +62,7 @@ export async function removeStoppedUpload(client: B2Client, bucketId: string, li
     if (left) stays.push(left);
   }
   if (stays.length > 0) return withLeftover(error, stays.join('; '));
-  return found.length === 0 ? error : new BackupError(error.kind, `${error.message}; B2 stored ${like.fileName} as the upload was stopped: that file was deleted`, {cause: error.cause});
+  // B2 had the whole body: it may still be storing it after this looked (its answer never came)
+  if (found.length === 0) return withLeftover(error, mayRemain(client, like.fileName, 'B2 had all of it when the upload was stopped and may store it after this looked'));
+  return new BackupError(error.kind, `${error.message}; B2 stored ${like.fileName} as the upload was stopped: that file was deleted`, {cause: error.cause});
 }

@@ -261,7 +261,7 @@ export class BackupCatalog {
         // an interrupted run's archive is what the next run of the same upload completes
         if (isBackupError(err, 'aborted') && known && unlock) throw err;
         // one that no run completes (from stdin) goes whole, within the stop's bound
-        if (isBackupError(err, 'aborted')) throw await this.giveUpStopped(err, metadataSent ? [metadataKey, archiveKey] : [archiveKey], retention);
+        if (isBackupError(err, 'aborted')) throw await this.giveUpStopped(err, metadataSent ? [metadataKey, archiveKey] : [archiveKey], retention, id);
         // a locked archive that is this upload's stays recorded, so the same upload run again completes the backup with it
         const kept = await this.removeArchive(archiveKey, retention, intact ? 'run the same upload again to complete the backup' : `it is no backup; "${this.hint('cleanup')}" removes it once the lock ends`);
         if (key && unlock && !(kept && intact)) await this.pending.clear(key);
@@ -342,20 +342,28 @@ export class BackupCatalog {
    * since B2 may have stored it just as the stop came and its answer was never read; a
    * metadata file left without its archive would describe a backup that is gone), within
    * the stop's bound (CANCEL_AFTER_STOP_MS). What stays is the error's leftover, which the
-   * command's line tells; none left, `err` as it was.
+   * command's line tells; none left, `err` as it was. When both files stay, they may be a
+   * whole backup `id`, which cleanup never removes: the line says so and names its delete.
    */
-  private async giveUpStopped(err: BackupError, keys: string[], retention: Retention | undefined): Promise<BackupError> {
+  private async giveUpStopped(err: BackupError, keys: string[], retention: Retention | undefined, id: string): Promise<BackupError> {
     const bound = afterStopBound();
-    const cleanup = `run "${this.hint('cleanup')}"`;
-    const stays: string[] = [];
+    const until = retention?.retainUntil.toISOString() ?? 'its retention date';
+    const lockEnds = `Object Lock keeps it until ${until}`;
+    const stays: {key: string; why: string}[] = [];
     for (const key of keys) {
-      const left = await this.deleteUnlessLocked(key, bound).then(
-        (outcome) => (outcome === 'locked' ? `${key} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; then ${cleanup} to remove it` : undefined),
-        (e: unknown) => `${key} ${bound.aborted ? 'may remain (B2 busy or unreachable)' : `remains (removing it failed: ${failureCode(e)})`}: ${cleanup} to remove it ${CLEANUP_AGE}`,
+      const why = await this.deleteUnlessLocked(key, bound).then(
+        (outcome) => (outcome === 'locked' ? lockEnds : undefined),
+        (e: unknown) => (bound.aborted ? 'B2 busy or unreachable' : `removing it failed: ${failureCode(e)}`),
       );
-      if (left) stays.push(left);
+      if (why) stays.push({key, why});
     }
-    return stays.length > 0 ? withLeftover(err, stays.join('; ')) : err;
+    if (stays.length === 0) return err;
+    if (stays.length === 2) {
+      const locked = stays.some((s) => s.why === lockEnds) ? ` after ${until}, when its lock ends` : '';
+      return withLeftover(err, `backup ${id} may be stored whole (its metadata file was sent as the upload was stopped; ${stays.map((s) => `${s.key}: ${s.why}`).join('; ')}): "${this.hint(`delete ${id} --yes`)}" removes it${locked}`);
+    }
+    const cleanup = `run "${this.hint('cleanup')}"`;
+    return withLeftover(err, stays.map(({key, why}) => (why === lockEnds ? `${key} stays stored: ${why}; then ${cleanup} to remove it` : `${key} ${why.startsWith('B2 busy') ? `may remain (${why})` : `remains (${why})`}: ${cleanup} to remove it ${CLEANUP_AGE}`)).join('; '));
   }
 
   /**

@@ -89,6 +89,18 @@ describe('an upload from stdin stopped as B2 stores it', () => {
     expect(await versions('stdin/small_')).toEqual([]);
   });
 
+  test('stopped once its whole body was sent but before B2 stored it: B2 may still store it after the CLI looked, so the line says it may remain, not "nothing was stored"', async () => {
+    // held BEFORE it is carried out: B2 has the body, has not stored it yet, and the CLI leaves
+    faultAt.arm(world.emu, 'b2_upload_file', 1, {call: 'b2_upload_file', count: 1, latencyMs: 600_000});
+    const asked = calls(world.emu, 'b2_upload_file');
+    const run = world.spawn(['upload', '-', '--name', 'pending', '--profile', 'stdin'], {input: randomBytes(1000)});
+    await until(async () => (calls(world.emu, 'b2_upload_file') > asked ? true : undefined), 'the archive\'s b2_upload_file');
+    run.child.kill('SIGTERM');
+    const done = await run.done;
+    faultAt.clear(world.emu);
+    expectFailure({code: done.code ?? -1, stdout: done.stdout.toString(), stderr: done.stderr}, 143, /^Error: upload interrupted; stdin\/pending_\S+\.tar may remain \(B2 had all of it when the upload was stopped and may store it after this looked\): run "backup-b2 b2 cleanup --config \S+ --profile stdin" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/, world.secrets);
+  });
+
   // the archive is stored; the run's second b2_upload_file is its metadata file's
   test('stopped as B2 stores its metadata file: the archive and that metadata file are both deleted, so "nothing was stored" is true', async () => {
     const r = await stopOnceStored(['upload', '-', '--name', 'described', '--profile', 'stdin'], 'b2_upload_file', 'stdin/described_', randomBytes(1000), 2);
@@ -96,15 +108,19 @@ describe('an upload from stdin stopped as B2 stores it', () => {
     expect(await versions('stdin/described_')).toEqual([]);
   });
 
-  test('stopped as B2 stores its metadata file, and B2 will not delete either file: the line names both and how to remove them', async () => {
+  test('stopped as B2 stores its metadata file, and B2 will not delete either file: the line says the backup may be whole and names its delete (cleanup never removes a whole backup)', async () => {
     world.emu.faults.add(DELETE_REFUSED);
     const r = await stopOnceStored(['upload', '-', '--name', 'stuck', '--profile', 'stdin'], 'b2_upload_file', 'stdin/stuck_', randomBytes(1000), 2);
     const left = await versions('stdin/stuck_');
     expect(left.map((v) => v.fileName).sort()).toEqual([expect.stringMatching(/^stdin\/stuck_\S+\.metadata\.json$/), expect.stringMatching(/^stdin\/stuck_\S+\.tar$/)]);
     // the catalog names its files by key (under the profile's prefix), as its other lines do
-    const remains = (name: string) => `${escape(name.slice('stdin/'.length))} remains \\(removing it failed: 401 unauthorized\\): run "backup-b2 b2 cleanup --config \\S+ --profile stdin" to remove it once it is 24 hours old \\(cleanup's default --older-than\\)`;
+    const refused = (name: string) => `${escape(name.slice('stdin/'.length))}: removing it failed: 401 unauthorized`;
     const [archive, metadataFile] = [left.find((v) => v.fileName.endsWith('.tar'))!, left.find((v) => v.fileName.endsWith('.json'))!];
-    expectFailure(r, 143, new RegExp(`^Error: upload interrupted; ${remains(metadataFile.fileName)}; ${remains(archive.fileName)}$`), world.secrets);
+    const line = new RegExp(`^Error: upload interrupted; backup ([0-9a-f]+) may be stored whole \\(its metadata file was sent as the upload was stopped; ${refused(metadataFile.fileName)}; ${refused(archive.fileName)}\\): "backup-b2 b2 delete \\1 --yes --config \\S+ --profile stdin" removes it$`);
+    expectFailure(r, 143, line, world.secrets);
+    // it is a whole backup: list shows it, under the id the line names
+    const id = line.exec(r.stderr.trim())![1];
+    expect(parseJson<{id: string}[]>(await world.b2(['list', '--json', '--profile', 'stdin'])).map((b) => b.id)).toContain(id);
     const auth = await authorizeRaw(world.emu);
     for (const v of left) await api(world.emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: v.fileId, fileName: v.fileName});
   });
