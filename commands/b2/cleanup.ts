@@ -37,6 +37,8 @@ export default class Cleanup extends LocationCommand {
       ...view.strays.map((o) => ['metadata without archive', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id} (its archive is gone)`]),
       ...view.hidden.map((o) => ['kept: other file hidden', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id}: ${escapeInvisible(o.hiddenKey)} is hidden, not deleted`]),
       ...view.uploading.map((o) => ['kept: upload running', escapeInvisible(o.key), displayDate(o.since), `being stored by process ${o.pids.join(', ')} on this machine`]),
+      ...view.whole.map((o) => ['kept: backup whole', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id}: ${escapeInvisible(o.otherKey)} is there now`]),
+      ...view.hiddenMeanwhile.map((o) => ['left: hidden meanwhile', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id}: hidden by something else while this cleanup ran`]),
       ...view.locked.map((o) => ['kept: Object Lock', escapeInvisible(o.key), displayDate(o.stored), `backup ${o.id}, ${humanSize(o.size)}, ${o.legalHold ? LEGAL_HOLD : o.lock ? lockedText(o.lock) : 'locked (B2 refused to delete it)'}`]),
     ];
     if (rows.length > 0) this.log(table([['WHAT', 'KEY', 'SINCE', ''], ...rows]));
@@ -46,6 +48,9 @@ export default class Cleanup extends LocationCommand {
       view.uploading.length ? `kept ${count(view.uploading.length, 'file')} that an upload running on this machine is still storing` : '',
       view.locked.length ? `kept ${count(view.locked.length, 'file')} under Object Lock until the lock ends` : '',
       view.hidden.length ? `kept ${count(view.hidden.length, 'file')} whose other file is hidden (B2 keeps hidden files: unhide it to make the backup whole again, or delete the backup by its id to remove both)` : '',
+      // found alone by the listing, whole by the time the cleanup looked again: no age would make them go
+      view.whole.length ? `kept ${count(view.whole.length, 'file')} whose other file is there now (stored after the listing found it missing: an upload that finished, or a file put back), so that each is part of a whole backup` : '',
+      view.hiddenMeanwhile.length ? `left ${count(view.hiddenMeanwhile.length, 'archive')} without metadata file that something else hid while this cleanup ran (a cleanup on another machine deciding about it, or a user)` : '',
     ].filter(Boolean);
     const verbs = dryRun ? ['Would cancel', 'would delete'] : ['Cancelled', 'deleted'];
     this.log(`${verbs[0]} ${count(view.cancelled.length, 'unfinished upload')} and ${verbs[1]} ${count(view.deleted.length, 'archive')} without metadata file${notes.length ? `; ${notes.join('; ')}` : ''}.`);
@@ -55,7 +60,8 @@ export default class Cleanup extends LocationCommand {
 }
 
 /**
- * What --older-than kept, and how to take it too: a user who knows no upload is running
+ * What --older-than kept (those only: what is kept for another reason is no younger, and
+ * --older-than 0s would not take it), and how to take it too: a user who knows no upload is running
  * must not be left wondering why the cleanup removed nothing, nor take it without the risk.
  */
 function keptYoungLine(kept: number, olderThan: string, dryRun: boolean): string {

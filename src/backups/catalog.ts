@@ -859,7 +859,8 @@ export class BackupCatalog {
 
   /**
    * One file cleanup() found left over (`file`, of backup `info`): kept while younger than
-   * the cutoff or once its other file (`partnerKey`) is there again, kept and reported in
+   * the cutoff (counted in `kept`), or once its other file (`partnerKey`) is there again
+   * (reported in `whole`: whatever its age, it is part of a backup), kept and reported in
    * `locked` under Object Lock (as far as the key sees, else by B2's refusal; never tried,
    * and the dry run says the same), else deleted (not in a dry run). True: it goes (went).
    * `hideFirst` (an archive): hidden before the last look for its partner (removeOrphanArchive).
@@ -869,7 +870,9 @@ export class BackupCatalog {
       report.kept++;
       return false;
     }
-    const locked = {key: file.key, id: info.id, name: info.name, size: file.size, stored: file.modified.toISOString(), ...lockOf(file)};
+    const found = {key: file.key, id: info.id, name: info.name, size: file.size, stored: file.modified.toISOString()};
+    const locked = {...found, ...lockOf(file)};
+    const whole = {...found, otherKey: partnerKey};
     if (deleteRefused(info, ctx.now)) {
       report.locked.push(locked);
       return false;
@@ -877,18 +880,19 @@ export class BackupCatalog {
     // what an upload running here stores is not left over: its name is held until it has answered
     return this.unlessUploading(baseOf(info.archiveKey, ARCHIVE_SUFFIX) as string, {key: file.key, since: file.modified.toISOString()}, report, async () => {
       if (!ctx.dryRun && (await this.backend.stat(partnerKey))) {
-        report.kept++; // the upload finished since the listing: a backup now
+        report.whole.push(whole); // the upload finished since the listing: a backup now
         return false;
       }
       // B2 keeps a hidden file's versions: unhiding it makes the backup whole again, and this file is then its only copy
       if (await this.isHidden(partnerKey, ctx.signal)) {
-        report.hidden.push({key: file.key, id: info.id, name: info.name, size: file.size, stored: file.modified.toISOString(), hiddenKey: partnerKey});
+        report.hidden.push({...found, hiddenKey: partnerKey});
         return false;
       }
       if (ctx.dryRun) return true;
       const outcome = ctx.hideFirst ? await this.removeOrphanArchive({key: file.key, metadataKey: partnerKey, base: baseOf(info.archiveKey, ARCHIVE_SUFFIX) as string, entry: leftoverEntry(file, info)}, ctx.signal) : await this.deleteUnlessLocked(file.key, ctx.signal);
       if (outcome === 'locked') report.locked.push(locked);
-      if (outcome === 'kept') report.kept++; // its metadata file came (a backup now), or another cleanup has it in hand
+      if (outcome === 'kept') report.whole.push(whole); // its metadata file came: a backup now
+      if (outcome === 'hidden') report.hiddenMeanwhile.push(found); // another cleanup has it in hand, or a user hid it
       return outcome === 'deleted';
     });
   }
@@ -908,12 +912,12 @@ export class BackupCatalog {
    * An archive without its metadata file, removed so that an upload finishing elsewhere
    * cannot lose it (see assertArchiveKept for why the order is safe): hidden first, then
    * its metadata file looked for once more; there now, the archive is unhidden and kept,
-   * else deleted. Once hiding starts, the rest goes without the signal: an interrupted
-   * cleanup still unhides or deletes what it hid before it stops, and one killed meanwhile
+   * else deleted ('hidden': something else hid it first, another cleanup has it in hand).
+   * Once hiding starts, the rest goes without the signal: an interrupted cleanup still unhides or deletes what it hid before it stops, and one killed meanwhile
    * leaves its record (HidingRecords) for the next cleanup here to finish. A backend that
    * cannot hide deletes at once; an archive hidden already (another cleanup's) is left to it.
    */
-  private async removeOrphanArchive(hiding: Omit<HidingRecord, 'markerId'>, signal?: AbortSignal): Promise<'deleted' | 'locked' | 'kept' | 'gone'> {
+  private async removeOrphanArchive(hiding: Omit<HidingRecord, 'markerId'>, signal?: AbortSignal): Promise<'deleted' | 'locked' | 'kept' | 'hidden' | 'gone'> {
     const {hide, unhide} = this.backend;
     if (!hide || !unhide) return this.deleteUnlessLocked(hiding.key, signal);
     // the hide itself goes without the signal too: one cut off midway may have hidden the archive without saying so
@@ -923,7 +927,7 @@ export class BackupCatalog {
     if (markerId === undefined) {
       // nothing visible to hide: another cleanup has it in hand (hidden), or removed it already
       await this.hiding.clear(hiding.key);
-      return (await this.isHidden(hiding.key)) ? 'kept' : 'gone';
+      return (await this.isHidden(hiding.key)) ? 'hidden' : 'gone';
     }
     await this.hiding.record({...hiding, markerId});
     return this.decideHidden({...hiding, markerId});
@@ -994,9 +998,10 @@ export class BackupCatalog {
           outcome = await this.deleteUnlessLocked(hidden.key);
           if (outcome === 'deleted') await this.hiding.clear(hidden.key);
         }
+        const found = {key: hidden.key, id: hidden.entry.id, name: hidden.entry.name, size: hidden.entry.size, stored: hidden.entry.stored};
         if (outcome === 'deleted') report.deleted.push({key: hidden.key, ...hidden.entry});
-        else if (outcome === 'locked') report.locked.push({key: hidden.key, id: hidden.entry.id, name: hidden.entry.name, size: hidden.entry.size, stored: hidden.entry.stored});
-        else report.kept++;
+        else if (outcome === 'locked') report.locked.push(found);
+        else report.whole.push({...found, otherKey: hidden.metadataKey}); // its metadata file came
       } finally {
         await lock.release();
       }
@@ -1306,7 +1311,7 @@ function lockedBackup(b: BackupInfo): BackupError {
 
 /** A cleanup report with nothing in it yet (see cleanup()). */
 export function emptyCleanupReport(): CleanupReport {
-  return {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: [], strays: [], hidden: [], uploading: []};
+  return {cancelled: [], deleted: [], kept: 0, foreign: 0, locked: [], strays: [], hidden: [], uploading: [], whole: [], hiddenMeanwhile: []};
 }
 
 /** The names delete() removes, in its order: the archive, then the metadata file (see delete()); a hidden one before a visible one. */

@@ -147,7 +147,7 @@ export interface CleanupReport {
   cancelled: Array<{key: string; started: string; fileId: string}>;
   /** Our archives without a metadata file (an interrupted upload or delete), deleted. */
   deleted: Array<{key: string; id: string; name: string; date: string; size: number; stored: string}>;
-  /** Ours, but younger than the age limit: possibly still being written, left alone. */
+  /** Ours, but younger than the age limit (--older-than): possibly still being written, left alone. Only those: what is kept for another reason is in its own list. */
   kept: number;
   /** Unfinished uploads under the prefix that are not this location's (another tool's, or under a deeper prefix): left alone. */
   foreign: number;
@@ -173,6 +173,19 @@ export interface CleanupReport {
    * kept. `since`: when it was started or stored.
    */
   uploading: Array<{key: string; since: string; pids: number[]}>;
+  /**
+   * An archive without its metadata file, or a metadata file without its archive, old
+   * enough to go, whose other file (`otherKey`) was there when the cleanup looked again
+   * (an upload that finished since the listing, or a file put back): part of a whole
+   * backup, kept. Not in `kept`, which --older-than alone decides.
+   */
+  whole: Array<{key: string; id: string; name: string; size: number; stored: string; otherKey: string}>;
+  /**
+   * An archive without its metadata file that something else hid between the listing and
+   * this cleanup's own hide (a cleanup on another machine deciding about it, or a user):
+   * left alone, as hidden files are.
+   */
+  hiddenMeanwhile: Array<{key: string; id: string; name: string; size: number; stored: string}>;
 }
 
 export interface UploadMeta {

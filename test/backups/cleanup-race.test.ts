@@ -70,6 +70,9 @@ function atMetadataUpload(action: () => Promise<void>): void {
 
 const cleanerAt25h = (b: StorageBackend = cleanerBackend) => new BackupCatalog(clockAhead(b, 25 * 3600e3));
 
+/** How a report names an archive kept because its metadata file came (no age: not in `kept`, which --older-than alone decides). */
+const wholeEntry = (b: {id: string; archiveKey: string; metadataKey: string}) => ({key: b.archiveKey, id: b.id, otherKey: b.metadataKey});
+
 /** A promise and what settles it. */
 function signal(): {fired: Promise<void>; fire: () => void} {
   let fire!: () => void;
@@ -162,7 +165,7 @@ describe('a cleanup elsewhere while a large upload writes its metadata file', ()
     void uploading.catch(() => undefined).finally(settled);
     const up = await uploading;
     const report = await cleaning!;
-    expect(report).toMatchObject({deleted: [], kept: 1});
+    expect(report).toMatchObject({deleted: [], kept: 0, whole: [wholeEntry(up)]});
     const catalog = new BackupCatalog(backend);
     expect((await catalog.list()).map((b) => b.id)).toEqual([up.id]);
     expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
@@ -193,7 +196,7 @@ describe('a cleanup elsewhere while a large upload writes its metadata file', ()
     void uploading.catch(() => undefined).finally(uploadSettled.fire);
     const up = await uploading;
     const report = await cleaning!;
-    expect(report).toMatchObject({deleted: [], kept: 1, hidden: []});
+    expect(report).toMatchObject({deleted: [], kept: 0, whole: [wholeEntry(up)], hidden: []});
     const catalog = new BackupCatalog(backend);
     expect((await catalog.list()).map((b) => b.id)).toEqual([up.id]);
     expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
@@ -218,7 +221,7 @@ describe('a cleanup elsewhere while a large upload writes its metadata file', ()
       await cleanerHid.fired;
     });
     const up = await new BackupCatalog(b).upload({path: await largeFile()}, {name: 'long'});
-    expect(await cleaning!).toMatchObject({deleted: [], kept: 1});
+    expect(await cleaning!).toMatchObject({deleted: [], kept: 0, whole: [wholeEntry(up)]});
     const catalog = new BackupCatalog(backend);
     expect((await catalog.list()).map((x) => x.id)).toEqual([up.id]);
     expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
@@ -321,5 +324,19 @@ describe('an orphan archive a cleanup hid and then deletes', () => {
     const report = await cleanerAt25h(cleaner).cleanup({olderThanMs: DAY});
     expect(report).toMatchObject({deleted: [], kept: 0});
     expect(await backend.planDelete(archiveKey)).toMatchObject({versions: 0});
+  });
+
+  test('one another cleanup hid first (it decides about it) is left alone and reported so, not counted as kept by its age', async () => {
+    const archiveKey = await orphan('elsewhere');
+    const cleaner = new (class extends VersionsBackend {
+      override async hide(key: string, opts?: {signal?: AbortSignal}): Promise<string | undefined> {
+        await cleanerBackend.hide(key); // the other cleanup, just before this one's hide
+        return super.hide(key, opts);
+      }
+    })(cleanerBackend);
+    const report = await cleanerAt25h(cleaner).cleanup({olderThanMs: DAY});
+    expect(report).toMatchObject({deleted: [], kept: 0, whole: [], hiddenMeanwhile: [{key: archiveKey, name: 'elsewhere'}]});
+    expect(await backend.planDelete(archiveKey)).toMatchObject({versions: 2, hidden: true}); // the other cleanup's to decide
+    await backend.delete(archiveKey);
   });
 });

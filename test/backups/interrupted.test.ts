@@ -441,7 +441,7 @@ describe('an archive from a stream whose backup.json (if any) comes after the up
     }
     const keysBefore = await keysOf(backend);
     const done = await new BackupCatalog(backend).cleanup({olderThanMs: 0});
-    expect(done).toEqual({cancelled: [], deleted: [], kept: 0, foreign: 4, locked: [], strays: [], hidden: [], uploading: []});
+    expect(done).toEqual({cancelled: [], deleted: [], kept: 0, foreign: 4, locked: [], strays: [], hidden: [], uploading: [], whole: [], hiddenMeanwhile: []});
     expect(await keysOf(backend)).toEqual(keysBefore);
     expect(await unfinishedCount(backend)).toBe(4);
   });

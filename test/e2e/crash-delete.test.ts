@@ -149,6 +149,8 @@ describe('SIGKILL while cleanup decides about an orphan archive it hid', () => {
     const again = await cleanup();
     expect(again.code).toBe(0);
     expect(deletedIds(again)).not.toContain(up.id);
+    // kept as part of a whole backup, not as one --older-than kept (0s here)
+    expect(parseJson<{kept: number; whole: unknown[]}>(again)).toMatchObject({kept: 0, whole: [expect.objectContaining({key: up.archiveKey, id: up.id, otherKey: up.metadataKey})]});
     expect((await catalog.list()).map((b) => b.id)).toContain(up.id);
     expect(await catalog.verify(up.id)).toMatchObject({ok: true, sha1: up.sha1});
     expect((await versionsOf(base)).sort()).toEqual([`upload ${PREFIX}${up.metadataKey}`, `upload ${PREFIX}${up.archiveKey}`]);

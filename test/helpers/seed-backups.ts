@@ -1,14 +1,22 @@
 import {createHash, randomBytes} from 'node:crypto';
-import type {RunningEmulator} from '../../src/emulator/index.js';
+import type {RunningEmulator, SeedFile} from '../../src/emulator/index.js';
 import {archiveInfoMetadata} from '../../src/backups/archive-info.js';
 import {archiveKeyOf, isoDateWithOffset, metadataKeyOf, safeBaseName} from '../../src/backups/layout.js';
 import {buildMetadataFile} from '../../src/backups/metadata-file.js';
 import {backupFiles} from '../../bench/lib/seed-backups.mjs';
 
-/** `count` of our backups written straight into the emulator (see bench/lib/seed-backups.mjs). */
-export async function seedBackups(emu: RunningEmulator, prefix: string, count: number, first = 0): Promise<void> {
+/**
+ * The files of `count` of our backups (each archive, then its metadata file; see
+ * bench/lib/seed-backups.mjs), for a test that writes some of them later or never.
+ */
+export function backupFilesToSeed(prefix: string, count: number, first = 0): SeedFile[] {
   const lib = {archiveInfoMetadata, archiveKeyOf, isoDateWithOffset, metadataKeyOf, safeBaseName, buildMetadataFile};
-  await emu.putFiles(emu.bucket, backupFiles(lib, prefix, count, first));
+  return backupFiles(lib, prefix, count, first);
+}
+
+/** `count` of our backups written straight into the emulator. */
+export async function seedBackups(emu: RunningEmulator, prefix: string, count: number, first = 0): Promise<void> {
+  await emu.putFiles(emu.bucket, backupFilesToSeed(prefix, count, first));
 }
 
 /**
