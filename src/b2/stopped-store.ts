@@ -1,8 +1,9 @@
 import {afterStopBound} from '../after-stop.js';
 import {CLEANUP_AGE, commandHint} from '../command-hint.js';
 import {BackupError, failureCode, isBackupError, withLeftover} from '../errors.js';
+import {anotherKeyRemoves, onceCapAllows, removalBlocker} from '../removal-refusal.js';
 import type {B2Client} from './client.js';
-import {wrapUnknown} from './errors.js';
+import {profileRef, wrapUnknown} from './errors.js';
 import {findStoredLike, type LostVersion} from './lost-duplicates.js';
 import {retentionOf} from './retention.js';
 import type {B2File} from './wire-types.js';
@@ -22,7 +23,8 @@ export function cleanupCommand(client: B2Client): string {
 /**
  * Deletes `file`, a version this run stored that must not stay (matched by its file id and
  * name, never by name alone): undefined once it is gone (deleted, or already gone), else
- * why it stays, as the leftover to tell the user. `signal` bounds it (after a stop).
+ * why it stays and what removes it, as the leftover to tell the user: a cleanup (once it
+ * may), but not with a key B2 refused the delete for. `signal` bounds it (after a stop).
  */
 export async function removeStoredVersion(client: B2Client, file: B2File, how: string, signal?: AbortSignal): Promise<string | undefined> {
   const refused = await client.deleteFileVersion(file.fileId, file.fileName, signal).then(
@@ -30,12 +32,23 @@ export async function removeStoredVersion(client: B2Client, file: B2File, how: s
     (e: unknown) => (isBackupError(e) ? e : wrapUnknown(e, `deleting ${file.fileName} failed`, client.context.secrets)),
   );
   if (!refused || isBackupError(refused, 'not_found')) return undefined;
+  return `${file.fileName} remains, whole (file id ${file.fileId}): ${how}, and deleting it failed (${failureCode(refused)}); ${whatRemoves(client, file, refused)}`;
+}
+
+/** What removes `file`, which B2 refused to delete (`refused`): when, and with what. */
+function whatRemoves(client: B2Client, file: B2File, refused: unknown): string {
   const retention = retentionOf(file);
   const until = retention && retention.retainUntil.getTime() > client.serverNow().getTime() ? retention.retainUntil.toISOString() : undefined;
-  const then = until || isBackupError(refused, 'locked')
-    ? `Object Lock keeps it until ${until ?? 'its retention date'}; then ${cleanupCommand(client)} to remove it`
-    : `${cleanupCommand(client)} to remove it ${CLEANUP_AGE}`;
-  return `${file.fileName} remains, whole (file id ${file.fileId}): ${how}, and deleting it failed (${failureCode(refused)}); ${then}`;
+  const blocker = removalBlocker(refused);
+  const cleanup = cleanupCommand(client);
+  if (blocker === 'key') {
+    // a cleanup with the same key is refused the same
+    const key = `the key of ${profileRef(client.context)} may not delete it, nor can a cleanup with that key`;
+    return until ? `Object Lock keeps it until ${until}, and ${key}; then ${anotherKeyRemoves(cleanup)}` : `${key}: ${anotherKeyRemoves(cleanup, CLEANUP_AGE)}`;
+  }
+  if (until || blocker === 'lock') return `Object Lock keeps it until ${until ?? 'its retention date'}; then ${cleanup} to remove it`;
+  if (blocker === 'cap') return onceCapAllows(`${cleanup} to remove it`, CLEANUP_AGE);
+  return `${cleanup} to remove it ${CLEANUP_AGE}`;
 }
 
 /** The leftover when B2 cannot be asked whether a store call this run sent was carried out. */

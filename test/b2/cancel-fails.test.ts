@@ -149,6 +149,29 @@ describe('a stopped upload from a stream whose finish B2 carried out as it stopp
     await api(emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
   });
 
+  // a cleanup runs with the same key: it cannot delete the file either
+  test('B2 refuses the delete for the key (401 unauthorized: no deleteFiles): the error says the key may not, and names the web console or a key with deleteFiles', async () => {
+    beforeCancel = async () => emu.faults.add({call: 'b2_delete_file_version', status: 401, code: 'unauthorized', message: 'not allowed to delete'});
+    const err = await stoppedOnceFinished('c/keyed.bin');
+    emu.faults.clear();
+    const [left] = await versionsOf('backups/c/keyed.bin');
+    expect(left.action).toBe('upload');
+    expect(err.leftover).toBe(`backups/c/keyed.bin remains, whole (file id ${left.fileId}): B2 finished it as the upload was stopped, and deleting it failed (401 unauthorized); the key of profile test may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "backup-b2 b2 cleanup --profile test" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than)`);
+    const auth = await authorizeRaw(emu);
+    await api(emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
+  });
+
+  test('B2 refuses the delete for an account cap (403 transaction_cap_exceeded): the error says a cleanup removes it once the cap allows', async () => {
+    beforeCancel = async () => emu.faults.add({call: 'b2_delete_file_version', status: 403, code: 'transaction_cap_exceeded', message: 'cap'});
+    const err = await stoppedOnceFinished('c/capped.bin');
+    emu.faults.clear();
+    const [left] = await versionsOf('backups/c/capped.bin');
+    expect(left.action).toBe('upload');
+    expect(err.leftover).toBe(`backups/c/capped.bin remains, whole (file id ${left.fileId}): B2 finished it as the upload was stopped, and deleting it failed (403 transaction_cap_exceeded); an account cap refuses it for now: raise it under "Caps & Alerts" in the B2 web console or wait until it resets, then run "backup-b2 b2 cleanup --profile test" to remove it once it is 24 hours old (cleanup's default --older-than)`);
+    const auth = await authorizeRaw(emu);
+    await api(emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
+  });
+
   test('the cancel lost on the network too: the error says the file may remain, unfinished or finished', async () => {
     beforeCancel = async () => emu.faults.add({call: 'b2_cancel_large_file', cutRequestAfterBytes: 0});
     const err = await stoppedOnceFinished('c/offline.bin');

@@ -72,12 +72,13 @@ describe('an upload from stdin stopped as B2 stores it', () => {
     expect(await versions('stdin/finished_')).toEqual([]);
   });
 
-  test('a large one whose finished archive B2 will not delete: the line says it remains, whole, and how to remove it', async () => {
+  // the profile's key may not delete it, so neither may a cleanup with that key
+  test('a large one whose finished archive the key may not delete: the line says it remains, whole, and what can remove it', async () => {
     world.emu.faults.add(DELETE_REFUSED);
     const r = await stopOnceStored(['upload', '-', '--name', 'undeleted', '--profile', 'stdin'], 'b2_finish_large_file', 'stdin/undeleted_', randomBytes(2 * PART + 1000));
     const [left] = await versions('stdin/undeleted_');
     expect(left).toMatchObject({action: 'upload', fileName: expect.stringMatching(/^stdin\/undeleted_\S+\.tar$/)});
-    const line = new RegExp(`^Error: upload interrupted; ${escape(left.fileName)} remains, whole \\(file id ${left.fileId}\\): B2 finished it as the upload was stopped, and deleting it failed \\(401 unauthorized\\); run "backup-b2 b2 cleanup --config \\S+ --profile stdin" to remove it once it is 24 hours old \\(cleanup's default --older-than\\)$`);
+    const line = new RegExp(`^Error: upload interrupted; ${escape(left.fileName)} remains, whole \\(file id ${left.fileId}\\): B2 finished it as the upload was stopped, and deleting it failed \\(401 unauthorized\\); the key of profile stdin may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "backup-b2 b2 cleanup --config \\S+ --profile stdin" with a key that has deleteFiles once it is 24 hours old \\(cleanup's default --older-than\\)$`);
     expectFailure(r, 143, line, world.secrets);
     const auth = await authorizeRaw(world.emu);
     await api(world.emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
