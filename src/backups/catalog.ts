@@ -8,6 +8,7 @@ import {CANCEL_AFTER_STOP_MS, afterStopBound} from '../after-stop.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, failureCode, isBackupError, throwIfAborted, withLeftover, type ErrorKind} from '../errors.js';
 import {CLEANUP_AGE, commandHint} from '../command-hint.js';
+import {anotherKeyRemoves, onceCapAllows, removalBlocker, type RemovalBlocker} from '../removal-refusal.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, archiveMarker, describeArchive, describedBy, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
@@ -349,21 +350,33 @@ export class BackupCatalog {
     const bound = afterStopBound();
     const until = retention?.retainUntil.toISOString() ?? 'its retention date';
     const lockEnds = `Object Lock keeps it until ${until}`;
-    const stays: {key: string; why: string}[] = [];
+    const stays: {key: string; why: string; blocker?: RemovalBlocker}[] = [];
     for (const key of keys) {
-      const why = await this.deleteUnlessLocked(key, bound).then(
-        (outcome) => (outcome === 'locked' ? lockEnds : undefined),
-        (e: unknown) => (bound.aborted ? 'B2 busy or unreachable' : `removing it failed: ${failureCode(e)}`),
+      const stay = await this.deleteUnlessLocked(key, bound).then(
+        (outcome) => (outcome === 'locked' ? {why: lockEnds} : undefined),
+        (e: unknown) => (bound.aborted ? {why: 'B2 busy or unreachable'} : {why: `removing it failed: ${failureCode(e)}`, blocker: removalBlocker(e)}),
       );
-      if (why) stays.push({key, why});
+      if (stay) stays.push({key, ...stay});
     }
     if (stays.length === 0) return err;
+    // a removal refused for the key is refused the same to a cleanup or delete with that key
+    const keyRefused = (command: string) => `the key may not delete it, nor can a ${command} with that key`;
     if (stays.length === 2) {
+      const whole = `backup ${id} may be stored whole (its metadata file was sent as the upload was stopped; ${stays.map((s) => `${s.key}: ${s.why}`).join('; ')})`;
+      const remove = `run "${this.hint(`delete ${id} --yes`)}"`;
+      if (stays.some((s) => s.blocker === 'key')) return withLeftover(err, `${whole}: ${keyRefused('delete')}; ${anotherKeyRemoves(remove)}`);
+      if (stays.some((s) => s.blocker === 'cap')) return withLeftover(err, `${whole}: ${onceCapAllows(`${remove} to remove it`)}`);
       const locked = stays.some((s) => s.why === lockEnds) ? ` after ${until}, when its lock ends` : '';
-      return withLeftover(err, `backup ${id} may be stored whole (its metadata file was sent as the upload was stopped; ${stays.map((s) => `${s.key}: ${s.why}`).join('; ')}): "${this.hint(`delete ${id} --yes`)}" removes it${locked}`);
+      return withLeftover(err, `${whole}: "${this.hint(`delete ${id} --yes`)}" removes it${locked}`);
     }
     const cleanup = `run "${this.hint('cleanup')}"`;
-    return withLeftover(err, stays.map(({key, why}) => (why === lockEnds ? `${key} stays stored: ${why}; then ${cleanup} to remove it` : `${key} ${why.startsWith('B2 busy') ? `may remain (${why})` : `remains (${why})`}: ${cleanup} to remove it ${CLEANUP_AGE}`)).join('; '));
+    return withLeftover(err, stays.map(({key, why, blocker}) => {
+      if (why === lockEnds) return `${key} stays stored: ${why}; then ${cleanup} to remove it`;
+      if (why.startsWith('B2 busy')) return `${key} may remain (${why}): ${cleanup} to remove it ${CLEANUP_AGE}`;
+      if (blocker === 'key') return `${key} remains (${why}): ${keyRefused('cleanup')}; ${anotherKeyRemoves(cleanup, CLEANUP_AGE)}`;
+      if (blocker === 'cap') return `${key} remains (${why}): ${onceCapAllows(`${cleanup} to remove it`, CLEANUP_AGE)}`;
+      return `${key} remains (${why}): ${cleanup} to remove it ${CLEANUP_AGE}`;
+    }).join('; '));
   }
 
   /**
