@@ -1,6 +1,7 @@
 import PQueue from 'p-queue';
 import type {Retention, TransferProgress} from '../backend.js';
 import {afterStopBound} from '../after-stop.js';
+import {CLEANUP_AGE} from '../command-hint.js';
 import {BackupError, abortError, failureCode, isBackupError, withLeftover} from '../errors.js';
 import {count} from '../plural.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
@@ -57,6 +58,8 @@ export class LargeFileUpload {
   reusedBytes = 0;
   /** b2_finish_large_file was sent: B2 may have finished the file, whatever its answer became. */
   private finishSent = false;
+  /** The large file is an unfinished one found stored (started by another run), not one this run started. */
+  private resumed = false;
 
   constructor(private readonly o: LargeFileUploadOptions) {
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new BackupError('bad_input', `concurrency must be a positive integer, got ${o.concurrency}`);
@@ -148,7 +151,7 @@ export class LargeFileUpload {
 
   private async cancelAfter(err: unknown, fileId: string, o?: {afterStop?: boolean}): Promise<BackupError> {
     const {client, bucketId, fileName} = this.o;
-    return cancelFailed({client, bucketId, fileName, fileId, what: 'upload'}, this.asBackupError(err), {...o, finishSent: this.finishSent});
+    return cancelFailed({client, bucketId, fileName, fileId, what: 'upload'}, this.asBackupError(err), {...o, finishSent: this.finishSent, resumed: this.resumed});
   }
 
   private fatal(err: unknown): void {
@@ -165,7 +168,10 @@ export class LargeFileUpload {
     const {client, bucketId, fileName, contentType, fileInfo, retention} = this.o;
     if (this.o.resumable) {
       const found = await findResumable(this.o);
-      if (found) return {fileId: found.file.fileId, existing: new Map(found.parts.map((p) => [p.partNumber, p]))};
+      if (found) {
+        this.resumed = true;
+        return {fileId: found.file.fileId, existing: new Map(found.parts.map((p) => [p.partNumber, p]))};
+      }
     }
     const file = await client.startLargeFile({bucketId, fileName, contentType, fileInfo, retention}, this.o.signal, () => findStartedUnseen(this.o));
     return {fileId: file.fileId, existing: new Map()};
@@ -327,11 +333,15 @@ export function keptForRerun(err: BackupError, large: {fileName: string; parts: 
  * unfinished, and the file's own record (b2_get_file_info, by this very id) tells a file
  * gone from one finished, which is deleted: a whole file that nobody will use (the run
  * failed or was stopped, and would not resume it). What cannot be deleted is told.
+ *
+ * `resumed`: the unfinished file was found stored, started by another run (perhaps on
+ * another machine), which may have continued and finished it too, as this run sent its
+ * own finish: a finished file is then not known to be this run's, and is never deleted.
  */
 export async function cancelFailed(
   large: {client: B2Client; bucketId: string; fileName: string; fileId: string; what: 'upload' | 'copy'},
   error: BackupError,
-  o: {afterStop?: boolean; finishSent?: boolean} = {},
+  o: {afterStop?: boolean; finishSent?: boolean; resumed?: boolean} = {},
 ): Promise<BackupError> {
   const {client, bucketId, fileName, fileId} = large;
   const bound = o.afterStop ? afterStopBound() : undefined;
@@ -346,7 +356,7 @@ export async function cancelFailed(
   const offline = refused.kind === 'network' || refused.kind === 'timeout' || bound?.aborted === true;
   const remains = offline ? undefined : await isUnfinished(client, bucketId, fileName, fileId, bound).catch(() => undefined);
   const asIt = `as the ${large.what} ${o.afterStop ? 'was stopped' : 'failed'}`;
-  if (remains === false) return o.finishSent ? removeFinished(large, error, asIt, bound) : error;
+  if (remains === false) return o.finishSent ? removeFinished(large, error, asIt, {bound, resumed: o.resumed}) : error;
   if (remains === undefined && o.finishSent) return withLeftover(error, mayRemain(client, fileName, `unfinished, or finished: B2 may have finished it ${asIt}`));
   const state = remains ? `remains (cancelling it failed: ${failureCode(refused)})` : 'may remain';
   return withLeftover(error, `an unfinished ${large.what} of ${fileName} ${state}: ${cleanupCommand(client)} to remove it`);
@@ -355,14 +365,16 @@ export async function cancelFailed(
 /**
  * The large file `fileId` whose finish this run sent is no longer unfinished: finished by
  * that finish (then deleted), or gone (nothing to add). Its own record says which; when
- * that cannot be read, the error says the file may remain.
+ * that cannot be read, the error says the file may remain. One this run did not start
+ * (`resumed`) may have been finished by the run that did: it stays, and the error says so.
  */
-async function removeFinished(large: {client: B2Client; fileName: string; fileId: string}, error: BackupError, asIt: string, bound?: AbortSignal): Promise<BackupError> {
+async function removeFinished(large: {client: B2Client; fileName: string; fileId: string; what: 'upload' | 'copy'}, error: BackupError, asIt: string, o: {bound?: AbortSignal; resumed?: boolean}): Promise<BackupError> {
   const {client, fileName, fileId} = large;
-  const file = await client.getFileInfo(fileId, fileName, bound).catch((e: unknown) => (isBackupError(e, 'not_found') ? null : undefined));
+  const file = await client.getFileInfo(fileId, fileName, o.bound).catch((e: unknown) => (isBackupError(e, 'not_found') ? null : undefined));
   if (file === undefined) return withLeftover(error, mayRemain(client, fileName, `B2 may have finished it ${asIt}`));
   // this very version, finished under this name; anything else is not this run's to delete
   if (file === null || file.action !== 'upload' || file.fileId !== fileId || file.fileName !== fileName) return error;
-  const stays = await removeStoredVersion(client, file, `B2 finished it ${asIt}`, bound);
+  if (o.resumed) return withLeftover(error, `${fileName} remains, whole (file id ${fileId}): B2 finished it ${asIt}, by this run's finish or by that of another run that continued the same unfinished ${large.what}, so it was not deleted (it may be that run's); ${cleanupCommand(client)} to remove it ${CLEANUP_AGE} (a cleanup leaves a file that is part of a backup)`);
+  const stays = await removeStoredVersion(client, file, `B2 finished it ${asIt}`, o.bound);
   return stays ? withLeftover(error, stays) : new BackupError(error.kind, `${error.message}; B2 finished ${fileName} ${asIt}: that file was deleted`, {cause: error.cause});
 }

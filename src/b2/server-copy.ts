@@ -168,7 +168,7 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   const stopped = async (): Promise<BackupError> => {
     const aborted = abortError(signal);
     if (pinned) return aborted;
-    const error = await cancelFailed(large, aborted, {afterStop: true, finishSent});
+    const error = await cancelFailed(large, aborted, {afterStop: true, finishSent, resumed: resumed !== undefined});
     return error.leftover ? error : new BackupError(aborted.kind, `${error.message}; no unfinished copy of ${fileName} was left (none could be resumed: its file info has no room to name the source version)`, {cause: aborted.cause});
   };
   if (signal?.aborted) throw await stopped();
@@ -177,7 +177,7 @@ async function copyLarge(t: CopyTarget, src: CopySource, size: number, expected:
   const failed = async (err: unknown) => {
     const error = isBackupError(err) ? err : wrapUnknown(err, `server-side copy of ${fileName} failed: ${(err as Error)?.message ?? String(err)}`, client.context.secrets);
     if (error.transient && pinned) return keptForRerun(error, {fileName, parts: sha1s.filter(Boolean).length, what: 'copy'});
-    return cancelFailed(large, error, {finishSent});
+    return cancelFailed(large, error, {finishSent, resumed: resumed !== undefined});
   };
   if (failure) throw await failed(failure);
   try {
