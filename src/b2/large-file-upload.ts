@@ -337,6 +337,10 @@ export function keptForRerun(err: BackupError, large: {fileName: string; parts: 
  * `resumed`: the unfinished file was found stored, started by another run (perhaps on
  * another machine), which may have continued and finished it too, as this run sent its
  * own finish: a finished file is then not known to be this run's, and is never deleted.
+ *
+ * All of it is bounded (CANCEL_AFTER_STOP_MS), after a stop as after a failure: a failure
+ * has waited out its own retries already (and one on a network gone dead would wait them
+ * out again, each attempt the whole request timeout); past the bound, it may remain.
  */
 export async function cancelFailed(
   large: {client: B2Client; bucketId: string; fileName: string; fileId: string; what: 'upload' | 'copy'},
@@ -344,16 +348,16 @@ export async function cancelFailed(
   o: {afterStop?: boolean; finishSent?: boolean; resumed?: boolean} = {},
 ): Promise<BackupError> {
   const {client, bucketId, fileName, fileId} = large;
-  const bound = o.afterStop ? afterStopBound() : undefined;
+  const bound = afterStopBound();
   const refused = await client.cancelLargeFile(fileId, fileName, bound).then(
     () => undefined,
     (e: unknown) => (isBackupError(e) ? e : wrapUnknown(e, `cancelling ${fileName} failed`, client.context.secrets)),
   );
   if (!refused) return error;
   // the network that lost the cancel would make a listing wait through every retry again;
-  // a cancel given up after a stop is not to be followed by more waiting either, nor is a
-  // refused one by a listing that outlasts the stop's bound (B2 busy for it)
-  const offline = refused.kind === 'network' || refused.kind === 'timeout' || bound?.aborted === true;
+  // a cancel given up at the bound is not to be followed by more waiting either, nor is a
+  // refused one by a listing that outlasts the bound (B2 busy for it)
+  const offline = refused.kind === 'network' || refused.kind === 'timeout' || bound.aborted;
   const remains = offline ? undefined : await isUnfinished(client, bucketId, fileName, fileId, bound).catch(() => undefined);
   const asIt = `as the ${large.what} ${o.afterStop ? 'was stopped' : 'failed'}`;
   if (remains === false) return o.finishSent ? removeFinished(large, error, asIt, {bound, resumed: o.resumed}) : error;

@@ -98,6 +98,21 @@ describe('a failed large upload whose cancel fails too', () => {
   });
 });
 
+describe('a failed large upload whose cancel gets no answer (a network gone dead after the failure)', () => {
+  // the failure already waited out its own retries: its cleanup is bounded as one after a
+  // stop is (CANCEL_AFTER_STOP_MS), not given B2's whole retry policy again (each attempt
+  // waiting out the request timeout)
+  test('the failure still ends, saying the unfinished upload may remain and how to remove it', async () => {
+    emu.faults.add({call: 'b2_cancel_large_file', latencyMs: 600_000}); // held before B2 carries it out
+    const err = await backend.put('c/dead.bin', {path: fixture.path}).catch((e) => e);
+    expect(isBackupError(err, 'cap_exceeded')).toBe(true);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/dead\.bin may remain: run "backup-b2 b2 cleanup --profile test" to remove it$/);
+    emu.faults.clear();
+    expect(await unfinishedCount(backend)).toBe(1);
+    await cleanupElsewhere();
+  });
+});
+
 describe('a stopped upload that cannot resume (from a stream), whose cancel B2 refuses', () => {
   // after a stop, the user waits: the listing that would tell whether the file remains is
   // bounded with the cancel (CANCEL_AFTER_STOP_MS), not left to B2's whole retry policy
