@@ -24,7 +24,7 @@ export function cleanupCommand(client: B2Client): string {
  * Deletes `file`, a version this run stored that must not stay (matched by its file id and
  * name, never by name alone): undefined once it is gone (deleted, or already gone), else
  * why it stays and what removes it, as the leftover to tell the user: a cleanup (once it
- * may), but not with a key B2 refused the delete for. `signal` bounds it (after a stop).
+ * may), but not with a key B2 refused the delete for. `signal` bounds it (CANCEL_AFTER_STOP_MS).
  */
 export async function removeStoredVersion(client: B2Client, file: B2File, how: string, signal?: AbortSignal): Promise<string | undefined> {
   const refused = await client.deleteFileVersion(file.fileId, file.fileName, signal).then(
@@ -32,6 +32,8 @@ export async function removeStoredVersion(client: B2Client, file: B2File, how: s
     (e: unknown) => (isBackupError(e) ? e : wrapUnknown(e, `deleting ${file.fileName} failed`, client.context.secrets)),
   );
   if (!refused || isBackupError(refused, 'not_found')) return undefined;
+  // given up at the bound: B2 may have deleted it, its answer still on the way
+  if (isBackupError(refused, 'aborted') && signal?.aborted) return mayRemain(client, file.fileName, `${how}, and deleting it was given up: B2 busy or unreachable`);
   return `${file.fileName} remains, whole (file id ${file.fileId}): ${how}, and deleting it failed (${failureCode(refused)}); ${whatRemoves(client, file, refused)}`;
 }
 

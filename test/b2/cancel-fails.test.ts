@@ -187,6 +187,14 @@ describe('a stopped upload from a stream whose finish B2 carried out as it stopp
     await api(emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left.fileId, fileName: left.fileName});
   });
 
+  test('B2 deletes the finished file but its answer never comes within the bound: the error says it may remain, not that it remains', async () => {
+    beforeCancel = async () => emu.faults.add({call: 'b2_delete_file_version', answerLatencyMs: 600_000}); // carried out, answer held
+    const err = await stoppedOnceFinished('c/unanswered.bin');
+    emu.faults.clear();
+    expect(err.leftover).toBe('backups/c/unanswered.bin may remain (B2 finished it as the upload was stopped, and deleting it was given up: B2 busy or unreachable): run "backup-b2 b2 cleanup --profile test" to remove it once it is 24 hours old (cleanup\'s default --older-than)');
+    expect(await versionsOf('backups/c/unanswered.bin')).toEqual([]);
+  });
+
   test('the cancel lost on the network too: the error says the file may remain, unfinished or finished', async () => {
     beforeCancel = async () => emu.faults.add({call: 'b2_cancel_large_file', cutRequestAfterBytes: 0});
     const err = await stoppedOnceFinished('c/offline.bin');
