@@ -47,15 +47,20 @@ export async function connectB2(profile: ResolvedProfile, ctx: ConnectContext, e
 }
 
 /**
- * The backends of two profiles at once (a copy or move between them). Two embedded
- * profiles share one embedded emulator (one may run per data dir); it stops when the
- * second backend closes.
+ * The backends of two profiles at once (a copy or move between them), `extra` given to
+ * each as connectB2's. Two embedded profiles share one embedded emulator (one may run per
+ * data dir); it stops when the second backend closes.
  */
-export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx: ConnectContext): Promise<[B2Backend, B2Backend]> {
+export async function connectB2Pair(
+  a: ResolvedProfile,
+  b: ResolvedProfile,
+  ctx: ConnectContext,
+  extra: [Partial<B2BackendOptions>, Partial<B2BackendOptions>] = [{}, {}],
+): Promise<[B2Backend, B2Backend]> {
   if (a.endpoint !== EMBEDDED_ENDPOINT || b.endpoint !== EMBEDDED_ENDPOINT) {
-    const first = await connectB2(a, ctx);
+    const first = await connectB2(a, ctx, extra[0]);
     try {
-      return [first, await connectB2(b, ctx)];
+      return [first, await connectB2(b, ctx, extra[1])];
     } catch (err) {
       await first.close();
       throw err;
@@ -65,7 +70,7 @@ export async function connectB2Pair(a: ResolvedProfile, b: ResolvedProfile, ctx:
   const embedded = await startEmbedded(a, ctx);
   const opened: B2Backend[] = [];
   try {
-    for (const p of [a, b]) opened.push(await B2Backend.open(embeddedInput(p, embedded, hintsOf(p, ctx)), {signal: ctx.signal}));
+    for (const [i, p] of [a, b].entries()) opened.push(await B2Backend.open(embeddedInput(p, embedded, {...hintsOf(p, ctx), ...extra[i]}), {signal: ctx.signal}));
   } catch (err) {
     await Promise.all(opened.map((o) => o.close()));
     await embedded.stop();

@@ -56,6 +56,8 @@ export interface ErrorContext {
   cli?: string;
   /** The flags a hint adds to act on this location ("--profile home"; see locationFlags). */
   locationFlags?: string;
+  /** How a hint says to remove a leftover here, when not by the cleanup of locationFlags (see B2BackendOptions.cleanupFix). */
+  cleanupFix?: string;
   /** How messages name the endpoint instead of its host (the embedded store's random port means nothing to the user). */
   endpointName?: string;
   /** Secrets that must never reach a message. */

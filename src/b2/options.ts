@@ -60,6 +60,12 @@ export interface B2BackendOptions {
   cli?: string;
   /** The flags a fix hint adds to choose this location again ("--profile home"; see locationFlags); none: a host's fields. */
   locationFlags?: string;
+  /**
+   * How a hint says to remove a leftover here when "<cli> cleanup <locationFlags>" would
+   * not reach it (a move's destination: the profile names it only once the move is saved);
+   * it is followed by "to remove it". Default: run that cleanup.
+   */
+  cleanupFix?: string;
   /** How messages name the endpoint instead of its host ("embedded": the embedded store's port is random). */
   endpointName?: string;
   userAgent?: string;
@@ -83,7 +89,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 120_000;
 export const MAX_CONCURRENCY = 64;
 
-type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'profileCommand' | 'cli' | 'locationFlags' | 'endpointName' | 'downloadRangeSize' | 'fastStreamRate' | 'busyStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
+type OptionalSettings = 'partSize' | 'profileName' | 'retry' | 'bandwidth' | 'clock' | 'keyFix' | 'profileCommand' | 'cli' | 'locationFlags' | 'cleanupFix' | 'endpointName' | 'downloadRangeSize' | 'fastStreamRate' | 'busyStreamRate' | 'encryption' | 'onEvent' | 'lockUploads';
 export type ResolvedOptions = Required<Omit<B2BackendOptions, OptionalSettings>> & Pick<B2BackendOptions, OptionalSettings>;
 
 /** Validates everything up front, so a bad setting fails before any request with one clear line. */
@@ -139,6 +145,7 @@ export function resolveOptions(input: B2BackendInput): ResolvedOptions {
     profileCommand: input.profileCommand,
     cli: input.cli,
     locationFlags: input.locationFlags,
+    cleanupFix: input.cleanupFix,
     endpointName: input.endpointName,
     onEvent: input.onEvent,
     userAgent: input.userAgent ?? `backup-plugin-b2/${packageVersion()}`,

@@ -120,6 +120,7 @@ export class B2Backend implements StorageBackend {
         profileCommand: o.profileCommand,
         cli: o.cli,
         locationFlags: o.locationFlags,
+        cleanupFix: o.cleanupFix,
         endpointName: o.endpointName,
         bucket: o.bucket,
         prefix: o.prefix,

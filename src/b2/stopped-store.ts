@@ -15,9 +15,13 @@ import type {B2File} from './wire-types.js';
  * file, once found, goes; these say what is true when it cannot.
  */
 
-/** `run "… cleanup --profile NAME"`: the cleanup of the profile the file is under (a copy's is the --to profile). */
+/**
+ * `run "… cleanup --profile NAME"`: the cleanup of the profile the file is under (a copy's
+ * is the --to profile), or the context's own way when that cleanup would look elsewhere
+ * (cleanupFix: a move's destination). "to remove it" follows.
+ */
 export function cleanupCommand(client: B2Client): string {
-  return `run "${commandHint(client.context.cli, 'cleanup', client.context.locationFlags)}"`;
+  return client.context.cleanupFix ?? `run "${commandHint(client.context.cli, 'cleanup', client.context.locationFlags)}"`;
 }
 
 /**

@@ -26,11 +26,13 @@ export async function moveProfileBackups(
 ): Promise<boolean> {
   // the same prefix in another bucket is another location: a move there is what --bucket OTHER asks for
   if (from.prefix === to.prefix && sameBucket(from, to)) throw new BackupError('bad_input', `--move-backups moves the backups to a new prefix or bucket, but profile "${to.name}" already uses ${JSON.stringify(to.prefix)} in bucket ${to.bucket}; give --prefix a different one (or --bucket another bucket)`);
-  const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal, cli: ctx.cli});
+  // the profile names the old prefix until the move is saved: its hints act there, and the
+  // new prefix's leftovers are cleaned up once the move is finished (moveCleanupFix)
+  const fromFlags = locationFlags(from.name, ctx.configFlag);
+  const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal, cli: ctx.cli}, [{locationFlags: fromFlags}, {cleanupFix: moveCleanupFix(from, to, ctx)}]);
   try {
     await assertSeesLocks(source, from, 'move', ctx.signal);
-    // the profile still names the old prefix when the plan's hints are read: nothing is saved before the move
-    const plan = await planMove(source, destination, {signal: ctx.signal, hint: (words) => commandHint(ctx.cli, words, locationFlags(from.name, ctx.configFlag))});
+    const plan = await planMove(source, destination, {signal: ctx.signal, hint: (words) => commandHint(ctx.cli, words, fromFlags)});
     const where = moveRoute(from, to);
     // the profile's lock:, on every copy as on its uploads (its check, passed before, saw that the bucket and key can set it)
     const destinationLock = to.lock && retentionFor(to.lock, destination.now());
@@ -57,9 +59,28 @@ export async function moveProfileBackups(
 
 /** Where a move goes: both buckets when it leaves one for another, so that it does not read as a move inside the new one. */
 function moveRoute(from: ResolvedProfile, to: ResolvedProfile): string {
-  return sameBucket(from, to)
-    ? `${JSON.stringify(from.prefix)} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`
-    : `${JSON.stringify(from.prefix)} in bucket ${from.bucket} to ${JSON.stringify(to.prefix)} in bucket ${to.bucket}`;
+  const [was, will] = movePlaces(from, to);
+  return `${was} to ${will}`;
+}
+
+/** The old and the new location in words: the new one's bucket always, the old one's when it is another. */
+function movePlaces(from: ResolvedProfile, to: ResolvedProfile): [string, string] {
+  const inBucket = (p: ResolvedProfile) => `${JSON.stringify(p.prefix)} in bucket ${p.bucket}`;
+  return [sameBucket(from, to) ? JSON.stringify(from.prefix) : inBucket(from), inBucket(to)];
+}
+
+/**
+ * How to remove what a failed or stopped copy left under the new prefix (followed by "to
+ * remove it"): the profile names that prefix only once the move is saved, so its cleanup
+ * run before then would look under the old one. The move is finished first: by the same
+ * command, which only the user has whole (it may change the key too).
+ */
+function moveCleanupFix(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: string; configFlag?: string}): string {
+  const [was, will] = movePlaces(from, to);
+  return (
+    `finish the move first (the same profile update command again: profile "${to.name}" uses the new prefix ${will} only once the move is saved, and a cleanup before then would look under ${was}), ` +
+    `then run "${commandHint(ctx.cli, 'cleanup', locationFlags(to.name, ctx.configFlag))}"`
+  );
 }
 
 function sameBucket(from: ResolvedProfile, to: ResolvedProfile): boolean {

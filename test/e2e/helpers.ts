@@ -1,7 +1,7 @@
 import {expect} from '@jest/globals';
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process';
 import {createHash} from 'node:crypto';
-import {mkdtemp, readdir, readFile, rm, stat} from 'node:fs/promises';
+import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {parse} from 'yaml';
@@ -97,6 +97,33 @@ export class E2EWorld {
   }
 
   /**
+   * A command line as a fix hint prints it ("backup-b2 b2 … --config FILE --profile NAME"),
+   * pasted into /bin/sh, with "backup-b2" the CLI under test: a hint runs as written or not
+   * at all (its quoting, its flags). Nothing is added to it (no --config of ours).
+   */
+  async pasted(line: string): Promise<CliResult> {
+    // "backup-b2" on the PATH, as the package's bin is once installed
+    const bin = join(this.dir, 'bin');
+    await mkdir(bin, {recursive: true});
+    await writeFile(join(bin, 'backup-b2'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(join(cliRoot, 'bin/run.js'))} "$@"\n`, {mode: 0o755});
+    const env = cleanEnv();
+    const child = spawn('/bin/sh', ['-c', line], {cwd: this.dir, env: {...env, ...this.env, PATH: `${bin}:${env.PATH ?? ''}`}, stdio: 'pipe'});
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.stdin.end();
+    const code = await new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (c) => resolve(c ?? 1));
+    });
+    const r = {code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8')};
+    captureOutput([line], Buffer.concat(out), r.stderr);
+    this.outputs.push({args: [line], stdout: r.stdout, stderr: r.stderr});
+    return r;
+  }
+
+  /**
    * Other secrets the runs must never show (SSE-C keys): checked by expectNoSecretInAnyRun
    * and by the suite-wide scan of every CLI run's output and files.
    */
@@ -160,6 +187,9 @@ export class E2EWorld {
     await rm(this.dir, {recursive: true, force: true});
   }
 }
+
+/** `text` as one single-quoted word for /bin/sh (the test's own quoting, not the one under test). */
+const shellQuote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
 export const sha1 = (data: Buffer | string) => createHash('sha1').update(data).digest('hex');
 export const sha1OfFile = async (path: string) => sha1(await readFile(path));

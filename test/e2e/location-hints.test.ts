@@ -1,0 +1,66 @@
+import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {seedLargeBackup} from '../helpers/seed-backups.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
+import {calls, E2EWorld} from './helpers.js';
+
+// Fix hints that a user pastes as printed: the real CLI against the emulator, the hint
+// taken from its output and run by /bin/sh (E2EWorld.pasted), with nothing of the test's
+// added. Each names the location it acts on (--config FILE --profile NAME) and quotes
+// what the shell would split or expand.
+
+const PART = 5_000_000; // the smallest part size a profile takes: the archive is copied in parts
+
+let world: E2EWorld;
+
+/** The unfinished large files under `prefix`. */
+async function unfinished(prefix: string): Promise<string[]> {
+  const auth = await authorizeRaw(world.emu);
+  const r = await api(world.emu, auth.authorizationToken, 'b2_list_unfinished_large_files', {bucketId: world.emu.bucketId, namePrefix: prefix});
+  return (r.json.files as Array<{fileName: string}>).map((f) => f.fileName);
+}
+
+beforeAll(async () => {
+  world = await E2EWorld.start();
+  // more than one profile and no default: a hint that names none runs on none
+  await world.addProfile('elsewhere', {...(await world.createKey()), prefix: 'elsewhere/'});
+});
+
+afterAll(async () => {
+  world?.expectNoSecretInAnyRun();
+  await world?.close();
+});
+
+describe('b2 profile update NAME --prefix NEW --move-backups', () => {
+  test('a copy that fails and leaves its unfinished file under the new prefix: the hint finishes the move first, then cleans up with the profile, which names the new prefix only then', async () => {
+    await world.addProfile('mv', {...(await world.createKey()), prefix: 'old/', partSize: '5MB', concurrency: 1});
+    await seedLargeBackup(world.emu, 'old/', {name: 'large', size: 2 * PART + 1234, partSize: PART});
+    const move = ['profile', 'update', 'mv', '--prefix', 'new/', '--move-backups'];
+    world.emu.faults.add({call: 'b2_copy_part', count: 1, status: 400, code: 'bad_request', message: 'refused for the test'});
+    world.emu.faults.add({call: 'b2_cancel_large_file', count: 1, status: 403, code: 'access_denied', message: 'cancel refused for the test'});
+    const failed = await world.b2(move);
+    world.emu.faults.clear();
+    expect(failed.code).not.toBe(0);
+    const [leftover] = await unfinished('new/');
+    expect(leftover).toMatch(/^new\/large_.*\.tar$/);
+    // run as "cleanup" alone it would act on the default profile; with --profile mv now, under old/
+    const hint = new RegExp(
+      `an unfinished copy of ${leftover.replaceAll('.', '\\.')} remains \\(cancelling it failed: 403 access_denied\\): ` +
+        `finish the move first \\(the same profile update command again: profile "mv" uses the new prefix "new/" in bucket ${world.emu.bucket} only once the move is saved, and a cleanup before then would look under "old/"\\), ` +
+        `then run "(backup-b2 b2 cleanup --config ${world.config.replaceAll('.', '\\.')} --profile mv)" to remove it`,
+    );
+    expect(failed.stderr).toMatch(hint);
+    expect((await world.storedProfile('mv'))?.prefix).toBe('old/');
+
+    // the same command again continues that very copy (no second start) and saves the move
+    world.emu.resetStats();
+    const again = await world.b2(move);
+    expect({code: again.code, stderr: again.stderr}).toEqual({code: 0, stderr: ''});
+    expect(calls(world.emu, 'b2_start_large_file')).toBe(0);
+    expect((await world.storedProfile('mv'))?.prefix).toBe('new/');
+    expect(await unfinished('new/')).toEqual([]);
+    // the cleanup as printed, pasted: it runs on profile mv, which names new/ now
+    const cleanup = await world.pasted(hint.exec(failed.stderr)![1]);
+    expect({code: cleanup.code, stderr: cleanup.stderr}).toEqual({code: 0, stderr: ''});
+    expect(cleanup.stdout).toMatch(/^Cancelled 0 unfinished uploads and deleted 0 archives without metadata file\.$/m);
+  }, 60_000);
+});
