@@ -21,7 +21,12 @@ export function commandHint(cli: string | undefined, words: string, location?: s
  * in the shell that set them, but naming the profile is never wrong).
  */
 export function locationFlags(profileName: string, configFlag?: string): string {
-  return `${configFlag === undefined ? '' : `--config ${shellWord(configFlag)} `}--profile ${shellWord(profileName)}`;
+  return [configFlags(configFlag), `--profile ${shellWord(profileName)}`].filter(Boolean).join(' ');
+}
+
+/** "--config FILE" when the profiles file was given with --config, else nothing: for a hint that names the profile as its argument. */
+export function configFlags(configFlag?: string): string {
+  return configFlag === undefined ? '' : `--config ${shellWord(configFlag)}`;
 }
 
 /** `text` as one word for a POSIX shell: as it is when nothing in it is special, else single-quoted. */

@@ -97,5 +97,5 @@ async function warnWhatStays(before: ResolvedProfile, after: ResolvedProfile, si
   if (customerKeyDropped(before, after) && (await stayingBehind()) > 0) ctx.warn(keyChangeWarning(await stayingBehind(), before, after));
   // a new location in the same bucket: say what stays behind
   const sameBucket = before.bucket === after.bucket && before.endpoint === after.endpoint;
-  if (before.prefix !== after.prefix && sameBucket && (await stayingBehind()) > 0) ctx.warn(leftBehindWarning(await stayingBehind(), before, after, ctx.cli));
+  if (before.prefix !== after.prefix && sameBucket && (await stayingBehind()) > 0) ctx.warn(leftBehindWarning(await stayingBehind(), before, after, ctx));
 }

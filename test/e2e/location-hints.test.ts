@@ -1,7 +1,7 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
-import {seedLargeBackup} from '../helpers/seed-backups.js';
+import {seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {calls, E2EWorld} from './helpers.js';
+import {calls, E2EWorld, parseJson} from './helpers.js';
 
 // Fix hints that a user pastes as printed: the real CLI against the emulator, the hint
 // taken from its output and run by /bin/sh (E2EWorld.pasted), with nothing of the test's
@@ -62,5 +62,31 @@ describe('b2 profile update NAME --prefix NEW --move-backups', () => {
     const cleanup = await world.pasted(hint.exec(failed.stderr)![1]);
     expect({code: cleanup.code, stderr: cleanup.stderr}).toEqual({code: 0, stderr: ''});
     expect(cleanup.stdout).toMatch(/^Cancelled 0 unfinished uploads and deleted 0 archives without metadata file\.$/m);
+  }, 60_000);
+
+  test('a prefix change without it: the two commands that move the backups after all run as printed, a prefix with a quote and a "$" included', async () => {
+    const old = "it's $HOME/";
+    await world.addProfile('side', {...(await world.createKey()), prefix: old});
+    await seedBackups(world.emu, old, 2, 100);
+    const ids = () => world.b2(['list', '--profile', 'side', '--json']).then((r) => parseJson<Array<{id: string}>>(r).map((b) => b.id).sort());
+    const before = await ids();
+    expect(before).toHaveLength(2);
+    const changed = await world.b2(['profile', 'update', 'side', '--prefix', 'side-b/']);
+    expect(changed.code).toBe(0);
+    expect(await ids()).toEqual([]);
+    const config = world.config.replaceAll('.', '\\.');
+    const warning = new RegExp(
+      `^Warning: 2 backups stay under the old prefix "it's \\$HOME/": .*; to move them, put the old prefix back ` +
+        `\\("(backup-b2 b2 profile update side --prefix 'it'\\\\''s \\$HOME/' --config ${config})"\\), then run "(backup-b2 b2 profile update side --prefix side-b/ --move-backups --config ${config})"$`,
+      'm',
+    );
+    expect(changed.stderr).toMatch(warning);
+    const [, putBack, move] = warning.exec(changed.stderr)!;
+    // pasted one after the other, they move the backups to the new prefix after all
+    expect(await world.pasted(putBack)).toMatchObject({code: 0, stderr: ''});
+    expect(await ids()).toEqual(before);
+    expect(await world.pasted(move)).toMatchObject({code: 0, stderr: ''});
+    expect((await world.storedProfile('side'))?.prefix).toBe('side-b/');
+    expect(await ids()).toEqual(before);
   }, 60_000);
 });
