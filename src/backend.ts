@@ -98,8 +98,9 @@ export interface StorageBackend {
    * that cannot read the source, a SHA1 expected that is not the one on record). Each is
    * the source as list() yielded it and the SHA1 copyTo() is to be given. No request, no
    * change: for callers that change the destination before they copy (a lock lengthened).
+   * `backup`: as CopyOptions.backup.
    */
-  assertCanCopyTo?(to: StorageBackend, copies: Array<{source: Pick<ObjectInfo, 'key' | 'sha1'>; sha1?: string}>): void;
+  assertCanCopyTo?(to: StorageBackend, copies: Array<{source: Pick<ObjectInfo, 'key' | 'sha1'>; sha1?: string; backup?: string}>): void;
   /**
    * Optional, with copyTo(): why no file at all can be copied into `to` (B2: another
    * account or endpoint), and what to do instead; undefined when copies can go there. No
@@ -154,6 +155,8 @@ export interface CopyOptions {
   id?: string;
   /** Lowercase hex SHA1 the copy must have (a backup's own record of its archive). */
   sha1?: string;
+  /** The id of the backup the object belongs to, for messages: a refusal of its records names the `verify` that reads it. */
+  backup?: string;
   /** Object Lock for the copy (a retention is not copied by itself). */
   retention?: Retention;
   signal?: AbortSignal;

@@ -9,7 +9,7 @@ import {assertValidKey} from '../keys.js';
 import {runChecks} from './check.js';
 import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
-import {commandHint} from '../command-hint.js';
+import {commandHint, shellWord} from '../command-hint.js';
 import {assertCopyRecordsAgree} from './copy-records.js';
 import {bucketUnavailable, keyFixClause, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
@@ -426,19 +426,24 @@ export class B2Backend implements StorageBackend {
         assertInfoFits: (info: Record<string, string>) => dest.assertInfoFits(destName, info, COPIED, opts.signal),
       };
       const {serverCopy} = await import('./server-copy.js');
-      const out = await serverCopy(target, {file, key: sourceKey, sha1: opts.sha1, retention: opts.retention}, opts.signal);
+      const out = await serverCopy(target, {file, key: sourceKey, sha1: opts.sha1, retention: opts.retention, verify: this.verifyCommand(opts.backup)}, opts.signal);
       return {...dest.infoOf(out.file), sha1: out.sha1};
     });
   }
 
   /** copyTo()'s refusals that need no request (see StorageBackend): the records are the listing's, the ones serverCopy checks again. */
-  assertCanCopyTo(to: StorageBackend, copies: Array<{source: Pick<ObjectInfo, 'key' | 'sha1'>; sha1?: string}>): void {
+  assertCanCopyTo(to: StorageBackend, copies: Array<{source: Pick<ObjectInfo, 'key' | 'sha1'>; sha1?: string; backup?: string}>): void {
     const dest = copyDestination(to);
-    for (const {source, sha1} of copies) {
+    for (const {source, sha1, backup} of copies) {
       const fileName = this.nameOf(source.key);
       this.assertReadableBy(dest, fileName);
-      assertCopyRecordsAgree(fileName, source.sha1, sha1, this.client.context.cli);
+      assertCopyRecordsAgree(fileName, source.sha1, sha1, this.verifyCommand(backup));
     }
+  }
+
+  /** The command that reads backup `id` at this location (its records checked against the bytes), for a hint. */
+  private verifyCommand(id: string | undefined): string {
+    return commandHint(this.o.cli, `verify ${id === undefined ? 'ID' : shellWord(id)}`, this.o.locationFlags);
   }
 
   /** Another account or B2 cluster: no server-side copy can go there (see StorageBackend). */

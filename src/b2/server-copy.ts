@@ -34,6 +34,8 @@ export interface CopySource {
   sha1?: string;
   /** Object Lock for the copy (B2 copies no retention by itself; the bucket's default applies otherwise). */
   retention?: Retention;
+  /** The command that reads the backup at the source, which a refusal of the records names (assertCopyRecordsAgree). */
+  verify: string;
 }
 
 /**
@@ -67,7 +69,7 @@ export interface CopySource {
 export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortSignal): Promise<{file: B2File; sha1?: string}> {
   const size = src.file.contentLength;
   const recorded = plainSha1(src.file.contentSha1) ?? plainSha1(src.file.fileInfo?.[LARGE_FILE_SHA1]);
-  assertCopyRecordsAgree(src.file.fileName, recorded, src.sha1, t.client.context.cli);
+  assertCopyRecordsAgree(src.file.fileName, recorded, src.sha1, src.verify);
   const expected = src.sha1 ?? recorded;
   if (size > Math.min(t.copyCutoff, MAX_COPY_FILE)) {
     const file = await copyLarge(t, src, size, expected, signal);

@@ -572,17 +572,18 @@ export class BackupCatalog {
    * metadata file that reads as that backup's own (metadataFileMismatch). list() shows such
    * a backup from its archive alone, but a move deletes every version of the originals, and
    * a valid version may stand behind another tool's garbage. Answers the SHA1 on record
-   * (see recordedSha1), or why it is not a backup (`notBackup`: another tool's
+   * (see recordedSha1) and, for an archive that does not describe itself, the backup's id
+   * its metadata file gives (as list() shows it), or why it is not a backup (`notBackup`: another tool's
    * X.tar + X.metadata.json, an unreadable file), or not one to carry along (`damaged`;
    * `unreadable` when its metadata file could not be read, which says nothing of its content;
    * `refusal`: the kind of B2's refusal to read it, an SSE-C key's).
    */
-  async recognise(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<{sha1?: string} | {notBackup: string} | {damaged: string; unreadable?: true; refusal?: ErrorKind}> {
+  async recognise(archive: ObjectInfo, metadataFile: ObjectInfo, signal?: AbortSignal): Promise<{sha1?: string; id?: string} | {notBackup: string} | {damaged: string; unreadable?: true; refusal?: ErrorKind}> {
     const described = describeArchive(archive);
     if (!described) {
       let why = 'its metadata file cannot be read';
       const entry = await this.entryFromMetadataFile(archive, metadataFile, (msg) => (why = msg.replace(/^skipping .*?: /, '')), signal);
-      return entry ? {sha1: entry.info.sha1} : {notBackup: why};
+      return entry ? {sha1: entry.info.sha1, id: entry.info.id} : {notBackup: why};
     }
     let unreadable = '';
     let refusal: ErrorKind | undefined;

@@ -45,7 +45,7 @@ export function damagedMetadataHint(recognised: {unreadable?: true}): string {
 /** One backup as the move sees it: the two objects at the source, what is still to copy. */
 export interface MoveItem {
   base: string;
-  /** From the archive's own description (our backups); Home Assistant's are known by their base name. */
+  /** The backup's id as list shows it: the archive's own description's, else its metadata file's (Home Assistant's, a stream's). */
   id?: string;
   name?: string;
   size: number;
@@ -142,7 +142,7 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
     for (const [obj, there] of [[archive, archiveThere], [metadataFile, metadataThere]] as const) {
       if (there === 'different' || there === 'unproven') conflicts[there].push(obj.key);
     }
-    items.push({base, id: description?.id, name: description?.name, size: archive.size, archive, metadataFile, sha1, copy: {archive: archiveThere !== 'same', metadataFile: metadataThere !== 'same'}});
+    items.push({base, id: description?.id ?? recognised.id, name: description?.name, size: archive.size, archive, metadataFile, sha1, copy: {archive: archiveThere !== 'same', metadataFile: metadataThere !== 'same'}});
   }));
   items.sort((a, b) => compareUtf8(a.archive.key, b.archive.key)); // the listing's order, whatever order the reads ended in
   for (const [base, metadataFile] of metadataFiles) if (!archives.has(base)) staying.push(`${metadataFile.key} (a metadata file without its archive)`);
@@ -215,18 +215,18 @@ export function copyRetention(from: StorageBackend, obj: ObjectInfo, destination
 }
 
 /** One backup's copies to make: what copyBackupObjects needs of a MoveItem, and the destination's lock. */
-export type BackupCopy = Pick<MoveItem, 'archive' | 'metadataFile' | 'sha1' | 'copy'> & {destinationLock?: Retention};
+export type BackupCopy = Pick<MoveItem, 'id' | 'archive' | 'metadataFile' | 'sha1' | 'copy'> & {destinationLock?: Retention};
 
 /**
  * Refuses, before anything changes at the destination, every copy of these backups that
  * `from` would refuse whatever the bytes (assertCanCopyTo, and no server-side copy at
  * all): a move or copy that is refused changes nothing, no lock lengthened, nothing copied.
  */
-export function assertCanCopy(from: StorageBackend, to: StorageBackend, items: Array<Pick<BackupCopy, 'archive' | 'metadataFile' | 'sha1' | 'copy'>>): void {
+export function assertCanCopy(from: StorageBackend, to: StorageBackend, items: Array<Pick<BackupCopy, 'id' | 'archive' | 'metadataFile' | 'sha1' | 'copy'>>): void {
   if (!from.copyTo) throw new BackupError('bad_input', `backups cannot be copied server-side on a ${from.type} backend; nothing was copied`);
   from.assertCanCopyTo?.(to, items.flatMap((item) => [
-    ...(item.copy.archive ? [{source: item.archive, sha1: item.sha1}] : []),
-    ...(item.copy.metadataFile ? [{source: item.metadataFile, sha1: knownSha1(item.metadataFile.sha1)}] : []),
+    ...(item.copy.archive ? [{source: item.archive, sha1: item.sha1, backup: item.id}] : []),
+    ...(item.copy.metadataFile ? [{source: item.metadataFile, sha1: knownSha1(item.metadataFile.sha1), backup: item.id}] : []),
   ]));
 }
 
@@ -313,13 +313,13 @@ export async function copyBackupObjects(
   const copied: string[] = [];
   throwIfAborted(signal);
   if (item.copy.archive) {
-    await from.copyTo(item.archive.key, {backend: to, key: item.archive.key}, {id: item.archive.id, sha1: item.sha1, retention: copyRetention(from, item.archive, item.destinationLock), signal});
+    await from.copyTo(item.archive.key, {backend: to, key: item.archive.key}, {id: item.archive.id, sha1: item.sha1, backup: item.id, retention: copyRetention(from, item.archive, item.destinationLock), signal});
     copied.push(item.archive.key);
   }
   if (item.copy.metadataFile) {
     beforeMetadataCopy?.();
     try {
-      await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), retention: copyRetention(from, item.metadataFile, item.destinationLock), signal});
+      await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), backup: item.id, retention: copyRetention(from, item.metadataFile, item.destinationLock), signal});
     } catch (err) {
       // interrupted: the archive copy is what the same command run again completes (the interruption's message says so)
       if (signal?.aborted || isBackupError(err, 'aborted')) throw err;

@@ -126,9 +126,9 @@ describe('copyTo', () => {
     await from.put('wrong-large.tar', randomBytes(PART * 2 + 1));
     emu.resetStats();
     for (const key of ['wrong.tar', 'wrong-large.tar']) {
-      const err = await from.copyTo(key, {backend: to, key}, {sha1: 'f'.repeat(40)}).then(() => undefined, (e: unknown) => e);
+      const err = await from.copyTo(key, {backend: to, key}, {sha1: 'f'.repeat(40), backup: 'abcd1234'}).then(() => undefined, (e: unknown) => e);
       expect(isBackupError(err, 'checksum_mismatch')).toBe(true);
-      expect((err as Error).message).toMatch(/cannot be copied: B2 records SHA1 [0-9a-f]{40} for it, the backup f{40}; .*nothing was copied/);
+      expect((err as Error).message).toMatch(/cannot be copied: B2 records SHA1 [0-9a-f]{40} for it, the backup f{40}; one record is wrong \("backup-b2 b2 verify abcd1234 --profile test" reads the backup\), and nothing was copied/);
       expect(await to.stat(key)).toBeUndefined();
     }
     expect((emu.stats().calls.b2_copy_file ?? 0) + (emu.stats().calls.b2_copy_part ?? 0) + (emu.stats().calls.b2_start_large_file ?? 0)).toBe(0);

@@ -1,7 +1,8 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
 import {seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {calls, E2EWorld, parseJson} from './helpers.js';
+import {calls, E2EWorld, expectFailure, parseJson} from './helpers.js';
 
 // Fix hints that a user pastes as printed: the real CLI against the emulator, the hint
 // taken from its output and run by /bin/sh (E2EWorld.pasted), with nothing of the test's
@@ -88,5 +89,21 @@ describe('b2 profile update NAME --prefix NEW --move-backups', () => {
     expect(await world.pasted(move)).toMatchObject({code: 0, stderr: ''});
     expect((await world.storedProfile('side'))?.prefix).toBe('side-b/');
     expect(await ids()).toEqual(before);
+  }, 60_000);
+});
+
+describe('b2 copy ID --to PROFILE', () => {
+  test('records that disagree (another tool uploaded over the archive): the verify it names reads that very backup where it is', async () => {
+    await world.addProfile('rec', {...(await world.createKey()), prefix: 'rec/'});
+    await seedBackups(world.emu, 'rec/', 1, 300);
+    const [backup] = parseJson<Array<{id: string; archiveKey: string; size: number}>>(await world.b2(['list', '--profile', 'rec', '--json']));
+    // a new version of the archive, of the same size, without this tool's file info: the metadata file keeps the backup's SHA1
+    await world.emu.putFiles(world.emu.bucket, [{fileName: `rec/${backup.archiveKey}`, data: randomBytes(backup.size), contentType: 'application/x-tar'}]);
+    const refused = await world.b2(['copy', backup.id, '--profile', 'rec', '--to', 'elsewhere']);
+    const hint = new RegExp(`one record is wrong \\("(backup-b2 b2 verify ${backup.id} --config ${world.config.replaceAll('.', '\\.')} --profile rec)" reads the backup\\), and nothing was copied`);
+    expectFailure(refused, 5, hint, world.secrets);
+    const verify = await world.pasted(hint.exec(refused.stderr)![1]);
+    expect(verify.code).toBe(5);
+    expect(verify.stdout).toMatch(new RegExp(`^FAILED backup ${backup.id} .*: SHA1 [0-9a-f]{40}, expected [0-9a-f]{40}$`, 'm'));
   }, 60_000);
 });
