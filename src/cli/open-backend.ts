@@ -8,7 +8,7 @@ import {connectB2} from '../connect.js';
 import {loadProfile} from '../profiles/index.js';
 import type {ResolvedProfile} from '../profiles/types.js';
 import {timing} from '../timing.js';
-import {commandHint, locationFlags} from '../command-hint.js';
+import {locationFlags} from '../command-hint.js';
 import {cliPrefix} from './cli-prefix.js';
 import {withOverrides, type TransferOverrides} from './transfer-flags.js';
 
@@ -34,13 +34,9 @@ export async function openLocation(
   timing('profile loaded');
   const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal, cli: cliPrefix(config), savedProfiles: {configFlag: flags.config}}, opts.onEvent ? {onEvent: opts.onEvent} : {});
   timing('connected (authorized, bucket found)');
-  return {
-    profile,
-    backend,
-    catalog: catalogOf(config, profile, backend, opts.warn, flags.config),
-    hint: (words) => commandHint(cliPrefix(config), words, locationFlags(profile.name, flags.config)),
-    close: () => backend.close(),
-  };
+  const catalog = catalogOf(config, profile, backend, opts.warn, flags.config);
+  // the catalog's hints and the command's name the location the same way
+  return {profile, backend, catalog, hint: (words) => catalog.hint(words), close: () => backend.close()};
 }
 
 /** The catalog over a profile's backend, with its per-location cache dir; `configFlag`: the --config the profile came from. */
