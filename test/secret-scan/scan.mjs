@@ -32,14 +32,44 @@ export function needles(secrets) {
   return [...out];
 }
 
+/**
+ * The pieces as one matcher (made once per pieces array): a piece can only lie in a run of
+ * 8 or more characters that occur in the secrets, so the text is read once, by one regular
+ * expression, and only those runs are looked up, 8 characters at a time, in a set (one
+ * indexOf per piece over every buffer was ~6 s of the suite's end).
+ */
+const matchers = new WeakMap();
+function matcherOf(pieces) {
+  let matcher = matchers.get(pieces);
+  if (!matcher) {
+    const chars = [...new Set(pieces.join(''))].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+    matcher = {pieces: new Set(pieces), runs: chars === '' ? undefined : new RegExp(`[${chars}]{${PIECE},}`, 'g')};
+    matchers.set(pieces, matcher);
+  }
+  return matcher;
+}
+
+/** Where each piece first occurs in text (pieces absent are not in the map). */
+function firstOccurrences(text, pieces) {
+  const {pieces: wanted, runs} = matcherOf(pieces);
+  const found = new Map();
+  if (!runs) return found;
+  runs.lastIndex = 0;
+  for (let run = runs.exec(text); run; run = runs.exec(text)) {
+    for (let at = run.index; at + PIECE <= runs.lastIndex; at++) {
+      const window = text.slice(at, at + PIECE);
+      if (wanted.has(window) && !found.has(window)) found.set(window, at);
+    }
+  }
+  return found;
+}
+
 /** What leaked in one buffer: the label, the kind, and where (never the secret itself). */
 export function findLeaks(label, buf, pieces) {
   const leaks = [];
-  for (const p of pieces) {
-    const at = buf.indexOf(p, 0, 'latin1');
-    if (at >= 0) leaks.push(`${label}: a piece of a known secret at byte ${at}`);
-  }
   const text = buf.toString('latin1');
+  const found = firstOccurrences(text, pieces);
+  for (const p of pieces) if (found.has(p)) leaks.push(`${label}: a piece of a known secret at byte ${found.get(p)}`);
   for (const {what, pattern} of SECRET_SHAPES) {
     const m = pattern.exec(text);
     if (m) leaks.push(`${label}: ${what} at byte ${m.index}`);
