@@ -32,16 +32,14 @@ async function threeBackups(lock = false): Promise<{profile: string; prefix: str
   await world.addProfile(profile, {...key, prefix: `${profile}/`});
   const path = join(world.dir, `b${n}.tar`);
   await writeFile(path, randomBytes(2000));
+  // stored oldest first as `b2 upload` (with --lock-days 3) stores them, in this process: the subjects here are delete, prune and cleanup
   const backups: Listed[] = [];
-  for (const name of ['one', 'two', 'three']) {
-    const up = await world.b2(['upload', path, '--name', name, '--profile', profile, '--json', ...(lock ? ['--lock-days', '3'] : [])]);
-    expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
-    backups.push(parseJson<Listed>(up));
-  }
+  for (const name of ['one', 'two', 'three']) backups.push(await world.storeBackup(profile, {path}, {name, ...(lock ? {lock: {days: 3}} : {})}));
   return {profile, prefix: `${profile}/`, backups};
 }
 
-const listedIds = async (profile: string) => parseJson<Listed[]>(await world.b2(['list', '--profile', profile, '--json'])).map((b) => b.id).sort();
+/** The ids of the backups the profile lists, as `b2 list` lists them (read in this process: list has its own tests). */
+const listedIds = (profile: string) => world.withLocation(profile, async ({catalog}) => (await catalog.list()).map((b) => b.id).sort());
 
 /** Deletes every version of `key` with the master key (past a governance lock): what an interrupted delete leaves, made directly. */
 async function deleteAsMaster(key: string): Promise<void> {
@@ -63,12 +61,8 @@ async function putAsMaster(key: string, text: string): Promise<void> {
 /** A backup's metadata file, named within the profile prefix as its archiveKey is. */
 const metadataKeyOf = (b: Listed) => b.archiveKey.replace(/\.tar$/, '.metadata.json');
 
-/** The id `ref` names now, as a dry run resolves it. */
-async function resolved(ref: string, profile: string): Promise<string> {
-  const r = await world.b2(['delete', ref, '--dry-run', '--json', '--profile', profile]);
-  expect(r.code).toBe(0);
-  return parseJson<{backup: {id: string}}>(r).backup.id;
-}
+/** The id `ref` names now, as a delete resolves it (in this process). */
+const resolved = (ref: string, profile: string) => world.withLocation(profile, async ({catalog}) => (await catalog.locate(ref)).id);
 
 beforeAll(async () => {
   world = await E2EWorld.start({onRequest: faultAt.onRequest, bootstrap: {fileLockEnabled: true}});

@@ -4,15 +4,28 @@ import {createHash} from 'node:crypto';
 import {mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
+import type {Config} from '@oclif/core';
 import {parse} from 'yaml';
-import {checkB2} from '../../src/connect.js';
+import type {Body} from '../../src/backend.js';
+import type {UploadResult} from '../../src/backups/index.js';
+import {retentionFor, type LockSetting} from '../../src/backups/lock.js';
+import {lockForRun} from '../../src/cli/object-lock.js';
+import {catalogOf, type OpenedLocation} from '../../src/cli/open-backend.js';
+import {withOverrides, type TransferOverrides} from '../../src/cli/transfer-flags.js';
+import type {TransferEventListener} from '../../src/b2/index.js';
+import {checkB2, connectB2} from '../../src/connect.js';
 import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
+import {loadProfile} from '../../src/profiles/index.js';
 import {flagLabel, inputFromFlags} from '../../src/profiles/flags.js';
 import {saveChecked} from '../../src/profiles/save-checked.js';
 import {ProfileStore} from '../../src/profiles/store.js';
 import {captureOutput, captureSecrets, captureTree} from '../helpers/capture.js';
 import {cleanEnv} from '../helpers/host-cli.js';
 import {cliRoot, runCli, type CliResult} from '../helpers/run-cli.js';
+
+/** The CLI's name for its dirs under XDG_* (oclif's dirname) and what its hints start with. */
+const CLI_DIRNAME = 'backup-plugin-b2';
+const CLI_BIN = 'backup-b2';
 
 /** What a backup profile needs: every capability the provider checks for, plus bucket listing. */
 export const BACKUP_CAPABILITIES = ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles'];
@@ -62,6 +75,11 @@ export class E2EWorld {
 
   get config(): string {
     return join(this.dir, 'profiles.yaml');
+  }
+
+  /** The CLI's config dir (oclif's config.configDir) in this world. */
+  private get configDir(): string {
+    return join(this.env.XDG_CONFIG_HOME, CLI_DIRNAME);
   }
 
   get env(): Record<string, string> {
@@ -160,11 +178,57 @@ export class E2EWorld {
    * (profileAddArgs, test/profiles). Fails the test if the profile is refused.
    */
   async addProfile(name: string, p: ProfileFields): Promise<void> {
-    const store = await ProfileStore.open({flag: this.config, configDir: join(this.env.XDG_CONFIG_HOME, 'backup-plugin-b2'), create: true});
+    const store = await ProfileStore.open({flag: this.config, configDir: this.configDir, create: true});
     store.assertAddable(name);
     store.add(name, inputFromFlags(this.profileFlags(p), this.dir), flagLabel);
-    const dataDir = join(this.env.XDG_DATA_HOME, 'backup-plugin-b2');
+    const dataDir = join(this.env.XDG_DATA_HOME, CLI_DIRNAME);
     await saveChecked(store, name, {check: p.check === false ? undefined : (profile) => checkB2(profile, {dataDir, unsaved: true}), warn: () => undefined});
+  }
+
+  /**
+   * `use` given the location of profile `name` (the default profile without one), opened in
+   * this process by the commands' own code: the profile from our file, its backend, and its
+   * catalog with the cache and lock dirs a CLI run of this world uses (so that a later run
+   * finds there what a command would have left). `overrides` as a command's --concurrency,
+   * --part-size, --limit-*; `onEvent` sees what -v would show. For a test's setup and
+   * checks, at no CLI start; closed after.
+   */
+  async withLocation<T>(
+    name: string | undefined,
+    use: (at: Pick<OpenedLocation, 'profile' | 'backend' | 'catalog'>) => Promise<T>,
+    opts: {overrides?: TransferOverrides; onEvent?: TransferEventListener} = {},
+  ): Promise<T> {
+    const cli = `${CLI_BIN} b2`;
+    const dataDir = join(this.env.XDG_DATA_HOME, CLI_DIRNAME);
+    const profile = withOverrides(await loadProfile({configFlag: this.config, profileFlag: name, configDir: this.configDir, env: {...cleanEnv(), ...this.env}, cli}), opts.overrides);
+    const backend = await connectB2(profile, {dataDir, cli, savedProfiles: {configFlag: this.config}}, opts.onEvent ? {onEvent: opts.onEvent} : {});
+    try {
+      // the fields of oclif's Config that catalogOf reads, as this world's CLI runs have them
+      const config = {bin: CLI_BIN, cacheDir: join(this.env.XDG_CACHE_HOME, CLI_DIRNAME), dataDir, pjson: {name: CLI_DIRNAME}} as unknown as Config;
+      return await use({profile, backend, catalog: catalogOf(config, profile, backend, () => undefined, this.config)});
+    } finally {
+      await backend.close();
+    }
+  }
+
+  /**
+   * A backup stored in profile `name` as `b2 upload` stores it (locked by the profile's
+   * "lock:", or by `lock` as --lock-days / --lock-mode give it), by the catalog in this
+   * process: for tests whose subject is another command (what it deletes, prunes, locks).
+   * No prune follows. `upload` itself is tested through the CLI.
+   */
+  storeBackup(name: string, body: Body, meta: {name?: string; metadata?: Record<string, string>; lock?: Partial<LockSetting>} = {}): Promise<UploadResult> {
+    return this.withLocation(name, ({profile, backend, catalog}) => {
+      const lock = lockForRun(profile, meta.lock);
+      return catalog.upload(body, {name: meta.name, metadata: meta.metadata, retention: lock && retentionFor(lock, backend.now())});
+    });
+  }
+
+  /** Profile `name` made the default, as `b2 profile default NAME` does it (its code, in this process). */
+  async setDefaultProfile(name: string): Promise<void> {
+    const store = await ProfileStore.open({flag: this.config, configDir: this.configDir});
+    store.setDefault(name);
+    await store.save();
   }
 
   /** Profile `name` as the profiles file holds it now (what a command run next would use). */
