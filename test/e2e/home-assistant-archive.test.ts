@@ -2,6 +2,7 @@ import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {authorizeRaw} from '../emulator/helpers.js';
+import type {BackupInfo} from '../../src/backups/index.js';
 import type {CliResult} from '../helpers/run-cli.js';
 import {coreBackupJson, haAgentBackupFromDict, haBackupAt, haBackupTar, haParseMetadata, supervisorBackupJson} from '../backups/ha-fixtures.js';
 import {E2EWorld, expectFailure, parseJson, sha1} from './helpers.js';
@@ -37,6 +38,9 @@ async function uploadStdin(tar: Buffer, extra: string[] = []): Promise<CliResult
   return {code: r.code ?? -1, stdout: r.stdout.toString('utf8'), stderr: r.stderr};
 }
 
+/** The backups profile home lists, as `b2 list --json` lists them (read in this process: list has its own tests). */
+const listed = () => world.withLocation('home', ({catalog}) => catalog.list());
+
 /** A stored file's exact bytes, read over HTTP with the master key (not through the tool). */
 async function stored(key: string): Promise<Buffer> {
   const auth = await authorizeRaw(world.emu);
@@ -46,7 +50,7 @@ async function stored(key: string): Promise<Buffer> {
 }
 
 /** The metadata file as HA's integration reads it: its parser, then AgentBackup.from_dict (strict copies). */
-async function metadataAsHaReadsIt(u: Uploaded): Promise<Record<string, unknown>> {
+async function metadataAsHaReadsIt(u: Pick<Uploaded, 'id' | 'archiveKey' | 'metadataKey'>): Promise<Record<string, unknown>> {
   const data = haParseMetadata((await stored(u.metadataKey)).toString('utf8'));
   expect(data).toMatchObject({metadata_version: '1', backup_id: u.id});
   const bm = data.backup_metadata as Record<string, unknown>;
@@ -98,8 +102,7 @@ describe('b2 upload of a Home Assistant backup tar', () => {
     });
     expect((await stored(u.archiveKey)).equals(tar)).toBe(true);
 
-    const listed = parseJson<Uploaded[]>(await home(['list', '--json']));
-    expect(listed.find((b) => b.id === at.backupId)).toMatchObject({name: 'Automatic backup 2026.4.1', date: '2026-04-08T04:57:43.001930+02:00'});
+    expect((await listed()).find((b) => b.id === at.backupId)).toMatchObject({name: 'Automatic backup 2026.4.1', date: '2026-04-08T04:57:43.001930+02:00'});
   });
 
   test('uploaded again: the stored backup is the answer (no second backup with its id); from stdin, refused with one line', async () => {
@@ -116,8 +119,7 @@ describe('b2 upload of a Home Assistant backup tar', () => {
     const other = await uploadFile(sameId, 'same-id.tar');
     expectFailure(other, 2, new RegExp(`^Error: backup ${at.backupId} is already stored as ${at.base}\\.tar with other content;`), world.secrets);
 
-    const listed = parseJson<Uploaded[]>(await home(['list', '--json']));
-    expect(listed.filter((b) => b.id === at.backupId)).toHaveLength(1);
+    expect((await listed()).filter((b) => b.id === at.backupId)).toHaveLength(1);
   });
 
   test('from stdin, with PAX headers and "backup.json" without "./": the same description, and the SHA1 of every byte', async () => {
@@ -176,7 +178,7 @@ describe('b2 upload of a Home Assistant backup tar', () => {
       size: tar.length,
     });
     expect((await stored(u.archiveKey)).equals(tar)).toBe(true);
-    const list = async () => parseJson<Uploaded[]>(await home(['list', '--json'])).filter((b) => b.id === at.backupId);
+    const list = async () => (await listed()).filter((b) => b.id === at.backupId);
     expect(await list()).toEqual([expect.objectContaining({name: at.name, date: at.date, archiveKey: u.archiveKey})]);
 
     // HA lists one backup per id: the same archive again, from a path or from stdin, is the stored one
@@ -202,7 +204,7 @@ describe('b2 upload of a Home Assistant backup tar', () => {
     expect(r.stderr).toMatch(new RegExp(`^Uploaded backup \\(no name, ${when}\\) \\(`));
     const base = '2026-04-12_05.01_43001958'; // HA's suggested_filename for "": the date alone
     expect(haBackupAt(4).base).toBe(`Automatic_backup_2026.4.1_${base}`);
-    const u = {id: at.backupId, archiveKey: `${base}.tar`, metadataKey: `${base}.metadata.json`} as Uploaded;
+    const u = {id: at.backupId, archiveKey: `${base}.tar`, metadataKey: `${base}.metadata.json`};
     expect(await metadataAsHaReadsIt(u)).toMatchObject({backup_id: at.backupId, name: '', date: at.date, protected: true, sha1: sha1(tar)});
     // the archive describes itself without an empty file info value, which B2 does not document
     const auth = await authorizeRaw(world.emu);
@@ -226,13 +228,13 @@ describe('b2 upload of a Home Assistant backup tar', () => {
     ['the slug "latest"', JSON.stringify({...coreBackupJson(), slug: 'latest'}), /\(slug is "latest", the word that always names the newest backup\)/],
   ];
 
-  /** A human-form run (with --json the CLI keeps stderr quiet): its warning line, and the backup it stored. */
-  async function warnedUpload(r: CliResult): Promise<{warning: string; u: Uploaded}> {
+  /** A human-form run (with --json the CLI keeps stderr quiet): its warning line, and the backup it stored (as `b2 show` shows it, read in this process). */
+  async function warnedUpload(r: CliResult): Promise<{warning: string; u: BackupInfo}> {
     expect(r.code).toBe(0);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(/^Uploaded backup "Backup" /);
-    const u = parseJson<Uploaded>(await home(['show', r.stdout.trim(), '--json']));
+    const u = await world.withLocation('home', ({catalog}) => catalog.show(r.stdout.trim()));
     return {warning: lines[0], u};
   }
 
