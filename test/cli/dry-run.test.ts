@@ -2,8 +2,9 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
+import type {TransferEvent} from '../../src/b2/index.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
-import {BACKUP_CAPABILITIES, E2EWorld, calls, parseJson, waitFor} from '../e2e/helpers.js';
+import {BACKUP_CAPABILITIES, E2EWorld, calls, parseJson} from '../e2e/helpers.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {coreBackupJson, haBackupAt, haBackupTar} from '../backups/ha-fixtures.js';
 
@@ -56,7 +57,7 @@ describe('b2 upload --dry-run', () => {
     expect(r.code).toBe(0);
     expect(r.writes).toEqual({});
     expect(r.stdout).toMatch(/^Dry run: nothing was uploaded\.\nBackup "planned" \(10\.5 MiB, sha1 [0-9a-f]{40}\)\n {2}archive {8}"planned_[^"]+\.tar"\n {2}metadata file {2}"planned_[^"]+\.metadata\.json"\nUpload: 3 parts of 4\.8 MiB, 2 at a time\nAPI calls: .*b2_start_large_file ×1, b2_get_upload_part_url ×2, b2_upload_part ×3, b2_finish_large_file ×1.*b2_upload_file ×1/);
-    expect((await world.b2(['list', '--json'])).stdout).toBe('[]\n');
+    expect(await world.withLocation('home', ({catalog}) => catalog.list())).toEqual([]); // as `b2 list` lists it (read in this process)
   });
 
   test('--json: the same plan as data', async () => {
@@ -70,12 +71,11 @@ describe('b2 upload --dry-run', () => {
   });
 
   test('after an interrupted upload: what would be resumed; the real run then sends exactly the parts the plan said', async () => {
-    const run = world.spawn(['upload', archive, '--name', 'interrupted', '-v', '--concurrency', '1', '--limit-upload', '2MB']);
-    let stderr = '';
-    run.child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitFor(() => /^Part 1 of 3 \(.*\): done$/m.test(stderr), 'part 1 to be stored');
-    run.child.kill('SIGINT');
-    expect((await run.done).code).toBe(130);
+    // `upload --concurrency 1` stopped once part 1 is stored, as Ctrl-C stops it (its signal), run in this process: the setup of the plan below
+    const stop = new AbortController();
+    const partOneDone = (e: TransferEvent) => e.kind === 'part' && e.state === 'done' && e.part === 1 && stop.abort();
+    const upload = world.withLocation('home', ({catalog}) => catalog.upload({path: archive}, {name: 'interrupted', signal: stop.signal}), {overrides: {concurrency: 1}, onEvent: partOneDone});
+    await expect(upload).rejects.toMatchObject({kind: 'aborted'});
 
     const r = await counted(['upload', archive, '--name', 'interrupted', '--dry-run', '--json']);
     expect(r.code).toBe(0);
@@ -98,7 +98,7 @@ describe('b2 upload --dry-run', () => {
 
     const again = parseJson<PlanJson>(await world.b2(['upload', archive, '--name', 'interrupted', '--dry-run', '--json']));
     expect(again.archive.resume).toBeUndefined(); // a finished upload leaves nothing to resume
-  }, 5 * PER_RUN_MS);
+  }, 4 * PER_RUN_MS);
 
   test('a Home Assistant backup tar: the plan uses its own name and id; once stored, nothing would be uploaded', async () => {
     const at = haBackupAt(3);
@@ -107,18 +107,18 @@ describe('b2 upload --dry-run', () => {
     const plan = parseJson<PlanJson>(await counted(['upload', path, '--dry-run', '--json']));
     expect(plan).toMatchObject({name: at.name, archive: {kind: 'single'}});
     expect(plan.resumes).toBeUndefined();
-    expect((await world.b2(['upload', path, '--json'])).code).toBe(0);
+    await world.storeBackup('home', {path}); // as `b2 upload` stores it (in this process)
     const r = await counted(['upload', path, '--dry-run']);
     expect(r.writes).toEqual({});
     expect(r.stdout).toMatch(new RegExp(`^Already stored as backup ${at.backupId} of .*: nothing would be uploaded$`, 'm'));
-  }, 3 * PER_RUN_MS);
+  }, 2 * PER_RUN_MS);
 
   test('with a lock (--lock-days): the plan shows the retention both files would get; a key that cannot lock is refused as the real run is', async () => {
     const auth = await authorizeRaw(world.emu);
     await api(world.emu, auth.authorizationToken, 'b2_create_bucket', {accountId: auth.accountId, bucketName: 'dry-lock', bucketType: 'allPrivate', fileLockEnabled: true});
     const locker = await world.createKey({capabilities: [...BACKUP_CAPABILITIES, 'readFileRetentions', 'writeFileRetentions']});
     await world.addProfile('lockable', {...locker, bucket: 'dry-lock', prefix: 'lk/'});
-    expect((await world.b2(['profile', 'default', 'home'])).code).toBe(0); // the other tests keep using "home" without naming it
+    await world.setDefaultProfile('home'); // the other tests keep using "home" without naming it
     const small = join(world.dir, 'small.tar');
     await writeFile(small, randomBytes(2000));
     const shown = await counted(['upload', small, '--name', 'kept', '--profile', 'lockable', '--lock-days', '3', '--dry-run']);
@@ -136,7 +136,7 @@ describe('b2 upload --dry-run', () => {
     expect(real.code).not.toBe(0);
     expect({code: dry.code, stderr: dry.stderr, writes: dry.writes}).toEqual({code: real.code, stderr: real.stderr, writes: {}});
     expect(dry.stderr).toMatch(/writeFileRetentions/);
-  }, 6 * PER_RUN_MS);
+  }, 4 * PER_RUN_MS);
 
   test('from stdin: the stream is not read; the plan says how it would go up', async () => {
     const r = await counted(['upload', '-', '--name', 'piped', '--dry-run'], 'x'.repeat(1000));
@@ -149,8 +149,7 @@ describe('b2 upload --dry-run', () => {
 
 describe('b2 delete --dry-run', () => {
   test('lists the metadata file and the archive with their versions, removes nothing, needs no --yes', async () => {
-    const up = await world.b2(['upload', archive, '--name', 'to keep', '--json']);
-    const {id, archiveKey, metadataKey} = parseJson<{id: string; archiveKey: string; metadataKey: string}>(up);
+    const {id, archiveKey, metadataKey} = await world.storeBackup('home', {path: archive}, {name: 'to keep'}); // as `b2 upload` stores it (in this process)
     const r = await counted(['delete', id, '--dry-run']);
     expect(r.code).toBe(0);
     expect(r.writes).toEqual({});
@@ -162,6 +161,6 @@ describe('b2 delete --dry-run', () => {
     const json = await counted(['delete', id, '--dry-run', '--json']);
     expect(json.writes).toEqual({});
     expect(parseJson(json)).toMatchObject({dryRun: true, complete: true, backup: {id}, remove: [{key: archiveKey, versions: 1, unfinished: 0, bytes: 11 * MB}, {key: metadataKey, versions: 1, unfinished: 0}]});
-    expect((await world.b2(['show', id])).code).toBe(0);
-  }, 4 * PER_RUN_MS);
+    await expect(world.withLocation('home', ({catalog}) => catalog.show(id))).resolves.toMatchObject({id}); // still there, as `b2 show` finds it (in this process)
+  }, 2 * PER_RUN_MS);
 });
