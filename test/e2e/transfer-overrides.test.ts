@@ -2,6 +2,7 @@ import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
+import {seedLargeBackup} from '../helpers/seed-backups.js';
 import {calls, E2EWorld, expectFailure, parseJson} from './helpers.js';
 
 // Per-run overrides of the profile's transfer settings: --concurrency and --part-size on
@@ -64,8 +65,11 @@ describe('upload', () => {
 });
 
 describe('download', () => {
+  /** A backup of 12 MB in 5 MB parts, as `b2 upload` stores the archive with this profile, written straight into the emulator: the subject is the download. */
+  const stored = () => seedLargeBackup(world.emu, 'home/', {name: 'twelve', size: 12 * MB, partSize: 5 * MB});
+
   test('--concurrency is accepted and validated the same way', async () => {
-    const {id} = await upload([]);
+    const {id} = await stored();
     const ok = await world.b2(['download', id, '--profile', 'home', '-o', join(world.dir, 'out.tar'), '--concurrency', '2']);
     expect({code: ok.code, stderr: ok.stderr}).toMatchObject({code: 0});
     const bad = await world.b2(['download', id, '--profile', 'home', '-o', join(world.dir, 'out2.tar'), '--concurrency', '65']);
@@ -73,7 +77,7 @@ describe('download', () => {
   });
 
   test('--limit-download is accepted on download and verify, and validated like bandwidth.download', async () => {
-    const {id} = await upload([]);
+    const {id} = await stored();
     const ok = await world.b2(['verify', id, '--profile', 'home', '--limit-download', '100MB/s']);
     expect({code: ok.code, stderr: ok.stderr}).toMatchObject({code: 0});
     const bad = await world.b2(['download', id, '--profile', 'home', '--limit-download', '5 parsecs']);
