@@ -78,8 +78,13 @@ export class E2EWorld {
   }
 
   /** The CLI's config dir (oclif's config.configDir) in this world. */
-  private get configDir(): string {
+  private get cliConfigDir(): string {
     return join(this.env.XDG_CONFIG_HOME, CLI_DIRNAME);
+  }
+
+  /** The CLI's data dir (oclif's config.dataDir) in this world. */
+  private get cliDataDir(): string {
+    return join(this.env.XDG_DATA_HOME, CLI_DIRNAME);
   }
 
   get env(): Record<string, string> {
@@ -178,11 +183,10 @@ export class E2EWorld {
    * (profileAddArgs, test/profiles). Fails the test if the profile is refused.
    */
   async addProfile(name: string, p: ProfileFields): Promise<void> {
-    const store = await ProfileStore.open({flag: this.config, configDir: this.configDir, create: true});
+    const store = await ProfileStore.open({flag: this.config, configDir: this.cliConfigDir, create: true});
     store.assertAddable(name);
     store.add(name, inputFromFlags(this.profileFlags(p), this.dir), flagLabel);
-    const dataDir = join(this.env.XDG_DATA_HOME, CLI_DIRNAME);
-    await saveChecked(store, name, {check: p.check === false ? undefined : (profile) => checkB2(profile, {dataDir, unsaved: true}), warn: () => undefined});
+    await saveChecked(store, name, {check: p.check === false ? undefined : (profile) => checkB2(profile, {dataDir: this.cliDataDir, unsaved: true}), warn: () => undefined});
   }
 
   /**
@@ -199,8 +203,8 @@ export class E2EWorld {
     opts: {overrides?: TransferOverrides; onEvent?: TransferEventListener} = {},
   ): Promise<T> {
     const cli = `${CLI_BIN} b2`;
-    const dataDir = join(this.env.XDG_DATA_HOME, CLI_DIRNAME);
-    const profile = withOverrides(await loadProfile({configFlag: this.config, profileFlag: name, configDir: this.configDir, env: {...cleanEnv(), ...this.env}, cli}), opts.overrides);
+    const dataDir = this.cliDataDir;
+    const profile = withOverrides(await loadProfile({configFlag: this.config, profileFlag: name, configDir: this.cliConfigDir, env: {...cleanEnv(), ...this.env}, cli}), opts.overrides);
     const backend = await connectB2(profile, {dataDir, cli, savedProfiles: {configFlag: this.config}}, opts.onEvent ? {onEvent: opts.onEvent} : {});
     try {
       // the fields of oclif's Config that catalogOf reads, as this world's CLI runs have them
@@ -226,7 +230,7 @@ export class E2EWorld {
 
   /** Profile `name` made the default, as `b2 profile default NAME` does it (its code, in this process). */
   async setDefaultProfile(name: string): Promise<void> {
-    const store = await ProfileStore.open({flag: this.config, configDir: this.configDir});
+    const store = await ProfileStore.open({flag: this.config, configDir: this.cliConfigDir});
     store.setDefault(name);
     await store.save();
   }
