@@ -8,14 +8,12 @@ import type {Config} from '@oclif/core';
 import {parse} from 'yaml';
 import type {Body} from '../../src/backend.js';
 import type {UploadResult} from '../../src/backups/index.js';
-import {retentionFor, type LockSetting} from '../../src/backups/lock.js';
-import {lockForRun} from '../../src/cli/object-lock.js';
-import {catalogOf, type OpenedLocation} from '../../src/cli/open-backend.js';
-import {withOverrides, type TransferOverrides} from '../../src/cli/transfer-flags.js';
+import type {LockSetting} from '../../src/backups/lock.js';
+import type {OpenedLocation} from '../../src/cli/open-backend.js';
+import type {TransferOverrides} from '../../src/cli/transfer-flags.js';
 import type {TransferEventListener} from '../../src/b2/index.js';
-import {checkB2, connectB2} from '../../src/connect.js';
+import {checkB2} from '../../src/connect.js';
 import {startEmulator, type EmulatorOptions, type RunningEmulator} from '../../src/emulator/index.js';
-import {loadProfile} from '../../src/profiles/index.js';
 import {flagLabel, inputFromFlags} from '../../src/profiles/flags.js';
 import {saveChecked} from '../../src/profiles/save-checked.js';
 import {ProfileStore} from '../../src/profiles/store.js';
@@ -191,27 +189,21 @@ export class E2EWorld {
 
   /**
    * `use` given the location of profile `name` (the default profile without one), opened in
-   * this process by the commands' own code: the profile from our file, its backend, and its
-   * catalog with the cache and lock dirs a CLI run of this world uses (so that a later run
-   * finds there what a command would have left). `overrides` as a command's --concurrency,
-   * --part-size, --limit-*; `onEvent` sees what -v would show. For a test's setup and
-   * checks, at no CLI start; closed after.
+   * this process by the commands' own code (openLocation: the profile from our file, its
+   * backend, and its catalog with the cache and lock dirs a CLI run of this world uses, so
+   * that a later run finds there what a command would have left). `overrides` as a
+   * command's --concurrency, --part-size, --limit-*; `onEvent` sees what -v would show. For
+   * a test's setup and checks, at no CLI start; closed after.
    */
-  async withLocation<T>(
-    name: string | undefined,
-    use: (at: Pick<OpenedLocation, 'profile' | 'backend' | 'catalog'>) => Promise<T>,
-    opts: {overrides?: TransferOverrides; onEvent?: TransferEventListener} = {},
-  ): Promise<T> {
-    const cli = `${CLI_BIN} b2`;
-    const dataDir = this.cliDataDir;
-    const profile = withOverrides(await loadProfile({configFlag: this.config, profileFlag: name, configDir: this.cliConfigDir, env: {...cleanEnv(), ...this.env}, cli}), opts.overrides);
-    const backend = await connectB2(profile, {dataDir, cli, savedProfiles: {configFlag: this.config}}, opts.onEvent ? {onEvent: opts.onEvent} : {});
+  async withLocation<T>(name: string | undefined, use: (at: OpenedLocation) => Promise<T>, opts: {overrides?: TransferOverrides; onEvent?: TransferEventListener} = {}): Promise<T> {
+    // the fields of oclif's Config that openLocation reads, as this world's CLI runs have them
+    const config = {bin: CLI_BIN, configDir: this.cliConfigDir, dataDir: this.cliDataDir, cacheDir: join(this.env.XDG_CACHE_HOME, CLI_DIRNAME), pjson: {name: CLI_DIRNAME}} as unknown as Config;
+    const {openLocation} = await import('../../src/cli/open-backend.js'); // the catalog's code: loaded by the tests that use it only
+    const at = await openLocation(config, {config: this.config, profile: name}, {warn: () => undefined, ...opts});
     try {
-      // the fields of oclif's Config that catalogOf reads, as this world's CLI runs have them
-      const config = {bin: CLI_BIN, cacheDir: join(this.env.XDG_CACHE_HOME, CLI_DIRNAME), dataDir, pjson: {name: CLI_DIRNAME}} as unknown as Config;
-      return await use({profile, backend, catalog: catalogOf(config, profile, backend, () => undefined, this.config)});
+      return await use(at);
     } finally {
-      await backend.close();
+      await at.close();
     }
   }
 
@@ -221,7 +213,8 @@ export class E2EWorld {
    * process: for tests whose subject is another command (what it deletes, prunes, locks).
    * No prune follows. `upload` itself is tested through the CLI.
    */
-  storeBackup(name: string, body: Body, meta: {name?: string; metadata?: Record<string, string>; lock?: Partial<LockSetting>} = {}): Promise<UploadResult> {
+  async storeBackup(name: string, body: Body, meta: {name?: string; metadata?: Record<string, string>; lock?: Partial<LockSetting>} = {}): Promise<UploadResult> {
+    const [{lockForRun}, {retentionFor}] = await Promise.all([import('../../src/cli/object-lock.js'), import('../../src/backups/lock.js')]);
     return this.withLocation(name, ({profile, backend, catalog}) => {
       const lock = lockForRun(profile, meta.lock);
       return catalog.upload(body, {name: meta.name, metadata: meta.metadata, retention: lock && retentionFor(lock, backend.now())});
