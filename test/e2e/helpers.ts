@@ -34,6 +34,8 @@ export interface ProfileFields {
   keyId: string;
   applicationKey: string;
   bucket?: string;
+  /** Another emulator's (or B2's) URL: the world's emulator unless given. */
+  endpoint?: string;
   prefix?: string;
   partSize?: string;
   concurrency?: number;
@@ -164,7 +166,7 @@ export class E2EWorld {
   /** The `profile add` flags that give these fields (the emulator's bucket unless another is named). */
   private profileFlags(p: ProfileFields): Record<'key-id' | 'application-key' | 'bucket' | 'endpoint' | 'prefix' | 'part-size' | 'concurrency', string | undefined> {
     const concurrency = p.concurrency === undefined ? undefined : String(p.concurrency);
-    return {'key-id': p.keyId, 'application-key': p.applicationKey, bucket: p.bucket ?? this.emu.bucket, endpoint: this.emu.url, prefix: p.prefix, 'part-size': p.partSize, concurrency};
+    return {'key-id': p.keyId, 'application-key': p.applicationKey, bucket: p.bucket ?? this.emu.bucket, endpoint: p.endpoint ?? this.emu.url, prefix: p.prefix, 'part-size': p.partSize, concurrency};
   }
 
   /** The arguments of `b2 profile add NAME …` for these fields. */
@@ -226,6 +228,11 @@ export class E2EWorld {
     const store = await ProfileStore.open({flag: this.config, configDir: this.cliConfigDir});
     store.setDefault(name);
     await store.save();
+  }
+
+  /** The ids of the backups profile `name` lists, in `b2 list`'s order (newest first). */
+  listedIds(name: string): Promise<string[]> {
+    return this.withLocation(name, async ({catalog}) => (await catalog.list()).map((b) => b.id));
   }
 
   /** Profile `name` as the profiles file holds it now (what a command run next would use). */

@@ -1,7 +1,6 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {readFile, writeFile} from 'node:fs/promises';
-import {join} from 'node:path';
 import {parse, stringify} from 'yaml';
 import {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
@@ -24,6 +23,10 @@ let keyArgs: {keyId: string; applicationKey: string};
 const large: Array<{id: string; sha1: string}> = [];
 
 const b2 = (args: string[]) => world.b2(args);
+/** The prefix profile `name` has saved (what a command run next would use). */
+const savedPrefix = async (name: string) => (await world.storedProfile(name))?.prefix;
+/** Backup `id` verified through profile `name`, in this process (a check of the state, not under test). */
+const verified = (name: string, id: string) => world.withLocation(name, ({catalog}) => catalog.verify(id));
 
 /** A B2Backend and catalog at `prefix`, the test's own view (not under test). */
 async function location(prefix: string): Promise<{backend: B2Backend; catalog: BackupCatalog; keys: () => Promise<string[]>}> {
@@ -72,11 +75,11 @@ describe('b2 profile update --prefix NEW --move-backups', () => {
     expect(calls(emu, 'b2_copy_file') + calls(emu, 'b2_copy_part') + calls(emu, 'b2_start_large_file') + calls(emu, 'b2_delete_file_version')).toBe(0);
     expect(await withLocation('old/', (l) => l.keys())).toEqual(before);
     expect(await withLocation('new/', (l) => l.keys())).toEqual([]);
-    expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'home', '--json'])).prefix).toBe('old/');
+    expect(await savedPrefix('home')).toBe('old/');
   });
 
   test('moves 50 backups (two large ones in parts) with server-side copies: all under the new prefix, verified, none under the old, zero downloads', async () => {
-    const ids = parseJson<Array<{id: string}>>(await b2(['list', '--profile', 'home', '--json'])).map((b) => b.id).sort();
+    const ids = (await world.listedIds('home')).sort();
     expect(ids).toHaveLength(50);
     emu.resetStats();
     const r = await b2(['profile', 'update', 'home', '--prefix', 'new/', '--move-backups']);
@@ -88,17 +91,14 @@ describe('b2 profile update --prefix NEW --move-backups', () => {
     // 98 copies in one call; the two large archives in parts of 5 MB (3 each)
     expect({copyFile: calls(emu, 'b2_copy_file'), copyPart: calls(emu, 'b2_copy_part'), started: calls(emu, 'b2_start_large_file')}).toEqual({copyFile: 98, copyPart: 6, started: 2});
 
-    expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'home', '--json'])).prefix).toBe('new/');
-    expect(parseJson<Array<{id: string}>>(await b2(['list', '--json'])).map((b) => b.id).sort()).toEqual(ids);
+    expect(await savedPrefix('home')).toBe('new/');
+    expect((await world.listedIds('home')).sort()).toEqual(ids);
     expect(await withLocation('old/', (l) => l.keys())).toEqual([]);
     await withLocation('new/', async ({catalog, keys}) => {
       expect(await keys()).toHaveLength(100);
       for (const id of ids) expect(await catalog.verify(id)).toMatchObject({ok: true});
     });
-    for (const {id, sha1} of large) {
-      const v = await b2(['verify', id, '--json']);
-      expect(parseJson(v)).toMatchObject({ok: true, sha1, size: LARGE});
-    }
+    for (const {id, sha1} of large) expect(await verified('home', id)).toMatchObject({ok: true, sha1, size: LARGE});
   }, 120_000);
 
   test('run again with the prefix it already has: refused with one line, nothing changes', async () => {
@@ -127,17 +127,17 @@ describe('b2 copy ID --to PROFILE', () => {
   });
 
   test('copies a backup (by a prefix of its id) on the server; it lists and verifies there; again: already there', async () => {
-    const [newest] = parseJson<Array<{id: string; name: string}>>(await b2(['list', '--profile', 'home', '--json']));
+    const [newest] = await world.withLocation('home', ({catalog}) => catalog.list());
     emu.resetStats();
     const r = await b2(['copy', newest.id.slice(0, 6), '--to', 'offsite', '--profile', 'home', '--json']);
     expect(r.code).toBe(0);
     expect(parseJson(r)).toMatchObject({to: 'offsite', existing: false, copied: {id: newest.id}});
     expect(downloadCalls(emu)).toBe(1); // its metadata file, checked to be the backup's own; not the archive
-    const listed = parseJson<Array<{id: string; name: string}>>(await b2(['list', '--profile', 'offsite', '--json']));
+    const listed = await world.withLocation('offsite', ({catalog}) => catalog.list());
     expect(listed.map((b) => [b.id, b.name])).toEqual([[newest.id, newest.name]]);
-    expect(parseJson(await b2(['verify', newest.id, '--profile', 'offsite', '--json']))).toMatchObject({ok: true});
+    expect(await verified('offsite', newest.id)).toMatchObject({ok: true});
     // the original stays
-    expect(parseJson<Array<{id: string}>>(await b2(['list', '--profile', 'home', '--json'])).map((b) => b.id)).toContain(newest.id);
+    expect(await world.listedIds('home')).toContain(newest.id);
 
     emu.resetStats();
     const again = await b2(['copy', 'latest', '--to', 'offsite', '--profile', 'home']);
@@ -151,7 +151,7 @@ describe('b2 copy ID --to PROFILE', () => {
     const r = await b2(['copy', large[0].id, '--to', 'offsite', '--profile', 'home']);
     expect(r.code).toBe(0);
     expect(calls(emu, 'b2_copy_part')).toBe(3);
-    expect(parseJson(await b2(['verify', large[0].id, '--profile', 'offsite', '--json']))).toMatchObject({ok: true, sha1: large[0].sha1});
+    expect(await verified('offsite', large[0].id)).toMatchObject({ok: true, sha1: large[0].sha1});
   });
 
   test('to the same profile, or to a profile naming the same location: one line, exit 2, nothing copied', async () => {
@@ -166,7 +166,7 @@ describe('b2 copy ID --to PROFILE', () => {
     const other = await startEmulator({port: 0});
     world.secrets.push(other.applicationKey);
     try {
-      await world.b2(['profile', 'add', 'far', '--key-id', other.keyId, '--application-key', other.applicationKey, '--bucket', other.bucket, '--endpoint', other.url, '--prefix', 'far/']);
+      await world.addProfile('far', {keyId: other.keyId, applicationKey: other.applicationKey, bucket: other.bucket, endpoint: other.url, prefix: 'far/'});
       emu.resetStats();
       const r = await b2(['copy', 'latest', '--to', 'far', '--profile', 'home']);
       expectFailure(r, 2, /profile "home" and profile "far" are on different B2 accounts or endpoints .*nothing was copied/, world.secrets);
@@ -208,7 +208,7 @@ describe('b2 copy ID --to PROFILE', () => {
     expectFailure(await b2(['copy', id, '--to', 'ha-dst', '--profile', 'ha-src']), 2, unproven, world.secrets);
     expectFailure(await b2(['profile', 'update', 'ha-src', '--prefix', 'ha-dst/', '--move-backups']), 2, unproven, world.secrets);
     expect(calls(emu, 'b2_copy_file') + calls(emu, 'b2_copy_part') + calls(emu, 'b2_delete_file_version')).toBe(0);
-    expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'ha-src', '--json'])).prefix).toBe('ha-src/');
+    expect(await savedPrefix('ha-src')).toBe('ha-src/');
     expect(await withLocation('ha-dst/', (l) => l.keys())).toEqual([`${base}.tar`]);
     await withLocation('ha-src/', async ({backend, keys}) => {
       expect(await keys()).toEqual([`${base}.metadata.json`, `${base}.tar`]);
@@ -242,11 +242,8 @@ describe('Object Lock', () => {
   });
 
   test('a move of locked backups is refused up front with one line (exit 3); b2 copy keeps the lock on the copies', async () => {
-    const path = join(world.dir, 'locked.tar');
-    await writeFile(path, randomBytes(3000));
-    const up = await b2(['upload', path, '--name', 'locked', '--profile', 'locking', '--json']);
-    expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
-    const {id} = parseJson<{id: string}>(up);
+    const {id} = await world.storeBackup('locking', randomBytes(3000), {name: 'locked'}); // locked by the profile's "lock:"
+
     const source = (await api(emu, master, 'b2_list_file_versions', {bucketId, prefix: 'lk1/'})).json.files as RawFile[];
     const until = source[0].fileRetention.value?.retainUntilTimestamp;
     expect(until).toBeGreaterThan(Date.now());
@@ -255,7 +252,7 @@ describe('Object Lock', () => {
     const refused = await b2(['profile', 'update', 'locking', '--prefix', 'lk2/', '--move-backups']);
     expectFailure(refused, 3, /1 backup is under Object Lock \(until \d{4}-.*\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "backup-b2 b2 copy ID --to PROFILE --config \S+ --profile locking"/, world.secrets);
     expect(calls(emu, 'b2_copy_file')).toBe(0);
-    expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'locking', '--json'])).prefix).toBe('lk1/');
+    expect(await savedPrefix('locking')).toBe('lk1/');
 
     const copied = await b2(['copy', id, '--to', 'lock-copies', '--profile', 'locking']);
     expect({code: copied.code, stderr: copied.stderr}).toEqual({code: 0, stderr: ''});
@@ -265,10 +262,7 @@ describe('Object Lock', () => {
   });
 
   test('a move of backups under a legal hold (no retention) is refused up front the same way: one line, exit 3, nothing copied', async () => {
-    const path = join(world.dir, 'held.tar');
-    await writeFile(path, randomBytes(3000));
-    const up = await b2(['upload', path, '--name', 'held', '--profile', 'holding']);
-    expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
+    await world.storeBackup('holding', randomBytes(3000), {name: 'held'});
     const source = (await api(emu, master, 'b2_list_file_versions', {bucketId, prefix: 'lk3/'})).json.files as Array<RawFile & {fileId: string}>;
     const archive = source.find((f) => f.fileName.endsWith('.tar'))!;
     expect(archive.fileRetention.value?.mode ?? null).toBeNull();
@@ -279,7 +273,7 @@ describe('Object Lock', () => {
     const refused = await b2(['profile', 'update', 'holding', '--prefix', 'lk4/', '--move-backups']);
     expectFailure(refused, 3, /^Error: 1 backup is under Object Lock \(a legal hold, until it is removed\): a move deletes the originals, which B2 refuses before then, so nothing was moved; copy them with "backup-b2 b2 copy ID --to PROFILE --config \S+ --profile holding" \(the copies keep a retention, not a legal hold\), or change the prefix without --move-backups \(they stay under the old one\), or have the legal hold removed$/, world.secrets);
     expect(calls(emu, 'b2_copy_file') + calls(emu, 'b2_copy_part') + calls(emu, 'b2_delete_file_version')).toBe(0);
-    expect(parseJson<{prefix: string}>(await b2(['profile', 'show', 'holding', '--json'])).prefix).toBe('lk3/');
+    expect(await savedPrefix('holding')).toBe('lk3/');
     expect((await api(emu, master, 'b2_list_file_versions', {bucketId, prefix: 'lk4/'})).json.files).toEqual([]);
   });
 });
