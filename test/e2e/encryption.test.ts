@@ -2,6 +2,8 @@ import {describe, test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {readdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
+import {Readable} from 'node:stream';
+import {parse, stringify} from 'yaml';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {buildTar} from '../helpers/tar-builder.js';
 import {BACKUP_CAPABILITIES, E2EWorld, expectFailure, parseJson, sha1} from './helpers.js';
@@ -78,20 +80,18 @@ describe('SSE-C', () => {
   });
 
   test('a profile switched to SSE-C restores (to a file, to stdout) and verifies the backup it made before, and its own since', async () => {
+    // the backups (uploaded as b2 upload stores them) and the switch (the profile edited as a user would) are the setup
     await world.addProfile('switching', {...key, prefix: 'sw/'});
     const before = randomBytes(300_000);
-    await writeFile(join(world.dir, 'before.tar'), before);
-    const plain = await world.b2(['upload', join(world.dir, 'before.tar'), '--name', 'before', '--profile', 'switching', '--json']);
-    expect({code: plain.code, stderr: plain.stderr}).toMatchObject({code: 0});
-    const switched = await world.b2(['profile', 'update', 'switching', '--encryption', 'SSE-C', '--encryption-key', 'file:sse.key']);
-    expect({code: switched.code, stderr: switched.stderr}).toMatchObject({code: 0});
+    const plain = await world.uploadBackup('switching', before, {name: 'before'});
+    const file = parse(await readFile(world.config, 'utf8')) as {profiles: Record<string, Record<string, unknown>>};
+    Object.assign(file.profiles.switching, {encryption: 'SSE-C', encryptionKey: `file:${join(world.dir, 'sse.key')}`});
+    await writeFile(world.config, stringify(file), {mode: 0o600});
     const after = randomBytes(200_000);
-    await writeFile(join(world.dir, 'after.tar'), after);
-    const own = await world.b2(['upload', join(world.dir, 'after.tar'), '--name', 'after', '--profile', 'switching', '--json']);
-    expect({code: own.code, stderr: own.stderr}).toMatchObject({code: 0});
+    const own = await world.uploadBackup('switching', after, {name: 'after'});
     expect((await stored('sw/')).map((f) => f.serverSideEncryption.mode).sort()).toEqual(['SSE-C', 'SSE-C', null, null]);
 
-    for (const [backup, data] of [[parseJson<{id: string}>(plain).id, before], [parseJson<{id: string}>(own).id, after]] as const) {
+    for (const [backup, data] of [[plain.id, before], [own.id, after]] as const) {
       const out = join(world.dir, `restored-${backup}.tar`);
       const toFile = await world.b2(['download', backup, '--profile', 'switching', '-o', out]);
       expect({code: toFile.code, stderr: toFile.stderr}).toMatchObject({code: 0});
@@ -116,10 +116,8 @@ describe('SSE-C', () => {
   });
 
   test('with another key, verify fails the same way, saying the key is not the one', async () => {
-    await world.addProfile('wrongkey', {...key, prefix: 'c/'});
-    // a second profile file entry with an inline key, added through the CLI
-    const upd = await world.b2(['profile', 'update', 'wrongkey', '--encryption', 'SSE-C', '--encryption-key', otherKey]);
-    expect({code: upd.code, stderr: upd.stderr}).toMatchObject({code: 0});
+    // a second profile file entry with an inline key, as profile add saves --encryption-key KEY
+    await world.addProfile('wrongkey', {...key, prefix: 'c/', encryption: 'SSE-C', encryptionKey: otherKey});
     const show = await world.b2(['profile', 'show', 'wrongkey']);
     // an inline SSE-C key shows as an inline application key does
     expect(show.stdout).toMatch(/^applicationKey\s+\(inline, redacted\)$/m);
@@ -138,11 +136,9 @@ describe('SSE-C', () => {
 
   test('what the key read is cached for that key alone: without it (or with another) list and prune see what a cold cache gives', async () => {
     // a tar from stdin (its backup.json could still come) is described by its (SSE-C) metadata file alone
-    const tar = buildTar([{name: 'notes.txt', data: Buffer.from('streamed backup\n')}]).toString('latin1'); // ASCII, passes as text
-    const streamed = await world.b2(['upload', '-', '--name', 'streamed', '--profile', 'ssec', '-q'], {input: tar});
-    expect({code: streamed.code, stderr: streamed.stderr}).toMatchObject({code: 0});
-    const keyed = await world.b2(['list', '--profile', 'ssec', '--json']);
-    expect(parseJson<unknown[]>(keyed)).toHaveLength(2); // the key's reads are cached now
+    // (stored as `b2 upload -` stores it, and listed as `b2 list` lists it, in this process: the setup)
+    await world.uploadBackup('ssec', Readable.from([buildTar([{name: 'notes.txt', data: Buffer.from('streamed backup\n')}])]), {name: 'streamed'});
+    expect(await world.listedIds('ssec')).toHaveLength(2); // the key's reads are cached now
 
     const cold = {XDG_CACHE_HOME: join(world.dir, 'cold-cache')};
     for (const profile of ['nokey', 'wrongkey']) {
@@ -155,14 +151,12 @@ describe('SSE-C', () => {
     }
     const pruned = await world.b2(['prune', '--profile', 'nokey', '--keep-last', '1', '--yes']);
     expect(pruned.code).toBe(0);
-    expect(parseJson<unknown[]>(await world.b2(['list', '--profile', 'ssec', '--json']))).toHaveLength(2);
+    expect(await world.listedIds('ssec')).toHaveLength(2);
   });
 
   test('changing the SSE-C key of a profile whose location holds backups warns that they still need the old key; the same key again does not', async () => {
-    const add = await world.b2([...world.profileAddArgs('rotate', {...key, prefix: 'rot/', partSize: '5MB'}), '--encryption', 'SSE-C', '--encryption-key', 'file:sse.key']);
-    expect(add.code).toBe(0);
-    await writeFile(join(world.dir, 'small.tar'), randomBytes(1000));
-    expect((await world.b2(['upload', join(world.dir, 'small.tar'), '--name', 'rotating', '--profile', 'rotate'])).code).toBe(0);
+    await world.addProfile('rotate', {...key, prefix: 'rot/', partSize: '5MB', encryption: 'SSE-C', encryptionKey: 'file:sse.key'});
+    await world.uploadBackup('rotate', randomBytes(1000), {name: 'rotating'});
     const same = await world.b2(['profile', 'update', 'rotate', '--encryption-key', sseKey]);
     expect(same.code).toBe(0);
     expect(same.stderr).not.toContain('B2 keeps no copy of the old one');

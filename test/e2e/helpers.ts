@@ -39,6 +39,9 @@ export interface ProfileFields {
   prefix?: string;
   partSize?: string;
   concurrency?: number;
+  encryption?: 'SSE-B2' | 'SSE-C';
+  /** The SSE-C key, or file:PATH / env:NAME (a relative PATH is from the world's dir, as typed there). */
+  encryptionKey?: string;
   /** false: `--no-check` (profiles that are meant to fail). */
   check?: boolean;
 }
@@ -164,9 +167,9 @@ export class E2EWorld {
   }
 
   /** The `profile add` flags that give these fields (the emulator's bucket unless another is named). */
-  private profileFlags(p: ProfileFields): Record<'key-id' | 'application-key' | 'bucket' | 'endpoint' | 'prefix' | 'part-size' | 'concurrency', string | undefined> {
+  private profileFlags(p: ProfileFields): Record<'key-id' | 'application-key' | 'bucket' | 'endpoint' | 'prefix' | 'part-size' | 'concurrency' | 'encryption' | 'encryption-key', string | undefined> {
     const concurrency = p.concurrency === undefined ? undefined : String(p.concurrency);
-    return {'key-id': p.keyId, 'application-key': p.applicationKey, bucket: p.bucket ?? this.emu.bucket, endpoint: p.endpoint ?? this.emu.url, prefix: p.prefix, 'part-size': p.partSize, concurrency};
+    return {'key-id': p.keyId, 'application-key': p.applicationKey, bucket: p.bucket ?? this.emu.bucket, endpoint: p.endpoint ?? this.emu.url, prefix: p.prefix, 'part-size': p.partSize, concurrency, encryption: p.encryption, 'encryption-key': p.encryptionKey};
   }
 
   /** The arguments of `b2 profile add NAME …` for these fields. */
