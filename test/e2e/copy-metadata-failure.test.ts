@@ -1,7 +1,5 @@
 import {afterAll, beforeAll, beforeEach, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {writeFile} from 'node:fs/promises';
-import {join} from 'node:path';
 import {authorizeRaw} from '../emulator/helpers.js';
 import {FaultAt} from '../helpers/fault-at.js';
 import {LOCKING_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson, storedVersions} from './helpers.js';
@@ -22,25 +20,17 @@ let world: E2EWorld;
 let master: string;
 let n = 0;
 
-type Listed = {id: string};
-
 /** Every stored version under `prefix`, by name, read with the master key. */
 const versions = (prefix: string) => storedVersions(world.emu, master, prefix);
 
-const listedIds = async (profile: string) => parseJson<Listed[]>(await world.b2(['list', '--profile', profile, '--json'])).map((b) => b.id);
-
-/** A fresh pair of profiles (the second without backups) and a backup of 3000 bytes in the first, locked for 3 days with `lock`. */
+/** A fresh pair of profiles (the second without backups) and a backup of 3000 bytes in the first (stored as `b2 upload` stores it, in this process), locked for 3 days with `lock`. */
 async function backupAndDestination(lock = false): Promise<{id: string; from: string; to: string; base: string}> {
   n++;
   const key = await world.createKey({capabilities: LOCKING_CAPABILITIES});
   const [from, to] = [`src${n}`, `dst${n}`];
   await world.addProfile(from, {...key, prefix: `${from}/`});
   await world.addProfile(to, {...key, prefix: `${to}/`});
-  const path = join(world.dir, `backup${n}.tar`);
-  await writeFile(path, randomBytes(3000));
-  const up = await world.b2(['upload', path, '--name', `backup ${n}`, '--profile', from, '--json', ...(lock ? ['--lock-days', '3'] : [])]);
-  expect({code: up.code, stderr: up.stderr}).toMatchObject({code: 0});
-  const {id, archiveKey} = parseJson<{id: string; archiveKey: string}>(up);
+  const {id, archiveKey} = await world.uploadBackup(from, randomBytes(3000), {name: `backup ${n}`, lock: lock ? {days: 3} : undefined});
   return {id, from, to, base: archiveKey.slice(0, -'.tar'.length)};
 }
 
@@ -81,7 +71,7 @@ describe('b2 copy, when the metadata file is not copied after the archive was', 
     faultAt.arm(world.emu, 'b2_copy_file', 2, BUSY); // the first copies the archive, the second the metadata file
     const r = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to]);
     expect(await versions(`${b.to}/`)).toEqual([]);
-    expect(await listedIds(b.to)).toEqual([]);
+    expect(await world.listedIds(b.to)).toEqual([]);
     expectFailure(r, 1, new RegExp(`^Error: the metadata file ${b.base}\\.metadata\\.json was not copied \\(B2 kept failing b2_copy_file .*503 .*\\); its archive ${b.base}\\.tar, copied just before, was deleted again, so nothing was copied; run the same command again to copy the backup$`), world.secrets);
 
     faultAt.clear(world.emu);
@@ -89,8 +79,8 @@ describe('b2 copy, when the metadata file is not copied after the archive was', 
     expect({code: again.code, stderr: again.stderr}).toEqual({code: 0, stderr: ''});
     expect(parseJson(again)).toMatchObject({existing: false, copied: {id: b.id}});
     expect(await versions(`${b.to}/`)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
-    expect(await listedIds(b.to)).toEqual([b.id]);
-    expect(parseJson(await world.b2(['verify', b.id, '--profile', b.to, '--json']))).toMatchObject({ok: true});
+    expect(await world.listedIds(b.to)).toEqual([b.id]);
+    expect(await world.withLocation(b.to, ({catalog}) => catalog.verify(b.id))).toMatchObject({ok: true});
   });
 
   test('under Object Lock the archive copy stays: the line says until when, and the same copy again completes the backup with it (no second archive)', async () => {
@@ -98,7 +88,7 @@ describe('b2 copy, when the metadata file is not copied after the archive was', 
     faultAt.arm(world.emu, 'b2_copy_file', 2, BUSY);
     const r = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to]);
     expect(await versions(`${b.to}/`)).toEqual([`upload ${b.base}.tar`]);
-    expect(await listedIds(b.to)).toEqual([]);
+    expect(await world.listedIds(b.to)).toEqual([]);
     expectFailure(r, 1, new RegExp(`^Error: the metadata file ${b.base}\\.metadata\\.json was not copied \\(B2 kept failing b2_copy_file .*\\); its archive ${b.base}\\.tar, copied just before, stays there: Object Lock keeps it until \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z, and without its metadata file it is no backup; run the same command again to complete the backup \\(it copies only what is missing\\)$`), world.secrets);
 
     faultAt.clear(world.emu);
@@ -107,7 +97,7 @@ describe('b2 copy, when the metadata file is not copied after the archive was', 
     expect({code: again.code, stderr: again.stderr}).toEqual({code: 0, stderr: ''});
     expect(calls(world.emu, 'b2_copy_file') - copies).toBe(1); // the metadata file only
     expect(await versions(`${b.to}/`)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
-    expect(await listedIds(b.to)).toEqual([b.id]);
+    expect(await world.listedIds(b.to)).toEqual([b.id]);
   });
 
   test('the archive is copied first: when its copy fails, no metadata file is copied and nothing is listed there', async () => {
@@ -115,7 +105,7 @@ describe('b2 copy, when the metadata file is not copied after the archive was', 
     faultAt.arm(world.emu, 'b2_copy_file', 1, BUSY);
     const r = await world.b2(['copy', b.id, '--profile', b.from, '--to', b.to]);
     expect(await versions(`${b.to}/`)).toEqual([]);
-    expect(await listedIds(b.to)).toEqual([]);
+    expect(await world.listedIds(b.to)).toEqual([]);
     expectFailure(r, 1, new RegExp(`^Error: B2 kept failing b2_copy_file for "${b.to}/${b.base}\\.tar"`), world.secrets);
   });
 });
@@ -128,7 +118,7 @@ describe('profile update --move-backups, when a metadata file is not copied afte
     const r = await world.b2(['profile', 'update', b.from, '--prefix', to, '--move-backups']);
     expect(await versions(to)).toEqual([]);
     expect(await versions(from)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
-    expect(parseJson<{prefix: string}>(await world.b2(['profile', 'show', b.from, '--json'])).prefix).toBe(from);
+    expect((await world.storedProfile(b.from))?.prefix).toBe(from);
     expectFailure(r, 1, new RegExp(`^Error: the metadata file ${b.base}\\.metadata\\.json was not copied \\(B2 kept failing b2_copy_file .*\\); its archive ${b.base}\\.tar, copied just before, was deleted again; the move stopped before deleting any original \\(copies of other backups already made stay at the new prefix\\): run the same command again to finish it$`), world.secrets);
 
     faultAt.clear(world.emu);
@@ -136,7 +126,7 @@ describe('profile update --move-backups, when a metadata file is not copied afte
     expect({code: again.code, stderr: again.stderr}).toEqual({code: 0, stderr: ''});
     expect(await versions(to)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
     expect(await versions(from)).toEqual([]);
-    expect(await listedIds(b.from)).toEqual([b.id]);
+    expect(await world.listedIds(b.from)).toEqual([b.id]);
   });
 });
 
@@ -197,7 +187,6 @@ describe('two copies of one backup to one location at once', () => {
     expect(await versions(`${b.to}-other/`)).toEqual([]);
     expect(await versions(`${b.to}/`)).toEqual([`upload ${b.base}.metadata.json`, `upload ${b.base}.tar`]);
     expect(await versions(`${b.from}/`)).toEqual([]);
-    const shown = await world.b2(['profile', 'show', b.from, '--json']);
-    expect(parseJson<{prefix: string}>(shown).prefix).toBe(`${b.to}/`);
+    expect((await world.storedProfile(b.from))?.prefix).toBe(`${b.to}/`);
   });
 });
