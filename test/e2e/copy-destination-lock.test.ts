@@ -1,8 +1,9 @@
 import {test, expect, beforeAll, afterAll} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
-import {join} from 'node:path';
 import {stringify} from 'yaml';
+import {copyBackup} from '../../src/backups/copy-backup.js';
+import type {LockSetting} from '../../src/backups/lock.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {E2EWorld, LOCKING_CAPABILITIES, calls, expectFailure, parseJson} from './helpers.js';
 
@@ -27,13 +28,15 @@ async function retentions(prefix: string): Promise<Array<[string, string | undef
   return files.map((f) => [f.fileName.replace(/_.*\./, '.'), f.fileRetention.value?.mode, f.fileRetention.value?.retainUntilTimestamp]);
 }
 
-/** Uploads an archive to `profile` (extra flags: its lock), answering the backup's id. */
-async function upload(profile: string, name: string, flags: string[] = []): Promise<string> {
-  const file = join(world.dir, `${name}.tar`);
-  await writeFile(file, randomBytes(20_000));
-  const r = await world.b2(['upload', file, '--name', name, '--profile', profile, '--no-prune', '--json', ...flags]);
-  expect({code: r.code, stderr: r.stderr}).toMatchObject({code: 0});
-  return parseJson<{id: string}>(r).id;
+/** A backup of 20 kB in `profile`, stored as `b2 upload` stores it (`lock`: as its --lock-days/--lock-mode), in this process; answers its id. */
+async function upload(profile: string, name: string, lock?: Partial<LockSetting>): Promise<string> {
+  return (await world.uploadBackup(profile, randomBytes(20_000), {name, lock})).id;
+}
+
+/** Backup `id` of profile src copied, unlocked, to profile `to` (no "lock:") as `b2 copy` copies it, in this process: a copy made before, the setup. */
+async function copiedUnlocked(id: string, to: string): Promise<void> {
+  const made = await world.withLocation('src', (from) => world.withLocation(to, (there) => copyBackup(from.catalog, from.backend, there.backend, id, {destination: there.catalog})));
+  expect({existing: made.existing, copied: made.copied.length, lock: made.lock, held: made.info.lock}).toEqual({existing: false, copied: 2, lock: undefined, held: undefined});
 }
 
 const near = (at: number, days: number) => Math.abs(at - (world.emu.clock.now() + days * DAY)) < 60_000;
@@ -86,8 +89,8 @@ test('b2 copy into a profile with lock: locks both files of the copy as its uplo
 });
 
 test('the copy keeps the backup\'s own retention where it holds longer, and compliance where the backup has it: the later date, the firmer mode', async () => {
-  const longer = await upload('src', 'longer', ['--lock-days', '40']);
-  const firmer = await upload('src', 'firmer', ['--lock-days', '5', '--lock-mode', 'compliance']);
+  const longer = await upload('src', 'longer', {days: 40});
+  const firmer = await upload('src', 'firmer', {days: 5, mode: 'compliance'});
   const l = parseJson<Copied>(await world.b2(['copy', longer, '--profile', 'src', '--to', 'locked', '--json'])).copied;
   expect([l.lockMode, near(Date.parse(l.lockedUntil!), 40)]).toEqual(['governance', true]);
   const f = parseJson<Copied>(await world.b2(['copy', firmer, '--profile', 'src', '--to', 'locked', '--json'])).copied;
@@ -100,8 +103,7 @@ test('the copy keeps the backup\'s own retention where it holds longer, and comp
 
 test('a copy already there without the lock (made before the profile locked) is locked when copied again, nothing copied', async () => {
   const id = await upload('src', 'earlier');
-  const first = await world.b2(['copy', id, '--profile', 'src', '--to', 'unlocked', '--json']);
-  expect(parseJson<Copied>(first).copied.lockedUntil).toBeNull();
+  await copiedUnlocked(id, 'unlocked');
   const copies = calls(world.emu, 'b2_copy_file');
   const again = await world.b2(['copy', id, '--profile', 'src', '--to', 'locked', '--json']);
   expect({code: again.code, stderr: again.stderr}).toMatchObject({code: 0});
@@ -123,7 +125,7 @@ test('b2 copy into a profile with lock: on a bucket without Object Lock is refus
 
 test('a copy the --to key cannot make (it cannot read the backup) is refused before the copy already there is locked longer: its retention stays as it was (exit 3)', async () => {
   const id = await upload('src', 'half');
-  expect((await world.b2(['copy', id, '--profile', 'src', '--to', 'confinedplain'])).code).toBe(0);
+  await copiedUnlocked(id, 'confinedplain');
   // the archive there without its metadata file (an interrupted copy's): the copy must lock it and copy the other
   const copies: Array<{fileName: string; fileId: string}> = (await api(world.emu, master, 'b2_list_file_names', {bucketId: lockBucketId, prefix: 'confined/'})).json.files;
   const json = copies.find((f) => f.fileName.endsWith('.json'))!;
