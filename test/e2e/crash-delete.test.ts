@@ -50,14 +50,15 @@ let location: CrashLocation;
 beforeAll(async () => {
   location = await startCrashLocation('del', PREFIX);
   ({cw, backend, catalog, foreignSurvived} = location);
-  // the first run of all makes a call or two more than the next ones (it warms the CLI's caches): not counted
-  for (const twice of ['metadata', ...VARIANTS] as const) {
+  // the first listing of the location makes a call more than the next ones (it fills the CLI's cache of the location):
+  // done by the commands' own code in this process (the same cache), so that no delete counted pays it
+  await cw.world.listedIds('del');
+  for (const twice of VARIANTS) {
     const up = await makeBackup('calibration', twice);
     const first = await cw.run(['delete', up.id, '--yes', '--profile', 'del'], () => undefined);
     expect(first.result.code).toBe(0);
     requestsPerDelete.push(first.calls.length);
   }
-  requestsPerDelete.shift();
 }, 60_000);
 
 afterAll(() => location?.close());
@@ -177,11 +178,7 @@ describe('two uploads to one profile at once', () => {
     const made = results.map((r) => parseJson<{id: string; sha1: string; name: string}>(r));
     expect(made.map((m) => m.sha1)).toEqual(runs.map((r) => r.file.sha1));
     expect(new Set(made.map((m) => m.id)).size).toBe(4);
-    for (const m of made) {
-      const verified = await b2(['verify', m.id, '--json']);
-      expect(verified.code).toBe(0);
-      expect(parseJson(verified)).toMatchObject({ok: true, sha1: m.sha1});
-    }
+    for (const m of made) expect(await catalog.verify(m.id)).toMatchObject({ok: true, sha1: m.sha1});
     expect((await catalog.list()).map((b) => b.id).sort()).toEqual(made.map((m) => m.id).sort());
     expect(await catalog.cleanup({olderThanMs: 0, dryRun: true})).toMatchObject({cancelled: [], deleted: []});
     for (const m of made) await catalog.delete(m.id);
