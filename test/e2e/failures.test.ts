@@ -35,9 +35,7 @@ beforeAll(async () => {
   await world.addProfile('home', {...key, prefix: PREFIX, partSize: '5MB'});
   archivePath = join(world.dir, 'archive.tar');
   await writeFile(archivePath, randomBytes(64 * 1024));
-  const up = await world.b2(['upload', archivePath, '--name', 'kept', '--json', '--profile', 'home']);
-  expect(up.code).toBe(0);
-  backup = parseJson(up);
+  backup = await world.uploadBackup('home', {path: archivePath}, {name: 'kept'}); // as `b2 upload` stores it, in this process
 });
 
 afterAll(async () => {
@@ -124,7 +122,7 @@ describe('bucket, capabilities and prefix (exit 3)', () => {
     expect(report.items.filter((i) => i.status === 'fail')).toEqual([expect.objectContaining({id: 'capabilities', fix: expect.stringContaining('backup-b2 b2 profile update nodelete --application-key')})]);
 
     await failsChangingNothing('nodelete', ['delete', backup.id, '--yes'], 3, /profile nodelete lacks the deleteFiles capability.*b2 profile update nodelete --application-key/);
-    expect((await world.b2(['show', backup.id, '--profile', 'home'])).code).toBe(0);
+    expect(await world.listedIds('home')).toContain(backup.id);
   });
 
   test('a key without writeFiles cannot upload', async () => {
