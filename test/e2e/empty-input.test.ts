@@ -24,10 +24,9 @@ function writesSince(before: Record<string, number>): Record<string, number> {
 
 const snapshot = () => ({...world.emu.stats().calls});
 
+/** The names of the backups the profile lists (in this process: a check of the state, not under test). */
 async function names(): Promise<string[]> {
-  const r = await world.b2(['list', '--json', '--profile', PROFILE]);
-  expect(r.code).toBe(0);
-  return parseJson<{name: string}[]>(r).map((b) => b.name).sort();
+  return world.withLocation(PROFILE, async ({catalog}) => (await catalog.list()).map((b) => b.name).sort());
 }
 
 beforeAll(async () => {
@@ -40,8 +39,7 @@ beforeAll(async () => {
   await writeFile(world.config, stringify(doc), {mode: 0o600});
   await writeFile(join(world.dir, 'a.tar'), 'a real archive');
   await writeFile(join(world.dir, 'empty.tar'), '');
-  const real = await world.b2(['upload', 'a.tar', '--name', 'real', '--profile', PROFILE]);
-  expect(real.code).toBe(0);
+  await world.uploadBackup(PROFILE, {path: join(world.dir, 'a.tar')}, {name: 'real'}); // as `b2 upload` stores it, in this process
 });
 
 afterAll(async () => {
@@ -84,8 +82,11 @@ describe('an empty archive is refused (exit 2, one line) and the automatic prune
     expect(r.code).toBe(0);
     expect(parseJson<{size: number; pruned: string[]}>(r)).toMatchObject({size: 1, pruned: [expect.any(String)]});
     expect(await names()).toEqual(['piped']);
-    // put the real one back for the other tests
-    expect((await world.b2(['upload', 'a.tar', '--name', 'real', '--profile', PROFILE])).code).toBe(0);
+    // put the real one back for the other tests, as `b2 upload a.tar` would with its prune (in this process)
+    const real = await world.uploadBackup(PROFILE, {path: join(world.dir, 'a.tar')}, {name: 'real'});
+    await world.withLocation(PROFILE, async ({catalog}) => {
+      for (const b of await catalog.list()) if (b.id !== real.id) await catalog.delete(b.id);
+    });
     expect(await names()).toEqual(['real']);
   });
 });
