@@ -30,7 +30,7 @@ async function retentions(prefix: string): Promise<Array<[string, string | undef
 
 /** A backup of 20 kB in `profile`, stored as `b2 upload` stores it (`lock`: as its --lock-days/--lock-mode), in this process; answers its id. */
 async function upload(profile: string, name: string, lock?: Partial<LockSetting>): Promise<string> {
-  return (await world.uploadBackup(profile, randomBytes(20_000), {name, lock})).id;
+  return (await world.storeBackup(profile, randomBytes(20_000), {name, lock})).id;
 }
 
 /** Backup `id` of profile src copied, unlocked, to profile `to` (no "lock:") as `b2 copy` copies it, in this process: a copy made before, the setup. */

@@ -30,7 +30,7 @@ async function backupAndDestination(lock = false): Promise<{id: string; from: st
   const [from, to] = [`src${n}`, `dst${n}`];
   await world.addProfile(from, {...key, prefix: `${from}/`});
   await world.addProfile(to, {...key, prefix: `${to}/`});
-  const {id, archiveKey} = await world.uploadBackup(from, randomBytes(3000), {name: `backup ${n}`, lock: lock ? {days: 3} : undefined});
+  const {id, archiveKey} = await world.storeBackup(from, randomBytes(3000), {name: `backup ${n}`, lock: lock ? {days: 3} : undefined});
   return {id, from, to, base: archiveKey.slice(0, -'.tar'.length)};
 }
 

@@ -39,7 +39,7 @@ beforeAll(async () => {
   await writeFile(world.config, stringify(doc), {mode: 0o600});
   await writeFile(join(world.dir, 'a.tar'), 'a real archive');
   await writeFile(join(world.dir, 'empty.tar'), '');
-  await world.uploadBackup(PROFILE, {path: join(world.dir, 'a.tar')}, {name: 'real'}); // as `b2 upload` stores it, in this process
+  await world.storeBackup(PROFILE, {path: join(world.dir, 'a.tar')}, {name: 'real'}); // as `b2 upload` stores it, in this process
 });
 
 afterAll(async () => {
@@ -83,7 +83,7 @@ describe('an empty archive is refused (exit 2, one line) and the automatic prune
     expect(parseJson<{size: number; pruned: string[]}>(r)).toMatchObject({size: 1, pruned: [expect.any(String)]});
     expect(await names()).toEqual(['piped']);
     // put the real one back for the other tests, as `b2 upload a.tar` would with its prune (in this process)
-    const real = await world.uploadBackup(PROFILE, {path: join(world.dir, 'a.tar')}, {name: 'real'});
+    const real = await world.storeBackup(PROFILE, {path: join(world.dir, 'a.tar')}, {name: 'real'});
     await world.withLocation(PROFILE, async ({catalog}) => {
       for (const b of await catalog.list()) if (b.id !== real.id) await catalog.delete(b.id);
     });

@@ -83,12 +83,12 @@ describe('SSE-C', () => {
     // the backups (uploaded as b2 upload stores them) and the switch (the profile edited as a user would) are the setup
     await world.addProfile('switching', {...key, prefix: 'sw/'});
     const before = randomBytes(300_000);
-    const plain = await world.uploadBackup('switching', before, {name: 'before'});
+    const plain = await world.storeBackup('switching', before, {name: 'before'});
     const file = parse(await readFile(world.config, 'utf8')) as {profiles: Record<string, Record<string, unknown>>};
     Object.assign(file.profiles.switching, {encryption: 'SSE-C', encryptionKey: `file:${join(world.dir, 'sse.key')}`});
     await writeFile(world.config, stringify(file), {mode: 0o600});
     const after = randomBytes(200_000);
-    const own = await world.uploadBackup('switching', after, {name: 'after'});
+    const own = await world.storeBackup('switching', after, {name: 'after'});
     expect((await stored('sw/')).map((f) => f.serverSideEncryption.mode).sort()).toEqual(['SSE-C', 'SSE-C', null, null]);
 
     for (const [backup, data] of [[plain.id, before], [own.id, after]] as const) {
@@ -137,7 +137,7 @@ describe('SSE-C', () => {
   test('what the key read is cached for that key alone: without it (or with another) list and prune see what a cold cache gives', async () => {
     // a tar from stdin (its backup.json could still come) is described by its (SSE-C) metadata file alone
     // (stored as `b2 upload -` stores it, and listed as `b2 list` lists it, in this process: the setup)
-    await world.uploadBackup('ssec', Readable.from([buildTar([{name: 'notes.txt', data: Buffer.from('streamed backup\n')}])]), {name: 'streamed'});
+    await world.storeBackup('ssec', Readable.from([buildTar([{name: 'notes.txt', data: Buffer.from('streamed backup\n')}])]), {name: 'streamed'});
     expect(await world.listedIds('ssec')).toHaveLength(2); // the key's reads are cached now
 
     const cold = {XDG_CACHE_HOME: join(world.dir, 'cold-cache')};
@@ -156,7 +156,7 @@ describe('SSE-C', () => {
 
   test('changing the SSE-C key of a profile whose location holds backups warns that they still need the old key; the same key again does not', async () => {
     await world.addProfile('rotate', {...key, prefix: 'rot/', partSize: '5MB', encryption: 'SSE-C', encryptionKey: 'file:sse.key'});
-    await world.uploadBackup('rotate', randomBytes(1000), {name: 'rotating'});
+    await world.storeBackup('rotate', randomBytes(1000), {name: 'rotating'});
     const same = await world.b2(['profile', 'update', 'rotate', '--encryption-key', sseKey]);
     expect(same.code).toBe(0);
     expect(same.stderr).not.toContain('B2 keeps no copy of the old one');

@@ -35,7 +35,7 @@ beforeAll(async () => {
   await world.addProfile('home', {...key, prefix: PREFIX, partSize: '5MB'});
   archivePath = join(world.dir, 'archive.tar');
   await writeFile(archivePath, randomBytes(64 * 1024));
-  backup = await world.uploadBackup('home', {path: archivePath}, {name: 'kept'}); // as `b2 upload` stores it, in this process
+  backup = await world.storeBackup('home', {path: archivePath}, {name: 'kept'}); // as `b2 upload` stores it, in this process
 });
 
 afterAll(async () => {
