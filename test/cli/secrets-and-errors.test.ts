@@ -173,8 +173,7 @@ describe('secrets and typed values stay out of messages, the error log and diagn
   });
 
   test('a short wrong key in B2_APPLICATION_KEY: the message is not altered around it (no oracle)', async () => {
-    await world.addProfile('home', {keyId: world.emu.keyId, applicationKey: world.emu.applicationKey, check: false});
-    expect((await world.b2(['list', '--profile', 'home', '--json'])).code).toBe(0);
+    await world.addProfile('home', {keyId: world.emu.keyId, applicationKey: world.emu.applicationKey}); // checked: its own key works
     const envKey = await cli(['list', '--profile', 'home', '--config', world.config], {B2_APPLICATION_KEY_ID: world.emu.keyId, B2_APPLICATION_KEY: 'wrong'});
     expectFailure(envKey, 3, /application key is wrong/, []);
     expect(envKey.stderr).not.toContain('[redacted]');
@@ -241,12 +240,14 @@ describe('every secret flag, every secret field, every command without arguments
   });
 
   test('a mistyped command followed by a value: the nearest command is suggested, the value is not repeated', async () => {
+    const runs = [];
     for (const args of [['lsit', KEY], ['profile', KEY], ['profile', 'lst', KEY]]) {
       const r = await world.b2(args);
       expectFailure(r, 2, /is not a command/, [KEY, KEY.slice(0, 12)]);
       expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      runs.push(r);
     }
-    expect((await world.b2(['lsit', KEY])).stderr).toMatch(/did you mean "\S+ b2 list"\?/);
+    expect(runs[0].stderr).toMatch(/did you mean "\S+ b2 list"\?/);
   });
 
   test('every secret field of a profile with a value that is not text: its type, never the value', async () => {
