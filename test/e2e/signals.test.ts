@@ -92,13 +92,10 @@ beforeAll(async () => {
   await world.addProfile('pruned', {...key, prefix: 'pruned/'});
   await world.addProfile('leftovers', {...key, prefix: 'leftovers/'});
   await world.addProfile('stdin', {...key, prefix: STDIN_PREFIX, partSize: '5MB', concurrency: 1});
-  await writeFile(join(world.dir, 'src.tar'), randomBytes(1_000_000));
-  const up = await world.b2(['upload', join(world.dir, 'src.tar'), '--name', 'kept', '--json', '--profile', 'home']);
-  expect(up.code).toBe(0);
-  backupId = parseJson<{id: string}>(up).id;
-  for (const [profile, name] of [['mover', 'moving'], ['pruned', 'old'], ['pruned', 'new']]) {
-    expect((await world.b2(['upload', join(world.dir, 'src.tar'), '--name', name, '--profile', profile])).code).toBe(0);
-  }
+  // the backups the commands under test act on: uploaded in this process (setup, not a subject)
+  const src = randomBytes(1_000_000);
+  backupId = (await world.storeBackup('home', src, {name: 'kept'})).id;
+  for (const [profile, name] of [['mover', 'moving'], ['pruned', 'old'], ['pruned', 'new']]) await world.storeBackup(profile, src, {name});
 });
 
 afterAll(async () => {
@@ -231,11 +228,8 @@ describe('Ctrl-C during a download to stdout, or a verify', () => {
   test('Ctrl-C ends a download to stdout whose reader stopped reading, at once: status 130, saying the output is incomplete', async () => {
     // a write to stdout is held up in its thread for as long as the reader does not read;
     // neither the interrupted command nor its exit may wait for it
-    const archive = join(world.dir, 'stalled.tar');
-    await writeFile(archive, randomBytes(16_000_000));
-    const up = await world.b2(['upload', archive, '--name', 'stalled reader', '--json', '--profile', 'home']);
-    expect(up.code).toBe(0);
-    const run = world.spawn(['download', parseJson<{id: string}>(up).id, '-o', '-', '--profile', 'home']);
+    const {id} = await world.storeBackup('home', randomBytes(16_000_000), {name: 'stalled reader'});
+    const run = world.spawn(['download', id, '-o', '-', '--profile', 'home']);
     run.child.stdout.pause(); // the reader stops: only what fits in the pipe is taken
     await waitFor(() => run.child.stdout.readableLength > 0, 'the download to write to stdout');
     const exited = once(run.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
