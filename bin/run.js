@@ -9,6 +9,10 @@ import {fileURLToPath} from 'node:url';
 let codeCache;
 let codeCacheReport; // set below under DEBUG
 if (!process.env.NODE_DISABLE_COMPILE_CACHE) {
+  // V8 stamps cached code with its flags, and every command sets the heap flag of a transfer
+  // as it starts (heap-room.ts): set first, the libraries loaded after that point (zod, for a
+  // profile that is wrong) are cached too, instead of compiled afresh by every such run
+  (await import('../dist/src/cli/heap-room.js')).makeRoomForTransferBuffers();
   const dir = fileURLToPath(new URL(`../node_modules/.cache/backup-plugin-b2/code-cache/${process.version}-${process.arch}`, import.meta.url));
   if (typeof Module.enableCompileCache === 'function') Module.enableCompileCache(dir);
   else codeCache = (await import('../dist/src/cli/code-cache.js')).enableCodeCache(dir, {report: (stats) => codeCacheReport?.(stats)});

@@ -103,4 +103,23 @@ describe('the code cache of library modules', () => {
     const hits = /backup-b2:code-cache (\d+) modules compiled from the code cache/.exec(cached.stderr);
     expect(Number(hits?.[1])).toBeGreaterThan(50); // oclif's modules at least
   });
+
+  test('a library loaded after the command started (zod, for a wrong profile) is cached too: the next such run compiles nothing afresh', async () => {
+    // every command sets the heap flag of a transfer as it starts; set any later than the
+    // cache, it left every module loaded after that point to be compiled by every run
+    const config = join(dir, 'wrong-profile.yaml');
+    await writeFile(config, 'profiles:\n  home:\n    keyId: k\n    applicationKey: env:X\n    bucket: home-backups\n    concurrency: four\n', {mode: 0o600});
+    const refused = () => runCli(['b2', 'list', '--config', config], {env: {DEBUG: 'backup-b2:code-cache'}});
+    const counts = (stderr: string) => /(\d+) modules compiled from the code cache, (\d+) compiled afresh/.exec(stderr)?.slice(1).map(Number);
+    // the CLI's own cache, emptied: what a fresh install has (other runs meanwhile only refill it)
+    await rm(join(cliRoot, 'node_modules/.cache/backup-plugin-b2/code-cache'), {recursive: true, force: true});
+    const first = await refused();
+    expect(first.code).toBe(2);
+    expect(first.stderr).toMatch(/concurrency: expected an integer 1\.\.64, got "four"/);
+    const [hitsBefore, afreshBefore] = counts(first.stderr) ?? [];
+    const second = await refused();
+    expect(second.code).toBe(2);
+    expect(afreshBefore).toBeGreaterThan(0);
+    expect(counts(second.stderr)).toEqual([hitsBefore + afreshBefore, 0]);
+  });
 });
