@@ -197,10 +197,11 @@ export class E2EWorld {
    * this process by the commands' own code (openLocation: the profile from our file, its
    * backend, and its catalog with the cache and lock dirs a CLI run of this world uses, so
    * that a later run finds there what a command would have left). `overrides` as a
-   * command's --concurrency, --part-size, --limit-*; `onEvent` sees what -v would show. For
+   * command's --concurrency, --part-size, --limit-*; `onEvent` sees what -v would show, `warn`
+   * the warnings a command prints on stderr (none are kept without it). For
    * a test's setup and checks, at no CLI start; closed after.
    */
-  async withLocation<T>(name: string | undefined, use: (at: OpenedLocation) => Promise<T>, opts: {overrides?: TransferOverrides; onEvent?: TransferEventListener} = {}): Promise<T> {
+  async withLocation<T>(name: string | undefined, use: (at: OpenedLocation) => Promise<T>, opts: {overrides?: TransferOverrides; onEvent?: TransferEventListener; warn?: (line: string) => void} = {}): Promise<T> {
     // the fields of oclif's Config that openLocation reads, as this world's CLI runs have them
     const config = {bin: CLI_BIN, configDir: this.cliConfigDir, dataDir: this.cliDataDir, cacheDir: join(this.env.XDG_CACHE_HOME, CLI_DIRNAME), pjson: {name: CLI_DIRNAME}} as unknown as Config;
     const {openLocation} = await import('../../src/cli/open-backend.js'); // the catalog's code: loaded by the tests that use it only
