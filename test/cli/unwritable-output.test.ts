@@ -7,6 +7,7 @@ import {join} from 'node:path';
 import {cleanEnv} from '../helpers/host-cli.js';
 import {cliRoot, runCli, type CliResult} from '../helpers/run-cli.js';
 import {E2EWorld, expectFailure, parseJson} from '../e2e/helpers.js';
+import {seedLargeBackup} from '../helpers/seed-backups.js';
 
 // Output that cannot be written: stdout on a full device, an -o path or a profiles file
 // where the user may not write. Each is one line naming the place and the real problem,
@@ -24,11 +25,8 @@ beforeAll(async () => {
   world = await E2EWorld.start();
   const key = await world.createKey();
   await world.addProfile('home', {...key, prefix: 'home/'});
-  const archive = join(world.dir, 'small.tar');
-  await writeFile(archive, randomBytes(200_000));
-  const up = await world.b2(['upload', archive, '--name', 'small', '--json']);
-  expect(up.code).toBe(0);
-  small = parseJson(up);
+  // the backup the downloads below try to write: stored as `b2 upload` stores it (no CLI run)
+  small = await seedLargeBackup(world.emu, 'home/', {name: 'small', size: 200_000});
 });
 
 afterAll(async () => {
@@ -87,11 +85,7 @@ describe('stdout that cannot take the output (`> /dev/full`)', () => {
   });
 
   test('`download ID -o -` says so, exit 1, and stops its transfer: far less than the 48 MB backup is served', async () => {
-    const archive = join(world.dir, 'large.tar');
-    await writeFile(archive, randomBytes(48_000_000));
-    const up = await world.b2(['upload', archive, '--name', 'large', '--json']);
-    expect(up.code).toBe(0);
-    const {id} = parseJson<{id: string}>(up);
+    const {id} = await seedLargeBackup(world.emu, 'home/', {name: 'large', size: 48_000_000}); // one file, as `b2 upload` stores it (below its cutoff)
     const before = world.emu.stats().bytesOut;
     const r = await toDevFull(['download', id, '-o', '-']);
     expectFailure(r, 1, FULL, world.secrets);
