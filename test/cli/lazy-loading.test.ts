@@ -6,6 +6,7 @@ import {E2EWorld} from '../e2e/helpers.js';
 import {withBundledModules} from '../helpers/bundle-inputs.js';
 import {installHost, repoRoot, type InstalledHost} from '../helpers/host-cli.js';
 import {cliRoot, runCli} from '../helpers/run-cli.js';
+import {seedLargeBackup} from '../helpers/seed-backups.js';
 
 // Start-up cost: the emulator (and the B2 HTTP stack) load only when used. A module
 // probe (node --import) records every module a real child process loads; the modules
@@ -105,11 +106,7 @@ describe('what a process loads', () => {
 
   test('a download and a listing with a valid profile load no zod and no semver; a profile with a mistake loads zod, which words the message', async () => {
     const remote = ['--profile', 'remote', '--config', world.config];
-    const archive = join(world.dir, 'lazy-zod.tar');
-    await writeFile(archive, 'an archive for the zod probe');
-    const uploaded = await runCli(['b2', 'upload', archive, '--name', 'lazy zod', '--json', ...remote], {env: world.env});
-    expect(uploaded.code).toBe(0);
-    const {id} = JSON.parse(uploaded.stdout) as {id: string};
+    const {id} = await seedLargeBackup(world.emu, 'lazy/', {name: 'lazy zod', size: 1000}); // the backup to download, as b2 upload stores it
     const list = probed({commonJs: true});
     expect((await runCli(['b2', 'list', ...remote], {env: {...world.env, ...list.env}})).code).toBe(0);
     const listMods = await list.modules();
