@@ -90,6 +90,11 @@ export class E2EWorld {
     return join(this.env.XDG_DATA_HOME, CLI_DIRNAME);
   }
 
+  /** The CLI's cache dir (oclif's config.cacheDir) in this world: its error log, metadata cache, upload records. */
+  get cliCacheDir(): string {
+    return join(this.env.XDG_CACHE_HOME, CLI_DIRNAME);
+  }
+
   get env(): Record<string, string> {
     return {XDG_CONFIG_HOME: join(this.dir, 'config'), XDG_DATA_HOME: join(this.dir, 'data'), XDG_CACHE_HOME: join(this.dir, 'cache')};
   }
@@ -203,7 +208,7 @@ export class E2EWorld {
    */
   async withLocation<T>(name: string | undefined, use: (at: OpenedLocation) => Promise<T>, opts: {overrides?: TransferOverrides; onEvent?: TransferEventListener; warn?: (line: string) => void} = {}): Promise<T> {
     // the fields of oclif's Config that openLocation reads, as this world's CLI runs have them
-    const config = {bin: CLI_BIN, configDir: this.cliConfigDir, dataDir: this.cliDataDir, cacheDir: join(this.env.XDG_CACHE_HOME, CLI_DIRNAME), pjson: {name: CLI_DIRNAME}} as unknown as Config;
+    const config = {bin: CLI_BIN, configDir: this.cliConfigDir, dataDir: this.cliDataDir, cacheDir: this.cliCacheDir, pjson: {name: CLI_DIRNAME}} as unknown as Config;
     const {openLocation} = await import('../../src/cli/open-backend.js'); // the catalog's code: loaded by the tests that use it only
     const at = await openLocation(config, {config: this.config, profile: name}, {warn: () => undefined, ...opts});
     try {
