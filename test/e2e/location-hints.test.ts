@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {calls, E2EWorld, expectFailure, parseJson} from './helpers.js';
+import {calls, E2EWorld, expectFailure} from './helpers.js';
 
 // Fix hints that a user pastes as printed: the real CLI against the emulator, the hint
 // taken from its output and run by /bin/sh (E2EWorld.pasted), with nothing of the test's
@@ -69,7 +69,7 @@ describe('b2 profile update NAME --prefix NEW --move-backups', () => {
     const old = "it's $HOME/";
     await world.addProfile('side', {...(await world.createKey()), prefix: old});
     await seedBackups(world.emu, old, 2, 100);
-    const ids = () => world.b2(['list', '--profile', 'side', '--json']).then((r) => parseJson<Array<{id: string}>>(r).map((b) => b.id).sort());
+    const ids = async () => (await world.listedIds('side')).sort(); // as `b2 list` lists them (read in this process)
     const before = await ids();
     expect(before).toHaveLength(2);
     const changed = await world.b2(['profile', 'update', 'side', '--prefix', 'side-b/']);
@@ -96,7 +96,7 @@ describe('b2 copy ID --to PROFILE', () => {
   test('records that disagree (another tool uploaded over the archive): the verify it names reads that very backup where it is', async () => {
     await world.addProfile('rec', {...(await world.createKey()), prefix: 'rec/'});
     await seedBackups(world.emu, 'rec/', 1, 300);
-    const [backup] = parseJson<Array<{id: string; archiveKey: string; size: number}>>(await world.b2(['list', '--profile', 'rec', '--json']));
+    const [backup] = await world.withLocation('rec', ({catalog}) => catalog.list()); // as `b2 list` lists it (read in this process)
     // a new version of the archive, of the same size, without this tool's file info: the metadata file keeps the backup's SHA1
     await world.emu.putFiles(world.emu.bucket, [{fileName: `rec/${backup.archiveKey}`, data: randomBytes(backup.size), contentType: 'application/x-tar'}]);
     const refused = await world.b2(['copy', backup.id, '--profile', 'rec', '--to', 'elsewhere']);
