@@ -26,6 +26,8 @@ const leftovers = async (dir: string) => (await readdir(dir)).filter((f) => f !=
 /** These tests run many CLI processes one after another: their time limit grows with the count, not with a guess of the machine's speed. */
 const PER_PROCESS_MS = 15_000;
 const FIRST = `profiles:\n  first:\n    keyId: 005first\n    applicationKey: env:FIRST_KEY\n    bucket: bucket-first\n`;
+/** The file `profile add home` (addArgs, n = 0) makes, written here: the scene of a test whose subject is later edits. */
+const withHome = (config: string) => writeFile(config, `profiles:\n  home:\n    keyId: 005key0\n    applicationKey: ${KEY(0)}\n    bucket: bucket-home\n`, {mode: 0o600});
 
 describe('concurrent profile edits', () => {
   // Six writers at once lose an update far more often without the lock than two do: with
@@ -82,7 +84,7 @@ describe(`profile add/update killed at ${POINTS} seeded points`, () => {
     const dir = join(root, 'kills');
     await mkdir(dir);
     const config = join(dir, 'profiles.yaml');
-    expect((await runCli(addArgs(config, 'home', 0))).code).toBe(0);
+    await withHome(config);
     // how long one edit takes here: kill points are spread over it (and a little past)
     const started = Date.now();
     expect((await runCli(['b2', 'profile', 'update', 'home', '--concurrency', '2', '--no-check', '--config', config])).code).toBe(0);
@@ -119,7 +121,7 @@ describe(`profile add/update killed at ${POINTS} seeded points`, () => {
     const dir = join(root, 'leftover');
     await mkdir(dir);
     const config = join(dir, 'profiles.yaml');
-    expect((await runCli(addArgs(config, 'home', 0))).code).toBe(0);
+    await withHome(config);
     const gone = spawnSync(process.execPath, ['-e', '']).pid!; // a pid that has exited
     const dead = join(dir, `.profiles.yaml.${gone}.0badc0de.tmp`);
     const live = join(dir, `.profiles.yaml.${process.pid}.0badc0de.tmp`);
