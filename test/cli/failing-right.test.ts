@@ -1,10 +1,11 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {execFile} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
-import {readFile, writeFile} from 'node:fs/promises';
+import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {cleanEnv} from '../helpers/host-cli.js';
 import {cliRoot, runCli} from '../helpers/run-cli.js';
+import {seedLargeBackup} from '../helpers/seed-backups.js';
 import {E2EWorld, expectFailure, parseJson, sha1} from '../e2e/helpers.js';
 
 // Failing right: a closed pipe is not a failure, a key from the environment is fixed in
@@ -52,11 +53,8 @@ describe('a reader that closes the pipe early', () => {
   });
 
   test('a reader that leaves stops the download: `download ID -o - | head -c 100` of a 48 MB backup reads far less than 48 MB', async () => {
-    const archive = join(world.dir, 'large-for-head.tar');
-    await writeFile(archive, randomBytes(48_000_000));
-    const up = await world.b2(['upload', archive, '--name', 'large for head', '--json']);
-    expect(up.code).toBe(0);
-    const {id} = parseJson<{id: string}>(up);
+    // stored as `b2 upload` stores it with the profile's 5 MB parts, straight into the emulator: the scene, not the subject
+    const {id} = await seedLargeBackup(world.emu, 'home/', {name: 'large for head', size: 48_000_000, partSize: 5_000_000});
     const before = world.emu.stats().bytesOut;
     const r = await pipedToHead(['download', id, '-o', '-'], 100);
     expect(r).toEqual({code: 0, headBytes: 100, stderr: ''});
