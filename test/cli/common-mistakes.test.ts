@@ -1,9 +1,9 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
-import {randomBytes} from 'node:crypto';
 import {mkdir, readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {E2EWorld, expectFailure, expectNoSecrets} from '../e2e/helpers.js';
 import {runCli} from '../helpers/run-cli.js';
+import {seedLargeBackup} from '../helpers/seed-backups.js';
 
 // The slips a new user really makes, each answered with one line that names the fix:
 // a key ID and key swapped, a mistyped flag, a transposed profile name, a backup's name
@@ -66,10 +66,8 @@ test('a profile name with two letters swapped gets the one meant', async () => {
 });
 
 test("a backup's name given as its id: not found, and the line gives the id", async () => {
-  await writeFile(join(world.dir, 'n.tar'), randomBytes(5_000));
-  const up = await world.b2(['upload', join(world.dir, 'n.tar'), '--name', 'Nightly', '--profile', 'home']);
-  expect(up.code).toBe(0);
-  const id = up.stdout.trim();
+  // a backup named "Nightly", laid straight into the emulator as `b2 upload` stores it: the scene, not the subject
+  const {id} = await seedLargeBackup(world.emu, 'home/', {name: 'Nightly', size: 5_000, partSize: 5_000});
   expectFailure(await world.b2(['show', 'Nightly', '--profile', 'home']), 4, new RegExp(`; "Nightly" is the name of backup ${id}: give its id$`), world.secrets);
   // a reference that is no name keeps the plain hint
   expectFailure(await world.b2(['show', 'Nightl', '--profile', 'home']), 4, /; run "backup-b2 b2 list --config \S+ --profile home" to see their ids$/, world.secrets);
