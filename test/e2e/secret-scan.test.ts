@@ -87,5 +87,7 @@ describe("a DEBUG='*' tour of every command leaves no secret anywhere", () => {
     expect(findLeaks('shape', Buffer.from(`K005${'a'.repeat(27)}`), [])).toEqual(['shape: an application key at byte 0']);
     expect(findLeaks('token', Buffer.from(`4_002_abcdefgh${'x'.repeat(32)}`), [])).toEqual(['token: an authorization token at byte 0']);
     expect(findLeaks('clean', Buffer.from('nothing here'), pieces)).toEqual([]);
+    // it looks up 8-character windows: pieces of another length are refused, never silently missed
+    expect(() => findLeaks('odd', Buffer.from(key.applicationKey), [key.applicationKey])).toThrow(/pieces must be 8 characters long/);
   });
 });

@@ -42,6 +42,9 @@ const matchers = new WeakMap();
 function matcherOf(pieces) {
   let matcher = matchers.get(pieces);
   if (!matcher) {
+    // the windows looked up are PIECE characters long: a piece of another length would never match
+    const odd = pieces.find((piece) => piece.length !== PIECE);
+    if (odd !== undefined) throw new Error(`findLeaks: pieces must be ${PIECE} characters long, as needles() makes them (one is ${odd.length})`);
     const chars = [...new Set(pieces.join(''))].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
     matcher = {pieces: new Set(pieces), runs: chars === '' ? undefined : new RegExp(`[${chars}]{${PIECE},}`, 'g')};
     matchers.set(pieces, matcher);
