@@ -50,7 +50,7 @@ describe('a reader that closes the pipe early', () => {
     const r = await pipedToHead(['download', streamed.id, '-o', '-'], 100);
     expect(r).toEqual({code: 0, headBytes: 100, stderr: ''});
     // what `b2 diagnostics` reports as recent errors, read in this process
-    expect(await readErrorLog(join(world.env.XDG_CACHE_HOME, 'backup-plugin-b2'))).toEqual([]);
+    expect(await readErrorLog(world.cliCacheDir)).toEqual([]);
   });
 
   test('a reader that leaves stops the download: `download ID -o - | head -c 100` of a 48 MB backup reads far less than 48 MB', async () => {

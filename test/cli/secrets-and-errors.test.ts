@@ -19,7 +19,7 @@ import {SECRET_FIELDS} from '../../src/profiles/schema.js';
 let world: E2EWorld;
 /** Shaped like a B2 application key (K005 + 27 characters). */
 const KEY = 'K005SecretSecretSecretSecret123';
-const cacheDir = () => join(world.env.XDG_CACHE_HOME, 'backup-plugin-b2');
+const cacheDir = () => world.cliCacheDir;
 /** `b2 ARGS` with a --config of the test's choosing, in the world's XDG dirs. */
 const cli = (args: string[], env: Record<string, string> = {}) => runCli(['b2', ...args], {env: {...world.env, ...env}, cwd: world.dir});
 
