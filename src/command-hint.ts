@@ -24,6 +24,14 @@ export function locationFlags(profileName: string, configFlag?: string): string 
   return [configFlags(configFlag), `--profile ${shellWord(profileName)}`].filter(Boolean).join(' ');
 }
 
+/**
+ * A `profile …` command as a fix hint writes it, on the profiles file the user gave with
+ * --config (else the default one): without it, the hint would edit or read another file.
+ */
+export function profileCommandHint(cli: string | undefined, words: string, configFlag?: string): string {
+  return commandHint(cli, `profile ${words}`, configFlags(configFlag));
+}
+
 /** "--config FILE" when the profiles file was given with --config, else nothing: for a hint that names the profile as its argument. */
 export function configFlags(configFlag?: string): string {
   return configFlag === undefined ? '' : `--config ${shellWord(configFlag)}`;

@@ -1,7 +1,7 @@
 import type {CheckReport, StorageBackend} from './backend.js';
 import type {B2Backend, B2BackendInput, B2BackendOptions} from './b2/index.js';
 import type {EmbeddedB2} from './embedded/embedded-b2.js';
-import {commandHint, locationFlags} from './command-hint.js';
+import {locationFlags, profileCommandHint} from './command-hint.js';
 import {BackupError} from './errors.js';
 import {quoteValue} from './redact.js';
 import {EMBEDDED_ENDPOINT, type ResolvedProfile} from './profiles/types.js';
@@ -26,8 +26,16 @@ export interface ConnectContext {
 }
 
 /** The hint settings of one profile's backend (see ConnectContext). */
-function hintsOf(profile: ResolvedProfile, ctx: ConnectContext): Pick<B2BackendOptions, 'cli' | 'locationFlags'> {
-  return {cli: ctx.cli, ...(ctx.savedProfiles ? {locationFlags: locationFlags(profile.name, ctx.savedProfiles.configFlag)} : {})};
+function hintsOf(profile: ResolvedProfile, ctx: ConnectContext): Pick<B2BackendOptions, 'cli' | 'locationFlags' | 'profileCommand'> {
+  if (!ctx.savedProfiles) return {cli: ctx.cli};
+  const {configFlag} = ctx.savedProfiles;
+  return {cli: ctx.cli, locationFlags: locationFlags(profile.name, configFlag), ...savedProfileCommand(profile, ctx)};
+}
+
+/** The `profile update` that fixes a saved profile, when it must name the --config the file came from (else the provider's default). */
+function savedProfileCommand(profile: ResolvedProfile, ctx: ConnectContext): Pick<B2BackendOptions, 'profileCommand'> {
+  const configFlag = ctx.savedProfiles?.configFlag;
+  return configFlag === undefined ? {} : {profileCommand: profileCommandHint(ctx.cli, `update ${profile.name}`, configFlag)};
 }
 
 /**
@@ -88,7 +96,7 @@ export async function checkB2(profile: ResolvedProfile, ctx: ConnectContext & {u
   // a profile with `lock:` needs a bucket with Object Lock and a key that may set retentions
   const lockUploads = profile.lock !== undefined;
   // a profile being added is not saved yet: "profile update" could not fix it
-  const profileCommand = ctx.unsaved ? commandHint(ctx.cli, `profile add ${profile.name} …`) : undefined;
+  const profileCommand = ctx.unsaved ? `${profileCommandHint(ctx.cli, `add ${profile.name}`, ctx.savedProfiles?.configFlag)} …` : savedProfileCommand(profile, ctx).profileCommand;
   const {B2Backend} = await provider();
   if (profile.endpoint !== EMBEDDED_ENDPOINT) return B2Backend.checkProfile({...profile, keyFix: keyFixOf(profile), profileCommand, cli: ctx.cli, lockUploads, ...connectTimeoutFromEnv()});
   const embedded = await startEmbedded(profile, ctx);

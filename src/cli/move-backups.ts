@@ -4,7 +4,7 @@ import type {Retention} from '../backend.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {executeMove, planMove, type MoveItem, type MovePlan} from '../backups/move.js';
 import {connectB2, connectB2Pair} from '../connect.js';
-import {commandHint, configFlags, locationFlags, shellWord} from '../command-hint.js';
+import {commandHint, locationFlags, profileCommandHint, shellWord} from '../command-hint.js';
 import {BackupError} from '../errors.js';
 import {count} from '../plural.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from '../backups/layout.js';
@@ -113,7 +113,7 @@ export async function backupsLeftBehind(from: ResolvedProfile, ctx: {dataDir: st
 
 /** `configFlag`: the --config the profiles file came from, which the commands repeat. */
 export function leftBehindWarning(n: number, from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: string; configFlag?: string}): string {
-  const update = (words: string) => commandHint(ctx.cli, `profile update ${shellWord(to.name)} ${words}`, configFlags(ctx.configFlag));
+  const update = (words: string) => profileCommandHint(ctx.cli, `update ${shellWord(to.name)} ${words}`, ctx.configFlag);
   return (
     `Warning: ${count(n, 'backup')} stay under the old prefix ${JSON.stringify(from.prefix)}: changing the prefix does not move them, and profile "${to.name}" no longer lists them; ` +
     `to move them, put the old prefix back ("${update(`--prefix ${shellWord(from.prefix)}`)}"), then run "${update(`--prefix ${shellWord(to.prefix)} --move-backups`)}"`

@@ -63,7 +63,7 @@ function save(store: ProfileStore, update: ProfileUpdate, before: ResolvedProfil
   return withInterrupt(
     (signal) =>
       saveChecked(store, name, {
-        check: update.check ? (profile) => checkB2(profile, {dataDir: ctx.dataDir, cli: ctx.cli}) : undefined,
+        check: update.check ? (profile) => checkB2(profile, {dataDir: ctx.dataDir, cli: ctx.cli, savedProfiles: {configFlag: ctx.configFlag}}) : undefined,
         warn: ctx.warn,
         beforeSave: async () => {
           if (!before) return true;

@@ -2,7 +2,7 @@ import {realpath, stat} from 'node:fs/promises';
 import {dirname} from 'node:path';
 import {isMap, LineCounter, parseDocument, type Document} from 'yaml';
 import {removeStaleTempFiles, writeFileAtomic} from '../atomic-file.js';
-import {commandHint} from '../command-hint.js';
+import {commandHint, profileCommandHint} from '../command-hint.js';
 import {closest} from '../edit-distance.js';
 import {BackupError} from '../errors.js';
 import {withFileLock} from '../file-lock.js';
@@ -51,6 +51,15 @@ const FILE_MODE = 0o600;
 export const MAX_PROFILES_FILE_BYTES = 1024 * 1024;
 /** Anchors and aliases may share values between profiles; an alias bomb stops here. */
 const MAX_ALIAS_COUNT = 100;
+/** What fix hints about the profiles file name: the command prefix (commandHint) and the --config the file came from. */
+interface ProfileHints {
+  cli: string | undefined;
+  configFlag: string | undefined;
+}
+
+/** `profile WORDS` on this profiles file (profileCommandHint). */
+const profileHint = (hints: ProfileHints, words: string) => profileCommandHint(hints.cli, words, hints.configFlag);
+
 /** The comment a new profiles file starts with; `cli` names the real command (commandHint). */
 const newFileHeader = (cli: string | undefined) =>
   ` Backblaze B2 backup profiles (see "${commandHint(cli, 'profile --help')}").\n Keep this file private (mode 0600): it may hold application keys.`;
@@ -68,8 +77,8 @@ export class ProfileStore {
     /** Absolute path of the profiles file (it need not exist yet). */
     readonly path: string,
     private readonly env: NodeJS.ProcessEnv,
-    /** The command prefix fix hints name (commandHint). */
-    private readonly cli: string | undefined,
+    /** The command prefix fix hints name (commandHint), and the --config they repeat. */
+    private readonly hints: ProfileHints,
     /** The file's content when loaded; undefined when there was no file. */
     private original: string | undefined,
     private state: ParsedFile,
@@ -86,10 +95,10 @@ export class ProfileStore {
    * must not look like an empty file), unless the command creates it (`create`).
    */
   static async open(opts: {flag?: string; configDir: string; env?: NodeJS.ProcessEnv; create?: boolean; cli?: string}): Promise<ProfileStore> {
-    const store = await ProfileStore.load(profilesFilePath(opts), {env: opts.env, cli: opts.cli});
+    const store = await ProfileStore.load(profilesFilePath(opts), {env: opts.env, cli: opts.cli, configFlag: opts.flag});
     const chosen = Boolean(opts.flag || (opts.env ?? process.env).B2_BACKUP_CONFIG); // oclif fills the flag from the variable too
     if (!store.exists && chosen && !opts.create) {
-      throw new BackupError('config', `${store.path} (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "${commandHint(opts.cli, `profile add NAME --config ${store.path}`)}"`);
+      throw new BackupError('config', `${store.path} (given by --config or B2_BACKUP_CONFIG) does not exist; fix the path, or create the file with "${profileCommandHint(opts.cli, 'add NAME', store.path)}"`);
     }
     return store;
   }
@@ -104,10 +113,12 @@ export class ProfileStore {
     return this.state.defaultName;
   }
 
-  static async load(path: string, opts: {env?: NodeJS.ProcessEnv; cli?: string} = {}): Promise<ProfileStore> {
+  /** `configFlag`: the --config (or B2_BACKUP_CONFIG) `path` came from, which fix hints repeat. */
+  static async load(path: string, opts: {env?: NodeJS.ProcessEnv; cli?: string; configFlag?: string} = {}): Promise<ProfileStore> {
     await removeStaleTempFiles(await realpath(path).catch(() => path));
     const text = readProfilesFile(path);
-    const store = new ProfileStore(path, opts.env ?? process.env, opts.cli, text, parseProfilesText(path, text ?? '', opts.cli));
+    const hints = {cli: opts.cli, configFlag: opts.configFlag};
+    const store = new ProfileStore(path, opts.env ?? process.env, hints, text, parseProfilesText(path, text ?? '', hints));
     if (text !== undefined) await store.refuseInlineKeyInSharedFile();
     return store;
   }
@@ -153,7 +164,7 @@ export class ProfileStore {
   assertAddable(name: string): void {
     if (profileNameProblem(name)) throw new BackupError('config', `profile name ${shownValue(name)}: expected ${PROFILE_NAME_EXPECTATION}`);
     if (this.inFile(name)) {
-      throw new BackupError('config', `${this.locationOf(['profiles', name])}: a profile with this name already exists; change it with "${commandHint(this.cli, `profile update ${name}`)}" or remove it first`);
+      throw new BackupError('config', `${this.locationOf(['profiles', name])}: a profile with this name already exists; change it with "${profileHint(this.hints, `update ${name}`)}" or remove it first`);
     }
   }
 
@@ -247,16 +258,16 @@ export class ProfileStore {
     const edits = this.edits;
     this.edits = [];
     this.original = current;
-    this.state = parseProfilesText(this.path, current ?? '', this.cli);
+    this.state = parseProfilesText(this.path, current ?? '', this.hints);
     for (const again of edits) again();
   }
 
   /** Applies `change` to a copy of the document and validates the result; `again` redoes it on a newer file. */
   private edit(again: () => void, change: (doc: Document) => void): void {
     const doc = this.state.doc.clone();
-    if (this.original === undefined && !doc.commentBefore) doc.commentBefore = newFileHeader(this.cli);
+    if (this.original === undefined && !doc.commentBefore) doc.commentBefore = newFileHeader(this.hints.cli);
     change(doc);
-    this.state = parseProfilesText(this.path, doc.toString(), this.cli);
+    this.state = parseProfilesText(this.path, doc.toString(), this.hints);
     this.edits.push(again);
   }
 
@@ -270,7 +281,7 @@ export class ProfileStore {
     const names = Object.keys(this.state.profiles);
     if (names.length === 1) return names[0];
     if (names.length === 0) return LOCAL_PROFILE_NAME;
-    throw new BackupError('config', `${this.path} has ${names.length} profiles (${someNames(names)}); choose one with ${chooseWith} or env B2_PROFILE, or set a default with "${commandHint(this.cli, 'profile default NAME')}"`);
+    throw new BackupError('config', `${this.path} has ${names.length} profiles (${someNames(names)}); choose one with ${chooseWith} or env B2_PROFILE, or set a default with "${profileHint(this.hints, 'default NAME')}"`);
   }
 
   /**
@@ -285,7 +296,7 @@ export class ProfileStore {
     const meant = closest(name, names);
     const fix = meant !== undefined
       ? `did you mean ${JSON.stringify(meant)}?`
-      : opts.addable !== false && !profileNameProblem(name) ? `add it with "${commandHint(this.cli, `profile add ${name}`)}"` : 'choose one of them';
+      : opts.addable !== false && !profileNameProblem(name) ? `add it with "${profileHint(this.hints, `add ${name}`)}"` : 'choose one of them';
     const where = opts.givenBy ? ` (given by ${opts.givenBy}${opts.givenBy.includes('environment') ? ': unset it or change it' : ''})` : '';
     throw new BackupError('config', `no profile named ${shownValue(name)}${where} in ${this.path} (profiles: ${someNames(names)}); ${fix}`);
   }
@@ -293,7 +304,7 @@ export class ProfileStore {
   private requireInFile(name: string, verb: string): void {
     if (this.inFile(name)) return;
     if (name === LOCAL_PROFILE_NAME) {
-      throw new BackupError('config', `profile "local" is built in and cannot be changed with ${verb}; define your own with "${commandHint(this.cli, 'profile add local')}"`);
+      throw new BackupError('config', `profile "local" is built in and cannot be changed with ${verb}; define your own with "${profileHint(this.hints, 'add local')}"`);
     }
     this.getOrThrow(name, {addable: verb !== 'remove'});
   }
@@ -390,7 +401,7 @@ interface ParsedFile {
 }
 
 /** Parses and validates the text of the profiles file; every error names path:line and the field. */
-function parseProfilesText(path: string, text: string, cli: string | undefined): ParsedFile {
+function parseProfilesText(path: string, text: string, hints: ProfileHints): ParsedFile {
   const lines = new LineCounter();
   // yaml's own uniqueKeys check compares every key with every other (quadratic): ours is linear
   const doc = parseDocument(text, {lineCounter: lines, prettyErrors: true, uniqueKeys: false});
@@ -417,7 +428,7 @@ function parseProfilesText(path: string, text: string, cli: string | undefined):
   const defaultName = valid.default;
   if (defaultName !== undefined && !Object.hasOwn(profiles, defaultName) && defaultName !== LOCAL_PROFILE_NAME) {
     const known = [...Object.keys(profiles), LOCAL_PROFILE_NAME].join(', ');
-    throw new BackupError('config', `${path}:${lineOfPath(doc, lines, ['default'])}: default: no profile named ${JSON.stringify(defaultName)} (profiles: ${known}); run "${commandHint(cli, 'profile default NAME')}" or remove the line`);
+    throw new BackupError('config', `${path}:${lineOfPath(doc, lines, ['default'])}: default: no profile named ${JSON.stringify(defaultName)} (profiles: ${known}); run "${profileHint(hints, 'default NAME')}" or remove the line`);
   }
   return {text, doc, lines, profiles, raw, defaultName};
 }

@@ -88,7 +88,7 @@ describe('advice that fits', () => {
     const r = await world.b2(['profile', 'check', 'nobucket']);
     expect(r.code).toBe(3);
     const line = r.stdout.split('\n').find((l) => l.includes('Bucket')) ?? '';
-    expect(line).toMatch(/^fail\s+Bucket\s+bucket no-such-bucket-here of profile nobucket does not exist or this key may not use it; fix: backup-b2 b2 profile update nobucket --bucket …$/);
+    expect(line).toMatch(/^fail\s+Bucket\s+bucket no-such-bucket-here of profile nobucket does not exist or this key may not use it; fix: backup-b2 b2 profile update nobucket --config \S+ --bucket …$/);
     expect(line.split('--bucket')).toHaveLength(2);
   });
 
@@ -96,7 +96,7 @@ describe('advice that fits', () => {
     const key = await world.createKey();
     const r = await world.b2(world.profileAddArgs('newbucket', {...key, bucket: 'no-such-bucket-there'}));
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/^fail\s+Bucket\s+bucket no-such-bucket-there of profile newbucket does not exist or this key may not use it; fix: backup-b2 b2 profile add newbucket … --bucket …$/m);
+    expect(r.stderr).toMatch(/^fail\s+Bucket\s+bucket no-such-bucket-there of profile newbucket does not exist or this key may not use it; fix: backup-b2 b2 profile add newbucket --config \S+ … --bucket …$/m);
     expect(r.stderr).not.toContain('profile update');
   });
 });

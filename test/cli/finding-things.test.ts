@@ -45,7 +45,10 @@ describe('the profiles file', () => {
     expect(byDefault).toMatchObject({code: 0, stdout: `${join(dir, 'config', 'backup-plugin-b2', 'profiles.yaml')}\n`});
     expect(byDefault.stderr).toContain('not created yet');
     expect(JSON.parse((await b2(['profile', 'path', '--json', '--config', config])).stdout)).toEqual({path: config, exists: false});
-    expect((await b2(['profile', 'path'], {B2_BACKUP_CONFIG: config})).stdout).toBe(`${config}\n`);
+    const byEnv = await b2(['profile', 'path'], {B2_BACKUP_CONFIG: config});
+    expect(byEnv.stdout).toBe(`${config}\n`);
+    // the add it names creates that file, not the default one
+    expect(byEnv.stderr).toBe(`(not created yet; "backup-b2 b2 profile add --config ${config}" creates it)\n`);
   });
 
   test('a --config (or B2_BACKUP_CONFIG) file that does not exist is an error (exit 2), except for profile add, which creates it', async () => {
@@ -85,7 +88,7 @@ describe('the default profile', () => {
     const ambiguous = await b2(['list', '--config', config]);
     expect(ambiguous.code).toBe(2);
     expect((await b2(['profile', 'default', '--config', config])).stdout).toMatch(/^\(none: \d+ profiles and no default, so each command needs --profile NAME or env B2_PROFILE\)\n$/);
-    expect(ambiguous.stderr).toContain('set a default with "backup-b2 b2 profile default NAME"');
+    expect(ambiguous.stderr).toContain(`set a default with "backup-b2 b2 profile default NAME --config ${config}"`);
 
     expect(await b2(['profile', 'default', 'office', '--config', config])).toMatchObject({code: 0, stdout: `Default profile is now "office" (in ${config})\n`});
     expect(await readFile(config, 'utf8')).toMatch(/^default: office$/m);

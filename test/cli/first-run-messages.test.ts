@@ -26,7 +26,10 @@ describe('several profiles and no default: the hint names how this command takes
   test('profile check (NAME is an argument, it has no --profile flag)', async () => {
     const r = await b2(['profile', 'check', '--config', config()]);
     expect({code: r.code, stdout: r.stdout}).toEqual({code: 2, stdout: ''});
-    expect(r.stderr).toMatch(/^Error: [^\n]+ has 2 profiles \(a, b\); choose one with "backup-b2 b2 profile check NAME" or env B2_PROFILE, or set a default with "[^"\n]*profile default NAME"\n$/);
+    expect(r.stderr).toMatch(/^Error: [^\n]+ has 2 profiles \(a, b\); choose one with "backup-b2 b2 profile check NAME --config \S+" or env B2_PROFILE, or set a default with "[^"\n]*profile default NAME --config \S+"\n$/);
+    // both name the profiles file the command was given: without it they would act on another one
+    const [, checkConfig, defaultConfig] = /choose one with "[^"]* --config (\S+)".*--config (\S+)"/.exec(r.stderr) ?? [];
+    expect([checkConfig, defaultConfig]).toEqual([config(), config()]);
     expect(r.stderr).not.toContain('--profile');
   });
 

@@ -107,3 +107,36 @@ describe('b2 copy ID --to PROFILE', () => {
     expect(verify.stdout).toMatch(new RegExp(`^FAILED backup ${backup.id} .*: SHA1 [0-9a-f]{40}, expected [0-9a-f]{40}$`, 'm'));
   }, 60_000);
 });
+
+describe('hints that change or add a profile name the profiles file given with --config', () => {
+  const config = () => world.config.replaceAll('.', '\\.');
+
+  test('a bucket that does not exist: the fix, its "…" filled in and pasted, changes the profile in that file, and the command then works', async () => {
+    await world.addProfile('nobucket', {...(await world.createKey()), bucket: 'no-such-bucket-5678', prefix: 'nb/', check: false});
+    const failed = await world.b2(['list', '--profile', 'nobucket']);
+    const hint = new RegExp(`fix the bucket name with: (backup-b2 b2 profile update nobucket --config ${config()} --bucket …)`);
+    expectFailure(failed, 3, hint, world.secrets);
+    // without --config the update would look for the profile in the default profiles file, which has none
+    const fixed = await world.pasted(hint.exec(failed.stderr)![1].replace('…', world.emu.bucket));
+    expect({code: fixed.code, stderr: fixed.stderr}).toEqual({code: 0, stderr: ''});
+    expect((await world.storedProfile('nobucket'))?.bucket).toBe(world.emu.bucket);
+    expect((await world.b2(['list', '--profile', 'nobucket'])).code).toBe(0);
+  }, 60_000);
+
+  test('profile add of a name the file has: the update it names, pasted, finds that profile (a flagless update says there is nothing to update, not that there is no such profile)', async () => {
+    await world.addProfile('twice', {...(await world.createKey()), prefix: 'twice/', check: false});
+    const again = await world.b2(['profile', 'add', 'twice', '--key-id', 'x', '--application-key', 'y', '--bucket', world.emu.bucket, '--no-check']);
+    const hint = new RegExp(`change it with "(backup-b2 b2 profile update twice --config ${config()})"`);
+    expectFailure(again, 2, hint, world.secrets);
+    const pasted = await world.pasted(hint.exec(again.stderr)![1]);
+    expect(pasted.code).toBe(2);
+    expect(pasted.stderr).toMatch(/^Error: nothing to update for profile "twice"/);
+  }, 60_000);
+
+  test('a profile that is not there, and no default among several: add and default hints name the file too', async () => {
+    const missing = await world.b2(['list', '--profile', 'nosuchname']);
+    expectFailure(missing, 2, new RegExp(`add it with "backup-b2 b2 profile add nosuchname --config ${config()}"`), world.secrets);
+    const ambiguous = await world.b2(['list']);
+    expectFailure(ambiguous, 2, new RegExp(`set a default with "backup-b2 b2 profile default NAME --config ${config()}"`), world.secrets);
+  }, 60_000);
+});

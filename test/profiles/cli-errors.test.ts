@@ -141,7 +141,7 @@ const cases: Case[] = [
     title: 'add: a duplicate profile name',
     file: GOOD,
     args: ['add', 'home', '--key-id', 'k', '--application-key', 'env:X', '--bucket', 'other-bucket', '--no-check'],
-    message: '$F:3: profiles.home: a profile with this name already exists; change it with "backup-b2 b2 profile update home" or remove it first',
+    message: '$F:3: profiles.home: a profile with this name already exists; change it with "backup-b2 b2 profile update home --config $F" or remove it first',
   },
   {
     title: 'add: an invalid profile name',
@@ -215,20 +215,20 @@ const cases: Case[] = [
     title: 'update: a profile that does not exist',
     file: GOOD,
     args: ['update', 'office', '--bucket', 'office-backups', '--no-check'],
-    message: 'no profile named "office" in $F (profiles: home, local); add it with "backup-b2 b2 profile add office"',
+    message: 'no profile named "office" in $F (profiles: home, local); add it with "backup-b2 b2 profile add office --config $F"',
   },
   {
     title: 'update: the built-in local profile',
     file: GOOD,
     args: ['update', 'local', '--bucket', 'office-backups', '--no-check'],
-    message: 'profile "local" is built in and cannot be changed with update; define your own with "backup-b2 b2 profile add local"',
+    message: 'profile "local" is built in and cannot be changed with update; define your own with "backup-b2 b2 profile add local --config $F"',
   },
   {
     title: 'check: B2_PROFILE names a profile that does not exist (the message says where the name came from)',
     file: GOOD,
     args: ['check'],
     env: {B2_PROFILE: 'office'},
-    message: 'no profile named "office" (given by the environment variable B2_PROFILE: unset it or change it) in $F (profiles: home, local); add it with "backup-b2 b2 profile add office"',
+    message: 'no profile named "office" (given by the environment variable B2_PROFILE: unset it or change it) in $F (profiles: home, local); add it with "backup-b2 b2 profile add office --config $F"',
   },
   {
     title: 'add: an inline SSE-C key that is not one is named by its flag (no line of a file not yet written), even with --no-check',
@@ -354,7 +354,7 @@ describe('a mistyped --profile or --to (real CLI)', () => {
   });
 
   test('copy --to: the message says it is the --to profile, and adds nothing', async () => {
-    expect(await run(['copy', 'abcd1234', '--profile', 'local', '--to', 'nosuch'])).toEqual({code: 2, stderr: 'Error: no profile named "nosuch" (given by --to) in $F (profiles: home, local); add it with "backup-b2 b2 profile add nosuch"\n'});
+    expect(await run(['copy', 'abcd1234', '--profile', 'local', '--to', 'nosuch'])).toEqual({code: 2, stderr: 'Error: no profile named "nosuch" (given by --to) in $F (profiles: home, local); add it with "backup-b2 b2 profile add nosuch --config $F"\n'});
     expect(await run(['copy', 'abcd1234', '--profile', 'local', '--to', 'hom'])).toEqual({code: 2, stderr: 'Error: no profile named "hom" (given by --to) in $F (profiles: home, local); did you mean "home"?\n'});
   });
 });

@@ -1,5 +1,6 @@
 import {Args} from '@oclif/core';
-import {cliCommand, cliPrefix} from '../../../src/cli/cli-prefix.js';
+import {cliPrefix} from '../../../src/cli/cli-prefix.js';
+import {profileCommandHint} from '../../../src/command-hint.js';
 import type {CheckReport} from '../../../src/backend.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {checkB2} from '../../../src/connect.js';
@@ -20,9 +21,10 @@ export default class ProfileCheck extends BaseCommand {
 
   async run(): Promise<CheckReport> {
     const {args, flags} = await this.parse(ProfileCheck);
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
-    const profile = store.resolve(args.name, {chooseWith: `"${cliCommand(this.config, 'profile check NAME')}"`});
-    const report = await checkB2(profile, {dataDir: this.config.dataDir, cli: cliPrefix(this.config)});
+    const cli = cliPrefix(this.config);
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli});
+    const profile = store.resolve(args.name, {chooseWith: `"${profileCommandHint(cli, 'check NAME', flags.config)}"`});
+    const report = await checkB2(profile, {dataDir: this.config.dataDir, cli, savedProfiles: {configFlag: flags.config}});
     this.log(renderCheckItems(report.items));
     if (!report.ok) {
       if (this.jsonEnabled()) this.logJson(report); // a failed run returns nothing for oclif to print

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../../../src/cli/base-command.js';
-import {cliCommand, cliPrefix} from '../../../src/cli/cli-prefix.js';
+import {cliPrefix} from '../../../src/cli/cli-prefix.js';
+import {profileCommandHint} from '../../../src/command-hint.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
 export default class ProfilePath extends BaseCommand {
@@ -11,9 +12,10 @@ export default class ProfilePath extends BaseCommand {
 
   async run(): Promise<{path: string; exists: boolean}> {
     const {flags} = await this.parse(ProfilePath);
-    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, create: true, cli: cliPrefix(this.config)});
+    const cli = cliPrefix(this.config);
+    const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, create: true, cli});
     this.log(store.path);
-    if (!store.exists) this.logToStderr(`(not created yet; "${cliCommand(this.config, 'profile add')}" creates it)`);
+    if (!store.exists) this.logToStderr(`(not created yet; "${profileCommandHint(cli, 'add', flags.config)}" creates it)`);
     return {path: store.path, exists: store.exists};
   }
 }
