@@ -51,9 +51,9 @@ export default class Copy extends BaseCommand {
       const [from, to] = await connectB2Pair(source, target, {dataDir: this.config.dataDir, signal, cli, savedProfiles: {configFlag: flags.config}});
       try {
         // the copy is a backup in the --to bucket: refused there as an upload to it would be
-        await refusePublicBucket(to, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal, writes: 'copy'});
+        await refusePublicBucket(to, {allow: flags['allow-public-bucket'], warn: this.warnLine, signal, writes: 'copy'});
         await assertSeesLocks(from, source, 'copy', signal); // a copy keeps the backup's lock: it must be able to see it
-        const catalog = catalogOf(this.config, source, from, (line) => this.logToStderr(line), flags.config);
+        const catalog = catalogOf(this.config, source, from, this.warnLine, flags.config);
         // the --to profile's lock:, as its uploads get it (by B2's clock, which decides when it ends)
         const destinationLock = target.lock && retentionFor(target.lock, to.now());
         // a copy keeps a lock that holds and gets the --to profile's: refused up front where it cannot (a bucket without Object Lock, a key that may not set it)
@@ -62,8 +62,8 @@ export default class Copy extends BaseCommand {
           const instead = [...(target.lock ? [lockInstead(target, undefined)] : []), ...(lock ? [`copy it once it is no longer ${lockedText(lock)}`] : [])];
           if (instead.length > 0) await assertCanLock(to, target, instead.join(' and '), signal);
         };
-        const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, (line) => this.logToStderr(line));
-        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, (line) => this.logToStderr(line), flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b)});
+        const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, this.warnLine);
+        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, this.warnLine, flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b)});
         const what = `backup ${info.id} ${shownName(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         // the copy as it stands there: its own lock when known (the --to profile's, or the backup's own)
         const copied = copyLock ? {...info, lock: lockOfRetention(copyLock)} : info;
@@ -74,14 +74,14 @@ export default class Copy extends BaseCommand {
         this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied${locked}.` : `Copied ${what} to profile "${target.name}" on the server (no archive downloaded): ${copiedKeys.map(escapeInvisible).join(' and ')}${already}${locked}`);
         // the backup being there already is the answer (exit 0), but a setup tried with it must not pass for one that copies
         const barrier = existing ? from.copyBarrier(to) : undefined;
-        if (barrier) this.logToStderr(`Warning: ${barrier.reason}, so a backup that profile "${target.name}" does not hold yet cannot be copied there (exit 2); ${barrier.instead}`);
+        if (barrier) this.warnLine(`Warning: ${barrier.reason}, so a backup that profile "${target.name}" does not hold yet cannot be copied there (exit 2); ${barrier.instead}`);
         return {copied: backupSummary(copied, to.now()), to: target.name, existing, copiedFiles: copiedKeys};
       } finally {
         await Promise.all([from.close(), to.close()]);
       }
     }, {
       // a stopped copy in parts may cancel its unfinished file on B2 on the way out
-      notice: (line) => this.logToStderr(line),
+      notice: this.warnLine,
       interrupted: () =>
         alone
           ? `copy interrupted; the archive copy ${escapeInvisible(alone.archiveKey)} is at profile "${target.name}" without its metadata file, so it is no backup there yet: run the same command again to complete the backup (it copies only what is missing)`

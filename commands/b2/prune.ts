@@ -42,7 +42,9 @@ export default class Prune extends LocationCommand {
       const plan = await planPrune(catalog, policy, {now, signal});
       const unfinished = await countUnfinished(backend, signal);
       const doomed = plan.decisions.filter((d) => !d.keep);
-      for (const line of [...futureLines(plan), ...untouchedLines(plan, unfinished, catalog.hint.bind(catalog))]) this.logToStderr(line);
+      for (const line of futureLines(plan)) this.warnLine(line);
+      // what prune leaves alone: --json says it (undated, skipped, unfinishedUploads)
+      for (const line of untouchedLines(plan, unfinished, catalog.hint.bind(catalog))) this.logToStderr(line);
       if (dryRun || (!flags.yes && doomed.length > 0)) this.log(renderPlan(plan));
       if (!dryRun && !flags.yes && doomed.length > 0 && !(await askYesNo(`Delete ${count(doomed.length, 'backup')} not kept by ${rules}?`))) {
         this.logToStderr(`Kept ${everyOne(plan.decisions.length, 'backup')}; nothing was deleted.`); // a "no" is an answer, not a failure

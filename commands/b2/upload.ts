@@ -84,7 +84,7 @@ export default class Upload extends LocationCommand {
       const result = await this.withLocation(
         flags,
         async ({backend, catalog, profile}, signal) => {
-          await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
+          await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: this.warnLine, signal});
           const lock = lockForRun(profile, lockFlags);
           if (lock) await assertCanLock(backend, profile, lockInstead(profile, lockFlags), signal);
           // by B2's clock: that is the one that decides when the lock ends
@@ -110,7 +110,7 @@ export default class Upload extends LocationCommand {
           overrides,
           verbose: out.verbose,
           onFirst: () => bar?.stop(), // the notice stays on its own line; no bar is drawn over it
-          notice: (line) => this.logToStderr(line),
+          notice: this.warnLine,
           interrupted: (err, hint) =>
             stored
               ? `pruning interrupted; backup ${stored} is stored; run "${hint('prune --yes')}" to finish the prune`
@@ -134,7 +134,7 @@ export default class Upload extends LocationCommand {
   /** --dry-run: the plan, from reads only (a file is hashed, with progress); nothing is uploaded or pruned. */
   private async dryRun(body: Body, meta: {name?: string; metadata: Record<string, string>; size?: number}, flags: {config?: string; profile?: string; 'allow-public-bucket': boolean; prune: boolean}, out: OutputChoice, overrides: TransferOverrides, lockFlags: ReturnType<typeof lockOverride>): Promise<UploadPlan & {dryRun: true; prune?: UploadPrunePreview}> {
     const {plan, prune, profileName} = await this.withLocation(flags, async ({backend, catalog, profile}, signal) => {
-      await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: (line) => this.logToStderr(line), signal});
+      await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: this.warnLine, signal});
       // the lock a real run would set, refused as a real run would refuse it
       const lock = lockForRun(profile, lockFlags);
       if (lock) await assertCanLock(backend, profile, lockInstead(profile, lockFlags), signal);
@@ -179,7 +179,7 @@ export default class Upload extends LocationCommand {
       const {alreadyGoneLine, describeBackup, describePolicy, futureLines} = await import('../../src/cli/prune-view.js'); // with its tables: only a profile with retention rules needs it
       const rules = describePolicy(policy, {profile: profileName}); // upload takes no --keep-* flags: the profile's rules
       const plan = await planPrune(catalog, policy, {protect: uploadedId, now, signal});
-      for (const line of futureLines(plan)) this.logToStderr(line);
+      for (const line of futureLines(plan)) this.warnLine(line);
       const keptLocked = (b: BackupInfo) => {
         lockedKept.push(b);
         note(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (retention alone would prune it)`);
@@ -195,7 +195,7 @@ export default class Upload extends LocationCommand {
       return deleted;
     } catch (err) {
       if (signal.aborted) throw err;
-      this.logToStderr(`Warning: the backup is stored, but pruning by the profile's retention rules failed (${errorLine(err)}); run "${catalog.hint('prune --yes')}" to finish it`);
+      this.warnLine(`Warning: the backup is stored, but pruning by the profile's retention rules failed (${errorLine(err)}); run "${catalog.hint('prune --yes')}" to finish it`);
       return [];
     }
   }

@@ -1,4 +1,4 @@
-import {Command, Flags, Interfaces, ux} from '@oclif/core';
+import {Command, Errors, Flags, Interfaces, ux} from '@oclif/core';
 import {EXIT_CODES, isBackupError} from '../errors.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {holdsKeyShaped, shownValue} from '../redact.js';
@@ -27,11 +27,26 @@ export abstract class PluginCommand extends Command {
     await super.init();
   }
 
-  /** A progress bar on screen is cleared first, so no line is glued to it. */
+  /**
+   * An informational line on stderr ("Uploaded backup …", "Deleted backup …"): silent with
+   * --json, whose output says the same. A progress bar on screen is cleared first, so no
+   * line is glued to it. Warnings go through warnLine instead.
+   */
   public override logToStderr(message = '', ...args: unknown[]): void {
     clearProgressLine();
     super.logToStderr(message, ...args);
   }
+
+  /**
+   * A warning (or Ctrl-C's notice): one line on stderr, --json or not. oclif drops
+   * logToStderr and warn under --json, and a script reading the JSON on stdout would
+   * then never learn of it; stdout stays the one JSON document either way. Bound, so
+   * that it can be handed on as a `warn` callback.
+   */
+  protected readonly warnLine = (line: string): void => {
+    clearProgressLine();
+    process.stderr.write(`${line}\n`);
+  };
 
   /**
    * All `--json` output goes through jsonText's escaping: oclif's own logJson stringifies
@@ -47,9 +62,11 @@ export abstract class PluginCommand extends Command {
     process.stdout.write(`${theme && process.stdout.isTTY ? ux.colorizeJson(text, {pretty: false, theme}) : text}\n`);
   }
 
+  /** oclif's own warnings (e.g. a deprecated flag): shown with --json too, as warnLine's are. */
   public override warn(input: string | Error): string | Error {
     clearProgressLine();
-    return super.warn(input);
+    Errors.warn(input);
+    return input;
   }
 
   protected override async catch(err: Error & {oclif?: {exit?: number}; exitCode?: number}): Promise<void> {

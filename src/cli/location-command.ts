@@ -34,10 +34,11 @@ export abstract class LocationCommand extends BaseCommand {
     work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
     opts: LocationOptions = {},
   ): Promise<T> {
-    const warn = (line: string) => this.logToStderr(line);
+    // the catalog's warnings reach stderr with --json too; -v's lines are information
+    const warn = this.warnLine;
     // a command that changes nothing need not say what an interruption left
     const interrupted = opts.interrupted ?? (() => `${this.id?.split(':').pop() ?? 'command'} interrupted; nothing was changed`);
-    return withOpenLocation(this.config, flags, work, {...opts, interrupted, warn, onEvent: opts.verbose ? verboseListener(warn) : undefined});
+    return withOpenLocation(this.config, flags, work, {...opts, interrupted, warn, onEvent: opts.verbose ? verboseListener((line) => this.logToStderr(line)) : undefined});
   }
 }
 

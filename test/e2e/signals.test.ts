@@ -124,7 +124,7 @@ describe.each([
 ] as const)('%s', (_what, signal, code) => {
   test(`ends a multi-part upload with exit ${code} and one line; the unfinished upload is kept and the same command resumes it`, async () => {
     await writeFile(join(world.dir, 'big.tar'), randomBytes(3 * PART + 1000));
-    // not --json, which would keep any notice off stderr: the one line must be all there is
+    // the one line must be all there is (--json would not change that: a notice goes to stderr either way)
     const command = ['upload', join(world.dir, 'big.tar'), '--name', `hangup-${signal}`, '--profile', 'parts'];
     const run = await spawnUntilSecondPart(command);
     run.child.kill(signal);

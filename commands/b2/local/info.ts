@@ -26,7 +26,7 @@ export default class LocalInfoCommand extends BaseCommand {
     const directory = embeddedDataDir(this.config.dataDir);
     const exists = existsSync(directory);
     // an empty store is not created just to be counted
-    const backups = exists ? await withOpenLocation(this.config, {config: flags.config, profile: LOCAL_PROFILE_NAME}, async ({catalog}, signal) => (await catalog.list({signal})).length, {warn: (line) => this.logToStderr(line)}) : 0;
+    const backups = exists ? await withOpenLocation(this.config, {config: flags.config, profile: LOCAL_PROFILE_NAME}, async ({catalog}, signal) => (await catalog.list({signal})).length, {warn: this.warnLine}) : 0;
     const info: LocalInfo = {directory, exists, size: await dirSize(directory), backups};
     this.log(`directory  ${directory}${exists ? '' : ' (not created yet)'}`);
     this.log(`size       ${humanSize(info.size)} (${info.size} bytes)`);

@@ -27,7 +27,7 @@ export default class ProfileAdd extends BaseCommand {
     store.add(args.name, await askForMissing(inputFromFlags(flags)), flagLabel);
     await saveChecked(store, args.name, {
       check: flags.check ? (profile) => checkB2(profile, {dataDir: this.config.dataDir, unsaved: true, cli: cliPrefix(this.config), savedProfiles: {configFlag: flags.config}}) : undefined,
-      warn: (line) => process.stderr.write(`${line}\n`),
+      warn: this.warnLine,
     });
     this.log(`Added profile "${args.name}" to ${store.path}`);
   }

@@ -43,7 +43,7 @@ export default class ProfileUpdate extends BaseCommand {
         cli,
         configFlag: flags.config,
         log: (line) => this.log(line),
-        warn: (line) => process.stderr.write(`${line}\n`),
+        warn: this.warnLine,
       },
     );
     if (saved) this.log(`Updated profile "${args.name}" in ${saved}`);
