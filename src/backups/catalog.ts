@@ -832,7 +832,7 @@ export class BackupCatalog {
         }
       }
     }
-    await this.finishHidden({dryRun: opts.dryRun, signal}, report);
+    const unhidden = await this.finishHidden({dryRun: opts.dryRun, signal}, report);
     const {orphans, strays} = await this.scanAll(signal, () => undefined);
     const ctx = {cutoff, now, dryRun: opts.dryRun, signal};
     for (const {info, archive} of orphans) {
@@ -843,6 +843,8 @@ export class BackupCatalog {
     // what an interrupted delete or prune left: a metadata file without its archive (no
     // backup: listings skip it); only one that reads as a backup metadata file
     for (const metadataFile of strays) {
+      // its archive is one finishHidden unhid, or in a dry run would unhide (still hidden, so the listing found this file alone): part of that backup
+      if (unhidden.has(metadataFile.key)) continue;
       const stray = await this.strayBackup(metadataFile, signal);
       if (!stray) continue; // not a backup metadata file: never touched (listings report it)
       const {info} = stray;
@@ -893,7 +895,8 @@ export class BackupCatalog {
     }
     // what an upload running here stores is not left over: its name is held until it has answered
     return this.unlessUploading(baseOf(info.archiveKey, ARCHIVE_SUFFIX) as string, {key: file.key, since: file.modified.toISOString()}, report, async () => {
-      if (!ctx.dryRun && (await this.backend.stat(partnerKey))) {
+      // a dry run looks again as well (reading only), to report what the real run would do
+      if (await this.backend.stat(partnerKey)) {
         report.whole.push(whole); // the upload finished since the listing: a backup now
         return false;
       }
@@ -902,13 +905,33 @@ export class BackupCatalog {
         report.hidden.push({...found, hiddenKey: partnerKey});
         return false;
       }
-      if (ctx.dryRun) return true;
-      const outcome = ctx.hideFirst ? await this.removeOrphanArchive({key: file.key, metadataKey: partnerKey, base: baseOf(info.archiveKey, ARCHIVE_SUFFIX) as string, entry: leftoverEntry(file, info)}, ctx.signal) : await this.deleteUnlessLocked(file.key, ctx.signal);
+      const outcome = ctx.dryRun
+        ? await this.wouldRemove(file.key, ctx.hideFirst, ctx.signal)
+        : ctx.hideFirst
+          ? await this.removeOrphanArchive({key: file.key, metadataKey: partnerKey, base: baseOf(info.archiveKey, ARCHIVE_SUFFIX) as string, entry: leftoverEntry(file, info)}, ctx.signal)
+          : await this.deleteUnlessLocked(file.key, ctx.signal);
       if (outcome === 'locked') report.locked.push(locked);
       if (outcome === 'kept') report.whole.push(whole); // its metadata file came: a backup now
       if (outcome === 'hidden') report.hiddenMeanwhile.push(found); // another cleanup has it in hand, or a user hid it
       return outcome === 'deleted';
     });
+  }
+
+  /**
+   * What clearLeftover's removal of `key` would come to, changing nothing (a dry run). An
+   * archive (`hideFirst`) is hidden first (removeOrphanArchive): when it is no longer
+   * visible, that hide finds nothing to hide. Its metadata file looked for again after the
+   * hide would be the look just made (a dry run hides nothing in between). Object Lock's
+   * refusal of a lock the key cannot see is known only by trying: 'deleted'.
+   */
+  private async wouldRemove(key: string, hideFirst: boolean | undefined, signal?: AbortSignal): Promise<'deleted' | 'hidden' | 'gone'> {
+    if (!hideFirst || !this.backend.hide || (await this.backend.stat(key))) return 'deleted';
+    return this.nothingToHide(key, signal);
+  }
+
+  /** Why there was nothing visible to hide at `key`: another cleanup (or a user) hid it and has it in hand, or it was removed. */
+  private async nothingToHide(key: string, signal?: AbortSignal): Promise<'hidden' | 'gone'> {
+    return (await this.isHidden(key, signal)) ? 'hidden' : 'gone';
   }
 
   /**
@@ -941,7 +964,7 @@ export class BackupCatalog {
     if (markerId === undefined) {
       // nothing visible to hide: another cleanup has it in hand (hidden), or removed it already
       await this.hiding.clear(hiding.key);
-      return (await this.isHidden(hiding.key)) ? 'hidden' : 'gone';
+      return this.nothingToHide(hiding.key);
     }
     await this.hiding.record({...hiding, markerId});
     return this.decideHidden({...hiding, markerId});
@@ -985,9 +1008,12 @@ export class BackupCatalog {
    * when its metadata file has come (an upload elsewhere that wrote it, then failed to see
    * its archive, removes that file again: then deleted). One visible again only loses its
    * record; a hide marker left alone by a delete cut off before its end is deleted too.
-   * A name that an upload or cleanup running here holds is left to it.
+   * A name that an upload or cleanup running here holds is left to it. A dry run decides
+   * the same (changing nothing). Answers the metadata files of the archives unhid (in a dry
+   * run: that it would unhide), which are part of a backup again, not strays.
    */
-  private async finishHidden(ctx: {dryRun?: boolean; signal?: AbortSignal}, report: CleanupReport): Promise<void> {
+  private async finishHidden(ctx: {dryRun?: boolean; signal?: AbortSignal}, report: CleanupReport): Promise<Set<string>> {
+    const unhidden = new Set<string>();
     for (const hidden of await this.hiding.all()) {
       throwIfAborted(ctx.signal);
       const lock = await this.locks.tryName(hidden.base);
@@ -1001,25 +1027,30 @@ export class BackupCatalog {
           continue;
         }
         const comeBack = (await this.backend.stat(hidden.metadataKey)) !== undefined;
+        if (comeBack && hidden.markerId === undefined) {
+          // killed before its hide answered: which version is the marker is not known here (a dry run says the same)
+          this.warn(`${hidden.key} is hidden (by a cleanup here that was stopped) while its metadata file ${hidden.metadataKey} is there: deleting its newest version, the hide marker (e.g. in the B2 web console), restores the backup`);
+          continue;
+        }
         let outcome: 'deleted' | 'locked' | 'kept';
         if (ctx.dryRun) outcome = comeBack ? 'kept' : 'deleted';
         else if (hidden.markerId !== undefined) outcome = await this.decideHidden({...hidden, markerId: hidden.markerId});
-        else if (comeBack) {
-          // killed before its hide answered: which version is the marker is not known here
-          this.warn(`${hidden.key} is hidden (by a cleanup here that was stopped) while its metadata file ${hidden.metadataKey} is there: deleting its newest version, the hide marker (e.g. in the B2 web console), restores the backup`);
-          continue;
-        } else {
+        else {
           outcome = await this.deleteUnlessLocked(hidden.key);
           if (outcome === 'deleted') await this.hiding.clear(hidden.key);
         }
         const found = {key: hidden.key, id: hidden.entry.id, name: hidden.entry.name, size: hidden.entry.size, stored: hidden.entry.stored};
         if (outcome === 'deleted') report.deleted.push({key: hidden.key, ...hidden.entry});
         else if (outcome === 'locked') report.locked.push(found);
-        else report.whole.push({...found, otherKey: hidden.metadataKey}); // its metadata file came
+        else {
+          report.whole.push({...found, otherKey: hidden.metadataKey}); // its metadata file came
+          unhidden.add(hidden.metadataKey);
+        }
       } finally {
         await lock.release();
       }
     }
+    return unhidden;
   }
 
   /**
