@@ -11,7 +11,7 @@ import {isUnfinished, listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
 import {SHA1_MISMATCH} from './retry-policy.js';
-import {cleanupCommand, mayRemain, removeStoredVersion} from './stopped-store.js';
+import {cleanupCommand, mayRemain, removeStoredVersion} from './remove-version.js';
 import {timing} from '../timing.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import type {B2File, B2Part} from './wire-types.js';

@@ -1,0 +1,102 @@
+import {afterStopBound} from '../after-stop.js';
+import {CLEANUP_AGE, commandHint} from '../command-hint.js';
+import {BackupError, failureCode, isBackupError, withLeftover} from '../errors.js';
+import {anotherKeyRemoves, onceCapAllows, removalBlocker} from '../removal-refusal.js';
+import type {B2Client} from './client.js';
+import {profileRef, wrapUnknown} from './errors.js';
+import {retentionOf} from './retention.js';
+import type {B2File} from './wire-types.js';
+
+/**
+ * A version this run stored that must not stay (B2 stored it as a run was stopped, as an
+ * answer was lost, or not as it was sent): deleted by its file id, and when that cannot be
+ * done, a line that says what is true of it and what removes it.
+ */
+
+/**
+ * `run "… cleanup --profile NAME"`: the cleanup of the profile the file is under (a copy's
+ * is the --to profile), or the context's own way when that cleanup would look elsewhere
+ * (cleanupFix: a move's destination). "to remove it" follows.
+ */
+export function cleanupCommand(client: B2Client): string {
+  return client.context.cleanupFix ?? `run "${commandHint(client.context.cli, 'cleanup', client.context.locationFlags)}"`;
+}
+
+/**
+ * Deletes `file`, a version this run stored that must not stay (matched by its file id and
+ * name, never by name alone): undefined once it is gone (deleted, or already gone), else
+ * why it stays and what removes it, as the leftover to tell the user: a cleanup (once it
+ * may), but not with a key B2 refused the delete for. `signal` bounds it (CANCEL_AFTER_STOP_MS).
+ */
+export async function removeStoredVersion(client: B2Client, file: B2File, how: string, signal?: AbortSignal): Promise<string | undefined> {
+  return removeStoredVersions(client, [file], how, signal);
+}
+
+/**
+ * removeStoredVersion for versions of one name (`files`): what stays of them is told once
+ * for all that stay for the same reason, not once per version.
+ */
+export async function removeStoredVersions(client: B2Client, files: B2File[], how: string, signal?: AbortSignal): Promise<string | undefined> {
+  const givenUp: B2File[] = [];
+  /** The versions B2 refused to delete, by what the line says of them (the refusal, and what removes them). */
+  const refused = new Map<string, B2File[]>();
+  for (const file of files) {
+    const outcome = await deleteVersion(client, file, signal);
+    if (outcome === 'given up') givenUp.push(file);
+    else if (outcome) {
+      const why = `failed (${failureCode(outcome)}); ${whatRemoves(client, file, outcome)}`;
+      refused.set(why, [...(refused.get(why) ?? []), file]);
+    }
+  }
+  const them = (stay: B2File[]) => (stay.length === 1 ? 'it' : 'them');
+  const lines = [...refused].map(([why, stay]) => `${stay[0].fileName} remains, whole (${fileIds(stay)}): ${how}, and deleting ${them(stay)} ${why}`);
+  if (givenUp.length > 0) lines.push(mayRemain(client, givenUp[0].fileName, `${how}, and deleting ${them(givenUp)} was given up: B2 busy or unreachable`));
+  return lines.length > 0 ? lines.join('; ') : undefined;
+}
+
+/** Deletes `file`: undefined once it is gone, 'given up' at the bound (B2 may have deleted it, its answer still on the way), else B2's refusal. */
+async function deleteVersion(client: B2Client, file: B2File, signal?: AbortSignal): Promise<BackupError | 'given up' | undefined> {
+  const refused = await client.deleteFileVersion(file.fileId, file.fileName, signal).then(
+    () => undefined,
+    (e: unknown) => (isBackupError(e) ? e : wrapUnknown(e, `deleting ${file.fileName} failed`, client.context.secrets)),
+  );
+  if (!refused || isBackupError(refused, 'not_found')) return undefined;
+  return isBackupError(refused, 'aborted') && signal?.aborted ? 'given up' : refused;
+}
+
+function fileIds(files: B2File[]): string {
+  return files.length === 1 ? `file id ${files[0].fileId}` : `${files.length} versions, file ids ${files.map((f) => f.fileId).join(', ')}`;
+}
+
+/** What removes `file`, which B2 refused to delete (`refused`): when, and with what. */
+function whatRemoves(client: B2Client, file: B2File, refused: unknown): string {
+  const retention = retentionOf(file);
+  const until = retention && retention.retainUntil.getTime() > client.serverNow().getTime() ? retention.retainUntil.toISOString() : undefined;
+  const blocker = removalBlocker(refused);
+  const cleanup = cleanupCommand(client);
+  if (blocker === 'key') {
+    // a cleanup with the same key is refused the same
+    const key = `the key of ${profileRef(client.context)} may not delete it, nor can a cleanup with that key`;
+    return until ? `Object Lock keeps it until ${until}, and ${key}; then ${anotherKeyRemoves(cleanup)}` : `${key}: ${anotherKeyRemoves(cleanup, CLEANUP_AGE)}`;
+  }
+  if (until || blocker === 'lock') return `Object Lock keeps it until ${until ?? 'its retention date'}; then ${cleanup} to remove it`;
+  if (blocker === 'cap') return onceCapAllows(`${cleanup} to remove it`, CLEANUP_AGE);
+  return `${cleanup} to remove it ${CLEANUP_AGE}`;
+}
+
+/** The leftover when B2 cannot be asked whether a store call this run sent was carried out. */
+export function mayRemain(client: B2Client, fileName: string, how: string): string {
+  return `${fileName} may remain (${how}): ${cleanupCommand(client)} to remove it ${CLEANUP_AGE}`;
+}
+
+
+/**
+ * Fails with `error` once `file`, a version this run stored that failed a check (`how`: why
+ * it must not stay), is deleted: within CANCEL_AFTER_STOP_MS (the check's failure ends the
+ * command, which is not to wait out B2's backoff again). The error then adds `deleted`, or
+ * what remains and what removes it (removeStoredVersion), as its leftover.
+ */
+export async function refuseStored(client: B2Client, file: B2File, error: BackupError, how: string, deleted: string): Promise<BackupError> {
+  const stays = await removeStoredVersion(client, file, how, afterStopBound());
+  return stays ? withLeftover(error, stays) : new BackupError(error.kind, `${error.message}; ${deleted}`, {cause: error.cause});
+}
