@@ -11,7 +11,7 @@ import {isUnfinished, listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
 import {SHA1_MISMATCH} from './retry-policy.js';
-import {cleanupCommand, mayRemain, removeStoredVersion} from './remove-version.js';
+import {cleanupCommand, mayRemain, refuseStored, removeStoredVersion} from './remove-version.js';
 import {timing} from '../timing.js';
 import {UploadUrlPool} from './upload-url-pool.js';
 import type {B2File, B2Part} from './wire-types.js';
@@ -109,8 +109,8 @@ export class LargeFileUpload {
     timing('large file finished');
     if (file.contentLength !== this.bytes) {
       // not what was sent: it must not stay behind looking like a good file
-      const removed = await client.deleteFileVersion(file.fileId, file.fileName ?? fileName).then(() => true, () => false);
-      throw new BackupError('checksum_mismatch', `B2 finished ${fileName} with ${file.contentLength} bytes, but ${this.bytes} were sent; ${removed ? 'the file was deleted' : `deleting it failed too: delete ${fileName} (file id ${file.fileId}) by hand`}`);
+      const error = new BackupError('checksum_mismatch', `B2 finished ${fileName} with ${file.contentLength} bytes, but ${this.bytes} were sent`);
+      throw await refuseStored(client, {...file, fileName: file.fileName ?? fileName}, error, 'it is not what was sent', 'the file was deleted');
     }
     return file;
   }

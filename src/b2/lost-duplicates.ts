@@ -1,6 +1,8 @@
+import {afterStopBound} from '../after-stop.js';
 import {BackupError, isBackupError} from '../errors.js';
 import type {B2Client} from './client.js';
 import {listVersions} from './lister.js';
+import {mayRemain, removeStoredVersions} from './remove-version.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, plainSha1, type B2File} from './wire-types.js';
 
 /**
@@ -48,22 +50,19 @@ const LEFT_BY = {
  * beside the one it stores. Deletes the versions of `like.fileName` that hold exactly
  * what the call would have stored (`like`: its size, SHA1 or pinned source, content type
  * and info; uploaded since `since`, by B2's clock). Answers what became of them for the
- * error: deleted, or kept (Object Lock, or another failure) with their ids; undefined
- * when there were none. Best effort.
+ * error: deleted, or what remains and what removes it (removeStoredVersions); undefined
+ * when there were none. Bounded as a cleanup on the way out is (CANCEL_AFTER_STOP_MS):
+ * the failure has waited out B2's backoff already.
  */
-export async function deleteLostVersions(client: B2Client, bucketId: string, call: keyof typeof LEFT_BY, like: LostVersion, since: number, signal?: AbortSignal): Promise<string | undefined> {
+export async function deleteLostVersions(client: B2Client, bucketId: string, call: keyof typeof LEFT_BY, like: LostVersion, since: number): Promise<string | undefined> {
   const words = LEFT_BY[call];
-  let found: B2File[];
-  try {
-    found = await findStoredLike(client, bucketId, like, since, signal);
-  } catch {
-    return `the ${words.many} of it B2 may have ${words.made}, whose answers were lost, could not be looked for: list the versions of ${like.fileName} and delete them`;
-  }
-  const kept: string[] = [];
-  for (const version of found) await client.deleteFileVersion(version.fileId, version.fileName, signal).catch(() => kept.push(version.fileId));
+  const bound = afterStopBound();
+  const found = await findStoredLike(client, bucketId, like, since, bound).catch(() => undefined);
+  if (!found) return mayRemain(client, like.fileName, `the ${words.many} of it B2 may have ${words.made}, whose answers were lost, could not be looked for`);
   if (found.length === 0) return undefined;
-  const made = `${found.length === 1 ? words.one : `the ${found.length} ${words.many}`} of it B2 ${words.made} whose answers were lost`;
-  return kept.length === 0 ? `${made} ${found.length === 1 ? 'was' : 'were'} deleted again` : `of ${made}, ${kept.length} could not be deleted (file id ${kept.join(', ')}): delete ${kept.length === 1 ? 'it' : 'them'} by hand`;
+  const stays = await removeStoredVersions(client, found, `B2 ${words.made} it as answers were lost`, bound);
+  if (stays) return stays;
+  return `${found.length === 1 ? words.one : `the ${found.length} ${words.many}`} of it B2 ${words.made} whose answers were lost ${found.length === 1 ? 'was' : 'were'} deleted again`;
 }
 
 /** The versions of `like.fileName` uploaded since `since` (B2's clock) that hold exactly what `like` stores. */

@@ -9,6 +9,7 @@ import {assertCopyRecordsAgree} from './copy-records.js';
 import {cancelFailed, findResumable, findStartedUnseen, keptForRerun} from './large-file-upload.js';
 import {deleteLostDuplicates, deleteLostVersions, failAfterLostAnswers} from './lost-duplicates.js';
 import {MAX_COPY_FILE, planParts} from './part-plan.js';
+import {refuseStored} from './remove-version.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, MAX_FILE_INFO_KEYS, plainSha1, type B2File, type B2Part} from './wire-types.js';
 
 /** Where a copy goes: the destination's client (it makes every call), bucket and name, and how to split a large one. */
@@ -100,8 +101,8 @@ export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortS
 /** Deletes a copy that failed its check (`problem`) and throws; nothing when there is no problem. */
 async function refuseCopy(t: CopyTarget, file: B2File, problem: string | undefined): Promise<void> {
   if (!problem) return;
-  const removed = await t.client.deleteFileVersion(file.fileId, file.fileName).then(() => true, () => false);
-  throw new BackupError('checksum_mismatch', `the server-side copy ${t.fileName} has ${problem}; ${removed ? 'it was deleted' : `delete it by hand (file id ${file.fileId})`}, and the source was left as it was`);
+  const error = new BackupError('checksum_mismatch', `the server-side copy ${t.fileName} has ${problem} (its source was left as it was)`);
+  throw await refuseStored(t.client, file, error, 'it is not a true copy', 'the copy was deleted');
 }
 
 /**
