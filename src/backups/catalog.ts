@@ -6,9 +6,9 @@ import type PQueue from 'p-queue';
 import type {Body, GetOptions, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {CANCEL_AFTER_STOP_MS, afterStopBound} from '../after-stop.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
-import {BackupError, abortError, failureCode, isBackupError, throwIfAborted, withLeftover, type ErrorKind} from '../errors.js';
-import {CLEANUP_AGE, commandHint} from '../command-hint.js';
-import {anotherKeyRemoves, onceCapAllows, removalBlocker, type RemovalBlocker} from '../removal-refusal.js';
+import {BackupError, abortError, isBackupError, throwIfAborted, withLeftover, type ErrorKind} from '../errors.js';
+import {commandHint} from '../command-hint.js';
+import {anotherKeyRemoves, onceCapAllows} from '../removal-refusal.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, archiveMarker, describeArchive, describedBy, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
@@ -20,6 +20,7 @@ import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload, type UploadKey} from './pending-uploads.js';
 import {UploadLocks, type Release} from './upload-locks.js';
 import {HidingRecords, type HidingRecord} from './hiding-records.js';
+import {keyRefused, leftByFailedRemoval, leftStoredLine, type LeftStored} from './left-stored.js';
 import {deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
@@ -324,15 +325,18 @@ export class BackupCatalog {
 
   /**
    * Removes an archive upload() stored but will not complete; says so when it cannot
-   * (`whenLocked`: what becomes of one Object Lock keeps). True when Object Lock kept it.
+   * (`whenLocked`: what becomes of one Object Lock keeps; else what remains and what
+   * removes it). True when Object Lock kept it. Bounded (CANCEL_AFTER_STOP_MS): the
+   * failure that ends the upload waited out B2's backoff already.
    */
   private async removeArchive(archiveKey: string, retention: Retention | undefined, whenLocked: string): Promise<boolean> {
-    return this.deleteUnlessLocked(archiveKey).then((outcome) => {
+    const bound = afterStopBound();
+    return this.deleteUnlessLocked(archiveKey, bound).then((outcome) => {
       if (outcome === 'deleted') return false;
       this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; ${whenLocked}`);
       return true;
-    }, (cleanupErr: unknown) => {
-      this.warn(`could not remove ${archiveKey} after the upload failed (${(cleanupErr as Error).message}); "${this.hint('cleanup')}" removes it`);
+    }, (e: unknown) => {
+      this.warn(`the archive ${leftStoredLine(leftByFailedRemoval(archiveKey, e, bound), `run "${this.hint('cleanup')}"`)}`);
       return false;
     });
   }
@@ -349,34 +353,24 @@ export class BackupCatalog {
   private async giveUpStopped(err: BackupError, keys: string[], retention: Retention | undefined, id: string): Promise<BackupError> {
     const bound = afterStopBound();
     const until = retention?.retainUntil.toISOString() ?? 'its retention date';
-    const lockEnds = `Object Lock keeps it until ${until}`;
-    const stays: {key: string; why: string; blocker?: RemovalBlocker}[] = [];
+    const stays: LeftStored[] = [];
     for (const key of keys) {
       const stay = await this.deleteUnlessLocked(key, bound).then(
-        (outcome) => (outcome === 'locked' ? {why: lockEnds} : undefined),
-        (e: unknown) => (bound.aborted ? {why: 'B2 busy or unreachable'} : {why: `removing it failed: ${failureCode(e)}`, blocker: removalBlocker(e)}),
+        (outcome) => (outcome === 'locked' ? {key, state: 'locked' as const, why: `Object Lock keeps it until ${until}`} : undefined),
+        (e: unknown) => leftByFailedRemoval(key, e, bound),
       );
-      if (stay) stays.push({key, ...stay});
+      if (stay) stays.push(stay);
     }
     if (stays.length === 0) return err;
-    // a removal refused for the key is refused the same to a cleanup or delete with that key
-    const keyRefused = (command: string) => `the key may not delete it, nor can a ${command} with that key`;
     if (stays.length === 2) {
       const whole = `backup ${id} may be stored whole (its metadata file was sent as the upload was stopped; ${stays.map((s) => `${s.key}: ${s.why}`).join('; ')})`;
       const remove = `run "${this.hint(`delete ${id} --yes`)}"`;
       if (stays.some((s) => s.blocker === 'key')) return withLeftover(err, `${whole}: ${keyRefused('delete')}; ${anotherKeyRemoves(remove)}`);
       if (stays.some((s) => s.blocker === 'cap')) return withLeftover(err, `${whole}: ${onceCapAllows(`${remove} to remove it`)}`);
-      const locked = stays.some((s) => s.why === lockEnds) ? ` after ${until}, when its lock ends` : '';
+      const locked = stays.some((s) => s.state === 'locked') ? ` after ${until}, when its lock ends` : '';
       return withLeftover(err, `${whole}: "${this.hint(`delete ${id} --yes`)}" removes it${locked}`);
     }
-    const cleanup = `run "${this.hint('cleanup')}"`;
-    return withLeftover(err, stays.map(({key, why, blocker}) => {
-      if (why === lockEnds) return `${key} stays stored: ${why}; then ${cleanup} to remove it`;
-      if (why.startsWith('B2 busy')) return `${key} may remain (${why}): ${cleanup} to remove it ${CLEANUP_AGE}`;
-      if (blocker === 'key') return `${key} remains (${why}): ${keyRefused('cleanup')}; ${anotherKeyRemoves(cleanup, CLEANUP_AGE)}`;
-      if (blocker === 'cap') return `${key} remains (${why}): ${onceCapAllows(`${cleanup} to remove it`, CLEANUP_AGE)}`;
-      return `${key} remains (${why}): ${cleanup} to remove it ${CLEANUP_AGE}`;
-    }).join('; '));
+    return withLeftover(err, stays.map((s) => leftStoredLine(s, `run "${this.hint('cleanup')}"`)).join('; '));
   }
 
   /**

@@ -1,0 +1,34 @@
+import {expect, test} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {isBackupError} from '../../src/errors.js';
+import {catalogWithWarnings, keysOf, rejection, sharedEmulator, tempDir} from './helpers.js';
+
+// An upload that fails after its archive was stored removes the archive. When B2 refuses
+// that for the key (a real key without deleteFiles), a cleanup with the same key is refused
+// the same: the warning says what remains and what can remove it, not that a cleanup does.
+
+const PART = 1000;
+const world = sharedEmulator({emulator: {minPartSize: PART}, backend: {partSize: PART, uploadCutoff: PART, concurrency: 1}});
+
+test('the metadata upload fails, and the key may not delete the archive: the warning says it remains and names the web console or a key with deleteFiles', async () => {
+  const {emu} = world;
+  const key = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: emu.bucket});
+  const backend = await world.open('nodelete/', {keyId: key.keyId, applicationKey: key.applicationKey});
+  const {dir: cacheDir, cleanup} = await tempDir();
+  try {
+    // the archive goes up in parts; the metadata file, the one b2_upload_file, is refused
+    emu.faults.add({call: 'b2_upload_file', status: 400, code: 'bad_request'});
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    const err = await rejection(catalog.upload(randomBytes(3 * PART + 17), {name: 'nightly'}));
+    emu.faults.clear();
+    expect(isBackupError(err, 'bad_input')).toBe(true);
+    const [archive] = await keysOf(backend);
+    expect(archive).toMatch(/^nightly_.*\.tar$/);
+    expect(warnings).toEqual([
+      `the archive ${archive} remains (removing it failed: 401 unauthorized): the key may not delete it, nor can a cleanup with that key; delete it in the B2 web console, or run "backup-b2 b2 cleanup" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than)`,
+    ]);
+  } finally {
+    emu.faults.clear();
+    await cleanup();
+  }
+});
