@@ -203,13 +203,8 @@ export class BackupCatalog {
           if (key && unlock && leavesNothingToResume(err)) await this.pending.clear(key);
           // another run of this upload holds its record, so none could continue this one when it is run again: what it started goes
           if (known && !unlock && isBackupError(err, 'aborted')) {
-            const leftover = `"${this.hint('cleanup')}" removes it`;
             // the user stopped it and waits for the command to end: not through B2's whole backoff
-            const bound = afterStopBound();
-            await this.cancelUnfinishedOf(archiveKey, id, leftover, bound).catch((e: unknown) =>
-              this.warn(bound.aborted
-                ? `gave up cancelling the unfinished upload of ${archiveKey} ${CANCEL_AFTER_STOP_MS / 1000} s after the stop (B2 busy or unreachable); ${leftover}`
-                : `could not look for the unfinished upload of ${archiveKey} (${(e as Error).message}); ${leftover}`));
+            await this.cancelUnfinishedWithin(archiveKey, id, `"${this.hint('cleanup')}" removes it`);
           }
           throw err;
         });
@@ -497,7 +492,23 @@ export class BackupCatalog {
       await this.removeArchive(archiveKey, this.lockToSet(undefined, plan), `${leftover} once the lock ends`);
       return;
     }
-    await this.cancelUnfinishedOf(archiveKey, plan.id, leftover, signal);
+    await this.cancelUnfinishedWithin(archiveKey, plan.id, leftover, signal);
+  }
+
+  /**
+   * cancelUnfinishedOf on a failure's or a stop's way out, or beside a backup stored
+   * elsewhere: within CANCEL_AFTER_STOP_MS, not through B2's whole backoff; what it gives
+   * up on or cannot look for is warned about (`leftover`: what becomes of it). `signal`:
+   * the caller's own, when it was not stopped yet (a stop is thrown, as it was).
+   */
+  private async cancelUnfinishedWithin(archiveKey: string, id: string, leftover: string, signal?: AbortSignal): Promise<void> {
+    const bound = afterStopBound();
+    await this.cancelUnfinishedOf(archiveKey, id, leftover, signal ? AbortSignal.any([signal, bound]) : bound).catch((e: unknown) => {
+      if (signal?.aborted) throw e;
+      this.warn(bound.aborted
+        ? `gave up cancelling the unfinished upload of ${archiveKey} ${CANCEL_AFTER_STOP_MS / 1000} s ${signal ? 'after it began' : 'after the stop'} (B2 busy or unreachable); ${leftover}`
+        : `could not look for the unfinished upload of ${archiveKey} (${(e as Error).message}); ${leftover}`);
+    });
   }
 
   /** Cancels the backend's unfinished uploads of backup `id`'s archive; one it cannot is warned about (`leftover`: what becomes of it). */

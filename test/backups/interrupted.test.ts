@@ -396,6 +396,32 @@ describe('an interrupted Home Assistant upload resumed after the same archive wa
     expect(await unfinishedCount(backend)).toBe(0);
   });
 
+  // what the resume leaves of its own is cleaned up beside the backup it answers; a failure of that is a warning, not the upload's failure
+  test('after some parts, B2 refusing the listing that looks for its unfinished upload to cancel: answers the stored backup all the same, warning that the upload could not be looked for', async () => {
+    const {cacheDir, path, at, other} = await interruptedThenStoredElsewhere((p, cacheDir) => interruptAfterParts(new BackupCatalog(backend, {cacheDir}), p, 1));
+    // the first listing (may the upload resume?) works; the next (what to cancel, once the stored backup was found) is refused
+    let listings = 0;
+    const refusing = new Proxy(backend, {
+      get(target, prop) {
+        if (prop === 'listUnfinished') {
+          return (...args: Parameters<B2Backend['listUnfinished']>) => {
+            if (++listings === 2) emu.faults.add({call: 'b2_list_unfinished_large_files', status: 400, code: 'bad_request', count: 1});
+            return target.listUnfinished(...args);
+          };
+        }
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    emu.resetStats();
+    const {catalog, warnings} = catalogWithWarnings(refusing, {cacheDir});
+    const resumed = await catalog.upload({path}, {name: 'nightly'});
+    expect(resumed).toMatchObject({id: at.backupId, existing: true, archiveKey: other.archiveKey});
+    expect(emu.stats().faults).toMatchObject({http_400: 1});
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^could not look for the unfinished upload of nightly_\\S+\\.tar \\(B2 rejected b2_list_unfinished_large_files .*\\); it is a second copy of backup ${at.backupId} \\(stored as ${other.archiveKey.replace(/\./g, '\\.')}\\), not a backup; "backup-b2 b2 cleanup" removes it$`))]);
+    expect(await unfinishedCount(backend)).toBe(1);
+  });
+
   test('after its archive was stored: answers the stored backup and removes that second archive', async () => {
     const {cacheDir, path, at, other} = await interruptedThenStoredElsewhere((p, cacheDir) =>
       rejection(new BackupCatalog(new MetadataCrash(backend, 'before'), {cacheDir}).upload({path: p}, {name: 'nightly'})));
