@@ -76,7 +76,7 @@ describe('a version that must not stay, which the key may not delete', () => {
     expect(err.leftover).toBe(leftover);
   });
 
-  test('an upload that failed after every answer was lost: each version those answers stored is named as remaining, and a cleanup with that key is refused too', async () => {
+  test('an upload that failed after every answer was lost: the versions those answers stored are named, in one line, as remaining, and a cleanup with that key is refused too', async () => {
     emu.faults.add({call: 'b2_upload_file', cutResponseAfterBytes: 0});
     const err = await failure(noDelete.put('lost.json', Buffer.from('{"lost":true}'), {metadata: {backup_id: 'lost1'}}));
     emu.faults.clear();
