@@ -89,7 +89,6 @@ export function mayRemain(client: B2Client, fileName: string, how: string): stri
   return `${fileName} may remain (${how}): ${cleanupCommand(client)} to remove it ${CLEANUP_AGE}`;
 }
 
-
 /**
  * Fails with `error` once `file`, a version this run stored that failed a check (`how`: why
  * it must not stay), is deleted: within CANCEL_AFTER_STOP_MS (the check's failure ends the
