@@ -38,7 +38,7 @@ export abstract class PluginCommand extends Command {
   }
 
   /**
-   * A warning (or Ctrl-C's notice): one line on stderr, --json or not. oclif drops
+   * A warning (or Ctrl-C's notice, or a line -v asked for): one line on stderr, --json or not. oclif drops
    * logToStderr and warn under --json, and a script reading the JSON on stdout would
    * then never learn of it; stdout stays the one JSON document either way. Bound, so
    * that it can be handed on as a `warn` callback.

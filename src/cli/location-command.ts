@@ -34,11 +34,11 @@ export abstract class LocationCommand extends BaseCommand {
     work: (location: OpenedLocation, signal: AbortSignal) => Promise<T>,
     opts: LocationOptions = {},
   ): Promise<T> {
-    // the catalog's warnings reach stderr with --json too; -v's lines are information
+    // the catalog's warnings reach stderr with --json too, and so do -v's lines: the user asked for them
     const warn = this.warnLine;
     // a command that changes nothing need not say what an interruption left
     const interrupted = opts.interrupted ?? (() => `${this.id?.split(':').pop() ?? 'command'} interrupted; nothing was changed`);
-    return withOpenLocation(this.config, flags, work, {...opts, interrupted, warn, onEvent: opts.verbose ? verboseListener((line) => this.logToStderr(line)) : undefined});
+    return withOpenLocation(this.config, flags, work, {...opts, interrupted, warn, onEvent: opts.verbose ? verboseListener(this.warnLine) : undefined});
   }
 }
 

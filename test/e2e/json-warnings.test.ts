@@ -74,3 +74,11 @@ test('download --json: "Downloaded backup … to …" stays silent (the JSON say
 test('no secret in any output', () => {
   world.expectNoSecretInAnyRun();
 });
+
+test('download --json -v: the lines -v asked for reach stderr (the JSON alone on stdout), as without --json', async () => {
+  const {id} = await world.storeBackup('home', {path: archive}, {name: 'verbose'});
+  const r = await world.b2(['download', id, '--profile', 'home', '-o', join(world.dir, 'verbose.tar'), '--json', '-v']);
+  expect({code: r.code, stderr: r.stderr}).toMatchObject({code: 0});
+  expect(parseJson<{id: string}>(r)).toMatchObject({id});
+  expect(stderrLines(r)).toEqual(['Range 0-49999 (48.8 KiB): downloading', 'Range 0-49999 (48.8 KiB): done']);
+});
