@@ -110,7 +110,7 @@ describe('SSE-C', () => {
     await world.addProfile('nokey', {...key, prefix: 'c/'});
     for (const args of [['verify', id], ['download', id, '-o', join(world.dir, 'never.tar')]]) {
       const r = await world.b2([...args, '--profile', 'nokey']);
-      expectFailure(r, 3, /encrypted with SSE-C and the profile has no SSE-C encryptionKey; set the key it was uploaded with: backup-b2 b2 profile update nokey --encryption SSE-C --encryption-key/, world.secrets);
+      expectFailure(r, 3, /encrypted with SSE-C and the profile has no SSE-C encryptionKey; set the key it was uploaded with: backup-b2 b2 profile update nokey --config \S+ --encryption SSE-C --encryption-key/, world.secrets);
     }
     expect((await readdir(world.dir)).includes('never.tar')).toBe(false);
   });
