@@ -1,3 +1,4 @@
+import {CLEANUP_AGE} from './command-hint.js';
 import {isBackupError, type ErrorKind} from './errors.js';
 
 /**
@@ -37,4 +38,15 @@ export function anotherKeyRemoves(run: string, when = ''): string {
 /** What removes a file an account cap keeps from being deleted: `run` once the cap allows. */
 export function onceCapAllows(run: string, when = ''): string {
   return `an account cap refuses it for now: raise it under "Caps & Alerts" in the B2 web console or wait until it resets, then ${run}${when ? ` ${when}` : ''}`;
+}
+
+/**
+ * What removes an unfinished upload whose cancel B2 refused (`refused`): `cleanup` (`run
+ * "… cleanup"`), once the upload is old enough for it (a cleanup leaves younger ones
+ * alone); when B2 refused it for the key (`key`: how the line names it), a cleanup with
+ * that key is refused the same, so only one with a key that may cancel (writeFiles).
+ */
+export function whatCancels(refused: unknown, cleanup: string, key = 'the key'): string {
+  if (removalBlocker(refused) === 'key') return `${key} may not cancel it, nor can a cleanup with that key: ${cleanup} with a key that has writeFiles ${CLEANUP_AGE}`;
+  return `${cleanup} to remove it ${CLEANUP_AGE}`;
 }

@@ -4,9 +4,10 @@ import {afterStopBound} from '../after-stop.js';
 import {CLEANUP_AGE} from '../command-hint.js';
 import {BackupError, abortError, failureCode, isBackupError, withLeftover} from '../errors.js';
 import {count} from '../plural.js';
+import {whatCancels} from '../removal-refusal.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
-import {wrapUnknown} from './errors.js';
+import {profileRef, wrapUnknown} from './errors.js';
 import {isUnfinished, listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
@@ -362,8 +363,10 @@ export async function cancelFailed(
   const asIt = `as the ${large.what} ${o.afterStop ? 'was stopped' : 'failed'}`;
   if (remains === false) return o.finishSent ? removeFinished(large, error, asIt, {bound, resumed: o.resumed}) : error;
   if (remains === undefined && o.finishSent) return withLeftover(error, mayRemain(client, fileName, `unfinished, or finished: B2 may have finished it ${asIt}`));
-  const state = remains ? `remains (cancelling it failed: ${failureCode(refused)})` : 'may remain';
-  return withLeftover(error, `an unfinished ${large.what} of ${fileName} ${state}: ${cleanupCommand(client)} to remove it`);
+  const unfinished = `an unfinished ${large.what} of ${fileName}`;
+  // a cleanup cancels only what is old enough (CLEANUP_AGE), and with the key B2 refused the cancel for, not at all
+  if (remains) return withLeftover(error, `${unfinished} remains (cancelling it failed: ${failureCode(refused)}): ${whatCancels(refused, cleanupCommand(client), `the key of ${profileRef(client.context)}`)}`);
+  return withLeftover(error, `${unfinished} may remain: ${cleanupCommand(client)} to remove it ${CLEANUP_AGE}`);
 }
 
 /**

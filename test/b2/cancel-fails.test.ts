@@ -68,7 +68,18 @@ describe('a failed large upload whose cancel fails too', () => {
     emu.faults.add({call: 'b2_cancel_large_file', status: 503});
     const err = await backend.put('c/remains.bin', {path: fixture.path}).catch((e) => e);
     expect(isBackupError(err, 'cap_exceeded')).toBe(true);
-    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/remains\.bin remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup --profile test" to remove it$/);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/remains\.bin remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup --profile test" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/);
+    emu.faults.clear();
+    expect(await unfinishedCount(backend)).toBe(1);
+    await cleanupElsewhere();
+  });
+
+  test('B2 refuses the cancel for the key (401 unauthorized): it says the key may not cancel it, nor a cleanup with that key, and what may', async () => {
+    emu.faults.add({call: 'b2_cancel_large_file', status: 401, code: 'unauthorized', message: 'not entitled'});
+    const err = await backend.put('c/refused.bin', {path: fixture.path}).catch((e) => e);
+    expect(isBackupError(err, 'cap_exceeded')).toBe(true);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/refused\.bin remains \(cancelling it failed: 401 unauthorized\): the key of profile test may not cancel it, nor can a cleanup with that key: run "backup-b2 b2 cleanup --profile test" with a key that has writeFiles once it is 24 hours old \(cleanup's default --older-than\)$/);
+    expect(err.leftover).toMatch(/^an unfinished upload of backups\/c\/refused\.bin remains/);
     emu.faults.clear();
     expect(await unfinishedCount(backend)).toBe(1);
     await cleanupElsewhere();
@@ -80,7 +91,7 @@ describe('a failed large upload whose cancel fails too', () => {
     beforeCancel = async () => emu.faults.add({call: 'b2_list_unfinished_large_files', status: 503});
     const err = await backend.put('c/unknown.bin', {path: fixture.path}).catch((e) => e);
     expect(isBackupError(err, 'cap_exceeded')).toBe(true);
-    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/unknown\.bin may remain: run "backup-b2 b2 cleanup --profile test" to remove it$/);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/unknown\.bin may remain: run "backup-b2 b2 cleanup --profile test" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/);
     emu.faults.clear();
     await cleanupElsewhere();
   });
@@ -91,7 +102,7 @@ describe('a failed large upload whose cancel fails too', () => {
     beforeCancel = async () => void (listedBefore = emu.stats().calls.b2_list_unfinished_large_files ?? 0);
     const err = await backend.put('c/network.bin', {path: fixture.path}).catch((e) => e);
     expect(isBackupError(err, 'cap_exceeded')).toBe(true);
-    expect(err.message).toMatch(/may remain: run "backup-b2 b2 cleanup --profile test" to remove it$/);
+    expect(err.message).toMatch(/may remain: run "backup-b2 b2 cleanup --profile test" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/);
     expect(emu.stats().calls.b2_list_unfinished_large_files ?? 0).toBe(listedBefore);
     emu.faults.clear();
     await cleanupElsewhere();
@@ -106,7 +117,7 @@ describe('a failed large upload whose cancel gets no answer (a network gone dead
     emu.faults.add({call: 'b2_cancel_large_file', latencyMs: 600_000}); // held before B2 carries it out
     const err = await backend.put('c/dead.bin', {path: fixture.path}).catch((e) => e);
     expect(isBackupError(err, 'cap_exceeded')).toBe(true);
-    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/dead\.bin may remain: run "backup-b2 b2 cleanup --profile test" to remove it$/);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/dead\.bin may remain: run "backup-b2 b2 cleanup --profile test" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/);
     emu.faults.clear();
     expect(await unfinishedCount(backend)).toBe(1);
     await cleanupElsewhere();
@@ -123,7 +134,7 @@ describe('a stopped upload that cannot resume (from a stream), whose cancel B2 r
     const ctl = new AbortController();
     const err = await backend.put('c/stopped.bin', Readable.from([fixture.data]), {signal: ctl.signal, onProgress: () => ctl.abort()}).catch((e) => e);
     expect(isBackupError(err, 'aborted')).toBe(true);
-    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/stopped\.bin may remain: run "backup-b2 b2 cleanup --profile test" to remove it$/);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/c\/stopped\.bin may remain: run "backup-b2 b2 cleanup --profile test" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/);
     emu.faults.clear();
     expect(await unfinishedCount(backend)).toBe(1);
     await cleanupElsewhere();

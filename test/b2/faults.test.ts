@@ -127,7 +127,7 @@ describe('B2 provider under injected faults (multi-part uploads over HTTP)', () 
     add({call: 'b2_cancel_large_file', status: 503, code: 'service_unavailable'}); // the network is as bad for the cancel
     const err = await backend.put('f/uncancelled.bin', {path}).catch((e) => e);
     expect(isBackupError(err, 'cap_exceeded')).toBe(true);
-    expect(err.message).toMatch(/; an unfinished upload of backups\/f\/uncancelled\.bin remains \(cancelling it failed: 503 service_unavailable\): run "backup-b2 b2 cleanup --profile test" to remove it$/);
+    expect(err.message).toMatch(/; an unfinished upload of backups\/f\/uncancelled\.bin remains \(cancelling it failed: 503 service_unavailable\): run "backup-b2 b2 cleanup --profile test" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/);
     expect(emu.stats().calls.b2_cancel_large_file).toBeGreaterThanOrEqual(1);
     emu.faults.clear();
     const left = [];

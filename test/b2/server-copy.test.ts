@@ -283,7 +283,7 @@ describe('copyTo', () => {
         emu.faults.clear();
       }
       expect(isBackupError(err, 'aborted')).toBe(true);
-      const leftover = /^an unfinished copy of new\/full-info-refused\.tar remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup --profile offsite" to remove it$/;
+      const leftover = /^an unfinished copy of new\/full-info-refused\.tar remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup --profile offsite" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/;
       expect(err).toMatchObject({leftover: expect.stringMatching(leftover)});
       expect((err as Error).message).toMatch(/^the operation was aborted; an unfinished copy of new\/full-info-refused\.tar remains/);
       const unfinished = (await collect(to.listUnfinished())).filter((u) => u.key === 'full-info-refused.tar');
@@ -310,7 +310,7 @@ describe('copyTo', () => {
     test('B2 keeps refusing the cancel, the unfinished copy is still listed: the error says it remains and how to remove it', async () => {
       const {err, unfinished} = await failedCopy('cancel-refused.tar', {status: 503});
       expect(isBackupError(err, 'cap_exceeded')).toBe(true);
-      expect(err.message).toMatch(/; an unfinished copy of new\/cancel-refused\.tar remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup --profile offsite" to remove it$/);
+      expect(err.message).toMatch(/; an unfinished copy of new\/cancel-refused\.tar remains \(cancelling it failed: .*503.*\): run "backup-b2 b2 cleanup --profile offsite" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/);
       expect(unfinished).toHaveLength(1);
       for (const u of unfinished) await to.cancelUnfinished(u);
     });

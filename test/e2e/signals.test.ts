@@ -166,7 +166,7 @@ describe('Ctrl-C during a multi-part upload from stdin, which cannot resume', ()
     const r = await interruptedStdinUpload('refused');
     world.emu.faults.clear();
     expect(await unfinishedUploads(STDIN_PREFIX)).toEqual([{fileName: expect.stringMatching(/^stdin\/refused_.*\.tar$/), parts: expect.any(Number)}]);
-    expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/refused_\S+\.tar remains \(cancelling it failed: 403 access_denied\): run "backup-b2 b2 cleanup --config \S+ --profile stdin" to remove it$/, world.secrets);
+    expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/refused_\S+\.tar remains \(cancelling it failed: 403 access_denied\): run "backup-b2 b2 cleanup --config \S+ --profile stdin" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/, world.secrets);
   });
 
   test('stopped during the finish (every part stored): cancelled too, so "nothing was stored" is true', async () => {
@@ -183,7 +183,7 @@ describe('Ctrl-C during a multi-part upload from stdin, which cannot resume', ()
     const r = await interruptedStdinUpload('busy');
     world.emu.faults.clear();
     expect(r.stderr).toContain('Stopping… (Ctrl-C again to quit at once)\n');
-    expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/busy_\S+\.tar may remain: run "backup-b2 b2 cleanup --config \S+ --profile stdin" to remove it$/, world.secrets);
+    expectFailure(r, 130, /^Error: upload interrupted; an unfinished upload of stdin\/busy_\S+\.tar may remain: run "backup-b2 b2 cleanup --config \S+ --profile stdin" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/, world.secrets);
     const busy = `${STDIN_PREFIX}busy_`;
     expect((await unfinishedUploads(busy)).length).toBe(1);
     const auth = await authorizeRaw(world.emu);
