@@ -6,9 +6,9 @@ import type PQueue from 'p-queue';
 import type {Body, GetOptions, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {CANCEL_AFTER_STOP_MS, afterStopBound} from '../after-stop.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
-import {BackupError, abortError, isBackupError, throwIfAborted, withLeftover, type ErrorKind} from '../errors.js';
+import {BackupError, abortError, failureCode, isBackupError, throwIfAborted, withLeftover, type ErrorKind} from '../errors.js';
 import {commandHint} from '../command-hint.js';
-import {anotherKeyRemoves, onceCapAllows} from '../removal-refusal.js';
+import {anotherKeyRemoves, onceCapAllows, whatCancels} from '../removal-refusal.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, archiveMarker, describeArchive, describedBy, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
@@ -204,7 +204,7 @@ export class BackupCatalog {
           // another run of this upload holds its record, so none could continue this one when it is run again: what it started goes
           if (known && !unlock && isBackupError(err, 'aborted')) {
             // the user stopped it and waits for the command to end: not through B2's whole backoff
-            await this.cancelUnfinishedWithin(archiveKey, id, `"${this.hint('cleanup')}" removes it`);
+            await this.cancelUnfinishedWithin(archiveKey, id);
           }
           throw err;
         });
@@ -487,38 +487,44 @@ export class BackupCatalog {
     await this.pending.clear(key);
     const archiveKey = archiveKeyOf(plan.base);
     if (kept.archive.key === archiveKey) return; // completed where it was begun (by another command)
-    const leftover = `it is a second copy of backup ${kept.info.id} (stored as ${kept.info.archiveKey}), not a backup; "${this.hint('cleanup')}" removes it`;
+    const what = `it is a second copy of backup ${kept.info.id} (stored as ${kept.info.archiveKey}), not a backup`;
     if (plan.stored === 'archive') {
-      await this.removeArchive(archiveKey, this.lockToSet(undefined, plan), `${leftover} once the lock ends`);
+      await this.removeArchive(archiveKey, this.lockToSet(undefined, plan), `${what}; "${this.hint('cleanup')}" removes it once the lock ends`);
       return;
     }
-    await this.cancelUnfinishedWithin(archiveKey, plan.id, leftover, signal);
+    await this.cancelUnfinishedWithin(archiveKey, plan.id, what, signal);
   }
 
   /**
    * cancelUnfinishedOf on a failure's or a stop's way out, or beside a backup stored
    * elsewhere: within CANCEL_AFTER_STOP_MS, not through B2's whole backoff; what it gives
-   * up on or cannot look for is warned about (`leftover`: what becomes of it). `signal`:
-   * the caller's own, when it was not stopped yet (a stop is thrown, as it was).
+   * up on or cannot look for is warned about, with what removes it (`what`: what it is,
+   * when there is more to say than that it is unfinished). `signal`: the caller's own,
+   * when it was not stopped yet (a stop is thrown, as it was).
    */
-  private async cancelUnfinishedWithin(archiveKey: string, id: string, leftover: string, signal?: AbortSignal): Promise<void> {
+  private async cancelUnfinishedWithin(archiveKey: string, id: string, what?: string, signal?: AbortSignal): Promise<void> {
     const bound = afterStopBound();
-    await this.cancelUnfinishedOf(archiveKey, id, leftover, signal ? AbortSignal.any([signal, bound]) : bound).catch((e: unknown) => {
+    await this.cancelUnfinishedOf(archiveKey, id, what, signal ? AbortSignal.any([signal, bound]) : bound).catch((e: unknown) => {
       if (signal?.aborted) throw e;
+      const removes = `${what ? `${what}; ` : ''}${whatCancels(undefined, `run "${this.hint('cleanup')}"`)}`;
       this.warn(bound.aborted
-        ? `gave up cancelling the unfinished upload of ${archiveKey} ${CANCEL_AFTER_STOP_MS / 1000} s ${signal ? 'after it began' : 'after the stop'} (B2 busy or unreachable); ${leftover}`
-        : `could not look for the unfinished upload of ${archiveKey} (${(e as Error).message}); ${leftover}`);
+        ? `gave up cancelling the unfinished upload of ${archiveKey} ${CANCEL_AFTER_STOP_MS / 1000} s ${signal ? 'after it began' : 'after the stop'} (B2 busy or unreachable): it may remain; ${removes}`
+        : `could not look for the unfinished upload of ${archiveKey} (${(e as Error).message}): it may remain; ${removes}`);
     });
   }
 
-  /** Cancels the backend's unfinished uploads of backup `id`'s archive; one it cannot is warned about (`leftover`: what becomes of it). */
-  private async cancelUnfinishedOf(archiveKey: string, id: string, leftover: string, signal?: AbortSignal): Promise<void> {
+  /**
+   * Cancels the backend's unfinished uploads of backup `id`'s archive; one it cannot is
+   * warned about (`what`: what it is), with what removes it: a cleanup once it is old
+   * enough, not one with a key B2 refused the cancel for (whatCancels).
+   */
+  private async cancelUnfinishedOf(archiveKey: string, id: string, what?: string, signal?: AbortSignal): Promise<void> {
     const cancel = this.backend.cancelUnfinished?.bind(this.backend);
     if (!cancel) return;
     for await (const upload of this.unfinishedOf(archiveKey, id, signal)) {
       await cancel(upload, {signal}).catch((err: unknown) => {
         if (isBackupError(err, 'aborted')) throw err;
-        this.warn(`could not cancel the unfinished upload of ${archiveKey} (${(err as Error).message}); ${leftover}`);
+        this.warn(`the unfinished upload of ${archiveKey} remains (cancelling it failed: ${failureCode(err)})${what ? `: ${what}` : ''}; ${whatCancels(err, `run "${this.hint('cleanup')}"`)}`);
       });
     }
   }

@@ -148,7 +148,22 @@ describe('a rerun of an interrupted upload', () => {
       emu.faults.clear();
       await release?.();
     }
-    expect(warnings).toEqual([expect.stringMatching(/^gave up cancelling the unfinished upload of nightly_\S+\.tar 15 s after the stop \(B2 busy or unreachable\); "backup-b2 b2 cleanup" removes it$/)]);
+    expect(warnings).toEqual([expect.stringMatching(/^gave up cancelling the unfinished upload of nightly_\S+\.tar 15 s after the stop \(B2 busy or unreachable\): it may remain; run "backup-b2 b2 cleanup" to remove it once it is 24 hours old \(cleanup's default --older-than\)$/)]);
+    expect(await unfinishedCount(backend)).toBe(1);
+  });
+
+  test('the same, with B2 refusing the cancel for the key (401 unauthorized): the warning says a cleanup with that key is refused too, and what may cancel it', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const release = await new PendingUploads(join(cacheDir, 'pending-uploads'), () => undefined).lock({sha1: sha1(data), name: 'nightly'});
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    emu.faults.add({call: 'b2_cancel_large_file', status: 401, code: 'unauthorized', message: 'not entitled'});
+    try {
+      expect(isBackupError(await interruptAfterParts(catalog, path, 2), 'aborted')).toBe(true);
+    } finally {
+      emu.faults.clear();
+      await release?.();
+    }
+    expect(warnings).toEqual([expect.stringMatching(/^the unfinished upload of nightly_\S+\.tar remains \(cancelling it failed: 401 unauthorized\); the key may not cancel it, nor can a cleanup with that key: run "backup-b2 b2 cleanup" with a key that has writeFiles once it is 24 hours old \(cleanup's default --older-than\)$/)]);
     expect(await unfinishedCount(backend)).toBe(1);
   });
 
@@ -418,7 +433,7 @@ describe('an interrupted Home Assistant upload resumed after the same archive wa
     const resumed = await catalog.upload({path}, {name: 'nightly'});
     expect(resumed).toMatchObject({id: at.backupId, existing: true, archiveKey: other.archiveKey});
     expect(emu.stats().faults).toMatchObject({http_400: 1});
-    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^could not look for the unfinished upload of nightly_\\S+\\.tar \\(B2 rejected b2_list_unfinished_large_files .*\\); it is a second copy of backup ${at.backupId} \\(stored as ${other.archiveKey.replace(/\./g, '\\.')}\\), not a backup; "backup-b2 b2 cleanup" removes it$`))]);
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^could not look for the unfinished upload of nightly_\\S+\\.tar \\(B2 rejected b2_list_unfinished_large_files .*\\): it may remain; it is a second copy of backup ${at.backupId} \\(stored as ${other.archiveKey.replace(/\./g, '\\.')}\\), not a backup; run "backup-b2 b2 cleanup" to remove it once it is 24 hours old \\(cleanup's default --older-than\\)$`))]);
     expect(await unfinishedCount(backend)).toBe(1);
   });
 
