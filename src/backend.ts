@@ -175,6 +175,12 @@ export interface StoredObject extends ObjectInfo {
    * that judges by age whether an upload may still be running.
    */
   datedFromStart?: boolean;
+  /**
+   * What the store left beside the object that stays billed and that the caller is to
+   * tell (B2: older versions of it that answers lost on the way stored, which could not
+   * be deleted), as a line that says what removes it.
+   */
+  leftover?: string;
 }
 
 /** An upload that started and did not finish (B2: an unfinished large file). */

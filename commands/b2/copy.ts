@@ -63,7 +63,7 @@ export default class Copy extends BaseCommand {
           if (instead.length > 0) await assertCanLock(to, target, instead.join(' and '), signal);
         };
         const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, this.warnLine);
-        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, this.warnLine, flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b)});
+        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, this.warnLine, flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b), onWarning: (line) => this.warnLine(`Warning: ${escapeInvisible(line)}`)});
         const what = `backup ${info.id} ${shownName(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         // the copy as it stands there: its own lock when known (the --to profile's, or the backup's own)
         const copied = copyLock ? {...info, lock: lockOfRetention(copyLock)} : info;

@@ -1,31 +1,68 @@
 import {afterStopBound} from '../after-stop.js';
-import {BackupError, isBackupError} from '../errors.js';
+import {BackupError, failureCode, isBackupError} from '../errors.js';
+import {onceCapAllows, removalBlocker, type RemovalBlocker} from '../removal-refusal.js';
 import type {B2Client} from './client.js';
+import {profileRef} from './errors.js';
 import {listVersions} from './lister.js';
-import {mayRemain, removeStoredVersions} from './remove-version.js';
+import {deleteVersion, fileIds, mayRemain, removeStoredVersions} from './remove-version.js';
+import {retentionOf} from './retention.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, plainSha1, type B2File} from './wire-types.js';
 
 /**
- * A b2_upload_file or b2_copy_file whose answer was lost may have been carried out, and
- * its retry then stored the object again: an older version of the same name, bytes and
- * file info stays behind, billed and never listed (a listing shows the newest). Deletes
- * such versions of `kept`'s name, keeping `kept`; a version Object Lock keeps stays until
- * its retention ends. Only versions that prove to hold the very same bytes and info go,
- * so nothing is lost whoever made them. Best effort: `kept` is stored either way.
- * Answers how many versions were deleted.
+ * A b2_upload_file or b2_copy_file (`call`) whose answer was lost may have been carried
+ * out, and its retry then stored the object again: an older version of the same name,
+ * bytes and file info stays behind, billed and never listed (a listing shows the newest).
+ * Deletes such versions of `kept`'s name, keeping `kept`. Only versions that prove to hold
+ * the very same bytes and info go, so nothing is lost whoever made them. `kept` is stored
+ * either way: bounded by CANCEL_AFTER_STOP_MS as well as `signal` (a clean-up, not the
+ * store), and what stays of them, or could not be looked for, is answered as a line to
+ * warn (undefined: nothing stays). No cleanup removes them (they are older versions of a
+ * stored file), so the line names the B2 web console.
  */
-export async function deleteLostDuplicates(client: B2Client, bucketId: string, kept: B2File, signal?: AbortSignal): Promise<number> {
+export async function deleteLostDuplicates(client: B2Client, bucketId: string, call: keyof typeof LEFT_BY, kept: B2File, signal?: AbortSignal): Promise<string | undefined> {
+  const bound = signal ? AbortSignal.any([signal, afterStopBound()]) : afterStopBound();
+  const words = LEFT_BY[call];
   const duplicates: B2File[] = [];
   try {
-    for await (const version of listVersions(client, bucketId, kept.fileName, signal)) if (sameStoredObject(version, kept)) duplicates.push(version);
+    for await (const version of listVersions(client, bucketId, kept.fileName, bound)) if (sameStoredObject(version, kept)) duplicates.push(version);
   } catch {
-    return 0;
+    return `${kept.fileName} may keep older ${words.many} of it B2 ${words.made} as answers were lost, billed beside the one kept (file id ${kept.fileId}): they could not be looked for; the B2 web console lists its versions, to delete them there`;
   }
-  let deleted = 0;
+  /** The versions that stay, by why (as removeStoredVersions groups them: one line for the same reason). */
+  const stays = new Map<string, {why: DuplicateKept | 'given up'; files: B2File[]}>();
   for (const duplicate of duplicates) {
-    deleted += await client.deleteFileVersion(duplicate.fileId, duplicate.fileName, signal).then(() => 1, () => 0);
+    const outcome = await deleteVersion(client, duplicate, bound);
+    if (!outcome) continue;
+    const why = outcome === 'given up' ? 'given up' as const : keptBy(client, duplicate, outcome);
+    const key = JSON.stringify(why);
+    stays.set(key, {why, files: [...(stays.get(key)?.files ?? []), duplicate]});
   }
-  return deleted;
+  const lines = [...stays.values()].map(({why, files}) => {
+    const [older, them] = files.length === 1 ? [`an older ${words.one.slice('the '.length)}`, 'it'] : [`${files.length} older ${words.many}`, 'them'];
+    const what = `${older} of it B2 ${words.made} as answers were lost, billed beside the one kept (file id ${kept.fileId}; ${fileIds(files)})`;
+    const remove = `delete ${them} in the B2 web console`;
+    if (why === 'given up') return `${kept.fileName} may keep ${what}: deleting ${them} was given up (B2 busy or unreachable); ${remove} if still there`;
+    const until = why.until ?? 'its retention date';
+    const then = why.blocker === 'lock' ? `Object Lock keeps ${them} until ${until}; then ${remove}`
+      : why.blocker === 'key' ? `the key of ${profileRef(client.context)} may not delete ${them}; ${remove}`
+      : why.blocker === 'cap' ? onceCapAllows(remove)
+      : remove;
+    return `${kept.fileName} keeps ${what}: deleting ${them} failed (${why.code}); ${then}`;
+  });
+  return lines.length > 0 ? lines.join('; ') : undefined;
+}
+
+/** Why B2 keeps a duplicate it refused to delete: its answer, and what stands in the way (Object Lock: until when). */
+interface DuplicateKept {
+  code: string;
+  blocker?: RemovalBlocker;
+  until?: string;
+}
+
+function keptBy(client: B2Client, duplicate: B2File, refused: BackupError): DuplicateKept {
+  const retention = retentionOf(duplicate);
+  const until = retention && retention.retainUntil.getTime() > client.serverNow().getTime() ? retention.retainUntil.toISOString() : undefined;
+  return {code: failureCode(refused), blocker: until ? 'lock' : removalBlocker(refused), ...(until ? {until} : {})};
 }
 
 /** What a b2_upload_file or b2_copy_file stores: the name, size, content type and file info, and the SHA1 when known. */
@@ -50,20 +87,23 @@ const LEFT_BY = {
  * beside the one it stores. Deletes the versions of `like.fileName` that hold exactly
  * what the call would have stored (`like`: its size, SHA1 or pinned source, content type
  * and info; uploaded since `since`, by B2's clock). Answers what became of them for the
- * error: deleted, or what remains and what removes it (removeStoredVersions); undefined
- * when there were none. Bounded as a cleanup on the way out is (CANCEL_AFTER_STOP_MS):
+ * error: `deleted`, or what remains (or may) and what removes it (removeStoredVersions),
+ * the error's leftover; undefined when there were none. Bounded as a cleanup on the way out is (CANCEL_AFTER_STOP_MS):
  * the failure has waited out B2's backoff already.
  */
-export async function deleteLostVersions(client: B2Client, bucketId: string, call: keyof typeof LEFT_BY, like: LostVersion, since: number): Promise<string | undefined> {
+export async function deleteLostVersions(client: B2Client, bucketId: string, call: keyof typeof LEFT_BY, like: LostVersion, since: number): Promise<LostVersionsOutcome | undefined> {
   const words = LEFT_BY[call];
   const bound = afterStopBound();
   const found = await findStoredLike(client, bucketId, like, since, bound).catch(() => undefined);
-  if (!found) return mayRemain(client, like.fileName, `the ${words.many} of it B2 may have ${words.made}, whose answers were lost, could not be looked for`);
+  if (!found) return {leftover: mayRemain(client, like.fileName, `the ${words.many} of it B2 may have ${words.made}, whose answers were lost, could not be looked for`)};
   if (found.length === 0) return undefined;
   const stays = await removeStoredVersions(client, found, `B2 ${words.made} it as answers were lost`, bound);
-  if (stays) return stays;
-  return `${found.length === 1 ? words.one : `the ${found.length} ${words.many}`} of it B2 ${words.made} whose answers were lost ${found.length === 1 ? 'was' : 'were'} deleted again`;
+  if (stays) return {leftover: stays};
+  return {deleted: `${found.length === 1 ? words.one : `the ${found.length} ${words.many}`} of it B2 ${words.made} whose answers were lost ${found.length === 1 ? 'was' : 'were'} deleted again`};
 }
+
+/** What deleteLostVersions made of the versions lost answers left: deleted (`deleted` says so), or what stays (`leftover`). */
+export type LostVersionsOutcome = {deleted: string} | {leftover: string};
 
 /** The versions of `like.fileName` uploaded since `since` (B2's clock) that hold exactly what `like` stores. */
 export async function findStoredLike(client: B2Client, bucketId: string, like: LostVersion, since: number, signal?: AbortSignal): Promise<B2File[]> {
@@ -77,10 +117,13 @@ export async function findStoredLike(client: B2Client, bucketId: string, like: L
  * aborted, `deleteLost` deletes what those answers stored (deleteLostVersions), and the
  * error thrown says what became of them. Else `err` as it was.
  */
-export async function failAfterLostAnswers(err: unknown, lost: {seen: () => boolean}, signal: AbortSignal | undefined, deleteLost: () => Promise<string | undefined>): Promise<never> {
+export async function failAfterLostAnswers(err: unknown, lost: {seen: () => boolean}, signal: AbortSignal | undefined, deleteLost: () => Promise<LostVersionsOutcome | undefined>): Promise<never> {
   if (!lost.seen() || signal?.aborted || isBackupError(err, 'aborted') || !isBackupError(err)) throw err;
   const removed = await deleteLost();
-  throw removed ? new BackupError(err.kind, `${err.message}; ${removed}`, {cause: err.cause, transient: err.transient, resumable: err.resumable}) : err;
+  if (!removed) throw err;
+  // what stays is the error's leftover too, which an interrupted command's own line repeats
+  const leftover = 'leftover' in removed ? {leftover: removed.leftover} : {};
+  throw new BackupError(err.kind, `${err.message}; ${'leftover' in removed ? removed.leftover : removed.deleted}`, {cause: err.cause, transient: err.transient, resumable: err.resumable, ...leftover});
 }
 
 /** Another stored version with the same bytes (a known SHA1, or a large file's recorded one), type and info, no newer than `kept`. */

@@ -176,7 +176,7 @@ export class B2Backend implements StorageBackend {
         onProgress: opts.onProgress,
       });
       // a large file (contentSha1 "none") keeps its b2_start_large_file time as uploadTimestamp
-      return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes, ...(out.file.contentSha1 === 'none' ? {datedFromStart: true} : {})};
+      return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes, ...(out.file.contentSha1 === 'none' ? {datedFromStart: true} : {}), ...(out.leftover ? {leftover: out.leftover} : {})};
     });
   }
 
@@ -427,7 +427,7 @@ export class B2Backend implements StorageBackend {
       };
       const {serverCopy} = await import('./server-copy.js');
       const out = await serverCopy(target, {file, key: sourceKey, sha1: opts.sha1, retention: opts.retention, verify: this.verifyCommand(opts.backup)}, opts.signal);
-      return {...dest.infoOf(out.file), sha1: out.sha1};
+      return {...dest.infoOf(out.file), sha1: out.sha1, ...(out.leftover ? {leftover: out.leftover} : {})};
     });
   }
 

@@ -55,7 +55,7 @@ export async function removeStoredVersions(client: B2Client, files: B2File[], ho
 }
 
 /** Deletes `file`: undefined once it is gone, 'given up' at the bound (B2 may have deleted it, its answer still on the way), else B2's refusal. */
-async function deleteVersion(client: B2Client, file: B2File, signal?: AbortSignal): Promise<BackupError | 'given up' | undefined> {
+export async function deleteVersion(client: B2Client, file: B2File, signal?: AbortSignal): Promise<BackupError | 'given up' | undefined> {
   const refused = await client.deleteFileVersion(file.fileId, file.fileName, signal).then(
     () => undefined,
     (e: unknown) => (isBackupError(e) ? e : wrapUnknown(e, `deleting ${file.fileName} failed`, client.context.secrets)),
@@ -64,7 +64,7 @@ async function deleteVersion(client: B2Client, file: B2File, signal?: AbortSigna
   return isBackupError(refused, 'aborted') && signal?.aborted ? 'given up' : refused;
 }
 
-function fileIds(files: B2File[]): string {
+export function fileIds(files: B2File[]): string {
   return files.length === 1 ? `file id ${files[0].fileId}` : `${files.length} versions, file ids ${files.map((f) => f.fileId).join(', ')}`;
 }
 

@@ -67,7 +67,7 @@ export interface CopySource {
  * COPY_SOURCE), whose parts were made the same way; a copy that failed otherwise, or one
  * with no room in its file info for that id (which no run would continue), is cancelled.
  */
-export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortSignal): Promise<{file: B2File; sha1?: string}> {
+export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortSignal): Promise<{file: B2File; sha1?: string; leftover?: string}> {
   const size = src.file.contentLength;
   const recorded = plainSha1(src.file.contentSha1) ?? plainSha1(src.file.fileInfo?.[LARGE_FILE_SHA1]);
   assertCopyRecordsAgree(src.file.fileName, recorded, src.sha1, src.verify);
@@ -94,8 +94,8 @@ export async function serverCopy(t: CopyTarget, src: CopySource, signal?: AbortS
   );
   const got = plainSha1(file.contentSha1);
   await refuseCopy(t, file, file.contentLength !== size ? `${file.contentLength} bytes instead of ${size}` : expected && got !== expected ? `SHA1 ${got ?? 'unknown'} instead of ${expected}` : undefined);
-  if (lost.seen()) await deleteLostDuplicates(t.client, t.bucketId, file, signal);
-  return {file, sha1: got ?? expected};
+  const leftover = lost.seen() ? await deleteLostDuplicates(t.client, t.bucketId, 'copy', file, signal) : undefined;
+  return {file, sha1: got ?? expected, ...(leftover ? {leftover} : {})};
 }
 
 /** Deletes a copy that failed its check (`problem`) and throws; nothing when there is no problem. */

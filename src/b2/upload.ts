@@ -53,6 +53,8 @@ export interface UploadOutcome {
   sha1: string;
   /** Bytes of parts an interrupted upload had stored that were kept, not sent again. */
   reusedBytes?: number;
+  /** What the store left beside the file that stays billed (deleteLostDuplicates), as a line to warn. */
+  leftover?: string;
 }
 
 /**
@@ -212,9 +214,9 @@ async function single(t: UploadTarget, r: UploadRequest, data: BodyData, knownSh
     // the versions the lost answers stored would stay billed, and a put again would keep them beside its own
     return failAfterLostAnswers(err, lost, r.signal, async () => deleteLostVersions(t.client, t.bucketId, 'upload', await like(), since));
   });
-  if (lost.seen()) await deleteLostDuplicates(t.client, t.bucketId, file, r.signal);
+  const leftover = lost.seen() ? await deleteLostDuplicates(t.client, t.bucketId, 'upload', file, r.signal) : undefined;
   emit(size, 0);
-  return {file, sha1: file.contentSha1 as string};
+  return {file, sha1: file.contentSha1 as string, ...(leftover ? {leftover} : {})};
 }
 
 /**

@@ -209,6 +209,7 @@ export class BackupCatalog {
           throw err;
         });
       timing('archive stored');
+      if (archive.leftover) this.warn(archive.leftover); // billed beside it (older versions lost answers stored): the user is told
       if (known && unlock) meta.onArchiveStored?.({id, archiveKey}); // what an interruption now leaves: see the catch below
       /** The archive stored is this upload's, intact: a failure after that leaves an archive the same upload can complete. */
       let intact = false;
@@ -246,6 +247,7 @@ export class BackupCatalog {
           signal: meta.signal,
         });
         timing('metadata file stored');
+        if (metadataObj.leftover) this.warn(metadataObj.leftover);
         // an archive dated before it was stored (a large file, or an earlier run's) can look like
         // an interrupted upload's to a cleanup elsewhere until its metadata file exists: still there?
         if (archive.datedFromStart || plan?.stored === 'archive') await this.assertArchiveKept(archive, metadataKey, meta.signal);

@@ -15,6 +15,8 @@ interface CopyOptions {
   beforeMetadataCopy?: (info: BackupInfo) => void;
   /** The destination's catalog: a backup of the same id stored there under other names is the backup there (or refused when its content differs). */
   destination?: BackupCatalog;
+  /** Told what a copy left billed beside it that the backend could not remove (StoredObject.leftover). */
+  onWarning?: (line: string) => void;
 }
 
 /**
@@ -92,7 +94,7 @@ async function copyLocked(
   if (item.copy.archive || item.copy.metadataFile || lengthen.length > 0) await opts.beforeCopy?.(info);
   const locked = new Map<string, ObjectInfo>();
   for (const {copy, wanted} of lengthen) locked.set(copy.key, await lengthenRetention(to, copy, wanted, opts.signal));
-  const copied = await copyBackupObjects(from, to, item, opts.signal, () => opts.beforeMetadataCopy?.(info)).catch((err: unknown) => {
+  const copied = await copyBackupObjects(from, to, item, opts.signal, () => opts.beforeMetadataCopy?.(info), opts.onWarning).catch((err: unknown) => {
     // a large copy kept when B2 stayed busy or unreachable: the same command continues it
     if (isBackupError(err) && !(err instanceof HalfCopiedError) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to continue it`, {cause: err.cause, transient: err.transient, resumable: true});
     if (!(err instanceof HalfCopiedError)) throw err;

@@ -91,6 +91,8 @@ export interface MoveOptions {
   lockItem?: (item: MoveItem) => Promise<() => Promise<void>>;
   /** A command of this plugin acting on the location moved from, for fix hints (commandHint). */
   hint?: (words: string) => string;
+  /** Told what a copy left billed beside it that the backend could not remove (StoredObject.leftover). */
+  onWarning?: (line: string) => void;
 }
 
 /** What a move would do now: reads both listings, changes nothing. Refuses up front what it cannot finish. */
@@ -237,7 +239,7 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
   await runAll(concurrency, plan.items.map((item) => async () => {
     const release = await opts.lockItem?.(item);
     try {
-      for (const key of await copyBackupObjects(from, to, {...item, destinationLock: opts.destinationLock}, opts.signal)) copied.add(key);
+      for (const key of await copyBackupObjects(from, to, {...item, destinationLock: opts.destinationLock}, opts.signal, undefined, opts.onWarning)) copied.add(key);
     } finally {
       await release?.();
     }
@@ -300,7 +302,8 @@ function deletesStopped(err: BackupError, unlisted: number, backups: number): Ba
  * its copyRetention; answers the keys copied. `beforeMetadataCopy`
  * is called when the archive is at the destination (copied now or by an earlier run)
  * and the metadata file's copy starts: until that copy ends, the archive stands there
- * alone, which an interruption's message must tell.
+ * alone, which an interruption's message must tell. `onWarning` is told what a copy left
+ * billed beside it (StoredObject.leftover).
  */
 export async function copyBackupObjects(
   from: StorageBackend,
@@ -308,18 +311,21 @@ export async function copyBackupObjects(
   item: BackupCopy,
   signal?: AbortSignal,
   beforeMetadataCopy?: () => void,
+  onWarning?: (line: string) => void,
 ): Promise<string[]> {
   if (!from.copyTo) throw new BackupError('bad_input', `backups cannot be copied server-side on a ${from.type} backend`);
   const copied: string[] = [];
   throwIfAborted(signal);
   if (item.copy.archive) {
-    await from.copyTo(item.archive.key, {backend: to, key: item.archive.key}, {id: item.archive.id, sha1: item.sha1, backup: item.id, retention: copyRetention(from, item.archive, item.destinationLock), signal});
+    const archive = await from.copyTo(item.archive.key, {backend: to, key: item.archive.key}, {id: item.archive.id, sha1: item.sha1, backup: item.id, retention: copyRetention(from, item.archive, item.destinationLock), signal});
+    if (archive.leftover) onWarning?.(archive.leftover);
     copied.push(item.archive.key);
   }
   if (item.copy.metadataFile) {
     beforeMetadataCopy?.();
     try {
-      await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), backup: item.id, retention: copyRetention(from, item.metadataFile, item.destinationLock), signal});
+      const metadataFile = await from.copyTo(item.metadataFile.key, {backend: to, key: item.metadataFile.key}, {id: item.metadataFile.id, sha1: knownSha1(item.metadataFile.sha1), backup: item.id, retention: copyRetention(from, item.metadataFile, item.destinationLock), signal});
+      if (metadataFile.leftover) onWarning?.(metadataFile.leftover);
     } catch (err) {
       // interrupted: the archive copy is what the same command run again completes (the interruption's message says so)
       if (signal?.aborted || isBackupError(err, 'aborted')) throw err;

@@ -45,7 +45,8 @@ export async function moveProfileBackups(
     const warned = new Set<string>(); // a data dir that cannot hold locks is said once, not once per backup
     const warnOnce = (line: string) => void (warned.has(line) || (warned.add(line), ctx.warn(line)));
     const lockItem = (item: MoveItem) => lockCopy(ctx.dataDir, locationId(to), item.archive.key, names(item), warnOnce);
-    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock});
+    const onWarning = (line: string) => ctx.warn(`Warning: ${escapeInvisible(line)}`); // names files of the bucket
+    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock, onWarning});
     for (const line of staying(plan, from)) ctx.warn(line);
     if (report.refused.length > 0) ctx.warn(refusedWarning(report.refused, from, to));
     const already = plan.items.filter((i) => !i.copy.archive && !i.copy.metadataFile).length;

@@ -86,6 +86,34 @@ describe('a version that must not stay, which the key may not delete', () => {
     const ids = left.map((v) => v.fileId).join(', ');
     const leftover = `; nodelete/lost.json remains, whole (${left.length} versions, file ids ${ids}): B2 stored it as answers were lost, and deleting them failed (401 unauthorized); ${KEY_REFUSED}`;
     expect(err.message.slice(-leftover.length)).toBe(leftover);
+    expect(err.leftover).toBe(leftover.slice('; '.length)); // what stays is the error's leftover too, not its message only
     expect(err.message).not.toMatch(/by hand/);
+  });
+});
+
+describe('a store that succeeded after a lost answer, whose older duplicate the key may not delete', () => {
+  // no cleanup removes an older version of a stored file: the web console does
+  test('b2_upload_file: the result tells the duplicate that stays billed, with its file id and the one kept, and that the key may not delete it', async () => {
+    emu.faults.add({call: 'b2_upload_file', count: 1, cutResponseAfterBytes: 0});
+    const stored = await noDelete.put('dup.json', Buffer.from('{"dup":true}'), {metadata: {backup_id: 'dup1'}});
+    const versions = await versionsOf('nodelete/dup.json');
+    expect(versions.map((v) => v.fileId)).toEqual([stored.id, expect.any(String)]);
+    expect(stored.leftover).toBe(`nodelete/dup.json keeps an older version of it B2 stored as answers were lost, billed beside the one kept (file id ${stored.id}; file id ${versions[1].fileId}): deleting it failed (401 unauthorized); the key of profile test may not delete it; delete it in the B2 web console`);
+  });
+
+  test('b2_copy_file: the result of the copy tells the duplicate copy that stays the same way', async () => {
+    await source.put('dup.tar', Buffer.from('duplicated copy'));
+    emu.faults.add({call: 'b2_copy_file', count: 1, cutResponseAfterBytes: 0});
+    const copy = await source.copyTo('dup.tar', {backend: noDelete, key: 'dup.tar'});
+    const versions = await versionsOf('nodelete/dup.tar');
+    expect(versions.map((v) => v.fileId)).toEqual([copy.id, expect.any(String)]);
+    expect(copy.leftover).toBe(`nodelete/dup.tar keeps an older copy of it B2 made as answers were lost, billed beside the one kept (file id ${copy.id}; file id ${versions[1].fileId}): deleting it failed (401 unauthorized); the key of profile test may not delete it; delete it in the B2 web console`);
+  });
+
+  test('the versions cannot be looked for (the listing refused): the result says duplicates may stay, not nothing', async () => {
+    emu.faults.add({call: 'b2_upload_file', count: 1, cutResponseAfterBytes: 0});
+    emu.faults.add({call: 'b2_list_file_versions', count: 1, status: 400, code: 'bad_request'});
+    const stored = await noDelete.put('unlooked.json', Buffer.from('{"unlooked":true}'));
+    expect(stored.leftover).toBe(`nodelete/unlooked.json may keep older versions of it B2 stored as answers were lost, billed beside the one kept (file id ${stored.id}): they could not be looked for; the B2 web console lists its versions, to delete them there`);
   });
 });

@@ -32,3 +32,21 @@ test('the metadata upload fails, and the key may not delete the archive: the war
     await cleanup();
   }
 });
+
+test('the metadata file stored after a lost answer, its older duplicate refused for the key: the upload succeeds, warning that the duplicate stays billed and where to delete it', async () => {
+  const {emu} = world;
+  const key = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: emu.bucket});
+  const backend = await world.open('nodelete-dup/', {keyId: key.keyId, applicationKey: key.applicationKey});
+  const {dir: cacheDir, cleanup} = await tempDir();
+  try {
+    emu.faults.add({call: 'b2_upload_file', count: 1, cutResponseAfterBytes: 0}); // the metadata file's first answer
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    const up = await catalog.upload(randomBytes(3 * PART + 17), {name: 'twice'});
+    expect(warnings).toEqual([
+      expect.stringMatching(new RegExp(`^nodelete-dup/${up.metadataKey.replace(/\./g, '\\.')} keeps an older version of it B2 stored as answers were lost, billed beside the one kept \\(file id \\S+; file id \\S+\\): deleting it failed \\(401 unauthorized\\); the key of profile test may not delete it; delete it in the B2 web console$`)),
+    ]);
+  } finally {
+    emu.faults.clear();
+    await cleanup();
+  }
+});
