@@ -3,8 +3,10 @@ import type {ObjectInfo, Retention, StorageBackend} from '../backend.js';
 import {BackupError, EXIT_CODES, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
+import {afterStopBound} from '../after-stop.js';
 import {BackupCatalog} from './catalog.js';
 import {commandHint} from '../command-hint.js';
+import {leftByFailedRemoval, leftStoredLine} from './left-stored.js';
 import {knownSha1} from './checksum.js';
 import {strongerRetention} from './lock.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from './layout.js';
@@ -93,6 +95,8 @@ export interface MoveOptions {
   hint?: (words: string) => string;
   /** Told what a copy left billed beside it that the backend could not remove (StoredObject.leftover). */
   onWarning?: (line: string) => void;
+  /** What removes what a failed copy leaves at the destination (BackupCopy.destinationCleanup). */
+  destinationCleanup?: string;
 }
 
 /** What a move would do now: reads both listings, changes nothing. Refuses up front what it cannot finish. */
@@ -216,8 +220,12 @@ export function copyRetention(from: StorageBackend, obj: ObjectInfo, destination
   return live && destinationLock ? strongerRetention(live, destinationLock) : live ?? destinationLock;
 }
 
-/** One backup's copies to make: what copyBackupObjects needs of a MoveItem, and the destination's lock. */
-export type BackupCopy = Pick<MoveItem, 'id' | 'archive' | 'metadataFile' | 'sha1' | 'copy'> & {destinationLock?: Retention};
+/**
+ * One backup's copies to make: what copyBackupObjects needs of a MoveItem, the destination's
+ * lock, and what removes an archive copy left there alone (`run "… cleanup …"` at the
+ * destination, "to remove it" following; by default the cleanup of no profile in particular).
+ */
+export type BackupCopy = Pick<MoveItem, 'id' | 'archive' | 'metadataFile' | 'sha1' | 'copy'> & {destinationLock?: Retention; destinationCleanup?: string};
 
 /**
  * Refuses, before anything changes at the destination, every copy of these backups that
@@ -239,7 +247,7 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
   await runAll(concurrency, plan.items.map((item) => async () => {
     const release = await opts.lockItem?.(item);
     try {
-      for (const key of await copyBackupObjects(from, to, {...item, destinationLock: opts.destinationLock}, opts.signal, undefined, opts.onWarning)) copied.add(key);
+      for (const key of await copyBackupObjects(from, to, {...item, destinationLock: opts.destinationLock, destinationCleanup: opts.destinationCleanup}, opts.signal, undefined, opts.onWarning)) copied.add(key);
     } finally {
       await release?.();
     }
@@ -340,11 +348,14 @@ export async function copyBackupObjects(
  * The metadata file's copy failed after the archive's: at the destination the archive is
  * no backup without it, only billed, so it is deleted again (the same command run again
  * copies it on the server, nothing downloaded), after whatever stands under the metadata
- * file's name (a copy whose answer was lost). Object Lock may keep it: then it stays, and
- * the same command run again completes the backup with it. Answers the error to throw:
- * what was copied and what was not (`resumable` when the archive copy stays).
+ * file's name (a copy whose answer was lost), within CANCEL_AFTER_STOP_MS (the failure
+ * waited out B2's backoff already). Object Lock may keep it: then it stays, and the same
+ * command run again completes the backup with it; a delete that fails otherwise is told as
+ * the catalog tells it (leftStoredLine: refused for the key, a cleanup with that key is
+ * refused too; given up at the bound, it may remain). Answers the error to throw: what
+ * was copied and what was not (`resumable` when the archive copy stays).
  */
-async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item: Pick<BackupCopy, 'archive' | 'metadataFile' | 'destinationLock'>, copiedNow: boolean, err: unknown): Promise<BackupError> {
+async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item: Pick<BackupCopy, 'archive' | 'metadataFile' | 'destinationLock' | 'destinationCleanup'>, copiedNow: boolean, err: unknown): Promise<BackupError> {
   const archive = `its archive ${item.archive.key}, ${copiedNow ? 'copied just before' : 'copied by an earlier run'},`;
   const what = `the metadata file ${item.metadataFile.key} was not copied (${err instanceof Error ? err.message : String(err)}); ${archive}`;
   const kind = err instanceof BackupError ? err.kind : 'failure';
@@ -354,18 +365,19 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
     const why = 'the source no longer holds the backup as it was (another command may have moved or deleted it meanwhile)';
     return new HalfCopiedError(kind, `${what} was left there: ${why}, so nothing was deleted at the destination, where the backup may now be whole; list the destination to check`, true, err, true);
   }
-  const left = await to.delete(item.metadataFile.key).then(() => to.delete(item.archive.key)).then(
+  const bound = afterStopBound();
+  const cleanup = item.destinationCleanup ?? `run "${commandHint(undefined, 'cleanup')}"`;
+  const noBackup = 'without its metadata file it is no backup';
+  const left = await to.delete(item.metadataFile.key, {signal: bound}).then(() => to.delete(item.archive.key, {signal: bound})).then(
     () => undefined,
     async (cleanupErr: unknown) => {
-      if (!isBackupError(cleanupErr, 'locked')) return `could not be deleted (${(cleanupErr as Error).message})`;
+      if (!isBackupError(cleanupErr, 'locked')) return `was not deleted, and ${noBackup}: ${leftStoredLine(leftByFailedRemoval(item.archive.key, cleanupErr, bound), cleanup)}`;
       // the date B2 keeps for it (a bucket's default retention included), else the one the copy asked for
       const until = (await to.stat(item.archive.key).catch(() => undefined))?.retention?.retainUntil ?? copyRetention(from, item.archive, item.destinationLock)?.retainUntil;
-      return `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}`;
+      return `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}, and ${noBackup}`;
     },
   );
-  return left === undefined
-    ? new HalfCopiedError(kind, `${what} was deleted again`, false, err)
-    : new HalfCopiedError(kind, `${what} ${left}, and without its metadata file it is no backup`, true, err);
+  return left === undefined ? new HalfCopiedError(kind, `${what} was deleted again`, false, err) : new HalfCopiedError(kind, `${what} ${left}`, true, err);
 }
 
 /**

@@ -29,7 +29,8 @@ export async function moveProfileBackups(
   // the profile names the old prefix until the move is saved: its hints act there, and the
   // new prefix's leftovers are cleaned up once the move is finished (moveCleanupFix)
   const fromFlags = locationFlags(from.name, ctx.configFlag);
-  const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal, cli: ctx.cli}, [{locationFlags: fromFlags}, {cleanupFix: moveCleanupFix(from, to, ctx)}]);
+  const cleanupFix = moveCleanupFix(from, to, ctx);
+  const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal, cli: ctx.cli}, [{locationFlags: fromFlags}, {cleanupFix}]);
   try {
     await assertSeesLocks(source, from, 'move', ctx.signal);
     const plan = await planMove(source, destination, {signal: ctx.signal, hint: (words) => commandHint(ctx.cli, words, fromFlags)});
@@ -46,7 +47,7 @@ export async function moveProfileBackups(
     const warnOnce = (line: string) => void (warned.has(line) || (warned.add(line), ctx.warn(line)));
     const lockItem = (item: MoveItem) => lockCopy(ctx.dataDir, locationId(to), item.archive.key, names(item), warnOnce);
     const onWarning = (line: string) => ctx.warn(`Warning: ${escapeInvisible(line)}`); // names files of the bucket
-    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock, onWarning});
+    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock, onWarning, destinationCleanup: cleanupFix});
     for (const line of staying(plan, from)) ctx.warn(line);
     if (report.refused.length > 0) ctx.warn(refusedWarning(report.refused, from, to));
     const already = plan.items.filter((i) => !i.copy.archive && !i.copy.metadataFile).length;

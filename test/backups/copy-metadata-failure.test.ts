@@ -100,3 +100,20 @@ test('a destination bucket that locks every new file by default keeps the archiv
   expect(await shared.versions('dst/', bucket.json.bucketId)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
   expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
 });
+
+test('the metadata file\'s copy fails and the destination key may not delete the archive copy: the error says it remains, that a cleanup with that key is refused too, and the same copy again completes the backup', async () => {
+  n++;
+  const key = await shared.emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: shared.emu.bucket});
+  const from = await shared.open(`src${n}/`);
+  const to = await shared.open(`dst${n}/`, {keyId: key.keyId, applicationKey: key.applicationKey});
+  const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'nodelete'});
+  faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
+  const destination = new BackupCatalog(to, {locationFlags: '--profile offsite'});
+  const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id, {destination}));
+  expect(await shared.versions(`dst${n}/`)).toEqual([`upload ${up.archiveKey}`]);
+  expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied just before, was not deleted, and without its metadata file it is no backup: ${up.archiveKey} remains \\(removing it failed: 401 unauthorized\\): the key may not delete it, nor can a cleanup with that key; delete it in the B2 web console, or run "backup-b2 b2 cleanup --profile offsite" with a key that has deleteFiles once it is 24 hours old \\(cleanup's default --older-than\\); run the same command again to complete the backup \\(it copies only what is missing\\)$`));
+  expect((err as BackupError).resumable).toBe(true);
+
+  expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: false});
+  expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
+});
