@@ -250,7 +250,7 @@ export class BackupCatalog {
         if (metadataObj.leftover) this.warn(metadataObj.leftover);
         // an archive dated before it was stored (a large file, or an earlier run's) can look like
         // an interrupted upload's to a cleanup elsewhere until its metadata file exists: still there?
-        if (archive.datedFromStart || plan?.stored === 'archive') await this.assertArchiveKept(archive, metadataKey, meta.signal);
+        if (archive.datedFromStart || plan?.stored === 'archive') await this.assertArchiveKept(archive, metadataObj, meta.signal);
         await this.cache.set(metadataObj, text);
         if (key && unlock) await this.pending.clear(key);
         const resumed = (archive.reusedBytes ?? 0) > 0;
@@ -288,8 +288,11 @@ export class BackupCatalog {
    * metadata file was written and finds it (it unhides); if the cleanup's check finds no
    * metadata file, the hide came before this check, which finds the archive hidden or
    * gone and does not report a backup until the archive is visible again.
+   *
+   * The metadata file just stored (`metadataFile`) is removed within CANCEL_AFTER_STOP_MS
+   * (the upload fails either way); one that stays is warned about as leftStoredLine tells it.
    */
-  private async assertArchiveKept(archive: StoredObject, metadataKey: string, signal?: AbortSignal): Promise<void> {
+  private async assertArchiveKept(archive: StoredObject, metadataFile: StoredObject, signal?: AbortSignal): Promise<void> {
     let hidden = false;
     for (const waitMs of [...HIDDEN_ARCHIVE_WAITS_MS, undefined]) {
       const now = await this.backend.stat(archive.key);
@@ -300,9 +303,8 @@ export class BackupCatalog {
         throw abortError(signal);
       });
     }
-    await this.backend.delete(metadataKey).catch((cleanupErr: unknown) => {
-      this.warn(`could not remove ${metadataKey}, the metadata file of an archive that is gone (${(cleanupErr as Error).message}); "${this.hint('list')}" skips it`);
-    });
+    const left = await this.removeOrTell(metadataFile.key, metadataFile.retention?.retainUntil.toISOString() ?? 'its retention date', afterStopBound());
+    if (left) this.warn(`the metadata file of an archive that is gone: ${leftStoredLine(left, `run "${this.hint('cleanup')}"`)}; "${this.hint('list')}" skips it meanwhile`);
     const cleanup = `a "${this.hint('cleanup')}" elsewhere`;
     const how = hidden ? `stayed hidden by ${cleanup}, which took it for an interrupted upload's` : `was deleted while its upload finished (${cleanup} took it for an interrupted upload's)`;
     throw new BackupError('failure', `the archive ${archive.key} ${how}; no backup was stored: run the upload again`);
@@ -352,10 +354,7 @@ export class BackupCatalog {
     const until = retention?.retainUntil.toISOString() ?? 'its retention date';
     const stays: LeftStored[] = [];
     for (const key of keys) {
-      const stay = await this.deleteUnlessLocked(key, bound).then(
-        (outcome) => (outcome === 'locked' ? {key, state: 'locked' as const, why: `Object Lock keeps it until ${until}`} : undefined),
-        (e: unknown) => leftByFailedRemoval(key, e, bound),
-      );
+      const stay = await this.removeOrTell(key, until, bound);
       if (stay) stays.push(stay);
     }
     if (stays.length === 0) return err;
@@ -951,6 +950,17 @@ export class BackupCatalog {
    * Deletes every version of key (`lastVersion`: that one after all others, see DeleteOptions);
    * 'locked' when Object Lock refuses (a lock the key cannot read shows only in B2's refusal).
    */
+  /**
+   * Removes `key` on a failure's or a stop's way out, within `bound`: undefined once it is
+   * gone, else what stays (LeftStored; `until`: when Object Lock lets it go, in words).
+   */
+  private async removeOrTell(key: string, until: string, bound: AbortSignal): Promise<LeftStored | undefined> {
+    return this.deleteUnlessLocked(key, bound).then(
+      (outcome) => (outcome === 'locked' ? {key, state: 'locked' as const, why: `Object Lock keeps it until ${until}`} : undefined),
+      (e: unknown) => leftByFailedRemoval(key, e, bound),
+    );
+  }
+
   private async deleteUnlessLocked(key: string, signal?: AbortSignal, lastVersion?: string): Promise<'deleted' | 'locked'> {
     return this.backend.delete(key, {signal, lastVersion}).then(() => 'deleted' as const, (err: unknown) => {
       if (isBackupError(err, 'locked')) return 'locked' as const;

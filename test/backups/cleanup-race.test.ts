@@ -9,7 +9,7 @@ import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
 import {emulator, openBackend} from '../b2/helpers.js';
 import {DelegatingBackend, clockAhead} from './backend-wrappers.js';
-import {keysOf, rejection, tempDir} from './helpers.js';
+import {catalogWithWarnings, keysOf, rejection, tempDir} from './helpers.js';
 
 // A `b2 cleanup` on another machine (or from cron) while a large upload finishes. A large
 // file keeps its start time, so an archive whose upload took longer than --older-than
@@ -136,6 +136,25 @@ describe('a cleanup elsewhere while a large upload writes its metadata file', ()
     expect((err as Error).message).toMatch(/^the archive long_.*\.tar was deleted while its upload finished .*; no backup was stored: run the upload again$/);
     expect(await keysOf(backend)).toEqual([]);
     expect(await new BackupCatalog(backend).list()).toEqual([]);
+  });
+
+  test('the same, with B2 refusing the removal of the metadata file for the key: the warning says it remains, that a cleanup with that key is refused too, and what removes it', async () => {
+    atMetadataUpload(async () => {
+      await cleanerAt25h().cleanup({olderThanMs: DAY});
+      emu.faults.add({call: 'b2_delete_file_version', status: 401, code: 'unauthorized', message: 'not entitled'}); // from here on: the upload's removal
+    });
+    const {catalog, warnings} = catalogWithWarnings(backend);
+    try {
+      const err = await rejection(catalog.upload({path: await largeFile()}, {name: 'long'}));
+      expect((err as Error).message).toMatch(/^the archive long_.*\.tar was deleted while its upload finished .*; no backup was stored: run the upload again$/);
+    } finally {
+      emu.faults.clear();
+    }
+    const [metadataKey] = await keysOf(backend);
+    expect(metadataKey).toMatch(/^long_.*\.metadata\.json$/);
+    expect(warnings).toEqual([
+      `the metadata file of an archive that is gone: ${metadataKey} remains (removing it failed: 401 unauthorized): the key may not delete it, nor can a cleanup with that key; delete it in the B2 web console, or run "backup-b2 b2 cleanup" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than); "backup-b2 b2 list" skips it meanwhile`,
+    ]);
   });
 
   test('the cleanup listed before the metadata file was stored and deletes after: the archive is kept, the backup is whole', async () => {
