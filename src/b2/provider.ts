@@ -10,6 +10,7 @@ import {runChecks} from './check.js';
 import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
 import {commandHint, shellWord} from '../command-hint.js';
+import {reuploadHint} from '../reupload-hint.js';
 import {assertCopyRecordsAgree} from './copy-records.js';
 import {bucketUnavailable, keyFixClause, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
@@ -453,9 +454,11 @@ export class B2Backend implements StorageBackend {
     const there = dest.client.auth;
     if (from.accountId === there.accountId && from.apiUrl === there.apiUrl) return undefined;
     const endpoint = (b: B2Backend) => b.o.endpointName ?? b.o.endpoint;
+    // a move's two sides are one profile, before and after: named by where they are
+    const place = (b: B2Backend) => (this.o.profileName === dest.o.profileName ? `${b.o.bucket}/${b.o.prefix}` : b.locationName());
     return {
-      reason: `${this.locationName()} and ${dest.locationName()} are on different B2 accounts or endpoints (${endpoint(this)}, ${endpoint(dest)}): a server-side copy works only within one account and endpoint`,
-      instead: `download the backup and upload it there instead: "${commandHint(this.o.cli, 'download ID -o FILE', this.o.locationFlags)}", then "${commandHint(this.o.cli, 'upload FILE', dest.o.locationFlags)}"`,
+      reason: `${place(this)} and ${place(dest)} are on different B2 accounts or endpoints (${endpoint(this)}, ${endpoint(dest)}): a server-side copy works only within one account and endpoint`,
+      instead: reuploadHint(this.o.cli, this.o.locationFlags, dest.o.locationFlags),
     };
   }
 

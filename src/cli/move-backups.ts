@@ -10,6 +10,8 @@ import {count} from '../plural.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from '../backups/layout.js';
 import type {ResolvedProfile} from '../profiles/types.js';
 import {lockCopy} from './copy-lock.js';
+import {profileOnHint} from './profile-on-hint.js';
+import {reuploadHint} from '../reupload-hint.js';
 import {assertSeesLocks} from './object-lock.js';
 import {locationId} from './open-backend.js';
 
@@ -32,6 +34,8 @@ export async function moveProfileBackups(
   const cleanupFix = moveCleanupFix(from, to, ctx);
   const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal, cli: ctx.cli}, [{locationFlags: fromFlags}, {cleanupFix}]);
   try {
+    const barrier = source.copyBarrier(destination);
+    if (barrier) throw new BackupError('bad_input', `${barrier.reason}; nothing was copied or saved; ${reuploadInstead(from, to, ctx)}`);
     await assertSeesLocks(source, from, 'move', ctx.signal);
     const plan = await planMove(source, destination, {signal: ctx.signal, hint: (words) => commandHint(ctx.cli, words, fromFlags)});
     const where = moveRoute(from, to);
@@ -82,6 +86,18 @@ function moveCleanupFix(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: s
   return (
     `finish the move first (the same profile update command again: profile "${to.name}" uses the new prefix ${will} only once the move is saved, and a cleanup before then would look under ${was}), ` +
     `then run "${commandHint(ctx.cli, 'cleanup', locationFlags(to.name, ctx.configFlag))}"`
+  );
+}
+
+/**
+ * A move between two B2 accounts or endpoints, which no server-side copy makes: what the
+ * user does instead, backup by backup, through a profile on the new location (none names
+ * it until the profile is saved), then the profile changed without --move-backups.
+ */
+function reuploadInstead(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: string; configFlag?: string}): string {
+  return (
+    `to move them anyway, add a profile on the new location, ${profileOnHint(ctx.cli, to, ctx.configFlag)}; for each backup, ${reuploadHint(ctx.cli, locationFlags(from.name, ctx.configFlag), locationFlags('PROFILE', ctx.configFlag))}; ` +
+    `then run the same profile update command without --move-backups (the originals stay under ${movePlaces(from, to)[0]} until deleted)`
   );
 }
 

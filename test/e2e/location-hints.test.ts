@@ -1,8 +1,12 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import {shellWord} from '../../src/command-hint.js';
+import {startEmulator} from '../../src/emulator/index.js';
 import {seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {calls, E2EWorld, expectFailure} from './helpers.js';
+import {calls, E2EWorld, expectFailure, parseJson} from './helpers.js';
 
 // Fix hints that a user pastes as printed: the real CLI against the emulator, the hint
 // taken from its output and run by /bin/sh (E2EWorld.pasted), with nothing of the test's
@@ -10,6 +14,8 @@ import {calls, E2EWorld, expectFailure} from './helpers.js';
 // what the shell would split or expand.
 
 const PART = 5_000_000; // the smallest part size a profile takes: the archive is copied in parts
+/** `text` as a RegExp matches it. */
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 let world: E2EWorld;
 
@@ -138,5 +144,47 @@ describe('hints that change or add a profile name the profiles file given with -
     expectFailure(missing, 2, new RegExp(`add it with "backup-b2 b2 profile add nosuchname --config ${config()}"`), world.secrets);
     const ambiguous = await world.b2(['list']);
     expectFailure(ambiguous, 2, new RegExp(`set a default with "backup-b2 b2 profile default NAME --config ${config()}"`), world.secrets);
+  }, 60_000);
+});
+
+describe('a move to another B2 account or endpoint', () => {
+  test('refused (exit 2, nothing copied or saved), with the way that works, pasted step by step: a profile on the new location, each backup downloaded and uploaded under its name with its metadata, then the prefix changed without the move', async () => {
+    const other = await startEmulator({port: 0});
+    world.addSecrets(other.applicationKey);
+    try {
+      const far = await other.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles']});
+      world.addSecrets(far.applicationKey);
+      await world.addProfile('xa', {...(await world.createKey()), prefix: 'xa/'});
+      const archive = join(world.dir, 'xa-source.tar');
+      await writeFile(archive, randomBytes(2000));
+      const stored = await world.storeBackup('xa', {path: archive}, {name: "nightly's 7", metadata: {host: 'pi4'}});
+      const update = ['profile', 'update', 'xa', '--prefix', 'far/', '--key-id', far.keyId, '--application-key', far.applicationKey, '--endpoint', other.url, '--bucket', other.bucket];
+      const refused = await world.b2([...update, '--move-backups']);
+      const config = literal(world.config);
+      const line = new RegExp(
+        `^Error: ${world.emu.bucket}/xa/ and ${other.bucket}/far/ are on different B2 accounts or endpoints .*; nothing was copied or saved; ` +
+          `to move them anyway, add a profile on the new location, "(backup-b2 b2 profile add PROFILE --bucket ${other.bucket} --prefix far/ --endpoint ${literal(other.url)} --config ${config})" \\(.*\\); ` +
+          `for each backup, download the backup and upload it there under its name: "(backup-b2 b2 download ID -o FILE --config ${config} --profile xa)", then "(backup-b2 b2 upload FILE --name NAME --config ${config} --profile PROFILE)" ` +
+          `\\(NAME: .*"(backup-b2 b2 show ID --json --config ${config} --profile xa)" shows both; .*\\); then run the same profile update command without --move-backups`,
+        'm',
+      );
+      expectFailure(refused, 2, line, world.secrets);
+      expect((await world.storedProfile('xa'))?.prefix).toBe('xa/');
+      const [, add, download, upload, show] = line.exec(refused.stderr)!;
+      expect(await world.pasted(`${add.replace('PROFILE', 'xa-far')} --key-id ${far.keyId} --application-key ${far.applicationKey}`)).toMatchObject({code: 0});
+      const shown = parseJson<{name: string; metadata: {extra_metadata: Record<string, string>}}>(await world.pasted(show.replace('ID', stored.id)));
+      expect(shown).toMatchObject({name: "nightly's 7", metadata: {extra_metadata: {host: 'pi4'}}});
+      expect(await world.pasted(download.replace('ID', stored.id).replace('FILE', 'moving.tar'))).toMatchObject({code: 0});
+      const meta = Object.entries(shown.metadata.extra_metadata).map(([k, v]) => ` --meta ${shellWord(`${k}=${v}`)}`).join('');
+      const uploaded = await world.pasted(upload.replace('FILE', 'moving.tar').replace('NAME', shellWord(shown.name)).replace('PROFILE', 'xa-far') + meta);
+      expect(uploaded.code).toBe(0);
+      expect((await world.b2(update)).code).toBe(0);
+      const [there] = await world.withLocation('xa', ({catalog}) => catalog.list());
+      // its name and metadata kept; an archive that is not Home Assistant's gets a new id and date, as the line says
+      expect(await world.withLocation('xa', ({catalog}) => catalog.show(there.id))).toMatchObject({name: "nightly's 7", sha1: stored.sha1, metadata: {extra_metadata: {host: 'pi4'}}});
+      expect(there.id).not.toBe(stored.id);
+    } finally {
+      await other.stop();
+    }
   }, 60_000);
 });

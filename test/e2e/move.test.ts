@@ -181,7 +181,7 @@ describe('b2 copy ID --to PROFILE', () => {
       // a setup tried with a backup that is there already must not pass for one that copies
       const warnings = there.stderr.split('\n').filter(Boolean);
       expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatch(/^Warning: profile "home" and profile "far" are on different B2 accounts or endpoints \(.*\): a server-side copy works only within one account and endpoint, so a backup that profile "far" does not hold yet cannot be copied there \(exit 2\); download the backup and upload it there instead: "backup-b2 b2 download ID -o FILE --config \S+ --profile home", then "backup-b2 b2 upload FILE --config \S+ --profile far"$/);
+      expect(warnings[0]).toMatch(/^Warning: profile "home" and profile "far" are on different B2 accounts or endpoints \(.*\): a server-side copy works only within one account and endpoint, so a backup that profile "far" does not hold yet cannot be copied there \(exit 2\); download the backup and upload it there under its name: "backup-b2 b2 download ID -o FILE --config \S+ --profile home", then "backup-b2 b2 upload FILE --name NAME --config \S+ --profile far" \(NAME: its name, quoted for the shell; .*"backup-b2 b2 show ID --json --config \S+ --profile home" shows both; .* any other becomes a new backup with a new id, dated now\)$/);
       expect(parseJson(await b2(['copy', '10000005', '--to', 'far', '--profile', 'home', '--json']))).toMatchObject({to: 'far', existing: true, copiedFiles: [], copied: {id: '10000005'}});
       expect(calls(emu, 'b2_copy_file')).toBe(0);
       expect(other.stats().calls.b2_copy_file).toBeUndefined();
