@@ -82,6 +82,12 @@ export interface MoveReport extends MovePlan {
 
 export interface MoveOptions {
   signal?: AbortSignal;
+  /**
+   * What removes an archive without its metadata file that stays at the source, as the
+   * plan's line says it: by default a cleanup there run before the location changes
+   * (`hint`), which after a move would look at the new one.
+   */
+  strayRemover?: string;
   /** The catalogs of the two locations (their metadata caches), for the SHA1s that only metadata files record. */
   catalogs?: {from: BackupCatalog; to: BackupCatalog};
   /** Backups copied (or deleted) at once. */
@@ -128,7 +134,7 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
       const copiedMetadata = destination.get(metadataKey);
       const sha1 = copiedMetadata ? await catalogs.to.recordedSha1(archive, copiedMetadata, opts.signal) : undefined;
       if (copiedMetadata && sameObject(destination.get(archive.key), archive.size, sha1, archive.id) === 'same') leftovers.push(archive);
-      else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; "${hint('cleanup')}" run before the prefix changes removes it)`);
+      else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; ${opts.strayRemover ?? `"${hint('cleanup')}" run before the prefix changes removes it`})`);
       return;
     }
     // only what list calls a backup moves: another tool's pair stays as it is

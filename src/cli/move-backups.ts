@@ -4,7 +4,7 @@ import type {Retention} from '../backend.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {executeMove, planMove, type MoveItem, type MovePlan} from '../backups/move.js';
 import {connectB2, connectB2Pair} from '../connect.js';
-import {commandHint, locationFlags, profileCommandHint, shellWord} from '../command-hint.js';
+import {CLEANUP_AGE, commandHint, locationFlags, profileCommandHint, shellWord} from '../command-hint.js';
 import {BackupError} from '../errors.js';
 import {count} from '../plural.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from '../backups/layout.js';
@@ -37,7 +37,9 @@ export async function moveProfileBackups(
     const barrier = source.copyBarrier(destination);
     if (barrier) throw new BackupError('bad_input', `${barrier.reason}; nothing was copied or saved; ${reuploadInstead(from, to, ctx)}`);
     await assertSeesLocks(source, from, 'move', ctx.signal);
-    const plan = await planMove(source, destination, {signal: ctx.signal, hint: (words) => commandHint(ctx.cli, words, fromFlags)});
+    // the lines about what stays at the old prefix are printed by a dry run, or once the profile names the new one
+    const strayRemover = ctx.dryRun ? undefined : `${oldPrefixRemover(from, to, ctx)} ${CLEANUP_AGE}`;
+    const plan = await planMove(source, destination, {signal: ctx.signal, hint: (words) => commandHint(ctx.cli, words, fromFlags), strayRemover});
     const where = moveRoute(from, to);
     // the profile's lock:, on every copy as on its uploads (its check, passed before, saw that the bucket and key can set it)
     const destinationLock = to.lock && retentionFor(to.lock, destination.now());
@@ -85,8 +87,18 @@ function moveCleanupFix(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: s
   const [was, will] = movePlaces(from, to);
   return (
     `finish the move first (the same profile update command again: profile "${to.name}" uses the new prefix ${will} only once the move is saved, and a cleanup before then would look under ${was}), ` +
-    `then run "${commandHint(ctx.cli, 'cleanup', locationFlags(to.name, ctx.configFlag))}"`
+    `then run "${cleanupWith(to.name, ctx)}"`
   );
+}
+
+/**
+ * What removes an archive without its metadata file that a finished move leaves at the
+ * old prefix (CLEANUP_AGE follows): the profile names the new one by then, so its own
+ * cleanup would look there; a profile on the old prefix does it.
+ */
+function oldPrefixRemover(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: string; configFlag?: string}): string {
+  const [was] = movePlaces(from, to);
+  return `profile "${to.name}" no longer names ${was}, so its cleanup does not look there; a profile on it does: ${profileOnHint(ctx.cli, from, ctx.configFlag)}, then "${cleanupWith('PROFILE', ctx)}" removes it`;
 }
 
 /**
@@ -99,6 +111,10 @@ function reuploadInstead(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: 
     `to move them anyway, add a profile on the new location, ${profileOnHint(ctx.cli, to, ctx.configFlag)}; for each backup, ${reuploadHint(ctx.cli, locationFlags(from.name, ctx.configFlag), locationFlags('PROFILE', ctx.configFlag))}; ` +
     `then run the same profile update command without --move-backups (the originals stay under ${movePlaces(from, to)[0]} until deleted)`
   );
+}
+
+function cleanupWith(profileName: string, ctx: {cli: string; configFlag?: string}): string {
+  return commandHint(ctx.cli, 'cleanup', locationFlags(profileName, ctx.configFlag));
 }
 
 function sameBucket(from: ResolvedProfile, to: ResolvedProfile): boolean {

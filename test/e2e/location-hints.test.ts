@@ -2,9 +2,9 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
-import {shellWord} from '../../src/command-hint.js';
+import {CLEANUP_AGE, shellWord} from '../../src/command-hint.js';
 import {startEmulator} from '../../src/emulator/index.js';
-import {seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
+import {backupFilesToSeed, seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {calls, E2EWorld, expectFailure, parseJson} from './helpers.js';
 
@@ -14,8 +14,11 @@ import {calls, E2EWorld, expectFailure, parseJson} from './helpers.js';
 // what the shell would split or expand.
 
 const PART = 5_000_000; // the smallest part size a profile takes: the archive is copied in parts
+const HOUR = 3600e3;
 /** `text` as a RegExp matches it. */
 const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** "once it is 24 hours old (cleanup's default --older-than)", as a RegExp. */
+const AGE = literal(CLEANUP_AGE);
 
 let world: E2EWorld;
 
@@ -186,5 +189,42 @@ describe('a move to another B2 account or endpoint', () => {
     } finally {
       await other.stop();
     }
+  }, 60_000);
+});
+
+describe('what a move says of a location no saved profile names (clock moved on 25 h: last in this file)', () => {
+  const config = () => literal(world.config);
+  /** A profile-add hint as printed, PROFILE named and the key given (a pipe, not a terminal, asks for nothing). */
+  const added = (hint: string, name: string, key: {keyId: string; applicationKey: string}) =>
+    world.pasted(`${hint.replace('PROFILE', name)} --key-id ${key.keyId} --application-key ${key.applicationKey}`);
+
+  test('a finished move that leaves an interrupted upload\'s archive under the old prefix: the line names a profile on the old prefix (the moved profile\'s cleanup now looks under the new one), and that, pasted, removes it once it is 24 hours old', async () => {
+    const key = await world.createKey();
+    await world.addProfile('st', {...key, prefix: 'st-old/'});
+    await seedBackups(world.emu, 'st-old/', 1, 300);
+    const [stray] = backupFilesToSeed('st-old/', 1, 301); // its archive only: an upload interrupted before its metadata file
+    await world.emu.putFiles(world.emu.bucket, [stray]);
+    const move = ['profile', 'update', 'st', '--prefix', 'st-new/', '--move-backups'];
+    // before the move, the profile's own cleanup is the one that looks there
+    const plan = await world.b2([...move, '--dry-run']);
+    expect(plan.stderr).toBe('');
+    expect(plan.stdout).toMatch(new RegExp(`; "backup-b2 b2 cleanup --config ${config()} --profile st" run before the prefix changes removes it\\)$`, 'm'));
+    const moved = await world.b2(move);
+    expect(moved.code).toBe(0);
+    expect((await world.storedProfile('st'))?.prefix).toBe('st-new/');
+    const line = new RegExp(
+      `^Not moved \\(they stay under "st-old/"\\): ${literal(stray.fileName.slice('st-old/'.length))} \\(an archive without its metadata file: an interrupted upload; ` +
+        `profile "st" no longer names "st-old/", so its cleanup does not look there; a profile on it does: "(backup-b2 b2 profile add PROFILE --bucket ${world.emu.bucket} --prefix st-old/ --endpoint ${literal(world.emu.url)} --config ${config()})" ` +
+        `\\(it asks for the key ID and key on a terminal; else add --key-id and --application-key\\), then "(backup-b2 b2 cleanup --config ${config()} --profile PROFILE)" removes it ${AGE}\\)$`,
+      'm',
+    );
+    expect(moved.stderr).toMatch(line);
+    const [, add, cleanup] = line.exec(moved.stderr)!;
+    expect(await added(add, 'st-old', key)).toMatchObject({code: 0});
+    world.emu.clock.advance(25 * HOUR);
+    const cleaned = await world.pasted(cleanup.replace('PROFILE', 'st-old'));
+    expect({code: cleaned.code, stderr: cleaned.stderr}).toEqual({code: 0, stderr: ''});
+    expect(cleaned.stdout).toMatch(/^Cancelled 0 unfinished uploads and deleted 1 archive without metadata file\.$/m);
+    expect(await world.listedIds('st')).toHaveLength(1);
   }, 60_000);
 });
