@@ -81,12 +81,14 @@ function movePlaces(from: ResolvedProfile, to: ResolvedProfile): [string, string
  * How to remove what a failed or stopped copy left under the new prefix (followed by "to
  * remove it"): the profile names that prefix only once the move is saved, so its cleanup
  * run before then would look under the old one. The move is finished first: by the same
- * command, which only the user has whole (it may change the key too).
+ * command, which only the user has whole (it may change the key too). A move the user
+ * gives up leaves it to a profile on the new prefix, which none names yet (profileOnHint).
  */
 function moveCleanupFix(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: string; configFlag?: string}): string {
   const [was, will] = movePlaces(from, to);
   return (
-    `finish the move first (the same profile update command again: profile "${to.name}" uses the new prefix ${will} only once the move is saved, and a cleanup before then would look under ${was}), ` +
+    `finish the move first (the same profile update command again: profile "${to.name}" uses the new prefix ${will} only once the move is saved, and a cleanup before then would look under ${was}; ` +
+    `a move you will not finish leaves it to a profile on the new prefix: ${profileOnHint(ctx.cli, to, ctx.configFlag)}, then "${cleanupWith('PROFILE', ctx)}"), ` +
     `then run "${cleanupWith(to.name, ctx)}"`
   );
 }

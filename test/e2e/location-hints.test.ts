@@ -55,7 +55,7 @@ describe('b2 profile update NAME --prefix NEW --move-backups', () => {
     // run as "cleanup" alone it would act on the default profile; with --profile mv now, under old/
     const hint = new RegExp(
       `an unfinished copy of ${leftover.replaceAll('.', '\\.')} remains \\(cancelling it failed: 403 access_denied\\): ` +
-        `finish the move first \\(the same profile update command again: profile "mv" uses the new prefix "new/" in bucket ${world.emu.bucket} only once the move is saved, and a cleanup before then would look under "old/"\\), ` +
+        `finish the move first \\(the same profile update command again: profile "mv" uses the new prefix "new/" in bucket ${world.emu.bucket} only once the move is saved, and a cleanup before then would look under "old/"; .*\\), ` +
         `then run "(backup-b2 b2 cleanup --config ${world.config.replaceAll('.', '\\.')} --profile mv)" to remove it`,
     );
     expect(failed.stderr).toMatch(hint);
@@ -197,6 +197,32 @@ describe('what a move says of a location no saved profile names (clock moved on 
   /** A profile-add hint as printed, PROFILE named and the key given (a pipe, not a terminal, asks for nothing). */
   const added = (hint: string, name: string, key: {keyId: string; applicationKey: string}) =>
     world.pasted(`${hint.replace('PROFILE', name)} --key-id ${key.keyId} --application-key ${key.applicationKey}`);
+
+  test('a move given up after its copy left an unfinished file under the new prefix: the line names a profile on the new prefix, which, pasted, removes it once it is 24 hours old', async () => {
+    const key = await world.createKey();
+    await world.addProfile('gu', {...key, prefix: 'gu-old/', partSize: '5MB', concurrency: 1});
+    await seedLargeBackup(world.emu, 'gu-old/', {name: 'large', size: 2 * PART + 1, partSize: PART});
+    world.emu.faults.add({call: 'b2_copy_part', count: 1, status: 400, code: 'bad_request', message: 'refused for the test'});
+    world.emu.faults.add({call: 'b2_cancel_large_file', count: 1, status: 400, code: 'bad_request', message: 'cancel refused for the test'});
+    const failed = await world.b2(['profile', 'update', 'gu', '--prefix', 'gu-new/', '--move-backups']);
+    world.emu.faults.clear();
+    expect(failed.code).not.toBe(0);
+    expect(await unfinished('gu-new/')).toHaveLength(1);
+    const hint = new RegExp(
+      `a move you will not finish leaves it to a profile on the new prefix: "(backup-b2 b2 profile add PROFILE --bucket ${world.emu.bucket} --prefix gu-new/ --endpoint ${literal(world.emu.url)} --config ${config()})" ` +
+        `\\(it asks for the key ID and key on a terminal; else add --key-id and --application-key\\), then "(backup-b2 b2 cleanup --config ${config()} --profile PROFILE)"\\), ` +
+        `then run "backup-b2 b2 cleanup --config ${config()} --profile gu" to remove it`,
+    );
+    expect(failed.stderr).toMatch(hint);
+    const [, add, cleanup] = hint.exec(failed.stderr)!;
+    expect(await added(add, 'gu-new', key)).toMatchObject({code: 0});
+    world.emu.clock.advance(25 * HOUR);
+    const cleaned = await world.pasted(cleanup.replace('PROFILE', 'gu-new'));
+    expect({code: cleaned.code, stderr: cleaned.stderr}).toEqual({code: 0, stderr: ''});
+    expect(cleaned.stdout).toMatch(/^Cancelled 1 unfinished upload and deleted 0 archives without metadata file\.$/m);
+    expect(await unfinished('gu-new/')).toEqual([]);
+    expect((await world.storedProfile('gu'))?.prefix).toBe('gu-old/');
+  }, 60_000);
 
   test('a finished move that leaves an interrupted upload\'s archive under the old prefix: the line names a profile on the old prefix (the moved profile\'s cleanup now looks under the new one), and that, pasted, removes it once it is 24 hours old', async () => {
     const key = await world.createKey();
