@@ -26,7 +26,8 @@ export async function deleteLostDuplicates(client: B2Client, bucketId: string, c
   try {
     for await (const version of listVersions(client, bucketId, kept.fileName, bound)) if (sameStoredObject(version, kept)) duplicates.push(version);
   } catch {
-    return `${kept.fileName} may keep older ${words.many} of it B2 ${words.made} as answers were lost, billed beside the one kept (file id ${kept.fileId}): they could not be looked for; the B2 web console lists its versions, to delete them there`;
+    const why = signal?.aborted ? ' (the command was stopped)' : '';
+    return `${kept.fileName} may keep older ${words.many} of it B2 ${words.made} as answers were lost, billed beside the one kept (file id ${kept.fileId}): they could not be looked for${why}; the B2 web console lists its versions, to delete them there`;
   }
   /** The versions that stay, by why (as removeStoredVersions groups them: one line for the same reason). */
   const stays = new Map<string, {why: DuplicateKept | 'given up'; files: B2File[]}>();
@@ -41,7 +42,8 @@ export async function deleteLostDuplicates(client: B2Client, bucketId: string, c
     const [older, them] = files.length === 1 ? [`an older ${words.one.slice('the '.length)}`, 'it'] : [`${files.length} older ${words.many}`, 'them'];
     const what = `${older} of it B2 ${words.made} as answers were lost, billed beside the one kept (file id ${kept.fileId}; ${fileIds(files)})`;
     const remove = `delete ${them} in the B2 web console`;
-    if (why === 'given up') return `${kept.fileName} may keep ${what}: deleting ${them} was given up (B2 busy or unreachable); ${remove} if still there`;
+    // given up at the bound, or when the user stopped the command: B2 need not have been busy then
+    if (why === 'given up') return `${kept.fileName} may keep ${what}: deleting ${them} was ${signal?.aborted ? 'stopped with the command' : 'given up (B2 busy or unreachable)'}; ${remove} if still there`;
     const until = why.until ?? 'its retention date';
     const then = why.blocker === 'lock' ? `Object Lock keeps ${them} until ${until}; then ${remove}`
       : why.blocker === 'key' ? `the key of ${profileRef(client.context)} may not delete ${them}; ${remove}`

@@ -16,6 +16,8 @@ const PART = 1000;
 const KEY_REFUSED = 'the key of profile test may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "backup-b2 b2 cleanup --profile test" with a key that has deleteFiles once it is 24 hours old (cleanup\'s default --older-than)';
 
 let emu: RunningEmulator;
+/** Called as each request arrives at the emulator (a test's own moment to act). */
+let onCall: ((call: string) => void) | undefined;
 let master: string;
 /** On the key without deleteFiles. */
 let noDelete: B2Backend;
@@ -23,14 +25,17 @@ let noDelete: B2Backend;
 let source: B2Backend;
 
 beforeAll(async () => {
-  emu = await emulator({minPartSize: PART});
+  emu = await emulator({minPartSize: PART, onRequest: (call) => onCall?.(call)});
   master = (await authorizeRaw(emu)).authorizationToken;
   const key = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: emu.bucket});
   noDelete = await openBackend(emu, {keyId: key.keyId, applicationKey: key.applicationKey, prefix: 'nodelete/', partSize: PART, uploadCutoff: PART, copyCutoff: 10 * PART, concurrency: 1});
   source = await openBackend(emu, {prefix: 'src/'});
 });
 
-afterEach(() => emu.faults.clear());
+afterEach(() => {
+  emu.faults.clear();
+  onCall = undefined;
+});
 
 afterAll(async () => {
   await noDelete?.close();
@@ -115,5 +120,16 @@ describe('a store that succeeded after a lost answer, whose older duplicate the 
     emu.faults.add({call: 'b2_list_file_versions', count: 1, status: 400, code: 'bad_request'});
     const stored = await noDelete.put('unlooked.json', Buffer.from('{"unlooked":true}'));
     expect(stored.leftover).toBe(`nodelete/unlooked.json may keep older versions of it B2 stored as answers were lost, billed beside the one kept (file id ${stored.id}): they could not be looked for; the B2 web console lists its versions, to delete them there`);
+  });
+
+  test('the command stopped as the versions are looked for: the result says so, not that they could not be looked for with no reason', async () => {
+    emu.faults.add({call: 'b2_upload_file', count: 1, cutResponseAfterBytes: 0});
+    const stop = new AbortController();
+    onCall = (call) => {
+      if (call === 'b2_list_file_versions') stop.abort();
+    };
+    const stored = await noDelete.put('stopped.json', Buffer.from('{"stopped":true}'), {signal: stop.signal});
+    expect(stop.signal.aborted).toBe(true);
+    expect(stored.leftover).toBe(`nodelete/stopped.json may keep older versions of it B2 stored as answers were lost, billed beside the one kept (file id ${stored.id}): they could not be looked for (the command was stopped); the B2 web console lists its versions, to delete them there`);
   });
 });
