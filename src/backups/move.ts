@@ -5,7 +5,7 @@ import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
 import {afterStopBound} from '../after-stop.js';
 import {BackupCatalog} from './catalog.js';
-import {commandHint} from '../command-hint.js';
+import {CLEANUP_AGE, commandHint} from '../command-hint.js';
 import {leftByFailedRemoval, leftStoredLine} from './left-stored.js';
 import {knownSha1} from './checksum.js';
 import {strongerRetention} from './lock.js';
@@ -134,7 +134,7 @@ export async function planMove(from: StorageBackend, to: StorageBackend, opts: M
       const copiedMetadata = destination.get(metadataKey);
       const sha1 = copiedMetadata ? await catalogs.to.recordedSha1(archive, copiedMetadata, opts.signal) : undefined;
       if (copiedMetadata && sameObject(destination.get(archive.key), archive.size, sha1, archive.id) === 'same') leftovers.push(archive);
-      else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; ${opts.strayRemover ?? `"${hint('cleanup')}" run before the prefix changes removes it`})`);
+      else staying.push(`${archive.key} (an archive without its metadata file: an interrupted upload; ${opts.strayRemover ?? `"${hint('cleanup')}" run before the prefix changes removes it ${CLEANUP_AGE}`})`);
       return;
     }
     // only what list calls a backup moves: another tool's pair stays as it is

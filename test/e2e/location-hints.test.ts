@@ -234,7 +234,7 @@ describe('what a move says of a location no saved profile names (clock moved on 
     // before the move, the profile's own cleanup is the one that looks there
     const plan = await world.b2([...move, '--dry-run']);
     expect(plan.stderr).toBe('');
-    expect(plan.stdout).toMatch(new RegExp(`; "backup-b2 b2 cleanup --config ${config()} --profile st" run before the prefix changes removes it\\)$`, 'm'));
+    expect(plan.stdout).toMatch(new RegExp(`; "backup-b2 b2 cleanup --config ${config()} --profile st" run before the prefix changes removes it once it is 24 hours old \\(cleanup's default --older-than\\)\\)$`, 'm'));
     const moved = await world.b2(move);
     expect(moved.code).toBe(0);
     expect((await world.storedProfile('st'))?.prefix).toBe('st-new/');
