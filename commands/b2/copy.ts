@@ -3,7 +3,7 @@ import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
 import {cliPrefix} from '../../src/cli/cli-prefix.js';
 import {lockCopy} from '../../src/cli/copy-lock.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
-import {catalogOf, locationId} from '../../src/cli/open-backend.js';
+import {bucketWarning, catalogOf, locationId} from '../../src/cli/open-backend.js';
 import {assertCanLock, assertSeesLocks, lockInstead} from '../../src/cli/object-lock.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {assertBackupId} from '../../src/backups/index.js';
@@ -63,7 +63,7 @@ export default class Copy extends BaseCommand {
           if (instead.length > 0) await assertCanLock(to, target, instead.join(' and '), signal);
         };
         const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, this.warnLine);
-        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, this.warnLine, flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b), onWarning: (line) => this.warnLine(`Warning: ${escapeInvisible(line)}`)});
+        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, this.warnLine, flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b), onWarning: bucketWarning(this.warnLine)});
         const what = `backup ${info.id} ${shownName(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         // the copy as it stands there: its own lock when known (the --to profile's, or the backup's own)
         const copied = copyLock ? {...info, lock: lockOfRetention(copyLock)} : info;

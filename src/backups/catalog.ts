@@ -947,10 +947,6 @@ export class BackupCatalog {
   }
 
   /**
-   * Deletes every version of key (`lastVersion`: that one after all others, see DeleteOptions);
-   * 'locked' when Object Lock refuses (a lock the key cannot read shows only in B2's refusal).
-   */
-  /**
    * Removes `key` on a failure's or a stop's way out, within `bound`: undefined once it is
    * gone, else what stays (LeftStored; `until`: when Object Lock lets it go, in words).
    */
@@ -961,6 +957,10 @@ export class BackupCatalog {
     );
   }
 
+  /**
+   * Deletes every version of key (`lastVersion`: that one after all others, see DeleteOptions);
+   * 'locked' when Object Lock refuses (a lock the key cannot read shows only in B2's refusal).
+   */
   private async deleteUnlessLocked(key: string, signal?: AbortSignal, lastVersion?: string): Promise<'deleted' | 'locked'> {
     return this.backend.delete(key, {signal, lastVersion}).then(() => 'deleted' as const, (err: unknown) => {
       if (isBackupError(err, 'locked')) return 'locked' as const;

@@ -39,12 +39,17 @@ export async function openLocation(
   return {profile, backend, catalog, hint: (words) => catalog.hint(words), close: () => backend.close()};
 }
 
+/** A warning from the backups layer as a line for `warn`: "Warning: …", with what the bucket's file names could hide made visible. */
+export function bucketWarning(warn: (line: string) => void): (message: string) => void {
+  return (message) => warn(`Warning: ${escapeInvisible(message)}`);
+}
+
 /** The catalog over a profile's backend, with its per-location cache dir; `configFlag`: the --config the profile came from. */
 export function catalogOf(config: Config, profile: ResolvedProfile, backend: B2Backend, warn: (line: string) => void, configFlag: string | undefined): BackupCatalog {
   return new BackupCatalog(backend, {
     cacheDir: join(config.cacheDir, 'locations', locationId(profile)),
     lockDir: join(config.dataDir, 'upload-locks', locationId(profile)),
-    onWarning: (msg) => warn(`Warning: ${escapeInvisible(msg)}`), // warnings name files of the bucket
+    onWarning: bucketWarning(warn),
     cli: cliPrefix(config),
     locationFlags: locationFlags(profile.name, configFlag),
     where: `profile "${profile.name}" (bucket ${profile.bucket}, prefix ${JSON.stringify(profile.prefix)})`,
