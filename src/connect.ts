@@ -32,10 +32,13 @@ function hintsOf(profile: ResolvedProfile, ctx: ConnectContext): Pick<B2BackendO
   return {cli: ctx.cli, locationFlags: locationFlags(profile.name, configFlag), ...savedProfileCommand(profile, ctx)};
 }
 
-/** The `profile update` that fixes a saved profile, when it must name the --config the file came from (else the provider's default). */
 function savedProfileCommand(profile: ResolvedProfile, ctx: ConnectContext): Pick<B2BackendOptions, 'profileCommand'> {
-  const configFlag = ctx.savedProfiles?.configFlag;
-  return configFlag === undefined ? {} : {profileCommand: profileCommandHint(ctx.cli, `update ${profile.name}`, configFlag)};
+  return savedProfileFix(profile.name, ctx.cli, ctx.savedProfiles?.configFlag);
+}
+
+/** The `profile update NAME` that fixes a saved profile, when it must name the --config its file came from (else the provider's default, without). */
+export function savedProfileFix(name: string, cli: string | undefined, configFlag: string | undefined): Pick<B2BackendOptions, 'profileCommand'> {
+  return configFlag === undefined ? {} : {profileCommand: profileCommandHint(cli, `update ${name}`, configFlag)};
 }
 
 /**

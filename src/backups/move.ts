@@ -101,7 +101,7 @@ export interface MoveOptions {
   hint?: (words: string) => string;
   /** Told what a copy left billed beside it that the backend could not remove (StoredObject.leftover). */
   onWarning?: (line: string) => void;
-  /** What removes what a failed copy leaves at the destination (BackupCopy.destinationCleanup). */
+  /** What removes an archive copy a failed metadata file copy leaves at the destination, when the backup is not to be completed (BackupCopy.destinationCleanup). */
   destinationCleanup?: string;
 }
 
@@ -374,10 +374,13 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
   const bound = afterStopBound();
   const cleanup = item.destinationCleanup ?? `run "${commandHint(undefined, 'cleanup')}"`;
   const noBackup = 'without its metadata file it is no backup';
-  const left = await to.delete(item.metadataFile.key, {signal: bound}).then(() => to.delete(item.archive.key, {signal: bound})).then(
+  // the file whose delete failed: the metadata file's name first (the archive is not tried then)
+  let deleting = item.metadataFile.key;
+  const left = await to.delete(deleting, {signal: bound}).then(() => to.delete((deleting = item.archive.key), {signal: bound})).then(
     () => undefined,
     async (cleanupErr: unknown) => {
-      if (!isBackupError(cleanupErr, 'locked')) return `was not deleted, and ${noBackup}: ${leftStoredLine(leftByFailedRemoval(item.archive.key, cleanupErr, bound), cleanup)}`;
+      // the same command run again completes the backup with it (the caller says so); what removes it is the other way
+      if (!isBackupError(cleanupErr, 'locked')) return `was not deleted, and ${noBackup}; to drop it rather than complete the backup: ${leftStoredLine(leftByFailedRemoval(deleting, cleanupErr, bound), cleanup)}`;
       // the date B2 keeps for it (a bucket's default retention included), else the one the copy asked for
       const until = (await to.stat(item.archive.key).catch(() => undefined))?.retention?.retainUntil ?? copyRetention(from, item.archive, item.destinationLock)?.retainUntil;
       return `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}, and ${noBackup}`;

@@ -3,7 +3,7 @@ import {lockOfRetention, retentionFor} from '../backups/lock.js';
 import type {Retention} from '../backend.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {executeMove, planMove, type MoveItem, type MovePlan} from '../backups/move.js';
-import {connectB2, connectB2Pair} from '../connect.js';
+import {connectB2, connectB2Pair, savedProfileFix} from '../connect.js';
 import {CLEANUP_AGE, commandHint, locationFlags, profileCommandHint, shellWord} from '../command-hint.js';
 import {BackupError} from '../errors.js';
 import {count} from '../plural.js';
@@ -13,7 +13,7 @@ import {lockCopy} from './copy-lock.js';
 import {profileOnHint} from './profile-on-hint.js';
 import {reuploadHint} from '../reupload-hint.js';
 import {assertSeesLocks} from './object-lock.js';
-import {locationId} from './open-backend.js';
+import {bucketWarning, locationId} from './open-backend.js';
 
 /**
  * `b2 profile update NAME --prefix NEW --move-backups [--dry-run]`: the backups under the
@@ -32,7 +32,9 @@ export async function moveProfileBackups(
   // new prefix's leftovers are cleaned up once the move is finished (moveCleanupFix)
   const fromFlags = locationFlags(from.name, ctx.configFlag);
   const cleanupFix = moveCleanupFix(from, to, ctx);
-  const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal, cli: ctx.cli}, [{locationFlags: fromFlags}, {cleanupFix}]);
+  // both are the one profile being updated: its fixes (a key, a bucket) name the --config it came from
+  const fix = savedProfileFix(to.name, ctx.cli, ctx.configFlag);
+  const [source, destination] = await connectB2Pair(from, to, {dataDir: ctx.dataDir, signal: ctx.signal, cli: ctx.cli}, [{locationFlags: fromFlags, ...fix}, {cleanupFix, ...fix}]);
   try {
     const barrier = source.copyBarrier(destination);
     if (barrier) throw new BackupError('bad_input', `${barrier.reason}; nothing was copied or saved; ${reuploadInstead(from, to, ctx)}`);
@@ -52,8 +54,9 @@ export async function moveProfileBackups(
     const warned = new Set<string>(); // a data dir that cannot hold locks is said once, not once per backup
     const warnOnce = (line: string) => void (warned.has(line) || (warned.add(line), ctx.warn(line)));
     const lockItem = (item: MoveItem) => lockCopy(ctx.dataDir, locationId(to), item.archive.key, names(item), warnOnce);
-    const onWarning = (line: string) => ctx.warn(`Warning: ${escapeInvisible(line)}`); // names files of the bucket
-    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock, onWarning, destinationCleanup: cleanupFix});
+    const onWarning = bucketWarning(ctx.warn);
+    // an archive copy left without its metadata file is what finishing the move completes: only a move given up removes it
+    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock, onWarning, destinationCleanup: abandonedMoveCleanup(to, ctx)});
     for (const line of staying(plan, from)) ctx.warn(line);
     if (report.refused.length > 0) ctx.warn(refusedWarning(report.refused, from, to));
     const already = plan.items.filter((i) => !i.copy.archive && !i.copy.metadataFile).length;
@@ -93,6 +96,11 @@ function moveCleanupFix(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: s
   );
 }
 
+/** What removes a file under the new prefix that a move given up leaves (followed by "to remove it"): no saved profile names that prefix until the move is saved. */
+function abandonedMoveCleanup(to: ResolvedProfile, ctx: {cli: string; configFlag?: string}): string {
+  return `add a profile on the new prefix, ${profileOnHint(ctx.cli, to, ctx.configFlag)}, and run "${cleanupWith('PROFILE', ctx)}"`;
+}
+
 /**
  * What removes an archive without its metadata file that a finished move leaves at the
  * old prefix (CLEANUP_AGE follows): the profile names the new one by then, so its own
@@ -110,9 +118,22 @@ function oldPrefixRemover(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli:
  */
 function reuploadInstead(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: string; configFlag?: string}): string {
   return (
-    `to move them anyway, add a profile on the new location, ${profileOnHint(ctx.cli, to, ctx.configFlag)}; for each backup, ${reuploadHint(ctx.cli, locationFlags(from.name, ctx.configFlag), locationFlags('PROFILE', ctx.configFlag))}; ` +
+    `to move them anyway, add a profile on the new location, ${profileOnHint(ctx.cli, to, ctx.configFlag)}${sameProtection(to)}; for each backup, ${reuploadHint(ctx.cli, locationFlags(from.name, ctx.configFlag), locationFlags('PROFILE', ctx.configFlag))}; ` +
     `then run the same profile update command without --move-backups (the originals stay under ${movePlaces(from, to)[0]} until deleted)`
   );
+}
+
+/**
+ * What the profile that re-uploads must be given besides its location, so that the
+ * backups are stored as `to` would store them: its encryption (the SSE-C key is the
+ * user's, never printed) and its `lock:` (a field of the profiles file, no flag).
+ */
+function sameProtection(to: ResolvedProfile): string {
+  const needs = [
+    to.encryption && `--encryption ${to.encryption.mode}${to.encryption.mode === 'SSE-C' ? ' --encryption-key …' : ''}`,
+    to.lock && `the "lock:" of profile "${to.name}" in the profiles file`,
+  ].filter(Boolean);
+  return needs.length === 0 ? '' : `, with ${needs.join(' and ')} as profile "${to.name}" has them (else the copies are stored without)`;
 }
 
 function cleanupWith(profileName: string, ctx: {cli: string; configFlag?: string}): string {

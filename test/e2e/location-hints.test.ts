@@ -3,9 +3,10 @@ import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {CLEANUP_AGE, shellWord} from '../../src/command-hint.js';
-import {startEmulator} from '../../src/emulator/index.js';
+import {startEmulator, type FaultRule, type RunningEmulator} from '../../src/emulator/index.js';
 import {backupFilesToSeed, seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
+import type {CliResult} from '../helpers/run-cli.js';
 import {calls, E2EWorld, expectFailure, parseJson} from './helpers.js';
 
 // Fix hints that a user pastes as printed: the real CLI against the emulator, the hint
@@ -29,6 +30,22 @@ async function unfinished(prefix: string): Promise<string[]> {
   return (r.json.files as Array<{fileName: string}>).map((f) => f.fileName);
 }
 
+/**
+ * Profile `name` on `from` with one backup whose archive is copied in parts, and its move
+ * to `to` run with `faults` on: the move's arguments and the failed run.
+ */
+async function failedMove(name: string, from: string, to: string, faults: FaultRule[], size = 2 * PART + 1): Promise<{move: string[]; failed: CliResult; key: {keyId: string; applicationKey: string}}> {
+  const key = await world.createKey();
+  await world.addProfile(name, {...key, prefix: from, partSize: '5MB', concurrency: 1});
+  await seedLargeBackup(world.emu, from, {name: 'large', size, partSize: PART});
+  const move = ['profile', 'update', name, '--prefix', to, '--move-backups'];
+  for (const fault of faults) world.emu.faults.add(fault);
+  const failed = await world.b2(move);
+  world.emu.faults.clear();
+  expect(failed.code).not.toBe(0);
+  return {move, failed, key};
+}
+
 beforeAll(async () => {
   world = await E2EWorld.start();
   // more than one profile and no default: a hint that names none runs on none
@@ -42,14 +59,10 @@ afterAll(async () => {
 
 describe('b2 profile update NAME --prefix NEW --move-backups', () => {
   test('a copy that fails and leaves its unfinished file under the new prefix: the hint finishes the move first, then cleans up with the profile, which names the new prefix only then', async () => {
-    await world.addProfile('mv', {...(await world.createKey()), prefix: 'old/', partSize: '5MB', concurrency: 1});
-    await seedLargeBackup(world.emu, 'old/', {name: 'large', size: 2 * PART + 1234, partSize: PART});
-    const move = ['profile', 'update', 'mv', '--prefix', 'new/', '--move-backups'];
-    world.emu.faults.add({call: 'b2_copy_part', count: 1, status: 400, code: 'bad_request', message: 'refused for the test'});
-    world.emu.faults.add({call: 'b2_cancel_large_file', count: 1, status: 403, code: 'access_denied', message: 'cancel refused for the test'});
-    const failed = await world.b2(move);
-    world.emu.faults.clear();
-    expect(failed.code).not.toBe(0);
+    const {move, failed} = await failedMove('mv', 'old/', 'new/', [
+      {call: 'b2_copy_part', count: 1, status: 400, code: 'bad_request', message: 'refused for the test'},
+      {call: 'b2_cancel_large_file', count: 1, status: 403, code: 'access_denied', message: 'cancel refused for the test'},
+    ], 2 * PART + 1234);
     const [leftover] = await unfinished('new/');
     expect(leftover).toMatch(/^new\/large_.*\.tar$/);
     // run as "cleanup" alone it would act on the default profile; with --profile mv now, under old/
@@ -72,6 +85,25 @@ describe('b2 profile update NAME --prefix NEW --move-backups', () => {
     const cleanup = await world.pasted(hint.exec(failed.stderr)![1]);
     expect({code: cleanup.code, stderr: cleanup.stderr}).toEqual({code: 0, stderr: ''});
     expect(cleanup.stdout).toMatch(/^Cancelled 0 unfinished uploads and deleted 0 archives without metadata file\.$/m);
+  }, 60_000);
+
+  test('a metadata file copy that fails after its archive was copied, whose archive copy cannot be deleted: the line says how to drop it if the move is given up, not the cleanup of a finished move (which would find it part of the backup); the same command run again completes the backup with it', async () => {
+    // the archive is copied in parts: the metadata file's is the first b2_copy_file
+    const {move, failed} = await failedMove('lone', 'lone-old/', 'lone-new/', [
+      {call: 'b2_copy_file', count: 1, status: 400, code: 'bad_request', message: 'refused for the test'},
+      {call: 'b2_delete_file_version', count: 1, status: 400, code: 'bad_request', message: 'delete refused for the test'},
+    ]);
+    expect(failed.stderr).toMatch(new RegExp(
+      `without its metadata file it is no backup; to drop it rather than complete the backup: large_\\S+\\.tar remains \\(removing it failed: 400 bad_request\\): ` +
+        `add a profile on the new prefix, "backup-b2 b2 profile add PROFILE --bucket ${world.emu.bucket} --prefix lone-new/ --endpoint ${literal(world.emu.url)} --config ${literal(world.config)}" .*, and run "backup-b2 b2 cleanup --config ${literal(world.config)} --profile PROFILE" to remove it once it is 24 hours old`,
+    ));
+    expect(failed.stderr).not.toContain('finish the move first');
+    // the same command again completes the backup with the archive copy that stayed
+    world.emu.resetStats();
+    const again = await world.b2(move);
+    expect({code: again.code, stderr: again.stderr}).toEqual({code: 0, stderr: ''});
+    expect(calls(world.emu, 'b2_copy_part')).toBe(0);
+    expect(await world.listedIds('lone')).toHaveLength(1);
   }, 60_000);
 
   test('a prefix change without it: the two commands that move the backups after all run as printed, a prefix with a quote and a "$" included', async () => {
@@ -151,44 +183,56 @@ describe('hints that change or add a profile name the profiles file given with -
 });
 
 describe('a move to another B2 account or endpoint', () => {
-  test('refused (exit 2, nothing copied or saved), with the way that works, pasted step by step: a profile on the new location, each backup downloaded and uploaded under its name with its metadata, then the prefix changed without the move', async () => {
-    const other = await startEmulator({port: 0});
+  /** Another B2 account (a second emulator) and a key there, shared by this block's tests. */
+  let other: RunningEmulator;
+  let far: {keyId: string; applicationKey: string};
+  beforeAll(async () => {
+    other = await startEmulator({port: 0});
     world.addSecrets(other.applicationKey);
-    try {
-      const far = await other.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles']});
-      world.addSecrets(far.applicationKey);
-      await world.addProfile('xa', {...(await world.createKey()), prefix: 'xa/'});
-      const archive = join(world.dir, 'xa-source.tar');
-      await writeFile(archive, randomBytes(2000));
-      const stored = await world.storeBackup('xa', {path: archive}, {name: "nightly's 7", metadata: {host: 'pi4'}});
-      const update = ['profile', 'update', 'xa', '--prefix', 'far/', '--key-id', far.keyId, '--application-key', far.applicationKey, '--endpoint', other.url, '--bucket', other.bucket];
-      const refused = await world.b2([...update, '--move-backups']);
-      const config = literal(world.config);
-      const line = new RegExp(
-        `^Error: ${world.emu.bucket}/xa/ and ${other.bucket}/far/ are on different B2 accounts or endpoints .*; nothing was copied or saved; ` +
-          `to move them anyway, add a profile on the new location, "(backup-b2 b2 profile add PROFILE --bucket ${other.bucket} --prefix far/ --endpoint ${literal(other.url)} --config ${config})" \\(.*\\); ` +
-          `for each backup, download the backup and upload it there under its name: "(backup-b2 b2 download ID -o FILE --config ${config} --profile xa)", then "(backup-b2 b2 upload FILE --name NAME --config ${config} --profile PROFILE)" ` +
-          `\\(NAME: .*"(backup-b2 b2 show ID --json --config ${config} --profile xa)" shows both; .*\\); then run the same profile update command without --move-backups`,
-        'm',
-      );
-      expectFailure(refused, 2, line, world.secrets);
-      expect((await world.storedProfile('xa'))?.prefix).toBe('xa/');
-      const [, add, download, upload, show] = line.exec(refused.stderr)!;
-      expect(await world.pasted(`${add.replace('PROFILE', 'xa-far')} --key-id ${far.keyId} --application-key ${far.applicationKey}`)).toMatchObject({code: 0});
-      const shown = parseJson<{name: string; metadata: {extra_metadata: Record<string, string>}}>(await world.pasted(show.replace('ID', stored.id)));
-      expect(shown).toMatchObject({name: "nightly's 7", metadata: {extra_metadata: {host: 'pi4'}}});
-      expect(await world.pasted(download.replace('ID', stored.id).replace('FILE', 'moving.tar'))).toMatchObject({code: 0});
-      const meta = Object.entries(shown.metadata.extra_metadata).map(([k, v]) => ` --meta ${shellWord(`${k}=${v}`)}`).join('');
-      const uploaded = await world.pasted(upload.replace('FILE', 'moving.tar').replace('NAME', shellWord(shown.name)).replace('PROFILE', 'xa-far') + meta);
-      expect(uploaded.code).toBe(0);
-      expect((await world.b2(update)).code).toBe(0);
-      const [there] = await world.withLocation('xa', ({catalog}) => catalog.list());
-      // its name and metadata kept; an archive that is not Home Assistant's gets a new id and date, as the line says
-      expect(await world.withLocation('xa', ({catalog}) => catalog.show(there.id))).toMatchObject({name: "nightly's 7", sha1: stored.sha1, metadata: {extra_metadata: {host: 'pi4'}}});
-      expect(there.id).not.toBe(stored.id);
-    } finally {
-      await other.stop();
-    }
+    far = await other.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles']});
+    world.addSecrets(far.applicationKey);
+  });
+  afterAll(async () => {
+    await other?.stop();
+  });
+
+  test('refused (exit 2, nothing copied or saved), with the way that works, pasted step by step: a profile on the new location, each backup downloaded and uploaded under its name with its metadata, then the prefix changed without the move', async () => {
+    await world.addProfile('xa', {...(await world.createKey()), prefix: 'xa/'});
+    const archive = join(world.dir, 'xa-source.tar');
+    await writeFile(archive, randomBytes(2000));
+    const stored = await world.storeBackup('xa', {path: archive}, {name: "nightly's 7", metadata: {host: 'pi4'}});
+    const update = ['profile', 'update', 'xa', '--prefix', 'far/', '--key-id', far.keyId, '--application-key', far.applicationKey, '--endpoint', other.url, '--bucket', other.bucket];
+    const refused = await world.b2([...update, '--move-backups']);
+    const config = literal(world.config);
+    const line = new RegExp(
+      `^Error: ${world.emu.bucket}/xa/ and ${other.bucket}/far/ are on different B2 accounts or endpoints .*; nothing was copied or saved; ` +
+        `to move them anyway, add a profile on the new location, "(backup-b2 b2 profile add PROFILE --bucket ${other.bucket} --prefix far/ --endpoint ${literal(other.url)} --config ${config})" \\(.*\\); ` +
+        `for each backup, download the backup and upload it there under its name: "(backup-b2 b2 download ID -o FILE --config ${config} --profile xa)", then "(backup-b2 b2 upload FILE --name NAME --config ${config} --profile PROFILE)" ` +
+        `\\(NAME: .*"(backup-b2 b2 show ID --json --config ${config} --profile xa)" shows both; .*\\); then run the same profile update command without --move-backups`,
+      'm',
+    );
+    expectFailure(refused, 2, line, world.secrets);
+    expect((await world.storedProfile('xa'))?.prefix).toBe('xa/');
+    const [, add, download, upload, show] = line.exec(refused.stderr)!;
+    expect(await world.pasted(`${add.replace('PROFILE', 'xa-far')} --key-id ${far.keyId} --application-key ${far.applicationKey}`)).toMatchObject({code: 0});
+    const shown = parseJson<{name: string; metadata: {extra_metadata: Record<string, string>}}>(await world.pasted(show.replace('ID', stored.id)));
+    expect(shown).toMatchObject({name: "nightly's 7", metadata: {extra_metadata: {host: 'pi4'}}});
+    expect(await world.pasted(download.replace('ID', stored.id).replace('FILE', 'moving.tar'))).toMatchObject({code: 0});
+    const meta = Object.entries(shown.metadata.extra_metadata).map(([k, v]) => ` --meta ${shellWord(`${k}=${v}`)}`).join('');
+    const uploaded = await world.pasted(upload.replace('FILE', 'moving.tar').replace('NAME', shellWord(shown.name)).replace('PROFILE', 'xa-far') + meta);
+    expect(uploaded.code).toBe(0);
+    expect((await world.b2(update)).code).toBe(0);
+    const [there] = await world.withLocation('xa', ({catalog}) => catalog.list());
+    // its name and metadata kept; an archive that is not Home Assistant's gets a new id and date, as the line says
+    expect(await world.withLocation('xa', ({catalog}) => catalog.show(there.id))).toMatchObject({name: "nightly's 7", sha1: stored.sha1, metadata: {extra_metadata: {host: 'pi4'}}});
+    expect(there.id).not.toBe(stored.id);
+  }, 60_000);
+
+  test('a destination with encryption: the profile that re-uploads is told to have it too, or the copies are stored without', async () => {
+    await world.addProfile('xe', {...(await world.createKey()), prefix: 'xe/'});
+    const update = ['profile', 'update', 'xe', '--prefix', 'far/', '--key-id', far.keyId, '--application-key', far.applicationKey, '--endpoint', other.url, '--bucket', other.bucket, '--encryption', 'SSE-B2'];
+    const refused = await world.b2([...update, '--move-backups']);
+    expectFailure(refused, 2, /\(it asks for the key ID and key on a terminal; else add --key-id and --application-key\), with --encryption SSE-B2 as profile "xe" has them \(else the copies are stored without\); for each backup, /, world.secrets);
   }, 60_000);
 });
 
@@ -199,14 +243,10 @@ describe('what a move says of a location no saved profile names (clock moved on 
     world.pasted(`${hint.replace('PROFILE', name)} --key-id ${key.keyId} --application-key ${key.applicationKey}`);
 
   test('a move given up after its copy left an unfinished file under the new prefix: the line names a profile on the new prefix, which, pasted, removes it once it is 24 hours old', async () => {
-    const key = await world.createKey();
-    await world.addProfile('gu', {...key, prefix: 'gu-old/', partSize: '5MB', concurrency: 1});
-    await seedLargeBackup(world.emu, 'gu-old/', {name: 'large', size: 2 * PART + 1, partSize: PART});
-    world.emu.faults.add({call: 'b2_copy_part', count: 1, status: 400, code: 'bad_request', message: 'refused for the test'});
-    world.emu.faults.add({call: 'b2_cancel_large_file', count: 1, status: 400, code: 'bad_request', message: 'cancel refused for the test'});
-    const failed = await world.b2(['profile', 'update', 'gu', '--prefix', 'gu-new/', '--move-backups']);
-    world.emu.faults.clear();
-    expect(failed.code).not.toBe(0);
+    const {failed, key} = await failedMove('gu', 'gu-old/', 'gu-new/', [
+      {call: 'b2_copy_part', count: 1, status: 400, code: 'bad_request', message: 'refused for the test'},
+      {call: 'b2_cancel_large_file', count: 1, status: 400, code: 'bad_request', message: 'cancel refused for the test'},
+    ]);
     expect(await unfinished('gu-new/')).toHaveLength(1);
     const hint = new RegExp(
       `a move you will not finish leaves it to a profile on the new prefix: "(backup-b2 b2 profile add PROFILE --bucket ${world.emu.bucket} --prefix gu-new/ --endpoint ${literal(world.emu.url)} --config ${config()})" ` +
