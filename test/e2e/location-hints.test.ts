@@ -241,6 +241,14 @@ describe('what a move says of a location no saved profile names (clock moved on 
   /** A profile-add hint as printed, PROFILE named and the key given (a pipe, not a terminal, asks for nothing). */
   const added = (hint: string, name: string, key: {keyId: string; applicationKey: string}) =>
     world.pasted(`${hint.replace('PROFILE', name)} --key-id ${key.keyId} --application-key ${key.applicationKey}`);
+  /** A profile-add hint and a cleanup hint as printed, pasted for profile `name` with the clock 25 h on: the cleanup's run, which succeeded. */
+  const addedThenCleaned = async (add: string, cleanup: string, name: string, key: {keyId: string; applicationKey: string}) => {
+    expect(await added(add, name, key)).toMatchObject({code: 0});
+    world.emu.clock.advance(25 * HOUR);
+    const cleaned = await world.pasted(cleanup.replace('PROFILE', name));
+    expect({code: cleaned.code, stderr: cleaned.stderr}).toEqual({code: 0, stderr: ''});
+    return cleaned;
+  };
 
   test('a move given up after its copy left an unfinished file under the new prefix: the line names a profile on the new prefix, which, pasted, removes it once it is 24 hours old', async () => {
     const {failed, key} = await failedMove('gu', 'gu-old/', 'gu-new/', [
@@ -255,10 +263,7 @@ describe('what a move says of a location no saved profile names (clock moved on 
     );
     expect(failed.stderr).toMatch(hint);
     const [, add, cleanup] = hint.exec(failed.stderr)!;
-    expect(await added(add, 'gu-new', key)).toMatchObject({code: 0});
-    world.emu.clock.advance(25 * HOUR);
-    const cleaned = await world.pasted(cleanup.replace('PROFILE', 'gu-new'));
-    expect({code: cleaned.code, stderr: cleaned.stderr}).toEqual({code: 0, stderr: ''});
+    const cleaned = await addedThenCleaned(add, cleanup, 'gu-new', key);
     expect(cleaned.stdout).toMatch(/^Cancelled 1 unfinished upload and deleted 0 archives without metadata file\.$/m);
     expect(await unfinished('gu-new/')).toEqual([]);
     expect((await world.storedProfile('gu'))?.prefix).toBe('gu-old/');
@@ -286,10 +291,7 @@ describe('what a move says of a location no saved profile names (clock moved on 
     );
     expect(moved.stderr).toMatch(line);
     const [, add, cleanup] = line.exec(moved.stderr)!;
-    expect(await added(add, 'st-old', key)).toMatchObject({code: 0});
-    world.emu.clock.advance(25 * HOUR);
-    const cleaned = await world.pasted(cleanup.replace('PROFILE', 'st-old'));
-    expect({code: cleaned.code, stderr: cleaned.stderr}).toEqual({code: 0, stderr: ''});
+    const cleaned = await addedThenCleaned(add, cleanup, 'st-old', key);
     expect(cleaned.stdout).toMatch(/^Cancelled 0 unfinished uploads and deleted 1 archive without metadata file\.$/m);
     expect(await world.listedIds('st')).toHaveLength(1);
   }, 60_000);
