@@ -147,8 +147,8 @@ describe.each([
 
 describe('Ctrl-C during a multi-part upload from stdin, which cannot resume', () => {
   /** Signals the upload once its first part is stored (parts go one at a time) and the second is being sent. */
-  async function interruptedStdinUpload(name: string): Promise<{code: number; stdout: string; stderr: string}> {
-    const run = await spawnUntilSecondPart(['upload', '-', '--name', name, '--profile', 'stdin'], randomBytes(3 * PART + 1000));
+  async function interruptedStdinUpload(name: string, flags: string[] = []): Promise<{code: number; stdout: string; stderr: string}> {
+    const run = await spawnUntilSecondPart(['upload', '-', '--name', name, '--profile', 'stdin', ...flags], randomBytes(3 * PART + 1000));
     run.child.kill('SIGINT');
     const r = await ended(run);
     faultAt.clear(world.emu);
@@ -158,6 +158,15 @@ describe('Ctrl-C during a multi-part upload from stdin, which cannot resume', ()
   test('exit 130, "nothing was stored", and indeed nothing is: the unfinished upload is cancelled', async () => {
     const r = await interruptedStdinUpload('piped');
     expectFailure(r, 130, /^Error: upload interrupted; nothing was stored \(an upload from stdin cannot resume: run it again to upload from the start\)$/, world.secrets);
+    expect(await unfinishedUploads(STDIN_PREFIX)).toEqual([]);
+  });
+
+  // oclif drops warn() and logToStderr() under --json: the notice must still reach the person waiting
+  test('with --json: the "Stopping…" notice and the one line still go to stderr, and stdout stays empty', async () => {
+    const r = await interruptedStdinUpload('piped-json', ['--json']);
+    expectFailure(r, 130, /^Error: upload interrupted; nothing was stored \(an upload from stdin cannot resume: run it again to upload from the start\)$/, world.secrets);
+    expect(r.stderr.trim().split('\n')).toEqual(['Stopping… (Ctrl-C again to quit at once)', expect.stringMatching(/^Error: upload interrupted/)]);
+    expect(r.stdout).toBe('');
     expect(await unfinishedUploads(STDIN_PREFIX)).toEqual([]);
   });
 
