@@ -5,6 +5,7 @@ import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, shownName, type BackupSummary} from '../../src/backups/display.js';
 import {emptyArchiveError} from '../../src/backups/empty-archive.js';
 import {assertBackupName, assertUserMetadata, assertUserMetadataKey, escapeInvisible} from '../../src/backups/validate.js';
+import {assertKeptIdentity} from '../../src/backups/kept-identity.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
 import {outputChoice, outputFlags, type OutputChoice} from '../../src/cli/output-flags.js';
 import {progressDisplay} from '../../src/cli/progress.js';
@@ -37,6 +38,7 @@ export default class Upload extends LocationCommand {
   static override examples = [
     '<%= config.bin %> b2 upload ./backup.tar --name "Nightly backup"',
     '<%= config.bin %> b2 upload ./Automatic_backup_2026.4.1_2026-04-08_04.57_43001930.tar',
+    '<%= config.bin %> b2 upload ./backup.tar --name "Nightly backup" --id 1a2b3c4d5e6f --date 2026-04-08T04:57:43.001930+00:00 --profile offsite',
     'tar -c /etc | <%= config.bin %> b2 upload - --name etc --meta host=pi4 --json',
     'curl -fsS https://nas.local/backup.tar | <%= config.bin %> b2 upload - --name nas --expect-size 734003200',
   ];
@@ -44,6 +46,8 @@ export default class Upload extends LocationCommand {
   static override args = {file: Args.string({required: true, description: 'archive to upload, or - to read stdin'})};
   static override flags = {
     name: Flags.string({char: 'n', description: 'backup name (default: a Home Assistant backup\'s own name, else "Backup")'}),
+    id: Flags.string({description: 'the backup\'s id, instead of a new one: the one it had where it was downloaded from ("show ID --json" prints it), so that it stays the same backup; an id another backup here has is refused, unless that one holds the same archive (then nothing is uploaded). A Home Assistant archive keeps its own id'}),
+    date: Flags.string({description: 'the backup\'s date, instead of now: ISO 8601 with an offset, e.g. 2026-04-08T04:57:43.001930+00:00, the one it had where it was downloaded from ("show ID --json" prints it), which retention counts it by. A Home Assistant archive keeps its own date'}),
     meta: Flags.string({char: 'm', description: 'extra metadata key=value (repeatable)', multiple: true}),
     'expect-size': Flags.string({
       description: 'with - (stdin): the exact length of the stream (e.g. 1048576 or 1GiB); a stream that ends shorter or runs longer fails with exit 5 and nothing is kept (a producer that failed in a pipe without pipefail)',
@@ -70,13 +74,15 @@ export default class Upload extends LocationCommand {
     const metadata = parseMeta(flags.meta ?? []);
     assertUserMetadata(metadata);
     if (flags.name !== undefined) assertBackupName(flags.name);
+    const kept = {id: flags.id, date: flags.date};
+    assertKeptIdentity(kept);
     const expectSize = parseExpectSize(flags['expect-size'], args.file);
     const overrides = transferOverrides(flags);
     const lockFlags = lockOverride(flags);
     const body: Body = args.file === '-' ? process.stdin : {path: args.file};
     const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
     const out = outputChoice(flags, this.jsonEnabled());
-    if (flags['dry-run']) return this.dryRun(body, {name: flags.name, metadata, size: expectSize ?? total}, flags, out, overrides, lockFlags);
+    if (flags['dry-run']) return this.dryRun(body, {name: flags.name, ...kept, metadata, size: expectSize ?? total}, flags, out, overrides, lockFlags);
     let bar: ReturnType<typeof progressDisplay> | undefined;
     let stored: string | undefined; // the new backup's id once it exists: an interrupt after that only stops the prune
     let archiveOnly: {id: string; archiveKey: string} | undefined; // the archive stored, its metadata file not yet
@@ -90,7 +96,7 @@ export default class Upload extends LocationCommand {
           // by B2's clock: that is the one that decides when the lock ends
           const retention = lock && retentionFor(lock, backend.now());
           bar = progressDisplay({label: 'Uploading', total, mode: out.mode, intervalMs: out.intervalMs});
-          const uploaded = await catalog.upload(body, {name: flags.name, metadata, size: expectSize, retention, signal, onProgress: (p) => bar?.update(p), onArchiveStored: (a) => (archiveOnly = a)}).catch((err: unknown) => {
+          const uploaded = await catalog.upload(body, {name: flags.name, ...kept, metadata, size: expectSize, retention, signal, onProgress: (p) => bar?.update(p), onArchiveStored: (a) => (archiveOnly = a)}).catch((err: unknown) => {
             // the provider kept the stored parts (B2 stayed busy or unreachable): say how to go on
             if (!isBackupError(err) || !err.resumable) throw err;
             throw new BackupError(err.kind, `${err.message}; run the same command again to resume it ("${catalog.hint('cleanup')}" removes it instead)`, {cause: err.cause, transient: true, resumable: true});
@@ -132,7 +138,7 @@ export default class Upload extends LocationCommand {
   }
 
   /** --dry-run: the plan, from reads only (a file is hashed, with progress); nothing is uploaded or pruned. */
-  private async dryRun(body: Body, meta: {name?: string; metadata: Record<string, string>; size?: number}, flags: {config?: string; profile?: string; 'allow-public-bucket': boolean; prune: boolean}, out: OutputChoice, overrides: TransferOverrides, lockFlags: ReturnType<typeof lockOverride>): Promise<UploadPlan & {dryRun: true; prune?: UploadPrunePreview}> {
+  private async dryRun(body: Body, meta: {name?: string; id?: string; date?: string; metadata: Record<string, string>; size?: number}, flags: {config?: string; profile?: string; 'allow-public-bucket': boolean; prune: boolean}, out: OutputChoice, overrides: TransferOverrides, lockFlags: ReturnType<typeof lockOverride>): Promise<UploadPlan & {dryRun: true; prune?: UploadPrunePreview}> {
     const {plan, prune, profileName} = await this.withLocation(flags, async ({backend, catalog, profile}, signal) => {
       await refusePublicBucket(backend, {allow: flags['allow-public-bucket'], warn: this.warnLine, signal});
       // the lock a real run would set, refused as a real run would refuse it
@@ -158,7 +164,7 @@ export default class Upload extends LocationCommand {
     if (!this.jsonEnabled()) {
       // loaded only here: its tables need string-width, which a plain upload never pays to load
       const {renderUploadPlan} = await import('../../src/cli/dry-run-view.js');
-      this.log(renderUploadPlan(plan));
+      this.log(renderUploadPlan(plan, {id: meta.id !== undefined, date: meta.date !== undefined}));
       if (prune) {
         const {describeBackup, describePolicy} = await import('../../src/cli/prune-view.js');
         this.log(doomed.length === 0

@@ -27,6 +27,9 @@ import {timing} from '../timing.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, metadataFileMismatch, parseMetadataFile} from './metadata-file.js';
 import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DeleteOutcome, DeletePreview, DownloadedFile, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
+import {assertArchiveAgrees, assertKeptIdentity, hasKeptIdentity} from './kept-identity.js';
+import {datedAfterNow} from './retention.js';
+import {WRONG_CLOCK, datedAfterNowText, nameAndDate} from './display.js';
 
 /** A listed backup together with the two objects it is made of. */
 interface Entry {
@@ -134,12 +137,14 @@ export class BackupCatalog {
    */
   async upload(source: Body, meta: UploadMeta = {}): Promise<UploadResult> {
     if (meta.name !== undefined) assertBackupName(meta.name);
+    assertKeptIdentity(meta);
     const userExtra = meta.metadata ?? {};
     assertUserMetadata(userExtra);
     // a Home Assistant backup tar names, dates and describes itself (its backup.json)
     // (from stdin, one whose backup.json is not its first member says so only once the upload has read it: `later`)
     // a backup is never empty: refused before anything is uploaded (a stream is looked at up to its first byte)
     const {src, backup: early, later} = await readHaArchive(await nonEmptySource(await describeBody(source, meta.size), meta.signal), this.warn);
+    if (early) assertArchiveAgrees(early, meta);
     let ha = early;
     let name = meta.name ?? ha?.name ?? DEFAULT_NAME;
     const prepared = await prepareArchiveBody(this.backend, src, meta);
@@ -150,17 +155,21 @@ export class BackupCatalog {
     /** The names and id this upload holds (UploadLocks) until it has answered. */
     const held: Release[] = [];
     try {
-      const plan = known && key && unlock ? await this.resumable(known, key, meta.signal) : undefined;
+      const found = known && key && unlock ? await this.resumable(known, key, meta.signal) : undefined;
+      // one begun with another --id or --date is another backup: not continued (a cleanup takes what it left)
+      const plan = found && hasKeptIdentity(found, meta) ? found : undefined;
       if (plan?.stored === 'backup' && key) {
         await this.pending.clear(key);
         return await this.alreadyStored(plan.entry, this.lockToSet(meta.retention, plan), meta.signal);
       }
-      if (ha) {
-        // an archive that names itself is stored once: HA lists one backup per id
+      /** The id it is to keep: its own (a Home Assistant archive's) or --id. */
+      const ownId = meta.id ?? ha?.backup_id;
+      if (ownId !== undefined) {
+        // an archive that names itself (or --id) is stored once: HA lists one backup per id
         // another upload of it running here stores it first: this one then finds it
         // (a resumed one holds the id too, so that one under another --name waits for it)
         // a resumed one looks too: an upload of it under another --name may have stored it since
-        const backupId = ha.backup_id;
+        const backupId = ownId;
         const same = await (async () => {
           held.push(await this.locks.id(backupId, meta.signal));
           return this.storedAs(backupId, known, meta.signal);
@@ -174,10 +183,12 @@ export class BackupCatalog {
           return await this.alreadyStored(same, this.lockToSet(meta.retention, plan), meta.signal);
         }
       }
-      let id = plan?.id ?? ha?.backup_id ?? newBackupId();
-      let date = plan?.date ?? ha?.date ?? isoDateWithOffset(this.now());
-      // dated by this upload's own clock (not an archive's date, not a resumed run's)
-      const fresh = !plan && !ha;
+      let id = plan?.id ?? ownId ?? newBackupId();
+      // an archive's own date as its backup.json writes it (a --date that agrees may write it with another offset)
+      let date = plan?.date ?? ha?.date ?? meta.date ?? isoDateWithOffset(this.now());
+      // dated by this upload's own clock (not an archive's date, not --date, not a resumed run's)
+      const fresh = !plan && !ha && meta.date === undefined;
+      if (!plan && !fresh) this.warnIfDatedAfterNow({id, name, date}, meta.date !== undefined);
       const base = plan ? await this.holdName(plan.base, held, meta.signal) : await this.claimUnusedBase({name, date, id}, held, {fresh, signal: meta.signal});
       const archiveKey = archiveKeyOf(base);
       const metadataKey = metadataKeyOf(base);
@@ -222,9 +233,11 @@ export class BackupCatalog {
         if (problem) throw new BackupError('checksum_mismatch', `upload of ${archiveKey} was not stored intact (${problem}); the source may have changed while uploading, try again`);
         ha ??= await later;
         if (ha && later) {
+          assertArchiveAgrees(ha, meta); // the archive stored goes (below): it is no backup
           // HA lists one backup per id: the same archive stored before (or by an upload of it running here) stays the backup, and this copy goes
-          held.push(await this.locks.id(ha.backup_id, meta.signal));
-          const same = await this.storedAs(ha.backup_id, sent, meta.signal);
+          // (--id, which it agrees with, is held and looked up already)
+          if (meta.id === undefined) held.push(await this.locks.id(ha.backup_id, meta.signal));
+          const same = meta.id === undefined ? await this.storedAs(ha.backup_id, sent, meta.signal) : undefined;
           if (same) {
             await this.removeArchive(archiveKey, retention, `it is a second copy of backup ${same.info.id} (stored as ${same.info.archiveKey}), not a backup; "${this.hint('cleanup')}" removes it once the lock ends`);
             return await this.alreadyStored(same, retention, meta.signal);
@@ -323,6 +336,15 @@ export class BackupCatalog {
   }
 
   /**
+   * Warns of a new backup dated after now by B2's clock (`asked`: by --date, else by a Home
+   * Assistant archive's backup.json): stored all the same, as such a backup is listed and
+   * kept, but its date is likely wrong, and retention leaves it out (planRetention).
+   */
+  private warnIfDatedAfterNow(b: {id: string; name: string; date: string}, asked: boolean): void {
+    if (datedAfterNow(b.date, this.backend.now?.() ?? this.now())) this.warn(datedAfterNowText(b, asked ? 'is --date right?' : WRONG_CLOCK));
+  }
+
+  /**
    * Removes an archive upload() stored but will not complete; says so when it cannot
    * (`whenLocked`: what becomes of one Object Lock keeps; else what remains and what
    * removes it). True when Object Lock kept it. Bounded (CANCEL_AFTER_STOP_MS): the
@@ -388,24 +410,30 @@ export class BackupCatalog {
    */
   async planUpload(source: Body, meta: UploadMeta = {}): Promise<UploadPlan> {
     if (meta.name !== undefined) assertBackupName(meta.name);
+    assertKeptIdentity(meta);
     assertUserMetadata(meta.metadata ?? {});
     const described = await describeBody(source, meta.size);
     assertNotEmpty(described); // as upload() refuses it (a stream is not read: only a declared 0 bytes)
     // a Home Assistant tar names, dates and describes itself, as in upload() (stdin is not read for it)
     const {src, backup: ha} = described.kind === 'stream' ? {src: described, backup: undefined} : await readHaArchive(described, this.warn);
+    if (ha) assertArchiveAgrees(ha, meta);
     const name = meta.name ?? ha?.name ?? DEFAULT_NAME;
     const signal = meta.signal;
     const known: Sent | undefined = src.kind === 'buffer' ? {size: src.size, sha1: sha1Of(src.buffer)}
       : src.kind === 'file' ? await (this.backend.hashFile ? this.backend.hashFile(src.path, {signal, onProgress: meta.onProgress}) : sha1OfFile(src.path, signal))
       : undefined;
-    const found = known ? await this.resumable(known, {sha1: known.sha1, name}, signal, {keepRecord: true}) : undefined;
-    const same = ha && found?.stored !== 'backup' ? (await this.storedAs(ha.backup_id, known, signal))?.info : undefined;
+    const interrupted = known ? await this.resumable(known, {sha1: known.sha1, name}, signal, {keepRecord: true}) : undefined;
+    const found = interrupted && hasKeptIdentity(interrupted, meta) ? interrupted : undefined; // as upload() continues it
+    const ownId = meta.id ?? ha?.backup_id;
+    const same = ownId !== undefined && found?.stored !== 'backup' ? (await this.storedAs(ownId, known, signal))?.info : undefined;
     // a stored backup gets the lock asked for where its own is shorter (see alreadyStored)
     const asked = meta.retention ? {lock: lockOfRetention(meta.retention)} : {};
     if (same) return {id: same.id, date: same.date, name, archiveKey: same.archiveKey, metadataKey: same.metadataKey, size: same.size, sha1: same.sha1, resumes: {id: same.id, date: same.date, stored: 'backup'}, calls: {}, ...asked};
-    const date = found?.date ?? ha?.date ?? isoDateWithOffset(this.now());
-    const id = found?.id ?? ha?.backup_id ?? newBackupId();
-    const base = found?.base ?? (await this.unusedBase({name, date, id}, !found && !ha));
+    const date = found?.date ?? ha?.date ?? meta.date ?? isoDateWithOffset(this.now());
+    const id = found?.id ?? ownId ?? newBackupId();
+    const fresh = !found && !ha && meta.date === undefined;
+    if (!found && !fresh) this.warnIfDatedAfterNow({id, name, date}, meta.date !== undefined);
+    const base = found?.base ?? (await this.unusedBase({name, date, id}, fresh));
     const resumes = found && {id: found.id, date: found.date, stored: found.stored === 'nothing' ? 'parts' as const : found.stored};
     // the lock upload() would set: this run's, or a longer one the interrupted run asked for
     const retention = this.lockToSet(meta.retention, found);
@@ -461,7 +489,7 @@ export class BackupCatalog {
     const how = !known ? ' (an upload from stdin cannot be compared with it)'
       : info.size !== known.size || info.sha1 !== undefined ? ' with other content'
       : ', with no SHA1 on record to compare this archive with (it has the same size)';
-    throw new BackupError('bad_input', `backup ${id} is already stored as ${info.archiveKey}${how}; delete it first ("${this.hint(`delete ${id}`)}") to upload this archive again`);
+    throw new BackupError('bad_input', `backup ${id} ${nameAndDate(info.name, info.date)} is already stored as ${info.archiveKey}${how}; delete it first ("${this.hint(`delete ${id}`)}") to upload this archive again`);
   }
 
   /** Whether the backend still holds an unfinished upload of this archive (a backend that keeps none may resume anyway). */

@@ -69,6 +69,17 @@ export function shownName(name: string, date?: string): string {
   return date === undefined ? '(no name)' : nameAndDate(name, date);
 }
 
+/** Why a backup's own date (a Home Assistant archive's, or one another tool wrote) may be after now. */
+export const WRONG_CLOCK = 'is the clock of the device that made it wrong?';
+
+/**
+ * A backup dated after now (datedAfterNow) in words: what retention does with it, and
+ * `why` its date may be wrong (a device's clock, a mistyped --date).
+ */
+export function datedAfterNowText(b: {id: string; name: string; date: string}, why: string): string {
+  return `backup ${b.id} ${shownName(b.name)} is dated ${displayDate(b.date)}, after now by B2's clock: it is kept and not counted by the retention rules (${why})`;
+}
+
 /** `("Nightly", 2026-04-08 04:57:43 +02:00)`, or `(no name, 2026-04-08 04:57:43 +02:00)`. */
 export function nameAndDate(name: string, date: string): string {
   return `(${name === '' ? 'no name' : visible(name)}, ${displayDate(date)})`;

@@ -1,6 +1,7 @@
+import {isBackupDate} from './backup-date.js';
 import {parseJsonText} from './metadata-file.js';
-import {backupIdProblem, backupNameProblem} from './validate.js';
-import {reservedIdProblem} from './resolve-id.js';
+import {backupNameProblem} from './validate.js';
+import {newBackupIdProblem} from './resolve-id.js';
 
 /**
  * What Home Assistant takes from a backup's own `backup.json` when it reads a backup tar
@@ -25,26 +26,10 @@ export type ParsedHaBackupJson = {ok: true; backup: HaBackupDescription} | {ok: 
 
 /** HA's Folder enum: read_backup fails on any other value, so such a backup.json describes nothing HA could list. */
 const HA_FOLDERS = new Set(['share', 'addons/local', 'ssl', 'media']);
-/** ISO 8601 with a time, as HA's dt_util.parse_datetime reads it; an offset, as HA writes it. */
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 /** The request date the Supervisor records, which HA prefers to `date`. */
 const REQUEST_DATE_KEY = 'supervisor.backup_request_date';
 
 class Malformed extends Error {}
-
-/**
- * A date whose fields name a real time, as Python's fromisoformat (which HA's
- * suggested_filename runs) requires: Date.parse takes 2026-02-30 as March 2 and 24:00 as
- * the next day, and the files would be named by a date HA refuses.
- */
-function namesRealTime(date: string): boolean {
-  const fields = ISO_DATE.exec(date);
-  if (!fields) return false;
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = fields.slice(1).map((f) => Number(f ?? 0));
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
-  return year >= 1 && days !== undefined && day >= 1 && day <= days && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
-}
 
 /**
  * Maps a backup.json's text the way read_backup does: backup_id = slug; addons (name,
@@ -68,7 +53,7 @@ export function parseHaBackupJson(text: string): ParsedHaBackupJson {
 
 function mapBackupJson(data: Record<string, unknown>): HaBackupDescription {
   const backupId = string(need(data, 'slug'), 'slug');
-  const idProblem = backupIdProblem(backupId) ?? reservedIdProblem(backupId);
+  const idProblem = newBackupIdProblem(backupId);
   if (idProblem) throw new Malformed(`slug ${idProblem}`);
   const name = string(need(data, 'name'), 'name');
   // "" is the Supervisor's default name (`ha backups new` without --name), which HA's B2
@@ -83,7 +68,7 @@ function mapBackupJson(data: Record<string, unknown>): HaBackupDescription {
   // HA evaluates data["date"] even when it takes the request date: both must be there
   const recorded = string(need(data, 'date'), 'date');
   const date = extra[REQUEST_DATE_KEY] === undefined ? recorded : string(extra[REQUEST_DATE_KEY], `extra.${REQUEST_DATE_KEY}`);
-  if (!namesRealTime(date)) throw new Malformed(`date ${JSON.stringify(date)} is not an ISO 8601 date with an offset`);
+  if (!isBackupDate(date)) throw new Malformed(`date ${JSON.stringify(date)} is not an ISO 8601 date with an offset`);
 
   const addons = list(data.addons ?? [], 'addons').map((a, i) => {
     const addon = object(a, `addons[${i}]`);

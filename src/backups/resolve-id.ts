@@ -1,6 +1,7 @@
 import {commandHint} from '../command-hint.js';
 import {BackupError} from '../errors.js';
 import {nameAndDate} from './display.js';
+import {backupIdProblem} from './validate.js';
 import type {BackupInfo} from './types.js';
 
 /** The reference that names the newest backup, wherever an id is accepted. */
@@ -11,6 +12,11 @@ const KEYWORDS: ReadonlySet<string> = new Set([LATEST]);
 /** Why `id` cannot be a new backup's id although it is well formed: it is a keyword. */
 export function reservedIdProblem(id: string): string | undefined {
   return KEYWORDS.has(id) ? `is "${id}", the word that always names the newest backup` : undefined;
+}
+
+/** Why `id` cannot be a new backup's id (one a Home Assistant archive or `upload --id` gives), or undefined. */
+export function newBackupIdProblem(id: string): string | undefined {
+  return backupIdProblem(id) ?? reservedIdProblem(id);
 }
 
 /** How many ambiguous candidates an error lists before it says "and N more". */

@@ -57,6 +57,11 @@ export interface RetentionDecision<T extends Datable> {
 /** How far after now a date may be and still count as made now: clocks a little apart are not wrong ones. */
 export const FUTURE_SLACK_MS = 3_600_000;
 
+/** Whether `date` is after `now` by more than FUTURE_SLACK_MS: a wrong clock's (or a mistyped) date, which the rules leave out. */
+export function datedAfterNow(date: string, now: Date): boolean {
+  return Date.parse(date) > now.getTime() + FUTURE_SLACK_MS;
+}
+
 /** The reason a backup dated after now is kept. */
 export const FUTURE_REASON = 'dated after now';
 
@@ -109,9 +114,9 @@ export function planRetention<T extends Datable>(backups: readonly T[], policy: 
     .filter((b) => !Number.isNaN(Date.parse(b.date)))
     .map((b) => ({backup: b, time: new Date(Date.parse(b.date))}))
     .sort(newestFirst);
-  const latest = opts.now ? opts.now.getTime() + FUTURE_SLACK_MS : Infinity;
-  const future = all.filter((d) => d.time.getTime() > latest).map(({backup}): RetentionDecision<T> => ({backup, keep: true, reasons: [FUTURE_REASON], future: true}));
-  const dated = all.filter((d) => d.time.getTime() <= latest);
+  const isFuture = (b: T) => opts.now !== undefined && datedAfterNow(b.date, opts.now);
+  const future = all.filter((d) => isFuture(d.backup)).map(({backup}): RetentionDecision<T> => ({backup, keep: true, reasons: [FUTURE_REASON], future: true}));
+  const dated = all.filter((d) => !isFuture(d.backup));
 
   const within = policy.keepWithin === undefined ? undefined : parseRetentionDuration(policy.keepWithin);
   const cutoff = within && dated.length > 0 ? subtract(dated[0].time, within) : undefined;

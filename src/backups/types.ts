@@ -191,6 +191,14 @@ export interface CleanupReport {
 export interface UploadMeta {
   name?: string;
   /**
+   * The backup's id and date (`upload --id --date`), instead of a new id and this run's
+   * time: those it had elsewhere. An id goes the way a Home Assistant archive's own does
+   * (the same content stored under it is the answer; other content under it is refused);
+   * a Home Assistant archive with another id or date in its backup.json is refused.
+   */
+  id?: string;
+  date?: string;
+  /**
    * The exact length of a Readable source, when known: a stream that ends shorter or
    * runs longer (a producer that failed) fails the upload with `checksum_mismatch`, and
    * nothing is kept.

@@ -6,11 +6,14 @@ import {count} from '../plural.js';
 import {table} from '../profiles/display.js';
 
 /** `upload --dry-run` for people: what would be written, how, and what would be kept from an interrupted run. */
-export function renderUploadPlan(p: UploadPlan): string {
+export function renderUploadPlan(p: UploadPlan, given: {id?: boolean; date?: boolean} = {}): string {
   const size = p.size === undefined ? 'size unknown until the stream ends' : humanSize(p.size);
   const lines = [
     'Dry run: nothing was uploaded.',
     `Backup ${shownName(p.name, p.date)} (${size}${p.sha1 ? `, sha1 ${p.sha1}` : ''})`,
+    // the ones --id and --date ask for (or the backup's stored already), which the upload keeps
+    ...(given.id ? [`  id             ${p.id}`] : []),
+    ...(given.date ? [`  date           ${displayDate(p.date)}`] : []),
     `  archive        ${visible(p.archiveKey)}`,
     `  metadata file  ${visible(p.metadataKey)}`,
   ];

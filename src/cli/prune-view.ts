@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core';
 import {integerFlag} from './integer-flag.js';
-import {backupSummary, displayDate, humanSize, type BackupSummary, nameCell, shownName} from '../backups/display.js';
+import {WRONG_CLOCK, backupSummary, datedAfterNowText, displayDate, humanSize, type BackupSummary, nameCell, shownName} from '../backups/display.js';
 import type {PrunePlan} from '../backups/prune.js';
 import {COUNT_RULES, retentionPolicyProblem, type CountRule, type RetentionPolicy} from '../backups/retention.js';
 import type {BackupInfo} from '../backups/types.js';
@@ -106,7 +106,7 @@ export function untouchedLines(plan: PrunePlan, unfinishedUploads: number, hint:
 
 /** A warning for each backup dated after now: the rules leave it out (see planRetention), and its date is likely wrong. */
 export function futureLines(plan: PrunePlan): string[] {
-  return plan.decisions.filter((d) => d.future).map(({backup: b}) => `Warning: backup ${b.id} ${shownName(b.name)} is dated ${displayDate(b.date)}, after now by B2's clock: it is kept and not counted by the retention rules (is the clock of the device that made it wrong?)`);
+  return plan.decisions.filter((d) => d.future).map(({backup: b}) => `Warning: ${datedAfterNowText(b, WRONG_CLOCK)}`);
 }
 
 /** "a1b2c3d4 "Nightly" of 2026-04-08 04:57:43 +02:00" */

@@ -1,5 +1,6 @@
 import {Readable} from 'node:stream';
-import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend} from '../../src/backend.js';
+import type {Body, CheckReport, GetOptions, ListOptions, ObjectInfo, PutOptions, StorageBackend, StoredObject} from '../../src/backend.js';
+import {BackupError} from '../../src/errors.js';
 
 /** Passes every call to an inner backend; subclasses override what they observe or break. */
 export class DelegatingBackend implements StorageBackend {
@@ -29,6 +30,22 @@ export class DelegatingBackend implements StorageBackend {
   }
   close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/** Interrupts the metadata-file put as a crash would: before it (`before`) or after it was stored, its answer lost (`after`). */
+export class MetadataCrash extends DelegatingBackend {
+  constructor(
+    inner: StorageBackend,
+    private readonly when: 'before' | 'after',
+  ) {
+    super(inner);
+  }
+
+  override async put(key: string, body: Body, opts?: PutOptions): Promise<StoredObject> {
+    if (!key.endsWith('.metadata.json')) return super.put(key, body, opts);
+    if (this.when === 'after') await super.put(key, body, opts);
+    throw new BackupError('aborted', 'the operation was aborted');
   }
 }
 

@@ -10,7 +10,7 @@ import {BackupCatalog, suggestedBaseName} from '../../src/backups/index.js';
 import {clashBaseName} from '../../src/backups/layout.js';
 import {NoChecksumBackend} from './backend-wrappers.js';
 import {coreBackupJson, haAgentBackupFromDict, haArchiveFor, haBackupAt, haBackupMetadata, haBackupTar, haParseMetadata, putHaBackup, pythonJsonDumps, supervisorBackupJson} from './ha-fixtures.js';
-import {renderDownloaded, renderVerifyResult} from '../../src/backups/display.js';
+import {displayDate, renderDownloaded, renderVerifyResult} from '../../src/backups/display.js';
 import {renderBackup, renderBackupTable} from '../../src/cli/backup-tables.js';
 import {catalogWithWarnings, keysOf, tempDir} from './helpers.js';
 
@@ -209,7 +209,7 @@ describe('compatibility with Home Assistant\'s Backblaze B2 integration', () => 
     expect(err).toBeInstanceOf(BackupError);
     expect(err?.kind).toBe('bad_input');
     expect(err?.message).not.toMatch(/other content/);
-    expect(err?.message).toMatch(new RegExp(`^backup ${at.backupId} is already stored as ${at.base}\\.tar, with no SHA1 on record to compare this archive with`));
+    expect(err?.message).toMatch(new RegExp(`^backup ${at.backupId} \\("${at.name}", ${displayDate(at.date).replace('+', '\\+')}\\) is already stored as ${at.base}\\.tar, with no SHA1 on record to compare this archive with`));
     expect((await catalog.list()).map((b) => b.id)).toEqual([at.backupId]);
   });
 

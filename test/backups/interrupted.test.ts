@@ -11,7 +11,7 @@ import type {RunningEmulator} from '../../src/emulator/index.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
 import {confirmed, emulator, openBackend, sha1, unfinishedCount} from '../b2/helpers.js';
 import {api, authorizeRaw, libraryClient} from '../emulator/helpers.js';
-import {DelegatingBackend} from './backend-wrappers.js';
+import {DelegatingBackend, MetadataCrash} from './backend-wrappers.js';
 import {coreBackupJson, haBackupAt, haBackupTar, putHaBackup} from './ha-fixtures.js';
 import {catalogWithWarnings, interruptUpload, keysOf, rejection, tempDir} from './helpers.js';
 
@@ -20,22 +20,6 @@ import {catalogWithWarnings, interruptUpload, keysOf, rejection, tempDir} from '
 
 const PART = 10_000;
 const PARTS = 5;
-
-/** Interrupts the metadata-file put as a crash would: before it (`before`) or after it was stored, its answer lost (`after`). */
-class MetadataCrash extends DelegatingBackend {
-  constructor(
-    inner: B2Backend,
-    private readonly when: 'before' | 'after',
-  ) {
-    super(inner);
-  }
-
-  override async put(key: string, body: Body, opts?: PutOptions): Promise<StoredObject> {
-    if (!key.endsWith('.metadata.json')) return super.put(key, body, opts);
-    if (this.when === 'after') await super.put(key, body, opts);
-    throw new BackupError('aborted', 'the operation was aborted');
-  }
-}
 
 let emu: RunningEmulator;
 let backend: B2Backend;

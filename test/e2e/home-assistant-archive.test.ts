@@ -115,9 +115,9 @@ describe('b2 upload of a Home Assistant backup tar', () => {
     // the same id with backup.json first (so that stdin sees it) and other bytes
     const sameId = haBackupTar(supervisorBackupJson(at));
     const r = await uploadStdin(sameId);
-    expectFailure(r, 2, new RegExp(`^Error: backup ${at.backupId} is already stored as ${at.base}\\.tar \\(an upload from stdin cannot be compared with it\\); delete it first`), world.secrets);
+    expectFailure(r, 2, new RegExp(`^Error: backup ${at.backupId} \\("Automatic backup 2026.4.1", 2026-04-08 04:57:43 \\+02:00\\) is already stored as ${at.base}\\.tar \\(an upload from stdin cannot be compared with it\\); delete it first`), world.secrets);
     const other = await uploadFile(sameId, 'same-id.tar');
-    expectFailure(other, 2, new RegExp(`^Error: backup ${at.backupId} is already stored as ${at.base}\\.tar with other content;`), world.secrets);
+    expectFailure(other, 2, new RegExp(`^Error: backup ${at.backupId} \\("Automatic backup 2026.4.1", 2026-04-08 04:57:43 \\+02:00\\) is already stored as ${at.base}\\.tar with other content;`), world.secrets);
 
     expect((await listed()).filter((b) => b.id === at.backupId)).toHaveLength(1);
   });
