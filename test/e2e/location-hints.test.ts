@@ -196,7 +196,7 @@ describe('a move to another B2 account or endpoint', () => {
     await other?.stop();
   });
 
-  test('refused (exit 2, nothing copied or saved), with the way that works, pasted step by step: a profile on the new location, each backup downloaded and uploaded under its name with its metadata, then the prefix changed without the move', async () => {
+  test('refused (exit 2, nothing copied or saved), with the way that works, pasted step by step: a profile on the new location, each backup downloaded and uploaded as the same backup (its name, id, date and metadata), then the prefix changed without the move', async () => {
     await world.addProfile('xa', {...(await world.createKey()), prefix: 'xa/'});
     const archive = join(world.dir, 'xa-source.tar');
     await writeFile(archive, randomBytes(2000));
@@ -207,25 +207,25 @@ describe('a move to another B2 account or endpoint', () => {
     const line = new RegExp(
       `^Error: ${world.emu.bucket}/xa/ and ${other.bucket}/far/ are on different B2 accounts or endpoints .*; nothing was copied or saved; ` +
         `to move them anyway, add a profile on the new location, "(backup-b2 b2 profile add PROFILE --bucket ${other.bucket} --prefix far/ --endpoint ${literal(other.url)} --config ${config})" \\(.*\\); ` +
-        `for each backup, download the backup and upload it there under its name: "(backup-b2 b2 download ID -o FILE --config ${config} --profile xa)", then "(backup-b2 b2 upload FILE --name NAME --config ${config} --profile PROFILE)" ` +
-        `\\(NAME: .*"(backup-b2 b2 show ID --json --config ${config} --profile xa)" shows both; .*\\); then run the same profile update command without --move-backups`,
+        `for each backup, download the backup and upload it there as the same backup: "(backup-b2 b2 download ID -o FILE --config ${config} --profile xa)", then "(backup-b2 b2 upload FILE --name NAME --id ID --date DATE --config ${config} --profile PROFILE)" ` +
+        `\\(NAME, ID and DATE: .*"(backup-b2 b2 show ID --json --config ${config} --profile xa)" shows them all; .*\\); then run the same profile update command without --move-backups`,
       'm',
     );
     expectFailure(refused, 2, line, world.secrets);
     expect((await world.storedProfile('xa'))?.prefix).toBe('xa/');
     const [, add, download, upload, show] = line.exec(refused.stderr)!;
     expect(await world.pasted(`${add.replace('PROFILE', 'xa-far')} --key-id ${far.keyId} --application-key ${far.applicationKey}`)).toMatchObject({code: 0});
-    const shown = parseJson<{name: string; metadata: {extra_metadata: Record<string, string>}}>(await world.pasted(show.replace('ID', stored.id)));
+    const shown = parseJson<{id: string; name: string; date: string; metadata: {extra_metadata: Record<string, string>}}>(await world.pasted(show.replace('ID', stored.id)));
     expect(shown).toMatchObject({name: "nightly's 7", metadata: {extra_metadata: {host: 'pi4'}}});
     expect(await world.pasted(download.replace('ID', stored.id).replace('FILE', 'moving.tar'))).toMatchObject({code: 0});
     const meta = Object.entries(shown.metadata.extra_metadata).map(([k, v]) => ` --meta ${shellWord(`${k}=${v}`)}`).join('');
-    const uploaded = await world.pasted(upload.replace('FILE', 'moving.tar').replace('NAME', shellWord(shown.name)).replace('PROFILE', 'xa-far') + meta);
+    const filled = upload.replace('FILE', 'moving.tar').replace('NAME', shellWord(shown.name)).replace('ID', shown.id).replace('DATE', shown.date).replace('PROFILE', 'xa-far');
+    const uploaded = await world.pasted(filled + meta);
     expect(uploaded.code).toBe(0);
     expect((await world.b2(update)).code).toBe(0);
     const [there] = await world.withLocation('xa', ({catalog}) => catalog.list());
-    // its name and metadata kept; an archive that is not Home Assistant's gets a new id and date, as the line says
-    expect(await world.withLocation('xa', ({catalog}) => catalog.show(there.id))).toMatchObject({name: "nightly's 7", sha1: stored.sha1, metadata: {extra_metadata: {host: 'pi4'}}});
-    expect(there.id).not.toBe(stored.id);
+    // the same backup: its id, date, name and metadata kept (an archive that is not Home Assistant's)
+    expect(await world.withLocation('xa', ({catalog}) => catalog.show(there.id))).toMatchObject({id: stored.id, date: stored.date, name: "nightly's 7", sha1: stored.sha1, metadata: {extra_metadata: {host: 'pi4'}}});
   }, 60_000);
 
   test('a destination with encryption: the profile that re-uploads is told to have it too, or the copies are stored without', async () => {
