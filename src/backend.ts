@@ -29,6 +29,8 @@ export interface StorageBackend {
    * a secret. What it read is cached for readers of the same scope alone.
    */
   readonly readScope?: string;
+  /** Optional: how a line names the key this backend acts with ("the key of profile home"), to say which key B2 refused a removal for. */
+  readonly keyName?: string;
   /** Streams an object (or a byte range of it). Rejects with a `not_found` BackupError if absent. */
   get(key: string, opts?: GetOptions): Promise<{info: ObjectInfo; stream: Readable}>;
   /**

@@ -27,17 +27,51 @@ export function removalBlocker(err: unknown): RemovalBlocker | undefined {
   return isBackupError(err) ? BY_KIND[err.kind] : undefined;
 }
 
-/**
- * What removes a file the key may not delete: the web console, or `run` (a `run "… cleanup
- * …"` or the like, which `when` follows) with a key that may.
- */
-export function anotherKeyRemoves(run: string, when = ''): string {
-  return `delete it in the B2 web console, or ${run} with a key that has deleteFiles${when ? ` ${when}` : ''}`;
+/** A removal B2 refused: what stands in the way, and what the line knows of it. */
+export interface Refusal {
+  blocker?: RemovalBlocker;
+  /** When Object Lock lets the file go (ISO 8601), when known. */
+  until?: string;
+  /** How the line names the key B2 refused ("the key of profile home"); "the key" by default. */
+  key?: string;
 }
 
-/** What removes a file an account cap keeps from being deleted: `run` once the cap allows. */
-export function onceCapAllows(run: string, when = ''): string {
-  return `an account cap refuses it for now: raise it under "Caps & Alerts" in the B2 web console or wait until it resets, then ${run}${when ? ` ${when}` : ''}`;
+/**
+ * The command that removes such a file once it may: `run` (`run "… cleanup …"`), `name`
+ * (what a line calls it: "cleanup", "delete"), `when` what it waits for besides (a
+ * cleanup: CLEANUP_AGE).
+ */
+export interface Remover {
+  run: string;
+  name: string;
+  when?: string;
+}
+
+/** A cleanup (`run "… cleanup …"`) as what removes a file: once the file is old enough for it. */
+export function byCleanup(run: string): Remover {
+  return {run, name: 'cleanup', when: CLEANUP_AGE};
+}
+
+/**
+ * What removes a file (`them`: "it", or "them" for several) whose removal B2 refused
+ * (`refused`), or that may remain (no blocker): `by` once Object Lock, the cap or its age
+ * allows, never `by` with a key B2 refused it for (a `by` with that key is refused the
+ * same: another key, or the web console); without `by` (no command removes it, e.g. an
+ * older version of a stored file), the B2 web console.
+ */
+export function whatRemoves(refused: Refusal, by?: Remover, them = 'it'): string {
+  const lock = refused.until !== undefined || refused.blocker === 'lock' ? `Object Lock keeps ${them} until ${refused.until ?? 'its retention date'}` : undefined;
+  const inConsole = `delete ${them} in the B2 web console`;
+  const when = by?.when ? ` ${by.when}` : '';
+  if (refused.blocker === 'key') {
+    const key = `${refused.key ?? 'the key'} may not delete ${them}${by ? `, nor can a ${by.name} with that key` : ''}`;
+    const other = by ? `${inConsole}, or ${by.run} with a key that has deleteFiles` : inConsole;
+    return lock ? `${lock}, and ${key}; then ${other}` : `${key}: ${other}${when}`;
+  }
+  const remove = by ? `${by.run} to remove ${them}` : inConsole;
+  if (lock) return `${lock}; then ${remove}`;
+  if (refused.blocker === 'cap') return `an account cap refuses ${them} for now: raise it under "Caps & Alerts" in the B2 web console or wait until it resets, then ${remove}${when}`;
+  return `${remove}${when}`;
 }
 
 /**

@@ -88,6 +88,11 @@ export function profileRef(ctx: Pick<ErrorContext, 'profileName' | 'profileComma
   return ctx.profileName && ctx.profileCommand !== null ? `profile ${ctx.profileName}` : 'the profile';
 }
 
+/** "the key of profile home": the key a line says B2 refused something for. */
+export function keyRef(ctx: Pick<ErrorContext, 'profileName' | 'profileCommand'>): string {
+  return `the key of ${profileRef(ctx)}`;
+}
+
 /**
  * The command that gives the profile these settings (flags with their values elided);
  * without a saved profile, the fields to change in what was handed to create().

@@ -7,7 +7,7 @@ import {count} from '../plural.js';
 import {whatCancels} from '../removal-refusal.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
-import {profileRef, wrapUnknown} from './errors.js';
+import {keyRef, wrapUnknown} from './errors.js';
 import {isUnfinished, listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
@@ -365,7 +365,7 @@ export async function cancelFailed(
   if (remains === undefined && o.finishSent) return withLeftover(error, mayRemain(client, fileName, `unfinished, or finished: B2 may have finished it ${asIt}`));
   const unfinished = `an unfinished ${large.what} of ${fileName}`;
   // a cleanup cancels only what is old enough (CLEANUP_AGE), and with the key B2 refused the cancel for, not at all
-  if (remains) return withLeftover(error, `${unfinished} remains (cancelling it failed: ${failureCode(refused)}): ${whatCancels(refused, cleanupCommand(client), `the key of ${profileRef(client.context)}`)}`);
+  if (remains) return withLeftover(error, `${unfinished} remains (cancelling it failed: ${failureCode(refused)}): ${whatCancels(refused, cleanupCommand(client), keyRef(client.context))}`);
   return withLeftover(error, `${unfinished} may remain: ${cleanupCommand(client)} to remove it ${CLEANUP_AGE}`);
 }
 

@@ -1,11 +1,9 @@
 import {afterStopBound} from '../after-stop.js';
-import {BackupError, failureCode, isBackupError} from '../errors.js';
-import {onceCapAllows, removalBlocker, type RemovalBlocker} from '../removal-refusal.js';
+import {BackupError, isBackupError} from '../errors.js';
+import {whatRemoves} from '../removal-refusal.js';
 import type {B2Client} from './client.js';
-import {profileRef} from './errors.js';
 import {listVersions} from './lister.js';
-import {deleteVersion, fileIds, mayRemain, removeStoredVersions} from './remove-version.js';
-import {retentionOf} from './retention.js';
+import {deleteVersions, fileIds, mayRemain, removeStoredVersions, them} from './remove-version.js';
 import {COPY_SOURCE, LARGE_FILE_SHA1, plainSha1, type B2File} from './wire-types.js';
 
 /**
@@ -29,42 +27,14 @@ export async function deleteLostDuplicates(client: B2Client, bucketId: string, c
     const why = signal?.aborted ? ' (the command was stopped)' : '';
     return `${kept.fileName} may keep older ${words.many} of it B2 ${words.made} as answers were lost, billed beside the one kept (file id ${kept.fileId}): they could not be looked for${why}; the B2 web console lists its versions, to delete them there`;
   }
-  /** The versions that stay, by why (as removeStoredVersions groups them: one line for the same reason). */
-  const stays = new Map<string, {why: DuplicateKept | 'given up'; files: B2File[]}>();
-  for (const duplicate of duplicates) {
-    const outcome = await deleteVersion(client, duplicate, bound);
-    if (!outcome) continue;
-    const why = outcome === 'given up' ? 'given up' as const : keptBy(client, duplicate, outcome);
-    const key = JSON.stringify(why);
-    stays.set(key, {why, files: [...(stays.get(key)?.files ?? []), duplicate]});
-  }
-  const lines = [...stays.values()].map(({why, files}) => {
-    const [older, them] = files.length === 1 ? [`an older ${words.one.slice('the '.length)}`, 'it'] : [`${files.length} older ${words.many}`, 'them'];
-    const what = `${older} of it B2 ${words.made} as answers were lost, billed beside the one kept (file id ${kept.fileId}; ${fileIds(files)})`;
-    const remove = `delete ${them} in the B2 web console`;
-    // given up at the bound, or when the user stopped the command: B2 need not have been busy then
-    if (why === 'given up') return `${kept.fileName} may keep ${what}: deleting ${them} was ${signal?.aborted ? 'stopped with the command' : 'given up (B2 busy or unreachable)'}; ${remove} if still there`;
-    const until = why.until ?? 'its retention date';
-    const then = why.blocker === 'lock' ? `Object Lock keeps ${them} until ${until}; then ${remove}`
-      : why.blocker === 'key' ? `the key of ${profileRef(client.context)} may not delete ${them}; ${remove}`
-      : why.blocker === 'cap' ? onceCapAllows(remove)
-      : remove;
-    return `${kept.fileName} keeps ${what}: deleting ${them} failed (${why.code}); ${then}`;
-  });
+  const {givenUp, refused} = await deleteVersions(client, duplicates, bound);
+  /** The versions `files` as the line names them, and what B2 keeps of them beside `kept`. */
+  const what = (files: B2File[]) => `${files.length === 1 ? `an older ${words.one.slice('the '.length)}` : `${files.length} older ${words.many}`} of it B2 ${words.made} as answers were lost, billed beside the one kept (file id ${kept.fileId}; ${fileIds(files)})`;
+  // no command removes them (whatRemoves without one): the web console
+  const lines = refused.map(({code, refusal, files}) => `${kept.fileName} keeps ${what(files)}: deleting ${them(files)} failed (${code}); ${whatRemoves(refusal, undefined, them(files))}`);
+  // given up at the bound, or when the user stopped the command: B2 need not have been busy then
+  if (givenUp.length > 0) lines.push(`${kept.fileName} may keep ${what(givenUp)}: deleting ${them(givenUp)} was ${signal?.aborted ? 'stopped with the command' : 'given up (B2 busy or unreachable)'}; ${whatRemoves({}, undefined, them(givenUp))} if still there`);
   return lines.length > 0 ? lines.join('; ') : undefined;
-}
-
-/** Why B2 keeps a duplicate it refused to delete: its answer, and what stands in the way (Object Lock: until when). */
-interface DuplicateKept {
-  code: string;
-  blocker?: RemovalBlocker;
-  until?: string;
-}
-
-function keptBy(client: B2Client, duplicate: B2File, refused: BackupError): DuplicateKept {
-  const retention = retentionOf(duplicate);
-  const until = retention && retention.retainUntil.getTime() > client.serverNow().getTime() ? retention.retainUntil.toISOString() : undefined;
-  return {code: failureCode(refused), blocker: until ? 'lock' : removalBlocker(refused), ...(until ? {until} : {})};
 }
 
 /** What a b2_upload_file or b2_copy_file stores: the name, size, content type and file info, and the SHA1 when known. */

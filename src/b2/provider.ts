@@ -12,7 +12,7 @@ import {B2Client} from './client.js';
 import {commandHint, shellWord} from '../command-hint.js';
 import {reuploadHint} from '../reupload-hint.js';
 import {assertCopyRecordsAgree} from './copy-records.js';
-import {bucketUnavailable, keyFixClause, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
+import {bucketUnavailable, keyFixClause, keyRef, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
 import {readScopeOf} from './encryption-headers.js';
 import {fileFromHeaders} from './file-headers.js';
@@ -141,6 +141,11 @@ export class B2Backend implements StorageBackend {
     this.bucketSettings ??= await this.client.findBucket(this.o.bucket, signal);
     if (!this.bucketSettings) throw new BackupError('bucket_unavailable', bucketUnavailable(this.o));
     return this.bucketSettings;
+  }
+
+  /** StorageBackend.keyName: the key of this profile. */
+  get keyName(): string {
+    return keyRef(this.client.context);
   }
 
   get prefix(): string {

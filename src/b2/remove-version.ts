@@ -1,9 +1,9 @@
 import {afterStopBound} from '../after-stop.js';
-import {CLEANUP_AGE, commandHint} from '../command-hint.js';
+import {commandHint} from '../command-hint.js';
 import {BackupError, failureCode, isBackupError, withLeftover} from '../errors.js';
-import {anotherKeyRemoves, onceCapAllows, removalBlocker} from '../removal-refusal.js';
+import {byCleanup, removalBlocker, whatRemoves, type Refusal} from '../removal-refusal.js';
 import type {B2Client} from './client.js';
-import {profileRef, wrapUnknown} from './errors.js';
+import {keyRef, wrapUnknown} from './errors.js';
 import {retentionOf} from './retention.js';
 import type {B2File} from './wire-types.js';
 
@@ -37,21 +37,37 @@ export async function removeStoredVersion(client: B2Client, file: B2File, how: s
  * for all that stay for the same reason, not once per version.
  */
 export async function removeStoredVersions(client: B2Client, files: B2File[], how: string, signal?: AbortSignal): Promise<string | undefined> {
+  const {givenUp, refused} = await deleteVersions(client, files, signal);
+  const by = byCleanup(cleanupCommand(client));
+  const lines = refused.map(({code, refusal, files: stay}) => `${stay[0].fileName} remains, whole (${fileIds(stay)}): ${how}, and deleting ${them(stay)} failed (${code}); ${whatRemoves(refusal, by)}`);
+  if (givenUp.length > 0) lines.push(mayRemain(client, givenUp[0].fileName, `${how}, and deleting ${them(givenUp)} was given up: B2 busy or unreachable`));
+  return lines.length > 0 ? lines.join('; ') : undefined;
+}
+
+/** "it" for one version, "them" for several. */
+export function them(files: B2File[]): string {
+  return files.length === 1 ? 'it' : 'them';
+}
+
+/**
+ * What became of versions deleted one by one (deleteVersion): those given up at the bound
+ * (`signal`), and those B2 refused, grouped by what a line says of them (B2's answer and
+ * the refusal: one line for the same reason, not one per version).
+ */
+export async function deleteVersions(client: B2Client, files: B2File[], signal?: AbortSignal): Promise<{givenUp: B2File[]; refused: Array<{code: string; refusal: Refusal; files: B2File[]}>}> {
   const givenUp: B2File[] = [];
-  /** The versions B2 refused to delete, by what the line says of them (the refusal, and what removes them). */
-  const refused = new Map<string, B2File[]>();
+  const refused = new Map<string, {code: string; refusal: Refusal; files: B2File[]}>();
   for (const file of files) {
     const outcome = await deleteVersion(client, file, signal);
     if (outcome === 'given up') givenUp.push(file);
     else if (outcome) {
-      const why = `failed (${failureCode(outcome)}); ${whatRemoves(client, file, outcome)}`;
-      refused.set(why, [...(refused.get(why) ?? []), file]);
+      const code = failureCode(outcome);
+      const refusal = refusalOf(client, file, outcome);
+      const group = JSON.stringify([code, refusal]);
+      refused.set(group, {code, refusal, files: [...(refused.get(group)?.files ?? []), file]});
     }
   }
-  const them = (stay: B2File[]) => (stay.length === 1 ? 'it' : 'them');
-  const lines = [...refused].map(([why, stay]) => `${stay[0].fileName} remains, whole (${fileIds(stay)}): ${how}, and deleting ${them(stay)} ${why}`);
-  if (givenUp.length > 0) lines.push(mayRemain(client, givenUp[0].fileName, `${how}, and deleting ${them(givenUp)} was given up: B2 busy or unreachable`));
-  return lines.length > 0 ? lines.join('; ') : undefined;
+  return {givenUp, refused: [...refused.values()]};
 }
 
 /** Deletes `file`: undefined once it is gone, 'given up' at the bound (B2 may have deleted it, its answer still on the way), else B2's refusal. */
@@ -68,25 +84,17 @@ export function fileIds(files: B2File[]): string {
   return files.length === 1 ? `file id ${files[0].fileId}` : `${files.length} versions, file ids ${files.map((f) => f.fileId).join(', ')}`;
 }
 
-/** What removes `file`, which B2 refused to delete (`refused`): when, and with what. */
-function whatRemoves(client: B2Client, file: B2File, refused: unknown): string {
+/** What stands in the way of deleting `file`, which B2 refused (`refused`): the refusal, Object Lock's end (by B2's clock), this profile's key. */
+function refusalOf(client: B2Client, file: B2File, refused: unknown): Refusal {
   const retention = retentionOf(file);
   const until = retention && retention.retainUntil.getTime() > client.serverNow().getTime() ? retention.retainUntil.toISOString() : undefined;
   const blocker = removalBlocker(refused);
-  const cleanup = cleanupCommand(client);
-  if (blocker === 'key') {
-    // a cleanup with the same key is refused the same
-    const key = `the key of ${profileRef(client.context)} may not delete it, nor can a cleanup with that key`;
-    return until ? `Object Lock keeps it until ${until}, and ${key}; then ${anotherKeyRemoves(cleanup)}` : `${key}: ${anotherKeyRemoves(cleanup, CLEANUP_AGE)}`;
-  }
-  if (until || blocker === 'lock') return `Object Lock keeps it until ${until ?? 'its retention date'}; then ${cleanup} to remove it`;
-  if (blocker === 'cap') return onceCapAllows(`${cleanup} to remove it`, CLEANUP_AGE);
-  return `${cleanup} to remove it ${CLEANUP_AGE}`;
+  return {...(blocker ? {blocker} : {}), ...(until ? {until} : {}), key: keyRef(client.context)};
 }
 
 /** The leftover when B2 cannot be asked whether a store call this run sent was carried out. */
 export function mayRemain(client: B2Client, fileName: string, how: string): string {
-  return `${fileName} may remain (${how}): ${cleanupCommand(client)} to remove it ${CLEANUP_AGE}`;
+  return `${fileName} may remain (${how}): ${whatRemoves({}, byCleanup(cleanupCommand(client)))}`;
 }
 
 /**

@@ -8,7 +8,7 @@ import {CANCEL_AFTER_STOP_MS, afterStopBound} from '../after-stop.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, failureCode, isBackupError, throwIfAborted, withLeftover, type ErrorKind} from '../errors.js';
 import {commandHint} from '../command-hint.js';
-import {anotherKeyRemoves, onceCapAllows, whatCancels} from '../removal-refusal.js';
+import {byCleanup, whatCancels, type Remover} from '../removal-refusal.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, archiveMarker, describeArchive, describedBy, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
 import {assertFileUnchanged, sha1Of, sha1OfFile} from '../hash.js';
@@ -20,7 +20,7 @@ import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload, type UploadKey} from './pending-uploads.js';
 import {UploadLocks, type Release} from './upload-locks.js';
 import {HidingRecords, type HidingRecord} from './hiding-records.js';
-import {keyRefused, leftByFailedRemoval, leftStoredLine, type LeftStored} from './left-stored.js';
+import {leftByFailedRemoval, leftLocked, leftStoredLine, wholeBackupLine, type LeftStored} from './left-stored.js';
 import {deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
@@ -273,7 +273,7 @@ export class BackupCatalog {
         // an interrupted run's archive is what the next run of the same upload completes
         if (isBackupError(err, 'aborted') && known && unlock) throw err;
         // one that no run completes (from stdin) goes whole, within the stop's bound
-        if (isBackupError(err, 'aborted')) throw await this.giveUpStopped(err, metadataSent ? [metadataKey, archiveKey] : [archiveKey], retention, id);
+        if (isBackupError(err, 'aborted')) throw await this.giveUp(err, metadataSent ? [metadataKey, archiveKey] : [archiveKey], retention, id, 'its metadata file was sent as the upload was stopped');
         // a locked archive that is this upload's stays recorded, so the same upload run again completes the backup with it
         const kept = await this.removeArchive(archiveKey, retention, intact ? 'run the same upload again to complete the backup' : `it is no backup; "${this.hint('cleanup')}" removes it once the lock ends`);
         if (key && unlock && !(kept && intact)) await this.pending.clear(key);
@@ -316,8 +316,8 @@ export class BackupCatalog {
         throw abortError(signal);
       });
     }
-    const left = await this.removeOrTell(metadataFile.key, metadataFile.retention?.retainUntil.toISOString() ?? 'its retention date', afterStopBound());
-    if (left) this.warn(`the metadata file of an archive that is gone: ${leftStoredLine(left, `run "${this.hint('cleanup')}"`)}; "${this.hint('list')}" skips it meanwhile`);
+    const left = await this.removeOrTell(metadataFile.key, metadataFile.retention?.retainUntil.toISOString(), afterStopBound());
+    if (left) this.warn(`the metadata file of an archive that is gone: ${leftStoredLine(left, this.cleanupRemoves())}; "${this.hint('list')}" skips it meanwhile`);
     const cleanup = `a "${this.hint('cleanup')}" elsewhere`;
     const how = hidden ? `stayed hidden by ${cleanup}, which took it for an interrupted upload's` : `was deleted while its upload finished (${cleanup} took it for an interrupted upload's)`;
     throw new BackupError('failure', `the archive ${archive.key} ${how}; no backup was stored: run the upload again`);
@@ -357,7 +357,7 @@ export class BackupCatalog {
       this.warn(`the archive ${archiveKey} stays stored: Object Lock keeps it until ${retention?.retainUntil.toISOString() ?? 'its retention date'}; ${whenLocked}`);
       return true;
     }, (e: unknown) => {
-      this.warn(`the archive ${leftStoredLine(leftByFailedRemoval(archiveKey, e, bound), `run "${this.hint('cleanup')}"`)}`);
+      this.warn(`the archive ${leftStoredLine(leftByFailedRemoval(archiveKey, e, bound, this.backend.keyName), this.cleanupRemoves())}`);
       return false;
     });
   }
@@ -369,26 +369,24 @@ export class BackupCatalog {
    * metadata file left without its archive would describe a backup that is gone), within
    * the stop's bound (CANCEL_AFTER_STOP_MS). What stays is the error's leftover, which the
    * command's line tells; none left, `err` as it was. When both files stay, they may be a
-   * whole backup `id`, which cleanup never removes: the line says so and names its delete.
+   * whole backup `id` (`how`: how its metadata file came to be stored), which cleanup
+   * never removes: the line says so and names its delete.
    */
-  private async giveUpStopped(err: BackupError, keys: string[], retention: Retention | undefined, id: string): Promise<BackupError> {
+  private async giveUp(err: BackupError, keys: string[], retention: Retention | undefined, id: string, how: string): Promise<BackupError> {
     const bound = afterStopBound();
-    const until = retention?.retainUntil.toISOString() ?? 'its retention date';
     const stays: LeftStored[] = [];
     for (const key of keys) {
-      const stay = await this.removeOrTell(key, until, bound);
+      const stay = await this.removeOrTell(key, retention?.retainUntil.toISOString(), bound);
       if (stay) stays.push(stay);
     }
     if (stays.length === 0) return err;
-    if (stays.length === 2) {
-      const whole = `backup ${id} may be stored whole (its metadata file was sent as the upload was stopped; ${stays.map((s) => `${s.key}: ${s.why}`).join('; ')})`;
-      const remove = `run "${this.hint(`delete ${id} --yes`)}"`;
-      if (stays.some((s) => s.blocker === 'key')) return withLeftover(err, `${whole}: ${keyRefused('delete')}; ${anotherKeyRemoves(remove)}`);
-      if (stays.some((s) => s.blocker === 'cap')) return withLeftover(err, `${whole}: ${onceCapAllows(`${remove} to remove it`)}`);
-      const locked = stays.some((s) => s.state === 'locked') ? ` after ${until}, when its lock ends` : '';
-      return withLeftover(err, `${whole}: "${this.hint(`delete ${id} --yes`)}" removes it${locked}`);
-    }
-    return withLeftover(err, stays.map((s) => leftStoredLine(s, `run "${this.hint('cleanup')}"`)).join('; '));
+    if (stays.length === 2) return withLeftover(err, wholeBackupLine(id, how, stays, {run: `run "${this.hint(`delete ${id} --yes`)}"`, name: 'delete'}));
+    return withLeftover(err, stays.map((s) => leftStoredLine(s, this.cleanupRemoves())).join('; '));
+  }
+
+  /** This location's cleanup as what removes a file a failure left (byCleanup). */
+  private cleanupRemoves(): Remover {
+    return byCleanup(`run "${this.hint('cleanup')}"`);
   }
 
   /**
@@ -976,12 +974,12 @@ export class BackupCatalog {
 
   /**
    * Removes `key` on a failure's or a stop's way out, within `bound`: undefined once it is
-   * gone, else what stays (LeftStored; `until`: when Object Lock lets it go, in words).
+   * gone, else what stays (LeftStored; `until`: when Object Lock lets it go, ISO 8601, when known).
    */
-  private async removeOrTell(key: string, until: string, bound: AbortSignal): Promise<LeftStored | undefined> {
+  private async removeOrTell(key: string, until: string | undefined, bound: AbortSignal): Promise<LeftStored | undefined> {
     return this.deleteUnlessLocked(key, bound).then(
-      (outcome) => (outcome === 'locked' ? {key, state: 'locked' as const, why: `Object Lock keeps it until ${until}`} : undefined),
-      (e: unknown) => leftByFailedRemoval(key, e, bound),
+      (outcome) => (outcome === 'locked' ? leftLocked(key, until) : undefined),
+      (e: unknown) => leftByFailedRemoval(key, e, bound, this.backend.keyName),
     );
   }
 

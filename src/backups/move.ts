@@ -6,6 +6,7 @@ import {describeArchive} from './archive-info.js';
 import {afterStopBound} from '../after-stop.js';
 import {BackupCatalog} from './catalog.js';
 import {CLEANUP_AGE, commandHint} from '../command-hint.js';
+import {byCleanup} from '../removal-refusal.js';
 import {leftByFailedRemoval, leftStoredLine} from './left-stored.js';
 import {knownSha1} from './checksum.js';
 import {strongerRetention} from './lock.js';
@@ -380,7 +381,7 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
     () => undefined,
     async (cleanupErr: unknown) => {
       // the same command run again completes the backup with it (the caller says so); what removes it is the other way
-      if (!isBackupError(cleanupErr, 'locked')) return `was not deleted, and ${noBackup}; to drop it rather than complete the backup: ${leftStoredLine(leftByFailedRemoval(deleting, cleanupErr, bound), cleanup)}`;
+      if (!isBackupError(cleanupErr, 'locked')) return `was not deleted, and ${noBackup}; to drop it rather than complete the backup: ${leftStoredLine(leftByFailedRemoval(deleting, cleanupErr, bound, to.keyName), byCleanup(cleanup))}`;
       // the date B2 keeps for it (a bucket's default retention included), else the one the copy asked for
       const until = (await to.stat(item.archive.key).catch(() => undefined))?.retention?.retainUntil ?? copyRetention(from, item.archive, item.destinationLock)?.retainUntil;
       return `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}, and ${noBackup}`;

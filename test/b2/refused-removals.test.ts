@@ -103,7 +103,7 @@ describe('a store that succeeded after a lost answer, whose older duplicate the 
     const stored = await noDelete.put('dup.json', Buffer.from('{"dup":true}'), {metadata: {backup_id: 'dup1'}});
     const versions = await versionsOf('nodelete/dup.json');
     expect(versions.map((v) => v.fileId)).toEqual([stored.id, expect.any(String)]);
-    expect(stored.leftover).toBe(`nodelete/dup.json keeps an older version of it B2 stored as answers were lost, billed beside the one kept (file id ${stored.id}; file id ${versions[1].fileId}): deleting it failed (401 unauthorized); the key of profile test may not delete it; delete it in the B2 web console`);
+    expect(stored.leftover).toBe(`nodelete/dup.json keeps an older version of it B2 stored as answers were lost, billed beside the one kept (file id ${stored.id}; file id ${versions[1].fileId}): deleting it failed (401 unauthorized); the key of profile test may not delete it: delete it in the B2 web console`);
   });
 
   test('b2_copy_file: the result of the copy tells the duplicate copy that stays the same way', async () => {
@@ -112,7 +112,7 @@ describe('a store that succeeded after a lost answer, whose older duplicate the 
     const copy = await source.copyTo('dup.tar', {backend: noDelete, key: 'dup.tar'});
     const versions = await versionsOf('nodelete/dup.tar');
     expect(versions.map((v) => v.fileId)).toEqual([copy.id, expect.any(String)]);
-    expect(copy.leftover).toBe(`nodelete/dup.tar keeps an older copy of it B2 made as answers were lost, billed beside the one kept (file id ${copy.id}; file id ${versions[1].fileId}): deleting it failed (401 unauthorized); the key of profile test may not delete it; delete it in the B2 web console`);
+    expect(copy.leftover).toBe(`nodelete/dup.tar keeps an older copy of it B2 made as answers were lost, billed beside the one kept (file id ${copy.id}; file id ${versions[1].fileId}): deleting it failed (401 unauthorized); the key of profile test may not delete it: delete it in the B2 web console`);
   });
 
   test('the versions cannot be looked for (the listing refused): the result says duplicates may stay, not nothing', async () => {

@@ -153,7 +153,7 @@ describe('a cleanup elsewhere while a large upload writes its metadata file', ()
     const [metadataKey] = await keysOf(backend);
     expect(metadataKey).toMatch(/^long_.*\.metadata\.json$/);
     expect(warnings).toEqual([
-      `the metadata file of an archive that is gone: ${metadataKey} remains (removing it failed: 401 unauthorized): the key may not delete it, nor can a cleanup with that key; delete it in the B2 web console, or run "backup-b2 b2 cleanup" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than); "backup-b2 b2 list" skips it meanwhile`,
+      `the metadata file of an archive that is gone: ${metadataKey} remains (removing it failed: 401 unauthorized): the key of profile test may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "backup-b2 b2 cleanup" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than); "backup-b2 b2 list" skips it meanwhile`,
     ]);
   });
 

@@ -25,7 +25,7 @@ test('the metadata upload fails, and the key may not delete the archive: the war
     const [archive] = await keysOf(backend);
     expect(archive).toMatch(/^nightly_.*\.tar$/);
     expect(warnings).toEqual([
-      `the archive ${archive} remains (removing it failed: 401 unauthorized): the key may not delete it, nor can a cleanup with that key; delete it in the B2 web console, or run "backup-b2 b2 cleanup" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than)`,
+      `the archive ${archive} remains (removing it failed: 401 unauthorized): the key of profile test may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "backup-b2 b2 cleanup" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than)`,
     ]);
   } finally {
     emu.faults.clear();
@@ -43,7 +43,7 @@ test('the metadata file stored after a lost answer, its older duplicate refused 
     const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
     const up = await catalog.upload(randomBytes(3 * PART + 17), {name: 'twice'});
     expect(warnings).toEqual([
-      expect.stringMatching(new RegExp(`^nodelete-dup/${up.metadataKey.replace(/\./g, '\\.')} keeps an older version of it B2 stored as answers were lost, billed beside the one kept \\(file id \\S+; file id \\S+\\): deleting it failed \\(401 unauthorized\\); the key of profile test may not delete it; delete it in the B2 web console$`)),
+      expect.stringMatching(new RegExp(`^nodelete-dup/${up.metadataKey.replace(/\./g, '\\.')} keeps an older version of it B2 stored as answers were lost, billed beside the one kept \\(file id \\S+; file id \\S+\\): deleting it failed \\(401 unauthorized\\); the key of profile test may not delete it: delete it in the B2 web console$`)),
     ]);
   } finally {
     emu.faults.clear();

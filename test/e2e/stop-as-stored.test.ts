@@ -114,7 +114,7 @@ describe('an upload from stdin stopped as B2 stores it', () => {
     const r = await stopOnceStored(['upload', '-', '--name', 'half', '--profile', 'stdin'], 'b2_upload_file', 'stdin/half_', randomBytes(1000), 2);
     const left = await versions('stdin/half_');
     expect(left.map((v) => v.fileName)).toEqual([expect.stringMatching(/^stdin\/half_\S+\.metadata\.json$/)]);
-    const line = new RegExp(`^Error: upload interrupted; ${escape(left[0].fileName.slice('stdin/'.length))} remains \\(removing it failed: 401 unauthorized\\): the key may not delete it, nor can a cleanup with that key; delete it in the B2 web console, or run "backup-b2 b2 cleanup --config \\S+ --profile stdin" with a key that has deleteFiles once it is 24 hours old \\(cleanup's default --older-than\\)$`);
+    const line = new RegExp(`^Error: upload interrupted; ${escape(left[0].fileName.slice('stdin/'.length))} remains \\(removing it failed: 401 unauthorized\\): the key of profile stdin may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "backup-b2 b2 cleanup --config \\S+ --profile stdin" with a key that has deleteFiles once it is 24 hours old \\(cleanup's default --older-than\\)$`);
     expectFailure(r, 143, line, world.secrets);
     const auth = await authorizeRaw(world.emu);
     await api(world.emu, auth.authorizationToken, 'b2_delete_file_version', {fileId: left[0].fileId, fileName: left[0].fileName});
@@ -129,7 +129,7 @@ describe('an upload from stdin stopped as B2 stores it', () => {
     // the catalog names its files by key (under the profile's prefix), as its other lines do
     const refused = (name: string) => `${escape(name.slice('stdin/'.length))}: removing it failed: 401 unauthorized`;
     const [archive, metadataFile] = [left.find((v) => v.fileName.endsWith('.tar'))!, left.find((v) => v.fileName.endsWith('.json'))!];
-    const line = new RegExp(`^Error: upload interrupted; backup ([0-9a-f]+) may be stored whole \\(its metadata file was sent as the upload was stopped; ${refused(metadataFile.fileName)}; ${refused(archive.fileName)}\\): the key may not delete it, nor can a delete with that key; delete it in the B2 web console, or run "backup-b2 b2 delete \\1 --yes --config \\S+ --profile stdin" with a key that has deleteFiles$`);
+    const line = new RegExp(`^Error: upload interrupted; backup ([0-9a-f]+) may be stored whole \\(its metadata file was sent as the upload was stopped; ${refused(metadataFile.fileName)}; ${refused(archive.fileName)}\\): the key of profile stdin may not delete it, nor can a delete with that key: delete it in the B2 web console, or run "backup-b2 b2 delete \\1 --yes --config \\S+ --profile stdin" with a key that has deleteFiles$`);
     expectFailure(r, 143, line, world.secrets);
     // it is a whole backup: list shows it, under the id the line names
     const id = line.exec(r.stderr.trim())![1];
