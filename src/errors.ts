@@ -108,6 +108,13 @@ export function failureCode(err: unknown): string {
   return `${typeof cause?.status === 'number' ? cause.status : ''} ${code}`.trim();
 }
 
+/** `error` without the leftover it told at the end of its message (one the caller tells anew, having removed what it could). */
+export function withoutLeftover(error: BackupError): BackupError {
+  const told = error.leftover === undefined ? undefined : `; ${error.leftover}`;
+  if (told === undefined || !error.message.endsWith(told)) return error;
+  return new BackupError(error.kind, error.message.slice(0, -told.length), {cause: error.cause, transient: error.transient, resumable: error.resumable});
+}
+
 /** `error` with `leftover` told at the end of its message (the leftover: what stays and how to remove it). */
 export function withLeftover(error: BackupError, leftover: string): BackupError {
   return new BackupError(error.kind, `${error.message}; ${leftover}`, {cause: error.cause, leftover});

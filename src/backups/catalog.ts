@@ -6,7 +6,7 @@ import type PQueue from 'p-queue';
 import type {Body, GetOptions, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {CANCEL_AFTER_STOP_MS, afterStopBound} from '../after-stop.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
-import {BackupError, abortError, failureCode, isBackupError, throwIfAborted, withLeftover, type ErrorKind} from '../errors.js';
+import {BackupError, abortError, failureCode, isBackupError, throwIfAborted, withLeftover, withoutLeftover, type ErrorKind} from '../errors.js';
 import {commandHint} from '../command-hint.js';
 import {byCleanup, whatCancels, type Remover} from '../removal-refusal.js';
 import {compareUtf8} from '../keys.js';
@@ -226,6 +226,8 @@ export class BackupCatalog {
       let intact = false;
       /** The metadata file was sent: B2 may have stored it, whatever became of the answer. */
       let metadataSent = false;
+      /** Its put failed, and versions of it that lost answers stored may stay (the put's error's leftover). */
+      let metadataLeft = false;
       try {
         await prepared.unchanged?.();
         const sent = prepared.sent(archive);
@@ -258,6 +260,9 @@ export class BackupCatalog {
           metadata: {metadata_only: 'true'}, // what HA's integration sets on its metadata files
           retention,
           signal: meta.signal,
+        }).catch((err: unknown) => {
+          metadataLeft = isBackupError(err) && err.leftover !== undefined;
+          throw err;
         });
         timing('metadata file stored');
         if (metadataObj.leftover) this.warn(metadataObj.leftover);
@@ -274,6 +279,11 @@ export class BackupCatalog {
         if (isBackupError(err, 'aborted') && known && unlock) throw err;
         // one that no run completes (from stdin) goes whole, within the stop's bound
         if (isBackupError(err, 'aborted')) throw await this.giveUp(err, metadataSent ? [metadataKey, archiveKey] : [archiveKey], retention, id, 'its metadata file was sent as the upload was stopped');
+        if (metadataLeft && isBackupError(err)) {
+          // with its archive, the metadata file lost answers stored may be a whole backup, which a cleanup leaves alone: both go, or the line names the delete
+          if (key && unlock) await this.pending.clear(key);
+          throw await this.giveUp(withoutLeftover(err), [metadataKey, archiveKey], retention, id, 'its metadata file was stored as answers were lost');
+        }
         // a locked archive that is this upload's stays recorded, so the same upload run again completes the backup with it
         const kept = await this.removeArchive(archiveKey, retention, intact ? 'run the same upload again to complete the backup' : `it is no backup; "${this.hint('cleanup')}" removes it once the lock ends`);
         if (key && unlock && !(kept && intact)) await this.pending.clear(key);
@@ -363,14 +373,14 @@ export class BackupCatalog {
   }
 
   /**
-   * A stopped upload that no run completes (from stdin, or one whose record another run
-   * holds): its files are removed (`keys`: the metadata file first, when its put was sent,
-   * since B2 may have stored it just as the stop came and its answer was never read; a
-   * metadata file left without its archive would describe a backup that is gone), within
-   * the stop's bound (CANCEL_AFTER_STOP_MS). What stays is the error's leftover, which the
-   * command's line tells; none left, `err` as it was. When both files stay, they may be a
-   * whole backup `id` (`how`: how its metadata file came to be stored), which cleanup
-   * never removes: the line says so and names its delete.
+   * An upload that no run completes (stopped from stdin, or one whose record another run
+   * holds; or one whose metadata file lost answers stored): its files are removed (`keys`:
+   * the metadata file first, when B2 may have stored it, its answer never read: a metadata
+   * file left without its archive would describe a backup that is gone), within the stop's
+   * bound (CANCEL_AFTER_STOP_MS). What stays is the error's leftover, which the command's
+   * line tells; none left, `err` as it was. When both files stay, they may be a whole
+   * backup `id` (`how`: how its metadata file came to be stored), which cleanup never
+   * removes: the line says so and names its delete.
    */
   private async giveUp(err: BackupError, keys: string[], retention: Retention | undefined, id: string, how: string): Promise<BackupError> {
     const bound = afterStopBound();

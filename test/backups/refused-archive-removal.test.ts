@@ -1,6 +1,6 @@
 import {expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {isBackupError} from '../../src/errors.js';
+import {isBackupError, type BackupError} from '../../src/errors.js';
 import {catalogWithWarnings, keysOf, rejection, sharedEmulator, tempDir} from './helpers.js';
 
 // An upload that fails after its archive was stored removes the archive. When B2 refuses
@@ -45,6 +45,35 @@ test('the metadata file stored after a lost answer, its older duplicate refused 
     expect(warnings).toEqual([
       expect.stringMatching(new RegExp(`^nodelete-dup/${up.metadataKey.replace(/\./g, '\\.')} keeps an older version of it B2 stored as answers were lost, billed beside the one kept \\(file id \\S+; file id \\S+\\): deleting it failed \\(401 unauthorized\\); the key of profile test may not delete it: delete it in the B2 web console$`)),
     ]);
+  } finally {
+    emu.faults.clear();
+    await cleanup();
+  }
+});
+
+test('every answer to the metadata file\'s upload lost, and the key may not delete what it stored nor the archive: the error says the backup may be whole and names its delete (a cleanup leaves a whole backup alone), and nothing else', async () => {
+  const {emu} = world;
+  const key = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: emu.bucket});
+  const backend = await world.open('nodelete-whole/', {keyId: key.keyId, applicationKey: key.applicationKey});
+  const {dir: cacheDir, cleanup} = await tempDir();
+  try {
+    // the archive goes up in parts; every try of the metadata file, the one b2_upload_file, is stored and its answer lost
+    emu.faults.add({call: 'b2_upload_file', cutResponseAfterBytes: 0});
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir, locationFlags: '--profile offsite'});
+    const err = await rejection(catalog.upload(randomBytes(3 * PART + 17), {name: 'whole'}));
+    emu.faults.clear();
+    expect(isBackupError(err, 'network')).toBe(true);
+    const [metadataKey, archive] = await keysOf(backend);
+    expect([metadataKey, archive]).toEqual([expect.stringMatching(/^whole_.*\.metadata\.json$/), expect.stringMatching(/^whole_.*\.tar$/)]);
+    // both files stay: a whole backup, listed, which only its delete removes
+    const [listed] = await catalog.list();
+    expect(listed.archiveKey).toBe(archive);
+    const leftover = `backup ${listed.id} may be stored whole (its metadata file was stored as answers were lost; ${metadataKey}: removing it failed: 401 unauthorized; ${archive}: removing it failed: 401 unauthorized): the key of profile test may not delete it, nor can a delete with that key: delete it in the B2 web console, or run "backup-b2 b2 delete ${listed.id} --yes --profile offsite" with a key that has deleteFiles`;
+    expect((err as BackupError).leftover).toBe(leftover);
+    expect((err as Error).message).toMatch(/^the connection to B2 .*broke during b2_upload_file/);
+    expect((err as Error).message.endsWith(`; ${leftover}`)).toBe(true);
+    expect((err as Error).message).not.toMatch(/cleanup/);
+    expect(warnings).toEqual([]);
   } finally {
     emu.faults.clear();
     await cleanup();
