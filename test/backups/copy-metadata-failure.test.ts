@@ -117,3 +117,22 @@ test('the metadata file\'s copy fails and the destination key may not delete the
   expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: false});
   expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
 });
+
+test('every answer to the metadata file\'s copy lost, and the destination key may not delete what it made: the error names the metadata file as the one whose removal failed, not the archive (not tried then)', async () => {
+  n++;
+  const key = await shared.emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: shared.emu.bucket});
+  const from = await shared.open(`src${n}/`);
+  const to = await shared.open(`dst${n}/`, {keyId: key.keyId, applicationKey: key.applicationKey});
+  const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'lostmeta'});
+  faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', cutResponseAfterBytes: 0});
+  const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));
+  faultAt.clear(shared.emu);
+  // the archive stays, and the metadata file's copies that lost answers made
+  const left = await shared.versions(`dst${n}/`);
+  expect(new Set(left)).toEqual(new Set([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]));
+  expect(isBackupError(err, 'network')).toBe(true);
+  const message = (err as Error).message;
+  const metadataKey = up.metadataKey.replaceAll('.', '\\.');
+  expect(message).toMatch(new RegExp(`^the metadata file ${metadataKey} was not copied \\(.*\\); its archive ${up.archiveKey.replaceAll('.', '\\.')}, copied just before, was not deleted, and without its metadata file it is no backup; to drop it rather than complete the backup: ${metadataKey} remains \\(removing it failed: 401 unauthorized\\): the key of profile test may not delete it, nor can a cleanup with that key: `));
+  expect(message).not.toContain(`${up.archiveKey} remains (removing it failed`);
+});
