@@ -108,6 +108,11 @@ export function failureCode(err: unknown): string {
   return `${typeof cause?.status === 'number' ? cause.status : ''} ${code}`.trim();
 }
 
+/** The leftover of `error` as the options of an error that wraps it and tells its message (BackupErrorOptions.leftover). */
+export function leftoverOf(error: BackupError): Pick<BackupErrorOptions, 'leftover'> {
+  return error.leftover === undefined ? {} : {leftover: error.leftover};
+}
+
 /** `error` without the leftover it told at the end of its message (one the caller tells anew, having removed what it could). */
 export function withoutLeftover(error: BackupError): BackupError {
   const told = error.leftover === undefined ? undefined : `; ${error.leftover}`;

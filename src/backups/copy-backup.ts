@@ -1,5 +1,5 @@
 import type {ObjectInfo, Retention, StorageBackend} from '../backend.js';
-import {BackupError, isBackupError} from '../errors.js';
+import {BackupError, isBackupError, leftoverOf} from '../errors.js';
 import type {BackupCatalog} from './catalog.js';
 import {knownSha1} from './checksum.js';
 import {lengthenRetention, retentionCovers} from './lock.js';
@@ -99,7 +99,7 @@ async function copyLocked(
     if (isBackupError(err) && !(err instanceof HalfCopiedError) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to continue it`, {cause: err.cause, transient: err.transient, resumable: true});
     if (!(err instanceof HalfCopiedError)) throw err;
     const next = err.advised ? '' : err.archiveKept ? '; run the same command again to complete the backup (it copies only what is missing)' : ', so nothing was copied; run the same command again to copy the backup';
-    throw new BackupError(err.kind, err.message + next, {cause: err.cause, resumable: err.archiveKept && !err.advised});
+    throw new BackupError(err.kind, err.message + next, {cause: err.cause, resumable: err.archiveKept && !err.advised, ...leftoverOf(err)});
   });
   const lock = item.copy.archive ? copyRetention(from, archive, opts.destinationLock) : (locked.get(archive.key) ?? there.get(archive.key))?.retention;
   return {info, existing: copied.length === 0, copied, ...(lock ? {lock} : {})};

@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type {ObjectInfo, Retention, StorageBackend} from '../backend.js';
-import {BackupError, EXIT_CODES, isBackupError, throwIfAborted, type ErrorKind} from '../errors.js';
+import {BackupError, EXIT_CODES, isBackupError, leftoverOf, throwIfAborted, type ErrorKind} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
 import {afterStopBound} from '../after-stop.js';
@@ -265,7 +265,7 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
     // a message that already says what to check (another run moved the backup) keeps that first
     const advised = err instanceof HalfCopiedError && err.advised;
     const next = advised ? 'run the same command again once the destination is checked, to move the rest' : 'run the same command again to finish it';
-    throw new BackupError(err.kind, `${err.message}; the move stopped before deleting any original (copies of other backups already made stay at the new prefix): ${next}`, {cause: err.cause, transient: err.transient, resumable: !advised});
+    throw new BackupError(err.kind, `${err.message}; the move stopped before deleting any original (copies of other backups already made stay at the new prefix): ${next}`, {cause: err.cause, transient: err.transient, resumable: !advised, ...leftoverOf(err)});
   });
   await checkCopies(to, plan, copied, opts.signal);
   let deleted = 0;
@@ -379,15 +379,19 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
   let deleting = item.metadataFile.key;
   const left = await to.delete(deleting, {signal: bound}).then(() => to.delete((deleting = item.archive.key), {signal: bound})).then(
     () => undefined,
-    async (cleanupErr: unknown) => {
-      // the same command run again completes the backup with it (the caller says so); what removes it is the other way
-      if (!isBackupError(cleanupErr, 'locked')) return `was not deleted, and ${noBackup}; to drop it rather than complete the backup: ${leftStoredLine(leftByFailedRemoval(deleting, cleanupErr, bound, to.keyName), byCleanup(cleanup))}`;
+    async (cleanupErr: unknown): Promise<{said: string; leftover?: string}> => {
+      if (!isBackupError(cleanupErr, 'locked')) {
+        // what stays, and what removes it (the error's leftover too)
+        const stays = leftStoredLine(leftByFailedRemoval(deleting, cleanupErr, bound, to.keyName), byCleanup(cleanup));
+        // the same command run again completes the backup with it (the caller says so); what removes it is the other way
+        return {said: `was not deleted, and ${noBackup}; to drop it rather than complete the backup: ${stays}`, leftover: stays};
+      }
       // the date B2 keeps for it (a bucket's default retention included), else the one the copy asked for
       const until = (await to.stat(item.archive.key).catch(() => undefined))?.retention?.retainUntil ?? copyRetention(from, item.archive, item.destinationLock)?.retainUntil;
-      return `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}, and ${noBackup}`;
+      return {said: `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}, and ${noBackup}`};
     },
   );
-  return left === undefined ? new HalfCopiedError(kind, `${what} was deleted again`, false, err) : new HalfCopiedError(kind, `${what} ${left}`, true, err);
+  return left === undefined ? new HalfCopiedError(kind, `${what} was deleted again`, false, err) : new HalfCopiedError(kind, `${what} ${left.said}`, true, err, false, left.leftover);
 }
 
 /**
@@ -396,9 +400,9 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
  * `archiveKept`: it stays at the destination (resumable: the same command completes it).
  */
 export class HalfCopiedError extends BackupError {
-  /** `advised`: the message already says what to do (the caller adds nothing). */
-  constructor(kind: ErrorKind, message: string, readonly archiveKept: boolean, cause: unknown, readonly advised = false) {
-    super(kind, message, {cause, resumable: archiveKept && !advised});
+  /** `advised`: the message already says what to do (the caller adds nothing); `leftover`: what stays that a failed removal left (BackupError.leftover). */
+  constructor(kind: ErrorKind, message: string, readonly archiveKept: boolean, cause: unknown, readonly advised = false, leftover?: string) {
+    super(kind, message, {cause, resumable: archiveKept && !advised, ...(leftover === undefined ? {} : {leftover})});
   }
 }
 

@@ -113,9 +113,24 @@ test('the metadata file\'s copy fails and the destination key may not delete the
   expect(await shared.versions(`dst${n}/`)).toEqual([`upload ${up.archiveKey}`]);
   expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied just before, was not deleted, and without its metadata file it is no backup; to drop it rather than complete the backup: ${up.archiveKey} remains \\(removing it failed: 401 unauthorized\\): the key of profile test may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "backup-b2 b2 cleanup --profile offsite" with a key that has deleteFiles once it is 24 hours old \\(cleanup's default --older-than\\); run the same command again to complete the backup \\(it copies only what is missing\\)$`));
   expect((err as BackupError).resumable).toBe(true);
+  // what stays is the error's leftover too, as a failed removal's is elsewhere (a stopped command's line adds it)
+  expect((err as BackupError).leftover).toBe(`${up.archiveKey} remains (removing it failed: 401 unauthorized): the key of profile test may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "backup-b2 b2 cleanup --profile offsite" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than)`);
 
   expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: false});
   expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
+});
+
+test('the same inside a move: the move\'s error carries what stays as its leftover too', async () => {
+  n++;
+  const key = await shared.emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: shared.emu.bucket});
+  const from = await shared.open(`src${n}/`);
+  const to = await shared.open(`dst${n}/`, {keyId: key.keyId, applicationKey: key.applicationKey});
+  const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'nodelete-move'});
+  faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
+  const err = await rejection(executeMove(from, to, await planMove(from, to), {destinationCleanup: 'run "the new prefix\'s cleanup"'}));
+  expect(await shared.versions(`dst${n}/`)).toEqual([`upload ${up.archiveKey}`]);
+  expect((err as Error).message).toMatch(/; the move stopped before deleting any original .*: run the same command again to finish it$/);
+  expect((err as BackupError).leftover).toBe(`${up.archiveKey} remains (removing it failed: 401 unauthorized): the key of profile test may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "the new prefix's cleanup" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than)`);
 });
 
 test('every answer to the metadata file\'s copy lost, and the destination key may not delete what it made: the error names the metadata file as the one whose removal failed, not the archive (not tried then)', async () => {
