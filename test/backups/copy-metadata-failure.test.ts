@@ -24,6 +24,13 @@ async function locations(): Promise<{from: B2Backend; to: B2Backend}> {
   return {from: await shared.open(`src${n}/`), to: await shared.open(`dst${n}/`)};
 }
 
+/** locations() with a destination key without deleteFiles: B2 refuses it every delete. */
+async function noDeleteLocations(): Promise<{from: B2Backend; to: B2Backend}> {
+  n++;
+  const key = await shared.emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: shared.emu.bucket});
+  return {from: await shared.open(`src${n}/`), to: await shared.open(`dst${n}/`, {keyId: key.keyId, applicationKey: key.applicationKey})};
+}
+
 beforeEach(() => faultAt.clear(shared.emu));
 
 test('a cut connection on every try of the metadata file\'s copy (B2 made each copy, the answers were lost): nothing is left there, and the error says so', async () => {
@@ -102,10 +109,7 @@ test('a destination bucket that locks every new file by default keeps the archiv
 });
 
 test('the metadata file\'s copy fails and the destination key may not delete the archive copy: the error says it remains, that a cleanup with that key is refused too, and the same copy again completes the backup', async () => {
-  n++;
-  const key = await shared.emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: shared.emu.bucket});
-  const from = await shared.open(`src${n}/`);
-  const to = await shared.open(`dst${n}/`, {keyId: key.keyId, applicationKey: key.applicationKey});
+  const {from, to} = await noDeleteLocations();
   const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'nodelete'});
   faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
   const destination = new BackupCatalog(to, {locationFlags: '--profile offsite'});
@@ -121,10 +125,7 @@ test('the metadata file\'s copy fails and the destination key may not delete the
 });
 
 test('the same inside a move: the move\'s error carries what stays as its leftover too', async () => {
-  n++;
-  const key = await shared.emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: shared.emu.bucket});
-  const from = await shared.open(`src${n}/`);
-  const to = await shared.open(`dst${n}/`, {keyId: key.keyId, applicationKey: key.applicationKey});
+  const {from, to} = await noDeleteLocations();
   const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'nodelete-move'});
   faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
   const err = await rejection(executeMove(from, to, await planMove(from, to), {destinationCleanup: 'run "the new prefix\'s cleanup"'}));
@@ -134,10 +135,7 @@ test('the same inside a move: the move\'s error carries what stays as its leftov
 });
 
 test('every answer to the metadata file\'s copy lost, and the destination key may not delete what it made: the error names the metadata file as the one whose removal failed, not the archive (not tried then)', async () => {
-  n++;
-  const key = await shared.emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: shared.emu.bucket});
-  const from = await shared.open(`src${n}/`);
-  const to = await shared.open(`dst${n}/`, {keyId: key.keyId, applicationKey: key.applicationKey});
+  const {from, to} = await noDeleteLocations();
   const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'lostmeta'});
   faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', cutResponseAfterBytes: 0});
   const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));

@@ -1,5 +1,6 @@
 import {expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError, type BackupError} from '../../src/errors.js';
 import {catalogWithWarnings, keysOf, rejection, sharedEmulator, tempDir} from './helpers.js';
 
@@ -10,10 +11,15 @@ import {catalogWithWarnings, keysOf, rejection, sharedEmulator, tempDir} from '.
 const PART = 1000;
 const world = sharedEmulator({emulator: {minPartSize: PART}, backend: {partSize: PART, uploadCutoff: PART, concurrency: 1}});
 
+/** A location under `prefix` on a key without deleteFiles: B2 refuses it every delete. */
+async function openNoDelete(prefix: string): Promise<B2Backend> {
+  const key = await world.emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: world.emu.bucket});
+  return world.open(prefix, {keyId: key.keyId, applicationKey: key.applicationKey});
+}
+
 test('the metadata upload fails, and the key may not delete the archive: the warning says it remains and names the web console or a key with deleteFiles', async () => {
   const {emu} = world;
-  const key = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: emu.bucket});
-  const backend = await world.open('nodelete/', {keyId: key.keyId, applicationKey: key.applicationKey});
+  const backend = await openNoDelete('nodelete/');
   const {dir: cacheDir, cleanup} = await tempDir();
   try {
     // the archive goes up in parts; the metadata file, the one b2_upload_file, is refused
@@ -35,8 +41,7 @@ test('the metadata upload fails, and the key may not delete the archive: the war
 
 test('the metadata file stored after a lost answer, its older duplicate refused for the key: the upload succeeds, warning that the duplicate stays billed and where to delete it', async () => {
   const {emu} = world;
-  const key = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: emu.bucket});
-  const backend = await world.open('nodelete-dup/', {keyId: key.keyId, applicationKey: key.applicationKey});
+  const backend = await openNoDelete('nodelete-dup/');
   const {dir: cacheDir, cleanup} = await tempDir();
   try {
     emu.faults.add({call: 'b2_upload_file', count: 1, cutResponseAfterBytes: 0}); // the metadata file's first answer
@@ -53,8 +58,7 @@ test('the metadata file stored after a lost answer, its older duplicate refused 
 
 test('every answer to the metadata file\'s upload lost, and the key may not delete what it stored nor the archive: the error says the backup may be whole and names its delete (a cleanup leaves a whole backup alone), and nothing else', async () => {
   const {emu} = world;
-  const key = await emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: emu.bucket});
-  const backend = await world.open('nodelete-whole/', {keyId: key.keyId, applicationKey: key.applicationKey});
+  const backend = await openNoDelete('nodelete-whole/');
   const {dir: cacheDir, cleanup} = await tempDir();
   try {
     // the archive goes up in parts; every try of the metadata file, the one b2_upload_file, is stored and its answer lost
