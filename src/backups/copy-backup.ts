@@ -96,7 +96,7 @@ async function copyLocked(
   for (const {copy, wanted} of lengthen) locked.set(copy.key, await lengthenRetention(to, copy, wanted, opts.signal));
   const copied = await copyBackupObjects(from, to, item, opts.signal, () => opts.beforeMetadataCopy?.(info), opts.onWarning).catch((err: unknown) => {
     // a large copy kept when B2 stayed busy or unreachable: the same command continues it
-    if (isBackupError(err) && !(err instanceof HalfCopiedError) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to continue it`, {cause: err.cause, transient: err.transient, resumable: true});
+    if (isBackupError(err) && !(err instanceof HalfCopiedError) && err.resumable) throw new BackupError(err.kind, `${err.message}; run the same command again to continue it`, {cause: err.cause, transient: err.transient, resumable: true, ...leftoverOf(err)});
     if (!(err instanceof HalfCopiedError)) throw err;
     const next = err.advised ? '' : err.archiveKept ? '; run the same command again to complete the backup (it copies only what is missing)' : ', so nothing was copied; run the same command again to copy the backup';
     throw new BackupError(err.kind, err.message + next, {cause: err.cause, resumable: err.archiveKept && !err.advised, ...leftoverOf(err)});
