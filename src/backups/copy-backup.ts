@@ -87,7 +87,8 @@ async function copyLocked(
     if (info.sha1 !== undefined && twin.sha1 === info.sha1 && twin.size === info.size) return {info: twin, existing: true, copied: []};
     throw new BackupError('already_exists', `the other location already holds a backup with the id ${info.id} under other names (${twin.archiveKey}), ${info.sha1 !== undefined && twin.sha1 !== undefined ? 'with other content' : 'which no SHA1 on record proves to be the same'}: a second one would hide one of them; delete it there, or copy to another profile; nothing was copied`);
   }
-  const item = {id: info.id, archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}, destinationLock: opts.destinationLock, ...(opts.destination ? {destinationCleanup: `run "${opts.destination.hint('cleanup')}"`} : {})};
+  const destination = opts.destination;
+  const item = {id: info.id, archive, metadataFile, sha1: info.sha1, copy: {archive: archiveThere === 'absent', metadataFile: metadataThere === 'absent'}, destinationLock: opts.destinationLock, ...(destination ? {destinationRun: (words: string) => `run "${destination.hint(words)}"`} : {})};
   // the copies' own refusals (another account, a key there that cannot read them), before a lock is lengthened there
   if (item.copy.archive || item.copy.metadataFile) assertCanCopy(from, to, [item]);
   // what the caller must check of the backup found (e.g. that its lock can be set there) before the first copy or lock

@@ -1,13 +1,13 @@
 import PQueue from 'p-queue';
 import type {ObjectInfo, Retention, StorageBackend} from '../backend.js';
-import {BackupError, EXIT_CODES, isBackupError, leftoverOf, throwIfAborted, type ErrorKind} from '../errors.js';
+import {BackupError, EXIT_CODES, isBackupError, leftoverOf, throwIfAborted, withoutLeftover, type ErrorKind} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
 import {afterStopBound} from '../after-stop.js';
 import {BackupCatalog} from './catalog.js';
-import {CLEANUP_AGE, commandHint} from '../command-hint.js';
+import {CLEANUP_AGE, commandHint, shellWord} from '../command-hint.js';
 import {byCleanup} from '../removal-refusal.js';
-import {leftByFailedRemoval, leftStoredLine} from './left-stored.js';
+import {leftByFailedRemoval, leftStoredLine, wholeBackupLine} from './left-stored.js';
 import {knownSha1} from './checksum.js';
 import {strongerRetention} from './lock.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, baseOf} from './layout.js';
@@ -102,8 +102,8 @@ export interface MoveOptions {
   hint?: (words: string) => string;
   /** Told what a copy left billed beside it that the backend could not remove (StoredObject.leftover). */
   onWarning?: (line: string) => void;
-  /** What removes an archive copy a failed metadata file copy leaves at the destination, when the backup is not to be completed (BackupCopy.destinationCleanup). */
-  destinationCleanup?: string;
+  /** How a command acts at the destination, for what removes the files a failed metadata file copy leaves there (BackupCopy.destinationRun). */
+  destinationRun?: (words: string) => string;
 }
 
 /** What a move would do now: reads both listings, changes nothing. Refuses up front what it cannot finish. */
@@ -229,10 +229,11 @@ export function copyRetention(from: StorageBackend, obj: ObjectInfo, destination
 
 /**
  * One backup's copies to make: what copyBackupObjects needs of a MoveItem, the destination's
- * lock, and what removes an archive copy left there alone (`run "… cleanup …"` at the
- * destination, "to remove it" following; by default the cleanup of no profile in particular).
+ * lock, and how a command of this plugin (`words`: "cleanup", "delete ID --yes") acts at
+ * the destination, for what removes the files a failed copy leaves there (`run "…"`, or
+ * how to name that location first; by default the command with no profile in particular).
  */
-export type BackupCopy = Pick<MoveItem, 'id' | 'archive' | 'metadataFile' | 'sha1' | 'copy'> & {destinationLock?: Retention; destinationCleanup?: string};
+export type BackupCopy = Pick<MoveItem, 'id' | 'archive' | 'metadataFile' | 'sha1' | 'copy'> & {destinationLock?: Retention; destinationRun?: (words: string) => string};
 
 /**
  * Refuses, before anything changes at the destination, every copy of these backups that
@@ -254,7 +255,7 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
   await runAll(concurrency, plan.items.map((item) => async () => {
     const release = await opts.lockItem?.(item);
     try {
-      for (const key of await copyBackupObjects(from, to, {...item, destinationLock: opts.destinationLock, destinationCleanup: opts.destinationCleanup}, opts.signal, undefined, opts.onWarning)) copied.add(key);
+      for (const key of await copyBackupObjects(from, to, {...item, destinationLock: opts.destinationLock, destinationRun: opts.destinationRun}, opts.signal, undefined, opts.onWarning)) copied.add(key);
     } finally {
       await release?.();
     }
@@ -359,12 +360,17 @@ export async function copyBackupObjects(
  * waited out B2's backoff already). Object Lock may keep it: then it stays, and the same
  * command run again completes the backup with it; a delete that fails otherwise is told as
  * the catalog tells it (leftStoredLine: refused for the key, a cleanup with that key is
- * refused too; given up at the bound, it may remain). Answers the error to throw: what
- * was copied and what was not (`resumable` when the archive copy stays).
+ * refused too; given up at the bound, it may remain). When the metadata file's copies its
+ * lost answers made stay beside the archive (the copy's error has a leftover, and their
+ * delete failed), the two may be a whole backup, which a cleanup leaves alone: the line
+ * says so and names its delete (wholeBackupLine), as an upload's does. Answers the error to
+ * throw: what was copied and what was not (`resumable` when the archive copy stays).
  */
-async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item: Pick<BackupCopy, 'archive' | 'metadataFile' | 'destinationLock' | 'destinationCleanup'>, copiedNow: boolean, err: unknown): Promise<BackupError> {
+async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item: Pick<BackupCopy, 'id' | 'archive' | 'metadataFile' | 'destinationLock' | 'destinationRun'>, copiedNow: boolean, err: unknown): Promise<BackupError> {
   const archive = `its archive ${item.archive.key}, ${copiedNow ? 'copied just before' : 'copied by an earlier run'},`;
-  const what = `the metadata file ${item.metadataFile.key} was not copied (${err instanceof Error ? err.message : String(err)}); ${archive}`;
+  // the copy's own leftover (the versions its lost answers left) is stale once the delete below is tried: what stays is told anew
+  const failure = isBackupError(err) ? withoutLeftover(err).message : err instanceof Error ? err.message : String(err);
+  const what = `the metadata file ${item.metadataFile.key} was not copied (${failure}); ${archive}`;
   const kind = err instanceof BackupError ? err.kind : 'failure';
   // Another run may have moved the backup meanwhile (copied both files, deleted the
   // originals): then the destination holds the only whole copy, and deleting there loses it.
@@ -373,22 +379,31 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
     return new HalfCopiedError(kind, `${what} was left there: ${why}, so nothing was deleted at the destination, where the backup may now be whole; list the destination to check`, true, err, true);
   }
   const bound = afterStopBound();
-  const cleanup = item.destinationCleanup ?? `run "${commandHint(undefined, 'cleanup')}"`;
+  const run = item.destinationRun ?? ((words: string) => `run "${commandHint(undefined, words)}"`);
   const noBackup = 'without its metadata file it is no backup';
   // the file whose delete failed: the metadata file's name first (the archive is not tried then)
   let deleting = item.metadataFile.key;
+  // copies of the metadata file that lost answers made (the copy's leftover) stay beside the archive: the two may be the backup
+  const metadataStays = () => deleting === item.metadataFile.key && isBackupError(err) && err.leftover !== undefined;
   const left = await to.delete(deleting, {signal: bound}).then(() => to.delete((deleting = item.archive.key), {signal: bound})).then(
     () => undefined,
     async (cleanupErr: unknown): Promise<{said: string; leftover?: string}> => {
       if (!isBackupError(cleanupErr, 'locked')) {
-        // what stays, and what removes it (the error's leftover too)
-        const stays = leftStoredLine(leftByFailedRemoval(deleting, cleanupErr, bound, to.keyName), byCleanup(cleanup));
-        // the same command run again completes the backup with it (the caller says so); what removes it is the other way
+        const left = leftByFailedRemoval(deleting, cleanupErr, bound, to.keyName);
+        // the same command run again completes the backup with it (the caller says so); what removes it is the other way (the error's leftover too)
+        if (metadataStays() && item.id !== undefined) {
+          // maybe a whole backup, which its delete removes, not a cleanup
+          const whole = wholeBackupLine(item.id, `its metadata file was copied as answers were lost, beside its archive ${item.archive.key}`, [left], {run: run(`delete ${shellWord(item.id)} --yes`), name: 'delete'});
+          return {said: `was not deleted; to drop it rather than complete the backup: ${whole}`, leftover: whole};
+        }
+        const stays = leftStoredLine(left, byCleanup(run('cleanup')));
         return {said: `was not deleted, and ${noBackup}; to drop it rather than complete the backup: ${stays}`, leftover: stays};
       }
       // the date B2 keeps for it (a bucket's default retention included), else the one the copy asked for
       const until = (await to.stat(item.archive.key).catch(() => undefined))?.retention?.retainUntil ?? copyRetention(from, item.archive, item.destinationLock)?.retainUntil;
-      return {said: `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}, and ${noBackup}`};
+      // Object Lock keeps those copies too: the backup, which the same command completes, may be whole
+      const beside = metadataStays() ? 'and so are the copies of its metadata file B2 made as answers were lost: the backup may be whole there' : `and ${noBackup}`;
+      return {said: `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}, ${beside}`};
     },
   );
   return left === undefined ? new HalfCopiedError(kind, `${what} was deleted again`, false, err) : new HalfCopiedError(kind, `${what} ${left.said}`, true, err, false, left.leftover);

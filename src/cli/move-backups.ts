@@ -56,7 +56,7 @@ export async function moveProfileBackups(
     const lockItem = (item: MoveItem) => lockCopy(ctx.dataDir, locationId(to), item.archive.key, names(item), warnOnce);
     const onWarning = bucketWarning(ctx.warn);
     // an archive copy left without its metadata file is what finishing the move completes: only a move given up removes it
-    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock, onWarning, destinationCleanup: abandonedMoveCleanup(to, ctx)});
+    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock, onWarning, destinationRun: (words) => abandonedMoveRun(words, to, ctx)});
     for (const line of staying(plan, from)) ctx.warn(line);
     if (report.refused.length > 0) ctx.warn(refusedWarning(report.refused, from, to));
     const already = plan.items.filter((i) => !i.copy.archive && !i.copy.metadataFile).length;
@@ -96,9 +96,12 @@ function moveCleanupFix(from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: s
   );
 }
 
-/** What removes a file under the new prefix that a move given up leaves (followed by "to remove it"): no saved profile names that prefix until the move is saved. */
-function abandonedMoveCleanup(to: ResolvedProfile, ctx: {cli: string; configFlag?: string}): string {
-  return `add a profile on the new prefix, ${profileOnHint(ctx.cli, to, ctx.configFlag)}, and run "${cleanupWith('PROFILE', ctx)}"`;
+/**
+ * How a command (`words`: "cleanup", "delete ID --yes") removes what a move given up leaves
+ * under the new prefix: no saved profile names that prefix until the move is saved.
+ */
+function abandonedMoveRun(words: string, to: ResolvedProfile, ctx: {cli: string; configFlag?: string}): string {
+  return `add a profile on the new prefix, ${profileOnHint(ctx.cli, to, ctx.configFlag)}, and run "${commandWith(words, 'PROFILE', ctx)}"`;
 }
 
 /**
@@ -137,7 +140,12 @@ function sameProtection(to: ResolvedProfile): string {
 }
 
 function cleanupWith(profileName: string, ctx: {cli: string; configFlag?: string}): string {
-  return commandHint(ctx.cli, 'cleanup', locationFlags(profileName, ctx.configFlag));
+  return commandWith('cleanup', profileName, ctx);
+}
+
+/** A command of this plugin (`words`) on the location of profile `profileName` (its --config repeated). */
+function commandWith(words: string, profileName: string, ctx: {cli: string; configFlag?: string}): string {
+  return commandHint(ctx.cli, words, locationFlags(profileName, ctx.configFlag));
 }
 
 function sameBucket(from: ResolvedProfile, to: ResolvedProfile): boolean {

@@ -7,7 +7,8 @@ import {copyBackupObjects, executeMove, planMove} from '../../src/backups/move.j
 import {BackupError, isBackupError} from '../../src/errors.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {FaultAt} from '../helpers/fault-at.js';
-import {rejection, sharedEmulator} from './helpers.js';
+import {moveProfileBackups} from '../../src/cli/move-backups.js';
+import {rejection, sharedEmulator, tempDir} from './helpers.js';
 
 // copyBackup over the emulator via HTTP (retries without sleeping), when the metadata
 // file's server-side copy fails after the archive's. A cut connection after B2 made the
@@ -29,6 +30,18 @@ async function noDeleteLocations(): Promise<{from: B2Backend; to: B2Backend}> {
   n++;
   const key = await shared.emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: shared.emu.bucket});
   return {from: await shared.open(`src${n}/`), to: await shared.open(`dst${n}/`, {keyId: key.keyId, applicationKey: key.applicationKey})};
+}
+
+/**
+ * A backup `name` under its own prefix, and a destination in a new bucket `bucketName`
+ * that locks every new file by default (governance, a day): B2 refuses to delete a copy made there.
+ */
+async function lockingDestination(bucketName: string, name: string): Promise<{bucketId: string; from: B2Backend; to: B2Backend; up: Awaited<ReturnType<BackupCatalog['upload']>>}> {
+  const auth = await authorizeRaw(shared.emu);
+  const bucket = await api(shared.emu, shared.master, 'b2_create_bucket', {accountId: auth.accountId, bucketName, bucketType: 'allPrivate', fileLockEnabled: true, defaultRetention: {mode: 'governance', period: {duration: 1, unit: 'days'}}});
+  const from = await shared.open(`${name}/`);
+  const up = await new BackupCatalog(from).upload(randomBytes(3000), {name});
+  return {bucketId: bucket.json.bucketId as string, from, to: await shared.open('dst/', {bucket: bucketName}), up};
 }
 
 beforeEach(() => faultAt.clear(shared.emu));
@@ -90,22 +103,32 @@ test('the same race inside a move: the move says the backup may be whole at the 
 });
 
 test('a destination bucket that locks every new file by default keeps the archive copy: the error gives the date B2 set, and the same copy again completes the backup', async () => {
-  const auth = await authorizeRaw(shared.emu);
-  const bucket = await api(shared.emu, shared.master, 'b2_create_bucket', {accountId: auth.accountId, bucketName: 'default-lock-1', bucketType: 'allPrivate', fileLockEnabled: true, defaultRetention: {mode: 'governance', period: {duration: 1, unit: 'days'}}});
-  const from = await shared.open('unlocked/');
-  const to = await shared.open('dst/', {bucket: 'default-lock-1'});
-  const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'unlocked'});
+  const {bucketId, from, to, up} = await lockingDestination('default-lock-1', 'unlocked');
   expect(up.lock).toBeUndefined(); // the copy asks for no lock: B2 sets the bucket's
   faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
   const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));
-  expect(await shared.versions('dst/', bucket.json.bucketId)).toEqual([`upload ${up.archiveKey}`]);
+  expect(await shared.versions('dst/', bucketId)).toEqual([`upload ${up.archiveKey}`]);
   const until = (await to.stat(up.archiveKey))?.retention?.retainUntil.toISOString();
   expect(until).toMatch(/^\d{4}-/);
   expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied just before, stays there: Object Lock keeps it until ${until}, and without its metadata file it is no backup; run the same command again to complete the backup \\(it copies only what is missing\\)$`));
 
   expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: false});
-  expect(await shared.versions('dst/', bucket.json.bucketId)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
+  expect(await shared.versions('dst/', bucketId)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
   expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
+});
+
+test('every answer to the metadata file\'s copy lost in a bucket that locks every new file: the copies of it B2 made stay beside the archive copy, and the line says the backup may be whole there, not that it is no backup', async () => {
+  const {bucketId, from, to, up} = await lockingDestination('default-lock-2', 'unlocked-lost');
+  faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', cutResponseAfterBytes: 0});
+  const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));
+  faultAt.clear(shared.emu);
+  expect(new Set(await shared.versions('dst/', bucketId))).toEqual(new Set([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]));
+  const until = (await to.stat(up.archiveKey))?.retention?.retainUntil.toISOString();
+  const message = (err as Error).message;
+  expect(message.endsWith(`); its archive ${up.archiveKey}, copied just before, stays there: Object Lock keeps it until ${until}, and so are the copies of its metadata file B2 made as answers were lost: the backup may be whole there; run the same command again to complete the backup (it copies only what is missing)`)).toBe(true);
+  expect(message.split('Object Lock')).toHaveLength(2); // the b2 layer's own line of those copies, stale here, is left out
+  // whole indeed: the same copy again finds it there
+  expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: true});
 });
 
 test('the metadata file\'s copy fails and the destination key may not delete the archive copy: the error says it remains, that a cleanup with that key is refused too, and the same copy again completes the backup', async () => {
@@ -128,24 +151,53 @@ test('the same inside a move: the move\'s error carries what stays as its leftov
   const {from, to} = await noDeleteLocations();
   const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'nodelete-move'});
   faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
-  const err = await rejection(executeMove(from, to, await planMove(from, to), {destinationCleanup: 'run "the new prefix\'s cleanup"'}));
+  const err = await rejection(executeMove(from, to, await planMove(from, to), {destinationRun: (words) => `run "the new prefix's ${words}"`}));
   expect(await shared.versions(`dst${n}/`)).toEqual([`upload ${up.archiveKey}`]);
   expect((err as Error).message).toMatch(/; the move stopped before deleting any original .*: run the same command again to finish it$/);
   expect((err as BackupError).leftover).toBe(`${up.archiveKey} remains (removing it failed: 401 unauthorized): the key of profile test may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "the new prefix's cleanup" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than)`);
 });
 
-test('every answer to the metadata file\'s copy lost, and the destination key may not delete what it made: the error names the metadata file as the one whose removal failed, not the archive (not tried then)', async () => {
+test('every answer to the metadata file\'s copy lost, and the destination key may not delete what it made: archive and metadata file there may be a whole backup, which its delete through the --to profile removes, not a cleanup; the metadata file is named as the one whose removal failed (the archive is not tried then)', async () => {
   const {from, to} = await noDeleteLocations();
   const up = await new BackupCatalog(from).upload(randomBytes(3000), {name: 'lostmeta'});
   faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', cutResponseAfterBytes: 0});
-  const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id));
+  const destination = new BackupCatalog(to, {locationFlags: '--profile offsite'});
+  const err = await rejection(copyBackup(new BackupCatalog(from), from, to, up.id, {destination}));
   faultAt.clear(shared.emu);
-  // the archive stays, and the metadata file's copies that lost answers made
-  const left = await shared.versions(`dst${n}/`);
-  expect(new Set(left)).toEqual(new Set([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]));
+  // the archive stays, and the metadata file's copies that lost answers made: the destination lists the backup
+  expect(new Set(await shared.versions(`dst${n}/`))).toEqual(new Set([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]));
+  expect((await new BackupCatalog(to).list()).map((b) => b.id)).toEqual([up.id]);
   expect(isBackupError(err, 'network')).toBe(true);
+  const whole = `backup ${up.id} may be stored whole (its metadata file was copied as answers were lost, beside its archive ${up.archiveKey}; ${up.metadataKey}: removing it failed: 401 unauthorized): the key of profile test may not delete it, nor can a delete with that key: delete it in the B2 web console, or run "backup-b2 b2 delete ${up.id} --yes --profile offsite" with a key that has deleteFiles`;
   const message = (err as Error).message;
-  const metadataKey = up.metadataKey.replaceAll('.', '\\.');
-  expect(message).toMatch(new RegExp(`^the metadata file ${metadataKey} was not copied \\(.*\\); its archive ${up.archiveKey.replaceAll('.', '\\.')}, copied just before, was not deleted, and without its metadata file it is no backup; to drop it rather than complete the backup: ${metadataKey} remains \\(removing it failed: 401 unauthorized\\): the key of profile test may not delete it, nor can a cleanup with that key: `));
-  expect(message).not.toContain(`${up.archiveKey} remains (removing it failed`);
+  // one line: what failed, then what is true of both files; the b2 layer's own line of the copies, stale once they were tried again, is left out
+  expect(message.startsWith(`the metadata file ${up.metadataKey} was not copied (the connection to B2 at `)).toBe(true);
+  expect(message.endsWith(`); its archive ${up.archiveKey}, copied just before, was not deleted; to drop it rather than complete the backup: ${whole}; run the same command again to complete the backup (it copies only what is missing)`)).toBe(true);
+  expect(message.split('may not delete')).toHaveLength(2);
+  expect(message).not.toContain('no backup');
+  expect(message).not.toContain('cleanup');
+  expect((err as BackupError).leftover).toBe(whole);
+});
+
+test('the same inside a move (profile update --move-backups): the line names the delete through a profile on the new prefix, which none names yet', async () => {
+  n++;
+  const key = await shared.emu.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles'], bucketName: shared.emu.bucket});
+  const up = await new BackupCatalog(await shared.open(`src${n}/`)).upload(randomBytes(3000), {name: 'lostmeta-move'});
+  const profile = {name: 'mv', keyId: key.keyId, applicationKey: key.applicationKey, bucket: shared.emu.bucket, prefix: `src${n}/`, endpoint: shared.emu.url, concurrency: 1};
+  const {dir, cleanup} = await tempDir();
+  // the command's own retry policy sleeps between tries: one answer lost (B2 made the copy), then a refusal ends the copy
+  faultAt.arm(shared.emu, 'b2_copy_file', 2, {call: 'b2_copy_file', cutResponseAfterBytes: 0, count: 1}, {call: 'b2_copy_file', status: 400, code: 'bad_request', count: 1});
+  try {
+    const ctx = {dataDir: dir, cli: 'backup-b2 b2', dryRun: false, signal: new AbortController().signal, log: () => undefined, warn: () => undefined};
+    const err = await rejection(moveProfileBackups(profile, {...profile, prefix: `dst${n}/`}, ctx));
+    faultAt.clear(shared.emu);
+    expect(new Set(await shared.versions(`dst${n}/`))).toEqual(new Set([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]));
+    const whole = `backup ${up.id} may be stored whole (its metadata file was copied as answers were lost, beside its archive ${up.archiveKey}; ${up.metadataKey}: removing it failed: 401 unauthorized): the key of profile mv may not delete it, nor can a delete with that key: delete it in the B2 web console, ` +
+      `or add a profile on the new prefix, "backup-b2 b2 profile add PROFILE --bucket ${shared.emu.bucket} --prefix dst${n}/ --endpoint ${shared.emu.url}" (it asks for the key ID and key on a terminal; else add --key-id and --application-key), and run "backup-b2 b2 delete ${up.id} --yes --profile PROFILE" with a key that has deleteFiles`;
+    expect((err as BackupError).leftover).toBe(whole);
+    expect((err as Error).message).toContain(`, copied just before, was not deleted; to drop it rather than complete the backup: ${whole}; the move stopped before deleting any original`);
+    expect((err as Error).message).not.toContain('no backup');
+  } finally {
+    await cleanup();
+  }
 });
