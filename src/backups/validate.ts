@@ -111,6 +111,15 @@ export function visible(name: string): string {
   return escapeInvisible(quoteValue(name));
 }
 
+/**
+ * A file name quoted whole for a listing of what would be written or removed: names are
+ * ours and bounded, and shortening them would make an archive and its metadata file read
+ * the same (invisible characters escaped).
+ */
+export function visibleFileName(key: string): string {
+  return escapeInvisible(JSON.stringify(key));
+}
+
 /** User --meta entries go into extra_metadata of the metadata file (never into object info: B2 allows 10 keys). */
 export function assertUserMetadata(meta: Record<string, string>): void {
   const entries = Object.entries(meta);

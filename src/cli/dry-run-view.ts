@@ -1,7 +1,7 @@
 import {displayDate, humanSize, LEGAL_HOLD, lockedText, shownName} from '../backups/display.js';
 import {activeLock} from '../backups/lock.js';
 import type {Deletable, DeletePreview, UploadPlan} from '../backups/types.js';
-import {visible} from '../backups/validate.js';
+import {visibleFileName} from '../backups/validate.js';
 import {count} from '../plural.js';
 import {table} from '../profiles/display.js';
 
@@ -14,8 +14,8 @@ export function renderUploadPlan(p: UploadPlan, given: {id?: boolean; date?: boo
     // the ones --id and --date ask for (or the backup's stored already), which the upload keeps
     ...(given.id ? [`  id             ${p.id}`] : []),
     ...(given.date ? [`  date           ${displayDate(p.date)}`] : []),
-    `  archive        ${visible(p.archiveKey)}`,
-    `  metadata file  ${visible(p.metadataKey)}`,
+    `  archive        ${visibleFileName(p.archiveKey)}`,
+    `  metadata file  ${visibleFileName(p.metadataKey)}`,
   ];
   if (p.resumes?.stored === 'backup') {
     lines.push(`Already stored as backup ${p.resumes.id} of ${displayDate(p.resumes.date)}: nothing would be uploaded`);
@@ -53,7 +53,7 @@ export function renderDeletePreview(p: DeletePreview, now: Date = new Date()): s
   const what = deletableKind(p);
   const rows = p.remove.map((r) => {
     const unfinished = r.unfinished > 0 ? `, ${count(r.unfinished, 'unfinished upload')} (its parts)` : '';
-    return [` ${visible(r.key)}`, `${count(r.versions, 'version')}, ${humanSize(r.bytes)}${unfinished}`];
+    return [` ${visibleFileName(r.key)}`, `${count(r.versions, 'version')}, ${humanSize(r.bytes)}${unfinished}`];
   });
   const lines = [`Dry run: nothing was deleted. Would delete ${what} ${b.id} ${shownName(b.name)} of ${displayDate(b.date)} (${humanSize(b.size)}):`, table(rows)];
   const lock = activeLock(b, now);

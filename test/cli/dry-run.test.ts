@@ -163,4 +163,21 @@ describe('b2 delete --dry-run', () => {
     expect(parseJson(json)).toMatchObject({dryRun: true, complete: true, backup: {id}, remove: [{key: archiveKey, versions: 1, unfinished: 0, bytes: 11 * MB}, {key: metadataKey, versions: 1, unfinished: 0}]});
     await expect(world.withLocation('home', ({catalog}) => catalog.show(id))).resolves.toMatchObject({id}); // still there, as `b2 show` finds it (in this process)
   }, 2 * PER_RUN_MS);
+
+  test('a long name: each file name whole, so the archive and its metadata file read apart (as the real delete prints them)', async () => {
+    const name = 'Nightly backup of the living room server';
+    const {id, archiveKey, metadataKey} = await world.storeBackup('home', Buffer.from('small archive'), {name});
+    expect(archiveKey.length).toBeGreaterThan(64); // longer than a message quotes a value whole
+    const r = await counted(['delete', id, '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.writes).toEqual({});
+    const [archiveLine, metadataLine] = r.stdout.trim().split('\n').slice(1);
+    expect(archiveLine).toContain(` ${JSON.stringify(archiveKey)} `);
+    expect(metadataLine).toContain(` ${JSON.stringify(metadataKey)} `);
+
+    const plan = await counted(['upload', archive, '--name', name, '--dry-run']);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toMatch(/^ {2}archive {8}"Nightly_backup_of_the_living_room_server_[^"…]+\.tar"$/m);
+    expect(plan.stdout).toMatch(/^ {2}metadata file {2}"Nightly_backup_of_the_living_room_server_[^"…]+\.metadata\.json"$/m);
+  }, 2 * PER_RUN_MS);
 });
