@@ -52,6 +52,15 @@ export function humanSize(bytes: number): string {
   return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${unit}`;
 }
 
+/**
+ * Two sizes a message compares ("X of Y"): humanSize each, or exact bytes when they differ
+ * but would read the same ("21.9 MiB of 21.9 MiB" says nothing of a stream cut 10 KiB short).
+ */
+export function comparedSizes(a: number, b: number): [string, string] {
+  const [ta, tb] = [humanSize(a), humanSize(b)];
+  return ta === tb && Math.round(a) !== Math.round(b) ? [`${Math.round(a)} bytes`, `${Math.round(b)} bytes`] : [ta, tb];
+}
+
 /** "2026-04-08 04:57:43 +02:00": the recorded wall clock and offset, without the fraction. */
 export function displayDate(iso: string): string {
   const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.exec(iso);

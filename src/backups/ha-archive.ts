@@ -5,7 +5,7 @@ import {StreamPeek} from '../stream-peek.js';
 import {StreamTap} from '../stream-tap.js';
 import {BackupError} from '../errors.js';
 import {TAR_BLOCK, TarFormatError, findTarMember, tarEntries, tarWalk, type ReadAt, type TarEntry, type TarEnding, type TarLimits} from '../tar-reader.js';
-import {humanSize} from './display.js';
+import {comparedSizes} from './display.js';
 import {parseHaBackupJson, type HaBackupDescription} from './ha-backup-json.js';
 import {visible} from './validate.js';
 
@@ -110,8 +110,10 @@ async function follow(tap: StreamTap, warn?: (msg: string) => void): Promise<{en
 /** The error that fails an upload of a tar from stdin that was cut short (exit 5: the stream is not what it claims to be). */
 function truncatedTar(ending: Exclude<TarEnding, {complete: true}>): BackupError {
   let where: string;
-  if (ending.inside === 'data') where = ` inside member ${visible(ending.member)} (${humanSize(ending.present)} of ${humanSize(ending.size)})`;
-  else {
+  if (ending.inside === 'data') {
+    const [present, size] = comparedSizes(ending.present, ending.size);
+    where = ` inside member ${visible(ending.member)} (${present} of ${size})`;
+  } else {
     const after = ending.after === undefined ? '' : ` after member ${visible(ending.after)}`;
     where = ending.inside === 'header' ? ` inside a member's header at byte ${ending.at}${after}` : `${after} without its end-of-archive blocks`;
   }

@@ -62,6 +62,13 @@ describe('a tar from stdin cut short: checksum_mismatch, nothing stored, nothing
     expect((r.err as Error).message).toMatch(/^the tar from stdin ended inside member "etc\/blob" /);
     expect(r.left).toEqual([]);
   });
+
+  test('cut a few bytes short of a member\'s end: exact bytes, where both sizes would read the same', async () => {
+    const tar = buildTar([{name: 'etc/blob', data: Buffer.alloc(200_000, 7)}]); // 195.3 KiB
+    const r = await upload(tar.subarray(0, headerOffset(tar, 'etc/blob') + 512 + 199_990));
+    expect((r.err as Error).message).toMatch(/^the tar from stdin ended inside member "etc\/blob" \(199990 bytes of 200000 bytes\): /);
+    expect(r.left).toEqual([]);
+  });
 });
 
 describe('what still goes up from stdin', () => {
