@@ -17,7 +17,16 @@ const PROBLEMS: Record<string, {problem: string; fix: string}> = {
   EDQUOT: {problem: 'disk quota exceeded', fix: 'free some space or choose another place'},
   EFBIG: {problem: 'file too large for its file system', fix: 'choose a place on another file system'},
   EIO: {problem: 'input/output error', fix: 'check the device, or choose another place'},
+  EBADF: {problem: 'bad file descriptor', fix: 'check the redirection'},
 };
+
+/** A system error's problem as a message says it, "<problem> (<CODE>)": the table's words, else the code alone. */
+export function ioProblem(err: unknown): string {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  if (code === undefined) return e instanceof Error ? e.message : String(err);
+  return Object.hasOwn(PROBLEMS, code) ? `${PROBLEMS[code].problem} (${code})` : code;
+}
 
 /**
  * `err` as one line, "cannot <what>: <problem> (<CODE>); <fix>", when it is one of the
@@ -29,7 +38,7 @@ export function unwritable(err: unknown, what: string, kind: ErrorKind = 'bad_in
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const known = !isBackupError(err) && typeof code === 'string' && Object.hasOwn(PROBLEMS, code) ? PROBLEMS[code] : undefined;
   if (!known) return err;
-  return new BackupError(kind, `cannot ${what}: ${known.problem} (${code}); ${fix ?? known.fix}`, {cause: err});
+  return new BackupError(kind, `cannot ${what}: ${ioProblem(err)}; ${fix ?? known.fix}`, {cause: err});
 }
 
 /**

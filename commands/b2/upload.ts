@@ -4,6 +4,7 @@ import {cliCommand} from '../../src/cli/cli-prefix.js';
 import type {Body} from '../../src/backend.js';
 import {backupSummary, humanSize, shownName, type BackupSummary} from '../../src/backups/display.js';
 import {emptyArchiveError} from '../../src/backups/empty-archive.js';
+import {stdinArchive} from '../../src/cli/stdin-archive.js';
 import {assertBackupName, assertUserMetadata, assertUserMetadataKey, escapeInvisible} from '../../src/backups/validate.js';
 import {assertKeptIdentity} from '../../src/backups/kept-identity.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
@@ -79,7 +80,7 @@ export default class Upload extends LocationCommand {
     const expectSize = parseExpectSize(flags['expect-size'], args.file);
     const overrides = transferOverrides(flags);
     const lockFlags = lockOverride(flags);
-    const body: Body = args.file === '-' ? process.stdin : {path: args.file};
+    const body: Body = args.file === '-' ? stdinArchive(process.stdin, `pipe the archive in (e.g. tar -c DIR | ${this.config.bin} b2 upload -) or give its path`) : {path: args.file};
     const total = args.file === '-' ? expectSize : await regularFileSize(args.file);
     const out = outputChoice(flags, this.jsonEnabled());
     if (flags['dry-run']) return this.dryRun(body, {name: flags.name, ...kept, metadata, size: expectSize ?? total}, flags, out, overrides, lockFlags);

@@ -91,6 +91,19 @@ describe('an empty archive is refused (exit 2, one line) and the automatic prune
   });
 });
 
+describe('stdin that cannot be read: one line naming stdin and the error, exit 2, nothing stored, no prune', () => {
+  test.each([
+    ['a directory (`< /tmp`: node reads it as an empty stream)', `< ${JSON.stringify('.')}`, 'it is a directory \\(EISDIR\\)'],
+    ['a write-only descriptor (`0> FILE`)', '0> write-only.txt', 'bad file descriptor \\(EBADF\\)'],
+  ])('%s', async (_what, redirect, problem) => {
+    const before = snapshot();
+    const r = await world.pasted(`backup-b2 b2 upload - --name nightly --profile ${PROFILE} --config '${world.config}' ${redirect}`);
+    expectFailure(r, 2, new RegExp(`^Error: cannot read the archive from stdin: ${problem}; nothing was stored; pipe the archive in \\(e\\.g\\. tar -c DIR \\| \\S+ b2 upload -\\) or give its path$`), world.secrets);
+    expect(writesSince(before)).toEqual({});
+    expect(await names()).toEqual(['real']);
+  });
+});
+
 (hasPty ? describe : describe.skip)('stdin a terminal (needs python3 for a pty)', () => {
   test('`b2 upload -` on a terminal is refused at once (exit 2, one line), before connecting or reading', async () => {
     const before = snapshot();
