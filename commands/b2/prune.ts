@@ -3,7 +3,7 @@ import {doomedOldestFirst, executePrune, lockedReason, planPrune} from '../../sr
 import type {BackupInfo} from '../../src/backups/index.js';
 import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
-import {alreadyGoneLine, countUnfinished, describeBackup, describePolicy, futureLines, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
+import {alreadyGoneLine, describeBackup, describePolicy, futureLines, policyFromFlags, pruneView, renderPlan, retentionFlags, untouchedLines, type PruneView} from '../../src/cli/prune-view.js';
 import {BackupError} from '../../src/errors.js';
 import {count, everyOne} from '../../src/plural.js';
 
@@ -40,7 +40,7 @@ export default class Prune extends LocationCommand {
       const rules = describePolicy(policy, given ? 'flags' : {profile: profile.name});
       const now = backend.now(); // B2's clock decides whether a lock still holds
       const plan = await planPrune(catalog, policy, {now, signal});
-      const unfinished = await countUnfinished(backend, signal);
+      const unfinished = await catalog.countOwnUnfinished(signal); // those its cleanup hint removes, as cleanup tells them
       const doomed = plan.decisions.filter((d) => !d.keep);
       for (const line of futureLines(plan)) this.warnLine(line);
       // what prune leaves alone: --json says it (undated, skipped, unfinishedUploads)

@@ -16,6 +16,7 @@ import {HashingStream, knownSha1, mismatch, type Expected} from './checksum.js';
 import {prepareDestination, writeAtomically, writeStreamToFile} from './file-output.js';
 import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, clashBaseName, isoDateWithOffset, metadataKeyOf, safeBaseName} from './layout.js';
 import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
+import {isOwnUnfinished} from './own-unfinished.js';
 import {MetadataCache} from './metadata-cache.js';
 import {PendingUploads, type PendingUpload, type UploadKey} from './pending-uploads.js';
 import {UploadLocks, type Release} from './upload-locks.js';
@@ -848,6 +849,13 @@ export class BackupCatalog {
     return {...(await this.withMetadata(entry, opts.signal)), lock: {mode: retention.mode, until: retention.retainUntil.toISOString()}};
   }
 
+  /** How many unfinished uploads cleanup() would take for this location's (whatever their age): what prune reports and leaves to it. */
+  async countOwnUnfinished(signal?: AbortSignal): Promise<number> {
+    let n = 0;
+    if (this.backend.listUnfinished) for await (const u of this.backend.listUnfinished({signal})) if (isOwnUnfinished(u)) n++;
+    return n;
+  }
+
   /**
    * What interrupted uploads and deletes left behind, made by this tool and older than
    * `olderThanMs` (younger ones may still be running): unfinished uploads of archives,
@@ -866,7 +874,7 @@ export class BackupCatalog {
       const cancel = this.backend.cancelUnfinished.bind(this.backend);
       for await (const u of this.backend.listUnfinished({signal})) {
         const base = baseOf(u.key, ARCHIVE_SUFFIX);
-        if (base === undefined || !archiveMarker(u)) {
+        if (base === undefined || !isOwnUnfinished(u)) {
           report.foreign++;
         } else if (u.started.getTime() > cutoff) {
           report.kept++;

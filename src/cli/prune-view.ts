@@ -119,9 +119,3 @@ export function alreadyGoneLine(b: BackupInfo): string {
   return `Backup ${describeBackup(b)} was already gone: another command deleted it meanwhile`;
 }
 
-/** Unfinished large-file uploads under the prefix: prune leaves them to "b2 cleanup". */
-export async function countUnfinished(backend: {listUnfinished(opts: {signal?: AbortSignal}): AsyncIterable<unknown>}, signal?: AbortSignal): Promise<number> {
-  let n = 0;
-  for await (const _ of backend.listUnfinished({signal})) n++;
-  return n;
-}

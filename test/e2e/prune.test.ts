@@ -3,6 +3,7 @@ import {readFile, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {parse, stringify} from 'yaml';
 import {BackupCatalog} from '../../src/backups/index.js';
+import {provisionalArchiveInfo} from '../../src/backups/archive-info.js';
 import {haBackupAt, haBackupTar, supervisorBackupJson} from '../backups/ha-fixtures.js';
 import {openBackend} from '../b2/helpers.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
@@ -201,7 +202,13 @@ describe('b2 prune: safety', () => {
     await backend.put('notes.txt', Buffer.from('mine'));
     await backend.put('Orphan_2025-01-01_00.00_00000000.tar', Buffer.from('an archive with no metadata file'));
     const auth = await authorizeRaw(world.emu);
-    await api(world.emu, auth.authorizationToken, 'b2_start_large_file', {bucketId: world.emu.bucketId, fileName: `${prefix}Unfinished_2025.tar`, contentType: 'application/x-tar'});
+    // an interrupted upload of this location's (as an upload starts it: its provisional marker), one of the same
+    // under a deeper prefix (another profile's: a prefix of its own), and another tool's: only the first is this cleanup's
+    const ours = provisionalArchiveInfo({id: '0badc0de', name: 'Unfinished', date: '2025-01-01T00:00:00.000000+00:00'});
+    const start = (fileName: string, fileInfo?: Record<string, string>) => api(world.emu, auth.authorizationToken, 'b2_start_large_file', {bucketId: world.emu.bucketId, fileName, contentType: 'application/x-tar', fileInfo});
+    await start(`${prefix}Unfinished_2025-01-01_00.00_00000000.tar`, ours);
+    await start(`${prefix}deeper/Unfinished_2025-01-01_00.00_00000000.tar`, ours);
+    await start(`${prefix}Unfinished_2025.tar`);
     const r = await prune(profile, ['--keep-last', '1', '--yes', '--json']);
     expect(r.code).toBe(0);
     const out = parseJson<PruneJson>(r);
@@ -210,6 +217,9 @@ describe('b2 prune: safety', () => {
     // for people, counted as such ("1 unfinished upload", "removes it")
     const human = await prune(profile, ['--keep-last', '1', '--dry-run']);
     expect(`${human.stdout}${human.stderr}`).toContain(`Not touched: 1 unfinished upload; "backup-b2 b2 cleanup --config ${world.config} --profile ${profile}" removes it\n`);
+    // as that cleanup counts them: the one it would cancel, the two others left as not this location's
+    const cleanup = parseJson<{cancelled: unknown[]; foreign: number}>(await world.b2(['cleanup', '--profile', profile, '--older-than', '0s', '--dry-run', '--json']));
+    expect(cleanup).toMatchObject({cancelled: [expect.objectContaining({key: 'Unfinished_2025-01-01_00.00_00000000.tar'})], foreign: 2});
     const keys: string[] = [];
     for await (const o of backend.list()) keys.push(o.key);
     expect(keys).toEqual(expect.arrayContaining(['notes.txt', 'Orphan_2025-01-01_00.00_00000000.tar']));
