@@ -1,5 +1,6 @@
 import type {FileHandle} from 'node:fs/promises';
 import type {Readable} from 'node:stream';
+import type {ReuploadOf} from './reupload-hint.js';
 
 /**
  * The generic backend contract the host programs against. Keys are relative to the
@@ -107,9 +108,10 @@ export interface StorageBackend {
    * Optional, with copyTo(): why no file at all can be copied into `to` (B2: another
    * account or endpoint), and what to do instead; undefined when copies can go there. No
    * request. For a caller that found nothing to copy: the files already there are the
-   * answer, but the next copy there would be refused.
+   * answer, but the next copy there would be refused. `instead` names the backup's values
+   * when given one (see reuploadHint), else placeholders.
    */
-  copyBarrier?(to: StorageBackend): {reason: string; instead: string} | undefined;
+  copyBarrier?(to: StorageBackend): {reason: string; instead: (backup?: ReuploadOf) => string} | undefined;
   /**
    * Optional, for dry runs: what put() of this body would do (one request or parts, the
    * calls, what an interrupted upload already stored), reading and writing nothing but

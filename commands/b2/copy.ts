@@ -16,6 +16,7 @@ import {escapeInvisible} from '../../src/backups/validate.js';
 import {connectB2Pair} from '../../src/connect.js';
 import {BackupError} from '../../src/errors.js';
 import {loadProfile} from '../../src/profiles/index.js';
+import {CopyBarrierError} from '../../src/reupload-hint.js';
 
 export default class Copy extends BaseCommand {
   static override summary = 'Copy a backup to another profile on the same B2 account, on the server (nothing is downloaded).';
@@ -46,6 +47,7 @@ export default class Copy extends BaseCommand {
       const same = source.name === target.name ? `it is the profile the backup is in` : `it names the same location as profile "${source.name}" (${source.bucket}/${source.prefix})`;
       throw new BackupError('bad_input', `--to ${target.name}: ${same}; give another profile`);
     }
+    let copying: BackupInfo | undefined; // the backup found to copy (its copy lock is taken first)
     let alone: BackupInfo | undefined; // the backup whose archive is at the destination while its metadata file is copied
     return withInterrupt(async (signal) => {
       const [from, to] = await connectB2Pair(source, target, {dataDir: this.config.dataDir, signal, cli, savedProfiles: {configFlag: flags.config}});
@@ -62,8 +64,14 @@ export default class Copy extends BaseCommand {
           const instead = [...(target.lock ? [lockInstead(target, undefined)] : []), ...(lock ? [`copy it once it is no longer ${lockedText(lock)}`] : [])];
           if (instead.length > 0) await assertCanLock(to, target, instead.join(' and '), signal);
         };
-        const lock = (b: BackupInfo) => lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, this.warnLine);
-        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, this.warnLine, flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b), onWarning: bucketWarning(this.warnLine)});
+        const lock = (b: BackupInfo) => {
+          copying = b;
+          return lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, this.warnLine);
+        };
+        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, this.warnLine, flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b), onWarning: bucketWarning(this.warnLine)}).catch((err: unknown) => {
+          // the provider knew the file only: the advice to download and upload it names this backup
+          throw err instanceof CopyBarrierError && copying ? err.of(copying) : err;
+        });
         const what = `backup ${info.id} ${shownName(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         // the copy as it stands there: its own lock when known (the --to profile's, or the backup's own)
         const copied = copyLock ? {...info, lock: lockOfRetention(copyLock)} : info;
@@ -74,7 +82,7 @@ export default class Copy extends BaseCommand {
         this.log(existing ? `Profile "${target.name}" already holds ${what}; nothing was copied${locked}.` : `Copied ${what} to profile "${target.name}" on the server (no archive downloaded): ${copiedKeys.map(escapeInvisible).join(' and ')}${already}${locked}`);
         // the backup being there already is the answer (exit 0), but a setup tried with it must not pass for one that copies
         const barrier = existing ? from.copyBarrier(to) : undefined;
-        if (barrier) this.warnLine(`Warning: ${barrier.reason}, so a backup that profile "${target.name}" does not hold yet cannot be copied there (exit 2); ${barrier.instead}`);
+        if (barrier) this.warnLine(`Warning: ${barrier.reason}, so a backup that profile "${target.name}" does not hold yet cannot be copied there (exit 2); ${barrier.instead()}`);
         return {copied: backupSummary(copied, to.now()), to: target.name, existing, copiedFiles: copiedKeys};
       } finally {
         await Promise.all([from.close(), to.close()]);

@@ -10,7 +10,7 @@ import {runChecks} from './check.js';
 import {bandwidthLimits} from './bandwidth.js';
 import {B2Client} from './client.js';
 import {commandHint, shellWord} from '../command-hint.js';
-import {reuploadHint} from '../reupload-hint.js';
+import {CopyBarrierError, reuploadHint, type ReuploadOf} from '../reupload-hint.js';
 import {assertCopyRecordsAgree} from './copy-records.js';
 import {bucketUnavailable, keyFixClause, keyRef, prefixNotAllowed, wrapUnknown, type PlainCause} from './errors.js';
 import {download, downloadToFile} from './downloader.js';
@@ -453,7 +453,7 @@ export class B2Backend implements StorageBackend {
   }
 
   /** Another account or B2 cluster: no server-side copy can go there (see StorageBackend). */
-  copyBarrier(to: StorageBackend): {reason: string; instead: string} | undefined {
+  copyBarrier(to: StorageBackend): {reason: string; instead: (backup?: ReuploadOf) => string} | undefined {
     const dest = copyDestination(to);
     const from = this.client.auth;
     const there = dest.client.auth;
@@ -463,14 +463,15 @@ export class B2Backend implements StorageBackend {
     const place = (b: B2Backend) => (this.o.profileName === dest.o.profileName ? `${b.o.bucket}/${b.o.prefix}` : b.locationName());
     return {
       reason: `${place(this)} and ${place(dest)} are on different B2 accounts or endpoints (${endpoint(this)}, ${endpoint(dest)}): a server-side copy works only within one account and endpoint`,
-      instead: reuploadHint(this.o.cli, this.o.locationFlags, dest.o.locationFlags),
+      instead: (backup) => reuploadHint(this.o.cli, this.o.locationFlags, dest.o.locationFlags, backup),
     };
   }
 
   /** One account and one B2 cluster, and a destination key that may read the source: else one line, nothing copied. */
   private assertReadableBy(dest: B2Backend, fileName: string): void {
     const barrier = this.copyBarrier(dest);
-    if (barrier) throw new BackupError('bad_input', `${barrier.reason}; nothing was copied; ${barrier.instead}`);
+    // only the file is known here: the copy command fills the backup in (CopyBarrierError.of)
+    if (barrier) throw new CopyBarrierError(barrier.reason, barrier.instead);
     const a = dest.client.auth.allowed;
     const cannot = !a.capabilities.includes('readFiles')
       ? 'it lacks the readFiles capability'

@@ -228,6 +228,33 @@ describe('a move to another B2 account or endpoint', () => {
     expect(await world.withLocation('xa', ({catalog}) => catalog.show(there.id))).toMatchObject({id: stored.id, date: stored.date, name: "nightly's 7", sha1: stored.sha1, metadata: {extra_metadata: {host: 'pi4'}}});
   }, 60_000);
 
+  test('a copy there: refused (exit 2, nothing copied) with the download and upload filled in for that backup (id, name, date: quoted for the shell), which, pasted as printed, store the same backup there', async () => {
+    await world.addProfile('xc', {...(await world.createKey()), prefix: 'xc/'});
+    await world.addProfile('xc-far', {...far, endpoint: other.url, bucket: other.bucket, prefix: 'copied/'});
+    const archive = join(world.dir, 'xc-source.tar');
+    await writeFile(archive, randomBytes(2000));
+    const name = "copy's $HOME 7";
+    const stored = await world.storeBackup('xc', {path: archive}, {name, metadata: {host: 'pi4'}});
+    const refused = await world.b2(['copy', stored.id, '--profile', 'xc', '--to', 'xc-far']);
+    const config = literal(world.config);
+    const [file, date] = [literal(shellWord(stored.archiveKey)), literal(shellWord(stored.date))];
+    const line = new RegExp(
+      `^Error: profile "xc" and profile "xc-far" are on different B2 accounts or endpoints .*; nothing was copied; ` +
+        `download the backup and upload it there as the same backup: "(backup-b2 b2 download ${stored.id} -o ${file} --config ${config} --profile xc)", ` +
+        `then "(backup-b2 b2 upload ${file} --name ${literal(shellWord(name))} --id ${stored.id} --date ${date} --config ${config} --profile xc-far)" ` +
+        `\\(--meta KEY=VALUE for each entry of its extra_metadata that its archive does not carry: "backup-b2 b2 show ${stored.id} --json --config ${config} --profile xc" shows them all; .*\\)$`,
+      'm',
+    );
+    expectFailure(refused, 2, line, world.secrets);
+    const [, download, upload] = line.exec(refused.stderr)!;
+    expect(await world.pasted(download)).toMatchObject({code: 0});
+    expect(await world.pasted(`${upload} --meta host=pi4`)).toMatchObject({code: 0});
+    const shown = (profile: string) => world.b2(['show', stored.id, '--json', '--profile', profile]).then((r) => parseJson<{id: string; name: string; date: string; metadata: unknown}>(r));
+    const [here, there] = await Promise.all([shown('xc'), shown('xc-far')]);
+    expect(there).toMatchObject({id: stored.id, name, date: stored.date});
+    expect(there.metadata).toEqual(here.metadata);
+  }, 60_000);
+
   test('a destination with encryption: the profile that re-uploads is told to have it too, or the copies are stored without', async () => {
     await world.addProfile('xe', {...(await world.createKey()), prefix: 'xe/'});
     const update = ['profile', 'update', 'xe', '--prefix', 'far/', '--key-id', far.keyId, '--application-key', far.applicationKey, '--endpoint', other.url, '--bucket', other.bucket, '--encryption', 'SSE-B2'];
