@@ -7,6 +7,7 @@ import type {BackupInfo} from '../backups/types.js';
 import {escapeInvisible, visible} from '../backups/validate.js';
 import {BackupError} from '../errors.js';
 import {count} from '../plural.js';
+import {CLEANUP_AGE} from '../command-hint.js';
 import {table} from '../profiles/display.js';
 
 const FLAG_OF_RULE: Record<CountRule, string> = {
@@ -100,7 +101,7 @@ export function renderPlan(plan: PrunePlan): string {
 export function untouchedLines(plan: PrunePlan, unfinishedUploads: number, hint: (words: string) => string): string[] {
   const lines = plan.undated.map((b) => `Not touched: backup ${b.id} ${shownName(b.name)}: its date ${visible(b.date)} cannot be read`);
   lines.push(...plan.skipped.map((msg) => `Not touched: ${escapeInvisible(msg.replace(/^skipping /, ''))}`));
-  if (unfinishedUploads > 0) lines.push(`Not touched: ${count(unfinishedUploads, 'unfinished upload')}; "${hint('cleanup')}" removes ${unfinishedUploads === 1 ? 'it' : 'them'}`);
+  if (unfinishedUploads > 0) lines.push(`Not touched: ${count(unfinishedUploads, 'unfinished upload')}; "${hint('cleanup')}" removes ${unfinishedUploads === 1 ? 'it' : 'each'} ${CLEANUP_AGE}`);
   return lines;
 }
 
