@@ -65,12 +65,28 @@ const NOT_KEY_CHARS = /[^A-Za-z0-9_+=/-]+/;
  * its key ID ("KEYID APPLICATIONKEY") is refused for the space, and must not be shown for it.
  */
 export function holdsKeyShaped(text: string): boolean {
-  return text.split(NOT_KEY_CHARS).some(keyShaped);
+  return keyPieces(text).length > 0;
 }
+
+/**
+ * The key-shaped pieces of a text (see holdsKeyShaped). A piece is also looked into at its
+ * '/'s: a B2 key holds none, so one typed into a prefix ("KEY//") or a URL ("ftp://KEY")
+ * is a whole segment; a base64 key with '/'s is found whole, minus slashes typed after it
+ * or a URL's "//" before it.
+ */
+export function keyPieces(text: string): string[] {
+  return text.split(NOT_KEY_CHARS).flatMap((piece) => {
+    const whole = [piece, piece.replace(/\/+$/, ''), piece.replace(/^\/\/+/, '')].find(keyShaped);
+    return whole === undefined ? piece.split('/').filter(keyShaped) : [whole];
+  });
+}
+
+/** What a message says in place of a value holding a key. */
+export const KEY_NOT_SHOWN = 'text that looks like a key (not shown)';
 
 /** A value a message repeats: one holding a key-shaped piece not at all, a long one shortened (quoteValue). */
 export function shownValue(value: string, max = MAX_SHOWN_VALUE): string {
-  return holdsKeyShaped(value) ? 'text that looks like a key (not shown)' : quoteValue(value, max);
+  return holdsKeyShaped(value) ? KEY_NOT_SHOWN : quoteValue(value, max);
 }
 
 /**

@@ -13,6 +13,7 @@ import {progressDisplay} from '../../src/cli/progress.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {limitUploadFlag, concurrencyFlag, partSizeFlag, transferOverrides, type TransferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
+import {shownValue} from '../../src/redact.js';
 import type {BackupCatalog, BackupInfo, UploadPlan} from '../../src/backups/index.js';
 import {doomedOldestFirst, executePrune, lockedReason, planPrune} from '../../src/backups/prune.js';
 import type {RetentionPolicy} from '../../src/backups/retention.js';
@@ -233,7 +234,7 @@ function parseMeta(pairs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    if (eq <= 0) throw new BackupError('bad_input', `--meta ${JSON.stringify(pair)}: expected key=value, e.g. --meta host=pi4`);
+    if (eq <= 0) throw new BackupError('bad_input', `--meta ${shownValue(pair)}: expected key=value, e.g. --meta host=pi4`);
     const key = pair.slice(0, eq);
     assertUserMetadataKey(key);
     out[key] = pair.slice(eq + 1);

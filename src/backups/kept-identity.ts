@@ -2,7 +2,7 @@ import {BackupError} from '../errors.js';
 import {isBackupDate, sameInstant} from './backup-date.js';
 import type {HaBackupDescription} from './ha-backup-json.js';
 import {newBackupIdProblem} from './resolve-id.js';
-import {visible} from './validate.js';
+import {typedValue} from './validate.js';
 
 /**
  * The id and date an upload is asked to give the backup (`upload --id --date`): those it
@@ -20,9 +20,9 @@ const AS_SHOWN = 'as "show ID --json" prints it where the backup was';
 /** Refuses (bad_input) an id or date no backup can have: as a Home Assistant archive's own are checked. */
 export function assertKeptIdentity(asked: KeptIdentity): void {
   const idProblem = asked.id === undefined ? undefined : newBackupIdProblem(asked.id);
-  if (idProblem) throw new BackupError('bad_input', `invalid --id ${visible(asked.id as string)}: a backup id ${idProblem}; give the backup's own id, ${AS_SHOWN}`);
+  if (idProblem) throw new BackupError('bad_input', `invalid --id ${typedValue(asked.id as string)}: a backup id ${idProblem}; give the backup's own id, ${AS_SHOWN}`);
   if (asked.date !== undefined && !isBackupDate(asked.date)) {
-    throw new BackupError('bad_input', `invalid --date ${visible(asked.date)}: not an ISO 8601 date and time with an offset (e.g. 2026-04-08T04:57:43.001930+00:00); give the backup's own date, ${AS_SHOWN}`);
+    throw new BackupError('bad_input', `invalid --date ${typedValue(asked.date)}: not an ISO 8601 date and time with an offset (e.g. 2026-04-08T04:57:43.001930+00:00); give the backup's own date, ${AS_SHOWN}`);
   }
 }
 

@@ -1,5 +1,6 @@
 import {commandHint} from '../command-hint.js';
 import {BackupError} from '../errors.js';
+import {holdsKeyShaped, shownValue} from '../redact.js';
 import {nameAndDate} from './display.js';
 import {backupIdProblem} from './validate.js';
 import type {BackupInfo} from './types.js';
@@ -42,7 +43,7 @@ export function resolveBackupRef<T extends {info: Pick<BackupInfo, 'id' | 'name'
   const matches = backups.filter((b) => b.info.id.startsWith(ref));
   if (matches.length === 1) return matches[0];
   if (matches.length === 0) {
-    throw new BackupError('not_found', `no backup with id ${ref} in ${where}; ${namedHint(backups, ref) ?? `run "${at.hint?.('list') ?? commandHint(undefined, 'list')}" to see their ids`}`);
+    throw new BackupError('not_found', `no backup with id ${holdsKeyShaped(ref) ? shownValue(ref) : ref} in ${where}; ${namedHint(backups, ref) ?? `run "${at.hint?.('list') ?? commandHint(undefined, 'list')}" to see their ids`}`);
   }
   const shown = matches.slice(0, MAX_CANDIDATES_SHOWN).map((b) => `${b.info.id} ${nameAndDate(b.info.name, b.info.date)}`);
   const more = matches.length > shown.length ? ` and ${matches.length - shown.length} more` : '';
@@ -55,5 +56,5 @@ function namedHint(backups: readonly {info: Pick<BackupInfo, 'id' | 'name'>}[], 
   if (named.length === 0) return undefined;
   const ids = named.slice(0, MAX_CANDIDATES_SHOWN).map((b) => b.info.id).join(', ');
   const more = named.length > MAX_CANDIDATES_SHOWN ? ` and ${named.length - MAX_CANDIDATES_SHOWN} more` : '';
-  return named.length === 1 ? `"${ref}" is the name of backup ${ids}: give its id` : `"${ref}" is the name of ${named.length} backups (${ids}${more}, newest first): give the id of one`;
+  return named.length === 1 ? `${shownValue(ref)} is the name of backup ${ids}: give its id` : `${shownValue(ref)} is the name of ${named.length} backups (${ids}${more}, newest first): give the id of one`;
 }

@@ -1,4 +1,5 @@
 import {BackupError} from '../errors.js';
+import {shownValue} from '../redact.js';
 
 /**
  * restic's retention rules (`restic forget --keep-*`), as a pure function of the backups'
@@ -98,7 +99,7 @@ export function retentionPolicyProblem(p: RetentionPolicy, label: (rule: Retenti
     if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) return `${label(rule)} must be a whole number ≥ 0, got ${String(n)}`;
   }
   if (p.keepWithin !== undefined && parseRetentionDuration(p.keepWithin) === undefined) {
-    return `${label('keepWithin')} ${JSON.stringify(p.keepWithin)} is not a duration such as 30d, 12h or 1y6m`;
+    return `${label('keepWithin')} ${shownValue(p.keepWithin)} is not a duration such as 30d, 12h or 1y6m`;
   }
   const anyRule = COUNT_RULES.some((r) => (p[r] ?? 0) > 0) || p.keepWithin !== undefined;
   if (!anyRule) return 'the retention policy has no rule (every keep count is 0 or missing), and nothing is deleted by accident; give at least one rule greater than 0';

@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto';
 import {BackupError} from '../errors.js';
-import {quoteValue} from '../redact.js';
+import {quoteValue, shownValue} from '../redact.js';
 
 /**
  * Ids and names never become object keys on their own (keys come from listings and from
@@ -84,7 +84,7 @@ export function unseenCharacterProblem(text: string): string | undefined {
 
 export function assertBackupName(name: string): void {
   const problem = backupNameProblem(name);
-  if (problem) throw new BackupError('bad_input', `invalid backup name ${visible(name)}: ${problem}; pick a plain name such as "Nightly backup"`);
+  if (problem) throw new BackupError('bad_input', `invalid backup name ${typedValue(name)}: ${problem}; pick a plain name such as "Nightly backup"`);
 }
 
 /** "U+202E" */
@@ -104,6 +104,11 @@ export function escapeInvisible(text: string): string {
 /** Every control or invisible character of text replaced by what `escape` makes of it (JSON output writes \uXXXX). */
 export function replaceInvisible(text: string, escape: (ch: string) => string): string {
   return text.replace(new RegExp(CONTROL.source, 'g'), escape).replace(INVISIBLE, (ch) => (isInvisible(ch) ? escape(ch) : ch));
+}
+
+/** A value the user typed, quoted for a message as shownValue does (a key not at all), its invisible characters escaped. */
+export function typedValue(value: string): string {
+  return escapeInvisible(shownValue(value));
 }
 
 /** A name quoted (and shortened when long) for a message, its invisible characters escaped. */

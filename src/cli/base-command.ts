@@ -3,6 +3,7 @@ import {EXIT_CODES, isBackupError} from '../errors.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {holdsKeyShaped, shownValue} from '../redact.js';
 import {isClosedPipe, orStdoutFailure, watchStdoutClose} from './closed-pipe.js';
+import {givenValues, withoutGivenKeys} from './argument-keys.js';
 import {recordError} from './error-log.js';
 import {jsonText} from './json-text.js';
 import {makeRoomForTransferBuffers} from './heap-room.js';
@@ -94,7 +95,9 @@ export abstract class PluginCommand extends Command {
   private async report(err: unknown): Promise<void> {
     if (this.reported) return;
     this.reported = true;
-    const {exitCode, kind, message} = describeFailure(err);
+    const failure = describeFailure(err);
+    const {exitCode, kind} = failure;
+    const message = withoutGivenKeys(failure.message, givenValues(this.argv, {...this.ctor.baseFlags, ...this.ctor.flags}));
     process.exitCode = exitCode;
     process.stderr.write(`Error: ${message}\n`);
     if (process.env.DEBUG && err instanceof Error && err.stack) process.stderr.write(`${stackFrames(err)}\n${causeLine(err)}`);

@@ -4,6 +4,7 @@ import {removeStaleTempFiles, writeFileAtomic} from '../atomic-file.js';
 import {withFileLock} from '../file-lock.js';
 import {makeDirs} from '../make-dirs.js';
 import {scrub} from '../redact.js';
+import {withoutGivenKeys} from './argument-keys.js';
 import {secretArgs} from './secret-args.js';
 
 /** How many recent failures `b2 diagnostics` can report. */
@@ -34,13 +35,14 @@ export async function readErrorLog(cacheDir: string): Promise<LoggedError[]> {
 /**
  * Best effort: a failure to record a failure must never hide the failure itself.
  * Concurrent commands append under a lock, so none loses another's entry. As a
- * backstop, key values from the command line and the environment are scrubbed.
+ * backstop, key values from the command line and the environment are scrubbed, and
+ * any key-shaped piece of the command's arguments is not shown (withoutGivenKeys).
  */
 export async function recordError(cacheDir: string, entry: LoggedError, argv: readonly string[] = []): Promise<void> {
   try {
     const path = errorLogPath(cacheDir);
     await makeDirs(dirname(path), {mode: 0o700});
-    const message = scrub(entry.message, [...secretArgs(argv), process.env.B2_APPLICATION_KEY]);
+    const message = withoutGivenKeys(scrub(entry.message, [...secretArgs(argv), process.env.B2_APPLICATION_KEY]), argv);
     const logged = {...entry, message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE)}…` : message};
     await withFileLock(path, async () => {
       await removeStaleTempFiles(path); // a command killed while it wrote the log left its temp file

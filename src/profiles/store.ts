@@ -9,7 +9,7 @@ import {withFileLock} from '../file-lock.js';
 import {unwritable} from '../io-errors.js';
 import {makeDirs} from '../make-dirs.js';
 import {readSmallFile} from '../small-file.js';
-import {quoteValue, shownValue} from '../redact.js';
+import {holdsKeyShaped, quoteValue, shownValue} from '../redact.js';
 import {LOCAL_PROFILE, LOCAL_PROFILE_NAME} from './builtin.js';
 import {describeIssues, pathText, type IssueLocator} from './issues.js';
 import {fastProfileEntry, fastProfileFields, fastProfilesFile} from './fast-validate.js';
@@ -296,7 +296,7 @@ export class ProfileStore {
     const meant = closest(name, names);
     const fix = meant !== undefined
       ? `did you mean ${JSON.stringify(meant)}?`
-      : opts.addable !== false && !profileNameProblem(name) ? `add it with "${profileHint(this.hints, `add ${name}`)}"` : 'choose one of them';
+      : opts.addable !== false && !profileNameProblem(name) ? addHint(name, this.hints) : 'choose one of them';
     const where = opts.givenBy ? ` (given by ${opts.givenBy}${opts.givenBy.includes('environment') ? ': unset it or change it' : ''})` : '';
     throw new BackupError('config', `no profile named ${shownValue(name)}${where} in ${this.path} (profiles: ${someNames(names)}); ${fix}`);
   }
@@ -525,4 +525,9 @@ function readProfilesFile(path: string): string | undefined {
   const read = readSmallFile(path, MAX_PROFILES_FILE_BYTES);
   if (read === undefined || 'text' in read) return read?.text;
   throw new BackupError('config', `cannot use ${path} as the profiles file: ${read.problem}; give --config the path of a profiles.yaml`);
+}
+
+/** The command that adds a missing profile: with its name, unless the name looks like a key (then NAME, never the key). */
+function addHint(name: string, hints: Parameters<typeof profileHint>[0]): string {
+  return holdsKeyShaped(name) ? `add a profile with "${profileHint(hints, 'add NAME')}" (a name of your own)` : `add it with "${profileHint(hints, `add ${name}`)}"`;
 }

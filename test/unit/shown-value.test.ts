@@ -1,5 +1,6 @@
 import {describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {givenValues, withoutGivenKeys} from '../../src/cli/argument-keys.js';
 import {errorLine} from '../../src/cli/base-command.js';
 import {shownValue} from '../../src/redact.js';
 
@@ -25,5 +26,18 @@ describe('shownValue: a value holding a key-shaped piece is never quoted', () =>
     expect(errorLine(oclif)).toBe(`Parsing --keep-last: Expected an integer but received: ${HIDDEN}`);
     const choice = new Error(`Expected --lock-mode=id ${KEY} to be one of: governance, compliance\nSee more help with --help`);
     expect(errorLine(choice)).toBe(`Expected --lock-mode to be one of: governance, compliance, got ${HIDDEN}`);
+  });
+});
+
+describe('withoutGivenKeys: the backstop where error lines are printed and logged', () => {
+  test("a key-shaped piece of the command's arguments or flag variables is not shown, whole or shortened", () => {
+    const given = givenValues(['--prefix', `${KEY}//`, '--name', 'home'], {profile: {env: 'B2_PROFILE'}, name: {}}, {B2_PROFILE: `Home2${KEY.slice(4)}`});
+    expect(withoutGivenKeys(`prefix "${KEY}//" and "${KEY.slice(0, 20)}…" (44 characters)`, given)).toBe(`prefix "${HIDDEN}//" and "${HIDDEN}…" (44 characters)`);
+    expect(withoutGivenKeys(`no profile named Home2${KEY.slice(4)} (given by B2_PROFILE)`, given)).toBe(`no profile named ${HIDDEN} (given by B2_PROFILE)`);
+  });
+
+  test("a message's own words, and what the arguments hold that is no key, stay", () => {
+    const line = 'Nonexistent flag: --aplication-key; no backup named "home" in bucket Backups2024SummerHolidays (prefix contains "//")';
+    expect(withoutGivenKeys(line, givenValues(['--name', 'home', '--prefix', 'a//b', `--aplication-key=${KEY}`], {}, {}))).toBe(line);
   });
 });
