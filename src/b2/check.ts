@@ -2,7 +2,7 @@ import type {CheckItem, CheckReport} from '../backend.js';
 import {checkReport} from '../backend.js';
 import {isBackupError} from '../errors.js';
 import type {AuthInfo, B2Client} from './client.js';
-import {REQUIRED_CAPABILITIES, bucketUnavailable, bucketFix, endpointText, keyFixClause, newKeyAndIdFix, newKeyFix, prefixNotAllowed, profileFix, profileRef, type ErrorContext} from './errors.js';
+import {REQUIRED_CAPABILITIES, bucketUnavailable, bucketFix, endpointText, keyFixClause, newKeyFix, prefixNotAllowed, profileFix, profileRef, type ErrorContext} from './errors.js';
 import {bucketSettingItems} from './bucket-checks.js';
 import type {Encryption} from '../profiles/types.js';
 import type {B2Bucket, B2File} from './wire-types.js';
@@ -72,7 +72,7 @@ export async function runChecks(t: CheckTarget): Promise<CheckReport> {
 function signInItem(err: unknown, ctx: B2Client['context']): CheckItem {
   const title = 'Key ID and application key';
   if (isBackupError(err, 'invalid_credentials')) {
-    return {id: 'credentials', title, status: 'fail', message: 'the key ID or application key is wrong (or the key was deleted)', fix: newKeyAndIdFix(ctx)};
+    return {id: 'credentials', title, status: 'fail', message: 'the key ID or application key is wrong (or the key was deleted)', fix: newKeyFix(ctx)};
   }
   if (isBackupError(err, 'key_expired')) {
     return {id: 'credentials', title, status: 'fail', message: `the key of ${profileRef(ctx)} has expired or was revoked`, fix: `create a new key and ${keyFixClause(ctx, 'put it in')}`};

@@ -108,14 +108,15 @@ function fieldsOf(flags: string): string {
   return fields.length > 1 ? `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}` : (fields[0] ?? 'the fields');
 }
 
-/** How to put in a new application key (same key ID). */
-export function newKeyFix(ctx: FixContext & Pick<ErrorContext, 'keyFix'>): string {
-  return ctx.keyFix ?? profileFix(ctx, '--application-key …');
-}
+/**
+ * The flags that put in another key: both, always. Every B2 application key has a key ID
+ * of its own, so a new application key under the old key ID fails to sign in.
+ */
+const NEW_KEY_FLAGS = '--key-id … --application-key …';
 
-/** How to put in another key ID and application key. */
-export function newKeyAndIdFix(ctx: FixContext & Pick<ErrorContext, 'keyFix'>): string {
-  return ctx.keyFix ?? profileFix(ctx, '--key-id … --application-key …');
+/** How to put in another key (its key ID and application key). */
+export function newKeyFix(ctx: FixContext & Pick<ErrorContext, 'keyFix'>): string {
+  return ctx.keyFix ?? profileFix(ctx, NEW_KEY_FLAGS);
 }
 
 /** The endpoint as messages name it: its host, or the name it goes by ("embedded"). */
@@ -128,8 +129,8 @@ export function endpointText(ctx: Pick<ErrorContext, 'endpoint' | 'endpointName'
  * comes from the environment, what to do with those variables instead (a whole clause
  * of its own, never spliced after "<lead> with:").
  */
-export function keyFixClause(ctx: FixContext & Pick<ErrorContext, 'keyFix'>, lead: string, flags = '--application-key …'): string {
-  return ctx.keyFix ?? fixClause(ctx, `${lead} with`, flags);
+export function keyFixClause(ctx: FixContext & Pick<ErrorContext, 'keyFix'>, lead: string): string {
+  return ctx.keyFix ?? fixClause(ctx, `${lead} with`, NEW_KEY_FLAGS);
 }
 
 /**
@@ -178,7 +179,7 @@ function describe(f: Failure, call: FailedCall, ctx: ErrorContext): [ErrorKind, 
   const keyExpired = (): [ErrorKind, string] => ['key_expired', `the application key of ${profileRef(ctx)} stopped working: it has expired or was revoked (${b2Says}); ${keyFixClause(ctx, 'put in a new key')}`];
   if (call.phase === 'authorize' && f.status === 401) {
     if (/expired|revoked/i.test(f.message)) return keyExpired();
-    return ['invalid_credentials', `B2 at ${host} rejected the key of ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); ${keyFixClause(ctx, 'put in a working key', '--key-id … --application-key …')}`];
+    return ['invalid_credentials', `B2 at ${host} rejected the key of ${profileRef(ctx)}: the key ID or application key is wrong, or the key was deleted or has expired (${b2Says}); ${keyFixClause(ctx, 'put in a working key')}`];
   }
   if (call.phase === 'reauthorize' && f.status === 401) return keyExpired();
   if (f.status === 403 && (f.code === 'access_denied' || f.code === 'http_403') && READS.has(call.call)) {

@@ -102,7 +102,7 @@ describe('B2 provider: keys, restrictions and check()', () => {
     emu.faults.expireAllTokens();
     const err = await failure(b.put('rev/b.txt', Buffer.from('b')));
     expect(isBackupError(err, 'key_expired')).toBe(true);
-    expect(err.message).toContain('backup-b2 b2 profile update home --application-key …');
+    expect(err.message).toContain('backup-b2 b2 profile update home --key-id … --application-key …');
   });
 
   test('a key that has expired: key_expired at open, and check() says so', async () => {
@@ -110,7 +110,7 @@ describe('B2 provider: keys, restrictions and check()', () => {
     await new Promise((r) => setTimeout(r, 1100));
     const err = await failure(open(k.keyId, k.applicationKey, {profileName: 'home'}));
     expect(isBackupError(err, 'key_expired')).toBe(true);
-    expect(err.message).toContain('backup-b2 b2 profile update home --application-key …');
+    expect(err.message).toContain('backup-b2 b2 profile update home --key-id … --application-key …');
   });
 
   test('check(): every item ok for a good key, with warnings for an expiring key and foreign files', async () => {

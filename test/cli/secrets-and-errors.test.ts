@@ -280,7 +280,7 @@ describe('exit codes', () => {
     world.emu.clock.advance(1000); // the key's one second of life passes, by B2's clock (no sleeping)
     const r = await cli(['profile', 'check', 'old', '--config', path]);
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/^fail\s+Key ID and application key\s+the key of profile old has expired or was revoked; fix: create a new key and put it in with: backup-b2 b2 profile update old --config \S+ --application-key …$/m);
+    expect(r.stdout).toMatch(/^fail\s+Key ID and application key\s+the key of profile old has expired or was revoked; fix: create a new key and put it in with: backup-b2 b2 profile update old --config \S+ --key-id … --application-key …$/m);
     expect(r.stdout + r.stderr).not.toMatch(/network/);
   });
 });

@@ -68,7 +68,7 @@ describe('a key that cannot read retentions, on a bucket it knows has Object Loc
     await backup('nr/', 'plain', false);
     const before = await namesUnder('nr/');
     const r = await world.b2(['profile', 'update', 'noread', '--prefix', 'nr2/', '--move-backups']);
-    expectFailure(r, 3, /the key of profile noread lacks readFileRetentions and readFileLegalHolds, so it cannot see which backups in bucket lock-moves-1 \(Object Lock enabled\) are locked: .*nothing was moved\. Use a key that also has readFileRetentions and readFileLegalHolds: put one in with: backup-b2 b2 profile update noread --config \S+ --application-key …$/, world.secrets);
+    expectFailure(r, 3, /the key of profile noread lacks readFileRetentions and readFileLegalHolds, so it cannot see which backups in bucket lock-moves-1 \(Object Lock enabled\) are locked: .*nothing was moved\. Use a key that also has readFileRetentions and readFileLegalHolds: put one in with: backup-b2 b2 profile update noread --config \S+ --key-id … --application-key …$/, world.secrets);
     expect(await namesUnder('nr2/')).toEqual([]);
     expect(await namesUnder('nr/')).toEqual(before);
     expect(parseJson<{prefix: string}>(await world.b2(['profile', 'show', 'noread', '--json'])).prefix).toBe('nr/');

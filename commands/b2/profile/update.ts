@@ -13,7 +13,7 @@ export default class ProfileUpdate extends BaseCommand {
     'With --prefix NEW --move-backups, the backups under the old prefix are copied to the new one on the server (nothing is downloaded), checked, and only then deleted under the old prefix and the profile saved; if it is interrupted, run the same command again to finish. Without --move-backups, a new prefix leaves the backups under the old one (a warning says how many).';
 
   static override examples = [
-    '<%= config.bin %> b2 profile update home --application-key env:B2_NEW_KEY',
+    '<%= config.bin %> b2 profile update home --key-id 0051234abcd0000000000002 --application-key env:B2_NEW_KEY',
     '<%= config.bin %> b2 profile update home --part-size 200MB --concurrency 8',
     '<%= config.bin %> b2 profile update home --prefix pi4/ --move-backups --dry-run   # show the plan',
     '<%= config.bin %> b2 profile update home --prefix pi4/ --move-backups',
