@@ -4,6 +4,7 @@ import stringWidth from 'string-width';
 import type {RetentionPolicy} from '../backups/retention.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {displaySecret} from './secrets.js';
+import {notCreatedNote} from './creatable.js';
 import {formatSize} from './size.js';
 import type {ProfileSource, StoredProfile} from './store.js';
 import type {ProfileEntry} from './schema.js';
@@ -84,11 +85,11 @@ export function renderProfile(view: ProfileView): string {
   return table(rows);
 }
 
-/** The table, then where the file is (it may not exist yet). */
-export function renderProfileTable(views: ProfileView[], file: {path: string; exists: boolean}, cli: string): string {
+/** The table, then where the file is (it may not exist yet, and may not be creatable: whyNotCreatable). */
+export function renderProfileTable(views: ProfileView[], file: {path: string; exists: boolean; whyNotCreatable?: string}, cli: string): string {
   const rows: string[][] = [['NAME', 'BUCKET', 'PREFIX', 'ENDPOINT']];
   for (const v of views) rows.push([nameLabel(v), v.bucket, v.prefix, v.endpoint]);
-  return `${table(rows)}\n\nProfiles file: ${file.path}${file.exists ? '' : ` (not created yet; "${commandHint(cli, 'profile add')}" creates it)`}`;
+  return `${table(rows)}\n\nProfiles file: ${file.path}${file.exists ? '' : ` ${notCreatedNote(file.whyNotCreatable, commandHint(cli, 'profile add'))}`}`;
 }
 
 function nameLabel(v: ProfileView): string {

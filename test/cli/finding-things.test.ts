@@ -1,4 +1,5 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {existsSync} from 'node:fs';
 import {appendFile, mkdtemp, readFile, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -49,6 +50,17 @@ describe('the profiles file', () => {
     expect(byEnv.stdout).toBe(`${config}\n`);
     // the add it names creates that file, not the default one
     expect(byEnv.stderr).toBe(`(not created yet; "backup-b2 b2 profile add --config ${config}" creates it)\n`);
+  });
+
+  // /proc takes no new entries, even from root, whom no permission stops (Linux)
+  (existsSync('/proc/self') ? test : test.skip)('profile path and list of a file whose folder cannot be created say so, not that profile add creates it', async () => {
+    const why = 'not created yet, and it cannot be: cannot create /proc/x/backup-plugin-b2: no such file or directory, or its directory takes no new files (ENOENT); choose another place for it with --config or B2_BACKUP_CONFIG';
+    const path = await b2(['profile', 'path'], {XDG_CONFIG_HOME: '/proc/x'});
+    expect(path).toMatchObject({code: 0, stdout: '/proc/x/backup-plugin-b2/profiles.yaml\n', stderr: `(${why})\n`});
+    const list = await b2(['profile', 'list'], {XDG_CONFIG_HOME: '/proc/x'});
+    expect(list).toMatchObject({code: 0, stdout: expect.stringContaining(`\n\nProfiles file: /proc/x/backup-plugin-b2/profiles.yaml (${why})\n`)});
+    const add = await b2(['profile', 'add', 'home', '--key-id', 'embedded', '--application-key', 'embedded', '--endpoint', 'embedded', '--bucket', 'home-backups'], {XDG_CONFIG_HOME: '/proc/x'});
+    expect(add).toMatchObject({code: 2, stderr: expect.stringMatching(/^Error: cannot write \/proc\/x\/backup-plugin-b2\/profiles\.yaml: .*\(ENOENT\)/)});
   });
 
   test('a --config (or B2_BACKUP_CONFIG) file that does not exist is an error (exit 2), except for profile add, which creates it', async () => {

@@ -1,6 +1,7 @@
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {profileView, renderProfileTable, type ProfileView} from '../../../src/profiles/display.js';
+import {whyNotCreatable} from '../../../src/profiles/creatable.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
 export default class ProfileList extends BaseCommand {
@@ -14,7 +15,8 @@ export default class ProfileList extends BaseCommand {
     const {flags} = await this.parse(ProfileList);
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     const views = store.list().map((p) => profileView(p, store));
-    this.log(renderProfileTable(views, store, cliPrefix(this.config)));
+    const whyNot = store.exists ? undefined : await whyNotCreatable(store.path);
+    this.log(renderProfileTable(views, {path: store.path, exists: store.exists, whyNotCreatable: whyNot}, cliPrefix(this.config)));
     return views;
   }
 }

@@ -1,6 +1,7 @@
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {profileCommandHint} from '../../../src/command-hint.js';
+import {notCreatedNote, whyNotCreatable} from '../../../src/profiles/creatable.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
 export default class ProfilePath extends BaseCommand {
@@ -15,7 +16,7 @@ export default class ProfilePath extends BaseCommand {
     const cli = cliPrefix(this.config);
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, create: true, cli});
     this.log(store.path);
-    if (!store.exists) this.logToStderr(`(not created yet; "${profileCommandHint(cli, 'add', flags.config)}" creates it)`);
+    if (!store.exists) this.logToStderr(notCreatedNote(await whyNotCreatable(store.path), profileCommandHint(cli, 'add', flags.config)));
     return {path: store.path, exists: store.exists};
   }
 }
