@@ -1,16 +1,27 @@
+import {existsSync} from 'node:fs';
+import {dirname} from 'node:path';
 import {KEY_NOT_SHOWN, keyPieces, MIN_SCRUBBED_SECRET} from '../redact.js';
 
 /** A run of characters a key can be made of (B2's, base64 or base64url). */
 const KEY_CHARS_RUN = new RegExp(`[A-Za-z0-9_+=/-]{${MIN_SCRUBBED_SECRET},}`, 'g');
 
 /**
- * The values the command was given: its arguments (after the command id) and the
- * environment variables that stand for its flags (B2_PROFILE for --profile…).
+ * The values the command was given that may be keys: its arguments (after the command
+ * id) and the environment variables that stand for its flags (B2_PROFILE for
+ * --profile…). A path (isPath) is no key: a temporary folder's random name
+ * ("cli-errors-1HnksX") would otherwise vanish from the messages that name the file.
  */
 export function givenValues(argv: readonly string[], flags: Record<string, {env?: string}>, env: NodeJS.ProcessEnv = process.env): string[] {
   const fromEnv = Object.values(flags).flatMap((f) => (f.env && env[f.env] ? [env[f.env] as string] : []));
   // a flag given its value inline (--flag=VALUE): the value only, the flag's name is no key
-  return [...argv.map((arg) => /^--?[A-Za-z][\w-]*=/.exec(arg) ? arg.slice(arg.indexOf('=') + 1) : arg), ...fromEnv];
+  const values = [...argv.map((arg) => (/^--?[A-Za-z][\w-]*=/.test(arg) ? arg.slice(arg.indexOf('=') + 1) : arg)), ...fromEnv];
+  return values.filter((value) => !isPath(value));
+}
+
+/** A path that exists, or a file to be made in a folder that exists (--config, -o). */
+function isPath(value: string): boolean {
+  const folder = dirname(value);
+  return existsSync(value) || (value.includes('/') && folder !== '.' && existsSync(folder));
 }
 
 /**

@@ -1,5 +1,8 @@
 import {describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {givenValues, withoutGivenKeys} from '../../src/cli/argument-keys.js';
 import {errorLine} from '../../src/cli/base-command.js';
 import {shownValue} from '../../src/redact.js';
@@ -34,6 +37,19 @@ describe('withoutGivenKeys: the backstop where error lines are printed and logge
     const given = givenValues(['--prefix', `${KEY}//`, '--name', 'home'], {profile: {env: 'B2_PROFILE'}, name: {}}, {B2_PROFILE: `Home2${KEY.slice(4)}`});
     expect(withoutGivenKeys(`prefix "${KEY}//" and "${KEY.slice(0, 20)}…" (44 characters)`, given)).toBe(`prefix "${HIDDEN}//" and "${HIDDEN}…" (44 characters)`);
     expect(withoutGivenKeys(`no profile named Home2${KEY.slice(4)} (given by B2_PROFILE)`, given)).toBe(`no profile named ${HIDDEN} (given by B2_PROFILE)`);
+  });
+
+  test('a path that exists, or a file to be made in a folder that exists, is no key, whatever the folder is called', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'Profile-Errors-2024-')); // random, key-shaped: mixed case, digits, 26 characters
+    try {
+      const line = `${join(folder, 'profiles.yaml')}:2: invalid YAML`;
+      expect(withoutGivenKeys(line, givenValues(['--config', join(folder, 'profiles.yaml')], {}, {}))).toBe(line);
+      expect(withoutGivenKeys(line, givenValues([`--config=${folder}`], {}, {}))).toBe(line);
+      // the same name where no such folder is: hidden
+      expect(withoutGivenKeys(`${folder}-gone: no such folder`, givenValues(['--config', join(`${folder}-gone`, 'profiles.yaml')], {}, {}))).toBe(`${tmpdir()}/${HIDDEN}: no such folder`);
+    } finally {
+      await rm(folder, {recursive: true});
+    }
   });
 
   test("a message's own words, and what the arguments hold that is no key, stay", () => {
