@@ -18,10 +18,13 @@ export function givenValues(argv: readonly string[], flags: Record<string, {env?
   return values.filter((value) => !isPath(value));
 }
 
-/** A path that exists, or a file to be made in a folder that exists (--config, -o). */
+/**
+ * A path that exists, or a file to be made in a folder that exists (--config, -o). Not
+ * the root: a base64 key starting with its only '/' ("/AbC…=") names a file in it.
+ */
 function isPath(value: string): boolean {
   const folder = dirname(value);
-  return existsSync(value) || (value.includes('/') && folder !== '.' && existsSync(folder));
+  return existsSync(value) || (value.includes('/') && folder !== '.' && folder !== '/' && existsSync(folder));
 }
 
 /**

@@ -52,6 +52,11 @@ describe('withoutGivenKeys: the backstop where error lines are printed and logge
     }
   });
 
+  test('an SSE-C key (base64) whose only "/" is its first character is no file in the root: hidden', () => {
+    const rooted = '/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdef=';
+    expect(withoutGivenKeys(`got "${rooted}"`, givenValues(['--encryption-key', rooted], {}, {}))).toBe(`got "${HIDDEN}"`);
+  });
+
   test("a message's own words, and what the arguments hold that is no key, stay", () => {
     const line = 'Nonexistent flag: --aplication-key; no backup named "home" in bucket Backups2024SummerHolidays (prefix contains "//")';
     expect(withoutGivenKeys(line, givenValues(['--name', 'home', '--prefix', 'a//b', `--aplication-key=${KEY}`], {}, {}))).toBe(line);
