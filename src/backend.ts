@@ -117,7 +117,7 @@ export interface StorageBackend {
    * calls, what an interrupted upload already stored), reading and writing nothing but
    * listings. A stream body is not read.
    */
-  planPut?(key: string, body: Body, opts?: Pick<PutOptions, 'size' | 'sha1' | 'contentType' | 'metadata' | 'signal'>): Promise<PutPlan>;
+  planPut?(key: string, body: Body, opts?: Pick<PutOptions, 'size' | 'sha1' | 'contentType' | 'metadata' | 'replaces' | 'signal'>): Promise<PutPlan>;
   /** Optional, for dry runs: what delete(key) would remove (every version, unfinished uploads included), removing nothing. */
   planDelete?(key: string, opts?: {signal?: AbortSignal}): Promise<DeletePlan>;
 }
@@ -133,8 +133,13 @@ export interface PutPlan {
   parts?: number;
   /** Parts sent at once. */
   concurrency?: number;
-  /** An interrupted upload of the same object to continue: its parts that match this body are kept. */
-  resume?: {started: Date; partsStored: number; partsKept: number; bytesKept: number};
+  /**
+   * An interrupted upload of the same object to continue: its parts that match this body are
+   * kept. `partSizeAsked`: the part size asked for, when the upload continues with its own.
+   */
+  resume?: {started: Date; partsStored: number; partsKept: number; bytesKept: number; partSizeAsked?: number};
+  /** Unfinished uploads of the same object that cannot be continued: cancelled once the object is stored. */
+  supersedes?: SupersededUpload[];
   /** API calls the upload would make, by name. */
   calls: Record<string, number>;
 }
@@ -167,6 +172,24 @@ export interface CopyOptions {
 }
 
 /** What put() stored. */
+/**
+ * An unfinished upload an earlier run of the same object left (same name) that a put cannot
+ * continue, and cancels once it has stored the object: its stored parts would stay billed,
+ * and no later run could use them either (they follow this run's layout, content and key).
+ */
+export interface SupersededUpload {
+  /** The key it was uploading to: the put's own, or one it `replaces`. */
+  key: string;
+  parts: number;
+  bytes: number;
+  /** Why it cannot be continued: its parts are of another size (`partSize`), it holds another content (or other file info: the file's modification time), or another SSE-C key or encryption. */
+  why: 'partSize' | 'content' | 'info' | 'key' | 'encryption';
+  /** Its parts' size (its first part's), for `why: 'partSize'`. */
+  partSize: number;
+  /** When the cancel failed: what remains and what removes it. */
+  remains?: string;
+}
+
 export interface StoredObject extends ObjectInfo {
   /**
    * Bytes that an interrupted upload of the same object had already stored and that were
@@ -185,6 +208,8 @@ export interface StoredObject extends ObjectInfo {
    * be deleted), as a line that says what removes it.
    */
   leftover?: string;
+  /** Unfinished uploads of it that earlier runs left and that this put could not continue: cancelled (or told what removes them). */
+  superseded?: SupersededUpload[];
 }
 
 /** An upload that started and did not finish (B2: an unfinished large file). */
@@ -214,6 +239,12 @@ export interface PutOptions {
   metadata?: Record<string, string>;
   /** Object Lock: the object cannot be deleted or overwritten-away until then (B2: file retention). */
   retention?: Retention;
+  /**
+   * Keys of earlier attempts of this same upload under other names (its content changed
+   * since): their unfinished uploads go, once this put has stored its object (superseded).
+   * Exactly these keys; the caller knows them for this upload's (B2: parts no run can use).
+   */
+  replaces?: string[];
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
 }

@@ -110,6 +110,11 @@ export class B2Client {
     return new Date(Date.now() + this.clockSkewMs);
   }
 
+  /** The encryption of what this client writes. */
+  get encryption(): Encryption | undefined {
+    return this.cfg.encryption;
+  }
+
   get context(): ErrorContext {
     return this.cfg.context;
   }

@@ -1,5 +1,5 @@
 import PQueue from 'p-queue';
-import type {Retention, TransferProgress} from '../backend.js';
+import type {Retention, SupersededUpload, TransferProgress} from '../backend.js';
 import {afterStopBound} from '../after-stop.js';
 import {CLEANUP_AGE} from '../command-hint.js';
 import {BackupError, abortError, failureCode, isBackupError, withLeftover} from '../errors.js';
@@ -12,6 +12,7 @@ import {isUnfinished, listUnfinished} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
 import {SHA1_MISMATCH} from './retry-policy.js';
+import {cancelSuperseded, partsFit, type StoredUnfinished} from './stored-unfinished.js';
 import {cleanupCommand, mayRemain, refuseStored, removeStoredVersion} from './remove-version.js';
 import {timing} from '../timing.js';
 import {UploadUrlPool} from './upload-url-pool.js';
@@ -29,6 +30,11 @@ export interface LargeFileUploadOptions {
   parts: Iterable<PartSource> | AsyncIterable<PartSource>;
   /** Look for an unfinished upload of the same name, info and part layout, and finish it. */
   resumable: boolean;
+  /**
+   * What earlier runs left unfinished under this name, looked up by the caller: the one to
+   * continue (instead of a lookup of its own), and those to cancel once the file is stored.
+   */
+  stored?: StoredUnfinished;
   concurrency: number;
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
@@ -57,6 +63,8 @@ export class LargeFileUpload {
   private readonly sha1s: string[] = [];
   /** Bytes of parts found stored (by an interrupted run) and kept. */
   reusedBytes = 0;
+  /** Earlier runs' unfinished uploads of the name that this one superseded, cancelled once the file was stored. */
+  superseded: SupersededUpload[] = [];
   /** b2_finish_large_file was sent: B2 may have finished the file, whatever its answer became. */
   private finishSent = false;
   /** The large file is an unfinished one found stored (started by another run), not one this run started. */
@@ -113,6 +121,10 @@ export class LargeFileUpload {
       const error = new BackupError('checksum_mismatch', `B2 finished ${fileName} with ${file.contentLength} bytes, but ${this.bytes} were sent`);
       throw await refuseStored(client, {...file, fileName: file.fileName ?? fileName}, error, 'it is not what was sent', 'the file was deleted');
     }
+    // only now: until this file is stored, an earlier attempt is still the way back (the old key or part size, run again);
+    // never the file just finished (a start whose answer was lost may have been found among them)
+    const superseded = this.o.stored?.superseded.filter((s) => s.file.fileId !== fileId) ?? [];
+    if (superseded.length > 0) this.superseded = await cancelSuperseded(client, superseded, this.o.signal);
     return file;
   }
 
@@ -168,7 +180,7 @@ export class LargeFileUpload {
   private async startOrResume(): Promise<{fileId: string; existing: Map<number, B2Part>}> {
     const {client, bucketId, fileName, contentType, fileInfo, retention} = this.o;
     if (this.o.resumable) {
-      const found = await findResumable(this.o);
+      const found = this.o.stored ? this.o.stored.resumable : await findResumable(this.o);
       if (found) {
         this.resumed = true;
         return {fileId: found.file.fileId, existing: new Map(found.parts.map((p) => [p.partNumber, p]))};
@@ -283,8 +295,7 @@ async function nextUnlessAborted(it: PartIterator, signal: AbortSignal): Promise
 export async function findResumable(o: Pick<LargeFileUploadOptions, 'client' | 'bucketId' | 'fileName' | 'contentType' | 'fileInfo' | 'plan' | 'signal'>): Promise<{file: B2File; parts: B2Part[]} | undefined> {
   for (const file of await sameUnfinished(o)) {
     const parts = await o.client.listAllParts(file.fileId, o.signal);
-    const count = o.plan.partCount;
-    if (count !== undefined && parts.every((p) => p.partNumber <= count && p.contentLength === o.plan.sizeOf(p.partNumber))) return {file, parts};
+    if (partsFit(parts, o.plan)) return {file, parts};
   }
   return undefined;
 }

@@ -1,6 +1,6 @@
 import type {FileHandle} from 'node:fs/promises';
 import type {Readable} from 'node:stream';
-import type {Body, CheckReport, DeletePlan, DeleteOptions, PutPlan, CopyOptions, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, Retention, StorageBackend, StoredObject, TransferProgress, UnfinishedUpload} from '../backend.js';
+import type {Body, CheckReport, DeletePlan, DeleteOptions, PutPlan, CopyOptions, GetOptions, GetToFileOptions, ListOptions, ObjectInfo, PutOptions, Retention, StorageBackend, StoredObject, SupersededUpload, TransferProgress, UnfinishedUpload} from '../backend.js';
 import {describeBody} from '../body.js';
 import {BackupError, abortError, isBackupError, throwIfAborted} from '../errors.js';
 import {LocalFileError} from '../io-errors.js';
@@ -178,16 +178,17 @@ export class B2Backend implements StorageBackend {
         sha1,
         digest: digest && digest.sha1 === sha1 ? digest : undefined,
         retention: opts.retention,
+        replaces: opts.replaces?.map((k) => this.nameOf(k)),
         signal: opts.signal,
         onProgress: opts.onProgress,
       });
       // a large file (contentSha1 "none") keeps its b2_start_large_file time as uploadTimestamp
-      return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes, ...(out.file.contentSha1 === 'none' ? {datedFromStart: true} : {}), ...(out.leftover ? {leftover: out.leftover} : {})};
+      return {...this.infoOf(out.file), sha1: out.sha1, reusedBytes: out.reusedBytes, ...(out.file.contentSha1 === 'none' ? {datedFromStart: true} : {}), ...(out.leftover ? {leftover: out.leftover} : {}), ...(out.superseded ? {superseded: this.supersededKeys(out.superseded)} : {})};
     });
   }
 
   /** What put() would do with this body (one request or parts, what an interrupted upload stored); sends nothing. */
-  async planPut(key: string, body: Body, opts: Pick<PutOptions, 'size' | 'sha1' | 'contentType' | 'metadata' | 'signal'> = {}): Promise<PutPlan> {
+  async planPut(key: string, body: Body, opts: Pick<PutOptions, 'size' | 'sha1' | 'contentType' | 'metadata' | 'replaces' | 'signal'> = {}): Promise<PutPlan> {
     const fileName = this.nameOf(key);
     const metadata = checkMetadata(fileName, opts.metadata ?? {});
     const sha1 = checkedSha1Option(opts.sha1, key);
@@ -197,7 +198,8 @@ export class B2Backend implements StorageBackend {
     const target = this.uploadTarget();
     return this.guard(opts.signal, async () => {
       await this.assertInfoFits(fileName, sentInfo(target, {metadata, source, sha1}), UPLOADED, opts.signal); // refused as put() refuses it
-      return planUpload(target, {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, sha1, digest: digest && digest.sha1 === sha1 ? digest : undefined, signal: opts.signal});
+      const plan = await planUpload(target, {fileName, contentType: opts.contentType ?? DEFAULT_CONTENT_TYPE, metadata, source, sha1, digest: digest && digest.sha1 === sha1 ? digest : undefined, replaces: opts.replaces?.map((k) => this.nameOf(k)), signal: opts.signal});
+      return plan.supersedes ? {...plan, supersedes: this.supersededKeys(plan.supersedes)} : plan;
     });
   }
 
@@ -386,7 +388,7 @@ export class B2Backend implements StorageBackend {
   async *listUnfinished(opts: ListOptions = {}): AsyncIterable<UnfinishedUpload> {
     for await (const f of listUnfinished(this.client, this.bucketId, this.o.prefix + (opts.prefix ?? ''), opts.signal)) {
       this.unfinished.set(f.fileId, f.fileName);
-      yield {fileId: f.fileId, key: f.fileName.slice(this.o.prefix.length), started: new Date(f.uploadTimestamp), metadata: this.infoOf(f).metadata};
+      yield {fileId: f.fileId, key: this.keyOf(f.fileName), started: new Date(f.uploadTimestamp), metadata: this.infoOf(f).metadata};
     }
   }
 
@@ -520,6 +522,16 @@ export class B2Backend implements StorageBackend {
     return keyFixClause(this.client.context, lead);
   }
 
+  /** Superseded uploads as the upload code tells them (by file name), by key. */
+  private supersededKeys(list: SupersededUpload[]): SupersededUpload[] {
+    return list.map((s) => ({...s, key: this.keyOf(s.key)}));
+  }
+
+  /** The key of a file name under the prefix. */
+  private keyOf(fileName: string): string {
+    return fileName.slice(this.o.prefix.length);
+  }
+
   private nameOf(key: string): string {
     assertValidKey(key, this.o.prefix);
     return this.o.prefix + key;
@@ -529,7 +541,7 @@ export class B2Backend implements StorageBackend {
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(file.fileInfo ?? {})) if (!RESERVED_INFO_KEYS.includes(k)) metadata[k] = v;
     return {
-      key: file.fileName.slice(this.o.prefix.length),
+      key: this.keyOf(file.fileName),
       size: file.totalLength ?? file.contentLength,
       modified: new Date(file.uploadTimestamp),
       sha1: plainSha1(file.contentSha1) ?? plainSha1(file.fileInfo?.[LARGE_FILE_SHA1]),

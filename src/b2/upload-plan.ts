@@ -1,8 +1,8 @@
 import type {PutPlan} from '../backend.js';
 import {sha1Of} from '../hash.js';
-import {findResumable} from './large-file-upload.js';
 import {assertStreamFits} from './stream-limits.js';
-import {isLarge, planFor, providerInfo, type UploadRequest, type UploadTarget} from './upload.js';
+import {storedUnfinished} from './stored-unfinished.js';
+import {isLarge, largeInfo, planFor, relayout, type UploadRequest, type UploadTarget} from './upload.js';
 
 /** An upload request as put() would make it (the digest tells which stored parts hold the same bytes). */
 export type PlanRequest = Omit<UploadRequest, 'onProgress'>;
@@ -24,21 +24,29 @@ export async function planUpload(t: UploadTarget, r: PlanRequest): Promise<PutPl
     // unknown length: the calls of the shortest case (one request)
     return {kind: 'stream', size: src.size, partSize, parts, concurrency, calls: parts === undefined ? single(undefined).calls : largeCalls(parts, concurrency, {start: true})};
   }
-  const plan = planFor(t, src.size);
-  if (!isLarge(src.size, plan, t.settings)) return single(src.size);
-  const parts = plan.partCount as number;
+  const planned = planFor(t, src.size);
+  if (!isLarge(src.size, planned, t.settings)) return single(src.size);
   const sha1 = r.digest?.sha1 ?? r.sha1 ?? (src.kind === 'buffer' ? sha1Of(src.buffer) : undefined);
-  const fileInfo = {...r.metadata, ...providerInfo(src, sha1)};
-  const found = sha1 ? await findResumable({client: t.client, bucketId: t.bucketId, fileName: r.fileName, contentType: r.contentType, fileInfo, plan, signal: r.signal}) : undefined;
-  const base: PutPlan = {kind: 'parts', size: src.size, partSize: plan.partSize, parts, concurrency, calls: {}};
-  if (!found) return {...base, calls: {b2_list_unfinished_large_files: 1, ...largeCalls(parts, concurrency, {start: true})}};
-  // a stored part is kept when it holds this part's bytes (its SHA1, when the hashing pass knows it)
-  const kept = found.parts.filter((p) => p.contentLength === plan.sizeOf(p.partNumber) && (r.digest === undefined || r.digest.pieceSha1s[p.partNumber - 1] === p.contentSha1));
+  const fileInfo = {...r.metadata, ...largeInfo(t, src, sha1)};
+  // as uploadObject() looks: a file's interrupted upload of another part size is continued with it, what none can continue is cancelled
+  const isFile = src.kind === 'file';
+  const stored = sha1 ? await storedUnfinished({client: t.client, bucketId: t.bucketId, fileName: r.fileName, contentType: r.contentType, fileInfo, plan: planned, relayout: (partSize) => (isFile ? relayout(t, src.size, partSize) : undefined), replaces: r.replaces, signal: r.signal}) : undefined;
+  const found = stored?.resumable;
+  const plan = found?.plan ?? planned;
+  const parts = plan.partCount as number;
+  const superseded = isFile ? (stored?.superseded ?? []) : [];
+  const supersedes = superseded.length ? {supersedes: superseded.map((s) => s.upload)} : {};
+  const cancels: Record<string, number> = superseded.length ? {b2_list_parts: superseded.length, b2_cancel_large_file: superseded.length} : {};
+  const base: PutPlan = {kind: 'parts', size: src.size, partSize: plan.partSize, parts, concurrency, calls: {}, ...supersedes};
+  if (!found) return {...base, calls: {b2_list_unfinished_large_files: 1, ...largeCalls(parts, concurrency, {start: true}), ...cancels}};
+  // a stored part is kept when it holds this part's bytes (its SHA1, when the hashing pass knows it: of this layout only)
+  const pieceSha1s = r.digest?.partSize === plan.partSize ? r.digest.pieceSha1s : undefined;
+  const kept = found.parts.filter((p) => p.contentLength === plan.sizeOf(p.partNumber) && (pieceSha1s === undefined || pieceSha1s[p.partNumber - 1] === p.contentSha1));
   const toSend = parts - kept.length;
   return {
     ...base,
-    resume: {started: new Date(found.file.uploadTimestamp), partsStored: found.parts.length, partsKept: kept.length, bytesKept: kept.reduce((n, p) => n + p.contentLength, 0)},
-    calls: {b2_list_unfinished_large_files: 1, b2_list_parts: Math.max(1, Math.ceil(found.parts.length / 1000)), ...largeCalls(toSend, concurrency, {start: false})},
+    resume: {started: new Date(found.file.uploadTimestamp), partsStored: found.parts.length, partsKept: kept.length, bytesKept: kept.reduce((n, p) => n + p.contentLength, 0), ...(plan === planned ? {} : {partSizeAsked: planned.partSize})},
+    calls: {b2_list_unfinished_large_files: 1, ...largeCalls(toSend, concurrency, {start: false}), ...cancels, b2_list_parts: Math.max(1, Math.ceil(found.parts.length / 1000)) + superseded.length},
   };
 }
 

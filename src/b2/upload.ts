@@ -1,4 +1,4 @@
-import type {Retention, TransferProgress} from '../backend.js';
+import type {Retention, SupersededUpload, TransferProgress} from '../backend.js';
 import type {BodySource} from '../body.js';
 import {BackupError, abortError, isBackupError} from '../errors.js';
 import {assertFileUnchanged, digestFile, sha1Of, type FileDigest} from '../hash.js';
@@ -13,7 +13,10 @@ import {MAX_SINGLE_UPLOAD, planParts, type PartPlan} from './part-plan.js';
 import {assertStreamFits} from './stream-limits.js';
 import type {BodyData} from './request-body.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
-import {LARGE_FILE_SHA1, SRC_LAST_MODIFIED, type B2File} from './wire-types.js';
+import {readScopeOf} from './encryption-headers.js';
+import {storedUnfinished, type StoredUnfinished} from './stored-unfinished.js';
+import {LARGE_FILE_SHA1, SRC_LAST_MODIFIED, SSE_C_KEY_DIGEST, type B2File} from './wire-types.js';
+import type {Encryption} from '../profiles/types.js';
 
 export interface UploadSettings {
   /** Largest size sent as one b2_upload_file. */
@@ -43,6 +46,8 @@ export interface UploadRequest {
   digest?: UploadDigest;
   /** Object Lock: retention until then (headers of b2_upload_file, fileRetention of b2_start_large_file). */
   retention?: Retention;
+  /** File names of earlier attempts of this upload with another content (PutOptions.replaces). */
+  replaces?: string[];
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
 }
@@ -55,6 +60,8 @@ export interface UploadOutcome {
   reusedBytes?: number;
   /** What the store left beside the file that stays billed (deleteLostDuplicates), as a line to warn. */
   leftover?: string;
+  /** Unfinished uploads of the name earlier runs left that this one could not continue: cancelled once it was stored. */
+  superseded?: SupersededUpload[];
 }
 
 /**
@@ -70,7 +77,7 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
       const sha1 = sha1Of(src.buffer); // in memory: hashing reads nothing twice
       assertCallerSha1(r, sha1);
       if (!isLarge(src.size, plan, t.settings)) return single(t, r, {kind: 'memory', chunks: [src.buffer], length: src.size}, sha1);
-      return large(t, r, plan, bufferParts(src.buffer, plan), {info: providerInfo(src, sha1), wholeSha1: () => sha1});
+      return large(t, r, plan, bufferParts(src.buffer, plan), {info: largeInfo(t, src, sha1), wholeSha1: () => sha1});
     }
     case 'file': {
       // one read: hashed while sent (hex_digits_at_end), a caller's SHA1 checked against that
@@ -78,9 +85,12 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
       // The whole file's SHA1 goes in the start call, so the file is hashed first; the same
       // pass records each part's SHA1, and each part is sent with it: B2 refuses a part
       // whose bytes changed since, so the stored file is always the one that was hashed.
-      const digest = usableDigest(r.digest, src, plan) ?? (await hashForUpload(t, src, r));
-      assertCallerSha1(r, digest.sha1);
-      return large(t, r, plan, fileParts(src.path, plan, digest.pieceSha1s), {info: providerInfo(src, digest.sha1), wholeSha1: () => digest.sha1, beforeFinish: () => assertFileUnchanged(src)});
+      const hashed = usableDigest(r.digest, src, plan) ?? (await hashForUpload(t, src, r));
+      assertCallerSha1(r, hashed.sha1);
+      const info = largeInfo(t, src, hashed.sha1);
+      const stored = await storedUnfinished({client: t.client, bucketId: t.bucketId, fileName: r.fileName, contentType: r.contentType, fileInfo: {...r.metadata, ...info}, plan, relayout: (partSize) => relayout(t, src.size, partSize), replaces: r.replaces, signal: r.signal});
+      const {plan: used, digest} = await layoutToContinue(t, src, r, {plan, digest: hashed}, stored.resumable?.plan);
+      return large(t, r, used, fileParts(src.path, used, digest.pieceSha1s), {info, stored, wholeSha1: () => digest.sha1, beforeFinish: () => assertFileUnchanged(src)});
     }
     case 'stream': {
       assertStreamFits(plan, t.settings.concurrency); // before a byte is read
@@ -102,7 +112,7 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
           return await single(t, r, {kind: 'memory', chunks: [first.data], length: first.data.length}, first.sha1);
         }
         return await large(t, r, plan, streamParts(reader, plan, src.size, first), {
-          info: providerInfo(src, r.sha1),
+          info: largeInfo(t, src, r.sha1),
           wholeSha1: () => reader.wholeSha1(),
           resumable: src.size !== undefined,
           beforeFinish: async () => assertCallerSha1(r, await reader.wholeSha1()),
@@ -165,7 +175,35 @@ const SHA1_SIZED = '0'.repeat(40);
 export function sentInfo(t: UploadTarget, r: Pick<UploadRequest, 'metadata' | 'source' | 'sha1'>): Record<string, string> {
   const src = r.source;
   const large = src.kind !== 'stream' && isLarge(src.size, planFor(t, src.size), t.settings);
-  return {...r.metadata, ...providerInfo(src, src.kind === 'stream' ? r.sha1 : large ? (r.sha1 ?? SHA1_SIZED) : undefined)};
+  const info = providerInfo(src, src.kind === 'stream' ? r.sha1 : large ? (r.sha1 ?? SHA1_SIZED) : undefined);
+  return {...r.metadata, ...(src.kind === 'stream' || large ? {...info, ...keyDigestInfo(t.client.encryption)} : info)};
+}
+
+/** The provider's own file info of a large file: providerInfo's, and the SSE-C key's digest (SSE_C_KEY_DIGEST). */
+export function largeInfo(t: UploadTarget, src: BodySource, largeFileSha1?: string): Record<string, string> {
+  return {...providerInfo(src, largeFileSha1), ...keyDigestInfo(t.client.encryption)};
+}
+
+function keyDigestInfo(e: Encryption | undefined): Record<string, string> {
+  const digest = readScopeOf(e);
+  return digest ? {[SSE_C_KEY_DIGEST]: digest} : {};
+}
+
+/** This file's layout with another part size (an interrupted upload's), when planning with that part size keeps it. */
+export function relayout(t: UploadTarget, size: number, partSize: number): PartPlan | undefined {
+  const plan = planFor({...t, settings: {...t.settings, partSize}}, size);
+  return plan.partSize === partSize && isLarge(size, plan, t.settings) ? plan : undefined;
+}
+
+/**
+ * The layout and hashing pass the upload goes with: the planned ones, or, to continue an
+ * interrupted upload of another part size (`stored`), that layout, its parts hashed again.
+ */
+async function layoutToContinue(t: UploadTarget, src: {path: string; size: number}, r: UploadRequest, planned: {plan: PartPlan; digest: UploadDigest}, stored: PartPlan | undefined): Promise<{plan: PartPlan; digest: UploadDigest}> {
+  if (!stored || stored === planned.plan) return planned;
+  const digest = await hashForUpload({...t, settings: {...t.settings, partSize: stored.partSize}}, src, r);
+  if (digest.sha1 !== planned.digest.sha1) throw new BackupError('checksum_mismatch', `${src.path} changed while it was being hashed; nothing was stored, upload it again when it is no longer being written`);
+  return {plan: stored, digest};
 }
 
 /**
@@ -236,6 +274,8 @@ interface LargeOptions {
   /** The whole object's SHA1, asked once every part is sent. */
   wholeSha1: () => string | Promise<string>;
   resumable?: boolean;
+  /** What earlier runs left under this name, looked up already (storedUnfinished). */
+  stored?: StoredUnfinished;
   beforeFinish?: () => Promise<void>;
 }
 
@@ -250,11 +290,12 @@ async function large(t: UploadTarget, r: UploadRequest, plan: PartPlan, parts: I
     plan,
     parts,
     resumable: (o.resumable ?? true) && plan.partCount !== undefined,
+    stored: o.stored,
     concurrency: t.settings.concurrency,
     signal: r.signal,
     onProgress: r.onProgress,
     beforeFinish: o.beforeFinish,
   });
   const file = await upload.run();
-  return {file, sha1: await o.wholeSha1(), reusedBytes: upload.reusedBytes};
+  return {file, sha1: await o.wholeSha1(), reusedBytes: upload.reusedBytes, ...(upload.superseded.length > 0 ? {superseded: upload.superseded} : {})};
 }

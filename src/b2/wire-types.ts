@@ -126,10 +126,16 @@ export interface B2ErrorBody {
 
 /** fileInfo keys the provider writes for itself (not user metadata). */
 export const LARGE_FILE_SHA1 = 'large_file_sha1';
+/**
+ * A large file's info naming the SSE-C key its parts go up with: its digest (readScopeOf,
+ * one-way, neither the key nor any part of it). B2's listings name no key, and a part sent
+ * with another key is refused: a rerun continues only an upload begun with its own key.
+ */
+export const SSE_C_KEY_DIGEST = 'sse_c_key_digest';
 export const SRC_LAST_MODIFIED = 'src_last_modified_millis';
 /** In a server-side copy made in parts: the id of the source version its parts were copied from (see server-copy.ts). */
 export const COPY_SOURCE = 'copy_source_file_id';
-export const RESERVED_INFO_KEYS: readonly string[] = [LARGE_FILE_SHA1, SRC_LAST_MODIFIED, COPY_SOURCE];
+export const RESERVED_INFO_KEYS: readonly string[] = [LARGE_FILE_SHA1, SRC_LAST_MODIFIED, COPY_SOURCE, SSE_C_KEY_DIGEST];
 /** B2 keeps at most 10 fileInfo entries (X-Bz-Info-* headers) per file. */
 export const MAX_FILE_INFO_KEYS = 10;
 

@@ -31,6 +31,7 @@ import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from 
 import {assertArchiveAgrees, assertKeptIdentity, hasKeptIdentity} from './kept-identity.js';
 import {datedAfterNow} from './retention.js';
 import {WRONG_CLOCK, datedAfterNowText, nameAndDate} from './display.js';
+import {supersededLine} from './superseded-line.js';
 
 /** A listed backup together with the two objects it is made of. */
 interface Entry {
@@ -197,6 +198,8 @@ export class BackupCatalog {
       // resumed, the run that began the upload may have locked its archive: both files end together, as in one run
       const retention = this.lockToSet(meta.retention, plan);
 
+      // earlier attempts of this upload with another content (the file changed since): their parts go once this archive is stored
+      const replaces = plan?.stored !== 'archive' && key && unlock ? await this.earlierAttempts(key, held) : [];
       timing('archive upload started (names found, upload recorded)');
       const archive: StoredObject = plan?.stored === 'archive'
         ? {...plan.archive, reusedBytes: plan.archive.size}
@@ -209,6 +212,7 @@ export class BackupCatalog {
           // contradict, only the provisional one: enough for cleanup and delete to know it as ours
           metadata: later ? provisionalArchiveInfo({id, name, date}) : archiveInfoMetadata({id, name, date, sha1: known?.sha1}),
           retention,
+          ...(replaces.length > 0 ? {replaces} : {}),
           signal: meta.signal,
           onProgress: meta.onProgress,
         }).catch(async (err: unknown) => {
@@ -222,6 +226,7 @@ export class BackupCatalog {
         });
       timing('archive stored');
       if (archive.leftover) this.warn(archive.leftover); // billed beside it (older versions lost answers stored): the user is told
+      for (const s of archive.superseded ?? []) this.warn(supersededLine(s)); // an earlier attempt's parts, cancelled (or what removes them)
       if (known && unlock) meta.onArchiveStored?.({id, archiveKey}); // what an interruption now leaves: see the catch below
       /** The archive stored is this upload's, intact: a failure after that leaves an archive the same upload can complete. */
       let intact = false;
@@ -294,6 +299,23 @@ export class BackupCatalog {
       for (const release of held.reverse()) await release();
       await unlock?.();
     }
+  }
+
+  /**
+   * The archive keys of earlier attempts of this upload (its name) with another content, the
+   * file having changed since one was interrupted: no run of this content can continue them.
+   * Each one's record lock is held (`held`) until this upload answers, so that no run of
+   * that content resumes what this one cancels; one a live run holds is left to it.
+   */
+  private async earlierAttempts(key: UploadKey, held: Release[]): Promise<string[]> {
+    const keys: string[] = [];
+    for (const p of await this.pending.othersOfName(key)) {
+      const release = await this.pending.lock({sha1: p.sha1, name: p.name});
+      if (!release) continue;
+      held.push(release);
+      keys.push(archiveKeyOf(p.base));
+    }
+    return keys;
   }
 
   /**
@@ -450,8 +472,10 @@ export class BackupCatalog {
     const plan = {id, date, name, archiveKey: archiveKeyOf(base), metadataKey: metadataKeyOf(base), size: known?.size ?? src.size, sha1: known?.sha1, ...(retention ? {lock: lockOfRetention(retention)} : {})};
     const metadataCalls = {b2_upload_file: 1};
     if (found?.stored === 'archive') return {...plan, resumes, calls: {b2_get_upload_url: 1, ...metadataCalls}};
+    // as upload() passes them (without taking their records' locks: nothing is cancelled)
+    const replaces = known ? (await this.pending.othersOfName({sha1: known.sha1, name})).map((p) => archiveKeyOf(p.base)) : [];
     const archive = this.backend.planPut
-      ? await this.backend.planPut(plan.archiveKey, source, {size: src.kind === 'stream' ? meta.size : src.size, sha1: known?.sha1, contentType: 'application/x-tar', metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}), signal})
+      ? await this.backend.planPut(plan.archiveKey, source, {size: src.kind === 'stream' ? meta.size : src.size, sha1: known?.sha1, contentType: 'application/x-tar', metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}), ...(replaces.length > 0 ? {replaces} : {}), signal})
       : {kind: 'single' as const, size: plan.size, calls: {}};
     // the metadata file is one small upload; after a single upload it reuses that upload URL
     const calls = {...archive.calls};

@@ -88,6 +88,24 @@ export class PendingUploads {
     return undefined;
   }
 
+  /**
+   * The pending uploads of this name with another content (the file changed since one was
+   * interrupted, and has not expired): earlier attempts of the same upload, which no run of
+   * this content can continue.
+   */
+  async othersOfName(key: UploadKey): Promise<PendingUpload[]> {
+    if (!this.dir) return [];
+    const suffix = `-${nameDigest(key.name)}.json`;
+    const found: PendingUpload[] = [];
+    for (const entry of await readdir(this.dir).catch(() => [] as string[])) {
+      const sha1 = entry.endsWith(suffix) ? entry.slice(0, -suffix.length) : undefined;
+      if (!sha1 || sha1 === key.sha1 || !SHA1_HEX.test(sha1)) continue;
+      const p = await this.read(join(this.dir, entry), {sha1, name: key.name});
+      if (typeof p === 'object' && p.name === key.name) found.push(p);
+    }
+    return found;
+  }
+
   async record(p: Omit<PendingUpload, 'recorded'>): Promise<void> {
     if (!this.dir) return;
     try {
@@ -156,8 +174,11 @@ export class PendingUploads {
 
 /** The file name of an upload's record, `<sha1>-<digest of the name>.json` (a backup name is any text, a file name is not). */
 export function recordName(key: UploadKey): string {
-  const nameDigest = createHash('sha256').update(key.name, 'utf8').digest('hex').slice(0, 16);
-  return `${checkedSha1(key.sha1)}-${nameDigest}.json`;
+  return `${checkedSha1(key.sha1)}-${nameDigest(key.name)}.json`;
+}
+
+function nameDigest(name: string): string {
+  return createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 16);
 }
 
 /** A SHA1 fit for a file name (a record's name is built from it). */

@@ -1,5 +1,6 @@
 import {displayDate, humanSize, LEGAL_HOLD, lockedText, shownName} from '../backups/display.js';
 import {activeLock} from '../backups/lock.js';
+import {supersededLine} from '../backups/superseded-line.js';
 import type {Deletable, DeletePreview, UploadPlan} from '../backups/types.js';
 import {visibleFileName} from '../backups/validate.js';
 import {count} from '../plural.js';
@@ -28,9 +29,12 @@ export function renderUploadPlan(p: UploadPlan, given: {id?: boolean; date?: boo
     const r = p.archive.resume;
     if (r && p.resumes) {
       const toSend = (p.archive.parts ?? 0) - r.partsKept;
-      lines.push(`Resumes the interrupted backup ${p.resumes.id} of ${displayDate(p.resumes.date)} (started ${r.started.toISOString()}): ${count(r.partsStored, 'part')} stored, ${r.partsKept} kept (${humanSize(r.bytesKept)}), ${toSend} to send`);
+      // its parts are paid for: the upload goes on with their size, whatever size is asked now
+      const own = r.partSizeAsked === undefined ? '' : `; with its own part size, ${humanSize(p.archive.partSize ?? 0)}, not the ${humanSize(r.partSizeAsked)} asked`;
+      lines.push(`Resumes the interrupted backup ${p.resumes.id} of ${displayDate(p.resumes.date)} (started ${r.started.toISOString()}): ${count(r.partsStored, 'part')} stored, ${r.partsKept} kept (${humanSize(r.bytesKept)}), ${toSend} to send${own}`);
     }
   }
+  for (const s of p.archive?.supersedes ?? []) lines.push(supersededLine(s, {would: true}));
   if (p.lock) lines.push(`Lock: both files ${lockedText(p.lock)} (B2 Object Lock, dated from now)`);
   const calls = Object.entries(p.calls).filter(([, n]) => n > 0).map(([call, n]) => `${call} ×${n}`).join(', ') || 'none';
   // a stream of unknown length: the calls of the shortest case; a longer one goes up in parts

@@ -9,7 +9,7 @@ import type {ResolvedProfile} from '../profiles/types.js';
  * schema, so `--concurrency 0` and `concurrency: 0` in the file get the same message.
  */
 export const concurrencyFlag = Flags.string({description: 'parallel parts for this run, 1..64 (default: the profile\'s concurrency)'});
-export const partSizeFlag = Flags.string({description: 'part size for this run, 5MB..5GB (from stdin at most 4GiB: parts are held in memory), e.g. 100MB (default: the profile\'s partSize)'});
+export const partSizeFlag = Flags.string({description: 'part size for this run, 5MB..5GB (from stdin at most 4GiB: parts are held in memory), e.g. 100MB (default: the profile\'s partSize; an interrupted upload run again keeps the part size it began with)'});
 export const limitUploadFlag = Flags.string({description: 'upload at most this fast, e.g. 5MB/s or 40Mbit/s, all parts together (default: the profile\'s bandwidth.upload)'});
 export const limitDownloadFlag = Flags.string({description: 'download at most this fast, e.g. 5MB/s or 40Mbit/s (default: the profile\'s bandwidth.download)'});
 

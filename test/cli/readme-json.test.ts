@@ -136,6 +136,14 @@ describe('what the commands print is what README lists', () => {
     faultAt.clear(world.emu);
     const plan = printed<{resumes?: unknown; archive: {resume?: unknown}; lock?: unknown; prune?: unknown}>('upload --dry-run', await world.b2(['upload', archive, '--name', 'big', '--lock-days', '1', '--dry-run', '--json']));
     expect(plan).toMatchObject({resumes: {stored: 'parts'}, archive: {kind: 'parts', resume: {partsStored: 1}}, lock: {mode: 'governance'}, prune: {delete: []}});
+    // another part size asked: it would go on with the interrupted run's
+    const otherSize = printed('upload --dry-run', await world.b2(['upload', archive, '--name', 'big', '--lock-days', '1', '--part-size', '6MB', '--dry-run', '--json']));
+    expect(otherSize).toMatchObject({archive: {partSize: 5 * MB, resume: {partSizeAsked: 6 * MB}}});
+    // another content under the same name: it would cancel the interrupted run's parts once its own archive is stored
+    const changed = join(world.dir, 'changed.tar');
+    await writeFile(changed, randomBytes(11 * MB));
+    const replacing = printed('upload --dry-run', await world.b2(['upload', changed, '--name', 'big', '--dry-run', '--json']));
+    expect(replacing).toMatchObject({archive: {supersedes: [{parts: 1, why: 'content'}]}});
     big = printed<{id: string}>('upload', await world.b2(['upload', archive, '--name', 'big', '--json']));
     smallId = printed<{id: string}>('upload', await world.b2(['upload', small, '--name', 'small', '--json'])).id;
     expect(printed<unknown[]>('list', await world.b2(['list', '--json']))).toHaveLength(3);

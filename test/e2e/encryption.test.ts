@@ -169,6 +169,22 @@ describe('SSE-C', () => {
     for (const r of [same, rotated, dropped]) for (const secret of [sseKey, otherKey]) expect(r.stdout + r.stderr).not.toContain(secret);
   });
 
+  test('an interrupted upload run again after the SSE-C key changed: exit 0, the backup stored, and one line says the old key\'s parts were cancelled', async () => {
+    await writeFile(join(world.dir, 'resume.key'), `${sseKey}\n`, {mode: 0o600});
+    await world.addProfile('rekeyed', {...key, prefix: 'rekey/', partSize: '5MB', concurrency: 1, encryption: 'SSE-C', encryptionKey: 'file:resume.key'});
+    // interrupted once its first part is stored, by the commands' own code (the record a CLI run finds)
+    const controller = new AbortController();
+    const stopped = await world.withLocation('rekeyed', ({catalog}) => catalog.upload({path: archive()}, {name: 'rekeyed', signal: controller.signal, onProgress: (p) => p.phase === 'transfer' && p.loaded - (p.inFlight ?? 0) >= 5_000_000 && controller.abort()})).catch((e: unknown) => e);
+    expect(stopped).toMatchObject({kind: 'aborted'});
+    await writeFile(join(world.dir, 'resume.key'), `${otherKey}\n`, {mode: 0o600});
+    const r = await world.b2(['upload', archive(), '--name', 'rekeyed', '--profile', 'rekeyed']);
+    expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: expect.stringMatching(/^Warning: cancelled the interrupted upload's 1 stored part \(4\.8 MiB\) of rekeyed_\S+\.tar: they were uploaded with another SSE-C key, so this upload cannot use them\n/m)});
+    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('Warning:'))).toHaveLength(1);
+    const auth = await authorizeRaw(world.emu);
+    expect((await api(world.emu, auth.authorizationToken, 'b2_list_unfinished_large_files', {bucketId: world.emu.bucketId, namePrefix: 'rekey/'})).json.files).toEqual([]);
+    expect((await world.b2(['verify', r.stdout.trim().split('\n').at(-1) as string, '--profile', 'rekeyed'])).code).toBe(0);
+  });
+
   test('a key that is not 256 bits of base64 is refused with the place and the fix, never quoted', async () => {
     await writeFile(join(world.dir, 'short.key'), randomBytes(16).toString('base64'));
     const r = await world.b2([...world.profileAddArgs('shortkey', {...key, prefix: 's/'}), '--encryption', 'SSE-C', '--encryption-key', 'file:short.key']);

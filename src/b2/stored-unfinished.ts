@@ -1,0 +1,121 @@
+import type {SupersededUpload} from '../backend.js';
+import {failureCode, isBackupError} from '../errors.js';
+import {whatCancels} from '../removal-refusal.js';
+import type {B2Client} from './client.js';
+import {keyRef} from './errors.js';
+import {listUnfinished} from './lister.js';
+import type {PartPlan} from './part-plan.js';
+import {cleanupCommand} from './remove-version.js';
+import {LARGE_FILE_SHA1, SSE_C_KEY_DIGEST, type B2File, type B2Part} from './wire-types.js';
+
+/** An unfinished large file with its stored parts. */
+export interface Unfinished {
+  file: B2File;
+  parts: B2Part[];
+}
+
+/**
+ * What earlier runs left unfinished under one file name: the upload to continue (with the
+ * part layout its parts fit, maybe not the one asked for) and those no run can continue.
+ */
+export interface StoredUnfinished {
+  resumable?: Unfinished & {plan: PartPlan};
+  superseded: (Unfinished & {upload: SupersededUpload})[];
+}
+
+export interface UnfinishedQuery {
+  client: B2Client;
+  bucketId: string;
+  fileName: string;
+  contentType: string;
+  fileInfo: Record<string, string>;
+  plan: PartPlan;
+  /** The layout of this file with another part size (as planned with that part size), undefined when it cannot be used. */
+  relayout: (partSize: number) => PartPlan | undefined;
+  /** Names of earlier attempts of this upload with another content: whatever is unfinished under them is superseded. */
+  replaces?: string[];
+  signal?: AbortSignal;
+}
+
+/** Whether stored parts all fit this layout (each where its number says, of its size). */
+export function partsFit(parts: B2Part[], plan: PartPlan): boolean {
+  const count = plan.partCount;
+  return count !== undefined && parts.every((p) => p.partNumber <= count && p.contentLength === plan.sizeOf(p.partNumber));
+}
+
+/**
+ * The unfinished large files of exactly this name, newest first, sorted: the newest one of
+ * this content, info and encryption whose parts fit the plan, or else fit the layout of
+ * their own part size (a rerun with another part size continues them: they are paid for);
+ * and those that cannot be continued: another SSE-C key or encryption (B2 refuses a part
+ * sent with another key), another content, parts of a size that cannot lay out this file.
+ * An older one that could be continued too is left alone, as before: not this run's to judge.
+ */
+export async function storedUnfinished(q: UnfinishedQuery): Promise<StoredUnfinished> {
+  const out: StoredUnfinished = {superseded: []};
+  const supersede = (u: Unfinished, why: SupersededUpload['why']) => out.superseded.push({...u, upload: supersededOf(u, why)});
+  for (const u of await unfinishedNamed(q, q.fileName)) {
+    const why = cannotContinue(u.file, q);
+    const plan = why ? undefined : partsFit(u.parts, q.plan) ? q.plan : q.relayout(partSizeOf(u.parts));
+    if (why) supersede(u, why);
+    else if (!plan || !partsFit(u.parts, plan)) supersede(u, 'partSize');
+    else out.resumable ??= {...u, plan};
+  }
+  for (const name of q.replaces ?? []) for (const u of await unfinishedNamed(q, name)) supersede(u, 'content');
+  return out;
+}
+
+/** The unfinished large files of exactly this name, newest first, with their parts. */
+async function unfinishedNamed(q: Pick<UnfinishedQuery, 'client' | 'bucketId' | 'signal'>, fileName: string): Promise<Unfinished[]> {
+  const found: B2File[] = [];
+  for await (const f of listUnfinished(q.client, q.bucketId, fileName, q.signal)) if (f.fileName === fileName) found.push(f);
+  found.sort((a, b) => b.uploadTimestamp - a.uploadTimestamp);
+  const out: Unfinished[] = [];
+  for (const file of found) out.push({file, parts: await q.client.listAllParts(file.fileId, q.signal)});
+  return out;
+}
+
+/** What a line tells of a superseded upload (its key is its file name here; the provider makes it a key). */
+function supersededOf({file, parts}: Unfinished, why: SupersededUpload['why']): SupersededUpload {
+  return {key: file.fileName, parts: parts.length, bytes: parts.reduce((n, p) => n + p.contentLength, 0), why, partSize: partSizeOf(parts)};
+}
+
+/** The part size stored parts were sent with: the largest (all but a last one have it). */
+function partSizeOf(parts: B2Part[]): number {
+  return Math.max(0, ...parts.map((p) => p.contentLength));
+}
+
+/** Why an unfinished file of this name is not this upload's to continue, whatever its parts; undefined when it is. */
+function cannotContinue(file: B2File, q: UnfinishedQuery): SupersededUpload['why'] | undefined {
+  const stored = lowerKeys(file.fileInfo);
+  const asked = lowerKeys(q.fileInfo);
+  // parts of an SSE-C file go up with its key only (B2 refuses another): the mode, then the key's digest
+  if ((file.serverSideEncryption?.mode === 'SSE-C') !== (asked[SSE_C_KEY_DIGEST] !== undefined)) return 'encryption';
+  if (stored[SSE_C_KEY_DIGEST] !== asked[SSE_C_KEY_DIGEST]) return 'key';
+  if (stored[LARGE_FILE_SHA1] !== asked[LARGE_FILE_SHA1]) return 'content';
+  if (file.contentType !== q.contentType || JSON.stringify(sorted(stored)) !== JSON.stringify(sorted(asked))) return 'info';
+  return undefined;
+}
+
+function lowerKeys(r: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function sorted(r: Record<string, string>): [string, string][] {
+  return Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Cancels the unfinished files a finished upload superseded (their parts stay billed
+ * otherwise, and no later run can use them); one whose cancel fails says what removes it.
+ * One gone meanwhile (a cleanup) is as good as cancelled.
+ */
+export async function cancelSuperseded(client: B2Client, superseded: StoredUnfinished['superseded'], signal?: AbortSignal): Promise<SupersededUpload[]> {
+  const told: SupersededUpload[] = [];
+  for (const {file, upload} of superseded) {
+    const refused = await client.cancelLargeFile(file.fileId, file.fileName, signal).then(() => undefined, (e: unknown) => e);
+    if (refused === undefined || isBackupError(refused, 'not_found')) told.push(upload);
+    else told.push({...upload, remains: `it remains (cancelling it failed: ${failureCode(refused)}): ${whatCancels(refused, cleanupCommand(client), keyRef(client.context))}`});
+  }
+  return told;
+}

@@ -1,0 +1,183 @@
+import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
+import {randomBytes} from 'node:crypto';
+import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import type {B2Backend} from '../../src/b2/index.js';
+import {BackupCatalog} from '../../src/backups/index.js';
+import {renderUploadPlan} from '../../src/cli/dry-run-view.js';
+import type {RunningEmulator} from '../../src/emulator/index.js';
+import {isBackupError} from '../../src/errors.js';
+import {emulator, openBackend, sha1, unfinishedCount} from '../b2/helpers.js';
+import {api, authorizeRaw, raw} from '../emulator/helpers.js';
+import {catalogWithWarnings, interruptUpload, keysOf, tempDir} from './helpers.js';
+
+// A rerun of an interrupted upload whose stored parts this run cannot use as they are (another
+// part size, another SSE-C key, parts of no usable layout): it continues them where it can,
+// else cancels them once it has stored the archive, and says so. The catalog over the real
+// B2 provider and the emulator's HTTP API.
+
+const PART = 10_000;
+const PARTS = 5;
+const PREFIX = 'superseded/';
+
+let emu: RunningEmulator;
+let dir: string;
+let removeDir: () => Promise<void>;
+let n = 0;
+const opened: B2Backend[] = [];
+
+const sseC = () => ({mode: 'SSE-C' as const, key: randomBytes(32).toString('base64')});
+
+async function backendWith(opts: {partSize?: number; encryption?: ReturnType<typeof sseC>} = {}): Promise<B2Backend> {
+  const backend = await openBackend(emu, {prefix: PREFIX, partSize: opts.partSize ?? PART, uploadCutoff: PART, concurrency: 1, encryption: opts.encryption});
+  opened.push(backend);
+  return backend;
+}
+
+beforeAll(async () => {
+  emu = await emulator({minPartSize: 1000});
+  ({dir, cleanup: removeDir} = await tempDir());
+});
+
+afterAll(async () => {
+  for (const b of opened) await b.close();
+  await emu?.stop();
+  await removeDir?.();
+});
+
+beforeEach(() => emu.resetStats());
+
+/** A fresh file of PARTS parts and cache dir; nothing under the prefix. */
+async function fresh(): Promise<{path: string; data: Buffer; cacheDir: string}> {
+  const any = await backendWith();
+  for await (const u of any.listUnfinished()) await any.cancelUnfinished(u);
+  for (const key of await keysOf(any)) await any.delete(key);
+  const data = randomBytes(PART * PARTS - 123);
+  const path = join(dir, `archive-${++n}.tar`);
+  await writeFile(path, data);
+  return {path, data, cacheDir: join(dir, `cache-${n}`)};
+}
+
+/** Interrupts an upload once 2 parts are stored: the parts B2 holds (b2_upload_part calls, one at a time) and the archive's key. */
+async function interrupted(backend: B2Backend, path: string, cacheDir: string): Promise<{parts: number; archiveKey: string}> {
+  expect(isBackupError(await interruptUpload(new BackupCatalog(backend, {cacheDir}), path, {storedBytes: 2 * PART}), 'aborted')).toBe(true);
+  const parts = emu.stats().calls.b2_upload_part ?? 0;
+  const unfinished = [];
+  for await (const u of backend.listUnfinished()) unfinished.push(u);
+  expect(unfinished).toHaveLength(1);
+  emu.resetStats();
+  return {parts, archiveKey: unfinished[0].key};
+}
+
+describe('a rerun with another part size', () => {
+  test('continues the interrupted upload with its part size (its parts are kept, none sent again); the dry run says so', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const {parts, archiveKey} = await interrupted(await backendWith(), path, cacheDir);
+
+    const {catalog, warnings} = catalogWithWarnings(await backendWith({partSize: 2 * PART}), {cacheDir});
+    const plan = await catalog.planUpload({path}, {name: 'nightly'});
+    expect(plan.archiveKey).toBe(archiveKey);
+    expect(plan.archive).toMatchObject({partSize: PART, parts: PARTS, resume: {partsStored: parts, partsKept: parts, partSizeAsked: 2 * PART}});
+    expect(renderUploadPlan(plan)).toMatch(new RegExp(`^Resumes the interrupted backup ${plan.id} of .*: ${parts} parts stored, ${parts} kept \\(.*\\), ${PARTS - parts} to send; with its own part size, 9\\.8 KiB, not the 19\\.5 KiB asked$`, 'm'));
+    expect(plan.archive?.supersedes).toBeUndefined();
+    expect(plan.calls.b2_start_large_file).toBeUndefined();
+
+    emu.resetStats();
+    const again = await catalog.upload({path}, {name: 'nightly'});
+    expect(again).toMatchObject({resumed: true, archiveKey, size: data.length, sha1: sha1(data)});
+    expect(emu.stats().calls.b2_start_large_file ?? 0).toBe(0);
+    expect(emu.stats().calls.b2_upload_part).toBe(PARTS - parts);
+    expect(await unfinishedCount(await backendWith())).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('a rerun with another SSE-C key', () => {
+  test('stores the backup under the interrupted run\'s names, and then cancels the parts sent with the old key, saying so; the dry run says it would', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const {parts, archiveKey} = await interrupted(await backendWith({encryption: sseC()}), path, cacheDir);
+
+    const {catalog, warnings} = catalogWithWarnings(await backendWith({encryption: sseC()}), {cacheDir});
+    const plan = await catalog.planUpload({path}, {name: 'nightly'});
+    expect(plan.archive?.supersedes).toEqual([{key: archiveKey, parts, bytes: parts * PART, why: 'key', partSize: PART}]);
+    expect(plan.archive?.resume).toBeUndefined();
+    expect(plan.calls).toMatchObject({b2_start_large_file: 1, b2_upload_part: PARTS, b2_cancel_large_file: 1});
+    const would = `Would cancel the interrupted upload's ${parts} stored parts (${(parts * PART / 1024).toFixed(1)} KiB) of ${archiveKey}: they were uploaded with another SSE-C key, so this upload cannot use them (once the archive is stored)`;
+    expect(renderUploadPlan(plan).split('\n')).toContain(would);
+    expect(await unfinishedCount(await backendWith())).toBe(1); // the dry run cancels nothing
+
+    emu.resetStats();
+    const again = await catalog.upload({path}, {name: 'nightly'});
+    expect(again).toMatchObject({archiveKey, size: data.length, sha1: sha1(data)});
+    expect(emu.stats().calls.b2_upload_part).toBe(PARTS);
+    expect(warnings).toEqual([`cancelled the interrupted upload's ${parts} stored parts (${(parts * PART / 1024).toFixed(1)} KiB) of ${archiveKey}: they were uploaded with another SSE-C key, so this upload cannot use them`]);
+    expect(await unfinishedCount(await backendWith())).toBe(0);
+    expect(await catalog.verify(again.id)).toMatchObject({ok: true, sha1: sha1(data)});
+  });
+
+  test('a cancel B2 refuses for the key: the backup is stored, and the line says what remains and what cancels it', async () => {
+    const {path, cacheDir} = await fresh();
+    const {parts, archiveKey} = await interrupted(await backendWith({encryption: sseC()}), path, cacheDir);
+    const {catalog, warnings} = catalogWithWarnings(await backendWith({encryption: sseC()}), {cacheDir});
+    emu.faults.add({call: 'b2_cancel_large_file', status: 401, code: 'unauthorized', message: 'not entitled'});
+    try {
+      expect(await catalog.upload({path}, {name: 'nightly'})).toMatchObject({archiveKey});
+    } finally {
+      emu.faults.clear();
+    }
+    expect(warnings).toEqual([`could not cancel the interrupted upload's ${parts} stored parts (${(parts * PART / 1024).toFixed(1)} KiB) of ${archiveKey}: they were uploaded with another SSE-C key, so this upload cannot use them; it remains (cancelling it failed: 401 unauthorized): the key of profile test may not cancel it, nor can a cleanup with that key: run "backup-b2 b2 cleanup --profile test" with a key that has writeFiles once it is 24 hours old (cleanup's default --older-than)`]);
+    expect(await unfinishedCount(await backendWith())).toBe(1);
+  });
+});
+
+describe('a rerun after the file changed (same name, another content)', () => {
+  test('a new backup, and then the interrupted upload of the old content (under its own names) is cancelled, saying so; the dry run says it would', async () => {
+    const {path, cacheDir} = await fresh();
+    const backend = await backendWith();
+    const {parts, archiveKey: oldKey} = await interrupted(backend, path, cacheDir);
+    const changed = randomBytes(PART * PARTS - 123);
+    await writeFile(path, changed);
+
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    const size = `${(parts * PART / 1024).toFixed(1)} KiB`;
+    const line = `the interrupted upload's ${parts} stored parts (${size}) of ${oldKey}: they hold another content (the file changed since), so this upload cannot use them`;
+    const plan = await catalog.planUpload({path}, {name: 'nightly'});
+    expect(plan.archiveKey).not.toBe(oldKey);
+    expect(renderUploadPlan(plan).split('\n')).toContain(`Would cancel ${line} (once the archive is stored)`);
+
+    const again = await catalog.upload({path}, {name: 'nightly'});
+    expect(again).toMatchObject({resumed: false, size: changed.length, sha1: sha1(changed)});
+    expect(again.archiveKey).not.toBe(oldKey);
+    expect(warnings).toEqual([`cancelled ${line}`]);
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+});
+
+describe('stored parts of no layout this file can have', () => {
+  test('a new upload under the same names, and then those parts are cancelled, saying so; nothing else of the name is touched', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const backend = await backendWith();
+    const {archiveKey} = await interrupted(backend, path, cacheDir);
+    // the same unfinished upload, its parts laid out as no part size can lay out this file (3000 then 5000 bytes)
+    const token = (await authorizeRaw(emu)).authorizationToken;
+    const [started] = (await api(emu, token, 'b2_list_unfinished_large_files', {bucketId: emu.bucketId, namePrefix: PREFIX})).json.files;
+    for await (const u of backend.listUnfinished()) await backend.cancelUnfinished(u);
+    const {fileId} = (await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: started.fileName, contentType: started.contentType, fileInfo: started.fileInfo})).json;
+    for (const [partNumber, size] of [[1, 3000], [2, 5000]]) {
+      const body = randomBytes(size);
+      const url = (await api(emu, token, 'b2_get_upload_part_url', {fileId})).json;
+      const r = await raw(url.uploadUrl, {method: 'POST', headers: {Authorization: url.authorizationToken, 'X-Bz-Part-Number': String(partNumber), 'X-Bz-Content-Sha1': sha1(body)}, body});
+      expect(r.status).toBe(200);
+    }
+    // another upload whose name only begins with the archive's: not this upload's, it stays
+    const other = (await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: `${started.fileName}.other`, contentType: started.contentType, fileInfo: started.fileInfo})).json;
+
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    const again = await catalog.upload({path}, {name: 'nightly'});
+    expect(again).toMatchObject({archiveKey, size: data.length, sha1: sha1(data)});
+    expect(warnings).toEqual([`cancelled the interrupted upload's 2 stored parts (7.8 KiB) of ${archiveKey}: they were uploaded with part size 4.9 KiB, which cannot lay out this file, so this upload cannot use them`]);
+    const left = [];
+    for await (const u of backend.listUnfinished()) left.push(u.fileId);
+    expect(left).toEqual([other.fileId]);
+  });
+});
