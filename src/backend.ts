@@ -240,9 +240,11 @@ export interface PutOptions {
   /** Object Lock: the object cannot be deleted or overwritten-away until then (B2: file retention). */
   retention?: Retention;
   /**
-   * Keys of earlier attempts of this same upload under other names (its content changed
-   * since): their unfinished uploads go, once this put has stored its object (superseded).
-   * Exactly these keys; the caller knows them for this upload's (B2: parts no run can use).
+   * Keys of earlier attempts of this same upload, known to the caller: its own key (an
+   * interrupted run may have left parts there: a put that would go in one request then
+   * looks, and continues them where it can) and other keys (its content changed since).
+   * What is unfinished under them and cannot be continued goes once this put has stored
+   * its object (superseded). Exactly these keys (B2: parts no run can use).
    */
   replaces?: string[];
   signal?: AbortSignal;

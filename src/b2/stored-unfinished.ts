@@ -32,7 +32,10 @@ export interface UnfinishedQuery {
   plan: PartPlan;
   /** The layout of this file with another part size (as planned with that part size), undefined when it cannot be used. */
   relayout: (partSize: number) => PartPlan | undefined;
-  /** Names of earlier attempts of this upload with another content: whatever is unfinished under them is superseded. */
+  /**
+   * Names of earlier attempts of this upload: this very name (an interrupted run of it may
+   * have left parts), or others, of another content: whatever is unfinished under those is superseded.
+   */
   replaces?: string[];
   signal?: AbortSignal;
 }
@@ -61,8 +64,13 @@ export async function storedUnfinished(q: UnfinishedQuery): Promise<StoredUnfini
     else if (!plan || !partsFit(u.parts, plan)) supersede(u, 'partSize');
     else out.resumable ??= {...u, plan};
   }
-  for (const name of q.replaces ?? []) for (const u of await unfinishedNamed(q, name)) supersede(u, 'content');
+  for (const name of otherNames(q)) for (const u of await unfinishedNamed(q, name)) supersede(u, 'content');
   return out;
+}
+
+/** The names of earlier attempts of another content (not the upload's own name), each once. */
+export function otherNames(q: Pick<UnfinishedQuery, 'fileName' | 'replaces'>): string[] {
+  return [...new Set(q.replaces ?? [])].filter((name) => name !== q.fileName);
 }
 
 /** The unfinished large files of exactly this name, newest first, with their parts. */

@@ -1,7 +1,7 @@
 import type {PutPlan} from '../backend.js';
 import {sha1Of} from '../hash.js';
 import {assertStreamFits} from './stream-limits.js';
-import {storedUnfinished} from './stored-unfinished.js';
+import {otherNames, storedUnfinished} from './stored-unfinished.js';
 import {isLarge, largeInfo, planFor, relayout, type UploadRequest, type UploadTarget} from './upload.js';
 
 /** An upload request as put() would make it (the digest tells which stored parts hold the same bytes). */
@@ -25,7 +25,9 @@ export async function planUpload(t: UploadTarget, r: PlanRequest): Promise<PutPl
     return {kind: 'stream', size: src.size, partSize, parts, concurrency, calls: parts === undefined ? single(undefined).calls : largeCalls(parts, concurrency, {start: true})};
   }
   const planned = planFor(t, src.size);
-  if (!isLarge(src.size, planned, t.settings)) return single(src.size);
+  const small = !isLarge(src.size, planned, t.settings);
+  // as uploadObject(): one request, unless earlier attempts of this upload left parts of a file
+  if (small && !(src.kind === 'file' && r.replaces?.length)) return single(src.size);
   const sha1 = r.digest?.sha1 ?? r.sha1 ?? (src.kind === 'buffer' ? sha1Of(src.buffer) : undefined);
   const fileInfo = {...r.metadata, ...largeInfo(t, src, sha1)};
   // as uploadObject() looks: a file's interrupted upload of another part size is continued with it, what none can continue is cancelled
@@ -37,8 +39,10 @@ export async function planUpload(t: UploadTarget, r: PlanRequest): Promise<PutPl
   const superseded = isFile ? (stored?.superseded ?? []) : [];
   const supersedes = superseded.length ? {supersedes: superseded.map((s) => s.upload)} : {};
   const cancels: Record<string, number> = superseded.length ? {b2_list_parts: superseded.length, b2_cancel_large_file: superseded.length} : {};
+  const lookups = {b2_list_unfinished_large_files: 1 + otherNames(r).length};
+  if (small && !found) return {...single(src.size), ...supersedes, calls: {...lookups, ...single(src.size).calls, ...cancels}};
   const base: PutPlan = {kind: 'parts', size: src.size, partSize: plan.partSize, parts, concurrency, calls: {}, ...supersedes};
-  if (!found) return {...base, calls: {b2_list_unfinished_large_files: 1, ...largeCalls(parts, concurrency, {start: true}), ...cancels}};
+  if (!found) return {...base, calls: {...lookups, ...largeCalls(parts, concurrency, {start: true}), ...cancels}};
   // a stored part is kept when it holds this part's bytes (its SHA1, when the hashing pass knows it: of this layout only)
   const pieceSha1s = r.digest?.partSize === plan.partSize ? r.digest.pieceSha1s : undefined;
   const kept = found.parts.filter((p) => p.contentLength === plan.sizeOf(p.partNumber) && (pieceSha1s === undefined || pieceSha1s[p.partNumber - 1] === p.contentSha1));
@@ -46,7 +50,7 @@ export async function planUpload(t: UploadTarget, r: PlanRequest): Promise<PutPl
   return {
     ...base,
     resume: {started: new Date(found.file.uploadTimestamp), partsStored: found.parts.length, partsKept: kept.length, bytesKept: kept.reduce((n, p) => n + p.contentLength, 0), ...(plan === planned ? {} : {partSizeAsked: planned.partSize})},
-    calls: {b2_list_unfinished_large_files: 1, ...largeCalls(toSend, concurrency, {start: false}), ...cancels, b2_list_parts: Math.max(1, Math.ceil(found.parts.length / 1000)) + superseded.length},
+    calls: {...lookups, ...largeCalls(toSend, concurrency, {start: false}), ...cancels, b2_list_parts: Math.max(1, Math.ceil(found.parts.length / 1000)) + superseded.length},
   };
 }
 

@@ -14,7 +14,7 @@ import {assertStreamFits} from './stream-limits.js';
 import type {BodyData} from './request-body.js';
 import type {UploadUrlPool} from './upload-url-pool.js';
 import {readScopeOf} from './encryption-headers.js';
-import {storedUnfinished, type StoredUnfinished} from './stored-unfinished.js';
+import {cancelSuperseded, storedUnfinished, type StoredUnfinished} from './stored-unfinished.js';
 import {LARGE_FILE_SHA1, SRC_LAST_MODIFIED, SSE_C_KEY_DIGEST, type B2File} from './wire-types.js';
 import type {Encryption} from '../profiles/types.js';
 
@@ -46,7 +46,7 @@ export interface UploadRequest {
   digest?: UploadDigest;
   /** Object Lock: retention until then (headers of b2_upload_file, fileRetention of b2_start_large_file). */
   retention?: Retention;
-  /** File names of earlier attempts of this upload with another content (PutOptions.replaces). */
+  /** File names of earlier attempts of this upload (PutOptions.replaces). */
   replaces?: string[];
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
@@ -81,7 +81,10 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
     }
     case 'file': {
       // one read: hashed while sent (hex_digits_at_end), a caller's SHA1 checked against that
-      if (!isLarge(src.size, plan, t.settings)) return single(t, r, {kind: 'file', path: src.path, offset: 0, length: src.size, whole: true}, undefined, providerInfo(src), r.sha1 === undefined ? undefined : {sha1: r.sha1, source: src.path});
+      const oneRequest = () => single(t, r, {kind: 'file', path: src.path, offset: 0, length: src.size, whole: true}, undefined, providerInfo(src), r.sha1 === undefined ? undefined : {sha1: r.sha1, source: src.path});
+      const small = !isLarge(src.size, plan, t.settings);
+      // small enough for one request, unless earlier attempts of this upload (the caller knows of them) left parts: continued, or cancelled after
+      if (small && !r.replaces?.length) return oneRequest();
       // The whole file's SHA1 goes in the start call, so the file is hashed first; the same
       // pass records each part's SHA1, and each part is sent with it: B2 refuses a part
       // whose bytes changed since, so the stored file is always the one that was hashed.
@@ -89,6 +92,11 @@ export async function uploadObject(t: UploadTarget, r: UploadRequest): Promise<U
       assertCallerSha1(r, hashed.sha1);
       const info = largeInfo(t, src, hashed.sha1);
       const stored = await storedUnfinished({client: t.client, bucketId: t.bucketId, fileName: r.fileName, contentType: r.contentType, fileInfo: {...r.metadata, ...info}, plan, relayout: (partSize) => relayout(t, src.size, partSize), replaces: r.replaces, signal: r.signal});
+      if (small && !stored.resumable) {
+        const out = await oneRequest();
+        const superseded = await cancelSuperseded(t.client, stored.superseded, r.signal);
+        return superseded.length > 0 ? {...out, superseded} : out;
+      }
       const {plan: used, digest} = await layoutToContinue(t, src, r, {plan, digest: hashed}, stored.resumable?.plan);
       return large(t, r, used, fileParts(src.path, used, digest.pieceSha1s), {info, stored, wholeSha1: () => digest.sha1, beforeFinish: () => assertFileUnchanged(src)});
     }
@@ -189,10 +197,13 @@ function keyDigestInfo(e: Encryption | undefined): Record<string, string> {
   return digest ? {[SSE_C_KEY_DIGEST]: digest} : {};
 }
 
-/** This file's layout with another part size (an interrupted upload's), when planning with that part size keeps it. */
+/**
+ * This file's layout with another part size (an interrupted upload's), when planning with
+ * that part size keeps it, in parts (a large file: even one this run would send in one request).
+ */
 export function relayout(t: UploadTarget, size: number, partSize: number): PartPlan | undefined {
   const plan = planFor({...t, settings: {...t.settings, partSize}}, size);
-  return plan.partSize === partSize && isLarge(size, plan, t.settings) ? plan : undefined;
+  return plan.partSize === partSize && (plan.partCount ?? 0) > 1 ? plan : undefined;
 }
 
 /**

@@ -198,8 +198,9 @@ export class BackupCatalog {
       // resumed, the run that began the upload may have locked its archive: both files end together, as in one run
       const retention = this.lockToSet(meta.retention, plan);
 
-      // earlier attempts of this upload with another content (the file changed since): their parts go once this archive is stored
-      const replaces = plan?.stored !== 'archive' && key && unlock ? await this.earlierAttempts(key, held) : [];
+      // earlier attempts of this upload: an interrupted run's (parts maybe stored under these names), and those of another
+      // content (the file changed since): what of them this put cannot continue goes once this archive is stored
+      const replaces = plan?.stored !== 'archive' && key && unlock ? [...(plan ? [archiveKey] : []), ...(await this.earlierAttempts(key, held))] : [];
       timing('archive upload started (names found, upload recorded)');
       const archive: StoredObject = plan?.stored === 'archive'
         ? {...plan.archive, reusedBytes: plan.archive.size}
@@ -473,7 +474,7 @@ export class BackupCatalog {
     const metadataCalls = {b2_upload_file: 1};
     if (found?.stored === 'archive') return {...plan, resumes, calls: {b2_get_upload_url: 1, ...metadataCalls}};
     // as upload() passes them (without taking their records' locks: nothing is cancelled)
-    const replaces = known ? (await this.pending.othersOfName({sha1: known.sha1, name})).map((p) => archiveKeyOf(p.base)) : [];
+    const replaces = known ? [...(found ? [archiveKeyOf(base)] : []), ...(await this.pending.othersOfName({sha1: known.sha1, name})).map((p) => archiveKeyOf(p.base))] : [];
     const archive = this.backend.planPut
       ? await this.backend.planPut(plan.archiveKey, source, {size: src.kind === 'stream' ? meta.size : src.size, sha1: known?.sha1, contentType: 'application/x-tar', metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}), ...(replaces.length > 0 ? {replaces} : {}), signal})
       : {kind: 'single' as const, size: plan.size, calls: {}};

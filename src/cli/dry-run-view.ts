@@ -30,7 +30,7 @@ export function renderUploadPlan(p: UploadPlan, given: {id?: boolean; date?: boo
     if (r && p.resumes) {
       const toSend = (p.archive.parts ?? 0) - r.partsKept;
       // its parts are paid for: the upload goes on with their size, whatever size is asked now
-      const own = r.partSizeAsked === undefined ? '' : `; with its own part size, ${humanSize(p.archive.partSize ?? 0)}, not the ${humanSize(r.partSizeAsked)} asked`;
+      const own = r.partSizeAsked === undefined ? '' : `; with its own part size, ${humanSize(p.archive.partSize ?? 0)}, not this run's ${humanSize(r.partSizeAsked)}`;
       lines.push(`Resumes the interrupted backup ${p.resumes.id} of ${displayDate(p.resumes.date)} (started ${r.started.toISOString()}): ${count(r.partsStored, 'part')} stored, ${r.partsKept} kept (${humanSize(r.bytesKept)}), ${toSend} to send${own}`);
     }
   }

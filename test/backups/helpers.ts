@@ -1,5 +1,6 @@
 import {afterAll, beforeAll} from '@jest/globals';
-import {mkdtemp, rm} from 'node:fs/promises';
+import {randomBytes} from 'node:crypto';
+import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {StorageBackend} from '../../src/backend.js';
@@ -89,4 +90,17 @@ export async function keysOf(backend: StorageBackend): Promise<string[]> {
   const keys: string[] = [];
   for await (const o of backend.list()) keys.push(o.key);
   return keys;
+}
+
+/**
+ * A fresh archive for test `n` of a file's: `size` random bytes at `dir`/archive-N.tar, a
+ * cache dir of its own, and the backend's prefix emptied (unfinished uploads, files).
+ */
+export async function freshArchive(backend: B2Backend, dir: string, n: number, size: number): Promise<{path: string; data: Buffer; cacheDir: string}> {
+  for await (const u of backend.listUnfinished()) await backend.cancelUnfinished(u);
+  for (const key of await keysOf(backend)) await backend.delete(key);
+  const data = randomBytes(size);
+  const path = join(dir, `archive-${n}.tar`);
+  await writeFile(path, data);
+  return {path, data, cacheDir: join(dir, `cache-${n}`)};
 }

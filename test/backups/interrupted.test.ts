@@ -13,7 +13,7 @@ import {confirmed, emulator, openBackend, sha1, unfinishedCount} from '../b2/hel
 import {api, authorizeRaw, libraryClient} from '../emulator/helpers.js';
 import {DelegatingBackend, MetadataCrash} from './backend-wrappers.js';
 import {coreBackupJson, haBackupAt, haBackupTar, putHaBackup} from './ha-fixtures.js';
-import {catalogWithWarnings, interruptUpload, keysOf, rejection, tempDir} from './helpers.js';
+import {catalogWithWarnings, freshArchive, interruptUpload, keysOf, rejection, tempDir} from './helpers.js';
 
 // What interrupted uploads and deletes leave behind, and how the next run, `delete` and
 // `cleanup` deal with it: the catalog over the real B2 provider and the emulator's HTTP API.
@@ -40,14 +40,7 @@ afterAll(async () => {
 });
 
 /** A fresh file of PARTS parts, a fresh cache dir, and an empty prefix for each test. */
-async function fresh(): Promise<{path: string; data: Buffer; cacheDir: string}> {
-  for await (const u of backend.listUnfinished()) await backend.cancelUnfinished(u);
-  for (const key of await keysOf(backend)) await backend.delete(key);
-  const data = randomBytes(PART * PARTS - 123);
-  const path = join(dir, `archive-${++n}.tar`);
-  await writeFile(path, data);
-  return {path, data, cacheDir: join(dir, `cache-${n}`)};
-}
+const fresh = () => freshArchive(backend, dir, ++n, PART * PARTS - 123);
 
 const uploads = () => (emu.stats().calls.b2_upload_part ?? 0) + (emu.stats().calls.b2_upload_file ?? 0);
 

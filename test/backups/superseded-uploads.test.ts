@@ -1,7 +1,6 @@
 import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
-import {join} from 'node:path';
 import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {renderUploadPlan} from '../../src/cli/dry-run-view.js';
@@ -9,7 +8,7 @@ import type {RunningEmulator} from '../../src/emulator/index.js';
 import {isBackupError} from '../../src/errors.js';
 import {emulator, openBackend, sha1, unfinishedCount} from '../b2/helpers.js';
 import {api, authorizeRaw, raw} from '../emulator/helpers.js';
-import {catalogWithWarnings, interruptUpload, keysOf, tempDir} from './helpers.js';
+import {catalogWithWarnings, freshArchive, interruptUpload, tempDir} from './helpers.js';
 
 // A rerun of an interrupted upload whose stored parts this run cannot use as they are (another
 // part size, another SSE-C key, parts of no usable layout): it continues them where it can,
@@ -28,8 +27,10 @@ const opened: B2Backend[] = [];
 
 const sseC = () => ({mode: 'SSE-C' as const, key: randomBytes(32).toString('base64')});
 
-async function backendWith(opts: {partSize?: number; encryption?: ReturnType<typeof sseC>} = {}): Promise<B2Backend> {
-  const backend = await openBackend(emu, {prefix: PREFIX, partSize: opts.partSize ?? PART, uploadCutoff: PART, concurrency: 1, encryption: opts.encryption});
+/** `oneRequest`: a file this size would go up in one request (the default part size, cutoff above it). */
+async function backendWith(opts: {partSize?: number; encryption?: ReturnType<typeof sseC>; oneRequest?: boolean} = {}): Promise<B2Backend> {
+  const sizes = opts.oneRequest ? {uploadCutoff: 10 * PART * PARTS} : {partSize: opts.partSize ?? PART, uploadCutoff: PART};
+  const backend = await openBackend(emu, {prefix: PREFIX, ...sizes, concurrency: 1, encryption: opts.encryption});
   opened.push(backend);
   return backend;
 }
@@ -48,15 +49,7 @@ afterAll(async () => {
 beforeEach(() => emu.resetStats());
 
 /** A fresh file of PARTS parts and cache dir; nothing under the prefix. */
-async function fresh(): Promise<{path: string; data: Buffer; cacheDir: string}> {
-  const any = await backendWith();
-  for await (const u of any.listUnfinished()) await any.cancelUnfinished(u);
-  for (const key of await keysOf(any)) await any.delete(key);
-  const data = randomBytes(PART * PARTS - 123);
-  const path = join(dir, `archive-${++n}.tar`);
-  await writeFile(path, data);
-  return {path, data, cacheDir: join(dir, `cache-${n}`)};
-}
+const fresh = async () => freshArchive(await backendWith(), dir, ++n, PART * PARTS - 123);
 
 /** Interrupts an upload once 2 parts are stored: the parts B2 holds (b2_upload_part calls, one at a time) and the archive's key. */
 async function interrupted(backend: B2Backend, path: string, cacheDir: string): Promise<{parts: number; archiveKey: string}> {
@@ -78,7 +71,7 @@ describe('a rerun with another part size', () => {
     const plan = await catalog.planUpload({path}, {name: 'nightly'});
     expect(plan.archiveKey).toBe(archiveKey);
     expect(plan.archive).toMatchObject({partSize: PART, parts: PARTS, resume: {partsStored: parts, partsKept: parts, partSizeAsked: 2 * PART}});
-    expect(renderUploadPlan(plan)).toMatch(new RegExp(`^Resumes the interrupted backup ${plan.id} of .*: ${parts} parts stored, ${parts} kept \\(.*\\), ${PARTS - parts} to send; with its own part size, 9\\.8 KiB, not the 19\\.5 KiB asked$`, 'm'));
+    expect(renderUploadPlan(plan)).toMatch(new RegExp(`^Resumes the interrupted backup ${plan.id} of .*: ${parts} parts stored, ${parts} kept \\(.*\\), ${PARTS - parts} to send; with its own part size, 9\\.8 KiB, not this run's 19\\.5 KiB$`, 'm'));
     expect(plan.archive?.supersedes).toBeUndefined();
     expect(plan.calls.b2_start_large_file).toBeUndefined();
 
@@ -89,6 +82,41 @@ describe('a rerun with another part size', () => {
     expect(emu.stats().calls.b2_upload_part).toBe(PARTS - parts);
     expect(await unfinishedCount(await backendWith())).toBe(0);
     expect(warnings).toEqual([]);
+  });
+});
+
+describe('a rerun whose settings would send the file in one request', () => {
+  test('continues the interrupted upload in parts all the same: its parts are kept, the rest sent as parts', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const {parts, archiveKey} = await interrupted(await backendWith(), path, cacheDir);
+    const {catalog, warnings} = catalogWithWarnings(await backendWith({oneRequest: true}), {cacheDir});
+    const plan = await catalog.planUpload({path}, {name: 'nightly'});
+    expect(plan.archive).toMatchObject({kind: 'parts', partSize: PART, parts: PARTS, resume: {partsKept: parts}});
+
+    emu.resetStats();
+    expect(await catalog.upload({path}, {name: 'nightly'})).toMatchObject({resumed: true, archiveKey, sha1: sha1(data)});
+    expect(emu.stats().calls).toMatchObject({b2_upload_part: PARTS - parts, b2_upload_file: 1}); // the metadata file
+    expect(emu.stats().calls.b2_start_large_file ?? 0).toBe(0);
+    expect(await unfinishedCount(await backendWith())).toBe(0);
+    expect(warnings).toEqual([]);
+  });
+
+  test('after the file changed: one request, and then the old content\'s parts are cancelled, saying so', async () => {
+    const {path, cacheDir} = await fresh();
+    const {parts, archiveKey: oldKey} = await interrupted(await backendWith(), path, cacheDir);
+    const changed = randomBytes(PART * PARTS - 123);
+    await writeFile(path, changed);
+    const {catalog, warnings} = catalogWithWarnings(await backendWith({oneRequest: true}), {cacheDir});
+    const line = `the interrupted upload's ${parts} stored parts (${(parts * PART / 1024).toFixed(1)} KiB) of ${oldKey}: they hold another content (the file changed since), so this upload cannot use them`;
+    const plan = await catalog.planUpload({path}, {name: 'nightly'});
+    expect(plan.archive).toMatchObject({kind: 'single'});
+    expect(renderUploadPlan(plan).split('\n')).toContain(`Would cancel ${line} (once the archive is stored)`);
+
+    emu.resetStats();
+    expect(await catalog.upload({path}, {name: 'nightly'})).toMatchObject({resumed: false, sha1: sha1(changed)});
+    expect(emu.stats().calls).toMatchObject({b2_upload_file: 2, b2_cancel_large_file: 1});
+    expect(warnings).toEqual([`cancelled ${line}`]);
+    expect(await unfinishedCount(await backendWith())).toBe(0);
   });
 });
 
