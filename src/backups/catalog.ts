@@ -18,7 +18,7 @@ import {ARCHIVE_SUFFIX, METADATA_SUFFIX, archiveKeyOf, baseOf, clashBaseName, is
 import {assertNotEmpty, nonEmptySource} from './empty-archive.js';
 import {isOwnUnfinished} from './own-unfinished.js';
 import {MetadataCache} from './metadata-cache.js';
-import {PendingUploads, type PendingUpload, type UploadKey} from './pending-uploads.js';
+import {PendingUploads, sourceOf, type PendingUpload, type UploadKey} from './pending-uploads.js';
 import {UploadLocks, type Release} from './upload-locks.js';
 import {HidingRecords, type HidingRecord} from './hiding-records.js';
 import {leftByFailedRemoval, leftLocked, leftStoredLine, wholeBackupLine, type LeftStored} from './left-stored.js';
@@ -194,13 +194,14 @@ export class BackupCatalog {
       const base = plan ? await this.holdName(plan.base, held, meta.signal) : await this.claimUnusedBase({name, date, id}, held, {fresh, signal: meta.signal});
       const archiveKey = archiveKeyOf(base);
       const metadataKey = metadataKeyOf(base);
-      if (known && unlock && !plan) await this.pending.record({id, name, date, base, ...known, ...(meta.retention ? {lock: lockOfRetention(meta.retention)} : {})});
+      const source = sourceOf(src);
+      if (known && unlock && !plan) await this.pending.record({id, name, date, base, ...known, ...(meta.retention ? {lock: lockOfRetention(meta.retention)} : {}), ...(source ? {source} : {})});
       // resumed, the run that began the upload may have locked its archive: both files end together, as in one run
       const retention = this.lockToSet(meta.retention, plan);
 
       // earlier attempts of this upload: an interrupted run's (parts maybe stored under these names), and those of another
       // content (the file changed since): what of them this put cannot continue goes once this archive is stored
-      const replaces = plan?.stored !== 'archive' && key && unlock ? [...(plan ? [archiveKey] : []), ...(await this.earlierAttempts(key, held))] : [];
+      const replaces = plan?.stored !== 'archive' && key && unlock ? [...(plan ? [archiveKey] : []), ...(await this.earlierAttempts(key, source, held))] : [];
       timing('archive upload started (names found, upload recorded)');
       const archive: StoredObject = plan?.stored === 'archive'
         ? {...plan.archive, reusedBytes: plan.archive.size}
@@ -303,14 +304,14 @@ export class BackupCatalog {
   }
 
   /**
-   * The archive keys of earlier attempts of this upload (its name) with another content, the
-   * file having changed since one was interrupted: no run of this content can continue them.
+   * The archive keys of earlier attempts of this upload (its name, its file `source`) with
+   * another content, the file having changed since one was interrupted: no run of this content can continue them.
    * Each one's record lock is held (`held`) until this upload answers, so that no run of
    * that content resumes what this one cancels; one a live run holds is left to it.
    */
-  private async earlierAttempts(key: UploadKey, held: Release[]): Promise<string[]> {
+  private async earlierAttempts(key: UploadKey, source: string | undefined, held: Release[]): Promise<string[]> {
     const keys: string[] = [];
-    for (const p of await this.pending.othersOfName(key)) {
+    for (const p of await this.pending.othersOfName(key, source)) {
       const release = await this.pending.lock({sha1: p.sha1, name: p.name});
       if (!release) continue;
       held.push(release);
@@ -474,7 +475,7 @@ export class BackupCatalog {
     const metadataCalls = {b2_upload_file: 1};
     if (found?.stored === 'archive') return {...plan, resumes, calls: {b2_get_upload_url: 1, ...metadataCalls}};
     // as upload() passes them (without taking their records' locks: nothing is cancelled)
-    const replaces = known ? [...(found ? [archiveKeyOf(base)] : []), ...(await this.pending.othersOfName({sha1: known.sha1, name})).map((p) => archiveKeyOf(p.base))] : [];
+    const replaces = known ? [...(found ? [archiveKeyOf(base)] : []), ...(await this.pending.othersOfName({sha1: known.sha1, name}, sourceOf(src))).map((p) => archiveKeyOf(p.base))] : [];
     const archive = this.backend.planPut
       ? await this.backend.planPut(plan.archiveKey, source, {size: src.kind === 'stream' ? meta.size : src.size, sha1: known?.sha1, contentType: 'application/x-tar', metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}), ...(replaces.length > 0 ? {replaces} : {}), signal})
       : {kind: 'single' as const, size: plan.size, calls: {}};

@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto';
 import {readdir, readFile, rm} from 'node:fs/promises';
-import {basename, join} from 'node:path';
+import {basename, join, resolve} from 'node:path';
 import {removeStaleTempFilesIn, writeFileAtomic} from '../atomic-file.js';
 import {SHA1_HEX} from '../hash.js';
 import {makeDirs} from '../make-dirs.js';
@@ -30,6 +30,16 @@ export interface PendingUpload {
   lock?: BackupLock;
   /** When the upload started (ms since the epoch): records expire. */
   recorded: number;
+  /**
+   * The file it uploads (an absolute path): only an earlier attempt of the same file under
+   * the same name, now of another content, is one that the file changing since superseded.
+   */
+  source?: string;
+}
+
+/** The `source` of an upload of `src`: a file's absolute path; none for a buffer or a stream. */
+export function sourceOf(src: {kind: string; path?: string}): string | undefined {
+  return src.kind === 'file' && src.path !== undefined ? resolve(src.path) : undefined;
 }
 
 /**
@@ -89,19 +99,20 @@ export class PendingUploads {
   }
 
   /**
-   * The pending uploads of this name with another content (the file changed since one was
-   * interrupted, and has not expired): earlier attempts of the same upload, which no run of
-   * this content can continue.
+   * The pending uploads of this name and of this file (`source`) with another content (the
+   * file changed since one was interrupted, and has not expired): earlier attempts of the
+   * same upload, which no run of this content can continue. Another file under the same
+   * name (yesterday's "Nightly") is another backup: its interrupted upload is left to it.
    */
-  async othersOfName(key: UploadKey): Promise<PendingUpload[]> {
-    if (!this.dir) return [];
+  async othersOfName(key: UploadKey, source: string | undefined): Promise<PendingUpload[]> {
+    if (!this.dir || source === undefined) return [];
     const suffix = `-${nameDigest(key.name)}.json`;
     const found: PendingUpload[] = [];
     for (const entry of await readdir(this.dir).catch(() => [] as string[])) {
       const sha1 = entry.endsWith(suffix) ? entry.slice(0, -suffix.length) : undefined;
       if (!sha1 || sha1 === key.sha1 || !SHA1_HEX.test(sha1)) continue;
       const p = await this.read(join(this.dir, entry), {sha1, name: key.name});
-      if (typeof p === 'object' && p.name === key.name) found.push(p);
+      if (typeof p === 'object' && p.name === key.name && p.source === source) found.push(p);
     }
     return found;
   }

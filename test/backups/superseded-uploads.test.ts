@@ -1,6 +1,7 @@
 import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
 import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {renderUploadPlan} from '../../src/cli/dry-run-view.js';
@@ -177,6 +178,25 @@ describe('a rerun after the file changed (same name, another content)', () => {
     expect(again).toMatchObject({resumed: false, size: changed.length, sha1: sha1(changed)});
     expect(again.archiveKey).not.toBe(oldKey);
     expect(warnings).toEqual([`cancelled ${line}`]);
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+  test('another file under the same name is another backup: the interrupted upload is left alone, and its own rerun resumes it', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const backend = await backendWith();
+    const {parts, archiveKey: oldKey} = await interrupted(backend, path, cacheDir);
+    const otherPath = join(dir, `other-${n}.tar`);
+    await writeFile(otherPath, randomBytes(PART * PARTS - 123));
+
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    expect(renderUploadPlan(await catalog.planUpload({path: otherPath}, {name: 'nightly'}))).not.toMatch(/Would cancel/);
+    const other = await catalog.upload({path: otherPath}, {name: 'nightly'});
+    expect(other.archiveKey).not.toBe(oldKey);
+    expect(emu.stats().calls.b2_cancel_large_file).toBeUndefined();
+    expect(warnings).toEqual([]);
+
+    emu.resetStats();
+    expect(await catalog.upload({path}, {name: 'nightly'})).toMatchObject({resumed: true, archiveKey: oldKey, sha1: sha1(data)});
+    expect(emu.stats().calls.b2_upload_part).toBe(PARTS - parts);
     expect(await unfinishedCount(backend)).toBe(0);
   });
 });

@@ -2,7 +2,7 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {spawn} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {readFileSync} from 'node:fs';
-import {readFile, writeFile} from 'node:fs/promises';
+import {readFile, stat, utimes, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {parse, stringify} from 'yaml';
 import {api, authorizeRaw} from '../emulator/helpers.js';
@@ -139,11 +139,13 @@ describe('what the commands print is what README lists', () => {
     // another part size asked: it would go on with the interrupted run's
     const otherSize = printed('upload --dry-run', await world.b2(['upload', archive, '--name', 'big', '--lock-days', '1', '--part-size', '6MB', '--dry-run', '--json']));
     expect(otherSize).toMatchObject({archive: {partSize: 5 * MB, resume: {partSizeAsked: 6 * MB}}});
-    // another content under the same name: it would cancel the interrupted run's parts once its own archive is stored
-    const changed = join(world.dir, 'changed.tar');
-    await writeFile(changed, randomBytes(11 * MB));
-    const replacing = printed('upload --dry-run', await world.b2(['upload', changed, '--name', 'big', '--dry-run', '--json']));
+    // the file changed since (another content, same file and name): it would cancel the interrupted run's parts once its own archive is stored
+    const [content, {atime, mtime}] = [await readFile(archive), await stat(archive)];
+    await writeFile(archive, randomBytes(11 * MB));
+    const replacing = printed('upload --dry-run', await world.b2(['upload', archive, '--name', 'big', '--dry-run', '--json']));
     expect(replacing).toMatchObject({archive: {supersedes: [{parts: 1, why: 'content'}]}});
+    await writeFile(archive, content); // as it was, so that the upload below resumes
+    await utimes(archive, atime, mtime);
     big = printed<{id: string}>('upload', await world.b2(['upload', archive, '--name', 'big', '--json']));
     smallId = printed<{id: string}>('upload', await world.b2(['upload', small, '--name', 'small', '--json'])).id;
     expect(printed<unknown[]>('list', await world.b2(['list', '--json']))).toHaveLength(3);
