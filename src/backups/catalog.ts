@@ -288,6 +288,12 @@ export class BackupCatalog {
         // one that no run completes (from stdin) goes whole, within the stop's bound
         if (isBackupError(err, 'aborted')) throw await this.giveUp(err, metadataSent ? [metadataKey, archiveKey] : [archiveKey], retention, id, 'its metadata file was sent as the upload was stopped');
         if (metadataLeft && isBackupError(err)) {
+          // locked as they were stored, neither file can go, and the backup may be whole already: its record is kept, so the
+          // same upload run again finds it and answers it stored (or stores the metadata file), instead of a second locked copy
+          if (retention && intact && key && unlock) {
+            const told = withoutLeftover(err);
+            throw new BackupError(told.kind, `${told.message}; the backup may be stored whole already (its metadata file was stored as answers were lost, and Object Lock keeps both files): run the same upload again to complete the backup, or to be told it is stored`, {cause: told.cause, transient: told.transient});
+          }
           // with its archive, the metadata file lost answers stored may be a whole backup, which a cleanup leaves alone: both go, or the line names the delete
           if (key && unlock) await this.pending.clear(key);
           throw await this.giveUp(withoutLeftover(err), [metadataKey, archiveKey], retention, id, 'its metadata file was stored as answers were lost');

@@ -2,6 +2,7 @@ import {expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
 import type {B2Backend} from '../../src/b2/index.js';
 import {isBackupError, type BackupError} from '../../src/errors.js';
+import {api, authorizeRaw} from '../emulator/helpers.js';
 import {catalogWithWarnings, keysOf, rejection, sharedEmulator, tempDir} from './helpers.js';
 
 // An upload that fails after its archive was stored removes the archive. When B2 refuses
@@ -78,6 +79,35 @@ test('every answer to the metadata file\'s upload lost, and the key may not dele
     expect((err as Error).message.endsWith(`; ${leftover}`)).toBe(true);
     expect((err as Error).message).not.toMatch(/cleanup/);
     expect(warnings).toEqual([]);
+  } finally {
+    emu.faults.clear();
+    await cleanup();
+  }
+});
+
+test('every answer to a locked upload\'s metadata file lost (B2 stored it each time, Object Lock keeps every file): the upload keeps its record, and the same upload run again answers the backup stored, with no second copy', async () => {
+  const {emu} = world;
+  const auth = await authorizeRaw(emu);
+  const bucketName = 'locking-uploads';
+  await api(emu, world.master, 'b2_create_bucket', {accountId: auth.accountId, bucketName, bucketType: 'allPrivate', fileLockEnabled: true});
+  const backend = await world.open('locked-whole/', {bucket: bucketName});
+  const {dir: cacheDir, cleanup} = await tempDir();
+  const data = randomBytes(3 * PART + 17);
+  const retention = {mode: 'governance' as const, retainUntil: new Date(Date.now() + 86_400_000)};
+  try {
+    emu.faults.add({call: 'b2_upload_file', cutResponseAfterBytes: 0});
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    const err = await rejection(catalog.upload(data, {name: 'locked', retention}));
+    emu.faults.clear();
+    expect(isBackupError(err, 'network')).toBe(true);
+    expect((err as Error).message).toMatch(/run the same upload again to complete the backup/);
+    expect((err as Error).message).not.toMatch(/delete|cleanup/);
+    expect(warnings).toEqual([]);
+    const [listed] = await catalog.list();
+
+    const again = await catalog.upload(data, {name: 'locked', retention});
+    expect(again).toMatchObject({id: listed.id, existing: true});
+    expect((await catalog.list()).map((b) => b.id)).toEqual([listed.id]);
   } finally {
     emu.faults.clear();
     await cleanup();
