@@ -64,7 +64,8 @@ export async function storedUnfinished(q: UnfinishedQuery): Promise<StoredUnfini
     else if (!plan || !partsFit(u.parts, plan)) supersede(u, 'partSize');
     else out.resumable ??= {...u, plan};
   }
-  for (const name of otherNames(q)) for (const u of await unfinishedNamed(q, name)) supersede(u, 'content');
+  // an earlier attempt under another name: its own info says why (the file changed since, another --id or --date, SSE-C key)
+  for (const name of otherNames(q)) for (const u of await unfinishedNamed(q, name)) supersede(u, cannotContinue(u.file, q) ?? 'info');
   return out;
 }
 

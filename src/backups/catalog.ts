@@ -7,7 +7,7 @@ import type {Body, GetOptions, ObjectInfo, Retention, StorageBackend, StoredObje
 import {CANCEL_AFTER_STOP_MS, afterStopBound} from '../after-stop.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
 import {BackupError, abortError, failureCode, isBackupError, throwIfAborted, withLeftover, withoutLeftover, type ErrorKind} from '../errors.js';
-import {commandHint} from '../command-hint.js';
+import {CLEANUP_AGE, commandHint} from '../command-hint.js';
 import {byCleanup, whatCancels, type Remover} from '../removal-refusal.js';
 import {compareUtf8} from '../keys.js';
 import {archiveInfoMetadata, archiveMarker, describeArchive, describedBy, provisionalArchiveInfo, recordedSha1, type ArchiveDescription} from './archive-info.js';
@@ -160,6 +160,7 @@ export class BackupCatalog {
       const found = known && key && unlock ? await this.resumable(known, key, meta.signal) : undefined;
       // one begun with another --id or --date is another backup: not continued (a cleanup takes what it left)
       const plan = found && hasKeptIdentity(found, meta) ? found : undefined;
+      const abandoned = found && !plan ? this.abandonedAttempt(found) : [];
       if (plan?.stored === 'backup' && key) {
         await this.pending.clear(key);
         return await this.alreadyStored(plan.entry, this.lockToSet(meta.retention, plan), meta.signal);
@@ -201,7 +202,7 @@ export class BackupCatalog {
 
       // earlier attempts of this upload: an interrupted run's (parts maybe stored under these names), and those of another
       // content (the file changed since): what of them this put cannot continue goes once this archive is stored
-      const replaces = plan?.stored !== 'archive' && key && unlock ? [...(plan ? [archiveKey] : []), ...(await this.earlierAttempts(key, source, held))] : [];
+      const replaces = plan?.stored !== 'archive' && key && unlock ? [...(plan ? [archiveKey] : []), ...abandoned, ...(await this.earlierAttempts(key, source, held))] : [];
       timing('archive upload started (names found, upload recorded)');
       const archive: StoredObject = plan?.stored === 'archive'
         ? {...plan.archive, reusedBytes: plan.archive.size}
@@ -307,6 +308,18 @@ export class BackupCatalog {
       for (const release of held.reverse()) await release();
       await unlock?.();
     }
+  }
+
+  /**
+   * An interrupted upload of this file and name begun as another backup (another --id or
+   * --date), which this one does not continue: the archive key of its unfinished upload, for
+   * the put to cancel once this archive is stored (and say so); an archive it stored whole
+   * without its metadata file is told, with what removes it. A whole backup it made stays one.
+   */
+  private abandonedAttempt(found: Resumable, o: {would?: boolean} = {}): string[] {
+    if (found.stored === 'nothing') return [archiveKeyOf(found.base)];
+    if (found.stored === 'archive') this.warn(`the interrupted upload of this file as backup ${found.id} left its archive ${archiveKeyOf(found.base)} without a metadata file, and this upload, as another backup, ${o.would ? 'would not use' : 'does not use'} it: "${this.hint('cleanup')}" removes it ${CLEANUP_AGE}`);
+    return [];
   }
 
   /**
@@ -463,6 +476,7 @@ export class BackupCatalog {
       : undefined;
     const interrupted = known ? await this.resumable(known, {sha1: known.sha1, name}, signal, {keepRecord: true}) : undefined;
     const found = interrupted && hasKeptIdentity(interrupted, meta) ? interrupted : undefined; // as upload() continues it
+    const abandoned = interrupted && !found ? this.abandonedAttempt(interrupted, {would: true}) : [];
     const ownId = meta.id ?? ha?.backup_id;
     const same = ownId !== undefined && found?.stored !== 'backup' ? (await this.storedAs(ownId, known, signal))?.info : undefined;
     // a stored backup gets the lock asked for where its own is shorter (see alreadyStored)
@@ -481,7 +495,7 @@ export class BackupCatalog {
     const metadataCalls = {b2_upload_file: 1};
     if (found?.stored === 'archive') return {...plan, resumes, calls: {b2_get_upload_url: 1, ...metadataCalls}};
     // as upload() passes them (without taking their records' locks: nothing is cancelled)
-    const replaces = known ? [...(found ? [archiveKeyOf(base)] : []), ...(await this.pending.othersOfName({sha1: known.sha1, name}, sourceOf(src))).map((p) => archiveKeyOf(p.base))] : [];
+    const replaces = known ? [...(found ? [archiveKeyOf(base)] : []), ...abandoned, ...(await this.pending.othersOfName({sha1: known.sha1, name}, sourceOf(src))).map((p) => archiveKeyOf(p.base))] : [];
     const archive = this.backend.planPut
       ? await this.backend.planPut(plan.archiveKey, source, {size: src.kind === 'stream' ? meta.size : src.size, sha1: known?.sha1, contentType: 'application/x-tar', metadata: archiveInfoMetadata({id, name, date, sha1: known?.sha1}), ...(replaces.length > 0 ? {replaces} : {}), signal})
       : {kind: 'single' as const, size: plan.size, calls: {}};

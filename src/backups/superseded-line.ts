@@ -7,7 +7,7 @@ function why(s: SupersededUpload): string {
   switch (s.why) {
     case 'partSize': return `they were uploaded with part size ${humanSize(s.partSize)}, which cannot lay out this file`;
     case 'content': return 'they hold another content (the file changed since)';
-    case 'info': return 'they were uploaded with other file info (the file was modified since)';
+    case 'info': return 'they were uploaded with other file info (the file was modified since, or the backup was given another id or date)';
     case 'key': return 'they were uploaded with another SSE-C key';
     case 'encryption': return 'they were uploaded with another encryption';
   }

@@ -201,6 +201,22 @@ describe('a rerun after the file changed (same name, another content)', () => {
   });
 });
 
+describe('a rerun as another backup (upload --id ID --date DATE)', () => {
+  test('the interrupted upload, begun as another backup, is not continued: its parts are cancelled once this archive is stored, saying so; the dry run says it would', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const backend = await backendWith();
+    const {parts, archiveKey: oldKey} = await interrupted(backend, path, cacheDir);
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    const asked = {name: 'nightly', id: '0a1b2c3d4e5f', date: '2026-03-01T02:03:04.567890+01:00'};
+    const line = `the interrupted upload's ${parts} stored parts (${(parts * PART / 1024).toFixed(1)} KiB) of ${oldKey}: they were uploaded with other file info (the file was modified since, or the backup was given another id or date), so this upload cannot use them`;
+    expect(renderUploadPlan(await catalog.planUpload({path}, asked)).split('\n')).toContain(`Would cancel ${line} (once the archive is stored)`);
+    const stored = await catalog.upload({path}, asked);
+    expect(stored).toMatchObject({id: asked.id, date: asked.date, resumed: false, sha1: sha1(data)});
+    expect(warnings).toEqual([`cancelled ${line}`]);
+    expect(await unfinishedCount(backend)).toBe(0);
+  });
+});
+
 describe('stored parts of no layout this file can have', () => {
   test('a new upload under the same names, and then those parts are cancelled, saying so; nothing else of the name is touched', async () => {
     const {path, data, cacheDir} = await fresh();

@@ -95,9 +95,12 @@ test('an interrupted upload of the same file and name begun with another id is n
     // its archive stored, its metadata file never: the same upload run again would complete it
     await rejection(new BackupCatalog(new MetadataCrash(backend, 'before'), {cacheDir}).upload({path}, {name: 'moved'}));
     const [left] = await keysOf(backend);
-    const stored = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'moved', id: ID, date: DATE});
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
+    const stored = await catalog.upload({path}, {name: 'moved', id: ID, date: DATE});
     expect(stored).toMatchObject({id: ID, date: DATE, resumed: false, existing: false});
     expect((await keysOf(backend)).sort()).toEqual([left, stored.archiveKey, stored.metadataKey].sort());
+    // what it left is told, with what removes it
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^the interrupted upload of this file as backup [0-9a-f]+ left its archive ${left.replace(/\./g, '\\.')} without a metadata file, and this upload, as another backup, does not use it: "backup-b2 b2 cleanup" removes it once it is 24 hours old`))]);
   } finally {
     await cleanup();
   }
