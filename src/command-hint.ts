@@ -42,5 +42,10 @@ export function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
 }
 
+/** A file name as one shell word that no command takes for a flag: `./` before one that starts with "-". */
+export function fileWord(name: string): string {
+  return shellWord(name.startsWith('-') ? `./${name}` : name);
+}
+
 /** When `cleanup` (by default) takes a leftover: it leaves younger ones alone, which may be uploads still running elsewhere. */
 export const CLEANUP_AGE = "once it is 24 hours old (cleanup's default --older-than)";

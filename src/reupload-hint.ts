@@ -1,10 +1,11 @@
-import {commandHint, shellWord} from './command-hint.js';
+import {commandHint, fileWord, shellWord} from './command-hint.js';
 import {BackupError} from './errors.js';
 
 /** The backup a reupload hint is for, when the caller knows it: its values replace the placeholders. */
 export interface ReuploadOf {
   id: string;
   name: string;
+  /** Its date as `upload --date` takes it: with an offset (dateWithOffset in src/backups/backup-date.ts). */
   date: string;
   /** Its archive's file name, which the download writes and the upload reads. */
   archiveKey: string;
@@ -23,11 +24,11 @@ export interface ReuploadOf {
  */
 export function reuploadHint(cli: string | undefined, from: string | undefined, to: string | undefined, backup?: ReuploadOf): string {
   const id = backup ? shellWord(backup.id) : 'ID';
-  const file = backup ? shellWord(backup.archiveKey) : 'FILE';
+  const file = backup ? fileWord(backup.archiveKey) : 'FILE';
   // a backup without a name is a Home Assistant one made without it: its backup.json says so
   const name = !backup ? ' --name NAME' : backup.name === '' ? '' : ` --name ${shellWord(backup.name)}`;
   const date = backup ? shellWord(backup.date) : 'DATE';
-  const placeholders = backup ? '' : 'NAME, ID and DATE: its name, id and date, NAME quoted for the shell; and ';
+  const placeholders = backup ? '' : 'NAME, ID and DATE: its name, id and date, NAME quoted for the shell, DATE with an offset; and ';
   return (
     `download the backup and upload it there as the same backup: "${commandHint(cli, `download ${id} -o ${file}`, from)}", then "${commandHint(cli, `upload ${file}${name} --id ${id} --date ${date}`, to)}" ` +
     `(${placeholders}--meta KEY=VALUE for each entry of its extra_metadata that its archive does not carry: "${commandHint(cli, `show ${id} --json`, from)}" shows them all; ` +

@@ -6,6 +6,7 @@ import {withInterrupt} from '../../src/cli/interrupt.js';
 import {bucketWarning, catalogOf, locationId} from '../../src/cli/open-backend.js';
 import {assertCanLock, assertSeesLocks, lockInstead} from '../../src/cli/object-lock.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
+import {dateWithOffset} from '../../src/backups/backup-date.js';
 import {assertBackupId} from '../../src/backups/index.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {copyBackup} from '../../src/backups/copy-backup.js';
@@ -70,7 +71,7 @@ export default class Copy extends BaseCommand {
         };
         const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, this.warnLine, flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b), onWarning: bucketWarning(this.warnLine)}).catch((err: unknown) => {
           // the provider knew the file only: the advice to download and upload it names this backup
-          throw err instanceof CopyBarrierError && copying ? err.of(copying) : err;
+          throw err instanceof CopyBarrierError && copying ? err.of({...copying, date: dateWithOffset(copying.date)}) : err;
         });
         const what = `backup ${info.id} ${shownName(info.name)} of ${displayDate(info.date)} (${humanSize(info.size)})`;
         // the copy as it stands there: its own lock when known (the --to profile's, or the backup's own)

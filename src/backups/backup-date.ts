@@ -1,3 +1,5 @@
+import {isoDateWithOffset} from './layout.js';
+
 /** ISO 8601 with a time, as HA's dt_util.parse_datetime reads it; an offset, as HA writes it. */
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
@@ -19,4 +21,13 @@ export function isBackupDate(date: string): boolean {
 /** Two backup dates that name one time (written with other offsets or digits: the same backup's date). */
 export function sameInstant(a: string, b: string): boolean {
   return a === b || Date.parse(a) === Date.parse(b);
+}
+
+/**
+ * `date` as `upload --date` takes it: itself when it is a backup date, else (another
+ * tool's date without an offset, or with fields Date.parse rolls over) the instant this
+ * tool reads in it (Date.parse, as retention and display do), written with an offset.
+ */
+export function dateWithOffset(date: string): string {
+  return isBackupDate(date) ? date : isoDateWithOffset(new Date(Date.parse(date)));
 }

@@ -1,7 +1,9 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
-import {randomBytes} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
+import {isoDateWithOffset} from '../../src/backups/layout.js';
+import {buildMetadataFile} from '../../src/backups/metadata-file.js';
 import {CLEANUP_AGE, shellWord} from '../../src/command-hint.js';
 import {startEmulator, type FaultRule, type RunningEmulator} from '../../src/emulator/index.js';
 import {backupFilesToSeed, seedBackups, seedLargeBackup} from '../helpers/seed-backups.js';
@@ -253,6 +255,33 @@ describe('a move to another B2 account or endpoint', () => {
     const [here, there] = await Promise.all([shown('xc'), shown('xc-far')]);
     expect(there).toMatchObject({id: stored.id, name, date: stored.date});
     expect(there.metadata).toEqual(here.metadata);
+  }, 60_000);
+
+  test('a copy there of another tool\'s backup named "-x" dated without an offset: the filled-in download and upload take its file as ./-x_… (not a flag) and its date with an offset (the same instant this tool reads), and run as printed', async () => {
+    await world.addProfile('xd', {...(await world.createKey()), prefix: 'xd/'});
+    await world.addProfile('xd-far', {...far, endpoint: other.url, bucket: other.bucket, prefix: 'dashed/'});
+    const data = randomBytes(2000);
+    const [id, date, base] = ['0ther7001', '2026-04-08T04:57:43', '-x_2026-04-08_04.57_43000000'];
+    const meta = buildMetadataFile({id, name: '-x', date, size: data.length, sha1: createHash('sha1').update(data).digest('hex'), extra: {host: 'pi4'}, createdBy: 'another tool'});
+    await world.emu.putFiles(world.emu.bucket, [
+      {fileName: `xd/${base}.tar`, data, contentType: 'application/x-tar'},
+      {fileName: `xd/${base}.metadata.json`, data: Buffer.from(JSON.stringify(meta)), contentType: 'application/json'},
+    ]);
+    const refused = await world.b2(['copy', id, '--profile', 'xd', '--to', 'xd-far']);
+    const config = literal(world.config);
+    // the time Date.parse reads in it (this machine's local time), as list and retention read it
+    const offsetDate = isoDateWithOffset(new Date(Date.parse(date)));
+    const line = new RegExp(
+      `download the backup and upload it there as the same backup: "(backup-b2 b2 download ${id} -o \\./${base}\\.tar --config ${config} --profile xd)", ` +
+        `then "(backup-b2 b2 upload \\./${base}\\.tar --name -x --id ${id} --date ${literal(offsetDate)} --config ${config} --profile xd-far)" `,
+    );
+    expectFailure(refused, 2, line, world.secrets);
+    const [, download, upload] = line.exec(refused.stderr)!;
+    expect(await world.pasted(download)).toMatchObject({code: 0});
+    expect(await world.pasted(`${upload} --meta host=pi4`)).toMatchObject({code: 0});
+    const there = parseJson<{id: string; name: string; date: string; metadata: {extra_metadata: unknown}}>(await world.b2(['show', id, '--json', '--profile', 'xd-far']));
+    expect(there).toMatchObject({id, name: '-x', metadata: {extra_metadata: {host: 'pi4'}}});
+    expect(Date.parse(there.date)).toBe(Date.parse(date));
   }, 60_000);
 
   test('a destination with encryption: the profile that re-uploads is told to have it too, or the copies are stored without', async () => {
