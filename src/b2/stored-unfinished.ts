@@ -33,8 +33,12 @@ export interface UnfinishedQuery {
   /** The layout of this file with another part size (as planned with that part size), undefined when it cannot be used. */
   relayout: (partSize: number) => PartPlan | undefined;
   /**
-   * Names of earlier attempts of this upload: this very name (an interrupted run of it may
-   * have left parts), or others, of another content: whatever is unfinished under those is superseded.
+   * Names of earlier attempts of this upload, known to be its own (this machine's records of
+   * them, held locked): this very name (an interrupted run of it left parts), or others, of
+   * another content: whatever is unfinished under those that cannot be continued is superseded.
+   * An unfinished file of this name found only by its name is of an unknown owner (another
+   * machine uploading the same Home Assistant archive or --date computes the same name): it
+   * may be continued when it fits, never cancelled.
    */
   replaces?: string[];
   signal?: AbortSignal;
@@ -53,16 +57,17 @@ export function partsFit(parts: B2Part[], plan: PartPlan): boolean {
  * and those that cannot be continued: another SSE-C key or encryption (B2 refuses a part
  * sent with another key), another content, parts of a size that cannot lay out this file.
  * An older one that could be continued too is left alone, as before: not this run's to judge.
+ * Those that cannot are superseded only when this name is one of `replaces` (this upload's own).
  */
 export async function storedUnfinished(q: UnfinishedQuery): Promise<StoredUnfinished> {
   const out: StoredUnfinished = {superseded: []};
   const supersede = (u: Unfinished, why: SupersededUpload['why']) => out.superseded.push({...u, upload: supersededOf(u, why)});
+  const ownEarlier = q.replaces?.includes(q.fileName) ?? false;
   for (const u of await unfinishedNamed(q, q.fileName)) {
     const why = cannotContinue(u.file, q);
     const plan = why ? undefined : partsFit(u.parts, q.plan) ? q.plan : q.relayout(partSizeOf(u.parts));
-    if (why) supersede(u, why);
-    else if (!plan || !partsFit(u.parts, plan)) supersede(u, 'partSize');
-    else out.resumable ??= {...u, plan};
+    if (!why && plan && partsFit(u.parts, plan)) out.resumable ??= {...u, plan};
+    else if (ownEarlier) supersede(u, why ?? 'partSize');
   }
   // an earlier attempt under another name: its own info says why (the file changed since, another --id or --date, SSE-C key)
   for (const name of otherNames(q)) for (const u of await unfinishedNamed(q, name)) supersede(u, cannotContinue(u.file, q) ?? 'info');

@@ -81,7 +81,7 @@ describe('resuming an unfinished large file', () => {
     await resumeAndVerify('resume/aborted.bin', parts);
   });
 
-  test('a changed file is not resumed onto the old parts, which are cancelled once it is stored (no run could use them)', async () => {
+  test('a changed file is not resumed onto the old parts, which (named an earlier attempt of this put) are cancelled once it is stored (no run could use them)', async () => {
     const backend = await openBackend(emu, {uploadCutoff: 100_000, partSize: PART, concurrency: 2});
     emu.faults.add({call: 'b2_upload_part', latencyMs: 20});
     const ctl = new AbortController();
@@ -92,7 +92,8 @@ describe('resuming an unfinished large file', () => {
     const otherPath = join(dir, 'other.bin');
     await writeFile(otherPath, other);
     emu.resetStats();
-    const info = await backend.put('resume/changed.bin', {path: otherPath});
+    // the caller (the catalog, from its record of the interrupted run) says the name's unfinished upload is its own
+    const info = await backend.put('resume/changed.bin', {path: otherPath}, {replaces: ['resume/changed.bin']});
     expect(info.sha1).toBe(sha1(other));
     expect(emu.stats().calls.b2_start_large_file).toBe(1);
     expect(emu.stats().calls.b2_upload_part).toBe(PARTS);

@@ -81,9 +81,9 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 /** Uploads the file at `path` as backup `name`, aborting (a Ctrl-C) once `storedBytes` are stored; answers the error. */
-export async function interruptUpload(catalog: BackupCatalog, path: string, opts: {storedBytes: number; name?: string}): Promise<unknown> {
+export async function interruptUpload(catalog: BackupCatalog, path: string, opts: {storedBytes: number; name?: string; date?: string}): Promise<unknown> {
   const controller = new AbortController();
-  return rejection(catalog.upload({path}, {name: opts.name ?? 'nightly', signal: controller.signal, onProgress: (p) => confirmed(p) >= opts.storedBytes && controller.abort()}));
+  return rejection(catalog.upload({path}, {name: opts.name ?? 'nightly', ...(opts.date ? {date: opts.date} : {}), signal: controller.signal, onProgress: (p) => confirmed(p) >= opts.storedBytes && controller.abort()}));
 }
 
 export async function keysOf(backend: StorageBackend): Promise<string[]> {

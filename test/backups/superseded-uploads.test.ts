@@ -1,6 +1,6 @@
 import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {writeFile} from 'node:fs/promises';
+import {utimes, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
@@ -214,6 +214,29 @@ describe('a rerun as another backup (upload --id ID --date DATE)', () => {
     expect(stored).toMatchObject({id: asked.id, date: asked.date, resumed: false, sha1: sha1(data)});
     expect(warnings).toEqual([`cancelled ${line}`]);
     expect(await unfinishedCount(backend)).toBe(0);
+  });
+});
+
+describe('an unfinished upload of the same name that is not this machine\'s', () => {
+  test('another machine\'s interrupted (or running) upload of the same archive and --date, of other file info, is left alone, and no line claims it', async () => {
+    const {path, data} = await fresh();
+    const backend = await backendWith();
+    const date = '2026-01-02T03:04:05+01:00';
+    // machine A (its own cache dir): same name and date give the same file names, with no random id in them
+    expect(isBackupError(await interruptUpload(new BackupCatalog(backend, {cacheDir: join(dir, `machine-a-${n}`)}), path, {storedBytes: 2 * PART, date}), 'aborted')).toBe(true);
+    expect(await unfinishedCount(backend)).toBe(1);
+    // machine B's copy of the archive has another modification time: other file info
+    await utimes(path, new Date('2025-12-31T00:00:00Z'), new Date('2025-12-31T00:00:00Z'));
+    emu.resetStats();
+
+    const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir: join(dir, `machine-b-${n}`)});
+    const plan = await catalog.planUpload({path}, {name: 'nightly', date});
+    expect(plan.archive?.supersedes ?? []).toEqual([]);
+    expect(renderUploadPlan(plan)).not.toMatch(/Would cancel/);
+    expect(await catalog.upload({path}, {name: 'nightly', date})).toMatchObject({date, size: data.length, sha1: sha1(data)});
+    expect(emu.stats().calls.b2_cancel_large_file).toBeUndefined();
+    expect(warnings).toEqual([]);
+    expect(await unfinishedCount(backend)).toBe(1);
   });
 });
 
