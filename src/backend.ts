@@ -182,8 +182,12 @@ export interface SupersededUpload {
   key: string;
   parts: number;
   bytes: number;
-  /** Why it cannot be continued: its parts are of another size (`partSize`), it holds another content (or other file info: the file's modification time), or another SSE-C key or encryption. */
-  why: 'partSize' | 'content' | 'info' | 'key' | 'encryption';
+  /**
+   * Why it cannot be continued: its parts are of another size (`partSize`), it holds another content (or other file
+   * info: the file's modification time), another SSE-C key or encryption, or an SSE-C key it holds no record of
+   * (`keyUnrecorded`: begun by a version of this tool before the key's digest was stored, so no one can tell it is the same).
+   */
+  why: 'partSize' | 'content' | 'info' | 'key' | 'keyUnrecorded' | 'encryption';
   /** Its parts' size (its first part's), for `why: 'partSize'`. */
   partSize: number;
   /** When the cancel failed: what remains and what removes it. */

@@ -105,6 +105,8 @@ function cannotContinue(file: B2File, q: UnfinishedQuery): SupersededUpload['why
   const asked = lowerKeys(q.fileInfo);
   // parts of an SSE-C file go up with its key only (B2 refuses another): the mode, then the key's digest
   if ((file.serverSideEncryption?.mode === 'SSE-C') !== (asked[SSE_C_KEY_DIGEST] !== undefined)) return 'encryption';
+  // one an earlier version of this tool began has no digest: its key may be this one, which nothing can tell
+  if (stored[SSE_C_KEY_DIGEST] === undefined && asked[SSE_C_KEY_DIGEST] !== undefined) return 'keyUnrecorded';
   if (stored[SSE_C_KEY_DIGEST] !== asked[SSE_C_KEY_DIGEST]) return 'key';
   if (stored[LARGE_FILE_SHA1] !== asked[LARGE_FILE_SHA1]) return 'content';
   if (file.contentType !== q.contentType || JSON.stringify(sorted(stored)) !== JSON.stringify(sorted(asked))) return 'info';

@@ -9,6 +9,7 @@ function why(s: SupersededUpload): string {
     case 'content': return 'they hold another content (the file changed since)';
     case 'info': return 'they were uploaded with other file info (the file was modified since, or the backup was given another id or date)';
     case 'key': return 'they were uploaded with another SSE-C key';
+    case 'keyUnrecorded': return 'they were uploaded by an earlier version of this tool, which kept no record of their SSE-C key to tell it is the same key';
     case 'encryption': return 'they were uploaded with another encryption';
   }
 }

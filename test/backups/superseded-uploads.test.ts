@@ -1,8 +1,9 @@
 import {describe, test, expect, beforeAll, afterAll, beforeEach} from '@jest/globals';
-import {randomBytes} from 'node:crypto';
+import {createHash, randomBytes} from 'node:crypto';
 import {utimes, writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {B2Backend} from '../../src/b2/index.js';
+import {SSE_C_KEY_DIGEST} from '../../src/b2/wire-types.js';
 import {BackupCatalog} from '../../src/backups/index.js';
 import {renderUploadPlan} from '../../src/cli/dry-run-view.js';
 import type {RunningEmulator} from '../../src/emulator/index.js';
@@ -156,6 +157,36 @@ describe('a rerun with another SSE-C key', () => {
     }
     expect(warnings).toEqual([`could not cancel the interrupted upload's ${parts} stored parts (${(parts * PART / 1024).toFixed(1)} KiB) of ${archiveKey}: they were uploaded with another SSE-C key, so this upload cannot use them; it remains (cancelling it failed: 401 unauthorized): the key of profile test may not cancel it, nor can a cleanup with that key: run "backup-b2 b2 cleanup --profile test" with a key that has writeFiles once it is 24 hours old (cleanup's default --older-than)`]);
     expect(await unfinishedCount(await backendWith())).toBe(1);
+  });
+});
+
+describe('a rerun of an SSE-C upload begun by an earlier version of this tool (no record of its key)', () => {
+  test('with the same key: the line says the key could not be told the same, not that it is another', async () => {
+    const {path, data, cacheDir} = await fresh();
+    const encryption = sseC();
+    const {archiveKey} = await interrupted(await backendWith({encryption}), path, cacheDir);
+    // the same unfinished upload as an earlier version began it: its file info without the key's digest
+    const token = (await authorizeRaw(emu)).authorizationToken;
+    const [started] = (await api(emu, token, 'b2_list_unfinished_large_files', {bucketId: emu.bucketId, namePrefix: PREFIX})).json.files;
+    const plain = await backendWith();
+    for await (const u of plain.listUnfinished()) await plain.cancelUnfinished(u);
+    const {[SSE_C_KEY_DIGEST]: digest, ...fileInfo} = started.fileInfo;
+    expect(digest).toEqual(expect.any(String));
+    const keyMd5 = createHash('md5').update(Buffer.from(encryption.key, 'base64')).digest('base64');
+    const serverSideEncryption = {mode: 'SSE-C', algorithm: 'AES256', customerKey: encryption.key, customerKeyMd5: keyMd5};
+    const {fileId} = (await api(emu, token, 'b2_start_large_file', {bucketId: emu.bucketId, fileName: started.fileName, contentType: started.contentType, fileInfo, serverSideEncryption})).json;
+    const url = (await api(emu, token, 'b2_get_upload_part_url', {fileId})).json;
+    const body = data.subarray(0, PART);
+    const r = await raw(url.uploadUrl, {method: 'POST', body, headers: {
+      Authorization: url.authorizationToken, 'X-Bz-Part-Number': '1', 'X-Bz-Content-Sha1': sha1(body),
+      'X-Bz-Server-Side-Encryption-Customer-Algorithm': 'AES256', 'X-Bz-Server-Side-Encryption-Customer-Key': encryption.key, 'X-Bz-Server-Side-Encryption-Customer-Key-Md5': keyMd5,
+    }});
+    expect(r.status).toBe(200);
+
+    const {catalog, warnings} = catalogWithWarnings(await backendWith({encryption}), {cacheDir});
+    expect(await catalog.upload({path}, {name: 'nightly'})).toMatchObject({archiveKey, sha1: sha1(data)});
+    expect(warnings).toEqual([`cancelled the interrupted upload's 1 stored part (${(PART / 1024).toFixed(1)} KiB) of ${archiveKey}: they were uploaded by an earlier version of this tool, which kept no record of their SSE-C key to tell it is the same key, so this upload cannot use them`]);
+    expect(await unfinishedCount(plain)).toBe(0);
   });
 });
 
