@@ -8,7 +8,8 @@ import {whatCancels} from '../removal-refusal.js';
 import {hashPart, localSha1, type PartSource} from './chunkers.js';
 import type {B2Client} from './client.js';
 import {keyRef, wrapUnknown} from './errors.js';
-import {isUnfinished, listUnfinished} from './lister.js';
+import {sameFileInfo} from './file-info-compare.js';
+import {isUnfinished, unfinishedNamed} from './lister.js';
 import {WireMismatch, type Failure} from './failure.js';
 import type {PartPlan} from './part-plan.js';
 import {SHA1_MISMATCH} from './retry-policy.js';
@@ -315,16 +316,7 @@ export async function findStartedUnseen(o: Pick<LargeFileUploadOptions, 'client'
 
 /** Unfinished large files with this name, content type and file info, newest first. */
 async function sameUnfinished(o: Pick<LargeFileUploadOptions, 'client' | 'bucketId' | 'fileName' | 'contentType' | 'fileInfo' | 'signal'>): Promise<B2File[]> {
-  const found: B2File[] = [];
-  for await (const f of listUnfinished(o.client, o.bucketId, o.fileName, o.signal)) {
-    if (f.fileName === o.fileName && f.contentType === o.contentType && sameInfo(f.fileInfo, o.fileInfo)) found.push(f);
-  }
-  return found.sort((a, b) => b.uploadTimestamp - a.uploadTimestamp);
-}
-
-function sameInfo(a: Record<string, string> = {}, b: Record<string, string>): boolean {
-  const norm = (r: Record<string, string>) => JSON.stringify(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]).sort());
-  return norm(a) === norm(b);
+  return (await unfinishedNamed(o.client, o.bucketId, o.fileName, o.signal)).filter((f) => f.contentType === o.contentType && sameFileInfo(f.fileInfo, o.fileInfo));
 }
 
 /** The error of an upload or server-side copy whose unfinished large file and its `parts` stored parts were kept for a rerun to continue. */

@@ -43,6 +43,13 @@ export async function* listUnfinished(client: B2Client, bucketId: string, prefix
   } while (startFileId !== undefined);
 }
 
+/** The unfinished large files of exactly `fileName` (not those it is a prefix of), newest first. */
+export async function unfinishedNamed(client: B2Client, bucketId: string, fileName: string, signal?: AbortSignal): Promise<B2File[]> {
+  const found: B2File[] = [];
+  for await (const f of listUnfinished(client, bucketId, fileName, signal)) if (f.fileName === fileName) found.push(f);
+  return found.sort((a, b) => b.uploadTimestamp - a.uploadTimestamp);
+}
+
 /**
  * Whether `fileId` is still an unfinished large file named `fileName`. A listing by name,
  * not b2_get_file_info: B2 answers that with an error for an unfinished large file as

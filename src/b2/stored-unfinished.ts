@@ -3,7 +3,8 @@ import {failureCode, isBackupError} from '../errors.js';
 import {whatCancels} from '../removal-refusal.js';
 import type {B2Client} from './client.js';
 import {keyRef} from './errors.js';
-import {listUnfinished} from './lister.js';
+import {sameFileInfo, lowerKeys} from './file-info-compare.js';
+import {unfinishedNamed} from './lister.js';
 import type {PartPlan} from './part-plan.js';
 import {cleanupCommand} from './remove-version.js';
 import {LARGE_FILE_SHA1, SSE_C_KEY_DIGEST, type B2File, type B2Part} from './wire-types.js';
@@ -63,14 +64,14 @@ export async function storedUnfinished(q: UnfinishedQuery): Promise<StoredUnfini
   const out: StoredUnfinished = {superseded: []};
   const supersede = (u: Unfinished, why: SupersededUpload['why']) => out.superseded.push({...u, upload: supersededOf(u, why)});
   const ownEarlier = q.replaces?.includes(q.fileName) ?? false;
-  for (const u of await unfinishedNamed(q, q.fileName)) {
+  for (const u of await withParts(q, q.fileName)) {
     const why = cannotContinue(u.file, q);
     const plan = why ? undefined : partsFit(u.parts, q.plan) ? q.plan : q.relayout(partSizeOf(u.parts));
     if (!why && plan && partsFit(u.parts, plan)) out.resumable ??= {...u, plan};
     else if (ownEarlier) supersede(u, why ?? 'partSize');
   }
   // an earlier attempt under another name: its own info says why (the file changed since, another --id or --date, SSE-C key)
-  for (const name of otherNames(q)) for (const u of await unfinishedNamed(q, name)) supersede(u, cannotContinue(u.file, q) ?? 'info');
+  for (const name of otherNames(q)) for (const u of await withParts(q, name)) supersede(u, cannotContinue(u.file, q) ?? 'info');
   return out;
 }
 
@@ -80,12 +81,9 @@ export function otherNames(q: Pick<UnfinishedQuery, 'fileName' | 'replaces'>): s
 }
 
 /** The unfinished large files of exactly this name, newest first, with their parts. */
-async function unfinishedNamed(q: Pick<UnfinishedQuery, 'client' | 'bucketId' | 'signal'>, fileName: string): Promise<Unfinished[]> {
-  const found: B2File[] = [];
-  for await (const f of listUnfinished(q.client, q.bucketId, fileName, q.signal)) if (f.fileName === fileName) found.push(f);
-  found.sort((a, b) => b.uploadTimestamp - a.uploadTimestamp);
+async function withParts(q: Pick<UnfinishedQuery, 'client' | 'bucketId' | 'signal'>, fileName: string): Promise<Unfinished[]> {
   const out: Unfinished[] = [];
-  for (const file of found) out.push({file, parts: await q.client.listAllParts(file.fileId, q.signal)});
+  for (const file of await unfinishedNamed(q.client, q.bucketId, fileName, q.signal)) out.push({file, parts: await q.client.listAllParts(file.fileId, q.signal)});
   return out;
 }
 
@@ -109,16 +107,8 @@ function cannotContinue(file: B2File, q: UnfinishedQuery): SupersededUpload['why
   if (stored[SSE_C_KEY_DIGEST] === undefined && asked[SSE_C_KEY_DIGEST] !== undefined) return 'keyUnrecorded';
   if (stored[SSE_C_KEY_DIGEST] !== asked[SSE_C_KEY_DIGEST]) return 'key';
   if (stored[LARGE_FILE_SHA1] !== asked[LARGE_FILE_SHA1]) return 'content';
-  if (file.contentType !== q.contentType || JSON.stringify(sorted(stored)) !== JSON.stringify(sorted(asked))) return 'info';
+  if (file.contentType !== q.contentType || !sameFileInfo(file.fileInfo, q.fileInfo)) return 'info';
   return undefined;
-}
-
-function lowerKeys(r: Record<string, string> = {}): Record<string, string> {
-  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v]));
-}
-
-function sorted(r: Record<string, string>): [string, string][] {
-  return Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
