@@ -7,6 +7,7 @@ import {lockMove} from './copy-lock.js';
 import {withInterrupt} from './interrupt.js';
 import {backupsLeftBehind, customerKeyDropped, keyChangeWarning, leftBehindWarning, moveProfileBackups} from './move-backups.js';
 import {locationId} from './open-backend.js';
+import {customerKeyGone, soleCustomerKey} from './sole-key-confirmation.js';
 
 /** One `b2 profile update`: the fields to change, and how (its flags, already checked against each other). */
 export interface ProfileUpdate {
@@ -17,6 +18,8 @@ export interface ProfileUpdate {
   check: boolean;
   /** --move-backups: the backups under the old prefix go to the new one first; dryRun only shows the plan. */
   move?: {dryRun: boolean};
+  /** --yes: drop the profile's only copy of its SSE-C key without asking. */
+  yes?: boolean;
 }
 
 export interface ProfileUpdateContext {
@@ -28,6 +31,11 @@ export interface ProfileUpdateContext {
   configFlag?: string;
   log: (line: string) => void;
   warn: (line: string) => void;
+  /**
+   * Asked before an update (not a move: it copies every backup with the new key) drops the
+   * only copy of the profile's SSE-C key (confirmSoleKeyLoss): false keeps the profile as it was.
+   */
+  confirmKeyLoss: (storePath: string) => Promise<boolean>;
 }
 
 /**
@@ -46,7 +54,9 @@ export async function updateProfile(update: ProfileUpdate, ctx: ProfileUpdateCon
     // the profile as it is, when its old location or key matters (a move, or the warnings about what stays there)
     const touchesKey = update.input.encryption !== undefined || update.input.encryptionKey !== undefined;
     const before = (update.input.prefix !== undefined || touchesKey) && update.check ? store.resolve(update.name) : undefined;
+    const soleKey = touchesKey && !update.move && !update.yes ? soleCustomerKey(store.list(), update.name) : undefined;
     store.update(update.name, update.input, update.label);
+    if (soleKey !== undefined && customerKeyGone(soleKey, store.list().find((p) => p.name === update.name)?.entry) && !(await ctx.confirmKeyLoss(store.path))) return undefined;
     const releaseLocation = before && moving ? await lockMove(ctx.dataDir, {location: locationId(before)}, `the backups under ${JSON.stringify(before.prefix)} in bucket ${before.bucket}`, ctx.warn) : undefined;
     try {
       return (await save(store, update, before, ctx)) ? store.path : undefined;

@@ -160,13 +160,20 @@ describe('SSE-C', () => {
     const same = await world.b2(['profile', 'update', 'rotate', '--encryption-key', sseKey]);
     expect(same.code).toBe(0);
     expect(same.stderr).not.toContain('B2 keeps no copy of the old one');
-    const rotated = await world.b2(['profile', 'update', 'rotate', '--encryption-key', otherKey]);
+    // "same" wrote the key inline: that is the file's only copy now, so replacing it takes --yes off a terminal
+    const rotateKey = randomBytes(32).toString('base64'); // held by no other profile of the file
+    const rotated = await world.b2(['profile', 'update', 'rotate', '--encryption-key', rotateKey, '--yes']);
     expect(rotated.code).toBe(0);
     expect(rotated.stderr).toMatch(/^Warning: profile "rotate" now has another encryptionKey, and B2 keeps no copy of the old one: of the 1 backup under "rot\/" in bucket \S+, those uploaded with the old key can be downloaded, verified, copied or moved only with it; keep it/m);
-    const dropped = await world.b2(['profile', 'update', 'rotate', '--encryption', 'SSE-B2', '--encryption-key', '']);
+    // the key given inline above is now the profile's only copy: dropping it is refused off a terminal (nothing changed) unless --yes
+    const refused = await world.b2(['profile', 'update', 'rotate', '--encryption', 'SSE-B2', '--encryption-key', '']);
+    expect(refused).toMatchObject({code: 2, stdout: ''});
+    expect(refused.stderr).toBe(`Error: refusing to change its SSE-C key without confirmation: profile "rotate" holds its SSE-C key (encryptionKey) inline, the only copy: B2 keeps none, so backups uploaded with it could never be downloaded again; keep a copy of the key first (it is in ${world.config}), then run the same command with --yes\n`);
+    expect(await readFile(world.config, 'utf8')).toContain(rotateKey);
+    const dropped = await world.b2(['profile', 'update', 'rotate', '--encryption', 'SSE-B2', '--encryption-key', '', '--yes']);
     expect(dropped.code).toBe(0);
     expect(dropped.stderr).toMatch(/^Warning: profile "rotate" now has no SSE-C key, and B2 keeps no copy of the old one/m);
-    for (const r of [same, rotated, dropped]) for (const secret of [sseKey, otherKey]) expect(r.stdout + r.stderr).not.toContain(secret);
+    for (const r of [same, rotated, refused, dropped]) for (const secret of [sseKey, otherKey, rotateKey]) expect(r.stdout + r.stderr).not.toContain(secret);
   });
 
   test('an interrupted upload run again after the SSE-C key changed: exit 0, the backup stored, and one line says the old key\'s parts were cancelled', async () => {

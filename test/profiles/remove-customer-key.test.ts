@@ -7,9 +7,9 @@ import {runCli, type CliResult} from '../helpers/run-cli.js';
 import {hasPty, onTerminal} from '../helpers/terminal.js';
 
 // `profile remove` of a profile holding its SSE-C key inline removes the only copy of the
-// key (B2 keeps none): refused without --yes off a terminal (exit 2, the file untouched),
-// asked on one; a profile whose key lives elsewhere (env:, file:) or in another profile too
-// goes as before. The real CLI; no bucket is needed (--no-check).
+// key (B2 keeps none), and so does a `profile update` that gives it another key or none:
+// refused without --yes off a terminal (exit 2, the file untouched), asked on one; a
+// profile whose key lives elsewhere (env:, file:) or in another profile too goes as before. The real CLI; no bucket is needed (--no-check).
 
 const SSE_C_KEY = randomBytes(32).toString('base64');
 let dir: string;
@@ -63,6 +63,25 @@ describe('profile remove of the only copy of an SSE-C key', () => {
   });
 });
 
+describe('profile update that replaces or drops the only copy of an SSE-C key', () => {
+  test('off a terminal without --yes: exit 2, the profile kept as it was; another key from env:, or --yes, goes through', async () => {
+    await add('upd', SSE_C_KEY);
+    const before = await readFile(config, 'utf8');
+    for (const change of [['--encryption-key', randomBytes(32).toString('base64')], ['--encryption', 'SSE-B2', '--encryption-key', '']]) {
+      const r = await profile(['update', 'upd', ...change, '--no-check']);
+      expect(r).toMatchObject({code: 2, stdout: ''});
+      expect(r.stderr).toBe(`Error: refusing to change its SSE-C key without confirmation: profile "upd" holds its SSE-C key (encryptionKey) inline, the only copy: B2 keeps none, so backups uploaded with it could never be downloaded again; keep a copy of the key first (it is in ${config}), then run the same command with --yes\n`);
+      expect(await readFile(config, 'utf8')).toBe(before);
+    }
+    // a change that keeps the key asks nothing
+    expect(await profile(['update', 'upd', '--concurrency', '3', '--no-check'])).toMatchObject({code: 0});
+    expect(await profile(['update', 'upd', '--encryption-key', 'env:SSE_C_KEY', '--yes', '--no-check'])).toMatchObject({code: 0});
+    // the key now lives in the environment: nothing of it is lost here
+    expect(await profile(['update', 'upd', '--encryption-key', 'env:OTHER_KEY', '--no-check'])).toMatchObject({code: 0});
+    expect(await profile(['remove', 'upd'])).toMatchObject({code: 0});
+  });
+});
+
 (hasPty ? describe : describe.skip)('on a terminal (needs python3)', () => {
   test('it asks: "n" keeps the profile (exit 0, a plain line), "y" removes it', async () => {
     await add('asked', SSE_C_KEY);
@@ -74,5 +93,14 @@ describe('profile remove of the only copy of an SSE-C key', () => {
     expect(yes.code).toBe(0);
     expect(yes.output).toContain('Removed profile "asked"');
     expect(await names()).not.toContain('asked');
+  });
+
+  test('profile update asks before it replaces the only copy: "n" keeps the profile as it was (exit 0)', async () => {
+    await add('asked-update', SSE_C_KEY);
+    const before = await readFile(config, 'utf8');
+    const no = await onTerminal(['b2', 'profile', 'update', 'asked-update', '--encryption', 'SSE-B2', '--encryption-key', '', '--no-check', '--config', config], {cols: 400, steps: [{wait: 'Change it anyway?'}, {send: 'n\r'}]});
+    expect(no.code).toBe(0);
+    expect(no.output).toContain('Kept profile "asked-update" as it was; nothing was changed.');
+    expect(await readFile(config, 'utf8')).toBe(before);
   });
 });

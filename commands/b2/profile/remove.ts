@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core';
-import {askYesNo} from '../../../src/cli/ask.js';
 import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
+import {confirmSoleKeyLoss} from '../../../src/cli/sole-key-confirmation.js';
 import {profileCommandHint, shellWord} from '../../../src/command-hint.js';
-import {BackupError} from '../../../src/errors.js';
 import {holdsSoleCustomerKey} from '../../../src/profiles/sole-customer-key.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
 
@@ -22,12 +21,8 @@ export default class ProfileRemove extends BaseCommand {
     const cli = cliPrefix(this.config);
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli});
     if (!flags.yes && holdsSoleCustomerKey(store.list(), args.name)) {
-      const loses = `profile "${args.name}" holds its SSE-C key (encryptionKey) inline, the only copy: B2 keeps none, so backups uploaded with it could never be downloaded again`;
-      if (!process.stdin.isTTY) {
-        const again = profileCommandHint(cli, `remove ${shellWord(args.name)} --yes`, flags.config);
-        throw new BackupError('bad_input', `refusing to remove without confirmation: ${loses}; keep a copy of the key first (it is in ${store.path}), then run "${again}"`);
-      }
-      if (!(await askYesNo(`${loses[0].toUpperCase()}${loses.slice(1)}. Remove it, key and all?`))) {
+      const rerun = `run "${profileCommandHint(cli, `remove ${shellWord(args.name)} --yes`, flags.config)}"`;
+      if (!(await confirmSoleKeyLoss({name: args.name, what: 'remove', storePath: store.path, rerun, question: 'Remove it, key and all?'}))) {
         this.logToStderr(`Kept profile "${args.name}"; nothing was changed.`); // a "no" is an answer, not a failure
         return;
       }

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core';
 import {cliPrefix} from '../../../src/cli/cli-prefix.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
+import {confirmSoleKeyLoss} from '../../../src/cli/sole-key-confirmation.js';
 import {updateProfile} from '../../../src/cli/profile-update.js';
 import {BackupError} from '../../../src/errors.js';
 import {checkFlag, flagLabel, inputFromFlags, profileFieldFlags} from '../../../src/profiles/flags.js';
@@ -26,6 +27,7 @@ export default class ProfileUpdate extends BaseCommand {
     ...checkFlag,
     'move-backups': Flags.boolean({description: 'with --prefix: move the backups under the old prefix to the new one (server-side copies, then the originals are deleted)'}),
     'dry-run': Flags.boolean({description: 'with --move-backups: show what would be copied and deleted, change nothing'}),
+    yes: Flags.boolean({char: 'y', description: 'change or drop an SSE-C key the profile holds inline, its only copy, without asking'}),
   };
 
   async run(): Promise<void> {
@@ -36,7 +38,7 @@ export default class ProfileUpdate extends BaseCommand {
     if (moving && !flags.check) throw new BackupError('bad_input', '--move-backups connects to B2 to move the backups: it cannot go with --no-check');
     const cli = cliPrefix(this.config);
     const saved = await updateProfile(
-      {name: args.name, input: inputFromFlags(flags), label: flagLabel, check: flags.check, move: moving ? {dryRun: flags['dry-run']} : undefined},
+      {name: args.name, input: inputFromFlags(flags), label: flagLabel, check: flags.check, move: moving ? {dryRun: flags['dry-run']} : undefined, yes: flags.yes},
       {
         openStore: () => ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli}),
         dataDir: this.config.dataDir,
@@ -44,6 +46,12 @@ export default class ProfileUpdate extends BaseCommand {
         configFlag: flags.config,
         log: (line) => this.log(line),
         warn: this.warnLine,
+        confirmKeyLoss: async (storePath) => {
+          const rerun = 'run the same command with --yes';
+          if (await confirmSoleKeyLoss({name: args.name, what: 'change its SSE-C key', storePath, rerun, question: 'Change it anyway?'})) return true;
+          this.logToStderr(`Kept profile "${args.name}" as it was; nothing was changed.`); // a "no" is an answer, not a failure
+          return false;
+        },
       },
     );
     if (saved) this.log(`Updated profile "${args.name}" in ${saved}`);
