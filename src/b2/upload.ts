@@ -183,8 +183,8 @@ const SHA1_SIZED = '0'.repeat(40);
 export function sentInfo(t: UploadTarget, r: Pick<UploadRequest, 'metadata' | 'source' | 'sha1'>): Record<string, string> {
   const src = r.source;
   const large = src.kind !== 'stream' && isLarge(src.size, planFor(t, src.size), t.settings);
-  const info = providerInfo(src, src.kind === 'stream' ? r.sha1 : large ? (r.sha1 ?? SHA1_SIZED) : undefined);
-  return {...r.metadata, ...(src.kind === 'stream' || large ? {...info, ...keyDigestInfo(t.client.encryption)} : info)};
+  const sha1 = src.kind === 'stream' ? r.sha1 : large ? (r.sha1 ?? SHA1_SIZED) : undefined;
+  return {...r.metadata, ...(src.kind === 'stream' || large ? largeInfo(t, src, sha1) : providerInfo(src, sha1))};
 }
 
 /** The provider's own file info of a large file: providerInfo's, and the SSE-C key's digest (SSE_C_KEY_DIGEST). */
