@@ -22,7 +22,7 @@ import {PendingUploads, sourceOf, type PendingUpload, type UploadKey} from './pe
 import {UploadLocks, type Release} from './upload-locks.js';
 import {HidingRecords, type HidingRecord} from './hiding-records.js';
 import {leftByFailedRemoval, leftLocked, leftStoredLine, wholeBackupLine, type LeftStored} from './left-stored.js';
-import {deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} from './lock.js';
+import {activeLock, deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
 import {MAX_METADATA_FILE_BYTES, buildMetadataFile, metadataFileMismatch, parseMetadataFile} from './metadata-file.js';
@@ -1300,8 +1300,9 @@ export class BackupCatalog {
       if (metadataFiles.has(base)) continue;
       const described = archiveMarker(archive);
       if (described) {
-        orphans.push({archive, info: {...described, size: archive.size, sha1: recordedSha1(archive), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive', ...lockOf(archive)}});
-        skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload or delete, or the file is hidden); "${this.hint(`delete ${described.id}`)}" removes it, and so does "${this.hint('cleanup')}" unless the metadata file is hidden (unhiding it restores the backup)`);
+        const info: BackupInfo = {...described, size: archive.size, sha1: recordedSha1(archive), archiveKey: archive.key, metadataKey: metadataKeyOf(base), describedBy: 'archive', ...lockOf(archive)};
+        orphans.push({archive, info});
+        skip(`skipping ${archive.key}: backup ${described.id} has no metadata file (an interrupted upload, copy or delete, or the file is hidden); ${this.orphanRemover(info)}`);
       } else {
         skip(`skipping ${archive.key}: it has no metadata file ${metadataKeyOf(base)} (an interrupted upload, or another tool's file)`);
       }
@@ -1313,6 +1314,21 @@ export class BackupCatalog {
     const entries = settled.filter((e): e is Entry => e !== undefined);
     entries.sort((a, b) => Date.parse(b.info.date) - Date.parse(a.info.date) || compareUtf8(a.info.archiveKey, b.info.archiveKey));
     return {entries: withoutDuplicateIds(entries, skip), orphans, strays};
+  }
+
+  /**
+   * What removes an archive without its metadata file: delete or cleanup, unless Object
+   * Lock keeps it (as far as the key sees), when neither can before its date and running
+   * the interrupted upload or copy again is what makes it a whole backup.
+   */
+  private orphanRemover(info: BackupInfo): string {
+    const now = this.backend.now?.() ?? this.now();
+    const removers = `"${this.hint(`delete ${info.id}`)}" removes it, and so does "${this.hint('cleanup')}" unless the metadata file is hidden (unhiding it restores the backup)`;
+    if (!deleteRefused(info, now)) return removers;
+    const lock = activeLock(info, now);
+    const held = info.legalHold ? 'it is under a legal hold' : `it is locked (${lock?.mode}) until ${lock?.until}`;
+    const bypass = !info.legalHold && lock?.mode === 'governance' && !lock.complianceUntil ? ` (or "${this.hint(`delete ${info.id} --bypass-governance`)}", with a key that may bypass governance)` : '';
+    return `${held}, so neither "${this.hint(`delete ${info.id}`)}" nor "${this.hint('cleanup')}" removes it before then${bypass}; if an interrupted upload or copy left it, running that command again finishes the backup`;
   }
 
   private async entryFromMetadataFile(archive: ObjectInfo, metadataFile: ObjectInfo, skip: (msg: string) => void, signal?: AbortSignal): Promise<Entry | undefined> {

@@ -57,7 +57,7 @@ describe('a rerun of an interrupted upload', () => {
     expect(isBackupError(err, 'aborted')).toBe(true);
     const {catalog, warnings} = catalogWithWarnings(backend, {cacheDir});
     expect(await catalog.list()).toEqual([]); // an archive alone is no backup
-    expect(warnings.join('\n')).toMatch(/has no metadata file \(an interrupted upload or delete, or the file is hidden\)/);
+    expect(warnings.join('\n')).toMatch(/has no metadata file \(an interrupted upload, copy or delete, or the file is hidden\)/);
 
     emu.resetStats();
     const again = await new BackupCatalog(backend, {cacheDir}).upload({path}, {name: 'nightly'});

@@ -290,6 +290,31 @@ describe('archives Object Lock keeps when an upload fails', () => {
   });
 });
 
+test('the listing\'s line about a locked or held orphan archive names no remover that B2 would refuse, and says that running the interrupted command again finishes it', async () => {
+  const b = await freshBackend();
+  const seed = new BackupCatalog(b);
+  const [locked, held, compliance, free] = await Promise.all(['L_gov', 'L_held', 'L_comp', 'L_free'].map(async (name) => {
+    const up = await seed.upload(randomBytes(500), {name});
+    await b.delete(up.metadataKey);
+    return up;
+  }));
+  const until = new Date(b.now().getTime() + DAY);
+  await b.setRetention(locked.archiveKey, (await b.stat(locked.archiveKey))!.id!, {mode: 'governance', retainUntil: until});
+  await b.setRetention(compliance.archiveKey, (await b.stat(compliance.archiveKey))!.id!, {mode: 'compliance', retainUntil: until});
+  await holdOn(b, held.archiveKey);
+  const {catalog, warnings} = catalogWithWarnings(b, {cli: 'backup-b2 b2', locationFlags: '--profile lk'});
+  await catalog.list();
+  const about = (id: string) => warnings.find((w) => w.includes(`backup ${id} has no metadata file`)) ?? '';
+  const again = 'if an interrupted upload or copy left it, running that command again finishes the backup';
+  expect(about(locked.id)).toContain(`it is locked (governance) until ${until.toISOString()}, so neither "backup-b2 b2 delete ${locked.id} --profile lk" nor "backup-b2 b2 cleanup --profile lk" removes it before then (or "backup-b2 b2 delete ${locked.id} --bypass-governance --profile lk", with a key that may bypass governance); ${again}`);
+  expect(about(compliance.id)).toContain(`it is locked (compliance) until ${until.toISOString()}, so neither`);
+  expect(about(compliance.id)).not.toContain('bypass');
+  expect(about(held.id)).toContain(`it is under a legal hold, so neither "backup-b2 b2 delete ${held.id} --profile lk"`);
+  expect(about(free.id)).toContain(`"backup-b2 b2 delete ${free.id} --profile lk" removes it, and so does "backup-b2 b2 cleanup --profile lk"`);
+  for (const id of [locked.id, held.id, compliance.id]) expect(about(id)).not.toContain('removes it, and so does');
+  await b.close();
+});
+
 test('a locked orphan archive whose lock the key cannot see: cleanup hides it, B2 refuses the delete, it is unhidden and reported locked', async () => {
   const b = await freshBackend();
   const up = await new BackupCatalog(b).upload(randomBytes(500), {name: 'BLIND_LOCKED'});
