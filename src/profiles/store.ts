@@ -144,7 +144,8 @@ export class ProfileStore {
    * `chooseWith`: how the command takes a profile name, for the hint when one must be chosen.
    */
   resolve(name?: string, opts: {envCredentials?: boolean; chooseWith?: string; givenBy?: string} = {}): ResolvedProfile {
-    const chosen = name || this.env.B2_PROFILE || this.defaultName(opts.chooseWith);
+    // an empty name given is a mistake to name (a script's unset variable), not "no name": it would act on the default
+    const chosen = name === '' ? name : name || this.env.B2_PROFILE || this.defaultName(opts.chooseWith);
     // oclif hands B2_PROFILE over as --profile: a name equal to it may well come from there
     const givenBy = opts.givenBy ?? (chosen === this.env.B2_PROFILE ? 'the environment variable B2_PROFILE' : undefined);
     const stored = this.getOrThrow(chosen, {givenBy, addable: true});

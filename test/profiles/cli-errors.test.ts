@@ -357,4 +357,9 @@ describe('a mistyped --profile or --to (real CLI)', () => {
     expect(await run(['copy', 'abcd1234', '--profile', 'local', '--to', 'nosuch'])).toEqual({code: 2, stderr: 'Error: no profile named "nosuch" (given by --to) in $F (profiles: home, local); add it with "backup-b2 b2 profile add nosuch --config $F"\n'});
     expect(await run(['copy', 'abcd1234', '--profile', 'local', '--to', 'hom'])).toEqual({code: 2, stderr: 'Error: no profile named "hom" (given by --to) in $F (profiles: home, local); did you mean "home"?\n'});
   });
+
+  test('an empty --profile or --to (a script\'s unset variable) is named, never taken for the only or default profile', async () => {
+    expect(await run(['list', '--profile', ''])).toEqual({code: 2, stderr: 'Error: no profile named "" in $F (profiles: home, local); choose one of them\n'});
+    expect(await run(['copy', 'abcd1234', '--profile', 'local', '--to', ''])).toEqual({code: 2, stderr: 'Error: no profile named "" (given by --to) in $F (profiles: home, local); choose one of them\n'});
+  });
 });
