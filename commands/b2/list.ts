@@ -10,7 +10,10 @@ export default class List extends LocationCommand {
 
   async run(): Promise<BackupSummary[]> {
     const {flags} = await this.parse(List);
-    const {backups, now} = await this.withLocation(flags, async ({catalog, backend}, signal) => ({backups: await catalog.list({signal}), now: backend.now()}));
+    const {backups, now} = await this.withLocation(flags, async ({catalog, backend, profile}, signal) => {
+      await this.warnUnfinishedMove(profile, flags.config);
+      return {backups: await catalog.list({signal}), now: backend.now()};
+    });
     if (!this.jsonEnabled()) {
       // the table's code (string-width) loads only for the table: --json (scripts, the host) never pays for it
       const {renderBackupTable} = await import('../../src/cli/backup-tables.js');

@@ -20,7 +20,10 @@ export default class Show extends LocationCommand {
   async run(): Promise<ShowView> {
     const {args, flags} = await this.parse(Show);
     assertBackupId(args.id); // before connecting: a bad id costs nothing
-    const {backup, now} = await this.withLocation(flags, async ({catalog, backend}, signal) => ({backup: await catalog.show(args.id, {signal}), now: backend.now()}));
+    const {backup, now} = await this.withLocation(flags, async ({catalog, backend, profile}, signal) => {
+      await this.warnUnfinishedMove(profile, flags.config);
+      return {backup: await catalog.show(args.id, {signal}), now: backend.now()};
+    });
     this.log(renderBackup(backup, now));
     const {metadata, lock} = backup;
     return {...backupSummary(backup, now), ...(metadata ? {metadata} : {}), ...(lock ? {lock} : {})};

@@ -8,6 +8,7 @@ import {recordError} from './error-log.js';
 import {jsonText} from './json-text.js';
 import {makeRoomForTransferBuffers} from './heap-room.js';
 import {missingArgument} from './missing-argument.js';
+import {warnUnfinishedMove, type Place} from './move-record.js';
 import {cliPrefix} from './cli-prefix.js';
 import {unexpectedArguments} from './unexpected-arguments.js';
 import {shownUnknownFlags, unknownFlag} from './unknown-flag.js';
@@ -114,6 +115,11 @@ export abstract class BaseCommand extends PluginCommand {
       helpGroup: 'GLOBAL',
     }),
   };
+
+  /** Warns when a move of `profile` was killed before it finished (its copies are where the profile does not look): list, show, profile show. */
+  protected async warnUnfinishedMove(profile: Place & {name: string}, configFlag: string | undefined): Promise<void> {
+    await warnUnfinishedMove(this.config.dataDir, profile, {cli: cliPrefix(this.config), configFlag, warn: this.warnLine});
+  }
 }
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;

@@ -14,6 +14,7 @@ import {profileOnHint} from './profile-on-hint.js';
 import {reuploadHint} from '../reupload-hint.js';
 import {assertSeesLocks} from './object-lock.js';
 import {bucketWarning, locationId} from './open-backend.js';
+import {assertNoOtherMove, recordMove} from './move-record.js';
 
 /**
  * `b2 profile update NAME --prefix NEW --move-backups [--dry-run]`: the backups under the
@@ -28,6 +29,8 @@ export async function moveProfileBackups(
 ): Promise<boolean> {
   // the same prefix in another bucket is another location: a move there is what --bucket OTHER asks for
   if (from.prefix === to.prefix && sameBucket(from, to)) throw new BackupError('bad_input', `--move-backups moves the backups to a new prefix or bucket, but profile "${to.name}" already uses ${JSON.stringify(to.prefix)} in bucket ${to.bucket}; give --prefix a different one (or --bucket another bucket)`);
+  // a move killed on its way elsewhere is finished first: its copies are where no profile points
+  await assertNoOtherMove(ctx.dataDir, from, to, ctx);
   // the profile names the old prefix until the move is saved: its hints act there, and the
   // new prefix's leftovers are cleaned up once the move is finished (moveCleanupFix)
   const fromFlags = locationFlags(from.name, ctx.configFlag);
@@ -55,6 +58,8 @@ export async function moveProfileBackups(
     const warnOnce = (line: string) => void (warned.has(line) || (warned.add(line), ctx.warn(line)));
     const lockItem = (item: MoveItem) => lockCopy(ctx.dataDir, locationId(to), item.archive.key, names(item), warnOnce);
     const onWarning = bucketWarning(ctx.warn);
+    // before the first copy: a kill from here on leaves backups where the profile does not point (removed once it is saved)
+    await recordMove(ctx.dataDir, from, to, ctx.warn);
     // an archive copy left without its metadata file is what finishing the move completes: only a move given up removes it
     const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock, onWarning, destinationRun: (words) => abandonedMoveRun(words, to, ctx)});
     for (const line of staying(plan, from)) ctx.warn(line);
@@ -176,13 +181,22 @@ export async function backupsLeftBehind(from: ResolvedProfile, ctx: {dataDir: st
   }
 }
 
-/** `configFlag`: the --config the profiles file came from, which the commands repeat. */
+/**
+ * A new location (prefix, bucket or endpoint) saved without --move-backups: how many backups
+ * stay at the old one, and the commands that move them after all: every part that changed
+ * put back, then the move (none goes to another endpoint: no server-side copy does).
+ * `configFlag`: the --config the profiles file came from, which the commands repeat.
+ */
 export function leftBehindWarning(n: number, from: ResolvedProfile, to: ResolvedProfile, ctx: {cli: string; configFlag?: string}): string {
   const update = (words: string) => profileCommandHint(ctx.cli, `update ${shellWord(to.name)} ${words}`, ctx.configFlag);
-  return (
-    `Warning: ${count(n, 'backup')} stay under the old prefix ${JSON.stringify(from.prefix)}: changing the prefix does not move them, and profile "${to.name}" no longer lists them; ` +
-    `to move them, put the old prefix back ("${update(`--prefix ${shellWord(from.prefix)}`)}"), then run "${update(`--prefix ${shellWord(to.prefix)} --move-backups`)}"`
-  );
+  const changed = (['endpoint', 'bucket', 'prefix'] as const).filter((part) => from[part] !== to[part]);
+  const putBack = update(changed.map((part) => `--${part} ${shellWord(from[part])}`).join(' '));
+  const where = changed.length === 1 && changed[0] === 'prefix' ? `the old prefix ${JSON.stringify(from.prefix)}` : `${JSON.stringify(from.prefix)} in bucket ${from.bucket}${changed.includes('endpoint') ? ` at ${from.endpoint}` : ''}`;
+  const [them, stays] = n === 1 ? ['it', 'stays'] : ['them', 'stay'];
+  const stay = `Warning: ${count(n, 'backup')} ${stays} under ${where}: changing the ${changed.join(' and ')} does not move ${them}, and profile "${to.name}" no longer lists ${them}`;
+  if (changed.includes('endpoint')) return `${stay}; to list ${them} again, put the old location back ("${putBack}") (a move does not go to another endpoint: no server-side copy does)`;
+  const bucket = to.bucket === from.bucket ? '' : `--bucket ${shellWord(to.bucket)} `;
+  return `${stay}; to move ${them}, put the old ${changed.join(' and ')} back ("${putBack}"), then run "${update(`${bucket}--prefix ${shellWord(to.prefix)} --move-backups`)}"`;
 }
 
 /** Whether an update leaves behind the SSE-C key the profile uploaded with (another key, or none). */

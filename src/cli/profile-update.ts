@@ -6,6 +6,7 @@ import type {ResolvedProfile} from '../profiles/types.js';
 import {lockMove} from './copy-lock.js';
 import {withInterrupt} from './interrupt.js';
 import {backupsLeftBehind, customerKeyDropped, keyChangeWarning, leftBehindWarning, moveProfileBackups} from './move-backups.js';
+import {forgetMove, samePlace} from './move-record.js';
 import {locationId} from './open-backend.js';
 import {customerKeyGone, soleCustomerKey} from './sole-key-confirmation.js';
 
@@ -53,7 +54,7 @@ export async function updateProfile(update: ProfileUpdate, ctx: ProfileUpdateCon
     const store = await ctx.openStore();
     // the profile as it is, when its old location or key matters (a move, or the warnings about what stays there)
     const touchesKey = update.input.encryption !== undefined || update.input.encryptionKey !== undefined;
-    const before = (update.input.prefix !== undefined || touchesKey) && update.check ? store.resolve(update.name) : undefined;
+    const before = (movesLocation(update.input) || touchesKey) && update.check ? store.resolve(update.name) : undefined;
     const soleKey = touchesKey && !update.move && !update.yes ? soleCustomerKey(store.list(), update.name) : undefined;
     store.update(update.name, update.input, update.label);
     if (soleKey !== undefined && customerKeyGone(soleKey, store.list().find((p) => p.name === update.name)?.entry) && !(await ctx.confirmKeyLoss(store.path))) return undefined;
@@ -83,6 +84,9 @@ function save(store: ProfileStore, update: ProfileUpdate, before: ResolvedProfil
           await warnWhatStays(before, after, signal, ctx);
           return true;
         },
+      }).then(async (saved) => {
+        if (saved && move) await forgetMove(ctx.dataDir, name); // the move is finished once the profile names its destination
+        return saved;
       }),
     {
       // a stopped move may cancel an unfinished copy on B2 on the way out
@@ -105,7 +109,11 @@ async function warnWhatStays(before: ResolvedProfile, after: ResolvedProfile, si
       return 0; // the old location may be out of reach now: no count, no warning
     }));
   if (customerKeyDropped(before, after) && (await stayingBehind()) > 0) ctx.warn(keyChangeWarning(await stayingBehind(), before, after));
-  // a new location in the same bucket: say what stays behind
-  const sameBucket = before.bucket === after.bucket && before.endpoint === after.endpoint;
-  if (before.prefix !== after.prefix && sameBucket && (await stayingBehind()) > 0) ctx.warn(leftBehindWarning(await stayingBehind(), before, after, ctx));
+  // a new location (prefix, bucket or endpoint): say what stays behind
+  if (!samePlace(before, after) && (await stayingBehind()) > 0) ctx.warn(leftBehindWarning(await stayingBehind(), before, after, ctx));
+}
+
+/** Whether an update may point the profile at another location (its prefix, bucket or endpoint given). */
+function movesLocation(input: ProfileInput): boolean {
+  return input.prefix !== undefined || input.bucket !== undefined || input.endpoint !== undefined;
 }

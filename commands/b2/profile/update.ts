@@ -11,7 +11,7 @@ export default class ProfileUpdate extends BaseCommand {
   static override summary = 'Change some fields of a profile.';
   static override description =
     'Only the fields given as flags change; an empty value resets an optional field (prefix, endpoint, part size, concurrency) to its default. Unless --no-check, the result is checked against B2 first and saved only if the check passes. ' +
-    'With --prefix NEW --move-backups, the backups under the old prefix are copied to the new one on the server (nothing is downloaded), checked, and only then deleted under the old prefix and the profile saved; if it is interrupted, run the same command again to finish. Without --move-backups, a new prefix leaves the backups under the old one (a warning says how many).';
+    'With --prefix NEW --move-backups, the backups under the old prefix are copied to the new one on the server (nothing is downloaded), checked, and only then deleted under the old prefix and the profile saved; if it is interrupted, run the same command again to finish (until then, list, show and profile show warn, and a move elsewhere is refused). Without --move-backups, a new prefix, bucket or endpoint leaves the backups where they were (a warning says how many).';
 
   static override examples = [
     '<%= config.bin %> b2 profile update home --key-id 0051234abcd0000000000002 --application-key env:B2_NEW_KEY',
