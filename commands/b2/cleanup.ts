@@ -28,6 +28,7 @@ export default class Cleanup extends LocationCommand {
     const dryRun = flags['dry-run'];
     const sofar = emptyCleanupReport(); // filled as it goes: an interrupted cleanup says what it had removed
     const report = await this.withLocation(flags, ({catalog}, signal) => catalog.cleanup({olderThanMs: age.ms, dryRun, signal, report: sofar}), {
+      writes: dryRun ? undefined : {doing: 'leftovers are being cleaned up in', notDone: 'nothing was removed'},
       interrupted: () => (dryRun ? 'cleanup interrupted; nothing was changed' : `cleanup interrupted ${removedSoFar(sofar)}; run the same command again to finish`),
     });
     const view: CleanupView = {dryRun, olderThan: flags['older-than'], ...report};

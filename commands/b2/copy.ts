@@ -3,7 +3,7 @@ import {BaseCommand, profileFlag} from '../../src/cli/base-command.js';
 import {cliPrefix} from '../../src/cli/cli-prefix.js';
 import {lockCopy} from '../../src/cli/copy-lock.js';
 import {withInterrupt} from '../../src/cli/interrupt.js';
-import {bucketWarning, catalogOf, locationId} from '../../src/cli/open-backend.js';
+import {bucketWarning, catalogOf, loadForWriting, locationId} from '../../src/cli/open-backend.js';
 import {assertCanLock, assertSeesLocks, lockInstead} from '../../src/cli/object-lock.js';
 import {refusePublicBucket} from '../../src/cli/public-bucket.js';
 import {dateWithOffset} from '../../src/backups/backup-date.js';
@@ -17,6 +17,7 @@ import {escapeInvisible} from '../../src/backups/validate.js';
 import {connectB2Pair} from '../../src/connect.js';
 import {BackupError} from '../../src/errors.js';
 import {loadProfile} from '../../src/profiles/index.js';
+import type {ResolvedProfile} from '../../src/profiles/types.js';
 import {CopyBarrierError} from '../../src/reupload-hint.js';
 
 export default class Copy extends BaseCommand {
@@ -43,11 +44,23 @@ export default class Copy extends BaseCommand {
     const configDir = this.config.configDir;
     const cli = cliPrefix(this.config);
     const source = await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir, cli});
-    const target = await loadProfile({configFlag: flags.config, profileFlag: flags.to, configDir, cli, givenBy: '--to'});
-    if (source.name === target.name || locationId(source) === locationId(target)) {
-      const same = source.name === target.name ? `it is the profile the backup is in` : `it names the same location as profile "${source.name}" (${source.bucket}/${source.prefix})`;
-      throw new BackupError('bad_input', `--to ${target.name}: ${same}; give another profile`);
+    const loadTarget = () => loadProfile({configFlag: flags.config, profileFlag: flags.to, configDir, cli, givenBy: '--to'});
+    const given = await loadTarget();
+    if (source.name === given.name || locationId(source) === locationId(given)) {
+      const same = source.name === given.name ? `it is the profile the backup is in` : `it names the same location as profile "${source.name}" (${source.bucket}/${source.prefix})`;
+      throw new BackupError('bad_input', `--to ${given.name}: ${same}; give another profile`);
     }
+    // the copy writes there: no move of the --to profile runs until it has finished (nor does it start during one)
+    const {profile: target, release} = await loadForWriting(loadTarget, this.config.dataDir, {doing: 'a backup is being copied to', notDone: 'nothing was copied'}, this.warnLine, given);
+    try {
+      return await this.copy(args.id, flags, source, target);
+    } finally {
+      await release();
+    }
+  }
+
+  private copy(id: string, flags: {config?: string; 'allow-public-bucket': boolean}, source: ResolvedProfile, target: ResolvedProfile): Promise<{copied: BackupSummary; to: string; existing: boolean; copiedFiles: string[]}> {
+    const cli = cliPrefix(this.config);
     let copying: BackupInfo | undefined; // the backup found to copy (its copy lock is taken first)
     let alone: BackupInfo | undefined; // the backup whose archive is at the destination while its metadata file is copied
     return withInterrupt(async (signal) => {
@@ -69,7 +82,7 @@ export default class Copy extends BaseCommand {
           copying = b;
           return lockCopy(this.config.dataDir, locationId(target), b.archiveKey, {backup: `backup ${b.id}`, where: `profile "${target.name}"`}, this.warnLine);
         };
-        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, args.id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, this.warnLine, flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b), onWarning: bucketWarning(this.warnLine)}).catch((err: unknown) => {
+        const {info, existing, copied: copiedKeys, lock: copyLock} = await copyBackup(catalog, from, to, id, {signal, lock, destinationLock, destination: catalogOf(this.config, target, to, this.warnLine, flags.config), beforeCopy: canLock, beforeMetadataCopy: (b) => (alone = b), onWarning: bucketWarning(this.warnLine)}).catch((err: unknown) => {
           // the provider knew the file only: the advice to download and upload it names this backup
           throw err instanceof CopyBarrierError && copying ? err.of({...copying, date: dateWithOffset(copying.date)}) : err;
         });

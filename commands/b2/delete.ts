@@ -56,6 +56,7 @@ export default class Delete extends LocationCommand {
       this.log(`Deleted ${what}: ${keysToDelete(target).map(escapeInvisible).join(' and ')}`);
       return {deleted: backupSummary(info), complete: target.complete};
     }, {
+      writes: {doing: 'a backup is being deleted from', notDone: 'nothing was deleted'},
       // the archive goes first: at most its metadata file is left, which a delete by the full id removes
       interrupted: (_err, hint) => (deleting ? `delete interrupted; backup ${deleting} may be partly deleted: run "${hint(`delete ${deleting} --yes`)}" to finish` : 'delete interrupted; nothing was deleted'),
     });

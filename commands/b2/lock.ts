@@ -57,6 +57,6 @@ export default class Lock extends LocationCommand {
       this.logToStderr(`${current ? (weaker ? 'Shortened the lock of' : 'Extended the lock of') : 'Locked'} ${what}: ${lockedText(locked.lock!)}`);
       this.log(backup.id);
       return backupSummary(locked, now);
-    }, {interrupted: () => `lock interrupted; the lock may be set on only some of backup ${args.id}'s files: run the same command again`});
+    }, {writes: {doing: 'a backup is being locked in', notDone: 'no lock was set'}, interrupted: () => `lock interrupted; the lock may be set on only some of backup ${args.id}'s files: run the same command again`});
   }
 }

@@ -76,6 +76,8 @@ export default class Prune extends LocationCommand {
         : `Deleted ${count(deleted.length, 'backup')} and kept ${kept} (${rules})${gone}.`);
       return pruneView(plan, {dryRun, deleted, alreadyGone, unfinishedUploads: unfinished, now});
     }, {
+      // a dry run changes nothing: a move may run meanwhile
+      writes: dryRun ? undefined : {doing: 'backups are being pruned in', notDone: 'nothing was deleted'},
       // a backup whose delete was under way is no longer listed once its archive is gone: only its full id finds what is left
       interrupted: (_err, hint) =>
         !deleting

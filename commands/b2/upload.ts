@@ -116,6 +116,7 @@ export default class Upload extends LocationCommand {
         },
         {
           overrides,
+          writes: {doing: 'a backup is being uploaded to', notDone: 'nothing was uploaded'},
           verbose: out.verbose,
           onFirst: () => bar?.stop(), // the notice stays on its own line; no bar is drawn over it
           notice: this.warnLine,

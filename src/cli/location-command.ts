@@ -4,7 +4,7 @@ import {BaseCommand, profileFlag} from './base-command.js';
 import {withInterrupt, type InterruptOptions} from './interrupt.js';
 import {commandHint, locationFlags} from '../command-hint.js';
 import {cliPrefix} from './cli-prefix.js';
-import {openLocation, type OpenedLocation} from './open-backend.js';
+import {openLocation, type OpenedLocation, type WriterNames} from './open-backend.js';
 import {timing} from '../timing.js';
 import type {TransferOverrides} from './transfer-flags.js';
 import {verboseListener} from './verbose.js';
@@ -14,6 +14,8 @@ export type LocationHint = (words: string) => string;
 
 interface LocationOptions extends Omit<InterruptOptions, 'interrupted'> {
   overrides?: TransferOverrides;
+  /** A command that writes to the location: no move of it runs meanwhile (loadForWriting), and one running refuses it. */
+  writes?: WriterNames;
   /** -v: a line per part, retry and re-authorization on stderr. */
   verbose?: boolean;
   /** InterruptOptions.interrupted, with the hint writer of the location (its profile named). */
@@ -55,7 +57,7 @@ export function withOpenLocation<T>(
   const typed: LocationHint = (words) => commandHint(cliPrefix(config), words, flags.profile === undefined ? undefined : locationFlags(flags.profile, flags.config));
   const {interrupted} = opts;
   return withInterrupt(async (signal) => {
-    const location = await openLocation(config, flags, {warn: opts.warn, signal, overrides: opts.overrides, onEvent: opts.onEvent});
+    const location = await openLocation(config, flags, {warn: opts.warn, signal, overrides: opts.overrides, onEvent: opts.onEvent, writes: opts.writes});
     opened = location;
     try {
       const result = await work(location, signal);

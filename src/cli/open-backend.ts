@@ -10,6 +10,7 @@ import type {ResolvedProfile} from '../profiles/types.js';
 import {timing} from '../timing.js';
 import {locationFlags} from '../command-hint.js';
 import {cliPrefix} from './cli-prefix.js';
+import {holdShared} from './copy-lock.js';
 import {withOverrides, type TransferOverrides} from './transfer-flags.js';
 
 export interface OpenedLocation {
@@ -28,15 +29,59 @@ export interface OpenedLocation {
 export async function openLocation(
   config: Config,
   flags: {config?: string; profile?: string},
-  opts: {warn: (line: string) => void; signal?: AbortSignal; overrides?: TransferOverrides; onEvent?: TransferEventListener},
+  opts: {warn: (line: string) => void; signal?: AbortSignal; overrides?: TransferOverrides; onEvent?: TransferEventListener; writes?: WriterNames},
 ): Promise<OpenedLocation> {
-  const profile = withOverrides(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir, cli: cliPrefix(config)}), opts.overrides);
+  const load = async () => withOverrides(await loadProfile({configFlag: flags.config, profileFlag: flags.profile, configDir: config.configDir, cli: cliPrefix(config)}), opts.overrides);
+  const {profile, release} = opts.writes ? await loadForWriting(load, config.dataDir, opts.writes, opts.warn) : {profile: await load(), release: async () => undefined};
   timing('profile loaded');
-  const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal, cli: cliPrefix(config), savedProfiles: {configFlag: flags.config}}, opts.onEvent ? {onEvent: opts.onEvent} : {});
-  timing('connected (authorized, bucket found)');
-  const catalog = catalogOf(config, profile, backend, opts.warn, flags.config);
-  // the catalog's hints and the command's name the location the same way
-  return {profile, backend, catalog, hint: (words) => catalog.hint(words), close: () => backend.close()};
+  try {
+    const backend = await connectB2(profile, {dataDir: config.dataDir, signal: opts.signal, cli: cliPrefix(config), savedProfiles: {configFlag: flags.config}}, opts.onEvent ? {onEvent: opts.onEvent} : {});
+    timing('connected (authorized, bucket found)');
+    const catalog = catalogOf(config, profile, backend, opts.warn, flags.config);
+    // the catalog's hints and the command's name the location the same way
+    return {profile, backend, catalog, hint: (words) => catalog.hint(words), close: () => backend.close().finally(release)};
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}
+
+/**
+ * What a command that writes to its location says of itself to a move its hold keeps out
+ * (`doing`, followed by the profile: "a backup is being uploaded to"), and what it did not
+ * do when a move keeps it out (`notDone`: "nothing was uploaded").
+ */
+export interface WriterNames {
+  doing: string;
+  notDone: string;
+}
+
+/** A profile whose location changes under a writer this often in a row is taken as it is then held. */
+const PROFILE_READS = 3;
+
+/**
+ * The profile `load` reads, with a shared hold of its name and its location (holdShared)
+ * that `release` gives up: no move of either runs until then, and one running refuses
+ * this command (one line, exit 1, nothing done). The profile is read again once held: a
+ * move that saved it with a new location between the first read and the hold would
+ * otherwise have this command write to the old one, which no profile names any more
+ * (the hold of the new place is taken then). `first`: the profile as already read.
+ */
+export async function loadForWriting(load: () => Promise<ResolvedProfile>, dataDir: string, names: WriterNames, warn: (line: string) => void, first?: ResolvedProfile): Promise<{profile: ResolvedProfile; release: () => Promise<void>}> {
+  let profile = first ?? (await load());
+  for (let read = 1; ; read++) {
+    const release = await holdShared(dataDir, [{profile: profile.name}, {location: locationId(profile)}], {note: `${names.doing} profile "${profile.name}"`, notDone: names.notDone}, warn);
+    let now: ResolvedProfile;
+    try {
+      now = await load();
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    if ((now.name === profile.name && locationId(now) === locationId(profile)) || read >= PROFILE_READS) return {profile: read >= PROFILE_READS ? profile : now, release};
+    await release();
+    profile = now;
+  }
 }
 
 /** A warning from the backups layer as a line for `warn`: "Warning: …", with what the bucket's file names could hide made visible. */

@@ -3,7 +3,7 @@ import {saveChecked} from '../profiles/save-checked.js';
 import type {ProfileInput} from '../profiles/schema.js';
 import type {FieldLabel, ProfileStore} from '../profiles/store.js';
 import type {ResolvedProfile} from '../profiles/types.js';
-import {lockMove} from './copy-lock.js';
+import {holdShared, lockMove} from './copy-lock.js';
 import {withInterrupt} from './interrupt.js';
 import {backupsLeftBehind, customerKeyDropped, keyChangeWarning, leftBehindWarning, moveProfileBackups} from './move-backups.js';
 import {forgetMove, samePlace} from './move-record.js';
@@ -42,14 +42,24 @@ export interface ProfileUpdateContext {
 /**
  * Applies `update` and saves the profile: checked first (unless not `check`), then the
  * backups moved (--move-backups) or the warnings about what stays under the old prefix or
- * needs the old SSE-C key. A real move holds two locks until the profile is saved: one
- * per profile (a second move cannot read the old prefix and save over the first) and
- * one per location moved from (another profile on the same bucket and prefix). Answers
+ * needs the old SSE-C key. A real move holds its locks until the profile is saved: its
+ * profile's (a second move, or another update, cannot read the old prefix and save over
+ * the first) and the location's it moves from (another profile on the same bucket and
+ * prefix, and every command writing there), both exclusive, and the one it moves to,
+ * shared (holdMoveLocations). Any other update that saves the profile holds the
+ * profile's shared: it keeps a move out (and is refused while one runs), not another
+ * such update. Answers
  * the profiles file written, or undefined when nothing was saved (a dry run).
  */
 export async function updateProfile(update: ProfileUpdate, ctx: ProfileUpdateContext): Promise<string | undefined> {
   const moving = update.move !== undefined && !update.move.dryRun;
-  const releaseProfile = moving ? await lockMove(ctx.dataDir, {profile: update.name}, `the backups of profile "${update.name}"`, ctx.warn) : undefined;
+  const note = moving ? moveNote(update) : `profile "${update.name}" is being updated`;
+  // a move holds its profile exclusively; any other update that saves it, shared (a dry run saves nothing)
+  const releaseProfile = moving
+    ? await lockMove(ctx.dataDir, {profile: update.name}, {what: `the backups of profile "${update.name}"`, note}, ctx.warn)
+    : update.move
+      ? undefined
+      : await holdShared(ctx.dataDir, [{profile: update.name}], {note, notDone: 'the profile is unchanged'}, ctx.warn);
   try {
     const store = await ctx.openStore();
     // the profile as it is, when its old location or key matters (a move, or the warnings about what stays there)
@@ -58,14 +68,39 @@ export async function updateProfile(update: ProfileUpdate, ctx: ProfileUpdateCon
     const soleKey = touchesKey && !update.move && !update.yes ? soleCustomerKey(store.list(), update.name) : undefined;
     store.update(update.name, update.input, update.label);
     if (soleKey !== undefined && customerKeyGone(soleKey, store.list().find((p) => p.name === update.name)?.entry) && !(await ctx.confirmKeyLoss(store.path))) return undefined;
-    const releaseLocation = before && moving ? await lockMove(ctx.dataDir, {location: locationId(before)}, `the backups under ${JSON.stringify(before.prefix)} in bucket ${before.bucket}`, ctx.warn) : undefined;
+    const releaseLocations = before && moving ? await holdMoveLocations(before, store.resolve(update.name), note, ctx) : undefined;
     try {
       return (await save(store, update, before, ctx)) ? store.path : undefined;
     } finally {
-      await releaseLocation?.();
+      await releaseLocations?.();
     }
   } finally {
     await releaseProfile?.();
+  }
+}
+
+/** What a move of `update` does, for the commands its locks keep out: "the backups of profile "p1" are being moved to "p1b/"". */
+function moveNote(update: ProfileUpdate): string {
+  const {prefix, bucket} = update.input;
+  return `the backups of profile "${update.name}" are being moved to ${JSON.stringify(String(prefix ?? ''))}${bucket === undefined ? '' : ` in bucket ${bucket}`}`;
+}
+
+/**
+ * A move's holds of the locations it reads and writes: the one it moves from, exclusive
+ * (another move from it, and every writer there, stay out), and the one it copies to,
+ * shared as every writer's (a move from there stays out: it would not see these copies).
+ */
+async function holdMoveLocations(from: ResolvedProfile, to: ResolvedProfile, note: string, ctx: ProfileUpdateContext): Promise<() => Promise<void>> {
+  const releaseFrom = await lockMove(ctx.dataDir, {location: locationId(from)}, {what: `the backups under ${JSON.stringify(from.prefix)} in bucket ${from.bucket}`, note}, ctx.warn);
+  try {
+    const releaseTo = locationId(to) === locationId(from) ? undefined : await holdShared(ctx.dataDir, [{location: locationId(to)}], {note, notDone: 'nothing was moved and the profile is unchanged'}, ctx.warn);
+    return async () => {
+      await releaseTo?.();
+      await releaseFrom();
+    };
+  } catch (err) {
+    await releaseFrom();
+    throw err;
   }
 }
 

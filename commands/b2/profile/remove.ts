@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core';
 import {cliPrefix} from '../../../src/cli/cli-prefix.js';
+import {holdShared} from '../../../src/cli/copy-lock.js';
 import {BaseCommand} from '../../../src/cli/base-command.js';
 import {confirmSoleKeyLoss} from '../../../src/cli/sole-key-confirmation.js';
 import {profileCommandHint, shellWord} from '../../../src/command-hint.js';
@@ -19,16 +20,26 @@ export default class ProfileRemove extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(ProfileRemove);
     const cli = cliPrefix(this.config);
+    // a move of the profile saves it at its end: removed meanwhile, it would be back (or the removal lost)
+    const release = await holdShared(this.config.dataDir, [{profile: args.name}], {note: `profile "${args.name}" is being removed`, notDone: 'the profile was not removed'}, this.warnLine);
+    try {
+      await this.remove(args.name, flags, cli);
+    } finally {
+      await release();
+    }
+  }
+
+  private async remove(name: string, flags: {config?: string; yes?: boolean}, cli: string): Promise<void> {
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli});
-    if (!flags.yes && holdsSoleCustomerKey(store.list(), args.name)) {
-      const rerun = `run "${profileCommandHint(cli, `remove ${shellWord(args.name)} --yes`, flags.config)}"`;
-      if (!(await confirmSoleKeyLoss({name: args.name, what: 'remove', storePath: store.path, rerun, question: 'Remove it, key and all?'}))) {
-        this.logToStderr(`Kept profile "${args.name}"; nothing was changed.`); // a "no" is an answer, not a failure
+    if (!flags.yes && holdsSoleCustomerKey(store.list(), name)) {
+      const rerun = `run "${profileCommandHint(cli, `remove ${shellWord(name)} --yes`, flags.config)}"`;
+      if (!(await confirmSoleKeyLoss({name, what: 'remove', storePath: store.path, rerun, question: 'Remove it, key and all?'}))) {
+        this.logToStderr(`Kept profile "${name}"; nothing was changed.`); // a "no" is an answer, not a failure
         return;
       }
     }
-    store.remove(args.name);
+    store.remove(name);
     await store.save();
-    this.log(`Removed profile "${args.name}" from ${store.path}`);
+    this.log(`Removed profile "${name}" from ${store.path}`);
   }
 }
