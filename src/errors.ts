@@ -124,3 +124,24 @@ export function withoutLeftover(error: BackupError): BackupError {
 export function withLeftover(error: BackupError, leftover: string): BackupError {
   return new BackupError(error.kind, `${error.message}; ${leftover}`, {cause: error.cause, leftover});
 }
+
+/**
+ * `err`, a failure after the command had changed something (`done`: what, and how to go
+ * on, as a clause added to its message): never with an exit code that says nothing was
+ * changed (2, bad input: then 1), its transient mark and leftover kept, resumable (`done`
+ * says how to go on). An
+ * interruption (its own message says what it left) and an error that is no BackupError
+ * (exit 1 already) are answered as they are.
+ */
+export function failedAfterChange(err: unknown, done: string): unknown {
+  if (!isBackupError(err) || err.kind === 'aborted') return err;
+  const kind = kindAfterChange(err.kind);
+  const told = err.leftover === undefined ? undefined : `; ${err.leftover}`;
+  const message = told !== undefined && err.message.endsWith(told) ? `${err.message.slice(0, -told.length)}; ${done}${told}` : `${err.message}; ${done}`;
+  return new BackupError(kind, message, {cause: err.cause ?? err, transient: err.transient, resumable: true, ...leftoverOf(err)});
+}
+
+/** The kind of a failure of `kind` after something was changed: never one whose exit code says nothing was (bad input's 2: a failure's 1). */
+export function kindAfterChange(kind: ErrorKind): ErrorKind {
+  return EXIT_CODES[kind] === EXIT_CODES.bad_input ? 'failure' : kind;
+}

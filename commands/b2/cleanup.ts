@@ -4,7 +4,7 @@ import {emptyCleanupReport, type CleanupReport} from '../../src/backups/index.js
 import {escapeInvisible} from '../../src/backups/validate.js';
 import {parseDuration} from '../../src/cli/format.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
-import {BackupError} from '../../src/errors.js';
+import {BackupError, failedAfterChange} from '../../src/errors.js';
 import {count, plural} from '../../src/plural.js';
 import {table} from '../../src/profiles/display.js';
 
@@ -30,6 +30,11 @@ export default class Cleanup extends LocationCommand {
     const report = await this.withLocation(flags, ({catalog}, signal) => catalog.cleanup({olderThanMs: age.ms, dryRun, signal, report: sofar}), {
       writes: dryRun ? undefined : {doing: 'leftovers are being cleaned up in', notDone: 'nothing was removed'},
       interrupted: () => (dryRun ? 'cleanup interrupted; nothing was changed' : `cleanup interrupted ${removedSoFar(sofar)}; run the same command again to finish`),
+    }).catch((err: unknown) => {
+      // once something is removed, the failure says what (and --json prints it, with the error)
+      if (dryRun || removedSoFar(sofar) === NOTHING_REMOVED) throw err;
+      const failed = failedAfterChange(err, `cleanup stopped ${removedSoFar(sofar)}: run the same command again to finish`);
+      throw this.printedBeforeFailure(failed, {dryRun, olderThan: flags['older-than'], ...sofar});
     });
     const view: CleanupView = {dryRun, olderThan: flags['older-than'], ...report};
     const rows = [
@@ -78,5 +83,7 @@ function removedSoFar(r: CleanupReport): string {
     r.deleted.length ? `deleting ${count(r.deleted.length, 'archive')} without metadata file` : '',
     r.strays.length ? `deleting ${count(r.strays.length, 'metadata file')} without archive` : '',
   ].filter(Boolean);
-  return done.length ? `after ${done.join(' and ')}` : 'before removing anything';
+  return done.length ? `after ${done.join(' and ')}` : NOTHING_REMOVED;
 }
+
+const NOTHING_REMOVED = 'before removing anything';

@@ -1,5 +1,5 @@
 import {Flags} from '@oclif/core';
-import {doomedOldestFirst, executePrune, lockedReason, planPrune} from '../../src/backups/prune.js';
+import {doomedOldestFirst, executePrune, lockedReason, planPrune, type PruneResult} from '../../src/backups/prune.js';
 import type {BackupInfo} from '../../src/backups/index.js';
 import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
@@ -68,7 +68,13 @@ export default class Prune extends LocationCommand {
         this.logToStderr(alreadyGoneLine(b));
       };
       // a dry run reports in `deleted` what would go, in the order a prune deletes (oldest first), as cleanup --dry-run does
-      const {deleted, alreadyGone} = dryRun ? {deleted: doomedOldestFirst(plan), alreadyGone: []} : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted, onAlreadyGone});
+      const sofar: PruneResult = {deleted: [], alreadyGone: []};
+      const {deleted, alreadyGone} = dryRun
+        ? {deleted: doomedOldestFirst(plan), alreadyGone: []}
+        : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted, onAlreadyGone, result: sofar}).catch((err: unknown) => {
+          // once a backup is deleted, --json tells which, with the error
+          throw sofar.deleted.length === 0 ? err : this.printedBeforeFailure(err, pruneView(plan, {dryRun, ...sofar, unfinishedUploads: unfinished, now}));
+        });
       const kept = plan.decisions.length - deleted.length - alreadyGone.length;
       const gone = alreadyGone.length > 0 ? `; ${alreadyGone.length === 1 ? '1 was' : `${alreadyGone.length} were`} already gone (another command deleted ${alreadyGone.length === 1 ? 'it' : 'them'} meanwhile)` : '';
       this.logToStderr(dryRun

@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type {ObjectInfo, Retention, StorageBackend} from '../backend.js';
-import {BackupError, EXIT_CODES, isBackupError, leftoverOf, throwIfAborted, withoutLeftover, type ErrorKind} from '../errors.js';
+import {BackupError, failedAfterChange, isBackupError, kindAfterChange, leftoverOf, throwIfAborted, withoutLeftover, type ErrorKind} from '../errors.js';
 import {compareUtf8} from '../keys.js';
 import {describeArchive} from './archive-info.js';
 import {afterStopBound} from '../after-stop.js';
@@ -295,21 +295,20 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
     }),
     ...plan.leftovers.map((archive) => async () => void (await remove(archive.key))),
   ]).catch((err: unknown) => {
-    if (!(err instanceof BackupError) || err.kind === 'aborted') throw err;
-    throw deletesStopped(err, unlisted, plan.items.length);
+    throw failedAfterChange(err, deletesStopped(unlisted, plan.items.length));
   });
   return {...plan, copied: copied.size, deleted, refused: refused.sort(compareUtf8)};
 }
 
 /**
- * A failure while the originals are deleted: some are gone already, so the old location
- * (which the caller still names) no longer lists every backup, though each is whole at the
- * new one. Said so, with the way on; never an exit code that means "nothing was changed".
+ * What a failure while the originals are deleted left: some are gone already, so the old
+ * location (which the caller still names) no longer lists every backup, though each is
+ * whole at the new one. Said so, with the way on (failedAfterChange: never an exit code
+ * that means "nothing was changed").
  */
-function deletesStopped(err: BackupError, unlisted: number, backups: number): BackupError {
-  const kind: ErrorKind = EXIT_CODES[err.kind] === EXIT_CODES.bad_input ? 'failure' : err.kind;
+function deletesStopped(unlisted: number, backups: number): string {
   const state = `every backup is whole at the new prefix, but the move stopped while deleting the originals: ${unlisted} of ${backups} backup${backups === 1 ? ' is' : 's are'} no longer listed under the old prefix, which the profile keeps until the move is finished`;
-  return new BackupError(kind, `${err.message}; ${state}: run the same command again to finish it`, {cause: err.cause ?? err, transient: err.transient, resumable: true});
+  return `${state}: run the same command again to finish it`;
 }
 
 /**
@@ -371,7 +370,9 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
   // the copy's own leftover (the versions its lost answers left) is stale once the delete below is tried: what stays is told anew
   const failure = isBackupError(err) ? withoutLeftover(err).message : err instanceof Error ? err.message : String(err);
   const what = `the metadata file ${item.metadataFile.key} was not copied (${failure}); ${archive}`;
-  const kind = err instanceof BackupError ? err.kind : 'failure';
+  const failed = err instanceof BackupError ? err.kind : 'failure';
+  // the archive copy made now and left there is a change: never the exit code of "nothing was changed"
+  const kind = copiedNow ? kindAfterChange(failed) : failed;
   // Another run may have moved the backup meanwhile (copied both files, deleted the
   // originals): then the destination holds the only whole copy, and deleting there loses it.
   if (await movedAway(from, item)) {
@@ -406,7 +407,7 @@ async function withoutLoneArchive(from: StorageBackend, to: StorageBackend, item
       return {said: `stays there: Object Lock keeps it until ${until?.toISOString() ?? 'its retention date'}, ${beside}`};
     },
   );
-  return left === undefined ? new HalfCopiedError(kind, `${what} was deleted again`, false, err) : new HalfCopiedError(kind, `${what} ${left.said}`, true, err, false, left.leftover);
+  return left === undefined ? new HalfCopiedError(failed, `${what} was deleted again`, false, err) : new HalfCopiedError(kind, `${what} ${left.said}`, true, err, false, left.leftover);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type {BackupCatalog} from './catalog.js';
-import {isBackupError} from '../errors.js';
+import {failedAfterChange, isBackupError} from '../errors.js';
+import {count} from '../plural.js';
 import {deleteRefused} from './lock.js';
 import {LEGAL_HOLD, lockedText} from './display.js';
 import {planRetention, type RetentionPolicy} from './retention.js';
@@ -81,15 +82,27 @@ export function doomedOldestFirst(plan: PrunePlan): BackupInfo[] {
  * and reported through onLocked; one that another command (a prune at the same time)
  * deleted since the listing is reported through onAlreadyGone, not as deleted; the prune
  * goes on. onDeleting names each backup as its delete starts (what an interruption may
- * leave half deleted).
+ * leave half deleted). `result` is filled as it goes (what a failure or an interruption
+ * leaves the caller to report); a failure once a backup is deleted says how many were
+ * (failedAfterChange: never the exit code of "nothing was changed").
  */
 export async function executePrune(
   catalog: BackupCatalog,
   plan: PrunePlan,
-  opts: {signal?: AbortSignal; onDeleting?: (b: BackupInfo) => void; onDeleted?: (b: BackupInfo) => void; onAlreadyGone?: (b: BackupInfo) => void; onLocked?: (b: BackupInfo) => void} = {},
+  opts: {signal?: AbortSignal; onDeleting?: (b: BackupInfo) => void; onDeleted?: (b: BackupInfo) => void; onAlreadyGone?: (b: BackupInfo) => void; onLocked?: (b: BackupInfo) => void; result?: PruneResult} = {},
 ): Promise<PruneResult> {
   const doomed = plan.decisions.filter((d) => !d.keep).reverse();
-  const result: PruneResult = {deleted: [], alreadyGone: []};
+  const result: PruneResult = opts.result ?? {deleted: [], alreadyGone: []};
+  try {
+    await deleteEach(catalog, plan, doomed, result, opts);
+  } catch (err) {
+    const n = result.deleted.length;
+    throw n === 0 ? err : failedAfterChange(err, `prune stopped after deleting ${n} of ${count(doomed.length, 'backup')}: run the same command again to finish`);
+  }
+  return result;
+}
+
+async function deleteEach(catalog: BackupCatalog, plan: PrunePlan, doomed: PruneDecision[], result: PruneResult, opts: Parameters<typeof executePrune>[2] = {}): Promise<void> {
   for (const d of doomed) {
     opts.onDeleting?.(d.backup);
     let alreadyGone: boolean;
@@ -111,5 +124,4 @@ export async function executePrune(
       opts.onDeleted?.(d.backup);
     }
   }
-  return result;
 }

@@ -92,13 +92,27 @@ export abstract class PluginCommand extends Command {
 
   private reported = false;
 
+  /** The one line a failure gets on stderr (after "Error: "): no value typed as an argument in it. */
+  private failureLine(err: unknown): string {
+    return withoutGivenKeys(describeFailure(err).message, givenValues(this.argv, {...this.ctor.baseFlags, ...this.ctor.flags}));
+  }
+
+  /**
+   * A failure after the command changed something (README "JSON output"): with --json, what
+   * it did is printed first, as its JSON `view` plus `error`, the line stderr gets; answers
+   * `err` to throw. An interruption prints nothing (its line says what it left).
+   */
+  protected printedBeforeFailure(err: unknown, view: object): unknown {
+    if (this.jsonEnabled() && !isBackupError(err, 'aborted')) this.logJson({...view, error: this.failureLine(err)});
+    return err;
+  }
+
   /** The one line on stderr, the exit code and the error log's entry; once per command (stdout's failure and its consequence are one failure). */
   private async report(err: unknown): Promise<void> {
     if (this.reported) return;
     this.reported = true;
-    const failure = describeFailure(err);
-    const {exitCode, kind} = failure;
-    const message = withoutGivenKeys(failure.message, givenValues(this.argv, {...this.ctor.baseFlags, ...this.ctor.flags}));
+    const {exitCode, kind} = describeFailure(err);
+    const message = this.failureLine(err);
     process.exitCode = exitCode;
     process.stderr.write(`Error: ${message}\n`);
     if (process.env.DEBUG && err instanceof Error && err.stack) process.stderr.write(`${stackFrames(err)}\n${causeLine(err)}`);

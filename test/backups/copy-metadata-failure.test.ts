@@ -111,6 +111,8 @@ test('a destination bucket that locks every new file by default keeps the archiv
   const until = (await to.stat(up.archiveKey))?.retention?.retainUntil.toISOString();
   expect(until).toMatch(/^\d{4}-/);
   expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied just before, stays there: Object Lock keeps it until ${until}, and without its metadata file it is no backup; run the same command again to complete the backup \\(it copies only what is missing\\)$`));
+  // B2's 400 would be exit 2, "nothing was changed": the archive copy made now stays, so exit 1
+  expect((err as BackupError).exitCode).toBe(1);
 
   expect(await copyBackup(new BackupCatalog(from), from, to, up.id)).toMatchObject({existing: false});
   expect(await shared.versions('dst/', bucketId)).toEqual([`upload ${up.metadataKey}`, `upload ${up.archiveKey}`]);
@@ -140,6 +142,7 @@ test('the metadata file\'s copy fails and the destination key may not delete the
   expect(await shared.versions(`dst${n}/`)).toEqual([`upload ${up.archiveKey}`]);
   expect((err as Error).message).toMatch(new RegExp(`^the metadata file ${up.metadataKey} was not copied \\(B2 rejected b2_copy_file .*\\); its archive ${up.archiveKey}, copied just before, was not deleted, and without its metadata file it is no backup; to drop it rather than complete the backup: ${up.archiveKey} remains \\(removing it failed: 401 unauthorized\\): the key of profile test may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "backup-b2 b2 cleanup --profile offsite" with a key that has deleteFiles once it is 24 hours old \\(cleanup's default --older-than\\); run the same command again to complete the backup \\(it copies only what is missing\\)$`));
   expect((err as BackupError).resumable).toBe(true);
+  expect((err as BackupError).exitCode).toBe(1); // not B2's 400 (exit 2): the archive copy stays
   // what stays is the error's leftover too, as a failed removal's is elsewhere (a stopped command's line adds it)
   expect((err as BackupError).leftover).toBe(`${up.archiveKey} remains (removing it failed: 401 unauthorized): the key of profile test may not delete it, nor can a cleanup with that key: delete it in the B2 web console, or run "backup-b2 b2 cleanup --profile offsite" with a key that has deleteFiles once it is 24 hours old (cleanup's default --older-than)`);
 
