@@ -12,6 +12,7 @@ import {encryptionField, keyHeaders, uploadFileHeaders} from './encryption-heade
 import {retentionField, retentionHeaders} from './retention.js';
 import type {Retention} from '../backend.js';
 import type {Encryption} from '../profiles/types.js';
+import {isBackupError} from '../errors.js';
 import {scrub} from '../redact.js';
 import {safeListener, type TransferEvent, type TransferEventListener} from './events.js';
 import {connectTimeoutAgents, type Agents} from './connect-timeout.js';
@@ -325,10 +326,19 @@ export class B2Client {
     return this.api('b2_get_file_info', name, (axios) => this.b2.getFileInfo({fileId, axios}), signal);
   }
 
-  /** `bypassGovernance`: delete a version under a governance retention (the key needs the capability). */
+  /**
+   * `bypassGovernance`: delete a version under a governance retention (the key needs the
+   * capability). Once an attempt's answer was lost, B2 may have carried it out: a retry that
+   * then finds the version gone (file_not_present) is answered as this call's delete, not as
+   * another command's (the not_found every caller reads as "someone else removed it").
+   */
   deleteFileVersion(fileId: string, fileName: string, signal?: AbortSignal, opts: {bypassGovernance?: boolean} = {}): Promise<unknown> {
     const axiosOverride = opts.bypassGovernance ? {data: {bypassGovernance: true}} : {};
-    return this.api('b2_delete_file_version', fileName, (axios) => this.b2.deleteFileVersion({fileId, fileName, axios, axiosOverride}), signal);
+    const lost = lostAnswerWatch();
+    return this.api('b2_delete_file_version', fileName, (axios) => this.b2.deleteFileVersion({fileId, fileName, axios, axiosOverride}), signal, {refine: lost.refine}).catch((err: unknown) => {
+      if (lost.seen() && isBackupError(err, 'not_found')) return undefined;
+      throw err;
+    });
   }
 
   /**
