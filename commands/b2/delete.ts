@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core';
 import {askYesNo} from '../../src/cli/ask.js';
 import {LocationCommand} from '../../src/cli/location-command.js';
-import {assertBackupId, keysToDelete} from '../../src/backups/index.js';
+import {assertBackupId, keysToDelete, type BackupCatalog} from '../../src/backups/index.js';
+import {afterStopBound} from '../../src/after-stop.js';
 import {escapeInvisible} from '../../src/backups/validate.js';
 import {backupIdArg} from '../../src/backups/command-args.js';
 import {backupSummary, displayDate, humanSize, shownName, type BackupSummary} from '../../src/backups/display.js';
@@ -36,6 +37,7 @@ export default class Delete extends LocationCommand {
     }
     const bypassGovernance = flags['bypass-governance'];
     let deleting: string | undefined; // the full id being deleted: `latest` or a prefix would find another backup once it is unlisted
+    let leftAfterStop: Awaited<ReturnType<BackupCatalog['leftOf']>>; // what an interruption left of it, looked at on the way out
     return this.withLocation(flags, async ({catalog, backend, profile}, signal) => {
       if (bypassGovernance) assertCanBypass(backend, profile);
       const target = await catalog.deletable(args.id, {signal});
@@ -46,7 +48,8 @@ export default class Delete extends LocationCommand {
         return {deleted: null};
       }
       deleting = backup.id;
-      const {info, alreadyGone} = await catalog.delete(target, {signal, bypassGovernance}).catch((err: unknown) => {
+      const {info, alreadyGone} = await catalog.delete(target, {signal, bypassGovernance}).catch(async (err: unknown) => {
+        if (isBackupError(err, 'aborted')) leftAfterStop = await catalog.leftOf(target, afterStopBound());
         throw isBackupError(err, 'locked') ? lockedRefusal(backup, err, bypassGovernance) : err;
       });
       if (alreadyGone) {
@@ -58,7 +61,11 @@ export default class Delete extends LocationCommand {
     }, {
       writes: {doing: 'a backup is being deleted from', notDone: 'nothing was deleted'},
       // the archive goes first: at most its metadata file is left, which a delete by the full id removes
-      interrupted: (_err, hint) => (deleting ? `delete interrupted; backup ${deleting} may be partly deleted: run "${hint(`delete ${deleting} --yes`)}" to finish` : 'delete interrupted; nothing was deleted'),
+      interrupted: (_err, hint) => {
+        if (!deleting || leftAfterStop === 'whole') return 'delete interrupted; nothing was deleted';
+        if (leftAfterStop === 'gone') return `delete interrupted; backup ${deleting} was deleted all the same: nothing of it is left`;
+        return `delete interrupted; backup ${deleting} may be partly deleted: run "${hint(`delete ${deleting} --yes`)}" to finish`;
+      },
     });
   }
 }

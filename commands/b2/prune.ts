@@ -30,8 +30,9 @@ export default class Prune extends LocationCommand {
     if (!dryRun && !flags.yes && !process.stdin.isTTY) {
       throw new BackupError('bad_input', 'refusing to prune without confirmation: stdin is not a terminal; pass --yes, or --dry-run to see what would be deleted');
     }
-    // once deletes start: how far they got, and the backup whose delete is under way (it may be half deleted)
-    let deleting: {done: number; of: number; current?: string} | undefined;
+    // once deletes start: how many there are to make, and how far they got (sofar.underWay: a backup an interruption left half deleted)
+    let deleting: number | undefined;
+    const sofar: PruneResult = {deleted: [], alreadyGone: []};
     return this.withLocation(flags, async ({profile, catalog, backend}, signal) => {
       const policy = given ?? profile.retention;
       if (!policy) {
@@ -52,26 +53,13 @@ export default class Prune extends LocationCommand {
       }
       const keptLocked = (b: BackupInfo) => this.logToStderr(`Kept backup ${describeBackup(b)}: ${lockedReason(b)} (the rules alone would delete it)`);
       for (const d of plan.decisions) if (d.locked) keptLocked(d.backup);
-      if (!dryRun) deleting = {done: 0, of: doomed.length};
-      const onDeleting = (b: BackupInfo) => {
-        if (deleting) deleting.current = b.id;
-      };
-      const onDeleted = (b: BackupInfo) => {
-        if (deleting) {
-          deleting.done++;
-          deleting.current = undefined;
-        }
-        this.logToStderr(`Deleted backup ${describeBackup(b)}`);
-      };
-      const onAlreadyGone = (b: BackupInfo) => {
-        if (deleting) deleting.current = undefined;
-        this.logToStderr(alreadyGoneLine(b));
-      };
+      if (!dryRun) deleting = doomed.length;
+      const onDeleted = (b: BackupInfo) => this.logToStderr(`Deleted backup ${describeBackup(b)}`);
+      const onAlreadyGone = (b: BackupInfo) => this.logToStderr(alreadyGoneLine(b));
       // a dry run reports in `deleted` what would go, in the order a prune deletes (oldest first), as cleanup --dry-run does
-      const sofar: PruneResult = {deleted: [], alreadyGone: []};
       const {deleted, alreadyGone} = dryRun
         ? {deleted: doomedOldestFirst(plan), alreadyGone: []}
-        : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleting, onDeleted, onAlreadyGone, result: sofar}).catch((err: unknown) => {
+        : await executePrune(catalog, plan, {signal, onLocked: keptLocked, onDeleted, onAlreadyGone, result: sofar}).catch((err: unknown) => {
           // once a backup is deleted, --json tells which, with the error
           throw sofar.deleted.length === 0 ? err : this.printedBeforeFailure(err, pruneView(plan, {dryRun, ...sofar, unfinishedUploads: unfinished, now}));
         });
@@ -85,12 +73,14 @@ export default class Prune extends LocationCommand {
       // a dry run changes nothing: a move may run meanwhile
       writes: dryRun ? undefined : {doing: 'backups are being pruned in', notDone: 'nothing was deleted'},
       // a backup whose delete was under way is no longer listed once its archive is gone: only its full id finds what is left
-      interrupted: (_err, hint) =>
-        !deleting
-          ? 'prune interrupted; nothing was deleted'
-          : deleting.current
-            ? `prune interrupted after deleting ${deleting.done} of ${count(deleting.of, 'backup')}; backup ${deleting.current} may be partly deleted: run "${hint(`delete ${deleting.current} --yes`)}" to finish it, then the same prune again for the rest`
-            : `prune interrupted after deleting ${deleting.done} of ${count(deleting.of, 'backup')}; run the same command again to finish`,
+      interrupted: (_err, hint) => {
+        if (deleting === undefined) return 'prune interrupted; nothing was deleted';
+        const after = `prune interrupted after deleting ${sofar.deleted.length} of ${count(deleting, 'backup')}`;
+        const partly = sofar.underWay?.id;
+        return partly
+          ? `${after}; backup ${partly} may be partly deleted: run "${hint(`delete ${partly} --yes`)}" to finish it, then the same prune again for the rest`
+          : `${after}; run the same command again to finish`;
+      },
     });
   }
 }

@@ -855,6 +855,29 @@ export class BackupCatalog {
     return {info: found.info, alreadyGone};
   }
 
+  /**
+   * What is left of `target` now, after a delete of it was stopped midway (its requests may
+   * have been carried out, their answers never read): 'whole' (every file it had), 'partly'
+   * (what a delete by its full id removes) or 'gone'; undefined when that cannot be told
+   * (B2 did not answer within `signal`, or a file of it is hidden: listings do not see it).
+   */
+  async leftOf(target: Deletable, signal: AbortSignal): Promise<'whole' | 'partly' | 'gone' | undefined> {
+    if (target.partnerHidden) return undefined;
+    const keys = keysToDelete(target);
+    try {
+      let left = 0;
+      for (const key of keys) {
+        for await (const o of this.backend.list({prefix: key, signal})) {
+          if (o.key === key) left++;
+          break; // names sort: the key itself comes first, if it is there
+        }
+      }
+      return left === 0 ? 'gone' : left === keys.length ? 'whole' : 'partly';
+    } catch {
+      return undefined;
+    }
+  }
+
   /** delete()'s removals, in keysToDelete()'s order; answers whether another command had removed the first file already. */
   private async deleteKeys(found: Deletable, opts: {signal?: AbortSignal; bypassGovernance?: boolean}): Promise<boolean> {
     const how = {bypassGovernance: opts.bypassGovernance, signal: opts.signal};

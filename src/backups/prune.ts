@@ -1,4 +1,5 @@
 import type {BackupCatalog} from './catalog.js';
+import {afterStopBound} from '../after-stop.js';
 import {failedAfterChange, isBackupError} from '../errors.js';
 import {count} from '../plural.js';
 import {deleteRefused} from './lock.js';
@@ -68,6 +69,13 @@ export async function planPrune(catalog: BackupCatalog, policy: RetentionPolicy,
 export interface PruneResult {
   deleted: BackupInfo[];
   alreadyGone: BackupInfo[];
+  /**
+   * Set once executePrune stopped (interrupted) while deleting this backup and something of
+   * it is left, or B2 could not tell what: its delete by the full id finishes it. One found
+   * gone by then counts as deleted (its deletes were carried out, their answers unread),
+   * and one found whole is not named (nothing of it was deleted).
+   */
+  underWay?: BackupInfo;
 }
 
 /** The backups a plan deletes, oldest first: the order executePrune deletes them in, and every report of what it would delete. */
@@ -81,34 +89,50 @@ export function doomedOldestFirst(plan: PrunePlan): BackupInfo[] {
  * because of a lock the listing could not show (a key without readFileRetentions) is kept
  * and reported through onLocked; one that another command (a prune at the same time)
  * deleted since the listing is reported through onAlreadyGone, not as deleted; the prune
- * goes on. onDeleting names each backup as its delete starts (what an interruption may
- * leave half deleted). `result` is filled as it goes (what a failure or an interruption
- * leaves the caller to report); a failure once a backup is deleted says how many were
- * (failedAfterChange: never the exit code of "nothing was changed").
+ * goes on. `result` is filled as it goes (what a failure or an interruption leaves the
+ * caller to report: the backup an interruption may leave half deleted is looked at once
+ * on the way out, see PruneResult.underWay); a failure once a backup is deleted says how
+ * many were (failedAfterChange: never the exit code of "nothing was changed").
  */
 export async function executePrune(
   catalog: BackupCatalog,
   plan: PrunePlan,
-  opts: {signal?: AbortSignal; onDeleting?: (b: BackupInfo) => void; onDeleted?: (b: BackupInfo) => void; onAlreadyGone?: (b: BackupInfo) => void; onLocked?: (b: BackupInfo) => void; result?: PruneResult} = {},
+  opts: {signal?: AbortSignal; onDeleted?: (b: BackupInfo) => void; onAlreadyGone?: (b: BackupInfo) => void; onLocked?: (b: BackupInfo) => void; result?: PruneResult} = {},
 ): Promise<PruneResult> {
   const doomed = plan.decisions.filter((d) => !d.keep).reverse();
   const result: PruneResult = opts.result ?? {deleted: [], alreadyGone: []};
   try {
     await deleteEach(catalog, plan, doomed, result, opts);
   } catch (err) {
+    if (isBackupError(err, 'aborted')) await lookAtUnderWay(catalog, plan, result, opts);
     const n = result.deleted.length;
     throw n === 0 ? err : failedAfterChange(err, `prune stopped after deleting ${n} of ${count(doomed.length, 'backup')}: run the same command again to finish`);
   }
   return result;
 }
 
+/** After an interruption: what is left of the backup whose delete was under way (PruneResult.underWay). */
+async function lookAtUnderWay(catalog: BackupCatalog, plan: PrunePlan, result: PruneResult, opts: Parameters<typeof executePrune>[2] = {}): Promise<void> {
+  const b = result.underWay;
+  const target = b && plan.targets.get(b.id);
+  if (!b || !target) return;
+  const left = await catalog.leftOf(target, afterStopBound());
+  if (left === 'whole' || left === 'gone') delete result.underWay;
+  if (left === 'gone') {
+    result.deleted.push(b);
+    opts.onDeleted?.(b);
+  }
+}
+
 async function deleteEach(catalog: BackupCatalog, plan: PrunePlan, doomed: PruneDecision[], result: PruneResult, opts: Parameters<typeof executePrune>[2] = {}): Promise<void> {
   for (const d of doomed) {
-    opts.onDeleting?.(d.backup);
+    result.underWay = d.backup;
     let alreadyGone: boolean;
     try {
       ({alreadyGone} = await catalog.delete(plan.targets.get(d.backup.id) ?? d.backup.id, {signal: opts.signal}));
+      delete result.underWay;
     } catch (err) {
+      if (!isBackupError(err, 'aborted')) delete result.underWay;
       if (!isBackupError(err, 'locked')) throw err;
       d.keep = true;
       d.locked = true;

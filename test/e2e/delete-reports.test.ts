@@ -3,11 +3,15 @@ import {randomBytes} from 'node:crypto';
 import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {FaultAt} from '../helpers/fault-at.js';
-import {BACKUP_CAPABILITIES, E2EWorld, parseJson} from './helpers.js';
+import {authorizeRaw} from '../emulator/helpers.js';
+import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson, storedVersions, waitFor} from './helpers.js';
 
 // What `delete` and `prune` report is what they did: a delete whose answer was lost (B2
 // carried it out; the retry found the file gone) is this run's delete, not "already gone:
-// another command deleted it meanwhile".
+// another command deleted it meanwhile". And a prune or delete stopped (Ctrl-C) while a
+// delete's answer was on the way looks once at what is left of that backup: gone, it is
+// counted as deleted and no "delete ID" is asked for (that would find no backup); whole,
+// nothing of it is named; only partly deleted (or unknown) is "delete ID" the way on.
 
 const DELETE = 'b2_delete_file_version';
 const faultAt = new FaultAt();
@@ -62,5 +66,46 @@ describe('the answer to a delete is lost (B2 deleted the file; the retry finds i
     expect(parseJson<{deleted: string[]; alreadyGone: string[]}>(r)).toMatchObject({deleted: [ids[0], ids[1]], alreadyGone: []});
     expect(r.stderr).not.toContain('already gone');
     expect(await world.listedIds(profile)).toEqual([ids[2]]);
+  }, 60_000);
+});
+
+describe('Ctrl-C while a delete\'s answer is on the way', () => {
+  /** Spawns `args`, holds the nth delete (`rule`), and sends SIGINT once `ready` holds; answers the run as runCli would. */
+  async function interrupted(args: string[], nth: number, rule: {latencyMs?: number; answerLatencyMs?: number}, ready: () => Promise<boolean>) {
+    faultAt.arm(world.emu, DELETE, nth, {call: DELETE, count: 1, ...rule});
+    const asked = calls(world.emu, DELETE);
+    const run = world.spawn(args);
+    await waitFor(() => calls(world.emu, DELETE) >= asked + nth, `delete request ${nth}`);
+    while (!(await ready())) await new Promise((r) => setTimeout(r, 50));
+    run.child.kill('SIGINT');
+    const done = await run.done;
+    faultAt.clear(world.emu);
+    return {code: done.code ?? -1, stdout: done.stdout.toString(), stderr: done.stderr};
+  }
+  const master = async () => (await authorizeRaw(world.emu)).authorizationToken;
+  /** Whether no version of the files of backup `name` is left under the profile's prefix (its file names start with its name). */
+  const goneUnder = async (profile: string, name: string) => (await storedVersions(world.emu, await master(), `${profile}/`)).every((v) => !v.includes(`${name}_`));
+
+  test('prune: the backup whose second file was deleted (answer held) counts as deleted, and no "delete ID" is asked for', async () => {
+    const {profile, ids} = await threeBackups();
+    // the oldest backup's metadata file is deleted; its answer is held
+    const r = await interrupted(['prune', '--keep-last', '1', '--yes', '--profile', profile], 2, {answerLatencyMs: 600_000}, () => goneUnder(profile, 'one'));
+    expectFailure(r, 130, /^Error: prune interrupted after deleting 1 of 2 backups; run the same command again to finish$/, world.secrets);
+    expect(r.stderr).toContain(`Deleted backup ${ids[0]} "one"`);
+    expect((await world.listedIds(profile)).sort()).toEqual([ids[1], ids[2]].sort());
+  }, 60_000);
+
+  test('prune: stopped before its first delete was carried out, nothing of that backup is named', async () => {
+    const {profile, ids} = await threeBackups();
+    const r = await interrupted(['prune', '--keep-last', '1', '--yes', '--profile', profile], 1, {latencyMs: 600_000}, async () => true);
+    expectFailure(r, 130, /^Error: prune interrupted after deleting 0 of 2 backups; run the same command again to finish$/, world.secrets);
+    expect((await world.listedIds(profile)).sort()).toEqual([...ids].sort());
+  }, 60_000);
+
+  test('delete: both files deleted, the second answer held: the line says it is deleted, not to run "delete ID" (which would find no backup)', async () => {
+    const {profile, ids} = await threeBackups();
+    const r = await interrupted(['delete', ids[2], '--yes', '--profile', profile], 2, {answerLatencyMs: 600_000}, () => goneUnder(profile, 'three'));
+    expectFailure(r, 130, new RegExp(`^Error: delete interrupted; backup ${ids[2]} was deleted all the same: nothing of it is left$`), world.secrets);
+    expect((await world.listedIds(profile)).sort()).toEqual([ids[0], ids[1]].sort());
   }, 60_000);
 });
