@@ -48,8 +48,8 @@ const WHERE: Record<string, string> = {
 /** Documented fields no run here prints, and why: the case that prints them is another test's. */
 const NOT_MADE_HERE: Record<string, string> = {
   'delete.alreadyGone': 'another command deleting the backup meanwhile (test/backups/concurrent-prune)',
-  'prune.error': 'a prune that failed after deleting a backup (test/e2e/failed-after-change)',
-  'cleanup.error': 'a cleanup that failed after removing something (test/e2e/failed-after-change)',
+  'prune.error': 'a prune that failed after deleting a backup (test/e2e/delete-reports)',
+  'cleanup.error': 'a cleanup that failed after removing something (test/e2e/delete-reports)',
 };
 
 /** The "JSON output" section: a table row is looked for there only (other tables have rows named like commands). */
