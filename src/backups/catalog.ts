@@ -6,7 +6,7 @@ import type PQueue from 'p-queue';
 import type {Body, GetOptions, ObjectInfo, Retention, StorageBackend, StoredObject, UnfinishedUpload} from '../backend.js';
 import {CANCEL_AFTER_STOP_MS, afterStopBound} from '../after-stop.js';
 import {describeBody, readAll, type BodySource} from '../body.js';
-import {BackupError, abortError, failureCode, isBackupError, throwIfAborted, withLeftover, withoutLeftover, type ErrorKind} from '../errors.js';
+import {BackupError, abortError, failedAfterChange, failureCode, isBackupError, throwIfAborted, withLeftover, withoutLeftover, type ErrorKind} from '../errors.js';
 import {CLEANUP_AGE, commandHint} from '../command-hint.js';
 import {byCleanup, whatCancels, type Remover} from '../removal-refusal.js';
 import {compareUtf8} from '../keys.js';
@@ -910,10 +910,13 @@ export class BackupCatalog {
     const setRetention = this.backend.setRetention?.bind(this.backend);
     if (!setRetention) throw new BackupError('bad_input', `the ${this.backend.type} backend has no Object Lock; backups there cannot be locked`);
     const entry = await this.find(ref, opts.signal);
-    for (const obj of [entry.metadataFile, entry.archive]) {
+    for (const [i, obj] of [entry.metadataFile, entry.archive].entries()) {
       throwIfAborted(opts.signal);
       if (!obj.id) throw new BackupError('failure', `the backend did not report the version of ${obj.key}; nothing was locked`);
-      await setRetention(obj.key, obj.id, retention, opts);
+      await setRetention(obj.key, obj.id, retention, opts).catch((err: unknown) => {
+        // the metadata file's lock is set already: never the exit code of "nothing was changed"
+        throw i === 0 ? err : failedAfterChange(err, `the retention of its metadata file ${entry.metadataFile.key} was set, not its archive's: run the same command again to finish`);
+      });
     }
     return {...(await this.withMetadata(entry, opts.signal)), lock: {mode: retention.mode, until: retention.retainUntil.toISOString()}};
   }

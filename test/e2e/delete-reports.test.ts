@@ -4,9 +4,9 @@ import {writeFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {FaultAt} from '../helpers/fault-at.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
-import {BACKUP_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson, storedVersions, waitFor} from './helpers.js';
+import {BACKUP_CAPABILITIES, LOCKING_CAPABILITIES, calls, E2EWorld, expectFailure, parseJson, storedVersions, waitFor} from './helpers.js';
 
-// What `delete`, `prune` and `cleanup` report is what they did. One that B2 refuses
+// What `delete`, `prune`, `cleanup` and `lock` report is what they did. One that B2 refuses
 // midway, after it has removed something: exit 1, never 2 (README: 2 means nothing was
 // changed), one line that says what was removed and to run it again, and with --json
 // its JSON of what it did, plus `error`. A delete whose answer was lost (B2
@@ -34,7 +34,7 @@ async function threeBackups(): Promise<{profile: string; ids: string[]}> {
 }
 
 beforeAll(async () => {
-  world = await E2EWorld.start({onRequest: faultAt.onRequest});
+  world = await E2EWorld.start({onRequest: faultAt.onRequest, bootstrap: {fileLockEnabled: true}});
 });
 
 beforeEach(() => faultAt.clear(world.emu));
@@ -176,5 +176,23 @@ describe('cleanup refused by B2 (400 bad_request) after it cancelled an unfinish
     const again = await world.b2(['cleanup', '--older-than', '0s', '--json', '--profile', profile]);
     expect({code: again.code}).toEqual({code: 0});
     expect(parseJson<{cancelled: Array<{key: string}>}>(again).cancelled.map((c) => c.key)).toEqual([started[1].slice(profile.length + 1)]);
+  }, 60_000);
+});
+
+describe('lock refused by B2 (400 bad_request) after it set the metadata file\'s retention', () => {
+  test('exit 1 (not 2: the metadata file is locked), one line saying so; the same command again finishes it', async () => {
+    n++;
+    const profile = `d${n}`;
+    await world.addProfile(profile, {...(await world.createKey({capabilities: LOCKING_CAPABILITIES})), prefix: `${profile}/`});
+    const path = join(world.dir, `d${n}.tar`);
+    await writeFile(path, randomBytes(2000));
+    const {id, metadataKey} = await world.storeBackup(profile, {path}, {name: 'locked'});
+    const RETENTION = 'b2_update_file_retention';
+    faultAt.arm(world.emu, RETENTION, 2, {call: RETENTION, count: 1, status: 400, code: 'bad_request', message: 'injected'});
+    const r = await world.b2(['lock', id, '--days', '1', '--profile', profile]);
+    expectFailure(r, 1, new RegExp(`^Error: B2 rejected b2_update_file_retention .*injected.*; the retention of its metadata file ${metadataKey.replace(/[.]/g, '\\.')} was set, not its archive's: run the same command again to finish$`), world.secrets);
+    const again = await world.b2(['lock', id, '--days', '1', '--profile', profile, '--json']);
+    expect(again.code).toBe(0);
+    expect(parseJson<{lockMode: string}>(again).lockMode).toBe('governance');
   }, 60_000);
 });
