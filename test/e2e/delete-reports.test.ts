@@ -23,14 +23,20 @@ let n = 0;
 
 /** A fresh profile with three backups, stored oldest first (the subjects are delete and prune). */
 async function threeBackups(): Promise<{profile: string; ids: string[]}> {
-  n++;
-  const profile = `d${n}`;
-  await world.addProfile(profile, {...(await world.createKey({capabilities: BACKUP_CAPABILITIES})), prefix: `${profile}/`});
-  const path = join(world.dir, `d${n}.tar`);
-  await writeFile(path, randomBytes(2000));
+  const {profile, path} = await freshProfile();
   const ids: string[] = [];
   for (const name of ['one', 'two', 'three']) ids.push((await world.storeBackup(profile, {path}, {name})).id);
   return {profile, ids};
+}
+
+/** A fresh profile (its own key, its own prefix) and a small archive file to store in it. */
+async function freshProfile(capabilities = BACKUP_CAPABILITIES): Promise<{profile: string; path: string}> {
+  n++;
+  const profile = `d${n}`;
+  await world.addProfile(profile, {...(await world.createKey({capabilities})), prefix: `${profile}/`});
+  const path = join(world.dir, `d${n}.tar`);
+  await writeFile(path, randomBytes(2000));
+  return {profile, path};
 }
 
 beforeAll(async () => {
@@ -152,9 +158,7 @@ describe('prune refused by B2 (400 bad_request) after it deleted a backup', () =
 
 describe('cleanup refused by B2 (400 bad_request) after it cancelled an unfinished upload', () => {
   test('--json: exit 1, the JSON names what was cancelled and the error; stderr one line saying so', async () => {
-    n++;
-    const profile = `d${n}`;
-    await world.addProfile(profile, {...(await world.createKey({capabilities: BACKUP_CAPABILITIES})), prefix: `${profile}/`});
+    const {profile} = await freshProfile();
     const auth = await authorizeRaw(world.emu);
     const started: string[] = [];
     for (const name of ['a', 'b']) {
@@ -181,11 +185,7 @@ describe('cleanup refused by B2 (400 bad_request) after it cancelled an unfinish
 
 describe('lock refused by B2 (400 bad_request) after it set the metadata file\'s retention', () => {
   test('exit 1 (not 2: the metadata file is locked), one line saying so; the same command again finishes it', async () => {
-    n++;
-    const profile = `d${n}`;
-    await world.addProfile(profile, {...(await world.createKey({capabilities: LOCKING_CAPABILITIES})), prefix: `${profile}/`});
-    const path = join(world.dir, `d${n}.tar`);
-    await writeFile(path, randomBytes(2000));
+    const {profile, path} = await freshProfile(LOCKING_CAPABILITIES);
     const {id, metadataKey} = await world.storeBackup(profile, {path}, {name: 'locked'});
     const RETENTION = 'b2_update_file_retention';
     faultAt.arm(world.emu, RETENTION, 2, {call: RETENTION, count: 1, status: 400, code: 'bad_request', message: 'injected'});
