@@ -11,6 +11,7 @@ import {writeToStdout} from '../../src/cli/stdout-writer.js';
 import {timing} from '../../src/timing.js';
 import {limitDownloadFlag, concurrencyFlag, transferOverrides} from '../../src/cli/transfer-flags.js';
 import {BackupError, isBackupError} from '../../src/errors.js';
+import type {TransferProgress} from '../../src/backend.js';
 
 export default class Download extends LocationCommand {
   static override summary = 'Download a backup archive, verified while it downloads.';
@@ -42,19 +43,22 @@ export default class Download extends LocationCommand {
       const info = await catalog.locate(args.id, {signal});
       timing('backup found');
       const bar = progressDisplay({label: 'Downloading', total: info.size, mode: out.mode, intervalMs: out.intervalMs});
+      let received = 0;
+      const onProgress = (p: TransferProgress) => (bar.update(p), (received = p.loaded));
+      // stdout, a pipe or a device took what came: a failure after bytes went out says that it is incomplete
+      const orIncomplete = (where?: string) => (err: unknown): never => {
+        throw received > 0 ? incompleteAt(err, where) : err;
+      };
       try {
         if (toStdout) {
-          let received = 0;
-          const {stream} = await catalog.download(info, {signal, onProgress: (p) => (bar.update(p), (received = p.loaded))});
-          await writeToStdout(stream).catch((err: unknown) => {
-            throw received > 0 ? incompleteOnStdout(err) : err;
-          });
+          const {stream} = await catalog.download(info, {signal, onProgress});
+          await writeToStdout(stream).catch(orIncomplete());
           bar.stop();
           return {...backupSummary(info), path: null};
         }
         const path = flags.output ?? defaultDownloadName(info);
         writing = path;
-        const done = await catalog.downloadToFile(info, path, {force: flags.force, signal, onProgress: (p) => bar.update(p)});
+        const done = await catalog.downloadToFile(info, path, {force: flags.force, signal, onProgress}).catch(dest?.kind === 'special' ? orIncomplete(path) : undefined);
         bar.stop();
         if (!out.quiet) this.logToStderr(renderDownloaded(done));
         if (!this.jsonEnabled()) this.log(done.path);
@@ -67,14 +71,14 @@ export default class Download extends LocationCommand {
 }
 
 /**
- * A download to stdout that failed after bytes went out (B2, the network, a checksum
- * mismatch): the line says that what the reader got is incomplete, as an interrupted
- * one does. Not for a closed pipe (normal use), a failed write to stdout (its own line)
- * or an interrupt (downloadInterrupted says it).
+ * A download to stdout (`where` undefined), a pipe or a device (`where`: its path) that
+ * failed after bytes went out (B2, the network, a checksum mismatch): the line says that
+ * what the reader got is incomplete, as an interrupted one does. Not for a closed pipe
+ * (normal use), a failed write to stdout (its own line) or an interrupt (downloadInterrupted says it).
  */
-function incompleteOnStdout(err: unknown): unknown {
-  if (!isBackupError(err) || err.kind === 'aborted' || isClosedPipe(err) || orStdoutFailure(undefined) !== undefined) return err;
-  return new BackupError(err.kind, `${err.message}; the archive written to standard output is incomplete (discard it)`, {cause: err.cause, transient: err.transient, resumable: err.resumable});
+function incompleteAt(err: unknown, where?: string): unknown {
+  if (!isBackupError(err) || err.kind === 'aborted' || isClosedPipe(err) || (where === undefined && orStdoutFailure(undefined) !== undefined)) return err;
+  return new BackupError(err.kind, `${err.message}; the archive written to ${where ?? 'standard output'} is incomplete (discard it)`, {cause: err.cause, transient: err.transient, resumable: err.resumable});
 }
 
 /** What an interrupted download left: a file is written whole or not at all; stdout, a device or a pipe got part of the archive. */

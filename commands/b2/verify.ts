@@ -39,6 +39,7 @@ export default class Verify extends LocationCommand {
       if (!result.ok) {
         if (this.jsonEnabled()) this.logJson(view); // a failed run returns nothing for oclif to print
         if (result.sha1Unread) throw new BackupError('checksum_mismatch', `backup ${result.info.id} cannot be verified: ${UNREAD_CHECKSUM} (see the warning); nothing proves its archive whole, restore from another backup if you can`);
+        if (result.disagrees) throw new BackupError('checksum_mismatch', `backup ${result.info.id} failed verification: ${result.disagrees}`);
         throw new BackupError('checksum_mismatch', `backup ${result.info.id} failed verification; the stored archive is damaged or was replaced, restore from another backup`);
       }
       return view;

@@ -25,7 +25,7 @@ import {leftByFailedRemoval, leftLocked, leftStoredLine, wholeBackupLine, type L
 import {activeLock, deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
-import {MAX_METADATA_FILE_BYTES, buildMetadataFile, metadataFileMismatch, parseMetadataFile} from './metadata-file.js';
+import {MAX_METADATA_FILE_BYTES, buildMetadataFile, metadataFileMismatch, parseMetadataFile, type MetadataFile} from './metadata-file.js';
 import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DeleteOutcome, DeletePreview, DownloadedFile, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
 import {assertArchiveAgrees, assertKeptIdentity, hasKeptIdentity} from './kept-identity.js';
@@ -92,6 +92,8 @@ export class BackupCatalog {
   private readonly warn: (msg: string) => void;
   /** What warnOnce() has said. */
   private readonly warned = new Set<string>();
+  /** The last listing's backups by archive key: what verify and download read beside an archive (its metadata file). */
+  private readonly listed = new Map<string, Entry>();
   /**
    * Keys of the archives the latest listing saw encrypted with a customer's key (SSE-C):
    * a download of one says so to the backend, which then sends the key at once.
@@ -714,11 +716,12 @@ export class BackupCatalog {
     if (dest.kind === 'file' && backend.getToFile) {
       // in place and in parallel where the backend can; checked against the backup's own record
       const info = await this.located(target, opts.signal);
+      const agreement = this.beside(info, opts.signal);
       let got: DownloadedFile | undefined;
       await writeAtomically(dest, force, async (fh) => {
         const r = await backend.getToFile!(info.archiveKey, fh, {signal: opts.signal, onProgress: opts.onProgress, ...this.archiveReadHint(info)});
         const expectedSha1 = info.sha1 ?? knownSha1(r.info.sha1);
-        const problem = mismatch(r, {size: r.info.size, sha1: expectedSha1});
+        const problem = mismatch(r, {size: r.info.size, sha1: expectedSha1}) ?? (await agreement);
         if (problem) throw new BackupError('checksum_mismatch', `download of backup ${info.id} failed verification: ${problem}`);
         got = {info, path, size: r.size, sha1: r.sha1, expectedSha1, ...sha1Unread(info, expectedSha1)};
       });
@@ -732,7 +735,7 @@ export class BackupCatalog {
 
   /** Reads and hashes the whole archive without writing it anywhere. */
   async verify(id: string, opts: TransferOptions = {}): Promise<VerifyResult> {
-    const {info, stream, expected} = await this.openArchive(id, opts);
+    const {info, stream, expected, agreement} = await this.openArchive(id, opts);
     const hashing = new HashingStream({onBytes: progressReporter(opts, expected.size)});
     // A backend that checks checksums itself (B2 does) fails the stream on a mismatch: that is a result here, not an error.
     const backendFound = await pipeline(stream, hashing, discard(), {signal: opts.signal}).then(
@@ -745,8 +748,9 @@ export class BackupCatalog {
     );
     const got = hashing.soFar();
     const unread = sha1Unread(info, expected.sha1);
-    const ok = !backendFound && !unread.sha1Unread && mismatch(got, expected) === undefined;
-    return {ok, size: got.size, sha1: got.sha1, expectedSize: expected.size, expectedSha1: expected.sha1, ...unread, info};
+    const disagrees = await agreement;
+    const ok = !backendFound && !unread.sha1Unread && mismatch(got, expected) === undefined && disagrees === undefined;
+    return {ok, size: got.size, sha1: got.sha1, expectedSize: expected.size, expectedSha1: expected.sha1, ...unread, ...(disagrees ? {disagrees} : {}), info};
   }
 
   /**
@@ -1314,7 +1318,7 @@ export class BackupCatalog {
         const entry: Entry = {info, archive, metadataFile};
         // A streamed archive could not carry its SHA1 (unknown until the end): its metadata
         // file has it. Read once, then cached by file id like Home Assistant's.
-        pending.push(info.sha1 ? Promise.resolve(entry) : this.queued(async () => (throwIfAborted(signal), {...entry, info: await this.withMetadata(entry, signal)})));
+        pending.push(info.sha1 ? Promise.resolve(entry) : this.queued(async () => (throwIfAborted(signal), {...entry, info: await this.withMetadata(entry, signal, skip)})));
       } else {
         // Each task checks the signal as it starts rather than p-queue listening once per
         // queued task: thousands of HA backups would mean thousands of abort listeners.
@@ -1338,6 +1342,7 @@ export class BackupCatalog {
       throw signal?.aborted ? abortError(signal) : err;
     });
     const entries = settled.filter((e): e is Entry => e !== undefined);
+    for (const e of entries) this.listed.set(e.info.archiveKey, e);
     entries.sort((a, b) => Date.parse(b.info.date) - Date.parse(a.info.date) || compareUtf8(a.info.archiveKey, b.info.archiveKey));
     return {entries: withoutDuplicateIds(entries, skip), orphans, strays};
   }
@@ -1383,25 +1388,65 @@ export class BackupCatalog {
     return {info, archive, metadataFile};
   }
 
-  /** Adds the metadata file's contents to an entry listed from its archive's info alone. */
-  private async withMetadata(entry: Entry, signal?: AbortSignal): Promise<BackupInfo> {
+  /**
+   * Adds the metadata file's contents to an entry listed from its archive's info alone.
+   * `warn`: where a file that cannot serve goes (a listing that looks for one backup keeps
+   * what concerns the others to itself).
+   */
+  private async withMetadata(entry: Entry, signal?: AbortSignal, warn: (msg: string) => void = (msg) => this.warnOnce(msg)): Promise<BackupInfo> {
     if (entry.info.metadata) return entry.info;
-    const key = entry.metadataFile.key;
-    const text = await this.readMetadataFile(entry.metadataFile, (why) => this.warnOnce(`${key} could not be read (${why}); showing what the archive records`), signal);
-    if (text === undefined) return entry.info;
-    const parsed = parseMetadataFile(text);
-    if (!parsed.ok) {
-      this.warnOnce(`${key} is not a valid backup metadata file (${parsed.problem}); showing what the archive records`);
+    const own = await this.ownMetadataFile(entry, signal);
+    if ('problem' in own) {
+      warn(`${own.problem}; showing what the archive records`);
       return entry.info;
     }
-    // another backup's file (copied over it, or another tool's): its contents, maker and SHA1 are not this backup's
-    const foreign = metadataFileMismatch(parsed.file, {id: entry.info.id, size: entry.archive.size, sha1: entry.info.sha1});
-    if (foreign) {
-      this.warnOnce(`${key} is not this backup's metadata file (it ${foreign}); showing what the archive records`);
-      return entry.info;
-    }
-    const m = parsed.file.backup_metadata;
+    const m = own.file.backup_metadata;
     return {...entry.info, sha1: recordedSha1(entry.archive, m.sha1), metadata: {...m, size: entry.archive.size}};
+  }
+
+  /**
+   * The metadata file of an entry listed from its archive, or why it cannot serve as the
+   * backup's (a line naming it): unreadable, not a backup metadata file, or `foreign`:
+   * another backup's (copied over it, or another tool's), or one that records another
+   * SHA1 or size than the archive has (the archive replaced by a version that describes
+   * itself). Show warns of it; verify and download fail for a foreign one.
+   */
+  private async ownMetadataFile(entry: Entry, signal?: AbortSignal): Promise<{file: MetadataFile} | {problem: string; foreign?: true}> {
+    const key = entry.metadataFile.key;
+    let why = '';
+    const text = await this.readMetadataFile(entry.metadataFile, (w) => (why = w), signal);
+    if (text === undefined) return {problem: `${key} could not be read (${why})`};
+    const parsed = parseMetadataFile(text);
+    if (!parsed.ok) return {problem: `${key} is not a valid backup metadata file (${parsed.problem})`};
+    const foreign = metadataFileMismatch(parsed.file, {id: entry.info.id, size: entry.archive.size, sha1: entry.info.sha1});
+    return foreign ? {problem: `${key} is not this backup's metadata file (it ${foreign})`, foreign: true} : {file: parsed.file};
+  }
+
+  /**
+   * Why a backup's archive is not what its metadata file records (ownMetadataFile's
+   * `foreign` line, with what it means), for verify and download to fail on: undefined
+   * when they agree, or when the metadata file was read already (locate() reads it for an
+   * archive that records no SHA1 of its own) or is the only record (Home Assistant's
+   * archives). A metadata file that cannot be read is warned of: the archive is checked
+   * against its own record alone. Started beside the archive's read (no added latency);
+   * see beside().
+   */
+  private async metadataDisagreement(info: BackupInfo, signal?: AbortSignal): Promise<string | undefined> {
+    const entry = this.listed.get(info.archiveKey);
+    // no SHA1 of its own: locate() read the metadata file for one (and warned of it)
+    if (!entry?.info.sha1 || info.describedBy !== 'archive' || info.metadata) return undefined;
+    const own = await this.ownMetadataFile(entry, signal);
+    if ('file' in own) return undefined;
+    if (own.foreign) return `${own.problem}; the archive or its metadata file was replaced, restore from another backup`;
+    this.warnOnce(`${own.problem}; the archive is checked against its own record alone`);
+    return undefined;
+  }
+
+  /** metadataDisagreement() started now and awaited once the archive is read: a failure meanwhile is not left unhandled. */
+  private beside(info: BackupInfo, signal?: AbortSignal): Promise<string | undefined> {
+    const check = this.metadataDisagreement(info, signal);
+    check.catch(() => undefined);
+    return check;
   }
 
   /**
@@ -1447,18 +1492,19 @@ export class BackupCatalog {
   }
 
   /** The archive's stream and what it must add up to. */
-  private async openArchive(target: string | BackupInfo, opts: TransferOptions): Promise<{info: BackupInfo; stream: Readable; expected: Expected; backendChecks: boolean}> {
+  private async openArchive(target: string | BackupInfo, opts: TransferOptions): Promise<{info: BackupInfo; stream: Readable; expected: Expected; backendChecks: boolean; agreement: Promise<string | undefined>}> {
     const info = await this.located(target, opts.signal);
+    const agreement = this.beside(info, opts.signal);
     const {info: obj, stream} = await this.backend.get(info.archiveKey, {signal: opts.signal, ...this.archiveReadHint(info)});
     const expected = {size: obj.size, sha1: info.sha1 ?? knownSha1(obj.sha1)};
     // the backend verifies the very SHA1 the backup records: no second hash of every byte
     const backendChecks = this.backend.verifiesGet === true && expected.sha1 !== undefined && knownSha1(obj.sha1) === expected.sha1;
-    return {info, stream, expected, backendChecks};
+    return {info, stream, expected, backendChecks, agreement};
   }
 
   private async openVerified(target: string | BackupInfo, opts: TransferOptions): Promise<{info: BackupInfo; stream: HashingStream; expected: Expected}> {
-    const {info, stream, expected, backendChecks} = await this.openArchive(target, opts);
-    const hashing = new HashingStream({expect: expected, what: `download of backup ${info.id}`, onBytes: progressReporter(opts, expected.size), trustSha1: backendChecks});
+    const {info, stream, expected, backendChecks, agreement} = await this.openArchive(target, opts);
+    const hashing = new HashingStream({expect: expected, what: `download of backup ${info.id}`, onBytes: progressReporter(opts, expected.size), trustSha1: backendChecks, agreement});
     pipelineCb(stream, hashing, () => undefined); // errors reach the consumer through `hashing`
     const signal = opts.signal;
     if (signal) {

@@ -26,8 +26,10 @@ export class HashingStream extends Transform {
      * source checks `expect.sha1` itself and fails on a mismatch (B2's downloader does),
      * so hashing again here would only cost CPU: only the size is checked. `countOnly`:
      * the consumer hashes what it reads (a backend with hashesPut); no SHA1 here at all.
+     * `agreement`: a check run beside the transfer (a backup's metadata file against its
+     * archive), awaited at the end: a problem it answers fails the stream as a mismatch does.
      */
-    private readonly opts: {expect?: Expected; what?: string; hint?: string; onBytes?: (loaded: number) => void; trustSha1?: boolean; countOnly?: boolean} = {},
+    private readonly opts: {expect?: Expected; what?: string; hint?: string; onBytes?: (loaded: number) => void; trustSha1?: boolean; countOnly?: boolean; agreement?: Promise<string | undefined>} = {},
   ) {
     super();
   }
@@ -46,7 +48,8 @@ export class HashingStream extends Transform {
     this.ended = true;
     this.digest = this.trusted ? this.opts.expect?.sha1 : this.hash.digest('hex');
     const problem = this.opts.expect ? mismatch(this.result(), this.opts.expect) : undefined;
-    cb(problem ? this.failure(problem) : undefined);
+    if (problem || !this.opts.agreement) return cb(problem ? this.failure(problem) : undefined);
+    this.opts.agreement.then((disagrees) => cb(disagrees ? this.failure(disagrees) : undefined), cb);
   }
 
   private failure(problem: string): BackupError {

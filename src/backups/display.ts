@@ -107,9 +107,16 @@ export const UNREAD_CHECKSUM = 'its SHA1 was recorded in its metadata file, whic
 export function renderVerifyResult(r: VerifyResult): string {
   const named = r.info.name === '' ? nameAndDate('', r.info.date) : `(${escapeInvisible(r.info.name)})`;
   const what = `backup ${r.info.id} ${named}, ${humanSize(r.size)}`;
-  if (!r.ok) return `FAILED ${what}: ${r.size !== r.expectedSize ? `read ${r.size} bytes, expected ${r.expectedSize}` : r.sha1Unread ? `${UNREAD_CHECKSUM}; its SHA1 is ${r.sha1}` : `SHA1 ${r.sha1}, expected ${r.expectedSha1}`}`;
+  if (!r.ok) return `FAILED ${what}: ${failedBecause(r)}`;
   if (!r.expectedSha1) return `OK ${what}: size matches; ${NO_CHECKSUM} ${r.sha1}`;
   return `OK ${what}: size and SHA1 ${r.sha1} match`;
+}
+
+/** Why a verification failed: the records disagree, or the bytes are not what was recorded, or no record can be read. */
+function failedBecause(r: VerifyResult): string {
+  if (r.disagrees) return r.disagrees;
+  if (r.size !== r.expectedSize) return `read ${r.size} bytes, expected ${r.expectedSize}`;
+  return r.sha1Unread ? `${UNREAD_CHECKSUM}; its SHA1 is ${r.sha1}` : `SHA1 ${r.sha1}, expected ${r.expectedSha1}`;
 }
 
 /** "Downloaded backup "x" to r.tar (1.5 MiB, sha1 … verified)": "verified" only when a SHA1 on record was compared. */

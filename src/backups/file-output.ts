@@ -55,7 +55,12 @@ function nameTooLong(path: string, err: unknown): BackupError {
 export type Destination = {kind: 'file'; path: string} | {kind: 'special'; path: string} | {kind: 'stdout'; path: string};
 
 export async function prepareDestination(path: string, force: boolean): Promise<Destination> {
-  if (path === '' || path.endsWith(sep) || path.endsWith('/')) throw new BackupError('bad_input', `${path || 'the output path'} names a directory; give a file path, e.g. ${join(path || '.', 'restore.tar')}`);
+  if (path === '' || path.endsWith(sep) || path.endsWith('/')) {
+    const e = join(path || '.', 'restore.tar');
+    // a path that names a missing directory: say so first, not only once the file path it suggests is given
+    if (path !== '' && !(await stat(path).catch(noEntry(path)))) throw new BackupError('bad_input', `the directory ${path} does not exist; create it first, then give a file path in it, e.g. ${e}`);
+    throw new BackupError('bad_input', `${path || 'the output path'} names a directory; give a file path, e.g. ${e}`);
+  }
   const link = await lstat(path).catch(noEntry(path));
   let target = path;
   let existing = link;

@@ -253,5 +253,7 @@ export interface VerifyResult {
   expectedSha1?: string;
   /** A checksum was recorded but cannot be read (see DownloadedFile): then not ok, as nothing proves the bytes. */
   sha1Unread?: true;
+  /** Why the archive is not what the backup's metadata file records (that file's name, what it records): then not ok, whatever the bytes. */
+  disagrees?: string;
   info: BackupInfo;
 }
