@@ -305,9 +305,15 @@ export interface GetOptions {
    * out with a request of its own.
    */
   encryptedWithCustomerKey?: boolean;
+  /**
+   * The version to read (ObjectInfo.id, as list() gave it), not the newest of the key:
+   * what a caller listed and checked is what it gets, though a newer version arrive
+   * meanwhile. `not_found` once that version is gone.
+   */
+  version?: string;
 }
 
-export interface GetToFileOptions extends Pick<GetOptions, 'encryptedWithCustomerKey'> {
+export interface GetToFileOptions extends Pick<GetOptions, 'encryptedWithCustomerKey' | 'version'> {
   signal?: AbortSignal;
   onProgress?: (p: TransferProgress) => void;
 }

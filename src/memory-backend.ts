@@ -56,7 +56,7 @@ export class MemoryBackend implements StorageBackend {
     assertValidKey(key);
     throwIfAborted(opts.signal);
     const stored = this.objects.get(key);
-    if (!stored) throw new BackupError('not_found', `${key} does not exist`);
+    if (!stored || (opts.version !== undefined && opts.version !== stored.info.id)) throw new BackupError('not_found', `${key} does not exist`);
     let data = stored.data;
     if (opts.range) {
       const {start} = opts.range;

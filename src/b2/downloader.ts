@@ -14,6 +14,8 @@ import {LARGE_FILE_SHA1, plainSha1, type B2File} from './wire-types.js';
 
 export interface DownloadRequest {
   fileName: string;
+  /** The version to read (by id, b2_download_file_by_id); else the newest of the name. */
+  fileId?: string;
   /** Inclusive byte range. */
   range?: {start: number; end?: number};
   signal?: AbortSignal;
@@ -64,7 +66,7 @@ export const FILE_RANGE_SIZE = 32 * 1024 * 1024;
 type File = B2File & {totalLength: number};
 
 /**
- * The first request (by name, so the newest version), its file, what the whole-file SHA1
+ * The first request (by name, so the newest version, unless a version is asked for), its file, what the whole-file SHA1
  * must be, and the download's requests (`reads`: the rest go with the SSE-C key as the first did).
  */
 async function openFirst(client: B2Client, r: DownloadRequest, firstRangeSize?: number): Promise<{first: DownloadResponse; file: File; start: number; end: number; expectedSha1?: string; reads: FileReads}> {
@@ -94,11 +96,12 @@ async function openByName(reads: FileReads, r: DownloadRequest, firstRangeSize?:
   const start = r.range?.start ?? 0;
   const end = firstRangeSize ? Math.min(start + firstRangeSize - 1, r.range?.end ?? Infinity) : r.range?.end;
   const range = r.range || firstRangeSize ? `bytes=${start}-${end ?? ''}` : undefined;
+  const target = r.fileId ? {fileId: r.fileId, fileName: r.fileName} : {fileName: r.fileName};
   try {
-    return await reads.download({fileName: r.fileName}, {range, signal: r.signal});
+    return await reads.download(target, {range, signal: r.signal});
   } catch (err) {
     if (r.range || !firstRangeSize || (err as {cause?: {status?: number}}).cause?.status !== 416) throw err;
-    return reads.download({fileName: r.fileName}, {signal: r.signal});
+    return reads.download(target, {signal: r.signal});
   }
 }
 
@@ -153,7 +156,7 @@ export async function download(client: B2Client, r: DownloadRequest): Promise<Do
   const scope = downloadScope(r.signal);
   scope.open.add(first);
   const read = (range: {start: number; end: number}, res?: DownloadResponse) =>
-    readRange(client, {fileId: file.fileId, fileName: r.fileName, ...range, total: file.totalLength, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, reads, first: res, open: scope.open});
+    readRange(client, {fileId: file.fileId, fileName: r.fileName, ...range, total: file.totalLength, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, reads, first: res, firstById: r.fileId !== undefined, open: scope.open});
 
   async function* body(): AsyncGenerator<Buffer> {
     let hash: Sha1Sink | undefined;
@@ -327,7 +330,7 @@ export async function downloadToFile(client: B2Client, r: DownloadRequest & {onB
   const worker = async () => {
     for (let i = next++; i < ranges.length; i = next++) {
       let pos = ranges[i].start;
-      const chunks = readRange(client, {fileId: file.fileId, fileName: r.fileName, ...ranges[i], total: file.totalLength, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, reads, first: i === 0 ? first : undefined, open: scope.open});
+      const chunks = readRange(client, {fileId: file.fileId, fileName: r.fileName, ...ranges[i], total: file.totalLength, signal: scope.signal, stallTimeoutMs: r.stallTimeoutMs, reads, first: i === 0 ? first : undefined, firstById: r.fileId !== undefined, open: scope.open});
       // large writes at the range's own offsets, one in flight per range: memory ≤ concurrency × 2 batches
       await writeInBatches(chunks, async (bufs) => {
         const at = pos;

@@ -266,7 +266,7 @@ export class B2Backend implements StorageBackend {
     const fileName = this.nameOf(key);
     throwIfAborted(opts.signal);
     return this.guard(opts.signal, async () => {
-      const d = await download(this.client, {fileName, range: opts.range, signal: opts.signal, storedWithKey: opts.encryptedWithCustomerKey, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, fastStreamRate: this.o.fastStreamRate, busyStreamRate: this.o.busyStreamRate});
+      const d = await download(this.client, {fileName, fileId: opts.version, range: opts.range, signal: opts.signal, storedWithKey: opts.encryptedWithCustomerKey, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, fastStreamRate: this.o.fastStreamRate, busyStreamRate: this.o.busyStreamRate});
       return {info: this.infoOf(d.file), stream: d.stream};
     });
   }
@@ -277,7 +277,7 @@ export class B2Backend implements StorageBackend {
     throwIfAborted(opts.signal);
     return this.guard(opts.signal, async () => {
       const onProgress = opts.onProgress;
-      const d = await downloadToFile(this.client, {fileName, signal: opts.signal, storedWithKey: opts.encryptedWithCustomerKey, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, onBytes: onProgress && ((loaded, total) => onProgress({loaded, total}))}, file);
+      const d = await downloadToFile(this.client, {fileName, fileId: opts.version, signal: opts.signal, storedWithKey: opts.encryptedWithCustomerKey, stallTimeoutMs: this.o.stallTimeoutMs, concurrency: this.o.concurrency, rangeSize: this.o.downloadRangeSize, onBytes: onProgress && ((loaded, total) => onProgress({loaded, total}))}, file);
       return {info: this.infoOf(d.file), size: d.size, sha1: d.sha1};
     });
   }

@@ -21,6 +21,8 @@ export interface RangeJob {
   reads: FileReads;
   /** A response already opened for this range (the first request of a download). */
   first?: DownloadResponse;
+  /** That first request went by id (a version asked for), not by name. */
+  firstById?: boolean;
   /** Every response this reader opens, so that an abandoned download can release its sockets. */
   open?: Set<DownloadResponse>;
 }
@@ -42,7 +44,7 @@ export async function* readRange(client: B2Client, job: RangeJob): AsyncGenerato
     while (pos <= job.end) {
       if (!res) res = await job.reads.download({fileId: job.fileId, fileName: job.fileName}, {range: `bytes=${pos}-${job.end}`, signal: job.signal});
       // the download's first answer came by name (the newest version); resumes go by the id it named
-      const call = res === job.first ? 'b2_download_file_by_name' : 'b2_download_file_by_id';
+      const call = res === job.first && !job.firstById ? 'b2_download_file_by_name' : 'b2_download_file_by_id';
       job.open?.add(res);
       const attemptStart = pos;
       // a server may ignore Range and send from byte 0: skip to where we are

@@ -1481,9 +1481,14 @@ export class BackupCatalog {
     return text;
   }
 
-  /** What the listing that found the backup said of its archive's encryption, for the backend's read of it. */
-  private archiveReadHint(info: BackupInfo): Pick<GetOptions, 'encryptedWithCustomerKey'> {
-    return this.archivesWithCustomerKey.has(info.archiveKey) ? {encryptedWithCustomerKey: true} : {};
+  /**
+   * How the backend reads the archive the listing found: the very version listed (and
+   * checked against its metadata file), not a newer one uploaded meanwhile, and with
+   * what the listing said of its encryption.
+   */
+  private archiveReadHint(info: BackupInfo): Pick<GetOptions, 'encryptedWithCustomerKey' | 'version'> {
+    const version = this.listed.get(info.archiveKey)?.archive.id;
+    return {...(this.archivesWithCustomerKey.has(info.archiveKey) ? {encryptedWithCustomerKey: true} : {}), ...(version ? {version} : {})};
   }
 
   /** What locate() gives for a reference; a backup it already gave is taken as it is. */

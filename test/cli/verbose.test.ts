@@ -64,14 +64,14 @@ describe('b2 upload -v', () => {
 
 describe('b2 download -v and verify -v', () => {
   test('a line per range started and done; a cut connection is a retry line', async () => {
-    world.emu.faults.add({call: 'b2_download_file_by_name', cutResponseAfterBytes: 100_000, count: 1});
+    world.emu.faults.add({call: 'b2_download_file_by_id', cutResponseAfterBytes: 100_000, count: 1});
     const r = await world.b2(['download', backupId, '-o', join(world.dir, 'restored.tar'), '-v']);
     expect(r.code).toBe(0);
     const lines = r.stderr.split('\n');
     expect(lines).toContainEqual(expect.stringMatching(/^Range 0-10999999 \(.*\): downloading$/));
     expect(lines).toContainEqual(expect.stringMatching(/^Range 0-10999999 \(.*\): done$/));
-    // the answer cut is the download's first, made by name: the retry line names that call
-    expect(lines).toContainEqual(expect.stringMatching(/^Retry: b2_download_file_by_name for "home\/[^"]+" attempt 1 failed \(network: .*\); retrying/));
+    // the answer cut is the download's first, made by the id listed (the version checked): the retry line names that call
+    expect(lines).toContainEqual(expect.stringMatching(/^Retry: b2_download_file_by_id for "home\/[^"]+" attempt 1 failed \(network: .*\); retrying/));
     const verify = await world.b2(['verify', backupId, '-v']);
     expect(verify.code).toBe(0);
     expect(verify.stderr).toMatch(/^Range 0-\d+ \(.*\): done$/m);

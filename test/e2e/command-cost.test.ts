@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('b2 download ID', () => {
-  test('to stdout: authorization, one listing, the archive itself and its metadata file beside it (4 calls with a bucket-restricted key) with no cached metadata', async () => {
+  test('to stdout: authorization, one listing, the archive itself (the version listed, by id) and its metadata file beside it (4 calls with a bucket-restricted key) with no cached metadata', async () => {
     let out: Buffer = Buffer.alloc(0);
     const calls = await callsOf(async () => {
       const {done} = world.spawn(['download', small.id, '-o', '-', '--profile', 'home'], {env: freshCache()});
@@ -49,7 +49,7 @@ describe('b2 download ID', () => {
       return r;
     });
     expect(sha1(out)).toBe(small.sha1);
-    expect(calls).toEqual({b2_authorize_account: 1, b2_list_file_names: 1, b2_download_file_by_name: 2});
+    expect(calls).toEqual({b2_authorize_account: 1, b2_list_file_names: 1, b2_download_file_by_id: 1, b2_download_file_by_name: 1});
   });
 
   test('to a file with --json: the same 4 calls, the same summary as show prints', async () => {
@@ -60,7 +60,7 @@ describe('b2 download ID', () => {
       if (r.code === 0) printed = parseJson(r);
       return r;
     });
-    expect(calls).toEqual({b2_authorize_account: 1, b2_list_file_names: 1, b2_download_file_by_name: 2});
+    expect(calls).toEqual({b2_authorize_account: 1, b2_list_file_names: 1, b2_download_file_by_id: 1, b2_download_file_by_name: 1});
     expect(sha1(await readFile(out))).toBe(small.sha1);
     const shown = parseJson<Record<string, unknown>>(await world.b2(['show', small.id, '--json', '--profile', 'home']));
     const summary = Object.fromEntries(Object.keys(printed!).filter((k) => k !== 'path').map((k) => [k, shown[k]]));
@@ -69,7 +69,7 @@ describe('b2 download ID', () => {
 
   test('a key that may list buckets but is not restricted to one adds only the bucket lookup', async () => {
     const calls = await callsOf(() => world.b2(['download', small.id, '-o', join(world.dir, 'wide.tar'), '--profile', 'wide'], {env: freshCache()}));
-    expect(calls).toEqual({b2_authorize_account: 1, b2_list_buckets: 1, b2_list_file_names: 1, b2_download_file_by_name: 2});
+    expect(calls).toEqual({b2_authorize_account: 1, b2_list_buckets: 1, b2_list_file_names: 1, b2_download_file_by_id: 1, b2_download_file_by_name: 1});
   });
 });
 

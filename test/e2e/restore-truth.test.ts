@@ -2,6 +2,7 @@ import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {execFileSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {createReadStream, existsSync, mkdirSync} from 'node:fs';
+import {readFile} from 'node:fs/promises';
 import {join} from 'node:path';
 import {E2EWorld, expectFailure, sha1} from './helpers.js';
 
@@ -15,9 +16,11 @@ import {E2EWorld, expectFailure, sha1} from './helpers.js';
 
 const PREFIX = 'home/';
 let world: E2EWorld;
+/** Runs at each API call the emulator answers (onRequest): a test holds a call there. */
+let onCall: ((call: string) => Promise<void>) | undefined;
 
 beforeAll(async () => {
-  world = await E2EWorld.start();
+  world = await E2EWorld.start({onRequest: (call) => onCall?.(call)});
   const key = await world.createKey();
   await world.addProfile('home', {...key, prefix: PREFIX});
 });
@@ -81,6 +84,33 @@ test('a backup whose records agree still verifies and downloads', async () => {
   const d = await world.b2(['download', up.id, '-o', 'fine.tar', '--profile', 'home']);
   expect(d.code).toBe(0);
   expect(d.stderr).toBe(`Downloaded backup "fine" to fine.tar (48.8 KiB, sha1 ${sha1(data)} verified)\n`);
+});
+
+test('a new version of the archive uploaded while the download waits for its first request: it reads the version it listed and checked', async () => {
+  const data = randomBytes(60_000);
+  const up = await world.storeBackup('home', data, {name: 'raced'});
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let reached!: () => void;
+  const atDownload = new Promise<void>((resolve) => (reached = resolve));
+  // every download request (the archive and its metadata file) waits until the new version is stored
+  onCall = async (call) => {
+    if (!call.startsWith('b2_download_file_by_')) return;
+    reached();
+    await held;
+  };
+  try {
+    const run = world.b2(['download', up.id, '-o', 'raced.tar', '--profile', 'home']);
+    await atDownload;
+    await world.emu.putFiles(world.emu.bucket, [{fileName: `${PREFIX}${up.archiveKey}`, data: randomBytes(data.length), contentType: 'application/x-tar'}]);
+    release();
+    const r = await run;
+    expect({code: r.code, stderr: r.stderr}).toEqual({code: 0, stderr: `Downloaded backup "raced" to raced.tar (58.6 KiB, sha1 ${sha1(data)} verified)\n`});
+    expect(sha1(await readFile(join(world.dir, 'raced.tar')))).toBe(sha1(data));
+  } finally {
+    onCall = undefined;
+    release();
+  }
 });
 
 test('a failed verification while writing to a FIFO says that what was written there is incomplete, as for stdout', async () => {

@@ -110,7 +110,7 @@ describe.each([
 ] as const)('%s during a download to a file', (_what, signal, code) => {
   test(`exit ${code} and one line; the temp file is removed and nothing is written to the path`, async () => {
     const out = `${signal}.tar`;
-    const r = await stopDuring(['download', backupId, '-o', out, '--profile', 'home'], signal, 'b2_download_file_by_name', {hold: THROTTLE, tempBeside: out});
+    const r = await stopDuring(['download', backupId, '-o', out, '--profile', 'home'], signal, 'b2_download_file_by_id', {hold: THROTTLE, tempBeside: out});
     expectFailure(r, code, new RegExp(`^Error: download interrupted; nothing was written to ${signal}\\.tar; run the same command again to download it$`), world.secrets);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(await partialsBeside(world.dir, out)).toEqual([]);
@@ -216,7 +216,7 @@ test('SIGTERM while the metadata file is written after a multi-part archive was 
 });
 
 (hasPty ? test : test.skip)('closing the terminal a download runs on (needs python3): exit 129, its temp file removed, though the terminal is gone', async () => {
-  world.emu.faults.add({call: 'b2_download_file_by_name', count: 1, bytesPerSecond: 1024});
+  world.emu.faults.add({call: 'b2_download_file_by_id', count: 1, bytesPerSecond: 1024});
   const r = await onTerminal(['b2', 'download', backupId, '-o', 'tty.tar', '--profile', 'home', '--config', world.config], {
     env: world.env,
     cwd: world.dir,
@@ -230,7 +230,7 @@ test('SIGTERM while the metadata file is written after a multi-part archive was 
 
 describe('Ctrl-C during a download to stdout, or a verify', () => {
   test('Ctrl-C ends a download to stdout with exit 130, saying the output is incomplete', async () => {
-    const r = await stopDuring(['download', backupId, '-o', '-', '--profile', 'home'], 'SIGINT', 'b2_download_file_by_name', {hold: THROTTLE});
+    const r = await stopDuring(['download', backupId, '-o', '-', '--profile', 'home'], 'SIGINT', 'b2_download_file_by_id', {hold: THROTTLE});
     expectFailure(r, 130, /^Error: download interrupted; the archive written to standard output is incomplete; run the same command again to download it$/, world.secrets);
   });
 
@@ -252,7 +252,7 @@ describe('Ctrl-C during a download to stdout, or a verify', () => {
   });
 
   test('Ctrl-C ends a verify with exit 130: "verify interrupted; nothing was changed"', async () => {
-    const r = await stopDuring(['verify', backupId, '--profile', 'home'], 'SIGINT', 'b2_download_file_by_name', {hold: THROTTLE});
+    const r = await stopDuring(['verify', backupId, '--profile', 'home'], 'SIGINT', 'b2_download_file_by_id', {hold: THROTTLE});
     expectFailure(r, 130, /^Error: verify interrupted; nothing was changed$/, world.secrets);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });

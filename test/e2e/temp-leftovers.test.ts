@@ -23,7 +23,7 @@ const tempFile = (name: string, opts: {withData?: boolean; except?: string} = {}
  * at 256 KB/s its first 1 MiB write lands after 4 s, with 12 s to go; at 1 KB/s it never ends here.
  */
 function slowDownload(out: string, bytesPerSecond = 1024) {
-  world.emu.faults.add({call: 'b2_download_file_by_name', count: 1, bytesPerSecond});
+  world.emu.faults.add({call: 'b2_download_file_by_id', count: 1, bytesPerSecond}); // the archive: by the id listed
   return world.spawn(['download', backupId, '-o', out, '--profile', 'home']);
 }
 
@@ -50,10 +50,10 @@ describe('a download killed with kill -9', () => {
     killed.child.kill('SIGKILL');
     expect((await killed.done).signal).toBe('SIGKILL');
     expect(await partials('r.tar')).toEqual([killedTemp]); // with backup data in it
-    const asked = calls(world.emu, 'b2_download_file_by_name');
+    const asked = calls(world.emu, 'b2_download_file_by_id');
     const live = slowDownload('r.tar'); // a second download to the same path, still running through what follows
     const liveTemp = await tempFile('r.tar', {except: killedTemp});
-    await until(async () => (calls(world.emu, 'b2_download_file_by_name') > asked ? true : undefined), 'its request (throttled, not the next one)');
+    await until(async () => (calls(world.emu, 'b2_download_file_by_id') > asked ? true : undefined), 'its request (throttled, not the next one)');
 
     const again = await world.b2(['download', backupId, '-o', 'r.tar', '--profile', 'home']);
     expect(again.code).toBe(0);
