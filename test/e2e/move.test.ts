@@ -1,6 +1,7 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
 import {randomBytes} from 'node:crypto';
-import {readFile, writeFile} from 'node:fs/promises';
+import {readFile, rm, writeFile} from 'node:fs/promises';
+import {join} from 'node:path';
 import {parse, stringify} from 'yaml';
 import {B2Backend} from '../../src/b2/index.js';
 import {BackupCatalog} from '../../src/backups/index.js';
@@ -128,6 +129,8 @@ describe('b2 copy ID --to PROFILE', () => {
 
   test('copies a backup (by a prefix of its id) on the server; it lists and verifies there; again: already there', async () => {
     const [newest] = await world.withLocation('home', ({catalog}) => catalog.list());
+    // an earlier verify or download of it cached its metadata file: without the cache, the copy reads it once
+    await rm(join(world.cliCacheDir, 'locations'), {recursive: true, force: true});
     emu.resetStats();
     const r = await b2(['copy', newest.id.slice(0, 6), '--to', 'offsite', '--profile', 'home', '--json']);
     expect(r.code).toBe(0);
