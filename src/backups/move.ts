@@ -94,6 +94,11 @@ export interface MoveOptions {
   /** Backups copied (or deleted) at once. */
   concurrency?: number;
   onCopied?: (item: MoveItem) => void;
+  /**
+   * Told when the copies stop on a failure (not an interruption) with nothing of the plan at
+   * the destination: none was there before (no earlier run's copy), none made now stays.
+   */
+  onFailedUnchanged?: () => void;
   /** The destination profile's own lock (its `lock:`, dated from the start of the move), set on every copy: see copyRetention. */
   destinationLock?: Retention;
   /** Taken for each backup while its files are copied, released after (one copy of a backup to a location at a time). */
@@ -262,6 +267,7 @@ export async function executeMove(from: StorageBackend, to: StorageBackend, plan
     opts.onCopied?.(item);
   })).catch((err: unknown) => {
     if (!(err instanceof BackupError) || err.kind === 'aborted') throw err;
+    if (copied.size === 0 && !leftAnything(err) && nothingThereBefore(plan)) opts.onFailedUnchanged?.();
     // the copies already made are the journal the next run goes on from (module comment);
     // a message that already says what to check (another run moved the backup) keeps that first
     const advised = err instanceof HalfCopiedError && err.advised;
@@ -437,6 +443,16 @@ async function movedAway(from: StorageBackend, item: Pick<MoveItem, 'archive' | 
 }
 
 /** Runs the tasks `concurrency` at a time; the first failure stops the ones not started and is thrown once the running ones end. */
+/** Whether a failed copy of one backup left a file at the destination (an archive kept, or what a failed removal left). */
+function leftAnything(err: BackupError): boolean {
+  return err.leftover !== undefined || (err instanceof HalfCopiedError && err.archiveKept);
+}
+
+/** Whether the plan finds nothing of its own at the destination: every file still to copy, no leftover of an earlier run. */
+function nothingThereBefore(plan: MovePlan): boolean {
+  return plan.leftovers.length === 0 && plan.items.every((i) => i.copy.archive && i.copy.metadataFile);
+}
+
 async function runAll(concurrency: number, tasks: Array<() => Promise<void>>): Promise<void> {
   const queue = new PQueue({concurrency});
   let failure: {err: unknown} | undefined;

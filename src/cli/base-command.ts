@@ -8,7 +8,7 @@ import {recordError} from './error-log.js';
 import {jsonText} from './json-text.js';
 import {makeRoomForTransferBuffers} from './heap-room.js';
 import {missingArgument} from './missing-argument.js';
-import {warnUnfinishedMove, type Place} from './move-record.js';
+import {warnUnfinishedMove, type Place, type ProfileRef} from './move-record.js';
 import {cliPrefix} from './cli-prefix.js';
 import {unexpectedArguments} from './unexpected-arguments.js';
 import {shownUnknownFlags, unknownFlag} from './unknown-flag.js';
@@ -131,7 +131,7 @@ export abstract class BaseCommand extends PluginCommand {
   };
 
   /** Warns when a move of `profile` was killed before it finished (its copies are where the profile does not look): list, show, profile show. */
-  protected async warnUnfinishedMove(profile: Place & {name: string}, configFlag: string | undefined): Promise<void> {
+  protected async warnUnfinishedMove(profile: Place & ProfileRef, configFlag: string | undefined): Promise<void> {
     await warnUnfinishedMove(this.config.dataDir, profile, {cli: cliPrefix(this.config), configFlag, warn: this.warnLine});
   }
 }

@@ -1,6 +1,7 @@
 import {join} from 'node:path';
 import {BackupError} from '../errors.js';
 import {takeKeyedLock, type LockMode, type ProcessLock} from '../process-lock.js';
+import {profileKey, type ProfileRef} from './move-record.js';
 
 /**
  * One copy of a backup to a location at a time among the commands that share this data
@@ -21,8 +22,8 @@ export function lockCopy(dataDir: string, location: string, archiveKey: string, 
   });
 }
 
-/** A key of the move locks: a profile (by name), or a location (a locationId). */
-export type MoveLockKey = {profile: string} | {location: string};
+/** A key of the move locks: a profile (its name in its profiles file), or a location (a locationId). */
+export type MoveLockKey = {profile: ProfileRef} | {location: string};
 
 /**
  * Holds `move-locks/` keys: a move exclusively, everything that writes where a move reads
@@ -79,7 +80,7 @@ export async function holdShared(dataDir: string, on: MoveLockKey[], names: {not
 }
 
 function moveLockKey(on: MoveLockKey): string {
-  return 'profile' in on ? `profile\n${on.profile}` : `location\n${on.location}`;
+  return 'profile' in on ? `profile\n${profileKey(on.profile)}` : `location\n${on.location}`;
 }
 
 /** Who keeps a lock: `doing`, what they said they do (undefined when none said), `who` ("another command"), `pids`. */

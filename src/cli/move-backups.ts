@@ -14,7 +14,7 @@ import {profileOnHint} from './profile-on-hint.js';
 import {reuploadHint} from '../reupload-hint.js';
 import {assertSeesLocks} from './object-lock.js';
 import {bucketWarning, locationId} from './open-backend.js';
-import {assertNoOtherMove, recordMove} from './move-record.js';
+import {assertNoOtherMove, forgetMove, recordMove} from './move-record.js';
 
 /**
  * `b2 profile update NAME --prefix NEW --move-backups [--dry-run]`: the backups under the
@@ -30,7 +30,7 @@ export async function moveProfileBackups(
   // the same prefix in another bucket is another location: a move there is what --bucket OTHER asks for
   if (from.prefix === to.prefix && sameBucket(from, to)) throw new BackupError('bad_input', `--move-backups moves the backups to a new prefix or bucket, but profile "${to.name}" already uses ${JSON.stringify(to.prefix)} in bucket ${to.bucket}; give --prefix a different one (or --bucket another bucket)`);
   // a move killed on its way elsewhere is finished first: its copies are where no profile points
-  await assertNoOtherMove(ctx.dataDir, from, to, ctx);
+  const continued = await assertNoOtherMove(ctx.dataDir, from, to, ctx);
   // the profile names the old prefix until the move is saved: its hints act there, and the
   // new prefix's leftovers are cleaned up once the move is finished (moveCleanupFix)
   const fromFlags = locationFlags(from.name, ctx.configFlag);
@@ -61,7 +61,13 @@ export async function moveProfileBackups(
     // before the first copy: a kill from here on leaves backups where the profile does not point (removed once it is saved)
     await recordMove(ctx.dataDir, from, to, ctx.warn);
     // an archive copy left without its metadata file is what finishing the move completes: only a move given up removes it
-    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock, onWarning, destinationRun: (words) => abandonedMoveRun(words, to, ctx)});
+    // a move that fails having left nothing at the destination (and continues none) is no unfinished move: the record goes
+    let unchanged = false;
+    const onFailedUnchanged = () => void (unchanged = !continued);
+    const report = await executeMove(source, destination, plan, {signal: ctx.signal, concurrency: to.concurrency, lockItem, destinationLock, onWarning, onFailedUnchanged, destinationRun: (words) => abandonedMoveRun(words, to, ctx)}).catch(async (err: unknown) => {
+      if (unchanged) await forgetMove(ctx.dataDir, to);
+      throw err;
+    });
     for (const line of staying(plan, from)) ctx.warn(line);
     if (report.refused.length > 0) ctx.warn(refusedWarning(report.refused, from, to));
     const already = plan.items.filter((i) => !i.copy.archive && !i.copy.metadataFile).length;

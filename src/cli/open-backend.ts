@@ -5,6 +5,7 @@ import type {B2Backend, TransferEventListener} from '../b2/index.js';
 import {BackupCatalog} from '../backups/index.js';
 import {escapeInvisible} from '../backups/validate.js';
 import {connectB2} from '../connect.js';
+import {BackupError} from '../errors.js';
 import {loadProfile} from '../profiles/index.js';
 import type {ResolvedProfile} from '../profiles/types.js';
 import {timing} from '../timing.js';
@@ -65,12 +66,14 @@ const PROFILE_READS = 3;
  * this command (one line, exit 1, nothing done). The profile is read again once held: a
  * move that saved it with a new location between the first read and the hold would
  * otherwise have this command write to the old one, which no profile names any more
- * (the hold of the new place is taken then). `first`: the profile as already read.
+ * (the hold of the new place is taken then). A location that keeps changing between
+ * reads (PROFILE_READS in a row) refuses the command (exit 1, nothing done): whatever it
+ * held, the profile no longer points there. `first`: the profile as already read.
  */
 export async function loadForWriting(load: () => Promise<ResolvedProfile>, dataDir: string, names: WriterNames, warn: (line: string) => void, first?: ResolvedProfile): Promise<{profile: ResolvedProfile; release: () => Promise<void>}> {
   let profile = first ?? (await load());
   for (let read = 1; ; read++) {
-    const release = await holdShared(dataDir, [{profile: profile.name}, {location: locationId(profile)}], {note: `${names.doing} profile "${profile.name}"`, notDone: names.notDone}, warn);
+    const release = await holdShared(dataDir, [{profile}, {location: locationId(profile)}], {note: `${names.doing} profile "${profile.name}"`, notDone: names.notDone}, warn);
     let now: ResolvedProfile;
     try {
       now = await load();
@@ -78,8 +81,11 @@ export async function loadForWriting(load: () => Promise<ResolvedProfile>, dataD
       await release();
       throw err;
     }
-    if ((now.name === profile.name && locationId(now) === locationId(profile)) || read >= PROFILE_READS) return {profile: read >= PROFILE_READS ? profile : now, release};
+    if (now.name === profile.name && now.profilesFile === profile.profilesFile && locationId(now) === locationId(profile)) return {profile: now, release};
     await release();
+    if (read >= PROFILE_READS) {
+      throw new BackupError('failure', `the location of profile "${now.name}" kept changing while this command started (another command is updating it); ${names.notDone}: run this again`, {transient: true});
+    }
     profile = now;
   }
 }

@@ -27,6 +27,8 @@ export interface ProfileUpdateContext {
   /** Opened once the profile's move lock is held, so that the profile read is the one saved over. */
   openStore: () => Promise<ProfileStore>;
   dataDir: string;
+  /** The profiles file's path (profilesFilePath): the profile is its name in it, for the move's lock and record. */
+  profilesFile: string;
   cli: string;
   /** The --config the profiles file came from, which hints repeat (locationFlags). */
   configFlag?: string;
@@ -54,12 +56,13 @@ export interface ProfileUpdateContext {
 export async function updateProfile(update: ProfileUpdate, ctx: ProfileUpdateContext): Promise<string | undefined> {
   const moving = update.move !== undefined && !update.move.dryRun;
   const note = moving ? moveNote(update) : `profile "${update.name}" is being updated`;
+  const profile = {name: update.name, profilesFile: ctx.profilesFile};
   // a move holds its profile exclusively; any other update that saves it, shared (a dry run saves nothing)
   const releaseProfile = moving
-    ? await lockMove(ctx.dataDir, {profile: update.name}, {what: `the backups of profile "${update.name}"`, note}, ctx.warn)
+    ? await lockMove(ctx.dataDir, {profile}, {what: `the backups of profile "${update.name}"`, note}, ctx.warn)
     : update.move
       ? undefined
-      : await holdShared(ctx.dataDir, [{profile: update.name}], {note, notDone: 'the profile is unchanged'}, ctx.warn);
+      : await holdShared(ctx.dataDir, [{profile}], {note, notDone: 'the profile is unchanged'}, ctx.warn);
   try {
     const store = await ctx.openStore();
     // the profile as it is, when its old location or key matters (a move, or the warnings about what stays there)
@@ -120,7 +123,7 @@ function save(store: ProfileStore, update: ProfileUpdate, before: ResolvedProfil
           return true;
         },
       }).then(async (saved) => {
-        if (saved && move) await forgetMove(ctx.dataDir, name); // the move is finished once the profile names its destination
+        if (saved && move) await forgetMove(ctx.dataDir, {name, profilesFile: ctx.profilesFile}); // the move is finished once the profile names its destination
         return saved;
       }),
     {

@@ -158,7 +158,7 @@ export class ProfileStore {
       applicationKey: this.secretOf(stored, 'applicationKey'),
     };
     const encryption = this.encryptionOf(stored);
-    return {...resolvedProfile(stored.name, entry, credentials), ...(encryption ? {encryption} : {}), keyFrom: fromEnv ? 'env' : 'profile'};
+    return {...resolvedProfile(stored.name, entry, credentials), profilesFile: this.path, ...(encryption ? {encryption} : {}), keyFrom: fromEnv ? 'env' : 'profile'};
   }
 
   /** Throws unless `add(name, …)` could succeed with valid input (checked before prompting for values). */

@@ -20,6 +20,8 @@ export function customerKeyProblem(key: string): string | undefined {
 /** A profile ready to connect: secrets resolved, prefix normalised, defaults applied. */
 export interface ResolvedProfile {
   name: string;
+  /** The profiles file it was read from (absolute): a profile is its name in this file (move records and locks key by both). */
+  profilesFile?: string;
   keyId: string;
   /** The secret itself (resolved from inline, env:NAME or file:PATH). Never print it. */
   applicationKey: string;

@@ -1,4 +1,6 @@
 import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {copyFile} from 'node:fs/promises';
+import {dirname, join} from 'node:path';
 import {seedBackups} from '../helpers/seed-backups.js';
 import {api, authorizeRaw} from '../emulator/helpers.js';
 import {CrashWorld} from '../helpers/crash.js';
@@ -45,7 +47,7 @@ describe('a move killed while it deletes the originals', () => {
     finishLine = `backup-b2 b2 profile update p1 --prefix p1d/ --move-backups --config ${cw.world.config}`;
   }, 60_000);
 
-  const warning = () => `Warning: an interrupted move of profile "p1" to "p1d/" left backups there, where the profile does not look until the move is finished: run "${finishLine}" to finish it\n`;
+  const warning = () => `Warning: an interrupted move of profile "p1" to "p1d/" may have left backups there, where the profile does not look until the move is finished: run "${finishLine}" to finish it\n`;
 
   test('list, show and profile show warn with the command that finishes it', async () => {
     const listed = await b2(['list', '--profile', 'p1', '--json']);
@@ -58,9 +60,25 @@ describe('a move killed while it deletes the originals', () => {
     expect({code: profile.code, stderr: profile.stderr}).toEqual({code: 0, stderr: warning()});
   }, 60_000);
 
+  test('a profile of the same name in another profiles file is another profile: no warning, and its move is not refused', async () => {
+    // the same name, even at the same location: the record is of the move of the first file's p1
+    const other = join(dirname(cw.world.config), 'other.yaml');
+    await copyFile(cw.world.config, other);
+    // (the archives whose metadata file the killed move deleted are warned about, as to any profile on p1/)
+    const listed = await cw.world.pasted(`backup-b2 b2 list --profile p1 --config ${other}`);
+    expect(listed.code).toBe(0);
+    expect(listed.stderr).not.toMatch(/interrupted move/);
+    const dry = await cw.world.pasted(`backup-b2 b2 profile update p1 --prefix p1e/ --move-backups --dry-run --config ${other}`);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).not.toMatch(/interrupted move/);
+    expect(dry.stdout).toMatch(/^Would move \d+ backups? from "p1\/" to "p1e\/"/);
+    // and the first file's p1 still has its warning
+    expect((await b2(['list', '--profile', 'p1'])).stderr).toContain(warning());
+  }, 60_000);
+
   test('a move to another prefix, or its dry run, is refused (exit 2) and changes nothing', async () => {
     cw.emu.resetStats();
-    const refusal = new RegExp(`^Error: An interrupted move of profile "p1" to "p1d/" left backups there, .*: run "${finishLine.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" to finish it, before moving them anywhere else; nothing was (planned|moved) and the profile is unchanged$`);
+    const refusal = new RegExp(`^Error: An interrupted move of profile "p1" to "p1d/" may have left backups there, .*: run "${finishLine.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" to finish it, before moving them anywhere else; nothing was (planned|moved) and the profile is unchanged$`);
     const dry = await b2(['profile', 'update', 'p1', '--prefix', 'p1e/', '--move-backups', '--dry-run']);
     expectFailure(dry, 2, refusal, cw.world.secrets);
     expect(dry.stdout).toBe('');
@@ -84,6 +102,28 @@ describe('a move killed while it deletes the originals', () => {
     const next = await b2(['profile', 'update', 'p1', '--prefix', 'p1e/', '--move-backups']);
     expect({code: next.code, stderr: next.stderr}).toEqual({code: 0, stderr: ''});
     expect((await cw.world.listedIds('p1')).sort()).toEqual(ids);
+  }, 60_000);
+});
+
+describe('a move that fails before anything is copied', () => {
+  test('leaves no record: no warning, and a move elsewhere is not refused', async () => {
+    await cw.world.addProfile('p5', {...(await cw.world.createKey()), prefix: 'p5/'});
+    await seedBackups(cw.emu, 'p5/', 2, 30);
+    cw.emu.faults.add({call: 'b2_copy_file', count: 100, status: 400});
+    let failed;
+    try {
+      failed = await b2(['profile', 'update', 'p5', '--prefix', 'p5b/', '--move-backups']);
+    } finally {
+      cw.emu.faults.clear();
+    }
+    expect(failed.code).toBe(2);
+    expect(failed.stderr).toMatch(/nothing was copied|before deleting any original/);
+    expect((await cw.world.storedProfile('p5'))?.prefix).toBe('p5/');
+    const listed = await b2(['list', '--profile', 'p5']);
+    expect({code: listed.code, stderr: listed.stderr}).toEqual({code: 0, stderr: ''});
+    const elsewhere = await b2(['profile', 'update', 'p5', '--prefix', 'p5c/', '--move-backups']);
+    expect({code: elsewhere.code, stderr: elsewhere.stderr}).toEqual({code: 0, stderr: ''});
+    expect((await cw.world.listedIds('p5')).length).toBe(2);
   }, 60_000);
 });
 

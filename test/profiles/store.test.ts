@@ -57,7 +57,7 @@ describe('resolve', () => {
     const store = await ProfileStore.load(await file(undefined), {env: {}});
     expect(store.list().map((p) => [p.name, p.source])).toEqual([['local', 'builtin']]);
     expect(store.resolve()).toEqual({
-      name: 'local', keyId: 'embedded', applicationKey: 'embedded', bucket: 'local-backups',
+      name: 'local', profilesFile: store.path, keyId: 'embedded', applicationKey: 'embedded', bucket: 'local-backups',
       prefix: '', endpoint: 'embedded', partSize: undefined, concurrency: 4, keyFrom: 'profile',
     });
   });
@@ -65,7 +65,7 @@ describe('resolve', () => {
   test('one profile in the file is the default; defaults and normalisation are applied', async () => {
     const store = await ProfileStore.load(await file(HOME + '    prefix: ha\n    partSize: 100MiB\n'), {env: {}});
     expect(store.resolve()).toEqual({
-      name: 'home', keyId: '0051234abcd0000000000001', applicationKey: 'K005secretsecretsecretsecret01',
+      name: 'home', profilesFile: store.path, keyId: '0051234abcd0000000000001', applicationKey: 'K005secretsecretsecretsecret01',
       bucket: 'home-backups-123456', prefix: 'ha/', endpoint: 'https://api.backblazeb2.com', partSize: 104_857_600, concurrency: 4, keyFrom: 'profile',
     });
   });

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {holdShared, lockMove} from '../../src/cli/copy-lock.js';
 import {loadForWriting, locationId} from '../../src/cli/open-backend.js';
-import {isBackupError} from '../../src/errors.js';
+import {BackupError, isBackupError} from '../../src/errors.js';
 import {takeKeyedLock} from '../../src/process-lock.js';
 import type {ResolvedProfile} from '../../src/profiles/types.js';
 
@@ -58,22 +58,25 @@ test('takeKeyedLock: shared holds go together; exclusive is refused while any is
   if ('release' in again) await again.release();
 });
 
+// the profile p1 of one profiles file; the same name in another file is another profile
+const P1 = {name: 'p1', profilesFile: '/home/u/.config/a.yaml'};
+
 test('a move is refused while a writer holds its location, naming the writer; a writer while a move holds it, naming the move; released, each is free again', async () => {
-  const releaseWriter = await holdShared(dataDir, [{profile: 'p1'}, {location: 'loc-1'}], UPLOAD, noWarnings);
-  const releaseOther = await holdShared(dataDir, [{profile: 'p1'}, {location: 'loc-1'}], UPLOAD, noWarnings); // writers go together
-  expect(await refusal(lockMove(dataDir, {profile: 'p1'}, MOVE, noWarnings))).toBe(
+  const releaseWriter = await holdShared(dataDir, [{profile: P1}, {location: 'loc-1'}], UPLOAD, noWarnings);
+  const releaseOther = await holdShared(dataDir, [{profile: P1}, {location: 'loc-1'}], UPLOAD, noWarnings); // writers go together
+  expect(await refusal(lockMove(dataDir, {profile: P1}, MOVE, noWarnings))).toBe(
     `a backup is being uploaded to profile "p1" by other commands (process ${process.pid}, ${process.pid}; its lock is in ${join(dataDir, 'move-locks')}); nothing was moved and the profile is unchanged: run this one again when that one has finished`,
   );
   await releaseOther();
   await releaseWriter();
   const releaseMove = await lockMove(dataDir, {location: 'loc-1'}, MOVE, noWarnings);
-  expect(await refusal(holdShared(dataDir, [{profile: 'p1'}, {location: 'loc-1'}], UPLOAD, noWarnings))).toBe(
+  expect(await refusal(holdShared(dataDir, [{profile: P1}, {location: 'loc-1'}], UPLOAD, noWarnings))).toBe(
     `the backups of profile "p1" are being moved to "p1b/" by another command (process ${process.pid}; its lock is in ${join(dataDir, 'move-locks')}); nothing was uploaded: run this again when it has finished`,
   );
   // the refused writer let go of the profile it held before its location was refused
-  await (await lockMove(dataDir, {profile: 'p1'}, MOVE, noWarnings))();
+  await (await lockMove(dataDir, {profile: P1}, MOVE, noWarnings))();
   await releaseMove();
-  await (await holdShared(dataDir, [{profile: 'p1'}, {location: 'loc-1'}], UPLOAD, noWarnings))();
+  await (await holdShared(dataDir, [{profile: P1}, {location: 'loc-1'}], UPLOAD, noWarnings))();
   expect(await readdir(join(dataDir, 'move-locks'))).toEqual([]);
 });
 
@@ -82,7 +85,7 @@ test('a data dir that cannot hold them (move-locks is a file): one warning for a
   try {
     await writeFile(join(blocked, 'move-locks'), 'not a directory');
     const warnings: string[] = [];
-    await (await holdShared(blocked, [{profile: 'p1'}, {location: 'loc-1'}], UPLOAD, (line) => warnings.push(line)))();
+    await (await holdShared(blocked, [{profile: P1}, {location: 'loc-1'}], UPLOAD, (line) => warnings.push(line)))();
     expect(warnings).toEqual([`Warning: cannot take a lock in ${join(blocked, 'move-locks')} (ENOTDIR): a move of these backups at the same time would not be kept out`]);
   } finally {
     await rm(blocked, {recursive: true, force: true});
@@ -100,4 +103,22 @@ test('loadForWriting: a profile whose location changed before the hold was taken
   await (await lockMove(dataDir, {location: locationId(at('old/'))}, MOVE, noWarnings))(); // the first read's location was let go
   await release();
   await (await lockMove(dataDir, {location: locationId(at('new/'))}, MOVE, noWarnings))();
+});
+
+test('a profile is its name in its profiles file: a move of p1 in one file keeps out writers of that p1, not of a p1 in another file', async () => {
+  const releaseMove = await lockMove(dataDir, {profile: P1}, MOVE, noWarnings);
+  expect(await refusal(holdShared(dataDir, [{profile: P1}], UPLOAD, noWarnings))).toMatch(/^the backups of profile "p1" are being moved/);
+  await (await holdShared(dataDir, [{profile: {...P1, profilesFile: '/home/u/other.yaml'}}], UPLOAD, noWarnings))();
+  await releaseMove();
+});
+
+test('loadForWriting: a location that changes at every read is refused (exit 1, transient), every hold let go, rather than written where the profile no longer points', async () => {
+  let read = 0;
+  const load = async () => ({name: 'p1', endpoint: 'http://127.0.0.1:1', bucket: 'b', prefix: `p${read++}/`}) as unknown as ResolvedProfile;
+  const err = await loadForWriting(load, dataDir, {doing: 'a backup is being uploaded to', notDone: 'nothing was uploaded'}, noWarnings).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(BackupError);
+  expect((err as BackupError).exitCode).toBe(1);
+  expect((err as BackupError).transient).toBe(true);
+  expect((err as BackupError).message).toBe('the location of profile "p1" kept changing while this command started (another command is updating it); nothing was uploaded: run this again');
+  expect(await readdir(join(dataDir, 'move-locks'))).toEqual([]);
 });

@@ -17,8 +17,9 @@ afterAll(async () => {
 });
 
 const E = 'https://api.example';
-const from = {name: 'home', endpoint: E, bucket: 'b', prefix: 'old/'};
-const to = {name: 'home', endpoint: E, bucket: 'b', prefix: 'new/'};
+const FILE = '/home/u/.config/profiles.yaml';
+const from = {name: 'home', profilesFile: FILE, endpoint: E, bucket: 'b', prefix: 'old/'};
+const to = {name: 'home', profilesFile: FILE, endpoint: E, bucket: 'b', prefix: 'new/'};
 const noWarning = (line: string) => {
   throw new Error(`unexpected warning: ${line}`);
 };
@@ -29,7 +30,7 @@ test('a recorded move is unfinished while the profile is still at its source, an
   expect(record).toMatchObject({profile: 'home', from: {endpoint: E, bucket: 'b', prefix: 'old/'}, to: {endpoint: E, bucket: 'b', prefix: 'new/'}, pid: process.pid});
   expect(isRunning(record!)).toBe(true);
   expect(await unfinishedMove(dataDir, {...from, name: 'other'})).toBeUndefined();
-  await forgetMove(dataDir, 'home');
+  await forgetMove(dataDir, from);
   expect(await unfinishedMove(dataDir, from)).toBeUndefined();
 });
 
@@ -47,7 +48,7 @@ test('the record of a process that is gone is not running', async () => {
   await recordMove(dataDir, from, to, noWarning);
   const record = (await unfinishedMove(dataDir, from))!;
   expect(isRunning({...record, pid})).toBe(false);
-  await forgetMove(dataDir, 'home');
+  await forgetMove(dataDir, from);
 });
 
 test('a data dir that cannot hold the record (its move-records is a file): one warning, and no failure', async () => {
@@ -59,4 +60,18 @@ test('a data dir that cannot hold the record (its move-records is a file): one w
   expect(warned).toHaveLength(1);
   expect(warned[0]).toMatch(/^Warning: cannot record the move in .*blocked\/move-records \((EEXIST|ENOTDIR)\): were it interrupted, later commands would not know it is unfinished$/);
   expect(await unfinishedMove(blocked, from)).toBeUndefined();
+});
+
+test('a record is about the profile of its profiles file only: a same-named profile of another file sees none', async () => {
+  await recordMove(dataDir, from, to, noWarning);
+  expect(await unfinishedMove(dataDir, {...from, profilesFile: '/home/u/other.yaml'})).toBeUndefined();
+  expect(await unfinishedMove(dataDir, from)).toMatchObject({profile: 'home', profilesFile: FILE});
+  await forgetMove(dataDir, from);
+});
+
+test('a record counts only while the profile is where the move started: a profile changed since to a third place (or removed and added again elsewhere) forgets it', async () => {
+  await recordMove(dataDir, from, to, noWarning);
+  expect(await unfinishedMove(dataDir, {...from, prefix: 'third/'})).toBeUndefined();
+  expect(await unfinishedMove(dataDir, from)).toBeUndefined(); // removed, not only ignored
+  expect(await readdir(join(dataDir, 'move-records'))).toEqual([]);
 });

@@ -6,6 +6,7 @@ import {confirmSoleKeyLoss} from '../../../src/cli/sole-key-confirmation.js';
 import {profileCommandHint, shellWord} from '../../../src/command-hint.js';
 import {holdsSoleCustomerKey} from '../../../src/profiles/sole-customer-key.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
+import {profilesFilePath} from '../../../src/profiles/location.js';
 
 export default class ProfileRemove extends BaseCommand {
   static override summary = 'Remove a profile.';
@@ -21,7 +22,8 @@ export default class ProfileRemove extends BaseCommand {
     const {args, flags} = await this.parse(ProfileRemove);
     const cli = cliPrefix(this.config);
     // a move of the profile saves it at its end: removed meanwhile, it would be back (or the removal lost)
-    const release = await holdShared(this.config.dataDir, [{profile: args.name}], {note: `profile "${args.name}" is being removed`, notDone: 'the profile was not removed'}, this.warnLine);
+    const profile = {name: args.name, profilesFile: profilesFilePath({flag: flags.config, configDir: this.config.configDir})};
+    const release = await holdShared(this.config.dataDir, [{profile}], {note: `profile "${args.name}" is being removed`, notDone: 'the profile was not removed'}, this.warnLine);
     try {
       await this.remove(args.name, flags, cli);
     } finally {

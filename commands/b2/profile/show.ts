@@ -16,7 +16,7 @@ export default class ProfileShow extends BaseCommand {
     const {args, flags} = await this.parse(ProfileShow);
     const store = await ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli: cliPrefix(this.config)});
     const view = profileView(store.getOrThrow(args.name), store);
-    await this.warnUnfinishedMove(view, flags.config);
+    await this.warnUnfinishedMove({...view, profilesFile: store.path}, flags.config);
     this.log(renderProfile(view));
     return view;
   }

@@ -6,6 +6,7 @@ import {updateProfile} from '../../../src/cli/profile-update.js';
 import {BackupError} from '../../../src/errors.js';
 import {checkFlag, flagLabel, inputFromFlags, profileFieldFlags} from '../../../src/profiles/flags.js';
 import {ProfileStore} from '../../../src/profiles/store.js';
+import {profilesFilePath} from '../../../src/profiles/location.js';
 
 export default class ProfileUpdate extends BaseCommand {
   static override summary = 'Change some fields of a profile.';
@@ -42,6 +43,7 @@ export default class ProfileUpdate extends BaseCommand {
       {
         openStore: () => ProfileStore.open({flag: flags.config, configDir: this.config.configDir, cli}),
         dataDir: this.config.dataDir,
+        profilesFile: profilesFilePath({flag: flags.config, configDir: this.config.configDir}),
         cli,
         configFlag: flags.config,
         log: (line) => this.log(line),
