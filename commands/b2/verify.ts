@@ -14,6 +14,8 @@ interface VerifyView {
   sha1: string;
   expectedSize: number;
   expectedSha1: string | null;
+  /** Only when the backup's metadata file records another backup, size or SHA1 than the archive (the archive or that file was replaced): why the verification failed. */
+  disagrees?: string;
   backup: BackupSummary;
 }
 
@@ -34,7 +36,7 @@ export default class Verify extends LocationCommand {
     return this.withLocation(flags, async ({catalog}, signal) => {
       const bar = progressDisplay({label: 'Verifying', mode: out.mode, intervalMs: out.intervalMs});
       const result = await catalog.verify(args.id, {signal, onProgress: (p) => bar.update(p)}).finally(() => bar.stop());
-      const view: VerifyView = {ok: result.ok, id: result.info.id, size: result.size, sha1: result.sha1, expectedSize: result.expectedSize, expectedSha1: result.expectedSha1 ?? null, backup: backupSummary(result.info)};
+      const view: VerifyView = {ok: result.ok, id: result.info.id, size: result.size, sha1: result.sha1, expectedSize: result.expectedSize, expectedSha1: result.expectedSha1 ?? null, ...(result.disagrees ? {disagrees: result.disagrees} : {}), backup: backupSummary(result.info)};
       this.log(renderVerifyResult(result));
       if (!result.ok) {
         if (this.jsonEnabled()) this.logJson(view); // a failed run returns nothing for oclif to print

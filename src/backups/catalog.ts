@@ -25,7 +25,8 @@ import {leftByFailedRemoval, leftLocked, leftStoredLine, wholeBackupLine, type L
 import {activeLock, deleteRefused, lengthenRetention, lockOfRetention, strongerRetention} from './lock.js';
 import {LATEST, resolveBackupRef} from './resolve-id.js';
 import {timing} from '../timing.js';
-import {MAX_METADATA_FILE_BYTES, buildMetadataFile, metadataFileMismatch, parseMetadataFile, type MetadataFile} from './metadata-file.js';
+import {MAX_METADATA_FILE_BYTES, buildMetadataFile, parseMetadataFile} from './metadata-file.js';
+import {agreementProblem, disagreement, metadataAgreement, type Agreement, type MetadataReader} from './metadata-agreement.js';
 import type {BackupInfo, BackupLock, CatalogOptions, CleanupReport, Deletable, DeleteOutcome, DeletePreview, DownloadedFile, DownloadResult, TransferOptions, UploadMeta, UploadPlan, UploadResult, VerifyResult} from './types.js';
 import {assertBackupId, assertBackupName, assertUserMetadata, newBackupId} from './validate.js';
 import {assertArchiveAgrees, assertKeptIdentity, hasKeptIdentity} from './kept-identity.js';
@@ -682,16 +683,12 @@ export class BackupCatalog {
       const entry = await this.entryFromMetadataFile(archive, metadataFile, (msg) => (why = msg.replace(/^skipping .*?: /, '')), signal);
       return entry ? {sha1: entry.info.sha1, id: entry.info.id} : {notBackup: why};
     }
-    let unreadable = '';
-    let refusal: ErrorKind | undefined;
-    const text = await this.queued(() => this.readMetadataFile(metadataFile, (why, kind) => ((unreadable = why), (refusal = kind)), signal));
+    const found = await this.queued(() => metadataAgreement(this.metadataReader(signal), metadataFile, {id: described.id, size: archive.size, sha1: recordedSha1(archive)}));
     // unreadable (an SSE-C key that is not its own, say) is not damaged: no advice to replace it
-    if (text === undefined) return {damaged: `its metadata file cannot be read (${unreadable})`, unreadable: true, ...(refusal ? {refusal} : {})};
-    const parsed = parseMetadataFile(text);
-    if (!parsed.ok) return {damaged: `its metadata file is not a backup metadata file (${parsed.problem})`};
-    const sha1 = recordedSha1(archive, parsed.file.backup_metadata.sha1);
-    const mismatch = metadataFileMismatch(parsed.file, {id: described.id, size: archive.size, sha1});
-    return mismatch ? {damaged: `its metadata file ${mismatch}`} : {sha1};
+    if ('unreadable' in found) return {damaged: `its metadata file cannot be read (${found.unreadable})`, unreadable: true, ...(found.refusal ? {refusal: found.refusal} : {})};
+    if ('invalid' in found) return {damaged: `its metadata file is not a backup metadata file (${found.invalid})`};
+    if ('mismatch' in found) return {damaged: `its metadata file ${found.mismatch}`};
+    return {sha1: recordedSha1(archive, found.file.backup_metadata.sha1)};
   }
 
   /**
@@ -1395,58 +1392,39 @@ export class BackupCatalog {
    */
   private async withMetadata(entry: Entry, signal?: AbortSignal, warn: (msg: string) => void = (msg) => this.warnOnce(msg)): Promise<BackupInfo> {
     if (entry.info.metadata) return entry.info;
-    const own = await this.ownMetadataFile(entry, signal);
-    if ('problem' in own) {
-      warn(`${own.problem}; showing what the archive records`);
+    const found = await this.ownMetadataFile(entry, signal);
+    if (!('file' in found)) {
+      warn(`${agreementProblem(entry.metadataFile.key, found)}; showing what the archive records`);
       return entry.info;
     }
-    const m = own.file.backup_metadata;
+    const m = found.file.backup_metadata;
     return {...entry.info, sha1: recordedSha1(entry.archive, m.sha1), metadata: {...m, size: entry.archive.size}};
   }
 
-  /**
-   * The metadata file of an entry listed from its archive, or why it cannot serve as the
-   * backup's (a line naming it): unreadable, not a backup metadata file, or `foreign`:
-   * another backup's (copied over it, or another tool's), or one that records another
-   * SHA1 or size than the archive has (the archive replaced by a version that describes
-   * itself). Show warns of it; verify and download fail for a foreign one.
-   */
-  private async ownMetadataFile(entry: Entry, signal?: AbortSignal): Promise<{file: MetadataFile} | {problem: string; foreign?: true}> {
-    const key = entry.metadataFile.key;
-    let why = '';
-    const text = await this.readMetadataFile(entry.metadataFile, (w) => (why = w), signal);
-    if (text === undefined) return {problem: `${key} could not be read (${why})`};
-    const parsed = parseMetadataFile(text);
-    if (!parsed.ok) return {problem: `${key} is not a valid backup metadata file (${parsed.problem})`};
-    const foreign = metadataFileMismatch(parsed.file, {id: entry.info.id, size: entry.archive.size, sha1: entry.info.sha1});
-    return foreign ? {problem: `${key} is not this backup's metadata file (it ${foreign})`, foreign: true} : {file: parsed.file};
+  /** Whether the metadata file of an entry listed from its archive is that backup's own (see metadataAgreement). */
+  private ownMetadataFile(entry: Entry, signal?: AbortSignal): Promise<Agreement> {
+    return metadataAgreement(this.metadataReader(signal), entry.metadataFile, {id: entry.info.id, size: entry.archive.size, sha1: entry.info.sha1});
   }
 
   /**
-   * Why a backup's archive is not what its metadata file records (ownMetadataFile's
-   * `foreign` line, with what it means), for verify and download to fail on: undefined
-   * when they agree, or when the metadata file was read already (locate() reads it for an
-   * archive that records no SHA1 of its own) or is the only record (Home Assistant's
-   * archives). A metadata file that cannot be read is warned of: the archive is checked
-   * against its own record alone. Started beside the archive's read (no added latency);
-   * see beside().
+   * Why verify and download must fail although the archive matches its own record (see
+   * disagreement()): undefined when the metadata file agrees, or was read already
+   * (locate() reads it for an archive that records no SHA1 of its own) or is the only
+   * record (Home Assistant's archives). Started now, beside the archive's read (no added
+   * latency), and awaited once the archive is read: a failure meanwhile is not left unhandled.
    */
-  private async metadataDisagreement(info: BackupInfo, signal?: AbortSignal): Promise<string | undefined> {
+  private beside(info: BackupInfo, signal?: AbortSignal): Promise<string | undefined> {
     const entry = this.listed.get(info.archiveKey);
     // no SHA1 of its own: locate() read the metadata file for one (and warned of it)
-    if (!entry?.info.sha1 || info.describedBy !== 'archive' || info.metadata) return undefined;
-    const own = await this.ownMetadataFile(entry, signal);
-    if ('file' in own) return undefined;
-    if (own.foreign) return `${own.problem}; the archive or its metadata file was replaced, restore from another backup`;
-    this.warnOnce(`${own.problem}; the archive is checked against its own record alone`);
-    return undefined;
-  }
-
-  /** metadataDisagreement() started now and awaited once the archive is read: a failure meanwhile is not left unhandled. */
-  private beside(info: BackupInfo, signal?: AbortSignal): Promise<string | undefined> {
-    const check = this.metadataDisagreement(info, signal);
+    if (!entry?.info.sha1 || info.describedBy !== 'archive' || info.metadata) return Promise.resolve(undefined);
+    const check = disagreement(this.ownMetadataFile(entry, signal), entry.metadataFile.key, (msg) => this.warnOnce(msg), signal);
     check.catch(() => undefined);
     return check;
+  }
+
+  /** readMetadataFile() as metadataAgreement() takes it. */
+  private metadataReader(signal?: AbortSignal): MetadataReader {
+    return (metadataFile, unreadable) => this.readMetadataFile(metadataFile, unreadable, signal);
   }
 
   /**

@@ -48,6 +48,7 @@ const WHERE: Record<string, string> = {
 /** Documented fields no run here prints, and why: the case that prints them is another test's. */
 const NOT_MADE_HERE: Record<string, string> = {
   'delete.alreadyGone': 'another command deleting the backup meanwhile (test/backups/concurrent-prune)',
+  'verify.disagrees': 'an archive replaced by a version that describes itself, its metadata file recording another SHA1 (test/e2e/restore-truth)',
   'prune.error': 'a prune that failed after deleting a backup (test/e2e/delete-reports)',
   'cleanup.error': 'a cleanup that failed after removing something (test/e2e/delete-reports)',
 };

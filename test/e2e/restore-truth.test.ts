@@ -1,8 +1,8 @@
-import {afterAll, beforeAll, describe, expect, test} from '@jest/globals';
+import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, test} from '@jest/globals';
 import {execFileSync} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
 import {createReadStream, existsSync, mkdirSync} from 'node:fs';
-import {readFile} from 'node:fs/promises';
+import {readdir, readFile, rm} from 'node:fs/promises';
 import {join} from 'node:path';
 import {E2EWorld, expectFailure, sha1} from './helpers.js';
 
@@ -64,6 +64,15 @@ describe.each([
     expect(r.stdout).not.toMatch(/^OK/m);
   });
 
+  test('verify --json prints the result with the reason (disagrees: the same line), then fails (exit 5)', async () => {
+    const r = await world.b2(['verify', b.id, '--profile', 'home', '--json']);
+    expect(r.code).toBe(5);
+    const view = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(view).toMatchObject({ok: false, id: b.id, disagrees: `${b.line}; the archive or its metadata file was replaced, restore from another backup`});
+    // the archive matches its own record: the sizes and SHA1s alone would not say why it failed
+    expect(view.sha1).toBe(view.expectedSha1);
+  });
+
   test('download to a file fails (exit 5) and leaves no file there', async () => {
     const r = await world.b2(['download', b.id, '-o', `${b.id}.tar`, '--profile', 'home']);
     expectFailure(r, 5, new RegExp(`^Error: download of backup ${b.id} failed verification: ${escaped(b.line)}; `), world.secrets);
@@ -84,6 +93,39 @@ test('a backup whose records agree still verifies and downloads', async () => {
   const d = await world.b2(['download', up.id, '-o', 'fine.tar', '--profile', 'home']);
   expect(d.code).toBe(0);
   expect(d.stderr).toBe(`Downloaded backup "fine" to fine.tar (48.8 KiB, sha1 ${sha1(data)} verified)\n`);
+});
+
+describe('the metadata file cannot be read (B2 fails every read of it, the archive read by id still works)', () => {
+  let up: {id: string; metadataKey: string};
+  let data: Buffer;
+  beforeAll(async () => {
+    data = randomBytes(40_000);
+    up = await world.storeBackup('home', data, {name: 'sidecar-down'});
+  });
+  beforeEach(async () => {
+    // the upload cached the metadata file: the CLI reads it from B2
+    const locations = join(world.cliCacheDir, 'locations');
+    for (const location of await readdir(locations)) await rm(join(locations, location, 'metadata-cache'), {recursive: true, force: true});
+    // the archive is read by its file id, the metadata file by name: only the latter fails, past every retry
+    world.emu.faults.add({call: 'b2_download_file_by_name', status: 503, code: 'service_unavailable', retryAfter: 0}); // busy through every retry, at once
+  });
+  afterEach(() => world.emu.faults.clear());
+
+  const warning = (key: string) => new RegExp(`^Warning: ${escaped(key)} could not be read \\(.*\\); the archive is checked against its own record alone$`, 'm');
+
+  test('verify of a good backup still passes (exit 0), warning once that only its own record was checked', async () => {
+    const r = await world.b2(['verify', up.id, '--profile', 'home']);
+    expect({code: r.code, stdout: r.stdout}).toMatchObject({code: 0, stdout: expect.stringMatching(/^OK backup/)});
+    expect(r.stderr).toMatch(warning(up.metadataKey));
+    expect(r.stderr.match(/Warning/g)).toHaveLength(1);
+  });
+
+  test('download of a good backup still writes it (exit 0), with the same warning', async () => {
+    const r = await world.b2(['download', up.id, '-o', 'sidecar-down.tar', '--profile', 'home']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/could not be read .*; the archive is checked against its own record alone$/m);
+    expect(sha1(await readFile(join(world.dir, 'sidecar-down.tar')))).toBe(sha1(data));
+  });
 });
 
 test('a new version of the archive uploaded while the download waits for its first request: it reads the version it listed and checked', async () => {
