@@ -202,7 +202,12 @@ export function leftBehindWarning(n: number, from: ResolvedProfile, to: Resolved
   const stay = `Warning: ${count(n, 'backup')} ${stays} under ${where}: changing the ${changed.join(' and ')} does not move ${them}, and profile "${to.name}" no longer lists ${them}`;
   if (changed.includes('endpoint')) return `${stay}; to list ${them} again, put the old location back ("${putBack}") (a move does not go to another endpoint: no server-side copy does)`;
   const bucket = to.bucket === from.bucket ? '' : `--bucket ${shellWord(to.bucket)} `;
-  return `${stay}; to move ${them}, put the old ${changed.join(' and ')} back ("${putBack}"), then run "${update(`${bucket}--prefix ${shellWord(to.prefix)} --move-backups`)}"`;
+  const move = update(`${bucket}--prefix ${shellWord(to.prefix)} --move-backups`);
+  // the new key may not read the old location (restricted to the new bucket): putting the location back alone may not work
+  if (to.keyId !== from.keyId) {
+    return `${stay}; the key changed too, and the new one may not read there: to list ${them} again, put the old ${changed.join(' and ')} back together with the old key ("${putBack}" with --key-id and --application-key of the old key); a move needs one key that reads both locations: with such a key in the profile, run "${putBack}", then "${move}"`;
+  }
+  return `${stay}; to move ${them}, put the old ${changed.join(' and ')} back ("${putBack}"), then run "${move}"`;
 }
 
 /** Whether an update leaves behind the SSE-C key the profile uploaded with (another key, or none). */

@@ -133,6 +133,24 @@ describe('b2 profile update NAME --prefix NEW --move-backups', () => {
     expect((await world.storedProfile('side'))?.prefix).toBe('side-b/');
     expect(await ids()).toEqual(before);
   }, 60_000);
+
+  test('a bucket change with a key restricted to the new bucket: no two-step hint that puts the location back alone, but that the old key must come back (its flags, never a secret)', async () => {
+    const two = await world.emu.createBucket('bucket-two-hints');
+    await world.addProfile('p5', {...(await world.createKey()), prefix: 'p5/'});
+    await seedBackups(world.emu, 'p5/', 1, 100);
+    const restricted = await world.createKey({capabilities: ['listBuckets', 'listFiles', 'readFiles', 'writeFiles', 'deleteFiles'], bucketName: two.bucketName});
+    const changed = await world.b2(['profile', 'update', 'p5', '--bucket', two.bucketName, '--key-id', restricted.keyId, '--application-key', restricted.applicationKey]);
+    expect(changed.code).toBe(0);
+    const config = world.config.replaceAll('.', '\\.');
+    expect(changed.stderr).toMatch(new RegExp(
+      `^Warning: 1 backup stays under "p5/" in bucket ${world.emu.bucket}: .*; the key changed too, and the new one may not read there: to list it again, put the old bucket back together with the old key ` +
+        `\\("backup-b2 b2 profile update p5 --bucket ${world.emu.bucket} --config ${config}" with --key-id and --application-key of the old key\\); a move needs one key that reads both locations: .*--move-backups --config ${config}"$`,
+      'm',
+    ));
+    // the old bucket put back without the old key: the profile cannot read it (where the two-step hint led)
+    const putBack = await world.b2(['profile', 'update', 'p5', '--bucket', world.emu.bucket]);
+    expect(putBack.code).toBe(3);
+  }, 60_000);
 });
 
 describe('b2 copy ID --to PROFILE', () => {
