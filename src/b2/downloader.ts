@@ -76,6 +76,11 @@ async function openFirst(client: B2Client, r: DownloadRequest, firstRangeSize?: 
   const reads = new FileReads(client, r.storedWithKey);
   const first = await openByName(reads, r, firstRangeSize);
   const file = fileFromHeaders(first.headers);
+  // a version asked for by id must be the name's: the provider never reads outside its prefix, whatever id it is given
+  if (r.fileId !== undefined && file.fileName !== r.fileName) {
+    first.data.destroy();
+    throw new BackupError('not_found', `the version asked for is not one of ${JSON.stringify(r.fileName)}'s (it is another file's)`);
+  }
   const start = r.range?.start ?? 0;
   const end = Math.min(r.range?.end ?? file.totalLength - 1, file.totalLength - 1);
   if (r.range && start >= file.totalLength) {

@@ -59,3 +59,21 @@ describe('failures of b2_download_file_by_id name the file', () => {
     expect(err.message).not.toContain(fileId);
   });
 });
+
+describe('a version asked for by id (GetOptions.version)', () => {
+  test('is read only when it is a version of the name asked for: another file\'s id, even one outside the prefix, is not_found and none of its bytes come back', async () => {
+    emu.faults.clear();
+    const outside = await openBackend(emu, {prefix: 'elsewhere/'});
+    try {
+      await outside.put('secret.bin', randomBytes(1000));
+      const otherId = (await outside.stat('secret.bin'))!.id!;
+      const viaStream = await backend.get('named/file.bin', {version: otherId}).then((d) => readAll(d.stream)).then(() => undefined, (e: Error) => e);
+      expect(isBackupError(viaStream, 'not_found')).toBe(true);
+      expect(viaStream?.message).toBe('the version asked for is not one of "backups/named/file.bin"\'s (it is another file\'s)');
+      // its own version is read as asked
+      expect((await readAll((await backend.get('named/file.bin', {version: fileId})).stream)).equals(data)).toBe(true);
+    } finally {
+      await outside.close();
+    }
+  });
+});
