@@ -442,7 +442,6 @@ async function movedAway(from: StorageBackend, item: Pick<MoveItem, 'archive' | 
   }
 }
 
-/** Runs the tasks `concurrency` at a time; the first failure stops the ones not started and is thrown once the running ones end. */
 /** Whether a failed copy of one backup left a file at the destination (an archive kept, or what a failed removal left). */
 function leftAnything(err: BackupError): boolean {
   return err.leftover !== undefined || (err instanceof HalfCopiedError && err.archiveKept);
@@ -453,6 +452,7 @@ function nothingThereBefore(plan: MovePlan): boolean {
   return plan.leftovers.length === 0 && plan.items.every((i) => i.copy.archive && i.copy.metadataFile);
 }
 
+/** Runs the tasks `concurrency` at a time; the first failure stops the ones not started and is thrown once the running ones end. */
 async function runAll(concurrency: number, tasks: Array<() => Promise<void>>): Promise<void> {
   const queue = new PQueue({concurrency});
   let failure: {err: unknown} | undefined;
